@@ -1,0 +1,20 @@
+/**
+ * A byte connection as the core sees it: two WHATWG streams and the peer addresses.
+ *
+ * Closing `writable` half-closes (sends FIN) and leaves `readable` open; the adapter
+ * releases the socket once both directions are done. `close()` tears both down at once.
+ */
+export interface Conn {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  readonly remote: Address;
+  readonly local: Address;
+  /** Abort both directions now (RST-like); idempotent. */
+  close(): void;
+}
+
+/** An IP address and port; `address` is canonical text (IPv6 without brackets). */
+export interface Address {
+  readonly address: string;
+  readonly port: number;
+}

@@ -1,0 +1,50 @@
+import type { Address, Conn } from "./conn.ts";
+
+/** What the core needs from a runtime. Adapters under `src/runtime/` implement it. */
+export interface Runtime {
+  readonly name: "bun" | "deno" | "node";
+  readonly version: string;
+  /** Start a TCP listener; `onConn` is called once per accepted connection. */
+  listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener>;
+  /** Open TCP to an IP address (never a name: the core resolves first and dials what it checked). */
+  dial(options: DialOptions): Promise<Conn>;
+  /** System resolver (getaddrinfo-like). Resolves to IP addresses, IPv4 first. */
+  lookup(name: string): Promise<string[]>;
+  /**
+   * Relay bytes both ways until both directions have ended, propagating half-close,
+   * with backpressure. An adapter may use its fastest native path; the core provides
+   * a portable one in `flows/splice.ts`.
+   */
+  splice?(a: Conn, b: Conn, options: SpliceOptions): Promise<SpliceResult>;
+}
+
+export interface ListenOptions {
+  readonly hostname: string;
+  readonly port: number;
+}
+
+export interface Listener {
+  readonly address: Address;
+  close(): Promise<void>;
+}
+
+export interface DialOptions {
+  readonly address: string;
+  readonly port: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface SpliceOptions {
+  /** Bytes already read from `a` that must reach `b` first (e.g. a pipelined ClientHello). */
+  readonly headA?: Uint8Array;
+  /** Close both sides when no byte moved in either direction for this long. 0 = never. */
+  readonly idleTimeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface SpliceResult {
+  readonly bytesAtoB: number;
+  readonly bytesBtoA: number;
+  /** Why the relay ended: "eof" (both sides closed cleanly), "idle", "aborted", or an error message. */
+  readonly end: string;
+}

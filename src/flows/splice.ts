@@ -1,0 +1,80 @@
+import type { Conn } from "../core/conn.ts";
+import type { SpliceOptions, SpliceResult } from "../core/runtime.ts";
+
+/**
+ * Relay bytes between two connections until both directions have ended.
+ *
+ * - Backpressure: a chunk is read from one side only when the other side's writer is ready,
+ *   so a slow reader stalls the fast writer (the adapters turn that into TCP backpressure).
+ * - Half-close: when one side ends its sending (FIN), the other side's writable is closed
+ *   (FIN forwarded) while the opposite direction keeps flowing.
+ * - An error in either direction, the idle timeout or the abort signal tears down both.
+ */
+export async function spliceStreams(a: Conn, b: Conn, options: SpliceOptions): Promise<SpliceResult> {
+  let atob = 0;
+  let btoa = 0;
+  let last = Date.now();
+  let end = "eof";
+  let torn = false;
+  const tearDown = (why: string) => {
+    if (torn) return;
+    torn = true;
+    end = why;
+    a.close();
+    b.close();
+  };
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const idle = options.idleTimeoutMs;
+  const arm = (ms: number) => {
+    timer = setTimeout(() => {
+      const quiet = Date.now() - last;
+      if (quiet >= idle) tearDown("idle");
+      else arm(idle - quiet);
+    }, ms);
+  };
+  if (idle > 0) arm(idle);
+  const onAbort = () => tearDown("aborted");
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+
+  const pump = async (src: Conn, dst: Conn, head: Uint8Array | undefined, count: (n: number) => void) => {
+    const reader = src.readable.getReader();
+    const writer = dst.writable.getWriter();
+    try {
+      if (head && head.byteLength > 0) {
+        count(head.byteLength);
+        await writer.write(head);
+      }
+      for (;;) {
+        await writer.ready;
+        const { done, value } = await reader.read();
+        if (done) break;
+        last = Date.now();
+        count(value.byteLength);
+        writer.write(value).catch(() => {});
+      }
+      await writer.close();
+    } catch (e) {
+      tearDown(torn ? end : errorText(e));
+    } finally {
+      reader.releaseLock();
+      writer.releaseLock();
+    }
+  };
+
+  try {
+    await Promise.all([
+      pump(a, b, options.headA, (n) => (atob += n)),
+      pump(b, a, undefined, (n) => (btoa += n)),
+    ]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+  return { bytesAtoB: atob, bytesBtoA: btoa, end };
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return String(e);
+}

@@ -1,0 +1,73 @@
+/**
+ * Policy domain types. Rule definitions are plain data (serialisable); `compilePolicy`
+ * turns them into a matcher. A decision always carries the rule id and a reason.
+ */
+
+export type Action = "allow" | "deny";
+export type Decryption = "exception" | "decrypt";
+
+/** A normalised destination host: a DNS name (lowercase, punycode, no trailing dot) or an IP literal. */
+export type Host =
+  | { readonly kind: "dns"; readonly name: string }
+  | { readonly kind: "ipv4"; readonly address: string }
+  | { readonly kind: "ipv6"; readonly address: string };
+
+export interface RuleDefinition {
+  readonly id: string;
+  /** Host patterns: "example.com" (exact), "*.example.com" (strict subdomains), ".example.com" (domain + subdomains), "~^regex$" is not used here: regexes go in `hostRegex`. IP literals and CIDRs match IP destinations. Empty/absent = any host. */
+  readonly hosts?: readonly string[];
+  /** Anchored regular expressions matched against the normalised host name. */
+  readonly hostRegex?: readonly string[];
+  /** Destination ports or inclusive ranges "8000-8100". Empty/absent = any port. */
+  readonly ports?: readonly (number | string)[];
+  /** Client source CIDRs ("10.0.0.0/8", "::1/128", or a bare IP). Empty/absent = any client. */
+  readonly clients?: readonly string[];
+  readonly action: Action;
+  readonly log?: boolean;
+  readonly decryption?: Decryption;
+}
+
+export interface PolicyDefinition {
+  readonly rules: readonly RuleDefinition[];
+  readonly defaultAction: Action;
+  readonly defaultLog?: boolean;
+}
+
+export interface PolicyQuery {
+  readonly host: Host;
+  readonly port: number;
+  /** Client IP address as text. */
+  readonly clientIp: string;
+}
+
+export interface Decision {
+  readonly action: Action;
+  /** The id of the rule that matched, or "default". */
+  readonly ruleId: string;
+  /** Human-readable, e.g. `rule "block-ads" matched host "*.ads.example"` or `no rule matched; default deny`. */
+  readonly reason: string;
+  readonly log: boolean;
+  readonly decryption: Decryption;
+}
+
+/** Why one rule did or did not match a query (see `Policy.explain`). */
+export interface RuleExplanation {
+  /** Position in `PolicyDefinition.rules`. */
+  readonly index: number;
+  readonly ruleId: string;
+  readonly matched: boolean;
+  /** e.g. `matched host pattern "*.example.com" and port 443` or `port 80 not in [443, 8000-8100]`. */
+  readonly reason: string;
+}
+
+/** The decision for a query and every rule's verdict, in definition order. */
+export interface Explanation {
+  readonly decision: Decision;
+  readonly rules: readonly RuleExplanation[];
+}
+
+export interface Policy {
+  decide(query: PolicyQuery): Decision;
+  /** Evaluate every rule linearly and say why each did or did not match (admin/debug; O(rules)). */
+  explain?(query: PolicyQuery): Explanation;
+}

@@ -1,0 +1,81 @@
+/// <reference types="bun-types" />
+import { lookup as dnsLookup } from "node:dns/promises";
+import type { Socket } from "bun";
+import type { Conn } from "../../core/conn.ts";
+import type { DialOptions, Listener, ListenOptions, Runtime } from "../../core/runtime.ts";
+import { BunSocketConn, handlers } from "./socket-conn.ts";
+
+/** The Bun adapter: native `Bun.listen` / `Bun.connect` sockets behind the core's `Conn`. */
+export const bunRuntime: Runtime = {
+  name: "bun",
+  version: Bun.version,
+
+  listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
+    const server = Bun.listen<BunSocketConn>({
+      hostname: options.hostname,
+      port: options.port,
+      allowHalfOpen: true,
+      socket: {
+        ...handlers,
+        open(socket: Socket<BunSocketConn>) {
+          const conn = new BunSocketConn(socket, { address: server.hostname, port: server.port });
+          socket.data = conn;
+          onConn(conn);
+        },
+      },
+    });
+    return Promise.resolve({
+      address: { address: server.hostname, port: server.port },
+      close: () => {
+        server.stop(false);
+        return Promise.resolve();
+      },
+    });
+  },
+
+  async dial(options: DialOptions): Promise<Conn> {
+    options.signal?.throwIfAborted();
+    let conn: BunSocketConn | undefined;
+    const connecting = Bun.connect<BunSocketConn>({
+      hostname: options.address,
+      port: options.port,
+      allowHalfOpen: true,
+      socket: {
+        ...handlers,
+        open(socket: Socket<BunSocketConn>) {
+          conn = new BunSocketConn(socket, { address: socket.localAddress ?? "", port: socket.localPort ?? 0 });
+          socket.data = conn;
+        },
+        connectError() {
+          // the promise rejects with the error
+        },
+      },
+    });
+    const signal = options.signal;
+    if (!signal) {
+      await connecting;
+    } else {
+      let onAbort: (() => void) | undefined;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+      try {
+        await Promise.race([connecting, aborted]);
+      } catch (e) {
+        // a late connect must not leak a socket
+        connecting.then((s) => s.terminate(), () => {});
+        throw e;
+      } finally {
+        if (onAbort) signal.removeEventListener("abort", onAbort);
+      }
+    }
+    if (!conn) throw new Error("Connection closed before it opened");
+    return conn;
+  },
+
+  async lookup(name: string): Promise<string[]> {
+    const records = await dnsLookup(name, { all: true, order: "ipv4first" });
+    return records.map((r) => r.address);
+  },
+};

@@ -1,0 +1,171 @@
+/// <reference types="bun-types" />
+import type { Socket } from "bun";
+import type { Address, Conn } from "../../core/conn.ts";
+
+/** Bytes buffered in the readable side before the socket is paused (TCP backpressure to the peer). */
+const READ_HIGH_WATER = 256 * 1024;
+
+/**
+ * A Bun TCP socket seen as a `Conn`: Web Streams over Bun's native socket handlers.
+ * Reading pauses the socket when the stream's queue is full and resumes on pull;
+ * writing waits for `drain` when the kernel buffer is full. Closing the writable sends FIN.
+ */
+export class BunSocketConn implements Conn {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  readonly remote: Address;
+  readonly local: Address;
+  #socket: Socket<BunSocketConn>;
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  #paused = false;
+  #readDone = false;
+  #writeDone = false;
+  #closed = false;
+  #pending: { data: Uint8Array; resolve: () => void; reject: (e: Error) => void } | undefined;
+
+  constructor(socket: Socket<BunSocketConn>, local: Address) {
+    this.#socket = socket;
+    this.remote = { address: stripMapped(socket.remoteAddress), port: socket.remotePort ?? 0 };
+    this.local = local;
+    this.readable = new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          this.#controller = c;
+        },
+        pull: () => {
+          if (this.#paused && !this.#closed) {
+            this.#paused = false;
+            this.#socket.resume();
+          }
+        },
+        cancel: () => {
+          this.#readDone = true;
+          this.#release();
+        },
+      },
+      { highWaterMark: READ_HIGH_WATER, size: (chunk) => chunk.byteLength },
+    );
+    this.writable = new WritableStream<Uint8Array>({
+      write: (chunk) => this.#write(chunk),
+      close: () => {
+        this.#writeDone = true;
+        if (!this.#closed) this.#socket.shutdown();
+        this.#release();
+      },
+      abort: () => this.close(),
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.terminate();
+    this.#finish(new Error("Connection closed"));
+  }
+
+  /** Bun `data` handler. */
+  onData(data: Uint8Array): void {
+    const c = this.#controller;
+    if (!c || this.#readDone) return;
+    c.enqueue(data);
+    if ((c.desiredSize ?? 1) <= 0 && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+  }
+
+  /** Bun `end` handler: the peer sent FIN. */
+  onEnd(): void {
+    if (this.#readDone) return;
+    this.#readDone = true;
+    try {
+      this.#controller?.close();
+    } catch {
+      // already closed or errored
+    }
+    this.#release();
+  }
+
+  /** Bun `drain` handler. */
+  onDrain(): void {
+    const p = this.#pending;
+    if (!p) return;
+    const n = this.#socket.write(p.data);
+    if (n < 0) {
+      this.#pending = undefined;
+      p.reject(new Error("Connection closed"));
+    } else if (n === p.data.byteLength) {
+      this.#pending = undefined;
+      p.resolve();
+    } else {
+      p.data = p.data.subarray(n);
+    }
+  }
+
+  /**
+   * Bun `close`/`error` handlers. Bun reports a clean end (FIN after both halves) as `close`
+   * without an error: that is end-of-stream for the reader, not a failure.
+   */
+  onClose(error?: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#finish(error);
+  }
+
+  #finish(error: Error | undefined): void {
+    const p = this.#pending;
+    this.#pending = undefined;
+    p?.reject(error ?? new Error("Connection closed"));
+    if (!this.#readDone) {
+      this.#readDone = true;
+      try {
+        if (error) this.#controller?.error(error);
+        else this.#controller?.close();
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  #write(chunk: Uint8Array): Promise<void> | void {
+    if (this.#closed) throw new Error("Connection closed");
+    const n = this.#socket.write(chunk);
+    if (n === chunk.byteLength) return;
+    if (n < 0) throw new Error("Connection closed");
+    return new Promise<void>((resolve, reject) => {
+      this.#pending = { data: chunk.subarray(n), resolve, reject };
+    });
+  }
+
+  #release(): void {
+    if (this.#readDone && this.#writeDone && !this.#closed) {
+      this.#closed = true;
+      this.#socket.end();
+    }
+  }
+}
+
+/** Runtimes report IPv4 clients on dual-stack sockets as `::ffff:a.b.c.d`; the core wants `a.b.c.d`. */
+export function stripMapped(address: string | undefined): string {
+  if (!address) return "";
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+}
+
+/** Socket handlers shared by every socket (Bun allocates them once per listener). */
+export const handlers = {
+  data(socket: Socket<BunSocketConn>, data: Uint8Array) {
+    socket.data.onData(data);
+  },
+  end(socket: Socket<BunSocketConn>) {
+    socket.data.onEnd();
+  },
+  drain(socket: Socket<BunSocketConn>) {
+    socket.data.onDrain();
+  },
+  close(socket: Socket<BunSocketConn>, error?: Error) {
+    socket.data?.onClose(error);
+  },
+  error(socket: Socket<BunSocketConn>, error: Error) {
+    socket.data?.onClose(error);
+  },
+};

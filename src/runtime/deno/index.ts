@@ -1,0 +1,57 @@
+import { lookup as dnsLookup } from "node:dns/promises";
+import type { Conn } from "../../core/conn.ts";
+import type { DialOptions, Listener, ListenOptions, Runtime } from "../../core/runtime.ts";
+import { DenoTcpConn } from "./tcp-conn.ts";
+
+/** The Deno adapter: `Deno.listen` / `Deno.connect` behind the core's `Conn`. */
+export const denoRuntime: Runtime = {
+  name: "deno",
+  version: Deno.version.deno,
+
+  listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
+    const listener = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
+    const done = (async () => {
+      for (;;) {
+        let c: Deno.TcpConn;
+        try {
+          c = await listener.accept();
+        } catch (e) {
+          if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return;
+          // transient accept errors (EMFILE…): back off briefly, keep serving
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        try {
+          c.setNoDelay(true);
+        } catch {
+          // not fatal
+        }
+        onConn(new DenoTcpConn(c));
+      }
+    })();
+    const addr = listener.addr;
+    return Promise.resolve({
+      address: { address: addr.hostname, port: addr.port },
+      close: async () => {
+        try {
+          listener.close();
+        } catch {
+          // already closed
+        }
+        await done;
+      },
+    });
+  },
+
+  async dial(options: DialOptions): Promise<Conn> {
+    options.signal?.throwIfAborted();
+    const c = await Deno.connect({ hostname: options.address, port: options.port, transport: "tcp", signal: options.signal });
+    c.setNoDelay(true);
+    return new DenoTcpConn(c);
+  },
+
+  async lookup(name: string): Promise<string[]> {
+    const records = await dnsLookup(name, { all: true, order: "ipv4first" });
+    return records.map((r) => r.address);
+  },
+};

@@ -1,0 +1,96 @@
+import type { Address, Conn } from "../../core/conn.ts";
+
+const READ_SIZE = 64 * 1024;
+
+/**
+ * A `Deno.TcpConn` seen as a `Conn`. Deno's own `conn.readable` closes the resource at EOF,
+ * which would also kill our write side; these streams keep the halves independent:
+ * reading is pull-based (nothing is read until the consumer asks: real TCP backpressure),
+ * closing the writable calls `closeWrite()` (FIN), and the resource is closed once both
+ * halves are done.
+ */
+export class DenoTcpConn implements Conn {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  readonly remote: Address;
+  readonly local: Address;
+  #conn: Deno.TcpConn;
+  #readDone = false;
+  #writeDone = false;
+  #closed = false;
+
+  constructor(conn: Deno.TcpConn) {
+    this.#conn = conn;
+    const r = conn.remoteAddr;
+    const l = conn.localAddr;
+    this.remote = { address: stripMapped(r.hostname), port: r.port };
+    this.local = { address: stripMapped(l.hostname), port: l.port };
+    this.readable = new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          const buf = new Uint8Array(READ_SIZE);
+          let n: number | null;
+          try {
+            n = await this.#conn.read(buf);
+          } catch (e) {
+            this.#readDone = true;
+            controller.error(this.#closed ? new Error("Connection closed") : e);
+            this.#release();
+            return;
+          }
+          if (n === null) {
+            this.#readDone = true;
+            controller.close();
+            this.#release();
+            return;
+          }
+          controller.enqueue(buf.subarray(0, n));
+        },
+        cancel: () => {
+          this.#readDone = true;
+          this.#release();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    this.writable = new WritableStream<Uint8Array>({
+      write: async (chunk) => {
+        let off = 0;
+        while (off < chunk.byteLength) {
+          off += await this.#conn.write(chunk.subarray(off));
+        }
+      },
+      close: async () => {
+        this.#writeDone = true;
+        if (!this.#closed) {
+          try {
+            await this.#conn.closeWrite();
+          } catch {
+            // peer already gone
+          }
+        }
+        this.#release();
+      },
+      abort: () => this.close(),
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  #release(): void {
+    if (this.#readDone && this.#writeDone) this.close();
+  }
+}
+
+/** Runtimes report IPv4 clients on dual-stack sockets as `::ffff:a.b.c.d`; the core wants `a.b.c.d`. */
+export function stripMapped(address: string): string {
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+}
