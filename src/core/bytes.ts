@@ -1,0 +1,97 @@
+/**
+ * Small byte helpers shared by the sans-IO parsers. Web standards only.
+ *
+ * "Latin-1" here means ISO-8859-1 byte ↔ code unit mapping (byte 0xE9 ↔ "\u00e9"), which is
+ * lossless for arbitrary bytes. It is NOT the WHATWG "latin1" label (that is windows-1252).
+ */
+
+/**
+ * Concatenate byte arrays into one new array.
+ *
+ * @example
+ * ```ts
+ * concatBytes([new Uint8Array([1]), new Uint8Array([2, 3])]); // Uint8Array [1, 2, 3]
+ * ```
+ */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}
+
+/**
+ * Index of the first occurrence of `needle` in `haystack` at or after `fromIndex`, or -1.
+ * An empty needle matches at `fromIndex` (clamped to the haystack length).
+ *
+ * @example
+ * ```ts
+ * indexOfBytes(encodeLatin1("a\r\n\r\nb"), encodeLatin1("\r\n\r\n")); // 1
+ * ```
+ */
+export function indexOfBytes(haystack: Uint8Array, needle: Uint8Array, fromIndex = 0): number {
+  const from = Math.max(0, fromIndex);
+  if (needle.length === 0) return Math.min(from, haystack.length);
+  const first = needle[0];
+  if (first === undefined) return -1;
+  const last = haystack.length - needle.length;
+  let i = haystack.indexOf(first, from);
+  while (i !== -1 && i <= last) {
+    let j = 1;
+    while (j < needle.length && haystack[i + j] === needle[j]) j++;
+    if (j === needle.length) return i;
+    i = haystack.indexOf(first, i + 1);
+  }
+  return -1;
+}
+
+/** True when both arrays hold the same bytes. */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const DECODE_STEP = 8192;
+
+/**
+ * Decode bytes to a string, one code unit per byte (ISO-8859-1). Lossless for any input.
+ *
+ * @example
+ * ```ts
+ * decodeLatin1(new Uint8Array([0x48, 0x69, 0xe9])); // "Hi\u00e9"
+ * ```
+ */
+export function decodeLatin1(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += DECODE_STEP) {
+    out += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, i + DECODE_STEP)));
+  }
+  return out;
+}
+
+/**
+ * Encode a string to bytes, one byte per code unit (ISO-8859-1).
+ *
+ * @throws {RangeError} when a code unit is above 0xFF.
+ * @example
+ * ```ts
+ * encodeLatin1("GET"); // Uint8Array [71, 69, 84]
+ * ```
+ */
+export function encodeLatin1(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0xff) {
+      throw new RangeError(`Cannot encode character "${text[i] ?? ""}" at index ${i} as Latin-1`);
+    }
+    out[i] = c;
+  }
+  return out;
+}

@@ -1,0 +1,132 @@
+/** HTTP/1.1 request head parser (RFC 9112 §3, RFC 9110 §7.1-7.2), strict and sans-IO. */
+import { decodeLatin1 } from "../core/bytes.ts";
+import { readFramingFields } from "./body-framing.ts";
+import { parseHostPort, type Authority } from "./http-authority.ts";
+import { HttpParseError } from "./http-errors.ts";
+import {
+  DEFAULT_MAX_HEAD_BYTES,
+  DEFAULT_MAX_HEADERS,
+  isToken,
+  isVisibleAscii,
+  parseFieldLines,
+  quote,
+  splitHeadLines,
+  type HeadLimits,
+  type HttpVersion,
+} from "./http-head.ts";
+import type { HeaderList } from "./http-headers.ts";
+
+/** The four request-target forms of RFC 9112 §3.2. */
+export type RequestTargetForm = "origin" | "absolute" | "authority" | "asterisk";
+
+/** A parsed, validated request head. */
+export interface RequestHead {
+  /** Method as sent (case-sensitive token). */
+  readonly method: string;
+  /** Request target exactly as sent. */
+  readonly target: string;
+  readonly version: HttpVersion;
+  readonly headers: HeaderList;
+  readonly form: RequestTargetForm;
+  /** Target host and port for authority-form (CONNECT) and absolute-form (default port 80 / 443). */
+  readonly authority?: Authority;
+  /** The target URL for absolute-form (WHATWG-parsed). */
+  readonly url?: URL;
+  /** Scheme of an absolute-form target; "https" means the client asked a plain proxy for an https URL. */
+  readonly scheme?: "http" | "https";
+  /**
+   * Origin-form target to forward: the target as sent for origin-form, the URL's path and
+   * query for absolute-form, "*" for asterisk-form; absent for authority-form.
+   */
+  readonly path?: string;
+}
+
+const VERSION_SHAPE = /^HTTP\/[0-9]\.[0-9]$/;
+const ABSOLUTE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/;
+
+/**
+ * Parse and validate a complete request head (as returned by `HeadReader`, ending with
+ * CRLF CRLF; no leading empty lines).
+ *
+ * @throws {HttpParseError} 400 for malformed or ambiguous heads (including request smuggling
+ * patterns), 431 when the head or header count is too large, 501 for an unknown transfer
+ * coding, 505 for an HTTP version other than 1.0 / 1.1.
+ * @example
+ * ```ts
+ * const head = parseRequestHead(new TextEncoder().encode("CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n"));
+ * head.form;      // "authority"
+ * head.authority; // { host: "::1", port: 443 }
+ * ```
+ */
+export function parseRequestHead(bytes: Uint8Array, limits: HeadLimits = {}): RequestHead {
+  const maxBytes = limits.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
+  if (bytes.length > maxBytes) throw new HttpParseError(431, `Request head exceeds ${maxBytes} bytes`);
+  const lines = splitHeadLines(decodeLatin1(bytes), 400, "Request head");
+  const requestLine = lines[0] ?? "";
+  const parts = requestLine.split(" ");
+  const [method = "", target = "", versionText = ""] = parts;
+  if (parts.length !== 3 || method === "" || target === "" || versionText === "") {
+    throw new HttpParseError(400, `Malformed request line ${quote(requestLine)}`);
+  }
+  if (!isToken(method)) throw new HttpParseError(400, `Invalid method ${quote(method)}`);
+  if (!isVisibleAscii(target)) throw new HttpParseError(400, `Invalid request target ${quote(target)}`);
+  const version = parseVersion(versionText);
+  const headers = parseFieldLines(lines, 1, limits.maxHeaders ?? DEFAULT_MAX_HEADERS, 400, 431);
+
+  const hosts = headers.getAll("host");
+  if (hosts.length > 1) throw new HttpParseError(400, "Multiple Host header fields");
+  const host = hosts[0];
+  if (host === undefined && version === "HTTP/1.1") throw new HttpParseError(400, "Missing Host header field");
+  if (host !== undefined && host !== "" && parseHostPort(host, 0) === undefined) {
+    throw new HttpParseError(400, `Invalid Host header ${quote(host)}`);
+  }
+  readFramingFields(headers, version, "request");
+  return { method, target, version, headers, ...parseTarget(method, target) };
+}
+
+function parseVersion(text: string): HttpVersion {
+  if (text === "HTTP/1.1" || text === "HTTP/1.0") return text;
+  if (VERSION_SHAPE.test(text)) throw new HttpParseError(505, `Unsupported HTTP version ${quote(text)}`);
+  throw new HttpParseError(400, `Invalid HTTP version ${quote(text)}`);
+}
+
+type TargetParts = Pick<RequestHead, "form" | "authority" | "url" | "scheme" | "path">;
+
+function parseTarget(method: string, target: string): TargetParts {
+  if (target.includes("#")) throw new HttpParseError(400, `Request target ${quote(target)} contains a fragment`);
+  if (method === "CONNECT") {
+    const authority = parseHostPort(target);
+    if (authority === undefined) {
+      throw new HttpParseError(400, `CONNECT target ${quote(target)} is not host:port with a port 1-65535`);
+    }
+    return { form: "authority", authority };
+  }
+  if (target === "*") {
+    if (method !== "OPTIONS") throw new HttpParseError(400, `Asterisk-form target is only allowed with OPTIONS, not ${quote(method)}`);
+    return { form: "asterisk", path: "*" };
+  }
+  if (target.startsWith("/")) return { form: "origin", path: target };
+  const m = ABSOLUTE.exec(target);
+  if (m === null) {
+    throw new HttpParseError(400, `Request target ${quote(target)} is not origin-form or absolute-form`);
+  }
+  const scheme = (m[1] ?? "").toLowerCase();
+  const rawAuthority = m[2] ?? "";
+  if (scheme !== "http" && scheme !== "https") {
+    throw new HttpParseError(400, `Unsupported scheme ${quote(scheme)} in request target`);
+  }
+  if (rawAuthority.includes("@")) throw new HttpParseError(400, `Request target ${quote(target)} contains userinfo`);
+  const authority = parseHostPort(rawAuthority, scheme === "https" ? 443 : 80);
+  if (authority === undefined) throw new HttpParseError(400, `Invalid host ${quote(rawAuthority)} in request target`);
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    throw new HttpParseError(400, `Invalid request target ${quote(target)}`);
+  }
+  // The WHATWG parser rewrites some hosts (e.g. "0x7f.1" -> "127.0.0.1"); refuse the ambiguity.
+  if (!authority.host.includes(":") && url.hostname !== authority.host.toLowerCase()) {
+    throw new HttpParseError(400, `Ambiguous host ${quote(authority.host)} in request target`);
+  }
+  return { form: "absolute", authority, url, scheme, path: `${url.pathname}${url.search}` };
+}
