@@ -1,0 +1,207 @@
+/**
+ * The host index of a compiled policy: finds the smallest rule index whose host condition
+ * matches a host and whose other conditions pass a caller-supplied check.
+ *
+ * Exact names and `.suffix`/`*.suffix` patterns live in hash tables ({@link NameTable});
+ * a lookup hashes the host's suffixes in one right-to-left pass and probes the tables at
+ * each label boundary, so its cost depends on the host, not on the number of rules. `*` (and rules without host conditions), IP/CIDR and regex
+ * rules are kept in ascending lists and only scanned below the best index found so far.
+ * @module
+ */
+
+import { cidrContains, type Cidr } from "../core/ip.ts";
+import type { HostPattern } from "./host-pattern.ts";
+import { ipKey } from "./host-pattern.ts";
+import { hashStep, hashString, NameTable, randomSeed } from "./name-table.ts";
+import type { Host } from "./types.ts";
+
+/** How the winning rule's host condition matched. */
+export type HostMatchKind = "exact" | "subdomains" | "domain" | "any" | "ip" | "cidr" | "regex";
+
+interface CidrEntry {
+  readonly rule: number;
+  readonly cidr: Cidr;
+}
+
+interface RegexEntry {
+  readonly rule: number;
+  readonly re: RegExp;
+  readonly source: string;
+}
+
+function _firstInList(list: readonly number[], limit: number, ok: (rule: number) => boolean): number {
+  for (let i = 0; i < list.length; i++) {
+    const r = list[i] ?? limit;
+    if (r >= limit) return -1;
+    if (ok(r)) return r;
+  }
+  return -1;
+}
+
+/**
+ * Host index. Rules must be added in ascending rule order. After {@link HostIndex.find}
+ * returns a rule, `matchKind` and `matchText` describe how its host matched.
+ */
+export class HostIndex {
+  readonly #seed = randomSeed();
+  readonly #exact = new NameTable(this.#seed);
+  readonly #subdomains = new NameTable(this.#seed);
+  readonly #domain = new NameTable(this.#seed);
+  readonly #ip = new NameTable(this.#seed);
+  readonly #any: number[] = [];
+  readonly #cidrs: CidrEntry[] = [];
+  readonly #regexes: RegexEntry[] = [];
+  /** How the last successful `find` matched. */
+  matchKind: HostMatchKind = "any";
+  /** The key (name, suffix, address, CIDR or regex source) that matched; "" for `any`. */
+  matchText = "";
+  #cidrMatch: Cidr | undefined;
+
+  /** Index a parsed host pattern of `rule`. */
+  addPattern(p: HostPattern, rule: number): void {
+    switch (p.kind) {
+      case "any":
+        if (this.#any[this.#any.length - 1] !== rule) this.#any.push(rule);
+        return;
+      case "exact":
+        this.#exact.add(p.name, rule);
+        return;
+      case "subdomains":
+        this.#subdomains.add(p.suffix, rule);
+        return;
+      case "domain":
+        this.#domain.add(p.suffix, rule);
+        return;
+      case "ip":
+        this.#ip.add(p.key, rule);
+        return;
+      case "cidr":
+        this.#cidrs.push({ rule, cidr: p.cidr });
+        return;
+    }
+  }
+
+  /** Index an anchored regex of `rule` (matched against DNS names only). */
+  addRegex(re: RegExp, source: string, rule: number): void {
+    this.#regexes.push({ rule, re, source });
+  }
+
+  /** Mark `rule` as matching any host (no host conditions). */
+  addAny(rule: number): void {
+    this.addPattern({ kind: "any" }, rule);
+  }
+
+  /** The matched CIDR after a `cidr` match. */
+  get cidrMatch(): Cidr | undefined {
+    return this.#cidrMatch;
+  }
+
+  /**
+   * Smallest rule index below `limit` whose host condition matches and for which `ok`
+   * holds, or -1. `ip` is the parsed address of an IP host (undefined for names or an
+   * unparseable address, which then only matches `*`).
+   */
+  find(host: Host, ip: Uint8Array | undefined, limit: number, ok: (rule: number) => boolean): number {
+    let best = limit;
+    let kind: HostMatchKind = "any";
+    let text = "";
+    let r: number;
+    if (host.kind === "dns") {
+      // one right-to-left pass hashes every suffix; probe the tables at label boundaries
+      const name = host.name;
+      const exact = this.#exact.size > 0 ? this.#exact : undefined;
+      const sub = this.#subdomains.size > 0 ? this.#subdomains : undefined;
+      const dom = this.#domain.size > 0 ? this.#domain : undefined;
+      if (exact !== undefined || sub !== undefined || dom !== undefined) {
+        let h = this.#seed;
+        for (let i = name.length - 1; i >= -1 && best > 0; i--) {
+          const c = i >= 0 ? name.charCodeAt(i) : 46;
+          if (c === 46) {
+            const start = i + 1;
+            if (start === 0 && exact !== undefined) {
+              const k = exact.indexOfSuffix(name, 0, h);
+              if (k >= 0) {
+                r = exact.firstPassing(k, best, ok);
+                if (r >= 0) {
+                  best = r;
+                  kind = "exact";
+                  text = name;
+                }
+              }
+            }
+            if (start > 0 && sub !== undefined) {
+              const k = sub.indexOfSuffix(name, start, h);
+              if (k >= 0) {
+                r = sub.firstPassing(k, best, ok);
+                if (r >= 0) {
+                  best = r;
+                  kind = "subdomains";
+                  text = sub.key(k);
+                }
+              }
+            }
+            if (dom !== undefined) {
+              const k = dom.indexOfSuffix(name, start, h);
+              if (k >= 0) {
+                r = dom.firstPassing(k, best, ok);
+                if (r >= 0) {
+                  best = r;
+                  kind = "domain";
+                  text = dom.key(k);
+                }
+              }
+            }
+          }
+          h = hashStep(h, c);
+        }
+      }
+      const res = this.#regexes;
+      for (let i = 0; i < res.length; i++) {
+        const e = res[i];
+        if (e === undefined || e.rule >= best) break;
+        if (e.re.test(name) && ok(e.rule)) {
+          best = e.rule;
+          kind = "regex";
+          text = e.source;
+          break;
+        }
+      }
+    } else if (ip !== undefined) {
+      const ipTable = this.#ip;
+      if (ipTable.size > 0) {
+        const key = ipKey(ip);
+        const k = ipTable.indexOf(key, hashString(key, this.#seed));
+        if (k >= 0) {
+          r = ipTable.firstPassing(k, best, ok);
+          if (r >= 0) {
+            best = r;
+            kind = "ip";
+            text = key;
+          }
+        }
+      }
+      const cidrs = this.#cidrs;
+      for (let i = 0; i < cidrs.length; i++) {
+        const e = cidrs[i];
+        if (e === undefined || e.rule >= best) break;
+        if (cidrContains(e.cidr, ip) && ok(e.rule)) {
+          best = e.rule;
+          kind = "cidr";
+          text = "";
+          this.#cidrMatch = e.cidr;
+          break;
+        }
+      }
+    }
+    r = _firstInList(this.#any, best, ok);
+    if (r >= 0) {
+      best = r;
+      kind = "any";
+      text = "";
+    }
+    if (best === limit) return -1;
+    this.matchKind = kind;
+    this.matchText = text;
+    return best;
+  }
+}

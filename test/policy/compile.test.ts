@@ -1,0 +1,302 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { normalizeHost } from "../../src/core/host.ts";
+import { compilePolicy, parseClientIp } from "../../src/policy/compile.ts";
+import type { Policy, PolicyDefinition, PolicyQuery, RuleDefinition } from "../../src/policy/types.ts";
+
+const q = (host: string, port = 443, clientIp = "10.0.0.1"): PolicyQuery => ({ host: normalizeHost(host), port, clientIp });
+const decide = (p: Policy, host: string, port?: number, client?: string) => p.decide(q(host, port, client));
+const policy = (rules: RuleDefinition[], defaultAction: "allow" | "deny" = "deny") => compilePolicy({ rules, defaultAction });
+
+describe("compilePolicy: ordering", () => {
+  it("the first matching rule wins even when a later one is more specific", () => {
+    const p = policy([
+      { id: "all-corp", hosts: ["*.corp.example"], action: "deny" },
+      { id: "git", hosts: ["git.corp.example"], action: "allow" },
+    ]);
+    assert.equal(decide(p, "git.corp.example").ruleId, "all-corp");
+    const p2 = policy([
+      { id: "git", hosts: ["git.corp.example"], action: "allow" },
+      { id: "all-corp", hosts: ["*.corp.example"], action: "deny" },
+    ]);
+    assert.equal(decide(p2, "git.corp.example").ruleId, "git");
+    assert.equal(decide(p2, "wiki.corp.example").ruleId, "all-corp");
+  });
+  it("a catch-all rule without host conditions shadows later rules", () => {
+    const p = policy([
+      { id: "ports", ports: [25], action: "deny" },
+      { id: "any", action: "allow" },
+      { id: "never", hosts: ["example.com"], action: "deny" },
+    ]);
+    assert.equal(decide(p, "example.com", 443).ruleId, "any");
+    assert.equal(decide(p, "example.com", 25).ruleId, "ports");
+    assert.equal(decide(p, "[::1]", 443).ruleId, "any", "no host conditions matches IP destinations too");
+  });
+  it("shorter suffixes that come first win over deeper ones", () => {
+    const p = policy([
+      { id: "b", hosts: ["a.b.c.example"], ports: [80], action: "allow" },
+      { id: "com", hosts: [".example"], action: "deny" },
+      { id: "deep", hosts: ["*.b.c.example"], action: "allow" },
+    ]);
+    assert.equal(decide(p, "a.b.c.example", 80).ruleId, "b");
+    assert.equal(decide(p, "a.b.c.example", 443).ruleId, "com");
+    assert.equal(decide(p, "example").ruleId, "com");
+    assert.equal(decide(p, "example.org").ruleId, "default");
+  });
+});
+
+describe("compilePolicy: host patterns", () => {
+  const p = policy([
+    { id: "exact", hosts: ["Example.COM."], action: "allow" },
+    { id: "sub", hosts: ["*.wild.example"], action: "allow" },
+    { id: "dom", hosts: [".dom.example"], action: "allow" },
+    { id: "idn", hosts: ["bücher.de"], action: "allow" },
+    { id: "ip", hosts: ["192.0.2.1", "[2001:db8::1]"], action: "allow" },
+    { id: "net", hosts: ["10.0.0.0/8", "fd00::/8"], action: "allow" },
+  ]);
+  it("match at label boundaries only", () => {
+    assert.equal(decide(p, "example.com").ruleId, "exact");
+    assert.equal(decide(p, "EXAMPLE.com.").ruleId, "exact");
+    assert.equal(decide(p, "example.com.evil.net").ruleId, "default");
+    assert.equal(decide(p, "notexample.com").ruleId, "default");
+    assert.equal(decide(p, "www.example.com").ruleId, "default");
+    assert.equal(decide(p, "a.wild.example").ruleId, "sub");
+    assert.equal(decide(p, "a.b.wild.example").ruleId, "sub");
+    assert.equal(decide(p, "wild.example").ruleId, "default");
+    assert.equal(decide(p, "evilwild.example").ruleId, "default");
+    assert.equal(decide(p, "dom.example").ruleId, "dom");
+    assert.equal(decide(p, "x.dom.example").ruleId, "dom");
+    assert.equal(decide(p, "xdom.example").ruleId, "default");
+    assert.equal(decide(p, "xn--bcher-kva.de").ruleId, "idn");
+  });
+  it("IP patterns match IP destinations, including shorthand and mapped forms", () => {
+    assert.equal(decide(p, "192.0.2.1").ruleId, "ip");
+    assert.equal(decide(p, "[::ffff:192.0.2.1]").ruleId, "ip");
+    assert.equal(decide(p, "[2001:db8:0::1]").ruleId, "ip");
+    assert.equal(decide(p, "10.1").ruleId, "net", "127.1-style shorthand is an IP");
+    assert.equal(decide(p, "0xa.0.0.1").ruleId, "net");
+    assert.equal(decide(p, "[::ffff:10.9.9.9]").ruleId, "net");
+    assert.equal(decide(p, "[fd12::1]").ruleId, "net");
+    assert.equal(decide(p, "192.0.2.2").ruleId, "default");
+  });
+});
+
+describe("compilePolicy: ports and clients", () => {
+  const p = policy([
+    { id: "web", hosts: ["*.example"], ports: [80, 443, "8000-8100"], action: "allow" },
+    { id: "lan", hosts: ["*.internal"], clients: ["10.0.0.0/8", "fd00::/8", "192.0.2.7"], action: "allow" },
+    { id: "v6", hosts: ["*.internal"], clients: ["::/0"], action: "deny" },
+  ]);
+  it("checks ports and inclusive ranges", () => {
+    assert.equal(decide(p, "a.example", 80).ruleId, "web");
+    assert.equal(decide(p, "a.example", 8000).ruleId, "web");
+    assert.equal(decide(p, "a.example", 8100).ruleId, "web");
+    assert.equal(decide(p, "a.example", 8101).ruleId, "default");
+    assert.equal(decide(p, "a.example", 7999).ruleId, "default");
+    assert.equal(decide(p, "a.example", 22).ruleId, "default");
+  });
+  it("checks client CIDRs for IPv4, IPv6 and IPv4-mapped clients", () => {
+    assert.equal(decide(p, "db.internal", 5432, "10.1.2.3").ruleId, "lan");
+    assert.equal(decide(p, "db.internal", 5432, "::ffff:10.1.2.3").ruleId, "lan");
+    assert.equal(decide(p, "db.internal", 5432, "[::ffff:10.1.2.3]").ruleId, "lan");
+    assert.equal(decide(p, "db.internal", 5432, "fd00::5").ruleId, "lan");
+    assert.equal(decide(p, "db.internal", 5432, "192.0.2.7").ruleId, "lan");
+    assert.equal(decide(p, "db.internal", 5432, "2001:db8::1").ruleId, "v6");
+    assert.equal(decide(p, "db.internal", 5432, "fe80::1%eth0").ruleId, "v6", "zone ids of client addresses are ignored");
+    assert.equal(decide(p, "db.internal", 5432, "::ffff:11.0.0.1").ruleId, "v6", "::/0 covers IPv4 clients");
+    assert.equal(decide(p, "db.internal", 5432, "not-an-ip").ruleId, "default", "an unparseable client matches no client condition");
+  });
+  it("parseClientIp accepts runtime forms", () => {
+    assert.deepEqual(parseClientIp("[::1]"), parseClientIp("::1"));
+    assert.deepEqual(parseClientIp("fe80::1%25en0"), parseClientIp("fe80::1"));
+    assert.equal(parseClientIp("10.0.0.1%x"), undefined);
+    assert.equal(parseClientIp(""), undefined);
+  });
+});
+
+describe("compilePolicy: regex rules", () => {
+  const p = policy([
+    { id: "exact-re", hostRegex: ["example\\.com"], action: "allow" },
+    { id: "api", hostRegex: ["api[0-9]+\\.example\\.net"], hosts: ["static.example.net"], action: "allow" },
+    { id: "late", hosts: ["*.example.com"], action: "deny" },
+  ]);
+  it("is anchored to the whole normalised name", () => {
+    assert.equal(decide(p, "EXAMPLE.com.").ruleId, "exact-re");
+    assert.equal(decide(p, "example.com.evil.net").ruleId, "default");
+    assert.equal(decide(p, "www.example.com").ruleId, "late");
+    assert.equal(decide(p, "api12.example.net").ruleId, "api");
+    assert.equal(decide(p, "static.example.net").ruleId, "api");
+    assert.equal(decide(p, "api.example.net").ruleId, "default");
+  });
+  it("never matches IP destinations", () => {
+    const ipRe = policy([{ id: "re", hostRegex: [".*"], action: "allow" }]);
+    assert.equal(decide(ipRe, "10.0.0.1").ruleId, "default");
+    assert.equal(decide(ipRe, "anything.example").ruleId, "re");
+  });
+});
+
+describe("compilePolicy: decisions", () => {
+  it("carries action, log, decryption and a precise reason", () => {
+    const p = compilePolicy({
+      defaultAction: "deny",
+      defaultLog: true,
+      rules: [
+        { id: "corp", hosts: ["*.corp.example"], ports: [443], action: "allow", log: true, decryption: "decrypt" },
+        { id: "lan", hosts: [".lan.example"], clients: ["10.0.0.0/8"], action: "deny" },
+        { id: "re", hostRegex: ["re\\.example"], action: "allow" },
+        { id: "net", hosts: ["192.168.0.0/16"], action: "deny" },
+        { id: "star", hosts: ["*"], ports: ["8000-8100"], action: "allow" },
+        { id: "any", ports: [22], action: "deny" },
+      ],
+    });
+    assert.deepEqual(decide(p, "git.corp.example", 443), {
+      action: "allow",
+      ruleId: "corp",
+      reason: 'rule "corp" matched host pattern "*.corp.example" and port 443',
+      log: true,
+      decryption: "decrypt",
+    });
+    assert.deepEqual(decide(p, "unknown.example", 443), {
+      action: "deny",
+      ruleId: "default",
+      reason: "no rule matched; default deny",
+      log: true,
+      decryption: "exception",
+    });
+    const lan = decide(p, "a.lan.example", 80, "::ffff:10.2.3.4");
+    assert.equal(lan.reason, 'rule "lan" matched host pattern ".lan.example" and client ::ffff:10.2.3.4 in 10.0.0.0/8');
+    assert.equal(lan.log, false);
+    assert.equal(lan.decryption, "exception");
+    assert.equal(decide(p, "re.example", 1).reason, 'rule "re" matched host regex "re\\\\.example"');
+    assert.equal(decide(p, "192.168.1.1", 1).reason, 'rule "net" matched host pattern "192.168.0.0/16"');
+    assert.equal(decide(p, "x.example", 8080).reason, 'rule "star" matched host pattern "*" and port 8080');
+    assert.equal(decide(p, "x.example", 22).reason, 'rule "any" matched any host and port 22');
+    const allow = compilePolicy({ rules: [], defaultAction: "allow" });
+    assert.deepEqual(decide(allow, "x.example"), {
+      action: "allow",
+      ruleId: "default",
+      reason: "no rule matched; default allow",
+      log: false,
+      decryption: "exception",
+    });
+  });
+  it("explain() lists every rule with why it did or did not match", () => {
+    const p = policy([
+      { id: "web", hosts: ["*.example"], ports: [80, "8000-8100"], action: "allow" },
+      { id: "lan", hosts: ["a.example"], clients: ["10.0.0.0/8"], action: "allow" },
+      { id: "other", hosts: ["b.example", "c.example"], action: "deny" },
+      { id: "also", hosts: [".example"], action: "deny" },
+    ]);
+    const ex = p.explain?.(q("a.example", 443, "192.0.2.1"));
+    assert.ok(ex);
+    assert.equal(ex.decision.ruleId, "also");
+    assert.deepEqual(ex.rules, [
+      { index: 0, ruleId: "web", matched: false, reason: "port 443 not in [80, 8000-8100]" },
+      { index: 1, ruleId: "lan", matched: false, reason: "client 192.0.2.1 not in [10.0.0.0/8]" },
+      { index: 2, ruleId: "other", matched: false, reason: 'host "a.example" matched none of 2 host conditions' },
+      { index: 3, ruleId: "also", matched: true, reason: 'matched host pattern ".example"' },
+    ]);
+    const bad = p.explain?.(q("x.org", 1, "bogus"));
+    assert.equal(bad?.rules[1]?.reason, 'host "x.org" matched none of 1 host condition; client "bogus" is not an IP address');
+  });
+});
+
+describe("compilePolicy: invalid definitions", () => {
+  const rejects = (def: unknown, message: string | RegExp) =>
+    assert.throws(() => compilePolicy(def as PolicyDefinition), (e: unknown) => {
+      assert.ok(e instanceof TypeError, String(e));
+      if (typeof message === "string") assert.equal(e.message, message);
+      else assert.match(e.message, message);
+      return true;
+    });
+  const ok = { id: "ok", action: "allow" };
+  it("names the rule index and field", () => {
+    rejects({ defaultAction: "deny", rules: [ok, ok, { id: "x", hosts: ["exa mple.com"], action: "allow" }] },
+      /^rules\[1\]\.id: duplicate rule id "ok" \(first at rules\[0\]\)$/);
+    rejects({ defaultAction: "deny", rules: [ok, { id: "a", action: "allow" }, { id: "x", hosts: ["good.example", "exa mple.com"], action: "allow" }] },
+      'rules[2].hosts[1]: expected a host name, "*.suffix", ".suffix", an IP address or a CIDR, got "exa mple.com" (whitespace and control characters are not allowed)');
+    rejects({ defaultAction: "deny", rules: [{ id: "x", hosts: ["exa mple.com"], action: "allow" }] }, /^rules\[0\]\.hosts\[0\]: expected a host name/);
+    rejects({ defaultAction: "deny", rules: [{ id: "x", ports: [443, "9-8"], action: "allow" }] }, /^rules\[0\]\.ports\[1\]: expected a port 1-65535/);
+    rejects({ defaultAction: "deny", rules: [{ id: "x", ports: [0], action: "allow" }] }, /^rules\[0\]\.ports\[0\]: /);
+    rejects({ defaultAction: "deny", rules: [{ id: "x", clients: ["10.0.0.0/33"], action: "allow" }] }, /^rules\[0\]\.clients\[0\]: expected an IP address or CIDR/);
+    rejects({ defaultAction: "deny", rules: [{ id: "x", hostRegex: ["a("], action: "allow" }] }, /^rules\[0\]\.hostRegex\[0\]: invalid regular expression "a\(": /);
+    rejects({ defaultAction: "deny", rules: [{ id: "x", action: "permit" }] }, 'rules[0].action: expected "allow" or "deny", got "permit"');
+    rejects({ defaultAction: "deny", rules: [{ id: "x", action: "allow", log: "yes" }] }, 'rules[0].log: expected a boolean, got "yes"');
+    rejects({ defaultAction: "deny", rules: [{ id: "x", action: "allow", decryption: "always" }] }, /^rules\[0\]\.decryption: /);
+    rejects({ defaultAction: "deny", rules: [{ id: "x", action: "allow", hosts: "example.com" }] }, 'rules[0].hosts: expected an array, got "example.com"');
+    rejects({ defaultAction: "deny", rules: [{ id: "", action: "allow" }] }, /^rules\[0\]\.id: expected a non-empty string/);
+    rejects({ defaultAction: "deny", rules: [{ id: "default", action: "allow" }] }, /^rules\[0\]\.id: "default" is reserved/);
+    rejects({ defaultAction: "deny", rules: [null] }, "rules[0]: expected a rule object, got null");
+    rejects({ defaultAction: "maybe", rules: [] }, 'defaultAction: expected "allow" or "deny", got "maybe"');
+    rejects({ defaultAction: "deny", rules: {} }, /^rules: expected an array/);
+    rejects({ defaultAction: "deny", defaultLog: 1, rules: [] }, "defaultLog: expected a boolean, got 1");
+  });
+});
+
+describe("compilePolicy: index agrees with linear evaluation", () => {
+  const names = ["example.com", "a.example.com", "b.a.example.com", "example.net", "evilexample.com", "com", "x.y", "bücher.de"];
+  const patterns = [
+    "example.com", "*.example.com", ".example.com", "a.example.com", "*.a.example.com", ".com", "*.com", "*", "evilexample.com",
+    "x.y", ".y", "bücher.de", "10.0.0.0/8", "10.1.2.3", "::1", "::ffff:10.0.0.0/104", "192.0.2.0/24",
+  ];
+  const hosts = [...names, "10.1.2.3", "10.9.9.9", "[::1]", "[::ffff:10.1.2.3]", "192.0.2.55", "127.1"];
+  const rule = fc.record({
+    hosts: fc.option(fc.array(fc.constantFrom(...patterns), { maxLength: 3 }), { nil: undefined }),
+    hostRegex: fc.option(fc.array(fc.constantFrom("example\\.com", "[a-z]\\.example\\.com", ".*\\.net", "x\\..*"), { maxLength: 2 }), { nil: undefined }),
+    ports: fc.option(fc.array(fc.constantFrom<number | string>(80, 443, "8000-8100", "1-1000"), { maxLength: 2 }), { nil: undefined }),
+    clients: fc.option(fc.array(fc.constantFrom("10.0.0.0/8", "::1", "::/0", "192.0.2.0/24"), { maxLength: 2 }), { nil: undefined }),
+    action: fc.constantFrom<"allow" | "deny">("allow", "deny"),
+  });
+  it("decide() returns the first rule that explain() marks as matching", () => {
+    fc.assert(
+      fc.property(
+        fc.array(rule, { maxLength: 12 }),
+        fc.array(fc.tuple(fc.constantFrom(...hosts), fc.constantFrom(80, 443, 8050, 2000), fc.constantFrom("10.0.0.1", "::1", "::ffff:192.0.2.9", "2001:db8::1")), { minLength: 1, maxLength: 10 }),
+        (defs, queries) => {
+          const p = policy(defs.map((d, i) => ({ ...d, id: `r${i}` })));
+          for (const [host, port, client] of queries) {
+            const query = q(host, port, client);
+            const d = p.decide(query);
+            const ex = p.explain?.(query);
+            assert.ok(ex);
+            const first = ex.rules.find((r) => r.matched);
+            assert.equal(d.ruleId, first?.ruleId ?? "default", `${host}:${port} from ${client}`);
+            assert.deepEqual(ex.decision, d);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+});
+
+describe("compilePolicy: scale smoke test", () => {
+  it("compiles 200,000 rules and answers 100,000 lookups correctly", () => {
+    const N = 200_000;
+    const rules: RuleDefinition[] = [];
+    for (let i = 0; i < N; i++) {
+      const name = `h${i}.t${i % 997}.example`;
+      rules.push(i % 2 === 0
+        ? { id: `r${i}`, hosts: [name], action: i % 4 === 0 ? "allow" : "deny" }
+        : { id: `r${i}`, hosts: [`*.${name}`], ports: [443], action: "allow" });
+    }
+    rules.push({ id: "late-any", action: "deny", log: true });
+    const p = compilePolicy({ rules, defaultAction: "allow" });
+    let matched = 0;
+    for (let i = 0; i < 100_000; i++) {
+      const j = (i * 7919) % N;
+      const host = j % 2 === 0 ? `h${j}.t${j % 997}.example` : `x.h${j}.t${j % 997}.example`;
+      const d = p.decide({ host: { kind: "dns", name: host }, port: 443, clientIp: "10.0.0.1" });
+      if (d.ruleId === `r${j}`) matched++;
+    }
+    assert.equal(matched, 100_000);
+    assert.equal(decide(p, "h4.t4.example").action, "allow");
+    assert.equal(decide(p, "h6.t6.example").action, "deny");
+    assert.equal(decide(p, "a.b.h7.t7.example", 443).ruleId, "r7");
+    assert.equal(decide(p, "h7.t7.example", 443).ruleId, "late-any", "*.suffix does not match the suffix itself");
+    assert.equal(decide(p, "x.h7.t7.example", 80).ruleId, "late-any", "port mismatch falls through");
+    assert.equal(decide(p, "unknown.example").ruleId, "late-any");
+    assert.equal(decide(p, "h8.t8.example.evil").ruleId, "late-any");
+  });
+});
