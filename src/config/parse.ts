@@ -1,0 +1,114 @@
+/**
+ * Config parsing: JSON text → valibot validation → the frozen domain `Config`.
+ */
+import * as v from "valibot";
+import { normaliseName } from "../dns/name.ts";
+import { parseIpLiteral } from "../dns/ip-literal.ts";
+import type { RuleDefinition } from "../policy/types.ts";
+import type { Config } from "./config.ts";
+import { defaultConfig } from "./default.ts";
+import { ConfigError, type ConfigIssue } from "./errors.ts";
+import { formatPath } from "./issue-format.ts";
+import { JsonSyntaxError, parseJson } from "./json.ts";
+import { parseListenAddress } from "./listen.ts";
+import { type ConfigOutput, configSchema } from "./schema.ts";
+
+/**
+ * Validate a JSON-shaped value and build the domain config. Absent sections take their
+ * defaults (`{}` gives the default config). Throws a `ConfigError` listing every problem.
+ *
+ * @example
+ * ```ts
+ * const config = parseConfig({ listeners: [{ mode: "explicit", listen: "[::1]:3128" }] });
+ * config.listeners[0]; // { name: "listener-1", mode: "explicit", hostname: "::1", port: 3128 }
+ * ```
+ */
+export function parseConfig(input: unknown, sourceName?: string): Config {
+  const result = v.safeParse(configSchema, withDefaultSections(input));
+  if (!result.success) {
+    const issues = result.issues.map((issue): ConfigIssue => ({ path: formatPath(issue.path), message: issue.message }));
+    throw new ConfigError(issues, sourceName);
+  }
+  return deepFreeze(toDomain(result.output));
+}
+
+/**
+ * Parse config text (JSON). Syntax errors become a `ConfigError` whose single issue
+ * gives the line and column.
+ *
+ * @example
+ * ```ts
+ * const config = parseConfigText(await file.text(), "gateway.json");
+ * ```
+ */
+export function parseConfigText(text: string, sourceName: string): Config {
+  let input: unknown;
+  try {
+    input = parseJson(text);
+  } catch (error) {
+    if (!(error instanceof JsonSyntaxError)) throw error;
+    const message = `invalid JSON at line ${error.line}, column ${error.column}: ${error.reason}`;
+    throw new ConfigError([{ path: "", message }], sourceName, { cause: error });
+  }
+  return parseConfig(input, sourceName);
+}
+
+function toDomain(wire: ConfigOutput): Config {
+  // withDefaultSections filled these in before validation.
+  const listeners = wire.listeners ?? [];
+  const policy = wire.policy ?? { defaultAction: "deny", defaultLog: false, rules: [] };
+  const flows = wire.log.flows;
+  return {
+    listeners: listeners.map((listener, index) => ({
+      name: listener.name ?? `listener-${index + 1}`,
+      mode: listener.mode,
+      ...parseListenAddress(listener.listen),
+    })),
+    policy: {
+      defaultAction: policy.defaultAction,
+      defaultLog: policy.defaultLog,
+      rules: policy.rules.map((rule, index): RuleDefinition => ({
+        id: rule.id ?? `rule-${index + 1}`,
+        ...(rule.hosts === undefined ? {} : { hosts: [...rule.hosts] }),
+        ...(rule.hostRegex === undefined ? {} : { hostRegex: [...rule.hostRegex] }),
+        ...(rule.ports === undefined ? {} : { ports: [...rule.ports] }),
+        ...(rule.clients === undefined ? {} : { clients: [...rule.clients] }),
+        action: rule.action,
+        ...(rule.log === undefined ? {} : { log: rule.log }),
+        decryption: rule.decryption,
+      })),
+    },
+    dns: {
+      hosts: Object.fromEntries(
+        Object.entries(wire.dns.hosts).map(([name, addresses]) => [
+          normaliseName(name),
+          addresses.map((address) => parseIpLiteral(address)?.address ?? address),
+        ]),
+      ),
+      cacheSize: wire.dns.cacheSize,
+      ttlSeconds: wire.dns.ttlSeconds,
+      negativeTtlSeconds: wire.dns.negativeTtlSeconds,
+      timeoutMs: wire.dns.timeoutMs,
+    },
+    limits: { ...wire.limits },
+    log: { flows: typeof flows === "string" ? flows : { file: flows.file } },
+  };
+}
+
+/** Take absent `listeners`, `policy` and `log` sections from the default config. */
+function withDefaultSections(input: unknown): unknown {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return input;
+  const filled: Record<string, unknown> = { ...input };
+  for (const key of ["listeners", "policy", "log"] as const) {
+    if (!Object.hasOwn(filled, key)) filled[key] = defaultConfig[key];
+  }
+  return filled;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,60 @@
+import { CachingResolver } from "./cache.ts";
+import { DnsError } from "./error.ts";
+import { parseIpLiteral } from "./ip-literal.ts";
+import { hostNameError, normaliseName } from "./name.ts";
+import { StaticResolver } from "./static.ts";
+import { SystemResolver } from "./system.ts";
+import { TimeoutResolver } from "./timeout.ts";
+import type { DnsSettings, LookupFunction, Resolution, Resolver } from "./types.ts";
+
+/** Extra options for `createResolver`. */
+export interface CreateResolverOptions {
+  /** Clock in milliseconds for the cache (tests inject one). Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/**
+ * Compose the gateway's resolver from the `dns` config: IP literals are returned as they
+ * are (canonical form, source "literal"), then the static hosts map, then a bounded TTL
+ * cache over the system lookup with a timeout. Names that are not valid host names reject
+ * with a `DnsError` of code "notfound" without a lookup.
+ *
+ * @example
+ * ```ts
+ * const resolver = createResolver(config.dns, (name) => runtime.lookup(name));
+ * const { addresses, source } = await resolver.resolve("origin.test");
+ * ```
+ */
+export function createResolver(
+  settings: DnsSettings,
+  lookup: LookupFunction,
+  options: CreateResolverOptions = {},
+): Resolver {
+  const hosts = new StaticResolver(settings.hosts);
+  const system = new TimeoutResolver(new SystemResolver(lookup), settings.timeoutMs);
+  const cached = new CachingResolver(system, {
+    maxEntries: settings.cacheSize,
+    ttlMs: settings.ttlSeconds * 1000,
+    negativeTtlMs: settings.negativeTtlSeconds * 1000,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  return {
+    resolve(name: string, signal?: AbortSignal): Promise<Resolution> {
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      let literal;
+      try {
+        literal = parseIpLiteral(name);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        return Promise.reject(new DnsError("notfound", name, message, { cause: error }));
+      }
+      if (literal !== undefined) return Promise.resolve({ addresses: Object.freeze([literal.address]), source: "literal" });
+      const hostname = normaliseName(name);
+      const invalid = hostNameError(hostname);
+      if (invalid !== undefined) return Promise.reject(new DnsError("notfound", hostname, `Invalid host name ${JSON.stringify(name)}`));
+      const addresses = hosts.get(hostname);
+      if (addresses !== undefined) return Promise.resolve({ addresses, source: "static" });
+      return cached.resolve(hostname, signal);
+    },
+  };
+}

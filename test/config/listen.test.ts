@@ -1,0 +1,26 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { listenAddressError, parseListenAddress } from "../../src/config/listen.ts";
+
+describe("parseListenAddress", () => {
+  it("parses host:port forms", () => {
+    assert.deepEqual(parseListenAddress("127.0.0.1:3128"), { hostname: "127.0.0.1", port: 3128 });
+    assert.deepEqual(parseListenAddress("0.0.0.0:0"), { hostname: "0.0.0.0", port: 0 });
+    assert.deepEqual(parseListenAddress("LocalHost:65535"), { hostname: "localhost", port: 65535 });
+    assert.deepEqual(parseListenAddress("[::1]:3128"), { hostname: "::1", port: 3128 });
+    assert.deepEqual(parseListenAddress("[0:0:0:0:0:0:0:0]:80"), { hostname: "::", port: 80 });
+  });
+
+  it("rejects malformed addresses with a readable message", () => {
+    const bad = (text: string) => `expected "host:port" (IPv6 as "[::1]:port"), got ${JSON.stringify(text)}`;
+    for (const text of ["", "3128", "localhost", ":3128", "exa mple:80", "[::1]3128", "[::1", "[1.2.3.4]:80", "256.1.1.1:80", "1.2.3:80"]) {
+      assert.equal(listenAddressError(text), bad(text), text);
+    }
+    assert.equal(listenAddressError("127.0.0.1:"), 'expected a port 0-65535 after the host, got "127.0.0.1:"');
+    assert.equal(listenAddressError("127.0.0.1:99999"), 'expected a port 0-65535 after the host, got "127.0.0.1:99999"');
+    assert.equal(listenAddressError("127.0.0.1:-1"), 'expected a port 0-65535 after the host, got "127.0.0.1:-1"');
+    assert.equal(listenAddressError("::1:80"), 'expected an IPv6 address in brackets ("[::1]:port"), got "::1:80"');
+    assert.throws(() => parseListenAddress("nope"), SyntaxError);
+    assert.equal(listenAddressError("[::1]:1"), undefined);
+  });
+});

@@ -1,0 +1,273 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { parseConfig, parseConfigText } from "../../src/config/parse.ts";
+import { defaultConfig } from "../../src/config/default.ts";
+import { ConfigError } from "../../src/config/errors.ts";
+
+/** The issues `parseConfig(input)` reports, as "path: message" lines. */
+function problems(input: unknown): string[] {
+  try {
+    parseConfig(input);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    return error.issues.map((issue) => (issue.path === "" ? issue.message : `${issue.path}: ${issue.message}`));
+  }
+  assert.fail("expected the config to be rejected");
+}
+
+const rule = (extra: Record<string, unknown>) => ({ action: "allow", ...extra });
+
+describe("parseConfig", () => {
+  it("accepts {} and yields the defaults", () => {
+    const config = parseConfig({});
+    assert.deepEqual(config, parseConfig(defaultConfig));
+    assert.deepEqual(config.listeners, [{ name: "explicit", mode: "explicit", hostname: "127.0.0.1", port: 3128 }]);
+    assert.equal(config.policy.defaultAction, "deny");
+    assert.deepEqual(config.policy.rules, [
+      { id: "web", ports: [80, 443], action: "allow", log: true, decryption: "exception" },
+    ]);
+    assert.deepEqual(config.dns, { hosts: {}, cacheSize: 10000, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: 5000 });
+    assert.deepEqual(config.limits, {
+      maxHeadBytes: 65536,
+      maxHeaders: 100,
+      headerTimeoutMs: 10000,
+      connectTimeoutMs: 10000,
+      idleTimeoutMs: 300000,
+      maxConnections: 10000,
+    });
+    assert.deepEqual(config.log, { flows: "stdout" });
+  });
+
+  it("reads the example config", () => {
+    const url = new URL("../../examples/explicit.json", import.meta.url);
+    const config = parseConfigText(readFileSync(url, "utf8"), "explicit.json");
+    assert.deepEqual(config.listeners[0], { name: "explicit", mode: "explicit", hostname: "127.0.0.1", port: 3128 });
+    assert.deepEqual(
+      config.policy.rules.map((r) => [r.id, r.action]),
+      [["block-tracker", "deny"], ["local-origin", "allow"], ["web", "allow"]],
+    );
+    const web = config.policy.rules[2];
+    assert.deepEqual(web?.ports, [80, 443, "8000-8100"]);
+    assert.deepEqual(web?.hostRegex, ["^api[0-9]+\\.example\\.net$"]);
+    assert.deepEqual(config.dns.hosts, { "origin.test": ["127.0.0.1"] });
+  });
+
+  it("keeps explicit values and fills field defaults", () => {
+    const config = parseConfig({
+      $schema: "https://example.invalid/tollgate.schema.json",
+      listeners: [{ mode: "explicit", listen: "[::1]:0" }, { name: "lan", mode: "explicit", listen: "LocalHost:8080" }],
+      policy: { rules: [rule({}), rule({ id: "b", action: "deny", decryption: "decrypt", log: false })] },
+      dns: { hosts: { "Origin.Test.": ["0:0::1", "192.0.2.1"] }, ttlSeconds: 0 },
+      limits: { idleTimeoutMs: 0 },
+      log: { flows: { file: "/var/log/tollgate/flows.jsonl" } },
+    });
+    assert.deepEqual(config.listeners, [
+      { name: "listener-1", mode: "explicit", hostname: "::1", port: 0 },
+      { name: "lan", mode: "explicit", hostname: "localhost", port: 8080 },
+    ]);
+    assert.deepEqual(config.policy, {
+      defaultAction: "deny",
+      defaultLog: false,
+      rules: [
+        { id: "rule-1", action: "allow", decryption: "exception" },
+        { id: "b", action: "deny", decryption: "decrypt", log: false },
+      ],
+    });
+    assert.deepEqual(config.dns.hosts, { "origin.test": ["::1", "192.0.2.1"] });
+    assert.equal(config.dns.ttlSeconds, 0);
+    assert.equal(config.dns.cacheSize, 10000);
+    assert.equal(config.limits.idleTimeoutMs, 0);
+    assert.equal(config.limits.maxHeaders, 100);
+    assert.deepEqual(config.log.flows, { file: "/var/log/tollgate/flows.jsonl" });
+  });
+
+  it("returns a deeply frozen config", () => {
+    const config = parseConfig({ dns: { hosts: { "a.test": ["192.0.2.1"] } }, policy: { rules: [rule({ hosts: ["a.test"] })] } });
+    for (const value of [
+      config,
+      config.listeners,
+      config.listeners[0],
+      config.policy,
+      config.policy.rules,
+      config.policy.rules[0],
+      config.policy.rules[0]?.hosts,
+      config.dns.hosts,
+      config.dns.hosts["a.test"],
+      config.limits,
+      config.log.flows,
+    ]) {
+      assert.ok(Object.isFrozen(value));
+    }
+    assert.throws(() => {
+      (config.policy.rules as unknown[]).push({});
+    }, TypeError);
+  });
+
+  it("does not share or freeze the caller's input", () => {
+    const input = { policy: { rules: [{ action: "allow", hosts: ["a.test"] }] } };
+    parseConfig(input);
+    assert.equal(Object.isFrozen(input.policy.rules), false);
+    input.policy.rules[0]?.hosts.push("b.test");
+  });
+
+  it("reports a wrong type readably", () => {
+    assert.deepEqual(problems({ listeners: [{ mode: "explicit", listen: 3128 }] }), [
+      'listeners[0].listen: expected "host:port", got 3128',
+    ]);
+    assert.deepEqual(problems([]), ["expected an object, got an empty array"]);
+    assert.deepEqual(problems({ policy: { rules: { id: "x" } } }), ["policy.rules: expected an array of rules, got an object"]);
+    assert.deepEqual(problems({ policy: { rules: [rule({ hosts: "example.com" })] } }), [
+      'policy.rules[0].hosts: expected an array of host patterns, got "example.com"',
+    ]);
+    assert.deepEqual(problems({ policy: { defaultLog: "yes" } }), ['policy.defaultLog: expected true or false, got "yes"']);
+  });
+
+  it("reports unknown keys with a hint", () => {
+    assert.deepEqual(problems({ policy: { rules: [{ acton: "allow", action: "deny" }] } }), [
+      'policy.rules[0].acton: unknown key (did you mean "action"?)',
+    ]);
+    assert.deepEqual(problems({ polcy: {} }), ['polcy: unknown key (did you mean "policy"?)']);
+    assert.deepEqual(problems({ zzz: 1 }), [
+      'zzz: unknown key (expected one of "$schema", "listeners", "policy", "dns", "limits", "log")',
+    ]);
+  });
+
+  it("reports a missing required key", () => {
+    assert.deepEqual(problems({ policy: { rules: [{ hosts: ["a.test"] }] } }), ["policy.rules[0].action: required key is missing"]);
+  });
+
+  it("reports bad listen addresses", () => {
+    const listen = (text: string) => problems({ listeners: [{ mode: "explicit", listen: text }] });
+    assert.deepEqual(listen("localhost"), ['listeners[0].listen: expected "host:port" (IPv6 as "[::1]:port"), got "localhost"']);
+    assert.deepEqual(listen("127.0.0.1:65536"), ['listeners[0].listen: expected a port 0-65535 after the host, got "127.0.0.1:65536"']);
+    assert.deepEqual(listen("::1:3128"), ['listeners[0].listen: expected an IPv6 address in brackets ("[::1]:port"), got "::1:3128"']);
+    assert.deepEqual(listen("[::g]:3128"), ['listeners[0].listen: expected "host:port" (IPv6 as "[::1]:port"), got "[::g]:3128"']);
+    assert.deepEqual(listen("127.1:3128"), ['listeners[0].listen: expected "host:port" (IPv6 as "[::1]:port"), got "127.1:3128"']);
+    assert.deepEqual(problems({ listeners: [{ mode: "transparent", listen: "127.0.0.1:1" }] }), [
+      'listeners[0].mode: expected "explicit" (the only mode so far), got "transparent"',
+    ]);
+    assert.deepEqual(problems({ listeners: [] }), ["listeners: expected at least one listener, got an empty array"]);
+  });
+
+  it("reports bad rule fields at their exact path", () => {
+    const rules = [rule({}), rule({}), rule({ hosts: ["exa mple.com"], ports: [443, "9000-8000"], clients: ["10.0.0.0/33"] })];
+    const found = problems({ policy: { rules } });
+    assert.equal(found.length, 3);
+    assert.match(found[0] ?? "", /^policy\.rules\[2\]\.hosts\[0\]: expected a host name, "\*\.suffix", .*got "exa mple\.com"/);
+    assert.match(found[1] ?? "", /^policy\.rules\[2\]\.ports\[1\]: expected a port 1-65535 or a range "lo-hi".*got "9000-8000"/);
+    assert.match(found[2] ?? "", /^policy\.rules\[2\]\.clients\[0\]: expected an IP address or CIDR, got "10\.0\.0\.0\/33"/);
+    assert.deepEqual(problems({ policy: { rules: [rule({ ports: [true] })] } }), [
+      'policy.rules[0].ports[0]: expected a port 1-65535 or a range "lo-hi", got true',
+    ]);
+    assert.match(problems({ policy: { rules: [rule({ hostRegex: ["(unclosed"] })] } })[0] ?? "", /^policy\.rules\[0\]\.hostRegex\[0\]: /);
+    assert.deepEqual(problems({ policy: { rules: [rule({ decryption: "maybe" })] } }), [
+      'policy.rules[0].decryption: expected "exception" or "decrypt", got "maybe"',
+    ]);
+    assert.deepEqual(problems({ policy: { rules: [rule({ id: "has space" })] } }), [
+      'policy.rules[0].id: expected an id of 1-64 letters, digits, "_", "." or "-", got "has space"',
+    ]);
+  });
+
+  it("reports duplicate rule ids, including generated ones", () => {
+    assert.deepEqual(problems({ policy: { rules: [rule({ id: "web" }), rule({ id: "x" }), rule({ id: "web" })] } }), [
+      'policy.rules[2].id: duplicate rule id "web", first at index 0',
+    ]);
+    assert.deepEqual(problems({ policy: { rules: [rule({ id: "rule-2" }), rule({})] } }), [
+      'policy.rules[1].id: duplicate rule id "rule-2" (generated), first at index 0',
+    ]);
+  });
+
+  it("reports duplicates alongside other problems", () => {
+    const found = problems({ policy: { rules: [rule({ id: "a" }), rule({ id: "a", ports: [0] })] } });
+    assert.equal(found.length, 2);
+    assert.ok(found.includes('policy.rules[1].id: duplicate rule id "a", first at index 0'));
+  });
+
+  it("reports duplicate listener names and addresses", () => {
+    const listeners = [
+      { name: "a", mode: "explicit", listen: "127.0.0.1:3128" },
+      { name: "a", mode: "explicit", listen: "127.0.0.1:3129" },
+      { name: "b", mode: "explicit", listen: "127.0.0.1:3128" },
+    ];
+    assert.deepEqual(problems({ listeners }), [
+      'listeners[1].name: duplicate listener name "a", first at index 0',
+      'listeners[2].listen: duplicate listen address "127.0.0.1:3128", first at index 0',
+    ]);
+  });
+
+  it("reports bad dns and limits values", () => {
+    assert.deepEqual(problems({ dns: { hosts: { "a b": ["192.0.2.1"] } } }), ['dns.hosts["a b"]: expected a host name, got "a b"']);
+    assert.deepEqual(problems({ dns: { hosts: { "a.test": ["10.0.0.0/8"] } } }), [
+      'dns.hosts["a.test"][0]: expected an IP address, got "10.0.0.0/8"',
+    ]);
+    assert.deepEqual(problems({ dns: { hosts: { "a.test": [] } } }), [
+      'dns.hosts["a.test"]: expected at least one IP address, got an empty array',
+    ]);
+    assert.deepEqual(problems({ dns: { hosts: { "A.test": ["192.0.2.1"], "a.test.": ["192.0.2.2"] } } }), [
+      'dns.hosts["a.test."]: duplicate host "a.test.", same as "A.test" (names ignore case and a trailing dot)',
+    ]);
+    assert.deepEqual(problems({ dns: { timeoutMs: 0, cacheSize: 1.5 } }), [
+      "dns.cacheSize: expected an integer 0-1000000, got 1.5",
+      "dns.timeoutMs: expected an integer 1-60000, got 0",
+    ]);
+    assert.deepEqual(problems({ limits: { maxHeaders: "100" } }), ['limits.maxHeaders: expected an integer 1-1000, got "100"']);
+  });
+
+  it("reports bad log targets", () => {
+    assert.deepEqual(problems({ log: { flows: "syslog" } }), [
+      'log.flows: expected "stdout", "stderr", "off" or {"file": "/path"}, got "syslog"',
+    ]);
+    assert.deepEqual(problems({ log: { flows: { path: "/x" } } }), [
+      "log.flows.file: required key is missing",
+      'log.flows.path: unknown key (expected one of "file")',
+    ]);
+  });
+
+  it("lists one line per issue in the message", () => {
+    try {
+      parseConfig({ listeners: [{ mode: "explicit", listen: 3128 }], limits: { maxHeaders: 0 } }, "gateway.json");
+      assert.fail("expected a ConfigError");
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.source, "gateway.json");
+      assert.equal(
+        error.message,
+        'Invalid config "gateway.json" (2 problems)\n' +
+          '  listeners[0].listen: expected "host:port", got 3128\n' +
+          "  limits.maxHeaders: expected an integer 1-1000, got 0",
+      );
+    }
+  });
+});
+
+describe("parseConfigText", () => {
+  it("parses JSON text", () => {
+    const config = parseConfigText('{ "policy": { "defaultAction": "allow" } }', "inline");
+    assert.equal(config.policy.defaultAction, "allow");
+    assert.deepEqual(config.policy.rules, []);
+  });
+
+  it("reports a JSON syntax error with its position", () => {
+    const text = '{\n  "listeners": [\n    { "mode": "explicit" "listen": "127.0.0.1:3128" }\n  ]\n}';
+    assert.throws(
+      () => parseConfigText(text, "bad.json"),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.issues, [
+          { path: "", message: 'invalid JSON at line 3, column 26: expected "," or "}" after a property value, got "\\""' },
+        ]);
+        assert.match(error.message, /^Invalid config "bad\.json" \(1 problem\)\n {2}invalid JSON at line 3, column 26/);
+        return true;
+      },
+    );
+  });
+
+  it("reports duplicate keys instead of keeping the last one", () => {
+    assert.throws(() => parseConfigText('{ "policy": {}, "policy": {} }', "dup.json"), /line 1, column 17: duplicate key "policy"/);
+  });
+
+  it("reports schema problems with the source name", () => {
+    assert.throws(() => parseConfigText('{ "log": { "flows": 1 } }', "x.json"), /^ConfigError: Invalid config "x\.json"|Invalid config "x\.json"/);
+  });
+});
