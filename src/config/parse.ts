@@ -74,7 +74,7 @@ function toDomain(wire: ConfigOutput): Config {
         ...(rule.ports === undefined ? {} : { ports: [...rule.ports] }),
         ...(rule.clients === undefined ? {} : { clients: [...rule.clients] }),
         action: rule.action,
-        ...(rule.log === undefined ? {} : { log: rule.log }),
+        log: rule.log,
         decryption: rule.decryption,
       })),
     },

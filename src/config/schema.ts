@@ -126,13 +126,14 @@ const ruleSchema = object({
   ),
   clients: v.optional(v.array(checkedString("an IP address or CIDR", cidrError), expected("an array of CIDRs"))),
   action,
-  log: v.optional(boolean),
+  /** Write flow lines for connections this rule decides (default true; errors are always logged). */
+  log: v.optional(boolean, true),
   decryption: v.optional(v.picklist(["exception", "decrypt"], expected('"exception" or "decrypt"')), "exception"),
 });
 
 const policySchema = object({
   defaultAction: v.optional(action, "deny"),
-  defaultLog: v.optional(boolean, false),
+  defaultLog: v.optional(boolean, true),
   rules: v.optional(
     v.pipe(
       v.array(ruleSchema, expected("an array of rules")),

@@ -68,9 +68,9 @@ describe("parseConfig", () => {
     ]);
     assert.deepEqual(config.policy, {
       defaultAction: "deny",
-      defaultLog: false,
+      defaultLog: true,
       rules: [
-        { id: "rule-1", action: "allow", decryption: "exception" },
+        { id: "rule-1", action: "allow", log: true, decryption: "exception" },
         { id: "b", action: "deny", decryption: "decrypt", log: false },
       ],
     });

@@ -43,7 +43,7 @@ export class BunSocketConn implements Conn {
           this.#release();
         },
       },
-      { highWaterMark: READ_HIGH_WATER, size: (chunk) => chunk.byteLength },
+      { highWaterMark: READ_HIGH_WATER, size: (chunk) => chunk?.byteLength ?? 0 },
     );
     this.writable = new WritableStream<Uint8Array>({
       write: (chunk) => this.#write(chunk),

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a machine that starts with only Node and npm:
+# npm dependencies (bun and deno come from npm) and the real peers the end-to-end tests
+# talk to (curl, openssl) from Debian's packages. Idempotent; quiet when all is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x node_modules/.bin/bun ] || [ ! -x node_modules/.bin/deno ] || [ ! -d node_modules/valibot ]; then
+  echo "setup: installing npm dependencies" >&2
+  npm ci --no-audit --no-fund
+fi
+# npm may skip install scripts it was not told to trust; make sure the binaries really run.
+node_modules/.bin/bun --version >/dev/null 2>&1 || node node_modules/bun/install.js
+node_modules/.bin/deno --version >/dev/null 2>&1 || node node_modules/deno/install.cjs
+
+missing=()
+for tool in curl openssl; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]} from Debian packages" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" ca-certificates
+fi

@@ -1,0 +1,91 @@
+import type { Conn } from "../core/conn.ts";
+import { errorResponse } from "../protocol/http-serialize.ts";
+import type { Decision } from "../policy/types.ts";
+import type { ConnReader } from "./conn-reader.ts";
+import type { FlowState } from "./flow-state.ts";
+
+/** How long, and how much, we keep reading a client after answering an error before closing. */
+const LINGER_MS = 2000;
+const LINGER_BYTES = 1 << 20;
+
+const REASONS: Record<number, string> = {
+  400: "Bad Request",
+  403: "Forbidden",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  413: "Content Too Large",
+  421: "Misdirected Request",
+  431: "Request Header Fields Too Large",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  504: "Gateway Timeout",
+  505: "HTTP Version Not Supported",
+};
+
+/** The body of a 403 for a policy denial: names the rule and why. */
+export function blockedBody(d: Decision): string {
+  return `Blocked by Tollgate policy: rule "${d.ruleId}" (${d.reason})`;
+}
+
+/**
+ * Answers the client with a short error response, closes the connection and writes the flow line.
+ * Never throws: a client that is already gone is just closed.
+ */
+export async function answerError(
+  client: Conn,
+  src: ConnReader,
+  flow: FlowState,
+  status: number,
+  message: string,
+): Promise<void> {
+  flow.record.status = status;
+  const w = client.writable.getWriter();
+  try {
+    await w.write(errorResponse(status, REASONS[status] ?? "Error", message + "\n", [["Proxy-Status", `tollgate; error=${proxyStatusError(status)}`]]));
+    await w.close();
+  } catch {
+    // client already gone
+  } finally {
+    w.releaseLock();
+  }
+  flow.finish(status === 403 ? "denied" : "error", status === 403 ? undefined : message);
+  await lingerClose(client, src);
+}
+
+/**
+ * Closes after our FIN without losing what we sent: closing a socket with unread input makes
+ * the kernel send RST, which can destroy the answer in flight. So read and discard a little
+ * (bounded in time and bytes) until the client closes too, then close.
+ */
+export async function lingerClose(client: Conn, src: ConnReader): Promise<void> {
+  let drained = 0;
+  const until = Date.now() + LINGER_MS;
+  try {
+    while (drained < LINGER_BYTES) {
+      const left = until - Date.now();
+      if (left <= 0) break;
+      const chunk = await src.read(left);
+      if (!chunk) break;
+      drained += chunk.byteLength;
+    }
+  } catch {
+    // timeout or reset: close below
+  }
+  client.close();
+}
+
+/** RFC 9209 error types for the Proxy-Status header. */
+function proxyStatusError(status: number): string {
+  switch (status) {
+    case 403:
+      return "destination_denied";
+    case 502:
+      return "proxy_internal_response";
+    case 504:
+      return "connection_timeout";
+    case 431:
+      return "http_request_error";
+    default:
+      return "http_request_error";
+  }
+}

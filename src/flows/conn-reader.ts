@@ -1,0 +1,78 @@
+import type { Conn } from "../core/conn.ts";
+
+/** Thrown when a read or write waited longer than allowed. */
+export class FlowTimeoutError extends Error {
+  override name = "FlowTimeoutError";
+}
+
+/**
+ * Reads a connection chunk by chunk with push-back (bytes read past a message boundary
+ * go back for the next reader) and per-read deadlines. `release()` hands the stream back
+ * (e.g. to a splice) together with any pushed-back bytes.
+ */
+export class ConnReader {
+  readonly #conn: Conn;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #pending: Uint8Array[] = [];
+  #inflight: ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]> | undefined;
+
+  constructor(conn: Conn) {
+    this.#conn = conn;
+    this.#reader = conn.readable.getReader();
+  }
+
+  /**
+   * Next chunk, or undefined at end of stream. With `timeoutMs` > 0, rejects with
+   * FlowTimeoutError when nothing arrived in time; the read stays pending (nothing is lost)
+   * and the next call continues it. The caller decides whether to answer or close.
+   */
+  async read(timeoutMs = 0): Promise<Uint8Array | undefined> {
+    const next = this.#pending.pop();
+    if (next) return next;
+    const reader = this.#reader;
+    if (!reader) throw new Error("Reader was released");
+    const p = this.#inflight ?? reader.read();
+    this.#inflight = p;
+    const r = timeoutMs > 0 ? await deadline(p, timeoutMs, () => {}) : await p;
+    this.#inflight = undefined;
+    return r.done ? undefined : r.value;
+  }
+
+  /** Puts bytes back; the next `read()` returns them first. */
+  unread(bytes: Uint8Array): void {
+    if (bytes.byteLength > 0) this.#pending.push(bytes);
+  }
+
+  /** Gives the stream back; returns bytes that were pushed back and not yet consumed. */
+  release(): Uint8Array | undefined {
+    if (this.#inflight) throw new Error("Cannot release a reader with a read in flight");
+    this.#reader?.releaseLock();
+    this.#reader = undefined;
+    const rest = this.#pending.reverse();
+    this.#pending = [];
+    if (rest.length === 0) return undefined;
+    if (rest.length === 1) return rest[0];
+    let n = 0;
+    for (const p of rest) n += p.byteLength;
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (const p of rest) {
+      out.set(p, o);
+      o += p.byteLength;
+    }
+    return out;
+  }
+}
+
+/** Races `p` against a timer; on timeout calls `onTimeout` (which should unblock `p`) and rejects. */
+export function deadline<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new FlowTimeoutError(`Timed out after ${ms} ms`));
+    }, ms);
+  });
+  p.catch(() => {});
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}

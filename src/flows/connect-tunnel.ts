@@ -1,0 +1,64 @@
+import type { Conn } from "../core/conn.ts";
+import { normalizeHost } from "../core/host.ts";
+import type { RequestHead } from "../protocol/http-request-head.ts";
+import type { ConnReader } from "./conn-reader.ts";
+import type { FlowContext } from "./context.ts";
+import { answerError, blockedBody } from "./answers.ts";
+import { errorText, type FlowState } from "./flow-state.ts";
+import { spliceStreams } from "./splice.ts";
+import { connectUpstream, UpstreamError } from "./upstream.ts";
+
+const ESTABLISHED = new TextEncoder().encode("HTTP/1.1 200 Connection Established\r\n\r\n");
+
+/**
+ * CONNECT with a decryption exception: policy on the CONNECT host, resolve, dial the
+ * resolved address, answer 200, then relay bytes blind until both sides are done.
+ */
+export async function connectTunnel(client: Conn, src: ConnReader, head: RequestHead, ctx: FlowContext, flow: FlowState): Promise<void> {
+  const r = flow.record;
+  r.kind = "connect";
+  const authority = head.authority!;
+  let host;
+  try {
+    host = normalizeHost(authority.host);
+  } catch (e) {
+    return answerError(client, src, flow, 400, `Invalid CONNECT host: ${errorText(e)}`);
+  }
+  r.host = host.kind === "dns" ? host.name : host.address;
+  r.port = authority.port;
+  const decision = ctx.policy().decide({ host, port: authority.port, clientIp: client.remote.address });
+  flow.decided(decision);
+  if (decision.action === "deny") return answerError(client, src, flow, 403, blockedBody(decision));
+  if (decision.decryption === "decrypt") {
+    return answerError(client, src, flow, 501, `Rule "${decision.ruleId}" asks for decryption, which this gateway does not do yet`);
+  }
+  let upstream;
+  try {
+    upstream = await connectUpstream(ctx, host, authority.port);
+  } catch (e) {
+    if (e instanceof UpstreamError) return answerError(client, src, flow, e.status, e.message);
+    return answerError(client, src, flow, 502, errorText(e));
+  }
+  r.resolved = upstream.address;
+  r.dnsSource = upstream.dnsSource;
+  const w = client.writable.getWriter();
+  try {
+    await w.write(ESTABLISHED);
+  } catch (e) {
+    upstream.conn.close();
+    client.close();
+    flow.finish("client-closed", errorText(e));
+    return;
+  } finally {
+    w.releaseLock();
+  }
+  r.status = 200;
+  const headA = src.release();
+  const options = { headA, idleTimeoutMs: ctx.limits.idleTimeoutMs };
+  const result = ctx.runtime.splice
+    ? await ctx.runtime.splice(client, upstream.conn, options)
+    : await spliceStreams(client, upstream.conn, options);
+  r.bytesUp = result.bytesAtoB;
+  r.bytesDown = result.bytesBtoA;
+  flow.finish(result.end, result.end === "eof" ? undefined : result.end);
+}

@@ -1,0 +1,79 @@
+import type { Conn } from "../core/conn.ts";
+import { HttpParseError } from "../protocol/http-errors.ts";
+import { parseRequestHead, type RequestHead } from "../protocol/http-request-head.ts";
+import { answerError } from "./answers.ts";
+import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
+import { connectTunnel } from "./connect-tunnel.ts";
+import type { FlowContext } from "./context.ts";
+import { errorText, FlowState } from "./flow-state.ts";
+import { forwardHttp, type KeptUpstream } from "./http-forward.ts";
+import { readHead } from "./read-head.ts";
+
+/** Methods never proxied: TRACE would reflect credentials (XST); PRI is an HTTP/2 preface. */
+const REFUSED_METHODS = new Set(["TRACE", "PRI"]);
+
+/**
+ * One connection on the explicit listener: read request heads and dispatch each —
+ * `CONNECT host:port` becomes a blind tunnel; `GET http://…` (absolute-form) is forwarded
+ * with keep-alive to the client. Anything else gets a clear error and a clean close.
+ */
+export async function handleExplicit(client: Conn, ctx: FlowContext): Promise<void> {
+  const src = new ConnReader(client);
+  let kept: KeptUpstream | undefined;
+  let first = true;
+  try {
+    for (;;) {
+      const flow = new FlowState(ctx, client, "explicit");
+      let head: RequestHead;
+      try {
+        const bytes = await readHead(src, {
+          kind: "request",
+          maxHeadBytes: ctx.limits.maxHeadBytes,
+          headTimeoutMs: ctx.limits.headerTimeoutMs,
+          firstByteTimeoutMs: first ? ctx.limits.headerTimeoutMs : ctx.limits.idleTimeoutMs || ctx.limits.headerTimeoutMs,
+        });
+        if (!bytes) {
+          client.close();
+          return;
+        }
+        head = parseRequestHead(bytes, { maxHeadBytes: ctx.limits.maxHeadBytes, maxHeaders: ctx.limits.maxHeaders });
+      } catch (e) {
+        if (e instanceof FlowTimeoutError) {
+          if (first) await answerError(client, src, flow, 408, "Timed out waiting for the request head");
+          else client.close();
+          return;
+        }
+        const status = e instanceof HttpParseError ? e.status : 400;
+        await answerError(client, src, flow, status, errorText(e));
+        return;
+      }
+      first = false;
+      if (REFUSED_METHODS.has(head.method)) {
+        await answerError(client, src, flow, 405, `Method "${head.method}" is not proxied`);
+        return;
+      }
+      if (head.method === "CONNECT") {
+        kept?.conn.close();
+        kept = undefined;
+        await connectTunnel(client, src, head, ctx, flow);
+        return;
+      }
+      if (head.form !== "absolute") {
+        await answerError(client, src, flow, 400, "This is a proxy: send an absolute URI (GET http://host/path) or CONNECT host:port");
+        return;
+      }
+      if (head.scheme !== "http") {
+        await answerError(client, src, flow, 400, `Scheme "${head.scheme}" is not proxied as absolute-form; use CONNECT for https`);
+        return;
+      }
+      const outcome = await forwardHttp(client, src, head, ctx, flow, kept);
+      if (outcome.next === "stop") {
+        kept = undefined;
+        return;
+      }
+      kept = outcome.upstream;
+    }
+  } finally {
+    kept?.conn.close();
+  }
+}

@@ -1,0 +1,70 @@
+import type { Conn } from "../core/conn.ts";
+import { type FlowRecord, formatAddress } from "../log/flow-record.ts";
+import type { Decision } from "../policy/types.ts";
+import type { FlowContext } from "./context.ts";
+
+/** The facts of one flow as they are learnt; `finish()` writes the canonical line once. */
+export class FlowState {
+  readonly record: FlowRecord;
+  readonly #started = Date.now();
+  readonly #ctx: FlowContext;
+  #written = false;
+  #log = true;
+
+  constructor(ctx: FlowContext, client: Conn, mode: string) {
+    this.#ctx = ctx;
+    this.record = {
+      time: "",
+      client: formatAddress(client.remote.address, client.remote.port),
+      listener: ctx.listenerName,
+      mode,
+      kind: "invalid",
+      host: null,
+      port: null,
+      resolved: null,
+      dnsSource: null,
+      decision: null,
+      rule: null,
+      reason: null,
+      decryption: null,
+      status: null,
+      bytesUp: 0,
+      bytesDown: 0,
+      requests: 0,
+      durationMs: 0,
+      end: null,
+      error: null,
+    };
+  }
+
+  decided(d: Decision): void {
+    this.#log = d.log;
+    this.record.decision = d.action;
+    this.record.rule = d.ruleId;
+    this.record.reason = d.reason;
+    this.record.decryption = d.action === "allow" ? d.decryption : null;
+  }
+
+  /**
+   * Writes the flow line (once), unless the deciding rule turned logging off and nothing
+   * went wrong: failures and undecided (invalid) requests are always logged.
+   */
+  finish(end: string | null, error?: string): void {
+    if (this.#written) return;
+    this.#written = true;
+    this.#log = this.#log || error !== undefined;
+    const r = this.record;
+    r.end = end;
+    if (error !== undefined) r.error = error;
+    if (!this.#log) return;
+    r.time = new Date().toISOString();
+    r.durationMs = Date.now() - this.#started;
+    this.#ctx.flowLog.write(r);
+  }
+}
+
+/** Text of an unknown error for logs and client answers. */
+export function errorText(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return String(e);
+}

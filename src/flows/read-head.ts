@@ -1,0 +1,47 @@
+import { HeadReader } from "../protocol/http-head-reader.ts";
+import { HttpParseError } from "../protocol/http-errors.ts";
+import type { ConnReader } from "./conn-reader.ts";
+import { FlowTimeoutError } from "./conn-reader.ts";
+
+export interface HeadBytes {
+  readonly head: Uint8Array;
+}
+
+export interface ReadHeadOptions {
+  readonly kind: "request" | "response";
+  readonly maxHeadBytes: number;
+  /** Whole-head deadline, counted from the first byte (slowloris). */
+  readonly headTimeoutMs: number;
+  /** How long to wait for the first byte (keep-alive idle). */
+  readonly firstByteTimeoutMs: number;
+}
+
+/**
+ * Reads one message head from `src`. Returns undefined on a clean end of stream before the
+ * first byte; throws HttpParseError on malformed input (incl. end of stream mid-head) and
+ * FlowTimeoutError when a deadline passes. Bytes after the head are pushed back.
+ */
+export async function readHead(src: ConnReader, options: ReadHeadOptions): Promise<Uint8Array | undefined> {
+  const reader = new HeadReader({ kind: options.kind, maxHeadBytes: options.maxHeadBytes });
+  let started = 0;
+  for (;;) {
+    let timeout = options.firstByteTimeoutMs;
+    if (reader.started) {
+      if (started === 0) started = Date.now();
+      timeout = Math.max(1, options.headTimeoutMs - (Date.now() - started));
+    }
+    const chunk = await src.read(timeout);
+    if (!chunk) {
+      if (!reader.started && !reader.buffered) return undefined;
+      throw new HttpParseError(options.kind === "request" ? 400 : 502, "Connection closed in the middle of a message head");
+    }
+    if (!reader.started && started === 0) started = Date.now();
+    const done = reader.push(chunk);
+    if (done) {
+      src.unread(done.rest);
+      return done.head;
+    }
+  }
+}
+
+export { FlowTimeoutError };

@@ -1,0 +1,73 @@
+import type { Conn } from "../core/conn.ts";
+import { hostText } from "../core/host.ts";
+import { DnsError } from "../dns/error.ts";
+import type { Host } from "../policy/types.ts";
+import type { FlowContext } from "./context.ts";
+
+/** Why an upstream connection could not be made; `status` is what the client is answered. */
+export class UpstreamError extends Error {
+  override name = "UpstreamError";
+  readonly kind: "dns" | "dns-timeout" | "connect" | "timeout";
+  readonly status: 502 | 504;
+  constructor(kind: UpstreamError["kind"], message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.kind = kind;
+    this.status = kind === "timeout" || kind === "dns-timeout" ? 504 : 502;
+  }
+}
+
+export interface Upstream {
+  readonly conn: Conn;
+  /** The IP address dialed. */
+  readonly address: string;
+  readonly dnsSource: string;
+}
+
+/**
+ * Resolves `host` once and dials the addresses it got, in order, within the connect timeout.
+ * The address dialed is always one the resolver returned (never a second lookup by name).
+ */
+export async function connectUpstream(ctx: FlowContext, host: Host, port: number, signal?: AbortSignal): Promise<Upstream> {
+  const budget = AbortSignal.timeout(ctx.limits.connectTimeoutMs);
+  const deadline = signal ? AbortSignal.any([signal, budget]) : budget;
+  let addresses: readonly string[];
+  let dnsSource: string;
+  if (host.kind === "dns") {
+    try {
+      const r = await ctx.resolver.resolve(host.name, deadline);
+      addresses = r.addresses;
+      dnsSource = r.source;
+    } catch (e) {
+      if (e instanceof DnsError) {
+        throw new UpstreamError(e.code === "timeout" ? "dns-timeout" : "dns", `DNS: ${e.message}`, { cause: e });
+      }
+      if (budget.aborted) throw new UpstreamError("dns-timeout", `DNS: lookup of "${host.name}" timed out`);
+      throw new UpstreamError("dns", `DNS: lookup of "${host.name}" failed: ${message(e)}`, { cause: e });
+    }
+  } else {
+    addresses = [host.address];
+    dnsSource = "literal";
+  }
+  let last: unknown;
+  for (const address of addresses) {
+    try {
+      const conn = await ctx.runtime.dial({ address, port, signal: deadline });
+      return { conn, address, dnsSource };
+    } catch (e) {
+      last = e;
+      if (deadline.aborted) break;
+    }
+  }
+  const target = `${hostText(host)}:${port}`;
+  if (budget.aborted) {
+    throw new UpstreamError("timeout", `Connect to ${target} timed out after ${ctx.limits.connectTimeoutMs} ms`);
+  }
+  throw new UpstreamError("connect", `Connect to ${target} (${addresses.join(", ")}) failed: ${message(last)}`, {
+    cause: last,
+  });
+}
+
+function message(e: unknown): string {
+  if (e instanceof Error) return (e as Error & { code?: string }).code ?? e.message;
+  return String(e);
+}

@@ -1,0 +1,59 @@
+/**
+ * One canonical line per connection, written once when it ends. Field names are stable
+ * (documented in the README); absent facts are `null`, never omitted, so every line has the
+ * same shape and is easy to query.
+ */
+export interface FlowRecord {
+  /** End time, ISO 8601. */
+  time: string;
+  /** Client address as "ip:port" ("[v6]:port" for IPv6). */
+  client: string;
+  /** Listener name from the config. */
+  listener: string;
+  /** "explicit" (more modes later). */
+  mode: string;
+  /** "connect" for a CONNECT tunnel, "http" for absolute-form proxying, "invalid" if no valid request arrived. */
+  kind: "connect" | "http" | "invalid";
+  /** Normalised destination host (name or IP), or null if the request never named one. */
+  host: string | null;
+  port: number | null;
+  /** The IP address dialed (the one checked), or null if none. */
+  resolved: string | null;
+  /** Where the address came from: "static", "system", "cache", "literal", or null. */
+  dnsSource: string | null;
+  decision: "allow" | "deny" | null;
+  rule: string | null;
+  reason: string | null;
+  decryption: string | null;
+  /** Status the gateway answered the client with (200 for an established tunnel; the upstream's last status for http). */
+  status: number | null;
+  /** Bytes from client to upstream (tunnel payload or request bytes forwarded). */
+  bytesUp: number;
+  /** Bytes from upstream to client. */
+  bytesDown: number;
+  /** Number of proxied HTTP requests on this connection (http kind). */
+  requests: number;
+  durationMs: number;
+  /** How the connection ended: "eof", "idle", "client-closed", "upstream-closed", an error message… */
+  end: string | null;
+  /** Error that ended the flow, if any. */
+  error: string | null;
+}
+
+/** Where flow records go. */
+export interface FlowLog {
+  write(record: FlowRecord): void;
+}
+
+/** A flow log that writes one JSON line per record to `sink`. */
+export function jsonLineFlowLog(sink: (line: string) => void): FlowLog {
+  return { write: (record) => sink(JSON.stringify(record) + "\n") };
+}
+
+/** A flow log that discards everything. */
+export const nullFlowLog: FlowLog = { write: () => {} };
+
+/** Formats an address as "ip:port", bracketing IPv6. */
+export function formatAddress(address: string, port: number): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}

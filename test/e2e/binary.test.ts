@@ -1,0 +1,72 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { makeTestPki, type TestPki } from "./support/certs.ts";
+import { curl } from "./support/curl.ts";
+import { startGateway } from "./support/gateway.ts";
+import { type Origin, startOrigin } from "./support/origin.ts";
+
+const root = new URL("../../", import.meta.url).pathname;
+const binary = `${root}dist/tollgate`;
+
+describe("single compiled binary (dist/tollgate)", { timeout: 120_000 }, () => {
+  let pki: TestPki;
+  let origin: Origin;
+  before(async () => {
+    if (!existsSync(binary)) execFileSync("bash", [`${root}scripts/build-binary.sh`], { stdio: "ignore" });
+    pki = makeTestPki();
+    origin = await startOrigin({ certPem: pki.certPem, keyPem: pki.keyPem });
+  });
+  after(async () => {
+    await origin?.close();
+  });
+
+  it("prints its version", () => {
+    assert.match(execFileSync(binary, ["--version"], { encoding: "utf8" }), /^tollgate \d+\.\d+\.\d+ \(bun /);
+  });
+
+  it("starts on the embedded default (127.0.0.1:3128) and applies its policy", async () => {
+    const gw = await startGateway(undefined, { binary });
+    try {
+      assert.equal(gw.port, 3128);
+      // the default allows only ports 80 and 443: a CONNECT elsewhere is denied by the default
+      const r = await curl(["-x", "http://127.0.0.1:3128", "--cacert", pki.caFile, `https://127.0.0.1:${origin.port}/hello`]);
+      assert.equal(r.code, 56, r.stderr);
+      const f = await gw.waitForFlow((f) => f.kind === "connect");
+      assert.equal(f.decision, "deny");
+      assert.equal(f.rule, "default");
+    } finally {
+      assert.equal(await gw.stop(), true);
+    }
+  });
+
+  it("with a config: tunnels to an allowed origin (curl verifies it) and denies with 403", async () => {
+    const gw = await startGateway(
+      {
+        listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
+        policy: {
+          defaultAction: "deny",
+          rules: [
+            { id: "deny-blocked", hosts: ["blocked.test"], action: "deny" },
+            { id: "origin", hosts: ["origin.test"], ports: [origin.port], action: "allow" },
+          ],
+        },
+        dns: { hosts: { "origin.test": ["127.0.0.1"], "blocked.test": ["127.0.0.1"] } },
+      },
+      { binary },
+    );
+    try {
+      const ok = await curl(["-x", `http://127.0.0.1:${gw.port}`, "--cacert", pki.caFile, `https://origin.test:${origin.port}/hello`]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(ok.stdout, "hello from origin");
+      const denied = await curl(["-i", "-x", `http://127.0.0.1:${gw.port}`, `http://blocked.test:${origin.port}/`]);
+      assert.match(denied.stdout, /^HTTP\/1\.1 403 /);
+      assert.match(denied.stdout, /rule "deny-blocked"/);
+      const f = await gw.waitForFlow((f) => f.kind === "connect" && f.host === "origin.test");
+      assert.equal(f.rule, "origin");
+    } finally {
+      assert.equal(await gw.stop(), true);
+    }
+  });
+});

@@ -1,0 +1,108 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runtimeName } from "../../helpers/runtime.ts";
+
+const root = new URL("../../../", import.meta.url).pathname;
+
+export interface GatewayProcess {
+  readonly port: number;
+  readonly stdout: string[];
+  readonly stderr: string[];
+  /** Flow-log records written so far (parsed JSON lines of stdout). */
+  flows(): Record<string, unknown>[];
+  /** Waits until a flow record matching `pred` appears (flow lines are written when a connection ends). */
+  waitForFlow(pred: (f: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /**
+   * SIGTERM, then wait. Resolves true when the gateway shut down gracefully: it printed
+   * "shutting down" and exited 0. (A Deno *parent* reports a child that exited 0 after
+   * handling SIGTERM as killed by SIGTERM; the message proves the handler ran.)
+   */
+  stop(): Promise<boolean>;
+}
+
+/** The command that starts the gateway on the runtime running the tests (or an explicit binary). */
+export function gatewayCommand(binary?: string): string[] {
+  if (binary) return [binary, "serve"];
+  const bin = join(root, "node_modules/.bin");
+  if (runtimeName === "deno") {
+    return [join(bin, "deno"), "run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", join(root, "src/bin/deno.ts"), "serve"];
+  }
+  return [join(bin, "bun"), join(root, "src/bin/bun.ts"), "serve"];
+}
+
+/** Starts a gateway with `config` (written to a temp file), waits until it listens. */
+export async function startGateway(config: unknown | undefined, opts: { binary?: string; listener?: string } = {}): Promise<GatewayProcess> {
+  const cmd = gatewayCommand(opts.binary);
+  if (config !== undefined) {
+    const dir = mkdtempSync(join(tmpdir(), "tollgate-cfg-"));
+    const file = join(dir, "config.json");
+    writeFileSync(file, JSON.stringify(config, null, 2));
+    cmd.push("--config", file);
+  }
+  const child: ChildProcess = spawn(cmd[0]!, cmd.slice(1), { stdio: ["ignore", "pipe", "pipe"], cwd: root, env: { ...process.env, TOLLGATE_CONFIG: "" } });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  let outBuf = "";
+  child.stdout!.setEncoding("utf8");
+  child.stderr!.setEncoding("utf8");
+  child.stdout!.on("data", (d: string) => {
+    outBuf += d;
+    const lines = outBuf.split("\n");
+    outBuf = lines.pop() ?? "";
+    stdout.push(...lines.filter((l) => l.length > 0));
+  });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal }))
+  );
+  const name = opts.listener ?? "explicit";
+  const port = await new Promise<number>((resolve, reject) => {
+    let errBuf = "";
+    const timer = setTimeout(() => reject(new Error(`gateway did not start in time:\n${errBuf}`)), 20_000);
+    child.stderr!.on("data", (d: string) => {
+      errBuf += d;
+      stderr.push(d);
+      const m = new RegExp(`${name}=[^ ]*:(\\d+)`).exec(errBuf);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code} before listening:\n${errBuf}`));
+    });
+  });
+  const flows = () =>
+    stdout.flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  return {
+    port,
+    stdout,
+    stderr,
+    flows,
+    async waitForFlow(pred, timeoutMs = 10_000) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const f = flows().find(pred);
+        if (f) return f;
+        if (Date.now() > end) throw new Error(`no matching flow record; have:\n${stdout.join("\n")}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+      const { code, signal } = await exited;
+      clearTimeout(t);
+      const graceful = stderr.join("").includes("shutting down");
+      return graceful && (code === 0 || (runtimeName === "deno" && signal === "SIGTERM"));
+    },
+  };
+}
