@@ -1,8 +1,11 @@
 import type { Address } from "./core/conn.ts";
 import type { Listener, Runtime } from "./core/runtime.ts";
-import type { Config } from "./config/config.ts";
+import type { CaConfig, Config } from "./config/config.ts";
 import { createResolver } from "./dns/resolver.ts";
-import type { FlowContext } from "./flows/context.ts";
+import type { FlowContext, InterceptionContext } from "./flows/context.ts";
+import { certificateNames, createLeafCache, createLeafIssuer, loadCa } from "./pki/mod.ts";
+import { compileUrlRules } from "./policy/url-rules.ts";
+import { errorAnswer } from "./flows/answers.ts";
 import { handleExplicit } from "./flows/explicit.ts";
 import { jsonLineFlowLog, nullFlowLog, type FlowLog } from "./log/flow-record.ts";
 import { compilePolicy } from "./policy/compile.ts";
@@ -19,6 +22,8 @@ export interface StartOptions {
   readonly write: (stream: "stdout" | "stderr", line: string) => void;
   /** Opens a file for appending flow-log lines (config `log.flows: {file}`). */
   readonly appendTo: (path: string) => (line: string) => void;
+  /** Reads a file named in the config (CA certificate and key, extra upstream CAs). */
+  readonly readText: (path: string) => string;
 }
 
 /** Starts every listener of `config` on `runtime`. */
@@ -26,8 +31,11 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const policy = compilePolicy(config.policy);
   const resolver = createResolver(config.dns, (name) => runtime.lookup(name));
   const flowLog = makeFlowLog(config, options);
+  const interception = config.ca ? await interceptionContext(config, config.ca, options) : undefined;
   const listeners: Listener[] = [];
   const addresses = new Map<string, Address>();
+  let active = 0;
+  const overload = errorAnswer(503, `Too many connections (limit ${config.limits.maxConnections})`, "connection_limit_reached");
   try {
     for (const l of config.listeners) {
       const ctx: FlowContext = {
@@ -38,9 +46,18 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
         flowLog,
         listenerName: l.name,
         viaName: "tollgate",
+        ...(interception ? { interception } : {}),
       };
       const listener = await runtime.listen({ hostname: l.hostname, port: l.port }, (conn) => {
-        handleExplicit(conn, ctx).catch(() => conn.close());
+        if (active >= config.limits.maxConnections) {
+          const w = conn.writable.getWriter();
+          w.write(overload).then(() => w.close()).catch(() => {}).finally(() => setTimeout(() => conn.close(), 1000));
+          return;
+        }
+        active++;
+        handleExplicit(conn, ctx)
+          .catch(() => conn.close())
+          .finally(() => active--);
       });
       listeners.push(listener);
       addresses.set(l.name, listener.address);
@@ -54,6 +71,34 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     close: async () => {
       for (const l of listeners) await l.close();
     },
+  };
+}
+
+/** Loads the CA and builds what decrypting flows need: leaf cache, trust for upstreams, URL rules. */
+async function interceptionContext(config: Config, caFiles: CaConfig, options: StartOptions): Promise<InterceptionContext> {
+  const read = (what: string, path: string) => {
+    try {
+      return options.readText(path);
+    } catch (e) {
+      throw new Error(`cannot read ${what} "${path}": ${(e as { code?: string }).code ?? String(e)}`);
+    }
+  };
+  const ca = await loadCa({
+    certPem: read("ca.cert", caFiles.cert),
+    keyPem: read("ca.key", caFiles.key),
+    ...(caFiles.chain ? { chainPem: read("ca.chain", caFiles.chain) } : {}),
+  });
+  const ic = config.interception;
+  const cache = createLeafCache(createLeafIssuer(ca, { validityDays: ic.leafValidityDays }), { maxEntries: ic.leafCacheSize });
+  const urlPolicy = compileUrlRules(config.policy.urlRules);
+  return {
+    leaf: (host, sans) => cache.get(host, sans),
+    extraCaPem: ic.upstreamCaFiles.map((f) => read("interception.upstreamCaFiles", f)),
+    clientMinVersion: ic.minTlsVersion.client,
+    upstreamMinVersion: ic.minTlsVersion.upstream,
+    mirrorUpstreamSans: ic.mirrorUpstreamSans,
+    certificateNames,
+    urlPolicy: () => urlPolicy,
   };
 }
 

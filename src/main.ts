@@ -3,8 +3,11 @@
  * their runtime adapter; this file may use `node:` APIs that Bun and Deno both provide.
  */
 import { createWriteStream, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import process from "node:process";
 import pkg from "../package.json" with { type: "json" };
+import { caCommand } from "./cli/ca.ts";
+import { nodeCaFiles } from "./cli/ca-files.ts";
 import { ConfigError } from "./config/errors.ts";
 import { parseConfig, parseConfigText } from "./config/parse.ts";
 import type { Config } from "./config/config.ts";
@@ -16,6 +19,11 @@ const HELP = `tollgate ${pkg.version} — secure web gateway
 
 Usage:
   tollgate serve [--config FILE]   start the gateway (default command)
+  tollgate ca init [--out DIR] [--rsa] [--cn NAME] [--days N] [--force]
+                                   create an interception CA: DIR/ca.pem, DIR/ca.key
+                                   (DIR defaults to ./tollgate-ca)
+  tollgate ca export [--config FILE]
+                                   print the configured CA certificate (PEM)
   tollgate --help                  show this help
   tollgate --version               show the version
 
@@ -40,6 +48,13 @@ export async function main(argv: readonly string[], runtime: Runtime): Promise<n
   switch (command) {
     case "serve":
       return await serve(args, runtime);
+    case "ca":
+      return await caCommand(args, {
+        files: nodeCaFiles,
+        stdout: (text) => void process.stdout.write(text),
+        stderr: (text) => void process.stderr.write(text),
+        configFromEnv: process.env.TOLLGATE_CONFIG,
+      });
     default:
       process.stderr.write(`tollgate: unknown command "${command}"\n\n${HELP}`);
       return 2;
@@ -48,20 +63,30 @@ export async function main(argv: readonly string[], runtime: Runtime): Promise<n
 
 async function serve(args: string[], runtime: Runtime): Promise<number> {
   let config: Config;
+  const file = option(args, "--config") ?? (process.env.TOLLGATE_CONFIG || undefined);
   try {
-    config = loadConfig(option(args, "--config") ?? process.env.TOLLGATE_CONFIG);
+    config = loadConfig(file);
   } catch (e) {
     process.stderr.write(`tollgate: ${e instanceof Error ? e.message : String(e)}\n`);
     return e instanceof ConfigError ? 78 : 1;
   }
-  const gateway = await startGateway(config, runtime, {
+  // Paths in the config (CA files…) are relative to the config file's directory.
+  const base = file ? dirname(resolve(file)) : process.cwd();
+  let gateway;
+  try {
+    gateway = await startGateway(config, runtime, {
+    readText: (path) => readFileSync(resolve(base, path), "utf8"),
     write: (stream, line) => (stream === "stdout" ? process.stdout : process.stderr).write(line),
     appendTo: (path) => {
-      const file = createWriteStream(path, { flags: "a" });
+      const file = createWriteStream(resolve(base, path), { flags: "a" });
       file.on("error", (e) => process.stderr.write(`tollgate: flow log "${path}": ${e.message}\n`));
       return (line) => void file.write(line);
     },
   });
+  } catch (e) {
+    process.stderr.write(`tollgate: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
   const bound = [...gateway.addresses].map(([n, a]) => `${n}=${a.address}:${a.port}`).join(" ");
   process.stderr.write(`tollgate ${pkg.version} (${runtime.name} ${runtime.version}) listening ${bound}\n`);
   await new Promise<void>((resolve) => {

@@ -3,7 +3,7 @@
  * Built by `parseConfig` / `parseConfigText` (in `parse.ts`, re-exported here).
  */
 import type { DnsSettings } from "../dns/types.ts";
-import type { PolicyDefinition } from "../policy/types.ts";
+import type { PolicyDefinition, UrlRuleDefinition } from "../policy/types.ts";
 
 export { parseConfig, parseConfigText } from "./parse.ts";
 export { ConfigError, type ConfigIssue } from "./errors.ts";
@@ -46,10 +46,49 @@ export interface LogConfig {
   readonly flows: FlowLogTarget;
 }
 
+/**
+ * The interception CA's PEM files, as written in the config (relative paths are relative
+ * to the working directory). The gateway reads and checks them at start-up.
+ */
+export interface CaConfig {
+  /** The CA certificate (PEM). */
+  readonly cert: string;
+  /** Its unencrypted PKCS#8 private key (PEM). */
+  readonly key: string;
+  /** Intermediate certificates (PEM) sent after each leaf, if the CA is not a root. */
+  readonly chain?: string;
+}
+
+/** A TLS protocol version floor. */
+export type TlsVersion = "TLSv1.2" | "TLSv1.3";
+
+/** How decrypting rules mint leaves and connect upstream. */
+export interface InterceptionConfig {
+  /** Validity of minted leaf certificates, 1-30 days (default 7). */
+  readonly leafValidityDays: number;
+  /** Copy the upstream certificate's subject alternative names into the leaf (default false). */
+  readonly mirrorUpstreamSans: boolean;
+  /** Extra trusted CA PEM files for validating upstream servers, besides the system roots. */
+  readonly upstreamCaFiles: readonly string[];
+  /** Oldest TLS version accepted from clients / used upstream (default "TLSv1.2" both). */
+  readonly minTlsVersion: { readonly client: TlsVersion; readonly upstream: TlsVersion };
+  /** Most leaf certificates kept in memory (default 10000). */
+  readonly leafCacheSize: number;
+}
+
+/** The policy: connection rules plus the url rules applied to decrypted requests. */
+export interface PolicyConfig extends PolicyDefinition {
+  /** Always present in a parsed config (possibly empty). */
+  readonly urlRules: readonly UrlRuleDefinition[];
+}
+
 /** The gateway's whole configuration. Deeply frozen. */
 export interface Config {
   readonly listeners: readonly ListenerConfig[];
-  readonly policy: PolicyDefinition;
+  readonly policy: PolicyConfig;
+  /** Absent when no CA is configured (then no rule may decrypt). */
+  readonly ca?: CaConfig;
+  readonly interception: InterceptionConfig;
   readonly dns: DnsConfig;
   readonly limits: LimitsConfig;
   readonly log: LogConfig;

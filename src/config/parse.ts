@@ -4,8 +4,8 @@
 import * as v from "valibot";
 import { normaliseName } from "../dns/name.ts";
 import { parseIpLiteral } from "../dns/ip-literal.ts";
-import type { RuleDefinition } from "../policy/types.ts";
-import type { Config } from "./config.ts";
+import type { RuleDefinition, UrlRuleDefinition } from "../policy/types.ts";
+import type { CaConfig, Config } from "./config.ts";
 import { defaultConfig } from "./default.ts";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
 import { formatPath } from "./issue-format.ts";
@@ -56,7 +56,8 @@ export function parseConfigText(text: string, sourceName: string): Config {
 function toDomain(wire: ConfigOutput): Config {
   // withDefaultSections filled these in before validation.
   const listeners = wire.listeners ?? [];
-  const policy = wire.policy ?? { defaultAction: "deny", defaultLog: false, rules: [] };
+  const policy = wire.policy ?? { defaultAction: "deny", defaultLog: false, rules: [], urlRules: [] };
+  const interception = wire.interception;
   const flows = wire.log.flows;
   return {
     listeners: listeners.map((listener, index) => ({
@@ -76,7 +77,24 @@ function toDomain(wire: ConfigOutput): Config {
         action: rule.action,
         log: rule.log,
         decryption: rule.decryption,
+        upstreamTls: rule.upstreamTls,
       })),
+      urlRules: policy.urlRules.map((rule): UrlRuleDefinition => ({
+        id: rule.id,
+        ...(rule.hosts === undefined ? {} : { hosts: [...rule.hosts] }),
+        ...(rule.paths === undefined ? {} : { paths: [...rule.paths] }),
+        ...(rule.methods === undefined ? {} : { methods: [...rule.methods] }),
+        action: rule.action,
+        log: rule.log,
+      })),
+    },
+    ...(wire.ca === undefined ? {} : { ca: toCaConfig(wire.ca) }),
+    interception: {
+      leafValidityDays: interception.leafValidityDays,
+      mirrorUpstreamSans: interception.mirrorUpstreamSans,
+      upstreamCaFiles: [...interception.upstreamCaFiles],
+      minTlsVersion: { client: interception.minTlsVersion.client, upstream: interception.minTlsVersion.upstream },
+      leafCacheSize: interception.leafCacheSize,
     },
     dns: {
       hosts: Object.fromEntries(
@@ -93,6 +111,10 @@ function toDomain(wire: ConfigOutput): Config {
     limits: { ...wire.limits },
     log: { flows: typeof flows === "string" ? flows : { file: flows.file } },
   };
+}
+
+function toCaConfig(ca: NonNullable<ConfigOutput["ca"]>): CaConfig {
+  return { cert: ca.cert, key: ca.key, ...(ca.chain === undefined ? {} : { chain: ca.chain }) };
 }
 
 /** Take absent `listeners`, `policy` and `log` sections from the default config. */

@@ -2,97 +2,28 @@
  * The config wire schema (valibot): what a config file may contain, with defaults for
  * absent fields. Messages read `expected …, got …`; unknown keys are errors. Whole-section
  * defaults (listeners, policy) live in `default.ts` and are applied by `parseConfig`.
+ * Helpers are in `schema-kit.ts`, the TLS interception sections in `schema-tls.ts`.
  */
 import * as v from "valibot";
 import { parseIpLiteral, IPV4_STRICT_RE } from "../dns/ip-literal.ts";
 import { hostNameError, normaliseName } from "../dns/name.ts";
 import { cidrError, hostPatternError, portSpecError, regexError } from "../policy/host-pattern.ts";
-import { describeValue, suggestKey } from "./issue-format.ts";
+import { pathPatternError } from "../policy/url-path.ts";
+import { methodError } from "../policy/url-rules.ts";
 import { listenAddressError, parseListenAddress } from "./listen.ts";
-
-type Message = (issue: v.BaseIssue<unknown>) => string;
-type Validator<T> = (value: T) => string | undefined;
+import { boolean, checkedString, expected, filePath, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
+import { caSchema, interceptionSchema } from "./schema-tls.ts";
 
 const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 const ID_WHAT = 'an id of 1-64 letters, digits, "_", "." or "-"';
 
-function expected(what: string): Message {
-  return (issue) => `expected ${what}, got ${describeValue(issue.input)}`;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-/** A strict object (arrays refused, unknown keys reported with a "did you mean" hint). */
-function object<const TEntries extends v.ObjectEntries>(entries: TEntries, what = "an object") {
-  const known = Object.keys(entries);
-  const schema = v.strictObject(entries, (issue: v.StrictObjectIssue) => {
-    if (issue.expected !== "never") return "required key is missing";
-    const hint = suggestKey(String(issue.input), known);
-    const list = known.map((key) => JSON.stringify(key)).join(", ");
-    return hint === undefined ? `unknown key (expected one of ${list})` : `unknown key (did you mean ${JSON.stringify(hint)}?)`;
-  });
-  return v.pipe(v.custom<v.InferInput<typeof schema>>(isPlainObject, expected(what)), schema);
-}
-
-/** A string checked by a validator that returns the message. */
-function checkedString(what: string, validator: Validator<string>) {
-  return v.pipe(
-    v.string(expected(what)),
-    v.check((value) => validator(value) === undefined, (issue) => validator(issue.input) ?? `expected ${what}`),
-  );
-}
-
-function integer(min: number, max: number) {
-  const what = `an integer ${min}-${max}`;
-  return v.pipe(
-    v.number(expected(what)),
-    v.check((n) => Number.isInteger(n) && n >= min && n <= max, expected(what)),
-  );
-}
-
-const boolean = v.boolean(expected("true or false"));
 const id = checkedString(ID_WHAT, (text) => (ID_RE.test(text) ? undefined : `expected ${ID_WHAT}, got ${JSON.stringify(text)}`));
+/** A rule id: an {@link id} other than "default" (the id of default decisions). */
+const ruleId = checkedString(ID_WHAT, (text) => {
+  if (!ID_RE.test(text)) return `expected ${ID_WHAT}, got ${JSON.stringify(text)}`;
+  return text === "default" ? 'expected an id other than "default" (reserved for the default decision), got "default"' : undefined;
+});
 const action = v.picklist(["allow", "deny"], expected('"allow" or "deny"'));
-
-/**
- * Report the second and later array items whose `field` (or generated default) repeats.
- * Runs even when some items are invalid, so duplicates show alongside other problems.
- */
-function unique<T>(field: string, what: string, key: (item: Record<string, unknown>, index: number) => string | undefined) {
-  return v.rawCheck<T[]>(({ dataset, addIssue }) => {
-    const items: unknown = dataset.value;
-    if (!Array.isArray(items)) return;
-    const seen = new Map<string, number>();
-    items.forEach((item: unknown, index) => {
-      if (!isPlainObject(item)) return;
-      const value = key(item, index);
-      if (value === undefined) return;
-      const first = seen.get(value);
-      if (first === undefined) {
-        seen.set(value, index);
-        return;
-      }
-      const generated = item[field] === undefined ? " (generated)" : "";
-      addIssue({
-        message: `duplicate ${what} ${JSON.stringify(value)}${generated}, first at index ${first}`,
-        path: [
-          { type: "array", origin: "value", input: items, key: index, value: item },
-          { type: "object", origin: "value", input: item, key: field, value: item[field] },
-        ],
-      });
-    });
-  });
-}
-
-function ownString(item: Record<string, unknown>, field: string, fallback: string): string | undefined {
-  const value = item[field];
-  if (value === undefined) return fallback;
-  return typeof value === "string" ? value : undefined;
-}
 
 const listenerSchema = object({
   name: v.optional(id),
@@ -111,9 +42,11 @@ const listenersSchema = v.pipe(
   }),
 );
 
+const hostsSchema = v.array(checkedString("a host pattern", hostPatternError), expected("an array of host patterns"));
+
 const ruleSchema = object({
-  id: v.optional(id),
-  hosts: v.optional(v.array(checkedString("a host pattern", hostPatternError), expected("an array of host patterns"))),
+  id: v.optional(ruleId),
+  hosts: v.optional(hostsSchema),
   hostRegex: v.optional(v.array(checkedString("a regular expression", regexError), expected("an array of regular expressions"))),
   ports: v.optional(
     v.array(
@@ -129,6 +62,19 @@ const ruleSchema = object({
   /** Write flow lines for connections this rule decides (default true; errors are always logged). */
   log: v.optional(boolean, true),
   decryption: v.optional(v.picklist(["exception", "decrypt"], expected('"exception" or "decrypt"')), "exception"),
+  /** Upstream certificate validation for decrypted connections (ignored without decryption). */
+  upstreamTls: v.optional(v.picklist(["verify", "insecure"], expected('"verify" or "insecure"')), "verify"),
+});
+
+/** A per-request rule for decrypted traffic (see `compileUrlRules`). */
+const urlRuleSchema = object({
+  id: ruleId,
+  hosts: v.optional(hostsSchema),
+  paths: v.optional(v.array(checkedString('a path starting with "/"', pathPatternError), expected("an array of path patterns"))),
+  methods: v.optional(v.array(checkedString('an uppercase HTTP method like "GET"', methodError), expected("an array of HTTP methods"))),
+  action,
+  /** Log requests this rule decides (default true). */
+  log: v.optional(boolean, true),
 });
 
 const policySchema = object({
@@ -138,6 +84,13 @@ const policySchema = object({
     v.pipe(
       v.array(ruleSchema, expected("an array of rules")),
       unique("id", "rule id", (item, index) => ownString(item, "id", `rule-${index + 1}`)),
+    ),
+    [],
+  ),
+  urlRules: v.optional(
+    v.pipe(
+      v.array(urlRuleSchema, expected("an array of url rules")),
+      unique("id", "url rule id", (item) => (typeof item["id"] === "string" ? item["id"] : undefined)),
     ),
     [],
   ),
@@ -198,7 +151,7 @@ const limitsSchema = object({
   maxConnections: v.optional(integer(1, 1_000_000), 10_000),
 });
 
-const flowsFileSchema = object({ file: checkedString("a file path", (path) => (path === "" ? "expected a file path, got an empty string" : undefined)) });
+const flowsFileSchema = object({ file: filePath });
 const flowsStreamSchema = v.picklist(["stdout", "stderr", "off"], expected('"stdout", "stderr", "off" or {"file": "/path"}'));
 
 const logSchema = object({
@@ -208,15 +161,36 @@ const logSchema = object({
   ),
 });
 
-/** The whole config file. Every section is optional. */
-export const configSchema = object({
+/** Report a decrypting rule when no CA is configured (at `ca`). */
+function caRequired<T>() {
+  return v.rawCheck<T>(({ dataset, addIssue }) => {
+    const config: unknown = dataset.value;
+    if (!isPlainObject(config) || config["ca"] !== undefined || !isPlainObject(config["policy"])) return;
+    const rules = config["policy"]["rules"];
+    if (!Array.isArray(rules)) return;
+    const index = rules.findIndex((rule: unknown) => isPlainObject(rule) && rule["decryption"] === "decrypt");
+    if (index < 0) return;
+    const name = ownString(rules[index] as Record<string, unknown>, "id", `rule-${index + 1}`) ?? `rule-${index + 1}`;
+    addIssue({
+      message: `a CA is required because rule ${JSON.stringify(name)} decrypts; run "tollgate ca init"`,
+      path: [{ type: "object", origin: "value", input: config, key: "ca", value: undefined }],
+    });
+  });
+}
+
+const configObject = object({
   $schema: v.optional(v.string(expected("a string"))),
   listeners: v.optional(listenersSchema),
   policy: v.optional(policySchema),
+  ca: v.optional(caSchema),
+  interception: v.optional(interceptionSchema, {}),
   dns: v.optional(dnsSchema, {}),
   limits: v.optional(limitsSchema, {}),
   log: v.optional(logSchema, {}),
 });
+
+/** The whole config file. Every section is optional; a decrypting rule requires `ca`. */
+export const configSchema = v.pipe(configObject, caRequired<v.InferOutput<typeof configObject>>());
 
 /** A config as written (JSON shape). */
 export type ConfigInput = v.InferInput<typeof configSchema>;

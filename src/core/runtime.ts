@@ -1,4 +1,5 @@
 import type { Address, Conn } from "./conn.ts";
+import type { TlsCapability } from "./tls.ts";
 
 /** What the core needs from a runtime. Adapters under `src/runtime/` implement it. */
 export interface Runtime {
@@ -16,6 +17,8 @@ export interface Runtime {
    * a portable one in `flows/splice.ts`.
    */
   splice?(a: Conn, b: Conn, options: SpliceOptions): Promise<SpliceResult>;
+  /** TLS server-on-accepted-connection and validating client. */
+  readonly tls: TlsCapability;
 }
 
 export interface ListenOptions {

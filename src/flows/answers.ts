@@ -18,9 +18,20 @@ const REASONS: Record<number, string> = {
   431: "Request Header Fields Too Large",
   501: "Not Implemented",
   502: "Bad Gateway",
+  503: "Service Unavailable",
   504: "Gateway Timeout",
   505: "HTTP Version Not Supported",
 };
+
+/** Bytes of a short error response with an RFC 9209 Proxy-Status field. */
+export function errorAnswer(status: number, message: string, proxyError?: string): Uint8Array {
+  return errorResponse(status, REASONS[status] ?? "Error", message + "\n", [
+    ["Proxy-Status", `tollgate; error=${proxyError ?? proxyStatusError(status)}; details=${JSON.stringify(message.replace(/[^\x20-\x7e]/g, "?"))}`],
+  ]);
+}
+
+/** The answer to a successful CONNECT. */
+export const ESTABLISHED: Uint8Array = new TextEncoder().encode("HTTP/1.1 200 Connection Established\r\n\r\n");
 
 /** The body of a 403 for a policy denial: names the rule and why. */
 export function blockedBody(d: Decision): string {
@@ -31,25 +42,37 @@ export function blockedBody(d: Decision): string {
  * Answers the client with a short error response, closes the connection and writes the flow line.
  * Never throws: a client that is already gone is just closed.
  */
-export async function answerError(
+/** Writes a short error answer, half-closes, and closes after a bounded linger. Never throws. */
+export async function answerAndClose(
   client: Conn,
   src: ConnReader,
-  flow: FlowState,
   status: number,
   message: string,
+  proxyError?: string,
 ): Promise<void> {
-  flow.record.status = status;
   const w = client.writable.getWriter();
   try {
-    await w.write(errorResponse(status, REASONS[status] ?? "Error", message + "\n", [["Proxy-Status", `tollgate; error=${proxyStatusError(status)}`]]));
+    await w.write(errorAnswer(status, message, proxyError));
     await w.close();
   } catch {
     // client already gone
   } finally {
     w.releaseLock();
   }
-  flow.finish(status === 403 ? "denied" : "error", status === 403 ? undefined : message);
   await lingerClose(client, src);
+}
+
+export async function answerError(
+  client: Conn,
+  src: ConnReader,
+  flow: FlowState,
+  status: number,
+  message: string,
+  proxyError?: string,
+): Promise<void> {
+  flow.record.status = status;
+  flow.finish(status === 403 ? "denied" : "error", status === 403 ? undefined : message);
+  await answerAndClose(client, src, status, message, proxyError);
 }
 
 /**

@@ -4,6 +4,14 @@ import { HttpParseError } from "../protocol/http-errors.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import { deadline } from "./conn-reader.ts";
 
+/** Optional extras for {@link relayBody}. */
+export interface RelayExtras {
+  /** Incremented after every write, so a caller knows how much got through when it fails. */
+  readonly progress?: { bytes: number };
+  /** Write the decoded payload of a chunked body instead of its framing (for an HTTP/1.0 peer). */
+  readonly dechunk?: boolean;
+}
+
 /**
  * Copies one message body from `src` to `dst` as framed (bytes pass through unchanged,
  * chunked framing is validated so we know where the message ends). Streams: never holds
@@ -17,8 +25,12 @@ export async function relayBody(
   idleTimeoutMs: number,
   onStall: () => void,
   status: 400 | 502,
+  extra: RelayExtras = {},
 ): Promise<number> {
-  const write = (b: Uint8Array) => (idleTimeoutMs > 0 ? deadline(dst.write(b), idleTimeoutMs, onStall) : dst.write(b));
+  const write = async (b: Uint8Array) => {
+    await (idleTimeoutMs > 0 ? deadline(dst.write(b), idleTimeoutMs, onStall) : dst.write(b));
+    if (extra.progress) extra.progress.bytes += b.byteLength;
+  };
   let copied = 0;
   switch (framing.kind) {
     case "none":
@@ -45,8 +57,10 @@ export async function relayBody(
         const r = decoder.push(chunk);
         const part = r.consumed === chunk.byteLength ? chunk : chunk.subarray(0, r.consumed);
         if (r.done) src.unread(chunk.subarray(r.consumed));
-        copied += part.byteLength;
-        if (part.byteLength > 0) await write(part);
+        for (const out of extra.dechunk ? r.data : [part]) {
+          copied += out.byteLength;
+          if (out.byteLength > 0) await write(out);
+        }
         if (r.done) return copied;
       }
     }

@@ -1,3 +1,4 @@
+import { concatBytes } from "../core/bytes.ts";
 import type { Conn } from "../core/conn.ts";
 
 /** Thrown when a read or write waited longer than allowed. */
@@ -51,16 +52,7 @@ export class ConnReader {
     const rest = this.#pending.reverse();
     this.#pending = [];
     if (rest.length === 0) return undefined;
-    if (rest.length === 1) return rest[0];
-    let n = 0;
-    for (const p of rest) n += p.byteLength;
-    const out = new Uint8Array(n);
-    let o = 0;
-    for (const p of rest) {
-      out.set(p, o);
-      o += p.byteLength;
-    }
-    return out;
+    return rest.length === 1 ? rest[0] : concatBytes(rest);
   }
 }
 

@@ -3,12 +3,12 @@ import { normalizeHost } from "../core/host.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
-import { answerError, blockedBody } from "./answers.ts";
+import { answerError, blockedBody, ESTABLISHED } from "./answers.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
+import { interceptConnect } from "./intercept.ts";
 import { spliceStreams } from "./splice.ts";
 import { connectUpstream, UpstreamError } from "./upstream.ts";
 
-const ESTABLISHED = new TextEncoder().encode("HTTP/1.1 200 Connection Established\r\n\r\n");
 
 /**
  * CONNECT with a decryption exception: policy on the CONNECT host, resolve, dial the
@@ -29,9 +29,7 @@ export async function connectTunnel(client: Conn, src: ConnReader, head: Request
   const decision = ctx.policy().decide({ host, port: authority.port, clientIp: client.remote.address });
   flow.decided(decision);
   if (decision.action === "deny") return answerError(client, src, flow, 403, blockedBody(decision));
-  if (decision.decryption === "decrypt") {
-    return answerError(client, src, flow, 501, `Rule "${decision.ruleId}" asks for decryption, which this gateway does not do yet`);
-  }
+  if (decision.decryption === "decrypt") return interceptConnect(client, src, host, authority.port, decision, ctx, flow);
   let upstream;
   try {
     upstream = await connectUpstream(ctx, host, authority.port);

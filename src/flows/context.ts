@@ -1,7 +1,8 @@
 import type { Runtime } from "../core/runtime.ts";
+import type { TlsVersion } from "../core/tls.ts";
 import type { Resolver } from "../dns/types.ts";
 import type { FlowLog } from "../log/flow-record.ts";
-import type { Policy } from "../policy/types.ts";
+import type { Policy, UrlPolicy } from "../policy/types.ts";
 
 /** Limits and timeouts a flow obeys (all from the config, with defaults there). */
 export interface FlowLimits {
@@ -14,7 +15,7 @@ export interface FlowLimits {
 
 /** Everything a flow needs, injected: no globals, so flows run over in-memory connections in tests. */
 export interface FlowContext {
-  readonly runtime: Pick<Runtime, "dial" | "splice">;
+  readonly runtime: Pick<Runtime, "dial" | "splice" | "tls">;
   /** The policy in force now (a function so a reload swaps it for new connections only). */
   readonly policy: () => Policy;
   readonly resolver: Resolver;
@@ -23,4 +24,26 @@ export interface FlowContext {
   readonly listenerName: string;
   /** Pseudonym used in `Via` headers, e.g. "tollgate". */
   readonly viaName: string;
+  /** Present when a CA is configured: what decrypting flows need. */
+  readonly interception?: InterceptionContext;
+}
+
+/** A minted certificate for the client side of an intercepted connection. */
+export interface MintedLeaf {
+  readonly chainPem: string;
+  readonly keyPem: string;
+}
+
+export interface InterceptionContext {
+  /** Leaf for `host` (cached, coalesced); `sans` are extra names to include (mirrored from upstream). */
+  readonly leaf: (host: string, sans?: readonly string[]) => Promise<MintedLeaf>;
+  /** Extra CA certificates trusted for upstream validation, besides the system roots. */
+  readonly extraCaPem: readonly string[];
+  readonly clientMinVersion: TlsVersion;
+  readonly upstreamMinVersion: TlsVersion;
+  /** Copy the upstream certificate's DNS SANs into the minted leaf. */
+  readonly mirrorUpstreamSans: boolean;
+  /** Names in an upstream certificate (DER) for mirroring. */
+  readonly certificateNames?: (der: Uint8Array) => Promise<string[]>;
+  readonly urlPolicy: () => UrlPolicy;
 }

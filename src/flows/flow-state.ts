@@ -14,6 +14,7 @@ export class FlowState {
   constructor(ctx: FlowContext, client: Conn, mode: string) {
     this.#ctx = ctx;
     this.record = {
+      type: "flow",
       time: "",
       client: formatAddress(client.remote.address, client.remote.port),
       listener: ctx.listenerName,

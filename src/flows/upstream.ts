@@ -23,11 +23,26 @@ export interface Upstream {
   readonly dnsSource: string;
 }
 
+/** Resolves `host` once and dials TCP to the addresses it got (see `connectUpstreamWith`). */
+export function connectUpstream(ctx: FlowContext, host: Host, port: number, signal?: AbortSignal): Promise<Upstream> {
+  return connectUpstreamWith(ctx, host, port, (address, deadline) => ctx.runtime.dial({ address, port, signal: deadline }), signal)
+    .then(({ value, address, dnsSource }) => ({ conn: value, address, dnsSource }));
+}
+
 /**
- * Resolves `host` once and dials the addresses it got, in order, within the connect timeout.
- * The address dialed is always one the resolver returned (never a second lookup by name).
+ * Resolves `host` once and calls `dial` with each address it got, in order, until one
+ * succeeds, all within the connect timeout. The address dialed is always one the resolver
+ * returned (never a second lookup by name). An error marked `final` by `isFinal` (e.g. a
+ * certificate that failed validation) stops the walk and is rethrown as is.
  */
-export async function connectUpstream(ctx: FlowContext, host: Host, port: number, signal?: AbortSignal): Promise<Upstream> {
+export async function connectUpstreamWith<T>(
+  ctx: FlowContext,
+  host: Host,
+  port: number,
+  dial: (address: string, deadline: AbortSignal) => Promise<T>,
+  signal?: AbortSignal,
+  isFinal: (e: unknown) => boolean = () => false,
+): Promise<{ value: T; address: string; dnsSource: string }> {
   const budget = AbortSignal.timeout(ctx.limits.connectTimeoutMs);
   const deadline = signal ? AbortSignal.any([signal, budget]) : budget;
   let addresses: readonly string[];
@@ -51,9 +66,9 @@ export async function connectUpstream(ctx: FlowContext, host: Host, port: number
   let last: unknown;
   for (const address of addresses) {
     try {
-      const conn = await ctx.runtime.dial({ address, port, signal: deadline });
-      return { conn, address, dnsSource };
+      return { value: await dial(address, deadline), address, dnsSource };
     } catch (e) {
+      if (isFinal(e)) throw e;
       last = e;
       if (deadline.aborted) break;
     }

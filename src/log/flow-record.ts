@@ -4,6 +4,8 @@
  * same shape and is easy to query.
  */
 export interface FlowRecord {
+  /** Always "flow" (request lines on decrypted connections have type "request"). */
+  type: "flow";
   /** End time, ISO 8601. */
   time: string;
   /** Client address as "ip:port" ("[v6]:port" for IPv6). */
@@ -40,9 +42,34 @@ export interface FlowRecord {
   error: string | null;
 }
 
+/** One line per HTTP request on a decrypted connection, in addition to the connection's flow line. */
+export interface RequestRecord {
+  type: "request";
+  time: string;
+  client: string;
+  listener: string;
+  mode: string;
+  /** The CONNECT (or SNI) host the connection was decrypted for. */
+  host: string;
+  port: number;
+  method: string;
+  /** Full URL as the client asked for it, e.g. "https://example.com/path?q". */
+  url: string;
+  /** Status sent to the client (ours for a block, the origin's otherwise), null if none. */
+  status: number | null;
+  decision: "allow" | "deny";
+  /** URL rule id that decided, or "default". */
+  rule: string;
+  reason: string;
+  bytesUp: number;
+  bytesDown: number;
+  durationMs: number;
+  error: string | null;
+}
+
 /** Where flow records go. */
 export interface FlowLog {
-  write(record: FlowRecord): void;
+  write(record: FlowRecord | RequestRecord): void;
 }
 
 /** A flow log that writes one JSON line per record to `sink`. */

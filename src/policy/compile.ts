@@ -74,6 +74,7 @@ class CompiledPolicy implements Policy {
       reason: `no rule matched; default ${action}`,
       log,
       decryption: "exception",
+      upstreamTls: "verify",
     });
     const ports = rules.ports;
     const clients = rules.clients;
@@ -142,6 +143,7 @@ class CompiledPolicy implements Policy {
       reason: `rule ${JSON.stringify(rule.id)} matched ${how}${conditionsText(rule, query.port, client)}`,
       log: rule.log,
       decryption: rule.decryption,
+      upstreamTls: rule.upstreamTls,
     };
   }
 

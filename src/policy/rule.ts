@@ -11,7 +11,7 @@ import type { HostIndex } from "./host-index.ts";
 import { type HostPattern, parseClientCidr, parseHostPattern } from "./host-pattern.ts";
 import { compileHostRegex } from "./host-regex.ts";
 import { parsePortSpec } from "./ports.ts";
-import type { Action, Decryption } from "./types.ts";
+import type { Action, Decryption, UpstreamTls } from "./types.ts";
 
 /** One compiled rule, as read back from a {@link RuleSet}. */
 export interface CompiledRule {
@@ -19,6 +19,7 @@ export interface CompiledRule {
   readonly action: Action;
   readonly log: boolean;
   readonly decryption: Decryption;
+  readonly upstreamTls: UpstreamTls;
   /** Flattened inclusive ranges [lo0, hi0, lo1, hi1, ...]; undefined = any port. */
   readonly ports: readonly number[] | undefined;
   /** undefined = any client. */
@@ -31,6 +32,7 @@ const ALLOW = 1;
 const LOG = 2;
 const DECRYPT = 4;
 const ANY_HOST = 8;
+const INSECURE = 16;
 
 /** The compiled rules of a policy, indexed by definition position. */
 export class RuleSet {
@@ -77,6 +79,7 @@ export class RuleSet {
       action: f & ALLOW ? "allow" : "deny",
       log: (f & LOG) !== 0,
       decryption: f & DECRYPT ? "decrypt" : "exception",
+      upstreamTls: f & INSECURE ? "insecure" : "verify",
       ports: this.ports[i],
       clients: this.clients[i],
       anyHost: (f & ANY_HOST) !== 0,
@@ -163,6 +166,10 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
   if (decryption !== undefined && decryption !== "exception" && decryption !== "decrypt") {
     _fail(index, ".decryption", `expected "exception" or "decrypt", got ${_show(decryption)}`);
   }
+  const upstreamTls = r["upstreamTls"];
+  if (upstreamTls !== undefined && upstreamTls !== "verify" && upstreamTls !== "insecure") {
+    _fail(index, ".upstreamTls", `expected "verify" or "insecure", got ${_show(upstreamTls)}`);
+  }
 
   const hostList = _list(r, "hosts", index);
   const regexList = _list(r, "hostRegex", index);
@@ -193,7 +200,7 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
   const anyHost = hostList === undefined && regexList === undefined;
   if (anyHost) hosts.addAny(index);
   const flags = (action === "allow" ? ALLOW : 0) | (log === true ? LOG : 0) | (decryption === "decrypt" ? DECRYPT : 0) |
-    (anyHost ? ANY_HOST : 0);
+    (anyHost ? ANY_HOST : 0) | (upstreamTls === "insecure" ? INSECURE : 0);
   rules.push(id, flags, ports, clients);
 }
 

@@ -5,6 +5,12 @@
 
 export type Action = "allow" | "deny";
 export type Decryption = "exception" | "decrypt";
+/**
+ * How a decrypting rule validates the upstream server's certificate: `"verify"` (chain to a
+ * trusted root and name match, the default) or `"insecure"` (no validation; for lab origins
+ * with self-signed certificates). Only meaningful with `decryption: "decrypt"`.
+ */
+export type UpstreamTls = "verify" | "insecure";
 
 /** A normalised destination host: a DNS name (lowercase, punycode, no trailing dot) or an IP literal. */
 export type Host =
@@ -25,12 +31,16 @@ export interface RuleDefinition {
   readonly action: Action;
   readonly log?: boolean;
   readonly decryption?: Decryption;
+  /** Default `"verify"`. */
+  readonly upstreamTls?: UpstreamTls;
 }
 
 export interface PolicyDefinition {
   readonly rules: readonly RuleDefinition[];
   readonly defaultAction: Action;
   readonly defaultLog?: boolean;
+  /** Per-request rules for decrypted traffic (see `compileUrlRules`); `compilePolicy` ignores them. */
+  readonly urlRules?: readonly UrlRuleDefinition[];
 }
 
 export interface PolicyQuery {
@@ -48,6 +58,8 @@ export interface Decision {
   readonly reason: string;
   readonly log: boolean;
   readonly decryption: Decryption;
+  /** From the matching rule; `"verify"` for the default decision. */
+  readonly upstreamTls: UpstreamTls;
 }
 
 /** Why one rule did or did not match a query (see `Policy.explain`). */
@@ -70,4 +82,43 @@ export interface Policy {
   decide(query: PolicyQuery): Decision;
   /** Evaluate every rule linearly and say why each did or did not match (admin/debug; O(rules)). */
   explain?(query: PolicyQuery): Explanation;
+}
+
+/**
+ * A per-request rule for decrypted traffic. All given conditions must match; an absent or
+ * empty condition matches anything. See `compileUrlRules` for the path semantics.
+ */
+export interface UrlRuleDefinition {
+  readonly id: string;
+  /** Host patterns, same syntax as {@link RuleDefinition.hosts}. */
+  readonly hosts?: readonly string[];
+  /** Path patterns: `"/admin"` (that path and everything below it), `"/files/*.pdf"` (one segment), `"/files/**"` (any depth). */
+  readonly paths?: readonly string[];
+  /** Request methods, uppercase (`"GET"`, `"POST"`). */
+  readonly methods?: readonly string[];
+  readonly action: Action;
+  /** Log requests this rule decides (default false here; the config file defaults it to true). */
+  readonly log?: boolean;
+}
+
+/** One decrypted request: its destination host, request-target path (query allowed, ignored) and method. */
+export interface UrlQuery {
+  readonly host: Host;
+  readonly path: string;
+  readonly method: string;
+}
+
+/** The verdict on one request. */
+export interface UrlDecision {
+  readonly action: Action;
+  /** The id of the url rule that matched, or "default". */
+  readonly ruleId: string;
+  /** e.g. `url rule "no-admin" matched path "/admin" and method GET` or `no url rule matched; default allow`. */
+  readonly reason: string;
+  readonly log: boolean;
+}
+
+/** Compiled url rules. */
+export interface UrlPolicy {
+  decide(query: UrlQuery): UrlDecision;
 }

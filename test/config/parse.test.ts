@@ -25,8 +25,18 @@ describe("parseConfig", () => {
     assert.deepEqual(config.listeners, [{ name: "explicit", mode: "explicit", hostname: "127.0.0.1", port: 3128 }]);
     assert.equal(config.policy.defaultAction, "deny");
     assert.deepEqual(config.policy.rules, [
-      { id: "web", ports: [80, 443], action: "allow", log: true, decryption: "exception" },
+      { id: "web", ports: [80, 443], action: "allow", log: true, decryption: "exception", upstreamTls: "verify" },
     ]);
+    assert.deepEqual(config.policy.urlRules, []);
+    assert.equal(config.ca, undefined);
+    assert.equal(Object.hasOwn(config, "ca"), false);
+    assert.deepEqual(config.interception, {
+      leafValidityDays: 7,
+      mirrorUpstreamSans: false,
+      upstreamCaFiles: [],
+      minTlsVersion: { client: "TLSv1.2", upstream: "TLSv1.2" },
+      leafCacheSize: 10000,
+    });
     assert.deepEqual(config.dns, { hosts: {}, cacheSize: 10000, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: 5000 });
     assert.deepEqual(config.limits, {
       maxHeadBytes: 65536,
@@ -58,6 +68,7 @@ describe("parseConfig", () => {
       $schema: "https://example.invalid/tollgate.schema.json",
       listeners: [{ mode: "explicit", listen: "[::1]:0" }, { name: "lan", mode: "explicit", listen: "LocalHost:8080" }],
       policy: { rules: [rule({}), rule({ id: "b", action: "deny", decryption: "decrypt", log: false })] },
+      ca: { cert: "ca/ca.pem", key: "ca/ca.key" },
       dns: { hosts: { "Origin.Test.": ["0:0::1", "192.0.2.1"] }, ttlSeconds: 0 },
       limits: { idleTimeoutMs: 0 },
       log: { flows: { file: "/var/log/tollgate/flows.jsonl" } },
@@ -70,10 +81,12 @@ describe("parseConfig", () => {
       defaultAction: "deny",
       defaultLog: true,
       rules: [
-        { id: "rule-1", action: "allow", log: true, decryption: "exception" },
-        { id: "b", action: "deny", decryption: "decrypt", log: false },
+        { id: "rule-1", action: "allow", log: true, decryption: "exception", upstreamTls: "verify" },
+        { id: "b", action: "deny", decryption: "decrypt", log: false, upstreamTls: "verify" },
       ],
+      urlRules: [],
     });
+    assert.deepEqual(config.ca, { cert: "ca/ca.pem", key: "ca/ca.key" });
     assert.deepEqual(config.dns.hosts, { "origin.test": ["::1", "192.0.2.1"] });
     assert.equal(config.dns.ttlSeconds, 0);
     assert.equal(config.dns.cacheSize, 10000);
@@ -129,7 +142,7 @@ describe("parseConfig", () => {
     ]);
     assert.deepEqual(problems({ polcy: {} }), ['polcy: unknown key (did you mean "policy"?)']);
     assert.deepEqual(problems({ zzz: 1 }), [
-      'zzz: unknown key (expected one of "$schema", "listeners", "policy", "dns", "limits", "log")',
+      'zzz: unknown key (expected one of "$schema", "listeners", "policy", "ca", "interception", "dns", "limits", "log")',
     ]);
   });
 

@@ -156,6 +156,7 @@ describe("compilePolicy: decisions", () => {
       reason: 'rule "corp" matched host pattern "*.corp.example" and port 443',
       log: true,
       decryption: "decrypt",
+      upstreamTls: "verify",
     });
     assert.deepEqual(decide(p, "unknown.example", 443), {
       action: "deny",
@@ -163,6 +164,7 @@ describe("compilePolicy: decisions", () => {
       reason: "no rule matched; default deny",
       log: true,
       decryption: "exception",
+      upstreamTls: "verify",
     });
     const lan = decide(p, "a.lan.example", 80, "::ffff:10.2.3.4");
     assert.equal(lan.reason, 'rule "lan" matched host pattern ".lan.example" and client ::ffff:10.2.3.4 in 10.0.0.0/8');
@@ -179,7 +181,20 @@ describe("compilePolicy: decisions", () => {
       reason: "no rule matched; default allow",
       log: false,
       decryption: "exception",
+      upstreamTls: "verify",
     });
+  });
+  it("carries upstreamTls from the matching rule, verify by default", () => {
+    const p = policy([
+      { id: "lab", hosts: ["lab.example"], action: "allow", decryption: "decrypt", upstreamTls: "insecure" },
+      { id: "strict", hosts: ["strict.example"], action: "allow", decryption: "decrypt", upstreamTls: "verify" },
+      { id: "plain", hosts: ["plain.example"], action: "allow", decryption: "decrypt" },
+    ]);
+    assert.equal(decide(p, "lab.example").upstreamTls, "insecure");
+    assert.equal(decide(p, "lab.example").decryption, "decrypt");
+    assert.equal(decide(p, "strict.example").upstreamTls, "verify");
+    assert.equal(decide(p, "plain.example").upstreamTls, "verify");
+    assert.equal(decide(p, "other.example").upstreamTls, "verify");
   });
   it("explain() lists every rule with why it did or did not match", () => {
     const p = policy([
@@ -224,6 +239,7 @@ describe("compilePolicy: invalid definitions", () => {
     rejects({ defaultAction: "deny", rules: [{ id: "x", action: "permit" }] }, 'rules[0].action: expected "allow" or "deny", got "permit"');
     rejects({ defaultAction: "deny", rules: [{ id: "x", action: "allow", log: "yes" }] }, 'rules[0].log: expected a boolean, got "yes"');
     rejects({ defaultAction: "deny", rules: [{ id: "x", action: "allow", decryption: "always" }] }, /^rules\[0\]\.decryption: /);
+    rejects({ defaultAction: "deny", rules: [{ id: "x", action: "allow", upstreamTls: "off" }] }, 'rules[0].upstreamTls: expected "verify" or "insecure", got "off"');
     rejects({ defaultAction: "deny", rules: [{ id: "x", action: "allow", hosts: "example.com" }] }, 'rules[0].hosts: expected an array, got "example.com"');
     rejects({ defaultAction: "deny", rules: [{ id: "", action: "allow" }] }, /^rules\[0\]\.id: expected a non-empty string/);
     rejects({ defaultAction: "deny", rules: [{ id: "default", action: "allow" }] }, /^rules\[0\]\.id: "default" is reserved/);

@@ -1,0 +1,129 @@
+/**
+ * Building blocks of the config schema (valibot): strict objects with "did you mean"
+ * hints, validated strings and integers, uniqueness checks. Messages read `expected …, got …`.
+ * @module
+ */
+import * as v from "valibot";
+import { describeValue, suggestKey } from "./issue-format.ts";
+
+/** Builds an issue message from the issue. */
+export type Message = (issue: v.BaseIssue<unknown>) => string;
+/** Returns the problem with a value, or `undefined` when it is valid. */
+export type Validator<T> = (value: T) => string | undefined;
+
+/**
+ * A message `expected <what>, got <input>`.
+ *
+ * @example
+ * ```ts
+ * v.string(expected("a file path"));
+ * ```
+ */
+export function expected(what: string): Message {
+  return (issue) => `expected ${what}, got ${describeValue(issue.input)}`;
+}
+
+/** True for `{}`-like objects (not arrays, not class instances). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * A strict object (arrays refused, unknown keys reported with a "did you mean" hint).
+ *
+ * @example
+ * ```ts
+ * const ca = object({ cert: v.string() });
+ * ```
+ */
+export function object<const TEntries extends v.ObjectEntries>(entries: TEntries, what = "an object") {
+  const known = Object.keys(entries);
+  const schema = v.strictObject(entries, (issue: v.StrictObjectIssue) => {
+    if (issue.expected !== "never") return "required key is missing";
+    const hint = suggestKey(String(issue.input), known);
+    const list = known.map((key) => JSON.stringify(key)).join(", ");
+    return hint === undefined ? `unknown key (expected one of ${list})` : `unknown key (did you mean ${JSON.stringify(hint)}?)`;
+  });
+  return v.pipe(v.custom<v.InferInput<typeof schema>>(isPlainObject, expected(what)), schema);
+}
+
+/**
+ * A string checked by a validator that returns the message.
+ *
+ * @example
+ * ```ts
+ * const path = checkedString("a file path", (p) => (p === "" ? "expected a file path, got an empty string" : undefined));
+ * ```
+ */
+export function checkedString(what: string, validator: Validator<string>) {
+  return v.pipe(
+    v.string(expected(what)),
+    v.check((value) => validator(value) === undefined, (issue) => validator(issue.input) ?? `expected ${what}`),
+  );
+}
+
+/**
+ * An integer from `min` to `max` inclusive.
+ *
+ * @example
+ * ```ts
+ * v.optional(integer(1, 30), 7);
+ * ```
+ */
+export function integer(min: number, max: number) {
+  const what = `an integer ${min}-${max}`;
+  return v.pipe(
+    v.number(expected(what)),
+    v.check((n) => Number.isInteger(n) && n >= min && n <= max, expected(what)),
+  );
+}
+
+/** `true` or `false`. */
+export const boolean = v.boolean(expected("true or false"));
+
+/** A non-empty file path (kept as written; relative paths resolve against the working directory). */
+export const filePath = checkedString("a file path", (path) => (path === "" ? "expected a file path, got an empty string" : undefined));
+
+/**
+ * Report the second and later array items whose `field` (or generated default) repeats.
+ * Runs even when some items are invalid, so duplicates show alongside other problems.
+ *
+ * @example
+ * ```ts
+ * v.pipe(v.array(rule), unique("id", "rule id", (item) => ownString(item, "id", "")));
+ * ```
+ */
+export function unique<T>(field: string, what: string, key: (item: Record<string, unknown>, index: number) => string | undefined) {
+  return v.rawCheck<T[]>(({ dataset, addIssue }) => {
+    const items: unknown = dataset.value;
+    if (!Array.isArray(items)) return;
+    const seen = new Map<string, number>();
+    items.forEach((item: unknown, index) => {
+      if (!isPlainObject(item)) return;
+      const value = key(item, index);
+      if (value === undefined) return;
+      const first = seen.get(value);
+      if (first === undefined) {
+        seen.set(value, index);
+        return;
+      }
+      const generated = item[field] === undefined ? " (generated)" : "";
+      addIssue({
+        message: `duplicate ${what} ${JSON.stringify(value)}${generated}, first at index ${first}`,
+        path: [
+          { type: "array", origin: "value", input: items, key: index, value: item },
+          { type: "object", origin: "value", input: item, key: field, value: item[field] },
+        ],
+      });
+    });
+  });
+}
+
+/** `item[field]` when it is a string, `fallback` when absent, `undefined` otherwise. */
+export function ownString(item: Record<string, unknown>, field: string, fallback: string): string | undefined {
+  const value = item[field];
+  if (value === undefined) return fallback;
+  return typeof value === "string" ? value : undefined;
+}

@@ -1,0 +1,68 @@
+import type { Conn } from "./conn.ts";
+
+/**
+ * TLS as the core needs it; each runtime adapter implements it with what works there
+ * (see ARCHITECTURE.md §1). Certificates and keys are PEM text.
+ */
+export interface TlsCapability {
+  /**
+   * Server side of TLS on an already-accepted connection (after a CONNECT's 200, or after
+   * a ClientHello was peeked). `initialData` are bytes already read from `conn` that belong
+   * to the handshake. Rejects if the handshake fails (the client gets a TLS alert).
+   */
+  accept(conn: Conn, options: TlsAcceptOptions): Promise<TlsSession>;
+  /** Client side: dial `address:port` and handshake with SNI = `servername`. */
+  connect(options: TlsConnectOptions): Promise<TlsClientSession>;
+}
+
+export type TlsVersion = "TLSv1.2" | "TLSv1.3";
+
+export interface TlsAcceptOptions {
+  /** Leaf certificate followed by intermediates. */
+  readonly certChainPem: string;
+  readonly keyPem: string;
+  /** ALPN protocols we accept, in preference order (e.g. ["http/1.1"]). A client offering ALPN with none of these gets a no_application_protocol alert. */
+  readonly alpn: readonly string[];
+  readonly minVersion: TlsVersion;
+  readonly initialData?: Uint8Array;
+  readonly signal?: AbortSignal;
+}
+
+export interface TlsConnectOptions {
+  readonly address: string;
+  readonly port: number;
+  /** SNI and the name the certificate is checked against. */
+  readonly servername: string;
+  /** Extra trusted CA certificates (PEM), in addition to the system roots. */
+  readonly extraCaPem?: readonly string[];
+  /** false = do not validate (explicit per-rule opt-in only). */
+  readonly verify: boolean;
+  readonly alpn: readonly string[];
+  readonly minVersion: TlsVersion;
+  readonly signal?: AbortSignal;
+}
+
+export interface TlsSession {
+  /** Plaintext side of the TLS connection. */
+  readonly conn: Conn;
+  /** Negotiated ALPN protocol, or null. */
+  readonly alpn: string | null;
+  readonly version: string;
+  /** SNI the client sent (server side), or null. */
+  readonly servername: string | null;
+}
+
+export interface TlsClientSession extends TlsSession {
+  /** The peer's leaf certificate (DER), if any. */
+  readonly peerCertificateDer: Uint8Array | null;
+}
+
+/** Upstream certificate validation failed; `code` is the TLS library's reason (e.g. "CERT_HAS_EXPIRED"). */
+export class TlsValidationError extends Error {
+  override name = "TlsValidationError";
+  readonly code: string;
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}

@@ -1,0 +1,198 @@
+import type { Conn } from "../core/conn.ts";
+import { hostText, tryNormalizeHost } from "../core/host.ts";
+import { parseHostPort } from "../protocol/http-authority.ts";
+import { requestBodyFraming } from "../protocol/body-framing.ts";
+import { HttpParseError } from "../protocol/http-errors.ts";
+import { parseRequestHead, type RequestHead } from "../protocol/http-request-head.ts";
+import type { RequestRecord } from "../log/flow-record.ts";
+import type { Host } from "../policy/types.ts";
+import { answerAndClose } from "./answers.ts";
+import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
+import type { UrlDecision } from "../policy/types.ts";
+import type { FlowContext, InterceptionContext } from "./context.ts";
+import { errorText, type FlowState } from "./flow-state.ts";
+import { exchange, ExchangeAbortedError, UpstreamClosedError } from "./http-exchange.ts";
+import { readHead } from "./read-head.ts";
+
+export interface DecryptedResult {
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+  readonly end: string;
+  readonly error?: string;
+}
+
+/**
+ * The inspected HTTP/1.1 relay on a decrypted connection: each request is checked — its
+ * Host must name the host the connection was decrypted for (domain fronting → 421), URL
+ * rules may block it (403 naming the rule) — then forwarded with `exchange()`. One request
+ * line per request goes to the flow log. When the origin closes a keep-alive connection,
+ * the next request gets a fresh (validated) upstream connection via `reconnect`.
+ */
+export async function relayDecryptedHttp(
+  client: Conn,
+  upstream: Conn,
+  host: Host,
+  port: number,
+  ctx: FlowContext,
+  ic: InterceptionContext,
+  flow: FlowState,
+  reconnect: () => Promise<Conn>,
+): Promise<DecryptedResult> {
+  const cR = new ConnReader(client);
+  let up: Conn | undefined = upstream;
+  let uR: ConnReader | undefined = new ConnReader(upstream);
+  let bytesUp = 0;
+  let bytesDown = 0;
+  let first = true;
+  const r = flow.record;
+  const origin = `https://${hostText(host)}${port === 443 ? "" : `:${port}`}`;
+  const done = (end: string, error?: string): DecryptedResult => {
+    up?.close();
+    return error === undefined ? { bytesUp, bytesDown, end } : { bytesUp, bytesDown, end, error };
+  };
+  for (;;) {
+    const started = Date.now();
+    let head: RequestHead;
+    try {
+      const bytes = await readHead(cR, {
+        kind: "request",
+        maxHeadBytes: ctx.limits.maxHeadBytes,
+        headTimeoutMs: ctx.limits.headerTimeoutMs,
+        firstByteTimeoutMs: first ? ctx.limits.headerTimeoutMs : ctx.limits.idleTimeoutMs || ctx.limits.headerTimeoutMs,
+      });
+      if (!bytes) {
+        client.close();
+        return done("eof");
+      }
+      head = parseRequestHead(bytes, { maxHeadBytes: ctx.limits.maxHeadBytes, maxHeaders: ctx.limits.maxHeaders });
+    } catch (e) {
+      if (e instanceof FlowTimeoutError && !first) {
+        client.close();
+        return done("idle");
+      }
+      const status = e instanceof FlowTimeoutError ? 408 : e instanceof HttpParseError ? e.status : 400;
+      await answerAndClose(client, cR, status, errorText(e));
+      return done("error", errorText(e));
+    }
+    first = false;
+    r.requests += 1;
+    const path = head.form === "absolute" ? (head.path ?? "/") : head.target;
+    const req: RequestRecord = {
+      type: "request",
+      time: "",
+      client: r.client,
+      listener: r.listener,
+      mode: r.mode,
+      host: hostText(host),
+      port,
+      method: head.method,
+      url: origin + (head.form === "origin" ? head.target : path),
+      status: null,
+      decision: "allow",
+      rule: "default",
+      reason: "",
+      bytesUp: 0,
+      bytesDown: 0,
+      durationMs: 0,
+      error: null,
+    };
+    const logRequest = (log: boolean, error?: string) => {
+      if (error !== undefined) req.error = error;
+      req.time = new Date().toISOString();
+      req.durationMs = Date.now() - started;
+      if (log || error !== undefined) ctx.flowLog.write(req);
+    };
+
+    const misdirected = checkHost(head, host, port);
+    if (misdirected) {
+      req.status = 421;
+      req.decision = "deny";
+      req.rule = "host-mismatch";
+      req.reason = misdirected;
+      logRequest(true);
+      await answerAndClose(client, cR, 421, misdirected, "destination_denied");
+      return done("denied", misdirected);
+    }
+    const decision: UrlDecision = ic.urlPolicy().decide({ host, path, method: head.method });
+    req.decision = decision.action;
+    req.rule = decision.ruleId;
+    req.reason = decision.reason;
+    if (decision.action === "deny") {
+      req.status = 403;
+      logRequest(decision.log);
+      await answerAndClose(client, cR, 403, `Blocked by Tollgate policy: url rule "${decision.ruleId}" (${decision.reason})`, "destination_denied");
+      return done("denied");
+    }
+    let framing;
+    try {
+      framing = requestBodyFraming(head);
+    } catch (e) {
+      req.status = e instanceof HttpParseError ? e.status : 400;
+      logRequest(true, errorText(e));
+      await answerAndClose(client, cR, req.status, errorText(e));
+      return done("error", errorText(e));
+    }
+    const hostHeader = head.headers.get("host") ?? hostText(host);
+    let result;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (!up || !uR) {
+          up = await reconnect();
+          uR = new ConnReader(up);
+        }
+        result = await exchange({ client, clientReader: cR, upstream: up, upstreamReader: uR }, head, framing, path, hostHeader, ctx);
+        break;
+      } catch (e) {
+        up?.close();
+        up = undefined;
+        uR = undefined;
+        // A kept-alive upstream may have closed just as we reused it: retry once on a fresh
+        // connection, but only for a request without a body (nothing of it was consumed).
+        if (e instanceof UpstreamClosedError && attempt === 0 && framing.kind === "none") continue;
+        if (e instanceof ExchangeAbortedError) {
+          req.status = e.status;
+          logRequest(true, errorText(e));
+          client.close();
+          return done("error", errorText(e));
+        }
+        const status = e instanceof FlowTimeoutError ? 504 : e instanceof HttpParseError ? e.status : 502;
+        req.status = status;
+        logRequest(true, errorText(e));
+        await answerAndClose(client, cR, status, errorText(e));
+        return done("error", errorText(e));
+      }
+    }
+    req.status = result.status;
+    req.bytesUp = result.bytesUp;
+    req.bytesDown = result.bytesDown;
+    bytesUp += result.bytesUp;
+    bytesDown += result.bytesDown;
+    r.status = result.status;
+    logRequest(decision.log);
+    if (result.upgradedEnd !== undefined) return done(result.upgradedEnd);
+    if (!result.keepUpstream) {
+      up?.close();
+      up = undefined;
+      uR = undefined;
+    }
+    if (!result.keepClient) {
+      client.close();
+      return done("eof");
+    }
+  }
+}
+
+/**
+ * The request must be for the host the connection was decrypted for: a different Host
+ * (or absolute-form authority) is domain fronting. Returns why it is refused, or undefined.
+ */
+function checkHost(head: RequestHead, host: Host, port: number): string | undefined {
+  const value = head.form === "absolute" && head.authority ? `${head.authority.host}:${head.authority.port}` : head.headers.get("host");
+  if (value === undefined) return `Request has no Host; expected "${hostText(host)}"`;
+  const a = parseHostPort(value, 443);
+  const h = a ? tryNormalizeHost(a.host) : undefined;
+  if (!a || !h || hostText(h) !== hostText(host) || a.port !== port) {
+    return `Host "${value}" does not match the host this connection was opened for ("${hostText(host)}:${port}")`;
+  }
+  return undefined;
+}

@@ -1,0 +1,200 @@
+import type { Conn } from "../core/conn.ts";
+import { responseBodyFraming, type BodyFraming } from "../protocol/body-framing.ts";
+import type { HeaderList } from "../protocol/http-headers.ts";
+import { connectionOptions, keepAlive, stripHopByHop } from "../protocol/hop-by-hop.ts";
+import type { RequestHead } from "../protocol/http-request-head.ts";
+import { parseResponseHead, type ResponseHead } from "../protocol/http-response-head.ts";
+import { serializeRequestHead, serializeResponseHead } from "../protocol/http-serialize.ts";
+import { relayBody } from "./body-relay.ts";
+import type { ConnReader } from "./conn-reader.ts";
+import type { FlowContext } from "./context.ts";
+import { readHead } from "./read-head.ts";
+import { spliceStreams } from "./splice.ts";
+
+/** Both ends of one HTTP/1.1 hop: the client side and the upstream side, each with its reader. */
+export interface HttpHop {
+  readonly client: Conn;
+  readonly clientReader: ConnReader;
+  readonly upstream: Conn;
+  readonly upstreamReader: ConnReader;
+}
+
+export interface ExchangeResult {
+  /** Final status the upstream answered. */
+  readonly status: number;
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+  /** The client connection may carry another request. */
+  readonly keepClient: boolean;
+  /** The upstream connection may carry another request. */
+  readonly keepUpstream: boolean;
+  /** Set when the exchange became a tunnel (101 Switching Protocols) and has ended. */
+  readonly upgradedEnd?: string;
+}
+
+/** Thrown for failures after the response started: the client cannot get an error page any more. */
+export class ExchangeAbortedError extends Error {
+  override name = "ExchangeAbortedError";
+  readonly status: number;
+  /** What got through before the failure: the last status sent to the client and the bytes each way. */
+  readonly sent: { readonly status: number | null; readonly bytesUp: number; readonly bytesDown: number };
+  constructor(status: number, message: string, sent: ExchangeAbortedError["sent"], options?: ErrorOptions) {
+    super(message, options);
+    this.status = status;
+    this.sent = sent;
+  }
+}
+
+/**
+ * Forwards one request and its response over an HTTP/1.1 hop: hop-by-hop fields removed
+ * (RFC 9110 §7.6.1), `Via` appended, bodies streamed as framed (chunked framing validated,
+ * never buffered whole), 1xx passed through, `Upgrade` (e.g. WebSocket) turned into a byte
+ * relay after the 101. `target` is the origin-form target to send; `hostHeader` the Host.
+ *
+ * Errors before any response byte reached the client are thrown as they are (the caller
+ * can still answer); later ones as ExchangeAbortedError.
+ */
+export async function exchange(
+  hop: HttpHop,
+  head: RequestHead,
+  reqFraming: BodyFraming,
+  target: string,
+  hostHeader: string,
+  ctx: FlowContext,
+): Promise<ExchangeResult> {
+  const idle = ctx.limits.idleTimeoutMs;
+  // RFC 9110 §7.8: Upgrade only counts when named in Connection; ignored in HTTP/1.0
+  const upgrade =
+    head.version === "HTTP/1.1" && connectionOptions(head.headers).has("upgrade") ? head.headers.get("upgrade") : undefined;
+  let headers = stripHopByHop(head.headers).delete("host").set("Host", hostHeader);
+  headers = addVia(headers, head.version, ctx.viaName);
+  if (reqFraming.kind === "chunked") headers = headers.append("Transfer-Encoding", "chunked");
+  if (upgrade !== undefined) headers = headers.append("Connection", "upgrade").append("Upgrade", upgrade);
+  const stall = () => {
+    hop.client.close();
+    hop.upstream.close();
+  };
+  const upW = hop.upstream.writable.getWriter();
+  const cW = hop.client.writable.getWriter();
+  let bytesUp = 0;
+  let bytesDown = 0;
+  let sentStatus: number | null = null;
+  const upProgress = { bytes: 0 };
+  const downProgress = { bytes: 0 };
+  let upload: Promise<void> | undefined;
+  let uploadDone = false;
+  try {
+    const out = serializeRequestHead({ method: head.method, target, version: "HTTP/1.1", headers });
+    await upW.write(out);
+    bytesUp += out.byteLength;
+    // The request body goes up while we wait for the response: a client sending
+    // "Expect: 100-continue" waits for the 100 before its body, and an origin may answer early.
+    upload = relayBody(hop.clientReader, upW, reqFraming, idle, stall, 400, { progress: upProgress }).then(() => {
+      uploadDone = true;
+    });
+    const uploadFailed = upload.then(() => new Promise<never>(() => {}));
+    uploadFailed.catch(() => {});
+
+    let res: ResponseHead;
+    for (;;) {
+      const bytes = await Promise.race([
+        readHead(hop.upstreamReader, {
+          kind: "response",
+          maxHeadBytes: ctx.limits.maxHeadBytes,
+          headTimeoutMs: idle || ctx.limits.headerTimeoutMs,
+          firstByteTimeoutMs: idle,
+        }),
+        uploadFailed,
+      ]);
+      if (!bytes) throw new UpstreamClosedError("Upstream closed the connection before answering");
+      res = parseResponseHead(bytes, { maxHeaders: ctx.limits.maxHeaders, maxHeadBytes: ctx.limits.maxHeadBytes });
+      if (res.status >= 200 || res.status === 101) break;
+      const info = serializeResponseHead({ version: "HTTP/1.1", status: res.status, reason: res.reason, headers: stripHopByHop(res.headers) });
+      sentStatus = res.status;
+      await cW.write(info);
+      bytesDown += info.byteLength;
+    }
+    const resFraming = responseBodyFraming(res, head.method);
+    const tunnel = resFraming.kind === "tunnel" && upgrade !== undefined;
+    // RFC 9112 §7.1: no chunked framing towards an HTTP/1.0 client; decode and delimit by close
+    const dechunk = resFraming.kind === "chunked" && head.version === "HTTP/1.0";
+    let keepClient = !tunnel && !dechunk && keepAlive(head.version, head.headers) && resFraming.kind !== "close";
+    let resHeaders = addVia(stripHopByHop(res.headers), res.version, ctx.viaName);
+    if (resFraming.kind === "chunked" && !dechunk) resHeaders = resHeaders.append("Transfer-Encoding", "chunked");
+    if (tunnel) {
+      resHeaders = resHeaders.append("Connection", "upgrade").append("Upgrade", res.headers.get("upgrade") ?? upgrade);
+    } else if (!keepClient) {
+      resHeaders = resHeaders.append("Connection", "close");
+    }
+    const resHead = serializeResponseHead({ version: "HTTP/1.1", status: res.status, reason: res.reason, headers: resHeaders });
+    sentStatus = res.status;
+    await cW.write(resHead);
+    bytesDown += resHead.byteLength;
+    if (tunnel) {
+      await upload;
+      bytesUp += upProgress.bytes;
+      upW.releaseLock();
+      cW.releaseLock();
+      const upRest = hop.upstreamReader.release();
+      if (upRest) await writeAll(hop.client, upRest);
+      const result = await spliceStreams(hop.client, hop.upstream, { headA: hop.clientReader.release(), idleTimeoutMs: idle });
+      return {
+        status: res.status,
+        bytesUp: bytesUp + result.bytesAtoB,
+        bytesDown: bytesDown + result.bytesBtoA + (upRest?.byteLength ?? 0),
+        keepClient: false,
+        keepUpstream: false,
+        upgradedEnd: result.end,
+      };
+    }
+    await relayBody(hop.upstreamReader, cW, resFraming, idle, stall, 502, { progress: downProgress, dechunk });
+    bytesDown += downProgress.bytes;
+    let keepUpstream = resFraming.kind !== "close" && keepAlive(res.version, res.headers);
+    if (!uploadDone) {
+      // answered before the request body was complete: neither connection is in a known state
+      keepClient = false;
+      keepUpstream = false;
+    } else {
+      await upload;
+    }
+    bytesUp += upProgress.bytes;
+    if (!keepClient) await cW.close().catch(() => {});
+    return { status: res.status, bytesUp, bytesDown, keepClient, keepUpstream };
+  } catch (e) {
+    if (sentStatus !== null) {
+      const sent = { status: sentStatus, bytesUp: bytesUp + upProgress.bytes, bytesDown: bytesDown + downProgress.bytes };
+      throw new ExchangeAbortedError(502, e instanceof Error ? e.message : String(e), sent, { cause: e });
+    }
+    throw e;
+  } finally {
+    releaseQuietly(upW);
+    releaseQuietly(cW);
+  }
+}
+
+/** The upstream ended the connection without a response (a reused keep-alive connection may do so). */
+export class UpstreamClosedError extends Error {
+  override name = "UpstreamClosedError";
+}
+
+/** Appends our hop to `Via` (RFC 9110 §7.6.3). */
+function addVia(headers: HeaderList, version: string, name: string): HeaderList {
+  return headers.append("Via", `${version.replace(/^HTTP\//, "")} ${name}`);
+}
+
+async function writeAll(conn: Conn, bytes: Uint8Array): Promise<void> {
+  const w = conn.writable.getWriter();
+  try {
+    await w.write(bytes);
+  } finally {
+    w.releaseLock();
+  }
+}
+
+function releaseQuietly(w: WritableStreamDefaultWriter<Uint8Array>): void {
+  try {
+    w.releaseLock();
+  } catch {
+    // already released
+  }
+}

@@ -1,0 +1,124 @@
+import type { Conn } from "../core/conn.ts";
+import { hostText } from "../core/host.ts";
+import { type TlsClientSession, TlsValidationError } from "../core/tls.ts";
+import type { Decision, Host } from "../policy/types.ts";
+import { answerError, ESTABLISHED } from "./answers.ts";
+import type { ConnReader } from "./conn-reader.ts";
+import type { FlowContext, InterceptionContext } from "./context.ts";
+import { relayDecryptedHttp } from "./decrypted-http.ts";
+import { errorText, type FlowState } from "./flow-state.ts";
+import { connectUpstreamWith, UpstreamError } from "./upstream.ts";
+
+
+/** Name as it goes into SNI and the minted certificate: no brackets for IPv6. */
+export function tlsName(host: Host): string {
+  return host.kind === "dns" ? host.name : host.address;
+}
+
+/**
+ * Opens validated TLS to the real server for `host:port`. Validation failures are final
+ * (no other address is tried: a bad certificate is not an address problem).
+ */
+export async function connectUpstreamTls(
+  ctx: FlowContext,
+  ic: InterceptionContext,
+  host: Host,
+  port: number,
+  decision: Decision,
+): Promise<{ session: TlsClientSession; address: string; dnsSource: string }> {
+  const servername = tlsName(host);
+  const verify = decision.upstreamTls !== "insecure";
+  const r = await connectUpstreamWith(
+    ctx,
+    host,
+    port,
+    (address, deadline) =>
+      ctx.runtime.tls.connect({
+        address,
+        port,
+        servername,
+        extraCaPem: ic.extraCaPem,
+        verify,
+        alpn: ["http/1.1"],
+        minVersion: ic.upstreamMinVersion,
+        signal: deadline,
+      }),
+    undefined,
+    (e) => e instanceof TlsValidationError,
+  );
+  return { session: r.value, address: r.address, dnsSource: r.dnsSource };
+}
+
+/**
+ * CONNECT with `decryption: decrypt`: TLS to the real server first (validated), and only
+ * then a certificate minted for the host and the client's handshake. If the server's
+ * certificate fails validation, the CONNECT itself is answered 502 naming the problem —
+ * no certificate is minted, so a bad upstream never looks valid to the client.
+ */
+export async function interceptConnect(
+  client: Conn,
+  src: ConnReader,
+  host: Host,
+  port: number,
+  decision: Decision,
+  ctx: FlowContext,
+  flow: FlowState,
+): Promise<void> {
+  const r = flow.record;
+  const ic = ctx.interception;
+  if (!ic) return answerError(client, src, flow, 501, `Rule "${decision.ruleId}" asks for decryption but no CA is configured`);
+  let up: Awaited<ReturnType<typeof connectUpstreamTls>>;
+  try {
+    up = await connectUpstreamTls(ctx, ic, host, port, decision);
+  } catch (e) {
+    if (e instanceof TlsValidationError) {
+      return answerError(client, src, flow, 502, `Upstream certificate rejected (${e.code}): ${e.message}`, "tls_certificate_error");
+    }
+    if (e instanceof UpstreamError) return answerError(client, src, flow, e.status, e.message);
+    return answerError(client, src, flow, 502, `Upstream TLS handshake with ${hostText(host)}:${port} failed: ${errorText(e)}`, "tls_protocol_error");
+  }
+  r.resolved = up.address;
+  r.dnsSource = up.dnsSource;
+  const upstream = up.session.conn;
+  let leaf;
+  try {
+    let sans: string[] | undefined;
+    if (ic.mirrorUpstreamSans && ic.certificateNames && up.session.peerCertificateDer) {
+      sans = await ic.certificateNames(up.session.peerCertificateDer);
+    }
+    leaf = await ic.leaf(tlsName(host), sans);
+  } catch (e) {
+    upstream.close();
+    return answerError(client, src, flow, 502, `Could not issue a certificate for ${hostText(host)}: ${errorText(e)}`);
+  }
+  const w = client.writable.getWriter();
+  try {
+    await w.write(ESTABLISHED);
+  } catch (e) {
+    upstream.close();
+    client.close();
+    return flow.finish("client-closed", errorText(e));
+  } finally {
+    w.releaseLock();
+  }
+  r.status = 200;
+  let tlsClient;
+  try {
+    tlsClient = await ctx.runtime.tls.accept(client, {
+      certChainPem: leaf.chainPem,
+      keyPem: leaf.keyPem,
+      alpn: ["http/1.1"],
+      minVersion: ic.clientMinVersion,
+      initialData: src.release(),
+    });
+  } catch (e) {
+    upstream.close();
+    client.close();
+    return flow.finish("error", `Client TLS handshake failed: ${errorText(e)}`);
+  }
+  const reconnect = async () => (await connectUpstreamTls(ctx, ic, host, port, decision)).session.conn;
+  const result = await relayDecryptedHttp(tlsClient.conn, upstream, host, port, ctx, ic, flow, reconnect);
+  r.bytesUp = result.bytesUp;
+  r.bytesDown = result.bytesDown;
+  flow.finish(result.end, result.error);
+}

@@ -1,0 +1,212 @@
+/**
+ * Url rules: ordered per-request rules for decrypted traffic.
+ *
+ * Semantics: the FIRST rule (in definition order) whose host AND path AND method
+ * conditions all match decides; an absent or empty condition matches anything. No match
+ * allows (ruleId "default", not logged). Hosts use the policy host-pattern syntax; paths are
+ * matched against the normalised path (see `url-path.ts`: unreserved escapes decoded,
+ * dot-segments resolved, query ignored, case kept, `//` and `%2F` kept). The request
+ * method is uppercased before matching, so `delete` cannot dodge a rule on `DELETE`.
+ *
+ * Fail-safe reading of paths:
+ * - a path with `%2F`, `%5C`, `\` or `;` is also read leniently (those as `/`); the
+ *   request is denied when either reading is denied;
+ * - a path that cannot be normalised (malformed `%` escape, non-ASCII, not starting with
+ *   `/`) is denied by the first rule that could match it: rules are walked in order, a
+ *   rule without `paths` decides as usual, a deny rule with `paths` denies (its paths
+ *   cannot be ruled out), an allow rule with `paths` is skipped (it cannot be confirmed).
+ *
+ * @example
+ * ```ts
+ * const rules = compileUrlRules([{ id: "no-admin", paths: ["/admin"], methods: ["GET"], action: "deny" }]);
+ * rules.decide({ host: normalizeHost("app.example"), path: "/admin?x=1", method: "GET" }).reason;
+ * // 'url rule "no-admin" matched path "/admin" and method GET'
+ * ```
+ * @module
+ */
+
+import { hostText } from "../core/host.ts";
+import { type HostPattern, hostPatternMatches, hostPatternText, parseHostPattern } from "./host-pattern.ts";
+import { fieldError, MAX_RULE_ID } from "./rule.ts";
+import type { Action, Host, UrlDecision, UrlPolicy, UrlQuery, UrlRuleDefinition } from "./types.ts";
+import { type NormalizedPath, normalizeUrlPath, type PathPattern, parsePathPattern, pathPatternMatches } from "./url-path.ts";
+
+/** HTTP method tokens as url rules accept them: uppercase tchars, 1-32 characters. */
+const METHOD_RE = /^[A-Z0-9!#$%&'*+.^_`|~-]{1,32}$/;
+
+/** `undefined` when `method` is an uppercase HTTP method token, else the reason. */
+export function methodError(method: string): string | undefined {
+  if (typeof method === "string" && METHOD_RE.test(method)) return undefined;
+  const got = JSON.stringify(method) ?? String(method);
+  const hint = typeof method === "string" && METHOD_RE.test(method.toUpperCase()) ? ` (write ${JSON.stringify(method.toUpperCase())})` : "";
+  return `expected an uppercase HTTP method like "GET", got ${got}${hint}`;
+}
+
+interface CompiledUrlRule {
+  readonly id: string;
+  readonly action: Action;
+  readonly log: boolean;
+  readonly hosts: readonly HostPattern[] | undefined;
+  readonly paths: readonly PathPattern[] | undefined;
+  readonly methods: readonly string[] | undefined;
+}
+
+function _show(v: unknown): string {
+  return JSON.stringify(v) ?? String(v);
+}
+
+function _list<T>(r: Record<string, unknown>, key: string, at: string, parse: (item: string) => T): T[] | undefined {
+  const v = r[key];
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) fieldError(`${at}.${key}`, `expected an array, got ${_show(v)}`);
+  const out: T[] = [];
+  for (let i = 0; i < v.length; i++) {
+    try {
+      out.push(parse(v[i] as string));
+    } catch (e) {
+      fieldError(`${at}.${key}[${i}]`, (e as Error).message);
+    }
+  }
+  return out.length === 0 ? undefined : out;
+}
+
+function _compile(def: unknown, index: number): CompiledUrlRule {
+  const at = `urlRules[${index}]`;
+  if (typeof def !== "object" || def === null || Array.isArray(def)) fieldError(at, `expected a url rule object, got ${_show(def)}`);
+  const r = def as Record<string, unknown>;
+  const id = r["id"];
+  if (typeof id !== "string" || id.length === 0 || id.length > MAX_RULE_ID) {
+    fieldError(`${at}.id`, `expected a non-empty string of at most ${MAX_RULE_ID} characters, got ${_show(id)}`);
+  }
+  if (id === "default") fieldError(`${at}.id`, `"default" is reserved for the default decision`);
+  const action = r["action"];
+  if (action !== "allow" && action !== "deny") fieldError(`${at}.action`, `expected "allow" or "deny", got ${_show(action)}`);
+  const log = r["log"];
+  if (log !== undefined && typeof log !== "boolean") fieldError(`${at}.log`, `expected a boolean, got ${_show(log)}`);
+  return {
+    id,
+    action,
+    log: log === true,
+    hosts: _list(r, "hosts", at, parseHostPattern),
+    paths: _list(r, "paths", at, parsePathPattern),
+    methods: _list(r, "methods", at, (m) => {
+      const error = methodError(m);
+      if (error !== undefined) throw new TypeError(error);
+      return m;
+    }),
+  };
+}
+
+/** What a rule's host condition matched: its pattern text, null without one, undefined when it did not. */
+function _hostMatch(rule: CompiledUrlRule, host: Host): string | null | undefined {
+  if (rule.hosts === undefined) return null;
+  const hit = rule.hosts.find((p) => hostPatternMatches(p, host));
+  return hit === undefined ? undefined : hostPatternText(hit);
+}
+
+function _joinParts(parts: readonly string[]): string {
+  if (parts.length === 0) return "any request";
+  if (parts.length === 1) return parts[0] as string;
+  return `${parts.slice(0, -1).join(", ")} and ${parts[parts.length - 1]}`;
+}
+
+function _quotedWithPattern(what: string, value: string, pattern: string): string {
+  const shown = `${what} ${JSON.stringify(value)}`;
+  return value === pattern ? shown : `${shown} (pattern ${JSON.stringify(pattern)})`;
+}
+
+/** The decision of `rule` when it matches the query (`path` is normalised), else undefined. */
+function _decideRule(rule: CompiledUrlRule, host: Host, path: string, method: string): UrlDecision | undefined {
+  if (rule.methods !== undefined && !rule.methods.includes(method)) return undefined;
+  const hostHit = _hostMatch(rule, host);
+  if (hostHit === undefined) return undefined;
+  let pathHit: PathPattern | undefined;
+  if (rule.paths !== undefined) {
+    pathHit = rule.paths.find((p) => pathPatternMatches(p, path));
+    if (pathHit === undefined) return undefined;
+  }
+  const parts: string[] = [];
+  if (hostHit !== null) parts.push(_quotedWithPattern("host", hostText(host), hostHit));
+  if (pathHit !== undefined) parts.push(_quotedWithPattern("path", path, pathHit.source));
+  if (rule.methods !== undefined) parts.push(`method ${method}`);
+  const reason = `url rule ${JSON.stringify(rule.id)} matched ${_joinParts(parts)}`;
+  return { action: rule.action, ruleId: rule.id, reason, log: rule.log };
+}
+
+class CompiledUrlRules implements UrlPolicy {
+  readonly #rules: readonly CompiledUrlRule[];
+
+  constructor(rules: readonly CompiledUrlRule[]) {
+    this.#rules = rules;
+  }
+
+  #first(host: Host, path: string, method: string): UrlDecision | undefined {
+    for (const rule of this.#rules) {
+      const decided = _decideRule(rule, host, path, method);
+      if (decided !== undefined) return decided;
+    }
+    return undefined;
+  }
+
+  /** Decision for a path that cannot be normalised (see the module doc). */
+  #unreadable(host: Host, target: string, method: string, why: string): UrlDecision {
+    const shown = JSON.stringify(target.length > 64 ? `${target.slice(0, 64)}…` : target);
+    for (const rule of this.#rules) {
+      if (rule.paths === undefined) {
+        const decided = _decideRule(rule, host, "", method);
+        if (decided !== undefined) return { ...decided, reason: `${decided.reason} (path ${shown} cannot be normalised: ${why})` };
+        continue;
+      }
+      if (rule.action !== "deny") continue;
+      if (rule.methods !== undefined && !rule.methods.includes(method)) continue;
+      if (_hostMatch(rule, host) === undefined) continue;
+      return {
+        action: "deny",
+        ruleId: rule.id,
+        reason: `url rule ${JSON.stringify(rule.id)} may match path ${shown}, which cannot be normalised (${why}); denied`,
+        log: rule.log,
+      };
+    }
+    return { action: "allow", ruleId: "default", reason: `no url rule can match path ${shown} (${why}); default allow`, log: false };
+  }
+
+  decide(query: UrlQuery): UrlDecision {
+    const method = query.method.toUpperCase();
+    let normal: NormalizedPath;
+    try {
+      normal = normalizeUrlPath(query.path);
+    } catch (e) {
+      return this.#unreadable(query.host, query.path, method, (e as Error).message);
+    }
+    const strict = this.#first(query.host, normal.path, method);
+    if (normal.lenient !== undefined && strict?.action !== "deny") {
+      const lenient = this.#first(query.host, normal.lenient, method);
+      if (lenient?.action === "deny") {
+        return { ...lenient, reason: `${lenient.reason} (path ${JSON.stringify(normal.path)} read leniently)` };
+      }
+    }
+    return strict ?? DEFAULT;
+  }
+}
+
+const DEFAULT: UrlDecision = Object.freeze({ action: "allow", ruleId: "default", reason: "no url rule matched; default allow", log: false });
+
+/**
+ * Validate and compile url rules.
+ *
+ * @throws {TypeError} naming the field, e.g. `urlRules[1].paths[0]: expected a path starting with "/", got "admin"`
+ * or `urlRules[2].id: duplicate url rule id "x" (first at urlRules[0])`
+ */
+export function compileUrlRules(defs: readonly UrlRuleDefinition[]): UrlPolicy {
+  if (!Array.isArray(defs)) fieldError("urlRules", `expected an array, got ${_show(defs)}`);
+  const rules: CompiledUrlRule[] = [];
+  const seen = new Map<string, number>();
+  for (let i = 0; i < defs.length; i++) {
+    const rule = _compile(defs[i], i);
+    const first = seen.get(rule.id);
+    if (first !== undefined) fieldError(`urlRules[${i}].id`, `duplicate url rule id ${JSON.stringify(rule.id)} (first at urlRules[${first}])`);
+    seen.set(rule.id, i);
+    rules.push(rule);
+  }
+  return new CompiledUrlRules(rules);
+}

@@ -1,0 +1,129 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { parseConfig } from "../../src/config/parse.ts";
+import { ConfigError } from "../../src/config/errors.ts";
+import { compilePolicy } from "../../src/policy/compile.ts";
+import { compileUrlRules } from "../../src/policy/url-rules.ts";
+import { normalizeHost } from "../../src/core/host.ts";
+
+function problems(input: unknown): string[] {
+  try {
+    parseConfig(input);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    return error.issues.map((issue) => (issue.path === "" ? issue.message : `${issue.path}: ${issue.message}`));
+  }
+  assert.fail("expected the config to be rejected");
+}
+
+const ca = { cert: "ca.pem", key: "ca.key" };
+const urlRules = (rules: unknown[]) => ({ policy: { urlRules: rules } });
+
+describe("config: rule upstreamTls", () => {
+  it("defaults to verify and reaches the decision", () => {
+    const config = parseConfig({
+      ca,
+      policy: {
+        rules: [
+          { id: "lab", hosts: ["lab.test"], action: "allow", decryption: "decrypt", upstreamTls: "insecure" },
+          { id: "web", action: "allow", decryption: "decrypt" },
+        ],
+      },
+    });
+    assert.deepEqual(config.policy.rules.map((r) => r.upstreamTls), ["insecure", "verify"]);
+    const policy = compilePolicy(config.policy);
+    const decide = (host: string) => policy.decide({ host: normalizeHost(host), port: 443, clientIp: "127.0.0.1" });
+    assert.equal(decide("lab.test").upstreamTls, "insecure");
+    assert.equal(decide("other.test").upstreamTls, "verify");
+  });
+
+  it("reports a bad value", () => {
+    assert.deepEqual(problems({ policy: { rules: [{ action: "allow", upstreamTls: "skip" }] } }), [
+      'policy.rules[0].upstreamTls: expected "verify" or "insecure", got "skip"',
+    ]);
+  });
+});
+
+describe("config: a CA for decrypting rules", () => {
+  it("is required when a rule decrypts", () => {
+    assert.deepEqual(problems({ policy: { rules: [{ id: "x", action: "allow", decryption: "decrypt" }] } }), [
+      'ca: a CA is required because rule "x" decrypts; run "tollgate ca init"',
+    ]);
+    assert.deepEqual(problems({ policy: { rules: [{ action: "deny" }, { action: "allow", decryption: "decrypt" }] } }), [
+      'ca: a CA is required because rule "rule-2" decrypts; run "tollgate ca init"',
+    ]);
+  });
+
+  it("is reported alongside other problems", () => {
+    const found = problems({ limits: { maxHeaders: 0 }, policy: { rules: [{ id: "x", action: "allow", decryption: "decrypt" }] } });
+    assert.deepEqual(found, [
+      "limits.maxHeaders: expected an integer 1-1000, got 0",
+      'ca: a CA is required because rule "x" decrypts; run "tollgate ca init"',
+    ]);
+  });
+
+  it("is not required without decryption", () => {
+    assert.doesNotThrow(() => parseConfig({ policy: { rules: [{ action: "allow", decryption: "exception" }] } }));
+    assert.doesNotThrow(() => parseConfig({ ca, policy: { rules: [{ action: "allow", decryption: "decrypt" }] } }));
+  });
+});
+
+describe("config: rule ids", () => {
+  it('reserves "default"', () => {
+    assert.deepEqual(problems({ policy: { rules: [{ id: "default", action: "allow" }] } }), [
+      'policy.rules[0].id: expected an id other than "default" (reserved for the default decision), got "default"',
+    ]);
+  });
+});
+
+describe("config: policy.urlRules", () => {
+  it("defaults to none", () => {
+    assert.deepEqual(parseConfig({}).policy.urlRules, []);
+    assert.deepEqual(parseConfig({ policy: {} }).policy.urlRules, []);
+  });
+
+  it("keeps rules in order with log defaulting to true, frozen, and compilable", () => {
+    const config = parseConfig(urlRules([
+      { id: "no-admin", hosts: ["*.corp.test"], paths: ["/admin", "/api/*/private"], methods: ["GET", "POST"], action: "deny" },
+      { id: "quiet", paths: ["/health"], action: "allow", log: false },
+    ]));
+    assert.deepEqual(config.policy.urlRules, [
+      { id: "no-admin", hosts: ["*.corp.test"], paths: ["/admin", "/api/*/private"], methods: ["GET", "POST"], action: "deny", log: true },
+      { id: "quiet", paths: ["/health"], action: "allow", log: false },
+    ]);
+    assert.ok(Object.isFrozen(config.policy.urlRules));
+    assert.ok(Object.isFrozen(config.policy.urlRules[0]?.paths));
+    const rules = compileUrlRules(config.policy.urlRules);
+    const d = rules.decide({ host: normalizeHost("git.corp.test"), path: "/api/v1/private", method: "POST" });
+    assert.deepEqual([d.ruleId, d.action, d.log], ["no-admin", "deny", true]);
+  });
+
+  it("reports bad fields at their exact path", () => {
+    assert.deepEqual(problems(urlRules([{ id: "a", action: "deny" }, { id: "b", paths: ["/ok", "admin"], action: "deny" }])), [
+      'policy.urlRules[1].paths[1]: expected a path starting with "/", got "admin"',
+    ]);
+    assert.deepEqual(problems(urlRules([{ id: "a", paths: ["/a/../b"], action: "deny" }])), [
+      'policy.urlRules[0].paths[0]: expected a path pattern without "." or ".." segments, got "/a/../b"',
+    ]);
+    assert.deepEqual(problems(urlRules([{ id: "a", paths: [7], action: "deny" }])), [
+      'policy.urlRules[0].paths[0]: expected a path starting with "/", got 7',
+    ]);
+    assert.deepEqual(problems(urlRules([{ id: "a", methods: ["get"], action: "deny" }])), [
+      'policy.urlRules[0].methods[0]: expected an uppercase HTTP method like "GET", got "get" (write "GET")',
+    ]);
+    assert.match(problems(urlRules([{ id: "a", hosts: ["exa mple.test"], action: "deny" }]))[0] ?? "", /^policy\.urlRules\[0\]\.hosts\[0\]: expected a host name/);
+    assert.deepEqual(problems(urlRules([{ id: "a", action: "block" }])), ['policy.urlRules[0].action: expected "allow" or "deny", got "block"']);
+    assert.deepEqual(problems(urlRules([{ action: "deny" }])), ["policy.urlRules[0].id: required key is missing"]);
+    assert.deepEqual(problems(urlRules([{ id: "default", action: "deny" }])), [
+      'policy.urlRules[0].id: expected an id other than "default" (reserved for the default decision), got "default"',
+    ]);
+    assert.deepEqual(problems(urlRules([{ id: "a", action: "deny", path: ["/x"] }])), ['policy.urlRules[0].path: unknown key (did you mean "paths"?)']);
+    assert.deepEqual(problems({ policy: { urlRules: {} } }), ["policy.urlRules: expected an array of url rules, got an object"]);
+  });
+
+  it("reports duplicate ids", () => {
+    assert.deepEqual(problems(urlRules([{ id: "a", action: "deny" }, { id: "b", action: "deny" }, { id: "a", action: "allow" }])), [
+      'policy.urlRules[2].id: duplicate url rule id "a", first at index 0',
+    ]);
+  });
+});

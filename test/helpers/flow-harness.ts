@@ -1,0 +1,494 @@
+/**
+ * Test harness for flows over in-memory connections: a FlowContext whose runtime dials
+ * in-memory "origins" registered per address:port, a static-only resolver, a compiled
+ * policy and a flow log collecting records; plus `Peer`, a byte-level client/server helper.
+ */
+import type { Conn } from "../../src/core/conn.ts";
+import { memoryConnPair } from "../../src/core/memory-conn.ts";
+import type { DialOptions } from "../../src/core/runtime.ts";
+import { createResolver } from "../../src/dns/resolver.ts";
+import type { FlowContext, FlowLimits } from "../../src/flows/context.ts";
+import { handleExplicit } from "../../src/flows/explicit.ts";
+import type { TlsCapability } from "../../src/core/tls.ts";
+import type { FlowRecord, RequestRecord } from "../../src/log/flow-record.ts";
+import { compilePolicy } from "../../src/policy/compile.ts";
+import type { PolicyDefinition } from "../../src/policy/types.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Static host map used by every harness (plus `HarnessOptions.hosts`). */
+export const HOSTS: Readonly<Record<string, readonly string[]>> = {
+  "origin.test": ["10.0.0.1"],
+  "other.test": ["10.0.0.2"],
+  "evil.test": ["10.0.0.66"],
+  "multi.test": ["10.0.0.3", "10.0.0.4"],
+  "slow.test": ["10.0.0.9"],
+};
+
+/** Default policy: evil.test denied, everything under .test and the loopback literals allowed; all logged. */
+export const POLICY: PolicyDefinition = {
+  defaultAction: "deny",
+  defaultLog: true,
+  rules: [
+    { id: "block-evil", hosts: ["evil.test"], action: "deny", log: true },
+    { id: "allow-test", hosts: [".test"], action: "allow", log: true },
+    { id: "allow-loopback", hosts: ["127.0.0.1", "::1"], action: "allow", log: true },
+  ],
+};
+
+/** Generous limits: timeout tests override the ones they exercise. */
+export const LIMITS: FlowLimits = {
+  maxHeadBytes: 4096,
+  maxHeaders: 50,
+  headerTimeoutMs: 2000,
+  connectTimeoutMs: 2000,
+  idleTimeoutMs: 0,
+};
+
+/** The exact answer to an established CONNECT. */
+export const ESTABLISHED = "HTTP/1.1 200 Connection Established\r\n\r\n";
+
+export interface HarnessOptions {
+  readonly limits?: Partial<FlowLimits>;
+  readonly policy?: PolicyDefinition;
+  /** Queue size of every in-memory connection (default 64 KiB). */
+  readonly highWaterMark?: number;
+  /** How long `finish()` waits for flows and origins before failing the test (default 2000 ms). */
+  readonly finishTimeoutMs?: number;
+  /**
+   * `finish()` checks that every flow released its client connection: called `close()`,
+   * cancelled the readable or read it to its end (default true).
+   */
+  readonly checkRelease?: boolean;
+}
+
+/** What an origin handler gets: the origin's end of the dialed connection. */
+export type OriginHandler = (peer: Peer) => void | Promise<void>;
+
+type Target = { readonly kind: "origin"; readonly handler: OriginHandler } | { readonly kind: "hang"; readonly honourSignal: boolean };
+
+/** The harness has no TLS: explicit flows without decryption never use it. */
+const NO_TLS: TlsCapability = {
+  accept: () => Promise.reject(new Error("No TLS in the flow harness")),
+  connect: () => Promise.reject(new Error("No TLS in the flow harness")),
+};
+
+/** A dial refused like a closed port. */
+export class ConnRefusedError extends Error {
+  override name = "ConnRefusedError";
+  readonly code = "ECONNREFUSED";
+}
+
+/** A FlowContext over in-memory connections, recording what happened. */
+export class FlowHarness {
+  readonly ctx: FlowContext;
+  /** Flow lines, in the order written. */
+  readonly records: FlowRecord[] = [];
+  /** Request lines (decrypted connections only). */
+  readonly requestRecords: RequestRecord[] = [];
+  readonly dials: DialOptions[] = [];
+  /** Errors thrown by origin handlers (checked by `finish()`). */
+  readonly originErrors: unknown[] = [];
+  readonly #targets = new Map<string, Target>();
+  readonly #running: Promise<unknown>[] = [];
+  readonly #conns: Conn[] = [];
+  readonly #clients: TrackedConn[] = [];
+  readonly #checkRelease: boolean;
+  readonly #hwm: number | undefined;
+  readonly #finishTimeoutMs: number;
+  #clientPort = 50000;
+
+  constructor(options: HarnessOptions = {}) {
+    this.#hwm = options.highWaterMark;
+    this.#finishTimeoutMs = options.finishTimeoutMs ?? 2000;
+    this.#checkRelease = options.checkRelease ?? true;
+    const policy = compilePolicy(options.policy ?? POLICY);
+    const resolver = createResolver(
+      { hosts: HOSTS, cacheSize: 100, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: 1000 },
+      (name) => Promise.reject(new Error(`No system lookup in tests (asked for "${name}")`)),
+    );
+    const runtime: FlowContext["runtime"] = { dial: (o) => this.#dial(o), tls: NO_TLS };
+    this.ctx = {
+      runtime,
+      policy: () => policy,
+      resolver,
+      limits: { ...LIMITS, ...options.limits },
+      flowLog: {
+        write: (r) => {
+          if (r.type === "request") this.requestRecords.push(structuredClone(r));
+          else this.records.push(structuredClone(r));
+        },
+      },
+      listenerName: "test",
+      viaName: "tollgate",
+    };
+  }
+
+  /** Serve dials to `address:port` with `handler` (one call per connection). */
+  origin(address: string, port: number, handler: OriginHandler): void {
+    this.#targets.set(`${address}|${port}`, { kind: "origin", handler });
+  }
+
+  /** Dials to `address:port` never complete; with `honourSignal` they reject when the dial's signal aborts. */
+  hang(address: string, port: number, honourSignal: boolean): void {
+    this.#targets.set(`${address}|${port}`, { kind: "hang", honourSignal });
+  }
+
+  /** A new client connection served by `handleExplicit`; returns the client's end. */
+  client(): Peer {
+    const port = this.#clientPort++;
+    const [proxySide, clientSide] = memoryConnPair({
+      ...(this.#hwm === undefined ? {} : { highWaterMark: this.#hwm }),
+      remote: { address: "127.0.0.1", port },
+      local: { address: "127.0.0.1", port: 3128 },
+    });
+    const tracked = new TrackedConn(proxySide);
+    this.#conns.push(proxySide, clientSide);
+    this.#clients.push(tracked);
+    this.#running.push(handleExplicit(tracked, this.ctx));
+    return new Peer(clientSide);
+  }
+
+  /**
+   * Waits for every flow and origin handler to end. If they do not within the timeout,
+   * resets every connection (so nothing leaks) and throws: a flow hung.
+   */
+  async finish(): Promise<void> {
+    const all = Promise.allSettled(this.#running);
+    const outcome = await within(all, this.#finishTimeoutMs).catch(() => "timeout" as const);
+    if (outcome === "timeout") {
+      for (const c of this.#conns) c.close();
+      await all;
+      throw new Error(`A flow or origin did not finish within ${this.#finishTimeoutMs} ms`);
+    }
+    for (const r of outcome) if (r.status === "rejected") throw r.reason;
+    if (this.originErrors.length > 0) throw this.originErrors[0];
+    if (this.#checkRelease) {
+      this.#clients.forEach((c, i) => {
+        if (!c.released) {
+          throw new Error(`Flow ${i} returned without releasing its client connection (no close(), readable neither cancelled nor read to its end)`);
+        }
+      });
+    }
+  }
+
+  /** Resets every connection (use in `finally` after a failed assertion). */
+  abort(): void {
+    for (const c of this.#conns) c.close();
+  }
+
+  /** The only flow record; fails if there is not exactly one. */
+  record(): FlowRecord {
+    if (this.records.length !== 1) throw new Error(`Expected one flow record, got ${this.records.length}`);
+    return this.records[0] as FlowRecord;
+  }
+
+  #dial(o: DialOptions): Promise<Conn> {
+    this.dials.push({ address: o.address, port: o.port });
+    const target = this.#targets.get(`${o.address}|${o.port}`);
+    if (!target) return Promise.reject(new ConnRefusedError(`connect ECONNREFUSED ${o.address}:${o.port}`));
+    if (target.kind === "hang") {
+      return new Promise((_, reject) => {
+        const signal = o.signal;
+        if (!target.honourSignal || !signal) return;
+        if (signal.aborted) reject(signal.reason);
+        else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+      });
+    }
+    const [proxySide, originSide] = memoryConnPair({
+      ...(this.#hwm === undefined ? {} : { highWaterMark: this.#hwm }),
+      remote: { address: o.address, port: o.port },
+      local: { address: "10.255.0.1", port: 40000 + this.dials.length },
+    });
+    this.#conns.push(proxySide, originSide);
+    const run = (async () => target.handler(new Peer(originSide)))().catch((e: unknown) => {
+      this.originErrors.push(e);
+      originSide.close();
+    });
+    this.#running.push(run);
+    return Promise.resolve(proxySide);
+  }
+}
+
+/**
+ * The proxy's end of a client connection, recording whether the flow released it: the
+ * runtime adapters free a socket only after `close()` or once both halves are done, so a
+ * flow that returns with the readable unread leaks the socket.
+ */
+class TrackedConn implements Conn {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  readonly remote: Conn["remote"];
+  readonly local: Conn["local"];
+  readonly #inner: Conn;
+  #closed = false;
+  #eof = false;
+  #cancelled = false;
+
+  constructor(inner: Conn) {
+    this.#inner = inner;
+    this.writable = inner.writable;
+    this.remote = inner.remote;
+    this.local = inner.local;
+    const reader = inner.readable.getReader();
+    // pull-through with no queue of its own: backpressure is unchanged
+    this.readable = new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          const r = await reader.read();
+          if (r.done) {
+            this.#eof = true;
+            controller.close();
+          } else controller.enqueue(r.value);
+        },
+        cancel: async (reason) => {
+          this.#cancelled = true;
+          await reader.cancel(reason);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  get released(): boolean {
+    return this.#closed || this.#cancelled || this.#eof;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#inner.close();
+  }
+}
+
+/**
+ * Runs `body` with a fresh harness, then `finish()`; if the body throws, resets everything
+ * first so the failure is reported instead of a hang.
+ */
+export async function withHarness(options: HarnessOptions, body: (h: FlowHarness) => Promise<void>): Promise<void> {
+  const h = new FlowHarness(options);
+  try {
+    await body(h);
+  } catch (e) {
+    h.abort();
+    await h.finish().catch(() => {});
+    throw e;
+  }
+  await h.finish();
+}
+
+/** Resolves with `p`, or rejects after `ms` (the timer is always cleared). */
+export async function within<T>(p: Promise<T>, ms: number, what = "operation"): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not complete within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One end of a connection, with byte-level helpers that keep unread bytes for the next call. */
+export class Peer {
+  readonly conn: Conn;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #buf: Uint8Array = new Uint8Array(0);
+  #eof = false;
+
+  constructor(conn: Conn) {
+    this.conn = conn;
+    this.#reader = conn.readable.getReader();
+    this.#writer = conn.writable.getWriter();
+  }
+
+  /** Writes text (Latin-1/ASCII expected) or bytes in one chunk. */
+  write(data: string | Uint8Array): Promise<void> {
+    return this.#writer.write(typeof data === "string" ? enc.encode(data) : data);
+  }
+
+  /** Writes `data` in pieces of the given sizes (cycled); `[1]` sends one byte at a time. */
+  async writeSplit(data: string | Uint8Array, sizes: readonly number[]): Promise<void> {
+    const bytes = typeof data === "string" ? enc.encode(data) : data;
+    let off = 0;
+    for (let i = 0; off < bytes.byteLength; i++) {
+      const n = sizes[i % sizes.length] ?? 1;
+      await this.#writer.write(bytes.subarray(off, off + n));
+      off += n;
+    }
+  }
+
+  /** Half-closes: sends FIN. */
+  end(): Promise<void> {
+    return this.#writer.close();
+  }
+
+  /** The writer's backpressure view. */
+  get writer(): WritableStreamDefaultWriter<Uint8Array> {
+    return this.#writer;
+  }
+
+  /** Exactly `n` bytes; throws if the stream ends first. */
+  async readBytes(n: number): Promise<Uint8Array> {
+    while (this.#buf.byteLength < n) {
+      if (!(await this.#fill())) throw new Error(`Stream ended after ${this.#buf.byteLength} of ${n} bytes: ${JSON.stringify(dec.decode(this.#buf))}`);
+    }
+    return this.#take(n);
+  }
+
+  /** Exactly `n` bytes as text. */
+  async readText(n: number): Promise<string> {
+    return dec.decode(await this.readBytes(n));
+  }
+
+  /** Text up to and including `marker`; throws if the stream ends first. */
+  async readUntil(marker: string): Promise<string> {
+    const m = enc.encode(marker);
+    let from = 0;
+    for (;;) {
+      const at = indexOf(this.#buf, m, from);
+      if (at >= 0) return dec.decode(this.#take(at + m.byteLength));
+      from = Math.max(0, this.#buf.byteLength - m.byteLength + 1);
+      if (!(await this.#fill())) throw new Error(`Stream ended before ${JSON.stringify(marker)}: ${JSON.stringify(dec.decode(this.#buf))}`);
+    }
+  }
+
+  /** A message head (through CRLF CRLF), parsed loosely for assertions. */
+  async readHead(): Promise<ParsedHead> {
+    return parseHead(await this.readUntil("\r\n\r\n"));
+  }
+
+  /** Everything until the peer's FIN. Throws on a reset. */
+  async readToEnd(): Promise<Uint8Array> {
+    while (await this.#fill());
+    return this.#take(this.#buf.byteLength);
+  }
+
+  /** Everything until FIN or reset, and which of the two ended it. */
+  async readToEndOrReset(): Promise<{ readonly data: Uint8Array; readonly reset: boolean }> {
+    try {
+      return { data: await this.readToEnd(), reset: false };
+    } catch {
+      return { data: this.#take(this.#buf.byteLength), reset: true };
+    }
+  }
+
+  /** The next bytes available (buffered ones first), or undefined at the peer's FIN. */
+  async readChunk(): Promise<Uint8Array | undefined> {
+    if (this.#buf.byteLength === 0 && !(await this.#fill())) return undefined;
+    return this.#take(this.#buf.byteLength);
+  }
+
+  /** True once the peer's FIN was read and every byte consumed. */
+  get ended(): boolean {
+    return this.#eof && this.#buf.byteLength === 0;
+  }
+
+  async #fill(): Promise<boolean> {
+    if (this.#eof) return false;
+    const { done, value } = await this.#reader.read();
+    if (done) {
+      this.#eof = true;
+      return false;
+    }
+    if (this.#buf.byteLength === 0) {
+      this.#buf = value;
+      return true;
+    }
+    const next = new Uint8Array(this.#buf.byteLength + value.byteLength);
+    next.set(this.#buf, 0);
+    next.set(value, this.#buf.byteLength);
+    this.#buf = next;
+    return true;
+  }
+
+  #take(n: number): Uint8Array {
+    const out = this.#buf.subarray(0, n);
+    this.#buf = this.#buf.subarray(n);
+    return out;
+  }
+}
+
+/** A minimal origin response with a Content-Length body. */
+export function okResponse(body: string, extra = ""): string {
+  return `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n${extra}\r\n${body}`;
+}
+
+/** Reads one response with a Content-Length body: the head, the body and the bytes received. */
+export async function readResponse(c: Peer): Promise<{ head: ParsedHead; body: string; bytes: number }> {
+  const head = await within(c.readHead(), 1500, "response head");
+  const length = Number(head.get("content-length"));
+  const body = dec.decode(await c.readBytes(length));
+  return { head, body, bytes: head.raw.length + length };
+}
+
+/** An origin answering one request (head only) per body with `okResponse(body)`, then waiting for the end. */
+export function serveRequests(h: FlowHarness, address: string, port: number, bodies: readonly string[], seen: ParsedHead[] = []): void {
+  h.origin(address, port, async (o) => {
+    for (const body of bodies) {
+      seen.push(await o.readHead());
+      await o.write(okResponse(body));
+    }
+    await o.readToEndOrReset();
+  });
+}
+
+/** A head split into its start line and fields (names lowercased), for assertions. */
+export interface ParsedHead {
+  readonly raw: string;
+  readonly startLine: string;
+  /** Status code for a response head, 0 for a request head. */
+  readonly status: number;
+  readonly fields: readonly (readonly [string, string])[];
+  get(name: string): string | undefined;
+  all(name: string): string[];
+}
+
+/** Parses a head independently of the code under test (no validation). */
+export function parseHead(raw: string): ParsedHead {
+  const lines = raw.slice(0, raw.length - 4).split("\r\n");
+  const startLine = lines[0] ?? "";
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(startLine);
+  const fields = lines.slice(1).map((line): readonly [string, string] => {
+    const i = line.indexOf(":");
+    return [line.slice(0, i).toLowerCase(), line.slice(i + 1).trim()];
+  });
+  const all = (name: string) => fields.filter(([n]) => n === name.toLowerCase()).map(([, v]) => v);
+  return {
+    raw,
+    startLine,
+    status: m ? Number(m[1]) : 0,
+    fields,
+    all,
+    get: (name) => {
+      const v = all(name);
+      return v.length === 0 ? undefined : v.join(", ");
+    },
+  };
+}
+
+function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
+  outer: for (let i = from; i + needle.byteLength <= hay.byteLength; i++) {
+    for (let j = 0; j < needle.byteLength; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** Lets pending microtasks and one macrotask run. */
+export function tick(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Resolves when `fn()` is true, checking once per macrotask, or throws after `ms`. */
+export async function until(fn: () => boolean, ms = 1000, what = "condition"): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await tick();
+  }
+}
+
+export { dec, enc };

@@ -1,0 +1,181 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { normalizeHost } from "../../src/core/host.ts";
+import type { UrlPolicy, UrlRuleDefinition } from "../../src/policy/types.ts";
+import { compileUrlRules, methodError } from "../../src/policy/url-rules.ts";
+
+const ask = (rules: UrlPolicy, path: string, method = "GET", host = "app.example") =>
+  rules.decide({ host: normalizeHost(host), path, method });
+const id = (rules: UrlPolicy, path: string, method = "GET", host = "app.example") => ask(rules, path, method, host).ruleId;
+
+describe("compileUrlRules: decisions", () => {
+  it("allows by default when nothing matches", () => {
+    assert.deepEqual(ask(compileUrlRules([]), "/anything"), {
+      action: "allow",
+      ruleId: "default",
+      reason: "no url rule matched; default allow",
+      log: false,
+    });
+  });
+
+  it("gives the matching rule with a clear reason", () => {
+    const rules = compileUrlRules([{ id: "no-admin", paths: ["/admin"], methods: ["GET", "POST"], action: "deny", log: true }]);
+    assert.deepEqual(ask(rules, "/admin"), {
+      action: "deny",
+      ruleId: "no-admin",
+      reason: 'url rule "no-admin" matched path "/admin" and method GET',
+      log: true,
+    });
+    assert.equal(ask(rules, "/admin/users?x=1", "POST").reason, 'url rule "no-admin" matched path "/admin/users" (pattern "/admin") and method POST');
+    const hosts = compileUrlRules([{ id: "h", hosts: [".example"], paths: ["/x/*"], action: "deny" }]);
+    assert.equal(ask(hosts, "/x/y").reason, 'url rule "h" matched host "app.example" (pattern ".example") and path "/x/y" (pattern "/x/*")');
+    const any = compileUrlRules([{ id: "all", action: "deny" }]);
+    assert.equal(ask(any, "/").reason, 'url rule "all" matched any request');
+    assert.equal(ask(any, "/").log, false);
+  });
+
+  it("respects segment boundaries", () => {
+    const rules = compileUrlRules([{ id: "no-admin", paths: ["/admin"], action: "deny" }]);
+    assert.equal(id(rules, "/admin"), "no-admin");
+    assert.equal(id(rules, "/admin/"), "no-admin");
+    assert.equal(id(rules, "/admin/x"), "no-admin");
+    assert.equal(id(rules, "/administrator"), "default");
+    assert.equal(id(rules, "/public/admin"), "default");
+  });
+
+  it("matches globs", () => {
+    const rules = compileUrlRules([
+      { id: "private", paths: ["/api/*/private"], action: "deny" },
+      { id: "pdf", paths: ["/docs/**.pdf"], action: "deny" },
+    ]);
+    assert.equal(id(rules, "/api/v2/private"), "private");
+    assert.equal(id(rules, "/api/v2/private/x"), "default");
+    assert.equal(id(rules, "/api/v2/x/private"), "default");
+    assert.equal(id(rules, "/docs/a/b/c.pdf"), "pdf");
+    assert.equal(id(rules, "/docs/a/b/c.pdf.txt"), "default");
+  });
+
+  it("cannot be dodged with dot-segments or unreserved escapes", () => {
+    const rules = compileUrlRules([{ id: "no-admin", paths: ["/admin"], action: "deny" }]);
+    for (const path of ["/public/../admin", "/public/%2e%2e/admin", "/public/%2E%2E/admin/x", "/./admin", "/%61dmin", "/a/b/../../admin"]) {
+      assert.equal(id(rules, path), "no-admin", path);
+    }
+  });
+
+  it("denies when the lenient reading of an encoded slash, backslash or ;params is denied", () => {
+    const rules = compileUrlRules([
+      { id: "no-admin", paths: ["/admin"], action: "deny" },
+      { id: "public", paths: ["/public/**"], action: "allow" },
+    ]);
+    for (const path of ["/public/..%2Fadmin", "/public/..%2fadmin", "/public/..%5Cadmin", "/public\\..\\admin", "/public/..;/admin", "/admin;x=1"]) {
+      const d = ask(rules, path);
+      assert.equal(d.action, "deny", path);
+      assert.equal(d.ruleId, "no-admin", path);
+      assert.match(d.reason, /read leniently\)$/, path);
+    }
+    // an encoded slash elsewhere is not treated as a denied path
+    assert.equal(id(rules, "/public/a%2Fb"), "public");
+    assert.equal(ask(rules, "/public/a%2Fb").reason, 'url rule "public" matched path "/public/a%2Fb" (pattern "/public/**")');
+  });
+
+  it("fails closed on paths that cannot be normalised", () => {
+    const rules = compileUrlRules([
+      { id: "docs", paths: ["/docs"], action: "allow" },
+      { id: "no-admin", paths: ["/admin"], action: "deny" },
+    ]);
+    const d = ask(rules, "/admin%zz");
+    assert.equal(d.action, "deny");
+    assert.equal(d.ruleId, "no-admin");
+    assert.match(d.reason, /^url rule "no-admin" may match path "\/admin%zz", which cannot be normalised \(malformed percent-escape at index 6\); denied$/);
+    assert.equal(ask(rules, "http://app.example/admin").action, "deny");
+    assert.equal(ask(rules, "/caf\u00e9").action, "deny");
+    // a deny rule for other methods or hosts cannot apply
+    const scoped = compileUrlRules([{ id: "no-delete", paths: ["/x"], methods: ["DELETE"], hosts: ["other.example"], action: "deny" }]);
+    assert.equal(ask(scoped, "/x%zz", "DELETE").ruleId, "default");
+    assert.equal(ask(scoped, "/x%zz", "GET", "other.example").ruleId, "default");
+    assert.equal(ask(scoped, "/x%zz", "DELETE", "other.example").ruleId, "no-delete");
+    // an earlier rule without paths decides as usual
+    const first = compileUrlRules([
+      { id: "trusted", hosts: ["trusted.example"], action: "allow" },
+      { id: "no-admin", paths: ["/admin"], action: "deny" },
+    ]);
+    const t = ask(first, "/admin%zz", "GET", "trusted.example");
+    assert.equal(t.ruleId, "trusted");
+    assert.match(t.reason, /^url rule "trusted" matched host "trusted\.example" \(path "\/admin%zz" cannot be normalised: /);
+    const none = compileUrlRules([{ id: "docs", paths: ["/docs"], action: "allow" }]);
+    assert.equal(ask(none, "/docs%zz").ruleId, "default");
+    assert.equal(ask(none, "/docs%zz").action, "allow");
+  });
+
+  it("matches methods case-insensitively on the request side", () => {
+    const rules = compileUrlRules([{ id: "ro", methods: ["DELETE", "PUT"], action: "deny" }]);
+    assert.equal(id(rules, "/x", "DELETE"), "ro");
+    assert.equal(id(rules, "/x", "delete"), "ro");
+    assert.equal(ask(rules, "/x", "delete").reason, 'url rule "ro" matched method DELETE');
+    assert.equal(id(rules, "/x", "GET"), "default");
+  });
+
+  it("takes the first matching rule in order", () => {
+    const rules = compileUrlRules([
+      { id: "allow-health", paths: ["/admin/health"], action: "allow" },
+      { id: "no-admin", paths: ["/admin"], action: "deny" },
+      { id: "never", paths: ["/admin/health"], action: "deny" },
+    ]);
+    assert.equal(id(rules, "/admin/health"), "allow-health");
+    assert.equal(id(rules, "/admin/other"), "no-admin");
+  });
+
+  it("filters by host with the policy host syntax", () => {
+    const rules = compileUrlRules([
+      { id: "sub", hosts: ["*.corp.example"], action: "deny" },
+      { id: "ip", hosts: ["10.0.0.0/8"], action: "deny" },
+    ]);
+    assert.equal(id(rules, "/", "GET", "git.corp.example"), "sub");
+    assert.equal(id(rules, "/", "GET", "corp.example"), "default");
+    assert.equal(id(rules, "/", "GET", "corp.example.evil.net"), "default");
+    assert.equal(id(rules, "/", "GET", "10.1.2.3"), "ip");
+    assert.equal(id(rules, "/", "GET", "11.1.2.3"), "default");
+  });
+
+  it("treats the asterisk-form as a path no pattern matches", () => {
+    const rules = compileUrlRules([
+      { id: "no-root", paths: ["/"], action: "deny" },
+      { id: "no-options", methods: ["OPTIONS"], hosts: ["x.example"], action: "deny" },
+    ]);
+    assert.equal(id(rules, "*", "OPTIONS"), "default");
+    assert.equal(id(rules, "*", "OPTIONS", "x.example"), "no-options");
+  });
+});
+
+describe("compileUrlRules: validation", () => {
+  const rejects = (defs: unknown, message: string | RegExp) =>
+    assert.throws(() => compileUrlRules(defs as UrlRuleDefinition[]), (e: unknown) => {
+      assert.ok(e instanceof TypeError);
+      if (typeof message === "string") assert.equal(e.message, message);
+      else assert.match(e.message, message);
+      return true;
+    });
+  const ok = { id: "ok", action: "allow" };
+
+  it("names the rule index and field", () => {
+    rejects([ok, { id: "x", paths: ["admin"], action: "deny" }], 'urlRules[1].paths[0]: expected a path starting with "/", got "admin"');
+    rejects([{ id: "x", paths: ["/ok", "/a/../b"], action: "deny" }], /^urlRules\[0\]\.paths\[1\]: expected a path pattern without/);
+    rejects([{ id: "x", methods: ["get"], action: "deny" }], 'urlRules[0].methods[0]: expected an uppercase HTTP method like "GET", got "get" (write "GET")');
+    rejects([{ id: "x", methods: ["GE T"], action: "deny" }], 'urlRules[0].methods[0]: expected an uppercase HTTP method like "GET", got "GE T"');
+    rejects([{ id: "x", hosts: ["exa mple.com"], action: "deny" }], /^urlRules\[0\]\.hosts\[0\]: expected a host name/);
+    rejects([{ id: "x", hosts: "a.example", action: "deny" }], 'urlRules[0].hosts: expected an array, got "a.example"');
+    rejects([{ id: "x", action: "block" }], 'urlRules[0].action: expected "allow" or "deny", got "block"');
+    rejects([{ id: "x", action: "deny", log: 1 }], "urlRules[0].log: expected a boolean, got 1");
+    rejects([{ action: "deny" }], /^urlRules\[0\]\.id: expected a non-empty string/);
+    rejects([{ id: "default", action: "deny" }], 'urlRules[0].id: "default" is reserved for the default decision');
+    rejects([ok, { id: "b", action: "deny" }, ok], 'urlRules[2].id: duplicate url rule id "ok" (first at urlRules[0])');
+    rejects([null], "urlRules[0]: expected a url rule object, got null");
+    rejects({}, "urlRules: expected an array, got {}");
+  });
+
+  it("exposes the method validator", () => {
+    assert.equal(methodError("PROPFIND"), undefined);
+    assert.equal(methodError("M-SEARCH"), undefined);
+    assert.match(methodError("") ?? "", /got ""$/);
+  });
+});
