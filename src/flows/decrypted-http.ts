@@ -37,6 +37,7 @@ export async function relayDecryptedHttp(
   ic: InterceptionContext,
   flow: FlowState,
   reconnect: () => Promise<Conn>,
+  connectionLog: boolean,
 ): Promise<DecryptedResult> {
   const cR = new ConnReader(client);
   let up: Conn | undefined = upstream;
@@ -114,12 +115,14 @@ export async function relayDecryptedHttp(
       return done("denied", misdirected);
     }
     const decision: UrlDecision = ic.urlPolicy().decide({ host, path, method: head.method });
+    // a URL rule that matched says whether to log; otherwise the connection's rule does
+    const log = decision.ruleId === "default" ? connectionLog : decision.log;
     req.decision = decision.action;
     req.rule = decision.ruleId;
     req.reason = decision.reason;
     if (decision.action === "deny") {
       req.status = 403;
-      logRequest(decision.log);
+      logRequest(log);
       await answerAndClose(client, cR, 403, `Blocked by Tollgate policy: url rule "${decision.ruleId}" (${decision.reason})`, "destination_denied");
       return done("denied");
     }
@@ -168,7 +171,7 @@ export async function relayDecryptedHttp(
     bytesUp += result.bytesUp;
     bytesDown += result.bytesDown;
     r.status = result.status;
-    logRequest(decision.log);
+    logRequest(log);
     if (result.upgradedEnd !== undefined) return done(result.upgradedEnd);
     if (!result.keepUpstream) {
       up?.close();

@@ -117,7 +117,7 @@ export async function interceptConnect(
     return flow.finish("error", `Client TLS handshake failed: ${errorText(e)}`);
   }
   const reconnect = async () => (await connectUpstreamTls(ctx, ic, host, port, decision)).session.conn;
-  const result = await relayDecryptedHttp(tlsClient.conn, upstream, host, port, ctx, ic, flow, reconnect);
+  const result = await relayDecryptedHttp(tlsClient.conn, upstream, host, port, ctx, ic, flow, reconnect, decision.log);
   r.bytesUp = result.bytesUp;
   r.bytesDown = result.bytesDown;
   flow.finish(result.end, result.error);

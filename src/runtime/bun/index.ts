@@ -4,11 +4,13 @@ import type { Socket } from "bun";
 import type { Conn } from "../../core/conn.ts";
 import type { DialOptions, Listener, ListenOptions, Runtime } from "../../core/runtime.ts";
 import { BunSocketConn, handlers } from "./socket-conn.ts";
+import { bunTls } from "./tls.ts";
 
 /** The Bun adapter: native `Bun.listen` / `Bun.connect` sockets behind the core's `Conn`. */
 export const bunRuntime: Runtime = {
   name: "bun",
   version: Bun.version,
+  tls: bunTls,
 
   listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
     const server = Bun.listen<BunSocketConn>({

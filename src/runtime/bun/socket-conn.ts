@@ -22,10 +22,14 @@ export class BunSocketConn implements Conn {
   #writeDone = false;
   #closed = false;
   #pending: { data: Uint8Array; resolve: () => void; reject: (e: Error) => void } | undefined;
+  /** Set by `handOver`: bytes arriving meanwhile are kept here, not given to `readable`. */
+  #stash: Uint8Array[] | undefined;
+  /** The socket belongs to someone else now (a TLS layer): ignore its events, write nothing. */
+  #handedOver = false;
 
-  constructor(socket: Socket<BunSocketConn>, local: Address) {
+  constructor(socket: Socket<BunSocketConn>, local: Address, remote?: Address) {
     this.#socket = socket;
-    this.remote = { address: stripMapped(socket.remoteAddress), port: socket.remotePort ?? 0 };
+    this.remote = remote ?? { address: stripMapped(socket.remoteAddress), port: socket.remotePort ?? 0 };
     this.local = local;
     this.readable = new ReadableStream<Uint8Array>(
       {
@@ -49,7 +53,7 @@ export class BunSocketConn implements Conn {
       write: (chunk) => this.#write(chunk),
       close: () => {
         this.#writeDone = true;
-        if (!this.#closed) this.#socket.shutdown();
+        if (!this.#closed && !this.#handedOver) this.#socket.shutdown();
         this.#release();
       },
       abort: () => this.close(),
@@ -63,8 +67,57 @@ export class BunSocketConn implements Conn {
     this.#finish(new Error("Connection closed"));
   }
 
+  /**
+   * Gives the socket to `take` (e.g. for `upgradeTLS`) with every byte received but not yet
+   * read from `readable` (which then ends; the streams must be unlocked). Waits for a write
+   * in flight first. From then on this Conn ignores the socket's events and refuses writes;
+   * `close()` still tears the socket down.
+   */
+  async handOver<T>(take: (socket: Socket<BunSocketConn>, unread: Uint8Array[]) => T): Promise<T> {
+    if (this.#closed) throw new Error("Connection closed");
+    if (this.#stash || this.#handedOver) throw new TypeError("Connection was already handed over");
+    this.#stash = [];
+    if (!this.writable.locked) {
+      const w = this.writable.getWriter();
+      await w.ready; // a write in flight has reached the socket
+      w.releaseLock();
+    }
+    const unread: Uint8Array[] = [];
+    const reader = this.readable.getReader();
+    const c = this.#controller;
+    try {
+      // desiredSize below the high water mark: something is queued (0 once closed, and
+      // then read() drains the rest and says done; null once errored, and read() throws)
+      while (c && (c.desiredSize ?? 0) < READ_HIGH_WATER) {
+        const r = await reader.read();
+        if (r.done) break;
+        unread.push(r.value);
+      }
+    } catch (e) {
+      reader.releaseLock();
+      throw e;
+    }
+    this.#readDone = true;
+    try {
+      c?.close();
+    } catch {
+      // already closed
+    }
+    reader.releaseLock();
+    if (this.#closed) throw new Error("Connection closed");
+    unread.push(...this.#stash);
+    this.#stash = undefined;
+    this.#handedOver = true;
+    return take(this.#socket, unread);
+  }
+
   /** Bun `data` handler. */
   onData(data: Uint8Array): void {
+    if (this.#handedOver) return;
+    if (this.#stash) {
+      this.#stash.push(data);
+      return;
+    }
     const c = this.#controller;
     if (!c || this.#readDone) return;
     c.enqueue(data);
@@ -76,7 +129,7 @@ export class BunSocketConn implements Conn {
 
   /** Bun `end` handler: the peer sent FIN. */
   onEnd(): void {
-    if (this.#readDone) return;
+    if (this.#readDone || this.#stash || this.#handedOver) return;
     this.#readDone = true;
     try {
       this.#controller?.close();
@@ -129,6 +182,7 @@ export class BunSocketConn implements Conn {
 
   #write(chunk: Uint8Array): Promise<void> | void {
     if (this.#closed) throw new Error("Connection closed");
+    if (this.#handedOver || this.#stash) throw new TypeError("Connection was handed over to TLS");
     const n = this.#socket.write(chunk);
     if (n === chunk.byteLength) return;
     if (n < 0) throw new Error("Connection closed");
@@ -138,7 +192,7 @@ export class BunSocketConn implements Conn {
   }
 
   #release(): void {
-    if (this.#readDone && this.#writeDone && !this.#closed) {
+    if (this.#readDone && this.#writeDone && !this.#closed && !this.#handedOver && !this.#stash) {
       this.#closed = true;
       this.#socket.end();
     }

@@ -2,11 +2,21 @@ import { lookup as dnsLookup } from "node:dns/promises";
 import type { Conn } from "../../core/conn.ts";
 import type { DialOptions, Listener, ListenOptions, Runtime } from "../../core/runtime.ts";
 import { DenoTcpConn } from "./tcp-conn.ts";
+import { denoTls } from "./tls.ts";
+
+/** TCP to an IP address, as a `Conn`. */
+async function dial(options: DialOptions): Promise<Conn> {
+  options.signal?.throwIfAborted();
+  const c = await Deno.connect({ hostname: options.address, port: options.port, transport: "tcp", signal: options.signal });
+  c.setNoDelay(true);
+  return new DenoTcpConn(c);
+}
 
 /** The Deno adapter: `Deno.listen` / `Deno.connect` behind the core's `Conn`. */
 export const denoRuntime: Runtime = {
   name: "deno",
   version: Deno.version.deno,
+  tls: denoTls(dial),
 
   listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
     const listener = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
@@ -43,12 +53,7 @@ export const denoRuntime: Runtime = {
     });
   },
 
-  async dial(options: DialOptions): Promise<Conn> {
-    options.signal?.throwIfAborted();
-    const c = await Deno.connect({ hostname: options.address, port: options.port, transport: "tcp", signal: options.signal });
-    c.setNoDelay(true);
-    return new DenoTcpConn(c);
-  },
+  dial,
 
   async lookup(name: string): Promise<string[]> {
     const records = await dnsLookup(name, { all: true, order: "ipv4first" });

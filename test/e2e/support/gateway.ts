@@ -22,14 +22,19 @@ export interface GatewayProcess {
   stop(): Promise<boolean>;
 }
 
-/** The command that starts the gateway on the runtime running the tests (or an explicit binary). */
-export function gatewayCommand(binary?: string): string[] {
-  if (binary) return [binary, "serve"];
+/** The `tollgate` command line on the runtime running the tests (or an explicit binary). */
+export function cliCommand(binary?: string): string[] {
+  if (binary) return [binary];
   const bin = join(root, "node_modules/.bin");
   if (runtimeName === "deno") {
-    return [join(bin, "deno"), "run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", join(root, "src/bin/deno.ts"), "serve"];
+    return [join(bin, "deno"), "run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", join(root, "src/bin/deno.ts")];
   }
-  return [join(bin, "bun"), join(root, "src/bin/bun.ts"), "serve"];
+  return [join(bin, "bun"), join(root, "src/bin/bun.ts")];
+}
+
+/** The command that starts the gateway on the runtime running the tests (or an explicit binary). */
+export function gatewayCommand(binary?: string): string[] {
+  return [...cliCommand(binary), "serve"];
 }
 
 /** Starts a gateway with `config` (written to a temp file), waits until it listens. */

@@ -1,0 +1,93 @@
+/// <reference types="bun-types" />
+import type { Socket } from "bun";
+import type { Conn } from "../../core/conn.ts";
+import type { TlsAcceptOptions, TlsSession } from "../../core/tls.ts";
+import { acceptNodeTls } from "../node-tls/accept.ts";
+import { alpnWire, handshakeFailure, secureOptionsFor } from "../node-tls/verify.ts";
+import { BunSocketConn } from "./socket-conn.ts";
+import { BunTlsConn, tlsHandlers } from "./tls-conn.ts";
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Server-side TLS on an accepted connection. A native Bun socket is upgraded in place with
+ * `socket.upgradeTLS({isServer: true, initialData})` (`initialData` plus the bytes still
+ * queued in the Conn); any other Conn goes through `node:tls`.
+ *
+ * @example
+ * ```ts
+ * const session = await bunAcceptTls(conn, { certChainPem, keyPem, alpn: ["http/1.1"], minVersion: "TLSv1.2", initialData: hello });
+ * ```
+ */
+export async function bunAcceptTls(conn: Conn, options: TlsAcceptOptions): Promise<TlsSession> {
+  if (!(conn instanceof BunSocketConn)) return acceptNodeTls(conn, options);
+  const signal = options.signal;
+  if (signal?.aborted) {
+    conn.close();
+    throw signal.reason;
+  }
+  const side = `client ${conn.remote.address}`;
+  let tlsConn: BunTlsConn;
+  try {
+    tlsConn = await conn.handOver((socket: Socket<BunSocketConn>, unread) => {
+      const head = concat(options.initialData ? [options.initialData, ...unread] : unread);
+      let created: BunTlsConn | undefined;
+      socket.upgradeTLS<BunSocketConn>({
+        isServer: true,
+        ...(head.byteLength > 0 ? { initialData: head } : {}),
+        tls: {
+          cert: options.certChainPem,
+          key: options.keyPem,
+          ALPNProtocols: alpnWire(options.alpn),
+          secureOptions: secureOptionsFor(options.minVersion),
+        },
+        socket: {
+          ...tlsHandlers,
+          // runs inside upgradeTLS, before the handshake (which, with initialData, may
+          // complete or fail before upgradeTLS returns)
+          open(upgraded: Socket<BunSocketConn>) {
+            created = new BunTlsConn(upgraded, conn.local, conn.remote);
+            upgraded.data = created;
+          },
+        },
+      } as Parameters<typeof socket.upgradeTLS<BunSocketConn>>[0]);
+      if (!created) throw new Error("upgradeTLS did not open a socket");
+      return created;
+    });
+  } catch (e) {
+    conn.close(); // streams still locked, conn already closed, or a bad certificate/key
+    throw e;
+  }
+
+  let onAbort: (() => void) | undefined;
+  try {
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal?.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    const h = await (signal ? Promise.race([tlsConn.handshake, aborted]) : tlsConn.handshake);
+    if (!h.ok) throw h.error ?? new Error("handshake failed");
+    const alpn = h.socket.alpnProtocol;
+    const sni = h.socket.getServername() as string | undefined;
+    return {
+      conn: tlsConn,
+      alpn: typeof alpn === "string" && alpn !== "" ? alpn : null,
+      version: h.socket.getTLSVersion(),
+      servername: typeof sni === "string" && sni !== "" ? sni : null,
+    };
+  } catch (e) {
+    tlsConn.close();
+    conn.close();
+    throw e === signal?.reason && signal?.aborted ? e : handshakeFailure(side, e, options.alpn);
+  } finally {
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  }
+}

@@ -1,0 +1,109 @@
+/// <reference types="bun-types" />
+import type { Socket } from "bun";
+import type { TlsClientSession, TlsConnectOptions } from "../../core/tls.ts";
+import {
+  alpnWire,
+  caList,
+  errorCode,
+  handshakeFailure,
+  isIpLiteral,
+  secureOptionsFor,
+  validatePeer,
+} from "../node-tls/verify.ts";
+import type { BunSocketConn } from "./socket-conn.ts";
+import { stripMapped } from "./socket-conn.ts";
+import { BunTlsConn, tlsHandlers } from "./tls-conn.ts";
+
+/**
+ * Bun reports a failed handshake (alert, version, ALPN) and an untrusted certificate the same
+ * way (`ok` false plus an error); only the latter comes with the peer's certificate and an
+ * X.509 reason rather than an SSL one.
+ */
+function handshakeBroken(socket: Socket<BunSocketConn>, error: Error | null): boolean {
+  const code = errorCode(error) ?? "";
+  if (code === "EPROTO" || code.startsWith("ERR_SSL")) return true;
+  const peer = socket.getPeerCertificate();
+  return !peer || !peer.raw;
+}
+
+/**
+ * A validating TLS client on a native `Bun.connect({tls})` socket: TCP to the IP `address`,
+ * SNI = `servername` (none for an IP literal: an empty `serverName`, else Bun sends the
+ * IP), chain verified against the system roots plus `extraCaPem`, name checked by
+ * `validatePeer` against `servername`. Bun is told not to reject so the decision, its
+ * reason code and the peer certificate are ours on every runtime.
+ *
+ * @example
+ * ```ts
+ * const s = await bunConnectTls({ address: "127.0.0.1", port: 8443, servername: "origin.test", extraCaPem: [ca], verify: true, alpn: ["http/1.1"], minVersion: "TLSv1.2" });
+ * ```
+ */
+export async function bunConnectTls(options: TlsConnectOptions): Promise<TlsClientSession> {
+  const signal = options.signal;
+  signal?.throwIfAborted();
+  const { servername } = options;
+  const sni = isIpLiteral(servername) ? "" : servername;
+  let conn: BunTlsConn | undefined;
+  const ca = caList(options.extraCaPem);
+  const connecting = Bun.connect<BunSocketConn>({
+    hostname: options.address,
+    port: options.port,
+    allowHalfOpen: true,
+    tls: {
+      serverName: sni,
+      ...(ca ? { ca } : {}),
+      rejectUnauthorized: false,
+      ALPNProtocols: alpnWire(options.alpn),
+      secureOptions: secureOptionsFor(options.minVersion),
+    },
+    socket: {
+      ...tlsHandlers,
+      open(socket: Socket<BunSocketConn>) {
+        conn = new BunTlsConn(socket, { address: stripMapped(socket.localAddress), port: socket.localPort ?? 0 }, {
+          address: options.address,
+          port: options.port,
+        });
+        socket.data = conn;
+      },
+      connectError() {
+        // the promise rejects with the error
+      },
+    },
+  });
+  const side = `"${servername}" (${options.address}:${options.port})`;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+  try {
+    await (signal ? Promise.race([connecting, aborted]) : connecting);
+    if (!conn) throw new Error("connection closed before it opened");
+    const handshake = conn.handshake.catch((e: unknown) => {
+      throw handshakeFailure(side, e, options.alpn);
+    });
+    const h = await (signal ? Promise.race([handshake, aborted]) : handshake);
+    if (!h.ok && handshakeBroken(h.socket, h.error)) throw handshakeFailure(side, h.error, options.alpn);
+    const peer = h.socket.getPeerCertificate();
+    if (options.verify) {
+      const invalid = validatePeer(servername, h.error, peer);
+      if (invalid) throw invalid;
+    }
+    const alpn = h.socket.alpnProtocol;
+    return {
+      conn,
+      alpn: typeof alpn === "string" && alpn !== "" ? alpn : null,
+      version: h.socket.getTLSVersion(),
+      servername: sni === "" ? null : sni,
+      peerCertificateDer: peer?.raw && peer.raw.byteLength > 0 ? new Uint8Array(peer.raw) : null,
+    };
+  } catch (e) {
+    conn?.close();
+    // a connect that completes after an abort must not leak a socket
+    connecting.then((s) => s.terminate(), () => {});
+    throw e;
+  } finally {
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  }
+}

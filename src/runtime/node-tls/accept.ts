@@ -1,0 +1,105 @@
+/**
+ * Server-side TLS with `node:tls` on top of any core `Conn` (the Deno adapter's path, and
+ * Bun's fallback for conns that are not native sockets).
+ *
+ * Known limit on Bun (1.4.5): its `node:tls` over a non-socket Duplex tears the connection
+ * down when the client's close_notify arrives, so writing after the client's half-close
+ * fails there ("Canceled because of SSL destruction"). Bun's own sockets use `upgradeTLS`.
+ *
+ * @module
+ */
+
+import { createSecureContext, TLSSocket } from "node:tls";
+import type { SecureContext } from "node:tls";
+import type { Conn } from "../../core/conn.ts";
+import type { TlsAcceptOptions, TlsSession } from "../../core/tls.ts";
+import { connToDuplex } from "./conn-duplex.ts";
+import { NodeSocketConn } from "./node-socket-conn.ts";
+import { ALPN_FAILURE, errorCode, handshakeFailure } from "./verify.ts";
+
+/** The alert for a handshake failure: no_application_protocol (120), protocol_version (70) or handshake_failure (40). */
+function alertFor(error: Error): number {
+  const text = `${errorCode(error) ?? ""} ${error.message}`;
+  if (ALPN_FAILURE.test(text)) return 120;
+  if (/VERSION|UNSUPPORTED_PROTOCOL|Tls12NotOfferedOrEnabled/i.test(text)) return 70;
+  return 40;
+}
+
+/**
+ * Terminates TLS on `conn` with `options.certChainPem`/`keyPem`. The Conn's streams must be
+ * unlocked; bytes still queued in its readable are read after `initialData`. ALPN is the
+ * first of `options.alpn` the client offered (a client offering ALPN with none of them gets
+ * a no_application_protocol alert and this rejects). Aborting `signal` closes `conn`.
+ *
+ * @example
+ * ```ts
+ * const session = await acceptNodeTls(conn, { certChainPem, keyPem, alpn: ["http/1.1"], minVersion: "TLSv1.2", initialData: hello });
+ * ```
+ */
+export function acceptNodeTls(conn: Conn, options: TlsAcceptOptions): Promise<TlsSession> {
+  if (options.signal?.aborted) {
+    conn.close();
+    return Promise.reject(options.signal.reason);
+  }
+  let secureContext: SecureContext;
+  try {
+    secureContext = createSecureContext({
+      cert: options.certChainPem,
+      key: options.keyPem,
+      minVersion: options.minVersion,
+    });
+  } catch (e) {
+    conn.close(); // bad certificate or key: nothing to answer the client with
+    return Promise.reject(e);
+  }
+  const transport = connToDuplex(conn, options.initialData);
+  const socket = new TLSSocket(transport.duplex, {
+    isServer: true,
+    secureContext,
+    ALPNProtocols: options.alpn.length > 0 ? [...options.alpn] : undefined,
+  });
+  return new Promise<TlsSession>((resolve, reject) => {
+    const signal = options.signal;
+    const cleanup = () => {
+      socket.off("secure", onSecure);
+      socket.off("error", onError);
+      socket.off("close", onClose);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const fail = (e: unknown, abort = false) => {
+      cleanup();
+      socket.on("error", () => {}); // late transport errors have no one to tell
+      socket.destroy();
+      // let an alert the TLS layer just wrote reach the peer, unless we were told to stop now
+      if (abort) conn.close();
+      else transport.closeAfterFlush();
+      reject(e);
+    };
+    const onError = (e: Error) => {
+      transport.sendAlertIfSilent(alertFor(e));
+      fail(handshakeFailure(`client ${conn.remote.address}`, e, options.alpn));
+    };
+    const onClose = () => fail(new Error(`TLS handshake with client ${conn.remote.address} failed: connection closed`));
+    const onAbort = () => fail(signal?.reason, true);
+    const onSecure = () => {
+      cleanup();
+      const sni = socket.servername;
+      const alpn = socket.alpnProtocol;
+      resolve({
+        conn: new NodeSocketConn(socket, conn.remote, conn.local, {
+          transport,
+          onClose: (e) => {
+            if (e) conn.close();
+          },
+        }),
+        alpn: typeof alpn === "string" && alpn !== "" ? alpn : null,
+        version: socket.getProtocol() ?? "",
+        servername: typeof sni === "string" && sni !== "" ? sni : null,
+      });
+    };
+    socket.once("secure", onSecure);
+    socket.once("error", onError);
+    socket.once("close", onClose);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

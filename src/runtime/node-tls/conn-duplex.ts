@@ -1,0 +1,150 @@
+/**
+ * A core `Conn` seen as a `node:stream` Duplex, so that `node:tls` can run on top of any
+ * connection (a Deno TCP conn, an in-memory conn, another TLS session's plaintext).
+ *
+ * Reading is pull-based: one `read()` on the Conn per `_read()` call, so the Conn's own
+ * backpressure holds, but `node:tls` (on Deno at least) keeps reading its transport even
+ * while the TLS socket is paused, so the plaintext consumer pauses the transport itself
+ * through {@linkcode ConnDuplex.pause}/{@linkcode ConnDuplex.resume}. Ending the Duplex
+ * closes the Conn's writable (FIN); destroying it closes the Conn once the bytes already
+ * written have gone out (an alert before a handshake failure must reach the peer).
+ *
+ * @module
+ */
+
+import { Duplex } from "node:stream";
+import type { Conn } from "../../core/conn.ts";
+
+/** A Duplex over a Conn, and the switch that stops it reading from the Conn. */
+export interface ConnDuplex {
+  readonly duplex: Duplex;
+  /** Stop reading from the Conn (its peer then meets TCP backpressure). */
+  pause(): void;
+  /** Read from the Conn again when the Duplex wants data. */
+  resume(): void;
+  /**
+   * Close the Conn once the bytes already written reach it (at most {@linkcode FLUSH_LIMIT_MS}
+   * later): a TLS alert sent just before a handshake failure must reach the peer.
+   */
+  closeAfterFlush(): void;
+  /**
+   * Send a fatal TLS alert as a plaintext record if the TLS layer has written nothing yet
+   * (a handshake that failed on the ClientHello): Deno's `node:tls` over a Duplex reports
+   * the failure but never writes its alert.
+   */
+  sendAlertIfSilent(description: number): void;
+}
+
+/** How long a failing TLS layer may wait for its last bytes (an alert) to be written. */
+export const FLUSH_LIMIT_MS = 1000;
+
+/**
+ * Wraps `conn` (whose streams must be unlocked) as a Duplex; `head` are bytes already read
+ * from it that the Duplex delivers first.
+ *
+ * @example
+ * ```ts
+ * const { duplex } = connToDuplex(conn, clientHello);
+ * const socket = new tls.TLSSocket(duplex, { isServer: true, secureContext });
+ * ```
+ */
+export function connToDuplex(conn: Conn, head?: Uint8Array): ConnDuplex {
+  const reader = conn.readable.getReader();
+  const writer = conn.writable.getWriter();
+  let reading = false;
+  let paused = false;
+  let wanted = false;
+  let finishing: Promise<void> | undefined;
+  let lastWrite: Promise<void> = Promise.resolve();
+  let wroteAny = false;
+  let closing = false;
+  const closeAfterFlush = () => {
+    if (closing) return;
+    closing = true;
+    // one macrotask first: the failing TLS layer reports its error (and we may queue an
+    // alert) after it destroyed its transport
+    setTimeout(() => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const limit = new Promise<void>((r) => (timer = setTimeout(r, FLUSH_LIMIT_MS)));
+      Promise.race([lastWrite, limit]).then(() => {
+        clearTimeout(timer);
+        conn.close();
+      });
+    }, 0);
+  };
+  let pendingHead = head && head.byteLength > 0 ? head : undefined;
+  const pull = () => {
+    if (paused) {
+      wanted = true;
+      return;
+    }
+    if (reading) return;
+    reading = true;
+    if (pendingHead) {
+      // on a later macrotask, never in the tick that builds the TLS socket: Deno's TLSSocket
+      // crashes the process ("Cannot read properties of null (reading '_flushEncOut')") when
+      // a handshake fails on data that arrived before its deferred _start()
+      const h = pendingHead;
+      pendingHead = undefined;
+      setTimeout(() => {
+        reading = false;
+        duplex.push(h);
+      }, 0);
+      return;
+    }
+    reader.read().then(
+      ({ done, value }) => {
+        reading = false;
+        duplex.push(done ? null : value);
+      },
+      (e: unknown) => {
+        reading = false;
+        duplex.destroy(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  };
+  const duplex = new Duplex({
+    allowHalfOpen: true,
+    read: pull,
+    write(chunk: Uint8Array, _encoding, callback) {
+      wroteAny = true;
+      const written = writer.write(chunk);
+      lastWrite = written.catch(() => {});
+      written.then(() => callback(), callback);
+    },
+    final(callback) {
+      finishing = writer.close();
+      finishing.then(() => callback(), callback);
+    },
+    destroy(error, callback) {
+      if (!finishing) {
+        closeAfterFlush();
+      } else {
+        // graceful: the FIN is on its way; the Conn releases itself when the peer's FIN arrives
+        finishing.then(() => {}, () => conn.close());
+      }
+      reader.cancel().catch(() => {});
+      callback(error);
+    },
+  });
+  return {
+    duplex,
+    pause: () => {
+      paused = true;
+    },
+    resume: () => {
+      paused = false;
+      if (wanted) {
+        wanted = false;
+        pull();
+      }
+    },
+    closeAfterFlush,
+    sendAlertIfSilent: (description: number) => {
+      if (wroteAny) return;
+      wroteAny = true;
+      // record: alert (21), TLS 1.2 record version, length 2; fatal (2), description
+      lastWrite = writer.write(Uint8Array.of(21, 3, 3, 0, 2, 2, description)).catch(() => {});
+    },
+  };
+}

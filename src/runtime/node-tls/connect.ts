@@ -1,0 +1,104 @@
+/**
+ * A validating TLS client with `node:tls` (the Deno adapter's path) over a Conn from the
+ * adapter's own `dial`: TCP to the given IP, SNI = servername (none for an IP literal), chain
+ * checked against the system roots plus extra CAs, name checked against servername.
+ *
+ * `tls.connect({host, port})` would open its own `node:net` socket, whose reads `pause()`
+ * does not stop on Deno (a slow reader made the sender push 64 MiB into memory); over the
+ * adapter's Conn the reads stop when the plaintext consumer does.
+ *
+ * @module
+ */
+
+import { connect } from "node:tls";
+import type { TLSSocket } from "node:tls";
+import type { Conn } from "../../core/conn.ts";
+import type { DialOptions } from "../../core/runtime.ts";
+import type { TlsClientSession, TlsConnectOptions } from "../../core/tls.ts";
+import { connToDuplex } from "./conn-duplex.ts";
+import { NodeSocketConn } from "./node-socket-conn.ts";
+import { caList, handshakeFailure, isIpLiteral, validatePeer } from "./verify.ts";
+
+/**
+ * Dials `options.address:options.port` with `dial` and completes a TLS handshake. Rejects with
+ * `TlsValidationError` when `verify` is true and the certificate is not trusted for
+ * `servername`, with an Error for other failures, with `signal.reason` on abort.
+ *
+ * @example
+ * ```ts
+ * const s = await connectNodeTls({ address: "93.184.215.14", port: 443, servername: "example.com", verify: true, alpn: ["http/1.1"], minVersion: "TLSv1.2" }, runtime.dial);
+ * ```
+ */
+export async function connectNodeTls(
+  options: TlsConnectOptions,
+  dial: (options: DialOptions) => Promise<Conn>,
+): Promise<TlsClientSession> {
+  const signal = options.signal;
+  signal?.throwIfAborted();
+  const { servername } = options;
+  const conn = await dial({ address: options.address, port: options.port, signal });
+  if (signal?.aborted) {
+    conn.close();
+    throw signal.reason;
+  }
+  const transport = connToDuplex(conn);
+  const socket: TLSSocket = connect({
+    socket: transport.duplex,
+    host: options.address,
+    servername: isIpLiteral(servername) ? undefined : servername,
+    ca: caList(options.extraCaPem),
+    // we decide below, with the peer certificate in hand, the same way on every runtime
+    rejectUnauthorized: false,
+    checkServerIdentity: () => undefined,
+    ALPNProtocols: options.alpn.length > 0 ? [...options.alpn] : undefined,
+    minVersion: options.minVersion,
+    // half-open: the Duplex's allowHalfOpen (true) carries over to the TLS socket
+  });
+  return new Promise<TlsClientSession>((resolve, reject) => {
+    const cleanup = () => {
+      socket.off("secureConnect", onSecure);
+      socket.off("error", onError);
+      socket.off("close", onClose);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const fail = (e: unknown, abort = false) => {
+      cleanup();
+      socket.on("error", () => {}); // late transport errors have no one to tell
+      socket.destroy();
+      // let an alert the TLS layer just wrote reach the peer, unless we were told to stop now
+      if (abort) conn.close();
+      else transport.closeAfterFlush();
+      reject(e);
+    };
+    const side = `"${servername}" (${options.address}:${options.port})`;
+    const onError = (e: Error) => fail(handshakeFailure(side, e, options.alpn));
+    const onClose = () => fail(new Error(`TLS handshake with ${side} failed: connection closed`));
+    const onAbort = () => fail(signal?.reason, true);
+    const onSecure = () => {
+      const peer = socket.getPeerCertificate(false);
+      if (options.verify) {
+        const invalid = validatePeer(servername, socket.authorizationError, peer);
+        if (invalid) return fail(invalid);
+      }
+      cleanup();
+      const alpn = socket.alpnProtocol;
+      const raw = peer?.raw;
+      resolve({
+        conn: new NodeSocketConn(socket, conn.remote, conn.local, {
+          transport,
+          onClose: (e) => {
+            if (e) conn.close();
+          },
+        }),
+        alpn: typeof alpn === "string" && alpn !== "" ? alpn : null,
+        version: socket.getProtocol() ?? "",
+        servername: isIpLiteral(servername) ? null : servername,
+        peerCertificateDer: raw && raw.byteLength > 0 ? new Uint8Array(raw) : null,
+      });
+    };
+    socket.once("secureConnect", onSecure);
+    socket.once("error", onError);
+    socket.once("close", onClose);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,161 @@
+/**
+ * A `node:stream` Duplex (a `tls.TLSSocket`) seen as a core `Conn`, with the same semantics
+ * as the adapters' TCP conns: explicit `pause()`/`resume()` backpressure (never `pipe`: on
+ * Deno, `node:stream` piping buffered hundreds of MB), `drain`-paced writes, half-close.
+ *
+ * @module
+ */
+
+import type { Duplex } from "node:stream";
+import type { Address, Conn } from "../../core/conn.ts";
+
+/** Bytes buffered in the readable side before the socket is paused. */
+const READ_HIGH_WATER = 256 * 1024;
+
+/** Extra controls for a {@linkcode NodeSocketConn}. */
+export interface NodeSocketConnOptions {
+  /** Runs once when the Duplex is gone, with the error when it ended abortively. */
+  readonly onClose?: (error: Error | undefined) => void;
+  /**
+   * Pauses/resumes the transport under the Duplex along with the Duplex itself: `node:tls`
+   * keeps reading its transport while the TLS socket is paused, so only this bounds memory.
+   */
+  readonly transport?: { pause(): void; resume(): void };
+}
+
+/**
+ * Web Streams over a Duplex. Reading pauses the Duplex when the stream's queue is full and
+ * resumes on pull; writing waits for `drain`; closing the writable ends the Duplex (for TLS:
+ * close_notify, then FIN) while reading goes on.
+ */
+export class NodeSocketConn implements Conn {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  readonly remote: Address;
+  readonly local: Address;
+  #socket: Duplex;
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  #paused = false;
+  #readDone = false;
+  #writeDone = false;
+  #closed = false;
+  #pending: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  #onClose: ((error: Error | undefined) => void) | undefined;
+  #transport: { pause(): void; resume(): void } | undefined;
+
+  constructor(socket: Duplex, remote: Address, local: Address, options: NodeSocketConnOptions = {}) {
+    this.#socket = socket;
+    this.remote = remote;
+    this.local = local;
+    this.#onClose = options.onClose;
+    this.#transport = options.transport;
+    this.readable = new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          this.#controller = c;
+        },
+        pull: () => {
+          if (this.#paused && !this.#closed) this.#resume();
+        },
+        cancel: () => {
+          this.#readDone = true;
+          // keep consuming (and dropping) so the peer's close is still seen
+          if (this.#paused) this.#resume();
+          this.#release();
+        },
+      },
+      { highWaterMark: READ_HIGH_WATER, size: (chunk) => chunk?.byteLength ?? 0 },
+    );
+    this.writable = new WritableStream<Uint8Array>({
+      write: (chunk) => this.#write(chunk),
+      close: () => {
+        this.#writeDone = true;
+        if (!this.#closed) this.#socket.end();
+        this.#release();
+      },
+      abort: () => this.close(),
+    });
+    socket.on("data", (data: Uint8Array) => this.#onData(data));
+    socket.on("end", () => this.#onEnd());
+    socket.on("drain", () => {
+      const p = this.#pending;
+      this.#pending = undefined;
+      p?.resolve();
+    });
+    socket.on("error", (e: Error) => this.#finish(e));
+    socket.on("close", () => this.#finish(undefined));
+  }
+
+  /** Abort both directions now; idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#socket.destroy();
+    this.#finish(new Error("Connection closed"));
+  }
+
+  #onData(data: Uint8Array): void {
+    const c = this.#controller;
+    if (!c || this.#readDone) return;
+    // a plain view: consumers must not depend on Buffer methods
+    c.enqueue(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    if ((c.desiredSize ?? 1) <= 0 && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+      this.#transport?.pause();
+    }
+  }
+
+  #resume(): void {
+    this.#paused = false;
+    this.#transport?.resume();
+    this.#socket.resume();
+  }
+
+  #onEnd(): void {
+    if (this.#readDone) return;
+    this.#readDone = true;
+    try {
+      this.#controller?.close();
+    } catch {
+      // already closed or errored
+    }
+    this.#release();
+  }
+
+  #finish(error: Error | undefined): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const p = this.#pending;
+    this.#pending = undefined;
+    p?.reject(error ?? new Error("Connection closed"));
+    if (!this.#readDone) {
+      this.#readDone = true;
+      try {
+        if (error) this.#controller?.error(error);
+        else this.#controller?.close();
+      } catch {
+        // already closed
+      }
+    }
+    if (!this.#socket.destroyed) this.#socket.destroy();
+    const onClose = this.#onClose;
+    this.#onClose = undefined;
+    onClose?.(error);
+  }
+
+  #write(chunk: Uint8Array): Promise<void> | void {
+    if (this.#closed) throw new Error("Connection closed");
+    if (this.#socket.write(chunk)) return;
+    return new Promise<void>((resolve, reject) => {
+      this.#pending = { resolve, reject };
+    });
+  }
+
+  /** Both halves done: let the socket flush what it holds, then drop it. */
+  #release(): void {
+    if (!this.#readDone || !this.#writeDone || this.#closed) return;
+    const s = this.#socket;
+    if (s.writableFinished) s.destroy();
+    else s.once("finish", () => s.destroy());
+  }
+}

@@ -1,0 +1,190 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { makeTestPki, type TestPki } from "./support/certs.ts";
+import { curl } from "./support/curl.ts";
+import { cliCommand, type GatewayProcess, startGateway } from "./support/gateway.ts";
+import { type Origin, patternBlock, startOrigin } from "./support/origin.ts";
+
+const support = new URL("./support/", import.meta.url).pathname;
+
+function expectedSha(size: number): string {
+  const block = patternBlock();
+  const h = createHash("sha256");
+  for (let done = 0; done < size; done += block.length) h.update(block.subarray(0, Math.min(block.length, size - done)));
+  return h.digest("hex");
+}
+
+function run(cmd: string, args: string[], timeout = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    c.stdout.on("data", (d) => (stdout += d));
+    c.stderr.on("data", (d) => (stderr += d));
+    const t = setTimeout(() => c.kill("SIGKILL"), timeout);
+    c.on("exit", (code) => {
+      clearTimeout(t);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+describe("TLS interception end to end (real curl)", { timeout: 240_000 }, () => {
+  let work: string;
+  let originPki: TestPki;
+  let untrustedPki: TestPki;
+  let origin: Origin;
+  let untrusted: Origin;
+  let wsOrigin: ChildProcess;
+  let wsPort: number;
+  let gw: GatewayProcess;
+  let gwCa: string;
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), "tollgate-intercept-"));
+    // the gateway CA, made by the gateway's own CLI on the runtime under test
+    const [cmd, ...args] = cliCommand();
+    const out = execFileSync(cmd!, [...args, "ca", "init", "--out", join(work, "ca")], { encoding: "utf8" });
+    assert.match(out, /SHA-256/i);
+    assert.doesNotMatch(out, /PRIVATE KEY/);
+    gwCa = join(work, "ca", "ca.pem");
+    assert.equal(statSync(join(work, "ca", "ca.key")).mode & 0o777, 0o600);
+    originPki = makeTestPki(["origin.test"]);
+    untrustedPki = makeTestPki(["untrusted.test", "insecure.test"]);
+    origin = await startOrigin({ certPem: originPki.certPem, keyPem: originPki.keyPem });
+    untrusted = await startOrigin({ certPem: untrustedPki.certPem, keyPem: untrustedPki.keyPem });
+    wsOrigin = spawn("node", [join(support, "ws-origin.mjs"), join(originPki.dir, "server.pem"), join(originPki.dir, "server.key")], { stdio: ["ignore", "pipe", "inherit"] });
+    wsPort = await new Promise<number>((resolve, reject) => {
+      wsOrigin.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
+      wsOrigin.once("exit", (c) => reject(new Error(`ws origin exited ${c}`)));
+    });
+    gw = await startGateway({
+      listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
+      ca: { cert: join(work, "ca", "ca.pem"), key: join(work, "ca", "ca.key") },
+      interception: { upstreamCaFiles: [originPki.caFile] },
+      policy: {
+        defaultAction: "deny",
+        rules: [
+          { id: "insecure-opt-in", hosts: ["insecure.test"], action: "allow", decryption: "decrypt", upstreamTls: "insecure" },
+          { id: "inspect", hosts: ["origin.test", "untrusted.test", "wrongname.test"], action: "allow", decryption: "decrypt" },
+        ],
+        urlRules: [{ id: "no-admin", hosts: ["origin.test"], paths: ["/admin"], action: "deny" }],
+      },
+      dns: {
+        hosts: {
+          "origin.test": ["127.0.0.1"],
+          "untrusted.test": ["127.0.0.1"],
+          "wrongname.test": ["127.0.0.1"],
+          "insecure.test": ["127.0.0.1"],
+        },
+      },
+    });
+  });
+
+  after(async () => {
+    const graceful = await gw?.stop();
+    await origin?.close();
+    await untrusted?.close();
+    wsOrigin?.kill("SIGTERM");
+    if (work) rmSync(work, { recursive: true, force: true });
+    assert.equal(graceful, true);
+  });
+
+  const proxy = () => ["-x", `http://127.0.0.1:${gw.port}`];
+
+  it("decrypts: curl trusting the gateway CA gets the origin's body, served with a minted certificate", async () => {
+    const r = await curl([...proxy(), "-v", "--cacert", gwCa, `https://origin.test:${origin.port}/hello`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "hello from origin");
+    assert.match(r.stderr, /issuer: CN=Tollgate Interception CA/);
+    assert.match(r.stderr, /subject: CN=origin\.test/);
+    const f = await gw.waitForFlow((f) => f.type === "flow" && f.host === "origin.test" && f.decryption === "decrypt" && f.requests === 1);
+    assert.equal(f.rule, "inspect");
+    const q = await gw.waitForFlow((f) => f.type === "request" && f.url === `https://origin.test:${origin.port}/hello`);
+    assert.equal(q.status, 200);
+    assert.equal(q.method, "GET");
+    assert.equal(q.decision, "allow");
+  });
+
+  it("proves interception: without the gateway CA, curl refuses the minted certificate", async () => {
+    const r = await curl([...proxy(), "--cacert", originPki.caFile, `https://origin.test:${origin.port}/hello`]);
+    assert.equal(r.code, 60, r.stderr);
+  });
+
+  it("URL rules block one path and allow others on the same host", async () => {
+    const blocked = await curl([...proxy(), "-i", "--suppress-connect-headers", "--cacert", gwCa, `https://origin.test:${origin.port}/admin/users`]);
+    assert.equal(blocked.code, 0, blocked.stderr);
+    assert.match(blocked.stdout, /^HTTP\/1\.1 403 /);
+    assert.match(blocked.stdout, /url rule "no-admin"/);
+    const notPrefix = await curl([...proxy(), "-i", "--suppress-connect-headers", "--cacert", gwCa, `https://origin.test:${origin.port}/administrator`]);
+    assert.match(notPrefix.stdout, /^HTTP\/1\.1 404 /); // the origin's answer: not blocked
+    const q = await gw.waitForFlow((f) => f.type === "request" && f.status === 403);
+    assert.equal(q.rule, "no-admin");
+  });
+
+  it("refuses domain fronting: a Host other than the CONNECT host gets 421", async () => {
+    const r = await curl([...proxy(), "-i", "--suppress-connect-headers", "--cacert", gwCa, "-H", "Host: other.test", `https://origin.test:${origin.port}/hello`]);
+    assert.match(r.stdout, /^HTTP\/1\.1 421 /);
+  });
+
+  it("an upstream with an untrusted certificate: 502 naming the problem, no certificate minted", async () => {
+    const r = await curl([...proxy(), "-v", "--cacert", gwCa, `https://untrusted.test:${untrusted.port}/hello`]);
+    assert.equal(r.code, 56, r.stderr);
+    assert.match(r.stderr, /CONNECT tunnel failed, response 502/);
+    assert.doesNotMatch(r.stderr, /issuer: CN=Tollgate/); // no TLS with the client happened at all
+    const f = await gw.waitForFlow((f) => f.type === "flow" && f.host === "untrusted.test");
+    assert.equal(f.status, 502);
+    assert.match(String(f.error), /certificate/i);
+  });
+
+  it("an upstream whose certificate names another host: 502, logged", async () => {
+    const r = await curl([...proxy(), "--cacert", gwCa, `https://wrongname.test:${origin.port}/hello`]);
+    assert.equal(r.code, 56, r.stderr);
+    const f = await gw.waitForFlow((f) => f.type === "flow" && f.host === "wrongname.test");
+    assert.equal(f.status, 502);
+    assert.ok(f.error);
+  });
+
+  it("a rule may explicitly opt out of upstream validation (upstreamTls: insecure)", async () => {
+    const r = await curl([...proxy(), "--cacert", gwCa, `https://insecure.test:${untrusted.port}/hello`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "hello from origin");
+  });
+
+  it("keeps the decrypted connection alive across requests", async () => {
+    const url = `https://origin.test:${origin.port}/hello`;
+    const r = await curl([...proxy(), "--cacert", gwCa, "-w", " connects=%{num_connects}\\n", url, url, url]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([...r.stdout.matchAll(/connects=(\d+)/g)].map((m) => Number(m[1])), [1, 0, 0]);
+  });
+
+  it("a 256 MiB download through the decrypted path arrives byte-identical (SHA-256)", async () => {
+    const size = 256 * 1024 * 1024 + 321;
+    const out = join(work, "big.bin");
+    const r = await curl([...proxy(), "--cacert", gwCa, "-o", out, `https://origin.test:${origin.port}/bytes?size=${size}`], 180_000);
+    assert.equal(r.code, 0, r.stderr);
+    const got = readFileSync(out);
+    assert.equal(got.byteLength, size);
+    assert.equal(createHash("sha256").update(got).digest("hex"), expectedSha(size));
+    rmSync(out);
+  });
+
+  it("WebSocket echo through the decrypted path", async () => {
+    const r = await run("node", [join(support, "ws-client.mjs"), String(gw.port), "origin.test", String(wsPort), gwCa, "hello over decrypted websocket"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "hello over decrypted websocket");
+  });
+
+  it("a client that offers only h2 fails the handshake clearly (ALPN)", async () => {
+    const r = await run("openssl", ["s_client", "-proxy", `127.0.0.1:${gw.port}`, "-connect", `origin.test:${origin.port}`, "-servername", "origin.test", "-alpn", "h2", "-CAfile", gwCa], 20_000);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout + r.stderr, /no application protocol|alert/i);
+    const f = await gw.waitForFlow((f) => f.type === "flow" && /handshake/i.test(String(f.error)));
+    assert.ok(f);
+  });
+});
