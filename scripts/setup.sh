@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 if [ ! -x node_modules/.bin/bun ] || [ ! -x node_modules/.bin/deno ] || [ ! -d node_modules/valibot ]; then
   echo "setup: installing npm dependencies" >&2
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund
 fi
 # npm may skip install scripts it was not told to trust; make sure the binaries really run.
 node_modules/.bin/bun --version >/dev/null 2>&1 || node node_modules/bun/install.js
