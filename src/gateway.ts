@@ -1,12 +1,14 @@
 import type { Address } from "./core/conn.ts";
 import type { Listener, Runtime } from "./core/runtime.ts";
-import type { CaConfig, Config } from "./config/config.ts";
+import type { CaConfig, Config, ListenerConfig } from "./config/config.ts";
+import type { Conn } from "./core/conn.ts";
 import { createResolver } from "./dns/resolver.ts";
 import type { FlowContext, InterceptionContext } from "./flows/context.ts";
 import { certificateNames, createLeafCache, createLeafIssuer, loadCa } from "./pki/mod.ts";
 import { compileUrlRules } from "./policy/url-rules.ts";
 import { errorAnswer } from "./flows/answers.ts";
-import { handleExplicit } from "./flows/explicit.ts";
+import { handleExplicit, handleTransparentHttp } from "./flows/explicit.ts";
+import { handleTransparent, type TransparentSettings } from "./flows/transparent.ts";
 import { jsonLineFlowLog, nullFlowLog, type FlowLog } from "./log/flow-record.ts";
 import { compilePolicy } from "./policy/compile.ts";
 
@@ -45,9 +47,11 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
         limits: config.limits,
         flowLog,
         listenerName: l.name,
+        mode: l.mode,
         viaName: "tollgate",
         ...(interception ? { interception } : {}),
       };
+      const handler = connectionHandler(l, ctx, config);
       const listener = await runtime.listen({ hostname: l.hostname, port: l.port }, (conn) => {
         if (active >= config.limits.maxConnections) {
           const w = conn.writable.getWriter();
@@ -55,7 +59,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
           return;
         }
         active++;
-        handleExplicit(conn, ctx)
+        handler(conn)
           .catch(() => conn.close())
           .finally(() => active--);
       });
@@ -72,6 +76,26 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       for (const l of listeners) await l.close();
     },
   };
+}
+
+/** The flow for a listener's mode. */
+function connectionHandler(l: ListenerConfig, ctx: FlowContext, config: Config): (conn: Conn) => Promise<void> {
+  switch (l.mode) {
+    case "explicit":
+      return (conn) => handleExplicit(conn, ctx);
+    case "transparent-http":
+      return (conn) => handleTransparentHttp(conn, ctx, l.upstreamPort);
+    case "transparent": {
+      const settings: TransparentSettings = {
+        upstreamPort: l.upstreamPort,
+        noSni: l.noSni === "deny" ? "deny" : { action: "allow", upstream: { host: l.noSni.hostname, port: l.noSni.port } },
+        ech: l.ech,
+        maxClientHelloBytes: config.limits.maxClientHelloBytes,
+        maxClientHelloRecords: config.limits.maxClientHelloRecords,
+      };
+      return (conn) => handleTransparent(conn, ctx, settings);
+    }
+  }
 }
 
 /** Loads the CA and builds what decrypting flows need: leaf cache, trust for upstreams, URL rules. */

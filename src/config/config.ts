@@ -8,19 +8,76 @@ import type { PolicyDefinition, UrlRuleDefinition } from "../policy/types.ts";
 export { parseConfig, parseConfigText } from "./parse.ts";
 export { ConfigError, type ConfigIssue } from "./errors.ts";
 
-/** Listener kinds. Only the explicit proxy exists so far. */
-export type ListenerMode = "explicit";
-
-/** One listening socket. */
-export interface ListenerConfig {
+/** Fields every listener has. */
+export interface ListenerBase {
   /** Unique; `listener-<n>` when not given. */
   readonly name: string;
-  readonly mode: ListenerMode;
   /** IP address (IPv6 without brackets) or host name to bind. */
   readonly hostname: string;
   /** 0 = any free port. */
   readonly port: number;
 }
+
+/** An explicit forward proxy: clients send CONNECT or absolute-form requests. */
+export interface ExplicitListenerConfig extends ListenerBase {
+  readonly mode: "explicit";
+}
+
+/**
+ * What a transparent listener does with a ClientHello without SNI: `"deny"` (close the
+ * connection), or `"allow"` it by splicing to a fixed upstream; the policy is still
+ * applied, to that upstream's host and port.
+ */
+export type NoSniConfig =
+  | "deny"
+  | {
+    readonly action: "allow";
+    /** As written in the config: "host:port" or "[ipv6]:port". */
+    readonly upstream: string;
+    /** Parsed from `upstream`: lowercase host name or IP address (IPv6 without brackets). */
+    readonly hostname: string;
+    /** Parsed from `upstream`, 1-65535. */
+    readonly port: number;
+  };
+
+/**
+ * What a transparent listener does with a ClientHello that offers Encrypted Client Hello
+ * (an `encrypted_client_hello` extension):
+ * - `"policy"`: apply the policy to the outer (public) SNI and log that ECH was offered;
+ * - `"block"`: refuse the connection. Chromium and Firefox send a GREASE ECH extension on
+ *   every connection, so `"block"` blocks those browsers altogether.
+ */
+export type EchPolicy = "policy" | "block";
+
+/**
+ * A transparent TLS listener (traffic redirected to it by the firewall): the destination
+ * is the ClientHello's SNI, dialled on `upstreamPort`.
+ */
+export interface TransparentListenerConfig extends ListenerBase {
+  readonly mode: "transparent";
+  /**
+   * The port dialled on the host named by SNI (default 443). The original destination
+   * port is not recoverable after a REDIRECT in portable code.
+   */
+  readonly upstreamPort: number;
+  /** Default `"deny"`. */
+  readonly noSni: NoSniConfig;
+  /** Default `"policy"`. */
+  readonly ech: EchPolicy;
+}
+
+/** A transparent plain-HTTP listener: the destination is the request's Host header, dialled on `upstreamPort`. */
+export interface TransparentHttpListenerConfig extends ListenerBase {
+  readonly mode: "transparent-http";
+  /** The port dialled on the host named by Host (default 80). */
+  readonly upstreamPort: number;
+}
+
+/** One listening socket; `mode` tells which kind. */
+export type ListenerConfig = ExplicitListenerConfig | TransparentListenerConfig | TransparentHttpListenerConfig;
+
+/** Listener kinds. */
+export type ListenerMode = ListenerConfig["mode"];
 
 /** Resolver settings; `hosts` keys are normalised (lowercase, no trailing dot). */
 export type DnsConfig = DnsSettings;
@@ -30,13 +87,20 @@ export interface LimitsConfig {
   /** Largest request/response head accepted, in bytes. */
   readonly maxHeadBytes: number;
   readonly maxHeaders: number;
-  /** Time allowed for a client to send a complete head. */
+  /**
+   * Time allowed for a client to send a complete head, and for a transparent listener's
+   * client to send its complete ClientHello.
+   */
   readonly headerTimeoutMs: number;
   readonly connectTimeoutMs: number;
   /** A tunnel with no bytes either way for this long is closed; 0 = never. */
   readonly idleTimeoutMs: number;
   /** Concurrent client connections across all listeners. */
   readonly maxConnections: number;
+  /** Largest ClientHello handshake message a transparent listener reads, 1024-65536 bytes (default 16384). */
+  readonly maxClientHelloBytes: number;
+  /** Most TLS records the ClientHello may span, 1-64 (default 16). */
+  readonly maxClientHelloRecords: number;
 }
 
 /** Where flow log lines go: a standard stream, nowhere, or appended to a file. */

@@ -65,6 +65,45 @@ export function listenAddressError(text: string): string | undefined {
   }
 }
 
+/**
+ * Parse an upstream address "host:port" or "[ipv6]:port" (port 1-65535). Throws a
+ * `SyntaxError` whose message reads like `expected "host:port" …, got "…"`.
+ *
+ * @example
+ * ```ts
+ * parseUpstreamAddress("Origin.Example:443"); // { hostname: "origin.example", port: 443 }
+ * ```
+ */
+export function parseUpstreamAddress(text: string): ListenAddress {
+  const portError = () => new SyntaxError(`expected a port 1-65535 after the host, got ${JSON.stringify(text)}`);
+  let address: ListenAddress;
+  try {
+    address = parseListenAddress(text);
+  } catch (error) {
+    if (error instanceof SyntaxError && error.message.startsWith("expected a port")) throw portError();
+    throw error;
+  }
+  if (address.port === 0) throw portError();
+  return address;
+}
+
+/**
+ * Validate an upstream address; `undefined` when valid, else the message.
+ *
+ * @example
+ * ```ts
+ * upstreamAddressError("origin.example:0"); // 'expected a port 1-65535 after the host, got "origin.example:0"'
+ * ```
+ */
+export function upstreamAddressError(text: string): string | undefined {
+  try {
+    parseUpstreamAddress(text);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
 function ipv6(text: string): string | undefined {
   if (!text.includes(":")) return undefined;
   try {

@@ -5,12 +5,12 @@ import * as v from "valibot";
 import { normaliseName } from "../dns/name.ts";
 import { parseIpLiteral } from "../dns/ip-literal.ts";
 import type { RuleDefinition, UrlRuleDefinition } from "../policy/types.ts";
-import type { CaConfig, Config } from "./config.ts";
+import type { CaConfig, Config, ListenerConfig, NoSniConfig } from "./config.ts";
 import { defaultConfig } from "./default.ts";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
 import { formatPath } from "./issue-format.ts";
 import { JsonSyntaxError, parseJson } from "./json.ts";
-import { parseListenAddress } from "./listen.ts";
+import { parseListenAddress, parseUpstreamAddress } from "./listen.ts";
 import { type ConfigOutput, configSchema } from "./schema.ts";
 
 /**
@@ -21,6 +21,9 @@ import { type ConfigOutput, configSchema } from "./schema.ts";
  * ```ts
  * const config = parseConfig({ listeners: [{ mode: "explicit", listen: "[::1]:3128" }] });
  * config.listeners[0]; // { name: "listener-1", mode: "explicit", hostname: "::1", port: 3128 }
+ *
+ * const tproxy = parseConfig({ listeners: [{ name: "tproxy", mode: "transparent", listen: "0.0.0.0:8443" }] });
+ * tproxy.listeners[0]; // { name: "tproxy", mode: "transparent", hostname: "0.0.0.0", port: 8443, upstreamPort: 443, noSni: "deny", ech: "policy" }
  * ```
  */
 export function parseConfig(input: unknown, sourceName?: string): Config {
@@ -60,11 +63,7 @@ function toDomain(wire: ConfigOutput): Config {
   const interception = wire.interception;
   const flows = wire.log.flows;
   return {
-    listeners: listeners.map((listener, index) => ({
-      name: listener.name ?? `listener-${index + 1}`,
-      mode: listener.mode,
-      ...parseListenAddress(listener.listen),
-    })),
+    listeners: listeners.map(toListener),
     policy: {
       defaultAction: policy.defaultAction,
       defaultLog: policy.defaultLog,
@@ -74,6 +73,8 @@ function toDomain(wire: ConfigOutput): Config {
         ...(rule.hostRegex === undefined ? {} : { hostRegex: [...rule.hostRegex] }),
         ...(rule.ports === undefined ? {} : { ports: [...rule.ports] }),
         ...(rule.clients === undefined ? {} : { clients: [...rule.clients] }),
+        ...(rule.listeners === undefined ? {} : { listeners: [...rule.listeners] }),
+        ...(rule.modes === undefined ? {} : { modes: [...rule.modes] }),
         action: rule.action,
         log: rule.log,
         decryption: rule.decryption,
@@ -111,6 +112,34 @@ function toDomain(wire: ConfigOutput): Config {
     limits: { ...wire.limits },
     log: { flows: typeof flows === "string" ? flows : { file: flows.file } },
   };
+}
+
+type WireListener = NonNullable<ConfigOutput["listeners"]>[number];
+
+function toListener(listener: WireListener, index: number): ListenerConfig {
+  const name = listener.name ?? `listener-${index + 1}`;
+  const { hostname, port } = parseListenAddress(listener.listen);
+  switch (listener.mode) {
+    case "explicit":
+      return { name, mode: "explicit", hostname, port };
+    case "transparent":
+      return {
+        name,
+        mode: "transparent",
+        hostname,
+        port,
+        upstreamPort: listener.upstreamPort ?? 443,
+        noSni: toNoSni(listener.noSni),
+        ech: listener.ech ?? "policy",
+      };
+    case "transparent-http":
+      return { name, mode: "transparent-http", hostname, port, upstreamPort: listener.upstreamPort ?? 80 };
+  }
+}
+
+function toNoSni(noSni: WireListener["noSni"]): NoSniConfig {
+  if (noSni === undefined || typeof noSni === "string") return "deny";
+  return { action: "allow", upstream: noSni.upstream, ...parseUpstreamAddress(noSni.upstream) };
 }
 
 function toCaConfig(ca: NonNullable<ConfigOutput["ca"]>): CaConfig {

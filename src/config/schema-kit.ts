@@ -80,6 +80,14 @@ export function integer(min: number, max: number) {
   );
 }
 
+/** A listener or rule id: 1-64 letters, digits, "_", "." or "-". */
+export const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+/** What {@link ID_RE} accepts, for messages. */
+export const ID_WHAT = 'an id of 1-64 letters, digits, "_", "." or "-"';
+
+/** An id ({@link ID_RE}). */
+export const id = checkedString(ID_WHAT, (text) => (ID_RE.test(text) ? undefined : `expected ${ID_WHAT}, got ${JSON.stringify(text)}`));
+
 /** `true` or `false`. */
 export const boolean = v.boolean(expected("true or false"));
 

@@ -10,37 +10,16 @@ import { hostNameError, normaliseName } from "../dns/name.ts";
 import { cidrError, hostPatternError, portSpecError, regexError } from "../policy/host-pattern.ts";
 import { pathPatternError } from "../policy/url-path.ts";
 import { methodError } from "../policy/url-rules.ts";
-import { listenAddressError, parseListenAddress } from "./listen.ts";
-import { boolean, checkedString, expected, filePath, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
+import { POLICY_MODES } from "../policy/scope.ts";
+import { boolean, checkedString, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
+import { listenersSchema, ruleListenersExist } from "./schema-listener.ts";
 import { caSchema, interceptionSchema } from "./schema-tls.ts";
-
-const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
-const ID_WHAT = 'an id of 1-64 letters, digits, "_", "." or "-"';
-
-const id = checkedString(ID_WHAT, (text) => (ID_RE.test(text) ? undefined : `expected ${ID_WHAT}, got ${JSON.stringify(text)}`));
-/** A rule id: an {@link id} other than "default" (the id of default decisions). */
+/** A rule id: an id (see `ID_RE`) other than "default" (the id of default decisions). */
 const ruleId = checkedString(ID_WHAT, (text) => {
   if (!ID_RE.test(text)) return `expected ${ID_WHAT}, got ${JSON.stringify(text)}`;
   return text === "default" ? 'expected an id other than "default" (reserved for the default decision), got "default"' : undefined;
 });
 const action = v.picklist(["allow", "deny"], expected('"allow" or "deny"'));
-
-const listenerSchema = object({
-  name: v.optional(id),
-  mode: v.picklist(["explicit"], expected('"explicit" (the only mode so far)')),
-  listen: checkedString('"host:port"', listenAddressError),
-});
-
-const listenersSchema = v.pipe(
-  v.array(listenerSchema, expected("an array of listeners")),
-  v.check((list) => list.length > 0, "expected at least one listener, got an empty array"),
-  unique("name", "listener name", (item, index) => ownString(item, "name", `listener-${index + 1}`)),
-  unique("listen", "listen address", (item) => {
-    if (typeof item["listen"] !== "string" || listenAddressError(item["listen"]) !== undefined) return undefined;
-    const { hostname, port } = parseListenAddress(item["listen"]);
-    return port === 0 ? undefined : `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
-  }),
-);
 
 const hostsSchema = v.array(checkedString("a host pattern", hostPatternError), expected("an array of host patterns"));
 
@@ -58,6 +37,15 @@ const ruleSchema = object({
     ),
   ),
   clients: v.optional(v.array(checkedString("an IP address or CIDR", cidrError), expected("an array of CIDRs"))),
+  /** Listener names (each must name a listener); the rule applies only to connections on them. */
+  listeners: v.optional(v.array(v.string(expected("a listener name")), expected("an array of listener names"))),
+  /** Flow modes; the rule applies only to connections in them. */
+  modes: v.optional(
+    v.array(
+      v.picklist(POLICY_MODES, expected(`one of ${POLICY_MODES.map((m) => JSON.stringify(m)).join(", ")}`)),
+      expected("an array of modes"),
+    ),
+  ),
   action,
   /** Write flow lines for connections this rule decides (default true; errors are always logged). */
   log: v.optional(boolean, true),
@@ -144,11 +132,16 @@ const dnsSchema = object({
 const limitsSchema = object({
   maxHeadBytes: v.optional(integer(1024, 1_048_576), 65_536),
   maxHeaders: v.optional(integer(1, 1_000), 100),
+  /** Also bounds the time for a transparent listener's client to send its whole ClientHello. */
   headerTimeoutMs: v.optional(integer(1, 3_600_000), 10_000),
   connectTimeoutMs: v.optional(integer(1, 3_600_000), 10_000),
   /** 0 = never. */
   idleTimeoutMs: v.optional(integer(0, 86_400_000), 300_000),
   maxConnections: v.optional(integer(1, 1_000_000), 10_000),
+  /** Largest ClientHello (handshake message) a transparent listener reads. */
+  maxClientHelloBytes: v.optional(integer(1024, 65_536), 16_384),
+  /** Most TLS records the ClientHello may span. */
+  maxClientHelloRecords: v.optional(integer(1, 64), 16),
 });
 
 const flowsFileSchema = object({ file: filePath });
@@ -189,8 +182,15 @@ const configObject = object({
   log: v.optional(logSchema, {}),
 });
 
-/** The whole config file. Every section is optional; a decrypting rule requires `ca`. */
-export const configSchema = v.pipe(configObject, caRequired<v.InferOutput<typeof configObject>>());
+/**
+ * The whole config file. Every section is optional; a decrypting rule requires `ca`; a
+ * rule's `listeners` must name listeners.
+ */
+export const configSchema = v.pipe(
+  configObject,
+  caRequired<v.InferOutput<typeof configObject>>(),
+  ruleListenersExist<v.InferOutput<typeof configObject>>(),
+);
 
 /** A config as written (JSON shape). */
 export type ConfigInput = v.InferInput<typeof configSchema>;

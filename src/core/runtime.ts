@@ -43,11 +43,17 @@ export interface SpliceOptions {
   /** Close both sides when no byte moved in either direction for this long. 0 = never. */
   readonly idleTimeoutMs: number;
   readonly signal?: AbortSignal;
+  /** Names of the two sides for `end` (default ["a", "b"]), e.g. ["client", "upstream"]. */
+  readonly names?: readonly [string, string];
 }
 
 export interface SpliceResult {
   readonly bytesAtoB: number;
   readonly bytesBtoA: number;
-  /** Why the relay ended: "eof" (both sides closed cleanly), "idle", "aborted", or an error message. */
+  /**
+   * Why the relay ended: "eof" (both sides closed cleanly), "idle", "aborted", or
+   * "<side>-reset" / "<side>-error" when a side failed (its message is in `error`).
+   */
   readonly end: string;
+  readonly error?: string;
 }

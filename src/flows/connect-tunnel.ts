@@ -26,7 +26,7 @@ export async function connectTunnel(client: Conn, src: ConnReader, head: Request
   }
   r.host = host.kind === "dns" ? host.name : host.address;
   r.port = authority.port;
-  const decision = ctx.policy().decide({ host, port: authority.port, clientIp: client.remote.address });
+  const decision = ctx.policy().decide({ host, port: authority.port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode });
   flow.decided(decision);
   if (decision.action === "deny") return answerError(client, src, flow, 403, blockedBody(decision));
   if (decision.decryption === "decrypt") return interceptConnect(client, src, host, authority.port, decision, ctx, flow);
@@ -52,11 +52,11 @@ export async function connectTunnel(client: Conn, src: ConnReader, head: Request
   }
   r.status = 200;
   const headA = src.release();
-  const options = { headA, idleTimeoutMs: ctx.limits.idleTimeoutMs };
+  const options = { headA, idleTimeoutMs: ctx.limits.idleTimeoutMs, names: ["client", "upstream"] as const };
   const result = ctx.runtime.splice
     ? await ctx.runtime.splice(client, upstream.conn, options)
     : await spliceStreams(client, upstream.conn, options);
   r.bytesUp = result.bytesAtoB;
   r.bytesDown = result.bytesBtoA;
-  flow.finish(result.end, result.end === "eof" ? undefined : result.end);
+  flow.finish(result.end, result.error);
 }

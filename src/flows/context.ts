@@ -22,6 +22,8 @@ export interface FlowContext {
   readonly limits: FlowLimits;
   readonly flowLog: FlowLog;
   readonly listenerName: string;
+  /** The listener's mode, for policy scoping and logs. */
+  readonly mode: "explicit" | "transparent" | "transparent-http";
   /** Pseudonym used in `Via` headers, e.g. "tollgate". */
   readonly viaName: string;
   /** Present when a CA is configured: what decrypting flows need. */

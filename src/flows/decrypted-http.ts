@@ -1,5 +1,6 @@
 import type { Conn } from "../core/conn.ts";
 import { hostText, tryNormalizeHost } from "../core/host.ts";
+import { TlsValidationError } from "../core/tls.ts";
 import { parseHostPort } from "../protocol/http-authority.ts";
 import { requestBodyFraming } from "../protocol/body-framing.ts";
 import { HttpParseError } from "../protocol/http-errors.ts";
@@ -13,6 +14,10 @@ import type { FlowContext, InterceptionContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { exchange, ExchangeAbortedError, UpstreamClosedError } from "./http-exchange.ts";
 import { readHead } from "./read-head.ts";
+import { UpstreamError } from "./upstream.ts";
+
+/** RFC 9110 §9.2.2: methods a proxy may repeat on a fresh connection when the reused one failed. */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
 export interface DecryptedResult {
   readonly bytesUp: number;
@@ -38,10 +43,18 @@ export async function relayDecryptedHttp(
   flow: FlowState,
   reconnect: () => Promise<Conn>,
   connectionLog: boolean,
+  /**
+   * Whether the Host port must equal `port`. True after CONNECT (the client named it);
+   * false in transparent mode, where the Host port is the client's view of the original
+   * destination, which a REDIRECT hides from us.
+   */
+  portMustMatch = true,
 ): Promise<DecryptedResult> {
   const cR = new ConnReader(client);
   let up: Conn | undefined = upstream;
   let uR: ConnReader | undefined = new ConnReader(upstream);
+  /** Requests the current upstream connection has carried: a reused one may have been closed by the origin. */
+  let upServed = 0;
   let bytesUp = 0;
   let bytesDown = 0;
   let first = true;
@@ -104,7 +117,7 @@ export async function relayDecryptedHttp(
       if (log || error !== undefined) ctx.flowLog.write(req);
     };
 
-    const misdirected = checkHost(head, host, port);
+    const misdirected = checkHost(head, host, portMustMatch ? port : undefined);
     if (misdirected) {
       req.status = 421;
       req.decision = "deny";
@@ -135,31 +148,50 @@ export async function relayDecryptedHttp(
       await answerAndClose(client, cR, req.status, errorText(e));
       return done("error", errorText(e));
     }
-    const hostHeader = head.headers.get("host") ?? hostText(host);
+    // RFC 9112 §3.2.2: with absolute-form the target's authority is the Host (a Host field
+    // naming another server must not reach the origin: that would be domain fronting)
+    const hostHeader = head.form === "absolute" && head.url ? head.url.host : (head.headers.get("host") ?? hostText(host));
     let result;
     for (let attempt = 0; ; attempt++) {
       try {
         if (!up || !uR) {
           up = await reconnect();
           uR = new ConnReader(up);
+          upServed = 0;
         }
         result = await exchange({ client, clientReader: cR, upstream: up, upstreamReader: uR }, head, framing, path, hostHeader, ctx);
+        upServed += 1;
         break;
       } catch (e) {
+        const reused = up !== undefined && upServed > 0;
         up?.close();
         up = undefined;
         uR = undefined;
-        // A kept-alive upstream may have closed just as we reused it: retry once on a fresh
-        // connection, but only for a request without a body (nothing of it was consumed).
-        if (e instanceof UpstreamClosedError && attempt === 0 && framing.kind === "none") continue;
+        // A kept-alive upstream may have closed (FIN) or been reset (RST) just as we reused it:
+        // retry once on a fresh connection, but only for a request without a body (nothing of
+        // it was consumed), and after a reset only an idempotent one (it may have arrived).
+        const lostReused = reused && isConnectionError(e) && IDEMPOTENT.has(head.method);
+        if ((e instanceof UpstreamClosedError || lostReused) && attempt === 0 && framing.kind === "none") continue;
         if (e instanceof ExchangeAbortedError) {
-          req.status = e.status;
+          // the client already got the origin's status and some bytes: log those
+          req.status = e.sent.status ?? e.status;
+          req.bytesUp = e.sent.bytesUp;
+          req.bytesDown = e.sent.bytesDown;
+          bytesUp += e.sent.bytesUp;
+          bytesDown += e.sent.bytesDown;
           logRequest(true, errorText(e));
           client.close();
           return done("error", errorText(e));
         }
-        const status = e instanceof FlowTimeoutError ? 504 : e instanceof HttpParseError ? e.status : 502;
+        const status = e instanceof UpstreamError ? e.status : e instanceof FlowTimeoutError ? 504 : e instanceof HttpParseError ? e.status : 502;
         req.status = status;
+        if (e instanceof TlsValidationError) {
+          // as for the CONNECT: name the validation failure (the reconnect re-validated)
+          const message = `Upstream certificate rejected (${e.code}): ${e.message}`;
+          logRequest(true, message);
+          await answerAndClose(client, cR, 502, message, "tls_certificate_error");
+          return done("error", message);
+        }
         logRequest(true, errorText(e));
         await answerAndClose(client, cR, status, errorText(e));
         return done("error", errorText(e));
@@ -170,7 +202,6 @@ export async function relayDecryptedHttp(
     req.bytesDown = result.bytesDown;
     bytesUp += result.bytesUp;
     bytesDown += result.bytesDown;
-    r.status = result.status;
     logRequest(log);
     if (result.upgradedEnd !== undefined) return done(result.upgradedEnd);
     if (!result.keepUpstream) {
@@ -189,13 +220,21 @@ export async function relayDecryptedHttp(
  * The request must be for the host the connection was decrypted for: a different Host
  * (or absolute-form authority) is domain fronting. Returns why it is refused, or undefined.
  */
-function checkHost(head: RequestHead, host: Host, port: number): string | undefined {
-  const value = head.form === "absolute" && head.authority ? `${head.authority.host}:${head.authority.port}` : head.headers.get("host");
+function checkHost(head: RequestHead, host: Host, port: number | undefined): string | undefined {
+  const a0 = head.form === "absolute" ? head.authority : undefined;
+  // Authority.host keeps no brackets: put them back for an IPv6 literal before re-parsing
+  const value = a0 ? `${a0.host.includes(":") ? `[${a0.host}]` : a0.host}:${a0.port}` : head.headers.get("host");
   if (value === undefined) return `Request has no Host; expected "${hostText(host)}"`;
   const a = parseHostPort(value, 443);
   const h = a ? tryNormalizeHost(a.host) : undefined;
-  if (!a || !h || hostText(h) !== hostText(host) || a.port !== port) {
-    return `Host "${value}" does not match the host this connection was opened for ("${hostText(host)}:${port}")`;
+  if (!a || !h || hostText(h) !== hostText(host) || (port !== undefined && a.port !== port)) {
+    const expected = port === undefined ? hostText(host) : `${hostText(host)}:${port}`;
+    return `Host "${value}" does not match the host this connection was opened for ("${expected}")`;
   }
   return undefined;
+}
+
+/** A transport failure (reset, broken pipe, closed), not a protocol error or a timeout of ours. */
+function isConnectionError(e: unknown): boolean {
+  return !(e instanceof HttpParseError || e instanceof FlowTimeoutError || e instanceof ExchangeAbortedError);
 }

@@ -6,7 +6,8 @@ import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import { connectTunnel } from "./connect-tunnel.ts";
 import type { FlowContext } from "./context.ts";
 import { errorText, FlowState } from "./flow-state.ts";
-import { forwardHttp, type KeptUpstream } from "./http-forward.ts";
+import { type ForwardOutcome, forwardHttp, type KeptUpstream } from "./http-forward.ts";
+import { parseHostPort } from "../protocol/http-authority.ts";
 import { readHead } from "./read-head.ts";
 
 /** Methods never proxied: TRACE would reflect credentials (XST); PRI is an HTTP/2 preface. */
@@ -17,13 +18,26 @@ const REFUSED_METHODS = new Set(["TRACE", "PRI"]);
  * `CONNECT host:port` becomes a blind tunnel; `GET http://…` (absolute-form) is forwarded
  * with keep-alive to the client. Anything else gets a clear error and a clean close.
  */
-export async function handleExplicit(client: Conn, ctx: FlowContext): Promise<void> {
+export function handleExplicit(client: Conn, ctx: FlowContext): Promise<void> {
+  return serveHttp(client, ctx, undefined);
+}
+
+/**
+ * One connection on a transparent plain-HTTP listener (port 80 redirected to us): the
+ * client sends ordinary origin-form requests; the `Host` field names the destination and
+ * goes through the same policy, and the gateway resolves it itself and dials `upstreamPort`.
+ */
+export function handleTransparentHttp(client: Conn, ctx: FlowContext, upstreamPort: number): Promise<void> {
+  return serveHttp(client, ctx, upstreamPort);
+}
+
+async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number | undefined): Promise<void> {
   const src = new ConnReader(client);
   let kept: KeptUpstream | undefined;
   let first = true;
   try {
     for (;;) {
-      const flow = new FlowState(ctx, client, "explicit");
+      const flow = new FlowState(ctx, client, ctx.mode);
       let head: RequestHead;
       try {
         const bytes = await readHead(src, {
@@ -52,6 +66,15 @@ export async function handleExplicit(client: Conn, ctx: FlowContext): Promise<vo
         await answerError(client, src, flow, 405, `Method "${head.method}" is not proxied`);
         return;
       }
+      if (transparentPort !== undefined) {
+        const outcome = await forwardTransparent(client, src, head, ctx, flow, kept, transparentPort);
+        if (outcome.next === "stop") {
+          kept = undefined;
+          return;
+        }
+        kept = outcome.upstream;
+        continue;
+      }
       if (head.method === "CONNECT") {
         kept?.conn.close();
         kept = undefined;
@@ -76,4 +99,28 @@ export async function handleExplicit(client: Conn, ctx: FlowContext): Promise<vo
   } finally {
     kept?.conn.close();
   }
+}
+
+/** A request on the transparent HTTP listener: destination from `Host` (or an absolute URI), port from the listener. */
+async function forwardTransparent(
+  client: Conn,
+  src: ConnReader,
+  head: RequestHead,
+  ctx: FlowContext,
+  flow: FlowState,
+  kept: KeptUpstream | undefined,
+  port: number,
+): Promise<ForwardOutcome> {
+  if (head.method === "CONNECT") {
+    await answerError(client, src, flow, 405, "CONNECT is not accepted on a transparent listener");
+    return { next: "stop" };
+  }
+  const hostField = head.form === "absolute" && head.url ? head.url.host : head.headers.get("host");
+  const authority = hostField === undefined ? undefined : parseHostPort(hostField, port);
+  if (!authority) {
+    await answerError(client, src, flow, 400, "A transparent HTTP request needs a valid Host field");
+    return { next: "stop" };
+  }
+  const target = head.form === "absolute" ? (head.path ?? "/") : head.target;
+  return forwardHttp(client, src, { ...head, authority: { host: authority.host, port }, path: target }, ctx, flow, kept, hostField);
 }

@@ -28,6 +28,8 @@ export class FlowState {
       rule: null,
       reason: null,
       decryption: null,
+      ech: null,
+      alpn: null,
       status: null,
       bytesUp: 0,
       bytesDown: 0,

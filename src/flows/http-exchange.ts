@@ -137,7 +137,7 @@ export async function exchange(
       cW.releaseLock();
       const upRest = hop.upstreamReader.release();
       if (upRest) await writeAll(hop.client, upRest);
-      const result = await spliceStreams(hop.client, hop.upstream, { headA: hop.clientReader.release(), idleTimeoutMs: idle });
+      const result = await spliceStreams(hop.client, hop.upstream, { headA: hop.clientReader.release(), idleTimeoutMs: idle, names: ["client", "upstream"] });
       return {
         status: res.status,
         bytesUp: bytesUp + result.bytesAtoB,

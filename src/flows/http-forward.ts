@@ -35,6 +35,8 @@ export async function forwardHttp(
   ctx: FlowContext,
   flow: FlowState,
   kept: KeptUpstream | undefined,
+  /** Host field to send (transparent mode keeps the client's); default: from the absolute URI. */
+  hostOverride?: string,
 ): Promise<ForwardOutcome> {
   const r = flow.record;
   r.kind = "http";
@@ -48,7 +50,7 @@ export async function forwardHttp(
   }
   r.host = host.kind === "dns" ? host.name : host.address; // as CONNECT logs it: no brackets
   r.port = authority.port;
-  const decision = ctx.policy().decide({ host, port: authority.port, clientIp: client.remote.address });
+  const decision = ctx.policy().decide({ host, port: authority.port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode });
   flow.decided(decision);
   if (decision.action === "deny") {
     await answerError(client, src, flow, 403, blockedBody(decision));
@@ -79,7 +81,7 @@ export async function forwardHttp(
   up ??= await dial();
   if (!up) return { next: "stop" };
   r.requests += 1;
-  const hostHeader = head.url ? head.url.host : authority.port === 80 ? authority.host : `${authority.host}:${authority.port}`;
+  const hostHeader = hostOverride ?? (head.url ? head.url.host : authority.port === 80 ? authority.host : `${authority.host}:${authority.port}`);
   for (;;) {
     r.resolved = up.address;
     r.dnsSource = up.dnsSource;

@@ -15,14 +15,17 @@ export async function spliceStreams(a: Conn, b: Conn, options: SpliceOptions): P
   let btoa = 0;
   let last = Date.now();
   let end = "eof";
+  let error: string | undefined;
   let torn = false;
-  const tearDown = (why: string) => {
+  const tearDown = (why: string, message?: string) => {
     if (torn) return;
     torn = true;
     end = why;
+    error = message;
     a.close();
     b.close();
   };
+  const [nameA, nameB] = options.names ?? ["a", "b"];
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   const idle = options.idleTimeoutMs;
@@ -37,9 +40,10 @@ export async function spliceStreams(a: Conn, b: Conn, options: SpliceOptions): P
   const onAbort = () => tearDown("aborted");
   options.signal?.addEventListener("abort", onAbort, { once: true });
 
-  const pump = async (src: Conn, dst: Conn, head: Uint8Array | undefined, count: (n: number) => void) => {
+  const pump = async (src: Conn, dst: Conn, head: Uint8Array | undefined, count: (n: number) => void, names: [string, string]) => {
     const reader = src.readable.getReader();
     const writer = dst.writable.getWriter();
+    let reading = false;
     try {
       if (head && head.byteLength > 0) {
         count(head.byteLength);
@@ -47,7 +51,9 @@ export async function spliceStreams(a: Conn, b: Conn, options: SpliceOptions): P
       }
       for (;;) {
         await writer.ready;
+        reading = true;
         const { done, value } = await reader.read();
+        reading = false;
         if (done) break;
         last = Date.now();
         count(value.byteLength);
@@ -55,7 +61,10 @@ export async function spliceStreams(a: Conn, b: Conn, options: SpliceOptions): P
       }
       await writer.close();
     } catch (e) {
-      tearDown(torn ? end : errorText(e));
+      // the side that failed: the one we were reading from, or the one we were writing to
+      const side = reading ? names[0] : names[1];
+      const message = errorText(e);
+      tearDown(/ECONNRESET|reset/i.test(message) ? `${side}-reset` : `${side}-error`, message);
     } finally {
       reader.releaseLock();
       writer.releaseLock();
@@ -64,14 +73,14 @@ export async function spliceStreams(a: Conn, b: Conn, options: SpliceOptions): P
 
   try {
     await Promise.all([
-      pump(a, b, options.headA, (n) => (atob += n)),
-      pump(b, a, undefined, (n) => (btoa += n)),
+      pump(a, b, options.headA, (n) => (atob += n), [nameA, nameB]),
+      pump(b, a, undefined, (n) => (btoa += n), [nameB, nameA]),
     ]);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     options.signal?.removeEventListener("abort", onAbort);
   }
-  return { bytesAtoB: atob, bytesBtoA: btoa, end };
+  return error === undefined ? { bytesAtoB: atob, bytesBtoA: btoa, end } : { bytesAtoB: atob, bytesBtoA: btoa, end, error };
 }
 
 function errorText(e: unknown): string {

@@ -14,8 +14,12 @@ export interface FlowRecord {
   listener: string;
   /** "explicit" (more modes later). */
   mode: string;
-  /** "connect" for a CONNECT tunnel, "http" for absolute-form proxying, "invalid" if no valid request arrived. */
-  kind: "connect" | "http" | "invalid";
+  /**
+   * "connect": a CONNECT tunnel; "http": a proxied HTTP request (absolute-form, or a
+   * transparent plain-HTTP connection); "tls": a transparent TLS connection; "invalid":
+   * no valid request or ClientHello arrived.
+   */
+  kind: "connect" | "http" | "tls" | "invalid";
   /** Normalised destination host (name or IP), or null if the request never named one. */
   host: string | null;
   port: number | null;
@@ -27,6 +31,10 @@ export interface FlowRecord {
   rule: string | null;
   reason: string | null;
   decryption: string | null;
+  /** Transparent TLS: whether the ClientHello offered Encrypted Client Hello (policy saw the outer SNI). */
+  ech: boolean | null;
+  /** Transparent TLS: ALPN protocols the client offered, comma-separated. */
+  alpn: string | null;
   /** Status the gateway answered the client with (200 for an established tunnel; the upstream's last status for http). */
   status: number | null;
   /** Bytes from client to upstream (tunnel payload or request bytes forwarded). */

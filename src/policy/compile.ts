@@ -2,13 +2,17 @@
  * The policy engine: `compilePolicy` validates a {@link PolicyDefinition} and indexes it.
  *
  * Semantics: rules are ordered; the FIRST rule (in definition order) whose host AND port
- * AND client conditions all match wins. An absent or empty condition matches anything.
+ * AND client AND listener AND mode conditions all match wins. An absent or empty condition
+ * matches anything; a rule with `listeners` (`modes`) matches only queries whose
+ * `listener` (`mode`) is one of them, so a query without one matches no scoped rule.
  * No match gives the default action (ruleId "default"). A rule's host condition matches
  * when any of its `hosts` patterns or `hostRegex` expressions does.
  *
  * Cost: compiling is linear in the number of patterns. A lookup probes one Map per label
  * of the host name and scans the `*`, CIDR and regex lists only below the best rule
- * found so far, so exact and suffix rules cost the same at 10 or 10^6 rules.
+ * found so far, so exact and suffix rules cost the same at 10 or 10^6 rules. Listener and
+ * mode scopes are checked with the other non-host conditions; a policy without scoped
+ * rules does not look at them at all.
  *
  * The definition is treated as immutable after compiling (`explain` re-reads it).
  *
@@ -20,6 +24,13 @@
  * });
  * policy.decide({ host: normalizeHost("git.corp.example"), port: 443, clientIp: "10.0.0.7" }).reason;
  * // 'rule "corp" matched host pattern "*.corp.example" and port 443'
+ *
+ * const scoped = compilePolicy({
+ *   defaultAction: "deny",
+ *   rules: [{ id: "t", hosts: ["x.example"], listeners: ["tproxy"], action: "allow" }],
+ * });
+ * scoped.decide({ host: normalizeHost("x.example"), port: 443, clientIp: "10.0.0.7", listener: "tproxy", mode: "transparent" }).reason;
+ * // 'rule "t" matched host pattern "x.example" on listener "tproxy"'
  * ```
  * @module
  */
@@ -29,6 +40,7 @@ import { conditionsText, explainRule } from "./explain.ts";
 import { HostIndex } from "./host-index.ts";
 import { NameTable, randomSeed } from "./name-table.ts";
 import { compileRule, fieldError, portsMatch, RuleSet } from "./rule.ts";
+import { modeBit, scopeMatches } from "./scope.ts";
 import type {
   Action,
   Decision,
@@ -63,6 +75,9 @@ class CompiledPolicy implements Policy {
   #clientText = "";
   #clientBytes: Uint8Array | undefined;
   #clientKnown = false;
+  #listener: string | undefined;
+  #modeBit = 0;
+  readonly #scoped: boolean;
 
   constructor(defs: readonly RuleDefinition[], rules: RuleSet, index: HostIndex, action: Action, log: boolean) {
     this.#defs = defs;
@@ -78,7 +93,7 @@ class CompiledPolicy implements Policy {
     });
     const ports = rules.ports;
     const clients = rules.clients;
-    this.#ok = (i: number): boolean => {
+    const ok = (i: number): boolean => {
       const p = ports[i];
       if (p !== undefined && !portsMatch(p, this.#port)) return false;
       const cs = clients[i];
@@ -87,6 +102,14 @@ class CompiledPolicy implements Policy {
       if (client === undefined) return false;
       for (let k = 0; k < cs.length; k++) if (cidrContains(cs[k] as Cidr, client)) return true;
       return false;
+    };
+    const scopes = rules.scopes;
+    this.#scoped = scopes !== undefined;
+    // without scoped rules the check is exactly the unscoped one
+    this.#ok = scopes === undefined ? ok : (i: number): boolean => {
+      const s = scopes[i];
+      if (s !== undefined && !scopeMatches(s, this.#listener, this.#modeBit)) return false;
+      return ok(i);
     };
   }
 
@@ -103,6 +126,10 @@ class CompiledPolicy implements Policy {
     if (query.clientIp !== this.#clientText) {
       this.#clientText = query.clientIp;
       this.#clientKnown = false;
+    }
+    if (this.#scoped) {
+      this.#listener = query.listener;
+      this.#modeBit = modeBit(query.mode);
     }
     const host = query.host;
     return host.kind === "dns" ? undefined : parseIp(host.address);
@@ -140,7 +167,7 @@ class CompiledPolicy implements Policy {
     return {
       action: rule.action,
       ruleId: rule.id,
-      reason: `rule ${JSON.stringify(rule.id)} matched ${how}${conditionsText(rule, query.port, client)}`,
+      reason: `rule ${JSON.stringify(rule.id)} matched ${how}${conditionsText(rule, query.port, client, query.listener, query.mode)}`,
       log: rule.log,
       decryption: rule.decryption,
       upstreamTls: rule.upstreamTls,
@@ -154,7 +181,7 @@ class CompiledPolicy implements Policy {
     for (let i = 0; i < this.#rules.length; i++) {
       const rule = this.#rules.get(i);
       const def = this.#defs[i] as RuleDefinition;
-      out.push(explainRule(def, rule, i, query.host, hostIp, query.port, query.clientIp, client));
+      out.push(explainRule(def, rule, i, query, hostIp, client));
     }
     return { decision: this.decide(query), rules: out };
   }

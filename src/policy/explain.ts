@@ -10,7 +10,8 @@ import { hostText } from "../core/host.ts";
 import { hostPatternMatches, hostPatternText, parseHostPattern } from "./host-pattern.ts";
 import { compileHostRegex } from "./host-regex.ts";
 import { portsMatch, type CompiledRule } from "./rule.ts";
-import type { Host, RuleDefinition, RuleExplanation } from "./types.ts";
+import { scopeFailures, scopeText } from "./scope.ts";
+import type { PolicyQuery, RuleDefinition, RuleExplanation } from "./types.ts";
 
 function _rangesText(ports: readonly number[]): string {
   const parts: string[] = [];
@@ -23,10 +24,17 @@ function _rangesText(ports: readonly number[]): string {
 }
 
 /**
- * The port and client parts of a reason for a rule whose conditions passed: "" or
- * ` and port 443` / ` and client 10.1.2.3 in 10.0.0.0/8`.
+ * The port, client and scope parts of a reason for a rule whose conditions passed: "" or
+ * ` and port 443` / ` and client 10.1.2.3 in 10.0.0.0/8` / ` on listener "tproxy"` /
+ * ` in mode "transparent"`, in that order.
  */
-export function conditionsText(rule: CompiledRule, port: number, client: Uint8Array | undefined): string {
+export function conditionsText(
+  rule: CompiledRule,
+  port: number,
+  client: Uint8Array | undefined,
+  listener?: string,
+  mode?: string,
+): string {
   let s = "";
   if (rule.ports !== undefined) s += ` and port ${port}`;
   if (rule.clients !== undefined && client !== undefined) {
@@ -34,7 +42,7 @@ export function conditionsText(rule: CompiledRule, port: number, client: Uint8Ar
     s += ` and client ${formatIp(client)}`;
     if (hit !== undefined) s += ` in ${formatCidr(hit)}`;
   }
-  return s;
+  return s + scopeText(rule.scope, listener, mode);
 }
 
 /**
@@ -45,12 +53,11 @@ export function explainRule(
   def: RuleDefinition,
   rule: CompiledRule,
   index: number,
-  host: Host,
+  query: PolicyQuery,
   hostIp: Uint8Array | undefined,
-  port: number,
-  clientText: string,
   client: Uint8Array | undefined,
 ): RuleExplanation {
+  const { host, port, clientIp: clientText, listener, mode } = query;
   let hostPart: string | undefined;
   if (rule.anyHost) hostPart = "any host";
   for (const p of def.hosts ?? []) {
@@ -63,7 +70,7 @@ export function explainRule(
     if (hostPart !== undefined || host.kind !== "dns") break;
     if (compileHostRegex(source).test(host.name)) hostPart = `host regex ${JSON.stringify(source)}`;
   }
-  const failures: string[] = [];
+  const failures = scopeFailures(rule.scope, listener, mode);
   if (hostPart === undefined) {
     const n = (def.hosts?.length ?? 0) + (def.hostRegex?.length ?? 0);
     failures.push(`host ${JSON.stringify(hostText(host))} matched none of ${n} host condition${n === 1 ? "" : "s"}`);
@@ -78,5 +85,5 @@ export function explainRule(
   if (failures.length > 0 || hostPart === undefined) {
     return { index, ruleId: rule.id, matched: false, reason: failures.join("; ") };
   }
-  return { index, ruleId: rule.id, matched: true, reason: `matched ${hostPart}${conditionsText(rule, port, client)}` };
+  return { index, ruleId: rule.id, matched: true, reason: `matched ${hostPart}${conditionsText(rule, port, client, listener, mode)}` };
 }

@@ -1,8 +1,9 @@
 /**
  * Validation and compilation of rule definitions. Host conditions go into the shared
  * {@link HostIndex}; everything else goes into a {@link RuleSet}, a struct of arrays (no
- * object per rule, which keeps a million-rule compile light on the garbage collector). Errors name the field
- * path, e.g. `rules[2].hosts[0]: expected a host name, ... got "exa mple.com"`.
+ * object per rule, which keeps a million-rule compile light on the garbage collector). Listener/mode
+ * scopes get their own array only once a rule has one. Errors name the field path, e.g.
+ * `rules[2].hosts[0]: expected a host name, ... got "exa mple.com"`.
  * @module
  */
 
@@ -11,6 +12,7 @@ import type { HostIndex } from "./host-index.ts";
 import { type HostPattern, parseClientCidr, parseHostPattern } from "./host-pattern.ts";
 import { compileHostRegex } from "./host-regex.ts";
 import { parsePortSpec } from "./ports.ts";
+import { makeScope, parseListenerName, parseMode, type RuleScope } from "./scope.ts";
 import type { Action, Decryption, UpstreamTls } from "./types.ts";
 
 /** One compiled rule, as read back from a {@link RuleSet}. */
@@ -26,6 +28,8 @@ export interface CompiledRule {
   readonly clients: readonly Cidr[] | undefined;
   /** True when the rule has neither `hosts` nor `hostRegex`. */
   readonly anyHost: boolean;
+  /** Listener/mode conditions; undefined = any listener and mode. */
+  readonly scope: RuleScope | undefined;
 }
 
 const ALLOW = 1;
@@ -41,6 +45,7 @@ export class RuleSet {
   /** Flattened port ranges per rule (single-port specs share one frozen array). */
   readonly ports: (readonly number[] | undefined)[] = [];
   readonly clients: (readonly Cidr[] | undefined)[] = [];
+  #scopes: (RuleScope | undefined)[] | undefined;
 
   constructor(capacity: number) {
     this.#flags = new Uint8Array(capacity);
@@ -51,18 +56,34 @@ export class RuleSet {
     return this.ids.length;
   }
 
+  /**
+   * Listener/mode scope per rule, or undefined while no rule has one: a policy without
+   * scoped rules stores and checks nothing for them.
+   */
+  get scopes(): readonly (RuleScope | undefined)[] | undefined {
+    return this.#scopes;
+  }
+
   /** Append a rule; returns its index. */
   push(
     id: string,
     flags: number,
     ports: readonly number[] | undefined,
     clients: readonly Cidr[] | undefined,
+    scope?: RuleScope,
   ): number {
     const i = this.ids.length;
     this.ids.push(id);
     this.#flags[i] = flags;
     this.ports.push(ports);
     this.clients.push(clients);
+    let scopes = this.#scopes;
+    if (scope !== undefined && scopes === undefined) {
+      // the first scoped rule: back-fill the earlier rules (kept dense for fast reads)
+      this.#scopes = scopes = [];
+      for (let k = 0; k < i; k++) scopes.push(undefined);
+    }
+    if (scopes !== undefined) scopes.push(scope);
     return i;
   }
 
@@ -83,6 +104,7 @@ export class RuleSet {
       ports: this.ports[i],
       clients: this.clients[i],
       anyHost: (f & ANY_HOST) !== 0,
+      scope: this.#scopes?.[i],
     };
   }
 }
@@ -175,6 +197,8 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
   const regexList = _list(r, "hostRegex", index);
   const portList = _list(r, "ports", index);
   const clientList = _list(r, "clients", index);
+  const listenerList = _list(r, "listeners", index);
+  const modeList = _list(r, "modes", index);
 
   // validate everything before touching the index
   let pattern: HostPattern | undefined;
@@ -191,6 +215,10 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
   const regexes = regexList === undefined ? undefined : _each(regexList, index, "hostRegex", compileHostRegex);
   const ports = portList === undefined ? undefined : _ports(portList, index);
   const clients = clientList === undefined ? undefined : _each(clientList, index, "clients", parseClientCidr);
+  const scope = listenerList === undefined && modeList === undefined ? undefined : makeScope(
+    listenerList === undefined ? undefined : _each(listenerList, index, "listeners", parseListenerName),
+    modeList === undefined ? undefined : _each(modeList, index, "modes", parseMode),
+  );
 
   if (pattern !== undefined) hosts.addPattern(pattern, index);
   if (patterns !== undefined) for (const p of patterns) hosts.addPattern(p, index);
@@ -201,7 +229,7 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
   if (anyHost) hosts.addAny(index);
   const flags = (action === "allow" ? ALLOW : 0) | (log === true ? LOG : 0) | (decryption === "decrypt" ? DECRYPT : 0) |
     (anyHost ? ANY_HOST : 0) | (upstreamTls === "insecure" ? INSECURE : 0);
-  rules.push(id, flags, ports, clients);
+  rules.push(id, flags, ports, clients, scope);
 }
 
 /** True when `port` lies in one of the flattened ranges (or there are none). */

@@ -12,6 +12,13 @@ export type Decryption = "exception" | "decrypt";
  */
 export type UpstreamTls = "verify" | "insecure";
 
+/**
+ * The kind of flow a query comes from, as a rule's `modes` names it: an explicit proxy
+ * (CONNECT / absolute-form), a transparent TLS listener (SNI), a transparent plain-HTTP
+ * listener (Host header) or a reverse proxy.
+ */
+export type PolicyMode = "explicit" | "transparent" | "transparent-http" | "reverse";
+
 /** A normalised destination host: a DNS name (lowercase, punycode, no trailing dot) or an IP literal. */
 export type Host =
   | { readonly kind: "dns"; readonly name: string }
@@ -28,6 +35,10 @@ export interface RuleDefinition {
   readonly ports?: readonly (number | string)[];
   /** Client source CIDRs ("10.0.0.0/8", "::1/128", or a bare IP). Empty/absent = any client. */
   readonly clients?: readonly string[];
+  /** Listener names: the rule matches only queries whose `listener` is one of them. Empty/absent = any listener. */
+  readonly listeners?: readonly string[];
+  /** Flow modes: the rule matches only queries whose `mode` is one of them. Empty/absent = any mode. */
+  readonly modes?: readonly PolicyMode[];
   readonly action: Action;
   readonly log?: boolean;
   readonly decryption?: Decryption;
@@ -48,13 +59,20 @@ export interface PolicyQuery {
   readonly port: number;
   /** Client IP address as text. */
   readonly clientIp: string;
+  /** Name of the listener the connection arrived on; only rules scoped with `listeners` look at it (absent matches none of them). */
+  readonly listener?: string;
+  /** The flow's mode (a {@link PolicyMode}); only rules scoped with `modes` look at it (absent or unknown matches none of them). */
+  readonly mode?: string;
 }
 
 export interface Decision {
   readonly action: Action;
   /** The id of the rule that matched, or "default". */
   readonly ruleId: string;
-  /** Human-readable, e.g. `rule "block-ads" matched host "*.ads.example"` or `no rule matched; default deny`. */
+  /**
+   * Human-readable, e.g. `rule "block-ads" matched host pattern "*.ads.example"`,
+   * `rule "t" matched any host on listener "tproxy" in mode "transparent"` or `no rule matched; default deny`.
+   */
   readonly reason: string;
   readonly log: boolean;
   readonly decryption: Decryption;
@@ -68,7 +86,10 @@ export interface RuleExplanation {
   readonly index: number;
   readonly ruleId: string;
   readonly matched: boolean;
-  /** e.g. `matched host pattern "*.example.com" and port 443` or `port 80 not in [443, 8000-8100]`. */
+  /**
+   * e.g. `matched host pattern "*.example.com" and port 443 on listener "tproxy"`,
+   * `port 80 not in [443, 8000-8100]` or `listener "explicit" not in ["tproxy"]`.
+   */
   readonly reason: string;
 }
 

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { listenAddressError, parseListenAddress } from "../../src/config/listen.ts";
+import { listenAddressError, parseListenAddress, parseUpstreamAddress, upstreamAddressError } from "../../src/config/listen.ts";
 
 describe("parseListenAddress", () => {
   it("parses host:port forms", () => {
@@ -22,5 +22,21 @@ describe("parseListenAddress", () => {
     assert.equal(listenAddressError("::1:80"), 'expected an IPv6 address in brackets ("[::1]:port"), got "::1:80"');
     assert.throws(() => parseListenAddress("nope"), SyntaxError);
     assert.equal(listenAddressError("[::1]:1"), undefined);
+  });
+});
+
+describe("parseUpstreamAddress", () => {
+  it("parses host:port with a port 1-65535", () => {
+    assert.deepEqual(parseUpstreamAddress("Origin.Example:443"), { hostname: "origin.example", port: 443 });
+    assert.deepEqual(parseUpstreamAddress("[2001:db8::1]:8443"), { hostname: "2001:db8::1", port: 8443 });
+    assert.deepEqual(parseUpstreamAddress("192.0.2.1:1"), { hostname: "192.0.2.1", port: 1 });
+  });
+
+  it("rejects port 0 and malformed addresses", () => {
+    assert.equal(upstreamAddressError("origin.example:0"), 'expected a port 1-65535 after the host, got "origin.example:0"');
+    assert.equal(upstreamAddressError("origin.example:65536"), 'expected a port 1-65535 after the host, got "origin.example:65536"');
+    assert.equal(upstreamAddressError("origin.example"), 'expected "host:port" (IPv6 as "[::1]:port"), got "origin.example"');
+    assert.throws(() => parseUpstreamAddress("x:0"), SyntaxError);
+    assert.equal(upstreamAddressError("a.test:80"), undefined);
   });
 });

@@ -45,6 +45,8 @@ describe("parseConfig", () => {
       connectTimeoutMs: 10000,
       idleTimeoutMs: 300000,
       maxConnections: 10000,
+      maxClientHelloBytes: 16384,
+      maxClientHelloRecords: 16,
     });
     assert.deepEqual(config.log, { flows: "stdout" });
   });
@@ -157,8 +159,8 @@ describe("parseConfig", () => {
     assert.deepEqual(listen("::1:3128"), ['listeners[0].listen: expected an IPv6 address in brackets ("[::1]:port"), got "::1:3128"']);
     assert.deepEqual(listen("[::g]:3128"), ['listeners[0].listen: expected "host:port" (IPv6 as "[::1]:port"), got "[::g]:3128"']);
     assert.deepEqual(listen("127.1:3128"), ['listeners[0].listen: expected "host:port" (IPv6 as "[::1]:port"), got "127.1:3128"']);
-    assert.deepEqual(problems({ listeners: [{ mode: "transparent", listen: "127.0.0.1:1" }] }), [
-      'listeners[0].mode: expected "explicit" (the only mode so far), got "transparent"',
+    assert.deepEqual(problems({ listeners: [{ mode: "reverse", listen: "127.0.0.1:1" }] }), [
+      'listeners[0].mode: expected "explicit", "transparent" or "transparent-http", got "reverse"',
     ]);
     assert.deepEqual(problems({ listeners: [] }), ["listeners: expected at least one listener, got an empty array"]);
   });

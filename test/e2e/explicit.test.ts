@@ -87,7 +87,8 @@ describe("explicit proxy end to end (real curl)", { timeout: 180_000 }, () => {
     const r = await curl(["-x", `http://127.0.0.1:${gw.port}`, "--cacert", pki.caFile, `https://origin.test:${tlsOrigin.port}/hello`]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "hello from origin");
-    const f = await gw.waitForFlow((f) => f.kind === "connect" && f.host === "origin.test" && f.end === "eof");
+    // curl may end with FIN or with RST (a late TLS session ticket unread): both are a finished tunnel
+    const f = await gw.waitForFlow((f) => f.kind === "connect" && f.host === "origin.test" && (f.end === "eof" || f.end === "client-reset"));
     assert.equal(f.decision, "allow");
     assert.equal(f.rule, "origin");
     assert.equal(f.port, tlsOrigin.port);

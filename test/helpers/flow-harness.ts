@@ -8,16 +8,25 @@ import { memoryConnPair } from "../../src/core/memory-conn.ts";
 import type { DialOptions } from "../../src/core/runtime.ts";
 import { createResolver } from "../../src/dns/resolver.ts";
 import type { FlowContext, FlowLimits } from "../../src/flows/context.ts";
-import { handleExplicit } from "../../src/flows/explicit.ts";
-import type { TlsCapability } from "../../src/core/tls.ts";
+import { handleExplicit, handleTransparentHttp } from "../../src/flows/explicit.ts";
+import { handleTransparent, type TransparentSettings } from "../../src/flows/transparent.ts";
+import type {
+  TlsAcceptOptions,
+  TlsCapability,
+  TlsClientSession,
+  TlsConnectOptions,
+  TlsSession,
+  TlsVersion,
+} from "../../src/core/tls.ts";
 import type { FlowRecord, RequestRecord } from "../../src/log/flow-record.ts";
 import { compilePolicy } from "../../src/policy/compile.ts";
-import type { PolicyDefinition } from "../../src/policy/types.ts";
+import type { PolicyDefinition, UrlRuleDefinition } from "../../src/policy/types.ts";
+import { compileUrlRules } from "../../src/policy/url-rules.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** Static host map used by every harness (plus `HarnessOptions.hosts`). */
+/** Static host map used by every harness (plus `HarnessOptions.hosts`, which take precedence). */
 export const HOSTS: Readonly<Record<string, readonly string[]>> = {
   "origin.test": ["10.0.0.1"],
   "other.test": ["10.0.0.2"],
@@ -37,6 +46,20 @@ export const POLICY: PolicyDefinition = {
   ],
 };
 
+/**
+ * For interception tests: origin.test, multi.test and ::1 decrypted with upstream validation,
+ * other.test decrypted without it, the rest of .test relayed blind; all logged.
+ */
+export const DECRYPT_POLICY: PolicyDefinition = {
+  defaultAction: "deny",
+  defaultLog: true,
+  rules: [
+    { id: "inspect", hosts: ["origin.test", "multi.test", "::1"], action: "allow", decryption: "decrypt", log: true },
+    { id: "lab-insecure", hosts: ["other.test"], action: "allow", decryption: "decrypt", upstreamTls: "insecure", log: true },
+    { id: "allow-test", hosts: [".test"], action: "allow", log: true },
+  ],
+};
+
 /** Generous limits: timeout tests override the ones they exercise. */
 export const LIMITS: FlowLimits = {
   maxHeadBytes: 4096,
@@ -46,12 +69,23 @@ export const LIMITS: FlowLimits = {
   idleTimeoutMs: 0,
 };
 
+/** Settings of `FlowHarness.transparentClient()` unless overridden: the config defaults, port 443. */
+export const TRANSPARENT: TransparentSettings = {
+  upstreamPort: 443,
+  noSni: "deny",
+  ech: "policy",
+  maxClientHelloBytes: 16384,
+  maxClientHelloRecords: 16,
+};
+
 /** The exact answer to an established CONNECT. */
 export const ESTABLISHED = "HTTP/1.1 200 Connection Established\r\n\r\n";
 
 export interface HarnessOptions {
   readonly limits?: Partial<FlowLimits>;
   readonly policy?: PolicyDefinition;
+  /** Extra static host entries, merged over {@link HOSTS}. */
+  readonly hosts?: Readonly<Record<string, readonly string[]>>;
   /** Queue size of every in-memory connection (default 64 KiB). */
   readonly highWaterMark?: number;
   /** How long `finish()` waits for flows and origins before failing the test (default 2000 ms). */
@@ -61,6 +95,22 @@ export interface HarnessOptions {
    * cancelled the readable or read it to its end (default true).
    */
   readonly checkRelease?: boolean;
+  /**
+   * Gives the context an `interception` built from fakes and a {@link FakeTls} as the
+   * runtime's TLS (see `FlowHarness.tls`). Without it there is no interception and TLS rejects.
+   */
+  readonly interception?: FakeInterceptionOptions;
+}
+
+/** The interception settings of a harness with fake TLS (defaults: TLSv1.2 both sides, no mirroring, no url rules). */
+export interface FakeInterceptionOptions {
+  readonly urlRules?: readonly UrlRuleDefinition[];
+  readonly clientMinVersion?: TlsVersion;
+  readonly upstreamMinVersion?: TlsVersion;
+  readonly mirrorUpstreamSans?: boolean;
+  readonly extraCaPem?: readonly string[];
+  /** What the fake `certificateNames` finds in any upstream certificate (default none). */
+  readonly upstreamSans?: readonly string[];
 }
 
 /** What an origin handler gets: the origin's end of the dialed connection. */
@@ -73,6 +123,127 @@ const NO_TLS: TlsCapability = {
   accept: () => Promise.reject(new Error("No TLS in the flow harness")),
   connect: () => Promise.reject(new Error("No TLS in the flow harness")),
 };
+
+/** What the fake TLS and the fake leaf issuer were asked, in order (`events` interleaves them). */
+export class FakeTls implements TlsCapability {
+  /** Options of every `connect()` call (without `signal`), in call order. */
+  readonly connects: Omit<TlsConnectOptions, "signal">[] = [];
+  /** Options of every `accept()` call (without `signal`; `initialData` as text), in call order. */
+  readonly accepts: (Omit<TlsAcceptOptions, "signal" | "initialData"> & { readonly initialData: string })[] = [];
+  /** The exact `initialData` bytes of every `accept()` call (a copy; empty when none), in call order. */
+  readonly acceptedBytes: Uint8Array[] = [];
+  /** Every `leaf()` call of the fake interception context. */
+  readonly leaves: { readonly host: string; readonly sans: readonly string[] | undefined }[] = [];
+  /** "connect <servername>", "connected <servername>", "leaf <host>", "accept", in the order they happened. */
+  readonly events: string[] = [];
+  /**
+   * Runs before the fake dials (after `connect` was recorded): throw (e.g. a TlsValidationError)
+   * to fail the handshake, or await to hold it.
+   */
+  beforeConnect: ((options: TlsConnectOptions) => void | Promise<void>) | undefined;
+  readonly #dial: (o: DialOptions) => Promise<Conn>;
+
+  constructor(dial: (o: DialOptions) => Promise<Conn>) {
+    this.#dial = dial;
+  }
+
+  /** "Handshakes" by dialing the in-memory origin: the session's conn is the plaintext stream itself. */
+  async connect(options: TlsConnectOptions): Promise<TlsClientSession> {
+    const { signal, ...recorded } = options;
+    this.connects.push(recorded);
+    this.events.push(`connect ${options.servername}`);
+    await this.beforeConnect?.(options);
+    const conn = await this.#dial({ address: options.address, port: options.port, ...(signal ? { signal } : {}) });
+    this.events.push(`connected ${options.servername}`);
+    return {
+      conn,
+      alpn: "http/1.1",
+      version: "TLSv1.3",
+      servername: options.servername,
+      peerCertificateDer: enc.encode(`fake certificate for ${options.servername}`),
+    };
+  }
+
+  /**
+   * "Handshakes" instantly: the session's conn is `conn` itself (plaintext), `initialData`
+   * first. Whole TLS handshake records (content type 22) at the start of `initialData` are
+   * the handshake a real TLS server would consume (a transparent listener's ClientHello):
+   * they are not replayed as plaintext.
+   */
+  accept(conn: Conn, options: TlsAcceptOptions): Promise<TlsSession> {
+    const { signal: _signal, initialData, ...recorded } = options;
+    const data = initialData ?? new Uint8Array(0);
+    this.accepts.push({ ...recorded, initialData: dec.decode(data) });
+    this.acceptedBytes.push(data.slice());
+    this.events.push("accept");
+    const plaintext = data.subarray(handshakeRecordsLength(data));
+    return Promise.resolve({ conn: new PrefixedConn(conn, plaintext), alpn: "http/1.1", version: "TLSv1.3", servername: null });
+  }
+}
+
+/** Length of the whole TLS handshake records (5-byte header, content type 22) that `data` starts with. */
+function handshakeRecordsLength(data: Uint8Array): number {
+  let at = 0;
+  while (data[at] === 22 && at + 5 <= data.byteLength) {
+    const end = at + 5 + (((data[at + 3] ?? 0) << 8) | (data[at + 4] ?? 0));
+    if (end > data.byteLength) break;
+    at = end;
+  }
+  return at;
+}
+
+/** A fake leaf issuer, url policy and certificate-name reader around `tls`. */
+function fakeInterception(tls: FakeTls, o: FakeInterceptionOptions): NonNullable<FlowContext["interception"]> {
+  const urlPolicy = compileUrlRules(o.urlRules ?? []);
+  return {
+    leaf: (host, sans) => {
+      tls.leaves.push({ host, sans: sans === undefined ? undefined : [...sans] });
+      tls.events.push(`leaf ${host}`);
+      return Promise.resolve({ chainPem: `FAKE CHAIN for ${host}`, keyPem: "FAKE KEY" });
+    },
+    extraCaPem: o.extraCaPem ?? [],
+    clientMinVersion: o.clientMinVersion ?? "TLSv1.2",
+    upstreamMinVersion: o.upstreamMinVersion ?? "TLSv1.2",
+    mirrorUpstreamSans: o.mirrorUpstreamSans ?? false,
+    certificateNames: () => Promise.resolve([...(o.upstreamSans ?? [])]),
+    urlPolicy: () => urlPolicy,
+  };
+}
+
+/** `inner` with `prefix` read first: what a TLS session over `inner` would yield, without TLS. */
+class PrefixedConn implements Conn {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  readonly remote: Conn["remote"];
+  readonly local: Conn["local"];
+  readonly #inner: Conn;
+
+  constructor(inner: Conn, prefix: Uint8Array | undefined) {
+    this.#inner = inner;
+    this.writable = inner.writable;
+    this.remote = inner.remote;
+    this.local = inner.local;
+    const reader = inner.readable.getReader();
+    this.readable = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          if (prefix && prefix.byteLength > 0) controller.enqueue(prefix.slice());
+        },
+        pull: async (controller) => {
+          const r = await reader.read();
+          if (r.done) controller.close();
+          else controller.enqueue(r.value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  close(): void {
+    this.#inner.close();
+  }
+}
 
 /** A dial refused like a closed port. */
 export class ConnRefusedError extends Error {
@@ -90,6 +261,8 @@ export class FlowHarness {
   readonly dials: DialOptions[] = [];
   /** Errors thrown by origin handlers (checked by `finish()`). */
   readonly originErrors: unknown[] = [];
+  /** The fake TLS capability and leaf issuer (present with `HarnessOptions.interception`). */
+  readonly tls: FakeTls;
   readonly #targets = new Map<string, Target>();
   readonly #running: Promise<unknown>[] = [];
   readonly #conns: Conn[] = [];
@@ -105,11 +278,14 @@ export class FlowHarness {
     this.#checkRelease = options.checkRelease ?? true;
     const policy = compilePolicy(options.policy ?? POLICY);
     const resolver = createResolver(
-      { hosts: HOSTS, cacheSize: 100, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: 1000 },
+      { hosts: { ...HOSTS, ...options.hosts }, cacheSize: 100, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: 1000 },
       (name) => Promise.reject(new Error(`No system lookup in tests (asked for "${name}")`)),
     );
-    const runtime: FlowContext["runtime"] = { dial: (o) => this.#dial(o), tls: NO_TLS };
+    this.tls = new FakeTls((o) => this.#dial(o));
+    const runtime: FlowContext["runtime"] = { dial: (o) => this.#dial(o), tls: options.interception ? this.tls : NO_TLS };
+    const ic = options.interception;
     this.ctx = {
+      ...(ic ? { interception: fakeInterception(this.tls, ic) } : {}),
       runtime,
       policy: () => policy,
       resolver,
@@ -121,6 +297,7 @@ export class FlowHarness {
         },
       },
       listenerName: "test",
+      mode: "explicit",
       viaName: "tollgate",
     };
   }
@@ -137,24 +314,46 @@ export class FlowHarness {
 
   /** A new client connection served by `handleExplicit`; returns the client's end. */
   client(): Peer {
+    return this.#serve(3128, (conn) => handleExplicit(conn, this.ctx));
+  }
+
+  /**
+   * A new client connection served by `handleTransparent` (context mode "transparent"),
+   * as if redirected to a listener on port 8443; returns the client's end.
+   */
+  transparentClient(settings: Partial<TransparentSettings> = {}): Peer {
+    const ctx: FlowContext = { ...this.ctx, mode: "transparent" };
+    return this.#serve(8443, (conn) => handleTransparent(conn, ctx, { ...TRANSPARENT, ...settings }));
+  }
+
+  /** A new client connection served by `handleTransparentHttp` (context mode "transparent-http"); returns the client's end. */
+  transparentHttpClient(upstreamPort = 80): Peer {
+    const ctx: FlowContext = { ...this.ctx, mode: "transparent-http" };
+    return this.#serve(8080, (conn) => handleTransparentHttp(conn, ctx, upstreamPort));
+  }
+
+  #serve(localPort: number, handler: (conn: Conn) => Promise<void>): Peer {
     const port = this.#clientPort++;
     const [proxySide, clientSide] = memoryConnPair({
       ...(this.#hwm === undefined ? {} : { highWaterMark: this.#hwm }),
       remote: { address: "127.0.0.1", port },
-      local: { address: "127.0.0.1", port: 3128 },
+      local: { address: "127.0.0.1", port: localPort },
     });
     const tracked = new TrackedConn(proxySide);
     this.#conns.push(proxySide, clientSide);
     this.#clients.push(tracked);
-    this.#running.push(handleExplicit(tracked, this.ctx));
+    this.#running.push(handler(tracked));
     return new Peer(clientSide);
   }
 
   /**
    * Waits for every flow and origin handler to end. If they do not within the timeout,
-   * resets every connection (so nothing leaks) and throws: a flow hung.
+   * resets every connection (so nothing leaks) and throws: a flow hung. A flow may release
+   * its client connection a little after it returned (e.g. a close deferred so that a TLS
+   * alert reaches the client): that is waited for within the same timeout.
    */
   async finish(): Promise<void> {
+    const deadline = Date.now() + this.#finishTimeoutMs;
     const all = Promise.allSettled(this.#running);
     const outcome = await within(all, this.#finishTimeoutMs).catch(() => "timeout" as const);
     if (outcome === "timeout") {
@@ -165,6 +364,7 @@ export class FlowHarness {
     for (const r of outcome) if (r.status === "rejected") throw r.reason;
     if (this.originErrors.length > 0) throw this.originErrors[0];
     if (this.#checkRelease) {
+      while (Date.now() < deadline && this.#clients.some((c) => !c.released)) await new Promise((r) => setTimeout(r, 10));
       this.#clients.forEach((c, i) => {
         if (!c.released) {
           throw new Error(`Flow ${i} returned without releasing its client connection (no close(), readable neither cancelled nor read to its end)`);

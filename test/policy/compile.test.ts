@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { normalizeHost } from "../../src/core/host.ts";
 import { compilePolicy, parseClientIp } from "../../src/policy/compile.ts";
-import type { Policy, PolicyDefinition, PolicyQuery, RuleDefinition } from "../../src/policy/types.ts";
+import type { Policy, PolicyDefinition, PolicyMode, PolicyQuery, RuleDefinition } from "../../src/policy/types.ts";
 
 const q = (host: string, port = 443, clientIp = "10.0.0.1"): PolicyQuery => ({ host: normalizeHost(host), port, clientIp });
 const decide = (p: Policy, host: string, port?: number, client?: string) => p.decide(q(host, port, client));
@@ -262,22 +262,32 @@ describe("compilePolicy: index agrees with linear evaluation", () => {
     hostRegex: fc.option(fc.array(fc.constantFrom("example\\.com", "[a-z]\\.example\\.com", ".*\\.net", "x\\..*"), { maxLength: 2 }), { nil: undefined }),
     ports: fc.option(fc.array(fc.constantFrom<number | string>(80, 443, "8000-8100", "1-1000"), { maxLength: 2 }), { nil: undefined }),
     clients: fc.option(fc.array(fc.constantFrom("10.0.0.0/8", "::1", "::/0", "192.0.2.0/24"), { maxLength: 2 }), { nil: undefined }),
+    listeners: fc.option(fc.array(fc.constantFrom("a", "b", "c"), { maxLength: 2 }), { nil: undefined }),
+    modes: fc.option(fc.array(fc.constantFrom<PolicyMode>("explicit", "transparent", "transparent-http", "reverse"), { maxLength: 2 }), { nil: undefined }),
     action: fc.constantFrom<"allow" | "deny">("allow", "deny"),
+  });
+  const scope = fc.record({
+    listener: fc.option(fc.constantFrom("a", "b", "z"), { nil: undefined }),
+    mode: fc.option(fc.constantFrom("explicit", "transparent", "reverse", "bogus"), { nil: undefined }),
   });
   it("decide() returns the first rule that explain() marks as matching", () => {
     fc.assert(
       fc.property(
         fc.array(rule, { maxLength: 12 }),
-        fc.array(fc.tuple(fc.constantFrom(...hosts), fc.constantFrom(80, 443, 8050, 2000), fc.constantFrom("10.0.0.1", "::1", "::ffff:192.0.2.9", "2001:db8::1")), { minLength: 1, maxLength: 10 }),
+        fc.array(fc.tuple(fc.constantFrom(...hosts), fc.constantFrom(80, 443, 8050, 2000), fc.constantFrom("10.0.0.1", "::1", "::ffff:192.0.2.9", "2001:db8::1"), scope), { minLength: 1, maxLength: 10 }),
         (defs, queries) => {
           const p = policy(defs.map((d, i) => ({ ...d, id: `r${i}` })));
-          for (const [host, port, client] of queries) {
-            const query = q(host, port, client);
+          for (const [host, port, client, { listener, mode }] of queries) {
+            const query: PolicyQuery = {
+              ...q(host, port, client),
+              ...(listener === undefined ? {} : { listener }),
+              ...(mode === undefined ? {} : { mode }),
+            };
             const d = p.decide(query);
             const ex = p.explain?.(query);
             assert.ok(ex);
             const first = ex.rules.find((r) => r.matched);
-            assert.equal(d.ruleId, first?.ruleId ?? "default", `${host}:${port} from ${client}`);
+            assert.equal(d.ruleId, first?.ruleId ?? "default", `${host}:${port} from ${client} on ${listener} in ${mode}`);
             assert.deepEqual(ex.decision, d);
           }
         },

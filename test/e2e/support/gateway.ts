@@ -7,7 +7,12 @@ import { runtimeName } from "../../helpers/runtime.ts";
 const root = new URL("../../../", import.meta.url).pathname;
 
 export interface GatewayProcess {
+  /** Port of the listener named by `opts.listener` (default "explicit"). */
   readonly port: number;
+  /** Bound port of every listener, by name. */
+  readonly ports: ReadonlyMap<string, number>;
+  /** The gateway's process id (for /proc sampling). */
+  readonly pid: number;
   readonly stdout: string[];
   readonly stderr: string[];
   /** Flow-log records written so far (parsed JSON lines of stdout). */
@@ -62,16 +67,20 @@ export async function startGateway(config: unknown | undefined, opts: { binary?:
     child.once("exit", (code, signal) => resolve({ code, signal }))
   );
   const name = opts.listener ?? "explicit";
+  const ports = new Map<string, number>();
   const port = await new Promise<number>((resolve, reject) => {
     let errBuf = "";
     const timer = setTimeout(() => reject(new Error(`gateway did not start in time:\n${errBuf}`)), 20_000);
     child.stderr!.on("data", (d: string) => {
       errBuf += d;
       stderr.push(d);
-      const m = new RegExp(`${name}=[^ ]*:(\\d+)`).exec(errBuf);
-      if (m) {
+      const line = /listening (.*)\n/.exec(errBuf);
+      if (line) {
+        for (const m of line[1]!.matchAll(/([\w.-]+)=\S*:(\d+)/g)) ports.set(m[1]!, Number(m[2]));
         clearTimeout(timer);
-        resolve(Number(m[1]));
+        const p = ports.get(name) ?? [...ports.values()][0];
+        if (p === undefined) reject(new Error(`no listener in: ${line[0]}`));
+        else resolve(p);
       }
     });
     exited.then(({ code }) => {
@@ -89,6 +98,8 @@ export async function startGateway(config: unknown | undefined, opts: { binary?:
     });
   return {
     port,
+    ports,
+    pid: child.pid ?? -1,
     stdout,
     stderr,
     flows,

@@ -1,0 +1,113 @@
+/**
+ * Config schema for `listeners`: explicit proxies and transparent listeners, the fields
+ * each mode allows, and the check that rules scoped to listeners name existing ones.
+ * Mode-dependent defaults (`upstreamPort`, `noSni`, `ech`) are applied by `parseConfig`.
+ * @module
+ */
+import * as v from "valibot";
+import { listenAddressError, parseListenAddress, upstreamAddressError } from "./listen.ts";
+import { checkedString, expected, id, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
+
+/** Listener modes a config may name. */
+export const LISTENER_MODES = ["explicit", "transparent", "transparent-http"] as const;
+
+/**
+ * `"noSni"` of a transparent listener: `"deny"` (refuse ClientHellos without SNI) or
+ * `{"action": "allow", "upstream": "host:port"}` (splice them to that fixed upstream; the
+ * policy is still applied to that host).
+ */
+const noSniSchema = v.lazy((input) =>
+  isPlainObject(input)
+    ? object({
+      action: v.picklist(["allow"], expected('"allow" (or write "deny" instead of an object)')),
+      upstream: checkedString('"host:port"', upstreamAddressError),
+    })
+    : v.picklist(["deny"], expected('"deny" or {"action": "allow", "upstream": "host:port"}'))
+);
+
+/** The modes each mode-specific field is valid for. */
+const FIELD_MODES: Readonly<Record<string, readonly string[]>> = {
+  upstreamPort: ["transparent", "transparent-http"],
+  noSni: ["transparent"],
+  ech: ["transparent"],
+};
+
+/** Report fields given for a mode that does not use them (at the field). */
+function fieldsMatchMode<T>() {
+  return v.rawCheck<T>(({ dataset, addIssue }) => {
+    const listener: unknown = dataset.value;
+    if (!isPlainObject(listener)) return;
+    const mode = listener["mode"];
+    if (typeof mode !== "string" || !(LISTENER_MODES as readonly string[]).includes(mode)) return;
+    for (const [field, modes] of Object.entries(FIELD_MODES)) {
+      if (listener[field] === undefined || modes.includes(mode)) continue;
+      const names = modes.map((m) => JSON.stringify(m)).join(" and ");
+      addIssue({
+        message: `only valid for ${names} listeners (this one is ${JSON.stringify(mode)})`,
+        path: [{ type: "object", origin: "value", input: listener, key: field, value: listener[field] }],
+      });
+    }
+  });
+}
+
+const listenerObject = object({
+  name: v.optional(id),
+  mode: v.picklist(LISTENER_MODES, expected('"explicit", "transparent" or "transparent-http"')),
+  listen: checkedString('"host:port"', listenAddressError),
+  /** transparent, transparent-http: the port dialled on the host named by SNI / Host (default 443 / 80). */
+  upstreamPort: v.optional(integer(1, 65535)),
+  /** transparent: what to do with a ClientHello without SNI (default "deny"). */
+  noSni: v.optional(noSniSchema),
+  /** transparent: "policy" (default) or "block" ClientHellos offering encrypted_client_hello. */
+  ech: v.optional(v.picklist(["policy", "block"], expected('"policy" or "block"'))),
+});
+
+const listenerSchema = v.pipe(listenerObject, fieldsMatchMode<v.InferOutput<typeof listenerObject>>());
+
+/** `listeners`: at least one; names and listen addresses unique. */
+export const listenersSchema = v.pipe(
+  v.array(listenerSchema, expected("an array of listeners")),
+  v.check((list) => list.length > 0, "expected at least one listener, got an empty array"),
+  unique("name", "listener name", (item, index) => ownString(item, "name", `listener-${index + 1}`)),
+  unique("listen", "listen address", (item) => {
+    if (typeof item["listen"] !== "string" || listenAddressError(item["listen"]) !== undefined) return undefined;
+    const { hostname, port } = parseListenAddress(item["listen"]);
+    return port === 0 ? undefined : `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+  }),
+);
+
+/**
+ * Report `policy.rules[i].listeners[j]` items that name no listener (given or generated
+ * `listener-<n>` names). Runs on the whole config, after the default sections are in.
+ */
+export function ruleListenersExist<T>() {
+  return v.rawCheck<T>(({ dataset, addIssue }) => {
+    const config: unknown = dataset.value;
+    if (!isPlainObject(config) || !Array.isArray(config["listeners"]) || !isPlainObject(config["policy"])) return;
+    const policy = config["policy"];
+    const rules = policy["rules"];
+    if (!Array.isArray(rules)) return;
+    const names = new Set<string>();
+    config["listeners"].forEach((listener: unknown, index) => {
+      const name = isPlainObject(listener) ? ownString(listener, "name", `listener-${index + 1}`) : undefined;
+      if (name !== undefined) names.add(name);
+    });
+    rules.forEach((rule: unknown, i) => {
+      if (!isPlainObject(rule) || !Array.isArray(rule["listeners"])) return;
+      const list: unknown[] = rule["listeners"];
+      list.forEach((name, j) => {
+        if (typeof name !== "string" || names.has(name)) return;
+        addIssue({
+          message: `no listener named ${JSON.stringify(name)}`,
+          path: [
+            { type: "object", origin: "value", input: config, key: "policy", value: policy },
+            { type: "object", origin: "value", input: policy, key: "rules", value: rules },
+            { type: "array", origin: "value", input: rules, key: i, value: rule },
+            { type: "object", origin: "value", input: rule, key: "listeners", value: list },
+            { type: "array", origin: "value", input: list, key: j, value: name },
+          ],
+        });
+      });
+    });
+  });
+}

@@ -1,0 +1,192 @@
+import { concatBytes } from "../core/bytes.ts";
+import type { Conn } from "../core/conn.ts";
+import { hostText, normalizeHost } from "../core/host.ts";
+import { type ClientHello, ClientHelloReader } from "../protocol/client-hello.ts";
+import { ClientHelloError } from "../protocol/client-hello-error.ts";
+import { TlsAlert, tlsAlertRecord } from "../protocol/tls-alert.ts";
+import { TlsValidationError } from "../core/tls.ts";
+import type { Decision, Host } from "../policy/types.ts";
+import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
+import type { FlowContext } from "./context.ts";
+import { relayDecryptedHttp } from "./decrypted-http.ts";
+import { errorText, FlowState } from "./flow-state.ts";
+import { connectUpstreamTls, tlsName } from "./intercept.ts";
+import { spliceStreams } from "./splice.ts";
+import { connectUpstream, UpstreamError } from "./upstream.ts";
+
+/** What a transparent TLS listener needs from its config. */
+export interface TransparentSettings {
+  /** Port dialed on the host named by the SNI. */
+  readonly upstreamPort: number;
+  /** Connections without SNI: refused, or spliced to a fixed upstream. */
+  readonly noSni: "deny" | { readonly action: "allow"; readonly upstream: { readonly host: string; readonly port: number } };
+  /** "policy": decide on the outer SNI and log ECH; "block": refuse any ClientHello offering ECH. */
+  readonly ech: "policy" | "block";
+  readonly maxClientHelloBytes: number;
+  readonly maxClientHelloRecords: number;
+}
+
+/**
+ * One connection on a transparent TLS listener (traffic redirected to us; the client does not
+ * know). Reads the ClientHello without answering, decides on its SNI, then **resolves the SNI
+ * itself** — the destination IP the client used is never trusted, which defeats SNI spoofing —
+ * and either forwards the very same ClientHello bytes and splices (exception), or terminates
+ * TLS with a minted certificate and re-originates validated TLS (decrypt).
+ */
+export async function handleTransparent(client: Conn, ctx: FlowContext, settings: TransparentSettings): Promise<void> {
+  const flow = new FlowState(ctx, client, ctx.mode);
+  const r = flow.record;
+  r.kind = "tls";
+  const src = new ConnReader(client);
+  let hello: ClientHello;
+  let raw: Uint8Array;
+  try {
+    ({ hello, raw } = await readClientHello(src, ctx, settings));
+  } catch (e) {
+    client.close();
+    const why = e instanceof FlowTimeoutError
+      ? `No complete ClientHello within ${ctx.limits.headerTimeoutMs} ms`
+      : e instanceof ClientHelloError && e.reason === "not-tls"
+      ? `Non-TLS bytes on the transparent TLS listener: ${e.message}`
+      : errorText(e);
+    return flow.finish("error", why);
+  }
+  r.ech = hello.ech;
+  r.alpn = hello.alpn.length > 0 ? hello.alpn.join(",") : null;
+  const refuse = (alert: number, end: string, error?: string) => refuseTls(client, alert).then(() => flow.finish(end, error));
+
+  if (hello.ech && settings.ech === "block") {
+    r.decision = "deny";
+    r.rule = "ech-block";
+    r.reason = "ClientHello offers encrypted_client_hello and the listener blocks ECH";
+    return refuse(TlsAlert.accessDenied, "denied");
+  }
+  let host: Host;
+  let port = settings.upstreamPort;
+  if (hello.sni === undefined) {
+    r.port = port;
+    if (settings.noSni === "deny") {
+      r.decision = "deny";
+      r.rule = "no-sni";
+      r.reason = `ClientHello without SNI (destination port ${port}); noSni is "deny"`;
+      return refuse(TlsAlert.unrecognizedName, "denied");
+    }
+    host = normalizeHost(settings.noSni.upstream.host);
+    port = settings.noSni.upstream.port;
+  } else {
+    try {
+      host = normalizeHost(hello.sni);
+    } catch (e) {
+      r.host = hello.sni;
+      return refuse(TlsAlert.unrecognizedName, "error", `Invalid SNI: ${errorText(e)}`);
+    }
+  }
+  r.host = tlsName(host);
+  r.port = port;
+  const decision = ctx.policy().decide({ host, port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode });
+  flow.decided(decision);
+  if (decision.action === "deny") return refuse(TlsAlert.accessDenied, "denied");
+  if (decision.decryption === "decrypt" && hello.sni !== undefined) {
+    const rest = src.release();
+    return decryptTransparent(client, rest ? concatBytes([raw, rest]) : raw, host, port, decision, ctx, flow);
+  }
+  // Exception: our own resolution of the SNI, then the very same ClientHello bytes.
+  let up;
+  try {
+    up = await connectUpstream(ctx, host, port);
+  } catch (e) {
+    return refuse(TlsAlert.internalError, "error", e instanceof UpstreamError ? e.message : errorText(e));
+  }
+  r.resolved = up.address;
+  r.dnsSource = up.dnsSource;
+  const rest = src.release();
+  const headA = rest ? concatBytes([raw, rest]) : raw;
+  const result = await spliceStreams(client, up.conn, { headA, idleTimeoutMs: ctx.limits.idleTimeoutMs, names: ["client", "upstream"] });
+  r.bytesUp = result.bytesAtoB;
+  r.bytesDown = result.bytesBtoA;
+  flow.finish(result.end, result.error);
+}
+
+async function decryptTransparent(
+  client: Conn,
+  raw: Uint8Array,
+  host: Host,
+  port: number,
+  decision: Decision,
+  ctx: FlowContext,
+  flow: FlowState,
+): Promise<void> {
+  const r = flow.record;
+  const ic = ctx.interception;
+  const fail = (alert: number, error: string) => refuseTls(client, alert).then(() => flow.finish("error", error));
+  if (!ic) return fail(TlsAlert.internalError, `Rule "${decision.ruleId}" asks for decryption but no CA is configured`);
+  let up;
+  try {
+    up = await connectUpstreamTls(ctx, ic, host, port, decision);
+  } catch (e) {
+    // No CONNECT to answer here: the client gets a TLS alert and nothing is minted.
+    if (e instanceof TlsValidationError) return fail(TlsAlert.handshakeFailure, `Upstream certificate rejected (${e.code}): ${e.message}`);
+    return fail(TlsAlert.internalError, e instanceof UpstreamError ? e.message : `Upstream TLS with ${hostText(host)}:${port} failed: ${errorText(e)}`);
+  }
+  r.resolved = up.address;
+  r.dnsSource = up.dnsSource;
+  const upstream = up.session.conn;
+  let leaf;
+  try {
+    let sans: string[] | undefined;
+    if (ic.mirrorUpstreamSans && ic.certificateNames && up.session.peerCertificateDer) sans = await ic.certificateNames(up.session.peerCertificateDer);
+    leaf = await ic.leaf(tlsName(host), sans);
+  } catch (e) {
+    upstream.close();
+    return fail(TlsAlert.internalError, `Could not issue a certificate for ${hostText(host)}: ${errorText(e)}`);
+  }
+  let tlsClient;
+  try {
+    tlsClient = await ctx.runtime.tls.accept(client, {
+      certChainPem: leaf.chainPem,
+      keyPem: leaf.keyPem,
+      alpn: ["http/1.1"],
+      minVersion: ic.clientMinVersion,
+      initialData: raw,
+    });
+  } catch (e) {
+    upstream.close();
+    client.close();
+    return flow.finish("error", `Client TLS handshake failed: ${errorText(e)}`);
+  }
+  const reconnect = async () => (await connectUpstreamTls(ctx, ic, host, port, decision)).session.conn;
+  const result = await relayDecryptedHttp(tlsClient.conn, upstream, host, port, ctx, ic, flow, reconnect, decision.log, false);
+  r.bytesUp = result.bytesUp;
+  r.bytesDown = result.bytesDown;
+  flow.finish(result.end, result.error);
+}
+
+/** Reads until a whole ClientHello arrived (bounded in bytes, records and time). */
+async function readClientHello(
+  src: ConnReader,
+  ctx: FlowContext,
+  settings: TransparentSettings,
+): Promise<{ hello: ClientHello; raw: Uint8Array }> {
+  const reader = new ClientHelloReader({ maxBytes: settings.maxClientHelloBytes, maxRecords: settings.maxClientHelloRecords });
+  const until = Date.now() + ctx.limits.headerTimeoutMs;
+  for (;;) {
+    const chunk = await src.read(Math.max(1, until - Date.now()));
+    if (!chunk) throw new ClientHelloError("truncated", "Connection closed before a complete ClientHello");
+    const hello = reader.push(chunk);
+    if (hello) return { hello, raw: reader.bytes() };
+  }
+}
+
+/** Sends a fatal TLS alert and closes (the client sees a handshake failure, not a hang). */
+async function refuseTls(client: Conn, alert: number): Promise<void> {
+  const w = client.writable.getWriter();
+  try {
+    await w.write(tlsAlertRecord(alert));
+    await w.close();
+  } catch {
+    // client gone
+  } finally {
+    w.releaseLock();
+  }
+  setTimeout(() => client.close(), 500);
+}

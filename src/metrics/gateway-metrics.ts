@@ -1,0 +1,220 @@
+/**
+ * The gateway's metric set (all names prefixed `tollgate_`) and the glue that updates the
+ * per-connection metrics from the canonical flow records, so flows only write their record.
+ *
+ * @module
+ */
+import type { FlowLog, FlowRecord, RequestRecord } from "../log/flow-record.ts";
+import type { Counter } from "./counter.ts";
+import { FLOW_ERROR_KINDS, flowErrorKind } from "./flow-error-kind.ts";
+import type { Gauge } from "./gauge.ts";
+import type { Histogram } from "./histogram.ts";
+import type { Registry } from "./registry.ts";
+
+/** Buckets of `tollgate_cert_mint_seconds`: 50 µs to 50 ms (an ECDSA leaf takes ≈2–5 ms). */
+export const CERT_MINT_BUCKETS: readonly number[] = Object.freeze([
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+]);
+
+/** Buckets of `tollgate_dns_lookup_seconds`: 0.5 ms (cache, static) to 5 s (a slow resolver). */
+export const DNS_LOOKUP_BUCKETS: readonly number[] = Object.freeze([
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+]);
+
+/** Certificate cache counts read at scrape time (a `LeafCache.stats()` result fits). */
+export interface CertCacheCounts {
+  readonly hits: number;
+  readonly misses: number;
+  readonly size: number;
+}
+
+/** Typed handles on the gateway's metrics. */
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  /** `tollgate_connections_total{listener,mode,decision}`: flows ended; decision "allow", "deny" or "none" (no decision was reached). */
+  readonly connections: Counter<readonly ["listener", "mode", "decision"]>;
+  /** `tollgate_active_connections{listener}`: client connections open now. */
+  readonly activeConnections: Gauge<readonly ["listener"]>;
+  /** `tollgate_active_tunnels{listener}`: CONNECT or transparent TLS relays open now. */
+  readonly activeTunnels: Gauge<readonly ["listener"]>;
+  /** `tollgate_bytes_total{listener,direction}`: direction "up" (client to upstream) or "down". */
+  readonly bytes: Counter<readonly ["listener", "direction"]>;
+  /**
+   * `tollgate_http_requests_total{listener,mode,status}`: proxied and decrypted HTTP requests;
+   * status is the class of the status sent to the client ("1xx"…"5xx"), "none" if no
+   * response was sent, "other" if out of range. A class keeps the label's cardinality at 7.
+   */
+  readonly httpRequests: Counter<readonly ["listener", "mode", "status"]>;
+  /** `tollgate_cert_cache_hits_total`. */
+  readonly certCacheHits: Counter;
+  /** `tollgate_cert_cache_misses_total`. */
+  readonly certCacheMisses: Counter;
+  /** `tollgate_cert_cache_size`: leaves cached (read from the certificate cache source at scrape time). */
+  readonly certCacheSize: Gauge;
+  /** `tollgate_cert_mint_seconds`: time to mint one leaf. */
+  readonly certMintSeconds: Histogram;
+  /** `tollgate_dns_lookups_total{source,result}`: source "static", "system", "cache", "literal" or "none"; result "ok", "notfound", "timeout" or "error". */
+  readonly dnsLookups: Counter<readonly ["source", "result"]>;
+  /** `tollgate_dns_lookup_seconds`. */
+  readonly dnsLookupSeconds: Histogram;
+  /** `tollgate_errors_total{kind}`: flows that ended in an error, by {@linkcode FlowErrorKind}. */
+  readonly errors: Counter<readonly ["kind"]>;
+  /** `tollgate_config_generation`: generation of the configuration in force (1 for the first). */
+  readonly configGeneration: Gauge;
+  /** `tollgate_config_last_reload_success`: 1 if the last reload succeeded, else 0. */
+  readonly configLastReloadSuccess: Gauge;
+  /** `tollgate_config_last_reload_timestamp_seconds`: Unix time of the last reload attempt. */
+  readonly configLastReloadTimestamp: Gauge;
+  /** `tollgate_process_start_time_seconds`. */
+  readonly processStartTime: Gauge;
+  /**
+   * Reads the certificate cache's own counts at scrape time: size is set, and the hit and
+   * miss counters are brought up to the source's totals (they never go down). Use either
+   * this or `certCacheHits.inc()` / `certCacheMisses.inc()`, not both.
+   */
+  setCertCacheSource(source: (() => CertCacheCounts) | undefined): void;
+}
+
+/** Options of {@linkcode createGatewayMetrics}. */
+export interface GatewayMetricsOptions {
+  /** Process start, ms since the epoch. Default `performance.timeOrigin`. */
+  readonly startTimeMs?: number;
+  /** Certificate cache counts, read at scrape time (see {@linkcode GatewayMetrics.setCertCacheSource}). */
+  readonly certCache?: () => CertCacheCounts;
+}
+
+/**
+ * Registers the gateway's metrics in `registry` and returns typed handles.
+ *
+ * @example
+ * ```ts
+ * const metrics = createGatewayMetrics(new Registry());
+ * const flowLog = metricsFlowLog(metrics, jsonLineFlowLog(print));
+ * ```
+ */
+export function createGatewayMetrics(registry: Registry, options: GatewayMetricsOptions = {}): GatewayMetrics {
+  let certSource = options.certCache;
+  const certCacheHits = registry.counter({ name: "tollgate_cert_cache_hits_total", help: "Leaf certificate cache hits." });
+  const certCacheMisses = registry.counter({ name: "tollgate_cert_cache_misses_total", help: "Leaf certificate cache misses (a mint was needed)." });
+  const catchUp = (counter: Counter, total: number) => {
+    const delta = total - counter.value();
+    if (delta > 0) counter.inc(delta);
+  };
+  const errors = registry.counter({
+    name: "tollgate_errors_total",
+    help: "Flows that ended in an error, by kind.",
+    labelNames: ["kind"],
+  });
+  for (const kind of FLOW_ERROR_KINDS) errors.labels(kind); // every kind shows from the start
+  const processStartTime = registry.gauge({ name: "tollgate_process_start_time_seconds", help: "Start time of the process, Unix seconds." });
+  processStartTime.set(Math.floor((options.startTimeMs ?? performance.timeOrigin) / 1000));
+  return {
+    registry,
+    connections: registry.counter({
+      name: "tollgate_connections_total",
+      help: "Flows ended (one per connection; one per request for plain HTTP proxying), by decision.",
+      labelNames: ["listener", "mode", "decision"],
+    }),
+    activeConnections: registry.gauge({ name: "tollgate_active_connections", help: "Client connections open now.", labelNames: ["listener"] }),
+    activeTunnels: registry.gauge({ name: "tollgate_active_tunnels", help: "Tunnels (CONNECT or transparent TLS relays) open now.", labelNames: ["listener"] }),
+    bytes: registry.counter({
+      name: "tollgate_bytes_total",
+      help: "Bytes relayed, up (client to upstream) or down.",
+      labelNames: ["listener", "direction"],
+    }),
+    httpRequests: registry.counter({
+      name: "tollgate_http_requests_total",
+      help: "Proxied and decrypted HTTP requests, by class of the status sent to the client.",
+      labelNames: ["listener", "mode", "status"],
+    }),
+    certCacheHits,
+    certCacheMisses,
+    certCacheSize: registry.gauge({
+      name: "tollgate_cert_cache_size",
+      help: "Leaf certificates cached.",
+      collect: (g) => {
+        if (!certSource) return;
+        const counts = certSource();
+        g.set(counts.size);
+        catchUp(certCacheHits, counts.hits);
+        catchUp(certCacheMisses, counts.misses);
+      },
+    }),
+    certMintSeconds: registry.histogram({ name: "tollgate_cert_mint_seconds", help: "Time to mint one leaf certificate.", buckets: CERT_MINT_BUCKETS }),
+    dnsLookups: registry.counter({ name: "tollgate_dns_lookups_total", help: "DNS lookups by source and result.", labelNames: ["source", "result"] }),
+    dnsLookupSeconds: registry.histogram({ name: "tollgate_dns_lookup_seconds", help: "Time to resolve an upstream name.", buckets: DNS_LOOKUP_BUCKETS }),
+    errors,
+    configGeneration: registry.gauge({ name: "tollgate_config_generation", help: "Generation of the configuration in force." }),
+    configLastReloadSuccess: registry.gauge({ name: "tollgate_config_last_reload_success", help: "1 if the last configuration reload succeeded, else 0." }),
+    configLastReloadTimestamp: registry.gauge({
+      name: "tollgate_config_last_reload_timestamp_seconds",
+      help: "Time of the last configuration reload attempt, Unix seconds.",
+    }),
+    processStartTime,
+    setCertCacheSource(source) {
+      certSource = source;
+    },
+  };
+}
+
+/** The `status` label of `tollgate_http_requests_total` for a status code. */
+export function statusClass(status: number | null): string {
+  if (status === null) return "none";
+  if (!Number.isInteger(status) || status < 100 || status > 599) return "other";
+  return `${Math.floor(status / 100)}xx`;
+}
+
+/**
+ * Updates the per-connection metrics from a finished flow: connections, bytes, errors, and
+ * (for plain proxied HTTP, `kind` "http") requests. Decrypted requests are counted from their
+ * own records by {@linkcode observeRequest}, not from the connection's `requests` count.
+ */
+export function observeFlow(metrics: GatewayMetrics, record: FlowRecord): void {
+  const { listener, mode } = record;
+  metrics.connections.labels(listener, mode, record.decision ?? "none").inc();
+  if (record.bytesUp > 0) metrics.bytes.labels(listener, "up").inc(record.bytesUp);
+  if (record.bytesDown > 0) metrics.bytes.labels(listener, "down").inc(record.bytesDown);
+  if (record.kind === "http" && record.requests > 0) {
+    metrics.httpRequests.labels(listener, mode, statusClass(record.status)).inc(record.requests);
+  }
+  const kind = flowErrorKind(record);
+  if (kind !== null) metrics.errors.labels(kind).inc();
+}
+
+/** Counts one decrypted HTTP request from its record. */
+export function observeRequest(metrics: GatewayMetrics, record: RequestRecord): void {
+  metrics.httpRequests.labels(record.listener, record.mode, statusClass(record.status)).inc();
+}
+
+/** Updates the metrics from any record a flow writes. */
+export function observeRecord(metrics: GatewayMetrics, record: FlowRecord | RequestRecord): void {
+  if (record.type === "flow") observeFlow(metrics, record);
+  else observeRequest(metrics, record);
+}
+
+/**
+ * Records a configuration load or reload attempt: the success flag and time always, the
+ * generation when it succeeded.
+ */
+export function observeConfigReload(metrics: GatewayMetrics, ok: boolean, generation?: number, nowMs: number = Date.now()): void {
+  metrics.configLastReloadSuccess.set(ok ? 1 : 0);
+  metrics.configLastReloadTimestamp.set(nowMs / 1000);
+  if (ok && generation !== undefined) metrics.configGeneration.set(generation);
+}
+
+/**
+ * A flow log that updates `metrics` from every record, then passes it on to `next`.
+ * A metrics failure (e.g. a label limit) never stops the record from being logged.
+ */
+export function metricsFlowLog(metrics: GatewayMetrics, next?: FlowLog): FlowLog {
+  return {
+    write(record) {
+      try {
+        observeRecord(metrics, record);
+      } catch {
+        // metrics are best effort; the log line matters more
+      }
+      next?.write(record);
+    },
+  };
+}

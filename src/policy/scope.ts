@@ -1,0 +1,129 @@
+/**
+ * Rule scopes: the `listeners` and `modes` conditions of a rule, which restrict it to
+ * connections that arrived on named listeners or in given flow modes. A rule without a
+ * scope matches every listener and mode; a policy without scoped rules never looks at
+ * the query's `listener` and `mode`.
+ * @module
+ */
+
+import type { PolicyMode } from "./types.ts";
+
+/** Every {@link PolicyMode}, in documentation order. */
+export const POLICY_MODES: readonly PolicyMode[] = Object.freeze(["explicit", "transparent", "transparent-http", "reverse"]);
+
+/** Longest listener name a rule may name. */
+export const MAX_LISTENER_NAME = 256;
+
+/** The compiled listener/mode conditions of one rule (at least one of them is set). */
+export interface RuleScope {
+  /** Listener names; undefined = any listener. */
+  readonly listeners: readonly string[] | undefined;
+  /** Modes; undefined = any mode. */
+  readonly modes: readonly PolicyMode[] | undefined;
+  /** The bits ({@link modeBit}) of `modes`; 0 = any mode. */
+  readonly modeMask: number;
+}
+
+/**
+ * The bit of a mode in {@link RuleScope.modeMask}; 0 for an absent or unknown mode
+ * (which no mode-scoped rule matches).
+ *
+ * @example
+ * ```ts
+ * modeBit("transparent"); // 2
+ * modeBit(undefined); // 0
+ * ```
+ */
+export function modeBit(mode: string | undefined): number {
+  switch (mode) {
+    case "explicit":
+      return 1;
+    case "transparent":
+      return 2;
+    case "transparent-http":
+      return 4;
+    case "reverse":
+      return 8;
+    default:
+      return 0;
+  }
+}
+
+function _show(v: unknown): string {
+  return v === undefined ? "undefined" : JSON.stringify(v) ?? String(v);
+}
+
+/**
+ * Check one `modes` item.
+ *
+ * @throws {TypeError} `expected one of "explicit", "transparent", "transparent-http", "reverse", got "x"`
+ */
+export function parseMode(value: unknown): PolicyMode {
+  if (typeof value === "string" && modeBit(value) !== 0) return value as PolicyMode;
+  throw new TypeError(`expected one of ${POLICY_MODES.map((m) => JSON.stringify(m)).join(", ")}, got ${_show(value)}`);
+}
+
+/**
+ * Check one `listeners` item: a non-empty string of at most {@link MAX_LISTENER_NAME} characters.
+ *
+ * @throws {TypeError} `expected a listener name (a non-empty string of at most 256 characters), got 3`
+ */
+export function parseListenerName(value: unknown): string {
+  if (typeof value === "string" && value.length > 0 && value.length <= MAX_LISTENER_NAME) return value;
+  throw new TypeError(`expected a listener name (a non-empty string of at most ${MAX_LISTENER_NAME} characters), got ${_show(value)}`);
+}
+
+/** A frozen scope, or undefined when neither list is given (or both are empty). */
+export function makeScope(listeners: readonly string[] | undefined, modes: readonly PolicyMode[] | undefined): RuleScope | undefined {
+  const ls = listeners === undefined || listeners.length === 0 ? undefined : Object.freeze([...listeners]);
+  const ms = modes === undefined || modes.length === 0 ? undefined : Object.freeze([...modes]);
+  if (ls === undefined && ms === undefined) return undefined;
+  let modeMask = 0;
+  for (const m of ms ?? []) modeMask |= modeBit(m);
+  return Object.freeze({ listeners: ls, modes: ms, modeMask });
+}
+
+/** True when a query on `listener` in the mode with bit `bit` is inside `scope`. */
+export function scopeMatches(scope: RuleScope, listener: string | undefined, bit: number): boolean {
+  if (scope.modeMask !== 0 && (scope.modeMask & bit) === 0) return false;
+  const ls = scope.listeners;
+  if (ls === undefined) return true;
+  if (listener === undefined) return false;
+  for (let i = 0; i < ls.length; i++) if (ls[i] === listener) return true;
+  return false;
+}
+
+/**
+ * The scope part of a reason for a rule whose scope passed: "" (no scope) or
+ * ` on listener "tproxy"`, ` in mode "transparent"`, or both.
+ */
+export function scopeText(scope: RuleScope | undefined, listener: string | undefined, mode: string | undefined): string {
+  if (scope === undefined) return "";
+  let s = "";
+  if (scope.listeners !== undefined) s += ` on listener ${_show(listener)}`;
+  if (scope.modes !== undefined) s += ` in mode ${_show(mode)}`;
+  return s;
+}
+
+function _list(items: readonly string[]): string {
+  return `[${items.map((x) => JSON.stringify(x)).join(", ")}]`;
+}
+
+/**
+ * Why a query falls outside `scope`, one entry per failed condition (empty when inside):
+ * `listener "explicit" not in ["tproxy"]`, `no listener given (rule needs one of ["tproxy"])`,
+ * `mode "explicit" not in ["transparent"]`, `no mode given (rule needs one of ["transparent"])`.
+ */
+export function scopeFailures(scope: RuleScope | undefined, listener: string | undefined, mode: string | undefined): string[] {
+  const out: string[] = [];
+  if (scope === undefined) return out;
+  const ls = scope.listeners;
+  if (ls !== undefined && (listener === undefined || !ls.includes(listener))) {
+    out.push(listener === undefined ? `no listener given (rule needs one of ${_list(ls)})` : `listener ${_show(listener)} not in ${_list(ls)}`);
+  }
+  if (scope.modes !== undefined && (scope.modeMask & modeBit(mode)) === 0) {
+    const ms = _list(scope.modes);
+    out.push(mode === undefined ? `no mode given (rule needs one of ${ms})` : `mode ${_show(mode)} not in ${ms}`);
+  }
+  return out;
+}

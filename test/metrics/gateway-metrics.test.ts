@@ -1,0 +1,212 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { FlowRecord, RequestRecord } from "../../src/log/flow-record.ts";
+import { FLOW_ERROR_KINDS } from "../../src/metrics/flow-error-kind.ts";
+import {
+  createGatewayMetrics,
+  metricsFlowLog,
+  observeConfigReload,
+  observeFlow,
+  observeRecord,
+  statusClass,
+} from "../../src/metrics/gateway-metrics.ts";
+import { Registry } from "../../src/metrics/registry.ts";
+import { parsePrometheusText } from "./_prom-text.ts";
+import { flowRecord, requestRecord } from "./_record.ts";
+
+const NAMES = [
+  "tollgate_active_connections",
+  "tollgate_active_tunnels",
+  "tollgate_bytes_total",
+  "tollgate_cert_cache_hits_total",
+  "tollgate_cert_cache_misses_total",
+  "tollgate_cert_cache_size",
+  "tollgate_cert_mint_seconds",
+  "tollgate_config_generation",
+  "tollgate_config_last_reload_success",
+  "tollgate_config_last_reload_timestamp_seconds",
+  "tollgate_connections_total",
+  "tollgate_dns_lookup_seconds",
+  "tollgate_dns_lookups_total",
+  "tollgate_errors_total",
+  "tollgate_http_requests_total",
+  "tollgate_process_start_time_seconds",
+];
+
+describe("createGatewayMetrics", () => {
+  it("registers the documented families with their types", () => {
+    const m = createGatewayMetrics(new Registry(), { startTimeMs: 1_700_000_000_500 });
+    const families = parsePrometheusText(m.registry.expose());
+    assert.deepEqual([...families.keys()], NAMES);
+    const type = (n: string) => families.get(n)?.type;
+    assert.equal(type("tollgate_connections_total"), "counter");
+    assert.equal(type("tollgate_active_connections"), "gauge");
+    assert.equal(type("tollgate_cert_mint_seconds"), "histogram");
+    assert.equal(type("tollgate_dns_lookup_seconds"), "histogram");
+    assert.equal(families.get("tollgate_process_start_time_seconds")?.samples[0]?.value, 1_700_000_000);
+    for (const n of NAMES) assert.ok(families.get(n)?.help, n);
+  });
+
+  it("declares the documented label names", () => {
+    const m = createGatewayMetrics(new Registry());
+    assert.deepEqual(m.connections.labelNames, ["listener", "mode", "decision"]);
+    assert.deepEqual(m.activeConnections.labelNames, ["listener"]);
+    assert.deepEqual(m.activeTunnels.labelNames, ["listener"]);
+    assert.deepEqual(m.bytes.labelNames, ["listener", "direction"]);
+    assert.deepEqual(m.httpRequests.labelNames, ["listener", "mode", "status"]);
+    assert.deepEqual(m.dnsLookups.labelNames, ["source", "result"]);
+    assert.deepEqual(m.errors.labelNames, ["kind"]);
+    assert.deepEqual(m.certMintSeconds.labelNames, []);
+  });
+
+  it("cert mint buckets span 0.05 ms to 50 ms", () => {
+    const m = createGatewayMetrics(new Registry());
+    assert.equal(m.certMintSeconds.buckets[0], 0.00005);
+    assert.equal(m.certMintSeconds.buckets.at(-1), 0.05);
+    m.certMintSeconds.observe(0.002);
+    assert.deepEqual(m.certMintSeconds.snapshot()!.buckets.slice(4, 7), [0, 1, 1]); // 1 ms, 2.5 ms, 5 ms
+  });
+
+  it("shows every error kind at 0 from the start", () => {
+    const m = createGatewayMetrics(new Registry());
+    const errors = parsePrometheusText(m.registry.expose()).get("tollgate_errors_total")!;
+    assert.deepEqual(errors.samples.map((s) => s.labels.kind).sort(), [...FLOW_ERROR_KINDS].sort());
+    assert.ok(errors.samples.every((s) => s.value === 0));
+  });
+
+  it("reads the certificate cache source at scrape time, counters never going down", () => {
+    let stats = { hits: 5, misses: 2, size: 2 };
+    const m = createGatewayMetrics(new Registry(), { certCache: () => stats });
+    const sample = (name: string) => parsePrometheusText(m.registry.expose()).get(name)!.samples[0]!.value;
+    assert.equal(sample("tollgate_cert_cache_size"), 2);
+    stats = { hits: 9, misses: 3, size: 3 };
+    const text = m.registry.expose();
+    assert.match(text, /^tollgate_cert_cache_hits_total 9$/m);
+    assert.match(text, /^tollgate_cert_cache_misses_total 3$/m);
+    assert.match(text, /^tollgate_cert_cache_size 3$/m);
+    stats = { hits: 0, misses: 0, size: 0 }; // the cache was replaced
+    assert.match(m.registry.expose(), /^tollgate_cert_cache_hits_total 9$/m);
+    m.setCertCacheSource(undefined);
+    stats = { hits: 100, misses: 100, size: 100 };
+    assert.match(m.registry.expose(), /^tollgate_cert_cache_size 0$/m);
+  });
+
+  it("takes a certificate cache source set later", () => {
+    const m = createGatewayMetrics(new Registry());
+    m.setCertCacheSource(() => ({ hits: 1, misses: 1, size: 1 }));
+    assert.match(m.registry.expose(), /^tollgate_cert_cache_size 1$/m);
+  });
+});
+
+describe("observeFlow", () => {
+  it("counts a tunnel: connection, bytes both ways, no request, no error", () => {
+    const m = createGatewayMetrics(new Registry());
+    observeFlow(m, flowRecord({ bytesUp: 100, bytesDown: 2000, requests: 3 }));
+    observeFlow(m, flowRecord({ bytesUp: 1, bytesDown: 0 }));
+    assert.equal(m.connections.value("main", "explicit", "allow"), 2);
+    assert.equal(m.bytes.value("main", "up"), 101);
+    assert.equal(m.bytes.value("main", "down"), 2000);
+    assert.equal(m.httpRequests.seriesCount, 0, "a tunnel's decrypted requests come from their own records");
+    assert.ok(FLOW_ERROR_KINDS.every((k) => m.errors.value(k) === 0));
+  });
+
+  it("counts a denial and an invalid request under their decisions", () => {
+    const m = createGatewayMetrics(new Registry());
+    observeFlow(m, flowRecord({ decision: "deny", status: 403, end: "denied" }));
+    observeFlow(m, flowRecord({ kind: "invalid", decision: null, host: null, status: 400, error: "Invalid request line" }));
+    assert.equal(m.connections.value("main", "explicit", "deny"), 1);
+    assert.equal(m.connections.value("main", "explicit", "none"), 1);
+    assert.equal(m.errors.value("parse"), 1);
+  });
+
+  it("counts proxied HTTP requests by status class", () => {
+    const m = createGatewayMetrics(new Registry());
+    observeFlow(m, flowRecord({ kind: "http", listener: "l2", mode: "transparent-http", status: 204, requests: 1 }));
+    observeFlow(m, flowRecord({ kind: "http", listener: "l2", mode: "transparent-http", status: 502, requests: 1, error: "Connect to x:80 () failed: ECONNREFUSED" }));
+    observeFlow(m, flowRecord({ kind: "http", listener: "l2", mode: "transparent-http", status: 403, decision: "deny", requests: 0 }));
+    assert.equal(m.httpRequests.value("l2", "transparent-http", "2xx"), 1);
+    assert.equal(m.httpRequests.value("l2", "transparent-http", "5xx"), 1);
+    assert.equal(m.httpRequests.value("l2", "transparent-http", "4xx"), 0, "a denied request was never proxied");
+    assert.equal(m.errors.value("connect"), 1);
+  });
+
+  it("request records count decrypted requests", () => {
+    const m = createGatewayMetrics(new Registry());
+    const records: (FlowRecord | RequestRecord)[] = [
+      requestRecord({ status: 200 }),
+      requestRecord({ status: 421, decision: "deny" }),
+      requestRecord({ status: null, error: "x" }),
+      flowRecord({ decryption: "decrypt", requests: 3 }),
+    ];
+    for (const r of records) observeRecord(m, r);
+    assert.equal(m.httpRequests.value("main", "explicit", "2xx"), 1);
+    assert.equal(m.httpRequests.value("main", "explicit", "4xx"), 1);
+    assert.equal(m.httpRequests.value("main", "explicit", "none"), 1);
+    assert.equal(m.connections.value("main", "explicit", "allow"), 1);
+  });
+});
+
+describe("statusClass", () => {
+  it("maps codes to classes", () => {
+    assert.equal(statusClass(null), "none");
+    assert.equal(statusClass(101), "1xx");
+    assert.equal(statusClass(200), "2xx");
+    assert.equal(statusClass(399), "3xx");
+    assert.equal(statusClass(599), "5xx");
+    assert.equal(statusClass(600), "other");
+    assert.equal(statusClass(99), "other");
+    assert.equal(statusClass(200.5), "other");
+  });
+});
+
+describe("observeConfigReload", () => {
+  it("sets success, time and generation", () => {
+    const m = createGatewayMetrics(new Registry());
+    observeConfigReload(m, true, 1, 1_000_000);
+    assert.equal(m.configGeneration.value(), 1);
+    assert.equal(m.configLastReloadSuccess.value(), 1);
+    assert.equal(m.configLastReloadTimestamp.value(), 1000);
+    observeConfigReload(m, false, 2, 2_000_000);
+    assert.equal(m.configGeneration.value(), 1, "a failed reload keeps the generation in force");
+    assert.equal(m.configLastReloadSuccess.value(), 0);
+    assert.equal(m.configLastReloadTimestamp.value(), 2000);
+  });
+});
+
+describe("metricsFlowLog", () => {
+  it("observes every record and passes it on", () => {
+    const m = createGatewayMetrics(new Registry());
+    const seen: string[] = [];
+    const log = metricsFlowLog(m, { write: (r) => seen.push(r.type) });
+    log.write(flowRecord({ bytesUp: 7 }));
+    log.write(requestRecord());
+    assert.deepEqual(seen, ["flow", "request"]);
+    assert.equal(m.bytes.value("main", "up"), 7);
+    assert.equal(m.httpRequests.value("main", "explicit", "2xx"), 1);
+  });
+
+  it("still logs when a metric refuses the record", () => {
+    const m = createGatewayMetrics(new Registry());
+    const seen: unknown[] = [];
+    const log = metricsFlowLog(m, { write: (r) => seen.push(r) });
+    const broken = flowRecord({ listener: undefined as unknown as string });
+    log.write(broken);
+    assert.deepEqual(seen, [broken]);
+  });
+});
+
+describe("gateway exposition", () => {
+  it("is valid text format after traffic", () => {
+    const m = createGatewayMetrics(new Registry(), { certCache: () => ({ hits: 1, misses: 2, size: 2 }) });
+    m.activeConnections.labels("main").inc();
+    m.activeTunnels.labels("main").inc();
+    m.dnsLookups.labels("system", "ok").inc();
+    m.dnsLookupSeconds.observe(0.003);
+    m.certMintSeconds.observe(0.0021);
+    observeFlow(m, flowRecord({ listener: 'we"ird\\name', bytesUp: 1, bytesDown: 2, error: "idle" }));
+    observeConfigReload(m, true, 3);
+    const families = parsePrometheusText(m.registry.expose());
+    assert.equal(families.get("tollgate_bytes_total")?.samples[0]?.labels.listener, 'we"ird\\name');
+    assert.equal(families.get("tollgate_config_generation")?.samples[0]?.value, 3);
+  });
+});
