@@ -1,0 +1,79 @@
+import type { FlowFeed } from "./flow-feed.ts";
+import type { Explanation } from "../policy/types.ts";
+
+/**
+ * What the admin API needs from the running gateway. The gateway implements it; the hono
+ * app (src/admin/app.ts) only reads and calls it, so the app is tested with a fake.
+ */
+export interface AdminState {
+  /** Process is alive (always true while serving). */
+  readonly startedAt: Date;
+  /** Readiness: listeners bound, config loaded, CA loaded when decryption is configured. */
+  readiness(): Readiness;
+  /** Prometheus text exposition of all metrics. */
+  metricsText(): string;
+  /** The running config as JSON, redacted: no keys, no tokens, no password hashes. */
+  redactedConfig(): unknown;
+  /** The current policy section as JSON (as it would appear in a config file). */
+  policyJson(): unknown;
+  /**
+   * Validates a policy section (same valibot schema as the config file). Returns the issues
+   * (path + message) or an empty list.
+   */
+  validatePolicy(policy: unknown): readonly PolicyIssue[];
+  /**
+   * Validates and atomically swaps the policy. Existing connections keep the decision they
+   * got; new ones use the new policy. Returns the issues if invalid (nothing changed).
+   */
+  replacePolicy(policy: unknown): { readonly ok: true; readonly generation: number } | { readonly ok: false; readonly issues: readonly PolicyIssue[] };
+  /** Decision for a hypothetical connection/request with every rule considered. */
+  explain(query: ExplainQuery): ExplainResult;
+  /** Recent flow and request records, and live subscription (SSE). */
+  readonly flows: FlowFeed;
+  /** The interception CA certificate (PEM), or undefined when no CA is configured. */
+  caCertificatePem(): string | undefined;
+  /** Data for the PAC file: the proxy address clients should use, and hosts that bypass it. */
+  pac(): PacData;
+}
+
+export interface Readiness {
+  readonly ready: boolean;
+  readonly checks: Readonly<Record<string, { readonly ok: boolean; readonly detail?: string }>>;
+  /** Last config reload: when, whether it succeeded, and the error if not. */
+  readonly lastReload?: { readonly at: string; readonly ok: boolean; readonly error?: string; readonly generation: number };
+}
+
+export interface PolicyIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface ExplainQuery {
+  /** Either a URL ("https://host/path") or a host (+ port). */
+  readonly url?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly clientIp?: string;
+  readonly method?: string;
+  /** Listener mode to evaluate as (default "explicit"). */
+  readonly mode?: string;
+  /** Listener name to evaluate as (default: the first listener of that mode). */
+  readonly listener?: string;
+}
+
+export interface ExplainResult {
+  readonly host: string;
+  readonly port: number;
+  readonly decision: { readonly action: "allow" | "deny"; readonly ruleId: string; readonly reason: string; readonly decryption: string };
+  /** Every connection rule considered, in order, with why it did or did not match. */
+  readonly rules: Explanation["rules"];
+  /** With a URL path on a decrypting rule: the URL-rule decision. */
+  readonly url?: { readonly action: "allow" | "deny"; readonly ruleId: string; readonly reason: string };
+}
+
+export interface PacData {
+  /** "host:port" of the explicit proxy listener clients should use. */
+  readonly proxy: string | undefined;
+  /** Host patterns (policy syntax: "example.com", "*.example.com", ".example.com") sent DIRECT. */
+  readonly bypass: readonly string[];
+}
