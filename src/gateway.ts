@@ -6,6 +6,7 @@ import { createResolver } from "./dns/resolver.ts";
 import type { FlowContext, InterceptionContext } from "./flows/context.ts";
 import { certificateNames, createLeafCache, createLeafIssuer, loadCa } from "./pki/mod.ts";
 import { compileUrlRules } from "./policy/url-rules.ts";
+import { type AddressGuard, createAddressGuard } from "./policy/address-guard.ts";
 import { errorAnswer } from "./flows/answers.ts";
 import { handleExplicit, handleTransparentHttp } from "./flows/explicit.ts";
 import { handleTransparent, type TransparentSettings } from "./flows/transparent.ts";
@@ -26,6 +27,8 @@ export interface StartOptions {
   readonly appendTo: (path: string) => (line: string) => void;
   /** Reads a file named in the config (CA certificate and key, extra upstream CAs). */
   readonly readText: (path: string) => string;
+  /** This host's interface addresses (a listener on 0.0.0.0/:: is reachable on all of them). */
+  readonly localAddresses?: readonly string[];
 }
 
 /** Starts every listener of `config` on `runtime`. */
@@ -37,6 +40,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const listeners: Listener[] = [];
   const addresses = new Map<string, Address>();
   let active = 0;
+  let guard: AddressGuard | undefined;
   const overload = errorAnswer(503, `Too many connections (limit ${config.limits.maxConnections})`, "connection_limit_reached");
   try {
     for (const l of config.listeners) {
@@ -49,6 +53,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
         listenerName: l.name,
         mode: l.mode,
         viaName: "tollgate",
+        addressGuard: () => guard,
         ...(interception ? { interception } : {}),
       };
       const handler = connectionHandler(l, ctx, config);
@@ -70,6 +75,14 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     for (const l of listeners) await l.close();
     throw e;
   }
+  // The guard knows the bound listeners, so the proxy can never be pointed at itself.
+  guard = createAddressGuard({
+    allow: config.addressGuard.allow,
+    deny: config.addressGuard.deny,
+    allowClasses: config.addressGuard.allowClasses,
+    self: [...addresses.values()],
+    localAddresses: options.localAddresses ?? [],
+  });
   return {
     addresses,
     close: async () => {

@@ -3,6 +3,7 @@
  * their runtime adapter; this file may use `node:` APIs that Bun and Deno both provide.
  */
 import { createWriteStream, readFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import pkg from "../package.json" with { type: "json" };
@@ -76,6 +77,7 @@ async function serve(args: string[], runtime: Runtime): Promise<number> {
   try {
     gateway = await startGateway(config, runtime, {
     readText: (path) => readFileSync(resolve(base, path), "utf8"),
+    localAddresses: Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)),
     write: (stream, line) => (stream === "stdout" ? process.stdout : process.stderr).write(line),
     appendTo: (path) => {
       const file = createWriteStream(resolve(base, path), { flags: "a" });

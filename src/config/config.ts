@@ -1,3 +1,4 @@
+import type { IpClass } from "../core/ip-class.ts";
 /**
  * The domain config: validated, defaults applied, addresses parsed, deeply frozen.
  * Built by `parseConfig` / `parseConfigText` (in `parse.ts`, re-exported here).
@@ -156,4 +157,16 @@ export interface Config {
   readonly dns: DnsConfig;
   readonly limits: LimitsConfig;
   readonly log: LogConfig;
+  readonly addressGuard: AddressGuardConfig;
+}
+
+/**
+ * SSRF protection: resolved destination addresses that are not public are denied unless
+ * allowed here (or by the matching rule's `allowAddresses`). `deny` overrides everything;
+ * the gateway's own listeners are always denied.
+ */
+export interface AddressGuardConfig {
+  readonly allow: readonly string[];
+  readonly deny: readonly string[];
+  readonly allowClasses: readonly Exclude<IpClass, "public">[];
 }

@@ -79,6 +79,7 @@ function toDomain(wire: ConfigOutput): Config {
         log: rule.log,
         decryption: rule.decryption,
         upstreamTls: rule.upstreamTls,
+        ...(rule.allowAddresses === undefined ? {} : { allowAddresses: [...rule.allowAddresses] }),
       })),
       urlRules: policy.urlRules.map((rule): UrlRuleDefinition => ({
         id: rule.id,
@@ -110,6 +111,11 @@ function toDomain(wire: ConfigOutput): Config {
       timeoutMs: wire.dns.timeoutMs,
     },
     limits: { ...wire.limits },
+    addressGuard: {
+      allow: [...wire.addressGuard.allow],
+      deny: [...wire.addressGuard.deny],
+      allowClasses: [...wire.addressGuard.allowClasses],
+    },
     log: { flows: typeof flows === "string" ? flows : { file: flows.file } },
   };
 }

@@ -4,6 +4,7 @@
  * defaults (listeners, policy) live in `default.ts` and are applied by `parseConfig`.
  * Helpers are in `schema-kit.ts`, the TLS interception sections in `schema-tls.ts`.
  */
+import { IP_CLASSES } from "../core/ip-class.ts";
 import * as v from "valibot";
 import { parseIpLiteral, IPV4_STRICT_RE } from "../dns/ip-literal.ts";
 import { hostNameError, normaliseName } from "../dns/name.ts";
@@ -20,6 +21,7 @@ const ruleId = checkedString(ID_WHAT, (text) => {
   return text === "default" ? 'expected an id other than "default" (reserved for the default decision), got "default"' : undefined;
 });
 const action = v.picklist(["allow", "deny"], expected('"allow" or "deny"'));
+const ALLOWABLE_CLASSES = IP_CLASSES.filter((c) => c !== "public");
 
 const hostsSchema = v.array(checkedString("a host pattern", hostPatternError), expected("an array of host patterns"));
 
@@ -52,6 +54,25 @@ const ruleSchema = object({
   decryption: v.optional(v.picklist(["exception", "decrypt"], expected('"exception" or "decrypt"')), "exception"),
   /** Upstream certificate validation for decrypted connections (ignored without decryption). */
   upstreamTls: v.optional(v.picklist(["verify", "insecure"], expected('"verify" or "insecure"')), "verify"),
+  /** Internal destination addresses this rule may reach despite the address guard. */
+  allowAddresses: v.optional(v.array(checkedString("an IP address or CIDR", cidrError), expected("an array of CIDRs"))),
+});
+
+/**
+ * The SSRF address guard: every resolved address is classified before dialing; anything
+ * not public (loopback, private, link-local, cloud metadata, CGNAT, multicast, reserved…)
+ * is denied unless allowed here or by the matching rule's `allowAddresses`.
+ */
+const addressGuardSchema = object({
+  allow: v.optional(v.array(checkedString("an IP address or CIDR", cidrError), expected("an array of CIDRs")), []),
+  deny: v.optional(v.array(checkedString("an IP address or CIDR", cidrError), expected("an array of CIDRs")), []),
+  allowClasses: v.optional(
+    v.array(
+      v.picklist(ALLOWABLE_CLASSES, expected(`one of ${ALLOWABLE_CLASSES.map((c) => JSON.stringify(c)).join(", ")}`)),
+      expected("an array of address classes"),
+    ),
+    [],
+  ),
 });
 
 /** A per-request rule for decrypted traffic (see `compileUrlRules`). */
@@ -180,6 +201,7 @@ const configObject = object({
   dns: v.optional(dnsSchema, {}),
   limits: v.optional(limitsSchema, {}),
   log: v.optional(logSchema, {}),
+  addressGuard: v.optional(addressGuardSchema, {}),
 });
 
 /**

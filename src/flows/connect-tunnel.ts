@@ -7,7 +7,7 @@ import { answerError, blockedBody, ESTABLISHED } from "./answers.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { interceptConnect } from "./intercept.ts";
 import { spliceStreams } from "./splice.ts";
-import { connectUpstream, UpstreamError } from "./upstream.ts";
+import { connectUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
 
 
 /**
@@ -32,8 +32,9 @@ export async function connectTunnel(client: Conn, src: ConnReader, head: Request
   if (decision.decryption === "decrypt") return interceptConnect(client, src, host, authority.port, decision, ctx, flow);
   let upstream;
   try {
-    upstream = await connectUpstream(ctx, host, authority.port);
+    upstream = await connectUpstream(ctx, host, authority.port, decision);
   } catch (e) {
+    noteUpstreamError(flow, e);
     if (e instanceof UpstreamError) return answerError(client, src, flow, e.status, e.message);
     return answerError(client, src, flow, 502, errorText(e));
   }

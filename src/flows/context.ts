@@ -2,6 +2,7 @@ import type { Runtime } from "../core/runtime.ts";
 import type { TlsVersion } from "../core/tls.ts";
 import type { Resolver } from "../dns/types.ts";
 import type { FlowLog } from "../log/flow-record.ts";
+import type { AddressGuard } from "../policy/address-guard.ts";
 import type { Policy, UrlPolicy } from "../policy/types.ts";
 
 /** Limits and timeouts a flow obeys (all from the config, with defaults there). */
@@ -26,6 +27,8 @@ export interface FlowContext {
   readonly mode: "explicit" | "transparent" | "transparent-http";
   /** Pseudonym used in `Via` headers, e.g. "tollgate". */
   readonly viaName: string;
+  /** The SSRF address guard in force (a function: it is completed once listeners are bound). */
+  readonly addressGuard?: () => AddressGuard | undefined;
   /** Present when a CA is configured: what decrypting flows need. */
   readonly interception?: InterceptionContext;
 }

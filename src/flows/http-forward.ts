@@ -9,7 +9,7 @@ import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { exchange, ExchangeAbortedError, UpstreamClosedError } from "./http-exchange.ts";
-import { connectUpstream, UpstreamError } from "./upstream.ts";
+import { connectUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
 
 /** An upstream connection kept open between requests of one client connection. */
 export interface KeptUpstream {
@@ -68,9 +68,10 @@ export async function forwardHttp(
   if (kept && !up) kept.conn.close();
   const dial = async (): Promise<KeptUpstream | undefined> => {
     try {
-      const u = await connectUpstream(ctx, host, authority.port);
+      const u = await connectUpstream(ctx, host, authority.port, decision);
       return { key, conn: u.conn, reader: new ConnReader(u.conn), address: u.address, dnsSource: u.dnsSource };
     } catch (e) {
+      noteUpstreamError(flow, e);
       await answerError(client, src, flow, e instanceof UpstreamError ? e.status : 502, errorText(e));
       return undefined;
     }

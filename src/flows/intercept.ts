@@ -7,7 +7,7 @@ import type { ConnReader } from "./conn-reader.ts";
 import type { FlowContext, InterceptionContext } from "./context.ts";
 import { relayDecryptedHttp } from "./decrypted-http.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
-import { connectUpstreamWith, UpstreamError } from "./upstream.ts";
+import { connectUpstreamWith, noteUpstreamError, UpstreamError } from "./upstream.ts";
 
 
 /** Name as it goes into SNI and the minted certificate: no brackets for IPv6. */
@@ -32,6 +32,7 @@ export async function connectUpstreamTls(
     ctx,
     host,
     port,
+    decision,
     (address, deadline) =>
       ctx.runtime.tls.connect({
         address,
@@ -74,6 +75,7 @@ export async function interceptConnect(
     if (e instanceof TlsValidationError) {
       return answerError(client, src, flow, 502, `Upstream certificate rejected (${e.code}): ${e.message}`, "tls_certificate_error");
     }
+    noteUpstreamError(flow, e);
     if (e instanceof UpstreamError) return answerError(client, src, flow, e.status, e.message);
     return answerError(client, src, flow, 502, `Upstream TLS handshake with ${hostText(host)}:${port} failed: ${errorText(e)}`, "tls_protocol_error");
   }

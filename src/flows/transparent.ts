@@ -12,7 +12,7 @@ import { relayDecryptedHttp } from "./decrypted-http.ts";
 import { errorText, FlowState } from "./flow-state.ts";
 import { connectUpstreamTls, tlsName } from "./intercept.ts";
 import { spliceStreams } from "./splice.ts";
-import { connectUpstream, UpstreamError } from "./upstream.ts";
+import { connectUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
 
 /** What a transparent TLS listener needs from its config. */
 export interface TransparentSettings {
@@ -93,8 +93,10 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
   // Exception: our own resolution of the SNI, then the very same ClientHello bytes.
   let up;
   try {
-    up = await connectUpstream(ctx, host, port);
+    up = await connectUpstream(ctx, host, port, decision);
   } catch (e) {
+    noteUpstreamError(flow, e);
+    if (e instanceof UpstreamError && e.kind === "address") return refuse(TlsAlert.accessDenied, "denied");
     return refuse(TlsAlert.internalError, "error", e instanceof UpstreamError ? e.message : errorText(e));
   }
   r.resolved = up.address;
@@ -124,6 +126,7 @@ async function decryptTransparent(
   try {
     up = await connectUpstreamTls(ctx, ic, host, port, decision);
   } catch (e) {
+    noteUpstreamError(flow, e);
     // No CONNECT to answer here: the client gets a TLS alert and nothing is minted.
     if (e instanceof TlsValidationError) return fail(TlsAlert.handshakeFailure, `Upstream certificate rejected (${e.code}): ${e.message}`);
     return fail(TlsAlert.internalError, e instanceof UpstreamError ? e.message : `Upstream TLS with ${hostText(host)}:${port} failed: ${errorText(e)}`);

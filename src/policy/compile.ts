@@ -164,7 +164,8 @@ class CompiledPolicy implements Policy {
         how = `host pattern "${index.matchText}"`;
     }
     const client = rule.clients === undefined ? undefined : this.#client();
-    return {
+    const allowAddresses = this.#defs[i]?.allowAddresses;
+    const decision: Decision = {
       action: rule.action,
       ruleId: rule.id,
       reason: `rule ${JSON.stringify(rule.id)} matched ${how}${conditionsText(rule, query.port, client, query.listener, query.mode)}`,
@@ -172,6 +173,7 @@ class CompiledPolicy implements Policy {
       decryption: rule.decryption,
       upstreamTls: rule.upstreamTls,
     };
+    return allowAddresses && allowAddresses.length > 0 ? { ...decision, allowAddresses } : decision;
   }
 
   explain(query: PolicyQuery): Explanation {

@@ -44,6 +44,11 @@ export interface RuleDefinition {
   readonly decryption?: Decryption;
   /** Default `"verify"`. */
   readonly upstreamTls?: UpstreamTls;
+  /**
+   * Destination addresses (CIDRs) this rule may reach although the address guard would
+   * deny them (private, loopback…). The gateway's own listeners stay denied.
+   */
+  readonly allowAddresses?: readonly string[];
 }
 
 export interface PolicyDefinition {
@@ -78,6 +83,8 @@ export interface Decision {
   readonly decryption: Decryption;
   /** From the matching rule; `"verify"` for the default decision. */
   readonly upstreamTls: UpstreamTls;
+  /** The deciding rule's `allowAddresses` (same array each time), if any. */
+  readonly allowAddresses?: readonly string[];
 }
 
 /** Why one rule did or did not match a query (see `Policy.explain`). */

@@ -144,7 +144,7 @@ describe("parseConfig", () => {
     ]);
     assert.deepEqual(problems({ polcy: {} }), ['polcy: unknown key (did you mean "policy"?)']);
     assert.deepEqual(problems({ zzz: 1 }), [
-      'zzz: unknown key (expected one of "$schema", "listeners", "policy", "ca", "interception", "dns", "limits", "log")',
+      'zzz: unknown key (expected one of "$schema", "listeners", "policy", "ca", "interception", "dns", "limits", "log", "addressGuard")',
     ]);
   });
 

@@ -1,7 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { makeTestPki, type TestPki } from "./support/certs.ts";
 import { curl } from "./support/curl.ts";
 import { startGateway } from "./support/gateway.ts";
@@ -14,7 +13,8 @@ describe("single compiled binary (dist/tollgate)", { timeout: 120_000 }, () => {
   let pki: TestPki;
   let origin: Origin;
   before(async () => {
-    if (!existsSync(binary)) execFileSync("bash", [`${root}scripts/build-binary.sh`], { stdio: "ignore" });
+    // always rebuild: a stale binary would test yesterday's code (the build takes well under a second)
+    execFileSync("bash", [`${root}scripts/build-binary.sh`], { stdio: "ignore" });
     pki = makeTestPki();
     origin = await startOrigin({ certPem: pki.certPem, keyPem: pki.keyPem });
   });
@@ -52,6 +52,7 @@ describe("single compiled binary (dist/tollgate)", { timeout: 120_000 }, () => {
             { id: "origin", hosts: ["origin.test"], ports: [origin.port], action: "allow" },
           ],
         },
+        addressGuard: { allow: ["127.0.0.0/8"] }, // the test origins are on loopback
         dns: { hosts: { "origin.test": ["127.0.0.1"], "blocked.test": ["127.0.0.1"] } },
       },
       { binary },

@@ -67,9 +67,11 @@ describe("explicit proxy end to end (real curl)", { timeout: 180_000 }, () => {
           { id: "block-test", hosts: ["blocked.test"], action: "deny", log: true },
           { id: "origin", hosts: ["origin.test", "127.0.0.1"], ports: [tlsOrigin.port, httpOrigin.port, halfClosePort], action: "allow", log: true },
           { id: "refused", hosts: ["refused.test"], action: "allow" },
+          { id: "anything-on-9", ports: [9], action: "allow" },
         ],
       },
-      dns: { hosts: { "origin.test": ["127.0.0.1"], "blocked.test": ["127.0.0.1"], "refused.test": ["127.0.0.1"] } },
+      addressGuard: { allow: ["127.0.0.0/8"] }, // the test origins are on loopback
+      dns: { hosts: { "origin.test": ["127.0.0.1"], "blocked.test": ["127.0.0.1"], "refused.test": ["127.0.0.1"], "metadata.test": ["169.254.169.254"], "intranet.test": ["10.1.2.3"] } },
       limits: { headerTimeoutMs: 1500 },
     });
   });
@@ -196,6 +198,25 @@ describe("explicit proxy end to end (real curl)", { timeout: 180_000 }, () => {
     const f = await gw.waitForFlow((f) => f.host === "refused.test");
     assert.equal(f.status, 502);
     assert.ok(f.error);
+  });
+
+  it("the address guard refuses internal destinations before dialing (SSRF), even when a rule allows them", async () => {
+    // none of these is dialed: the guard answers first, so no traffic leaves loopback
+    for (const [target, cls] of [
+      ["metadata.test:9", /metadata/],
+      ["intranet.test:9", /private/],
+      ["10.0.0.1:9", /private/],
+      ["[::ffff:169.254.169.254]:9", /metadata/],
+    ] as const) {
+      const raw = await rawExchange(gw.port, `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+      assert.match(raw, /^HTTP\/1\.1 403 /, target);
+      assert.match(raw, /address guard/, target);
+      assert.match(raw, cls, target);
+    }
+    const f = await gw.waitForFlow((f) => f.host === "metadata.test");
+    assert.equal(f.decision, "deny");
+    assert.equal(f.rule, "address-guard");
+    assert.equal(f.resolved, null);
   });
 
   it("malformed and oversized requests get 400/431 and a clean close", async () => {

@@ -75,6 +75,7 @@ describe("TLS interception: protocol versions, SAN mirroring, memory (real curl)
       ca: { cert: join(work, "ca", "ca.pem"), key: join(work, "ca", "ca.key") },
       interception: { upstreamCaFiles: [pki.caFile], ...interception },
       policy: { defaultAction: "deny", rules: [{ id: "inspect", hosts: ["tls12.test", "tls13.test"], action: "allow", decryption: "decrypt" }] },
+      addressGuard: { allow: ["127.0.0.0/8"] }, // the test origins are on loopback
       dns: { hosts: { "tls12.test": ["127.0.0.1"], "tls13.test": ["127.0.0.1"] } },
     });
     gw = await startGateway(base({}));

@@ -75,6 +75,7 @@ describe("TLS interception end to end (real curl)", { timeout: 240_000 }, () => 
         ],
         urlRules: [{ id: "no-admin", hosts: ["origin.test"], paths: ["/admin"], action: "deny" }],
       },
+      addressGuard: { allow: ["127.0.0.0/8"] }, // the test origins are on loopback
       dns: {
         hosts: {
           "origin.test": ["127.0.0.1"],

@@ -64,6 +64,7 @@ describe("transparent proxy end to end (real curl)", { timeout: 180_000 }, () =>
             { id: "splice", hosts: ["origin.test"], action: "allow", modes: ["transparent", "transparent-http"] },
           ],
         },
+        addressGuard: { allow: ["127.0.0.0/8"] }, // the test origins are on loopback
         dns: { hosts: { "origin.test": ["127.0.0.1"], "inspect.test": ["127.0.0.1"], "blocked.test": ["127.0.0.1"] } },
         limits: { headerTimeoutMs: 2000 },
       },
