@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a machine that starts with only Node and npm:
 # npm dependencies (bun and deno come from npm) and the real peers the end-to-end tests
-# talk to (curl, openssl) from Debian's packages. Idempotent; quiet when all is present.
+# talk to (curl, openssl, and chromium for the dashboard test, driven by playwright-core)
+# from Debian's packages. Idempotent; quiet when all is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,7 @@ node_modules/.bin/bun --version >/dev/null 2>&1 || node node_modules/bun/install
 node_modules/.bin/deno --version >/dev/null 2>&1 || node node_modules/deno/install.cjs
 
 missing=()
-for tool in curl openssl; do
+for tool in curl openssl chromium; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -22,4 +23,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" ca-certificates
+fi
+
+# Optional: ip (iproute2) and iptables for the network-namespace e2e test, which reports itself
+# skipped without them. Only as root or with passwordless sudo; never fails the setup.
+netns_missing=()
+for pair in ip:iproute2 iptables:iptables; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || [ -x "/sbin/${pair%%:*}" ] || netns_missing+=("${pair#*:}")
+done
+if [ ${#netns_missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+  if [ -z "$SUDO" ] || sudo -n true >/dev/null 2>&1; then
+    echo "setup: installing ${netns_missing[*]} from Debian packages (network-namespace e2e test)" >&2
+    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${netns_missing[@]}"; } \
+      || echo "setup: could not install ${netns_missing[*]}; the network-namespace e2e test will be skipped" >&2
+  fi
 fi

@@ -10,14 +10,47 @@ import { type AddressGuard, createAddressGuard } from "./policy/address-guard.ts
 import { errorAnswer } from "./flows/answers.ts";
 import { handleExplicit, handleTransparentHttp } from "./flows/explicit.ts";
 import { handleTransparent, type TransparentSettings } from "./flows/transparent.ts";
-import { jsonLineFlowLog, nullFlowLog, type FlowLog } from "./log/flow-record.ts";
+import { jsonLineFlowLog, nullFlowLog, teeFlowLog, type FlowLog } from "./log/flow-record.ts";
 import { compilePolicy } from "./policy/compile.ts";
+import type { Policy, UrlPolicy } from "./policy/types.ts";
+import { Registry } from "./metrics/registry.ts";
+import { createGatewayMetrics, type GatewayMetrics, observeConfigReload, observeRecord } from "./metrics/gateway-metrics.ts";
+import { FlowFeed } from "./admin/flow-feed.ts";
+import { type ReverseService, startReverse } from "./reverse/service.ts";
 
 export interface Gateway {
   /** Bound addresses by listener name (useful with port 0). */
   readonly addresses: ReadonlyMap<string, Address>;
-  /** Stop accepting; open connections are left to finish. */
-  close(): Promise<void>;
+  /** The live state: what the admin API reads and changes. */
+  readonly live: LiveState;
+  /**
+   * Applies a new config without dropping connections: the policy and URL rules are
+   * swapped atomically (connections keep the decision they got). Parts that need a
+   * restart (listeners, CA, limits, DNS) are named in `restartNeeded` and keep running as
+   * they were.
+   */
+  reload(config: Config): ReloadResult;
+  /** Stops accepting, lets connections drain up to `graceMs`, then closes the rest. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface ReloadResult {
+  readonly generation: number;
+  readonly restartNeeded: readonly string[];
+}
+
+/** What changes at run time, shared by the flows (through getters) and the admin API. */
+export interface LiveState {
+  config: Config;
+  policy: Policy;
+  urlPolicy: UrlPolicy;
+  generation: number;
+  lastReload: { at: string; ok: boolean; error?: string; generation: number };
+  readonly metrics: GatewayMetrics;
+  readonly feed: FlowFeed;
+  /** Open client connections per listener. */
+  readonly active: Map<string, number>;
+  readonly caCertPem: string | undefined;
 }
 
 export interface StartOptions {
@@ -29,24 +62,53 @@ export interface StartOptions {
   readonly readText: (path: string) => string;
   /** This host's interface addresses (a listener on 0.0.0.0/:: is reachable on all of them). */
   readonly localAddresses?: readonly string[];
+  /** Addresses that must never be dialed by the proxy besides its own listeners (e.g. the admin API). */
+  readonly alsoSelf?: readonly Address[];
 }
 
 /** Starts every listener of `config` on `runtime`. */
 export async function startGateway(config: Config, runtime: Runtime, options: StartOptions): Promise<Gateway> {
-  const policy = compilePolicy(config.policy);
+  const registry = new Registry();
+  const metrics = createGatewayMetrics(registry);
+  const feed = new FlowFeed();
   const resolver = createResolver(config.dns, (name) => runtime.lookup(name));
-  const flowLog = makeFlowLog(config, options);
-  const interception = config.ca ? await interceptionContext(config, config.ca, options) : undefined;
+  const observer: FlowLog = {
+    write(record) {
+      try {
+        observeRecord(metrics, record);
+      } catch {
+        // metrics are best effort; the record matters more
+      }
+      feed.write(record);
+    },
+  };
+  const flowLog = teeFlowLog([observer], makeFlowLog(config, options));
+  const ic = config.ca ? await interceptionContext(config, config.ca, options, metrics) : undefined;
+  const live: LiveState = {
+    config,
+    policy: compilePolicy(config.policy),
+    urlPolicy: compileUrlRules(config.policy.urlRules),
+    generation: 1,
+    lastReload: { at: new Date().toISOString(), ok: true, generation: 1 },
+    metrics,
+    feed,
+    active: new Map(),
+    caCertPem: ic?.caCertPem,
+  };
+  observeConfigReload(metrics, true, 1);
+  const interception = ic ? { ...ic.context, urlPolicy: () => live.urlPolicy } : undefined;
+  const reverse = await startReverse(config, { runtime, resolver, readText: options.readText, log: (line) => options.write("stderr", `tollgate: ${line}\n`) });
   const listeners: Listener[] = [];
   const addresses = new Map<string, Address>();
-  let active = 0;
+  const open = new Set<Conn>();
+  let accepting = true;
   let guard: AddressGuard | undefined;
   const overload = errorAnswer(503, `Too many connections (limit ${config.limits.maxConnections})`, "connection_limit_reached");
   try {
     for (const l of config.listeners) {
       const ctx: FlowContext = {
         runtime,
-        policy: () => policy,
+        policy: () => live.policy,
         resolver,
         limits: config.limits,
         flowLog,
@@ -56,22 +118,32 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
         addressGuard: () => guard,
         ...(interception ? { interception } : {}),
       };
-      const handler = connectionHandler(l, ctx, config);
+      const handler = connectionHandler(l, ctx, config, reverse);
+      const gauge = metrics.activeConnections.labels(l.name);
+      live.active.set(l.name, 0);
       const listener = await runtime.listen({ hostname: l.hostname, port: l.port }, (conn) => {
-        if (active >= config.limits.maxConnections) {
+        if (!accepting || open.size >= config.limits.maxConnections) {
+          metrics.errors.labels("limit").inc();
           const w = conn.writable.getWriter();
           w.write(overload).then(() => w.close()).catch(() => {}).finally(() => setTimeout(() => conn.close(), 1000));
           return;
         }
-        active++;
+        open.add(conn);
+        gauge.inc();
+        live.active.set(l.name, (live.active.get(l.name) ?? 0) + 1);
         handler(conn)
           .catch(() => conn.close())
-          .finally(() => active--);
+          .finally(() => {
+            open.delete(conn);
+            gauge.dec();
+            live.active.set(l.name, (live.active.get(l.name) ?? 1) - 1);
+          });
       });
       listeners.push(listener);
       addresses.set(l.name, listener.address);
     }
   } catch (e) {
+    reverse.close();
     for (const l of listeners) await l.close();
     throw e;
   }
@@ -80,20 +152,51 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     allow: config.addressGuard.allow,
     deny: config.addressGuard.deny,
     allowClasses: config.addressGuard.allowClasses,
-    self: [...addresses.values()],
+    self: [...addresses.values(), ...(options.alsoSelf ?? [])],
     localAddresses: options.localAddresses ?? [],
   });
   return {
     addresses,
-    close: async () => {
+    live,
+    reload(next: Config): ReloadResult {
+      const policy = compilePolicy(next.policy);
+      const urlPolicy = compileUrlRules(next.policy.urlRules);
+      const generation = live.generation + 1;
+      // one synchronous swap: a connection sees either the old or the new policy, never a mix
+      live.config = next;
+      live.policy = policy;
+      live.urlPolicy = urlPolicy;
+      live.generation = generation;
+      live.lastReload = { at: new Date().toISOString(), ok: true, generation };
+      observeConfigReload(metrics, true, generation);
+      return { generation, restartNeeded: restartNeeded(config, next) };
+    },
+    async close(graceMs = 10_000) {
+      accepting = false;
+      reverse.close();
       for (const l of listeners) await l.close();
+      const until = Date.now() + graceMs;
+      while (open.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      for (const c of open) c.close();
     },
   };
 }
 
+/** Sections whose change only takes effect after a restart. */
+function restartNeeded(old: Config, next: Config): string[] {
+  const out: string[] = [];
+  for (const key of ["listeners", "ca", "interception", "dns", "limits", "log", "addressGuard"] as const) {
+    if (JSON.stringify(old[key]) !== JSON.stringify(next[key])) out.push(key);
+  }
+  return out;
+}
+
 /** The flow for a listener's mode. */
-function connectionHandler(l: ListenerConfig, ctx: FlowContext, config: Config): (conn: Conn) => Promise<void> {
+function connectionHandler(l: ListenerConfig, ctx: FlowContext, config: Config, reverse: ReverseService): (conn: Conn) => Promise<void> {
   switch (l.mode) {
+    case "reverse":
+    case "redirect-https":
+      return reverse.handler(l, ctx);
     case "explicit":
       return (conn) => handleExplicit(conn, ctx);
     case "transparent-http":
@@ -112,7 +215,12 @@ function connectionHandler(l: ListenerConfig, ctx: FlowContext, config: Config):
 }
 
 /** Loads the CA and builds what decrypting flows need: leaf cache, trust for upstreams, URL rules. */
-async function interceptionContext(config: Config, caFiles: CaConfig, options: StartOptions): Promise<InterceptionContext> {
+async function interceptionContext(
+  config: Config,
+  caFiles: CaConfig,
+  options: StartOptions,
+  metrics: GatewayMetrics,
+): Promise<{ context: Omit<InterceptionContext, "urlPolicy">; caCertPem: string }> {
   const read = (what: string, path: string) => {
     try {
       return options.readText(path);
@@ -127,16 +235,16 @@ async function interceptionContext(config: Config, caFiles: CaConfig, options: S
   });
   const ic = config.interception;
   const cache = createLeafCache(createLeafIssuer(ca, { validityDays: ic.leafValidityDays }), { maxEntries: ic.leafCacheSize });
-  const urlPolicy = compileUrlRules(config.policy.urlRules);
-  return {
-    leaf: (host, sans) => cache.get(host, sans),
+  metrics.setCertCacheSource(() => cache.stats());
+  const context = {
+    leaf: (host: string, sans?: readonly string[]) => cache.get(host, sans),
     extraCaPem: ic.upstreamCaFiles.map((f) => read("interception.upstreamCaFiles", f)),
     clientMinVersion: ic.minTlsVersion.client,
     upstreamMinVersion: ic.minTlsVersion.upstream,
     mirrorUpstreamSans: ic.mirrorUpstreamSans,
     certificateNames,
-    urlPolicy: () => urlPolicy,
   };
+  return { context, caCertPem: ca.certPem };
 }
 
 function makeFlowLog(config: Config, options: StartOptions): FlowLog {

@@ -2,19 +2,14 @@
  * The `tollgate` command line. Entry points (`src/bin/bun.ts`, `src/bin/deno.ts`) pass in
  * their runtime adapter; this file may use `node:` APIs that Bun and Deno both provide.
  */
-import { createWriteStream, readFileSync } from "node:fs";
-import { networkInterfaces } from "node:os";
-import { dirname, resolve } from "node:path";
 import process from "node:process";
 import pkg from "../package.json" with { type: "json" };
 import { caCommand } from "./cli/ca.ts";
 import { nodeCaFiles } from "./cli/ca-files.ts";
-import { ConfigError } from "./config/errors.ts";
-import { parseConfig, parseConfigText } from "./config/parse.ts";
-import type { Config } from "./config/config.ts";
-import { defaultConfig } from "./config/default.ts";
+import { configCommand } from "./cli/config-schema.ts";
+import { policyCommand } from "./cli/policy.ts";
 import type { Runtime } from "./core/runtime.ts";
-import { startGateway } from "./gateway.ts";
+import { serve as runServe } from "./bin/serve.ts";
 
 const HELP = `tollgate ${pkg.version} — secure web gateway
 
@@ -25,6 +20,10 @@ Usage:
                                    (DIR defaults to ./tollgate-ca)
   tollgate ca export [--config FILE]
                                    print the configured CA certificate (PEM)
+  tollgate policy check FILE       validate a config file or a bare policy; exit 1 on errors
+  tollgate policy explain URL [--client IP] [--mode MODE] [--listener NAME] [--config FILE]
+                                   show the decision for URL and why, rule by rule
+  tollgate config schema           print the config's JSON Schema (for "$schema" in editors)
   tollgate --help                  show this help
   tollgate --version               show the version
 
@@ -56,6 +55,18 @@ export async function main(argv: readonly string[], runtime: Runtime): Promise<n
         stderr: (text) => void process.stderr.write(text),
         configFromEnv: process.env.TOLLGATE_CONFIG,
       });
+    case "policy":
+      return await policyCommand(args, {
+        readText: (path) => nodeCaFiles.readText(path),
+        stdout: (text) => void process.stdout.write(text),
+        stderr: (text) => void process.stderr.write(text),
+        configFromEnv: process.env.TOLLGATE_CONFIG,
+      });
+    case "config":
+      return configCommand(args, {
+        stdout: (text) => void process.stdout.write(text),
+        stderr: (text) => void process.stderr.write(text),
+      });
     default:
       process.stderr.write(`tollgate: unknown command "${command}"\n\n${HELP}`);
       return 2;
@@ -63,53 +74,7 @@ export async function main(argv: readonly string[], runtime: Runtime): Promise<n
 }
 
 async function serve(args: string[], runtime: Runtime): Promise<number> {
-  let config: Config;
-  const file = option(args, "--config") ?? (process.env.TOLLGATE_CONFIG || undefined);
-  try {
-    config = loadConfig(file);
-  } catch (e) {
-    process.stderr.write(`tollgate: ${e instanceof Error ? e.message : String(e)}\n`);
-    return e instanceof ConfigError ? 78 : 1;
-  }
-  // Paths in the config (CA files…) are relative to the config file's directory.
-  const base = file ? dirname(resolve(file)) : process.cwd();
-  let gateway;
-  try {
-    gateway = await startGateway(config, runtime, {
-    readText: (path) => readFileSync(resolve(base, path), "utf8"),
-    localAddresses: Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)),
-    write: (stream, line) => (stream === "stdout" ? process.stdout : process.stderr).write(line),
-    appendTo: (path) => {
-      const file = createWriteStream(resolve(base, path), { flags: "a" });
-      file.on("error", (e) => process.stderr.write(`tollgate: flow log "${path}": ${e.message}\n`));
-      return (line) => void file.write(line);
-    },
-  });
-  } catch (e) {
-    process.stderr.write(`tollgate: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
-  }
-  const bound = [...gateway.addresses].map(([n, a]) => `${n}=${a.address}:${a.port}`).join(" ");
-  process.stderr.write(`tollgate ${pkg.version} (${runtime.name} ${runtime.version}) listening ${bound}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
-  process.stderr.write("tollgate: shutting down\n");
-  await gateway.close();
-  return 0;
-}
-
-function loadConfig(file: string | undefined): Config {
-  if (!file) return parseConfig(defaultConfig);
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new Error(`cannot read config file "${file}": ${(e as { code?: string }).code ?? String(e)}`);
-  }
-  return parseConfigText(text, file);
+  return await runServe(option(args, "--config") ?? (process.env.TOLLGATE_CONFIG || undefined), runtime);
 }
 
 function option(args: string[], name: string): string | undefined {

@@ -311,6 +311,9 @@ export function sseStream(feed: FlowFeed, signal: AbortSignal, options: SseStrea
           controller.close();
         };
         signal.addEventListener("abort", onAbort, { once: true });
+        // An immediate first chunk: some servers (Bun.serve) send the response head only with
+        // the first body bytes, so without it a client would wait for the first keepalive.
+        send(": connected\n\n");
         for (const r of feed.recent(replay)) send(sseFrame("flow", r));
         unsubscribe = feed.subscribe(
           (record) => {

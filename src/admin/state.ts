@@ -26,7 +26,12 @@ export interface AdminState {
    * got; new ones use the new policy. Returns the issues if invalid (nothing changed).
    */
   replacePolicy(policy: unknown): { readonly ok: true; readonly generation: number } | { readonly ok: false; readonly issues: readonly PolicyIssue[] };
-  /** Decision for a hypothetical connection/request with every rule considered. */
+  /**
+   * Decision for a hypothetical connection/request with every rule considered
+   * (`explainQuery` in `explain.ts` does it from a compiled policy). Throws `TypeError` or
+   * `RangeError` on a query that names no valid destination, client, mode or listener; the
+   * API answers those with 400.
+   */
   explain(query: ExplainQuery): ExplainResult;
   /** Recent flow and request records, and live subscription (SSE). */
   readonly flows: FlowFeed;
@@ -69,6 +74,12 @@ export interface ExplainResult {
   readonly rules: Explanation["rules"];
   /** With a URL path on a decrypting rule: the URL-rule decision. */
   readonly url?: { readonly action: "allow" | "deny"; readonly ruleId: string; readonly reason: string };
+  /** The client address evaluated (defaults filled in). */
+  readonly clientIp?: string;
+  /** The mode evaluated. */
+  readonly mode?: string;
+  /** The listener evaluated, if any. */
+  readonly listener?: string;
 }
 
 export interface PacData {

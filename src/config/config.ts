@@ -5,6 +5,9 @@ import type { IpClass } from "../core/ip-class.ts";
  */
 import type { DnsSettings } from "../dns/types.ts";
 import type { PolicyDefinition, UrlRuleDefinition } from "../policy/types.ts";
+import type { RedirectHttpsListenerConfig, ReverseConfig, ReverseListenerConfig } from "../reverse/config-types.ts";
+
+export type * from "../reverse/config-types.ts";
 
 export { parseConfig, parseConfigText } from "./parse.ts";
 export { ConfigError, type ConfigIssue } from "./errors.ts";
@@ -75,7 +78,12 @@ export interface TransparentHttpListenerConfig extends ListenerBase {
 }
 
 /** One listening socket; `mode` tells which kind. */
-export type ListenerConfig = ExplicitListenerConfig | TransparentListenerConfig | TransparentHttpListenerConfig;
+export type ListenerConfig =
+  | ExplicitListenerConfig
+  | TransparentListenerConfig
+  | TransparentHttpListenerConfig
+  | ReverseListenerConfig
+  | RedirectHttpsListenerConfig;
 
 /** Listener kinds. */
 export type ListenerMode = ListenerConfig["mode"];
@@ -157,7 +165,21 @@ export interface Config {
   readonly dns: DnsConfig;
   readonly limits: LimitsConfig;
   readonly log: LogConfig;
+  /** Reverse proxy pools and routes; absent without a `reverse` section. */
+  readonly reverse?: ReverseConfig;
   readonly addressGuard: AddressGuardConfig;
+  /** Absent when no admin API is configured. */
+  readonly admin?: AdminConfig;
+}
+
+/** The admin API listener. */
+export interface AdminConfig {
+  readonly hostname: string;
+  readonly port: number;
+  /** Bearer token (may also come from TOLLGATE_ADMIN_TOKEN). */
+  readonly token?: string;
+  readonly pacProxy?: string;
+  readonly pacBypass: readonly string[];
 }
 
 /**

@@ -19,6 +19,7 @@ export const defaultConfig = deepFreeze({
     rules: [{ id: "web", ports: [80, 443], action: "allow", log: true, decryption: "exception" }],
   },
   log: { flows: "stdout" },
+  admin: { listen: "127.0.0.1:9090" },
 } satisfies ConfigInput);
 
 function deepFreeze<T>(value: T): T {

@@ -12,6 +12,7 @@ import { formatPath } from "./issue-format.ts";
 import { JsonSyntaxError, parseJson } from "./json.ts";
 import { parseListenAddress, parseUpstreamAddress } from "./listen.ts";
 import { type ConfigOutput, configSchema } from "./schema.ts";
+import { toRedirectListener, toReverseConfig, toReverseListener } from "./schema-reverse.ts";
 
 /**
  * Validate a JSON-shaped value and build the domain config. Absent sections take their
@@ -111,6 +112,17 @@ function toDomain(wire: ConfigOutput): Config {
       timeoutMs: wire.dns.timeoutMs,
     },
     limits: { ...wire.limits },
+    ...(wire.reverse === undefined ? {} : { reverse: toReverseConfig(wire.reverse, wire.limits.connectTimeoutMs) }),
+    ...(wire.admin === undefined
+      ? {}
+      : {
+        admin: {
+          ...parseListenAddress(wire.admin.listen),
+          ...(wire.admin.token === undefined ? {} : { token: wire.admin.token }),
+          ...(wire.admin.pacProxy === undefined ? {} : { pacProxy: wire.admin.pacProxy }),
+          pacBypass: [...wire.admin.pacBypass],
+        },
+      }),
     addressGuard: {
       allow: [...wire.addressGuard.allow],
       deny: [...wire.addressGuard.deny],
@@ -140,6 +152,10 @@ function toListener(listener: WireListener, index: number): ListenerConfig {
       };
     case "transparent-http":
       return { name, mode: "transparent-http", hostname, port, upstreamPort: listener.upstreamPort ?? 80 };
+    case "reverse":
+      return toReverseListener({ name, hostname, port }, listener.tls, listener.trustForwardedFrom);
+    case "redirect-https":
+      return toRedirectListener({ name, hostname, port }, listener.httpsPort);
   }
 }
 

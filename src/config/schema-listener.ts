@@ -7,9 +7,10 @@
 import * as v from "valibot";
 import { listenAddressError, parseListenAddress, upstreamAddressError } from "./listen.ts";
 import { checkedString, expected, id, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
+import { REVERSE_FIELD_MODES, reverseListenerFields, reverseListenerRequired } from "./schema-reverse.ts";
 
 /** Listener modes a config may name. */
-export const LISTENER_MODES = ["explicit", "transparent", "transparent-http"] as const;
+export const LISTENER_MODES = ["explicit", "transparent", "transparent-http", "reverse", "redirect-https"] as const;
 
 /**
  * `"noSni"` of a transparent listener: `"deny"` (refuse ClientHellos without SNI) or
@@ -30,6 +31,7 @@ const FIELD_MODES: Readonly<Record<string, readonly string[]>> = {
   upstreamPort: ["transparent", "transparent-http"],
   noSni: ["transparent"],
   ech: ["transparent"],
+  ...REVERSE_FIELD_MODES,
 };
 
 /** Report fields given for a mode that does not use them (at the field). */
@@ -52,7 +54,7 @@ function fieldsMatchMode<T>() {
 
 const listenerObject = object({
   name: v.optional(id),
-  mode: v.picklist(LISTENER_MODES, expected('"explicit", "transparent" or "transparent-http"')),
+  mode: v.picklist(LISTENER_MODES, expected('"explicit", "transparent", "transparent-http", "reverse" or "redirect-https"')),
   listen: checkedString('"host:port"', listenAddressError),
   /** transparent, transparent-http: the port dialled on the host named by SNI / Host (default 443 / 80). */
   upstreamPort: v.optional(integer(1, 65535)),
@@ -60,9 +62,15 @@ const listenerObject = object({
   noSni: v.optional(noSniSchema),
   /** transparent: "policy" (default) or "block" ClientHellos offering encrypted_client_hello. */
   ech: v.optional(v.picklist(["policy", "block"], expected('"policy" or "block"'))),
+  /** reverse: tls, trustForwardedFrom; redirect-https: httpsPort (see schema-reverse.ts). */
+  ...reverseListenerFields,
 });
 
-const listenerSchema = v.pipe(listenerObject, fieldsMatchMode<v.InferOutput<typeof listenerObject>>());
+const listenerSchema = v.pipe(
+  listenerObject,
+  fieldsMatchMode<v.InferOutput<typeof listenerObject>>(),
+  reverseListenerRequired<v.InferOutput<typeof listenerObject>>(),
+);
 
 /** `listeners`: at least one; names and listen addresses unique. */
 export const listenersSchema = v.pipe(

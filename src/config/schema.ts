@@ -14,7 +14,9 @@ import { methodError } from "../policy/url-rules.ts";
 import { POLICY_MODES } from "../policy/scope.ts";
 import { boolean, checkedString, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
 import { listenersSchema, ruleListenersExist } from "./schema-listener.ts";
+import { listenAddressError } from "./listen.ts";
 import { caSchema, interceptionSchema } from "./schema-tls.ts";
+import { reverseReferences, reverseSchema } from "./schema-reverse.ts";
 /** A rule id: an id (see `ID_RE`) other than "default" (the id of default decisions). */
 const ruleId = checkedString(ID_WHAT, (text) => {
   if (!ID_RE.test(text)) return `expected ${ID_WHAT}, got ${JSON.stringify(text)}`;
@@ -192,6 +194,19 @@ function caRequired<T>() {
   });
 }
 
+/**
+ * The admin API listener (hono). Absent = no admin API. A token is required to bind it to a
+ * non-loopback address (it may also come from TOLLGATE_ADMIN_TOKEN at start-up).
+ */
+const adminSchema = object({
+  listen: v.optional(checkedString('"host:port"', listenAddressError), "127.0.0.1:9090"),
+  token: v.optional(v.pipe(v.string(expected("a string")), v.minLength(16, "expected a token of at least 16 characters"))),
+  /** What the PAC file tells clients to use, e.g. "proxy.corp.example:3128" (default: the first explicit listener). */
+  pacProxy: v.optional(checkedString('"host:port"', listenAddressError)),
+  /** Host patterns sent DIRECT by the PAC file (besides plain host names and private/loopback IPs). */
+  pacBypass: v.optional(v.array(checkedString("a host pattern", hostPatternError), expected("an array of host patterns")), []),
+});
+
 const configObject = object({
   $schema: v.optional(v.string(expected("a string"))),
   listeners: v.optional(listenersSchema),
@@ -201,7 +216,10 @@ const configObject = object({
   dns: v.optional(dnsSchema, {}),
   limits: v.optional(limitsSchema, {}),
   log: v.optional(logSchema, {}),
+  /** Reverse proxy pools and routes (see schema-reverse.ts). */
+  reverse: v.optional(reverseSchema),
   addressGuard: v.optional(addressGuardSchema, {}),
+  admin: v.optional(adminSchema),
 });
 
 /**
@@ -212,6 +230,7 @@ export const configSchema = v.pipe(
   configObject,
   caRequired<v.InferOutput<typeof configObject>>(),
   ruleListenersExist<v.InferOutput<typeof configObject>>(),
+  reverseReferences<v.InferOutput<typeof configObject>>(),
 );
 
 /** A config as written (JSON shape). */

@@ -188,3 +188,9 @@ export function hostText(host: Host): string {
 export function hostEquals(a: Host, b: Host): boolean {
   return a.kind === b.kind && hostText(a) === hostText(b);
 }
+
+/** True for names and addresses that only reach this machine: "localhost", 127.0.0.0/8, ::1. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}

@@ -19,6 +19,8 @@ export interface Runtime {
   splice?(a: Conn, b: Conn, options: SpliceOptions): Promise<SpliceResult>;
   /** TLS server-on-accepted-connection and validating client. */
   readonly tls: TlsCapability;
+  /** A plain HTTP server for a fetch-style handler (the admin API). Streams responses (SSE). */
+  serveHttp(options: ListenOptions, fetch: (request: Request) => Response | Promise<Response>): Promise<Listener>;
 }
 
 export interface ListenOptions {

@@ -40,6 +40,10 @@ export interface TlsConnectOptions {
   readonly alpn: readonly string[];
   readonly minVersion: TlsVersion;
   readonly signal?: AbortSignal;
+  /** Client certificate chain (PEM) presented for mutual TLS; used only together with `clientKeyPem`. */
+  readonly clientCertPem?: string;
+  /** Private key (PEM) of `clientCertPem`. */
+  readonly clientKeyPem?: string;
 }
 
 export interface TlsSession {

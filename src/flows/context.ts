@@ -24,7 +24,7 @@ export interface FlowContext {
   readonly flowLog: FlowLog;
   readonly listenerName: string;
   /** The listener's mode, for policy scoping and logs. */
-  readonly mode: "explicit" | "transparent" | "transparent-http";
+  readonly mode: "explicit" | "transparent" | "transparent-http" | "reverse" | "redirect-https";
   /** Pseudonym used in `Via` headers, e.g. "tollgate". */
   readonly viaName: string;
   /** The SSRF address guard in force (a function: it is completed once listeners are bound). */

@@ -114,7 +114,7 @@ export async function relayDecryptedHttp(
       if (error !== undefined) req.error = error;
       req.time = new Date().toISOString();
       req.durationMs = Date.now() - started;
-      if (log || error !== undefined) ctx.flowLog.write(req);
+      ctx.flowLog.write(req, !(log || error !== undefined));
     };
 
     const misdirected = checkHost(head, host, portMustMatch ? port : undefined);

@@ -68,10 +68,8 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
       }
       if (transparentPort !== undefined) {
         const outcome = await forwardTransparent(client, src, head, ctx, flow, kept, transparentPort);
-        if (outcome.next === "stop") {
-          kept = undefined;
-          return;
-        }
+        // on "stop" `kept` may be untouched (request refused before any dial): `finally` closes it
+        if (outcome.next === "stop") return;
         kept = outcome.upstream;
         continue;
       }
@@ -90,10 +88,8 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
         return;
       }
       const outcome = await forwardHttp(client, src, head, ctx, flow, kept);
-      if (outcome.next === "stop") {
-        kept = undefined;
-        return;
-      }
+      // on "stop" `kept` may be untouched (request refused before any dial): `finally` closes it
+      if (outcome.next === "stop") return;
       kept = outcome.upstream;
     }
   } finally {

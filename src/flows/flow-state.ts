@@ -59,10 +59,9 @@ export class FlowState {
     const r = this.record;
     r.end = end;
     if (error !== undefined) r.error = error;
-    if (!this.#log) return;
     r.time = new Date().toISOString();
     r.durationMs = Date.now() - this.#started;
-    this.#ctx.flowLog.write(r);
+    this.#ctx.flowLog.write(r, !this.#log);
   }
 }
 

@@ -32,6 +32,15 @@ export interface ExchangeResult {
   readonly upgradedEnd?: string;
 }
 
+/** Optional behaviour of {@link exchange}. */
+export interface ExchangeOptions {
+  /**
+   * Rewrites the final (non-1xx) response's fields before they reach the client: called after
+   * hop-by-hop fields were removed and `Via` added, before framing fields are re-added.
+   */
+  readonly responseHeaders?: (headers: HeaderList, status: number) => HeaderList;
+}
+
 /** Thrown for failures after the response started: the client cannot get an error page any more. */
 export class ExchangeAbortedError extends Error {
   override name = "ExchangeAbortedError";
@@ -61,6 +70,7 @@ export async function exchange(
   target: string,
   hostHeader: string,
   ctx: FlowContext,
+  options: ExchangeOptions = {},
 ): Promise<ExchangeResult> {
   const idle = ctx.limits.idleTimeoutMs;
   // RFC 9110 §7.8: Upgrade only counts when named in Connection; ignored in HTTP/1.0
@@ -120,6 +130,7 @@ export async function exchange(
     const dechunk = resFraming.kind === "chunked" && head.version === "HTTP/1.0";
     let keepClient = !tunnel && !dechunk && keepAlive(head.version, head.headers) && resFraming.kind !== "close";
     let resHeaders = addVia(stripHopByHop(res.headers), res.version, ctx.viaName);
+    if (options.responseHeaders) resHeaders = options.responseHeaders(resHeaders, res.status);
     if (resFraming.kind === "chunked" && !dechunk) resHeaders = resHeaders.append("Transfer-Encoding", "chunked");
     if (tunnel) {
       resHeaders = resHeaders.append("Connection", "upgrade").append("Upgrade", res.headers.get("upgrade") ?? upgrade);

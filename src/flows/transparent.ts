@@ -56,6 +56,8 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
   const refuse = (alert: number, end: string, error?: string) => refuseTls(client, alert).then(() => flow.finish(end, error));
 
   if (hello.ech && settings.ech === "block") {
+    r.host = hello.sni?.toLowerCase() ?? null; // the outer (public) name: what the client showed
+    r.port = settings.upstreamPort;
     r.decision = "deny";
     r.rule = "ech-block";
     r.reason = "ClientHello offers encrypted_client_hello and the listener blocks ECH";
@@ -86,9 +88,14 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
   const decision = ctx.policy().decide({ host, port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode });
   flow.decided(decision);
   if (decision.action === "deny") return refuse(TlsAlert.accessDenied, "denied");
-  if (decision.decryption === "decrypt" && hello.sni !== undefined) {
-    const rest = src.release();
-    return decryptTransparent(client, rest ? concatBytes([raw, rest]) : raw, host, port, decision, ctx, flow);
+  if (decision.decryption === "decrypt") {
+    if (hello.sni !== undefined) {
+      const rest = src.release();
+      return decryptTransparent(client, rest ? concatBytes([raw, rest]) : raw, host, port, decision, ctx, flow);
+    }
+    // noSni "allow" always splices (no name the client asked for to mint): say so in the log
+    r.decryption = "exception";
+    r.reason = `${decision.reason}; no SNI: spliced to the noSni upstream without decryption`;
   }
   // Exception: our own resolution of the SNI, then the very same ClientHello bytes.
   let up;

@@ -75,9 +75,23 @@ export interface RequestRecord {
   error: string | null;
 }
 
-/** Where flow records go. */
+/**
+ * Where flow records go. Every finished flow reaches `write` (metrics and the live feed
+ * need them all); `quiet` is true when the deciding rule turned logging off, which only
+ * keeps the record out of the log output.
+ */
 export interface FlowLog {
-  write(record: FlowRecord | RequestRecord): void;
+  write(record: FlowRecord | RequestRecord, quiet?: boolean): void;
+}
+
+/** Sends each record to every log in turn; `quiet` records skip the output sinks. */
+export function teeFlowLog(observers: readonly FlowLog[], output: FlowLog): FlowLog {
+  return {
+    write(record, quiet) {
+      for (const o of observers) o.write(record, quiet);
+      if (!quiet) output.write(record);
+    },
+  };
 }
 
 /** A flow log that writes one JSON line per record to `sink`. */

@@ -129,9 +129,20 @@ describe("FlowFeed.subscribe", () => {
 });
 
 /** Reads the stream's text until `done(text)` holds, or fails after `ms`. */
+const CONNECTED = ": connected\n\n";
+
+/** Reads until `done(text)`; the stream's leading `: connected` comment is checked and left out of `text`. */
 async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, done: (text: string) => boolean, ms = 2000): Promise<string> {
   const decoder = new TextDecoder();
   let text = "";
+  let head = "";
+  while (head.length < CONNECTED.length) {
+    const { value, done: end } = await reader.read();
+    if (end) throw new Error("stream ended before its first comment");
+    head += decoder.decode(value, { stream: true });
+  }
+  assert.ok(head.startsWith(CONNECTED), `the stream opens with a comment, got ${JSON.stringify(head)}`);
+  text = head.slice(CONNECTED.length);
   const deadline = Date.now() + ms;
   while (!done(text)) {
     if (Date.now() > deadline) throw new Error(`Timed out; read so far: ${JSON.stringify(text)}`);
@@ -195,6 +206,7 @@ describe("sseStream", () => {
     const ac = new AbortController();
     const reader = sseStream(feed, ac.signal, { keepaliveMs: 60_000 }).getReader();
     assert.equal(feed.stats().subscribers, 1);
+    assert.equal(await readUntil(reader, () => true), "");
     setTimeout(() => ac.abort(), 10);
     assert.equal((await reader.read()).done, true);
     assert.equal(feed.stats().subscribers, 0);
@@ -240,7 +252,7 @@ describe("sseStream", () => {
     feed.write(flowRecord({ host: "r.test" }));
     setTimeout(() => ac.abort(), 20);
     const body = await res.text();
-    assert.equal(body, sseFrame("flow", feed.recent()[0]));
+    assert.equal(body, CONNECTED + sseFrame("flow", feed.recent()[0]));
   });
 
   it("refuses bad options", () => {

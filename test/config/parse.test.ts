@@ -21,7 +21,11 @@ const rule = (extra: Record<string, unknown>) => ({ action: "allow", ...extra })
 describe("parseConfig", () => {
   it("accepts {} and yields the defaults", () => {
     const config = parseConfig({});
-    assert.deepEqual(config, parseConfig(defaultConfig));
+    // every section but `admin` is taken from the default: the admin API is opt-in in a file
+    const { admin, ...rest } = parseConfig(defaultConfig);
+    assert.deepEqual(config, rest);
+    assert.deepEqual(admin, { hostname: "127.0.0.1", port: 9090, pacBypass: [] });
+    assert.equal(config.admin, undefined);
     assert.deepEqual(config.listeners, [{ name: "explicit", mode: "explicit", hostname: "127.0.0.1", port: 3128 }]);
     assert.equal(config.policy.defaultAction, "deny");
     assert.deepEqual(config.policy.rules, [
@@ -144,7 +148,7 @@ describe("parseConfig", () => {
     ]);
     assert.deepEqual(problems({ polcy: {} }), ['polcy: unknown key (did you mean "policy"?)']);
     assert.deepEqual(problems({ zzz: 1 }), [
-      'zzz: unknown key (expected one of "$schema", "listeners", "policy", "ca", "interception", "dns", "limits", "log", "addressGuard")',
+      'zzz: unknown key (expected one of "$schema", "listeners", "policy", "ca", "interception", "dns", "limits", "log", "reverse", "addressGuard", "admin")',
     ]);
   });
 
@@ -159,8 +163,8 @@ describe("parseConfig", () => {
     assert.deepEqual(listen("::1:3128"), ['listeners[0].listen: expected an IPv6 address in brackets ("[::1]:port"), got "::1:3128"']);
     assert.deepEqual(listen("[::g]:3128"), ['listeners[0].listen: expected "host:port" (IPv6 as "[::1]:port"), got "[::g]:3128"']);
     assert.deepEqual(listen("127.1:3128"), ['listeners[0].listen: expected "host:port" (IPv6 as "[::1]:port"), got "127.1:3128"']);
-    assert.deepEqual(problems({ listeners: [{ mode: "reverse", listen: "127.0.0.1:1" }] }), [
-      'listeners[0].mode: expected "explicit", "transparent" or "transparent-http", got "reverse"',
+    assert.deepEqual(problems({ listeners: [{ mode: "forward", listen: "127.0.0.1:1" }] }), [
+      'listeners[0].mode: expected "explicit", "transparent", "transparent-http", "reverse" or "redirect-https", got "forward"',
     ]);
     assert.deepEqual(problems({ listeners: [] }), ["listeners: expected at least one listener, got an empty array"]);
   });

@@ -30,6 +30,10 @@ function describeListener(l: ListenerConfig): string {
       return `transparent ${l.name} -> :${l.upstreamPort} noSni=${typeof l.noSni === "string" ? l.noSni : `${l.noSni.hostname}:${l.noSni.port}`} ech=${l.ech}`;
     case "transparent-http":
       return `transparent-http ${l.name} -> :${l.upstreamPort}`;
+    case "reverse":
+      return `reverse ${l.name} tls=${l.tls ? "on" : "off"}`;
+    case "redirect-https":
+      return `redirect-https ${l.name} -> :${l.httpsPort}`;
   }
 }
 
@@ -87,7 +91,7 @@ describe("config: listener modes", () => {
 
   it("reports a bad mode once, without judging the other fields", () => {
     assert.deepEqual(problems(listeners({ mode: "transparant", listen: "127.0.0.1:1", upstreamPort: 443 })), [
-      'listeners[0].mode: expected "explicit", "transparent" or "transparent-http", got "transparant"',
+      'listeners[0].mode: expected "explicit", "transparent", "transparent-http", "reverse" or "redirect-https", got "transparant"',
     ]);
   });
 

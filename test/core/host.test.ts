@@ -132,3 +132,11 @@ describe("hostText / hostEquals", () => {
     assert.equal(hostEquals(normalizeHost("127.0.0.1"), normalizeHost("::ffff:127.0.0.1")), false);
   });
 });
+
+describe("isLoopbackHost", () => {
+  it("recognises loopback names and addresses only", async () => {
+    const { isLoopbackHost } = await import("../../src/core/host.ts");
+    for (const h of ["localhost", "127.0.0.1", "127.9.8.7", "::1", "[::1]", "LOCALHOST"]) assert.equal(isLoopbackHost(h), true, h);
+    for (const h of ["0.0.0.0", "::", "10.0.0.1", "192.168.1.1", "example.com", "127.example.com"]) assert.equal(isLoopbackHost(h), false, h);
+  });
+});

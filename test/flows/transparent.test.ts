@@ -195,6 +195,23 @@ describe("transparent TLS: exception (splice) with real ClientHellos", () => {
     });
   });
 
+  it("a spliced connection quiet for idleTimeoutMs is torn down and logged as idle", async () => {
+    await withHarness({ ...OPTIONS, limits: { idleTimeoutMs: 150 } }, async (h) => {
+      h.origin("10.0.0.7", 443, async (o) => {
+        await o.readBytes(CURL.length);
+        await o.write(SERVER_HELLO);
+        await o.readToEndOrReset();
+      });
+      const c = h.transparentClient();
+      await c.write(CURL);
+      assert.deepEqual(await within(c.readBytes(SERVER_HELLO.length), 1500, "server hello"), SERVER_HELLO);
+      const { reset } = await within(c.readToEndOrReset(), 1500, "idle teardown");
+      assert.equal(reset, true);
+      await h.finish();
+      assert.equal(h.record().end, "idle");
+    });
+  });
+
   it("a policy rule scoped to mode transparent applies (the flow queries with its mode)", async () => {
     const policy: PolicyDefinition = {
       defaultAction: "deny",
@@ -336,6 +353,19 @@ describe("transparent TLS: refusals end with a TLS alert and no dial", () => {
       assert.equal(r.decision, "allow");
       assert.equal(r.end, "error");
       assert.match(String(r.error), /^DNS: .*nxdomain\.test/);
+    });
+  });
+
+  it("an upstream that never answers the dial: internal_error alert after connectTimeoutMs, logged", async () => {
+    await withHarness({ ...OPTIONS, limits: { connectTimeoutMs: 100 } }, async (h) => {
+      h.hang("10.0.0.9", 443, true); // slow.test
+      const started = Date.now();
+      const c = h.transparentClient();
+      await c.write(hello("slow.test"));
+      assert.deepEqual(await readRefusal(c), INTERNAL_ERROR);
+      assert.ok(Date.now() - started >= 90, "refused before the connect timeout");
+      await h.finish();
+      assert.match(String(h.record().error), /timed out after 100 ms/);
     });
   });
 

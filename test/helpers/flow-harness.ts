@@ -291,7 +291,8 @@ export class FlowHarness {
       resolver,
       limits: { ...LIMITS, ...options.limits },
       flowLog: {
-        write: (r) => {
+        write: (r, quiet) => {
+          if (quiet) return; // what the log output would show
           if (r.type === "request") this.requestRecords.push(structuredClone(r));
           else this.records.push(structuredClone(r));
         },

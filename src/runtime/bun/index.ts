@@ -76,6 +76,17 @@ export const bunRuntime: Runtime = {
     return conn;
   },
 
+  serveHttp(options, fetch): Promise<Listener> {
+    // idleTimeout 0: Server-Sent Event streams stay open as long as the client reads
+    const server = Bun.serve({ hostname: options.hostname, port: options.port, idleTimeout: 0, fetch });
+    return Promise.resolve({
+      address: { address: server.hostname ?? options.hostname, port: server.port ?? options.port },
+      close: async () => {
+        await server.stop(true);
+      },
+    });
+  },
+
   async lookup(name: string): Promise<string[]> {
     const records = await dnsLookup(name, { all: true, order: "ipv4first" });
     return records.map((r) => r.address);

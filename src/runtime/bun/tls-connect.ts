@@ -55,6 +55,7 @@ export async function bunConnectTls(options: TlsConnectOptions): Promise<TlsClie
       rejectUnauthorized: false,
       ALPNProtocols: alpnWire(options.alpn),
       secureOptions: secureOptionsFor(options.minVersion),
+      ...(options.clientCertPem && options.clientKeyPem ? { cert: options.clientCertPem, key: options.clientKeyPem } : {}),
     },
     socket: {
       ...tlsHandlers,

@@ -55,6 +55,20 @@ export const denoRuntime: Runtime = {
 
   dial,
 
+  serveHttp(options, fetch): Promise<Listener> {
+    return new Promise((resolve) => {
+      const server = Deno.serve(
+        {
+          hostname: options.hostname,
+          port: options.port,
+          onListen: ({ hostname, port }) =>
+            resolve({ address: { address: hostname, port }, close: () => server.shutdown() }),
+        },
+        fetch,
+      );
+    });
+  },
+
   async lookup(name: string): Promise<string[]> {
     const records = await dnsLookup(name, { all: true, order: "ipv4first" });
     return records.map((r) => r.address);

@@ -52,6 +52,7 @@ export async function connectNodeTls(
     checkServerIdentity: () => undefined,
     ALPNProtocols: options.alpn.length > 0 ? [...options.alpn] : undefined,
     minVersion: options.minVersion,
+    ...(options.clientCertPem && options.clientKeyPem ? { cert: options.clientCertPem, key: options.clientKeyPem } : {}),
     // half-open: the Duplex's allowHalfOpen (true) carries over to the TLS socket
   });
   return new Promise<TlsClientSession>((resolve, reject) => {

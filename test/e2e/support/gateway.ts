@@ -13,6 +13,10 @@ export interface GatewayProcess {
   readonly ports: ReadonlyMap<string, number>;
   /** The gateway's process id (for /proc sampling). */
   readonly pid: number;
+  /** The config file the gateway was started with (rewrite it to test hot reload). */
+  readonly configFile: string | undefined;
+  /** Sends a signal to the gateway process. */
+  signal(sig: NodeJS.Signals): void;
   readonly stdout: string[];
   readonly stderr: string[];
   /** Flow-log records written so far (parsed JSON lines of stdout). */
@@ -42,14 +46,29 @@ export function gatewayCommand(binary?: string): string[] {
   return [...cliCommand(binary), "serve"];
 }
 
+/** Options of {@link startGateway}. */
+export interface StartGatewayOptions {
+  /** A compiled binary to run instead of the test runtime's command line. */
+  readonly binary?: string;
+  /** The listener whose port is `GatewayProcess.port` (default "explicit", else the first). */
+  readonly listener?: string;
+  /**
+   * An argv prefix the gateway command runs under, e.g. `["ip", "netns", "exec", "ns1"]`;
+   * it must exec the command (so the process signalled by `stop()` is the gateway itself).
+   */
+  readonly wrap?: readonly string[];
+}
+
 /** Starts a gateway with `config` (written to a temp file), waits until it listens. */
-export async function startGateway(config: unknown | undefined, opts: { binary?: string; listener?: string } = {}): Promise<GatewayProcess> {
-  const cmd = gatewayCommand(opts.binary);
+export async function startGateway(config: unknown | undefined, opts: StartGatewayOptions = {}): Promise<GatewayProcess> {
+  const cmd = [...(opts.wrap ?? []), ...gatewayCommand(opts.binary)];
+  let configFile: string | undefined;
   if (config !== undefined) {
     const dir = mkdtempSync(join(tmpdir(), "tollgate-cfg-"));
     const file = join(dir, "config.json");
     writeFileSync(file, JSON.stringify(config, null, 2));
     cmd.push("--config", file);
+    configFile = file;
   }
   const child: ChildProcess = spawn(cmd[0]!, cmd.slice(1), { stdio: ["ignore", "pipe", "pipe"], cwd: root, env: { ...process.env, TOLLGATE_CONFIG: "" } });
   const stdout: string[] = [];
@@ -83,7 +102,8 @@ export async function startGateway(config: unknown | undefined, opts: { binary?:
         else resolve(p);
       }
     });
-    exited.then(({ code }) => {
+    // "close", not "exit": it comes after the last stderr bytes, so the message names the problem
+    child.once("close", (code) => {
       clearTimeout(timer);
       reject(new Error(`gateway exited with ${code} before listening:\n${errBuf}`));
     });
@@ -100,6 +120,8 @@ export async function startGateway(config: unknown | undefined, opts: { binary?:
     port,
     ports,
     pid: child.pid ?? -1,
+    configFile,
+    signal: (sig) => void child.kill(sig),
     stdout,
     stderr,
     flows,

@@ -1,0 +1,178 @@
+/**
+ * The admin API (hono): health, readiness, metrics, config and policy, explain, flows (JSON
+ * and Server-Sent Events), the CA certificate and its trust page, the PAC file, an OpenAPI
+ * description and the dashboard. It only reads and calls an {@linkcode AdminState}, so the
+ * gateway serves it on any runtime's HTTP server and tests call `app.request()`.
+ *
+ * Access: with a token, every path except `/healthz` and `/ui` (a page without data that
+ * asks for the token) needs `Authorization: Bearer <token>`. Without a token (allowed on
+ * loopback only, the gateway's rule), requests must name the listener by IP address or
+ * `localhost` in their Host header, which keeps DNS-rebinding web pages out.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import pkg from "../../package.json" with { type: "json" };
+import { PROMETHEUS_CONTENT_TYPE } from "../metrics/registry.ts";
+import { bearerAuth, hostGuard } from "./auth.ts";
+import { caPage } from "./ca-page.ts";
+import { parseExplainBody } from "./explain.ts";
+import { SSE_HEADERS, sseStream } from "./flow-feed.ts";
+import { cspNonce, htmlResponse } from "./html.ts";
+import { DEFAULT_MAX_BODY_BYTES, HttpError, jsonError, jsonResponse, readJsonBody } from "./http.ts";
+import { openApiDocument } from "./openapi.ts";
+import { PAC_CONTENT_TYPE, pacScript } from "./pac.ts";
+import type { AdminState } from "./state.ts";
+import { dashboardPage } from "./ui-page.ts";
+
+/** Options of {@linkcode createAdminApp}. */
+export interface AdminAppOptions {
+  /** Bearer token every endpoint but `/healthz` and `/ui` requires. Absent: no authentication. */
+  readonly token?: string | undefined;
+  /** Largest request body, in bytes (413 beyond). Default 1 MiB. */
+  readonly maxBodyBytes?: number;
+  /** Without a token: Host names accepted besides IP addresses and `localhost`. */
+  readonly allowedHosts?: readonly string[];
+  /**
+   * Serve `/ca`, `/ca.pem` and `/proxy.pac` without the token: they are meant for every
+   * proxy client, and browsers fetch PAC files without credentials. Default false.
+   */
+  readonly openBootstrap?: boolean;
+  /** Interval of SSE keepalive comments, in ms. Default 15000. */
+  readonly keepaliveMs?: number;
+  /** Version shown in the OpenAPI document. Default the package version. */
+  readonly version?: string;
+}
+
+/** Most records `GET /flows` returns, and most `GET /flows/stream?replay=` replays. */
+export const MAX_FLOWS_LIMIT = 1000;
+/** Records `GET /flows` returns without `limit`. */
+export const DEFAULT_FLOWS_LIMIT = 100;
+
+/** Paths served without a token. */
+const OPEN_PATHS = ["/", "/healthz", "/ui"];
+const BOOTSTRAP_PATHS = ["/ca", "/ca.pem", "/proxy.pac"];
+
+/** Parses an integer query parameter in `min..max`; `fallback` when absent. */
+function intParam(value: string | undefined, name: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = /^\d{1,7}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max)) throw new HttpError(400, `query parameter "${name}" must be an integer ${min}-${max}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/**
+ * Builds the admin app on `state`.
+ *
+ * @throws {TypeError} when `options.token` is the empty string
+ *
+ * @example
+ * ```ts
+ * const app = createAdminApp(state, { token: Deno.env.get("TOLLGATE_ADMIN_TOKEN") });
+ * Deno.serve({ hostname: "127.0.0.1", port: 9090 }, app.fetch);
+ * const res = await app.request("/readyz", { headers: { authorization: "Bearer …" } });
+ * ```
+ */
+export function createAdminApp(state: AdminState, options: AdminAppOptions = {}): Hono {
+  const { token } = options;
+  if (token === "") throw new TypeError("Admin token must not be empty (leave it unset to disable authentication)");
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const app = new Hono();
+
+  app.onError((error) => {
+    if (error instanceof HttpError) return jsonError(error.status, error.message);
+    return jsonError(500, `internal error: ${error.message}`);
+  });
+  app.notFound((c) => jsonError(404, `no such endpoint: ${c.req.method} ${c.req.path}`));
+
+  if (token === undefined) {
+    const guard = hostGuard(options.allowedHosts ?? []);
+    app.use("*", async (c, next) => (c.req.path === "/healthz" ? await next() : await guard(c, next)));
+  } else {
+    app.use("*", bearerAuth(token, new Set([...OPEN_PATHS, ...(options.openBootstrap ? BOOTSTRAP_PATHS : [])])));
+  }
+
+  app.get("/healthz", () => {
+    const uptime = (Date.now() - state.startedAt.getTime()) / 1000;
+    return jsonResponse(200, { status: "ok", startedAt: state.startedAt.toISOString(), uptimeSeconds: Math.round(uptime) });
+  });
+
+  app.get("/readyz", () => {
+    const readiness = state.readiness();
+    return jsonResponse(readiness.ready ? 200 : 503, readiness);
+  });
+
+  app.get("/metrics", () =>
+    new Response(state.metricsText(), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE, "cache-control": "no-store" } }));
+
+  app.get("/config", () => jsonResponse(200, state.redactedConfig()));
+
+  app.get("/policy", () => jsonResponse(200, state.policyJson()));
+
+  app.put("/policy", async (c) => {
+    const body = await readJsonBody(c.req.raw, maxBody);
+    const result = state.replacePolicy(body);
+    if (!result.ok) return jsonError(400, "invalid policy", {}, result.issues);
+    return jsonResponse(200, { ok: true, generation: result.generation });
+  });
+
+  app.post("/policy/validate", async (c) => {
+    const body = await readJsonBody(c.req.raw, maxBody);
+    const issues = state.validatePolicy(body);
+    if (issues.length > 0) return jsonResponse(400, { valid: false, error: "invalid policy", issues });
+    return jsonResponse(200, { valid: true, issues: [] });
+  });
+
+  app.post("/policy/explain", async (c) => {
+    const body = await readJsonBody(c.req.raw, maxBody);
+    try {
+      return jsonResponse(200, state.explain(parseExplainBody(body)));
+    } catch (e) {
+      if (e instanceof TypeError || e instanceof RangeError) throw new HttpError(400, e.message);
+      throw e;
+    }
+  });
+
+  app.get("/flows", (c) => {
+    const limit = intParam(c.req.query("limit"), "limit", 1, MAX_FLOWS_LIMIT, DEFAULT_FLOWS_LIMIT);
+    return jsonResponse(200, { flows: state.flows.recent(limit), stats: state.flows.stats() });
+  });
+
+  app.get("/flows/stream", (c) => {
+    const replay = intParam(c.req.query("replay"), "replay", 0, MAX_FLOWS_LIMIT, 0);
+    const body = sseStream(state.flows, c.req.raw.signal, { replay, ...(options.keepaliveMs ? { keepaliveMs: options.keepaliveMs } : {}) });
+    return new Response(body, { headers: { ...SSE_HEADERS, "x-accel-buffering": "no" } });
+  });
+
+  app.get("/ca.pem", () => {
+    const pem = state.caCertificatePem();
+    if (pem === undefined) return jsonError(404, "no interception CA is configured");
+    return new Response(pem.endsWith("\n") ? pem : pem + "\n", {
+      headers: { "content-type": "application/x-pem-file", "content-disposition": 'attachment; filename="tollgate-ca.pem"', "cache-control": "no-cache" },
+    });
+  });
+
+  app.get("/ca", async (c) => {
+    const pem = state.caCertificatePem();
+    const nonce = cspNonce();
+    const origin = new URL(c.req.url).origin;
+    const html = await caPage({ pem, origin, tokenRequired: token !== undefined && !options.openBootstrap, nonce });
+    return htmlResponse(pem === undefined ? 404 : 200, html, nonce);
+  });
+
+  app.get("/proxy.pac", () => {
+    const data = state.pac();
+    if (data.proxy === undefined) return jsonError(404, "no explicit proxy listener to point clients at");
+    return new Response(pacScript(data), { headers: { "content-type": PAC_CONTENT_TYPE, "cache-control": "no-cache" } });
+  });
+
+  app.get("/openapi.json", () => jsonResponse(200, openApiDocument(options.version ?? pkg.version)));
+
+  app.get("/ui", () => {
+    const nonce = cspNonce();
+    return htmlResponse(200, dashboardPage(nonce), nonce);
+  });
+  app.get("/", (c) => c.redirect("/ui", 302));
+
+  return app;
+}

@@ -1,0 +1,159 @@
+/**
+ * Policy explanation for a hypothetical connection: turns an {@linkcode ExplainQuery} (URL or
+ * host, client, mode, listener) into the decision, the matching rule and every rule's
+ * verdict. Used by `POST /policy/explain` (through `AdminState.explain`) and by
+ * `tollgate policy explain`, so both say the same thing.
+ *
+ * @module
+ */
+import type { Config } from "../config/config.ts";
+import { hostText, normalizeHost } from "../core/host.ts";
+import { compilePolicy, parseClientIp } from "../policy/compile.ts";
+import { POLICY_MODES } from "../policy/scope.ts";
+import type { Explanation, Host, Policy, PolicyQuery, UrlPolicy } from "../policy/types.ts";
+import { compileUrlRules, methodError } from "../policy/url-rules.ts";
+import type { ExplainQuery, ExplainResult } from "./state.ts";
+
+/** What an explanation is computed from: the compiled policies and the listeners. */
+export interface ExplainSource {
+  readonly policy: Policy;
+  /** Url rules of decrypted traffic; without them no `url` verdict is given. */
+  readonly urlPolicy?: UrlPolicy;
+  /** Listeners (name and mode), to default `listener` from `mode`. */
+  readonly listeners: readonly { readonly name: string; readonly mode: string }[];
+}
+
+/** Client address used when a query names none. */
+export const DEFAULT_EXPLAIN_CLIENT = "127.0.0.1";
+
+const DEFAULT_PORTS: Readonly<Record<string, number>> = { "http:": 80, "https:": 443, "ws:": 80, "wss:": 443 };
+
+interface Destination {
+  readonly host: Host;
+  readonly port: number;
+  /** Path and query of a URL query. */
+  readonly path?: string;
+}
+
+function checkPort(port: unknown): number {
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(`Invalid port ${JSON.stringify(port) ?? String(port)}: expected an integer 1-65535`);
+  }
+  return port;
+}
+
+function destination(query: ExplainQuery): Destination {
+  if (query.url !== undefined && query.host !== undefined) throw new TypeError('Give "url" or "host", not both');
+  if (query.url !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(query.url);
+    } catch {
+      throw new TypeError(`Invalid URL ${JSON.stringify(query.url)}`);
+    }
+    const defaultPort = DEFAULT_PORTS[url.protocol];
+    if (defaultPort === undefined) throw new TypeError(`Unsupported URL scheme ${JSON.stringify(url.protocol.slice(0, -1))}: expected http, https, ws or wss`);
+    const urlPort = url.port === "" ? undefined : Number(url.port);
+    if (query.port !== undefined && urlPort !== undefined && query.port !== urlPort) {
+      throw new TypeError(`Port ${query.port} contradicts the URL's port ${urlPort}`);
+    }
+    const port = checkPort(query.port ?? urlPort ?? defaultPort);
+    return { host: normalizeHost(url.hostname), port, path: url.pathname + url.search };
+  }
+  if (query.host !== undefined) return { host: normalizeHost(query.host), port: checkPort(query.port ?? 443) };
+  throw new TypeError('Expected "url" or "host"');
+}
+
+/**
+ * Explains the decision for `query` (defaults: client {@linkcode DEFAULT_EXPLAIN_CLIENT},
+ * mode `"explicit"`, the first listener of that mode, method `GET`, port 443 for a bare host
+ * or the URL scheme's port).
+ *
+ * @throws {TypeError} on an invalid URL, host, client address, mode, method or an unknown listener
+ * @throws {RangeError} on a port outside 1-65535
+ *
+ * @example
+ * ```ts
+ * const r = explainQuery({ policy: compilePolicy(config.policy), listeners: config.listeners }, { url: "https://example.com/" });
+ * r.decision.action; // "allow"
+ * r.rules.map((rule) => `${rule.matched ? "✓" : "✗"} ${rule.ruleId}: ${rule.reason}`);
+ * ```
+ */
+export function explainQuery(source: ExplainSource, query: ExplainQuery): ExplainResult {
+  const { host, port, path } = destination(query);
+  const mode = query.mode ?? "explicit";
+  if (!(POLICY_MODES as readonly string[]).includes(mode)) {
+    throw new TypeError(`Invalid mode ${JSON.stringify(mode)}: expected one of ${POLICY_MODES.map((m) => JSON.stringify(m)).join(", ")}`);
+  }
+  let listener = query.listener;
+  if (listener !== undefined && !source.listeners.some((l) => l.name === listener)) {
+    const known = source.listeners.map((l) => JSON.stringify(l.name)).join(", ");
+    throw new TypeError(`No listener named ${JSON.stringify(listener)} (listeners: ${known || "none"})`);
+  }
+  listener ??= source.listeners.find((l) => l.mode === mode)?.name;
+  const clientIp = query.clientIp ?? DEFAULT_EXPLAIN_CLIENT;
+  if (parseClientIp(clientIp) === undefined) throw new TypeError(`Invalid client address ${JSON.stringify(clientIp)}: expected an IP address`);
+  const method = (query.method ?? "GET").toUpperCase();
+  const badMethod = methodError(method);
+  if (badMethod !== undefined) throw new TypeError(`Invalid method: ${badMethod}`);
+
+  const policyQuery: PolicyQuery = { host, port, clientIp, mode, ...(listener === undefined ? {} : { listener }) };
+  const explanation: Explanation = source.policy.explain?.(policyQuery) ?? { decision: source.policy.decide(policyQuery), rules: [] };
+  const d = explanation.decision;
+  let url: ExplainResult["url"];
+  if (path !== undefined && d.action === "allow" && d.decryption === "decrypt" && source.urlPolicy !== undefined) {
+    const u = source.urlPolicy.decide({ host, path, method });
+    url = { action: u.action, ruleId: u.ruleId, reason: u.reason };
+  }
+  return {
+    host: hostText(host),
+    port,
+    decision: { action: d.action, ruleId: d.ruleId, reason: d.reason, decryption: d.decryption },
+    rules: explanation.rules,
+    ...(url === undefined ? {} : { url }),
+    clientIp,
+    mode,
+    ...(listener === undefined ? {} : { listener }),
+  };
+}
+
+/**
+ * Compiles `config`'s policy and url rules as the gateway does and explains `query`
+ * (see {@linkcode explainQuery}).
+ */
+export function explainConfig(config: Config, query: ExplainQuery): ExplainResult {
+  return explainQuery(
+    { policy: compilePolicy(config.policy), urlPolicy: compileUrlRules(config.policy.urlRules), listeners: config.listeners },
+    query,
+  );
+}
+
+const QUERY_FIELDS: Readonly<Record<keyof ExplainQuery, "string" | "number">> = {
+  url: "string",
+  host: "string",
+  port: "number",
+  clientIp: "string",
+  method: "string",
+  mode: "string",
+  listener: "string",
+};
+
+/**
+ * Checks the shape of a `POST /policy/explain` body: an object with only the
+ * {@linkcode ExplainQuery} fields, each of its type, and `url` or `host`.
+ *
+ * @throws {TypeError} naming the offending field
+ */
+export function parseExplainBody(body: unknown): ExplainQuery {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new TypeError("Expected a JSON object like {\"url\": \"https://example.com/\"}");
+  const query: Record<string, string | number> = {};
+  for (const [key, value] of Object.entries(body)) {
+    const type = Object.hasOwn(QUERY_FIELDS, key) ? QUERY_FIELDS[key as keyof ExplainQuery] : undefined;
+    if (type === undefined) throw new TypeError(`Unknown field ${JSON.stringify(key)} (expected ${Object.keys(QUERY_FIELDS).join(", ")})`);
+    if (value === null || value === undefined) continue;
+    if (typeof value !== type) throw new TypeError(`Field ${JSON.stringify(key)} must be a ${type}, got ${JSON.stringify(value)}`);
+    query[key] = value as string | number;
+  }
+  if (query["url"] === undefined && query["host"] === undefined) throw new TypeError('Expected "url" or "host"');
+  return query as ExplainQuery;
+}

@@ -1,0 +1,151 @@
+import { ConfigError } from "../config/errors.ts";
+import { parseConfig } from "../config/parse.ts";
+import type { Config } from "../config/config.ts";
+import { hostText, normalizeHost } from "../core/host.ts";
+import type { Gateway } from "../gateway.ts";
+import type { AdminState, ExplainQuery, ExplainResult, PacData, PolicyIssue, Readiness } from "./state.ts";
+
+/**
+ * The running gateway as the admin API sees it. `raw` is the config as written (JSON value),
+ * so a new policy is validated in the context of the real listeners and CA, with the very
+ * same schema as the config file.
+ */
+export class GatewayAdminState implements AdminState {
+  readonly startedAt = new Date();
+  readonly #gateway: Gateway;
+  #raw: Record<string, unknown>;
+  #ready = true;
+
+  constructor(gateway: Gateway, raw: unknown) {
+    this.#gateway = gateway;
+    this.#raw = isObject(raw) ? { ...raw } : {};
+  }
+
+  get flows() {
+    return this.#gateway.live.feed;
+  }
+
+  /** Marks the gateway as draining (readyz fails so load balancers stop sending). */
+  draining(): void {
+    this.#ready = false;
+  }
+
+  /** Applies a whole new config (hot reload from file or SIGHUP). */
+  reloadConfig(raw: unknown, config: Config): { generation: number; restartNeeded: readonly string[] } {
+    const r = this.#gateway.reload(config);
+    this.#raw = isObject(raw) ? { ...raw } : {};
+    return r;
+  }
+
+  /** Records a reload that failed validation: the old config stays in force. */
+  reloadFailed(error: string): void {
+    const live = this.#gateway.live;
+    live.lastReload = { at: new Date().toISOString(), ok: false, error, generation: live.generation };
+    live.metrics.configLastReloadSuccess.set(0);
+    live.metrics.configLastReloadTimestamp.set(Date.now() / 1000);
+  }
+
+  readiness(): Readiness {
+    const live = this.#gateway.live;
+    const decrypts = live.config.policy.rules.some((r) => r.decryption === "decrypt");
+    const checks: Record<string, { ok: boolean; detail?: string }> = {
+      listeners: { ok: this.#gateway.addresses.size > 0, detail: [...this.#gateway.addresses.keys()].join(", ") },
+      config: { ok: true, detail: `generation ${live.generation}` },
+      ca: decrypts ? { ok: live.caCertPem !== undefined, detail: live.caCertPem ? "loaded" : "missing" } : { ok: true, detail: "not needed" },
+      accepting: { ok: this.#ready, detail: this.#ready ? "yes" : "draining" },
+    };
+    return {
+      ready: Object.values(checks).every((c) => c.ok),
+      checks,
+      lastReload: live.lastReload,
+    };
+  }
+
+  metricsText(): string {
+    return this.#gateway.live.metrics.registry.expose();
+  }
+
+  redactedConfig(): unknown {
+    const c = structuredClone(this.#gateway.live.config) as unknown as Record<string, unknown>;
+    const admin = c["admin"] as Record<string, unknown> | undefined;
+    if (admin && "token" in admin) admin["token"] = "[redacted]";
+    const ca = c["ca"] as Record<string, unknown> | undefined;
+    if (ca && "key" in ca) ca["key"] = "[redacted]";
+    return c;
+  }
+
+  policyJson(): unknown {
+    return this.#raw["policy"] ?? this.#gateway.live.config.policy;
+  }
+
+  validatePolicy(policy: unknown): readonly PolicyIssue[] {
+    try {
+      parseConfig({ ...this.#raw, policy });
+      return [];
+    } catch (e) {
+      if (e instanceof ConfigError) return e.issues.map((i) => ({ path: i.path, message: i.message }));
+      return [{ path: "policy", message: e instanceof Error ? e.message : String(e) }];
+    }
+  }
+
+  replacePolicy(policy: unknown) {
+    let config: Config;
+    const raw = { ...this.#raw, policy };
+    try {
+      config = parseConfig(raw);
+    } catch (e) {
+      const issues = e instanceof ConfigError ? e.issues.map((i) => ({ path: i.path, message: i.message })) : [{ path: "policy", message: String(e) }];
+      return { ok: false as const, issues };
+    }
+    const { generation } = this.reloadConfig(raw, config);
+    return { ok: true as const, generation };
+  }
+
+  explain(query: ExplainQuery): ExplainResult {
+    const live = this.#gateway.live;
+    let hostInput = query.host;
+    let port = query.port;
+    let path: string | undefined;
+    if (query.url !== undefined) {
+      const url = new URL(query.url);
+      hostInput = url.hostname;
+      port ??= url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+      path = url.pathname + url.search;
+    }
+    if (hostInput === undefined) throw new TypeError('Give "url" or "host"');
+    const host = normalizeHost(hostInput);
+    const mode = query.mode ?? "explicit";
+    const listener = query.listener ?? live.config.listeners.find((l) => l.mode === mode)?.name;
+    const q = { host, port: port ?? 443, clientIp: query.clientIp ?? "127.0.0.1", ...(listener ? { listener } : {}), mode };
+    const decision = live.policy.decide(q);
+    const rules = live.policy.explain?.(q).rules ?? [];
+    const result: ExplainResult = {
+      host: hostText(host),
+      port: q.port,
+      decision: { action: decision.action, ruleId: decision.ruleId, reason: decision.reason, decryption: decision.decryption },
+      rules,
+    };
+    if (path !== undefined && decision.action === "allow" && decision.decryption === "decrypt") {
+      const u = live.urlPolicy.decide({ host, path: path.split("?")[0] ?? "/", method: (query.method ?? "GET").toUpperCase() });
+      return { ...result, url: { action: u.action, ruleId: u.ruleId, reason: u.reason } };
+    }
+    return result;
+  }
+
+  caCertificatePem(): string | undefined {
+    return this.#gateway.live.caCertPem;
+  }
+
+  pac(): PacData {
+    const live = this.#gateway.live;
+    const admin = live.config.admin;
+    const explicit = live.config.listeners.find((l) => l.mode === "explicit");
+    const bound = explicit ? this.#gateway.addresses.get(explicit.name) : undefined;
+    const proxy = admin?.pacProxy ?? (bound ? `${bound.address.includes(":") ? `[${bound.address}]` : bound.address}:${bound.port}` : undefined);
+    return { proxy, bypass: admin?.pacBypass ?? [] };
+  }
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}

@@ -1,0 +1,154 @@
+/**
+ * The OpenAPI 3.1 description of the admin API, served at `GET /openapi.json`. Kept small:
+ * paths, methods, parameters, status codes and the main body shapes.
+ *
+ * @module
+ */
+
+type Json = Record<string, unknown>;
+
+const error: Json = { $ref: "#/components/schemas/Error" };
+const json = (schema: Json): Json => ({ content: { "application/json": { schema } } });
+const answer = (description: string, schema: Json = { type: "object" }): Json => ({ description, ...json(schema) });
+const text = (description: string, type: string): Json => ({ description, content: { [type]: { schema: { type: "string" } } } });
+const errors = (...codes: number[]): Json =>
+  Object.fromEntries(codes.map((code) => [String(code), answer(ERROR_TEXT[code] ?? "Error", error)]));
+
+const ERROR_TEXT: Record<number, string> = {
+  400: "Invalid request (JSON error, issues when the policy is invalid)",
+  401: "Missing or wrong bearer token",
+  404: "Not available",
+  413: "Request body too large",
+};
+
+const policyBody: Json = { required: true, ...json({ $ref: "#/components/schemas/Policy" }) };
+
+/**
+ * The OpenAPI document. `version` is the gateway's version.
+ *
+ * @example
+ * ```ts
+ * Object.keys(openApiDocument("0.1.0").paths); // ["/healthz", "/readyz", …]
+ * ```
+ */
+export function openApiDocument(version: string): Json {
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Tollgate admin API",
+      version,
+      description: "Management plane of the Tollgate gateway. Every path except /healthz and /ui needs `Authorization: Bearer <token>` when a token is configured.",
+    },
+    security: [{ bearer: [] }],
+    paths: {
+      "/healthz": { get: { summary: "Process is alive", security: [], responses: { 200: answer("Alive") } } },
+      "/readyz": {
+        get: {
+          summary: "Readiness: listeners bound, config loaded, CA loaded when decryption is configured; last reload",
+          responses: { 200: answer("Ready"), 503: answer("Not ready (details in the body)"), ...errors(401) },
+        },
+      },
+      "/metrics": { get: { summary: "Prometheus text exposition", responses: { 200: text("Metrics", "text/plain"), ...errors(401) } } },
+      "/config": { get: { summary: "The running config, redacted (no keys, tokens or hashes)", responses: { 200: answer("Config"), ...errors(401) } } },
+      "/policy": {
+        get: { summary: "The current policy section", responses: { 200: answer("Policy", { $ref: "#/components/schemas/Policy" }), ...errors(401) } },
+        put: {
+          summary: "Validate and atomically replace the policy (existing connections keep their decision)",
+          requestBody: policyBody,
+          responses: {
+            200: answer("Replaced", { type: "object", properties: { ok: { const: true }, generation: { type: "integer" } } }),
+            ...errors(400, 401, 413),
+          },
+        },
+      },
+      "/policy/validate": {
+        post: {
+          summary: "Validate a policy without applying it",
+          requestBody: policyBody,
+          responses: {
+            200: answer("Valid", { type: "object", properties: { valid: { const: true }, issues: { type: "array", maxItems: 0 } } }),
+            ...errors(400, 401, 413),
+          },
+        },
+      },
+      "/policy/explain": {
+        post: {
+          summary: "Decision for a hypothetical connection, with every rule considered",
+          requestBody: { required: true, ...json({ $ref: "#/components/schemas/ExplainQuery" }) },
+          responses: { 200: answer("Explanation", { $ref: "#/components/schemas/ExplainResult" }), ...errors(400, 401, 413) },
+        },
+      },
+      "/flows": {
+        get: {
+          summary: "Recent flow and request records (oldest first)",
+          parameters: [{ name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 } }],
+          responses: { 200: answer("Records", { type: "object", properties: { flows: { type: "array", items: { type: "object" } } } }), ...errors(400, 401) },
+        },
+      },
+      "/flows/stream": {
+        get: {
+          summary: "Server-Sent Events: `flow` events (one record each) as flows end, `dropped` events when the client fell behind",
+          parameters: [{ name: "replay", in: "query", schema: { type: "integer", minimum: 0, maximum: 1000, default: 0 } }],
+          responses: { 200: text("Event stream", "text/event-stream"), ...errors(400, 401) },
+        },
+      },
+      "/ca.pem": { get: { summary: "The interception CA certificate (public part)", responses: { 200: text("PEM", "application/x-pem-file"), ...errors(401, 404) } } },
+      "/ca": { get: { summary: "How to trust the interception CA (HTML)", responses: { 200: text("Page", "text/html"), ...errors(401) } } },
+      "/proxy.pac": {
+        get: { summary: "Proxy auto-config: bypass hosts DIRECT, the rest through the proxy", responses: { 200: text("PAC", "application/x-ns-proxy-autoconfig"), ...errors(401, 404) } },
+      },
+      "/openapi.json": { get: { summary: "This document", responses: { 200: answer("OpenAPI 3.1") } } },
+      "/ui": { get: { summary: "Live dashboard (HTML; asks for the token)", security: [], responses: { 200: text("Page", "text/html") } } },
+    },
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
+      schemas: {
+        Error: {
+          type: "object",
+          required: ["error"],
+          properties: {
+            error: { type: "string" },
+            issues: { type: "array", items: { type: "object", properties: { path: { type: "string" }, message: { type: "string" } } } },
+          },
+        },
+        Policy: {
+          type: "object",
+          description: "The `policy` section of the config file (see `tollgate config schema`)",
+          properties: { defaultAction: { enum: ["allow", "deny"] }, defaultLog: { type: "boolean" }, rules: { type: "array" }, urlRules: { type: "array" } },
+        },
+        ExplainQuery: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            url: { type: "string", examples: ["https://example.com/path"] },
+            host: { type: "string" },
+            port: { type: "integer", minimum: 1, maximum: 65535 },
+            clientIp: { type: "string", default: "127.0.0.1" },
+            method: { type: "string", default: "GET" },
+            mode: { enum: ["explicit", "transparent", "transparent-http", "reverse"], default: "explicit" },
+            listener: { type: "string" },
+          },
+        },
+        ExplainResult: {
+          type: "object",
+          properties: {
+            host: { type: "string" },
+            port: { type: "integer" },
+            decision: {
+              type: "object",
+              properties: { action: { enum: ["allow", "deny"] }, ruleId: { type: "string" }, reason: { type: "string" }, decryption: { type: "string" } },
+            },
+            rules: {
+              type: "array",
+              items: { type: "object", properties: { index: { type: "integer" }, ruleId: { type: "string" }, matched: { type: "boolean" }, reason: { type: "string" } } },
+            },
+            url: { type: "object", properties: { action: { enum: ["allow", "deny"] }, ruleId: { type: "string" }, reason: { type: "string" } } },
+            clientIp: { type: "string" },
+            mode: { type: "string" },
+            listener: { type: "string" },
+          },
+        },
+      },
+    },
+  };
+}

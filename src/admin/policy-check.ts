@@ -1,0 +1,91 @@
+/**
+ * Validation of a bare `policy` section (what `PUT /policy` receives and what
+ * `tollgate policy check` accepts besides a whole config) with the config file's own
+ * schema, so the rules and messages are the same.
+ *
+ * @module
+ */
+import { ConfigError } from "../config/errors.ts";
+import { parseConfig } from "../config/parse.ts";
+import { isPlainObject } from "../config/schema-kit.ts";
+import { ID_RE } from "../config/schema-kit.ts";
+import type { PolicyConfig } from "../config/config.ts";
+import type { PolicyIssue } from "./state.ts";
+
+/** What a policy is checked against: the running config's listeners and CA. */
+export interface PolicyContext {
+  /**
+   * Names of the listeners rules may scope to. Absent: any name a rule uses is taken to exist
+   * (a policy checked on its own, without its config).
+   */
+  readonly listeners?: readonly string[];
+  /** Whether a CA is configured (decrypting rules need one). Default true. */
+  readonly hasCa?: boolean;
+}
+
+/** The outcome of {@linkcode checkPolicy}. */
+export type PolicyCheck =
+  | { readonly ok: true; readonly policy: PolicyConfig }
+  | { readonly ok: false; readonly issues: readonly PolicyIssue[] };
+
+/** Keys only a policy section has; a document with one of them at the top is a bare policy. */
+const POLICY_KEYS = ["defaultAction", "defaultLog", "rules", "urlRules"];
+
+/**
+ * True when `document` looks like a bare policy section rather than a whole config: an
+ * object with `rules`, `urlRules`, `defaultAction` or `defaultLog` at the top.
+ */
+export function isBarePolicy(document: unknown): boolean {
+  return isPlainObject(document) && POLICY_KEYS.some((key) => Object.hasOwn(document, key));
+}
+
+function listenerNamesOf(policy: unknown): string[] {
+  const names = new Set<string>();
+  if (!isPlainObject(policy) || !Array.isArray(policy["rules"])) return [];
+  for (const rule of policy["rules"] as unknown[]) {
+    if (!isPlainObject(rule) || !Array.isArray(rule["listeners"])) continue;
+    for (const name of rule["listeners"] as unknown[]) if (typeof name === "string" && ID_RE.test(name)) names.add(name);
+  }
+  return [...names];
+}
+
+/** `policy.rules[0]` → `rules[0]`, `policy` → ``; other paths (a missing CA) → ``. */
+function policyPath(path: string): string {
+  if (path === "policy") return "";
+  if (path.startsWith("policy.")) return path.slice("policy.".length);
+  if (path.startsWith("policy[")) return path.slice("policy".length);
+  return "";
+}
+
+/**
+ * Validates a policy section as the config schema does (defaults applied) and returns it,
+ * or every issue with its path inside the policy (`rules[2].hosts[0]`).
+ *
+ * @example
+ * ```ts
+ * const r = checkPolicy({ rules: [{ hosts: ["*.example.com"], action: "allow" }] });
+ * r.ok && r.policy.rules[0]?.id; // "rule-1"
+ * checkPolicy({ rules: [{ action: "maybe" }] }); // { ok: false, issues: [{ path: "rules[0].action", message: 'expected "allow" or "deny", got "maybe"' }] }
+ * ```
+ */
+export function checkPolicy(policy: unknown, context: PolicyContext = {}): PolicyCheck {
+  if (!isPlainObject(policy)) {
+    const got = Array.isArray(policy) ? "an array" : policy === null ? "null" : typeof policy;
+    return { ok: false, issues: [{ path: "", message: `expected a policy object, got ${got}` }] };
+  }
+  const names = context.listeners ?? listenerNamesOf(policy);
+  const listeners = names.length === 0
+    ? [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }]
+    : names.map((name) => ({ name, mode: "explicit", listen: "127.0.0.1:0" }));
+  const config = {
+    listeners,
+    policy,
+    ...(context.hasCa === false ? {} : { ca: { cert: "policy-check-ca.pem", key: "policy-check-ca.key" } }),
+  };
+  try {
+    return { ok: true, policy: parseConfig(config).policy };
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    return { ok: false, issues: e.issues.map((issue) => ({ path: policyPath(issue.path), message: issue.message })) };
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * `tollgate serve`: loads the config, binds the admin API (if configured) and the proxy
+ * listeners, reloads on config-file change and SIGHUP, drains on SIGTERM/SIGINT.
+ * Entry-point code: it may use `node:` APIs that Bun and Deno both provide.
+ */
+import { createWriteStream, readFileSync, watchFile } from "node:fs";
+import { networkInterfaces } from "node:os";
+import { dirname, resolve } from "node:path";
+import process from "node:process";
+import pkg from "../../package.json" with { type: "json" };
+import { createAdminApp } from "../admin/app.ts";
+import { GatewayAdminState } from "../admin/gateway-state.ts";
+import type { Config } from "../config/config.ts";
+import { defaultConfig } from "../config/default.ts";
+import { ConfigError } from "../config/errors.ts";
+import { parseJson } from "../config/json.ts";
+import { parseConfig, parseConfigText } from "../config/parse.ts";
+import { isLoopbackHost } from "../core/host.ts";
+import type { Listener, Runtime } from "../core/runtime.ts";
+import { startGateway } from "../gateway.ts";
+
+/** How long connections may drain after SIGTERM before they are closed. */
+const DRAIN_MS = 10_000;
+
+interface Loaded {
+  readonly config: Config;
+  readonly raw: unknown;
+}
+
+function load(file: string | undefined): Loaded {
+  if (!file) return { config: parseConfig(defaultConfig), raw: defaultConfig };
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new Error(`cannot read config file "${file}": ${(e as { code?: string }).code ?? String(e)}`);
+  }
+  const config = parseConfigText(text, file);
+  return { config, raw: parseJson(text) };
+}
+
+const say = (line: string) => process.stderr.write(`tollgate: ${line}\n`);
+
+export async function serve(file: string | undefined, runtime: Runtime): Promise<number> {
+  let loaded: Loaded;
+  try {
+    loaded = load(file);
+  } catch (e) {
+    say(e instanceof Error ? e.message : String(e));
+    return e instanceof ConfigError ? 78 : 1;
+  }
+  const { config } = loaded;
+  const token = config.admin?.token ?? (process.env.TOLLGATE_ADMIN_TOKEN || undefined);
+  if (config.admin && !token && !isLoopbackHost(config.admin.hostname)) {
+    say(`refusing to bind the admin API to ${config.admin.hostname} without a token (admin.token or TOLLGATE_ADMIN_TOKEN)`);
+    return 78;
+  }
+  // Paths in the config (CA files…) are relative to the config file's directory.
+  const base = file ? dirname(resolve(file)) : process.cwd();
+
+  // The admin API is bound first so the proxy's address guard knows it as "self":
+  // a client asking the proxy for the admin address gets 403.
+  let adminFetch: ((req: Request) => Response | Promise<Response>) | undefined;
+  let admin: Listener | undefined;
+  try {
+    if (config.admin) {
+      admin = await runtime.serveHttp({ hostname: config.admin.hostname, port: config.admin.port }, (req) =>
+        adminFetch ? adminFetch(req) : new Response("starting\n", { status: 503 })
+      );
+    }
+  } catch (e) {
+    say(`admin API: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  let gateway;
+  try {
+    gateway = await startGateway(config, runtime, {
+      readText: (path) => readFileSync(resolve(base, path), "utf8"),
+      localAddresses: Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)),
+      alsoSelf: admin ? [admin.address] : [],
+      write: (stream, line) => (stream === "stdout" ? process.stdout : process.stderr).write(line),
+      appendTo: (path) => {
+        const out = createWriteStream(resolve(base, path), { flags: "a" });
+        out.on("error", (e) => say(`flow log "${path}": ${e.message}`));
+        return (line) => void out.write(line);
+      },
+    });
+  } catch (e) {
+    await admin?.close();
+    say(e instanceof Error ? e.message : String(e));
+    return 1;
+  }
+  const state = new GatewayAdminState(gateway, loaded.raw);
+  if (admin) adminFetch = createAdminApp(state, token ? { token } : {}).fetch;
+
+  const reload = (why: string) => {
+    if (!file) return say(`${why}: no config file to reload (embedded default)`);
+    try {
+      const next = load(file);
+      const r = state.reloadConfig(next.raw, next.config);
+      say(`${why}: config reloaded (generation ${r.generation})` +
+        (r.restartNeeded.length ? `; restart needed for: ${r.restartNeeded.join(", ")}` : ""));
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      state.reloadFailed(message);
+      say(`${why}: reload refused, the running config stays in force:\n${message}`);
+    }
+  };
+  process.on("SIGHUP", () => reload("SIGHUP"));
+  if (file) watchFile(file, { interval: 1000 }, (now, prev) => {
+    if (now.mtimeMs !== prev.mtimeMs) reload("config file changed");
+  });
+
+  const parts = [...gateway.addresses].map(([n, a]) => `${n}=${a.address}:${a.port}`);
+  if (admin) parts.push(`admin=${admin.address.address}:${admin.address.port}`);
+  process.stderr.write(`tollgate ${pkg.version} (${runtime.name} ${runtime.version}) listening ${parts.join(" ")}\n`);
+  await new Promise<void>((done) => {
+    process.once("SIGINT", () => done());
+    process.once("SIGTERM", () => done());
+  });
+  say(`shutting down: draining connections for up to ${DRAIN_MS / 1000} s`);
+  state.draining();
+  await gateway.close(DRAIN_MS);
+  await admin?.close();
+  return 0;
+}

@@ -1,0 +1,180 @@
+/**
+ * One request on a reverse listener, after its route was found and allowed: the request
+ * fields for the backend, a backend connection (kept from the previous request, or a new
+ * one from the pool with fail-over), then `exchange()`.
+ * @module
+ */
+import type { Conn } from "../core/conn.ts";
+import { TlsValidationError } from "../core/tls.ts";
+import type { BodyFraming } from "../protocol/body-framing.ts";
+import { HttpParseError } from "../protocol/http-errors.ts";
+import type { HeaderList } from "../protocol/http-headers.ts";
+import { connectionOptions, stripHopByHop } from "../protocol/hop-by-hop.ts";
+import type { RequestHead } from "../protocol/http-request-head.ts";
+import { backendName, dialBackend } from "../reverse/dial.ts";
+import { forwardedHeaders } from "../reverse/forwarded.ts";
+import { applyHeaderEdits, isNoop } from "../reverse/header-edits.ts";
+import type { PoolRuntime } from "../reverse/listener-state.ts";
+import type { Backend } from "../reverse/pool.ts";
+import type { CompiledRoute } from "../reverse/routes.ts";
+import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
+import type { FlowContext } from "./context.ts";
+import { errorText } from "./flow-state.ts";
+import { exchange, ExchangeAbortedError, type ExchangeResult, UpstreamClosedError } from "./http-exchange.ts";
+import { UpstreamError } from "./upstream.ts";
+
+/** RFC 9110 §9.2.2: methods that may be repeated on a fresh connection when a reused one failed. */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+
+/** A backend connection kept open between requests of one client connection. */
+export interface KeptBackend {
+  readonly pool: PoolRuntime;
+  readonly backend: Backend;
+  readonly conn: Conn;
+  readonly reader: ConnReader;
+  readonly address: string;
+  /** Requests it has carried. */
+  served: number;
+}
+
+/** The request as the client sent it, and where it goes. */
+export interface ReverseRequest {
+  readonly client: Conn;
+  readonly clientReader: ConnReader;
+  readonly head: RequestHead;
+  readonly framing: BodyFraming;
+  /** Origin-form target to send. */
+  readonly target: string;
+  /** The client's Host (or absolute-form authority), if any. */
+  readonly hostField: string | undefined;
+  readonly route: CompiledRoute;
+  readonly pool: PoolRuntime;
+  readonly proto: "http" | "https";
+  readonly trusted: boolean;
+}
+
+/** How the request went. */
+export type ForwardResult =
+  | { readonly kind: "done"; readonly result: ExchangeResult; readonly backend: KeptBackend }
+  /** Nothing was sent to the client yet: answer `status` with `message`. */
+  | { readonly kind: "failed"; readonly status: number; readonly message: string; readonly proxyError?: string; readonly backend?: string }
+  /** The response had started: the client connection must be closed. */
+  | { readonly kind: "aborted"; readonly error: ExchangeAbortedError; readonly backend: string };
+
+/**
+ * Request fields for the backend: hop-by-hop fields removed (and the fields a client's
+ * `Connection` named — so `Connection: X-Forwarded-For` cannot drop ours), keeping only the
+ * `close` / `keep-alive` / `upgrade` options the framer acts on; then the forwarding fields
+ * and the route's edits.
+ */
+export function backendRequestHeaders(head: RequestHead, req: Pick<ReverseRequest, "hostField" | "proto" | "trusted" | "route">, peer: string): HeaderList {
+  const options = connectionOptions(head.headers);
+  const upgrade = head.headers.get("upgrade");
+  let h = stripHopByHop(head.headers);
+  const kept = ["close", "keep-alive", "upgrade"].filter((o) => options.has(o) && (o !== "upgrade" || upgrade !== undefined));
+  if (kept.length > 0) h = h.append("Connection", kept.join(", "));
+  if (kept.includes("upgrade") && upgrade !== undefined) h = h.append("Upgrade", upgrade);
+  h = forwardedHeaders(h, { peer, proto: req.proto, host: req.hostField, trusted: req.trusted });
+  const edits = req.route.config.requestHeaders;
+  return isNoop(edits) ? h : applyHeaderEdits(h, edits);
+}
+
+/** The Host the backend gets (see `RouteConfig.hostHeader`). */
+function hostFor(req: ReverseRequest, backend: Backend): string {
+  const setting = req.route.config.hostHeader;
+  if (setting === "backend") return backend.authority;
+  if (typeof setting === "object") return setting.set;
+  return req.hostField ?? backend.authority;
+}
+
+/** Connects to the first backend of the pool that answers; records failures (passive ejection). */
+async function connectPool(
+  ctx: FlowContext,
+  pool: PoolRuntime,
+  log: (message: string) => void,
+): Promise<KeptBackend | { readonly status: 502 | 504; readonly message: string; readonly proxyError: string }> {
+  const errors: string[] = [];
+  let timeouts = 0;
+  let certificate = false;
+  const candidates = pool.pool.candidates();
+  for (const b of candidates) {
+    try {
+      const { conn, address } = await dialBackend(ctx, b, pool.tls, pool.connectTimeoutMs);
+      pool.pool.connected(b);
+      return { pool, backend: b, conn, reader: new ConnReader(conn), address, served: 0 };
+    } catch (e) {
+      const message = e instanceof TlsValidationError ? `Backend certificate rejected (${e.code}): ${e.message}` : errorText(e);
+      if (e instanceof UpstreamError && (e.kind === "timeout" || e.kind === "dns-timeout")) timeouts++;
+      if (e instanceof TlsValidationError) certificate = true;
+      errors.push(message);
+      if (pool.pool.connectFailed(b, message)) {
+        log(`backend ${backendName(b)} of pool "${pool.pool.id}" ejected for ${ejectSeconds(pool)} s: ${message}`);
+      }
+    }
+  }
+  const all = timeouts === candidates.length;
+  const message = `No backend of pool "${pool.pool.id}" could be reached: ${errors.join("; ")}`;
+  return {
+    status: all ? 504 : 502,
+    message,
+    proxyError: all ? "connection_timeout" : certificate ? "tls_certificate_error" : "connection_refused",
+  };
+}
+
+function ejectSeconds(pool: PoolRuntime): string {
+  return (pool.pool.ejectMs / 1000).toString();
+}
+
+/**
+ * Sends the request to a backend of its pool and relays the answer. `kept` is reused when it
+ * belongs to the same pool and its backend is still available (else it is closed).
+ */
+export async function forwardReverse(
+  ctx: FlowContext,
+  req: ReverseRequest,
+  kept: KeptBackend | undefined,
+  log: (message: string) => void,
+): Promise<ForwardResult> {
+  let up = kept && kept.pool === req.pool && req.pool.pool.available(kept.backend) ? kept : undefined;
+  if (kept && !up) kept.conn.close();
+  const headers = backendRequestHeaders(req.head, req, req.client.remote.address);
+  const editResponse = req.route.config.responseHeaders;
+  const options = isNoop(editResponse) ? {} : { responseHeaders: (h: HeaderList) => applyHeaderEdits(h, editResponse) };
+  // the pool's timeout bounds the backend's silence (and the idle time of an upgraded connection)
+  const exchangeCtx: FlowContext = { ...ctx, limits: { ...ctx.limits, idleTimeoutMs: req.pool.timeoutMs } };
+  for (let attempt = 0; ; attempt++) {
+    if (!up) {
+      const c = await connectPool(ctx, req.pool, log);
+      if (!("conn" in c)) return { kind: "failed", status: c.status, message: c.message, proxyError: c.proxyError };
+      up = c;
+    }
+    const name = backendName(up.backend);
+    try {
+      const result = await exchange(
+        { client: req.client, clientReader: req.clientReader, upstream: up.conn, upstreamReader: up.reader },
+        { ...req.head, headers },
+        req.framing,
+        req.target,
+        hostFor(req, up.backend),
+        exchangeCtx,
+        options,
+      );
+      up.served += 1;
+      return { kind: "done", result, backend: up };
+    } catch (e) {
+      const reused = up.served > 0;
+      up.conn.close();
+      up = undefined;
+      if (e instanceof ExchangeAbortedError) return { kind: "aborted", error: e, backend: name };
+      // A kept-alive backend may have closed just as we reused it: retry once on a fresh
+      // connection, only for a request without a body, and after a reset only an idempotent one.
+      const lostReused = reused && !(e instanceof HttpParseError || e instanceof FlowTimeoutError) && IDEMPOTENT.has(req.head.method);
+      if (attempt === 0 && req.framing.kind === "none" && (e instanceof UpstreamClosedError || lostReused)) continue;
+      if (e instanceof FlowTimeoutError) {
+        return { kind: "failed", status: 504, message: `Backend ${name} did not answer within ${req.pool.timeoutMs} ms`, proxyError: "connection_timeout", backend: name };
+      }
+      const status = e instanceof HttpParseError ? e.status : 502;
+      return { kind: "failed", status, message: `Backend ${name}: ${errorText(e)}`, backend: name };
+    }
+  }
+}

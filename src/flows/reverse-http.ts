@@ -1,0 +1,211 @@
+/**
+ * The HTTP/1.1 request loop of a reverse listener (over TLS, or plain): each request is
+ * routed by host, path and method; the route's client allow list and deny rules apply;
+ * then it goes to a backend of the route's pool (see `reverse-forward.ts`). One request
+ * line per request goes to the flow log (`rule` = the route id). Errors get a short answer:
+ * no route 404, refused 403, backend unreachable 502, backend silent 504.
+ * @module
+ */
+import type { Conn } from "../core/conn.ts";
+import { hostText, tryNormalizeHost } from "../core/host.ts";
+import type { RequestRecord } from "../log/flow-record.ts";
+import type { Host } from "../policy/types.ts";
+import { requestBodyFraming } from "../protocol/body-framing.ts";
+import { parseHostPort } from "../protocol/http-authority.ts";
+import { HttpParseError } from "../protocol/http-errors.ts";
+import { parseRequestHead, type RequestHead } from "../protocol/http-request-head.ts";
+import { originalClient } from "../reverse/forwarded.ts";
+import type { ReverseListenerState } from "../reverse/listener-state.ts";
+import { clientAllowed } from "../reverse/routes.ts";
+import { answerAndClose, lingerClose } from "./answers.ts";
+import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
+import type { FlowContext } from "./context.ts";
+import { errorText, type FlowState } from "./flow-state.ts";
+import { forwardReverse, type KeptBackend } from "./reverse-forward.ts";
+import { readHead } from "./read-head.ts";
+
+/** Methods never forwarded: CONNECT (not a proxy here), TRACE (would reflect credentials), PRI (HTTP/2 preface). */
+const REFUSED_METHODS = new Set(["CONNECT", "TRACE", "PRI"]);
+
+/** How the client reached the listener. */
+export interface ReverseConnInfo {
+  readonly proto: "http" | "https";
+  /** The SNI of a TLS connection, lowercase; null without one. */
+  readonly sni: string | null;
+}
+
+/** Totals of one client connection. */
+export interface ReverseHttpResult {
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+  readonly end: string;
+  readonly error?: string;
+}
+
+/** Serves requests on `client` until it closes, an error closes it, or it is upgraded. */
+export async function serveReverseHttp(
+  client: Conn,
+  ctx: FlowContext,
+  state: ReverseListenerState,
+  flow: FlowState,
+  info: ReverseConnInfo,
+): Promise<ReverseHttpResult> {
+  const cR = new ConnReader(client);
+  const r = flow.record;
+  let kept: KeptBackend | undefined;
+  let bytesUp = 0;
+  let bytesDown = 0;
+  let first = true;
+  const done = (end: string, error?: string): ReverseHttpResult => {
+    kept?.conn.close();
+    return error === undefined ? { bytesUp, bytesDown, end } : { bytesUp, bytesDown, end, error };
+  };
+  const localPort = client.local.port;
+  for (;;) {
+    let head: RequestHead;
+    try {
+      const bytes = await readHead(cR, {
+        kind: "request",
+        maxHeadBytes: ctx.limits.maxHeadBytes,
+        headTimeoutMs: ctx.limits.headerTimeoutMs,
+        firstByteTimeoutMs: first ? ctx.limits.headerTimeoutMs : ctx.limits.idleTimeoutMs || ctx.limits.headerTimeoutMs,
+      });
+      if (!bytes) {
+        client.close();
+        return done("eof");
+      }
+      head = parseRequestHead(bytes, { maxHeadBytes: ctx.limits.maxHeadBytes, maxHeaders: ctx.limits.maxHeaders });
+    } catch (e) {
+      if (e instanceof FlowTimeoutError && !first) {
+        client.close();
+        return done("idle");
+      }
+      const status = e instanceof FlowTimeoutError ? 408 : e instanceof HttpParseError ? e.status : 400;
+      r.status = status;
+      await answerAndClose(client, cR, status, errorText(e));
+      return done("error", errorText(e));
+    }
+    first = false;
+    const started = Date.now();
+    r.requests += 1;
+    const hostField = head.form === "absolute" && head.url ? head.url.host : head.headers.get("host");
+    const target = head.form === "origin" ? head.target : (head.path ?? "/");
+    const authority = hostField ? parseHostPort(hostField, info.proto === "https" ? 443 : 80) : undefined;
+    let host: Host | undefined = authority ? tryNormalizeHost(authority.host) : undefined;
+    if (hostField === undefined && info.sni) host = tryNormalizeHost(info.sni);
+    const shownHost = hostField ?? (host ? hostText(host) : "");
+    const req: RequestRecord = {
+      type: "request",
+      time: "",
+      client: r.client,
+      listener: r.listener,
+      mode: r.mode,
+      host: host ? hostText(host) : shownHost,
+      port: localPort,
+      method: head.method,
+      url: `${info.proto}://${shownHost}${target}`,
+      status: null,
+      decision: "deny",
+      rule: "none",
+      reason: "",
+      bytesUp: 0,
+      bytesDown: 0,
+      durationMs: 0,
+      error: null,
+    };
+    r.host ??= req.host;
+    const logRequest = (log: boolean, error?: string) => {
+      if (error !== undefined) req.error = error;
+      req.time = new Date().toISOString();
+      req.durationMs = Date.now() - started;
+      r.status = req.status;
+      r.decision = req.decision;
+      r.rule = req.rule;
+      r.reason = req.reason;
+      if (log || error !== undefined) ctx.flowLog.write(req);
+    };
+    /** Answers with an error and closes: the request line and the flow's end. */
+    const refuse = async (status: number, reason: string, end: string, proxyError?: string): Promise<ReverseHttpResult> => {
+      req.status = status;
+      req.reason = reason;
+      logRequest(true, status === 403 || status === 404 ? undefined : reason);
+      await answerAndClose(client, cR, status, reason, proxyError);
+      return done(end, status === 403 || status === 404 ? undefined : reason);
+    };
+
+    if (REFUSED_METHODS.has(head.method)) return refuse(405, `Method "${head.method}" is not accepted here`, "error");
+    if (hostField !== undefined && !host) return refuse(400, `Invalid Host ${JSON.stringify(hostField)}`, "error");
+    const found = state.routes.resolve({ host, target, method: head.method, listener: r.listener });
+    if (found.kind === "bad-path") return refuse(400, found.reason, "error");
+    if (found.kind === "none") {
+      req.rule = "no-route";
+      return refuse(404, `No route for ${shownHost || "(no host)"}${found.path}`, "denied", "destination_not_found");
+    }
+    const route = found.route;
+    req.rule = route.id;
+    const trusted = state.trust.has(client.remote.address);
+    const clientIp = originalClient(head.headers, client.remote.address, state.trust);
+    if (route.clients && !clientAllowed(route.clients, clientIp)) {
+      return refuse(403, `Client ${clientIp} is not allowed on route "${route.id}"`, "denied", "destination_denied");
+    }
+    if (route.deny) {
+      const d = route.deny.decide({ host: host ?? { kind: "ipv4", address: "0.0.0.0" }, path: target, method: head.method });
+      if (d.action === "deny") {
+        req.rule = d.ruleId;
+        return refuse(403, `Blocked by route "${route.id}": ${d.reason}`, "denied", "destination_denied");
+      }
+    }
+    const pool = state.pools.get(route.config.pool);
+    if (!pool) return refuse(502, `Route "${route.id}" names no known pool`, "error");
+    let framing;
+    try {
+      framing = requestBodyFraming(head);
+    } catch (e) {
+      return refuse(e instanceof HttpParseError ? e.status : 400, errorText(e), "error");
+    }
+    req.decision = "allow";
+    req.reason = `route "${route.id}" to pool "${route.config.pool}"`;
+    const outcome = await forwardReverse(
+      ctx,
+      { client, clientReader: cR, head, framing, target, hostField, route, pool, proto: info.proto, trusted },
+      kept,
+      state.log,
+    );
+    kept = undefined;
+    if (outcome.kind === "failed") {
+      if (outcome.backend) req.reason += ` (backend ${outcome.backend})`;
+      return refuse(outcome.status, outcome.message, "error", outcome.proxyError);
+    }
+    if (outcome.kind === "aborted") {
+      const e = outcome.error;
+      req.status = e.sent.status ?? e.status;
+      req.bytesUp = e.sent.bytesUp;
+      req.bytesDown = e.sent.bytesDown;
+      req.reason += ` (backend ${outcome.backend})`;
+      bytesUp += e.sent.bytesUp;
+      bytesDown += e.sent.bytesDown;
+      logRequest(true, errorText(e));
+      client.close();
+      return done("error", errorText(e));
+    }
+    const { result, backend } = outcome;
+    r.resolved = backend.address;
+    req.status = result.status;
+    req.bytesUp = result.bytesUp;
+    req.bytesDown = result.bytesDown;
+    req.reason += ` (backend ${backend.backend.url})`;
+    bytesUp += result.bytesUp;
+    bytesDown += result.bytesDown;
+    logRequest(route.config.log);
+    if (result.upgradedEnd !== undefined) {
+      backend.conn.close();
+      return done(result.upgradedEnd);
+    }
+    if (result.keepUpstream) kept = backend;
+    else backend.conn.close();
+    if (!result.keepClient) {
+      await lingerClose(client, cR); // our FIN went out: read to the client's (bounded), then close
+      return done("eof");
+    }
+  }
+}

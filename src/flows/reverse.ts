@@ -1,0 +1,125 @@
+/**
+ * One connection on a reverse listener. With TLS: the ClientHello is read without
+ * answering, its SNI picks the certificate (configured, minted by the gateway CA, the
+ * default, or a refusal with an `unrecognized_name` alert), TLS is terminated with the very
+ * same ClientHello bytes, and the decrypted requests are routed to backends. Without TLS the
+ * requests are routed directly. One flow line per connection (mode "reverse").
+ * @module
+ */
+import { concatBytes } from "../core/bytes.ts";
+import type { Conn } from "../core/conn.ts";
+import { type ClientHello, ClientHelloReader } from "../protocol/client-hello.ts";
+import { ClientHelloError } from "../protocol/client-hello-error.ts";
+import { TlsAlert, tlsAlertRecord } from "../protocol/tls-alert.ts";
+import type { ReverseListenerState, ReverseTlsState } from "../reverse/listener-state.ts";
+import { answerAndClose } from "./answers.ts";
+import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
+import type { FlowContext } from "./context.ts";
+import { errorText, FlowState } from "./flow-state.ts";
+import { serveReverseHttp } from "./reverse-http.ts";
+
+/** Serves one client connection of a reverse listener. */
+export async function handleReverse(client: Conn, ctx: FlowContext, state: ReverseListenerState): Promise<void> {
+  const rctx: FlowContext = ctx.mode === "reverse" ? ctx : { ...ctx, mode: "reverse" };
+  const flow = new FlowState(rctx, client, "reverse");
+  const r = flow.record;
+  r.port = client.local.port;
+  if (!state.tls) {
+    r.kind = "http";
+    const result = await serveReverseHttp(client, rctx, state, flow, { proto: "http", sni: null });
+    r.bytesUp = result.bytesUp;
+    r.bytesDown = result.bytesDown;
+    return flow.finish(result.end, result.error);
+  }
+  r.kind = "tls";
+  const tls = state.tls;
+  const src = new ConnReader(client);
+  let hello: ClientHello;
+  let raw: Uint8Array;
+  try {
+    ({ hello, raw } = await readClientHello(src, ctx.limits.headerTimeoutMs, tls));
+  } catch (e) {
+    if (e instanceof ClientHelloError && e.reason === "not-tls") {
+      // most likely plain HTTP sent to the HTTPS port: say so in plain HTTP
+      r.status = 400;
+      await answerAndClose(client, src, 400, "This port speaks HTTPS: use an https:// URL");
+      return flow.finish("error", `Non-TLS bytes on the reverse TLS listener: ${e.message}`);
+    }
+    client.close();
+    const why = e instanceof FlowTimeoutError ? `No complete ClientHello within ${ctx.limits.headerTimeoutMs} ms` : errorText(e);
+    return flow.finish("error", why);
+  }
+  r.ech = hello.ech;
+  r.alpn = hello.alpn.length > 0 ? hello.alpn.join(",") : null;
+  r.host = hello.sni ?? null;
+  const selection = tls.store.select(hello.sni);
+  let chainPem: string;
+  let keyPem: string;
+  if (selection.kind === "refuse") {
+    r.decision = "deny";
+    r.rule = "unknown-sni";
+    r.reason = selection.reason;
+    await refuseTls(client, TlsAlert.unrecognizedName);
+    return flow.finish("denied");
+  }
+  if (selection.kind === "mint") {
+    const ic = ctx.interception;
+    if (!ic) {
+      await refuseTls(client, TlsAlert.internalError);
+      return flow.finish("error", `No CA is configured to mint a certificate for "${selection.name}"`);
+    }
+    try {
+      ({ chainPem, keyPem } = await ic.leaf(selection.name));
+    } catch (e) {
+      await refuseTls(client, TlsAlert.internalError);
+      return flow.finish("error", `Could not mint a certificate for "${selection.name}": ${errorText(e)}`);
+    }
+  } else {
+    chainPem = selection.certificate.chainPem;
+    keyPem = selection.certificate.keyPem;
+  }
+  const rest = src.release();
+  let session;
+  try {
+    session = await ctx.runtime.tls.accept(client, {
+      certChainPem: chainPem,
+      keyPem,
+      alpn: ["http/1.1"],
+      minVersion: tls.minVersion,
+      initialData: rest ? concatBytes([raw, rest]) : raw,
+    });
+  } catch (e) {
+    client.close();
+    return flow.finish("error", `Client TLS handshake failed: ${errorText(e)}`);
+  }
+  const result = await serveReverseHttp(session.conn, rctx, state, flow, { proto: "https", sni: hello.sni ?? null });
+  r.bytesUp = result.bytesUp;
+  r.bytesDown = result.bytesDown;
+  flow.finish(result.end, result.error);
+}
+
+/** Reads until a whole ClientHello arrived (bounded in bytes, records and time). */
+async function readClientHello(src: ConnReader, timeoutMs: number, tls: ReverseTlsState): Promise<{ hello: ClientHello; raw: Uint8Array }> {
+  const reader = new ClientHelloReader({ maxBytes: tls.maxClientHelloBytes, maxRecords: tls.maxClientHelloRecords });
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const chunk = await src.read(Math.max(1, until - Date.now()));
+    if (!chunk) throw new ClientHelloError("truncated", "Connection closed before a complete ClientHello");
+    const hello = reader.push(chunk);
+    if (hello) return { hello, raw: reader.bytes() };
+  }
+}
+
+/** Sends a fatal TLS alert and closes (the client sees a handshake failure, not a hang). */
+async function refuseTls(client: Conn, alert: number): Promise<void> {
+  const w = client.writable.getWriter();
+  try {
+    await w.write(tlsAlertRecord(alert));
+    await w.close();
+  } catch {
+    // client gone
+  } finally {
+    w.releaseLock();
+  }
+  setTimeout(() => client.close(), 500);
+}

@@ -1,0 +1,164 @@
+/**
+ * Domain config of the reverse proxy: the `reverse` and `redirect-https` listener kinds and
+ * the top-level `reverse` section (backend pools and routes). Built by `parseConfig` from the
+ * wire shape in `config/schema-reverse.ts`; deeply frozen like the rest of the config.
+ * @module
+ */
+
+/** A TLS protocol version floor. */
+export type ReverseTlsVersion = "TLSv1.2" | "TLSv1.3";
+
+/** One certificate a reverse listener serves: PEM files, and the names it is selected for. */
+export interface ReverseCertificateConfig {
+  /** PEM file: the leaf certificate followed by its intermediates. */
+  readonly cert: string;
+  /** PEM file: the unencrypted private key of the leaf. */
+  readonly key: string;
+  /**
+   * Server names it is served for: exact names and `*.suffix` (one label, as in the
+   * certificate). Absent: the DNS names in the certificate's subjectAltName.
+   */
+  readonly names?: readonly string[];
+}
+
+/**
+ * What a reverse listener does with a ClientHello whose SNI (or the lack of one) matches no
+ * certificate and no `mint` pattern: serve the default certificate, or refuse the handshake
+ * with an `unrecognized_name` alert.
+ */
+export type UnknownSniAction = "default" | "refuse";
+
+/** TLS termination settings of a reverse listener. */
+export interface ReverseTlsConfig {
+  /** In selection order for equal specificity; may be empty only with `unknownSni: "refuse"`. */
+  readonly certificates: readonly ReverseCertificateConfig[];
+  /** Index in `certificates` of the default certificate (the one marked `default`, else 0). */
+  readonly defaultCertificate: number;
+  /** Default `"default"`. */
+  readonly unknownSni: UnknownSniAction;
+  /**
+   * Host patterns (exact or `*.suffix`) for which a certificate is minted by the gateway CA
+   * when no configured certificate matches the SNI. Requires `ca`.
+   */
+  readonly mint: readonly string[];
+  /** Oldest TLS version accepted from clients (default "TLSv1.2"). */
+  readonly minVersion: ReverseTlsVersion;
+}
+
+/** A reverse proxy listener: terminates TLS (unless `tls` is null) and routes requests to backend pools. */
+export interface ReverseListenerConfig {
+  readonly name: string;
+  readonly hostname: string;
+  readonly port: number;
+  readonly mode: "reverse";
+  /** null: plain HTTP (e.g. behind a load balancer that terminates TLS). */
+  readonly tls: ReverseTlsConfig | null;
+  /**
+   * Client CIDRs whose `X-Forwarded-*` / `Forwarded` fields are kept (and appended to);
+   * from anyone else those fields are removed and replaced. Default: none.
+   */
+  readonly trustForwardedFrom: readonly string[];
+}
+
+/** A plain-HTTP listener that answers every request with `308` to the same URL on https. */
+export interface RedirectHttpsListenerConfig {
+  readonly name: string;
+  readonly hostname: string;
+  readonly port: number;
+  readonly mode: "redirect-https";
+  /** Port in the `Location` URL (default 443, which is left out of the URL). */
+  readonly httpsPort: number;
+}
+
+/** How `https://` backends of a pool are validated and what client certificate they get. */
+export interface PoolTlsConfig {
+  /** Extra trusted CA PEM file, besides the system roots. */
+  readonly caFile?: string;
+  /** Name the backend certificate must carry (and SNI); default: the URL's host. */
+  readonly serverName?: string;
+  /** Client certificate chain PEM file for mutual TLS (with `clientKey`). */
+  readonly clientCert?: string;
+  readonly clientKey?: string;
+  /** Default "TLSv1.2". */
+  readonly minVersion: ReverseTlsVersion;
+}
+
+/** Active health checking of a pool's backends. */
+export interface HealthCheckConfig {
+  /** Path requested with GET; a 2xx or 3xx answer is healthy. */
+  readonly path: string;
+  /** Host header of the check (default: the backend URL's host:port). */
+  readonly host?: string;
+  /** Time between two checks of a backend (default 10000 ms). */
+  readonly intervalMs: number;
+  /** Time a check may take (default 2000 ms). */
+  readonly timeoutMs: number;
+  /** Consecutive successes that bring a down backend back (default 2). */
+  readonly healthyThreshold: number;
+  /** Consecutive failures that take a backend down (default 3). */
+  readonly unhealthyThreshold: number;
+}
+
+/** A set of interchangeable backends, balanced round-robin. */
+export interface PoolConfig {
+  /** `http://host:port` or `https://host:port` URLs (no path). */
+  readonly backends: readonly string[];
+  readonly tls: PoolTlsConfig;
+  /** Time allowed to connect (and handshake) to one backend (default: `limits.connectTimeoutMs`). */
+  readonly connectTimeoutMs: number;
+  /** Time a backend may stay silent — no response head, no body bytes — before 504 (default 60000 ms). */
+  readonly timeoutMs: number;
+  readonly healthCheck?: HealthCheckConfig;
+  /** Passive ejection: consecutive connect failures that take a backend out (default 1; 0 = never). */
+  readonly ejectAfterFailures: number;
+  /** How long an ejected backend is skipped (default 10000 ms). */
+  readonly ejectMs: number;
+}
+
+/** Header changes applied in order: `remove`, then `set` (replace), then `add` (append). */
+export interface HeaderEditsConfig {
+  readonly remove: readonly string[];
+  readonly set: readonly (readonly [string, string])[];
+  readonly add: readonly (readonly [string, string])[];
+}
+
+/** A per-route deny rule: every given condition must match (url-rule path patterns, methods). */
+export interface RouteDenyConfig {
+  readonly paths?: readonly string[];
+  readonly methods?: readonly string[];
+}
+
+/**
+ * What the backend gets as `Host`: the client's (`"preserve"`), the backend URL's authority
+ * (`"backend"`), or a fixed `host[:port]`.
+ */
+export type HostHeaderConfig = "preserve" | "backend" | { readonly set: string };
+
+/** A route: which requests (host, path prefix, methods, listener) go to which pool, and how. */
+export interface RouteConfig {
+  readonly id: string;
+  /** Exact names or IP literals, `*.suffix` (any depth below), or `*`. */
+  readonly hosts: readonly string[];
+  /** Path prefix matched at segment boundaries (`/api` matches `/api` and `/api/x`, not `/apix`). */
+  readonly pathPrefix: string;
+  /** Uppercase methods; absent = any. */
+  readonly methods?: readonly string[];
+  /** Reverse listener names; absent = every reverse listener. */
+  readonly listeners?: readonly string[];
+  /** Pool name. */
+  readonly pool: string;
+  readonly hostHeader: HostHeaderConfig;
+  readonly requestHeaders: HeaderEditsConfig;
+  readonly responseHeaders: HeaderEditsConfig;
+  readonly deny: readonly RouteDenyConfig[];
+  /** Client CIDRs allowed on this route; absent = everyone. */
+  readonly clients?: readonly string[];
+  /** Write a request line for each request (default true; errors are always logged). */
+  readonly log: boolean;
+}
+
+/** The `reverse` section. */
+export interface ReverseConfig {
+  readonly pools: Readonly<Record<string, PoolConfig>>;
+  readonly routes: readonly RouteConfig[];
+}

@@ -1,0 +1,124 @@
+/**
+ * `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host` and `Forwarded` (RFC 7239) for
+ * requests a reverse listener passes to a backend.
+ *
+ * A client's own values are believed only when the connection comes from a trusted proxy
+ * (`trustForwardedFrom`): then ours are appended to theirs (`X-Forwarded-For: a, b, peer`,
+ * `Forwarded: …, for=peer;…`) and their `X-Forwarded-Proto` / `X-Forwarded-Host` are kept.
+ * From anyone else every such field (and `X-Real-IP`) is removed first, so a backend never
+ * sees a client-chosen address.
+ *
+ * @example
+ * ```ts
+ * const trust = new TrustList(["10.0.0.0/8"]);
+ * forwardedHeaders(headers, { peer: "192.0.2.7", proto: "https", host: "app.example", trusted: trust.has("192.0.2.7") });
+ * // X-Forwarded-For: 192.0.2.7, X-Forwarded-Proto: https, X-Forwarded-Host: app.example,
+ * // Forwarded: for=192.0.2.7;host=app.example;proto=https
+ * ```
+ * @module
+ */
+import { type Cidr, cidrContains, formatIp, isIPv4Mapped, parseIp } from "../core/ip.ts";
+import { parseClientCidr } from "../policy/host-pattern.ts";
+import type { HeaderList } from "../protocol/http-headers.ts";
+
+/** Fields removed from an untrusted client's request. */
+export const FORWARDING_FIELDS: readonly string[] = Object.freeze([
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+  "x-forwarded-port",
+  "x-real-ip",
+  "forwarded",
+]);
+
+/** A set of CIDRs (bare addresses are /32 or /128); IPv4-mapped IPv6 addresses match IPv4 blocks. */
+export class TrustList {
+  readonly #cidrs: readonly Cidr[];
+
+  /** @throws {TypeError} for an entry that is not an IP address or CIDR */
+  constructor(cidrs: readonly string[]) {
+    this.#cidrs = cidrs.map(parseClientCidr);
+  }
+
+  /** True when `ip` (text) is in the list. */
+  has(ip: string): boolean {
+    if (this.#cidrs.length === 0) return false;
+    const bytes = parseIp(ip);
+    return bytes !== undefined && this.#cidrs.some((c) => cidrContains(c, bytes));
+  }
+
+  get empty(): boolean {
+    return this.#cidrs.length === 0;
+  }
+}
+
+/** What the gateway knows about the hop it adds. */
+export interface ForwardingInfo {
+  /** The TCP peer's address. */
+  readonly peer: string;
+  /** The scheme the client used to reach the gateway. */
+  readonly proto: "http" | "https";
+  /** The `Host` the client sent (undefined when it sent none). */
+  readonly host: string | undefined;
+  /** The peer is a trusted proxy: keep and extend its forwarding fields. */
+  readonly trusted: boolean;
+}
+
+/** An address as the forwarding fields show it: IPv4-mapped IPv6 as plain IPv4. */
+export function clientAddressText(ip: string): string {
+  const bytes = parseIp(ip);
+  if (!bytes) return ip;
+  return bytes.length === 16 && isIPv4Mapped(bytes) ? formatIp(bytes.subarray(12)) : formatIp(bytes);
+}
+
+/** A `Forwarded` value: a token when it is one, else a quoted-string (RFC 7239 §4, RFC 9110 §5.6.4). */
+function forwardedValue(value: string): string {
+  if (/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value)) return value;
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** The `for=` node of an address: IPv6 in brackets and quoted (RFC 7239 §6). */
+function forwardedNode(ip: string): string {
+  return ip.includes(":") ? `"[${ip}]"` : ip;
+}
+
+/**
+ * The request's fields with the gateway's forwarding fields set (see the module doc).
+ * Call after hop-by-hop fields were removed.
+ */
+export function forwardedHeaders(headers: HeaderList, info: ForwardingInfo): HeaderList {
+  const peer = clientAddressText(info.peer);
+  let h = headers;
+  let element = `for=${forwardedNode(peer)}`;
+  if (info.host !== undefined && info.host !== "") element += `;host=${forwardedValue(info.host)}`;
+  element += `;proto=${info.proto}`;
+  if (info.trusted) {
+    const xff = h.getAll("x-forwarded-for").map((v) => v.trim()).filter((v) => v !== "");
+    h = h.delete("x-forwarded-for").append("X-Forwarded-For", [...xff, peer].join(", "));
+    if (!h.has("x-forwarded-proto")) h = h.append("X-Forwarded-Proto", info.proto);
+    if (!h.has("x-forwarded-host") && info.host !== undefined && info.host !== "") h = h.append("X-Forwarded-Host", info.host);
+    const fwd = h.getAll("forwarded").map((v) => v.trim()).filter((v) => v !== "");
+    return h.delete("forwarded").append("Forwarded", [...fwd, element].join(", "));
+  }
+  h = h.delete(...FORWARDING_FIELDS).append("X-Forwarded-For", peer).append("X-Forwarded-Proto", info.proto);
+  if (info.host !== undefined && info.host !== "") h = h.append("X-Forwarded-Host", info.host);
+  return h.append("Forwarded", element);
+}
+
+/**
+ * The original client's address: the TCP peer, unless the peer is trusted; then the
+ * `X-Forwarded-For` list is walked from the right past trusted addresses, and the first
+ * untrusted (or the leftmost) valid address is the client. Invalid entries stop the walk.
+ */
+export function originalClient(headers: HeaderList, peer: string, trust: TrustList): string {
+  if (!trust.has(peer)) return clientAddressText(peer);
+  const list = headers.getAll("x-forwarded-for").flatMap((v) => v.split(",")).map((s) => s.trim()).filter((s) => s !== "");
+  let client = clientAddressText(peer);
+  for (let i = list.length - 1; i >= 0; i--) {
+    const candidate = list[i] ?? "";
+    if (parseIp(candidate) === undefined) break;
+    client = clientAddressText(candidate);
+    if (!trust.has(candidate)) break;
+  }
+  return client;
+}

@@ -1,0 +1,41 @@
+/**
+ * What a reverse listener's connections need at run time, built once at start-up by
+ * `startReverse` (service.ts) and shared by every connection of the listener.
+ * @module
+ */
+import type { TlsVersion } from "../core/tls.ts";
+import type { CertificateStore } from "./cert-store.ts";
+import type { BackendTlsSettings } from "./dial.ts";
+import type { TrustList } from "./forwarded.ts";
+import type { BackendPool } from "./pool.ts";
+import type { RouteTable } from "./routes.ts";
+
+/** A pool with what connecting to its backends takes. */
+export interface PoolRuntime {
+  readonly pool: BackendPool;
+  /** For `https://` backends; undefined when the pool has none. */
+  readonly tls: BackendTlsSettings | undefined;
+  readonly connectTimeoutMs: number;
+  /** Silence allowed from a backend before 504 (also the idle limit of upgraded connections). */
+  readonly timeoutMs: number;
+}
+
+/** TLS termination of a reverse listener. */
+export interface ReverseTlsState {
+  readonly store: CertificateStore;
+  readonly minVersion: TlsVersion;
+  readonly maxClientHelloBytes: number;
+  readonly maxClientHelloRecords: number;
+}
+
+/** One reverse listener's run-time state. */
+export interface ReverseListenerState {
+  /** null: plain HTTP. */
+  readonly tls: ReverseTlsState | null;
+  /** Peers whose forwarding fields are believed. */
+  readonly trust: TrustList;
+  readonly routes: RouteTable;
+  readonly pools: ReadonlyMap<string, PoolRuntime>;
+  /** Operational messages (backend ejected, …), one line each. */
+  readonly log: (message: string) => void;
+}

@@ -1,0 +1,118 @@
+/**
+ * A backend pool: round-robin over its backends, skipping those that are down.
+ *
+ * A backend is *available* when the active health check (if any) says it is healthy and it
+ * is not ejected. Passive ejection: after `ejectAfterFailures` consecutive connect failures a
+ * backend is skipped for `ejectMs`; one successful connect resets the count. When no backend
+ * is available every backend is tried anyway (the checks may be stale; a 502 is the worst
+ * outcome), still in round-robin order.
+ *
+ * @example
+ * ```ts
+ * const pool = new BackendPool("api", [parseBackendUrl("http://10.0.0.1:8080"), parseBackendUrl("http://10.0.0.2:8080")], { ejectAfterFailures: 1, ejectMs: 10_000 });
+ * for (const b of pool.candidates()) { ... pool.connectFailed(b) / pool.connected(b) ... }
+ * ```
+ * @module
+ */
+import type { BackendAddress } from "./backend.ts";
+
+/** One backend of a pool and what is known about it. */
+export interface Backend extends BackendAddress {
+  /** Position in the pool. */
+  readonly index: number;
+}
+
+/** Mutable health facts of a backend (read them through {@link BackendPool.state}). */
+export interface BackendState {
+  /** Active health check verdict (true until a check says otherwise). */
+  healthy: boolean;
+  /** Consecutive connect failures seen by requests. */
+  failures: number;
+  /** Epoch ms until which the backend is ejected (0 = not ejected). */
+  ejectedUntil: number;
+  /** Consecutive health check results in the current direction (successes while down, failures while up). */
+  streak: number;
+  /** Last failure text (connect or check), for logs. */
+  lastError: string | null;
+}
+
+/** Passive ejection settings and an injectable clock. */
+export interface PoolOptions {
+  /** Consecutive connect failures before ejection; 0 = never eject. */
+  readonly ejectAfterFailures: number;
+  readonly ejectMs: number;
+  /** Clock (default `Date.now`). */
+  readonly now?: () => number;
+}
+
+export class BackendPool {
+  readonly id: string;
+  readonly backends: readonly Backend[];
+  readonly #states: BackendState[];
+  readonly #options: PoolOptions;
+  readonly #now: () => number;
+  #next = 0;
+
+  constructor(id: string, backends: readonly BackendAddress[], options: PoolOptions) {
+    if (backends.length === 0) throw new RangeError(`Pool "${id}" has no backends`);
+    this.id = id;
+    this.backends = backends.map((b, index) => Object.freeze({ ...b, index }));
+    this.#states = backends.map(() => ({ healthy: true, failures: 0, ejectedUntil: 0, streak: 0, lastError: null }));
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** How long an ejected backend is skipped. */
+  get ejectMs(): number {
+    return this.#options.ejectMs;
+  }
+
+  /** The live state of `b` (mutated by the pool and its health checker). */
+  state(b: Backend): BackendState {
+    const s = this.#states[b.index];
+    if (!s) throw new RangeError(`Backend ${b.index} is not in pool "${this.id}"`);
+    return s;
+  }
+
+  /** Healthy and not ejected now. */
+  available(b: Backend): boolean {
+    const s = this.state(b);
+    return s.healthy && s.ejectedUntil <= this.#now();
+  }
+
+  /**
+   * The backends to try for one request, in order: the available ones starting at the
+   * round-robin position (which advances by one per call), or every backend when none is
+   * available.
+   */
+  candidates(): Backend[] {
+    const n = this.backends.length;
+    const start = this.#next % n;
+    this.#next = (start + 1) % n;
+    const ordered: Backend[] = [];
+    for (let i = 0; i < n; i++) ordered.push(this.backends[(start + i) % n] as Backend);
+    const up = ordered.filter((b) => this.available(b));
+    return up.length > 0 ? up : ordered;
+  }
+
+  /** A request connected to `b`: its failure count starts again. */
+  connected(b: Backend): void {
+    const s = this.state(b);
+    s.failures = 0;
+    s.ejectedUntil = 0;
+  }
+
+  /** A request could not connect to `b`; returns true when that ejected it. */
+  connectFailed(b: Backend, error: string): boolean {
+    const s = this.state(b);
+    s.failures += 1;
+    s.lastError = error;
+    const limit = this.#options.ejectAfterFailures;
+    if (limit > 0 && s.failures >= limit) {
+      s.ejectedUntil = this.#now() + this.#options.ejectMs;
+      s.failures = 0;
+      return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,436 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createAdminApp, DEFAULT_FLOWS_LIMIT, MAX_FLOWS_LIMIT } from "../../src/admin/app.ts";
+import { pemFingerprint } from "../../src/admin/ca-page.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "../../src/metrics/registry.ts";
+import { fakeState, flowRecord, TEST_CA_PEM } from "./_fake-state.ts";
+
+const TOKEN = "test-token-0123456789";
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+function appWith(overrides: Parameters<typeof fakeState>[0] = {}, options: { token?: string } = { token: TOKEN }) {
+  const state = fakeState(overrides);
+  return { state, app: createAdminApp(state, options) };
+}
+
+async function json(res: Response): Promise<Record<string, unknown>> {
+  assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+const PROTECTED = ["/readyz", "/metrics", "/config", "/policy", "/flows", "/ca.pem", "/ca", "/proxy.pac", "/openapi.json"];
+
+describe("admin app: bearer token", () => {
+  const { app } = appWith();
+
+  for (const path of PROTECTED) {
+    it(`refuses GET ${path} without a token (401, WWW-Authenticate: Bearer)`, async () => {
+      const res = await app.request(path);
+      assert.equal(res.status, 401);
+      assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer realm="tollgate-admin"$/);
+      assert.equal((await json(res))["error"], "missing bearer token");
+    });
+  }
+
+  it("refuses a wrong token with error=invalid_token", async () => {
+    const res = await app.request("/config", { headers: { authorization: `Bearer ${TOKEN}x` } });
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get("www-authenticate") ?? "", /error="invalid_token"/);
+    assert.equal((await json(res))["error"], "invalid bearer token");
+  });
+
+  it("refuses a token of another scheme or a malformed header", async () => {
+    for (const header of [`Basic ${btoa("a:" + TOKEN)}`, TOKEN, "Bearer", `Bearer ${TOKEN} extra`]) {
+      const res = await app.request("/config", { headers: { authorization: header } });
+      assert.equal(res.status, 401, header);
+      assert.match(res.headers.get("www-authenticate") ?? "", /invalid_request/, header);
+    }
+  });
+
+  it("refuses a token differing only in case or by a prefix", async () => {
+    for (const t of [TOKEN.toUpperCase(), TOKEN.slice(0, -1), TOKEN + TOKEN]) {
+      assert.equal((await app.request("/config", { headers: { authorization: `Bearer ${t}` } })).status, 401, t);
+    }
+  });
+
+  it("accepts the right token on every endpoint, with the scheme in any case", async () => {
+    for (const path of PROTECTED) {
+      const res = await app.request(path, { headers: auth });
+      assert.equal(res.status, 200, path);
+    }
+    assert.equal((await app.request("/config", { headers: { authorization: `bearer ${TOKEN}` } })).status, 200);
+  });
+
+  it("refuses unauthenticated writes before reading the body", async () => {
+    const state = fakeState();
+    const res = await createAdminApp(state, { token: TOKEN }).request("/policy", { method: "PUT", body: "{}" });
+    assert.equal(res.status, 401);
+    assert.deepEqual(state.calls, []);
+  });
+
+  it("serves /healthz, /ui and / without a token", async () => {
+    assert.equal((await app.request("/healthz")).status, 200);
+    assert.equal((await app.request("/ui")).status, 200);
+    const root = await app.request("/");
+    assert.equal(root.status, 302);
+    assert.equal(root.headers.get("location"), "/ui");
+  });
+
+  it("opens /ca, /ca.pem and /proxy.pac (only those) with openBootstrap", async () => {
+    const open = createAdminApp(fakeState(), { token: TOKEN, openBootstrap: true });
+    for (const path of ["/ca", "/ca.pem", "/proxy.pac"]) assert.equal((await open.request(path)).status, 200, path);
+    for (const path of ["/config", "/policy", "/flows"]) assert.equal((await open.request(path)).status, 401, path);
+  });
+
+  it("rejects an empty token instead of running open", () => {
+    assert.throws(() => createAdminApp(fakeState(), { token: "" }), TypeError);
+  });
+});
+
+describe("admin app: without a token (loopback)", () => {
+  const { app } = appWith({}, {});
+
+  it("serves requests naming an IP address or localhost", async () => {
+    for (const host of ["127.0.0.1:9090", "[::1]:9090", "localhost:9090", "LOCALHOST"]) {
+      assert.equal((await app.request("/config", { headers: { host } })).status, 200, host);
+    }
+    assert.equal((await app.request("http://127.0.0.1:9090/config")).status, 200);
+  });
+
+  it("refuses other Host names (DNS rebinding) with 403, except /healthz", async () => {
+    const res = await app.request("/config", { headers: { host: "attacker.example:9090" } });
+    assert.equal(res.status, 403);
+    assert.match(String((await json(res))["error"]), /attacker\.example/);
+    assert.equal((await app.request("http://rebind.example:9090/policy", { method: "PUT", body: "{}" })).status, 403);
+    assert.equal((await app.request("/healthz", { headers: { host: "attacker.example" } })).status, 200);
+  });
+
+  it("accepts configured extra host names", async () => {
+    const extra = createAdminApp(fakeState(), { allowedHosts: ["gw.lan"] });
+    assert.equal((await extra.request("/config", { headers: { host: "GW.lan:9090" } })).status, 200);
+  });
+});
+
+describe("admin app: health, readiness, metrics, config", () => {
+  it("GET /healthz reports start time and uptime", async () => {
+    const { app, state } = appWith();
+    const body = await json(await app.request("/healthz"));
+    assert.equal(body["status"], "ok");
+    assert.equal(body["startedAt"], state.startedAt.toISOString());
+    assert.ok(typeof body["uptimeSeconds"] === "number" && body["uptimeSeconds"] >= 4);
+  });
+
+  it("GET /readyz is 200 when ready and 503 with the details and last reload error when not", async () => {
+    const { app, state } = appWith();
+    const ok = await app.request("/readyz", { headers: auth });
+    assert.equal(ok.status, 200);
+    assert.equal((await json(ok))["ready"], true);
+    state.ready = false;
+    const bad = await app.request("/readyz", { headers: auth });
+    assert.equal(bad.status, 503);
+    const body = await json(bad);
+    assert.equal(body["ready"], false);
+    assert.deepEqual(body["lastReload"], { at: "2026-01-01T00:00:00.000Z", ok: false, error: "Invalid config (1 problem)", generation: 1 });
+    assert.equal((body["checks"] as Record<string, { detail?: string }>)["listeners"]?.detail, 'listener "explicit" not bound');
+  });
+
+  it("GET /metrics serves the exposition with the Prometheus content type", async () => {
+    const { app, state } = appWith();
+    const res = await app.request("/metrics", { headers: auth });
+    assert.equal(res.headers.get("content-type"), PROMETHEUS_CONTENT_TYPE);
+    assert.equal(await res.text(), state.metrics);
+  });
+
+  it("GET /config and GET /policy return the state's JSON", async () => {
+    const { app, state } = appWith();
+    assert.deepEqual(await json(await app.request("/config", { headers: auth })), JSON.parse(JSON.stringify(state.redactedConfig())));
+    const policy = await json(await app.request("/policy", { headers: auth }));
+    assert.equal(policy["defaultAction"], "deny");
+    assert.deepEqual((policy["rules"] as { id: string }[]).map((r) => r.id), ["block-ads", "corp", "web"]);
+  });
+
+  it("answers unknown paths with a JSON 404", async () => {
+    const res = await appWith().app.request("/nope", { headers: auth });
+    assert.equal(res.status, 404);
+    assert.match(String((await json(res))["error"]), /GET \/nope/);
+  });
+
+  it("answers a state that throws with a JSON 500", async () => {
+    const { app } = appWith({ redactedConfig: () => { throw new Error("boom"); } });
+    const res = await app.request("/config", { headers: auth });
+    assert.equal(res.status, 500);
+    assert.equal((await json(res))["error"], "internal error: boom");
+  });
+});
+
+describe("admin app: policy", () => {
+  const put = (app: ReturnType<typeof appWith>["app"], body: string, headers: Record<string, string> = {}) =>
+    app.request("/policy", { method: "PUT", body, headers: { ...auth, "content-type": "application/json", ...headers } });
+
+  it("PUT /policy with a valid policy swaps it and returns the new generation", async () => {
+    const { app, state } = appWith();
+    const res = await put(app, JSON.stringify({ defaultAction: "allow", rules: [{ id: "only", hosts: ["a.example"], action: "deny" }] }));
+    assert.equal(res.status, 200);
+    assert.deepEqual(await json(res), { ok: true, generation: 2 });
+    assert.equal(state.generation, 2);
+    const now = await json(await app.request("/policy", { headers: auth }));
+    assert.equal(now["defaultAction"], "allow");
+    assert.deepEqual((now["rules"] as { id: string }[]).map((r) => r.id), ["only"]);
+  });
+
+  it("PUT /policy with an invalid policy is 400 with every issue and its path; nothing changes", async () => {
+    const { app, state } = appWith();
+    const res = await put(app, JSON.stringify({ rules: [{ hosts: ["exa mple.com"], action: "allow" }, { action: "maybe", listeners: ["nope"] }] }));
+    assert.equal(res.status, 400);
+    const body = await json(res);
+    assert.equal(body["error"], "invalid policy");
+    const issues = body["issues"] as { path: string; message: string }[];
+    const paths = issues.map((i) => i.path).sort();
+    assert.deepEqual(paths, ["rules[0].hosts[0]", "rules[1].action", "rules[1].listeners[0]"]);
+    assert.match(issues.find((i) => i.path === "rules[1].listeners[0]")?.message ?? "", /no listener named "nope"/);
+    assert.equal(state.generation, 1);
+  });
+
+  it("PUT /policy refuses malformed JSON, an empty body and duplicate keys with 400", async () => {
+    const { app, state } = appWith();
+    for (const body of ['{"rules": [', "", '{"defaultAction": "allow", "defaultAction": "deny"}']) {
+      const res = await put(app, body);
+      assert.equal(res.status, 400, body);
+      assert.match(String((await json(res))["error"]), /JSON|empty/, body);
+    }
+    assert.deepEqual(state.calls, []);
+  });
+
+  it("refuses bodies over 1 MiB with 413, announced or streamed", async () => {
+    const { app, state } = appWith();
+    const big = JSON.stringify({ rules: [], pad: "x".repeat(1024 * 1024) });
+    const announced = await put(app, big);
+    assert.equal(announced.status, 413);
+    const chunks = [new TextEncoder().encode('{"rules": ['), new Uint8Array(600 * 1024).fill(32), new Uint8Array(600 * 1024).fill(32)];
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = chunks.shift();
+        if (next) controller.enqueue(next);
+        else controller.close();
+      },
+    });
+    const streamed = await app.request("/policy/validate", { method: "POST", body: stream, headers: auth, duplex: "half" } as RequestInit);
+    assert.equal(streamed.status, 413);
+    assert.match(String((await json(streamed))["error"]), /larger than 1048576 bytes/);
+    assert.deepEqual(state.calls, []);
+  });
+
+  it("POST /policy/validate: 200 for a valid policy, 400 with issues otherwise, never swapping", async () => {
+    const { app, state } = appWith();
+    const ok = await app.request("/policy/validate", { method: "POST", headers: auth, body: JSON.stringify({ rules: [{ action: "allow" }] }) });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await json(ok), { valid: true, issues: [] });
+    const bad = await app.request("/policy/validate", { method: "POST", headers: auth, body: JSON.stringify({ rules: [{ action: "allow", colour: 1 }] }) });
+    assert.equal(bad.status, 400);
+    const body = await json(bad);
+    assert.equal(body["valid"], false);
+    assert.deepEqual((body["issues"] as { path: string }[]).map((i) => i.path), ["rules[0].colour"]);
+    assert.equal(state.generation, 1);
+    assert.deepEqual(state.calls, ["validatePolicy", "validatePolicy"]);
+  });
+});
+
+describe("admin app: explain", () => {
+  const explain = (app: ReturnType<typeof appWith>["app"], body: unknown) =>
+    app.request("/policy/explain", { method: "POST", headers: auth, body: JSON.stringify(body) });
+
+  it("explains a URL: decision, matching rule and every rule's verdict", async () => {
+    const { app } = appWith();
+    const res = await explain(app, { url: "https://www.example.com/x" });
+    assert.equal(res.status, 200);
+    const body = await json(res);
+    assert.equal(body["host"], "www.example.com");
+    assert.equal(body["port"], 443);
+    assert.deepEqual(body["decision"], { action: "allow", ruleId: "web", reason: 'rule "web" matched any host and port 443', decryption: "exception" });
+    const rules = body["rules"] as { ruleId: string; matched: boolean; reason: string }[];
+    assert.deepEqual(rules.map((r) => [r.ruleId, r.matched]), [["block-ads", false], ["corp", false], ["web", true]]);
+    assert.match(rules[0]?.reason ?? "", /matched none of 1 host condition/);
+    assert.equal(body["clientIp"], "127.0.0.1");
+    assert.equal(body["listener"], "explicit");
+  });
+
+  it("explains a host with client, port and mode", async () => {
+    const { app } = appWith();
+    const corp = await json(await explain(app, { host: "git.corp.example", port: 443, clientIp: "10.1.2.3" }));
+    assert.equal((corp["decision"] as { ruleId: string }).ruleId, "corp");
+    const outside = await json(await explain(app, { host: "git.corp.example", port: 443, clientIp: "192.0.2.9" }));
+    assert.equal((outside["decision"] as { ruleId: string }).ruleId, "web");
+    const ads = await json(await explain(app, { host: "x.ads.example", port: 22, mode: "transparent" }));
+    assert.equal((ads["decision"] as { action: string }).action, "deny");
+    assert.equal(ads["listener"], "tproxy");
+    const ssh = await json(await explain(app, { host: "example.com", port: 22 }));
+    assert.deepEqual(ssh["decision"], { action: "deny", ruleId: "default", reason: "no rule matched; default deny", decryption: "exception" });
+  });
+
+  it("answers bad queries with 400 and a reason", async () => {
+    const { app } = appWith();
+    const cases: [unknown, RegExp][] = [
+      [{}, /"url" or "host"/],
+      [[], /JSON object/],
+      [{ host: "a.example", port: 0 }, /port/i],
+      [{ host: "a.example", port: "443" }, /"port" must be a number/],
+      [{ host: "a.example", colour: "red" }, /Unknown field "colour"/],
+      [{ url: "not a url" }, /Invalid URL/],
+      [{ url: "ftp://a.example/" }, /scheme/],
+      [{ url: "https://a.example/", host: "b.example" }, /not both/],
+      [{ host: "exa mple.com" }, /whitespace/],
+      [{ host: "a.example", clientIp: "nobody" }, /client address/],
+      [{ host: "a.example", mode: "sideways" }, /Invalid mode/],
+      [{ host: "a.example", listener: "nope" }, /No listener named "nope"/],
+      [{ host: "a.example", method: "GE T" }, /method/],
+    ];
+    for (const [body, pattern] of cases) {
+      const res = await explain(app, body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.match(String((await json(res))["error"]), pattern, JSON.stringify(body));
+    }
+  });
+});
+
+describe("admin app: flows", () => {
+  it("GET /flows returns the newest records, default 100, limit 1..1000", async () => {
+    const { app, state } = appWith();
+    for (let i = 0; i < 1500; i++) state.flows.write(flowRecord({ port: i + 1 }));
+    const ports = async (query: string) => {
+      const res = await app.request(`/flows${query}`, { headers: auth });
+      assert.equal(res.status, 200, query);
+      return ((await json(res))["flows"] as { port: number }[]).map((r) => r.port);
+    };
+    const byDefault = await ports("");
+    assert.equal(byDefault.length, DEFAULT_FLOWS_LIMIT);
+    assert.equal(byDefault.at(-1), 1500);
+    assert.equal(byDefault[0], 1401);
+    assert.deepEqual(await ports("?limit=1"), [1500]);
+    assert.equal((await ports(`?limit=${MAX_FLOWS_LIMIT}`)).length, 1000);
+    for (const bad of ["0", "1001", "-1", "abc", "1.5", "", "99999999999"]) {
+      const res = await app.request(`/flows?limit=${bad}`, { headers: auth });
+      assert.equal(res.status, 400, bad);
+      assert.match(String((await json(res))["error"]), /"limit" must be an integer 1-1000/);
+    }
+  });
+
+  it("GET /flows/stream sends SSE frames of records written after it started, and ends on abort", async () => {
+    const { app, state } = appWith();
+    state.flows.write(flowRecord({ host: "before.example" }));
+    const abort = new AbortController();
+    const res = await app.request("/flows/stream?replay=1", { headers: auth, signal: abort.signal });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
+    assert.equal(res.headers.get("cache-control"), "no-cache");
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    const readFrames = async (n: number) => {
+      while (text.split("\n\n").length - 1 < n) {
+        const { done, value } = await reader.read();
+        assert.equal(done, false, "stream ended early");
+        text += decoder.decode(value, { stream: true });
+      }
+    };
+    state.flows.write(flowRecord({ host: "live-1.example", decision: "deny", rule: "block-ads" }));
+    state.flows.write(flowRecord({ host: "live-2.example" }));
+    await readFrames(4);
+    assert.ok(text.startsWith(": connected\n\n"), "the stream opens with a comment so the head is sent at once");
+    const frames = text.split("\n\n").filter((f) => f !== "" && !f.startsWith(":"));
+    const records = frames.map((f) => {
+      const [event, data] = f.split("\n");
+      assert.equal(event, "event: flow");
+      return JSON.parse(data!.slice("data: ".length)) as { host: string; decision: string };
+    });
+    assert.deepEqual(records.map((r) => r.host), ["before.example", "live-1.example", "live-2.example"]);
+    assert.equal(records[1]?.decision, "deny");
+    assert.equal(state.flows.stats().subscribers, 1);
+    abort.abort();
+    const end = await Promise.race([
+      (async () => {
+        for (;;) if ((await reader.read()).done) return "ended";
+      })(),
+      new Promise((resolve) => setTimeout(() => resolve("timeout"), 2000)),
+    ]);
+    assert.equal(end, "ended");
+    assert.equal(state.flows.stats().subscribers, 0);
+  });
+
+  it("GET /flows/stream refuses a bad replay count", async () => {
+    const res = await appWith().app.request("/flows/stream?replay=5000", { headers: auth });
+    assert.equal(res.status, 400);
+  });
+});
+
+describe("admin app: CA, PAC, OpenAPI, UI", () => {
+  it("GET /ca.pem serves the certificate as application/x-pem-file, 404 without a CA", async () => {
+    const { app, state } = appWith();
+    const res = await app.request("/ca.pem", { headers: auth });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "application/x-pem-file");
+    assert.match(res.headers.get("content-disposition") ?? "", /filename="tollgate-ca.pem"/);
+    assert.equal(await res.text(), TEST_CA_PEM);
+    state.caPem = undefined;
+    const none = await app.request("/ca.pem", { headers: auth });
+    assert.equal(none.status, 404);
+    assert.match(String((await json(none))["error"]), /no interception CA/);
+  });
+
+  it("GET /ca is an HTML page with the fingerprint and the README's trust commands", async () => {
+    const { app, state } = appWith();
+    const res = await app.request("http://127.0.0.1:9090/ca", { headers: auth });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/html/);
+    const html = await res.text();
+    const fingerprint = await pemFingerprint(TEST_CA_PEM);
+    assert.match(fingerprint ?? "", /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    assert.ok(html.includes(fingerprint!));
+    for (const needle of ["update-ca-certificates", "certutil -d sql:$HOME/.pki/nssdb", "NODE_EXTRA_CA_CERTS=", "DENO_CERT=", "--cacert", "http://127.0.0.1:9090/ca.pem", "Authorization: Bearer"]) {
+      assert.ok(html.includes(needle), needle);
+    }
+    assert.ok(!html.includes("PRIVATE KEY"));
+    state.caPem = undefined;
+    const none = await app.request("/ca", { headers: auth });
+    assert.equal(none.status, 404);
+    assert.match(await none.text(), /No interception CA is configured/);
+  });
+
+  it("GET /proxy.pac is served as application/x-ns-proxy-autoconfig, 404 without an explicit listener", async () => {
+    const { app, state } = appWith();
+    const res = await app.request("/proxy.pac", { headers: auth });
+    assert.equal(res.headers.get("content-type"), "application/x-ns-proxy-autoconfig");
+    const pac = await res.text();
+    assert.match(pac, /function FindProxyForURL\(url, host\)/);
+    assert.ok(pac.includes('"PROXY 127.0.0.1:3128"'));
+    state.pacData = { proxy: undefined, bypass: [] };
+    assert.equal((await app.request("/proxy.pac", { headers: auth })).status, 404);
+  });
+
+  it("GET /openapi.json is OpenAPI 3.1 listing every path", async () => {
+    const doc = await json(await appWith().app.request("/openapi.json", { headers: auth }));
+    assert.equal(doc["openapi"], "3.1.0");
+    const paths = doc["paths"] as Record<string, Record<string, unknown>>;
+    for (const path of ["/healthz", "/readyz", "/metrics", "/config", "/policy", "/policy/validate", "/policy/explain", "/flows", "/flows/stream", "/ca.pem", "/ca", "/proxy.pac", "/openapi.json", "/ui"]) {
+      assert.ok(paths[path], path);
+    }
+    assert.ok(paths["/policy"]?.["put"] && paths["/policy"]?.["get"]);
+    assert.ok(paths["/policy/explain"]?.["post"]);
+    assert.deepEqual(doc["security"], [{ bearer: [] }]);
+  });
+
+  it("GET /ui is the dashboard with a nonce-based CSP matching its inline script and style", async () => {
+    const res = await appWith().app.request("/ui");
+    assert.match(res.headers.get("content-type") ?? "", /^text\/html/);
+    const csp = res.headers.get("content-security-policy") ?? "";
+    const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
+    assert.ok(nonce, csp);
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /connect-src 'self'/);
+    const html = await res.text();
+    assert.ok(html.includes(`<script nonce="${nonce}">`));
+    assert.ok(html.includes(`<style nonce="${nonce}">`));
+    const other = (await appWith().app.request("/ui")).headers.get("content-security-policy");
+    assert.notEqual(other, csp, "a fresh nonce per response");
+    assert.equal(res.headers.get("referrer-policy"), "no-referrer");
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { explainConfig, explainQuery, parseExplainBody } from "../../src/admin/explain.ts";
+import { parseConfig } from "../../src/config/parse.ts";
+import { compilePolicy } from "../../src/policy/compile.ts";
+
+const config = parseConfig({
+  listeners: [
+    { name: "explicit", mode: "explicit", listen: "127.0.0.1:3128" },
+    { name: "tproxy", mode: "transparent", listen: "127.0.0.1:8443" },
+  ],
+  ca: { cert: "ca.pem", key: "ca.key" },
+  policy: {
+    defaultAction: "deny",
+    rules: [
+      { id: "t-only", hosts: ["t.example"], listeners: ["tproxy"], action: "allow" },
+      { id: "corp", hosts: [".corp.example"], action: "allow", decryption: "decrypt" },
+      { id: "web", ports: [80, 443], action: "allow" },
+    ],
+    urlRules: [{ id: "no-admin", hosts: [".corp.example"], paths: ["/admin"], methods: ["POST"], action: "deny" }],
+  },
+});
+
+describe("explainConfig", () => {
+  it("takes the port from the URL scheme or the URL, path for url rules of decrypting rules", () => {
+    const r = explainConfig(config, { url: "https://git.corp.example/admin/x", method: "post" });
+    assert.equal(r.port, 443);
+    assert.equal(r.decision.ruleId, "corp");
+    assert.equal(r.decision.decryption, "decrypt");
+    assert.equal(r.url?.action, "deny");
+    assert.equal(r.url?.ruleId, "no-admin");
+    assert.match(r.url?.reason ?? "", /path "\/admin\/x" \(pattern "\/admin"\) and method POST/);
+    assert.equal(explainConfig(config, { url: "https://git.corp.example/admin" }).url?.action, "allow");
+    assert.equal(explainConfig(config, { url: "http://a.example:8080/" }).port, 8080);
+    assert.equal(explainConfig(config, { url: "http://a.example/" }).port, 80);
+    assert.equal(explainConfig(config, { url: "http://a.example/" }).url, undefined, "no url verdict without decryption");
+  });
+
+  it("defaults the listener from the mode and honours an explicit one", () => {
+    const explicit = explainConfig(config, { host: "t.example" });
+    assert.equal(explicit.listener, "explicit");
+    assert.equal(explicit.decision.ruleId, "web");
+    assert.match(explicit.rules[0]?.reason ?? "", /listener "explicit" not in \["tproxy"\]/);
+    const transparent = explainConfig(config, { host: "t.example", mode: "transparent" });
+    assert.equal(transparent.listener, "tproxy");
+    assert.equal(transparent.decision.ruleId, "t-only");
+    assert.equal(explainConfig(config, { host: "t.example", listener: "tproxy" }).decision.ruleId, "t-only");
+    assert.equal(explainConfig(config, { host: "t.example", mode: "reverse" }).listener, undefined);
+  });
+
+  it("normalises the host and lists every rule in order", () => {
+    const r = explainConfig(config, { host: "GIT.Corp.Example.", port: 22 });
+    assert.equal(r.host, "git.corp.example");
+    assert.deepEqual(r.rules.map((x) => [x.index, x.ruleId, x.matched]), [[0, "t-only", false], [1, "corp", true], [2, "web", false]]);
+    assert.equal(explainConfig(config, { host: "[::1]", port: 443 }).host, "[::1]");
+  });
+
+  it("throws TypeError/RangeError on bad queries", () => {
+    assert.throws(() => explainConfig(config, {}), TypeError);
+    assert.throws(() => explainConfig(config, { host: "a.example", port: 70000 }), RangeError);
+    assert.throws(() => explainConfig(config, { url: "https://a.example:8443/", port: 443 }), /contradicts/);
+    assert.throws(() => explainConfig(config, { url: "mailto:x@a.example" }), /scheme/);
+    assert.throws(() => explainConfig(config, { host: "a.example", clientIp: "10.0.0.0/8" }), /client address/);
+  });
+
+  it("falls back to decide() for a policy without explain()", () => {
+    const compiled = compilePolicy(config.policy);
+    const r = explainQuery({ policy: { decide: (q) => compiled.decide(q) }, listeners: [] }, { host: "x.example" });
+    assert.equal(r.decision.ruleId, "web");
+    assert.deepEqual(r.rules, []);
+  });
+});
+
+describe("parseExplainBody", () => {
+  it("keeps known fields, drops nulls, refuses the rest", () => {
+    assert.deepEqual(parseExplainBody({ host: "a", port: 1, clientIp: null }), { host: "a", port: 1 });
+    assert.throws(() => parseExplainBody({ host: "a", extra: 1 }), /Unknown field "extra"/);
+    assert.throws(() => parseExplainBody({ host: 1 }), /"host" must be a string/);
+    assert.throws(() => parseExplainBody({ port: 1 }), /"url" or "host"/);
+    assert.throws(() => parseExplainBody("https://a/"), /JSON object/);
+    assert.throws(() => parseExplainBody(JSON.parse('{"__proto__": {"x": 1}, "host": "a"}')), /Unknown field "__proto__"/);
+  });
+});

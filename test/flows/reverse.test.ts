@@ -1,0 +1,407 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { memoryConnPair } from "../../src/core/memory-conn.ts";
+import type { FlowContext } from "../../src/flows/context.ts";
+import { handleReverse } from "../../src/flows/reverse.ts";
+import { parseBackendUrl } from "../../src/reverse/backend.ts";
+import { CertificateStore } from "../../src/reverse/cert-store.ts";
+import type { RouteConfig } from "../../src/reverse/config-types.ts";
+import { TrustList } from "../../src/reverse/forwarded.ts";
+import { NO_EDITS } from "../../src/reverse/header-edits.ts";
+import type { PoolRuntime, ReverseListenerState } from "../../src/reverse/listener-state.ts";
+import { BackendPool } from "../../src/reverse/pool.ts";
+import { RouteTable } from "../../src/reverse/routes.ts";
+import { type FlowHarness, okResponse, type ParsedHead, Peer, readResponse, within, withHarness } from "../helpers/flow-harness.ts";
+
+/** curl's real ClientHello: SNI example.com, ALPN h2,http/1.1. */
+const CURL = new Uint8Array(readFileSync(new URL("../fixtures/client-hello/curl-openssl.bin", import.meta.url)));
+
+function route(id: string, hosts: string[], pool: string, extra: Partial<RouteConfig> = {}): RouteConfig {
+  return { id, hosts, pathPrefix: "/", pool, hostHeader: "preserve", requestHeaders: NO_EDITS, responseHeaders: NO_EDITS, deny: [], log: true, ...extra };
+}
+
+interface PoolSpec {
+  readonly backends: string[];
+  readonly timeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+  readonly ejectAfterFailures?: number;
+}
+
+function state(
+  routes: RouteConfig[],
+  pools: Record<string, PoolSpec>,
+  logs: string[] = [],
+  extra: { store?: CertificateStore; trust?: string[] } = {},
+): ReverseListenerState {
+  const map = new Map<string, PoolRuntime>();
+  for (const [id, p] of Object.entries(pools)) {
+    map.set(id, {
+      pool: new BackendPool(id, p.backends.map(parseBackendUrl), { ejectAfterFailures: p.ejectAfterFailures ?? 1, ejectMs: 60_000 }),
+      tls: undefined,
+      connectTimeoutMs: p.connectTimeoutMs ?? 1000,
+      timeoutMs: p.timeoutMs ?? 2000,
+    });
+  }
+  return {
+    tls: extra.store ? { store: extra.store, minVersion: "TLSv1.2", maxClientHelloBytes: 16384, maxClientHelloRecords: 16 } : null,
+    trust: new TrustList(extra.trust ?? []),
+    routes: new RouteTable(routes),
+    pools: map,
+    log: (m) => logs.push(m),
+  };
+}
+
+let nextPort = 51000;
+
+/** A client connection to a reverse listener on port 8443 (plain HTTP unless the state has TLS). */
+function open(h: FlowHarness, s: ReverseListenerState): { c: Peer; done: Promise<void> } {
+  const [proxySide, clientSide] = memoryConnPair({ remote: { address: "127.0.0.1", port: nextPort++ }, local: { address: "127.0.0.1", port: 8443 } });
+  const ctx: FlowContext = { ...h.ctx, mode: "reverse", listenerName: "web" };
+  return { c: new Peer(clientSide), done: handleReverse(proxySide, ctx, s) };
+}
+
+/** An origin answering each request with its name and recording the heads it saw. */
+function named(h: FlowHarness, address: string, port: number, name: string, seen: ParsedHead[] = []): ParsedHead[] {
+  h.origin(address, port, async (o) => {
+    for (;;) {
+      let head;
+      try {
+        head = await o.readHead();
+      } catch {
+        return;
+      }
+      seen.push(head);
+      await o.write(okResponse(name, "X-Backend-Secret: 1\r\nServer: origin/1.0\r\n"));
+    }
+  });
+  return seen;
+}
+
+async function close(c: Peer, done: Promise<void>): Promise<void> {
+  await c.end().catch(() => {});
+  await c.readToEndOrReset();
+  await within(done, 3000, "the reverse flow");
+}
+
+describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
+  it("routes by host to different pools, with forwarding fields, Via and one request line per request", async () => {
+    await withHarness({}, async (h) => {
+      const seenA = named(h, "10.0.0.1", 80, "from a");
+      const seenB = named(h, "10.0.0.2", 8080, "from b");
+      const s = state([route("a", ["a.test"], "A"), route("b", ["b.test"], "B")], { A: { backends: ["http://10.0.0.1"] }, B: { backends: ["http://10.0.0.2:8080"] } });
+      const { c, done } = open(h, s);
+      await c.write("GET /x?q=1 HTTP/1.1\r\nHost: a.test\r\nX-Forwarded-For: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\n\r\n");
+      const first = await readResponse(c);
+      assert.equal(first.body, "from a");
+      assert.equal(first.head.get("via"), "1.1 tollgate");
+      await c.write("GET /y HTTP/1.1\r\nHost: b.test\r\n\r\n");
+      assert.equal((await readResponse(c)).body, "from b");
+      await close(c, done);
+      const a = seenA[0]!;
+      assert.equal(a.startLine, "GET /x?q=1 HTTP/1.1");
+      assert.equal(a.get("host"), "a.test");
+      assert.equal(a.get("x-forwarded-for"), "127.0.0.1");
+      assert.equal(a.get("x-forwarded-proto"), "http");
+      assert.equal(a.get("x-forwarded-host"), "a.test");
+      assert.equal(a.get("forwarded"), "for=127.0.0.1;host=a.test;proto=http");
+      assert.equal(a.get("via"), "1.1 tollgate");
+      assert.equal(seenB[0]?.get("host"), "b.test");
+      assert.deepEqual(h.requestRecords.map((q) => [q.mode, q.rule, q.url, q.status, q.decision]), [
+        ["reverse", "a", "http://a.test/x?q=1", 200, "allow"],
+        ["reverse", "b", "http://b.test/y", 200, "allow"],
+      ]);
+      const r = h.record();
+      assert.equal(r.mode, "reverse");
+      assert.equal(r.kind, "http");
+      assert.equal(r.requests, 2);
+      assert.equal(r.end, "eof");
+    });
+  });
+
+  it("a client cannot strip our X-Forwarded-For by naming it in Connection", async () => {
+    await withHarness({}, async (h) => {
+      const seen = named(h, "10.0.0.1", 80, "ok");
+      const s = state([route("a", ["*"], "A")], { A: { backends: ["http://10.0.0.1"] } });
+      const { c, done } = open(h, s);
+      await c.write("GET / HTTP/1.1\r\nHost: a.test\r\nConnection: keep-alive, X-Forwarded-For, Forwarded, X-Secret\r\nX-Secret: s\r\n\r\n");
+      await readResponse(c);
+      await close(c, done);
+      assert.equal(seen[0]?.get("x-forwarded-for"), "127.0.0.1");
+      assert.equal(seen[0]?.get("forwarded"), "for=127.0.0.1;host=a.test;proto=http");
+      assert.equal(seen[0]?.get("x-secret"), undefined); // hop-by-hop as the client said
+      assert.equal(seen[0]?.get("connection"), undefined);
+    });
+  });
+
+  it("trusts forwarding fields from trustForwardedFrom peers and uses the original client for allow lists", async () => {
+    await withHarness({}, async (h) => {
+      const seen = named(h, "10.0.0.1", 80, "ok");
+      const s = state([route("inner", ["*"], "A", { clients: ["10.0.0.0/8"] })], { A: { backends: ["http://10.0.0.1"] } }, [], { trust: ["127.0.0.1"] });
+      const { c, done } = open(h, s);
+      await c.write("GET / HTTP/1.1\r\nHost: a.test\r\nX-Forwarded-For: 10.1.2.3\r\nX-Forwarded-Proto: https\r\n\r\n");
+      assert.equal((await readResponse(c)).head.status, 200);
+      await c.write("GET / HTTP/1.1\r\nHost: a.test\r\nX-Forwarded-For: 192.0.2.9\r\n\r\n");
+      const refused = await readResponse(c);
+      assert.equal(refused.head.status, 403);
+      assert.match(refused.body, /Client 192\.0\.2\.9 is not allowed on route "inner"/);
+      await close(c, done);
+      assert.equal(seen[0]?.get("x-forwarded-for"), "10.1.2.3, 127.0.0.1");
+      assert.equal(seen[0]?.get("x-forwarded-proto"), "https");
+      assert.equal(seen.length, 1);
+    });
+  });
+
+  it("no route: 404 naming host and path, logged with rule no-route; nothing dialed", async () => {
+    await withHarness({}, async (h) => {
+      const s = state([route("a", ["a.test"], "A", { pathPrefix: "/app" })], { A: { backends: ["http://10.0.0.1"] } });
+      const { c, done } = open(h, s);
+      await c.write("GET /other HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      const res = await readResponse(c);
+      assert.equal(res.head.status, 404);
+      assert.equal(res.body, "No route for a.test/other\n");
+      assert.match(res.head.get("proxy-status") ?? "", /destination_not_found/);
+      await close(c, done);
+      assert.deepEqual(h.dials, []);
+      assert.deepEqual(h.requestRecords.map((q) => [q.status, q.rule, q.decision]), [[404, "no-route", "deny"]]);
+      assert.equal(h.record().end, "denied");
+    });
+  });
+
+  it("per-route deny rules answer 403 naming the rule; other methods pass", async () => {
+    await withHarness({}, async (h) => {
+      named(h, "10.0.0.1", 80, "ok");
+      const s = state([route("api", ["*"], "A", { deny: [{ paths: ["/admin"], methods: ["DELETE"] }] })], { A: { backends: ["http://10.0.0.1"] } });
+      const ok = open(h, s);
+      await ok.c.write("GET /admin/users HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      assert.equal((await readResponse(ok.c)).head.status, 200);
+      await close(ok.c, ok.done);
+      const denied = open(h, s);
+      await denied.c.write("DELETE /x/../admin/users HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      const res = await readResponse(denied.c);
+      assert.equal(res.head.status, 403);
+      assert.match(res.body, /Blocked by route "api": url rule "api\.deny-1" matched path "\/admin\/users"/);
+      await close(denied.c, denied.done);
+      assert.equal(h.requestRecords[1]?.rule, "api.deny-1");
+    });
+  });
+
+  it("skips a backend that refuses connections, ejects it, and sends later requests to the live one", async () => {
+    await withHarness({}, async (h) => {
+      named(h, "10.0.0.2", 80, "live");
+      const logs: string[] = [];
+      const s = state([route("r", ["*"], "P")], { P: { backends: ["http://10.0.0.1", "http://10.0.0.2"] } }, logs);
+      for (let i = 0; i < 3; i++) {
+        const { c, done } = open(h, s);
+        await c.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+        assert.equal((await readResponse(c)).body, "live");
+        await close(c, done);
+      }
+      // dead one tried once (then ejected), the live one served all three
+      assert.deepEqual(h.dials.map((d) => d.address), ["10.0.0.1", "10.0.0.2", "10.0.0.2", "10.0.0.2"]);
+      assert.equal(logs.length, 1);
+      assert.match(logs[0]!, /backend http:\/\/10\.0\.0\.1:80 of pool "P" ejected for 60 s: .*ECONNREFUSED/);
+    });
+  });
+
+  it("every backend down: 502 naming the pool and each failure", async () => {
+    await withHarness({}, async (h) => {
+      const s = state([route("r", ["*"], "P")], { P: { backends: ["http://10.0.0.1", "http://10.0.0.3:81"] } });
+      const { c, done } = open(h, s);
+      await c.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      const res = await readResponse(c);
+      assert.equal(res.head.status, 502);
+      assert.match(res.body, /^No backend of pool "P" could be reached: Connect to backend http:\/\/10\.0\.0\.1 .*; Connect to backend http:\/\/10\.0\.0\.3:81/);
+      assert.match(res.head.get("proxy-status") ?? "", /connection_refused/);
+      await close(c, done);
+      assert.equal(h.requestRecords[0]?.status, 502);
+      assert.ok(h.requestRecords[0]?.error);
+    });
+  });
+
+  it("a backend that does not answer in time: 504; one that cannot be reached in time: 504", async () => {
+    await withHarness({}, async (h) => {
+      h.origin("10.0.0.1", 80, async (o) => {
+        await o.readHead();
+        await o.readToEndOrReset(); // never answers
+      });
+      h.hang("10.0.0.9", 80, true);
+      const s = state([route("slow", ["slow.test"], "S"), route("hang", ["hang.test"], "H")], {
+        S: { backends: ["http://10.0.0.1"], timeoutMs: 100 },
+        H: { backends: ["http://10.0.0.9"], connectTimeoutMs: 100 },
+      });
+      const slow = open(h, s);
+      await slow.c.write("GET / HTTP/1.1\r\nHost: slow.test\r\n\r\n");
+      const a = await readResponse(slow.c);
+      assert.equal(a.head.status, 504);
+      assert.equal(a.body, "Backend http://10.0.0.1:80 did not answer within 100 ms\n");
+      await close(slow.c, slow.done);
+      const hang = open(h, s);
+      await hang.c.write("GET / HTTP/1.1\r\nHost: hang.test\r\n\r\n");
+      const b = await readResponse(hang.c);
+      assert.equal(b.head.status, 504);
+      assert.match(b.body, /timed out after 100 ms/);
+      await close(hang.c, hang.done);
+    });
+  });
+
+  it("keeps the backend connection alive across requests of one client connection", async () => {
+    await withHarness({}, async (h) => {
+      const seen = named(h, "10.0.0.1", 80, "ok");
+      const s = state([route("r", ["*"], "P")], { P: { backends: ["http://10.0.0.1", "http://10.0.0.2"] } });
+      const { c, done } = open(h, s);
+      for (let i = 0; i < 3; i++) {
+        await c.write(`GET /${i} HTTP/1.1\r\nHost: a.test\r\n\r\n`);
+        assert.equal((await readResponse(c)).body, "ok");
+      }
+      await close(c, done);
+      assert.equal(seen.length, 3);
+      assert.deepEqual(h.dials.map((d) => d.address), ["10.0.0.1"]);
+    });
+  });
+
+  it("applies the route's request and response header edits and Host settings", async () => {
+    await withHarness({}, async (h) => {
+      const seen = named(h, "10.0.0.1", 8080, "ok");
+      const s = state([
+        route("backend-host", ["a.test"], "P", {
+          hostHeader: "backend",
+          requestHeaders: { remove: ["X-Debug"], set: [["X-Env", "prod"]], add: [["X-Tag", "t"]] },
+          responseHeaders: { remove: ["X-Backend-Secret", "Server"], set: [], add: [["Strict-Transport-Security", "max-age=60"]] },
+        }),
+        route("fixed-host", ["b.test"], "P", { hostHeader: { set: "api.internal" } }),
+      ], { P: { backends: ["http://10.0.0.1:8080"] } });
+      const { c, done } = open(h, s);
+      await c.write("GET / HTTP/1.1\r\nHost: a.test\r\nX-Debug: 1\r\nX-Env: dev\r\n\r\n");
+      const res = await readResponse(c);
+      assert.equal(res.head.get("x-backend-secret"), undefined);
+      assert.equal(res.head.get("server"), undefined);
+      assert.equal(res.head.get("strict-transport-security"), "max-age=60");
+      await c.write("GET / HTTP/1.1\r\nHost: b.test\r\n\r\n");
+      assert.equal((await readResponse(c)).head.get("server"), "origin/1.0");
+      await close(c, done);
+      assert.equal(seen[0]?.get("host"), "10.0.0.1:8080");
+      assert.equal(seen[0]?.get("x-debug"), undefined);
+      assert.equal(seen[0]?.get("x-env"), "prod");
+      assert.equal(seen[0]?.get("x-tag"), "t");
+      assert.equal(seen[0]?.get("x-forwarded-host"), "a.test");
+      assert.equal(seen[1]?.get("host"), "api.internal");
+    });
+  });
+
+  it("relays a WebSocket upgrade as a byte stream", async () => {
+    await withHarness({}, async (h) => {
+      const seen: ParsedHead[] = [];
+      h.origin("10.0.0.1", 80, async (o) => {
+        seen.push(await o.readHead());
+        await o.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+        const ping = await o.readText(4);
+        await o.write(`echo:${ping}`);
+        await o.end();
+        await o.readToEndOrReset();
+      });
+      const s = state([route("ws", ["*"], "P")], { P: { backends: ["http://10.0.0.1"] } });
+      const { c, done } = open(h, s);
+      await c.write("GET /chat HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n");
+      const head = await c.readHead();
+      assert.equal(head.status, 101);
+      assert.equal(head.get("upgrade"), "websocket");
+      await c.write("ping");
+      assert.equal(await c.readText(9), "echo:ping");
+      await close(c, done);
+      assert.equal(seen[0]?.get("upgrade"), "websocket");
+      assert.match(seen[0]?.get("connection") ?? "", /upgrade/i);
+      assert.equal(seen[0]?.get("x-forwarded-for"), "127.0.0.1");
+    });
+  });
+
+  it("refuses CONNECT and TRACE, and an invalid path", async () => {
+    await withHarness({}, async (h) => {
+      const s = state([route("r", ["*"], "P")], { P: { backends: ["http://10.0.0.1"] } });
+      for (const [line, status] of [["TRACE / HTTP/1.1", 405], ["CONNECT a.test:443 HTTP/1.1", 405], ["GET /a%zz HTTP/1.1", 400]] as const) {
+        const { c, done } = open(h, s);
+        await c.write(`${line}\r\nHost: a.test\r\n\r\n`);
+        assert.equal((await readResponse(c)).head.status, status, line);
+        await close(c, done);
+      }
+      assert.deepEqual(h.dials, []);
+    });
+  });
+});
+
+describe("reverse flow: TLS termination", () => {
+  const store = (unknownSni: "default" | "refuse", mint: string[] = []) =>
+    new CertificateStore([{ chainPem: "CHAIN example", keyPem: "KEY example", names: ["example.com"], source: "example.pem" }], 0, unknownSni, mint);
+  const opts = { interception: {} };
+
+  it("accepts with the certificate the SNI selects and the exact ClientHello, then serves https requests", async () => {
+    await withHarness(opts, async (h) => {
+      const seen = named(h, "10.0.0.1", 80, "secure");
+      const s = state([route("r", ["example.com"], "P")], { P: { backends: ["http://10.0.0.1"] } }, [], { store: store("refuse") });
+      const { c, done } = open(h, s);
+      await c.writeSplit(CURL, [100, 7]);
+      await c.write("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
+      assert.equal((await readResponse(c)).body, "secure");
+      await close(c, done);
+      assert.equal(h.tls.accepts.length, 1);
+      assert.equal(h.tls.accepts[0]?.certChainPem, "CHAIN example");
+      assert.equal(h.tls.accepts[0]?.keyPem, "KEY example");
+      assert.deepEqual(h.tls.accepts[0]?.alpn, ["http/1.1"]);
+      assert.deepEqual(h.tls.acceptedBytes[0], CURL);
+      assert.equal(seen[0]?.get("x-forwarded-proto"), "https");
+      assert.equal(h.requestRecords[0]?.url, "https://example.com/");
+      const r = h.record();
+      assert.equal(r.kind, "tls");
+      assert.equal(r.host, "example.com");
+      assert.equal(r.alpn, "h2,http/1.1");
+    });
+  });
+
+  it("an unknown SNI with unknownSni refuse: unrecognized_name alert, nothing accepted", async () => {
+    await withHarness(opts, async (h) => {
+      const s = state([], {}, [], {
+        store: new CertificateStore([{ chainPem: "C", keyPem: "K", names: ["other.test"], source: "o" }], 0, "refuse"),
+      });
+      const { c, done } = open(h, s);
+      await c.write(CURL);
+      const { data } = await c.readToEndOrReset();
+      assert.deepEqual([...data], [21, 3, 3, 0, 2, 2, 112]);
+      await within(done, 3000);
+      assert.equal(h.tls.accepts.length, 0);
+      const r = h.record();
+      assert.equal(r.decision, "deny");
+      assert.equal(r.rule, "unknown-sni");
+      assert.match(r.reason ?? "", /No certificate for SNI "example\.com"/);
+    });
+  });
+
+  it("mints a certificate with the gateway CA for a mint pattern", async () => {
+    await withHarness(opts, async (h) => {
+      named(h, "10.0.0.1", 80, "minted");
+      const s = state([route("r", ["*"], "P")], { P: { backends: ["http://10.0.0.1"] } }, [], {
+        store: new CertificateStore([{ chainPem: "C", keyPem: "K", names: ["other.test"], source: "o" }], 0, "refuse", ["example.com"]),
+      });
+      const { c, done } = open(h, s);
+      await c.write(CURL);
+      await c.write("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
+      assert.equal((await readResponse(c)).body, "minted");
+      await close(c, done);
+      assert.deepEqual(h.tls.leaves, [{ host: "example.com", sans: undefined }]);
+      assert.equal(h.tls.accepts[0]?.certChainPem, "FAKE CHAIN for example.com");
+    });
+  });
+
+  it("plain HTTP sent to the TLS listener gets a plain 400 saying to use https", async () => {
+    await withHarness(opts, async (h) => {
+      const s = state([], {}, [], { store: store("default") });
+      const { c, done } = open(h, s);
+      await c.write("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
+      const res = await readResponse(c);
+      assert.equal(res.head.status, 400);
+      assert.match(res.body, /This port speaks HTTPS/);
+      await close(c, done);
+      assert.match(h.record().error ?? "", /Non-TLS bytes/);
+    });
+  });
+});
+

@@ -1,0 +1,170 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { ConfigError } from "../../src/config/errors.ts";
+import { parseConfig } from "../../src/config/parse.ts";
+
+function problems(input: unknown): string[] {
+  try {
+    parseConfig(input);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    return error.issues.map((issue) => (issue.path === "" ? issue.message : `${issue.path}: ${issue.message}`));
+  }
+  assert.fail("expected the config to be rejected");
+}
+
+const CERT = { cert: "a.pem", key: "a.key" };
+const base = (extra: Record<string, unknown> = {}, reverse: Record<string, unknown> = {}) => ({
+  listeners: [
+    { name: "web", mode: "reverse", listen: "127.0.0.1:8443", tls: { certificates: [CERT] }, ...extra },
+    { name: "http", mode: "redirect-https", listen: "127.0.0.1:8080" },
+  ],
+  reverse: { pools: { app: { backends: ["http://127.0.0.1:9000"] } }, routes: [{ hosts: ["*"], pool: "app" }], ...reverse },
+});
+
+describe("config: reverse proxy", () => {
+  it("gives reverse and redirect-https listeners their defaults", () => {
+    const c = parseConfig(base());
+    assert.deepEqual(c.listeners, [
+      {
+        name: "web",
+        mode: "reverse",
+        hostname: "127.0.0.1",
+        port: 8443,
+        tls: { certificates: [{ cert: "a.pem", key: "a.key" }], defaultCertificate: 0, unknownSni: "default", mint: [], minVersion: "TLSv1.2" },
+        trustForwardedFrom: [],
+      },
+      { name: "http", mode: "redirect-https", hostname: "127.0.0.1", port: 8080, httpsPort: 443 },
+    ]);
+    assert.deepEqual(c.reverse, {
+      pools: {
+        app: { backends: ["http://127.0.0.1:9000"], tls: { minVersion: "TLSv1.2" }, connectTimeoutMs: 10_000, timeoutMs: 60_000, ejectAfterFailures: 1, ejectMs: 10_000 },
+      },
+      routes: [{
+        id: "route-1",
+        hosts: ["*"],
+        pathPrefix: "/",
+        pool: "app",
+        hostHeader: "preserve",
+        requestHeaders: { remove: [], set: [], add: [] },
+        responseHeaders: { remove: [], set: [], add: [] },
+        deny: [],
+        log: true,
+      }],
+    });
+    assert.ok(Object.isFrozen(c.reverse?.routes[0]));
+  });
+
+  it("reads every field of a full config (examples/reverse.json)", () => {
+    const example = JSON.parse(readFileSync(new URL("../../examples/reverse.json", import.meta.url), "utf8"));
+    const c = parseConfig(example);
+    const web = c.listeners.find((l) => l.mode === "reverse");
+    assert.ok(web && web.mode === "reverse" && web.tls);
+    assert.equal(web.tls.certificates.length >= 2, true);
+    assert.ok(c.reverse && Object.keys(c.reverse.pools).length >= 2);
+    const api = c.reverse.routes.find((r) => r.id === "api");
+    assert.ok(api);
+    assert.equal(api.pathPrefix, "/api");
+    assert.ok(api.requestHeaders.set.length + api.responseHeaders.add.length + api.responseHeaders.remove.length > 0);
+  });
+
+  it("converts header edits, host header settings, the default certificate and pool timeouts", () => {
+    const c = parseConfig(base(
+      { tls: { certificates: [CERT, { cert: "b.pem", key: "b.key", names: ["*.b.test"], default: true }], unknownSni: "refuse" }, trustForwardedFrom: ["10.0.0.0/8"] },
+      {
+        pools: { app: { backends: ["https://app.internal:8443"], tls: { caFile: "ca.pem", serverName: "App.Internal", clientCert: "c.pem", clientKey: "c.key" }, connectTimeoutMs: 500, healthCheck: { path: "/healthz" } } },
+        routes: [{
+          id: "r",
+          hosts: ["a.test"],
+          pathPrefix: "/api/",
+          methods: ["GET"],
+          listeners: ["web"],
+          pool: "app",
+          hostHeader: { set: "api.internal:8443" },
+          requestHeaders: { remove: ["X-Debug"], set: { "X-Env": "prod" }, add: { "X-Tag": "a" } },
+          responseHeaders: { remove: ["Server"] },
+          deny: [{ paths: ["/api/admin"], methods: ["DELETE"] }],
+          clients: ["192.0.2.0/24"],
+          log: false,
+        }],
+      },
+    ));
+    const web = c.listeners[0];
+    assert.ok(web?.mode === "reverse" && web.tls);
+    assert.equal(web.tls.defaultCertificate, 1);
+    assert.equal(web.tls.unknownSni, "refuse");
+    assert.deepEqual(web.trustForwardedFrom, ["10.0.0.0/8"]);
+    const pool = c.reverse?.pools["app"];
+    assert.equal(pool?.connectTimeoutMs, 500);
+    assert.equal(pool?.tls.serverName, "app.internal");
+    assert.deepEqual(pool?.healthCheck, { path: "/healthz", intervalMs: 10_000, timeoutMs: 2_000, healthyThreshold: 2, unhealthyThreshold: 3 });
+    const r = c.reverse?.routes[0];
+    assert.deepEqual(r?.hostHeader, { set: "api.internal:8443" });
+    assert.deepEqual(r?.requestHeaders, { remove: ["X-Debug"], set: [["X-Env", "prod"]], add: [["X-Tag", "a"]] });
+    assert.deepEqual(r?.deny, [{ paths: ["/api/admin"], methods: ["DELETE"] }]);
+    assert.equal(r?.log, false);
+  });
+
+  it("a plain-HTTP reverse listener says tls: false; leaving tls out is an error", () => {
+    const c = parseConfig(base({ tls: false }));
+    assert.equal(c.listeners[0]?.mode === "reverse" && c.listeners[0].tls, null);
+    const noTls = base();
+    delete (noTls.listeners[0] as Record<string, unknown>)["tls"];
+    assert.deepEqual(problems(noTls), ['listeners[0].tls: required for reverse listeners: {"certificates": [{"cert": "…", "key": "…"}]}, or false for plain HTTP']);
+  });
+
+  it("checks references: pools, listeners, the reverse section, the CA for minting", () => {
+    assert.deepEqual(problems(base({}, { routes: [{ hosts: ["*"], pool: "nope", listeners: ["http", "web"] }] })), [
+      'reverse.routes[0].pool: no pool named "nope"',
+      'reverse.routes[0].listeners[0]: no reverse listener named "http"',
+    ]);
+    const noSection: Record<string, unknown> = base();
+    delete noSection["reverse"];
+    assert.deepEqual(problems(noSection), ['reverse: a reverse listener needs a "reverse" section with pools and routes']);
+    assert.deepEqual(problems(base({ tls: { certificates: [CERT], mint: ["*.internal.test"] } })), [
+      'ca: a CA is required to mint certificates; configure "ca" (run "tollgate ca init")',
+    ]);
+  });
+
+  it("names bad values at their field", () => {
+    const bad = problems(base(
+      { tls: { certificates: [{ cert: "x.pem", key: "x.pem", names: [".bad"] }], unknownSni: "drop" }, trustForwardedFrom: ["300.0.0.1"], httpsPort: 443 },
+      {
+        pools: { app: { backends: ["ftp://x", "http://a/path"], tls: { clientCert: "c.pem" }, ejectMs: -1 }, "bad name": { backends: [] } },
+        routes: [{ hosts: [".x.test"], pathPrefix: "api", pool: "app", methods: ["get"], requestHeaders: { set: { "Content-Length": "1", "X-A": "a\nb" } }, hostHeader: "other", deny: [{}] }],
+      },
+    ));
+    const want = [
+      /^listeners\[0\]\.httpsPort: only valid for "redirect-https" listeners/,
+      /^listeners\[0\]\.tls\.certificates\[0\]\.names\[0\]: expected a server name/,
+      /^listeners\[0\]\.tls\.certificates\[0\]: expected "key" to be a file other than "cert"/,
+      /^listeners\[0\]\.tls\.unknownSni: expected "default" or "refuse"/,
+      /^listeners\[0\]\.trustForwardedFrom\[0\]: expected an IP address or CIDR/,
+      /^reverse\.pools\.app\.backends\[0\]: expected an "http:\/\/host:port"/,
+      /^reverse\.pools\.app\.backends\[1\]: .*no path/,
+      /^reverse\.pools\.app\.tls: expected "clientCert" and "clientKey" together/,
+      /^reverse\.pools\.app\.ejectMs: expected an integer/,
+      /^reverse\.pools\["bad name"\]|^reverse\.pools.*bad name.*: expected a pool name/,
+      /backends: expected at least one backend/,
+      /^reverse\.routes\[0\]\.hosts\[0\]: expected a host name, an IP address, "\*\.suffix" or "\*"/,
+      /^reverse\.routes\[0\]\.pathPrefix: expected a path starting with "\/"/,
+      /^reverse\.routes\[0\]\.methods\[0\]: .*\(write "GET"\)/,
+      /^reverse\.routes\[0\]\.hostHeader: expected "preserve", "backend" or \{"set": "host:port"\}/,
+      /Content-Length.*cannot be edited/,
+      /X-A.*no line breaks|expected a header value/,
+      /^reverse\.routes\[0\]\.deny\[0\]: expected "paths" or "methods"/,
+    ];
+    for (const w of want) assert.ok(bad.some((p) => w.test(p)), `no problem matching ${w}; got:\n${bad.join("\n")}`);
+  });
+
+  it("refuses reverse fields on other listener modes, and duplicate route ids", () => {
+    const p = problems({
+      listeners: [{ mode: "explicit", listen: "127.0.0.1:3128", tls: false, trustForwardedFrom: [] }],
+      reverse: { pools: { a: { backends: ["http://127.0.0.1:1"] } }, routes: [{ id: "x", hosts: ["*"], pool: "a" }, { id: "x", hosts: ["*"], pool: "a" }] },
+    });
+    assert.ok(p.includes('listeners[0].tls: only valid for "reverse" listeners (this one is "explicit")'), p.join("\n"));
+    assert.ok(p.includes('listeners[0].trustForwardedFrom: only valid for "reverse" listeners (this one is "explicit")'), p.join("\n"));
+    assert.ok(p.some((x) => /reverse\.routes\[1\]\.id: duplicate route id "x"/.test(x)), p.join("\n"));
+  });
+});

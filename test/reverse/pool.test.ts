@@ -1,0 +1,75 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { parseBackendUrl } from "../../src/reverse/backend.ts";
+import { BackendPool } from "../../src/reverse/pool.ts";
+
+function pool(n: number, eject = 1, ejectMs = 10_000) {
+  let now = 1_000_000;
+  const clock = { advance: (ms: number) => (now += ms) };
+  const urls = Array.from({ length: n }, (_, i) => parseBackendUrl(`http://10.0.0.${i + 1}:8080`));
+  return { p: new BackendPool("p", urls, { ejectAfterFailures: eject, ejectMs, now: () => now }), clock };
+}
+
+const order = (p: BackendPool) => p.candidates().map((b) => b.index);
+
+describe("reverse backend pool", () => {
+  it("rotates round-robin: each call starts one further and lists every available backend", () => {
+    const { p } = pool(3);
+    assert.deepEqual(order(p), [0, 1, 2]);
+    assert.deepEqual(order(p), [1, 2, 0]);
+    assert.deepEqual(order(p), [2, 0, 1]);
+    assert.deepEqual(order(p), [0, 1, 2]);
+  });
+
+  it("ejects a backend after the configured consecutive connect failures, for the configured time", () => {
+    const { p, clock } = pool(2, 2, 5_000);
+    const b1 = p.backends[1]!;
+    assert.equal(p.connectFailed(b1, "ECONNREFUSED"), false);
+    assert.equal(p.available(b1), true);
+    assert.equal(p.connectFailed(b1, "ECONNREFUSED"), true);
+    assert.equal(p.available(b1), false);
+    assert.equal(p.state(b1).lastError, "ECONNREFUSED");
+    // skipped while ejected, whatever the round-robin position
+    for (let i = 0; i < 4; i++) assert.deepEqual(order(p), [0]);
+    clock.advance(4_999);
+    assert.deepEqual(order(p), [0]);
+    clock.advance(1);
+    assert.equal(p.available(b1), true);
+    const seen = new Set([order(p)[0], order(p)[0]]);
+    assert.deepEqual([...seen].sort(), [0, 1]); // back in the rotation
+  });
+
+  it("a successful connect resets the failure count", () => {
+    const { p } = pool(1, 2);
+    const b = p.backends[0]!;
+    p.connectFailed(b, "x");
+    p.connected(b);
+    assert.equal(p.connectFailed(b, "x"), false);
+    assert.equal(p.available(b), true);
+  });
+
+  it("ejectAfterFailures 0 never ejects", () => {
+    const { p } = pool(1, 0);
+    const b = p.backends[0]!;
+    for (let i = 0; i < 10; i++) assert.equal(p.connectFailed(b, "x"), false);
+    assert.equal(p.available(b), true);
+  });
+
+  it("skips unhealthy backends, and tries every backend when none is available", () => {
+    const { p } = pool(3);
+    p.state(p.backends[0]!).healthy = false;
+    assert.deepEqual(order(p), [1, 2]);
+    p.state(p.backends[1]!).healthy = false;
+    p.connectFailed(p.backends[2]!, "refused");
+    // nothing available: all of them, still rotating
+    const a = order(p);
+    const b = order(p);
+    assert.equal(a.length, 3);
+    assert.deepEqual([...a].sort(), [0, 1, 2]);
+    assert.notEqual(a[0], b[0]);
+  });
+
+  it("refuses an empty pool", () => {
+    assert.throws(() => new BackendPool("e", [], { ejectAfterFailures: 1, ejectMs: 1 }), RangeError);
+  });
+});
