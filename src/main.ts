@@ -5,7 +5,7 @@
 import process from "node:process";
 import pkg from "../package.json" with { type: "json" };
 import { caCommand } from "./cli/ca.ts";
-import { nodeCaFiles } from "./cli/ca-files.ts";
+import { nodeCaFiles } from "./bin/ca-files.ts";
 import { configCommand } from "./cli/config-schema.ts";
 import { policyCommand } from "./cli/policy.ts";
 import type { Runtime } from "./core/runtime.ts";

@@ -68,8 +68,8 @@ function intParam(value: string | undefined, name: string, min: number, max: num
  *
  * @example
  * ```ts
- * const app = createAdminApp(state, { token: Deno.env.get("TOLLGATE_ADMIN_TOKEN") });
- * Deno.serve({ hostname: "127.0.0.1", port: 9090 }, app.fetch);
+ * const app = createAdminApp(state, { token: "a-long-random-admin-token" });
+ * await runtime.serveHttp({ hostname: "127.0.0.1", port: 9090 }, app.fetch);
  * const res = await app.request("/readyz", { headers: { authorization: "Bearer …" } });
  * ```
  */

@@ -311,7 +311,7 @@ export function sseStream(feed: FlowFeed, signal: AbortSignal, options: SseStrea
           controller.close();
         };
         signal.addEventListener("abort", onAbort, { once: true });
-        // An immediate first chunk: some servers (Bun.serve) send the response head only with
+        // An immediate first chunk: some servers (Bun's serve) send the response head only with
         // the first body bytes, so without it a client would wait for the first keepalive.
         send(": connected\n\n");
         for (const r of feed.recent(replay)) send(sseFrame("flow", r));

@@ -1,7 +1,7 @@
 /**
  * The `tollgate ca` commands: `init` creates an interception CA on disk, `export` prints
  * the configured CA certificate. File access goes through {@link CaFiles} so the logic is
- * testable; `main.ts` passes the `node:fs` implementation from `ca-files.ts`.
+ * testable; `main.ts` passes the `node:fs` implementation from `src/bin/ca-files.ts`.
  *
  * @example
  * ```ts

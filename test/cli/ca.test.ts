@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CaCommandIo, type CaFiles, caCommand, sha256Fingerprint } from "../../src/cli/ca.ts";
-import { nodeCaFiles } from "../../src/cli/ca-files.ts";
+import { nodeCaFiles } from "../../src/bin/ca-files.ts";
 import { loadCa } from "../../src/pki/mod.ts";
 import { decodePem } from "../../src/pki/pem.ts";
 

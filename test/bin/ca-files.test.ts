@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { nodeCaFiles } from "../../src/cli/ca-files.ts";
+import { nodeCaFiles } from "../../src/bin/ca-files.ts";
 
 function inTempDir(fn: (dir: string) => void): () => void {
   return () => {

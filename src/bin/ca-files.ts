@@ -3,7 +3,7 @@
  * @module
  */
 import { closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import type { CaFiles } from "./ca.ts";
+import type { CaFiles } from "../cli/ca.ts";
 
 /** Create `path` exclusively (O_CREAT|O_EXCL, so no existing file or symlink is followed) with `mode`, write, sync. */
 function createExclusive(path: string, data: string, mode: number): void {
