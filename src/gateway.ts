@@ -6,6 +6,10 @@ import { createResolver } from "./dns/resolver.ts";
 import type { FlowContext, InterceptionContext } from "./flows/context.ts";
 import { certificateNames, createLeafCache, createLeafIssuer, loadCa } from "./pki/mod.ts";
 import { compileUrlRules } from "./policy/url-rules.ts";
+import { createProxyAuth } from "./auth/proxy-auth.ts";
+import { refuseConnection } from "./flows/refuse.ts";
+import { parseClientCidr } from "./policy/host-pattern.ts";
+import { cidrContains, parseIp } from "./core/ip.ts";
 import { type AddressGuard, createAddressGuard } from "./policy/address-guard.ts";
 import { errorAnswer } from "./flows/answers.ts";
 import { handleExplicit, handleTransparentHttp } from "./flows/explicit.ts";
@@ -101,7 +105,25 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const listeners: Listener[] = [];
   const addresses = new Map<string, Address>();
   const open = new Set<Conn>();
+  const perClient = new Map<string, number>();
   let accepting = true;
+  const proxyAuth = config.proxyAuth ? createProxyAuth(config.proxyAuth) : undefined;
+  let tunnelCount = 0;
+  const tunnels = {
+    acquire: () => {
+      if (tunnelCount >= config.limits.maxTunnels) {
+        metrics.errors.labels("limit").inc();
+        return false;
+      }
+      tunnelCount++;
+      metrics.activeTunnels.labels("all").set(tunnelCount);
+      return true;
+    },
+    release: () => {
+      tunnelCount--;
+      metrics.activeTunnels.labels("all").set(tunnelCount);
+    },
+  };
   let guard: AddressGuard | undefined;
   const overload = errorAnswer(503, `Too many connections (limit ${config.limits.maxConnections})`, "connection_limit_reached");
   try {
@@ -116,9 +138,12 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
         mode: l.mode,
         viaName: "tollgate",
         addressGuard: () => guard,
+        tunnels,
+        ...(proxyAuth && l.mode === "explicit" ? { proxyAuth } : {}),
         ...(interception ? { interception } : {}),
       };
       const handler = connectionHandler(l, ctx, config, reverse);
+      const allowed = ("clients" in l ? l.clients : undefined)?.map((c: string) => parseClientCidr(c));
       const gauge = metrics.activeConnections.labels(l.name);
       live.active.set(l.name, 0);
       const listener = await runtime.listen({ hostname: l.hostname, port: l.port }, (conn) => {
@@ -128,12 +153,28 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
           w.write(overload).then(() => w.close()).catch(() => {}).finally(() => setTimeout(() => conn.close(), 1000));
           return;
         }
+        const ip = conn.remote.address;
+        if (allowed && !allowed.some((c) => clientInCidr(c, ip))) {
+          metrics.errors.labels("limit").inc();
+          void refuseConnection(conn, ctx, { rule: "listener-clients", reason: `client ${ip} is not in this listener's clients`, status: 403 });
+          return;
+        }
+        const fromClient = perClient.get(ip) ?? 0;
+        if (fromClient >= config.limits.maxConnectionsPerClient) {
+          metrics.errors.labels("limit").inc();
+          void refuseConnection(conn, ctx, { rule: "limit", reason: `too many connections from ${ip} (limit ${config.limits.maxConnectionsPerClient})`, status: 503 });
+          return;
+        }
+        perClient.set(ip, fromClient + 1);
         open.add(conn);
         gauge.inc();
         live.active.set(l.name, (live.active.get(l.name) ?? 0) + 1);
         handler(conn)
           .catch(() => conn.close())
           .finally(() => {
+            const n = (perClient.get(ip) ?? 1) - 1;
+            if (n > 0) perClient.set(ip, n);
+            else perClient.delete(ip);
             open.delete(conn);
             gauge.dec();
             live.active.set(l.name, (live.active.get(l.name) ?? 1) - 1);
@@ -185,7 +226,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
 /** Sections whose change only takes effect after a restart. */
 function restartNeeded(old: Config, next: Config): string[] {
   const out: string[] = [];
-  for (const key of ["listeners", "ca", "interception", "dns", "limits", "log", "addressGuard"] as const) {
+  for (const key of ["listeners", "ca", "interception", "dns", "limits", "log", "addressGuard", "reverse"] as const) {
     if (JSON.stringify(old[key]) !== JSON.stringify(next[key])) out.push(key);
   }
   return out;
@@ -252,4 +293,10 @@ function makeFlowLog(config: Config, options: StartOptions): FlowLog {
   if (dest === "off") return nullFlowLog;
   if (dest === "stdout" || dest === "stderr") return jsonLineFlowLog((line) => options.write(dest, line));
   return jsonLineFlowLog(options.appendTo(dest.file));
+}
+
+/** True when the client address (as the runtime reports it) lies in `cidr`. */
+function clientInCidr(cidr: ReturnType<typeof parseClientCidr>, ip: string): boolean {
+  const bytes = parseIp(ip);
+  return bytes !== undefined && cidrContains(cidr, bytes);
 }

@@ -4,6 +4,7 @@
  */
 import process from "node:process";
 import pkg from "../package.json" with { type: "json" };
+import { authCommand } from "./cli/auth.ts";
 import { caCommand } from "./cli/ca.ts";
 import { nodeCaFiles } from "./bin/ca-files.ts";
 import { configCommand } from "./cli/config-schema.ts";
@@ -15,6 +16,7 @@ const HELP = `tollgate ${pkg.version} — secure web gateway
 
 Usage:
   tollgate serve [--config FILE]   start the gateway (default command)
+  tollgate auth hash < password   hash a proxy user's password (PBKDF2) for proxyAuth.users
   tollgate ca init [--out DIR] [--rsa] [--cn NAME] [--days N] [--force]
                                    create an interception CA: DIR/ca.pem, DIR/ca.key
                                    (DIR defaults to ./tollgate-ca)
@@ -48,6 +50,16 @@ export async function main(argv: readonly string[], runtime: Runtime): Promise<n
   switch (command) {
     case "serve":
       return await serve(args, runtime);
+    case "auth":
+      return await authCommand(args, {
+        stdin: async () => {
+          let text = "";
+          for await (const chunk of process.stdin) text += String(chunk);
+          return text;
+        },
+        stdout: (t) => void process.stdout.write(t),
+        stderr: (t) => void process.stderr.write(t),
+      });
     case "ca":
       return await caCommand(args, {
         files: nodeCaFiles,

@@ -20,6 +20,8 @@ export interface ListenerBase {
   readonly hostname: string;
   /** 0 = any free port. */
   readonly port: number;
+  /** Client CIDRs allowed on this listener; absent = any client. */
+  readonly clients?: readonly string[];
 }
 
 /** An explicit forward proxy: clients send CONNECT or absolute-form requests. */
@@ -108,6 +110,8 @@ export interface LimitsConfig {
   readonly maxConnections: number;
   /** Largest ClientHello handshake message a transparent listener reads, 1024-65536 bytes (default 16384). */
   readonly maxClientHelloBytes: number;
+  readonly maxConnectionsPerClient: number;
+  readonly maxTunnels: number;
   /** Most TLS records the ClientHello may span, 1-64 (default 16). */
   readonly maxClientHelloRecords: number;
 }
@@ -170,6 +174,8 @@ export interface Config {
   readonly addressGuard: AddressGuardConfig;
   /** Absent when no admin API is configured. */
   readonly admin?: AdminConfig;
+  /** Absent = no proxy authentication. */
+  readonly proxyAuth?: { readonly realm: string; readonly users: readonly { readonly name: string; readonly passwordHash: string }[] };
 }
 
 /** The admin API listener. */

@@ -123,6 +123,9 @@ function toDomain(wire: ConfigOutput): Config {
           pacBypass: [...wire.admin.pacBypass],
         },
       }),
+    ...(wire.proxyAuth === undefined
+      ? {}
+      : { proxyAuth: { realm: wire.proxyAuth.realm, users: wire.proxyAuth.users.map((u) => ({ name: u.name, passwordHash: u.passwordHash })) } }),
     addressGuard: {
       allow: [...wire.addressGuard.allow],
       deny: [...wire.addressGuard.deny],
@@ -137,25 +140,24 @@ type WireListener = NonNullable<ConfigOutput["listeners"]>[number];
 function toListener(listener: WireListener, index: number): ListenerConfig {
   const name = listener.name ?? `listener-${index + 1}`;
   const { hostname, port } = parseListenAddress(listener.listen);
+  const base = { name, hostname, port, ...(listener.clients === undefined ? {} : { clients: [...listener.clients] }) };
   switch (listener.mode) {
     case "explicit":
-      return { name, mode: "explicit", hostname, port };
+      return { ...base, mode: "explicit" };
     case "transparent":
       return {
-        name,
+        ...base,
         mode: "transparent",
-        hostname,
-        port,
         upstreamPort: listener.upstreamPort ?? 443,
         noSni: toNoSni(listener.noSni),
         ech: listener.ech ?? "policy",
       };
     case "transparent-http":
-      return { name, mode: "transparent-http", hostname, port, upstreamPort: listener.upstreamPort ?? 80 };
+      return { ...base, mode: "transparent-http", upstreamPort: listener.upstreamPort ?? 80 };
     case "reverse":
-      return toReverseListener({ name, hostname, port }, listener.tls, listener.trustForwardedFrom);
+      return toReverseListener(base, listener.tls, listener.trustForwardedFrom);
     case "redirect-https":
-      return toRedirectListener({ name, hostname, port }, listener.httpsPort);
+      return toRedirectListener(base, listener.httpsPort);
   }
 }
 

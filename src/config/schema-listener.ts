@@ -4,6 +4,7 @@
  * Mode-dependent defaults (`upstreamPort`, `noSni`, `ech`) are applied by `parseConfig`.
  * @module
  */
+import { cidrError } from "../policy/host-pattern.ts";
 import * as v from "valibot";
 import { listenAddressError, parseListenAddress, upstreamAddressError } from "./listen.ts";
 import { checkedString, expected, id, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
@@ -56,6 +57,8 @@ const listenerObject = object({
   name: v.optional(id),
   mode: v.picklist(LISTENER_MODES, expected('"explicit", "transparent", "transparent-http", "reverse" or "redirect-https"')),
   listen: checkedString('"host:port"', listenAddressError),
+  /** Client source CIDRs allowed to use this listener (absent = any client). */
+  clients: v.optional(v.array(checkedString("an IP address or CIDR", cidrError), expected("an array of CIDRs"))),
   /** transparent, transparent-http: the port dialled on the host named by SNI / Host (default 443 / 80). */
   upstreamPort: v.optional(integer(1, 65535)),
   /** transparent: what to do with a ClientHello without SNI (default "deny"). */

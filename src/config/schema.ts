@@ -15,6 +15,7 @@ import { POLICY_MODES } from "../policy/scope.ts";
 import { boolean, checkedString, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
 import { listenersSchema, ruleListenersExist } from "./schema-listener.ts";
 import { listenAddressError } from "./listen.ts";
+import { parsePasswordHash } from "../auth/password-hash.ts";
 import { caSchema, interceptionSchema } from "./schema-tls.ts";
 import { reverseReferences, reverseSchema } from "./schema-reverse.ts";
 /** A rule id: an id (see `ID_RE`) other than "default" (the id of default decisions). */
@@ -162,6 +163,10 @@ const limitsSchema = object({
   idleTimeoutMs: v.optional(integer(0, 86_400_000), 300_000),
   maxConnections: v.optional(integer(1, 1_000_000), 10_000),
   /** Largest ClientHello (handshake message) a transparent listener reads. */
+  /** Concurrent client connections from one IP address; over it → 503 (explicit) or close. */
+  maxConnectionsPerClient: v.optional(integer(1, 1_000_000), 256),
+  /** Concurrent tunnels (CONNECT splices and transparent splices); over it → 503 / close. */
+  maxTunnels: v.optional(integer(1, 1_000_000), 10_000),
   maxClientHelloBytes: v.optional(integer(1024, 65_536), 16_384),
   /** Most TLS records the ClientHello may span. */
   maxClientHelloRecords: v.optional(integer(1, 64), 16),
@@ -207,6 +212,28 @@ const adminSchema = object({
   pacBypass: v.optional(v.array(checkedString("a host pattern", hostPatternError), expected("an array of host patterns")), []),
 });
 
+/** Proxy authentication (explicit listeners): users with PBKDF2 hashes from `tollgate auth hash`. */
+const proxyAuthSchema = object({
+  realm: v.optional(v.pipe(v.string(expected("a string")), v.regex(/^[\x20-\x7e]{1,64}$/, "expected 1-64 printable ASCII characters")), "tollgate"),
+  users: v.pipe(
+    v.array(
+      object({
+        name: v.pipe(v.string(expected("a user name")), v.regex(/^[^:\x00-\x1f]{1,64}$/, "expected 1-64 characters, no colon or control characters")),
+        passwordHash: checkedString('a hash from "tollgate auth hash"', (text) => {
+          try {
+            parsePasswordHash(text);
+            return undefined;
+          } catch (e) {
+            return (e as Error).message;
+          }
+        }),
+      }),
+      expected("an array of users"),
+    ),
+    v.minLength(1, "expected at least one user"),
+  ),
+});
+
 const configObject = object({
   $schema: v.optional(v.string(expected("a string"))),
   listeners: v.optional(listenersSchema),
@@ -220,6 +247,7 @@ const configObject = object({
   reverse: v.optional(reverseSchema),
   addressGuard: v.optional(addressGuardSchema, {}),
   admin: v.optional(adminSchema),
+  proxyAuth: v.optional(proxyAuthSchema),
 });
 
 /**

@@ -12,6 +12,7 @@ const REASONS: Record<number, string> = {
   400: "Bad Request",
   403: "Forbidden",
   405: "Method Not Allowed",
+  407: "Proxy Authentication Required",
   408: "Request Timeout",
   413: "Content Too Large",
   421: "Misdirected Request",
@@ -24,8 +25,14 @@ const REASONS: Record<number, string> = {
 };
 
 /** Bytes of a short error response with an RFC 9209 Proxy-Status field. */
-export function errorAnswer(status: number, message: string, proxyError?: string): Uint8Array {
+export function errorAnswer(
+  status: number,
+  message: string,
+  proxyError?: string,
+  extraHeaders: readonly (readonly [string, string])[] = [],
+): Uint8Array {
   return errorResponse(status, REASONS[status] ?? "Error", message + "\n", [
+    ...extraHeaders,
     ["Proxy-Status", `tollgate; error=${proxyError ?? proxyStatusError(status)}; details=${JSON.stringify(message.replace(/[^\x20-\x7e]/g, "?"))}`],
   ]);
 }
@@ -49,10 +56,11 @@ export async function answerAndClose(
   status: number,
   message: string,
   proxyError?: string,
+  extraHeaders: readonly (readonly [string, string])[] = [],
 ): Promise<void> {
   const w = client.writable.getWriter();
   try {
-    await w.write(errorAnswer(status, message, proxyError));
+    await w.write(errorAnswer(status, message, proxyError, extraHeaders));
     await w.close();
   } catch {
     // client already gone
@@ -69,10 +77,11 @@ export async function answerError(
   status: number,
   message: string,
   proxyError?: string,
+  extraHeaders: readonly (readonly [string, string])[] = [],
 ): Promise<void> {
   flow.record.status = status;
   flow.finish(status === 403 ? "denied" : "error", status === 403 ? undefined : message);
-  await answerAndClose(client, src, status, message, proxyError);
+  await answerAndClose(client, src, status, message, proxyError, extraHeaders);
 }
 
 /**
@@ -102,6 +111,10 @@ function proxyStatusError(status: number): string {
   switch (status) {
     case 403:
       return "destination_denied";
+    case 407:
+      return "proxy_auth_required";
+    case 503:
+      return "connection_limit_reached";
     case 502:
       return "proxy_internal_response";
     case 504:

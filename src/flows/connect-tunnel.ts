@@ -1,6 +1,7 @@
 import type { Conn } from "../core/conn.ts";
 import { normalizeHost } from "../core/host.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
+import type { Decision, Host } from "../policy/types.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { answerError, blockedBody, ESTABLISHED } from "./answers.ts";
@@ -30,9 +31,29 @@ export async function connectTunnel(client: Conn, src: ConnReader, head: Request
   flow.decided(decision);
   if (decision.action === "deny") return answerError(client, src, flow, 403, blockedBody(decision));
   if (decision.decryption === "decrypt") return interceptConnect(client, src, host, authority.port, decision, ctx, flow);
+  if (ctx.tunnels && !ctx.tunnels.acquire()) {
+    return answerError(client, src, flow, 503, "Too many tunnels; try again later", "connection_limit_reached");
+  }
+  try {
+    await openTunnel(client, src, host, authority.port, decision, ctx, flow);
+  } finally {
+    ctx.tunnels?.release();
+  }
+}
+
+async function openTunnel(
+  client: Conn,
+  src: ConnReader,
+  host: Host,
+  port: number,
+  decision: Decision,
+  ctx: FlowContext,
+  flow: FlowState,
+): Promise<void> {
+  const r = flow.record;
   let upstream;
   try {
-    upstream = await connectUpstream(ctx, host, authority.port, decision);
+    upstream = await connectUpstream(ctx, host, port, decision);
   } catch (e) {
     noteUpstreamError(flow, e);
     if (e instanceof UpstreamError) return answerError(client, src, flow, e.status, e.message);

@@ -3,6 +3,7 @@ import type { TlsVersion } from "../core/tls.ts";
 import type { Resolver } from "../dns/types.ts";
 import type { FlowLog } from "../log/flow-record.ts";
 import type { AddressGuard } from "../policy/address-guard.ts";
+import type { ProxyAuth } from "../auth/proxy-auth.ts";
 import type { Policy, UrlPolicy } from "../policy/types.ts";
 
 /** Limits and timeouts a flow obeys (all from the config, with defaults there). */
@@ -29,6 +30,10 @@ export interface FlowContext {
   readonly viaName: string;
   /** The SSRF address guard in force (a function: it is completed once listeners are bound). */
   readonly addressGuard?: () => AddressGuard | undefined;
+  /** Proxy authentication for explicit listeners, when configured. */
+  readonly proxyAuth?: ProxyAuth;
+  /** Tunnel slots (limits.maxTunnels): `acquire` returns false when all are taken. */
+  readonly tunnels?: { acquire(): boolean; release(): void };
   /** Present when a CA is configured: what decrypting flows need. */
   readonly interception?: InterceptionContext;
 }

@@ -62,6 +62,17 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
         return;
       }
       first = false;
+      if (ctx.proxyAuth && transparentPort === undefined) {
+        const auth = await ctx.proxyAuth.check(head.headers.get("proxy-authorization"));
+        if (!auth.ok) {
+          flow.record.decision = "deny";
+          flow.record.rule = "proxy-auth";
+          flow.record.reason = auth.reason;
+          await answerError(client, src, flow, 407, "Proxy authentication required", undefined, [["Proxy-Authenticate", ctx.proxyAuth.challenge]]);
+          return;
+        }
+        flow.record.user = auth.user;
+      }
       if (REFUSED_METHODS.has(head.method)) {
         await answerError(client, src, flow, 405, `Method "${head.method}" is not proxied`);
         return;

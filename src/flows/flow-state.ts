@@ -18,6 +18,7 @@ export class FlowState {
       time: "",
       client: formatAddress(client.remote.address, client.remote.port),
       listener: ctx.listenerName,
+      user: null,
       mode,
       kind: "invalid",
       host: null,

@@ -12,6 +12,8 @@ export interface FlowRecord {
   client: string;
   /** Listener name from the config. */
   listener: string;
+  /** The authenticated proxy user (proxy authentication), or null. */
+  user: string | null;
   /** "explicit" (more modes later). */
   mode: string;
   /**

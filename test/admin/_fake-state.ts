@@ -37,6 +37,7 @@ export function flowRecord(fields: Partial<FlowRecord> = {}): FlowRecord {
     time: new Date().toISOString(),
     client: "127.0.0.1:50000",
     listener: "explicit",
+    user: null,
     mode: "explicit",
     kind: "connect",
     host: "example.com",

@@ -7,6 +7,7 @@ export function flowRecord(fields: Partial<FlowRecord> = {}): FlowRecord {
     time: "2025-01-01T00:00:00.000Z",
     client: "127.0.0.1:50000",
     listener: "main",
+    user: null,
     mode: "explicit",
     kind: "connect",
     host: "example.com",

@@ -1,0 +1,28 @@
+import type { Conn } from "../core/conn.ts";
+import { answerError } from "./answers.ts";
+import { ConnReader } from "./conn-reader.ts";
+import type { FlowContext } from "./context.ts";
+import { FlowState } from "./flow-state.ts";
+
+/**
+ * Refuses a connection at accept time (client not allowed on this listener, too many
+ * connections from one client), with a flow line naming the rule. HTTP listeners get a
+ * short answer (`status`); TLS listeners are just closed (nothing was read yet).
+ */
+export async function refuseConnection(
+  conn: Conn,
+  ctx: FlowContext,
+  refusal: { readonly rule: string; readonly reason: string; readonly status: 403 | 503 },
+): Promise<void> {
+  const flow = new FlowState(ctx, conn, ctx.mode);
+  flow.record.decision = "deny";
+  flow.record.rule = refusal.rule;
+  flow.record.reason = refusal.reason;
+  if (ctx.mode === "explicit" || ctx.mode === "transparent-http") {
+    await answerError(conn, new ConnReader(conn), flow, refusal.status, refusal.reason, refusal.status === 503 ? "connection_limit_reached" : "destination_denied");
+    return;
+  }
+  conn.close();
+  flow.record.status = null;
+  flow.finish("denied");
+}

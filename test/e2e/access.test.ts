@@ -1,0 +1,125 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import net from "node:net";
+import { makeTestPki, type TestPki } from "./support/certs.ts";
+import { curl } from "./support/curl.ts";
+import { cliCommand, type GatewayProcess, startGateway } from "./support/gateway.ts";
+import { type Origin, startOrigin } from "./support/origin.ts";
+
+/** Opens a connection and resolves with what the gateway says first (or "" when it just closes). */
+function firstAnswer(port: number, send?: string, timeoutMs = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, "127.0.0.1", () => send && s.write(send));
+    let out = "";
+    const t = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no close within ${timeoutMs} ms; got ${JSON.stringify(out.slice(0, 80))}`));
+    }, timeoutMs);
+    s.setEncoding("latin1");
+    s.on("data", (d: string) => (out += d));
+    s.on("error", () => {});
+    s.on("close", () => {
+      clearTimeout(t);
+      resolve(out);
+    });
+  });
+}
+
+describe("access control end to end: listener allowlist, proxy auth, connection limits", { timeout: 120_000 }, () => {
+  let pki: TestPki;
+  let origin: Origin;
+  let gw: GatewayProcess;
+
+  before(async () => {
+    pki = makeTestPki();
+    origin = await startOrigin({ certPem: pki.certPem, keyPem: pki.keyPem });
+    // the password hash comes from the real CLI, password on stdin
+    const [cmd, ...args] = cliCommand();
+    const hash = execFileSync(cmd!, [...args, "auth", "hash", "--iterations", "100000"], { input: "s3cret\n", encoding: "utf8" }).trim();
+    assert.match(hash, /^pbkdf2-sha256\$100000\$/);
+    gw = await startGateway({
+      listeners: [
+        { name: "explicit", mode: "explicit", listen: "127.0.0.1:0" },
+        { name: "lan-only", mode: "explicit", listen: "127.0.0.1:0", clients: ["10.0.0.0/8"] },
+      ],
+      proxyAuth: { realm: "tollgate test", users: [{ name: "alice", passwordHash: hash }] },
+      addressGuard: { allow: ["127.0.0.0/8"] }, // the test origin is on loopback
+      policy: { defaultAction: "deny", rules: [{ id: "origin", hosts: ["origin.test"], action: "allow" }] },
+      dns: { hosts: { "origin.test": ["127.0.0.1"] } },
+      limits: { maxConnectionsPerClient: 3, maxTunnels: 2 },
+    });
+  });
+  after(async () => {
+    await gw?.stop();
+    await origin?.close();
+  });
+
+  const url = () => `https://origin.test:${origin.port}/hello`;
+
+  it("a client outside the listener's CIDRs is refused with 403 and logged", async () => {
+    const answer = await firstAnswer(gw.ports.get("lan-only")!, "GET http://origin.test/ HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+    assert.match(answer, /^HTTP\/1\.1 403 /);
+    assert.match(answer, /not in this listener's clients/);
+    const f = await gw.waitForFlow((f) => f.listener === "lan-only");
+    assert.equal(f.rule, "listener-clients");
+  });
+
+  it("without credentials: 407 with a Basic challenge; wrong password: 407; right one: through", async () => {
+    const none = await curl(["-i", "-x", `http://127.0.0.1:${gw.port}`, `http://origin.test:${origin.port}/hello`]);
+    assert.match(none.stdout, /^HTTP\/1\.1 407 /);
+    assert.match(none.stdout, /Proxy-Authenticate: Basic realm="tollgate test"/i);
+    const wrong = await curl(["-x", `http://127.0.0.1:${gw.port}`, "-U", "alice:nope", "--cacert", pki.caFile, url()]);
+    assert.equal(wrong.code, 56, wrong.stderr);
+    assert.match(wrong.stderr, /407/);
+    const ok = await curl(["-x", `http://127.0.0.1:${gw.port}`, "-U", "alice:s3cret", "--cacert", pki.caFile, url()]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, "hello from origin");
+    const f = await gw.waitForFlow((f) => f.kind === "connect" && f.user === "alice");
+    assert.equal(f.decision, "allow");
+    const denied = await gw.waitForFlow((f) => f.rule === "proxy-auth");
+    assert.equal(denied.status, 407);
+  });
+
+  it("enforces the tunnel limit (503)", async () => {
+    const creds = `Proxy-Authorization: Basic ${btoa("alice:s3cret")}\r\n`;
+    const open: net.Socket[] = [];
+    // an origin that keeps every connection open (an HTTPS origin drops a silent one)
+    const held: net.Socket[] = [];
+    const quiet = net.createServer((c) => void held.push(c));
+    await new Promise<void>((r) => quiet.listen(0, "127.0.0.1", () => r()));
+    const quietPort = (quiet.address() as net.AddressInfo).port;
+    const tunnel = () =>
+      new Promise<string>((resolve) => {
+        const s = net.connect(gw.port, "127.0.0.1", () => s.write(`CONNECT origin.test:${quietPort} HTTP/1.1\r\nHost: x\r\n${creds}\r\n`));
+        open.push(s);
+        s.setEncoding("latin1");
+        s.once("data", (d: string) => resolve(d));
+        s.on("error", () => {});
+      });
+    try {
+      assert.match(await tunnel(), /^HTTP\/1\.1 200 /);
+      assert.match(await tunnel(), /^HTTP\/1\.1 200 /);
+      assert.match(await tunnel(), /^HTTP\/1\.1 503 .*\r\n[\s\S]*tunnels/);
+    } finally {
+      for (const s of open) s.destroy();
+      for (const s of held) s.destroy();
+      quiet.close();
+    }
+  });
+
+  it("enforces the per-client connection limit (503)", async () => {
+    await new Promise((r) => setTimeout(r, 300)); // let the previous test's connections go
+    const idle = [0, 1, 2].map(() => net.connect(gw.port, "127.0.0.1"));
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const over = await firstAnswer(gw.port).catch((e) => {
+        throw new Error(`${e}\n${gw.stdout.join("\n")}`);
+      });
+      assert.match(over, /^HTTP\/1\.1 503 /);
+      assert.match(over, /too many connections from 127\.0\.0\.1 \(limit 3\)/);
+    } finally {
+      for (const s of idle) s.destroy();
+    }
+  });
+});
