@@ -50,6 +50,8 @@ describe("parseConfig", () => {
       idleTimeoutMs: 300000,
       maxConnections: 10000,
       maxClientHelloBytes: 16384,
+      maxConnectionsPerClient: 256,
+      maxTunnels: 10000,
       maxClientHelloRecords: 16,
     });
     assert.deepEqual(config.log, { flows: "stdout" });
@@ -148,7 +150,7 @@ describe("parseConfig", () => {
     ]);
     assert.deepEqual(problems({ polcy: {} }), ['polcy: unknown key (did you mean "policy"?)']);
     assert.deepEqual(problems({ zzz: 1 }), [
-      'zzz: unknown key (expected one of "$schema", "listeners", "policy", "ca", "interception", "dns", "limits", "log", "reverse", "addressGuard", "admin")',
+      'zzz: unknown key (expected one of "$schema", "listeners", "policy", "ca", "interception", "dns", "limits", "log", "reverse", "addressGuard", "admin", "proxyAuth")',
     ]);
   });
 
