@@ -55,6 +55,8 @@ export interface LiveState {
   /** Open client connections per listener. */
   readonly active: Map<string, number>;
   readonly caCertPem: string | undefined;
+  /** Replaces the shared leaf key and drops cached leaves (undefined without a CA). */
+  readonly rotateLeafKey: (() => Promise<void>) | undefined;
 }
 
 export interface StartOptions {
@@ -98,6 +100,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     feed,
     active: new Map(),
     caCertPem: ic?.caCertPem,
+    rotateLeafKey: ic?.rotateLeafKey,
   };
   observeConfigReload(metrics, true, 1);
   const interception = ic ? { ...ic.context, urlPolicy: () => live.urlPolicy } : undefined;
@@ -261,7 +264,7 @@ async function interceptionContext(
   caFiles: CaConfig,
   options: StartOptions,
   metrics: GatewayMetrics,
-): Promise<{ context: Omit<InterceptionContext, "urlPolicy">; caCertPem: string }> {
+): Promise<{ context: Omit<InterceptionContext, "urlPolicy">; caCertPem: string; rotateLeafKey: () => Promise<void> }> {
   const read = (what: string, path: string) => {
     try {
       return options.readText(path);
@@ -275,7 +278,8 @@ async function interceptionContext(
     ...(caFiles.chain ? { chainPem: read("ca.chain", caFiles.chain) } : {}),
   });
   const ic = config.interception;
-  const cache = createLeafCache(createLeafIssuer(ca, { validityDays: ic.leafValidityDays }), { maxEntries: ic.leafCacheSize });
+  const issuer = createLeafIssuer(ca, { validityDays: ic.leafValidityDays });
+  const cache = createLeafCache(issuer, { maxEntries: ic.leafCacheSize });
   metrics.setCertCacheSource(() => cache.stats());
   const context = {
     leaf: (host: string, sans?: readonly string[]) => cache.get(host, sans),
@@ -285,7 +289,12 @@ async function interceptionContext(
     mirrorUpstreamSans: ic.mirrorUpstreamSans,
     certificateNames,
   };
-  return { context, caCertPem: ca.certPem };
+  // a new leaf key makes every cached leaf stale: drop them so the next handshakes re-mint
+  const rotateLeafKey = async () => {
+    await issuer.rotateKey();
+    cache.clear();
+  };
+  return { context, caCertPem: ca.certPem, rotateLeafKey };
 }
 
 function makeFlowLog(config: Config, options: StartOptions): FlowLog {

@@ -144,6 +144,12 @@ export function createAdminApp(state: AdminState, options: AdminAppOptions = {})
     return new Response(body, { headers: { ...SSE_HEADERS, "x-accel-buffering": "no" } });
   });
 
+  app.post("/pki/rotate-leaf-key", async () => {
+    const rotated = (await state.rotateLeafKey?.()) ?? false;
+    if (!rotated) return jsonError(404, "no interception CA is configured");
+    return jsonResponse(200, { rotated: true });
+  });
+
   app.get("/ca.pem", () => {
     const pem = state.caCertificatePem();
     if (pem === undefined) return jsonError(404, "no interception CA is configured");

@@ -132,6 +132,13 @@ export class GatewayAdminState implements AdminState {
     return result;
   }
 
+  async rotateLeafKey(): Promise<boolean> {
+    const rotate = this.#gateway.live.rotateLeafKey;
+    if (!rotate) return false;
+    await rotate();
+    return true;
+  }
+
   caCertificatePem(): string | undefined {
     return this.#gateway.live.caCertPem;
   }

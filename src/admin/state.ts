@@ -35,6 +35,8 @@ export interface AdminState {
   explain(query: ExplainQuery): ExplainResult;
   /** Recent flow and request records, and live subscription (SSE). */
   readonly flows: FlowFeed;
+  /** Replaces the shared leaf key (new leaves are minted with it); false when no CA is configured. */
+  rotateLeafKey?(): Promise<boolean>;
   /** The interception CA certificate (PEM), or undefined when no CA is configured. */
   caCertificatePem(): string | undefined;
   /** Data for the PAC file: the proxy address clients should use, and hosts that bypass it. */

@@ -67,6 +67,7 @@ describe("TLS interception end to end (real curl)", { timeout: 240_000 }, () => 
       listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
       ca: { cert: join(work, "ca", "ca.pem"), key: join(work, "ca", "ca.key") },
       interception: { upstreamCaFiles: [originPki.caFile] },
+      admin: { listen: "127.0.0.1:0", token: "intercept-test-admin-token" },
       policy: {
         defaultAction: "deny",
         rules: [
@@ -187,5 +188,21 @@ describe("TLS interception end to end (real curl)", { timeout: 240_000 }, () => 
     assert.match(r.stdout + r.stderr, /no application protocol|alert/i);
     const f = await gw.waitForFlow((f) => f.type === "flow" && /handshake/i.test(String(f.error)));
     assert.ok(f);
+  });
+
+  it("rotating the leaf key (admin command) makes new handshakes use a new key", async () => {
+    const leafKey = async () => {
+      const r = await run("bash", ["-c", `openssl s_client -proxy 127.0.0.1:${gw.port} -connect origin.test:${origin.port} -servername origin.test -CAfile ${gwCa} </dev/null 2>/dev/null | openssl x509 -noout -pubkey`]);
+      assert.match(r.stdout, /BEGIN PUBLIC KEY/, r.stderr);
+      return r.stdout;
+    };
+    const before = await leafKey();
+    assert.equal(await leafKey(), before, "the same key while not rotated");
+    const res = await fetch(`http://127.0.0.1:${gw.ports.get("admin")}/pki/rotate-leaf-key`, {
+      method: "POST",
+      headers: { authorization: "Bearer intercept-test-admin-token" },
+    });
+    assert.equal(res.status, 200);
+    assert.notEqual(await leafKey(), before);
   });
 });
