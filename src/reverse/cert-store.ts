@@ -75,6 +75,7 @@ function nameKey(name: string): string {
   }
 }
 
+/** The certificates of one reverse listener, indexed by name (see the module doc). */
 export class CertificateStore {
   readonly #exact = new Map<string, ServedCertificate>();
   readonly #wildcard = new Map<string, ServedCertificate>();

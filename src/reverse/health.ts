@@ -25,6 +25,7 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+/** Optional behaviour of {@link HealthChecker}. */
 export interface HealthCheckerOptions {
   /** Called when a backend changes state: `healthy` is the new state, `detail` why. */
   readonly onChange?: (backend: Backend, healthy: boolean, detail: string) => void;
@@ -36,6 +37,7 @@ const GLOBAL_TIMERS: Timers = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+/** Probes a pool's backends on a timer and applies the thresholds (see the module doc). */
 export class HealthChecker {
   readonly #pool: BackendPool;
   readonly #probe: Probe;

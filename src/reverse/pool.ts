@@ -45,6 +45,7 @@ export interface PoolOptions {
   readonly now?: () => number;
 }
 
+/** A pool's backends, their state and the round-robin position (see the module doc). */
 export class BackendPool {
   readonly id: string;
   readonly backends: readonly Backend[];

@@ -12,6 +12,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { makeTestPki, type TestPki } from "./support/certs.ts";
 import { type GatewayProcess, startGateway } from "./support/gateway.ts";
+import { relayFinished } from "./support/gateway.ts";
 import { createNetnsPair, execIn, IPTABLES, type NetnsPair, netnsUnavailable } from "./support/netns.ts";
 
 const support = join(new URL(".", import.meta.url).pathname, "support");
@@ -140,7 +141,7 @@ else describe("transparent proxy with iptables REDIRECT between network namespac
     assert.match(r.stderr, new RegExp(`Connected to origin\\.test \\(${p.gatewayAddress.replaceAll(".", "\\.")}\\) port 443`));
     assert.match(r.stderr, /issuer: CN=Tollgate Test Origin CA/);
     assert.match(r.stderr, /SSL certificate verify ok/);
-    const f = await newFlow(gw!, from, (f) => f.mode === "transparent" && f.host === "origin.test" && f.end === "eof");
+    const f = await newFlow(gw!, from, (f) => f.mode === "transparent" && f.host === "origin.test" && relayFinished(f));
     assert.equal(f.kind, "tls");
     assert.equal(f.decision, "allow");
     assert.equal(f.rule, "splice");
@@ -163,7 +164,7 @@ else describe("transparent proxy with iptables REDIRECT between network namespac
     const peer = JSON.parse(r.stdout) as { remote: string; local: string };
     assert.equal(peer.local, `127.0.0.1:${origin!.port}`, "answered by the origin on 127.0.0.1, not the decoy");
     assert.match(peer.remote, /^127\.0\.0\.1:\d+$/);
-    const f = await newFlow(gw!, from, (f) => f.mode === "transparent" && f.host === "origin.test" && f.end === "eof");
+    const f = await newFlow(gw!, from, (f) => f.mode === "transparent" && f.host === "origin.test" && relayFinished(f));
     assert.equal(f.resolved, "127.0.0.1");
     assert.equal(f.dnsSource, "static");
     assert.notEqual(f.resolved, p.gatewayAddress);

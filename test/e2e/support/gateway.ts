@@ -144,3 +144,11 @@ export async function startGateway(config: unknown | undefined, opts: StartGatew
     },
   };
 }
+
+/**
+ * A finished relay: both sides closed (FIN), or the client reset after its session was
+ * complete (curl may leave a late TLS session ticket unread and close with RST).
+ */
+export function relayFinished(f: Record<string, unknown>): boolean {
+  return f.end === "eof" || f.end === "client-reset";
+}
