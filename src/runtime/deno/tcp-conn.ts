@@ -1,6 +1,11 @@
 import type { Address, Conn } from "../../core/conn.ts";
 
-const READ_SIZE = 64 * 1024;
+/**
+ * Read buffer sizes: a pending read holds its buffer, so an idle connection should hold a
+ * small one; a busy one grows to 64 KiB so bulk transfers need few reads.
+ */
+const MIN_READ = 16 * 1024;
+const MAX_READ = 64 * 1024;
 
 /**
  * A `Deno.TcpConn` seen as a `Conn`. Deno's own `conn.readable` closes the resource at EOF,
@@ -15,6 +20,7 @@ export class DenoTcpConn implements Conn {
   readonly remote: Address;
   readonly local: Address;
   #conn: Deno.TcpConn;
+  #readSize = MIN_READ;
   #readDone = false;
   #writeDone = false;
   #closed = false;
@@ -28,7 +34,7 @@ export class DenoTcpConn implements Conn {
     this.readable = new ReadableStream<Uint8Array>(
       {
         pull: async (controller) => {
-          const buf = new Uint8Array(READ_SIZE);
+          const buf = new Uint8Array(this.#readSize);
           let n: number | null;
           try {
             n = await this.#conn.read(buf);
@@ -44,6 +50,9 @@ export class DenoTcpConn implements Conn {
             this.#release();
             return;
           }
+          // grow while reads fill the buffer, shrink back when they come in small
+          if (n === buf.byteLength) this.#readSize = Math.min(MAX_READ, this.#readSize * 2);
+          else if (n < this.#readSize / 4) this.#readSize = MIN_READ;
           controller.enqueue(buf.subarray(0, n));
         },
         cancel: () => {
