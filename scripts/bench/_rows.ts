@@ -74,8 +74,8 @@ const THROUGHPUT: readonly { key: "a" | "b" | "c" | "d"; workload: string; targe
   { key: "d", workload: "(d) transparent decryption", target: ge(56, "≥ 56%"), others: "14–30% (decryption)", tunnel: false },
 ];
 
-/** The report rows (both runtimes side by side); `sizeMiB` names the download size. */
-export function buildRows(results: ReadonlyMap<GatewayRuntime, RuntimeResults>, sizeMiB: number): Row[] {
+/** The report rows (both runtimes side by side); `sizeMiB` and `idle` name the download size and idle count. */
+export function buildRows(results: ReadonlyMap<GatewayRuntime, RuntimeResults>, sizeMiB: number, idle: number): Row[] {
   const rows: Row[] = [];
   const size = sizeMiB >= 1024 ? `${sizeMiB / 1024} GiB` : `${sizeMiB} MiB`;
   for (const t of THROUGHPUT) {
@@ -142,7 +142,7 @@ export function buildRows(results: ReadonlyMap<GatewayRuntime, RuntimeResults>, 
   for (const path of ["tunnel", "decrypt"] as const) {
     if (![...results.values()].some((r) => r.idle[path].length > 0)) continue;
     rows.push({
-      workload: path === "tunnel" ? "(g) idle tunnels (1,000)" : "(g) idle intercepted connections (1,000)",
+      workload: `(g) idle ${path === "tunnel" ? "tunnels" : "intercepted connections"} (${fmt(idle)})`,
       metric: "gateway RSS KiB per connection",
       values: per(results, (r) => median(r.idle[path])),
       digits: 1,

@@ -144,6 +144,7 @@ export interface IdleRss {
   readonly afterKiB: number;
   readonly ready: number;
   readonly errors: number;
+  readonly firstError?: string;
 }
 
 /**
@@ -158,5 +159,6 @@ export async function idleRss(env: BenchEnv, path: Path, gw: BenchGateway, count
   let afterKiB = NaN;
   const r = await holdIdle(env, path, gw, count, 2000, () => (afterKiB = rssKiB(gw.pid) ?? NaN));
   if (r.ready === 0) throw new Error(`idle ${path}: no connection opened (${r.firstError ?? "?"})`);
-  return { kibPerConn: (afterKiB - beforeKiB) / r.ready, beforeKiB, afterKiB, ready: r.ready, errors: r.errors };
+  const result = { kibPerConn: (afterKiB - beforeKiB) / r.ready, beforeKiB, afterKiB, ready: r.ready, errors: r.errors };
+  return r.firstError ? { ...result, firstError: r.firstError } : result;
 }

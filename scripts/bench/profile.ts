@@ -167,7 +167,7 @@ async function main(): Promise<void> {
     policy: { defaultAction: "deny", rules: [{ id: "tunnel", hosts: ["origin.test"], action: "allow" }, { id: "inspect", hosts: ["inspect.test"], action: "allow", decryption: "decrypt" }] },
     dns: { hosts: { "origin.test": ["127.0.0.1"], "inspect.test": ["127.0.0.1"] } },
     addressGuard: { allow: ["127.0.0.1/32"] },
-    limits: { maxConnections: 100_000 },
+    limits: { maxConnections: 100_000, maxConnectionsPerClient: 100_000 },
     log: { flows: "off" },
   };
   const gw: BenchGateway = await startBenchGateway(runtime, config, work, flags);
