@@ -4,7 +4,7 @@ import { TlsValidationError } from "../core/tls.ts";
 import { parseHostPort } from "../protocol/http-authority.ts";
 import { requestBodyFraming } from "../protocol/body-framing.ts";
 import { HttpParseError } from "../protocol/http-errors.ts";
-import { parseRequestHead, type RequestHead } from "../protocol/http-request-head.ts";
+import type { RequestHead } from "../protocol/http-request-head.ts";
 import type { RequestRecord } from "../log/flow-record.ts";
 import type { Host } from "../policy/types.ts";
 import { answerAndClose } from "./answers.ts";
@@ -13,7 +13,7 @@ import type { UrlDecision } from "../policy/types.ts";
 import type { FlowContext, InterceptionContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { exchange, ExchangeAbortedError, UpstreamClosedError } from "./http-exchange.ts";
-import { readHead } from "./read-head.ts";
+import { readRequest } from "./read-head.ts";
 import { UpstreamError } from "./upstream.ts";
 
 /** RFC 9110 §9.2.2: methods a proxy may repeat on a fresh connection when the reused one failed. */
@@ -68,17 +68,12 @@ export async function relayDecryptedHttp(
     const started = Date.now();
     let head: RequestHead;
     try {
-      const bytes = await readHead(cR, {
-        kind: "request",
-        maxHeadBytes: ctx.limits.maxHeadBytes,
-        headTimeoutMs: ctx.limits.headerTimeoutMs,
-        firstByteTimeoutMs: first ? ctx.limits.headerTimeoutMs : ctx.limits.idleTimeoutMs || ctx.limits.headerTimeoutMs,
-      });
-      if (!bytes) {
+      const next = await readRequest(cR, ctx.limits, first);
+      if (!next) {
         client.close();
         return done("eof");
       }
-      head = parseRequestHead(bytes, { maxHeadBytes: ctx.limits.maxHeadBytes, maxHeaders: ctx.limits.maxHeaders });
+      head = next;
     } catch (e) {
       if (e instanceof FlowTimeoutError && !first) {
         client.close();

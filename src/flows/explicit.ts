@@ -1,6 +1,6 @@
 import type { Conn } from "../core/conn.ts";
 import { HttpParseError } from "../protocol/http-errors.ts";
-import { parseRequestHead, type RequestHead } from "../protocol/http-request-head.ts";
+import type { RequestHead } from "../protocol/http-request-head.ts";
 import { answerError } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import { connectTunnel } from "./connect-tunnel.ts";
@@ -8,7 +8,7 @@ import type { FlowContext } from "./context.ts";
 import { errorText, FlowState } from "./flow-state.ts";
 import { type ForwardOutcome, forwardHttp, type KeptUpstream } from "./http-forward.ts";
 import { parseHostPort } from "../protocol/http-authority.ts";
-import { readHead } from "./read-head.ts";
+import { readRequest } from "./read-head.ts";
 
 /** Methods never proxied: TRACE would reflect credentials (XST); PRI is an HTTP/2 preface. */
 const REFUSED_METHODS = new Set(["TRACE", "PRI"]);
@@ -40,17 +40,12 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
       const flow = new FlowState(ctx, client, ctx.mode);
       let head: RequestHead;
       try {
-        const bytes = await readHead(src, {
-          kind: "request",
-          maxHeadBytes: ctx.limits.maxHeadBytes,
-          headTimeoutMs: ctx.limits.headerTimeoutMs,
-          firstByteTimeoutMs: first ? ctx.limits.headerTimeoutMs : ctx.limits.idleTimeoutMs || ctx.limits.headerTimeoutMs,
-        });
-        if (!bytes) {
+        const next = await readRequest(src, ctx.limits, first);
+        if (!next) {
           client.close();
           return;
         }
-        head = parseRequestHead(bytes, { maxHeadBytes: ctx.limits.maxHeadBytes, maxHeaders: ctx.limits.maxHeaders });
+        head = next;
       } catch (e) {
         if (e instanceof FlowTimeoutError) {
           if (first) await answerError(client, src, flow, 408, "Timed out waiting for the request head");

@@ -1,4 +1,5 @@
 import { HeadReader } from "../protocol/http-head-reader.ts";
+import { parseRequestHead, type RequestHead } from "../protocol/http-request-head.ts";
 import { HttpParseError } from "../protocol/http-errors.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import { FlowTimeoutError } from "./conn-reader.ts";
@@ -45,3 +46,22 @@ export async function readHead(src: ConnReader, options: ReadHeadOptions): Promi
 }
 
 export { FlowTimeoutError };
+
+/**
+ * The next request head on a client connection, parsed: the whole head within
+ * `headerTimeoutMs`; before its first byte, `headerTimeoutMs` for the first request and the
+ * idle timeout between keep-alive requests. Undefined at a clean end of stream.
+ */
+export async function readRequest(
+  src: ConnReader,
+  limits: { readonly maxHeadBytes: number; readonly maxHeaders: number; readonly headerTimeoutMs: number; readonly idleTimeoutMs: number },
+  first: boolean,
+): Promise<RequestHead | undefined> {
+  const bytes = await readHead(src, {
+    kind: "request",
+    maxHeadBytes: limits.maxHeadBytes,
+    headTimeoutMs: limits.headerTimeoutMs,
+    firstByteTimeoutMs: first ? limits.headerTimeoutMs : limits.idleTimeoutMs || limits.headerTimeoutMs,
+  });
+  return bytes ? parseRequestHead(bytes, { maxHeadBytes: limits.maxHeadBytes, maxHeaders: limits.maxHeaders }) : undefined;
+}

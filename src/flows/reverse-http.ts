@@ -13,7 +13,7 @@ import type { Host } from "../policy/types.ts";
 import { requestBodyFraming } from "../protocol/body-framing.ts";
 import { parseHostPort } from "../protocol/http-authority.ts";
 import { HttpParseError } from "../protocol/http-errors.ts";
-import { parseRequestHead, type RequestHead } from "../protocol/http-request-head.ts";
+import type { RequestHead } from "../protocol/http-request-head.ts";
 import { originalClient } from "../reverse/forwarded.ts";
 import type { ReverseListenerState } from "../reverse/listener-state.ts";
 import { clientAllowed } from "../reverse/routes.ts";
@@ -22,7 +22,7 @@ import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { forwardReverse, type KeptBackend } from "./reverse-forward.ts";
-import { readHead } from "./read-head.ts";
+import { readRequest } from "./read-head.ts";
 
 /** Methods never forwarded: CONNECT (not a proxy here), TRACE (would reflect credentials), PRI (HTTP/2 preface). */
 const REFUSED_METHODS = new Set(["CONNECT", "TRACE", "PRI"]);
@@ -64,17 +64,12 @@ export async function serveReverseHttp(
   for (;;) {
     let head: RequestHead;
     try {
-      const bytes = await readHead(cR, {
-        kind: "request",
-        maxHeadBytes: ctx.limits.maxHeadBytes,
-        headTimeoutMs: ctx.limits.headerTimeoutMs,
-        firstByteTimeoutMs: first ? ctx.limits.headerTimeoutMs : ctx.limits.idleTimeoutMs || ctx.limits.headerTimeoutMs,
-      });
-      if (!bytes) {
+      const next = await readRequest(cR, ctx.limits, first);
+      if (!next) {
         client.close();
         return done("eof");
       }
-      head = parseRequestHead(bytes, { maxHeadBytes: ctx.limits.maxHeadBytes, maxHeaders: ctx.limits.maxHeaders });
+      head = next;
     } catch (e) {
       if (e instanceof FlowTimeoutError && !first) {
         client.close();

@@ -13,13 +13,13 @@ import { requestBodyFraming } from "../protocol/body-framing.ts";
 import { parseHostPort } from "../protocol/http-authority.ts";
 import { HttpParseError } from "../protocol/http-errors.ts";
 import { keepAlive } from "../protocol/hop-by-hop.ts";
-import { parseRequestHead, type RequestHead } from "../protocol/http-request-head.ts";
+import type { RequestHead } from "../protocol/http-request-head.ts";
 import { serializeResponseHead } from "../protocol/http-serialize.ts";
 import { answerAndClose, lingerClose } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { errorText, FlowState } from "./flow-state.ts";
-import { readHead } from "./read-head.ts";
+import { readRequest } from "./read-head.ts";
 
 /** The `Location` for a request: https, the request's host, `httpsPort` unless 443, the target. */
 export function httpsLocation(head: RequestHead, httpsPort: number): string | undefined {
@@ -47,17 +47,12 @@ export async function handleRedirectHttps(client: Conn, ctx: FlowContext, httpsP
   for (;;) {
     let head: RequestHead;
     try {
-      const bytes = await readHead(src, {
-        kind: "request",
-        maxHeadBytes: ctx.limits.maxHeadBytes,
-        headTimeoutMs: ctx.limits.headerTimeoutMs,
-        firstByteTimeoutMs: first ? ctx.limits.headerTimeoutMs : ctx.limits.idleTimeoutMs || ctx.limits.headerTimeoutMs,
-      });
-      if (!bytes) {
+      const next = await readRequest(src, ctx.limits, first);
+      if (!next) {
         client.close();
         return flow.finish("eof");
       }
-      head = parseRequestHead(bytes, { maxHeadBytes: ctx.limits.maxHeadBytes, maxHeaders: ctx.limits.maxHeaders });
+      head = next;
     } catch (e) {
       if (e instanceof FlowTimeoutError && !first) {
         client.close();

@@ -8,9 +8,10 @@
  */
 import { concatBytes } from "../core/bytes.ts";
 import type { Conn } from "../core/conn.ts";
-import { type ClientHello, ClientHelloReader } from "../protocol/client-hello.ts";
+import type { ClientHello } from "../protocol/client-hello.ts";
 import { ClientHelloError } from "../protocol/client-hello-error.ts";
-import { TlsAlert, tlsAlertRecord } from "../protocol/tls-alert.ts";
+import { TlsAlert } from "../protocol/tls-alert.ts";
+import { readClientHello, refuseTls } from "./tls-hello.ts";
 import type { ReverseListenerState, ReverseTlsState } from "../reverse/listener-state.ts";
 import { answerAndClose } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
@@ -37,7 +38,11 @@ export async function handleReverse(client: Conn, ctx: FlowContext, state: Rever
   let hello: ClientHello;
   let raw: Uint8Array;
   try {
-    ({ hello, raw } = await readClientHello(src, ctx.limits.headerTimeoutMs, tls));
+    ({ hello, raw } = await readClientHello(src, {
+      maxBytes: tls.maxClientHelloBytes,
+      maxRecords: tls.maxClientHelloRecords,
+      timeoutMs: ctx.limits.headerTimeoutMs,
+    }));
   } catch (e) {
     if (e instanceof ClientHelloError && e.reason === "not-tls") {
       // most likely plain HTTP sent to the HTTPS port: say so in plain HTTP
@@ -98,28 +103,4 @@ export async function handleReverse(client: Conn, ctx: FlowContext, state: Rever
   flow.finish(result.end, result.error);
 }
 
-/** Reads until a whole ClientHello arrived (bounded in bytes, records and time). */
-async function readClientHello(src: ConnReader, timeoutMs: number, tls: ReverseTlsState): Promise<{ hello: ClientHello; raw: Uint8Array }> {
-  const reader = new ClientHelloReader({ maxBytes: tls.maxClientHelloBytes, maxRecords: tls.maxClientHelloRecords });
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const chunk = await src.read(Math.max(1, until - Date.now()));
-    if (!chunk) throw new ClientHelloError("truncated", "Connection closed before a complete ClientHello");
-    const hello = reader.push(chunk);
-    if (hello) return { hello, raw: reader.bytes() };
-  }
-}
 
-/** Sends a fatal TLS alert and closes (the client sees a handshake failure, not a hang). */
-async function refuseTls(client: Conn, alert: number): Promise<void> {
-  const w = client.writable.getWriter();
-  try {
-    await w.write(tlsAlertRecord(alert));
-    await w.close();
-  } catch {
-    // client gone
-  } finally {
-    w.releaseLock();
-  }
-  setTimeout(() => client.close(), 500);
-}

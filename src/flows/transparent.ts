@@ -1,9 +1,10 @@
 import { concatBytes } from "../core/bytes.ts";
 import type { Conn } from "../core/conn.ts";
 import { hostText, normalizeHost } from "../core/host.ts";
-import { type ClientHello, ClientHelloReader } from "../protocol/client-hello.ts";
+import type { ClientHello } from "../protocol/client-hello.ts";
 import { ClientHelloError } from "../protocol/client-hello-error.ts";
-import { TlsAlert, tlsAlertRecord } from "../protocol/tls-alert.ts";
+import { TlsAlert } from "../protocol/tls-alert.ts";
+import { readClientHello, refuseTls } from "./tls-hello.ts";
 import { TlsValidationError } from "../core/tls.ts";
 import type { Decision, Host } from "../policy/types.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
@@ -41,7 +42,11 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
   let hello: ClientHello;
   let raw: Uint8Array;
   try {
-    ({ hello, raw } = await readClientHello(src, ctx, settings));
+    ({ hello, raw } = await readClientHello(src, {
+      maxBytes: settings.maxClientHelloBytes,
+      maxRecords: settings.maxClientHelloRecords,
+      timeoutMs: ctx.limits.headerTimeoutMs,
+    }));
   } catch (e) {
     client.close();
     const why = e instanceof FlowTimeoutError
@@ -171,32 +176,4 @@ async function decryptTransparent(
   flow.finish(result.end, result.error);
 }
 
-/** Reads until a whole ClientHello arrived (bounded in bytes, records and time). */
-async function readClientHello(
-  src: ConnReader,
-  ctx: FlowContext,
-  settings: TransparentSettings,
-): Promise<{ hello: ClientHello; raw: Uint8Array }> {
-  const reader = new ClientHelloReader({ maxBytes: settings.maxClientHelloBytes, maxRecords: settings.maxClientHelloRecords });
-  const until = Date.now() + ctx.limits.headerTimeoutMs;
-  for (;;) {
-    const chunk = await src.read(Math.max(1, until - Date.now()));
-    if (!chunk) throw new ClientHelloError("truncated", "Connection closed before a complete ClientHello");
-    const hello = reader.push(chunk);
-    if (hello) return { hello, raw: reader.bytes() };
-  }
-}
 
-/** Sends a fatal TLS alert and closes (the client sees a handshake failure, not a hang). */
-async function refuseTls(client: Conn, alert: number): Promise<void> {
-  const w = client.writable.getWriter();
-  try {
-    await w.write(tlsAlertRecord(alert));
-    await w.close();
-  } catch {
-    // client gone
-  } finally {
-    w.releaseLock();
-  }
-  setTimeout(() => client.close(), 500);
-}
