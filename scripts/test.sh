@@ -18,11 +18,12 @@ echo "== binary (bun build --compile), used by the binary smoke test"
 bash scripts/build-binary.sh >/dev/null || status=1
 
 echo "== bun test"
-bun test --timeout 300000 --reporter=junit --reporter-outfile="$out/bun.xml" "${paths[@]}" 2>&1 | tee "$out/bun.log" | grep -E "^\(fail\)|^error:|^ *[0-9]+ (pass|fail)$" || true
+# a watchdog per runner: a hung test must fail the run, not eat CI's time
+timeout --kill-after=30 1500 bun test --timeout 300000 --reporter=junit --reporter-outfile="$out/bun.xml" "${paths[@]}" 2>&1 | tee "$out/bun.log" | grep -E "^\(fail\)|^error:|^ *[0-9]+ (pass|fail)$" || true
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 
 echo "== deno test"
-deno test -A --junit-path="$out/deno.xml" "${paths[@]}" > "$out/deno.log" 2>&1 || status=1
+timeout --kill-after=30 1500 deno test -A --junit-path="$out/deno.xml" "${paths[@]}" > "$out/deno.log" 2>&1 || status=1
 grep -E "FAILED|^error|passed .* failed" "$out/deno.log" | sed 's/\x1b\[[0-9;]*m//g' | tail -20 || true
 
 echo "== summary"

@@ -121,6 +121,8 @@ export async function serve(file: string | undefined, runtime: Runtime): Promise
   say(`shutting down: draining connections for up to ${DRAIN_MS / 1000} s`);
   state.draining();
   await gateway.close(DRAIN_MS);
-  await admin?.close();
+  // A graceful HTTP server shutdown waits for open responses, and an SSE stream never ends
+  // by itself: give the admin API a moment, then exit regardless.
+  await Promise.race([admin?.close(), new Promise((r) => setTimeout(r, 1000))]);
   return 0;
 }

@@ -121,7 +121,8 @@ export async function startGateway(config: unknown | undefined, opts: StartGatew
     ports,
     pid: child.pid ?? -1,
     configFile,
-    signal: (sig) => void child.kill(sig),
+    // process.kill, not child.kill: Deno's child_process skips kill() once `killed` is set
+    signal: (sig) => void sendSignal(child, sig),
     stdout,
     stderr,
     flows,
@@ -135,8 +136,8 @@ export async function startGateway(config: unknown | undefined, opts: StartGatew
       }
     },
     async stop() {
-      if (child.exitCode === null) child.kill("SIGTERM");
-      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+      if (child.exitCode === null) sendSignal(child, "SIGTERM");
+      const t = setTimeout(() => sendSignal(child, "SIGKILL"), 5000);
       const { code, signal } = await exited;
       clearTimeout(t);
       const graceful = stderr.join("").includes("shutting down");
@@ -151,4 +152,14 @@ export async function startGateway(config: unknown | undefined, opts: StartGatew
  */
 export function relayFinished(f: Record<string, unknown>): boolean {
   return f.end === "eof" || f.end === "client-reset";
+}
+
+/** Signals a child by pid (a second `child.kill()` is a no-op under Deno's child_process). */
+function sendSignal(child: ChildProcess, sig: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  try {
+    process.kill(child.pid, sig);
+  } catch {
+    // already gone
+  }
 }
