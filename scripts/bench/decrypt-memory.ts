@@ -356,6 +356,7 @@ async function main(): Promise<void> {
       interception: { upstreamCaFiles: [pki.caFile] },
       policy: { defaultAction: "deny", rules: [{ id: "inspect", hosts: ["origin.test"], action: "allow", decryption: tunnel ? "exception" : "decrypt" }] },
       dns: { hosts: { "origin.test": ["127.0.0.1"] } },
+      addressGuard: { allow: ["127.0.0.1/32"] }, // the origin is on loopback, refused by default
       log: { flows: "off" },
     }));
     const sparseFile = join(work, "upload.bin");

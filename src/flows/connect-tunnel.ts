@@ -56,7 +56,7 @@ async function openTunnel(
     upstream = await connectUpstream(ctx, host, port, decision);
   } catch (e) {
     noteUpstreamError(flow, e);
-    if (e instanceof UpstreamError) return answerError(client, src, flow, e.status, e.message);
+    if (e instanceof UpstreamError) return answerError(client, src, flow, e.status, e.message, e.proxyStatus);
     return answerError(client, src, flow, 502, errorText(e));
   }
   r.resolved = upstream.address;

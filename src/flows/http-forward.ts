@@ -72,7 +72,7 @@ export async function forwardHttp(
       return { key, conn: u.conn, reader: new ConnReader(u.conn), address: u.address, dnsSource: u.dnsSource };
     } catch (e) {
       noteUpstreamError(flow, e);
-      await answerError(client, src, flow, e instanceof UpstreamError ? e.status : 502, errorText(e));
+      await answerError(client, src, flow, e instanceof UpstreamError ? e.status : 502, errorText(e), e instanceof UpstreamError ? e.proxyStatus : undefined);
       return undefined;
     }
   };

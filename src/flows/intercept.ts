@@ -76,7 +76,7 @@ export async function interceptConnect(
       return answerError(client, src, flow, 502, `Upstream certificate rejected (${e.code}): ${e.message}`, "tls_certificate_error");
     }
     noteUpstreamError(flow, e);
-    if (e instanceof UpstreamError) return answerError(client, src, flow, e.status, e.message);
+    if (e instanceof UpstreamError) return answerError(client, src, flow, e.status, e.message, e.proxyStatus);
     return answerError(client, src, flow, 502, `Upstream TLS handshake with ${hostText(host)}:${port} failed: ${errorText(e)}`, "tls_protocol_error");
   }
   r.resolved = up.address;

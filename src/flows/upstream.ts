@@ -11,10 +11,29 @@ export class UpstreamError extends Error {
   /** "address": every resolved address was refused by the address guard (SSRF). */
   readonly kind: "dns" | "dns-timeout" | "connect" | "timeout" | "address";
   readonly status: 403 | 502 | 504;
+  /** The RFC 9209 Proxy-Status error type for this failure (e.g. "dns_error", "connection_refused"). */
+  readonly proxyStatus: string;
   constructor(kind: UpstreamError["kind"], message: string, options?: ErrorOptions) {
     super(message, options);
     this.kind = kind;
     this.status = kind === "address" ? 403 : kind === "timeout" || kind === "dns-timeout" ? 504 : 502;
+    this.proxyStatus = proxyStatusFor(kind, message);
+  }
+}
+
+/** RFC 9209 §2.3 error types: what a client (or an operator reading the field) can act on. */
+function proxyStatusFor(kind: UpstreamError["kind"], message: string): string {
+  switch (kind) {
+    case "dns":
+      return "dns_error";
+    case "dns-timeout":
+      return "dns_timeout";
+    case "timeout":
+      return "connection_timeout";
+    case "address":
+      return "destination_ip_prohibited";
+    case "connect":
+      return /ECONNREFUSED|refused/i.test(message) ? "connection_refused" : "destination_unavailable";
   }
 }
 
