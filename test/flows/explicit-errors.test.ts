@@ -94,6 +94,32 @@ describe("explicit proxy: upstream errors", () => {
   });
 });
 
+describe("explicit proxy: DNS faults", () => {
+  it("answers 504 when the resolver never answers (DNS timeout), and logs it", async () => {
+    let asked = 0;
+    const never = () => {
+      asked++;
+      return new Promise<string[]>(() => {}); // a resolver that never answers
+    };
+    await withHarness({ lookup: never, dnsTimeoutMs: 100 }, async (h) => {
+      const c = h.client();
+      const started = Date.now();
+      await c.write("CONNECT unlisted.test:443 HTTP/1.1\r\nHost: unlisted.test:443\r\n\r\n");
+      const body = await expectAnswer(c, 504);
+      const took = Date.now() - started;
+      assert.ok(took >= 90 && took < 1000, `answered after ${took} ms`);
+      assert.match(body, /DNS: .*timed out/);
+      await h.finish();
+      const r = h.record();
+      assert.equal(r.status, 504);
+      assert.equal(r.resolved, null);
+      assert.match(r.error ?? "", /timed out/);
+      assert.equal(asked, 1);
+      assert.equal(h.dials.length, 0, "nothing was dialed");
+    });
+  });
+});
+
 describe("explicit proxy: malformed and refused requests", () => {
   it("answers 400 to a bare LF", async () => {
     await withHarness({}, async (h) => {

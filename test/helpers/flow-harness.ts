@@ -86,6 +86,9 @@ export interface HarnessOptions {
   readonly policy?: PolicyDefinition;
   /** Extra static host entries, merged over {@link HOSTS}. */
   readonly hosts?: Readonly<Record<string, readonly string[]>>;
+  /** The "system" lookup behind the static map (default: rejects), and its timeout (default 1000 ms). */
+  readonly lookup?: (name: string) => Promise<string[]>;
+  readonly dnsTimeoutMs?: number;
   /** Queue size of every in-memory connection (default 64 KiB). */
   readonly highWaterMark?: number;
   /** How long `finish()` waits for flows and origins before failing the test (default 2000 ms). */
@@ -278,8 +281,8 @@ export class FlowHarness {
     this.#checkRelease = options.checkRelease ?? true;
     const policy = compilePolicy(options.policy ?? POLICY);
     const resolver = createResolver(
-      { hosts: { ...HOSTS, ...options.hosts }, cacheSize: 100, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: 1000 },
-      (name) => Promise.reject(new Error(`No system lookup in tests (asked for "${name}")`)),
+      { hosts: { ...HOSTS, ...options.hosts }, cacheSize: 100, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: options.dnsTimeoutMs ?? 1000 },
+      options.lookup ?? ((name) => Promise.reject(new Error(`No system lookup in tests (asked for "${name}")`))),
     );
     this.tls = new FakeTls((o) => this.#dial(o));
     const runtime: FlowContext["runtime"] = { dial: (o) => this.#dial(o), tls: options.interception ? this.tls : NO_TLS };
