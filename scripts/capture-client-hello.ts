@@ -106,7 +106,16 @@ function clients(tmp: string): Client[] {
       name: "chromium",
       client: "chromium --headless",
       version: ["chromium", "--version"],
-      argv: ["chromium", "--headless", "--no-sandbox", "--host-resolver-rules=MAP example.com 127.0.0.1:PORT", "https://example.com/"],
+      // Never let Chromium touch the network: no background services, every other name
+      // unresolvable, a throwaway profile. Only example.com → our loopback capture port.
+      argv: [
+        "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-default-apps", "--disable-extensions", "--no-pings", "--no-proxy-server",
+        `--user-data-dir=${mkdtempSync(join(tmpdir(), "tollgate-chromium-"))}`,
+        "--host-resolver-rules=MAP example.com 127.0.0.1:PORT, MAP * ~NOTFOUND",
+        "--timeout=5000", "https://example.com/",
+      ],
       sni: "example.com",
     },
   ];
