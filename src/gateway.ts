@@ -3,6 +3,8 @@ import type { Listener, Runtime } from "./core/runtime.ts";
 import type { CaConfig, Config, ListenerConfig } from "./config/config.ts";
 import type { Conn } from "./core/conn.ts";
 import { createResolver } from "./dns/resolver.ts";
+import { DnsError } from "./dns/error.ts";
+import type { Resolver } from "./dns/types.ts";
 import type { FlowContext, InterceptionContext } from "./flows/context.ts";
 import { certificateNames, createLeafCache, createLeafIssuer, loadCa } from "./pki/mod.ts";
 import { compileUrlRules } from "./policy/url-rules.ts";
@@ -77,7 +79,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const registry = new Registry();
   const metrics = createGatewayMetrics(registry);
   const feed = new FlowFeed();
-  const resolver = createResolver(config.dns, (name) => runtime.lookup(name));
+  const resolver = measuredResolver(createResolver(config.dns, (name) => runtime.lookup(name)), metrics);
   const observer: FlowLog = {
     write(record) {
       try {
@@ -282,7 +284,14 @@ async function interceptionContext(
   const cache = createLeafCache(issuer, { maxEntries: ic.leafCacheSize });
   metrics.setCertCacheSource(() => cache.stats());
   const context = {
-    leaf: (host: string, sans?: readonly string[]) => cache.get(host, sans),
+    leaf: async (host: string, sans?: readonly string[]) => {
+      // a get that minted (the cache's mint count moved) is a mint-latency sample
+      const before = cache.stats().mintCount;
+      const started = performance.now();
+      const leaf = await cache.get(host, sans);
+      if (cache.stats().mintCount !== before) metrics.certMintSeconds.observe((performance.now() - started) / 1000);
+      return leaf;
+    },
     extraCaPem: ic.upstreamCaFiles.map((f) => read("interception.upstreamCaFiles", f)),
     clientMinVersion: ic.minTlsVersion.client,
     upstreamMinVersion: ic.minTlsVersion.upstream,
@@ -308,4 +317,23 @@ function makeFlowLog(config: Config, options: StartOptions): FlowLog {
 function clientInCidr(cidr: ReturnType<typeof parseClientCidr>, ip: string): boolean {
   const bytes = parseIp(ip);
   return bytes !== undefined && cidrContains(cidr, bytes);
+}
+
+/** The resolver with lookups counted by source and result, and timed. */
+function measuredResolver(inner: Resolver, metrics: GatewayMetrics): Resolver {
+  return {
+    async resolve(name, signal) {
+      const started = performance.now();
+      try {
+        const r = await inner.resolve(name, signal);
+        metrics.dnsLookups.labels(r.source, "ok").inc();
+        return r;
+      } catch (e) {
+        metrics.dnsLookups.labels("none", e instanceof DnsError ? e.code : "error").inc();
+        throw e;
+      } finally {
+        metrics.dnsLookupSeconds.observe((performance.now() - started) / 1000);
+      }
+    },
+  };
 }

@@ -71,6 +71,8 @@ describe("admin API and lifecycle end to end", { timeout: 120_000 }, () => {
     const text = await res.text();
     assert.match(text, /^tollgate_connections_total\{listener="explicit",mode="explicit",decision="allow"\} [1-9]/m);
     assert.match(text, /^tollgate_config_generation 1$/m);
+    assert.match(text, /^tollgate_dns_lookups_total\{source="static",result="ok"\} [1-9]/m);
+    assert.match(text, /^tollgate_dns_lookup_seconds_count [1-9]/m);
   });
 
   it("the admin API is not reachable through the proxy, even when a rule allows the address", async () => {

@@ -196,6 +196,9 @@ describe("TLS interception end to end (real curl)", { timeout: 240_000 }, () => 
       assert.match(r.stdout, /BEGIN PUBLIC KEY/, r.stderr);
       return r.stdout;
     };
+    const metrics = await (await fetch(`http://127.0.0.1:${gw.ports.get("admin")}/metrics`, { headers: { authorization: "Bearer intercept-test-admin-token" } })).text();
+    assert.match(metrics, /^tollgate_cert_mint_seconds_count [1-9]/m, "mint latency is measured");
+    assert.match(metrics, /^tollgate_cert_cache_hits_total [1-9]/m, "keep-alive and repeat hosts hit the cache");
     const before = await leafKey();
     assert.equal(await leafKey(), before, "the same key while not rotated");
     const res = await fetch(`http://127.0.0.1:${gw.ports.get("admin")}/pki/rotate-leaf-key`, {
