@@ -57,11 +57,13 @@ export interface StartGatewayOptions {
    * it must exec the command (so the process signalled by `stop()` is the gateway itself).
    */
   readonly wrap?: readonly string[];
+  /** The whole command instead of the runtime's default (e.g. the README's "deno task serve"); --config is appended. */
+  readonly command?: readonly string[];
 }
 
 /** Starts a gateway with `config` (written to a temp file), waits until it listens. */
 export async function startGateway(config: unknown | undefined, opts: StartGatewayOptions = {}): Promise<GatewayProcess> {
-  const cmd = [...(opts.wrap ?? []), ...gatewayCommand(opts.binary)];
+  const cmd = [...(opts.wrap ?? []), ...(opts.command ?? gatewayCommand(opts.binary))];
   let configFile: string | undefined;
   if (config !== undefined) {
     const dir = mkdtempSync(join(tmpdir(), "tollgate-cfg-"));
@@ -70,7 +72,7 @@ export async function startGateway(config: unknown | undefined, opts: StartGatew
     cmd.push("--config", file);
     configFile = file;
   }
-  const child: ChildProcess = spawn(cmd[0]!, cmd.slice(1), { stdio: ["ignore", "pipe", "pipe"], cwd: root, env: { ...process.env, TOLLGATE_CONFIG: "" } });
+  const child: ChildProcess = spawn(cmd[0]!, cmd.slice(1), { stdio: ["ignore", "pipe", "pipe"], detached: true, cwd: root, env: { ...process.env, TOLLGATE_CONFIG: "" } });
   const stdout: string[] = [];
   const stderr: string[] = [];
   let outBuf = "";
@@ -154,12 +156,20 @@ export function relayFinished(f: Record<string, unknown>): boolean {
   return f.end === "eof" || f.end === "client-reset";
 }
 
-/** Signals a child by pid (a second `child.kill()` is a no-op under Deno's child_process). */
+/**
+ * Signals the child's whole process group (it was spawned detached, so it leads one): a
+ * wrapper such as `npm start` or `deno task` does not always pass signals on to the
+ * gateway it started. By pid, because a second `child.kill()` is a no-op under Deno.
+ */
 function sendSignal(child: ChildProcess, sig: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null) return;
+  if (child.pid === undefined) return;
   try {
-    process.kill(child.pid, sig);
+    process.kill(-child.pid, sig);
   } catch {
-    // already gone
+    try {
+      if (child.exitCode === null) process.kill(child.pid, sig);
+    } catch {
+      // already gone
+    }
   }
 }
