@@ -13,7 +13,7 @@ import type { UrlDecision } from "../policy/types.ts";
 import type { FlowContext, InterceptionContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { exchange, ExchangeAbortedError, UpstreamClosedError } from "./http-exchange.ts";
-import { readRequest } from "./read-head.ts";
+import { nextRequest } from "./next-request.ts";
 import { UpstreamError } from "./upstream.ts";
 
 /** RFC 9110 §9.2.2: methods a proxy may repeat on a fresh connection when the reused one failed. */
@@ -66,23 +66,9 @@ export async function relayDecryptedHttp(
   };
   for (;;) {
     const started = Date.now();
-    let head: RequestHead;
-    try {
-      const next = await readRequest(cR, ctx.limits, first);
-      if (!next) {
-        client.close();
-        return done("eof");
-      }
-      head = next;
-    } catch (e) {
-      if (e instanceof FlowTimeoutError && !first) {
-        client.close();
-        return done("idle");
-      }
-      const status = e instanceof FlowTimeoutError ? 408 : e instanceof HttpParseError ? e.status : 400;
-      await answerAndClose(client, cR, status, errorText(e));
-      return done("error", errorText(e));
-    }
+    const next = await nextRequest(client, cR, ctx.limits, first);
+    if (!("head" in next)) return next.end === "error" ? done("error", next.error) : done(next.end);
+    const head: RequestHead = next.head;
     first = false;
     r.requests += 1;
     const path = head.form === "absolute" ? (head.path ?? "/") : head.target;

@@ -22,7 +22,7 @@ import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { forwardReverse, type KeptBackend } from "./reverse-forward.ts";
-import { readRequest } from "./read-head.ts";
+import { nextRequest } from "./next-request.ts";
 
 /** Methods never forwarded: CONNECT (not a proxy here), TRACE (would reflect credentials), PRI (HTTP/2 preface). */
 const REFUSED_METHODS = new Set(["CONNECT", "TRACE", "PRI"]);
@@ -62,24 +62,13 @@ export async function serveReverseHttp(
   };
   const localPort = client.local.port;
   for (;;) {
-    let head: RequestHead;
-    try {
-      const next = await readRequest(cR, ctx.limits, first);
-      if (!next) {
-        client.close();
-        return done("eof");
-      }
-      head = next;
-    } catch (e) {
-      if (e instanceof FlowTimeoutError && !first) {
-        client.close();
-        return done("idle");
-      }
-      const status = e instanceof FlowTimeoutError ? 408 : e instanceof HttpParseError ? e.status : 400;
-      r.status = status;
-      await answerAndClose(client, cR, status, errorText(e));
-      return done("error", errorText(e));
+    const next = await nextRequest(client, cR, ctx.limits, first);
+    if (!("head" in next)) {
+      if (next.end !== "error") return done(next.end);
+      r.status = next.status;
+      return done("error", next.error);
     }
+    const head: RequestHead = next.head;
     first = false;
     const started = Date.now();
     r.requests += 1;

@@ -1,0 +1,40 @@
+import type { Conn } from "../core/conn.ts";
+import { HttpParseError } from "../protocol/http-errors.ts";
+import type { RequestHead } from "../protocol/http-request-head.ts";
+import { answerAndClose } from "./answers.ts";
+import { type ConnReader, FlowTimeoutError } from "./conn-reader.ts";
+import { errorText } from "./flow-state.ts";
+import { readRequest } from "./read-head.ts";
+
+/** The next request on a keep-alive connection, or how the connection ended. */
+export type NextRequest =
+  | { readonly head: RequestHead }
+  | { readonly end: "eof" | "idle" }
+  | { readonly end: "error"; readonly status: number; readonly error: string };
+
+/**
+ * Reads the next request head of a request loop. A clean end of stream or an idle
+ * keep-alive connection just closes; a malformed or too-slow head is answered (400/431/408…)
+ * and the connection closed, so the caller only has to record how it ended.
+ */
+export async function nextRequest(
+  client: Conn,
+  src: ConnReader,
+  limits: Parameters<typeof readRequest>[1],
+  first: boolean,
+): Promise<NextRequest> {
+  try {
+    const head = await readRequest(src, limits, first);
+    if (head) return { head };
+    client.close();
+    return { end: "eof" };
+  } catch (e) {
+    if (e instanceof FlowTimeoutError && !first) {
+      client.close();
+      return { end: "idle" };
+    }
+    const status = e instanceof FlowTimeoutError ? 408 : e instanceof HttpParseError ? e.status : 400;
+    await answerAndClose(client, src, status, errorText(e));
+    return { end: "error", status, error: errorText(e) };
+  }
+}
