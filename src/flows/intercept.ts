@@ -4,7 +4,7 @@ import { type TlsClientSession, TlsValidationError } from "../core/tls.ts";
 import type { Decision, Host } from "../policy/types.ts";
 import { answerError, ESTABLISHED } from "./answers.ts";
 import type { ConnReader } from "./conn-reader.ts";
-import type { FlowContext, InterceptionContext } from "./context.ts";
+import type { FlowContext, InterceptionContext, MintedLeaf } from "./context.ts";
 import { relayDecryptedHttp } from "./decrypted-http.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { connectUpstreamWith, noteUpstreamError, UpstreamError } from "./upstream.ts";
@@ -84,11 +84,7 @@ export async function interceptConnect(
   const upstream = up.session.conn;
   let leaf;
   try {
-    let sans: string[] | undefined;
-    if (ic.mirrorUpstreamSans && ic.certificateNames && up.session.peerCertificateDer) {
-      sans = await ic.certificateNames(up.session.peerCertificateDer);
-    }
-    leaf = await ic.leaf(tlsName(host), sans);
+    leaf = await mintLeaf(ic, host, up.session);
   } catch (e) {
     upstream.close();
     return answerError(client, src, flow, 502, `Could not issue a certificate for ${hostText(host)}: ${errorText(e)}`);
@@ -104,6 +100,35 @@ export async function interceptConnect(
     w.releaseLock();
   }
   r.status = 200;
+  return acceptAndRelay(client, src.release(), leaf, upstream, host, port, decision, ctx, ic, flow, true);
+}
+
+/** A leaf for `host`, with the upstream certificate's names too when mirroring is on. */
+export async function mintLeaf(ic: InterceptionContext, host: Host, session: TlsClientSession): Promise<MintedLeaf> {
+  const sans = ic.mirrorUpstreamSans && ic.certificateNames && session.peerCertificateDer
+    ? await ic.certificateNames(session.peerCertificateDer)
+    : undefined;
+  return ic.leaf(tlsName(host), sans);
+}
+
+/**
+ * Completes the client's handshake with the minted leaf (`initialData`: client bytes
+ * already read, e.g. the ClientHello) and relays inspected HTTP until the connection ends,
+ * then writes the flow line. `portMustMatch`: see `relayDecryptedHttp`.
+ */
+export async function acceptAndRelay(
+  client: Conn,
+  initialData: Uint8Array | undefined,
+  leaf: MintedLeaf,
+  upstream: Conn,
+  host: Host,
+  port: number,
+  decision: Decision,
+  ctx: FlowContext,
+  ic: InterceptionContext,
+  flow: FlowState,
+  portMustMatch: boolean,
+): Promise<void> {
   let tlsClient;
   try {
     tlsClient = await ctx.runtime.tls.accept(client, {
@@ -111,7 +136,7 @@ export async function interceptConnect(
       keyPem: leaf.keyPem,
       alpn: ["http/1.1"],
       minVersion: ic.clientMinVersion,
-      initialData: src.release(),
+      ...(initialData ? { initialData } : {}),
     });
   } catch (e) {
     upstream.close();
@@ -119,8 +144,8 @@ export async function interceptConnect(
     return flow.finish("error", `Client TLS handshake failed: ${errorText(e)}`);
   }
   const reconnect = async () => (await connectUpstreamTls(ctx, ic, host, port, decision)).session.conn;
-  const result = await relayDecryptedHttp(tlsClient.conn, upstream, host, port, ctx, ic, flow, reconnect, decision.log);
-  r.bytesUp = result.bytesUp;
-  r.bytesDown = result.bytesDown;
+  const result = await relayDecryptedHttp(tlsClient.conn, upstream, host, port, ctx, ic, flow, reconnect, decision.log, portMustMatch);
+  flow.record.bytesUp = result.bytesUp;
+  flow.record.bytesDown = result.bytesDown;
   flow.finish(result.end, result.error);
 }

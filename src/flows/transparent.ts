@@ -9,9 +9,8 @@ import { TlsValidationError } from "../core/tls.ts";
 import type { Decision, Host } from "../policy/types.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
-import { relayDecryptedHttp } from "./decrypted-http.ts";
 import { errorText, FlowState } from "./flow-state.ts";
-import { connectUpstreamTls, tlsName } from "./intercept.ts";
+import { acceptAndRelay, connectUpstreamTls, mintLeaf, tlsName } from "./intercept.ts";
 import { spliceStreams } from "./splice.ts";
 import { connectUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
 
@@ -148,32 +147,13 @@ async function decryptTransparent(
   const upstream = up.session.conn;
   let leaf;
   try {
-    let sans: string[] | undefined;
-    if (ic.mirrorUpstreamSans && ic.certificateNames && up.session.peerCertificateDer) sans = await ic.certificateNames(up.session.peerCertificateDer);
-    leaf = await ic.leaf(tlsName(host), sans);
+    leaf = await mintLeaf(ic, host, up.session);
   } catch (e) {
     upstream.close();
     return fail(TlsAlert.internalError, `Could not issue a certificate for ${hostText(host)}: ${errorText(e)}`);
   }
-  let tlsClient;
-  try {
-    tlsClient = await ctx.runtime.tls.accept(client, {
-      certChainPem: leaf.chainPem,
-      keyPem: leaf.keyPem,
-      alpn: ["http/1.1"],
-      minVersion: ic.clientMinVersion,
-      initialData: raw,
-    });
-  } catch (e) {
-    upstream.close();
-    client.close();
-    return flow.finish("error", `Client TLS handshake failed: ${errorText(e)}`);
-  }
-  const reconnect = async () => (await connectUpstreamTls(ctx, ic, host, port, decision)).session.conn;
-  const result = await relayDecryptedHttp(tlsClient.conn, upstream, host, port, ctx, ic, flow, reconnect, decision.log, false);
-  r.bytesUp = result.bytesUp;
-  r.bytesDown = result.bytesDown;
-  flow.finish(result.end, result.error);
+  // only the Host *name* must match: its port is the client's view of a destination the REDIRECT hides
+  return acceptAndRelay(client, raw, leaf, upstream, host, port, decision, ctx, ic, flow, false);
 }
 
 
