@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Conn } from "../../src/core/conn.ts";
 import { MemoryConnError, memoryConnPair } from "../../src/core/memory-conn.ts";
+import { readAll } from "../helpers/bytes.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -22,25 +23,6 @@ async function isSettled(p: Promise<unknown>): Promise<boolean> {
   return done;
 }
 
-async function readAll(conn: Conn): Promise<Uint8Array> {
-  const reader = conn.readable.getReader();
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value);
-    n += value.byteLength;
-  }
-  reader.releaseLock();
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
-}
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   try {

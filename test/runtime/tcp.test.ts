@@ -4,33 +4,10 @@ import type { Conn } from "../../src/core/conn.ts";
 import type { Listener, Runtime } from "../../src/core/runtime.ts";
 import { spliceStreams } from "../../src/flows/splice.ts";
 import { currentRuntime } from "../helpers/runtime.ts";
+import { pattern, readAll, sha } from "../helpers/bytes.ts";
 
-async function readAll(conn: Conn): Promise<Uint8Array<ArrayBuffer>> {
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const c of conn.readable) {
-    parts.push(c);
-    n += c.byteLength;
-  }
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
-}
 
-async function sha(data: Uint8Array<ArrayBuffer>): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", data);
-  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
-function pattern(size: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(size);
-  for (let i = 0; i < size; i++) out[i] = (i * 31 + (i >> 11)) & 0xff;
-  return out;
-}
 
 describe("runtime adapter TCP + splice", { timeout: 60_000 }, () => {
   let rt: Runtime;

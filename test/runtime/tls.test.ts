@@ -13,33 +13,10 @@ import { connToDuplex } from "../../src/runtime/node-tls/conn-duplex.ts";
 import { makeTestPki } from "../e2e/support/certs.ts";
 import type { TestPki } from "../e2e/support/certs.ts";
 import { currentRuntime } from "../helpers/runtime.ts";
+import { pattern, readAll, sha } from "../helpers/bytes.ts";
 
-async function readAll(conn: Conn): Promise<Uint8Array<ArrayBuffer>> {
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const c of conn.readable) {
-    parts.push(c);
-    n += c.byteLength;
-  }
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
-}
 
-async function sha(data: Uint8Array<ArrayBuffer>): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", data);
-  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
-function pattern(size: number, seed = 0): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(size);
-  for (let i = 0; i < size; i++) out[i] = (i * 31 + (i >> 11) + seed) & 0xff;
-  return out;
-}
 
 async function writeAll(conn: Conn, data: Uint8Array, close = true): Promise<void> {
   const w = conn.writable.getWriter();

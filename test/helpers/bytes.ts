@@ -1,0 +1,28 @@
+import type { Conn } from "../../src/core/conn.ts";
+import { concatBytes } from "../../src/core/bytes.ts";
+
+/** Everything `conn` delivers until its end of stream. */
+export async function readAll(conn: Conn): Promise<Uint8Array<ArrayBuffer>> {
+  const parts: Uint8Array[] = [];
+  const reader = conn.readable.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+  }
+  reader.releaseLock();
+  return new Uint8Array(concatBytes(parts));
+}
+
+/** SHA-256 of `data` as lowercase hex. */
+export async function sha(data: Uint8Array<ArrayBuffer>): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", data);
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Deterministic bytes (byte i depends on i and `seed` only), so corruption anywhere shows. */
+export function pattern(size: number, seed = 0): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) out[i] = (i * 31 + (i >> 11) + seed) & 0xff;
+  return out;
+}
