@@ -1,0 +1,186 @@
+/**
+ * Where does a big transfer's RSS growth come from? Moves `--size-mib` MiB (download) from
+ * a local TLS origin through one of several relays and samples the relay's VmRSS, RssAnon
+ * and RssFile (/proc/PID/status) every 50 ms; optionally (`--trace DIR`) also the relay's
+ * own `process.memoryUsage()` / `bun:jsc` figures (trace.ts). Fresh relay process per run.
+ *
+ *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,deno-relay,deno-relay-loop,deno-tunnel,deno-decrypt [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR]
+ *
+ * Relays: `bun-relay` / `deno-relay` / `deno-relay-loop` are minimal relays with no Tollgate
+ * code (the runtime's floor; curl reaches the origin through them with --connect-to);
+ * `*-tunnel` is a Tollgate blind CONNECT tunnel, `*-decrypt` Tollgate's decrypted path.
+ * `--warm-mib` moves that much once before the baseline, to separate warm-up (JIT, pools,
+ * heap sizing) from growth with the body.
+ *
+ * @module
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { startTlsOrigins } from "../decrypt-memory.ts";
+
+const root = new URL("../../../", import.meta.url).pathname;
+const here = new URL("./", import.meta.url).pathname;
+const bin = join(root, "node_modules/.bin");
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+
+interface Status {
+  rss: number;
+  anon: number;
+  file: number;
+}
+function status(pid: number): Status | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB$`, "m").exec(s)?.[1] ?? NaN);
+    return { rss: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile") };
+  } catch {
+    return undefined;
+  }
+}
+
+interface Relay {
+  readonly pid: number;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+function startRelay(cmd: string[], env: Record<string, string>, portPattern: RegExp): Promise<Relay> {
+  const child: ChildProcess = spawn(cmd[0]!, cmd.slice(1), { stdio: ["ignore", "ignore", "pipe"], cwd: root, env: { ...process.env, TOLLGATE_CONFIG: "", ...env } });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return new Promise<Relay>((resolve, reject) => {
+    let err = "";
+    const timer = setTimeout(() => reject(new Error(`${cmd.join(" ")} did not start:\n${err}`)), 30_000);
+    child.stderr!.setEncoding("utf8");
+    child.stderr!.on("data", (d: string) => {
+      err += d;
+      const m = portPattern.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve({
+          pid: child.pid!,
+          port: Number(m[1]),
+          stop: async () => {
+            if (child.exitCode === null) child.kill("SIGTERM");
+            const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+            await exited;
+            clearTimeout(t);
+            const stats = /^events=.*$/m.exec(err);
+            if (stats) console.log(`  (${stats[0]})`);
+          },
+        });
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`${cmd.join(" ")} exited:\n${err}`));
+    });
+  });
+}
+
+function curl(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = spawn("curl", ["-sS", "-f", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    c.stdout!.on("data", (d) => (out += d));
+    c.stderr!.on("data", (d) => (err += d));
+    c.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`curl ${code}: ${err}`))));
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const size = Number(arg("--size-mib") ?? "1024") * 2 ** 20;
+  const warm = Number(arg("--warm-mib") ?? "0") * 2 ** 20;
+  const runs = Number(arg("--runs") ?? "3");
+  const traceDir = arg("--trace");
+  const targets = (arg("--targets") ?? "bun-relay,bun-tunnel,bun-decrypt").split(",");
+  const { makeTestPki } = await import("../../../test/e2e/support/certs.ts");
+  const work = mkdtempSync(join(tmpdir(), "tollgate-floor-"));
+  const pki = makeTestPki(["origin.test"]);
+  const origins = await startTlsOrigins(pki.certPem, pki.keyPem, [{ name: "origin" }]);
+  const oport = origins.ports["origin"]!;
+  try {
+    execFileSync(join(bin, "bun"), [join(root, "src/bin/bun.ts"), "ca", "init", "--out", join(work, "ca")], { stdio: "ignore" });
+    const config = (decrypt: boolean) => {
+      const f = join(work, decrypt ? "decrypt.json" : "tunnel.json");
+      writeFileSync(f, JSON.stringify({
+        listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
+        ca: { cert: join(work, "ca", "ca.pem"), key: join(work, "ca", "ca.key") },
+        interception: { upstreamCaFiles: [pki.caFile] },
+        policy: { defaultAction: "deny", rules: [{ id: "r", hosts: ["origin.test"], action: "allow", decryption: decrypt ? "decrypt" : "exception" }] },
+        dns: { hosts: { "origin.test": ["127.0.0.1"] } },
+        addressGuard: { allow: ["127.0.0.1/32"] },
+        log: { flows: "off" },
+      }));
+      return f;
+    };
+    const denoRun = [join(bin, "deno"), "run", "-A"];
+    const gwPort = /explicit=[^ ]*:(\d+)/;
+    const relayPort = /port=(\d+)/;
+    console.log(`download ${size / 2 ** 20} MiB, warm-up ${warm / 2 ** 20} MiB, ${runs} runs; MiB: growth = peak - baseline (median of runs) [each run]`);
+    console.log("target            base   rss-growth             anon-growth            file-growth   MB/s");
+    for (const target of targets) {
+      const rows: { base: number; rss: number; anon: number; file: number; mbs: number }[] = [];
+      for (let run = 0; run < runs; run++) {
+        const env: Record<string, string> = traceDir ? { MEMTRACE_FILE: join(traceDir, `${target}-${run}.jsonl`), MEMTRACE_MS: "100" } : {};
+        if (traceDir) rmSync(env["MEMTRACE_FILE"]!, { force: true });
+        const trace = join(here, "trace.ts");
+        let relay: Relay;
+        const viaRelay = target.endsWith("relay") || target.endsWith("relay-loop");
+        if (target === "bun-relay") relay = await startRelay([join(bin, "bun"), "--preload", trace, join(here, "bun-relay.ts"), String(oport)], env, relayPort);
+        else if (target === "deno-relay") relay = await startRelay([...denoRun, join(here, "deno-relay.ts"), String(oport), "pipe"], env, relayPort);
+        else if (target === "deno-relay-loop") relay = await startRelay([...denoRun, join(here, "deno-relay.ts"), String(oport), "loop"], env, relayPort);
+        else {
+          const [rt, path] = target.split("-") as ["bun" | "deno", "tunnel" | "decrypt"];
+          const cfg = ["serve", "--config", config(path === "decrypt")];
+          const cmd = rt === "bun" ? [join(bin, "bun"), "--preload", trace, join(root, "src/bin/bun.ts"), ...cfg] : [...denoRun, join(here, "deno-gateway.ts"), ...cfg];
+          relay = await startRelay(cmd, env, gwPort);
+        }
+        try {
+          const through = viaRelay
+            ? ["--connect-to", `origin.test:${oport}:127.0.0.1:${relay.port}`, "--cacert", pki.caFile]
+            : ["-x", `http://127.0.0.1:${relay.port}`, "--noproxy", "", "--cacert", target.endsWith("decrypt") ? join(work, "ca", "ca.pem") : pki.caFile];
+          const url = (n: number) => `https://origin.test:${oport}/bytes?size=${n}`;
+          await curl([...through, "-o", "/dev/null", url(2 ** 20)]);
+          if (warm > 0) await curl([...through, "-o", "/dev/null", url(warm)]);
+          await new Promise((r) => setTimeout(r, 500));
+          const base = status(relay.pid)!;
+          const peak = { ...base };
+          const sample = () => {
+            const s = status(relay.pid);
+            if (!s) return;
+            peak.rss = Math.max(peak.rss, s.rss);
+            peak.anon = Math.max(peak.anon, s.anon);
+            peak.file = Math.max(peak.file, s.file);
+          };
+          const timer = setInterval(sample, 50);
+          const t0 = performance.now();
+          const got = await curl([...through, "-o", "/dev/null", "-w", "%{size_download}", url(size)]);
+          const secs = (performance.now() - t0) / 1000;
+          clearInterval(timer);
+          sample();
+          if (Number(got) !== size) throw new Error(`downloaded ${got} of ${size}`);
+          rows.push({ base: base.rss / 1024, rss: (peak.rss - base.rss) / 1024, anon: (peak.anon - base.anon) / 1024, file: (peak.file - base.file) / 1024, mbs: size / 1e6 / secs });
+        } finally {
+          await relay.stop();
+        }
+      }
+      const col = (k: "rss" | "anon" | "file") => `${median(rows.map((r) => r[k])).toFixed(1).padStart(5)} [${rows.map((r) => r[k].toFixed(0)).join(",")}]`.padEnd(22);
+      console.log(`${target.padEnd(16)} ${median(rows.map((r) => r.base)).toFixed(1).padStart(5)}  ${col("rss")} ${col("anon")} ${col("file")} ${median(rows.map((r) => r.mbs)).toFixed(0).padStart(5)}`);
+    }
+  } finally {
+    await origins.close();
+    rmSync(work, { recursive: true, force: true });
+    rmSync(pki.dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) await main();
