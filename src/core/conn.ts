@@ -3,6 +3,11 @@
  *
  * Closing `writable` half-closes (sends FIN) and leaves `readable` open; the adapter
  * releases the socket once both directions are done. `close()` tears both down at once.
+ *
+ * A chunk written to `writable` is the Conn's from then on: a writer must not use it after
+ * `write()` (not even its length). When the chunk is one an adapter itself received and
+ * handed out whole, the adapter that sent it frees its buffer at once (see
+ * `received-chunk.ts`) instead of leaving it to the garbage collector.
  */
 export interface Conn {
   readonly readable: ReadableStream<Uint8Array>;

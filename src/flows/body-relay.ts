@@ -28,8 +28,9 @@ export async function relayBody(
   extra: RelayExtras = {},
 ): Promise<number> {
   const write = async (b: Uint8Array) => {
+    const n = b.byteLength; // the Conn may free `b` once written
     await (idleTimeoutMs > 0 ? deadline(dst.write(b), idleTimeoutMs, onStall) : dst.write(b));
-    if (extra.progress) extra.progress.bytes += b.byteLength;
+    if (extra.progress) extra.progress.bytes += n;
   };
   let copied = 0;
   switch (framing.kind) {

@@ -147,12 +147,13 @@ export async function exchange(
       upW.releaseLock();
       cW.releaseLock();
       const upRest = hop.upstreamReader.release();
+      const upRestBytes = upRest?.byteLength ?? 0; // the Conn may free `upRest` once written
       if (upRest) await writeAll(hop.client, upRest);
       const result = await spliceStreams(hop.client, hop.upstream, { headA: hop.clientReader.release(), idleTimeoutMs: idle, names: ["client", "upstream"] });
       return {
         status: res.status,
         bytesUp: bytesUp + result.bytesAtoB,
-        bytesDown: bytesDown + result.bytesBtoA + (upRest?.byteLength ?? 0),
+        bytesDown: bytesDown + result.bytesBtoA + upRestBytes,
         keepClient: false,
         keepUpstream: false,
         upgradedEnd: result.end,

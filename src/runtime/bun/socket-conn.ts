@@ -1,6 +1,7 @@
 /// <reference types="bun-types" />
 import type { Socket } from "bun";
 import type { Address, Conn } from "../../core/conn.ts";
+import { markReceived, releaseWritten } from "../../core/received-chunk.ts";
 
 /** Bytes buffered in the readable side before the socket is paused (TCP backpressure to the peer). */
 const READ_HIGH_WATER = 256 * 1024;
@@ -21,7 +22,8 @@ export class BunSocketConn implements Conn {
   #readDone = false;
   #writeDone = false;
   #closed = false;
-  #pending: { data: Uint8Array; resolve: () => void; reject: (e: Error) => void } | undefined;
+  /** A write the kernel took only part of: the rest (`data`) goes out on `drain`; `chunk` is the whole write. */
+  #pending: { chunk: Uint8Array; data: Uint8Array; resolve: () => void; reject: (e: Error) => void } | undefined;
   /** Set by `handOver`: bytes arriving meanwhile are kept here, not given to `readable`. */
   #stash: Uint8Array[] | undefined;
   /** The socket belongs to someone else now (a TLS layer): ignore its events, write nothing. */
@@ -120,7 +122,8 @@ export class BunSocketConn implements Conn {
     }
     const c = this.#controller;
     if (!c || this.#readDone) return;
-    c.enqueue(data);
+    // a fresh buffer per event (up to 512 KiB): freed once written, not at the next GC
+    c.enqueue(markReceived(data));
     if ((c.desiredSize ?? 1) <= 0 && !this.#paused) {
       this.#paused = true;
       this.#socket.pause();
@@ -149,6 +152,7 @@ export class BunSocketConn implements Conn {
       p.reject(new Error("Connection closed"));
     } else if (n === p.data.byteLength) {
       this.#pending = undefined;
+      releaseWritten(p.chunk);
       p.resolve();
     } else {
       p.data = p.data.subarray(n);
@@ -184,10 +188,13 @@ export class BunSocketConn implements Conn {
     if (this.#closed) throw new Error("Connection closed");
     if (this.#handedOver || this.#stash) throw new TypeError("Connection was handed over to TLS");
     const n = this.#socket.write(chunk);
-    if (n === chunk.byteLength) return;
+    if (n === chunk.byteLength) {
+      releaseWritten(chunk); // the socket copied it out
+      return;
+    }
     if (n < 0) throw new Error("Connection closed");
     return new Promise<void>((resolve, reject) => {
-      this.#pending = { data: chunk.subarray(n), resolve, reject };
+      this.#pending = { chunk, data: chunk.subarray(n), resolve, reject };
     });
   }
 

@@ -1,4 +1,5 @@
 import type { Address, Conn } from "../../core/conn.ts";
+import { markReceived, releaseWritten } from "../../core/received-chunk.ts";
 
 /**
  * Read buffer sizes: a pending read holds its buffer, so an idle connection should hold a
@@ -56,7 +57,8 @@ export class DenoTcpConn implements Conn {
           // grow while reads fill the buffer, shrink back when they come in small
           if (n === buf.byteLength) this.#readSize = Math.min(MAX_READ, this.#readSize * 2);
           else if (n < this.#readSize / 4) this.#readSize = MIN_READ;
-          controller.enqueue(buf.subarray(0, n));
+          // freed once written (releaseWritten), not left to V8's external-memory GC trigger
+          controller.enqueue(markReceived(buf.subarray(0, n)));
         },
         cancel: () => {
           this.#readDone = true;
@@ -71,6 +73,7 @@ export class DenoTcpConn implements Conn {
         while (off < chunk.byteLength) {
           off += await this.#conn.write(chunk.subarray(off));
         }
+        releaseWritten(chunk);
       },
       close: async () => {
         this.#writeDone = true;
