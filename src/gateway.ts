@@ -16,13 +16,14 @@ import { type AddressGuard, createAddressGuard } from "./policy/address-guard.ts
 import { errorAnswer } from "./flows/answers.ts";
 import { handleExplicit, handleTransparentHttp } from "./flows/explicit.ts";
 import { handleTransparent, type TransparentSettings } from "./flows/transparent.ts";
-import { jsonLineFlowLog, nullFlowLog, teeFlowLog, type FlowLog } from "./log/flow-record.ts";
+import { type FlowLog, type FlowRecord, jsonLineFlowLog, nullFlowLog, type RequestRecord, teeFlowLog } from "./log/flow-record.ts";
 import { compilePolicy } from "./policy/compile.ts";
 import type { Policy, UrlPolicy } from "./policy/types.ts";
 import { Registry } from "./metrics/registry.ts";
 import { createGatewayMetrics, type GatewayMetrics, observeConfigReload, observeRecord } from "./metrics/gateway-metrics.ts";
 import { FlowFeed } from "./admin/flow-feed.ts";
 import { type ReverseService, startReverse } from "./reverse/service.ts";
+import { shareOfLimits } from "./workers/share.ts";
 
 export interface Gateway {
   /** Bound addresses by listener name (useful with port 0). */
@@ -36,6 +37,11 @@ export interface Gateway {
    * they were.
    */
   reload(config: Config): ReloadResult;
+  /**
+   * A record from a worker process: to the live feed and the flow-log output, not to this
+   * process's metrics (the worker counts its own flows).
+   */
+  ingest(record: FlowRecord | RequestRecord, quiet: boolean): void;
   /** Stops accepting, lets connections drain up to `graceMs`, then closes the rest. */
   close(graceMs?: number): Promise<void>;
 }
@@ -72,10 +78,20 @@ export interface StartOptions {
   readonly localAddresses?: readonly string[];
   /** Addresses that must never be dialed by the proxy besides its own listeners (e.g. the admin API). */
   readonly alsoSelf?: readonly Address[];
+  /**
+   * Set when this is one of several gateway processes sharing the listeners: they bind
+   * with SO_REUSEPORT (a worker at the primary's bound `ports`, by listener name) and each
+   * enforces its share of the concurrency limits.
+   */
+  readonly processes?: { readonly count: number; readonly ports?: Readonly<Record<string, number>> };
+  /** When set, every record (quiet ones too) goes here instead of the config's flow log. */
+  readonly flowSink?: FlowLog;
 }
 
 /** Starts every listener of `config` on `runtime`. */
 export async function startGateway(config: Config, runtime: Runtime, options: StartOptions): Promise<Gateway> {
+  const processCount = options.processes?.count ?? 1;
+  const limits = shareOfLimits(config.limits, processCount);
   const registry = new Registry();
   const metrics = createGatewayMetrics(registry);
   const feed = new FlowFeed();
@@ -90,7 +106,8 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       feed.write(record);
     },
   };
-  const flowLog = teeFlowLog([observer], makeFlowLog(config, options));
+  const output = options.flowSink ? nullFlowLog : makeFlowLog(config, options);
+  const flowLog = teeFlowLog(options.flowSink ? [observer, options.flowSink] : [observer], output);
   const ic = config.ca ? await interceptionContext(config, config.ca, options, metrics) : undefined;
   const live: LiveState = {
     config,
@@ -116,7 +133,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   let tunnelCount = 0;
   const tunnels = {
     acquire: () => {
-      if (tunnelCount >= config.limits.maxTunnels) {
+      if (tunnelCount >= limits.maxTunnels) {
         metrics.errors.labels("limit").inc();
         return false;
       }
@@ -130,14 +147,14 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     },
   };
   let guard: AddressGuard | undefined;
-  const overload = errorAnswer(503, `Too many connections (limit ${config.limits.maxConnections})`, "connection_limit_reached");
+  const overload = errorAnswer(503, `Too many connections (limit ${limits.maxConnections})`, "connection_limit_reached");
   try {
     for (const l of config.listeners) {
       const ctx: FlowContext = {
         runtime,
         policy: () => live.policy,
         resolver,
-        limits: config.limits,
+        limits,
         flowLog,
         listenerName: l.name,
         mode: l.mode,
@@ -151,8 +168,9 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       const allowed = ("clients" in l ? l.clients : undefined)?.map((c: string) => parseClientCidr(c));
       const gauge = metrics.activeConnections.labels(l.name);
       live.active.set(l.name, 0);
-      const listener = await runtime.listen({ hostname: l.hostname, port: l.port }, (conn) => {
-        if (!accepting || open.size >= config.limits.maxConnections) {
+      const port = options.processes?.ports?.[l.name] ?? l.port;
+      const listener = await runtime.listen({ hostname: l.hostname, port, reusePort: processCount > 1 }, (conn) => {
+        if (!accepting || open.size >= limits.maxConnections) {
           metrics.errors.labels("limit").inc();
           const w = conn.writable.getWriter();
           w.write(overload).then(() => w.close()).catch(() => {}).finally(() => setTimeout(() => conn.close(), 1000));
@@ -165,9 +183,9 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
           return;
         }
         const fromClient = perClient.get(ip) ?? 0;
-        if (fromClient >= config.limits.maxConnectionsPerClient) {
+        if (fromClient >= limits.maxConnectionsPerClient) {
           metrics.errors.labels("limit").inc();
-          void refuseConnection(conn, ctx, { rule: "limit", reason: `too many connections from ${ip} (limit ${config.limits.maxConnectionsPerClient})`, status: 503 });
+          void refuseConnection(conn, ctx, { rule: "limit", reason: `too many connections from ${ip} (limit ${limits.maxConnectionsPerClient})`, status: 503 });
           return;
         }
         perClient.set(ip, fromClient + 1);
@@ -217,6 +235,10 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       observeConfigReload(metrics, true, generation);
       return { generation, restartNeeded: restartNeeded(config, next) };
     },
+    ingest(record, quiet) {
+      feed.write(record);
+      if (!quiet) output.write(record);
+    },
     async close(graceMs = 10_000) {
       accepting = false;
       reverse.close();
@@ -231,7 +253,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
 /** Sections whose change only takes effect after a restart. */
 function restartNeeded(old: Config, next: Config): string[] {
   const out: string[] = [];
-  for (const key of ["listeners", "ca", "interception", "dns", "limits", "log", "addressGuard", "reverse"] as const) {
+  for (const key of ["listeners", "ca", "interception", "dns", "limits", "log", "addressGuard", "reverse", "workers"] as const) {
     if (JSON.stringify(old[key]) !== JSON.stringify(next[key])) out.push(key);
   }
   return out;

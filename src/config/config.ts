@@ -176,6 +176,8 @@ export interface Config {
   readonly admin?: AdminConfig;
   /** Absent = no proxy authentication. */
   readonly proxyAuth?: { readonly realm: string; readonly users: readonly { readonly name: string; readonly passwordHash: string }[] };
+  /** Gateway processes sharing the listeners: a count, or "auto" (one per CPU). */
+  readonly workers: number | "auto";
 }
 
 /** The admin API listener. */

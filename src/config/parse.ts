@@ -112,6 +112,7 @@ function toDomain(wire: ConfigOutput): Config {
       timeoutMs: wire.dns.timeoutMs,
     },
     limits: { ...wire.limits },
+    workers: wire.workers,
     ...(wire.reverse === undefined ? {} : { reverse: toReverseConfig(wire.reverse, wire.limits.connectTimeoutMs) }),
     ...(wire.admin === undefined
       ? {}

@@ -248,6 +248,14 @@ const configObject = object({
   addressGuard: v.optional(addressGuardSchema, {}),
   admin: v.optional(adminSchema),
   proxyAuth: v.optional(proxyAuthSchema),
+  /**
+   * Gateway processes sharing the listeners (SO_REUSEPORT): 1 = this process only; "auto" =
+   * one per CPU. Limits are shared out between them.
+   */
+  workers: v.optional(
+    v.union([integer(1, 64), v.literal("auto")], expected('an integer from 1 to 64 or "auto"')),
+    1,
+  ),
 });
 
 /**

@@ -26,6 +26,11 @@ export interface Runtime {
 export interface ListenOptions {
   readonly hostname: string;
   readonly port: number;
+  /**
+   * Let other processes bind the same address and port (SO_REUSEPORT; the kernel spreads
+   * new connections between them). Used when the gateway runs several worker processes.
+   */
+  readonly reusePort?: boolean;
 }
 
 export interface Listener {

@@ -55,6 +55,16 @@ describe("parseConfig", () => {
       maxClientHelloRecords: 16,
     });
     assert.deepEqual(config.log, { flows: "stdout" });
+    assert.equal(config.workers, 1);
+  });
+
+  it("takes workers as a count from 1 to 64 or \"auto\"", () => {
+    assert.equal(parseConfig({ workers: 4 }).workers, 4);
+    assert.equal(parseConfig({ workers: "auto" }).workers, "auto");
+    for (const bad of [0, 65, 1.5, "2", null]) {
+      assert.throws(() => parseConfig({ workers: bad }), (e: unknown) =>
+        e instanceof ConfigError && e.issues.some((i) => i.path === "workers" && /1-64|1 to 64 or "auto"/.test(i.message)), String(bad));
+    }
   });
 
   it("reads the example config", () => {
@@ -150,7 +160,7 @@ describe("parseConfig", () => {
     ]);
     assert.deepEqual(problems({ polcy: {} }), ['polcy: unknown key (did you mean "policy"?)']);
     assert.deepEqual(problems({ zzz: 1 }), [
-      'zzz: unknown key (expected one of "$schema", "listeners", "policy", "ca", "interception", "dns", "limits", "log", "reverse", "addressGuard", "admin", "proxyAuth")',
+      'zzz: unknown key (expected one of "$schema", "listeners", "policy", "ca", "interception", "dns", "limits", "log", "reverse", "addressGuard", "admin", "proxyAuth", "workers")',
     ]);
   });
 

@@ -13,7 +13,10 @@ export const bunRuntime: Runtime = {
   tls: bunTls,
 
   listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
+    // bun-types list `reusePort` for connect only; Bun.listen honours it (SO_REUSEPORT)
+    const reuse: { reusePort: boolean } = { reusePort: options.reusePort ?? false };
     const server = Bun.listen<BunSocketConn>({
+      ...reuse,
       hostname: options.hostname,
       port: options.port,
       allowHalfOpen: true,

@@ -12,6 +12,20 @@ async function dial(options: DialOptions): Promise<Conn> {
   return new DenoTcpConn(c);
 }
 
+/** `Deno.listen`; `reusePort` is an unstable option there (deno.json enables "net"). */
+function listenTcp(options: ListenOptions): Deno.TcpListener {
+  if (!options.reusePort) return Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
+  try {
+    return Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp", reusePort: true } as Deno.TcpListenOptions);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (/unstable/i.test(message)) {
+      throw new Error("several worker processes need Deno's --unstable-net flag (the project's deno.json sets it)");
+    }
+    throw e;
+  }
+}
+
 /** The Deno adapter: `Deno.listen` / `Deno.connect` behind the core's `Conn`. */
 export const denoRuntime: Runtime = {
   name: "deno",
@@ -19,7 +33,7 @@ export const denoRuntime: Runtime = {
   tls: denoTls(dial),
 
   listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
-    const listener = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
+    const listener = listenTcp(options);
     const done = (async () => {
       for (;;) {
         let c: Deno.TcpConn;
