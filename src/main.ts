@@ -11,6 +11,7 @@ import { configCommand } from "./cli/config-schema.ts";
 import { policyCommand } from "./cli/policy.ts";
 import type { Runtime } from "./core/runtime.ts";
 import { serve as runServe } from "./bin/serve.ts";
+import { worker } from "./bin/worker.ts";
 
 const HELP = `tollgate ${pkg.version} — secure web gateway
 
@@ -35,8 +36,11 @@ Options:
                   ports 80 and 443 allowed, flow logs on stdout.
 `;
 
-/** Runs the CLI; resolves to the process exit code. */
-export async function main(argv: readonly string[], runtime: Runtime): Promise<number> {
+/**
+ * Runs the CLI; resolves to the process exit code. `self` is how to start this program
+ * again (argv), for worker processes; without it `workers` must be 1.
+ */
+export async function main(argv: readonly string[], runtime: Runtime, self?: readonly string[]): Promise<number> {
   const args = [...argv];
   if (args.includes("--help") || args.includes("-h") || args[0] === "help") {
     process.stdout.write(HELP);
@@ -49,7 +53,10 @@ export async function main(argv: readonly string[], runtime: Runtime): Promise<n
   const command = args[0] && !args[0].startsWith("-") ? args.shift() : "serve";
   switch (command) {
     case "serve":
-      return await serve(args, runtime);
+      return await runServe(option(args, "--config") ?? (process.env.TOLLGATE_CONFIG || undefined), runtime, self);
+    case "__worker":
+      // internal: a worker process started by `serve` with workers > 1
+      return await worker(runtime);
     case "auth":
       return await authCommand(args, {
         stdin: async () => {
@@ -83,10 +90,6 @@ export async function main(argv: readonly string[], runtime: Runtime): Promise<n
       process.stderr.write(`tollgate: unknown command "${command}"\n\n${HELP}`);
       return 2;
   }
-}
-
-async function serve(args: string[], runtime: Runtime): Promise<number> {
-  return await runServe(option(args, "--config") ?? (process.env.TOLLGATE_CONFIG || undefined), runtime);
 }
 
 function option(args: string[], name: string): string | undefined {

@@ -3,7 +3,30 @@ import { parseConfig } from "../config/parse.ts";
 import type { Config } from "../config/config.ts";
 import { hostText, normalizeHost } from "../core/host.ts";
 import type { Gateway } from "../gateway.ts";
+import { mergeExpositions } from "../metrics/merge.ts";
 import type { AdminState, ExplainQuery, ExplainResult, PacData, PolicyIssue, Readiness } from "./state.ts";
+
+/**
+ * The other gateway processes (workers sharing the listeners), as the primary's admin API
+ * reaches them: config changes and key rotation go to them too, their metrics are merged in.
+ */
+export interface Peers {
+  /** Hands a validated config (as written) to every worker. */
+  config(raw: unknown): void;
+  rotateLeafKey(): void;
+  /** Each running worker's latest metrics exposition. */
+  metricsTexts(): readonly string[];
+  /** Workers configured and those serving now. */
+  status(): { readonly total: number; readonly ready: number; readonly pids: readonly (number | undefined)[] };
+}
+
+/** Families that describe one process: the primary's value stands for the gateway. */
+const PRIMARY_ONLY = new Set([
+  "tollgate_process_start_time_seconds",
+  "tollgate_config_generation",
+  "tollgate_config_last_reload_success",
+  "tollgate_config_last_reload_timestamp_seconds",
+]);
 
 /**
  * The running gateway as the admin API sees it. `raw` is the config as written (JSON value),
@@ -13,12 +36,19 @@ import type { AdminState, ExplainQuery, ExplainResult, PacData, PolicyIssue, Rea
 export class GatewayAdminState implements AdminState {
   readonly startedAt = new Date();
   readonly #gateway: Gateway;
+  readonly #peers: Peers | undefined;
   #raw: Record<string, unknown>;
   #ready = true;
 
-  constructor(gateway: Gateway, raw: unknown) {
+  constructor(gateway: Gateway, raw: unknown, peers?: Peers) {
     this.#gateway = gateway;
+    this.#peers = peers;
     this.#raw = isObject(raw) ? { ...raw } : {};
+  }
+
+  /** The config in force, as written (what a restarted worker is started with). */
+  get rawConfig(): unknown {
+    return this.#raw;
   }
 
   get flows() {
@@ -34,6 +64,7 @@ export class GatewayAdminState implements AdminState {
   reloadConfig(raw: unknown, config: Config): { generation: number; restartNeeded: readonly string[] } {
     const r = this.#gateway.reload(config);
     this.#raw = isObject(raw) ? { ...raw } : {};
+    this.#peers?.config(this.#raw);
     return r;
   }
 
@@ -54,6 +85,10 @@ export class GatewayAdminState implements AdminState {
       ca: decrypts ? { ok: live.caCertPem !== undefined, detail: live.caCertPem ? "loaded" : "missing" } : { ok: true, detail: "not needed" },
       accepting: { ok: this.#ready, detail: this.#ready ? "yes" : "draining" },
     };
+    if (this.#peers) {
+      const w = this.#peers.status();
+      checks["workers"] = { ok: w.ready === w.total, detail: `${w.ready} of ${w.total} serving (pids ${w.pids.map((p) => p ?? "-").join(", ")})` };
+    }
     return {
       ready: Object.values(checks).every((c) => c.ok),
       checks,
@@ -62,7 +97,9 @@ export class GatewayAdminState implements AdminState {
   }
 
   metricsText(): string {
-    return this.#gateway.live.metrics.registry.expose();
+    const own = this.#gateway.live.metrics.registry.expose();
+    if (!this.#peers) return own;
+    return mergeExpositions([own, ...this.#peers.metricsTexts()], { primaryOnly: PRIMARY_ONLY });
   }
 
   redactedConfig(): unknown {
@@ -136,6 +173,7 @@ export class GatewayAdminState implements AdminState {
     const rotate = this.#gateway.live.rotateLeafKey;
     if (!rotate) return false;
     await rotate();
+    this.#peers?.rotateLeafKey();
     return true;
   }
 

@@ -18,6 +18,7 @@ import { parseConfig, parseConfigText } from "../config/parse.ts";
 import { isLoopbackHost } from "../core/host.ts";
 import type { Listener, Runtime } from "../core/runtime.ts";
 import { startGateway } from "../gateway.ts";
+import { WorkerPool } from "./worker-pool.ts";
 
 /** How long connections may drain after SIGTERM before they are closed. */
 const DRAIN_MS = 10_000;
@@ -41,7 +42,11 @@ function load(file: string | undefined): Loaded {
 
 const say = (line: string) => process.stderr.write(`tollgate: ${line}\n`);
 
-export async function serve(file: string | undefined, runtime: Runtime): Promise<number> {
+/**
+ * Serves until SIGTERM/SIGINT; resolves to the exit code. `self` (how to start this
+ * program, argv) is needed to run worker processes (`workers` > 1).
+ */
+export async function serve(file: string | undefined, runtime: Runtime, self?: readonly string[]): Promise<number> {
   let loaded: Loaded;
   try {
     loaded = load(file);
@@ -57,6 +62,12 @@ export async function serve(file: string | undefined, runtime: Runtime): Promise
   }
   // Paths in the config (CA files…) are relative to the config file's directory.
   const base = file ? dirname(resolve(file)) : process.cwd();
+  const processes = config.workers === "auto" ? Math.max(1, navigator.hardwareConcurrency || 1) : config.workers;
+  if (processes > 1 && !self) {
+    say(`workers: ${processes} needs permission to start worker processes` +
+      (runtime.name === "deno" ? ` (Deno: --allow-run=<the deno executable>, as "deno task serve:workers" grants)` : ""));
+    return 78;
+  }
 
   // The admin API is bound first so the proxy's address guard knows it as "self":
   // a client asking the proxy for the admin address gets 403.
@@ -84,13 +95,47 @@ export async function serve(file: string | undefined, runtime: Runtime): Promise
         out.on("error", (e) => say(`flow log "${path}": ${e.message}`));
         return (line) => void out.write(line);
       },
+      ...(processes > 1 ? { processes: { count: processes } } : {}),
     });
   } catch (e) {
     await admin?.close();
     say(e instanceof Error ? e.message : String(e));
     return 1;
   }
-  const state = new GatewayAdminState(gateway, loaded.raw);
+  let pool: WorkerPool | undefined;
+  let state: GatewayAdminState;
+  if (processes > 1) {
+    const started = gateway;
+    const ports = Object.fromEntries([...started.addresses].map(([name, a]) => [name, a.port]));
+    const workers = new WorkerPool({
+      count: processes - 1,
+      command: self!,
+      startMessage: (index) => ({ t: "start", index, count: processes, raw: state.rawConfig, base, ports, self: admin ? [admin.address] : [] }),
+      onRecord: (record, quiet) => started.ingest(record, quiet),
+      say,
+    });
+    state = new GatewayAdminState(gateway, loaded.raw, {
+      config: (raw) => workers.broadcast({ t: "config", raw }),
+      rotateLeafKey: () => workers.broadcast({ t: "rotate-leaf-key" }),
+      metricsTexts: () => workers.metricsTexts(),
+      status: () => {
+        const all = workers.status();
+        return { total: all.length, ready: all.filter((w) => w.ready).length, pids: all.map((w) => w.pid) };
+      },
+    });
+    try {
+      await workers.start();
+    } catch (e) {
+      say(e instanceof Error ? e.message : String(e));
+      await workers.close(0);
+      await gateway.close(0);
+      await admin?.close();
+      return 1;
+    }
+    pool = workers;
+  } else {
+    state = new GatewayAdminState(gateway, loaded.raw);
+  }
   if (admin) adminFetch = createAdminApp(state, token ? { token } : {}).fetch;
 
   const reload = (why: string) => {
@@ -113,6 +158,7 @@ export async function serve(file: string | undefined, runtime: Runtime): Promise
 
   const parts = [...gateway.addresses].map(([n, a]) => `${n}=${a.address}:${a.port}`);
   if (admin) parts.push(`admin=${admin.address.address}:${admin.address.port}`);
+  if (pool) parts.push(`workers=${processes}`);
   process.stderr.write(`tollgate ${pkg.version} (${runtime.name} ${runtime.version}) listening ${parts.join(" ")}\n`);
   await new Promise<void>((done) => {
     process.once("SIGINT", () => done());
@@ -120,7 +166,7 @@ export async function serve(file: string | undefined, runtime: Runtime): Promise
   });
   say(`shutting down: draining connections for up to ${DRAIN_MS / 1000} s`);
   state.draining();
-  await gateway.close(DRAIN_MS);
+  await Promise.all([gateway.close(DRAIN_MS), pool?.close(DRAIN_MS)]);
   // A graceful HTTP server shutdown waits for open responses, and an SSE stream never ends
   // by itself: give the admin API a moment, then exit regardless.
   await Promise.race([admin?.close(), new Promise((r) => setTimeout(r, 1000))]);

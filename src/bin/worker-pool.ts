@@ -1,0 +1,176 @@
+/**
+ * The primary's side of worker processes: starts them (this program with the hidden
+ * `__worker` command), talks to each over its stdin/stdout (see `workers/protocol.ts`),
+ * restarts one that dies, and drains them all on shutdown. Entry-point code: it uses
+ * `node:child_process`, which Bun and Deno both provide.
+ *
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import type { FlowRecord, RequestRecord } from "../log/flow-record.ts";
+import { encodeMessage, type FromWorker, LineSplitter, parseFromWorker, type ToWorker } from "../workers/protocol.ts";
+
+/** Options of {@linkcode WorkerPool}. */
+export interface WorkerPoolOptions {
+  /** Worker processes to run besides the primary; they are numbered 1…count. */
+  readonly count: number;
+  /** How to run this program (argv); `__worker` is appended. */
+  readonly command: readonly string[];
+  /** The `start` message for worker `index`, asked again at each restart (current config). */
+  readonly startMessage: (index: number) => ToWorker;
+  /** A flow or request record a worker finished. */
+  readonly onRecord: (record: FlowRecord | RequestRecord, quiet: boolean) => void;
+  /** Diagnostics (one line, no newline). */
+  readonly say: (line: string) => void;
+  /** Delay before the first restart of a worker that died; doubles up to 30 s while it keeps dying young. */
+  readonly restartDelayMs?: number;
+}
+
+/** One worker as the admin API shows it. */
+export interface WorkerStatus {
+  readonly index: number;
+  readonly pid: number | undefined;
+  readonly ready: boolean;
+  readonly restarts: number;
+}
+
+interface Slot {
+  readonly index: number;
+  child?: ChildProcess;
+  pid?: number;
+  ready: boolean;
+  restarts: number;
+  startedAt: number;
+  delayMs: number;
+  metrics: string;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/** A died-young worker (less than this after its start) has its restart delay doubled. */
+const YOUNG_MS = 10_000;
+const MAX_DELAY_MS = 30_000;
+
+/** Worker processes sharing the primary's listeners. */
+export class WorkerPool {
+  readonly #options: WorkerPoolOptions;
+  readonly #slots: Slot[];
+  #closing = false;
+
+  constructor(options: WorkerPoolOptions) {
+    this.#options = options;
+    const delayMs = options.restartDelayMs ?? 1000;
+    this.#slots = Array.from({ length: options.count }, (_, i) => ({ index: i + 1, ready: false, restarts: 0, startedAt: 0, delayMs, metrics: "" }));
+  }
+
+  /** Starts every worker; resolves when all serve, rejects if one exits first. */
+  async start(): Promise<void> {
+    await Promise.all(this.#slots.map((slot) => this.#spawn(slot)));
+  }
+
+  /** Sends `message` to every running worker. */
+  broadcast(message: ToWorker): void {
+    for (const slot of this.#slots) if (slot.ready) this.#send(slot, message);
+  }
+
+  /** The latest metrics exposition of each worker that sent one. */
+  metricsTexts(): string[] {
+    return this.#slots.filter((s) => s.ready && s.metrics !== "").map((s) => s.metrics);
+  }
+
+  status(): WorkerStatus[] {
+    return this.#slots.map((s) => ({ index: s.index, pid: s.pid, ready: s.ready, restarts: s.restarts }));
+  }
+
+  /** Tells every worker to drain for up to `graceMs`; kills those still running 2 s after that. */
+  async close(graceMs: number): Promise<void> {
+    this.#closing = true;
+    const exits = this.#slots.map((slot) => {
+      clearTimeout(slot.timer);
+      const child = slot.child;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      this.#send(slot, { t: "drain", graceMs });
+      return new Promise<void>((resolve) => {
+        const kill = setTimeout(() => child.kill("SIGKILL"), graceMs + 2000);
+        child.once("exit", () => {
+          clearTimeout(kill);
+          resolve();
+        });
+      });
+    });
+    await Promise.all(exits);
+  }
+
+  #send(slot: Slot, message: ToWorker): void {
+    const stdin = slot.child?.stdin;
+    if (!stdin || stdin.destroyed) return;
+    stdin.write(encodeMessage(message));
+  }
+
+  #spawn(slot: Slot): Promise<void> {
+    const [command, ...args] = this.#options.command;
+    const child = spawn(command!, [...args, "__worker"], { stdio: ["pipe", "pipe", "inherit"] });
+    slot.child = child;
+    slot.pid = child.pid;
+    slot.ready = false;
+    slot.metrics = "";
+    slot.startedAt = Date.now();
+    const name = `worker ${slot.index}`;
+    // a failed write (the worker just died) is reported by "exit"
+    child.stdin!.on("error", () => {});
+    this.#send(slot, this.#options.startMessage(slot.index));
+    const lines = new LineSplitter();
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      child.stdout!.on("data", (chunk: Uint8Array) => {
+        let got: string[];
+        try {
+          got = lines.push(chunk);
+        } catch (e) {
+          this.#options.say(`${name}: ${(e as Error).message}; stopping it`);
+          child.kill("SIGKILL");
+          return;
+        }
+        for (const line of got) {
+          let message: FromWorker;
+          try {
+            message = parseFromWorker(line);
+          } catch (e) {
+            this.#options.say(`${name}: ${(e as Error).message}`);
+            continue;
+          }
+          if (message.t === "ready") {
+            slot.ready = true;
+            slot.pid = message.pid;
+            if (!settled) resolve();
+            settled = true;
+          } else if (message.t === "flow") {
+            this.#options.onRecord(message.record, message.quiet);
+          } else if (message.t === "metrics") {
+            slot.metrics = message.text;
+          } else if (message.error !== undefined) {
+            this.#options.say(`${name}: reload refused: ${message.error}`);
+          }
+        }
+      });
+      child.once("error", (e) => this.#options.say(`${name}: ${e.message}`));
+      child.once("exit", (code, signal) => {
+        slot.ready = false;
+        slot.child = undefined;
+        const how = signal ? `signal ${signal}` : `code ${code}`;
+        if (!settled) {
+          settled = true;
+          reject(new Error(`${name} exited with ${how} before it was ready`));
+          return;
+        }
+        if (this.#closing) return;
+        slot.delayMs = Date.now() - slot.startedAt < YOUNG_MS ? Math.min(slot.delayMs * 2, MAX_DELAY_MS) : this.#options.restartDelayMs ?? 1000;
+        this.#options.say(`${name} (pid ${slot.pid}) exited with ${how}; restarting it in ${slot.delayMs} ms`);
+        slot.timer = setTimeout(() => {
+          if (this.#closing) return;
+          slot.restarts++;
+          this.#spawn(slot).catch((e: Error) => this.#options.say(e.message));
+        }, slot.delayMs);
+      });
+    });
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * `tollgate __worker`: one worker process of a gateway running `workers > 1`, started by
+ * the primary (see `worker-pool.ts`). It takes its config from the primary's `start`
+ * message on stdin, binds the same listeners (SO_REUSEPORT, at the primary's ports), sends
+ * its flow records and metrics to the primary on stdout, applies config changes the
+ * primary forwards, and drains when told to, when stdin ends (the primary is gone), or on
+ * SIGTERM/SIGINT. Entry-point code: it may use `node:` APIs that Bun and Deno both provide.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
+import { resolve } from "node:path";
+import process from "node:process";
+import { parseConfig } from "../config/parse.ts";
+import type { Runtime } from "../core/runtime.ts";
+import { type Gateway, startGateway } from "../gateway.ts";
+import { encodeMessage, type FromWorker, LineSplitter, parseToWorker, type ToWorker } from "../workers/protocol.ts";
+
+/** How often the worker sends its metrics to the primary. */
+const METRICS_INTERVAL_MS = 1000;
+/** Drain time when the primary is gone or a signal arrives. */
+const DRAIN_MS = 10_000;
+
+const say = (line: string) => process.stderr.write(`tollgate worker: ${line}\n`);
+const send = (message: FromWorker) => process.stdout.write(encodeMessage(message));
+
+/** Runs the worker until it has drained; resolves to the exit code. */
+export async function worker(runtime: Runtime): Promise<number> {
+  const lines = new LineSplitter();
+  const inbox: ToWorker[] = [];
+  let wake: (() => void) | undefined;
+  let ended = false;
+  process.stdin.on("data", (chunk: Uint8Array) => {
+    try {
+      for (const line of lines.push(chunk)) inbox.push(parseToWorker(line));
+    } catch (e) {
+      say((e as Error).message);
+      ended = true;
+    }
+    wake?.();
+  });
+  process.stdin.on("end", () => {
+    ended = true;
+    wake?.();
+  });
+  process.stdin.on("error", () => {
+    ended = true;
+    wake?.();
+  });
+  const next = async (): Promise<ToWorker | undefined> => {
+    while (inbox.length === 0 && !ended) await new Promise<void>((r) => (wake = r));
+    return inbox.shift();
+  };
+  // a terminal's Ctrl-C and a service manager's stop reach the whole process group:
+  // drain like the primary does; SIGHUP is the primary's to handle (it forwards the config)
+  let signalled: (() => void) | undefined;
+  const stop = new Promise<undefined>((r) => (signalled = () => r(undefined)));
+  process.on("SIGTERM", () => signalled?.());
+  process.on("SIGINT", () => signalled?.());
+  process.on("SIGHUP", () => {});
+
+  const start = await Promise.race([next(), stop]);
+  if (!start || start.t !== "start") {
+    if (start) say("no start message from the primary");
+    return start ? 1 : 0;
+  }
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway(parseConfig(start.raw), runtime, {
+      readText: (path) => readFileSync(resolve(start.base, path), "utf8"),
+      localAddresses: Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)),
+      alsoSelf: start.self,
+      write: (_stream, line) => process.stderr.write(line),
+      appendTo: () => () => {},
+      flowSink: { write: (record, quiet) => send({ t: "flow", record, quiet: quiet ?? false }) },
+      processes: { count: start.count, ports: start.ports },
+    });
+  } catch (e) {
+    say(`worker ${start.index}: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+  const metrics = setInterval(() => send({ t: "metrics", text: gateway.live.metrics.registry.expose() }), METRICS_INTERVAL_MS);
+  send({ t: "metrics", text: gateway.live.metrics.registry.expose() });
+  send({ t: "ready", pid: process.pid });
+
+  let graceMs = DRAIN_MS;
+  for (;;) {
+    const message = await Promise.race([next(), stop]);
+    if (!message || message.t === "start") break;
+    if (message.t === "drain") {
+      graceMs = message.graceMs;
+      break;
+    }
+    if (message.t === "rotate-leaf-key") {
+      await gateway.live.rotateLeafKey?.();
+      continue;
+    }
+    try {
+      const r = gateway.reload(parseConfig(message.raw));
+      send({ t: "reloaded", generation: r.generation });
+    } catch (e) {
+      send({ t: "reloaded", generation: gateway.live.generation, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  clearInterval(metrics);
+  await gateway.close(graceMs);
+  return 0;
+}

@@ -1,0 +1,130 @@
+/**
+ * The line protocol between the primary gateway process and its worker processes: one JSON
+ * object per line, primary → worker on the worker's stdin, worker → primary on its stdout.
+ * Sans-IO: {@linkcode LineSplitter} turns chunks into lines (with a hard line-size limit),
+ * the `parse*` functions validate one line each and throw `SyntaxError` on anything else.
+ *
+ * @module
+ */
+import * as v from "valibot";
+import type { Address } from "../core/conn.ts";
+import type { FlowRecord, RequestRecord } from "../log/flow-record.ts";
+
+/** Primary → worker. */
+export type ToWorker =
+  /** First message: what to run. `ports` are the primary's bound ports by listener name. */
+  | {
+    readonly t: "start";
+    readonly index: number;
+    readonly count: number;
+    /** The config as written (JSON value); the worker validates it again. */
+    readonly raw: unknown;
+    /** Directory that relative paths in the config are resolved against. */
+    readonly base: string;
+    readonly ports: Readonly<Record<string, number>>;
+    /** Addresses the proxy must never dial besides its listeners (the admin API). */
+    readonly self: readonly Address[];
+  }
+  /** A new config (hot reload or admin policy change), already validated by the primary. */
+  | { readonly t: "config"; readonly raw: unknown }
+  | { readonly t: "rotate-leaf-key" }
+  /** Stop accepting, drain for up to `graceMs`, exit. */
+  | { readonly t: "drain"; readonly graceMs: number };
+
+/** Worker → primary. */
+export type FromWorker =
+  /** Listeners bound: the worker serves from now on. */
+  | { readonly t: "ready"; readonly pid: number }
+  /** A finished flow or request record, for the primary's flow log and live feed. */
+  | { readonly t: "flow"; readonly record: FlowRecord | RequestRecord; readonly quiet: boolean }
+  /** The worker's metrics in the Prometheus text format, sent periodically. */
+  | { readonly t: "metrics"; readonly text: string }
+  /** Outcome of a `config` message. */
+  | { readonly t: "reloaded"; readonly generation: number; readonly error?: string };
+
+/** Longest line either side accepts (a metrics snapshot is the largest message). */
+export const MAX_LINE_BYTES = 8 * 1024 * 1024;
+
+const address = v.object({ address: v.string(), port: v.number() });
+const toWorkerSchema = v.variant("t", [
+  v.object({
+    t: v.literal("start"),
+    index: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    count: v.pipe(v.number(), v.integer(), v.minValue(1)),
+    raw: v.unknown(),
+    base: v.string(),
+    ports: v.record(v.string(), v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65_535))),
+    self: v.array(address),
+  }),
+  v.object({ t: v.literal("config"), raw: v.unknown() }),
+  v.object({ t: v.literal("rotate-leaf-key") }),
+  v.object({ t: v.literal("drain"), graceMs: v.pipe(v.number(), v.minValue(0)) }),
+]);
+const record = v.custom<FlowRecord | RequestRecord>(
+  (x) => typeof x === "object" && x !== null && ((x as { type?: unknown }).type === "flow" || (x as { type?: unknown }).type === "request"),
+  "expected a flow or request record",
+);
+const fromWorkerSchema = v.variant("t", [
+  v.object({ t: v.literal("ready"), pid: v.pipe(v.number(), v.integer()) }),
+  v.object({ t: v.literal("flow"), record, quiet: v.boolean() }),
+  v.object({ t: v.literal("metrics"), text: v.string() }),
+  v.object({ t: v.literal("reloaded"), generation: v.number(), error: v.optional(v.string()) }),
+]);
+
+function parseLine<S extends v.GenericSchema>(schema: S, line: string, who: string): v.InferOutput<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new SyntaxError(`Malformed ${who} message: not JSON: ${JSON.stringify(line.slice(0, 80))}`);
+  }
+  const r = v.safeParse(schema, value);
+  if (!r.success) throw new SyntaxError(`Malformed ${who} message: ${r.issues[0].message}`);
+  return r.output;
+}
+
+/** One primary → worker line, validated. */
+export function parseToWorker(line: string): ToWorker {
+  return parseLine(toWorkerSchema, line, "primary");
+}
+
+/** One worker → primary line, validated. */
+export function parseFromWorker(line: string): FromWorker {
+  return parseLine(fromWorkerSchema, line, "worker");
+}
+
+/** A message as one line, newline included. */
+export function encodeMessage(message: ToWorker | FromWorker): string {
+  return JSON.stringify(message) + "\n";
+}
+
+/**
+ * Splits a byte stream into lines (UTF-8, `\n`-terminated; a trailing `\r` is kept). A line
+ * longer than `maxLine` characters throws `RangeError`: the channel is then unusable.
+ */
+export class LineSplitter {
+  readonly #decoder = new TextDecoder();
+  readonly #max: number;
+  #pending = "";
+
+  constructor(maxLine = MAX_LINE_BYTES) {
+    this.#max = maxLine;
+  }
+
+  /** The complete lines `chunk` finishes, in order. */
+  push(chunk: Uint8Array | string): string[] {
+    this.#pending += typeof chunk === "string" ? chunk : this.#decoder.decode(chunk, { stream: true });
+    const lines = this.#pending.split("\n");
+    this.#pending = lines.pop() ?? "";
+    // UTF-16 units: for ASCII (JSON of records and metrics) the same as bytes
+    if (this.#pending.length > this.#max || lines.some((l) => l.length > this.#max)) {
+      throw new RangeError(`Line longer than ${this.#max} characters`);
+    }
+    return lines;
+  }
+
+  /** Bytes received after the last newline. */
+  get pending(): string {
+    return this.#pending;
+  }
+}

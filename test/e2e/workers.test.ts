@@ -1,0 +1,188 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import net from "node:net";
+import { join } from "node:path";
+import { runtimeName } from "../helpers/runtime.ts";
+import { type GatewayProcess, startGateway } from "./support/gateway.ts";
+
+const root = new URL("../../", import.meta.url).pathname;
+const bin = join(root, "node_modules/.bin");
+/** On Deno, the README's task for a gateway with worker processes (it may start deno). */
+const command = runtimeName === "deno" ? [join(bin, "deno"), "task", "serve:workers"] : [join(bin, "bun"), join(root, "src/bin/bun.ts"), "serve"];
+
+const allowAll = { defaultAction: "allow", rules: [] };
+const config = {
+  workers: 2,
+  listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
+  admin: { listen: "127.0.0.1:0" },
+  addressGuard: { allow: ["127.0.0.0/8"] }, // the echo server is on loopback
+  policy: allowAll,
+  log: { flows: "stdout" },
+};
+
+/** Sockets a process holds (from /proc). */
+function sockets(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith("socket:");
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+/** The parent of `pid` (the README commands run the gateway under a task runner). */
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A CONNECT through the gateway: the status line, and the socket when it was 200. */
+function connect(proxyPort: number, target: string): Promise<{ status: number; socket: net.Socket }> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(proxyPort, "127.0.0.1");
+    let head = "";
+    const timer = setTimeout(() => (s.destroy(), reject(new Error("CONNECT timed out"))), 10_000);
+    s.setEncoding("latin1");
+    s.on("error", (e) => (clearTimeout(timer), reject(e)));
+    s.on("data", function onData(d: string) {
+      head += d;
+      if (!head.includes("\r\n\r\n")) return;
+      clearTimeout(timer);
+      s.off("data", onData);
+      resolve({ status: Number(head.split(" ")[1]), socket: s });
+    });
+    s.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+  });
+}
+
+function echoOnce(s: net.Socket, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let got = "";
+    const timer = setTimeout(() => reject(new Error("no echo")), 10_000);
+    s.on("data", function onData(d: string) {
+      got += d;
+      if (got.length < text.length) return;
+      clearTimeout(timer);
+      s.off("data", onData);
+      resolve(got);
+    });
+    s.write(text);
+  });
+}
+
+describe("worker processes sharing the listeners (workers: 2)", { timeout: 120_000 }, () => {
+  let gw: GatewayProcess;
+  let admin: string;
+  let echo: net.Server;
+  let target: string;
+
+  before(async () => {
+    echo = net.createServer((c) => {
+      c.on("error", () => {});
+      c.pipe(c);
+    });
+    await new Promise<void>((r) => echo.listen(0, "127.0.0.1", () => r()));
+    target = `127.0.0.1:${(echo.address() as net.AddressInfo).port}`;
+    gw = await startGateway(config, { command });
+    admin = `http://127.0.0.1:${gw.ports.get("admin")}`;
+  });
+  after(async () => {
+    await gw?.stop();
+    echo?.close();
+  });
+
+  const readiness = async () =>
+    (await (await fetch(`${admin}/readyz`)).json()) as { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
+  /** The worker's pid as the primary reports it, once it serves. */
+  const workerPid = async (): Promise<number | undefined> => {
+    const r = await readiness();
+    const m = /^1 of 1 serving \(pids (\d+)\)$/.exec(r.checks["workers"]?.detail ?? "");
+    return r.checks["workers"]?.ok && m ? Number(m[1]) : undefined;
+  };
+  const metric = async (line: RegExp) => {
+    const text = await (await fetch(`${admin}/metrics`)).text();
+    return Number(line.exec(text)?.[1] ?? NaN);
+  };
+
+  it("both processes take tunnels; metrics, flow log and feed cover them all", async () => {
+    const worker = await until("the worker", workerPid);
+    const primary = parentOf(worker);
+    const primaryBefore = sockets(primary);
+    const workerBefore = sockets(worker);
+    const tunnels = await Promise.all(Array.from({ length: 40 }, () => connect(gw.port, target)));
+    assert.deepEqual(tunnels.map((t) => t.status), Array(40).fill(200));
+    const echoes = await Promise.all(tunnels.map((t, i) => echoOnce(t.socket, `ping ${i}\n`)));
+    assert.deepEqual(echoes, tunnels.map((_, i) => `ping ${i}\n`));
+    // each tunnel costs its process two sockets; the kernel spread 40 tunnels over both
+    const primaryTunnels = (sockets(primary) - primaryBefore) / 2;
+    const workerTunnels = (sockets(worker) - workerBefore) / 2;
+    assert.equal(primaryTunnels + workerTunnels, 40, `primary ${primaryTunnels}, worker ${workerTunnels}`);
+    assert.ok(primaryTunnels >= 5 && workerTunnels >= 5, `primary ${primaryTunnels}, worker ${workerTunnels}`);
+    // the primary's /metrics sums its own and the worker's latest snapshot (sent every second)
+    await until("40 active tunnels in /metrics", async () =>
+      (await metric(/^tollgate_active_tunnels\{listener="all"\} (\S+)$/m)) === 40 ? true : undefined);
+    for (const t of tunnels) t.socket.destroy();
+    await until("40 tunnel flow lines on the primary's stdout", () =>
+      gw.flows().filter((f) => f["kind"] === "connect" && f["host"] === "127.0.0.1").length >= 40 ? true : undefined);
+    const feed = (await (await fetch(`${admin}/flows?limit=100`)).json()) as { flows: { kind: string }[] };
+    assert.ok(feed.flows.filter((f) => f.kind === "connect").length >= 40);
+    await until("40 connections counted", async () =>
+      (await metric(/^tollgate_connections_total\{listener="explicit",mode="explicit",decision="allow"\} (\S+)$/m)) >= 40 ? true : undefined);
+  });
+
+  it("a policy change through the admin API reaches the worker", async () => {
+    const put = (policy: unknown) =>
+      fetch(`${admin}/policy`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(policy) });
+    assert.equal((await put({ defaultAction: "deny", rules: [] })).status, 200);
+    // the worker applies it a moment later; then no connection in either process gets through
+    await new Promise((r) => setTimeout(r, 500));
+    const denied = await Promise.all(Array.from({ length: 30 }, () => connect(gw.port, target)));
+    for (const t of denied) t.socket.destroy();
+    assert.deepEqual(denied.map((t) => t.status), Array(30).fill(403));
+    assert.equal((await put(allowAll)).status, 200);
+  });
+
+  it("a killed worker is restarted while the primary keeps serving", async () => {
+    const before = await until("the worker", workerPid);
+    process.kill(before, "SIGKILL");
+    await until("the worker to die", () => (alive(before) ? undefined : true));
+    const meanwhile = await Promise.all(Array.from({ length: 20 }, () => connect(gw.port, target)));
+    for (const t of meanwhile) t.socket.destroy();
+    assert.deepEqual(meanwhile.map((t) => t.status), Array(20).fill(200));
+    const after = await until("a new worker", async () => {
+      const pid = await workerPid();
+      return pid !== undefined && pid !== before ? pid : undefined;
+    });
+    assert.ok(alive(after));
+    assert.match(gw.stderr.join(""), new RegExp(`worker 1 \\(pid ${before}\\) exited with signal SIGKILL; restarting it`));
+  });
+
+  it("SIGTERM drains and stops the primary and its workers", async () => {
+    const worker = await until("the worker", workerPid);
+    const primary = parentOf(worker);
+    await gw.stop();
+    await until("the primary and the worker to exit", () => (alive(primary) || alive(worker) ? undefined : true), 15_000);
+    assert.match(gw.stderr.join(""), /shutting down: draining connections/);
+  });
+});

@@ -1,0 +1,50 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { encodeMessage, LineSplitter, parseFromWorker, parseToWorker, type ToWorker } from "../../src/workers/protocol.ts";
+import { flowRecord } from "../metrics/_record.ts";
+
+describe("LineSplitter", () => {
+  it("reassembles lines split anywhere, multi-byte characters included", () => {
+    const text = encodeMessage({ t: "config", raw: { note: "grüße — ✓" } }) + encodeMessage({ t: "rotate-leaf-key" });
+    const bytes = new TextEncoder().encode(text);
+    const splitter = new LineSplitter();
+    const lines: string[] = [];
+    for (const b of bytes) lines.push(...splitter.push(Uint8Array.of(b)));
+    assert.equal(lines.length, 2);
+    assert.deepEqual(parseToWorker(lines[0]!), { t: "config", raw: { note: "grüße — ✓" } });
+    assert.deepEqual(parseToWorker(lines[1]!), { t: "rotate-leaf-key" });
+    assert.equal(splitter.pending, "");
+  });
+
+  it("throws RangeError once a line outgrows the limit, finished or not", () => {
+    assert.throws(() => new LineSplitter(16).push("x".repeat(17)), RangeError);
+    assert.throws(() => new LineSplitter(16).push("x".repeat(17) + "\nok\n"), RangeError);
+    assert.deepEqual(new LineSplitter(16).push("x".repeat(16) + "\n"), ["x".repeat(16)]);
+  });
+});
+
+describe("worker messages", () => {
+  it("round-trips every message kind", () => {
+    const toWorker: ToWorker[] = [
+      { t: "start", index: 1, count: 2, raw: { workers: 2 }, base: "/etc/tollgate", ports: { proxy: 3128 }, self: [{ address: "127.0.0.1", port: 9090 }] },
+      { t: "config", raw: { policy: {} } },
+      { t: "rotate-leaf-key" },
+      { t: "drain", graceMs: 10_000 },
+    ];
+    for (const m of toWorker) assert.deepEqual(parseToWorker(encodeMessage(m).trimEnd()), m);
+    const record = flowRecord();
+    assert.deepEqual(parseFromWorker(encodeMessage({ t: "flow", record, quiet: true }).trimEnd()), { t: "flow", record, quiet: true });
+    assert.deepEqual(parseFromWorker('{"t":"ready","pid":42}'), { t: "ready", pid: 42 });
+    assert.deepEqual(parseFromWorker('{"t":"metrics","text":"x 1\\n"}'), { t: "metrics", text: "x 1\n" });
+    assert.deepEqual(parseFromWorker('{"t":"reloaded","generation":3,"error":"bad"}'), { t: "reloaded", generation: 3, error: "bad" });
+  });
+
+  it("rejects what is not a message with SyntaxError", () => {
+    for (const line of ["", "hello", "[]", "{}", '{"t":"nope"}', '{"t":"ready"}', '{"t":"flow","record":{"type":"x"},"quiet":false}', '{"t":"metrics","text":1}']) {
+      assert.throws(() => parseFromWorker(line), SyntaxError, line);
+    }
+    for (const line of ['{"t":"start","index":-1,"count":2,"raw":null,"base":"/","ports":{},"self":[]}', '{"t":"start","index":1,"count":2,"raw":null,"base":"/","ports":{"p":70000},"self":[]}', '{"t":"drain"}', '{"t":"ready","pid":1}']) {
+      assert.throws(() => parseToWorker(line), SyntaxError, line);
+    }
+  });
+});
