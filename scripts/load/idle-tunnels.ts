@@ -3,26 +3,31 @@
  * report its RSS per tunnel and its descriptors; then check a sample of the tunnels still
  * carries bytes, close them all, and check the gateway gives the memory and descriptors back.
  *
- *   bun scripts/load/idle-tunnels.ts --runtime bun|deno [--tunnels 10000] [--hold-seconds 10] [--max-seconds 300]
+ *   bun scripts/load/idle-tunnels.ts --runtime bun|deno [--tunnels 10000] [--workers N] [--hold-seconds 10] [--max-seconds 300]
  *
  * Three processes besides this one, each started through `bash -c 'ulimit -n …; exec …'`:
  * the gateway, the client (this script with `--role client`) and the echo server (`--role
- * echo`). Each tunnel costs the gateway two descriptors (client side and upstream side), so
- * when the hard open-file limit is below 2 × tunnels + a reserve the tunnel count is lowered
- * to what fits, and the report says so. The client spreads its connections over source
- * addresses 127.0.0.1–127.0.0.8 so ephemeral ports never run out. Stops by itself.
+ * echo`). Each tunnel costs the gateway two descriptors (client side and upstream side).
+ * When 2 × tunnels + a reserve do not fit under the open-file limit (hard limits are often
+ * 20,000 in containers and cannot be raised there), the gateway runs as several processes
+ * sharing the port (config `workers`), each holding its share: `--workers` defaults to the
+ * fewest that fit. Figures are summed over the gateway's processes. The client spreads its
+ * connections over source addresses 127.0.0.1–127.0.0.8 so ephemeral ports never run out.
+ * Stops by itself.
  *
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import net from "node:net";
 import process from "node:process";
 import { createInterface } from "node:readline";
-import { openFileLimit, procStats, type ProcStats, startLoadGateway, withUlimit } from "./short-connections.ts";
+import { gatewayStats, openFileLimit, type ProcStats, startLoadGateway, withUlimit } from "./short-connections.ts";
 
 const self = new URL(import.meta.url).pathname;
-/** Descriptors the gateway keeps for itself (listener, stdio, runtime internals) and a margin. */
+/** Descriptors a gateway process keeps for itself (listener, stdio, runtime internals) and a margin. */
 const RESERVE_FDS = 100;
+/** Room for the kernel's uneven spread of connections between processes sharing a port. */
+const SPREAD_MARGIN = 1.1;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -184,13 +189,17 @@ async function main(): Promise<number> {
   const deadline = Date.now() + Number(arg("--max-seconds", "300")) * 1000;
   const left = () => Math.max(1000, deadline - Date.now());
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // the limit gateway processes get: this shell's, raised as far as the hard limit allows
+  const limit = Number(execFileSync("bash", ["-c", "ulimit -n 65536 2>/dev/null || ulimit -n \"$(ulimit -Hn)\"; ulimit -n"], { encoding: "utf8" }).trim());
+  const perProcess = (limit - RESERVE_FDS) / 2;
+  const workers = Number(arg("--workers", String(wanted <= perProcess ? 1 : Math.ceil((wanted * SPREAD_MARGIN) / perProcess))));
   const echo = startRole("echo", []);
-  const gw = await startLoadGateway(runtime);
+  const gw = await startLoadGateway(runtime, {}, workers);
   const children: Child[] = [echo];
   try {
     const { port: echoPort } = (await echo.next((o) => "port" in o, 20_000)) as { port: number };
-    const limit = openFileLimit(gw.pid);
-    const fits = Math.floor((limit - RESERVE_FDS) / 2);
+    if (openFileLimit(gw.pid) !== limit) throw new Error(`gateway open-file limit ${openFileLimit(gw.pid)}, expected ${limit}`);
+    const fits = workers === 1 ? Math.floor(perProcess) : Math.floor((workers * perProcess) / SPREAD_MARGIN);
     const tunnels = Math.min(wanted, fits);
     // warm-up: 200 tunnels opened and closed, so the baseline has the code paths loaded
     const warm = startRole("client", ["--gw-port", String(gw.port), "--target", `127.0.0.1:${echoPort}`, "--count", "200"]);
@@ -200,17 +209,18 @@ async function main(): Promise<number> {
     await warm.next((o) => o.event === "closed", 20_000);
     await warm.stop();
     await sleep(2000);
-    const base: ProcStats = procStats(gw.pid);
-    console.log(`gateway on ${runtime} (pid ${gw.pid}); open-file limit ${limit} → ${tunnels.toLocaleString("en-US")} tunnels${tunnels < wanted ? ` (asked for ${wanted.toLocaleString("en-US")}; 2 descriptors per tunnel + ${RESERVE_FDS} reserved do not fit in ${limit})` : ""}`);
+    const base: ProcStats = gatewayStats(gw.pid);
+    const fitNote = tunnels < wanted ? ` (asked for ${wanted.toLocaleString("en-US")}; 2 descriptors per tunnel + ${RESERVE_FDS} reserved per process do not fit in ${limit} × ${workers})` : "";
+    console.log(`gateway on ${runtime} (pid ${gw.pid}, ${workers} process${workers > 1 ? "es sharing the port" : ""}); open-file limit ${limit} per process → ${tunnels.toLocaleString("en-US")} tunnels${fitNote}`);
     console.log(`baseline (after a 200-tunnel warm-up): ${base.fds} fds, ${mib(base.rssKiB)} MiB RSS`);
     const client = startRole("client", ["--gw-port", String(gw.port), "--target", `127.0.0.1:${echoPort}`, "--count", String(tunnels)]);
     children.push(client);
     let peak = base.rssKiB;
-    const sampler = setInterval(() => (peak = Math.max(peak, procStats(gw.pid).rssKiB)), 250);
+    const sampler = setInterval(() => (peak = Math.max(peak, gatewayStats(gw.pid).rssKiB)), 250);
     const est = await client.next((o) => o.event === "established", left());
     console.log(`established ${String(est.open)} tunnels in ${Number(est.seconds).toFixed(1)} s, ${String(est.failed)} failed${est.firstError ? ` (first: ${String(est.firstError)})` : ""}`);
     await sleep(Math.min(holdMs, left()));
-    const held = procStats(gw.pid);
+    const held = gatewayStats(gw.pid);
     echo.send("count");
     const upstreams = await echo.next((o) => "open" in o, 10_000);
     client.send("verify");
@@ -219,17 +229,18 @@ async function main(): Promise<number> {
     const open = Number(est.open);
     const perTunnelKiB = (held.rssKiB - base.rssKiB) / Math.max(1, open);
     console.log(`held ${(holdMs / 1000).toFixed(0)} s: ${held.fds} fds (${((held.fds - base.fds) / Math.max(1, open)).toFixed(2)} per tunnel), ${mib(held.rssKiB)} MiB RSS (peak ${mib(peak)}), upstream sockets at the echo server: ${String(upstreams.open)}`);
+    if (workers > 1) console.log(`per process: ${held.processes.map((p, i) => `${i === 0 ? "primary" : `worker ${i}`} ${p.fds} fds, ${mib(p.rssKiB)} MiB`).join("; ")}`);
     console.log(`RSS per idle tunnel: ${perTunnelKiB.toFixed(1)} KiB  ((held − baseline) / ${open.toLocaleString("en-US")})`);
     console.log(`sample of ${String(v.checked)} tunnels still echo: ${String(v.ok)}/${String(v.checked)}`);
     client.send("close");
     await client.next((o) => o.event === "closed", 30_000);
     await sleep(5000);
-    const after = procStats(gw.pid);
+    const after = gatewayStats(gw.pid);
     echo.send("count");
     const echoAfter = await echo.next((o) => "open" in o, 10_000);
     console.log(`5 s after closing: ${after.fds} fds, ${mib(after.rssKiB)} MiB RSS, echo sockets open ${String(echoAfter.open)}`);
-    console.log(JSON.stringify({ runtime, limit, tunnels: open, failed: est.failed, establishSeconds: est.seconds, base, held, peakKiB: peak, perTunnelKiB: Number(perTunnelKiB.toFixed(1)), verified: `${String(v.ok)}/${String(v.checked)}`, after, echoOpenAfter: echoAfter.open }));
-    const ok = open === tunnels && v.ok === v.checked && after.fds <= base.fds + 2 && echoAfter.open === 0;
+    console.log(JSON.stringify({ runtime, limit, workers, tunnels: open, failed: est.failed, establishSeconds: est.seconds, base, held, peakKiB: peak, perTunnelKiB: Number(perTunnelKiB.toFixed(1)), verified: `${String(v.ok)}/${String(v.checked)}`, after, echoOpenAfter: echoAfter.open }));
+    const ok = open === tunnels && v.ok === v.checked && after.fds <= base.fds + 2 * workers && echoAfter.open === 0;
     return ok ? 0 : 1;
   } finally {
     for (const c of children) await c.stop();

@@ -51,23 +51,44 @@ export function openFileLimit(pid: number): number {
   return Number(m?.[1] ?? NaN);
 }
 
+/** The processes of a gateway: `pid` and its children (worker processes). */
+export function gatewayPids(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // gone
+  }
+  return [pid, ...children];
+}
+
+/** {@link procStats} summed over the gateway's processes. */
+export function gatewayStats(pid: number): ProcStats & { readonly processes: readonly ProcStats[] } {
+  const processes = gatewayPids(pid).map(procStats);
+  return { fds: processes.reduce((n, p) => n + p.fds, 0), rssKiB: processes.reduce((n, p) => n + p.rssKiB, 0), processes };
+}
+
 export interface LoadGateway {
   readonly pid: number;
   readonly port: number;
   stop(): Promise<void>;
 }
 
-/** The gateway command line on `runtime`. */
+/** The gateway command line on `runtime` (Deno: allowed to start deno, for worker processes). */
 export function gatewayArgv(runtime: "bun" | "deno"): string[] {
-  if (runtime === "deno") return [join(bin, "deno"), "run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", join(root, "src/bin/deno.ts")];
+  if (runtime === "deno") {
+    const deno = join(root, "node_modules/deno/deno");
+    return [deno, "run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", `--allow-run=${deno}`, join(root, "src/bin/deno.ts")];
+  }
   return [join(bin, "bun"), join(root, "src/bin/bun.ts")];
 }
 
 /**
  * Starts a gateway with one explicit listener allowing every destination on loopback, flow
- * logs off and limits high enough for load (connections, per client, tunnels).
+ * logs off and limits high enough for load (connections, per client, tunnels); `workers`
+ * processes share the listener.
  */
-export async function startLoadGateway(runtime: "bun" | "deno", extraLimits: Record<string, number> = {}): Promise<LoadGateway> {
+export async function startLoadGateway(runtime: "bun" | "deno", extraLimits: Record<string, number> = {}, workers = 1): Promise<LoadGateway> {
   const dir = mkdtempSync(join(tmpdir(), "tollgate-load-"));
   const configFile = join(dir, "config.json");
   writeFileSync(configFile, JSON.stringify({
@@ -76,6 +97,7 @@ export async function startLoadGateway(runtime: "bun" | "deno", extraLimits: Rec
     addressGuard: { allow: ["127.0.0.0/8"] },
     limits: { maxConnections: 1_000_000, maxConnectionsPerClient: 1_000_000, maxTunnels: 1_000_000, ...extraLimits },
     log: { flows: "off" },
+    workers,
   }));
   const [cmd, ...args] = withUlimit([...gatewayArgv(runtime), "serve", "--config", configFile]);
   const child: ChildProcess = spawn(cmd!, args, {
