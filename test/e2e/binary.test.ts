@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { makeTestPki, type TestPki } from "./support/certs.ts";
 import { curl } from "./support/curl.ts";
 import { startGateway } from "./support/gateway.ts";
@@ -66,6 +67,31 @@ describe("single compiled binary (dist/tollgate)", { timeout: 120_000 }, () => {
       assert.match(denied.stdout, /rule "deny-blocked"/);
       const f = await gw.waitForFlow((f) => f.kind === "connect" && f.host === "origin.test");
       assert.equal(f.rule, "origin");
+    } finally {
+      assert.equal(await gw.stop(), true);
+    }
+  });
+
+  it("starts its worker processes as itself (workers: 2)", async () => {
+    const gw = await startGateway(
+      {
+        workers: 2,
+        listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
+        policy: { defaultAction: "deny", rules: [{ id: "origin", hosts: ["origin.test"], action: "allow" }] },
+        addressGuard: { allow: ["127.0.0.0/8"] },
+        dns: { hosts: { "origin.test": ["127.0.0.1"] } },
+      },
+      { binary },
+    );
+    try {
+      assert.match(gw.stderr.join(""), /workers=2/);
+      const children = readFileSync(`/proc/${gw.pid}/task/${gw.pid}/children`, "utf8").trim().split(/\s+/);
+      assert.equal(children.length, 1);
+      assert.deepEqual(readFileSync(`/proc/${children[0]}/cmdline`, "utf8").split("\0").filter(Boolean), [binary, "__worker"]);
+      // enough connections that both processes take some (the kernel hashes each one)
+      const results = await Promise.all(Array.from({ length: 8 }, () =>
+        curl(["-x", `http://127.0.0.1:${gw.port}`, "--cacert", pki.caFile, `https://origin.test:${origin.port}/hello`])));
+      for (const r of results) assert.equal(r.stdout, "hello from origin", r.stderr);
     } finally {
       assert.equal(await gw.stop(), true);
     }
