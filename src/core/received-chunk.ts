@@ -35,6 +35,24 @@ export function markReceived(chunk: Uint8Array): Uint8Array {
 }
 
 /**
+ * Marks `chunk` like {@link markReceived}, but only when it provably is the one view of its
+ * buffer: from offset 0 and exactly as long as the buffer (a slice of a shared pool is shorter
+ * than its pool). For chunks made by code we do not own (a TLS library's output), which must
+ * hand each such buffer out once and never touch it again; returns `chunk`.
+ *
+ * @example
+ * ```ts
+ * writer.write(markWhole(encrypted)); // the Conn frees it once sent
+ * ```
+ */
+export function markWhole(chunk: Uint8Array): Uint8Array {
+  if (chunk.byteOffset === 0 && chunk.byteLength > 0 && chunk.buffer.byteLength === chunk.byteLength) {
+    received.set(chunk.buffer, chunk.byteLength);
+  }
+  return chunk;
+}
+
+/**
  * Frees the memory of `chunk` now if it is exactly a chunk marked by {@link markReceived}
  * (same buffer, offset 0, same length); otherwise does nothing. Call only once the bytes
  * are sent and nothing refers to the chunk any more: afterwards its length reads 0.

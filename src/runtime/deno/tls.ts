@@ -2,7 +2,16 @@ import type { Conn } from "../../core/conn.ts";
 import type { DialOptions } from "../../core/runtime.ts";
 import type { TlsCapability } from "../../core/tls.ts";
 import { acceptNodeTls } from "../node-tls/accept.ts";
+import type { ConnDuplexOptions } from "../node-tls/conn-duplex.ts";
 import { connectNodeTls } from "../node-tls/connect.ts";
+
+/**
+ * Deno's `node:tls` (a Rust TLSWrap over JS streams) copies in and out: every encrypted chunk
+ * we feed it is copied by `readBuffer()`, every decrypted read and every encrypted write comes
+ * in a fresh ArrayBuffer. So all three are freed once passed on instead of piling up for the
+ * GC (~3 GiB of dead buffers for a 1 GiB decrypted download).
+ */
+const BUFFERS: ConnDuplexOptions = { freeBuffers: true };
 
 /**
  * TLS on Deno: `node:tls` for both sides, running over the adapter's own TCP conns.
@@ -18,7 +27,7 @@ import { connectNodeTls } from "../node-tls/connect.ts";
  */
 export function denoTls(dial: (options: DialOptions) => Promise<Conn>): TlsCapability {
   return {
-    accept: acceptNodeTls,
-    connect: (options) => connectNodeTls(options, dial),
+    accept: (conn, options) => acceptNodeTls(conn, options, BUFFERS),
+    connect: (options) => connectNodeTls(options, dial, BUFFERS),
   };
 }

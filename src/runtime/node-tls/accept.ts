@@ -14,6 +14,7 @@ import type { SecureContext } from "node:tls";
 import type { Conn } from "../../core/conn.ts";
 import type { TlsAcceptOptions, TlsSession } from "../../core/tls.ts";
 import { connToDuplex } from "./conn-duplex.ts";
+import type { ConnDuplexOptions } from "./conn-duplex.ts";
 import { NodeSocketConn } from "./node-socket-conn.ts";
 import { ALPN_FAILURE, errorCode, handshakeFailure } from "./verify.ts";
 
@@ -30,13 +31,15 @@ function alertFor(error: Error): number {
  * unlocked; bytes still queued in its readable are read after `initialData`. ALPN is the
  * first of `options.alpn` the client offered (a client offering ALPN with none of them gets
  * a no_application_protocol alert and this rejects). Aborting `signal` closes `conn`.
+ * `buffers.freeBuffers` frees the buffers passed through as soon as they are passed on; only
+ * for a `node:tls` that allows it (Deno's, see {@linkcode ConnDuplexOptions}).
  *
  * @example
  * ```ts
  * const session = await acceptNodeTls(conn, { certChainPem, keyPem, alpn: ["http/1.1"], minVersion: "TLSv1.2", initialData: hello });
  * ```
  */
-export function acceptNodeTls(conn: Conn, options: TlsAcceptOptions): Promise<TlsSession> {
+export function acceptNodeTls(conn: Conn, options: TlsAcceptOptions, buffers: ConnDuplexOptions = {}): Promise<TlsSession> {
   if (options.signal?.aborted) {
     conn.close();
     return Promise.reject(options.signal.reason);
@@ -52,12 +55,13 @@ export function acceptNodeTls(conn: Conn, options: TlsAcceptOptions): Promise<Tl
     conn.close(); // bad certificate or key: nothing to answer the client with
     return Promise.reject(e);
   }
-  const transport = connToDuplex(conn, options.initialData);
+  const transport = connToDuplex(conn, options.initialData, buffers);
   const socket = new TLSSocket(transport.duplex, {
     isServer: true,
     secureContext,
     ALPNProtocols: options.alpn.length > 0 ? [...options.alpn] : undefined,
   });
+  transport.freeConsumed();
   return new Promise<TlsSession>((resolve, reject) => {
     const signal = options.signal;
     const cleanup = () => {
@@ -88,6 +92,7 @@ export function acceptNodeTls(conn: Conn, options: TlsAcceptOptions): Promise<Tl
       resolve({
         conn: new NodeSocketConn(socket, conn.remote, conn.local, {
           transport,
+          freeBuffers: buffers.freeBuffers,
           onClose: (e) => {
             if (e) conn.close();
           },

@@ -16,6 +16,7 @@ import type { Conn } from "../../core/conn.ts";
 import type { DialOptions } from "../../core/runtime.ts";
 import type { TlsClientSession, TlsConnectOptions } from "../../core/tls.ts";
 import { connToDuplex } from "./conn-duplex.ts";
+import type { ConnDuplexOptions } from "./conn-duplex.ts";
 import { NodeSocketConn } from "./node-socket-conn.ts";
 import { caList, handshakeFailure, isIpLiteral, validatePeer } from "./verify.ts";
 
@@ -23,6 +24,7 @@ import { caList, handshakeFailure, isIpLiteral, validatePeer } from "./verify.ts
  * Dials `options.address:options.port` with `dial` and completes a TLS handshake. Rejects with
  * `TlsValidationError` when `verify` is true and the certificate is not trusted for
  * `servername`, with an Error for other failures, with `signal.reason` on abort.
+ * `buffers.freeBuffers` as for `acceptNodeTls`.
  *
  * @example
  * ```ts
@@ -32,6 +34,7 @@ import { caList, handshakeFailure, isIpLiteral, validatePeer } from "./verify.ts
 export async function connectNodeTls(
   options: TlsConnectOptions,
   dial: (options: DialOptions) => Promise<Conn>,
+  buffers: ConnDuplexOptions = {},
 ): Promise<TlsClientSession> {
   const signal = options.signal;
   signal?.throwIfAborted();
@@ -41,7 +44,7 @@ export async function connectNodeTls(
     conn.close();
     throw signal.reason;
   }
-  const transport = connToDuplex(conn);
+  const transport = connToDuplex(conn, undefined, buffers);
   const socket: TLSSocket = connect({
     socket: transport.duplex,
     host: options.address,
@@ -55,6 +58,7 @@ export async function connectNodeTls(
     ...(options.clientCertPem && options.clientKeyPem ? { cert: options.clientCertPem, key: options.clientKeyPem } : {}),
     // half-open: the Duplex's allowHalfOpen (true) carries over to the TLS socket
   });
+  transport.freeConsumed();
   return new Promise<TlsClientSession>((resolve, reject) => {
     const cleanup = () => {
       socket.off("secureConnect", onSecure);
@@ -87,6 +91,7 @@ export async function connectNodeTls(
       resolve({
         conn: new NodeSocketConn(socket, conn.remote, conn.local, {
           transport,
+          freeBuffers: buffers.freeBuffers,
           onClose: (e) => {
             if (e) conn.close();
           },

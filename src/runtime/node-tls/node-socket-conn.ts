@@ -2,12 +2,15 @@
  * A `node:stream` Duplex (a `tls.TLSSocket`) seen as a core `Conn`, with the same semantics
  * as the adapters' TCP conns: explicit `pause()`/`resume()` backpressure (never `pipe`: on
  * Deno, `node:stream` piping buffered hundreds of MB), `drain`-paced writes, half-close.
+ * With `freeBuffers`, the chunks it hands out are marked for release (`received-chunk.ts`)
+ * and marked chunks written to it are freed once the Duplex is done with them.
  *
  * @module
  */
 
 import type { Duplex } from "node:stream";
 import type { Address, Conn } from "../../core/conn.ts";
+import { markWhole, releaseWritten } from "../../core/received-chunk.ts";
 
 /** Bytes buffered in the readable side before the socket is paused. */
 const READ_HIGH_WATER = 256 * 1024;
@@ -21,6 +24,13 @@ export interface NodeSocketConnOptions {
    * keeps reading its transport while the TLS socket is paused, so only this bounds memory.
    */
   readonly transport?: { pause(): void; resume(): void };
+  /**
+   * The Duplex emits each chunk in a buffer of its own and keeps no reference to it (Deno's
+   * TLSWrap copies every decrypted read into a fresh ArrayBuffer), and is done with a written
+   * chunk when the write's callback runs: received chunks are marked so that the Conn that
+   * sends them on frees them, and chunks written here are freed after their callback.
+   */
+  readonly freeBuffers?: boolean;
 }
 
 /**
@@ -42,6 +52,7 @@ export class NodeSocketConn implements Conn {
   #pending: { resolve: () => void; reject: (e: Error) => void } | undefined;
   #onClose: ((error: Error | undefined) => void) | undefined;
   #transport: { pause(): void; resume(): void } | undefined;
+  #free: boolean;
 
   constructor(socket: Duplex, remote: Address, local: Address, options: NodeSocketConnOptions = {}) {
     this.#socket = socket;
@@ -49,6 +60,7 @@ export class NodeSocketConn implements Conn {
     this.local = local;
     this.#onClose = options.onClose;
     this.#transport = options.transport;
+    this.#free = options.freeBuffers === true;
     this.readable = new ReadableStream<Uint8Array>(
       {
         start: (c) => {
@@ -97,7 +109,8 @@ export class NodeSocketConn implements Conn {
     const c = this.#controller;
     if (!c || this.#readDone) return;
     // a plain view: consumers must not depend on Buffer methods
-    c.enqueue(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    c.enqueue(this.#free ? markWhole(view) : view);
     if ((c.desiredSize ?? 1) <= 0 && !this.#paused) {
       this.#paused = true;
       this.#socket.pause();
@@ -145,7 +158,8 @@ export class NodeSocketConn implements Conn {
 
   #write(chunk: Uint8Array): Promise<void> | void {
     if (this.#closed) throw new Error("Connection closed");
-    if (this.#socket.write(chunk)) return;
+    const done = this.#free ? () => releaseWritten(chunk) : undefined;
+    if (this.#socket.write(chunk, done)) return;
     return new Promise<void>((resolve, reject) => {
       this.#pending = { resolve, reject };
     });

@@ -1,0 +1,113 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, rmSync } from "node:fs";
+import type { Conn } from "../../../src/core/conn.ts";
+import { markReceived } from "../../../src/core/received-chunk.ts";
+import type { DialOptions } from "../../../src/core/runtime.ts";
+import { DenoTcpConn } from "../../../src/runtime/deno/tcp-conn.ts";
+import { denoTls } from "../../../src/runtime/deno/tls.ts";
+import { makeTestPki } from "../../e2e/support/certs.ts";
+import { pattern, readAll, sha } from "../../helpers/bytes.ts";
+import { runtimeName } from "../../helpers/runtime.ts";
+
+/** A Conn passing chunks on unchanged (same objects) while remembering them. */
+function spy(conn: Conn): { conn: Conn; read: Uint8Array[]; written: Uint8Array[] } {
+  const read: Uint8Array[] = [];
+  const written: Uint8Array[] = [];
+  const writer = conn.writable.getWriter();
+  const readable = conn.readable.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        read.push(chunk);
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  const writable = new WritableStream<Uint8Array>({
+    write(chunk) {
+      written.push(chunk);
+      return writer.write(chunk);
+    },
+    close: () => writer.close(),
+    abort: (e) => writer.abort(e),
+  });
+  return { conn: { readable, writable, remote: conn.remote, local: conn.local, close: () => conn.close() }, read, written };
+}
+
+const freed = (chunks: Uint8Array[]) => chunks.filter((c) => c.byteLength === 0).length;
+
+describe("Deno TLS (node:tls over Deno.TcpConn)", { skip: runtimeName === "deno" ? undefined : "Deno's node:tls only", timeout: 60_000 }, () => {
+  it("frees encrypted and decrypted buffers once passed on, and keeps every byte", async () => {
+    const pki = makeTestPki(["origin.test"]);
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      let serverSide: ReturnType<typeof spy> | undefined;
+      let clientSide: ReturnType<typeof spy> | undefined;
+      let head: Uint8Array | undefined;
+      const echoed: Uint8Array[] = [];
+      const tls = denoTls(async (o: DialOptions) => {
+        const c = spy(new DenoTcpConn(await Deno.connect({ hostname: o.address, port: o.port })));
+        clientSide = c;
+        return c.conn;
+      });
+      // the server echoes every decrypted chunk back as it is (the core's relay does the same)
+      const server = (async () => {
+        const s = spy(new DenoTcpConn((await listener.accept()) as Deno.TcpConn));
+        serverSide = s;
+        const reader = s.conn.readable.getReader();
+        const first = await reader.read();
+        reader.releaseLock();
+        head = first.value;
+        const session = await tls.accept(s.conn, { certChainPem: pki.certPem, keyPem: pki.keyPem, alpn: [], minVersion: "TLSv1.2", initialData: head });
+        const w = session.conn.writable.getWriter();
+        for await (const chunk of session.conn.readable) {
+          echoed.push(chunk);
+          await w.write(chunk);
+        }
+        await w.close();
+      })();
+      const client = await tls.connect({
+        address: "127.0.0.1",
+        port: (listener.addr as Deno.NetAddr).port,
+        servername: "origin.test",
+        extraCaPem: [readFileSync(pki.caFile, "utf8")],
+        verify: true,
+        alpn: [],
+        minVersion: "TLSv1.2",
+      });
+      const payload = pattern(4 * 1024 * 1024 + 5);
+      const sent: Uint8Array[] = [];
+      const sending = (async () => {
+        const w = client.conn.writable.getWriter();
+        for (let o = 0; o < payload.byteLength; o += 65536) {
+          const chunk = markReceived(payload.slice(o, o + 65536)); // as a Conn hands them out
+          sent.push(chunk);
+          await w.write(chunk);
+        }
+        await w.close();
+      })();
+      const got = await readAll(client.conn);
+      await sending;
+      await server;
+      assert.equal(await sha(got), await sha(payload));
+
+      // plaintext: written by the client, decrypted and echoed by the server
+      assert.equal(freed(sent), sent.length, "chunks written to a TLS conn are freed");
+      assert.ok(echoed.length > 0);
+      assert.equal(freed(echoed), echoed.length, "decrypted chunks are freed once written on");
+      // ciphertext on both TCP conns: what the TLS layer read was freed once consumed, what it
+      // wrote once sent; the server's first chunk (the caller's ClientHello) was left alone
+      for (const side of [clientSide!, serverSide!]) {
+        const read = side.read.filter((c) => c !== head);
+        assert.ok(read.length > 10 && side.written.length > 10);
+        assert.equal(freed(read), read.length, "encrypted input is freed once consumed");
+        assert.equal(freed(side.written), side.written.length, "encrypted output is freed once sent");
+      }
+      assert.ok(head && head.byteLength > 0, "the ClientHello passed as initialData stays intact");
+      client.conn.close();
+      rmSync(pki.dir, { recursive: true, force: true });
+    } finally {
+      listener.close();
+    }
+  });
+});
