@@ -113,7 +113,13 @@ export class LineSplitter {
 
   /** The complete lines `chunk` finishes, in order. */
   push(chunk: Uint8Array | string): string[] {
-    this.#pending += typeof chunk === "string" ? chunk : this.#decoder.decode(chunk, { stream: true });
+    const text = typeof chunk === "string" ? chunk : this.#decoder.decode(chunk, { stream: true });
+    this.#pending += text;
+    // a long line arriving in many chunks is not re-split at every chunk
+    if (!text.includes("\n")) {
+      if (this.#pending.length > this.#max) throw new RangeError(`Line longer than ${this.#max} characters`);
+      return [];
+    }
     const lines = this.#pending.split("\n");
     this.#pending = lines.pop() ?? "";
     // UTF-16 units: for ASCII (JSON of records and metrics) the same as bytes
