@@ -4,7 +4,7 @@
  * and RssFile (/proc/PID/status) every 50 ms; optionally (`--trace DIR`) also the relay's
  * own `process.memoryUsage()` / `bun:jsc` figures (trace.ts). Fresh relay process per run.
  *
- *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,deno-relay,deno-relay-loop,deno-tunnel,deno-decrypt [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR]
+ *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,deno-relay,deno-relay-loop,deno-tunnel,deno-decrypt [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload]
  *
  * Relays: `bun-relay` / `deno-relay` / `deno-relay-loop` are minimal relays with no Tollgate
  * code (the runtime's floor; curl reaches the origin through them with --connect-to);
@@ -15,7 +15,7 @@
  * @module
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -102,6 +102,7 @@ async function main(): Promise<void> {
   const runs = Number(arg("--runs") ?? "3");
   const traceDir = arg("--trace");
   const targets = (arg("--targets") ?? "bun-relay,bun-tunnel,bun-decrypt").split(",");
+  const upload = arg("--direction") === "upload";
   const { makeTestPki } = await import("../../../test/e2e/support/certs.ts");
   const work = mkdtempSync(join(tmpdir(), "tollgate-floor-"));
   const pki = makeTestPki(["origin.test"]);
@@ -125,7 +126,12 @@ async function main(): Promise<void> {
     const denoRun = [join(bin, "deno"), "run", "-A"];
     const gwPort = /explicit=[^ ]*:(\d+)/;
     const relayPort = /port=(\d+)/;
-    console.log(`download ${size / 2 ** 20} MiB, warm-up ${warm / 2 ** 20} MiB, ${runs} runs; MiB: growth = peak - baseline (median of runs) [each run]`);
+    const sparse = join(work, "upload.bin");
+    if (upload) {
+      writeFileSync(sparse, "");
+      truncateSync(sparse, size);
+    }
+    console.log(`${upload ? "upload" : "download"} ${size / 2 ** 20} MiB, warm-up ${warm / 2 ** 20} MiB, ${runs} runs; MiB: growth = peak - baseline (median of runs) [each run]`);
     console.log("target            base   rss-growth             anon-growth            file-growth   MB/s");
     for (const target of targets) {
       const rows: { base: number; rss: number; anon: number; file: number; mbs: number }[] = [];
@@ -163,11 +169,13 @@ async function main(): Promise<void> {
           };
           const timer = setInterval(sample, 50);
           const t0 = performance.now();
-          const got = await curl([...through, "-o", "/dev/null", "-w", "%{size_download}", url(size)]);
+          const got = upload
+            ? await curl([...through, "-o", "/dev/null", "-w", "%{size_upload}", "-T", sparse, `https://origin.test:${oport}/upload`])
+            : await curl([...through, "-o", "/dev/null", "-w", "%{size_download}", url(size)]);
           const secs = (performance.now() - t0) / 1000;
           clearInterval(timer);
           sample();
-          if (Number(got) !== size) throw new Error(`downloaded ${got} of ${size}`);
+          if (Number(got) !== size) throw new Error(`moved ${got} of ${size}`);
           rows.push({ base: base.rss / 1024, rss: (peak.rss - base.rss) / 1024, anon: (peak.anon - base.anon) / 1024, file: (peak.file - base.file) / 1024, mbs: size / 1e6 / secs });
         } finally {
           await relay.stop();

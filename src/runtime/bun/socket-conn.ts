@@ -115,7 +115,12 @@ export class BunSocketConn implements Conn {
 
   /** Bun `data` handler. */
   onData(data: Uint8Array): void {
-    if (this.#handedOver) return;
+    if (this.#handedOver) {
+      // Bun still hands the raw socket every ciphertext chunk its TLS layer reads
+      // (oven-sh/bun#26297), each a fresh copy: free it now, not at the next GC
+      releaseWritten(markReceived(data));
+      return;
+    }
     if (this.#stash) {
       this.#stash.push(data);
       return;
