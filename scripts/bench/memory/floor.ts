@@ -4,7 +4,7 @@
  * and RssFile (/proc/PID/status) every 50 ms; optionally (`--trace DIR`) also the relay's
  * own `process.memoryUsage()` / `bun:jsc` figures (trace.ts). Fresh relay process per run.
  *
- *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,deno-relay,deno-relay-loop,deno-tunnel,deno-decrypt [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload]
+ *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,deno-relay,deno-relay-loop,deno-tunnel,deno-decrypt [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked]
  *
  * Relays: `bun-relay` / `deno-relay` / `deno-relay-loop` are minimal relays with no Tollgate
  * code (the runtime's floor; curl reaches the origin through them with --connect-to);
@@ -83,9 +83,14 @@ function startRelay(cmd: string[], env: Record<string, string>, portPattern: Reg
   });
 }
 
-function curl(args: string[]): Promise<string> {
+/** Runs curl; with `stdinBytes`, pipes that many zero bytes into it (`-T -`: a chunked upload). */
+function curl(args: string[], stdinBytes = 0): Promise<string> {
   return new Promise((resolve, reject) => {
-    const c = spawn("curl", ["-sS", "-f", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const c = spawn("curl", ["-sS", "-f", ...args], { stdio: [stdinBytes > 0 ? "pipe" : "ignore", "pipe", "pipe"] });
+    if (stdinBytes > 0) {
+      const head = spawn("head", ["-c", String(stdinBytes), "/dev/zero"], { stdio: ["ignore", "pipe", "ignore"] });
+      head.stdout!.pipe(c.stdin!);
+    }
     let out = "";
     let err = "";
     c.stdout!.on("data", (d) => (out += d));
@@ -102,7 +107,8 @@ async function main(): Promise<void> {
   const runs = Number(arg("--runs") ?? "3");
   const traceDir = arg("--trace");
   const targets = (arg("--targets") ?? "bun-relay,bun-tunnel,bun-decrypt").split(",");
-  const upload = arg("--direction") === "upload";
+  const direction = arg("--direction") ?? "download";
+  const upload = direction.startsWith("upload");
   const { makeTestPki } = await import("../../../test/e2e/support/certs.ts");
   const work = mkdtempSync(join(tmpdir(), "tollgate-floor-"));
   const pki = makeTestPki(["origin.test"]);
@@ -131,7 +137,7 @@ async function main(): Promise<void> {
       writeFileSync(sparse, "");
       truncateSync(sparse, size);
     }
-    console.log(`${upload ? "upload" : "download"} ${size / 2 ** 20} MiB, warm-up ${warm / 2 ** 20} MiB, ${runs} runs; MiB: growth = peak - baseline (median of runs) [each run]`);
+    console.log(`${direction} ${size / 2 ** 20} MiB, warm-up ${warm / 2 ** 20} MiB, ${runs} runs; MiB: growth = peak - baseline (median of runs) [each run]`);
     console.log("target            base   rss-growth             anon-growth            file-growth   MB/s");
     for (const target of targets) {
       const rows: { base: number; rss: number; anon: number; file: number; mbs: number }[] = [];
@@ -170,7 +176,7 @@ async function main(): Promise<void> {
           const timer = setInterval(sample, 50);
           const t0 = performance.now();
           const got = upload
-            ? await curl([...through, "-o", "/dev/null", "-w", "%{size_upload}", "-T", sparse, `https://origin.test:${oport}/upload`])
+            ? (JSON.parse(await curl([...through, "-T", direction === "upload" ? sparse : "-", `https://origin.test:${oport}/upload`], direction === "upload" ? 0 : size)) as { bytes: number }).bytes
             : await curl([...through, "-o", "/dev/null", "-w", "%{size_download}", url(size)]);
           const secs = (performance.now() - t0) / 1000;
           clearInterval(timer);
