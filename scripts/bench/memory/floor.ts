@@ -4,7 +4,7 @@
  * and RssFile (/proc/PID/status) every 50 ms; optionally (`--trace DIR`) also the relay's
  * own `process.memoryUsage()` / `bun:jsc` figures (trace.ts). Fresh relay process per run.
  *
- *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,deno-relay,deno-relay-loop,deno-tunnel,deno-decrypt [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked]
+ *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,deno-relay,deno-relay-loop,deno-tunnel,deno-decrypt [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--deno-v8-flags F]
  *
  * Relays: `bun-relay` / `deno-relay` / `deno-relay-loop` are minimal relays with no Tollgate
  * code (the runtime's floor; curl reaches the origin through them with --connect-to);
@@ -129,7 +129,8 @@ async function main(): Promise<void> {
       }));
       return f;
     };
-    const denoRun = [join(bin, "deno"), "run", "-A"];
+    const v8Flags = arg("--deno-v8-flags");
+    const denoRun = [join(bin, "deno"), "run", "-A", ...(v8Flags ? [`--v8-flags=${v8Flags}`] : [])];
     const gwPort = /explicit=[^ ]*:(\d+)/;
     const relayPort = /port=(\d+)/;
     const sparse = join(work, "upload.bin");
