@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import { runtimeName } from "../helpers/runtime.ts";
 import { makeTestPki, type TestPki } from "./support/certs.ts";
 import { curl } from "./support/curl.ts";
 import { cliCommand, type GatewayProcess, startGateway } from "./support/gateway.ts";
+import { run } from "./support/run.ts";
 
 /**
  * Largest RSS growth allowed for a 256 MiB download or upload through the decrypted path. Measured
@@ -24,20 +25,6 @@ import { cliCommand, type GatewayProcess, startGateway } from "./support/gateway
 const MAX_GROWTH_MIB = runtimeName === "deno" ? 96 : 16;
 const BIG = 256 * 1024 * 1024;
 
-function run(cmd: string, args: string[], timeout = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    c.stdout.on("data", (d) => (stdout += d));
-    c.stderr.on("data", (d) => (stderr += d));
-    const t = setTimeout(() => c.kill("SIGKILL"), timeout);
-    c.on("exit", (code) => {
-      clearTimeout(t);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
 
 /** The DNS names in the leaf certificate a gateway serves for `host` (openssl s_client through the proxy, openssl x509 to read it). */
 async function servedSans(gwPort: number, host: string, port: number, gwCa: string): Promise<string[]> {

@@ -9,6 +9,7 @@ import { makeTestPki, type TestPki } from "./support/certs.ts";
 import { curl } from "./support/curl.ts";
 import { cliCommand, type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { type Origin, patternBlock, startOrigin } from "./support/origin.ts";
+import { run } from "./support/run.ts";
 
 const support = new URL("./support/", import.meta.url).pathname;
 
@@ -19,20 +20,6 @@ function expectedSha(size: number): string {
   return h.digest("hex");
 }
 
-function run(cmd: string, args: string[], timeout = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    c.stdout.on("data", (d) => (stdout += d));
-    c.stderr.on("data", (d) => (stderr += d));
-    const t = setTimeout(() => c.kill("SIGKILL"), timeout);
-    c.on("exit", (code) => {
-      clearTimeout(t);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
 
 describe("TLS interception end to end (real curl)", { timeout: 240_000 }, () => {
   let work: string;

@@ -10,6 +10,7 @@ import { curl } from "./support/curl.ts";
 import { cliCommand, type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { patternBlock } from "./support/origin.ts";
 import { makeOpensslCa } from "./support/reverse-pki.ts";
+import { run } from "./support/run.ts";
 
 const support = new URL("./support/", import.meta.url).pathname;
 const MiB = 1 << 20;
@@ -48,21 +49,6 @@ function closedPort(): Promise<number> {
   });
 }
 
-function run(cmd: string, args: string[], timeout = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
-    c.stdin.end();
-    let stdout = "";
-    let stderr = "";
-    c.stdout.on("data", (d) => (stdout += d));
-    c.stderr.on("data", (d) => (stderr += d));
-    const t = setTimeout(() => c.kill("SIGKILL"), timeout);
-    c.on("exit", (code) => {
-      clearTimeout(t);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
 
 function expectedSha(size: number): string {
   const block = patternBlock();
