@@ -36,13 +36,14 @@ const bin = join(root, "node_modules/.bin");
 
 /**
  * The origin, a Node program (ESM, run with `node --input-type=module -e`). Reads
- * `ORIGIN_CONFIG` = {certPem, keyPem, servers: [{name, minVersion?, maxVersion?}]}, listens
+ * `ORIGIN_CONFIG` = {certPem, keyPem, servers: [{name, minVersion?, maxVersion?, plain?}]}, listens
  * on 127.0.0.1 (one port per server) and prints `{"<name>": port, …}` as one line. Routes:
  * `/version` → the negotiated TLS version; `/bytes?size=N` → N bytes (Content-Length,
  * streamed with backpressure); any request with a body → `{"bytes": N}` after consuming it.
  */
 export const ORIGIN_PROGRAM = `
 import https from "node:https";
+import http from "node:http";
 const cfg = JSON.parse(process.env.ORIGIN_CONFIG);
 const block = Buffer.alloc(1 << 20);
 for (let i = 0; i < block.length; i++) block[i] = (i * 131 + (i >>> 8)) & 0xff;
@@ -84,7 +85,7 @@ for (const s of cfg.servers) {
   const opts = { cert: cfg.certPem, key: cfg.keyPem };
   if (s.minVersion) opts.minVersion = s.minVersion;
   if (s.maxVersion) opts.maxVersion = s.maxVersion;
-  const server = https.createServer(opts, handler);
+  const server = s.plain ? http.createServer(handler) : https.createServer(opts, handler);
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   ports[s.name] = server.address().port;
 }
@@ -96,6 +97,8 @@ export interface OriginServer {
   readonly name: string;
   readonly minVersion?: "TLSv1.2" | "TLSv1.3";
   readonly maxVersion?: "TLSv1.2" | "TLSv1.3";
+  /** Plain HTTP instead of TLS (for measuring plain-HTTP forwarding). */
+  readonly plain?: boolean;
 }
 
 export interface TlsOrigins {

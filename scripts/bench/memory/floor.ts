@@ -4,11 +4,14 @@
  * and RssFile (/proc/PID/status) every 50 ms; optionally (`--trace DIR`) also the relay's
  * own `process.memoryUsage()` / `bun:jsc` figures (trace.ts). Fresh relay process per run.
  *
- *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,deno-relay,deno-relay-loop,deno-tunnel,deno-decrypt [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--deno-v8-flags F]
+ *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,bun-plain,deno-relay,deno-relay-loop,deno-tls-native,deno-tls-node,deno-tunnel,deno-decrypt,deno-plain [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--deno-v8-flags F]
  *
- * Relays: `bun-relay` / `deno-relay` / `deno-relay-loop` are minimal relays with no Tollgate
- * code (the runtime's floor; curl reaches the origin through them with --connect-to);
- * `*-tunnel` is a Tollgate blind CONNECT tunnel, `*-decrypt` Tollgate's decrypted path.
+ * Relays: `bun-relay` / `deno-relay` / `deno-relay-loop` are minimal TCP relays with no
+ * Tollgate code (the runtime's floor; curl reaches the origin through them with --connect-to);
+ * `deno-tls-native` / `deno-tls-node` are minimal TLS-terminating relays (deno-tls-relay.ts:
+ * Deno.listenTls + Deno.startTls, or node:tls over node:net with pipe());
+ * `*-tunnel` is a Tollgate blind CONNECT tunnel, `*-decrypt` Tollgate's decrypted path,
+ * `*-plain` Tollgate forwarding plain HTTP (`curl -x … http://…`) to a plain origin.
  * `--warm-mib` moves that much once before the baseline, to separate warm-up (JIT, pools,
  * heap sizing) from growth with the body.
  *
@@ -112,8 +115,9 @@ async function main(): Promise<void> {
   const { makeTestPki } = await import("../../../test/e2e/support/certs.ts");
   const work = mkdtempSync(join(tmpdir(), "tollgate-floor-"));
   const pki = makeTestPki(["origin.test"]);
-  const origins = await startTlsOrigins(pki.certPem, pki.keyPem, [{ name: "origin" }]);
+  const origins = await startTlsOrigins(pki.certPem, pki.keyPem, [{ name: "origin" }, { name: "plain", plain: true }]);
   const oport = origins.ports["origin"]!;
+  const pport = origins.ports["plain"]!;
   try {
     execFileSync(join(bin, "bun"), [join(root, "src/bin/bun.ts"), "ca", "init", "--out", join(work, "ca")], { stdio: "ignore" });
     const config = (decrypt: boolean) => {
@@ -147,12 +151,13 @@ async function main(): Promise<void> {
         if (traceDir) rmSync(env["MEMTRACE_FILE"]!, { force: true });
         const trace = join(here, "trace.ts");
         let relay: Relay;
-        const viaRelay = target.endsWith("relay") || target.endsWith("relay-loop");
+        const viaRelay = target.endsWith("relay") || target.endsWith("relay-loop") || target.startsWith("deno-tls-");
         if (target === "bun-relay") relay = await startRelay([join(bin, "bun"), "--preload", trace, join(here, "bun-relay.ts"), String(oport)], env, relayPort);
         else if (target === "deno-relay") relay = await startRelay([...denoRun, join(here, "deno-relay.ts"), String(oport), "pipe"], env, relayPort);
         else if (target === "deno-relay-loop") relay = await startRelay([...denoRun, join(here, "deno-relay.ts"), String(oport), "loop"], env, relayPort);
+        else if (target === "deno-tls-native" || target === "deno-tls-node") relay = await startRelay([...denoRun, join(here, "deno-tls-relay.ts"), String(oport), pki.dir, target.slice(9)], env, relayPort);
         else {
-          const [rt, path] = target.split("-") as ["bun" | "deno", "tunnel" | "decrypt"];
+          const [rt, path] = target.split("-") as ["bun" | "deno", "tunnel" | "decrypt" | "plain"];
           const cfg = ["serve", "--config", config(path === "decrypt")];
           const cmd = rt === "bun" ? [join(bin, "bun"), "--preload", trace, join(root, "src/bin/bun.ts"), ...cfg] : [...denoRun, join(here, "deno-gateway.ts"), ...cfg];
           relay = await startRelay(cmd, env, gwPort);
@@ -161,7 +166,9 @@ async function main(): Promise<void> {
           const through = viaRelay
             ? ["--connect-to", `origin.test:${oport}:127.0.0.1:${relay.port}`, "--cacert", pki.caFile]
             : ["-x", `http://127.0.0.1:${relay.port}`, "--noproxy", "", "--cacert", target.endsWith("decrypt") ? join(work, "ca", "ca.pem") : pki.caFile];
-          const url = (n: number) => `https://origin.test:${oport}/bytes?size=${n}`;
+          const plain = target.endsWith("-plain");
+          const originUrl = plain ? `http://origin.test:${pport}` : `https://origin.test:${oport}`;
+          const url = (n: number) => `${originUrl}/bytes?size=${n}`;
           await curl([...through, "-o", "/dev/null", url(2 ** 20)]);
           if (warm > 0) await curl([...through, "-o", "/dev/null", url(warm)]);
           await new Promise((r) => setTimeout(r, 500));
@@ -177,7 +184,7 @@ async function main(): Promise<void> {
           const timer = setInterval(sample, 50);
           const t0 = performance.now();
           const got = upload
-            ? (JSON.parse(await curl([...through, "-T", direction === "upload" ? sparse : "-", `https://origin.test:${oport}/upload`], direction === "upload" ? 0 : size)) as { bytes: number }).bytes
+            ? (JSON.parse(await curl([...through, "-T", direction === "upload" ? sparse : "-", `${originUrl}/upload`], direction === "upload" ? 0 : size)) as { bytes: number }).bytes
             : await curl([...through, "-o", "/dev/null", "-w", "%{size_download}", url(size)]);
           const secs = (performance.now() - t0) / 1000;
           clearInterval(timer);

@@ -2,6 +2,8 @@
  * In-process memory trace: when `MEMTRACE_FILE` is set, appends one JSON line every
  * `MEMTRACE_MS` (default 100) ms with `process.memoryUsage()` and, on Bun, `bun:jsc`'s
  * heap and allocator figures. Loaded with `bun --preload` or imported first on Deno.
+ * `MEMTRACE_GC=1` (Deno, with `--v8-flags=--expose-gc`) runs a full collection after every
+ * sample, to tell live memory from garbage awaiting collection.
  *
  * @module
  */
@@ -14,6 +16,8 @@ if (file) {
   type Jsc = { heapStats(): Record<string, unknown>; memoryUsage(): Record<string, number> };
   let jsc: Jsc | undefined;
   if ("Bun" in globalThis) jsc = (await import("bun:jsc")) as unknown as Jsc;
+  const gc = process.env["MEMTRACE_GC"] ? (globalThis as { gc?: () => void }).gc : undefined;
+  if (process.env["MEMTRACE_GC"] && !gc) throw new Error("MEMTRACE_GC needs a collector to call: run with V8's --expose-gc");
   const t0 = Date.now();
   const timer = setInterval(() => {
     const m = process.memoryUsage();
@@ -30,6 +34,9 @@ if (file) {
       row["miPeakCommit"] = u["peakCommit"];
     }
     appendFileSync(file, JSON.stringify(row) + "\n");
+    // MEMTRACE_GC=1 (with V8's --expose-gc): a full collection after each sample, so that
+    // what the next sample shows beyond the last is what lived through it, not garbage
+    if (gc) gc();
   }, ms);
   (timer as { unref?: () => void }).unref?.();
 }
