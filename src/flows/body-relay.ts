@@ -2,7 +2,7 @@ import type { BodyFraming } from "../protocol/body-framing.ts";
 import { ChunkedDecoder } from "../protocol/chunked.ts";
 import { HttpParseError } from "../protocol/http-errors.ts";
 import type { ConnReader } from "./conn-reader.ts";
-import { deadline } from "./conn-reader.ts";
+import { IdleDeadline } from "./idle-deadline.ts";
 
 /** Optional extras for {@link relayBody}. */
 export interface RelayExtras {
@@ -27,9 +27,26 @@ export async function relayBody(
   status: 400 | 502,
   extra: RelayExtras = {},
 ): Promise<number> {
+  // one timer for the whole body, not one per read and per write
+  const idle = idleTimeoutMs > 0 ? new IdleDeadline(idleTimeoutMs) : 0;
+  try {
+    return await relayFramed(src, (b) => (idle === 0 ? dst.write(b) : idle.race(dst.write(b), onStall)), framing, idle, status, extra);
+  } finally {
+    if (idle !== 0) idle.stop();
+  }
+}
+
+async function relayFramed(
+  src: ConnReader,
+  send: (b: Uint8Array) => Promise<void>,
+  framing: BodyFraming,
+  idle: IdleDeadline | 0,
+  status: 400 | 502,
+  extra: RelayExtras,
+): Promise<number> {
   const write = async (b: Uint8Array) => {
     const n = b.byteLength; // the Conn may free `b` once written
-    await (idleTimeoutMs > 0 ? deadline(dst.write(b), idleTimeoutMs, onStall) : dst.write(b));
+    await send(b);
     if (extra.progress) extra.progress.bytes += n;
   };
   let copied = 0;
@@ -40,7 +57,7 @@ export async function relayBody(
     case "length": {
       let remaining = framing.length;
       while (remaining > 0) {
-        const chunk = await src.read(idleTimeoutMs);
+        const chunk = await src.read(idle);
         if (!chunk) throw new HttpParseError(status, `Connection closed with ${remaining} body bytes missing`);
         const take = chunk.byteLength > remaining ? chunk.subarray(0, remaining) : chunk;
         if (take !== chunk) src.unread(chunk.subarray(remaining));
@@ -53,7 +70,7 @@ export async function relayBody(
     case "chunked": {
       const decoder = new ChunkedDecoder();
       for (;;) {
-        const chunk = await src.read(idleTimeoutMs);
+        const chunk = await src.read(idle);
         if (!chunk) throw new HttpParseError(status, "Connection closed in the middle of a chunked body");
         const r = decoder.push(chunk);
         const part = r.consumed === chunk.byteLength ? chunk : chunk.subarray(0, r.consumed);
@@ -67,7 +84,7 @@ export async function relayBody(
     }
     case "close": {
       for (;;) {
-        const chunk = await src.read(idleTimeoutMs);
+        const chunk = await src.read(idle);
         if (!chunk) return copied;
         copied += chunk.byteLength;
         await write(chunk);

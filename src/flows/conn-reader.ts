@@ -1,10 +1,9 @@
 import { concatBytes } from "../core/bytes.ts";
 import type { Conn } from "../core/conn.ts";
 
-/** Thrown when a read or write waited longer than allowed. */
-export class FlowTimeoutError extends Error {
-  override name = "FlowTimeoutError";
-}
+import { deadline, type IdleDeadline } from "./idle-deadline.ts";
+
+export { deadline, FlowTimeoutError } from "./idle-deadline.ts";
 
 /**
  * Reads a connection chunk by chunk with push-back (bytes read past a message boundary
@@ -23,18 +22,19 @@ export class ConnReader {
   }
 
   /**
-   * Next chunk, or undefined at end of stream. With `timeoutMs` > 0, rejects with
-   * FlowTimeoutError when nothing arrived in time; the read stays pending (nothing is lost)
-   * and the next call continues it. The caller decides whether to answer or close.
+   * Next chunk, or undefined at end of stream. With a `timeout` (ms > 0, or an
+   * {@link IdleDeadline} shared by a sequence of waits), rejects with FlowTimeoutError when
+   * nothing arrived in time; the read stays pending (nothing is lost) and the next call
+   * continues it. The caller decides whether to answer or close.
    */
-  async read(timeoutMs = 0): Promise<Uint8Array | undefined> {
+  async read(timeout: number | IdleDeadline = 0): Promise<Uint8Array | undefined> {
     const next = this.#pending.pop();
     if (next) return next;
     const reader = this.#reader;
     if (!reader) throw new Error("Reader was released");
     const p = this.#inflight ?? reader.read();
     this.#inflight = p;
-    const r = timeoutMs > 0 ? await deadline(p, timeoutMs, () => {}) : await p;
+    const r = typeof timeout !== "number" ? await timeout.race(p, () => {}) : timeout > 0 ? await deadline(p, timeout, () => {}) : await p;
     this.#inflight = undefined;
     return r.done ? undefined : r.value;
   }
@@ -54,17 +54,4 @@ export class ConnReader {
     if (rest.length === 0) return undefined;
     return rest.length === 1 ? rest[0] : concatBytes(rest);
   }
-}
-
-/** Races `p` against a timer; on timeout calls `onTimeout` (which should unblock `p`) and rejects. */
-export function deadline<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout();
-      reject(new FlowTimeoutError(`Timed out after ${ms} ms`));
-    }, ms);
-  });
-  p.catch(() => {});
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
