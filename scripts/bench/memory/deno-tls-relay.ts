@@ -1,8 +1,9 @@
 /**
  * The TLS floor on Deno: a minimal TLS-terminating relay (no Tollgate code) that decrypts the
  * client side and re-encrypts to the origin, like the decrypted path does.
- * `deno run -A deno-tls-relay.ts TARGET_PORT PKI_DIR native|node`; prints `port=N`.
- * `native` uses Deno.listenTls / Deno.connectTls with one reused buffer per direction;
+ * `deno run -A deno-tls-relay.ts TARGET_PORT PKI_DIR native|loopback|node`; prints `port=N`.
+ * `native` uses Deno.listenTls / Deno.startTls with one reused buffer per direction;
+ * `loopback` the same behind a plain TCP hop into the TLS listener;
  * `node` uses node:tls (a TLSSocket over an accepted node:net socket, tls.connect upstream,
  * pipe() both ways): on Deno 2.9.6 it holds most of the body, because a paused TLS socket
  * over node:net reads on (deno-tls-paused-read.ts).
@@ -28,9 +29,21 @@ async function loop(src: Deno.Conn, dst: Deno.Conn): Promise<void> {
   await (dst as Deno.TlsConn).closeWrite().catch(() => {});
 }
 
-if (mode === "native") {
+if (mode === "native" || mode === "loopback") {
   const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key });
-  console.error(`port=${listener.addr.port}`);
+  if (mode === "native") console.error(`port=${listener.addr.port}`);
+  else {
+    // the client's bytes reach the TLS listener through a loopback hop, as a gateway would
+    // have to do to use Deno's own server-side TLS on a connection it already accepted
+    const outer = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    console.error(`port=${outer.addr.port}`);
+    void (async () => {
+      for await (const c of outer) {
+        const inner = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+        void Promise.allSettled([loop(c, inner), loop(inner, c)]).then(() => { try { c.close(); } catch { /**/ } try { inner.close(); } catch { /**/ } });
+      }
+    })();
+  }
   for await (const c of listener) {
     const tcp = await Deno.connect({ hostname: "127.0.0.1", port: target });
     const u = await Deno.startTls(tcp, { hostname: "origin.test", caCerts: [ca] });

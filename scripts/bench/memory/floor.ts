@@ -4,12 +4,13 @@
  * and RssFile (/proc/PID/status) every 50 ms; optionally (`--trace DIR`) also the relay's
  * own `process.memoryUsage()` / `bun:jsc` figures (trace.ts). Fresh relay process per run.
  *
- *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,bun-plain,deno-relay,deno-relay-loop,deno-tls-native,deno-tls-node,deno-tunnel,deno-decrypt,deno-plain [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--deno-v8-flags F]
+ *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,bun-plain,deno-relay,deno-relay-loop,deno-tls-native,deno-tls-loopback,deno-tls-node,deno-tunnel,deno-decrypt,deno-plain [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--deno-v8-flags F]
  *
  * Relays: `bun-relay` / `deno-relay` / `deno-relay-loop` are minimal TCP relays with no
  * Tollgate code (the runtime's floor; curl reaches the origin through them with --connect-to);
- * `deno-tls-native` / `deno-tls-node` are minimal TLS-terminating relays (deno-tls-relay.ts:
- * Deno.listenTls + Deno.startTls, or node:tls over node:net with pipe());
+ * `deno-tls-native` / `deno-tls-loopback` / `deno-tls-node` are minimal TLS-terminating relays
+ * (deno-tls-relay.ts: Deno.listenTls + Deno.startTls, the same behind a loopback TCP hop, or
+ * node:tls over node:net with pipe());
  * `*-tunnel` is a Tollgate blind CONNECT tunnel, `*-decrypt` Tollgate's decrypted path,
  * `*-plain` Tollgate forwarding plain HTTP (`curl -x … http://…`) to a plain origin.
  * `--warm-mib` moves that much once before the baseline, to separate warm-up (JIT, pools,
@@ -155,7 +156,7 @@ async function main(): Promise<void> {
         if (target === "bun-relay") relay = await startRelay([join(bin, "bun"), "--preload", trace, join(here, "bun-relay.ts"), String(oport)], env, relayPort);
         else if (target === "deno-relay") relay = await startRelay([...denoRun, join(here, "deno-relay.ts"), String(oport), "pipe"], env, relayPort);
         else if (target === "deno-relay-loop") relay = await startRelay([...denoRun, join(here, "deno-relay.ts"), String(oport), "loop"], env, relayPort);
-        else if (target === "deno-tls-native" || target === "deno-tls-node") relay = await startRelay([...denoRun, join(here, "deno-tls-relay.ts"), String(oport), pki.dir, target.slice(9)], env, relayPort);
+        else if (target === "deno-tls-native" || target === "deno-tls-loopback" || target === "deno-tls-node") relay = await startRelay([...denoRun, join(here, "deno-tls-relay.ts"), String(oport), pki.dir, target.slice(9)], env, relayPort);
         else {
           const [rt, path] = target.split("-") as ["bun" | "deno", "tunnel" | "decrypt" | "plain"];
           const cfg = ["serve", "--config", config(path === "decrypt")];
