@@ -1,9 +1,8 @@
 import { concatBytes } from "../core/bytes.ts";
 import type { Conn } from "../core/conn.ts";
-
 import { deadline, type IdleDeadline } from "./idle-deadline.ts";
 
-export { deadline, FlowTimeoutError } from "./idle-deadline.ts";
+export { FlowTimeoutError } from "./idle-deadline.ts";
 
 /**
  * Reads a connection chunk by chunk with push-back (bytes read past a message boundary
