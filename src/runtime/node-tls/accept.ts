@@ -14,6 +14,7 @@ import type { SecureContext } from "node:tls";
 import type { Conn } from "../../core/conn.ts";
 import type { TlsAcceptOptions, TlsSession } from "../../core/tls.ts";
 import { connToDuplex } from "./conn-duplex.ts";
+import { completeHandshake } from "./handshake.ts";
 import type { ConnDuplexOptions } from "./conn-duplex.ts";
 import { NodeSocketConn } from "./node-socket-conn.ts";
 import { ALPN_FAILURE, errorCode, handshakeFailure } from "./verify.ts";
@@ -62,34 +63,18 @@ export function acceptNodeTls(conn: Conn, options: TlsAcceptOptions, buffers: Co
     ALPNProtocols: options.alpn.length > 0 ? [...options.alpn] : undefined,
   });
   transport.freeConsumed();
-  return new Promise<TlsSession>((resolve, reject) => {
-    const signal = options.signal;
-    const cleanup = () => {
-      socket.off("secure", onSecure);
-      socket.off("error", onError);
-      socket.off("close", onClose);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    const fail = (e: unknown, abort = false) => {
-      cleanup();
-      socket.on("error", () => {}); // late transport errors have no one to tell
-      socket.destroy();
-      // let an alert the TLS layer just wrote reach the peer, unless we were told to stop now
-      if (abort) conn.close();
-      else transport.closeAfterFlush();
-      reject(e);
-    };
-    const onError = (e: Error) => {
+  return completeHandshake(socket, conn, transport, {
+    event: "secure",
+    signal: options.signal,
+    onError: (e) => {
       transport.sendAlertIfSilent(alertFor(e));
-      fail(handshakeFailure(`client ${conn.remote.address}`, e, options.alpn));
-    };
-    const onClose = () => fail(new Error(`TLS handshake with client ${conn.remote.address} failed: connection closed`));
-    const onAbort = () => fail(signal?.reason, true);
-    const onSecure = () => {
-      cleanup();
+      return handshakeFailure(`client ${conn.remote.address}`, e, options.alpn);
+    },
+    closed: () => new Error(`TLS handshake with client ${conn.remote.address} failed: connection closed`),
+    done: () => {
       const sni = socket.servername;
       const alpn = socket.alpnProtocol;
-      resolve({
+      return {
         conn: new NodeSocketConn(socket, conn.remote, conn.local, {
           transport,
           freeBuffers: buffers.freeBuffers,
@@ -100,11 +85,7 @@ export function acceptNodeTls(conn: Conn, options: TlsAcceptOptions, buffers: Co
         alpn: typeof alpn === "string" && alpn !== "" ? alpn : null,
         version: socket.getProtocol() ?? "",
         servername: typeof sni === "string" && sni !== "" ? sni : null,
-      });
-    };
-    socket.once("secure", onSecure);
-    socket.once("error", onError);
-    socket.once("close", onClose);
-    signal?.addEventListener("abort", onAbort, { once: true });
+      };
+    },
   });
 }

@@ -16,6 +16,7 @@ import type { Conn } from "../../core/conn.ts";
 import type { DialOptions } from "../../core/runtime.ts";
 import type { TlsClientSession, TlsConnectOptions } from "../../core/tls.ts";
 import { connToDuplex } from "./conn-duplex.ts";
+import { completeHandshake } from "./handshake.ts";
 import type { ConnDuplexOptions } from "./conn-duplex.ts";
 import { NodeSocketConn } from "./node-socket-conn.ts";
 import { caList, handshakeFailure, isIpLiteral, validatePeer } from "./verify.ts";
@@ -59,36 +60,21 @@ export async function connectNodeTls(
     // half-open: the Duplex's allowHalfOpen (true) carries over to the TLS socket
   });
   transport.freeConsumed();
-  return new Promise<TlsClientSession>((resolve, reject) => {
-    const cleanup = () => {
-      socket.off("secureConnect", onSecure);
-      socket.off("error", onError);
-      socket.off("close", onClose);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    const fail = (e: unknown, abort = false) => {
-      cleanup();
-      socket.on("error", () => {}); // late transport errors have no one to tell
-      socket.destroy();
-      // let an alert the TLS layer just wrote reach the peer, unless we were told to stop now
-      if (abort) conn.close();
-      else transport.closeAfterFlush();
-      reject(e);
-    };
-    const side = `"${servername}" (${options.address}:${options.port})`;
-    const onError = (e: Error) => fail(handshakeFailure(side, e, options.alpn));
-    const onClose = () => fail(new Error(`TLS handshake with ${side} failed: connection closed`));
-    const onAbort = () => fail(signal?.reason, true);
-    const onSecure = () => {
+  const side = `"${servername}" (${options.address}:${options.port})`;
+  return completeHandshake(socket, conn, transport, {
+    event: "secureConnect",
+    signal,
+    onError: (e) => handshakeFailure(side, e, options.alpn),
+    closed: () => new Error(`TLS handshake with ${side} failed: connection closed`),
+    done: () => {
       const peer = socket.getPeerCertificate(false);
       if (options.verify) {
         const invalid = validatePeer(servername, socket.authorizationError, peer);
-        if (invalid) return fail(invalid);
+        if (invalid) throw invalid;
       }
-      cleanup();
       const alpn = socket.alpnProtocol;
       const raw = peer?.raw;
-      resolve({
+      return {
         conn: new NodeSocketConn(socket, conn.remote, conn.local, {
           transport,
           freeBuffers: buffers.freeBuffers,
@@ -100,11 +86,7 @@ export async function connectNodeTls(
         version: socket.getProtocol() ?? "",
         servername: isIpLiteral(servername) ? null : servername,
         peerCertificateDer: raw && raw.byteLength > 0 ? new Uint8Array(raw) : null,
-      });
-    };
-    socket.once("secureConnect", onSecure);
-    socket.once("error", onError);
-    socket.once("close", onClose);
-    signal?.addEventListener("abort", onAbort, { once: true });
+      };
+    },
   });
 }
