@@ -165,6 +165,7 @@ async function until(f: () => boolean, timeoutMs: number): Promise<boolean> {
 }
 
 /** A raw CONNECT through the gateway; resolves with the socket once "200" arrived, and the bytes after it. */
+/** CONNECT through the gateway; resolves with the socket paused (call `resume()` once listening) and the bytes after the 200. */
 function connectThrough(gwPort: number, target: string): Promise<{ s: net.Socket; first: string }> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ port: gwPort, host: "127.0.0.1", allowHalfOpen: true });
@@ -175,6 +176,8 @@ function connectThrough(gwPort: number, target: string): Promise<{ s: net.Socket
       const end = buf.indexOf("\r\n\r\n");
       if (end < 0) return;
       s.off("data", onData);
+      // hold what follows (it may come in the same tick) until the caller's listeners are on
+      s.pause();
       if (!/^HTTP\/1\.1 200 /.test(buf)) {
         s.destroy();
         reject(new Error(`CONNECT ${target}: ${buf.slice(0, 200)}`));
@@ -252,6 +255,7 @@ describe("faults: resets, vanishing clients, DNS, silent upstreams, half-close",
       s.on("error", () => done("reset"));
       s.on("end", () => done("fin"));
       s.on("close", () => done("closed"));
+      s.resume();
       s.write("GET /big HTTP/1.1\r\nHost: origin.test\r\n\r\n");
     });
     assert.ok(got.bytes > 100_000 && got.bytes < 100_000_000, `received ${got.bytes} bytes (${got.how})`);
@@ -356,6 +360,7 @@ describe("faults: resets, vanishing clients, DNS, silent upstreams, half-close",
         clearTimeout(timer);
         resolve(buf);
       });
+      s.resume();
       s.end("x".repeat(5000));
     });
     assert.equal(answer, "got 5000 bytes after your FIN");
@@ -371,6 +376,7 @@ describe("faults: resets, vanishing clients, DNS, silent upstreams, half-close",
         clearTimeout(timer);
         resolve(buf);
       });
+      s.resume();
     });
     assert.equal(beforeFin, "bye");
     s.end("y".repeat(7000)); // our direction is still open
