@@ -246,7 +246,9 @@ describe("bad input on every listener while a good client is served", { timeout:
       const client = `127.0.0.1:${r.value.localPort}`;
       let f: Record<string, unknown>;
       try {
-        f = await gw.waitForFlow((f) => f.client === client, 5000);
+        // the listener too: the kernel gives the same source port to concurrent connections
+        // to different listener ports, so "client" alone can name another case's flow
+        f = await gw.waitForFlow((f) => f.type === "flow" && f.client === client && f.listener === c.listener, 5000);
       } catch {
         missing.push(`${c.name}: no flow line for ${client}`);
         continue;

@@ -259,7 +259,8 @@ describe("faults: resets, vanishing clients, DNS, silent upstreams, half-close",
       s.write("GET /big HTTP/1.1\r\nHost: origin.test\r\n\r\n");
     });
     assert.ok(got.bytes > 100_000 && got.bytes < 100_000_000, `received ${got.bytes} bytes (${got.how})`);
-    const f = await gw.waitForFlow((f) => f.client === `127.0.0.1:${localPort}`);
+    // and the port: an earlier connection from a reused source port has a flow line too
+    const f = await gw.waitForFlow((f) => f.type === "flow" && f.client === `127.0.0.1:${localPort}` && f.port === origin.ports.reset);
     assert.equal(f.kind, "connect");
     assert.equal(f.end, "upstream-reset", JSON.stringify(f));
     assert.ok(f.error, "the flow names the error");
