@@ -4,7 +4,7 @@
  * and RssFile (/proc/PID/status) every 50 ms; optionally (`--trace DIR`) also the relay's
  * own `process.memoryUsage()` / `bun:jsc` figures (trace.ts). Fresh relay process per run.
  *
- *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,bun-plain,deno-relay,deno-relay-loop,deno-tls-native,deno-tls-loopback,deno-tls-node,deno-tunnel,deno-decrypt,deno-plain [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--deno-v8-flags F]
+ *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,bun-plain,deno-relay,deno-relay-loop,deno-tls-native,deno-tls-loopback,deno-tls-node,deno-tunnel,deno-decrypt,deno-plain [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--parallel N] [--pieces N] [--warm-pieces N] [--deno-v8-flags F]
  *
  * Relays: `bun-relay` / `deno-relay` / `deno-relay-loop` are minimal TCP relays with no
  * Tollgate code (the runtime's floor; curl reaches the origin through them with --connect-to);
@@ -14,7 +14,11 @@
  * `*-tunnel` is a Tollgate blind CONNECT tunnel, `*-decrypt` Tollgate's decrypted path,
  * `*-plain` Tollgate forwarding plain HTTP (`curl -x … http://…`) to a plain origin.
  * `--warm-mib` moves that much once before the baseline, to separate warm-up (JIT, pools,
- * heap sizing) from growth with the body.
+ * heap sizing) from growth with the body. `--parallel N` moves N bodies at once (MB/s is then
+ * the total; the warm-up too is then N at once), to tell a per-process cost from a per-body
+ * one; `--pieces N` (downloads) moves the same bytes as N sequential requests of 1/N each, to
+ * tell growth with a body's size from growth with the bytes a process has moved;
+ * `--warm-pieces N` does the same for the warm-up.
  *
  * @module
  */
@@ -112,6 +116,9 @@ async function main(): Promise<void> {
   const traceDir = arg("--trace");
   const targets = (arg("--targets") ?? "bun-relay,bun-tunnel,bun-decrypt").split(",");
   const direction = arg("--direction") ?? "download";
+  const parallel = Number(arg("--parallel") ?? "1");
+  const pieces = Number(arg("--pieces") ?? "1");
+  const warmPieces = Number(arg("--warm-pieces") ?? "1");
   const upload = direction.startsWith("upload");
   const { makeTestPki } = await import("../../../test/e2e/support/certs.ts");
   const work = mkdtempSync(join(tmpdir(), "tollgate-floor-"));
@@ -143,7 +150,7 @@ async function main(): Promise<void> {
       writeFileSync(sparse, "");
       truncateSync(sparse, size);
     }
-    console.log(`${direction} ${size / 2 ** 20} MiB, warm-up ${warm / 2 ** 20} MiB, ${runs} runs; MiB: growth = peak - baseline (median of runs) [each run]`);
+    console.log(`${direction} ${size / 2 ** 20} MiB${pieces > 1 ? ` in ${pieces} requests` : ""}${parallel > 1 ? ` × ${parallel} at once` : ""}, warm-up ${warm / 2 ** 20} MiB${warmPieces > 1 ? ` in ${warmPieces} requests` : ""}, ${runs} runs; MiB: growth = peak - baseline (median of runs) [each run]`);
     console.log("target            base   rss-growth             anon-growth            file-growth   MB/s");
     for (const target of targets) {
       const rows: { base: number; rss: number; anon: number; file: number; mbs: number }[] = [];
@@ -171,7 +178,10 @@ async function main(): Promise<void> {
           const originUrl = plain ? `http://origin.test:${pport}` : `https://origin.test:${oport}`;
           const url = (n: number) => `${originUrl}/bytes?size=${n}`;
           await curl([...through, "-o", "/dev/null", url(2 ** 20)]);
-          if (warm > 0) await curl([...through, "-o", "/dev/null", url(warm)]);
+          const warmUp = async () => {
+            for (let i = 0; i < warmPieces; i++) await curl([...through, "-o", "/dev/null", url(warm / warmPieces)]);
+          };
+          if (warm > 0) await Promise.all(Array.from({ length: parallel }, warmUp));
           await new Promise((r) => setTimeout(r, 500));
           const base = status(relay.pid)!;
           const peak = { ...base };
@@ -184,14 +194,22 @@ async function main(): Promise<void> {
           };
           const timer = setInterval(sample, 50);
           const t0 = performance.now();
-          const got = upload
-            ? (JSON.parse(await curl([...through, "-T", direction === "upload" ? sparse : "-", `${originUrl}/upload`], direction === "upload" ? 0 : size)) as { bytes: number }).bytes
-            : await curl([...through, "-o", "/dev/null", "-w", "%{size_download}", url(size)]);
+          const one = async () =>
+            upload
+              ? (JSON.parse(await curl([...through, "-T", direction === "upload" ? sparse : "-", `${originUrl}/upload`], direction === "upload" ? 0 : size)) as { bytes: number }).bytes
+              : await curl([...through, "-o", "/dev/null", "-w", "%{size_download}", url(size)]);
+          // --pieces: the same bytes as `pieces` sequential requests, each its own connection
+          const inPieces = async () => {
+            let moved = 0;
+            for (let i = 0; i < pieces; i++) moved += Number(await curl([...through, "-o", "/dev/null", "-w", "%{size_download}", url(size / pieces)]));
+            return moved;
+          };
+          const got = await Promise.all(Array.from({ length: parallel }, pieces > 1 ? inPieces : one));
           const secs = (performance.now() - t0) / 1000;
           clearInterval(timer);
           sample();
-          if (Number(got) !== size) throw new Error(`moved ${got} of ${size}`);
-          rows.push({ base: base.rss / 1024, rss: (peak.rss - base.rss) / 1024, anon: (peak.anon - base.anon) / 1024, file: (peak.file - base.file) / 1024, mbs: size / 1e6 / secs });
+          for (const g of got) if (Number(g) !== size) throw new Error(`moved ${g} of ${size}`);
+          rows.push({ base: base.rss / 1024, rss: (peak.rss - base.rss) / 1024, anon: (peak.anon - base.anon) / 1024, file: (peak.file - base.file) / 1024, mbs: (parallel * size) / 1e6 / secs });
         } finally {
           await relay.stop();
         }
