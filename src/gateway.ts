@@ -123,6 +123,8 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   };
   observeConfigReload(metrics, true, 1);
   const interception = ic ? { ...ic.context, urlPolicy: () => live.urlPolicy } : undefined;
+  // before anything dials upstream TLS (the reverse proxy's health checks start below)
+  await runtime.tls.prepareTrust?.(upstreamCaPems(config, ic?.context.extraCaPem ?? [], options.readText));
   const reverse = await startReverse(config, { runtime, resolver, readText: options.readText, log: (line) => options.write("stderr", `tollgate: ${line}\n`) });
   const listeners: Listener[] = [];
   const addresses = new Map<string, Address>();
@@ -283,6 +285,24 @@ function connectionHandler(l: ListenerConfig, ctx: FlowContext, config: Config, 
 }
 
 /** Loads the CA and builds what decrypting flows need: leaf cache, trust for upstreams, URL rules. */
+/**
+ * Every extra CA certificate file (PEM text) the config names for upstream TLS: the
+ * interception's and the reverse pools'. A pool file that cannot be read is left out here;
+ * the reverse proxy reports it.
+ */
+function upstreamCaPems(config: Config, interceptionPems: readonly string[], readText: (path: string) => string): string[] {
+  const pems = [...interceptionPems];
+  for (const p of Object.values(config.reverse?.pools ?? {})) {
+    if (!p.tls.caFile) continue;
+    try {
+      pems.push(readText(p.tls.caFile));
+    } catch {
+      // startReverse names the file and fails the start
+    }
+  }
+  return pems;
+}
+
 async function interceptionContext(
   config: Config,
   caFiles: CaConfig,

@@ -13,6 +13,12 @@ export interface TlsCapability {
   accept(conn: Conn, options: TlsAcceptOptions): Promise<TlsSession>;
   /** Client side: dial `address:port` and handshake with SNI = `servername`. */
   connect(options: TlsConnectOptions): Promise<TlsClientSession>;
+  /**
+   * Optional, called once at start before any `connect`: the extra CA certificates (PEM) the
+   * config names for upstreams, so that an adapter can load them once rather than with every
+   * handshake. Never fails; `connect` with any extras (these or others) works either way.
+   */
+  prepareTrust?(extraCaPem: readonly string[]): Promise<void>;
 }
 
 export type TlsVersion = "TLSv1.2" | "TLSv1.3";

@@ -4,6 +4,7 @@ import type { TlsCapability } from "../../core/tls.ts";
 import { acceptNodeTls } from "../node-tls/accept.ts";
 import type { ConnDuplexOptions } from "../node-tls/conn-duplex.ts";
 import { connectNodeTls } from "../node-tls/connect.ts";
+import { DefaultTrust } from "./default-trust.ts";
 
 /**
  * Deno's `node:tls` (a Rust TLSWrap over JS streams) copies in and out: every encrypted chunk
@@ -25,9 +26,11 @@ const BUFFERS: ConnDuplexOptions = { freeBuffers: true };
  * const session = await tls.connect({ address: "127.0.0.1", port: 8443, servername: "origin.test", verify: true, alpn: [], minVersion: "TLSv1.2" });
  * ```
  */
-export function denoTls(dial: (options: DialOptions) => Promise<Conn>): TlsCapability {
+export function denoTls(dial: (options: DialOptions) => Promise<Conn>, trust: DefaultTrust = new DefaultTrust()): TlsCapability {
   return {
     accept: (conn, options) => acceptNodeTls(conn, options, BUFFERS),
-    connect: (options) => connectNodeTls(options, dial, BUFFERS),
+    connect: (options) => connectNodeTls(options, dial, BUFFERS, (extra) => trust.caFor(extra)),
+    // the configured extra CAs go into Deno's default store once (default-trust.ts)
+    prepareTrust: (extraCaPem) => trust.prepare(extraCaPem),
   };
 }

@@ -25,7 +25,8 @@ import { caList, handshakeFailure, isIpLiteral, validatePeer } from "./verify.ts
  * Dials `options.address:options.port` with `dial` and completes a TLS handshake. Rejects with
  * `TlsValidationError` when `verify` is true and the certificate is not trusted for
  * `servername`, with an Error for other failures, with `signal.reason` on abort.
- * `buffers.freeBuffers` as for `acceptNodeTls`.
+ * `buffers.freeBuffers` as for `acceptNodeTls`. `caFor` turns `extraCaPem` into the `ca`
+ * option (default: the system roots plus the extras, or nothing when there are no extras).
  *
  * @example
  * ```ts
@@ -36,6 +37,7 @@ export async function connectNodeTls(
   options: TlsConnectOptions,
   dial: (options: DialOptions) => Promise<Conn>,
   buffers: ConnDuplexOptions = {},
+  caFor: (extraCaPem: readonly string[] | undefined) => string[] | undefined = caList,
 ): Promise<TlsClientSession> {
   const signal = options.signal;
   signal?.throwIfAborted();
@@ -50,7 +52,7 @@ export async function connectNodeTls(
     socket: transport.duplex,
     host: options.address,
     servername: isIpLiteral(servername) ? undefined : servername,
-    ca: caList(options.extraCaPem),
+    ca: caFor(options.extraCaPem),
     // we decide below, with the peer certificate in hand, the same way on every runtime
     rejectUnauthorized: false,
     checkServerIdentity: () => undefined,
