@@ -284,7 +284,6 @@ function connectionHandler(l: ListenerConfig, ctx: FlowContext, config: Config, 
   }
 }
 
-/** Loads the CA and builds what decrypting flows need: leaf cache, trust for upstreams, URL rules. */
 /**
  * Every extra CA certificate file (PEM text) the config names for upstream TLS: the
  * interception's and the reverse pools'. A pool file that cannot be read is left out here;
@@ -303,6 +302,7 @@ function upstreamCaPems(config: Config, interceptionPems: readonly string[], rea
   return pems;
 }
 
+/** Loads the CA and builds what decrypting flows need: leaf cache, trust for upstreams, URL rules. */
 async function interceptionContext(
   config: Config,
   caFiles: CaConfig,

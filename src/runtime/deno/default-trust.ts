@@ -23,18 +23,18 @@
 
 import { Duplex } from "node:stream";
 import { connect, createSecureContext, TLSSocket } from "node:tls";
-import { createLeafIssuer, generateCa, loadCa } from "../../pki/mod.ts";
+import { createLeafIssuer, decodePem, encodePem, generateCa, loadCa } from "../../pki/mod.ts";
 import { caList } from "../node-tls/verify.ts";
 
 /** The only name the probe CA may vouch for (RFC 6761: `.invalid` never resolves). */
 export const PROBE_NAME = "tollgate-trust-probe.invalid";
 
-/** The base64 bodies of the certificates in `pem`, whitespace removed. */
-function certificateBodies(pem: string): string[] {
-  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) => m[1]!.replace(/\s+/g, ""));
+/** The certificates in `pem` in one canonical PEM form each (line breaks and comments aside). */
+function certificates(pem: string): string[] {
+  return decodePem(pem).filter((b) => b.label === "CERTIFICATE").map((b) => encodePem(b.der, "CERTIFICATE"));
 }
 
-/** What `prepare` found; `covered` are the certificate bodies the default store holds. */
+/** What `prepare` found; `covered` are the certificates (canonical PEM) the default store holds. */
 export type TrustState =
   | { readonly kind: "unprepared" }
   | { readonly kind: "prepared"; readonly covered: ReadonlySet<string> }
@@ -44,6 +44,8 @@ export type TrustState =
 export class DefaultTrust {
   #state: TrustState = { kind: "unprepared" };
   #preparing: Promise<void> | undefined;
+  /** Per extra-CA list (the config's arrays, the same for every connection): covered or not. */
+  #covers = new WeakMap<readonly string[], boolean>();
 
   get state(): TrustState {
     return this.#state;
@@ -55,12 +57,23 @@ export class DefaultTrust {
    */
   caFor(extraCaPem: readonly string[] | undefined): string[] | undefined {
     if (!extraCaPem || extraCaPem.length === 0) return undefined;
+    return this.#covered(extraCaPem) ? undefined : caList(extraCaPem);
+  }
+
+  #covered(extraCaPem: readonly string[]): boolean {
     const state = this.#state;
-    if (state.kind === "prepared") {
-      const bodies = extraCaPem.flatMap(certificateBodies);
-      if (bodies.length > 0 && bodies.every((b) => state.covered.has(b))) return undefined;
+    if (state.kind !== "prepared") return false;
+    let covered = this.#covers.get(extraCaPem);
+    if (covered === undefined) {
+      try {
+        const certs = extraCaPem.flatMap(certificates);
+        covered = certs.length > 0 && certs.every((c) => state.covered.has(c));
+      } catch {
+        covered = false; // not PEM we can read: node:tls gets it as it is
+      }
+      this.#covers.set(extraCaPem, covered);
     }
-    return caList(extraCaPem);
+    return covered;
   }
 
   /** Builds the default store with `extraCaPem` in it (once per process; later calls wait for the first). */
@@ -72,8 +85,8 @@ export class DefaultTrust {
   }
 
   async #prepare(extraCaPem: readonly string[]): Promise<void> {
-    const bodies = new Set(extraCaPem.flatMap(certificateBodies));
-    if (bodies.size === 0) {
+    const certs = new Set(extraCaPem.flatMap(certificates));
+    if (certs.size === 0) {
       this.#state = { kind: "unavailable", reason: "no extra CAs configured at start" };
       return;
     }
@@ -86,12 +99,12 @@ export class DefaultTrust {
     try {
       await Deno.writeTextFile(bundle, [inherited, ...extraCaPem, probeCa.certPem].join("\n"));
       Deno.env.set("NODE_EXTRA_CA_CERTS", bundle);
-      const error = await probeHandshake(probeLeaf.chainPem, probeLeaf.keyPem);
+      const error = await verifyInMemory(probeLeaf.chainPem, probeLeaf.keyPem, PROBE_NAME, undefined);
       if (error !== null) {
         this.#state = { kind: "unavailable", reason: `the default trust store does not hold the configured CAs (${error}); each upstream handshake gets them in full` };
         return;
       }
-      this.#state = { kind: "prepared", covered: bodies };
+      this.#state = { kind: "prepared", covered: certs };
     } finally {
       if (previous === undefined) Deno.env.delete("NODE_EXTRA_CA_CERTS");
       else Deno.env.set("NODE_EXTRA_CA_CERTS", previous);
@@ -101,17 +114,17 @@ export class DefaultTrust {
 }
 
 /**
- * One TLS handshake in memory: a server with `chainPem`/`keyPem` for `PROBE_NAME`, a client
- * with Deno's default trust store. Resolves to the client's verification error, null when
- * the chain verified.
+ * One TLS handshake in memory: a server with `chainPem`/`keyPem`, a client for `servername`
+ * with `ca` (undefined: Deno's default trust store). Resolves to the client's verification
+ * error, null when the chain verified (the name is not checked).
  */
-function probeHandshake(chainPem: string, keyPem: string): Promise<string | null> {
+export function verifyInMemory(chainPem: string, keyPem: string, servername: string, ca: string[] | undefined): Promise<string | null> {
   let toServer!: Duplex;
   let toClient!: Duplex;
   toServer = new Duplex({ read() {}, write: (c: Uint8Array, _e, cb) => (toClient.push(c), cb()) });
   toClient = new Duplex({ read() {}, write: (c: Uint8Array, _e, cb) => (toServer.push(c), cb()) });
   const server = new TLSSocket(toServer, { isServer: true, secureContext: createSecureContext({ cert: chainPem, key: keyPem }) });
-  const client = connect({ socket: toClient, servername: PROBE_NAME, rejectUnauthorized: false, checkServerIdentity: () => undefined });
+  const client = connect({ socket: toClient, servername, ca, rejectUnauthorized: false, checkServerIdentity: () => undefined });
   const done = () => {
     client.destroy();
     server.destroy();
@@ -119,7 +132,10 @@ function probeHandshake(chainPem: string, keyPem: string): Promise<string | null
     toClient.destroy();
   };
   return new Promise<string | null>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("trust probe handshake timed out")), 5000);
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error("in-memory TLS handshake timed out"));
+    }, 5000);
     const fail = (e: Error) => {
       clearTimeout(timer);
       done();

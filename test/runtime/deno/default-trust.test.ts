@@ -42,6 +42,8 @@ describe("Deno upstream trust: configured CAs in the default store (default-trus
     assert.equal(r["caForOther"], rootCertificates.length + 1, "an uncovered set gets the roots plus itself");
     assert.equal(r["otherWithItsCa"], null, "…and verifies with them");
     assert.equal(r["caForNone"], "default store");
+    assert.equal(r["caForReformatted"], "default store", "the same certificate in another PEM layout is covered");
+    assert.equal(r["caForExtraAndOther"], rootCertificates.length + 2, "a set only partly covered gets the full list");
     assert.equal(r["envRestored"], true, "NODE_EXTRA_CA_CERTS is put back");
     assert.deepEqual(bundles(), bundlesBefore, "the temporary bundle is removed");
   });

@@ -7,31 +7,11 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { Duplex } from "node:stream";
-import { connect, createSecureContext, TLSSocket } from "node:tls";
-import { DefaultTrust } from "../../../../src/runtime/deno/default-trust.ts";
+import { DefaultTrust, verifyInMemory } from "../../../../src/runtime/deno/default-trust.ts";
 
-/** An in-memory handshake: server with `dir`'s origin certificate, client with `ca`; the client's verification error or null. */
-function handshake(dir: string, ca: string[] | undefined): Promise<string | null> {
-  let a!: Duplex;
-  let b!: Duplex;
-  a = new Duplex({ read() {}, write: (c: Uint8Array, _e, cb) => (b.push(c), cb()) });
-  b = new Duplex({ read() {}, write: (c: Uint8Array, _e, cb) => (a.push(c), cb()) });
-  const cert = readFileSync(`${dir}/server.pem`, "utf8");
-  const key = readFileSync(`${dir}/server.key`, "utf8");
-  new TLSSocket(a, { isServer: true, secureContext: createSecureContext({ cert, key }) });
-  const client = connect({ socket: b, servername: "origin.test", ca, rejectUnauthorized: false, checkServerIdentity: () => undefined });
-  return new Promise((resolve, reject) => {
-    client.once("error", reject);
-    client.once("secureConnect", () => {
-      const e: unknown = client.authorizationError;
-      client.destroy();
-      a.destroy();
-      b.destroy();
-      resolve(e === null || e === undefined ? null : String(e));
-    });
-  });
-}
+/** An in-memory handshake against `dir`'s origin certificate with `ca`: the client's verification error or null. */
+const handshake = (dir: string, ca: string[] | undefined) =>
+  verifyInMemory(readFileSync(`${dir}/server.pem`, "utf8"), readFileSync(`${dir}/server.key`, "utf8"), "origin.test", ca);
 
 const [scenario, dir, otherDir] = Deno.args as [string, string, string];
 const extra = readFileSync(`${dir}/ca.pem`, "utf8");
@@ -49,6 +29,8 @@ console.log(JSON.stringify({
   caForExtra: caForExtra === undefined ? "default store" : caForExtra.length,
   caForOther: trust.caFor([other])?.length ?? "default store",
   caForNone: trust.caFor([]) ?? "default store",
+  caForReformatted: trust.caFor([`# the same CA, other line ends\r\n${extra.replace(/\n/g, "\r\n")}`])?.length ?? "default store",
+  caForExtraAndOther: trust.caFor([extra, other])?.length ?? "default store",
   extraVerifies: await handshake(dir, caForExtra),
   otherWithDefaultStore: await handshake(otherDir, undefined),
   otherWithItsCa: await handshake(otherDir, trust.caFor([other])),
