@@ -14,9 +14,9 @@
  * the store holds the bundle with a handshake in memory against a throwaway probe CA that is
  * in the bundle: name-constrained to `PROBE_NAME` (a `.invalid` name that never resolves),
  * its key dropped right after. Then the variable and the file are put back as they were.
- * Extra CA sets covered by the prepared store connect without `ca`; any other set (a reload
- * naming new files, a store that had already been built) still gets the full list: slower,
- * never less strict.
+ * Extra CA sets covered by the prepared store connect without `ca`; any other set (one not
+ * given at start, or every set when the store had already been built) still gets the full
+ * list: slower, never less strict.
  *
  * @module
  */
