@@ -8,6 +8,8 @@ import { IdleDeadline } from "./idle-deadline.ts";
 export interface RelayExtras {
   /** Incremented after every write, so a caller knows how much got through when it fails. */
   readonly progress?: { bytes: number };
+  /** Called after every write. */
+  readonly onWrite?: () => void;
   /** Write the decoded payload of a chunked body instead of its framing (for an HTTP/1.0 peer). */
   readonly dechunk?: boolean;
 }
@@ -48,6 +50,7 @@ async function relayFramed(
     const n = b.byteLength; // the Conn may free `b` once written
     await send(b);
     if (extra.progress) extra.progress.bytes += n;
+    extra.onWrite?.();
   };
   let copied = 0;
   switch (framing.kind) {

@@ -6,6 +6,7 @@ import type { RequestHead } from "../protocol/http-request-head.ts";
 import { parseResponseHead, type ResponseHead } from "../protocol/http-response-head.ts";
 import { serializeRequestHead, serializeResponseHead } from "../protocol/http-serialize.ts";
 import { relayBody } from "./body-relay.ts";
+import { IdleDeadline } from "./idle-deadline.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { readHead } from "./read-head.ts";
@@ -93,13 +94,17 @@ export async function exchange(
   const downProgress = { bytes: 0 };
   let upload: Promise<void> | undefined;
   let uploadDone = false;
+  // The wait for the answer is idle only while the request body is not moving either: each
+  // chunk uploaded counts it from zero again (a long upload is no silent upstream; the
+  // upload relay has its own idle limits for a stalled client or upstream).
+  const answerWait = idle > 0 ? new IdleDeadline(idle) : undefined;
   try {
     const out = serializeRequestHead({ method: head.method, target, version: "HTTP/1.1", headers });
     await upW.write(out);
     bytesUp += out.byteLength;
     // The request body goes up while we wait for the response: a client sending
     // "Expect: 100-continue" waits for the 100 before its body, and an origin may answer early.
-    upload = relayBody(hop.clientReader, upW, reqFraming, idle, stall, 400, { progress: upProgress }).then(() => {
+    upload = relayBody(hop.clientReader, upW, reqFraming, idle, stall, 400, { progress: upProgress, onWrite: () => answerWait?.touch() }).then(() => {
       uploadDone = true;
     });
     const uploadFailed = upload.then(() => new Promise<never>(() => {}));
@@ -112,7 +117,7 @@ export async function exchange(
           kind: "response",
           maxHeadBytes: ctx.limits.maxHeadBytes,
           headTimeoutMs: idle || ctx.limits.headerTimeoutMs,
-          firstByteTimeoutMs: idle,
+          firstByteTimeoutMs: answerWait ?? 0,
         }),
         uploadFailed,
       ]);
@@ -179,6 +184,7 @@ export async function exchange(
     }
     throw e;
   } finally {
+    answerWait?.stop();
     releaseQuietly(upW);
     releaseQuietly(cW);
   }

@@ -74,6 +74,15 @@ export class IdleDeadline {
     });
   }
 
+  /**
+   * Counts the pending wait's time from now, as if it had just started: for progress made
+   * elsewhere that should keep it alive (an upload going on while a response is awaited).
+   * No timer is touched; does nothing when no wait is pending.
+   */
+  touch(): void {
+    if (this.#wait) this.#due = performance.now() + this.ms;
+  }
+
   /** Clears the timer; a wait still pending then never times out. */
   stop(): void {
     this.#stopped = true;

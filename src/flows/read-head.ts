@@ -3,6 +3,7 @@ import { parseRequestHead, type RequestHead } from "../protocol/http-request-hea
 import { HttpParseError } from "../protocol/http-errors.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import { FlowTimeoutError } from "./conn-reader.ts";
+import type { IdleDeadline } from "./idle-deadline.ts";
 
 export interface HeadBytes {
   readonly head: Uint8Array;
@@ -13,8 +14,11 @@ export interface ReadHeadOptions {
   readonly maxHeadBytes: number;
   /** Whole-head deadline, counted from the first byte (slowloris). */
   readonly headTimeoutMs: number;
-  /** How long to wait for the first byte (keep-alive idle). */
-  readonly firstByteTimeoutMs: number;
+  /**
+   * How long to wait for the first byte (keep-alive idle); 0 = no limit. An IdleDeadline
+   * instead lets the caller extend the wait (`touch()`) while something else progresses.
+   */
+  readonly firstByteTimeoutMs: number | IdleDeadline;
 }
 
 /**
@@ -26,7 +30,7 @@ export async function readHead(src: ConnReader, options: ReadHeadOptions): Promi
   const reader = new HeadReader({ kind: options.kind, maxHeadBytes: options.maxHeadBytes });
   let started = 0;
   for (;;) {
-    let timeout = options.firstByteTimeoutMs;
+    let timeout: number | IdleDeadline = options.firstByteTimeoutMs;
     if (reader.started) {
       if (started === 0) started = Date.now();
       timeout = Math.max(1, options.headTimeoutMs - (Date.now() - started));

@@ -227,3 +227,51 @@ describe("explicit proxy: message bodies and special responses", () => {
     });
   });
 });
+
+describe("explicit proxy: a slow upload is not a silent upstream", () => {
+  it("an upload that takes longer than the idle timeout, but never pauses that long, gets the origin's answer", async () => {
+    const pieces = 8;
+    const gapMs = 100; // 800 ms of upload against a 300 ms idle timeout
+    await withHarness({ limits: { idleTimeoutMs: 300 } }, async (h) => {
+      h.origin("10.0.0.1", 80, async (o) => {
+        await o.readHead();
+        await o.readText(pieces); // the whole body, then the answer
+        await o.write(okResponse("got it"));
+        await o.readToEndOrReset();
+      });
+      const c = h.client();
+      await c.write(`POST http://origin.test/up HTTP/1.1\r\nHost: origin.test\r\nContent-Length: ${pieces}\r\n\r\n`);
+      for (let i = 0; i < pieces; i++) {
+        await new Promise((r) => setTimeout(r, gapMs));
+        await c.write("x");
+      }
+      const res = await readResponse(c);
+      assert.equal(res.head.status, 200, `got ${res.head.status}: ${res.body}`);
+      assert.equal(res.body, "got it");
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+    });
+  });
+
+  it("after the upload, an origin silent for the idle timeout still gets a 504", async () => {
+    await withHarness({ limits: { idleTimeoutMs: 300 } }, async (h) => {
+      h.origin("10.0.0.1", 80, async (o) => {
+        await o.readHead();
+        await o.readText(4);
+        await o.readToEndOrReset(); // never answers
+      });
+      const c = h.client();
+      const t0 = Date.now();
+      await c.write("POST http://origin.test/up HTTP/1.1\r\nHost: origin.test\r\nContent-Length: 4\r\n\r\n");
+      await new Promise((r) => setTimeout(r, 200));
+      await c.write("abcd");
+      const res = await within(readResponse(c), 3000, "504");
+      assert.equal(res.head.status, 504);
+      assert.ok(Date.now() - t0 >= 450, `answered after ${Date.now() - t0} ms: the 300 ms count from the end of the upload`);
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+    });
+  });
+});

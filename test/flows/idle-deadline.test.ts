@@ -37,6 +37,25 @@ describe("IdleDeadline", () => {
     idle.stop();
   });
 
+  it("touch() counts the pending wait from now: kept alive past the limit, then times out once left alone", async () => {
+    const idle = new IdleDeadline(60);
+    const never = pending<number>();
+    let stalled = 0;
+    const t0 = performance.now();
+    const waited = idle.race(never.promise, () => stalled++);
+    waited.catch(() => {});
+    for (let i = 0; i < 5; i++) {
+      await sleep(30);
+      idle.touch();
+    }
+    assert.equal(stalled, 0, "150 ms of touches every 30 ms keep a 60 ms wait alive");
+    await assert.rejects(waited, FlowTimeoutError);
+    assert.ok(performance.now() - t0 >= 200, "it times out 60 ms after the last touch, not before");
+    assert.equal(stalled, 1);
+    idle.touch(); // nothing pending: no effect, no throw
+    idle.stop();
+  });
+
   it("gives each wait the whole limit: short waits adding up to more than it do not time out", async () => {
     // the timer, armed by the first wait, fires during a later one and must re-arm for the rest
     const idle = new IdleDeadline(150);
