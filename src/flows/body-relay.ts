@@ -2,14 +2,12 @@ import type { BodyFraming } from "../protocol/body-framing.ts";
 import { ChunkedDecoder } from "../protocol/chunked.ts";
 import { HttpParseError } from "../protocol/http-errors.ts";
 import type { ConnReader } from "./conn-reader.ts";
-import { IdleDeadline } from "./idle-deadline.ts";
+import { FlowTimeoutError, IdleDeadline } from "./idle-deadline.ts";
 
 /** Optional extras for {@link relayBody}. */
 export interface RelayExtras {
   /** Incremented after every write, so a caller knows how much got through when it fails. */
   readonly progress?: { bytes: number };
-  /** Called after every write. */
-  readonly onWrite?: () => void;
   /** Write the decoded payload of a chunked body instead of its framing (for an HTTP/1.0 peer). */
   readonly dechunk?: boolean;
 }
@@ -46,11 +44,19 @@ async function relayFramed(
   status: 400 | 502,
   extra: RelayExtras,
 ): Promise<number> {
+  const read = async () => {
+    try {
+      return await src.read(idle);
+    } catch (e) {
+      // a request body that stopped arriving is the client's timeout, not the upstream's
+      if (status === 400 && e instanceof FlowTimeoutError) throw new HttpParseError(408, `The request body stopped arriving: ${e.message}`, { cause: e });
+      throw e;
+    }
+  };
   const write = async (b: Uint8Array) => {
     const n = b.byteLength; // the Conn may free `b` once written
     await send(b);
     if (extra.progress) extra.progress.bytes += n;
-    extra.onWrite?.();
   };
   let copied = 0;
   switch (framing.kind) {
@@ -60,7 +66,7 @@ async function relayFramed(
     case "length": {
       let remaining = framing.length;
       while (remaining > 0) {
-        const chunk = await src.read(idle);
+        const chunk = await read();
         if (!chunk) throw new HttpParseError(status, `Connection closed with ${remaining} body bytes missing`);
         const take = chunk.byteLength > remaining ? chunk.subarray(0, remaining) : chunk;
         if (take !== chunk) src.unread(chunk.subarray(remaining));
@@ -73,7 +79,7 @@ async function relayFramed(
     case "chunked": {
       const decoder = new ChunkedDecoder();
       for (;;) {
-        const chunk = await src.read(idle);
+        const chunk = await read();
         if (!chunk) throw new HttpParseError(status, "Connection closed in the middle of a chunked body");
         const r = decoder.push(chunk);
         const part = r.consumed === chunk.byteLength ? chunk : chunk.subarray(0, r.consumed);
@@ -87,7 +93,7 @@ async function relayFramed(
     }
     case "close": {
       for (;;) {
-        const chunk = await src.read(idle);
+        const chunk = await read();
         if (!chunk) return copied;
         copied += chunk.byteLength;
         await write(chunk);

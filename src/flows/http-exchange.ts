@@ -94,18 +94,20 @@ export async function exchange(
   const downProgress = { bytes: 0 };
   let upload: Promise<void> | undefined;
   let uploadDone = false;
-  // The wait for the answer is idle only while the request body is not moving either: each
-  // chunk uploaded counts it from zero again (a long upload is no silent upstream; the
-  // upload relay has its own idle limits for a stalled client or upstream).
+  // The upstream's idle limit for its answer counts from the end of the request body: a long
+  // upload is no silent upstream, and while it goes on the upload relay's own idle limits
+  // catch a stalled client (408) or an upstream that stopped reading (504).
   const answerWait = idle > 0 ? new IdleDeadline(idle) : undefined;
+  answerWait?.hold();
   try {
     const out = serializeRequestHead({ method: head.method, target, version: "HTTP/1.1", headers });
     await upW.write(out);
     bytesUp += out.byteLength;
     // The request body goes up while we wait for the response: a client sending
     // "Expect: 100-continue" waits for the 100 before its body, and an origin may answer early.
-    upload = relayBody(hop.clientReader, upW, reqFraming, idle, stall, 400, { progress: upProgress, onWrite: () => answerWait?.touch() }).then(() => {
+    upload = relayBody(hop.clientReader, upW, reqFraming, idle, stall, 400, { progress: upProgress }).then(() => {
       uploadDone = true;
+      answerWait?.resume();
     });
     const uploadFailed = upload.then(() => new Promise<never>(() => {}));
     uploadFailed.catch(() => {});

@@ -42,6 +42,7 @@ export class IdleDeadline {
   #wait: Wait | undefined;
   #due = 0;
   #stopped = false;
+  #held = false;
 
   /** `ms` must be > 0. */
   constructor(ms: number) {
@@ -60,7 +61,7 @@ export class IdleDeadline {
       const wait: Wait = { onTimeout, reject };
       this.#wait = wait;
       this.#due = performance.now() + this.ms;
-      if (this.#timer === undefined && !this.#stopped) this.#arm(this.ms);
+      if (this.#timer === undefined && !this.#stopped && !this.#held) this.#arm(this.ms);
       p.then(
         (v) => {
           if (this.#wait === wait) this.#wait = undefined;
@@ -75,12 +76,21 @@ export class IdleDeadline {
   }
 
   /**
-   * Counts the pending wait's time from now, as if it had just started: for progress made
-   * elsewhere that should keep it alive (an upload going on while a response is awaited).
-   * No timer is touched; does nothing when no wait is pending.
+   * Until {@link IdleDeadline.resume}, waits do not time out: for a wait whose clock should
+   * only start once something else is done (the answer to a request whose body is still
+   * being uploaded, with idle limits of its own).
    */
-  touch(): void {
-    if (this.#wait) this.#due = performance.now() + this.ms;
+  hold(): void {
+    this.#held = true;
+  }
+
+  /** Ends a {@link IdleDeadline.hold}: the pending wait, if any, gets its full limit from now. */
+  resume(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    if (!this.#wait || this.#stopped) return;
+    this.#due = performance.now() + this.ms;
+    if (this.#timer === undefined) this.#arm(this.ms);
   }
 
   /** Clears the timer; a wait still pending then never times out. */
@@ -98,7 +108,7 @@ export class IdleDeadline {
   readonly #fire = (): void => {
     this.#timer = undefined;
     const wait = this.#wait;
-    if (!wait) return; // nothing pending: the next wait arms again
+    if (!wait || this.#held) return; // nothing to time out now: the next wait or resume() arms again
     const left = this.#due - performance.now();
     if (left > 0) return this.#arm(left);
     this.#wait = undefined;

@@ -174,7 +174,9 @@ export async function forwardReverse(
         return { kind: "failed", status: 504, message: `Backend ${name} did not answer within ${req.pool.timeoutMs} ms`, proxyError: "connection_timeout", backend: name };
       }
       const status = e instanceof HttpParseError ? e.status : 502;
-      return { kind: "failed", status, message: `Backend ${name}: ${errorText(e)}`, backend: name };
+      // 408: the client's request body stopped arriving; nothing the backend did
+      const message = status === 408 ? errorText(e) : `Backend ${name}: ${errorText(e)}`;
+      return { kind: "failed", status, message, backend: name };
     }
   }
 }

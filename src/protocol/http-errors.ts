@@ -1,7 +1,8 @@
 /**
  * An HTTP message that cannot be parsed or must be refused, with the status to answer.
  *
- * `status` is 400 (malformed request), 431 (request head or header count too large),
+ * `status` is 400 (malformed request), 408 (a request body that stopped arriving),
+ * 431 (request head or header count too large),
  * 501 (unknown transfer coding in a request), 505 (unsupported request version), or 502
  * for a bad upstream response.
  *

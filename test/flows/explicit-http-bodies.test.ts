@@ -254,6 +254,26 @@ describe("explicit proxy: a slow upload is not a silent upstream", () => {
     });
   });
 
+  it("a client whose request body stops arriving gets a 408, and the flow says so", async () => {
+    await withHarness({ limits: { idleTimeoutMs: 300 } }, async (h) => {
+      h.origin("10.0.0.1", 80, async (o) => {
+        await o.readHead();
+        await o.readToEndOrReset();
+      });
+      const c = h.client();
+      await c.write("POST http://origin.test/up HTTP/1.1\r\nHost: origin.test\r\nContent-Length: 10\r\n\r\nabc");
+      const res = await within(readResponse(c), 3000, "408");
+      assert.equal(res.head.status, 408, res.body);
+      assert.equal(res.head.get("connection"), "close");
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+      const r = h.record();
+      assert.equal(r.status, 408);
+      assert.match(r.error ?? "", /request body stopped arriving/);
+    });
+  });
+
   it("after the upload, an origin silent for the idle timeout still gets a 504", async () => {
     await withHarness({ limits: { idleTimeoutMs: 300 } }, async (h) => {
       h.origin("10.0.0.1", 80, async (o) => {

@@ -37,22 +37,26 @@ describe("IdleDeadline", () => {
     idle.stop();
   });
 
-  it("touch() counts the pending wait from now: kept alive past the limit, then times out once left alone", async () => {
-    const idle = new IdleDeadline(60);
+  it("hold() keeps a wait from timing out until resume(), which gives it its full limit from then", async () => {
+    const idle = new IdleDeadline(50);
+    idle.hold();
     const never = pending<number>();
     let stalled = 0;
-    const t0 = performance.now();
     const waited = idle.race(never.promise, () => stalled++);
     waited.catch(() => {});
-    for (let i = 0; i < 5; i++) {
-      await sleep(30);
-      idle.touch();
-    }
-    assert.equal(stalled, 0, "150 ms of touches every 30 ms keep a 60 ms wait alive");
+    await sleep(150);
+    assert.equal(stalled, 0, "held: 150 ms past a 50 ms limit and still waiting");
+    const resumed = performance.now();
+    idle.resume();
     await assert.rejects(waited, FlowTimeoutError);
-    assert.ok(performance.now() - t0 >= 200, "it times out 60 ms after the last touch, not before");
+    assert.ok(performance.now() - resumed >= 45, "the limit counts from resume()");
     assert.equal(stalled, 1);
-    idle.touch(); // nothing pending: no effect, no throw
+    // a held deadline with nothing pending, then resumed: the next wait times out as usual
+    idle.hold();
+    idle.resume();
+    const t0 = performance.now();
+    await assert.rejects(idle.race(pending<number>().promise, () => {}), FlowTimeoutError);
+    assert.ok(performance.now() - t0 >= 45);
     idle.stop();
   });
 
