@@ -38,6 +38,33 @@ export class ConnReader {
     return r.done ? undefined : r.value;
   }
 
+  /**
+   * Without waiting: when at least `n` bytes were already read and pushed back, takes exactly
+   * `n` of them and returns `before` followed by them, in one new buffer (the rest stays
+   * pushed back); otherwise takes nothing and returns undefined.
+   *
+   * @example
+   * ```ts
+   * const headAndBody = reader.takeBuffered(contentLength, head); // one write instead of two
+   * ```
+   */
+  takeBuffered(n: number, before: Uint8Array = new Uint8Array(0)): Uint8Array | undefined {
+    let have = 0;
+    for (const c of this.#pending) have += c.byteLength;
+    if (have < n) return undefined;
+    const out = new Uint8Array(before.byteLength + n);
+    out.set(before);
+    let off = before.byteLength;
+    while (off < out.byteLength) {
+      const c = this.#pending.pop()!; // the stack's top is the next to read
+      const take = Math.min(c.byteLength, out.byteLength - off);
+      out.set(take === c.byteLength ? c : c.subarray(0, take), off);
+      off += take;
+      if (take < c.byteLength) this.#pending.push(c.subarray(take));
+    }
+    return out;
+  }
+
   /** Puts bytes back; the next `read()` returns them first. */
   unread(bytes: Uint8Array): void {
     if (bytes.byteLength > 0) this.#pending.push(bytes);

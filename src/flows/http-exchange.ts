@@ -42,6 +42,9 @@ export interface ExchangeOptions {
   readonly responseHeaders?: (headers: HeaderList, status: number) => HeaderList;
 }
 
+/** Largest response body sent in one write with its head when it is already buffered. */
+const COALESCE_MAX_BYTES = 16 * 1024;
+
 /** Thrown for failures after the response started: the client cannot get an error page any more. */
 export class ExchangeAbortedError extends Error {
   override name = "ExchangeAbortedError";
@@ -146,7 +149,12 @@ export async function exchange(
     }
     const resHead = serializeResponseHead({ version: "HTTP/1.1", status: res.status, reason: res.reason, headers: resHeaders });
     sentStatus = res.status;
-    await cW.write(resHead);
+    // a small body that came in with the head goes out with it: one write (one TLS record,
+    // one send) instead of two; never waits for body bytes that are not here yet
+    const whole = !tunnel && resFraming.kind === "length" && resFraming.length <= COALESCE_MAX_BYTES
+      ? hop.upstreamReader.takeBuffered(resFraming.length, resHead)
+      : undefined;
+    await cW.write(whole ?? resHead);
     bytesDown += resHead.byteLength;
     if (tunnel) {
       await upload;
@@ -166,7 +174,8 @@ export async function exchange(
         upgradedEnd: result.end,
       };
     }
-    await relayBody(hop.upstreamReader, cW, resFraming, idle, stall, 502, { progress: downProgress, dechunk });
+    if (whole) downProgress.bytes = whole.byteLength - resHead.byteLength;
+    else await relayBody(hop.upstreamReader, cW, resFraming, idle, stall, 502, { progress: downProgress, dechunk });
     bytesDown += downProgress.bytes;
     let keepUpstream = resFraming.kind !== "close" && keepAlive(res.version, res.headers);
     if (!uploadDone) {

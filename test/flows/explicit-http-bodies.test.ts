@@ -295,3 +295,46 @@ describe("explicit proxy: a slow upload is not a silent upstream", () => {
     });
   });
 });
+
+describe("explicit proxy: a small response goes out in one write", () => {
+  it("a body that came with the head reaches the client in the same chunk as the head", async () => {
+    await withHarness({}, async (h) => {
+      h.origin("10.0.0.1", 80, async (o) => {
+        await o.readHead();
+        await o.write(okResponse("small body"));
+        await o.readToEndOrReset();
+      });
+      const c = h.client();
+      await c.write("GET http://origin.test/ HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+      const first = dec.decode(await within(c.readChunk(), 1500, "first chunk"));
+      assert.match(first, /^HTTP\/1\.1 200 /);
+      assert.ok(first.endsWith("\r\n\r\nsmall body"), `one chunk with head and body: ${JSON.stringify(first)}`);
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+      assert.equal(h.record().bytesDown, first.length);
+    });
+  });
+
+  it("a body still on its way does not hold the head back", async () => {
+    await withHarness({}, async (h) => {
+      h.origin("10.0.0.1", 80, async (o) => {
+        await o.readHead();
+        await o.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n");
+        await new Promise((r) => setTimeout(r, 400));
+        await o.write("later");
+        await o.readToEndOrReset();
+      });
+      const c = h.client();
+      const t0 = Date.now();
+      await c.write("GET http://origin.test/ HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+      const head = await within(c.readHead(), 1500, "head");
+      assert.equal(head.status, 200);
+      assert.ok(Date.now() - t0 < 300, `the head arrived after ${Date.now() - t0} ms, not with the body`);
+      assert.equal(dec.decode(await c.readBytes(5)), "later");
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+    });
+  });
+});
