@@ -10,6 +10,11 @@ export interface RelayExtras {
   readonly progress?: { bytes: number };
   /** Write the decoded payload of a chunked body instead of its framing (for an HTTP/1.0 peer). */
   readonly dechunk?: boolean;
+  /**
+   * A request body whose client sent "Expect: 100-continue": until its first byte, silence
+   * is the upstream's (no 100 yet), so a timeout then stays a FlowTimeoutError, not a 408.
+   */
+  readonly awaitsContinue?: boolean;
 }
 
 /**
@@ -44,12 +49,14 @@ async function relayFramed(
   status: 400 | 502,
   extra: RelayExtras,
 ): Promise<number> {
+  let copied = 0;
   const read = async () => {
     try {
       return await src.read(idle);
     } catch (e) {
       // a request body that stopped arriving is the client's timeout, not the upstream's
-      if (status === 400 && e instanceof FlowTimeoutError) throw new HttpParseError(408, `The request body stopped arriving: ${e.message}`, { cause: e });
+      const clientsTurn = !extra.awaitsContinue || copied > 0;
+      if (status === 400 && clientsTurn && e instanceof FlowTimeoutError) throw new HttpParseError(408, `The request body stopped arriving: ${e.message}`, { cause: e });
       throw e;
     }
   };
@@ -58,7 +65,6 @@ async function relayFramed(
     await send(b);
     if (extra.progress) extra.progress.bytes += n;
   };
-  let copied = 0;
   switch (framing.kind) {
     case "none":
     case "tunnel":

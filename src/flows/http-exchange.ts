@@ -108,7 +108,8 @@ export async function exchange(
     bytesUp += out.byteLength;
     // The request body goes up while we wait for the response: a client sending
     // "Expect: 100-continue" waits for the 100 before its body, and an origin may answer early.
-    upload = relayBody(hop.clientReader, upW, reqFraming, idle, stall, 400, { progress: upProgress }).then(() => {
+    const awaitsContinue = /(^|,)\s*100-continue\s*($|,)/i.test(head.headers.get("expect") ?? "");
+    upload = relayBody(hop.clientReader, upW, reqFraming, idle, stall, 400, { progress: upProgress, awaitsContinue }).then(() => {
       uploadDone = true;
       answerWait?.resume();
     });

@@ -274,6 +274,22 @@ describe("explicit proxy: a slow upload is not a silent upstream", () => {
     });
   });
 
+  it("a client waiting for a 100 Continue that never comes: the silent origin gets the 504, not the client a 408", async () => {
+    await withHarness({ limits: { idleTimeoutMs: 300 } }, async (h) => {
+      h.origin("10.0.0.1", 80, async (o) => {
+        await o.readHead();
+        await o.readToEndOrReset(); // neither 100 nor an answer
+      });
+      const c = h.client();
+      await c.write("POST http://origin.test/up HTTP/1.1\r\nHost: origin.test\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+      const res = await within(readResponse(c), 3000, "504");
+      assert.equal(res.head.status, 504, res.body);
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+    });
+  });
+
   it("after the upload, an origin silent for the idle timeout still gets a 504", async () => {
     await withHarness({ limits: { idleTimeoutMs: 300 } }, async (h) => {
       h.origin("10.0.0.1", 80, async (o) => {
