@@ -50,60 +50,67 @@ async function relayFramed(
   extra: RelayExtras,
 ): Promise<number> {
   let copied = 0;
-  const read = async () => {
-    try {
-      return await src.read(idle);
-    } catch (e) {
-      // a request body that stopped arriving is the client's timeout, not the upstream's
-      const clientsTurn = !extra.awaitsContinue || copied > 0;
-      if (status === 400 && clientsTurn && e instanceof FlowTimeoutError) throw new HttpParseError(408, `The request body stopped arriving: ${e.message}`, { cause: e });
-      throw e;
-    }
+  // whose turn it is: a timeout while reading is the sender's, while writing the receiver's
+  let reading = false;
+  const read = (): Promise<Uint8Array | undefined> => {
+    reading = true;
+    return src.read(idle);
   };
   const write = async (b: Uint8Array) => {
+    reading = false;
     const n = b.byteLength; // the Conn may free `b` once written
     await send(b);
     if (extra.progress) extra.progress.bytes += n;
   };
-  switch (framing.kind) {
-    case "none":
-    case "tunnel":
-      return 0;
-    case "length": {
-      let remaining = framing.length;
-      while (remaining > 0) {
-        const chunk = await read();
-        if (!chunk) throw new HttpParseError(status, `Connection closed with ${remaining} body bytes missing`);
-        const take = chunk.byteLength > remaining ? chunk.subarray(0, remaining) : chunk;
-        if (take !== chunk) src.unread(chunk.subarray(remaining));
-        remaining -= take.byteLength;
-        copied += take.byteLength;
-        await write(take);
-      }
-      return copied;
-    }
-    case "chunked": {
-      const decoder = new ChunkedDecoder();
-      for (;;) {
-        const chunk = await read();
-        if (!chunk) throw new HttpParseError(status, "Connection closed in the middle of a chunked body");
-        const r = decoder.push(chunk);
-        const part = r.consumed === chunk.byteLength ? chunk : chunk.subarray(0, r.consumed);
-        if (r.done) src.unread(chunk.subarray(r.consumed));
-        for (const out of extra.dechunk ? r.data : [part]) {
-          copied += out.byteLength;
-          if (out.byteLength > 0) await write(out);
+  try {
+    switch (framing.kind) {
+      case "none":
+      case "tunnel":
+        return 0;
+      case "length": {
+        let remaining = framing.length;
+        while (remaining > 0) {
+          const chunk = await read();
+          if (!chunk) throw new HttpParseError(status, `Connection closed with ${remaining} body bytes missing`);
+          const take = chunk.byteLength > remaining ? chunk.subarray(0, remaining) : chunk;
+          if (take !== chunk) src.unread(chunk.subarray(remaining));
+          remaining -= take.byteLength;
+          copied += take.byteLength;
+          await write(take);
         }
-        if (r.done) return copied;
+        return copied;
+      }
+      case "chunked": {
+        const decoder = new ChunkedDecoder();
+        for (;;) {
+          const chunk = await read();
+          if (!chunk) throw new HttpParseError(status, "Connection closed in the middle of a chunked body");
+          const r = decoder.push(chunk);
+          const part = r.consumed === chunk.byteLength ? chunk : chunk.subarray(0, r.consumed);
+          if (r.done) src.unread(chunk.subarray(r.consumed));
+          for (const out of extra.dechunk ? r.data : [part]) {
+            copied += out.byteLength;
+            if (out.byteLength > 0) await write(out);
+          }
+          if (r.done) return copied;
+        }
+      }
+      case "close": {
+        for (;;) {
+          const chunk = await read();
+          if (!chunk) return copied;
+          copied += chunk.byteLength;
+          await write(chunk);
+        }
       }
     }
-    case "close": {
-      for (;;) {
-        const chunk = await read();
-        if (!chunk) return copied;
-        copied += chunk.byteLength;
-        await write(chunk);
-      }
+  } catch (e) {
+    // a request body that stopped arriving is the client's timeout (408), not the upstream's;
+    // except before the first byte of a body held back for a 100 Continue that never came
+    const clientsTurn = !extra.awaitsContinue || copied > 0;
+    if (status === 400 && reading && clientsTurn && e instanceof FlowTimeoutError) {
+      throw new HttpParseError(408, `The request body stopped arriving: ${e.message}`, { cause: e });
     }
+    throw e;
   }
 }
