@@ -27,7 +27,7 @@ import { createLeafIssuer, decodePem, encodePem, generateCa, loadCa } from "../.
 import { caList } from "../node-tls/verify.ts";
 
 /** The only name the probe CA may vouch for (RFC 6761: `.invalid` never resolves). */
-export const PROBE_NAME = "tollgate-trust-probe.invalid";
+const PROBE_NAME = "tollgate-trust-probe.invalid";
 
 /** The certificates in `pem` in one canonical PEM form each (line breaks and comments aside). */
 function certificates(pem: string): string[] {
