@@ -9,6 +9,7 @@ import { CaError, loadCa } from "../../src/pki/ca.ts";
 import { generateCa } from "../../src/pki/ca_generate.ts";
 import { createLeafIssuer } from "../../src/pki/leaf_issuer.ts";
 import { decodePem, encodePem } from "../../src/pki/pem.ts";
+import { assertValidSerial, serialOctets, withSerialBytes } from "./support/serial.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tollgate-pki-ca-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,9 +67,8 @@ describe("generateCa", () => {
     assert.equal(aki?.keyId, ski.keyId);
     assert.equal(cert.extensions.length, 4);
 
-    const serial = cert.serialNumber;
-    assert.ok(serial.length <= 32 && parseInt(serial.slice(0, 2), 16) < 0x80 && /[1-9a-f]/.test(serial));
-    assert.notEqual(serial, new x509.X509Certificate(other.certPem).serialNumber);
+    assertValidSerial(certPem);
+    assert.notEqual(cert.serialNumber, new x509.X509Certificate(other.certPem).serialNumber);
     const nb = cert.notBefore.getTime();
     assert.ok(nb <= before - 3_599_000 && nb >= before - 3_601_000, "notBefore is backdated one hour");
     const days = (cert.notAfter.getTime() - nb - 3_600_000) / 86_400_000;
@@ -77,6 +77,15 @@ describe("generateCa", () => {
     const text = openssl("x509", "-noout", "-text", "-in", file(certPem));
     assert.match(text, /Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
     assert.match(text, /Key Usage: critical\s+Certificate Sign, CRL Sign/);
+  });
+
+  it("pads a serial whose first random byte is zero and whose next is 0x80 or above", async () => {
+    const bytes = [0x00, 0x9a, ...Array.from({ length: 14 }, (_, i) => i + 1)];
+    const { certPem } = await withSerialBytes(bytes, () => generateCa());
+    assert.deepEqual(Array.from(assertValidSerial(certPem)), bytes, "one zero pad, then the magnitude");
+    const small = await withSerialBytes([0, 0, 0x12, ...new Array<number>(13).fill(0)], () => generateCa());
+    assert.equal(serialOctets(small.certPem)[0], 0x12, "leading zero bytes are dropped");
+    assertValidSerial(small.certPem);
   });
 
   it("honours commonName and validityDays, and validates options", async () => {

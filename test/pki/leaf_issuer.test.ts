@@ -9,6 +9,7 @@ import { loadCa } from "../../src/pki/ca.ts";
 import { generateCa } from "../../src/pki/ca_generate.ts";
 import { createLeafIssuer, type Leaf, MAX_LEAF_NAMES } from "../../src/pki/leaf_issuer.ts";
 import { decodePem } from "../../src/pki/pem.ts";
+import { assertValidSerial, withSerialBytes } from "./support/serial.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tollgate-pki-leaf-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -69,7 +70,7 @@ describe("createLeafIssuer: DNS leaf", () => {
     ]);
 
     assert.equal(cert.serialNumber, leaf.serialNumber);
-    assert.ok(leaf.serialNumber.length <= 32 && parseInt(leaf.serialNumber.slice(0, 2), 16) < 0x80);
+    assertValidSerial(leaf.certPem);
     assert.equal(cert.notBefore.getTime(), leaf.notBefore.getTime());
     assert.equal(cert.notAfter.getTime(), leaf.notAfter.getTime());
     assert.ok(Math.abs(leaf.notBefore.getTime() - (before - 3_600_000)) < 2_000, "backdated one hour");
@@ -83,6 +84,15 @@ describe("createLeafIssuer: DNS leaf", () => {
     assert.match(text, /Basic Constraints: critical\s+CA:FALSE/);
     assert.match(text, /Key Usage: critical\s+Digital Signature\n/);
     assert.match(text, /Extended Key Usage: \n\s+TLS Web Server Authentication\n/);
+  });
+
+  it("pads a serial whose first random byte is zero and reports it without the pad", async () => {
+    const bytes = [0x00, 0xc3, ...Array.from({ length: 14 }, (_, i) => 0xf0 - i)];
+    const leaf = await withSerialBytes(bytes, () => issuer.issue(["zero-serial.example.com"]));
+    assert.deepEqual(Array.from(assertValidSerial(leaf.certPem)), bytes);
+    assert.equal(leaf.serialNumber, new x509.X509Certificate(leaf.certPem).serialNumber);
+    assert.ok(leaf.serialNumber.startsWith("c3"));
+    assert.ok(verify(leaf, "-verify_hostname", "zero-serial.example.com"));
   });
 
   it("returns PEMs ending with a newline and a chain of leaf + intermediates", async () => {
