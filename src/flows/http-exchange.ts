@@ -42,7 +42,7 @@ export interface ExchangeOptions {
   readonly responseHeaders?: (headers: HeaderList, status: number) => HeaderList;
 }
 
-/** Largest response body sent in one write with its head when it is already buffered. */
+/** Largest body (request or response) sent in one write with its head when it is already buffered. */
 const COALESCE_MAX_BYTES = 16 * 1024;
 
 /** Thrown for failures after the response started: the client cannot get an error page any more. */
@@ -104,12 +104,18 @@ export async function exchange(
   answerWait?.hold();
   try {
     const out = serializeRequestHead({ method: head.method, target, version: "HTTP/1.1", headers });
-    await upW.write(out);
+    // as for responses below: a small request body that came in with its head goes up with it
+    const wholeReq = reqFraming.kind === "length" && reqFraming.length > 0 && reqFraming.length <= COALESCE_MAX_BYTES
+      ? hop.clientReader.takeBuffered(reqFraming.length, out)
+      : undefined;
+    await upW.write(wholeReq ?? out);
     bytesUp += out.byteLength;
+    if (wholeReq) upProgress.bytes = wholeReq.byteLength - out.byteLength;
     // The request body goes up while we wait for the response: a client sending
     // "Expect: 100-continue" waits for the 100 before its body, and an origin may answer early.
     const awaitsContinue = /(^|,)\s*100-continue\s*($|,)/i.test(head.headers.get("expect") ?? "");
-    upload = relayBody(hop.clientReader, upW, reqFraming, idle, stall, 400, { progress: upProgress, awaitsContinue }).then(() => {
+    const body = wholeReq ? Promise.resolve() : relayBody(hop.clientReader, upW, reqFraming, idle, stall, 400, { progress: upProgress, awaitsContinue });
+    upload = body.then(() => {
       uploadDone = true;
       answerWait?.resume();
     });
@@ -152,10 +158,10 @@ export async function exchange(
     sentStatus = res.status;
     // a small body that came in with the head goes out with it: one write (one TLS record,
     // one send) instead of two; never waits for body bytes that are not here yet
-    const whole = !tunnel && resFraming.kind === "length" && resFraming.length <= COALESCE_MAX_BYTES
+    const wholeRes = !tunnel && resFraming.kind === "length" && resFraming.length <= COALESCE_MAX_BYTES
       ? hop.upstreamReader.takeBuffered(resFraming.length, resHead)
       : undefined;
-    await cW.write(whole ?? resHead);
+    await cW.write(wholeRes ?? resHead);
     bytesDown += resHead.byteLength;
     if (tunnel) {
       await upload;
@@ -175,7 +181,7 @@ export async function exchange(
         upgradedEnd: result.end,
       };
     }
-    if (whole) downProgress.bytes = whole.byteLength - resHead.byteLength;
+    if (wholeRes) downProgress.bytes = wholeRes.byteLength - resHead.byteLength;
     else await relayBody(hop.upstreamReader, cW, resFraming, idle, stall, 502, { progress: downProgress, dechunk });
     bytesDown += downProgress.bytes;
     let keepUpstream = resFraming.kind !== "close" && keepAlive(res.version, res.headers);

@@ -354,3 +354,73 @@ describe("explicit proxy: a small response goes out in one write", () => {
     });
   });
 });
+
+describe("explicit proxy: a small request body goes up in one write", () => {
+  it("a body that came with the head reaches the upstream in the same chunk as the head", async () => {
+    let first = "";
+    await withHarness({}, async (h) => {
+      h.origin("10.0.0.1", 80, async (o) => {
+        first = dec.decode(await within(o.readChunk(), 1500, "first upstream chunk"));
+        await o.write(okResponse("stored"));
+        await o.readToEndOrReset();
+      });
+      const c = h.client();
+      await c.write("POST http://origin.test/up HTTP/1.1\r\nHost: origin.test\r\nContent-Length: 11\r\n\r\nhello world");
+      assert.equal((await readResponse(c)).body, "stored");
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+      assert.match(first, /^POST \/up HTTP\/1\.1\r\n/);
+      assert.ok(first.endsWith("\r\n\r\nhello world"), `one chunk with head and body: ${JSON.stringify(first)}`);
+      assert.equal(h.record().bytesUp, first.length);
+    });
+  });
+
+  it("takes only this request's body: a pipelined request after it stays for the next exchange", async () => {
+    const seen: string[] = [];
+    await withHarness({}, async (h) => {
+      h.origin("10.0.0.1", 80, async (o) => {
+        for (const answer of ["one", "two"]) {
+          const head = await o.readHead();
+          seen.push(`${head.raw.split("\r\n")[0]} ${dec.decode(await o.readBytes(Number(head.get("content-length"))))}`);
+          await o.write(okResponse(answer));
+        }
+        await o.readToEndOrReset();
+      });
+      const c = h.client();
+      await c.write(
+        "POST http://origin.test/a HTTP/1.1\r\nHost: origin.test\r\nContent-Length: 3\r\n\r\nabc" +
+          "POST http://origin.test/b HTTP/1.1\r\nHost: origin.test\r\nContent-Length: 4\r\n\r\ndefg",
+      );
+      assert.equal((await readResponse(c)).body, "one");
+      assert.equal((await readResponse(c)).body, "two");
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+      assert.deepEqual(seen, ["POST /a HTTP/1.1 abc", "POST /b HTTP/1.1 defg"]);
+    });
+  });
+
+  it("a body still on its way does not hold the head back", async () => {
+    let headAt = 0;
+    await withHarness({}, async (h) => {
+      const t0 = Date.now();
+      h.origin("10.0.0.1", 80, async (o) => {
+        const head = await o.readHead();
+        headAt = Date.now() - t0;
+        assert.equal(dec.decode(await o.readBytes(Number(head.get("content-length")))), "later");
+        await o.write(okResponse("ok"));
+        await o.readToEndOrReset();
+      });
+      const c = h.client();
+      await c.write("POST http://origin.test/up HTTP/1.1\r\nHost: origin.test\r\nContent-Length: 5\r\n\r\n");
+      await new Promise((r) => setTimeout(r, 400));
+      await c.write("later");
+      assert.equal((await readResponse(c)).body, "ok");
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+      assert.ok(headAt < 300, `the head went up after ${headAt} ms, not with the body`);
+    });
+  });
+});
