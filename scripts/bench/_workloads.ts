@@ -96,7 +96,7 @@ export interface RequestRate {
   readonly firstError?: string;
 }
 
-/** `load.mjs newconn` or `keepalive` on `path` for `seconds` with `concurrency` clients. */
+/** `load.mjs newconn` or `keepalive` on `path` for `seconds` with `concurrency` clients (`postBytes`: keep-alive POSTs of that size). */
 export async function requestRate(
   env: BenchEnv,
   kind: "newconn" | "keepalive",
@@ -104,9 +104,11 @@ export async function requestRate(
   gw: BenchGateway | undefined,
   seconds: number,
   concurrency: number,
+  postBytes = 0,
 ): Promise<RequestRate> {
   const cpu = gw ? ["--cpu-pid", String(gw.pid)] : [];
-  const out = await runBounded("node", [LOAD, kind, ...loadArgs(env, path, gw), "--seconds", String(seconds), "--concurrency", String(concurrency), ...cpu], seconds * 1000 + 90_000);
+  const post = postBytes > 0 ? ["--post-bytes", String(postBytes)] : [];
+  const out = await runBounded("node", [LOAD, kind, ...loadArgs(env, path, gw), "--seconds", String(seconds), "--concurrency", String(concurrency), ...cpu, ...post], seconds * 1000 + 90_000);
   if (out.code !== 0) throw new Error(`load.mjs ${kind} ${path} failed (exit ${out.code}): ${out.stderr.trim()}`);
   const r = JSON.parse(out.stdout) as { requests: number; errors: number; firstError?: string; seconds: number; p50Ms?: number; p99Ms?: number; cpuTicks: number };
   const result = {

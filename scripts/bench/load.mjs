@@ -10,7 +10,9 @@
 //   newconn    --concurrency workers, each request a fresh TCP (+ CONNECT) + TLS + GET /1k
 //              (Connection: close) for --seconds; → {requests, errors, seconds, p50Ms, p99Ms, cpuTicks}
 //   keepalive  --concurrency persistent connections, GET /1k back to back for --seconds;
-//              → {requests, errors, seconds, cpuTicks} (connection set-up is outside the window)
+//              → {requests, errors, seconds, cpuTicks} (connection set-up is outside the window);
+//              with --post-bytes N, each request is a POST /1k carrying N bytes (head and body
+//              in one write, as HTTP clients send small bodies)
 //   idle       opens --count connections (each: TLS + one GET /1k, then silent), prints
 //              {"ready": n, "errors": e}, holds them until stdin closes or SIGTERM
 //
@@ -36,6 +38,7 @@ const hostHeader = via === "connect" ? authority : `${servername}:${port}`;
 const cpuPid = opt("cpu-pid") ? Number(opt("cpu-pid")) : undefined;
 const concurrency = Number(opt("concurrency", "50"));
 const seconds = Number(opt("seconds", "10"));
+const postBody = Buffer.alloc(Number(opt("post-bytes", "0")), 0x61);
 
 function cpuTicks() {
   if (cpuPid === undefined) return 0;
@@ -103,7 +106,7 @@ async function openTls() {
  * Sends one GET and resolves with {status, bytes} when the whole body (Content-Length)
  * arrived. The socket's data listener is installed per request (one request at a time).
  */
-function get(sock, path, close = false) {
+function get(sock, path, close = false, body = undefined) {
   return new Promise((resolve, reject) => {
     let head = null;
     let pending = Buffer.alloc(0);
@@ -138,7 +141,9 @@ function get(sock, path, close = false) {
     sock.on("data", onData);
     sock.on("error", onError);
     sock.on("close", onClose);
-    sock.write(`GET ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\n${close ? "Connection: close\r\n" : ""}\r\n`);
+    const connection = close ? "Connection: close\r\n" : "";
+    if (body === undefined) sock.write(`GET ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\n${connection}\r\n`);
+    else sock.write(Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\n${connection}Content-Length: ${body.length}\r\n\r\n`, "latin1"), body]));
   });
 }
 
@@ -207,7 +212,7 @@ async function keepalive() {
   await Promise.all(socks.map(async (s) => {
     while (performance.now() < deadline) {
       try {
-        const r = await get(s, "/1k");
+        const r = await get(s, "/1k", false, postBody.length > 0 ? postBody : undefined);
         if (r.status !== 200 || r.bytes !== 1024) throw new Error(`status ${r.status}, ${r.bytes} bytes`);
         requests++;
       } catch (e) {
