@@ -89,9 +89,9 @@ export async function answerError(
  * the kernel send RST, which can destroy the answer in flight. So read and discard a little
  * (bounded in time and bytes) until the client closes too, then close.
  */
-export async function lingerClose(client: Conn, src: ConnReader): Promise<void> {
+export async function lingerClose(client: Conn, src: ConnReader, ms: number = LINGER_MS): Promise<void> {
   let drained = 0;
-  const until = Date.now() + LINGER_MS;
+  const until = Date.now() + ms;
   try {
     while (drained < LINGER_BYTES) {
       const left = until - Date.now();

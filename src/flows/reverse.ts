@@ -64,19 +64,19 @@ export async function handleReverse(client: Conn, ctx: FlowContext, state: Rever
     r.decision = "deny";
     r.rule = "unknown-sni";
     r.reason = selection.reason;
-    await refuseTls(client, TlsAlert.unrecognizedName);
+    await refuseTls(client, TlsAlert.unrecognizedName, src);
     return flow.finish("denied");
   }
   if (selection.kind === "mint") {
     const ic = ctx.interception;
     if (!ic) {
-      await refuseTls(client, TlsAlert.internalError);
+      await refuseTls(client, TlsAlert.internalError, src);
       return flow.finish("error", `No CA is configured to mint a certificate for "${selection.name}"`);
     }
     try {
       ({ chainPem, keyPem } = await ic.leaf(selection.name));
     } catch (e) {
-      await refuseTls(client, TlsAlert.internalError);
+      await refuseTls(client, TlsAlert.internalError, src);
       return flow.finish("error", `Could not mint a certificate for "${selection.name}": ${errorText(e)}`);
     }
   } else {

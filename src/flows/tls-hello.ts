@@ -2,7 +2,8 @@ import type { Conn } from "../core/conn.ts";
 import { type ClientHello, ClientHelloReader } from "../protocol/client-hello.ts";
 import { ClientHelloError } from "../protocol/client-hello-error.ts";
 import { tlsAlertRecord } from "../protocol/tls-alert.ts";
-import type { ConnReader } from "./conn-reader.ts";
+import { lingerClose } from "./answers.ts";
+import { ConnReader } from "./conn-reader.ts";
 
 export interface ClientHelloLimits {
   readonly maxBytes: number;
@@ -27,8 +28,18 @@ export async function readClientHello(src: ConnReader, limits: ClientHelloLimits
   }
 }
 
-/** Sends a fatal TLS alert and closes (the client sees a handshake failure, not a hang). */
-export async function refuseTls(client: Conn, alert: number): Promise<void> {
+/** Longest wait for the client's close after a refusal (a TLS client closes on the alert at once). */
+export const REFUSAL_LINGER_MS = 500;
+
+/**
+ * Sends a fatal TLS alert, half-closes, and closes once the client has closed too, or after
+ * {@linkcode REFUSAL_LINGER_MS}: closing with unread input (the rest of the client's first
+ * flight, early data) makes the kernel send RST, which can destroy the alert in flight, and a
+ * client that closes at once (as TLS clients do on a fatal alert) need not wait for a timer.
+ * Returns as soon as the alert is written; the linger goes on in the background. `src` is
+ * the flow's reader of `client`, if it still holds one.
+ */
+export async function refuseTls(client: Conn, alert: number, src?: ConnReader): Promise<void> {
   const w = client.writable.getWriter();
   try {
     await w.write(tlsAlertRecord(alert));
@@ -38,5 +49,12 @@ export async function refuseTls(client: Conn, alert: number): Promise<void> {
   } finally {
     w.releaseLock();
   }
-  setTimeout(() => client.close(), 500);
+  let reader = src;
+  try {
+    reader ??= new ConnReader(client);
+  } catch {
+    client.close(); // someone else reads it: nothing left to wait for
+    return;
+  }
+  void lingerClose(client, reader, REFUSAL_LINGER_MS);
 }

@@ -57,7 +57,7 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
   }
   r.ech = hello.ech;
   r.alpn = hello.alpn.length > 0 ? hello.alpn.join(",") : null;
-  const refuse = (alert: number, end: string, error?: string) => refuseTls(client, alert).then(() => flow.finish(end, error));
+  const refuse = (alert: number, end: string, error?: string) => refuseTls(client, alert, src).then(() => flow.finish(end, error));
 
   if (hello.ech && settings.ech === "block") {
     r.host = hello.sni?.toLowerCase() ?? null; // the outer (public) name: what the client showed

@@ -254,6 +254,21 @@ describe("transparent TLS: refusals end with a TLS alert and no dial", () => {
     });
   });
 
+  it("after the alert, the connection is released as soon as the client closes, not on a timer", async () => {
+    // finish() fails unless every flow released its client connection within 300 ms; the
+    // refusal lingers up to REFUSAL_LINGER_MS (500) only for a client that does not close
+    await withHarness({ ...OPTIONS, finishTimeoutMs: 300 }, async (h) => {
+      const c = h.transparentClient();
+      // the rest of a first flight the gateway never reads as TLS: drained, not left to cause a reset
+      await c.write(concat(hello("evil.test"), Uint8Array.of(0x17, 3, 3, 0, 5, 1, 2, 3, 4, 5)));
+      assert.deepEqual(await within(c.readBytes(ACCESS_DENIED.length), 1500, "alert"), ACCESS_DENIED);
+      assert.deepEqual(await within(c.readToEnd(), 1500, "the gateway's FIN"), new Uint8Array(0));
+      await c.end();
+      await h.finish();
+      assert.equal(h.record().end, "denied");
+    });
+  });
+
   it("no SNI (real openssl hello): denied with rule no-sni, the upstream port logged", async () => {
     await withHarness(OPTIONS, async (h) => {
       const c = h.transparentClient({ upstreamPort: 8443 });
