@@ -1,65 +1,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { memoryConnPair } from "../../src/core/memory-conn.ts";
-import type { FlowContext } from "../../src/flows/context.ts";
-import { handleReverse } from "../../src/flows/reverse.ts";
-import { parseBackendUrl } from "../../src/reverse/backend.ts";
 import { CertificateStore } from "../../src/reverse/cert-store.ts";
-import type { RouteConfig } from "../../src/reverse/config-types.ts";
-import { TrustList } from "../../src/reverse/forwarded.ts";
-import { NO_EDITS } from "../../src/reverse/header-edits.ts";
-import type { PoolRuntime, ReverseListenerState } from "../../src/reverse/listener-state.ts";
-import { BackendPool } from "../../src/reverse/pool.ts";
-import { RouteTable } from "../../src/reverse/routes.ts";
 import { type FlowHarness, okResponse, type ParsedHead, Peer, readResponse, within, withHarness } from "../helpers/flow-harness.ts";
+import { open, route, state } from "../helpers/reverse-harness.ts";
 
 /** curl's real ClientHello: SNI example.com, ALPN h2,http/1.1. */
 const CURL = new Uint8Array(readFileSync(new URL("../fixtures/client-hello/curl-openssl.bin", import.meta.url)));
-
-function route(id: string, hosts: string[], pool: string, extra: Partial<RouteConfig> = {}): RouteConfig {
-  return { id, hosts, pathPrefix: "/", pool, hostHeader: "preserve", requestHeaders: NO_EDITS, responseHeaders: NO_EDITS, deny: [], log: true, ...extra };
-}
-
-interface PoolSpec {
-  readonly backends: string[];
-  readonly timeoutMs?: number;
-  readonly connectTimeoutMs?: number;
-  readonly ejectAfterFailures?: number;
-}
-
-function state(
-  routes: RouteConfig[],
-  pools: Record<string, PoolSpec>,
-  logs: string[] = [],
-  extra: { store?: CertificateStore; trust?: string[] } = {},
-): ReverseListenerState {
-  const map = new Map<string, PoolRuntime>();
-  for (const [id, p] of Object.entries(pools)) {
-    map.set(id, {
-      pool: new BackendPool(id, p.backends.map(parseBackendUrl), { ejectAfterFailures: p.ejectAfterFailures ?? 1, ejectMs: 60_000 }),
-      tls: undefined,
-      connectTimeoutMs: p.connectTimeoutMs ?? 1000,
-      timeoutMs: p.timeoutMs ?? 2000,
-    });
-  }
-  return {
-    tls: extra.store ? { store: extra.store, minVersion: "TLSv1.2", maxClientHelloBytes: 16384, maxClientHelloRecords: 16 } : null,
-    trust: new TrustList(extra.trust ?? []),
-    routes: new RouteTable(routes),
-    pools: map,
-    log: (m) => logs.push(m),
-  };
-}
-
-let nextPort = 51000;
-
-/** A client connection to a reverse listener on port 8443 (plain HTTP unless the state has TLS). */
-function open(h: FlowHarness, s: ReverseListenerState): { c: Peer; done: Promise<void> } {
-  const [proxySide, clientSide] = memoryConnPair({ remote: { address: "127.0.0.1", port: nextPort++ }, local: { address: "127.0.0.1", port: 8443 } });
-  const ctx: FlowContext = { ...h.ctx, mode: "reverse", listenerName: "web" };
-  return { c: new Peer(clientSide), done: handleReverse(proxySide, ctx, s) };
-}
 
 /** An origin answering each request with its name and recording the heads it saw. */
 function named(h: FlowHarness, address: string, port: number, name: string, seen: ParsedHead[] = []): ParsedHead[] {
