@@ -14,6 +14,7 @@ export class ConnReader {
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #pending: Uint8Array[] = [];
   #inflight: ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]> | undefined;
+  #received = false;
 
   constructor(conn: Conn) {
     this.#conn = conn;
@@ -35,7 +36,14 @@ export class ConnReader {
     this.#inflight = p;
     const r = typeof timeout !== "number" ? await timeout.race(p, () => {}) : timeout > 0 ? await deadline(p, timeout, () => {}) : await p;
     this.#inflight = undefined;
-    return r.done ? undefined : r.value;
+    if (r.done) return undefined;
+    this.#received = true;
+    return r.value;
+  }
+
+  /** True once any byte arrived (a connection that ends before that carried nothing to log). */
+  get received(): boolean {
+    return this.#received;
   }
 
   /**

@@ -67,7 +67,7 @@ export async function relayDecryptedHttp(
   for (;;) {
     const started = Date.now();
     const next = await nextRequest(client, cR, ctx.limits, first);
-    if (!("head" in next)) return next.end === "error" ? done("error", next.error) : done(next.end);
+    if (!("head" in next)) return "error" in next ? done(next.end, next.error) : done(next.end);
     const head: RequestHead = next.head;
     first = false;
     r.requests += 1;

@@ -8,6 +8,7 @@ import type { FlowContext } from "./context.ts";
 import { errorText, FlowState } from "./flow-state.ts";
 import { type ForwardOutcome, forwardHttp, type KeptUpstream } from "./http-forward.ts";
 import { parseHostPort } from "../protocol/http-authority.ts";
+import { answerable, clientFailure } from "./next-request.ts";
 import { readRequest } from "./read-head.ts";
 
 /** Methods never proxied: TRACE would reflect credentials (XST); PRI is an HTTP/2 preface. */
@@ -50,6 +51,14 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
         if (e instanceof FlowTimeoutError) {
           if (first) await answerError(client, src, flow, 408, "Timed out waiting for the request head");
           else client.close();
+          return;
+        }
+        if (!answerable(e)) {
+          // the connection failed under the read (a reset): nobody to answer. Before the
+          // first byte or between requests that is how some clients hang up (health checks,
+          // pools), as quiet as an end of stream; in the middle of a first request it is logged.
+          client.close();
+          if (first && src.received) flow.finish(clientFailure(e), errorText(e));
           return;
         }
         const status = e instanceof HttpParseError ? e.status : 400;

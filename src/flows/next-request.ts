@@ -10,12 +10,30 @@ import { readRequest } from "./read-head.ts";
 export type NextRequest =
   | { readonly head: RequestHead }
   | { readonly end: "eof" | "idle" }
-  | { readonly end: "error"; readonly status: number; readonly error: string };
+  | { readonly end: "error"; readonly status: number; readonly error: string }
+  | { readonly end: "client-reset" | "client-error"; readonly error: string };
+
+/**
+ * How a client connection ended when reading from it failed (not a malformed or slow head:
+ * the connection itself), named as the splice names a side's failure.
+ */
+export function clientFailure(e: unknown): "client-reset" | "client-error" {
+  return /ECONNRESET|reset/i.test(errorText(e)) || (e instanceof Error && "code" in e && e.code === "ECONNRESET") ? "client-reset" : "client-error";
+}
+
+/**
+ * True when reading a request head failed because of the input (answered with an error
+ * status), false when the connection failed under it (a reset: there is nobody to answer).
+ */
+export function answerable(e: unknown): boolean {
+  return e instanceof FlowTimeoutError || e instanceof HttpParseError;
+}
 
 /**
  * Reads the next request head of a request loop. A clean end of stream or an idle
  * keep-alive connection just closes; a malformed or too-slow head is answered (400/431/408…)
- * and the connection closed, so the caller only has to record how it ended.
+ * and the connection closed, so the caller only has to record how it ended. A connection
+ * that fails under the read (reset) is closed without an answer: no status is claimed.
  */
 export async function nextRequest(
   client: Conn,
@@ -32,6 +50,10 @@ export async function nextRequest(
     if (e instanceof FlowTimeoutError && !first) {
       client.close();
       return { end: "idle" };
+    }
+    if (!answerable(e)) {
+      client.close();
+      return { end: clientFailure(e), error: errorText(e) };
     }
     const status = e instanceof FlowTimeoutError ? 408 : e instanceof HttpParseError ? e.status : 400;
     await answerAndClose(client, src, status, errorText(e));

@@ -64,9 +64,9 @@ export async function serveReverseHttp(
   for (;;) {
     const next = await nextRequest(client, cR, ctx.limits, first);
     if (!("head" in next)) {
-      if (next.end !== "error") return done(next.end);
-      r.status = next.status;
-      return done("error", next.error);
+      if (!("error" in next)) return done(next.end);
+      if ("status" in next) r.status = next.status;
+      return done(next.end, next.error);
     }
     const head: RequestHead = next.head;
     first = false;

@@ -19,6 +19,7 @@ import { answerAndClose, lingerClose } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { errorText, FlowState } from "./flow-state.ts";
+import { answerable, clientFailure } from "./next-request.ts";
 import { readRequest } from "./read-head.ts";
 
 /** The `Location` for a request: https, the request's host, `httpsPort` unless 443, the target. */
@@ -57,6 +58,10 @@ export async function handleRedirectHttps(client: Conn, ctx: FlowContext, httpsP
       if (e instanceof FlowTimeoutError && !first) {
         client.close();
         return flow.finish("idle");
+      }
+      if (!answerable(e)) {
+        client.close();
+        return flow.finish(clientFailure(e), errorText(e));
       }
       const status = e instanceof FlowTimeoutError ? 408 : e instanceof HttpParseError ? e.status : 400;
       r.status = status;

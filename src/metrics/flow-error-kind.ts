@@ -66,6 +66,8 @@ export function flowErrorKind(record: Pick<FlowRecord, "kind" | "status" | "erro
   if (error === "idle") return "idle";
   if (status === 413 || status === 431 || /too large|too many|limit/i.test(error)) return "limit";
   if (status === 501 || /no CA is configured/.test(error)) return "config";
+  // a client reset before its first request was whole: nothing was parsed, nothing answered
+  if (status === null && /ECONNRESET|reset by peer/i.test(error)) return "reset";
   if (record.kind === "invalid" || (status !== null && status >= 400 && status < 500)) return "parse";
   if (/ECONNRESET|EPIPE|reset|broken pipe|closed/i.test(error)) return "reset";
   if (status === 502) return "upstream";

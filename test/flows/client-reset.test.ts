@@ -1,0 +1,88 @@
+/**
+ * A client whose connection fails under a read (a reset) gets no answer, so the flow line
+ * must not claim one: no status 400 for "Connection reset by peer", and a reset between
+ * keep-alive requests is an ending, not a bad request.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { DECRYPT_POLICY, ESTABLISHED, okResponse, readResponse, withHarness, within } from "../helpers/flow-harness.ts";
+import { open, route, state } from "../helpers/reverse-harness.ts";
+
+const RESET = /reset/i;
+
+describe("a client reset while the gateway reads a request head", () => {
+  it("explicit: mid-head on a new connection, logged as client-reset without a status", async () => {
+    await withHarness({}, async (h) => {
+      const c = h.client();
+      await c.write("GET http://origin.test/ HTTP/1.1\r\nHost: orig");
+      c.conn.close();
+      await h.finish();
+      const r = h.record();
+      assert.equal(r.status, null, "nothing was answered");
+      assert.equal(r.end, "client-reset");
+      assert.match(r.error ?? "", RESET);
+      assert.deepEqual(h.dials, []);
+    });
+  });
+
+  it("explicit: before the first byte, as quiet as an end of stream (no line)", async () => {
+    await withHarness({}, async (h) => {
+      h.client().conn.close();
+      const quiet = h.client();
+      await quiet.end();
+      await h.finish();
+      assert.deepEqual(h.records, []);
+    });
+  });
+
+  it("explicit: after a completed keep-alive request, ends quietly: one line, the request's", async () => {
+    await withHarness({}, async (h) => {
+      h.origin("10.0.0.1", 80, async (o) => {
+        await o.readHead();
+        await o.write(okResponse("one"));
+        await o.readToEndOrReset();
+      });
+      const c = h.client();
+      await c.write("GET http://origin.test/ HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+      assert.equal((await readResponse(c)).body, "one");
+      c.conn.close();
+      await h.finish();
+      assert.equal(h.records.length, 1, JSON.stringify(h.records.map((r) => [r.kind, r.status, r.end])));
+      assert.equal(h.records[0]?.status, 200);
+    });
+  });
+
+  it("decrypted session: the connection line ends client-reset; its status stays the CONNECT's 200", async () => {
+    await withHarness({ policy: DECRYPT_POLICY, interception: {} }, async (h) => {
+      h.origin("10.0.0.1", 443, async (o) => {
+        await o.readToEndOrReset();
+      });
+      const c = h.client();
+      await c.write("CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\n\r\n");
+      assert.equal(await within(c.readText(ESTABLISHED.length), 1500, "200"), ESTABLISHED);
+      await c.write("GET / HTTP/1.1\r\nHo");
+      c.conn.close();
+      await h.finish();
+      const r = h.record();
+      assert.equal(r.status, 200);
+      assert.equal(r.end, "client-reset");
+      assert.match(r.error ?? "", RESET);
+      assert.deepEqual(h.requestRecords, []);
+    });
+  });
+
+  it("reverse: logged as client-reset without a status, nothing dialed", async () => {
+    await withHarness({}, async (h) => {
+      const s = state([route("app", ["app.test"], "A")], { A: { backends: ["http://10.0.0.1"] } });
+      const { c, done } = open(h, s);
+      await c.write("GET / HTTP/1.1\r\nHost: app");
+      c.conn.close();
+      await within(done, 1500, "the reverse flow");
+      await h.finish();
+      const r = h.record();
+      assert.equal(r.status, null);
+      assert.equal(r.end, "client-reset");
+      assert.deepEqual(h.dials, []);
+    });
+  });
+});
