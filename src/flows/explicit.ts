@@ -5,10 +5,10 @@ import { answerError } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import { connectTunnel } from "./connect-tunnel.ts";
 import type { FlowContext } from "./context.ts";
-import { errorText, FlowState } from "./flow-state.ts";
+import { clientFailure, errorText, FlowState } from "./flow-state.ts";
 import { type ForwardOutcome, forwardHttp, type KeptUpstream } from "./http-forward.ts";
 import { parseHostPort } from "../protocol/http-authority.ts";
-import { answerable, clientFailure } from "./next-request.ts";
+import { answerable } from "./next-request.ts";
 import { readRequest } from "./read-head.ts";
 
 /** Methods never proxied: TRACE would reflect credentials (XST); PRI is an HTTP/2 preface. */

@@ -71,3 +71,12 @@ export function errorText(e: unknown): string {
   if (e instanceof Error) return e.message || e.name;
   return String(e);
 }
+
+/**
+ * How a client connection ended when reading from it failed (not malformed or slow input:
+ * the connection itself), named as the splice names a side's failure.
+ */
+export function clientFailure(e: unknown): "client-reset" | "client-error" {
+  const code = e instanceof Error && "code" in e ? e.code : undefined;
+  return code === "ECONNRESET" || /ECONNRESET|reset/i.test(errorText(e)) ? "client-reset" : "client-error";
+}

@@ -3,7 +3,7 @@ import { HttpParseError } from "../protocol/http-errors.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
 import { answerAndClose } from "./answers.ts";
 import { type ConnReader, FlowTimeoutError } from "./conn-reader.ts";
-import { errorText } from "./flow-state.ts";
+import { clientFailure, errorText } from "./flow-state.ts";
 import { readRequest } from "./read-head.ts";
 
 /** The next request on a keep-alive connection, or how the connection ended. */
@@ -12,14 +12,6 @@ export type NextRequest =
   | { readonly end: "eof" | "idle" }
   | { readonly end: "error"; readonly status: number; readonly error: string }
   | { readonly end: "client-reset" | "client-error"; readonly error: string };
-
-/**
- * How a client connection ended when reading from it failed (not a malformed or slow head:
- * the connection itself), named as the splice names a side's failure.
- */
-export function clientFailure(e: unknown): "client-reset" | "client-error" {
-  return /ECONNRESET|reset/i.test(errorText(e)) || (e instanceof Error && "code" in e && e.code === "ECONNRESET") ? "client-reset" : "client-error";
-}
 
 /**
  * True when reading a request head failed because of the input (answered with an error

@@ -18,8 +18,8 @@ import { serializeResponseHead } from "../protocol/http-serialize.ts";
 import { answerAndClose, lingerClose } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
-import { errorText, FlowState } from "./flow-state.ts";
-import { answerable, clientFailure } from "./next-request.ts";
+import { clientFailure, errorText, FlowState } from "./flow-state.ts";
+import { answerable } from "./next-request.ts";
 import { readRequest } from "./read-head.ts";
 
 /** The `Location` for a request: https, the request's host, `httpsPort` unless 443, the target. */

@@ -16,7 +16,7 @@ import type { ReverseListenerState, ReverseTlsState } from "../reverse/listener-
 import { answerAndClose } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
-import { errorText, FlowState } from "./flow-state.ts";
+import { clientFailure, errorText, FlowState } from "./flow-state.ts";
 import { serveReverseHttp } from "./reverse-http.ts";
 
 /** Serves one client connection of a reverse listener. */
@@ -52,7 +52,7 @@ export async function handleReverse(client: Conn, ctx: FlowContext, state: Rever
     }
     client.close();
     const why = e instanceof FlowTimeoutError ? `No complete ClientHello within ${ctx.limits.headerTimeoutMs} ms` : errorText(e);
-    return flow.finish("error", why);
+    return flow.finish(e instanceof ClientHelloError || e instanceof FlowTimeoutError ? "error" : clientFailure(e), why);
   }
   r.ech = hello.ech;
   r.alpn = hello.alpn.length > 0 ? hello.alpn.join(",") : null;

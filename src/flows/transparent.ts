@@ -9,7 +9,7 @@ import { TlsValidationError } from "../core/tls.ts";
 import type { Decision, Host } from "../policy/types.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
-import { errorText, FlowState } from "./flow-state.ts";
+import { clientFailure, errorText, FlowState } from "./flow-state.ts";
 import { acceptAndRelay, connectUpstreamTls, mintLeaf, tlsName } from "./intercept.ts";
 import { spliceStreams } from "./splice.ts";
 import { connectUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
@@ -53,7 +53,7 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
       : e instanceof ClientHelloError && e.reason === "not-tls"
       ? `Non-TLS bytes on the transparent TLS listener: ${e.message}`
       : errorText(e);
-    return flow.finish("error", why);
+    return flow.finish(e instanceof ClientHelloError || e instanceof FlowTimeoutError ? "error" : clientFailure(e), why);
   }
   r.ech = hello.ech;
   r.alpn = hello.alpn.length > 0 ? hello.alpn.join(",") : null;

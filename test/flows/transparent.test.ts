@@ -424,6 +424,19 @@ describe("transparent TLS: bad or slow ClientHellos are closed and logged", () =
     });
   });
 
+  it("a client resetting mid-hello: logged as client-reset (the ClientHello was not at fault)", async () => {
+    await withHarness(OPTIONS, async (h) => {
+      const c = h.transparentClient();
+      await c.write(CURL.subarray(0, 300));
+      c.conn.close();
+      await h.finish();
+      assert.deepEqual(h.dials, []);
+      const r = h.record();
+      assert.equal(r.end, "client-reset");
+      assert.match(String(r.error), /reset/i);
+    });
+  });
+
   it("a client stalling mid-hello: closed after headerTimeoutMs, logged", async () => {
     await withHarness({ ...OPTIONS, limits: { headerTimeoutMs: 150 } }, async (h) => {
       const started = Date.now();
