@@ -37,6 +37,8 @@ interface Send {
   readonly fin?: boolean;
   /** Keep sending `pieces` in a loop until the gateway closes (trickle). */
   readonly trickle?: boolean;
+  /** Reset the connection (TCP RST) 100 ms after the pieces instead of waiting for the gateway. */
+  readonly reset?: boolean;
   readonly timeoutMs: number;
 }
 
@@ -74,6 +76,7 @@ function exchange(port: number, send: Send): Promise<Exchange> {
         }
       } while (send.trickle && i < 10_000);
       if (send.fin && !closed) s.end();
+      if (send.reset) setTimeout(() => s.resetAndDestroy(), 100);
     });
   });
 }
@@ -88,6 +91,8 @@ interface Case {
   readonly minMs?: number;
   /** Flow line expectations: the flow's `error` matches this. */
   readonly error?: RegExp;
+  /** …and its `end` is this (then its `status` must be null when `status` is). */
+  readonly end?: string;
 }
 
 const head = (lines: string) => lines.replace(/\n/g, "\r\n");
@@ -139,6 +144,10 @@ const cases = (httpPort: number): readonly Case[] => [
   { name: "half a head, then FIN", listener: "explicit", send: { pieces: ["GET http://origin.test/ HTTP/1.1\r\nHost: origin.test\r\n"], fin: true }, status: 400, error: /closed in the middle/ },
   { name: "a whole request, then FIN: still answered", listener: "explicit", send: { pieces: [head(`GET http://origin.test:${httpPort}/hello HTTP/1.1\nHost: origin.test:${httpPort}\n\n`)], fin: true }, status: 200 },
   { name: "FIN before any byte", listener: "explicit", send: { pieces: [], fin: true }, status: null },
+  // clients that reset: nothing to answer, and the line must not claim an answer
+  { name: "half a head, then RST", listener: "explicit", send: { pieces: ["GET http://origin.test/ HTTP/1.1\r\nHo"], reset: true }, status: null, error: /reset/i, end: "client-reset" },
+  { name: "half a head, then RST, on the transparent HTTP listener", listener: "thttp", send: { pieces: ["GET / HTTP/1.1\r\nHo"], reset: true }, status: null, error: /reset/i, end: "client-reset" },
+  { name: "half a ClientHello, then RST", listener: "tproxy", send: { pieces: [helloFixture.subarray(0, 100)], reset: true }, status: null, error: /reset/i, end: "client-reset" },
   // garbage and truncated ClientHellos on the transparent TLS listener
   { name: "plain text on the TLS listener", listener: "tproxy", send: { pieces: ["hello, is this TLS?\r\n\r\n"] }, status: null, error: /Non-TLS/ },
   { name: "random bytes on the TLS listener", listener: "tproxy", send: { pieces: [Uint8Array.from({ length: 1024 }, (_, i) => (i * 7919 + 13) & 0xff)] }, status: null },
@@ -256,6 +265,8 @@ describe("bad input on every listener while a good client is served", { timeout:
       const wanted: readonly number[] = c.status === null ? [] : typeof c.status === "number" ? [c.status] : c.status;
       if (c.status !== null && !wanted.includes(f.status as number)) missing.push(`${c.name}: flow status ${String(f.status)}`);
       if (c.error && !c.error.test(String(f.error))) missing.push(`${c.name}: flow error ${JSON.stringify(f.error)} does not match ${c.error}`);
+      if (c.end !== undefined && f.end !== c.end) missing.push(`${c.name}: flow end ${JSON.stringify(f.end)}, not ${c.end}`);
+      if (c.end !== undefined && c.status === null && f.status !== null) missing.push(`${c.name}: flow status ${String(f.status)} for a connection nothing was answered on`);
     }
     assert.deepEqual(missing, []);
   });
