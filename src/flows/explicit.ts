@@ -1,5 +1,4 @@
 import type { Conn } from "../core/conn.ts";
-import { HttpParseError } from "../protocol/http-errors.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
 import { answerError } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
@@ -48,11 +47,6 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
         }
         head = next;
       } catch (e) {
-        if (e instanceof FlowTimeoutError) {
-          if (first) await answerError(client, src, flow, 408, "Timed out waiting for the request head");
-          else client.close();
-          return;
-        }
         if (!answerable(e)) {
           // the connection failed under the read (a reset): nobody to answer. Before the
           // first byte or between requests that is how some clients hang up (health checks,
@@ -61,8 +55,12 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
           if (first && src.received) flow.finish(clientFailure(e), errorText(e));
           return;
         }
-        const status = e instanceof HttpParseError ? e.status : 400;
-        await answerError(client, src, flow, status, errorText(e));
+        if (e instanceof FlowTimeoutError) {
+          if (first) await answerError(client, src, flow, 408, "Timed out waiting for the request head");
+          else client.close();
+          return;
+        }
+        await answerError(client, src, flow, e.status, errorText(e));
         return;
       }
       first = false;

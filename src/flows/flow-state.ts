@@ -78,5 +78,5 @@ export function errorText(e: unknown): string {
  */
 export function clientFailure(e: unknown): "client-reset" | "client-error" {
   const code = e instanceof Error && "code" in e ? e.code : undefined;
-  return code === "ECONNRESET" || /ECONNRESET|reset/i.test(errorText(e)) ? "client-reset" : "client-error";
+  return code === "ECONNRESET" || /reset/i.test(errorText(e)) ? "client-reset" : "client-error";
 }

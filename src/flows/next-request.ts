@@ -17,7 +17,7 @@ export type NextRequest =
  * True when reading a request head failed because of the input (answered with an error
  * status), false when the connection failed under it (a reset: there is nobody to answer).
  */
-export function answerable(e: unknown): boolean {
+export function answerable(e: unknown): e is FlowTimeoutError | HttpParseError {
   return e instanceof FlowTimeoutError || e instanceof HttpParseError;
 }
 
@@ -47,7 +47,7 @@ export async function nextRequest(
       client.close();
       return { end: clientFailure(e), error: errorText(e) };
     }
-    const status = e instanceof FlowTimeoutError ? 408 : e instanceof HttpParseError ? e.status : 400;
+    const status = e instanceof FlowTimeoutError ? 408 : e.status;
     await answerAndClose(client, src, status, errorText(e));
     return { end: "error", status, error: errorText(e) };
   }

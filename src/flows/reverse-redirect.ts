@@ -11,7 +11,6 @@ import { hostText, tryNormalizeHost } from "../core/host.ts";
 import type { RequestRecord } from "../log/flow-record.ts";
 import { requestBodyFraming } from "../protocol/body-framing.ts";
 import { parseHostPort } from "../protocol/http-authority.ts";
-import { HttpParseError } from "../protocol/http-errors.ts";
 import { keepAlive } from "../protocol/hop-by-hop.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
 import { serializeResponseHead } from "../protocol/http-serialize.ts";
@@ -63,7 +62,7 @@ export async function handleRedirectHttps(client: Conn, ctx: FlowContext, httpsP
         client.close();
         return flow.finish(clientFailure(e), errorText(e));
       }
-      const status = e instanceof FlowTimeoutError ? 408 : e instanceof HttpParseError ? e.status : 400;
+      const status = e instanceof FlowTimeoutError ? 408 : e.status;
       r.status = status;
       await answerAndClose(client, src, status, errorText(e));
       return flow.finish("error", errorText(e));
