@@ -9,14 +9,13 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import process from "node:process";
 import fc from "fast-check";
 import type { ReverseListenerState } from "../../src/reverse/listener-state.ts";
-import { damageArb, driveClient, lenientOrigin, mutate } from "../helpers/flow-fuzz.ts";
+import { damageArb, driveClient, FUZZ_LIMITS, fuzzRuns, lenientOrigin, mutate } from "../helpers/flow-fuzz.ts";
 import { FlowHarness, within } from "../helpers/flow-harness.ts";
 import { open, route, state } from "../helpers/reverse-harness.ts";
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 200) || 200;
+const RUNS = fuzzRuns(200);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -47,7 +46,7 @@ function listenerState(): ReverseListenerState {
 }
 
 async function runOne(input: Input): Promise<void> {
-  const h = new FlowHarness({ limits: { headerTimeoutMs: 400, idleTimeoutMs: 400, connectTimeoutMs: 400 }, finishTimeoutMs: 3000 });
+  const h = new FlowHarness({ limits: FUZZ_LIMITS, finishTimeoutMs: 3000 });
   h.origin("10.0.0.1", 80, lenientOrigin); // 10.0.0.9 refuses: pool B is down
   const { c, done, proxySide } = open(h, listenerState());
   const bytes = mutate(enc.encode(input.messages.join("")), input.damage.edits, input.damage.truncate);

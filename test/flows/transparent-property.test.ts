@@ -10,13 +10,12 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import process from "node:process";
 import fc from "fast-check";
-import { damageArb, driveClient, lenientOrigin, mutate } from "../helpers/flow-fuzz.ts";
-import { DECRYPT_POLICY, FlowHarness, type HarnessOptions } from "../helpers/flow-harness.ts";
+import { damageArb, driveClient, FUZZ_DECRYPT, FUZZ_LIMITS, fuzzRuns, lenientOrigin, mutate } from "../helpers/flow-fuzz.ts";
+import { FlowHarness, type HarnessOptions } from "../helpers/flow-harness.ts";
 import { alpnExt, encodeHello, recordize, sniExt, versionsExt } from "../protocol/client-hello-builder.ts";
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 200) || 200;
+const RUNS = fuzzRuns(200);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -62,18 +61,11 @@ async function runOne(options: HarnessOptions, input: Input): Promise<void> {
 }
 
 describe("transparent TLS listener: arbitrary client bytes end cleanly (property)", { timeout: 120_000 }, () => {
-  const limits = { headerTimeoutMs: 400, idleTimeoutMs: 400, connectTimeoutMs: 400 };
-
   it("spliced (no decryption)", async () => {
-    await fc.assert(fc.asyncProperty(inputArb, (input) => runOne({ limits }, input)), { numRuns: RUNS });
+    await fc.assert(fc.asyncProperty(inputArb, (input) => runOne({ limits: FUZZ_LIMITS }, input)), { numRuns: RUNS });
   });
 
   it("decrypted where the policy says so (origin.test decrypted, other.test decrypted without validation)", async () => {
-    const options: HarnessOptions = {
-      limits,
-      policy: DECRYPT_POLICY,
-      interception: { urlRules: [{ id: "no-b", hosts: ["origin.test"], paths: ["/b"], action: "deny" }] },
-    };
-    await fc.assert(fc.asyncProperty(inputArb, (input) => runOne(options, input)), { numRuns: RUNS });
+    await fc.assert(fc.asyncProperty(inputArb, (input) => runOne(FUZZ_DECRYPT, input)), { numRuns: RUNS });
   });
 });

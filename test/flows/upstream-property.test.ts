@@ -10,13 +10,12 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import process from "node:process";
 import fc from "fast-check";
-import { type Damage, damageArb, driveClient, mutate } from "../helpers/flow-fuzz.ts";
+import { type Damage, damageArb, driveClient, fuzzRuns, mutate } from "../helpers/flow-fuzz.ts";
 import { chunks } from "../protocol/client-hello-builder.ts";
 import { DECRYPT_POLICY, FlowHarness, type HarnessOptions, type Peer } from "../helpers/flow-harness.ts";
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 100) || 100;
+const RUNS = fuzzRuns(100);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 

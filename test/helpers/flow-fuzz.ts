@@ -6,9 +6,25 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { FlowRecord } from "../../src/log/flow-record.ts";
 import { chunks } from "../protocol/client-hello-builder.ts";
-import { type FlowHarness, okResponse, type Peer, within } from "./flow-harness.ts";
+import process from "node:process";
+import { DECRYPT_POLICY, type FlowHarness, type HarnessOptions, okResponse, type Peer, within } from "./flow-harness.ts";
 
 const dec = new TextDecoder();
+
+/** Cases per property: `FUZZ_RUNS` from the environment (to scale a run up), else `fallback`. */
+export function fuzzRuns(fallback: number): number {
+  return Number(process.env.FUZZ_RUNS ?? fallback) || fallback;
+}
+
+/** Short timeouts: a silent or stalled peer is given up on quickly, so runs stay fast. */
+export const FUZZ_LIMITS = { headerTimeoutMs: 400, idleTimeoutMs: 400, connectTimeoutMs: 400 } as const;
+
+/** Decryption per DECRYPT_POLICY (origin.test validated, other.test insecure) with a URL rule denying "/b" on origin.test. */
+export const FUZZ_DECRYPT: HarnessOptions = {
+  limits: FUZZ_LIMITS,
+  policy: DECRYPT_POLICY,
+  interception: { urlRules: [{ id: "no-b", hosts: ["origin.test"], paths: ["/b"], action: "deny" }] },
+};
 
 /** One byte edit at a position taken modulo the input's length. */
 export type Edit = { readonly op: "flip" | "insert" | "drop"; readonly at: number; readonly byte: number };
