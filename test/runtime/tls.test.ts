@@ -270,10 +270,14 @@ describe("runtime adapter TLS accept + connect", { timeout: 60_000 }, () => {
     await new Promise<void>((r) => tls12.listen(0, "127.0.0.1", r));
     const port = (tls12.address() as { port: number }).port;
     try {
-      await assert.rejects(connectTo(port, { minVersion: "TLSv1.3" }));
-      const ok = await connectTo(port, { minVersion: "TLSv1.2" });
+      // one extra-CA list, as the config passes it, with both minimums in turn: an adapter
+      // that keeps a context per list must keep one per minimum too
+      const extraCaPem = [caPem];
+      await assert.rejects(connectTo(port, { minVersion: "TLSv1.3", extraCaPem }));
+      const ok = await connectTo(port, { minVersion: "TLSv1.2", extraCaPem });
       assert.equal(ok.version, "TLSv1.2");
       ok.conn.close();
+      await assert.rejects(connectTo(port, { minVersion: "TLSv1.3", extraCaPem }));
     } finally {
       await new Promise((r) => tls12.close(r));
     }

@@ -12,6 +12,7 @@ import {
 } from "../node-tls/verify.ts";
 import type { BunSocketConn } from "./socket-conn.ts";
 import { stripMapped } from "./socket-conn.ts";
+import { clientContext } from "./tls-client-context.ts";
 import { BunTlsConn, tlsHandlers } from "./tls-conn.ts";
 
 /**
@@ -24,6 +25,22 @@ function handshakeBroken(socket: Socket<BunSocketConn>, error: Error | null): bo
   if (code === "EPROTO" || code.startsWith("ERR_SSL")) return true;
   const peer = socket.getPeerCertificate();
   return !peer || !peer.raw;
+}
+
+/**
+ * The trust anchors, minimum version and client certificate: one context made once per
+ * configuration when this Bun can take it (`tls-client-context.ts`), else the options
+ * themselves, which Bun turns into a new context for every connection.
+ */
+function trustOptions(options: TlsConnectOptions): Record<string, unknown> {
+  const secureContext = clientContext(options);
+  if (secureContext) return { secureContext };
+  const ca = caList(options.extraCaPem);
+  return {
+    ...(ca ? { ca } : {}),
+    secureOptions: secureOptionsFor(options.minVersion),
+    ...(options.clientCertPem && options.clientKeyPem ? { cert: options.clientCertPem, key: options.clientKeyPem } : {}),
+  };
 }
 
 /**
@@ -44,18 +61,15 @@ export async function bunConnectTls(options: TlsConnectOptions): Promise<TlsClie
   const { servername } = options;
   const sni = isIpLiteral(servername) ? "" : servername;
   let conn: BunTlsConn | undefined;
-  const ca = caList(options.extraCaPem);
   const connecting = Bun.connect<BunSocketConn>({
     hostname: options.address,
     port: options.port,
     allowHalfOpen: true,
     tls: {
       serverName: sni,
-      ...(ca ? { ca } : {}),
       rejectUnauthorized: false,
       ALPNProtocols: alpnWire(options.alpn),
-      secureOptions: secureOptionsFor(options.minVersion),
-      ...(options.clientCertPem && options.clientKeyPem ? { cert: options.clientCertPem, key: options.clientKeyPem } : {}),
+      ...trustOptions(options),
     },
     socket: {
       ...tlsHandlers,
