@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "../../helpers/temp-dir.ts";
 
 export interface TestPki {
   readonly dir: string;
@@ -16,7 +16,7 @@ export interface TestPki {
  * real openssl so the e2e tests verify against certificates no code of ours produced.
  */
 export function makeTestPki(names: string[] = ["origin.test", "localhost", "127.0.0.1"]): TestPki {
-  const dir = mkdtempSync(join(tmpdir(), "tollgate-pki-"));
+  const dir = tempDir("tollgate-pki-");
   const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
   run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
     "-out", "ca.pem", "-days", "2", "-subj", "/CN=Tollgate Test Origin CA",

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runtimeName } from "../../helpers/runtime.ts";
+import { tempDir } from "../../helpers/temp-dir.ts";
 
 const root = new URL("../../../", import.meta.url).pathname;
 
@@ -66,7 +66,7 @@ export async function startGateway(config: unknown | undefined, opts: StartGatew
   const cmd = [...(opts.wrap ?? []), ...(opts.command ?? gatewayCommand(opts.binary))];
   let configFile: string | undefined;
   if (config !== undefined) {
-    const dir = mkdtempSync(join(tmpdir(), "tollgate-cfg-"));
+    const dir = tempDir("tollgate-cfg-");
     const file = join(dir, "config.json");
     writeFileSync(file, JSON.stringify(config, null, 2));
     cmd.push("--config", file);

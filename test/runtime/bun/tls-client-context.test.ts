@@ -1,6 +1,6 @@
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { clientContext } from "../../../src/runtime/bun/tls-client-context.ts";
 import { makeTestPki } from "../../e2e/support/certs.ts";
 import type { TestPki } from "../../e2e/support/certs.ts";
@@ -13,7 +13,6 @@ describe("Bun client TLS contexts", { skip: runtimeName === "bun" ? undefined : 
     pki = makeTestPki();
     caPem = readFileSync(pki.caFile, "utf8");
   });
-  after(() => rmSync(pki.dir, { recursive: true, force: true }));
 
   it("makes a native context once per extra-CA list and minimum version", () => {
     const list = [caPem];
