@@ -1,5 +1,6 @@
 import type { Conn } from "../core/conn.ts";
 import type { SpliceOptions, SpliceResult } from "../core/runtime.ts";
+import { watchIdle } from "./idle-watch.ts";
 
 /**
  * Relay bytes between two connections until both directions have ended.
@@ -13,7 +14,6 @@ import type { SpliceOptions, SpliceResult } from "../core/runtime.ts";
 export async function spliceStreams(a: Conn, b: Conn, options: SpliceOptions): Promise<SpliceResult> {
   let atob = 0;
   let btoa = 0;
-  let last = Date.now();
   let end = "eof";
   let error: string | undefined;
   let torn = false;
@@ -27,16 +27,7 @@ export async function spliceStreams(a: Conn, b: Conn, options: SpliceOptions): P
   };
   const [nameA, nameB] = options.names ?? ["a", "b"];
 
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const idle = options.idleTimeoutMs;
-  const arm = (ms: number) => {
-    timer = setTimeout(() => {
-      const quiet = Date.now() - last;
-      if (quiet >= idle) tearDown("idle");
-      else arm(idle - quiet);
-    }, ms);
-  };
-  if (idle > 0) arm(idle);
+  const idle = watchIdle(options.idleTimeoutMs, () => tearDown("idle"));
   const onAbort = () => tearDown("aborted");
   options.signal?.addEventListener("abort", onAbort, { once: true });
 
@@ -55,7 +46,7 @@ export async function spliceStreams(a: Conn, b: Conn, options: SpliceOptions): P
         const { done, value } = await reader.read();
         reading = false;
         if (done) break;
-        last = Date.now();
+        idle.touch();
         count(value.byteLength);
         writer.write(value).catch(() => {});
       }
@@ -77,7 +68,7 @@ export async function spliceStreams(a: Conn, b: Conn, options: SpliceOptions): P
       pump(b, a, undefined, (n) => (btoa += n), [nameB, nameA]),
     ]);
   } finally {
-    if (timer !== undefined) clearTimeout(timer);
+    idle.stop();
     options.signal?.removeEventListener("abort", onAbort);
   }
   return error === undefined ? { bytesAtoB: atob, bytesBtoA: btoa, end } : { bytesAtoB: atob, bytesBtoA: btoa, end, error };
