@@ -114,7 +114,10 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
   r.dnsSource = up.dnsSource;
   const rest = src.release();
   const headA = rest ? concatBytes([raw, rest]) : raw;
-  const result = await spliceStreams(client, up.conn, { headA, idleTimeoutMs: ctx.limits.idleTimeoutMs, names: ["client", "upstream"] });
+  const options = { headA, idleTimeoutMs: ctx.limits.idleTimeoutMs, names: ["client", "upstream"] as const };
+  const result = ctx.runtime.splice
+    ? await ctx.runtime.splice(client, up.conn, options)
+    : await spliceStreams(client, up.conn, options);
   r.bytesUp = result.bytesAtoB;
   r.bytesDown = result.bytesBtoA;
   flow.finish(result.end, result.error);

@@ -26,3 +26,24 @@ export function pattern(size: number, seed = 0): Uint8Array<ArrayBuffer> {
   for (let i = 0; i < size; i++) out[i] = (i * 31 + (i >> 11) + seed) & 0xff;
   return out;
 }
+
+/**
+ * Writes 256 KiB zero chunks to `conn` until `total` bytes went out, then closes it; after
+ * each write `sent` gets the running count. A write that fails (the reader went away) ends
+ * it quietly. For backpressure tests: the count shows how far the writer got.
+ */
+export async function flood(conn: Conn, total: number, sent: (bytes: number) => void): Promise<void> {
+  const w = conn.writable.getWriter();
+  const chunk = new Uint8Array(256 * 1024);
+  let written = 0;
+  try {
+    while (written < total) {
+      await w.write(chunk);
+      written += chunk.byteLength;
+      sent(written);
+    }
+    await w.close();
+  } catch {
+    // the reader went away
+  }
+}

@@ -13,7 +13,7 @@ import { connToDuplex } from "../../src/runtime/node-tls/conn-duplex.ts";
 import { makeTestPki } from "../e2e/support/certs.ts";
 import type { TestPki } from "../e2e/support/certs.ts";
 import { currentRuntime } from "../helpers/runtime.ts";
-import { pattern, readAll, sha } from "../helpers/bytes.ts";
+import { flood, pattern, readAll, sha } from "../helpers/bytes.ts";
 
 
 
@@ -390,19 +390,7 @@ describe("runtime adapter TLS accept + connect", { timeout: 60_000 }, () => {
   it("applies backpressure through TLS: a client that does not read stalls the server", async () => {
     let written = 0;
     const total = 64 * 1024 * 1024;
-    const srv = await tlsServer(async (s) => {
-      const w = s.conn.writable.getWriter();
-      const chunk = new Uint8Array(256 * 1024);
-      try {
-        while (written < total) {
-          await w.write(chunk);
-          written += chunk.byteLength;
-        }
-        await w.close();
-      } catch {
-        // client went away
-      }
-    });
+    const srv = await tlsServer((s) => flood(s.conn, total, (n) => (written = n)));
     const c = await connectTo(srv.port);
     const reader = c.conn.readable.getReader();
     const first = await reader.read();

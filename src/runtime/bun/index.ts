@@ -4,6 +4,7 @@ import type { Socket } from "bun";
 import type { Conn } from "../../core/conn.ts";
 import type { DialOptions, Listener, ListenOptions, Runtime } from "../../core/runtime.ts";
 import { BunSocketConn, handlers } from "./socket-conn.ts";
+import { bunSplice } from "./splice.ts";
 import { bunTls } from "./tls.ts";
 
 /** The Bun adapter: native `Bun.listen` / `Bun.connect` sockets behind the core's `Conn`. */
@@ -11,6 +12,7 @@ export const bunRuntime: Runtime = {
   name: "bun",
   version: Bun.version,
   tls: bunTls,
+  splice: bunSplice,
 
   listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
     // bun-types list `reusePort` for connect only; Bun.listen honours it (SO_REUSEPORT)

@@ -6,6 +6,27 @@ import { markReceived, releaseWritten } from "../../core/received-chunk.ts";
 /** Bytes buffered in the readable side before the socket is paused (TCP backpressure to the peer). */
 const READ_HIGH_WATER = 256 * 1024;
 
+/** Receives a socket's events once {@link BunSocketConn.takeOver} gave the socket away. */
+export interface SocketSink {
+  data(data: Uint8Array): void;
+  /** The peer sent FIN. */
+  end(): void;
+  drain(): void;
+  /** The socket is gone: with an error (reset, …) or after both directions ended. */
+  close(error?: Error): void;
+}
+
+/** What {@link BunSocketConn.takeOver} hands over. */
+export interface TakenSocket {
+  readonly socket: Socket<BunSocketConn>;
+  /** Bytes received but not read from `readable`, oldest first. */
+  readonly unread: Uint8Array[];
+  /** The peer's FIN came before the takeover. */
+  readonly ended: boolean;
+  /** Closes gracefully (both directions are done): FIN if not yet sent, no reset. */
+  end(): void;
+}
+
 /**
  * A Bun TCP socket seen as a `Conn`: Web Streams over Bun's native socket handlers.
  * Reading pauses the socket when the stream's queue is full and resumes on pull;
@@ -28,6 +49,10 @@ export class BunSocketConn implements Conn {
   #stash: Uint8Array[] | undefined;
   /** The socket belongs to someone else now (a TLS layer): ignore its events, write nothing. */
   #handedOver = false;
+  /** FIN came while stashing for a takeover. */
+  #stashEnded = false;
+  /** Set by `takeOver`: the socket's events go here. */
+  #sink: SocketSink | undefined;
 
   constructor(socket: Socket<BunSocketConn>, local: Address, remote?: Address) {
     this.#socket = socket;
@@ -76,8 +101,39 @@ export class BunSocketConn implements Conn {
    * `close()` still tears the socket down.
    */
   async handOver<T>(take: (socket: Socket<BunSocketConn>, unread: Uint8Array[]) => T): Promise<T> {
+    const { unread } = await this.#detach();
+    this.#handedOver = true;
+    return take(this.#socket, unread);
+  }
+
+  /**
+   * Like `handOver`, for a relay that drives the socket itself (a native splice): the
+   * socket's events keep coming, to `sink`. `close()` still tears the socket down.
+   */
+  async takeOver(sink: SocketSink): Promise<TakenSocket> {
+    const { unread, ended } = await this.#detach();
+    this.#sink = sink;
+    if (this.#paused) {
+      // paused for a full stream queue: the relay pauses and resumes it from now on
+      this.#paused = false;
+      this.#socket.resume();
+    }
+    return {
+      socket: this.#socket,
+      unread,
+      ended,
+      end: () => {
+        if (this.#closed) return;
+        this.#closed = true;
+        this.#socket.end();
+      },
+    };
+  }
+
+  /** Ends `readable` after taking what it holds, and stops giving it the socket's events. */
+  async #detach(): Promise<{ unread: Uint8Array[]; ended: boolean }> {
     if (this.#closed) throw new Error("Connection closed");
-    if (this.#stash || this.#handedOver) throw new TypeError("Connection was already handed over");
+    if (this.#stash || this.#handedOver || this.#sink) throw new TypeError("Connection was already handed over");
     this.#stash = [];
     if (!this.writable.locked) {
       const w = this.writable.getWriter();
@@ -85,6 +141,7 @@ export class BunSocketConn implements Conn {
       w.releaseLock();
     }
     const unread: Uint8Array[] = [];
+    let ended = this.#readDone;
     const reader = this.readable.getReader();
     const c = this.#controller;
     try {
@@ -92,7 +149,10 @@ export class BunSocketConn implements Conn {
       // then read() drains the rest and says done; null once errored, and read() throws)
       while (c && (c.desiredSize ?? 0) < READ_HIGH_WATER) {
         const r = await reader.read();
-        if (r.done) break;
+        if (r.done) {
+          ended = true;
+          break;
+        }
         unread.push(r.value);
       }
     } catch (e) {
@@ -109,12 +169,15 @@ export class BunSocketConn implements Conn {
     if (this.#closed) throw new Error("Connection closed");
     unread.push(...this.#stash);
     this.#stash = undefined;
-    this.#handedOver = true;
-    return take(this.#socket, unread);
+    return { unread, ended: ended || this.#stashEnded };
   }
 
   /** Bun `data` handler. */
   onData(data: Uint8Array): void {
+    if (this.#sink) {
+      this.#sink.data(data);
+      return;
+    }
     if (this.#handedOver) {
       // Bun still hands the raw socket every ciphertext chunk its TLS layer reads
       // (oven-sh/bun#26297), each a fresh copy: free it now, not at the next GC
@@ -137,6 +200,11 @@ export class BunSocketConn implements Conn {
 
   /** Bun `end` handler: the peer sent FIN. */
   onEnd(): void {
+    if (this.#sink) {
+      this.#sink.end();
+      return;
+    }
+    if (this.#stash) this.#stashEnded = true;
     if (this.#readDone || this.#stash || this.#handedOver) return;
     this.#readDone = true;
     try {
@@ -149,6 +217,10 @@ export class BunSocketConn implements Conn {
 
   /** Bun `drain` handler. */
   onDrain(): void {
+    if (this.#sink) {
+      this.#sink.drain();
+      return;
+    }
     const p = this.#pending;
     if (!p) return;
     const n = this.#socket.write(p.data);
@@ -171,7 +243,8 @@ export class BunSocketConn implements Conn {
   onClose(error?: Error): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#finish(error);
+    if (this.#sink) this.#sink.close(error);
+    else this.#finish(error);
   }
 
   #finish(error: Error | undefined): void {
