@@ -1,5 +1,6 @@
 import type { Conn } from "../core/conn.ts";
 import type { SpliceOptions, SpliceResult } from "../core/runtime.ts";
+import { errorText } from "./flow-state.ts";
 import { watchIdle } from "./idle-watch.ts";
 
 /**
@@ -53,9 +54,8 @@ export async function spliceStreams(a: Conn, b: Conn, options: SpliceOptions): P
       await writer.close();
     } catch (e) {
       // the side that failed: the one we were reading from, or the one we were writing to
-      const side = reading ? names[0] : names[1];
-      const message = errorText(e);
-      tearDown(/ECONNRESET|reset/i.test(message) ? `${side}-reset` : `${side}-error`, message);
+      const failure = sideFailure(reading ? names[0] : names[1], e);
+      tearDown(failure.end, failure.error);
     } finally {
       reader.releaseLock();
       writer.releaseLock();
@@ -74,7 +74,11 @@ export async function spliceStreams(a: Conn, b: Conn, options: SpliceOptions): P
   return error === undefined ? { bytesAtoB: atob, bytesBtoA: btoa, end } : { bytesAtoB: atob, bytesBtoA: btoa, end, error };
 }
 
-function errorText(e: unknown): string {
-  if (e instanceof Error) return e.message || e.name;
-  return String(e);
+/**
+ * How a relay ends when `side` failed: `<side>-reset` for a connection reset, else
+ * `<side>-error`, with the error's text.
+ */
+export function sideFailure(side: string, e: unknown): { end: string; error: string } {
+  const error = errorText(e);
+  return { end: /ECONNRESET|reset/i.test(error) ? `${side}-reset` : `${side}-error`, error };
 }

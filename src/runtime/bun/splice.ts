@@ -18,7 +18,7 @@ import type { Conn } from "../../core/conn.ts";
 import { markReceived, releaseWritten } from "../../core/received-chunk.ts";
 import type { SpliceOptions, SpliceResult } from "../../core/runtime.ts";
 import { watchIdle } from "../../flows/idle-watch.ts";
-import { spliceStreams } from "../../flows/splice.ts";
+import { sideFailure, spliceStreams } from "../../flows/splice.ts";
 import { BunSocketConn } from "./socket-conn.ts";
 import type { SocketSink, TakenSocket } from "./socket-conn.ts";
 
@@ -45,11 +45,6 @@ interface Direction {
   shut: boolean;
   /** `src` paused because `dst` did not take everything. */
   paused: boolean;
-}
-
-function errorText(e: unknown): string {
-  if (e instanceof Error) return e.message || e.name;
-  return String(e);
 }
 
 /**
@@ -100,8 +95,8 @@ export function bunSplice(a: Conn, b: Conn, options: SpliceOptions): Promise<Spl
     resolve(error === undefined ? base : { ...base, error });
   };
   const failed = (side: Side, e: unknown) => {
-    const message = errorText(e);
-    finish(/ECONNRESET|reset/i.test(message) ? `${side.name}-reset` : `${side.name}-error`, message);
+    const failure = sideFailure(side.name, e);
+    finish(failure.end, failure.error);
   };
   const onAbort = () => finish("aborted");
 
