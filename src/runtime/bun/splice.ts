@@ -25,7 +25,6 @@ import type { SocketSink, TakenSocket } from "./socket-conn.ts";
 /** One side of the relay. */
 interface Side {
   readonly name: string;
-  readonly conn: BunSocketConn;
   taken: TakenSocket | undefined;
   /** No more writes can reach it (it closed). */
   dead: boolean;
@@ -66,8 +65,8 @@ export function bunSplice(a: Conn, b: Conn, options: SpliceOptions): Promise<Spl
     return Promise.resolve({ bytesAtoB: 0, bytesBtoA: 0, end: "aborted" });
   }
   const [nameA, nameB] = options.names ?? ["a", "b"];
-  const sideA: Side = { name: nameA, conn: a, taken: undefined, dead: false };
-  const sideB: Side = { name: nameB, conn: b, taken: undefined, dead: false };
+  const sideA: Side = { name: nameA, taken: undefined, dead: false };
+  const sideB: Side = { name: nameB, taken: undefined, dead: false };
   const direction = (src: Side, dst: Side): Direction => ({ src, dst, queue: [], offset: 0, bytes: 0, ended: false, shut: false, paused: false });
   const ab = direction(sideA, sideB);
   const ba = direction(sideB, sideA);
