@@ -155,7 +155,7 @@ export async function relayDecryptedHttp(
         if ((e instanceof UpstreamClosedError || lostReused) && attempt === 0 && framing.kind === "none") continue;
         if (e instanceof ExchangeAbortedError) {
           // the client already got the origin's status and some bytes: log those
-          req.status = e.sent.status ?? e.status;
+          req.status = e.sent.status;
           req.bytesUp = e.sent.bytesUp;
           req.bytesDown = e.sent.bytesDown;
           bytesUp += e.sent.bytesUp;

@@ -45,12 +45,16 @@ export interface ExchangeOptions {
 /** Largest body (request or response) sent in one write with its head when it is already buffered. */
 const COALESCE_MAX_BYTES = 16 * 1024;
 
-/** Thrown for failures after the response started: the client cannot get an error page any more. */
+/**
+ * Thrown for failures after the final response's head went out: the client cannot get an
+ * error page any more. (After only interim 1xx responses it still can: those failures are
+ * thrown as they are.)
+ */
 export class ExchangeAbortedError extends Error {
   override name = "ExchangeAbortedError";
   readonly status: number;
-  /** What got through before the failure: the last status sent to the client and the bytes each way. */
-  readonly sent: { readonly status: number | null; readonly bytesUp: number; readonly bytesDown: number };
+  /** What got through before the failure: the final status sent to the client and the bytes each way. */
+  readonly sent: { readonly status: number; readonly bytesUp: number; readonly bytesDown: number };
   constructor(status: number, message: string, sent: ExchangeAbortedError["sent"], options?: ErrorOptions) {
     super(message, options);
     this.status = status;
@@ -64,8 +68,10 @@ export class ExchangeAbortedError extends Error {
  * never buffered whole), 1xx passed through, `Upgrade` (e.g. WebSocket) turned into a byte
  * relay after the 101. `target` is the origin-form target to send; `hostHeader` the Host.
  *
- * Errors before any response byte reached the client are thrown as they are (the caller
- * can still answer); later ones as ExchangeAbortedError.
+ * Errors before the final response's head reached the client are thrown as they are: the
+ * caller can still answer, also after interim 1xx responses (RFC 9110 §15.2), so a client
+ * that got a 100 Continue and then lost its origin gets a 502, not a dropped connection.
+ * Later ones are thrown as ExchangeAbortedError.
  */
 export async function exchange(
   hop: HttpHop,
@@ -137,7 +143,6 @@ export async function exchange(
       res = parseResponseHead(bytes, { maxHeaders: ctx.limits.maxHeaders, maxHeadBytes: ctx.limits.maxHeadBytes });
       if (res.status >= 200 || res.status === 101) break;
       const info = serializeResponseHead({ version: "HTTP/1.1", status: res.status, reason: res.reason, headers: stripHopByHop(res.headers) });
-      sentStatus = res.status;
       await cW.write(info);
       bytesDown += info.byteLength;
     }

@@ -162,7 +162,7 @@ export async function serveReverseHttp(
     }
     if (outcome.kind === "aborted") {
       const e = outcome.error;
-      req.status = e.sent.status ?? e.status;
+      req.status = e.sent.status;
       req.bytesUp = e.sent.bytesUp;
       req.bytesDown = e.sent.bytesDown;
       req.reason += ` (backend ${outcome.backend})`;

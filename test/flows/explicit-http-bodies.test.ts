@@ -198,6 +198,54 @@ describe("explicit proxy: message bodies and special responses", () => {
     });
   });
 
+  it("an origin that closes after its 100 Continue: the client still gets a 502, and the flow logs it", async () => {
+    await withHarness({}, async (h) => {
+      h.origin("10.0.0.1", 80, async (o) => {
+        await o.readHead();
+        await o.write("HTTP/1.1 100 Continue\r\n\r\n");
+        assert.equal(await o.readText(4), "data");
+        await o.end(); // no final response
+        await o.readToEndOrReset();
+      });
+      const c = h.client();
+      await c.write("PUT http://origin.test/f HTTP/1.1\r\nHost: origin.test\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+      assert.equal((await within(c.readHead(), 1500, "100 Continue")).status, 100);
+      await c.write("data");
+      // an interim response is not the answer (RFC 9110 §15.2): the final one can still be ours
+      const res = await within(readResponse(c), 1500, "502");
+      assert.equal(res.head.status, 502, res.body);
+      assert.match(res.body, /closed/i);
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+      const r = h.record();
+      assert.equal(r.status, 502);
+      assert.equal(r.end, "error");
+    });
+  });
+
+  it("a client whose body stops after the 100 Continue gets a 408, not a dropped connection", async () => {
+    await withHarness({ limits: { idleTimeoutMs: 300 } }, async (h) => {
+      h.origin("10.0.0.1", 80, async (o) => {
+        await o.readHead();
+        await o.write("HTTP/1.1 100 Continue\r\n\r\n");
+        await o.readToEndOrReset();
+      });
+      const c = h.client();
+      await c.write("PUT http://origin.test/f HTTP/1.1\r\nHost: origin.test\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n");
+      assert.equal((await within(c.readHead(), 1500, "100 Continue")).status, 100);
+      await c.write("abc");
+      const res = await within(readResponse(c), 3000, "408");
+      assert.equal(res.head.status, 408, res.body);
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+      const r = h.record();
+      assert.equal(r.status, 408);
+      assert.match(r.error ?? "", /request body stopped arriving/);
+    });
+  });
+
   it("turns a 101 Switching Protocols into a byte relay", async () => {
     await withHarness({}, async (h) => {
       let upgradeHead: ParsedHead | undefined;

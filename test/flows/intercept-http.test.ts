@@ -384,6 +384,30 @@ describe("interception: the decrypted HTTP/1.1 loop", () => {
     }
   });
 
+  it("an origin that closes after its 100 Continue: 502 to that request, logged as 502", async () => {
+    await withHarness(decrypting(), async (h) => {
+      h.origin("10.0.0.1", 443, async (o) => {
+        await o.readHead();
+        await o.write("HTTP/1.1 100 Continue\r\n\r\n");
+        assert.equal(await o.readText(4), "data");
+        await o.end();
+        await o.readToEndOrReset();
+      });
+      const c = h.client();
+      await establish(c);
+      await c.write("PUT /f HTTP/1.1\r\nHost: origin.test\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n");
+      assert.equal((await within(c.readHead(), 1500, "100 Continue")).status, 100);
+      await c.write("data");
+      const res = await within(readResponse(c), 1500, "502");
+      assert.equal(res.head.status, 502, res.body);
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+      assert.deepEqual(h.requestRecords.map((q) => q.status), [502]);
+      assert.equal(h.record().end, "error");
+    });
+  });
+
   it("a reconnect that fails validation: 502 to that request, logged, connection closed", async () => {
     await withHarness(decrypting(), async (h) => {
       h.origin("10.0.0.1", 443, async (o) => {
