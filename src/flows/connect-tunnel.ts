@@ -7,7 +7,7 @@ import type { FlowContext } from "./context.ts";
 import { answerError, blockedBody, ESTABLISHED } from "./answers.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { interceptConnect } from "./intercept.ts";
-import { spliceStreams } from "./splice.ts";
+import { splice } from "./splice.ts";
 import { connectUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
 
 
@@ -75,9 +75,7 @@ async function openTunnel(
   r.status = 200;
   const headA = src.release();
   const options = { headA, idleTimeoutMs: ctx.limits.idleTimeoutMs, names: ["client", "upstream"] as const };
-  const result = ctx.runtime.splice
-    ? await ctx.runtime.splice(client, upstream.conn, options)
-    : await spliceStreams(client, upstream.conn, options);
+  const result = await splice(ctx.runtime, client, upstream.conn, options);
   r.bytesUp = result.bytesAtoB;
   r.bytesDown = result.bytesBtoA;
   flow.finish(result.end, result.error);

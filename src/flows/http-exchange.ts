@@ -10,7 +10,7 @@ import { IdleDeadline } from "./idle-deadline.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { readHead } from "./read-head.ts";
-import { spliceStreams } from "./splice.ts";
+import { splice } from "./splice.ts";
 
 /** Both ends of one HTTP/1.1 hop: the client side and the upstream side, each with its reader. */
 export interface HttpHop {
@@ -176,7 +176,7 @@ export async function exchange(
       const upRest = hop.upstreamReader.release();
       const upRestBytes = upRest?.byteLength ?? 0; // the Conn may free `upRest` once written
       if (upRest) await writeAll(hop.client, upRest);
-      const result = await spliceStreams(hop.client, hop.upstream, { headA: hop.clientReader.release(), idleTimeoutMs: idle, names: ["client", "upstream"] });
+      const result = await splice(ctx.runtime, hop.client, hop.upstream, { headA: hop.clientReader.release(), idleTimeoutMs: idle, names: ["client", "upstream"] });
       return {
         status: res.status,
         bytesUp: bytesUp + result.bytesAtoB,

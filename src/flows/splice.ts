@@ -1,7 +1,12 @@
 import type { Conn } from "../core/conn.ts";
-import type { SpliceOptions, SpliceResult } from "../core/runtime.ts";
+import type { Runtime, SpliceOptions, SpliceResult } from "../core/runtime.ts";
 import { errorText } from "./flow-state.ts";
 import { watchIdle } from "./idle-watch.ts";
+
+/** Relays with the runtime's native splice when it has one (it falls back itself), else {@link spliceStreams}. */
+export function splice(runtime: Pick<Runtime, "splice">, a: Conn, b: Conn, options: SpliceOptions): Promise<SpliceResult> {
+  return runtime.splice ? runtime.splice(a, b, options) : spliceStreams(a, b, options);
+}
 
 /**
  * Relay bytes between two connections until both directions have ended.

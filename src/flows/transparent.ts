@@ -11,7 +11,7 @@ import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { clientFailure, errorText, FlowState } from "./flow-state.ts";
 import { acceptAndRelay, connectUpstreamTls, mintLeaf, tlsName } from "./intercept.ts";
-import { spliceStreams } from "./splice.ts";
+import { splice } from "./splice.ts";
 import { connectUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
 
 /** What a transparent TLS listener needs from its config. */
@@ -115,9 +115,7 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
   const rest = src.release();
   const headA = rest ? concatBytes([raw, rest]) : raw;
   const options = { headA, idleTimeoutMs: ctx.limits.idleTimeoutMs, names: ["client", "upstream"] as const };
-  const result = ctx.runtime.splice
-    ? await ctx.runtime.splice(client, up.conn, options)
-    : await spliceStreams(client, up.conn, options);
+  const result = await splice(ctx.runtime, client, up.conn, options);
   r.bytesUp = result.bytesAtoB;
   r.bytesDown = result.bytesBtoA;
   flow.finish(result.end, result.error);
