@@ -1,5 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
@@ -10,6 +11,9 @@ import { curl } from "./support/curl.ts";
 import { type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { relayFinished } from "./support/gateway.ts";
 import { type Origin, patternBlock, startOrigin } from "./support/origin.ts";
+import { run } from "./support/run.ts";
+
+const support = new URL("./support/", import.meta.url).pathname;
 
 function expectedSha(size: number): string {
   const block = patternBlock();
@@ -44,6 +48,8 @@ describe("explicit proxy end to end (real curl)", { timeout: 180_000 }, () => {
   let httpOrigin: Origin;
   let halfCloseOrigin: net.Server;
   let halfClosePort: number;
+  let wsOrigin: ChildProcess;
+  let wsPort: number;
   let gw: GatewayProcess;
   let work: string;
 
@@ -60,13 +66,18 @@ describe("explicit proxy end to end (real curl)", { timeout: 180_000 }, () => {
     });
     await new Promise<void>((r) => halfCloseOrigin.listen(0, "127.0.0.1", () => r()));
     halfClosePort = (halfCloseOrigin.address() as net.AddressInfo).port;
+    wsOrigin = spawn("node", [join(support, "ws-origin.mjs")], { stdio: ["ignore", "pipe", "inherit"] });
+    wsPort = await new Promise<number>((resolve, reject) => {
+      wsOrigin.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
+      wsOrigin.once("exit", (c) => reject(new Error(`ws origin exited ${c}`)));
+    });
     gw = await startGateway({
       listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
       policy: {
         defaultAction: "deny",
         rules: [
           { id: "block-test", hosts: ["blocked.test"], action: "deny", log: true },
-          { id: "origin", hosts: ["origin.test", "127.0.0.1"], ports: [tlsOrigin.port, httpOrigin.port, halfClosePort], action: "allow", log: true },
+          { id: "origin", hosts: ["origin.test", "127.0.0.1"], ports: [tlsOrigin.port, httpOrigin.port, halfClosePort, wsPort], action: "allow", log: true },
           { id: "refused", hosts: ["refused.test"], action: "allow" },
           { id: "anything-on-9", ports: [9], action: "allow" },
         ],
@@ -82,6 +93,7 @@ describe("explicit proxy end to end (real curl)", { timeout: 180_000 }, () => {
     await tlsOrigin?.close();
     await httpOrigin?.close();
     halfCloseOrigin?.close();
+    wsOrigin?.kill("SIGTERM");
     if (work) rmSync(work, { recursive: true, force: true });
     assert.equal(graceful, true, "gateway exits cleanly on SIGTERM");
   });
@@ -168,6 +180,19 @@ describe("explicit proxy end to end (real curl)", { timeout: 180_000 }, () => {
     assert.equal(r.code, 0, r.stderr);
     const got = readFileSync(out);
     assert.equal(createHash("sha256").update(got).digest("hex"), expectedSha(size));
+  });
+
+  it("ws:// in absolute form: the 101 turns the request into a relay, 8 MiB echoed both ways intact", async () => {
+    const frames = 128;
+    const size = 65_000;
+    const r = await run("node", [join(support, "ws-plain-client.mjs"), String(gw.port), "origin.test", String(wsPort), String(frames), String(size)], 40_000);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), `echoed ${frames * size} bytes in ${frames} frames`);
+    const f = await gw.waitForFlow((f) => f.kind === "http" && f.port === wsPort);
+    assert.equal(f.status, 101);
+    assert.equal(f.end, "eof");
+    assert.equal(f.rule, "origin");
+    assert.ok((f.bytesUp as number) > frames * size && (f.bytesDown as number) > frames * size, JSON.stringify(f));
   });
 
   it("half-close crosses the tunnel: the origin answers after the client's FIN", async () => {

@@ -1,14 +1,16 @@
-// A minimal WebSocket echo origin over TLS, run with Node: node ws-origin.mjs CERT KEY
-// Prints its port on stdout. Echoes every text/binary frame back; answers close with close.
+// A minimal WebSocket echo origin, run with Node: node ws-origin.mjs [CERT KEY]
+// Over TLS with CERT and KEY, plain HTTP without. Prints its port on stdout. Echoes every text/binary frame back; answers close with close.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import http from "node:http";
 import https from "node:https";
 
 const [cert, key] = process.argv.slice(2);
-const server = https.createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
+const refuse = (req, res) => {
   res.writeHead(426, { "content-type": "text/plain" });
   res.end("websocket only");
-});
+};
+const server = cert ? https.createServer({ cert: readFileSync(cert), key: readFileSync(key) }, refuse) : http.createServer(refuse);
 server.on("upgrade", (req, socket) => {
   const accept = createHash("sha1").update(req.headers["sec-websocket-key"] + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
   socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
