@@ -21,6 +21,7 @@ import { compilePolicy } from "./policy/compile.ts";
 import type { Policy, UrlPolicy } from "./policy/types.ts";
 import { Registry } from "./metrics/registry.ts";
 import { createGatewayMetrics, type GatewayMetrics, observeConfigReload, observeRecord } from "./metrics/gateway-metrics.ts";
+import { registerProcessMetrics } from "./metrics/process-metrics.ts";
 import { FlowFeed } from "./admin/flow-feed.ts";
 import { type ReverseService, startReverse } from "./reverse/service.ts";
 import { shareOfLimits } from "./workers/share.ts";
@@ -94,6 +95,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const limits = shareOfLimits(config.limits, processCount);
   const registry = new Registry();
   const metrics = createGatewayMetrics(registry);
+  if (runtime.process) registerProcessMetrics(registry, runtime.process);
   const feed = new FlowFeed();
   const resolver = measuredResolver(createResolver(config.dns, (name) => runtime.lookup(name)), metrics);
   const observer: FlowLog = {

@@ -19,6 +19,8 @@ export interface Runtime {
   splice?(a: Conn, b: Conn, options: SpliceOptions): Promise<SpliceResult>;
   /** TLS server-on-accepted-connection and validating client. */
   readonly tls: TlsCapability;
+  /** The process's own resources, for metrics (absent where the runtime cannot tell). */
+  readonly process?: ProcessStats;
   /** A plain HTTP server for a fetch-style handler (the admin API). Streams responses (SSE). */
   serveHttp(options: ListenOptions, fetch: (request: Request) => Response | Promise<Response>): Promise<Listener>;
 }
@@ -63,4 +65,19 @@ export interface SpliceResult {
    */
   readonly end: string;
   readonly error?: string;
+}
+
+/** Readings of the running process, taken when called (at each metrics scrape). */
+export interface ProcessStats {
+  /**
+   * Resident set size, and the JavaScript heap in use as the engine counts it (the engines
+   * differ: JavaScriptCore's count includes memory it was told about outside its heap).
+   */
+  memory(): { readonly rssBytes: number; readonly heapUsedBytes: number };
+  /** User plus system CPU time since the process started, seconds. */
+  cpuSeconds(): number;
+  /** Open file descriptors; undefined where the platform does not tell. */
+  openFds(): number | undefined;
+  /** The soft limit on open file descriptors; undefined where unknown or unlimited. */
+  maxFds(): number | undefined;
 }

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import net from "node:net";
 import { makeTestPki, type TestPki } from "./support/certs.ts";
+import { runtimeName } from "../helpers/runtime.ts";
 import { curl } from "./support/curl.ts";
 import { type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { type Origin, startOrigin } from "./support/origin.ts";
@@ -73,6 +74,17 @@ describe("admin API and lifecycle end to end", { timeout: 120_000 }, () => {
     assert.match(text, /^tollgate_config_generation 1$/m);
     assert.match(text, /^tollgate_dns_lookups_total\{source="static",result="ok"\} [1-9]/m);
     assert.match(text, /^tollgate_dns_lookup_seconds_count [1-9]/m);
+    // the process's own resources, under the names Prometheus client libraries use
+    const sample = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+    assert.ok(sample("process_resident_memory_bytes") > 16 * 2 ** 20, "rss");
+    assert.ok(sample("process_cpu_seconds_total") > 0, "cpu");
+    assert.ok(sample("tollgate_js_heap_used_bytes") > 0, "heap");
+    if (runtimeName === "deno") {
+      // Deno lets only --allow-all read /proc/self; without it there is no count, and no family
+      assert.doesNotMatch(text, /^process_open_fds /m);
+    } else {
+      assert.ok(sample("process_open_fds") > 2 && sample("process_open_fds") < sample("process_max_fds"), "fds");
+    }
   });
 
   it("the admin API is not reachable through the proxy, even when a rule allows the address", async () => {

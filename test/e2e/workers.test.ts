@@ -151,6 +151,18 @@ describe("worker processes sharing the listeners (workers: 2)", { timeout: 120_0
       (await metric(/^tollgate_connections_total\{listener="explicit",mode="explicit",decision="allow"\} (\S+)$/m)) >= 40 ? true : undefined);
   });
 
+  it("process metrics cover both processes: resident memory is their sum", async () => {
+    const worker = await until("the worker", workerPid);
+    const primary = parentOf(worker);
+    const rss = (pid: number) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) * 1024;
+    // both readings move between the worker's snapshot and ours: half the smaller one is the margin
+    const [p, w] = [rss(primary), rss(worker)];
+    const merged = await metric(/^process_resident_memory_bytes (\S+)$/m);
+    assert.ok(merged > Math.max(p, w) + Math.min(p, w) / 2, `merged ${merged}, primary ${p}, worker ${w}`);
+    assert.ok(merged < (p + w) * 1.5, `merged ${merged}, primary ${p}, worker ${w}`);
+    assert.ok((await metric(/^process_cpu_seconds_total (\S+)$/m)) > 0);
+  });
+
   it("a policy change through the admin API reaches the worker", async () => {
     const put = (policy: unknown) =>
       fetch(`${admin}/policy`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(policy) });

@@ -3,6 +3,7 @@ import { lookup as dnsLookup } from "node:dns/promises";
 import type { Socket } from "bun";
 import type { Conn } from "../../core/conn.ts";
 import type { DialOptions, Listener, ListenOptions, Runtime } from "../../core/runtime.ts";
+import { processStats } from "../process-stats.ts";
 import { BunSocketConn, handlers } from "./socket-conn.ts";
 import { bunSplice } from "./splice.ts";
 import { bunTls } from "./tls.ts";
@@ -13,6 +14,7 @@ export const bunRuntime: Runtime = {
   version: Bun.version,
   tls: bunTls,
   splice: bunSplice,
+  process: processStats,
 
   listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
     // bun-types list `reusePort` for connect only; Bun.listen honours it (SO_REUSEPORT)
