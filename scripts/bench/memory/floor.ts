@@ -4,7 +4,7 @@
  * and RssFile (/proc/PID/status) every 50 ms; optionally (`--trace DIR`) also the relay's
  * own `process.memoryUsage()` / `bun:jsc` figures (trace.ts). Fresh relay process per run.
  *
- *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,bun-plain,deno-relay,deno-relay-loop,deno-tls-native,deno-tls-loopback,deno-tls-node,deno-tunnel,deno-decrypt,deno-plain [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--parallel N] [--pieces N] [--warm-pieces N] [--deno-v8-flags F]
+ *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,bun-plain,deno-relay,deno-relay-loop,deno-tls-native,deno-tls-loopback,deno-tls-node,deno-tunnel,deno-decrypt,deno-plain [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--parallel N] [--pieces N] [--warm-pieces N] [--settle-ms N] [--deno-v8-flags F]
  *
  * Relays: `bun-relay` / `deno-relay` / `deno-relay-loop` are minimal TCP relays with no
  * Tollgate code (the runtime's floor; curl reaches the origin through them with --connect-to);
@@ -18,7 +18,9 @@
  * the total; the warm-up too is then N at once), to tell a per-process cost from a per-body
  * one; `--pieces N` (downloads) moves the same bytes as N sequential requests of 1/N each, to
  * tell growth with a body's size from growth with the bytes a process has moved;
- * `--warm-pieces N` does the same for the warm-up.
+ * `--warm-pieces N` does the same for the warm-up. `--settle-ms N` then leaves the relay idle
+ * for N ms and adds what it still holds above the baseline (V8 returns memory only after
+ * ~25 s of low allocation).
  *
  * @module
  */
@@ -119,6 +121,7 @@ async function main(): Promise<void> {
   const parallel = Number(arg("--parallel") ?? "1");
   const pieces = Number(arg("--pieces") ?? "1");
   const warmPieces = Number(arg("--warm-pieces") ?? "1");
+  const settleMs = Number(arg("--settle-ms") ?? "0");
   const upload = direction.startsWith("upload");
   const { makeTestPki } = await import("../../../test/e2e/support/certs.ts");
   const work = mkdtempSync(join(tmpdir(), "tollgate-floor-"));
@@ -151,9 +154,9 @@ async function main(): Promise<void> {
       truncateSync(sparse, size);
     }
     console.log(`${direction} ${size / 2 ** 20} MiB${pieces > 1 ? ` in ${pieces} requests` : ""}${parallel > 1 ? ` × ${parallel} at once` : ""}, warm-up ${warm / 2 ** 20} MiB${warmPieces > 1 ? ` in ${warmPieces} requests` : ""}, ${runs} runs; MiB: growth = peak - baseline (median of runs) [each run]`);
-    console.log("target            base   rss-growth             anon-growth            file-growth   MB/s");
+    console.log(`target            base   rss-growth             anon-growth            file-growth   MB/s${settleMs > 0 ? `  rss-growth ${settleMs / 1000} s later` : ""}`);
     for (const target of targets) {
-      const rows: { base: number; rss: number; anon: number; file: number; mbs: number }[] = [];
+      const rows: { base: number; rss: number; anon: number; file: number; mbs: number; settled: number }[] = [];
       for (let run = 0; run < runs; run++) {
         const env: Record<string, string> = traceDir ? { MEMTRACE_FILE: join(traceDir, `${target}-${run}.jsonl`), MEMTRACE_MS: "100" } : {};
         if (traceDir) rmSync(env["MEMTRACE_FILE"]!, { force: true });
@@ -209,13 +212,15 @@ async function main(): Promise<void> {
           clearInterval(timer);
           sample();
           for (const g of got) if (Number(g) !== size) throw new Error(`moved ${g} of ${size}`);
-          rows.push({ base: base.rss / 1024, rss: (peak.rss - base.rss) / 1024, anon: (peak.anon - base.anon) / 1024, file: (peak.file - base.file) / 1024, mbs: (parallel * size) / 1e6 / secs });
+          if (settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
+          const settled = settleMs > 0 ? (status(relay.pid)!.rss - base.rss) / 1024 : Number.NaN;
+          rows.push({ base: base.rss / 1024, rss: (peak.rss - base.rss) / 1024, anon: (peak.anon - base.anon) / 1024, file: (peak.file - base.file) / 1024, mbs: (parallel * size) / 1e6 / secs, settled });
         } finally {
           await relay.stop();
         }
       }
-      const col = (k: "rss" | "anon" | "file") => `${median(rows.map((r) => r[k])).toFixed(1).padStart(5)} [${rows.map((r) => r[k].toFixed(0)).join(",")}]`.padEnd(22);
-      console.log(`${target.padEnd(16)} ${median(rows.map((r) => r.base)).toFixed(1).padStart(5)}  ${col("rss")} ${col("anon")} ${col("file")} ${median(rows.map((r) => r.mbs)).toFixed(0).padStart(5)}`);
+      const col = (k: "rss" | "anon" | "file" | "settled") => `${median(rows.map((r) => r[k])).toFixed(1).padStart(5)} [${rows.map((r) => r[k].toFixed(0)).join(",")}]`.padEnd(22);
+      console.log(`${target.padEnd(16)} ${median(rows.map((r) => r.base)).toFixed(1).padStart(5)}  ${col("rss")} ${col("anon")} ${col("file")} ${median(rows.map((r) => r.mbs)).toFixed(0).padStart(5)}${settleMs > 0 ? `  ${col("settled")}` : ""}`);
     }
   } finally {
     await origins.close();
