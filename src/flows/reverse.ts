@@ -11,7 +11,7 @@ import type { Conn } from "../core/conn.ts";
 import type { ClientHello } from "../protocol/client-hello.ts";
 import { ClientHelloError } from "../protocol/client-hello-error.ts";
 import { TlsAlert } from "../protocol/tls-alert.ts";
-import { readClientHello, refuseTls } from "./tls-hello.ts";
+import { hungUpBeforeHello, readClientHello, refuseTls } from "./tls-hello.ts";
 import type { ReverseListenerState, ReverseTlsState } from "../reverse/listener-state.ts";
 import { answerAndClose } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
@@ -51,6 +51,7 @@ export async function handleReverse(client: Conn, ctx: FlowContext, state: Rever
       return flow.finish("error", `Non-TLS bytes on the reverse TLS listener: ${e.message}`);
     }
     client.close();
+    if (hungUpBeforeHello(e, src)) return;
     const why = e instanceof FlowTimeoutError ? `No complete ClientHello within ${ctx.limits.headerTimeoutMs} ms` : errorText(e);
     return flow.finish(e instanceof ClientHelloError || e instanceof FlowTimeoutError ? "error" : clientFailure(e), why);
   }

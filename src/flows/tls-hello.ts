@@ -3,7 +3,7 @@ import { type ClientHello, ClientHelloReader } from "../protocol/client-hello.ts
 import { ClientHelloError } from "../protocol/client-hello-error.ts";
 import { tlsAlertRecord } from "../protocol/tls-alert.ts";
 import { lingerClose } from "./answers.ts";
-import { ConnReader } from "./conn-reader.ts";
+import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 
 export interface ClientHelloLimits {
   readonly maxBytes: number;
@@ -26,6 +26,18 @@ export async function readClientHello(src: ConnReader, limits: ClientHelloLimits
     const hello = reader.push(chunk);
     if (hello) return { hello, raw: reader.bytes() };
   }
+}
+
+/**
+ * True when `e` (from {@linkcode readClientHello}) means the client hung up, with FIN or
+ * RST, before sending a single byte. TCP health checks, port probes and connection pools
+ * do that; the TLS listeners let them go without a flow line, as the HTTP listeners do.
+ * A client that connects and stays silent is another matter (it holds a connection): that
+ * still times out and is logged.
+ */
+export function hungUpBeforeHello(e: unknown, src: ConnReader): boolean {
+  if (src.received || e instanceof FlowTimeoutError) return false;
+  return !(e instanceof ClientHelloError) || e.reason === "truncated";
 }
 
 /** Longest wait for the client's close after a refusal (a TLS client closes on the alert at once). */

@@ -4,7 +4,7 @@ import { hostText, normalizeHost } from "../core/host.ts";
 import type { ClientHello } from "../protocol/client-hello.ts";
 import { ClientHelloError } from "../protocol/client-hello-error.ts";
 import { TlsAlert } from "../protocol/tls-alert.ts";
-import { readClientHello, refuseTls } from "./tls-hello.ts";
+import { hungUpBeforeHello, readClientHello, refuseTls } from "./tls-hello.ts";
 import { TlsValidationError } from "../core/tls.ts";
 import type { Decision, Host } from "../policy/types.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
@@ -48,6 +48,7 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
     }));
   } catch (e) {
     client.close();
+    if (hungUpBeforeHello(e, src)) return;
     const why = e instanceof FlowTimeoutError
       ? `No complete ClientHello within ${ctx.limits.headerTimeoutMs} ms`
       : e instanceof ClientHelloError && e.reason === "not-tls"

@@ -159,6 +159,9 @@ const cases = (httpPort: number): readonly Case[] => [
   { name: "a truncated ClientHello, then silence", listener: "tproxy", send: { pieces: [helloFixture.subarray(0, 100)] }, status: null, minMs: HEADER_TIMEOUT_MS - 200, error: /No complete ClientHello/ },
   { name: "a ClientHello trickling one byte per 50 ms", listener: "tproxy", send: { pieces: Array.from(helloFixture.subarray(0, 200), (b) => Uint8Array.of(b)), gapMs: 50 }, status: null, minMs: HEADER_TIMEOUT_MS - 200, error: /No complete ClientHello/ },
   { name: "silence on the TLS listener", listener: "tproxy", send: { pieces: [] }, status: null, minMs: HEADER_TIMEOUT_MS - 200 },
+  // health checks and probes: connect, then hang up (no flow line; see test/flows/client-reset.test.ts)
+  { name: "FIN before any byte on the TLS listener", listener: "tproxy", send: { pieces: [], fin: true }, status: null },
+  { name: "RST before any byte on the TLS listener", listener: "tproxy", send: { pieces: [], reset: true }, status: null },
 ];
 
 /** The fixture ClientHello with the cipher-suites length set to 0xfffe (beyond the message). */

@@ -5,6 +5,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { CertificateStore } from "../../src/reverse/cert-store.ts";
 import { DECRYPT_POLICY, ESTABLISHED, okResponse, readResponse, withHarness, within } from "../helpers/flow-harness.ts";
 import { open, route, state } from "../helpers/reverse-harness.ts";
 
@@ -32,6 +33,38 @@ describe("a client reset while the gateway reads a request head", () => {
       await quiet.end();
       await h.finish();
       assert.deepEqual(h.records, []);
+    });
+  });
+
+  it("transparent TLS: a hang-up (FIN or reset) before the first byte writes no line either", async () => {
+    await withHarness({ hosts: { "example.com": ["10.0.0.7"] } }, async (h) => {
+      h.transparentClient().conn.close();
+      const quiet = h.transparentClient();
+      await quiet.end();
+      await quiet.readToEndOrReset();
+      // one byte is a start: a client that sent something and vanished is logged
+      const partial = h.transparentClient();
+      await partial.write(new Uint8Array([0x16]));
+      partial.conn.close();
+      await h.finish();
+      assert.equal(h.records.length, 1, JSON.stringify(h.records.map((r) => [r.end, r.error])));
+      assert.equal(h.records[0]?.end, "client-reset");
+      assert.deepEqual(h.dials, []);
+    });
+  });
+
+  it("reverse TLS: a hang-up before the first byte writes no line", async () => {
+    await withHarness({ interception: {} }, async (h) => {
+      const store = new CertificateStore([{ chainPem: "C", keyPem: "K", names: ["app.test"], source: "a" }], 0, "refuse");
+      const s = state([route("app", ["app.test"], "A")], { A: { backends: ["http://10.0.0.1"] } }, [], { store });
+      const reset = open(h, s);
+      reset.c.conn.close();
+      const fin = open(h, s);
+      await fin.c.end();
+      await within(Promise.all([reset.done, fin.done]), 1500, "both flows");
+      await h.finish();
+      assert.deepEqual(h.records, []);
+      assert.deepEqual(h.dials, []);
     });
   });
 
