@@ -21,6 +21,7 @@ import { compilePolicy } from "./policy/compile.ts";
 import type { Policy, UrlPolicy } from "./policy/types.ts";
 import { Registry } from "./metrics/registry.ts";
 import { createGatewayMetrics, type GatewayMetrics, observeConfigReload, observeRecord } from "./metrics/gateway-metrics.ts";
+import { Drain } from "./flows/drain.ts";
 import { registerProcessMetrics } from "./metrics/process-metrics.ts";
 import { FlowFeed } from "./admin/flow-feed.ts";
 import { type ReverseService, startReverse } from "./reverse/service.ts";
@@ -43,7 +44,11 @@ export interface Gateway {
    * process's metrics (the worker counts its own flows).
    */
   ingest(record: FlowRecord | RequestRecord, quiet: boolean): void;
-  /** Stops accepting, lets connections drain up to `graceMs`, then closes the rest. */
+  /**
+   * Stops accepting and drains: connections waiting for a request close at once, requests in
+   * progress are answered with `Connection: close`, tunnels may run on; after `graceMs` the
+   * rest are closed.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -151,6 +156,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     },
   };
   let guard: AddressGuard | undefined;
+  const drain = new Drain();
   const overload = errorAnswer(503, `Too many connections (limit ${limits.maxConnections})`, "connection_limit_reached");
   try {
     for (const l of config.listeners) {
@@ -165,6 +171,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
         viaName: "tollgate",
         addressGuard: () => guard,
         tunnels,
+        drain,
         ...(proxyAuth && l.mode === "explicit" ? { proxyAuth } : {}),
         ...(interception ? { interception } : {}),
       };
@@ -245,6 +252,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     },
     async close(graceMs = 10_000) {
       accepting = false;
+      drain.start(); // idle keep-alive connections close now, the rest after their response
       reverse.close();
       for (const l of listeners) await l.close();
       const until = Date.now() + graceMs;

@@ -20,9 +20,6 @@ import type { Listener, Runtime } from "../core/runtime.ts";
 import { startGateway } from "../gateway.ts";
 import { WorkerPool } from "./worker-pool.ts";
 
-/** How long connections may drain after SIGTERM before they are closed. */
-const DRAIN_MS = 10_000;
-
 interface Loaded {
   readonly config: Config;
   readonly raw: unknown;
@@ -160,15 +157,31 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
   if (admin) parts.push(`admin=${admin.address.address}:${admin.address.port}`);
   if (pool) parts.push(`workers=${processes}`);
   process.stderr.write(`tollgate ${pkg.version} (${runtime.name} ${runtime.version}) listening ${parts.join(" ")}\n`);
-  await new Promise<void>((done) => {
+  // SIGTERM/SIGINT: /readyz fails at once; listeners stay open for shutdownDelayMs (load
+  // balancers notice and stop sending), then drain for up to drainTimeoutMs. Another signal
+  // during the delay skips the rest of it.
+  const signalled = () => new Promise<void>((done) => {
     process.once("SIGINT", () => done());
     process.once("SIGTERM", () => done());
   });
-  say(`shutting down: draining connections for up to ${DRAIN_MS / 1000} s`);
+  await signalled();
   state.draining();
-  await Promise.all([gateway.close(DRAIN_MS), pool?.close(DRAIN_MS)]);
+  const { shutdownDelayMs, drainTimeoutMs } = config.limits;
+  if (shutdownDelayMs > 0) {
+    say(`shutting down: /readyz fails now; still accepting for ${seconds(shutdownDelayMs)}`);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([signalled(), new Promise<void>((r) => (timer = setTimeout(r, shutdownDelayMs)))]);
+    clearTimeout(timer);
+  }
+  say(`shutting down: draining connections for up to ${seconds(drainTimeoutMs)}`);
+  await Promise.all([gateway.close(drainTimeoutMs), pool?.close(drainTimeoutMs)]);
   // A graceful HTTP server shutdown waits for open responses, and an SSE stream never ends
   // by itself: give the admin API a moment, then exit regardless.
   await Promise.race([admin?.close(), new Promise((r) => setTimeout(r, 1000))]);
   return 0;
+}
+
+/** `1500` → "1.5 s". */
+function seconds(ms: number): string {
+  return `${ms / 1000} s`;
 }

@@ -19,8 +19,6 @@ import { encodeMessage, type FromWorker, LineSplitter, parseToWorker, type ToWor
 
 /** How often the worker sends its metrics to the primary. */
 const METRICS_INTERVAL_MS = 1000;
-/** Drain time when the primary is gone or a signal arrives. */
-const DRAIN_MS = 10_000;
 
 const say = (line: string) => process.stderr.write(`tollgate worker: ${line}\n`);
 const send = (message: FromWorker) => process.stdout.write(encodeMessage(message));
@@ -84,7 +82,8 @@ export async function worker(runtime: Runtime): Promise<number> {
   send({ t: "metrics", text: gateway.live.metrics.registry.expose() });
   send({ t: "ready", pid: process.pid });
 
-  let graceMs = DRAIN_MS;
+  // the primary says how long; if it vanished, the config's drain time
+  let graceMs = gateway.live.config.limits.drainTimeoutMs;
   for (;;) {
     const message = await Promise.race([next(), stop]);
     if (!message || message.t === "start") break;

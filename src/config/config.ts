@@ -114,6 +114,13 @@ export interface LimitsConfig {
   readonly maxTunnels: number;
   /** Most TLS records the ClientHello may span, 1-64 (default 16). */
   readonly maxClientHelloRecords: number;
+  /** On shutdown, how long open connections may finish before they are closed (default 10000). */
+  readonly drainTimeoutMs: number;
+  /**
+   * On shutdown, how long to keep accepting while `/readyz` already fails, so load balancers
+   * stop sending before the listeners close (default 0).
+   */
+  readonly shutdownDelayMs: number;
 }
 
 /** Where flow log lines go: a standard stream, nowhere, or appended to a file. */

@@ -162,14 +162,18 @@ const limitsSchema = object({
   /** 0 = never. */
   idleTimeoutMs: v.optional(integer(0, 86_400_000), 300_000),
   maxConnections: v.optional(integer(1, 1_000_000), 10_000),
-  /** Largest ClientHello (handshake message) a transparent listener reads. */
   /** Concurrent client connections from one IP address; over it → 503 (explicit) or close. */
   maxConnectionsPerClient: v.optional(integer(1, 1_000_000), 256),
   /** Concurrent tunnels (CONNECT splices and transparent splices); over it → 503 / close. */
   maxTunnels: v.optional(integer(1, 1_000_000), 10_000),
+  /** Largest ClientHello (handshake message) a transparent listener reads. */
   maxClientHelloBytes: v.optional(integer(1024, 65_536), 16_384),
   /** Most TLS records the ClientHello may span. */
   maxClientHelloRecords: v.optional(integer(1, 64), 16),
+  /** After SIGTERM/SIGINT: how long open connections may finish before they are closed. */
+  drainTimeoutMs: v.optional(integer(0, 3_600_000), 10_000),
+  /** After SIGTERM/SIGINT, before the drain: keep accepting while /readyz says 503. */
+  shutdownDelayMs: v.optional(integer(0, 600_000), 0),
 });
 
 const flowsFileSchema = object({ file: filePath });

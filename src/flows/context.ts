@@ -5,6 +5,7 @@ import type { FlowLog } from "../log/flow-record.ts";
 import type { AddressGuard } from "../policy/address-guard.ts";
 import type { ProxyAuth } from "../auth/proxy-auth.ts";
 import type { Policy, UrlPolicy } from "../policy/types.ts";
+import type { Drain } from "./drain.ts";
 
 /** Limits and timeouts a flow obeys (all from the config, with defaults there). */
 export interface FlowLimits {
@@ -36,6 +37,8 @@ export interface FlowContext {
   readonly tunnels?: { acquire(): boolean; release(): void };
   /** Present when a CA is configured: what decrypting flows need. */
   readonly interception?: InterceptionContext;
+  /** The gateway's shutdown: request loops end at the next request boundary once it starts. */
+  readonly drain?: Drain;
 }
 
 /** A minted certificate for the client side of an intercepted connection. */

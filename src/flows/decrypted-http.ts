@@ -66,7 +66,7 @@ export async function relayDecryptedHttp(
   };
   for (;;) {
     const started = Date.now();
-    const next = await nextRequest(client, cR, ctx.limits, first);
+    const next = await nextRequest(client, cR, ctx.limits, first, ctx.drain);
     if (!("head" in next)) return "error" in next ? done(next.end, next.error) : done(next.end);
     const head: RequestHead = next.head;
     first = false;

@@ -40,7 +40,7 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
       const flow = new FlowState(ctx, client, ctx.mode);
       let head: RequestHead;
       try {
-        const next = await readRequest(src, ctx.limits, first);
+        const next = await readRequest(src, ctx.limits, first, ctx.drain);
         if (!next) {
           client.close();
           return;

@@ -150,7 +150,8 @@ export async function exchange(
     const tunnel = resFraming.kind === "tunnel" && upgrade !== undefined;
     // RFC 9112 §7.1: no chunked framing towards an HTTP/1.0 client; decode and delimit by close
     const dechunk = resFraming.kind === "chunked" && head.version === "HTTP/1.0";
-    let keepClient = !tunnel && !dechunk && keepAlive(head.version, head.headers) && resFraming.kind !== "close";
+    // a draining gateway answers this request and closes (RFC 9112 §9.6: Connection: close)
+    let keepClient = !tunnel && !dechunk && keepAlive(head.version, head.headers) && resFraming.kind !== "close" && !ctx.drain?.draining;
     let resHeaders = addVia(stripHopByHop(res.headers), res.version, ctx.viaName);
     if (options.responseHeaders) resHeaders = options.responseHeaders(resHeaders, res.status);
     if (resFraming.kind === "chunked" && !dechunk) resHeaders = resHeaders.append("Transfer-Encoding", "chunked");

@@ -3,6 +3,7 @@ import { HttpParseError } from "../protocol/http-errors.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
 import { answerAndClose } from "./answers.ts";
 import { type ConnReader, FlowTimeoutError } from "./conn-reader.ts";
+import type { Drain } from "./drain.ts";
 import { clientFailure, errorText } from "./flow-state.ts";
 import { readRequest } from "./read-head.ts";
 
@@ -22,8 +23,8 @@ export function answerable(e: unknown): e is FlowTimeoutError | HttpParseError {
 }
 
 /**
- * Reads the next request head of a request loop. A clean end of stream or an idle
- * keep-alive connection just closes; a malformed or too-slow head is answered (400/431/408…)
+ * Reads the next request head of a request loop. A clean end of stream, an idle
+ * keep-alive connection, or a drain that starts before the next request begins just closes; a malformed or too-slow head is answered (400/431/408…)
  * and the connection closed, so the caller only has to record how it ended. A connection
  * that fails under the read (reset) is closed without an answer: no status is claimed.
  */
@@ -32,9 +33,10 @@ export async function nextRequest(
   src: ConnReader,
   limits: Parameters<typeof readRequest>[1],
   first: boolean,
+  drain?: Drain,
 ): Promise<NextRequest> {
   try {
-    const head = await readRequest(src, limits, first);
+    const head = await readRequest(src, limits, first, drain);
     if (head) return { head };
     client.close();
     return { end: "eof" };

@@ -3,6 +3,7 @@ import { parseRequestHead, type RequestHead } from "../protocol/http-request-hea
 import { HttpParseError } from "../protocol/http-errors.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import { FlowTimeoutError } from "./conn-reader.ts";
+import type { Drain } from "./drain.ts";
 import type { IdleDeadline } from "./idle-deadline.ts";
 
 export interface HeadBytes {
@@ -19,12 +20,14 @@ export interface ReadHeadOptions {
    * instead lets the caller extend the wait (`touch()`) while something else progresses.
    */
   readonly firstByteTimeoutMs: number | IdleDeadline;
+  /** Once this drain starts, a head that has not begun is not waited for (as at end of stream). */
+  readonly drain?: Drain;
 }
 
 /**
  * Reads one message head from `src`. Returns undefined on a clean end of stream before the
- * first byte; throws HttpParseError on malformed input (incl. end of stream mid-head) and
- * FlowTimeoutError when a deadline passes. Bytes after the head are pushed back.
+ * first byte, and when `drain` starts (or has started) before it; throws HttpParseError on
+ * malformed input (incl. end of stream mid-head) and FlowTimeoutError when a deadline passes. Bytes after the head are pushed back.
  */
 export async function readHead(src: ConnReader, options: ReadHeadOptions): Promise<Uint8Array | undefined> {
   const reader = new HeadReader({ kind: options.kind, maxHeadBytes: options.maxHeadBytes });
@@ -35,7 +38,10 @@ export async function readHead(src: ConnReader, options: ReadHeadOptions): Promi
       if (started === 0) started = Date.now();
       timeout = Math.max(1, options.headTimeoutMs - (Date.now() - started));
     }
-    const chunk = await src.read(timeout);
+    const idle = !reader.started && !reader.buffered;
+    if (idle && options.drain?.draining) return undefined;
+    const chunk = idle && options.drain ? await untilDrain(src.read(timeout), options.drain) : await src.read(timeout);
+    if (chunk === DRAINED) return undefined;
     if (!chunk) {
       if (!reader.started && !reader.buffered) return undefined;
       throw new HttpParseError(options.kind === "request" ? 400 : 502, "Connection closed in the middle of a message head");
@@ -51,21 +57,32 @@ export async function readHead(src: ConnReader, options: ReadHeadOptions): Promi
 
 export { FlowTimeoutError };
 
+const DRAINED = Symbol("drained");
+
+/** `read`, or DRAINED if the drain starts first (the read is left to fail with the connection). */
+function untilDrain<T>(read: Promise<T>, drain: Drain): Promise<T | typeof DRAINED> {
+  read.catch(() => {}); // settles after the connection is closed; nobody waits for it then
+  return Promise.race([read, drain.started.then((): typeof DRAINED => DRAINED)]);
+}
+
 /**
  * The next request head on a client connection, parsed: the whole head within
  * `headerTimeoutMs`; before its first byte, `headerTimeoutMs` for the first request and the
- * idle timeout between keep-alive requests. Undefined at a clean end of stream.
+ * idle timeout between keep-alive requests. Undefined at a clean end of stream, and when
+ * `drain` starts before the head's first byte.
  */
 export async function readRequest(
   src: ConnReader,
   limits: { readonly maxHeadBytes: number; readonly maxHeaders: number; readonly headerTimeoutMs: number; readonly idleTimeoutMs: number },
   first: boolean,
+  drain?: Drain,
 ): Promise<RequestHead | undefined> {
   const bytes = await readHead(src, {
     kind: "request",
     maxHeadBytes: limits.maxHeadBytes,
     headTimeoutMs: limits.headerTimeoutMs,
     firstByteTimeoutMs: first ? limits.headerTimeoutMs : limits.idleTimeoutMs || limits.headerTimeoutMs,
+    ...(drain ? { drain } : {}),
   });
   return bytes ? parseRequestHead(bytes, { maxHeadBytes: limits.maxHeadBytes, maxHeaders: limits.maxHeaders }) : undefined;
 }

@@ -62,7 +62,7 @@ export async function serveReverseHttp(
   };
   const localPort = client.local.port;
   for (;;) {
-    const next = await nextRequest(client, cR, ctx.limits, first);
+    const next = await nextRequest(client, cR, ctx.limits, first, ctx.drain);
     if (!("head" in next)) {
       if (!("error" in next)) return done(next.end);
       if ("status" in next) r.status = next.status;

@@ -47,7 +47,7 @@ export async function handleRedirectHttps(client: Conn, ctx: FlowContext, httpsP
   for (;;) {
     let head: RequestHead;
     try {
-      const next = await readRequest(src, ctx.limits, first);
+      const next = await readRequest(src, ctx.limits, first, ctx.drain);
       if (!next) {
         client.close();
         return flow.finish("eof");
@@ -109,7 +109,7 @@ export async function handleRedirectHttps(client: Conn, ctx: FlowContext, httpsP
     } catch {
       // a malformed body framing: answer, then close
     }
-    const keep = !hasBody && keepAlive(head.version, head.headers);
+    const keep = !hasBody && keepAlive(head.version, head.headers) && !ctx.drain?.draining;
     const body = encodeLatin1(`Redirecting to ${location}\n`);
     const out = serializeResponseHead({
       version: "HTTP/1.1",

@@ -53,6 +53,8 @@ describe("parseConfig", () => {
       maxConnectionsPerClient: 256,
       maxTunnels: 10000,
       maxClientHelloRecords: 16,
+      drainTimeoutMs: 10000,
+      shutdownDelayMs: 0,
     });
     assert.deepEqual(config.log, { flows: "stdout" });
     assert.equal(config.workers, 1);

@@ -8,6 +8,7 @@ import { memoryConnPair } from "../../src/core/memory-conn.ts";
 import type { DialOptions } from "../../src/core/runtime.ts";
 import { createResolver } from "../../src/dns/resolver.ts";
 import type { FlowContext, FlowLimits } from "../../src/flows/context.ts";
+import type { Drain } from "../../src/flows/drain.ts";
 import { handleExplicit, handleTransparentHttp } from "../../src/flows/explicit.ts";
 import { handleTransparent, type TransparentSettings } from "../../src/flows/transparent.ts";
 import type {
@@ -83,6 +84,8 @@ export const ESTABLISHED = "HTTP/1.1 200 Connection Established\r\n\r\n";
 
 export interface HarnessOptions {
   readonly limits?: Partial<FlowLimits>;
+  /** The gateway's shutdown, as the flows see it. */
+  readonly drain?: Drain;
   readonly policy?: PolicyDefinition;
   /** Extra static host entries, merged over {@link HOSTS}. */
   readonly hosts?: Readonly<Record<string, readonly string[]>>;
@@ -289,6 +292,7 @@ export class FlowHarness {
     const ic = options.interception;
     this.ctx = {
       ...(ic ? { interception: fakeInterception(this.tls, ic) } : {}),
+      ...(options.drain ? { drain: options.drain } : {}),
       runtime,
       policy: () => policy,
       resolver,
