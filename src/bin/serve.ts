@@ -1,9 +1,10 @@
 /**
  * `tollgate serve`: loads the config, binds the admin API (if configured) and the proxy
- * listeners, reloads on config-file change and SIGHUP, drains on SIGTERM/SIGINT.
+ * listeners, reloads on config-file change and SIGHUP (which also reopens the flow-log file),
+ * drains on SIGTERM/SIGINT.
  * Entry-point code: it may use `node:` APIs that Bun and Deno both provide.
  */
-import { createWriteStream, readFileSync, watchFile } from "node:fs";
+import { readFileSync, watchFile } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
@@ -18,6 +19,7 @@ import { parseConfig, parseConfigText } from "../config/parse.ts";
 import { isLoopbackHost } from "../core/host.ts";
 import type { Listener, Runtime } from "../core/runtime.ts";
 import { startGateway } from "../gateway.ts";
+import { type LogFile, openLogFile } from "./log-file.ts";
 import { WorkerPool } from "./worker-pool.ts";
 
 interface Loaded {
@@ -80,6 +82,7 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
     say(`admin API: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
+  const logFiles: LogFile[] = [];
   let gateway;
   try {
     gateway = await startGateway(config, runtime, {
@@ -88,9 +91,9 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
       alsoSelf: admin ? [admin.address] : [],
       write: (stream, line) => (stream === "stdout" ? process.stdout : process.stderr).write(line),
       appendTo: (path) => {
-        const out = createWriteStream(resolve(base, path), { flags: "a" });
-        out.on("error", (e) => say(`flow log "${path}": ${e.message}`));
-        return (line) => void out.write(line);
+        const log = openLogFile(resolve(base, path), (message) => say(`flow log "${path}": ${message}`));
+        logFiles.push(log);
+        return (line) => log.write(line);
       },
       ...(processes > 1 ? { processes: { count: processes } } : {}),
     });
@@ -148,7 +151,11 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
       say(`${why}: reload refused, the running config stays in force:\n${message}`);
     }
   };
-  process.on("SIGHUP", () => reload("SIGHUP"));
+  process.on("SIGHUP", () => {
+    // after logrotate renamed the flow log: write to a new file at its path
+    for (const log of logFiles) log.reopen();
+    reload("SIGHUP");
+  });
   if (file) watchFile(file, { interval: 1000 }, (now, prev) => {
     if (now.mtimeMs !== prev.mtimeMs) reload("config file changed");
   });

@@ -1,0 +1,71 @@
+/**
+ * `log.flows: {file}` on a real gateway: one JSON line per flow is appended, and after
+ * logrotate's usual steps (rename the file, send SIGHUP) lines go to a new file at the path
+ * while the renamed one keeps what it had.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, renameSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "../helpers/temp-dir.ts";
+import { curl } from "./support/curl.ts";
+import { type GatewayProcess, startGateway } from "./support/gateway.ts";
+import { type Origin, startOrigin } from "./support/origin.ts";
+
+function lines(path: string): Record<string, unknown>[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+async function waitFor(what: string, probe: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe("flow log to a file, with rotation", { timeout: 60_000 }, () => {
+  let origin: Origin;
+  let gw: GatewayProcess;
+  let log: string;
+
+  before(async () => {
+    origin = await startOrigin();
+    log = join(tempDir("tollgate-flowlog-"), "flows.jsonl");
+    gw = await startGateway({
+      listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
+      addressGuard: { allow: ["127.0.0.0/8"] },
+      policy: { defaultAction: "deny", rules: [{ id: "origin", hosts: ["origin.test"], action: "allow" }] },
+      dns: { hosts: { "origin.test": ["127.0.0.1"] } },
+      log: { flows: { file: log } },
+    });
+  });
+  after(async () => {
+    await gw?.stop();
+    await origin?.close();
+  });
+
+  const get = async (path: string) => {
+    const r = await curl(["-x", `http://127.0.0.1:${gw.port}`, `http://origin.test:${origin.port}${path}`]);
+    assert.equal(r.code, 0, r.stderr);
+  };
+
+  it("appends one line per flow; after rename + SIGHUP, new lines go to a new file at the path", async () => {
+    await get("/hello?before");
+    await waitFor("the first line", () => lines(log).length === 1);
+    assert.equal(lines(log)[0]?.["status"], 200);
+    assert.deepEqual(gw.flows(), [], "nothing on stdout when the log is a file");
+
+    const rotated = `${log}.1`;
+    renameSync(log, rotated);
+    gw.signal("SIGHUP");
+    await waitFor("the reopen", () => gw.stderr.join("").includes("SIGHUP"));
+    await get("/hello?after");
+    await waitFor("a line in the new file", () => lines(log).length === 1);
+    assert.equal(lines(rotated).length, 1, "the rotated file keeps its line and gets no more");
+    assert.equal(lines(log).length, 1);
+    // the requests are told apart by their client ports: two connections, one line each
+    assert.notEqual(lines(rotated)[0]?.["client"], lines(log)[0]?.["client"]);
+  });
+});
