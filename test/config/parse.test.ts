@@ -4,18 +4,9 @@ import { readFileSync } from "node:fs";
 import { parseConfig, parseConfigText } from "../../src/config/parse.ts";
 import { defaultConfig } from "../../src/config/default.ts";
 import { ConfigError } from "../../src/config/errors.ts";
+import { configProblems as problems } from "../helpers/config-problems.ts";
 
 /** The issues `parseConfig(input)` reports, as "path: message" lines. */
-function problems(input: unknown): string[] {
-  try {
-    parseConfig(input);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
-    return error.issues.map((issue) => (issue.path === "" ? issue.message : `${issue.path}: ${issue.message}`));
-  }
-  assert.fail("expected the config to be rejected");
-}
-
 const rule = (extra: Record<string, unknown>) => ({ action: "allow", ...extra });
 
 describe("parseConfig", () => {

@@ -1,20 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { ListenerConfig } from "../../src/config/config.ts";
-import { ConfigError } from "../../src/config/errors.ts";
 import { parseConfig } from "../../src/config/parse.ts";
 import { normalizeHost } from "../../src/core/host.ts";
 import { compilePolicy } from "../../src/policy/compile.ts";
-
-function problems(input: unknown): string[] {
-  try {
-    parseConfig(input);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
-    return error.issues.map((issue) => (issue.path === "" ? issue.message : `${issue.path}: ${issue.message}`));
-  }
-  assert.fail("expected the config to be rejected");
-}
+import { configProblems as problems } from "../helpers/config-problems.ts";
 
 const listeners = (...list: Record<string, unknown>[]) => ({ listeners: list });
 const tproxy = (extra: Record<string, unknown> = {}) => ({ name: "tproxy", mode: "transparent", listen: "0.0.0.0:8443", ...extra });

@@ -1,17 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfig } from "../../src/config/parse.ts";
-import { ConfigError } from "../../src/config/errors.ts";
-
-function problems(input: unknown): string[] {
-  try {
-    parseConfig(input);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
-    return error.issues.map((issue) => (issue.path === "" ? issue.message : `${issue.path}: ${issue.message}`));
-  }
-  assert.fail("expected the config to be rejected");
-}
+import { configProblems as problems } from "../helpers/config-problems.ts";
 
 describe("config: ca", () => {
   it("is absent by default and keeps the paths as written", () => {

@@ -1,20 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfig } from "../../src/config/parse.ts";
-import { ConfigError } from "../../src/config/errors.ts";
 import { compilePolicy } from "../../src/policy/compile.ts";
 import { compileUrlRules } from "../../src/policy/url-rules.ts";
 import { normalizeHost } from "../../src/core/host.ts";
-
-function problems(input: unknown): string[] {
-  try {
-    parseConfig(input);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
-    return error.issues.map((issue) => (issue.path === "" ? issue.message : `${issue.path}: ${issue.message}`));
-  }
-  assert.fail("expected the config to be rejected");
-}
+import { configProblems as problems } from "../helpers/config-problems.ts";
 
 const ca = { cert: "ca.pem", key: "ca.key" };
 const urlRules = (rules: unknown[]) => ({ policy: { urlRules: rules } });

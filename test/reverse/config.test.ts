@@ -1,18 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { ConfigError } from "../../src/config/errors.ts";
 import { parseConfig } from "../../src/config/parse.ts";
-
-function problems(input: unknown): string[] {
-  try {
-    parseConfig(input);
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
-    return error.issues.map((issue) => (issue.path === "" ? issue.message : `${issue.path}: ${issue.message}`));
-  }
-  assert.fail("expected the config to be rejected");
-}
+import { configProblems as problems } from "../helpers/config-problems.ts";
 
 const CERT = { cert: "a.pem", key: "a.key" };
 const base = (extra: Record<string, unknown> = {}, reverse: Record<string, unknown> = {}) => ({
