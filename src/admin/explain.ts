@@ -1,6 +1,6 @@
 /**
  * Policy explanation for a hypothetical connection: turns an {@linkcode ExplainQuery} (URL or
- * host, client, mode, listener) into the decision, the matching rule and every rule's
+ * host, client, mode, listener, user) into the decision, the matching rule and every rule's
  * verdict. Used by `POST /policy/explain` (through `AdminState.explain`) and by
  * `tollgate policy explain`, so both say the same thing.
  *
@@ -9,7 +9,7 @@
 import type { Config } from "../config/config.ts";
 import { hostText, normalizeHost } from "../core/host.ts";
 import { compilePolicy, parseClientIp } from "../policy/compile.ts";
-import { POLICY_MODES } from "../policy/scope.ts";
+import { MAX_USER_NAME, POLICY_MODES } from "../policy/scope.ts";
 import type { Explanation, Host, Policy, PolicyQuery, UrlPolicy } from "../policy/types.ts";
 import { compileUrlRules, methodError } from "../policy/url-rules.ts";
 import type { ExplainQuery, ExplainResult } from "./state.ts";
@@ -97,7 +97,9 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
   const badMethod = methodError(method);
   if (badMethod !== undefined) throw new TypeError(`Invalid method: ${badMethod}`);
 
-  const policyQuery: PolicyQuery = { host, port, clientIp, mode, ...(listener === undefined ? {} : { listener }) };
+  const user = query.user;
+  if (user !== undefined && (user.length === 0 || user.length > MAX_USER_NAME)) throw new TypeError(`Invalid user ${JSON.stringify(user)}: expected 1-${MAX_USER_NAME} characters`);
+  const policyQuery: PolicyQuery = { host, port, clientIp, mode, ...(listener === undefined ? {} : { listener }), ...(user === undefined ? {} : { user }) };
   const explanation: Explanation = source.policy.explain?.(policyQuery) ?? { decision: source.policy.decide(policyQuery), rules: [] };
   const d = explanation.decision;
   let url: ExplainResult["url"];
@@ -114,6 +116,7 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
     clientIp,
     mode,
     ...(listener === undefined ? {} : { listener }),
+    ...(user === undefined ? {} : { user }),
   };
 }
 
@@ -136,6 +139,7 @@ const QUERY_FIELDS: Readonly<Record<keyof ExplainQuery, "string" | "number">> = 
   method: "string",
   mode: "string",
   listener: "string",
+  user: "string",
 };
 
 /**

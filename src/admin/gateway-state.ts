@@ -1,9 +1,9 @@
 import { ConfigError } from "../config/errors.ts";
 import { parseConfig } from "../config/parse.ts";
 import type { Config } from "../config/config.ts";
-import { hostText, normalizeHost } from "../core/host.ts";
 import type { Gateway } from "../gateway.ts";
 import { mergeExpositions } from "../metrics/merge.ts";
+import { explainQuery } from "./explain.ts";
 import type { AdminState, ExplainQuery, ExplainResult, PacData, PolicyIssue, Readiness } from "./state.ts";
 
 /**
@@ -140,33 +140,7 @@ export class GatewayAdminState implements AdminState {
 
   explain(query: ExplainQuery): ExplainResult {
     const live = this.#gateway.live;
-    let hostInput = query.host;
-    let port = query.port;
-    let path: string | undefined;
-    if (query.url !== undefined) {
-      const url = new URL(query.url);
-      hostInput = url.hostname;
-      port ??= url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
-      path = url.pathname + url.search;
-    }
-    if (hostInput === undefined) throw new TypeError('Give "url" or "host"');
-    const host = normalizeHost(hostInput);
-    const mode = query.mode ?? "explicit";
-    const listener = query.listener ?? live.config.listeners.find((l) => l.mode === mode)?.name;
-    const q = { host, port: port ?? 443, clientIp: query.clientIp ?? "127.0.0.1", ...(listener ? { listener } : {}), mode };
-    const decision = live.policy.decide(q);
-    const rules = live.policy.explain?.(q).rules ?? [];
-    const result: ExplainResult = {
-      host: hostText(host),
-      port: q.port,
-      decision: { action: decision.action, ruleId: decision.ruleId, reason: decision.reason, decryption: decision.decryption },
-      rules,
-    };
-    if (path !== undefined && decision.action === "allow" && decision.decryption === "decrypt") {
-      const u = live.urlPolicy.decide({ host, path: path.split("?")[0] ?? "/", method: (query.method ?? "GET").toUpperCase() });
-      return { ...result, url: { action: u.action, ruleId: u.ruleId, reason: u.reason } };
-    }
-    return result;
+    return explainQuery({ policy: live.policy, urlPolicy: live.urlPolicy, listeners: live.config.listeners }, query);
   }
 
   async rotateLeafKey(): Promise<boolean> {

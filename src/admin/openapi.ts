@@ -127,6 +127,7 @@ export function openApiDocument(version: string): Json {
             method: { type: "string", default: "GET" },
             mode: { enum: ["explicit", "transparent", "transparent-http", "reverse"], default: "explicit" },
             listener: { type: "string" },
+            user: { type: "string", description: "An authenticated proxy user (default: none)" },
           },
         },
         ExplainResult: {
@@ -146,6 +147,7 @@ export function openApiDocument(version: string): Json {
             clientIp: { type: "string" },
             mode: { type: "string" },
             listener: { type: "string" },
+            user: { type: "string" },
           },
         },
       },

@@ -66,6 +66,8 @@ export interface ExplainQuery {
   readonly mode?: string;
   /** Listener name to evaluate as (default: the first listener of that mode). */
   readonly listener?: string;
+  /** Authenticated proxy user to evaluate as (default: none, as for a flow without proxy auth). */
+  readonly user?: string;
 }
 
 export interface ExplainResult {
@@ -82,6 +84,8 @@ export interface ExplainResult {
   readonly mode?: string;
   /** The listener evaluated, if any. */
   readonly listener?: string;
+  /** The user evaluated, if any. */
+  readonly user?: string;
 }
 
 export interface PacData {

@@ -38,11 +38,12 @@ export const POLICY_USAGE = `Usage:
       Validate FILE, a whole config or a bare policy section ({"rules": […], …}).
       Prints every problem with its field path; exit 1 when there is one.
   tollgate policy explain URL|HOST[:PORT] [--client IP] [--mode MODE] [--listener NAME]
-                          [--method METHOD] [--config FILE]
+                          [--user NAME] [--method METHOD] [--config FILE]
       Show the decision for a connection to URL (or HOST, port 443 by default): the
       matching rule, then every rule with why it did (✓) or did not (✗) match.
       --client defaults to 127.0.0.1, --mode to explicit, --listener to the first
-      listener of that mode; --config to TOLLGATE_CONFIG, else the embedded default.
+      listener of that mode, --user to none (no proxy authentication); --config to
+      TOLLGATE_CONFIG, else the embedded default.
 `;
 
 const EXIT_INVALID = 1;
@@ -118,7 +119,7 @@ interface ExplainArgs {
   readonly values: Map<string, string>;
 }
 
-const EXPLAIN_OPTIONS = ["--client", "--mode", "--listener", "--method", "--config"];
+const EXPLAIN_OPTIONS = ["--client", "--mode", "--listener", "--user", "--method", "--config"];
 
 function parseExplainArgs(args: readonly string[]): ExplainArgs {
   const values = new Map<string, string>();
@@ -174,6 +175,7 @@ export function formatExplanation(target: string, r: ExplainResult, source: stri
   if (r.clientIp !== undefined) where.push(`client ${r.clientIp}`);
   if (r.mode !== undefined) where.push(`mode ${r.mode}`);
   where.push(r.listener === undefined ? "no listener" : `listener "${r.listener}"`);
+  if (r.user !== undefined) where.push(`user "${r.user}"`);
   const lines = [
     `${target}: ${d.action.toUpperCase()} ${by}`,
     `  ${d.reason}`,
@@ -206,12 +208,14 @@ function explain(args: readonly string[], io: PolicyCommandIo): number {
   const client = values.get("--client");
   const mode = values.get("--mode");
   const listener = values.get("--listener");
+  const user = values.get("--user");
   const method = values.get("--method");
   const query: ExplainQuery = {
     ...targetQuery(target),
     ...(client === undefined ? {} : { clientIp: client }),
     ...(mode === undefined ? {} : { mode }),
     ...(listener === undefined ? {} : { listener }),
+    ...(user === undefined ? {} : { user }),
     ...(method === undefined ? {} : { method }),
   };
   let result: ExplainResult;

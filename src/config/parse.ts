@@ -76,6 +76,7 @@ function toDomain(wire: ConfigOutput): Config {
         ...(rule.clients === undefined ? {} : { clients: [...rule.clients] }),
         ...(rule.listeners === undefined ? {} : { listeners: [...rule.listeners] }),
         ...(rule.modes === undefined ? {} : { modes: [...rule.modes] }),
+        ...(rule.users === undefined ? {} : { users: [...rule.users] }),
         action: rule.action,
         log: rule.log,
         decryption: rule.decryption,

@@ -1,6 +1,6 @@
 /**
- * Config schema for `listeners`: explicit proxies and transparent listeners, the fields
- * each mode allows, and the check that rules scoped to listeners name existing ones.
+ * Config schema for `listeners`: explicit proxies and transparent listeners and the fields
+ * each mode allows. (That rules scoped to listeners name existing ones: `rule-names.ts`.)
  * Mode-dependent defaults (`upstreamPort`, `noSni`, `ech`) are applied by `parseConfig`.
  * @module
  */
@@ -86,39 +86,3 @@ export const listenersSchema = v.pipe(
     return port === 0 ? undefined : `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
   }),
 );
-
-/**
- * Report `policy.rules[i].listeners[j]` items that name no listener (given or generated
- * `listener-<n>` names). Runs on the whole config, after the default sections are in.
- */
-export function ruleListenersExist<T>() {
-  return v.rawCheck<T>(({ dataset, addIssue }) => {
-    const config: unknown = dataset.value;
-    if (!isPlainObject(config) || !Array.isArray(config["listeners"]) || !isPlainObject(config["policy"])) return;
-    const policy = config["policy"];
-    const rules = policy["rules"];
-    if (!Array.isArray(rules)) return;
-    const names = new Set<string>();
-    config["listeners"].forEach((listener: unknown, index) => {
-      const name = isPlainObject(listener) ? ownString(listener, "name", `listener-${index + 1}`) : undefined;
-      if (name !== undefined) names.add(name);
-    });
-    rules.forEach((rule: unknown, i) => {
-      if (!isPlainObject(rule) || !Array.isArray(rule["listeners"])) return;
-      const list: unknown[] = rule["listeners"];
-      list.forEach((name, j) => {
-        if (typeof name !== "string" || names.has(name)) return;
-        addIssue({
-          message: `no listener named ${JSON.stringify(name)}`,
-          path: [
-            { type: "object", origin: "value", input: config, key: "policy", value: policy },
-            { type: "object", origin: "value", input: policy, key: "rules", value: rules },
-            { type: "array", origin: "value", input: rules, key: i, value: rule },
-            { type: "object", origin: "value", input: rule, key: "listeners", value: list },
-            { type: "array", origin: "value", input: list, key: j, value: name },
-          ],
-        });
-      });
-    });
-  });
-}

@@ -13,7 +13,8 @@ import { pathPatternError } from "../policy/url-path.ts";
 import { methodError } from "../policy/url-rules.ts";
 import { POLICY_MODES } from "../policy/scope.ts";
 import { boolean, checkedString, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
-import { listenersSchema, ruleListenersExist } from "./schema-listener.ts";
+import { listenersSchema } from "./schema-listener.ts";
+import { ruleListenersExist, ruleUsersExist } from "./rule-names.ts";
 import { listenAddressError } from "./listen.ts";
 import { parsePasswordHash } from "../auth/password-hash.ts";
 import { caSchema, interceptionSchema } from "./schema-tls.ts";
@@ -51,6 +52,8 @@ const ruleSchema = object({
       expected("an array of modes"),
     ),
   ),
+  /** Authenticated proxy users (each must be a proxyAuth user); the rule applies only to their flows. */
+  users: v.optional(v.array(v.string(expected("a user name")), expected("an array of user names"))),
   action,
   /** Write flow lines for connections this rule decides (default true; errors are always logged). */
   log: v.optional(boolean, true),
@@ -264,12 +267,13 @@ const configObject = object({
 
 /**
  * The whole config file. Every section is optional; a decrypting rule requires `ca`; a
- * rule's `listeners` must name listeners.
+ * rule's `listeners` must name listeners and its `users` proxyAuth users.
  */
 export const configSchema = v.pipe(
   configObject,
   caRequired<v.InferOutput<typeof configObject>>(),
   ruleListenersExist<v.InferOutput<typeof configObject>>(),
+  ruleUsersExist<v.InferOutput<typeof configObject>>(),
   reverseReferences<v.InferOutput<typeof configObject>>(),
 );
 

@@ -27,7 +27,8 @@ export async function connectTunnel(client: Conn, src: ConnReader, head: Request
   }
   r.host = host.kind === "dns" ? host.name : host.address;
   r.port = authority.port;
-  const decision = ctx.policy().decide({ host, port: authority.port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode });
+  const user = flow.record.user ?? undefined;
+  const decision = ctx.policy().decide({ host, port: authority.port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode, ...(user ? { user } : {}) });
   flow.decided(decision);
   if (decision.action === "deny") return answerError(client, src, flow, 403, blockedBody(decision));
   if (decision.decryption === "decrypt") return interceptConnect(client, src, host, authority.port, decision, ctx, flow);

@@ -50,7 +50,8 @@ export async function forwardHttp(
   }
   r.host = host.kind === "dns" ? host.name : host.address; // as CONNECT logs it: no brackets
   r.port = authority.port;
-  const decision = ctx.policy().decide({ host, port: authority.port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode });
+  const user = r.user ?? undefined;
+  const decision = ctx.policy().decide({ host, port: authority.port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode, ...(user ? { user } : {}) });
   flow.decided(decision);
   if (decision.action === "deny") {
     await answerError(client, src, flow, 403, blockedBody(decision));

@@ -77,6 +77,7 @@ class CompiledPolicy implements Policy {
   #clientKnown = false;
   #listener: string | undefined;
   #modeBit = 0;
+  #user: string | undefined;
   readonly #scoped: boolean;
 
   constructor(defs: readonly RuleDefinition[], rules: RuleSet, index: HostIndex, action: Action, log: boolean) {
@@ -108,7 +109,7 @@ class CompiledPolicy implements Policy {
     // without scoped rules the check is exactly the unscoped one
     this.#ok = scopes === undefined ? ok : (i: number): boolean => {
       const s = scopes[i];
-      if (s !== undefined && !scopeMatches(s, this.#listener, this.#modeBit)) return false;
+      if (s !== undefined && !scopeMatches(s, this.#listener, this.#modeBit, this.#user)) return false;
       return ok(i);
     };
   }
@@ -130,6 +131,7 @@ class CompiledPolicy implements Policy {
     if (this.#scoped) {
       this.#listener = query.listener;
       this.#modeBit = modeBit(query.mode);
+      this.#user = query.user;
     }
     const host = query.host;
     return host.kind === "dns" ? undefined : parseIp(host.address);
@@ -168,7 +170,7 @@ class CompiledPolicy implements Policy {
     const decision: Decision = {
       action: rule.action,
       ruleId: rule.id,
-      reason: `rule ${JSON.stringify(rule.id)} matched ${how}${conditionsText(rule, query.port, client, query.listener, query.mode)}`,
+      reason: `rule ${JSON.stringify(rule.id)} matched ${how}${conditionsText(rule, query.port, client, query.listener, query.mode, query.user)}`,
       log: rule.log,
       decryption: rule.decryption,
       upstreamTls: rule.upstreamTls,

@@ -26,7 +26,7 @@ function _rangesText(ports: readonly number[]): string {
 /**
  * The port, client and scope parts of a reason for a rule whose conditions passed: "" or
  * ` and port 443` / ` and client 10.1.2.3 in 10.0.0.0/8` / ` on listener "tproxy"` /
- * ` in mode "transparent"`, in that order.
+ * ` in mode "transparent"` / ` for user "alice"`, in that order.
  */
 export function conditionsText(
   rule: CompiledRule,
@@ -34,6 +34,7 @@ export function conditionsText(
   client: Uint8Array | undefined,
   listener?: string,
   mode?: string,
+  user?: string,
 ): string {
   let s = "";
   if (rule.ports !== undefined) s += ` and port ${port}`;
@@ -42,7 +43,7 @@ export function conditionsText(
     s += ` and client ${formatIp(client)}`;
     if (hit !== undefined) s += ` in ${formatCidr(hit)}`;
   }
-  return s + scopeText(rule.scope, listener, mode);
+  return s + scopeText(rule.scope, listener, mode, user);
 }
 
 /**
@@ -57,7 +58,7 @@ export function explainRule(
   hostIp: Uint8Array | undefined,
   client: Uint8Array | undefined,
 ): RuleExplanation {
-  const { host, port, clientIp: clientText, listener, mode } = query;
+  const { host, port, clientIp: clientText, listener, mode, user } = query;
   let hostPart: string | undefined;
   if (rule.anyHost) hostPart = "any host";
   for (const p of def.hosts ?? []) {
@@ -70,7 +71,7 @@ export function explainRule(
     if (hostPart !== undefined || host.kind !== "dns") break;
     if (compileHostRegex(source).test(host.name)) hostPart = `host regex ${JSON.stringify(source)}`;
   }
-  const failures = scopeFailures(rule.scope, listener, mode);
+  const failures = scopeFailures(rule.scope, listener, mode, user);
   if (hostPart === undefined) {
     const n = (def.hosts?.length ?? 0) + (def.hostRegex?.length ?? 0);
     failures.push(`host ${JSON.stringify(hostText(host))} matched none of ${n} host condition${n === 1 ? "" : "s"}`);
@@ -85,5 +86,5 @@ export function explainRule(
   if (failures.length > 0 || hostPart === undefined) {
     return { index, ruleId: rule.id, matched: false, reason: failures.join("; ") };
   }
-  return { index, ruleId: rule.id, matched: true, reason: `matched ${hostPart}${conditionsText(rule, port, client, listener, mode)}` };
+  return { index, ruleId: rule.id, matched: true, reason: `matched ${hostPart}${conditionsText(rule, port, client, listener, mode, user)}` };
 }

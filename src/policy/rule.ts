@@ -12,7 +12,7 @@ import type { HostIndex } from "./host-index.ts";
 import { type HostPattern, parseClientCidr, parseHostPattern } from "./host-pattern.ts";
 import { compileHostRegex } from "./host-regex.ts";
 import { parsePortSpec } from "./ports.ts";
-import { makeScope, parseListenerName, parseMode, type RuleScope } from "./scope.ts";
+import { makeScope, parseListenerName, parseMode, parseUserName, type RuleScope } from "./scope.ts";
 import type { Action, Decryption, UpstreamTls } from "./types.ts";
 
 /** One compiled rule, as read back from a {@link RuleSet}. */
@@ -28,7 +28,7 @@ export interface CompiledRule {
   readonly clients: readonly Cidr[] | undefined;
   /** True when the rule has neither `hosts` nor `hostRegex`. */
   readonly anyHost: boolean;
-  /** Listener/mode conditions; undefined = any listener and mode. */
+  /** Listener/mode/user conditions; undefined = any listener, mode and user. */
   readonly scope: RuleScope | undefined;
 }
 
@@ -57,7 +57,7 @@ export class RuleSet {
   }
 
   /**
-   * Listener/mode scope per rule, or undefined while no rule has one: a policy without
+   * Listener/mode/user scope per rule, or undefined while no rule has one: a policy without
    * scoped rules stores and checks nothing for them.
    */
   get scopes(): readonly (RuleScope | undefined)[] | undefined {
@@ -199,6 +199,7 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
   const clientList = _list(r, "clients", index);
   const listenerList = _list(r, "listeners", index);
   const modeList = _list(r, "modes", index);
+  const userList = _list(r, "users", index);
 
   // validate everything before touching the index
   let pattern: HostPattern | undefined;
@@ -215,9 +216,10 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
   const regexes = regexList === undefined ? undefined : _each(regexList, index, "hostRegex", compileHostRegex);
   const ports = portList === undefined ? undefined : _ports(portList, index);
   const clients = clientList === undefined ? undefined : _each(clientList, index, "clients", parseClientCidr);
-  const scope = listenerList === undefined && modeList === undefined ? undefined : makeScope(
+  const scope = listenerList === undefined && modeList === undefined && userList === undefined ? undefined : makeScope(
     listenerList === undefined ? undefined : _each(listenerList, index, "listeners", parseListenerName),
     modeList === undefined ? undefined : _each(modeList, index, "modes", parseMode),
+    userList === undefined ? undefined : _each(userList, index, "users", parseUserName),
   );
 
   if (pattern !== undefined) hosts.addPattern(pattern, index);

@@ -39,6 +39,11 @@ export interface RuleDefinition {
   readonly listeners?: readonly string[];
   /** Flow modes: the rule matches only queries whose `mode` is one of them. Empty/absent = any mode. */
   readonly modes?: readonly PolicyMode[];
+  /**
+   * Authenticated proxy users (`proxyAuth`): the rule matches only queries whose `user` is
+   * one of them, so never a flow without one (transparent, reverse). Empty/absent = anyone.
+   */
+  readonly users?: readonly string[];
   readonly action: Action;
   readonly log?: boolean;
   readonly decryption?: Decryption;
@@ -68,6 +73,8 @@ export interface PolicyQuery {
   readonly listener?: string;
   /** The flow's mode (a {@link PolicyMode}); only rules scoped with `modes` look at it (absent or unknown matches none of them). */
   readonly mode?: string;
+  /** The authenticated proxy user; only rules scoped with `users` look at it (absent matches none of them). */
+  readonly user?: string;
 }
 
 export interface Decision {

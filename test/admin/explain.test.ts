@@ -55,6 +55,23 @@ describe("explainConfig", () => {
     assert.equal(explainConfig(config, { host: "[::1]", port: 443 }).host, "[::1]");
   });
 
+  it("evaluates as a proxy user when given one", () => {
+    const HASH = `pbkdf2-sha256$100000$${btoa("0123456789abcdef")}$${btoa("0123456789abcdef0123456789abcdef")}`;
+    const withUsers = parseConfig({
+      proxyAuth: { users: [{ name: "alice", passwordHash: HASH }] },
+      policy: { defaultAction: "deny", rules: [{ id: "alice", hosts: ["x.example"], users: ["alice"], action: "allow" }] },
+    });
+    const alice = explainConfig(withUsers, { host: "x.example", user: "alice" });
+    assert.equal(alice.decision.ruleId, "alice");
+    assert.equal(alice.user, "alice");
+    assert.match(alice.decision.reason, /for user "alice"/);
+    const nobody = explainConfig(withUsers, { host: "x.example" });
+    assert.equal(nobody.decision.ruleId, "default");
+    assert.equal(nobody.rules[0]?.reason, 'no authenticated user (rule needs one of ["alice"])');
+    assert.throws(() => explainConfig(withUsers, { host: "x.example", user: "" }), /Invalid user/);
+    assert.equal(parseExplainBody({ host: "x.example", user: "alice" }).user, "alice");
+  });
+
   it("throws TypeError/RangeError on bad queries", () => {
     assert.throws(() => explainConfig(config, {}), TypeError);
     assert.throws(() => explainConfig(config, { host: "a.example", port: 70000 }), RangeError);

@@ -29,11 +29,13 @@ function firstAnswer(port: number, send?: string, timeoutMs = 5000): Promise<str
 describe("access control end to end: listener allowlist, proxy auth, connection limits", { timeout: 120_000 }, () => {
   let pki: TestPki;
   let origin: Origin;
+  let plainOrigin: Origin;
   let gw: GatewayProcess;
 
   before(async () => {
     pki = makeTestPki();
     origin = await startOrigin({ certPem: pki.certPem, keyPem: pki.keyPem });
+    plainOrigin = await startOrigin();
     // the password hash comes from the real CLI, password on stdin
     const [cmd, ...args] = cliCommand();
     const hash = execFileSync(cmd!, [...args, "auth", "hash", "--iterations", "100000"], { input: "s3cret\n", encoding: "utf8" }).trim();
@@ -43,16 +45,23 @@ describe("access control end to end: listener allowlist, proxy auth, connection 
         { name: "explicit", mode: "explicit", listen: "127.0.0.1:0" },
         { name: "lan-only", mode: "explicit", listen: "127.0.0.1:0", clients: ["10.0.0.0/8"] },
       ],
-      proxyAuth: { realm: "tollgate test", users: [{ name: "alice", passwordHash: hash }] },
+      proxyAuth: { realm: "tollgate test", users: [{ name: "alice", passwordHash: hash }, { name: "bob", passwordHash: hash }] },
       addressGuard: { allow: ["127.0.0.0/8"] }, // the test origin is on loopback
-      policy: { defaultAction: "deny", rules: [{ id: "origin", hosts: ["origin.test"], action: "allow" }] },
-      dns: { hosts: { "origin.test": ["127.0.0.1"] } },
+      policy: {
+        defaultAction: "deny",
+        rules: [
+          { id: "origin", hosts: ["origin.test"], action: "allow" },
+          { id: "alice-only", hosts: ["private.test"], users: ["alice"], action: "allow" },
+        ],
+      },
+      dns: { hosts: { "origin.test": ["127.0.0.1"], "private.test": ["127.0.0.1"] } },
       limits: { maxConnectionsPerClient: 3, maxTunnels: 2 },
     });
   });
   after(async () => {
     await gw?.stop();
     await origin?.close();
+    await plainOrigin?.close();
   });
 
   const url = () => `https://origin.test:${origin.port}/hello`;
@@ -79,6 +88,32 @@ describe("access control end to end: listener allowlist, proxy auth, connection 
     assert.equal(f.decision, "allow");
     const denied = await gw.waitForFlow((f) => f.rule === "proxy-auth");
     assert.equal(denied.status, 407);
+  });
+
+  it("a rule scoped to users: alice gets through, bob gets the default's 403, CONNECT and plain HTTP alike", async () => {
+    const proxy = ["-x", `http://127.0.0.1:${gw.port}`];
+    // the origin's certificate is for origin.test: -k, this test is about the policy
+    const tunnelled = await curl([...proxy, "-U", "alice:s3cret", "-k", `https://private.test:${origin.port}/hello`]);
+    assert.equal(tunnelled.code, 0, tunnelled.stderr);
+    assert.equal(tunnelled.stdout, "hello from origin");
+    const f = await gw.waitForFlow((f) => f.kind === "connect" && f.host === "private.test" && f.user === "alice");
+    assert.equal(f.rule, "alice-only");
+    assert.match(String(f.reason), /for user "alice"/);
+    const plain = await curl([...proxy, "-U", "alice:s3cret", `http://private.test:${plainOrigin.port}/hello`]);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(plain.stdout, "hello from origin");
+
+    const refused = await curl([...proxy, "-U", "bob:s3cret", "-k", `https://private.test:${origin.port}/hello`]);
+    assert.equal(refused.code, 56, refused.stderr);
+    assert.match(refused.stderr, /403/);
+    const bob = await gw.waitForFlow((f) => f.kind === "connect" && f.host === "private.test" && f.user === "bob");
+    assert.equal(bob.rule, "default");
+    assert.equal(bob.status, 403);
+    const bobPlain = await curl(["-i", ...proxy, "-U", "bob:s3cret", `http://private.test:${plainOrigin.port}/hello`]);
+    assert.match(bobPlain.stdout, /^HTTP\/1\.1 403 /);
+    // and bob still reaches what everyone may
+    const shared = await curl([...proxy, "-U", "bob:s3cret", "--cacert", pki.caFile, url()]);
+    assert.equal(shared.code, 0, shared.stderr);
   });
 
   it("enforces the tunnel limit (503)", async () => {

@@ -7,6 +7,7 @@ import {
   modeBit,
   parseListenerName,
   parseMode,
+  parseUserName,
   POLICY_MODES,
   scopeFailures,
   scopeMatches,
@@ -51,7 +52,8 @@ describe("scope helpers", () => {
     assert.equal(makeScope(undefined, undefined), undefined);
     assert.equal(makeScope([], []), undefined);
     const s = makeScope(["a"], []);
-    assert.deepEqual(s, { listeners: ["a"], modes: undefined, modeMask: 0 });
+    assert.deepEqual(s, { listeners: ["a"], modes: undefined, modeMask: 0, users: undefined });
+    assert.equal(makeScope(undefined, undefined, []), undefined);
     assert.ok(Object.isFrozen(s) && Object.isFrozen(s?.listeners));
   });
   it("match, describe and explain a scope", () => {
@@ -221,5 +223,43 @@ describe("compilePolicy: invalid scopes", () => {
     rejects({ listeners: [""] }, 'rules[1].listeners[0]: expected a listener name (a non-empty string of at most 256 characters), got ""');
     rejects({ listeners: ["a", 3] }, "rules[1].listeners[1]: expected a listener name (a non-empty string of at most 256 characters), got 3");
     rejects({ listeners: {} }, "rules[1].listeners: expected an array, got {}");
+  });
+});
+
+describe("compilePolicy: rules scoped to users", () => {
+  const p = policy([
+    { id: "alice-anything", users: ["alice"], action: "allow" },
+    { id: "staff-wiki", hosts: ["wiki.example"], users: ["bob", "carol"], listeners: ["explicit"], action: "allow" },
+    { id: "rest", hosts: [".example"], action: "deny" },
+  ]);
+  const as = (user: string | undefined, host: string, listener = "explicit"): PolicyQuery => ({ ...q(host, listener, "explicit"), ...(user === undefined ? {} : { user }) });
+  it("match only queries by one of their users; a query without a user matches none of them", () => {
+    assert.equal(p.decide(as("alice", "secret.example")).ruleId, "alice-anything");
+    assert.equal(p.decide(as("bob", "secret.example")).ruleId, "rest");
+    assert.equal(p.decide(as(undefined, "secret.example")).ruleId, "rest");
+    assert.equal(p.decide(as("Alice", "secret.example")).ruleId, "rest", "names are case-sensitive, as proxyAuth's are");
+    assert.equal(p.decide(as("carol", "wiki.example")).ruleId, "staff-wiki");
+    assert.equal(p.decide(as("carol", "wiki.example", "lan")).ruleId, "rest", "every scope condition must hold");
+  });
+  it("say so in the reason and in explain()", () => {
+    assert.equal(p.decide(as("carol", "wiki.example")).reason, 'rule "staff-wiki" matched host pattern "wiki.example" on listener "explicit" for user "carol"');
+    const rules = p.explain!(as("bob", "secret.example")).rules;
+    assert.equal(rules[0]?.reason, 'user "bob" not in ["alice"]');
+    assert.equal(p.explain!(as(undefined, "secret.example")).rules[0]?.reason, 'no authenticated user (rule needs one of ["alice"])');
+  });
+  it("validate user names", () => {
+    assert.equal(parseUserName("alice"), "alice");
+    assert.throws(() => parseUserName(""), /^TypeError: expected a user name \(a non-empty string of at most 64 characters\), got ""$/);
+    assert.throws(() => parseUserName("x".repeat(65)), TypeError);
+    assert.throws(() => policy([{ id: "u", users: [""], action: "allow" }]), /^TypeError: rules\[0\]\.users\[0\]: expected a user name/);
+  });
+  it("the index and the linear explanation agree on every user", () => {
+    for (const user of [undefined, "alice", "bob", "carol", "dave"]) {
+      for (const host of ["secret.example", "wiki.example", "other.test"]) {
+        const e = p.explain!(as(user, host));
+        const first = e.rules.find((r) => r.matched)?.ruleId ?? "default";
+        assert.equal(e.decision.ruleId, first, `${user} ${host}`);
+      }
+    }
   });
 });

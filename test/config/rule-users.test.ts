@@ -1,0 +1,33 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { parseConfig } from "../../src/config/parse.ts";
+import { configProblems as problems } from "../helpers/config-problems.ts";
+
+// a syntactically valid hash (`tollgate auth hash` output shape); never checked against a password here
+const HASH = `pbkdf2-sha256$100000$${btoa("0123456789abcdef")}$${btoa("0123456789abcdef0123456789abcdef")}`;
+const auth = { proxyAuth: { users: [{ name: "alice", passwordHash: HASH }, { name: "bob", passwordHash: HASH }] } };
+
+describe("config: rules scoped to users", () => {
+  it("keeps users that proxyAuth knows", () => {
+    const config = parseConfig({ ...auth, policy: { rules: [{ hosts: ["x.example"], users: ["alice", "bob"], action: "allow" }] } });
+    assert.deepEqual(config.policy.rules[0]?.users, ["alice", "bob"]);
+  });
+
+  it("reports a user proxyAuth does not know, at the item (a typo would never match)", () => {
+    assert.deepEqual(problems({ ...auth, policy: { rules: [{ action: "allow" }, { users: ["alice", "alcie"], action: "allow" }] } }), [
+      'policy.rules[1].users[1]: no proxyAuth user named "alcie"',
+    ]);
+  });
+
+  it("reports users without proxyAuth: no flow would have one", () => {
+    assert.deepEqual(problems({ policy: { rules: [{ users: ["alice"], action: "allow" }] } }), [
+      'policy.rules[0].users[0]: names user "alice", but there is no proxyAuth: no flow has a user',
+    ]);
+  });
+
+  it("reports a users value that is not a list of names", () => {
+    assert.deepEqual(problems({ ...auth, policy: { rules: [{ users: "alice", action: "allow" }] } }), [
+      'policy.rules[0].users: expected an array of user names, got "alice"',
+    ]);
+  });
+});
