@@ -104,7 +104,7 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
   const d = explanation.decision;
   let url: ExplainResult["url"];
   if (path !== undefined && d.action === "allow" && d.decryption === "decrypt" && source.urlPolicy !== undefined) {
-    const u = source.urlPolicy.decide({ host, path, method });
+    const u = source.urlPolicy.decide({ host, path, method, ...(user === undefined ? {} : { user }) });
     url = { action: u.action, ruleId: u.ruleId, reason: u.reason };
   }
   return {

@@ -88,6 +88,7 @@ function toDomain(wire: ConfigOutput): Config {
         ...(rule.hosts === undefined ? {} : { hosts: [...rule.hosts] }),
         ...(rule.paths === undefined ? {} : { paths: [...rule.paths] }),
         ...(rule.methods === undefined ? {} : { methods: [...rule.methods] }),
+        ...(rule.users === undefined ? {} : { users: [...rule.users] }),
         action: rule.action,
         log: rule.log,
       })),

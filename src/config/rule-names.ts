@@ -1,6 +1,6 @@
 /**
  * Whole-config checks of the names a rule's scope refers to: `listeners` must name
- * listeners, `users` must name `proxyAuth` users. A rule naming something that does not
+ * listeners, `users` (of rules and url rules) must name `proxyAuth` users. A rule naming something that does not
  * exist (a typo, a removed account) would silently never match, so it is a config error,
  * reported at the item (`policy.rules[1].users[0]`).
  * @module
@@ -9,40 +9,46 @@ import * as v from "valibot";
 import { isPlainObject, ownString } from "./schema-kit.ts";
 
 /**
- * A check that every `policy.rules[i].<field>[j]` string passes `judge(config)`: the judge
- * returns the problem with a name (undefined when it is fine), or is itself undefined when
- * the config cannot be judged yet (another issue is reported for it).
+ * A check that every `policy.<section>[i].<field>[j]` string passes `judge(config)`: the
+ * judge returns the problem with a name (undefined when it is fine), or is itself undefined
+ * when the config cannot be judged yet (another issue is reported for it).
  */
 function ruleNamesCheck<T>(
+  sections: readonly ("rules" | "urlRules")[],
   field: string,
   judge: (config: Record<string, unknown>) => ((name: string) => string | undefined) | undefined,
 ) {
   return v.rawCheck<T>(({ dataset, addIssue }) => {
     const config: unknown = dataset.value;
     if (!isPlainObject(config) || !isPlainObject(config["policy"])) return;
+    const root = config;
     const policy = config["policy"];
-    const rules = policy["rules"];
-    if (!Array.isArray(rules)) return;
     const problem = judge(config);
     if (!problem) return;
-    rules.forEach((rule: unknown, i) => {
-      if (!isPlainObject(rule) || !Array.isArray(rule[field])) return;
-      const list: unknown[] = rule[field];
-      list.forEach((name, j) => {
-        const message = typeof name === "string" ? problem(name) : undefined;
-        if (message === undefined) return;
-        addIssue({
-          message,
-          path: [
-            { type: "object", origin: "value", input: config, key: "policy", value: policy },
-            { type: "object", origin: "value", input: policy, key: "rules", value: rules },
-            { type: "array", origin: "value", input: rules, key: i, value: rule },
-            { type: "object", origin: "value", input: rule, key: field, value: list },
-            { type: "array", origin: "value", input: list, key: j, value: name },
-          ],
+    const check = (section: string, rules: unknown[]): void => {
+      rules.forEach((rule: unknown, i) => {
+        if (!isPlainObject(rule) || !Array.isArray(rule[field])) return;
+        const list: unknown[] = rule[field];
+        list.forEach((name, j) => {
+          const message = typeof name === "string" ? problem(name) : undefined;
+          if (message === undefined) return;
+          addIssue({
+            message,
+            path: [
+              { type: "object", origin: "value", input: root, key: "policy", value: policy },
+              { type: "object", origin: "value", input: policy, key: section, value: rules },
+              { type: "array", origin: "value", input: rules, key: i, value: rule },
+              { type: "object", origin: "value", input: rule, key: field, value: list },
+              { type: "array", origin: "value", input: list, key: j, value: name },
+            ],
+          });
         });
       });
-    });
+    };
+    for (const section of sections) {
+      const rules = policy[section];
+      if (Array.isArray(rules)) check(section, rules);
+    }
   });
 }
 
@@ -51,7 +57,7 @@ function ruleNamesCheck<T>(
  * `listener-<n>` names). Runs on the whole config, after the default sections are in.
  */
 export function ruleListenersExist<T>() {
-  return ruleNamesCheck<T>("listeners", (config) => {
+  return ruleNamesCheck<T>(["rules"], "listeners", (config) => {
     const listeners = config["listeners"];
     if (!Array.isArray(listeners)) return undefined;
     const names = new Set<string>();
@@ -63,9 +69,12 @@ export function ruleListenersExist<T>() {
   });
 }
 
-/** Report `policy.rules[i].users[j]` items that name no `proxyAuth` user (or when there is no `proxyAuth`). */
+/**
+ * Report `policy.rules[i].users[j]` and `policy.urlRules[i].users[j]` items that name no
+ * `proxyAuth` user (or when there is no `proxyAuth`).
+ */
 export function ruleUsersExist<T>() {
-  return ruleNamesCheck<T>("users", (config) => {
+  return ruleNamesCheck<T>(["rules", "urlRules"], "users", (config) => {
     const auth = config["proxyAuth"];
     const names = new Set<string>();
     if (isPlainObject(auth) && Array.isArray(auth["users"])) {

@@ -87,6 +87,8 @@ const urlRuleSchema = object({
   hosts: v.optional(hostsSchema),
   paths: v.optional(v.array(checkedString('a path starting with "/"', pathPatternError), expected("an array of path patterns"))),
   methods: v.optional(v.array(checkedString('an uppercase HTTP method like "GET"', methodError), expected("an array of HTTP methods"))),
+  /** Authenticated proxy users (each must be a proxyAuth user). */
+  users: v.optional(v.array(v.string(expected("a user name")), expected("an array of user names"))),
   action,
   /** Log requests this rule decides (default true). */
   log: v.optional(boolean, true),

@@ -108,7 +108,7 @@ export async function relayDecryptedHttp(
       await answerAndClose(client, cR, 421, misdirected, "destination_denied");
       return done("denied", misdirected);
     }
-    const decision: UrlDecision = ic.urlPolicy().decide({ host, path, method: head.method });
+    const decision: UrlDecision = ic.urlPolicy().decide({ host, path, method: head.method, ...(r.user ? { user: r.user } : {}) });
     // a URL rule that matched says whether to log; otherwise the connection's rule does
     const log = decision.ruleId === "default" ? connectionLog : decision.log;
     req.decision = decision.action;

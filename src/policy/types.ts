@@ -131,6 +131,8 @@ export interface UrlRuleDefinition {
   readonly paths?: readonly string[];
   /** Request methods, uppercase (`"GET"`, `"POST"`). */
   readonly methods?: readonly string[];
+  /** Authenticated proxy users (of the CONNECT that opened the session); see {@link RuleDefinition.users}. */
+  readonly users?: readonly string[];
   readonly action: Action;
   /** Log requests this rule decides (default false here; the config file defaults it to true). */
   readonly log?: boolean;
@@ -141,6 +143,8 @@ export interface UrlQuery {
   readonly host: Host;
   readonly path: string;
   readonly method: string;
+  /** The authenticated proxy user, if any (rules with `users` need one of theirs). */
+  readonly user?: string;
 }
 
 /** The verdict on one request. */

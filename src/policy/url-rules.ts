@@ -28,6 +28,7 @@
 import { hostText } from "../core/host.ts";
 import { type HostPattern, hostPatternMatches, hostPatternText, parseHostPattern } from "./host-pattern.ts";
 import { fieldError, MAX_RULE_ID } from "./rule.ts";
+import { parseUserName } from "./scope.ts";
 import type { Action, Host, UrlDecision, UrlPolicy, UrlQuery, UrlRuleDefinition } from "./types.ts";
 import { type NormalizedPath, normalizeUrlPath, type PathPattern, parsePathPattern, pathPatternMatches } from "./url-path.ts";
 
@@ -49,6 +50,7 @@ interface CompiledUrlRule {
   readonly hosts: readonly HostPattern[] | undefined;
   readonly paths: readonly PathPattern[] | undefined;
   readonly methods: readonly string[] | undefined;
+  readonly users: readonly string[] | undefined;
 }
 
 function _show(v: unknown): string {
@@ -94,6 +96,7 @@ function _compile(def: unknown, index: number): CompiledUrlRule {
       if (error !== undefined) throw new TypeError(error);
       return m;
     }),
+    users: _list(r, "users", at, parseUserName),
   };
 }
 
@@ -115,9 +118,15 @@ function _quotedWithPattern(what: string, value: string, pattern: string): strin
   return value === pattern ? shown : `${shown} (pattern ${JSON.stringify(pattern)})`;
 }
 
+/** True when `rule` has no user condition or names `user`. */
+function _userMatches(rule: CompiledUrlRule, user: string | undefined): boolean {
+  return rule.users === undefined || (user !== undefined && rule.users.includes(user));
+}
+
 /** The decision of `rule` when it matches the query (`path` is normalised), else undefined. */
-function _decideRule(rule: CompiledUrlRule, host: Host, path: string, method: string): UrlDecision | undefined {
+function _decideRule(rule: CompiledUrlRule, host: Host, path: string, method: string, user: string | undefined): UrlDecision | undefined {
   if (rule.methods !== undefined && !rule.methods.includes(method)) return undefined;
+  if (!_userMatches(rule, user)) return undefined;
   const hostHit = _hostMatch(rule, host);
   if (hostHit === undefined) return undefined;
   let pathHit: PathPattern | undefined;
@@ -129,6 +138,7 @@ function _decideRule(rule: CompiledUrlRule, host: Host, path: string, method: st
   if (hostHit !== null) parts.push(_quotedWithPattern("host", hostText(host), hostHit));
   if (pathHit !== undefined) parts.push(_quotedWithPattern("path", path, pathHit.source));
   if (rule.methods !== undefined) parts.push(`method ${method}`);
+  if (rule.users !== undefined) parts.push(`user ${JSON.stringify(user)}`);
   const reason = `url rule ${JSON.stringify(rule.id)} matched ${_joinParts(parts)}`;
   return { action: rule.action, ruleId: rule.id, reason, log: rule.log };
 }
@@ -140,25 +150,26 @@ class CompiledUrlRules implements UrlPolicy {
     this.#rules = rules;
   }
 
-  #first(host: Host, path: string, method: string): UrlDecision | undefined {
+  #first(host: Host, path: string, method: string, user: string | undefined): UrlDecision | undefined {
     for (const rule of this.#rules) {
-      const decided = _decideRule(rule, host, path, method);
+      const decided = _decideRule(rule, host, path, method, user);
       if (decided !== undefined) return decided;
     }
     return undefined;
   }
 
   /** Decision for a path that cannot be normalised (see the module doc). */
-  #unreadable(host: Host, target: string, method: string, why: string): UrlDecision {
+  #unreadable(host: Host, target: string, method: string, user: string | undefined, why: string): UrlDecision {
     const shown = JSON.stringify(target.length > 64 ? `${target.slice(0, 64)}…` : target);
     for (const rule of this.#rules) {
       if (rule.paths === undefined) {
-        const decided = _decideRule(rule, host, "", method);
+        const decided = _decideRule(rule, host, "", method, user);
         if (decided !== undefined) return { ...decided, reason: `${decided.reason} (path ${shown} cannot be normalised: ${why})` };
         continue;
       }
       if (rule.action !== "deny") continue;
       if (rule.methods !== undefined && !rule.methods.includes(method)) continue;
+      if (!_userMatches(rule, user)) continue;
       if (_hostMatch(rule, host) === undefined) continue;
       return {
         action: "deny",
@@ -176,11 +187,11 @@ class CompiledUrlRules implements UrlPolicy {
     try {
       normal = normalizeUrlPath(query.path);
     } catch (e) {
-      return this.#unreadable(query.host, query.path, method, (e as Error).message);
+      return this.#unreadable(query.host, query.path, method, query.user, (e as Error).message);
     }
-    const strict = this.#first(query.host, normal.path, method);
+    const strict = this.#first(query.host, normal.path, method, query.user);
     if (normal.lenient !== undefined && strict?.action !== "deny") {
-      const lenient = this.#first(query.host, normal.lenient, method);
+      const lenient = this.#first(query.host, normal.lenient, method, query.user);
       if (lenient?.action === "deny") {
         return { ...lenient, reason: `${lenient.reason} (path ${JSON.stringify(normal.path)} read leniently)` };
       }

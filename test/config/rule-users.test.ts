@@ -19,6 +19,14 @@ describe("config: rules scoped to users", () => {
     ]);
   });
 
+  it("checks the users of url rules the same way", () => {
+    const config = parseConfig({ ...auth, policy: { urlRules: [{ id: "a", paths: ["/admin"], users: ["alice"], action: "allow" }] } });
+    assert.deepEqual(config.policy.urlRules[0]?.users, ["alice"]);
+    assert.deepEqual(problems({ ...auth, policy: { urlRules: [{ id: "a", paths: ["/admin"], users: ["mallory"], action: "allow" }] } }), [
+      'policy.urlRules[0].users[0]: no proxyAuth user named "mallory"',
+    ]);
+  });
+
   it("reports users without proxyAuth: no flow would have one", () => {
     assert.deepEqual(problems({ policy: { rules: [{ users: ["alice"], action: "allow" }] } }), [
       'policy.rules[0].users[0]: names user "alice", but there is no proxyAuth: no flow has a user',

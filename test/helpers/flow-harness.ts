@@ -9,6 +9,7 @@ import type { DialOptions } from "../../src/core/runtime.ts";
 import { createResolver } from "../../src/dns/resolver.ts";
 import type { FlowContext, FlowLimits } from "../../src/flows/context.ts";
 import type { Drain } from "../../src/flows/drain.ts";
+import type { ProxyAuth } from "../../src/auth/proxy-auth.ts";
 import { handleExplicit, handleTransparentHttp } from "../../src/flows/explicit.ts";
 import { handleTransparent, type TransparentSettings } from "../../src/flows/transparent.ts";
 import type {
@@ -86,6 +87,8 @@ export interface HarnessOptions {
   readonly limits?: Partial<FlowLimits>;
   /** The gateway's shutdown, as the flows see it. */
   readonly drain?: Drain;
+  /** Proxy authentication of the explicit listener. */
+  readonly proxyAuth?: ProxyAuth;
   readonly policy?: PolicyDefinition;
   /** Extra static host entries, merged over {@link HOSTS}. */
   readonly hosts?: Readonly<Record<string, readonly string[]>>;
@@ -293,6 +296,7 @@ export class FlowHarness {
     this.ctx = {
       ...(ic ? { interception: fakeInterception(this.tls, ic) } : {}),
       ...(options.drain ? { drain: options.drain } : {}),
+      ...(options.proxyAuth ? { proxyAuth: options.proxyAuth } : {}),
       runtime,
       policy: () => policy,
       resolver,

@@ -179,3 +179,27 @@ describe("compileUrlRules: validation", () => {
     assert.match(methodError("") ?? "", /got ""$/);
   });
 });
+
+describe("compileUrlRules: rules scoped to users", () => {
+  const rules = compileUrlRules([
+    { id: "admins-post", paths: ["/admin"], methods: ["POST"], users: ["alice"], action: "allow" },
+    { id: "no-admin-post", paths: ["/admin"], methods: ["POST"], action: "deny" },
+  ]);
+  const as = (user: string | undefined, path: string, method = "POST") =>
+    rules.decide({ host: normalizeHost("app.example"), path, method, ...(user === undefined ? {} : { user }) });
+  it("match only requests of sessions opened by one of their users", () => {
+    assert.equal(as("alice", "/admin/users").ruleId, "admins-post");
+    assert.equal(as("alice", "/admin/users").reason, 'url rule "admins-post" matched path "/admin/users" (pattern "/admin"), method POST and user "alice"');
+    assert.equal(as("bob", "/admin/users").ruleId, "no-admin-post");
+    assert.equal(as(undefined, "/admin/users").ruleId, "no-admin-post", "no user, no match");
+  });
+  it("a deny rule for other users does not deny a path that cannot be normalised", () => {
+    const denyBob = compileUrlRules([{ id: "bob-out", paths: ["/x"], users: ["bob"], action: "deny" }]);
+    const ask = (user: string) => denyBob.decide({ host: normalizeHost("app.example"), path: "/%zz", method: "GET", user });
+    assert.equal(ask("bob").action, "deny");
+    assert.equal(ask("alice").action, "allow");
+  });
+  it("validate the names", () => {
+    assert.throws(() => compileUrlRules([{ id: "u", users: [""], action: "deny" }]), /^TypeError: urlRules\[0\]\.users\[0\]: expected a user name/);
+  });
+});
