@@ -8,7 +8,7 @@
 import { ConfigError } from "../config/errors.ts";
 import { parseConfig } from "../config/parse.ts";
 import { isPlainObject } from "../config/schema-kit.ts";
-import { ID_RE } from "../config/schema-kit.ts";
+import { ID_RE, USER_NAME_RE } from "../config/schema-kit.ts";
 import type { PolicyConfig } from "../config/config.ts";
 import type { PolicyIssue } from "./state.ts";
 
@@ -21,6 +21,11 @@ export interface PolicyContext {
   readonly listeners?: readonly string[];
   /** Whether a CA is configured (decrypting rules need one). Default true. */
   readonly hasCa?: boolean;
+  /**
+   * Names of the proxy users rules may scope to. Absent: any name a rule uses is taken to
+   * exist (a policy checked on its own, without its config's `proxyAuth`).
+   */
+  readonly users?: readonly string[];
 }
 
 /** The outcome of {@linkcode checkPolicy}. */
@@ -48,6 +53,22 @@ function listenerNamesOf(policy: unknown): string[] {
   }
   return [...names];
 }
+
+function userNamesOf(policy: Record<string, unknown>): string[] {
+  const names = new Set<string>();
+  for (const section of ["rules", "urlRules"]) {
+    const rules = policy[section];
+    if (!Array.isArray(rules)) continue;
+    for (const rule of rules as unknown[]) {
+      if (!isPlainObject(rule) || !Array.isArray(rule["users"])) continue;
+      for (const name of rule["users"] as unknown[]) if (typeof name === "string" && USER_NAME_RE.test(name)) names.add(name);
+    }
+  }
+  return [...names];
+}
+
+/** A well-formed hash for the stand-in users of a policy checked on its own; never verified. */
+const STAND_IN_HASH = `pbkdf2-sha256$100000$${btoa("policy-check-salt")}$${btoa("policy-check-hash-policy-check-h")}`;
 
 /** `policy.rules[0]` → `rules[0]`, `policy` → ``; other paths (a missing CA) → ``. */
 function policyPath(path: string): string {
@@ -77,9 +98,11 @@ export function checkPolicy(policy: unknown, context: PolicyContext = {}): Polic
   const listeners = names.length === 0
     ? [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }]
     : names.map((name) => ({ name, mode: "explicit", listen: "127.0.0.1:0" }));
+  const users = context.users ?? userNamesOf(policy);
   const config = {
     listeners,
     policy,
+    ...(users.length === 0 ? {} : { proxyAuth: { users: users.map((name) => ({ name, passwordHash: STAND_IN_HASH })) } }),
     ...(context.hasCa === false ? {} : { ca: { cert: "policy-check-ca.pem", key: "policy-check-ca.key" } }),
   };
   try {

@@ -201,6 +201,8 @@ export const DASHBOARD_SCRIPT = String.raw`
     else query.host = target;
     var client = $("explain-client").value.trim();
     if (client) query.clientIp = client;
+    var user = $("explain-user").value.trim();
+    if (user) query.user = user;
     query.mode = $("explain-mode").value;
     fetch("/policy/explain", { method: "POST", headers: headers({ "Content-Type": "application/json" }), body: JSON.stringify(query) })
       .then(function (res) { return res.json().then(function (body) { return { status: res.status, body: body }; }); })
@@ -211,7 +213,7 @@ export const DASHBOARD_SCRIPT = String.raw`
         var head = el("p", null, "verdict");
         head.appendChild(el("b", x.decision.action.toUpperCase(), "decision " + x.decision.action));
         head.setAttribute("id", "explain-decision");
-        head.appendChild(document.createTextNode(" " + x.host + ":" + x.port + " — rule " + x.decision.ruleId + (x.decision.decryption === "decrypt" ? " (decrypt)" : "")));
+        head.appendChild(document.createTextNode(" " + x.host + ":" + x.port + " — rule " + x.decision.ruleId + (x.decision.decryption === "decrypt" ? " (decrypt)" : "") + (x.user ? " — as user " + x.user : "")));
         out.appendChild(head);
         out.appendChild(el("p", x.decision.reason, "reason"));
         if (x.url) out.appendChild(el("p", "URL rule: " + x.url.action + " — " + x.url.reason, "reason"));

@@ -6,7 +6,7 @@
  * @module
  */
 import * as v from "valibot";
-import { isPlainObject, ownString } from "./schema-kit.ts";
+import { isPlainObject, ownString, USER_NAME_RE } from "./schema-kit.ts";
 
 /**
  * A check that every `policy.<section>[i].<field>[j]` string passes `judge(config)`: the
@@ -83,6 +83,8 @@ export function ruleUsersExist<T>() {
     return (name) =>
       names.has(name)
         ? undefined
+        : !USER_NAME_RE.test(name)
+        ? `${JSON.stringify(name)} cannot be a proxyAuth user name (1-64 characters, no colon or control characters)`
         : isPlainObject(auth)
         ? `no proxyAuth user named ${JSON.stringify(name)}`
         : `names user ${JSON.stringify(name)}, but there is no proxyAuth: no flow has a user`;

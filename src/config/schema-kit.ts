@@ -23,6 +23,9 @@ export function expected(what: string): Message {
   return (issue) => `expected ${what}, got ${describeValue(issue.input)}`;
 }
 
+/** A `proxyAuth` user name (Basic credentials cannot carry a colon in it). */
+export const USER_NAME_RE = /^[^:\x00-\x1f]{1,64}$/;
+
 /** True for `{}`-like objects (not arrays, not class instances). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null) return false;

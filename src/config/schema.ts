@@ -12,7 +12,7 @@ import { cidrError, hostPatternError, portSpecError, regexError } from "../polic
 import { pathPatternError } from "../policy/url-path.ts";
 import { methodError } from "../policy/url-rules.ts";
 import { POLICY_MODES } from "../policy/scope.ts";
-import { boolean, checkedString, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
+import { boolean, checkedString, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, object, ownString, unique, USER_NAME_RE } from "./schema-kit.ts";
 import { listenersSchema } from "./schema-listener.ts";
 import { ruleListenersExist, ruleUsersExist } from "./rule-names.ts";
 import { listenAddressError } from "./listen.ts";
@@ -227,7 +227,7 @@ const proxyAuthSchema = object({
   users: v.pipe(
     v.array(
       object({
-        name: v.pipe(v.string(expected("a user name")), v.regex(/^[^:\x00-\x1f]{1,64}$/, "expected 1-64 characters, no colon or control characters")),
+        name: v.pipe(v.string(expected("a user name")), v.regex(USER_NAME_RE, "expected 1-64 characters, no colon or control characters")),
         passwordHash: checkedString('a hash from "tollgate auth hash"', (text) => {
           try {
             parsePasswordHash(text);

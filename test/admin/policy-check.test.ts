@@ -39,6 +39,18 @@ describe("checkPolicy", () => {
     assert.ok(checkPolicy(policy, { listeners: ["tproxy"], hasCa: true }).ok);
   });
 
+  it("checks user names only against a given context", () => {
+    const policy = { rules: [{ id: "a", users: ["alice"], action: "allow" }], urlRules: [{ id: "u", paths: ["/x"], users: ["bob"], action: "deny" }] };
+    assert.ok(checkPolicy(policy).ok, "alone: any user name is assumed to be a proxyAuth user");
+    const r = checkPolicy(policy, { users: ["alice"] });
+    assert.ok(!r.ok);
+    assert.deepEqual(r.issues.map((i) => `${i.path}: ${i.message}`), ['urlRules[0].users[0]: no proxyAuth user named "bob"']);
+    assert.ok(checkPolicy(policy, { users: ["alice", "bob"] }).ok);
+    const bad = checkPolicy({ rules: [{ users: ["a:b"], action: "allow" }] });
+    assert.ok(!bad.ok, "a name proxyAuth cannot have is still an error");
+    assert.match(bad.issues[0]?.message ?? "", /"a:b" cannot be a proxyAuth user name/);
+  });
+
   it("reports a listener name that could name no listener", () => {
     const r = checkPolicy({ rules: [{ listeners: ["bad name"], action: "allow" }] });
     assert.ok(!r.ok);

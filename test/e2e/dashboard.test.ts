@@ -124,6 +124,10 @@ describe("dashboard in headless Chromium", { skip: runtimeName === "deno" ? skip
     assert.equal(rules.length, 3);
     assert.match(rules[0] ?? "", /^✓ block-ads: matched host pattern "\*\.ads\.example"/);
     assert.match(rules[2] ?? "", /^✓ web: matched any host and port 443/);
+    // … and as a proxy user
+    await page.fill("#explain-user", "alice");
+    await page.click('#explain-form button[type="submit"]');
+    await page.waitForSelector('#explain-decision:has-text("as user alice")', { timeout: 5000 });
 
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: join(OUTPUT, "dashboard.png"), fullPage: true });
