@@ -3,7 +3,7 @@ import { parseRequestHead, type RequestHead } from "../protocol/http-request-hea
 import { HttpParseError } from "../protocol/http-errors.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import { FlowTimeoutError } from "./conn-reader.ts";
-import type { Drain } from "./drain.ts";
+import { type Drain, DRAINED, untilDrain } from "./drain.ts";
 import type { IdleDeadline } from "./idle-deadline.ts";
 
 export interface HeadBytes {
@@ -57,13 +57,6 @@ export async function readHead(src: ConnReader, options: ReadHeadOptions): Promi
 
 export { FlowTimeoutError };
 
-const DRAINED = Symbol("drained");
-
-/** `read`, or DRAINED if the drain starts first (the read is left to fail with the connection). */
-function untilDrain<T>(read: Promise<T>, drain: Drain): Promise<T | typeof DRAINED> {
-  read.catch(() => {}); // settles after the connection is closed; nobody waits for it then
-  return Promise.race([read, drain.started.then((): typeof DRAINED => DRAINED)]);
-}
 
 /**
  * The next request head on a client connection, parsed: the whole head within

@@ -42,6 +42,7 @@ export async function handleReverse(client: Conn, ctx: FlowContext, state: Rever
       maxBytes: tls.maxClientHelloBytes,
       maxRecords: tls.maxClientHelloRecords,
       timeoutMs: ctx.limits.headerTimeoutMs,
+      drain: ctx.drain,
     }));
   } catch (e) {
     if (e instanceof ClientHelloError && e.reason === "not-tls") {

@@ -4,24 +4,32 @@ import { ClientHelloError } from "../protocol/client-hello-error.ts";
 import { tlsAlertRecord } from "../protocol/tls-alert.ts";
 import { lingerClose } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
+import { type Drain, DRAINED, untilDrain } from "./drain.ts";
 
 export interface ClientHelloLimits {
   readonly maxBytes: number;
   readonly maxRecords: number;
   /** The whole ClientHello must arrive within this time. */
   readonly timeoutMs: number;
+  /** Once this drain starts, a ClientHello that has not begun is not waited for (as at end of stream). */
+  readonly drain?: Drain | undefined;
 }
 
 /**
  * Reads until a whole ClientHello arrived (bounded in bytes, records and time) without
- * answering anything. `raw` is every byte read, for byte-identical forwarding or as the
+ * answering anything. A drain that starts before the first byte ends it as a close would
+ * (`truncated`, with nothing received: see {@linkcode hungUpBeforeHello}). `raw` is every byte read, for byte-identical forwarding or as the
  * TLS layer's initial data.
  */
 export async function readClientHello(src: ConnReader, limits: ClientHelloLimits): Promise<{ hello: ClientHello; raw: Uint8Array }> {
   const reader = new ClientHelloReader({ maxBytes: limits.maxBytes, maxRecords: limits.maxRecords });
   const until = Date.now() + limits.timeoutMs;
   for (;;) {
-    const chunk = await src.read(Math.max(1, until - Date.now()));
+    const idle = !src.received && limits.drain !== undefined;
+    if (idle && limits.drain?.draining) throw new ClientHelloError("truncated", "The gateway is shutting down");
+    const read = src.read(Math.max(1, until - Date.now()));
+    const chunk = idle ? await untilDrain(read, limits.drain!) : await read;
+    if (chunk === DRAINED) throw new ClientHelloError("truncated", "The gateway is shutting down");
     if (!chunk) throw new ClientHelloError("truncated", "Connection closed before a complete ClientHello");
     const hello = reader.push(chunk);
     if (hello) return { hello, raw: reader.bytes() };

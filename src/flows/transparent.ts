@@ -45,6 +45,7 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
       maxBytes: settings.maxClientHelloBytes,
       maxRecords: settings.maxClientHelloRecords,
       timeoutMs: ctx.limits.headerTimeoutMs,
+      drain: ctx.drain,
     }));
   } catch (e) {
     client.close();

@@ -137,6 +137,18 @@ describe("drain: request loops end at the next request boundary", () => {
     });
   });
 
+  it("transparent TLS: a connection whose ClientHello has not begun is closed, without a line", async () => {
+    const drain = new Drain();
+    await withHarness({ drain, limits: { headerTimeoutMs: 60_000 } }, async (h) => {
+      const c = h.transparentClient();
+      await new Promise((r) => setTimeout(r, 10));
+      drain.start();
+      assert.equal((await within(c.readToEndOrReset(), 500, "the close")).data.byteLength, 0);
+      await h.finish();
+      assert.deepEqual(h.records, []);
+    });
+  });
+
   it("a blind tunnel is not touched: it relays on after the drain started", async () => {
     const drain = new Drain();
     await withHarness({ drain }, async (h) => {
