@@ -78,6 +78,15 @@ export class ConnReader {
     if (bytes.byteLength > 0) this.#pending.push(bytes);
   }
 
+  /**
+   * Ends reading as if the peer had: a pending `read()` returns undefined (end of stream), and
+   * so does every later one once the pushed-back bytes are gone. For a gateway that drains:
+   * see `Drain`.
+   */
+  interrupt(): void {
+    this.#reader?.cancel().catch(() => {});
+  }
+
   /** Gives the stream back; returns bytes that were pushed back and not yet consumed. */
   release(): Uint8Array | undefined {
     if (this.#inflight) throw new Error("Cannot release a reader with a read in flight");

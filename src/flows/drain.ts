@@ -8,33 +8,47 @@
  * @module
  */
 
+/** A wait the drain can end: a reader waiting for a request that has not begun. */
+export interface Interruptible {
+  interrupt(): void;
+}
+
 export class Drain {
   #draining = false;
-  #resolve!: () => void;
-  /** Settles when the drain starts. */
-  readonly started: Promise<void> = new Promise((r) => (this.#resolve = r));
+  /** Readers idle before a request now; each leaves when its wait ends. */
+  readonly #idle = new Set<Interruptible>();
 
   /** True once the drain started. */
   get draining(): boolean {
     return this.#draining;
   }
 
-  /** Starts the drain (again: no effect). */
+  /** Starts the drain (again: no effect): every idle reader is interrupted. */
   start(): void {
+    if (this.#draining) return;
     this.#draining = true;
-    this.#resolve();
+    for (const reader of this.#idle) reader.interrupt();
+    this.#idle.clear();
   }
-}
 
-/** What {@linkcode untilDrain} gives when the drain started first. */
-export const DRAINED: unique symbol = Symbol("drained");
+  /**
+   * `reader` waits for a request (or ClientHello) that has not begun: interrupt it if the
+   * drain starts meanwhile, or at once if it has started. Pair with {@linkcode Drain.leave}
+   * when the wait ends (a keep-alive connection does this once per request, so nothing may
+   * be allocated or left behind here).
+   */
+  enter(reader: Interruptible): void {
+    if (this.#draining) reader.interrupt();
+    else this.#idle.add(reader);
+  }
 
-/**
- * `read`, or {@linkcode DRAINED} if `drain` starts first: for a wait that the drain should
- * cut short (a connection idle before a request). The read is left to settle when the
- * caller closes the connection; nobody waits for it then.
- */
-export function untilDrain<T>(read: Promise<T>, drain: Drain): Promise<T | typeof DRAINED> {
-  read.catch(() => {});
-  return Promise.race([read, drain.started.then((): typeof DRAINED => DRAINED)]);
+  /** The wait of `reader` ended. */
+  leave(reader: Interruptible): void {
+    this.#idle.delete(reader);
+  }
+
+  /** Readers waiting now (for tests: none may be left behind). */
+  get waiting(): number {
+    return this.#idle.size;
+  }
 }

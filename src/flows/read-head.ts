@@ -3,7 +3,7 @@ import { parseRequestHead, type RequestHead } from "../protocol/http-request-hea
 import { HttpParseError } from "../protocol/http-errors.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import { FlowTimeoutError } from "./conn-reader.ts";
-import { type Drain, DRAINED, untilDrain } from "./drain.ts";
+import type { Drain } from "./drain.ts";
 import type { IdleDeadline } from "./idle-deadline.ts";
 
 export interface HeadBytes {
@@ -38,10 +38,15 @@ export async function readHead(src: ConnReader, options: ReadHeadOptions): Promi
       if (started === 0) started = Date.now();
       timeout = Math.max(1, options.headTimeoutMs - (Date.now() - started));
     }
-    const idle = !reader.started && !reader.buffered;
-    if (idle && options.drain?.draining) return undefined;
-    const chunk = idle && options.drain ? await untilDrain(src.read(timeout), options.drain) : await src.read(timeout);
-    if (chunk === DRAINED) return undefined;
+    const drain = !reader.started && !reader.buffered ? options.drain : undefined;
+    if (drain?.draining) return undefined;
+    drain?.enter(src); // a drain ends this wait as an end of stream would
+    let chunk: Uint8Array | undefined;
+    try {
+      chunk = await src.read(timeout);
+    } finally {
+      drain?.leave(src);
+    }
     if (!chunk) {
       if (!reader.started && !reader.buffered) return undefined;
       throw new HttpParseError(options.kind === "request" ? 400 : 502, "Connection closed in the middle of a message head");

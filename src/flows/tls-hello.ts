@@ -4,7 +4,7 @@ import { ClientHelloError } from "../protocol/client-hello-error.ts";
 import { tlsAlertRecord } from "../protocol/tls-alert.ts";
 import { lingerClose } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
-import { type Drain, DRAINED, untilDrain } from "./drain.ts";
+import type { Drain } from "./drain.ts";
 
 export interface ClientHelloLimits {
   readonly maxBytes: number;
@@ -25,11 +25,14 @@ export async function readClientHello(src: ConnReader, limits: ClientHelloLimits
   const reader = new ClientHelloReader({ maxBytes: limits.maxBytes, maxRecords: limits.maxRecords });
   const until = Date.now() + limits.timeoutMs;
   for (;;) {
-    const idle = !src.received && limits.drain !== undefined;
-    if (idle && limits.drain?.draining) throw new ClientHelloError("truncated", "The gateway is shutting down");
-    const read = src.read(Math.max(1, until - Date.now()));
-    const chunk = idle ? await untilDrain(read, limits.drain!) : await read;
-    if (chunk === DRAINED) throw new ClientHelloError("truncated", "The gateway is shutting down");
+    const drain = src.received ? undefined : limits.drain;
+    drain?.enter(src); // a drain ends this wait as a close would
+    let chunk: Uint8Array | undefined;
+    try {
+      chunk = await src.read(Math.max(1, until - Date.now()));
+    } finally {
+      drain?.leave(src);
+    }
     if (!chunk) throw new ClientHelloError("truncated", "Connection closed before a complete ClientHello");
     const hello = reader.push(chunk);
     if (hello) return { hello, raw: reader.bytes() };

@@ -11,6 +11,30 @@ import { open, route, state } from "../helpers/reverse-harness.ts";
 
 const GET = "GET http://origin.test/ HTTP/1.1\r\nHost: origin.test\r\n\r\n";
 
+describe("Drain", () => {
+  it("interrupts the readers idle when it starts, and later ones at once; leave() forgets", () => {
+    const drain = new Drain();
+    const interrupted: string[] = [];
+    const reader = (name: string) => ({ interrupt: () => void interrupted.push(name) });
+    const a = reader("a");
+    const b = reader("b");
+    const gone = reader("gone");
+    drain.enter(a);
+    drain.enter(b);
+    drain.enter(gone);
+    drain.leave(gone);
+    assert.equal(drain.waiting, 2);
+    drain.start();
+    assert.deepEqual(interrupted, ["a", "b"]);
+    assert.equal(drain.waiting, 0);
+    drain.enter(reader("late"));
+    assert.deepEqual(interrupted, ["a", "b", "late"]);
+    assert.equal(drain.waiting, 0);
+    drain.start();
+    assert.equal(interrupted.length, 3, "a second start does nothing");
+  });
+});
+
 describe("drain: request loops end at the next request boundary", () => {
   it("an idle keep-alive connection is closed as soon as the drain starts", async () => {
     const drain = new Drain();
@@ -26,6 +50,7 @@ describe("drain: request loops end at the next request boundary", () => {
       const res = await readResponse(c);
       assert.equal(res.body, "one");
       assert.equal(res.head.get("connection"), undefined, "kept alive before the drain");
+      assert.equal(drain.waiting, 1, "one wait: this connection's, for its next request");
       drain.start();
       const rest = await within(c.readToEndOrReset(), 500, "the close");
       assert.equal(rest.data.byteLength, 0);
