@@ -1,10 +1,10 @@
 // A WebSocket client through an HTTP proxy (CONNECT), over TLS, run with Node:
 //   node ws-client.mjs PROXY_PORT HOST PORT CA_FILE MESSAGE
 // Prints the echoed message and exits 0, or prints the error and exits 1.
-import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
+import { afterUpgrade, frame, readFrame, upgradeRequest } from "./ws-wire.mjs";
 
 const [proxyPort, host, port, caFile, message] = process.argv.slice(2);
 const fail = (why) => { console.error(String(why)); process.exit(1); };
@@ -18,7 +18,7 @@ raw.on("data", function onHead(d) {
   raw.off("data", onHead);
   if (!/^HTTP\/1\.1 200/.test(head)) fail(`CONNECT refused: ${head.split("\r\n")[0]}`);
   const s = tls.connect({ socket: raw, servername: host, ca: readFileSync(caFile), ALPNProtocols: ["http/1.1"] }, () => {
-    s.write(`GET /chat HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    s.write(upgradeRequest("/chat", `${host}:${port}`));
   });
   s.on("error", fail);
   let buf = Buffer.alloc(0);
@@ -26,21 +26,15 @@ raw.on("data", function onHead(d) {
   s.on("data", (d) => {
     buf = Buffer.concat([buf, d]);
     if (!upgraded) {
-      const end = buf.indexOf("\r\n\r\n");
-      if (end < 0) return;
-      const status = buf.subarray(0, end).toString("latin1").split("\r\n")[0];
-      if (!/ 101 /.test(status)) fail(`no upgrade: ${status}`);
+      const rest = afterUpgrade(buf, fail);
+      if (!rest) return;
       upgraded = true;
-      buf = buf.subarray(end + 4);
-      const payload = Buffer.from(message);
-      const mask = randomBytes(4);
-      const masked = Buffer.from(payload.map((b, i) => b ^ mask[i & 3]));
-      s.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]));
+      buf = rest;
+      s.write(frame(1, Buffer.from(message)));
     }
-    if (upgraded && buf.length >= 2) {
-      const len = buf[1] & 0x7f;
-      if (buf.length < 2 + len) return;
-      console.log(buf.subarray(2, 2 + len).toString());
+    const echoed = readFrame(buf);
+    if (echoed) {
+      console.log(echoed.payload.toString());
       process.exit(0);
     }
   });

@@ -5,6 +5,7 @@
 // the origin's FIN). Prints "echoed N bytes in F frames" and exits 0, or the error and exits 1.
 import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
+import { afterUpgrade, frame, readFrame, upgradeRequest } from "./ws-wire.mjs";
 
 const [proxyPort, host, port, framesArg, sizeArg] = process.argv.slice(2);
 const frames = Number(framesArg);
@@ -14,10 +15,7 @@ setTimeout(() => fail("timeout"), 30000).unref();
 
 const sent = createHash("sha256");
 const got = createHash("sha256");
-const s = net.connect(Number(proxyPort), "127.0.0.1", () => {
-  s.write(`GET http://${host}:${port}/chat HTTP/1.1\r\nHost: ${host}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
-});
+const s = net.connect(Number(proxyPort), "127.0.0.1", () => s.write(upgradeRequest(`http://${host}:${port}/chat`, `${host}:${port}`)));
 s.on("error", fail);
 let buf = Buffer.alloc(0);
 let upgraded = false;
@@ -25,42 +23,29 @@ let echoed = 0;
 let echoedFrames = 0;
 let closed = false;
 
-function frame(op, payload) {
-  const mask = randomBytes(4);
-  const masked = Buffer.from(payload.map((b, i) => b ^ mask[i & 3]));
-  const head = payload.length < 126 ? Buffer.from([0x80 | op, 0x80 | payload.length]) : Buffer.from([0x80 | op, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
-  return Buffer.concat([head, mask, masked]);
-}
-
 s.on("data", (d) => {
   buf = Buffer.concat([buf, d]);
   if (!upgraded) {
-    const end = buf.indexOf("\r\n\r\n");
-    if (end < 0) return;
-    const status = buf.subarray(0, end).toString("latin1").split("\r\n")[0];
-    if (!/ 101 /.test(status)) fail(`no upgrade: ${status}`);
+    const rest = afterUpgrade(buf, fail);
+    if (!rest) return;
     upgraded = true;
-    buf = buf.subarray(end + 4);
+    buf = rest;
     for (let i = 0; i < frames; i++) {
       const payload = randomBytes(size);
       sent.update(payload);
-      s.write(frame(0x2, payload));
+      s.write(frame(2, payload));
     }
   }
-  for (;;) {
-    if (buf.length < 2) return;
-    const op = buf[0] & 0x0f;
-    let len = buf[1] & 0x7f;
-    let off = 2;
-    if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); off = 4; }
-    if (buf.length < off + len) return;
-    const payload = buf.subarray(off, off + len);
-    buf = buf.subarray(off + len);
-    if (op === 0x8) { closed = true; continue; }
-    got.update(payload);
-    echoed += len;
+  for (let f = readFrame(buf); f; f = readFrame(buf)) {
+    buf = f.rest;
+    if (f.op === 8) {
+      closed = true;
+      continue;
+    }
+    got.update(f.payload);
+    echoed += f.payload.length;
     echoedFrames += 1;
-    if (echoedFrames === frames) s.write(frame(0x8, Buffer.from([0x03, 0xe8])));
+    if (echoedFrames === frames) s.write(frame(8, Buffer.from([0x03, 0xe8])));
   }
 });
 s.on("end", () => {
