@@ -27,7 +27,8 @@ export interface ReadHeadOptions {
 /**
  * Reads one message head from `src`. Returns undefined on a clean end of stream before the
  * first byte, and when `drain` starts (or has started) before it; throws HttpParseError on
- * malformed input (incl. end of stream mid-head) and FlowTimeoutError when a deadline passes. Bytes after the head are pushed back.
+ * malformed input (incl. end of stream mid-head) and FlowTimeoutError when a deadline
+ * passes. Bytes after the head are pushed back.
  */
 export async function readHead(src: ConnReader, options: ReadHeadOptions): Promise<Uint8Array | undefined> {
   const reader = new HeadReader({ kind: options.kind, maxHeadBytes: options.maxHeadBytes });
@@ -61,7 +62,6 @@ export async function readHead(src: ConnReader, options: ReadHeadOptions): Promi
 }
 
 export { FlowTimeoutError };
-
 
 /**
  * The next request head on a client connection, parsed: the whole head within

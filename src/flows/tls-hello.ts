@@ -17,9 +17,9 @@ export interface ClientHelloLimits {
 
 /**
  * Reads until a whole ClientHello arrived (bounded in bytes, records and time) without
- * answering anything. A drain that starts before the first byte ends it as a close would
- * (`truncated`, with nothing received: see {@linkcode hungUpBeforeHello}). `raw` is every byte read, for byte-identical forwarding or as the
- * TLS layer's initial data.
+ * answering anything. `raw` is every byte read, for byte-identical forwarding or as the
+ * TLS layer's initial data. A drain that starts before the first byte ends it as a close
+ * would (`truncated`, with nothing received: see {@linkcode hungUpBeforeHello}).
  */
 export async function readClientHello(src: ConnReader, limits: ClientHelloLimits): Promise<{ hello: ClientHello; raw: Uint8Array }> {
   const reader = new ClientHelloReader({ maxBytes: limits.maxBytes, maxRecords: limits.maxRecords });
