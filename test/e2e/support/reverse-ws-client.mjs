@@ -4,7 +4,7 @@
 // masked text frame and prints the echoed payload (exit 0), or prints the error (exit 1).
 import { readFileSync } from "node:fs";
 import tls from "node:tls";
-import { afterUpgrade, frame, readFrame, upgradeRequest } from "./ws-wire.mjs";
+import { frame, onWebSocket, upgradeRequest } from "./ws-wire.mjs";
 
 const [port, servername, caFile, message] = process.argv.slice(2);
 const fail = (why) => {
@@ -16,20 +16,11 @@ const s = tls.connect({ host: "127.0.0.1", port: Number(port), servername, ca: r
   s.write(upgradeRequest("/ws", `${servername}:${port}`));
 });
 s.on("error", fail);
-let buf = Buffer.alloc(0);
-let upgraded = false;
-s.on("data", (d) => {
-  buf = Buffer.concat([buf, d]);
-  if (!upgraded) {
-    const rest = afterUpgrade(buf, fail);
-    if (!rest) return;
-    upgraded = true;
-    buf = rest;
-    s.write(frame(1, Buffer.from(message)));
-  }
-  const echoed = readFrame(buf);
-  if (echoed) {
+onWebSocket(s, {
+  fail,
+  onOpen: () => s.write(frame(1, Buffer.from(message))),
+  onFrame: (echoed) => {
     console.log(echoed.payload.toString());
     process.exit(0);
-  }
+  },
 });

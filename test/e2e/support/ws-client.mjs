@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
-import { afterUpgrade, frame, readFrame, upgradeRequest } from "./ws-wire.mjs";
+import { frame, onWebSocket, upgradeRequest } from "./ws-wire.mjs";
 
 const [proxyPort, host, port, caFile, message] = process.argv.slice(2);
 const fail = (why) => { console.error(String(why)); process.exit(1); };
@@ -21,21 +21,12 @@ raw.on("data", function onHead(d) {
     s.write(upgradeRequest("/chat", `${host}:${port}`));
   });
   s.on("error", fail);
-  let buf = Buffer.alloc(0);
-  let upgraded = false;
-  s.on("data", (d) => {
-    buf = Buffer.concat([buf, d]);
-    if (!upgraded) {
-      const rest = afterUpgrade(buf, fail);
-      if (!rest) return;
-      upgraded = true;
-      buf = rest;
-      s.write(frame(1, Buffer.from(message)));
-    }
-    const echoed = readFrame(buf);
-    if (echoed) {
+  onWebSocket(s, {
+    fail,
+    onOpen: () => s.write(frame(1, Buffer.from(message))),
+    onFrame: (echoed) => {
       console.log(echoed.payload.toString());
       process.exit(0);
-    }
+    },
   });
 });

@@ -5,7 +5,7 @@
 // the origin's FIN). Prints "echoed N bytes in F frames" and exits 0, or the error and exits 1.
 import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
-import { afterUpgrade, frame, readFrame, upgradeRequest } from "./ws-wire.mjs";
+import { frame, onWebSocket, upgradeRequest } from "./ws-wire.mjs";
 
 const [proxyPort, host, port, framesArg, sizeArg] = process.argv.slice(2);
 const frames = Number(framesArg);
@@ -17,36 +17,29 @@ const sent = createHash("sha256");
 const got = createHash("sha256");
 const s = net.connect(Number(proxyPort), "127.0.0.1", () => s.write(upgradeRequest(`http://${host}:${port}/chat`, `${host}:${port}`)));
 s.on("error", fail);
-let buf = Buffer.alloc(0);
-let upgraded = false;
 let echoed = 0;
 let echoedFrames = 0;
 let closed = false;
 
-s.on("data", (d) => {
-  buf = Buffer.concat([buf, d]);
-  if (!upgraded) {
-    const rest = afterUpgrade(buf, fail);
-    if (!rest) return;
-    upgraded = true;
-    buf = rest;
+onWebSocket(s, {
+  fail,
+  onOpen: () => {
     for (let i = 0; i < frames; i++) {
       const payload = randomBytes(size);
       sent.update(payload);
       s.write(frame(2, payload));
     }
-  }
-  for (let f = readFrame(buf); f; f = readFrame(buf)) {
-    buf = f.rest;
+  },
+  onFrame: (f) => {
     if (f.op === 8) {
       closed = true;
-      continue;
+      return;
     }
     got.update(f.payload);
     echoed += f.payload.length;
     echoedFrames += 1;
     if (echoedFrames === frames) s.write(frame(8, Buffer.from([0x03, 0xe8])));
-  }
+  },
 });
 s.on("end", () => {
   if (!closed) fail(`connection ended before the close frame (${echoed} bytes echoed)`);

@@ -49,3 +49,27 @@ export function readFrame(buf) {
   if (mask) for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i & 3];
   return { op, payload, rest: buf.subarray(off + len) };
 }
+
+/**
+ * Drives the client side of `socket` after `upgradeRequest` was sent: buffers its bytes,
+ * checks the 101 (else `fail`), then calls `onOpen()` once and `onFrame(frame)` for every
+ * whole frame the server sends.
+ */
+export function onWebSocket(socket, { fail, onOpen, onFrame }) {
+  let buf = Buffer.alloc(0);
+  let open = false;
+  socket.on("data", (d) => {
+    buf = Buffer.concat([buf, d]);
+    if (!open) {
+      const rest = afterUpgrade(buf, fail);
+      if (!rest) return;
+      open = true;
+      buf = rest;
+      onOpen();
+    }
+    for (let f = readFrame(buf); f; f = readFrame(buf)) {
+      buf = f.rest;
+      onFrame(f);
+    }
+  });
+}
