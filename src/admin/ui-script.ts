@@ -88,7 +88,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     var tr = el("tr", null, "row-" + decision);
     var host = r.type === "request" ? (r.method + " " + r.url) : (r.host === null || r.host === undefined ? "—" : r.host + (r.port ? ":" + r.port : ""));
     var cells = [
-      time(r.time), r.client, r.mode, host, decision === "none" ? "—" : decision, r.rule === null ? "—" : r.rule,
+      time(r.time), r.user ? r.user + " @ " + r.client : r.client, r.mode, host, decision === "none" ? "—" : decision, r.rule === null ? "—" : r.rule,
       bytes(r.bytesUp), bytes(r.bytesDown), typeof r.durationMs === "number" ? r.durationMs + " ms" : ""
     ];
     cells.forEach(function (text, i) {

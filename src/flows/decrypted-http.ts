@@ -77,6 +77,7 @@ export async function relayDecryptedHttp(
       time: "",
       client: r.client,
       listener: r.listener,
+      user: r.user,
       mode: r.mode,
       host: hostText(host),
       port,

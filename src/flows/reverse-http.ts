@@ -83,6 +83,7 @@ export async function serveReverseHttp(
       time: "",
       client: r.client,
       listener: r.listener,
+      user: r.user,
       mode: r.mode,
       host: host ? hostText(host) : shownHost,
       port: localPort,

@@ -76,6 +76,7 @@ export async function handleRedirectHttps(client: Conn, ctx: FlowContext, httpsP
       time: "",
       client: r.client,
       listener: r.listener,
+      user: r.user,
       mode: "reverse",
       host: head.headers.get("host") ?? "",
       port: client.local.port,

@@ -58,6 +58,8 @@ export interface RequestRecord {
   time: string;
   client: string;
   listener: string;
+  /** The authenticated proxy user of the connection (the CONNECT's), or null. */
+  user: string | null;
   mode: string;
   /** The CONNECT (or SNI) host the connection was decrypted for. */
   host: string;

@@ -101,11 +101,12 @@ describe("dashboard in headless Chromium", { skip: runtimeName === "deno" ? skip
     const cells = await row.$$eval("td", (tds) => tds.map((td) => td.textContent));
     assert.deepEqual(cells.slice(1), ["10.1.2.3:40000", "explicit", "blocked.ads.example:443", "deny", "block-ads", "0 B", "0 B", "3 ms"]);
     state.flows.write({
-      type: "request", time: new Date().toISOString(), client: "10.1.2.3:40001", listener: "explicit", mode: "explicit", host: "app.example", port: 443,
+      type: "request", time: new Date().toISOString(), client: "10.1.2.3:40001", listener: "explicit", user: "alice", mode: "explicit", host: "app.example", port: 443,
       method: "POST", url: "https://app.example/admin", status: 403, decision: "deny", rule: "no-admin", reason: "url rule", bytesUp: 10, bytesDown: 20, durationMs: 1, error: null,
     });
     await page.waitForSelector('#flows-body tr:has-text("onerror")', { timeout: 5000 });
-    await page.waitForSelector('#flows-body tr:has-text("POST https://app.example/admin")', { timeout: 5000 });
+    const request = await page.waitForSelector('#flows-body tr:has-text("POST https://app.example/admin")', { timeout: 5000 });
+    assert.equal(await request.$eval("td:nth-child(2)", (td) => td.textContent), "alice @ 10.1.2.3:40001", "the proxy user is shown with the client");
     assert.equal(await page.locator("#flows-body img").count(), 0, "record text is never parsed as HTML");
     assert.equal(await page.locator("#flows-body tr").nth(1).locator("td").nth(7).textContent(), "5.0 MiB");
     assert.equal(await page.locator('#counts [data-decision="deny"] b').textContent(), "2");

@@ -103,7 +103,7 @@ describe("policy by proxy user, through the flows", () => {
         await c.readToEndOrReset();
       }
       await h.finish();
-      assert.deepEqual(h.requestRecords.map((q) => [q.rule, q.status]), [["admins", 200], ["no-admin", 403]]);
+      assert.deepEqual(h.requestRecords.map((q) => [q.user, q.rule, q.status]), [["alice", "admins", 200], ["bob", "no-admin", 403]]);
       assert.match(h.requestRecords[0]?.reason ?? "", /user "alice"/);
     });
   });

@@ -38,6 +38,7 @@ export function requestRecord(fields: Partial<RequestRecord> = {}): RequestRecor
     time: "2025-01-01T00:00:00.000Z",
     client: "127.0.0.1:50000",
     listener: "main",
+    user: null,
     mode: "explicit",
     host: "example.com",
     port: 443,
