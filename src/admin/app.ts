@@ -18,6 +18,7 @@ import { bearerAuth, hostGuard } from "./auth.ts";
 import { caPage } from "./ca-page.ts";
 import { parseExplainBody } from "./explain.ts";
 import { SSE_HEADERS, sseStream } from "./flow-feed.ts";
+import { type FlowFilter, type FlowFilterParam, parseFlowFilter } from "./flow-filter.ts";
 import { cspNonce, htmlResponse } from "./html.ts";
 import { DEFAULT_MAX_BODY_BYTES, HttpError, jsonError, jsonResponse, readJsonBody } from "./http.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -52,6 +53,15 @@ export const DEFAULT_FLOWS_LIMIT = 100;
 /** Paths served without a token. */
 const OPEN_PATHS = ["/", "/healthz", "/ui"];
 const BOOTSTRAP_PATHS = ["/ca", "/ca.pem", "/proxy.pac"];
+
+/** The filter of the flow query parameters; a bad value is a 400. */
+function flowFilter(param: (name: FlowFilterParam) => string | undefined): FlowFilter | undefined {
+  try {
+    return parseFlowFilter(param);
+  } catch (e) {
+    throw new HttpError(400, (e as Error).message);
+  }
+}
 
 /** Parses an integer query parameter in `min..max`; `fallback` when absent. */
 function intParam(value: string | undefined, name: string, min: number, max: number, fallback: number): number {
@@ -135,12 +145,14 @@ export function createAdminApp(state: AdminState, options: AdminAppOptions = {})
 
   app.get("/flows", (c) => {
     const limit = intParam(c.req.query("limit"), "limit", 1, MAX_FLOWS_LIMIT, DEFAULT_FLOWS_LIMIT);
-    return jsonResponse(200, { flows: state.flows.recent(limit), stats: state.flows.stats() });
+    const filter = flowFilter((name) => c.req.query(name));
+    return jsonResponse(200, { flows: state.flows.recent(limit, filter), stats: state.flows.stats() });
   });
 
   app.get("/flows/stream", (c) => {
     const replay = intParam(c.req.query("replay"), "replay", 0, MAX_FLOWS_LIMIT, 0);
-    const body = sseStream(state.flows, c.req.raw.signal, { replay, ...(options.keepaliveMs ? { keepaliveMs: options.keepaliveMs } : {}) });
+    const filter = flowFilter((name) => c.req.query(name));
+    const body = sseStream(state.flows, c.req.raw.signal, { replay, filter, ...(options.keepaliveMs ? { keepaliveMs: options.keepaliveMs } : {}) });
     return new Response(body, { headers: { ...SSE_HEADERS, "x-accel-buffering": "no" } });
   });
 

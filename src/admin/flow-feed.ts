@@ -26,6 +26,8 @@ export interface SubscribeOptions {
   readonly maxQueue?: number;
   /** Told how many records were dropped, just before the next one is delivered. */
   readonly onDrop?: (dropped: number) => void;
+  /** Only records it accepts are queued (so others neither wait nor count as dropped). */
+  readonly filter?: ((record: FeedRecord) => boolean) | undefined;
 }
 
 /** Counters of a {@linkcode FlowFeed}. */
@@ -87,13 +89,15 @@ class Ring<T> {
     return value;
   }
 
-  /** The newest `n` items, oldest first. */
-  last(n: number): T[] {
-    const count = Math.min(n, this.#size);
+  /** The newest `n` items (that `match` accepts, if given), oldest first. */
+  last(n: number, match?: (item: T) => boolean): T[] {
     const out: T[] = [];
     const cap = this.#items.length;
-    for (let i = this.#size - count; i < this.#size; i++) out.push(this.#items[(this.#head + i) % cap] as T);
-    return out;
+    for (let i = this.#size - 1; i >= 0 && out.length < n; i--) {
+      const item = this.#items[(this.#head + i) % cap] as T;
+      if (match === undefined || match(item)) out.push(item);
+    }
+    return out.reverse();
   }
 
   clear(): void {
@@ -142,9 +146,12 @@ export class FlowFeed implements FlowLog {
     }
   }
 
-  /** The newest `limit` records (default all held), oldest first and newest last. */
-  recent(limit?: number): FeedRecord[] {
-    return this.#ring.last(limit === undefined ? this.#ring.size : checkCount("limit", limit, 0));
+  /**
+   * The newest `limit` records (default all held) that `match` accepts (default all), oldest
+   * first and newest last.
+   */
+  recent(limit?: number, match?: (record: FeedRecord) => boolean): FeedRecord[] {
+    return this.#ring.last(limit === undefined ? this.#ring.size : checkCount("limit", limit, 0), match);
   }
 
   /**
@@ -155,7 +162,7 @@ export class FlowFeed implements FlowLog {
    */
   subscribe(onRecord: (record: FeedRecord) => void | Promise<void>, options: SubscribeOptions = {}): () => void {
     const maxQueue = checkCount("subscriber queue", options.maxQueue ?? DEFAULT_SUBSCRIBER_QUEUE, 1);
-    const sub = new _Subscriber(onRecord, options.onDrop, maxQueue, () => {
+    const sub = new _Subscriber(onRecord, options.onDrop, options.filter, maxQueue, () => {
       if (this.#subs.delete(sub)) this.#disconnected++;
     });
     this.#subs.add(sub);
@@ -186,6 +193,7 @@ export class FlowFeed implements FlowLog {
 class _Subscriber {
   readonly #onRecord: (record: FeedRecord) => void | Promise<void>;
   readonly #onDrop: ((dropped: number) => void) | undefined;
+  readonly #filter: ((record: FeedRecord) => boolean) | undefined;
   readonly #onFail: () => void;
   readonly #queue: Ring<FeedRecord>;
   #pendingDrops = 0;
@@ -195,18 +203,20 @@ class _Subscriber {
   constructor(
     onRecord: (record: FeedRecord) => void | Promise<void>,
     onDrop: ((dropped: number) => void) | undefined,
+    filter: ((record: FeedRecord) => boolean) | undefined,
     maxQueue: number,
     onFail: () => void,
   ) {
     this.#onRecord = onRecord;
     this.#onDrop = onDrop;
+    this.#filter = filter;
     this.#queue = new Ring(maxQueue);
     this.#onFail = onFail;
   }
 
   /** Queues `record`; true if an older one was dropped for it. */
   push(record: FeedRecord): boolean {
-    if (this.#closed) return false;
+    if (this.#closed || (this.#filter !== undefined && !this.#filter(record))) return false;
     const dropped = this.#queue.push(record);
     if (dropped) this.#pendingDrops++;
     if (!this.#draining) {
@@ -252,6 +262,8 @@ export interface SseStreamOptions {
   readonly highWaterMark?: number;
   /** Queue of the stream's subscription (see {@linkcode SubscribeOptions.maxQueue}). Default 256. */
   readonly maxQueue?: number;
+  /** Only records it accepts are replayed and sent. Default all. */
+  readonly filter?: ((record: FeedRecord) => boolean) | undefined;
 }
 
 /** Response headers for {@linkcode sseStream}'s body. */
@@ -314,7 +326,7 @@ export function sseStream(feed: FlowFeed, signal: AbortSignal, options: SseStrea
         // An immediate first chunk: some servers (Bun's serve) send the response head only with
         // the first body bytes, so without it a client would wait for the first keepalive.
         send(": connected\n\n");
-        for (const r of feed.recent(replay)) send(sseFrame("flow", r));
+        for (const r of feed.recent(replay, options.filter)) send(sseFrame("flow", r));
         unsubscribe = feed.subscribe(
           (record) => {
             if (closed) return;
@@ -324,6 +336,7 @@ export function sseStream(feed: FlowFeed, signal: AbortSignal, options: SseStrea
           },
           {
             maxQueue,
+            filter: options.filter,
             onDrop: (n) => {
               if (!closed) send(sseFrame("dropped", { dropped: n }));
             },

@@ -21,6 +21,19 @@ const ERROR_TEXT: Record<number, string> = {
   413: "Request body too large",
 };
 
+/** Query parameters narrowing `GET /flows` and `/flows/stream` (see flow-filter.ts); all must match. */
+const FLOW_FILTERS: Json[] = [
+  { name: "type", in: "query", schema: { enum: ["flow", "request"] } },
+  { name: "decision", in: "query", schema: { enum: ["allow", "deny", "none"] } },
+  { name: "user", in: "query", schema: { type: "string" }, description: "Proxy user, exactly" },
+  { name: "listener", in: "query", schema: { type: "string" } },
+  { name: "mode", in: "query", schema: { type: "string" } },
+  { name: "rule", in: "query", schema: { type: "string" }, description: "Rule id, exactly" },
+  { name: "host", in: "query", schema: { type: "string" }, description: "Host pattern as in rules: a.example, *.example, .example, an IP or a CIDR" },
+  { name: "client", in: "query", schema: { type: "string" }, description: "Client IP address or CIDR" },
+  { name: "status", in: "query", schema: { type: "string", pattern: "^[1-5](\\d\\d|xx)$" }, description: "A status (403) or a class (5xx)" },
+];
+
 const policyBody: Json = { required: true, ...json({ $ref: "#/components/schemas/Policy" }) };
 
 /**
@@ -81,14 +94,14 @@ export function openApiDocument(version: string): Json {
       "/flows": {
         get: {
           summary: "Recent flow and request records (oldest first)",
-          parameters: [{ name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 } }],
+          parameters: [{ name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 } }, ...FLOW_FILTERS],
           responses: { 200: answer("Records", { type: "object", properties: { flows: { type: "array", items: { type: "object" } } } }), ...errors(400, 401) },
         },
       },
       "/flows/stream": {
         get: {
           summary: "Server-Sent Events: `flow` events (one record each) as flows end, `dropped` events when the client fell behind",
-          parameters: [{ name: "replay", in: "query", schema: { type: "integer", minimum: 0, maximum: 1000, default: 0 } }],
+          parameters: [{ name: "replay", in: "query", schema: { type: "integer", minimum: 0, maximum: 1000, default: 0 } }, ...FLOW_FILTERS],
           responses: { 200: text("Event stream", "text/event-stream"), ...errors(400, 401) },
         },
       },

@@ -31,6 +31,7 @@ pre{font:12px ui-monospace,monospace;background:#f6f8fa;padding:.5rem;overflow:a
 input,select,button{font:inherit;padding:.3rem .4rem}
 form{display:flex;flex-wrap:wrap;gap:.4rem}
 #explain-target{flex:1 1 100%}
+#filter-form{margin-bottom:.6rem;align-items:center}#filter{flex:1 1 20rem}
 .rules{padding-left:1.4rem}.rules li{margin:.2rem 0}.hit .mark{color:#1a7f37}.miss .mark{color:#cf222e}
 .miss{color:#57606a}.error{color:#cf222e}.reason{color:#57606a;margin:.2rem 0}
 #login{position:fixed;inset:0;background:rgba(0,0,0,.4);display:flex;align-items:center;justify-content:center}
@@ -62,6 +63,7 @@ export function dashboardPage(nonce: string): string {
 <section>
 <h2>Live flows</h2>
 <div id="counts"></div>
+<form id="filter-form"><input id="filter" placeholder="filter: user=alice decision=deny host=*.example.com status=5xx" aria-label="filter"><button type="submit">Filter</button><span id="filter-error" class="error"></span></form>
 <div class="table-wrap">
 <table id="flows"><thead><tr>
 <th>time</th><th>client</th><th>mode</th><th>host</th><th>decision</th><th>rule</th><th class="num">up</th><th class="num">down</th><th class="num">duration</th>

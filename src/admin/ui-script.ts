@@ -6,11 +6,13 @@
  *
  * @module
  */
+import { FLOW_FILTER_PARAMS } from "./flow-filter.ts";
 
 /** The script text. Written without template literals so it embeds as is. */
 export const DASHBOARD_SCRIPT = String.raw`
 (function () {
   "use strict";
+  var FILTER_KEYS = ${JSON.stringify(FLOW_FILTER_PARAMS)};
   var MAX_ROWS = 500;
   var REPLAY = 200;
   var $ = function (id) { return document.getElementById(id); };
@@ -18,6 +20,7 @@ export const DASHBOARD_SCRIPT = String.raw`
   var controller = null;
   var retryTimer = null;
   var counts = {};
+  var filterQuery = "";
 
   var fragment = /(?:^|&)token=([^&]*)/.exec(location.hash.slice(1));
   if (fragment) {
@@ -143,9 +146,13 @@ export const DASHBOARD_SCRIPT = String.raw`
     controller = new AbortController();
     var mine = controller;
     setStatus("connecting", "connecting…");
-    fetch("/flows/stream?replay=" + REPLAY, { headers: headers({ "Accept": "text/event-stream" }), signal: mine.signal, cache: "no-store" })
+    fetch("/flows/stream?replay=" + REPLAY + filterQuery, { headers: headers({ "Accept": "text/event-stream" }), signal: mine.signal, cache: "no-store" })
       .then(function (res) {
         if (res.status === 401) { needToken("The admin API refused the token."); return; }
+        if (res.status === 400) {
+          setStatus("down", "filter refused");
+          return res.json().then(function (body) { $("filter-error").textContent = body && body.error ? body.error : "filter refused"; });
+        }
         if (!res.ok || !res.body) { scheduleRetry(); return; }
         resetTable();
         setStatus("live", "live");
@@ -169,6 +176,26 @@ export const DASHBOARD_SCRIPT = String.raw`
         return pump();
       })
       .catch(function () { if (mine === controller && !mine.signal.aborted) scheduleRetry(); });
+  }
+
+  /** "user=alice decision=deny" → "&user=alice&decision=deny"; throws on an unknown key. */
+  function filterParams(text) {
+    var query = "";
+    text.split(/\s+/).forEach(function (part) {
+      if (!part) return;
+      var eq = part.indexOf("=");
+      var key = eq > 0 ? part.slice(0, eq) : "";
+      if (FILTER_KEYS.indexOf(key) < 0) throw new Error("expected key=value with a key among " + FILTER_KEYS.join(", ") + ", got " + JSON.stringify(part));
+      query += "&" + key + "=" + encodeURIComponent(part.slice(eq + 1));
+    });
+    return query;
+  }
+
+  function applyFilter(ev) {
+    ev.preventDefault();
+    $("filter-error").textContent = "";
+    try { filterQuery = filterParams($("filter").value); } catch (e) { $("filter-error").textContent = e.message; return; }
+    startStream();
   }
 
   function loadPolicy() {
@@ -238,6 +265,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     connect();
   });
   $("explain-form").addEventListener("submit", explain);
+  $("filter-form").addEventListener("submit", applyFilter);
   $("policy-reload").addEventListener("click", function () { loadPolicy(); });
   renderCounts();
   connect();

@@ -356,6 +356,47 @@ describe("admin app: flows", () => {
     assert.equal(state.flows.stats().subscribers, 0);
   });
 
+  it("GET /flows and /flows/stream narrow by the filter parameters; a bad one is a 400", async () => {
+    const { app, state } = appWith();
+    for (let i = 0; i < 300; i++) {
+      state.flows.write(flowRecord({ port: i, user: i % 3 === 0 ? "alice" : "bob", decision: i % 2 === 0 ? "deny" : "allow", host: `h${i}.example.com` }));
+    }
+    const ports = async (query: string) => {
+      const res = await app.request(`/flows${query}`, { headers: auth });
+      assert.equal(res.status, 200, query);
+      return ((await json(res))["flows"] as { port: number }[]).map((r) => r.port);
+    };
+    const aliceDenied = await ports("?user=alice&decision=deny&limit=3");
+    assert.deepEqual(aliceDenied, [282, 288, 294], "the newest 3 that match, oldest first");
+    assert.deepEqual(await ports("?host=h7.example.com"), [7]);
+    assert.equal((await ports("?host=*.example.com&limit=1000")).length, 300);
+    assert.deepEqual(await ports("?user=carol"), []);
+    for (const [query, message] of [["?decision=maybe", /"decision"/], ["?client=nope", /"client"/], ["?status=abc", /"status"/]] as const) {
+      const res = await app.request(`/flows${query}`, { headers: auth });
+      assert.equal(res.status, 400, query);
+      assert.match(String((await json(res))["error"]), message);
+      assert.equal((await app.request(`/flows/stream${query}`, { headers: auth })).status, 400, `stream ${query}`);
+    }
+    const abort = new AbortController();
+    const res = await app.request("/flows/stream?replay=1000&user=alice&decision=deny", { headers: auth, signal: abort.signal });
+    assert.equal(res.status, 200);
+    state.flows.write(flowRecord({ port: 1000, user: "bob", decision: "deny" }));
+    state.flows.write(flowRecord({ port: 1001, user: "alice", decision: "deny" }));
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    while (!text.includes('"port": 1001') && !text.includes('"port":1001')) {
+      const { done, value } = await reader.read();
+      assert.equal(done, false, "stream ended early");
+      text += decoder.decode(value, { stream: true });
+    }
+    abort.abort();
+    const streamed = text.split("\n\n").filter((f) => f.startsWith("event: flow")).map((f) => (JSON.parse(f.split("\ndata: ")[1]!) as { port: number }).port);
+    assert.equal(streamed.length, 51, "50 replayed (every 6th of 300) and the one live match");
+    assert.ok(streamed.every((p) => p % 6 === 0 || p === 1001), String(streamed));
+    assert.equal(streamed.at(-1), 1001);
+  });
+
   it("GET /flows/stream refuses a bad replay count", async () => {
     const res = await appWith().app.request("/flows/stream?replay=5000", { headers: auth });
     assert.equal(res.status, 400);

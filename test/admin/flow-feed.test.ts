@@ -105,6 +105,27 @@ describe("FlowFeed.subscribe", () => {
     assert.deepEqual(drops, [96]);
   });
 
+  it("recent() and a subscription take a filter; filtered-out records neither wait nor count as dropped", async () => {
+    const feed = new FlowFeed();
+    for (let i = 0; i < 50; i++) feed.write(flowRecord({ host: `h${i}`, decision: i % 10 === 0 ? "deny" : "allow" }));
+    const denied = (r: FeedRecord) => r.decision === "deny";
+    assert.deepEqual(hosts(feed.recent(3, denied)), ["h20", "h30", "h40"]);
+    assert.deepEqual(hosts(feed.recent(undefined, denied)), ["h0", "h10", "h20", "h30", "h40"]);
+    const got: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    feed.subscribe(async (r) => {
+      got.push(r.host!);
+      await gate;
+    }, { maxQueue: 2, filter: denied });
+    for (let i = 50; i < 100; i++) feed.write(flowRecord({ host: `h${i}`, decision: i % 20 === 0 ? "deny" : "allow" }));
+    await tick();
+    assert.equal(feed.stats().dropped, 0, "48 allowed records did not fill the queue of 2");
+    release();
+    await tick();
+    assert.deepEqual(got, ["h60", "h80"]);
+  });
+
   it("a throwing or rejecting subscriber is disconnected; the others go on", async () => {
     const feed = new FlowFeed();
     const ok: string[] = [];
@@ -186,6 +207,18 @@ describe("sseStream", () => {
     feed.write(flowRecord({ host: "live" }));
     const text = await readUntil(reader, (t) => frames(t).length >= 3);
     assert.deepEqual(frames(text).map((f) => JSON.parse(f.split("\ndata: ")[1]!).host), ["y", "z", "live"]);
+    ac.abort();
+  });
+
+  it("replays and sends only what its filter accepts", async () => {
+    const feed = new FlowFeed();
+    for (const h of ["x.a", "y.b", "z.a"]) feed.write(flowRecord({ host: h }));
+    const ac = new AbortController();
+    const onlyA = (r: FeedRecord) => r.host?.endsWith(".a") === true;
+    const reader = sseStream(feed, ac.signal, { keepaliveMs: 60_000, replay: 3, filter: onlyA }).getReader();
+    for (const h of ["live.b", "live.a"]) feed.write(flowRecord({ host: h }));
+    const text = await readUntil(reader, (t) => frames(t).length >= 3);
+    assert.deepEqual(frames(text).map((f) => JSON.parse(f.split("\ndata: ")[1]!).host), ["x.a", "z.a", "live.a"]);
     ac.abort();
   });
 

@@ -136,6 +136,41 @@ describe("dashboard in headless Chromium", { skip: runtimeName === "deno" ? skip
     await page.close();
   });
 
+  it("filters the live flows through the API's filter parameters, and shows a refused filter", { skip, timeout: 60_000 }, async () => {
+    const page = await browser.context!.newPage();
+    for (const [user, decision, host] of [["alice", "deny", "a1.filter.test"], ["bob", "deny", "b1.filter.test"], ["alice", "allow", "a2.filter.test"]] as const) {
+      state.flows.write(flowRecord({ user, decision, host, rule: decision === "deny" ? "blocked" : "web" }));
+    }
+    await page.goto(`${base}/ui#token=${encodeURIComponent(TOKEN)}`);
+    await waitForText(page, "#status", (t) => t === "live", 10_000);
+    await page.waitForSelector('#flows-body tr:has-text("b1.filter.test")', { timeout: 5000 });
+
+    await page.fill("#filter", "  user=alice   decision=deny host=*.filter.test ");
+    await page.click('#filter-form button[type="submit"]');
+    await waitForText(page, "#status", (t) => t === "live", 10_000);
+    await page.waitForSelector('#flows-body tr:has-text("a1.filter.test")', { timeout: 5000 });
+    const hosts = await page.locator("#flows-body tr td:nth-child(4)").allTextContents();
+    assert.deepEqual(hosts, ["a1.filter.test:443"], "only the replayed record that matches");
+    state.flows.write(flowRecord({ user: "bob", decision: "deny", host: "b2.filter.test" }));
+    state.flows.write(flowRecord({ user: "alice", decision: "deny", host: "a3.filter.test" }));
+    await page.waitForSelector('#flows-body tr:has-text("a3.filter.test")', { timeout: 5000 });
+    assert.deepEqual(await page.locator("#flows-body tr td:nth-child(4)").allTextContents(), ["a3.filter.test:443", "a1.filter.test:443"]);
+
+    await page.fill("#filter", "colour=red");
+    await page.click('#filter-form button[type="submit"]');
+    await waitForText(page, "#filter-error", (t) => t.includes('key among type, decision, user'));
+    await page.fill("#filter", "status=abc");
+    await page.click('#filter-form button[type="submit"]');
+    await waitForText(page, "#filter-error", (t) => t.includes('query parameter "status" must be'));
+    assert.equal(await page.textContent("#status"), "filter refused");
+    await page.fill("#filter", "");
+    await page.click('#filter-form button[type="submit"]');
+    await waitForText(page, "#status", (t) => t === "live", 10_000);
+    await page.waitForSelector('#flows-body tr:has-text("b2.filter.test")', { timeout: 5000 });
+    assert.equal(await page.textContent("#filter-error"), "");
+    await page.close();
+  });
+
   it("asks for the token when none is given, and connects with it", { skip, timeout: 60_000 }, async () => {
     const page = await browser.context!.newPage();
     await page.goto(`${base}/ui`);
