@@ -102,7 +102,9 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const metrics = createGatewayMetrics(registry);
   if (runtime.process) registerProcessMetrics(registry, runtime.process);
   const feed = new FlowFeed();
-  const resolver = measuredResolver(createResolver(config.dns, (name) => runtime.lookup(name)), metrics);
+  const resolver = measuredResolver(createResolver(config.dns, (name) => runtime.lookup(name), {
+    dial: (server, signal) => runtime.dial({ address: server.address, port: server.port, signal }),
+  }), metrics);
   const observer: FlowLog = {
     write(record) {
       try {

@@ -4,6 +4,7 @@
 import * as v from "valibot";
 import { normaliseName } from "../dns/name.ts";
 import { parseIpLiteral } from "../dns/ip-literal.ts";
+import { parseDnsServer } from "../dns/server-resolver.ts";
 import type { RuleDefinition, UrlRuleDefinition } from "../policy/types.ts";
 import type { CaConfig, Config, ListenerConfig, NoSniConfig } from "./config.ts";
 import { defaultConfig } from "./default.ts";
@@ -112,6 +113,7 @@ function toDomain(wire: ConfigOutput): Config {
       ttlSeconds: wire.dns.ttlSeconds,
       negativeTtlSeconds: wire.dns.negativeTtlSeconds,
       timeoutMs: wire.dns.timeoutMs,
+      servers: wire.dns.servers.map(parseDnsServer),
     },
     limits: { ...wire.limits },
     workers: wire.workers,

@@ -8,6 +8,7 @@ import { IP_CLASSES } from "../core/ip-class.ts";
 import * as v from "valibot";
 import { parseIpLiteral, IPV4_STRICT_RE } from "../dns/ip-literal.ts";
 import { hostNameError, normaliseName } from "../dns/name.ts";
+import { parseDnsServer } from "../dns/server-resolver.ts";
 import { cidrError, hostPatternError, portSpecError, regexError } from "../policy/host-pattern.ts";
 import { pathPatternError } from "../policy/url-path.ts";
 import { methodError } from "../policy/url-rules.ts";
@@ -124,6 +125,15 @@ function ipAddressError(text: string): string | undefined {
   }
 }
 
+function dnsServerError(text: string): string | undefined {
+  try {
+    parseDnsServer(text);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 const staticHostsSchema = v.pipe(
   v.custom<Record<string, unknown>>(isPlainObject, expected('an object like {"host.example": ["192.0.2.1"]}')),
   v.record(
@@ -156,6 +166,14 @@ const dnsSchema = object({
   ttlSeconds: v.optional(integer(0, 86_400), 30),
   negativeTtlSeconds: v.optional(integer(0, 3_600), 5),
   timeoutMs: v.optional(integer(1, 60_000), 5_000),
+  /** DNS servers asked over TCP instead of the system resolver, in order. */
+  servers: v.optional(
+    v.pipe(
+      v.array(checkedString("a DNS server", dnsServerError), expected('an array of DNS servers like ["10.0.0.53", "[2001:db8::53]:5353"]')),
+      v.maxLength(8, "expected at most 8 DNS servers"),
+    ),
+    [],
+  ),
 });
 
 const limitsSchema = object({

@@ -80,7 +80,9 @@ export class CachingResolver implements Resolver {
   async #fetch(key: string): Promise<Resolution> {
     try {
       const resolution = await this.#inner.resolve(key);
-      this.#set(key, { expires: this.#now() + this.#ttlMs, addresses: resolution.addresses }, this.#ttlMs);
+      // an answer that says how long it holds (a DNS server's TTL) is kept no longer
+      const ttlMs = resolution.ttlSeconds === undefined ? this.#ttlMs : Math.min(this.#ttlMs, resolution.ttlSeconds * 1000);
+      this.#set(key, { expires: this.#now() + ttlMs, addresses: resolution.addresses }, ttlMs);
       return resolution;
     } catch (error) {
       if (error instanceof DnsError) {

@@ -3,6 +3,7 @@ import { DnsError } from "./error.ts";
 import { parseIpLiteral } from "./ip-literal.ts";
 import { hostNameError, normaliseName } from "./name.ts";
 import { StaticResolver } from "./static.ts";
+import { type DnsDial, ServerResolver } from "./server-resolver.ts";
 import { SystemResolver } from "./system.ts";
 import { TimeoutResolver } from "./timeout.ts";
 import type { DnsSettings, LookupFunction, Resolution, Resolver } from "./types.ts";
@@ -11,12 +12,14 @@ import type { DnsSettings, LookupFunction, Resolution, Resolver } from "./types.
 export interface CreateResolverOptions {
   /** Clock in milliseconds for the cache (tests inject one). Default `Date.now`. */
   readonly now?: () => number;
+  /** Opens TCP to a DNS server; needed when `settings.servers` is not empty. */
+  readonly dial?: DnsDial;
 }
 
 /**
  * Compose the gateway's resolver from the `dns` config: IP literals are returned as they
  * are (canonical form, source "literal"), then the static hosts map, then a bounded TTL
- * cache over the system lookup with a timeout. Names that are not valid host names reject
+ * cache over the system lookup (or the configured DNS servers) with a timeout. Names that are not valid host names reject
  * with a `DnsError` of code "notfound" without a lookup.
  *
  * @example
@@ -31,7 +34,7 @@ export function createResolver(
   options: CreateResolverOptions = {},
 ): Resolver {
   const hosts = new StaticResolver(settings.hosts);
-  const system = new TimeoutResolver(new SystemResolver(lookup), settings.timeoutMs);
+  const system = new TimeoutResolver(upstreamResolver(settings, lookup, options.dial), settings.timeoutMs);
   const cached = new CachingResolver(system, {
     maxEntries: settings.cacheSize,
     ttlMs: settings.ttlSeconds * 1000,
@@ -57,4 +60,15 @@ export function createResolver(
       return cached.resolve(hostname, signal);
     },
   };
+}
+
+/**
+ * The configured DNS servers, each given an equal share of the timeout (at least 500 ms) so
+ * a silent first server leaves time for the next; else the system lookup.
+ */
+function upstreamResolver(settings: DnsSettings, lookup: LookupFunction, dial: DnsDial | undefined): Resolver {
+  if (settings.servers.length === 0) return new SystemResolver(lookup);
+  if (!dial) throw new TypeError("DNS servers are configured but no dial function was given");
+  const attemptMs = Math.max(500, Math.floor(settings.timeoutMs / settings.servers.length));
+  return new ServerResolver(settings.servers, dial, attemptMs);
 }

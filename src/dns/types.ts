@@ -1,16 +1,20 @@
+import type { DnsServer } from "./server-resolver.ts";
+
 /**
  * Resolver contract: a host name in, IP addresses out. Implementations are composed
  * (static map → cache → timeout → system) by `createResolver`.
  */
 
 /** Where a resolution came from. */
-export type ResolutionSource = "static" | "system" | "cache" | "literal";
+export type ResolutionSource = "static" | "system" | "dns" | "cache" | "literal";
 
 /** A successful resolution: one or more IP addresses as text (IPv4 first when the source orders them so). */
 export interface Resolution {
   /** Never empty. Frozen: the same array may be handed to many callers. */
   readonly addresses: readonly string[];
   readonly source: ResolutionSource;
+  /** How long the answer may be kept, when the source tells (a DNS server's TTL). */
+  readonly ttlSeconds?: number;
 }
 
 /**
@@ -39,6 +43,8 @@ export interface DnsSettings {
   readonly ttlSeconds: number;
   /** How long a failed lookup is cached. */
   readonly negativeTtlSeconds: number;
-  /** A system lookup taking longer fails with a `DnsError` of code "timeout". */
+  /** A lookup taking longer fails with a `DnsError` of code "timeout". */
   readonly timeoutMs: number;
+  /** DNS servers asked directly (over TCP) instead of the system lookup; empty = the system's. */
+  readonly servers: readonly DnsServer[];
 }

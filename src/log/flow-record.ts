@@ -27,7 +27,7 @@ export interface FlowRecord {
   port: number | null;
   /** The IP address dialed (the one checked), or null if none. */
   resolved: string | null;
-  /** Where the address came from: "static", "system", "cache", "literal", or null. */
+  /** Where the address came from: "static", "system", "dns", "cache", "literal", or null. */
   dnsSource: string | null;
   decision: "allow" | "deny" | null;
   rule: string | null;

@@ -53,7 +53,7 @@ export interface GatewayMetrics {
   readonly certCacheSize: Gauge;
   /** `tollgate_cert_mint_seconds`: time to mint one leaf. */
   readonly certMintSeconds: Histogram;
-  /** `tollgate_dns_lookups_total{source,result}`: source "static", "system", "cache", "literal" or "none"; result "ok", "notfound", "timeout" or "error". */
+  /** `tollgate_dns_lookups_total{source,result}`: source "static", "system", "dns", "cache", "literal" or "none"; result "ok", "notfound", "timeout" or "error". */
   readonly dnsLookups: Counter<readonly ["source", "result"]>;
   /** `tollgate_dns_lookup_seconds`. */
   readonly dnsLookupSeconds: Histogram;

@@ -32,7 +32,7 @@ describe("parseConfig", () => {
       minTlsVersion: { client: "TLSv1.2", upstream: "TLSv1.2" },
       leafCacheSize: 10000,
     });
-    assert.deepEqual(config.dns, { hosts: {}, cacheSize: 10000, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: 5000 });
+    assert.deepEqual(config.dns, { hosts: {}, cacheSize: 10000, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: 5000, servers: [] });
     assert.deepEqual(config.limits, {
       maxHeadBytes: 65536,
       maxHeaders: 100,
@@ -100,6 +100,15 @@ describe("parseConfig", () => {
     assert.deepEqual(config.ca, { cert: "ca/ca.pem", key: "ca/ca.key" });
     assert.deepEqual(config.dns.hosts, { "origin.test": ["::1", "192.0.2.1"] });
     assert.equal(config.dns.ttlSeconds, 0);
+    assert.deepEqual(parseConfig({ dns: { servers: ["10.0.0.53", "[2001:db8::53]:5353"] } }).dns.servers, [
+      { address: "10.0.0.53", port: 53 },
+      { address: "2001:db8::53", port: 5353 },
+    ]);
+    assert.deepEqual(problems({ dns: { servers: ["dns.corp.example", "10.0.0.53:0"] } }), [
+      'dns.servers[0]: expected an IP address, "ip:port" or "[ipv6]:port", got "dns.corp.example"',
+      'dns.servers[1]: expected an IP address, "ip:port" or "[ipv6]:port", got "10.0.0.53:0"',
+    ]);
+    assert.deepEqual(problems({ dns: { servers: Array(9).fill("10.0.0.53") } }), ["dns.servers: expected at most 8 DNS servers"]);
     assert.equal(config.dns.cacheSize, 10000);
     assert.equal(config.limits.idleTimeoutMs, 0);
     assert.equal(config.limits.maxHeaders, 100);

@@ -10,6 +10,7 @@ const settings: DnsSettings = {
   ttlSeconds: 30,
   negativeTtlSeconds: 5,
   timeoutMs: 1000,
+  servers: [],
 };
 
 function countingLookup(answer: (name: string) => Promise<string[]>) {

@@ -287,7 +287,7 @@ export class FlowHarness {
     this.#checkRelease = options.checkRelease ?? true;
     const policy = compilePolicy(options.policy ?? POLICY);
     const resolver = createResolver(
-      { hosts: { ...HOSTS, ...options.hosts }, cacheSize: 100, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: options.dnsTimeoutMs ?? 1000 },
+      { hosts: { ...HOSTS, ...options.hosts }, cacheSize: 100, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: options.dnsTimeoutMs ?? 1000, servers: [] },
       options.lookup ?? ((name) => Promise.reject(new Error(`No system lookup in tests (asked for "${name}")`))),
     );
     this.tls = new FakeTls((o) => this.#dial(o));
