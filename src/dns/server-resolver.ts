@@ -11,7 +11,7 @@ import { DnsError } from "./error.ts";
 import { IPV4_STRICT_RE, parseIpLiteral } from "./ip-literal.ts";
 import { normaliseName } from "./name.ts";
 import type { Resolution, Resolver } from "./types.ts";
-import { type DnsAnswer, decodeResponse, encodeQuery, MAX_MESSAGE_BYTES, RCODE_NOERROR, RCODE_NXDOMAIN, TYPE_A, TYPE_AAAA } from "./wire.ts";
+import { type DnsAnswer, decodeResponse, encodeQuery, RCODE_NOERROR, RCODE_NXDOMAIN, TYPE_A, TYPE_AAAA } from "./wire.ts";
 
 /** A DNS server: an IP address and port. */
 export interface DnsServer {
@@ -103,7 +103,7 @@ async function exchange(dial: DnsDial, server: DnsServer, name: string, queries:
         buffered = concat(buffered, value);
         while (buffered.length >= 2) {
           const length = (buffered[0]! << 8) | buffered[1]!;
-          if (length < 12 || length > MAX_MESSAGE_BYTES) throw new Error(`bad DNS message length ${length}`);
+          if (length < 12) throw new Error(`bad DNS message length ${length}`);
           if (buffered.length < 2 + length) break;
           const message = buffered.subarray(2, 2 + length);
           buffered = buffered.subarray(2 + length);

@@ -82,6 +82,14 @@ describe("ServerResolver", () => {
     assert.deepEqual(net.connections, ["10.0.0.1:53", "10.0.0.2:53", "10.0.0.3:53", "10.0.0.4:53", "10.0.0.5:53"]);
   });
 
+  it("a frame too short to be a DNS message is a failure of that server", async () => {
+    const net = network({ "10.0.0.1:53": () => new Uint8Array([1, 2, 3]), "10.0.0.2:53": normal });
+    const r = new ServerResolver([{ address: "10.0.0.1", port: 53 }, { address: "10.0.0.2", port: 53 }], net.dial, 1000);
+    assert.equal((await r.resolve("a.test")).addresses[0], "192.0.2.10");
+    const only = new ServerResolver([{ address: "10.0.0.1", port: 53 }], net.dial, 1000);
+    await assert.rejects(only.resolve("a.test"), /10\.0\.0\.1:53: bad DNS message length 3/);
+  });
+
   it("when every server fails, the error names each and why", async () => {
     const net = network({ "10.0.0.1:53": "refuse", "10.0.0.2:5353": () => ({ rcode: 5 }), "10.0.0.3:53": () => "silent" });
     const r = new ServerResolver([{ address: "10.0.0.1", port: 53 }, { address: "10.0.0.2", port: 5353 }, { address: "10.0.0.3", port: 53 }], net.dial, 100);
