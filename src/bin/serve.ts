@@ -160,6 +160,22 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
     if (now.mtimeMs !== prev.mtimeMs) reload("config file changed");
   });
 
+  // SIGTERM/SIGINT are counted from before the "listening" line: a supervisor (or a test)
+  // that signals as soon as it reads that line must not find the default handler (exit)
+  // still in place, nor a second signal sent right after "still accepting" go unseen.
+  let signals = 0;
+  let wake: (() => void) | undefined;
+  const onSignal = () => {
+    signals++;
+    wake?.();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const signalled = (count: number) => new Promise<void>((done) => {
+    if (signals >= count) done();
+    else wake = () => signals >= count && done();
+  });
+
   const parts = [...gateway.addresses].map(([n, a]) => `${n}=${a.address}:${a.port}`);
   if (admin) parts.push(`admin=${admin.address.address}:${admin.address.port}`);
   if (pool) parts.push(`workers=${processes}`);
@@ -167,17 +183,13 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
   // SIGTERM/SIGINT: /readyz fails at once; listeners stay open for shutdownDelayMs (load
   // balancers notice and stop sending), then drain for up to drainTimeoutMs. Another signal
   // during the delay skips the rest of it.
-  const signalled = () => new Promise<void>((done) => {
-    process.once("SIGINT", () => done());
-    process.once("SIGTERM", () => done());
-  });
-  await signalled();
+  await signalled(1);
   state.draining();
   const { shutdownDelayMs, drainTimeoutMs } = config.limits;
   if (shutdownDelayMs > 0) {
     say(`shutting down: /readyz fails now; still accepting for ${seconds(shutdownDelayMs)}`);
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([signalled(), new Promise<void>((r) => (timer = setTimeout(r, shutdownDelayMs)))]);
+    await Promise.race([signalled(2), new Promise<void>((r) => (timer = setTimeout(r, shutdownDelayMs)))]);
     clearTimeout(timer);
   }
   say(`shutting down: draining connections for up to ${seconds(drainTimeoutMs)}`);
