@@ -14,6 +14,9 @@ import type { FlowLog, FlowRecord, RequestRecord } from "../log/flow-record.ts";
 /** A record the feed carries. */
 export type FeedRecord = FlowRecord | RequestRecord;
 
+/** A test a record passes or not (flow-filter.ts builds the admin API's from its query). */
+export type FlowFilter = (record: FeedRecord) => boolean;
+
 /** Options of {@linkcode FlowFeed}. */
 export interface FlowFeedOptions {
   /** Records kept for {@linkcode FlowFeed.recent}. Default 1000. */
@@ -27,7 +30,7 @@ export interface SubscribeOptions {
   /** Told how many records were dropped, just before the next one is delivered. */
   readonly onDrop?: (dropped: number) => void;
   /** Only records it accepts are queued (so others neither wait nor count as dropped). */
-  readonly filter?: ((record: FeedRecord) => boolean) | undefined;
+  readonly filter?: FlowFilter | undefined;
 }
 
 /** Counters of a {@linkcode FlowFeed}. */
@@ -150,7 +153,7 @@ export class FlowFeed implements FlowLog {
    * The newest `limit` records (default all held) that `match` accepts (default all), oldest
    * first and newest last.
    */
-  recent(limit?: number, match?: (record: FeedRecord) => boolean): FeedRecord[] {
+  recent(limit?: number, match?: FlowFilter): FeedRecord[] {
     return this.#ring.last(limit === undefined ? this.#ring.size : checkCount("limit", limit, 0), match);
   }
 
@@ -193,7 +196,7 @@ export class FlowFeed implements FlowLog {
 class _Subscriber {
   readonly #onRecord: (record: FeedRecord) => void | Promise<void>;
   readonly #onDrop: ((dropped: number) => void) | undefined;
-  readonly #filter: ((record: FeedRecord) => boolean) | undefined;
+  readonly #filter: FlowFilter | undefined;
   readonly #onFail: () => void;
   readonly #queue: Ring<FeedRecord>;
   #pendingDrops = 0;
@@ -203,7 +206,7 @@ class _Subscriber {
   constructor(
     onRecord: (record: FeedRecord) => void | Promise<void>,
     onDrop: ((dropped: number) => void) | undefined,
-    filter: ((record: FeedRecord) => boolean) | undefined,
+    filter: FlowFilter | undefined,
     maxQueue: number,
     onFail: () => void,
   ) {
@@ -263,7 +266,7 @@ export interface SseStreamOptions {
   /** Queue of the stream's subscription (see {@linkcode SubscribeOptions.maxQueue}). Default 256. */
   readonly maxQueue?: number;
   /** Only records it accepts are replayed and sent. Default all. */
-  readonly filter?: ((record: FeedRecord) => boolean) | undefined;
+  readonly filter?: FlowFilter | undefined;
 }
 
 /** Response headers for {@linkcode sseStream}'s body. */

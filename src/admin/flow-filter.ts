@@ -17,10 +17,9 @@
 import { tryNormalizeHost } from "../core/host.ts";
 import { cidrContains, parseIp } from "../core/ip.ts";
 import { hostPatternMatches, parseClientCidr, parseHostPattern } from "../policy/host-pattern.ts";
-import type { FeedRecord } from "./flow-feed.ts";
+import type { FlowFilter } from "./flow-feed.ts";
 
-/** A test a record passes or not. */
-export type FlowFilter = (record: FeedRecord) => boolean;
+export type { FlowFilter };
 
 /** The query parameters {@linkcode parseFlowFilter} reads. */
 export const FLOW_FILTER_PARAMS = ["type", "decision", "user", "listener", "mode", "rule", "host", "client", "status"] as const;

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concatBytes } from "../core/bytes.ts";
 import type { Conn } from "../core/conn.ts";
 import { formatAddress } from "../log/flow-record.ts";
 import { DnsError } from "./error.ts";
@@ -71,14 +72,6 @@ function frame(message: Uint8Array): Uint8Array {
   return out;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 /**
  * Sends `queries` for `name` on one connection and reads their answers (any order). A
  * server that closes after answering some is asked the rest on a new connection, once.
@@ -93,14 +86,14 @@ async function exchange(dial: DnsDial, server: DnsServer, name: string, queries:
     const reader = conn.readable.getReader();
     try {
       const writer = conn.writable.getWriter();
-      await writer.write(pending.map((q) => frame(encodeQuery(q.id, name, q.type))).reduce(concat));
+      await writer.write(concatBytes(pending.map((q) => frame(encodeQuery(q.id, name, q.type)))));
       writer.releaseLock();
       let buffered: Uint8Array = new Uint8Array(0);
       while (answers.size < queries.length) {
         const { done, value } = await reader.read();
         signal.throwIfAborted();
         if (done) break;
-        buffered = concat(buffered, value);
+        buffered = concatBytes([buffered, value]);
         while (buffered.length >= 2) {
           const length = (buffered[0]! << 8) | buffered[1]!;
           if (length < 12) throw new Error(`bad DNS message length ${length}`);
