@@ -11,7 +11,10 @@ export interface TlsCapability {
    * to the handshake. Rejects if the handshake fails (the client gets a TLS alert).
    */
   accept(conn: Conn, options: TlsAcceptOptions): Promise<TlsSession>;
-  /** Client side: dial `address:port` and handshake with SNI = `servername`. */
+  /**
+   * Client side: dial `address:port` (or use `options.over`) and handshake with SNI =
+   * `servername`.
+   */
   connect(options: TlsConnectOptions): Promise<TlsClientSession>;
   /**
    * Optional, called once at start before any `connect`: the extra CA certificates (PEM) the
@@ -35,8 +38,15 @@ export interface TlsAcceptOptions {
 }
 
 export interface TlsConnectOptions {
+  /** The peer's IP address: dialled, or only named in messages when `over` is given. */
   readonly address: string;
   readonly port: number;
+  /**
+   * An open connection to handshake over instead of dialling (e.g. a tunnel through a parent
+   * proxy). It must be unread (the server speaks first in TLS, so nothing can be pending);
+   * the session owns it from then on, and closes it when the handshake fails.
+   */
+  readonly over?: Conn;
   /** SNI and the name the certificate is checked against. */
   readonly servername: string;
   /** Extra trusted CA certificates (PEM), in addition to the system roots. */

@@ -132,6 +132,56 @@ describe("runtime adapter TLS accept + connect", { timeout: 60_000 }, () => {
     assert.equal(a.session.conn.remote.address, "127.0.0.1");
   });
 
+  it("connects over an open connection (a tunnel), native or not, byte-identical", async () => {
+    const payload = pattern(4 * 1024 * 1024 + 3, 9);
+    const srv = await tlsServer((s) => writeAll(s.conn, payload));
+    // the adapter's own TCP connection: upgraded in place where the runtime can
+    const tcp = await rt.dial({ address: "127.0.0.1", port: srv.port });
+    const c = await connectTo(srv.port, { over: tcp });
+    assert.equal(c.alpn, "http/1.1");
+    assert.equal(c.servername, "origin.test");
+    assert.ok(c.peerCertificateDer && c.peerCertificateDer[0] === 0x30);
+    assert.equal(await sha(await readAll(c.conn)), await sha(payload));
+    c.conn.close();
+    // an in-memory Conn bridged to TCP: the portable path
+    const [near, far] = memoryConnPair();
+    const tcp2 = await rt.dial({ address: "127.0.0.1", port: srv.port });
+    const bridged = Promise.all([far.readable.pipeTo(tcp2.writable), tcp2.readable.pipeTo(far.writable)]).catch(() => {});
+    const c2 = await connectTo(srv.port, { over: near });
+    assert.equal(c2.alpn, "http/1.1");
+    assert.equal(await sha(await readAll(c2.conn)), await sha(payload));
+    c2.conn.close();
+    tcp2.close();
+    await bridged;
+  });
+
+  it("over an open connection: a bad certificate or early bytes fail the handshake and close it", async () => {
+    const srv = await tlsServer(() => {});
+    const tcp = await rt.dial({ address: "127.0.0.1", port: srv.port });
+    await assert.rejects(connectTo(srv.port, { over: tcp, servername: "other.test" }), (e: unknown) => {
+      assert.ok(e instanceof TlsValidationError, String(e));
+      assert.equal(e.code, "ERR_TLS_CERT_ALTNAME_INVALID");
+      return true;
+    });
+    // a peer that speaks first (not a TLS server): no session, the connection is closed
+    let seen: Conn | undefined;
+    const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, (conn) => {
+      seen = conn;
+      void writeAll(conn, text("220 smtp.example ESMTP\r\n"), false);
+    });
+    listeners.push(l);
+    const talker = await rt.dial({ address: "127.0.0.1", port: l.address.port });
+    await sleep(50); // the banner is in
+    await assert.rejects(connectTo(l.address.port, { over: talker, signal: AbortSignal.timeout(3000) }));
+    assert.ok(seen);
+    const r = seen.readable.getReader();
+    for (;;) {
+      const x = await r.read().catch(() => ({ done: true }));
+      if (x.done) break;
+    }
+    seen.close();
+  });
+
   it("keeps the client's direction open after the server's half-close", async () => {
     const upload = pattern(1024 * 1024 + 3, 9);
     let serverGot = "";

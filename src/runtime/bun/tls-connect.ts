@@ -1,6 +1,8 @@
 /// <reference types="bun-types" />
 import type { Socket } from "bun";
+import type { Address } from "../../core/conn.ts";
 import type { TlsClientSession, TlsConnectOptions } from "../../core/tls.ts";
+import { connectNodeTls } from "../node-tls/connect.ts";
 import {
   alpnWire,
   caList,
@@ -10,8 +12,7 @@ import {
   secureOptionsFor,
   validatePeer,
 } from "../node-tls/verify.ts";
-import type { BunSocketConn } from "./socket-conn.ts";
-import { stripMapped } from "./socket-conn.ts";
+import { BunSocketConn, stripMapped } from "./socket-conn.ts";
 import { clientContext } from "./tls-client-context.ts";
 import { BunTlsConn, tlsHandlers } from "./tls-conn.ts";
 
@@ -50,35 +51,45 @@ function trustOptions(options: TlsConnectOptions): Record<string, unknown> {
  * `validatePeer` against `servername`. Bun is told not to reject so the decision, its
  * reason code and the peer certificate are ours on every runtime.
  *
+ * With `over` (an open connection, e.g. a tunnel through a parent proxy), a native socket
+ * is upgraded in place (`socket.upgradeTLS`); any other Conn goes through `node:tls`.
+ *
  * @example
  * ```ts
  * const s = await bunConnectTls({ address: "127.0.0.1", port: 8443, servername: "origin.test", extraCaPem: [ca], verify: true, alpn: ["http/1.1"], minVersion: "TLSv1.2" });
  * ```
  */
 export async function bunConnectTls(options: TlsConnectOptions): Promise<TlsClientSession> {
+  const over = options.over;
+  if (over && !(over instanceof BunSocketConn)) return connectNodeTls(options, () => Promise.reject(new Error("unreachable")));
   const signal = options.signal;
+  if (over && signal?.aborted) {
+    over.close();
+    throw signal.reason;
+  }
   signal?.throwIfAborted();
   const { servername } = options;
   const sni = isIpLiteral(servername) ? "" : servername;
+  const tls = {
+    serverName: sni,
+    rejectUnauthorized: false,
+    ALPNProtocols: alpnWire(options.alpn),
+    ...trustOptions(options),
+  };
   let conn: BunTlsConn | undefined;
-  const connecting = Bun.connect<BunSocketConn>({
+  const opened = (socket: Socket<BunSocketConn>, local: Address) => {
+    conn = new BunTlsConn(socket, local, { address: options.address, port: options.port });
+    socket.data = conn;
+  };
+  const connecting: Promise<unknown> = over ? upgrade(over, tls, opened) : Bun.connect<BunSocketConn>({
     hostname: options.address,
     port: options.port,
     allowHalfOpen: true,
-    tls: {
-      serverName: sni,
-      rejectUnauthorized: false,
-      ALPNProtocols: alpnWire(options.alpn),
-      ...trustOptions(options),
-    },
+    tls,
     socket: {
       ...tlsHandlers,
       open(socket: Socket<BunSocketConn>) {
-        conn = new BunTlsConn(socket, { address: stripMapped(socket.localAddress), port: socket.localPort ?? 0 }, {
-          address: options.address,
-          port: options.port,
-        });
-        socket.data = conn;
+        opened(socket, { address: stripMapped(socket.localAddress), port: socket.localPort ?? 0 });
       },
       connectError() {
         // the promise rejects with the error
@@ -115,10 +126,34 @@ export async function bunConnectTls(options: TlsConnectOptions): Promise<TlsClie
     };
   } catch (e) {
     conn?.close();
+    over?.close();
     // a connect that completes after an abort must not leak a socket
-    connecting.then((s) => s.terminate(), () => {});
+    if (!over) connecting.then((s) => (s as Socket<BunSocketConn>).terminate(), () => {});
     throw e;
   } finally {
     if (onAbort) signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/**
+ * Client-side `upgradeTLS` of an open native socket. The server speaks first in TLS, so
+ * bytes already received cannot belong to the handshake: they fail it.
+ */
+async function upgrade(
+  over: BunSocketConn,
+  tls: Record<string, unknown>,
+  opened: (socket: Socket<BunSocketConn>, local: Address) => void,
+): Promise<void> {
+  await over.handOver((socket: Socket<BunSocketConn>, unread) => {
+    if (unread.some((c) => c.byteLength > 0)) throw new Error("the peer sent data before the TLS handshake");
+    socket.upgradeTLS<BunSocketConn>({
+      tls,
+      socket: {
+        ...tlsHandlers,
+        open(upgraded: Socket<BunSocketConn>) {
+          opened(upgraded, over.local);
+        },
+      },
+    } as Parameters<typeof socket.upgradeTLS<BunSocketConn>>[0]);
+  });
 }

@@ -22,7 +22,8 @@ import { NodeSocketConn } from "./node-socket-conn.ts";
 import { caList, handshakeFailure, isIpLiteral, validatePeer } from "./verify.ts";
 
 /**
- * Dials `options.address:options.port` with `dial` and completes a TLS handshake. Rejects with
+ * Dials `options.address:options.port` with `dial` (or takes `options.over`) and completes a
+ * TLS handshake. Rejects with
  * `TlsValidationError` when `verify` is true and the certificate is not trusted for
  * `servername`, with an Error for other failures, with `signal.reason` on abort.
  * `buffers.freeBuffers` as for `acceptNodeTls`. `caFor` turns `extraCaPem` into the `ca`
@@ -40,9 +41,9 @@ export async function connectNodeTls(
   caFor: (extraCaPem: readonly string[] | undefined) => string[] | undefined = caList,
 ): Promise<TlsClientSession> {
   const signal = options.signal;
-  signal?.throwIfAborted();
+  if (!options.over) signal?.throwIfAborted(); // else closed below
   const { servername } = options;
-  const conn = await dial({ address: options.address, port: options.port, signal });
+  const conn = options.over ?? await dial({ address: options.address, port: options.port, signal });
   if (signal?.aborted) {
     conn.close();
     throw signal.reason;
