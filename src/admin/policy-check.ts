@@ -10,6 +10,7 @@ import { parseConfig } from "../config/parse.ts";
 import { isPlainObject } from "../config/schema-kit.ts";
 import { ID_RE, USER_NAME_RE } from "../config/schema-kit.ts";
 import type { PolicyConfig } from "../config/config.ts";
+import { DIRECT } from "../policy/types.ts";
 import type { PolicyIssue } from "./state.ts";
 
 /** What a policy is checked against: the running config's listeners and CA. */
@@ -26,6 +27,11 @@ export interface PolicyContext {
    * exist (a policy checked on its own, without its config's `proxyAuth`).
    */
   readonly users?: readonly string[];
+  /**
+   * Names of the parent proxies rules may send flows through. Absent: any name a rule uses is
+   * taken to exist (a policy checked on its own, without its config's `parents`).
+   */
+  readonly parents?: readonly string[];
 }
 
 /** The outcome of {@linkcode checkPolicy}. */
@@ -34,7 +40,7 @@ export type PolicyCheck =
   | { readonly ok: false; readonly issues: readonly PolicyIssue[] };
 
 /** Keys only a policy section has; a document with one of them at the top is a bare policy. */
-const POLICY_KEYS = ["defaultAction", "defaultLog", "rules", "urlRules"];
+const POLICY_KEYS = ["defaultAction", "defaultLog", "defaultParent", "rules", "urlRules"];
 
 /**
  * True when `document` looks like a bare policy section rather than a whole config: an
@@ -64,6 +70,17 @@ function userNamesOf(policy: Record<string, unknown>): string[] {
       for (const name of rule["users"] as unknown[]) if (typeof name === "string" && USER_NAME_RE.test(name)) names.add(name);
     }
   }
+  return [...names];
+}
+
+function parentNamesOf(policy: Record<string, unknown>): string[] {
+  const names = new Set<string>();
+  const add = (name: unknown) => {
+    if (typeof name === "string" && ID_RE.test(name) && name !== DIRECT) names.add(name);
+  };
+  add(policy["defaultParent"]);
+  const rules = policy["rules"];
+  if (Array.isArray(rules)) for (const rule of rules as unknown[]) if (isPlainObject(rule)) add(rule["parent"]);
   return [...names];
 }
 
@@ -99,9 +116,11 @@ export function checkPolicy(policy: unknown, context: PolicyContext = {}): Polic
     ? [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }]
     : names.map((name) => ({ name, mode: "explicit", listen: "127.0.0.1:0" }));
   const users = context.users ?? userNamesOf(policy);
+  const parents = context.parents ?? parentNamesOf(policy);
   const config = {
     listeners,
     policy,
+    ...(parents.length === 0 ? {} : { parents: Object.fromEntries(parents.map((name) => [name, { url: "http://127.0.0.1:3128" }])) }),
     ...(users.length === 0 ? {} : { proxyAuth: { users: users.map((name) => ({ name, passwordHash: STAND_IN_HASH })) } }),
     ...(context.hasCa === false ? {} : { ca: { cert: "policy-check-ca.pem", key: "policy-check-ca.key" } }),
   };

@@ -4,7 +4,7 @@ import type { IpClass } from "../core/ip-class.ts";
  * Built by `parseConfig` / `parseConfigText` (in `parse.ts`, re-exported here).
  */
 import type { DnsSettings } from "../dns/types.ts";
-import type { PolicyDefinition, UrlRuleDefinition } from "../policy/types.ts";
+import type { Host, PolicyDefinition, UrlRuleDefinition } from "../policy/types.ts";
 import type { RedirectHttpsListenerConfig, ReverseConfig, ReverseListenerConfig } from "../reverse/config-types.ts";
 
 export type * from "../reverse/config-types.ts";
@@ -185,6 +185,21 @@ export interface Config {
   readonly proxyAuth?: { readonly realm: string; readonly users: readonly { readonly name: string; readonly passwordHash: string }[] };
   /** Gateway processes sharing the listeners: a count, or "auto" (one per CPU). */
   readonly workers: number | "auto";
+  /** Parent proxies by name (rules send flows through them with `parent`); empty = none. */
+  readonly parents: Readonly<Record<string, ParentConfig>>;
+}
+
+/** A parent proxy: the gateway reaches destinations through it (CONNECT, absolute-form HTTP). */
+export interface ParentConfig {
+  /** As written: `http://host:port`. */
+  readonly url: string;
+  readonly host: Host;
+  readonly port: number;
+  /** `host:port` for messages. */
+  readonly authority: string;
+  /** Basic credentials for Proxy-Authorization: the user, and the file holding the password. */
+  readonly username?: string;
+  readonly passwordFile?: string;
 }
 
 /** The admin API listener. */

@@ -14,6 +14,7 @@ import { JsonSyntaxError, parseJson } from "./json.ts";
 import { parseListenAddress, parseUpstreamAddress } from "./listen.ts";
 import { type ConfigOutput, configSchema } from "./schema.ts";
 import { toRedirectListener, toReverseConfig, toReverseListener } from "./schema-reverse.ts";
+import { toParentsConfig } from "./schema-parents.ts";
 
 /**
  * Validate a JSON-shaped value and build the domain config. Absent sections take their
@@ -69,6 +70,7 @@ function toDomain(wire: ConfigOutput): Config {
     policy: {
       defaultAction: policy.defaultAction,
       defaultLog: policy.defaultLog,
+      ...(policy.defaultParent === undefined ? {} : { defaultParent: policy.defaultParent }),
       rules: policy.rules.map((rule, index): RuleDefinition => ({
         id: rule.id ?? `rule-${index + 1}`,
         ...(rule.hosts === undefined ? {} : { hosts: [...rule.hosts] }),
@@ -83,6 +85,7 @@ function toDomain(wire: ConfigOutput): Config {
         decryption: rule.decryption,
         upstreamTls: rule.upstreamTls,
         ...(rule.allowAddresses === undefined ? {} : { allowAddresses: [...rule.allowAddresses] }),
+        ...(rule.parent === undefined ? {} : { parent: rule.parent }),
       })),
       urlRules: policy.urlRules.map((rule): UrlRuleDefinition => ({
         id: rule.id,
@@ -117,6 +120,7 @@ function toDomain(wire: ConfigOutput): Config {
     },
     limits: { ...wire.limits },
     workers: wire.workers,
+    parents: toParentsConfig(wire.parents),
     ...(wire.reverse === undefined ? {} : { reverse: toReverseConfig(wire.reverse, wire.limits.connectTimeoutMs) }),
     ...(wire.admin === undefined
       ? {}

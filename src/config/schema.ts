@@ -20,6 +20,7 @@ import { listenAddressError } from "./listen.ts";
 import { parsePasswordHash } from "../auth/password-hash.ts";
 import { caSchema, interceptionSchema } from "./schema-tls.ts";
 import { reverseReferences, reverseSchema } from "./schema-reverse.ts";
+import { parentReferences, parentsSchema } from "./schema-parents.ts";
 /** A rule id: an id (see `ID_RE`) other than "default" (the id of default decisions). */
 const ruleId = checkedString(ID_WHAT, (text) => {
   if (!ID_RE.test(text)) return `expected ${ID_WHAT}, got ${JSON.stringify(text)}`;
@@ -63,6 +64,8 @@ const ruleSchema = object({
   upstreamTls: v.optional(v.picklist(["verify", "insecure"], expected('"verify" or "insecure"')), "verify"),
   /** Internal destination addresses this rule may reach despite the address guard. */
   allowAddresses: v.optional(v.array(checkedString("an IP address or CIDR", cidrError), expected("an array of CIDRs"))),
+  /** The parent proxy (a `parents` name) this rule's allowed flows go through, or "direct"; default: the policy's `defaultParent`. */
+  parent: v.optional(v.string(expected("a parent name or \"direct\""))),
 });
 
 /**
@@ -98,6 +101,8 @@ const urlRuleSchema = object({
 const policySchema = object({
   defaultAction: v.optional(action, "deny"),
   defaultLog: v.optional(boolean, true),
+  /** The parent proxy for rules without `parent` and for the default decision (absent or "direct": none). */
+  defaultParent: v.optional(v.string(expected("a parent name or \"direct\""))),
   rules: v.optional(
     v.pipe(
       v.array(ruleSchema, expected("an array of rules")),
@@ -275,6 +280,8 @@ const configObject = object({
   addressGuard: v.optional(addressGuardSchema, {}),
   admin: v.optional(adminSchema),
   proxyAuth: v.optional(proxyAuthSchema),
+  /** Parent proxies by name (see schema-parents.ts). */
+  parents: v.optional(parentsSchema),
   /**
    * Gateway processes sharing the listeners (SO_REUSEPORT): 1 = this process only; "auto" =
    * one per CPU. Limits are shared out between them.
@@ -287,7 +294,8 @@ const configObject = object({
 
 /**
  * The whole config file. Every section is optional; a decrypting rule requires `ca`; a
- * rule's `listeners` must name listeners and its `users` proxyAuth users.
+ * rule's `listeners` must name listeners, its `users` proxyAuth users and its `parent` a
+ * parent proxy.
  */
 export const configSchema = v.pipe(
   configObject,
@@ -295,6 +303,7 @@ export const configSchema = v.pipe(
   ruleListenersExist<v.InferOutput<typeof configObject>>(),
   ruleUsersExist<v.InferOutput<typeof configObject>>(),
   reverseReferences<v.InferOutput<typeof configObject>>(),
+  parentReferences<v.InferOutput<typeof configObject>>(),
 );
 
 /** A config as written (JSON shape). */

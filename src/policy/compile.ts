@@ -39,7 +39,7 @@ import { type Cidr, cidrContains, formatCidr, parseIp } from "../core/ip.ts";
 import { conditionsText, explainRule } from "./explain.ts";
 import { HostIndex } from "./host-index.ts";
 import { NameTable, randomSeed } from "./name-table.ts";
-import { compileRule, fieldError, portsMatch, RuleSet } from "./rule.ts";
+import { compileRule, fieldError, isParentName, portsMatch, RuleSet } from "./rule.ts";
 import { modeBit, scopeMatches } from "./scope.ts";
 import type {
   Action,
@@ -51,6 +51,7 @@ import type {
   RuleDefinition,
   RuleExplanation,
 } from "./types.ts";
+import { DIRECT } from "./types.ts";
 
 /**
  * Parse a client address as runtimes report it: plain, bracketed, or with a zone id
@@ -80,10 +81,15 @@ class CompiledPolicy implements Policy {
   #user: string | undefined;
   readonly #scoped: boolean;
 
-  constructor(defs: readonly RuleDefinition[], rules: RuleSet, index: HostIndex, action: Action, log: boolean) {
+  readonly #parents: readonly (string | undefined)[];
+
+  constructor(defs: readonly RuleDefinition[], rules: RuleSet, index: HostIndex, action: Action, log: boolean, defaultParent: string | undefined) {
     this.#defs = defs;
     this.#rules = rules;
     this.#index = index;
+    const parentOf = (name: string | undefined) => (name === undefined || name === DIRECT ? undefined : name);
+    const byDefault = parentOf(defaultParent);
+    this.#parents = defs.map((d) => (d.parent === undefined ? byDefault : parentOf(d.parent)));
     this.#default = Object.freeze({
       action,
       ruleId: "default",
@@ -91,6 +97,7 @@ class CompiledPolicy implements Policy {
       log,
       decryption: "exception",
       upstreamTls: "verify",
+      ...(byDefault !== undefined && action === "allow" ? { parent: byDefault } : {}),
     });
     const ports = rules.ports;
     const clients = rules.clients;
@@ -167,6 +174,7 @@ class CompiledPolicy implements Policy {
     }
     const client = rule.clients === undefined ? undefined : this.#client();
     const allowAddresses = this.#defs[i]?.allowAddresses;
+    const parent = rule.action === "allow" ? this.#parents[i] : undefined;
     const decision: Decision = {
       action: rule.action,
       ruleId: rule.id,
@@ -174,6 +182,7 @@ class CompiledPolicy implements Policy {
       log: rule.log,
       decryption: rule.decryption,
       upstreamTls: rule.upstreamTls,
+      ...(parent !== undefined ? { parent } : {}),
     };
     return allowAddresses && allowAddresses.length > 0 ? { ...decision, allowAddresses } : decision;
   }
@@ -200,13 +209,16 @@ class CompiledPolicy implements Policy {
  */
 export function compilePolicy(def: PolicyDefinition): Policy {
   if (typeof def !== "object" || def === null) throw new TypeError(`policy: expected an object, got ${String(def)}`);
-  const { rules, defaultAction, defaultLog } = def;
+  const { rules, defaultAction, defaultLog, defaultParent } = def;
   if (!Array.isArray(rules)) fieldError("rules", `expected an array, got ${JSON.stringify(rules) ?? String(rules)}`);
   if (defaultAction !== "allow" && defaultAction !== "deny") {
     fieldError("defaultAction", `expected "allow" or "deny", got ${JSON.stringify(defaultAction) ?? String(defaultAction)}`);
   }
   if (defaultLog !== undefined && typeof defaultLog !== "boolean") {
     fieldError("defaultLog", `expected a boolean, got ${JSON.stringify(defaultLog)}`);
+  }
+  if (defaultParent !== undefined && !isParentName(defaultParent)) {
+    fieldError("defaultParent", `expected a parent proxy name or "direct", got ${JSON.stringify(defaultParent)}`);
   }
   const index = new HostIndex();
   const compiled = new RuleSet(rules.length);
@@ -217,5 +229,5 @@ export function compilePolicy(def: PolicyDefinition): Policy {
     const first = ids.firstRule(ids.add(id, i));
     if (first !== i) fieldError(`rules[${i}].id`, `duplicate rule id ${JSON.stringify(id)} (first at rules[${first}])`);
   }
-  return new CompiledPolicy(rules, compiled, index, defaultAction, defaultLog ?? false);
+  return new CompiledPolicy(rules, compiled, index, defaultAction, defaultLog ?? false, defaultParent);
 }

@@ -192,6 +192,10 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
   if (upstreamTls !== undefined && upstreamTls !== "verify" && upstreamTls !== "insecure") {
     _fail(index, ".upstreamTls", `expected "verify" or "insecure", got ${_show(upstreamTls)}`);
   }
+  const parent = r["parent"];
+  if (parent !== undefined && !isParentName(parent)) {
+    _fail(index, ".parent", `expected a parent proxy name or "direct", got ${_show(parent)}`);
+  }
 
   const hostList = _list(r, "hosts", index);
   const regexList = _list(r, "hostRegex", index);
@@ -232,6 +236,11 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
   const flags = (action === "allow" ? ALLOW : 0) | (log === true ? LOG : 0) | (decryption === "decrypt" ? DECRYPT : 0) |
     (anyHost ? ANY_HOST : 0) | (upstreamTls === "insecure" ? INSECURE : 0);
   rules.push(id, flags, ports, clients, scope);
+}
+
+/** A `parent` value the policy accepts: the config checks that the name exists. */
+export function isParentName(value: unknown): value is string {
+  return typeof value === "string" && /^[A-Za-z0-9_.-]{1,64}$/.test(value);
 }
 
 /** True when `port` lies in one of the flattened ranges (or there are none). */

@@ -54,12 +54,22 @@ export interface RuleDefinition {
    * deny them (private, loopback…). The gateway's own listeners stay denied.
    */
   readonly allowAddresses?: readonly string[];
+  /**
+   * The parent proxy this rule's allowed flows reach their destination through (a name from
+   * the config's `parents`), or `"direct"`; absent = the policy's `defaultParent`.
+   */
+  readonly parent?: string;
 }
+
+/** What {@link RuleDefinition.parent} says for a direct connection. */
+export const DIRECT = "direct";
 
 export interface PolicyDefinition {
   readonly rules: readonly RuleDefinition[];
   readonly defaultAction: Action;
   readonly defaultLog?: boolean;
+  /** The parent proxy for rules without `parent` and for the default decision; absent or `"direct"` = none. */
+  readonly defaultParent?: string;
   /** Per-request rules for decrypted traffic (see `compileUrlRules`); `compilePolicy` ignores them. */
   readonly urlRules?: readonly UrlRuleDefinition[];
 }
@@ -92,6 +102,8 @@ export interface Decision {
   readonly upstreamTls: UpstreamTls;
   /** The deciding rule's `allowAddresses` (same array each time), if any. */
   readonly allowAddresses?: readonly string[];
+  /** The parent proxy (a `parents` name) upstream connections go through; absent = direct. */
+  readonly parent?: string;
 }
 
 /** Why one rule did or did not match a query (see `Policy.explain`). */

@@ -247,6 +247,31 @@ describe("compilePolicy: invalid definitions", () => {
     rejects({ defaultAction: "maybe", rules: [] }, 'defaultAction: expected "allow" or "deny", got "maybe"');
     rejects({ defaultAction: "deny", rules: {} }, /^rules: expected an array/);
     rejects({ defaultAction: "deny", defaultLog: 1, rules: [] }, "defaultLog: expected a boolean, got 1");
+    rejects({ defaultAction: "deny", rules: [{ id: "x", action: "allow", parent: "" }] }, 'rules[0].parent: expected a parent proxy name or "direct", got ""');
+    rejects({ defaultAction: "deny", defaultParent: 3, rules: [] }, 'defaultParent: expected a parent proxy name or "direct", got 3');
+  });
+});
+
+describe("compilePolicy: parent proxies", () => {
+  it("allowed flows take the rule's parent, else the default one; denials and \"direct\" take none", () => {
+    const p = compilePolicy({
+      defaultAction: "allow",
+      defaultParent: "corp",
+      rules: [
+        { id: "deny", hosts: ["bad.example"], action: "deny", parent: "lab" },
+        { id: "direct", hosts: [".corp.example"], action: "allow", parent: "direct" },
+        { id: "lab", hosts: [".lab.example"], action: "allow", parent: "lab" },
+        { id: "plain", hosts: ["plain.example"], action: "allow" },
+      ],
+    });
+    assert.equal(decide(p, "bad.example").parent, undefined);
+    assert.equal(decide(p, "x.corp.example").parent, undefined);
+    assert.equal(decide(p, "x.lab.example").parent, "lab");
+    assert.equal(decide(p, "plain.example").parent, "corp");
+    assert.equal(decide(p, "elsewhere.example").parent, "corp", "the default allow");
+    const denying = compilePolicy({ defaultAction: "deny", defaultParent: "corp", rules: [] });
+    assert.equal(decide(denying, "elsewhere.example").parent, undefined);
+    assert.equal(decide(compilePolicy({ defaultAction: "allow", defaultParent: "direct", rules: [] }), "a.example").parent, undefined);
   });
 });
 

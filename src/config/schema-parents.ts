@@ -1,0 +1,81 @@
+/**
+ * Config schema for parent proxies: the top-level `parents` section, the check that every
+ * `policy.rules[i].parent` and `policy.defaultParent` names one (or says "direct"), and the
+ * conversion to the domain type.
+ * @module
+ */
+import * as v from "valibot";
+import { parentUrlError, parseParentUrl } from "../parent/parent-url.ts";
+import { DIRECT } from "../policy/types.ts";
+import type { ParentConfig } from "./config.ts";
+import { checkedString, expected, filePath, ID_RE, ID_WHAT, isPlainObject, object, USER_NAME_RE } from "./schema-kit.ts";
+
+const parentSchema = v.pipe(
+  object({
+    /** `http://host:port` of the parent proxy. */
+    url: checkedString('an "http://host:port" URL', parentUrlError),
+    /** Basic credentials sent in Proxy-Authorization; both or neither. */
+    username: v.optional(v.pipe(v.string(expected("a user name")), v.regex(USER_NAME_RE, "expected 1-64 characters, no colon or control characters"))),
+    /** File holding the password (read at start and on reload; one trailing newline ignored). */
+    passwordFile: v.optional(filePath),
+  }),
+  v.check((p) => (p.username === undefined) === (p.passwordFile === undefined), 'expected "username" and "passwordFile" together'),
+);
+
+const parentName = checkedString(ID_WHAT, (t) =>
+  !ID_RE.test(t) ? `expected a parent name (${ID_WHAT}), got ${JSON.stringify(t)}` : t === DIRECT ? `"${DIRECT}" is reserved (a rule's "parent": "direct" means no parent)` : undefined
+);
+
+/** Named parent proxies that rules send their flows through (`"parent": "<name>"`). */
+export const parentsSchema = v.record(parentName, parentSchema, expected("an object of named parent proxies"));
+
+/** Reports a rule's `parent` or the policy's `defaultParent` that names no parent. */
+export function parentReferences<T>() {
+  return v.rawCheck<T>(({ dataset, addIssue }) => {
+    const config: unknown = dataset.value;
+    if (!isPlainObject(config) || !isPlainObject(config["policy"])) return;
+    const parents = isPlainObject(config["parents"]) ? config["parents"] : {};
+    const policy = config["policy"];
+    const problem = (name: unknown): string | undefined =>
+      typeof name !== "string" || name === DIRECT || Object.hasOwn(parents, name)
+        ? undefined
+        : config["parents"] === undefined
+        ? `names parent ${JSON.stringify(name)}, but there is no "parents" section`
+        : `no parent named ${JSON.stringify(name)}`;
+    const top = { type: "object" as const, origin: "value" as const, input: config, key: "policy", value: policy };
+    const byDefault = problem(policy["defaultParent"]);
+    if (byDefault) {
+      addIssue({ message: byDefault, path: [top, { type: "object", origin: "value", input: policy, key: "defaultParent", value: policy["defaultParent"] }] });
+    }
+    const rules = policy["rules"];
+    if (!Array.isArray(rules)) return;
+    rules.forEach((rule: unknown, i) => {
+      if (!isPlainObject(rule)) return;
+      const message = problem(rule["parent"]);
+      if (!message) return;
+      addIssue({
+        message,
+        path: [
+          top,
+          { type: "object", origin: "value", input: policy, key: "rules", value: rules },
+          { type: "array", origin: "value", input: rules, key: i, value: rule },
+          { type: "object", origin: "value", input: rule, key: "parent", value: rule["parent"] },
+        ],
+      });
+    });
+  });
+}
+
+/** The domain form of the `parents` section. */
+export function toParentsConfig(wire: Readonly<Record<string, v.InferOutput<typeof parentSchema>>> | undefined): Record<string, ParentConfig> {
+  const out: Record<string, ParentConfig> = {};
+  for (const [name, p] of Object.entries(wire ?? {})) {
+    const address = parseParentUrl(p.url);
+    out[name] = {
+      url: p.url,
+      ...address,
+      ...(p.username !== undefined && p.passwordFile !== undefined ? { username: p.username, passwordFile: p.passwordFile } : {}),
+    };
+  }
+  return out;
+}

@@ -1,0 +1,85 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { parseConfig } from "../../src/config/parse.ts";
+import { checkPolicy } from "../../src/admin/policy-check.ts";
+import { compilePolicy } from "../../src/policy/compile.ts";
+import { configProblems as problems } from "../helpers/config-problems.ts";
+
+const parents = {
+  corp: { url: "http://Proxy.Corp.Example:3128", username: "gw", passwordFile: "/run/secrets/corp" },
+  lab: { url: "http://[2001:db8::8]:8080" },
+};
+
+describe("config: parents", () => {
+  it("parses named parents, a default parent and per-rule choices", () => {
+    const config = parseConfig({
+      parents,
+      policy: {
+        defaultAction: "allow",
+        defaultParent: "corp",
+        rules: [{ id: "intranet", hosts: [".corp.example"], action: "allow", parent: "direct" }, { id: "lab", hosts: [".lab"], action: "allow", parent: "lab" }],
+      },
+    });
+    assert.deepEqual(config.parents["corp"], {
+      url: "http://Proxy.Corp.Example:3128",
+      host: { kind: "dns", name: "proxy.corp.example" },
+      port: 3128,
+      authority: "proxy.corp.example:3128",
+      username: "gw",
+      passwordFile: "/run/secrets/corp",
+    });
+    assert.deepEqual(config.parents["lab"], { url: "http://[2001:db8::8]:8080", host: { kind: "ipv6", address: "2001:db8::8" }, port: 8080, authority: "[2001:db8::8]:8080" });
+    assert.equal(config.policy.defaultParent, "corp");
+    const policy = compilePolicy(config.policy);
+    const q = (name: string) => ({ host: { kind: "dns" as const, name }, port: 443, clientIp: "10.0.0.1" });
+    assert.equal(policy.decide(q("www.corp.example")).parent, undefined);
+    assert.equal(policy.decide(q("x.lab")).parent, "lab");
+    assert.equal(policy.decide(q("example.com")).parent, "corp");
+    assert.deepEqual(parseConfig({}).parents, {});
+  });
+
+  it("reports a rule or default naming no parent, at the field", () => {
+    assert.deepEqual(problems({ parents, policy: { defaultParent: "crop", rules: [{ action: "allow" }, { action: "allow", parent: "labb" }] } }), [
+      'policy.defaultParent: no parent named "crop"',
+      'policy.rules[1].parent: no parent named "labb"',
+    ]);
+    assert.deepEqual(problems({ policy: { rules: [{ action: "allow", parent: "corp" }] } }), [
+      'policy.rules[0].parent: names parent "corp", but there is no "parents" section',
+    ]);
+  });
+
+  it("reports bad parent entries", () => {
+    assert.deepEqual(problems({ parents: { direct: { url: "http://10.0.0.8:3128" } } }), [
+      'parents.direct: "direct" is reserved (a rule\'s "parent": "direct" means no parent)',
+    ]);
+    assert.deepEqual(
+      problems({
+        parents: {
+          a: { url: "https://10.0.0.8:3128" },
+          b: { url: "http://10.0.0.8" },
+          c: { url: "http://gw:pw@10.0.0.8:3128" },
+          d: { url: "http://10.0.0.8:3128/path" },
+          e: { url: "http://10.0.0.8:3128", username: "gw" },
+          f: { url: "http://10.0.0.8:3128", proxy: true },
+        },
+      }),
+      [
+        'parents.a.url: expected an "http://host:port" URL, got "https://10.0.0.8:3128" (TLS to the parent proxy is not supported; use http)',
+        'parents.b.url: expected an "http://host:port" URL, got "http://10.0.0.8" (host:port with a port 1-65535 is required)',
+        'parents.c.url: expected an "http://host:port" URL, got "http://gw:pw@10.0.0.8:3128" (no credentials in the URL: use "username" and "passwordFile")',
+        'parents.d.url: expected an "http://host:port" URL, got "http://10.0.0.8:3128/path" (no path, query or fragment)',
+        'parents.e: expected "username" and "passwordFile" together',
+        'parents.f.proxy: unknown key (expected one of "url", "username", "passwordFile")',
+      ],
+    );
+  });
+
+  it("a bare policy is checked with the parents it names taken to exist", () => {
+    const r = checkPolicy({ defaultParent: "corp", rules: [{ action: "allow", parent: "lab" }, { action: "allow", parent: "direct" }] });
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.equal(r.policy.defaultParent, "corp");
+    const bad = checkPolicy({ rules: [{ action: "allow", parent: "no such" }] });
+    assert.ok(!bad.ok);
+    assert.match(bad.issues[0]?.message ?? "", /parent/);
+  });
+});
