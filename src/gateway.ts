@@ -26,6 +26,7 @@ import { registerProcessMetrics } from "./metrics/process-metrics.ts";
 import { FlowFeed } from "./admin/flow-feed.ts";
 import { type ReverseService, startReverse } from "./reverse/service.ts";
 import { shareOfLimits } from "./workers/share.ts";
+import { basicAuthorization, type ParentProxy } from "./parent/tunnel.ts";
 
 export interface Gateway {
   /** Bound addresses by listener name (useful with port 0). */
@@ -71,6 +72,8 @@ export interface LiveState {
   readonly caCertPem: string | undefined;
   /** Replaces the shared leaf key and drops cached leaves (undefined without a CA). */
   readonly rotateLeafKey: (() => Promise<void>) | undefined;
+  /** Parent proxies by name, with their credentials read (swapped with the policy on reload). */
+  parents: ReadonlyMap<string, ParentProxy>;
 }
 
 export interface StartOptions {
@@ -120,6 +123,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const ic = config.ca ? await interceptionContext(config, config.ca, options, metrics) : undefined;
   const live: LiveState = {
     config,
+    parents: parentTable(config, options.readText),
     policy: compilePolicy(config.policy),
     urlPolicy: compileUrlRules(config.policy.urlRules),
     generation: 1,
@@ -172,6 +176,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
         mode: l.mode,
         viaName: "tollgate",
         addressGuard: () => guard,
+        parents: () => live.parents,
         tunnels,
         drain,
         ...(proxyAuth && l.mode === "explicit" ? { proxyAuth } : {}),
@@ -238,9 +243,11 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     reload(next: Config): ReloadResult {
       const policy = compilePolicy(next.policy);
       const urlPolicy = compileUrlRules(next.policy.urlRules);
+      const parents = parentTable(next, options.readText);
       const generation = live.generation + 1;
       // one synchronous swap: a connection sees either the old or the new policy, never a mix
       live.config = next;
+      live.parents = parents;
       live.policy = policy;
       live.urlPolicy = urlPolicy;
       live.generation = generation;
@@ -312,6 +319,29 @@ function upstreamCaPems(config: Config, interceptionPems: readonly string[], rea
     }
   }
   return pems;
+}
+
+/**
+ * The config's parent proxies as flows use them, with each password file read now (at start
+ * and at every reload, so a rotated secret takes effect on reload). One trailing newline is
+ * not part of the password.
+ */
+function parentTable(config: Config, readText: (path: string) => string): Map<string, ParentProxy> {
+  const table = new Map<string, ParentProxy>();
+  for (const [name, p] of Object.entries(config.parents)) {
+    let authorization: string | undefined;
+    if (p.username !== undefined && p.passwordFile !== undefined) {
+      let password: string;
+      try {
+        password = readText(p.passwordFile).replace(/\r?\n$/, "");
+      } catch (e) {
+        throw new Error(`cannot read parents.${name}.passwordFile "${p.passwordFile}": ${(e as { code?: string }).code ?? String(e)}`);
+      }
+      authorization = basicAuthorization(p.username, password);
+    }
+    table.set(name, { name, host: p.host, port: p.port, authority: p.authority, ...(authorization ? { authorization } : {}) });
+  }
+  return table;
 }
 
 /** Loads the CA and builds what decrypting flows need: leaf cache, trust for upstreams, URL rules. */

@@ -11,6 +11,7 @@
  * | `host` | the host matches a policy host pattern: `a.example`, `*.example`, `.example`, an IP or a CIDR |
  * | `client` | the client's address is in an IP address or CIDR |
  * | `status` | equals a status (`403`) or is in a class (`5xx`) |
+ * | `parent` | a flow line's parent proxy is that name, or `direct` for none (request lines never match) |
  *
  * @module
  */
@@ -22,7 +23,7 @@ import type { FlowFilter } from "./flow-feed.ts";
 export type { FlowFilter };
 
 /** The query parameters {@linkcode parseFlowFilter} reads. */
-export const FLOW_FILTER_PARAMS = ["type", "decision", "user", "listener", "mode", "rule", "host", "client", "status"] as const;
+export const FLOW_FILTER_PARAMS = ["type", "decision", "user", "listener", "mode", "rule", "host", "client", "status", "parent"] as const;
 
 /** One of {@linkcode FLOW_FILTER_PARAMS}. */
 export type FlowFilterParam = (typeof FLOW_FILTER_PARAMS)[number];
@@ -88,6 +89,11 @@ function statusTest(value: string): FlowFilter {
   return (r) => r.status === status;
 }
 
+function parentTest(value: string): FlowFilter {
+  const parent = value === "direct" ? null : value;
+  return (r) => r.type === "flow" && r.parent === parent;
+}
+
 function fieldTest(field: "user" | "listener" | "mode" | "rule"): (value: string) => FlowFilter {
   return (value) => (r) => r[field] === value;
 }
@@ -102,6 +108,7 @@ const TESTS: Readonly<Record<FlowFilterParam, (value: string) => FlowFilter>> = 
   host: hostTest,
   client: clientTest,
   status: statusTest,
+  parent: parentTest,
 };
 
 /**

@@ -134,8 +134,13 @@ export class GatewayAdminState implements AdminState {
       const issues = e instanceof ConfigError ? e.issues.map((i) => ({ path: i.path, message: i.message })) : [{ path: "policy", message: String(e) }];
       return { ok: false as const, issues };
     }
-    const { generation } = this.reloadConfig(raw, config);
-    return { ok: true as const, generation };
+    try {
+      const { generation } = this.reloadConfig(raw, config);
+      return { ok: true as const, generation };
+    } catch (e) {
+      // a file the config names (a parent's password) could not be read: nothing changed
+      return { ok: false as const, issues: [{ path: "", message: e instanceof Error ? e.message : String(e) }] };
+    }
   }
 
   explain(query: ExplainQuery): ExplainResult {

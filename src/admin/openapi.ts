@@ -32,6 +32,7 @@ const FLOW_FILTERS: Json[] = [
   { name: "host", in: "query", schema: { type: "string" }, description: "Host pattern as in rules: a.example, *.example, .example, an IP or a CIDR" },
   { name: "client", in: "query", schema: { type: "string" }, description: "Client IP address or CIDR" },
   { name: "status", in: "query", schema: { type: "string", pattern: "^[1-5](\\d\\d|xx)$" }, description: "A status (403) or a class (5xx)" },
+  { name: "parent", in: "query", schema: { type: "string" }, description: "Parent proxy name of flow lines, or direct" },
 ];
 
 const policyBody: Json = { required: true, ...json({ $ref: "#/components/schemas/Policy" }) };

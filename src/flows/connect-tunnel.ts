@@ -8,7 +8,7 @@ import { answerError, blockedBody, ESTABLISHED } from "./answers.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { interceptConnect } from "./intercept.ts";
 import { splice } from "./splice.ts";
-import { connectUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
+import { connectUpstream, noteUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
 
 
 /**
@@ -60,11 +60,13 @@ async function openTunnel(
     if (e instanceof UpstreamError) return answerError(client, src, flow, e.status, e.message, e.proxyStatus);
     return answerError(client, src, flow, 502, errorText(e));
   }
-  r.resolved = upstream.address;
-  r.dnsSource = upstream.dnsSource;
+  noteUpstream(r, upstream);
+  const headBytes = upstream.head?.byteLength ?? 0; // the Conn may free the chunk once written
   const w = client.writable.getWriter();
   try {
     await w.write(ESTABLISHED);
+    // what the destination said first came with the parent's answer: it goes first
+    if (upstream.head) await w.write(upstream.head);
   } catch (e) {
     upstream.conn.close();
     client.close();
@@ -78,6 +80,6 @@ async function openTunnel(
   const options = { headA, idleTimeoutMs: ctx.limits.idleTimeoutMs, names: ["client", "upstream"] as const };
   const result = await splice(ctx.runtime, client, upstream.conn, options);
   r.bytesUp = result.bytesAtoB;
-  r.bytesDown = result.bytesBtoA;
+  r.bytesDown = result.bytesBtoA + headBytes;
   flow.finish(result.end, result.error);
 }

@@ -6,6 +6,7 @@ import type { AddressGuard } from "../policy/address-guard.ts";
 import type { ProxyAuth } from "../auth/proxy-auth.ts";
 import type { Policy, UrlPolicy } from "../policy/types.ts";
 import type { Drain } from "./drain.ts";
+import type { ParentProxy } from "../parent/tunnel.ts";
 
 /** Limits and timeouts a flow obeys (all from the config, with defaults there). */
 export interface FlowLimits {
@@ -39,6 +40,8 @@ export interface FlowContext {
   readonly interception?: InterceptionContext;
   /** The gateway's shutdown: request loops end at the next request boundary once it starts. */
   readonly drain?: Drain;
+  /** Parent proxies by name, as in force now (a reload swaps them with the policy naming them). */
+  readonly parents?: () => ReadonlyMap<string, ParentProxy>;
 }
 
 /** A minted certificate for the client side of an intercepted connection. */

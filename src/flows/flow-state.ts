@@ -25,6 +25,7 @@ export class FlowState {
       port: null,
       resolved: null,
       dnsSource: null,
+      parent: null,
       decision: null,
       rule: null,
       reason: null,
@@ -47,6 +48,8 @@ export class FlowState {
     this.record.rule = d.ruleId;
     this.record.reason = d.reason;
     this.record.decryption = d.action === "allow" ? d.decryption : null;
+    // the route the policy chose, logged whether or not the parent could be reached
+    this.record.parent = d.parent ?? null;
   }
 
   /**

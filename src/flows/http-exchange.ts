@@ -36,6 +36,11 @@ export interface ExchangeResult {
 /** Optional behaviour of {@link exchange}. */
 export interface ExchangeOptions {
   /**
+   * Adds to the request's fields before they go upstream (after hop-by-hop fields were
+   * removed and `Via` added): e.g. a parent proxy's `Proxy-Authorization`.
+   */
+  readonly requestHeaders?: (headers: HeaderList) => HeaderList;
+  /**
    * Rewrites the final (non-1xx) response's fields before they reach the client: called after
    * hop-by-hop fields were removed and `Via` added, before framing fields are re-added.
    */
@@ -66,7 +71,8 @@ export class ExchangeAbortedError extends Error {
  * Forwards one request and its response over an HTTP/1.1 hop: hop-by-hop fields removed
  * (RFC 9110 §7.6.1), `Via` appended, bodies streamed as framed (chunked framing validated,
  * never buffered whole), 1xx passed through, `Upgrade` (e.g. WebSocket) turned into a byte
- * relay after the 101. `target` is the origin-form target to send; `hostHeader` the Host.
+ * relay after the 101. `target` is the request target to send (origin-form, or absolute-form
+ * to a parent proxy); `hostHeader` the Host.
  *
  * Errors before the final response's head reached the client are thrown as they are: the
  * caller can still answer, also after interim 1xx responses (RFC 9110 §15.2), so a client
@@ -88,6 +94,7 @@ export async function exchange(
     head.version === "HTTP/1.1" && connectionOptions(head.headers).has("upgrade") ? head.headers.get("upgrade") : undefined;
   let headers = stripHopByHop(head.headers).delete("host").set("Host", hostHeader);
   headers = addVia(headers, head.version, ctx.viaName);
+  if (options.requestHeaders) headers = options.requestHeaders(headers);
   if (reqFraming.kind === "chunked") headers = headers.append("Transfer-Encoding", "chunked");
   if (upgrade !== undefined) headers = headers.append("Connection", "upgrade").append("Upgrade", upgrade);
   const stall = () => {

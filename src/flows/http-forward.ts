@@ -9,15 +9,19 @@ import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { exchange, ExchangeAbortedError, UpstreamClosedError } from "./http-exchange.ts";
-import { connectUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
+import { connectUpstream, guardLiteral, noteUpstream, noteUpstreamError, parentFor, UpstreamError } from "./upstream.ts";
+import { dialParent, type ParentProxy } from "../parent/tunnel.ts";
+import type { HeaderList } from "../protocol/http-headers.ts";
 
 /** An upstream connection kept open between requests of one client connection. */
 export interface KeptUpstream {
   readonly key: string;
   readonly conn: Conn;
   readonly reader: ConnReader;
-  readonly address: string;
+  /** As in `Upstream`: null, "parent" and the parent's name for a connection to a parent proxy. */
+  readonly address: string | null;
   readonly dnsSource: string;
+  readonly parent?: string;
 }
 
 /** What the dispatcher should do after one forwarded request. */
@@ -64,11 +68,25 @@ export async function forwardHttp(
     await answerError(client, src, flow, e instanceof HttpParseError ? e.status : 400, errorText(e));
     return { next: "stop" };
   }
-  const key = `${hostText(host)}|${authority.port}`;
+  let parent: ParentProxy | undefined;
+  try {
+    parent = parentFor(ctx, decision);
+  } catch (e) {
+    await answerError(client, src, flow, e instanceof UpstreamError ? e.status : 502, errorText(e), e instanceof UpstreamError ? e.proxyStatus : undefined);
+    return { next: "stop" };
+  }
+  // through a parent one connection carries requests for any origin, as a client's would
+  const key = parent ? `parent|${parent.name}` : `${hostText(host)}|${authority.port}`;
   let up = kept && kept.key === key ? kept : undefined;
   if (kept && !up) kept.conn.close();
   const dial = async (): Promise<KeptUpstream | undefined> => {
     try {
+      if (parent) {
+        guardLiteral(ctx, host, authority.port, decision);
+        const budget = AbortSignal.timeout(ctx.limits.connectTimeoutMs);
+        const p = await dialParent(ctx, parent, budget, budget);
+        return { key, conn: p.conn, reader: new ConnReader(p.conn), address: null, dnsSource: "parent", parent: parent.name };
+      }
       const u = await connectUpstream(ctx, host, authority.port, decision);
       return { key, conn: u.conn, reader: new ConnReader(u.conn), address: u.address, dnsSource: u.dnsSource };
     } catch (e) {
@@ -84,17 +102,22 @@ export async function forwardHttp(
   if (!up) return { next: "stop" };
   r.requests += 1;
   const hostHeader = hostOverride ?? (head.url ? head.url.host : authority.port === 80 ? authority.host : `${authority.host}:${authority.port}`);
+  const path = head.path ?? "/";
+  // a parent proxy takes the absolute form (RFC 9112 §3.2.2), and our credentials
+  const target = parent ? `http://${hostText(host)}${authority.port === 80 ? "" : `:${authority.port}`}${path}` : path;
+  const authorization = parent?.authorization;
+  const options = authorization ? { requestHeaders: (h: HeaderList) => h.append("Proxy-Authorization", authorization) } : {};
   for (;;) {
-    r.resolved = up.address;
-    r.dnsSource = up.dnsSource;
+    noteUpstream(r, up);
     try {
       const result = await exchange(
         { client, clientReader: src, upstream: up.conn, upstreamReader: up.reader },
         head,
         reqFraming,
-        head.path ?? "/",
+        target,
         hostHeader,
         ctx,
+        options,
       );
       r.status = result.status;
       r.bytesUp += result.bytesUp;

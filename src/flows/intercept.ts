@@ -7,7 +7,8 @@ import type { ConnReader } from "./conn-reader.ts";
 import type { FlowContext, InterceptionContext, MintedLeaf } from "./context.ts";
 import { relayDecryptedHttp } from "./decrypted-http.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
-import { connectUpstreamWith, noteUpstreamError, UpstreamError } from "./upstream.ts";
+import { connectUpstreamWith, guardLiteral, noteUpstream, noteUpstreamError, parentFor, UpstreamError } from "./upstream.ts";
+import { openParentTunnel } from "../parent/tunnel.ts";
 
 
 /** Name as it goes into SNI and the minted certificate: no brackets for IPv6. */
@@ -16,8 +17,10 @@ export function tlsName(host: Host): string {
 }
 
 /**
- * Opens validated TLS to the real server for `host:port`. Validation failures are final
- * (no other address is tried: a bad certificate is not an address problem).
+ * Opens validated TLS to the real server for `host:port`, directly or through the
+ * decision's parent proxy (TLS over its tunnel: the gateway still validates the real
+ * server's certificate, end to end). Validation failures are final (no other address is
+ * tried: a bad certificate is not an address problem).
  */
 export async function connectUpstreamTls(
   ctx: FlowContext,
@@ -25,28 +28,34 @@ export async function connectUpstreamTls(
   host: Host,
   port: number,
   decision: Decision,
-): Promise<{ session: TlsClientSession; address: string; dnsSource: string }> {
+): Promise<{ session: TlsClientSession; address: string | null; dnsSource: string; parent?: string }> {
   const servername = tlsName(host);
   const verify = decision.upstreamTls !== "insecure";
-  const r = await connectUpstreamWith(
-    ctx,
-    host,
-    port,
-    decision,
-    (address, deadline) =>
-      ctx.runtime.tls.connect({
-        address,
-        port,
-        servername,
-        extraCaPem: ic.extraCaPem,
-        verify,
-        alpn: ["http/1.1"],
-        minVersion: ic.upstreamMinVersion,
-        signal: deadline,
-      }),
-    undefined,
-    (e) => e instanceof TlsValidationError,
-  );
+  const handshake = (address: string, deadline: AbortSignal, over?: { conn: Conn; port: number }) =>
+    ctx.runtime.tls.connect({
+      address,
+      port: over?.port ?? port,
+      servername,
+      extraCaPem: ic.extraCaPem,
+      verify,
+      alpn: ["http/1.1"],
+      minVersion: ic.upstreamMinVersion,
+      signal: deadline,
+      ...(over ? { over: over.conn } : {}),
+    });
+  const parent = parentFor(ctx, decision);
+  if (parent) {
+    guardLiteral(ctx, host, port, decision);
+    const t = await openParentTunnel(ctx, parent, host, port);
+    if (t.head) {
+      t.conn.close();
+      throw new UpstreamError("connect", `parent proxy "${parent.name}": ${hostText(host)}:${port} sent data before the TLS handshake`);
+    }
+    // messages name the parent's address: the handshake goes through it
+    const session = await handshake(t.address, AbortSignal.timeout(ctx.limits.connectTimeoutMs), { conn: t.conn, port: parent.port });
+    return { session, address: null, dnsSource: "parent", parent: parent.name };
+  }
+  const r = await connectUpstreamWith(ctx, host, port, decision, (address, deadline) => handshake(address, deadline), undefined, (e) => e instanceof TlsValidationError);
   return { session: r.value, address: r.address, dnsSource: r.dnsSource };
 }
 
@@ -79,8 +88,7 @@ export async function interceptConnect(
     if (e instanceof UpstreamError) return answerError(client, src, flow, e.status, e.message, e.proxyStatus);
     return answerError(client, src, flow, 502, `Upstream TLS handshake with ${hostText(host)}:${port} failed: ${errorText(e)}`, "tls_protocol_error");
   }
-  r.resolved = up.address;
-  r.dnsSource = up.dnsSource;
+  noteUpstream(r, up);
   const upstream = up.session.conn;
   let leaf;
   try {

@@ -12,7 +12,7 @@ import type { FlowContext } from "./context.ts";
 import { clientFailure, errorText, FlowState } from "./flow-state.ts";
 import { acceptAndRelay, connectUpstreamTls, mintLeaf, tlsName } from "./intercept.ts";
 import { splice } from "./splice.ts";
-import { connectUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
+import { connectUpstream, noteUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
 
 /** What a transparent TLS listener needs from its config. */
 export interface TransparentSettings {
@@ -112,10 +112,14 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
     if (e instanceof UpstreamError && e.kind === "address") return refuse(TlsAlert.accessDenied, "denied");
     return refuse(TlsAlert.internalError, "error", e instanceof UpstreamError ? e.message : errorText(e));
   }
-  r.resolved = up.address;
-  r.dnsSource = up.dnsSource;
+  noteUpstream(r, up);
   const rest = src.release();
   const headA = rest ? concatBytes([raw, rest]) : raw;
+  if (up.head) {
+    // a TLS server does not speak first: bytes with the parent's answer are not from one
+    up.conn.close();
+    return refuse(TlsAlert.internalError, "error", `parent proxy "${up.parent}": the destination sent data before the ClientHello`);
+  }
   const options = { headA, idleTimeoutMs: ctx.limits.idleTimeoutMs, names: ["client", "upstream"] as const };
   const result = await splice(ctx.runtime, client, up.conn, options);
   r.bytesUp = result.bytesAtoB;
@@ -145,8 +149,7 @@ async function decryptTransparent(
     if (e instanceof TlsValidationError) return fail(TlsAlert.handshakeFailure, `Upstream certificate rejected (${e.code}): ${e.message}`);
     return fail(TlsAlert.internalError, e instanceof UpstreamError ? e.message : `Upstream TLS with ${hostText(host)}:${port} failed: ${errorText(e)}`);
   }
-  r.resolved = up.address;
-  r.dnsSource = up.dnsSource;
+  noteUpstream(r, up);
   const upstream = up.session.conn;
   let leaf;
   try {

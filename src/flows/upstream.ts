@@ -4,20 +4,25 @@ import { DnsError } from "../dns/error.ts";
 import type { Decision, Host } from "../policy/types.ts";
 import type { FlowContext } from "./context.ts";
 import type { FlowState } from "./flow-state.ts";
+import type { FlowRecord } from "../log/flow-record.ts";
+import { openParentTunnel, type ParentProxy } from "../parent/tunnel.ts";
 
 /** Why an upstream connection could not be made; `status` is what the client is answered. */
 export class UpstreamError extends Error {
   override name = "UpstreamError";
-  /** "address": every resolved address was refused by the address guard (SSRF). */
-  readonly kind: "dns" | "dns-timeout" | "connect" | "timeout" | "address";
+  /**
+   * "address": every resolved address was refused by the address guard (SSRF); "parent": a
+   * parent proxy answered its CONNECT with an error (the status and Proxy-Status say which).
+   */
+  readonly kind: "dns" | "dns-timeout" | "connect" | "timeout" | "address" | "parent";
   readonly status: 403 | 502 | 504;
   /** The RFC 9209 Proxy-Status error type for this failure (e.g. "dns_error", "connection_refused"). */
   readonly proxyStatus: string;
-  constructor(kind: UpstreamError["kind"], message: string, options?: ErrorOptions) {
+  constructor(kind: UpstreamError["kind"], message: string, options?: ErrorOptions & { readonly status?: 403 | 502 | 504; readonly proxyStatus?: string }) {
     super(message, options);
     this.kind = kind;
-    this.status = kind === "address" ? 403 : kind === "timeout" || kind === "dns-timeout" ? 504 : 502;
-    this.proxyStatus = proxyStatusFor(kind, message);
+    this.status = options?.status ?? (kind === "address" ? 403 : kind === "timeout" || kind === "dns-timeout" ? 504 : 502);
+    this.proxyStatus = options?.proxyStatus ?? proxyStatusFor(kind, message);
   }
 }
 
@@ -34,20 +39,60 @@ function proxyStatusFor(kind: UpstreamError["kind"], message: string): string {
       return "destination_ip_prohibited";
     case "connect":
       return /ECONNREFUSED|refused/i.test(message) ? "connection_refused" : "destination_unavailable";
+    case "parent":
+      return "destination_unavailable";
   }
 }
 
 export interface Upstream {
   readonly conn: Conn;
-  /** The IP address dialed. */
-  readonly address: string;
+  /** The IP address dialed; null through a parent proxy (which resolved the name). */
+  readonly address: string | null;
+  /** Where the address came from (see FlowRecord.dnsSource); "parent" through a parent proxy. */
   readonly dnsSource: string;
+  /** The parent proxy's name when the connection is a tunnel through one. */
+  readonly parent?: string;
+  /** Bytes the destination sent that came with the parent's answer; to the client first. */
+  readonly head?: Uint8Array;
 }
 
-/** Resolves `host` once and dials TCP to the addresses it got (see `connectUpstreamWith`). */
-export function connectUpstream(ctx: FlowContext, host: Host, port: number, decision?: Decision, signal?: AbortSignal): Promise<Upstream> {
-  return connectUpstreamWith(ctx, host, port, decision, (address, deadline) => ctx.runtime.dial({ address, port, signal: deadline }), signal)
-    .then(({ value, address, dnsSource }) => ({ conn: value, address, dnsSource }));
+/**
+ * A byte stream to `host:port`: resolves `host` once and dials TCP to the addresses it got
+ * (see `connectUpstreamWith`), or, when the decision names a parent proxy, a tunnel through
+ * it (see `openParentTunnel`). Through a parent an IP-literal destination still passes the
+ * address guard; a name is the parent's to resolve.
+ */
+export async function connectUpstream(ctx: FlowContext, host: Host, port: number, decision?: Decision, signal?: AbortSignal): Promise<Upstream> {
+  const parent = parentFor(ctx, decision);
+  if (parent) {
+    guardLiteral(ctx, host, port, decision);
+    const t = await openParentTunnel(ctx, parent, host, port, signal);
+    return { conn: t.conn, address: null, dnsSource: "parent", parent: parent.name, ...(t.head ? { head: t.head } : {}) };
+  }
+  const r = await connectUpstreamWith(ctx, host, port, decision, (address, deadline) => ctx.runtime.dial({ address, port, signal: deadline }), signal);
+  return { conn: r.value, address: r.address, dnsSource: r.dnsSource };
+}
+
+/**
+ * The parent proxy `decision` sends its flow through, or undefined for a direct connection.
+ * A name that is not (or no longer) configured is an UpstreamError, never a silent direct
+ * connection.
+ */
+export function parentFor(ctx: FlowContext, decision: Decision | undefined): ParentProxy | undefined {
+  const name = decision?.parent;
+  if (name === undefined) return undefined;
+  const parent = ctx.parents?.().get(name);
+  if (!parent) throw new UpstreamError("connect", `Parent proxy "${name}" is not configured`, { proxyStatus: "proxy_configuration_error" });
+  return parent;
+}
+
+/** The address guard on an IP-literal destination (names are resolved by a parent, not here). */
+export function guardLiteral(ctx: FlowContext, host: Host, port: number, decision: Decision | undefined): void {
+  if (host.kind === "dns") return;
+  const verdict = ctx.addressGuard?.()?.check(host.address, port, decision?.allowAddresses);
+  if (verdict && !verdict.allowed) {
+    throw new UpstreamError("address", `Destination ${hostText(host)}:${port} refused by the address guard: ${verdict.reason}`);
+  }
 }
 
 /**
@@ -124,11 +169,23 @@ function message(e: unknown): string {
   return String(e);
 }
 
-/** Records an address-guard refusal as the flow's decision (it overrides the rule's allow). */
+/** Records where the upstream connection went: the address dialled, or the parent proxy. */
+export function noteUpstream(r: FlowRecord, up: { readonly address: string | null; readonly dnsSource: string; readonly parent?: string }): void {
+  r.resolved = up.address;
+  r.dnsSource = up.dnsSource;
+  r.parent = up.parent ?? null;
+}
+
+/**
+ * Records an address-guard refusal as the flow's decision (it overrides the rule's allow),
+ * and a parent proxy's 403 in the reason (it is answered as a denial: no error field).
+ */
 export function noteUpstreamError(flow: FlowState, e: unknown): void {
   if (e instanceof UpstreamError && e.kind === "address") {
     flow.record.decision = "deny";
     flow.record.rule = "address-guard";
     flow.record.reason = e.message;
+  } else if (e instanceof UpstreamError && e.kind === "parent" && e.status === 403) {
+    flow.record.reason = flow.record.reason ? `${flow.record.reason}; ${e.message}` : e.message;
   }
 }

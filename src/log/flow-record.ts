@@ -27,8 +27,13 @@ export interface FlowRecord {
   port: number | null;
   /** The IP address dialed (the one checked), or null if none. */
   resolved: string | null;
-  /** Where the address came from: "static", "system", "dns", "cache", "literal", or null. */
+  /**
+   * Where the address came from: "static", "system", "dns", "cache", "literal", "parent" (a
+   * parent proxy resolved the name: `resolved` is null), or null.
+   */
   dnsSource: string | null;
+  /** The parent proxy (its name in `parents`) the flow went through, or null for direct. */
+  parent: string | null;
   decision: "allow" | "deny" | null;
   rule: string | null;
   reason: string | null;

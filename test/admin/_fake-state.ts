@@ -44,6 +44,7 @@ export function flowRecord(fields: Partial<FlowRecord> = {}): FlowRecord {
     port: 443,
     resolved: "192.0.2.1",
     dnsSource: "static",
+    parent: null,
     decision: "allow",
     rule: "web",
     reason: 'rule "web" matched any host and port 443',

@@ -7,7 +7,7 @@ import { flowRecord, requestRecord } from "../metrics/_record.ts";
 const filter = (query: Partial<Record<FlowFilterParam, string>>) => parseFlowFilter((name) => query[name]);
 
 const RECORDS: readonly FeedRecord[] = [
-  flowRecord({ host: "a.example.com", client: "10.0.0.5:4000", user: "alice", decision: "allow", rule: "web", status: 200 }),
+  flowRecord({ host: "a.example.com", client: "10.0.0.5:4000", user: "alice", decision: "allow", rule: "web", status: 200, parent: "corp" }),
   flowRecord({ host: "example.com", client: "10.0.1.9:4001", user: "bob", decision: "deny", rule: "block", status: 403, listener: "edge" }),
   flowRecord({ host: null, port: null, client: "[2001:db8::7]:4002", decision: null, rule: null, status: 400, kind: "invalid" }),
   flowRecord({ host: "192.0.2.10", client: "192.168.1.1:4003", status: null, mode: "transparent" }),
@@ -36,6 +36,8 @@ describe("parseFlowFilter", () => {
     assert.deepEqual(kept({ listener: "edge" }), [1]);
     assert.deepEqual(kept({ mode: "transparent" }), [3]);
     assert.deepEqual(kept({ rule: "no-admin" }), [4]);
+    assert.deepEqual(kept({ parent: "corp" }), [0]);
+    assert.deepEqual(kept({ parent: "direct" }), [1, 2, 3], "flow lines only");
   });
 
   it("host takes the policy's patterns: exact, *.suffix, .domain, IP, CIDR", () => {

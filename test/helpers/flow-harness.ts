@@ -10,6 +10,7 @@ import { createResolver } from "../../src/dns/resolver.ts";
 import type { FlowContext, FlowLimits } from "../../src/flows/context.ts";
 import type { Drain } from "../../src/flows/drain.ts";
 import type { ProxyAuth } from "../../src/auth/proxy-auth.ts";
+import type { ParentProxy } from "../../src/parent/tunnel.ts";
 import { handleExplicit, handleTransparentHttp } from "../../src/flows/explicit.ts";
 import { handleTransparent, type TransparentSettings } from "../../src/flows/transparent.ts";
 import type {
@@ -109,6 +110,8 @@ export interface HarnessOptions {
    * runtime's TLS (see `FlowHarness.tls`). Without it there is no interception and TLS rejects.
    */
   readonly interception?: FakeInterceptionOptions;
+  /** Parent proxies the policy's `parent` names refer to. */
+  readonly parents?: readonly ParentProxy[];
 }
 
 /** The interception settings of a harness with fake TLS (defaults: TLSv1.2 both sides, no mirroring, no url rules). */
@@ -162,7 +165,8 @@ export class FakeTls implements TlsCapability {
     this.connects.push(recorded);
     this.events.push(`connect ${options.servername}`);
     await this.beforeConnect?.(options);
-    const conn = await this.#dial({ address: options.address, port: options.port, ...(signal ? { signal } : {}) });
+    // over a tunnel (a parent proxy's) the plaintext is the tunnel itself
+    const conn = options.over ?? await this.#dial({ address: options.address, port: options.port, ...(signal ? { signal } : {}) });
     this.events.push(`connected ${options.servername}`);
     return {
       conn,
@@ -297,6 +301,7 @@ export class FlowHarness {
       ...(ic ? { interception: fakeInterception(this.tls, ic) } : {}),
       ...(options.drain ? { drain: options.drain } : {}),
       ...(options.proxyAuth ? { proxyAuth: options.proxyAuth } : {}),
+      ...(options.parents ? { parents: () => new Map(options.parents?.map((p) => [p.name, p])) } : {}),
       runtime,
       policy: () => policy,
       resolver,

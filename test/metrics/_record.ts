@@ -14,6 +14,7 @@ export function flowRecord(fields: Partial<FlowRecord> = {}): FlowRecord {
     port: 443,
     resolved: "93.184.216.34",
     dnsSource: "system",
+    parent: null,
     decision: "allow",
     rule: "r1",
     reason: "matched",

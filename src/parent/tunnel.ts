@@ -1,0 +1,146 @@
+/**
+ * Reaching a destination through a parent proxy: TCP to the parent, `CONNECT host:port`,
+ * and the tunnel it answers with. The destination name goes to the parent as it is (the
+ * parent resolves it), so a gateway that cannot resolve outside names can still reach them.
+ * @module
+ */
+import type { Conn } from "../core/conn.ts";
+import { hostText } from "../core/host.ts";
+import { encodeLatin1 } from "../core/bytes.ts";
+import { DnsError } from "../dns/error.ts";
+import { ConnReader } from "../flows/conn-reader.ts";
+import type { FlowContext } from "../flows/context.ts";
+import { readHead } from "../flows/read-head.ts";
+import { UpstreamError } from "../flows/upstream.ts";
+import { parseResponseHead } from "../protocol/http-response-head.ts";
+import type { Host } from "../policy/types.ts";
+
+/** A parent proxy as flows use it: where it is and what to send it. */
+export interface ParentProxy {
+  /** The name in the config's `parents`. */
+  readonly name: string;
+  readonly host: Host;
+  readonly port: number;
+  /** `host:port`, for messages. */
+  readonly authority: string;
+  /** `Basic …` for `Proxy-Authorization`, when credentials are configured. */
+  readonly authorization?: string;
+}
+
+/** An open tunnel through a parent proxy. */
+export interface ParentTunnel {
+  readonly conn: Conn;
+  /** The parent's IP address that was dialled. */
+  readonly address: string;
+  /** Bytes the parent sent after its answer (the destination spoke first); empty if none. */
+  readonly head: Uint8Array | undefined;
+}
+
+/** `Basic` credentials for `Proxy-Authorization` (RFC 7617: UTF-8, then base64). */
+export function basicAuthorization(username: string, password: string): string {
+  let binary = "";
+  for (const b of new TextEncoder().encode(`${username}:${password}`)) binary += String.fromCharCode(b);
+  return `Basic ${btoa(binary)}`;
+}
+
+/** `host:port` as a CONNECT request names it (IPv6 in brackets). */
+function target(host: Host, port: number): string {
+  return `${hostText(host)}:${port}`;
+}
+
+/** The text messages name a parent by. */
+export function parentText(parent: ParentProxy): string {
+  return `parent proxy "${parent.name}" (${parent.authority})`;
+}
+
+/**
+ * TCP to `parent`, within `deadline`: resolves the parent's own name (never a destination's)
+ * and dials its addresses in turn. None of them may be one of the gateway's own listeners
+ * (a loop). Failures are {@link UpstreamError}s naming the parent.
+ */
+export async function dialParent(
+  ctx: FlowContext,
+  parent: ParentProxy,
+  deadline: AbortSignal,
+  budget: AbortSignal,
+): Promise<{ conn: Conn; address: string }> {
+  const via = parentText(parent);
+  let addresses: readonly string[];
+  if (parent.host.kind === "dns") {
+    try {
+      addresses = (await ctx.resolver.resolve(parent.host.name, deadline)).addresses;
+    } catch (e) {
+      const timeout = (e instanceof DnsError && e.code === "timeout") || budget.aborted;
+      throw new UpstreamError(timeout ? "dns-timeout" : "dns", `${via}: DNS: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+  } else {
+    addresses = [parent.host.address];
+  }
+  const guard = ctx.addressGuard?.();
+  let last: unknown;
+  for (const address of addresses) {
+    const verdict = guard?.check(address, parent.port);
+    if (verdict && !verdict.allowed && verdict.cls === "self") {
+      last = new Error(`${address}:${parent.port} is one of this gateway's listeners`);
+      continue;
+    }
+    try {
+      return { conn: await ctx.runtime.dial({ address, port: parent.port, signal: deadline }), address };
+    } catch (e) {
+      last = e;
+      if (deadline.aborted) break;
+    }
+  }
+  if (budget.aborted) throw new UpstreamError("timeout", `${via}: connect timed out after ${ctx.limits.connectTimeoutMs} ms`);
+  const why = last instanceof Error ? (last as Error & { code?: string }).code ?? last.message : String(last);
+  throw new UpstreamError("connect", `${via}: connect failed: ${why}`, { cause: last });
+}
+
+/**
+ * Opens a tunnel to `host:port` through `parent`, all within the connect timeout: TCP to
+ * the parent ({@link dialParent}), `CONNECT` and its answer. A 2xx answer gives the tunnel;
+ * any other is an {@link UpstreamError} of kind "parent" naming the parent and its status
+ * line: 403 stays 403 (the parent's policy refused), 504 stays 504, everything else is 502
+ * (a 407 means our credentials are wrong: "proxy_configuration_error").
+ */
+export async function openParentTunnel(ctx: FlowContext, parent: ParentProxy, host: Host, port: number, signal?: AbortSignal): Promise<ParentTunnel> {
+  const budget = AbortSignal.timeout(ctx.limits.connectTimeoutMs);
+  const deadline = signal ? AbortSignal.any([signal, budget]) : budget;
+  const started = Date.now();
+  const via = parentText(parent);
+  const { conn, address } = await dialParent(ctx, parent, deadline, budget);
+  const dest = target(host, port);
+  const lines = [`CONNECT ${dest} HTTP/1.1`, `Host: ${dest}`];
+  if (parent.authorization) lines.push(`Proxy-Authorization: ${parent.authorization}`);
+  const reader = new ConnReader(conn);
+  const onAbort = () => conn.close();
+  deadline.addEventListener("abort", onAbort, { once: true });
+  try {
+    const w = conn.writable.getWriter();
+    try {
+      await w.write(encodeLatin1(lines.join("\r\n") + "\r\n\r\n"));
+    } finally {
+      w.releaseLock();
+    }
+    const left = Math.max(1, ctx.limits.connectTimeoutMs - (Date.now() - started));
+    const bytes = await readHead(reader, { kind: "response", maxHeadBytes: ctx.limits.maxHeadBytes, headTimeoutMs: left, firstByteTimeoutMs: left });
+    if (!bytes) throw new Error("closed the connection without answering");
+    const res = parseResponseHead(bytes, { maxHeaders: ctx.limits.maxHeaders, maxHeadBytes: ctx.limits.maxHeadBytes });
+    if (res.status < 200 || res.status > 299) {
+      const line = `${res.status}${res.reason ? ` ${res.reason}` : ""}`;
+      throw new UpstreamError("parent", `${via} refused CONNECT ${dest}: ${line}`, {
+        status: res.status === 403 ? 403 : res.status === 504 ? 504 : 502,
+        proxyStatus: res.status === 407 ? "proxy_configuration_error" : res.status === 403 ? "http_request_denied" : res.status === 504 ? "connection_timeout" : "destination_unavailable",
+      });
+    }
+    const head = reader.release();
+    return { conn, address, head: head && head.byteLength > 0 ? head : undefined };
+  } catch (e) {
+    conn.close();
+    if (e instanceof UpstreamError) throw e;
+    if (budget.aborted) throw new UpstreamError("timeout", `${via}: no answer to CONNECT ${dest} within ${ctx.limits.connectTimeoutMs} ms`);
+    throw new UpstreamError("connect", `${via}: CONNECT ${dest} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  } finally {
+    deadline.removeEventListener("abort", onAbort);
+  }
+}
