@@ -27,6 +27,8 @@ import { FlowFeed } from "./admin/flow-feed.ts";
 import { type ReverseService, startReverse } from "./reverse/service.ts";
 import { shareOfLimits } from "./workers/share.ts";
 import { basicAuthorization, type ParentProxy } from "./parent/tunnel.ts";
+import { UpstreamPool } from "./flows/upstream-pool.ts";
+import type { UpstreamTlsInfo } from "./flows/upstream-tls.ts";
 
 export interface Gateway {
   /** Bound addresses by listener name (useful with port 0). */
@@ -120,7 +122,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   };
   const output = options.flowSink ? nullFlowLog : makeFlowLog(config, options);
   const flowLog = teeFlowLog(options.flowSink ? [observer, options.flowSink] : [observer], output);
-  const ic = config.ca ? await interceptionContext(config, config.ca, options, metrics) : undefined;
+  const ic = config.ca ? await interceptionContext(config, config.ca, options, metrics, processCount) : undefined;
   const live: LiveState = {
     config,
     parents: parentTable(config, options.readText),
@@ -262,6 +264,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     async close(graceMs = 10_000) {
       accepting = false;
       drain.start(); // idle keep-alive connections close now, the rest after their response
+      ic?.context.upstreamPool?.close();
       reverse.close();
       for (const l of listeners) await l.close();
       const until = Date.now() + graceMs;
@@ -350,6 +353,7 @@ async function interceptionContext(
   caFiles: CaConfig,
   options: StartOptions,
   metrics: GatewayMetrics,
+  processes: number,
 ): Promise<{ context: Omit<InterceptionContext, "urlPolicy">; caCertPem: string; rotateLeafKey: () => Promise<void> }> {
   const read = (what: string, path: string) => {
     try {
@@ -367,6 +371,9 @@ async function interceptionContext(
   const issuer = createLeafIssuer(ca, { validityDays: ic.leafValidityDays });
   const cache = createLeafCache(issuer, { maxEntries: ic.leafCacheSize });
   metrics.setCertCacheSource(() => cache.stats());
+  const { maxIdle, maxIdlePerHost, idleTimeoutMs } = ic.upstreamPool;
+  const pool = maxIdle > 0 ? new UpstreamPool<UpstreamTlsInfo>({ maxIdle: Math.max(1, Math.ceil(maxIdle / processes)), maxIdlePerKey: maxIdlePerHost, idleTimeoutMs }) : undefined;
+  if (pool) metrics.setUpstreamPoolSource(() => pool.stats());
   const context = {
     leaf: async (host: string, sans?: readonly string[]) => {
       // a get that minted (the cache's mint count moved) is a mint-latency sample
@@ -381,6 +388,7 @@ async function interceptionContext(
     upstreamMinVersion: ic.minTlsVersion.upstream,
     mirrorUpstreamSans: ic.mirrorUpstreamSans,
     certificateNames,
+    ...(pool ? { upstreamPool: pool } : {}),
   };
   // a new leaf key makes every cached leaf stale: drop them so the next handshakes re-mint
   const rotateLeafKey = async () => {

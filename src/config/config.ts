@@ -158,6 +158,11 @@ export interface InterceptionConfig {
   readonly minTlsVersion: { readonly client: TlsVersion; readonly upstream: TlsVersion };
   /** Most leaf certificates kept in memory (default 10000). */
   readonly leafCacheSize: number;
+  /**
+   * Idle upstream connections kept for the next decrypted session to the same origin:
+   * in all (default 256; 0 = none), per origin (default 8), and for how long (default 4000 ms).
+   */
+  readonly upstreamPool: { readonly maxIdle: number; readonly maxIdlePerHost: number; readonly idleTimeoutMs: number };
 }
 
 /** The policy: connection rules plus the url rules applied to decrypted requests. */

@@ -104,6 +104,7 @@ function toDomain(wire: ConfigOutput): Config {
       upstreamCaFiles: [...interception.upstreamCaFiles],
       minTlsVersion: { client: interception.minTlsVersion.client, upstream: interception.minTlsVersion.upstream },
       leafCacheSize: interception.leafCacheSize,
+      upstreamPool: { ...interception.upstreamPool },
     },
     dns: {
       hosts: Object.fromEntries(

@@ -31,6 +31,13 @@ const minTlsVersionSchema = object({
   upstream: v.optional(tlsVersion, "TLSv1.2"),
 });
 
+/** Idle upstream connections of decrypted sessions kept for reuse; `maxIdle: 0` keeps none. */
+const upstreamPoolSchema = object({
+  maxIdle: v.optional(integer(0, 100_000), 256),
+  maxIdlePerHost: v.optional(integer(1, 1_000), 8),
+  idleTimeoutMs: v.optional(integer(100, 600_000), 4_000),
+});
+
 /** `"interception": {…}`: how decrypting rules mint leaves and talk to upstream servers. */
 export const interceptionSchema = object({
   /** Validity of minted leaf certificates. */
@@ -42,4 +49,5 @@ export const interceptionSchema = object({
   minTlsVersion: v.optional(minTlsVersionSchema, {}),
   /** Most leaf certificates kept in memory. */
   leafCacheSize: v.optional(integer(1, 1_000_000), 10_000),
+  upstreamPool: v.optional(upstreamPoolSchema, {}),
 });

@@ -35,10 +35,34 @@ export class ConnReader {
     const p = this.#inflight ?? reader.read();
     this.#inflight = p;
     const r = typeof timeout !== "number" ? await timeout.race(p, () => {}) : timeout > 0 ? await deadline(p, timeout, () => {}) : await p;
+    // a `wait()` on the same read took its result first: the chunk (or the end) is ours from there
+    if (this.#inflight !== p) return this.read(timeout);
     this.#inflight = undefined;
     if (r.done) return undefined;
     this.#received = true;
     return r.value;
+  }
+
+  /**
+   * Waits until a `read()` would not wait (bytes arrived, or the stream ended), consuming
+   * nothing: what arrived stays for the next `read()`, also when one is waiting already.
+   * For watching a connection while no one reads it (an idle pooled upstream).
+   */
+  async wait(): Promise<"data" | "end"> {
+    if (this.#pending.length > 0) return "data";
+    const reader = this.#reader;
+    if (!reader) throw new Error("Reader was released");
+    const p = this.#inflight ?? reader.read();
+    this.#inflight = p;
+    const r = await p;
+    if (this.#inflight === p) {
+      this.#inflight = undefined;
+      if (!r.done) {
+        this.#received = true;
+        this.#pending.push(r.value);
+      }
+    }
+    return r.done ? "end" : "data";
   }
 
   /** True once any byte arrived (a connection that ends before that carried nothing to log). */

@@ -7,6 +7,7 @@ import type { ProxyAuth } from "../auth/proxy-auth.ts";
 import type { Policy, UrlPolicy } from "../policy/types.ts";
 import type { Drain } from "./drain.ts";
 import type { ParentProxy } from "../parent/tunnel.ts";
+import type { UpstreamTlsPool } from "./upstream-tls.ts";
 
 /** Limits and timeouts a flow obeys (all from the config, with defaults there). */
 export interface FlowLimits {
@@ -62,4 +63,6 @@ export interface InterceptionContext {
   /** Names in an upstream certificate (DER) for mirroring. */
   readonly certificateNames?: (der: Uint8Array) => Promise<string[]>;
   readonly urlPolicy: () => UrlPolicy;
+  /** Idle upstream connections shared by decrypted sessions; absent = none are kept. */
+  readonly upstreamPool?: UpstreamTlsPool;
 }

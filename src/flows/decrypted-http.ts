@@ -19,6 +19,20 @@ import { UpstreamError } from "./upstream.ts";
 /** RFC 9110 §9.2.2: methods a proxy may repeat on a fresh connection when the reused one failed. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
+/** An upstream connection of a decrypted session, and what to do with it once idle. */
+export interface UpstreamHandle {
+  readonly conn: Conn;
+  /** Its reader, when it was read before (a pooled connection); else one is made. */
+  readonly reader?: ConnReader;
+  /** Requests it carried before (a pooled connection counts as reused). */
+  readonly served?: number;
+  /**
+   * Takes the connection for reuse by another session once this one ends with it idle and
+   * kept alive (every response complete); without it the connection is closed.
+   */
+  readonly keep?: (reader: ConnReader, served: number) => void;
+}
+
 export interface DecryptedResult {
   readonly bytesUp: number;
   readonly bytesDown: number;
@@ -31,17 +45,18 @@ export interface DecryptedResult {
  * Host must name the host the connection was decrypted for (domain fronting → 421), URL
  * rules may block it (403 naming the rule) — then forwarded with `exchange()`. One request
  * line per request goes to the flow log. When the origin closes a keep-alive connection,
- * the next request gets a fresh (validated) upstream connection via `reconnect`.
+ * the next request gets a fresh (validated) upstream connection via `reconnect`. An
+ * upstream left idle and kept alive when the session ends goes to its `keep`.
  */
 export async function relayDecryptedHttp(
   client: Conn,
-  upstream: Conn,
+  upstream: UpstreamHandle,
   host: Host,
   port: number,
   ctx: FlowContext,
   ic: InterceptionContext,
   flow: FlowState,
-  reconnect: () => Promise<Conn>,
+  reconnect: () => Promise<UpstreamHandle>,
   connectionLog: boolean,
   /**
    * Whether the Host port must equal `port`. True after CONNECT (the client named it);
@@ -51,17 +66,21 @@ export async function relayDecryptedHttp(
   portMustMatch = true,
 ): Promise<DecryptedResult> {
   const cR = new ConnReader(client);
-  let up: Conn | undefined = upstream;
-  let uR: ConnReader | undefined = new ConnReader(upstream);
+  let handle: UpstreamHandle = upstream;
+  let up: Conn | undefined = upstream.conn;
+  let uR: ConnReader | undefined = upstream.reader ?? new ConnReader(upstream.conn);
   /** Requests the current upstream connection has carried: a reused one may have been closed by the origin. */
-  let upServed = 0;
+  let upServed = upstream.served ?? 0;
+  /** The current upstream is between responses (or has had none yet): another session may reuse it. */
+  let upIdle = true;
   let bytesUp = 0;
   let bytesDown = 0;
   let first = true;
   const r = flow.record;
   const origin = `https://${hostText(host)}${port === 443 ? "" : `:${port}`}`;
   const done = (end: string, error?: string): DecryptedResult => {
-    up?.close();
+    if (up && uR && upIdle && handle.keep && error === undefined) handle.keep(uR, upServed);
+    else up?.close();
     return error === undefined ? { bytesUp, bytesDown, end } : { bytesUp, bytesDown, end, error };
   };
   for (;;) {
@@ -136,10 +155,12 @@ export async function relayDecryptedHttp(
     let result;
     for (let attempt = 0; ; attempt++) {
       try {
+        upIdle = false;
         if (!up || !uR) {
-          up = await reconnect();
-          uR = new ConnReader(up);
-          upServed = 0;
+          handle = await reconnect();
+          up = handle.conn;
+          uR = handle.reader ?? new ConnReader(up);
+          upServed = handle.served ?? 0;
         }
         result = await exchange({ client, clientReader: cR, upstream: up, upstreamReader: uR }, head, framing, path, hostHeader, ctx);
         upServed += 1;
@@ -190,6 +211,8 @@ export async function relayDecryptedHttp(
       up?.close();
       up = undefined;
       uR = undefined;
+    } else {
+      upIdle = true;
     }
     if (!result.keepClient) {
       client.close();

@@ -10,7 +10,8 @@ import type { Decision, Host } from "../policy/types.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { clientFailure, errorText, FlowState } from "./flow-state.ts";
-import { acceptAndRelay, connectUpstreamTls, mintLeaf, tlsName } from "./intercept.ts";
+import { acceptAndRelay, mintLeaf } from "./intercept.ts";
+import { connectUpstreamTls, tlsName, upstreamHandle } from "./upstream-tls.ts";
 import { splice } from "./splice.ts";
 import { connectUpstream, noteUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
 
@@ -150,12 +151,12 @@ async function decryptTransparent(
     return fail(TlsAlert.internalError, e instanceof UpstreamError ? e.message : `Upstream TLS with ${hostText(host)}:${port} failed: ${errorText(e)}`);
   }
   noteUpstream(r, up);
-  const upstream = up.session.conn;
+  const upstream = upstreamHandle(ic, up);
   let leaf;
   try {
     leaf = await mintLeaf(ic, host, up.session);
   } catch (e) {
-    upstream.close();
+    upstream.conn.close();
     return fail(TlsAlert.internalError, `Could not issue a certificate for ${hostText(host)}: ${errorText(e)}`);
   }
   // only the Host *name* must match: its port is the client's view of a destination the REDIRECT hides

@@ -73,6 +73,8 @@ export interface GatewayMetrics {
    * this or `certCacheHits.inc()` / `certCacheMisses.inc()`, not both.
    */
   setCertCacheSource(source: (() => CertCacheCounts) | undefined): void;
+  /** `tollgate_upstream_idle_connections` and `tollgate_upstream_reused_total`: the upstream pool, read at scrape time. */
+  setUpstreamPoolSource(source: (() => { readonly idle: number; readonly reused: number }) | undefined): void;
 }
 
 /** Options of {@linkcode createGatewayMetrics}. */
@@ -94,6 +96,18 @@ export interface GatewayMetricsOptions {
  */
 export function createGatewayMetrics(registry: Registry, options: GatewayMetricsOptions = {}): GatewayMetrics {
   let certSource = options.certCache;
+  let poolSource: (() => { readonly idle: number; readonly reused: number }) | undefined;
+  const upstreamReused = registry.counter({ name: "tollgate_upstream_reused_total", help: "Idle upstream connections of decrypted sessions reused by a later session." });
+  registry.gauge({
+    name: "tollgate_upstream_idle_connections",
+    help: "Idle upstream connections of decrypted sessions kept for reuse.",
+    collect: (g) => {
+      if (!poolSource) return;
+      const s = poolSource();
+      g.set(s.idle);
+      catchUp(upstreamReused, s.reused);
+    },
+  });
   const certCacheHits = registry.counter({ name: "tollgate_cert_cache_hits_total", help: "Leaf certificate cache hits." });
   const certCacheMisses = registry.counter({ name: "tollgate_cert_cache_misses_total", help: "Leaf certificate cache misses (a mint was needed)." });
   const catchUp = (counter: Counter, total: number) => {
@@ -153,6 +167,9 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
     processStartTime,
     setCertCacheSource(source) {
       certSource = source;
+    },
+    setUpstreamPoolSource(source) {
+      poolSource = source;
     },
   };
 }

@@ -38,6 +38,7 @@ describe("config: interception", () => {
       upstreamCaFiles: [],
       minTlsVersion: { client: "TLSv1.2", upstream: "TLSv1.2" },
       leafCacheSize: 10000,
+      upstreamPool: { maxIdle: 256, maxIdlePerHost: 8, idleTimeoutMs: 4000 },
     });
   });
 
@@ -49,6 +50,7 @@ describe("config: interception", () => {
         upstreamCaFiles: ["/etc/corp-root.pem", "lab.pem"],
         minTlsVersion: { client: "TLSv1.3" },
         leafCacheSize: 1,
+        upstreamPool: { maxIdle: 0 },
       },
     });
     assert.deepEqual(interception, {
@@ -57,6 +59,7 @@ describe("config: interception", () => {
       upstreamCaFiles: ["/etc/corp-root.pem", "lab.pem"],
       minTlsVersion: { client: "TLSv1.3", upstream: "TLSv1.2" },
       leafCacheSize: 1,
+      upstreamPool: { maxIdle: 0, maxIdlePerHost: 8, idleTimeoutMs: 4000 },
     });
     assert.ok(Object.isFrozen(interception.upstreamCaFiles));
     assert.ok(Object.isFrozen(interception.minTlsVersion));
@@ -76,6 +79,10 @@ describe("config: interception", () => {
       'interception.minTlsVersion.upstream: expected "TLSv1.2" or "TLSv1.3", got "tls1.3"',
     ]);
     assert.deepEqual(problems({ interception: { leafCacheSize: 0 } }), ["interception.leafCacheSize: expected an integer 1-1000000, got 0"]);
+    assert.deepEqual(problems({ interception: { upstreamPool: { maxIdlePerHost: 0, idleTimeoutMs: 50 } } }), [
+      "interception.upstreamPool.maxIdlePerHost: expected an integer 1-1000, got 0",
+      "interception.upstreamPool.idleTimeoutMs: expected an integer 100-600000, got 50",
+    ]);
     assert.deepEqual(problems({ interception: { leafCacheSise: 5 } }), ['interception.leafCacheSise: unknown key (did you mean "leafCacheSize"?)']);
   });
 });

@@ -177,6 +177,27 @@ describe("TLS interception end to end (real curl)", { timeout: 240_000 }, () => 
     assert.ok(f);
   });
 
+  it("a later decrypted session reuses the idle upstream connection of an earlier one", async () => {
+    const scrape = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${gw.ports.get("admin")}/metrics`, { headers: { authorization: "Bearer intercept-test-admin-token" } })).text();
+      const m = /^tollgate_upstream_reused_total (\d+)$/m.exec(text);
+      assert.ok(m, "the reuse counter is exposed");
+      return Number(m[1]);
+    };
+    const before = await scrape();
+    const sessions = () => gw.flows().filter((f) => f.type === "flow" && f.host === "origin.test" && f.decryption === "decrypt").length;
+    for (let i = 0; i < 3; i++) {
+      const n = sessions();
+      // separate curl processes: separate client connections, one after the other
+      const r = await curl([...proxy(), "--cacert", gwCa, `https://origin.test:${origin.port}/hello`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "hello from origin");
+      // the session gives its upstream back when it ends (its flow line is written then)
+      await gw.waitForFlow(() => sessions() > n);
+    }
+    assert.ok((await scrape()) - before >= 2, "at least the second and third sessions reused a connection");
+  });
+
   it("rotating the leaf key (admin command) makes new handshakes use a new key", async () => {
     const leafKey = async () => {
       const r = await run("bash", ["-c", `openssl s_client -proxy 127.0.0.1:${gw.port} -connect origin.test:${origin.port} -servername origin.test -CAfile ${gwCa} </dev/null 2>/dev/null | openssl x509 -noout -pubkey`]);

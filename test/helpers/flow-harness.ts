@@ -11,6 +11,8 @@ import type { FlowContext, FlowLimits } from "../../src/flows/context.ts";
 import type { Drain } from "../../src/flows/drain.ts";
 import type { ProxyAuth } from "../../src/auth/proxy-auth.ts";
 import type { ParentProxy } from "../../src/parent/tunnel.ts";
+import { UpstreamPool, type UpstreamPoolOptions } from "../../src/flows/upstream-pool.ts";
+import type { UpstreamTlsInfo } from "../../src/flows/upstream-tls.ts";
 import { handleExplicit, handleTransparentHttp } from "../../src/flows/explicit.ts";
 import { handleTransparent, type TransparentSettings } from "../../src/flows/transparent.ts";
 import type {
@@ -121,6 +123,8 @@ export interface FakeInterceptionOptions {
   readonly upstreamMinVersion?: TlsVersion;
   readonly mirrorUpstreamSans?: boolean;
   readonly extraCaPem?: readonly string[];
+  /** Keep idle upstream connections for reuse (default: none kept). */
+  readonly upstreamPool?: UpstreamPoolOptions;
   /** What the fake `certificateNames` finds in any upstream certificate (default none). */
   readonly upstreamSans?: readonly string[];
 }
@@ -220,6 +224,7 @@ function fakeInterception(tls: FakeTls, o: FakeInterceptionOptions): NonNullable
     mirrorUpstreamSans: o.mirrorUpstreamSans ?? false,
     certificateNames: () => Promise.resolve([...(o.upstreamSans ?? [])]),
     urlPolicy: () => urlPolicy,
+    ...(o.upstreamPool ? { upstreamPool: new UpstreamPool<UpstreamTlsInfo>(o.upstreamPool) } : {}),
   };
 }
 

@@ -31,6 +31,8 @@ const NAMES = [
   "tollgate_errors_total",
   "tollgate_http_requests_total",
   "tollgate_process_start_time_seconds",
+  "tollgate_upstream_idle_connections",
+  "tollgate_upstream_reused_total",
 ];
 
 describe("createGatewayMetrics", () => {
@@ -89,6 +91,17 @@ describe("createGatewayMetrics", () => {
     m.setCertCacheSource(undefined);
     stats = { hits: 100, misses: 100, size: 100 };
     assert.match(m.registry.expose(), /^tollgate_cert_cache_size 0$/m);
+  });
+
+  it("reads the upstream pool at scrape time", () => {
+    const m = createGatewayMetrics(new Registry());
+    let stats = { idle: 3, reused: 7 };
+    m.setUpstreamPoolSource(() => stats);
+    assert.match(m.registry.expose(), /^tollgate_upstream_idle_connections 3$/m);
+    stats = { idle: 1, reused: 9 };
+    const text = m.registry.expose();
+    assert.match(text, /^tollgate_upstream_idle_connections 1$/m);
+    assert.match(text, /^tollgate_upstream_reused_total 9$/m);
   });
 
   it("takes a certificate cache source set later", () => {

@@ -1,0 +1,105 @@
+/**
+ * Validated TLS to the real server of a decrypted session: from the pool of idle upstream
+ * connections when one fits, else a new connection (directly, or through the decision's
+ * parent proxy).
+ * @module
+ */
+import type { Conn } from "../core/conn.ts";
+import { hostText } from "../core/host.ts";
+import { type TlsClientSession, TlsValidationError } from "../core/tls.ts";
+import { openParentTunnel } from "../parent/tunnel.ts";
+import type { Decision, Host } from "../policy/types.ts";
+import type { ConnReader } from "./conn-reader.ts";
+import type { FlowContext, InterceptionContext } from "./context.ts";
+import type { UpstreamHandle } from "./decrypted-http.ts";
+import { connectUpstreamWith, guardLiteral, parentFor, UpstreamError } from "./upstream.ts";
+import type { UpstreamPool } from "./upstream-pool.ts";
+
+/** What an upstream TLS connection is known by: its session and where it went. */
+export interface UpstreamTlsInfo {
+  readonly session: TlsClientSession;
+  /** The IP address dialled; null through a parent proxy. */
+  readonly address: string | null;
+  readonly dnsSource: string;
+  readonly parent?: string;
+}
+
+/** An upstream TLS connection ready for requests: new, or reused from the pool. */
+export interface OpenedUpstreamTls extends UpstreamTlsInfo {
+  /** The pool key it goes back under. */
+  readonly key: string;
+  /** Set when it came from the pool: its reader and the requests it carried. */
+  readonly reader?: ConnReader;
+  readonly served?: number;
+}
+
+/** The pool decrypted sessions share. */
+export type UpstreamTlsPool = UpstreamPool<UpstreamTlsInfo>;
+
+/** Name as it goes into SNI and the minted certificate: no brackets for IPv6. */
+export function tlsName(host: Host): string {
+  return host.kind === "dns" ? host.name : host.address;
+}
+
+/**
+ * Validated TLS to the real server for `host:port`. An idle pooled connection is reused
+ * when one was opened for the same name, port, validation, minimum version and parent
+ * proxy (it was validated when it was opened; its certificate is still the one mirrored).
+ * Else a new one: directly, or through the decision's parent proxy (TLS over its tunnel:
+ * the gateway still validates the real server's certificate, end to end). Validation
+ * failures are final (no other address is tried: a bad certificate is not an address
+ * problem).
+ */
+export async function connectUpstreamTls(
+  ctx: FlowContext,
+  ic: InterceptionContext,
+  host: Host,
+  port: number,
+  decision: Decision,
+): Promise<OpenedUpstreamTls> {
+  const servername = tlsName(host);
+  const verify = decision.upstreamTls !== "insecure";
+  const parent = parentFor(ctx, decision);
+  const key = `${servername}|${port}|${verify ? "verify" : "insecure"}|${ic.upstreamMinVersion}|${parent ? `${parent.name}@${parent.authority}` : ""}`;
+  const pooled = ic.upstreamPool?.take(key);
+  if (pooled) return { ...pooled.info, key, reader: pooled.reader, served: pooled.served };
+  const handshake = (address: string, deadline: AbortSignal, over?: { conn: Conn; port: number }) =>
+    ctx.runtime.tls.connect({
+      address,
+      port: over?.port ?? port,
+      servername,
+      extraCaPem: ic.extraCaPem,
+      verify,
+      alpn: ["http/1.1"],
+      minVersion: ic.upstreamMinVersion,
+      signal: deadline,
+      ...(over ? { over: over.conn } : {}),
+    });
+  if (parent) {
+    guardLiteral(ctx, host, port, decision);
+    const t = await openParentTunnel(ctx, parent, host, port);
+    if (t.head) {
+      t.conn.close();
+      throw new UpstreamError("connect", `parent proxy "${parent.name}": ${hostText(host)}:${port} sent data before the TLS handshake`);
+    }
+    // messages name the parent's address: the handshake goes through it
+    const session = await handshake(t.address, AbortSignal.timeout(ctx.limits.connectTimeoutMs), { conn: t.conn, port: parent.port });
+    return { session, address: null, dnsSource: "parent", parent: parent.name, key };
+  }
+  const r = await connectUpstreamWith(ctx, host, port, decision, (address, deadline) => handshake(address, deadline), undefined, (e) => e instanceof TlsValidationError);
+  return { session: r.value, address: r.address, dnsSource: r.dnsSource, key };
+}
+
+/** `opened` as a decrypted session uses it: once idle at the session's end it goes back to the pool. */
+export function upstreamHandle(ic: InterceptionContext, opened: OpenedUpstreamTls): UpstreamHandle {
+  const conn = opened.session.conn;
+  const pool = ic.upstreamPool;
+  const { session, address, dnsSource, parent } = opened;
+  const info: UpstreamTlsInfo = { session, address, dnsSource, ...(parent ? { parent } : {}) };
+  return {
+    conn,
+    ...(opened.reader ? { reader: opened.reader } : {}),
+    ...(opened.served !== undefined ? { served: opened.served } : {}),
+    ...(pool ? { keep: (reader: ConnReader, served: number) => pool.give(opened.key, { conn, reader, served, info }) } : {}),
+  };
+}

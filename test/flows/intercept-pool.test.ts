@@ -1,0 +1,156 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  dec,
+  DECRYPT_POLICY,
+  ESTABLISHED,
+  type FlowHarness,
+  okResponse,
+  type Peer,
+  readResponse,
+  until,
+  withHarness,
+  within,
+} from "../helpers/flow-harness.ts";
+
+const POOL = { maxIdle: 16, maxIdlePerKey: 4, idleTimeoutMs: 5000 };
+const OPTIONS = { policy: DECRYPT_POLICY, interception: { upstreamPool: POOL, mirrorUpstreamSans: true, upstreamSans: ["origin.test", "alt.origin.test"] } };
+
+/** One decrypted session to origin.test: a GET of `path`, then the client hangs up; the body. */
+async function session(h: FlowHarness, path: string, host = "origin.test"): Promise<string> {
+  const c: Peer = h.client();
+  await c.write(`CONNECT ${host}:443 HTTP/1.1\r\nHost: ${host}:443\r\n\r\n`);
+  assert.equal(await within(c.readText(ESTABLISHED.length), 1500, "200"), ESTABLISHED);
+  await c.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+  const { body } = await readResponse(c);
+  await c.end();
+  assert.equal(dec.decode((await c.readToEndOrReset()).data), "");
+  return body;
+}
+
+/** When the n-th flow line is written: the session has let go of its upstream. */
+const flowsDone = (h: FlowHarness, n: number) => until(() => h.records.length >= n, 1000, `${n} flow lines`);
+
+describe("interception: upstream connection reuse", () => {
+  it("a later session to the same origin reuses the idle validated connection: no dial, no handshake", async () => {
+    await withHarness(OPTIONS, async (h) => {
+      let connections = 0;
+      h.origin("10.0.0.1", 443, async (o) => {
+        const mine = ++connections;
+        for (let i = 1; ; i++) {
+          const head = await o.readHead().catch(() => undefined);
+          if (!head) break;
+          await o.write(okResponse(`conn ${mine} request ${i} ${head.startLine.split(" ")[1]}`));
+        }
+      });
+      assert.equal(await session(h, "/a"), "conn 1 request 1 /a");
+      await flowsDone(h, 1);
+      assert.equal(await session(h, "/b"), "conn 1 request 2 /b");
+      await flowsDone(h, 2);
+      assert.equal(h.tls.connects.length, 1, "one handshake with the origin");
+      assert.deepEqual(h.dials, [{ address: "10.0.0.1", port: 443 }]);
+      // the reused connection's certificate is still the one mirrored into the leaf
+      const leaf = { host: "origin.test", sans: ["origin.test", "alt.origin.test"] };
+      assert.deepEqual(h.tls.leaves, [leaf, leaf]);
+      assert.deepEqual(h.records.map((r) => [r.resolved, r.dnsSource, r.end]), [["10.0.0.1", "static", "eof"], ["10.0.0.1", "static", "eof"]]);
+      h.ctx.interception?.upstreamPool?.close();
+      await h.finish();
+    });
+  });
+
+  it("a connection the origin closed, or asked to close, is not reused", async () => {
+    for (const how of ["Connection: close", "FIN while idle"] as const) {
+      await withHarness(OPTIONS, async (h) => {
+        let connections = 0;
+        h.origin("10.0.0.1", 443, async (o) => {
+          const mine = ++connections;
+          await o.readHead();
+          await o.write(okResponse(`conn ${mine}`, how === "Connection: close" ? "Connection: close\r\n" : ""));
+          if (how === "FIN while idle") await o.end();
+          await o.readToEndOrReset();
+        });
+        assert.equal(await session(h, "/"), "conn 1");
+        await flowsDone(h, 1);
+        await new Promise((r) => setTimeout(r, 20)); // the FIN reaches the idle connection
+        assert.equal(await session(h, "/"), "conn 2", how);
+        assert.equal(h.tls.connects.length, 2, how);
+        h.ctx.interception?.upstreamPool?.close();
+        await h.finish();
+      });
+    }
+  });
+
+  it("a connection reused just as the origin closes it: the request is sent again on a new one", async () => {
+    await withHarness(OPTIONS, async (h) => {
+      let connections = 0;
+      h.origin("10.0.0.1", 443, async (o) => {
+        const mine = ++connections;
+        await o.readHead();
+        await o.write(okResponse(`conn ${mine}`));
+        if (mine === 1) {
+          // closes only once the next request arrived: a race the watch cannot see
+          await o.readHead();
+          await o.end();
+        }
+        await o.readToEndOrReset();
+      });
+      assert.equal(await session(h, "/"), "conn 1");
+      await flowsDone(h, 1);
+      assert.equal(await session(h, "/"), "conn 2");
+      assert.equal(h.tls.connects.length, 2);
+      assert.equal(h.requestRecords.at(-1)?.status, 200);
+      h.ctx.interception?.upstreamPool?.close();
+      await h.finish();
+    });
+  });
+
+  it("a session that ends mid-response, or with an error, does not give its connection back", async () => {
+    await withHarness(OPTIONS, async (h) => {
+      let connections = 0;
+      h.origin("10.0.0.1", 443, async (o) => {
+        const mine = ++connections;
+        await o.readHead();
+        if (mine === 1) {
+          await o.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial");
+          await new Promise((r) => setTimeout(r, 50));
+          await o.write("x".repeat(93)); // complete from the origin's side; the client is gone
+        } else {
+          await o.write(okResponse(`conn ${mine}`));
+        }
+        await o.readToEndOrReset();
+      });
+      const c = h.client();
+      await c.write("CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\n\r\n");
+      assert.equal(await c.readText(ESTABLISHED.length), ESTABLISHED);
+      await c.write("GET / HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+      await c.readUntil("partial");
+      c.conn.close(); // the client goes away mid-body
+
+      await flowsDone(h, 1);
+      assert.equal(await session(h, "/"), "conn 2");
+      assert.equal(h.tls.connects.length, 2);
+      h.ctx.interception?.upstreamPool?.close();
+      await h.finish();
+    });
+  });
+
+  it("sessions under other validation settings do not share connections", async () => {
+    await withHarness({ ...OPTIONS, hosts: { "other.test": ["10.0.0.1"] } }, async (h) => {
+      let connections = 0;
+      h.origin("10.0.0.1", 443, async (o) => {
+        const mine = ++connections;
+        for (;;) {
+          const head = await o.readHead().catch(() => undefined);
+          if (!head) break;
+          await o.write(okResponse(`conn ${mine}`));
+        }
+      });
+      assert.equal(await session(h, "/", "origin.test"), "conn 1");
+      await flowsDone(h, 1);
+      // other.test is decrypted without validation (lab-insecure): never a verified connection
+      assert.equal(await session(h, "/", "other.test"), "conn 2");
+      h.ctx.interception?.upstreamPool?.close();
+      await h.finish();
+    });
+  });
+});
