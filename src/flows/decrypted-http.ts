@@ -16,6 +16,9 @@ import { exchange, ExchangeAbortedError, UpstreamClosedError } from "./http-exch
 import { nextRequest } from "./next-request.ts";
 import { UpstreamError } from "./upstream.ts";
 
+/** Authorization schemes that authenticate the connection rather than the request (RFC 4559, MS-NTHT). */
+const CONNECTION_AUTH = /^\s*(?:NTLM|Negotiate)(?:\s|$)/i;
+
 /** RFC 9110 §9.2.2: methods a proxy may repeat on a fresh connection when the reused one failed. */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
@@ -73,13 +76,18 @@ export async function relayDecryptedHttp(
   let upServed = upstream.served ?? 0;
   /** The current upstream is between responses (or has had none yet): another session may reuse it. */
   let upIdle = true;
+  /**
+   * A request used connection-bound authentication (NTLM, Negotiate): the origin may treat
+   * the connection as this client's from then on, so no other client may ever get it.
+   */
+  let pinned = false;
   let bytesUp = 0;
   let bytesDown = 0;
   let first = true;
   const r = flow.record;
   const origin = `https://${hostText(host)}${port === 443 ? "" : `:${port}`}`;
   const done = (end: string, error?: string): DecryptedResult => {
-    if (up && uR && upIdle && handle.keep && error === undefined) handle.keep(uR, upServed);
+    if (up && uR && upIdle && !pinned && handle.keep && error === undefined) handle.keep(uR, upServed);
     else up?.close();
     return error === undefined ? { bytesUp, bytesDown, end } : { bytesUp, bytesDown, end, error };
   };
@@ -152,6 +160,7 @@ export async function relayDecryptedHttp(
     // RFC 9112 §3.2.2: with absolute-form the target's authority is the Host (a Host field
     // naming another server must not reach the origin: that would be domain fronting)
     const hostHeader = head.form === "absolute" && head.url ? head.url.host : (head.headers.get("host") ?? hostText(host));
+    if (CONNECTION_AUTH.test(head.headers.get("authorization") ?? "")) pinned = true;
     let result;
     for (let attempt = 0; ; attempt++) {
       try {

@@ -134,6 +134,35 @@ describe("interception: upstream connection reuse", () => {
     });
   });
 
+  it("a connection that carried NTLM or Negotiate authentication is never handed to another session", async () => {
+    for (const auth of ["NTLM TlRMTVNTUAABAAAAB4IIAAAAAAAAAAAAAAAAAAAAAAA=", "negotiate YIIBhwYGKwYBBQUCoII="]) {
+      await withHarness(OPTIONS, async (h) => {
+        let connections = 0;
+        h.origin("10.0.0.1", 443, async (o) => {
+          const mine = ++connections;
+          for (;;) {
+            const head = await o.readHead().catch(() => undefined);
+            if (!head) break;
+            await o.write(okResponse(`conn ${mine}`));
+          }
+        });
+        const c = h.client();
+        await c.write("CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\n\r\n");
+        assert.equal(await c.readText(ESTABLISHED.length), ESTABLISHED);
+        await c.write(`GET / HTTP/1.1\r\nHost: origin.test\r\nAuthorization: ${auth}\r\n\r\n`);
+        assert.equal((await readResponse(c)).body, "conn 1");
+        await c.write("GET /after HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+        assert.equal((await readResponse(c)).body, "conn 1", "the session itself keeps its connection");
+        await c.end();
+        await c.readToEndOrReset();
+        await flowsDone(h, 1);
+        assert.equal(await session(h, "/"), "conn 2", auth);
+        h.ctx.interception?.upstreamPool?.close();
+        await h.finish();
+      });
+    }
+  });
+
   it("sessions under other validation settings do not share connections", async () => {
     await withHarness({ ...OPTIONS, hosts: { "other.test": ["10.0.0.1"] } }, async (h) => {
       let connections = 0;
