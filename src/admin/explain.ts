@@ -110,7 +110,7 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
   return {
     host: hostText(host),
     port,
-    decision: { action: d.action, ruleId: d.ruleId, reason: d.reason, decryption: d.decryption },
+    decision: { action: d.action, ruleId: d.ruleId, reason: d.reason, decryption: d.decryption, ...(d.parent ? { parent: d.parent } : {}) },
     rules: explanation.rules,
     ...(url === undefined ? {} : { url }),
     clientIp,

@@ -151,7 +151,7 @@ export function openApiDocument(version: string): Json {
             port: { type: "integer" },
             decision: {
               type: "object",
-              properties: { action: { enum: ["allow", "deny"] }, ruleId: { type: "string" }, reason: { type: "string" }, decryption: { type: "string" } },
+              properties: { action: { enum: ["allow", "deny"] }, ruleId: { type: "string" }, reason: { type: "string" }, decryption: { type: "string" }, parent: { type: "string", description: "Parent proxy of an allowed flow; absent = direct" } },
             },
             rules: {
               type: "array",

@@ -73,7 +73,14 @@ export interface ExplainQuery {
 export interface ExplainResult {
   readonly host: string;
   readonly port: number;
-  readonly decision: { readonly action: "allow" | "deny"; readonly ruleId: string; readonly reason: string; readonly decryption: string };
+  readonly decision: {
+    readonly action: "allow" | "deny";
+    readonly ruleId: string;
+    readonly reason: string;
+    readonly decryption: string;
+    /** The parent proxy an allowed flow goes through; absent = direct. */
+    readonly parent?: string;
+  };
   /** Every connection rule considered, in order, with why it did or did not match. */
   readonly rules: Explanation["rules"];
   /** With a URL path on a decrypting rule: the URL-rule decision. */

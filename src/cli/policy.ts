@@ -179,7 +179,7 @@ export function formatExplanation(target: string, r: ExplainResult, source: stri
   const lines = [
     `${target}: ${d.action.toUpperCase()} ${by}`,
     `  ${d.reason}`,
-    `  ${where.join(", ")}; decryption ${d.decryption}`,
+    `  ${where.join(", ")}; decryption ${d.decryption}${d.action === "allow" ? `; ${d.parent ? `via parent proxy "${d.parent}"` : "direct"}` : ""}`,
   ];
   if (r.url !== undefined) lines.push(`  url rules: ${r.url.action.toUpperCase()} by ${r.url.ruleId === "default" ? "the default" : `"${r.url.ruleId}"`}: ${r.url.reason}`);
   lines.push("", `Rules in ${source} (the first match decides):`);

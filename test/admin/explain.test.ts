@@ -36,6 +36,13 @@ describe("explainConfig", () => {
     assert.equal(explainConfig(config, { url: "http://a.example/" }).url, undefined, "no url verdict without decryption");
   });
 
+  it("names the parent proxy of an allowed flow, none for a direct one or a denial", () => {
+    const via = parseConfig({ parents: { corp: { url: "http://10.0.0.8:3128" } }, policy: { defaultAction: "deny", defaultParent: "corp", rules: [{ id: "web", ports: [443], action: "allow" }] } });
+    assert.equal(explainConfig(via, { url: "https://a.example/" }).decision.parent, "corp");
+    assert.equal(explainConfig(via, { url: "http://a.example/" }).decision.parent, undefined, "the default deny");
+    assert.equal(explainConfig(config, { url: "https://a.example/" }).decision.parent, undefined);
+  });
+
   it("defaults the listener from the mode and honours an explicit one", () => {
     const explicit = explainConfig(config, { host: "t.example" });
     assert.equal(explicit.listener, "explicit");

@@ -121,6 +121,18 @@ describe("tollgate policy explain", () => {
     assert.match(ssh.out, /→ no rule matched: default deny\n$/);
     const named = await run(["explain", "a.example", "--listener", "tproxy", "--config", "gw.json"], files);
     assert.match(named.out, /listener "tproxy"/);
+    assert.match(named.out, /; decryption exception; direct\n/);
+  });
+
+  it("names the parent proxy an allowed flow goes through", async () => {
+    const config = JSON.stringify({
+      parents: { corp: { url: "http://10.0.0.8:3128" } },
+      policy: { defaultAction: "deny", defaultParent: "corp", rules: [{ id: "web", ports: [443], action: "allow" }, { id: "in", hosts: [".corp.example"], action: "allow", parent: "direct" }] },
+    });
+    const via = await run(["explain", "a.example", "--config", "gw.json"], { "gw.json": config });
+    assert.match(via.out, /; decryption exception; via parent proxy "corp"\n/);
+    const direct = await run(["explain", "x.corp.example:80", "--config", "gw.json"], { "gw.json": config });
+    assert.match(direct.out, /; decryption exception; direct\n/);
   });
 
   it("uses TOLLGATE_CONFIG, else the embedded default", async () => {
