@@ -88,6 +88,8 @@ export async function download(env: BenchEnv, path: Path, gw: BenchGateway | und
 
 export interface RequestRate {
   readonly rps: number;
+  /** Requests completed in the window. */
+  readonly requests: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   /** Gateway CPU µs per request (NaN when direct). */
@@ -113,6 +115,7 @@ export async function requestRate(
   const r = JSON.parse(out.stdout) as { requests: number; errors: number; firstError?: string; seconds: number; p50Ms?: number; p99Ms?: number; cpuTicks: number };
   const result = {
     rps: r.requests / r.seconds,
+    requests: r.requests,
     p50Ms: r.p50Ms ?? NaN,
     p99Ms: r.p99Ms ?? NaN,
     cpuUs: gw && r.requests > 0 ? (r.cpuTicks / TICKS_PER_SECOND) * 1e6 / r.requests : NaN,

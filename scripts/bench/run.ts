@@ -83,7 +83,20 @@ function gatewayConfig(work: string, env: BenchEnv, pkiCa: string): unknown {
     addressGuard: { allow: ["127.0.0.1/32"] },
     limits: { maxConnections: 100_000, maxConnectionsPerClient: 100_000 },
     log: { flows: "off" },
+    // on loopback without a token: the runs read the upstream-reuse counter from /metrics
+    admin: { listen: "127.0.0.1:0" },
   };
+}
+
+/** A counter's value from the gateway's /metrics (undefined when it cannot be read). */
+async function counter(gw: BenchGateway, name: string): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${gw.port("admin")}/metrics`)).text();
+    const m = new RegExp(`^${name} (\\d+)$`, "m").exec(text);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const PATHS: readonly { key: "a" | "b" | "c" | "d"; path: Path }[] = [
@@ -135,11 +148,17 @@ async function rateRounds(rt: GatewayRuntime, env: BenchEnv, gw: BenchGateway, r
   const target = kind === "newconn" ? res.newconn : res.keepalive;
   for (let round = 0; round < opts.rounds; round++) {
     for (const path of rotate(["direct", "tunnel", "decrypt"] as const, round)) {
+      const reusedBefore = path === "decrypt" && kind === "newconn" ? await counter(gw, "tollgate_upstream_reused_total") : undefined;
       const r = await requestRate(env, kind, path, path === "direct" ? undefined : gw, seconds, 50, kind === "keepalive" ? opts.kaPostBytes : 0);
       target[path].push(r);
       const lat = kind === "newconn" ? `, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms` : "";
       const err = r.errors ? `, ${r.errors} errors (${r.firstError})` : "";
-      log(`${rt} (${key}) ${kind} ${path} round ${round + 1}: ${r.rps.toFixed(0)} req/s${lat}${path === "direct" ? "" : `, ${r.cpuUs.toFixed(0)} µs CPU/req`}${err}`);
+      const reusedAfter = reusedBefore === undefined ? undefined : await counter(gw, "tollgate_upstream_reused_total");
+      // sessions that started on a pooled upstream connection instead of a new handshake
+      const reuse = reusedBefore !== undefined && reusedAfter !== undefined && r.requests > 0
+        ? `, upstream reused ${((100 * (reusedAfter - reusedBefore)) / r.requests).toFixed(0)}%`
+        : "";
+      log(`${rt} (${key}) ${kind} ${path} round ${round + 1}: ${r.rps.toFixed(0)} req/s${lat}${path === "direct" ? "" : `, ${r.cpuUs.toFixed(0)} µs CPU/req`}${reuse}${err}`);
     }
   }
 }

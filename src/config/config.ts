@@ -160,7 +160,7 @@ export interface InterceptionConfig {
   readonly leafCacheSize: number;
   /**
    * Idle upstream connections kept for the next decrypted session to the same origin:
-   * in all (default 256; 0 = none), per origin (default 8), and for how long (default 4000 ms).
+   * in all (default 256; 0 = none), per origin (default 32), and for how long (default 4000 ms).
    */
   readonly upstreamPool: { readonly maxIdle: number; readonly maxIdlePerHost: number; readonly idleTimeoutMs: number };
 }

@@ -34,7 +34,7 @@ const minTlsVersionSchema = object({
 /** Idle upstream connections of decrypted sessions kept for reuse; `maxIdle: 0` keeps none. */
 const upstreamPoolSchema = object({
   maxIdle: v.optional(integer(0, 100_000), 256),
-  maxIdlePerHost: v.optional(integer(1, 1_000), 8),
+  maxIdlePerHost: v.optional(integer(1, 1_000), 32),
   idleTimeoutMs: v.optional(integer(100, 600_000), 4_000),
 });
 

@@ -31,7 +31,7 @@ describe("parseConfig", () => {
       upstreamCaFiles: [],
       minTlsVersion: { client: "TLSv1.2", upstream: "TLSv1.2" },
       leafCacheSize: 10000,
-      upstreamPool: { maxIdle: 256, maxIdlePerHost: 8, idleTimeoutMs: 4000 },
+      upstreamPool: { maxIdle: 256, maxIdlePerHost: 32, idleTimeoutMs: 4000 },
     });
     assert.deepEqual(config.dns, { hosts: {}, cacheSize: 10000, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: 5000, servers: [] });
     assert.deepEqual(config.limits, {

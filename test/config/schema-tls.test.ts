@@ -38,7 +38,7 @@ describe("config: interception", () => {
       upstreamCaFiles: [],
       minTlsVersion: { client: "TLSv1.2", upstream: "TLSv1.2" },
       leafCacheSize: 10000,
-      upstreamPool: { maxIdle: 256, maxIdlePerHost: 8, idleTimeoutMs: 4000 },
+      upstreamPool: { maxIdle: 256, maxIdlePerHost: 32, idleTimeoutMs: 4000 },
     });
   });
 
@@ -59,7 +59,7 @@ describe("config: interception", () => {
       upstreamCaFiles: ["/etc/corp-root.pem", "lab.pem"],
       minTlsVersion: { client: "TLSv1.3", upstream: "TLSv1.2" },
       leafCacheSize: 1,
-      upstreamPool: { maxIdle: 0, maxIdlePerHost: 8, idleTimeoutMs: 4000 },
+      upstreamPool: { maxIdle: 0, maxIdlePerHost: 32, idleTimeoutMs: 4000 },
     });
     assert.ok(Object.isFrozen(interception.upstreamCaFiles));
     assert.ok(Object.isFrozen(interception.minTlsVersion));
