@@ -1,12 +1,11 @@
 import type { Address } from "./core/conn.ts";
 import type { Listener, Runtime } from "./core/runtime.ts";
-import type { CaConfig, Config, ListenerConfig } from "./config/config.ts";
+import type { Config, ListenerConfig } from "./config/config.ts";
 import type { Conn } from "./core/conn.ts";
 import { createResolver } from "./dns/resolver.ts";
 import { DnsError } from "./dns/error.ts";
 import type { Resolver } from "./dns/types.ts";
-import type { FlowContext, InterceptionContext } from "./flows/context.ts";
-import { certificateNames, createLeafCache, createLeafIssuer, loadCa } from "./pki/mod.ts";
+import type { FlowContext } from "./flows/context.ts";
 import { compileUrlRules } from "./policy/url-rules.ts";
 import { createProxyAuth } from "./auth/proxy-auth.ts";
 import { refuseConnection } from "./flows/refuse.ts";
@@ -26,9 +25,9 @@ import { registerProcessMetrics } from "./metrics/process-metrics.ts";
 import { FlowFeed } from "./admin/flow-feed.ts";
 import { type ReverseService, startReverse } from "./reverse/service.ts";
 import { shareOfLimits } from "./workers/share.ts";
-import { basicAuthorization, type ParentProxy } from "./parent/tunnel.ts";
-import { UpstreamPool } from "./flows/upstream-pool.ts";
-import type { UpstreamTlsInfo } from "./flows/upstream-tls.ts";
+import type { ParentProxy } from "./parent/tunnel.ts";
+import { parentTable } from "./parent/parent-table.ts";
+import { startInterception } from "./interception.ts";
 
 export interface Gateway {
   /** Bound addresses by listener name (useful with port 0). */
@@ -122,7 +121,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   };
   const output = options.flowSink ? nullFlowLog : makeFlowLog(config, options);
   const flowLog = teeFlowLog(options.flowSink ? [observer, options.flowSink] : [observer], output);
-  const ic = config.ca ? await interceptionContext(config, config.ca, options, metrics, processCount) : undefined;
+  const ic = config.ca ? await startInterception(config, config.ca, options.readText, metrics, processCount) : undefined;
   const live: LiveState = {
     config,
     parents: parentTable(config, options.readText),
@@ -322,80 +321,6 @@ function upstreamCaPems(config: Config, interceptionPems: readonly string[], rea
     }
   }
   return pems;
-}
-
-/**
- * The config's parent proxies as flows use them, with each password file read now (at start
- * and at every reload, so a rotated secret takes effect on reload). One trailing newline is
- * not part of the password.
- */
-function parentTable(config: Config, readText: (path: string) => string): Map<string, ParentProxy> {
-  const table = new Map<string, ParentProxy>();
-  for (const [name, p] of Object.entries(config.parents)) {
-    let authorization: string | undefined;
-    if (p.username !== undefined && p.passwordFile !== undefined) {
-      let password: string;
-      try {
-        password = readText(p.passwordFile).replace(/\r?\n$/, "");
-      } catch (e) {
-        throw new Error(`cannot read parents.${name}.passwordFile "${p.passwordFile}": ${(e as { code?: string }).code ?? String(e)}`);
-      }
-      authorization = basicAuthorization(p.username, password);
-    }
-    table.set(name, { name, host: p.host, port: p.port, authority: p.authority, ...(authorization ? { authorization } : {}) });
-  }
-  return table;
-}
-
-/** Loads the CA and builds what decrypting flows need: leaf cache, trust for upstreams, URL rules. */
-async function interceptionContext(
-  config: Config,
-  caFiles: CaConfig,
-  options: StartOptions,
-  metrics: GatewayMetrics,
-  processes: number,
-): Promise<{ context: Omit<InterceptionContext, "urlPolicy">; caCertPem: string; rotateLeafKey: () => Promise<void> }> {
-  const read = (what: string, path: string) => {
-    try {
-      return options.readText(path);
-    } catch (e) {
-      throw new Error(`cannot read ${what} "${path}": ${(e as { code?: string }).code ?? String(e)}`);
-    }
-  };
-  const ca = await loadCa({
-    certPem: read("ca.cert", caFiles.cert),
-    keyPem: read("ca.key", caFiles.key),
-    ...(caFiles.chain ? { chainPem: read("ca.chain", caFiles.chain) } : {}),
-  });
-  const ic = config.interception;
-  const issuer = createLeafIssuer(ca, { validityDays: ic.leafValidityDays });
-  const cache = createLeafCache(issuer, { maxEntries: ic.leafCacheSize });
-  metrics.setCertCacheSource(() => cache.stats());
-  const { maxIdle, maxIdlePerHost, idleTimeoutMs } = ic.upstreamPool;
-  const pool = maxIdle > 0 ? new UpstreamPool<UpstreamTlsInfo>({ maxIdle: Math.max(1, Math.ceil(maxIdle / processes)), maxIdlePerKey: maxIdlePerHost, idleTimeoutMs }) : undefined;
-  if (pool) metrics.setUpstreamPoolSource(() => pool.stats());
-  const context = {
-    leaf: async (host: string, sans?: readonly string[]) => {
-      // a get that minted (the cache's mint count moved) is a mint-latency sample
-      const before = cache.stats().mintCount;
-      const started = performance.now();
-      const leaf = await cache.get(host, sans);
-      if (cache.stats().mintCount !== before) metrics.certMintSeconds.observe((performance.now() - started) / 1000);
-      return leaf;
-    },
-    extraCaPem: ic.upstreamCaFiles.map((f) => read("interception.upstreamCaFiles", f)),
-    clientMinVersion: ic.minTlsVersion.client,
-    upstreamMinVersion: ic.minTlsVersion.upstream,
-    mirrorUpstreamSans: ic.mirrorUpstreamSans,
-    certificateNames,
-    ...(pool ? { upstreamPool: pool } : {}),
-  };
-  // a new leaf key makes every cached leaf stale: drop them so the next handshakes re-mint
-  const rotateLeafKey = async () => {
-    await issuer.rotateKey();
-    cache.clear();
-  };
-  return { context, caCertPem: ca.certPem, rotateLeafKey };
 }
 
 function makeFlowLog(config: Config, options: StartOptions): FlowLog {

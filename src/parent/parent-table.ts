@@ -1,0 +1,25 @@
+import type { Config } from "../config/config.ts";
+import { basicAuthorization, type ParentProxy } from "./tunnel.ts";
+
+/**
+ * The config's parent proxies as flows use them, with each password file read now (at start
+ * and at every reload, so a rotated secret takes effect on reload). One trailing newline is
+ * not part of the password.
+ */
+export function parentTable(config: Config, readText: (path: string) => string): Map<string, ParentProxy> {
+  const table = new Map<string, ParentProxy>();
+  for (const [name, p] of Object.entries(config.parents)) {
+    let authorization: string | undefined;
+    if (p.username !== undefined && p.passwordFile !== undefined) {
+      let password: string;
+      try {
+        password = readText(p.passwordFile).replace(/\r?\n$/, "");
+      } catch (e) {
+        throw new Error(`cannot read parents.${name}.passwordFile "${p.passwordFile}": ${(e as { code?: string }).code ?? String(e)}`);
+      }
+      authorization = basicAuthorization(p.username, password);
+    }
+    table.set(name, { name, host: p.host, port: p.port, authority: p.authority, ...(authorization ? { authorization } : {}) });
+  }
+  return table;
+}
