@@ -193,7 +193,7 @@ export async function relayDecryptedHttp(
           bytesDown += e.sent.bytesDown;
           logRequest(true, errorText(e));
           client.close();
-          return done("error", errorText(e));
+          return done(e.clientReset ? "client-reset" : "error", errorText(e));
         }
         const status = e instanceof UpstreamError ? e.status : e instanceof FlowTimeoutError ? 504 : e instanceof HttpParseError ? e.status : 502;
         req.status = status;

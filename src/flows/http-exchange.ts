@@ -51,19 +51,25 @@ export interface ExchangeOptions {
 const COALESCE_MAX_BYTES = 16 * 1024;
 
 /**
- * Thrown for failures after the final response's head went out: the client cannot get an
- * error page any more. (After only interim 1xx responses it still can: those failures are
- * thrown as they are.)
+ * Thrown for failures after the final response's head went out, and when the client reset
+ * its connection: the client cannot get an error page any more. (After only interim 1xx
+ * responses it still can: those failures are thrown as they are.)
  */
 export class ExchangeAbortedError extends Error {
   override name = "ExchangeAbortedError";
   readonly status: number;
-  /** What got through before the failure: the final status sent to the client and the bytes each way. */
-  readonly sent: { readonly status: number; readonly bytesUp: number; readonly bytesDown: number };
-  constructor(status: number, message: string, sent: ExchangeAbortedError["sent"], options?: ErrorOptions) {
+  /**
+   * What got through before the failure: the final status sent to the client (null when the
+   * client went away before one) and the bytes each way.
+   */
+  readonly sent: { readonly status: number | null; readonly bytesUp: number; readonly bytesDown: number };
+  /** The client reset its connection (the flow ends "client-reset", not "error"). */
+  readonly clientReset: boolean;
+  constructor(status: number, message: string, sent: ExchangeAbortedError["sent"], options?: ErrorOptions & { readonly clientReset?: boolean }) {
     super(message, options);
     this.status = status;
     this.sent = sent;
+    this.clientReset = options?.clientReset ?? false;
   }
 }
 
@@ -110,6 +116,20 @@ export async function exchange(
   const downProgress = { bytes: 0 };
   let upload: Promise<void> | undefined;
   let uploadDone = false;
+  /** The exchange is over: a late outcome of the client watch below is no longer ours. */
+  let settled = false;
+  /** The client reset its connection while the answer was awaited or relayed. */
+  let clientGone = false;
+  // With the request sent, the client is watched: a reset (not a half-close, which still
+  // wants the answer, nor a pipelined request) ends both sides at once, instead of when a
+  // stalled upstream sends more or the idle limit passes. Not for an upgrade: after a 101
+  // the client's stream is handed to the relay.
+  const watchClient = () =>
+    hop.clientReader.wait().catch(() => {
+      if (settled) return;
+      clientGone = true;
+      stall();
+    });
   // The upstream's idle limit for its answer counts from the end of the request body: a long
   // upload is no silent upstream, and while it goes on the upload relay's own idle limits
   // catch a stalled client (408) or an upstream that stopped reading (504).
@@ -131,6 +151,7 @@ export async function exchange(
     upload = body.then(() => {
       uploadDone = true;
       answerWait?.resume();
+      if (upgrade === undefined) void watchClient();
     });
     const uploadFailed = upload.then(() => new Promise<never>(() => {}));
     uploadFailed.catch(() => {});
@@ -209,12 +230,14 @@ export async function exchange(
     if (!keepClient) await cW.close().catch(() => {});
     return { status: res.status, bytesUp, bytesDown, keepClient, keepUpstream };
   } catch (e) {
-    if (sentStatus !== null) {
+    if (sentStatus !== null || clientGone) {
       const sent = { status: sentStatus, bytesUp: bytesUp + upProgress.bytes, bytesDown: bytesDown + downProgress.bytes };
-      throw new ExchangeAbortedError(502, e instanceof Error ? e.message : String(e), sent, { cause: e });
+      const message = clientGone ? "Client reset the connection before the response was complete" : e instanceof Error ? e.message : String(e);
+      throw new ExchangeAbortedError(502, message, sent, { cause: e, clientReset: clientGone });
     }
     throw e;
   } finally {
+    settled = true;
     answerWait?.stop();
     releaseQuietly(upW);
     releaseQuietly(cW);

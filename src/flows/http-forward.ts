@@ -147,7 +147,7 @@ export async function forwardHttp(
         r.bytesUp += e.sent.bytesUp;
         r.bytesDown += e.sent.bytesDown;
         client.close();
-        flow.finish("error", errorText(e));
+        flow.finish(e.clientReset ? "client-reset" : "error", errorText(e));
         return { next: "stop" };
       }
       const status = e instanceof FlowTimeoutError ? 504 : e instanceof HttpParseError ? e.status : 502;

@@ -171,7 +171,7 @@ export async function serveReverseHttp(
       bytesDown += e.sent.bytesDown;
       logRequest(true, errorText(e));
       client.close();
-      return done("error", errorText(e));
+      return done(e.clientReset ? "client-reset" : "error", errorText(e));
     }
     const { result, backend } = outcome;
     r.resolved = backend.address;
