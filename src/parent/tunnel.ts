@@ -8,7 +8,7 @@ import type { Conn } from "../core/conn.ts";
 import { hostText } from "../core/host.ts";
 import { encodeLatin1 } from "../core/bytes.ts";
 import { DnsError } from "../dns/error.ts";
-import { ConnReader } from "../flows/conn-reader.ts";
+import { ConnReader, FlowTimeoutError } from "../flows/conn-reader.ts";
 import type { FlowContext } from "../flows/context.ts";
 import { readHead } from "../flows/read-head.ts";
 import { UpstreamError } from "../flows/upstream.ts";
@@ -138,7 +138,11 @@ export async function openParentTunnel(ctx: FlowContext, parent: ParentProxy, ho
   } catch (e) {
     conn.close();
     if (e instanceof UpstreamError) throw e;
-    if (budget.aborted) throw new UpstreamError("timeout", `${via}: no answer to CONNECT ${dest} within ${ctx.limits.connectTimeoutMs} ms`);
+    // the head's own deadline (the time left) and the budget's timer end at the same moment:
+    // whichever fires first, it is the parent's silence
+    if (budget.aborted || e instanceof FlowTimeoutError) {
+      throw new UpstreamError("timeout", `${via}: no answer to CONNECT ${dest} within ${ctx.limits.connectTimeoutMs} ms`);
+    }
     throw new UpstreamError("connect", `${via}: CONNECT ${dest} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   } finally {
     deadline.removeEventListener("abort", onAbort);
