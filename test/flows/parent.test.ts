@@ -139,6 +139,24 @@ describe("parent proxy: tunnels", () => {
     });
   }
 
+  it("a parent name with several addresses: one that refuses is passed over for the next", async () => {
+    await withHarness({ ...OPTIONS, hosts: { ...OPTIONS.hosts, "parent.test": ["10.9.0.9", PARENT_IP] } }, async (h) => {
+      h.origin(PARENT_IP, 3128, async (p) => {
+        await parentConnect(p, "far.test:443");
+        await p.end();
+        await p.readToEnd();
+      });
+      const c = h.client();
+      await connect(c, "far.test:443");
+      assert.equal(await c.readText(ESTABLISHED.length), ESTABLISHED);
+      await c.end();
+      await c.readToEnd();
+      await h.finish();
+      assert.deepEqual(h.dials, [{ address: "10.9.0.9", port: 3128 }, { address: PARENT_IP, port: 3128 }]);
+      assert.equal(h.record().status, 200);
+    });
+  });
+
   it("a parent that refuses the connection, closes without answering, or stays silent: 502, 502, 504", async () => {
     // refused: nothing registered at the parent's address
     await withHarness(OPTIONS, async (h) => {
