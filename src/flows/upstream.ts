@@ -115,56 +115,84 @@ export async function connectUpstreamWith<T>(
 ): Promise<{ value: T; address: string; dnsSource: string }> {
   const budget = AbortSignal.timeout(ctx.limits.connectTimeoutMs);
   const deadline = signal ? AbortSignal.any([signal, budget]) : budget;
-  let addresses: readonly string[];
-  let dnsSource: string;
-  if (host.kind === "dns") {
-    try {
-      const r = await ctx.resolver.resolve(host.name, deadline);
-      addresses = r.addresses;
-      dnsSource = r.source;
-    } catch (e) {
-      if (e instanceof DnsError) {
-        throw new UpstreamError(e.code === "timeout" ? "dns-timeout" : "dns", `DNS: ${e.message}`, { cause: e });
-      }
-      if (budget.aborted) throw new UpstreamError("dns-timeout", `DNS: lookup of "${host.name}" timed out`);
-      throw new UpstreamError("dns", `DNS: lookup of "${host.name}" failed: ${message(e)}`, { cause: e });
-    }
-  } else {
-    addresses = [host.address];
-    dnsSource = "literal";
-  }
-  let last: unknown;
+  const { addresses, dnsSource } = await resolveHost(ctx, host, deadline, budget);
   const guard = ctx.addressGuard?.();
+  const admit = (address: string) => {
+    const verdict = guard?.check(address, port, decision?.allowAddresses);
+    return verdict && !verdict.allowed ? verdict.reason : undefined;
+  };
+  const r = await dialFirst(addresses, admit, dial, deadline, isFinal);
+  if ("value" in r) return { ...r, dnsSource };
+  const target = `${hostText(host)}:${port}`;
+  if (r.refused.length === addresses.length) {
+    throw new UpstreamError("address", `Destination ${target} refused by the address guard: ${r.refused.join("; ")}`);
+  }
+  if (budget.aborted) {
+    throw new UpstreamError("timeout", `Connect to ${target} timed out after ${ctx.limits.connectTimeoutMs} ms`);
+  }
+  throw new UpstreamError("connect", `Connect to ${target} (${addresses.join(", ")}) failed: ${failureText(r.last)}`, {
+    cause: r.last,
+  });
+}
+
+/**
+ * The addresses of `host` (an IP literal as it is) and where they came from, resolved within
+ * `deadline`. A failure is an UpstreamError ("dns" or "dns-timeout"), its message after
+ * `label` (e.g. which parent proxy's name it was).
+ */
+export async function resolveHost(
+  ctx: FlowContext,
+  host: Host,
+  deadline: AbortSignal,
+  budget: AbortSignal,
+  label = "",
+): Promise<{ addresses: readonly string[]; dnsSource: string }> {
+  if (host.kind !== "dns") return { addresses: [host.address], dnsSource: "literal" };
+  try {
+    const r = await ctx.resolver.resolve(host.name, deadline);
+    return { addresses: r.addresses, dnsSource: r.source };
+  } catch (e) {
+    if (e instanceof DnsError) {
+      throw new UpstreamError(e.code === "timeout" ? "dns-timeout" : "dns", `${label}DNS: ${e.message}`, { cause: e });
+    }
+    if (budget.aborted) throw new UpstreamError("dns-timeout", `${label}DNS: lookup of "${host.name}" timed out`);
+    throw new UpstreamError("dns", `${label}DNS: lookup of "${host.name}" failed: ${failureText(e)}`, { cause: e });
+  }
+}
+
+/**
+ * Calls `dial` with each address `admit` lets through (it returns why not, or undefined), in
+ * order, until one succeeds or `deadline` passes; an error `isFinal` accepts is rethrown at
+ * once. Otherwise: why each refused address was refused, and the last dial error.
+ */
+export async function dialFirst<T>(
+  addresses: readonly string[],
+  admit: (address: string) => string | undefined,
+  dial: (address: string, deadline: AbortSignal) => Promise<T>,
+  deadline: AbortSignal,
+  isFinal: (e: unknown) => boolean = () => false,
+): Promise<{ value: T; address: string } | { refused: string[]; last: unknown }> {
   const refused: string[] = [];
+  let last: unknown;
   for (const address of addresses) {
-    if (guard) {
-      const verdict = guard.check(address, port, decision?.allowAddresses);
-      if (!verdict.allowed) {
-        refused.push(verdict.reason);
-        continue;
-      }
+    const why = admit(address);
+    if (why !== undefined) {
+      refused.push(why);
+      continue;
     }
     try {
-      return { value: await dial(address, deadline), address, dnsSource };
+      return { value: await dial(address, deadline), address };
     } catch (e) {
       if (isFinal(e)) throw e;
       last = e;
       if (deadline.aborted) break;
     }
   }
-  const target = `${hostText(host)}:${port}`;
-  if (refused.length === addresses.length) {
-    throw new UpstreamError("address", `Destination ${target} refused by the address guard: ${refused.join("; ")}`);
-  }
-  if (budget.aborted) {
-    throw new UpstreamError("timeout", `Connect to ${target} timed out after ${ctx.limits.connectTimeoutMs} ms`);
-  }
-  throw new UpstreamError("connect", `Connect to ${target} (${addresses.join(", ")}) failed: ${message(last)}`, {
-    cause: last,
-  });
+  return { refused, last };
 }
 
-function message(e: unknown): string {
+/** A dial or lookup failure as messages name it: its code (ECONNREFUSED) or its message. */
+export function failureText(e: unknown): string {
   if (e instanceof Error) return (e as Error & { code?: string }).code ?? e.message;
   return String(e);
 }

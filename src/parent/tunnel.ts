@@ -7,11 +7,10 @@
 import type { Conn } from "../core/conn.ts";
 import { hostText } from "../core/host.ts";
 import { encodeLatin1 } from "../core/bytes.ts";
-import { DnsError } from "../dns/error.ts";
 import { ConnReader, FlowTimeoutError } from "../flows/conn-reader.ts";
 import type { FlowContext } from "../flows/context.ts";
 import { readHead } from "../flows/read-head.ts";
-import { UpstreamError } from "../flows/upstream.ts";
+import { dialFirst, failureText, resolveHost, UpstreamError } from "../flows/upstream.ts";
 import { parseResponseHead } from "../protocol/http-response-head.ts";
 import type { Host } from "../policy/types.ts";
 
@@ -65,35 +64,18 @@ export async function dialParent(
   budget: AbortSignal,
 ): Promise<{ conn: Conn; address: string }> {
   const via = parentText(parent);
-  let addresses: readonly string[];
-  if (parent.host.kind === "dns") {
-    try {
-      addresses = (await ctx.resolver.resolve(parent.host.name, deadline)).addresses;
-    } catch (e) {
-      const timeout = (e instanceof DnsError && e.code === "timeout") || budget.aborted;
-      throw new UpstreamError(timeout ? "dns-timeout" : "dns", `${via}: DNS: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-    }
-  } else {
-    addresses = [parent.host.address];
-  }
+  const { addresses } = await resolveHost(ctx, parent.host, deadline, budget, `${via}: `);
   const guard = ctx.addressGuard?.();
-  let last: unknown;
-  for (const address of addresses) {
+  // configured by the operator, so exempt from the guard, except a loop back to ourselves
+  const admit = (address: string) => {
     const verdict = guard?.check(address, parent.port);
-    if (verdict && !verdict.allowed && verdict.cls === "self") {
-      last = new Error(`${address}:${parent.port} is one of this gateway's listeners`);
-      continue;
-    }
-    try {
-      return { conn: await ctx.runtime.dial({ address, port: parent.port, signal: deadline }), address };
-    } catch (e) {
-      last = e;
-      if (deadline.aborted) break;
-    }
-  }
+    return verdict && !verdict.allowed && verdict.cls === "self" ? `${address}:${parent.port} is one of this gateway's listeners` : undefined;
+  };
+  const r = await dialFirst(addresses, admit, (address, signal) => ctx.runtime.dial({ address, port: parent.port, signal }), deadline);
+  if ("value" in r) return { conn: r.value, address: r.address };
   if (budget.aborted) throw new UpstreamError("timeout", `${via}: connect timed out after ${ctx.limits.connectTimeoutMs} ms`);
-  const why = last instanceof Error ? (last as Error & { code?: string }).code ?? last.message : String(last);
-  throw new UpstreamError("connect", `${via}: connect failed: ${why}`, { cause: last });
+  const why = r.last === undefined ? r.refused.join("; ") : failureText(r.last);
+  throw new UpstreamError("connect", `${via}: connect failed: ${why}`, { cause: r.last });
 }
 
 /**

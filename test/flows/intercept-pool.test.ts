@@ -28,21 +28,30 @@ async function session(h: FlowHarness, path: string, host = "origin.test"): Prom
   return body;
 }
 
+/** The origin at 10.0.0.1:443, `serve` called with each connection and its number (1, 2, …). */
+function numberedOrigin(h: FlowHarness, serve: (o: Peer, n: number) => Promise<void>): void {
+  let connections = 0;
+  h.origin("10.0.0.1", 443, (o) => serve(o, ++connections));
+}
+
+/** An origin answering every request of a connection with `body(connection, request, path)`. */
+function keepAliveOrigin(h: FlowHarness, body: (n: number, i: number, path: string) => string = (n) => `conn ${n}`): void {
+  numberedOrigin(h, async (o, n) => {
+    for (let i = 1; ; i++) {
+      const head = await o.readHead().catch(() => undefined);
+      if (!head) break;
+      await o.write(okResponse(body(n, i, head.startLine.split(" ")[1] ?? "")));
+    }
+  });
+}
+
 /** When the n-th flow line is written: the session has let go of its upstream. */
 const flowsDone = (h: FlowHarness, n: number) => until(() => h.records.length >= n, 1000, `${n} flow lines`);
 
 describe("interception: upstream connection reuse", () => {
   it("a later session to the same origin reuses the idle validated connection: no dial, no handshake", async () => {
     await withHarness(OPTIONS, async (h) => {
-      let connections = 0;
-      h.origin("10.0.0.1", 443, async (o) => {
-        const mine = ++connections;
-        for (let i = 1; ; i++) {
-          const head = await o.readHead().catch(() => undefined);
-          if (!head) break;
-          await o.write(okResponse(`conn ${mine} request ${i} ${head.startLine.split(" ")[1]}`));
-        }
-      });
+      keepAliveOrigin(h, (n, i, path) => `conn ${n} request ${i} ${path}`);
       assert.equal(await session(h, "/a"), "conn 1 request 1 /a");
       await flowsDone(h, 1);
       assert.equal(await session(h, "/b"), "conn 1 request 2 /b");
@@ -61,9 +70,7 @@ describe("interception: upstream connection reuse", () => {
   it("a connection the origin closed, or asked to close, is not reused", async () => {
     for (const how of ["Connection: close", "FIN while idle"] as const) {
       await withHarness(OPTIONS, async (h) => {
-        let connections = 0;
-        h.origin("10.0.0.1", 443, async (o) => {
-          const mine = ++connections;
+        numberedOrigin(h, async (o, mine) => {
           await o.readHead();
           await o.write(okResponse(`conn ${mine}`, how === "Connection: close" ? "Connection: close\r\n" : ""));
           if (how === "FIN while idle") await o.end();
@@ -82,9 +89,7 @@ describe("interception: upstream connection reuse", () => {
 
   it("a connection reused just as the origin closes it: the request is sent again on a new one", async () => {
     await withHarness(OPTIONS, async (h) => {
-      let connections = 0;
-      h.origin("10.0.0.1", 443, async (o) => {
-        const mine = ++connections;
+      numberedOrigin(h, async (o, mine) => {
         await o.readHead();
         await o.write(okResponse(`conn ${mine}`));
         if (mine === 1) {
@@ -106,9 +111,7 @@ describe("interception: upstream connection reuse", () => {
 
   it("a session that ends mid-response, or with an error, does not give its connection back", async () => {
     await withHarness(OPTIONS, async (h) => {
-      let connections = 0;
-      h.origin("10.0.0.1", 443, async (o) => {
-        const mine = ++connections;
+      numberedOrigin(h, async (o, mine) => {
         await o.readHead();
         if (mine === 1) {
           await o.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial");
@@ -137,15 +140,7 @@ describe("interception: upstream connection reuse", () => {
   it("a connection that carried NTLM or Negotiate authentication is never handed to another session", async () => {
     for (const auth of ["NTLM TlRMTVNTUAABAAAAB4IIAAAAAAAAAAAAAAAAAAAAAAA=", "negotiate YIIBhwYGKwYBBQUCoII="]) {
       await withHarness(OPTIONS, async (h) => {
-        let connections = 0;
-        h.origin("10.0.0.1", 443, async (o) => {
-          const mine = ++connections;
-          for (;;) {
-            const head = await o.readHead().catch(() => undefined);
-            if (!head) break;
-            await o.write(okResponse(`conn ${mine}`));
-          }
-        });
+        keepAliveOrigin(h);
         const c = h.client();
         await c.write("CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\n\r\n");
         assert.equal(await c.readText(ESTABLISHED.length), ESTABLISHED);
@@ -165,15 +160,7 @@ describe("interception: upstream connection reuse", () => {
 
   it("sessions under other validation settings do not share connections", async () => {
     await withHarness({ ...OPTIONS, hosts: { "other.test": ["10.0.0.1"] } }, async (h) => {
-      let connections = 0;
-      h.origin("10.0.0.1", 443, async (o) => {
-        const mine = ++connections;
-        for (;;) {
-          const head = await o.readHead().catch(() => undefined);
-          if (!head) break;
-          await o.write(okResponse(`conn ${mine}`));
-        }
-      });
+      keepAliveOrigin(h);
       assert.equal(await session(h, "/", "origin.test"), "conn 1");
       await flowsDone(h, 1);
       // other.test is decrypted without validation (lab-insecure): never a verified connection
