@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a machine that starts with only Node and npm:
 # npm dependencies (bun and deno come from npm) and the real peers the end-to-end tests
-# talk to (curl, openssl, and chromium for the dashboard test, driven by playwright-core)
+# talk to (curl, openssl, haproxy, and chromium for the dashboard test, driven by playwright-core)
 # from Debian's packages. Idempotent; quiet when all is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,11 +18,14 @@ missing=()
 for tool in curl openssl chromium; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+# HAProxy (the load balancer in front of the PROXY protocol e2e test) lives in /usr/sbin
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} from Debian packages" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" ca-certificates
+  # RUNLEVEL=1: invoke-rc.d starts no service (the tests run their own haproxy, on loopback)
+  $SUDO env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}" ca-certificates
 fi
 
 # Optional: ip (iproute2) and iptables for the network-namespace e2e test, which reports itself

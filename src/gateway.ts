@@ -9,6 +9,7 @@ import type { FlowContext } from "./flows/context.ts";
 import { compileUrlRules } from "./policy/url-rules.ts";
 import { createProxyAuth } from "./auth/proxy-auth.ts";
 import { refuseConnection } from "./flows/refuse.ts";
+import { admitRelayed } from "./flows/proxy-protocol.ts";
 import { parseClientCidr } from "./policy/host-pattern.ts";
 import { cidrContains, parseIp } from "./core/ip.ts";
 import { type AddressGuard, createAddressGuard } from "./policy/address-guard.ts";
@@ -184,17 +185,13 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
         ...(interception ? { interception } : {}),
       };
       const handler = connectionHandler(l, ctx, config, reverse);
-      const allowed = ("clients" in l ? l.clients : undefined)?.map((c: string) => parseClientCidr(c));
+      const allowed = l.clients?.map((c) => parseClientCidr(c));
       const gauge = metrics.activeConnections.labels(l.name);
       live.active.set(l.name, 0);
       const port = options.processes?.ports?.[l.name] ?? l.port;
-      const listener = await runtime.listen({ hostname: l.hostname, port, reusePort: processCount > 1 }, (conn) => {
-        if (!accepting || open.size >= limits.maxConnections) {
-          metrics.errors.labels("limit").inc();
-          const w = conn.writable.getWriter();
-          w.write(overload).then(() => w.close()).catch(() => {}).finally(() => setTimeout(() => conn.close(), 1000));
-          return;
-        }
+      const balancers = l.proxyProtocol?.from.map((c) => parseClientCidr(c));
+      /** Serves a connection whose client is known (for a PROXY protocol listener: after the header). */
+      const serve = (conn: Conn) => {
         const ip = conn.remote.address;
         if (allowed && !allowed.some((c) => clientInCidr(c, ip))) {
           metrics.errors.labels("limit").inc();
@@ -220,6 +217,24 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
             open.delete(conn);
             gauge.dec();
             live.active.set(l.name, (live.active.get(l.name) ?? 1) - 1);
+          });
+      };
+      const listener = await runtime.listen({ hostname: l.hostname, port, reusePort: processCount > 1 }, (socket) => {
+        if (!accepting || open.size >= limits.maxConnections) {
+          metrics.errors.labels("limit").inc();
+          const w = socket.writable.getWriter();
+          w.write(overload).then(() => w.close()).catch(() => {}).finally(() => setTimeout(() => socket.close(), 1000));
+          return;
+        }
+        if (!balancers) return serve(socket);
+        open.add(socket); // counted (and closed at shutdown) while its header is read
+        admitRelayed(socket, ctx, balancers)
+          .then((conn) => {
+            open.delete(socket);
+            if (conn) serve(conn);
+          }, () => {
+            open.delete(socket);
+            socket.close();
           });
       });
       listeners.push(listener);

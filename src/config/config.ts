@@ -5,24 +5,15 @@ import type { IpClass } from "../core/ip-class.ts";
  */
 import type { DnsSettings } from "../dns/types.ts";
 import type { Host, PolicyDefinition, UrlRuleDefinition } from "../policy/types.ts";
+import type { ListenerBase } from "./listener-base.ts";
 import type { RedirectHttpsListenerConfig, ReverseConfig, ReverseListenerConfig } from "../reverse/config-types.ts";
 
 export type * from "../reverse/config-types.ts";
+export type { ListenerBase } from "./listener-base.ts";
 
 export { parseConfig, parseConfigText } from "./parse.ts";
 export { ConfigError, type ConfigIssue } from "./errors.ts";
 
-/** Fields every listener has. */
-export interface ListenerBase {
-  /** Unique; `listener-<n>` when not given. */
-  readonly name: string;
-  /** IP address (IPv6 without brackets) or host name to bind. */
-  readonly hostname: string;
-  /** 0 = any free port. */
-  readonly port: number;
-  /** Client CIDRs allowed on this listener; absent = any client. */
-  readonly clients?: readonly string[];
-}
 
 /** An explicit forward proxy: clients send CONNECT or absolute-form requests. */
 export interface ExplicitListenerConfig extends ListenerBase {

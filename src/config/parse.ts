@@ -150,7 +150,13 @@ type WireListener = NonNullable<ConfigOutput["listeners"]>[number];
 function toListener(listener: WireListener, index: number): ListenerConfig {
   const name = listener.name ?? `listener-${index + 1}`;
   const { hostname, port } = parseListenAddress(listener.listen);
-  const base = { name, hostname, port, ...(listener.clients === undefined ? {} : { clients: [...listener.clients] }) };
+  const base = {
+    name,
+    hostname,
+    port,
+    ...(listener.clients === undefined ? {} : { clients: [...listener.clients] }),
+    ...(listener.proxyProtocol === undefined ? {} : { proxyProtocol: { from: [...listener.proxyProtocol.from] } }),
+  };
   switch (listener.mode) {
     case "explicit":
       return { ...base, mode: "explicit" };

@@ -4,6 +4,7 @@
  * @module
  */
 import * as v from "valibot";
+import { cidrError } from "../policy/host-pattern.ts";
 import { describeValue, suggestKey } from "./issue-format.ts";
 
 /** Builds an issue message from the issue. */
@@ -90,6 +91,9 @@ export const ID_WHAT = 'an id of 1-64 letters, digits, "_", "." or "-"';
 
 /** An id ({@link ID_RE}). */
 export const id = checkedString(ID_WHAT, (text) => (ID_RE.test(text) ? undefined : `expected ${ID_WHAT}, got ${JSON.stringify(text)}`));
+
+/** Client addresses: IP addresses or CIDRs ("10.0.0.0/8", "2001:db8::/32", "192.0.2.7"). */
+export const cidrList = v.array(checkedString("an IP address or CIDR", cidrError), expected("an array of CIDRs"));
 
 /** `true` or `false`. */
 export const boolean = v.boolean(expected("true or false"));

@@ -4,10 +4,9 @@
  * Mode-dependent defaults (`upstreamPort`, `noSni`, `ech`) are applied by `parseConfig`.
  * @module
  */
-import { cidrError } from "../policy/host-pattern.ts";
 import * as v from "valibot";
 import { listenAddressError, parseListenAddress, upstreamAddressError } from "./listen.ts";
-import { checkedString, expected, id, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
+import { checkedString, cidrList, expected, id, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
 import { REVERSE_FIELD_MODES, reverseListenerFields, reverseListenerRequired } from "./schema-reverse.ts";
 
 /** Listener modes a config may name. */
@@ -58,7 +57,14 @@ const listenerObject = object({
   mode: v.picklist(LISTENER_MODES, expected('"explicit", "transparent", "transparent-http", "reverse" or "redirect-https"')),
   listen: checkedString('"host:port"', listenAddressError),
   /** Client source CIDRs allowed to use this listener (absent = any client). */
-  clients: v.optional(v.array(checkedString("an IP address or CIDR", cidrError), expected("an array of CIDRs"))),
+  clients: v.optional(cidrList),
+  /**
+   * Every connection starts with a PROXY protocol header (v1 or v2) from a load balancer in
+   * `from`; the client it names is the one policy, `clients` and the logs see.
+   */
+  proxyProtocol: v.optional(object({
+    from: v.pipe(cidrList, v.check((list) => list.length > 0, "expected at least one load balancer address or CIDR, got an empty array")),
+  })),
   /** transparent, transparent-http: the port dialled on the host named by SNI / Host (default 443 / 80). */
   upstreamPort: v.optional(integer(1, 65535)),
   /** transparent: what to do with a ClientHello without SNI (default "deny"). */

@@ -5,7 +5,7 @@
  * @module
  */
 import * as v from "valibot";
-import { cidrError } from "../policy/host-pattern.ts";
+import type { ListenerBase } from "./listener-base.ts";
 import { pathPatternError } from "../policy/url-path.ts";
 import { methodError } from "../policy/url-rules.ts";
 import { backendUrlError } from "../reverse/backend.ts";
@@ -23,10 +23,9 @@ import type {
 import { editableHeaderError, headerValueError } from "../reverse/header-edits.ts";
 import { pathPrefixError, routeHostError } from "../reverse/routes.ts";
 import { parseHostPort } from "../protocol/http-authority.ts";
-import { boolean, checkedString, expected, filePath, ID_RE, ID_WHAT, id, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
+import { boolean, checkedString, cidrList, expected, filePath, ID_RE, ID_WHAT, id, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
 
 const tlsVersion = v.picklist(["TLSv1.2", "TLSv1.3"], expected('"TLSv1.2" or "TLSv1.3"'));
-const cidrList = v.array(checkedString("an IP address or CIDR", cidrError), expected("an array of CIDRs"));
 const methods = v.array(checkedString('an uppercase HTTP method like "GET"', methodError), expected("an array of HTTP methods"));
 
 const certificateSchema = v.pipe(
@@ -241,7 +240,7 @@ type WireHostHeader = v.InferOutput<typeof hostHeaderSchema>;
 
 /** The domain form of a `reverse` listener. */
 export function toReverseListener(
-  base: { readonly name: string; readonly hostname: string; readonly port: number },
+  base: ListenerBase,
   tls: WireTls | false | undefined,
   trustForwardedFrom: readonly string[] | undefined,
 ): ReverseListenerConfig {
@@ -250,7 +249,7 @@ export function toReverseListener(
 
 /** The domain form of a `redirect-https` listener. */
 export function toRedirectListener(
-  base: { readonly name: string; readonly hostname: string; readonly port: number },
+  base: ListenerBase,
   httpsPort: number | undefined,
 ): RedirectHttpsListenerConfig {
   return { ...base, mode: "redirect-https", httpsPort: httpsPort ?? 443 };

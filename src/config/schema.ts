@@ -13,7 +13,7 @@ import { cidrError, hostPatternError, portSpecError, regexError } from "../polic
 import { pathPatternError } from "../policy/url-path.ts";
 import { methodError } from "../policy/url-rules.ts";
 import { POLICY_MODES } from "../policy/scope.ts";
-import { boolean, checkedString, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, object, ownString, unique, USER_NAME_RE } from "./schema-kit.ts";
+import { boolean, checkedString, cidrList, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, object, ownString, unique, USER_NAME_RE } from "./schema-kit.ts";
 import { listenersSchema } from "./schema-listener.ts";
 import { ruleListenersExist, ruleUsersExist } from "./rule-names.ts";
 import { listenAddressError } from "./listen.ts";
@@ -44,7 +44,7 @@ const ruleSchema = object({
       expected("an array of ports"),
     ),
   ),
-  clients: v.optional(v.array(checkedString("an IP address or CIDR", cidrError), expected("an array of CIDRs"))),
+  clients: v.optional(cidrList),
   /** Listener names (each must name a listener); the rule applies only to connections on them. */
   listeners: v.optional(v.array(v.string(expected("a listener name")), expected("an array of listener names"))),
   /** Flow modes; the rule applies only to connections in them. */
@@ -63,7 +63,7 @@ const ruleSchema = object({
   /** Upstream certificate validation for decrypted connections (ignored without decryption). */
   upstreamTls: v.optional(v.picklist(["verify", "insecure"], expected('"verify" or "insecure"')), "verify"),
   /** Internal destination addresses this rule may reach despite the address guard. */
-  allowAddresses: v.optional(v.array(checkedString("an IP address or CIDR", cidrError), expected("an array of CIDRs"))),
+  allowAddresses: v.optional(cidrList),
   /** The parent proxy (a `parents` name) this rule's allowed flows go through, or "direct"; default: the policy's `defaultParent`. */
   parent: v.optional(v.string(expected("a parent name or \"direct\""))),
 });
@@ -74,8 +74,8 @@ const ruleSchema = object({
  * is denied unless allowed here or by the matching rule's `allowAddresses`.
  */
 const addressGuardSchema = object({
-  allow: v.optional(v.array(checkedString("an IP address or CIDR", cidrError), expected("an array of CIDRs")), []),
-  deny: v.optional(v.array(checkedString("an IP address or CIDR", cidrError), expected("an array of CIDRs")), []),
+  allow: v.optional(cidrList, []),
+  deny: v.optional(cidrList, []),
   allowClasses: v.optional(
     v.array(
       v.picklist(ALLOWABLE_CLASSES, expected(`one of ${ALLOWABLE_CLASSES.map((c) => JSON.stringify(c)).join(", ")}`)),

@@ -1,5 +1,6 @@
 import { concatBytes } from "../core/bytes.ts";
 import type { Conn } from "../core/conn.ts";
+import { RelayedConn } from "../core/relayed-conn.ts";
 import { deadline, type IdleDeadline } from "./idle-deadline.ts";
 
 export { FlowTimeoutError } from "./idle-deadline.ts";
@@ -19,6 +20,12 @@ export class ConnReader {
   constructor(conn: Conn) {
     this.#conn = conn;
     this.#reader = conn.readable.getReader();
+    // bytes a PROXY protocol header was followed by come first
+    const early = conn instanceof RelayedConn ? conn.takeEarly() : undefined;
+    if (early) {
+      this.#pending.push(early);
+      this.#received = true;
+    }
   }
 
   /**

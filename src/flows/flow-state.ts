@@ -1,4 +1,5 @@
 import type { Conn } from "../core/conn.ts";
+import { RelayedConn } from "../core/relayed-conn.ts";
 import { type FlowRecord, formatAddress } from "../log/flow-record.ts";
 import type { Decision } from "../policy/types.ts";
 import type { FlowContext } from "./context.ts";
@@ -17,6 +18,7 @@ export class FlowState {
       type: "flow",
       time: "",
       client: formatAddress(client.remote.address, client.remote.port),
+      peer: client instanceof RelayedConn && client.peer !== client.remote ? formatAddress(client.peer.address, client.peer.port) : null,
       listener: ctx.listenerName,
       user: null,
       mode,

@@ -10,6 +10,11 @@ export interface FlowRecord {
   time: string;
   /** Client address as "ip:port" ("[v6]:port" for IPv6). */
   client: string;
+  /**
+   * The TCP peer when it is not the client: the load balancer that named the client in a
+   * PROXY protocol header ("ip:port"), else null.
+   */
+  peer: string | null;
   /** Listener name from the config. */
   listener: string;
   /** The authenticated proxy user (proxy authentication), or null. */

@@ -4,6 +4,7 @@
  * wire shape in `config/schema-reverse.ts`; deeply frozen like the rest of the config.
  * @module
  */
+import type { ListenerBase } from "../config/listener-base.ts";
 
 /** A TLS protocol version floor. */
 export type ReverseTlsVersion = "TLSv1.2" | "TLSv1.3";
@@ -46,10 +47,7 @@ export interface ReverseTlsConfig {
 }
 
 /** A reverse proxy listener: terminates TLS (unless `tls` is null) and routes requests to backend pools. */
-export interface ReverseListenerConfig {
-  readonly name: string;
-  readonly hostname: string;
-  readonly port: number;
+export interface ReverseListenerConfig extends ListenerBase {
   readonly mode: "reverse";
   /** null: plain HTTP (e.g. behind a load balancer that terminates TLS). */
   readonly tls: ReverseTlsConfig | null;
@@ -61,10 +59,7 @@ export interface ReverseListenerConfig {
 }
 
 /** A plain-HTTP listener that answers every request with `308` to the same URL on https. */
-export interface RedirectHttpsListenerConfig {
-  readonly name: string;
-  readonly hostname: string;
-  readonly port: number;
+export interface RedirectHttpsListenerConfig extends ListenerBase {
   readonly mode: "redirect-https";
   /** Port in the `Location` URL (default 443, which is left out of the URL). */
   readonly httpsPort: number;

@@ -36,6 +36,7 @@ export function flowRecord(fields: Partial<FlowRecord> = {}): FlowRecord {
     type: "flow",
     time: new Date().toISOString(),
     client: "127.0.0.1:50000",
+    peer: null,
     listener: "explicit",
     user: null,
     mode: "explicit",

@@ -202,3 +202,27 @@ describe("config: ClientHello limits", () => {
     ]);
   });
 });
+
+describe("config: proxyProtocol on listeners", () => {
+  it("is kept on every mode, load balancer CIDRs as written", () => {
+    const pp = { proxyProtocol: { from: ["10.0.0.0/8", "2001:db8::7"] } };
+    const config = parseConfig({
+      ...listeners(explicit(pp), tproxy(pp), thttp(pp), { name: "rev", mode: "reverse", listen: "127.0.0.1:8443", tls: false, ...pp }),
+      reverse: { pools: { app: { backends: ["http://127.0.0.1:9000"] } }, routes: [{ hosts: ["*"], pool: "app" }] },
+    });
+    for (const l of config.listeners) assert.deepEqual(l.proxyProtocol, { from: ["10.0.0.0/8", "2001:db8::7"] }, l.name);
+    assert.equal(parseConfig(listeners(explicit())).listeners[0]!.proxyProtocol, undefined);
+  });
+
+  it("reports an empty or malformed list, and unknown fields", () => {
+    assert.deepEqual(problems(listeners(explicit({ proxyProtocol: { from: [] } }))), [
+      "listeners[0].proxyProtocol.from: expected at least one load balancer address or CIDR, got an empty array",
+    ]);
+    const [bad] = problems(listeners(explicit({ proxyProtocol: { from: ["10.0.0.0/33"] } })));
+    assert.match(bad ?? "", /^listeners\[0\]\.proxyProtocol\.from\[0\]: expected an IP address or CIDR, got "10\.0\.0\.0\/33"/);
+    const [unknown] = problems(listeners(explicit({ proxyProtocol: { form: ["10.0.0.0/8"] } })));
+    assert.match(unknown ?? "", /^listeners\[0\]\.proxyProtocol/);
+    const [missing] = problems(listeners(explicit({ proxyProtocol: true })));
+    assert.match(missing ?? "", /^listeners\[0\]\.proxyProtocol: expected an object/);
+  });
+});

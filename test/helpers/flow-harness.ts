@@ -15,6 +15,8 @@ import { UpstreamPool, type UpstreamPoolOptions } from "../../src/flows/upstream
 import type { UpstreamTlsInfo } from "../../src/flows/upstream-tls.ts";
 import { handleExplicit, handleTransparentHttp } from "../../src/flows/explicit.ts";
 import { handleTransparent, type TransparentSettings } from "../../src/flows/transparent.ts";
+import { admitRelayed } from "../../src/flows/proxy-protocol.ts";
+import { parseCidr } from "../../src/core/ip.ts";
 import type {
   TlsAcceptOptions,
   TlsCapability,
@@ -354,11 +356,28 @@ export class FlowHarness {
     return this.#serve(8080, (conn) => handleTransparentHttp(conn, ctx, upstreamPort));
   }
 
-  #serve(localPort: number, handler: (conn: Conn) => Promise<void>): Peer {
+  /**
+   * A new connection from a load balancer at `peer` to a listener of `mode` whose
+   * `proxyProtocol.from` is `from`: admitted by `admitRelayed`, then served as `client()`,
+   * `transparentClient()` or `transparentHttpClient()` would be. Returns the balancer's end.
+   */
+  balancerClient(options: { readonly from?: readonly string[]; readonly peer?: string; readonly mode?: "explicit" | "transparent" | "transparent-http" } = {}): Peer {
+    const mode = options.mode ?? "explicit";
+    const ctx: FlowContext = { ...this.ctx, mode };
+    const from = (options.from ?? ["10.1.0.0/16"]).map((c) => parseCidr(c));
+    const serve = (conn: Conn) =>
+      mode === "explicit" ? handleExplicit(conn, ctx) : mode === "transparent" ? handleTransparent(conn, ctx, TRANSPARENT) : handleTransparentHttp(conn, ctx, 80);
+    return this.#serve(mode === "transparent" ? 8443 : 3128, async (conn) => {
+      const admitted = await admitRelayed(conn, ctx, from);
+      if (admitted) await serve(admitted);
+    }, options.peer ?? "10.1.0.5");
+  }
+
+  #serve(localPort: number, handler: (conn: Conn) => Promise<void>, remoteAddress = "127.0.0.1"): Peer {
     const port = this.#clientPort++;
     const [proxySide, clientSide] = memoryConnPair({
       ...(this.#hwm === undefined ? {} : { highWaterMark: this.#hwm }),
-      remote: { address: "127.0.0.1", port },
+      remote: { address: remoteAddress, port },
       local: { address: "127.0.0.1", port: localPort },
     });
     const tracked = new TrackedConn(proxySide);

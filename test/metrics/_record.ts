@@ -6,6 +6,7 @@ export function flowRecord(fields: Partial<FlowRecord> = {}): FlowRecord {
     type: "flow",
     time: "2025-01-01T00:00:00.000Z",
     client: "127.0.0.1:50000",
+    peer: null,
     listener: "main",
     user: null,
     mode: "explicit",

@@ -15,6 +15,7 @@
  */
 
 import type { Conn } from "../../core/conn.ts";
+import { socketOf } from "../../core/relayed-conn.ts";
 import { markReceived, releaseWritten } from "../../core/received-chunk.ts";
 import type { SpliceOptions, SpliceResult } from "../../core/runtime.ts";
 import { watchIdle } from "../../flows/idle-watch.ts";
@@ -55,10 +56,13 @@ interface Direction {
  * const r = await bunSplice(client, upstream, { headA, idleTimeoutMs: 300_000, names: ["client", "upstream"] });
  * ```
  */
-export function bunSplice(a: Conn, b: Conn, options: SpliceOptions): Promise<SpliceResult> {
+export function bunSplice(connA: Conn, connB: Conn, options: SpliceOptions): Promise<SpliceResult> {
+  // a client relayed by a load balancer (PROXY protocol) is still a native socket underneath
+  const a = socketOf(connA);
+  const b = socketOf(connB);
   const plain = (c: Conn): c is BunSocketConn =>
     c instanceof BunSocketConn && !c.readable.locked && !c.writable.locked;
-  if (!plain(a) || !plain(b)) return spliceStreams(a, b, options);
+  if (!plain(a) || !plain(b)) return spliceStreams(connA, connB, options);
   if (options.signal?.aborted) {
     a.close();
     b.close();

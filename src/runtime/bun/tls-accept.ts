@@ -1,21 +1,13 @@
 /// <reference types="bun-types" />
 import type { Socket } from "bun";
+import { concatBytes } from "../../core/bytes.ts";
 import type { Conn } from "../../core/conn.ts";
+import { socketOf } from "../../core/relayed-conn.ts";
 import type { TlsAcceptOptions, TlsSession } from "../../core/tls.ts";
 import { acceptNodeTls } from "../node-tls/accept.ts";
 import { alpnWire, handshakeFailure, secureOptionsFor } from "../node-tls/verify.ts";
 import { BunSocketConn } from "./socket-conn.ts";
 import { BunTlsConn, tlsHandlers } from "./tls-conn.ts";
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
-}
 
 /**
  * Server-side TLS on an accepted connection. A native Bun socket is upgraded in place with
@@ -28,7 +20,10 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
  * ```
  */
 export async function bunAcceptTls(conn: Conn, options: TlsAcceptOptions): Promise<TlsSession> {
-  if (!(conn instanceof BunSocketConn)) return acceptNodeTls(conn, options);
+  // a client relayed by a load balancer (PROXY protocol): upgrade the socket underneath,
+  // the session keeps the relayed client's address
+  const socket = socketOf(conn);
+  if (!(socket instanceof BunSocketConn)) return acceptNodeTls(conn, options);
   const signal = options.signal;
   if (signal?.aborted) {
     conn.close();
@@ -37,10 +32,10 @@ export async function bunAcceptTls(conn: Conn, options: TlsAcceptOptions): Promi
   const side = `client ${conn.remote.address}`;
   let tlsConn: BunTlsConn;
   try {
-    tlsConn = await conn.handOver((socket: Socket<BunSocketConn>, unread) => {
-      const head = concat(options.initialData ? [options.initialData, ...unread] : unread);
+    tlsConn = await socket.handOver((native: Socket<BunSocketConn>, unread) => {
+      const head = concatBytes(options.initialData ? [options.initialData, ...unread] : unread);
       let created: BunTlsConn | undefined;
-      socket.upgradeTLS<BunSocketConn>({
+      native.upgradeTLS<BunSocketConn>({
         isServer: true,
         ...(head.byteLength > 0 ? { initialData: head } : {}),
         tls: {
@@ -58,7 +53,7 @@ export async function bunAcceptTls(conn: Conn, options: TlsAcceptOptions): Promi
             upgraded.data = created;
           },
         },
-      } as Parameters<typeof socket.upgradeTLS<BunSocketConn>>[0]);
+      } as Parameters<typeof native.upgradeTLS<BunSocketConn>>[0]);
       if (!created) throw new Error("upgradeTLS did not open a socket");
       return created;
     });
