@@ -63,7 +63,9 @@ describe("PROXY protocol listeners end to end (real HAProxy and curl)", { timeou
         { name: "lan", mode: "explicit", listen: "127.0.0.1:0", clients: ["192.0.2.0/24"], ...fromLoopback },
         { name: "elsewhere", mode: "explicit", listen: "127.0.0.1:0", proxyProtocol: { from: ["10.0.0.0/8"] } },
         { name: "tproxy", mode: "transparent", listen: "127.0.0.1:0", upstreamPort: origin.port, ...fromLoopback },
+        { name: "rev", mode: "reverse", listen: "127.0.0.1:0", tls: false, ...fromLoopback },
       ],
+      reverse: { pools: { app: { backends: [`http://127.0.0.1:${plainOrigin.port}`] } }, routes: [{ hosts: ["*"], pool: "app" }] },
       ca: { cert: gwCa, key: join(work, "ca", "ca.key") },
       interception: { upstreamCaFiles: [pki.caFile] },
       policy: {
@@ -151,6 +153,18 @@ describe("PROXY protocol listeners end to end (real HAProxy and curl)", { timeou
     assert.match(String(f.peer), /^127\.0\.0\.1:\d+$/);
     const refused = await gw.waitForFlow((f) => f.client === "198.51.100.7:4001");
     assert.equal(refused.rule, "listener-clients");
+  });
+
+  it("a reverse listener tells the backend the header's client in X-Forwarded-For", async () => {
+    const rev = gw.ports.get("rev")!;
+    const get = new TextEncoder().encode("GET /echo HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n");
+    const answer = await exchange(rev, new Uint8Array([...v1("TCP6", "2001:db8::7", "::1", 4100, rev), ...get]));
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    const body = answer.slice(answer.indexOf("\r\n\r\n") + 4); // chunked: one chunk of JSON
+    const seen = JSON.parse(body.slice(body.indexOf("{"), body.lastIndexOf("}") + 1)) as { headers: Record<string, string> };
+    assert.equal(seen.headers["x-forwarded-for"], "2001:db8::7");
+    const f = await gw.waitForFlow((f) => f.type === "flow" && f.listener === "rev" && f.client === "[2001:db8::7]:4100");
+    assert.match(String(f.peer), /^127\.0\.0\.1:\d+$/);
   });
 
   it("a peer that is not a trusted balancer gets 403; a balancer without a header gets 400", async () => {
