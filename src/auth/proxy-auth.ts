@@ -16,27 +16,30 @@ export interface ProxyAuth {
   readonly challenge: string;
 }
 
+/** The gateway's users, checked against Basic credentials from any header field. */
+export interface BasicCredentials {
+  /** Checks `header` (the value of `field`, for the reasons given: `Authorization`, …). */
+  check(header: string | undefined, field: string): Promise<AuthResult>;
+}
+
 /** How long a verified credential is remembered (PBKDF2 is deliberately slow). */
 const CACHE_MS = 5 * 60_000;
 const CACHE_MAX = 1024;
 
 /**
- * Basic proxy authentication against hashed passwords. Successful checks are cached by
- * the SHA-256 of the header value (never the password itself) in a small bounded map, so a
+ * Basic authentication against hashed passwords. Successful checks are cached by the
+ * SHA-256 of the header value (never the password itself) in a small bounded map, so a
  * keep-alive client does not pay a PBKDF2 derivation per request.
  */
-export function createProxyAuth(options: { readonly realm: string; readonly users: readonly ProxyUser[] }): ProxyAuth {
+export function createBasicCredentials(list: readonly ProxyUser[]): BasicCredentials {
   const users = new Map<string, PasswordHash>();
-  for (const u of options.users) users.set(u.name, parsePasswordHash(u.passwordHash));
+  for (const u of list) users.set(u.name, parsePasswordHash(u.passwordHash));
   const verified = new Map<string, { user: string; until: number }>();
-  const realm = options.realm.replace(/["\\]/g, "");
   return {
-    realm,
-    challenge: `Basic realm="${realm}", charset="UTF-8"`,
-    async check(header) {
-      if (header === undefined) return { ok: false, reason: "no Proxy-Authorization" };
+    async check(header, field) {
+      if (header === undefined) return { ok: false, reason: `no ${field}` };
       const m = /^Basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(header);
-      if (!m) return { ok: false, reason: "Proxy-Authorization is not Basic credentials" };
+      if (!m) return { ok: false, reason: `${field} is not Basic credentials` };
       const key = await digest(header);
       const hit = verified.get(key);
       if (hit && hit.until > Date.now()) return { ok: true, user: hit.user };
@@ -44,10 +47,10 @@ export function createProxyAuth(options: { readonly realm: string; readonly user
       try {
         decoded = new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(atob(m[1] ?? ""), (c) => c.charCodeAt(0)));
       } catch {
-        return { ok: false, reason: "Proxy-Authorization is not valid base64 UTF-8" };
+        return { ok: false, reason: `${field} is not valid base64 UTF-8` };
       }
       const colon = decoded.indexOf(":");
-      if (colon < 0) return { ok: false, reason: "Proxy-Authorization has no user:password" };
+      if (colon < 0) return { ok: false, reason: `${field} has no user:password` };
       const name = decoded.slice(0, colon);
       const stored = users.get(name);
       // unknown users cost a derivation too, so timing does not reveal which names exist
@@ -57,6 +60,21 @@ export function createProxyAuth(options: { readonly realm: string; readonly user
       verified.set(key, { user: name, until: Date.now() + CACHE_MS });
       return { ok: true, user: name };
     },
+  };
+}
+
+/** A Basic challenge (`Proxy-Authenticate` / `WWW-Authenticate` value) for `realm`. */
+export function basicChallenge(realm: string): string {
+  return `Basic realm="${realm.replace(/["\\]/g, "")}", charset="UTF-8"`;
+}
+
+/** Basic proxy authentication (`Proxy-Authorization`) for explicit listeners. */
+export function createProxyAuth(options: { readonly realm: string; readonly users: readonly ProxyUser[] }): ProxyAuth {
+  const credentials = createBasicCredentials(options.users);
+  return {
+    realm: options.realm.replace(/["\\]/g, ""),
+    challenge: basicChallenge(options.realm),
+    check: (header) => credentials.check(header, "Proxy-Authorization"),
   };
 }
 

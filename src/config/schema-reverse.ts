@@ -157,6 +157,14 @@ const routeSchema = object({
   responseHeaders: v.optional(headerEditsSchema, {}),
   deny: v.optional(v.array(denySchema, expected("an array of deny rules")), []),
   clients: v.optional(cidrList),
+  /** HTTP Basic authentication of the route's requests, against `proxyAuth.users`. */
+  basicAuth: v.optional(object({
+    users: v.pipe(
+      v.array(v.string(expected("a user name")), expected("an array of user names")),
+      v.check((u) => u.length > 0, "expected at least one user name (a proxyAuth user)"),
+    ),
+    realm: v.optional(checkedString("a realm (printable text)", (t) => (/^[\x20-\x7e]{1,64}$/.test(t) ? undefined : `expected 1-64 printable ASCII characters, got ${JSON.stringify(t)}`))),
+  })),
   log: v.optional(boolean, true),
 });
 
@@ -205,6 +213,18 @@ export function reverseReferences<T>() {
         if (typeof pool === "string" && !Object.hasOwn(pools, pool)) {
           issues.push({ message: `no pool named ${JSON.stringify(pool)}`, path: [["reverse", reverse], ["routes", routes], [i, r], ["pool", pool]] });
         }
+        const auth = r["basicAuth"];
+        if (isPlainObject(auth) && Array.isArray(auth["users"])) {
+          const known = proxyAuthUsers(config);
+          const users = auth["users"] as unknown[];
+          users.forEach((u, j) => {
+            if (typeof u !== "string" || known.has(u)) return;
+            const message = known.size === 0 && !isPlainObject(config["proxyAuth"])
+              ? `names user ${JSON.stringify(u)}, but there is no proxyAuth: route users are proxyAuth users`
+              : `no proxyAuth user named ${JSON.stringify(u)}`;
+            issues.push({ message, path: [["reverse", reverse], ["routes", routes], [i, r], ["basicAuth", auth], ["users", users], [j, u]] });
+          });
+        }
         const names = r["listeners"];
         if (Array.isArray(names)) {
           names.forEach((n: unknown, j) => {
@@ -231,6 +251,16 @@ export function reverseReferences<T>() {
       if (first) addIssue({ message: issue.message, path: [first, ...rest] });
     }
   });
+}
+
+/** The names of `proxyAuth.users`, as far as they are readable. */
+function proxyAuthUsers(config: Record<string, unknown>): Set<string> {
+  const auth = config["proxyAuth"];
+  const names = new Set<string>();
+  if (isPlainObject(auth) && Array.isArray(auth["users"])) {
+    for (const u of auth["users"]) if (isPlainObject(u) && typeof u["name"] === "string") names.add(u["name"]);
+  }
+  return names;
 }
 
 type WireTls = v.InferOutput<typeof reverseTlsSchema>;
@@ -298,6 +328,7 @@ export function toReverseConfig(wire: WireReverse, defaultConnectTimeoutMs: numb
     responseHeaders: toEdits(r.responseHeaders),
     deny: r.deny.map((d) => ({ ...(d.paths ? { paths: [...d.paths] } : {}), ...(d.methods ? { methods: [...d.methods] } : {}) })),
     ...(r.clients ? { clients: [...r.clients] } : {}),
+    ...(r.basicAuth ? { basicAuth: { users: [...r.basicAuth.users], realm: r.basicAuth.realm ?? r.id ?? `route-${i + 1}` } } : {}),
     log: r.log,
   }));
   return { pools, routes };

@@ -51,6 +51,8 @@ export interface ReverseRequest {
   readonly pool: PoolRuntime;
   readonly proto: "http" | "https";
   readonly trusted: boolean;
+  /** The user the route's `basicAuth` let through, or null (a route without it). */
+  readonly user: string | null;
 }
 
 /** How the request went. */
@@ -67,7 +69,7 @@ export type ForwardResult =
  * `close` / `keep-alive` / `upgrade` options the framer acts on; then the forwarding fields
  * and the route's edits.
  */
-export function backendRequestHeaders(head: RequestHead, req: Pick<ReverseRequest, "hostField" | "proto" | "trusted" | "route">, peer: string): HeaderList {
+export function backendRequestHeaders(head: RequestHead, req: Pick<ReverseRequest, "hostField" | "proto" | "trusted" | "route" | "user">, peer: string): HeaderList {
   const options = connectionOptions(head.headers);
   const upgrade = head.headers.get("upgrade");
   let h = stripHopByHop(head.headers);
@@ -75,6 +77,12 @@ export function backendRequestHeaders(head: RequestHead, req: Pick<ReverseReques
   if (kept.length > 0) h = h.append("Connection", kept.join(", "));
   if (kept.includes("upgrade") && upgrade !== undefined) h = h.append("Upgrade", upgrade);
   h = forwardedHeaders(h, { peer, proto: req.proto, host: req.hostField, trusted: req.trusted });
+  if (req.route.config.basicAuth) {
+    // the gateway checked the password: the backend gets who, never the password, and no
+    // X-Forwarded-User a client made up
+    h = h.delete("authorization", "x-forwarded-user");
+    if (req.user !== null) h = h.append("X-Forwarded-User", req.user);
+  }
   const edits = req.route.config.requestHeaders;
   return isNoop(edits) ? h : applyHeaderEdits(h, edits);
 }

@@ -6,6 +6,7 @@
  * no route 404, refused 403, backend unreachable 502, backend silent 504.
  * @module
  */
+import { basicChallenge } from "../auth/proxy-auth.ts";
 import type { Conn } from "../core/conn.ts";
 import { hostText, tryNormalizeHost } from "../core/host.ts";
 import type { RequestRecord } from "../log/flow-record.ts";
@@ -83,7 +84,7 @@ export async function serveReverseHttp(
       time: "",
       client: r.client,
       listener: r.listener,
-      user: r.user,
+      user: null, // the user this request authenticated as (a route with basicAuth)
       mode: r.mode,
       host: host ? hostText(host) : shownHost,
       port: localPort,
@@ -110,12 +111,19 @@ export async function serveReverseHttp(
       if (log || error !== undefined) ctx.flowLog.write(req);
     };
     /** Answers with an error and closes: the request line and the flow's end. */
-    const refuse = async (status: number, reason: string, end: string, proxyError?: string): Promise<ReverseHttpResult> => {
+    const refuse = async (
+      status: number,
+      reason: string,
+      end: string,
+      proxyError?: string,
+      more: { readonly headers?: readonly (readonly [string, string])[]; readonly logReason?: string } = {},
+    ): Promise<ReverseHttpResult> => {
+      const refusal = status === 401 || status === 403 || status === 404; // a decision, not an error
       req.status = status;
-      req.reason = reason;
-      logRequest(true, status === 403 || status === 404 ? undefined : reason);
-      await answerAndClose(client, cR, status, reason, proxyError);
-      return done(end, status === 403 || status === 404 ? undefined : reason);
+      req.reason = more.logReason ?? reason;
+      logRequest(true, refusal ? undefined : reason);
+      await answerAndClose(client, cR, status, reason, proxyError, more.headers);
+      return done(end, refusal ? undefined : reason);
     };
 
     if (REFUSED_METHODS.has(head.method)) return refuse(405, `Method "${head.method}" is not accepted here`, "error");
@@ -140,6 +148,21 @@ export async function serveReverseHttp(
         return refuse(403, `Blocked by route "${route.id}": ${d.reason}`, "denied", "destination_denied");
       }
     }
+    const auth = route.config.basicAuth;
+    if (auth) {
+      const checked = state.credentials
+        ? await state.credentials.check(head.headers.get("authorization"), "Authorization")
+        : { ok: false as const, reason: "no proxyAuth users" };
+      if (!checked.ok) {
+        const challenge: [string, string] = ["WWW-Authenticate", basicChallenge(auth.realm)];
+        return refuse(401, `Route "${route.id}" needs a user name and password`, "denied", undefined, { headers: [challenge], logReason: checked.reason });
+      }
+      req.user = checked.user;
+      r.user = checked.user;
+      if (!auth.users.includes(checked.user)) {
+        return refuse(403, `User ${JSON.stringify(checked.user)} is not allowed on route "${route.id}"`, "denied", "destination_denied");
+      }
+    }
     const pool = state.pools.get(route.config.pool);
     if (!pool) return refuse(502, `Route "${route.id}" names no known pool`, "error");
     let framing;
@@ -152,7 +175,7 @@ export async function serveReverseHttp(
     req.reason = `route "${route.id}" to pool "${route.config.pool}"`;
     const outcome = await forwardReverse(
       ctx,
-      { client, clientReader: cR, head, framing, target, hostField, route, pool, proto: info.proto, trusted },
+      { client, clientReader: cR, head, framing, target, hostField, route, pool, proto: info.proto, trusted, user: auth ? req.user : null },
       kept,
       state.log,
     );

@@ -68,7 +68,10 @@ export interface RequestRecord {
   time: string;
   client: string;
   listener: string;
-  /** The authenticated proxy user of the connection (the CONNECT's), or null. */
+  /**
+   * The authenticated proxy user of the connection (the CONNECT's); on a reverse route with
+   * `basicAuth`, the user this request signed in as; else null.
+   */
   user: string | null;
   mode: string;
   /** The CONNECT (or SNI) host the connection was decrypted for. */

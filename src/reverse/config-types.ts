@@ -148,6 +148,11 @@ export interface RouteConfig {
   readonly deny: readonly RouteDenyConfig[];
   /** Client CIDRs allowed on this route; absent = everyone. */
   readonly clients?: readonly string[];
+  /**
+   * HTTP Basic authentication: only these `proxyAuth` users get through (others: `401`
+   * with a challenge for `realm`, default the route id; a known user not listed: `403`).
+   */
+  readonly basicAuth?: { readonly users: readonly string[]; readonly realm: string };
   /** Write a request line for each request (default true; errors are always logged). */
   readonly log: boolean;
 }

@@ -3,6 +3,7 @@
  * `startReverse` (service.ts) and shared by every connection of the listener.
  * @module
  */
+import type { BasicCredentials } from "../auth/proxy-auth.ts";
 import type { TlsVersion } from "../core/tls.ts";
 import type { CertificateStore } from "./cert-store.ts";
 import type { BackendTlsSettings } from "./dial.ts";
@@ -36,6 +37,8 @@ export interface ReverseListenerState {
   readonly trust: TrustList;
   readonly routes: RouteTable;
   readonly pools: ReadonlyMap<string, PoolRuntime>;
+  /** The gateway's users (`proxyAuth.users`) for routes with `basicAuth`; undefined without any. */
+  readonly credentials: BasicCredentials | undefined;
   /** Operational messages (backend ejected, …), one line each. */
   readonly log: (message: string) => void;
 }

@@ -5,6 +5,7 @@
  * `redirect-https` listener. `close()` stops the health checks.
  * @module
  */
+import { createBasicCredentials } from "../auth/proxy-auth.ts";
 import type { Config } from "../config/config.ts";
 import type { Conn } from "../core/conn.ts";
 import type { Runtime } from "../core/runtime.ts";
@@ -85,6 +86,7 @@ export async function startReverse(config: Config, deps: ReverseDeps): Promise<R
         }));
       }
     }
+    const credentials = config.proxyAuth ? createBasicCredentials(config.proxyAuth.users) : undefined;
     for (const l of reverseListeners) {
       const store = l.tls
         ? new CertificateStore(
@@ -106,6 +108,7 @@ export async function startReverse(config: Config, deps: ReverseDeps): Promise<R
         trust: new TrustList(l.trustForwardedFrom),
         routes,
         pools,
+        credentials,
         log: deps.log,
       });
     }

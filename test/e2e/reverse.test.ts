@@ -88,7 +88,11 @@ describe("reverse proxy end to end (real curl, openssl, Node backends)", { timeo
     const port = (n: string) => backends.get(n)!.port;
     const down = await closedPort();
 
+    // a user for the route with basicAuth; the hash from the real CLI, password on stdin
+    const [cli, ...cliArgs] = cliCommand();
+    const hash = execFileSync(cli!, [...cliArgs, "auth", "hash", "--iterations", "100000"], { input: "0ps-pass\n", encoding: "utf8" }).trim();
     gw = await startGateway({
+      proxyAuth: { realm: "tollgate", users: [{ name: "ops", passwordHash: hash }] },
       listeners: [
         {
           name: "rev",
@@ -124,6 +128,7 @@ describe("reverse proxy end to end (real curl, openssl, Node backends)", { timeo
           { id: "a-api", hosts: ["a.test"], pathPrefix: "/api", pool: "api" },
           { id: "a-slow", hosts: ["a.test"], pathPrefix: "/slow", pool: "slow" },
           { id: "a-admin", hosts: ["a.test"], pathPrefix: "/admin", pool: "a", clients: ["10.0.0.0/8"] },
+          { id: "a-ops", hosts: ["a.test"], pathPrefix: "/ops", pool: "a", basicAuth: { users: ["ops"], realm: "Ops console" } },
           {
             id: "a-root",
             hosts: ["a.test"],
@@ -197,6 +202,22 @@ describe("reverse proxy end to end (real curl, openssl, Node backends)", { timeo
     assert.equal(q.status, 200);
     assert.equal(q.mode, "reverse");
     assert.match(String(q.url), /^https:\/\/a\.test:\d+\/api\/v1\/users\?x=1$/);
+  });
+
+  it("a route with basicAuth: 401 and a challenge without credentials, through with them (the backend sees the user, not the password)", async () => {
+    const none = await get("a.test", "/ops/x", ["-i"]);
+    assert.match(none.stdout, /^HTTP\/1\.1 401 /);
+    assert.match(none.stdout, /^www-authenticate: Basic realm="Ops console", charset="UTF-8"\r$/im);
+    const wrong = await get("a.test", "/ops/x", ["-u", "ops:nope", "-o", "/dev/null", "-w", "%{http_code}"]);
+    assert.equal(wrong.stdout, "401");
+    const body = await json("a.test", "/ops/x", ["-u", "ops:0ps-pass", "-H", "X-Forwarded-User: root"]);
+    assert.equal(body.url, "/ops/x");
+    assert.equal(body.headers["x-forwarded-user"], "ops");
+    assert.equal(body.headers["authorization"], undefined);
+    const q = await gw.waitForFlow((f) => f.type === "request" && f.rule === "a-ops" && f.status === 200);
+    assert.equal(q.user, "ops");
+    const refused = await gw.waitForFlow((f) => f.type === "request" && f.rule === "a-ops" && f.status === 401 && /bad credentials/.test(String(f.reason)));
+    assert.equal(refused.decision, "deny");
   });
 
   it("reaches an https backend validated against its own CA, with a client certificate (mTLS)", async () => {

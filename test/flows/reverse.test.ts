@@ -2,34 +2,11 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { CertificateStore } from "../../src/reverse/cert-store.ts";
-import { type FlowHarness, okResponse, type ParsedHead, Peer, readResponse, within, withHarness } from "../helpers/flow-harness.ts";
-import { open, route, state } from "../helpers/reverse-harness.ts";
+import { type ParsedHead, readResponse, within, withHarness } from "../helpers/flow-harness.ts";
+import { close, named, open, route, state } from "../helpers/reverse-harness.ts";
 
 /** curl's real ClientHello: SNI example.com, ALPN h2,http/1.1. */
 const CURL = new Uint8Array(readFileSync(new URL("../fixtures/client-hello/curl-openssl.bin", import.meta.url)));
-
-/** An origin answering each request with its name and recording the heads it saw. */
-function named(h: FlowHarness, address: string, port: number, name: string, seen: ParsedHead[] = []): ParsedHead[] {
-  h.origin(address, port, async (o) => {
-    for (;;) {
-      let head;
-      try {
-        head = await o.readHead();
-      } catch {
-        return;
-      }
-      seen.push(head);
-      await o.write(okResponse(name, "X-Backend-Secret: 1\r\nServer: origin/1.0\r\n"));
-    }
-  });
-  return seen;
-}
-
-async function close(c: Peer, done: Promise<void>): Promise<void> {
-  await c.end().catch(() => {});
-  await c.readToEndOrReset();
-  await within(done, 3000, "the reverse flow");
-}
 
 describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
   it("routes by host to different pools, with forwarding fields, Via and one request line per request", async () => {

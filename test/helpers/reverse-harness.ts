@@ -2,6 +2,7 @@
  * Reverse-listener pieces for flow tests over {@link FlowHarness}: routes, a listener state
  * with pools of in-memory backends, and client connections served by `handleReverse`.
  */
+import type { BasicCredentials } from "../../src/auth/proxy-auth.ts";
 import type { Conn } from "../../src/core/conn.ts";
 import { memoryConnPair } from "../../src/core/memory-conn.ts";
 import type { FlowContext } from "../../src/flows/context.ts";
@@ -14,7 +15,7 @@ import { NO_EDITS } from "../../src/reverse/header-edits.ts";
 import type { PoolRuntime, ReverseListenerState } from "../../src/reverse/listener-state.ts";
 import { BackendPool } from "../../src/reverse/pool.ts";
 import { RouteTable } from "../../src/reverse/routes.ts";
-import { type FlowHarness, Peer } from "./flow-harness.ts";
+import { type FlowHarness, okResponse, type ParsedHead, Peer, within } from "./flow-harness.ts";
 
 /** A route for `hosts` (path prefix "/") to `pool`, logged, without header edits or deny rules unless `extra` says. */
 export function route(id: string, hosts: string[], pool: string, extra: Partial<RouteConfig> = {}): RouteConfig {
@@ -33,7 +34,7 @@ export function state(
   routes: RouteConfig[],
   pools: Record<string, PoolSpec>,
   logs: string[] = [],
-  extra: { store?: CertificateStore; trust?: string[] } = {},
+  extra: { store?: CertificateStore; trust?: string[]; credentials?: BasicCredentials } = {},
 ): ReverseListenerState {
   const map = new Map<string, PoolRuntime>();
   for (const [id, p] of Object.entries(pools)) {
@@ -49,6 +50,7 @@ export function state(
     trust: new TrustList(extra.trust ?? []),
     routes: new RouteTable(routes),
     pools: map,
+    credentials: extra.credentials,
     log: (m) => logs.push(m),
   };
 }
@@ -63,4 +65,28 @@ export function open(h: FlowHarness, s: ReverseListenerState): { c: Peer; done: 
   const [proxySide, clientSide] = memoryConnPair({ remote: { address: "127.0.0.1", port: nextPort++ }, local: { address: "127.0.0.1", port: 8443 } });
   const ctx: FlowContext = { ...h.ctx, mode: "reverse", listenerName: "web" };
   return { c: new Peer(clientSide), done: handleReverse(proxySide, ctx, s), proxySide };
+}
+
+/** An origin answering each request with its name and recording the heads it saw. */
+export function named(h: FlowHarness, address: string, port: number, name: string, seen: ParsedHead[] = []): ParsedHead[] {
+  h.origin(address, port, async (o) => {
+    for (;;) {
+      let head;
+      try {
+        head = await o.readHead();
+      } catch {
+        return;
+      }
+      seen.push(head);
+      await o.write(okResponse(name, "X-Backend-Secret: 1\r\nServer: origin/1.0\r\n"));
+    }
+  });
+  return seen;
+}
+
+/** Ends the client, reads what is left, and waits for the flow. */
+export async function close(c: Peer, done: Promise<void>): Promise<void> {
+  await c.end().catch(() => {});
+  await c.readToEndOrReset();
+  await within(done, 3000, "the reverse flow");
 }

@@ -117,6 +117,23 @@ describe("config: reverse proxy", () => {
     ]);
   });
 
+  it("basicAuth: users must be proxyAuth users; the realm defaults to the route id", () => {
+    const proxyAuth = { realm: "corp", users: [{ name: "alice", passwordHash: "pbkdf2-sha256$100000$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }] };
+    const c = parseConfig({ ...base({}, { routes: [{ id: "admin", hosts: ["*"], pool: "app", basicAuth: { users: ["alice"] } }, { hosts: ["*"], pool: "app", basicAuth: { users: ["alice"], realm: "Ops" } }] }), proxyAuth });
+    assert.deepEqual(c.reverse?.routes.map((r) => r.basicAuth), [{ users: ["alice"], realm: "admin" }, { users: ["alice"], realm: "Ops" }]);
+    assert.equal(parseConfig(base()).reverse?.routes[0]?.basicAuth, undefined);
+    assert.deepEqual(problems({ ...base({}, { routes: [{ hosts: ["*"], pool: "app", basicAuth: { users: ["alice", "mallory"] } }] }), proxyAuth }), [
+      'reverse.routes[0].basicAuth.users[1]: no proxyAuth user named "mallory"',
+    ]);
+    assert.deepEqual(problems(base({}, { routes: [{ hosts: ["*"], pool: "app", basicAuth: { users: ["alice"] } }] })), [
+      'reverse.routes[0].basicAuth.users[0]: names user "alice", but there is no proxyAuth: route users are proxyAuth users',
+    ]);
+    const [empty] = problems({ ...base({}, { routes: [{ hosts: ["*"], pool: "app", basicAuth: { users: [] } }] }), proxyAuth });
+    assert.match(empty ?? "", /^reverse\.routes\[0\]\.basicAuth\.users: expected at least one user name/);
+    const [realm] = problems({ ...base({}, { routes: [{ hosts: ["*"], pool: "app", basicAuth: { users: ["alice"], realm: "a\"b\n" } }] }), proxyAuth });
+    assert.match(realm ?? "", /^reverse\.routes\[0\]\.basicAuth\.realm: expected 1-64 printable ASCII characters/);
+  });
+
   it("names bad values at their field", () => {
     const bad = problems(base(
       { tls: { certificates: [{ cert: "x.pem", key: "x.pem", names: [".bad"] }], unknownSni: "drop" }, trustForwardedFrom: ["300.0.0.1"], httpsPort: 443 },
