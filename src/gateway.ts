@@ -7,7 +7,7 @@ import { DnsError } from "./dns/error.ts";
 import type { Resolver } from "./dns/types.ts";
 import type { FlowContext } from "./flows/context.ts";
 import { compileUrlRules } from "./policy/url-rules.ts";
-import { createProxyAuth } from "./auth/proxy-auth.ts";
+import { type BasicCredentials, createBasicCredentials, createProxyAuth, type ProxyAuth } from "./auth/proxy-auth.ts";
 import { refuseConnection } from "./flows/refuse.ts";
 import { admitRelayed } from "./flows/proxy-protocol.ts";
 import { parseClientCidr } from "./policy/host-pattern.ts";
@@ -76,6 +76,20 @@ export interface LiveState {
   readonly rotateLeafKey: (() => Promise<void>) | undefined;
   /** Parent proxies by name, with their credentials read (swapped with the policy on reload). */
   parents: ReadonlyMap<string, ParentProxy>;
+  /** `proxyAuth` users (swapped with the policy on reload: rules name them). */
+  users: GatewayUsers | undefined;
+}
+
+/** The gateway's users: proxy authentication and reverse routes' `basicAuth` share one cache. */
+export interface GatewayUsers {
+  readonly credentials: BasicCredentials;
+  readonly proxyAuth: ProxyAuth;
+}
+
+function gatewayUsers(config: Config): GatewayUsers | undefined {
+  if (!config.proxyAuth) return undefined;
+  const credentials = createBasicCredentials(config.proxyAuth.users);
+  return { credentials, proxyAuth: createProxyAuth(config.proxyAuth, credentials) };
 }
 
 export interface StartOptions {
@@ -126,6 +140,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const live: LiveState = {
     config,
     parents: parentTable(config, options.readText),
+    users: gatewayUsers(config),
     policy: compilePolicy(config.policy),
     urlPolicy: compileUrlRules(config.policy.urlRules),
     generation: 1,
@@ -140,13 +155,18 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const interception = ic ? { ...ic.context, urlPolicy: () => live.urlPolicy } : undefined;
   // before anything dials upstream TLS (the reverse proxy's health checks start below)
   await runtime.tls.prepareTrust?.(upstreamCaPems(config, ic?.context.extraCaPem ?? [], options.readText));
-  const reverse = await startReverse(config, { runtime, resolver, readText: options.readText, log: (line) => options.write("stderr", `tollgate: ${line}\n`) });
+  const reverse = await startReverse(config, {
+    runtime,
+    resolver,
+    readText: options.readText,
+    log: (line) => options.write("stderr", `tollgate: ${line}\n`),
+    credentials: () => live.users?.credentials,
+  });
   const listeners: Listener[] = [];
   const addresses = new Map<string, Address>();
   const open = new Set<Conn>();
   const perClient = new Map<string, number>();
   let accepting = true;
-  const proxyAuth = config.proxyAuth ? createProxyAuth(config.proxyAuth) : undefined;
   let tunnelCount = 0;
   const tunnels = {
     acquire: () => {
@@ -181,7 +201,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
         parents: () => live.parents,
         tunnels,
         drain,
-        ...(proxyAuth && l.mode === "explicit" ? { proxyAuth } : {}),
+        ...(l.mode === "explicit" ? { proxyAuth: () => live.users?.proxyAuth } : {}),
         ...(interception ? { interception } : {}),
       };
       const handler = connectionHandler(l, ctx, config, reverse);
@@ -260,10 +280,12 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       const policy = compilePolicy(next.policy);
       const urlPolicy = compileUrlRules(next.policy.urlRules);
       const parents = parentTable(next, options.readText);
+      const users = gatewayUsers(next);
       const generation = live.generation + 1;
       // one synchronous swap: a connection sees either the old or the new policy, never a mix
       live.config = next;
       live.parents = parents;
+      live.users = users;
       live.policy = policy;
       live.urlPolicy = urlPolicy;
       live.generation = generation;

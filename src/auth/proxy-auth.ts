@@ -68,9 +68,14 @@ export function basicChallenge(realm: string): string {
   return `Basic realm="${realm.replace(/["\\]/g, "")}", charset="UTF-8"`;
 }
 
-/** Basic proxy authentication (`Proxy-Authorization`) for explicit listeners. */
-export function createProxyAuth(options: { readonly realm: string; readonly users: readonly ProxyUser[] }): ProxyAuth {
-  const credentials = createBasicCredentials(options.users);
+/**
+ * Basic proxy authentication (`Proxy-Authorization`) for explicit listeners, checking
+ * `credentials` (by default made from `options.users`; pass them to share their cache).
+ */
+export function createProxyAuth(
+  options: { readonly realm: string; readonly users: readonly ProxyUser[] },
+  credentials: BasicCredentials = createBasicCredentials(options.users),
+): ProxyAuth {
   return {
     realm: options.realm.replace(/["\\]/g, ""),
     challenge: basicChallenge(options.realm),

@@ -33,8 +33,11 @@ export interface FlowContext {
   readonly viaName: string;
   /** The SSRF address guard in force (a function: it is completed once listeners are bound). */
   readonly addressGuard?: () => AddressGuard | undefined;
-  /** Proxy authentication for explicit listeners, when configured. */
-  readonly proxyAuth?: ProxyAuth;
+  /**
+   * Proxy authentication for explicit listeners, as in force now (a function: a reload
+   * swaps the users); undefined when not configured.
+   */
+  readonly proxyAuth?: () => ProxyAuth | undefined;
   /** Tunnel slots (limits.maxTunnels): `acquire` returns false when all are taken. */
   readonly tunnels?: { acquire(): boolean; release(): void };
   /** Present when a CA is configured: what decrypting flows need. */

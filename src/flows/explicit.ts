@@ -64,13 +64,14 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
         return;
       }
       first = false;
-      if (ctx.proxyAuth && transparentPort === undefined) {
-        const auth = await ctx.proxyAuth.check(head.headers.get("proxy-authorization"));
+      const proxyAuth = transparentPort === undefined ? ctx.proxyAuth?.() : undefined;
+      if (proxyAuth) {
+        const auth = await proxyAuth.check(head.headers.get("proxy-authorization"));
         if (!auth.ok) {
           flow.record.decision = "deny";
           flow.record.rule = "proxy-auth";
           flow.record.reason = auth.reason;
-          await answerError(client, src, flow, 407, "Proxy authentication required", undefined, [["Proxy-Authenticate", ctx.proxyAuth.challenge]]);
+          await answerError(client, src, flow, 407, "Proxy authentication required", undefined, [["Proxy-Authenticate", proxyAuth.challenge]]);
           return;
         }
         flow.record.user = auth.user;

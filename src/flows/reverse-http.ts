@@ -150,8 +150,9 @@ export async function serveReverseHttp(
     }
     const auth = route.config.basicAuth;
     if (auth) {
-      const checked = state.credentials
-        ? await state.credentials.check(head.headers.get("authorization"), "Authorization")
+      const credentials = state.credentials();
+      const checked = credentials
+        ? await credentials.check(head.headers.get("authorization"), "Authorization")
         : { ok: false as const, reason: "no proxyAuth users" };
       if (!checked.ok) {
         const challenge: [string, string] = ["WWW-Authenticate", basicChallenge(auth.realm)];

@@ -37,8 +37,11 @@ export interface ReverseListenerState {
   readonly trust: TrustList;
   readonly routes: RouteTable;
   readonly pools: ReadonlyMap<string, PoolRuntime>;
-  /** The gateway's users (`proxyAuth.users`) for routes with `basicAuth`; undefined without any. */
-  readonly credentials: BasicCredentials | undefined;
+  /**
+   * The gateway's users (`proxyAuth.users`) for routes with `basicAuth`, as in force now (a
+   * reload swaps them); undefined without any.
+   */
+  readonly credentials: () => BasicCredentials | undefined;
   /** Operational messages (backend ejected, …), one line each. */
   readonly log: (message: string) => void;
 }

@@ -5,7 +5,7 @@
  * `redirect-https` listener. `close()` stops the health checks.
  * @module
  */
-import { createBasicCredentials } from "../auth/proxy-auth.ts";
+import type { BasicCredentials } from "../auth/proxy-auth.ts";
 import type { Config } from "../config/config.ts";
 import type { Conn } from "../core/conn.ts";
 import type { Runtime } from "../core/runtime.ts";
@@ -33,6 +33,8 @@ export interface ReverseDeps {
   readonly readText: (path: string) => string;
   /** Operational messages (health changes, ejections), one line each without newline. */
   readonly log: (line: string) => void;
+  /** The gateway's users as in force now (`proxyAuth.users`), for routes with `basicAuth`. */
+  readonly credentials: () => BasicCredentials | undefined;
 }
 
 /** The running reverse proxy. */
@@ -86,7 +88,6 @@ export async function startReverse(config: Config, deps: ReverseDeps): Promise<R
         }));
       }
     }
-    const credentials = config.proxyAuth ? createBasicCredentials(config.proxyAuth.users) : undefined;
     for (const l of reverseListeners) {
       const store = l.tls
         ? new CertificateStore(
@@ -108,7 +109,7 @@ export async function startReverse(config: Config, deps: ReverseDeps): Promise<R
         trust: new TrustList(l.trustForwardedFrom),
         routes,
         pools,
-        credentials,
+        credentials: deps.credentials,
         log: deps.log,
       });
     }

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { makeTestPki, type TestPki } from "./support/certs.ts";
 import { curl } from "./support/curl.ts";
@@ -31,6 +32,7 @@ describe("access control end to end: listener allowlist, proxy auth, connection 
   let origin: Origin;
   let plainOrigin: Origin;
   let gw: GatewayProcess;
+  let hash: string;
 
   before(async () => {
     pki = makeTestPki();
@@ -38,7 +40,7 @@ describe("access control end to end: listener allowlist, proxy auth, connection 
     plainOrigin = await startOrigin();
     // the password hash comes from the real CLI, password on stdin
     const [cmd, ...args] = cliCommand();
-    const hash = execFileSync(cmd!, [...args, "auth", "hash", "--iterations", "100000"], { input: "s3cret\n", encoding: "utf8" }).trim();
+    hash = execFileSync(cmd!, [...args, "auth", "hash", "--iterations", "100000"], { input: "s3cret\n", encoding: "utf8" }).trim();
     assert.match(hash, /^pbkdf2-sha256\$100000\$/);
     gw = await startGateway({
       listeners: [
@@ -156,5 +158,26 @@ describe("access control end to end: listener allowlist, proxy auth, connection 
     } finally {
       for (const s of idle) s.destroy();
     }
+  });
+
+  it("a reload (SIGHUP) swaps the users: a new one signs in, a removed one gets 407, no restart", async () => {
+    const file = gw.configFile!;
+    const config = JSON.parse(readFileSync(file, "utf8")) as { proxyAuth: { users: { name: string; passwordHash: string }[] } };
+    config.proxyAuth.users = [{ name: "alice", passwordHash: hash }, { name: "carol", passwordHash: hash }];
+    writeFileSync(file, JSON.stringify(config));
+    gw.signal("SIGHUP");
+    const until = Date.now() + 10_000;
+    while (!gw.stderr.join("").includes("config reloaded (generation 2)")) {
+      assert.ok(Date.now() < until, `no reload reported:\n${gw.stderr.join("")}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const proxy = ["-x", `http://127.0.0.1:${gw.port}`, "--cacert", pki.caFile];
+    const carol = await curl([...proxy, "-U", "carol:s3cret", url()]);
+    assert.equal(carol.code, 0, carol.stderr);
+    const bob = await curl([...proxy, "-U", "bob:s3cret", url()]);
+    assert.equal(bob.code, 56, bob.stderr);
+    assert.match(bob.stderr, /407/);
+    const f = await gw.waitForFlow((f) => f.rule === "proxy-auth" && /"bob"/.test(String(f.reason)));
+    assert.equal(f.status, 407);
   });
 });

@@ -307,7 +307,7 @@ export class FlowHarness {
     this.ctx = {
       ...(ic ? { interception: fakeInterception(this.tls, ic) } : {}),
       ...(options.drain ? { drain: options.drain } : {}),
-      ...(options.proxyAuth ? { proxyAuth: options.proxyAuth } : {}),
+      ...(options.proxyAuth ? { proxyAuth: () => options.proxyAuth } : {}),
       ...(options.parents ? { parents: () => new Map(options.parents?.map((p) => [p.name, p])) } : {}),
       runtime,
       policy: () => policy,

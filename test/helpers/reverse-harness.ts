@@ -50,7 +50,7 @@ export function state(
     trust: new TrustList(extra.trust ?? []),
     routes: new RouteTable(routes),
     pools: map,
-    credentials: extra.credentials,
+    credentials: () => extra.credentials,
     log: (m) => logs.push(m),
   };
 }
