@@ -7,7 +7,7 @@ import { DnsError } from "./dns/error.ts";
 import type { Resolver } from "./dns/types.ts";
 import type { FlowContext } from "./flows/context.ts";
 import { compileUrlRules } from "./policy/url-rules.ts";
-import { type BasicCredentials, createBasicCredentials, createProxyAuth, type ProxyAuth } from "./auth/proxy-auth.ts";
+import { type GatewayUsers, gatewayUsers } from "./auth/gateway-users.ts";
 import { refuseConnection } from "./flows/refuse.ts";
 import { admitRelayed } from "./flows/proxy-protocol.ts";
 import { parseClientCidr } from "./policy/host-pattern.ts";
@@ -78,18 +78,6 @@ export interface LiveState {
   parents: ReadonlyMap<string, ParentProxy>;
   /** `proxyAuth` users (swapped with the policy on reload: rules name them). */
   users: GatewayUsers | undefined;
-}
-
-/** The gateway's users: proxy authentication and reverse routes' `basicAuth` share one cache. */
-export interface GatewayUsers {
-  readonly credentials: BasicCredentials;
-  readonly proxyAuth: ProxyAuth;
-}
-
-function gatewayUsers(config: Config): GatewayUsers | undefined {
-  if (!config.proxyAuth) return undefined;
-  const credentials = createBasicCredentials(config.proxyAuth.users);
-  return { credentials, proxyAuth: createProxyAuth(config.proxyAuth, credentials) };
 }
 
 export interface StartOptions {
