@@ -6,6 +6,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
+import { closedPort } from "./support/ports.ts";
 import { buildResponse, questionOf, type TestResponse } from "../dns/_dns-message.ts";
 import { makeTestPki, type TestPki } from "./support/certs.ts";
 import { curl } from "./support/curl.ts";
@@ -46,15 +47,6 @@ async function startDnsServer(zone: (name: string, type: number) => TestResponse
         server.close(() => resolve());
       }),
   };
-}
-
-/** A loopback port nothing listens on (bound, then closed): connections to it are refused. */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
 }
 
 describe("dns.servers end to end", { timeout: 60_000 }, () => {

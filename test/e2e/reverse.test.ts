@@ -3,13 +3,13 @@ import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { curl } from "./support/curl.ts";
 import { cliCommand, type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { patternBlock } from "./support/origin.ts";
 import { makeOpensslCa } from "./support/reverse-pki.ts";
+import { closedPort } from "./support/ports.ts";
 import { run } from "./support/run.ts";
 
 const support = new URL("./support/", import.meta.url).pathname;
@@ -37,18 +37,6 @@ function stopBackend(b: Backend | undefined): Promise<void> {
     b.child.kill("SIGTERM");
   });
 }
-
-/** A port nobody listens on (bound, then released). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 
 function expectedSha(size: number): string {
   const block = patternBlock();

@@ -9,6 +9,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import { tempDir } from "../../helpers/temp-dir.ts";
+import { closedPort } from "./ports.ts";
 
 export interface HaproxyFrontend {
   /** The server line's address and options, e.g. "127.0.0.1:3128 send-proxy-v2". */
@@ -32,15 +33,6 @@ export function haproxyBinary(): string {
   }
 }
 
-/** A free loopback port (bound and released at once). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, "127.0.0.1", () => {
@@ -54,7 +46,7 @@ function accepts(port: number): Promise<boolean> {
 /** Starts HAProxy in the foreground with one frontend per entry; waits until all accept. */
 export async function startHaproxy(frontends: readonly HaproxyFrontend[]): Promise<Haproxy> {
   const ports: number[] = [];
-  for (let i = 0; i < frontends.length; i++) ports.push(await freePort());
+  for (let i = 0; i < frontends.length; i++) ports.push(await closedPort());
   const lines = [
     "global",
     "  maxconn 200",
