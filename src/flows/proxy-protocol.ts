@@ -13,6 +13,7 @@ import { answerAndClose } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { clientFailure, errorText, FlowState } from "./flow-state.ts";
+import { readFirst } from "./read-first.ts";
 import { refuseConnection } from "./refuse.ts";
 
 /** The rule id of refusals by this step, in flow lines. */
@@ -44,30 +45,18 @@ export async function admitRelayed(conn: Conn, ctx: FlowContext, from: readonly 
   }
   const src = new ConnReader(conn);
   const reader = new ProxyHeaderReader();
-  const until = Date.now() + ctx.limits.headerTimeoutMs;
   try {
-    for (;;) {
-      const drain = src.received ? undefined : ctx.drain;
-      drain?.enter(src); // shutting down: a connection that sent nothing yet is not waited for
-      let chunk: Uint8Array | undefined;
-      try {
-        chunk = await src.read(Math.max(1, until - Date.now()));
-      } finally {
-        drain?.leave(src);
+    const header = await readFirst(src, (chunk) => reader.push(chunk), { timeoutMs: ctx.limits.headerTimeoutMs, drain: ctx.drain });
+    if (!header) {
+      if (!src.received) {
+        conn.close(); // connected and hung up (or shutting down before a byte): a TCP health check
+        return undefined;
       }
-      if (!chunk) {
-        if (!src.received) {
-          conn.close(); // connected and hung up: a TCP health check
-          return undefined;
-        }
-        throw new ProxyHeaderError("Connection closed before a complete PROXY protocol header");
-      }
-      const header = reader.push(chunk);
-      if (!header) continue;
-      src.release();
-      const client = header.command === "proxy" && header.source ? header.source : conn.remote;
-      return new RelayedConn(conn, client, reader.rest());
+      throw new ProxyHeaderError("Connection closed before a complete PROXY protocol header");
     }
+    src.release();
+    const client = header.command === "proxy" && header.source ? header.source : conn.remote;
+    return new RelayedConn(conn, client, reader.rest());
   } catch (e) {
     const flow = new FlowState(ctx, conn, ctx.mode);
     flow.record.rule = PROXY_PROTOCOL_RULE;

@@ -4,15 +4,11 @@ import { ClientHelloError } from "../protocol/client-hello-error.ts";
 import { tlsAlertRecord } from "../protocol/tls-alert.ts";
 import { lingerClose } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
-import type { Drain } from "./drain.ts";
+import { readFirst, type ReadFirstLimits } from "./read-first.ts";
 
-export interface ClientHelloLimits {
+export interface ClientHelloLimits extends ReadFirstLimits {
   readonly maxBytes: number;
   readonly maxRecords: number;
-  /** The whole ClientHello must arrive within this time. */
-  readonly timeoutMs: number;
-  /** Once this drain starts, a ClientHello that has not begun is not waited for (as at end of stream). */
-  readonly drain?: Drain | undefined;
 }
 
 /**
@@ -23,20 +19,9 @@ export interface ClientHelloLimits {
  */
 export async function readClientHello(src: ConnReader, limits: ClientHelloLimits): Promise<{ hello: ClientHello; raw: Uint8Array }> {
   const reader = new ClientHelloReader({ maxBytes: limits.maxBytes, maxRecords: limits.maxRecords });
-  const until = Date.now() + limits.timeoutMs;
-  for (;;) {
-    const drain = src.received ? undefined : limits.drain;
-    drain?.enter(src); // a drain ends this wait as a close would
-    let chunk: Uint8Array | undefined;
-    try {
-      chunk = await src.read(Math.max(1, until - Date.now()));
-    } finally {
-      drain?.leave(src);
-    }
-    if (!chunk) throw new ClientHelloError("truncated", "Connection closed before a complete ClientHello");
-    const hello = reader.push(chunk);
-    if (hello) return { hello, raw: reader.bytes() };
-  }
+  const hello = await readFirst(src, (chunk) => reader.push(chunk), limits);
+  if (!hello) throw new ClientHelloError("truncated", "Connection closed before a complete ClientHello");
+  return { hello, raw: reader.bytes() };
 }
 
 /**
