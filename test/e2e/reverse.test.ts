@@ -1,10 +1,11 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Backend, startBackend, stopBackend } from "./support/backend.ts";
 import { curl } from "./support/curl.ts";
 import { cliCommand, type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { patternBlock } from "./support/origin.ts";
@@ -14,29 +15,6 @@ import { run } from "./support/run.ts";
 
 const support = new URL("./support/", import.meta.url).pathname;
 const MiB = 1 << 20;
-
-interface Backend {
-  readonly name: string;
-  readonly port: number;
-  readonly child: ChildProcess;
-}
-
-/** Starts `reverse-backend.mjs` under Node; resolves once it listens. */
-function startBackend(name: string, tlsArgs: string[] = []): Promise<Backend> {
-  const child = spawn("node", [join(support, "reverse-backend.mjs"), name, ...tlsArgs], { stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    child.stdout!.once("data", (d) => resolve({ name, port: Number(String(d).trim()), child }));
-    child.once("exit", (c) => reject(new Error(`backend ${name} exited ${c}`)));
-  });
-}
-
-function stopBackend(b: Backend | undefined): Promise<void> {
-  if (!b || b.child.exitCode !== null || b.child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    b.child.once("exit", () => resolve());
-    b.child.kill("SIGTERM");
-  });
-}
 
 function expectedSha(size: number): string {
   const block = patternBlock();
