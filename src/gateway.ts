@@ -29,6 +29,7 @@ import { shareOfLimits } from "./workers/share.ts";
 import type { ParentProxy } from "./parent/tunnel.ts";
 import { parentTable } from "./parent/parent-table.ts";
 import { startInterception } from "./interception.ts";
+import { restartNeeded } from "./config/restart-needed.ts";
 
 export interface Gateway {
   /** Bound addresses by listener name (useful with port 0). */
@@ -36,10 +37,13 @@ export interface Gateway {
   /** The live state: what the admin API reads and changes. */
   readonly live: LiveState;
   /**
-   * Applies a new config without dropping connections: the policy and URL rules are
-   * swapped atomically (connections keep the decision they got). Parts that need a
-   * restart (listeners, CA, limits, DNS) are named in `restartNeeded` and keep running as
-   * they were.
+   * Applies a new config without dropping connections: the policy, URL rules, parents,
+   * users and the reverse proxy's routes, pools and certificates (files read again) are
+   * swapped atomically (connections keep the decision they got). Parts that need a restart
+   * (which listeners run where, CA, limits, DNS) are named in `restartNeeded` and keep
+   * running as they were.
+   *
+   * @throws {Error} when a file the new config names cannot be read or used; nothing changed then
    */
   reload(config: Config): ReloadResult;
   /**
@@ -143,7 +147,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const interception = ic ? { ...ic.context, urlPolicy: () => live.urlPolicy } : undefined;
   // before anything dials upstream TLS (the reverse proxy's health checks start below)
   await runtime.tls.prepareTrust?.(upstreamCaPems(config, ic?.context.extraCaPem ?? [], options.readText));
-  const reverse = await startReverse(config, {
+  const reverse = startReverse(config, {
     runtime,
     resolver,
     readText: options.readText,
@@ -269,6 +273,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       const urlPolicy = compileUrlRules(next.policy.urlRules);
       const parents = parentTable(next, options.readText);
       const users = gatewayUsers(next);
+      const commitReverse = reverse.prepare(next); // reads the certificate files again
       const generation = live.generation + 1;
       // one synchronous swap: a connection sees either the old or the new policy, never a mix
       live.config = next;
@@ -276,6 +281,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       live.users = users;
       live.policy = policy;
       live.urlPolicy = urlPolicy;
+      commitReverse();
       live.generation = generation;
       live.lastReload = { at: new Date().toISOString(), ok: true, generation };
       observeConfigReload(metrics, true, generation);
@@ -296,15 +302,6 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       for (const c of open) c.close();
     },
   };
-}
-
-/** Sections whose change only takes effect after a restart. */
-function restartNeeded(old: Config, next: Config): string[] {
-  const out: string[] = [];
-  for (const key of ["listeners", "ca", "interception", "dns", "limits", "log", "addressGuard", "reverse", "workers"] as const) {
-    if (JSON.stringify(old[key]) !== JSON.stringify(next[key])) out.push(key);
-  }
-  return out;
 }
 
 /** The flow for a listener's mode. */

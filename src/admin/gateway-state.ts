@@ -138,7 +138,7 @@ export class GatewayAdminState implements AdminState {
       const { generation } = this.reloadConfig(raw, config);
       return { ok: true as const, generation };
     } catch (e) {
-      // a file the config names (a parent's password) could not be read: nothing changed
+      // a file the config names (a parent's password, a certificate) could not be read: nothing changed
       return { ok: false as const, issues: [{ path: "", message: e instanceof Error ? e.message : String(e) }] };
     }
   }

@@ -22,6 +22,12 @@ export interface TlsCapability {
    * handshake. Never fails; `connect` with any extras (these or others) works either way.
    */
   prepareTrust?(extraCaPem: readonly string[]): Promise<void>;
+  /**
+   * Optional: why `keyPem` is not the private key of the certificate `certDer` (it cannot
+   * be read, or it is another key), undefined when it is. Lets a configured pair be refused
+   * when it is loaded, rather than fail every handshake later.
+   */
+  keyPairError?(certDer: Uint8Array, keyPem: string): string | undefined;
 }
 
 export type TlsVersion = "TLSv1.2" | "TLSv1.3";

@@ -43,11 +43,14 @@ export interface ReverseHttpResult {
   readonly error?: string;
 }
 
-/** Serves requests on `client` until it closes, an error closes it, or it is upgraded. */
+/**
+ * Serves requests on `client` until it closes, an error closes it, or it is upgraded. Each
+ * request is routed with the listener state `current` gives when it arrives.
+ */
 export async function serveReverseHttp(
   client: Conn,
   ctx: FlowContext,
-  state: ReverseListenerState,
+  current: () => ReverseListenerState,
   flow: FlowState,
   info: ReverseConnInfo,
 ): Promise<ReverseHttpResult> {
@@ -128,6 +131,7 @@ export async function serveReverseHttp(
 
     if (REFUSED_METHODS.has(head.method)) return refuse(405, `Method "${head.method}" is not accepted here`, "error");
     if (hostField !== undefined && !host) return refuse(400, `Invalid Host ${JSON.stringify(hostField)}`, "error");
+    const state = current();
     const found = state.routes.resolve({ host, target, method: head.method, listener: r.listener });
     if (found.kind === "bad-path") return refuse(400, found.reason, "error");
     if (found.kind === "none") {

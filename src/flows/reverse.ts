@@ -12,28 +12,32 @@ import type { ClientHello } from "../protocol/client-hello.ts";
 import { ClientHelloError } from "../protocol/client-hello-error.ts";
 import { TlsAlert } from "../protocol/tls-alert.ts";
 import { hungUpBeforeHello, readClientHello, refuseTls } from "./tls-hello.ts";
-import type { ReverseListenerState, ReverseTlsState } from "../reverse/listener-state.ts";
+import type { ReverseListenerState } from "../reverse/listener-state.ts";
 import { answerAndClose } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { clientFailure, errorText, FlowState } from "./flow-state.ts";
 import { serveReverseHttp } from "./reverse-http.ts";
 
-/** Serves one client connection of a reverse listener. */
-export async function handleReverse(client: Conn, ctx: FlowContext, state: ReverseListenerState): Promise<void> {
+/**
+ * Serves one client connection of a reverse listener. `current` gives the listener's state
+ * in force (a reload replaces it): read once for the TLS handshake, and again for each
+ * request.
+ */
+export async function handleReverse(client: Conn, ctx: FlowContext, current: () => ReverseListenerState): Promise<void> {
   const rctx: FlowContext = ctx.mode === "reverse" ? ctx : { ...ctx, mode: "reverse" };
   const flow = new FlowState(rctx, client, "reverse");
   const r = flow.record;
   r.port = client.local.port;
-  if (!state.tls) {
+  const tls = current().tls;
+  if (!tls) {
     r.kind = "http";
-    const result = await serveReverseHttp(client, rctx, state, flow, { proto: "http", sni: null });
+    const result = await serveReverseHttp(client, rctx, current, flow, { proto: "http", sni: null });
     r.bytesUp = result.bytesUp;
     r.bytesDown = result.bytesDown;
     return flow.finish(result.end, result.error);
   }
   r.kind = "tls";
-  const tls = state.tls;
   const src = new ConnReader(client);
   let hello: ClientHello;
   let raw: Uint8Array;
@@ -99,7 +103,7 @@ export async function handleReverse(client: Conn, ctx: FlowContext, state: Rever
     client.close();
     return flow.finish("error", `Client TLS handshake failed: ${errorText(e)}`);
   }
-  const result = await serveReverseHttp(session.conn, rctx, state, flow, { proto: "https", sni: hello.sni ?? null });
+  const result = await serveReverseHttp(session.conn, rctx, current, flow, { proto: "https", sni: hello.sni ?? null });
   r.bytesUp = result.bytesUp;
   r.bytesDown = result.bytesDown;
   flow.finish(result.end, result.error);

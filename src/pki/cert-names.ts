@@ -1,8 +1,28 @@
 import { x509 } from "./_x509.ts";
 
 /**
- * The DNS names and IP addresses in a certificate's subjectAltName (DER in), e.g. to mirror
- * an upstream certificate's names into a minted leaf. Unparseable input gives [].
+ * The DNS names and IP addresses in a certificate's subjectAltName (DER in), lowercase and
+ * without repeats. Unparseable input gives [].
+ *
+ * @example
+ * ```ts
+ * subjectAltNames(leafDer); // ["example.com", "www.example.com", "192.0.2.1"]
+ * ```
+ */
+export function subjectAltNames(der: Uint8Array): string[] {
+  try {
+    const cert = new x509.X509Certificate(der as Uint8Array<ArrayBuffer>);
+    const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+    if (!san) return [];
+    return [...new Set(san.names.items.filter((n) => n.type === "dns" || n.type === "ip").map((n) => n.value.toLowerCase()))];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * {@link subjectAltNames} behind a promise: the shape the interception context takes, e.g. to
+ * mirror an upstream certificate's names into a minted leaf.
  *
  * @example
  * ```ts
@@ -10,13 +30,5 @@ import { x509 } from "./_x509.ts";
  * ```
  */
 export function certificateNames(der: Uint8Array): Promise<string[]> {
-  try {
-    const cert = new x509.X509Certificate(der as Uint8Array<ArrayBuffer>);
-    const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-    if (!san) return Promise.resolve([]);
-    const names = san.names.items.filter((n) => n.type === "dns" || n.type === "ip").map((n) => n.value.toLowerCase());
-    return Promise.resolve([...new Set(names)]);
-  } catch {
-    return Promise.resolve([]);
-  }
+  return Promise.resolve(subjectAltNames(der));
 }

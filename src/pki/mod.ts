@@ -30,4 +30,4 @@ export {
   MAX_SANS_INPUT,
 } from "./leaf_cache.ts";
 export { decodePem, encodePem, type PemBlock } from "./pem.ts";
-export { certificateNames } from "./cert-names.ts";
+export { certificateNames, subjectAltNames } from "./cert-names.ts";

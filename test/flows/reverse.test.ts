@@ -43,6 +43,38 @@ describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
     });
   });
 
+  it("a reload reaches a keep-alive connection: its next request is routed with the state now in force", async () => {
+    await withHarness({}, async (h) => {
+      named(h, "10.0.0.1", 80, "old backend");
+      named(h, "10.0.0.2", 80, "new backend");
+      const before = state([route("site", ["a.test"], "old")], { old: { backends: ["http://10.0.0.1"] } });
+      const after = state([route("site-v2", ["a.test"], "new"), route("b", ["b.test"], "new")], { new: { backends: ["http://10.0.0.2"] } });
+      let inForce = before;
+      const { c, done } = open(h, () => inForce);
+      await c.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      assert.equal((await readResponse(c)).body, "old backend");
+      await c.write("GET / HTTP/1.1\r\nHost: b.test\r\n\r\n");
+      assert.equal((await readResponse(c)).head.status, 404); // not routed before the reload (and the connection closes)
+      await close(c, done);
+      inForce = after;
+      const second = open(h, () => inForce);
+      const third = open(h, () => inForce);
+      await second.c.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      assert.equal((await readResponse(second.c)).body, "new backend");
+      // the same connection, across a change: the next request takes the state in force then
+      await third.c.write("GET / HTTP/1.1\r\nHost: b.test\r\n\r\n");
+      assert.equal((await readResponse(third.c)).body, "new backend");
+      inForce = before;
+      await third.c.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      assert.equal((await readResponse(third.c)).body, "old backend");
+      await close(second.c, second.done);
+      await close(third.c, third.done);
+      assert.deepEqual(h.requestRecords.map((q) => [q.rule, q.status]), [
+        ["site", 200], ["no-route", 404], ["site-v2", 200], ["b", 200], ["site", 200],
+      ]);
+    });
+  });
+
   it("a client cannot strip our X-Forwarded-For by naming it in Connection", async () => {
     await withHarness({}, async (h) => {
       const seen = named(h, "10.0.0.1", 80, "ok");

@@ -59,12 +59,13 @@ let nextPort = 51000;
 
 /**
  * A client connection to a reverse listener on port 8443 (plain HTTP unless the state has
- * TLS): the client's end, the flow's promise, and the listener's end (to reset it).
+ * TLS): the client's end, the flow's promise, and the listener's end (to reset it). A
+ * function for `s` is asked for the state in force each time, as after a reload.
  */
-export function open(h: FlowHarness, s: ReverseListenerState): { c: Peer; done: Promise<void>; proxySide: Conn } {
+export function open(h: FlowHarness, s: ReverseListenerState | (() => ReverseListenerState)): { c: Peer; done: Promise<void>; proxySide: Conn } {
   const [proxySide, clientSide] = memoryConnPair({ remote: { address: "127.0.0.1", port: nextPort++ }, local: { address: "127.0.0.1", port: 8443 } });
   const ctx: FlowContext = { ...h.ctx, mode: "reverse", listenerName: "web" };
-  return { c: new Peer(clientSide), done: handleReverse(proxySide, ctx, s), proxySide };
+  return { c: new Peer(clientSide), done: handleReverse(proxySide, ctx, typeof s === "function" ? s : () => s), proxySide };
 }
 
 /** An origin answering each request with its name and recording the heads it saw. */

@@ -1,6 +1,7 @@
 import type { TlsCapability } from "../../core/tls.ts";
 import { bunAcceptTls } from "./tls-accept.ts";
 import { bunConnectTls } from "./tls-connect.ts";
+import { keyPairError } from "../node-tls/key-pair.ts";
 
 /**
  * TLS on Bun with native sockets: `socket.upgradeTLS` for the server side of an accepted
@@ -10,4 +11,5 @@ import { bunConnectTls } from "./tls-connect.ts";
 export const bunTls: TlsCapability = {
   accept: bunAcceptTls,
   connect: bunConnectTls,
+  keyPairError,
 };

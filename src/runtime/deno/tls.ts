@@ -5,6 +5,7 @@ import { acceptNodeTls } from "../node-tls/accept.ts";
 import type { ConnDuplexOptions } from "../node-tls/conn-duplex.ts";
 import { connectNodeTls } from "../node-tls/connect.ts";
 import { DefaultTrust } from "./default-trust.ts";
+import { keyPairError } from "../node-tls/key-pair.ts";
 
 /**
  * Deno's `node:tls` (a Rust TLSWrap over JS streams) copies in and out: every encrypted chunk
@@ -32,5 +33,6 @@ export function denoTls(dial: (options: DialOptions) => Promise<Conn>, trust: De
     connect: (options) => connectNodeTls(options, dial, BUFFERS, (extra) => trust.caFor(extra)),
     // the configured extra CAs go into Deno's default store once (default-trust.ts)
     prepareTrust: (extraCaPem) => trust.prepare(extraCaPem),
+    keyPairError,
   };
 }

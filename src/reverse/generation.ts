@@ -1,0 +1,189 @@
+/**
+ * One generation of the reverse proxy's run-time state, built from a config: every
+ * certificate, key and CA file it names is read (again), then the route table, the backend
+ * pools with their health checkers, and each running listener's state.
+ *
+ * Start-up builds the first generation; a reload builds the next one and `service.ts` swaps
+ * it in. A pool whose settings and files are unchanged is carried over as it is (the same
+ * backend states, the same health checker), so a reload neither forgets which backends are
+ * down or ejected nor restarts their checks. Building has no side effect: a checker of a new
+ * pool only starts when the generation is put in force.
+ * @module
+ */
+import type { Config, ListenerConfig } from "../config/config.ts";
+import { decodePem, subjectAltNames } from "../pki/mod.ts";
+import { parseBackendUrl } from "./backend.ts";
+import { CertificateStore, type ServedCertificate } from "./cert-store.ts";
+import type { PoolConfig, ReverseCertificateConfig, ReverseListenerConfig } from "./config-types.ts";
+import { backendName, type BackendTlsSettings, type DialDeps } from "./dial.ts";
+import { TrustList } from "./forwarded.ts";
+import { HealthChecker } from "./health.ts";
+import type { PoolRuntime, ReverseListenerState } from "./listener-state.ts";
+import { BackendPool } from "./pool.ts";
+import { httpProbe } from "./probe.ts";
+import { RouteTable } from "./routes.ts";
+
+/** A pool in force, its health checker, and what decides whether a reload may keep it. */
+export interface PoolEntry {
+  readonly runtime: PoolRuntime;
+  readonly checker: HealthChecker | undefined;
+  /** The pool's settings and the contents of its files: an equal key carries the entry over. */
+  readonly key: string;
+}
+
+/** The reverse proxy's state as of one config. */
+export interface ReverseGeneration {
+  /** By reverse listener name. */
+  readonly states: ReadonlyMap<string, ReverseListenerState>;
+  /** `httpsPort` by redirect-https listener name. */
+  readonly redirects: ReadonlyMap<string, number>;
+  readonly pools: ReadonlyMap<string, PoolEntry>;
+}
+
+/** What building needs besides the config. */
+export interface BuildDeps extends DialDeps {
+  /** Reads a file the config names (relative to the config file). */
+  readonly readText: (path: string) => string;
+  /** Operational messages (health changes), one line each. */
+  readonly log: (line: string) => void;
+  readonly credentials: ReverseListenerState["credentials"];
+}
+
+/** Settings that stay as the gateway started (changing them needs a restart). */
+export interface BuildFixed {
+  /** The listeners that run: states are built for these names only. */
+  readonly listeners: readonly ListenerConfig[];
+  readonly maxClientHelloBytes: number;
+  readonly maxClientHelloRecords: number;
+}
+
+/**
+ * Builds the generation for `config`. A running listener that `config` no longer has as a
+ * reverse (or redirect-https) listener keeps its state from `previous`.
+ *
+ * @throws {Error} naming the setting and file when a file cannot be read or holds no usable certificate
+ */
+export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed, previous?: ReverseGeneration): ReverseGeneration {
+  const states = new Map<string, ReverseListenerState>();
+  const redirects = new Map<string, number>();
+  const pools = new Map<string, PoolEntry>();
+  const running = fixed.listeners.filter((l) => l.mode === "reverse");
+  for (const l of fixed.listeners) {
+    if (l.mode !== "redirect-https") continue;
+    const next = config.listeners.find((n) => n.name === l.name && n.mode === "redirect-https");
+    redirects.set(l.name, next?.mode === "redirect-https" ? next.httpsPort : previous?.redirects.get(l.name) ?? l.httpsPort);
+  }
+  if (running.length === 0) return { states, redirects, pools };
+  const section = config.reverse ?? { pools: {}, routes: [] };
+  const routes = new RouteTable(section.routes);
+  for (const [id, p] of Object.entries(section.pools)) {
+    const entry = poolEntry(id, p, deps);
+    const old = previous?.pools.get(id);
+    pools.set(id, old && old.key === entry.key ? old : entry);
+  }
+  const poolRuntimes = new Map([...pools].map(([id, e]) => [id, e.runtime]));
+  for (const l of running) {
+    const next = config.listeners.find((n): n is ReverseListenerConfig => n.name === l.name && n.mode === "reverse");
+    const kept = previous?.states.get(l.name);
+    if (!next && kept) {
+      states.set(l.name, { ...kept, routes, pools: poolRuntimes });
+      continue;
+    }
+    const c = next ?? (l as ReverseListenerConfig);
+    const store = c.tls
+      ? new CertificateStore(
+        c.tls.certificates.map((cert, i) => loadCertificate(cert, `listeners "${c.name}" tls.certificates[${i}]`, deps)),
+        c.tls.defaultCertificate,
+        c.tls.unknownSni,
+        c.tls.mint,
+      )
+      : undefined;
+    states.set(l.name, {
+      tls: c.tls && store
+        ? { store, minVersion: c.tls.minVersion, maxClientHelloBytes: fixed.maxClientHelloBytes, maxClientHelloRecords: fixed.maxClientHelloRecords }
+        : null,
+      trust: new TrustList(c.trustForwardedFrom),
+      routes,
+      pools: poolRuntimes,
+      credentials: deps.credentials,
+      log: deps.log,
+    });
+  }
+  return { states, redirects, pools };
+}
+
+/** Reads a file for `what`, or throws naming both. */
+function readFor(readText: (path: string) => string, what: string, path: string): string {
+  try {
+    return readText(path);
+  } catch (e) {
+    throw new Error(`cannot read ${what} "${path}": ${(e as { code?: string }).code ?? String(e)}`);
+  }
+}
+
+/** A new pool (not started) with its TLS files read, and its key. */
+function poolEntry(id: string, p: PoolConfig, deps: BuildDeps): PoolEntry {
+  const pool = new BackendPool(id, p.backends.map(parseBackendUrl), { ejectAfterFailures: p.ejectAfterFailures, ejectMs: p.ejectMs });
+  const read = (what: string, path: string) => readFor(deps.readText, `reverse.pools.${id}.tls.${what}`, path);
+  const tls: BackendTlsSettings | undefined = pool.backends.some((b) => b.scheme === "https")
+    ? {
+      extraCaPem: p.tls.caFile ? [read("caFile", p.tls.caFile)] : [],
+      minVersion: p.tls.minVersion,
+      ...(p.tls.serverName ? { serverName: p.tls.serverName } : {}),
+      ...(p.tls.clientCert && p.tls.clientKey ? clientCertificate(id, p.tls.clientCert, p.tls.clientKey, deps) : {}),
+    }
+    : undefined;
+  const check = p.healthCheck;
+  const checker = check
+    ? new HealthChecker(pool, httpProbe(deps, check, tls), check, {
+      onChange: (b, healthy, detail) => deps.log(`backend ${backendName(b)} of pool "${id}" is ${healthy ? "up" : "down"}: ${detail}`),
+    })
+    : undefined;
+  return {
+    runtime: { pool, tls, connectTimeoutMs: p.connectTimeoutMs, timeoutMs: p.timeoutMs },
+    checker,
+    key: JSON.stringify([p, tls ?? null]),
+  };
+}
+
+/**
+ * The leaf certificate (DER) of a chain file and its key file, checked to belong together
+ * when the runtime can tell.
+ */
+function certificatePair(
+  files: { readonly cert: string; readonly key: string },
+  pems: { readonly chainPem: string; readonly keyPem: string },
+  where: { readonly cert: string; readonly key: string },
+  deps: Pick<BuildDeps, "runtime">,
+): Uint8Array {
+  let blocks;
+  try {
+    blocks = decodePem(pems.chainPem);
+  } catch (e) {
+    throw new Error(`${where.cert} "${files.cert}": ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const leaf = blocks.find((b) => b.label === "CERTIFICATE");
+  if (!leaf) throw new Error(`${where.cert} "${files.cert}" holds no PEM certificate`);
+  if (!/-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/.test(pems.keyPem)) throw new Error(`${where.key} "${files.key}" holds no PEM private key`);
+  const mismatch = deps.runtime.tls.keyPairError?.(leaf.der, pems.keyPem);
+  if (mismatch) throw new Error(`${where.key} "${files.key}" does not go with ${where.cert} "${files.cert}": ${mismatch}`);
+  return leaf.der;
+}
+
+/** A pool's client certificate for mutual TLS: both files read and checked to go together. */
+function clientCertificate(id: string, cert: string, key: string, deps: BuildDeps): { clientCertPem: string; clientKeyPem: string } {
+  const where = { cert: `reverse.pools.${id}.tls.clientCert`, key: `reverse.pools.${id}.tls.clientKey` };
+  const pems = { chainPem: readFor(deps.readText, where.cert, cert), keyPem: readFor(deps.readText, where.key, key) };
+  certificatePair({ cert, key }, pems, where, deps);
+  return { clientCertPem: pems.chainPem, clientKeyPem: pems.keyPem };
+}
+
+/** Reads one certificate's chain and key; its names default to the certificate's subjectAltName. */
+function loadCertificate(c: ReverseCertificateConfig, where: string, deps: BuildDeps): ServedCertificate {
+  const chainPem = readFor(deps.readText, `${where}.cert`, c.cert);
+  const keyPem = readFor(deps.readText, `${where}.key`, c.key);
+  const leafDer = certificatePair(c, { chainPem, keyPem }, { cert: `${where}.cert`, key: `${where}.key` }, deps);
+  const names = c.names ? [...c.names] : subjectAltNames(leafDer).filter((n) => !n.includes(":") && !/^[\d.]+$/.test(n));
+  if (names.length === 0) throw new Error(`${where}: the certificate "${c.cert}" has no DNS names in its subjectAltName; give "names"`);
+  return { chainPem, keyPem, names: names.map((n) => n.toLowerCase()), source: c.cert };
+}

@@ -1,0 +1,122 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Backend, startBackend, stopBackend } from "./support/backend.ts";
+import { curl } from "./support/curl.ts";
+import { type GatewayProcess, startGateway } from "./support/gateway.ts";
+import { makeOpensslCa } from "./support/reverse-pki.ts";
+
+/**
+ * A reload (SIGHUP) of a running reverse proxy: a renewed certificate written over the old
+ * files is served, routes and pools change, and a broken certificate file refuses the reload
+ * while the old certificate stays in service. Real curl; no restart.
+ */
+describe("reverse proxy reload end to end (certificate renewal, routes, pools)", { timeout: 120_000 }, () => {
+  let work: string;
+  let gw: GatewayProcess;
+  let one: Backend;
+  let two: Backend;
+  let oldCa: string;
+  let newCa: string;
+  let renewed: { cert: string; key: string };
+  let bCert: { cert: string; key: string };
+  let served: { cert: string; key: string };
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), "tollgate-reverse-reload-"));
+    const first = makeOpensslCa("Reload Old CA", mkdtempSync(join(work, "old-")));
+    const second = makeOpensslCa("Reload New CA", mkdtempSync(join(work, "new-")));
+    oldCa = first.caFile;
+    newCa = second.caFile;
+    const issued = first.issue("a", ["a.test"]);
+    renewed = second.issue("a-renewed", ["a.test"]);
+    bCert = second.issue("b", ["b.test"]);
+    // the files the config names, as a certificate manager keeps them (same paths, new contents)
+    served = { cert: join(work, "live-a.pem"), key: join(work, "live-a.key") };
+    copyFileSync(issued.cert, served.cert);
+    copyFileSync(issued.key, served.key);
+    one = await startBackend("one");
+    two = await startBackend("two");
+    gw = await startGateway({
+      listeners: [{ name: "rev", mode: "reverse", listen: "127.0.0.1:0", tls: { certificates: [{ cert: served.cert, key: served.key }] } }],
+      reverse: {
+        pools: { one: { backends: [`http://127.0.0.1:${one.port}`] } },
+        routes: [{ id: "site", hosts: ["a.test"], pool: "one" }],
+      },
+    }, { listener: "rev" });
+  });
+
+  after(async () => {
+    const graceful = await gw?.stop();
+    await stopBackend(one);
+    await stopBackend(two);
+    if (work) rmSync(work, { recursive: true, force: true });
+    assert.equal(graceful, true);
+  });
+
+  /** curl to https://HOST:port/, trusting `ca`. */
+  const get = (host: string, ca: string) =>
+    curl(["--resolve", `${host}:${gw.port}:127.0.0.1`, "--cacert", ca, `https://${host}:${gw.port}/`]);
+  const backendOf = (r: { code: number; stdout: string; stderr: string }) => {
+    assert.equal(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { backend: string }).backend;
+  };
+  /** Sends SIGHUP and waits for the gateway's verdict line that contains `text`. */
+  const reload = async (text: string) => {
+    const seen = gw.stderr.join("").length;
+    gw.signal("SIGHUP");
+    const until = Date.now() + 10_000;
+    for (;;) {
+      const out = gw.stderr.join("").slice(seen);
+      const line = out.split("\n").find((l) => l.startsWith("tollgate: SIGHUP:"));
+      if (line !== undefined) {
+        assert.ok(out.includes(text), `expected ${JSON.stringify(text)}, got:\n${out}`);
+        return out;
+      }
+      assert.ok(Date.now() < until, `no reload verdict:\n${gw.stderr.join("")}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  it("serves a renewed certificate and the new routes and pools after SIGHUP, with no restart needed", async () => {
+    assert.equal(backendOf(await get("a.test", oldCa)), "one");
+    const before = await get("a.test", newCa);
+    assert.equal(before.code, 60, "the new CA does not vouch for the certificate served before the reload");
+
+    copyFileSync(renewed.cert, served.cert);
+    copyFileSync(renewed.key, served.key);
+    const config = JSON.parse(readFileSync(gw.configFile!, "utf8")) as {
+      listeners: { tls: { certificates: { cert: string; key: string }[] } }[];
+      reverse: Record<string, unknown>;
+    };
+    config.listeners[0]!.tls.certificates.push({ cert: bCert.cert, key: bCert.key });
+    config.reverse = {
+      pools: { two: { backends: [`http://127.0.0.1:${two.port}`] } },
+      routes: [{ id: "site", hosts: ["a.test", "b.test"], pool: "two" }],
+    };
+    writeFileSync(gw.configFile!, JSON.stringify(config));
+    const verdict = await reload("config reloaded");
+    assert.doesNotMatch(verdict, /restart needed/);
+
+    assert.equal(backendOf(await get("a.test", newCa)), "two");
+    assert.equal(backendOf(await get("b.test", newCa)), "two"); // a certificate and a route added by the reload
+    const stale = await get("a.test", oldCa);
+    assert.equal(stale.code, 60, "the old certificate is no longer served");
+  });
+
+  it("refuses a reload whose key is broken or another certificate's, and keeps serving the certificate in force", async () => {
+    writeFileSync(served.key, "not a key\n");
+    let verdict = await reload("reload refused");
+    assert.match(verdict, /listeners "rev" tls\.certificates\[0\]\.key ".*live-a\.key" holds no PEM private key/);
+    assert.equal(backendOf(await get("a.test", newCa)), "two");
+    copyFileSync(bCert.key, served.key); // a renewal caught half way: the new key, the old certificate
+    verdict = await reload("reload refused");
+    assert.match(verdict, /\.key ".*live-a\.key" does not go with listeners "rev" tls\.certificates\[0\]\.cert ".*live-a\.pem": the private key does not belong/);
+    assert.equal(backendOf(await get("a.test", newCa)), "two");
+    copyFileSync(renewed.key, served.key);
+    await reload("config reloaded");
+    assert.equal(backendOf(await get("a.test", newCa)), "two");
+  });
+});
