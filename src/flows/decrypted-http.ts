@@ -15,12 +15,9 @@ import { errorText, type FlowState } from "./flow-state.ts";
 import { exchange, ExchangeAbortedError, UpstreamClosedError } from "./http-exchange.ts";
 import { nextRequest } from "./next-request.ts";
 import { UpstreamError } from "./upstream.ts";
+import { connectionBoundAuth } from "../protocol/connection-auth.ts";
+import { isIdempotent } from "../protocol/idempotent.ts";
 
-/** Authorization schemes that authenticate the connection rather than the request (RFC 4559, MS-NTHT). */
-const CONNECTION_AUTH = /^\s*(?:NTLM|Negotiate)(?:\s|$)/i;
-
-/** RFC 9110 §9.2.2: methods a proxy may repeat on a fresh connection when the reused one failed. */
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
 /** An upstream connection of a decrypted session, and what to do with it once idle. */
 export interface UpstreamHandle {
@@ -160,7 +157,7 @@ export async function relayDecryptedHttp(
     // RFC 9112 §3.2.2: with absolute-form the target's authority is the Host (a Host field
     // naming another server must not reach the origin: that would be domain fronting)
     const hostHeader = head.form === "absolute" && head.url ? head.url.host : (head.headers.get("host") ?? hostText(host));
-    if (CONNECTION_AUTH.test(head.headers.get("authorization") ?? "")) pinned = true;
+    if (connectionBoundAuth(head.headers)) pinned = true;
     let result;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -182,7 +179,7 @@ export async function relayDecryptedHttp(
         // A kept-alive upstream may have closed (FIN) or been reset (RST) just as we reused it:
         // retry once on a fresh connection, but only for a request without a body (nothing of
         // it was consumed), and after a reset only an idempotent one (it may have arrived).
-        const lostReused = reused && isConnectionError(e) && IDEMPOTENT.has(head.method);
+        const lostReused = reused && isConnectionError(e) && isIdempotent(head.method);
         if ((e instanceof UpstreamClosedError || lostReused) && attempt === 0 && framing.kind === "none") continue;
         if (e instanceof ExchangeAbortedError) {
           // the client already got the origin's status and some bytes: log those
