@@ -67,6 +67,23 @@ export function killAll(): void {
   live.clear();
 }
 
+/**
+ * Runs a benchmark script's `main` and exits: with the code `main` returns (default 0), or 1
+ * after printing the error `main` threw (named `what`); every registered process is killed
+ * first either way.
+ */
+export async function runScript(what: string, main: () => Promise<number | void>): Promise<never> {
+  let code: number;
+  try {
+    code = (await main()) ?? 0;
+  } catch (e) {
+    process.stderr.write(`${what} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    code = 1;
+  }
+  killAll();
+  process.exit(code);
+}
+
 /** Kills all children on exit, Ctrl-C and SIGTERM (exit code 130 / 143). */
 export function installCleanup(onSignal: () => void = () => {}): void {
   process.on("exit", killAll);

@@ -23,7 +23,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { makeTestPki } from "../../test/e2e/support/certs.ts";
 import { type BenchGateway, type GatewayRuntime, ROOT, startBenchGateway, tollgateCommand } from "./_gateway.ts";
-import { cpuTicks, firstLine, installCleanup, killAll, sleep, spawnTracked, stopProcess, TICKS_PER_SECOND } from "./_procs.ts";
+import { cpuTicks, firstLine, installCleanup, runScript, sleep, spawnTracked, stopProcess, TICKS_PER_SECOND } from "./_procs.ts";
 import { type BenchEnv, download, type Path, requestRate } from "./_workloads.ts";
 
 function argValue(name: string, fallback: string): string {
@@ -258,12 +258,4 @@ function threadTicks(pid: number): Map<string, number> {
   return out;
 }
 
-try {
-  await main();
-} catch (e) {
-  process.stderr.write(`profile failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
-  killAll();
-  process.exit(1);
-}
-killAll();
-process.exit(0);
+await runScript("profile", main);

@@ -26,7 +26,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { makeTestPki } from "../../test/e2e/support/certs.ts";
 import { BIN, type BenchGateway, type GatewayRuntime, ROOT, startBenchGateway, tollgateCommand } from "./_gateway.ts";
-import { firstLine, installCleanup, killAll, runBounded, spawnTracked, stopProcess } from "./_procs.ts";
+import { firstLine, installCleanup, killAll, runBounded, runScript, spawnTracked, stopProcess } from "./_procs.ts";
 import { machineFacts, markdownTable, writeReport } from "./_report.ts";
 import { buildRows, type RuntimeResults, emptyResults } from "./_rows.ts";
 import { type BenchEnv, download, idleRss, type Path, requestRate } from "./_workloads.ts";
@@ -335,13 +335,8 @@ async function main(): Promise<void> {
   }
 }
 
-try {
-  await main();
-} catch (e) {
-  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
-  killAll();
-  process.exit(1);
-}
-killAll();
 // figures never fail the run (the table says which targets are missed); broken sections do
-process.exit(failures.length ? 1 : 0);
+await runScript("bench", async () => {
+  await main();
+  return failures.length ? 1 : 0;
+});
