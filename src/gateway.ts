@@ -154,6 +154,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     log: (line) => options.write("stderr", `tollgate: ${line}\n`),
     credentials: () => live.users?.credentials,
   });
+  metrics.setBackendPoolSource(() => reverse.backendPools());
   const listeners: Listener[] = [];
   const addresses = new Map<string, Address>();
   const open = new Set<Conn>();

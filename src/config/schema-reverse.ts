@@ -132,6 +132,11 @@ const poolSchema = object({
   healthCheck: v.optional(healthCheckSchema),
   ejectAfterFailures: v.optional(integer(0, 1000), 1),
   ejectMs: v.optional(integer(0, 86_400_000), 10_000),
+  /** Idle backend connections kept for any client's next request (`maxIdlePerBackend: 0`: none). */
+  keepAlive: v.optional(object({
+    maxIdlePerBackend: v.optional(integer(0, 10_000), 32),
+    idleTimeoutMs: v.optional(integer(1, 3_600_000), 4_000),
+  }), {}),
 });
 
 const denySchema = v.pipe(
@@ -314,6 +319,7 @@ export function toReverseConfig(wire: WireReverse, defaultConnectTimeoutMs: numb
       ...(p.healthCheck ? { healthCheck: { ...p.healthCheck } } : {}),
       ejectAfterFailures: p.ejectAfterFailures,
       ejectMs: p.ejectMs,
+      keepAlive: { ...p.keepAlive },
     };
   }
   const routes = wire.routes.map((r, i): RouteConfig => ({

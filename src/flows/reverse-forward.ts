@@ -14,7 +14,7 @@ import type { RequestHead } from "../protocol/http-request-head.ts";
 import { backendName, dialBackend } from "../reverse/dial.ts";
 import { forwardedHeaders } from "../reverse/forwarded.ts";
 import { applyHeaderEdits, isNoop } from "../reverse/header-edits.ts";
-import type { PoolRuntime } from "../reverse/listener-state.ts";
+import { idleKey, type PoolRuntime } from "../reverse/listener-state.ts";
 import type { Backend } from "../reverse/pool.ts";
 import type { CompiledRoute } from "../reverse/routes.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
@@ -22,19 +22,38 @@ import type { FlowContext } from "./context.ts";
 import { errorText } from "./flow-state.ts";
 import { exchange, ExchangeAbortedError, type ExchangeResult, UpstreamClosedError } from "./http-exchange.ts";
 import { UpstreamError } from "./upstream.ts";
+import { connectionBoundAuth } from "../protocol/connection-auth.ts";
+import { isIdempotent } from "../protocol/idempotent.ts";
 
-/** RFC 9110 §9.2.2: methods that may be repeated on a fresh connection when a reused one failed. */
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
-
-/** A backend connection kept open between requests of one client connection. */
+/**
+ * A backend connection kept open between requests of one client connection; when the client
+ * moves to another pool or goes, it is given to its pool's idle connections
+ * ({@link releaseBackend}) for any client's next request.
+ */
 export interface KeptBackend {
   readonly pool: PoolRuntime;
   readonly backend: Backend;
   readonly conn: Conn;
   readonly reader: ConnReader;
   readonly address: string;
-  /** Requests it has carried. */
+  /** Requests it has carried (for this client and any before). */
   served: number;
+  /** It carried connection-bound authentication (NTLM, Negotiate): never another client's. */
+  pinned: boolean;
+}
+
+/**
+ * Done with a backend connection that is between responses: it joins its pool's idle
+ * connections, unless it is tied to its client (`pinned`), the pool keeps none, or its backend
+ * is out of service; then it is closed.
+ */
+export function releaseBackend(kept: KeptBackend): void {
+  const idle = kept.pool.idle;
+  if (!idle || kept.pinned || !kept.pool.pool.available(kept.backend)) {
+    kept.conn.close();
+    return;
+  }
+  idle.give(idleKey(kept.backend), { conn: kept.conn, reader: kept.reader, served: kept.served, info: { backend: kept.backend, address: kept.address } });
 }
 
 /** The request as the client sent it, and where it goes. */
@@ -95,21 +114,28 @@ function hostFor(req: ReverseRequest, backend: Backend): string {
   return req.hostField ?? backend.authority;
 }
 
-/** Connects to the first backend of the pool that answers; records failures (passive ejection). */
+/**
+ * A connection to the pool's next backend in turn: an idle one to it when there is one
+ * (unless `fresh`), else the first backend that answers a dial; records failures (passive
+ * ejection).
+ */
 async function connectPool(
   ctx: FlowContext,
   pool: PoolRuntime,
   log: (message: string) => void,
+  fresh: boolean,
 ): Promise<KeptBackend | { readonly status: 502 | 504; readonly message: string; readonly proxyError: string }> {
   const errors: string[] = [];
   let timeouts = 0;
   let certificate = false;
   const candidates = pool.pool.candidates();
   for (const b of candidates) {
+    const idle = fresh ? undefined : pool.idle?.take(idleKey(b));
+    if (idle) return { pool, backend: b, conn: idle.conn, reader: idle.reader, address: idle.info.address, served: idle.served, pinned: false };
     try {
       const { conn, address } = await dialBackend(ctx, b, pool.tls, pool.connectTimeoutMs);
       pool.pool.connected(b);
-      return { pool, backend: b, conn, reader: new ConnReader(conn), address, served: 0 };
+      return { pool, backend: b, conn, reader: new ConnReader(conn), address, served: 0, pinned: false };
     } catch (e) {
       const message = e instanceof TlsValidationError ? `Backend certificate rejected (${e.code}): ${e.message}` : errorText(e);
       if (e instanceof UpstreamError && (e.kind === "timeout" || e.kind === "dns-timeout")) timeouts++;
@@ -144,7 +170,8 @@ export async function forwardReverse(
   log: (message: string) => void,
 ): Promise<ForwardResult> {
   let up = kept && kept.pool === req.pool && req.pool.pool.available(kept.backend) ? kept : undefined;
-  if (kept && !up) kept.conn.close();
+  if (kept && !up) releaseBackend(kept);
+  const bound = connectionBoundAuth(req.head.headers);
   const headers = backendRequestHeaders(req.head, req, req.client.remote.address);
   const editResponse = req.route.config.responseHeaders;
   const options = isNoop(editResponse) ? {} : { responseHeaders: (h: HeaderList) => applyHeaderEdits(h, editResponse) };
@@ -152,10 +179,12 @@ export async function forwardReverse(
   const exchangeCtx: FlowContext = { ...ctx, limits: { ...ctx.limits, idleTimeoutMs: req.pool.timeoutMs } };
   for (let attempt = 0; ; attempt++) {
     if (!up) {
-      const c = await connectPool(ctx, req.pool, log);
+      // a retry after a reused connection failed takes a new one: another idle one may be as stale
+      const c = await connectPool(ctx, req.pool, log, attempt > 0);
       if (!("conn" in c)) return { kind: "failed", status: c.status, message: c.message, proxyError: c.proxyError };
       up = c;
     }
+    if (bound) up.pinned = true;
     const name = backendName(up.backend);
     try {
       const result = await exchange(
@@ -176,7 +205,7 @@ export async function forwardReverse(
       if (e instanceof ExchangeAbortedError) return { kind: "aborted", error: e, backend: name };
       // A kept-alive backend may have closed just as we reused it: retry once on a fresh
       // connection, only for a request without a body, and after a reset only an idempotent one.
-      const lostReused = reused && !(e instanceof HttpParseError || e instanceof FlowTimeoutError) && IDEMPOTENT.has(req.head.method);
+      const lostReused = reused && !(e instanceof HttpParseError || e instanceof FlowTimeoutError) && isIdempotent(req.head.method);
       if (attempt === 0 && req.framing.kind === "none" && (e instanceof UpstreamClosedError || lostReused)) continue;
       if (e instanceof FlowTimeoutError) {
         return { kind: "failed", status: 504, message: `Backend ${name} did not answer within ${req.pool.timeoutMs} ms`, proxyError: "connection_timeout", backend: name };

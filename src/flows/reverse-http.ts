@@ -22,7 +22,7 @@ import { answerAndClose, lingerClose } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
-import { forwardReverse, type KeptBackend } from "./reverse-forward.ts";
+import { forwardReverse, type KeptBackend, releaseBackend } from "./reverse-forward.ts";
 import { nextRequest } from "./next-request.ts";
 
 /** Methods never forwarded: CONNECT (not a proxy here), TRACE (would reflect credentials), PRI (HTTP/2 preface). */
@@ -61,7 +61,7 @@ export async function serveReverseHttp(
   let bytesDown = 0;
   let first = true;
   const done = (end: string, error?: string): ReverseHttpResult => {
-    kept?.conn.close();
+    if (kept) releaseBackend(kept); // between responses: any client's next request may take it
     return error === undefined ? { bytesUp, bytesDown, end } : { bytesUp, bytesDown, end, error };
   };
   const localPort = client.local.port;

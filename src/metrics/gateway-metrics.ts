@@ -75,6 +75,11 @@ export interface GatewayMetrics {
   setCertCacheSource(source: (() => CertCacheCounts) | undefined): void;
   /** `tollgate_upstream_idle_connections` and `tollgate_upstream_reused_total`: the upstream pool, read at scrape time. */
   setUpstreamPoolSource(source: (() => { readonly idle: number; readonly reused: number }) | undefined): void;
+  /**
+   * `tollgate_backend_idle_connections{pool}` and `tollgate_backend_reused_total{pool}`: the
+   * reverse proxy's idle backend connections by pool, read at scrape time.
+   */
+  setBackendPoolSource(source: (() => ReadonlyMap<string, { readonly idle: number; readonly reused: number }>) | undefined): void;
 }
 
 /** Options of {@linkcode createGatewayMetrics}. */
@@ -106,6 +111,25 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
       const s = poolSource();
       g.set(s.idle);
       catchUp(upstreamReused, s.reused);
+    },
+  });
+  let backendSource: (() => ReadonlyMap<string, { readonly idle: number; readonly reused: number }>) | undefined;
+  const backendReused = registry.counter({
+    name: "tollgate_backend_reused_total",
+    help: "Idle reverse-proxy backend connections taken by a later request (of any client), by pool.",
+    labelNames: ["pool"],
+  });
+  registry.gauge({
+    name: "tollgate_backend_idle_connections",
+    help: "Idle reverse-proxy backend connections kept for reuse, by pool.",
+    labelNames: ["pool"],
+    collect: (g) => {
+      if (!backendSource) return;
+      for (const [pool, s] of backendSource()) {
+        g.labels(pool).set(s.idle);
+        const child = backendReused.labels(pool);
+        if (s.reused > child.value) child.inc(s.reused - child.value);
+      }
     },
   });
   const certCacheHits = registry.counter({ name: "tollgate_cert_cache_hits_total", help: "Leaf certificate cache hits." });
@@ -170,6 +194,9 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
     },
     setUpstreamPoolSource(source) {
       poolSource = source;
+    },
+    setBackendPoolSource(source) {
+      backendSource = source;
     },
   };
 }

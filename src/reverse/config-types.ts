@@ -108,6 +108,13 @@ export interface PoolConfig {
   readonly ejectAfterFailures: number;
   /** How long an ejected backend is skipped (default 10000 ms). */
   readonly ejectMs: number;
+  /**
+   * Backend connections left open after a complete response are kept idle for the next
+   * request of any client: at most `maxIdlePerBackend` per backend (default 32; 0 keeps
+   * none), each for `idleTimeoutMs` (default 4000, under common backends' own keep-alive
+   * timeouts, e.g. Node's 5 s).
+   */
+  readonly keepAlive: { readonly maxIdlePerBackend: number; readonly idleTimeoutMs: number };
 }
 
 /** Header changes applied in order: `remove`, then `set` (replace), then `add` (append). */

@@ -18,12 +18,16 @@ import type { PoolConfig, ReverseCertificateConfig, ReverseListenerConfig } from
 import { backendName, type BackendTlsSettings, type DialDeps } from "./dial.ts";
 import { TrustList } from "./forwarded.ts";
 import { HealthChecker } from "./health.ts";
-import type { PoolRuntime, ReverseListenerState } from "./listener-state.ts";
+import type { IdleBackend, PoolRuntime, ReverseListenerState } from "./listener-state.ts";
+import { UpstreamPool } from "../flows/upstream-pool.ts";
 import { BackendPool } from "./pool.ts";
 import { httpProbe } from "./probe.ts";
 import { RouteTable } from "./routes.ts";
 
-/** A pool in force, its health checker, and what decides whether a reload may keep it. */
+/**
+ * A pool in force, its health checker, and what decides whether a reload may keep it. Its
+ * idle connections (`runtime.idle`) go with it: closed when a reload drops the pool.
+ */
 export interface PoolEntry {
   readonly runtime: PoolRuntime;
   readonly checker: HealthChecker | undefined;
@@ -139,8 +143,12 @@ function poolEntry(id: string, p: PoolConfig, deps: BuildDeps): PoolEntry {
       onChange: (b, healthy, detail) => deps.log(`backend ${backendName(b)} of pool "${id}" is ${healthy ? "up" : "down"}: ${detail}`),
     })
     : undefined;
+  const { maxIdlePerBackend, idleTimeoutMs } = p.keepAlive;
+  const idle = maxIdlePerBackend > 0
+    ? new UpstreamPool<IdleBackend>({ maxIdle: maxIdlePerBackend * pool.backends.length, maxIdlePerKey: maxIdlePerBackend, idleTimeoutMs })
+    : undefined;
   return {
-    runtime: { pool, tls, connectTimeoutMs: p.connectTimeoutMs, timeoutMs: p.timeoutMs },
+    runtime: { pool, tls, connectTimeoutMs: p.connectTimeoutMs, timeoutMs: p.timeoutMs, idle },
     checker,
     key: JSON.stringify([p, tls ?? null]),
   };

@@ -8,8 +8,16 @@ import type { TlsVersion } from "../core/tls.ts";
 import type { CertificateStore } from "./cert-store.ts";
 import type { BackendTlsSettings } from "./dial.ts";
 import type { TrustList } from "./forwarded.ts";
-import type { BackendPool } from "./pool.ts";
+import type { Backend, BackendPool } from "./pool.ts";
+import type { UpstreamPool } from "../flows/upstream-pool.ts";
 import type { RouteTable } from "./routes.ts";
+
+/** What an idle backend connection carries besides its socket. */
+export interface IdleBackend {
+  readonly backend: Backend;
+  /** The IP address dialled. */
+  readonly address: string;
+}
 
 /** A pool with what connecting to its backends takes. */
 export interface PoolRuntime {
@@ -19,6 +27,16 @@ export interface PoolRuntime {
   readonly connectTimeoutMs: number;
   /** Silence allowed from a backend before 504 (also the idle limit of upgraded connections). */
   readonly timeoutMs: number;
+  /**
+   * Idle connections to its backends that any client's request may take, keyed by
+   * {@link idleKey}; undefined when none are kept (`keepAlive.maxIdlePerBackend: 0`).
+   */
+  readonly idle: UpstreamPool<IdleBackend> | undefined;
+}
+
+/** The key of a backend's idle connections in {@link PoolRuntime.idle}. */
+export function idleKey(backend: Backend): string {
+  return String(backend.index);
 }
 
 /** TLS termination of a reverse listener. */

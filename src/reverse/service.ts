@@ -9,7 +9,7 @@
  * `mint`, `minVersion`, `trustForwardedFrom`, and a redirect's `httpsPort`. A connection's
  * TLS handshake uses the generation in force when its ClientHello arrived; each request is
  * routed with the generation in force when it arrives. Listeners themselves (which, where)
- * need a restart. `close()` stops the health checks.
+ * need a restart. `close()` stops the health checks and closes idle backend connections.
  * @module
  */
 import type { BasicCredentials } from "../auth/proxy-auth.ts";
@@ -46,7 +46,12 @@ export interface ReverseService {
    * @throws {Error} naming the setting and file when a file cannot be read or holds no usable certificate
    */
   prepare(next: Config): () => void;
-  /** Stops the health checks (idempotent). */
+  /**
+   * Idle backend connections now, and those handed to a later request since start, by pool
+   * name (pools a reload dropped keep their count, with no idle connections).
+   */
+  backendPools(): ReadonlyMap<string, { readonly idle: number; readonly reused: number }>;
+  /** Stops the health checks and closes the idle backend connections (idempotent). */
   close(): void;
 }
 
@@ -64,6 +69,8 @@ export function startReverse(config: Config, deps: ReverseDeps): ReverseService 
   };
   let current: ReverseGeneration = buildReverse(config, buildDeps, fixed);
   let closed = false;
+  /** Reuse counts of pools a reload replaced, by name (the metric counts on across reloads). */
+  const retired = new Map<string, number>();
   for (const e of current.pools.values()) e.checker?.start();
   const stateOf = (name: string) => {
     const state = current.states.get(name);
@@ -86,15 +93,32 @@ export function startReverse(config: Config, deps: ReverseDeps): ReverseService 
         if (current !== previous) throw new Error("Another reverse generation was put in force since this one was prepared");
         current = built;
         const inForce = new Set(built.pools.values());
-        for (const e of previous.pools.values()) if (!inForce.has(e)) e.checker?.stop();
+        for (const e of previous.pools.values()) {
+          if (inForce.has(e)) continue;
+          e.checker?.stop();
+          e.runtime.idle?.close(); // a connection still with a client is closed when it comes back
+          retired.set(e.runtime.pool.id, (retired.get(e.runtime.pool.id) ?? 0) + (e.runtime.idle?.stats().reused ?? 0));
+        }
         if (closed) return;
         for (const e of built.pools.values()) e.checker?.start(); // idempotent for carried-over pools
       };
     },
+    backendPools() {
+      const out = new Map<string, { idle: number; reused: number }>();
+      for (const [id, reused] of retired) out.set(id, { idle: 0, reused });
+      for (const [id, e] of current.pools) {
+        const s = e.runtime.idle?.stats() ?? { idle: 0, reused: 0 };
+        out.set(id, { idle: s.idle, reused: (retired.get(id) ?? 0) + s.reused });
+      }
+      return out;
+    },
     close() {
       if (closed) return;
       closed = true;
-      for (const e of current.pools.values()) e.checker?.stop();
+      for (const e of current.pools.values()) {
+        e.checker?.stop();
+        e.runtime.idle?.close();
+      }
     },
   };
 }

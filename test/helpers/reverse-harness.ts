@@ -14,6 +14,7 @@ import { TrustList } from "../../src/reverse/forwarded.ts";
 import { NO_EDITS } from "../../src/reverse/header-edits.ts";
 import type { PoolRuntime, ReverseListenerState } from "../../src/reverse/listener-state.ts";
 import { BackendPool } from "../../src/reverse/pool.ts";
+import { UpstreamPool } from "../../src/flows/upstream-pool.ts";
 import { RouteTable } from "../../src/reverse/routes.ts";
 import { type FlowHarness, okResponse, type ParsedHead, Peer, within } from "./flow-harness.ts";
 
@@ -27,6 +28,9 @@ export interface PoolSpec {
   readonly timeoutMs?: number;
   readonly connectTimeoutMs?: number;
   readonly ejectAfterFailures?: number;
+  /** Idle connections kept per backend for any client (default none, as before pooling). */
+  readonly maxIdlePerBackend?: number;
+  readonly idleTimeoutMs?: number;
 }
 
 /** A listener state: `routes`, `pools` by name, listener log lines into `logs`; TLS when `extra.store` is given. */
@@ -43,6 +47,7 @@ export function state(
       tls: undefined,
       connectTimeoutMs: p.connectTimeoutMs ?? 1000,
       timeoutMs: p.timeoutMs ?? 2000,
+      idle: p.maxIdlePerBackend ? new UpstreamPool({ maxIdle: 1000, maxIdlePerKey: p.maxIdlePerBackend, idleTimeoutMs: p.idleTimeoutMs ?? 4000 }) : undefined,
     });
   }
   return {

@@ -17,6 +17,8 @@ import { flowRecord, requestRecord } from "./_record.ts";
 const NAMES = [
   "tollgate_active_connections",
   "tollgate_active_tunnels",
+  "tollgate_backend_idle_connections",
+  "tollgate_backend_reused_total",
   "tollgate_bytes_total",
   "tollgate_cert_cache_hits_total",
   "tollgate_cert_cache_misses_total",
@@ -102,6 +104,22 @@ describe("createGatewayMetrics", () => {
     const text = m.registry.expose();
     assert.match(text, /^tollgate_upstream_idle_connections 1$/m);
     assert.match(text, /^tollgate_upstream_reused_total 9$/m);
+  });
+
+  it("reads the reverse proxy's idle backend connections by pool at scrape time", () => {
+    const m = createGatewayMetrics(new Registry());
+    let pools = new Map([["api", { idle: 2, reused: 5 }], ["site", { idle: 0, reused: 0 }]]);
+    m.setBackendPoolSource(() => pools);
+    let text = m.registry.expose();
+    assert.match(text, /^tollgate_backend_idle_connections\{pool="api"\} 2$/m);
+    assert.match(text, /^tollgate_backend_reused_total\{pool="api"\} 5$/m);
+    assert.match(text, /^tollgate_backend_reused_total\{pool="site"\} 0$/m);
+    pools = new Map([["api", { idle: 1, reused: 8 }], ["site", { idle: 3, reused: 1 }]]);
+    text = m.registry.expose();
+    assert.match(text, /^tollgate_backend_idle_connections\{pool="api"\} 1$/m);
+    assert.match(text, /^tollgate_backend_reused_total\{pool="api"\} 8$/m);
+    assert.match(text, /^tollgate_backend_idle_connections\{pool="site"\} 3$/m);
+    assert.match(text, /^tollgate_backend_reused_total\{pool="site"\} 1$/m);
   });
 
   it("takes a certificate cache source set later", () => {

@@ -29,7 +29,15 @@ describe("config: reverse proxy", () => {
     ]);
     assert.deepEqual(c.reverse, {
       pools: {
-        app: { backends: ["http://127.0.0.1:9000"], tls: { minVersion: "TLSv1.2" }, connectTimeoutMs: 10_000, timeoutMs: 60_000, ejectAfterFailures: 1, ejectMs: 10_000 },
+        app: {
+          backends: ["http://127.0.0.1:9000"],
+          tls: { minVersion: "TLSv1.2" },
+          connectTimeoutMs: 10_000,
+          timeoutMs: 60_000,
+          ejectAfterFailures: 1,
+          ejectMs: 10_000,
+          keepAlive: { maxIdlePerBackend: 32, idleTimeoutMs: 4000 },
+        },
       },
       routes: [{
         id: "route-1",
@@ -138,7 +146,7 @@ describe("config: reverse proxy", () => {
     const bad = problems(base(
       { tls: { certificates: [{ cert: "x.pem", key: "x.pem", names: [".bad"] }], unknownSni: "drop" }, trustForwardedFrom: ["300.0.0.1"], httpsPort: 443 },
       {
-        pools: { app: { backends: ["ftp://x", "http://a/path"], tls: { clientCert: "c.pem" }, ejectMs: -1 }, "bad name": { backends: [] } },
+        pools: { app: { backends: ["ftp://x", "http://a/path"], tls: { clientCert: "c.pem" }, ejectMs: -1, keepAlive: { maxIdlePerBackend: -1, idleTimeoutMs: 0 } }, "bad name": { backends: [] } },
         routes: [{ hosts: [".x.test"], pathPrefix: "api", pool: "app", methods: ["get"], requestHeaders: { set: { "Content-Length": "1", "X-A": "a\nb" } }, hostHeader: "other", deny: [{}] }],
       },
     ));
@@ -152,6 +160,8 @@ describe("config: reverse proxy", () => {
       /^reverse\.pools\.app\.backends\[1\]: .*no path/,
       /^reverse\.pools\.app\.tls: expected "clientCert" and "clientKey" together/,
       /^reverse\.pools\.app\.ejectMs: expected an integer/,
+      /^reverse\.pools\.app\.keepAlive\.maxIdlePerBackend: expected an integer 0-10000/,
+      /^reverse\.pools\.app\.keepAlive\.idleTimeoutMs: expected an integer 1-3600000/,
       /^reverse\.pools\["bad name"\]|^reverse\.pools.*bad name.*: expected a pool name/,
       /backends: expected at least one backend/,
       /^reverse\.routes\[0\]\.hosts\[0\]: expected a host name, an IP address, "\*\.suffix" or "\*"/,

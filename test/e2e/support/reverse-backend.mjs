@@ -8,7 +8,7 @@
 //   /healthz       200 "ok" (or 503 after a POST /sick)
 //   /sick          POST: the health check fails from now on
 //   /ws            WebSocket echo (Upgrade)
-//   anything else  JSON: backend name, method, url, headers, client certificate CN
+//   anything else  JSON: backend name, method, url, headers, client certificate CN, peer port
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http from "node:http";
@@ -68,6 +68,8 @@ const handler = (req, res) => {
       headers: req.headers,
       rawHeaders: req.rawHeaders,
       clientCert: peer && peer.subject ? peer.subject.CN : null,
+      // which connection carried the request (the gateway's port): reuse shows as the same one
+      peerPort: req.socket.remotePort,
     });
     res.writeHead(200, { "content-type": "application/json", "x-backend": name, "x-internal": "secret" });
     res.end(body);

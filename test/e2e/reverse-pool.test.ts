@@ -1,0 +1,82 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Backend, startBackend, stopBackend } from "./support/backend.ts";
+import { curl } from "./support/curl.ts";
+import { type GatewayProcess, startGateway } from "./support/gateway.ts";
+import { makeOpensslCa } from "./support/reverse-pki.ts";
+
+/**
+ * Backend connections shared across clients on a real gateway: separate curl runs (a new
+ * client connection each) reach the backend on one connection, over plain HTTP and over
+ * validated TLS; NTLM keeps a connection to its client; the metrics count the reuse.
+ */
+describe("reverse proxy: backend connections shared across clients (real curl, Node backends)", { timeout: 120_000 }, () => {
+  let work: string;
+  let gw: GatewayProcess;
+  let plain: Backend;
+  let secure: Backend;
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), "tollgate-reverse-pool-"));
+    const inner = makeOpensslCa("Pool Backend CA", mkdtempSync(join(work, "inner-")));
+    const server = inner.issue("backend", ["backend.internal"]);
+    plain = await startBackend("plain");
+    secure = await startBackend("secure", [server.cert, server.key]);
+    gw = await startGateway({
+      listeners: [{ name: "rev", mode: "reverse", listen: "127.0.0.1:0", tls: false }],
+      reverse: {
+        pools: {
+          plain: { backends: [`http://127.0.0.1:${plain.port}`] },
+          secure: { backends: [`https://127.0.0.1:${secure.port}`], tls: { caFile: inner.caFile, serverName: "backend.internal" } },
+          own: { backends: [`http://127.0.0.1:${plain.port}`], keepAlive: { maxIdlePerBackend: 0 } },
+        },
+        routes: [
+          { id: "plain", hosts: ["plain.test"], pool: "plain" },
+          { id: "secure", hosts: ["secure.test"], pool: "secure" },
+          { id: "own", hosts: ["own.test"], pool: "own" },
+        ],
+      },
+      admin: { listen: "127.0.0.1:0" },
+    }, { listener: "rev" });
+  });
+
+  after(async () => {
+    const graceful = await gw?.stop();
+    await stopBackend(plain);
+    await stopBackend(secure);
+    if (work) rmSync(work, { recursive: true, force: true });
+    assert.equal(graceful, true);
+  });
+
+  /** One curl run (its own client connection): the backend's view of the request. */
+  const get = async (host: string, extra: string[] = []) => {
+    const r = await curl(["-H", `Host: ${host}`, ...extra, `http://127.0.0.1:${gw.port}/`]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as { backend: string; peerPort: number };
+  };
+  const metrics = async () => (await fetch(`http://127.0.0.1:${gw.ports.get("admin")}/metrics`)).text();
+
+  it("three clients one after another reach each backend on one connection (plain HTTP and TLS)", async () => {
+    for (const host of ["plain.test", "secure.test"]) {
+      const seen = [await get(host), await get(host), await get(host)];
+      assert.equal(new Set(seen.map((s) => s.peerPort)).size, 1, `${host}: ${JSON.stringify(seen)}`);
+    }
+    const text = await metrics();
+    assert.match(text, /^tollgate_backend_reused_total\{pool="plain"\} 2$/m);
+    assert.match(text, /^tollgate_backend_reused_total\{pool="secure"\} 2$/m);
+    assert.match(text, /^tollgate_backend_idle_connections\{pool="secure"\} 1$/m);
+  });
+
+  it("a pool with maxIdlePerBackend 0 dials for every client; NTLM keeps a connection to its client", async () => {
+    const own = [await get("own.test"), await get("own.test")];
+    assert.notEqual(own[0]!.peerPort, own[1]!.peerPort);
+    const pooled = await get("plain.test");
+    const ntlm = await get("plain.test", ["-H", "Authorization: NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAGAbEdAAAADw=="]);
+    assert.equal(ntlm.peerPort, pooled.peerPort, "the NTLM request itself may take the idle connection");
+    const after = await get("plain.test");
+    assert.notEqual(after.peerPort, ntlm.peerPort, "but that connection is not given to the next client");
+  });
+});

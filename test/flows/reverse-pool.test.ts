@@ -1,0 +1,148 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { type FlowHarness, okResponse, type Peer, readResponse, until, withHarness } from "../helpers/flow-harness.ts";
+import { close, open, type PoolSpec, route, state } from "../helpers/reverse-harness.ts";
+import type { ReverseListenerState } from "../../src/reverse/listener-state.ts";
+
+/** Backends 10.0.0.1:80 and 10.0.0.2:80; every response names the backend, its connection number and the request on it. */
+function numberedBackends(h: FlowHarness, serve?: (o: Peer, name: string, n: number) => Promise<void>): void {
+  for (const [address, name] of [["10.0.0.1", "one"], ["10.0.0.2", "two"]] as const) {
+    let connections = 0;
+    h.origin(address, 80, async (o) => {
+      const n = ++connections;
+      if (serve) return serve(o, name, n);
+      for (let i = 1; ; i++) {
+        const head = await o.readHead().catch(() => undefined);
+        if (!head) return;
+        await o.write(okResponse(`${name} conn ${n} request ${i}`));
+      }
+    });
+  }
+}
+
+const POOLED: PoolSpec = { backends: ["http://10.0.0.1"], maxIdlePerBackend: 4 };
+
+/** One client connection: GET / with `headers`, then the client hangs up; the body. */
+async function visit(h: FlowHarness, s: ReverseListenerState, headers = ""): Promise<string> {
+  const { c, done } = open(h, s);
+  await c.write(`GET / HTTP/1.1\r\nHost: a.test\r\n${headers}\r\n`);
+  const { body } = await readResponse(c);
+  await close(c, done);
+  return body;
+}
+
+const closeIdle = (s: ReverseListenerState) => {
+  for (const p of s.pools.values()) p.idle?.close();
+};
+
+describe("reverse flow: backend connections shared across clients", () => {
+  it("a later client's request takes the idle backend connection an earlier client left: one dial", async () => {
+    await withHarness({}, async (h) => {
+      numberedBackends(h);
+      const s = state([route("a", ["a.test"], "p")], { p: POOLED });
+      assert.equal(await visit(h, s), "one conn 1 request 1");
+      assert.equal(await visit(h, s), "one conn 1 request 2");
+      assert.equal(await visit(h, s), "one conn 1 request 3");
+      assert.deepEqual(h.dials, [{ address: "10.0.0.1", port: 80 }]);
+      assert.deepEqual(h.requestRecords.map((q) => q.status), [200, 200, 200]);
+      assert.equal(s.pools.get("p")?.idle?.stats().reused, 2);
+      closeIdle(s);
+    });
+  });
+
+  it("without keepAlive (maxIdlePerBackend 0) every client connection dials its own", async () => {
+    await withHarness({}, async (h) => {
+      numberedBackends(h);
+      const s = state([route("a", ["a.test"], "p")], { p: { backends: ["http://10.0.0.1"] } });
+      assert.equal(await visit(h, s), "one conn 1 request 1");
+      assert.equal(await visit(h, s), "one conn 2 request 1");
+      assert.equal(h.dials.length, 2);
+    });
+  });
+
+  it("clients at once each get their own connection; all go back idle, up to the limit per backend", async () => {
+    await withHarness({}, async (h) => {
+      numberedBackends(h);
+      const s = state([route("a", ["a.test"], "p")], { p: { backends: ["http://10.0.0.1"], maxIdlePerBackend: 2 } });
+      const clients = [open(h, s), open(h, s), open(h, s)];
+      for (const { c } of clients) await c.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      const bodies = [];
+      for (const { c } of clients) bodies.push((await readResponse(c)).body);
+      assert.deepEqual(bodies.sort(), ["one conn 1 request 1", "one conn 2 request 1", "one conn 3 request 1"]);
+      for (const { c, done } of clients) await close(c, done);
+      assert.equal(s.pools.get("p")?.idle?.stats().idle, 2, "the third is closed: no room");
+      closeIdle(s);
+    });
+  });
+
+  it("a keep-alive client stays on its backend; its connection joins the pool when it moves to another pool", async () => {
+    await withHarness({}, async (h) => {
+      numberedBackends(h);
+      const s = state([route("a", ["a.test"], "A"), route("b", ["b.test"], "B")], {
+        A: { backends: ["http://10.0.0.1"], maxIdlePerBackend: 4 },
+        B: { backends: ["http://10.0.0.2"], maxIdlePerBackend: 4 },
+      });
+      const first = open(h, s);
+      for (const host of ["a.test", "a.test", "b.test"]) {
+        await first.c.write(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+        await readResponse(first.c);
+      }
+      // the first client is still on pool B: pool A's connection is already free for others
+      assert.equal(await visit(h, s), "one conn 1 request 3");
+      await close(first.c, first.done);
+      assert.equal(h.dials.length, 2);
+      closeIdle(s);
+    });
+  });
+
+  it("a connection the backend closed while idle is dropped, and one it closes as it is reused is replaced (GET sent again)", async () => {
+    await withHarness({}, async (h) => {
+      numberedBackends(h, async (o, name, n) => {
+        await o.readHead();
+        await o.write(okResponse(`${name} conn ${n}`));
+        if (n === 1) {
+          await o.end(); // FIN while idle: the pool's watch drops it
+        } else if (n === 2) {
+          await o.readHead(); // closes only once the next request arrived: a race no watch sees
+          await o.end();
+        }
+        await o.readToEndOrReset();
+      });
+      const s = state([route("a", ["a.test"], "p")], { p: POOLED });
+      assert.equal(await visit(h, s), "one conn 1");
+      await until(() => s.pools.get("p")?.idle?.stats().idle === 0, 1000, "the closed connection to leave the pool");
+      assert.equal(await visit(h, s), "one conn 2");
+      assert.equal(await visit(h, s), "one conn 3");
+      assert.deepEqual(h.requestRecords.map((q) => q.status), [200, 200, 200]);
+      assert.equal(h.dials.length, 3);
+      closeIdle(s);
+    });
+  });
+
+  it("a connection that carried NTLM or Negotiate authentication is never given to another client", async () => {
+    for (const scheme of ["NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAGAbEdAAAADw==", "Negotiate YIIBnQYGKwYBBQUCoIIBkTCCAY2g"]) {
+      await withHarness({}, async (h) => {
+        numberedBackends(h);
+        const s = state([route("a", ["a.test"], "p")], { p: POOLED });
+        assert.equal(await visit(h, s, `Authorization: ${scheme}\r\n`), "one conn 1 request 1");
+        assert.equal(await visit(h, s), "one conn 2 request 1", scheme.slice(0, scheme.indexOf(" ")));
+        closeIdle(s);
+      });
+    }
+  });
+
+  it("a connection to a backend that went out of service is not kept", async () => {
+    await withHarness({}, async (h) => {
+      numberedBackends(h);
+      const s = state([route("a", ["a.test"], "p")], { p: { backends: ["http://10.0.0.1", "http://10.0.0.2"], maxIdlePerBackend: 4 } });
+      const { c, done } = open(h, s);
+      await c.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      assert.equal((await readResponse(c)).body, "one conn 1 request 1");
+      const pool = s.pools.get("p")!;
+      pool.pool.state(pool.pool.backends[0]!).healthy = false; // as a health check would decide
+      await close(c, done);
+      assert.equal(pool.idle?.stats().idle, 0);
+      closeIdle(s);
+    });
+  });
+});
