@@ -8,12 +8,7 @@ import type { Resolver } from "./dns/types.ts";
 import type { FlowContext } from "./flows/context.ts";
 import { compileUrlRules } from "./policy/url-rules.ts";
 import { type GatewayUsers, gatewayUsers } from "./auth/gateway-users.ts";
-import { refuseConnection } from "./flows/refuse.ts";
-import { admitRelayed } from "./flows/proxy-protocol.ts";
-import { parseClientCidr } from "./policy/host-pattern.ts";
-import { cidrContains, parseIp } from "./core/ip.ts";
 import { type AddressGuard, createAddressGuard } from "./policy/address-guard.ts";
-import { errorAnswer } from "./flows/answers.ts";
 import { handleExplicit, handleTransparentHttp } from "./flows/explicit.ts";
 import { handleTransparent, type TransparentSettings } from "./flows/transparent.ts";
 import { type FlowLog, type FlowRecord, jsonLineFlowLog, nullFlowLog, type RequestRecord, teeFlowLog } from "./log/flow-record.ts";
@@ -29,6 +24,7 @@ import { shareOfLimits } from "./workers/share.ts";
 import type { ParentProxy } from "./parent/tunnel.ts";
 import { parentTable } from "./parent/parent-table.ts";
 import { startInterception } from "./interception.ts";
+import { Admission } from "./admission.ts";
 import { restartNeeded } from "./config/restart-needed.ts";
 
 export interface Gateway {
@@ -157,9 +153,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   metrics.setBackendPoolSource(() => reverse.backendPools());
   const listeners: Listener[] = [];
   const addresses = new Map<string, Address>();
-  const open = new Set<Conn>();
-  const perClient = new Map<string, number>();
-  let accepting = true;
+  const admission = new Admission({ limits, metrics, active: live.active });
   let tunnelCount = 0;
   const tunnels = {
     acquire: () => {
@@ -178,7 +172,6 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   };
   let guard: AddressGuard | undefined;
   const drain = new Drain();
-  const overload = errorAnswer(503, `Too many connections (limit ${limits.maxConnections})`, "connection_limit_reached");
   try {
     for (const l of config.listeners) {
       const ctx: FlowContext = {
@@ -198,58 +191,8 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
         ...(interception ? { interception } : {}),
       };
       const handler = connectionHandler(l, ctx, config, reverse);
-      const allowed = l.clients?.map((c) => parseClientCidr(c));
-      const gauge = metrics.activeConnections.labels(l.name);
-      live.active.set(l.name, 0);
       const port = options.processes?.ports?.[l.name] ?? l.port;
-      const balancers = l.proxyProtocol?.from.map((c) => parseClientCidr(c));
-      /** Serves a connection whose client is known (for a PROXY protocol listener: after the header). */
-      const serve = (conn: Conn) => {
-        const ip = conn.remote.address;
-        if (allowed && !allowed.some((c) => clientInCidr(c, ip))) {
-          metrics.errors.labels("limit").inc();
-          void refuseConnection(conn, ctx, { rule: "listener-clients", reason: `client ${ip} is not in this listener's clients`, status: 403 });
-          return;
-        }
-        const fromClient = perClient.get(ip) ?? 0;
-        if (fromClient >= limits.maxConnectionsPerClient) {
-          metrics.errors.labels("limit").inc();
-          void refuseConnection(conn, ctx, { rule: "limit", reason: `too many connections from ${ip} (limit ${limits.maxConnectionsPerClient})`, status: 503 });
-          return;
-        }
-        perClient.set(ip, fromClient + 1);
-        open.add(conn);
-        gauge.inc();
-        live.active.set(l.name, (live.active.get(l.name) ?? 0) + 1);
-        handler(conn)
-          .catch(() => conn.close())
-          .finally(() => {
-            const n = (perClient.get(ip) ?? 1) - 1;
-            if (n > 0) perClient.set(ip, n);
-            else perClient.delete(ip);
-            open.delete(conn);
-            gauge.dec();
-            live.active.set(l.name, (live.active.get(l.name) ?? 1) - 1);
-          });
-      };
-      const listener = await runtime.listen({ hostname: l.hostname, port, reusePort: processCount > 1 }, (socket) => {
-        if (!accepting || open.size >= limits.maxConnections) {
-          metrics.errors.labels("limit").inc();
-          const w = socket.writable.getWriter();
-          w.write(overload).then(() => w.close()).catch(() => {}).finally(() => setTimeout(() => socket.close(), 1000));
-          return;
-        }
-        if (!balancers) return serve(socket);
-        open.add(socket); // counted (and closed at shutdown) while its header is read
-        admitRelayed(socket, ctx, balancers)
-          .then((conn) => {
-            open.delete(socket);
-            if (conn) serve(conn);
-          }, () => {
-            open.delete(socket);
-            socket.close();
-          });
-      });
+      const listener = await runtime.listen({ hostname: l.hostname, port, reusePort: processCount > 1 }, admission.acceptor(l, ctx, handler));
       listeners.push(listener);
       addresses.set(l.name, listener.address);
     }
@@ -293,14 +236,14 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       if (!quiet) output.write(record);
     },
     async close(graceMs = 10_000) {
-      accepting = false;
+      admission.stop();
       drain.start(); // idle keep-alive connections close now, the rest after their response
       ic?.context.upstreamPool?.close();
       reverse.close();
       for (const l of listeners) await l.close();
       const until = Date.now() + graceMs;
-      while (open.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-      for (const c of open) c.close();
+      while (admission.open.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      for (const c of admission.open) c.close();
     },
   };
 }
@@ -351,12 +294,6 @@ function makeFlowLog(config: Config, options: StartOptions): FlowLog {
   if (dest === "off") return nullFlowLog;
   if (dest === "stdout" || dest === "stderr") return jsonLineFlowLog((line) => options.write(dest, line));
   return jsonLineFlowLog(options.appendTo(dest.file));
-}
-
-/** True when the client address (as the runtime reports it) lies in `cidr`. */
-function clientInCidr(cidr: ReturnType<typeof parseClientCidr>, ip: string): boolean {
-  const bytes = parseIp(ip);
-  return bytes !== undefined && cidrContains(cidr, bytes);
 }
 
 /** The resolver with lookups counted by source and result, and timed. */

@@ -1,0 +1,108 @@
+/**
+ * Who a listener serves, before any flow runs: the process-wide connection limit (answered
+ * `503` and closed), for a PROXY protocol listener the header first (from trusted balancers
+ * only), then the listener's `clients` and the per-client limit (refusals logged as flows),
+ * then the listener's flow. Counts what is open — per listener for the gauge and the admin
+ * API, in all for the limit — and keeps the connections for shutdown.
+ * @module
+ */
+import type { LimitsConfig, ListenerConfig } from "./config/config.ts";
+import type { Conn } from "./core/conn.ts";
+import { cidrContains, parseIp } from "./core/ip.ts";
+import { errorAnswer } from "./flows/answers.ts";
+import type { FlowContext } from "./flows/context.ts";
+import { admitRelayed } from "./flows/proxy-protocol.ts";
+import { refuseConnection } from "./flows/refuse.ts";
+import type { GatewayMetrics } from "./metrics/gateway-metrics.ts";
+import { parseClientCidr } from "./policy/host-pattern.ts";
+
+/** What admission needs from the gateway. */
+export interface AdmissionDeps {
+  /** This process's share of the limits. */
+  readonly limits: Pick<LimitsConfig, "maxConnections" | "maxConnectionsPerClient">;
+  readonly metrics: GatewayMetrics;
+  /** Open client connections per listener (the admin API reads it). */
+  readonly active: Map<string, number>;
+}
+
+/** The gateway's admission of connections, shared by its listeners (see the module doc). */
+export class Admission {
+  /** Every connection being served, or having its PROXY protocol header read. */
+  readonly open = new Set<Conn>();
+  readonly #deps: AdmissionDeps;
+  readonly #perClient = new Map<string, number>();
+  readonly #overload: Uint8Array;
+  #accepting = true;
+
+  constructor(deps: AdmissionDeps) {
+    this.#deps = deps;
+    this.#overload = errorAnswer(503, `Too many connections (limit ${deps.limits.maxConnections})`, "connection_limit_reached");
+  }
+
+  /** From now on every new connection is answered `503` and closed (the gateway is draining). */
+  stop(): void {
+    this.#accepting = false;
+  }
+
+  /** The accept callback of listener `l`, whose connections `handler` serves with `ctx`. */
+  acceptor(l: ListenerConfig, ctx: FlowContext, handler: (conn: Conn) => Promise<void>): (socket: Conn) => void {
+    const { metrics, active, limits } = this.#deps;
+    const allowed = l.clients?.map((c) => parseClientCidr(c));
+    const balancers = l.proxyProtocol?.from.map((c) => parseClientCidr(c));
+    const gauge = metrics.activeConnections.labels(l.name);
+    active.set(l.name, 0);
+    /** Serves a connection whose client is known (for a PROXY protocol listener: after the header). */
+    const serve = (conn: Conn) => {
+      const ip = conn.remote.address;
+      if (allowed && !allowed.some((c) => clientInCidr(c, ip))) {
+        metrics.errors.labels("limit").inc();
+        void refuseConnection(conn, ctx, { rule: "listener-clients", reason: `client ${ip} is not in this listener's clients`, status: 403 });
+        return;
+      }
+      const fromClient = this.#perClient.get(ip) ?? 0;
+      if (fromClient >= limits.maxConnectionsPerClient) {
+        metrics.errors.labels("limit").inc();
+        void refuseConnection(conn, ctx, { rule: "limit", reason: `too many connections from ${ip} (limit ${limits.maxConnectionsPerClient})`, status: 503 });
+        return;
+      }
+      this.#perClient.set(ip, fromClient + 1);
+      this.open.add(conn);
+      gauge.inc();
+      active.set(l.name, (active.get(l.name) ?? 0) + 1);
+      handler(conn)
+        .catch(() => conn.close())
+        .finally(() => {
+          const n = (this.#perClient.get(ip) ?? 1) - 1;
+          if (n > 0) this.#perClient.set(ip, n);
+          else this.#perClient.delete(ip);
+          this.open.delete(conn);
+          gauge.dec();
+          active.set(l.name, (active.get(l.name) ?? 1) - 1);
+        });
+    };
+    return (socket) => {
+      if (!this.#accepting || this.open.size >= limits.maxConnections) {
+        metrics.errors.labels("limit").inc();
+        const w = socket.writable.getWriter();
+        w.write(this.#overload).then(() => w.close()).catch(() => {}).finally(() => setTimeout(() => socket.close(), 1000));
+        return;
+      }
+      if (!balancers) return serve(socket);
+      this.open.add(socket); // counted (and closed at shutdown) while its header is read
+      admitRelayed(socket, ctx, balancers)
+        .then((conn) => {
+          this.open.delete(socket);
+          if (conn) serve(conn);
+        }, () => {
+          this.open.delete(socket);
+          socket.close();
+        });
+    };
+  }
+}
+
+/** True when the client address (as the runtime reports it) lies in `cidr`. */
+function clientInCidr(cidr: ReturnType<typeof parseClientCidr>, ip: string): boolean {
+  const bytes = parseIp(ip);
+  return bytes !== undefined && cidrContains(cidr, bytes);
+}
