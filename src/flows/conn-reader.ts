@@ -11,14 +11,12 @@ export { FlowTimeoutError } from "./idle-deadline.ts";
  * (e.g. to a splice) together with any pushed-back bytes.
  */
 export class ConnReader {
-  readonly #conn: Conn;
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #pending: Uint8Array[] = [];
   #inflight: ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]> | undefined;
   #received = false;
 
   constructor(conn: Conn) {
-    this.#conn = conn;
     this.#reader = conn.readable.getReader();
     // bytes a PROXY protocol header was followed by come first
     const early = conn instanceof RelayedConn ? conn.takeEarly() : undefined;

@@ -19,7 +19,7 @@ import { originalClient } from "../reverse/forwarded.ts";
 import type { ReverseListenerState } from "../reverse/listener-state.ts";
 import { clientAllowed } from "../reverse/routes.ts";
 import { answerAndClose, lingerClose } from "./answers.ts";
-import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
+import { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { forwardReverse, type KeptBackend, releaseBackend } from "./reverse-forward.ts";

@@ -1,6 +1,5 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { Conn } from "../../src/core/conn.ts";
 import { MemoryConnError, memoryConnPair } from "../../src/core/memory-conn.ts";
 import { readAll } from "../helpers/bytes.ts";
 

@@ -1,6 +1,5 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { Conn } from "../../src/core/conn.ts";
 import type { Listener, Runtime } from "../../src/core/runtime.ts";
 import { currentRuntime } from "../helpers/runtime.ts";
 import { pattern, readAll, sha } from "../helpers/bytes.ts";
