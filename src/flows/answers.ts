@@ -10,12 +10,15 @@ const LINGER_BYTES = 1 << 20;
 
 const REASONS: Record<number, string> = {
   400: "Bad Request",
+  401: "Unauthorized",
   403: "Forbidden",
+  404: "Not Found",
   405: "Method Not Allowed",
   407: "Proxy Authentication Required",
   408: "Request Timeout",
   413: "Content Too Large",
   421: "Misdirected Request",
+  429: "Too Many Requests",
   431: "Request Header Fields Too Large",
   501: "Not Implemented",
   502: "Bad Gateway",
