@@ -1,0 +1,101 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { RateLimiter } from "../../src/policy/rate-limiter.ts";
+
+/** A limiter on a clock the test moves. */
+function limiter(perSecond: number, burst: number, maxKeys?: number) {
+  let t = 1_000;
+  const l = new RateLimiter({ perSecond, burst }, { now: () => t, ...(maxKeys === undefined ? {} : { maxKeys }) });
+  return { l, advance: (ms: number) => (t += ms) };
+}
+
+const okCount = (l: RateLimiter, key: string, n: number) => Array.from({ length: n }, () => l.take(key)).filter((v) => v.ok).length;
+
+describe("RateLimiter (token buckets)", () => {
+  it("lets a burst through at once, then refuses with the time until the next token", () => {
+    const { l } = limiter(10, 20);
+    assert.equal(okCount(l, "a", 20), 20);
+    assert.deepEqual(l.take("a"), { ok: false, retryAfterMs: 100 });
+  });
+
+  it("refills at the rate, never past the burst", () => {
+    const { l, advance } = limiter(10, 5);
+    assert.equal(okCount(l, "a", 5), 5);
+    advance(250); // 2.5 tokens
+    assert.equal(okCount(l, "a", 5), 2);
+    assert.deepEqual(l.take("a"), { ok: false, retryAfterMs: 50 });
+    advance(60_000);
+    assert.equal(okCount(l, "a", 10), 5);
+  });
+
+  it("supports rates below one per second", () => {
+    const { l, advance } = limiter(0.5, 1);
+    assert.equal(l.take("a").ok, true);
+    assert.deepEqual(l.take("a"), { ok: false, retryAfterMs: 2000 });
+    advance(1999);
+    assert.equal(l.take("a").ok, false);
+    advance(1);
+    assert.equal(l.take("a").ok, true);
+  });
+
+  it("keeps a bucket per key", () => {
+    const { l } = limiter(1, 2);
+    assert.equal(okCount(l, "a", 3), 2);
+    assert.equal(okCount(l, "b", 3), 2);
+    assert.equal(l.size, 2);
+  });
+
+  it("holds at most maxKeys buckets, dropping the least recently used (which starts full again)", () => {
+    const { l } = limiter(1, 1, 2);
+    l.take("a");
+    l.take("b");
+    l.take("a"); // refused, but "a" is now the most recent
+    l.take("c"); // drops "b"
+    assert.equal(l.size, 2);
+    assert.equal(l.take("a").ok, false, "a kept its empty bucket");
+    assert.equal(l.take("b").ok, true, "b was dropped and starts full");
+  });
+
+  it("a clock that goes back adds no tokens", () => {
+    const { l, advance } = limiter(1, 1);
+    l.take("a");
+    advance(-5000);
+    assert.equal(l.take("a").ok, false);
+  });
+
+  it("refuses a rate or burst out of range", () => {
+    assert.throws(() => new RateLimiter({ perSecond: 0, burst: 1 }), RangeError);
+    assert.throws(() => new RateLimiter({ perSecond: Infinity, burst: 1 }), RangeError);
+    assert.throws(() => new RateLimiter({ perSecond: 1, burst: 0 }), RangeError);
+    assert.throws(() => new RateLimiter({ perSecond: 1, burst: 1.5 }), RangeError);
+  });
+
+  it("never lets more through in any window than burst + rate × window (property)", () => {
+    fc.assert(fc.property(
+      fc.double({ min: 0.01, max: 1000, noNaN: true }),
+      fc.integer({ min: 1, max: 50 }),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 500 }), fc.constantFrom("a", "b")), { minLength: 1, maxLength: 300 }),
+      (perSecond, burst, steps) => {
+        const { l, advance } = limiter(perSecond, burst);
+        const accepted: Record<string, number[]> = { a: [], b: [] };
+        let now = 0;
+        for (const [dt, key] of steps) {
+          advance(dt);
+          now += dt;
+          const v = l.take(key);
+          if (v.ok) accepted[key]!.push(now);
+          else assert.ok(v.retryAfterMs >= 1 && v.retryAfterMs <= Math.ceil(1000 / perSecond));
+        }
+        for (const times of Object.values(accepted)) {
+          for (let i = 0; i < times.length; i++) {
+            for (let j = i; j < times.length; j++) {
+              const allowed = burst + (perSecond * (times[j]! - times[i]!)) / 1000;
+              assert.ok(j - i + 1 <= allowed + 1e-9, `${j - i + 1} accepted in ${times[j]! - times[i]!} ms (burst ${burst}, ${perSecond}/s)`);
+            }
+          }
+        }
+      },
+    ), { numRuns: 300 });
+  });
+});
