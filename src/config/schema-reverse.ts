@@ -170,6 +170,15 @@ const routeSchema = object({
     ),
     realm: v.optional(checkedString("a realm (printable text)", (t) => (/^[\x20-\x7e]{1,64}$/.test(t) ? undefined : `expected 1-64 printable ASCII characters, got ${JSON.stringify(t)}`))),
   })),
+  /** Token-bucket request rate limit of the route (per client address, or for the whole route). */
+  rateLimit: v.optional(object({
+    requestsPerSecond: v.pipe(
+      v.number(expected("a number of requests per second, 0.001-1000000")),
+      v.check((n) => Number.isFinite(n) && n >= 0.001 && n <= 1_000_000, expected("a number of requests per second, 0.001-1000000")),
+    ),
+    burst: v.optional(integer(1, 1_000_000)),
+    per: v.optional(v.picklist(["client", "route"], expected('"client" or "route"')), "client"),
+  })),
   log: v.optional(boolean, true),
 });
 
@@ -335,6 +344,15 @@ export function toReverseConfig(wire: WireReverse, defaultConnectTimeoutMs: numb
     deny: r.deny.map((d) => ({ ...(d.paths ? { paths: [...d.paths] } : {}), ...(d.methods ? { methods: [...d.methods] } : {}) })),
     ...(r.clients ? { clients: [...r.clients] } : {}),
     ...(r.basicAuth ? { basicAuth: { users: [...r.basicAuth.users], realm: r.basicAuth.realm ?? r.id ?? `route-${i + 1}` } } : {}),
+    ...(r.rateLimit
+      ? {
+        rateLimit: {
+          requestsPerSecond: r.rateLimit.requestsPerSecond,
+          burst: r.rateLimit.burst ?? Math.max(1, Math.ceil(r.rateLimit.requestsPerSecond)),
+          per: r.rateLimit.per,
+        },
+      }
+      : {}),
     log: r.log,
   }));
   return { pools, routes };

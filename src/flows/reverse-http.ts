@@ -121,7 +121,7 @@ export async function serveReverseHttp(
       proxyError?: string,
       more: { readonly headers?: readonly (readonly [string, string])[]; readonly logReason?: string } = {},
     ): Promise<ReverseHttpResult> => {
-      const refusal = status === 401 || status === 403 || status === 404; // a decision, not an error
+      const refusal = status === 401 || status === 403 || status === 404 || status === 429; // a decision, not an error
       req.status = status;
       req.reason = more.logReason ?? reason;
       logRequest(true, refusal ? undefined : reason);
@@ -151,6 +151,17 @@ export async function serveReverseHttp(
         req.rule = d.ruleId;
         return refuse(403, `Blocked by route "${route.id}": ${d.reason}`, "denied", "destination_denied");
       }
+    }
+    const limit = route.config.rateLimit;
+    const verdict = limit ? state.limiters.get(route.id)?.limiter.take(limit.per === "client" ? clientIp : "") : undefined;
+    if (limit && verdict && !verdict.ok) {
+      // before basicAuth: a password guesser is held to the rate too, not each guess a PBKDF2
+      req.rule = `${route.id}.rate-limit`;
+      const seconds = Math.ceil(verdict.retryAfterMs / 1000);
+      const whose = limit.per === "client" ? `client ${clientIp}` : "all clients together";
+      return refuse(429, `Too many requests on route "${route.id}": ${whose} over ${limit.requestsPerSecond} requests/s (burst ${limit.burst}); retry after ${seconds} s`, "denied", undefined, {
+        headers: [["Retry-After", String(seconds)]],
+      });
     }
     const auth = route.config.basicAuth;
     if (auth) {

@@ -160,6 +160,12 @@ export interface RouteConfig {
    * with a challenge for `realm`, default the route id; a known user not listed: `403`).
    */
   readonly basicAuth?: { readonly users: readonly string[]; readonly realm: string };
+  /**
+   * Request rate limit (token bucket): `requestsPerSecond` sustained, `burst` at once
+   * (default: the rate rounded up, at least 1), per original client address or for the whole
+   * route. Requests over it get `429` with `Retry-After`.
+   */
+  readonly rateLimit?: { readonly requestsPerSecond: number; readonly burst: number; readonly per: "client" | "route" };
   /** Write a request line for each request (default true; errors are always logged). */
   readonly log: boolean;
 }

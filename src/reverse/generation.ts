@@ -18,7 +18,7 @@ import type { PoolConfig, ReverseCertificateConfig, ReverseListenerConfig } from
 import { backendName, type BackendTlsSettings, type DialDeps } from "./dial.ts";
 import { TrustList } from "./forwarded.ts";
 import { HealthChecker } from "./health.ts";
-import type { IdleBackend, PoolRuntime, ReverseListenerState } from "./listener-state.ts";
+import { type IdleBackend, type PoolRuntime, type ReverseListenerState, type RouteLimiter, routeLimiters } from "./listener-state.ts";
 import { UpstreamPool } from "../flows/upstream-pool.ts";
 import { BackendPool } from "./pool.ts";
 import { httpProbe } from "./probe.ts";
@@ -42,6 +42,8 @@ export interface ReverseGeneration {
   /** `httpsPort` by redirect-https listener name. */
   readonly redirects: ReadonlyMap<string, number>;
   readonly pools: ReadonlyMap<string, PoolEntry>;
+  /** Routes' rate limiters, by route id. */
+  readonly limiters: ReadonlyMap<string, RouteLimiter>;
 }
 
 /** What building needs besides the config. */
@@ -77,9 +79,10 @@ export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed,
     const next = config.listeners.find((n) => n.name === l.name && n.mode === "redirect-https");
     redirects.set(l.name, next?.mode === "redirect-https" ? next.httpsPort : previous?.redirects.get(l.name) ?? l.httpsPort);
   }
-  if (running.length === 0) return { states, redirects, pools };
+  if (running.length === 0) return { states, redirects, pools, limiters: new Map() };
   const section = config.reverse ?? { pools: {}, routes: [] };
   const routes = new RouteTable(section.routes);
+  const limiters = routeLimiters(section.routes, previous?.limiters);
   for (const [id, p] of Object.entries(section.pools)) {
     const entry = poolEntry(id, p, deps);
     const old = previous?.pools.get(id);
@@ -90,7 +93,7 @@ export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed,
     const next = config.listeners.find((n): n is ReverseListenerConfig => n.name === l.name && n.mode === "reverse");
     const kept = previous?.states.get(l.name);
     if (!next && kept) {
-      states.set(l.name, { ...kept, routes, pools: poolRuntimes });
+      states.set(l.name, { ...kept, routes, pools: poolRuntimes, limiters });
       continue;
     }
     const c = next ?? (l as ReverseListenerConfig);
@@ -109,11 +112,12 @@ export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed,
       trust: new TrustList(c.trustForwardedFrom),
       routes,
       pools: poolRuntimes,
+      limiters,
       credentials: deps.credentials,
       log: deps.log,
     });
   }
-  return { states, redirects, pools };
+  return { states, redirects, pools, limiters };
 }
 
 /** Reads a file for `what`, or throws naming both. */

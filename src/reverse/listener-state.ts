@@ -10,6 +10,8 @@ import type { BackendTlsSettings } from "./dial.ts";
 import type { TrustList } from "./forwarded.ts";
 import type { Backend, BackendPool } from "./pool.ts";
 import type { UpstreamPool } from "../flows/upstream-pool.ts";
+import { RateLimiter } from "../policy/rate-limiter.ts";
+import type { RouteConfig } from "./config-types.ts";
 import type { RouteTable } from "./routes.ts";
 
 /** What an idle backend connection carries besides its socket. */
@@ -39,6 +41,31 @@ export function idleKey(backend: Backend): string {
   return String(backend.index);
 }
 
+/** A route's rate limiter and the settings it was made for (a reload keeps it while they stay). */
+export interface RouteLimiter {
+  readonly limiter: RateLimiter;
+  /** JSON of the route's `rateLimit`. */
+  readonly settings: string;
+}
+
+/**
+ * The limiters of `routes` with `rateLimit`, by route id: a route whose id and settings
+ * `previous` has keeps that limiter (and the buckets in it), the others get a new one.
+ */
+export function routeLimiters(routes: readonly RouteConfig[], previous?: ReadonlyMap<string, RouteLimiter>): Map<string, RouteLimiter> {
+  const out = new Map<string, RouteLimiter>();
+  for (const r of routes) {
+    if (!r.rateLimit) continue;
+    const settings = JSON.stringify(r.rateLimit);
+    const old = previous?.get(r.id);
+    out.set(r.id, old && old.settings === settings ? old : {
+      limiter: new RateLimiter({ perSecond: r.rateLimit.requestsPerSecond, burst: r.rateLimit.burst }),
+      settings,
+    });
+  }
+  return out;
+}
+
 /** TLS termination of a reverse listener. */
 export interface ReverseTlsState {
   readonly store: CertificateStore;
@@ -55,6 +82,8 @@ export interface ReverseListenerState {
   readonly trust: TrustList;
   readonly routes: RouteTable;
   readonly pools: ReadonlyMap<string, PoolRuntime>;
+  /** The rate limiters of routes with `rateLimit`, by route id. */
+  readonly limiters: ReadonlyMap<string, RouteLimiter>;
   /**
    * The gateway's users (`proxyAuth.users`) for routes with `basicAuth`, as in force now (a
    * reload swaps them); undefined without any.

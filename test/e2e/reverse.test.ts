@@ -95,6 +95,7 @@ describe("reverse proxy end to end (real curl, openssl, Node backends)", { timeo
           { id: "a-slow", hosts: ["a.test"], pathPrefix: "/slow", pool: "slow" },
           { id: "a-admin", hosts: ["a.test"], pathPrefix: "/admin", pool: "a", clients: ["10.0.0.0/8"] },
           { id: "a-ops", hosts: ["a.test"], pathPrefix: "/ops", pool: "a", basicAuth: { users: ["ops"], realm: "Ops console" } },
+          { id: "a-limited", hosts: ["a.test"], pathPrefix: "/limited", pool: "a", rateLimit: { requestsPerSecond: 0.01, burst: 2 } },
           {
             id: "a-root",
             hosts: ["a.test"],
@@ -184,6 +185,19 @@ describe("reverse proxy end to end (real curl, openssl, Node backends)", { timeo
     assert.equal(q.user, "ops");
     const refused = await gw.waitForFlow((f) => f.type === "request" && f.rule === "a-ops" && f.status === 401 && /bad credentials/.test(String(f.reason)));
     assert.equal(refused.decision, "deny");
+  });
+
+  it("a route with rateLimit: the burst gets through, then 429 with Retry-After, logged", async () => {
+    const codes = [];
+    for (let i = 0; i < 3; i++) codes.push((await get("a.test", "/limited/x", ["-o", "/dev/null", "-w", "%{http_code}"])).stdout);
+    assert.deepEqual(codes, ["200", "200", "429"]);
+    const limited = await get("a.test", "/limited/x", ["-i"]);
+    assert.match(limited.stdout, /^HTTP\/1\.1 429 Too Many Requests\r$/m);
+    assert.match(limited.stdout, /^retry-after: 100\r$/im);
+    assert.match(limited.stdout, /client 127\.0\.0\.1 over 0\.01 requests\/s \(burst 2\)/);
+    const q = await gw.waitForFlow((f) => f.type === "request" && f.rule === "a-limited.rate-limit");
+    assert.equal(q.status, 429);
+    assert.equal(q.decision, "deny");
   });
 
   it("reaches an https backend validated against its own CA, with a client certificate (mTLS)", async () => {

@@ -12,7 +12,7 @@ import type { CertificateStore } from "../../src/reverse/cert-store.ts";
 import type { RouteConfig } from "../../src/reverse/config-types.ts";
 import { TrustList } from "../../src/reverse/forwarded.ts";
 import { NO_EDITS } from "../../src/reverse/header-edits.ts";
-import type { PoolRuntime, ReverseListenerState } from "../../src/reverse/listener-state.ts";
+import { type PoolRuntime, type ReverseListenerState, routeLimiters } from "../../src/reverse/listener-state.ts";
 import { BackendPool } from "../../src/reverse/pool.ts";
 import { UpstreamPool } from "../../src/flows/upstream-pool.ts";
 import { RouteTable } from "../../src/reverse/routes.ts";
@@ -55,6 +55,7 @@ export function state(
     trust: new TrustList(extra.trust ?? []),
     routes: new RouteTable(routes),
     pools: map,
+    limiters: routeLimiters(routes),
     credentials: () => extra.credentials,
     log: (m) => logs.push(m),
   };

@@ -142,6 +142,19 @@ describe("config: reverse proxy", () => {
     assert.match(realm ?? "", /^reverse\.routes\[0\]\.basicAuth\.realm: expected 1-64 printable ASCII characters/);
   });
 
+  it("rateLimit: the burst defaults to the rate rounded up (at least 1), per client; bad values are named", () => {
+    const limits = (rateLimit: Record<string, unknown>) => parseConfig(base({}, { routes: [{ hosts: ["*"], pool: "app", rateLimit }] })).reverse?.routes[0]?.rateLimit;
+    assert.deepEqual(limits({ requestsPerSecond: 2.5 }), { requestsPerSecond: 2.5, burst: 3, per: "client" });
+    assert.deepEqual(limits({ requestsPerSecond: 0.1, per: "route" }), { requestsPerSecond: 0.1, burst: 1, per: "route" });
+    assert.deepEqual(limits({ requestsPerSecond: 100, burst: 500 }), { requestsPerSecond: 100, burst: 500, per: "client" });
+    const bad = problems(base({}, { routes: [{ hosts: ["*"], pool: "app", rateLimit: { requestsPerSecond: 0, burst: 0.5, per: "user" } }] }));
+    assert.deepEqual(bad, [
+      "reverse.routes[0].rateLimit.requestsPerSecond: expected a number of requests per second, 0.001-1000000, got 0",
+      "reverse.routes[0].rateLimit.burst: expected an integer 1-1000000, got 0.5",
+      'reverse.routes[0].rateLimit.per: expected "client" or "route", got "user"',
+    ]);
+  });
+
   it("names bad values at their field", () => {
     const bad = problems(base(
       { tls: { certificates: [{ cert: "x.pem", key: "x.pem", names: [".bad"] }], unknownSni: "drop" }, trustForwardedFrom: ["300.0.0.1"], httpsPort: 443 },

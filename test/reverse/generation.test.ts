@@ -137,6 +137,22 @@ describe("reverse generation: what a reload builds", () => {
     assert.notEqual(buildReverse(c4, deps(files), fixed(c4), gen3).pools.get("app"), gen3.pools.get("app"));
   });
 
+  it("keeps a route's rate limiter (and its buckets) over a reload while its settings stay", () => {
+    const files = new Map([["a.pem", first.chainPem], ["a.key", first.keyPem]]);
+    const limited = (rateLimit: Record<string, unknown>) => config({ pools: { app: APP }, routes: [{ id: "api", hosts: ["*"], pool: "app", rateLimit }] });
+    const c1 = limited({ requestsPerSecond: 0.001, burst: 1 });
+    const gen1 = buildReverse(c1, deps(files), fixed(c1));
+    const limiter = gen1.states.get("web")?.limiters.get("api")?.limiter;
+    assert.equal(limiter?.take("192.0.2.7").ok, true);
+    const gen2 = buildReverse(c1, deps(files), fixed(c1), gen1);
+    assert.equal(gen2.states.get("web")?.limiters.get("api")?.limiter, limiter);
+    assert.equal(limiter?.take("192.0.2.7").ok, false, "the bucket emptied before the reload stays empty");
+    const c3 = limited({ requestsPerSecond: 0.001, burst: 5 });
+    const gen3 = buildReverse(c3, deps(files), fixed(c3), gen2);
+    assert.notEqual(gen3.states.get("web")?.limiters.get("api")?.limiter, limiter);
+    assert.equal(gen3.states.get("web")?.limiters.get("api")?.limiter.limit.burst, 5);
+  });
+
   it("builds states only for running listeners; one the new config drops keeps its certificates until a restart", () => {
     const files = new Map([["a.pem", first.chainPem], ["a.key", first.keyPem], ["b.pem", other.chainPem], ["b.key", other.keyPem]]);
     const started = config({ pools: { app: APP }, routes: ROUTES });
