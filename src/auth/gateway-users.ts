@@ -10,6 +10,6 @@ export interface GatewayUsers {
 /** The users of `config.proxyAuth`, ready to check (undefined without a `proxyAuth`). */
 export function gatewayUsers(config: Pick<Config, "proxyAuth">): GatewayUsers | undefined {
   if (!config.proxyAuth) return undefined;
-  const credentials = createBasicCredentials(config.proxyAuth.users);
+  const credentials = createBasicCredentials(config.proxyAuth.users, config.proxyAuth.signInLimit);
   return { credentials, proxyAuth: createProxyAuth(config.proxyAuth, credentials) };
 }

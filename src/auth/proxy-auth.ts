@@ -1,4 +1,5 @@
 import { parsePasswordHash, type PasswordHash, verifyPassword } from "./password-hash.ts";
+import { clientRateKey, RateLimiter } from "../policy/rate-limiter.ts";
 
 export interface ProxyUser {
   readonly name: string;
@@ -6,21 +7,40 @@ export interface ProxyUser {
   readonly passwordHash: string;
 }
 
-export type AuthResult = { readonly ok: true; readonly user: string } | { readonly ok: false; readonly reason: string };
+export type AuthResult =
+  | { readonly ok: true; readonly user: string }
+  /** `retryAfterMs`: not checked at all, the client made too many failed attempts (answer 429). */
+  | { readonly ok: false; readonly reason: string; readonly retryAfterMs?: number };
 
 export interface ProxyAuth {
   readonly realm: string;
-  /** Checks a `Proxy-Authorization` value (Basic). */
-  check(header: string | undefined): Promise<AuthResult>;
+  /** Checks a `Proxy-Authorization` value (Basic) sent by the client at `client` (its address). */
+  check(header: string | undefined, client: string): Promise<AuthResult>;
   /** The `Proxy-Authenticate` challenge for a 407. */
   readonly challenge: string;
 }
 
 /** The gateway's users, checked against Basic credentials from any header field. */
 export interface BasicCredentials {
-  /** Checks `header` (the value of `field`, for the reasons given: `Authorization`, …). */
-  check(header: string | undefined, field: string): Promise<AuthResult>;
+  /**
+   * Checks `header` (the value of `field`, for the reasons given: `Authorization`, …) sent
+   * by the client at address `client`, whose failed attempts are limited.
+   */
+  check(header: string | undefined, field: string, client: string): Promise<AuthResult>;
 }
+
+/**
+ * Failed sign-ins allowed per client address (an IPv6 /64): `burst` at once, then
+ * `perMinute`. Each failure costs a PBKDF2 derivation (tens of ms of CPU), so without a limit
+ * anyone who can reach a listener could keep the gateway's cores busy with made-up passwords.
+ */
+export interface SignInLimit {
+  readonly burst: number;
+  readonly perMinute: number;
+}
+
+/** Default {@link SignInLimit}: 10 at once, then 10 a minute. */
+export const DEFAULT_SIGN_IN_LIMIT: SignInLimit = { burst: 10, perMinute: 10 };
 
 /** How long a verified credential is remembered (PBKDF2 is deliberately slow). */
 const CACHE_MS = 5 * 60_000;
@@ -29,19 +49,22 @@ const CACHE_MAX = 1024;
 /**
  * Basic authentication against hashed passwords. Successful checks are cached by the
  * SHA-256 of the header value (never the password itself) in a small bounded map, so a
- * keep-alive client does not pay a PBKDF2 derivation per request.
+ * keep-alive client does not pay a PBKDF2 derivation per request. A derivation is only made
+ * while the client's failed attempts are within `limit` (a success does not count); beyond
+ * it the answer is a refusal with `retryAfterMs`, at no cost.
  */
-export function createBasicCredentials(list: readonly ProxyUser[]): BasicCredentials {
+export function createBasicCredentials(list: readonly ProxyUser[], limit: SignInLimit = DEFAULT_SIGN_IN_LIMIT, now?: () => number): BasicCredentials {
   const users = new Map<string, PasswordHash>();
   for (const u of list) users.set(u.name, parsePasswordHash(u.passwordHash));
   const verified = new Map<string, { user: string; until: number }>();
+  const failures = new RateLimiter({ perSecond: limit.perMinute / 60, burst: limit.burst }, now ? { now } : {});
   return {
-    async check(header, field) {
+    async check(header, field, client) {
       if (header === undefined) return { ok: false, reason: `no ${field}` };
       const m = /^Basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(header);
       if (!m) return { ok: false, reason: `${field} is not Basic credentials` };
-      const key = await digest(header);
-      const hit = verified.get(key);
+      const cacheKey = await digest(header);
+      const hit = verified.get(cacheKey);
       if (hit && hit.until > Date.now()) return { ok: true, user: hit.user };
       let decoded: string;
       try {
@@ -53,11 +76,20 @@ export function createBasicCredentials(list: readonly ProxyUser[]): BasicCredent
       if (colon < 0) return { ok: false, reason: `${field} has no user:password` };
       const name = decoded.slice(0, colon);
       const stored = users.get(name);
+      // the token pays for a failure: taken before the derivation (so concurrent guesses
+      // count too), given back when it succeeds
+      const key = clientRateKey(client);
+      const allowed = failures.take(key);
+      if (!allowed.ok) {
+        const seconds = Math.ceil(allowed.retryAfterMs / 1000);
+        return { ok: false, reason: `too many failed sign-ins from ${key} (limit ${limit.burst}, then ${limit.perMinute} a minute); not checked, retry after ${seconds} s`, retryAfterMs: allowed.retryAfterMs };
+      }
       // unknown users cost a derivation too, so timing does not reveal which names exist
       const ok = await verifyPassword(decoded.slice(colon + 1), stored ?? DUMMY);
       if (!stored || !ok) return { ok: false, reason: `bad credentials for user ${JSON.stringify(name)}` };
+      failures.refund(key);
       if (verified.size >= CACHE_MAX) verified.delete(verified.keys().next().value as string);
-      verified.set(key, { user: name, until: Date.now() + CACHE_MS });
+      verified.set(cacheKey, { user: name, until: Date.now() + CACHE_MS });
       return { ok: true, user: name };
     },
   };
@@ -79,7 +111,7 @@ export function createProxyAuth(
   return {
     realm: options.realm.replace(/["\\]/g, ""),
     challenge: basicChallenge(options.realm),
-    check: (header) => credentials.check(header, "Proxy-Authorization"),
+    check: (header, client) => credentials.check(header, "Proxy-Authorization", client),
   };
 }
 

@@ -178,7 +178,12 @@ export interface Config {
   /** Absent when no admin API is configured. */
   readonly admin?: AdminConfig;
   /** Absent = no proxy authentication. */
-  readonly proxyAuth?: { readonly realm: string; readonly users: readonly { readonly name: string; readonly passwordHash: string }[] };
+  readonly proxyAuth?: {
+    readonly realm: string;
+    readonly users: readonly { readonly name: string; readonly passwordHash: string }[];
+    /** Failed sign-ins allowed per client address before `429` (see `SignInLimit`). */
+    readonly signInLimit: { readonly burst: number; readonly perMinute: number };
+  };
   /** Gateway processes sharing the listeners: a count, or "auto" (one per CPU). */
   readonly workers: number | "auto";
   /** Parent proxies by name (rules send flows through them with `parent`); empty = none. */

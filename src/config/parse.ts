@@ -135,7 +135,13 @@ function toDomain(wire: ConfigOutput): Config {
       }),
     ...(wire.proxyAuth === undefined
       ? {}
-      : { proxyAuth: { realm: wire.proxyAuth.realm, users: wire.proxyAuth.users.map((u) => ({ name: u.name, passwordHash: u.passwordHash })) } }),
+      : {
+        proxyAuth: {
+          realm: wire.proxyAuth.realm,
+          users: wire.proxyAuth.users.map((u) => ({ name: u.name, passwordHash: u.passwordHash })),
+          signInLimit: { ...wire.proxyAuth.signInLimit },
+        },
+      }),
     addressGuard: {
       allow: [...wire.addressGuard.allow],
       deny: [...wire.addressGuard.deny],

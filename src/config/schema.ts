@@ -264,6 +264,11 @@ const proxyAuthSchema = object({
     ),
     v.minLength(1, "expected at least one user"),
   ),
+  /** Failed sign-ins allowed per client address (IPv6: per /64) before 429: `burst` at once, then `perMinute`. */
+  signInLimit: v.optional(object({
+    burst: v.optional(integer(1, 100_000), 10),
+    perMinute: v.optional(integer(1, 1_000_000), 10),
+  }), {}),
 });
 
 const configObject = object({

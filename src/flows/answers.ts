@@ -83,7 +83,8 @@ export async function answerError(
   extraHeaders: readonly (readonly [string, string])[] = [],
 ): Promise<void> {
   flow.record.status = status;
-  flow.finish(status === 403 ? "denied" : "error", status === 403 ? undefined : message);
+  const denial = status === 403 || status === 429; // a decision, not an error
+  flow.finish(denial ? "denied" : "error", denial ? undefined : message);
   await answerAndClose(client, src, status, message, proxyError, extraHeaders);
 }
 

@@ -66,11 +66,16 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
       first = false;
       const proxyAuth = transparentPort === undefined ? ctx.proxyAuth?.() : undefined;
       if (proxyAuth) {
-        const auth = await proxyAuth.check(head.headers.get("proxy-authorization"));
+        const auth = await proxyAuth.check(head.headers.get("proxy-authorization"), client.remote.address);
         if (!auth.ok) {
           flow.record.decision = "deny";
           flow.record.rule = "proxy-auth";
           flow.record.reason = auth.reason;
+          if (auth.retryAfterMs !== undefined) {
+            const seconds = String(Math.ceil(auth.retryAfterMs / 1000));
+            await answerError(client, src, flow, 429, `Too many failed sign-ins from this address; retry after ${seconds} s`, undefined, [["Retry-After", seconds]]);
+            return;
+          }
           await answerError(client, src, flow, 407, "Proxy authentication required", undefined, [["Proxy-Authenticate", proxyAuth.challenge]]);
           return;
         }

@@ -18,6 +18,7 @@ import type { RequestHead } from "../protocol/http-request-head.ts";
 import { originalClient } from "../reverse/forwarded.ts";
 import type { ReverseListenerState } from "../reverse/listener-state.ts";
 import { clientAllowed } from "../reverse/routes.ts";
+import { clientRateKey } from "../policy/rate-limiter.ts";
 import { answerAndClose, lingerClose } from "./answers.ts";
 import { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
@@ -153,12 +154,12 @@ export async function serveReverseHttp(
       }
     }
     const limit = route.config.rateLimit;
-    const verdict = limit ? state.limiters.get(route.id)?.limiter.take(limit.per === "client" ? clientIp : "") : undefined;
+    const verdict = limit ? state.limiters.get(route.id)?.limiter.take(limit.per === "client" ? clientRateKey(clientIp) : "") : undefined;
     if (limit && verdict && !verdict.ok) {
       // before basicAuth: a password guesser is held to the rate too, not each guess a PBKDF2
       req.rule = `${route.id}.rate-limit`;
       const seconds = Math.ceil(verdict.retryAfterMs / 1000);
-      const whose = limit.per === "client" ? `client ${clientIp}` : "all clients together";
+      const whose = limit.per === "client" ? `client ${clientRateKey(clientIp)}` : "all clients together";
       return refuse(429, `Too many requests on route "${route.id}": ${whose} over ${limit.requestsPerSecond} requests/s (burst ${limit.burst}); retry after ${seconds} s`, "denied", undefined, {
         headers: [["Retry-After", String(seconds)]],
       });
@@ -167,8 +168,12 @@ export async function serveReverseHttp(
     if (auth) {
       const credentials = state.credentials();
       const checked = credentials
-        ? await credentials.check(head.headers.get("authorization"), "Authorization")
+        ? await credentials.check(head.headers.get("authorization"), "Authorization", clientIp)
         : { ok: false as const, reason: "no proxyAuth users" };
+      if (!checked.ok && "retryAfterMs" in checked && checked.retryAfterMs !== undefined) {
+        const seconds = String(Math.ceil(checked.retryAfterMs / 1000));
+        return refuse(429, `Too many failed sign-ins from this address; retry after ${seconds} s`, "denied", undefined, { headers: [["Retry-After", seconds]], logReason: checked.reason });
+      }
       if (!checked.ok) {
         const challenge: [string, string] = ["WWW-Authenticate", basicChallenge(auth.realm)];
         return refuse(401, `Route "${route.id}" needs a user name and password`, "denied", undefined, { headers: [challenge], logReason: checked.reason });

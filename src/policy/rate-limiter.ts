@@ -15,6 +15,7 @@
  * ```
  * @module
  */
+import { formatIp, isIPv4Mapped, parseIp } from "../core/ip.ts";
 
 /** A rate: `perSecond` sustained, `burst` at once. */
 export interface RateLimit {
@@ -35,6 +36,21 @@ export interface RateLimiterOptions {
   readonly maxKeys?: number;
   /** Clock in ms (default `performance.now`). */
   readonly now?: () => number;
+}
+
+/**
+ * The key a client address is limited under: an IPv4 address as it is, an IPv6 address by
+ * its /64 (one subscriber or host gets a whole /64 and may use any address in it), an
+ * IPv4-mapped IPv6 address as the IPv4 one. Anything unparseable is its own key.
+ */
+export function clientRateKey(address: string): string {
+  const bytes = parseIp(address);
+  if (!bytes) return address;
+  if (bytes.length === 4) return formatIp(bytes);
+  if (isIPv4Mapped(bytes)) return formatIp(bytes.subarray(12));
+  const prefix = new Uint8Array(16);
+  prefix.set(bytes.subarray(0, 8));
+  return `${formatIp(prefix)}/64`;
 }
 
 interface Bucket {
@@ -82,5 +98,11 @@ export class RateLimiter {
       return { ok: true };
     }
     return { ok: false, retryAfterMs: Math.max(1, Math.ceil(((1 - bucket.tokens) / perSecond) * 1000)) };
+  }
+
+  /** Puts back a token `take` gave `key` (what it paid for turned out not to count). */
+  refund(key: string): void {
+    const bucket = this.#buckets.get(key);
+    if (bucket) bucket.tokens = Math.min(this.limit.burst, bucket.tokens + 1);
   }
 }

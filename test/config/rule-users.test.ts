@@ -13,6 +13,12 @@ describe("config: rules scoped to users", () => {
     assert.deepEqual(config.policy.rules[0]?.users, ["alice", "bob"]);
   });
 
+  it("proxyAuth.signInLimit: 10 failed sign-ins at once, then 10 a minute, unless set; bad values named", () => {
+    assert.deepEqual(parseConfig(auth).proxyAuth?.signInLimit, { burst: 10, perMinute: 10 });
+    assert.deepEqual(parseConfig({ proxyAuth: { ...auth.proxyAuth, signInLimit: { perMinute: 3 } } }).proxyAuth?.signInLimit, { burst: 10, perMinute: 3 });
+    assert.deepEqual(problems({ proxyAuth: { ...auth.proxyAuth, signInLimit: { burst: 0 } } }), ["proxyAuth.signInLimit.burst: expected an integer 1-100000, got 0"]);
+  });
+
   it("reports a user proxyAuth does not know, at the item (a typo would never match)", () => {
     assert.deepEqual(problems({ ...auth, policy: { rules: [{ action: "allow" }, { users: ["alice", "alcie"], action: "allow" }] } }), [
       'policy.rules[1].users[1]: no proxyAuth user named "alcie"',

@@ -118,6 +118,21 @@ describe("access control end to end: listener allowlist, proxy auth, connection 
     assert.equal(shared.code, 0, shared.stderr);
   });
 
+  it("failed sign-ins past the limit (10 per address) get 429 with Retry-After, without a password check", async () => {
+    // from 127.0.0.9 (curl --interface): an address of its own, whatever the other cases spent
+    const from = ["--interface", "127.0.0.9", "-x", `http://127.0.0.1:${gw.port}`, "-o", "/dev/null", "-w", "%{http_code}"];
+    const codes: string[] = [];
+    for (let i = 0; i < 11; i++) codes.push((await curl([...from, "-U", `alice:guess${i}`, `http://origin.test:${plainOrigin.port}/hello`])).stdout);
+    assert.deepEqual(codes, [...Array(10).fill("407"), "429"]);
+    const limited = await curl(["-i", "--interface", "127.0.0.9", "-x", `http://127.0.0.1:${gw.port}`, "-U", "alice:one-more-guess", `http://origin.test:${plainOrigin.port}/hello`]);
+    assert.match(limited.stdout, /^HTTP\/1\.1 429 Too Many Requests\r$/m);
+    assert.match(limited.stdout, /^retry-after: \d+\r$/im);
+    const f = await gw.waitForFlow((f) => f.status === 429 && f.rule === "proxy-auth");
+    assert.match(String(f.reason), /too many failed sign-ins from 127\.0\.0\.9/);
+    const other = await curl(["-x", `http://127.0.0.1:${gw.port}`, "-U", "alice:s3cret", "-o", "/dev/null", "-w", "%{http_code}", `http://origin.test:${plainOrigin.port}/hello`]);
+    assert.equal(other.stdout, "200", "another address signs in as before");
+  });
+
   it("enforces the tunnel limit (503)", async () => {
     const creds = `Proxy-Authorization: Basic ${btoa("alice:s3cret")}\r\n`;
     const open: net.Socket[] = [];

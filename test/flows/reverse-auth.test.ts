@@ -74,4 +74,24 @@ describe("reverse routes with basicAuth", () => {
       assert.equal(h.requestRecords[0]?.user, "bob");
     });
   });
+
+  it("failed sign-ins past the limit get 429 with Retry-After, counted per original client", async () => {
+    const hash = await hashPassword("s3cret", 100_000);
+    const limited = createBasicCredentials([{ name: "alice", passwordHash: hash }], { burst: 1, perMinute: 2 });
+    await withHarness({}, async (h) => {
+      named(h, "10.0.0.1", 80, "ok");
+      const answers: [number, string | undefined][] = [];
+      for (const from of ["192.0.2.7", "192.0.2.7", "192.0.2.8"]) {
+        const { c, done } = open(h, state(routes(), pools, [], { credentials: limited, trust: ["127.0.0.1"] }));
+        await c.write(`GET /admin/x HTTP/1.1\r\nHost: app.test\r\nX-Forwarded-For: ${from}\r\nAuthorization: ${basic("alice", "guess")}\r\n\r\n`);
+        const res = await readResponse(c);
+        answers.push([res.head.status, res.head.get("retry-after")]);
+        await close(c, done);
+      }
+      assert.deepEqual(answers, [[401, undefined], [429, "30"], [401, undefined]]);
+      const q = h.requestRecords[1];
+      assert.deepEqual([q?.status, q?.decision, q?.rule, q?.error], [429, "deny", "admin", null]);
+      assert.match(q?.reason ?? "", /too many failed sign-ins from 192\.0\.2\.7/);
+    });
+  });
 });

@@ -6,7 +6,7 @@
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { hashPassword } from "../../src/auth/password-hash.ts";
-import { createProxyAuth, type ProxyAuth } from "../../src/auth/proxy-auth.ts";
+import { createBasicCredentials, createProxyAuth, type ProxyAuth } from "../../src/auth/proxy-auth.ts";
 import type { PolicyDefinition } from "../../src/policy/types.ts";
 import { ESTABLISHED, okResponse, readResponse, withHarness, within } from "../helpers/flow-harness.ts";
 
@@ -105,6 +105,34 @@ describe("policy by proxy user, through the flows", () => {
       await h.finish();
       assert.deepEqual(h.requestRecords.map((q) => [q.user, q.rule, q.status]), [["alice", "admins", 200], ["bob", "no-admin", 403]]);
       assert.match(h.requestRecords[0]?.reason ?? "", /user "alice"/);
+    });
+  });
+
+  it("failed sign-ins past the limit get 429 with Retry-After, unchecked; the client's next wait is told", async () => {
+    const passwordHash = await hashPassword("pw", 100_000);
+    const users = [{ name: "alice", passwordHash }];
+    const limited = createProxyAuth({ realm: "t", users }, createBasicCredentials(users, { burst: 2, perMinute: 1 }));
+    await withHarness({ policy: POLICY, proxyAuth: limited }, async (h) => {
+      const statuses: number[] = [];
+      let retryAfter: string | undefined;
+      for (let i = 0; i < 3; i++) {
+        const c = h.client();
+        await c.write(`CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\nProxy-Authorization: Basic ${btoa(`alice:guess${i}`)}\r\n\r\n`);
+        const head = await within(c.readHead(), 1500, "answer");
+        statuses.push(head.status);
+        retryAfter = head.get("retry-after");
+        await c.end();
+        await c.readToEndOrReset();
+      }
+      assert.deepEqual(statuses, [407, 407, 429]);
+      assert.equal(retryAfter, "60");
+      await h.finish();
+      const last = h.records.at(-1);
+      assert.equal(last?.rule, "proxy-auth");
+      assert.equal(last?.decision, "deny");
+      assert.equal(last?.status, 429);
+      assert.match(last?.reason ?? "", /too many failed sign-ins from 127\.0\.0\.1/);
+      assert.equal(h.dials.length, 0);
     });
   });
 });

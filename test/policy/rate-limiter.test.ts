@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { RateLimiter } from "../../src/policy/rate-limiter.ts";
+import { clientRateKey, RateLimiter } from "../../src/policy/rate-limiter.ts";
 
 /** A limiter on a clock the test moves. */
 function limiter(perSecond: number, burst: number, maxKeys?: number) {
@@ -62,6 +62,25 @@ describe("RateLimiter (token buckets)", () => {
     l.take("a");
     advance(-5000);
     assert.equal(l.take("a").ok, false);
+  });
+
+  it("refund gives a token back, never past the burst", () => {
+    const { l } = limiter(0.001, 2);
+    l.take("a");
+    l.take("a");
+    l.refund("a");
+    assert.equal(l.take("a").ok, true);
+    assert.equal(l.take("a").ok, false);
+    l.refund("b"); // no bucket: nothing to give back
+    assert.equal(okCount(l, "b", 3), 2);
+  });
+
+  it("clientRateKey: IPv4 as is, IPv6 by its /64, IPv4-mapped as IPv4", () => {
+    assert.equal(clientRateKey("192.0.2.7"), "192.0.2.7");
+    assert.equal(clientRateKey("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+    assert.equal(clientRateKey("2001:DB8:1:2::1"), "2001:db8:1:2::/64");
+    assert.equal(clientRateKey("::ffff:192.0.2.7"), "192.0.2.7");
+    assert.equal(clientRateKey("not an address"), "not an address");
   });
 
   it("refuses a rate or burst out of range", () => {
