@@ -215,7 +215,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     reload(next: Config): ReloadResult {
       const policy = compilePolicy(next.policy);
       const urlPolicy = compileUrlRules(next.policy.urlRules);
-      const parents = parentTable(next, options.readText);
+      const parents = parentTable(next, options.readText, live.parents);
       const users = gatewayUsers(next);
       const commitReverse = reverse.prepare(next); // reads the certificate files again
       const generation = live.generation + 1;

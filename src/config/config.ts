@@ -201,6 +201,10 @@ export interface ParentConfig {
   /** Basic credentials for Proxy-Authorization: the user, and the file holding the password. */
   readonly username?: string;
   readonly passwordFile?: string;
+  /** The parent a flow goes to instead when this one cannot be reached (a name in `parents`). */
+  readonly fallback?: string;
+  /** How long a parent that could not be reached is passed over for its fallback (ms). */
+  readonly ejectMs: number;
 }
 
 /** The admin API listener. */

@@ -8,7 +8,11 @@ import * as v from "valibot";
 import { parentUrlError, parseParentUrl } from "../parent/parent-url.ts";
 import { DIRECT } from "../policy/types.ts";
 import type { ParentConfig } from "./config.ts";
-import { checkedString, expected, filePath, ID_RE, ID_WHAT, isPlainObject, object, USER_NAME_RE } from "./schema-kit.ts";
+import { checkedString, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, object, USER_NAME_RE } from "./schema-kit.ts";
+
+const parentName = checkedString(ID_WHAT, (t) =>
+  !ID_RE.test(t) ? `expected a parent name (${ID_WHAT}), got ${JSON.stringify(t)}` : t === DIRECT ? `"${DIRECT}" is reserved (a rule's "parent": "direct" means no parent)` : undefined
+);
 
 const parentSchema = v.pipe(
   object({
@@ -18,12 +22,12 @@ const parentSchema = v.pipe(
     username: v.optional(v.pipe(v.string(expected("a user name")), v.regex(USER_NAME_RE, "expected 1-64 characters, no colon or control characters"))),
     /** File holding the password (read at start and on reload; one trailing newline ignored). */
     passwordFile: v.optional(filePath),
+    /** Another parent to use when this one cannot be reached. */
+    fallback: v.optional(parentName),
+    /** How long an unreachable parent is passed over for its fallback. */
+    ejectMs: v.optional(integer(0, 86_400_000), 30_000),
   }),
   v.check((p) => (p.username === undefined) === (p.passwordFile === undefined), 'expected "username" and "passwordFile" together'),
-);
-
-const parentName = checkedString(ID_WHAT, (t) =>
-  !ID_RE.test(t) ? `expected a parent name (${ID_WHAT}), got ${JSON.stringify(t)}` : t === DIRECT ? `"${DIRECT}" is reserved (a rule's "parent": "direct" means no parent)` : undefined
 );
 
 /** Named parent proxies that rules send their flows through (`"parent": "<name>"`). */
@@ -33,8 +37,21 @@ export const parentsSchema = v.record(parentName, parentSchema, expected("an obj
 export function parentReferences<T>() {
   return v.rawCheck<T>(({ dataset, addIssue }) => {
     const config: unknown = dataset.value;
-    if (!isPlainObject(config) || !isPlainObject(config["policy"])) return;
+    if (!isPlainObject(config)) return;
     const parents = isPlainObject(config["parents"]) ? config["parents"] : {};
+    for (const [name, parent] of Object.entries(parents)) {
+      const message = fallbackProblem(parents, name);
+      if (!message || !isPlainObject(parent)) continue;
+      addIssue({
+        message,
+        path: [
+          { type: "object", origin: "value", input: config, key: "parents", value: parents },
+          { type: "object", origin: "value", input: parents, key: name, value: parent },
+          { type: "object", origin: "value", input: parent, key: "fallback", value: parent["fallback"] },
+        ],
+      });
+    }
+    if (!isPlainObject(config["policy"])) return;
     const policy = config["policy"];
     const problem = (name: unknown): string | undefined =>
       typeof name !== "string" || name === DIRECT || Object.hasOwn(parents, name)
@@ -66,6 +83,24 @@ export function parentReferences<T>() {
   });
 }
 
+/** What is wrong with parent `name`'s `fallback`: no such parent, itself, or a loop back to it. */
+function fallbackProblem(parents: Record<string, unknown>, name: string): string | undefined {
+  const fallbackOf = (n: string): unknown => {
+    const p = parents[n];
+    return isPlainObject(p) ? p["fallback"] : undefined;
+  };
+  const first = fallbackOf(name);
+  if (typeof first !== "string") return undefined;
+  if (first === name) return "a parent cannot be its own fallback";
+  if (!Object.hasOwn(parents, first)) return `no parent named ${JSON.stringify(first)}`;
+  const seen = new Set([name]);
+  for (let n: unknown = first; typeof n === "string" && Object.hasOwn(parents, n); n = fallbackOf(n)) {
+    if (seen.has(n)) return `the fallbacks loop: ${[...seen, n].join(" → ")}`;
+    seen.add(n);
+  }
+  return undefined;
+}
+
 /** The domain form of the `parents` section. */
 export function toParentsConfig(wire: Readonly<Record<string, v.InferOutput<typeof parentSchema>>> | undefined): Record<string, ParentConfig> {
   const out: Record<string, ParentConfig> = {};
@@ -75,6 +110,8 @@ export function toParentsConfig(wire: Readonly<Record<string, v.InferOutput<type
       url: p.url,
       ...address,
       ...(p.username !== undefined && p.passwordFile !== undefined ? { username: p.username, passwordFile: p.passwordFile } : {}),
+      ...(p.fallback !== undefined ? { fallback: p.fallback } : {}),
+      ejectMs: p.ejectMs,
     };
   }
   return out;

@@ -11,6 +11,7 @@ import { errorText, type FlowState } from "./flow-state.ts";
 import { exchange, ExchangeAbortedError, UpstreamClosedError } from "./http-exchange.ts";
 import { connectUpstream, guardLiteral, noteUpstream, noteUpstreamError, parentFor, UpstreamError } from "./upstream.ts";
 import { dialParent, type ParentProxy } from "../parent/tunnel.ts";
+import { throughParents } from "../parent/failover.ts";
 import type { HeaderList } from "../protocol/http-headers.ts";
 
 /** An upstream connection kept open between requests of one client connection. */
@@ -22,6 +23,8 @@ export interface KeptUpstream {
   readonly address: string | null;
   readonly dnsSource: string;
   readonly parent?: string;
+  /** Our `Proxy-Authorization` for the parent proxy it goes to, if that parent has credentials. */
+  readonly authorization?: string;
 }
 
 /** What the dispatcher should do after one forwarded request. */
@@ -83,9 +86,12 @@ export async function forwardHttp(
     try {
       if (parent) {
         guardLiteral(ctx, host, authority.port, decision);
-        const budget = AbortSignal.timeout(ctx.limits.connectTimeoutMs);
-        const p = await dialParent(ctx, parent, budget, budget);
-        return { key, conn: p.conn, reader: new ConnReader(p.conn), address: null, dnsSource: "parent", parent: parent.name };
+        const { value: p, parent: used } = await throughParents(ctx, parent, (candidate) => {
+          const budget = AbortSignal.timeout(ctx.limits.connectTimeoutMs);
+          return dialParent(ctx, candidate, budget, budget);
+        });
+        const authorization = used.authorization ? { authorization: used.authorization } : {};
+        return { key, conn: p.conn, reader: new ConnReader(p.conn), address: null, dnsSource: "parent", parent: used.name, ...authorization };
       }
       const u = await connectUpstream(ctx, host, authority.port, decision);
       return { key, conn: u.conn, reader: new ConnReader(u.conn), address: u.address, dnsSource: u.dnsSource };
@@ -105,9 +111,10 @@ export async function forwardHttp(
   const path = head.path ?? "/";
   // a parent proxy takes the absolute form (RFC 9112 §3.2.2), and our credentials
   const target = parent ? `http://${hostText(host)}${authority.port === 80 ? "" : `:${authority.port}`}${path}` : path;
-  const authorization = parent?.authorization;
-  const options = authorization ? { requestHeaders: (h: HeaderList) => h.append("Proxy-Authorization", authorization) } : {};
   for (;;) {
+    // our credentials for the parent this connection goes to (a fallback has its own)
+    const authorization = up.authorization;
+    const options = authorization ? { requestHeaders: (h: HeaderList) => h.append("Proxy-Authorization", authorization) } : {};
     noteUpstream(r, up);
     try {
       const result = await exchange(

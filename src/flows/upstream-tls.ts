@@ -8,6 +8,7 @@ import type { Conn } from "../core/conn.ts";
 import { hostText } from "../core/host.ts";
 import { type TlsClientSession, TlsValidationError } from "../core/tls.ts";
 import { openParentTunnel } from "../parent/tunnel.ts";
+import { throughParents } from "../parent/failover.ts";
 import type { Decision, Host } from "../policy/types.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import type { FlowContext, InterceptionContext } from "./context.ts";
@@ -77,14 +78,14 @@ export async function connectUpstreamTls(
     });
   if (parent) {
     guardLiteral(ctx, host, port, decision);
-    const t = await openParentTunnel(ctx, parent, host, port);
+    const { value: t, parent: used } = await throughParents(ctx, parent, (p) => openParentTunnel(ctx, p, host, port));
     if (t.head) {
       t.conn.close();
-      throw new UpstreamError("connect", `parent proxy "${parent.name}": ${hostText(host)}:${port} sent data before the TLS handshake`);
+      throw new UpstreamError("connect", `parent proxy "${used.name}": ${hostText(host)}:${port} sent data before the TLS handshake`);
     }
     // messages name the parent's address: the handshake goes through it
-    const session = await handshake(t.address, AbortSignal.timeout(ctx.limits.connectTimeoutMs), { conn: t.conn, port: parent.port });
-    return { session, address: null, dnsSource: "parent", parent: parent.name, key };
+    const session = await handshake(t.address, AbortSignal.timeout(ctx.limits.connectTimeoutMs), { conn: t.conn, port: used.port });
+    return { session, address: null, dnsSource: "parent", parent: used.name, key };
   }
   const r = await connectUpstreamWith(ctx, host, port, decision, (address, deadline) => handshake(address, deadline), undefined, (e) => e instanceof TlsValidationError);
   return { session: r.value, address: r.address, dnsSource: r.dnsSource, key };

@@ -6,6 +6,7 @@ import type { FlowContext } from "./context.ts";
 import type { FlowState } from "./flow-state.ts";
 import type { FlowRecord } from "../log/flow-record.ts";
 import { openParentTunnel, type ParentProxy } from "../parent/tunnel.ts";
+import { throughParents } from "../parent/failover.ts";
 
 /** Why an upstream connection could not be made; `status` is what the client is answered. */
 export class UpstreamError extends Error {
@@ -59,15 +60,15 @@ export interface Upstream {
 /**
  * A byte stream to `host:port`: resolves `host` once and dials TCP to the addresses it got
  * (see `connectUpstreamWith`), or, when the decision names a parent proxy, a tunnel through
- * it (see `openParentTunnel`). Through a parent an IP-literal destination still passes the
+ * it or, when it cannot be reached, its fallback (see `openParentTunnel`, `throughParents`). Through a parent an IP-literal destination still passes the
  * address guard; a name is the parent's to resolve.
  */
 export async function connectUpstream(ctx: FlowContext, host: Host, port: number, decision?: Decision, signal?: AbortSignal): Promise<Upstream> {
   const parent = parentFor(ctx, decision);
   if (parent) {
     guardLiteral(ctx, host, port, decision);
-    const t = await openParentTunnel(ctx, parent, host, port, signal);
-    return { conn: t.conn, address: null, dnsSource: "parent", parent: parent.name, ...(t.head ? { head: t.head } : {}) };
+    const { value: t, parent: used } = await throughParents(ctx, parent, (p) => openParentTunnel(ctx, p, host, port, signal));
+    return { conn: t.conn, address: null, dnsSource: "parent", parent: used.name, ...(t.head ? { head: t.head } : {}) };
   }
   const r = await connectUpstreamWith(ctx, host, port, decision, (address, deadline) => ctx.runtime.dial({ address, port, signal: deadline }), signal);
   return { conn: r.value, address: r.address, dnsSource: r.dnsSource };

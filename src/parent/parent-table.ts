@@ -4,9 +4,10 @@ import { basicAuthorization, type ParentProxy } from "./tunnel.ts";
 /**
  * The config's parent proxies as flows use them, with each password file read now (at start
  * and at every reload, so a rotated secret takes effect on reload). One trailing newline is
- * not part of the password.
+ * not part of the password. A parent `previous` had at the same address keeps its health
+ * (a reload does not bring an unreachable parent back early).
  */
-export function parentTable(config: Config, readText: (path: string) => string): Map<string, ParentProxy> {
+export function parentTable(config: Config, readText: (path: string) => string, previous?: ReadonlyMap<string, ParentProxy>): Map<string, ParentProxy> {
   const table = new Map<string, ParentProxy>();
   for (const [name, p] of Object.entries(config.parents)) {
     let authorization: string | undefined;
@@ -19,7 +20,18 @@ export function parentTable(config: Config, readText: (path: string) => string):
       }
       authorization = basicAuthorization(p.username, password);
     }
-    table.set(name, { name, host: p.host, port: p.port, authority: p.authority, ...(authorization ? { authorization } : {}) });
+    const before = previous?.get(name);
+    const health = before && before.authority === p.authority ? before.health : { downUntil: 0, lastError: null };
+    table.set(name, {
+      name,
+      host: p.host,
+      port: p.port,
+      authority: p.authority,
+      ...(authorization ? { authorization } : {}),
+      ...(p.fallback !== undefined ? { fallback: p.fallback } : {}),
+      ejectMs: p.ejectMs,
+      health,
+    });
   }
   return table;
 }

@@ -24,6 +24,20 @@ export interface ParentProxy {
   readonly authority: string;
   /** `Basic …` for `Proxy-Authorization`, when credentials are configured. */
   readonly authorization?: string;
+  /** The parent to use instead when this one cannot be reached (see `failover.ts`). */
+  readonly fallback?: string;
+  /** How long this parent is passed over after it could not be reached. */
+  readonly ejectMs: number;
+  /** Whether it could be reached lately (kept over a reload while its address stays). */
+  readonly health: ParentHealth;
+}
+
+/** What the flows learnt about reaching a parent. */
+export interface ParentHealth {
+  /** Epoch ms until which it is passed over for its fallback (0: not). */
+  downUntil: number;
+  /** Why it could not be reached last, for messages. */
+  lastError: string | null;
 }
 
 /** An open tunnel through a parent proxy. */

@@ -27,8 +27,9 @@ describe("config: parents", () => {
       authority: "proxy.corp.example:3128",
       username: "gw",
       passwordFile: "/run/secrets/corp",
+      ejectMs: 30_000,
     });
-    assert.deepEqual(config.parents["lab"], { url: "http://[2001:db8::8]:8080", host: { kind: "ipv6", address: "2001:db8::8" }, port: 8080, authority: "[2001:db8::8]:8080" });
+    assert.deepEqual(config.parents["lab"], { url: "http://[2001:db8::8]:8080", host: { kind: "ipv6", address: "2001:db8::8" }, port: 8080, authority: "[2001:db8::8]:8080", ejectMs: 30_000 });
     assert.equal(config.policy.defaultParent, "corp");
     const policy = compilePolicy(config.policy);
     const q = (name: string) => ({ host: { kind: "dns" as const, name }, port: 443, clientIp: "10.0.0.1" });
@@ -45,6 +46,18 @@ describe("config: parents", () => {
     ]);
     assert.deepEqual(problems({ policy: { rules: [{ action: "allow", parent: "corp" }] } }), [
       'policy.rules[0].parent: names parent "corp", but there is no "parents" section',
+    ]);
+  });
+
+  it("fallback: another parent, never itself, no loops; ejectMs defaults to 30 s", () => {
+    const config = parseConfig({ parents: { ...parents, corp: { ...parents.corp, fallback: "lab", ejectMs: 5000 } } });
+    assert.equal(config.parents["corp"]?.fallback, "lab");
+    assert.equal(config.parents["corp"]?.ejectMs, 5000);
+    assert.deepEqual(problems({ parents: { a: { url: "http://10.0.0.1:3128", fallback: "nope" } } }), ['parents.a.fallback: no parent named "nope"']);
+    assert.deepEqual(problems({ parents: { a: { url: "http://10.0.0.1:3128", fallback: "a" } } }), ["parents.a.fallback: a parent cannot be its own fallback"]);
+    assert.deepEqual(problems({ parents: { a: { url: "http://10.0.0.1:3128", fallback: "b" }, b: { url: "http://10.0.0.2:3128", fallback: "a" } } }), [
+      "parents.a.fallback: the fallbacks loop: a → b → a",
+      "parents.b.fallback: the fallbacks loop: b → a → b",
     ]);
   });
 
@@ -69,7 +82,7 @@ describe("config: parents", () => {
         'parents.c.url: expected an "http://host:port" URL, got "http://gw:pw@10.0.0.8:3128" (no credentials in the URL: use "username" and "passwordFile")',
         'parents.d.url: expected an "http://host:port" URL, got "http://10.0.0.8:3128/path" (no path, query or fragment)',
         'parents.e: expected "username" and "passwordFile" together',
-        'parents.f.proxy: unknown key (expected one of "url", "username", "passwordFile")',
+        'parents.f.proxy: unknown key (expected one of "url", "username", "passwordFile", "fallback", "ejectMs")',
       ],
     );
   });

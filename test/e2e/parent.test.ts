@@ -16,6 +16,7 @@ import { makeTestPki, type TestPki } from "./support/certs.ts";
 import { curl } from "./support/curl.ts";
 import { cliCommand, type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { type Origin, startOrigin } from "./support/origin.ts";
+import { closedPort } from "./support/ports.ts";
 
 describe("parent proxies end to end", { timeout: 90_000 }, () => {
   let work: string;
@@ -50,7 +51,7 @@ describe("parent proxies end to end", { timeout: 90_000 }, () => {
       proxyAuth: { realm: "parent", users: [{ name: "child-gw", passwordHash: await hashPassword("pä:ss word", 100_000) }] },
       addressGuard: { allow: ["127.0.0.0/8"] }, // the test origins are on loopback
       policy: { defaultAction: "deny", rules: [{ id: "test-names", hosts: [".test"], action: "allow", users: ["child-gw"] }] },
-      dns: { hosts: { "origin.test": ["127.0.0.1"], "blind.test": ["127.0.0.1"], "plain.test": ["127.0.0.1"] } },
+      dns: { hosts: { "origin.test": ["127.0.0.1"], "blind.test": ["127.0.0.1"], "plain.test": ["127.0.0.1"], "fail.test": ["127.0.0.1"] } },
     });
     passwordFile = join(work, "parent-password");
     writeFileSync(passwordFile, "pä:ss word\n");
@@ -58,12 +59,17 @@ describe("parent proxies end to end", { timeout: 90_000 }, () => {
       listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
       ca: { cert: join(work, "ca", "ca.pem"), key: join(work, "ca", "ca.key") },
       interception: { upstreamCaFiles: [pki.caFile] },
-      parents: { up: { url: `http://127.0.0.1:${parent.port}`, username: "child-gw", passwordFile } },
+      parents: {
+        up: { url: `http://127.0.0.1:${parent.port}`, username: "child-gw", passwordFile },
+        // nothing listens there: its flows fall back to "up"
+        dead: { url: `http://127.0.0.1:${await closedPort()}`, fallback: "up" },
+      },
       policy: {
         defaultAction: "deny",
         defaultParent: "up",
         rules: [
           { id: "inspect", hosts: ["origin.test"], action: "allow", decryption: "decrypt" },
+          { id: "via-dead", hosts: ["fail.test"], action: "allow", parent: "dead" },
           { id: "others", hosts: [".test"], action: "allow" },
         ],
         urlRules: [{ id: "no-admin", hosts: ["origin.test"], paths: ["/admin"], action: "deny" }],
@@ -121,6 +127,22 @@ describe("parent proxies end to end", { timeout: 90_000 }, () => {
     assert.equal(f.status, 200);
     const p = await parent.waitForFlow((f) => f.kind === "http" && f.host === "plain.test");
     assert.equal(p.user, "child-gw");
+  });
+
+  it("a parent that cannot be reached falls back to its fallback, for tunnels and plain HTTP", async () => {
+    const t = await curl(["-x", `http://127.0.0.1:${child.port}`, "-k", `https://fail.test:${origin.port}/hello`]);
+    assert.equal(t.code, 0, t.stderr);
+    assert.equal(t.stdout, "hello from origin");
+    const h = await curl(["-s", "-x", `http://127.0.0.1:${child.port}`, `http://fail.test:${plain.port}/hello`]);
+    assert.equal(h.code, 0, h.stderr);
+    assert.equal(h.stdout, "hello from origin");
+    const tf = await child.waitForFlow((f) => f.kind === "connect" && f.host === "fail.test");
+    assert.equal(tf.rule, "via-dead");
+    assert.equal(tf.parent, "up");
+    const hf = await child.waitForFlow((f) => f.kind === "http" && f.host === "fail.test");
+    assert.equal(hf.parent, "up");
+    const p = await parent.waitForFlow((f) => f.kind === "http" && f.host === "fail.test");
+    assert.equal(p.user, "child-gw", "the fallback's own credentials");
   });
 
   it("a wrong password (rotated file, reloaded) is a 502 naming the parent's 407; the right one works again", async () => {

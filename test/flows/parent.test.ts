@@ -12,6 +12,8 @@ const CORP: ParentProxy = {
   port: 3128,
   authority: "parent.test:3128",
   authorization: basicAuthorization("gw", "s3cret:ü"),
+  ejectMs: 30_000,
+  health: { downUntil: 0, lastError: null },
 };
 const PARENT_IP = "10.9.0.1";
 
@@ -250,7 +252,7 @@ describe("parent proxy: tunnels", () => {
   });
 
   it("a parent that is one of the gateway's own listeners is never dialled (a loop)", async () => {
-    const self: ParentProxy = { name: "loop", host: { kind: "ipv4", address: "127.0.0.1" }, port: 3128, authority: "127.0.0.1:3128" };
+    const self: ParentProxy = { name: "loop", host: { kind: "ipv4", address: "127.0.0.1" }, port: 3128, authority: "127.0.0.1:3128", ejectMs: 30_000, health: { downUntil: 0, lastError: null } };
     const guard = createAddressGuard({ self: ["127.0.0.1:3128"] });
     await withHarness({ policy: { ...POLICY, defaultParent: "loop" }, parents: [self] }, async (h) => {
       const ctx = h.ctx as { addressGuard?: () => typeof guard };
@@ -427,3 +429,100 @@ function clientHello(name: string): Uint8Array {
     extensions: [sniExt(name), versionsExt([0x0304])],
   }));
 }
+
+describe("parent proxy: failover to a fallback parent", () => {
+  const BACKUP_IP = "10.9.0.2";
+  /** corp (down unless served) falls back to backup, which has credentials of its own. */
+  const parents = (): ParentProxy[] => [
+    { ...CORP, fallback: "backup", health: { downUntil: 0, lastError: null } },
+    {
+      name: "backup",
+      host: { kind: "dns", name: "backup.test" },
+      port: 3128,
+      authority: "backup.test:3128",
+      authorization: basicAuthorization("gw", "backup-secret"),
+      ejectMs: 30_000,
+      health: { downUntil: 0, lastError: null },
+    },
+  ];
+  const options = () => ({ ...OPTIONS, parents: parents(), hosts: { ...OPTIONS.hosts, "backup.test": [BACKUP_IP] } });
+  /** A parent answering every CONNECT with 200, echoing one line, counting connections. */
+  function serveTunnels(h: Parameters<Parameters<typeof withHarness>[1]>[0], address: string, seen: string[]): void {
+    h.origin(address, 3128, async (p) => {
+      const head = await p.readHead();
+      seen.push(`${head.startLine} ${head.get("proxy-authorization")}`);
+      await p.write("HTTP/1.1 200 Connection established\r\n\r\n");
+      await p.end();
+      await p.readToEndOrReset();
+    });
+  }
+  async function tunnel(c: Peer, target: string): Promise<string> {
+    await connect(c, target);
+    const text = dec.decode(await c.readToEnd());
+    await c.end();
+    return text;
+  }
+
+  it("a parent that refuses the connection hands the tunnel to its fallback, which is then used at once", async () => {
+    await withHarness(options(), async (h) => {
+      const seen: string[] = [];
+      serveTunnels(h, BACKUP_IP, seen);
+      assert.equal(await tunnel(h.client(), "far.test:443"), ESTABLISHED);
+      assert.equal(await tunnel(h.client(), "far.test:443"), ESTABLISHED);
+      await h.finish();
+      assert.deepEqual(h.records.map((r) => [r.parent, r.status]), [["backup", 200], ["backup", 200]]);
+      // the second flow did not try corp again: it is passed over for its ejectMs
+      assert.deepEqual(h.dials, [{ address: PARENT_IP, port: 3128 }, { address: BACKUP_IP, port: 3128 }, { address: BACKUP_IP, port: 3128 }]);
+      assert.deepEqual(seen, Array(2).fill(`CONNECT far.test:443 HTTP/1.1 ${basicAuthorization("gw", "backup-secret")}`));
+    });
+  });
+
+  it("a parent that answers (403) is not second-guessed: no fallback", async () => {
+    await withHarness(options(), async (h) => {
+      h.origin(PARENT_IP, 3128, async (p) => {
+        await parentConnect(p, "far.test:443", "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+        await p.readToEndOrReset();
+      });
+      const c = h.client();
+      await connect(c, "far.test:443");
+      const res = await readResponse(c);
+      assert.equal(res.head.status, 403);
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+      assert.deepEqual(h.dials, [{ address: PARENT_IP, port: 3128 }]);
+    });
+  });
+
+  it("when no parent of the chain can be reached: 502 naming each", async () => {
+    await withHarness(options(), async (h) => {
+      const c = h.client();
+      await connect(c, "far.test:443");
+      const res = await readResponse(c);
+      assert.equal(res.head.status, 502);
+      assert.match(res.body, /No parent proxy could be reached: parent proxy "corp" \(parent\.test:3128\): connect failed: ECONNREFUSED; parent proxy "backup" \(backup\.test:3128\): connect failed: ECONNREFUSED/);
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+    });
+  });
+
+  it("plain HTTP through the fallback carries the fallback's credentials", async () => {
+    await withHarness(options(), async (h) => {
+      h.origin(BACKUP_IP, 3128, async (p) => {
+        const head = await p.readHead();
+        assert.equal(head.startLine, "GET http://far.test/x HTTP/1.1");
+        assert.equal(head.get("proxy-authorization"), basicAuthorization("gw", "backup-secret"));
+        await p.write(okResponse("via backup"));
+        await p.readToEndOrReset();
+      });
+      const c = h.client();
+      await c.write("GET http://far.test/x HTTP/1.1\r\nHost: far.test\r\n\r\n");
+      assert.equal((await readResponse(c)).body, "via backup");
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+      assert.equal(h.record().parent, "backup");
+    });
+  });
+});

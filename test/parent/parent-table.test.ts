@@ -20,7 +20,24 @@ describe("parentTable", () => {
     });
     assert.deepEqual(read, ["/secrets/corp"]);
     assert.equal(table.get("corp")?.authorization, basicAuthorization("gw", "s3cret\n"));
-    assert.deepEqual(table.get("open"), { name: "open", host: { kind: "ipv4", address: "10.0.0.9" }, port: 8080, authority: "10.0.0.9:8080" });
+    assert.deepEqual(table.get("open"), {
+      name: "open",
+      host: { kind: "ipv4", address: "10.0.0.9" },
+      port: 8080,
+      authority: "10.0.0.9:8080",
+      ejectMs: 30_000,
+      health: { downUntil: 0, lastError: null },
+    });
+  });
+
+  it("keeps a parent's health over a reload while its address stays", () => {
+    const first = parentTable(config, () => "pw");
+    first.get("corp")!.health.downUntil = 123;
+    first.get("open")!.health.downUntil = 456;
+    const moved = parseConfig({ parents: { corp: { url: "http://proxy.corp.example:3128", username: "gw", passwordFile: "/secrets/corp" }, open: { url: "http://10.0.0.10:8080" } } });
+    const next = parentTable(moved, () => "pw", first);
+    assert.equal(next.get("corp")!.health, first.get("corp")!.health);
+    assert.equal(next.get("open")!.health.downUntil, 0, "a parent at another address starts afresh");
   });
 
   it("fails naming the parent and the file when a password cannot be read", () => {
