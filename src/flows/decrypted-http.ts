@@ -14,6 +14,7 @@ import type { FlowContext, InterceptionContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { exchange, ExchangeAbortedError, UpstreamClosedError } from "./http-exchange.ts";
 import { nextRequest } from "./next-request.ts";
+import { userAgentOf } from "../log/user-agent.ts";
 import { UpstreamError } from "./upstream.ts";
 import { connectionBoundAuth } from "../protocol/connection-auth.ts";
 import { isIdempotent } from "../protocol/idempotent.ts";
@@ -102,6 +103,7 @@ export async function relayDecryptedHttp(
       client: r.client,
       listener: r.listener,
       user: r.user,
+      userAgent: userAgentOf(head.headers),
       mode: r.mode,
       host: hostText(host),
       port,

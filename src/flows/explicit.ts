@@ -1,6 +1,7 @@
 import type { Conn } from "../core/conn.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
 import { answerError } from "./answers.ts";
+import { userAgentOf } from "../log/user-agent.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import { connectTunnel } from "./connect-tunnel.ts";
 import type { FlowContext } from "./context.ts";
@@ -64,6 +65,7 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
         return;
       }
       first = false;
+      flow.record.userAgent = userAgentOf(head.headers);
       const proxyAuth = transparentPort === undefined ? ctx.proxyAuth?.() : undefined;
       if (proxyAuth) {
         const auth = await proxyAuth.check(head.headers.get("proxy-authorization"), client.remote.address);

@@ -21,6 +21,7 @@ export class FlowState {
       peer: client instanceof RelayedConn && client.peer !== client.remote ? formatAddress(client.peer.address, client.peer.port) : null,
       listener: ctx.listenerName,
       user: null,
+      userAgent: null,
       mode,
       kind: "invalid",
       host: null,

@@ -25,6 +25,7 @@ import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { forwardReverse, type KeptBackend, releaseBackend } from "./reverse-forward.ts";
 import { nextRequest } from "./next-request.ts";
+import { userAgentOf } from "../log/user-agent.ts";
 
 /** Methods never forwarded: CONNECT (not a proxy here), TRACE (would reflect credentials), PRI (HTTP/2 preface). */
 const REFUSED_METHODS = new Set(["CONNECT", "TRACE", "PRI"]);
@@ -89,6 +90,7 @@ export async function serveReverseHttp(
       client: r.client,
       listener: r.listener,
       user: null, // the user this request authenticated as (a route with basicAuth)
+      userAgent: userAgentOf(head.headers),
       mode: r.mode,
       host: host ? hostText(host) : shownHost,
       port: localPort,

@@ -20,6 +20,7 @@ import type { FlowContext } from "./context.ts";
 import { clientFailure, errorText, FlowState } from "./flow-state.ts";
 import { answerable } from "./next-request.ts";
 import { readRequest } from "./read-head.ts";
+import { userAgentOf } from "../log/user-agent.ts";
 
 /** The `Location` for a request: https, the request's host, `httpsPort` unless 443, the target. */
 export function httpsLocation(head: RequestHead, httpsPort: number): string | undefined {
@@ -77,6 +78,7 @@ export async function handleRedirectHttps(client: Conn, ctx: FlowContext, httpsP
       client: r.client,
       listener: r.listener,
       user: r.user,
+      userAgent: userAgentOf(head.headers),
       mode: "reverse",
       host: head.headers.get("host") ?? "",
       port: client.local.port,

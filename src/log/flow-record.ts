@@ -19,6 +19,12 @@ export interface FlowRecord {
   listener: string;
   /** The authenticated proxy user (proxy authentication), or null. */
   user: string | null;
+  /**
+   * The `User-Agent` of the request that opened the flow (a CONNECT, a plain-HTTP request;
+   * at most 256 characters), or null: none sent, or none seen (transparent TLS, and reverse
+   * and decrypted connections, whose request lines carry it).
+   */
+  userAgent: string | null;
   /** "explicit" (more modes later). */
   mode: string;
   /**
@@ -73,6 +79,8 @@ export interface RequestRecord {
    * `basicAuth`, the user this request signed in as; else null.
    */
   user: string | null;
+  /** The request's `User-Agent` (at most 256 characters), or null. */
+  userAgent: string | null;
   mode: string;
   /** The CONNECT (or SNI) host the connection was decrypted for. */
   host: string;

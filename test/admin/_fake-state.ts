@@ -39,6 +39,7 @@ export function flowRecord(fields: Partial<FlowRecord> = {}): FlowRecord {
     peer: null,
     listener: "explicit",
     user: null,
+    userAgent: null,
     mode: "explicit",
     kind: "connect",
     host: "example.com",

@@ -110,6 +110,7 @@ describe("explicit proxy end to end (real curl)", { timeout: 180_000 }, () => {
     assert.equal(f.resolved, "127.0.0.1");
     assert.equal(f.dnsSource, "static");
     assert.equal(f.status, 200);
+    assert.match(String(f.userAgent), /^curl\/\d/, "the CONNECT's User-Agent");
     assert.ok((f.bytesUp as number) > 0 && (f.bytesDown as number) > 0);
   });
 

@@ -98,6 +98,7 @@ describe("TLS interception end to end (real curl)", { timeout: 240_000 }, () => 
     assert.equal(q.status, 200);
     assert.equal(q.method, "GET");
     assert.equal(q.decision, "allow");
+    assert.match(String(q.userAgent), /^curl\/\d/, "the decrypted request's User-Agent");
   });
 
   it("proves interception: without the gateway CA, curl refuses the minted certificate", async () => {

@@ -38,6 +38,7 @@ describe("explicit CONNECT tunnel", () => {
       assert.equal(r.decision, "allow");
       assert.equal(r.rule, "allow-test");
       assert.equal(r.status, 200);
+      assert.equal(r.userAgent, "test");
       assert.equal(r.bytesUp, up.byteLength);
       assert.equal(r.bytesDown, down.byteLength);
       assert.equal(r.end, "eof");

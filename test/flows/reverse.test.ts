@@ -15,7 +15,7 @@ describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
       const seenB = named(h, "10.0.0.2", 8080, "from b");
       const s = state([route("a", ["a.test"], "A"), route("b", ["b.test"], "B")], { A: { backends: ["http://10.0.0.1"] }, B: { backends: ["http://10.0.0.2:8080"] } });
       const { c, done } = open(h, s);
-      await c.write("GET /x?q=1 HTTP/1.1\r\nHost: a.test\r\nX-Forwarded-For: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\n\r\n");
+      await c.write("GET /x?q=1 HTTP/1.1\r\nHost: a.test\r\nUser-Agent: probe/1.0\r\nX-Forwarded-For: 6.6.6.6\r\nForwarded: for=6.6.6.6\r\n\r\n");
       const first = await readResponse(c);
       assert.equal(first.body, "from a");
       assert.equal(first.head.get("via"), "1.1 tollgate");
@@ -31,9 +31,9 @@ describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
       assert.equal(a.get("forwarded"), "for=127.0.0.1;host=a.test;proto=http");
       assert.equal(a.get("via"), "1.1 tollgate");
       assert.equal(seenB[0]?.get("host"), "b.test");
-      assert.deepEqual(h.requestRecords.map((q) => [q.mode, q.rule, q.url, q.status, q.decision]), [
-        ["reverse", "a", "http://a.test/x?q=1", 200, "allow"],
-        ["reverse", "b", "http://b.test/y", 200, "allow"],
+      assert.deepEqual(h.requestRecords.map((q) => [q.mode, q.rule, q.url, q.status, q.decision, q.userAgent]), [
+        ["reverse", "a", "http://a.test/x?q=1", 200, "allow", "probe/1.0"],
+        ["reverse", "b", "http://b.test/y", 200, "allow", null],
       ]);
       const r = h.record();
       assert.equal(r.mode, "reverse");
