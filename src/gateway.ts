@@ -20,6 +20,7 @@ import { Drain } from "./flows/drain.ts";
 import { registerProcessMetrics } from "./metrics/process-metrics.ts";
 import { FlowFeed } from "./admin/flow-feed.ts";
 import { type ReverseService, startReverse } from "./reverse/service.ts";
+import type { PoolReport } from "./reverse/report.ts";
 import { shareOfLimits } from "./workers/share.ts";
 import type { ParentProxy } from "./parent/tunnel.ts";
 import { parentTable } from "./parent/parent-table.ts";
@@ -47,6 +48,8 @@ export interface Gateway {
    * process's metrics (the worker counts its own flows).
    */
   ingest(record: FlowRecord | RequestRecord, quiet: boolean): void;
+  /** The reverse proxy's pools and their backends' state now (empty without reverse listeners). */
+  backends(): PoolReport[];
   /**
    * Stops accepting and drains: connections waiting for a request close at once, requests in
    * progress are answered with `Connection: close`, tunnels may run on; after `graceMs` the
@@ -231,6 +234,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       observeConfigReload(metrics, true, generation);
       return { generation, restartNeeded: restartNeeded(config, next) };
     },
+    backends: () => reverse.report(),
     ingest(record, quiet) {
       feed.write(record);
       if (!quiet) output.write(record);

@@ -184,6 +184,8 @@ export function createAdminApp(state: AdminState, options: AdminAppOptions = {})
     return new Response(pacScript(data), { headers: { "content-type": PAC_CONTENT_TYPE, "cache-control": "no-cache" } });
   });
 
+  app.get("/backends", () => jsonResponse(200, { pools: state.backends() }));
+
   app.get("/openapi.json", () => jsonResponse(200, openApiDocument(options.version ?? pkg.version)));
 
   app.get("/ui", () => {

@@ -2,6 +2,7 @@ import { ConfigError } from "../config/errors.ts";
 import { parseConfig } from "../config/parse.ts";
 import type { Config } from "../config/config.ts";
 import type { Gateway } from "../gateway.ts";
+import type { PoolReport } from "../reverse/report.ts";
 import { mergeExpositions } from "../metrics/merge.ts";
 import { explainQuery } from "./explain.ts";
 import type { AdminState, ExplainQuery, ExplainResult, PacData, PolicyIssue, Readiness } from "./state.ts";
@@ -158,6 +159,10 @@ export class GatewayAdminState implements AdminState {
 
   caCertificatePem(): string | undefined {
     return this.#gateway.live.caCertPem;
+  }
+
+  backends(): readonly PoolReport[] {
+    return this.#gateway.backends();
   }
 
   pac(): PacData {

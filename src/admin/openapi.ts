@@ -106,6 +106,15 @@ export function openApiDocument(version: string): Json {
           responses: { 200: text("Event stream", "text/event-stream"), ...errors(400, 401) },
         },
       },
+      "/backends": {
+        get: {
+          summary: "The reverse proxy's pools: each backend's health-check verdict, passive ejection and last error, and idle connections (this process's view)",
+          responses: {
+            200: answer("Pools", { type: "object", properties: { pools: { type: "array", items: { $ref: "#/components/schemas/PoolReport" } } } }),
+            ...errors(401),
+          },
+        },
+      },
       "/ca.pem": { get: { summary: "The interception CA certificate (public part)", responses: { 200: text("PEM", "application/x-pem-file"), ...errors(401, 404) } } },
       "/ca": { get: { summary: "How to trust the interception CA (HTML)", responses: { 200: text("Page", "text/html"), ...errors(401) } } },
       "/proxy.pac": {
@@ -117,6 +126,27 @@ export function openApiDocument(version: string): Json {
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
       schemas: {
+        PoolReport: {
+          type: "object",
+          properties: {
+            name: { type: "string" },
+            healthChecks: { type: "boolean" },
+            idleConnections: { type: "integer" },
+            reusedConnections: { type: "integer" },
+            backends: { type: "array", items: { $ref: "#/components/schemas/BackendReport" } },
+          },
+        },
+        BackendReport: {
+          type: "object",
+          properties: {
+            url: { type: "string" },
+            available: { type: "boolean", description: "takes requests now: healthy and not ejected" },
+            healthy: { type: "boolean" },
+            ejectedUntil: { type: ["string", "null"], format: "date-time" },
+            consecutiveFailures: { type: "integer" },
+            lastError: { type: ["string", "null"] },
+          },
+        },
         Error: {
           type: "object",
           required: ["error"],

@@ -1,5 +1,6 @@
 import type { FlowFeed } from "./flow-feed.ts";
 import type { Explanation } from "../policy/types.ts";
+import type { PoolReport } from "../reverse/report.ts";
 
 /**
  * What the admin API needs from the running gateway. The gateway implements it; the hono
@@ -41,6 +42,8 @@ export interface AdminState {
   caCertificatePem(): string | undefined;
   /** Data for the PAC file: the proxy address clients should use, and hosts that bypass it. */
   pac(): PacData;
+  /** The reverse proxy's pools and their backends' state (this process's view). */
+  backends(): readonly PoolReport[];
 }
 
 export interface Readiness {

@@ -76,10 +76,17 @@ export interface GatewayMetrics {
   /** `tollgate_upstream_idle_connections` and `tollgate_upstream_reused_total`: the upstream pool, read at scrape time. */
   setUpstreamPoolSource(source: (() => { readonly idle: number; readonly reused: number }) | undefined): void;
   /**
-   * `tollgate_backend_idle_connections{pool}` and `tollgate_backend_reused_total{pool}`: the
-   * reverse proxy's idle backend connections by pool, read at scrape time.
+   * `tollgate_backend_idle_connections{pool}`, `tollgate_backend_reused_total{pool}` and
+   * `tollgate_backend_up{pool,backend}`: the reverse proxy's pools, read at scrape time.
    */
-  setBackendPoolSource(source: (() => ReadonlyMap<string, { readonly idle: number; readonly reused: number }>) | undefined): void;
+  setBackendPoolSource(source: (() => ReadonlyMap<string, BackendPoolFigures>) | undefined): void;
+}
+
+/** A reverse-proxy pool's figures for the metrics. */
+export interface BackendPoolFigures {
+  readonly idle: number;
+  readonly reused: number;
+  readonly backends: readonly { readonly url: string; readonly up: boolean }[];
 }
 
 /** Options of {@linkcode createGatewayMetrics}. */
@@ -113,7 +120,12 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
       catchUp(upstreamReused, s.reused);
     },
   });
-  let backendSource: (() => ReadonlyMap<string, { readonly idle: number; readonly reused: number }>) | undefined;
+  let backendSource: (() => ReadonlyMap<string, BackendPoolFigures>) | undefined;
+  const backendUp = registry.gauge({
+    name: "tollgate_backend_up",
+    help: "Whether a reverse-proxy backend takes requests now (1: healthy and not ejected), by pool and backend URL.",
+    labelNames: ["pool", "backend"],
+  });
   const backendReused = registry.counter({
     name: "tollgate_backend_reused_total",
     help: "Idle reverse-proxy backend connections taken by a later request (of any client), by pool.",
@@ -125,8 +137,10 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
     labelNames: ["pool"],
     collect: (g) => {
       if (!backendSource) return;
+      backendUp.reset();
       for (const [pool, s] of backendSource()) {
         g.labels(pool).set(s.idle);
+        for (const b of s.backends) backendUp.labels(pool, b.url).set(b.up ? 1 : 0);
         const child = backendReused.labels(pool);
         if (s.reused > child.value) child.inc(s.reused - child.value);
       }

@@ -22,6 +22,14 @@ import { handleReverse } from "../flows/reverse.ts";
 import { handleRedirectHttps } from "../flows/reverse-redirect.ts";
 import type { RedirectHttpsListenerConfig, ReverseListenerConfig } from "./config-types.ts";
 import { type BuildDeps, type BuildFixed, buildReverse, type ReverseGeneration } from "./generation.ts";
+import { type PoolReport, poolReport } from "./report.ts";
+
+/** A pool's figures for the metrics. */
+export interface BackendPoolStats {
+  readonly idle: number;
+  readonly reused: number;
+  readonly backends: readonly { readonly url: string; readonly up: boolean }[];
+}
 
 /** What the reverse proxy needs from the gateway. */
 export interface ReverseDeps {
@@ -47,10 +55,13 @@ export interface ReverseService {
    */
   prepare(next: Config): () => void;
   /**
-   * Idle backend connections now, and those handed to a later request since start, by pool
-   * name (pools a reload dropped keep their count, with no idle connections).
+   * Idle backend connections now, those handed to a later request since start (pools a
+   * reload dropped keep their count, with no idle connections and no backends), and whether
+   * each backend is available, by pool name: what the metrics read.
    */
-  backendPools(): ReadonlyMap<string, { readonly idle: number; readonly reused: number }>;
+  backendPools(): ReadonlyMap<string, BackendPoolStats>;
+  /** Every pool in force and its backends' state, for operators (`GET /backends`). */
+  report(): PoolReport[];
   /** Stops the health checks and closes the idle backend connections (idempotent). */
   close(): void;
 }
@@ -104,13 +115,19 @@ export function startReverse(config: Config, deps: ReverseDeps): ReverseService 
       };
     },
     backendPools() {
-      const out = new Map<string, { idle: number; reused: number }>();
-      for (const [id, reused] of retired) out.set(id, { idle: 0, reused });
+      const out = new Map<string, BackendPoolStats>();
+      for (const [id, reused] of retired) out.set(id, { idle: 0, reused, backends: [] });
+      const now = Date.now();
       for (const [id, e] of current.pools) {
-        const s = e.runtime.idle?.stats() ?? { idle: 0, reused: 0 };
-        out.set(id, { idle: s.idle, reused: (retired.get(id) ?? 0) + s.reused });
+        const r = poolReport(id, e, now);
+        const backends = r.backends.map((b) => ({ url: b.url, up: b.available }));
+        out.set(id, { idle: r.idleConnections, reused: (retired.get(id) ?? 0) + r.reusedConnections, backends });
       }
       return out;
+    },
+    report() {
+      const now = Date.now();
+      return [...current.pools].map(([id, e]) => poolReport(id, e, now));
     },
     close() {
       if (closed) return;

@@ -3,6 +3,7 @@
  * real policy validation and explanation, and counters of what the app called.
  */
 import { parseConfig } from "../../src/config/parse.ts";
+import type { PoolReport } from "../../src/reverse/report.ts";
 import type { Config } from "../../src/config/config.ts";
 import { explainConfig } from "../../src/admin/explain.ts";
 import { FlowFeed } from "../../src/admin/flow-feed.ts";
@@ -70,6 +71,7 @@ export interface FakeState extends AdminState {
   ready: boolean;
   caPem: string | undefined;
   pacData: PacData;
+  pools: PoolReport[];
   metrics: string;
   calls: string[];
 }
@@ -83,6 +85,7 @@ export function fakeState(overrides: Partial<FakeState> = {}): FakeState {
     ready: true,
     caPem: TEST_CA_PEM,
     pacData: { proxy: "127.0.0.1:3128", bypass: ["intranet.example", "*.svc.example", ".corp.example", "192.0.2.7", "198.51.100.0/24"] },
+    pools: [],
     metrics: '# HELP tollgate_connections_total Connections.\n# TYPE tollgate_connections_total counter\ntollgate_connections_total{listener="explicit"} 3\n',
     calls: [],
     flows: new FlowFeed({ capacity: 2000 }),
@@ -127,6 +130,9 @@ export function fakeState(overrides: Partial<FakeState> = {}): FakeState {
     },
     pac() {
       return this.pacData;
+    },
+    backends() {
+      return this.pools;
     },
   };
   return Object.assign(state, overrides);

@@ -18,7 +18,7 @@ async function json(res: Response): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>;
 }
 
-const PROTECTED = ["/readyz", "/metrics", "/config", "/policy", "/flows", "/ca.pem", "/ca", "/proxy.pac", "/openapi.json"];
+const PROTECTED = ["/readyz", "/metrics", "/config", "/policy", "/flows", "/backends", "/ca.pem", "/ca", "/proxy.pac", "/openapi.json"];
 
 describe("admin app: bearer token", () => {
   const { app } = appWith();
@@ -447,11 +447,26 @@ describe("admin app: CA, PAC, OpenAPI, UI", () => {
     assert.equal((await app.request("/proxy.pac", { headers: auth })).status, 404);
   });
 
+  it("GET /backends lists the reverse proxy's pools as the gateway reports them", async () => {
+    const pools = [{
+      name: "api",
+      healthChecks: true,
+      idleConnections: 2,
+      reusedConnections: 7,
+      backends: [{ url: "http://10.0.0.1:8080", available: false, healthy: false, ejectedUntil: null, consecutiveFailures: 0, lastError: "Health check answered 503" }],
+    }];
+    const { app } = appWith({ pools });
+    const res = await app.request("/backends", { headers: auth });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { pools });
+    assert.equal((await app.request("/backends")).status, 401);
+  });
+
   it("GET /openapi.json is OpenAPI 3.1 listing every path", async () => {
     const doc = await json(await appWith().app.request("/openapi.json", { headers: auth }));
     assert.equal(doc["openapi"], "3.1.0");
     const paths = doc["paths"] as Record<string, Record<string, unknown>>;
-    for (const path of ["/healthz", "/readyz", "/metrics", "/config", "/policy", "/policy/validate", "/policy/explain", "/flows", "/flows/stream", "/ca.pem", "/ca", "/proxy.pac", "/openapi.json", "/ui"]) {
+    for (const path of ["/healthz", "/readyz", "/metrics", "/config", "/policy", "/policy/validate", "/policy/explain", "/flows", "/flows/stream", "/backends", "/ca.pem", "/ca", "/proxy.pac", "/openapi.json", "/ui"]) {
       assert.ok(paths[path], path);
     }
     assert.ok(paths["/policy"]?.["put"] && paths["/policy"]?.["get"]);

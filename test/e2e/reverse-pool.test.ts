@@ -7,6 +7,7 @@ import { type Backend, startBackend, stopBackend } from "./support/backend.ts";
 import { curl } from "./support/curl.ts";
 import { type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { makeOpensslCa } from "./support/reverse-pki.ts";
+import { closedPort } from "./support/ports.ts";
 
 /**
  * Backend connections shared across clients on a real gateway: separate curl runs (a new
@@ -24,6 +25,7 @@ describe("reverse proxy: backend connections shared across clients (real curl, N
     const inner = makeOpensslCa("Pool Backend CA", mkdtempSync(join(work, "inner-")));
     const server = inner.issue("backend", ["backend.internal"]);
     plain = await startBackend("plain");
+    const downPort = await closedPort();
     secure = await startBackend("secure", [server.cert, server.key]);
     gw = await startGateway({
       listeners: [{ name: "rev", mode: "reverse", listen: "127.0.0.1:0", tls: false }],
@@ -32,11 +34,13 @@ describe("reverse proxy: backend connections shared across clients (real curl, N
           plain: { backends: [`http://127.0.0.1:${plain.port}`] },
           secure: { backends: [`https://127.0.0.1:${secure.port}`], tls: { caFile: inner.caFile, serverName: "backend.internal" } },
           own: { backends: [`http://127.0.0.1:${plain.port}`], keepAlive: { maxIdlePerBackend: 0 } },
+          down: { backends: [`http://127.0.0.1:${downPort}`], ejectMs: 60_000 },
         },
         routes: [
           { id: "plain", hosts: ["plain.test"], pool: "plain" },
           { id: "secure", hosts: ["secure.test"], pool: "secure" },
           { id: "own", hosts: ["own.test"], pool: "own" },
+          { id: "down", hosts: ["down.test"], pool: "down" },
         ],
       },
       admin: { listen: "127.0.0.1:0" },
@@ -78,5 +82,22 @@ describe("reverse proxy: backend connections shared across clients (real curl, N
     assert.equal(ntlm.peerPort, pooled.peerPort, "the NTLM request itself may take the idle connection");
     const after = await get("plain.test");
     assert.notEqual(after.peerPort, ntlm.peerPort, "but that connection is not given to the next client");
+  });
+
+  it("GET /backends and tollgate_backend_up show which backends take requests, and why one does not", async () => {
+    const failed = await curl(["-H", "Host: down.test", "-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${gw.port}/`]);
+    assert.equal(failed.stdout, "502");
+    const res = await fetch(`http://127.0.0.1:${gw.ports.get("admin")}/backends`);
+    const { pools } = await res.json() as { pools: { name: string; backends: { url: string; available: boolean; ejectedUntil: string | null; lastError: string | null }[] }[] };
+    assert.deepEqual(pools.map((p) => p.name), ["plain", "secure", "own", "down"]);
+    const plainBackend = pools.find((p) => p.name === "plain")!.backends[0]!;
+    assert.equal(plainBackend.available, true);
+    const down = pools.find((p) => p.name === "down")!.backends[0]!;
+    assert.equal(down.available, false);
+    assert.ok(down.ejectedUntil && Date.parse(down.ejectedUntil) > Date.now(), JSON.stringify(down));
+    assert.match(String(down.lastError), /ECONNREFUSED|refused/i);
+    const text = await metrics();
+    assert.match(text, new RegExp(`^tollgate_backend_up\\{pool="plain",backend="http://127\\.0\\.0\\.1:${plain.port}"\\} 1$`, "m"));
+    assert.match(text, /^tollgate_backend_up\{pool="down",backend="http:\/\/127\.0\.0\.1:\d+"\} 0$/m);
   });
 });

@@ -19,6 +19,7 @@ const NAMES = [
   "tollgate_active_tunnels",
   "tollgate_backend_idle_connections",
   "tollgate_backend_reused_total",
+  "tollgate_backend_up",
   "tollgate_bytes_total",
   "tollgate_cert_cache_hits_total",
   "tollgate_cert_cache_misses_total",
@@ -108,18 +109,24 @@ describe("createGatewayMetrics", () => {
 
   it("reads the reverse proxy's idle backend connections by pool at scrape time", () => {
     const m = createGatewayMetrics(new Registry());
-    let pools = new Map([["api", { idle: 2, reused: 5 }], ["site", { idle: 0, reused: 0 }]]);
+    const up = (url: string, isUp: boolean) => ({ url, up: isUp });
+    let pools = new Map([["api", { idle: 2, reused: 5, backends: [up("http://10.0.0.1:80", true), up("http://10.0.0.2:80", false)] }], ["site", { idle: 0, reused: 0, backends: [] }]]);
     m.setBackendPoolSource(() => pools);
     let text = m.registry.expose();
     assert.match(text, /^tollgate_backend_idle_connections\{pool="api"\} 2$/m);
     assert.match(text, /^tollgate_backend_reused_total\{pool="api"\} 5$/m);
     assert.match(text, /^tollgate_backend_reused_total\{pool="site"\} 0$/m);
-    pools = new Map([["api", { idle: 1, reused: 8 }], ["site", { idle: 3, reused: 1 }]]);
+    assert.match(text, /^tollgate_backend_up\{pool="api",backend="http:\/\/10\.0\.0\.1:80"\} 1$/m);
+    assert.match(text, /^tollgate_backend_up\{pool="api",backend="http:\/\/10\.0\.0\.2:80"\} 0$/m);
+    // a reload dropped 10.0.0.2: its series goes
+    pools = new Map([["api", { idle: 1, reused: 8, backends: [up("http://10.0.0.1:80", false)] }], ["site", { idle: 3, reused: 1, backends: [] }]]);
     text = m.registry.expose();
     assert.match(text, /^tollgate_backend_idle_connections\{pool="api"\} 1$/m);
     assert.match(text, /^tollgate_backend_reused_total\{pool="api"\} 8$/m);
     assert.match(text, /^tollgate_backend_idle_connections\{pool="site"\} 3$/m);
     assert.match(text, /^tollgate_backend_reused_total\{pool="site"\} 1$/m);
+    assert.match(text, /^tollgate_backend_up\{pool="api",backend="http:\/\/10\.0\.0\.1:80"\} 0$/m);
+    assert.doesNotMatch(text, /10\.0\.0\.2/);
   });
 
   it("takes a certificate cache source set later", () => {
