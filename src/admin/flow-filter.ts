@@ -12,6 +12,7 @@
  * | `client` | the client's address is in an IP address or CIDR |
  * | `status` | equals a status (`403`) or is in a class (`5xx`) |
  * | `parent` | a flow line's parent proxy is that name, or `direct` for none (request lines never match) |
+ * | `requestId` | a request line's `requestId` (the reverse proxy's `X-Request-Id`) equals it |
  *
  * @module
  */
@@ -23,7 +24,7 @@ import type { FlowFilter } from "./flow-feed.ts";
 export type { FlowFilter };
 
 /** The query parameters {@linkcode parseFlowFilter} reads. */
-export const FLOW_FILTER_PARAMS = ["type", "decision", "user", "listener", "mode", "rule", "host", "client", "status", "parent"] as const;
+export const FLOW_FILTER_PARAMS = ["type", "decision", "user", "listener", "mode", "rule", "host", "client", "status", "parent", "requestId"] as const;
 
 /** One of {@linkcode FLOW_FILTER_PARAMS}. */
 export type FlowFilterParam = (typeof FLOW_FILTER_PARAMS)[number];
@@ -94,6 +95,10 @@ function parentTest(value: string): FlowFilter {
   return (r) => r.type === "flow" && r.parent === parent;
 }
 
+function requestIdTest(value: string): FlowFilter {
+  return (r) => r.type === "request" && r.requestId === value;
+}
+
 function fieldTest(field: "user" | "listener" | "mode" | "rule"): (value: string) => FlowFilter {
   return (value) => (r) => r[field] === value;
 }
@@ -109,6 +114,7 @@ const TESTS: Readonly<Record<FlowFilterParam, (value: string) => FlowFilter>> = 
   client: clientTest,
   status: statusTest,
   parent: parentTest,
+  requestId: requestIdTest,
 };
 
 /**

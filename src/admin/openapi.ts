@@ -33,6 +33,7 @@ const FLOW_FILTERS: Json[] = [
   { name: "client", in: "query", schema: { type: "string" }, description: "Client IP address or CIDR" },
   { name: "status", in: "query", schema: { type: "string", pattern: "^[1-5](\\d\\d|xx)$" }, description: "A status (403) or a class (5xx)" },
   { name: "parent", in: "query", schema: { type: "string" }, description: "Parent proxy name of flow lines, or direct" },
+  { name: "requestId", in: "query", schema: { type: "string" }, description: "A request line's X-Request-Id (reverse proxy), exactly" },
 ];
 
 const policyBody: Json = { required: true, ...json({ $ref: "#/components/schemas/Policy" }) };

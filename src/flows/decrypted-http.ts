@@ -104,6 +104,7 @@ export async function relayDecryptedHttp(
       listener: r.listener,
       user: r.user,
       userAgent: userAgentOf(head.headers),
+      requestId: null,
       mode: r.mode,
       host: hostText(host),
       port,

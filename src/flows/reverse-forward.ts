@@ -13,6 +13,7 @@ import { connectionOptions, stripHopByHop } from "../protocol/hop-by-hop.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
 import { backendName, dialBackend } from "../reverse/dial.ts";
 import { forwardedHeaders } from "../reverse/forwarded.ts";
+import { REQUEST_ID_FIELD } from "../reverse/request-id.ts";
 import { applyHeaderEdits, isNoop } from "../reverse/header-edits.ts";
 import { idleKey, type PoolRuntime } from "../reverse/listener-state.ts";
 import type { Backend } from "../reverse/pool.ts";
@@ -72,6 +73,8 @@ export interface ReverseRequest {
   readonly trusted: boolean;
   /** The user the route's `basicAuth` let through, or null (a route without it). */
   readonly user: string | null;
+  /** The request's `X-Request-Id` (see `reverse/request-id.ts`). */
+  readonly requestId: string;
 }
 
 /** How the request went. */
@@ -88,7 +91,7 @@ export type ForwardResult =
  * `close` / `keep-alive` / `upgrade` options the framer acts on; then the forwarding fields
  * and the route's edits.
  */
-export function backendRequestHeaders(head: RequestHead, req: Pick<ReverseRequest, "hostField" | "proto" | "trusted" | "route" | "user">, peer: string): HeaderList {
+export function backendRequestHeaders(head: RequestHead, req: Pick<ReverseRequest, "hostField" | "proto" | "trusted" | "route" | "user" | "requestId">, peer: string): HeaderList {
   const options = connectionOptions(head.headers);
   const upgrade = head.headers.get("upgrade");
   let h = stripHopByHop(head.headers);
@@ -96,6 +99,7 @@ export function backendRequestHeaders(head: RequestHead, req: Pick<ReverseReques
   if (kept.length > 0) h = h.append("Connection", kept.join(", "));
   if (kept.includes("upgrade") && upgrade !== undefined) h = h.append("Upgrade", upgrade);
   h = forwardedHeaders(h, { peer, proto: req.proto, host: req.hostField, trusted: req.trusted });
+  h = h.delete("x-request-id").append(REQUEST_ID_FIELD, req.requestId);
   if (req.route.config.basicAuth) {
     // the gateway checked the password: the backend gets who, never the password, and no
     // X-Forwarded-User a client made up

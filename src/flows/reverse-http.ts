@@ -26,6 +26,7 @@ import { errorText, type FlowState } from "./flow-state.ts";
 import { forwardReverse, type KeptBackend, releaseBackend } from "./reverse-forward.ts";
 import { nextRequest } from "./next-request.ts";
 import { userAgentOf } from "../log/user-agent.ts";
+import { REQUEST_ID_FIELD, requestIdFor } from "../reverse/request-id.ts";
 
 /** Methods never forwarded: CONNECT (not a proxy here), TRACE (would reflect credentials), PRI (HTTP/2 preface). */
 const REFUSED_METHODS = new Set(["CONNECT", "TRACE", "PRI"]);
@@ -84,6 +85,9 @@ export async function serveReverseHttp(
     let host: Host | undefined = authority ? tryNormalizeHost(authority.host) : undefined;
     if (hostField === undefined && info.sni) host = tryNormalizeHost(info.sni);
     const shownHost = hostField ?? (host ? hostText(host) : "");
+    const state = current();
+    const trusted = state.trust.has(client.remote.address);
+    const requestId = requestIdFor(head.headers, trusted);
     const req: RequestRecord = {
       type: "request",
       time: "",
@@ -91,6 +95,7 @@ export async function serveReverseHttp(
       listener: r.listener,
       user: null, // the user this request authenticated as (a route with basicAuth)
       userAgent: userAgentOf(head.headers),
+      requestId,
       mode: r.mode,
       host: host ? hostText(host) : shownHost,
       port: localPort,
@@ -128,13 +133,12 @@ export async function serveReverseHttp(
       req.status = status;
       req.reason = more.logReason ?? reason;
       logRequest(true, refusal ? undefined : reason);
-      await answerAndClose(client, cR, status, reason, proxyError, more.headers);
+      await answerAndClose(client, cR, status, reason, proxyError, [...(more.headers ?? []), [REQUEST_ID_FIELD, requestId]]);
       return done(end, refusal ? undefined : reason);
     };
 
     if (REFUSED_METHODS.has(head.method)) return refuse(405, `Method "${head.method}" is not accepted here`, "error");
     if (hostField !== undefined && !host) return refuse(400, `Invalid Host ${JSON.stringify(hostField)}`, "error");
-    const state = current();
     const found = state.routes.resolve({ host, target, method: head.method, listener: r.listener });
     if (found.kind === "bad-path") return refuse(400, found.reason, "error");
     if (found.kind === "none") {
@@ -143,7 +147,6 @@ export async function serveReverseHttp(
     }
     const route = found.route;
     req.rule = route.id;
-    const trusted = state.trust.has(client.remote.address);
     const clientIp = originalClient(head.headers, client.remote.address, state.trust);
     if (route.clients && !clientAllowed(route.clients, clientIp)) {
       return refuse(403, `Client ${clientIp} is not allowed on route "${route.id}"`, "denied", "destination_denied");
@@ -198,7 +201,7 @@ export async function serveReverseHttp(
     req.reason = `route "${route.id}" to pool "${route.config.pool}"`;
     const outcome = await forwardReverse(
       ctx,
-      { client, clientReader: cR, head, framing, target, hostField, route, pool, proto: info.proto, trusted, user: auth ? req.user : null },
+      { client, clientReader: cR, head, framing, target, hostField, route, pool, proto: info.proto, trusted, user: auth ? req.user : null, requestId },
       kept,
       state.log,
     );

@@ -79,6 +79,7 @@ export async function handleRedirectHttps(client: Conn, ctx: FlowContext, httpsP
       listener: r.listener,
       user: r.user,
       userAgent: userAgentOf(head.headers),
+      requestId: null,
       mode: "reverse",
       host: head.headers.get("host") ?? "",
       port: client.local.port,

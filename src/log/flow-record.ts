@@ -81,6 +81,8 @@ export interface RequestRecord {
   user: string | null;
   /** The request's `User-Agent` (at most 256 characters), or null. */
   userAgent: string | null;
+  /** Reverse proxy: the `X-Request-Id` the backend got (ours, or a trusted proxy's); else null. */
+  requestId: string | null;
   mode: string;
   /** The CONNECT (or SNI) host the connection was decrypted for. */
   host: string;

@@ -12,7 +12,7 @@ const RECORDS: readonly FeedRecord[] = [
   flowRecord({ host: null, port: null, client: "[2001:db8::7]:4002", decision: null, rule: null, status: 400, kind: "invalid" }),
   flowRecord({ host: "192.0.2.10", client: "192.168.1.1:4003", status: null, mode: "transparent" }),
   requestRecord({ host: "b.example.com", client: "10.0.0.6:4004", user: "alice", decision: "deny", rule: "no-admin", status: 403 }),
-  requestRecord({ host: "b.example.com", client: "10.0.0.6:4004", user: "alice", status: 502 }),
+  requestRecord({ host: "b.example.com", client: "10.0.0.6:4004", user: "alice", status: 502, requestId: "5c1f0b6e-2a4d-4e8b-9d3e-8f1f2b7c4a90" }),
 ];
 
 /** Indexes of the records the query keeps. */
@@ -38,6 +38,7 @@ describe("parseFlowFilter", () => {
     assert.deepEqual(kept({ rule: "no-admin" }), [4]);
     assert.deepEqual(kept({ parent: "corp" }), [0]);
     assert.deepEqual(kept({ parent: "direct" }), [1, 2, 3], "flow lines only");
+    assert.deepEqual(kept({ requestId: "5c1f0b6e-2a4d-4e8b-9d3e-8f1f2b7c4a90" }), [5]);
   });
 
   it("host takes the policy's patterns: exact, *.suffix, .domain, IP, CIDR", () => {

@@ -101,7 +101,7 @@ describe("dashboard in headless Chromium", { skip: runtimeName === "deno" ? skip
     const cells = await row.$$eval("td", (tds) => tds.map((td) => td.textContent));
     assert.deepEqual(cells.slice(1), ["10.1.2.3:40000", "explicit", "blocked.ads.example:443", "deny", "block-ads", "0 B", "0 B", "3 ms"]);
     state.flows.write({
-      type: "request", time: new Date().toISOString(), client: "10.1.2.3:40001", listener: "explicit", user: "alice", userAgent: null, mode: "explicit", host: "app.example", port: 443,
+      type: "request", time: new Date().toISOString(), client: "10.1.2.3:40001", listener: "explicit", user: "alice", userAgent: null, requestId: null, mode: "explicit", host: "app.example", port: 443,
       method: "POST", url: "https://app.example/admin", status: 403, decision: "deny", rule: "no-admin", reason: "url rule", bytesUp: 10, bytesDown: 20, durationMs: 1, error: null,
     });
     await page.waitForSelector('#flows-body tr:has-text("onerror")', { timeout: 5000 });

@@ -207,8 +207,12 @@ describe("reverse proxy end to end (real curl, openssl, Node backends)", { timeo
   });
 
   it("sets X-Forwarded-* and Forwarded, replacing what an untrusted client sent", async () => {
-    const body = await json("a.test", "/", ["-H", "X-Forwarded-For: 6.6.6.6", "-H", "Forwarded: for=6.6.6.6", "-H", "X-Forwarded-Host: evil.test"]);
+    const body = await json("a.test", "/", ["-H", "X-Forwarded-For: 6.6.6.6", "-H", "Forwarded: for=6.6.6.6", "-H", "X-Forwarded-Host: evil.test", "-H", "X-Request-Id: forged"]);
     assert.equal(body.headers["x-forwarded-for"], "127.0.0.1");
+    const id = body.headers["x-request-id"];
+    assert.match(String(id), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, "ours, not the client's");
+    const line = await gw.waitForFlow((f) => f.type === "request" && f.requestId === id);
+    assert.equal(line.status, 200);
     assert.equal(body.headers["x-forwarded-proto"], "https");
     assert.equal(body.headers["x-forwarded-host"], `a.test:${rev}`);
     assert.equal(body.headers["forwarded"], `for=127.0.0.1;host="a.test:${rev}";proto=https`);

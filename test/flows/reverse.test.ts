@@ -75,6 +75,42 @@ describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
     });
   });
 
+  it("X-Request-Id: ours for every request (a client's replaced), a trusted proxy's kept; the backend, the request line and our refusals carry it", async () => {
+    const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    await withHarness({}, async (h) => {
+      const seen = named(h, "10.0.0.1", 80, "ok");
+      const untrusted = state([route("a", ["a.test"], "A")], { A: { backends: ["http://10.0.0.1"] } });
+      const { c, done } = open(h, untrusted);
+      await c.write("GET / HTTP/1.1\r\nHost: a.test\r\nX-Request-Id: forged\r\nConnection: X-Request-Id\r\n\r\n");
+      await readResponse(c);
+      await c.write("GET / HTTP/1.1\r\nHost: nowhere.test\r\n\r\n");
+      const refused = await readResponse(c);
+      assert.equal(refused.head.status, 404);
+      await close(c, done);
+      const trusted = state([route("a", ["a.test"], "A")], { A: { backends: ["http://10.0.0.1"] } }, [], { trust: ["127.0.0.1"] });
+      const t = open(h, trusted);
+      for (const sent of ["lb-7f3a-0001", "has space", "x".repeat(129)]) {
+        await t.c.write(`GET / HTTP/1.1\r\nHost: a.test\r\nX-Request-Id: ${sent}\r\n\r\n`);
+        await readResponse(t.c);
+      }
+      await t.c.write("GET / HTTP/1.1\r\nHost: a.test\r\nX-Request-Id: one\r\nX-Request-Id: two\r\n\r\n");
+      await readResponse(t.c);
+      await close(t.c, t.done);
+      const ids = seen.map((s) => s.all("x-request-id"));
+      assert.ok(ids.every((v) => v.length === 1), JSON.stringify(ids));
+      const [first, kept, spaced, long, twice] = ids.map((v) => v[0]!);
+      assert.match(first!, UUID, "a client's id is replaced");
+      assert.equal(kept, "lb-7f3a-0001", "a trusted proxy's id is kept");
+      for (const id of [spaced, long, twice]) assert.match(id!, UUID, "an invalid or repeated one is replaced");
+      const lines = h.requestRecords;
+      assert.deepEqual(lines.filter((q) => q.status === 200).map((q) => q.requestId), [first, kept, spaced, long, twice]);
+      const notFound = lines.find((q) => q.status === 404);
+      assert.match(String(notFound?.requestId), UUID);
+      assert.equal(refused.head.get("x-request-id"), notFound?.requestId, "our refusal names the id the log has");
+      assert.equal(new Set(lines.map((q) => q.requestId)).size, lines.length);
+    });
+  });
+
   it("a client cannot strip our X-Forwarded-For by naming it in Connection", async () => {
     await withHarness({}, async (h) => {
       const seen = named(h, "10.0.0.1", 80, "ok");

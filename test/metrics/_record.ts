@@ -43,6 +43,7 @@ export function requestRecord(fields: Partial<RequestRecord> = {}): RequestRecor
     listener: "main",
     user: null,
     userAgent: null,
+    requestId: null,
     mode: "explicit",
     host: "example.com",
     port: 443,
