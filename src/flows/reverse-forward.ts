@@ -119,20 +119,21 @@ function hostFor(req: ReverseRequest, backend: Backend): string {
 }
 
 /**
- * A connection to the pool's next backend in turn: an idle one to it when there is one
- * (unless `fresh`), else the first backend that answers a dial; records failures (passive
- * ejection).
+ * A connection to the pool's next backend in turn, leaving out the backends in `skip`
+ * (indexes): an idle one to it when there is one (unless `fresh`), else the first backend
+ * that answers a dial; records failures (passive ejection).
  */
 async function connectPool(
   ctx: FlowContext,
   pool: PoolRuntime,
   log: (message: string) => void,
   fresh: boolean,
+  skip: ReadonlySet<number> = new Set(),
 ): Promise<KeptBackend | { readonly status: 502 | 504; readonly message: string; readonly proxyError: string }> {
   const errors: string[] = [];
   let timeouts = 0;
   let certificate = false;
-  const candidates = pool.pool.candidates();
+  const candidates = pool.pool.candidates().filter((b) => !skip.has(b.index));
   for (const b of candidates) {
     const idle = fresh ? undefined : pool.idle?.take(idleKey(b));
     if (idle) return { pool, backend: b, conn: idle.conn, reader: idle.reader, address: idle.info.address, served: idle.served, pinned: false };
@@ -181,10 +182,15 @@ export async function forwardReverse(
   const options = isNoop(editResponse) ? {} : { responseHeaders: (h: HeaderList) => applyHeaderEdits(h, editResponse) };
   // the pool's timeout bounds the backend's silence (and the idle time of an upgraded connection)
   const exchangeCtx: FlowContext = { ...ctx, limits: { ...ctx.limits, idleTimeoutMs: req.pool.timeoutMs } };
+  /** Backends (indexes) that lost this request on a fresh connection: the next try goes elsewhere. */
+  const lost = new Set<number>();
+  let retriedStale = false;
   for (let attempt = 0; ; attempt++) {
     if (!up) {
-      // a retry after a reused connection failed takes a new one: another idle one may be as stale
-      const c = await connectPool(ctx, req.pool, log, attempt > 0);
+      // a retry takes a new connection (another idle one may be as stale), to a backend that
+      // has not lost this request yet while there is one
+      const skip = lost.size < req.pool.pool.backends.length ? lost : new Set<number>();
+      const c = await connectPool(ctx, req.pool, log, attempt > 0, skip);
       if (!("conn" in c)) return { kind: "failed", status: c.status, message: c.message, proxyError: c.proxyError };
       up = c;
     }
@@ -204,13 +210,28 @@ export async function forwardReverse(
       return { kind: "done", result, backend: up };
     } catch (e) {
       const reused = up.served > 0;
+      const backend = up.backend;
       up.conn.close();
       up = undefined;
       if (e instanceof ExchangeAbortedError) return { kind: "aborted", error: e, backend: name };
-      // A kept-alive backend may have closed just as we reused it: retry once on a fresh
-      // connection, only for a request without a body, and after a reset only an idempotent one.
-      const lostReused = reused && !(e instanceof HttpParseError || e instanceof FlowTimeoutError) && isIdempotent(req.head.method);
-      if (attempt === 0 && req.framing.kind === "none" && (e instanceof UpstreamClosedError || lostReused)) continue;
+      // Lost before any answer, a request without a body may be sent again: after the backend
+      // closed without a word (it took nothing), or for an idempotent method after a reset.
+      const beforeAnswer = !(e instanceof HttpParseError || e instanceof FlowTimeoutError);
+      const resendable = beforeAnswer && req.framing.kind === "none" && (e instanceof UpstreamClosedError || isIdempotent(req.head.method));
+      if (resendable && reused && !retriedStale) {
+        // a kept-alive connection the backend closed just as we reused it: once, on a fresh one
+        retriedStale = true;
+        continue;
+      }
+      if (resendable && !reused) {
+        // a fresh connection lost: the backend is failing (it counts toward its ejection);
+        // the request goes to another backend, each at most once (a pool of one: once more)
+        if (req.pool.pool.connectFailed(backend, errorText(e))) {
+          log(`backend ${name} of pool "${req.pool.pool.id}" ejected for ${ejectSeconds(req.pool)} s: ${errorText(e)}`);
+        }
+        lost.add(backend.index);
+        if (lost.size < req.pool.pool.backends.length || attempt === 0) continue;
+      }
       if (e instanceof FlowTimeoutError) {
         return { kind: "failed", status: 504, message: `Backend ${name} did not answer within ${req.pool.timeoutMs} ms`, proxyError: "connection_timeout", backend: name };
       }

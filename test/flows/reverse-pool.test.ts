@@ -145,4 +145,46 @@ describe("reverse flow: backend connections shared across clients", () => {
       closeIdle(s);
     });
   });
+
+  it("a backend that loses requests on fresh connections: GETs go to another backend, the failing one is ejected; a POST with a body is not resent", async () => {
+    await withHarness({}, async (h) => {
+      let broken = 0;
+      h.origin("10.0.0.1", 80, async (o) => {
+        broken++;
+        await o.readHead();
+        if (broken % 2) o.conn.close(); // goes away (a reset to the gateway)
+        else await o.end(); // or closes without a word
+        await o.readToEndOrReset();
+      });
+      const seen: string[] = [];
+      h.origin("10.0.0.2", 80, async (o) => {
+        for (;;) {
+          const head = await o.readHead().catch(() => undefined);
+          if (!head) return;
+          seen.push(head.startLine);
+          await o.write(okResponse("two"));
+        }
+      });
+      const logs: string[] = [];
+      const s = state([route("a", ["a.test"], "p")], { p: { backends: ["http://10.0.0.1", "http://10.0.0.2"], ejectAfterFailures: 1 } }, logs);
+      const { c, done } = open(h, s);
+      await c.write("GET /first HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      assert.equal((await readResponse(c)).body, "two");
+      await close(c, done);
+      assert.equal(broken, 1);
+      assert.match(logs.join("\n"), /backend http:\/\/10\.0\.0\.1:80 of pool "p" ejected for 60 s: /);
+      assert.equal(s.pools.get("p")?.pool.available(s.pools.get("p")!.pool.backends[0]!), false);
+      // ejected: the next requests do not even try it
+      assert.equal(await visit(h, s), "two");
+      assert.equal(broken, 1);
+      // a POST with a body is never sent twice: once the only backend left loses it, 502
+      const lone = state([route("a", ["a.test"], "p")], { p: { backends: ["http://10.0.0.1"] } });
+      const post = open(h, lone);
+      await post.c.write("POST /pay HTTP/1.1\r\nHost: a.test\r\nContent-Length: 2\r\n\r\nhi");
+      assert.equal((await readResponse(post.c)).head.status, 502);
+      await close(post.c, post.done);
+      assert.equal(broken, 2);
+      assert.deepEqual(seen, ["GET /first HTTP/1.1", "GET / HTTP/1.1"]);
+    });
+  });
 });
