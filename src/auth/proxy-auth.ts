@@ -1,5 +1,6 @@
 import { parsePasswordHash, type PasswordHash, verifyPassword } from "./password-hash.ts";
 import { clientRateKey, RateLimiter } from "../policy/rate-limiter.ts";
+import { type DerivationGate, GateFullError, PROCESS_GATE } from "./derivation-gate.ts";
 
 export interface ProxyUser {
   readonly name: string;
@@ -9,8 +10,11 @@ export interface ProxyUser {
 
 export type AuthResult =
   | { readonly ok: true; readonly user: string }
-  /** `retryAfterMs`: not checked at all, the client made too many failed attempts (answer 429). */
-  | { readonly ok: false; readonly reason: string; readonly retryAfterMs?: number };
+  /**
+   * `retryAfterMs`: not checked at all. Either the client made too many failed attempts
+   * (answer 429), or, with `busy`, too many checks are under way in the process (answer 503).
+   */
+  | { readonly ok: false; readonly reason: string; readonly retryAfterMs?: number; readonly busy?: true };
 
 export interface ProxyAuth {
   readonly realm: string;
@@ -53,7 +57,12 @@ const CACHE_MAX = 1024;
  * while the client's failed attempts are within `limit` (a success does not count); beyond
  * it the answer is a refusal with `retryAfterMs`, at no cost.
  */
-export function createBasicCredentials(list: readonly ProxyUser[], limit: SignInLimit = DEFAULT_SIGN_IN_LIMIT, now?: () => number): BasicCredentials {
+export function createBasicCredentials(
+  list: readonly ProxyUser[],
+  limit: SignInLimit = DEFAULT_SIGN_IN_LIMIT,
+  now?: () => number,
+  gate: DerivationGate = PROCESS_GATE,
+): BasicCredentials {
   const users = new Map<string, PasswordHash>();
   for (const u of list) users.set(u.name, parsePasswordHash(u.passwordHash));
   const verified = new Map<string, { user: string; until: number }>();
@@ -85,7 +94,14 @@ export function createBasicCredentials(list: readonly ProxyUser[], limit: SignIn
         return { ok: false, reason: `too many failed sign-ins from ${key} (limit ${limit.burst}, then ${limit.perMinute} a minute); not checked, retry after ${seconds} s`, retryAfterMs: allowed.retryAfterMs };
       }
       // unknown users cost a derivation too, so timing does not reveal which names exist
-      const ok = await verifyPassword(decoded.slice(colon + 1), stored ?? DUMMY);
+      let ok: boolean;
+      try {
+        ok = await gate.run(() => verifyPassword(decoded.slice(colon + 1), stored ?? DUMMY));
+      } catch (e) {
+        if (!(e instanceof GateFullError)) throw e;
+        failures.refund(key); // not the client's failure
+        return { ok: false, reason: `not checked: the gateway is busy checking other sign-ins (${e.message})`, retryAfterMs: 1000, busy: true };
+      }
       if (!stored || !ok) return { ok: false, reason: `bad credentials for user ${JSON.stringify(name)}` };
       failures.refund(key);
       if (verified.size >= CACHE_MAX) verified.delete(verified.keys().next().value as string);

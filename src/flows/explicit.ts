@@ -75,7 +75,10 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
           flow.record.reason = auth.reason;
           if (auth.retryAfterMs !== undefined) {
             const seconds = String(Math.ceil(auth.retryAfterMs / 1000));
-            await answerError(client, src, flow, 429, `Too many failed sign-ins from this address; retry after ${seconds} s`, undefined, [["Retry-After", seconds]]);
+            const [status, text] = auth.busy
+              ? [503, `Too many sign-ins are being checked; retry after ${seconds} s`]
+              : [429, `Too many failed sign-ins from this address; retry after ${seconds} s`];
+            await answerError(client, src, flow, status, text, undefined, [["Retry-After", seconds]]);
             return;
           }
           await answerError(client, src, flow, 407, "Proxy authentication required", undefined, [["Proxy-Authenticate", proxyAuth.challenge]]);

@@ -177,7 +177,9 @@ export async function serveReverseHttp(
         : { ok: false as const, reason: "no proxyAuth users" };
       if (!checked.ok && "retryAfterMs" in checked && checked.retryAfterMs !== undefined) {
         const seconds = String(Math.ceil(checked.retryAfterMs / 1000));
-        return refuse(429, `Too many failed sign-ins from this address; retry after ${seconds} s`, "denied", undefined, { headers: [["Retry-After", seconds]], logReason: checked.reason });
+        const headers: [string, string][] = [["Retry-After", seconds]];
+        if (checked.busy) return refuse(503, `Too many sign-ins are being checked; retry after ${seconds} s`, "error", undefined, { headers, logReason: checked.reason });
+        return refuse(429, `Too many failed sign-ins from this address; retry after ${seconds} s`, "denied", undefined, { headers, logReason: checked.reason });
       }
       if (!checked.ok) {
         const challenge: [string, string] = ["WWW-Authenticate", basicChallenge(auth.realm)];

@@ -7,6 +7,7 @@ import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { hashPassword } from "../../src/auth/password-hash.ts";
 import { createBasicCredentials, createProxyAuth, type ProxyAuth } from "../../src/auth/proxy-auth.ts";
+import { DerivationGate } from "../../src/auth/derivation-gate.ts";
 import type { PolicyDefinition } from "../../src/policy/types.ts";
 import { ESTABLISHED, okResponse, readResponse, withHarness, within } from "../helpers/flow-harness.ts";
 
@@ -133,6 +134,26 @@ describe("policy by proxy user, through the flows", () => {
       assert.equal(last?.status, 429);
       assert.match(last?.reason ?? "", /too many failed sign-ins from 127\.0\.0\.1/);
       assert.equal(h.dials.length, 0);
+    });
+  });
+
+  it("a sign-in that finds every password check slot taken gets 503 with Retry-After, unchecked", async () => {
+    const passwordHash = await hashPassword("pw", 100_000);
+    const users = [{ name: "alice", passwordHash }];
+    const busy = createProxyAuth({ realm: "t", users }, createBasicCredentials(users, undefined, undefined, new DerivationGate(1, 0)));
+    await withHarness({ policy: POLICY, proxyAuth: busy }, async (h) => {
+      const [a, b] = [h.client(), h.client()];
+      await Promise.all([a, b].map((c, i) => c.write(`CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\nProxy-Authorization: Basic ${btoa(`alice:guess${i}`)}\r\n\r\n`)));
+      const heads = await Promise.all([a, b].map((c) => within(c.readHead(), 1500, "answer")));
+      assert.deepEqual(heads.map((x) => x.status).sort(), [407, 503]);
+      assert.equal(heads.find((x) => x.status === 503)?.get("retry-after"), "1");
+      for (const c of [a, b]) {
+        await c.end();
+        await c.readToEndOrReset();
+      }
+      await h.finish();
+      const refused = h.records.find((r) => r.status === 503);
+      assert.match(refused?.reason ?? "", /not checked: the gateway is busy checking other sign-ins/);
     });
   });
 });

@@ -1,0 +1,57 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { hashPassword } from "../../src/auth/password-hash.ts";
+import { DerivationGate, GateFullError } from "../../src/auth/derivation-gate.ts";
+import { createBasicCredentials } from "../../src/auth/proxy-auth.ts";
+
+/** A task that finishes when the test says so. */
+function held<T>(value: T) {
+  let release!: () => void;
+  const done = new Promise<void>((r) => (release = r));
+  return { task: async () => (await done, value), release };
+}
+
+describe("DerivationGate", () => {
+  it("runs at most `concurrency` tasks at once, queues `queue` more, refuses the rest at once", async () => {
+    const gate = new DerivationGate(2, 1);
+    const a = held("a");
+    const b = held("b");
+    const c = held("c");
+    const pa = gate.run(a.task);
+    const pb = gate.run(b.task);
+    const pc = gate.run(c.task);
+    assert.deepEqual(gate.load, { running: 2, waiting: 1 });
+    await assert.rejects(gate.run(() => Promise.resolve("d")), GateFullError);
+    let cStarted = false;
+    void pc.then(() => (cStarted = true));
+    a.release();
+    assert.equal(await pa, "a");
+    c.release();
+    assert.equal(await pc, "c", "the waiting task took the freed slot");
+    assert.ok(cStarted);
+    b.release();
+    assert.equal(await pb, "b");
+    assert.deepEqual(gate.load, { running: 0, waiting: 0 });
+  });
+
+  it("a failing task frees its slot too", async () => {
+    const gate = new DerivationGate(1, 0);
+    await assert.rejects(gate.run(() => Promise.reject(new Error("boom"))), /boom/);
+    assert.equal(await gate.run(() => Promise.resolve(1)), 1);
+    assert.deepEqual(gate.load, { running: 0, waiting: 0 });
+  });
+
+  it("credentials: a check that finds the gate full is refused as busy, not counted against the client", async () => {
+    const users = [{ name: "alice", passwordHash: await hashPassword("s3cret", 100_000) }];
+    const gate = new DerivationGate(1, 0);
+    const credentials = createBasicCredentials(users, { burst: 1, perMinute: 1 }, undefined, gate);
+    const header = (p: string) => `Basic ${btoa(`alice:${p}`)}`;
+    const [first, second] = await Promise.all([
+      credentials.check(header("guess-a"), "Authorization", "192.0.2.1"),
+      credentials.check(header("s3cret"), "Authorization", "192.0.2.2"),
+    ]);
+    assert.deepEqual(first, { ok: false, reason: 'bad credentials for user "alice"' });
+    assert.ok(!second.ok && second.busy === true && second.retryAfterMs === 1000, JSON.stringify(second));
+    assert.deepEqual(await credentials.check(header("s3cret"), "Authorization", "192.0.2.2"), { ok: true, user: "alice" }, "its one allowed failure is still there; a success anyway");
+  });
+});
