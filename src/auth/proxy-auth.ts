@@ -111,6 +111,18 @@ export function createBasicCredentials(
   };
 }
 
+/**
+ * The answer to a sign-in that was not checked (`retryAfterMs` set): `503` when the gateway is
+ * busy checking others, `429` when the client failed too often; undefined for any other result.
+ */
+export function uncheckedAnswer(result: AuthResult): { readonly status: 429 | 503; readonly message: string; readonly retryAfter: string } | undefined {
+  if (result.ok || result.retryAfterMs === undefined) return undefined;
+  const retryAfter = String(Math.ceil(result.retryAfterMs / 1000));
+  return result.busy
+    ? { status: 503, message: `Too many sign-ins are being checked; retry after ${retryAfter} s`, retryAfter }
+    : { status: 429, message: `Too many failed sign-ins from this address; retry after ${retryAfter} s`, retryAfter };
+}
+
 /** A Basic challenge (`Proxy-Authenticate` / `WWW-Authenticate` value) for `realm`. */
 export function basicChallenge(realm: string): string {
   return `Basic realm="${realm.replace(/["\\]/g, "")}", charset="UTF-8"`;

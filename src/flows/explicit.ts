@@ -2,6 +2,7 @@ import type { Conn } from "../core/conn.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
 import { answerError } from "./answers.ts";
 import { userAgentOf } from "../log/user-agent.ts";
+import { uncheckedAnswer } from "../auth/proxy-auth.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import { connectTunnel } from "./connect-tunnel.ts";
 import type { FlowContext } from "./context.ts";
@@ -73,12 +74,9 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
           flow.record.decision = "deny";
           flow.record.rule = "proxy-auth";
           flow.record.reason = auth.reason;
-          if (auth.retryAfterMs !== undefined) {
-            const seconds = String(Math.ceil(auth.retryAfterMs / 1000));
-            const [status, text] = auth.busy
-              ? [503, `Too many sign-ins are being checked; retry after ${seconds} s`]
-              : [429, `Too many failed sign-ins from this address; retry after ${seconds} s`];
-            await answerError(client, src, flow, status, text, undefined, [["Retry-After", seconds]]);
+          const unchecked = uncheckedAnswer(auth);
+          if (unchecked) {
+            await answerError(client, src, flow, unchecked.status, unchecked.message, undefined, [["Retry-After", unchecked.retryAfter]]);
             return;
           }
           await answerError(client, src, flow, 407, "Proxy authentication required", undefined, [["Proxy-Authenticate", proxyAuth.challenge]]);

@@ -6,7 +6,7 @@
  * no route 404, refused 403, backend unreachable 502, backend silent 504.
  * @module
  */
-import { basicChallenge } from "../auth/proxy-auth.ts";
+import { basicChallenge, uncheckedAnswer } from "../auth/proxy-auth.ts";
 import type { Conn } from "../core/conn.ts";
 import { hostText, tryNormalizeHost } from "../core/host.ts";
 import type { RequestRecord } from "../log/flow-record.ts";
@@ -159,12 +159,13 @@ export async function serveReverseHttp(
       }
     }
     const limit = route.config.rateLimit;
-    const verdict = limit ? state.limiters.get(route.id)?.limiter.take(limit.per === "client" ? clientRateKey(clientIp) : "") : undefined;
+    const bucket = limit?.per === "client" ? clientRateKey(clientIp) : "";
+    const verdict = limit ? state.limiters.get(route.id)?.limiter.take(bucket) : undefined;
     if (limit && verdict && !verdict.ok) {
       // before basicAuth: a password guesser is held to the rate too, not each guess a PBKDF2
       req.rule = `${route.id}.rate-limit`;
       const seconds = Math.ceil(verdict.retryAfterMs / 1000);
-      const whose = limit.per === "client" ? `client ${clientRateKey(clientIp)}` : "all clients together";
+      const whose = limit.per === "client" ? `client ${bucket}` : "all clients together";
       return refuse(429, `Too many requests on route "${route.id}": ${whose} over ${limit.requestsPerSecond} requests/s (burst ${limit.burst}); retry after ${seconds} s`, "denied", undefined, {
         headers: [["Retry-After", String(seconds)]],
       });
@@ -175,11 +176,10 @@ export async function serveReverseHttp(
       const checked = credentials
         ? await credentials.check(head.headers.get("authorization"), "Authorization", clientIp)
         : { ok: false as const, reason: "no proxyAuth users" };
-      if (!checked.ok && "retryAfterMs" in checked && checked.retryAfterMs !== undefined) {
-        const seconds = String(Math.ceil(checked.retryAfterMs / 1000));
-        const headers: [string, string][] = [["Retry-After", seconds]];
-        if (checked.busy) return refuse(503, `Too many sign-ins are being checked; retry after ${seconds} s`, "error", undefined, { headers, logReason: checked.reason });
-        return refuse(429, `Too many failed sign-ins from this address; retry after ${seconds} s`, "denied", undefined, { headers, logReason: checked.reason });
+      const unchecked = uncheckedAnswer(checked);
+      if (unchecked && !checked.ok) {
+        const more = { headers: [["Retry-After", unchecked.retryAfter]] as const, logReason: checked.reason };
+        return refuse(unchecked.status, unchecked.message, unchecked.status === 503 ? "error" : "denied", undefined, more);
       }
       if (!checked.ok) {
         const challenge: [string, string] = ["WWW-Authenticate", basicChallenge(auth.realm)];
