@@ -140,20 +140,27 @@ describe("policy by proxy user, through the flows", () => {
   it("a sign-in that finds every password check slot taken gets 503 with Retry-After, unchecked", async () => {
     const passwordHash = await hashPassword("pw", 100_000);
     const users = [{ name: "alice", passwordHash }];
-    const busy = createProxyAuth({ realm: "t", users }, createBasicCredentials(users, undefined, undefined, new DerivationGate(1, 0)));
+    const gate = new DerivationGate(1, 0);
+    const busy = createProxyAuth({ realm: "t", users }, createBasicCredentials(users, undefined, undefined, gate));
+    let release!: () => void;
+    const occupied = gate.run(() => new Promise<void>((r) => (release = r))); // another sign-in's check
     await withHarness({ policy: POLICY, proxyAuth: busy }, async (h) => {
-      const [a, b] = [h.client(), h.client()];
-      await Promise.all([a, b].map((c, i) => c.write(`CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\nProxy-Authorization: Basic ${btoa(`alice:guess${i}`)}\r\n\r\n`)));
-      const heads = await Promise.all([a, b].map((c) => within(c.readHead(), 1500, "answer")));
-      assert.deepEqual(heads.map((x) => x.status).sort(), [407, 503]);
-      assert.equal(heads.find((x) => x.status === 503)?.get("retry-after"), "1");
-      for (const c of [a, b]) {
+      const attempt = async () => {
+        const c = h.client();
+        await c.write(`CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\nProxy-Authorization: Basic ${btoa("alice:guess")}\r\n\r\n`);
+        const head = await within(c.readHead(), 1500, "answer");
         await c.end();
         await c.readToEndOrReset();
-      }
+        return head;
+      };
+      const refused = await attempt();
+      assert.equal(refused.status, 503);
+      assert.equal(refused.get("retry-after"), "1");
+      release();
+      await occupied;
+      assert.equal((await attempt()).status, 407, "checked once a slot is free");
       await h.finish();
-      const refused = h.records.find((r) => r.status === 503);
-      assert.match(refused?.reason ?? "", /not checked: the gateway is busy checking other sign-ins/);
+      assert.match(h.records.find((r) => r.status === 503)?.reason ?? "", /not checked: the gateway is busy checking other sign-ins/);
     });
   });
 });
