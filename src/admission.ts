@@ -1,8 +1,8 @@
 /**
  * Who a listener serves, before any flow runs: the process-wide connection limit (answered
  * `503` and closed), for a PROXY protocol listener the header first (from trusted balancers
- * only), then the listener's `clients` and the per-client limit (refusals logged as flows),
- * then the listener's flow. Counts what is open — per listener for the gauge and the admin
+ * only), then the listener's `clients`, the per-client rate of new connections and the
+ * per-client concurrency limit (refusals logged as flows), then the listener's flow. Counts what is open — per listener for the gauge and the admin
  * API, in all for the limit — and keeps the connections for shutdown.
  * @module
  */
@@ -15,11 +15,12 @@ import { admitRelayed } from "./flows/proxy-protocol.ts";
 import { refuseConnection } from "./flows/refuse.ts";
 import type { GatewayMetrics } from "./metrics/gateway-metrics.ts";
 import { parseClientCidr } from "./policy/host-pattern.ts";
+import { clientRateKey, RateLimiter } from "./policy/rate-limiter.ts";
 
 /** What admission needs from the gateway. */
 export interface AdmissionDeps {
   /** This process's share of the limits. */
-  readonly limits: Pick<LimitsConfig, "maxConnections" | "maxConnectionsPerClient">;
+  readonly limits: Pick<LimitsConfig, "maxConnections" | "maxConnectionsPerClient" | "connectionRatePerClient" | "connectionBurstPerClient">;
   readonly metrics: GatewayMetrics;
   /** Open client connections per listener (the admin API reads it). */
   readonly active: Map<string, number>;
@@ -31,12 +32,16 @@ export class Admission {
   readonly open = new Set<Conn>();
   readonly #deps: AdmissionDeps;
   readonly #perClient = new Map<string, number>();
+  /** New connections per client address (IPv6: /64); undefined without a rate limit. */
+  readonly #rate: RateLimiter | undefined;
   readonly #overload: Uint8Array;
   #accepting = true;
 
   constructor(deps: AdmissionDeps) {
     this.#deps = deps;
     this.#overload = errorAnswer(503, `Too many connections (limit ${deps.limits.maxConnections})`, "connection_limit_reached");
+    const { connectionRatePerClient: perSecond, connectionBurstPerClient: burst } = deps.limits;
+    this.#rate = perSecond > 0 ? new RateLimiter({ perSecond, burst }) : undefined;
   }
 
   /** From now on every new connection is answered `503` and closed (the gateway is draining). */
@@ -57,6 +62,18 @@ export class Admission {
       if (allowed && !allowed.some((c) => clientInCidr(c, ip))) {
         metrics.errors.labels("limit").inc();
         void refuseConnection(conn, ctx, { rule: "listener-clients", reason: `client ${ip} is not in this listener's clients`, status: 403 });
+        return;
+      }
+      const rate = this.#rate?.take(clientRateKey(ip));
+      if (rate && !rate.ok) {
+        metrics.errors.labels("limit").inc();
+        const { connectionRatePerClient: perSecond, connectionBurstPerClient: burst } = limits;
+        void refuseConnection(conn, ctx, {
+          rule: "limit",
+          reason: `too many new connections from ${clientRateKey(ip)} (limit ${perSecond} a second, ${burst} at once)`,
+          status: 429,
+          retryAfterMs: rate.retryAfterMs,
+        });
         return;
       }
       const fromClient = this.#perClient.get(ip) ?? 0;

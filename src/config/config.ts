@@ -102,6 +102,10 @@ export interface LimitsConfig {
   /** Largest ClientHello handshake message a transparent listener reads, 1024-65536 bytes (default 16384). */
   readonly maxClientHelloBytes: number;
   readonly maxConnectionsPerClient: number;
+  /** New connections per second from one client address (IPv6: its /64); 0 = no limit (the default). */
+  readonly connectionRatePerClient: number;
+  /** New connections from one client address at once, on top of the rate (default 200). */
+  readonly connectionBurstPerClient: number;
   readonly maxTunnels: number;
   /** Most TLS records the ClientHello may span, 1-64 (default 16). */
   readonly maxClientHelloRecords: number;

@@ -192,6 +192,13 @@ const limitsSchema = object({
   maxConnections: v.optional(integer(1, 1_000_000), 10_000),
   /** Concurrent client connections from one IP address; over it → 503 (explicit) or close. */
   maxConnectionsPerClient: v.optional(integer(1, 1_000_000), 256),
+  /**
+   * New connections per second from one client address (IPv6: /64), sustained; 0 = no limit
+   * (the default: many clients behind one NAT address are common).
+   */
+  connectionRatePerClient: v.optional(integer(0, 1_000_000), 0),
+  /** New connections from one client address at once, on top of the rate. */
+  connectionBurstPerClient: v.optional(integer(1, 1_000_000), 200),
   /** Concurrent tunnels (CONNECT splices and transparent splices); over it → 503 / close. */
   maxTunnels: v.optional(integer(1, 1_000_000), 10_000),
   /** Largest ClientHello (handshake message) a transparent listener reads. */

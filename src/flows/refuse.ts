@@ -6,20 +6,22 @@ import { FlowState } from "./flow-state.ts";
 
 /**
  * Refuses a connection at accept time (client not allowed on this listener, too many
- * connections from one client), with a flow line naming the rule. HTTP listeners get a
+ * connections from one client, or too many new ones), with a flow line naming the rule. HTTP listeners get a
  * short answer (`status`); TLS listeners are just closed (nothing was read yet).
  */
 export async function refuseConnection(
   conn: Conn,
   ctx: FlowContext,
-  refusal: { readonly rule: string; readonly reason: string; readonly status: 403 | 503 },
+  refusal: { readonly rule: string; readonly reason: string; readonly status: 403 | 429 | 503; readonly retryAfterMs?: number },
 ): Promise<void> {
   const flow = new FlowState(ctx, conn, ctx.mode);
   flow.record.decision = "deny";
   flow.record.rule = refusal.rule;
   flow.record.reason = refusal.reason;
   if (ctx.mode === "explicit" || ctx.mode === "transparent-http") {
-    await answerError(conn, new ConnReader(conn), flow, refusal.status, refusal.reason, refusal.status === 503 ? "connection_limit_reached" : "destination_denied");
+    const retryAfter: [string, string][] = refusal.retryAfterMs === undefined ? [] : [["Retry-After", String(Math.ceil(refusal.retryAfterMs / 1000))]];
+    const proxyStatus = refusal.status === 403 ? "destination_denied" : "connection_limit_reached";
+    await answerError(conn, new ConnReader(conn), flow, refusal.status, refusal.reason, proxyStatus, retryAfter);
     return;
   }
   conn.close();

@@ -9,14 +9,17 @@
  */
 import type { LimitsConfig } from "../config/config.ts";
 
-/** The concurrency limits that are totals for the whole gateway. */
-const SHARED = ["maxConnections", "maxConnectionsPerClient", "maxTunnels"] as const;
+/** The limits that are totals for the whole gateway (a connection rate too: its connections spread alike). */
+const SHARED = ["maxConnections", "maxConnectionsPerClient", "maxTunnels", "connectionRatePerClient", "connectionBurstPerClient"] as const;
 
-/** `limits` for one of `count` processes: each shared limit divided, rounded up, at least 1. */
+/**
+ * `limits` for one of `count` processes: each shared limit divided, rounded up, at least 1
+ * (a limit of 0, "none", stays 0).
+ */
 export function shareOfLimits(limits: LimitsConfig, count: number): LimitsConfig {
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`Invalid process count ${count}`);
   if (count === 1) return limits;
   const out = { ...limits };
-  for (const key of SHARED) out[key] = Math.max(1, Math.ceil(limits[key] / count));
+  for (const key of SHARED) out[key] = limits[key] === 0 ? 0 : Math.max(1, Math.ceil(limits[key] / count));
   return out;
 }

@@ -43,6 +43,8 @@ describe("parseConfig", () => {
       maxConnections: 10000,
       maxClientHelloBytes: 16384,
       maxConnectionsPerClient: 256,
+      connectionRatePerClient: 0,
+      connectionBurstPerClient: 200,
       maxTunnels: 10000,
       maxClientHelloRecords: 16,
       drainTimeoutMs: 10000,

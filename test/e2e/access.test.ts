@@ -196,3 +196,40 @@ describe("access control end to end: listener allowlist, proxy auth, connection 
     assert.equal(f.status, 407);
   });
 });
+
+describe("access control end to end: the rate of new connections per client", { timeout: 60_000 }, () => {
+  let origin: Origin;
+  let gw: GatewayProcess;
+
+  before(async () => {
+    origin = await startOrigin();
+    gw = await startGateway({
+      listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
+      addressGuard: { allow: ["127.0.0.0/8"] },
+      policy: { defaultAction: "deny", rules: [{ id: "origin", hosts: ["origin.test"], action: "allow" }] },
+      dns: { hosts: { "origin.test": ["127.0.0.1"] } },
+      limits: { connectionRatePerClient: 1, connectionBurstPerClient: 3 },
+    });
+  });
+  after(async () => {
+    await gw?.stop();
+    await origin?.close();
+  });
+
+  it("past the burst, a new connection gets 429 with Retry-After (flow rule limit); another address is not held back", async () => {
+    const get = (from: string) =>
+      curl(["--interface", from, "-x", `http://127.0.0.1:${gw.port}`, "-o", "/dev/null", "-w", "%{http_code}", "-D", "-", `http://origin.test:${origin.port}/hello`]);
+    // eight at once: three from the burst, maybe one more per second that passes, the rest refused
+    const started = Date.now();
+    const answers = await Promise.all(Array.from({ length: 8 }, () => get("127.0.0.11")));
+    const seconds = (Date.now() - started) / 1000;
+    const codes = answers.map((a) => a.stdout.slice(-3));
+    const ok = codes.filter((c) => c === "200").length;
+    assert.equal(ok + codes.filter((c) => c === "429").length, 8, codes.join(" "));
+    assert.ok(ok >= 3 && ok <= 3 + Math.ceil(seconds), `${ok} got through in ${seconds} s`);
+    assert.match(answers.find((a) => a.stdout.endsWith("429"))!.stdout, /^retry-after: 1\r$/im);
+    assert.equal((await get("127.0.0.12")).stdout.slice(-3), "200");
+    const f = await gw.waitForFlow((f) => f.rule === "limit" && f.status === 429);
+    assert.match(String(f.reason), /too many new connections from 127\.0\.0\.11 \(limit 1 a second, 3 at once\)/);
+  });
+});

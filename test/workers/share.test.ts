@@ -22,6 +22,14 @@ describe("shareOfLimits", () => {
     assert.equal(share.idleTimeoutMs, limits.idleTimeoutMs);
   });
 
+  it("divides the per-client connection rate and burst too; a rate of 0 (no limit) stays 0", () => {
+    const limited = parseConfig({ limits: { connectionRatePerClient: 100, connectionBurstPerClient: 200 } }).limits;
+    const share = shareOfLimits(limited, 4);
+    assert.equal(share.connectionRatePerClient, 25);
+    assert.equal(share.connectionBurstPerClient, 50);
+    assert.equal(shareOfLimits(parseConfig({}).limits, 4).connectionRatePerClient, 0, "the default: no limit");
+  });
+
   it("is the identity for one process and refuses a bad count", () => {
     assert.equal(shareOfLimits(limits, 1), limits);
     assert.throws(() => shareOfLimits(limits, 0), RangeError);

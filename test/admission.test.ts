@@ -1,0 +1,71 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Admission } from "../src/admission.ts";
+import { parseConfig } from "../src/config/parse.ts";
+import type { Conn } from "../src/core/conn.ts";
+import { memoryConnPair } from "../src/core/memory-conn.ts";
+import { createGatewayMetrics } from "../src/metrics/gateway-metrics.ts";
+import { Registry } from "../src/metrics/registry.ts";
+import { Peer, withHarness } from "./helpers/flow-harness.ts";
+
+const listener = parseConfig({ listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:3128" }] }).listeners[0]!;
+
+describe("Admission", () => {
+  it("holds each client address (IPv6: its /64) to its rate of new connections: 429 with Retry-After past the burst, logged", async () => {
+    await withHarness({}, async (h) => {
+      const metrics = createGatewayMetrics(new Registry());
+      const admission = new Admission({
+        limits: { maxConnections: 100, maxConnectionsPerClient: 100, connectionRatePerClient: 1, connectionBurstPerClient: 2 },
+        metrics,
+        active: new Map(),
+      });
+      const served: Conn[] = [];
+      const accept = admission.acceptor(listener, { ...h.ctx, mode: "explicit", listenerName: "explicit" }, (conn) => {
+        served.push(conn);
+        return Promise.resolve();
+      });
+      /** A new connection from `address`: what it was answered (empty when it was served). */
+      const connect = async (address: string): Promise<string> => {
+        const [server, client] = memoryConnPair({ remote: { address, port: 40000 + served.length } });
+        const before = served.length;
+        accept(server);
+        if (served.length > before) {
+          client.close();
+          return "";
+        }
+        const peer = new Peer(client);
+        const head = await peer.readHead();
+        await peer.readToEndOrReset();
+        return `${head.status} ${head.get("retry-after")}`;
+      };
+      assert.deepEqual([await connect("192.0.2.7"), await connect("192.0.2.7"), await connect("192.0.2.7")], ["", "", "429 1"]);
+      assert.equal(await connect("192.0.2.8"), "", "another address has its own");
+      assert.deepEqual([await connect("2001:db8:1:2::1"), await connect("2001:db8:1:2::2"), await connect("2001:db8:1:2:ffff::9")], ["", "", "429 1"]);
+      const refused = h.records.filter((r) => r.rule === "limit");
+      assert.equal(refused.length, 2);
+      assert.equal(refused[0]?.status, 429);
+      assert.equal(refused[0]?.decision, "deny");
+      assert.match(refused[0]?.reason ?? "", /too many new connections from 192\.0\.2\.7 \(limit 1 a second, 2 at once\)/);
+      assert.match(refused[1]?.reason ?? "", /from 2001:db8:1:2::\/64/);
+      assert.match(metrics.registry.expose(), /^tollgate_errors_total\{kind="limit"\} 2$/m);
+    });
+  });
+
+  it("a rate of 0 is no limit", async () => {
+    await withHarness({}, async (h) => {
+      const admission = new Admission({
+        limits: { maxConnections: 1000, maxConnectionsPerClient: 1000, connectionRatePerClient: 0, connectionBurstPerClient: 1 },
+        metrics: createGatewayMetrics(new Registry()),
+        active: new Map(),
+      });
+      let served = 0;
+      const accept = admission.acceptor(listener, h.ctx, () => (served++, Promise.resolve()));
+      for (let i = 0; i < 50; i++) {
+        const [server, client] = memoryConnPair({ remote: { address: "192.0.2.7", port: 40000 + i } });
+        accept(server);
+        client.close();
+      }
+      assert.equal(served, 50);
+    });
+  });
+});
