@@ -5,7 +5,7 @@
  * @module
  */
 import type { FlowLog, FlowRecord, RequestRecord } from "../log/flow-record.ts";
-import type { Counter } from "./counter.ts";
+import type { Counter, CounterChild } from "./counter.ts";
 import { FLOW_ERROR_KINDS, flowErrorKind } from "./flow-error-kind.ts";
 import type { Gauge } from "./gauge.ts";
 import type { Histogram } from "./histogram.ts";
@@ -117,7 +117,7 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
       if (!poolSource) return;
       const s = poolSource();
       g.set(s.idle);
-      catchUp(upstreamReused, s.reused);
+      catchUp(upstreamReused.labels(), s.reused);
     },
   });
   let backendSource: (() => ReadonlyMap<string, BackendPoolFigures>) | undefined;
@@ -141,15 +141,15 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
       for (const [pool, s] of backendSource()) {
         g.labels(pool).set(s.idle);
         for (const b of s.backends) backendUp.labels(pool, b.url).set(b.up ? 1 : 0);
-        const child = backendReused.labels(pool);
-        if (s.reused > child.value) child.inc(s.reused - child.value);
+        catchUp(backendReused.labels(pool), s.reused);
       }
     },
   });
   const certCacheHits = registry.counter({ name: "tollgate_cert_cache_hits_total", help: "Leaf certificate cache hits." });
   const certCacheMisses = registry.counter({ name: "tollgate_cert_cache_misses_total", help: "Leaf certificate cache misses (a mint was needed)." });
-  const catchUp = (counter: Counter, total: number) => {
-    const delta = total - counter.value();
+  /** Brings a counter up to a total kept elsewhere (it never goes down). */
+  const catchUp = (counter: CounterChild, total: number) => {
+    const delta = total - counter.value;
     if (delta > 0) counter.inc(delta);
   };
   const errors = registry.counter({
@@ -188,8 +188,8 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
         if (!certSource) return;
         const counts = certSource();
         g.set(counts.size);
-        catchUp(certCacheHits, counts.hits);
-        catchUp(certCacheMisses, counts.misses);
+        catchUp(certCacheHits.labels(), counts.hits);
+        catchUp(certCacheMisses.labels(), counts.misses);
       },
     }),
     certMintSeconds: registry.histogram({ name: "tollgate_cert_mint_seconds", help: "Time to mint one leaf certificate.", buckets: CERT_MINT_BUCKETS }),
