@@ -146,6 +146,7 @@ export function openApiDocument(version: string): Json {
             ejectedUntil: { type: ["string", "null"], format: "date-time" },
             consecutiveFailures: { type: "integer" },
             lastError: { type: ["string", "null"] },
+            inFlight: { type: "integer", description: "requests under way to it" },
           },
         },
         Error: {

@@ -132,6 +132,8 @@ const poolSchema = object({
   healthCheck: v.optional(healthCheckSchema),
   ejectAfterFailures: v.optional(integer(0, 1000), 1),
   ejectMs: v.optional(integer(0, 86_400_000), 10_000),
+  /** How the available backends take turns. */
+  balance: v.optional(v.picklist(["round-robin", "least-requests"], expected('"round-robin" or "least-requests"')), "round-robin"),
   /** Idle backend connections kept for any client's next request (`maxIdlePerBackend: 0`: none). */
   keepAlive: v.optional(object({
     maxIdlePerBackend: v.optional(integer(0, 10_000), 32),
@@ -328,6 +330,7 @@ export function toReverseConfig(wire: WireReverse, defaultConnectTimeoutMs: numb
       ...(p.healthCheck ? { healthCheck: { ...p.healthCheck } } : {}),
       ejectAfterFailures: p.ejectAfterFailures,
       ejectMs: p.ejectMs,
+      balance: p.balance,
       keepAlive: { ...p.keepAlive },
     };
   }

@@ -196,6 +196,7 @@ export async function forwardReverse(
     }
     if (bound) up.pinned = true;
     const name = backendName(up.backend);
+    const end = req.pool.pool.begin(up.backend); // in flight, for least-requests balancing
     try {
       const result = await exchange(
         { client: req.client, clientReader: req.clientReader, upstream: up.conn, upstreamReader: up.reader },
@@ -239,6 +240,8 @@ export async function forwardReverse(
       // 408: the client's request body stopped arriving; nothing the backend did
       const message = status === 408 ? errorText(e) : `Backend ${name}: ${errorText(e)}`;
       return { kind: "failed", status, message, backend: name };
+    } finally {
+      end();
     }
   }
 }

@@ -131,7 +131,7 @@ function readFor(readText: (path: string) => string, what: string, path: string)
 
 /** A new pool (not started) with its TLS files read, and its key. */
 function poolEntry(id: string, p: PoolConfig, deps: BuildDeps): PoolEntry {
-  const pool = new BackendPool(id, p.backends.map(parseBackendUrl), { ejectAfterFailures: p.ejectAfterFailures, ejectMs: p.ejectMs });
+  const pool = new BackendPool(id, p.backends.map(parseBackendUrl), { ejectAfterFailures: p.ejectAfterFailures, ejectMs: p.ejectMs, balance: p.balance });
   const read = (what: string, path: string) => readFor(deps.readText, `reverse.pools.${id}.tls.${what}`, path);
   const tls: BackendTlsSettings | undefined = pool.backends.some((b) => b.scheme === "https")
     ? {

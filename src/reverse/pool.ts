@@ -34,6 +34,8 @@ export interface BackendState {
   streak: number;
   /** Last failure text (connect or check), for logs. */
   lastError: string | null;
+  /** Requests on their way to or from it now (a WebSocket until it ends). */
+  inFlight: number;
 }
 
 /** Passive ejection settings and an injectable clock. */
@@ -43,7 +45,16 @@ export interface PoolOptions {
   readonly ejectMs: number;
   /** Clock (default `Date.now`). */
   readonly now?: () => number;
+  /**
+   * How `candidates` orders the available backends: in turn (`round-robin`, the default), or
+   * fewest requests in flight first, in turn among equals (`least-requests`: for backends
+   * whose requests take very different times).
+   */
+  readonly balance?: Balance;
 }
+
+/** A pool's balancing (see {@link PoolOptions.balance}). */
+export type Balance = "round-robin" | "least-requests";
 
 /** A pool's backends, their state and the round-robin position (see the module doc). */
 export class BackendPool {
@@ -58,7 +69,7 @@ export class BackendPool {
     if (backends.length === 0) throw new RangeError(`Pool "${id}" has no backends`);
     this.id = id;
     this.backends = backends.map((b, index) => Object.freeze({ ...b, index }));
-    this.#states = backends.map(() => ({ healthy: true, failures: 0, ejectedUntil: 0, streak: 0, lastError: null }));
+    this.#states = backends.map(() => ({ healthy: true, failures: 0, ejectedUntil: 0, streak: 0, lastError: null, inFlight: 0 }));
     this.#options = options;
     this.#now = options.now ?? Date.now;
   }
@@ -84,7 +95,7 @@ export class BackendPool {
   /**
    * The backends to try for one request, in order: the available ones starting at the
    * round-robin position (which advances by one per call), or every backend when none is
-   * available.
+   * available; with `least-requests`, those with fewer requests in flight first.
    */
   candidates(): Backend[] {
     const n = this.backends.length;
@@ -93,7 +104,21 @@ export class BackendPool {
     const ordered: Backend[] = [];
     for (let i = 0; i < n; i++) ordered.push(this.backends[(start + i) % n] as Backend);
     const up = ordered.filter((b) => this.available(b));
-    return up.length > 0 ? up : ordered;
+    const list = up.length > 0 ? up : ordered;
+    // a stable sort: among equals the round-robin order stays
+    return this.#options.balance === "least-requests" ? list.sort((a, b) => this.state(a).inFlight - this.state(b).inFlight) : list;
+  }
+
+  /** A request to `b` starts; the returned function ends it (once). */
+  begin(b: Backend): () => void {
+    const s = this.state(b);
+    s.inFlight += 1;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      s.inFlight -= 1;
+    };
   }
 
   /** A request connected to `b`: its failure count starts again. */

@@ -19,6 +19,8 @@ export interface BackendReport {
   readonly consecutiveFailures: number;
   /** The last failure (a connect error or a failed check), or null. */
   readonly lastError: string | null;
+  /** Requests under way to it (a WebSocket until it ends). */
+  readonly inFlight: number;
 }
 
 /** One pool as an operator sees it. */
@@ -52,6 +54,7 @@ export function poolReport(name: string, entry: PoolEntry, now: number = Date.no
         ejectedUntil: ejected ? new Date(s.ejectedUntil).toISOString() : null,
         consecutiveFailures: s.failures,
         lastError: s.lastError,
+        inFlight: s.inFlight,
       };
     }),
   };

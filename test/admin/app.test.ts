@@ -453,7 +453,7 @@ describe("admin app: CA, PAC, OpenAPI, UI", () => {
       healthChecks: true,
       idleConnections: 2,
       reusedConnections: 7,
-      backends: [{ url: "http://10.0.0.1:8080", available: false, healthy: false, ejectedUntil: null, consecutiveFailures: 0, lastError: "Health check answered 503" }],
+      backends: [{ url: "http://10.0.0.1:8080", available: false, healthy: false, ejectedUntil: null, consecutiveFailures: 0, lastError: "Health check answered 503", inFlight: 0 }],
     }];
     const { app } = appWith({ pools });
     const res = await app.request("/backends", { headers: auth });

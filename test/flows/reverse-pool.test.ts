@@ -187,4 +187,44 @@ describe("reverse flow: backend connections shared across clients", () => {
       assert.deepEqual(seen, ["GET /first HTTP/1.1", "GET / HTTP/1.1"]);
     });
   });
+
+  it("least-requests: a new request goes to the backend with fewer requests in flight, not the next in turn", async () => {
+    await withHarness({}, async (h) => {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      h.origin("10.0.0.1", 80, async (o) => {
+        for (;;) {
+          const head = await o.readHead().catch(() => undefined);
+          if (!head) return;
+          if (head.startLine.startsWith("GET /slow")) await held;
+          await o.write(okResponse(`one ${head.startLine.split(" ")[1]}`));
+        }
+      });
+      h.origin("10.0.0.2", 80, async (o) => {
+        for (;;) {
+          const head = await o.readHead().catch(() => undefined);
+          if (!head) return;
+          await o.write(okResponse(`two ${head.startLine.split(" ")[1]}`));
+        }
+      });
+      const ls = state([route("a", ["a.test"], "p")], { p: { backends: ["http://10.0.0.1", "http://10.0.0.2"], balance: "least-requests" } });
+      const balanced = ls.pools.get("p")!.pool;
+      const slow = open(h, ls);
+      await slow.c.write("GET /slow HTTP/1.1\r\nHost: a.test\r\n\r\n"); // to one, which holds it
+      await until(() => balanced.state(balanced.backends[0]!).inFlight === 1, 1000, "the slow request in flight");
+      const get = async (path: string) => {
+        const { c, done } = open(h, ls);
+        await c.write(`GET ${path} HTTP/1.1\r\nHost: a.test\r\n\r\n`);
+        const body = (await readResponse(c)).body;
+        await close(c, done);
+        return body;
+      };
+      // round-robin would now send /b to one again; least-requests keeps it off the busy one
+      assert.deepEqual([await get("/a"), await get("/b"), await get("/c")], ["two /a", "two /b", "two /c"]);
+      release();
+      assert.equal((await readResponse(slow.c)).body, "one /slow");
+      await close(slow.c, slow.done);
+      assert.equal(balanced.state(balanced.backends[0]!).inFlight, 0);
+    });
+  });
 });

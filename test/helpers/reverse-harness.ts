@@ -13,7 +13,7 @@ import type { RouteConfig } from "../../src/reverse/config-types.ts";
 import { TrustList } from "../../src/reverse/forwarded.ts";
 import { NO_EDITS } from "../../src/reverse/header-edits.ts";
 import { type PoolRuntime, type ReverseListenerState, routeLimiters } from "../../src/reverse/listener-state.ts";
-import { BackendPool } from "../../src/reverse/pool.ts";
+import { type Balance, BackendPool } from "../../src/reverse/pool.ts";
 import { UpstreamPool } from "../../src/flows/upstream-pool.ts";
 import { RouteTable } from "../../src/reverse/routes.ts";
 import { type FlowHarness, okResponse, type ParsedHead, Peer, within } from "./flow-harness.ts";
@@ -28,6 +28,7 @@ export interface PoolSpec {
   readonly timeoutMs?: number;
   readonly connectTimeoutMs?: number;
   readonly ejectAfterFailures?: number;
+  readonly balance?: Balance;
   /** Idle connections kept per backend for any client (default none, as before pooling). */
   readonly maxIdlePerBackend?: number;
   readonly idleTimeoutMs?: number;
@@ -43,7 +44,7 @@ export function state(
   const map = new Map<string, PoolRuntime>();
   for (const [id, p] of Object.entries(pools)) {
     map.set(id, {
-      pool: new BackendPool(id, p.backends.map(parseBackendUrl), { ejectAfterFailures: p.ejectAfterFailures ?? 1, ejectMs: 60_000 }),
+      pool: new BackendPool(id, p.backends.map(parseBackendUrl), { ejectAfterFailures: p.ejectAfterFailures ?? 1, ejectMs: 60_000, ...(p.balance ? { balance: p.balance } : {}) }),
       tls: undefined,
       connectTimeoutMs: p.connectTimeoutMs ?? 1000,
       timeoutMs: p.timeoutMs ?? 2000,

@@ -36,6 +36,7 @@ describe("config: reverse proxy", () => {
           timeoutMs: 60_000,
           ejectAfterFailures: 1,
           ejectMs: 10_000,
+          balance: "round-robin",
           keepAlive: { maxIdlePerBackend: 32, idleTimeoutMs: 4000 },
         },
       },

@@ -21,6 +21,28 @@ describe("reverse backend pool", () => {
     assert.deepEqual(order(p), [0, 1, 2]);
   });
 
+  it("least-requests: fewest requests in flight first, in turn among equals; an ended request counts no more", () => {
+    const urls = Array.from({ length: 3 }, (_, i) => parseBackendUrl(`http://10.0.0.${i + 1}:8080`));
+    const p = new BackendPool("p", urls, { ejectAfterFailures: 1, ejectMs: 10_000, balance: "least-requests" });
+    const [b0, b1] = p.backends;
+    const end0 = p.begin(b0!);
+    const end0b = p.begin(b0!);
+    const end1 = p.begin(b1!);
+    assert.deepEqual(order(p), [2, 1, 0]);
+    assert.deepEqual(order(p), [2, 1, 0], "the least loaded stays first");
+    end0();
+    end0(); // once only
+    assert.equal(p.state(b0!).inFlight, 1);
+    end1();
+    end0b();
+    // all idle again: plain rotation
+    assert.deepEqual([order(p), order(p), order(p)], [[2, 0, 1], [0, 1, 2], [1, 2, 0]]);
+    // round-robin pools keep their order whatever is in flight
+    const { p: rr } = pool(2);
+    rr.begin(rr.backends[0]!);
+    assert.deepEqual(order(rr), [0, 1]);
+  });
+
   it("ejects a backend after the configured consecutive connect failures, for the configured time", () => {
     const { p, clock } = pool(2, 2, 5_000);
     const b1 = p.backends[1]!;

@@ -10,7 +10,8 @@ describe("poolReport", () => {
   it("shows each backend's verdicts: available, down by the checks, or ejected until when and why", () => {
     let now = 1_700_000_000_000;
     const pool = new BackendPool("api", ["http://10.0.0.1:8080", "http://10.0.0.2:8080", "https://10.0.0.3:8443"].map(parseBackendUrl), { ejectAfterFailures: 1, ejectMs: 10_000, now: () => now });
-    const [, b, c] = pool.backends;
+    const [a, b, c] = pool.backends;
+    pool.begin(a!);
     pool.state(b!).healthy = false;
     pool.state(b!).lastError = "Health check answered 503";
     pool.connectFailed(c!, "ECONNREFUSED");
@@ -23,9 +24,9 @@ describe("poolReport", () => {
       idleConnections: 0,
       reusedConnections: 0,
       backends: [
-        { url: "http://10.0.0.1:8080", available: true, healthy: true, ejectedUntil: null, consecutiveFailures: 0, lastError: null },
-        { url: "http://10.0.0.2:8080", available: false, healthy: false, ejectedUntil: null, consecutiveFailures: 0, lastError: "Health check answered 503" },
-        { url: "https://10.0.0.3:8443", available: false, healthy: true, ejectedUntil: new Date(now + 10_000).toISOString(), consecutiveFailures: 0, lastError: "ECONNREFUSED" },
+        { url: "http://10.0.0.1:8080", available: true, healthy: true, ejectedUntil: null, consecutiveFailures: 0, lastError: null, inFlight: 1 },
+        { url: "http://10.0.0.2:8080", available: false, healthy: false, ejectedUntil: null, consecutiveFailures: 0, lastError: "Health check answered 503", inFlight: 0 },
+        { url: "https://10.0.0.3:8443", available: false, healthy: true, ejectedUntil: new Date(now + 10_000).toISOString(), consecutiveFailures: 0, lastError: "ECONNREFUSED", inFlight: 0 },
       ],
     });
     now += 10_001;
