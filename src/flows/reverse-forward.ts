@@ -196,7 +196,8 @@ export async function forwardReverse(
     }
     if (bound) up.pinned = true;
     const name = backendName(up.backend);
-    const end = req.pool.pool.begin(up.backend); // in flight, for least-requests balancing
+    const inFlight = up.backend;
+    req.pool.pool.began(inFlight); // for least-requests balancing, until `finally`
     try {
       const result = await exchange(
         { client: req.client, clientReader: req.clientReader, upstream: up.conn, upstreamReader: up.reader },
@@ -241,7 +242,7 @@ export async function forwardReverse(
       const message = status === 408 ? errorText(e) : `Backend ${name}: ${errorText(e)}`;
       return { kind: "failed", status, message, backend: name };
     } finally {
-      end();
+      req.pool.pool.ended(inFlight);
     }
   }
 }

@@ -109,16 +109,15 @@ export class BackendPool {
     return this.#options.balance === "least-requests" ? list.sort((a, b) => this.state(a).inFlight - this.state(b).inFlight) : list;
   }
 
-  /** A request to `b` starts; the returned function ends it (once). */
-  begin(b: Backend): () => void {
+  /** A request to `b` starts (call {@link BackendPool.ended} once when it is over). */
+  began(b: Backend): void {
+    this.state(b).inFlight += 1;
+  }
+
+  /** A request to `b` is over. */
+  ended(b: Backend): void {
     const s = this.state(b);
-    s.inFlight += 1;
-    let ended = false;
-    return () => {
-      if (ended) return;
-      ended = true;
-      s.inFlight -= 1;
-    };
+    if (s.inFlight > 0) s.inFlight -= 1;
   }
 
   /** A request connected to `b`: its failure count starts again. */

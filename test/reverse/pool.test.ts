@@ -25,21 +25,22 @@ describe("reverse backend pool", () => {
     const urls = Array.from({ length: 3 }, (_, i) => parseBackendUrl(`http://10.0.0.${i + 1}:8080`));
     const p = new BackendPool("p", urls, { ejectAfterFailures: 1, ejectMs: 10_000, balance: "least-requests" });
     const [b0, b1] = p.backends;
-    const end0 = p.begin(b0!);
-    const end0b = p.begin(b0!);
-    const end1 = p.begin(b1!);
+    p.began(b0!);
+    p.began(b0!);
+    p.began(b1!);
     assert.deepEqual(order(p), [2, 1, 0]);
     assert.deepEqual(order(p), [2, 1, 0], "the least loaded stays first");
-    end0();
-    end0(); // once only
+    p.ended(b0!);
     assert.equal(p.state(b0!).inFlight, 1);
-    end1();
-    end0b();
+    p.ended(b1!);
+    p.ended(b0!);
+    p.ended(b0!); // never below 0
+    assert.equal(p.state(b0!).inFlight, 0);
     // all idle again: plain rotation
     assert.deepEqual([order(p), order(p), order(p)], [[2, 0, 1], [0, 1, 2], [1, 2, 0]]);
     // round-robin pools keep their order whatever is in flight
     const { p: rr } = pool(2);
-    rr.begin(rr.backends[0]!);
+    rr.began(rr.backends[0]!);
     assert.deepEqual(order(rr), [0, 1]);
   });
 

@@ -11,7 +11,7 @@ describe("poolReport", () => {
     let now = 1_700_000_000_000;
     const pool = new BackendPool("api", ["http://10.0.0.1:8080", "http://10.0.0.2:8080", "https://10.0.0.3:8443"].map(parseBackendUrl), { ejectAfterFailures: 1, ejectMs: 10_000, now: () => now });
     const [a, b, c] = pool.backends;
-    pool.begin(a!);
+    pool.began(a!);
     pool.state(b!).healthy = false;
     pool.state(b!).lastError = "Health check answered 503";
     pool.connectFailed(c!, "ECONNREFUSED");
