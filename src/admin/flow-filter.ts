@@ -13,6 +13,8 @@
  * | `status` | equals a status (`403`) or is in a class (`5xx`) |
  * | `parent` | a flow line's parent proxy is that name, or `direct` for none (request lines never match) |
  * | `requestId` | a request line's `requestId` (the reverse proxy's `X-Request-Id`) equals it |
+ * | `backend` | a request line's `backend` (reverse proxy, `scheme://host:port`) equals it |
+ * | `minDurationMs` | the record's `durationMs` is at least that many ms (slow requests, long connections) |
  *
  * @module
  */
@@ -24,7 +26,7 @@ import type { FlowFilter } from "./flow-feed.ts";
 export type { FlowFilter };
 
 /** The query parameters {@linkcode parseFlowFilter} reads. */
-export const FLOW_FILTER_PARAMS = ["type", "decision", "user", "listener", "mode", "rule", "host", "client", "status", "parent", "requestId"] as const;
+export const FLOW_FILTER_PARAMS = ["type", "decision", "user", "listener", "mode", "rule", "host", "client", "status", "parent", "requestId", "backend", "minDurationMs"] as const;
 
 /** One of {@linkcode FLOW_FILTER_PARAMS}. */
 export type FlowFilterParam = (typeof FLOW_FILTER_PARAMS)[number];
@@ -99,6 +101,16 @@ function requestIdTest(value: string): FlowFilter {
   return (r) => r.type === "request" && r.requestId === value;
 }
 
+function backendTest(value: string): FlowFilter {
+  return (r) => r.type === "request" && r.backend === value;
+}
+
+function minDurationTest(value: string): FlowFilter {
+  if (!/^\d{1,10}$/.test(value)) invalid("minDurationMs", value, "a whole number of milliseconds");
+  const ms = Number(value);
+  return (r) => r.durationMs >= ms;
+}
+
 function fieldTest(field: "user" | "listener" | "mode" | "rule"): (value: string) => FlowFilter {
   return (value) => (r) => r[field] === value;
 }
@@ -115,6 +127,8 @@ const TESTS: Readonly<Record<FlowFilterParam, (value: string) => FlowFilter>> = 
   status: statusTest,
   parent: parentTest,
   requestId: requestIdTest,
+  backend: backendTest,
+  minDurationMs: minDurationTest,
 };
 
 /**

@@ -34,6 +34,8 @@ const FLOW_FILTERS: Json[] = [
   { name: "status", in: "query", schema: { type: "string", pattern: "^[1-5](\\d\\d|xx)$" }, description: "A status (403) or a class (5xx)" },
   { name: "parent", in: "query", schema: { type: "string" }, description: "Parent proxy name of flow lines, or direct" },
   { name: "requestId", in: "query", schema: { type: "string" }, description: "A request line's X-Request-Id (reverse proxy), exactly" },
+  { name: "backend", in: "query", schema: { type: "string" }, description: "A request line's backend (reverse proxy, scheme://host:port), exactly" },
+  { name: "minDurationMs", in: "query", schema: { type: "integer", minimum: 0 }, description: "Records whose durationMs is at least this (slow requests, long connections)" },
 ];
 
 const policyBody: Json = { required: true, ...json({ $ref: "#/components/schemas/Policy" }) };

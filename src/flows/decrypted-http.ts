@@ -90,9 +90,10 @@ export async function relayDecryptedHttp(
     return error === undefined ? { bytesUp, bytesDown, end } : { bytesUp, bytesDown, end, error };
   };
   for (;;) {
-    const started = Date.now();
     const next = await nextRequest(client, cR, ctx.limits, first, ctx.drain);
     if (!("head" in next)) return "error" in next ? done(next.end, next.error) : done(next.end);
+    // from the head on: the time a keep-alive connection sat idle before it is not the request's
+    const started = Date.now();
     const head: RequestHead = next.head;
     first = false;
     r.requests += 1;
@@ -117,6 +118,8 @@ export async function relayDecryptedHttp(
       bytesUp: 0,
       bytesDown: 0,
       durationMs: 0,
+      headerMs: null,
+      backend: null,
       error: null,
     };
     const logRequest = (log: boolean, error?: string) => {
@@ -187,6 +190,7 @@ export async function relayDecryptedHttp(
         if (e instanceof ExchangeAbortedError) {
           // the client already got the origin's status and some bytes: log those
           req.status = e.sent.status;
+          req.headerMs = e.sent.headerAt === null ? null : e.sent.headerAt - started;
           req.bytesUp = e.sent.bytesUp;
           req.bytesDown = e.sent.bytesDown;
           bytesUp += e.sent.bytesUp;
@@ -210,6 +214,7 @@ export async function relayDecryptedHttp(
       }
     }
     req.status = result.status;
+    req.headerMs = result.headerAt - started;
     req.bytesUp = result.bytesUp;
     req.bytesDown = result.bytesDown;
     bytesUp += result.bytesUp;

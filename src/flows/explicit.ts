@@ -65,6 +65,7 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
         await answerError(client, src, flow, e.status, errorText(e));
         return;
       }
+      if (!first) flow.requestArrived();
       first = false;
       flow.record.userAgent = userAgentOf(head.headers);
       const proxyAuth = transparentPort === undefined ? ctx.proxyAuth?.() : undefined;

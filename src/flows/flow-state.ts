@@ -7,7 +7,7 @@ import type { FlowContext } from "./context.ts";
 /** The facts of one flow as they are learnt; `finish()` writes the canonical line once. */
 export class FlowState {
   readonly record: FlowRecord;
-  readonly #started = Date.now();
+  #started = Date.now();
   readonly #ctx: FlowContext;
   #written = false;
   #log = true;
@@ -40,9 +40,18 @@ export class FlowState {
       bytesDown: 0,
       requests: 0,
       durationMs: 0,
+      headerMs: null,
       end: null,
       error: null,
     };
+  }
+
+  /**
+   * The flow's request head arrived now: a later request of a keep-alive connection (one
+   * flow line each) counts its duration from here, not from the end of the one before.
+   */
+  requestArrived(): void {
+    this.#started = Date.now();
   }
 
   decided(d: Decision): void {

@@ -31,6 +31,8 @@ export interface ExchangeResult {
   readonly keepUpstream: boolean;
   /** Set when the exchange became a tunnel (101 Switching Protocols) and has ended. */
   readonly upgradedEnd?: string;
+  /** When the final response head arrived from upstream (`Date.now()`). */
+  readonly headerAt: number;
 }
 
 /** Optional behaviour of {@link exchange}. */
@@ -62,7 +64,13 @@ export class ExchangeAbortedError extends Error {
    * What got through before the failure: the final status sent to the client (null when the
    * client went away before one) and the bytes each way.
    */
-  readonly sent: { readonly status: number | null; readonly bytesUp: number; readonly bytesDown: number };
+  readonly sent: {
+    readonly status: number | null;
+    readonly bytesUp: number;
+    readonly bytesDown: number;
+    /** When the final response head arrived from upstream (`Date.now()`), null if none did. */
+    readonly headerAt: number | null;
+  };
   /** The client reset its connection (the flow ends "client-reset", not "error"). */
   readonly clientReset: boolean;
   constructor(status: number, message: string, sent: ExchangeAbortedError["sent"], options?: ErrorOptions & { readonly clientReset?: boolean }) {
@@ -112,6 +120,7 @@ export async function exchange(
   let bytesUp = 0;
   let bytesDown = 0;
   let sentStatus: number | null = null;
+  let headerAt: number | null = null;
   const upProgress = { bytes: 0 };
   const downProgress = { bytes: 0 };
   let upload: Promise<void> | undefined;
@@ -174,6 +183,8 @@ export async function exchange(
       await cW.write(info);
       bytesDown += info.byteLength;
     }
+    const finalAt = Date.now();
+    headerAt = finalAt;
     const resFraming = responseBodyFraming(res, head.method);
     const tunnel = resFraming.kind === "tunnel" && upgrade !== undefined;
     // RFC 9112 §7.1: no chunked framing towards an HTTP/1.0 client; decode and delimit by close
@@ -213,6 +224,7 @@ export async function exchange(
         keepClient: false,
         keepUpstream: false,
         upgradedEnd: result.end,
+        headerAt: finalAt,
       };
     }
     if (wholeRes) downProgress.bytes = wholeRes.byteLength - resHead.byteLength;
@@ -228,10 +240,10 @@ export async function exchange(
     }
     bytesUp += upProgress.bytes;
     if (!keepClient) await cW.close().catch(() => {});
-    return { status: res.status, bytesUp, bytesDown, keepClient, keepUpstream };
+    return { status: res.status, bytesUp, bytesDown, keepClient, keepUpstream, headerAt: finalAt };
   } catch (e) {
     if (sentStatus !== null || clientGone) {
-      const sent = { status: sentStatus, bytesUp: bytesUp + upProgress.bytes, bytesDown: bytesDown + downProgress.bytes };
+      const sent = { status: sentStatus, bytesUp: bytesUp + upProgress.bytes, bytesDown: bytesDown + downProgress.bytes, headerAt };
       const message = clientGone ? "Client reset the connection before the response was complete" : e instanceof Error ? e.message : String(e);
       throw new ExchangeAbortedError(502, message, sent, { cause: e, clientReset: clientGone });
     }

@@ -47,6 +47,7 @@ export async function forwardHttp(
 ): Promise<ForwardOutcome> {
   const r = flow.record;
   r.kind = "http";
+  const started = Date.now();
   const authority = head.authority!;
   let host: Host;
   try {
@@ -127,6 +128,7 @@ export async function forwardHttp(
         options,
       );
       r.status = result.status;
+      r.headerMs = result.headerAt - started;
       r.bytesUp += result.bytesUp;
       r.bytesDown += result.bytesDown;
       if (result.upgradedEnd !== undefined) {
@@ -151,6 +153,7 @@ export async function forwardHttp(
       }
       if (e instanceof ExchangeAbortedError) {
         r.status = e.sent.status;
+        r.headerMs = e.sent.headerAt === null ? null : e.sent.headerAt - started;
         r.bytesUp += e.sent.bytesUp;
         r.bytesDown += e.sent.bytesDown;
         client.close();

@@ -15,6 +15,7 @@ import { requestBodyFraming } from "../protocol/body-framing.ts";
 import { parseHostPort } from "../protocol/http-authority.ts";
 import { HttpParseError } from "../protocol/http-errors.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
+import { backendName } from "../reverse/dial.ts";
 import { originalClient } from "../reverse/forwarded.ts";
 import type { ReverseListenerState } from "../reverse/listener-state.ts";
 import { clientAllowed } from "../reverse/routes.ts";
@@ -108,6 +109,8 @@ export async function serveReverseHttp(
       bytesUp: 0,
       bytesDown: 0,
       durationMs: 0,
+      headerMs: null,
+      backend: null,
       error: null,
     };
     r.host ??= req.host;
@@ -209,15 +212,20 @@ export async function serveReverseHttp(
     );
     kept = undefined;
     if (outcome.kind === "failed") {
-      if (outcome.backend) req.reason += ` (backend ${outcome.backend})`;
+      if (outcome.backend) {
+        req.reason += ` (backend ${outcome.backend})`;
+        req.backend = outcome.backend;
+      }
       return refuse(outcome.status, outcome.message, "error", outcome.proxyError);
     }
     if (outcome.kind === "aborted") {
       const e = outcome.error;
       req.status = e.sent.status;
+      req.headerMs = e.sent.headerAt === null ? null : e.sent.headerAt - started;
       req.bytesUp = e.sent.bytesUp;
       req.bytesDown = e.sent.bytesDown;
       req.reason += ` (backend ${outcome.backend})`;
+      req.backend = outcome.backend;
       bytesUp += e.sent.bytesUp;
       bytesDown += e.sent.bytesDown;
       logRequest(true, errorText(e));
@@ -227,9 +235,11 @@ export async function serveReverseHttp(
     const { result, backend } = outcome;
     r.resolved = backend.address;
     req.status = result.status;
+    req.headerMs = result.headerAt - started;
     req.bytesUp = result.bytesUp;
     req.bytesDown = result.bytesDown;
     req.reason += ` (backend ${backend.backend.url})`;
+    req.backend = backendName(backend.backend);
     bytesUp += result.bytesUp;
     bytesDown += result.bytesDown;
     logRequest(route.config.log);

@@ -92,6 +92,8 @@ export async function handleRedirectHttps(client: Conn, ctx: FlowContext, httpsP
       bytesUp: 0,
       bytesDown: 0,
       durationMs: 0,
+      headerMs: null,
+      backend: null,
       error: null,
     };
     const write = () => {

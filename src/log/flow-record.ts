@@ -61,7 +61,16 @@ export interface FlowRecord {
   bytesDown: number;
   /** Number of proxied HTTP requests on this connection (http kind). */
   requests: number;
+  /**
+   * Milliseconds from the start of the flow to its end. Plain HTTP (`kind` "http", one line a
+   * request): from the request's head (the first request of a connection: from its accept).
+   */
   durationMs: number;
+  /**
+   * Plain HTTP (`kind` "http"): milliseconds from the request's head to the upstream's final
+   * response head (nginx's `$upstream_header_time`); null when none came, and for other kinds.
+   */
+  headerMs: number | null;
   /** How the connection ended: "eof", "idle", "client-closed", "upstream-closed", an error message… */
   end: string | null;
   /** Error that ended the flow, if any. */
@@ -98,7 +107,15 @@ export interface RequestRecord {
   reason: string;
   bytesUp: number;
   bytesDown: number;
+  /** Milliseconds from the request's head to the end of its response. */
   durationMs: number;
+  /**
+   * Milliseconds from the request's head to the upstream's (origin's or backend's) final
+   * response head, the upstream's own latency; null when none came (a refusal, a failure).
+   */
+  headerMs: number | null;
+  /** Reverse proxy: the backend that answered, or the last one tried (`scheme://host:port`); else null. */
+  backend: string | null;
   error: string | null;
 }
 

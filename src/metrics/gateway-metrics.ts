@@ -21,6 +21,14 @@ export const DNS_LOOKUP_BUCKETS: readonly number[] = Object.freeze([
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 ]);
 
+/**
+ * Buckets of `tollgate_http_request_duration_seconds` and `tollgate_http_upstream_header_seconds`:
+ * 1 ms (a local backend) to 60 s (a long download, a slow report).
+ */
+export const HTTP_SECONDS_BUCKETS: readonly number[] = Object.freeze([
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+]);
+
 /** Certificate cache counts read at scrape time (a `LeafCache.stats()` result fits). */
 export interface CertCacheCounts {
   readonly hits: number;
@@ -45,6 +53,17 @@ export interface GatewayMetrics {
    * response was sent, "other" if out of range. A class keeps the label's cardinality at 7.
    */
   readonly httpRequests: Counter<readonly ["listener", "mode", "status"]>;
+  /**
+   * `tollgate_http_request_duration_seconds{listener,mode}`: from a request's head to the end
+   * of its response, for each request `tollgate_http_requests_total` counts.
+   */
+  readonly httpRequestSeconds: Histogram<readonly ["listener", "mode"]>;
+  /**
+   * `tollgate_http_upstream_header_seconds{listener,mode}`: from a request's head to the
+   * upstream's (origin's or backend's) final response head, connecting included; requests
+   * that got one.
+   */
+  readonly httpUpstreamHeaderSeconds: Histogram<readonly ["listener", "mode"]>;
   /** `tollgate_cert_cache_hits_total`. */
   readonly certCacheHits: Counter;
   /** `tollgate_cert_cache_misses_total`. */
@@ -179,6 +198,18 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
       help: "Proxied and decrypted HTTP requests, by class of the status sent to the client.",
       labelNames: ["listener", "mode", "status"],
     }),
+    httpRequestSeconds: registry.histogram({
+      name: "tollgate_http_request_duration_seconds",
+      help: "Time from an HTTP request's head to the end of its response.",
+      labelNames: ["listener", "mode"],
+      buckets: HTTP_SECONDS_BUCKETS,
+    }),
+    httpUpstreamHeaderSeconds: registry.histogram({
+      name: "tollgate_http_upstream_header_seconds",
+      help: "Time from an HTTP request's head to the upstream's response head (connecting included).",
+      labelNames: ["listener", "mode"],
+      buckets: HTTP_SECONDS_BUCKETS,
+    }),
     certCacheHits,
     certCacheMisses,
     certCacheSize: registry.gauge({
@@ -224,16 +255,19 @@ export function statusClass(status: number | null): string {
 
 /**
  * Updates the per-connection metrics from a finished flow: connections, bytes, errors, and
- * (for plain proxied HTTP, `kind` "http") requests. Decrypted requests are counted from their
- * own records by {@linkcode observeRequest}, not from the connection's `requests` count.
+ * (for plain proxied HTTP, `kind` "http") requests. Decrypted and reverse-proxy requests are
+ * counted from their own records by {@linkcode observeRequest}, not from the connection's
+ * `requests` count.
  */
 export function observeFlow(metrics: GatewayMetrics, record: FlowRecord): void {
   const { listener, mode } = record;
   metrics.connections.labels(listener, mode, record.decision ?? "none").inc();
   if (record.bytesUp > 0) metrics.bytes.labels(listener, "up").inc(record.bytesUp);
   if (record.bytesDown > 0) metrics.bytes.labels(listener, "down").inc(record.bytesDown);
-  if (record.kind === "http" && record.requests > 0) {
+  // a reverse connection's requests each have a request line, counted by observeRequest
+  if (record.kind === "http" && record.requests > 0 && mode !== "reverse") {
     metrics.httpRequests.labels(listener, mode, statusClass(record.status)).inc(record.requests);
+    observeTimes(metrics, listener, mode, record.durationMs, record.headerMs);
   }
   const kind = flowErrorKind(record);
   if (kind !== null) metrics.errors.labels(kind).inc();
@@ -242,6 +276,12 @@ export function observeFlow(metrics: GatewayMetrics, record: FlowRecord): void {
 /** Counts one decrypted HTTP request from its record. */
 export function observeRequest(metrics: GatewayMetrics, record: RequestRecord): void {
   metrics.httpRequests.labels(record.listener, record.mode, statusClass(record.status)).inc();
+  observeTimes(metrics, record.listener, record.mode, record.durationMs, record.headerMs);
+}
+
+function observeTimes(metrics: GatewayMetrics, listener: string, mode: string, durationMs: number, headerMs: number | null): void {
+  metrics.httpRequestSeconds.labels(listener, mode).observe(durationMs / 1000);
+  if (headerMs !== null) metrics.httpUpstreamHeaderSeconds.labels(listener, mode).observe(headerMs / 1000);
 }
 
 /** Updates the metrics from any record a flow writes. */

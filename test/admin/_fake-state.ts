@@ -59,6 +59,7 @@ export function flowRecord(fields: Partial<FlowRecord> = {}): FlowRecord {
     bytesDown: 34000,
     requests: 0,
     durationMs: 42,
+    headerMs: null,
     end: "eof",
     error: null,
     ...fields,

@@ -8,11 +8,11 @@ const filter = (query: Partial<Record<FlowFilterParam, string>>) => parseFlowFil
 
 const RECORDS: readonly FeedRecord[] = [
   flowRecord({ host: "a.example.com", client: "10.0.0.5:4000", user: "alice", decision: "allow", rule: "web", status: 200, parent: "corp" }),
-  flowRecord({ host: "example.com", client: "10.0.1.9:4001", user: "bob", decision: "deny", rule: "block", status: 403, listener: "edge" }),
+  flowRecord({ host: "example.com", client: "10.0.1.9:4001", user: "bob", decision: "deny", rule: "block", status: 403, listener: "edge", durationMs: 800 }),
   flowRecord({ host: null, port: null, client: "[2001:db8::7]:4002", decision: null, rule: null, status: 400, kind: "invalid" }),
   flowRecord({ host: "192.0.2.10", client: "192.168.1.1:4003", status: null, mode: "transparent" }),
   requestRecord({ host: "b.example.com", client: "10.0.0.6:4004", user: "alice", decision: "deny", rule: "no-admin", status: 403 }),
-  requestRecord({ host: "b.example.com", client: "10.0.0.6:4004", user: "alice", status: 502, requestId: "5c1f0b6e-2a4d-4e8b-9d3e-8f1f2b7c4a90" }),
+  requestRecord({ host: "b.example.com", client: "10.0.0.6:4004", user: "alice", status: 502, requestId: "5c1f0b6e-2a4d-4e8b-9d3e-8f1f2b7c4a90", backend: "http://10.0.0.1:80", durationMs: 1500 }),
 ];
 
 /** Indexes of the records the query keeps. */
@@ -39,6 +39,14 @@ describe("parseFlowFilter", () => {
     assert.deepEqual(kept({ parent: "corp" }), [0]);
     assert.deepEqual(kept({ parent: "direct" }), [1, 2, 3], "flow lines only");
     assert.deepEqual(kept({ requestId: "5c1f0b6e-2a4d-4e8b-9d3e-8f1f2b7c4a90" }), [5]);
+    assert.deepEqual(kept({ backend: "http://10.0.0.1:80" }), [5]);
+    assert.deepEqual(kept({ backend: "http://10.0.0.1" }), [], "exactly as logged");
+  });
+
+  it("minDurationMs keeps records at least that long", () => {
+    assert.deepEqual(kept({ minDurationMs: "800" }), [1, 5]);
+    assert.deepEqual(kept({ minDurationMs: "801" }), [5]);
+    assert.deepEqual(kept({ minDurationMs: "0" }), [0, 1, 2, 3, 4, 5]);
   });
 
   it("host takes the policy's patterns: exact, *.suffix, .domain, IP, CIDR", () => {
@@ -78,6 +86,8 @@ describe("parseFlowFilter", () => {
       ["host", "exa mple.com", /"host" must be a host pattern/],
       ["client", "example.com", /"client" must be an IP address or CIDR/],
       ["client", "10.0.0.0/33", /"client" must be an IP address or CIDR/],
+      ["minDurationMs", "1.5", /"minDurationMs" must be a whole number of milliseconds/],
+      ["minDurationMs", "-1", /"minDurationMs" must be a whole number of milliseconds/],
       ["status", "600", /"status" must be a status/],
       ["status", "4XX", /"status" must be a status/],
       ["status", "40", /"status" must be a status/],

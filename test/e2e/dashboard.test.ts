@@ -102,7 +102,7 @@ describe("dashboard in headless Chromium", { skip: runtimeName === "deno" ? skip
     assert.deepEqual(cells.slice(1), ["10.1.2.3:40000", "explicit", "blocked.ads.example:443", "deny", "block-ads", "0 B", "0 B", "3 ms"]);
     state.flows.write({
       type: "request", time: new Date().toISOString(), client: "10.1.2.3:40001", listener: "explicit", user: "alice", userAgent: null, requestId: null, mode: "explicit", host: "app.example", port: 443,
-      method: "POST", url: "https://app.example/admin", status: 403, decision: "deny", rule: "no-admin", reason: "url rule", bytesUp: 10, bytesDown: 20, durationMs: 1, error: null,
+      method: "POST", url: "https://app.example/admin", status: 403, decision: "deny", rule: "no-admin", reason: "url rule", bytesUp: 10, bytesDown: 20, durationMs: 1, headerMs: 1, backend: null, error: null,
     });
     await page.waitForSelector('#flows-body tr:has-text("onerror")', { timeout: 5000 });
     const request = await page.waitForSelector('#flows-body tr:has-text("POST https://app.example/admin")', { timeout: 5000 });

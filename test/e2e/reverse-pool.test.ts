@@ -100,4 +100,28 @@ describe("reverse proxy: backend connections shared across clients (real curl, N
     assert.match(text, new RegExp(`^tollgate_backend_up\\{pool="plain",backend="http://127\\.0\\.0\\.1:${plain.port}"\\} 1$`, "m"));
     assert.match(text, /^tollgate_backend_up\{pool="down",backend="http:\/\/127\.0\.0\.1:\d+"\} 0$/m);
   });
+
+  it("request lines name the backend and its header time; /flows finds them; both latency histograms count them", async () => {
+    const admin = `http://127.0.0.1:${gw.ports.get("admin")}`;
+    const before = await metrics();
+    const count = (text: string, name: string) => Number(new RegExp(`^${name}_count\\{listener="rev",mode="reverse"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+    for (let i = 0; i < 3; i++) await get("plain.test");
+    const text = await metrics();
+    const requests = (t: string) => Number(/^tollgate_http_requests_total\{listener="rev",mode="reverse",status="2xx"\} (\d+)$/m.exec(t)?.[1] ?? 0);
+    assert.equal(requests(text) - requests(before), 3, "each request once (its request line), not again from its connection's line");
+    assert.equal(count(text, "tollgate_http_request_duration_seconds") - count(before, "tollgate_http_request_duration_seconds"), 3);
+    assert.equal(count(text, "tollgate_http_upstream_header_seconds") - count(before, "tollgate_http_upstream_header_seconds"), 3);
+    const backend = `http://127.0.0.1:${plain.port}`;
+    const res = await fetch(`${admin}/flows?backend=${encodeURIComponent(backend)}&limit=1000`);
+    assert.equal(res.status, 200);
+    const body = await res.json() as { flows: { type: string; backend: string; headerMs: number | null; durationMs: number; rule: string }[] };
+    const lines = body.flows.filter((r) => r.rule === "plain");
+    assert.ok(lines.length >= 3, JSON.stringify(body).slice(0, 500));
+    for (const r of lines) {
+      assert.equal(r.backend, backend);
+      assert.ok(typeof r.headerMs === "number" && r.headerMs >= 0 && r.headerMs <= r.durationMs, JSON.stringify(r));
+    }
+    const slow = await fetch(`${admin}/flows?type=request&minDurationMs=3600000`);
+    assert.deepEqual((await slow.json() as { flows: unknown[] }).flows, [], "no request took an hour");
+  });
 });

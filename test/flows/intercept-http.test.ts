@@ -63,10 +63,10 @@ function scriptedOrigin(h: FlowHarness, seen: ParsedHead[]): void {
   });
 }
 
-/** Comparable parts of a record: without time, duration and the client port. */
+/** Comparable parts of a record: without times and the client port (whether a header time is there stays). */
 function stable(r: FlowRecord | RequestRecord): Record<string, unknown> {
-  const { time: _t, durationMs: _d, client: _c, ...rest } = r;
-  return rest;
+  const { time: _t, durationMs: _d, headerMs, client: _c, ...rest } = r;
+  return { ...rest, headerMs: headerMs === null ? null : "set" };
 }
 
 /**

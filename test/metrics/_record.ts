@@ -28,6 +28,7 @@ export function flowRecord(fields: Partial<FlowRecord> = {}): FlowRecord {
     bytesDown: 0,
     requests: 0,
     durationMs: 5,
+    headerMs: null,
     end: "eof",
     error: null,
     ...fields,
@@ -56,6 +57,8 @@ export function requestRecord(fields: Partial<RequestRecord> = {}): RequestRecor
     bytesUp: 10,
     bytesDown: 20,
     durationMs: 3,
+    headerMs: 2,
+    backend: null,
     error: null,
     ...fields,
   };

@@ -32,7 +32,9 @@ const NAMES = [
   "tollgate_dns_lookup_seconds",
   "tollgate_dns_lookups_total",
   "tollgate_errors_total",
+  "tollgate_http_request_duration_seconds",
   "tollgate_http_requests_total",
+  "tollgate_http_upstream_header_seconds",
   "tollgate_process_start_time_seconds",
   "tollgate_upstream_idle_connections",
   "tollgate_upstream_reused_total",
@@ -181,6 +183,53 @@ describe("observeFlow", () => {
     assert.equal(m.httpRequests.value("main", "explicit", "4xx"), 1);
     assert.equal(m.httpRequests.value("main", "explicit", "none"), 1);
     assert.equal(m.connections.value("main", "explicit", "allow"), 1);
+  });
+});
+
+describe("request times", () => {
+  it("request records and proxied HTTP flows feed both histograms, in seconds", () => {
+    const m = createGatewayMetrics(new Registry());
+    observeRecord(m, requestRecord({ durationMs: 40, headerMs: 30 }));
+    observeRecord(m, requestRecord({ status: 403, decision: "deny", durationMs: 2, headerMs: null }));
+    observeRecord(m, flowRecord({ kind: "http", requests: 1, status: 200, durationMs: 7000, headerMs: 3000 }));
+    const total = m.httpRequestSeconds.snapshot("main", "explicit");
+    assert.ok(total);
+    assert.equal(total.count, 3, "a refusal took time too");
+    assert.equal(total.sum, 0.04 + 0.002 + 7);
+    // cumulative: ≤ 2.5 ms one (the refusal), ≤ 50 ms two, ≤ 10 s all three
+    const bounds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+    assert.equal(total.buckets[bounds.indexOf(0.0025)], 1);
+    assert.equal(total.buckets[bounds.indexOf(0.025)], 1);
+    assert.equal(total.buckets[bounds.indexOf(0.05)], 2);
+    assert.equal(total.buckets[bounds.indexOf(5)], 2);
+    assert.equal(total.buckets[bounds.indexOf(10)], 3);
+    const header = m.httpUpstreamHeaderSeconds.snapshot("main", "explicit");
+    assert.ok(header);
+    assert.equal(header.count, 2, "a request no upstream answered has no header time");
+    assert.equal(header.sum, 0.03 + 3);
+  });
+
+  it("tunnels, refused plain-HTTP flows and connection lines (decrypted, reverse) are no requests", () => {
+    const m = createGatewayMetrics(new Registry());
+    observeRecord(m, flowRecord({ kind: "connect", durationMs: 9000 }));
+    observeRecord(m, flowRecord({ kind: "http", requests: 0, status: 403, decision: "deny" }));
+    observeRecord(m, flowRecord({ decryption: "decrypt", requests: 3, durationMs: 500 }));
+    // a reverse connection's line: its requests have request lines of their own
+    observeRecord(m, flowRecord({ kind: "http", mode: "reverse", requests: 2, status: 200, durationMs: 500 }));
+    assert.equal(m.httpRequests.seriesCount, 0);
+    assert.equal(m.httpRequestSeconds.seriesCount, 0);
+    assert.equal(m.httpUpstreamHeaderSeconds.seriesCount, 0);
+  });
+
+  it("the exposition shows them per listener and mode", () => {
+    const m = createGatewayMetrics(new Registry());
+    observeRecord(m, requestRecord({ listener: "rev", mode: "reverse", durationMs: 12, headerMs: 11 }));
+    const families = parsePrometheusText(m.registry.expose());
+    const f = families.get("tollgate_http_upstream_header_seconds");
+    assert.equal(f?.type, "histogram");
+    const count = f?.samples.find((x) => x.name === "tollgate_http_upstream_header_seconds_count");
+    assert.deepEqual(count?.labels, { listener: "rev", mode: "reverse" });
+    assert.equal(count?.value, 1);
   });
 });
 
