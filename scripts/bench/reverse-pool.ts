@@ -6,12 +6,19 @@
  * connection, as before). The backend is the bench's Node HTTPS origin, so a backend
  * connection costs a TCP and a TLS handshake, as with `https://` backends.
  *
- * Workload: `load.mjs newconn`: 50 concurrent clients, each request a fresh TCP + TLS
- * connection to the gateway, `GET /1k` with `Connection: close`, for `--seconds`; the two
- * listeners alternate, `--rounds` rounds; medians, and the ratio shared ÷ own measured in the
- * same run. Also the origin directly, as a reference. Gateway CPU per request from /proc.
+ * Workloads, the two listeners alternating, `--rounds` rounds; medians, and the ratio
+ * shared ÷ own measured in the same run; gateway CPU per request from /proc:
+ * - `load.mjs newconn`: 50 concurrent clients, each request a fresh TCP + TLS connection to
+ *   the gateway, `GET /1k` with `Connection: close`, for `--seconds`. Also the origin
+ *   directly, as a reference.
+ * - `load.mjs keepalive`: 50 clients on persistent connections, `GET /1k` back to back: with
+ *   `shared` each response gives the backend connection back to the pool and the next
+ *   request takes one, with `own` it stays with its client: the price of that hand-over.
+ * - idle clients: `--idle` clients each make one request and then keep their connection open
+ *   and silent; the backend connections open 1.5 s later (after `clientHoldMs`), counted at
+ *   the origin (/proc/net/tcp).
  *
- *   bun scripts/bench/reverse-pool.ts [--runtimes bun,deno] [--rounds 5] [--seconds 5]
+ *   bun scripts/bench/reverse-pool.ts [--runtimes bun,deno] [--rounds 5] [--seconds 5] [--idle 200]
  *
  * Only 127.0.0.1; every process is stopped at the end, on Ctrl-C and on error. Linux only.
  *
@@ -23,7 +30,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { makeTestPki } from "../../test/e2e/support/certs.ts";
 import { type BenchGateway, BIN, type GatewayRuntime, ROOT, startBenchGateway } from "./_gateway.ts";
-import { firstLine, installCleanup, runBounded, runScript, spawnTracked, stopProcess, TICKS_PER_SECOND } from "./_procs.ts";
+import { readFileSync } from "node:fs";
+import { exited, firstLine, installCleanup, runBounded, runScript, sleep, spawnTracked, stopProcess, TICKS_PER_SECOND } from "./_procs.ts";
 import { machineFacts } from "./_report.ts";
 
 const argValue = (name: string): string | undefined => {
@@ -33,6 +41,7 @@ const argValue = (name: string): string | undefined => {
 const runtimes = (argValue("--runtimes") ?? "bun,deno").split(",") as GatewayRuntime[];
 const rounds = Number(argValue("--rounds") ?? 5);
 const seconds = Number(argValue("--seconds") ?? 5);
+const idleClients = Number(argValue("--idle") ?? 200);
 const LOAD = join(ROOT, "scripts/bench/load.mjs");
 
 interface Run {
@@ -49,14 +58,13 @@ const median = (xs: readonly number[]): number => {
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-/** `load.mjs newconn` against `port` with SNI and Host origin.test. */
-async function newconn(port: number, ca: string, gw: BenchGateway | undefined): Promise<Run> {
+/** `load.mjs newconn` (or `keepalive`) against `port` with SNI and Host origin.test. */
+async function newconn(port: number, ca: string, gw: BenchGateway | undefined, kind: "newconn" | "keepalive" = "newconn"): Promise<Run> {
   const cpu = gw ? ["--cpu-pid", String(gw.pid)] : [];
   const out = await runBounded("node", [
-    LOAD, "newconn", "--via", "transparent", "--port", String(port), "--authority", `origin.test:${port}`,
-    "--servername", "origin.test", "--ca", ca, "--seconds", String(seconds), "--concurrency", "50", ...cpu,
+    LOAD, kind, ...target(port, ca), "--seconds", String(seconds), "--concurrency", "50", ...cpu,
   ], seconds * 1000 + 90_000);
-  if (out.code !== 0) throw new Error(`load.mjs newconn failed (exit ${out.code}): ${out.stderr.trim()}`);
+  if (out.code !== 0) throw new Error(`load.mjs ${kind} failed (exit ${out.code}): ${out.stderr.trim()}`);
   const r = JSON.parse(out.stdout) as { requests: number; errors: number; firstError?: string; seconds: number; p50Ms: number; p99Ms: number; cpuTicks: number };
   if (r.errors > 0) process.stderr.write(`  ${r.errors} errors, first: ${r.firstError}\n`);
   return {
@@ -66,6 +74,50 @@ async function newconn(port: number, ca: string, gw: BenchGateway | undefined): 
     cpuUs: gw && r.requests > 0 ? (r.cpuTicks / TICKS_PER_SECOND) * 1e6 / r.requests : NaN,
     errors: r.errors,
   };
+}
+
+/** load.mjs arguments for TLS with SNI origin.test to the gateway's `port`. */
+function target(port: number, ca: string): string[] {
+  return ["--via", "transparent", "--port", String(port), "--authority", `origin.test:${port}`, "--servername", "origin.test", "--ca", ca];
+}
+
+/** Established TCP connections whose local port is `port` (the origin's side of its connections). */
+function established(port: number): number {
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  let n = 0;
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[1]?.endsWith(`:${hex}`) && f[3] === "01") n++;
+    }
+  }
+  return n;
+}
+
+/**
+ * Backend connections open while `idleClients` clients of the listener on `port` sit idle
+ * after one request each (opened 20 at a time): connections at the origin then, less before.
+ */
+async function idleBackendConnections(port: number, ca: string, originPort: number): Promise<{ ready: number; backend: number }> {
+  const before = established(originPort);
+  const child = spawnTracked("node", [LOAD, "idle", ...target(port, ca), "--count", String(idleClients), "--concurrency", "20"], { stdin: "pipe" });
+  try {
+    const r = JSON.parse(await firstLine(child, 180_000, "load.mjs idle")) as { ready: number; errors: number };
+    await sleep(1500); // past the pool's clientHoldMs (1 s)
+    return { ready: r.ready, backend: established(originPort) - before };
+  } finally {
+    child.stdin!.end();
+    const done = exited(child);
+    const t = setTimeout(() => void stopProcess(child), 10_000);
+    await done;
+    clearTimeout(t);
+  }
 }
 
 /** The pool's series of metric `name` (undefined when /metrics cannot be read). */
@@ -112,34 +164,46 @@ async function main(): Promise<void> {
   const originPort = (JSON.parse(await firstLine(origin, 30_000, "bench origin")) as { port: number }).port;
   console.log("# Reverse proxy: shared backend connections\n");
   for (const line of machineFacts(BIN)) console.log(`${line}  `);
-  console.log(`\nnewconn, 50 clients, ${seconds} s per run, ${rounds} rounds, medians; backend https (Node), client TLS to the gateway\n`);
+  console.log(`\nnewconn and keepalive, 50 clients, ${seconds} s per run, ${rounds} rounds, medians; backend https (Node), client TLS to the gateway\n`);
   const direct: Run[] = [];
   for (let i = 0; i < Math.min(3, rounds); i++) direct.push(await newconn(originPort, pki.caFile, undefined));
   console.log(`direct to the origin: ${fmt(median(direct.map((r) => r.rps)))} req/s, p50 ${fmt(median(direct.map((r) => r.p50Ms)), 1)} ms\n`);
-  console.log("| runtime | pool | req/s | p50 ms | p99 ms | gateway CPU µs/req | backend connections reused |");
-  console.log("|---|---|---:|---:|---:|---:|---:|");
   const summary: string[] = [];
+  const rows: string[] = [];
   for (const rt of runtimes) {
     const gw = await startBenchGateway(rt, config(work, originPort, pki.caFile), work);
     try {
-      const runs: Record<"shared" | "own", Run[]> = { shared: [], own: [] };
-      await newconn(gw.port("shared"), pki.caFile, gw); // warm-up: JIT, TLS contexts
-      await newconn(gw.port("own"), pki.caFile, gw);
-      for (let i = 0; i < rounds; i++) {
-        const order: ("shared" | "own")[] = i % 2 ? ["own", "shared"] : ["shared", "own"];
-        for (const which of order) runs[which].push(await newconn(gw.port(which), pki.caFile, gw));
-      }
+      // first, on fresh pools: backend connections held for idle clients
       for (const which of ["shared", "own"] as const) {
-        const r = runs[which];
-        const reused = await metric(gw, "tollgate_backend_reused_total", which);
-        console.log(`| ${rt} | ${which} | ${fmt(median(r.map((x) => x.rps)))} | ${fmt(median(r.map((x) => x.p50Ms)), 1)} | ${fmt(median(r.map((x) => x.p99Ms)), 1)} | ${fmt(median(r.map((x) => x.cpuUs)))} | ${reused ?? "?"} |`);
+        const idle = await idleBackendConnections(gw.port(which), pki.caFile, originPort);
+        summary.push(`${rt}: ${idle.ready} clients idle on keep-alive connections after one request each (${which}): ${idle.backend} backend connections open`);
+        await sleep(5000); // the shared pool's idle connections expire (4 s) before the next count
       }
-      const ratio = (f: (x: Run) => number) => median(runs.shared.map(f)) / median(runs.own.map(f));
-      summary.push(`${rt}: shared ÷ own: ${fmt(ratio((x) => x.rps), 2)}× the request rate, ${fmt(ratio((x) => x.cpuUs), 2)}× the gateway CPU per request, ${fmt(ratio((x) => x.p50Ms), 2)}× the median latency`);
+      for (const kind of ["newconn", "keepalive"] as const) {
+        const runs: Record<"shared" | "own", Run[]> = { shared: [], own: [] };
+        await newconn(gw.port("shared"), pki.caFile, gw, kind); // warm-up: JIT, TLS contexts
+        await newconn(gw.port("own"), pki.caFile, gw, kind);
+        for (let i = 0; i < rounds; i++) {
+          const order: ("shared" | "own")[] = i % 2 ? ["own", "shared"] : ["shared", "own"];
+          for (const which of order) runs[which].push(await newconn(gw.port(which), pki.caFile, gw, kind));
+        }
+        for (const which of ["shared", "own"] as const) {
+          const r = runs[which];
+          const reused = await metric(gw, "tollgate_backend_reused_total", which);
+          const latency = kind === "newconn" ? `${fmt(median(r.map((x) => x.p50Ms)), 1)} | ${fmt(median(r.map((x) => x.p99Ms)), 1)}` : "– | –";
+          rows.push(`| ${rt} | ${kind} | ${which} | ${fmt(median(r.map((x) => x.rps)))} | ${latency} | ${fmt(median(r.map((x) => x.cpuUs)))} | ${reused ?? "?"} |`);
+        }
+        const ratio = (f: (x: Run) => number) => median(runs.shared.map(f)) / median(runs.own.map(f));
+        const latency = kind === "newconn" ? `, ${fmt(ratio((x) => x.p50Ms), 2)}× the median latency` : "";
+        summary.push(`${rt} ${kind}: shared ÷ own: ${fmt(ratio((x) => x.rps), 2)}× the request rate, ${fmt(ratio((x) => x.cpuUs), 2)}× the gateway CPU per request${latency}`);
+      }
     } finally {
       await gw.stop();
     }
   }
+  console.log("| runtime | workload | pool | req/s | p50 ms | p99 ms | gateway CPU µs/req | backend connections reused (cumulative) |");
+  console.log("|---|---|---|---:|---:|---:|---:|---:|");
+  for (const row of rows) console.log(row);
   console.log("");
   for (const line of summary) console.log(line);
   origin.stdin!.end();

@@ -138,6 +138,7 @@ const poolSchema = object({
   keepAlive: v.optional(object({
     maxIdlePerBackend: v.optional(integer(0, 10_000), 32),
     idleTimeoutMs: v.optional(integer(1, 3_600_000), 4_000),
+    clientHoldMs: v.optional(integer(0, 600_000), 1_000),
   }), {}),
 });
 

@@ -60,11 +60,38 @@ export async function serveReverseHttp(
 ): Promise<ReverseHttpResult> {
   const cR = new ConnReader(client);
   const r = flow.record;
+  /** The backend connection waiting for this client's next request (see `hold`). */
   let kept: KeptBackend | undefined;
+  let holdTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * After a response: the connection waits for this client's next request, so a busy
+   * keep-alive client keeps its own (no hand-over, no churn through the pool), but only for
+   * the pool's `clientHoldMs`: then it joins the pool, and a client that keeps its connection
+   * open and idle holds no backend connection (the backends see about as many connections as
+   * requests in flight, not as many as idle browsers). One tied to this client (NTLM), or of a
+   * pool that shares none, stays until the client goes.
+   */
+  const hold = (b: KeptBackend) => {
+    const { idle, clientHoldMs } = b.pool;
+    if (b.pinned || !idle) {
+      kept = b;
+    } else if (clientHoldMs <= 0) {
+      releaseBackend(b);
+    } else {
+      kept = b;
+      holdTimer = setTimeout(() => {
+        holdTimer = undefined;
+        if (kept !== b) return;
+        kept = undefined;
+        releaseBackend(b);
+      }, clientHoldMs);
+    }
+  };
   let bytesUp = 0;
   let bytesDown = 0;
   let first = true;
   const done = (end: string, error?: string): ReverseHttpResult => {
+    clearTimeout(holdTimer);
     if (kept) releaseBackend(kept); // between responses: any client's next request may take it
     return error === undefined ? { bytesUp, bytesDown, end } : { bytesUp, bytesDown, end, error };
   };
@@ -77,6 +104,8 @@ export async function serveReverseHttp(
       return done(next.end, next.error);
     }
     const head: RequestHead = next.head;
+    clearTimeout(holdTimer); // `kept`, if still there, is this request's to take
+    holdTimer = undefined;
     first = false;
     const started = Date.now();
     r.requests += 1;
@@ -206,7 +235,20 @@ export async function serveReverseHttp(
     req.reason = `route "${route.id}" to pool "${route.config.pool}"`;
     const outcome = await forwardReverse(
       ctx,
-      { client, clientReader: cR, head, framing, target, hostField, route, pool, proto: info.proto, trusted, user: auth ? req.user : null, requestId },
+      {
+        client,
+        clientReader: cR,
+        head,
+        framing,
+        target,
+        hostField,
+        route,
+        pool,
+        proto: info.proto,
+        trusted,
+        user: auth ? req.user : null,
+        requestId,
+      },
       kept,
       state.log,
     );
@@ -247,7 +289,7 @@ export async function serveReverseHttp(
       backend.conn.close();
       return done(result.upgradedEnd);
     }
-    if (result.keepUpstream) kept = backend;
+    if (result.keepUpstream) hold(backend);
     else backend.conn.close();
     if (!result.keepClient) {
       await lingerClose(client, cR); // our FIN went out: read to the client's (bounded), then close

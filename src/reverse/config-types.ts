@@ -114,9 +114,10 @@ export interface PoolConfig {
    * Backend connections left open after a complete response are kept idle for the next
    * request of any client: at most `maxIdlePerBackend` per backend (default 32; 0 keeps
    * none), each for `idleTimeoutMs` (default 4000, under common backends' own keep-alive
-   * timeouts, e.g. Node's 5 s).
+   * timeouts, e.g. Node's 5 s). After a response the connection first waits `clientHoldMs`
+   * (default 1000) for its own client's next request, then joins the idle ones.
    */
-  readonly keepAlive: { readonly maxIdlePerBackend: number; readonly idleTimeoutMs: number };
+  readonly keepAlive: { readonly maxIdlePerBackend: number; readonly idleTimeoutMs: number; readonly clientHoldMs: number };
 }
 
 /** Header changes applied in order: `remove`, then `set` (replace), then `add` (append). */

@@ -147,12 +147,12 @@ function poolEntry(id: string, p: PoolConfig, deps: BuildDeps): PoolEntry {
       onChange: (b, healthy, detail) => deps.log(`backend ${backendName(b)} of pool "${id}" is ${healthy ? "up" : "down"}: ${detail}`),
     })
     : undefined;
-  const { maxIdlePerBackend, idleTimeoutMs } = p.keepAlive;
+  const { maxIdlePerBackend, idleTimeoutMs, clientHoldMs } = p.keepAlive;
   const idle = maxIdlePerBackend > 0
     ? new UpstreamPool<IdleBackend>({ maxIdle: maxIdlePerBackend * pool.backends.length, maxIdlePerKey: maxIdlePerBackend, idleTimeoutMs })
     : undefined;
   return {
-    runtime: { pool, tls, connectTimeoutMs: p.connectTimeoutMs, timeoutMs: p.timeoutMs, idle },
+    runtime: { pool, tls, connectTimeoutMs: p.connectTimeoutMs, timeoutMs: p.timeoutMs, idle, clientHoldMs },
     checker,
     key: JSON.stringify([p, tls ?? null]),
   };

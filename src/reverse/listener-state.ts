@@ -34,6 +34,11 @@ export interface PoolRuntime {
    * {@link idleKey}; undefined when none are kept (`keepAlive.maxIdlePerBackend: 0`).
    */
   readonly idle: UpstreamPool<IdleBackend> | undefined;
+  /**
+   * How long a backend connection stays with its keep-alive client after a response, for
+   * that client's next request, before it joins `idle` (`keepAlive.clientHoldMs`).
+   */
+  readonly clientHoldMs: number;
 }
 
 /** The key of a backend's idle connections in {@link PoolRuntime.idle}. */

@@ -8,6 +8,7 @@ import { curl } from "./support/curl.ts";
 import { type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { makeOpensslCa } from "./support/reverse-pki.ts";
 import { closedPort } from "./support/ports.ts";
+import { connect, type Socket } from "node:net";
 
 /**
  * Backend connections shared across clients on a real gateway: separate curl runs (a new
@@ -35,12 +36,14 @@ describe("reverse proxy: backend connections shared across clients (real curl, N
           secure: { backends: [`https://127.0.0.1:${secure.port}`], tls: { caFile: inner.caFile, serverName: "backend.internal" } },
           own: { backends: [`http://127.0.0.1:${plain.port}`], keepAlive: { maxIdlePerBackend: 0 } },
           down: { backends: [`http://127.0.0.1:${downPort}`], ejectMs: 60_000 },
+          held: { backends: [`http://127.0.0.1:${plain.port}`] },
         },
         routes: [
           { id: "plain", hosts: ["plain.test"], pool: "plain" },
           { id: "secure", hosts: ["secure.test"], pool: "secure" },
           { id: "own", hosts: ["own.test"], pool: "own" },
           { id: "down", hosts: ["down.test"], pool: "down" },
+          { id: "held", hosts: ["held.test"], pool: "held" },
         ],
       },
       admin: { listen: "127.0.0.1:0" },
@@ -89,7 +92,7 @@ describe("reverse proxy: backend connections shared across clients (real curl, N
     assert.equal(failed.stdout, "502");
     const res = await fetch(`http://127.0.0.1:${gw.ports.get("admin")}/backends`);
     const { pools } = await res.json() as { pools: { name: string; backends: { url: string; available: boolean; ejectedUntil: string | null; lastError: string | null }[] }[] };
-    assert.deepEqual(pools.map((p) => p.name), ["plain", "secure", "own", "down"]);
+    assert.deepEqual(pools.map((p) => p.name), ["plain", "secure", "own", "down", "held"]);
     const plainBackend = pools.find((p) => p.name === "plain")!.backends[0]!;
     assert.equal(plainBackend.available, true);
     const down = pools.find((p) => p.name === "down")!.backends[0]!;
@@ -124,4 +127,55 @@ describe("reverse proxy: backend connections shared across clients (real curl, N
     const slow = await fetch(`${admin}/flows?type=request&minDurationMs=3600000`);
     assert.deepEqual((await slow.json() as { flows: unknown[] }).flows, [], "no request took an hour");
   });
+
+  it("clients that keep their connections open and idle hold no backend connection once clientHoldMs (1 s) passed", async () => {
+    const clients: Socket[] = [];
+    try {
+      const ports = new Set<number>();
+      const ask = async (socket: Socket) => {
+        socket.write("GET / HTTP/1.1\r\nHost: held.test\r\n\r\n");
+        return Number(/"peerPort":(\d+)/.exec(await oneResponse(socket))?.[1]);
+      };
+      for (let i = 0; i < 20; i++) {
+        const socket = connect(gw.port, "127.0.0.1");
+        clients.push(socket);
+        ports.add(await ask(socket));
+      }
+      // the twenty stay connected and silent; a second later their backend connections are all in the pool
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.match(await metrics(), new RegExp(`^tollgate_backend_idle_connections\\{pool="held"\\} ${ports.size}$`, "m"));
+      const latecomer = connect(gw.port, "127.0.0.1");
+      clients.push(latecomer);
+      assert.ok(ports.has(await ask(latecomer)), "a new client takes one of them");
+      assert.ok(ports.has(await ask(clients[0]!)), "and so does an idle client that speaks again");
+    } finally {
+      for (const socket of clients) socket.destroy();
+    }
+  });
 });
+
+/** Reads one response (Content-Length or chunked body) from `socket`, kept open; its text. */
+function oneResponse(socket: Socket): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let data = Buffer.alloc(0);
+    const timer = setTimeout(() => done(new Error(`no whole response in 5 s: ${JSON.stringify(data.toString("latin1"))}`)), 5000);
+    const done = (error?: Error, body?: string) => {
+      clearTimeout(timer);
+      socket.off("data", onData);
+      socket.off("error", done);
+      if (error) reject(error);
+      else resolve(body!);
+    };
+    const onData = (chunk: Buffer) => {
+      data = Buffer.concat([data, chunk]);
+      const end = data.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const head = data.subarray(0, end).toString("latin1");
+      const text = data.toString("latin1");
+      const length = /\r\ncontent-length: *(\d+)/i.exec(head)?.[1];
+      if (length !== undefined ? data.length >= end + 4 + Number(length) : text.endsWith("\r\n0\r\n\r\n")) done(undefined, text);
+    };
+    socket.on("data", onData);
+    socket.on("error", done);
+  });
+}

@@ -75,7 +75,46 @@ describe("reverse flow: backend connections shared across clients", () => {
     });
   });
 
-  it("a keep-alive client stays on its backend; its connection joins the pool when it moves to another pool", async () => {
+  it("a keep-alive client that sits idle holds no backend connection: another client's request takes it", async () => {
+    await withHarness({}, async (h) => {
+      numberedBackends(h);
+      const s = state([route("a", ["a.test"], "p")], { p: POOLED });
+      const idle = open(h, s);
+      await idle.c.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      assert.equal((await readResponse(idle.c)).body, "one conn 1 request 1");
+      // the first client keeps its connection open and says nothing
+      assert.equal(await visit(h, s), "one conn 1 request 2");
+      assert.equal(await visit(h, s), "one conn 1 request 3");
+      await idle.c.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      assert.equal((await readResponse(idle.c)).body, "one conn 1 request 4");
+      await close(idle.c, idle.done);
+      assert.equal(h.dials.length, 1, "three clients, one backend connection");
+      closeIdle(s);
+    });
+  });
+
+  it("clientHoldMs: the connection waits that long for its own client's next request, then joins the pool", async () => {
+    await withHarness({}, async (h) => {
+      numberedBackends(h);
+      const s = state([route("a", ["a.test"], "p")], { p: { ...POOLED, clientHoldMs: 300 } });
+      const busy = open(h, s);
+      const get = async () => {
+        await busy.c.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+        return (await readResponse(busy.c)).body;
+      };
+      assert.equal(await get(), "one conn 1 request 1");
+      // held for the busy client: another client arriving now gets a connection of its own
+      assert.equal(await visit(h, s), "one conn 2 request 1");
+      assert.equal(await get(), "one conn 1 request 2", "the busy client's next request finds its connection");
+      assert.equal(s.pools.get("p")?.idle?.stats().idle, 1, "only the other client's is in the pool");
+      await until(() => s.pools.get("p")?.idle?.stats().idle === 2, 2000, "the held connection to join the pool");
+      await close(busy.c, busy.done);
+      assert.equal(h.dials.length, 2);
+      closeIdle(s);
+    });
+  });
+
+  it("a keep-alive client's requests take the pool's connections; moving to another pool leaves the first one's free", async () => {
     await withHarness({}, async (h) => {
       numberedBackends(h);
       const s = state([route("a", ["a.test"], "A"), route("b", ["b.test"], "B")], {
@@ -131,17 +170,40 @@ describe("reverse flow: backend connections shared across clients", () => {
     }
   });
 
-  it("a connection to a backend that went out of service is not kept", async () => {
+  it("a connection to a backend that went out of service while it answered is not kept; an idle one to it is not taken", async () => {
     await withHarness({}, async (h) => {
-      numberedBackends(h);
-      const s = state([route("a", ["a.test"], "p")], { p: { backends: ["http://10.0.0.1", "http://10.0.0.2"], maxIdlePerBackend: 4 } });
+      let s: ReverseListenerState | undefined;
+      const outOfService = (i: number) => {
+        const pool = s!.pools.get("p")!;
+        pool.pool.state(pool.pool.backends[i]!).healthy = false; // as a health check would decide
+      };
+      let firstAnswer = true;
+      numberedBackends(h, async (o, name, n) => {
+        for (let i = 1; ; i++) {
+          const head = await o.readHead().catch(() => undefined);
+          if (!head) return;
+          if (name === "one" && firstAnswer) {
+            firstAnswer = false;
+            outOfService(0); // decided while this request was in flight
+          }
+          await o.write(okResponse(`${name} conn ${n} request ${i}`));
+        }
+      });
+      s = state([route("a", ["a.test"], "p")], { p: { backends: ["http://10.0.0.1", "http://10.0.0.2"], maxIdlePerBackend: 4 } });
+      const pool = s.pools.get("p")!;
+      assert.equal(await visit(h, s), "one conn 1 request 1");
+      assert.equal(pool.idle?.stats().idle, 0, "closed, not pooled");
+      pool.pool.state(pool.pool.backends[0]!).healthy = true;
       const { c, done } = open(h, s);
       await c.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
-      assert.equal((await readResponse(c)).body, "one conn 1 request 1");
-      const pool = s.pools.get("p")!;
-      pool.pool.state(pool.pool.backends[0]!).healthy = false; // as a health check would decide
+      assert.equal((await readResponse(c)).body, "two conn 1 request 1", "round robin: the other one's turn");
+      await c.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      assert.equal((await readResponse(c)).body, "one conn 2 request 1");
+      assert.equal(pool.idle?.stats().idle, 2, "both back in the pool between requests");
+      outOfService(0);
+      await c.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      assert.equal((await readResponse(c)).body, "two conn 1 request 2", "the idle connection to the backend out of service is passed over");
       await close(c, done);
-      assert.equal(pool.idle?.stats().idle, 0);
       closeIdle(s);
     });
   });

@@ -32,6 +32,8 @@ export interface PoolSpec {
   /** Idle connections kept per backend for any client (default none, as before pooling). */
   readonly maxIdlePerBackend?: number;
   readonly idleTimeoutMs?: number;
+  /** How long a connection waits for its client's next request before joining the pool (default 0: at once). */
+  readonly clientHoldMs?: number;
 }
 
 /** A listener state: `routes`, `pools` by name, listener log lines into `logs`; TLS when `extra.store` is given. */
@@ -49,6 +51,7 @@ export function state(
       connectTimeoutMs: p.connectTimeoutMs ?? 1000,
       timeoutMs: p.timeoutMs ?? 2000,
       idle: p.maxIdlePerBackend ? new UpstreamPool({ maxIdle: 1000, maxIdlePerKey: p.maxIdlePerBackend, idleTimeoutMs: p.idleTimeoutMs ?? 4000 }) : undefined,
+      clientHoldMs: p.clientHoldMs ?? 0,
     });
   }
   return {

@@ -37,7 +37,7 @@ describe("config: reverse proxy", () => {
           ejectAfterFailures: 1,
           ejectMs: 10_000,
           balance: "round-robin",
-          keepAlive: { maxIdlePerBackend: 32, idleTimeoutMs: 4000 },
+          keepAlive: { maxIdlePerBackend: 32, idleTimeoutMs: 4000, clientHoldMs: 1000 },
         },
       },
       routes: [{

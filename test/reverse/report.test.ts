@@ -16,7 +16,7 @@ describe("poolReport", () => {
     pool.state(b!).lastError = "Health check answered 503";
     pool.connectFailed(c!, "ECONNREFUSED");
     const idle = new UpstreamPool<IdleBackend>({ maxIdle: 4, maxIdlePerKey: 2, idleTimeoutMs: 1000 });
-    const runtime = { pool, tls: undefined, connectTimeoutMs: 1000, timeoutMs: 1000, idle };
+    const runtime = { pool, tls: undefined, connectTimeoutMs: 1000, timeoutMs: 1000, idle, clientHoldMs: 0 };
     const report = poolReport("api", { runtime, checker: undefined, key: "" }, now);
     assert.deepEqual(report, {
       name: "api",
