@@ -21,7 +21,7 @@ import type {
   RouteConfig,
 } from "../reverse/config-types.ts";
 import { editableHeaderError, headerValueError } from "../reverse/header-edits.ts";
-import { pathPrefixError, routeHostError } from "../reverse/routes.ts";
+import { parsePathPrefix, pathPrefixError, routeHostError } from "../reverse/routes.ts";
 import { parseHostPort } from "../protocol/http-authority.ts";
 import { boolean, checkedString, cidrList, expected, filePath, ID_RE, ID_WHAT, id, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
 
@@ -157,6 +157,8 @@ const routeSchema = object({
     v.check((h) => h.length > 0, 'expected at least one host pattern (use ["*"] for any host)'),
   ),
   pathPrefix: v.optional(checkedString('a path prefix starting with "/"', pathPrefixError), "/"),
+  /** Replaces `pathPrefix` in the path the backend gets. */
+  backendPrefix: v.optional(checkedString('a path prefix starting with "/"', pathPrefixError)),
   methods: v.optional(methods),
   listeners: v.optional(v.array(v.string(expected("a listener name")), expected("an array of listener names"))),
   pool: checkedString(ID_WHAT, (t) => (ID_RE.test(t) ? undefined : `expected ${ID_WHAT}, got ${JSON.stringify(t)}`)),
@@ -339,6 +341,7 @@ export function toReverseConfig(wire: WireReverse, defaultConnectTimeoutMs: numb
     id: r.id ?? `route-${i + 1}`,
     hosts: [...r.hosts],
     pathPrefix: r.pathPrefix,
+    ...(r.backendPrefix !== undefined ? { backendPrefix: parsePathPrefix(r.backendPrefix) } : {}),
     ...(r.methods ? { methods: [...r.methods] } : {}),
     ...(r.listeners ? { listeners: [...r.listeners] } : {}),
     pool: r.pool,

@@ -15,6 +15,7 @@ import { requestBodyFraming } from "../protocol/body-framing.ts";
 import { parseHostPort } from "../protocol/http-authority.ts";
 import { HttpParseError } from "../protocol/http-errors.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
+import { backendTarget } from "../reverse/backend-path.ts";
 import { backendName } from "../reverse/dial.ts";
 import { originalClient } from "../reverse/forwarded.ts";
 import type { ReverseListenerState } from "../reverse/listener-state.ts";
@@ -233,6 +234,7 @@ export async function serveReverseHttp(
     }
     req.decision = "allow";
     req.reason = `route "${route.id}" to pool "${route.config.pool}"`;
+    const bp = route.config.backendPrefix;
     const outcome = await forwardReverse(
       ctx,
       {
@@ -240,7 +242,7 @@ export async function serveReverseHttp(
         clientReader: cR,
         head,
         framing,
-        target,
+        target: bp === undefined ? target : backendTarget(found.path, route.prefix, bp, target),
         hostField,
         route,
         pool,

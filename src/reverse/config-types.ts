@@ -146,6 +146,11 @@ export interface RouteConfig {
   readonly hosts: readonly string[];
   /** Path prefix matched at segment boundaries (`/api` matches `/api` and `/api/x`, not `/apix`). */
   readonly pathPrefix: string;
+  /**
+   * The prefix the backend gets in place of `pathPrefix` (normalised); absent: the path is
+   * forwarded as the client sent it.
+   */
+  readonly backendPrefix?: string;
   /** Uppercase methods; absent = any. */
   readonly methods?: readonly string[];
   /** Reverse listener names; absent = every reverse listener. */

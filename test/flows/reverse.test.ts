@@ -281,6 +281,37 @@ describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
     });
   });
 
+  it("backendPrefix: the backend gets the route's prefix replaced in the normalised path, the query kept; the request line keeps the client's URL", async () => {
+    await withHarness({}, async (h) => {
+      const seen = named(h, "10.0.0.1", 8080, "ok");
+      const s = state([
+        route("api", ["a.test"], "P", { pathPrefix: "/api", backendPrefix: "/" }),
+        route("moved", ["a.test"], "P", { pathPrefix: "/old", backendPrefix: "/v2/new" }),
+        route("site", ["a.test"], "P"),
+      ], { P: { backends: ["http://10.0.0.1:8080"] } });
+      const { c, done } = open(h, s);
+      for (const target of ["/api/users?page=2", "/api", "/api/../api/%75sers/%2Fx", "/old/a/b?c", "/./site/..//x?y"]) {
+        await c.write(`GET ${target} HTTP/1.1\r\nHost: a.test\r\n\r\n`);
+        assert.equal((await readResponse(c)).head.status, 200, target);
+      }
+      await close(c, done);
+      assert.deepEqual(seen.map((x) => x.startLine), [
+        "GET /users?page=2 HTTP/1.1",
+        "GET / HTTP/1.1",
+        "GET /users/%2Fx HTTP/1.1",
+        "GET /v2/new/a/b?c HTTP/1.1",
+        "GET /./site/..//x?y HTTP/1.1", // a route without backendPrefix forwards the path as sent
+      ]);
+      assert.deepEqual(h.requestRecords.map((q) => [q.rule, q.url]), [
+        ["api", "http://a.test/api/users?page=2"],
+        ["api", "http://a.test/api"],
+        ["api", "http://a.test/api/../api/%75sers/%2Fx"],
+        ["moved", "http://a.test/old/a/b?c"],
+        ["site", "http://a.test/./site/..//x?y"],
+      ]);
+    });
+  });
+
   it("relays a WebSocket upgrade as a byte stream", async () => {
     await withHarness({}, async (h) => {
       const seen: ParsedHead[] = [];

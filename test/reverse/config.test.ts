@@ -77,6 +77,7 @@ describe("config: reverse proxy", () => {
           id: "r",
           hosts: ["a.test"],
           pathPrefix: "/api/",
+          backendPrefix: "/v2/app/",
           methods: ["GET"],
           listeners: ["web"],
           pool: "app",
@@ -100,6 +101,7 @@ describe("config: reverse proxy", () => {
     assert.deepEqual(pool?.healthCheck, { path: "/healthz", intervalMs: 10_000, timeoutMs: 2_000, healthyThreshold: 2, unhealthyThreshold: 3 });
     const r = c.reverse?.routes[0];
     assert.deepEqual(r?.hostHeader, { set: "api.internal:8443" });
+    assert.equal(r?.backendPrefix, "/v2/app", "without its trailing slash, as pathPrefix");
     assert.deepEqual(r?.requestHeaders, { remove: ["X-Debug"], set: [["X-Env", "prod"]], add: [["X-Tag", "a"]] });
     assert.deepEqual(r?.deny, [{ paths: ["/api/admin"], methods: ["DELETE"] }]);
     assert.equal(r?.log, false);
@@ -161,7 +163,7 @@ describe("config: reverse proxy", () => {
       { tls: { certificates: [{ cert: "x.pem", key: "x.pem", names: [".bad"] }], unknownSni: "drop" }, trustForwardedFrom: ["300.0.0.1"], httpsPort: 443 },
       {
         pools: { app: { backends: ["ftp://x", "http://a/path"], tls: { clientCert: "c.pem" }, ejectMs: -1, keepAlive: { maxIdlePerBackend: -1, idleTimeoutMs: 0 } }, "bad name": { backends: [] } },
-        routes: [{ hosts: [".x.test"], pathPrefix: "api", pool: "app", methods: ["get"], requestHeaders: { set: { "Content-Length": "1", "X-A": "a\nb" } }, hostHeader: "other", deny: [{}] }],
+        routes: [{ hosts: [".x.test"], pathPrefix: "api", backendPrefix: "/a/*", pool: "app", methods: ["get"], requestHeaders: { set: { "Content-Length": "1", "X-A": "a\nb" } }, hostHeader: "other", deny: [{}] }],
       },
     ));
     const want = [
@@ -180,6 +182,7 @@ describe("config: reverse proxy", () => {
       /backends: expected at least one backend/,
       /^reverse\.routes\[0\]\.hosts\[0\]: expected a host name, an IP address, "\*\.suffix" or "\*"/,
       /^reverse\.routes\[0\]\.pathPrefix: expected a path starting with "\/"/,
+      /^reverse\.routes\[0\]\.backendPrefix: expected a path prefix without "\*"/,
       /^reverse\.routes\[0\]\.methods\[0\]: .*\(write "GET"\)/,
       /^reverse\.routes\[0\]\.hostHeader: expected "preserve", "backend" or \{"set": "host:port"\}/,
       /Content-Length.*cannot be edited/,
