@@ -133,7 +133,7 @@ const poolSchema = object({
   ejectAfterFailures: v.optional(integer(0, 1000), 1),
   ejectMs: v.optional(integer(0, 86_400_000), 10_000),
   /** How the available backends take turns. */
-  balance: v.optional(v.picklist(["round-robin", "least-requests"], expected('"round-robin" or "least-requests"')), "round-robin"),
+  balance: v.optional(v.picklist(["round-robin", "least-requests", "client-hash"], expected('"round-robin", "least-requests" or "client-hash"')), "round-robin"),
   /** Idle backend connections kept for any client's next request (`maxIdlePerBackend: 0`: none). */
   keepAlive: v.optional(object({
     maxIdlePerBackend: v.optional(integer(0, 10_000), 32),

@@ -75,6 +75,8 @@ export interface ReverseRequest {
   readonly user: string | null;
   /** The request's `X-Request-Id` (see `reverse/request-id.ts`). */
   readonly requestId: string;
+  /** The original client's address as `clientRateKey` gives it (IPv6 by /64): `client-hash` balancing's key. */
+  readonly clientKey: string;
 }
 
 /** How the request went. */
@@ -128,12 +130,13 @@ async function connectPool(
   pool: PoolRuntime,
   log: (message: string) => void,
   fresh: boolean,
-  skip: ReadonlySet<number> = new Set(),
+  skip: ReadonlySet<number>,
+  clientKey: string,
 ): Promise<KeptBackend | { readonly status: 502 | 504; readonly message: string; readonly proxyError: string }> {
   const errors: string[] = [];
   let timeouts = 0;
   let certificate = false;
-  const candidates = pool.pool.candidates().filter((b) => !skip.has(b.index));
+  const candidates = pool.pool.candidates(clientKey).filter((b) => !skip.has(b.index));
   for (const b of candidates) {
     const idle = fresh ? undefined : pool.idle?.take(idleKey(b));
     if (idle) return { pool, backend: b, conn: idle.conn, reader: idle.reader, address: idle.info.address, served: idle.served, pinned: false };
@@ -190,7 +193,7 @@ export async function forwardReverse(
       // a retry takes a new connection (another idle one may be as stale), to a backend that
       // has not lost this request yet while there is one
       const skip = lost.size < req.pool.pool.backends.length ? lost : new Set<number>();
-      const c = await connectPool(ctx, req.pool, log, attempt > 0, skip);
+      const c = await connectPool(ctx, req.pool, log, attempt > 0, skip, req.clientKey);
       if (!("conn" in c)) return { kind: "failed", status: c.status, message: c.message, proxyError: c.proxyError };
       up = c;
     }

@@ -250,6 +250,7 @@ export async function serveReverseHttp(
         trusted,
         user: auth ? req.user : null,
         requestId,
+        clientKey: clientRateKey(clientIp),
       },
       kept,
       state.log,

@@ -109,7 +109,7 @@ export interface PoolConfig {
   /** How long an ejected backend is skipped (default 10000 ms). */
   readonly ejectMs: number;
   /** `round-robin` (default) or `least-requests`: fewest requests in flight first. */
-  readonly balance: "round-robin" | "least-requests";
+  readonly balance: "round-robin" | "least-requests" | "client-hash";
   /**
    * Backend connections left open after a complete response are kept idle for the next
    * request of any client: at most `maxIdlePerBackend` per backend (default 32; 0 keeps

@@ -14,7 +14,9 @@
  * ```
  * @module
  */
+import { hostText } from "../core/host.ts";
 import type { BackendAddress } from "./backend.ts";
+import { rendezvousOrder } from "./rendezvous.ts";
 
 /** One backend of a pool and what is known about it. */
 export interface Backend extends BackendAddress {
@@ -48,13 +50,15 @@ export interface PoolOptions {
   /**
    * How `candidates` orders the available backends: in turn (`round-robin`, the default), or
    * fewest requests in flight first, in turn among equals (`least-requests`: for backends
-   * whose requests take very different times).
+   * whose requests take very different times), or by the client (`client-hash`: each client
+   * address always to the same backend while it is available, by rendezvous hashing — for
+   * backends that keep sessions in memory).
    */
   readonly balance?: Balance;
 }
 
 /** A pool's balancing (see {@link PoolOptions.balance}). */
-export type Balance = "round-robin" | "least-requests";
+export type Balance = "round-robin" | "least-requests" | "client-hash";
 
 /** A pool's backends, their state and the round-robin position (see the module doc). */
 export class BackendPool {
@@ -95,9 +99,15 @@ export class BackendPool {
   /**
    * The backends to try for one request, in order: the available ones starting at the
    * round-robin position (which advances by one per call), or every backend when none is
-   * available; with `least-requests`, those with fewer requests in flight first.
+   * available; with `least-requests`, those with fewer requests in flight first; with
+   * `client-hash`, in the ranking of `clientKey` (the client's address; round-robin without one).
    */
-  candidates(): Backend[] {
+  candidates(clientKey?: string): Backend[] {
+    if (this.#options.balance === "client-hash" && clientKey !== undefined) {
+      const ranked = rendezvousOrder(clientKey, this.backends, backendIdentity);
+      const up = ranked.filter((b) => this.available(b));
+      return up.length > 0 ? up : ranked;
+    }
     const n = this.backends.length;
     const start = this.#next % n;
     this.#next = (start + 1) % n;
@@ -140,4 +150,9 @@ export class BackendPool {
     }
     return false;
   }
+}
+
+/** A backend's identity in the hash ranking: its address, not its position in the list. */
+function backendIdentity(b: Backend): string {
+  return `${b.scheme}://${hostText(b.host)}:${b.port}`;
 }

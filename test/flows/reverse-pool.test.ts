@@ -250,6 +250,27 @@ describe("reverse flow: backend connections shared across clients", () => {
     });
   });
 
+  it("client-hash: each original client (behind a trusted proxy too) always reaches its own backend", async () => {
+    await withHarness({}, async (h) => {
+      numberedBackends(h);
+      const s = state([route("a", ["a.test"], "p")], { p: { backends: ["http://10.0.0.1", "http://10.0.0.2"], balance: "client-hash", maxIdlePerBackend: 4 } }, [], { trust: ["127.0.0.1"] });
+      const pool = s.pools.get("p")!.pool;
+      const names = ["one", "two"];
+      const used = new Set<string>();
+      for (let round = 0; round < 2; round++) {
+        for (let i = 1; i <= 8; i++) {
+          const client = `198.51.100.${i}`;
+          const expected = names[pool.candidates(client)[0]!.index]!;
+          used.add(expected);
+          const body = await visit(h, s, `X-Forwarded-For: ${client}\r\n`);
+          assert.ok(body.startsWith(`${expected} `), `${client} (round ${round + 1}) reached ${body}, not ${expected}`);
+        }
+      }
+      assert.equal(used.size, 2, "the clients are spread over both backends");
+      closeIdle(s);
+    });
+  });
+
   it("least-requests: a new request goes to the backend with fewer requests in flight, not the next in turn", async () => {
     await withHarness({}, async (h) => {
       let release!: () => void;

@@ -145,6 +145,12 @@ describe("config: reverse proxy", () => {
     assert.match(realm ?? "", /^reverse\.routes\[0\]\.basicAuth\.realm: expected 1-64 printable ASCII characters/);
   });
 
+  it("balance takes round-robin, least-requests and client-hash", () => {
+    const pools = (b: unknown) => base({}, { pools: { app: { backends: ["http://127.0.0.1:1"], balance: b } } });
+    for (const ok of ["round-robin", "least-requests", "client-hash"]) assert.equal(parseConfig(pools(ok)).reverse?.pools["app"]?.balance, ok);
+    assert.deepEqual(problems(pools("ip-hash")), ['reverse.pools.app.balance: expected "round-robin", "least-requests" or "client-hash", got "ip-hash"']);
+  });
+
   it("rateLimit: the burst defaults to the rate rounded up (at least 1), per client; bad values are named", () => {
     const limits = (rateLimit: Record<string, unknown>) => parseConfig(base({}, { routes: [{ hosts: ["*"], pool: "app", rateLimit }] })).reverse?.routes[0]?.rateLimit;
     assert.deepEqual(limits({ requestsPerSecond: 2.5 }), { requestsPerSecond: 2.5, burst: 3, per: "client" });

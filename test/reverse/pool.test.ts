@@ -21,6 +21,30 @@ describe("reverse backend pool", () => {
     assert.deepEqual(order(p), [0, 1, 2]);
   });
 
+  it("client-hash: a client's backend stays its own; when it is out only its clients move, and come back", () => {
+    const urls = Array.from({ length: 3 }, (_, i) => parseBackendUrl(`http://10.0.0.${i + 1}:8080`));
+    let now = 1_000_000;
+    const p = new BackendPool("p", urls, { ejectAfterFailures: 1, ejectMs: 10_000, balance: "client-hash", now: () => now });
+    const clients = Array.from({ length: 60 }, (_, i) => `192.0.2.${i}`);
+    const home = new Map(clients.map((c) => [c, p.candidates(c)[0]!.index]));
+    for (const c of clients) {
+      assert.equal(p.candidates(c)[0]!.index, home.get(c), "the same backend call after call");
+      assert.equal(p.candidates(c).length, 3, "the others follow, for fail-over");
+    }
+    assert.equal(new Set(home.values()).size, 3, "the clients are spread over every backend");
+    const out = p.backends[1]!;
+    p.connectFailed(out, "ECONNREFUSED"); // ejected
+    for (const c of clients) {
+      const now0 = p.candidates(c)[0]!.index;
+      if (home.get(c) === 1) assert.notEqual(now0, 1);
+      else assert.equal(now0, home.get(c), "a client of another backend stays where it is");
+    }
+    now += 10_001;
+    for (const c of clients) assert.equal(p.candidates(c)[0]!.index, home.get(c), "back home once the ejection ended");
+    // without a key (no client address): in turn, as round-robin
+    assert.deepEqual([0, 1, 2].map(() => p.candidates()[0]!.index), [0, 1, 2]);
+  });
+
   it("least-requests: fewest requests in flight first, in turn among equals; an ended request counts no more", () => {
     const urls = Array.from({ length: 3 }, (_, i) => parseBackendUrl(`http://10.0.0.${i + 1}:8080`));
     const p = new BackendPool("p", urls, { ejectAfterFailures: 1, ejectMs: 10_000, balance: "least-requests" });
