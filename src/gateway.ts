@@ -24,6 +24,7 @@ import type { PoolReport } from "./reverse/report.ts";
 import { shareOfLimits } from "./workers/share.ts";
 import type { ParentProxy } from "./parent/tunnel.ts";
 import { parentTable } from "./parent/parent-table.ts";
+import { type ParentReport, parentReport } from "./parent/report.ts";
 import { startInterception } from "./interception.ts";
 import { Admission } from "./admission.ts";
 import { restartNeeded } from "./config/restart-needed.ts";
@@ -50,6 +51,8 @@ export interface Gateway {
   ingest(record: FlowRecord | RequestRecord, quiet: boolean): void;
   /** The reverse proxy's pools and their backends' state now (empty without reverse listeners). */
   backends(): PoolReport[];
+  /** The parent proxies and whether each is in service now. */
+  parents(): ParentReport[];
   /**
    * Stops accepting and drains: connections waiting for a request close at once, requests in
    * progress are answered with `Connection: close`, tunnels may run on; after `graceMs` the
@@ -154,6 +157,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     credentials: () => live.users?.credentials,
   });
   metrics.setBackendPoolSource(() => reverse.backendPools());
+  metrics.setParentSource(() => parentReport(live.parents));
   const listeners: Listener[] = [];
   const addresses = new Map<string, Address>();
   const admission = new Admission({ limits, metrics, active: live.active });
@@ -235,6 +239,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       return { generation, restartNeeded: restartNeeded(config, next) };
     },
     backends: () => reverse.report(),
+    parents: () => parentReport(live.parents),
     ingest(record, quiet) {
       feed.write(record);
       if (!quiet) output.write(record);

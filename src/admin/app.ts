@@ -185,6 +185,7 @@ export function createAdminApp(state: AdminState, options: AdminAppOptions = {})
   });
 
   app.get("/backends", () => jsonResponse(200, { pools: state.backends() }));
+  app.get("/parents", () => jsonResponse(200, { parents: state.parents() }));
 
   app.get("/openapi.json", () => jsonResponse(200, openApiDocument(options.version ?? pkg.version)));
 

@@ -2,6 +2,7 @@ import { ConfigError } from "../config/errors.ts";
 import { parseConfig } from "../config/parse.ts";
 import type { Config } from "../config/config.ts";
 import type { Gateway } from "../gateway.ts";
+import type { ParentReport } from "../parent/report.ts";
 import type { PoolReport } from "../reverse/report.ts";
 import { mergeExpositions } from "../metrics/merge.ts";
 import { explainQuery } from "./explain.ts";
@@ -163,6 +164,10 @@ export class GatewayAdminState implements AdminState {
 
   backends(): readonly PoolReport[] {
     return this.#gateway.backends();
+  }
+
+  parents(): readonly ParentReport[] {
+    return this.#gateway.parents();
   }
 
   pac(): PacData {

@@ -118,6 +118,15 @@ export function openApiDocument(version: string): Json {
           },
         },
       },
+      "/parents": {
+        get: {
+          summary: "The parent proxies: whether each is in service or passed over for its fallback after it could not be reached, until when, and why (this process's view)",
+          responses: {
+            200: answer("Parents", { type: "object", properties: { parents: { type: "array", items: { $ref: "#/components/schemas/ParentReport" } } } }),
+            ...errors(401),
+          },
+        },
+      },
       "/ca.pem": { get: { summary: "The interception CA certificate (public part)", responses: { 200: text("PEM", "application/x-pem-file"), ...errors(401, 404) } } },
       "/ca": { get: { summary: "How to trust the interception CA (HTML)", responses: { 200: text("Page", "text/html"), ...errors(401) } } },
       "/proxy.pac": {
@@ -129,6 +138,18 @@ export function openApiDocument(version: string): Json {
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
       schemas: {
+        ParentReport: {
+          type: "object",
+          properties: {
+            name: { type: "string" },
+            address: { type: "string", description: "host:port" },
+            fallback: { type: ["string", "null"] },
+            credentials: { type: "boolean", description: "Proxy-Authorization is sent to it" },
+            inService: { type: "boolean", description: "takes flows now" },
+            downUntil: { type: ["string", "null"], format: "date-time", description: "when it is tried again, while passed over" },
+            lastError: { type: ["string", "null"] },
+          },
+        },
         PoolReport: {
           type: "object",
           properties: {

@@ -1,5 +1,6 @@
 import type { FlowFeed } from "./flow-feed.ts";
 import type { Explanation } from "../policy/types.ts";
+import type { ParentReport } from "../parent/report.ts";
 import type { PoolReport } from "../reverse/report.ts";
 
 /**
@@ -44,6 +45,8 @@ export interface AdminState {
   pac(): PacData;
   /** The reverse proxy's pools and their backends' state (this process's view). */
   backends(): readonly PoolReport[];
+  /** The parent proxies and whether each is in service (this process's view). */
+  parents(): readonly ParentReport[];
 }
 
 export interface Readiness {

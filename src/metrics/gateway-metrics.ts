@@ -99,6 +99,8 @@ export interface GatewayMetrics {
    * `tollgate_backend_up{pool,backend}`: the reverse proxy's pools, read at scrape time.
    */
   setBackendPoolSource(source: (() => ReadonlyMap<string, BackendPoolFigures>) | undefined): void;
+  /** `tollgate_parent_up{parent}`: the parent proxies, read at scrape time. */
+  setParentSource(source: (() => readonly { readonly name: string; readonly inService: boolean }[]) | undefined): void;
 }
 
 /** A reverse-proxy pool's figures for the metrics. */
@@ -162,6 +164,17 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
         for (const b of s.backends) backendUp.labels(pool, b.url).set(b.up ? 1 : 0);
         catchUp(backendReused.labels(pool), s.reused);
       }
+    },
+  });
+  let parentSource: (() => readonly { readonly name: string; readonly inService: boolean }[]) | undefined;
+  registry.gauge({
+    name: "tollgate_parent_up",
+    help: "Whether a parent proxy takes flows now (1), or is passed over for its fallback after it could not be reached (0).",
+    labelNames: ["parent"],
+    collect: (g) => {
+      if (!parentSource) return;
+      g.reset();
+      for (const p of parentSource()) g.labels(p.name).set(p.inService ? 1 : 0);
     },
   });
   const certCacheHits = registry.counter({ name: "tollgate_cert_cache_hits_total", help: "Leaf certificate cache hits." });
@@ -242,6 +255,9 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
     },
     setBackendPoolSource(source) {
       backendSource = source;
+    },
+    setParentSource(source) {
+      parentSource = source;
     },
   };
 }

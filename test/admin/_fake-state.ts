@@ -3,6 +3,7 @@
  * real policy validation and explanation, and counters of what the app called.
  */
 import { parseConfig } from "../../src/config/parse.ts";
+import type { ParentReport } from "../../src/parent/report.ts";
 import type { PoolReport } from "../../src/reverse/report.ts";
 import type { Config } from "../../src/config/config.ts";
 import { explainConfig } from "../../src/admin/explain.ts";
@@ -73,6 +74,7 @@ export interface FakeState extends AdminState {
   caPem: string | undefined;
   pacData: PacData;
   pools: PoolReport[];
+  parentList: ParentReport[];
   metrics: string;
   calls: string[];
 }
@@ -87,6 +89,7 @@ export function fakeState(overrides: Partial<FakeState> = {}): FakeState {
     caPem: TEST_CA_PEM,
     pacData: { proxy: "127.0.0.1:3128", bypass: ["intranet.example", "*.svc.example", ".corp.example", "192.0.2.7", "198.51.100.0/24"] },
     pools: [],
+    parentList: [],
     metrics: '# HELP tollgate_connections_total Connections.\n# TYPE tollgate_connections_total counter\ntollgate_connections_total{listener="explicit"} 3\n',
     calls: [],
     flows: new FlowFeed({ capacity: 2000 }),
@@ -134,6 +137,9 @@ export function fakeState(overrides: Partial<FakeState> = {}): FakeState {
     },
     backends() {
       return this.pools;
+    },
+    parents() {
+      return this.parentList;
     },
   };
   return Object.assign(state, overrides);

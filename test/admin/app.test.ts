@@ -18,7 +18,7 @@ async function json(res: Response): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>;
 }
 
-const PROTECTED = ["/readyz", "/metrics", "/config", "/policy", "/flows", "/backends", "/ca.pem", "/ca", "/proxy.pac", "/openapi.json"];
+const PROTECTED = ["/readyz", "/metrics", "/config", "/policy", "/flows", "/backends", "/parents", "/ca.pem", "/ca", "/proxy.pac", "/openapi.json"];
 
 describe("admin app: bearer token", () => {
   const { app } = appWith();
@@ -462,11 +462,23 @@ describe("admin app: CA, PAC, OpenAPI, UI", () => {
     assert.equal((await app.request("/backends")).status, 401);
   });
 
+  it("GET /parents lists the parent proxies as the gateway reports them", async () => {
+    const parentList = [
+      { name: "corp", address: "proxy.corp:3128", fallback: "backup", credentials: true, inService: false, downUntil: "2026-11-23T05:00:30.000Z", lastError: "Connect to proxy.corp:3128 (10.0.0.9) failed: ECONNREFUSED" },
+      { name: "backup", address: "10.0.0.10:3128", fallback: null, credentials: false, inService: true, downUntil: null, lastError: null },
+    ];
+    const { app } = appWith({ parentList });
+    const res = await app.request("/parents", { headers: auth });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { parents: parentList });
+    assert.equal((await app.request("/parents")).status, 401);
+  });
+
   it("GET /openapi.json is OpenAPI 3.1 listing every path", async () => {
     const doc = await json(await appWith().app.request("/openapi.json", { headers: auth }));
     assert.equal(doc["openapi"], "3.1.0");
     const paths = doc["paths"] as Record<string, Record<string, unknown>>;
-    for (const path of ["/healthz", "/readyz", "/metrics", "/config", "/policy", "/policy/validate", "/policy/explain", "/flows", "/flows/stream", "/backends", "/ca.pem", "/ca", "/proxy.pac", "/openapi.json", "/ui"]) {
+    for (const path of ["/healthz", "/readyz", "/metrics", "/config", "/policy", "/policy/validate", "/policy/explain", "/flows", "/flows/stream", "/backends", "/parents", "/ca.pem", "/ca", "/proxy.pac", "/openapi.json", "/ui"]) {
       assert.ok(paths[path], path);
     }
     assert.ok(paths["/policy"]?.["put"] && paths["/policy"]?.["get"]);

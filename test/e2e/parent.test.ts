@@ -74,6 +74,7 @@ describe("parent proxies end to end", { timeout: 90_000 }, () => {
         ],
         urlRules: [{ id: "no-admin", hosts: ["origin.test"], paths: ["/admin"], action: "deny" }],
       },
+      admin: { listen: "127.0.0.1:0" },
     });
   });
   after(async () => {
@@ -143,6 +144,18 @@ describe("parent proxies end to end", { timeout: 90_000 }, () => {
     assert.equal(hf.parent, "up");
     const p = await parent.waitForFlow((f) => f.kind === "http" && f.host === "fail.test");
     assert.equal(p.user, "child-gw", "the fallback's own credentials");
+    // the operator sees which parent is passed over, until when and why
+    const admin = `http://127.0.0.1:${child.ports.get("admin")}`;
+    const { parents } = await (await fetch(`${admin}/parents`)).json() as { parents: { name: string; inService: boolean; downUntil: string | null; lastError: string | null; fallback: string | null; credentials: boolean }[] };
+    const up = parents.find((x) => x.name === "up");
+    const dead = parents.find((x) => x.name === "dead");
+    assert.deepEqual([up?.inService, up?.credentials, up?.downUntil], [true, true, null]);
+    assert.deepEqual([dead?.inService, dead?.fallback, dead?.credentials], [false, "up", false]);
+    assert.ok(dead?.downUntil && Date.parse(dead.downUntil) > Date.now(), JSON.stringify(dead));
+    assert.match(String(dead?.lastError), /refused|ECONNREFUSED/i);
+    const metrics = await (await fetch(`${admin}/metrics`)).text();
+    assert.match(metrics, /^tollgate_parent_up\{parent="up"\} 1$/m);
+    assert.match(metrics, /^tollgate_parent_up\{parent="dead"\} 0$/m);
   });
 
   it("a wrong password (rotated file, reloaded) is a 502 naming the parent's 407; the right one works again", async () => {

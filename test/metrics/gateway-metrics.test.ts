@@ -35,6 +35,7 @@ const NAMES = [
   "tollgate_http_request_duration_seconds",
   "tollgate_http_requests_total",
   "tollgate_http_upstream_header_seconds",
+  "tollgate_parent_up",
   "tollgate_process_start_time_seconds",
   "tollgate_upstream_idle_connections",
   "tollgate_upstream_reused_total",
@@ -183,6 +184,19 @@ describe("observeFlow", () => {
     assert.equal(m.httpRequests.value("main", "explicit", "4xx"), 1);
     assert.equal(m.httpRequests.value("main", "explicit", "none"), 1);
     assert.equal(m.connections.value("main", "explicit", "allow"), 1);
+  });
+});
+
+describe("tollgate_parent_up", () => {
+  it("reads the parents at scrape time: 1 in service, 0 passed over; a removed parent's series goes", () => {
+    const m = createGatewayMetrics(new Registry());
+    let parents = [{ name: "corp", inService: false }, { name: "backup", inService: true }];
+    m.setParentSource(() => parents);
+    const text = m.registry.expose();
+    assert.match(text, /^tollgate_parent_up\{parent="corp"\} 0$/m);
+    assert.match(text, /^tollgate_parent_up\{parent="backup"\} 1$/m);
+    parents = [{ name: "backup", inService: true }];
+    assert.doesNotMatch(m.registry.expose(), /parent="corp"/);
   });
 });
 
