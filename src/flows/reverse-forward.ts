@@ -182,7 +182,14 @@ export async function forwardReverse(
   const bound = connectionBoundAuth(req.head.headers);
   const headers = backendRequestHeaders(req.head, req, req.client.remote.address);
   const editResponse = req.route.config.responseHeaders;
-  const options = isNoop(editResponse) ? {} : { responseHeaders: (h: HeaderList) => applyHeaderEdits(h, editResponse) };
+  const options = {
+    // the client (and whoever it reports a problem to) gets the id our request line has,
+    // unless the backend named its own; the route's edits come after (they may remove it)
+    responseHeaders: (h: HeaderList) => {
+      const withId = h.has(REQUEST_ID_FIELD) ? h : h.append(REQUEST_ID_FIELD, req.requestId);
+      return isNoop(editResponse) ? withId : applyHeaderEdits(withId, editResponse);
+    },
+  };
   // the pool's timeout bounds the backend's silence (and the idle time of an upgraded connection)
   const exchangeCtx: FlowContext = { ...ctx, limits: { ...ctx.limits, idleTimeoutMs: req.pool.timeoutMs } };
   /** Backends (indexes) that lost this request on a fresh connection: the next try goes elsewhere. */

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { CertificateStore } from "../../src/reverse/cert-store.ts";
-import { type ParsedHead, readResponse, within, withHarness } from "../helpers/flow-harness.ts";
+import { okResponse, type ParsedHead, readResponse, within, withHarness } from "../helpers/flow-harness.ts";
 import { close, named, open, route, state } from "../helpers/reverse-harness.ts";
 
 /** curl's real ClientHello: SNI example.com, ALPN h2,http/1.1. */
@@ -82,7 +82,7 @@ describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
       const untrusted = state([route("a", ["a.test"], "A")], { A: { backends: ["http://10.0.0.1"] } });
       const { c, done } = open(h, untrusted);
       await c.write("GET / HTTP/1.1\r\nHost: a.test\r\nX-Request-Id: forged\r\nConnection: X-Request-Id\r\n\r\n");
-      await readResponse(c);
+      const firstResponse = await readResponse(c);
       await c.write("GET / HTTP/1.1\r\nHost: nowhere.test\r\n\r\n");
       const refused = await readResponse(c);
       assert.equal(refused.head.status, 404);
@@ -99,6 +99,7 @@ describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
       const ids = seen.map((s) => s.all("x-request-id"));
       assert.ok(ids.every((v) => v.length === 1), JSON.stringify(ids));
       const [first, kept, spaced, long, twice] = ids.map((v) => v[0]!);
+      assert.equal(firstResponse.head.get("x-request-id"), first, "the client's response names the id the backend got");
       assert.match(first!, UUID, "a client's id is replaced");
       assert.equal(kept, "lb-7f3a-0001", "a trusted proxy's id is kept");
       for (const id of [spaced, long, twice]) assert.match(id!, UUID, "an invalid or repeated one is replaced");
@@ -108,6 +109,35 @@ describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
       assert.match(String(notFound?.requestId), UUID);
       assert.equal(refused.head.get("x-request-id"), notFound?.requestId, "our refusal names the id the log has");
       assert.equal(new Set(lines.map((q) => q.requestId)).size, lines.length);
+    });
+  });
+
+  it("X-Request-Id on responses: ours unless the backend named its own; a route's responseHeaders may remove it", async () => {
+    await withHarness({}, async (h) => {
+      h.origin("10.0.0.1", 80, async (o) => {
+        for (;;) {
+          const head = await o.readHead().catch(() => undefined);
+          if (!head) return;
+          const own = head.startLine.includes("/own") ? "X-Request-Id: backend-42\r\n" : "";
+          await o.write(okResponse("ok", own));
+        }
+      });
+      const s = state([
+        route("a", ["a.test"], "A"),
+        route("quiet", ["quiet.test"], "A", { responseHeaders: { remove: ["X-Request-Id"], set: [], add: [] } }),
+      ], { A: { backends: ["http://10.0.0.1"] } });
+      const { c, done } = open(h, s);
+      const ask = async (host: string, path: string) => {
+        await c.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+        return (await readResponse(c)).head.all("x-request-id");
+      };
+      const ours = await ask("a.test", "/");
+      const theirs = await ask("a.test", "/own");
+      const removed = await ask("quiet.test", "/");
+      await close(c, done);
+      assert.deepEqual(ours, [h.requestRecords[0]!.requestId]);
+      assert.deepEqual(theirs, ["backend-42"], "the backend's own, once");
+      assert.deepEqual(removed, []);
     });
   });
 
