@@ -25,6 +25,7 @@ import { shareOfLimits } from "./workers/share.ts";
 import type { ParentProxy } from "./parent/tunnel.ts";
 import { parentTable } from "./parent/parent-table.ts";
 import { type ParentReport, parentReport } from "./parent/report.ts";
+import { connectProbe, ParentChecker } from "./parent/health-check.ts";
 import { startInterception } from "./interception.ts";
 import { Admission } from "./admission.ts";
 import { restartNeeded } from "./config/restart-needed.ts";
@@ -216,6 +217,11 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     self: [...addresses.values(), ...(options.alsoSelf ?? [])],
     localAddresses: options.localAddresses ?? [],
   });
+  const parentChecks = new ParentChecker(() => live.parents, connectProbe({ resolver, runtime, limits, addressGuard: () => guard }), {
+    onChange: (p, inService, detail) =>
+      options.write("stderr", `tollgate: parent "${p.name}" (${p.authority}) ${inService ? "is back in service" : p.fallback ? `is passed over for "${p.fallback}"` : "is down"}: ${detail}\n`),
+  });
+  parentChecks.sync();
   return {
     addresses,
     live,
@@ -233,6 +239,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       live.policy = policy;
       live.urlPolicy = urlPolicy;
       commitReverse();
+      parentChecks.sync();
       live.generation = generation;
       live.lastReload = { at: new Date().toISOString(), ok: true, generation };
       observeConfigReload(metrics, true, generation);
@@ -246,6 +253,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     },
     async close(graceMs = 10_000) {
       admission.stop();
+      parentChecks.stop();
       drain.start(); // idle keep-alive connections close now, the rest after their response
       ic?.context.upstreamPool?.close();
       reverse.close();

@@ -209,6 +209,14 @@ export interface ParentConfig {
   readonly fallback?: string;
   /** How long a parent that could not be reached is passed over for its fallback (ms). */
   readonly ejectMs: number;
+  /** Active checks (see `parent/health-check.ts`); absent: the parent is judged by the flows only. */
+  readonly healthCheck?: ParentHealthCheckConfig;
+}
+
+/** A parent proxy's active checks: a TCP connect every `intervalMs`, given up after `timeoutMs`. */
+export interface ParentHealthCheckConfig {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
 }
 
 /** The admin API listener. */

@@ -26,6 +26,11 @@ const parentSchema = v.pipe(
     fallback: v.optional(parentName),
     /** How long an unreachable parent is passed over for its fallback. */
     ejectMs: v.optional(integer(0, 86_400_000), 30_000),
+    /** Active checks: a TCP connect every `intervalMs`; a failed one passes the parent over, a passed one brings it back. */
+    healthCheck: v.optional(object({
+      intervalMs: v.optional(integer(1_000, 3_600_000), 10_000),
+      timeoutMs: v.optional(integer(100, 60_000), 2_000),
+    })),
   }),
   v.check((p) => (p.username === undefined) === (p.passwordFile === undefined), 'expected "username" and "passwordFile" together'),
 );
@@ -112,6 +117,7 @@ export function toParentsConfig(wire: Readonly<Record<string, v.InferOutput<type
       ...(p.username !== undefined && p.passwordFile !== undefined ? { username: p.username, passwordFile: p.passwordFile } : {}),
       ...(p.fallback !== undefined ? { fallback: p.fallback } : {}),
       ejectMs: p.ejectMs,
+      ...(p.healthCheck ? { healthCheck: { intervalMs: p.healthCheck.intervalMs, timeoutMs: p.healthCheck.timeoutMs } } : {}),
     };
   }
   return out;

@@ -142,7 +142,7 @@ export async function connectUpstreamWith<T>(
  * `label` (e.g. which parent proxy's name it was).
  */
 export async function resolveHost(
-  ctx: FlowContext,
+  ctx: Pick<FlowContext, "resolver">,
   host: Host,
   deadline: AbortSignal,
   budget: AbortSignal,

@@ -31,6 +31,7 @@ export function parentTable(config: Config, readText: (path: string) => string, 
       ...(p.fallback !== undefined ? { fallback: p.fallback } : {}),
       ejectMs: p.ejectMs,
       health,
+      ...(p.healthCheck ? { healthCheck: p.healthCheck } : {}),
     });
   }
   return table;

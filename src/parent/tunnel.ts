@@ -13,6 +13,7 @@ import { readHead } from "../flows/read-head.ts";
 import { dialFirst, failureText, resolveHost, UpstreamError } from "../flows/upstream.ts";
 import { parseResponseHead } from "../protocol/http-response-head.ts";
 import type { Host } from "../policy/types.ts";
+import type { ParentHealthCheckConfig } from "../config/config.ts";
 
 /** A parent proxy as flows use it: where it is and what to send it. */
 export interface ParentProxy {
@@ -30,6 +31,8 @@ export interface ParentProxy {
   readonly ejectMs: number;
   /** Whether it could be reached lately (kept over a reload while its address stays). */
   readonly health: ParentHealth;
+  /** Active checks, if configured. */
+  readonly healthCheck?: ParentHealthCheckConfig;
 }
 
 /** What the flows learnt about reaching a parent. */
@@ -72,7 +75,7 @@ export function parentText(parent: ParentProxy): string {
  * (a loop). Failures are {@link UpstreamError}s naming the parent.
  */
 export async function dialParent(
-  ctx: FlowContext,
+  ctx: Pick<FlowContext, "resolver" | "addressGuard" | "runtime" | "limits">,
   parent: ParentProxy,
   deadline: AbortSignal,
   budget: AbortSignal,

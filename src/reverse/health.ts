@@ -13,17 +13,14 @@
  * ```
  * @module
  */
+import { GLOBAL_TIMERS, type Timers } from "../core/timers.ts";
 import type { HealthCheckConfig } from "./config-types.ts";
 import type { Backend, BackendPool } from "./pool.ts";
 
 /** One probe: resolves true when `backend` is healthy; a rejection counts as a failure (its message is kept). */
 export type Probe = (backend: Backend, signal: AbortSignal) => Promise<boolean>;
 
-/** Timer functions (default: the global ones). */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type { Timers };
 
 /** Optional behaviour of {@link HealthChecker}. */
 export interface HealthCheckerOptions {
@@ -31,11 +28,6 @@ export interface HealthCheckerOptions {
   readonly onChange?: (backend: Backend, healthy: boolean, detail: string) => void;
   readonly timers?: Timers;
 }
-
-const GLOBAL_TIMERS: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 /** Probes a pool's backends on a timer and applies the thresholds (see the module doc). */
 export class HealthChecker {

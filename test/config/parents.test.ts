@@ -61,6 +61,16 @@ describe("config: parents", () => {
     ]);
   });
 
+  it("healthCheck: intervalMs 10 s and timeoutMs 2 s by default; bounds named", () => {
+    const config = parseConfig({ parents: { ...parents, lab: { ...parents.lab, healthCheck: {} }, corp: { ...parents.corp, healthCheck: { intervalMs: 5000, timeoutMs: 300 } } } });
+    assert.deepEqual(config.parents["lab"]?.healthCheck, { intervalMs: 10_000, timeoutMs: 2_000 });
+    assert.deepEqual(config.parents["corp"]?.healthCheck, { intervalMs: 5000, timeoutMs: 300 });
+    assert.deepEqual(problems({ parents: { a: { url: "http://10.0.0.1:3128", healthCheck: { intervalMs: 10, timeoutMs: 0 } } } }), [
+      "parents.a.healthCheck.intervalMs: expected an integer 1000-3600000, got 10",
+      "parents.a.healthCheck.timeoutMs: expected an integer 100-60000, got 0",
+    ]);
+  });
+
   it("reports bad parent entries", () => {
     assert.deepEqual(problems({ parents: { direct: { url: "http://10.0.0.8:3128" } } }), [
       'parents.direct: "direct" is reserved (a rule\'s "parent": "direct" means no parent)',
@@ -82,7 +92,7 @@ describe("config: parents", () => {
         'parents.c.url: expected an "http://host:port" URL, got "http://gw:pw@10.0.0.8:3128" (no credentials in the URL: use "username" and "passwordFile")',
         'parents.d.url: expected an "http://host:port" URL, got "http://10.0.0.8:3128/path" (no path, query or fragment)',
         'parents.e: expected "username" and "passwordFile" together',
-        'parents.f.proxy: unknown key (expected one of "url", "username", "passwordFile", "fallback", "ejectMs")',
+        'parents.f.proxy: unknown key (expected one of "url", "username", "passwordFile", "fallback", "ejectMs", "healthCheck")',
       ],
     );
   });

@@ -17,6 +17,7 @@ import { curl } from "./support/curl.ts";
 import { cliCommand, type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { type Origin, startOrigin } from "./support/origin.ts";
 import { closedPort } from "./support/ports.ts";
+import { createServer } from "node:net";
 
 describe("parent proxies end to end", { timeout: 90_000 }, () => {
   let work: string;
@@ -27,6 +28,7 @@ describe("parent proxies end to end", { timeout: 90_000 }, () => {
   let child: GatewayProcess;
   let passwordFile: string;
   let generation = 1;
+  let checkedPort: number;
 
   /** SIGHUP the child and wait for the reload to be reported. */
   async function reloadChild(): Promise<void> {
@@ -63,6 +65,8 @@ describe("parent proxies end to end", { timeout: 90_000 }, () => {
         up: { url: `http://127.0.0.1:${parent.port}`, username: "child-gw", passwordFile },
         // nothing listens there: its flows fall back to "up"
         dead: { url: `http://127.0.0.1:${await closedPort()}`, fallback: "up" },
+        // checked every second; no rule sends flows to it
+        checked: { url: `http://127.0.0.1:${checkedPort = await closedPort()}`, healthCheck: { intervalMs: 1000, timeoutMs: 500 } },
       },
       policy: {
         defaultAction: "deny",
@@ -156,6 +160,32 @@ describe("parent proxies end to end", { timeout: 90_000 }, () => {
     const metrics = await (await fetch(`${admin}/metrics`)).text();
     assert.match(metrics, /^tollgate_parent_up\{parent="up"\} 1$/m);
     assert.match(metrics, /^tollgate_parent_up\{parent="dead"\} 0$/m);
+  });
+
+  it("active checks: a parent no flow used is seen down, and back in service once it listens", async () => {
+    const admin = `http://127.0.0.1:${child.ports.get("admin")}`;
+    type Report = { name: string; inService: boolean; lastError: string | null };
+    const checked = async () => ((await (await fetch(`${admin}/parents`)).json()) as { parents: Report[] }).parents.find((p) => p.name === "checked")!;
+    const waitFor = async (want: boolean) => {
+      const until = Date.now() + 10_000;
+      for (;;) {
+        const r = await checked();
+        if (r.inService === want) return r;
+        if (Date.now() > until) throw new Error(`parent "checked" still ${JSON.stringify(r)}`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    };
+    const down = await waitFor(false);
+    assert.match(String(down.lastError), /^health check: .*(refused|ECONNREFUSED)/i);
+    const server = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.listen(checkedPort, "127.0.0.1", resolve));
+    try {
+      await waitFor(true);
+      assert.match(await (await fetch(`${admin}/metrics`)).text(), /^tollgate_parent_up\{parent="checked"\} 1$/m);
+      assert.match(child.stderr.join(""), /parent "checked" \(127\.0\.0\.1:\d+\) is back in service: health check passed/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("a wrong password (rotated file, reloaded) is a 502 naming the parent's 407; the right one works again", async () => {
