@@ -11,7 +11,6 @@ import { methodError } from "../policy/url-rules.ts";
 import { backendUrlError } from "../reverse/backend.ts";
 import { certificateNameError, mintPatternError } from "../reverse/cert-store.ts";
 import type {
-  HeaderEditsConfig,
   HostHeaderConfig,
   PoolConfig,
   RedirectHttpsListenerConfig,
@@ -20,7 +19,7 @@ import type {
   ReverseTlsConfig,
   RouteConfig,
 } from "../reverse/config-types.ts";
-import { editableHeaderError, headerValueError } from "../reverse/header-edits.ts";
+import { headerEditsSchema, toEdits } from "./schema-header-edits.ts";
 import { parsePathPrefix, pathPrefixError, routeHostError } from "../reverse/routes.ts";
 import { parseHostPort } from "../protocol/http-authority.ts";
 import { boolean, checkedString, cidrList, expected, filePath, ID_RE, ID_WHAT, id, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
@@ -83,17 +82,6 @@ export function reverseListenerRequired<T>() {
     });
   });
 }
-
-const headerMap = v.pipe(
-  v.custom<Record<string, string>>(isPlainObject, expected('an object like {"X-Name": "value"}')),
-  v.record(checkedString("a header name", editableHeaderError), checkedString("a header value", headerValueError)),
-);
-
-const headerEditsSchema = object({
-  remove: v.optional(v.array(checkedString("a header name", editableHeaderError), expected("an array of header names")), []),
-  set: v.optional(headerMap, {}),
-  add: v.optional(headerMap, {}),
-});
 
 const hostHeaderSchema = v.lazy((input) =>
   isPlainObject(input)
@@ -284,7 +272,6 @@ function proxyAuthUsers(config: Record<string, unknown>): Set<string> {
 
 type WireTls = v.InferOutput<typeof reverseTlsSchema>;
 type WireReverse = v.InferOutput<typeof reverseSchema>;
-type WireEdits = v.InferOutput<typeof headerEditsSchema>;
 type WireHostHeader = v.InferOutput<typeof hostHeaderSchema>;
 
 /** The domain form of a `reverse` listener. */
@@ -369,6 +356,3 @@ function toHostHeader(h: WireHostHeader): HostHeaderConfig {
   return typeof h === "string" ? h : { set: h.set };
 }
 
-function toEdits(e: WireEdits): HeaderEditsConfig {
-  return { remove: [...e.remove], set: Object.entries(e.set), add: Object.entries(e.add) };
-}

@@ -14,7 +14,7 @@ import type { RequestHead } from "../protocol/http-request-head.ts";
 import { backendName, dialBackend } from "../reverse/dial.ts";
 import { forwardedHeaders } from "../reverse/forwarded.ts";
 import { REQUEST_ID_FIELD } from "../reverse/request-id.ts";
-import { applyHeaderEdits, isNoop } from "../reverse/header-edits.ts";
+import { applyHeaderEdits, isNoop } from "../protocol/header-edits.ts";
 import { idleKey, type PoolRuntime } from "../reverse/listener-state.ts";
 import type { Backend } from "../reverse/pool.ts";
 import type { CompiledRoute } from "../reverse/routes.ts";

@@ -4,6 +4,7 @@
  * wire shape in `config/schema-reverse.ts`; deeply frozen like the rest of the config.
  * @module
  */
+import type { HeaderEditsConfig } from "../protocol/header-edits.ts";
 import type { ListenerBase } from "../config/listener-base.ts";
 
 /** A TLS protocol version floor. */
@@ -120,12 +121,7 @@ export interface PoolConfig {
   readonly keepAlive: { readonly maxIdlePerBackend: number; readonly idleTimeoutMs: number; readonly clientHoldMs: number };
 }
 
-/** Header changes applied in order: `remove`, then `set` (replace), then `add` (append). */
-export interface HeaderEditsConfig {
-  readonly remove: readonly string[];
-  readonly set: readonly (readonly [string, string])[];
-  readonly add: readonly (readonly [string, string])[];
-}
+export type { HeaderEditsConfig };
 
 /** A per-route deny rule: every given condition must match (url-rule path patterns, methods). */
 export interface RouteDenyConfig {

@@ -11,7 +11,7 @@ import { parseBackendUrl } from "../../src/reverse/backend.ts";
 import type { CertificateStore } from "../../src/reverse/cert-store.ts";
 import type { RouteConfig } from "../../src/reverse/config-types.ts";
 import { TrustList } from "../../src/reverse/forwarded.ts";
-import { NO_EDITS } from "../../src/reverse/header-edits.ts";
+import { NO_EDITS } from "../../src/protocol/header-edits.ts";
 import { type PoolRuntime, type ReverseListenerState, routeLimiters } from "../../src/reverse/listener-state.ts";
 import { type Balance, BackendPool } from "../../src/reverse/pool.ts";
 import { UpstreamPool } from "../../src/flows/upstream-pool.ts";

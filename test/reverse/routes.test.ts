@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { normalizeHost } from "../../src/core/host.ts";
 import type { RouteConfig } from "../../src/reverse/config-types.ts";
-import { NO_EDITS } from "../../src/reverse/header-edits.ts";
+import { NO_EDITS } from "../../src/protocol/header-edits.ts";
 import { parsePathPrefix, pathHasPrefix, pathPrefixError, routeHostError, RouteTable } from "../../src/reverse/routes.ts";
 
 function route(id: string, hosts: string[], pathPrefix = "/", extra: Partial<RouteConfig> = {}): RouteConfig {

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { HeaderList } from "../../src/protocol/http-headers.ts";
-import { applyHeaderEdits, editableHeaderError, headerValueError, isNoop, NO_EDITS } from "../../src/reverse/header-edits.ts";
+import { applyHeaderEdits, editableHeaderError, headerValueError, isNoop, NO_EDITS } from "../../src/protocol/header-edits.ts";
 
 describe("reverse header edits", () => {
   it("removes, then sets (replacing every line), then adds", () => {

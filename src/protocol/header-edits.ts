@@ -1,9 +1,16 @@
 /**
- * Per-route request and response header changes, and the validators the config uses.
+ * Configured header changes (a reverse route's request and response fields, a url rule's
+ * request fields on decrypted connections), and the validators the config uses.
  * @module
  */
-import type { HeaderList } from "../protocol/http-headers.ts";
-import type { HeaderEditsConfig } from "./config-types.ts";
+import type { HeaderList } from "./http-headers.ts";
+
+/** Header changes applied in order: `remove`, then `set` (replace), then `add` (append). */
+export interface HeaderEditsConfig {
+  readonly remove: readonly string[];
+  readonly set: readonly (readonly [string, string])[];
+  readonly add: readonly (readonly [string, string])[];
+}
 
 /** A field-name token (RFC 9110 §5.1). */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
