@@ -1,6 +1,7 @@
 /**
  * Config parsing: JSON text → valibot validation → the frozen domain `Config`.
  */
+import { toEdits } from "./schema-header-edits.ts";
 import * as v from "valibot";
 import { normaliseName } from "../dns/name.ts";
 import { parseIpLiteral } from "../dns/ip-literal.ts";
@@ -95,6 +96,7 @@ function toDomain(wire: ConfigOutput): Config {
         ...(rule.users === undefined ? {} : { users: [...rule.users] }),
         action: rule.action,
         log: rule.log,
+        ...(rule.requestHeaders === undefined ? {} : { requestHeaders: toEdits(rule.requestHeaders) }),
       })),
     },
     ...(wire.ca === undefined ? {} : { ca: toCaConfig(wire.ca) }),

@@ -6,6 +6,7 @@
  */
 import { IP_CLASSES } from "../core/ip-class.ts";
 import * as v from "valibot";
+import { headerEditsSchema } from "./schema-header-edits.ts";
 import { parseIpLiteral, IPV4_STRICT_RE } from "../dns/ip-literal.ts";
 import { hostNameError, normaliseName } from "../dns/name.ts";
 import { parseDnsServer } from "../dns/server-resolver.ts";
@@ -86,7 +87,7 @@ const addressGuardSchema = object({
 });
 
 /** A per-request rule for decrypted traffic (see `compileUrlRules`). */
-const urlRuleSchema = object({
+const urlRuleSchema = v.pipe(object({
   id: ruleId,
   hosts: v.optional(hostsSchema),
   paths: v.optional(v.array(checkedString('a path starting with "/"', pathPatternError), expected("an array of path patterns"))),
@@ -96,7 +97,9 @@ const urlRuleSchema = object({
   action,
   /** Log requests this rule decides (default true). */
   log: v.optional(boolean, true),
-});
+  /** An allow rule's changes to the request's fields (e.g. a tenant restriction). */
+  requestHeaders: v.optional(headerEditsSchema),
+}), v.check((r) => r.requestHeaders === undefined || r.action === "allow", 'expected "requestHeaders" only on an "allow" rule (a denied request goes nowhere)'));
 
 const policySchema = object({
   defaultAction: v.optional(action, "deny"),

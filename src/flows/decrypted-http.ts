@@ -1,3 +1,5 @@
+import { applyHeaderEdits } from "../protocol/header-edits.ts";
+import type { HeaderList } from "../protocol/http-headers.ts";
 import type { Conn } from "../core/conn.ts";
 import { hostText, tryNormalizeHost } from "../core/host.ts";
 import { TlsValidationError } from "../core/tls.ts";
@@ -164,6 +166,8 @@ export async function relayDecryptedHttp(
     // naming another server must not reach the origin: that would be domain fronting)
     const hostHeader = head.form === "absolute" && head.url ? head.url.host : (head.headers.get("host") ?? hostText(host));
     if (connectionBoundAuth(head.headers)) pinned = true;
+    const edits = decision.requestHeaders;
+    const options = edits ? { requestHeaders: (h: HeaderList) => applyHeaderEdits(h, edits) } : {};
     let result;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -174,7 +178,7 @@ export async function relayDecryptedHttp(
           uR = handle.reader ?? new ConnReader(up);
           upServed = handle.served ?? 0;
         }
-        result = await exchange({ client, clientReader: cR, upstream: up, upstreamReader: uR }, head, framing, path, hostHeader, ctx);
+        result = await exchange({ client, clientReader: cR, upstream: up, upstreamReader: uR }, head, framing, path, hostHeader, ctx, options);
         upServed += 1;
         break;
       } catch (e) {

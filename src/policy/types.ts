@@ -2,6 +2,7 @@
  * Policy domain types. Rule definitions are plain data (serialisable); `compilePolicy`
  * turns them into a matcher. A decision always carries the rule id and a reason.
  */
+import type { HeaderEditsConfig } from "../protocol/header-edits.ts";
 
 export type Action = "allow" | "deny";
 export type Decryption = "exception" | "decrypt";
@@ -148,6 +149,11 @@ export interface UrlRuleDefinition {
   readonly action: Action;
   /** Log requests this rule decides (default false here; the config file defaults it to true). */
   readonly log?: boolean;
+  /**
+   * An allow rule's changes to the request's fields before it goes to the origin (e.g. a
+   * SaaS tenant restriction's `Restrict-Access-To-Tenants`).
+   */
+  readonly requestHeaders?: HeaderEditsConfig;
 }
 
 /** One decrypted request: its destination host, request-target path (query allowed, ignored) and method. */
@@ -167,6 +173,8 @@ export interface UrlDecision {
   /** e.g. `url rule "no-admin" matched path "/admin" and method GET` or `no url rule matched; default allow`. */
   readonly reason: string;
   readonly log: boolean;
+  /** The deciding rule's request header edits, when it has any. */
+  readonly requestHeaders?: HeaderEditsConfig;
 }
 
 /** Compiled url rules. */

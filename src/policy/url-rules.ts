@@ -26,6 +26,7 @@
  */
 
 import { hostText } from "../core/host.ts";
+import { editableHeaderError, type HeaderEditsConfig, headerValueError, isNoop } from "../protocol/header-edits.ts";
 import { type HostPattern, hostPatternMatches, hostPatternText, parseHostPattern } from "./host-pattern.ts";
 import { fieldError, MAX_RULE_ID } from "./rule.ts";
 import { parseUserName } from "./scope.ts";
@@ -51,6 +52,8 @@ interface CompiledUrlRule {
   readonly paths: readonly PathPattern[] | undefined;
   readonly methods: readonly string[] | undefined;
   readonly users: readonly string[] | undefined;
+  /** Request header edits of an allow rule (undefined: none). */
+  readonly requestHeaders: HeaderEditsConfig | undefined;
 }
 
 function _show(v: unknown): string {
@@ -97,7 +100,29 @@ function _compile(def: unknown, index: number): CompiledUrlRule {
       return m;
     }),
     users: _list(r, "users", at, parseUserName),
+    requestHeaders: _edits(r["requestHeaders"], `${at}.requestHeaders`, action),
   };
+}
+
+/** A rule's request header edits, checked (the config schema checked them already; a policy may come from elsewhere). */
+function _edits(value: unknown, at: string, action: Action): HeaderEditsConfig | undefined {
+  if (value === undefined) return undefined;
+  const e = value as Partial<HeaderEditsConfig> | null;
+  if (typeof e !== "object" || e === null || !Array.isArray(e.remove) || !Array.isArray(e.set) || !Array.isArray(e.add)) {
+    fieldError(at, `expected {remove, set, add} header edits, got ${_show(value)}`);
+  }
+  for (const name of [...e.remove, ...e.set.map((x) => x[0]), ...e.add.map((x) => x[0])]) {
+    const error = editableHeaderError(name);
+    if (error !== undefined) fieldError(at, error);
+  }
+  for (const [, text] of [...e.set, ...e.add]) {
+    const error = headerValueError(text);
+    if (error !== undefined) fieldError(at, error);
+  }
+  const edits = e as HeaderEditsConfig;
+  if (isNoop(edits)) return undefined;
+  if (action !== "allow") fieldError(at, 'only an "allow" rule can change request fields (a denied request goes nowhere)');
+  return edits;
 }
 
 /** What a rule's host condition matched: its pattern text, null without one, undefined when it did not. */
@@ -140,7 +165,9 @@ function _decideRule(rule: CompiledUrlRule, host: Host, path: string, method: st
   if (rule.methods !== undefined) parts.push(`method ${method}`);
   if (rule.users !== undefined) parts.push(`user ${JSON.stringify(user)}`);
   const reason = `url rule ${JSON.stringify(rule.id)} matched ${_joinParts(parts)}`;
-  return { action: rule.action, ruleId: rule.id, reason, log: rule.log };
+  return rule.requestHeaders
+    ? { action: rule.action, ruleId: rule.id, reason, log: rule.log, requestHeaders: rule.requestHeaders }
+    : { action: rule.action, ruleId: rule.id, reason, log: rule.log };
 }
 
 class CompiledUrlRules implements UrlPolicy {

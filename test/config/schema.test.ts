@@ -88,6 +88,19 @@ describe("config: policy.urlRules", () => {
     assert.deepEqual([d.ruleId, d.action, d.log], ["no-admin", "deny", true]);
   });
 
+  it("requestHeaders: header edits of an allow rule; refused on a deny rule and for framing fields", () => {
+    const config = parseConfig(urlRules([
+      { id: "tenants", hosts: ["login.example"], action: "allow", requestHeaders: { set: { "Restrict-Access-To-Tenants": "contoso.com" }, remove: ["X-Internal"] } },
+    ]));
+    assert.deepEqual(config.policy.urlRules[0]?.requestHeaders, { remove: ["X-Internal"], set: [["Restrict-Access-To-Tenants", "contoso.com"]], add: [] });
+    const d = compileUrlRules(config.policy.urlRules).decide({ host: normalizeHost("login.example"), path: "/", method: "GET" });
+    assert.deepEqual(d.requestHeaders?.set, [["Restrict-Access-To-Tenants", "contoso.com"]]);
+    const deny = problems(urlRules([{ id: "d", action: "deny", requestHeaders: { add: { "X-A": "1" } } }]));
+    assert.equal(deny.length, 1);
+    assert.equal(deny[0], 'policy.urlRules[0]: expected "requestHeaders" only on an "allow" rule (a denied request goes nowhere)');
+    assert.deepEqual(problems(urlRules([{ id: "f", action: "allow", requestHeaders: { set: { "Content-Length": "1" } } }])).length, 1);
+  });
+
   it("reports bad fields at their exact path", () => {
     assert.deepEqual(problems(urlRules([{ id: "a", action: "deny" }, { id: "b", paths: ["/ok", "admin"], action: "deny" }])), [
       'policy.urlRules[1].paths[1]: expected a path starting with "/", got "admin"',

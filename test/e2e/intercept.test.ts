@@ -61,7 +61,17 @@ describe("TLS interception end to end (real curl)", { timeout: 240_000 }, () => 
           { id: "insecure-opt-in", hosts: ["insecure.test"], action: "allow", decryption: "decrypt", upstreamTls: "insecure" },
           { id: "inspect", hosts: ["origin.test", "untrusted.test", "wrongname.test"], action: "allow", decryption: "decrypt" },
         ],
-        urlRules: [{ id: "no-admin", hosts: ["origin.test"], paths: ["/admin"], action: "deny" }],
+        urlRules: [
+          { id: "no-admin", hosts: ["origin.test"], paths: ["/admin"], action: "deny" },
+          // a SaaS tenant restriction, as for Microsoft 365's login endpoints
+          {
+            id: "tenants",
+            hosts: ["origin.test"],
+            paths: ["/echo"],
+            action: "allow",
+            requestHeaders: { set: { "Restrict-Access-To-Tenants": "contoso.com" }, remove: ["X-Internal"] },
+          },
+        ],
       },
       addressGuard: { allow: ["127.0.0.0/8"] }, // the test origins are on loopback
       dns: {
@@ -99,6 +109,21 @@ describe("TLS interception end to end (real curl)", { timeout: 240_000 }, () => 
     assert.equal(q.method, "GET");
     assert.equal(q.decision, "allow");
     assert.match(String(q.userAgent), /^curl\/\d/, "the decrypted request's User-Agent");
+  });
+
+  it("a url rule's requestHeaders: the origin gets the gateway's value, never the client's, and not the removed field", async () => {
+    const r = await curl([
+      ...proxy(), "--cacert", gwCa,
+      "-H", "Restrict-Access-To-Tenants: evil.example", "-H", "X-Internal: 1", "-H", "X-Kept: yes",
+      `https://origin.test:${origin.port}/echo`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const seen = (JSON.parse(r.stdout) as { headers: Record<string, string> }).headers;
+    assert.equal(seen["restrict-access-to-tenants"], "contoso.com");
+    assert.equal(seen["x-internal"], undefined);
+    assert.equal(seen["x-kept"], "yes");
+    const q = await gw.waitForFlow((f) => f.type === "request" && f.url === `https://origin.test:${origin.port}/echo`);
+    assert.equal(q.rule, "tenants");
   });
 
   it("proves interception: without the gateway CA, curl refuses the minted certificate", async () => {

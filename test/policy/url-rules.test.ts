@@ -34,6 +34,29 @@ describe("compileUrlRules: decisions", () => {
     assert.equal(ask(any, "/").log, false);
   });
 
+  it("an allow rule's requestHeaders come with its decision; empty edits are none; a deny rule cannot have any", () => {
+    const tenants = { remove: ["X-Internal"], set: [["Restrict-Access-To-Tenants", "contoso.com"]] as [string, string][], add: [] };
+    const rules = compileUrlRules([
+      { id: "tenants", hosts: ["login.example"], action: "allow", requestHeaders: tenants },
+      { id: "plain", hosts: ["app.example"], action: "allow", requestHeaders: { remove: [], set: [], add: [] } },
+    ]);
+    assert.deepEqual(ask(rules, "/", "GET", "login.example").requestHeaders, tenants);
+    assert.equal("requestHeaders" in ask(rules, "/"), false, "no edits: no field");
+    assert.equal("requestHeaders" in ask(rules, "/", "GET", "other.example"), false, "the default has none");
+    assert.throws(
+      () => compileUrlRules([{ id: "d", action: "deny", requestHeaders: tenants }]),
+      /^TypeError: urlRules\[0\]\.requestHeaders: only an "allow" rule can change request fields/,
+    );
+    assert.throws(
+      () => compileUrlRules([{ id: "h", action: "allow", requestHeaders: { remove: ["Host"], set: [], add: [] } }]),
+      /^TypeError: urlRules\[0\]\.requestHeaders: expected a header other than "Host"/,
+    );
+    assert.throws(
+      () => compileUrlRules([{ id: "v", action: "allow", requestHeaders: { remove: [], set: [["X-A", "a\nb"]], add: [] } }]),
+      /^TypeError: urlRules\[0\]\.requestHeaders: expected a header value/,
+    );
+  });
+
   it("respects segment boundaries", () => {
     const rules = compileUrlRules([{ id: "no-admin", paths: ["/admin"], action: "deny" }]);
     assert.equal(id(rules, "/admin"), "no-admin");

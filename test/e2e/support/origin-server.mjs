@@ -2,6 +2,7 @@
 // Listens on HOST:PORT (default 127.0.0.1:0) and prints its port on stdout. Routes:
 //   /hello → BODY (default "hello from origin")
 //   /peer  → JSON {remote, local}: the TCP addresses of the connection as the origin sees it
+//   /headers → JSON: the request's header lines as received (name, value pairs)
 import { readFileSync } from "node:fs";
 import https from "node:https";
 
@@ -15,6 +16,11 @@ const server = https.createServer({ cert: readFileSync(cert), key: readFileSync(
     const s = req.socket;
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ remote: `${s.remoteAddress}:${s.remotePort}`, local: `${s.localAddress}:${s.localPort}` }));
+  } else if (path === "/headers") {
+    res.writeHead(200, { "content-type": "application/json" });
+    const pairs = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) pairs.push([req.rawHeaders[i].toLowerCase(), req.rawHeaders[i + 1]]);
+    res.end(JSON.stringify(pairs));
   } else {
     res.writeHead(404);
     res.end("not found");

@@ -1,0 +1,46 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { DECRYPT_POLICY, ESTABLISHED, okResponse, type ParsedHead, readResponse, withHarness, within } from "../helpers/flow-harness.ts";
+
+describe("interception: a url rule's requestHeaders", () => {
+  it("the origin gets the rule's fields (the client's same-named ones replaced, removed ones gone); other requests go as sent", async () => {
+    const urlRules = [{
+      id: "tenants",
+      hosts: ["origin.test"],
+      paths: ["/login"],
+      action: "allow" as const,
+      log: true,
+      requestHeaders: { remove: ["X-Internal"], set: [["Restrict-Access-To-Tenants", "contoso.com"]] as [string, string][], add: [["X-Via-Gateway", "1"]] as [string, string][] },
+    }];
+    await withHarness({ policy: DECRYPT_POLICY, interception: { urlRules } }, async (h) => {
+      const seen: ParsedHead[] = [];
+      h.origin("10.0.0.1", 443, async (o) => {
+        for (;;) {
+          const head = await o.readHead().catch(() => undefined);
+          if (!head) return;
+          seen.push(head);
+          await o.write(okResponse("ok"));
+        }
+      });
+      const c = h.client();
+      await c.write("CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\n\r\n");
+      assert.equal(await within(c.readText(ESTABLISHED.length), 1500, "200 to the CONNECT"), ESTABLISHED);
+      const forged = "Restrict-Access-To-Tenants: evil.example\r\nrestrict-access-to-tenants: also.evil\r\nX-Internal: 1\r\nX-Kept: yes\r\n";
+      await c.write(`GET /login/oauth2 HTTP/1.1\r\nHost: origin.test\r\n${forged}\r\n`);
+      await readResponse(c);
+      await c.write(`GET /other HTTP/1.1\r\nHost: origin.test\r\n${forged}\r\n`);
+      await readResponse(c);
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+      const [login, other] = seen;
+      assert.deepEqual(login?.all("restrict-access-to-tenants"), ["contoso.com"]);
+      assert.deepEqual(login?.all("x-internal"), []);
+      assert.deepEqual(login?.all("x-via-gateway"), ["1"]);
+      assert.deepEqual(login?.all("x-kept"), ["yes"]);
+      assert.deepEqual(other?.all("restrict-access-to-tenants"), ["evil.example", "also.evil"], "no rule matched: as sent");
+      assert.deepEqual(other?.all("x-internal"), ["1"]);
+      assert.deepEqual(h.requestRecords.map((q) => q.rule), ["tenants", "default"]);
+    });
+  });
+});
