@@ -97,6 +97,7 @@ function toDomain(wire: ConfigOutput): Config {
         action: rule.action,
         log: rule.log,
         ...(rule.requestHeaders === undefined ? {} : { requestHeaders: toEdits(rule.requestHeaders) }),
+        ...(rule.responseHeaders === undefined ? {} : { responseHeaders: toEdits(rule.responseHeaders) }),
       })),
     },
     ...(wire.ca === undefined ? {} : { ca: toCaConfig(wire.ca) }),

@@ -99,7 +99,12 @@ const urlRuleSchema = v.pipe(object({
   log: v.optional(boolean, true),
   /** An allow rule's changes to the request's fields (e.g. a tenant restriction). */
   requestHeaders: v.optional(headerEditsSchema),
-}), v.check((r) => r.requestHeaders === undefined || r.action === "allow", 'expected "requestHeaders" only on an "allow" rule (a denied request goes nowhere)'));
+  /** An allow rule's changes to the response's fields (e.g. removing Alt-Svc). */
+  responseHeaders: v.optional(headerEditsSchema),
+}), v.check(
+  (r) => (r.requestHeaders === undefined && r.responseHeaders === undefined) || r.action === "allow",
+  'expected "requestHeaders" and "responseHeaders" only on an "allow" rule (a denied request goes nowhere)',
+));
 
 const policySchema = object({
   defaultAction: v.optional(action, "deny"),

@@ -14,7 +14,7 @@ import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { UrlDecision } from "../policy/types.ts";
 import type { FlowContext, InterceptionContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
-import { exchange, ExchangeAbortedError, UpstreamClosedError } from "./http-exchange.ts";
+import { exchange, ExchangeAbortedError, type ExchangeOptions, UpstreamClosedError } from "./http-exchange.ts";
 import { nextRequest } from "./next-request.ts";
 import { userAgentOf } from "../log/user-agent.ts";
 import { UpstreamError } from "./upstream.ts";
@@ -166,8 +166,7 @@ export async function relayDecryptedHttp(
     // naming another server must not reach the origin: that would be domain fronting)
     const hostHeader = head.form === "absolute" && head.url ? head.url.host : (head.headers.get("host") ?? hostText(host));
     if (connectionBoundAuth(head.headers)) pinned = true;
-    const edits = decision.requestHeaders;
-    const options = edits ? { requestHeaders: (h: HeaderList) => applyHeaderEdits(h, edits) } : {};
+    const options = headerEditOptions(decision);
     let result;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -260,4 +259,13 @@ function checkHost(head: RequestHead, host: Host, port: number | undefined): str
 /** A transport failure (reset, broken pipe, closed), not a protocol error or a timeout of ours. */
 function isConnectionError(e: unknown): boolean {
   return !(e instanceof HttpParseError || e instanceof FlowTimeoutError || e instanceof ExchangeAbortedError);
+}
+
+/** The exchange's header hooks for a url rule's edits (none without). */
+function headerEditOptions(decision: UrlDecision): ExchangeOptions {
+  const { requestHeaders: up, responseHeaders: down } = decision;
+  return {
+    ...(up ? { requestHeaders: (h: HeaderList) => applyHeaderEdits(h, up) } : {}),
+    ...(down ? { responseHeaders: (h: HeaderList) => applyHeaderEdits(h, down) } : {}),
+  };
 }

@@ -154,6 +154,11 @@ export interface UrlRuleDefinition {
    * SaaS tenant restriction's `Restrict-Access-To-Tenants`).
    */
   readonly requestHeaders?: HeaderEditsConfig;
+  /**
+   * An allow rule's changes to the origin's response fields before they reach the client
+   * (e.g. removing `Alt-Svc`, so browsers do not move to HTTP/3 around the gateway).
+   */
+  readonly responseHeaders?: HeaderEditsConfig;
 }
 
 /** One decrypted request: its destination host, request-target path (query allowed, ignored) and method. */
@@ -175,6 +180,8 @@ export interface UrlDecision {
   readonly log: boolean;
   /** The deciding rule's request header edits, when it has any. */
   readonly requestHeaders?: HeaderEditsConfig;
+  /** The deciding rule's response header edits, when it has any. */
+  readonly responseHeaders?: HeaderEditsConfig;
 }
 
 /** Compiled url rules. */

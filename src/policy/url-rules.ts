@@ -54,6 +54,8 @@ interface CompiledUrlRule {
   readonly users: readonly string[] | undefined;
   /** Request header edits of an allow rule (undefined: none). */
   readonly requestHeaders: HeaderEditsConfig | undefined;
+  /** Response header edits of an allow rule (undefined: none). */
+  readonly responseHeaders: HeaderEditsConfig | undefined;
 }
 
 function _show(v: unknown): string {
@@ -101,6 +103,7 @@ function _compile(def: unknown, index: number): CompiledUrlRule {
     }),
     users: _list(r, "users", at, parseUserName),
     requestHeaders: _edits(r["requestHeaders"], `${at}.requestHeaders`, action),
+    responseHeaders: _edits(r["responseHeaders"], `${at}.responseHeaders`, action),
   };
 }
 
@@ -121,7 +124,7 @@ function _edits(value: unknown, at: string, action: Action): HeaderEditsConfig |
   }
   const edits = e as HeaderEditsConfig;
   if (isNoop(edits)) return undefined;
-  if (action !== "allow") fieldError(at, 'only an "allow" rule can change request fields (a denied request goes nowhere)');
+  if (action !== "allow") fieldError(at, 'only an "allow" rule can change fields (a denied request goes nowhere)');
   return edits;
 }
 
@@ -165,9 +168,14 @@ function _decideRule(rule: CompiledUrlRule, host: Host, path: string, method: st
   if (rule.methods !== undefined) parts.push(`method ${method}`);
   if (rule.users !== undefined) parts.push(`user ${JSON.stringify(user)}`);
   const reason = `url rule ${JSON.stringify(rule.id)} matched ${_joinParts(parts)}`;
-  return rule.requestHeaders
-    ? { action: rule.action, ruleId: rule.id, reason, log: rule.log, requestHeaders: rule.requestHeaders }
-    : { action: rule.action, ruleId: rule.id, reason, log: rule.log };
+  return {
+    action: rule.action,
+    ruleId: rule.id,
+    reason,
+    log: rule.log,
+    ...(rule.requestHeaders ? { requestHeaders: rule.requestHeaders } : {}),
+    ...(rule.responseHeaders ? { responseHeaders: rule.responseHeaders } : {}),
+  };
 }
 
 class CompiledUrlRules implements UrlPolicy {

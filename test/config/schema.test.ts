@@ -97,7 +97,9 @@ describe("config: policy.urlRules", () => {
     assert.deepEqual(d.requestHeaders?.set, [["Restrict-Access-To-Tenants", "contoso.com"]]);
     const deny = problems(urlRules([{ id: "d", action: "deny", requestHeaders: { add: { "X-A": "1" } } }]));
     assert.equal(deny.length, 1);
-    assert.equal(deny[0], 'policy.urlRules[0]: expected "requestHeaders" only on an "allow" rule (a denied request goes nowhere)');
+    assert.equal(deny[0], 'policy.urlRules[0]: expected "requestHeaders" and "responseHeaders" only on an "allow" rule (a denied request goes nowhere)');
+    const alt = parseConfig(urlRules([{ id: "no-h3", action: "allow", responseHeaders: { remove: ["Alt-Svc"] } }]));
+    assert.deepEqual(alt.policy.urlRules[0]?.responseHeaders, { remove: ["Alt-Svc"], set: [], add: [] });
     assert.deepEqual(problems(urlRules([{ id: "f", action: "allow", requestHeaders: { set: { "Content-Length": "1" } } }])).length, 1);
   });
 

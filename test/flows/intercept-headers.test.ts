@@ -2,8 +2,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DECRYPT_POLICY, ESTABLISHED, okResponse, type ParsedHead, readResponse, withHarness, within } from "../helpers/flow-harness.ts";
 
-describe("interception: a url rule's requestHeaders", () => {
-  it("the origin gets the rule's fields (the client's same-named ones replaced, removed ones gone); other requests go as sent", async () => {
+describe("interception: a url rule's requestHeaders and responseHeaders", () => {
+  it("the origin gets the rule's fields (the client's same-named ones replaced, removed ones gone), the client its response edits; other requests go as sent", async () => {
     const urlRules = [{
       id: "tenants",
       hosts: ["origin.test"],
@@ -11,6 +11,7 @@ describe("interception: a url rule's requestHeaders", () => {
       action: "allow" as const,
       log: true,
       requestHeaders: { remove: ["X-Internal"], set: [["Restrict-Access-To-Tenants", "contoso.com"]] as [string, string][], add: [["X-Via-Gateway", "1"]] as [string, string][] },
+      responseHeaders: { remove: ["Alt-Svc"], set: [], add: [] },
     }];
     await withHarness({ policy: DECRYPT_POLICY, interception: { urlRules } }, async (h) => {
       const seen: ParsedHead[] = [];
@@ -19,7 +20,7 @@ describe("interception: a url rule's requestHeaders", () => {
           const head = await o.readHead().catch(() => undefined);
           if (!head) return;
           seen.push(head);
-          await o.write(okResponse("ok"));
+          await o.write(okResponse("ok", 'Alt-Svc: h3=":443"; ma=86400\r\n'));
         }
       });
       const c = h.client();
@@ -27,9 +28,9 @@ describe("interception: a url rule's requestHeaders", () => {
       assert.equal(await within(c.readText(ESTABLISHED.length), 1500, "200 to the CONNECT"), ESTABLISHED);
       const forged = "Restrict-Access-To-Tenants: evil.example\r\nrestrict-access-to-tenants: also.evil\r\nX-Internal: 1\r\nX-Kept: yes\r\n";
       await c.write(`GET /login/oauth2 HTTP/1.1\r\nHost: origin.test\r\n${forged}\r\n`);
-      await readResponse(c);
+      assert.equal((await readResponse(c)).head.get("alt-svc"), undefined, "the rule's responseHeaders removed it");
       await c.write(`GET /other HTTP/1.1\r\nHost: origin.test\r\n${forged}\r\n`);
-      await readResponse(c);
+      assert.equal((await readResponse(c)).head.get("alt-svc"), 'h3=":443"; ma=86400');
       await c.end();
       await c.readToEndOrReset();
       await h.finish();

@@ -41,11 +41,15 @@ describe("compileUrlRules: decisions", () => {
       { id: "plain", hosts: ["app.example"], action: "allow", requestHeaders: { remove: [], set: [], add: [] } },
     ]);
     assert.deepEqual(ask(rules, "/", "GET", "login.example").requestHeaders, tenants);
+    const noAltSvc = { remove: ["Alt-Svc"], set: [], add: [] };
+    const both = compileUrlRules([{ id: "both", action: "allow", requestHeaders: tenants, responseHeaders: noAltSvc }]);
+    assert.deepEqual([ask(both, "/").requestHeaders, ask(both, "/").responseHeaders], [tenants, noAltSvc]);
+    assert.throws(() => compileUrlRules([{ id: "d", action: "deny", responseHeaders: noAltSvc }]), /responseHeaders: only an "allow" rule/);
     assert.equal("requestHeaders" in ask(rules, "/"), false, "no edits: no field");
     assert.equal("requestHeaders" in ask(rules, "/", "GET", "other.example"), false, "the default has none");
     assert.throws(
       () => compileUrlRules([{ id: "d", action: "deny", requestHeaders: tenants }]),
-      /^TypeError: urlRules\[0\]\.requestHeaders: only an "allow" rule can change request fields/,
+      /^TypeError: urlRules\[0\]\.requestHeaders: only an "allow" rule can change fields/,
     );
     assert.throws(
       () => compileUrlRules([{ id: "h", action: "allow", requestHeaders: { remove: ["Host"], set: [], add: [] } }]),
