@@ -99,7 +99,20 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
 
   const user = query.user;
   if (user !== undefined && (user.length === 0 || user.length > MAX_USER_NAME)) throw new TypeError(`Invalid user ${JSON.stringify(user)}: expected 1-${MAX_USER_NAME} characters`);
-  const policyQuery: PolicyQuery = { host, port, clientIp, mode, ...(listener === undefined ? {} : { listener }), ...(user === undefined ? {} : { user }) };
+  let now: number | undefined;
+  if (query.at !== undefined) {
+    now = Date.parse(query.at);
+    if (!/^\d{4}-\d\d-\d\dT/.test(query.at) || Number.isNaN(now)) throw new TypeError(`Invalid time ${JSON.stringify(query.at)}: expected ISO 8601 like "2026-11-23T12:15:00+01:00"`);
+  }
+  const policyQuery: PolicyQuery = {
+    host,
+    port,
+    clientIp,
+    mode,
+    ...(listener === undefined ? {} : { listener }),
+    ...(user === undefined ? {} : { user }),
+    ...(now === undefined ? {} : { now }),
+  };
   const explanation: Explanation = source.policy.explain?.(policyQuery) ?? { decision: source.policy.decide(policyQuery), rules: [] };
   const d = explanation.decision;
   let url: ExplainResult["url"];
@@ -140,6 +153,7 @@ const QUERY_FIELDS: Readonly<Record<keyof ExplainQuery, "string" | "number">> = 
   mode: "string",
   listener: "string",
   user: "string",
+  at: "string",
 };
 
 /**

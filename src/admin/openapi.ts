@@ -197,6 +197,7 @@ export function openApiDocument(version: string): Json {
             mode: { enum: ["explicit", "transparent", "transparent-http", "reverse"], default: "explicit" },
             listener: { type: "string" },
             user: { type: "string", description: "An authenticated proxy user (default: none)" },
+            at: { type: "string", format: "date-time", description: "When, for rules with a schedule (default: now)" },
           },
         },
         ExplainResult: {

@@ -74,6 +74,8 @@ export interface ExplainQuery {
   readonly listener?: string;
   /** Authenticated proxy user to evaluate as (default: none, as for a flow without proxy auth). */
   readonly user?: string;
+  /** When (ISO 8601, e.g. "2026-11-23T12:15:00+01:00"), for rules with a `schedule` (default: now). */
+  readonly at?: string;
 }
 
 export interface ExplainResult {

@@ -38,12 +38,13 @@ export const POLICY_USAGE = `Usage:
       Validate FILE, a whole config or a bare policy section ({"rules": […], …}).
       Prints every problem with its field path; exit 1 when there is one.
   tollgate policy explain URL|HOST[:PORT] [--client IP] [--mode MODE] [--listener NAME]
-                          [--user NAME] [--method METHOD] [--config FILE]
+                          [--user NAME] [--method METHOD] [--at TIME] [--config FILE]
       Show the decision for a connection to URL (or HOST, port 443 by default): the
       matching rule, then every rule with why it did (✓) or did not (✗) match.
       --client defaults to 127.0.0.1, --mode to explicit, --listener to the first
-      listener of that mode, --user to none (no proxy authentication); --config to
-      TOLLGATE_CONFIG, else the embedded default.
+      listener of that mode, --user to none (no proxy authentication), --at (ISO 8601,
+      for rules with a schedule) to now; --config to TOLLGATE_CONFIG, else the
+      embedded default.
 `;
 
 const EXIT_INVALID = 1;
@@ -119,7 +120,7 @@ interface ExplainArgs {
   readonly values: Map<string, string>;
 }
 
-const EXPLAIN_OPTIONS = ["--client", "--mode", "--listener", "--user", "--method", "--config"];
+const EXPLAIN_OPTIONS = ["--client", "--mode", "--listener", "--user", "--method", "--at", "--config"];
 
 function parseExplainArgs(args: readonly string[]): ExplainArgs {
   const values = new Map<string, string>();
@@ -210,6 +211,7 @@ function explain(args: readonly string[], io: PolicyCommandIo): number {
   const listener = values.get("--listener");
   const user = values.get("--user");
   const method = values.get("--method");
+  const at = values.get("--at");
   const query: ExplainQuery = {
     ...targetQuery(target),
     ...(client === undefined ? {} : { clientIp: client }),
@@ -217,6 +219,7 @@ function explain(args: readonly string[], io: PolicyCommandIo): number {
     ...(listener === undefined ? {} : { listener }),
     ...(user === undefined ? {} : { user }),
     ...(method === undefined ? {} : { method }),
+    ...(at === undefined ? {} : { at }),
   };
   let result: ExplainResult;
   try {

@@ -87,6 +87,7 @@ function toDomain(wire: ConfigOutput): Config {
         upstreamTls: rule.upstreamTls,
         ...(rule.allowAddresses === undefined ? {} : { allowAddresses: [...rule.allowAddresses] }),
         ...(rule.parent === undefined ? {} : { parent: rule.parent }),
+        ...(rule.schedule === undefined ? {} : { schedule: { ...rule.schedule, ...(rule.schedule.days ? { days: [...rule.schedule.days] } : {}) } }),
       })),
       urlRules: policy.urlRules.map((rule): UrlRuleDefinition => ({
         id: rule.id,

@@ -6,6 +6,7 @@
  */
 import { IP_CLASSES } from "../core/ip-class.ts";
 import * as v from "valibot";
+import { DAY_NAMES, timeZoneError } from "../policy/schedule.ts";
 import { headerEditsSchema } from "./schema-header-edits.ts";
 import { parseIpLiteral, IPV4_STRICT_RE } from "../dns/ip-literal.ts";
 import { hostNameError, normaliseName } from "../dns/name.ts";
@@ -32,6 +33,21 @@ const ALLOWABLE_CLASSES = IP_CLASSES.filter((c) => c !== "public");
 
 const hostsSchema = v.array(checkedString("a host pattern", hostPatternError), expected("an array of host patterns"));
 
+const hhmm = checkedString('a time "HH:MM"', (t) => (/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/.test(t) ? undefined : `expected a time "HH:MM" (00:00-24:00), got ${JSON.stringify(t)}`));
+
+const scheduleSchema = v.pipe(
+  object({
+    days: v.optional(v.pipe(
+      v.array(v.picklist(DAY_NAMES as string[], expected('"mon", "tue", "wed", "thu", "fri", "sat" or "sun"')), expected("an array of days")),
+      v.check((d) => d.length > 0, "expected at least one day (leave days out for every day)"),
+    )),
+    from: v.optional(hhmm),
+    to: v.optional(hhmm),
+    timeZone: v.optional(checkedString("an IANA time zone", timeZoneError)),
+  }),
+  v.check((s) => (s.from ?? "00:00") !== (s.to ?? "24:00"), 'expected "from" and "to" to differ (leave both out for the whole day)'),
+);
+
 const ruleSchema = object({
   id: v.optional(ruleId),
   hosts: v.optional(hostsSchema),
@@ -57,6 +73,8 @@ const ruleSchema = object({
   ),
   /** Authenticated proxy users (each must be a proxyAuth user); the rule applies only to their flows. */
   users: v.optional(v.array(v.string(expected("a user name")), expected("an array of user names"))),
+  /** When the rule applies: days of the week and a time of day in a time zone. */
+  schedule: v.optional(scheduleSchema),
   action,
   /** Write flow lines for connections this rule decides (default true; errors are always logged). */
   log: v.optional(boolean, true),

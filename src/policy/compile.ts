@@ -40,6 +40,7 @@ import { conditionsText, explainRule } from "./explain.ts";
 import { HostIndex } from "./host-index.ts";
 import { NameTable, randomSeed } from "./name-table.ts";
 import { compileRule, fieldError, isParentName, portsMatch, RuleSet } from "./rule.ts";
+import { scheduleMatches } from "./schedule.ts";
 import { modeBit, scopeMatches } from "./scope.ts";
 import type {
   Action,
@@ -79,9 +80,11 @@ class CompiledPolicy implements Policy {
   #listener: string | undefined;
   #modeBit = 0;
   #user: string | undefined;
+  #now = 0;
   readonly #scoped: boolean;
 
   readonly #parents: readonly (string | undefined)[];
+  readonly #timed: boolean;
 
   constructor(defs: readonly RuleDefinition[], rules: RuleSet, index: HostIndex, action: Action, log: boolean, defaultParent: string | undefined) {
     this.#defs = defs;
@@ -114,11 +117,19 @@ class CompiledPolicy implements Policy {
     const scopes = rules.scopes;
     this.#scoped = scopes !== undefined;
     // without scoped rules the check is exactly the unscoped one
-    this.#ok = scopes === undefined ? ok : (i: number): boolean => {
+    const scoped = scopes === undefined ? ok : (i: number): boolean => {
       const s = scopes[i];
       if (s !== undefined && !scopeMatches(s, this.#listener, this.#modeBit, this.#user)) return false;
       return ok(i);
     };
+    // and without schedules, no clock is read
+    const schedules = rules.schedules;
+    this.#ok = schedules === undefined ? scoped : (i: number): boolean => {
+      const s = schedules[i];
+      if (s !== undefined && !scheduleMatches(s, this.#now)) return false;
+      return scoped(i);
+    };
+    this.#timed = schedules !== undefined;
   }
 
   #client(): Uint8Array | undefined {
@@ -135,6 +146,7 @@ class CompiledPolicy implements Policy {
       this.#clientText = query.clientIp;
       this.#clientKnown = false;
     }
+    if (this.#timed) this.#now = query.now ?? Date.now();
     if (this.#scoped) {
       this.#listener = query.listener;
       this.#modeBit = modeBit(query.mode);
@@ -178,7 +190,7 @@ class CompiledPolicy implements Policy {
     const decision: Decision = {
       action: rule.action,
       ruleId: rule.id,
-      reason: `rule ${JSON.stringify(rule.id)} matched ${how}${conditionsText(rule, query.port, client, query.listener, query.mode, query.user)}`,
+      reason: `rule ${JSON.stringify(rule.id)} matched ${how}${conditionsText(rule, query.port, client, query.listener, query.mode, query.user, this.#now)}`,
       log: rule.log,
       decryption: rule.decryption,
       upstreamTls: rule.upstreamTls,
@@ -194,7 +206,7 @@ class CompiledPolicy implements Policy {
     for (let i = 0; i < this.#rules.length; i++) {
       const rule = this.#rules.get(i);
       const def = this.#defs[i] as RuleDefinition;
-      out.push(explainRule(def, rule, i, query, hostIp, client));
+      out.push(explainRule(def, rule, i, { ...query, now: this.#now }, hostIp, client));
     }
     return { decision: this.decide(query), rules: out };
   }

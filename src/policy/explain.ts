@@ -10,6 +10,7 @@ import { hostText } from "../core/host.ts";
 import { hostPatternMatches, hostPatternText, parseHostPattern } from "./host-pattern.ts";
 import { compileHostRegex } from "./host-regex.ts";
 import { portsMatch, type CompiledRule } from "./rule.ts";
+import { localText, scheduleMatches, scheduleText } from "./schedule.ts";
 import { scopeFailures, scopeText } from "./scope.ts";
 import type { PolicyQuery, RuleDefinition, RuleExplanation } from "./types.ts";
 
@@ -35,6 +36,7 @@ export function conditionsText(
   listener?: string,
   mode?: string,
   user?: string,
+  now?: number,
 ): string {
   let s = "";
   if (rule.ports !== undefined) s += ` and port ${port}`;
@@ -43,7 +45,9 @@ export function conditionsText(
     s += ` and client ${formatIp(client)}`;
     if (hit !== undefined) s += ` in ${formatCidr(hit)}`;
   }
-  return s + scopeText(rule.scope, listener, mode, user);
+  s += scopeText(rule.scope, listener, mode, user);
+  if (rule.schedule !== undefined && now !== undefined) s += ` during ${scheduleText(rule.schedule)} (now ${localText(rule.schedule, now)})`;
+  return s;
 }
 
 /**
@@ -59,6 +63,7 @@ export function explainRule(
   client: Uint8Array | undefined,
 ): RuleExplanation {
   const { host, port, clientIp: clientText, listener, mode, user } = query;
+  const now = query.now ?? Date.now();
   let hostPart: string | undefined;
   if (rule.anyHost) hostPart = "any host";
   for (const p of def.hosts ?? []) {
@@ -83,8 +88,11 @@ export function explainRule(
       failures.push(`client ${formatIp(client)} not in [${rule.clients.map(formatCidr).join(", ")}]`);
     }
   }
+  if (rule.schedule !== undefined && !scheduleMatches(rule.schedule, now)) {
+    failures.push(`${localText(rule.schedule, now)} is outside its schedule (${scheduleText(rule.schedule)})`);
+  }
   if (failures.length > 0 || hostPart === undefined) {
     return { index, ruleId: rule.id, matched: false, reason: failures.join("; ") };
   }
-  return { index, ruleId: rule.id, matched: true, reason: `matched ${hostPart}${conditionsText(rule, port, client, listener, mode, user)}` };
+  return { index, ruleId: rule.id, matched: true, reason: `matched ${hostPart}${conditionsText(rule, port, client, listener, mode, user, now)}` };
 }

@@ -12,6 +12,7 @@ import type { HostIndex } from "./host-index.ts";
 import { type HostPattern, parseClientCidr, parseHostPattern } from "./host-pattern.ts";
 import { compileHostRegex } from "./host-regex.ts";
 import { parsePortSpec } from "./ports.ts";
+import { parseSchedule, type Schedule } from "./schedule.ts";
 import { makeScope, parseListenerName, parseMode, parseUserName, type RuleScope } from "./scope.ts";
 import type { Action, Decryption, UpstreamTls } from "./types.ts";
 
@@ -30,6 +31,8 @@ export interface CompiledRule {
   readonly anyHost: boolean;
   /** Listener/mode/user conditions; undefined = any listener, mode and user. */
   readonly scope: RuleScope | undefined;
+  /** When the rule applies; undefined = always. */
+  readonly schedule: Schedule | undefined;
 }
 
 const ALLOW = 1;
@@ -46,6 +49,7 @@ export class RuleSet {
   readonly ports: (readonly number[] | undefined)[] = [];
   readonly clients: (readonly Cidr[] | undefined)[] = [];
   #scopes: (RuleScope | undefined)[] | undefined;
+  #schedules: (Schedule | undefined)[] | undefined;
 
   constructor(capacity: number) {
     this.#flags = new Uint8Array(capacity);
@@ -64,6 +68,11 @@ export class RuleSet {
     return this.#scopes;
   }
 
+  /** Schedule per rule, or undefined while no rule has one (as for scopes). */
+  get schedules(): readonly (Schedule | undefined)[] | undefined {
+    return this.#schedules;
+  }
+
   /** Append a rule; returns its index. */
   push(
     id: string,
@@ -71,6 +80,7 @@ export class RuleSet {
     ports: readonly number[] | undefined,
     clients: readonly Cidr[] | undefined,
     scope?: RuleScope,
+    schedule?: Schedule,
   ): number {
     const i = this.ids.length;
     this.ids.push(id);
@@ -84,6 +94,12 @@ export class RuleSet {
       for (let k = 0; k < i; k++) scopes.push(undefined);
     }
     if (scopes !== undefined) scopes.push(scope);
+    let schedules = this.#schedules;
+    if (schedule !== undefined && schedules === undefined) {
+      this.#schedules = schedules = [];
+      for (let k = 0; k < i; k++) schedules.push(undefined);
+    }
+    if (schedules !== undefined) schedules.push(schedule);
     return i;
   }
 
@@ -105,6 +121,7 @@ export class RuleSet {
       clients: this.clients[i],
       anyHost: (f & ANY_HOST) !== 0,
       scope: this.#scopes?.[i],
+      schedule: this.#schedules?.[i],
     };
   }
 }
@@ -226,6 +243,17 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
     userList === undefined ? undefined : _each(userList, index, "users", parseUserName),
   );
 
+  let schedule: Schedule | undefined;
+  if (r["schedule"] !== undefined) {
+    try {
+      schedule = parseSchedule(r["schedule"]);
+    } catch (e) {
+      const m = /^(days\[\d+\]|days|from|to|timeZone): (.*)$/s.exec((e as Error).message);
+      if (m) _fail(index, `.schedule.${m[1]}`, m[2]!);
+      _fail(index, ".schedule", (e as Error).message);
+    }
+  }
+
   if (pattern !== undefined) hosts.addPattern(pattern, index);
   if (patterns !== undefined) for (const p of patterns) hosts.addPattern(p, index);
   if (regexes !== undefined) {
@@ -235,7 +263,7 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
   if (anyHost) hosts.addAny(index);
   const flags = (action === "allow" ? ALLOW : 0) | (log === true ? LOG : 0) | (decryption === "decrypt" ? DECRYPT : 0) |
     (anyHost ? ANY_HOST : 0) | (upstreamTls === "insecure" ? INSECURE : 0);
-  rules.push(id, flags, ports, clients, scope);
+  rules.push(id, flags, ports, clients, scope, schedule);
 }
 
 /** A `parent` value the policy accepts: the config checks that the name exists. */

@@ -3,6 +3,7 @@
  * turns them into a matcher. A decision always carries the rule id and a reason.
  */
 import type { HeaderEditsConfig } from "../protocol/header-edits.ts";
+import type { ScheduleDefinition } from "./schedule.ts";
 
 export type Action = "allow" | "deny";
 export type Decryption = "exception" | "decrypt";
@@ -60,6 +61,8 @@ export interface RuleDefinition {
    * the config's `parents`), or `"direct"`; absent = the policy's `defaultParent`.
    */
   readonly parent?: string;
+  /** When the rule applies (days, time of day, time zone); absent = always. See `schedule.ts`. */
+  readonly schedule?: ScheduleDefinition;
 }
 
 /** What {@link RuleDefinition.parent} says for a direct connection. */
@@ -86,6 +89,8 @@ export interface PolicyQuery {
   readonly mode?: string;
   /** The authenticated proxy user; only rules scoped with `users` look at it (absent matches none of them). */
   readonly user?: string;
+  /** When the flow happens (epoch ms); only rules with a `schedule` look at it. Default: now. */
+  readonly now?: number;
 }
 
 export interface Decision {

@@ -62,6 +62,22 @@ describe("explainConfig", () => {
     assert.equal(explainConfig(config, { host: "[::1]", port: 443 }).host, "[::1]");
   });
 
+  it("evaluates at a given time for scheduled rules (default now); a bad time is refused", () => {
+    const timed = parseConfig({
+      policy: {
+        defaultAction: "deny",
+        rules: [{ id: "lunch", hosts: ["x.example"], action: "allow", schedule: { days: ["mon", "tue", "wed", "thu", "fri"], from: "12:00", to: "13:00", timeZone: "Europe/Berlin" } }],
+      },
+    });
+    const lunch = explainConfig(timed, parseExplainBody({ host: "x.example", at: "2026-11-23T12:15:00+01:00" }));
+    assert.equal(lunch.decision.ruleId, "lunch");
+    assert.match(lunch.decision.reason, /during mon-fri 12:00-13:00 Europe\/Berlin \(now Mon 12:15 Europe\/Berlin\)/);
+    const evening = explainConfig(timed, { host: "x.example", at: "2026-11-23T18:00:00Z" });
+    assert.equal(evening.decision.ruleId, "default");
+    assert.equal(evening.rules[0]?.reason, "Mon 19:00 Europe/Berlin is outside its schedule (mon-fri 12:00-13:00 Europe/Berlin)");
+    assert.throws(() => explainConfig(timed, { host: "x.example", at: "tomorrow" }), /Invalid time "tomorrow"/);
+  });
+
   it("evaluates as a proxy user when given one", () => {
     const HASH = `pbkdf2-sha256$100000$${btoa("0123456789abcdef")}$${btoa("0123456789abcdef0123456789abcdef")}`;
     const withUsers = parseConfig({

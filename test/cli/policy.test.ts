@@ -124,6 +124,24 @@ describe("tollgate policy explain", () => {
     assert.match(named.out, /; decryption exception; direct\n/);
   });
 
+  it("--at asks about another moment for rules with a schedule", async () => {
+    const config = JSON.stringify({
+      policy: {
+        defaultAction: "deny",
+        rules: [{ id: "lunch", hosts: ["x.example"], action: "allow", schedule: { from: "12:00", to: "13:00", timeZone: "UTC" } }],
+      },
+    });
+    const noon = await run(["explain", "x.example", "--at", "2026-11-23T12:30:00Z", "--config", "gw.json"], { "gw.json": config });
+    assert.match(noon.out, /^x\.example: ALLOW by rule "lunch"\n/);
+    assert.match(noon.out, /during every day 12:00-13:00 UTC \(now Mon 12:30 UTC\)/);
+    const late = await run(["explain", "x.example", "--at", "2026-11-23T13:00:00Z", "--config", "gw.json"], { "gw.json": config });
+    assert.match(late.out, /^x\.example: DENY by the default action\n/);
+    assert.match(late.out, /Mon 13:00 UTC is outside its schedule/);
+    const bad = await run(["explain", "x.example", "--at", "noon", "--config", "gw.json"], { "gw.json": config });
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /Invalid time "noon"/);
+  });
+
   it("names the parent proxy an allowed flow goes through", async () => {
     const config = JSON.stringify({
       parents: { corp: { url: "http://10.0.0.8:3128" } },

@@ -66,6 +66,24 @@ describe("config: rule ids", () => {
   });
 });
 
+describe("config: rules[].schedule", () => {
+  it("is kept as written and compiles; bad fields are named at their path", () => {
+    const schedule = { days: ["sat", "sun"], from: "08:00", to: "24:00", timeZone: "Asia/Tokyo" };
+    const config = parseConfig({ policy: { rules: [{ id: "weekend", action: "allow", schedule }] } });
+    assert.deepEqual(config.policy.rules[0]?.schedule, schedule);
+    const d = compilePolicy(config.policy).decide({ host: normalizeHost("a.example"), port: 443, clientIp: "10.0.0.1", now: Date.parse("2026-11-21T23:30:00Z") });
+    assert.equal(d.ruleId, "weekend", "Sunday 08:30 in Tokyo");
+    assert.deepEqual(problems({ policy: { rules: [{ id: "w", action: "allow", schedule: { days: ["mon", "noday"], from: "25:00", timeZone: "Atlantis/Capital" } }] } }), [
+      'policy.rules[0].schedule.days[1]: expected "mon", "tue", "wed", "thu", "fri", "sat" or "sun", got "noday"',
+      'policy.rules[0].schedule.from: expected a time "HH:MM" (00:00-24:00), got "25:00"',
+      'policy.rules[0].schedule.timeZone: expected an IANA time zone like "Europe/Berlin", got "Atlantis/Capital" (unknown to this runtime)',
+    ]);
+    assert.deepEqual(problems({ policy: { rules: [{ id: "w", action: "allow", schedule: { from: "09:00", to: "09:00" } }] } }), [
+      'policy.rules[0].schedule: expected "from" and "to" to differ (leave both out for the whole day)',
+    ]);
+  });
+});
+
 describe("config: policy.urlRules", () => {
   it("defaults to none", () => {
     assert.deepEqual(parseConfig({}).policy.urlRules, []);

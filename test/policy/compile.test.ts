@@ -217,6 +217,36 @@ describe("compilePolicy: decisions", () => {
   });
 });
 
+describe("compilePolicy: schedules", () => {
+  const MONDAY_LUNCH = Date.parse("2026-11-23T11:15:00Z"); // 12:15 in Berlin
+  const MONDAY_EVENING = Date.parse("2026-11-23T18:15:00Z");
+  const p = policy([
+    { id: "social-at-lunch", hosts: [".social.example"], action: "allow", schedule: { days: ["mon", "tue", "wed", "thu", "fri"], from: "12:00", to: "13:30", timeZone: "Europe/Berlin" } },
+    { id: "no-social", hosts: [".social.example"], action: "deny" },
+  ]);
+  const at = (now: number) => p.decide({ ...q("www.social.example"), now });
+
+  it("a rule applies only during its schedule; outside it later rules decide", () => {
+    assert.equal(at(MONDAY_LUNCH).ruleId, "social-at-lunch");
+    assert.equal(at(MONDAY_LUNCH).reason, 'rule "social-at-lunch" matched host pattern ".social.example" during mon-fri 12:00-13:30 Europe/Berlin (now Mon 12:15 Europe/Berlin)');
+    assert.equal(at(MONDAY_EVENING).ruleId, "no-social");
+    assert.equal(at(Date.parse("2026-11-22T11:15:00Z")).ruleId, "no-social", "Sunday lunch");
+  });
+
+  it("explain() says when a rule is outside its schedule", () => {
+    const ex = p.explain?.({ ...q("www.social.example"), now: MONDAY_EVENING });
+    assert.deepEqual(ex?.rules[0], { index: 0, ruleId: "social-at-lunch", matched: false, reason: "Mon 19:15 Europe/Berlin is outside its schedule (mon-fri 12:00-13:30 Europe/Berlin)" });
+    assert.equal(ex?.decision.ruleId, "no-social");
+  });
+
+  it("without a time in the query the clock decides; a bad schedule names its field", () => {
+    const always = policy([{ id: "a", action: "allow", schedule: { timeZone: "UTC" } }]);
+    assert.equal(always.decide(q("x.example")).ruleId, "a");
+    assert.throws(() => policy([{ id: "a", action: "allow", schedule: { days: ["mon", "funday"] } }]), /^TypeError: rules\[0\]\.schedule\.days\[1\]: expected "mon"/);
+    assert.throws(() => policy([{ id: "a", action: "allow", schedule: { timeZone: "Nowhere/Land" } }]), /^TypeError: rules\[0\]\.schedule\.timeZone: expected an IANA time zone/);
+  });
+});
+
 describe("compilePolicy: invalid definitions", () => {
   const rejects = (def: unknown, message: string | RegExp) =>
     assert.throws(() => compilePolicy(def as PolicyDefinition), (e: unknown) => {
