@@ -1,5 +1,3 @@
-import { applyHeaderEdits } from "../protocol/header-edits.ts";
-import type { HeaderList } from "../protocol/http-headers.ts";
 import type { Conn } from "../core/conn.ts";
 import { hostText, tryNormalizeHost } from "../core/host.ts";
 import { TlsValidationError } from "../core/tls.ts";
@@ -12,6 +10,8 @@ import type { Host } from "../policy/types.ts";
 import { answerAndClose } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { UrlDecision } from "../policy/types.ts";
+import { applyHeaderEdits } from "../protocol/header-edits.ts";
+import type { HeaderList } from "../protocol/http-headers.ts";
 import type { FlowContext, InterceptionContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { exchange, ExchangeAbortedError, type ExchangeOptions, UpstreamClosedError } from "./http-exchange.ts";

@@ -75,8 +75,11 @@ export interface ReverseRequest {
   readonly user: string | null;
   /** The request's `X-Request-Id` (see `reverse/request-id.ts`). */
   readonly requestId: string;
-  /** The original client's address as `clientRateKey` gives it (IPv6 by /64): `client-hash` balancing's key. */
-  readonly clientKey: string;
+  /**
+   * The original client's address as `clientRateKey` gives it (IPv6 by /64): the key of a
+   * `client-hash` pool (undefined for other pools).
+   */
+  readonly clientKey: string | undefined;
 }
 
 /** How the request went. */
@@ -131,7 +134,7 @@ async function connectPool(
   log: (message: string) => void,
   fresh: boolean,
   skip: ReadonlySet<number>,
-  clientKey: string,
+  clientKey: string | undefined,
 ): Promise<KeptBackend | { readonly status: 502 | 504; readonly message: string; readonly proxyError: string }> {
   const errors: string[] = [];
   let timeouts = 0;

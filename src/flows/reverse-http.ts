@@ -250,7 +250,7 @@ export async function serveReverseHttp(
         trusted,
         user: auth ? req.user : null,
         requestId,
-        clientKey: clientRateKey(clientIp),
+        clientKey: pool.pool.balance === "client-hash" ? clientRateKey(clientIp) : undefined,
       },
       kept,
       state.log,

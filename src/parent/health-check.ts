@@ -29,7 +29,6 @@ export function connectProbe(ctx: Pick<FlowContext, "resolver" | "addressGuard" 
   };
 }
 
-
 /** Optional behaviour of {@link ParentChecker}. */
 export interface ParentCheckerOptions {
   /** Called when a check changes a parent's state: `inService` is the new state, `detail` why. */

@@ -78,6 +78,11 @@ export class BackendPool {
     this.#now = options.now ?? Date.now;
   }
 
+  /** How the pool balances (see {@link PoolOptions.balance}). */
+  get balance(): Balance {
+    return this.#options.balance ?? "round-robin";
+  }
+
   /** How long an ejected backend is skipped. */
   get ejectMs(): number {
     return this.#options.ejectMs;
