@@ -3,8 +3,6 @@ import type { Listener, Runtime } from "./core/runtime.ts";
 import type { Config, ListenerConfig } from "./config/config.ts";
 import type { Conn } from "./core/conn.ts";
 import { createResolver } from "./dns/resolver.ts";
-import { DnsError } from "./dns/error.ts";
-import type { Resolver } from "./dns/types.ts";
 import type { FlowContext } from "./flows/context.ts";
 import { compileUrlRules } from "./policy/url-rules.ts";
 import { type GatewayUsers, gatewayUsers } from "./auth/gateway-users.ts";
@@ -18,6 +16,7 @@ import { Registry } from "./metrics/registry.ts";
 import { createGatewayMetrics, type GatewayMetrics, observeConfigReload, observeRecord } from "./metrics/gateway-metrics.ts";
 import { Drain } from "./flows/drain.ts";
 import { registerProcessMetrics } from "./metrics/process-metrics.ts";
+import { measuredResolver } from "./metrics/measured-resolver.ts";
 import { FlowFeed } from "./admin/flow-feed.ts";
 import { type ReverseService, startReverse } from "./reverse/service.ts";
 import type { PoolReport } from "./reverse/report.ts";
@@ -311,23 +310,4 @@ function makeFlowLog(config: Config, options: StartOptions): FlowLog {
   if (dest === "off") return nullFlowLog;
   if (dest === "stdout" || dest === "stderr") return jsonLineFlowLog((line) => options.write(dest, line));
   return jsonLineFlowLog(options.appendTo(dest.file));
-}
-
-/** The resolver with lookups counted by source and result, and timed. */
-function measuredResolver(inner: Resolver, metrics: GatewayMetrics): Resolver {
-  return {
-    async resolve(name, signal) {
-      const started = performance.now();
-      try {
-        const r = await inner.resolve(name, signal);
-        metrics.dnsLookups.labels(r.source, "ok").inc();
-        return r;
-      } catch (e) {
-        metrics.dnsLookups.labels("none", e instanceof DnsError ? e.code : "error").inc();
-        throw e;
-      } finally {
-        metrics.dnsLookupSeconds.observe((performance.now() - started) / 1000);
-      }
-    },
-  };
 }
