@@ -20,12 +20,14 @@ describe("reverse proxy: backend connections shared across clients (real curl, N
   let gw: GatewayProcess;
   let plain: Backend;
   let secure: Backend;
+  let second: Backend;
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), "tollgate-reverse-pool-"));
     const inner = makeOpensslCa("Pool Backend CA", mkdtempSync(join(work, "inner-")));
     const server = inner.issue("backend", ["backend.internal"]);
     plain = await startBackend("plain");
+    second = await startBackend("second");
     const downPort = await closedPort();
     secure = await startBackend("secure", [server.cert, server.key]);
     gw = await startGateway({
@@ -37,6 +39,7 @@ describe("reverse proxy: backend connections shared across clients (real curl, N
           own: { backends: [`http://127.0.0.1:${plain.port}`], keepAlive: { maxIdlePerBackend: 0 } },
           down: { backends: [`http://127.0.0.1:${downPort}`], ejectMs: 60_000 },
           held: { backends: [`http://127.0.0.1:${plain.port}`] },
+          sticky: { backends: [`http://127.0.0.1:${plain.port}`, `http://127.0.0.1:${second.port}`], balance: "client-hash" },
         },
         routes: [
           { id: "plain", hosts: ["plain.test"], pool: "plain" },
@@ -44,6 +47,7 @@ describe("reverse proxy: backend connections shared across clients (real curl, N
           { id: "own", hosts: ["own.test"], pool: "own" },
           { id: "down", hosts: ["down.test"], pool: "down" },
           { id: "held", hosts: ["held.test"], pool: "held" },
+          { id: "sticky", hosts: ["sticky.test"], pool: "sticky" },
         ],
       },
       admin: { listen: "127.0.0.1:0" },
@@ -54,6 +58,7 @@ describe("reverse proxy: backend connections shared across clients (real curl, N
     const graceful = await gw?.stop();
     await stopBackend(plain);
     await stopBackend(secure);
+    await stopBackend(second);
     if (work) rmSync(work, { recursive: true, force: true });
     assert.equal(graceful, true);
   });
@@ -92,7 +97,7 @@ describe("reverse proxy: backend connections shared across clients (real curl, N
     assert.equal(failed.stdout, "502");
     const res = await fetch(`http://127.0.0.1:${gw.ports.get("admin")}/backends`);
     const { pools } = await res.json() as { pools: { name: string; backends: { url: string; available: boolean; ejectedUntil: string | null; lastError: string | null }[] }[] };
-    assert.deepEqual(pools.map((p) => p.name), ["plain", "secure", "own", "down", "held"]);
+    assert.deepEqual(pools.map((p) => p.name), ["plain", "secure", "own", "down", "held", "sticky"]);
     const plainBackend = pools.find((p) => p.name === "plain")!.backends[0]!;
     assert.equal(plainBackend.available, true);
     const down = pools.find((p) => p.name === "down")!.backends[0]!;
@@ -126,6 +131,21 @@ describe("reverse proxy: backend connections shared across clients (real curl, N
     }
     const slow = await fetch(`${admin}/flows?type=request&minDurationMs=3600000`);
     assert.deepEqual((await slow.json() as { flows: unknown[] }).flows, [], "no request took an hour");
+  });
+
+  it("client-hash: each client address (curl --interface) reaches the same backend every time", async () => {
+    const seen = new Map<string, Set<string>>();
+    for (let round = 0; round < 3; round++) {
+      for (let i = 2; i <= 17; i++) {
+        const from = `127.0.0.${i}`;
+        const r = await curl(["--interface", from, "-H", "Host: sticky.test", `http://127.0.0.1:${gw.port}/`]);
+        assert.equal(r.code, 0, r.stderr);
+        const backend = (JSON.parse(r.stdout) as { backend: string }).backend;
+        seen.set(from, (seen.get(from) ?? new Set()).add(backend));
+      }
+    }
+    for (const [from, backends] of seen) assert.equal(backends.size, 1, `${from} reached ${[...backends].join(" and ")}`);
+    assert.equal(new Set([...seen.values()].flatMap((b) => [...b])).size, 2, "sixteen addresses spread over both backends (all on one: a 1 in 32,768 chance)");
   });
 
   it("clients that keep their connections open and idle hold no backend connection once clientHoldMs (1 s) passed", async () => {
