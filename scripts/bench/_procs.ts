@@ -55,6 +55,18 @@ export async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<
   clearTimeout(timer);
 }
 
+/**
+ * Closes `child`'s stdin (a load.mjs `idle` run then lets its connections go and exits) and
+ * waits for it to exit; stops it after `graceMs` if it does not.
+ */
+export async function endInputAndWait(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  child.stdin?.end();
+  const done = exited(child);
+  const t = setTimeout(() => void stopProcess(child), graceMs);
+  await done;
+  clearTimeout(t);
+}
+
 /** Kills every registered process still running (synchronously: SIGKILL). */
 export function killAll(): void {
   for (const child of live) {

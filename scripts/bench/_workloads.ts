@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { BenchGateway } from "./_gateway.ts";
 import { ROOT } from "./_gateway.ts";
 import { rssKiB } from "./decrypt-memory.ts";
-import { cpuTicks, exited, firstLine, runBounded, sleep, spawnTracked, stopProcess, TICKS_PER_SECOND } from "./_procs.ts";
+import { cpuTicks, endInputAndWait, firstLine, runBounded, sleep, spawnTracked, TICKS_PER_SECOND } from "./_procs.ts";
 
 const LOAD = join(ROOT, "scripts/bench/load.mjs");
 
@@ -134,11 +134,7 @@ async function holdIdle(env: BenchEnv, path: Path, gw: BenchGateway, count: numb
     measure();
     return r;
   } finally {
-    child.stdin!.end();
-    const done = exited(child);
-    const t = setTimeout(() => void stopProcess(child), 10_000);
-    await done;
-    clearTimeout(t);
+    await endInputAndWait(child);
   }
 }
 

@@ -31,7 +31,7 @@ import process from "node:process";
 import { makeTestPki } from "../../test/e2e/support/certs.ts";
 import { type BenchGateway, BIN, type GatewayRuntime, ROOT, startBenchGateway } from "./_gateway.ts";
 import { readFileSync } from "node:fs";
-import { exited, firstLine, installCleanup, runBounded, runScript, sleep, spawnTracked, stopProcess, TICKS_PER_SECOND } from "./_procs.ts";
+import { endInputAndWait, firstLine, installCleanup, runBounded, runScript, sleep, spawnTracked, stopProcess, TICKS_PER_SECOND } from "./_procs.ts";
 import { machineFacts } from "./_report.ts";
 
 const argValue = (name: string): string | undefined => {
@@ -112,11 +112,7 @@ async function idleBackendConnections(port: number, ca: string, originPort: numb
     await sleep(1500); // past the pool's clientHoldMs (1 s)
     return { ready: r.ready, backend: established(originPort) - before };
   } finally {
-    child.stdin!.end();
-    const done = exited(child);
-    const t = setTimeout(() => void stopProcess(child), 10_000);
-    await done;
-    clearTimeout(t);
+    await endInputAndWait(child);
   }
 }
 
