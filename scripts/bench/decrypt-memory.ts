@@ -27,6 +27,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { closeSync, ftruncateSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { socketsOnLocalPort } from "./_proc-net.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -182,21 +183,7 @@ export class RssSampler {
  * /proc/net/tcp and /proc/PID/fd), for a gateway started by a helper that does not expose it.
  */
 export function pidListeningOn(port: number): number | undefined {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
-  const inodes = new Set<string>();
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text = "";
-    try {
-      text = readFileSync(table, "utf8");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n").slice(1)) {
-      const f = line.trim().split(/\s+/);
-      // local_address is HEXIP:HEXPORT; state 0A = LISTEN; inode is field 9
-      if (f[1]?.endsWith(`:${hexPort}`) && f[3] === "0A" && f[9]) inodes.add(f[9]);
-    }
-  }
+  const inodes = new Set(socketsOnLocalPort(port).filter((s) => s.state === "0A" && s.inode !== "").map((s) => s.inode));
   if (inodes.size === 0) return undefined;
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;

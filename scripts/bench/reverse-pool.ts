@@ -30,7 +30,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { makeTestPki } from "../../test/e2e/support/certs.ts";
 import { type BenchGateway, BIN, type GatewayRuntime, ROOT, startBenchGateway } from "./_gateway.ts";
-import { readFileSync } from "node:fs";
+import { socketsOnLocalPort } from "./_proc-net.ts";
 import { endInputAndWait, firstLine, installCleanup, runBounded, runScript, sleep, spawnTracked, stopProcess, TICKS_PER_SECOND } from "./_procs.ts";
 import { machineFacts } from "./_report.ts";
 
@@ -83,21 +83,7 @@ function target(port: number, ca: string): string[] {
 
 /** Established TCP connections whose local port is `port` (the origin's side of its connections). */
 function established(port: number): number {
-  const hex = port.toString(16).toUpperCase().padStart(4, "0");
-  let n = 0;
-  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text = "";
-    try {
-      text = readFileSync(file, "utf8");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n").slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f[1]?.endsWith(`:${hex}`) && f[3] === "01") n++;
-    }
-  }
-  return n;
+  return socketsOnLocalPort(port).filter((s) => s.state === "01").length;
 }
 
 /**
