@@ -28,6 +28,8 @@ import { connectProbe, ParentChecker } from "./parent/health-check.ts";
 import { startInterception } from "./interception.ts";
 import { Admission } from "./admission.ts";
 import { restartNeeded } from "./config/restart-needed.ts";
+import type { BlockPage } from "./block/block-page.ts";
+import { blockPageFromConfig } from "./block/from-config.ts";
 
 export interface Gateway {
   /** Bound addresses by listener name (useful with port 0). */
@@ -84,6 +86,8 @@ export interface LiveState {
   parents: ReadonlyMap<string, ParentProxy>;
   /** `proxyAuth` users (swapped with the policy on reload: rules name them). */
   users: GatewayUsers | undefined;
+  /** What denied requests are answered with (its template file read again on reload). */
+  blockPage: BlockPage;
 }
 
 export interface StartOptions {
@@ -135,6 +139,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     config,
     parents: parentTable(config, options.readText),
     users: gatewayUsers(config),
+    blockPage: blockPageFromConfig(config.blockPage, options.readText),
     policy: compilePolicy(config.policy),
     urlPolicy: compileUrlRules(config.policy.urlRules),
     generation: 1,
@@ -192,6 +197,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
         viaName: "tollgate",
         addressGuard: () => guard,
         parents: () => live.parents,
+        blockPage: () => live.blockPage,
         tunnels,
         drain,
         ...(l.mode === "explicit" ? { proxyAuth: () => live.users?.proxyAuth } : {}),
@@ -229,12 +235,14 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       const urlPolicy = compileUrlRules(next.policy.urlRules);
       const parents = parentTable(next, options.readText, live.parents);
       const users = gatewayUsers(next);
+      const blockPage = blockPageFromConfig(next.blockPage, options.readText);
       const commitReverse = reverse.prepare(next); // reads the certificate files again
       const generation = live.generation + 1;
       // one synchronous swap: a connection sees either the old or the new policy, never a mix
       live.config = next;
       live.parents = parents;
       live.users = users;
+      live.blockPage = blockPage;
       live.policy = policy;
       live.urlPolicy = urlPolicy;
       commitReverse();

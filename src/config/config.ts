@@ -118,6 +118,16 @@ export interface LimitsConfig {
   readonly shutdownDelayMs: number;
 }
 
+/** `blockPage`: the template is a file path here; the gateway reads it at start and on reload. */
+export interface BlockPageConfig {
+  /** An HTML file with `{{placeholders}}`; absent = the built-in page. */
+  readonly template?: string;
+  /** A block portal URL with `{{placeholders}}`; denied requests are redirected there. */
+  readonly redirect?: string;
+  /** Show the page for denied HTTPS by decrypting it with a minted certificate (needs `ca`). */
+  readonly interceptDenied: boolean;
+}
+
 /** Where flow log lines go: a standard stream, nowhere, or appended to a file. */
 export type FlowLogTarget = "stdout" | "stderr" | "off" | { readonly file: string };
 
@@ -176,6 +186,8 @@ export interface Config {
   readonly dns: DnsConfig;
   readonly limits: LimitsConfig;
   readonly log: LogConfig;
+  /** What denied browsers see (see `block/block-page.ts`). */
+  readonly blockPage: BlockPageConfig;
   /** Reverse proxy pools and routes; absent without a `reverse` section. */
   readonly reverse?: ReverseConfig;
   readonly addressGuard: AddressGuardConfig;

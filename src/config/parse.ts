@@ -88,6 +88,7 @@ function toDomain(wire: ConfigOutput): Config {
         ...(rule.allowAddresses === undefined ? {} : { allowAddresses: [...rule.allowAddresses] }),
         ...(rule.parent === undefined ? {} : { parent: rule.parent }),
         ...(rule.schedule === undefined ? {} : { schedule: { ...rule.schedule, ...(rule.schedule.days ? { days: [...rule.schedule.days] } : {}) } }),
+        ...(rule.message === undefined ? {} : { message: rule.message }),
       })),
       urlRules: policy.urlRules.map((rule): UrlRuleDefinition => ({
         id: rule.id,
@@ -99,6 +100,7 @@ function toDomain(wire: ConfigOutput): Config {
         log: rule.log,
         ...(rule.requestHeaders === undefined ? {} : { requestHeaders: toEdits(rule.requestHeaders) }),
         ...(rule.responseHeaders === undefined ? {} : { responseHeaders: toEdits(rule.responseHeaders) }),
+        ...(rule.message === undefined ? {} : { message: rule.message }),
       })),
     },
     ...(wire.ca === undefined ? {} : { ca: toCaConfig(wire.ca) }),
@@ -124,6 +126,7 @@ function toDomain(wire: ConfigOutput): Config {
       servers: wire.dns.servers.map(parseDnsServer),
     },
     limits: { ...wire.limits },
+    blockPage: { ...wire.blockPage },
     workers: wire.workers,
     parents: toParentsConfig(wire.parents),
     ...(wire.reverse === undefined ? {} : { reverse: toReverseConfig(wire.reverse, wire.limits.connectTimeoutMs) }),

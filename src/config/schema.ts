@@ -23,6 +23,7 @@ import { parsePasswordHash } from "../auth/password-hash.ts";
 import { caSchema, interceptionSchema } from "./schema-tls.ts";
 import { reverseReferences, reverseSchema } from "./schema-reverse.ts";
 import { parentReferences, parentsSchema } from "./schema-parents.ts";
+import { blockPageSchema, interceptDeniedNeedsCa, messageSchema } from "./schema-block-page.ts";
 /** A rule id: an id (see `ID_RE`) other than "default" (the id of default decisions). */
 const ruleId = checkedString(ID_WHAT, (text) => {
   if (!ID_RE.test(text)) return `expected ${ID_WHAT}, got ${JSON.stringify(text)}`;
@@ -85,6 +86,8 @@ const ruleSchema = object({
   allowAddresses: v.optional(cidrList),
   /** The parent proxy (a `parents` name) this rule's allowed flows go through, or "direct"; default: the policy's `defaultParent`. */
   parent: v.optional(v.string(expected("a parent name or \"direct\""))),
+  /** What a user this rule denies is told (block page, 403 body). */
+  message: v.optional(messageSchema),
 });
 
 /**
@@ -119,6 +122,8 @@ const urlRuleSchema = v.pipe(object({
   requestHeaders: v.optional(headerEditsSchema),
   /** An allow rule's changes to the response's fields (e.g. removing Alt-Svc). */
   responseHeaders: v.optional(headerEditsSchema),
+  /** What a user this rule denies is told (block page, 403 body). */
+  message: v.optional(messageSchema),
 }), v.check(
   (r) => (r.requestHeaders === undefined && r.responseHeaders === undefined) || r.action === "allow",
   'expected "requestHeaders" and "responseHeaders" only on an "allow" rule (a denied request goes nowhere)',
@@ -320,6 +325,8 @@ const configObject = object({
   proxyAuth: v.optional(proxyAuthSchema),
   /** Parent proxies by name (see schema-parents.ts). */
   parents: v.optional(parentsSchema),
+  /** What denied browsers see: a page, a redirect, and whether denied HTTPS shows it too. */
+  blockPage: v.optional(blockPageSchema, {}),
   /**
    * Gateway processes sharing the listeners (SO_REUSEPORT): 1 = this process only; "auto" =
    * one per CPU. Limits are shared out between them.
@@ -342,6 +349,7 @@ export const configSchema = v.pipe(
   ruleUsersExist<v.InferOutput<typeof configObject>>(),
   reverseReferences<v.InferOutput<typeof configObject>>(),
   parentReferences<v.InferOutput<typeof configObject>>(),
+  interceptDeniedNeedsCa<v.InferOutput<typeof configObject>>(),
 );
 
 /** A config as written (JSON shape). */

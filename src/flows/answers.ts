@@ -1,6 +1,7 @@
 import type { Conn } from "../core/conn.ts";
 import { errorResponse } from "../protocol/http-serialize.ts";
 import type { Decision } from "../policy/types.ts";
+import { blockedText } from "../block/block-page.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import type { FlowState } from "./flow-state.ts";
 
@@ -45,13 +46,9 @@ export const ESTABLISHED: Uint8Array = new TextEncoder().encode("HTTP/1.1 200 Co
 
 /** The body of a 403 for a policy denial: names the rule and why. */
 export function blockedBody(d: Decision): string {
-  return `Blocked by Tollgate policy: rule "${d.ruleId}" (${d.reason})`;
+  return blockedText({ rule: d.ruleId, reason: d.reason, ...(d.message !== undefined ? { message: d.message } : {}) }).replace(/\n$/, "");
 }
 
-/**
- * Answers the client with a short error response, closes the connection and writes the flow line.
- * Never throws: a client that is already gone is just closed.
- */
 /** Writes a short error answer, half-closes, and closes after a bounded linger. Never throws. */
 export async function answerAndClose(
   client: Conn,
@@ -61,9 +58,14 @@ export async function answerAndClose(
   proxyError?: string,
   extraHeaders: readonly (readonly [string, string])[] = [],
 ): Promise<void> {
+  await sendAndClose(client, src, errorAnswer(status, message, proxyError, extraHeaders));
+}
+
+/** Writes a complete answer, half-closes, and closes after a bounded linger. Never throws. */
+export async function sendAndClose(client: Conn, src: ConnReader, answer: Uint8Array): Promise<void> {
   const w = client.writable.getWriter();
   try {
-    await w.write(errorAnswer(status, message, proxyError, extraHeaders));
+    await w.write(answer);
     await w.close();
   } catch {
     // client already gone
@@ -73,6 +75,10 @@ export async function answerAndClose(
   await lingerClose(client, src);
 }
 
+/**
+ * Answers the client with a short error response, closes the connection and writes the flow line.
+ * Never throws: a client that is already gone is just closed.
+ */
 export async function answerError(
   client: Conn,
   src: ConnReader,

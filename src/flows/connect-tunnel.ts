@@ -3,7 +3,8 @@ import { normalizeHost } from "../core/host.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
 import type { Decision, Host } from "../policy/types.ts";
 import type { ConnReader } from "./conn-reader.ts";
-import type { FlowContext } from "./context.ts";
+import type { FlowContext, InterceptionContext } from "./context.ts";
+import { blockOverTls, blockPageOf } from "./blocked.ts";
 import { answerError, blockedBody, ESTABLISHED } from "./answers.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { interceptConnect } from "./intercept.ts";
@@ -30,7 +31,11 @@ export async function connectTunnel(client: Conn, src: ConnReader, head: Request
   const user = flow.record.user ?? undefined;
   const decision = ctx.policy().decide({ host, port: authority.port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode, ...(user ? { user } : {}) });
   flow.decided(decision);
-  if (decision.action === "deny") return answerError(client, src, flow, 403, blockedBody(decision));
+  if (decision.action === "deny") {
+    const ic = ctx.interception;
+    if (ic && blockPageOf(ctx).interceptDenied) return showBlockPage(client, src, host, authority.port, decision, ctx, ic, flow);
+    return answerError(client, src, flow, 403, blockedBody(decision));
+  }
   if (decision.decryption === "decrypt") return interceptConnect(client, src, host, authority.port, decision, ctx, flow);
   if (ctx.tunnels && !ctx.tunnels.acquire()) {
     return answerError(client, src, flow, 503, "Too many tunnels; try again later", "connection_limit_reached");
@@ -40,6 +45,20 @@ export async function connectTunnel(client: Conn, src: ConnReader, head: Request
   } finally {
     ctx.tunnels?.release();
   }
+}
+
+/** A denied CONNECT shown the block page (`blockPage.interceptDenied`): 200, then our TLS. */
+async function showBlockPage(client: Conn, src: ConnReader, host: Host, port: number, decision: Decision, ctx: FlowContext, ic: InterceptionContext, flow: FlowState): Promise<void> {
+  const w = client.writable.getWriter();
+  try {
+    await w.write(ESTABLISHED);
+  } catch (e) {
+    client.close();
+    return flow.finish("client-closed", errorText(e));
+  } finally {
+    w.releaseLock();
+  }
+  return blockOverTls(client, src.release(), host, port, decision, ctx, ic, flow);
 }
 
 async function openTunnel(

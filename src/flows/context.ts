@@ -8,6 +8,7 @@ import type { Policy, UrlPolicy } from "../policy/types.ts";
 import type { Drain } from "./drain.ts";
 import type { ParentProxy } from "../parent/tunnel.ts";
 import type { UpstreamTlsPool } from "./upstream-tls.ts";
+import type { BlockPage } from "../block/block-page.ts";
 
 /** Limits and timeouts a flow obeys (all from the config, with defaults there). */
 export interface FlowLimits {
@@ -46,6 +47,8 @@ export interface FlowContext {
   readonly drain?: Drain;
   /** Parent proxies by name, as in force now (a reload swaps them with the policy naming them). */
   readonly parents?: () => ReadonlyMap<string, ParentProxy>;
+  /** What denied requests are answered with, as in force now; absent = the built-in page. */
+  readonly blockPage?: () => BlockPage;
 }
 
 /** A minted certificate for the client side of an intercepted connection. */

@@ -7,7 +7,8 @@ import { HttpParseError } from "../protocol/http-errors.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
 import type { RequestRecord } from "../log/flow-record.ts";
 import type { Host } from "../policy/types.ts";
-import { answerAndClose } from "./answers.ts";
+import { answerAndClose, sendAndClose } from "./answers.ts";
+import { blockInfo, blockPageOf } from "./blocked.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { UrlDecision } from "../policy/types.ts";
 import { applyHeaderEdits } from "../protocol/header-edits.ts";
@@ -16,7 +17,7 @@ import type { FlowContext, InterceptionContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { exchange, ExchangeAbortedError, type ExchangeOptions, UpstreamClosedError } from "./http-exchange.ts";
 import { nextRequest } from "./next-request.ts";
-import { userAgentOf } from "../log/user-agent.ts";
+import { requestRecord } from "./request-record.ts";
 import { UpstreamError } from "./upstream.ts";
 import { connectionBoundAuth } from "../protocol/connection-auth.ts";
 import { isIdempotent } from "../protocol/idempotent.ts";
@@ -100,30 +101,7 @@ export async function relayDecryptedHttp(
     first = false;
     r.requests += 1;
     const path = head.form === "absolute" ? (head.path ?? "/") : head.target;
-    const req: RequestRecord = {
-      type: "request",
-      time: "",
-      client: r.client,
-      listener: r.listener,
-      user: r.user,
-      userAgent: userAgentOf(head.headers),
-      requestId: null,
-      mode: r.mode,
-      host: hostText(host),
-      port,
-      method: head.method,
-      url: origin + (head.form === "origin" ? head.target : path),
-      status: null,
-      decision: "allow",
-      rule: "default",
-      reason: "",
-      bytesUp: 0,
-      bytesDown: 0,
-      durationMs: 0,
-      headerMs: null,
-      backend: null,
-      error: null,
-    };
+    const req: RequestRecord = requestRecord(r, head, hostText(host), port, origin + (head.form === "origin" ? head.target : path));
     const logRequest = (log: boolean, error?: string) => {
       if (error !== undefined) req.error = error;
       req.time = new Date().toISOString();
@@ -148,9 +126,10 @@ export async function relayDecryptedHttp(
     req.rule = decision.ruleId;
     req.reason = decision.reason;
     if (decision.action === "deny") {
-      req.status = 403;
+      const answer = blockPageOf(ctx).answer(blockInfo(flow, host, port, req.url, decision), { method: head.method, accept: head.headers.get("accept") ?? undefined });
+      req.status = answer.status;
       logRequest(log);
-      await answerAndClose(client, cR, 403, `Blocked by Tollgate policy: url rule "${decision.ruleId}" (${decision.reason})`, "destination_denied");
+      await sendAndClose(client, cR, answer.bytes);
       return done("denied");
     }
     let framing;

@@ -7,6 +7,8 @@ import type { FlowContext } from "./context.ts";
 /** The facts of one flow as they are learnt; `finish()` writes the canonical line once. */
 export class FlowState {
   readonly record: FlowRecord;
+  /** The client's IP address (after a PROXY header, the one it names). */
+  readonly clientIp: string;
   #started = Date.now();
   readonly #ctx: FlowContext;
   #written = false;
@@ -14,6 +16,7 @@ export class FlowState {
 
   constructor(ctx: FlowContext, client: Conn, mode: string) {
     this.#ctx = ctx;
+    this.clientIp = client.remote.address;
     this.record = {
       type: "flow",
       time: "",

@@ -4,7 +4,8 @@ import { requestBodyFraming, type BodyFraming } from "../protocol/body-framing.t
 import { HttpParseError } from "../protocol/http-errors.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
 import type { Host } from "../policy/types.ts";
-import { answerError, blockedBody, lingerClose } from "./answers.ts";
+import { answerError, lingerClose } from "./answers.ts";
+import { blockInfo, denyRequest } from "./blocked.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
@@ -62,7 +63,8 @@ export async function forwardHttp(
   const decision = ctx.policy().decide({ host, port: authority.port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode, ...(user ? { user } : {}) });
   flow.decided(decision);
   if (decision.action === "deny") {
-    await answerError(client, src, flow, 403, blockedBody(decision));
+    const url = `http://${hostText(host)}${authority.port === 80 ? "" : `:${authority.port}`}${head.path ?? "/"}`;
+    await denyRequest(client, src, head, ctx, flow, blockInfo(flow, host, authority.port, url, decision));
     return { next: "stop" };
   }
   let reqFraming: BodyFraming;

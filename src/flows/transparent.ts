@@ -11,6 +11,7 @@ import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { clientFailure, errorText, FlowState } from "./flow-state.ts";
 import { acceptAndRelay, mintLeaf } from "./intercept.ts";
+import { blockOverTls, blockPageOf } from "./blocked.ts";
 import { connectUpstreamTls, tlsName, upstreamHandle } from "./upstream-tls.ts";
 import { splice } from "./splice.ts";
 import { connectUpstream, noteUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
@@ -94,7 +95,12 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
   r.port = port;
   const decision = ctx.policy().decide({ host, port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode });
   flow.decided(decision);
-  if (decision.action === "deny") return refuse(TlsAlert.accessDenied, "denied");
+  if (decision.action === "deny") {
+    const ic = ctx.interception;
+    if (!ic || hello.sni === undefined || !blockPageOf(ctx).interceptDenied) return refuse(TlsAlert.accessDenied, "denied");
+    const rest = src.release();
+    return blockOverTls(client, rest ? concatBytes([raw, rest]) : raw, host, port, decision, ctx, ic, flow);
+  }
   if (decision.decryption === "decrypt") {
     if (hello.sni !== undefined) {
       const rest = src.release();

@@ -187,6 +187,7 @@ class CompiledPolicy implements Policy {
     const client = rule.clients === undefined ? undefined : this.#client();
     const allowAddresses = this.#defs[i]?.allowAddresses;
     const parent = rule.action === "allow" ? this.#parents[i] : undefined;
+    const message = this.#defs[i]?.message;
     const decision: Decision = {
       action: rule.action,
       ruleId: rule.id,
@@ -195,6 +196,7 @@ class CompiledPolicy implements Policy {
       decryption: rule.decryption,
       upstreamTls: rule.upstreamTls,
       ...(parent !== undefined ? { parent } : {}),
+      ...(message !== undefined ? { message } : {}),
     };
     return allowAddresses && allowAddresses.length > 0 ? { ...decision, allowAddresses } : decision;
   }

@@ -13,6 +13,7 @@ import { type HostPattern, parseClientCidr, parseHostPattern } from "./host-patt
 import { compileHostRegex } from "./host-regex.ts";
 import { parsePortSpec } from "./ports.ts";
 import { parseSchedule, type Schedule } from "./schedule.ts";
+import { messageError } from "./message.ts";
 import { makeScope, parseListenerName, parseMode, parseUserName, type RuleScope } from "./scope.ts";
 import type { Action, Decryption, UpstreamTls } from "./types.ts";
 
@@ -212,6 +213,12 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
   const parent = r["parent"];
   if (parent !== undefined && !isParentName(parent)) {
     _fail(index, ".parent", `expected a parent proxy name or "direct", got ${_show(parent)}`);
+  }
+
+  const message = r["message"];
+  if (message !== undefined) {
+    const why = messageError(message);
+    if (why !== undefined) _fail(index, ".message", why);
   }
 
   const hostList = _list(r, "hosts", index);

@@ -63,6 +63,8 @@ export interface RuleDefinition {
   readonly parent?: string;
   /** When the rule applies (days, time of day, time zone); absent = always. See `schedule.ts`. */
   readonly schedule?: ScheduleDefinition;
+  /** What a denied user is told (on the block page and in the 403 body), e.g. who to ask. */
+  readonly message?: string;
 }
 
 /** What {@link RuleDefinition.parent} says for a direct connection. */
@@ -110,6 +112,8 @@ export interface Decision {
   readonly allowAddresses?: readonly string[];
   /** The parent proxy (a `parents` name) upstream connections go through; absent = direct. */
   readonly parent?: string;
+  /** The deciding rule's `message` for the user, if it has one. */
+  readonly message?: string;
 }
 
 /** Why one rule did or did not match a query (see `Policy.explain`). */
@@ -164,6 +168,8 @@ export interface UrlRuleDefinition {
    * (e.g. removing `Alt-Svc`, so browsers do not move to HTTP/3 around the gateway).
    */
   readonly responseHeaders?: HeaderEditsConfig;
+  /** What a denied user is told (on the block page and in the 403 body). */
+  readonly message?: string;
 }
 
 /** One decrypted request: its destination host, request-target path (query allowed, ignored) and method. */
@@ -187,6 +193,8 @@ export interface UrlDecision {
   readonly requestHeaders?: HeaderEditsConfig;
   /** The deciding rule's response header edits, when it has any. */
   readonly responseHeaders?: HeaderEditsConfig;
+  /** The deciding rule's `message` for the user, if it has one. */
+  readonly message?: string;
 }
 
 /** Compiled url rules. */

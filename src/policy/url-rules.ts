@@ -29,6 +29,7 @@ import { hostText } from "../core/host.ts";
 import { editableHeaderError, type HeaderEditsConfig, headerValueError, isNoop } from "../protocol/header-edits.ts";
 import { type HostPattern, hostPatternMatches, hostPatternText, parseHostPattern } from "./host-pattern.ts";
 import { fieldError, MAX_RULE_ID } from "./rule.ts";
+import { messageError } from "./message.ts";
 import { parseUserName } from "./scope.ts";
 import type { Action, Host, UrlDecision, UrlPolicy, UrlQuery, UrlRuleDefinition } from "./types.ts";
 import { type NormalizedPath, normalizeUrlPath, type PathPattern, parsePathPattern, pathPatternMatches } from "./url-path.ts";
@@ -56,6 +57,7 @@ interface CompiledUrlRule {
   readonly requestHeaders: HeaderEditsConfig | undefined;
   /** Response header edits of an allow rule (undefined: none). */
   readonly responseHeaders: HeaderEditsConfig | undefined;
+  readonly message: string | undefined;
 }
 
 function _show(v: unknown): string {
@@ -90,6 +92,11 @@ function _compile(def: unknown, index: number): CompiledUrlRule {
   if (action !== "allow" && action !== "deny") fieldError(`${at}.action`, `expected "allow" or "deny", got ${_show(action)}`);
   const log = r["log"];
   if (log !== undefined && typeof log !== "boolean") fieldError(`${at}.log`, `expected a boolean, got ${_show(log)}`);
+  const message = r["message"];
+  if (message !== undefined) {
+    const why = messageError(message);
+    if (why !== undefined) fieldError(`${at}.message`, why);
+  }
   return {
     id,
     action,
@@ -104,6 +111,7 @@ function _compile(def: unknown, index: number): CompiledUrlRule {
     users: _list(r, "users", at, parseUserName),
     requestHeaders: _edits(r["requestHeaders"], `${at}.requestHeaders`, action),
     responseHeaders: _edits(r["responseHeaders"], `${at}.responseHeaders`, action),
+    message: message as string | undefined,
   };
 }
 
@@ -175,6 +183,7 @@ function _decideRule(rule: CompiledUrlRule, host: Host, path: string, method: st
     log: rule.log,
     ...(rule.requestHeaders ? { requestHeaders: rule.requestHeaders } : {}),
     ...(rule.responseHeaders ? { responseHeaders: rule.responseHeaders } : {}),
+    ...(rule.message !== undefined ? { message: rule.message } : {}),
   };
 }
 

@@ -165,7 +165,7 @@ describe("parseConfig", () => {
     ]);
     assert.deepEqual(problems({ polcy: {} }), ['polcy: unknown key (did you mean "policy"?)']);
     assert.deepEqual(problems({ zzz: 1 }), [
-      'zzz: unknown key (expected one of "$schema", "listeners", "policy", "ca", "interception", "dns", "limits", "log", "reverse", "addressGuard", "admin", "proxyAuth", "parents", "workers")',
+      'zzz: unknown key (expected one of "$schema", "listeners", "policy", "ca", "interception", "dns", "limits", "log", "reverse", "addressGuard", "admin", "proxyAuth", "parents", "blockPage", "workers")',
     ]);
   });
 

@@ -3,6 +3,7 @@
  * in-memory "origins" registered per address:port, a static-only resolver, a compiled
  * policy and a flow log collecting records; plus `Peer`, a byte-level client/server helper.
  */
+import type { BlockPage } from "../../src/block/block-page.ts";
 import type { Conn } from "../../src/core/conn.ts";
 import { memoryConnPair } from "../../src/core/memory-conn.ts";
 import type { DialOptions } from "../../src/core/runtime.ts";
@@ -116,6 +117,8 @@ export interface HarnessOptions {
   readonly interception?: FakeInterceptionOptions;
   /** Parent proxies the policy's `parent` names refer to. */
   readonly parents?: readonly ParentProxy[];
+  /** What denied requests are answered with (default: none in the context, i.e. the built-in page). */
+  readonly blockPage?: BlockPage;
 }
 
 /** The interception settings of a harness with fake TLS (defaults: TLSv1.2 both sides, no mirroring, no url rules). */
@@ -309,6 +312,7 @@ export class FlowHarness {
       ...(options.drain ? { drain: options.drain } : {}),
       ...(options.proxyAuth ? { proxyAuth: () => options.proxyAuth } : {}),
       ...(options.parents ? { parents: () => new Map(options.parents?.map((p) => [p.name, p])) } : {}),
+      ...(options.blockPage ? { blockPage: () => options.blockPage! } : {}),
       runtime,
       policy: () => policy,
       resolver,

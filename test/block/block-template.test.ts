@@ -1,0 +1,50 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { type BlockInfo, compileBlockTemplate, DEFAULT_MESSAGE, escapeHtml, fillBlockTemplate, MAX_TEMPLATE_BYTES, PLACEHOLDERS } from "../../src/block/block-template.ts";
+
+const INFO: BlockInfo = {
+  host: "ads.example",
+  port: 443,
+  url: "https://ads.example/a?b=<c>&d='e'",
+  rule: "no-ads",
+  reason: 'rule "no-ads" matched host pattern "*.example"',
+  client: "10.0.0.7",
+  listener: "explicit",
+  time: "2026-11-23T09:00:00.000Z",
+};
+
+describe("block templates", () => {
+  it("fills every placeholder, spaces inside the braces allowed", () => {
+    const t = compileBlockTemplate(PLACEHOLDERS.map((p) => `${p}={{ ${p} }}`).join("|"));
+    assert.equal(
+      fillBlockTemplate(t, { ...INFO, user: "alice" }, (x) => x),
+      `host=ads.example|port=443|url=https://ads.example/a?b=<c>&d='e'|rule=no-ads|reason=rule "no-ads" matched host pattern "*.example"|message=${DEFAULT_MESSAGE}|client=10.0.0.7|user=alice|listener=explicit|time=2026-11-23T09:00:00.000Z`,
+    );
+  });
+
+  it("uses the rule's message when it has one, and an empty user without one", () => {
+    const t = compileBlockTemplate("[{{message}}][{{user}}]");
+    assert.equal(fillBlockTemplate(t, { ...INFO, message: "Ask IT" }, (x) => x), "[Ask IT][]");
+  });
+
+  it("escapes what it inserts, never the template's own text", () => {
+    const t = compileBlockTemplate('<a title="{{reason}}">{{url}}</a>');
+    assert.equal(
+      fillBlockTemplate(t, INFO, escapeHtml),
+      '<a title="rule &quot;no-ads&quot; matched host pattern &quot;*.example&quot;">https://ads.example/a?b=&lt;c&gt;&amp;d=&#39;e&#39;</a>',
+    );
+  });
+
+  it("leaves text that is not a placeholder alone", () => {
+    const text = "{ {host} } {{}} {{1}} {host}";
+    assert.equal(fillBlockTemplate(compileBlockTemplate(text), INFO, escapeHtml), text);
+  });
+
+  it("refuses an unknown placeholder, naming its line and the known ones", () => {
+    assert.throws(() => compileBlockTemplate("<p>\n{{hots}}</p>"), /^Error: unknown placeholder \{\{hots\}\} at line 2; known: \{\{host\}\} \{\{port\}\}/);
+  });
+
+  it("refuses a template over the size limit", () => {
+    assert.throws(() => compileBlockTemplate("x".repeat(MAX_TEMPLATE_BYTES + 1)), /at most 262144/);
+  });
+});
