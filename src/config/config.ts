@@ -90,8 +90,9 @@ export interface LimitsConfig {
   readonly maxHeadBytes: number;
   readonly maxHeaders: number;
   /**
-   * Time allowed for a client to send a complete head, and for a transparent listener's
-   * client to send its complete ClientHello.
+   * Time allowed for a client to send a complete head, for a transparent listener's client
+   * to send its complete ClientHello, and for a client to complete its TLS handshake with
+   * the gateway (decrypted, reverse, block page).
    */
   readonly headerTimeoutMs: number;
   readonly connectTimeoutMs: number;

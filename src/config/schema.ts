@@ -215,7 +215,7 @@ const dnsSchema = object({
 const limitsSchema = object({
   maxHeadBytes: v.optional(integer(1024, 1_048_576), 65_536),
   maxHeaders: v.optional(integer(1, 1_000), 100),
-  /** Also bounds the time for a transparent listener's client to send its whole ClientHello. */
+  /** Also bounds a transparent listener's client sending its whole ClientHello, and any client's TLS handshake with us. */
   headerTimeoutMs: v.optional(integer(1, 3_600_000), 10_000),
   connectTimeoutMs: v.optional(integer(1, 3_600_000), 10_000),
   /** 0 = never. */

@@ -16,6 +16,7 @@ import type { FlowContext, InterceptionContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { nextRequest } from "./next-request.ts";
 import { requestRecord } from "./request-record.ts";
+import { acceptClientTls } from "./client-tls.ts";
 import { tlsName } from "./upstream-tls.ts";
 
 /** The block page in force on this flow's listener. */
@@ -79,17 +80,9 @@ export async function blockOverTls(
   }
   let session;
   try {
-    session = await ctx.runtime.tls.accept(client, {
-      certChainPem: leaf.chainPem,
-      keyPem: leaf.keyPem,
-      alpn: ["http/1.1"],
-      minVersion: ic.clientMinVersion,
-      signal: AbortSignal.timeout(ctx.limits.headerTimeoutMs),
-      ...(initialData ? { initialData } : {}),
-    });
+    session = await acceptClientTls(ctx, client, leaf, ic.clientMinVersion, initialData);
   } catch (e) {
-    client.close();
-    return flow.finish("denied", `Client TLS handshake failed: ${errorText(e)}`);
+    return flow.finish("denied", errorText(e));
   }
   const conn = session.conn;
   const src = new ConnReader(conn);

@@ -8,6 +8,7 @@ import type { FlowContext, InterceptionContext, MintedLeaf } from "./context.ts"
 import { relayDecryptedHttp, type UpstreamHandle } from "./decrypted-http.ts";
 import { connectUpstreamTls, tlsName, upstreamHandle } from "./upstream-tls.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
+import { acceptClientTls } from "./client-tls.ts";
 import { noteUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
 
 
@@ -92,17 +93,10 @@ export async function acceptAndRelay(
 ): Promise<void> {
   let tlsClient;
   try {
-    tlsClient = await ctx.runtime.tls.accept(client, {
-      certChainPem: leaf.chainPem,
-      keyPem: leaf.keyPem,
-      alpn: ["http/1.1"],
-      minVersion: ic.clientMinVersion,
-      ...(initialData ? { initialData } : {}),
-    });
+    tlsClient = await acceptClientTls(ctx, client, leaf, ic.clientMinVersion, initialData);
   } catch (e) {
     upstream.conn.close();
-    client.close();
-    return flow.finish("error", `Client TLS handshake failed: ${errorText(e)}`);
+    return flow.finish("error", errorText(e));
   }
   const reconnect = async () => upstreamHandle(ic, await connectUpstreamTls(ctx, ic, host, port, decision));
   const result = await relayDecryptedHttp(tlsClient.conn, upstream, host, port, ctx, ic, flow, reconnect, decision.log, portMustMatch);

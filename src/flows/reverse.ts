@@ -17,6 +17,7 @@ import { answerAndClose } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { clientFailure, errorText, FlowState } from "./flow-state.ts";
+import { acceptClientTls } from "./client-tls.ts";
 import { serveReverseHttp } from "./reverse-http.ts";
 
 /**
@@ -92,16 +93,9 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
   const rest = src.release();
   let session;
   try {
-    session = await ctx.runtime.tls.accept(client, {
-      certChainPem: chainPem,
-      keyPem,
-      alpn: ["http/1.1"],
-      minVersion: tls.minVersion,
-      initialData: rest ? concatBytes([raw, rest]) : raw,
-    });
+    session = await acceptClientTls(ctx, client, { chainPem, keyPem }, tls.minVersion, rest ? concatBytes([raw, rest]) : raw);
   } catch (e) {
-    client.close();
-    return flow.finish("error", `Client TLS handshake failed: ${errorText(e)}`);
+    return flow.finish("error", errorText(e));
   }
   const result = await serveReverseHttp(session.conn, rctx, current, flow, { proto: "https", sni: hello.sni ?? null });
   r.bytesUp = result.bytesUp;

@@ -31,7 +31,7 @@ export const FLOW_ERROR_KINDS = [
  * Why a flow failed:
  * - "dns": the upstream name did not resolve;
  * - "connect": no upstream address accepted the TCP connection;
- * - "timeout": a connect, DNS, request-head or ClientHello deadline passed (408/504);
+ * - "timeout": a connect, DNS, request-head, ClientHello or client-handshake deadline passed (408/504);
  * - "idle": a tunnel or kept-alive connection was closed for inactivity;
  * - "tls_upstream": the upstream TLS handshake or certificate validation failed;
  * - "tls_client": the client's TLS handshake with a minted certificate failed;

@@ -18,6 +18,7 @@ const CASES: Case[] = [
   ["connect", 502, "Could not issue a certificate for example.com: boom", "cert"],
   ["invalid", 408, "Timed out waiting for the request head", "timeout"],
   ["invalid", null, "No complete ClientHello within 10000 ms", "timeout"],
+  ["connect", 200, "No complete client TLS handshake within 10000 ms", "timeout"],
   ["http", 504, "Response head not received in time", "timeout"],
   ["connect", 200, "idle", "idle"],
   ["invalid", 431, "Request head larger than 65536 bytes", "limit"],

@@ -1,0 +1,36 @@
+import type { Conn } from "../core/conn.ts";
+import type { TlsSession, TlsVersion } from "../core/tls.ts";
+import type { FlowContext, MintedLeaf } from "./context.ts";
+
+/**
+ * Completes a client's TLS handshake on `client` with `cert` (HTTP/1.1 by ALPN). The whole
+ * handshake must be done within `limits.headerTimeoutMs`, as a request head must: a client
+ * that stops half-way (or never starts, after a CONNECT's 200) is closed rather than holding
+ * its connection — and an upstream connection opened for it — for ever.
+ *
+ * @throws {Error} when the handshake fails or times out (`client` is closed then)
+ */
+export async function acceptClientTls(
+  ctx: FlowContext,
+  client: Conn,
+  cert: MintedLeaf,
+  minVersion: TlsVersion,
+  initialData?: Uint8Array,
+): Promise<TlsSession> {
+  const ms = ctx.limits.headerTimeoutMs;
+  const signal = AbortSignal.timeout(ms);
+  try {
+    return await ctx.runtime.tls.accept(client, {
+      certChainPem: cert.chainPem,
+      keyPem: cert.keyPem,
+      alpn: ["http/1.1"],
+      minVersion,
+      signal,
+      ...(initialData ? { initialData } : {}),
+    });
+  } catch (e) {
+    client.close();
+    if (signal.aborted) throw new Error(`No complete client TLS handshake within ${ms} ms`);
+    throw new Error(`Client TLS handshake failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
