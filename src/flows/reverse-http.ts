@@ -27,7 +27,7 @@ import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { forwardReverse, type KeptBackend, releaseBackend } from "./reverse-forward.ts";
 import { nextRequest } from "./next-request.ts";
-import { userAgentOf } from "../log/user-agent.ts";
+import { requestRecord } from "./request-record.ts";
 import { REQUEST_ID_FIELD, requestIdFor } from "../reverse/request-id.ts";
 
 /** Methods never forwarded: CONNECT (not a proxy here), TRACE (would reflect credentials), PRI (HTTP/2 preface). */
@@ -120,28 +120,11 @@ export async function serveReverseHttp(
     const trusted = state.trust.has(client.remote.address);
     const requestId = requestIdFor(head.headers, trusted);
     const req: RequestRecord = {
-      type: "request",
-      time: "",
-      client: r.client,
-      listener: r.listener,
+      ...requestRecord(r, head, host ? hostText(host) : shownHost, localPort, `${info.proto}://${shownHost}${target}`),
       user: null, // the user this request authenticated as (a route with basicAuth)
-      userAgent: userAgentOf(head.headers),
       requestId,
-      mode: r.mode,
-      host: host ? hostText(host) : shownHost,
-      port: localPort,
-      method: head.method,
-      url: `${info.proto}://${shownHost}${target}`,
-      status: null,
       decision: "deny",
       rule: "none",
-      reason: "",
-      bytesUp: 0,
-      bytesDown: 0,
-      durationMs: 0,
-      headerMs: null,
-      backend: null,
-      error: null,
     };
     r.host ??= req.host;
     const logRequest = (log: boolean, error?: string) => {

@@ -20,7 +20,7 @@ import type { FlowContext } from "./context.ts";
 import { clientFailure, errorText, FlowState } from "./flow-state.ts";
 import { answerable } from "./next-request.ts";
 import { readRequest } from "./read-head.ts";
-import { userAgentOf } from "../log/user-agent.ts";
+import { requestRecord } from "./request-record.ts";
 
 /** The `Location` for a request: https, the request's host, `httpsPort` unless 443, the target. */
 export function httpsLocation(head: RequestHead, httpsPort: number): string | undefined {
@@ -72,29 +72,12 @@ export async function handleRedirectHttps(client: Conn, ctx: FlowContext, httpsP
     r.requests += 1;
     const started = Date.now();
     const location = httpsLocation(head, httpsPort);
+    const host = head.headers.get("host") ?? "";
     const req: RequestRecord = {
-      type: "request",
-      time: "",
-      client: r.client,
-      listener: r.listener,
-      user: r.user,
-      userAgent: userAgentOf(head.headers),
-      requestId: null,
+      ...requestRecord(r, head, host, client.local.port, `http://${host}${head.form === "origin" ? head.target : (head.path ?? "")}`),
       mode: "reverse",
-      host: head.headers.get("host") ?? "",
-      port: client.local.port,
-      method: head.method,
-      url: `http://${head.headers.get("host") ?? ""}${head.form === "origin" ? head.target : (head.path ?? "")}`,
-      status: null,
-      decision: "allow",
       rule: "redirect-https",
       reason: location ? `redirect to ${location}` : "no valid Host",
-      bytesUp: 0,
-      bytesDown: 0,
-      durationMs: 0,
-      headerMs: null,
-      backend: null,
-      error: null,
     };
     const write = () => {
       req.time = new Date().toISOString();
