@@ -151,7 +151,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     rotateLeafKey: ic?.rotateLeafKey,
   };
   observeConfigReload(metrics, true, 1);
-  const interception = ic ? { ...ic.context, urlPolicy: () => live.urlPolicy } : undefined;
+  const interception = ic?.context;
   // before anything dials upstream TLS (the reverse proxy's health checks start below)
   await runtime.tls.prepareTrust?.(upstreamCaPems(config, ic?.context.extraCaPem ?? [], options.readText));
   const reverse = startReverse(config, {
@@ -198,6 +198,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
         addressGuard: () => guard,
         parents: () => live.parents,
         blockPage: () => live.blockPage,
+        urlPolicy: () => live.urlPolicy,
         tunnels,
         drain,
         ...(l.mode === "explicit" ? { proxyAuth: () => live.users?.proxyAuth } : {}),

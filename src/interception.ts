@@ -21,7 +21,7 @@ export async function startInterception(
   readText: (path: string) => string,
   metrics: GatewayMetrics,
   processes: number,
-): Promise<{ context: Omit<InterceptionContext, "urlPolicy">; caCertPem: string; rotateLeafKey: () => Promise<void> }> {
+): Promise<{ context: InterceptionContext; caCertPem: string; rotateLeafKey: () => Promise<void> }> {
   const read = (what: string, path: string) => {
     try {
       return readText(path);

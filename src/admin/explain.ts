@@ -17,7 +17,7 @@ import type { ExplainQuery, ExplainResult } from "./state.ts";
 /** What an explanation is computed from: the compiled policies and the listeners. */
 export interface ExplainSource {
   readonly policy: Policy;
-  /** Url rules of decrypted traffic; without them no `url` verdict is given. */
+  /** Url rules (decrypted and plain-HTTP requests); without them no `url` verdict is given. */
   readonly urlPolicy?: UrlPolicy;
   /** Listeners (name and mode), to default `listener` from `mode`. */
   readonly listeners: readonly { readonly name: string; readonly mode: string }[];
@@ -33,6 +33,8 @@ interface Destination {
   readonly port: number;
   /** Path and query of a URL query. */
   readonly path?: string;
+  /** The URL is plain `http:` / `ws:`: the gateway reads its requests without decrypting. */
+  readonly plain?: boolean;
 }
 
 function checkPort(port: unknown): number {
@@ -58,7 +60,8 @@ function destination(query: ExplainQuery): Destination {
       throw new TypeError(`Port ${query.port} contradicts the URL's port ${urlPort}`);
     }
     const port = checkPort(query.port ?? urlPort ?? defaultPort);
-    return { host: normalizeHost(url.hostname), port, path: url.pathname + url.search };
+    const plain = url.protocol === "http:" || url.protocol === "ws:";
+    return { host: normalizeHost(url.hostname), port, path: url.pathname + url.search, plain };
   }
   if (query.host !== undefined) return { host: normalizeHost(query.host), port: checkPort(query.port ?? 443) };
   throw new TypeError('Expected "url" or "host"');
@@ -80,7 +83,7 @@ function destination(query: ExplainQuery): Destination {
  * ```
  */
 export function explainQuery(source: ExplainSource, query: ExplainQuery): ExplainResult {
-  const { host, port, path } = destination(query);
+  const { host, port, path, plain } = destination(query);
   const mode = query.mode ?? "explicit";
   if (!(POLICY_MODES as readonly string[]).includes(mode)) {
     throw new TypeError(`Invalid mode ${JSON.stringify(mode)}: expected one of ${POLICY_MODES.map((m) => JSON.stringify(m)).join(", ")}`);
@@ -116,7 +119,8 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
   const explanation: Explanation = source.policy.explain?.(policyQuery) ?? { decision: source.policy.decide(policyQuery), rules: [] };
   const d = explanation.decision;
   let url: ExplainResult["url"];
-  if (path !== undefined && d.action === "allow" && d.decryption === "decrypt" && source.urlPolicy !== undefined) {
+  // url rules see decrypted requests and plain HTTP ones
+  if (path !== undefined && d.action === "allow" && (plain || d.decryption === "decrypt") && source.urlPolicy !== undefined) {
     const u = source.urlPolicy.decide({ host, path, method, ...(user === undefined ? {} : { user }) });
     url = { action: u.action, ruleId: u.ruleId, reason: u.reason };
   }

@@ -91,7 +91,7 @@ export interface ExplainResult {
   };
   /** Every connection rule considered, in order, with why it did or did not match. */
   readonly rules: Explanation["rules"];
-  /** With a URL path on a decrypting rule: the URL-rule decision. */
+  /** With a URL path the gateway reads (a decrypting rule, or plain http/ws): the URL-rule decision. */
   readonly url?: { readonly action: "allow" | "deny"; readonly ruleId: string; readonly reason: string };
   /** The client address evaluated (defaults filled in). */
   readonly clientIp?: string;

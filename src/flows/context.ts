@@ -47,6 +47,11 @@ export interface FlowContext {
   readonly drain?: Drain;
   /** Parent proxies by name, as in force now (a reload swaps them with the policy naming them). */
   readonly parents?: () => ReadonlyMap<string, ParentProxy>;
+  /**
+   * URL rules for the requests the gateway can read (decrypted, plain HTTP), as in force now;
+   * absent = none.
+   */
+  readonly urlPolicy?: () => UrlPolicy;
   /** What denied requests are answered with, as in force now; absent = the built-in page. */
   readonly blockPage?: () => BlockPage;
 }
@@ -68,7 +73,6 @@ export interface InterceptionContext {
   readonly mirrorUpstreamSans: boolean;
   /** Names in an upstream certificate (DER) for mirroring. */
   readonly certificateNames?: (der: Uint8Array) => Promise<string[]>;
-  readonly urlPolicy: () => UrlPolicy;
   /** Idle upstream connections shared by decrypted sessions; absent = none are kept. */
   readonly upstreamPool?: UpstreamTlsPool;
 }

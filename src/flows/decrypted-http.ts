@@ -11,13 +11,12 @@ import { answerAndClose, sendAndClose } from "./answers.ts";
 import { blockInfo, blockPageOf } from "./blocked.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { UrlDecision } from "../policy/types.ts";
-import { applyHeaderEdits } from "../protocol/header-edits.ts";
-import type { HeaderList } from "../protocol/http-headers.ts";
 import type { FlowContext, InterceptionContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
-import { exchange, ExchangeAbortedError, type ExchangeOptions, UpstreamClosedError } from "./http-exchange.ts";
+import { exchange, ExchangeAbortedError, UpstreamClosedError } from "./http-exchange.ts";
 import { nextRequest } from "./next-request.ts";
 import { requestRecord } from "./request-record.ts";
+import { decideUrl, headerEditOptions } from "./url-verdict.ts";
 import { UpstreamError } from "./upstream.ts";
 import { connectionBoundAuth } from "../protocol/connection-auth.ts";
 import { isIdempotent } from "../protocol/idempotent.ts";
@@ -119,7 +118,7 @@ export async function relayDecryptedHttp(
       await answerAndClose(client, cR, 421, misdirected, "destination_denied");
       return done("denied", misdirected);
     }
-    const decision: UrlDecision = ic.urlPolicy().decide({ host, path, method: head.method, ...(r.user ? { user: r.user } : {}) });
+    const decision: UrlDecision = decideUrl(ctx, host, path, head.method, r.user);
     // a URL rule that matched says whether to log; otherwise the connection's rule does
     const log = decision.ruleId === "default" ? connectionLog : decision.log;
     req.decision = decision.action;
@@ -238,13 +237,4 @@ function checkHost(head: RequestHead, host: Host, port: number | undefined): str
 /** A transport failure (reset, broken pipe, closed), not a protocol error or a timeout of ours. */
 function isConnectionError(e: unknown): boolean {
   return !(e instanceof HttpParseError || e instanceof FlowTimeoutError || e instanceof ExchangeAbortedError);
-}
-
-/** The exchange's header hooks for a url rule's edits (none without). */
-function headerEditOptions(decision: UrlDecision): ExchangeOptions {
-  const { requestHeaders: up, responseHeaders: down } = decision;
-  return {
-    ...(up ? { requestHeaders: (h: HeaderList) => applyHeaderEdits(h, up) } : {}),
-    ...(down ? { responseHeaders: (h: HeaderList) => applyHeaderEdits(h, down) } : {}),
-  };
 }

@@ -1,7 +1,7 @@
 import type { Conn } from "../core/conn.ts";
 import { RelayedConn } from "../core/relayed-conn.ts";
 import { type FlowRecord, formatAddress } from "../log/flow-record.ts";
-import type { Decision } from "../policy/types.ts";
+import type { Decision, UrlDecision } from "../policy/types.ts";
 import type { FlowContext } from "./context.ts";
 
 /** The facts of one flow as they are learnt; `finish()` writes the canonical line once. */
@@ -65,6 +65,18 @@ export class FlowState {
     this.record.decryption = d.action === "allow" ? d.decryption : null;
     // the route the policy chose, logged whether or not the parent could be reached
     this.record.parent = d.parent ?? null;
+  }
+
+  /**
+   * A url rule decided this (plain-HTTP) request: it is the deciding rule of the line, and
+   * says whether to log it. The default url verdict changes nothing.
+   */
+  urlDecided(u: UrlDecision): void {
+    if (u.ruleId === "default") return;
+    this.#log = u.log;
+    this.record.decision = u.action;
+    this.record.rule = u.ruleId;
+    this.record.reason = u.reason;
   }
 
   /**

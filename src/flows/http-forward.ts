@@ -6,6 +6,7 @@ import type { RequestHead } from "../protocol/http-request-head.ts";
 import type { Host } from "../policy/types.ts";
 import { answerError, lingerClose } from "./answers.ts";
 import { blockInfo, denyRequest } from "./blocked.ts";
+import { decideUrl, headerEditOptions } from "./url-verdict.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
@@ -62,11 +63,20 @@ export async function forwardHttp(
   const user = r.user ?? undefined;
   const decision = ctx.policy().decide({ host, port: authority.port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode, ...(user ? { user } : {}) });
   flow.decided(decision);
+  const path = head.path ?? "/";
+  const url = `http://${hostText(host)}${authority.port === 80 ? "" : `:${authority.port}`}${path}`;
   if (decision.action === "deny") {
-    const url = `http://${hostText(host)}${authority.port === 80 ? "" : `:${authority.port}`}${head.path ?? "/"}`;
     await denyRequest(client, src, head, ctx, flow, blockInfo(flow, host, authority.port, url, decision));
     return { next: "stop" };
   }
+  // url rules see plain HTTP as they see decrypted requests: the path is readable here too
+  const verdict = decideUrl(ctx, host, path, head.method, r.user);
+  flow.urlDecided(verdict);
+  if (verdict.action === "deny") {
+    await denyRequest(client, src, head, ctx, flow, blockInfo(flow, host, authority.port, url, verdict));
+    return { next: "stop" };
+  }
+  const edits = headerEditOptions(verdict);
   let reqFraming: BodyFraming;
   try {
     reqFraming = requestBodyFraming(head);
@@ -111,13 +121,15 @@ export async function forwardHttp(
   if (!up) return { next: "stop" };
   r.requests += 1;
   const hostHeader = hostOverride ?? (head.url ? head.url.host : authority.port === 80 ? authority.host : `${authority.host}:${authority.port}`);
-  const path = head.path ?? "/";
   // a parent proxy takes the absolute form (RFC 9112 §3.2.2), and our credentials
   const target = parent ? `http://${hostText(host)}${authority.port === 80 ? "" : `:${authority.port}`}${path}` : path;
   for (;;) {
     // our credentials for the parent this connection goes to (a fallback has its own)
     const authorization = up.authorization;
-    const options = authorization ? { requestHeaders: (h: HeaderList) => h.append("Proxy-Authorization", authorization) } : {};
+    const edit = edits.requestHeaders;
+    const options = authorization
+      ? { ...edits, requestHeaders: (h: HeaderList) => (edit ? edit(h) : h).append("Proxy-Authorization", authorization) }
+      : edits;
     noteUpstream(r, up);
     try {
       const result = await exchange(

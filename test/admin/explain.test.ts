@@ -33,7 +33,17 @@ describe("explainConfig", () => {
     assert.equal(explainConfig(config, { url: "https://git.corp.example/admin" }).url?.action, "allow");
     assert.equal(explainConfig(config, { url: "http://a.example:8080/" }).port, 8080);
     assert.equal(explainConfig(config, { url: "http://a.example/" }).port, 80);
-    assert.equal(explainConfig(config, { url: "http://a.example/" }).url, undefined, "no url verdict without decryption");
+    assert.equal(explainConfig(config, { url: "https://a.example/" }).url, undefined, "no url verdict for https without decryption");
+  });
+
+  it("gives a url verdict for plain http:// and ws:// URLs: the gateway reads those requests as they are", () => {
+    const denied = explainConfig(config, { url: "http://git.corp.example/admin", method: "POST" });
+    assert.equal(denied.decision.action, "allow");
+    assert.equal(denied.url?.action, "deny");
+    assert.equal(denied.url?.ruleId, "no-admin");
+    assert.equal(explainConfig(config, { url: "ws://git.corp.example/admin" }).url?.ruleId, "default");
+    assert.equal(explainConfig(config, { url: "http://a.example/" }).url?.action, "allow");
+    assert.equal(explainConfig(config, { url: "http://nothing.example:8080/" }).url, undefined, "no url verdict for a denied connection");
   });
 
   it("names the parent proxy of an allowed flow, none for a direct one or a denial", () => {

@@ -119,6 +119,8 @@ export interface HarnessOptions {
   readonly parents?: readonly ParentProxy[];
   /** What denied requests are answered with (default: none in the context, i.e. the built-in page). */
   readonly blockPage?: BlockPage;
+  /** URL rules (also taken from `interception.urlRules`, for decrypting tests). */
+  readonly urlRules?: readonly UrlRuleDefinition[];
 }
 
 /** The interception settings of a harness with fake TLS (defaults: TLSv1.2 both sides, no mirroring, no url rules). */
@@ -216,7 +218,6 @@ function handshakeRecordsLength(data: Uint8Array): number {
 
 /** A fake leaf issuer, url policy and certificate-name reader around `tls`. */
 function fakeInterception(tls: FakeTls, o: FakeInterceptionOptions): NonNullable<FlowContext["interception"]> {
-  const urlPolicy = compileUrlRules(o.urlRules ?? []);
   return {
     leaf: (host, sans) => {
       tls.leaves.push({ host, sans: sans === undefined ? undefined : [...sans] });
@@ -228,7 +229,6 @@ function fakeInterception(tls: FakeTls, o: FakeInterceptionOptions): NonNullable
     upstreamMinVersion: o.upstreamMinVersion ?? "TLSv1.2",
     mirrorUpstreamSans: o.mirrorUpstreamSans ?? false,
     certificateNames: () => Promise.resolve([...(o.upstreamSans ?? [])]),
-    urlPolicy: () => urlPolicy,
     ...(o.upstreamPool ? { upstreamPool: new UpstreamPool<UpstreamTlsInfo>(o.upstreamPool) } : {}),
   };
 }
@@ -307,12 +307,15 @@ export class FlowHarness {
     this.tls = new FakeTls((o) => this.#dial(o));
     const runtime: FlowContext["runtime"] = { dial: (o) => this.#dial(o), tls: options.interception ? this.tls : NO_TLS };
     const ic = options.interception;
+    const rules = options.urlRules ?? ic?.urlRules;
+    const urlRules = rules ? compileUrlRules(rules) : undefined;
     this.ctx = {
       ...(ic ? { interception: fakeInterception(this.tls, ic) } : {}),
       ...(options.drain ? { drain: options.drain } : {}),
       ...(options.proxyAuth ? { proxyAuth: () => options.proxyAuth } : {}),
       ...(options.parents ? { parents: () => new Map(options.parents?.map((p) => [p.name, p])) } : {}),
       ...(options.blockPage ? { blockPage: () => options.blockPage! } : {}),
+      ...(urlRules ? { urlPolicy: () => urlRules } : {}),
       runtime,
       policy: () => policy,
       resolver,
