@@ -121,7 +121,7 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
   let url: ExplainResult["url"];
   // url rules see decrypted requests and plain HTTP ones
   if (path !== undefined && d.action === "allow" && (plain || d.decryption === "decrypt") && source.urlPolicy !== undefined) {
-    const u = source.urlPolicy.decide({ host, path, method, ...(user === undefined ? {} : { user }) });
+    const u = source.urlPolicy.decide({ host, path, method, ...(user === undefined ? {} : { user }), ...(now === undefined ? {} : { now }) });
     url = { action: u.action, ruleId: u.ruleId, reason: u.reason };
   }
   return {

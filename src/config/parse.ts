@@ -101,6 +101,7 @@ function toDomain(wire: ConfigOutput): Config {
         ...(rule.requestHeaders === undefined ? {} : { requestHeaders: toEdits(rule.requestHeaders) }),
         ...(rule.responseHeaders === undefined ? {} : { responseHeaders: toEdits(rule.responseHeaders) }),
         ...(rule.message === undefined ? {} : { message: rule.message }),
+        ...(rule.schedule === undefined ? {} : { schedule: { ...rule.schedule, ...(rule.schedule.days ? { days: [...rule.schedule.days] } : {}) } }),
       })),
     },
     ...(wire.ca === undefined ? {} : { ca: toCaConfig(wire.ca) }),

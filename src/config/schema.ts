@@ -124,6 +124,8 @@ const urlRuleSchema = v.pipe(object({
   responseHeaders: v.optional(headerEditsSchema),
   /** What a user this rule denies is told (block page, 403 body). */
   message: v.optional(messageSchema),
+  /** When the rule applies, as for connection rules. */
+  schedule: v.optional(scheduleSchema),
 }), v.check(
   (r) => (r.requestHeaders === undefined && r.responseHeaders === undefined) || r.action === "allow",
   'expected "requestHeaders" and "responseHeaders" only on an "allow" rule (a denied request goes nowhere)',

@@ -12,7 +12,7 @@ import type { HostIndex } from "./host-index.ts";
 import { type HostPattern, parseClientCidr, parseHostPattern } from "./host-pattern.ts";
 import { compileHostRegex } from "./host-regex.ts";
 import { parsePortSpec } from "./ports.ts";
-import { parseSchedule, type Schedule } from "./schedule.ts";
+import { parseSchedule, type Schedule, scheduleErrorField } from "./schedule.ts";
 import { messageError } from "./message.ts";
 import { makeScope, parseListenerName, parseMode, parseUserName, type RuleScope } from "./scope.ts";
 import type { Action, Decryption, UpstreamTls } from "./types.ts";
@@ -255,9 +255,8 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
     try {
       schedule = parseSchedule(r["schedule"]);
     } catch (e) {
-      const m = /^(days\[\d+\]|days|from|to|timeZone): (.*)$/s.exec((e as Error).message);
-      if (m) _fail(index, `.schedule.${m[1]}`, m[2]!);
-      _fail(index, ".schedule", (e as Error).message);
+      const [field, text] = scheduleErrorField((e as Error).message);
+      _fail(index, field === undefined ? ".schedule" : `.schedule.${field}`, text);
     }
   }
 

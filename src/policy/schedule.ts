@@ -131,6 +131,15 @@ export function localTime(timeZone: string, nowMs: number): { readonly day: numb
   return result;
 }
 
+/**
+ * The field a `parseSchedule` error names (`"from"`, `"days[2]"`…, undefined for the whole
+ * schedule) and the rest of its message, for a path like `rules[3].schedule.from`.
+ */
+export function scheduleErrorField(message: string): readonly [field: string | undefined, text: string] {
+  const m = /^(days\[\d+\]|days|from|to|timeZone): (.*)$/s.exec(message);
+  return m ? [m[1], m[2]!] : [undefined, message];
+}
+
 /** True when `nowMs` lies in the schedule (see the module doc). */
 export function scheduleMatches(s: Schedule, nowMs: number): boolean {
   const { day, minute } = localTime(s.timeZone, nowMs);

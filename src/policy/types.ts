@@ -170,6 +170,8 @@ export interface UrlRuleDefinition {
   readonly responseHeaders?: HeaderEditsConfig;
   /** What a denied user is told (on the block page and in the 403 body). */
   readonly message?: string;
+  /** When the rule applies, as for connection rules; absent = always. */
+  readonly schedule?: ScheduleDefinition;
 }
 
 /** One decrypted request: its destination host, request-target path (query allowed, ignored) and method. */
@@ -179,6 +181,8 @@ export interface UrlQuery {
   readonly method: string;
   /** The authenticated proxy user, if any (rules with `users` need one of theirs). */
   readonly user?: string;
+  /** When the request happens (epoch ms); only rules with a `schedule` look at it. Default: now. */
+  readonly now?: number;
 }
 
 /** The verdict on one request. */

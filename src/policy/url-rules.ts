@@ -1,8 +1,9 @@
 /**
- * Url rules: ordered per-request rules for decrypted traffic.
+ * Url rules: ordered per-request rules for the requests the gateway reads (decrypted ones,
+ * plain HTTP ones).
  *
- * Semantics: the FIRST rule (in definition order) whose host AND path AND method
- * conditions all match decides; an absent or empty condition matches anything. No match
+ * Semantics: the FIRST rule (in definition order) whose host AND path AND method (AND user,
+ * AND schedule) conditions all match decides; an absent or empty condition matches anything. No match
  * allows (ruleId "default", not logged). Hosts use the policy host-pattern syntax; paths are
  * matched against the normalised path (see `url-path.ts`: unreserved escapes decoded,
  * dot-segments resolved, query ignored, case kept, `//` and `%2F` kept). The request
@@ -30,6 +31,7 @@ import { editableHeaderError, type HeaderEditsConfig, headerValueError, isNoop }
 import { type HostPattern, hostPatternMatches, hostPatternText, parseHostPattern } from "./host-pattern.ts";
 import { fieldError, MAX_RULE_ID } from "./rule.ts";
 import { messageError } from "./message.ts";
+import { localText, parseSchedule, type Schedule, scheduleErrorField, scheduleMatches, scheduleText } from "./schedule.ts";
 import { parseUserName } from "./scope.ts";
 import type { Action, Host, UrlDecision, UrlPolicy, UrlQuery, UrlRuleDefinition } from "./types.ts";
 import { type NormalizedPath, normalizeUrlPath, type PathPattern, parsePathPattern, pathPatternMatches } from "./url-path.ts";
@@ -58,6 +60,8 @@ interface CompiledUrlRule {
   /** Response header edits of an allow rule (undefined: none). */
   readonly responseHeaders: HeaderEditsConfig | undefined;
   readonly message: string | undefined;
+  /** When the rule applies; undefined = always. */
+  readonly schedule: Schedule | undefined;
 }
 
 function _show(v: unknown): string {
@@ -112,6 +116,7 @@ function _compile(def: unknown, index: number): CompiledUrlRule {
     requestHeaders: _edits(r["requestHeaders"], `${at}.requestHeaders`, action),
     responseHeaders: _edits(r["responseHeaders"], `${at}.responseHeaders`, action),
     message: message as string | undefined,
+    schedule: _schedule(r["schedule"], at),
   };
 }
 
@@ -134,6 +139,22 @@ function _edits(value: unknown, at: string, action: Action): HeaderEditsConfig |
   if (isNoop(edits)) return undefined;
   if (action !== "allow") fieldError(at, 'only an "allow" rule can change fields (a denied request goes nowhere)');
   return edits;
+}
+
+/** A rule's schedule, checked (the config schema checked it already). */
+function _schedule(value: unknown, at: string): Schedule | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseSchedule(value);
+  } catch (e) {
+    const [field, text] = scheduleErrorField((e as Error).message);
+    fieldError(field === undefined ? `${at}.schedule` : `${at}.schedule.${field}`, text);
+  }
+}
+
+/** True when `rule` has no schedule or `now` lies in it. */
+function _inSchedule(rule: CompiledUrlRule, now: number): boolean {
+  return rule.schedule === undefined || scheduleMatches(rule.schedule, now);
 }
 
 /** What a rule's host condition matched: its pattern text, null without one, undefined when it did not. */
@@ -160,8 +181,9 @@ function _userMatches(rule: CompiledUrlRule, user: string | undefined): boolean 
 }
 
 /** The decision of `rule` when it matches the query (`path` is normalised), else undefined. */
-function _decideRule(rule: CompiledUrlRule, host: Host, path: string, method: string, user: string | undefined): UrlDecision | undefined {
+function _decideRule(rule: CompiledUrlRule, host: Host, path: string, method: string, user: string | undefined, now: number): UrlDecision | undefined {
   if (rule.methods !== undefined && !rule.methods.includes(method)) return undefined;
+  if (!_inSchedule(rule, now)) return undefined;
   if (!_userMatches(rule, user)) return undefined;
   const hostHit = _hostMatch(rule, host);
   if (hostHit === undefined) return undefined;
@@ -175,7 +197,8 @@ function _decideRule(rule: CompiledUrlRule, host: Host, path: string, method: st
   if (pathHit !== undefined) parts.push(_quotedWithPattern("path", path, pathHit.source));
   if (rule.methods !== undefined) parts.push(`method ${method}`);
   if (rule.users !== undefined) parts.push(`user ${JSON.stringify(user)}`);
-  const reason = `url rule ${JSON.stringify(rule.id)} matched ${_joinParts(parts)}`;
+  const during = rule.schedule === undefined ? "" : ` during ${scheduleText(rule.schedule)} (now ${localText(rule.schedule, now)})`;
+  const reason = `url rule ${JSON.stringify(rule.id)} matched ${_joinParts(parts)}${during}`;
   return {
     action: rule.action,
     ruleId: rule.id,
@@ -189,30 +212,34 @@ function _decideRule(rule: CompiledUrlRule, host: Host, path: string, method: st
 
 class CompiledUrlRules implements UrlPolicy {
   readonly #rules: readonly CompiledUrlRule[];
+  /** Some rule has a schedule: only then is the clock read. */
+  readonly #timed: boolean;
 
   constructor(rules: readonly CompiledUrlRule[]) {
     this.#rules = rules;
+    this.#timed = rules.some((r) => r.schedule !== undefined);
   }
 
-  #first(host: Host, path: string, method: string, user: string | undefined): UrlDecision | undefined {
+  #first(host: Host, path: string, method: string, user: string | undefined, now: number): UrlDecision | undefined {
     for (const rule of this.#rules) {
-      const decided = _decideRule(rule, host, path, method, user);
+      const decided = _decideRule(rule, host, path, method, user, now);
       if (decided !== undefined) return decided;
     }
     return undefined;
   }
 
   /** Decision for a path that cannot be normalised (see the module doc). */
-  #unreadable(host: Host, target: string, method: string, user: string | undefined, why: string): UrlDecision {
+  #unreadable(host: Host, target: string, method: string, user: string | undefined, why: string, now: number): UrlDecision {
     const shown = JSON.stringify(target.length > 64 ? `${target.slice(0, 64)}…` : target);
     for (const rule of this.#rules) {
       if (rule.paths === undefined) {
-        const decided = _decideRule(rule, host, "", method, user);
+        const decided = _decideRule(rule, host, "", method, user, now);
         if (decided !== undefined) return { ...decided, reason: `${decided.reason} (path ${shown} cannot be normalised: ${why})` };
         continue;
       }
       if (rule.action !== "deny") continue;
       if (rule.methods !== undefined && !rule.methods.includes(method)) continue;
+      if (!_inSchedule(rule, now)) continue;
       if (!_userMatches(rule, user)) continue;
       if (_hostMatch(rule, host) === undefined) continue;
       return {
@@ -227,15 +254,16 @@ class CompiledUrlRules implements UrlPolicy {
 
   decide(query: UrlQuery): UrlDecision {
     const method = query.method.toUpperCase();
+    const now = this.#timed ? (query.now ?? Date.now()) : 0;
     let normal: NormalizedPath;
     try {
       normal = normalizeUrlPath(query.path);
     } catch (e) {
-      return this.#unreadable(query.host, query.path, method, query.user, (e as Error).message);
+      return this.#unreadable(query.host, query.path, method, query.user, (e as Error).message, now);
     }
-    const strict = this.#first(query.host, normal.path, method, query.user);
+    const strict = this.#first(query.host, normal.path, method, query.user, now);
     if (normal.lenient !== undefined && strict?.action !== "deny") {
-      const lenient = this.#first(query.host, normal.lenient, method, query.user);
+      const lenient = this.#first(query.host, normal.lenient, method, query.user, now);
       if (lenient?.action === "deny") {
         return { ...lenient, reason: `${lenient.reason} (path ${JSON.stringify(normal.path)} read leniently)` };
       }
