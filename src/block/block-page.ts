@@ -97,16 +97,17 @@ export class BlockPage {
 }
 
 /** The plain-text answer: the line clients always got, then the rule's message if it has one. */
-export function blockedText(info: Pick<BlockInfo, "rule" | "reason" | "message">, what = "rule"): string {
-  return `Blocked by Tollgate policy: ${what} "${info.rule}" (${info.reason})\n${info.message === undefined ? "" : `${info.message}\n`}`;
+export function blockedText(info: Pick<BlockInfo, "rule" | "reason" | "message">): string {
+  return `Blocked by Tollgate policy: rule "${info.rule}" (${info.reason})\n${info.message === undefined ? "" : `${info.message}\n`}`;
 }
 
 /** Whether an `Accept` field asks for HTML (a browser navigating); `*\/*` alone does not. */
 export function wantsHtml(accept: string | undefined): boolean {
   if (accept === undefined) return false;
   for (const part of accept.split(",")) {
-    const [type, ...params] = part.split(";");
-    if (type?.trim().toLowerCase() !== "text/html" && type?.trim().toLowerCase() !== "application/xhtml+xml") continue;
+    const [range = "", ...params] = part.split(";");
+    const type = range.trim().toLowerCase();
+    if (type !== "text/html" && type !== "application/xhtml+xml") continue;
     const q = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith("q="));
     if (q === undefined || Number(q.slice(2)) > 0) return true;
   }

@@ -11,7 +11,7 @@ import { answerAndClose, sendAndClose } from "./answers.ts";
 import { blockInfo, blockPageOf } from "./blocked.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { UrlDecision } from "../policy/types.ts";
-import type { FlowContext, InterceptionContext } from "./context.ts";
+import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { exchange, ExchangeAbortedError, UpstreamClosedError } from "./http-exchange.ts";
 import { nextRequest } from "./next-request.ts";
@@ -57,7 +57,6 @@ export async function relayDecryptedHttp(
   host: Host,
   port: number,
   ctx: FlowContext,
-  ic: InterceptionContext,
   flow: FlowState,
   reconnect: () => Promise<UpstreamHandle>,
   connectionLog: boolean,

@@ -122,7 +122,7 @@ export async function forwardHttp(
   r.requests += 1;
   const hostHeader = hostOverride ?? (head.url ? head.url.host : authority.port === 80 ? authority.host : `${authority.host}:${authority.port}`);
   // a parent proxy takes the absolute form (RFC 9112 §3.2.2), and our credentials
-  const target = parent ? `http://${hostText(host)}${authority.port === 80 ? "" : `:${authority.port}`}${path}` : path;
+  const target = parent ? url : path;
   for (;;) {
     // our credentials for the parent this connection goes to (a fallback has its own)
     const authorization = up.authorization;

@@ -99,7 +99,7 @@ export async function acceptAndRelay(
     return flow.finish("error", errorText(e));
   }
   const reconnect = async () => upstreamHandle(ic, await connectUpstreamTls(ctx, ic, host, port, decision));
-  const result = await relayDecryptedHttp(tlsClient.conn, upstream, host, port, ctx, ic, flow, reconnect, decision.log, portMustMatch);
+  const result = await relayDecryptedHttp(tlsClient.conn, upstream, host, port, ctx, flow, reconnect, decision.log, portMustMatch);
   flow.record.bytesUp = result.bytesUp;
   flow.record.bytesDown = result.bytesDown;
   flow.finish(result.end, result.error);
