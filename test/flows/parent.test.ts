@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { basicAuthorization, type ParentProxy } from "../../src/parent/tunnel.ts";
 import type { PolicyDefinition } from "../../src/policy/types.ts";
 import { DECRYPT_POLICY, dec, ESTABLISHED, okResponse, type Peer, readResponse, withHarness } from "../helpers/flow-harness.ts";
+import { testParent } from "../helpers/parent-proxy.ts";
 import { createAddressGuard } from "../../src/policy/address-guard.ts";
 import { encodeHello, recordize, sniExt, versionsExt } from "../protocol/client-hello-builder.ts";
 
@@ -435,15 +436,7 @@ describe("parent proxy: failover to a fallback parent", () => {
   /** corp (down unless served) falls back to backup, which has credentials of its own. */
   const parents = (): ParentProxy[] => [
     { ...CORP, fallback: "backup", health: { downUntil: 0, lastError: null } },
-    {
-      name: "backup",
-      host: { kind: "dns", name: "backup.test" },
-      port: 3128,
-      authority: "backup.test:3128",
-      authorization: basicAuthorization("gw", "backup-secret"),
-      ejectMs: 30_000,
-      health: { downUntil: 0, lastError: null },
-    },
+    testParent("backup", { authorization: basicAuthorization("gw", "backup-secret") }),
   ];
   const options = () => ({ ...OPTIONS, parents: parents(), hosts: { ...OPTIONS.hosts, "backup.test": [BACKUP_IP] } });
   /** A parent answering every CONNECT with 200, echoing one line, counting connections. */

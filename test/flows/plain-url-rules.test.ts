@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { basicAuthorization, type ParentProxy } from "../../src/parent/tunnel.ts";
+import { basicAuthorization } from "../../src/parent/tunnel.ts";
+import { testParent } from "../helpers/parent-proxy.ts";
 import type { UrlRuleDefinition } from "../../src/policy/types.ts";
 import { dec, type HarnessOptions, okResponse, type ParsedHead, type Peer, readResponse, withHarness, within } from "../helpers/flow-harness.ts";
 
@@ -136,17 +137,9 @@ describe("url rules on plain HTTP (explicit and transparent)", () => {
   });
 
   it("through a parent proxy: the edits and our parent credentials both reach the parent", async () => {
-    const corp: ParentProxy = {
-      name: "corp",
-      host: { kind: "dns", name: "parent.test" },
-      port: 3128,
-      authority: "parent.test:3128",
-      authorization: basicAuthorization("gw", "pw"),
-      ejectMs: 30_000,
-      health: { downUntil: 0, lastError: null },
-    };
+    const corp = testParent("corp", { authorization: basicAuthorization("gw", "pw") });
     const policy = { defaultAction: "deny" as const, defaultLog: true, defaultParent: "corp", rules: [{ id: "all", hosts: [".test"], action: "allow" as const, log: true }] };
-    await withHarness({ ...OPTIONS, policy, parents: [corp], hosts: { "parent.test": ["10.9.0.1"] } }, async (h) => {
+    await withHarness({ ...OPTIONS, policy, parents: [corp], hosts: { "corp.test": ["10.9.0.1"] } }, async (h) => {
       let seen: ParsedHead | undefined;
       h.origin("10.9.0.1", 3128, async (p) => {
         seen = await p.readHead();

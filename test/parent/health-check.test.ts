@@ -2,21 +2,13 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Timers } from "../../src/core/timers.ts";
 import { ParentChecker } from "../../src/parent/health-check.ts";
+import { testParent } from "../helpers/parent-proxy.ts";
 import type { ParentProxy } from "../../src/parent/tunnel.ts";
 
 const NOW = 1_000_000;
 
 function parent(name: string, extra: Partial<ParentProxy> = {}): ParentProxy {
-  return {
-    name,
-    host: { kind: "dns", name: `${name}.test` },
-    port: 3128,
-    authority: `${name}.test:3128`,
-    ejectMs: 30_000,
-    health: { downUntil: 0, lastError: null },
-    healthCheck: { intervalMs: 10_000, timeoutMs: 500 },
-    ...extra,
-  };
+  return testParent(name, { healthCheck: { intervalMs: 10_000, timeoutMs: 500 }, ...extra });
 }
 
 /** Timers that only fire when told to. */

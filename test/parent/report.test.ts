@@ -1,13 +1,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parentReport } from "../../src/parent/report.ts";
-import type { ParentProxy } from "../../src/parent/tunnel.ts";
+import { testParent } from "../helpers/parent-proxy.ts";
 
 const NOW = Date.parse("2026-11-23T05:00:00.000Z");
 
-function parent(name: string, extra: Partial<ParentProxy> = {}): ParentProxy {
-  return { name, host: { kind: "dns", name: `${name}.test` }, port: 3128, authority: `${name}.test:3128`, ejectMs: 30_000, health: { downUntil: 0, lastError: null }, ...extra };
-}
+const parent = testParent;
 
 describe("parentReport", () => {
   it("says which parent is in service, and for one passed over until when and why", () => {

@@ -21,6 +21,11 @@ export interface GatewayProcess {
   readonly stderr: string[];
   /** Flow-log records written so far (parsed JSON lines of stdout). */
   flows(): Record<string, unknown>[];
+  /**
+   * Sends SIGHUP and waits for the gateway's verdict ("tollgate: SIGHUP: …"); resolves with
+   * what it wrote to stderr from the signal on (the verdict and the reasons it gives).
+   */
+  reload(timeoutMs?: number): Promise<string>;
   /** Waits until a flow record matching `pred` appears (flow lines are written when a connection ends). */
   waitForFlow(pred: (f: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /**
@@ -128,6 +133,17 @@ export async function startGateway(config: unknown | undefined, opts: StartGatew
     stdout,
     stderr,
     flows,
+    async reload(timeoutMs = 10_000) {
+      const seen = stderr.join("").length;
+      sendSignal(child, "SIGHUP");
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const out = stderr.join("").slice(seen);
+        if (out.split("\n").some((l) => l.startsWith("tollgate: SIGHUP:"))) return out;
+        if (Date.now() > end) throw new Error(`no reload verdict:\n${stderr.join("")}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
     async waitForFlow(pred, timeoutMs = 10_000) {
       const end = Date.now() + timeoutMs;
       for (;;) {
