@@ -121,6 +121,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const feed = new FlowFeed();
   const resolver = measuredResolver(createResolver(config.dns, (name) => runtime.lookup(name), {
     dial: (server, signal) => runtime.dial({ address: server.address, port: server.port, signal }),
+    ...(runtime.openDatagram ? { openDatagram: runtime.openDatagram } : {}),
   }), metrics);
   const observer: FlowLog = {
     write(record) {

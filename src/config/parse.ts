@@ -5,7 +5,7 @@ import { toEdits } from "./schema-header-edits.ts";
 import * as v from "valibot";
 import { normaliseName } from "../dns/name.ts";
 import { parseIpLiteral } from "../dns/ip-literal.ts";
-import { parseDnsServer } from "../dns/server-resolver.ts";
+import { parseDnsServer } from "../dns/server.ts";
 import type { RuleDefinition, UrlRuleDefinition } from "../policy/types.ts";
 import type { CaConfig, Config, ListenerConfig, NoSniConfig } from "./config.ts";
 import { defaultConfig } from "./default.ts";
@@ -125,6 +125,7 @@ function toDomain(wire: ConfigOutput): Config {
       negativeTtlSeconds: wire.dns.negativeTtlSeconds,
       timeoutMs: wire.dns.timeoutMs,
       servers: wire.dns.servers.map(parseDnsServer),
+      transport: wire.dns.transport,
     },
     limits: { ...wire.limits },
     blockPage: { ...wire.blockPage },

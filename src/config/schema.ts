@@ -10,7 +10,7 @@ import { DAY_NAMES, timeZoneError } from "../policy/schedule.ts";
 import { headerEditsSchema } from "./schema-header-edits.ts";
 import { parseIpLiteral, IPV4_STRICT_RE } from "../dns/ip-literal.ts";
 import { hostNameError, normaliseName } from "../dns/name.ts";
-import { parseDnsServer } from "../dns/server-resolver.ts";
+import { parseDnsServer } from "../dns/server.ts";
 import { cidrError, hostPatternError, portSpecError, regexError } from "../policy/host-pattern.ts";
 import { pathPatternError } from "../policy/url-path.ts";
 import { methodError } from "../policy/url-rules.ts";
@@ -204,7 +204,7 @@ const dnsSchema = object({
   ttlSeconds: v.optional(integer(0, 86_400), 30),
   negativeTtlSeconds: v.optional(integer(0, 3_600), 5),
   timeoutMs: v.optional(integer(1, 60_000), 5_000),
-  /** DNS servers asked over TCP instead of the system resolver, in order. */
+  /** DNS servers asked instead of the system resolver, in order. */
   servers: v.optional(
     v.pipe(
       v.array(checkedString("a DNS server", dnsServerError), expected('an array of DNS servers like ["10.0.0.53", "[2001:db8::53]:5353"]')),
@@ -212,6 +212,8 @@ const dnsSchema = object({
     ),
     [],
   ),
+  /** How `servers` are asked: "udp" (TCP when an answer is truncated) or "tcp" only. */
+  transport: v.optional(v.picklist(["udp", "tcp"], expected('"udp" or "tcp"')), "udp"),
 });
 
 const limitsSchema = object({

@@ -1,4 +1,5 @@
 import type { Address, Conn } from "./conn.ts";
+import type { OpenDatagram } from "./datagram.ts";
 import type { TlsCapability } from "./tls.ts";
 
 /** What the core needs from a runtime. Adapters under `src/runtime/` implement it. */
@@ -11,6 +12,8 @@ export interface Runtime {
   dial(options: DialOptions): Promise<Conn>;
   /** System resolver (getaddrinfo-like). Resolves to IP addresses, IPv4 first. */
   lookup(name: string): Promise<string[]>;
+  /** UDP (DNS to configured servers); absent where the runtime has none. */
+  readonly openDatagram?: OpenDatagram;
   /**
    * Relay bytes both ways until both directions have ended, propagating half-close,
    * with backpressure. An adapter may use its fastest native path; the core provides

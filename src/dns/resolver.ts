@@ -3,8 +3,10 @@ import { DnsError } from "./error.ts";
 import { parseIpLiteral } from "./ip-literal.ts";
 import { hostNameError, normaliseName } from "./name.ts";
 import { StaticResolver } from "./static.ts";
-import { type DnsDial, ServerResolver } from "./server-resolver.ts";
+import type { OpenDatagram } from "../core/datagram.ts";
+import { ServerResolver } from "./server-resolver.ts";
 import { SystemResolver } from "./system.ts";
+import type { DnsDial } from "./tcp-exchange.ts";
 import { TimeoutResolver } from "./timeout.ts";
 import type { DnsSettings, LookupFunction, Resolution, Resolver } from "./types.ts";
 
@@ -14,6 +16,8 @@ export interface CreateResolverOptions {
   readonly now?: () => number;
   /** Opens TCP to a DNS server; needed when `settings.servers` is not empty. */
   readonly dial?: DnsDial;
+  /** Opens a UDP socket; needed when `settings.servers` is not empty and the transport is "udp". */
+  readonly openDatagram?: OpenDatagram;
 }
 
 /**
@@ -34,7 +38,7 @@ export function createResolver(
   options: CreateResolverOptions = {},
 ): Resolver {
   const hosts = new StaticResolver(settings.hosts);
-  const system = new TimeoutResolver(upstreamResolver(settings, lookup, options.dial), settings.timeoutMs);
+  const system = new TimeoutResolver(upstreamResolver(settings, lookup, options), settings.timeoutMs);
   const cached = new CachingResolver(system, {
     maxEntries: settings.cacheSize,
     ttlMs: settings.ttlSeconds * 1000,
@@ -64,11 +68,16 @@ export function createResolver(
 
 /**
  * The configured DNS servers, each given an equal share of the timeout (at least 500 ms) so
- * a silent first server leaves time for the next; else the system lookup.
+ * a silent first server leaves time for the next; else the system lookup. Over UDP, a
+ * query still unanswered is sent again every third of that share (200 ms to 1 s).
  */
-function upstreamResolver(settings: DnsSettings, lookup: LookupFunction, dial: DnsDial | undefined): Resolver {
+function upstreamResolver(settings: DnsSettings, lookup: LookupFunction, options: CreateResolverOptions): Resolver {
   if (settings.servers.length === 0) return new SystemResolver(lookup);
+  const { dial, openDatagram } = options;
   if (!dial) throw new TypeError("DNS servers are configured but no dial function was given");
+  if (settings.transport === "udp" && !openDatagram) throw new TypeError("DNS over UDP is configured but this runtime has no UDP");
   const attemptMs = Math.max(500, Math.floor(settings.timeoutMs / settings.servers.length));
-  return new ServerResolver(settings.servers, dial, attemptMs);
+  const retransmitMs = Math.min(1000, Math.max(200, Math.floor(attemptMs / 3)));
+  const udp = settings.transport === "udp" && openDatagram ? { open: openDatagram, retransmitMs } : undefined;
+  return new ServerResolver(settings.servers, dial, attemptMs, udp);
 }

@@ -1,4 +1,4 @@
-import type { DnsServer } from "./server-resolver.ts";
+import type { DnsServer } from "./server.ts";
 
 /**
  * Resolver contract: a host name in, IP addresses out. Implementations are composed
@@ -45,6 +45,8 @@ export interface DnsSettings {
   readonly negativeTtlSeconds: number;
   /** A lookup taking longer fails with a `DnsError` of code "timeout". */
   readonly timeoutMs: number;
-  /** DNS servers asked directly (over TCP) instead of the system lookup; empty = the system's. */
+  /** DNS servers asked directly instead of the system lookup; empty = the system's. */
   readonly servers: readonly DnsServer[];
+  /** How `servers` are asked: UDP with TCP for truncated answers, or TCP only. */
+  readonly transport: "udp" | "tcp";
 }

@@ -33,7 +33,7 @@ describe("parseConfig", () => {
       leafCacheSize: 10000,
       upstreamPool: { maxIdle: 256, maxIdlePerHost: 32, idleTimeoutMs: 4000 },
     });
-    assert.deepEqual(config.dns, { hosts: {}, cacheSize: 10000, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: 5000, servers: [] });
+    assert.deepEqual(config.dns, { hosts: {}, cacheSize: 10000, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: 5000, servers: [], transport: "udp" });
     assert.deepEqual(config.limits, {
       maxHeadBytes: 65536,
       maxHeaders: 100,
@@ -112,6 +112,8 @@ describe("parseConfig", () => {
       'dns.servers[1]: expected an IP address, "ip:port" or "[ipv6]:port", got "10.0.0.53:0"',
     ]);
     assert.deepEqual(problems({ dns: { servers: Array(9).fill("10.0.0.53") } }), ["dns.servers: expected at most 8 DNS servers"]);
+    assert.equal(parseConfig({ dns: { servers: ["10.0.0.53"], transport: "tcp" } }).dns.transport, "tcp");
+    assert.deepEqual(problems({ dns: { transport: "doh" } }), ['dns.transport: expected "udp" or "tcp", got "doh"']);
     assert.equal(config.dns.cacheSize, 10000);
     assert.equal(config.limits.idleTimeoutMs, 0);
     assert.equal(config.limits.maxHeaders, 100);

@@ -11,6 +11,7 @@ const settings: DnsSettings = {
   negativeTtlSeconds: 5,
   timeoutMs: 1000,
   servers: [],
+  transport: "udp",
 };
 
 function countingLookup(answer: (name: string) => Promise<string[]>) {

@@ -4,7 +4,8 @@ import type { Conn } from "../../src/core/conn.ts";
 import { memoryConnPair } from "../../src/core/memory-conn.ts";
 import { DnsError } from "../../src/dns/error.ts";
 import { createResolver } from "../../src/dns/resolver.ts";
-import { type DnsServer, parseDnsServer, ServerResolver } from "../../src/dns/server-resolver.ts";
+import { ServerResolver } from "../../src/dns/server-resolver.ts";
+import { type DnsServer, parseDnsServer } from "../../src/dns/server.ts";
 import { buildResponse, questionOf, serveDnsTcp, type TestResponse } from "./_dns-message.ts";
 
 type Behaviour = ((name: string, type: number, query: Uint8Array) => TestResponse | Uint8Array | "close" | "silent") | "refuse";
@@ -122,7 +123,7 @@ describe("ServerResolver", () => {
     let asked = 0;
     const net = network({ "10.0.0.1:53": (name, type) => (asked++, type === 1 ? { answers: [A(name, "192.0.2.5", 2)] } : {}) });
     const resolver = createResolver(
-      { hosts: {}, cacheSize: 10, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: 1000, servers: [{ address: "10.0.0.1", port: 53 }] },
+      { hosts: {}, cacheSize: 10, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: 1000, servers: [{ address: "10.0.0.1", port: 53 }], transport: "tcp" },
       () => Promise.reject(new Error("the system lookup must not be used")),
       { dial: net.dial, now: () => now },
     );

@@ -1,10 +1,11 @@
 /**
  * `dns.servers` end to end: a gateway process resolves through a DNS server of the test's
- * own (DNS over TCP on 127.0.0.1), never the system's resolver, and keeps answers for their
- * TTL. Names used here exist only in that server.
+ * own (UDP and TCP on one port of 127.0.0.1), never the system's resolver, and keeps answers
+ * for their TTL. Names used here exist only in that server.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import dgram from "node:dgram";
 import net from "node:net";
 import { closedPort } from "./support/ports.ts";
 import { buildResponse, questionOf, type TestResponse } from "../dns/_dns-message.ts";
@@ -13,9 +14,26 @@ import { curl } from "./support/curl.ts";
 import { type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { type Origin, startOrigin } from "./support/origin.ts";
 
-/** A DNS-over-TCP server on 127.0.0.1 answering from `zone`; counts the questions it got. */
+/** Largest answer over UDP without EDNS (RFC 1035 §4.2.1): longer ones are sent truncated (TC). */
+const UDP_LIMIT = 512;
+
+function truncatedReply(query: Uint8Array): Uint8Array {
+  const reply = buildResponse(query, {});
+  reply[2] = reply[2]! | 0x02;
+  return reply;
+}
+
+/**
+ * A DNS server on 127.0.0.1 answering from `zone` over UDP and TCP on the same port; records
+ * each question as "name/A udp" or "name/AAAA tcp".
+ */
 async function startDnsServer(zone: (name: string, type: number) => TestResponse) {
   const asked: string[] = [];
+  const question = (query: Uint8Array, transport: string) => {
+    const { name, type } = questionOf(query);
+    asked.push(`${name}/${type === 1 ? "A" : "AAAA"} ${transport}`);
+    return buildResponse(query, zone(name, type));
+  };
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -25,9 +43,7 @@ async function startDnsServer(zone: (name: string, type: number) => TestResponse
       while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
         const query = new Uint8Array(buffered.subarray(2, 2 + buffered.readUInt16BE(0)));
         buffered = buffered.subarray(2 + query.length);
-        const { name, type } = questionOf(query);
-        asked.push(`${name}/${type === 1 ? "A" : "AAAA"}`);
-        const reply = buildResponse(query, zone(name, type));
+        const reply = question(query, "tcp");
         const framed = Buffer.alloc(2 + reply.length);
         framed.writeUInt16BE(reply.length, 0);
         framed.set(reply, 2);
@@ -38,12 +54,24 @@ async function startDnsServer(zone: (name: string, type: number) => TestResponse
     socket.on("close", () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const udp = dgram.createSocket("udp4");
+  udp.on("message", (msg: Uint8Array, rinfo: { address: string; port: number }) => {
+    const query = new Uint8Array(msg);
+    const reply = question(query, "udp");
+    udp.send(reply.length > UDP_LIMIT ? truncatedReply(query) : reply, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((resolve, reject) => {
+    udp.once("error", reject);
+    udp.bind(port, "127.0.0.1", () => resolve());
+  });
   return {
-    port: (server.address() as net.AddressInfo).port,
+    port,
     asked,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
+        udp.close();
         server.close(() => resolve());
       }),
   };
@@ -60,6 +88,8 @@ describe("dns.servers end to end", { timeout: 60_000 }, () => {
     origin = await startOrigin({ certPem: pki.certPem, keyPem: pki.keyPem });
     dns = await startDnsServer((name, type) => {
       if (name === "origin.test") return type === 1 ? { answers: [{ name, ttl: 60, cname: "real.internal.test" }, { name: "real.internal.test", ttl: 60, address: "127.0.0.1" }] } : {};
+      // 40 A records: too long for a UDP answer, so it comes back truncated and is asked over TCP
+      if (name === "many.test" || name === "tcp-only.test") return type === 1 ? { answers: Array.from({ length: 40 }, (_, i) => ({ name, ttl: 60, address: `127.0.0.${i + 1}` })) } : {};
       return { rcode: 3 };
     });
     gw = await startGateway({
@@ -85,7 +115,7 @@ describe("dns.servers end to end", { timeout: 60_000 }, () => {
     const f = await gw.waitForFlow((f) => f.kind === "connect" && f.host === "origin.test");
     assert.equal(f.resolved, "127.0.0.1");
     assert.equal(f.dnsSource, "dns");
-    assert.deepEqual(dns.asked.sort(), ["origin.test/A", "origin.test/AAAA"], "asked once: the second request came from the cache");
+    assert.deepEqual(dns.asked.filter((q) => q.startsWith("origin.test/")).sort(), ["origin.test/A udp", "origin.test/AAAA udp"], "asked once, over UDP: the second request came from the cache");
     await gw.waitForFlow((f) => f.kind === "connect" && f.host === "origin.test" && f.dnsSource === "cache");
   });
 
@@ -96,5 +126,32 @@ describe("dns.servers end to end", { timeout: 60_000 }, () => {
     const f = await gw.waitForFlow((f) => f.host === "nowhere.test");
     assert.equal(f.status, 502);
     assert.match(String(f.error), /not found/);
+  });
+
+  // the test certificate names origin.test only: -k, this is about the name resolving
+  it("an answer too long for UDP comes back truncated and is asked again over TCP", async () => {
+    const r = await curl(["-x", `http://127.0.0.1:${gw.port}`, "-k", `https://many.test:${origin.port}/hello`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "hello from origin");
+    const f = await gw.waitForFlow((f) => f.kind === "connect" && f.host === "many.test");
+    assert.equal(f.resolved, "127.0.0.1");
+    assert.equal(f.dnsSource, "dns");
+    assert.deepEqual(dns.asked.filter((q) => q.startsWith("many.test/")).sort(), ["many.test/A tcp", "many.test/A udp", "many.test/AAAA udp"]);
+  });
+
+  it('transport "tcp" asks over TCP only', async () => {
+    const tcpGw = await startGateway({
+      listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
+      addressGuard: { allow: ["127.0.0.0/8"] },
+      policy: { defaultAction: "allow", rules: [] },
+      dns: { servers: [`127.0.0.1:${dns.port}`], transport: "tcp" },
+    });
+    try {
+      const r = await curl(["-x", `http://127.0.0.1:${tcpGw.port}`, "-k", `https://tcp-only.test:${origin.port}/hello`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(dns.asked.filter((q) => q.startsWith("tcp-only.test/")).sort(), ["tcp-only.test/A tcp", "tcp-only.test/AAAA tcp"]);
+    } finally {
+      await tcpGw.stop();
+    }
   });
 });

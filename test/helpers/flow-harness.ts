@@ -301,7 +301,7 @@ export class FlowHarness {
     this.#checkRelease = options.checkRelease ?? true;
     const policy = compilePolicy(options.policy ?? POLICY);
     const resolver = createResolver(
-      { hosts: { ...HOSTS, ...options.hosts }, cacheSize: 100, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: options.dnsTimeoutMs ?? 1000, servers: [] },
+      { hosts: { ...HOSTS, ...options.hosts }, cacheSize: 100, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: options.dnsTimeoutMs ?? 1000, servers: [], transport: "udp" },
       options.lookup ?? ((name) => Promise.reject(new Error(`No system lookup in tests (asked for "${name}")`))),
     );
     this.tls = new FakeTls((o) => this.#dial(o));

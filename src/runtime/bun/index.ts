@@ -3,6 +3,7 @@ import { lookup as dnsLookup } from "node:dns/promises";
 import type { Socket } from "bun";
 import type { Conn } from "../../core/conn.ts";
 import type { DialOptions, Listener, ListenOptions, Runtime } from "../../core/runtime.ts";
+import { openNodeDatagram } from "../node-dgram/datagram-socket.ts";
 import { processStats } from "../process-stats.ts";
 import { BunSocketConn, handlers } from "./socket-conn.ts";
 import { bunSplice } from "./splice.ts";
@@ -15,6 +16,7 @@ export const bunRuntime: Runtime = {
   tls: bunTls,
   splice: bunSplice,
   process: processStats,
+  openDatagram: openNodeDatagram,
 
   listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
     // bun-types list `reusePort` for connect only; Bun.listen honours it (SO_REUSEPORT)

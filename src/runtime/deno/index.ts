@@ -1,6 +1,7 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import type { Conn } from "../../core/conn.ts";
 import type { DialOptions, Listener, ListenOptions, Runtime } from "../../core/runtime.ts";
+import { openNodeDatagram } from "../node-dgram/datagram-socket.ts";
 import { processStats } from "../process-stats.ts";
 import { DenoTcpConn } from "./tcp-conn.ts";
 import { denoTls } from "./tls.ts";
@@ -33,6 +34,7 @@ export const denoRuntime: Runtime = {
   version: Deno.version.deno,
   tls: denoTls(dial),
   process: processStats,
+  openDatagram: openNodeDatagram,
 
   listen(options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
     const listener = listenTcp(options);

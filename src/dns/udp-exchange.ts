@@ -1,0 +1,120 @@
+/**
+ * DNS over UDP (RFC 1035 §4.2.1), hardened against forged answers the way stub resolvers
+ * are (RFC 5452): a fresh socket (so a fresh ephemeral port) per exchange, random IDs, and
+ * only a datagram from the server's own address and port, with a pending ID and the question
+ * echoed, is taken. Anything else is ignored rather than failing the exchange, so a forger
+ * cannot make the gateway give up on a good server. Unanswered queries are sent again every
+ * `retransmitMs` (UDP loses packets); a truncated answer (TC) is left for TCP.
+ *
+ * @module
+ */
+import type { Datagram, OpenDatagram } from "../core/datagram.ts";
+import { formatAddress } from "../log/flow-record.ts";
+import { parseIpLiteral } from "./ip-literal.ts";
+import type { DnsServer } from "./server.ts";
+import type { DnsQuery } from "./tcp-exchange.ts";
+import { type DnsAnswer, decodeResponse, encodeQuery } from "./wire.ts";
+
+/** The TC (truncated) bit of the header's flags byte 2. */
+const TC = 0x02;
+
+/** What a UDP exchange got: answers, and queries whose answer was truncated (ask over TCP). */
+export interface UdpOutcome {
+  readonly answers: Map<number, DnsAnswer>;
+  readonly truncated: readonly DnsQuery[];
+}
+
+/**
+ * Thrown when the exchange's signal aborted after datagrams were ignored: says what arrived
+ * instead of an answer (e.g. a multi-homed server answering from another address).
+ */
+export class IgnoredDatagrams extends Error {
+  override name = "IgnoredDatagrams";
+}
+
+function canonical(address: string): string | undefined {
+  try {
+    return parseIpLiteral(address.replace(/%.*$/, ""))?.address;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why `d` is not an answer to one of `pending` from `server`, or undefined when it is. */
+function unusable(d: Datagram, server: DnsServer): string | undefined {
+  if (d.port !== server.port || canonical(d.address) !== server.address) {
+    return `a datagram from ${formatAddress(canonical(d.address) ?? d.address, d.port)}, not the server`;
+  }
+  if (d.data.length < 12) return "a datagram too short to be a DNS message";
+  return undefined;
+}
+
+/**
+ * Sends `queries` for `name` to `server` over UDP and collects their answers until each has
+ * an answer or a truncation, or `signal` aborts (then throws its reason, or
+ * `IgnoredDatagrams` when something other than answers arrived).
+ */
+export async function udpExchange(
+  open: OpenDatagram,
+  server: DnsServer,
+  name: string,
+  queries: readonly DnsQuery[],
+  signal: AbortSignal,
+  retransmitMs: number,
+): Promise<UdpOutcome> {
+  signal.throwIfAborted();
+  const socket = await open(server.address, server.port);
+  const answers = new Map<number, DnsAnswer>();
+  const truncated: DnsQuery[] = [];
+  const pending = () => queries.filter((q) => !answers.has(q.id) && !truncated.includes(q));
+  const messages = new Map(queries.map((q) => [q.id, encodeQuery(q.id, name, q.type)]));
+  const sendPending = () => Promise.all(pending().map((q) => socket.send(messages.get(q.id)!)));
+  let ignored = 0;
+  let lastIgnored = "";
+  const ignore = (why: string) => {
+    ignored++;
+    lastIgnored = why;
+  };
+  const onAbort = () => socket.close();
+  signal.addEventListener("abort", onAbort, { once: true });
+  const timer = setInterval(() => void sendPending().catch(() => {}), retransmitMs);
+  const reader = socket.readable.getReader();
+  try {
+    await sendPending();
+    while (pending().length > 0) {
+      const { done, value } = await reader.read();
+      if (signal.aborted) break;
+      if (done) throw new Error("UDP socket closed");
+      const why = unusable(value, server);
+      if (why !== undefined) {
+        ignore(why);
+        continue;
+      }
+      const id = (value.data[0]! << 8) | value.data[1]!;
+      const query = pending().find((q) => q.id === id);
+      if (!query) {
+        ignore(`an answer to no pending query (ID ${id})`);
+        continue;
+      }
+      if (value.data[2]! & TC) {
+        truncated.push(query);
+        continue;
+      }
+      try {
+        answers.set(id, decodeResponse(value.data, id, name, query.type));
+      } catch (e) {
+        ignore(e instanceof Error ? e.message : String(e));
+      }
+    }
+    if (signal.aborted) {
+      if (ignored === 0) throw signal.reason;
+      throw new IgnoredDatagrams(`ignored ${ignored} datagram${ignored === 1 ? "" : "s"}, the last: ${lastIgnored}`);
+    }
+    return { answers, truncated };
+  } finally {
+    clearInterval(timer);
+    signal.removeEventListener("abort", onAbort);
+    reader.releaseLock();
+    socket.close();
+  }
+}

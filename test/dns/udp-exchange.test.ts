@@ -1,0 +1,196 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { Conn } from "../../src/core/conn.ts";
+import type { Datagram, DatagramSocket } from "../../src/core/datagram.ts";
+import { memoryConnPair } from "../../src/core/memory-conn.ts";
+import { DnsError } from "../../src/dns/error.ts";
+import { createResolver } from "../../src/dns/resolver.ts";
+import type { DnsServer } from "../../src/dns/server.ts";
+import { ServerResolver } from "../../src/dns/server-resolver.ts";
+import { buildResponse, questionOf, serveDnsTcp, type TestResponse } from "./_dns-message.ts";
+
+/** What a fake UDP server does with one query: datagrams to send back (from the server unless `from` says), or an ICMP-like refusal. */
+type Reply = { data: Uint8Array; from?: { address: string; port: number } };
+type UdpBehaviour = (name: string, type: number, query: Uint8Array, sent: number) => Reply[] | "refuse";
+
+const A = (name: string, address: string, ttl = 300) => ({ name, ttl, address });
+const normal = (name: string, type: number): TestResponse =>
+  name === "gone.test" ? { rcode: 3 } : type === 1 ? { answers: [A(name, "192.0.2.10", 120)] } : { answers: [A(name, "2001:db8::10", 60)] };
+const answer = (query: Uint8Array, r: TestResponse): Reply[] => [{ data: buildResponse(query, r) }];
+const truncated = (query: Uint8Array): Reply[] => {
+  const data = buildResponse(query, {});
+  data[2] = data[2]! | 0x02;
+  return [{ data }];
+};
+
+/** In-memory UDP: one socket per open, queries handed to the server's behaviour; records what happened. */
+function udpNetwork(servers: Record<string, UdpBehaviour>) {
+  const opened: string[] = [];
+  const sends: string[] = [];
+  let openSockets = 0;
+  const open = (address: string, port: number): Promise<DatagramSocket> => {
+    const key = `${address}:${port}`;
+    opened.push(key);
+    openSockets++;
+    let controller!: ReadableStreamDefaultController<Datagram>;
+    let closed = false;
+    const readable = new ReadableStream<Datagram>({ start: (c) => void (controller = c) });
+    const behaviour = servers[key];
+    return Promise.resolve({
+      readable,
+      close() {
+        if (closed) return;
+        closed = true;
+        openSockets--;
+        controller.close();
+      },
+      send(data: Uint8Array) {
+        const { name, type } = questionOf(data);
+        sends.push(`${key} ${name}/${type}`);
+        const count = sends.filter((s) => s === `${key} ${name}/${type}`).length;
+        const replies = behaviour?.(name, type, data, count) ?? [];
+        queueMicrotask(() => {
+          if (closed) return;
+          if (replies === "refuse") return controller.error(Object.assign(new Error("recvmsg ECONNREFUSED"), { code: "ECONNREFUSED" }));
+          for (const r of replies) controller.enqueue({ data: r.data, address: r.from?.address ?? address, port: r.from?.port ?? port });
+        });
+        return Promise.resolve();
+      },
+    });
+  };
+  return { open, opened, sends, openSockets: () => openSockets };
+}
+
+/** In-memory TCP DNS servers (for answers truncated over UDP). */
+function tcpNetwork(servers: Record<string, (name: string, type: number) => TestResponse>) {
+  const connections: string[] = [];
+  const dial = (server: DnsServer, signal: AbortSignal): Promise<Conn> => {
+    signal.throwIfAborted();
+    const key = `${server.address}:${server.port}`;
+    connections.push(key);
+    const zone = servers[key];
+    if (!zone) return Promise.reject(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }));
+    const [client, server_] = memoryConnPair();
+    void serveDnsTcp(server_, (query) => {
+      const { name, type } = questionOf(query);
+      return buildResponse(query, zone(name, type));
+    });
+    return Promise.resolve(client);
+  };
+  return { dial, connections };
+}
+
+const noTcp = tcpNetwork({});
+const S1 = { address: "10.0.0.1", port: 53 };
+const S2 = { address: "10.0.0.2", port: 53 };
+
+describe("ServerResolver over UDP", () => {
+  it("asks A and AAAA on one fresh socket per lookup, and closes it", async () => {
+    const udp = udpNetwork({ "10.0.0.1:53": (name, type, q) => answer(q, normal(name, type)) });
+    const r = new ServerResolver([S1], noTcp.dial, 1000, { open: udp.open, retransmitMs: 500 });
+    assert.deepEqual(await r.resolve("Www.Example.TEST."), { addresses: ["192.0.2.10", "2001:db8::10"], source: "dns", ttlSeconds: 60 });
+    await r.resolve("b.test");
+    assert.deepEqual(udp.opened, ["10.0.0.1:53", "10.0.0.1:53"]);
+    assert.deepEqual(udp.sends, ["10.0.0.1:53 www.example.test/1", "10.0.0.1:53 www.example.test/28", "10.0.0.1:53 b.test/1", "10.0.0.1:53 b.test/28"]);
+    assert.equal(udp.openSockets(), 0);
+    assert.deepEqual(noTcp.connections, []);
+  });
+
+  it("ignores forgeries (another source, another ID, another question, garbage) and takes the real answer after them", async () => {
+    const udp = udpNetwork({
+      "10.0.0.1:53": (name, type, q) => {
+        const forged = buildResponse(q, { answers: [A(name, type === 1 ? "203.0.113.66" : "2001:db8::66")] });
+        const wrongId = buildResponse(q, { answers: [A(name, "203.0.113.67")] });
+        wrongId[0] = wrongId[0]! ^ 0xff;
+        const otherQuestion = buildResponse(q, { answers: [A(name, "203.0.113.68")] });
+        otherQuestion[13] = "x".charCodeAt(0); // the first letter of the question's name
+        return [
+          { data: forged, from: { address: "10.0.0.66", port: 53 } },
+          { data: forged, from: { address: "10.0.0.1", port: 5353 } },
+          { data: wrongId },
+          { data: otherQuestion },
+          { data: new Uint8Array([1, 2, 3]) },
+          ...answer(q, normal(name, type)),
+        ];
+      },
+    });
+    const r = new ServerResolver([S1], noTcp.dial, 1000, { open: udp.open, retransmitMs: 500 });
+    assert.deepEqual((await r.resolve("a.test")).addresses, ["192.0.2.10", "2001:db8::10"]);
+  });
+
+  it("sends a query again when its answer was lost", async () => {
+    const udp = udpNetwork({ "10.0.0.1:53": (name, type, q, sent) => (sent < 3 ? [] : answer(q, normal(name, type))) });
+    const r = new ServerResolver([S1], noTcp.dial, 2000, { open: udp.open, retransmitMs: 30 });
+    const started = Date.now();
+    assert.deepEqual((await r.resolve("a.test")).addresses, ["192.0.2.10", "2001:db8::10"]);
+    assert.ok(Date.now() - started < 1500);
+    assert.equal(udp.sends.filter((s) => s.endsWith("/1")).length, 3, "the A query went out three times");
+  });
+
+  it("asks over TCP, on the same server, only what came back truncated", async () => {
+    const udp = udpNetwork({ "10.0.0.1:53": (name, type, q) => (type === 1 ? truncated(q) : answer(q, normal(name, type))) });
+    const tcp = tcpNetwork({ "10.0.0.1:53": (name, type) => (type === 1 ? { answers: Array.from({ length: 40 }, (_, i) => A(name, `192.0.2.${i + 1}`, 90)) } : { rcode: 2 }) });
+    const r = new ServerResolver([S1], tcp.dial, 1000, { open: udp.open, retransmitMs: 500 });
+    const got = await r.resolve("big.test");
+    assert.equal(got.addresses.length, 41);
+    assert.equal(got.addresses.at(-1), "2001:db8::10", "AAAA from UDP, A from TCP");
+    assert.equal(got.ttlSeconds, 60);
+    assert.deepEqual(tcp.connections, ["10.0.0.1:53"]);
+  });
+
+  it("a server whose port is closed (ECONNREFUSED) is passed over at once; SERVFAIL too", async () => {
+    const udp = udpNetwork({
+      "10.0.0.1:53": () => "refuse",
+      "10.0.0.2:53": (_name, _type, q) => answer(q, { rcode: 2 }),
+      "10.0.0.3:53": (name, type, q) => answer(q, normal(name, type)),
+    });
+    const r = new ServerResolver([S1, S2, { address: "10.0.0.3", port: 53 }], noTcp.dial, 5000, { open: udp.open, retransmitMs: 1000 });
+    const started = Date.now();
+    assert.deepEqual((await r.resolve("a.test")).addresses, ["192.0.2.10", "2001:db8::10"]);
+    assert.ok(Date.now() - started < 1000, "no waiting for the attempt timeout");
+    assert.deepEqual(udp.opened, ["10.0.0.1:53", "10.0.0.2:53", "10.0.0.3:53"]);
+  });
+
+  it("no such name is an answer: notfound, the next server is not asked", async () => {
+    const udp = udpNetwork({ "10.0.0.1:53": (name, type, q) => answer(q, normal(name, type)), "10.0.0.2:53": (name, type, q) => answer(q, normal(name, type)) });
+    const r = new ServerResolver([S1, S2], noTcp.dial, 1000, { open: udp.open, retransmitMs: 500 });
+    await assert.rejects(r.resolve("gone.test"), (e) => e instanceof DnsError && e.code === "notfound");
+    assert.deepEqual(udp.opened, ["10.0.0.1:53"]);
+  });
+
+  it("when only forgeries arrive, the failure says what was ignored", async () => {
+    const udp = udpNetwork({
+      "10.0.0.1:53": (name, _type, q, sent) => (sent === 1 ? [{ data: buildResponse(q, { answers: [A(name, "203.0.113.66")] }), from: { address: "10.0.0.9", port: 53 } }] : []),
+      "10.0.0.2:53": () => [],
+    });
+    const r = new ServerResolver([S1, S2], noTcp.dial, 150, { open: udp.open, retransmitMs: 50 });
+    await assert.rejects(r.resolve("a.test"), (e: unknown) => {
+      assert.ok(e instanceof DnsError && e.code === "error");
+      assert.match(e.message, /10\.0\.0\.1:53: no answer within 150 ms \(ignored 2 datagrams, the last: a datagram from 10\.0\.0\.9:53, not the server\); 10\.0\.0\.2:53: no answer within 150 ms$/);
+      return true;
+    });
+    assert.equal(udp.openSockets(), 0, "every socket closed");
+  });
+
+  it("stops at once when its signal aborts, and closes the socket", async () => {
+    const udp = udpNetwork({ "10.0.0.1:53": () => [] });
+    const r = new ServerResolver([S1], noTcp.dial, 10_000, { open: udp.open, retransmitMs: 1000 });
+    const ac = new AbortController();
+    const pending = r.resolve("a.test", ac.signal);
+    setTimeout(() => ac.abort(new Error("stop")), 20);
+    await assert.rejects(pending, /stop/);
+    assert.equal(udp.openSockets(), 0);
+  });
+
+  it("createResolver: transport udp asks over UDP, tcp only over TCP; udp without a UDP runtime is refused", async () => {
+    const base = { hosts: {}, cacheSize: 0, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: 1000, servers: [S1] } as const;
+    const noLookup = () => Promise.reject(new Error("the system lookup must not be used"));
+    const udp = udpNetwork({ "10.0.0.1:53": (name, type, q) => answer(q, normal(name, type)) });
+    const tcp = tcpNetwork({ "10.0.0.1:53": normal });
+    await createResolver({ ...base, transport: "udp" }, noLookup, { dial: tcp.dial, openDatagram: udp.open }).resolve("a.test");
+    assert.deepEqual([udp.opened.length, tcp.connections.length], [1, 0]);
+    await createResolver({ ...base, transport: "tcp" }, noLookup, { dial: tcp.dial, openDatagram: udp.open }).resolve("a.test");
+    assert.deepEqual([udp.opened.length, tcp.connections.length], [1, 1]);
+    assert.throws(() => createResolver({ ...base, transport: "udp" }, noLookup, { dial: tcp.dial }), /no UDP/);
+  });
+});
