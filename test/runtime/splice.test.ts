@@ -230,6 +230,28 @@ for (const which of ["portable spliceStreams", "the runtime's splice"] as const)
       await readAll(c).catch(() => new Uint8Array());
     });
 
+    it("ends when the relay's owner closes one side meanwhile (as a revoked flow does), closing the other", async (t) => {
+      const run = need(t);
+      if (!run) return;
+      let originEnded!: () => void;
+      const originSawEnd = new Promise<void>((r) => (originEnded = r));
+      const origin = await listen((conn) => void readAll(conn).catch(() => undefined).then(() => originEnded()));
+      let clientSide!: Conn;
+      const relay = await relayTo(origin, run, {}, (client) => {
+        clientSide = client;
+        return Promise.resolve(undefined);
+      });
+      const c = await rt.dial({ address: "127.0.0.1", port: relay.port });
+      await sleep(100);
+      clientSide.close();
+      const started = Date.now();
+      const r = await relay.results[0]!;
+      assert.ok(Date.now() - started < 2_000);
+      assert.notEqual(r.end, "eof");
+      await originSawEnd;
+      await readAll(c).catch(() => new Uint8Array());
+    });
+
     it("passes the origin's early close on and finishes when the client ends too", async (t) => {
       const run = need(t);
       if (!run) return;

@@ -91,7 +91,10 @@ export class BunSocketConn implements Conn {
     if (this.#closed) return;
     this.#closed = true;
     this.#socket.terminate();
-    this.#finish(new Error("Connection closed"));
+    // Bun's close handler will find us closed already: a relay driving the socket (native
+    // splice) must hear of it from here, or it would wait for the other side forever
+    if (this.#sink) this.#sink.close(new Error("Connection closed"));
+    else this.#finish(new Error("Connection closed"));
   }
 
   /**
