@@ -5,7 +5,7 @@ import type { PolicyDefinition } from "../../src/policy/types.ts";
 import { DECRYPT_POLICY, dec, ESTABLISHED, okResponse, type Peer, readResponse, withHarness } from "../helpers/flow-harness.ts";
 import { testParent } from "../helpers/parent-proxy.ts";
 import { createAddressGuard } from "../../src/policy/address-guard.ts";
-import { encodeHello, recordize, sniExt, versionsExt } from "../protocol/client-hello-builder.ts";
+import { clientHello } from "../protocol/client-hello-builder.ts";
 
 const CORP: ParentProxy = {
   name: "corp",
@@ -419,17 +419,6 @@ describe("parent proxy: decryption", () => {
     });
   });
 });
-
-/** A TLS 1.3 ClientHello with SNI `name`, made with the independent builder. */
-function clientHello(name: string): Uint8Array {
-  return recordize(encodeHello({
-    legacyVersion: 0x0303,
-    sessionId: new Uint8Array(32).fill(7),
-    cipherSuites: [0x1301],
-    compressionMethods: [0],
-    extensions: [sniExt(name), versionsExt([0x0304])],
-  }));
-}
 
 describe("parent proxy: failover to a fallback parent", () => {
   const BACKUP_IP = "10.9.0.2";

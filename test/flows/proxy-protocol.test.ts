@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { concatBytes } from "../../src/core/bytes.ts";
 import type { PolicyDefinition } from "../../src/policy/types.ts";
 import { dec, enc, type HarnessOptions, okResponse, readResponse, withHarness, within } from "../helpers/flow-harness.ts";
-import { encodeHello, recordize, sniExt, versionsExt } from "../protocol/client-hello-builder.ts";
+import { clientHello } from "../protocol/client-hello-builder.ts";
 import { v1, v2 } from "../protocol/proxy-header-builder.ts";
 
 /** Clients in 192.0.2.66/32 may not reach origin.test; everyone else may. */
@@ -149,13 +149,7 @@ describe("PROXY protocol listeners: the header's client is the client", () => {
 
   it("transparent TLS: the upstream gets exactly the ClientHello, without the header", async () => {
     await withHarness(OPTIONS, async (h) => {
-      const hello = recordize(encodeHello({
-        legacyVersion: 0x0303,
-        sessionId: new Uint8Array(32).fill(7),
-        cipherSuites: [0x1301],
-        compressionMethods: [0],
-        extensions: [sniExt("origin.test"), versionsExt([0x0304])],
-      }));
+      const hello = clientHello("origin.test");
       let got: Uint8Array | undefined;
       h.origin("10.0.0.1", 443, async (o) => {
         got = await o.readBytes(hello.byteLength);

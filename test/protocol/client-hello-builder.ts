@@ -76,6 +76,17 @@ export function encodeHello(spec: HelloSpec): Uint8Array {
   return Uint8Array.from([1, ...u24(body.length), ...body]);
 }
 
+/** A minimal TLS 1.3 ClientHello record with SNI `name` (one cipher suite, no other extension). */
+export function clientHello(name: string): Uint8Array {
+  return recordize(encodeHello({
+    legacyVersion: 0x0303,
+    sessionId: new Uint8Array(32).fill(7),
+    cipherSuites: [0x1301],
+    compressionMethods: [0],
+    extensions: [sniExt(name), versionsExt([0x0304])],
+  }));
+}
+
 /** Wrap a handshake message into handshake records cut at `cuts` (offsets into the message). */
 export function recordize(message: Uint8Array, cuts: readonly number[] = [], recordVersion = 0x0301): Uint8Array {
   const points = [...new Set(cuts.filter((c) => c > 0 && c < message.length))].sort((a, b) => a - b);
