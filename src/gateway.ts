@@ -30,6 +30,7 @@ import { Admission } from "./admission.ts";
 import { restartNeeded } from "./config/restart-needed.ts";
 import type { BlockPage } from "./block/block-page.ts";
 import { blockPageFromConfig } from "./block/from-config.ts";
+import { LiveFlows, untilNextMinute } from "./flows/live-flows.ts";
 
 export interface Gateway {
   /** Bound addresses by listener name (useful with port 0). */
@@ -39,7 +40,8 @@ export interface Gateway {
   /**
    * Applies a new config without dropping connections: the policy, URL rules, parents,
    * users and the reverse proxy's routes, pools and certificates (files read again) are
-   * swapped atomically (connections keep the decision they got). Parts that need a restart
+   * swapped atomically. Open connections keep the decision they got, unless the new policy
+   * denies them (`policy.recheckOpenConnections`): those are closed. Parts that need a restart
    * (which listeners run where, CA, limits, DNS) are named in `restartNeeded` and keep
    * running as they were.
    *
@@ -185,6 +187,13 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   };
   let guard: AddressGuard | undefined;
   const drain = new Drain();
+  // open flows re-decided each minute (schedules start and end on minutes) and after a reload
+  const liveFlows = new LiveFlows();
+  let recheckTimer: ReturnType<typeof setTimeout> | undefined;
+  const recheckEachMinute = () => {
+    if (live.config.policy.recheckOpenConnections) liveFlows.recheck(live.policy);
+    recheckTimer = setTimeout(recheckEachMinute, untilNextMinute(Date.now()));
+  };
   try {
     for (const l of config.listeners) {
       const ctx: FlowContext = {
@@ -202,6 +211,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
         urlPolicy: () => live.urlPolicy,
         tunnels,
         drain,
+        liveFlows,
         ...(l.mode === "explicit" ? { proxyAuth: () => live.users?.proxyAuth } : {}),
         ...(interception ? { interception } : {}),
       };
@@ -229,6 +239,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       options.write("stderr", `tollgate: parent "${p.name}" (${p.authority}) ${inService ? "is back in service" : p.fallback ? `is passed over for "${p.fallback}"` : "is down"}: ${detail}\n`),
   });
   parentChecks.sync();
+  recheckTimer = setTimeout(recheckEachMinute, untilNextMinute(Date.now()));
   return {
     addresses,
     live,
@@ -252,6 +263,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       live.generation = generation;
       live.lastReload = { at: new Date().toISOString(), ok: true, generation };
       observeConfigReload(metrics, true, generation);
+      if (next.policy.recheckOpenConnections) liveFlows.recheck(policy);
       return { generation, restartNeeded: restartNeeded(config, next) };
     },
     backends: () => reverse.report(),
@@ -263,6 +275,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     async close(graceMs = 10_000) {
       admission.stop();
       parentChecks.stop();
+      clearTimeout(recheckTimer);
       drain.start(); // idle keep-alive connections close now, the rest after their response
       ic?.context.upstreamPool?.close();
       reverse.close();

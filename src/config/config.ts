@@ -175,6 +175,11 @@ export interface InterceptionConfig {
 export interface PolicyConfig extends PolicyDefinition {
   /** Always present in a parsed config (possibly empty). */
   readonly urlRules: readonly UrlRuleDefinition[];
+  /**
+   * Re-decide open connections at each minute (rule schedules) and after a reload, and close
+   * those the policy now denies. Default true.
+   */
+  readonly recheckOpenConnections: boolean;
 }
 
 /** The gateway's whole configuration. Deeply frozen. */

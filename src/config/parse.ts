@@ -63,7 +63,7 @@ export function parseConfigText(text: string, sourceName: string): Config {
 function toDomain(wire: ConfigOutput): Config {
   // withDefaultSections filled these in before validation.
   const listeners = wire.listeners ?? [];
-  const policy = wire.policy ?? { defaultAction: "deny", defaultLog: false, rules: [], urlRules: [] };
+  const policy = wire.policy ?? { defaultAction: "deny", defaultLog: false, rules: [], urlRules: [], recheckOpenConnections: true };
   const interception = wire.interception;
   const flows = wire.log.flows;
   return {
@@ -71,6 +71,7 @@ function toDomain(wire: ConfigOutput): Config {
     policy: {
       defaultAction: policy.defaultAction,
       defaultLog: policy.defaultLog,
+      recheckOpenConnections: policy.recheckOpenConnections,
       ...(policy.defaultParent === undefined ? {} : { defaultParent: policy.defaultParent }),
       rules: policy.rules.map((rule, index): RuleDefinition => ({
         id: rule.id ?? `rule-${index + 1}`,

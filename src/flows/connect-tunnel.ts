@@ -10,6 +10,7 @@ import { errorText, type FlowState } from "./flow-state.ts";
 import { interceptConnect } from "./intercept.ts";
 import { splice } from "./splice.ts";
 import { connectUpstream, noteUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
+import { watchFlow } from "./live-flows.ts";
 
 
 /**
@@ -29,13 +30,15 @@ export async function connectTunnel(client: Conn, src: ConnReader, head: Request
   r.host = host.kind === "dns" ? host.name : host.address;
   r.port = authority.port;
   const user = flow.record.user ?? undefined;
-  const decision = ctx.policy().decide({ host, port: authority.port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode, ...(user ? { user } : {}) });
+  const query = { host, port: authority.port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode, ...(user ? { user } : {}) };
+  const decision = ctx.policy().decide(query);
   flow.decided(decision);
   if (decision.action === "deny") {
     const ic = ctx.interception;
     if (ic && blockPageOf(ctx).interceptDenied) return showBlockPage(client, src, host, authority.port, decision, ctx, ic, flow);
     return answerError(client, src, flow, 403, blockedBody(decision));
   }
+  watchFlow(ctx, flow, client, query, decision);
   if (decision.decryption === "decrypt") return interceptConnect(client, src, host, authority.port, decision, ctx, flow);
   if (ctx.tunnels && !ctx.tunnels.acquire()) {
     return answerError(client, src, flow, 503, "Too many tunnels; try again later", "connection_limit_reached");
@@ -80,6 +83,7 @@ async function openTunnel(
     return answerError(client, src, flow, 502, errorText(e));
   }
   noteUpstream(r, upstream);
+  flow.watch?.also(upstream.conn);
   const headBytes = upstream.head?.byteLength ?? 0; // the Conn may free the chunk once written
   const w = client.writable.getWriter();
   try {

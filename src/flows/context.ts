@@ -9,6 +9,7 @@ import type { Drain } from "./drain.ts";
 import type { ParentProxy } from "../parent/tunnel.ts";
 import type { UpstreamTlsPool } from "./upstream-tls.ts";
 import type { BlockPage } from "../block/block-page.ts";
+import type { LiveFlows } from "./live-flows.ts";
 
 /** Limits and timeouts a flow obeys (all from the config, with defaults there). */
 export interface FlowLimits {
@@ -22,7 +23,7 @@ export interface FlowLimits {
 /** Everything a flow needs, injected: no globals, so flows run over in-memory connections in tests. */
 export interface FlowContext {
   readonly runtime: Pick<Runtime, "dial" | "splice" | "tls">;
-  /** The policy in force now (a function so a reload swaps it for new connections only). */
+  /** The policy in force now (a function: a reload swaps it; open flows are rechecked through `liveFlows`). */
   readonly policy: () => Policy;
   readonly resolver: Resolver;
   readonly limits: FlowLimits;
@@ -54,6 +55,8 @@ export interface FlowContext {
   readonly urlPolicy?: () => UrlPolicy;
   /** What denied requests are answered with, as in force now; absent = the built-in page. */
   readonly blockPage?: () => BlockPage;
+  /** Open flows whose decision the gateway rechecks (schedules, reloads); absent = none are. */
+  readonly liveFlows?: LiveFlows;
 }
 
 /** A minted certificate for the client side of an intercepted connection. */

@@ -3,6 +3,7 @@ import { RelayedConn } from "../core/relayed-conn.ts";
 import { type FlowRecord, formatAddress } from "../log/flow-record.ts";
 import type { Decision, UrlDecision } from "../policy/types.ts";
 import type { FlowContext } from "./context.ts";
+import type { FlowWatch } from "./live-flows.ts";
 
 /** The facts of one flow as they are learnt; `finish()` writes the canonical line once. */
 export class FlowState {
@@ -13,6 +14,9 @@ export class FlowState {
   readonly #ctx: FlowContext;
   #written = false;
   #log = true;
+  #revoked: string | undefined;
+  /** Set while the flow is open and the gateway rechecks its decision (see `live-flows.ts`). */
+  watch: FlowWatch | undefined;
 
   constructor(ctx: FlowContext, client: Conn, mode: string) {
     this.#ctx = ctx;
@@ -80,12 +84,25 @@ export class FlowState {
   }
 
   /**
+   * The policy no longer allows this open flow (its connections are being closed): the line
+   * ends `"revoked"` with `reason`, whatever ending the relay then sees.
+   */
+  revoke(reason: string): void {
+    this.#revoked = reason;
+  }
+
+  /**
    * Writes the flow line (once), unless the deciding rule turned logging off and nothing
-   * went wrong: failures and undecided (invalid) requests are always logged.
+   * went wrong: failures, revocations and undecided (invalid) requests are always logged.
    */
   finish(end: string | null, error?: string): void {
+    this.watch?.end();
     if (this.#written) return;
     this.#written = true;
+    if (this.#revoked !== undefined) {
+      end = "revoked";
+      error = this.#revoked;
+    }
     this.#log = this.#log || error !== undefined;
     const r = this.record;
     r.end = end;

@@ -14,6 +14,7 @@ import { exchange, ExchangeAbortedError, UpstreamClosedError } from "./http-exch
 import { connectUpstream, guardLiteral, noteUpstream, noteUpstreamError, parentFor, UpstreamError } from "./upstream.ts";
 import { dialParent, type ParentProxy } from "../parent/tunnel.ts";
 import { throughParents } from "../parent/failover.ts";
+import { watchFlow } from "./live-flows.ts";
 import type { HeaderList } from "../protocol/http-headers.ts";
 
 /** An upstream connection kept open between requests of one client connection. */
@@ -61,7 +62,8 @@ export async function forwardHttp(
   r.host = host.kind === "dns" ? host.name : host.address; // as CONNECT logs it: no brackets
   r.port = authority.port;
   const user = r.user ?? undefined;
-  const decision = ctx.policy().decide({ host, port: authority.port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode, ...(user ? { user } : {}) });
+  const query = { host, port: authority.port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode, ...(user ? { user } : {}) };
+  const decision = ctx.policy().decide(query);
   flow.decided(decision);
   const path = head.path ?? "/";
   const url = `http://${hostText(host)}${authority.port === 80 ? "" : `:${authority.port}`}${path}`;
@@ -76,6 +78,7 @@ export async function forwardHttp(
     await denyRequest(client, src, head, ctx, flow, blockInfo(flow, host, authority.port, url, verdict));
     return { next: "stop" };
   }
+  watchFlow(ctx, flow, client, query, decision);
   const edits = headerEditOptions(verdict);
   let reqFraming: BodyFraming;
   try {
@@ -131,6 +134,7 @@ export async function forwardHttp(
       ? { ...edits, requestHeaders: (h: HeaderList) => (edit ? edit(h) : h).append("Proxy-Authorization", authorization) }
       : edits;
     noteUpstream(r, up);
+    flow.watch?.also(up.conn);
     try {
       const result = await exchange(
         { client, clientReader: src, upstream: up.conn, upstreamReader: up.reader },

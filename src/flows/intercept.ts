@@ -91,6 +91,15 @@ export async function acceptAndRelay(
   flow: FlowState,
   portMustMatch: boolean,
 ): Promise<void> {
+  // a revoked flow closes every upstream connection it uses, but not one it gave to the pool
+  const watched = (h: UpstreamHandle): UpstreamHandle => {
+    const watch = flow.watch;
+    if (!watch) return h;
+    watch.also(h.conn);
+    const keep = h.keep;
+    return keep ? { ...h, keep: (reader, served) => (watch.release(h.conn), keep(reader, served)) } : h;
+  };
+  upstream = watched(upstream);
   let tlsClient;
   try {
     tlsClient = await acceptClientTls(ctx, client, leaf, ic.clientMinVersion, initialData);
@@ -98,7 +107,8 @@ export async function acceptAndRelay(
     upstream.conn.close();
     return flow.finish("error", errorText(e));
   }
-  const reconnect = async () => upstreamHandle(ic, await connectUpstreamTls(ctx, ic, host, port, decision));
+  flow.watch?.also(tlsClient.conn);
+  const reconnect = async () => watched(upstreamHandle(ic, await connectUpstreamTls(ctx, ic, host, port, decision)));
   const result = await relayDecryptedHttp(tlsClient.conn, upstream, host, port, ctx, flow, reconnect, decision.log, portMustMatch);
   flow.record.bytesUp = result.bytesUp;
   flow.record.bytesDown = result.bytesDown;

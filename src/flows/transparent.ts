@@ -15,6 +15,7 @@ import { blockOverTls, blockPageOf } from "./blocked.ts";
 import { connectUpstreamTls, tlsName, upstreamHandle } from "./upstream-tls.ts";
 import { splice } from "./splice.ts";
 import { connectUpstream, noteUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
+import { watchFlow } from "./live-flows.ts";
 
 /** What a transparent TLS listener needs from its config. */
 export interface TransparentSettings {
@@ -93,7 +94,8 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
   }
   r.host = tlsName(host);
   r.port = port;
-  const decision = ctx.policy().decide({ host, port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode });
+  const query = { host, port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode };
+  const decision = ctx.policy().decide(query);
   flow.decided(decision);
   if (decision.action === "deny") {
     const ic = ctx.interception;
@@ -101,6 +103,7 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
     const rest = src.release();
     return blockOverTls(client, rest ? concatBytes([raw, rest]) : raw, host, port, decision, ctx, ic, flow);
   }
+  watchFlow(ctx, flow, client, query, decision);
   if (decision.decryption === "decrypt") {
     if (hello.sni !== undefined) {
       const rest = src.release();
@@ -120,6 +123,7 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
     return refuse(TlsAlert.internalError, "error", e instanceof UpstreamError ? e.message : errorText(e));
   }
   noteUpstream(r, up);
+  flow.watch?.also(up.conn);
   const rest = src.release();
   const headA = rest ? concatBytes([raw, rest]) : raw;
   if (up.head) {

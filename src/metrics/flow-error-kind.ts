@@ -46,17 +46,17 @@ export const FLOW_ERROR_KINDS = [
 export type FlowErrorKind = (typeof FLOW_ERROR_KINDS)[number];
 
 /**
- * The kind of error that ended `record`, or null if it ended without one (a policy denial
- * is not an error).
+ * The kind of error that ended `record`, or null if it ended without one (a policy denial,
+ * or a revocation of an open flow the policy now denies, is not an error).
  *
  * @example
  * ```ts
  * flowErrorKind({ ...record, status: 502, error: 'DNS: Host "x.test" not found' }); // "dns"
  * ```
  */
-export function flowErrorKind(record: Pick<FlowRecord, "kind" | "status" | "error">): FlowErrorKind | null {
+export function flowErrorKind(record: Pick<FlowRecord, "kind" | "status" | "error"> & { readonly end?: string | null }): FlowErrorKind | null {
   const { error, status } = record;
-  if (error === null) return null;
+  if (error === null || record.end === "revoked") return null;
   if (error.startsWith("DNS:")) return "dns";
   if (error.startsWith("Client TLS handshake failed")) return "tls_client";
   if (error.startsWith("Upstream certificate rejected") || error.startsWith("Upstream TLS")) return "tls_upstream";

@@ -94,6 +94,7 @@ describe("parseConfig", () => {
     assert.deepEqual(config.policy, {
       defaultAction: "deny",
       defaultLog: true,
+      recheckOpenConnections: true,
       rules: [
         { id: "rule-1", action: "allow", log: true, decryption: "exception", upstreamTls: "verify" },
         { id: "b", action: "deny", decryption: "decrypt", log: false, upstreamTls: "verify" },
@@ -113,6 +114,7 @@ describe("parseConfig", () => {
     ]);
     assert.deepEqual(problems({ dns: { servers: Array(9).fill("10.0.0.53") } }), ["dns.servers: expected at most 8 DNS servers"]);
     assert.equal(parseConfig({ dns: { servers: ["10.0.0.53"], transport: "tcp" } }).dns.transport, "tcp");
+    assert.equal(parseConfig({ policy: { recheckOpenConnections: false } }).policy.recheckOpenConnections, false);
     assert.deepEqual(problems({ dns: { transport: "doh" } }), ['dns.transport: expected "udp" or "tcp", got "doh"']);
     assert.equal(config.dns.cacheSize, 10000);
     assert.equal(config.limits.idleTimeoutMs, 0);

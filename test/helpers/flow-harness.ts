@@ -30,6 +30,7 @@ import type { FlowRecord, RequestRecord } from "../../src/log/flow-record.ts";
 import { compilePolicy } from "../../src/policy/compile.ts";
 import type { PolicyDefinition, UrlRuleDefinition } from "../../src/policy/types.ts";
 import { compileUrlRules } from "../../src/policy/url-rules.ts";
+import type { LiveFlows } from "../../src/flows/live-flows.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -121,6 +122,8 @@ export interface HarnessOptions {
   readonly blockPage?: BlockPage;
   /** URL rules (also taken from `interception.urlRules`, for decrypting tests). */
   readonly urlRules?: readonly UrlRuleDefinition[];
+  /** Open flows to watch (the gateway's recheck registry); default none. */
+  readonly liveFlows?: LiveFlows;
 }
 
 /** The interception settings of a harness with fake TLS (defaults: TLSv1.2 both sides, no mirroring, no url rules). */
@@ -316,6 +319,7 @@ export class FlowHarness {
       ...(options.parents ? { parents: () => new Map(options.parents?.map((p) => [p.name, p])) } : {}),
       ...(options.blockPage ? { blockPage: () => options.blockPage! } : {}),
       ...(urlRules ? { urlPolicy: () => urlRules } : {}),
+      ...(options.liveFlows ? { liveFlows: options.liveFlows } : {}),
       runtime,
       policy: () => policy,
       resolver,

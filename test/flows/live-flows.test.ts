@@ -1,0 +1,188 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { memoryConnPair } from "../../src/core/memory-conn.ts";
+import { normalizeHost } from "../../src/core/host.ts";
+import { LiveFlows, untilNextMinute } from "../../src/flows/live-flows.ts";
+import { compilePolicy } from "../../src/policy/compile.ts";
+import type { Decision, PolicyDefinition } from "../../src/policy/types.ts";
+import { DECRYPT_POLICY, ESTABLISHED, type FlowHarness, type Peer, readResponse, serveRequests, until, withHarness, within } from "../helpers/flow-harness.ts";
+import { clientHello } from "../protocol/client-hello-builder.ts";
+
+const CONNECT = "CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\n\r\n";
+const DENY_ALL = compilePolicy({ defaultAction: "deny", rules: [] });
+const ALLOW_ALL = compilePolicy({ defaultAction: "allow", rules: [] });
+
+/** An origin that holds its connection open until the gateway closes it; resolves when it did. */
+function holdingOrigin(h: FlowHarness, address: string, port: number): Promise<void> {
+  let closed!: () => void;
+  const done = new Promise<void>((r) => (closed = r));
+  h.origin(address, port, async (o) => {
+    await o.readToEndOrReset();
+    closed();
+  });
+  return done;
+}
+
+/** The client's end sees the connection end (FIN or reset) within a second. */
+async function seesClose(c: Peer): Promise<void> {
+  await within(c.readToEndOrReset(), 1000, "the gateway closing the client");
+}
+
+const ALLOWED: Decision = { action: "allow", ruleId: "r", reason: "rule r", log: true, decryption: "exception" } as Decision;
+
+describe("LiveFlows", () => {
+  it("watches allowed flows until they end; a recheck closes what the policy now denies", () => {
+    const live = new LiveFlows();
+    const query = { host: normalizeHost("a.test"), port: 443, clientIp: "10.0.0.1" };
+    const [client] = memoryConnPair();
+    const [upstream] = memoryConnPair();
+    const [pooled] = memoryConnPair();
+    const reasons: string[] = [];
+    const watch = live.watch(query, ALLOWED, client, (r) => reasons.push(r));
+    watch.also(upstream);
+    watch.also(pooled);
+    watch.release(pooled);
+    live.watch(query, { ...ALLOWED, action: "deny" }, memoryConnPair()[0], () => reasons.push("denied flow revoked"));
+    assert.equal(live.size, 1, "a denied flow is not watched");
+    assert.equal(live.recheck(ALLOW_ALL), 0);
+    assert.equal(live.recheck(DENY_ALL), 1);
+    assert.deepEqual(reasons, ["the policy denies it now: no rule matched; default deny"]);
+    assert.equal(live.size, 0);
+    assert.equal(live.recheck(DENY_ALL), 0, "revoked once");
+    const ended = live.watch(query, ALLOWED, memoryConnPair()[0], () => reasons.push("ended flow revoked"));
+    ended.end();
+    ended.end();
+    assert.equal(live.recheck(DENY_ALL), 0);
+    assert.equal(reasons.length, 1);
+  });
+
+  it("untilNextMinute: just past the next whole minute", () => {
+    assert.equal(untilNextMinute(Date.parse("2026-11-23T12:00:00.000Z")), 60_005);
+    assert.equal(untilNextMinute(Date.parse("2026-11-23T12:59:59.990Z")), 15);
+  });
+});
+
+describe("open flows the policy no longer allows", () => {
+  it("a CONNECT tunnel: client and upstream closed, the line ends revoked naming why", async () => {
+    const live = new LiveFlows();
+    await withHarness({ liveFlows: live }, async (h) => {
+      const upstreamClosed = holdingOrigin(h, "10.0.0.1", 443);
+      const c = h.client();
+      await c.write(CONNECT);
+      assert.equal(await c.readText(ESTABLISHED.length), ESTABLISHED);
+      await until(() => live.size === 1, 1000, "the tunnel watched");
+      assert.equal(live.recheck(ALLOW_ALL), 0, "still allowed: untouched");
+      assert.equal(live.recheck(DENY_ALL), 1);
+      await seesClose(c);
+      await within(upstreamClosed, 1000, "the upstream closed");
+      await h.finish();
+      const r = h.record();
+      assert.equal(r.decision, "allow");
+      assert.equal(r.rule, "allow-test");
+      assert.equal(r.end, "revoked");
+      assert.equal(r.error, "the policy denies it now: no rule matched; default deny");
+      assert.equal(live.size, 0);
+    });
+  });
+
+  it("a rule's schedule ending revokes the tunnel it allowed; a finished flow is no longer watched", async () => {
+    const live = new LiveFlows();
+    const hhmm = (t: number) => new Date(t).toISOString().slice(11, 16);
+    const now = Date.now();
+    // allowed from a minute ago to two minutes from now (UTC), over midnight if it must
+    const lunch: PolicyDefinition = {
+      defaultAction: "deny",
+      rules: [{ id: "lunch", hosts: ["origin.test"], action: "allow", log: true, schedule: { from: hhmm(now - 60_000), to: hhmm(now + 120_000), timeZone: "UTC" } }],
+    };
+    await withHarness({ liveFlows: live, policy: lunch }, async (h) => {
+      holdingOrigin(h, "10.0.0.1", 443);
+      const c = h.client();
+      await c.write(CONNECT);
+      assert.equal(await c.readText(ESTABLISHED.length), ESTABLISHED);
+      await until(() => live.size === 1, 1000, "the tunnel watched");
+      const policy = compilePolicy(lunch);
+      assert.equal(live.recheck(policy, now + 30_000), 0, "inside the window");
+      assert.equal(live.recheck(policy, now + 5 * 60_000), 1, "after the window");
+      await seesClose(c);
+      await h.finish();
+      const r = h.record();
+      assert.equal(r.rule, "lunch");
+      assert.equal(r.end, "revoked");
+      assert.match(r.error ?? "", /^the policy denies it now: no rule matched; default deny$/);
+    });
+    await withHarness({ liveFlows: live }, async (h) => {
+      h.origin("10.0.0.1", 443, async (o) => {
+        await o.readToEnd();
+        await o.end();
+      });
+      const c = h.client();
+      await c.write(CONNECT);
+      assert.equal(await c.readText(ESTABLISHED.length), ESTABLISHED);
+      await c.end();
+      await c.readToEnd();
+      await h.finish();
+      assert.equal(live.size, 0, "nothing left behind");
+    });
+  });
+
+  it("a decrypted session between requests: client and upstream closed", async () => {
+    const live = new LiveFlows();
+    await withHarness({ liveFlows: live, policy: DECRYPT_POLICY, interception: {} }, async (h) => {
+      serveRequests(h, "10.0.0.1", 443, ["first"]);
+      const c = h.client();
+      await c.write(CONNECT);
+      assert.equal(await c.readText(ESTABLISHED.length), ESTABLISHED);
+      await c.write("GET /a HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+      assert.equal((await readResponse(c)).body, "first");
+      assert.equal(live.size, 1);
+      assert.equal(live.recheck(DENY_ALL), 1);
+      await seesClose(c);
+      await h.finish();
+      const r = h.records.find((x) => x.kind === "connect")!;
+      assert.equal(r.decryption, "decrypt");
+      assert.equal(r.end, "revoked");
+      assert.equal(live.size, 0);
+    });
+  });
+
+  it("a plain HTTP response in progress", async () => {
+    const live = new LiveFlows();
+    await withHarness({ liveFlows: live }, async (h) => {
+      let upstreamEnded!: () => void;
+      const ended = new Promise<void>((r) => (upstreamEnded = r));
+      h.origin("10.0.0.1", 80, async (o) => {
+        await o.readHead();
+        await o.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
+        await o.readToEndOrReset();
+        upstreamEnded();
+      });
+      const c = h.client();
+      await c.write("GET http://origin.test/big HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+      await c.readHead();
+      assert.equal(await c.readText(10), "0123456789");
+      assert.equal(live.recheck(DENY_ALL), 1);
+      await seesClose(c);
+      await within(ended, 1000, "the upstream closed");
+      await h.finish();
+      const r = h.record();
+      assert.equal(r.kind, "http");
+      assert.equal(r.end, "revoked");
+    });
+  });
+
+  it("a transparent splice", async () => {
+    const live = new LiveFlows();
+    await withHarness({ liveFlows: live }, async (h) => {
+      const upstreamClosed = holdingOrigin(h, "10.0.0.1", 443);
+      const c = h.transparentClient();
+      await c.write(clientHello("origin.test"));
+      await until(() => live.size === 1, 1000, "the splice watched");
+      await until(() => h.dials.length === 1, 1000, "the upstream dialed");
+      assert.equal(live.recheck(DENY_ALL), 1);
+      await seesClose(c);
+      await within(upstreamClosed, 1000, "the upstream closed");
+      await h.finish();
+      assert.equal(h.record().end, "revoked");
+    });
+  });
+});
