@@ -48,6 +48,12 @@ describe("flowErrorKind", () => {
     assert.equal(flowErrorKind({ kind: "http", status: 200, error: null }), null);
   });
 
+  it("a flow revoked because the policy now denies it is a decision, not an error", () => {
+    const error = 'the policy denies it now: rule "no-social" matched host pattern "social.test"';
+    assert.equal(flowErrorKind({ kind: "connect", status: 200, error, end: "revoked" }), null);
+    assert.equal(flowErrorKind({ kind: "connect", status: 200, error, end: "client-error" }), "other");
+  });
+
   it("every kind it returns is listed", () => {
     for (const [, , , expected] of CASES) assert.ok(FLOW_ERROR_KINDS.includes(expected));
     assert.equal(new Set(FLOW_ERROR_KINDS).size, FLOW_ERROR_KINDS.length);
