@@ -75,6 +75,11 @@ export async function udpExchange(
     ignored++;
     lastIgnored = why;
   };
+  if (signal.aborted) {
+    // it aborted while the socket was opening: the listener below would never hear of it
+    socket.close();
+    throw signal.reason;
+  }
   const onAbort = () => socket.close();
   signal.addEventListener("abort", onAbort, { once: true });
   const timer = setInterval(() => void sendPending().catch(() => {}), retransmitMs);

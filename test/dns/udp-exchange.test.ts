@@ -8,6 +8,7 @@ import { createResolver } from "../../src/dns/resolver.ts";
 import type { DnsServer } from "../../src/dns/server.ts";
 import { ServerResolver } from "../../src/dns/server-resolver.ts";
 import { buildResponse, questionOf, serveDnsTcp, type TestResponse } from "./_dns-message.ts";
+import { within } from "../helpers/flow-harness.ts";
 
 /** What a fake UDP server does with one query: datagrams to send back (from the server unless `from` says), or an ICMP-like refusal. */
 type Reply = { data: Uint8Array; from?: { address: string; port: number } };
@@ -179,6 +180,18 @@ describe("ServerResolver over UDP", () => {
     const pending = r.resolve("a.test", ac.signal);
     setTimeout(() => ac.abort(new Error("stop")), 20);
     await assert.rejects(pending, /stop/);
+    assert.equal(udp.openSockets(), 0);
+  });
+
+  it("a lookup aborted while its socket opens stops, and closes the socket", async () => {
+    const udp = udpNetwork({ "10.0.0.1:53": () => [] });
+    const ac = new AbortController();
+    const slowOpen = async (address: string, port: number) => {
+      ac.abort(new Error("stop"));
+      return await udp.open(address, port);
+    };
+    const r = new ServerResolver([S1], noTcp.dial, 10_000, { open: slowOpen, retransmitMs: 1000 });
+    await assert.rejects(within(r.resolve("a.test", ac.signal), 1000), /stop/);
     assert.equal(udp.openSockets(), 0);
   });
 
