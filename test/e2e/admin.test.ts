@@ -94,7 +94,7 @@ describe("admin API and lifecycle end to end", { timeout: 120_000 }, () => {
     assert.match(r.stdout, /address guard/);
   });
 
-  it("PUT /policy swaps the policy for new connections; an open tunnel keeps working", async () => {
+  it("PUT /policy swaps the policy for new connections, and closes an open tunnel it now denies", async () => {
     // an open tunnel to origin.test (an echo server), established under the old policy
     const tunnel = net.connect(gw.port, "127.0.0.1");
     await new Promise<void>((resolve) => tunnel.once("connect", () => resolve()));
@@ -112,11 +112,14 @@ describe("admin API and lifecycle end to end", { timeout: 120_000 }, () => {
     const denied = await viaProxy();
     assert.equal(denied.code, 56, "new connections get the new policy");
 
-    // the tunnel opened before the swap keeps its decision and still carries bytes
-    const echoed = new Promise<string>((resolve) => tunnel.once("data", (d) => resolve(String(d))));
-    tunnel.write("still here");
-    assert.equal(await echoed, "still here");
-    tunnel.destroy();
+    // the tunnel opened before the swap: the new policy denies it, so it is closed (policy.recheckOpenConnections)
+    tunnel.on("error", () => {});
+    await Promise.race([
+      new Promise<void>((resolve) => (tunnel.destroyed ? resolve() : tunnel.once("close", () => resolve()))),
+      new Promise((_, reject) => setTimeout(() => reject(new Error("the tunnel the new policy denies is still open")), 5000)),
+    ]);
+    const revoked = await gw.waitForFlow((f) => f.host === "origin.test" && f.port === echoPort && f.end === "revoked");
+    assert.match(String(revoked.error), /^the policy denies it now: rule "block-origin"/);
     const explain = await fetch(`${admin}/policy/explain`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ url: `https://origin.test:${origin.port}/` }) });
     const e = (await explain.json()) as { decision: { action: string; ruleId: string }; rules: unknown[] };
     assert.equal(e.decision.action, "deny");
