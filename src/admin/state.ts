@@ -24,8 +24,9 @@ export interface AdminState {
    */
   validatePolicy(policy: unknown): readonly PolicyIssue[];
   /**
-   * Validates and atomically swaps the policy. Existing connections keep the decision they
-   * got; new ones use the new policy. Returns the issues if invalid (nothing changed).
+   * Validates and atomically swaps the policy: new connections use it, and open ones it now
+   * denies are closed (unless `recheckOpenConnections` is false). Returns the issues if
+   * invalid (nothing changed).
    */
   replacePolicy(policy: unknown): { readonly ok: true; readonly generation: number } | { readonly ok: false; readonly issues: readonly PolicyIssue[] };
   /**
