@@ -26,7 +26,6 @@ export interface FlowWatch {
 
 interface Entry {
   readonly query: PolicyQuery;
-  readonly decision: Decision;
   readonly conns: Set<Conn>;
   readonly onRevoke: (reason: string) => void;
 }
@@ -57,7 +56,7 @@ export class LiveFlows {
    * watched (the flow ends at once anyway).
    */
   watch(query: PolicyQuery, decision: Decision, client: Conn, onRevoke: (reason: string) => void): FlowWatch {
-    const entry: Entry = { query, decision, conns: new Set([client]), onRevoke };
+    const entry: Entry = { query, conns: new Set([client]), onRevoke };
     if (decision.action === "allow") this.#entries.add(entry);
     return {
       also: (conn) => void entry.conns.add(conn),
@@ -101,7 +100,7 @@ export class LiveFlows {
  * one: a revocation marks the flow's line and closes `client`.
  */
 export function watchFlow(ctx: FlowContext, flow: FlowState, client: Conn, query: PolicyQuery, decision: Decision): void {
-  if (!ctx.liveFlows || decision.action !== "allow") return;
+  if (!ctx.liveFlows) return;
   flow.watch?.end();
   flow.watch = ctx.liveFlows.watch(query, decision, client, (reason) => flow.revoke(reason));
 }
