@@ -39,7 +39,7 @@ export class Admission {
 
   constructor(deps: AdmissionDeps) {
     this.#deps = deps;
-    this.#overload = errorAnswer(503, `Too many connections (limit ${deps.limits.maxConnections})`, "connection_limit_reached");
+    this.#overload = errorAnswer(503, `Too many connections (limit ${deps.limits.maxConnections})`, { proxyError: "connection_limit_reached" });
     const { connectionRatePerClient: perSecond, connectionBurstPerClient: burst } = deps.limits;
     this.#rate = perSecond > 0 ? new RateLimiter({ perSecond, burst }) : undefined;
   }

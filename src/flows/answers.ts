@@ -28,17 +28,23 @@ const REASONS: Record<number, string> = {
   505: "HTTP Version Not Supported",
 };
 
+/** How an error answer is told apart from the default one for its status. */
+export interface AnswerOptions {
+  /** The RFC 9209 error type of the Proxy-Status field; by default one that fits the status. */
+  readonly proxyError?: string | undefined;
+  /** More header fields (never framing ones). */
+  readonly headers?: readonly (readonly [string, string])[] | undefined;
+  /** The method of the request answered, when known: a `HEAD` gets the head alone (RFC 9110 §9.3.2). */
+  readonly method?: string | undefined;
+}
+
 /** Bytes of a short error response with an RFC 9209 Proxy-Status field. */
-export function errorAnswer(
-  status: number,
-  message: string,
-  proxyError?: string,
-  extraHeaders: readonly (readonly [string, string])[] = [],
-): Uint8Array {
-  return errorResponse(status, REASONS[status] ?? "Error", message + "\n", [
-    ...extraHeaders,
-    ["Proxy-Status", `tollgate; error=${proxyError ?? proxyStatusError(status)}; details=${JSON.stringify(message.replace(/[^\x20-\x7e]/g, "?"))}`],
-  ]);
+export function errorAnswer(status: number, message: string, options: AnswerOptions = {}): Uint8Array {
+  const headers: (readonly [string, string])[] = [
+    ...(options.headers ?? []),
+    ["Proxy-Status", `tollgate; error=${options.proxyError ?? proxyStatusError(status)}; details=${JSON.stringify(message.replace(/[^\x20-\x7e]/g, "?"))}`],
+  ];
+  return errorResponse(status, REASONS[status] ?? "Error", message + "\n", headers, { omitBody: options.method === "HEAD" });
 }
 
 /** The answer to a successful CONNECT. */
@@ -50,15 +56,8 @@ export function blockedBody(d: Decision): string {
 }
 
 /** Writes a short error answer, half-closes, and closes after a bounded linger. Never throws. */
-export async function answerAndClose(
-  client: Conn,
-  src: ConnReader,
-  status: number,
-  message: string,
-  proxyError?: string,
-  extraHeaders: readonly (readonly [string, string])[] = [],
-): Promise<void> {
-  await sendAndClose(client, src, errorAnswer(status, message, proxyError, extraHeaders));
+export async function answerAndClose(client: Conn, src: ConnReader, status: number, message: string, options: AnswerOptions = {}): Promise<void> {
+  await sendAndClose(client, src, errorAnswer(status, message, options));
 }
 
 /** Writes a complete answer, half-closes, and closes after a bounded linger. Never throws. */
@@ -85,13 +84,12 @@ export async function answerError(
   flow: FlowState,
   status: number,
   message: string,
-  proxyError?: string,
-  extraHeaders: readonly (readonly [string, string])[] = [],
+  options: AnswerOptions = {},
 ): Promise<void> {
   flow.record.status = status;
   const denial = status === 403 || status === 429; // a decision, not an error
   flow.finish(denial ? "denied" : "error", denial ? undefined : message);
-  await answerAndClose(client, src, status, message, proxyError, extraHeaders);
+  await answerAndClose(client, src, status, message, options);
 }
 
 /**

@@ -41,7 +41,7 @@ export async function connectTunnel(client: Conn, src: ConnReader, head: Request
   watchFlow(ctx, flow, client, query, decision);
   if (decision.decryption === "decrypt") return interceptConnect(client, src, host, authority.port, decision, ctx, flow);
   if (ctx.tunnels && !ctx.tunnels.acquire()) {
-    return answerError(client, src, flow, 503, "Too many tunnels; try again later", "connection_limit_reached");
+    return answerError(client, src, flow, 503, "Too many tunnels; try again later", { proxyError: "connection_limit_reached" });
   }
   try {
     await openTunnel(client, src, host, authority.port, decision, ctx, flow);
@@ -79,7 +79,7 @@ async function openTunnel(
     upstream = await connectUpstream(ctx, host, port, decision);
   } catch (e) {
     noteUpstreamError(flow, e);
-    if (e instanceof UpstreamError) return answerError(client, src, flow, e.status, e.message, e.proxyStatus);
+    if (e instanceof UpstreamError) return answerError(client, src, flow, e.status, e.message, { proxyError: e.proxyStatus });
     return answerError(client, src, flow, 502, errorText(e));
   }
   noteUpstream(r, upstream);

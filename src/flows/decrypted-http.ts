@@ -114,7 +114,7 @@ export async function relayDecryptedHttp(
       req.rule = "host-mismatch";
       req.reason = misdirected;
       logRequest(true);
-      await answerAndClose(client, cR, 421, misdirected, "destination_denied");
+      await answerAndClose(client, cR, 421, misdirected, { proxyError: "destination_denied", method: head.method });
       return done("denied", misdirected);
     }
     const decision: UrlDecision = decideUrl(ctx, host, path, head.method, r.user);
@@ -136,7 +136,7 @@ export async function relayDecryptedHttp(
     } catch (e) {
       req.status = e instanceof HttpParseError ? e.status : 400;
       logRequest(true, errorText(e));
-      await answerAndClose(client, cR, req.status, errorText(e));
+      await answerAndClose(client, cR, req.status, errorText(e), { method: head.method });
       return done("error", errorText(e));
     }
     // RFC 9112 §3.2.2: with absolute-form the target's authority is the Host (a Host field
@@ -185,11 +185,11 @@ export async function relayDecryptedHttp(
           // as for the CONNECT: name the validation failure (the reconnect re-validated)
           const message = `Upstream certificate rejected (${e.code}): ${e.message}`;
           logRequest(true, message);
-          await answerAndClose(client, cR, 502, message, "tls_certificate_error");
+          await answerAndClose(client, cR, 502, message, { proxyError: "tls_certificate_error", method: head.method });
           return done("error", message);
         }
         logRequest(true, errorText(e));
-        await answerAndClose(client, cR, status, errorText(e));
+        await answerAndClose(client, cR, status, errorText(e), { method: head.method });
         return done("error", errorText(e));
       }
     }

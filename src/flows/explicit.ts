@@ -77,16 +77,16 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
           flow.record.reason = auth.reason;
           const unchecked = uncheckedAnswer(auth);
           if (unchecked) {
-            await answerError(client, src, flow, unchecked.status, unchecked.message, undefined, [["Retry-After", unchecked.retryAfter]]);
+            await answerError(client, src, flow, unchecked.status, unchecked.message, { headers: [["Retry-After", unchecked.retryAfter]], method: head.method });
             return;
           }
-          await answerError(client, src, flow, 407, "Proxy authentication required", undefined, [["Proxy-Authenticate", proxyAuth.challenge]]);
+          await answerError(client, src, flow, 407, "Proxy authentication required", { headers: [["Proxy-Authenticate", proxyAuth.challenge]], method: head.method });
           return;
         }
         flow.record.user = auth.user;
       }
       if (REFUSED_METHODS.has(head.method)) {
-        await answerError(client, src, flow, 405, `Method "${head.method}" is not proxied`);
+        await answerError(client, src, flow, 405, `Method "${head.method}" is not proxied`, { method: head.method });
         return;
       }
       if (transparentPort !== undefined) {
@@ -103,11 +103,11 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
         return;
       }
       if (head.form !== "absolute") {
-        await answerError(client, src, flow, 400, "This is a proxy: send an absolute URI (GET http://host/path) or CONNECT host:port");
+        await answerError(client, src, flow, 400, "This is a proxy: send an absolute URI (GET http://host/path) or CONNECT host:port", { method: head.method });
         return;
       }
       if (head.scheme !== "http") {
-        await answerError(client, src, flow, 400, `Scheme "${head.scheme}" is not proxied as absolute-form; use CONNECT for https`);
+        await answerError(client, src, flow, 400, `Scheme "${head.scheme}" is not proxied as absolute-form; use CONNECT for https`, { method: head.method });
         return;
       }
       const outcome = await forwardHttp(client, src, head, ctx, flow, kept);
@@ -137,7 +137,7 @@ async function forwardTransparent(
   const hostField = head.form === "absolute" && head.url ? head.url.host : head.headers.get("host");
   const authority = hostField === undefined ? undefined : parseHostPort(hostField, port);
   if (!authority) {
-    await answerError(client, src, flow, 400, "A transparent HTTP request needs a valid Host field");
+    await answerError(client, src, flow, 400, "A transparent HTTP request needs a valid Host field", { method: head.method });
     return { next: "stop" };
   }
   const target = head.form === "absolute" ? (head.path ?? "/") : head.target;

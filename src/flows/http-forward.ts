@@ -56,7 +56,7 @@ export async function forwardHttp(
   try {
     host = normalizeHost(authority.host);
   } catch (e) {
-    await answerError(client, src, flow, 400, `Invalid host: ${errorText(e)}`);
+    await answerError(client, src, flow, 400, `Invalid host: ${errorText(e)}`, { method: head.method });
     return { next: "stop" };
   }
   r.host = host.kind === "dns" ? host.name : host.address; // as CONNECT logs it: no brackets
@@ -84,14 +84,14 @@ export async function forwardHttp(
   try {
     reqFraming = requestBodyFraming(head);
   } catch (e) {
-    await answerError(client, src, flow, e instanceof HttpParseError ? e.status : 400, errorText(e));
+    await answerError(client, src, flow, e instanceof HttpParseError ? e.status : 400, errorText(e), { method: head.method });
     return { next: "stop" };
   }
   let parent: ParentProxy | undefined;
   try {
     parent = parentFor(ctx, decision);
   } catch (e) {
-    await answerError(client, src, flow, e instanceof UpstreamError ? e.status : 502, errorText(e), e instanceof UpstreamError ? e.proxyStatus : undefined);
+    await answerError(client, src, flow, e instanceof UpstreamError ? e.status : 502, errorText(e), { proxyError: e instanceof UpstreamError ? e.proxyStatus : undefined, method: head.method });
     return { next: "stop" };
   }
   // through a parent one connection carries requests for any origin, as a client's would
@@ -113,7 +113,7 @@ export async function forwardHttp(
       return { key, conn: u.conn, reader: new ConnReader(u.conn), address: u.address, dnsSource: u.dnsSource };
     } catch (e) {
       noteUpstreamError(flow, e);
-      await answerError(client, src, flow, e instanceof UpstreamError ? e.status : 502, errorText(e), e instanceof UpstreamError ? e.proxyStatus : undefined);
+      await answerError(client, src, flow, e instanceof UpstreamError ? e.status : 502, errorText(e), { proxyError: e instanceof UpstreamError ? e.proxyStatus : undefined, method: head.method });
       return undefined;
     }
   };
@@ -179,7 +179,7 @@ export async function forwardHttp(
         return { next: "stop" };
       }
       const status = e instanceof FlowTimeoutError ? 504 : e instanceof HttpParseError ? e.status : 502;
-      await answerError(client, src, flow, status, errorText(e));
+      await answerError(client, src, flow, status, errorText(e), { method: head.method });
       return { next: "stop" };
     }
   }

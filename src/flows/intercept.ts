@@ -36,11 +36,11 @@ export async function interceptConnect(
     up = await connectUpstreamTls(ctx, ic, host, port, decision);
   } catch (e) {
     if (e instanceof TlsValidationError) {
-      return answerError(client, src, flow, 502, `Upstream certificate rejected (${e.code}): ${e.message}`, "tls_certificate_error");
+      return answerError(client, src, flow, 502, `Upstream certificate rejected (${e.code}): ${e.message}`, { proxyError: "tls_certificate_error" });
     }
     noteUpstreamError(flow, e);
-    if (e instanceof UpstreamError) return answerError(client, src, flow, e.status, e.message, e.proxyStatus);
-    return answerError(client, src, flow, 502, `Upstream TLS handshake with ${hostText(host)}:${port} failed: ${errorText(e)}`, "tls_protocol_error");
+    if (e instanceof UpstreamError) return answerError(client, src, flow, e.status, e.message, { proxyError: e.proxyStatus });
+    return answerError(client, src, flow, 502, `Upstream TLS handshake with ${hostText(host)}:${port} failed: ${errorText(e)}`, { proxyError: "tls_protocol_error" });
   }
   noteUpstream(r, up);
   const upstream = upstreamHandle(ic, up);

@@ -21,7 +21,7 @@ export async function refuseConnection(
   if (ctx.mode === "explicit" || ctx.mode === "transparent-http") {
     const retryAfter: [string, string][] = refusal.retryAfterMs === undefined ? [] : [["Retry-After", String(Math.ceil(refusal.retryAfterMs / 1000))]];
     const proxyStatus = refusal.status === 403 ? "destination_denied" : "connection_limit_reached";
-    await answerError(conn, new ConnReader(conn), flow, refusal.status, refusal.reason, proxyStatus, retryAfter);
+    await answerError(conn, new ConnReader(conn), flow, refusal.status, refusal.reason, { proxyError: proxyStatus, headers: retryAfter });
     return;
   }
   conn.close();

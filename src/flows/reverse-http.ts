@@ -149,7 +149,7 @@ export async function serveReverseHttp(
       req.status = status;
       req.reason = more.logReason ?? reason;
       logRequest(true, refusal ? undefined : reason);
-      await answerAndClose(client, cR, status, reason, proxyError, [...(more.headers ?? []), [REQUEST_ID_FIELD, requestId]]);
+      await answerAndClose(client, cR, status, reason, { proxyError, headers: [...(more.headers ?? []), [REQUEST_ID_FIELD, requestId]], method: head.method });
       return done(end, refusal ? undefined : reason);
     };
 

@@ -89,7 +89,7 @@ export async function handleRedirectHttps(client: Conn, ctx: FlowContext, httpsP
       req.status = r.status = 400;
       req.error = location ? "CONNECT is not accepted here" : "A request needs a valid Host to be redirected";
       write();
-      await answerAndClose(client, src, 400, req.error);
+      await answerAndClose(client, src, 400, req.error, { method: head.method });
       return flow.finish("error", req.error);
     }
     let hasBody = true;
@@ -115,8 +115,11 @@ export async function handleRedirectHttps(client: Conn, ctx: FlowContext, httpsP
     const w = client.writable.getWriter();
     try {
       await w.write(out);
-      await w.write(body);
-      req.bytesDown = out.byteLength + body.byteLength;
+      // a HEAD gets the head alone (RFC 9110 §9.3.2): on a kept connection a body would be
+      // read as the start of the next response
+      const sent = head.method === "HEAD" ? 0 : body.byteLength;
+      if (sent > 0) await w.write(body);
+      req.bytesDown = out.byteLength + sent;
       r.bytesDown += req.bytesDown;
       if (!keep) await w.close();
     } catch (e) {

@@ -81,7 +81,8 @@ const FRAMING_FIELDS = new Set(["content-length", "transfer-encoding", "connecti
 
 /**
  * A complete, self-delimited HTTP/1.1 error response with a UTF-8 text body and
- * `Connection: close`. An extra Content-Type replaces the default one.
+ * `Connection: close`. An extra Content-Type replaces the default one. With `omitBody` (the
+ * answer to a `HEAD`) it is the head alone, whose Content-Length still says the body's size.
  *
  * @throws {TypeError} when `extraHeaders` sets Content-Length, Transfer-Encoding or
  * Connection, or a field is invalid.
@@ -95,6 +96,7 @@ export function errorResponse(
   reasonText: string,
   bodyText: string,
   extraHeaders: Iterable<readonly [string, string]> = [],
+  options: { readonly omitBody?: boolean } = {},
 ): Uint8Array {
   const body = new TextEncoder().encode(bodyText);
   const extra = Array.from(extraHeaders);
@@ -106,6 +108,7 @@ export function errorResponse(
   if (!hasType) headers.push(["Content-Type", "text/plain; charset=utf-8"]);
   headers.push(["Content-Length", String(body.length)], ["Connection", "close"], ...extra);
   const head = serializeResponseHead({ version: "HTTP/1.1", status, reason: reasonText, headers });
+  if (options.omitBody) return head;
   const out = new Uint8Array(head.length + body.length);
   out.set(head, 0);
   out.set(body, head.length);

@@ -6,12 +6,13 @@ import { dec, type FlowHarness, type Peer, withHarness, within } from "../helper
  * Reads an error answer: status, a self-delimited body, `Connection: close`, then the end
  * of the connection (FIN, not a reset). Returns the body text.
  */
-async function expectAnswer(c: Peer, status: number): Promise<string> {
+async function expectAnswer(c: Peer, status: number, method = "GET"): Promise<string> {
   const head = await within(c.readHead(), 1500, "error answer");
   assert.equal(head.status, status, head.raw);
   assert.equal(head.get("connection"), "close");
   assert.match(head.get("proxy-status") ?? "", /^tollgate; error=/);
-  const body = dec.decode(await c.readBytes(Number(head.get("content-length"))));
+  // the answer to a HEAD is the head alone (RFC 9110 §9.3.2): then the end, nothing else
+  const body = method === "HEAD" ? "" : dec.decode(await c.readBytes(Number(head.get("content-length"))));
   await c.end();
   const rest = await within(c.readToEndOrReset(), 1500, "end of connection");
   assert.equal(rest.reset, false, "the answer is followed by a clean end");
@@ -23,13 +24,14 @@ async function expectAnswer(c: Peer, status: number): Promise<string> {
 async function refused(h: FlowHarness, request: string, status: number, pieces: readonly number[] = [1]) {
   const c = h.client();
   await c.writeSplit(request, pieces);
-  const body = await expectAnswer(c, status);
+  const method = request.slice(0, request.indexOf(" "));
+  const body = await expectAnswer(c, status, method);
   await h.finish();
   assert.deepEqual(h.dials, [], "no dial for a refused request");
   const r = h.record();
   assert.equal(r.status, status);
   assert.equal(r.end, "error");
-  assert.ok(r.error && body.includes(r.error), `the record's error ${JSON.stringify(r.error)} is what the client was told: ${JSON.stringify(body)}`);
+  if (method !== "HEAD") assert.ok(r.error && body.includes(r.error), `the record's error ${JSON.stringify(r.error)} is what the client was told: ${JSON.stringify(body)}`);
   return r;
 }
 
@@ -73,6 +75,16 @@ describe("explicit proxy: upstream errors", () => {
       const r = h.record();
       assert.equal(r.kind, "http");
       assert.match(r.error ?? "", /ECONNREFUSED/);
+    });
+  });
+
+  it("answers a HEAD whose origin refuses with a 502 head and no body", async () => {
+    await withHarness({}, async (h) => {
+      const c = h.client();
+      await c.write("HEAD http://other.test/ HTTP/1.1\r\nHost: other.test\r\n\r\n");
+      await expectAnswer(c, 502, "HEAD");
+      await h.finish();
+      assert.match(h.record().error ?? "", /ECONNREFUSED/);
     });
   });
 
@@ -158,6 +170,13 @@ describe("explicit proxy: malformed and refused requests", () => {
   it("answers 400 to an origin-form request", async () => {
     await withHarness({}, async (h) => {
       const r = await refused(h, "GET / HTTP/1.1\r\nHost: origin.test\r\n\r\n", 400);
+      assert.match(r.error ?? "", /absolute URI/);
+    });
+  });
+
+  it("answers 400 to an origin-form HEAD with the head alone", async () => {
+    await withHarness({}, async (h) => {
+      const r = await refused(h, "HEAD / HTTP/1.1\r\nHost: origin.test\r\n\r\n", 400);
       assert.match(r.error ?? "", /absolute URI/);
     });
   });

@@ -295,6 +295,22 @@ describe("interception: the decrypted HTTP/1.1 loop", () => {
     });
   });
 
+  it("a HEAD with a Host naming another server: the 421 head alone, then the end", async () => {
+    await withHarness(decrypting(), async (h) => {
+      serveRequests(h, "10.0.0.1", 443, []);
+      const c = h.client();
+      await establish(c);
+      await c.write("HEAD /x HTTP/1.1\r\nHost: evil.test\r\n\r\n");
+      const head = await within(c.readHead(), 1500, "421");
+      assert.equal(head.status, 421);
+      assert.ok(Number(head.get("content-length")) > 0, "the length the body would have");
+      await c.end();
+      assert.equal(dec.decode((await c.readToEndOrReset()).data), "", "no body after the head");
+      await h.finish();
+      assert.deepEqual(h.requestRecords.map((q) => [q.method, q.status]), [["HEAD", 421]]);
+    });
+  });
+
   it("absolute-form naming another authority: 421", async () => {
     await withHarness(decrypting(), async (h) => {
       const seen: ParsedHead[] = [];

@@ -18,16 +18,26 @@ describe("redirect-https flow", () => {
       assert.equal(first.head.startLine, "HTTP/1.1 308 Permanent Redirect");
       assert.equal(first.head.get("location"), "https://shop.example.test/a/b?x=1&y=%20");
       assert.equal(first.head.get("connection"), undefined);
-      await c.write("HEAD / HTTP/1.1\r\nHost: [2001:db8::1]\r\n\r\n");
-      assert.equal((await readResponse(c)).head.get("location"), "https://[2001:db8::1]/");
+      // a HEAD gets the head alone: the next answer on the connection starts right after it
+      await c.write("HEAD / HTTP/1.1\r\nHost: [2001:db8::1]\r\n\r\nGET /next HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      const second = await readResponse(c, "HEAD");
+      assert.equal(second.head.get("location"), "https://[2001:db8::1]/");
+      assert.equal(second.head.get("content-length"), String("Redirecting to https://[2001:db8::1]/\n".length));
+      const third = await readResponse(c);
+      assert.equal(third.head.startLine, "HTTP/1.1 308 Permanent Redirect");
+      assert.equal(third.head.get("location"), "https://a.test/next");
       await c.end();
-      await c.readToEndOrReset();
+      assert.equal((await c.readToEndOrReset()).data.byteLength, 0, "nothing after the last answer");
       await within(done, 3000);
-      assert.deepEqual(h.requestRecords.map((q) => [q.mode, q.rule, q.status]), [["reverse", "redirect-https", 308], ["reverse", "redirect-https", 308]]);
+      assert.deepEqual(h.requestRecords.map((q) => [q.mode, q.rule, q.status, q.bytesDown]), [
+        ["reverse", "redirect-https", 308, first.bytes],
+        ["reverse", "redirect-https", 308, second.bytes],
+        ["reverse", "redirect-https", 308, third.bytes],
+      ]);
       const r = h.record();
       assert.equal(r.mode, "reverse");
       assert.equal(r.kind, "http");
-      assert.equal(r.requests, 2);
+      assert.equal(r.requests, 3);
       assert.equal(r.status, 308);
     });
   });

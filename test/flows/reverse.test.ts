@@ -190,6 +190,21 @@ describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
     });
   });
 
+  it("no route for a HEAD: the 404 head alone, then the end", async () => {
+    await withHarness({}, async (h) => {
+      const s = state([route("a", ["a.test"], "A", { pathPrefix: "/app" })], { A: { backends: ["http://10.0.0.1"] } });
+      const { c, done } = open(h, s);
+      await c.write("HEAD /other HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      const res = await readResponse(c, "HEAD");
+      assert.equal(res.head.status, 404);
+      assert.equal(res.head.get("content-length"), String("No route for a.test/other\n".length));
+      await c.end();
+      assert.equal((await c.readToEndOrReset()).data.byteLength, 0, "no body after the head");
+      await within(done, 3000);
+      assert.deepEqual(h.requestRecords.map((q) => [q.method, q.status]), [["HEAD", 404]]);
+    });
+  });
+
   it("per-route deny rules answer 403 naming the rule; other methods pass", async () => {
     await withHarness({}, async (h) => {
       named(h, "10.0.0.1", 80, "ok");

@@ -669,9 +669,10 @@ export function okResponse(body: string, extra = ""): string {
 }
 
 /** Reads one response with a Content-Length body: the head, the body and the bytes received. */
-export async function readResponse(c: Peer): Promise<{ head: ParsedHead; body: string; bytes: number }> {
+export async function readResponse(c: Peer, method = "GET"): Promise<{ head: ParsedHead; body: string; bytes: number }> {
   const head = await within(c.readHead(), 1500, "response head");
-  const length = Number(head.get("content-length"));
+  // the answer to a HEAD has no body, whatever its Content-Length says
+  const length = method === "HEAD" ? 0 : Number(head.get("content-length"));
   const body = dec.decode(await c.readBytes(length));
   return { head, body, bytes: head.raw.length + length };
 }

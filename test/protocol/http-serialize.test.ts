@@ -63,6 +63,12 @@ describe("errorResponse", () => {
     assert.equal(Number(head.headers.get("content-length")), body.length);
     assert.equal(new TextDecoder().decode(body), "Blocked: caf\u00e9\n");
   });
+  it("omits the body for a HEAD but keeps the length it would have", () => {
+    const bytes = errorResponse(502, "Bad Gateway", "Upstream gone\n", [], { omitBody: true });
+    const text = decodeLatin1(bytes);
+    assert.ok(text.endsWith("\r\n\r\n"), JSON.stringify(text));
+    assert.equal(parseResponseHead(bytes).headers.get("content-length"), "14");
+  });
   it("lets Content-Type be replaced but not the framing fields", () => {
     const text = decodeLatin1(errorResponse(502, "Bad Gateway", "<p>x</p>", [["Content-Type", "text/html"]]));
     assert.ok(text.includes("Content-Type: text/html\r\n"));
