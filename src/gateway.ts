@@ -9,7 +9,7 @@ import { type GatewayUsers, gatewayUsers } from "./auth/gateway-users.ts";
 import { type AddressGuard, createAddressGuard } from "./policy/address-guard.ts";
 import { handleExplicit, handleTransparentHttp } from "./flows/explicit.ts";
 import { handleTransparent, type TransparentSettings } from "./flows/transparent.ts";
-import { type FlowLog, type FlowRecord, jsonLineFlowLog, nullFlowLog, type RequestRecord, teeFlowLog } from "./log/flow-record.ts";
+import { type FlowLog, type FlowRecord, formatAddress, jsonLineFlowLog, nullFlowLog, type RequestRecord, teeFlowLog } from "./log/flow-record.ts";
 import { compilePolicy } from "./policy/compile.ts";
 import type { Policy, UrlPolicy } from "./policy/types.ts";
 import { Registry } from "./metrics/registry.ts";
@@ -124,6 +124,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const resolver = measuredResolver(createResolver(config.dns, (name) => runtime.lookup(name), {
     dial: (server, signal) => runtime.dial({ address: server.address, port: server.port, signal }),
     ...(runtime.openDatagram ? { openDatagram: runtime.openDatagram } : {}),
+    onExchange: (server, transport, result) => metrics.dnsServerExchanges.labels(formatAddress(server.address, server.port), transport, result).inc(),
   }), metrics);
   const observer: FlowLog = {
     write(record) {

@@ -4,7 +4,7 @@ import { parseIpLiteral } from "./ip-literal.ts";
 import { hostNameError, normaliseName } from "./name.ts";
 import { StaticResolver } from "./static.ts";
 import type { OpenDatagram } from "../core/datagram.ts";
-import { ServerResolver } from "./server-resolver.ts";
+import { type DnsExchangeObserver, ServerResolver } from "./server-resolver.ts";
 import { SystemResolver } from "./system.ts";
 import type { DnsDial } from "./tcp-exchange.ts";
 import { TimeoutResolver } from "./timeout.ts";
@@ -18,6 +18,8 @@ export interface CreateResolverOptions {
   readonly dial?: DnsDial;
   /** Opens a UDP socket; needed when `settings.servers` is not empty and the transport is "udp". */
   readonly openDatagram?: OpenDatagram;
+  /** Told of every exchange with a configured DNS server (e.g. for metrics). */
+  readonly onExchange?: DnsExchangeObserver;
 }
 
 /**
@@ -79,5 +81,5 @@ function upstreamResolver(settings: DnsSettings, lookup: LookupFunction, options
   const attemptMs = Math.max(500, Math.floor(settings.timeoutMs / settings.servers.length));
   const retransmitMs = Math.min(1000, Math.max(200, Math.floor(attemptMs / 3)));
   const udp = settings.transport === "udp" && openDatagram ? { open: openDatagram, retransmitMs } : undefined;
-  return new ServerResolver(settings.servers, dial, attemptMs, udp);
+  return new ServerResolver(settings.servers, dial, attemptMs, udp, options.onExchange);
 }

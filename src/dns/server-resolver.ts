@@ -16,6 +16,16 @@ import type { Resolution, Resolver } from "./types.ts";
 import { IgnoredDatagrams, udpExchange } from "./udp-exchange.ts";
 import { type DnsAnswer, RCODE_NOERROR, RCODE_NXDOMAIN, TYPE_A, TYPE_AAAA } from "./wire.ts";
 
+/**
+ * What came of one exchange with a server: "answered" (whatever the response code), "truncated"
+ * (over UDP, some answer too long: asked again over TCP) or "failed" (unreachable, silent
+ * until its share of the timeout, malformed).
+ */
+export type DnsExchangeResult = "answered" | "truncated" | "failed";
+
+/** Told of every exchange with a server, e.g. to count them per server and transport. */
+export type DnsExchangeObserver = (server: DnsServer, transport: "udp" | "tcp", result: DnsExchangeResult) => void;
+
 /** Asking over UDP first: how to open a socket, and how often to send unanswered queries again. */
 export interface UdpTransport {
   readonly open: OpenDatagram;
@@ -33,13 +43,17 @@ function why(e: unknown): string {
   return String(e);
 }
 
-/** UDP first; the queries whose answers came back truncated are asked again over TCP. */
-async function udpThenTcp(udp: UdpTransport, dial: DnsDial, server: DnsServer, name: string, queries: readonly DnsQuery[], signal: AbortSignal): Promise<Map<number, DnsAnswer>> {
-  const { answers, truncated } = await udpExchange(udp.open, server, name, queries, signal, udp.retransmitMs);
-  if (truncated.length === 0) return answers;
-  const more = await tcpExchange(dial, server, name, truncated, signal);
-  for (const [id, answer] of more) answers.set(id, answer);
-  return answers;
+/** `exchange`, with its result told to `observe`. */
+async function observed<T>(observe: DnsExchangeObserver, server: DnsServer, transport: "udp" | "tcp", exchange: Promise<T>, truncated: (value: T) => boolean = () => false): Promise<T> {
+  let value: T;
+  try {
+    value = await exchange;
+  } catch (e) {
+    observe(server, transport, "failed");
+    throw e;
+  }
+  observe(server, transport, truncated(value) ? "truncated" : "answered");
+  return value;
 }
 
 /**
@@ -61,8 +75,9 @@ export class ServerResolver implements Resolver {
   readonly #dial: DnsDial;
   readonly #attemptTimeoutMs: number;
   readonly #udp: UdpTransport | undefined;
+  readonly #observe: DnsExchangeObserver;
 
-  constructor(servers: readonly DnsServer[], dial: DnsDial, attemptTimeoutMs: number, udp?: UdpTransport) {
+  constructor(servers: readonly DnsServer[], dial: DnsDial, attemptTimeoutMs: number, udp?: UdpTransport, observe: DnsExchangeObserver = () => {}) {
     if (servers.length === 0) throw new RangeError("at least one DNS server is needed");
     if (!(attemptTimeoutMs > 0)) throw new RangeError(`DNS attempt timeout must be positive, got ${attemptTimeoutMs}`);
     if (udp && !(udp.retransmitMs > 0)) throw new RangeError(`DNS retransmit interval must be positive, got ${udp.retransmitMs}`);
@@ -70,6 +85,18 @@ export class ServerResolver implements Resolver {
     this.#dial = dial;
     this.#attemptTimeoutMs = attemptTimeoutMs;
     this.#udp = udp;
+    this.#observe = observe;
+  }
+
+  /** UDP first, and the queries whose answers came back truncated again over TCP; or TCP only. */
+  async #exchange(server: DnsServer, name: string, queries: readonly DnsQuery[], signal: AbortSignal): Promise<Map<number, DnsAnswer>> {
+    const overTcp = (asked: readonly DnsQuery[]) => observed(this.#observe, server, "tcp", tcpExchange(this.#dial, server, name, asked, signal));
+    if (!this.#udp) return overTcp(queries);
+    const udp = udpExchange(this.#udp.open, server, name, queries, signal, this.#udp.retransmitMs);
+    const { answers, truncated } = await observed(this.#observe, server, "udp", udp, (o) => o.truncated.length > 0);
+    if (truncated.length === 0) return answers;
+    for (const [id, answer] of await overTcp(truncated)) answers.set(id, answer);
+    return answers;
   }
 
   async resolve(name: string, signal?: AbortSignal): Promise<Resolution> {
@@ -83,9 +110,7 @@ export class ServerResolver implements Resolver {
       const queries: DnsQuery[] = [{ id: idA, type: TYPE_A }, { id: idAAAA, type: TYPE_AAAA }];
       let answers: Map<number, DnsAnswer>;
       try {
-        answers = this.#udp
-          ? await udpThenTcp(this.#udp, this.#dial, server, hostname, queries, bounded)
-          : await tcpExchange(this.#dial, server, hostname, queries, bounded);
+        answers = await this.#exchange(server, hostname, queries, bounded);
       } catch (e) {
         if (signal?.aborted) throw signal.reason;
         const silent = `no answer within ${this.#attemptTimeoutMs} ms`;

@@ -4,7 +4,9 @@
  * only a datagram from the server's own address and port, with a pending ID and the question
  * echoed, is taken. Anything else is ignored rather than failing the exchange, so a forger
  * cannot make the gateway give up on a good server. Unanswered queries are sent again every
- * `retransmitMs` (UDP loses packets); a truncated answer (TC) is left for TCP.
+ * `retransmitMs` (UDP loses packets); a truncated answer (TC) is left for TCP. Queries offer
+ * EDNS(0) answers of up to 1232 bytes, so long answers rarely need TCP; a server that does
+ * not know EDNS (FORMERR or NOTIMP, RFC 6891 §7) is asked again without it.
  *
  * @module
  */
@@ -13,7 +15,7 @@ import { formatAddress } from "../log/flow-record.ts";
 import { parseIpLiteral } from "./ip-literal.ts";
 import type { DnsServer } from "./server.ts";
 import type { DnsQuery } from "./tcp-exchange.ts";
-import { type DnsAnswer, decodeResponse, encodeQuery } from "./wire.ts";
+import { type DnsAnswer, decodeResponse, EDNS_UDP_PAYLOAD, encodeQuery, RCODE_FORMERR, RCODE_NOTIMP } from "./wire.ts";
 
 /** The TC (truncated) bit of the header's flags byte 2. */
 const TC = 0x02;
@@ -67,7 +69,8 @@ export async function udpExchange(
   const answers = new Map<number, DnsAnswer>();
   const truncated: DnsQuery[] = [];
   const pending = () => queries.filter((q) => !answers.has(q.id) && !truncated.includes(q));
-  const messages = new Map(queries.map((q) => [q.id, encodeQuery(q.id, name, q.type)]));
+  const messages = new Map(queries.map((q) => [q.id, encodeQuery(q.id, name, q.type, EDNS_UDP_PAYLOAD)]));
+  const withoutEdns = new Set<number>();
   const sendPending = () => Promise.all(pending().map((q) => socket.send(messages.get(q.id)!)));
   let ignored = 0;
   let lastIgnored = "";
@@ -105,11 +108,21 @@ export async function udpExchange(
         truncated.push(query);
         continue;
       }
+      let answer: DnsAnswer;
       try {
-        answers.set(id, decodeResponse(value.data, id, name, query.type));
+        answer = decodeResponse(value.data, id, name, query.type);
       } catch (e) {
         ignore(e instanceof Error ? e.message : String(e));
+        continue;
       }
+      if ((answer.rcode === RCODE_FORMERR || answer.rcode === RCODE_NOTIMP) && !withoutEdns.has(id)) {
+        // a server from before EDNS refuses the OPT record: the same question, plain
+        withoutEdns.add(id);
+        messages.set(id, encodeQuery(id, name, query.type));
+        await socket.send(messages.get(id)!);
+        continue;
+      }
+      answers.set(id, answer);
     }
     if (signal.aborted) {
       if (ignored === 0) throw signal.reason;

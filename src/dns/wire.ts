@@ -12,10 +12,20 @@ import { formatIPv4, formatIPv6 } from "../core/ip.ts";
 export const TYPE_A = 1;
 export const TYPE_CNAME = 5;
 export const TYPE_AAAA = 28;
+/** The EDNS(0) pseudo-record (RFC 6891). */
+export const TYPE_OPT = 41;
 
 /** Response codes the resolver tells apart. */
 export const RCODE_NOERROR = 0;
+export const RCODE_FORMERR = 1;
 export const RCODE_NXDOMAIN = 3;
+export const RCODE_NOTIMP = 4;
+
+/**
+ * The UDP payload size offered with EDNS(0): 1232 bytes fits the IPv6 minimum MTU without
+ * fragmentation (DNS Flag Day 2020); answers up to it need no second exchange over TCP.
+ */
+export const EDNS_UDP_PAYLOAD = 1232;
 
 /** Largest DNS message (the two-byte length prefix of DNS over TCP). */
 export const MAX_MESSAGE_BYTES = 65_535;
@@ -41,15 +51,17 @@ export interface DnsAnswer {
 
 /**
  * A recursive query (RD set) for `name` (normalised, valid host name) of type A or AAAA.
+ * With `udpPayload`, an EDNS(0) OPT record offers answers of up to that many bytes over UDP.
  *
  * @example
  * ```ts
- * const bytes = encodeQuery(0x1234, "example.com", TYPE_A);
+ * const bytes = encodeQuery(0x1234, "example.com", TYPE_A, EDNS_UDP_PAYLOAD);
  * ```
  */
-export function encodeQuery(id: number, name: string, type: typeof TYPE_A | typeof TYPE_AAAA): Uint8Array {
+export function encodeQuery(id: number, name: string, type: typeof TYPE_A | typeof TYPE_AAAA, udpPayload?: number): Uint8Array {
   const labels = name.split(".");
-  const out = new Uint8Array(12 + name.length + 2 + 4);
+  const question = 12 + name.length + 2 + 4;
+  const out = new Uint8Array(question + (udpPayload === undefined ? 0 : 11));
   const view = new DataView(out.buffer);
   view.setUint16(0, id);
   view.setUint16(2, 0x0100); // standard query, recursion desired
@@ -62,6 +74,12 @@ export function encodeQuery(id: number, name: string, type: typeof TYPE_A | type
   out[at++] = 0;
   view.setUint16(at, type);
   view.setUint16(at + 2, 1); // class IN
+  if (udpPayload !== undefined) {
+    // one additional record: OPT, owner the root, "class" the payload size, version 0, no flags
+    view.setUint16(10, 1);
+    view.setUint16(question + 1, TYPE_OPT);
+    view.setUint16(question + 3, udpPayload);
+  }
   return out;
 }
 
@@ -115,7 +133,6 @@ export function decodeResponse(msg: Uint8Array, id: number, name: string, type: 
   if (view.getUint16(0) !== id) throw new DnsWireError("response to another query (ID)");
   const flags = view.getUint16(2);
   if ((flags & 0x8000) === 0) throw new DnsWireError("not a response");
-  const rcode = flags & 0x000f;
   const qdcount = view.getUint16(4);
   const ancount = view.getUint16(6);
   if (qdcount !== 1) throw new DnsWireError(`expected the question echoed once, got ${qdcount}`);
@@ -127,6 +144,15 @@ export function decodeResponse(msg: Uint8Array, id: number, name: string, type: 
   const set: RecordSet = { addresses: new Map(), cnames: new Map() };
   let at = q.end + 4;
   for (let i = 0; i < ancount; i++) at = readRecord(msg, view, at, type, set);
+  // the authority and additional sections are not trusted for addresses: only read for an
+  // OPT record, whose TTL field carries the upper 8 bits of a 12-bit response code
+  let rcode = flags & 0x000f;
+  const more = view.getUint16(8) + view.getUint16(10);
+  for (let i = 0; i < more; i++) {
+    const r = recordAt(msg, view, at);
+    if (r.type === TYPE_OPT) rcode |= (view.getUint32(r.fixed + 4) >>> 24) << 4;
+    at = r.end;
+  }
   if (rcode !== RCODE_NOERROR) return { rcode, addresses: [], ttlSeconds: undefined };
   let owner = name;
   let ttl: number | undefined;
@@ -141,33 +167,37 @@ export function decodeResponse(msg: Uint8Array, id: number, name: string, type: 
   }
 }
 
+/** The record at `at`: its owner, where its fixed fields (type, class, TTL, length) start, its type, and where it ends. */
+function recordAt(msg: Uint8Array, view: DataView, at: number): { owner: string; fixed: number; type: number; end: number } {
+  const { name: owner, end: fixed } = readName(msg, at);
+  if (fixed + 10 > msg.length) throw new DnsWireError("record runs past the message");
+  const end = fixed + 10 + view.getUint16(fixed + 8);
+  if (end > msg.length) throw new DnsWireError("record data runs past the message");
+  return { owner, fixed, type: view.getUint16(fixed), end };
+}
+
 /** Reads one resource record at `at` into `set` (only IN records of `type` and CNAMEs); returns where it ends. */
 function readRecord(msg: Uint8Array, view: DataView, at: number, type: number, set: RecordSet): number {
-  const owner = readName(msg, at);
-  const fixed = owner.end;
-  if (fixed + 10 > msg.length) throw new DnsWireError("record runs past the message");
-  const rtype = view.getUint16(fixed);
+  const { owner, fixed, type: rtype, end } = recordAt(msg, view, at);
   const rclass = view.getUint16(fixed + 2);
   const ttl = view.getUint32(fixed + 4) & 0x7fffffff; // RFC 2181 §8: the top bit set means 0
-  const rdlength = view.getUint16(fixed + 8);
   const rdata = fixed + 10;
-  const end = rdata + rdlength;
-  if (end > msg.length) throw new DnsWireError("record data runs past the message");
+  const rdlength = end - rdata;
   if (rclass !== 1) return end;
   if (rtype === TYPE_CNAME) {
     const target = readName(msg, rdata);
     if (target.end !== end) throw new DnsWireError("CNAME data has the wrong length");
-    set.cnames.set(owner.name, { target: target.name, ttl });
+    set.cnames.set(owner, { target: target.name, ttl });
   } else if (rtype === type) {
     const size = type === TYPE_A ? 4 : 16;
     if (rdlength !== size) throw new DnsWireError(`${type === TYPE_A ? "A" : "AAAA"} record of ${rdlength} bytes`);
     const bytes = msg.subarray(rdata, end);
     const text = size === 4 ? formatIPv4(bytes) : formatIPv6(bytes);
-    const entry = set.addresses.get(owner.name);
+    const entry = set.addresses.get(owner);
     if (entry) {
       if (!entry.text.includes(text)) entry.text.push(text);
       entry.ttl = Math.min(entry.ttl, ttl);
-    } else set.addresses.set(owner.name, { text: [text], ttl });
+    } else set.addresses.set(owner, { text: [text], ttl });
   }
   return end;
 }

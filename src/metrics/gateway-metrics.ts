@@ -74,6 +74,8 @@ export interface GatewayMetrics {
   readonly certMintSeconds: Histogram;
   /** `tollgate_dns_lookups_total{source,result}`: source "static", "system", "dns", "cache", "literal" or "none"; result "ok", "notfound", "timeout" or "error". */
   readonly dnsLookups: Counter<readonly ["source", "result"]>;
+  /** `tollgate_dns_server_exchanges_total{server,transport,result}`: with configured DNS servers, each exchange with one; result "answered", "truncated" or "failed". */
+  readonly dnsServerExchanges: Counter<readonly ["server", "transport", "result"]>;
   /** `tollgate_dns_lookup_seconds`. */
   readonly dnsLookupSeconds: Histogram;
   /** `tollgate_errors_total{kind}`: flows that ended in an error, by {@linkcode FlowErrorKind}. */
@@ -238,6 +240,11 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
     }),
     certMintSeconds: registry.histogram({ name: "tollgate_cert_mint_seconds", help: "Time to mint one leaf certificate.", buckets: CERT_MINT_BUCKETS }),
     dnsLookups: registry.counter({ name: "tollgate_dns_lookups_total", help: "DNS lookups by source and result.", labelNames: ["source", "result"] }),
+    dnsServerExchanges: registry.counter({
+      name: "tollgate_dns_server_exchanges_total",
+      help: "Exchanges with configured DNS servers by server, transport (udp, tcp) and result (answered, truncated, failed).",
+      labelNames: ["server", "transport", "result"],
+    }),
     dnsLookupSeconds: registry.histogram({ name: "tollgate_dns_lookup_seconds", help: "Time to resolve an upstream name.", buckets: DNS_LOOKUP_BUCKETS }),
     errors,
     configGeneration: registry.gauge({ name: "tollgate_config_generation", help: "Generation of the configuration in force." }),

@@ -10,8 +10,13 @@ export type TestRecord =
   | { readonly name: string; readonly ttl: number; readonly cname: string };
 
 export interface TestResponse {
+  /** The response code; past 15 its upper bits go in the OPT record (which needs `edns`). */
   readonly rcode?: number;
   readonly answers?: readonly TestRecord[];
+  /** Whether to answer with an OPT record: by default when the query had one, as EDNS servers do. */
+  readonly edns?: boolean;
+  /** Records for the authority section (never to be taken as answers). */
+  readonly authority?: readonly TestRecord[];
 }
 
 function ipv6Bytes(text: string): number[] {
@@ -39,13 +44,15 @@ export function buildResponse(query: Uint8Array, response: TestResponse): Uint8A
     }
     out.push(0);
   };
-  // header: ID, QR + RD + RA + rcode, 1 question, N answers
+  const edns = response.edns ?? ednsPayloadOf(query) !== undefined;
+  const rcode = response.rcode ?? 0;
+  // header: ID, QR + RD + RA + rcode, 1 question, N answers, M authority records, the OPT
   out.push(query[0]!, query[1]!);
-  u16(0x8180 | (response.rcode ?? 0));
+  u16(0x8180 | (rcode & 0xf));
   u16(1);
   u16(response.answers?.length ?? 0);
-  u16(0);
-  u16(0);
+  u16(response.authority?.length ?? 0);
+  u16(edns ? 1 : 0);
   // question: copied, and its name registered for compression
   let at = 12;
   const labels: string[] = [];
@@ -55,7 +62,7 @@ export function buildResponse(query: Uint8Array, response: TestResponse): Uint8A
   }
   name(labels.join("."));
   out.push(...query.subarray(at + 1, at + 5));
-  for (const r of response.answers ?? []) {
+  for (const r of [...(response.answers ?? []), ...(response.authority ?? [])]) {
     name(r.name);
     if ("cname" in r) {
       u16(5);
@@ -78,7 +85,25 @@ export function buildResponse(query: Uint8Array, response: TestResponse): Uint8A
       out.push(...bytes);
     }
   }
+  if (edns) {
+    // OPT: root owner, payload 1232, the rcode's upper 8 bits, version 0, no data
+    out.push(0);
+    u16(41);
+    u16(1232);
+    u32((rcode >> 4) << 24);
+    u16(0);
+  }
   return new Uint8Array(out);
+}
+
+/** The UDP payload size a query's OPT record offers, or undefined without one. */
+export function ednsPayloadOf(query: Uint8Array): number | undefined {
+  if (((query[10]! << 8) | query[11]!) === 0) return undefined;
+  let at = 12;
+  while (query[at] !== 0) at += 1 + query[at]!;
+  at += 5; // end of the question
+  if (query[at] !== 0 || ((query[at + 1]! << 8) | query[at + 2]!) !== 41) return undefined;
+  return (query[at + 3]! << 8) | query[at + 4]!;
 }
 
 /** The question of a query: its name and type (1 = A, 28 = AAAA). */

@@ -7,7 +7,7 @@ import { DnsError } from "../../src/dns/error.ts";
 import { createResolver } from "../../src/dns/resolver.ts";
 import type { DnsServer } from "../../src/dns/server.ts";
 import { ServerResolver } from "../../src/dns/server-resolver.ts";
-import { buildResponse, questionOf, serveDnsTcp, type TestResponse } from "./_dns-message.ts";
+import { buildResponse, ednsPayloadOf, questionOf, serveDnsTcp, type TestResponse } from "./_dns-message.ts";
 import { within } from "../helpers/flow-harness.ts";
 
 /** What a fake UDP server does with one query: datagrams to send back (from the server unless `from` says), or an ICMP-like refusal. */
@@ -28,6 +28,8 @@ const truncated = (query: Uint8Array): Reply[] => {
 function udpNetwork(servers: Record<string, UdpBehaviour>) {
   const opened: string[] = [];
   const sends: string[] = [];
+  /** The UDP payload size each query sent offered with EDNS(0), undefined for a plain query. */
+  const offered: (number | undefined)[] = [];
   let openSockets = 0;
   const open = (address: string, port: number): Promise<DatagramSocket> => {
     const key = `${address}:${port}`;
@@ -48,6 +50,7 @@ function udpNetwork(servers: Record<string, UdpBehaviour>) {
       send(data: Uint8Array) {
         const { name, type } = questionOf(data);
         sends.push(`${key} ${name}/${type}`);
+        offered.push(ednsPayloadOf(data));
         const count = sends.filter((s) => s === `${key} ${name}/${type}`).length;
         const replies = behaviour?.(name, type, data, count) ?? [];
         queueMicrotask(() => {
@@ -59,7 +62,7 @@ function udpNetwork(servers: Record<string, UdpBehaviour>) {
       },
     });
   };
-  return { open, opened, sends, openSockets: () => openSockets };
+  return { open, opened, sends, offered, openSockets: () => openSockets };
 }
 
 /** In-memory TCP DNS servers (for answers truncated over UDP). */
@@ -137,6 +140,62 @@ describe("ServerResolver over UDP", () => {
     assert.equal(got.addresses.at(-1), "2001:db8::10", "AAAA from UDP, A from TCP");
     assert.equal(got.ttlSeconds, 60);
     assert.deepEqual(tcp.connections, ["10.0.0.1:53"]);
+  });
+
+  it("tells its observer of each exchange: server, transport, and answered, truncated or failed", async () => {
+    const udp = udpNetwork({
+      "10.0.0.1:53": () => "refuse",
+      "10.0.0.2:53": (name, type, q) => (type === 1 ? truncated(q) : answer(q, normal(name, type))),
+    });
+    const tcp = tcpNetwork({ "10.0.0.2:53": (name, type) => normal(name, type) });
+    const seen: string[] = [];
+    const r = new ServerResolver([S1, S2], tcp.dial, 1000, { open: udp.open, retransmitMs: 500 }, (server, transport, result) => {
+      seen.push(`${server.address} ${transport} ${result}`);
+    });
+    await r.resolve("a.test");
+    assert.deepEqual(seen, ["10.0.0.1 udp failed", "10.0.0.2 udp truncated", "10.0.0.2 tcp answered"]);
+    seen.length = 0;
+    await new ServerResolver([S2], tcp.dial, 1000, undefined, (server, transport, result) => seen.push(`${server.address} ${transport} ${result}`)).resolve("b.test");
+    assert.deepEqual(seen, ["10.0.0.2 tcp answered"]);
+  });
+
+  it("offers EDNS(0) answers of 1232 bytes: a 40-address answer comes over UDP, with no TCP", async () => {
+    // as a real server does: an answer longer than the query offers comes back truncated
+    const udp = udpNetwork({
+      "10.0.0.1:53": (name, type, q) => {
+        const data = buildResponse(q, type === 1 ? { answers: Array.from({ length: 40 }, (_, i) => A(name, `192.0.2.${i + 1}`, 90)) } : {});
+        return data.length > (ednsPayloadOf(q) ?? 512) ? truncated(q) : [{ data }];
+      },
+    });
+    const tcp = tcpNetwork({ "10.0.0.1:53": () => ({ rcode: 2 }) });
+    const r = new ServerResolver([S1], tcp.dial, 1000, { open: udp.open, retransmitMs: 500 });
+    const got = await r.resolve("big.test");
+    assert.equal(got.addresses.length, 40);
+    assert.deepEqual(udp.offered, [1232, 1232]);
+    assert.deepEqual(tcp.connections, []);
+  });
+
+  it("a server that does not know EDNS (FORMERR, NOTIMP) is asked again without it", async () => {
+    for (const rcode of [1, 4]) {
+      const udp = udpNetwork({
+        "10.0.0.1:53": (name, type, q) => answer(q, ednsPayloadOf(q) === undefined ? normal(name, type) : { rcode, edns: false }),
+      });
+      const r = new ServerResolver([S1], noTcp.dial, 1000, { open: udp.open, retransmitMs: 500 });
+      assert.deepEqual((await r.resolve("old.test")).addresses, ["192.0.2.10", "2001:db8::10"]);
+      assert.deepEqual(udp.sends, ["10.0.0.1:53 old.test/1", "10.0.0.1:53 old.test/28", "10.0.0.1:53 old.test/1", "10.0.0.1:53 old.test/28"]);
+      assert.deepEqual(udp.offered, [1232, 1232, undefined, undefined]);
+      assert.equal(udp.opened.length, 1, "on the same socket");
+    }
+  });
+
+  it("a server that answers FORMERR without EDNS too is passed over, once asked plainly", async () => {
+    const udp = udpNetwork({
+      "10.0.0.1:53": (_name, _type, q) => answer(q, { rcode: 1, edns: false }),
+      "10.0.0.2:53": (name, type, q) => answer(q, normal(name, type)),
+    });
+    const r = new ServerResolver([S1, S2], noTcp.dial, 1000, { open: udp.open, retransmitMs: 500 });
+    assert.deepEqual((await r.resolve("a.test")).addresses, ["192.0.2.10", "2001:db8::10"]);
+    assert.equal(udp.sends.filter((q) => q.startsWith("10.0.0.1:53 a.test/1")).length, 2, "with EDNS, then without");
   });
 
   it("a server whose port is closed (ECONNREFUSED) is passed over at once; SERVFAIL too", async () => {

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { decodeResponse, DnsWireError, encodeQuery, TYPE_A, TYPE_AAAA } from "../../src/dns/wire.ts";
-import { buildResponse, questionOf } from "./_dns-message.ts";
+import { decodeResponse, DnsWireError, EDNS_UDP_PAYLOAD, encodeQuery, TYPE_A, TYPE_AAAA } from "../../src/dns/wire.ts";
+import { buildResponse, ednsPayloadOf, questionOf } from "./_dns-message.ts";
 
 const query = (name: string, type: typeof TYPE_A | typeof TYPE_AAAA = TYPE_A, id = 0x1234) => encodeQuery(id, name, type);
 
@@ -12,6 +12,16 @@ describe("encodeQuery", () => {
     assert.deepEqual(questionOf(q), { name: "www.example.com", type: 1 });
     assert.deepEqual([...q.subarray(-4)], [0, 1, 0, 1]);
     assert.equal(questionOf(query("a.test", TYPE_AAAA)).type, 28);
+    assert.equal(ednsPayloadOf(q), undefined);
+  });
+
+  it("with a payload size, adds one OPT record offering it (EDNS version 0, no flags)", () => {
+    const plain = query("www.example.com");
+    const q = encodeQuery(0x1234, "www.example.com", TYPE_A, EDNS_UDP_PAYLOAD);
+    assert.deepEqual([...q.subarray(0, 12)], [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1]);
+    assert.deepEqual([...q.subarray(12, plain.length)], [...plain.subarray(12)], "the same question");
+    assert.deepEqual([...q.subarray(plain.length)], [0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+    assert.equal(ednsPayloadOf(q), 1232);
   });
 });
 
@@ -48,6 +58,16 @@ describe("decodeResponse", () => {
     assert.equal(decodeResponse(buildResponse(q, { rcode: 2 }), 0x1234, "gone.test", TYPE_A).rcode, 2);
   });
 
+  it("reads the OPT record's upper response code bits, and takes no address from the other sections", () => {
+    const q = encodeQuery(0x1234, "a.test", TYPE_A, EDNS_UDP_PAYLOAD);
+    const withOpt = buildResponse(q, { answers: [{ name: "a.test", ttl: 60, address: "192.0.2.1" }] });
+    assert.deepEqual(decodeResponse(withOpt, 0x1234, "a.test", TYPE_A), { rcode: 0, addresses: ["192.0.2.1"], ttlSeconds: 60 });
+    // BADVERS (16): 0 in the header, 1 in the OPT record
+    assert.equal(decodeResponse(buildResponse(q, { rcode: 16 }), 0x1234, "a.test", TYPE_A).rcode, 16);
+    const glue = buildResponse(q, { authority: [{ name: "a.test", ttl: 60, address: "203.0.113.66" }] });
+    assert.deepEqual(decodeResponse(glue, 0x1234, "a.test", TYPE_A).addresses, []);
+  });
+
   it("reads a TTL with the top bit set as 0 (RFC 2181)", () => {
     const q = query("a.test");
     const r = buildResponse(q, { answers: [{ name: "a.test", ttl: 0x80000010, address: "192.0.2.1" }] });
@@ -64,8 +84,11 @@ describe("decodeResponse", () => {
   });
 
   it("throws DnsWireError, never anything else, on every truncation of a response", () => {
-    const q = query("www.a.test");
-    const r = buildResponse(q, { answers: [{ name: "www.a.test", ttl: 30, cname: "x.cdn.test" }, { name: "x.cdn.test", ttl: 30, address: "192.0.2.7" }] });
+    const q = encodeQuery(0x1234, "www.a.test", TYPE_A, EDNS_UDP_PAYLOAD);
+    const r = buildResponse(q, {
+      answers: [{ name: "www.a.test", ttl: 30, cname: "x.cdn.test" }, { name: "x.cdn.test", ttl: 30, address: "192.0.2.7" }],
+      authority: [{ name: "cdn.test", ttl: 30, cname: "ns.cdn.test" }],
+    });
     for (let n = 0; n < r.length; n++) {
       const cut = r.subarray(0, n);
       try {

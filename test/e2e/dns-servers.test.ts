@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import net from "node:net";
 import { closedPort } from "./support/ports.ts";
-import { buildResponse, questionOf, type TestResponse } from "../dns/_dns-message.ts";
+import { buildResponse, ednsPayloadOf, questionOf, type TestResponse } from "../dns/_dns-message.ts";
 import { makeTestPki, type TestPki } from "./support/certs.ts";
 import { curl } from "./support/curl.ts";
 import { type GatewayProcess, startGateway } from "./support/gateway.ts";
@@ -59,7 +59,9 @@ async function startDnsServer(zone: (name: string, type: number) => TestResponse
   udp.on("message", (msg: Uint8Array, rinfo: { address: string; port: number }) => {
     const query = new Uint8Array(msg);
     const reply = question(query, "udp");
-    udp.send(reply.length > UDP_LIMIT ? truncatedReply(query) : reply, rinfo.port, rinfo.address);
+    // an EDNS query may offer more (the gateway offers 1232 bytes)
+    const limit = Math.max(UDP_LIMIT, ednsPayloadOf(query) ?? 0);
+    udp.send(reply.length > limit ? truncatedReply(query) : reply, rinfo.port, rinfo.address);
   });
   await new Promise<void>((resolve, reject) => {
     udp.once("error", reject);
@@ -88,8 +90,10 @@ describe("dns.servers end to end", { timeout: 60_000 }, () => {
     origin = await startOrigin({ certPem: pki.certPem, keyPem: pki.keyPem });
     dns = await startDnsServer((name, type) => {
       if (name === "origin.test") return type === 1 ? { answers: [{ name, ttl: 60, cname: "real.internal.test" }, { name: "real.internal.test", ttl: 60, address: "127.0.0.1" }] } : {};
-      // 40 A records: too long for a UDP answer, so it comes back truncated and is asked over TCP
+      // 40 A records (about 700 bytes): too long for UDP without EDNS, not with it
       if (name === "many.test" || name === "tcp-only.test") return type === 1 ? { answers: Array.from({ length: 40 }, (_, i) => ({ name, ttl: 60, address: `127.0.0.${i + 1}` })) } : {};
+      // 100 A records (about 1,700 bytes): too long for the 1232 bytes offered, so asked again over TCP
+      if (name === "huge.test") return type === 1 ? { answers: Array.from({ length: 100 }, (_, i) => ({ name, ttl: 60, address: `127.0.0.${i + 1}` })) } : {};
       return { rcode: 3 };
     });
     gw = await startGateway({
@@ -129,14 +133,16 @@ describe("dns.servers end to end", { timeout: 60_000 }, () => {
   });
 
   // the test certificate names origin.test only: -k, this is about the name resolving
-  it("an answer too long for UDP comes back truncated and is asked again over TCP", async () => {
-    const r = await curl(["-x", `http://127.0.0.1:${gw.port}`, "-k", `https://many.test:${origin.port}/hello`]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, "hello from origin");
-    const f = await gw.waitForFlow((f) => f.kind === "connect" && f.host === "many.test");
-    assert.equal(f.resolved, "127.0.0.1");
-    assert.equal(f.dnsSource, "dns");
-    assert.deepEqual(dns.asked.filter((q) => q.startsWith("many.test/")).sort(), ["many.test/A tcp", "many.test/A udp", "many.test/AAAA udp"]);
+  it("an answer past 512 bytes comes over UDP (EDNS); one past the 1232 offered comes back truncated and is asked again over TCP", async () => {
+    for (const [name, transports] of [["many.test", ["A udp", "AAAA udp"]], ["huge.test", ["A tcp", "A udp", "AAAA udp"]]] as const) {
+      const r = await curl(["-x", `http://127.0.0.1:${gw.port}`, "-k", `https://${name}:${origin.port}/hello`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "hello from origin");
+      const f = await gw.waitForFlow((f) => f.kind === "connect" && f.host === name);
+      assert.equal(f.resolved, "127.0.0.1");
+      assert.equal(f.dnsSource, "dns");
+      assert.deepEqual(dns.asked.filter((q) => q.startsWith(`${name}/`)).sort(), transports.map((t) => `${name}/${t}`));
+    }
   });
 
   it('transport "tcp" asks over TCP only', async () => {

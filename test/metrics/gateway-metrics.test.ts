@@ -31,6 +31,7 @@ const NAMES = [
   "tollgate_connections_total",
   "tollgate_dns_lookup_seconds",
   "tollgate_dns_lookups_total",
+  "tollgate_dns_server_exchanges_total",
   "tollgate_errors_total",
   "tollgate_http_request_duration_seconds",
   "tollgate_http_requests_total",
@@ -63,6 +64,7 @@ describe("createGatewayMetrics", () => {
     assert.deepEqual(m.bytes.labelNames, ["listener", "direction"]);
     assert.deepEqual(m.httpRequests.labelNames, ["listener", "mode", "status"]);
     assert.deepEqual(m.dnsLookups.labelNames, ["source", "result"]);
+    assert.deepEqual(m.dnsServerExchanges.labelNames, ["server", "transport", "result"]);
     assert.deepEqual(m.errors.labelNames, ["kind"]);
     assert.deepEqual(m.certMintSeconds.labelNames, []);
   });
