@@ -59,8 +59,8 @@ async function observed<T>(observe: DnsExchangeObserver, server: DnsServer, tran
 /**
  * Resolves by asking `servers` in order, each within `attemptTimeoutMs`. An answer (the
  * addresses, or "no such name" / "no address") ends the walk; a server that cannot be
- * reached, times out, sends a malformed answer or fails (SERVFAIL, REFUSED…) passes the name
- * on to the next. IPv4 addresses come first. The resolution's `ttlSeconds` is the smallest
+ * reached, times out, sends a malformed answer or fails (SERVFAIL, REFUSED…) both questions,
+ * or one with no address from the other, passes the name on to the next. IPv4 addresses come first. The resolution's `ttlSeconds` is the smallest
  * TTL of the records used. Without `udp`, every question goes over TCP.
  *
  * @example
@@ -119,12 +119,14 @@ export class ServerResolver implements Resolver {
       }
       const a = answers.get(idA)!;
       const aaaa = answers.get(idAAAA)!;
+      const addresses = [...a.addresses, ...aaaa.addresses];
+      // addresses of one family are an answer even when the other question failed (as
+      // getaddrinfo has it): a server authoritative for its names alone may refuse AAAA
       const failed = [a, aaaa].find((x) => x.rcode !== RCODE_NOERROR && x.rcode !== RCODE_NXDOMAIN);
-      if (failed) {
+      if (failed && addresses.length === 0) {
         failures.push(`${formatAddress(server.address, server.port)}: response code ${failed.rcode}`);
         continue;
       }
-      const addresses = [...a.addresses, ...aaaa.addresses];
       if (addresses.length === 0) throw new DnsError("notfound", hostname);
       const ttls = [a.ttlSeconds, aaaa.ttlSeconds].filter((t) => t !== undefined);
       return { addresses: Object.freeze(addresses), source: "dns", ttlSeconds: Math.min(...ttls) };

@@ -83,6 +83,20 @@ describe("ServerResolver", () => {
     assert.deepEqual(net.connections, ["10.0.0.1:53", "10.0.0.2:53", "10.0.0.3:53", "10.0.0.4:53", "10.0.0.5:53"]);
   });
 
+  it("addresses of one family are the answer when the other question fails; with none, the next server is asked", async () => {
+    const net = network({
+      // a server authoritative for its names alone: AAAA it cannot answer is REFUSED
+      "10.0.0.1:53": (name, type) => (type === 1 ? { answers: [A(name, name === "v4.test" ? "192.0.2.4" : "192.0.2.5")] } : { rcode: 5 }),
+      "10.0.0.2:53": (name, type) => (type === 28 ? { answers: [A(name, "2001:db8::6")] } : { rcode: 2 }),
+    });
+    const r = new ServerResolver([{ address: "10.0.0.1", port: 53 }, { address: "10.0.0.2", port: 53 }], net.dial, 1000);
+    assert.deepEqual(await r.resolve("v4.test"), { addresses: ["192.0.2.4"], source: "dns", ttlSeconds: 300 });
+    assert.deepEqual(net.connections, ["10.0.0.1:53"]);
+    const failing = network({ "10.0.0.1:53": (_name, type) => (type === 1 ? {} : { rcode: 2 }), "10.0.0.2:53": normal });
+    const r2 = new ServerResolver([{ address: "10.0.0.1", port: 53 }, { address: "10.0.0.2", port: 53 }], failing.dial, 1000);
+    assert.deepEqual((await r2.resolve("a.test")).addresses, ["192.0.2.10", "2001:db8::10"], "no address and a failure: the next server");
+  });
+
   it("a frame too short to be a DNS message is a failure of that server", async () => {
     const net = network({ "10.0.0.1:53": () => new Uint8Array([1, 2, 3]), "10.0.0.2:53": normal });
     const r = new ServerResolver([{ address: "10.0.0.1", port: 53 }, { address: "10.0.0.2", port: 53 }], net.dial, 1000);
