@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a machine that starts with only Node and npm:
 # npm dependencies (bun and deno come from npm) and the real peers the end-to-end tests
-# talk to (curl, openssl, haproxy, and chromium for the dashboard test, driven by playwright-core)
+# talk to (curl, openssl, haproxy, dnsmasq, and chromium for the dashboard test, driven by playwright-core)
 # from Debian's packages. Idempotent; quiet when all is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,8 @@ for tool in curl openssl chromium; do
 done
 # HAProxy (the load balancer in front of the PROXY protocol e2e test) lives in /usr/sbin
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+# dnsmasq (the real DNS server of the dns.servers e2e test): the binary alone, no service
+command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} from Debian packages" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
