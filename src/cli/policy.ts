@@ -14,6 +14,7 @@
  * @module
  */
 import { explainConfig } from "../admin/explain.ts";
+import { blockPageFromConfig } from "../block/from-config.ts";
 import { checkPolicy, isBarePolicy } from "../admin/policy-check.ts";
 import type { ExplainQuery, ExplainResult } from "../admin/state.ts";
 import type { Config } from "../config/config.ts";
@@ -35,7 +36,8 @@ export interface PolicyCommandIo {
 /** Usage of the `policy` commands. */
 export const POLICY_USAGE = `Usage:
   tollgate policy check FILE
-      Validate FILE, a whole config or a bare policy section ({"rules": […], …}).
+      Validate FILE, a whole config or a bare policy section ({"rules": […], …}),
+      and a config's block page template (read, placeholders checked).
       Prints every problem with its field path; exit 1 when there is one.
   tollgate policy explain URL|HOST[:PORT] [--client IP] [--mode MODE] [--listener NAME]
                           [--user NAME] [--method METHOD] [--at TIME] [--config FILE]
@@ -106,6 +108,13 @@ function check(args: readonly string[], io: PolicyCommandIo): number {
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     io.stderr(`${e.message}\n`);
+    return EXIT_INVALID;
+  }
+  try {
+    // as the gateway does at start and on reload: the template file read, its placeholders checked
+    blockPageFromConfig(config.blockPage, io.readText);
+  } catch (e) {
+    io.stderr(`Invalid config ${JSON.stringify(file)} (1 problem)\n  ${errorText(e)}\n`);
     return EXIT_INVALID;
   }
   const p = config.policy;

@@ -76,6 +76,18 @@ describe("tollgate policy check", () => {
     assert.match(r.err, /\n {2}rules\[1\]\.action: expected "allow" or "deny", got "nope"\n$/);
   });
 
+  it("reads a config's block page template and checks its placeholders, as the gateway does at start", async () => {
+    const withTemplate = (template: string) => JSON.stringify({ ...JSON.parse(CONFIG), blockPage: { template } });
+    const ok = await run(["check", "gw.json"], { "gw.json": withTemplate("page.html"), "page.html": "<p>{{host}} blocked by {{rule}}</p>" });
+    assert.equal(ok.code, 0, ok.err);
+    const unknown = await run(["check", "gw.json"], { "gw.json": withTemplate("page.html"), "page.html": "<p>\n{{hots}}</p>" });
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.err, /^Invalid config "gw.json" \(1 problem\)\n {2}blockPage\.template "page\.html": unknown placeholder \{\{hots\}\} at line 2; known: /);
+    const missing = await run(["check", "gw.json"], { "gw.json": withTemplate("gone.html") });
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /blockPage\.template: cannot read "gone\.html": .*ENOENT/);
+  });
+
   it("reports JSON syntax errors with line and column, and unreadable files; exit 1", async () => {
     const syntax = await run(["check", "p.json"], { "p.json": '{\n  "rules": [,]\n}' });
     assert.equal(syntax.code, 1);
