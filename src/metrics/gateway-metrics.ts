@@ -41,6 +41,8 @@ export interface GatewayMetrics {
   readonly registry: Registry;
   /** `tollgate_connections_total{listener,mode,decision}`: flows ended; decision "allow", "deny" or "none" (no decision was reached). */
   readonly connections: Counter<readonly ["listener", "mode", "decision"]>;
+  /** `tollgate_connections_revoked_total{listener,mode}`: open flows closed because the policy denies them now (a schedule ended, a reload). */
+  readonly connectionsRevoked: Counter<readonly ["listener", "mode"]>;
   /** `tollgate_active_connections{listener}`: client connections open now. */
   readonly activeConnections: Gauge<readonly ["listener"]>;
   /** `tollgate_active_tunnels{listener}`: CONNECT or transparent TLS relays open now. */
@@ -196,6 +198,11 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
   processStartTime.set(Math.floor((options.startTimeMs ?? performance.timeOrigin) / 1000));
   return {
     registry,
+    connectionsRevoked: registry.counter({
+      name: "tollgate_connections_revoked_total",
+      help: "Open flows closed because the policy denies them now (a rule's schedule ended, a reload or PUT /policy).",
+      labelNames: ["listener", "mode"],
+    }),
     connections: registry.counter({
       name: "tollgate_connections_total",
       help: "Flows ended (one per connection; one per request for plain HTTP proxying), by decision.",
@@ -292,6 +299,7 @@ export function observeFlow(metrics: GatewayMetrics, record: FlowRecord): void {
     metrics.httpRequests.labels(listener, mode, statusClass(record.status)).inc(record.requests);
     observeTimes(metrics, listener, mode, record.durationMs, record.headerMs);
   }
+  if (record.end === "revoked") metrics.connectionsRevoked.labels(listener, mode).inc();
   const kind = flowErrorKind(record);
   if (kind !== null) metrics.errors.labels(kind).inc();
 }

@@ -10,6 +10,8 @@ import { writeFileSync } from "node:fs";
 import net from "node:net";
 import { type GatewayProcess, startGateway } from "./support/gateway.ts";
 
+const TOKEN = "test-token-recheck-0123456789";
+
 interface Tunnel {
   readonly socket: net.Socket;
   /** Resolves when the gateway closed the tunnel. */
@@ -45,6 +47,7 @@ describe("open connections rechecked on reload (real gateway)", { timeout: 60_00
 
   const config = (deny: readonly string[], recheck = true) => ({
     listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
+    admin: { listen: "127.0.0.1:0", token: TOKEN },
     addressGuard: { allow: ["127.0.0.0/8"] },
     dns: { hosts: { "social.test": ["127.0.0.1"], "docs.test": ["127.0.0.1"] } },
     policy: {
@@ -87,6 +90,8 @@ describe("open connections rechecked on reload (real gateway)", { timeout: 60_00
       assert.equal(f.decision, "allow");
       assert.match(String(f.error), /^the policy denies it now: rule "no-social" matched host/);
       assert.ok(Date.now() - started < 5000);
+      const metrics = await (await fetch(`http://127.0.0.1:${gw.ports.get("admin")}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+      assert.match(metrics, /^tollgate_connections_revoked_total\{listener="explicit",mode="explicit"\} 1$/m);
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(docs.isOpen(), true, "a tunnel still allowed runs on");
       // the tunnel still carries bytes

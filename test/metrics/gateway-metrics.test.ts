@@ -28,6 +28,7 @@ const NAMES = [
   "tollgate_config_generation",
   "tollgate_config_last_reload_success",
   "tollgate_config_last_reload_timestamp_seconds",
+  "tollgate_connections_revoked_total",
   "tollgate_connections_total",
   "tollgate_dns_lookup_seconds",
   "tollgate_dns_lookups_total",
@@ -64,6 +65,7 @@ describe("createGatewayMetrics", () => {
     assert.deepEqual(m.bytes.labelNames, ["listener", "direction"]);
     assert.deepEqual(m.httpRequests.labelNames, ["listener", "mode", "status"]);
     assert.deepEqual(m.dnsLookups.labelNames, ["source", "result"]);
+    assert.deepEqual(m.connectionsRevoked.labelNames, ["listener", "mode"]);
     assert.deepEqual(m.dnsServerExchanges.labelNames, ["server", "transport", "result"]);
     assert.deepEqual(m.errors.labelNames, ["kind"]);
     assert.deepEqual(m.certMintSeconds.labelNames, []);
@@ -160,6 +162,15 @@ describe("observeFlow", () => {
     assert.equal(m.connections.value("main", "explicit", "deny"), 1);
     assert.equal(m.connections.value("main", "explicit", "none"), 1);
     assert.equal(m.errors.value("parse"), 1);
+  });
+
+  it("counts a flow the policy revoked while open, under its listener and mode, and as no error", () => {
+    const m = createGatewayMetrics(new Registry());
+    observeFlow(m, flowRecord({ decision: "allow", end: "revoked", error: 'the policy denies it now: rule "after-hours"' }));
+    observeFlow(m, flowRecord({ decision: "allow", end: "eof" }));
+    assert.equal(m.connectionsRevoked.value("main", "explicit"), 1);
+    assert.equal(m.connections.value("main", "explicit", "allow"), 2);
+    for (const kind of FLOW_ERROR_KINDS) assert.equal(m.errors.value(kind), 0, kind);
   });
 
   it("counts proxied HTTP requests by status class", () => {
