@@ -59,9 +59,10 @@ async function observed<T>(observe: DnsExchangeObserver, server: DnsServer, tran
 /**
  * Resolves by asking `servers` in order, each within `attemptTimeoutMs`. An answer (the
  * addresses, or "no such name" / "no address") ends the walk; a server that cannot be
- * reached, times out, sends a malformed answer or fails (SERVFAIL, REFUSED…) both questions,
- * or one with no address from the other, passes the name on to the next. IPv4 addresses come first. The resolution's `ttlSeconds` is the smallest
- * TTL of the records used. Without `udp`, every question goes over TCP.
+ * reached, times out, sends a malformed answer, or fails (SERVFAIL, REFUSED…) both questions
+ * or one with no address from the other, passes the name on to the next. IPv4 addresses
+ * come first. The resolution's `ttlSeconds` is the smallest TTL of the records used.
+ * Without `udp`, every question goes over TCP.
  *
  * @example
  * ```ts

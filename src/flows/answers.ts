@@ -28,7 +28,7 @@ const REASONS: Record<number, string> = {
   505: "HTTP Version Not Supported",
 };
 
-/** How an error answer is told apart from the default one for its status. */
+/** What an error answer carries beyond its status and message. */
 export interface AnswerOptions {
   /** The RFC 9209 error type of the Proxy-Status field; by default one that fits the status. */
   readonly proxyError?: string | undefined;
