@@ -177,7 +177,7 @@ export interface PolicyConfig extends PolicyDefinition {
   readonly urlRules: readonly UrlRuleDefinition[];
   /**
    * Re-decide open connections at each minute (rule schedules) and after a reload, and close
-   * those the policy now denies. Default true.
+   * those the policy now denies, or decides for the other decryption. Default true.
    */
   readonly recheckOpenConnections: boolean;
 }

@@ -38,7 +38,7 @@ export async function connectTunnel(client: Conn, src: ConnReader, head: Request
     if (ic && blockPageOf(ctx).interceptDenied) return showBlockPage(client, src, host, authority.port, decision, ctx, ic, flow);
     return answerError(client, src, flow, 403, blockedBody(decision));
   }
-  watchFlow(ctx, flow, client, query, decision);
+  watchFlow(ctx, flow, client, query, decision, decision.decryption);
   if (decision.decryption === "decrypt") return interceptConnect(client, src, host, authority.port, decision, ctx, flow);
   if (ctx.tunnels && !ctx.tunnels.acquire()) {
     return answerError(client, src, flow, 503, "Too many tunnels; try again later", { proxyError: "connection_limit_reached" });

@@ -5,12 +5,15 @@
  * denies is closed (its client and the upstream connections it opened), and its flow line
  * ends `"revoked"` naming the rule that denies it now.
  *
- * Only allow → deny closes a flow; a flow still allowed keeps the route and decryption it got.
+ * A TLS flow is also closed when the policy now asks for the other decryption (a blind
+ * tunnel to a site now decrypted, or a decrypted session with a site now exempted), so the
+ * client's next connection gets it; its line ends `"revoked"` too. A flow still allowed with
+ * the same decryption keeps the route it got.
  *
  * @module
  */
 import type { Conn } from "../core/conn.ts";
-import type { Decision, Policy, PolicyQuery } from "../policy/types.ts";
+import type { Decision, Decryption, Policy, PolicyQuery } from "../policy/types.ts";
 import type { FlowContext } from "./context.ts";
 import type { FlowState } from "./flow-state.ts";
 
@@ -26,6 +29,8 @@ export interface FlowWatch {
 
 interface Entry {
   readonly query: PolicyQuery;
+  /** The decryption the flow runs with, when a change of it closes the flow (TLS flows). */
+  readonly decryption: Decryption | undefined;
   readonly conns: Set<Conn>;
   readonly onRevoke: (reason: string) => void;
 }
@@ -52,11 +57,12 @@ export class LiveFlows {
 
   /**
    * Watches a flow `decision` allowed for `query`; revoking it calls `onRevoke(reason)` and
-   * then closes `client` and every connection passed to `also`. A denied decision is not
-   * watched (the flow ends at once anyway).
+   * then closes `client` and every connection passed to `also`. With `decryption` (the mode a
+   * TLS flow runs with), a decision for the other mode revokes it too. A denied decision is
+   * not watched (the flow ends at once anyway).
    */
-  watch(query: PolicyQuery, decision: Decision, client: Conn, onRevoke: (reason: string) => void): FlowWatch {
-    const entry: Entry = { query, conns: new Set([client]), onRevoke };
+  watch(query: PolicyQuery, decision: Decision, client: Conn, onRevoke: (reason: string) => void, decryption?: Decryption): FlowWatch {
+    const entry: Entry = { query, decryption, conns: new Set([client]), onRevoke };
     if (decision.action === "allow") this.#entries.add(entry);
     return {
       also: (conn) => void entry.conns.add(conn),
@@ -67,8 +73,8 @@ export class LiveFlows {
 
   /**
    * Re-decides every watched flow under `policy` at `now` (the query's own time is replaced:
-   * the question is whether the flow may go on now). Flows now denied are revoked and no
-   * longer watched. Returns how many were revoked.
+   * the question is whether the flow may go on now). Flows now denied, or now decided for
+   * the other decryption, are revoked and no longer watched. Returns how many were revoked.
    */
   recheck(policy: Policy, now: number = Date.now()): number {
     let revoked = 0;
@@ -79,10 +85,11 @@ export class LiveFlows {
       } catch {
         continue; // a policy that cannot decide now closes nothing
       }
-      if (d.action !== "deny") continue;
+      const why = revocation(d, entry.decryption);
+      if (why === undefined) continue;
       this.#entries.delete(entry);
       revoked++;
-      entry.onRevoke(`the policy denies it now: ${d.reason}`);
+      entry.onRevoke(why);
       for (const conn of entry.conns) {
         try {
           conn.close();
@@ -95,14 +102,22 @@ export class LiveFlows {
   }
 }
 
+/** Why a flow running with `decryption` (if that matters) may not go on under decision `d`, or undefined. */
+function revocation(d: Decision, decryption: Decryption | undefined): string | undefined {
+  if (d.action === "deny") return `the policy denies it now: ${d.reason}`;
+  if (decryption === undefined || d.decryption === decryption) return undefined;
+  return d.decryption === "decrypt" ? `the policy decrypts it now: ${d.reason}` : `the policy exempts it from decryption now: ${d.reason}`;
+}
+
 /**
  * Watches `flow` (allowed by `decision` for `query`) in `ctx.liveFlows`, if the gateway keeps
- * one: a revocation marks the flow's line and closes `client`.
+ * one: a revocation marks the flow's line and closes `client`. `decryption` is the mode a TLS
+ * flow runs with (leave it out for plain HTTP, or a flow that can run in one mode only).
  */
-export function watchFlow(ctx: FlowContext, flow: FlowState, client: Conn, query: PolicyQuery, decision: Decision): void {
+export function watchFlow(ctx: FlowContext, flow: FlowState, client: Conn, query: PolicyQuery, decision: Decision, decryption?: Decryption): void {
   if (!ctx.liveFlows) return;
   flow.watch?.end();
-  flow.watch = ctx.liveFlows.watch(query, decision, client, (reason) => flow.revoke(reason));
+  flow.watch = ctx.liveFlows.watch(query, decision, client, (reason) => flow.revoke(reason), decryption);
 }
 
 /** Milliseconds from `now` to just after the next whole minute (schedules change on minutes). */

@@ -103,7 +103,8 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
     const rest = src.release();
     return blockOverTls(client, rest ? concatBytes([raw, rest]) : raw, host, port, decision, ctx, ic, flow);
   }
-  watchFlow(ctx, flow, client, query, decision);
+  // without SNI a connection can only be spliced: a decision to decrypt cannot apply to it
+  watchFlow(ctx, flow, client, query, decision, hello.sni === undefined ? undefined : decision.decryption);
   if (decision.decryption === "decrypt") {
     if (hello.sni !== undefined) {
       const rest = src.release();

@@ -6,7 +6,7 @@ import { LiveFlows, untilNextMinute } from "../../src/flows/live-flows.ts";
 import { compilePolicy } from "../../src/policy/compile.ts";
 import type { Decision, PolicyDefinition } from "../../src/policy/types.ts";
 import { DECRYPT_POLICY, ESTABLISHED, type FlowHarness, type Peer, readResponse, serveRequests, until, withHarness, within } from "../helpers/flow-harness.ts";
-import { clientHello } from "../protocol/client-hello-builder.ts";
+import { clientHello, encodeHello, recordize, versionsExt } from "../protocol/client-hello-builder.ts";
 
 const CONNECT = "CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\n\r\n";
 const DENY_ALL = compilePolicy({ defaultAction: "deny", rules: [] });
@@ -54,6 +54,21 @@ describe("LiveFlows", () => {
     ended.end();
     assert.equal(live.recheck(DENY_ALL), 0);
     assert.equal(reasons.length, 1);
+  });
+
+  it("a flow watched with its decryption is revoked when the policy asks for the other; one without is not", () => {
+    const live = new LiveFlows();
+    const query = { host: normalizeHost("a.test"), port: 443, clientIp: "10.0.0.1" };
+    const decrypting = compilePolicy({ defaultAction: "deny", rules: [{ id: "inspect", hosts: ["a.test"], action: "allow", decryption: "decrypt" }] });
+    const reasons: string[] = [];
+    live.watch(query, ALLOWED, memoryConnPair()[0], (r) => reasons.push(`blind: ${r}`), "exception");
+    live.watch(query, ALLOWED, memoryConnPair()[0], (r) => reasons.push(`plain: ${r}`));
+    live.watch(query, { ...ALLOWED, decryption: "decrypt" }, memoryConnPair()[0], (r) => reasons.push(`decrypted: ${r}`), "decrypt");
+    assert.equal(live.recheck(decrypting), 1);
+    assert.deepEqual(reasons, ['blind: the policy decrypts it now: rule "inspect" matched host pattern "a.test"']);
+    assert.equal(live.recheck(ALLOW_ALL), 1);
+    assert.deepEqual(reasons.slice(1), ["decrypted: the policy exempts it from decryption now: no rule matched; default allow"]);
+    assert.equal(live.size, 1, "the flow watched without its decryption runs on");
   });
 
   it("untilNextMinute: just past the next whole minute", () => {
@@ -142,6 +157,83 @@ describe("open flows the policy no longer allows", () => {
       assert.equal(r.decryption, "decrypt");
       assert.equal(r.end, "revoked");
       assert.equal(live.size, 0);
+    });
+  });
+
+  it("a blind tunnel to a site the policy now decrypts is closed, so the next connection is inspected", async () => {
+    const live = new LiveFlows();
+    await withHarness({ liveFlows: live, interception: {} }, async (h) => {
+      const upstreamClosed = holdingOrigin(h, "10.0.0.1", 443);
+      const c = h.client();
+      await c.write(CONNECT);
+      assert.equal(await c.readText(ESTABLISHED.length), ESTABLISHED);
+      await until(() => live.size === 1, 1000, "the tunnel watched");
+      assert.equal(live.recheck(compilePolicy(DECRYPT_POLICY)), 1);
+      await seesClose(c);
+      await within(upstreamClosed, 1000, "the upstream closed");
+      await h.finish();
+      const r = h.record();
+      assert.equal(r.decryption, "exception");
+      assert.equal(r.end, "revoked");
+      assert.match(r.error ?? "", /^the policy decrypts it now: rule "inspect" matched/);
+    });
+  });
+
+  it("a decrypted session with a site the policy now exempts is closed", async () => {
+    const live = new LiveFlows();
+    await withHarness({ liveFlows: live, policy: DECRYPT_POLICY, interception: {} }, async (h) => {
+      serveRequests(h, "10.0.0.1", 443, ["first"]);
+      const c = h.client();
+      await c.write(CONNECT);
+      assert.equal(await c.readText(ESTABLISHED.length), ESTABLISHED);
+      await c.write("GET /a HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+      assert.equal((await readResponse(c)).body, "first");
+      assert.equal(live.recheck(compilePolicy(DECRYPT_POLICY)), 0, "the same decision: untouched");
+      assert.equal(live.recheck(ALLOW_ALL), 1);
+      await seesClose(c);
+      await h.finish();
+      const r = h.records.find((x) => x.kind === "connect")!;
+      assert.equal(r.end, "revoked");
+      assert.equal(r.error, "the policy exempts it from decryption now: no rule matched; default allow");
+    });
+  });
+
+  it("plain HTTP runs on whatever decryption the policy names, and is still watched", async () => {
+    const live = new LiveFlows();
+    await withHarness({ liveFlows: live }, async (h) => {
+      h.origin("10.0.0.1", 80, async (o) => {
+        await o.readHead();
+        await o.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
+        await o.readToEndOrReset();
+      });
+      const c = h.client();
+      await c.write("GET http://origin.test/big HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+      await c.readHead();
+      assert.equal(await c.readText(10), "0123456789");
+      assert.equal(live.recheck(compilePolicy(DECRYPT_POLICY)), 0);
+      assert.equal(live.recheck(DENY_ALL), 1);
+      await seesClose(c);
+      await h.finish();
+    });
+  });
+
+  it("a transparent splice without SNI (it cannot be decrypted) is not closed for a decision to decrypt", async () => {
+    const live = new LiveFlows();
+    const inspectAllDefinition: PolicyDefinition = { defaultAction: "deny", rules: [{ id: "inspect-all", hosts: [".test"], action: "allow", decryption: "decrypt" }] };
+    const inspectAll = compilePolicy(inspectAllDefinition);
+    const noSni = recordize(encodeHello({ legacyVersion: 0x0303, sessionId: new Uint8Array(32).fill(7), cipherSuites: [0x1301], compressionMethods: [0], extensions: [versionsExt([0x0304])] }));
+    await withHarness({ liveFlows: live, interception: {}, policy: inspectAllDefinition, hosts: { "fallback.test": ["10.0.0.5"] } }, async (h) => {
+      holdingOrigin(h, "10.0.0.5", 9443);
+      const c = h.transparentClient({ noSni: { action: "allow", upstream: { host: "fallback.test", port: 9443 } } });
+      await c.write(noSni);
+      await until(() => h.dials.length === 1, 1000, "spliced to the noSni upstream");
+      assert.equal(live.size, 1);
+      assert.equal(live.recheck(inspectAll), 0, "still decrypt, still spliced");
+      assert.equal(live.recheck(ALLOW_ALL), 0, "now exception: nothing to change");
+      assert.equal(live.recheck(DENY_ALL), 1);
+      await seesClose(c);
+      await h.finish();
+      assert.equal(h.record().decryption, "exception");
     });
   });
 
