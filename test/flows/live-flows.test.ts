@@ -198,25 +198,6 @@ describe("open flows the policy no longer allows", () => {
     });
   });
 
-  it("plain HTTP runs on whatever decryption the policy names, and is still watched", async () => {
-    const live = new LiveFlows();
-    await withHarness({ liveFlows: live }, async (h) => {
-      h.origin("10.0.0.1", 80, async (o) => {
-        await o.readHead();
-        await o.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789");
-        await o.readToEndOrReset();
-      });
-      const c = h.client();
-      await c.write("GET http://origin.test/big HTTP/1.1\r\nHost: origin.test\r\n\r\n");
-      await c.readHead();
-      assert.equal(await c.readText(10), "0123456789");
-      assert.equal(live.recheck(compilePolicy(DECRYPT_POLICY)), 0);
-      assert.equal(live.recheck(DENY_ALL), 1);
-      await seesClose(c);
-      await h.finish();
-    });
-  });
-
   it("a transparent splice without SNI (it cannot be decrypted) is not closed for a decision to decrypt", async () => {
     const live = new LiveFlows();
     const inspectAllDefinition: PolicyDefinition = { defaultAction: "deny", rules: [{ id: "inspect-all", hosts: [".test"], action: "allow", decryption: "decrypt" }] };
@@ -252,6 +233,7 @@ describe("open flows the policy no longer allows", () => {
       await c.write("GET http://origin.test/big HTTP/1.1\r\nHost: origin.test\r\n\r\n");
       await c.readHead();
       assert.equal(await c.readText(10), "0123456789");
+      assert.equal(live.recheck(compilePolicy(DECRYPT_POLICY)), 0, "plain HTTP has no decryption to change");
       assert.equal(live.recheck(DENY_ALL), 1);
       await seesClose(c);
       await within(ended, 1000, "the upstream closed");
