@@ -140,24 +140,32 @@ describe("open flows the policy no longer allows", () => {
     });
   });
 
-  it("a decrypted session between requests: client and upstream closed", async () => {
-    const live = new LiveFlows();
-    await withHarness({ liveFlows: live, policy: DECRYPT_POLICY, interception: {} }, async (h) => {
-      serveRequests(h, "10.0.0.1", 443, ["first"]);
-      const c = h.client();
-      await c.write(CONNECT);
-      assert.equal(await c.readText(ESTABLISHED.length), ESTABLISHED);
-      await c.write("GET /a HTTP/1.1\r\nHost: origin.test\r\n\r\n");
-      assert.equal((await readResponse(c)).body, "first");
-      assert.equal(live.size, 1);
-      assert.equal(live.recheck(DENY_ALL), 1);
-      await seesClose(c);
-      await h.finish();
-      const r = h.records.find((x) => x.kind === "connect")!;
-      assert.equal(r.decryption, "decrypt");
-      assert.equal(r.end, "revoked");
-      assert.equal(live.size, 0);
-    });
+  it("a decrypted session between requests, closed when the policy denies it or now exempts it from decryption", async () => {
+    const cases = [
+      [DENY_ALL, "the policy denies it now: no rule matched; default deny"],
+      [ALLOW_ALL, "the policy exempts it from decryption now: no rule matched; default allow"],
+    ] as const;
+    for (const [policy, error] of cases) {
+      const live = new LiveFlows();
+      await withHarness({ liveFlows: live, policy: DECRYPT_POLICY, interception: {} }, async (h) => {
+        serveRequests(h, "10.0.0.1", 443, ["first"]);
+        const c = h.client();
+        await c.write(CONNECT);
+        assert.equal(await c.readText(ESTABLISHED.length), ESTABLISHED);
+        await c.write("GET /a HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+        assert.equal((await readResponse(c)).body, "first");
+        assert.equal(live.size, 1);
+        assert.equal(live.recheck(compilePolicy(DECRYPT_POLICY)), 0, "the same decision: untouched");
+        assert.equal(live.recheck(policy), 1);
+        await seesClose(c);
+        await h.finish();
+        const r = h.records.find((x) => x.kind === "connect")!;
+        assert.equal(r.decryption, "decrypt");
+        assert.equal(r.end, "revoked");
+        assert.equal(r.error, error);
+        assert.equal(live.size, 0);
+      });
+    }
   });
 
   it("a blind tunnel to a site the policy now decrypts is closed, so the next connection is inspected", async () => {
@@ -176,25 +184,6 @@ describe("open flows the policy no longer allows", () => {
       assert.equal(r.decryption, "exception");
       assert.equal(r.end, "revoked");
       assert.match(r.error ?? "", /^the policy decrypts it now: rule "inspect" matched/);
-    });
-  });
-
-  it("a decrypted session with a site the policy now exempts is closed", async () => {
-    const live = new LiveFlows();
-    await withHarness({ liveFlows: live, policy: DECRYPT_POLICY, interception: {} }, async (h) => {
-      serveRequests(h, "10.0.0.1", 443, ["first"]);
-      const c = h.client();
-      await c.write(CONNECT);
-      assert.equal(await c.readText(ESTABLISHED.length), ESTABLISHED);
-      await c.write("GET /a HTTP/1.1\r\nHost: origin.test\r\n\r\n");
-      assert.equal((await readResponse(c)).body, "first");
-      assert.equal(live.recheck(compilePolicy(DECRYPT_POLICY)), 0, "the same decision: untouched");
-      assert.equal(live.recheck(ALLOW_ALL), 1);
-      await seesClose(c);
-      await h.finish();
-      const r = h.records.find((x) => x.kind === "connect")!;
-      assert.equal(r.end, "revoked");
-      assert.equal(r.error, "the policy exempts it from decryption now: no rule matched; default allow");
     });
   });
 
