@@ -40,10 +40,11 @@ export interface Gateway {
   /**
    * Applies a new config without dropping connections: the policy, URL rules, parents,
    * users and the reverse proxy's routes, pools and certificates (files read again) are
-   * swapped atomically. Open connections keep the decision they got, unless the new policy
-   * denies them (`policy.recheckOpenConnections`): those are closed. Parts that need a restart
-   * (which listeners run where, CA, limits, DNS) are named in `restartNeeded` and keep
-   * running as they were.
+   * swapped atomically, and so are the DNS resolver (with a new cache), the address guard
+   * and the flow-log output (an old file is closed). Open connections keep the decision they
+   * got, unless the new policy denies them (`policy.recheckOpenConnections`): those are
+   * closed. Parts that need a restart (which listeners run where, CA, interception, limits,
+   * workers) are named in `restartNeeded` and keep running as they were.
    *
    * @throws {Error} when a file the new config names cannot be read or used; nothing changed then
    */
@@ -95,8 +96,8 @@ export interface LiveState {
 export interface StartOptions {
   /** Where flow-log lines go when the config says "stdout"/"stderr". */
   readonly write: (stream: "stdout" | "stderr", line: string) => void;
-  /** Opens a file for appending flow-log lines (config `log.flows: {file}`). */
-  readonly appendTo: (path: string) => (line: string) => void;
+  /** Opens a file for appending flow-log lines (config `log.flows: {file}`); `close` when a reload or shutdown lets go of it. */
+  readonly appendTo: (path: string) => { write(line: string): void; close(): void };
   /** Reads a file named in the config (CA certificate and key, extra upstream CAs). */
   readonly readText: (path: string) => string;
   /** This host's interface addresses (a listener on 0.0.0.0/:: is reachable on all of them). */
@@ -121,11 +122,15 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const metrics = createGatewayMetrics(registry);
   if (runtime.process) registerProcessMetrics(registry, runtime.process);
   const feed = new FlowFeed();
-  const resolver = measuredResolver(createResolver(config.dns, (name) => runtime.lookup(name), {
-    dial: (server, signal) => runtime.dial({ address: server.address, port: server.port, signal }),
-    ...(runtime.openDatagram ? { openDatagram: runtime.openDatagram } : {}),
-    onExchange: (server, transport, result) => metrics.dnsServerExchanges.labels(formatAddress(server.address, server.port), transport, result).inc(),
-  }), metrics);
+  const dnsResolver = (dns: Config["dns"]) =>
+    createResolver(dns, (name) => runtime.lookup(name), {
+      dial: (server, signal) => runtime.dial({ address: server.address, port: server.port, signal }),
+      ...(runtime.openDatagram ? { openDatagram: runtime.openDatagram } : {}),
+      onExchange: (server, transport, result) => metrics.dnsServerExchanges.labels(formatAddress(server.address, server.port), transport, result).inc(),
+    });
+  // swapped whole by a reload that changes `dns` (a new cache too); lookups under way finish with the old one
+  let currentResolver = dnsResolver(config.dns);
+  const resolver = measuredResolver({ resolve: (name, signal) => currentResolver.resolve(name, signal) }, metrics);
   const observer: FlowLog = {
     write(record) {
       try {
@@ -136,8 +141,9 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       feed.write(record);
     },
   };
-  const output = options.flowSink ? nullFlowLog : makeFlowLog(config, options);
-  const flowLog = teeFlowLog(options.flowSink ? [observer, options.flowSink] : [observer], output);
+  // the flow-log output is swapped by a reload that changes `log` (the old file is closed)
+  let output = options.flowSink ? nullFlowOutput : makeFlowLog(config, options);
+  const flowLog = teeFlowLog(options.flowSink ? [observer, options.flowSink] : [observer], { write: (record) => output.write(record) });
   const ic = config.ca ? await startInterception(config, config.ca, options.readText, metrics, processCount) : undefined;
   const live: LiveState = {
     config,
@@ -228,13 +234,15 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     throw e;
   }
   // The guard knows the bound listeners, so the proxy can never be pointed at itself.
-  guard = createAddressGuard({
-    allow: config.addressGuard.allow,
-    deny: config.addressGuard.deny,
-    allowClasses: config.addressGuard.allowClasses,
-    self: [...addresses.values(), ...(options.alsoSelf ?? [])],
-    localAddresses: options.localAddresses ?? [],
-  });
+  const guardFor = (c: Config["addressGuard"]) =>
+    createAddressGuard({
+      allow: c.allow,
+      deny: c.deny,
+      allowClasses: c.allowClasses,
+      self: [...addresses.values(), ...(options.alsoSelf ?? [])],
+      localAddresses: options.localAddresses ?? [],
+    });
+  guard = guardFor(config.addressGuard);
   const parentChecks = new ParentChecker(() => live.parents, connectProbe({ resolver, runtime, limits, addressGuard: () => guard }), {
     onChange: (p, inService, detail) =>
       options.write("stderr", `tollgate: parent "${p.name}" (${p.authority}) ${inService ? "is back in service" : p.fallback ? `is passed over for "${p.fallback}"` : "is down"}: ${detail}\n`),
@@ -251,6 +259,11 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       const users = gatewayUsers(next);
       const blockPage = blockPageFromConfig(next.blockPage, options.readText);
       const commitReverse = reverse.prepare(next); // reads the certificate files again
+      const same = <K extends keyof Config>(key: K) => JSON.stringify(live.config[key]) === JSON.stringify(next[key]);
+      const nextResolver = same("dns") ? currentResolver : dnsResolver(next.dns);
+      const nextGuard = same("addressGuard") ? guard : guardFor(next.addressGuard);
+      const nextOutput = same("log") || options.flowSink ? output : makeFlowLog(next, options); // opens a new file last
+      const oldOutput = output;
       const generation = live.generation + 1;
       // one synchronous swap: a connection sees either the old or the new policy, never a mix
       live.config = next;
@@ -259,11 +272,15 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       live.blockPage = blockPage;
       live.policy = policy;
       live.urlPolicy = urlPolicy;
+      currentResolver = nextResolver;
+      guard = nextGuard;
+      output = nextOutput;
       commitReverse();
       parentChecks.sync();
       live.generation = generation;
       live.lastReload = { at: new Date().toISOString(), ok: true, generation };
       observeConfigReload(metrics, true, generation);
+      if (oldOutput !== output) oldOutput.close();
       if (next.policy.recheckOpenConnections) liveFlows.recheck(policy);
       return { generation, restartNeeded: restartNeeded(config, next) };
     },
@@ -284,6 +301,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       const until = Date.now() + graceMs;
       while (admission.open.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       for (const c of admission.open) c.close();
+      output.close();
     },
   };
 }
@@ -329,9 +347,17 @@ function upstreamCaPems(config: Config, interceptionPems: readonly string[], rea
   return pems;
 }
 
-function makeFlowLog(config: Config, options: StartOptions): FlowLog {
+/** Where the flow log's records go, and how to let go of it (a file is closed). */
+interface FlowOutput extends FlowLog {
+  close(): void;
+}
+
+const nullFlowOutput: FlowOutput = { ...nullFlowLog, close: () => {} };
+
+function makeFlowLog(config: Config, options: StartOptions): FlowOutput {
   const dest = config.log.flows;
-  if (dest === "off") return nullFlowLog;
-  if (dest === "stdout" || dest === "stderr") return jsonLineFlowLog((line) => options.write(dest, line));
-  return jsonLineFlowLog(options.appendTo(dest.file));
+  if (dest === "off") return nullFlowOutput;
+  if (dest === "stdout" || dest === "stderr") return { ...jsonLineFlowLog((line) => options.write(dest, line)), close: () => {} };
+  const file = options.appendTo(dest.file);
+  return { ...jsonLineFlowLog((line) => file.write(line)), close: () => file.close() };
 }

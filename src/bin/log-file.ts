@@ -9,6 +9,8 @@ export interface LogFile {
   write(line: string): void;
   /** Finishes the current file (lines already written go to it) and opens `path` again. */
   reopen(): void;
+  /** Finishes the file (lines already written go to it); later writes are dropped. */
+  close(): void;
 }
 
 /** Opens `path` for appending; write errors go to `onError` (the file stays the target). */
@@ -19,12 +21,20 @@ export function openLogFile(path: string, onError: (message: string) => void): L
     return out;
   };
   let out = open();
+  let closed = false;
   return {
-    write: (line) => void out.write(line),
+    write: (line) => {
+      if (!closed) out.write(line);
+    },
     reopen() {
+      if (closed) return;
       const old = out;
       out = open();
       old.end();
+    },
+    close() {
+      closed = true;
+      out.end();
     },
   };
 }

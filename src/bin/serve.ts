@@ -82,7 +82,7 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
     say(`admin API: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
-  const logFiles: LogFile[] = [];
+  const logFiles = new Set<LogFile>();
   let gateway;
   try {
     gateway = await startGateway(config, runtime, {
@@ -92,8 +92,14 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
       write: (stream, line) => (stream === "stdout" ? process.stdout : process.stderr).write(line),
       appendTo: (path) => {
         const log = openLogFile(resolve(base, path), (message) => say(`flow log "${path}": ${message}`));
-        logFiles.push(log);
-        return (line) => log.write(line);
+        logFiles.add(log);
+        return {
+          write: (line) => log.write(line),
+          close: () => {
+            logFiles.delete(log);
+            log.close();
+          },
+        };
       },
       ...(processes > 1 ? { processes: { count: processes } } : {}),
     });

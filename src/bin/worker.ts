@@ -70,7 +70,7 @@ export async function worker(runtime: Runtime): Promise<number> {
       localAddresses: Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)),
       alsoSelf: start.self,
       write: (_stream, line) => process.stderr.write(line),
-      appendTo: () => () => {},
+      appendTo: () => ({ write: () => {}, close: () => {} }),
       flowSink: { write: (record, quiet) => send({ t: "flow", record, quiet: quiet ?? false }) },
       processes: { count: start.count, ports: start.ports },
     });

@@ -5,25 +5,14 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, renameSync } from "node:fs";
+import { renameSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { curl } from "./support/curl.ts";
 import { type GatewayProcess, startGateway } from "./support/gateway.ts";
+import { jsonLines } from "./support/json-lines.ts";
 import { type Origin, startOrigin } from "./support/origin.ts";
-
-function lines(path: string): Record<string, unknown>[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-async function waitFor(what: string, probe: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { waitFor } from "./support/wait.ts";
 
 describe("flow log to a file, with rotation", { timeout: 60_000 }, () => {
   let origin: Origin;
@@ -53,8 +42,8 @@ describe("flow log to a file, with rotation", { timeout: 60_000 }, () => {
 
   it("appends one line per flow; after rename + SIGHUP, new lines go to a new file at the path", async () => {
     await get("/hello?before");
-    await waitFor("the first line", () => lines(log).length === 1);
-    assert.equal(lines(log)[0]?.["status"], 200);
+    await waitFor("the first line", () => jsonLines(log).length === 1);
+    assert.equal(jsonLines(log)[0]?.["status"], 200);
     assert.deepEqual(gw.flows(), [], "nothing on stdout when the log is a file");
 
     const rotated = `${log}.1`;
@@ -62,10 +51,10 @@ describe("flow log to a file, with rotation", { timeout: 60_000 }, () => {
     gw.signal("SIGHUP");
     await waitFor("the reopen", () => gw.stderr.join("").includes("SIGHUP"));
     await get("/hello?after");
-    await waitFor("a line in the new file", () => lines(log).length === 1);
-    assert.equal(lines(rotated).length, 1, "the rotated file keeps its line and gets no more");
-    assert.equal(lines(log).length, 1);
+    await waitFor("a line in the new file", () => jsonLines(log).length === 1);
+    assert.equal(jsonLines(rotated).length, 1, "the rotated file keeps its line and gets no more");
+    assert.equal(jsonLines(log).length, 1);
     // the requests are told apart by their client ports: two connections, one line each
-    assert.notEqual(lines(rotated)[0]?.["client"], lines(log)[0]?.["client"]);
+    assert.notEqual(jsonLines(rotated)[0]?.["client"], jsonLines(log)[0]?.["client"]);
   });
 });

@@ -9,6 +9,7 @@ import net from "node:net";
 import { curl } from "./support/curl.ts";
 import { type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { type Origin, startOrigin } from "./support/origin.ts";
+import { waitFor } from "./support/wait.ts";
 
 function config(limits: Record<string, number>, admin = false): Record<string, unknown> {
   return {
@@ -44,14 +45,6 @@ function readUntil(s: net.Socket, pattern: RegExp): Promise<string> {
     };
     s.on("data", onData);
   });
-}
-
-async function waitFor(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe("shutdown end to end", { timeout: 120_000 }, () => {

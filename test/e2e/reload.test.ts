@@ -1,0 +1,101 @@
+/**
+ * A reload (SIGHUP) puts `dns`, `addressGuard` and `log` in force without a restart, on a
+ * real gateway process: a name the new `dns.hosts` maps elsewhere is dialed there, an
+ * address the new guard denies is refused, and flow lines go to the new log file while the
+ * old one gets no more. Only 127.0.0.0/8: two small origins on 127.0.0.1 and 127.0.0.2.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { tempDir } from "../helpers/temp-dir.ts";
+import { curl } from "./support/curl.ts";
+import { type GatewayProcess, startGateway } from "./support/gateway.ts";
+import { jsonLines } from "./support/json-lines.ts";
+import { waitFor } from "./support/wait.ts";
+
+/** An HTTP server on `host:port` that answers every request with `body`. */
+function listen(host: string, port: number, body: string): Promise<http.Server> {
+  const server = http.createServer((_req, res) => res.end(body));
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+describe("reload: dns, addressGuard and log without a restart (real gateway)", { timeout: 60_000 }, () => {
+  const servers: http.Server[] = [];
+  let port: number;
+  let gw: GatewayProcess;
+  let dir: string;
+
+  const config = (o: { site: string; log: string; deny?: string[]; limits?: Record<string, number> }) => ({
+    listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
+    addressGuard: { allow: ["127.0.0.0/8"], deny: o.deny ?? [] },
+    dns: { hosts: { "site.test": [o.site] } },
+    policy: { defaultAction: "allow" },
+    log: { flows: { file: join(dir, o.log) } },
+    ...(o.limits ? { limits: o.limits } : {}),
+  });
+  const reloadWith = async (c: unknown) => {
+    writeFileSync(gw.configFile!, JSON.stringify(c));
+    return await gw.reload();
+  };
+  const get = async () => {
+    const r = await curl(["-sS", "-x", `http://127.0.0.1:${gw.port}`, `http://site.test:${port}/`, "-w", "\n%{http_code}"]);
+    assert.equal(r.code, 0, r.stderr);
+    const at = r.stdout.lastIndexOf("\n");
+    return { body: r.stdout.slice(0, at), status: Number(r.stdout.slice(at + 1)) };
+  };
+
+  before(async () => {
+    dir = tempDir("tollgate-reload-");
+    const first = await listen("127.0.0.1", 0, "one");
+    servers.push(first);
+    port = (first.address() as AddressInfo).port;
+    servers.push(await listen("127.0.0.2", port, "two"));
+    gw = await startGateway(config({ site: "127.0.0.1", log: "a.jsonl" }));
+  });
+
+  after(async () => {
+    await gw?.stop();
+    for (const s of servers) await new Promise<void>((resolve) => s.close(() => resolve()));
+  });
+
+  it("new DNS hosts and a new flow-log file are used from the next connection on", async () => {
+    assert.deepEqual(await get(), { body: "one", status: 200 });
+    const a = join(dir, "a.jsonl");
+    const b = join(dir, "b.jsonl");
+    await waitFor("the first line in a.jsonl", () => jsonLines(a).length === 1);
+
+    const verdict = await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl" }));
+    assert.match(verdict, /config reloaded \(generation 2\)/);
+    assert.doesNotMatch(verdict, /restart needed/);
+    assert.deepEqual(await get(), { body: "two", status: 200 }, "site.test is dialed at its new address");
+    await waitFor("a line in b.jsonl", () => jsonLines(b).length === 1);
+    assert.equal(jsonLines(b)[0]?.["status"], 200);
+    assert.equal(jsonLines(a).length, 1, "the old file gets no more lines");
+  });
+
+  it("a CIDR the new address guard denies is refused from the next connection on", async () => {
+    const b = join(dir, "b.jsonl");
+    const before = jsonLines(b).length;
+    const verdict = await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl", deny: ["127.0.0.2/32"] }));
+    assert.doesNotMatch(verdict, /restart needed/);
+    assert.equal((await get()).status, 403);
+    await waitFor("the refusal's line", () => jsonLines(b).length === before + 1);
+    const refused = jsonLines(b).at(-1)!;
+    assert.equal(refused["rule"], "address-guard");
+    assert.match(String(refused["reason"]), /127\.0\.0\.2/);
+
+    await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl" }));
+    assert.deepEqual(await get(), { body: "two", status: 200 }, "lifting the deny opens it again");
+  });
+
+  it("a change that needs a restart is still named as such", async () => {
+    const verdict = await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl", limits: { maxConnections: 123 } }));
+    assert.match(verdict, /restart needed for: limits/);
+  });
+});
