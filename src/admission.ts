@@ -17,10 +17,13 @@ import type { GatewayMetrics } from "./metrics/gateway-metrics.ts";
 import { parseClientCidr } from "./policy/host-pattern.ts";
 import { clientRateKey, RateLimiter } from "./policy/rate-limiter.ts";
 
+/** The limits admission enforces. */
+type AdmissionLimits = Pick<LimitsConfig, "maxConnections" | "maxConnectionsPerClient" | "connectionRatePerClient" | "connectionBurstPerClient">;
+
 /** What admission needs from the gateway. */
 export interface AdmissionDeps {
-  /** This process's share of the limits. */
-  readonly limits: Pick<LimitsConfig, "maxConnections" | "maxConnectionsPerClient" | "connectionRatePerClient" | "connectionBurstPerClient">;
+  /** This process's share of the limits (a reload may change them: `Admission.update`). */
+  readonly limits: AdmissionLimits;
   readonly metrics: GatewayMetrics;
   /** Open client connections per listener (the admin API reads it). */
   readonly active: Map<string, number>;
@@ -30,17 +33,32 @@ export interface AdmissionDeps {
 export class Admission {
   /** Every connection being served, or having its PROXY protocol header read. */
   readonly open = new Set<Conn>();
-  readonly #deps: AdmissionDeps;
+  readonly #deps: Omit<AdmissionDeps, "limits">;
   readonly #perClient = new Map<string, number>();
+  #limits!: AdmissionLimits;
   /** New connections per client address (IPv6: /64); undefined without a rate limit. */
-  readonly #rate: RateLimiter | undefined;
-  readonly #overload: Uint8Array;
+  #rate: RateLimiter | undefined;
+  #overload!: Uint8Array;
   #accepting = true;
 
   constructor(deps: AdmissionDeps) {
     this.#deps = deps;
-    this.#overload = errorAnswer(503, `Too many connections (limit ${deps.limits.maxConnections})`, { proxyError: "connection_limit_reached" });
-    const { connectionRatePerClient: perSecond, connectionBurstPerClient: burst } = deps.limits;
+    this.update(deps.limits);
+  }
+
+  /**
+   * Enforces `limits` from the next connection on (a reload). Connections already open are
+   * not closed when a limit drops below them; a changed connection rate starts with full
+   * buckets.
+   */
+  update(limits: AdmissionLimits): void {
+    const old = this.#limits;
+    this.#limits = limits;
+    if (old?.maxConnections !== limits.maxConnections) {
+      this.#overload = errorAnswer(503, `Too many connections (limit ${limits.maxConnections})`, { proxyError: "connection_limit_reached" });
+    }
+    const { connectionRatePerClient: perSecond, connectionBurstPerClient: burst } = limits;
+    if (old && old.connectionRatePerClient === perSecond && old.connectionBurstPerClient === burst) return;
     this.#rate = perSecond > 0 ? new RateLimiter({ perSecond, burst }) : undefined;
   }
 
@@ -51,7 +69,7 @@ export class Admission {
 
   /** The accept callback of listener `l`, whose connections `handler` serves with `ctx`. */
   acceptor(l: ListenerConfig, ctx: FlowContext, handler: (conn: Conn) => Promise<void>): (socket: Conn) => void {
-    const { metrics, active, limits } = this.#deps;
+    const { metrics, active } = this.#deps;
     const allowed = l.clients?.map((c) => parseClientCidr(c));
     const balancers = l.proxyProtocol?.from.map((c) => parseClientCidr(c));
     const gauge = metrics.activeConnections.labels(l.name);
@@ -67,7 +85,7 @@ export class Admission {
       const rate = this.#rate?.take(clientRateKey(ip));
       if (rate && !rate.ok) {
         metrics.errors.labels("limit").inc();
-        const { connectionRatePerClient: perSecond, connectionBurstPerClient: burst } = limits;
+        const { connectionRatePerClient: perSecond, connectionBurstPerClient: burst } = this.#limits;
         void refuseConnection(conn, ctx, {
           rule: "limit",
           reason: `too many new connections from ${clientRateKey(ip)} (limit ${perSecond} a second, ${burst} at once)`,
@@ -77,9 +95,10 @@ export class Admission {
         return;
       }
       const fromClient = this.#perClient.get(ip) ?? 0;
-      if (fromClient >= limits.maxConnectionsPerClient) {
+      const { maxConnectionsPerClient } = this.#limits;
+      if (fromClient >= maxConnectionsPerClient) {
         metrics.errors.labels("limit").inc();
-        void refuseConnection(conn, ctx, { rule: "limit", reason: `too many connections from ${ip} (limit ${limits.maxConnectionsPerClient})`, status: 503 });
+        void refuseConnection(conn, ctx, { rule: "limit", reason: `too many connections from ${ip} (limit ${maxConnectionsPerClient})`, status: 503 });
         return;
       }
       this.#perClient.set(ip, fromClient + 1);
@@ -98,7 +117,7 @@ export class Admission {
         });
     };
     return (socket) => {
-      if (!this.#accepting || this.open.size >= limits.maxConnections) {
+      if (!this.#accepting || this.open.size >= this.#limits.maxConnections) {
         metrics.errors.labels("limit").inc();
         const w = socket.writable.getWriter();
         w.write(this.#overload).then(() => w.close()).catch(() => {}).finally(() => setTimeout(() => socket.close(), 1000));

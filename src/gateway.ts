@@ -40,11 +40,11 @@ export interface Gateway {
   /**
    * Applies a new config without dropping connections: the policy, URL rules, parents,
    * users and the reverse proxy's routes, pools and certificates (files read again) are
-   * swapped atomically, and so are the DNS resolver (with a new cache), the address guard
-   * and the flow-log output (an old file is closed). Open connections keep the decision they
-   * got, unless the new policy denies them (`policy.recheckOpenConnections`): those are
-   * closed. Parts that need a restart (which listeners run where, CA, interception, limits,
-   * workers) are named in `restartNeeded` and keep running as they were.
+   * swapped atomically, and so are the DNS resolver (with a new cache), the address guard,
+   * the flow-log output (an old file is closed) and the limits. Open connections keep the
+   * decision they got, unless the new policy denies them (`policy.recheckOpenConnections`):
+   * those are closed. Parts that need a restart (which listeners run where, CA,
+   * interception, workers) are named in `restartNeeded` and keep running as they were.
    *
    * @throws {Error} when a file the new config names cannot be read or used; nothing changed then
    */
@@ -117,7 +117,8 @@ export interface StartOptions {
 /** Starts every listener of `config` on `runtime`. */
 export async function startGateway(config: Config, runtime: Runtime, options: StartOptions): Promise<Gateway> {
   const processCount = options.processes?.count ?? 1;
-  const limits = shareOfLimits(config.limits, processCount);
+  // this process's share of the limits, swapped by a reload (read when a connection, request or wait starts)
+  let limits = shareOfLimits(config.limits, processCount);
   const registry = new Registry();
   const metrics = createGatewayMetrics(registry);
   if (runtime.process) registerProcessMetrics(registry, runtime.process);
@@ -207,7 +208,9 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
         runtime,
         policy: () => live.policy,
         resolver,
-        limits,
+        get limits() {
+          return limits;
+        },
         flowLog,
         listenerName: l.name,
         mode: l.mode,
@@ -222,7 +225,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
         ...(l.mode === "explicit" ? { proxyAuth: () => live.users?.proxyAuth } : {}),
         ...(interception ? { interception } : {}),
       };
-      const handler = connectionHandler(l, ctx, config, reverse);
+      const handler = connectionHandler(l, ctx, () => live.config.limits, reverse);
       const port = options.processes?.ports?.[l.name] ?? l.port;
       const listener = await runtime.listen({ hostname: l.hostname, port, reusePort: processCount > 1 }, admission.acceptor(l, ctx, handler));
       listeners.push(listener);
@@ -243,7 +246,15 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       localAddresses: options.localAddresses ?? [],
     });
   guard = guardFor(config.addressGuard);
-  const parentChecks = new ParentChecker(() => live.parents, connectProbe({ resolver, runtime, limits, addressGuard: () => guard }), {
+  const probeCtx = {
+    resolver,
+    runtime,
+    get limits() {
+      return limits;
+    },
+    addressGuard: () => guard,
+  };
+  const parentChecks = new ParentChecker(() => live.parents, connectProbe(probeCtx), {
     onChange: (p, inService, detail) =>
       options.write("stderr", `tollgate: parent "${p.name}" (${p.authority}) ${inService ? "is back in service" : p.fallback ? `is passed over for "${p.fallback}"` : "is down"}: ${detail}\n`),
   });
@@ -264,6 +275,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       const nextGuard = same("addressGuard") ? guard : guardFor(next.addressGuard);
       const nextOutput = same("log") || options.flowSink ? output : makeFlowLog(next, options); // opens a new file last
       const oldOutput = output;
+      const nextLimits = same("limits") ? limits : shareOfLimits(next.limits, processCount);
       const generation = live.generation + 1;
       // one synchronous swap: a connection sees either the old or the new policy, never a mix
       live.config = next;
@@ -275,6 +287,8 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       currentResolver = nextResolver;
       guard = nextGuard;
       output = nextOutput;
+      limits = nextLimits;
+      admission.update(limits);
       commitReverse();
       parentChecks.sync();
       live.generation = generation;
@@ -307,7 +321,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
 }
 
 /** The flow for a listener's mode. */
-function connectionHandler(l: ListenerConfig, ctx: FlowContext, config: Config, reverse: ReverseService): (conn: Conn) => Promise<void> {
+function connectionHandler(l: ListenerConfig, ctx: FlowContext, limits: () => Config["limits"], reverse: ReverseService): (conn: Conn) => Promise<void> {
   switch (l.mode) {
     case "reverse":
     case "redirect-https":
@@ -317,14 +331,16 @@ function connectionHandler(l: ListenerConfig, ctx: FlowContext, config: Config, 
     case "transparent-http":
       return (conn) => handleTransparentHttp(conn, ctx, l.upstreamPort);
     case "transparent": {
-      const settings: TransparentSettings = {
+      const settings: Omit<TransparentSettings, "maxClientHelloBytes" | "maxClientHelloRecords"> = {
         upstreamPort: l.upstreamPort,
         noSni: l.noSni === "deny" ? "deny" : { action: "allow", upstream: { host: l.noSni.hostname, port: l.noSni.port } },
         ech: l.ech,
-        maxClientHelloBytes: config.limits.maxClientHelloBytes,
-        maxClientHelloRecords: config.limits.maxClientHelloRecords,
       };
-      return (conn) => handleTransparent(conn, ctx, settings);
+      return (conn) => {
+        const { maxClientHelloBytes, maxClientHelloRecords } = limits(); // as in force when the connection came
+        const withLimits: TransparentSettings = { ...settings, maxClientHelloBytes, maxClientHelloRecords };
+        return handleTransparent(conn, ctx, withLimits);
+      };
     }
   }
 }

@@ -51,6 +51,42 @@ describe("Admission", () => {
     });
   });
 
+  it("update() holds the next connections to new limits; open connections stay, unchanged rate buckets stay", async () => {
+    await withHarness({}, async (h) => {
+      const limits = { maxConnections: 100, maxConnectionsPerClient: 3, connectionRatePerClient: 1, connectionBurstPerClient: 3 };
+      const admission = new Admission({ limits, metrics: createGatewayMetrics(new Registry()), active: new Map() });
+      const held: (() => void)[] = [];
+      const accept = admission.acceptor(listener, h.ctx, () => new Promise<void>((done) => held.push(done)));
+      let port = 40000;
+      const connect = async (address: string): Promise<string> => {
+        const [server, client] = memoryConnPair({ remote: { address, port: port++ } });
+        const before = held.length;
+        accept(server);
+        if (held.length > before) return "served";
+        const peer = new Peer(client);
+        const head = await peer.readHead();
+        await peer.readToEndOrReset();
+        return String(head.status);
+      };
+      assert.deepEqual([await connect("192.0.2.7"), await connect("192.0.2.7")], ["served", "served"]);
+
+      admission.update({ ...limits, maxConnectionsPerClient: 1 });
+      assert.equal(admission.open.size, 2, "the open connections are not closed");
+      assert.equal(await connect("192.0.2.7"), "503", "the lower per-client limit holds the next one");
+      assert.match(h.records.at(-1)?.reason ?? "", /too many connections from 192\.0\.2\.7 \(limit 1\)/);
+
+      admission.update({ ...limits, maxConnectionsPerClient: 10 });
+      assert.equal(await connect("192.0.2.7"), "429", "the same rate keeps its buckets: 192.0.2.7 used up its burst of 3");
+
+      admission.update({ ...limits, maxConnectionsPerClient: 10, connectionBurstPerClient: 5 });
+      assert.equal(await connect("192.0.2.7"), "served", "a new rate starts with full buckets");
+
+      admission.update({ ...limits, maxConnectionsPerClient: 10, maxConnections: 3, connectionRatePerClient: 0 });
+      assert.equal(await connect("192.0.2.9"), "503", "the lower process-wide limit holds the next one");
+      for (const done of held) done();
+    });
+  });
+
   it("a rate of 0 is no limit", async () => {
     await withHarness({}, async (h) => {
       const admission = new Admission({

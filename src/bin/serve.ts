@@ -191,7 +191,7 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
   // during the delay skips the rest of it.
   await signalled(1);
   state.draining();
-  const { shutdownDelayMs, drainTimeoutMs } = config.limits;
+  const { shutdownDelayMs, drainTimeoutMs } = gateway.live.config.limits; // as the last reload left them
   if (shutdownDelayMs > 0) {
     say(`shutting down: /readyz fails now; still accepting for ${seconds(shutdownDelayMs)}`);
     let timer: ReturnType<typeof setTimeout> | undefined;

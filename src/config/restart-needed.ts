@@ -8,7 +8,7 @@ import type { Config, ListenerConfig } from "./config.ts";
 /** Sections whose change only takes effect after a restart. */
 export function restartNeeded(old: Config, next: Config): string[] {
   const out: string[] = [];
-  for (const key of ["ca", "interception", "limits", "workers"] as const) {
+  for (const key of ["ca", "interception", "workers"] as const) {
     if (JSON.stringify(old[key]) !== JSON.stringify(next[key])) out.push(key);
   }
   if (JSON.stringify(old.listeners.map(fixedPart)) !== JSON.stringify(next.listeners.map(fixedPart))) out.unshift("listeners");

@@ -73,12 +73,13 @@ export interface ReverseService {
  */
 export function startReverse(config: Config, deps: ReverseDeps): ReverseService {
   const buildDeps: BuildDeps = deps;
-  const fixed: BuildFixed = {
+  // the listeners stay as started (a restart moves them); the ClientHello limits follow reloads
+  const fixed = (c: Config): BuildFixed => ({
     listeners: config.listeners,
-    maxClientHelloBytes: config.limits.maxClientHelloBytes,
-    maxClientHelloRecords: config.limits.maxClientHelloRecords,
-  };
-  let current: ReverseGeneration = buildReverse(config, buildDeps, fixed);
+    maxClientHelloBytes: c.limits.maxClientHelloBytes,
+    maxClientHelloRecords: c.limits.maxClientHelloRecords,
+  });
+  let current: ReverseGeneration = buildReverse(config, buildDeps, fixed(config));
   let closed = false;
   /** Reuse counts of pools a reload replaced, by name (the metric counts on across reloads). */
   const retired = new Map<string, number>();
@@ -99,7 +100,7 @@ export function startReverse(config: Config, deps: ReverseDeps): ReverseService 
     },
     prepare(next) {
       const previous = current;
-      const built = buildReverse(next, buildDeps, fixed, previous);
+      const built = buildReverse(next, buildDeps, fixed(next), previous);
       return () => {
         if (current !== previous) throw new Error("Another reverse generation was put in force since this one was prepared");
         current = built;

@@ -1,14 +1,15 @@
 /**
- * A reload (SIGHUP) puts `dns`, `addressGuard` and `log` in force without a restart, on a
- * real gateway process: a name the new `dns.hosts` maps elsewhere is dialed there, an
- * address the new guard denies is refused, and flow lines go to the new log file while the
- * old one gets no more. Only 127.0.0.0/8: two small origins on 127.0.0.1 and 127.0.0.2.
+ * A reload (SIGHUP) puts `dns`, `addressGuard`, `log` and `limits` in force without a
+ * restart, on a real gateway process: a name the new `dns.hosts` maps elsewhere is dialed
+ * there, an address the new guard denies is refused, flow lines go to the new log file while
+ * the old one gets no more, and a lower per-client limit refuses the next connection. Only
+ * 127.0.0.0/8: two small origins on 127.0.0.1 and 127.0.0.2.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { curl } from "./support/curl.ts";
@@ -25,7 +26,7 @@ function listen(host: string, port: number, body: string): Promise<http.Server> 
   });
 }
 
-describe("reload: dns, addressGuard and log without a restart (real gateway)", { timeout: 60_000 }, () => {
+describe("reload: dns, addressGuard, log and limits without a restart (real gateway)", { timeout: 60_000 }, () => {
   const servers: http.Server[] = [];
   let port: number;
   let gw: GatewayProcess;
@@ -94,8 +95,20 @@ describe("reload: dns, addressGuard and log without a restart (real gateway)", {
     assert.deepEqual(await get(), { body: "two", status: 200 }, "lifting the deny opens it again");
   });
 
-  it("a change that needs a restart is still named as such", async () => {
-    const verdict = await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl", limits: { maxConnections: 123 } }));
-    assert.match(verdict, /restart needed for: limits/);
+  it("new limits hold the next connections; moving a listener is named as needing a restart", async () => {
+    const verdict = await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl", limits: { maxConnectionsPerClient: 1 } }));
+    assert.doesNotMatch(verdict, /restart needed/);
+    const held = net.connect(gw.port, "127.0.0.1");
+    held.on("error", () => {});
+    await new Promise<void>((resolve) => held.once("connect", () => resolve()));
+    held.write("GET http://site.test/ HTTP/1.1\r\n"); // an unfinished head keeps the connection open
+    // accepted before curl's connection: the kernel queues them in order
+    assert.equal((await get()).status, 503, "a second connection from 127.0.0.1 is over the new limit");
+    held.destroy();
+    await waitFor("the held connection to be let go", async () => (await get()).status === 200);
+
+    const moved = { ...config({ site: "127.0.0.2", log: "b.jsonl" }), listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:1" }] };
+    assert.match(await reloadWith(moved), /restart needed for: listeners/);
+    assert.deepEqual(await get(), { body: "two", status: 200 }, "the listener keeps serving where it was");
   });
 });
