@@ -73,7 +73,7 @@ export class Admission {
     const allowed = l.clients?.map((c) => parseClientCidr(c));
     const balancers = l.proxyProtocol?.from.map((c) => parseClientCidr(c));
     const gauge = metrics.activeConnections.labels(l.name);
-    active.set(l.name, 0);
+    if (!active.has(l.name)) active.set(l.name, 0); // a reload makes the acceptor again: the count goes on
     /** Serves a connection whose client is known (for a PROXY protocol listener: after the header). */
     const serve = (conn: Conn) => {
       const ip = conn.remote.address;

@@ -1,15 +1,14 @@
 import type { Address } from "./core/conn.ts";
-import type { Listener, Runtime } from "./core/runtime.ts";
+import type { Runtime } from "./core/runtime.ts";
 import type { Config, ListenerConfig } from "./config/config.ts";
-import type { Conn } from "./core/conn.ts";
 import { createResolver } from "./dns/resolver.ts";
 import type { FlowContext } from "./flows/context.ts";
 import { compileUrlRules } from "./policy/url-rules.ts";
 import { type GatewayUsers, gatewayUsers } from "./auth/gateway-users.ts";
 import { type AddressGuard, createAddressGuard } from "./policy/address-guard.ts";
-import { handleExplicit, handleTransparentHttp } from "./flows/explicit.ts";
-import { handleTransparent, type TransparentSettings } from "./flows/transparent.ts";
-import { type FlowLog, type FlowRecord, formatAddress, jsonLineFlowLog, nullFlowLog, type RequestRecord, teeFlowLog } from "./log/flow-record.ts";
+import { listenerFlow } from "./flows/listener-flow.ts";
+import { type FlowLog, type FlowRecord, formatAddress, type RequestRecord, teeFlowLog } from "./log/flow-record.ts";
+import { flowOutput, type FlowOutput, type FlowSinks, nullFlowOutput } from "./log/flow-output.ts";
 import { compilePolicy } from "./policy/compile.ts";
 import type { Policy, UrlPolicy } from "./policy/types.ts";
 import { Registry } from "./metrics/registry.ts";
@@ -18,7 +17,7 @@ import { Drain } from "./flows/drain.ts";
 import { registerProcessMetrics } from "./metrics/process-metrics.ts";
 import { measuredResolver } from "./metrics/measured-resolver.ts";
 import { FlowFeed } from "./admin/flow-feed.ts";
-import { type ReverseService, startReverse } from "./reverse/service.ts";
+import { startReverse } from "./reverse/service.ts";
 import type { PoolReport } from "./reverse/report.ts";
 import { shareOfLimits } from "./workers/share.ts";
 import type { ParentProxy } from "./parent/tunnel.ts";
@@ -31,6 +30,7 @@ import { restartNeeded } from "./config/restart-needed.ts";
 import type { BlockPage } from "./block/block-page.ts";
 import { blockPageFromConfig } from "./block/from-config.ts";
 import { LiveFlows, untilNextMinute } from "./flows/live-flows.ts";
+import { type Accept, ListenerSet } from "./listener-set.ts";
 
 export interface Gateway {
   /** Bound addresses by listener name (useful with port 0). */
@@ -38,17 +38,19 @@ export interface Gateway {
   /** The live state: what the admin API reads and changes. */
   readonly live: LiveState;
   /**
-   * Applies a new config without dropping connections: the policy, URL rules, parents,
-   * users and the reverse proxy's routes, pools and certificates (files read again) are
-   * swapped atomically, and so are the DNS resolver (with a new cache), the address guard,
-   * the flow-log output (an old file is closed) and the limits. Open connections keep the
-   * decision they got, unless the new policy denies them (`policy.recheckOpenConnections`):
-   * those are closed. Parts that need a restart (which listeners run where, CA,
+   * Applies a new config without dropping connections: new and moved listeners are bound
+   * first, then the policy, URL rules, parents, users, the reverse proxy's routes, pools and
+   * certificates (files read again), the DNS resolver (with a new cache), the address guard,
+   * the flow-log output (an old file is closed), the limits and the listeners are swapped in
+   * one step; listeners the config dropped stop accepting (see `ListenerSet`). Open
+   * connections keep the decision they got, unless the new policy denies them
+   * (`policy.recheckOpenConnections`): those are closed. Parts that need a restart (CA,
    * interception, workers) are named in `restartNeeded` and keep running as they were.
+   * Reloads run one at a time, in the order they were asked for.
    *
-   * @throws {Error} when a file the new config names cannot be read or used; nothing changed then
+   * @throws {Error} when a file the new config names cannot be read or used, or a listener cannot be bound; nothing changed then
    */
-  reload(config: Config): ReloadResult;
+  reload(config: Config, options?: ReloadOptions): Promise<ReloadResult>;
   /**
    * A record from a worker process: to the live feed and the flow-log output, not to this
    * process's metrics (the worker counts its own flows).
@@ -69,6 +71,15 @@ export interface Gateway {
 export interface ReloadResult {
   readonly generation: number;
   readonly restartNeeded: readonly string[];
+  /** Listeners the reload bound (new, or moved), with their addresses. */
+  readonly listening: ReadonlyMap<string, Address>;
+  /** Listeners that no longer accept under their name (removed, renamed or moved). */
+  readonly closed: readonly string[];
+}
+
+export interface ReloadOptions {
+  /** A worker process binds a new listener at the primary's port (by listener name). */
+  readonly ports?: Readonly<Record<string, number>>;
 }
 
 /** What changes at run time, shared by the flows (through getters) and the admin API. */
@@ -93,11 +104,12 @@ export interface LiveState {
   blockPage: BlockPage;
 }
 
-export interface StartOptions {
-  /** Where flow-log lines go when the config says "stdout"/"stderr". */
-  readonly write: (stream: "stdout" | "stderr", line: string) => void;
-  /** Opens a file for appending flow-log lines (config `log.flows: {file}`); `close` when a reload or shutdown lets go of it. */
-  readonly appendTo: (path: string) => { write(line: string): void; close(): void };
+/**
+ * `write`: where flow-log lines go when the config says "stdout"/"stderr" (and operational
+ * messages); `appendTo`: opens a file for appending flow-log lines (`log.flows: {file}`),
+ * closed when a reload or shutdown lets go of it.
+ */
+export interface StartOptions extends FlowSinks {
   /** Reads a file named in the config (CA certificate and key, extra upstream CAs). */
   readonly readText: (path: string) => string;
   /** This host's interface addresses (a listener on 0.0.0.0/:: is reachable on all of them). */
@@ -143,7 +155,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     },
   };
   // the flow-log output is swapped by a reload that changes `log` (the old file is closed)
-  let output = options.flowSink ? nullFlowOutput : makeFlowLog(config, options);
+  let output = options.flowSink ? nullFlowOutput : flowOutput(config.log.flows, options);
   const flowLog = teeFlowLog(options.flowSink ? [observer, options.flowSink] : [observer], { write: (record) => output.write(record) });
   const ic = config.ca ? await startInterception(config, config.ca, options.readText, metrics, processCount) : undefined;
   const live: LiveState = {
@@ -174,8 +186,8 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   });
   metrics.setBackendPoolSource(() => reverse.backendPools());
   metrics.setParentSource(() => parentReport(live.parents));
-  const listeners: Listener[] = [];
-  const addresses = new Map<string, Address>();
+  const listeners = new ListenerSet(runtime, processCount > 1);
+  const addresses = listeners.addresses;
   const admission = new Admission({ limits, metrics, active: live.active });
   let tunnelCount = 0;
   const tunnels = {
@@ -202,38 +214,35 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     if (live.config.policy.recheckOpenConnections) liveFlows.recheck(live.policy);
     recheckTimer = setTimeout(recheckEachMinute, untilNextMinute(Date.now()));
   };
+  /** How listener `l` serves a connection (made again by each reload: mode, clients…). */
+  const acceptFor = (l: ListenerConfig): Accept => {
+    const ctx: FlowContext = {
+      runtime,
+      policy: () => live.policy,
+      resolver,
+      get limits() {
+        return limits;
+      },
+      flowLog,
+      listenerName: l.name,
+      mode: l.mode,
+      viaName: "tollgate",
+      addressGuard: () => guard,
+      parents: () => live.parents,
+      blockPage: () => live.blockPage,
+      urlPolicy: () => live.urlPolicy,
+      tunnels,
+      drain,
+      liveFlows,
+      ...(l.mode === "explicit" ? { proxyAuth: () => live.users?.proxyAuth } : {}),
+      ...(interception ? { interception } : {}),
+    };
+    return admission.acceptor(l, ctx, listenerFlow(l, ctx, () => live.config.limits, reverse));
+  };
   try {
-    for (const l of config.listeners) {
-      const ctx: FlowContext = {
-        runtime,
-        policy: () => live.policy,
-        resolver,
-        get limits() {
-          return limits;
-        },
-        flowLog,
-        listenerName: l.name,
-        mode: l.mode,
-        viaName: "tollgate",
-        addressGuard: () => guard,
-        parents: () => live.parents,
-        blockPage: () => live.blockPage,
-        urlPolicy: () => live.urlPolicy,
-        tunnels,
-        drain,
-        liveFlows,
-        ...(l.mode === "explicit" ? { proxyAuth: () => live.users?.proxyAuth } : {}),
-        ...(interception ? { interception } : {}),
-      };
-      const handler = connectionHandler(l, ctx, () => live.config.limits, reverse);
-      const port = options.processes?.ports?.[l.name] ?? l.port;
-      const listener = await runtime.listen({ hostname: l.hostname, port, reusePort: processCount > 1 }, admission.acceptor(l, ctx, handler));
-      listeners.push(listener);
-      addresses.set(l.name, listener.address);
-    }
+    (await listeners.prepare(config.listeners, options.processes?.ports)).commit(acceptFor);
   } catch (e) {
     reverse.close();
-    for (const l of listeners) await l.close();
     throw e;
   }
   // The guard knows the bound listeners, so the proxy can never be pointed at itself.
@@ -260,43 +269,60 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   });
   parentChecks.sync();
   recheckTimer = setTimeout(recheckEachMinute, untilNextMinute(Date.now()));
+  /** One reload at a time: each starts from what the last one left in force. */
+  let reloading: Promise<unknown> = Promise.resolve();
+  let closing = false;
+  const reload = async (next: Config, reloadOptions: ReloadOptions): Promise<ReloadResult> => {
+    const policy = compilePolicy(next.policy);
+    const urlPolicy = compileUrlRules(next.policy.urlRules);
+    const parents = parentTable(next, options.readText, live.parents);
+    const users = gatewayUsers(next);
+    const blockPage = blockPageFromConfig(next.blockPage, options.readText);
+    const commitReverse = reverse.prepare(next); // reads the certificate files again
+    const same = <K extends keyof Config>(key: K) => JSON.stringify(live.config[key]) === JSON.stringify(next[key]);
+    const nextResolver = same("dns") ? currentResolver : dnsResolver(next.dns);
+    const nextLimits = same("limits") ? limits : shareOfLimits(next.limits, processCount);
+    // binds new and moved listeners; a bind that fails refuses the reload (throws)
+    const change = await listeners.prepare(next.listeners, reloadOptions.ports);
+    let nextOutput: FlowOutput;
+    try {
+      if (closing) throw new Error("the gateway is shutting down");
+      nextOutput = same("log") || options.flowSink ? output : flowOutput(next.log.flows, options); // opens a new file last
+    } catch (e) {
+      await change.abort();
+      throw e;
+    }
+    const oldOutput = output;
+    const generation = live.generation + 1;
+    // one synchronous swap: a connection sees either the old or the new policy, never a mix
+    live.config = next;
+    live.parents = parents;
+    live.users = users;
+    live.blockPage = blockPage;
+    live.policy = policy;
+    live.urlPolicy = urlPolicy;
+    currentResolver = nextResolver;
+    output = nextOutput;
+    limits = nextLimits;
+    admission.update(limits);
+    commitReverse(); // before the listeners: a new reverse listener's handler needs its state
+    change.commit(acceptFor);
+    guard = guardFor(next.addressGuard); // the listeners it keeps the proxy from may have moved
+    parentChecks.sync();
+    live.generation = generation;
+    live.lastReload = { at: new Date().toISOString(), ok: true, generation };
+    observeConfigReload(metrics, true, generation);
+    if (oldOutput !== output) oldOutput.close();
+    if (next.policy.recheckOpenConnections) liveFlows.recheck(policy);
+    return { generation, restartNeeded: restartNeeded(config, next), listening: change.bound, closed: change.closed };
+  };
   return {
     addresses,
     live,
-    reload(next: Config): ReloadResult {
-      const policy = compilePolicy(next.policy);
-      const urlPolicy = compileUrlRules(next.policy.urlRules);
-      const parents = parentTable(next, options.readText, live.parents);
-      const users = gatewayUsers(next);
-      const blockPage = blockPageFromConfig(next.blockPage, options.readText);
-      const commitReverse = reverse.prepare(next); // reads the certificate files again
-      const same = <K extends keyof Config>(key: K) => JSON.stringify(live.config[key]) === JSON.stringify(next[key]);
-      const nextResolver = same("dns") ? currentResolver : dnsResolver(next.dns);
-      const nextGuard = same("addressGuard") ? guard : guardFor(next.addressGuard);
-      const nextOutput = same("log") || options.flowSink ? output : makeFlowLog(next, options); // opens a new file last
-      const oldOutput = output;
-      const nextLimits = same("limits") ? limits : shareOfLimits(next.limits, processCount);
-      const generation = live.generation + 1;
-      // one synchronous swap: a connection sees either the old or the new policy, never a mix
-      live.config = next;
-      live.parents = parents;
-      live.users = users;
-      live.blockPage = blockPage;
-      live.policy = policy;
-      live.urlPolicy = urlPolicy;
-      currentResolver = nextResolver;
-      guard = nextGuard;
-      output = nextOutput;
-      limits = nextLimits;
-      admission.update(limits);
-      commitReverse();
-      parentChecks.sync();
-      live.generation = generation;
-      live.lastReload = { at: new Date().toISOString(), ok: true, generation };
-      observeConfigReload(metrics, true, generation);
-      if (oldOutput !== output) oldOutput.close();
-      if (next.policy.recheckOpenConnections) liveFlows.recheck(policy);
-      return { generation, restartNeeded: restartNeeded(config, next) };
+    reload(next, reloadOptions = {}) {
+      const result = reloading.then(() => reload(next, reloadOptions));
+      reloading = result.catch(() => {});
+      return result;
     },
     backends: () => reverse.report(),
     parents: () => parentReport(live.parents),
@@ -305,44 +331,20 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       if (!quiet) output.write(record);
     },
     async close(graceMs = 10_000) {
+      closing = true;
       admission.stop();
       parentChecks.stop();
       clearTimeout(recheckTimer);
       drain.start(); // idle keep-alive connections close now, the rest after their response
       ic?.context.upstreamPool?.close();
       reverse.close();
-      for (const l of listeners) await l.close();
+      await listeners.close();
       const until = Date.now() + graceMs;
       while (admission.open.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       for (const c of admission.open) c.close();
       output.close();
     },
   };
-}
-
-/** The flow for a listener's mode. */
-function connectionHandler(l: ListenerConfig, ctx: FlowContext, limits: () => Config["limits"], reverse: ReverseService): (conn: Conn) => Promise<void> {
-  switch (l.mode) {
-    case "reverse":
-    case "redirect-https":
-      return reverse.handler(l, ctx);
-    case "explicit":
-      return (conn) => handleExplicit(conn, ctx);
-    case "transparent-http":
-      return (conn) => handleTransparentHttp(conn, ctx, l.upstreamPort);
-    case "transparent": {
-      const settings: Omit<TransparentSettings, "maxClientHelloBytes" | "maxClientHelloRecords"> = {
-        upstreamPort: l.upstreamPort,
-        noSni: l.noSni === "deny" ? "deny" : { action: "allow", upstream: { host: l.noSni.hostname, port: l.noSni.port } },
-        ech: l.ech,
-      };
-      return (conn) => {
-        const { maxClientHelloBytes, maxClientHelloRecords } = limits(); // as in force when the connection came
-        const withLimits: TransparentSettings = { ...settings, maxClientHelloBytes, maxClientHelloRecords };
-        return handleTransparent(conn, ctx, withLimits);
-      };
-    }
-  }
 }
 
 /**
@@ -361,19 +363,4 @@ function upstreamCaPems(config: Config, interceptionPems: readonly string[], rea
     }
   }
   return pems;
-}
-
-/** Where the flow log's records go, and how to let go of it (a file is closed). */
-interface FlowOutput extends FlowLog {
-  close(): void;
-}
-
-const nullFlowOutput: FlowOutput = { ...nullFlowLog, close: () => {} };
-
-function makeFlowLog(config: Config, options: StartOptions): FlowOutput {
-  const dest = config.log.flows;
-  if (dest === "off") return nullFlowOutput;
-  if (dest === "stdout" || dest === "stderr") return { ...jsonLineFlowLog((line) => options.write(dest, line)), close: () => {} };
-  const file = options.appendTo(dest.file);
-  return { ...jsonLineFlowLog((line) => file.write(line)), close: () => file.close() };
 }

@@ -121,7 +121,7 @@ export function createAdminApp(state: AdminState, options: AdminAppOptions = {})
 
   app.put("/policy", async (c) => {
     const body = await readJsonBody(c.req.raw, maxBody);
-    const result = state.replacePolicy(body);
+    const result = await state.replacePolicy(body);
     if (!result.ok) return jsonError(400, "invalid policy", {}, result.issues);
     return jsonResponse(200, { ok: true, generation: result.generation });
   });

@@ -1,7 +1,7 @@
 import { ConfigError } from "../config/errors.ts";
 import { parseConfig } from "../config/parse.ts";
 import type { Config } from "../config/config.ts";
-import type { Gateway } from "../gateway.ts";
+import type { Gateway, ReloadResult } from "../gateway.ts";
 import type { ParentReport } from "../parent/report.ts";
 import type { PoolReport } from "../reverse/report.ts";
 import { mergeExpositions } from "../metrics/merge.ts";
@@ -13,8 +13,8 @@ import type { AdminState, ExplainQuery, ExplainResult, PacData, PolicyIssue, Rea
  * reaches them: config changes and key rotation go to them too, their metrics are merged in.
  */
 export interface Peers {
-  /** Hands a validated config (as written) to every worker. */
-  config(raw: unknown): void;
+  /** Hands a validated config (as written) to every worker, with the ports of the primary's listeners. */
+  config(raw: unknown, ports: Readonly<Record<string, number>>): void;
   rotateLeafKey(): void;
   /** Each running worker's latest metrics exposition. */
   metricsTexts(): readonly string[];
@@ -62,12 +62,17 @@ export class GatewayAdminState implements AdminState {
     this.#ready = false;
   }
 
-  /** Applies a whole new config (hot reload from file or SIGHUP). */
-  reloadConfig(raw: unknown, config: Config): { generation: number; restartNeeded: readonly string[] } {
-    const r = this.#gateway.reload(config);
+  /** Applies a whole new config (hot reload from file or SIGHUP); workers follow once the primary has. */
+  async reloadConfig(raw: unknown, config: Config): Promise<ReloadResult> {
+    const r = await this.#gateway.reload(config);
     this.#raw = isObject(raw) ? { ...raw } : {};
-    this.#peers?.config(this.#raw);
+    this.#peers?.config(this.#raw, this.ports());
     return r;
+  }
+
+  /** The bound port of every listener, by name (workers bind the same). */
+  ports(): Record<string, number> {
+    return Object.fromEntries([...this.#gateway.addresses].map(([name, a]) => [name, a.port]));
   }
 
   /** Records a reload that failed validation: the old config stays in force. */
@@ -127,7 +132,7 @@ export class GatewayAdminState implements AdminState {
     }
   }
 
-  replacePolicy(policy: unknown) {
+  async replacePolicy(policy: unknown) {
     let config: Config;
     const raw = { ...this.#raw, policy };
     try {
@@ -137,7 +142,7 @@ export class GatewayAdminState implements AdminState {
       return { ok: false as const, issues };
     }
     try {
-      const { generation } = this.reloadConfig(raw, config);
+      const { generation } = await this.reloadConfig(raw, config);
       return { ok: true as const, generation };
     } catch (e) {
       // a file the config names (a parent's password, a certificate) could not be read: nothing changed

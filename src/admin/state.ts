@@ -28,7 +28,7 @@ export interface AdminState {
    * denies are closed (unless `recheckOpenConnections` is false). Returns the issues if
    * invalid (nothing changed).
    */
-  replacePolicy(policy: unknown): { readonly ok: true; readonly generation: number } | { readonly ok: false; readonly issues: readonly PolicyIssue[] };
+  replacePolicy(policy: unknown): Promise<{ readonly ok: true; readonly generation: number } | { readonly ok: false; readonly issues: readonly PolicyIssue[] }>;
   /**
    * Decision for a hypothetical connection/request with every rule considered
    * (`explainQuery` in `explain.ts` does it from a compiled policy). Throws `TypeError` or

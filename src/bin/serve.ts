@@ -19,6 +19,7 @@ import { parseConfig, parseConfigText } from "../config/parse.ts";
 import { isLoopbackHost } from "../core/host.ts";
 import type { Listener, Runtime } from "../core/runtime.ts";
 import { startGateway } from "../gateway.ts";
+import { formatAddress } from "../log/flow-record.ts";
 import { type LogFile, openLogFile } from "./log-file.ts";
 import { WorkerPool } from "./worker-pool.ts";
 
@@ -112,16 +113,16 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
   let state: GatewayAdminState;
   if (processes > 1) {
     const started = gateway;
-    const ports = Object.fromEntries([...started.addresses].map(([name, a]) => [name, a.port]));
     const workers = new WorkerPool({
       count: processes - 1,
       command: self!,
-      startMessage: (index) => ({ t: "start", index, count: processes, raw: state.rawConfig, base, ports, self: admin ? [admin.address] : [] }),
+      // a worker (re)started after a reload binds the listeners in force now
+      startMessage: (index) => ({ t: "start", index, count: processes, raw: state.rawConfig, base, ports: state.ports(), self: admin ? [admin.address] : [] }),
       onRecord: (record, quiet) => started.ingest(record, quiet),
       say,
     });
     state = new GatewayAdminState(gateway, loaded.raw, {
-      config: (raw) => workers.broadcast({ t: "config", raw }),
+      config: (raw, ports) => workers.broadcast({ t: "config", raw, ports }),
       rotateLeafKey: () => workers.broadcast({ t: "rotate-leaf-key" }),
       metricsTexts: () => workers.metricsTexts(),
       status: () => {
@@ -144,12 +145,15 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
   }
   if (admin) adminFetch = createAdminApp(state, token ? { token } : {}).fetch;
 
-  const reload = (why: string) => {
+  const reload = async (why: string) => {
     if (!file) return say(`${why}: no config file to reload (embedded default)`);
     try {
       const next = load(file);
-      const r = state.reloadConfig(next.raw, next.config);
+      const r = await state.reloadConfig(next.raw, next.config);
+      const listening = [...r.listening].map(([n, a]) => `${n}=${formatAddress(a.address, a.port)}`);
       say(`${why}: config reloaded (generation ${r.generation})` +
+        (listening.length ? `; listening ${listening.join(" ")}` : "") +
+        (r.closed.length ? `; stopped listening ${r.closed.join(" ")}` : "") +
         (r.restartNeeded.length ? `; restart needed for: ${r.restartNeeded.join(", ")}` : ""));
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
@@ -160,10 +164,10 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
   process.on("SIGHUP", () => {
     // after logrotate renamed the flow log: write to a new file at its path
     for (const log of logFiles) log.reopen();
-    reload("SIGHUP");
+    void reload("SIGHUP");
   });
   if (file) watchFile(file, { interval: 1000 }, (now, prev) => {
-    if (now.mtimeMs !== prev.mtimeMs) reload("config file changed");
+    if (now.mtimeMs !== prev.mtimeMs) void reload("config file changed");
   });
 
   // SIGTERM/SIGINT are counted from before the "listening" line: a supervisor (or a test)

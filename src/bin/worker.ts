@@ -96,7 +96,7 @@ export async function worker(runtime: Runtime): Promise<number> {
       continue;
     }
     try {
-      const r = gateway.reload(parseConfig(message.raw));
+      const r = await gateway.reload(parseConfig(message.raw), { ports: message.ports });
       send({ t: "reloaded", generation: r.generation });
     } catch (e) {
       send({ t: "reloaded", generation: gateway.live.generation, error: e instanceof Error ? e.message : String(e) });

@@ -10,7 +10,7 @@
  * pool only starts when the generation is put in force.
  * @module
  */
-import type { Config, ListenerConfig } from "../config/config.ts";
+import type { Config } from "../config/config.ts";
 import { decodePem, subjectAltNames } from "../pki/mod.ts";
 import { parseBackendUrl } from "./backend.ts";
 import { CertificateStore, type ServedCertificate } from "./cert-store.ts";
@@ -57,15 +57,13 @@ export interface BuildDeps extends DialDeps {
 
 /** Settings that stay as the gateway started (changing them needs a restart). */
 export interface BuildFixed {
-  /** The listeners that run: states are built for these names only. */
-  readonly listeners: readonly ListenerConfig[];
   readonly maxClientHelloBytes: number;
   readonly maxClientHelloRecords: number;
 }
 
 /**
- * Builds the generation for `config`. A running listener that `config` no longer has as a
- * reverse (or redirect-https) listener keeps its state from `previous`.
+ * Builds the generation for `config`'s reverse and redirect-https listeners; pools whose
+ * settings are unchanged and routes' rate limiters are carried over from `previous`.
  *
  * @throws {Error} naming the setting and file when a file cannot be read or holds no usable certificate
  */
@@ -73,12 +71,8 @@ export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed,
   const states = new Map<string, ReverseListenerState>();
   const redirects = new Map<string, number>();
   const pools = new Map<string, PoolEntry>();
-  const running = fixed.listeners.filter((l) => l.mode === "reverse");
-  for (const l of fixed.listeners) {
-    if (l.mode !== "redirect-https") continue;
-    const next = config.listeners.find((n) => n.name === l.name && n.mode === "redirect-https");
-    redirects.set(l.name, next?.mode === "redirect-https" ? next.httpsPort : previous?.redirects.get(l.name) ?? l.httpsPort);
-  }
+  const running = config.listeners.filter((l): l is ReverseListenerConfig => l.mode === "reverse");
+  for (const l of config.listeners) if (l.mode === "redirect-https") redirects.set(l.name, l.httpsPort);
   if (running.length === 0) return { states, redirects, pools, limiters: new Map() };
   const section = config.reverse ?? { pools: {}, routes: [] };
   const routes = new RouteTable(section.routes);
@@ -89,14 +83,7 @@ export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed,
     pools.set(id, old && old.key === entry.key ? old : entry);
   }
   const poolRuntimes = new Map([...pools].map(([id, e]) => [id, e.runtime]));
-  for (const l of running) {
-    const next = config.listeners.find((n): n is ReverseListenerConfig => n.name === l.name && n.mode === "reverse");
-    const kept = previous?.states.get(l.name);
-    if (!next && kept) {
-      states.set(l.name, { ...kept, routes, pools: poolRuntimes, limiters });
-      continue;
-    }
-    const c = next ?? (l as ReverseListenerConfig);
+  for (const c of running) {
     const store = c.tls
       ? new CertificateStore(
         c.tls.certificates.map((cert, i) => loadCertificate(cert, `listeners "${c.name}" tls.certificates[${i}]`, deps)),
@@ -105,7 +92,7 @@ export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed,
         c.tls.mint,
       )
       : undefined;
-    states.set(l.name, {
+    states.set(c.name, {
       tls: c.tls && store
         ? { store, minVersion: c.tls.minVersion, maxClientHelloBytes: fixed.maxClientHelloBytes, maxClientHelloRecords: fixed.maxClientHelloRecords }
         : null,

@@ -73,9 +73,8 @@ export interface ReverseService {
  */
 export function startReverse(config: Config, deps: ReverseDeps): ReverseService {
   const buildDeps: BuildDeps = deps;
-  // the listeners stay as started (a restart moves them); the ClientHello limits follow reloads
+  // the ClientHello limits in force (a reload may change them)
   const fixed = (c: Config): BuildFixed => ({
-    listeners: config.listeners,
     maxClientHelloBytes: c.limits.maxClientHelloBytes,
     maxClientHelloRecords: c.limits.maxClientHelloRecords,
   });

@@ -25,8 +25,11 @@ export type ToWorker =
     /** Addresses the proxy must never dial besides its listeners (the admin API). */
     readonly self: readonly Address[];
   }
-  /** A new config (hot reload or admin policy change), already validated by the primary. */
-  | { readonly t: "config"; readonly raw: unknown }
+  /**
+   * A new config (hot reload or admin policy change), already validated by the primary and
+   * in force there; `ports` are the primary's bound ports by listener name (a new one too).
+   */
+  | { readonly t: "config"; readonly raw: unknown; readonly ports: Readonly<Record<string, number>> }
   | { readonly t: "rotate-leaf-key" }
   /** Stop accepting, drain for up to `graceMs`, exit. */
   | { readonly t: "drain"; readonly graceMs: number };
@@ -46,6 +49,7 @@ export type FromWorker =
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
 
 const address = v.object({ address: v.string(), port: v.number() });
+const ports = v.record(v.string(), v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65_535)));
 const toWorkerSchema = v.variant("t", [
   v.object({
     t: v.literal("start"),
@@ -53,10 +57,10 @@ const toWorkerSchema = v.variant("t", [
     count: v.pipe(v.number(), v.integer(), v.minValue(1)),
     raw: v.unknown(),
     base: v.string(),
-    ports: v.record(v.string(), v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65_535))),
+    ports,
     self: v.array(address),
   }),
-  v.object({ t: v.literal("config"), raw: v.unknown() }),
+  v.object({ t: v.literal("config"), raw: v.unknown(), ports }),
   v.object({ t: v.literal("rotate-leaf-key") }),
   v.object({ t: v.literal("drain"), graceMs: v.pipe(v.number(), v.minValue(0)) }),
 ]);

@@ -120,10 +120,10 @@ export function fakeState(overrides: Partial<FakeState> = {}): FakeState {
     replacePolicy(policy) {
       this.calls.push("replacePolicy");
       const r = checkPolicy(policy, { listeners: this.config.listeners.map((l) => l.name) });
-      if (!r.ok) return { ok: false, issues: r.issues };
+      if (!r.ok) return Promise.resolve({ ok: false, issues: r.issues });
       this.config = { ...this.config, policy: r.policy };
       this.generation++;
-      return { ok: true, generation: this.generation };
+      return Promise.resolve({ ok: true, generation: this.generation });
     },
     explain(query) {
       this.calls.push("explain");

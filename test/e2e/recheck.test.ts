@@ -9,35 +9,9 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import net from "node:net";
 import { type GatewayProcess, startGateway } from "./support/gateway.ts";
+import { openTunnel } from "./support/tunnel.ts";
 
 const TOKEN = "test-token-recheck-0123456789";
-
-interface Tunnel {
-  readonly socket: net.Socket;
-  /** Resolves when the gateway closed the tunnel. */
-  readonly closed: Promise<void>;
-  isOpen(): boolean;
-}
-
-/** Opens a CONNECT tunnel to `host:port` through the gateway and waits for its 200. */
-async function openTunnel(gatewayPort: number, host: string, port: number): Promise<Tunnel> {
-  const socket = net.connect(gatewayPort, "127.0.0.1");
-  let open = true;
-  const closed = new Promise<void>((resolve) => socket.on("close", () => ((open = false), resolve())));
-  socket.on("error", () => {});
-  socket.write(`CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`);
-  const head = await new Promise<string>((resolve, reject) => {
-    let got = "";
-    const onData = (b: Buffer) => {
-      got += b.toString("latin1");
-      if (got.includes("\r\n\r\n")) (socket.off("data", onData), resolve(got));
-    };
-    socket.on("data", onData);
-    closed.then(() => reject(new Error(`closed before the 200: ${JSON.stringify(got)}`)));
-  });
-  assert.match(head, /^HTTP\/1\.1 200 /);
-  return { socket, closed, isOpen: () => open };
-}
 
 describe("open connections rechecked on reload (real gateway)", { timeout: 60_000 }, () => {
   let server: net.Server;

@@ -15,6 +15,7 @@ import { tempDir } from "../helpers/temp-dir.ts";
 import { curl } from "./support/curl.ts";
 import { type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { jsonLines } from "./support/json-lines.ts";
+import { openTunnel } from "./support/tunnel.ts";
 import { waitFor } from "./support/wait.ts";
 
 /** An HTTP server on `host:port` that answers every request with `body`. */
@@ -32,8 +33,9 @@ describe("reload: dns, addressGuard, log and limits without a restart (real gate
   let gw: GatewayProcess;
   let dir: string;
 
-  const config = (o: { site: string; log: string; deny?: string[]; limits?: Record<string, number> }) => ({
-    listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
+  const EXPLICIT = { name: "explicit", mode: "explicit", listen: "127.0.0.1:0" };
+  const config = (o: { site: string; log: string; deny?: string[]; limits?: Record<string, number>; listeners?: unknown[] }) => ({
+    listeners: o.listeners ?? [EXPLICIT],
     addressGuard: { allow: ["127.0.0.0/8"], deny: o.deny ?? [] },
     dns: { hosts: { "site.test": [o.site] } },
     policy: { defaultAction: "allow" },
@@ -44,8 +46,9 @@ describe("reload: dns, addressGuard, log and limits without a restart (real gate
     writeFileSync(gw.configFile!, JSON.stringify(c));
     return await gw.reload();
   };
-  const get = async () => {
-    const r = await curl(["-sS", "-x", `http://127.0.0.1:${gw.port}`, `http://site.test:${port}/`, "-w", "\n%{http_code}"]);
+  /** GET http://site.test/ through the proxy at `proxy` (default: listener "explicit"). */
+  const get = async (proxy = `127.0.0.1:${gw.port}`) => {
+    const r = await curl(["-sS", "-x", `http://${proxy}`, `http://site.test:${port}/`, "-w", "\n%{http_code}"]);
     assert.equal(r.code, 0, r.stderr);
     const at = r.stdout.lastIndexOf("\n");
     return { body: r.stdout.slice(0, at), status: Number(r.stdout.slice(at + 1)) };
@@ -95,7 +98,7 @@ describe("reload: dns, addressGuard, log and limits without a restart (real gate
     assert.deepEqual(await get(), { body: "two", status: 200 }, "lifting the deny opens it again");
   });
 
-  it("new limits hold the next connections; moving a listener is named as needing a restart", async () => {
+  it("new limits hold the next connections", async () => {
     const verdict = await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl", limits: { maxConnectionsPerClient: 1 } }));
     assert.doesNotMatch(verdict, /restart needed/);
     const held = net.connect(gw.port, "127.0.0.1");
@@ -106,9 +109,52 @@ describe("reload: dns, addressGuard, log and limits without a restart (real gate
     assert.equal((await get()).status, 503, "a second connection from 127.0.0.1 is over the new limit");
     held.destroy();
     await waitFor("the held connection to be let go", async () => (await get()).status === 200);
+  });
 
-    const moved = { ...config({ site: "127.0.0.2", log: "b.jsonl" }), listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:1" }] };
-    assert.match(await reloadWith(moved), /restart needed for: listeners/);
-    assert.deepEqual(await get(), { body: "two", status: 200 }, "the listener keeps serving where it was");
+  it("a listener added by a reload serves at once; once dropped it refuses new connections while its tunnel runs on", async () => {
+    const extra = { name: "extra", mode: "explicit", listen: "127.0.0.1:0" };
+    const added = await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl", listeners: [EXPLICIT, extra] }));
+    const bound = /listening extra=127\.0\.0\.1:(\d+)/.exec(added);
+    assert.ok(bound, added);
+    assert.doesNotMatch(added, /stopped listening|restart needed/);
+    const extraPort = Number(bound[1]);
+    assert.deepEqual(await get(`127.0.0.1:${extraPort}`), { body: "two", status: 200 });
+    assert.deepEqual(await get(), { body: "two", status: 200 }, "the listener kept serves on its socket");
+
+    const tunnel = await openTunnel(extraPort, "site.test", port);
+    const dropped = await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl" }));
+    assert.match(dropped, /stopped listening extra/);
+    const refused = await curl(["-sS", "-x", `http://127.0.0.1:${extraPort}`, `http://site.test:${port}/`]);
+    assert.equal(refused.code, 7, `curl: ${refused.stderr}`); // could not connect
+    tunnel.socket.write("GET / HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n");
+    let answer = "";
+    tunnel.socket.on("data", (b: Buffer) => (answer += b.toString("latin1")));
+    await tunnel.closed;
+    assert.match(answer, /^HTTP\/1\.1 200 [^]*\r\n\r\ntwo$/, "the tunnel opened before the drop still carries its request");
+  });
+
+  it("a kept listener's new settings hold its next connection; a listener that cannot be bound refuses the reload", async () => {
+    const busy = { name: "busy", mode: "explicit", listen: `127.0.0.1:${port}` }; // the origin's port
+    const refused = await reloadWith(config({ site: "127.0.0.1", log: "b.jsonl", listeners: [EXPLICIT, busy] }));
+    assert.match(refused, /reload refused, the running config stays in force/);
+    assert.match(refused, new RegExp(`listeners "busy": cannot listen on 127\\.0\\.0\\.1:${port}`));
+    assert.deepEqual(await get(), { body: "two", status: 200 }, "nothing of the refused config is in force (site.test stays at 127.0.0.2)");
+
+    const narrowed = await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl", listeners: [{ ...EXPLICIT, clients: ["127.0.0.2/32"] }] }));
+    assert.doesNotMatch(narrowed, /listening/, "the socket is kept");
+    assert.equal((await get()).status, 403, "127.0.0.1 is no longer among the listener's clients");
+    await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl" }));
+    assert.deepEqual(await get(), { body: "two", status: 200 });
+  });
+
+  it("a listener moved to another address serves there and no longer at the old one", async () => {
+    const oldPort = gw.port;
+    const verdict = await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl", listeners: [{ ...EXPLICIT, listen: "127.0.0.2:0" }] }));
+    const bound = /listening explicit=127\.0\.0\.2:(\d+)/.exec(verdict);
+    assert.ok(bound, verdict);
+    assert.match(verdict, /stopped listening explicit/);
+    assert.deepEqual(await get(`127.0.0.2:${bound[1]}`), { body: "two", status: 200 });
+    const refused = await curl(["-sS", "-x", `http://127.0.0.1:${oldPort}`, `http://site.test:${port}/`]);
+    assert.equal(refused.code, 7, `curl: ${refused.stderr}`);
   });
 });

@@ -110,4 +110,21 @@ describe("reverse proxy reload end to end (certificate renewal, routes, pools)",
     await reload("config reloaded");
     assert.equal(backendOf(await get("a.test", newCa)), "two");
   });
+
+  it("a reverse listener and a redirect added by a reload serve at once", async () => {
+    const config = JSON.parse(readFileSync(gw.configFile!, "utf8")) as { listeners: unknown[] };
+    config.listeners.push(
+      { name: "rev2", mode: "reverse", listen: "127.0.0.1:0", tls: { certificates: [{ cert: bCert.cert, key: bCert.key }] } },
+      { name: "http", mode: "redirect-https", listen: "127.0.0.1:0", httpsPort: 8443 },
+    );
+    writeFileSync(gw.configFile!, JSON.stringify(config));
+    const verdict = await reload("config reloaded");
+    const port = (name: string) => Number(new RegExp(`listening .*\\b${name}=127\\.0\\.0\\.1:(\\d+)`).exec(verdict)?.[1]);
+    assert.ok(port("rev2") > 0 && port("http") > 0, verdict);
+    const b = await curl(["--resolve", `b.test:${port("rev2")}:127.0.0.1`, "--cacert", newCa, `https://b.test:${port("rev2")}/`]);
+    assert.equal(backendOf(b), "two");
+    const redirect = await curl(["-sS", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", `http://127.0.0.1:${port("http")}/x?y`, "-H", "Host: b.test"]);
+    assert.equal(redirect.stdout, "308 https://b.test:8443/x?y");
+    assert.equal(backendOf(await get("a.test", newCa)), "two", "the first listener serves on");
+  });
 });

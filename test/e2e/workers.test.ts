@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import { runtimeName } from "../helpers/runtime.ts";
@@ -188,6 +188,44 @@ describe("worker processes sharing the listeners (workers: 2)", { timeout: 120_0
     });
     assert.ok(alive(after));
     assert.match(gw.stderr.join(""), new RegExp(`worker 1 \\(pid ${before}\\) exited with signal SIGKILL; restarting it`));
+  });
+
+  /**
+   * Opens rounds of 20 tunnels through `port` until both processes took some (at most 5
+   * rounds): how many each took. A process that does not listen on `port` takes none.
+   */
+  const spread = async (port: number) => {
+    const worker = await until("the worker", workerPid);
+    const primary = parentOf(worker);
+    const took = { primary: 0, worker: 0 };
+    for (let round = 0; round < 5 && (took.primary === 0 || took.worker === 0); round++) {
+      const [p0, w0] = [sockets(primary), sockets(worker)];
+      const tunnels = await Promise.all(Array.from({ length: 20 }, () => connect(port, target)));
+      assert.deepEqual(tunnels.map((t) => t.status), Array(20).fill(200));
+      took.primary += (sockets(primary) - p0) / 2;
+      took.worker += (sockets(worker) - w0) / 2;
+      for (const t of tunnels) t.socket.destroy();
+    }
+    return took;
+  };
+
+  it("a listener added by a reload is served by both processes, and by a worker started after it", async () => {
+    const extra = { name: "extra", mode: "explicit", listen: "127.0.0.1:0" };
+    writeFileSync(gw.configFile!, JSON.stringify({ ...config, listeners: [...config.listeners, extra] }));
+    const verdict = await gw.reload();
+    const port = Number(/listening extra=127\.0\.0\.1:(\d+)/.exec(verdict)?.[1]);
+    assert.ok(port > 0, verdict);
+    const took = await spread(port);
+    assert.ok(took.primary > 0 && took.worker > 0, JSON.stringify(took));
+
+    const before = await until("the worker", workerPid);
+    process.kill(before, "SIGKILL");
+    await until("a new worker", async () => {
+      const pid = await workerPid();
+      return pid !== undefined && pid !== before ? pid : undefined;
+    });
+    const after = await spread(port);
+    assert.ok(after.primary > 0 && after.worker > 0, JSON.stringify(after));
   });
 
   it("SIGTERM drains and stops the primary and its workers", async () => {

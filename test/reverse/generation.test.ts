@@ -48,9 +48,7 @@ function deps(files: Map<string, string>, dials: string[] = []): BuildDeps {
   };
 }
 
-function fixed(c: Config): BuildFixed {
-  return { listeners: c.listeners, maxClientHelloBytes: 16384, maxClientHelloRecords: 16 };
-}
+const FIXED: BuildFixed = { maxClientHelloBytes: 16384, maxClientHelloRecords: 16 };
 
 /** The chain served for `sni` by listener "web" of a generation. */
 function served(gen: ReturnType<typeof buildReverse>, sni: string): string {
@@ -76,12 +74,12 @@ describe("reverse generation: what a reload builds", () => {
   it("reads the certificate files again: a renewed certificate at the same path is served, with the names it now has", () => {
     const files = new Map([["a.pem", first.chainPem], ["a.key", first.keyPem]]);
     const c = config({ pools: { app: APP }, routes: ROUTES });
-    const gen1 = buildReverse(c, deps(files), fixed(c));
+    const gen1 = buildReverse(c, deps(files), FIXED);
     assert.equal(served(gen1, "a.test"), first.chainPem);
     assert.equal(gen1.states.get("web")?.tls?.store.select("www.a.test").kind, "certificate"); // the default certificate
     files.set("a.pem", renewed.chainPem);
     files.set("a.key", renewed.keyPem);
-    const gen2 = buildReverse(c, deps(files), fixed(c), gen1);
+    const gen2 = buildReverse(c, deps(files), FIXED, gen1);
     assert.equal(served(gen2, "a.test"), renewed.chainPem);
     const www = gen2.states.get("web")?.tls?.store.select("www.a.test");
     assert.ok(www?.kind === "certificate" && www.match === "exact");
@@ -91,37 +89,37 @@ describe("reverse generation: what a reload builds", () => {
   it("refuses, naming the setting and the file, when a certificate file is missing, empty or has no key", () => {
     const c = config({ pools: { app: APP }, routes: ROUTES });
     const files = new Map([["a.pem", first.chainPem]]);
-    assert.throws(() => buildReverse(c, deps(files), fixed(c)), /cannot read listeners "web" tls\.certificates\[0\]\.key "a\.key": ENOENT/);
+    assert.throws(() => buildReverse(c, deps(files), FIXED), /cannot read listeners "web" tls\.certificates\[0\]\.key "a\.key": ENOENT/);
     files.set("a.key", first.chainPem);
-    assert.throws(() => buildReverse(c, deps(files), fixed(c)), /listeners "web" tls\.certificates\[0\]\.key "a\.key" holds no PEM private key/);
+    assert.throws(() => buildReverse(c, deps(files), FIXED), /listeners "web" tls\.certificates\[0\]\.key "a\.key" holds no PEM private key/);
     files.set("a.key", first.keyPem);
     files.set("a.pem", "");
-    assert.throws(() => buildReverse(c, deps(files), fixed(c)), /tls\.certificates\[0\]\.cert "a\.pem" holds no PEM certificate/);
+    assert.throws(() => buildReverse(c, deps(files), FIXED), /tls\.certificates\[0\]\.cert "a\.pem" holds no PEM certificate/);
   });
 
   it("refuses a key that is not the certificate's (a renewal written half way), for served and client certificates", () => {
     const c = config({ pools: { app: APP }, routes: ROUTES });
     const files = new Map([["a.pem", renewed.chainPem], ["a.key", other.keyPem]]);
     assert.throws(
-      () => buildReverse(c, deps(files), fixed(c)),
+      () => buildReverse(c, deps(files), FIXED),
       /listeners "web" tls\.certificates\[0\]\.key "a\.key" does not go with listeners "web" tls\.certificates\[0\]\.cert "a\.pem": the private key does not belong to the certificate/,
     );
     files.set("a.key", renewed.keyPem);
     files.set("client.pem", other.chainPem);
     files.set("client.key", first.keyPem);
     const mtls = config({ pools: { app: { backends: ["https://127.0.0.1:9443"], tls: { clientCert: "client.pem", clientKey: "client.key" } } }, routes: ROUTES });
-    assert.throws(() => buildReverse(mtls, deps(files), fixed(mtls)), /reverse\.pools\.app\.tls\.clientKey "client\.key" does not go with reverse\.pools\.app\.tls\.clientCert "client\.pem"/);
+    assert.throws(() => buildReverse(mtls, deps(files), FIXED), /reverse\.pools\.app\.tls\.clientKey "client\.key" does not go with reverse\.pools\.app\.tls\.clientCert "client\.pem"/);
     files.set("client.key", other.keyPem);
-    assert.equal(buildReverse(mtls, deps(files), fixed(mtls)).pools.get("app")?.runtime.tls?.clientKeyPem, other.keyPem);
+    assert.equal(buildReverse(mtls, deps(files), FIXED).pools.get("app")?.runtime.tls?.clientKeyPem, other.keyPem);
   });
 
   it("carries over a pool whose settings and files are unchanged (its health and ejections with it); a changed one is new", () => {
     const files = new Map([["a.pem", first.chainPem], ["a.key", first.keyPem], ["ca.pem", other.chainPem]]);
     const secure = { backends: ["https://127.0.0.1:9443"], tls: { caFile: "ca.pem" } };
     const c1 = config({ pools: { app: APP, secure, gone: APP }, routes: ROUTES });
-    const gen1 = buildReverse(c1, deps(files), fixed(c1));
+    const gen1 = buildReverse(c1, deps(files), FIXED);
     const c2 = config({ pools: { app: APP, secure, added: APP }, routes: [...ROUTES, { id: "x", hosts: ["x.test"], pool: "added" }] });
-    const gen2 = buildReverse(c2, deps(files), fixed(c2), gen1);
+    const gen2 = buildReverse(c2, deps(files), FIXED, gen1);
     assert.equal(gen2.pools.get("app"), gen1.pools.get("app"));
     assert.equal(gen2.pools.get("secure"), gen1.pools.get("secure"));
     assert.ok(gen2.pools.has("added") && !gen2.pools.has("gone"));
@@ -129,34 +127,34 @@ describe("reverse generation: what a reload builds", () => {
     assert.equal(gen2.states.get("web")?.pools.get("app"), gen1.pools.get("app")?.runtime);
     // the same settings, but the CA file's contents changed: a new pool trusting the new CA
     files.set("ca.pem", first.chainPem);
-    const gen3 = buildReverse(c2, deps(files), fixed(c2), gen2);
+    const gen3 = buildReverse(c2, deps(files), FIXED, gen2);
     assert.notEqual(gen3.pools.get("secure"), gen2.pools.get("secure"));
     assert.deepEqual(gen3.pools.get("secure")?.runtime.tls?.extraCaPem, [first.chainPem]);
     // new backends: a new pool
     const c4 = config({ pools: { app: { backends: ["http://127.0.0.1:9001"] }, secure, added: APP }, routes: ROUTES });
-    assert.notEqual(buildReverse(c4, deps(files), fixed(c4), gen3).pools.get("app"), gen3.pools.get("app"));
+    assert.notEqual(buildReverse(c4, deps(files), FIXED, gen3).pools.get("app"), gen3.pools.get("app"));
   });
 
   it("keeps a route's rate limiter (and its buckets) over a reload while its settings stay", () => {
     const files = new Map([["a.pem", first.chainPem], ["a.key", first.keyPem]]);
     const limited = (rateLimit: Record<string, unknown>) => config({ pools: { app: APP }, routes: [{ id: "api", hosts: ["*"], pool: "app", rateLimit }] });
     const c1 = limited({ requestsPerSecond: 0.001, burst: 1 });
-    const gen1 = buildReverse(c1, deps(files), fixed(c1));
+    const gen1 = buildReverse(c1, deps(files), FIXED);
     const limiter = gen1.states.get("web")?.limiters.get("api")?.limiter;
     assert.equal(limiter?.take("192.0.2.7").ok, true);
-    const gen2 = buildReverse(c1, deps(files), fixed(c1), gen1);
+    const gen2 = buildReverse(c1, deps(files), FIXED, gen1);
     assert.equal(gen2.states.get("web")?.limiters.get("api")?.limiter, limiter);
     assert.equal(limiter?.take("192.0.2.7").ok, false, "the bucket emptied before the reload stays empty");
     const c3 = limited({ requestsPerSecond: 0.001, burst: 5 });
-    const gen3 = buildReverse(c3, deps(files), fixed(c3), gen2);
+    const gen3 = buildReverse(c3, deps(files), FIXED, gen2);
     assert.notEqual(gen3.states.get("web")?.limiters.get("api")?.limiter, limiter);
     assert.equal(gen3.states.get("web")?.limiters.get("api")?.limiter.limit.burst, 5);
   });
 
-  it("builds states only for running listeners; one the new config drops keeps its certificates until a restart", () => {
+  it("builds states for the config's listeners: a dropped one has none, an added one serves its certificates", () => {
     const files = new Map([["a.pem", first.chainPem], ["a.key", first.keyPem], ["b.pem", other.chainPem], ["b.key", other.keyPem]]);
     const started = config({ pools: { app: APP }, routes: ROUTES });
-    const gen1 = buildReverse(started, deps(files), fixed(started));
+    const gen1 = buildReverse(started, deps(files), FIXED);
     const next = parseConfig({
       listeners: [
         { name: "new", mode: "reverse", listen: "127.0.0.1:9443", tls: { certificates: [{ cert: "b.pem", key: "b.key" }] } },
@@ -165,10 +163,11 @@ describe("reverse generation: what a reload builds", () => {
       reverse: { pools: { app: APP }, routes: ROUTES },
     });
     files.delete("a.pem"); // not read again: "web" is not in the new config
-    const gen2 = buildReverse(next, deps(files), fixed(started), gen1);
-    assert.deepEqual([...gen2.states.keys()], ["web"]);
-    assert.equal(gen2.states.get("web")?.tls, gen1.states.get("web")?.tls);
-    assert.notEqual(gen2.states.get("web")?.routes, gen1.states.get("web")?.routes);
+    const gen2 = buildReverse(next, deps(files), FIXED, gen1);
+    assert.deepEqual([...gen2.states.keys()], ["new"]);
+    const s = gen2.states.get("new")?.tls?.store.select("b.test");
+    assert.ok(s?.kind === "certificate");
+    assert.equal(s.certificate.chainPem, other.chainPem);
     assert.equal(gen1.redirects.get("http"), 443);
     assert.equal(gen2.redirects.get("http"), 8443);
   });

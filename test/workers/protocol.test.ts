@@ -5,13 +5,13 @@ import { flowRecord } from "../metrics/_record.ts";
 
 describe("LineSplitter", () => {
   it("reassembles lines split anywhere, multi-byte characters included", () => {
-    const text = encodeMessage({ t: "config", raw: { note: "grüße — ✓" } }) + encodeMessage({ t: "rotate-leaf-key" });
+    const text = encodeMessage({ t: "config", raw: { note: "grüße — ✓" }, ports: { explicit: 3128 } }) + encodeMessage({ t: "rotate-leaf-key" });
     const bytes = new TextEncoder().encode(text);
     const splitter = new LineSplitter();
     const lines: string[] = [];
     for (const b of bytes) lines.push(...splitter.push(Uint8Array.of(b)));
     assert.equal(lines.length, 2);
-    assert.deepEqual(parseToWorker(lines[0]!), { t: "config", raw: { note: "grüße — ✓" } });
+    assert.deepEqual(parseToWorker(lines[0]!), { t: "config", raw: { note: "grüße — ✓" }, ports: { explicit: 3128 } });
     assert.deepEqual(parseToWorker(lines[1]!), { t: "rotate-leaf-key" });
     assert.equal(splitter.pending, "");
   });
@@ -27,7 +27,7 @@ describe("worker messages", () => {
   it("round-trips every message kind", () => {
     const toWorker: ToWorker[] = [
       { t: "start", index: 1, count: 2, raw: { workers: 2 }, base: "/etc/tollgate", ports: { proxy: 3128 }, self: [{ address: "127.0.0.1", port: 9090 }] },
-      { t: "config", raw: { policy: {} } },
+      { t: "config", raw: { policy: {} }, ports: {} },
       { t: "rotate-leaf-key" },
       { t: "drain", graceMs: 10_000 },
     ];
