@@ -1,7 +1,7 @@
 /**
  * One generation of the reverse proxy's run-time state, built from a config: every
  * certificate, key and CA file it names is read (again), then the route table, the backend
- * pools with their health checkers, and each running listener's state.
+ * pools with their health checkers, and each reverse listener's state.
  *
  * Start-up builds the first generation; a reload builds the next one and `service.ts` swaps
  * it in. A pool whose settings and files are unchanged is carried over as it is (the same
@@ -55,7 +55,7 @@ export interface BuildDeps extends DialDeps {
   readonly credentials: ReverseListenerState["credentials"];
 }
 
-/** Settings that stay as the gateway started (changing them needs a restart). */
+/** The ClientHello limits of the gateway's `limits` section (they apply to TLS reverse listeners). */
 export interface BuildFixed {
   readonly maxClientHelloBytes: number;
   readonly maxClientHelloRecords: number;
