@@ -15,6 +15,7 @@
  */
 import { ConfigError } from "../config/errors.ts";
 import { parseConfigText } from "../config/parse.ts";
+import { pathFromConfig } from "../config/config-path.ts";
 import { generateCa, loadCa } from "../pki/mod.ts";
 import { decodePem, encodePem, type PemBlock } from "../pki/pem.ts";
 
@@ -180,7 +181,7 @@ async function exportCert(args: readonly string[], io: CaCommandIo): Promise<num
   }
   let blocks: PemBlock[];
   try {
-    blocks = decodePem(io.files.readText(ca.cert));
+    blocks = decodePem(io.files.readText(pathFromConfig(configFile, ca.cert)));
   } catch (e) {
     io.stderr(`tollgate: cannot read the CA certificate ${JSON.stringify(ca.cert)}: ${errorText(e)}\n`);
     return 1;

@@ -22,6 +22,7 @@ import { defaultConfig } from "../config/default.ts";
 import { ConfigError, type ConfigIssue } from "../config/errors.ts";
 import { JsonSyntaxError, parseJson } from "../config/json.ts";
 import { parseConfig } from "../config/parse.ts";
+import { pathFromConfig } from "../config/config-path.ts";
 
 /** What the `policy` commands talk to. */
 export interface PolicyCommandIo {
@@ -112,7 +113,7 @@ function check(args: readonly string[], io: PolicyCommandIo): number {
   }
   try {
     // as the gateway does at start and on reload: the template file read, its placeholders checked
-    blockPageFromConfig(config.blockPage, io.readText);
+    blockPageFromConfig(config.blockPage, (path) => io.readText(pathFromConfig(file, path)));
   } catch (e) {
     io.stderr(`Invalid config ${JSON.stringify(file)} (1 problem)\n  ${errorText(e)}\n`);
     return EXIT_INVALID;

@@ -160,6 +160,11 @@ describe("tollgate ca export", () => {
     assert.ok(!r.out.includes("PRIVATE KEY"));
     // the environment variable works as --config
     assert.equal((await run(["export"], nodeCaFiles, config)).out, r.out);
+    // a relative path is relative to the config file, not the working directory
+    writeFileSync(config, JSON.stringify({ ca: { cert: "ca.pem", key: "ca.key" } }));
+    const relative = await run(["export", "--config", config]);
+    assert.equal(relative.err, "");
+    assert.equal(relative.out, r.out);
   }));
 
   it("strips a private key bundled into the certificate file, with a warning", withTempDir(async (dir) => {

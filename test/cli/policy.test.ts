@@ -83,6 +83,8 @@ describe("tollgate policy check", () => {
     const unknown = await run(["check", "gw.json"], { "gw.json": withTemplate("page.html"), "page.html": "<p>\n{{hots}}</p>" });
     assert.equal(unknown.code, 1);
     assert.match(unknown.err, /^Invalid config "gw.json" \(1 problem\)\n {2}blockPage\.template "page\.html": unknown placeholder \{\{hots\}\} at line 2; known: /);
+    const beside = await run(["check", "/etc/tg/gw.json"], { "/etc/tg/gw.json": withTemplate("page.html"), "/etc/tg/page.html": "<p>{{host}}</p>" });
+    assert.equal(beside.code, 0, `a relative template is read beside the config file: ${beside.err}`);
     const missing = await run(["check", "gw.json"], { "gw.json": withTemplate("gone.html") });
     assert.equal(missing.code, 1);
     assert.match(missing.err, /blockPage\.template: cannot read "gone\.html": .*ENOENT/);
