@@ -3,12 +3,12 @@
  * cache, the extra upstream trust anchors and the upstream connection pool.
  * @module
  */
-import type { CaConfig, Config } from "./config/config.ts";
+import type { CaConfig, Config, InterceptionConfig } from "./config/config.ts";
 import type { InterceptionContext } from "./flows/context.ts";
 import { UpstreamPool } from "./flows/upstream-pool.ts";
 import type { UpstreamTlsInfo } from "./flows/upstream-tls.ts";
 import type { GatewayMetrics } from "./metrics/gateway-metrics.ts";
-import { certificateNames, createLeafCache, createLeafIssuer, loadCa } from "./pki/mod.ts";
+import { certificateNames, type CertificateAuthority, createLeafCache, createLeafIssuer, loadCa } from "./pki/mod.ts";
 
 /**
  * Loads the CA and builds what decrypting flows need: leaf cache, trust for upstreams, the
@@ -22,18 +22,7 @@ export async function startInterception(
   metrics: GatewayMetrics,
   processes: number,
 ): Promise<{ context: InterceptionContext; caCertPem: string; rotateLeafKey: () => Promise<void> }> {
-  const read = (what: string, path: string) => {
-    try {
-      return readText(path);
-    } catch (e) {
-      throw new Error(`cannot read ${what} "${path}": ${(e as { code?: string }).code ?? String(e)}`);
-    }
-  };
-  const ca = await loadCa({
-    certPem: read("ca.cert", caFiles.cert),
-    keyPem: read("ca.key", caFiles.key),
-    ...(caFiles.chain ? { chainPem: read("ca.chain", caFiles.chain) } : {}),
-  });
+  const ca = await loadConfiguredCa(caFiles, readText);
   const ic = config.interception;
   const issuer = createLeafIssuer(ca, { validityDays: ic.leafValidityDays });
   const cache = createLeafCache(issuer, { maxEntries: ic.leafCacheSize });
@@ -50,7 +39,7 @@ export async function startInterception(
       if (cache.stats().mintCount !== before) metrics.certMintSeconds.observe((performance.now() - started) / 1000);
       return leaf;
     },
-    extraCaPem: ic.upstreamCaFiles.map((f) => read("interception.upstreamCaFiles", f)),
+    extraCaPem: upstreamCaPems(ic, readText),
     clientMinVersion: ic.minTlsVersion.client,
     upstreamMinVersion: ic.minTlsVersion.upstream,
     mirrorUpstreamSans: ic.mirrorUpstreamSans,
@@ -63,4 +52,31 @@ export async function startInterception(
     cache.clear();
   };
   return { context, caCertPem: ca.certPem, rotateLeafKey };
+}
+
+/**
+ * The CA of the config's `ca` section, its files read and checked (a CA certificate, valid
+ * now, with its private key).
+ *
+ * @throws {Error} naming the setting and file when a file cannot be read; a `CaError` when the CA is not usable
+ */
+export function loadConfiguredCa(caFiles: CaConfig, readText: (path: string) => string): Promise<CertificateAuthority> {
+  return loadCa({
+    certPem: readSetting(readText, "ca.cert", caFiles.cert),
+    keyPem: readSetting(readText, "ca.key", caFiles.key),
+    ...(caFiles.chain ? { chainPem: readSetting(readText, "ca.chain", caFiles.chain) } : {}),
+  });
+}
+
+/** The PEM text of every `interception.upstreamCaFiles` file. @throws {Error} naming a file that cannot be read */
+export function upstreamCaPems(ic: Pick<InterceptionConfig, "upstreamCaFiles">, readText: (path: string) => string): string[] {
+  return ic.upstreamCaFiles.map((f) => readSetting(readText, "interception.upstreamCaFiles", f));
+}
+
+function readSetting(readText: (path: string) => string, what: string, path: string): string {
+  try {
+    return readText(path);
+  } catch (e) {
+    throw new Error(`cannot read ${what} "${path}": ${(e as { code?: string }).code ?? String(e)}`);
+  }
 }

@@ -7,7 +7,7 @@ import pkg from "../package.json" with { type: "json" };
 import { authCommand } from "./cli/auth.ts";
 import { caCommand } from "./cli/ca.ts";
 import { nodeCaFiles } from "./bin/ca-files.ts";
-import { configCommand } from "./cli/config-schema.ts";
+import { configCommand } from "./cli/config.ts";
 import { policyCommand } from "./cli/policy.ts";
 import type { Runtime } from "./core/runtime.ts";
 import { serve as runServe } from "./bin/serve.ts";
@@ -26,6 +26,7 @@ Usage:
   tollgate policy check FILE       validate a config file or a bare policy; exit 1 on errors
   tollgate policy explain URL [--client IP] [--mode MODE] [--listener NAME] [--config FILE]
                                    show the decision for URL and why, rule by rule
+  tollgate config check [FILE]     check a config and every file it names, as serve does; exit 1 on errors
   tollgate config schema           print the config's JSON Schema (for "$schema" in editors)
   tollgate --help                  show this help
   tollgate --version               show the version
@@ -82,9 +83,12 @@ export async function main(argv: readonly string[], runtime: Runtime, self?: rea
         configFromEnv: process.env.TOLLGATE_CONFIG,
       });
     case "config":
-      return configCommand(args, {
+      return await configCommand(args, {
+        runtime,
+        readText: (path) => nodeCaFiles.readText(path),
         stdout: (text) => void process.stdout.write(text),
         stderr: (text) => void process.stderr.write(text),
+        configFromEnv: process.env.TOLLGATE_CONFIG,
       });
     default:
       process.stderr.write(`tollgate: unknown command "${command}"\n\n${HELP}`);

@@ -18,6 +18,7 @@ import { parseConfigText } from "../config/parse.ts";
 import { pathFromConfig } from "../config/config-path.ts";
 import { generateCa, loadCa } from "../pki/mod.ts";
 import { decodePem, encodePem, type PemBlock } from "../pki/pem.ts";
+import { errorText } from "./text.ts";
 
 /** The file operations the `ca` commands use. Paths are used as given. */
 export interface CaFiles {
@@ -94,14 +95,6 @@ function joinPath(dir: string, name: string): string {
 export async function sha256Fingerprint(der: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", der));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0").toUpperCase()).join(":");
-}
-
-function errorText(e: unknown): string {
-  if (e instanceof Error) {
-    const code = (e as { code?: unknown }).code;
-    return typeof code === "string" && !e.message.includes(code) ? `${e.message} (${code})` : e.message;
-  }
-  return String(e);
 }
 
 async function init(args: readonly string[], io: CaCommandIo): Promise<number> {

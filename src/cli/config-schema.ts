@@ -15,14 +15,6 @@ import { configSchema } from "../config/schema.ts";
 
 type AnySchema = v.BaseSchema<unknown, unknown, v.BaseIssue<unknown>>;
 
-/** Usage of the `config` commands. */
-export const CONFIG_USAGE = `Usage:
-  tollgate config schema
-      Print the JSON Schema of the config file. Save it next to the config and point the
-      config at it for editor completion:  tollgate config schema > tollgate.schema.json
-      then add  "$schema": "./tollgate.schema.json"  to the config.
-`;
-
 interface LazyLike {
   readonly type: "lazy";
   readonly getter: (input: unknown) => AnySchema;
@@ -100,25 +92,4 @@ export function configJsonSchema(): Record<string, unknown> {
   }
   dropUnusedDefinitions(schema);
   return schema;
-}
-
-/** What `config` commands talk to. */
-export interface ConfigCommandIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
-
-/**
- * Runs `tollgate config <subcommand>` (`args` starts at the subcommand); resolves to the
- * exit code (0 ok, 2 usage).
- */
-export function configCommand(args: readonly string[], io: ConfigCommandIo): number {
-  const [sub, ...rest] = args;
-  if (sub === "schema" && rest.length === 0) {
-    io.stdout(JSON.stringify(configJsonSchema(), null, 2) + "\n");
-    return 0;
-  }
-  const why = sub === undefined ? "missing subcommand" : sub === "schema" ? `unexpected argument ${JSON.stringify(rest[0])}` : `unknown subcommand ${JSON.stringify(sub)}`;
-  io.stderr(`tollgate config: ${why}\n\n${CONFIG_USAGE}`);
-  return 2;
 }

@@ -23,6 +23,7 @@ import { ConfigError, type ConfigIssue } from "../config/errors.ts";
 import { JsonSyntaxError, parseJson } from "../config/json.ts";
 import { parseConfig } from "../config/parse.ts";
 import { pathFromConfig } from "../config/config-path.ts";
+import { errorText, plural, readOrSay } from "./text.ts";
 
 /** What the `policy` commands talk to. */
 export interface PolicyCommandIo {
@@ -59,18 +60,6 @@ class UsageError extends Error {
   override name = "UsageError";
 }
 
-function errorText(e: unknown): string {
-  if (e instanceof Error) {
-    const code = (e as { code?: unknown }).code;
-    return typeof code === "string" && !e.message.includes(code) ? `${e.message} (${code})` : e.message;
-  }
-  return String(e);
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
-
 function issueLines(issues: readonly ConfigIssue[]): string {
   return issues.map((issue) => `  ${issue.path === "" ? "" : `${issue.path}: `}${issue.message}\n`).join("");
 }
@@ -78,13 +67,8 @@ function issueLines(issues: readonly ConfigIssue[]): string {
 function check(args: readonly string[], io: PolicyCommandIo): number {
   if (args.length !== 1 || args[0]!.startsWith("-")) throw new UsageError(args.length === 0 ? "missing FILE" : `expected one FILE, got ${args.map((a) => JSON.stringify(a)).join(" ")}`);
   const file = args[0]!;
-  let text: string;
-  try {
-    text = io.readText(file);
-  } catch (e) {
-    io.stderr(`tollgate: cannot read ${JSON.stringify(file)}: ${errorText(e)}\n`);
-    return EXIT_INVALID;
-  }
+  const text = readOrSay(file, io);
+  if (text === undefined) return EXIT_INVALID;
   let document: unknown;
   try {
     document = parseJson(text);

@@ -1,21 +1,29 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { configCommand, configJsonSchema } from "../../src/cli/config-schema.ts";
+import { configCommand } from "../../src/cli/config.ts";
+import { configJsonSchema } from "../../src/cli/config-schema.ts";
 import { cliCommand } from "../e2e/support/gateway.ts";
 
 type Schema = Record<string, unknown> & { properties?: Record<string, Schema>; items?: Schema; anyOf?: Schema[] };
 
-function run(args: string[]) {
+async function run(args: string[]) {
   let out = "";
   let err = "";
-  const code = configCommand(args, { stdout: (t) => void (out += t), stderr: (t) => void (err += t) });
+  const code = await configCommand(args, {
+    runtime: { dial: () => Promise.reject(new Error("unused")), tls: { accept: () => Promise.reject(new Error("unused")), connect: () => Promise.reject(new Error("unused")) } },
+    readText: () => {
+      throw new Error("unused");
+    },
+    stdout: (t) => void (out += t),
+    stderr: (t) => void (err += t),
+  });
   return { code, out, err };
 }
 
 describe("tollgate config schema", () => {
-  it("prints valid JSON: a draft-07 object schema with every top-level section", () => {
-    const r = run(["schema"]);
+  it("prints valid JSON: a draft-07 object schema with every top-level section", async () => {
+    const r = await run(["schema"]);
     assert.equal(r.code, 0);
     assert.equal(r.err, "");
     const schema = JSON.parse(r.out) as Schema;
@@ -51,11 +59,11 @@ describe("tollgate config schema", () => {
     }
   });
 
-  it("is a usage error (exit 2) otherwise", () => {
+  it("is a usage error (exit 2) otherwise", async () => {
     for (const args of [[], ["scheme"], ["schema", "extra"]]) {
-      const r = run(args);
+      const r = await run(args);
       assert.equal(r.code, 2, args.join(" "));
-      assert.match(r.err, /Usage:\n {2}tollgate config schema/);
+      assert.match(r.err, /Usage:\n {2}tollgate config check[^]*\n {2}tollgate config schema/);
     }
   });
 
@@ -65,6 +73,6 @@ describe("tollgate config schema", () => {
       execFile(cmd!, [...pre, "config", "schema"], { maxBuffer: 8 * 1024 * 1024 }, (error, stdout) =>
         resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, out: String(stdout) })));
     assert.equal(code, 0);
-    assert.deepEqual(JSON.parse(out), JSON.parse(run(["schema"]).out));
+    assert.deepEqual(JSON.parse(out), JSON.parse((await run(["schema"])).out));
   });
 });

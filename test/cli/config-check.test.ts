@@ -1,0 +1,132 @@
+import { before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { configCommand } from "../../src/cli/config.ts";
+import { createLeafIssuer, generateCa, loadCa } from "../../src/pki/mod.ts";
+import { keyPairError } from "../../src/runtime/node-tls/key-pair.ts";
+import { cliCommand } from "../e2e/support/gateway.ts";
+import { tempDir } from "../helpers/temp-dir.ts";
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/** `tollgate config ARGS` over the files of `files` (by path); nothing is dialed. */
+async function run(args: string[], files: Record<string, string>, configFromEnv?: string): Promise<Run> {
+  let out = "";
+  let err = "";
+  const code = await configCommand(args, {
+    runtime: {
+      dial: () => Promise.reject(new Error("no dialing while checking")),
+      tls: {
+        accept: () => Promise.reject(new Error("no TLS while checking")),
+        connect: () => Promise.reject(new Error("no TLS while checking")),
+        keyPairError, // what both runtime adapters use
+      },
+    },
+    readText: (path) => {
+      const text = files[path];
+      if (text === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: "ENOENT" });
+      return text;
+    },
+    stdout: (t) => void (out += t),
+    stderr: (t) => void (err += t),
+    configFromEnv,
+  });
+  return { code, out, err };
+}
+
+describe("tollgate config check", () => {
+  let files: Record<string, string>;
+  let otherKey: string;
+  const config = {
+    listeners: [
+      { name: "proxy", mode: "explicit", listen: "127.0.0.1:3128" },
+      { name: "web", mode: "reverse", listen: "127.0.0.1:8443", tls: { certificates: [{ cert: "certs/www.pem", key: "certs/www.key" }] } },
+    ],
+    ca: { cert: "ca/ca.pem", key: "ca/ca.key" },
+    parents: { corp: { url: "http://10.0.0.8:3128", username: "gw", passwordFile: "secrets/corp" } },
+    blockPage: { template: "block.html" },
+    reverse: { pools: { site: { backends: ["http://10.0.1.1:8080"] } }, routes: [{ id: "site", hosts: ["www.test"], pool: "site" }] },
+    policy: { defaultAction: "deny", rules: [{ id: "corp", hosts: ["*.corp.test"], action: "allow", parent: "corp" }] },
+  };
+
+  before(async () => {
+    const ca = await generateCa({ commonName: "Check test CA", validityDays: 1 });
+    const issuer = createLeafIssuer(await loadCa(ca), { validityDays: 1 });
+    const www = await issuer.issue(["www.test"]);
+    otherKey = (await createLeafIssuer(await loadCa(await generateCa({ commonName: "Other CA", validityDays: 1 })), { validityDays: 1 }).issue(["x.test"])).keyPem;
+    files = {
+      "/etc/tg/gw.json": JSON.stringify(config),
+      "/etc/tg/ca/ca.pem": ca.certPem,
+      "/etc/tg/ca/ca.key": ca.keyPem,
+      "/etc/tg/certs/www.pem": www.chainPem,
+      "/etc/tg/certs/www.key": www.keyPem,
+      "/etc/tg/secrets/corp": "s3cret\n",
+      "/etc/tg/block.html": "<p>{{host}} blocked: {{reason}}</p>",
+    };
+  });
+
+  it("passes a config whose every file is there and usable, read beside the config file", async () => {
+    const r = await run(["check", "/etc/tg/gw.json"], files);
+    assert.equal(r.err, "");
+    assert.equal(r.code, 0);
+    assert.equal(r.out, "OK: /etc/tg/gw.json (2 listeners, 1 rule, 0 url rules, default deny; 6 files read and checked)\n");
+    // --config and TOLLGATE_CONFIG name the file too
+    assert.equal((await run(["check", "--config", "/etc/tg/gw.json"], files)).out, r.out);
+    assert.equal((await run(["check", "--config=/etc/tg/gw.json"], files)).out, r.out);
+    assert.equal((await run(["check"], files, "/etc/tg/gw.json")).out, r.out);
+  });
+
+  it("names every problem with its setting and file, not just the first: exit 1", async () => {
+    const broken: Record<string, string> = { ...files, "/etc/tg/certs/www.key": otherKey, "/etc/tg/block.html": "<p>{{hots}}</p>" };
+    delete broken["/etc/tg/ca/ca.key"];
+    delete broken["/etc/tg/secrets/corp"];
+    const r = await run(["check", "/etc/tg/gw.json"], broken);
+    assert.equal(r.code, 1);
+    assert.equal(r.out, "");
+    const lines = r.err.split("\n");
+    assert.equal(lines[0], 'Invalid config "/etc/tg/gw.json" (4 problems)');
+    assert.match(lines[1]!, /^ {2}cannot read ca\.key "ca\/ca\.key": ENOENT$/);
+    assert.match(lines[2]!, /^ {2}cannot read parents\.corp\.passwordFile "secrets\/corp": ENOENT$/);
+    assert.match(lines[3]!, /^ {2}blockPage\.template "block\.html": unknown placeholder \{\{hots\}\}/);
+    assert.match(lines[4]!, /^ {2}listeners "web" tls\.certificates\[0\]\.key "certs\/www\.key" does not go with .*: the private key does not belong to the certificate/);
+  });
+
+  it("reports an invalid config as serve does, and an unreadable file; exit 1", async () => {
+    const invalid = await run(["check", "/etc/tg/gw.json"], { "/etc/tg/gw.json": JSON.stringify({ ...config, policy: { defaultAction: "maybe" } }) });
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.err, /policy\.defaultAction: expected "allow" or "deny", got "maybe"/);
+    const missing = await run(["check", "/etc/tg/none.json"], files);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /^tollgate: cannot read "\/etc\/tg\/none\.json": .*ENOENT/);
+  });
+
+  it("is a usage error (exit 2) without a file, or with extra arguments", async () => {
+    for (const args of [["check"], ["check", "a.json", "b.json"], ["check", "--config"]]) {
+      const r = await run(args, files);
+      assert.equal(r.code, 2, args.join(" "));
+      assert.match(r.err, /^tollgate config: .+\n\nUsage:\n {2}tollgate config check/, args.join(" "));
+    }
+  });
+
+  it("runs from the real command line, from another working directory", async () => {
+    const dir = tempDir("tollgate-config-check-");
+    for (const [path, text] of Object.entries(files)) {
+      const local = join(dir, path.slice("/etc/tg/".length));
+      await import("node:fs").then((fs) => fs.mkdirSync(join(local, ".."), { recursive: true }));
+      writeFileSync(local, text);
+    }
+    const [cmd, ...pre] = cliCommand();
+    const result = await new Promise<{ code: number; out: string; err: string }>((resolve) =>
+      execFile(cmd!, [...pre, "config", "check", join(dir, "gw.json")], { cwd: "/" }, (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, out: String(stdout), err: String(stderr) })));
+    assert.equal(result.err, "");
+    assert.equal(result.code, 0);
+    assert.match(result.out, /^OK: .*gw\.json \(2 listeners, .*6 files read and checked\)\n$/);
+  });
+});
