@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * const problems = await configFileProblems(config, { runtime, readText });
+ * const { problems, warnings } = await checkConfigFiles(config, { runtime, readText });
  * for (const p of problems) console.error(p);
  * ```
  * @module
@@ -28,13 +28,25 @@ export interface ConfigCheckDeps {
   readonly readText: (path: string) => string;
 }
 
+/** What checking found: problems stop the gateway; warnings (certificates near their end) do not. */
+export interface ConfigCheckResult {
+  readonly problems: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+/** A certificate this close to its end is warned about. */
+export const EXPIRY_WARNING_DAYS = 14;
+const DAY_MS = 86_400_000;
+
 /**
  * The problems in the files `config` names, one message each (naming the setting and the
- * file); empty when the gateway would start with them. Every part is checked, so one bad
- * file does not hide another.
+ * file); none when the gateway would start with them. Every part is checked, so one bad
+ * file does not hide another. Warnings name the CA and served certificates that expired or
+ * expire within {@link EXPIRY_WARNING_DAYS} days of `now`.
  */
-export async function configFileProblems(config: Config, deps: ConfigCheckDeps): Promise<string[]> {
+export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, now = Date.now()): Promise<ConfigCheckResult> {
   const problems: string[] = [];
+  const warnings: string[] = [];
   const attempt = async (part: () => unknown) => {
     try {
       await part();
@@ -42,23 +54,32 @@ export async function configFileProblems(config: Config, deps: ConfigCheckDeps):
       problems.push(e instanceof Error ? e.message : String(e));
     }
   };
+  const expiry = (what: string, notAfter: Date) => {
+    const days = Math.floor((notAfter.getTime() - now) / DAY_MS);
+    const on = notAfter.toISOString();
+    if (notAfter.getTime() <= now) warnings.push(`${what} expired on ${on}`);
+    else if (days < EXPIRY_WARNING_DAYS) warnings.push(`${what} expires in ${days === 0 ? "less than a day" : `${days} day${days === 1 ? "" : "s"}`}, on ${on}`);
+  };
   if (config.ca) {
-    const ca = config.ca;
-    await attempt(() => loadConfiguredCa(ca, deps.readText));
+    const files = config.ca;
+    await attempt(async () => expiry(`ca.cert "${files.cert}"`, (await loadConfiguredCa(files, deps.readText)).notAfter));
   }
   await attempt(() => upstreamCaPems(config.interception, deps.readText));
   await attempt(() => parentTable(config, deps.readText));
   await attempt(() => gatewayUsers(config));
   await attempt(() => blockPageFromConfig(config.blockPage, deps.readText));
-  await attempt(() =>
-    buildReverse(config, {
+  await attempt(() => {
+    const generation = buildReverse(config, {
       runtime: deps.runtime,
       // nothing is dialed or resolved: a generation's health checks start only when it is put in force
       resolver: { resolve: (name) => Promise.reject(new DnsError("notfound", name, "not resolved while checking")) },
       readText: deps.readText,
       log: () => {},
       credentials: () => undefined,
-    }, { maxClientHelloBytes: config.limits.maxClientHelloBytes, maxClientHelloRecords: config.limits.maxClientHelloRecords })
-  );
-  return problems;
+    }, { maxClientHelloBytes: config.limits.maxClientHelloBytes, maxClientHelloRecords: config.limits.maxClientHelloRecords });
+    for (const [listener, state] of generation.states) {
+      for (const c of state.tls?.store.certificates ?? []) expiry(`listeners "${listener}" certificate "${c.source}"`, c.notAfter);
+    }
+  });
+  return { problems, warnings };
 }

@@ -186,6 +186,10 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   });
   metrics.setBackendPoolSource(() => reverse.backendPools());
   metrics.setParentSource(() => parentReport(live.parents));
+  metrics.setCertificateSource(() => [
+    ...(ic && config.ca ? [{ use: "ca" as const, listener: "", file: config.ca.cert, notAfter: ic.caNotAfter }] : []),
+    ...reverse.certificates().map((c) => ({ use: "reverse" as const, ...c })),
+  ]);
   const listeners = new ListenerSet(runtime, processCount > 1);
   const addresses = listeners.addresses;
   const admission = new Admission({ limits, metrics, active: live.active });

@@ -21,7 +21,7 @@ export async function startInterception(
   readText: (path: string) => string,
   metrics: GatewayMetrics,
   processes: number,
-): Promise<{ context: InterceptionContext; caCertPem: string; rotateLeafKey: () => Promise<void> }> {
+): Promise<{ context: InterceptionContext; caCertPem: string; caNotAfter: Date; rotateLeafKey: () => Promise<void> }> {
   const ca = await loadConfiguredCa(caFiles, readText);
   const ic = config.interception;
   const issuer = createLeafIssuer(ca, { validityDays: ic.leafValidityDays });
@@ -51,7 +51,7 @@ export async function startInterception(
     await issuer.rotateKey();
     cache.clear();
   };
-  return { context, caCertPem: ca.certPem, rotateLeafKey };
+  return { context, caCertPem: ca.certPem, caNotAfter: ca.notAfter, rotateLeafKey };
 }
 
 /**

@@ -28,6 +28,7 @@ const PRIMARY_ONLY = new Set([
   "tollgate_config_generation",
   "tollgate_config_last_reload_success",
   "tollgate_config_last_reload_timestamp_seconds",
+  "tollgate_certificate_not_after_timestamp_seconds", // every process serves the same files: a sum would mean nothing
 ]);
 
 /**

@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { configFileProblems } from "../config-check.ts";
+import { checkConfigFiles } from "../config-check.ts";
 import type { Config } from "../config/config.ts";
 import { pathFromConfig } from "../config/config-path.ts";
 import { ConfigError } from "../config/errors.ts";
@@ -44,7 +44,7 @@ export async function checkConfigFile(file: string, io: ConfigCheckIo): Promise<
     return EXIT_INVALID;
   }
   const read = new Set<string>();
-  const problems = await configFileProblems(config, {
+  const { problems, warnings } = await checkConfigFiles(config, {
     runtime: io.runtime,
     readText: (path) => {
       const text = io.readText(pathFromConfig(file, path));
@@ -52,6 +52,7 @@ export async function checkConfigFile(file: string, io: ConfigCheckIo): Promise<
       return text;
     },
   });
+  for (const w of warnings) io.stderr(`warning: ${w}\n`);
   if (problems.length > 0) {
     io.stderr(`Invalid config ${JSON.stringify(file)} (${plural(problems.length, "problem")})\n${problems.map((p) => `  ${p}\n`).join("")}`);
     return EXIT_INVALID;

@@ -105,6 +105,18 @@ export interface GatewayMetrics {
   setBackendPoolSource(source: (() => ReadonlyMap<string, BackendPoolFigures>) | undefined): void;
   /** `tollgate_parent_up{parent}`: the parent proxies, read at scrape time. */
   setParentSource(source: (() => readonly { readonly name: string; readonly inService: boolean }[]) | undefined): void;
+  /** `tollgate_certificate_not_after_timestamp_seconds`: the certificates the gateway serves or signs with, read at scrape time. */
+  setCertificateSource(source: (() => readonly CertificateExpiry[]) | undefined): void;
+}
+
+/** A certificate the gateway serves (`use` "reverse", by listener) or signs leaves with (`use` "ca"). */
+export interface CertificateExpiry {
+  readonly use: "reverse" | "ca";
+  /** The listener serving it; "" for the CA. */
+  readonly listener: string;
+  /** The certificate file, as the config names it. */
+  readonly file: string;
+  readonly notAfter: Date;
 }
 
 /** A reverse-proxy pool's figures for the metrics. */
@@ -179,6 +191,17 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
       if (!parentSource) return;
       g.reset();
       for (const p of parentSource()) g.labels(p.name).set(p.inService ? 1 : 0);
+    },
+  });
+  let certificateSource: (() => readonly CertificateExpiry[]) | undefined;
+  registry.gauge({
+    name: "tollgate_certificate_not_after_timestamp_seconds",
+    help: "When a certificate the gateway serves (reverse listeners) or signs leaves with (the CA) expires, Unix seconds. Alert on it minus time().",
+    labelNames: ["use", "listener", "file"],
+    collect: (g) => {
+      if (!certificateSource) return;
+      g.reset();
+      for (const c of certificateSource()) g.labels(c.use, c.listener, c.file).set(Math.floor(c.notAfter.getTime() / 1000));
     },
   });
   const certCacheHits = registry.counter({ name: "tollgate_cert_cache_hits_total", help: "Leaf certificate cache hits." });
@@ -272,6 +295,9 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
     },
     setParentSource(source) {
       parentSource = source;
+    },
+    setCertificateSource(source) {
+      certificateSource = source;
     },
   };
 }

@@ -31,3 +31,4 @@ export {
 } from "./leaf_cache.ts";
 export { decodePem, encodePem, type PemBlock } from "./pem.ts";
 export { certificateNames, subjectAltNames } from "./cert-names.ts";
+export { certificateValidity } from "./cert-validity.ts";

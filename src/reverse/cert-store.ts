@@ -30,6 +30,8 @@ export interface ServedCertificate {
   readonly names: readonly string[];
   /** Where it came from (the cert file), for logs. */
   readonly source: string;
+  /** When the leaf certificate expires (for the expiry metric and `config check`). */
+  readonly notAfter: Date;
 }
 
 /** The outcome of {@link CertificateStore.select}. */
@@ -77,6 +79,8 @@ function nameKey(name: string): string {
 
 /** The certificates of one reverse listener, indexed by name (see the module doc). */
 export class CertificateStore {
+  /** The configured certificates, in config order. */
+  readonly certificates: readonly ServedCertificate[];
   readonly #exact = new Map<string, ServedCertificate>();
   readonly #wildcard = new Map<string, ServedCertificate>();
   readonly #default: ServedCertificate | undefined;
@@ -85,6 +89,7 @@ export class CertificateStore {
 
   /** @throws {TypeError} on an invalid name or mint pattern, {@link RangeError} on a bad default index */
   constructor(certificates: readonly ServedCertificate[], defaultIndex: number, unknownSni: UnknownSniAction, mint: readonly string[] = []) {
+    this.certificates = certificates;
     for (const c of certificates) {
       for (const name of c.names) {
         const key = nameKey(name);

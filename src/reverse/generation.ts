@@ -11,7 +11,7 @@
  * @module
  */
 import type { Config } from "../config/config.ts";
-import { decodePem, subjectAltNames } from "../pki/mod.ts";
+import { certificateValidity, decodePem, subjectAltNames } from "../pki/mod.ts";
 import { parseBackendUrl } from "./backend.ts";
 import { CertificateStore, type ServedCertificate } from "./cert-store.ts";
 import type { PoolConfig, ReverseCertificateConfig, ReverseListenerConfig } from "./config-types.ts";
@@ -184,5 +184,6 @@ function loadCertificate(c: ReverseCertificateConfig, where: string, deps: Build
   const leafDer = certificatePair(c, { chainPem, keyPem }, { cert: `${where}.cert`, key: `${where}.key` }, deps);
   const names = c.names ? [...c.names] : subjectAltNames(leafDer).filter((n) => !n.includes(":") && !/^[\d.]+$/.test(n));
   if (names.length === 0) throw new Error(`${where}: the certificate "${c.cert}" has no DNS names in its subjectAltName; give "names"`);
-  return { chainPem, keyPem, names: names.map((n) => n.toLowerCase()), source: c.cert };
+  const { notAfter } = certificateValidity(leafDer);
+  return { chainPem, keyPem, names: names.map((n) => n.toLowerCase()), source: c.cert, notAfter };
 }

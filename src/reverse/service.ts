@@ -31,6 +31,13 @@ export interface BackendPoolStats {
   readonly backends: readonly { readonly url: string; readonly up: boolean }[];
 }
 
+/** A certificate a reverse listener serves: its listener, its file, when it expires. */
+export interface ServedCertificateInfo {
+  readonly listener: string;
+  readonly file: string;
+  readonly notAfter: Date;
+}
+
 /** What the reverse proxy needs from the gateway. */
 export interface ReverseDeps {
   readonly runtime: Pick<Runtime, "dial" | "tls">;
@@ -62,6 +69,8 @@ export interface ReverseService {
   backendPools(): ReadonlyMap<string, BackendPoolStats>;
   /** Every pool in force and its backends' state, for operators (`GET /backends`). */
   report(): PoolReport[];
+  /** The certificates the reverse listeners serve now, with when each expires (what the metrics read). */
+  certificates(): ServedCertificateInfo[];
   /** Stops the health checks and closes the idle backend connections (idempotent). */
   close(): void;
 }
@@ -128,6 +137,11 @@ export function startReverse(config: Config, deps: ReverseDeps): ReverseService 
     report() {
       const now = Date.now();
       return [...current.pools].map(([id, e]) => poolReport(id, e, now));
+    },
+    certificates() {
+      return [...current.states].flatMap(([listener, state]) =>
+        (state.tls?.store.certificates ?? []).map((c) => ({ listener, file: c.source, notAfter: c.notAfter }))
+      );
     },
     close() {
       if (closed) return;

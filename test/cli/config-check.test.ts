@@ -43,6 +43,7 @@ async function run(args: string[], files: Record<string, string>, configFromEnv?
 describe("tollgate config check", () => {
   let files: Record<string, string>;
   let otherKey: string;
+  let soon: { chainPem: string; keyPem: string };
   const config = {
     listeners: [
       { name: "proxy", mode: "explicit", listen: "127.0.0.1:3128" },
@@ -56,9 +57,9 @@ describe("tollgate config check", () => {
   };
 
   before(async () => {
-    const ca = await generateCa({ commonName: "Check test CA", validityDays: 1 });
-    const issuer = createLeafIssuer(await loadCa(ca), { validityDays: 1 });
-    const www = await issuer.issue(["www.test"]);
+    const ca = await generateCa({ commonName: "Check test CA", validityDays: 365 });
+    const www = await createLeafIssuer(await loadCa(ca), { validityDays: 30 }).issue(["www.test"]);
+    soon = await createLeafIssuer(await loadCa(ca), { validityDays: 3 }).issue(["www.test"]);
     otherKey = (await createLeafIssuer(await loadCa(await generateCa({ commonName: "Other CA", validityDays: 1 })), { validityDays: 1 }).issue(["x.test"])).keyPem;
     files = {
       "/etc/tg/gw.json": JSON.stringify(config),
@@ -95,6 +96,13 @@ describe("tollgate config check", () => {
     assert.match(lines[2]!, /^ {2}cannot read parents\.corp\.passwordFile "secrets\/corp": ENOENT$/);
     assert.match(lines[3]!, /^ {2}blockPage\.template "block\.html": unknown placeholder \{\{hots\}\}/);
     assert.match(lines[4]!, /^ {2}listeners "web" tls\.certificates\[0\]\.key "certs\/www\.key" does not go with .*: the private key does not belong to the certificate/);
+  });
+
+  it("warns of a certificate that expires within 14 days, and still passes", async () => {
+    const r = await run(["check", "/etc/tg/gw.json"], { ...files, "/etc/tg/certs/www.pem": soon.chainPem, "/etc/tg/certs/www.key": soon.keyPem });
+    assert.equal(r.code, 0);
+    assert.match(r.err, /^warning: listeners "web" certificate "certs\/www\.pem" expires in [23] days, on \d{4}-\d\d-\d\dT[\d:.]+Z\n$/);
+    assert.match(r.out, /^OK: /);
   });
 
   it("reports an invalid config as serve does, and an unreadable file; exit 1", async () => {

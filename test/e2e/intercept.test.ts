@@ -233,6 +233,9 @@ describe("TLS interception end to end (real curl)", { timeout: 240_000 }, () => 
     const metrics = await (await fetch(`http://127.0.0.1:${gw.ports.get("admin")}/metrics`, { headers: { authorization: "Bearer intercept-test-admin-token" } })).text();
     assert.match(metrics, /^tollgate_cert_mint_seconds_count [1-9]/m, "mint latency is measured");
     assert.match(metrics, /^tollgate_cert_cache_hits_total [1-9]/m, "keep-alive and repeat hosts hit the cache");
+    const caExpiry = new RegExp(`^tollgate_certificate_not_after_timestamp_seconds\\{use="ca",listener="",file="${gwCa}"\\} (\\d+)$`, "m").exec(metrics);
+    const enddate = execFileSync("openssl", ["x509", "-noout", "-enddate", "-dateopt", "iso_8601", "-in", gwCa], { encoding: "utf8" });
+    assert.equal(Number(caExpiry?.[1]), Date.parse(enddate.trim().replace(/^notAfter=/, "").replace(" ", "T")) / 1000, "the CA's expiry is a metric");
     const before = await leafKey();
     assert.equal(await leafKey(), before, "the same key while not rotated");
     const res = await fetch(`http://127.0.0.1:${gw.ports.get("admin")}/pki/rotate-leaf-key`, {

@@ -1,5 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,7 +32,7 @@ describe("reverse proxy reload end to end (certificate renewal, routes, pools)",
     oldCa = first.caFile;
     newCa = second.caFile;
     const issued = first.issue("a", ["a.test"]);
-    renewed = second.issue("a-renewed", ["a.test"]);
+    renewed = second.issue("a-renewed", ["a.test"], { days: 30 });
     bCert = second.issue("b", ["b.test"]);
     // the files the config names, as a certificate manager keeps them (same paths, new contents)
     served = { cert: join(work, "live-a.pem"), key: join(work, "live-a.key") };
@@ -45,6 +46,7 @@ describe("reverse proxy reload end to end (certificate renewal, routes, pools)",
         pools: { one: { backends: [`http://127.0.0.1:${one.port}`] } },
         routes: [{ id: "site", hosts: ["a.test"], pool: "one" }],
       },
+      admin: { listen: "127.0.0.1:0" },
     }, { listener: "rev" });
   });
 
@@ -71,8 +73,21 @@ describe("reverse proxy reload end to end (certificate renewal, routes, pools)",
   };
 
 
+  /** `tollgate_certificate_not_after_timestamp_seconds` of listener `listener`'s certificate `file`, from /metrics. */
+  const expiryMetric = async (listener: string, file: string) => {
+    const text = await (await fetch(`http://127.0.0.1:${gw.ports.get("admin")}/metrics`)).text();
+    const line = text.split("\n").find((l) => l.startsWith(`tollgate_certificate_not_after_timestamp_seconds{use="reverse",listener="${listener}",file="${file}"} `));
+    return Number(line?.split(" ")[1]);
+  };
+  /** The certificate's notAfter as openssl reads it, in Unix seconds. */
+  const notAfter = (file: string) => {
+    const out = execFileSync("openssl", ["x509", "-noout", "-enddate", "-dateopt", "iso_8601", "-in", file], { encoding: "utf8" });
+    return Date.parse(out.trim().replace(/^notAfter=/, "").replace(" ", "T")) / 1000;
+  };
+
   it("serves a renewed certificate and the new routes and pools after SIGHUP, with no restart needed", async () => {
     assert.equal(backendOf(await get("a.test", oldCa)), "one");
+    assert.equal(await expiryMetric("rev", served.cert), notAfter(served.cert), "the expiry metric shows the certificate served");
     const before = await get("a.test", newCa);
     assert.equal(before.code, 60, "the new CA does not vouch for the certificate served before the reload");
 
@@ -95,6 +110,9 @@ describe("reverse proxy reload end to end (certificate renewal, routes, pools)",
     assert.equal(backendOf(await get("b.test", newCa)), "two"); // a certificate and a route added by the reload
     const stale = await get("a.test", oldCa);
     assert.equal(stale.code, 60, "the old certificate is no longer served");
+    assert.equal(await expiryMetric("rev", served.cert), notAfter(renewed.cert), "the metric follows the renewal");
+    assert.ok(notAfter(renewed.cert) - Date.now() / 1000 > 29 * 86400);
+    assert.equal(await expiryMetric("rev", bCert.cert), notAfter(bCert.cert));
   });
 
   it("refuses a reload whose key is broken or another certificate's, and keeps serving the certificate in force", async () => {

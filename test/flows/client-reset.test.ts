@@ -55,7 +55,7 @@ describe("a client reset while the gateway reads a request head", () => {
 
   it("reverse TLS: a hang-up before the first byte writes no line", async () => {
     await withHarness({ interception: {} }, async (h) => {
-      const store = new CertificateStore([{ chainPem: "C", keyPem: "K", names: ["app.test"], source: "a" }], 0, "refuse");
+      const store = new CertificateStore([{ chainPem: "C", keyPem: "K", names: ["app.test"], source: "a", notAfter: new Date(0) }], 0, "refuse");
       const s = state([route("app", ["app.test"], "A")], { A: { backends: ["http://10.0.0.1"] } }, [], { store });
       const reset = open(h, s);
       reset.c.conn.close();

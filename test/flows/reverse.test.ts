@@ -399,7 +399,7 @@ describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
 
 describe("reverse flow: TLS termination", () => {
   const store = (unknownSni: "default" | "refuse", mint: string[] = []) =>
-    new CertificateStore([{ chainPem: "CHAIN example", keyPem: "KEY example", names: ["example.com"], source: "example.pem" }], 0, unknownSni, mint);
+    new CertificateStore([{ chainPem: "CHAIN example", keyPem: "KEY example", names: ["example.com"], source: "example.pem", notAfter: new Date(0) }], 0, unknownSni, mint);
   const opts = { interception: {} };
 
   it("accepts with the certificate the SNI selects and the exact ClientHello, then serves https requests", async () => {
@@ -428,7 +428,7 @@ describe("reverse flow: TLS termination", () => {
   it("an unknown SNI with unknownSni refuse: unrecognized_name alert, nothing accepted", async () => {
     await withHarness(opts, async (h) => {
       const s = state([], {}, [], {
-        store: new CertificateStore([{ chainPem: "C", keyPem: "K", names: ["other.test"], source: "o" }], 0, "refuse"),
+        store: new CertificateStore([{ chainPem: "C", keyPem: "K", names: ["other.test"], source: "o", notAfter: new Date(0) }], 0, "refuse"),
       });
       const { c, done } = open(h, s);
       await c.write(CURL);
@@ -447,7 +447,7 @@ describe("reverse flow: TLS termination", () => {
     await withHarness(opts, async (h) => {
       named(h, "10.0.0.1", 80, "minted");
       const s = state([route("r", ["*"], "P")], { P: { backends: ["http://10.0.0.1"] } }, [], {
-        store: new CertificateStore([{ chainPem: "C", keyPem: "K", names: ["other.test"], source: "o" }], 0, "refuse", ["example.com"]),
+        store: new CertificateStore([{ chainPem: "C", keyPem: "K", names: ["other.test"], source: "o", notAfter: new Date(0) }], 0, "refuse", ["example.com"]),
       });
       const { c, done } = open(h, s);
       await c.write(CURL);

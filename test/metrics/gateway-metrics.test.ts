@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import type { FlowRecord, RequestRecord } from "../../src/log/flow-record.ts";
 import { FLOW_ERROR_KINDS } from "../../src/metrics/flow-error-kind.ts";
 import {
+  type CertificateExpiry,
   createGatewayMetrics,
   metricsFlowLog,
   observeConfigReload,
@@ -25,6 +26,7 @@ const NAMES = [
   "tollgate_cert_cache_misses_total",
   "tollgate_cert_cache_size",
   "tollgate_cert_mint_seconds",
+  "tollgate_certificate_not_after_timestamp_seconds",
   "tollgate_config_generation",
   "tollgate_config_last_reload_success",
   "tollgate_config_last_reload_timestamp_seconds",
@@ -210,6 +212,20 @@ describe("tollgate_parent_up", () => {
     assert.match(text, /^tollgate_parent_up\{parent="backup"\} 1$/m);
     parents = [{ name: "backup", inService: true }];
     assert.doesNotMatch(m.registry.expose(), /parent="corp"/);
+  });
+
+  it("reads the certificates at scrape time: when each expires, in Unix seconds; a certificate no longer served goes", () => {
+    const m = createGatewayMetrics(new Registry());
+    let certificates: CertificateExpiry[] = [
+      { use: "ca", listener: "", file: "ca/ca.pem", notAfter: new Date("2036-01-01T00:00:00.999Z") },
+      { use: "reverse", listener: "web", file: "certs/www.pem", notAfter: new Date("2027-02-01T12:00:00Z") },
+    ];
+    m.setCertificateSource(() => certificates);
+    const text = m.registry.expose();
+    assert.match(text, /^tollgate_certificate_not_after_timestamp_seconds\{use="ca",listener="",file="ca\/ca\.pem"\} 2082758400$/m);
+    assert.match(text, /^tollgate_certificate_not_after_timestamp_seconds\{use="reverse",listener="web",file="certs\/www\.pem"\} 1801483200$/m);
+    certificates = certificates.slice(0, 1);
+    assert.doesNotMatch(m.registry.expose(), /certs\/www\.pem/);
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { CertificateStore, certificateNameError, mintPatternError, type ServedCertificate } from "../../src/reverse/cert-store.ts";
 
-const cert = (source: string, names: string[]): ServedCertificate => ({ chainPem: `CHAIN ${source}`, keyPem: `KEY ${source}`, names, source });
+const cert = (source: string, names: string[]): ServedCertificate => ({ chainPem: `CHAIN ${source}`, keyPem: `KEY ${source}`, names, source, notAfter: new Date(0) });
 const A = cert("a", ["a.example.test", "www.a.example.test"]);
 const W = cert("wild", ["*.example.test"]);
 const B = cert("b", ["b.example.test", "a.example.test"]);

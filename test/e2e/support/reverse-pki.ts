@@ -11,9 +11,9 @@ export interface OpensslCa {
   /**
    * Issues a leaf (ECDSA P-256) named `file`.pem / `file`.key: a server certificate for
    * `names` (DNS names or IPs; the first is the CN), or with `client` a client certificate
-   * whose CN is `names[0]`. Returns the two paths.
+   * whose CN is `names[0]`, valid for `days` (default 2). Returns the two paths.
    */
-  issue(file: string, names: string[], options?: { client?: boolean }): { cert: string; key: string };
+  issue(file: string, names: string[], options?: { client?: boolean; days?: number }): { cert: string; key: string };
 }
 
 /** A throwaway CA named `cn`. */
@@ -39,7 +39,7 @@ export function makeOpensslCa(cn: string, dir = mkdtempSync(join(tmpdir(), "toll
       run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
         "-out", `${file}.csr`, "-subj", `/CN=${names[0]}`);
       run("x509", "-req", "-in", `${file}.csr`, "-CA", caFile, "-CAkey", caKey, "-CAcreateserial",
-        "-out", cert, "-days", "2", "-extfile", ext);
+        "-out", cert, "-days", String(options.days ?? 2), "-extfile", ext);
       return { cert, key };
     },
   };
