@@ -22,6 +22,7 @@ import type { PoolReport } from "./reverse/report.ts";
 import { shareOfLimits } from "./workers/share.ts";
 import type { ParentProxy } from "./parent/tunnel.ts";
 import { parentTable } from "./parent/parent-table.ts";
+import { routeName } from "./parent/route-name.ts";
 import { type ParentReport, parentReport } from "./parent/report.ts";
 import { connectProbe, ParentChecker } from "./parent/health-check.ts";
 import { startInterception } from "./interception.ts";
@@ -212,7 +213,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   let guard: AddressGuard | undefined;
   const drain = new Drain();
   // open flows re-decided each minute (schedules start and end on minutes) and after a reload
-  const liveFlows = new LiveFlows();
+  const liveFlows = new LiveFlows((d) => routeName(d, live.parents));
   let recheckTimer: ReturnType<typeof setTimeout> | undefined;
   const recheckEachMinute = () => {
     if (live.config.policy.recheckOpenConnections) liveFlows.recheck(live.policy);

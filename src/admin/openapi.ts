@@ -70,7 +70,7 @@ export function openApiDocument(version: string): Json {
       "/policy": {
         get: { summary: "The current policy section", responses: { 200: answer("Policy", { $ref: "#/components/schemas/Policy" }), ...errors(401) } },
         put: {
-          summary: "Validate and atomically replace the policy (open connections it now denies, or decides for the other decryption, are closed, unless recheckOpenConnections is false)",
+          summary: "Validate and atomically replace the policy (open connections it now denies, decides for the other decryption or sends another way are closed, unless recheckOpenConnections is false)",
           requestBody: policyBody,
           responses: {
             200: answer("Replaced", { type: "object", properties: { ok: { const: true }, generation: { type: "integer" } } }),

@@ -177,7 +177,8 @@ export interface PolicyConfig extends PolicyDefinition {
   readonly urlRules: readonly UrlRuleDefinition[];
   /**
    * Re-decide open connections at each minute (rule schedules) and after a reload, and close
-   * those the policy now denies, or decides for the other decryption. Default true.
+   * those the policy now denies, decides for the other decryption or sends another way
+   * (another parent proxy, or direct). Default true.
    */
   readonly recheckOpenConnections: boolean;
 }

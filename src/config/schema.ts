@@ -134,7 +134,7 @@ const urlRuleSchema = v.pipe(object({
 const policySchema = object({
   defaultAction: v.optional(action, "deny"),
   defaultLog: v.optional(boolean, true),
-  /** Re-decide open connections at each minute and after a reload; close those now denied (or now decided for the other decryption). */
+  /** Re-decide open connections at each minute and after a reload; close those now denied, decided for the other decryption or sent another way. */
   recheckOpenConnections: v.optional(boolean, true),
   /** The parent proxy for rules without `parent` and for the default decision (absent or "direct": none). */
   defaultParent: v.optional(v.string(expected("a parent name or \"direct\""))),

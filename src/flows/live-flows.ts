@@ -6,9 +6,10 @@
  * ends `"revoked"` naming the rule that denies it now.
  *
  * A TLS flow is also closed when the policy now asks for the other decryption (a blind
- * tunnel to a site now decrypted, or a decrypted session with a site now exempted), so the
- * client's next connection gets it; its line ends `"revoked"` too. A flow still allowed with
- * the same decryption keeps the route it got.
+ * tunnel to a site now decrypted, or a decrypted session with a site now exempted), and any
+ * flow when the policy now sends it another way (another parent proxy, a parent whose
+ * address changed, or direct instead of through one), so the client's next connection gets
+ * what the policy says; its line ends `"revoked"` too.
  *
  * @module
  */
@@ -29,6 +30,8 @@ export interface FlowWatch {
 
 interface Entry {
   readonly query: PolicyQuery;
+  /** The way the flow's upstream goes (see `LiveFlows`'s `route`), when that is watched. */
+  readonly route: string | undefined;
   /** The decryption the flow runs with, when a change of it closes the flow (TLS flows). */
   readonly decryption: Decryption | undefined;
   readonly conns: Set<Conn>;
@@ -49,6 +52,16 @@ interface Entry {
  */
 export class LiveFlows {
   readonly #entries = new Set<Entry>();
+  readonly #route: ((d: Decision) => string) | undefined;
+
+  /**
+   * `route` names the way a decision sends a flow's upstream (e.g. `direct`, or a parent
+   * proxy and its address, as in force now); a flow whose name changes is revoked. Without
+   * it, routes are not watched.
+   */
+  constructor(route?: (d: Decision) => string) {
+    this.#route = route;
+  }
 
   /** Open flows being watched. */
   get size(): number {
@@ -62,7 +75,7 @@ export class LiveFlows {
    * not watched (the flow ends at once anyway).
    */
   watch(query: PolicyQuery, decision: Decision, client: Conn, onRevoke: (reason: string) => void, decryption?: Decryption): FlowWatch {
-    const entry: Entry = { query, decryption, conns: new Set([client]), onRevoke };
+    const entry: Entry = { query, route: this.#route?.(decision), decryption, conns: new Set([client]), onRevoke };
     if (decision.action === "allow") this.#entries.add(entry);
     return {
       also: (conn) => void entry.conns.add(conn),
@@ -73,8 +86,9 @@ export class LiveFlows {
 
   /**
    * Re-decides every watched flow under `policy` at `now` (the query's own time is replaced:
-   * the question is whether the flow may go on now). Flows now denied, or now decided for
-   * the other decryption, are revoked and no longer watched. Returns how many were revoked.
+   * the question is whether the flow may go on now). Flows now denied, decided for the other
+   * decryption or sent another way are revoked and no longer watched. Returns how many were
+   * revoked.
    */
   recheck(policy: Policy, now: number = Date.now()): number {
     let revoked = 0;
@@ -85,7 +99,7 @@ export class LiveFlows {
       } catch {
         continue; // a policy that cannot decide now closes nothing
       }
-      const why = revocation(d, entry.decryption);
+      const why = revocation(d, entry.decryption) ?? this.#rerouted(d, entry.route);
       if (why === undefined) continue;
       this.#entries.delete(entry);
       revoked++;
@@ -99,6 +113,13 @@ export class LiveFlows {
       }
     }
     return revoked;
+  }
+
+  /** Why a flow that went `route` may not go on under `d`, which sends it another way; or undefined. */
+  #rerouted(d: Decision, route: string | undefined): string | undefined {
+    if (route === undefined || !this.#route) return undefined;
+    const now = this.#route(d);
+    return now === route ? undefined : `the policy sends it ${now} now: ${d.reason}`;
   }
 }
 

@@ -8,7 +8,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hashPassword } from "../../src/auth/password-hash.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
@@ -17,6 +17,8 @@ import { curl } from "./support/curl.ts";
 import { cliCommand, type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { type Origin, startOrigin } from "./support/origin.ts";
 import { closedPort } from "./support/ports.ts";
+import { openTunnel } from "./support/tunnel.ts";
+import { waitFor } from "./support/wait.ts";
 import { createServer } from "node:net";
 
 describe("parent proxies end to end", { timeout: 90_000 }, () => {
@@ -197,5 +199,23 @@ describe("parent proxies end to end", { timeout: 90_000 }, () => {
     await reloadChild();
     const again = await curl(["-s", "-x", `http://127.0.0.1:${child.port}`, "-k", `https://blind.test:${origin.port}/hello`]);
     assert.equal(again.stdout, "hello from origin");
+  });
+
+  it("an open tunnel through the parent is closed when a reload sends its host direct; the next one goes direct", async () => {
+    const tunnel = await openTunnel(child.port, "blind.test", origin.port);
+    const config = JSON.parse(readFileSync(child.configFile!, "utf8")) as { policy: { rules: unknown[] }; dns?: unknown; addressGuard?: unknown };
+    config.policy.rules.unshift({ id: "blind-direct", hosts: ["blind.test"], action: "allow", parent: "direct" });
+    config.dns = { hosts: { "blind.test": ["127.0.0.1"] } };
+    config.addressGuard = { allow: ["127.0.0.0/8"] };
+    writeFileSync(child.configFile!, JSON.stringify(config));
+    await reloadChild();
+    await waitFor("the rerouted tunnel to close", () => !tunnel.isOpen());
+    const f = await child.waitForFlow((f) => f.kind === "connect" && f.host === "blind.test" && f.end === "revoked");
+    assert.equal(f.parent, "up");
+    assert.match(String(f.error), /^the policy sends it direct now: rule "blind-direct" matched host/);
+    const direct = await curl(["-x", `http://127.0.0.1:${child.port}`, "-k", `https://blind.test:${origin.port}/hello`]);
+    assert.equal(direct.stdout, "hello from origin", direct.stderr);
+    const g = await child.waitForFlow((f) => f.kind === "connect" && f.host === "blind.test" && f.rule === "blind-direct");
+    assert.equal(g.parent, null);
   });
 });

@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { memoryConnPair } from "../../src/core/memory-conn.ts";
 import { normalizeHost } from "../../src/core/host.ts";
 import { LiveFlows, untilNextMinute } from "../../src/flows/live-flows.ts";
+import { routeName } from "../../src/parent/route-name.ts";
+import type { ParentProxy } from "../../src/parent/tunnel.ts";
 import { compilePolicy } from "../../src/policy/compile.ts";
 import type { Decision, PolicyDefinition } from "../../src/policy/types.ts";
 import { DECRYPT_POLICY, ESTABLISHED, type FlowHarness, type Peer, readResponse, serveRequests, until, withHarness, within } from "../helpers/flow-harness.ts";
@@ -69,6 +71,32 @@ describe("LiveFlows", () => {
     assert.equal(live.recheck(ALLOW_ALL), 1);
     assert.deepEqual(reasons.slice(1), ["decrypted: the policy exempts it from decryption now: no rule matched; default allow"]);
     assert.equal(live.size, 1, "the flow watched without its decryption runs on");
+  });
+
+  it("with routes watched, a flow the policy now sends another way is revoked: another parent, a moved one, direct", () => {
+    const parent = (name: string, authority: string) => ({ name, authority }) as ParentProxy;
+    let parents = new Map([["corp", parent("corp", "proxy1.corp:3128")], ["lab", parent("lab", "lab:8080")]]);
+    const live = new LiveFlows((d) => routeName(d, parents));
+    const query = { host: normalizeHost("a.test"), port: 443, clientIp: "10.0.0.1" };
+    const via = (name: string | undefined) => compilePolicy({ defaultAction: "allow", ...(name ? { defaultParent: name } : {}), rules: [] });
+    const reasons: string[] = [];
+    const watchVia = (name: string | undefined) => live.watch(query, via(name).decide(query), memoryConnPair()[0], (r) => reasons.push(r));
+    watchVia("corp");
+    assert.equal(live.recheck(via("corp")), 0, "the same way");
+    assert.equal(live.recheck(via("lab")), 1);
+    assert.deepEqual(reasons, ['the policy sends it through parent "lab" (lab:8080) now: no rule matched; default allow']);
+    watchVia("corp");
+    parents = new Map([["corp", parent("corp", "proxy2.corp:3128")]]);
+    assert.equal(live.recheck(via("corp")), 1, "the parent of that name is elsewhere now");
+    assert.match(reasons[1]!, /^the policy sends it through parent "corp" \(proxy2\.corp:3128\) now: /);
+    watchVia("corp");
+    assert.equal(live.recheck(via(undefined)), 1);
+    assert.match(reasons[2]!, /^the policy sends it direct now: /);
+    watchVia(undefined);
+    assert.equal(live.recheck(via(undefined)), 0);
+    const unrouted = new LiveFlows();
+    unrouted.watch(query, via("corp").decide(query), memoryConnPair()[0], (r) => reasons.push(r));
+    assert.equal(unrouted.recheck(via("lab")), 0, "without a route function, routes are not watched");
   });
 
   it("untilNextMinute: just past the next whole minute", () => {
