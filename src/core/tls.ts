@@ -18,8 +18,10 @@ export interface TlsCapability {
   connect(options: TlsConnectOptions): Promise<TlsClientSession>;
   /**
    * Optional, called once at start before any `connect`: the extra CA certificates (PEM) the
-   * config names for upstreams, so that an adapter can load them once rather than with every
-   * handshake. Never fails; `connect` with any extras (these or others) works either way.
+   * config names for decrypting flows' upstreams (a handshake per session: the hot path), so
+   * that an adapter can load them once rather than with every handshake. Never fails;
+   * `connect` with any extras (these or others, after a reload) works either way and trusts
+   * the system roots and the extras it is given, nothing more.
    */
   prepareTrust?(extraCaPem: readonly string[]): Promise<void>;
   /**

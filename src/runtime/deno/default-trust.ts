@@ -14,15 +14,16 @@
  * the store holds the bundle with a handshake in memory against a throwaway probe CA that is
  * in the bundle: name-constrained to `PROBE_NAME` (a `.invalid` name that never resolves),
  * its key dropped right after. Then the variable and the file are put back as they were.
- * Extra CA sets covered by the prepared store connect without `ca`; any other set (one not
- * given at start, or every set when the store had already been built) still gets the full
- * list: slower, never less strict.
+ * The very set given at start connects without `ca`; any other set (one a reload changed,
+ * another part of the config's, every set when the store had already been built, and no
+ * extra CA at all once the store holds some) gets the system roots and its own CAs in full:
+ * slower, and never trusting a CA the connection was not given.
  *
  * @module
  */
 
 import { Duplex } from "node:stream";
-import { connect, createSecureContext, TLSSocket } from "node:tls";
+import { connect, createSecureContext, rootCertificates, TLSSocket } from "node:tls";
 import { createLeafIssuer, decodePem, encodePem, generateCa, loadCa } from "../../pki/mod.ts";
 import { caList } from "../node-tls/verify.ts";
 
@@ -52,28 +53,31 @@ export class DefaultTrust {
   }
 
   /**
-   * The `ca` option for an upstream connection trusting the system roots plus `extraCaPem`:
-   * undefined (the default store) when that already holds them, else the full list.
+   * The `ca` option for an upstream connection trusting the system roots plus `extraCaPem`
+   * and nothing else: undefined (the default store) when that holds exactly these, else the
+   * full list.
    */
   caFor(extraCaPem: readonly string[] | undefined): string[] | undefined {
-    if (!extraCaPem || extraCaPem.length === 0) return undefined;
-    return this.#covered(extraCaPem) ? undefined : caList(extraCaPem);
+    const extra = extraCaPem ?? [];
+    if (this.#state.kind !== "prepared") return caList(extra);
+    return this.#isPrepared(extra) ? undefined : [...rootCertificates, ...extra];
   }
 
-  #covered(extraCaPem: readonly string[]): boolean {
+  /** True when `extraCaPem` holds just the certificates the default store was given. */
+  #isPrepared(extraCaPem: readonly string[]): boolean {
     const state = this.#state;
     if (state.kind !== "prepared") return false;
-    let covered = this.#covers.get(extraCaPem);
-    if (covered === undefined) {
+    let same = this.#covers.get(extraCaPem);
+    if (same === undefined) {
       try {
-        const certs = extraCaPem.flatMap(certificates);
-        covered = certs.length > 0 && certs.every((c) => state.covered.has(c));
+        const certs = new Set(extraCaPem.flatMap(certificates));
+        same = certs.size === state.covered.size && [...certs].every((c) => state.covered.has(c));
       } catch {
-        covered = false; // not PEM we can read: node:tls gets it as it is
+        same = false; // not PEM we can read: node:tls gets it as it is
       }
-      this.#covers.set(extraCaPem, covered);
+      this.#covers.set(extraCaPem, same);
     }
-    return covered;
+    return same;
   }
 
   /** Builds the default store with `extraCaPem` in it (once per process; later calls wait for the first). */

@@ -41,7 +41,8 @@ describe("Deno upstream trust: configured CAs in the default store (default-trus
     assert.match(String(r["otherWithDefaultStore"]), /UNABLE_TO_VERIFY_LEAF_SIGNATURE|UnknownIssuer|unable/i, "an unconfigured CA is not trusted");
     assert.equal(r["caForOther"], rootCertificates.length + 1, "an uncovered set gets the roots plus itself");
     assert.equal(r["otherWithItsCa"], null, "…and verifies with them");
-    assert.equal(r["caForNone"], "default store");
+    assert.equal(r["caForNone"], rootCertificates.length, "no extra CA: the roots alone, not the store that holds the prepared CA");
+    assert.match(String(r["extraWithNone"]), /UNABLE_TO_VERIFY_LEAF_SIGNATURE|UnknownIssuer|unable/i, "…so a connection given no extra CA does not trust it");
     assert.equal(r["caForReformatted"], "default store", "the same certificate in another PEM layout is covered");
     assert.equal(r["caForExtraAndOther"], rootCertificates.length + 2, "a set only partly covered gets the full list");
     assert.equal(r["envRestored"], true, "NODE_EXTRA_CA_CERTS is put back");

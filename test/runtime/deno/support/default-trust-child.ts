@@ -28,11 +28,12 @@ console.log(JSON.stringify({
   envRestored: (Deno.env.get("NODE_EXTRA_CA_CERTS") ?? null) === envBefore,
   caForExtra: caForExtra === undefined ? "default store" : caForExtra.length,
   caForOther: trust.caFor([other])?.length ?? "default store",
-  caForNone: trust.caFor([]) ?? "default store",
+  caForNone: trust.caFor([])?.length ?? "default store",
   caForReformatted: trust.caFor([`# the same CA, other line ends\r\n${extra.replace(/\n/g, "\r\n")}`])?.length ?? "default store",
   caForExtraAndOther: trust.caFor([extra, other])?.length ?? "default store",
   extraVerifies: await handshake(dir, caForExtra),
   otherWithDefaultStore: await handshake(otherDir, undefined),
   otherWithItsCa: await handshake(otherDir, trust.caFor([other])),
+  extraWithNone: await handshake(dir, trust.caFor([])),
 }));
 Deno.exit(0);
