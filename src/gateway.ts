@@ -94,9 +94,9 @@ export interface LiveState {
   readonly feed: FlowFeed;
   /** Open client connections per listener. */
   readonly active: Map<string, number>;
-  readonly caCertPem: string | undefined;
+  caCertPem: string | undefined;
   /** Replaces the shared leaf key and drops cached leaves (undefined without a CA). */
-  readonly rotateLeafKey: (() => Promise<void>) | undefined;
+  rotateLeafKey: (() => Promise<void>) | undefined;
   /** Parent proxies by name, with their credentials read (swapped with the policy on reload). */
   parents: ReadonlyMap<string, ParentProxy>;
   /** `proxyAuth` users (swapped with the policy on reload: rules name them). */
@@ -158,7 +158,9 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   // the flow-log output is swapped by a reload that changes `log` (the old file is closed)
   let output = options.flowSink ? nullFlowOutput : flowOutput(config.log.flows, options);
   const flowLog = teeFlowLog(options.flowSink ? [observer, options.flowSink] : [observer], { write: (record) => output.write(record) });
-  const ic = config.ca ? await startInterception(config, config.ca, options.readText, metrics, processCount) : undefined;
+  // the interception side in force (a reload that changes `ca`, `interception` or their files replaces it)
+  let ic = config.ca ? await startInterception(config, config.ca, options.readText, metrics, processCount) : undefined;
+  ic?.commit();
   const live: LiveState = {
     config,
     parents: parentTable(config, options.readText),
@@ -175,9 +177,10 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     rotateLeafKey: ic?.rotateLeafKey,
   };
   observeConfigReload(metrics, true, 1);
-  const interception = ic?.context;
   // before anything dials upstream TLS (the reverse proxy's health checks start below)
-  await runtime.tls.prepareTrust?.(upstreamCaPems(config, ic?.context.extraCaPem ?? [], options.readText));
+  // the interception's extra CAs (the hot path: a handshake per decrypted session) into the
+  // runtime's default trust; other sets (reverse pools, a reload's) are given in full
+  await runtime.tls.prepareTrust?.(ic?.context.extraCaPem ?? []);
   const reverse = startReverse(config, {
     runtime,
     resolver,
@@ -188,7 +191,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   metrics.setBackendPoolSource(() => reverse.backendPools());
   metrics.setParentSource(() => parentReport(live.parents));
   metrics.setCertificateSource(() => [
-    ...(ic && config.ca ? [{ use: "ca" as const, listener: "", file: config.ca.cert, notAfter: ic.caNotAfter }] : []),
+    ...(ic && live.config.ca ? [{ use: "ca" as const, listener: "", file: live.config.ca.cert, notAfter: ic.caNotAfter }] : []),
     ...reverse.certificates().map((c) => ({ use: "reverse" as const, ...c })),
   ]);
   const listeners = new ListenerSet(runtime, processCount > 1);
@@ -240,7 +243,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       drain,
       liveFlows,
       ...(l.mode === "explicit" ? { proxyAuth: () => live.users?.proxyAuth } : {}),
-      ...(interception ? { interception } : {}),
+      ...(ic ? { interception: ic.context } : {}),
     };
     return admission.acceptor(l, ctx, listenerFlow(l, ctx, () => live.config.limits, reverse));
   };
@@ -287,6 +290,8 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     const same = <K extends keyof Config>(key: K) => JSON.stringify(live.config[key]) === JSON.stringify(next[key]);
     const nextResolver = same("dns") ? currentResolver : dnsResolver(next.dns);
     const nextLimits = same("limits") ? limits : shareOfLimits(next.limits, processCount);
+    // the CA and upstream trust files read again; unchanged parts carry over (nothing in force yet)
+    const nextIc = next.ca ? await startInterception(next, next.ca, options.readText, metrics, processCount, ic) : undefined;
     // binds new and moved listeners; a bind that fails refuses the reload (throws)
     const change = await listeners.prepare(next.listeners, reloadOptions.ports);
     let nextOutput: FlowOutput;
@@ -310,6 +315,11 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     output = nextOutput;
     limits = nextLimits;
     admission.update(limits);
+    if (ic && !nextIc) ic.close();
+    ic = nextIc;
+    ic?.commit();
+    live.caCertPem = ic?.caCertPem;
+    live.rotateLeafKey = ic?.rotateLeafKey;
     commitReverse(); // before the listeners: a new reverse listener's handler needs its state
     change.commit(acceptFor);
     guard = guardFor(next.addressGuard); // the listeners it keeps the proxy from may have moved
@@ -341,7 +351,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       parentChecks.stop();
       clearTimeout(recheckTimer);
       drain.start(); // idle keep-alive connections close now, the rest after their response
-      ic?.context.upstreamPool?.close();
+      ic?.close();
       reverse.close();
       await listeners.close();
       const until = Date.now() + graceMs;
@@ -350,22 +360,4 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       output.close();
     },
   };
-}
-
-/**
- * Every extra CA certificate file (PEM text) the config names for upstream TLS: the
- * interception's and the reverse pools'. A pool file that cannot be read is left out here;
- * the reverse proxy reports it.
- */
-function upstreamCaPems(config: Config, interceptionPems: readonly string[], readText: (path: string) => string): string[] {
-  const pems = [...interceptionPems];
-  for (const p of Object.values(config.reverse?.pools ?? {})) {
-    if (!p.tls.caFile) continue;
-    try {
-      pems.push(readText(p.tls.caFile));
-    } catch {
-      // startReverse names the file and fails the start
-    }
-  }
-  return pems;
 }

@@ -8,7 +8,7 @@ import type { Config } from "./config.ts";
 /** Sections whose change only takes effect after a restart. */
 export function restartNeeded(old: Config, next: Config): string[] {
   const out: string[] = [];
-  for (const key of ["ca", "interception", "workers"] as const) {
+  for (const key of ["workers"] as const) {
     if (JSON.stringify(old[key]) !== JSON.stringify(next[key])) out.push(key);
   }
   return out;

@@ -147,6 +147,13 @@ describe("reload: dns, addressGuard, log and limits without a restart (real gate
     assert.deepEqual(await get(), { body: "two", status: 200 });
   });
 
+  it("a change of workers is named as needing a restart, and the rest of the reload holds", async () => {
+    const verdict = await reloadWith({ ...config({ site: "127.0.0.1", log: "b.jsonl" }), workers: 2 });
+    assert.match(verdict, /config reloaded \(generation \d+\); restart needed for: workers$/m);
+    assert.deepEqual(await get(), { body: "one", status: 200 }, "the new DNS hosts hold");
+    await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl" }));
+  });
+
   it("a listener moved to another address serves there and no longer at the old one", async () => {
     const oldPort = gw.port;
     const verdict = await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl", listeners: [{ ...EXPLICIT, listen: "127.0.0.2:0" }] }));
