@@ -39,15 +39,15 @@ export interface Gateway {
   /** The live state: what the admin API reads and changes. */
   readonly live: LiveState;
   /**
-   * Applies a new config without dropping connections: new and moved listeners are bound
-   * first, then the policy, URL rules, parents, users, the reverse proxy's routes, pools and
-   * certificates (files read again), the DNS resolver (with a new cache), the address guard,
-   * the flow-log output (an old file is closed), the limits and the listeners are swapped in
-   * one step; listeners the config dropped stop accepting (see `ListenerSet`). Open
-   * connections keep the decision they got, unless the new policy denies them
-   * (`policy.recheckOpenConnections`): those are closed. Parts that need a restart (CA,
-   * interception, workers) are named in `restartNeeded` and keep running as they were.
-   * Reloads run one at a time, in the order they were asked for.
+   * Applies a new config without dropping connections: every file it names is read again
+   * and new and moved listeners are bound first; then the policy, URL rules, parents, users,
+   * the reverse proxy's routes, pools and certificates, the interception CA and settings, the
+   * DNS resolver (with a new cache), the address guard, the flow-log output (an old file is
+   * closed), the limits and the listeners are swapped in one step; listeners the config
+   * dropped stop accepting (see `ListenerSet`). Open connections keep the decision they got,
+   * unless the new policy denies them, decrypts them otherwise or routes them elsewhere
+   * (`policy.recheckOpenConnections`): those are closed. A change of `workers` needs a
+   * restart: it is named in `restartNeeded`. Reloads run one at a time, in the order asked.
    *
    * @throws {Error} when a file the new config names cannot be read or used, or a listener cannot be bound; nothing changed then
    */
