@@ -1,6 +1,6 @@
 /**
  * Everything the gateway checks in a config's files before it serves, without serving: the
- * CA (certificate, key, chain), the extra upstream CA files, the parent proxies' password
+ * CA (certificate, key, chain) and the extra upstream CA files, the parent proxies' password
  * files, the proxy users, the block page template, and the reverse proxy's certificates,
  * keys and pool files. The same loaders run here as at start and on reload, so a config
  * this passes is one `serve` (and a reload) accepts, short of binding its listeners.
@@ -17,7 +17,9 @@ import { blockPageFromConfig } from "./block/from-config.ts";
 import type { Config } from "./config/config.ts";
 import type { Runtime } from "./core/runtime.ts";
 import { DnsError } from "./dns/error.ts";
-import { loadConfiguredCa, upstreamCaPems } from "./interception.ts";
+import { startInterception } from "./interception.ts";
+import { createGatewayMetrics } from "./metrics/gateway-metrics.ts";
+import { Registry } from "./metrics/registry.ts";
 import { parentTable } from "./parent/parent-table.ts";
 import { buildReverse } from "./reverse/generation.ts";
 
@@ -62,9 +64,12 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
   };
   if (config.ca) {
     const files = config.ca;
-    await attempt(async () => expiry(`ca.cert "${files.cert}"`, (await loadConfiguredCa(files, deps.readText)).notAfter));
+    // as at start: the CA and the extra upstream CAs read; built, never put in force
+    await attempt(async () => {
+      const ic = await startInterception(config, files, deps.readText, createGatewayMetrics(new Registry()), 1);
+      expiry(`ca.cert "${files.cert}"`, ic.caNotAfter);
+    });
   }
-  await attempt(() => upstreamCaPems(config.interception, deps.readText));
   await attempt(() => parentTable(config, deps.readText));
   await attempt(() => gatewayUsers(config));
   await attempt(() => blockPageFromConfig(config.blockPage, deps.readText));

@@ -150,22 +150,8 @@ export async function startInterception(
   return built;
 }
 
-/**
- * The CA of the config's `ca` section, its files read and checked (a CA certificate, valid
- * now, with its private key).
- *
- * @throws {Error} naming the setting and file when a file cannot be read; a `CaError` when the CA is not usable
- */
-export function loadConfiguredCa(caFiles: CaConfig, readText: (path: string) => string): Promise<CertificateAuthority> {
-  return loadCa({
-    certPem: readSetting(readText, "ca.cert", caFiles.cert),
-    keyPem: readSetting(readText, "ca.key", caFiles.key),
-    ...(caFiles.chain ? { chainPem: readSetting(readText, "ca.chain", caFiles.chain) } : {}),
-  });
-}
-
 /** The PEM text of every `interception.upstreamCaFiles` file. @throws {Error} naming a file that cannot be read */
-export function upstreamCaPems(ic: Pick<InterceptionConfig, "upstreamCaFiles">, readText: (path: string) => string): string[] {
+function upstreamCaPems(ic: Pick<InterceptionConfig, "upstreamCaFiles">, readText: (path: string) => string): string[] {
   return ic.upstreamCaFiles.map((f) => readSetting(readText, "interception.upstreamCaFiles", f));
 }
 
