@@ -178,9 +178,9 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   };
   observeConfigReload(metrics, true, 1);
   // before anything dials upstream TLS (the reverse proxy's health checks start below)
-  // the interception's extra CAs (the hot path: a handshake per decrypted session) into the
-  // runtime's default trust; other sets (reverse pools, a reload's) are given in full
-  await runtime.tls.prepareTrust?.(ic?.context.extraCaPem ?? []);
+  // every extra CA the config names into the runtime's default trust: connections given
+  // exactly these use it, any other set (one of several, a reload's) is given in full
+  await runtime.tls.prepareTrust?.(upstreamCaPems(config, ic?.context.extraCaPem ?? [], options.readText));
   const reverse = startReverse(config, {
     runtime,
     resolver,
@@ -360,4 +360,22 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       output.close();
     },
   };
+}
+
+/**
+ * Every extra CA certificate file (PEM text) the config names for upstream TLS: the
+ * interception's and the reverse pools'. A pool file that cannot be read is left out here;
+ * the reverse proxy reports it.
+ */
+function upstreamCaPems(config: Config, interceptionPems: readonly string[], readText: (path: string) => string): string[] {
+  const pems = [...interceptionPems];
+  for (const p of Object.values(config.reverse?.pools ?? {})) {
+    if (!p.tls.caFile) continue;
+    try {
+      pems.push(readText(p.tls.caFile));
+    } catch {
+      // startReverse names the file and fails the start
+    }
+  }
+  return pems;
 }

@@ -17,11 +17,11 @@ export interface TlsCapability {
    */
   connect(options: TlsConnectOptions): Promise<TlsClientSession>;
   /**
-   * Optional, called once at start before any `connect`: the extra CA certificates (PEM) the
-   * config names for decrypting flows' upstreams (a handshake per session: the hot path), so
-   * that an adapter can load them once rather than with every handshake. Never fails;
-   * `connect` with any extras (these or others, after a reload) works either way and trusts
-   * the system roots and the extras it is given, nothing more.
+   * Optional, called once at start before any `connect`: every extra CA certificate (PEM)
+   * the config names for upstreams, so that an adapter can load them once rather than with
+   * every handshake. Never fails; `connect` with any extras (these, a part of them, others
+   * after a reload) works either way and trusts the system roots and the extras it is
+   * given, nothing more.
    */
   prepareTrust?(extraCaPem: readonly string[]): Promise<void>;
   /**
