@@ -62,7 +62,8 @@ export class ListenerSet {
   readonly #runtime: Pick<Runtime, "listen">;
   readonly #reusePort: boolean;
   #sockets = new Map<string, Socket>();
-  #pending: Promise<unknown> = Promise.resolve();
+  /** A change is being prepared, or prepared and not yet committed or aborted. */
+  #changing = false;
 
   /** `reusePort`: bind with SO_REUSEPORT (several gateway processes share the listeners). */
   constructor(runtime: Pick<Runtime, "listen">, reusePort: boolean) {
@@ -72,20 +73,19 @@ export class ListenerSet {
 
   /**
    * Binds what `next` needs beyond the sockets in force (`ports` overrides a listener's
-   * configured port by name: a worker binds the primary's). Changes are prepared one at a
-   * time: a second call waits until the first is committed or aborted.
+   * configured port by name: a worker binds the primary's). One change at a time: the
+   * caller (the gateway, which runs one reload at a time) commits or aborts it first.
    *
    * @throws {Error} naming the listener and its address when a bind fails; what this call bound is closed again
+   * @throws {Error} while another change is not yet committed or aborted
    */
   async prepare(next: readonly ListenerConfig[], ports: Readonly<Record<string, number>> = {}): Promise<ListenerChange> {
-    const previous = this.#pending;
-    let settle!: () => void;
-    this.#pending = new Promise<void>((r) => (settle = r));
-    await previous;
+    if (this.#changing) throw new Error("Another listener change is not yet committed or aborted");
+    this.#changing = true;
     try {
-      return await this.#prepare(next, ports, settle);
+      return await this.#prepare(next, ports, () => (this.#changing = false));
     } catch (e) {
-      settle();
+      this.#changing = false;
       throw e;
     }
   }
