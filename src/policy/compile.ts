@@ -38,6 +38,7 @@
 import { type Cidr, cidrContains, formatCidr, parseIp } from "../core/ip.ts";
 import { conditionsText, explainRule } from "./explain.ts";
 import { HostIndex } from "./host-index.ts";
+import type { HostList } from "./host-list.ts";
 import { NameTable, randomSeed } from "./name-table.ts";
 import { compileRule, fieldError, isParentName, portsMatch, RuleSet } from "./rule.ts";
 import { scheduleMatches } from "./schedule.ts";
@@ -68,6 +69,7 @@ export function parseClientIp(text: string): Uint8Array | undefined {
 
 class CompiledPolicy implements Policy {
   readonly #defs: readonly RuleDefinition[];
+  readonly #lists: ReadonlyMap<string, HostList>;
   readonly #rules: RuleSet;
   readonly #index: HostIndex;
   readonly #default: Decision;
@@ -86,8 +88,17 @@ class CompiledPolicy implements Policy {
   readonly #parents: readonly (string | undefined)[];
   readonly #timed: boolean;
 
-  constructor(defs: readonly RuleDefinition[], rules: RuleSet, index: HostIndex, action: Action, log: boolean, defaultParent: string | undefined) {
+  constructor(
+    defs: readonly RuleDefinition[],
+    lists: ReadonlyMap<string, HostList>,
+    rules: RuleSet,
+    index: HostIndex,
+    action: Action,
+    log: boolean,
+    defaultParent: string | undefined,
+  ) {
     this.#defs = defs;
+    this.#lists = lists;
     this.#rules = rules;
     this.#index = index;
     const parentOf = (name: string | undefined) => (name === undefined || name === DIRECT ? undefined : name);
@@ -170,6 +181,9 @@ class CompiledPolicy implements Policy {
       case "regex":
         how = `host regex ${JSON.stringify(index.matchText)}`;
         break;
+      case "list":
+        how = `host pattern ${JSON.stringify(index.matchText)} in host list ${JSON.stringify(index.matchList)}`;
+        break;
       case "subdomains":
         how = `host pattern "*.${index.matchText}"`;
         break;
@@ -208,10 +222,16 @@ class CompiledPolicy implements Policy {
     for (let i = 0; i < this.#rules.length; i++) {
       const rule = this.#rules.get(i);
       const def = this.#defs[i] as RuleDefinition;
-      out.push(explainRule(def, rule, i, { ...query, now: this.#now }, hostIp, client));
+      out.push(explainRule(def, rule, i, { ...query, now: this.#now }, hostIp, client, this.#lists));
     }
     return { decision: this.decide(query), rules: out };
   }
+}
+
+/** What a policy is compiled with besides its definition. */
+export interface CompileOptions {
+  /** The host lists rules may name in `hostLists`, parsed (see `loadHostLists`). */
+  readonly hostLists?: ReadonlyMap<string, HostList>;
 }
 
 /**
@@ -221,7 +241,7 @@ class CompiledPolicy implements Policy {
  * `rules[2].hosts[0]: expected a host name, "*.suffix", ".suffix", an IP address or a CIDR, got "exa mple.com" (...)`,
  * or `rules[3].id: duplicate rule id "x" (first at rules[1])`
  */
-export function compilePolicy(def: PolicyDefinition): Policy {
+export function compilePolicy(def: PolicyDefinition, options: CompileOptions = {}): Policy {
   if (typeof def !== "object" || def === null) throw new TypeError(`policy: expected an object, got ${String(def)}`);
   const { rules, defaultAction, defaultLog, defaultParent } = def;
   if (!Array.isArray(rules)) fieldError("rules", `expected an array, got ${JSON.stringify(rules) ?? String(rules)}`);
@@ -237,11 +257,12 @@ export function compilePolicy(def: PolicyDefinition): Policy {
   const index = new HostIndex();
   const compiled = new RuleSet(rules.length);
   const ids = new NameTable(randomSeed());
+  const lists = options.hostLists ?? new Map<string, HostList>();
   for (let i = 0; i < rules.length; i++) {
-    compileRule(rules[i], i, index, compiled);
+    compileRule(rules[i], i, index, compiled, lists);
     const id = compiled.ids[i] as string;
     const first = ids.firstRule(ids.add(id, i));
     if (first !== i) fieldError(`rules[${i}].id`, `duplicate rule id ${JSON.stringify(id)} (first at rules[${first}])`);
   }
-  return new CompiledPolicy(rules, compiled, index, defaultAction, defaultLog ?? false, defaultParent);
+  return new CompiledPolicy(rules, lists, compiled, index, defaultAction, defaultLog ?? false, defaultParent);
 }

@@ -7,6 +7,7 @@
 
 import { cidrContains, formatCidr, formatIp } from "../core/ip.ts";
 import { hostText } from "../core/host.ts";
+import type { HostList } from "./host-list.ts";
 import { hostPatternMatches, hostPatternText, parseHostPattern } from "./host-pattern.ts";
 import { compileHostRegex } from "./host-regex.ts";
 import { portsMatch, type CompiledRule } from "./rule.ts";
@@ -52,7 +53,8 @@ export function conditionsText(
 
 /**
  * Evaluate one rule against a query without the index and say why it did or did not match.
- * `def` must be the (validated, unmodified) definition `rule` was compiled from.
+ * `def` must be the (validated, unmodified) definition `rule` was compiled from, `lists` the
+ * host lists it was compiled with.
  */
 export function explainRule(
   def: RuleDefinition,
@@ -61,6 +63,7 @@ export function explainRule(
   query: PolicyQuery,
   hostIp: Uint8Array | undefined,
   client: Uint8Array | undefined,
+  lists: ReadonlyMap<string, HostList> = new Map(),
 ): RuleExplanation {
   const { host, port, clientIp: clientText, listener, mode, user } = query;
   const now = query.now ?? Date.now();
@@ -76,10 +79,18 @@ export function explainRule(
     if (hostPart !== undefined || host.kind !== "dns") break;
     if (compileHostRegex(source).test(host.name)) hostPart = `host regex ${JSON.stringify(source)}`;
   }
+  for (const name of def.hostLists ?? []) {
+    if (hostPart !== undefined) break;
+    const list = lists.get(name);
+    if (list?.matches(host, hostIp)) hostPart = `host pattern ${JSON.stringify(list.matchText)} in host list ${JSON.stringify(name)}`;
+  }
   const failures = scopeFailures(rule.scope, listener, mode, user);
   if (hostPart === undefined) {
     const n = (def.hosts?.length ?? 0) + (def.hostRegex?.length ?? 0);
-    failures.push(`host ${JSON.stringify(hostText(host))} matched none of ${n} host condition${n === 1 ? "" : "s"}`);
+    const names = def.hostLists ?? [];
+    const parts = n === 0 && names.length > 0 ? [] : [`none of ${n} host condition${n === 1 ? "" : "s"}`];
+    if (names.length > 0) parts.push(`no pattern of host list${names.length === 1 ? "" : "s"} ${names.map((l) => JSON.stringify(l)).join(", ")}`);
+    failures.push(`host ${JSON.stringify(hostText(host))} matched ${parts.join(" and ")}`);
   }
   if (!portsMatch(rule.ports, port)) failures.push(`port ${port} not in ${_rangesText(rule.ports ?? [])}`);
   if (rule.clients !== undefined) {

@@ -6,21 +6,30 @@
  * a lookup hashes the host's suffixes in one right-to-left pass and probes the tables at
  * each label boundary, so its cost depends on the host, not on the number of rules. `*` (and rules without host conditions), IP/CIDR and regex
  * rules are kept in ascending lists and only scanned below the best index found so far.
+ * Rules that name host lists ({@link HostList}) are scanned the same way; each list is
+ * matched at most once per lookup, however many rules name it.
  * @module
  */
 
 import { cidrContains, type Cidr } from "../core/ip.ts";
+import type { HostList } from "./host-list.ts";
 import type { HostPattern } from "./host-pattern.ts";
 import { ipKey } from "./host-pattern.ts";
 import { hashStep, hashString, NameTable, randomSeed } from "./name-table.ts";
 import type { Host } from "./types.ts";
 
 /** How the winning rule's host condition matched. */
-export type HostMatchKind = "exact" | "subdomains" | "domain" | "any" | "ip" | "cidr" | "regex";
+export type HostMatchKind = "exact" | "subdomains" | "domain" | "any" | "ip" | "cidr" | "regex" | "list";
 
 interface CidrEntry {
   readonly rule: number;
   readonly cidr: Cidr;
+}
+
+interface ListEntry {
+  readonly rule: number;
+  /** Indexes into the index's lists. */
+  readonly lists: readonly number[];
 }
 
 interface RegexEntry {
@@ -51,10 +60,22 @@ export class HostIndex {
   readonly #any: number[] = [];
   readonly #cidrs: CidrEntry[] = [];
   readonly #regexes: RegexEntry[] = [];
+  readonly #listRules: ListEntry[] = [];
+  readonly #lists: HostList[] = [];
+  // per lookup: whether list k matched (valid while #listSeen[k] === #lookup) and with what
+  readonly #listSeen: number[] = [];
+  readonly #listHit: boolean[] = [];
+  readonly #listText: string[] = [];
+  #lookup = 0;
   /** How the last successful `find` matched. */
   matchKind: HostMatchKind = "any";
-  /** The key (name, suffix, address, CIDR or regex source) that matched; "" for `any`. */
+  /**
+   * The key (name, suffix, address, CIDR or regex source) that matched; "" for `any`; for
+   * `list`, the list's pattern as written in a rule (`.ads.example`).
+   */
   matchText = "";
+  /** After a `list` match: the list's name. */
+  matchList = "";
   #cidrMatch: Cidr | undefined;
 
   /** Index a parsed host pattern of `rule`. */
@@ -84,6 +105,31 @@ export class HostIndex {
   /** Index an anchored regex of `rule` (matched against DNS names only). */
   addRegex(re: RegExp, source: string, rule: number): void {
     this.#regexes.push({ rule, re, source });
+  }
+
+  /** Index the host lists `rule` names (a list named by several rules is matched once per lookup). */
+  addLists(lists: readonly HostList[], rule: number): void {
+    const ids = lists.map((list) => {
+      const k = this.#lists.indexOf(list);
+      if (k >= 0) return k;
+      this.#lists.push(list);
+      this.#listSeen.push(0);
+      this.#listHit.push(false);
+      this.#listText.push("");
+      return this.#lists.length - 1;
+    });
+    if (ids.length > 0) this.#listRules.push({ rule, lists: ids });
+  }
+
+  /** Whether list `k` matches this lookup's host (matched once per lookup). */
+  #listMatches(k: number, host: Host, ip: Uint8Array | undefined): boolean {
+    if (this.#listSeen[k] === this.#lookup) return this.#listHit[k] === true;
+    const list = this.#lists[k] as HostList;
+    const hit = (host.kind === "dns" || ip !== undefined) && list.matches(host, ip);
+    this.#listSeen[k] = this.#lookup;
+    this.#listHit[k] = hit;
+    if (hit) this.#listText[k] = list.matchText;
+    return hit;
   }
 
   /** Mark `rule` as matching any host (no host conditions). */
@@ -191,6 +237,33 @@ export class HostIndex {
           this.#cidrMatch = e.cidr;
           break;
         }
+      }
+    }
+    const listRules = this.#listRules;
+    if (listRules.length > 0) {
+      if (++this.#lookup === 0x7fffffff) {
+        this.#lookup = 1;
+        this.#listSeen.fill(0);
+      }
+      let list = -1;
+      for (let i = 0; i < listRules.length && list < 0; i++) {
+        const e = listRules[i];
+        if (e === undefined || e.rule >= best) break;
+        for (let j = 0; j < e.lists.length; j++) {
+          const k = e.lists[j] as number;
+          if (this.#listMatches(k, host, ip)) {
+            if (ok(e.rule)) {
+              best = e.rule;
+              list = k;
+            }
+            break;
+          }
+        }
+      }
+      if (list >= 0) {
+        kind = "list";
+        text = this.#listText[list] as string;
+        this.matchList = (this.#lists[list] as HostList).name;
       }
     }
     r = _firstInList(this.#any, best, ok);

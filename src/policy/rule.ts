@@ -9,6 +9,7 @@
 
 import type { Cidr } from "../core/ip.ts";
 import type { HostIndex } from "./host-index.ts";
+import type { HostList } from "./host-list.ts";
 import { type HostPattern, parseClientCidr, parseHostPattern } from "./host-pattern.ts";
 import { compileHostRegex } from "./host-regex.ts";
 import { parsePortSpec } from "./ports.ts";
@@ -28,7 +29,7 @@ export interface CompiledRule {
   readonly ports: readonly number[] | undefined;
   /** undefined = any client. */
   readonly clients: readonly Cidr[] | undefined;
-  /** True when the rule has neither `hosts` nor `hostRegex`. */
+  /** True when the rule has neither `hosts`, `hostRegex` nor `hostLists`. */
   readonly anyHost: boolean;
   /** Listener/mode/user conditions; undefined = any listener, mode and user. */
   readonly scope: RuleScope | undefined;
@@ -182,11 +183,11 @@ function _ports(list: readonly unknown[], index: number): readonly number[] {
 
 /**
  * Validate `def` (the rule at position `index`), add its host conditions to `hosts` and
- * the rest to `rules`.
+ * the rest to `rules`. `lists` are the host lists (by name) its `hostLists` may name.
  *
  * @throws {TypeError} naming the field, e.g. `rules[2].ports[1]: expected a port ...`
  */
-export function compileRule(def: unknown, index: number, hosts: HostIndex, rules: RuleSet): void {
+export function compileRule(def: unknown, index: number, hosts: HostIndex, rules: RuleSet, lists: ReadonlyMap<string, HostList> = new Map()): void {
   if (typeof def !== "object" || def === null || Array.isArray(def)) {
     _fail(index, "", `expected a rule object, got ${_show(def)}`);
   }
@@ -223,6 +224,7 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
 
   const hostList = _list(r, "hosts", index);
   const regexList = _list(r, "hostRegex", index);
+  const listNames = _list(r, "hostLists", index);
   const portList = _list(r, "ports", index);
   const clientList = _list(r, "clients", index);
   const listenerList = _list(r, "listeners", index);
@@ -242,6 +244,14 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
     } else patterns = _each(hostList, index, "hosts", parseHostPattern);
   }
   const regexes = regexList === undefined ? undefined : _each(regexList, index, "hostRegex", compileHostRegex);
+  const hostLists = listNames === undefined ? undefined : _each(listNames, index, "hostLists", (name: string) => {
+    const list = typeof name === "string" ? lists.get(name) : undefined;
+    if (list === undefined) {
+      const known = [...lists.keys()].map((n) => JSON.stringify(n)).join(", ");
+      throw new TypeError(`no host list named ${_show(name)} (${known === "" ? "the policy has no hostLists" : `the policy has ${known}`})`);
+    }
+    return list;
+  });
   const ports = portList === undefined ? undefined : _ports(portList, index);
   const clients = clientList === undefined ? undefined : _each(clientList, index, "clients", parseClientCidr);
   const scope = listenerList === undefined && modeList === undefined && userList === undefined ? undefined : makeScope(
@@ -265,7 +275,8 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
   if (regexes !== undefined) {
     for (let i = 0; i < regexes.length; i++) hosts.addRegex(regexes[i] as RegExp, regexList?.[i] as string, index);
   }
-  const anyHost = hostList === undefined && regexList === undefined;
+  if (hostLists !== undefined) hosts.addLists(hostLists, index);
+  const anyHost = hostList === undefined && regexList === undefined && hostLists === undefined;
   if (anyHost) hosts.addAny(index);
   const flags = (action === "allow" ? ALLOW : 0) | (log === true ? LOG : 0) | (decryption === "decrypt" ? DECRYPT : 0) |
     (anyHost ? ANY_HOST : 0) | (upstreamTls === "insecure" ? INSECURE : 0);

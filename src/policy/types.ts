@@ -3,6 +3,7 @@
  * turns them into a matcher. A decision always carries the rule id and a reason.
  */
 import type { HeaderEditsConfig } from "../protocol/header-edits.ts";
+import type { HostListFormat } from "./host-list.ts";
 import type { ScheduleDefinition } from "./schedule.ts";
 
 export type Action = "allow" | "deny";
@@ -33,6 +34,11 @@ export interface RuleDefinition {
   readonly hosts?: readonly string[];
   /** Anchored regular expressions matched against the normalised host name. */
   readonly hostRegex?: readonly string[];
+  /**
+   * Names of host lists (`PolicyDefinition.hostLists`, given to `compilePolicy` parsed): the
+   * host condition also matches a host one of their patterns matches.
+   */
+  readonly hostLists?: readonly string[];
   /** Destination ports or inclusive ranges "8000-8100". Empty/absent = any port. */
   readonly ports?: readonly (number | string)[];
   /** Client source CIDRs ("10.0.0.0/8", "::1/128", or a bare IP). Empty/absent = any client. */
@@ -78,6 +84,18 @@ export interface PolicyDefinition {
   readonly defaultParent?: string;
   /** Per-request rules for decrypted traffic (see `compileUrlRules`); `compilePolicy` ignores them. */
   readonly urlRules?: readonly UrlRuleDefinition[];
+  /**
+   * Host list files by name (see `host-list.ts`); `compilePolicy` takes them parsed (read by
+   * `loadHostLists`), not from here.
+   */
+  readonly hostLists?: Readonly<Record<string, HostListSource>>;
+}
+
+/** Where a host list comes from: a file of patterns in one of the list formats. */
+export interface HostListSource {
+  readonly file: string;
+  /** Default `"patterns"`. */
+  readonly format?: HostListFormat;
 }
 
 export interface PolicyQuery {

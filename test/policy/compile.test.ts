@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { normalizeHost } from "../../src/core/host.ts";
 import { compilePolicy, parseClientIp } from "../../src/policy/compile.ts";
+import { type HostList, parseHostList } from "../../src/policy/host-list.ts";
 import type { Policy, PolicyDefinition, PolicyMode, PolicyQuery, RuleDefinition } from "../../src/policy/types.ts";
 
 const q = (host: string, port = 443, clientIp = "10.0.0.1"): PolicyQuery => ({ host: normalizeHost(host), port, clientIp });
@@ -305,6 +306,56 @@ describe("compilePolicy: parent proxies", () => {
   });
 });
 
+describe("compilePolicy: host lists", () => {
+  const ads = parseHostList("ads", ".ads.example\ntracker.example\n198.51.100.0/24\n", "patterns");
+  const malware = parseHostList("malware", "0.0.0.0 evil.example\n", "hosts");
+  const lists = new Map<string, HostList>([["ads", ads], ["malware", malware]]);
+  const withLists = (rules: RuleDefinition[], defaultAction: "allow" | "deny" = "allow") => compilePolicy({ rules, defaultAction }, { hostLists: lists });
+  it("a rule matches a host a pattern of its lists matches; the reason names the pattern and the list", () => {
+    const p = withLists([{ id: "block", hostLists: ["malware", "ads"], action: "deny" }]);
+    assert.deepEqual(
+      [decide(p, "x.ads.example"), decide(p, "evil.example"), decide(p, "198.51.100.9")].map((d) => [d.ruleId, d.reason]),
+      [
+        ["block", 'rule "block" matched host pattern ".ads.example" in host list "ads"'],
+        ["block", 'rule "block" matched host pattern "evil.example" in host list "malware"'],
+        ["block", 'rule "block" matched host pattern "198.51.100.0/24" in host list "ads"'],
+      ],
+    );
+    assert.equal(decide(p, "a.evil.example").ruleId, "default");
+    assert.equal(decide(p, "example.com").ruleId, "default");
+  });
+  it("keeps rule order: an earlier rule wins over a list, a list over a later rule", () => {
+    const p = withLists([
+      { id: "exempt", hosts: ["good.ads.example"], action: "allow" },
+      { id: "lists", hostLists: ["ads"], ports: [443], action: "deny" },
+      { id: "late", hosts: [".ads.example"], action: "allow", log: true },
+    ]);
+    assert.equal(decide(p, "good.ads.example").ruleId, "exempt");
+    assert.equal(decide(p, "bad.ads.example").ruleId, "lists");
+    assert.equal(decide(p, "bad.ads.example", 80).ruleId, "late", "the list rule's port does not pass");
+  });
+  it("one list named by several rules, with hosts beside it", () => {
+    const p = withLists([
+      { id: "admins", hostLists: ["ads"], clients: ["10.9.0.0/16"], action: "allow" },
+      { id: "others", hosts: ["extra.example"], hostLists: ["ads"], action: "deny" },
+    ]);
+    assert.equal(decide(p, "a.ads.example", 443, "10.9.1.1").ruleId, "admins");
+    assert.equal(decide(p, "a.ads.example", 443, "10.1.1.1").ruleId, "others");
+    assert.equal(decide(p, "extra.example", 443, "10.1.1.1").reason, 'rule "others" matched host pattern "extra.example"');
+  });
+  it("explain says which list matched, or that none did", () => {
+    const p = withLists([{ id: "block", hosts: ["x.example"], hostLists: ["ads", "malware"], action: "deny" }, { id: "l", hostLists: ["malware"], action: "deny" }]);
+    const ex = p.explain?.(q("tracker.example"));
+    assert.equal(ex?.rules[0]?.reason, 'matched host pattern "tracker.example" in host list "ads"');
+    assert.equal(ex?.rules[1]?.reason, 'host "tracker.example" matched no pattern of host list "malware"');
+    assert.equal(p.explain?.(q("y.example"))?.rules[0]?.reason, 'host "y.example" matched none of 1 host condition and no pattern of host lists "ads", "malware"');
+  });
+  it("refuses a list it was not given", () => {
+    assert.throws(() => withLists([{ id: "a", hostLists: ["ads", "ad"], action: "deny" }]), /^TypeError: rules\[0\]\.hostLists\[1\]: no host list named "ad" \(the policy has "ads", "malware"\)$/);
+    assert.throws(() => policy([{ id: "a", hostLists: ["ads"], action: "deny" }]), /rules\[0\]\.hostLists\[0\]: no host list named "ads" \(the policy has no hostLists\)/);
+  });
+});
+
 describe("compilePolicy: index agrees with linear evaluation", () => {
   const names = ["example.com", "a.example.com", "b.a.example.com", "example.net", "evilexample.com", "com", "x.y", "bücher.de"];
   const patterns = [
@@ -318,6 +369,7 @@ describe("compilePolicy: index agrees with linear evaluation", () => {
     ports: fc.option(fc.array(fc.constantFrom<number | string>(80, 443, "8000-8100", "1-1000"), { maxLength: 2 }), { nil: undefined }),
     clients: fc.option(fc.array(fc.constantFrom("10.0.0.0/8", "::1", "::/0", "192.0.2.0/24"), { maxLength: 2 }), { nil: undefined }),
     listeners: fc.option(fc.array(fc.constantFrom("a", "b", "c"), { maxLength: 2 }), { nil: undefined }),
+    hostLists: fc.option(fc.array(fc.constantFrom("l1", "l2", "l3"), { maxLength: 2 }), { nil: undefined }),
     modes: fc.option(fc.array(fc.constantFrom<PolicyMode>("explicit", "transparent", "transparent-http", "reverse"), { maxLength: 2 }), { nil: undefined }),
     action: fc.constantFrom<"allow" | "deny">("allow", "deny"),
   });
@@ -325,13 +377,18 @@ describe("compilePolicy: index agrees with linear evaluation", () => {
     listener: fc.option(fc.constantFrom("a", "b", "z"), { nil: undefined }),
     mode: fc.option(fc.constantFrom("explicit", "transparent", "reverse", "bogus"), { nil: undefined }),
   });
+  const hostLists = new Map<string, HostList>([
+    ["l1", parseHostList("l1", "example.com\n.example.net\n10.0.0.0/8\n", "patterns")],
+    ["l2", parseHostList("l2", "*.example.com\nx.y\n::1\n", "patterns")],
+    ["l3", parseHostList("l3", "com\n", "domains")],
+  ]);
   it("decide() returns the first rule that explain() marks as matching", () => {
     fc.assert(
       fc.property(
         fc.array(rule, { maxLength: 12 }),
         fc.array(fc.tuple(fc.constantFrom(...hosts), fc.constantFrom(80, 443, 8050, 2000), fc.constantFrom("10.0.0.1", "::1", "::ffff:192.0.2.9", "2001:db8::1"), scope), { minLength: 1, maxLength: 10 }),
         (defs, queries) => {
-          const p = policy(defs.map((d, i) => ({ ...d, id: `r${i}` })));
+          const p = compilePolicy({ rules: defs.map((d, i) => ({ ...d, id: `r${i}` })), defaultAction: "deny" }, { hostLists });
           for (const [host, port, client, { listener, mode }] of queries) {
             const query: PolicyQuery = {
               ...q(host, port, client),
