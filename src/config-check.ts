@@ -1,7 +1,7 @@
 /**
  * Everything the gateway checks in a config's files before it serves, without serving: the
- * CA (certificate, key, chain) and the extra upstream CA files, the parent proxies' password
- * files, the proxy users, the block page template, and the reverse proxy's certificates,
+ * CA (certificate, key, chain) and the extra upstream CA files, the policy's host lists, the
+ * parent proxies' password files, the proxy users, the block page template, and the reverse proxy's certificates,
  * keys and pool files. The same loaders run here as at start and on reload, so a config
  * this passes is one `serve` (and a reload) accepts, short of binding its listeners.
  *
@@ -21,6 +21,7 @@ import { startInterception } from "./interception.ts";
 import { createGatewayMetrics } from "./metrics/gateway-metrics.ts";
 import { Registry } from "./metrics/registry.ts";
 import { parentTable } from "./parent/parent-table.ts";
+import { hostListProblems } from "./policy/load-host-lists.ts";
 import { buildReverse } from "./reverse/generation.ts";
 
 /** What checking needs: the runtime's TLS key checks, and a reader of the config's files. */
@@ -70,6 +71,7 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
       expiry(`ca.cert "${files.cert}"`, ic.caNotAfter);
     });
   }
+  problems.push(...await hostListProblems(config.policy.hostLists, deps.readText));
   await attempt(() => parentTable(config, deps.readText));
   await attempt(() => gatewayUsers(config));
   await attempt(() => blockPageFromConfig(config.blockPage, deps.readText));

@@ -10,6 +10,7 @@ import { listenerFlow } from "./flows/listener-flow.ts";
 import { type FlowLog, type FlowRecord, formatAddress, type RequestRecord, teeFlowLog } from "./log/flow-record.ts";
 import { flowOutput, type FlowOutput, type FlowSinks, nullFlowOutput } from "./log/flow-output.ts";
 import { compilePolicy } from "./policy/compile.ts";
+import { loadHostLists } from "./policy/load-host-lists.ts";
 import type { Policy, UrlPolicy } from "./policy/types.ts";
 import { Registry } from "./metrics/registry.ts";
 import { createGatewayMetrics, type GatewayMetrics, observeConfigReload, observeRecord } from "./metrics/gateway-metrics.ts";
@@ -40,7 +41,8 @@ export interface Gateway {
   readonly live: LiveState;
   /**
    * Applies a new config without dropping connections: every file it names is read again
-   * and new and moved listeners are bound first; then the policy, URL rules, parents, users,
+   * (host lists too: one whose text did not change is not parsed again) and new and moved
+   * listeners are bound first; then the policy, URL rules, parents, users,
    * the reverse proxy's routes, pools and certificates, the interception CA and settings, the
    * DNS resolver (with a new cache), the address guard, the flow-log output (an old file is
    * closed), the limits and the listeners are swapped in one step; listeners the config
@@ -161,12 +163,14 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   // the interception side in force (a reload that changes `ca`, `interception` or their files replaces it)
   let ic = config.ca ? await startInterception(config, config.ca, options.readText, metrics, processCount) : undefined;
   ic?.commit();
+  // read again by each reload; a list whose file did not change is used as it is
+  let hostLists = await loadHostLists(config.policy.hostLists, options.readText);
   const live: LiveState = {
     config,
     parents: parentTable(config, options.readText),
     users: gatewayUsers(config),
     blockPage: blockPageFromConfig(config.blockPage, options.readText),
-    policy: compilePolicy(config.policy),
+    policy: compilePolicy(config.policy, { hostLists }),
     urlPolicy: compileUrlRules(config.policy.urlRules),
     generation: 1,
     lastReload: { at: new Date().toISOString(), ok: true, generation: 1 },
@@ -281,7 +285,8 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   let reloading: Promise<unknown> = Promise.resolve();
   let closing = false;
   const reload = async (next: Config, reloadOptions: ReloadOptions): Promise<ReloadResult> => {
-    const policy = compilePolicy(next.policy);
+    const nextHostLists = await loadHostLists(next.policy.hostLists, options.readText, hostLists);
+    const policy = compilePolicy(next.policy, { hostLists: nextHostLists });
     const urlPolicy = compileUrlRules(next.policy.urlRules);
     const parents = parentTable(next, options.readText, live.parents);
     const users = gatewayUsers(next);
@@ -310,6 +315,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     live.users = users;
     live.blockPage = blockPage;
     live.policy = policy;
+    hostLists = nextHostLists;
     live.urlPolicy = urlPolicy;
     currentResolver = nextResolver;
     output = nextOutput;

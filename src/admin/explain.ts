@@ -9,6 +9,7 @@
 import type { Config } from "../config/config.ts";
 import { hostText, normalizeHost } from "../core/host.ts";
 import { compilePolicy, parseClientIp } from "../policy/compile.ts";
+import type { HostLists } from "../policy/load-host-lists.ts";
 import { MAX_USER_NAME, POLICY_MODES } from "../policy/scope.ts";
 import type { Explanation, Host, Policy, PolicyQuery, UrlPolicy } from "../policy/types.ts";
 import { compileUrlRules, methodError } from "../policy/url-rules.ts";
@@ -138,12 +139,12 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
 }
 
 /**
- * Compiles `config`'s policy and url rules as the gateway does and explains `query`
- * (see {@linkcode explainQuery}).
+ * Compiles `config`'s policy (with its host lists, read by `loadHostLists`) and url rules
+ * as the gateway does and explains `query` (see {@linkcode explainQuery}).
  */
-export function explainConfig(config: Config, query: ExplainQuery): ExplainResult {
+export function explainConfig(config: Config, query: ExplainQuery, hostLists: HostLists = new Map()): ExplainResult {
   return explainQuery(
-    { policy: compilePolicy(config.policy), urlPolicy: compileUrlRules(config.policy.urlRules), listeners: config.listeners },
+    { policy: compilePolicy(config.policy, { hostLists }), urlPolicy: compileUrlRules(config.policy.urlRules), listeners: config.listeners },
     query,
   );
 }

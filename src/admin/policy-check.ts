@@ -40,7 +40,7 @@ export type PolicyCheck =
   | { readonly ok: false; readonly issues: readonly PolicyIssue[] };
 
 /** Keys only a policy section has; a document with one of them at the top is a bare policy. */
-const POLICY_KEYS = ["defaultAction", "defaultLog", "defaultParent", "rules", "urlRules"];
+const POLICY_KEYS = ["defaultAction", "defaultLog", "defaultParent", "hostLists", "rules", "urlRules"];
 
 /**
  * True when `document` looks like a bare policy section rather than a whole config: an

@@ -1,10 +1,10 @@
 /**
  * `tollgate serve`: loads the config, binds the admin API (if configured) and the proxy
- * listeners, reloads on config-file change and SIGHUP (which also reopens the flow-log file),
+ * listeners, reloads on config-file (or host-list file) change and SIGHUP (which also reopens the flow-log file),
  * drains on SIGTERM/SIGINT.
  * Entry-point code: it may use `node:` APIs that Bun and Deno both provide.
  */
-import { readFileSync, watchFile } from "node:fs";
+import { readFileSync, unwatchFile, watchFile } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
@@ -145,6 +145,23 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
   }
   if (admin) adminFetch = createAdminApp(state, token ? { token } : {}).fetch;
 
+  // a host list file that changes is reloaded like the config file (a feed updated by cron)
+  const watchedLists = new Set<string>();
+  const watchHostLists = (c: Config) => {
+    const paths = new Map(Object.values(c.policy.hostLists ?? {}).map((l) => [resolve(base, l.file), l.file]));
+    for (const path of watchedLists) {
+      if (paths.has(path)) continue;
+      unwatchFile(path);
+      watchedLists.delete(path);
+    }
+    for (const [path, name] of paths) {
+      if (watchedLists.has(path)) continue;
+      watchedLists.add(path);
+      watchFile(path, { interval: 1000 }, (now, prev) => {
+        if (now.mtimeMs !== prev.mtimeMs) void reload(`host list file ${JSON.stringify(name)} changed`);
+      });
+    }
+  };
   const reload = async (why: string) => {
     if (!file) return say(`${why}: no config file to reload (embedded default)`);
     try {
@@ -155,6 +172,7 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
         (listening.length ? `; listening ${listening.join(" ")}` : "") +
         (r.closed.length ? `; stopped listening ${r.closed.join(" ")}` : "") +
         (r.restartNeeded.length ? `; restart needed for: ${r.restartNeeded.join(", ")}` : ""));
+      watchHostLists(gateway.live.config);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       state.reloadFailed(message);
@@ -166,9 +184,12 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
     for (const log of logFiles) log.reopen();
     void reload("SIGHUP");
   });
-  if (file) watchFile(file, { interval: 1000 }, (now, prev) => {
-    if (now.mtimeMs !== prev.mtimeMs) void reload("config file changed");
-  });
+  if (file) {
+    watchFile(file, { interval: 1000 }, (now, prev) => {
+      if (now.mtimeMs !== prev.mtimeMs) void reload("config file changed");
+    });
+    watchHostLists(config);
+  }
 
   // SIGTERM/SIGINT are counted from before the "listening" line: a supervisor (or a test)
   // that signals as soon as it reads that line must not find the default handler (exit)

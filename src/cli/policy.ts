@@ -18,6 +18,7 @@ import { blockPageFromConfig } from "../block/from-config.ts";
 import { checkPolicy, isBarePolicy } from "../admin/policy-check.ts";
 import type { ExplainQuery, ExplainResult } from "../admin/state.ts";
 import type { Config } from "../config/config.ts";
+import { hostListProblems, type HostLists, loadHostLists } from "../policy/load-host-lists.ts";
 import { defaultConfig } from "../config/default.ts";
 import { ConfigError, type ConfigIssue } from "../config/errors.ts";
 import { JsonSyntaxError, parseJson } from "../config/json.ts";
@@ -64,7 +65,7 @@ function issueLines(issues: readonly ConfigIssue[]): string {
   return issues.map((issue) => `  ${issue.path === "" ? "" : `${issue.path}: `}${issue.message}\n`).join("");
 }
 
-function check(args: readonly string[], io: PolicyCommandIo): number {
+async function check(args: readonly string[], io: PolicyCommandIo): Promise<number> {
   if (args.length !== 1 || args[0]!.startsWith("-")) throw new UsageError(args.length === 0 ? "missing FILE" : `expected one FILE, got ${args.map((a) => JSON.stringify(a)).join(" ")}`);
   const file = args[0]!;
   const text = readOrSay(file, io);
@@ -84,6 +85,11 @@ function check(args: readonly string[], io: PolicyCommandIo): number {
       return EXIT_INVALID;
     }
     const p = result.policy;
+    const problems = await hostListProblems(p.hostLists, (path) => io.readText(pathFromConfig(file, path)));
+    if (problems.length > 0) {
+      io.stderr(`Invalid policy ${JSON.stringify(file)} (${plural(problems.length, "problem")})\n${problems.map((m) => `  ${m}\n`).join("")}`);
+      return EXIT_INVALID;
+    }
     io.stdout(`OK: ${file} is a valid policy (${plural(p.rules.length, "rule")}, ${plural(p.urlRules.length, "url rule")}, default ${p.defaultAction})\n`);
     return 0;
   }
@@ -95,11 +101,18 @@ function check(args: readonly string[], io: PolicyCommandIo): number {
     io.stderr(`${e.message}\n`);
     return EXIT_INVALID;
   }
+  // as the gateway does at start and on reload: the template file read, its placeholders
+  // checked; the host lists read and parsed
+  const readText = (path: string) => io.readText(pathFromConfig(file, path));
+  const problems: string[] = [];
   try {
-    // as the gateway does at start and on reload: the template file read, its placeholders checked
-    blockPageFromConfig(config.blockPage, (path) => io.readText(pathFromConfig(file, path)));
+    blockPageFromConfig(config.blockPage, readText);
   } catch (e) {
-    io.stderr(`Invalid config ${JSON.stringify(file)} (1 problem)\n  ${errorText(e)}\n`);
+    problems.push(errorText(e));
+  }
+  problems.push(...await hostListProblems(config.policy.hostLists, readText));
+  if (problems.length > 0) {
+    io.stderr(`Invalid config ${JSON.stringify(file)} (${plural(problems.length, "problem")})\n${problems.map((p) => `  ${p}\n`).join("")}`);
     return EXIT_INVALID;
   }
   const p = config.policy;
@@ -190,15 +203,22 @@ export function formatExplanation(target: string, r: ExplainResult, source: stri
   return lines.join("\n") + "\n";
 }
 
-function explain(args: readonly string[], io: PolicyCommandIo): number {
+async function explain(args: readonly string[], io: PolicyCommandIo): Promise<number> {
   const { target, values } = parseExplainArgs(args);
   const file = values.get("--config") ?? (io.configFromEnv || undefined);
   let config: Config;
+  let hostLists: HostLists;
   try {
     config = loadConfig(file, io);
   } catch (e) {
     io.stderr(`tollgate: ${errorText(e)}\n`);
     return e instanceof ConfigError ? EXIT_CONFIG : EXIT_INVALID;
+  }
+  try {
+    hostLists = await loadHostLists(config.policy.hostLists, (path) => io.readText(file === undefined ? path : pathFromConfig(file, path)));
+  } catch (e) {
+    io.stderr(`tollgate: ${errorText(e)}\n`);
+    return EXIT_CONFIG;
   }
   const client = values.get("--client");
   const mode = values.get("--mode");
@@ -217,7 +237,7 @@ function explain(args: readonly string[], io: PolicyCommandIo): number {
   };
   let result: ExplainResult;
   try {
-    result = explainConfig(config, query);
+    result = explainConfig(config, query, hostLists);
   } catch (e) {
     if (e instanceof TypeError || e instanceof RangeError) throw new UsageError(e.message);
     throw e;
@@ -236,9 +256,9 @@ export async function policyCommand(args: readonly string[], io: PolicyCommandIo
   try {
     switch (sub) {
       case "check":
-        return check(rest, io);
+        return await check(rest, io);
       case "explain":
-        return explain(rest, io);
+        return await explain(rest, io);
       default:
         throw new UsageError(sub === undefined ? "missing subcommand" : `unknown subcommand ${JSON.stringify(sub)}`);
     }

@@ -73,10 +73,14 @@ function toDomain(wire: ConfigOutput): Config {
       defaultLog: policy.defaultLog,
       recheckOpenConnections: policy.recheckOpenConnections,
       ...(policy.defaultParent === undefined ? {} : { defaultParent: policy.defaultParent }),
+      ...(policy.hostLists === undefined ? {} : {
+        hostLists: Object.fromEntries(Object.entries(policy.hostLists).map(([name, l]) => [name, { file: l.file, format: l.format }])),
+      }),
       rules: policy.rules.map((rule, index): RuleDefinition => ({
         id: rule.id ?? `rule-${index + 1}`,
         ...(rule.hosts === undefined ? {} : { hosts: [...rule.hosts] }),
         ...(rule.hostRegex === undefined ? {} : { hostRegex: [...rule.hostRegex] }),
+        ...(rule.hostLists === undefined ? {} : { hostLists: [...rule.hostLists] }),
         ...(rule.ports === undefined ? {} : { ports: [...rule.ports] }),
         ...(rule.clients === undefined ? {} : { clients: [...rule.clients] }),
         ...(rule.listeners === undefined ? {} : { listeners: [...rule.listeners] }),

@@ -1,6 +1,7 @@
 /**
  * Whole-config checks of the names a rule's scope refers to: `listeners` must name
- * listeners, `users` (of rules and url rules) must name `proxyAuth` users. A rule naming something that does not
+ * listeners, `users` (of rules and url rules) must name `proxyAuth` users, `hostLists` must
+ * name `policy.hostLists`. A rule naming something that does not
  * exist (a typo, a removed account) would silently never match, so it is a config error,
  * reported at the item (`policy.rules[1].users[0]`).
  * @module
@@ -88,5 +89,16 @@ export function ruleUsersExist<T>() {
         : isPlainObject(auth)
         ? `no proxyAuth user named ${JSON.stringify(name)}`
         : `names user ${JSON.stringify(name)}, but there is no proxyAuth: no flow has a user`;
+  });
+}
+
+/** Report `policy.rules[i].hostLists[j]` items that name no `policy.hostLists` entry. */
+export function ruleHostListsExist<T>() {
+  return ruleNamesCheck<T>(["rules"], "hostLists", (config) => {
+    const policy = config["policy"];
+    const lists = isPlainObject(policy) && isPlainObject(policy["hostLists"]) ? policy["hostLists"] : {};
+    const names = Object.keys(lists);
+    const known = names.length === 0 ? "the policy has no hostLists" : `the policy has ${names.map((n) => JSON.stringify(n)).join(", ")}`;
+    return (name) => (Object.hasOwn(lists, name) ? undefined : `no host list named ${JSON.stringify(name)} (${known})`);
   });
 }

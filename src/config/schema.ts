@@ -15,9 +15,10 @@ import { cidrError, hostPatternError, portSpecError, regexError } from "../polic
 import { pathPatternError } from "../policy/url-path.ts";
 import { methodError } from "../policy/url-rules.ts";
 import { POLICY_MODES } from "../policy/scope.ts";
+import { HOST_LIST_FORMATS } from "../policy/host-list.ts";
 import { boolean, checkedString, cidrList, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, object, ownString, unique, USER_NAME_RE } from "./schema-kit.ts";
 import { listenersSchema } from "./schema-listener.ts";
-import { ruleListenersExist, ruleUsersExist } from "./rule-names.ts";
+import { ruleHostListsExist, ruleListenersExist, ruleUsersExist } from "./rule-names.ts";
 import { listenAddressError } from "./listen.ts";
 import { parsePasswordHash } from "../auth/password-hash.ts";
 import { caSchema, interceptionSchema } from "./schema-tls.ts";
@@ -53,6 +54,8 @@ const ruleSchema = object({
   id: v.optional(ruleId),
   hosts: v.optional(hostsSchema),
   hostRegex: v.optional(v.array(checkedString("a regular expression", regexError), expected("an array of regular expressions"))),
+  /** Names of `policy.hostLists`: the rule also matches a host a pattern of one of them matches. */
+  hostLists: v.optional(v.array(v.string(expected("a host list name")), expected("an array of host list names"))),
   ports: v.optional(
     v.array(
       v.pipe(
@@ -131,6 +134,12 @@ const urlRuleSchema = v.pipe(object({
   'expected "requestHeaders" and "responseHeaders" only on an "allow" rule (a denied request goes nowhere)',
 ));
 
+/** A host list file: one pattern per line (see `policy/host-list.ts`), read at start and on every reload. */
+const hostListSchema = object({
+  file: filePath,
+  format: v.optional(v.picklist(HOST_LIST_FORMATS, expected('"patterns", "domains" or "hosts"')), "patterns"),
+});
+
 const policySchema = object({
   defaultAction: v.optional(action, "deny"),
   defaultLog: v.optional(boolean, true),
@@ -138,6 +147,10 @@ const policySchema = object({
   recheckOpenConnections: v.optional(boolean, true),
   /** The parent proxy for rules without `parent` and for the default decision (absent or "direct": none). */
   defaultParent: v.optional(v.string(expected("a parent name or \"direct\""))),
+  /** Host list files by name, for rules' `hostLists`. */
+  hostLists: v.optional(
+    v.record(checkedString(ID_WHAT, (t) => (ID_RE.test(t) ? undefined : `expected a host list name (${ID_WHAT}), got ${JSON.stringify(t)}`)), hostListSchema, expected('an object like {"ads": {"file": "ads.txt"}}')),
+  ),
   rules: v.optional(
     v.pipe(
       v.array(ruleSchema, expected("an array of rules")),
@@ -345,14 +358,15 @@ const configObject = object({
 
 /**
  * The whole config file. Every section is optional; a decrypting rule requires `ca`; a
- * rule's `listeners` must name listeners, its `users` proxyAuth users and its `parent` a
- * parent proxy.
+ * rule's `listeners` must name listeners, its `users` proxyAuth users, its `hostLists` host
+ * lists and its `parent` a parent proxy.
  */
 export const configSchema = v.pipe(
   configObject,
   caRequired<v.InferOutput<typeof configObject>>(),
   ruleListenersExist<v.InferOutput<typeof configObject>>(),
   ruleUsersExist<v.InferOutput<typeof configObject>>(),
+  ruleHostListsExist<v.InferOutput<typeof configObject>>(),
   reverseReferences<v.InferOutput<typeof configObject>>(),
   parentReferences<v.InferOutput<typeof configObject>>(),
   interceptDeniedNeedsCa<v.InferOutput<typeof configObject>>(),

@@ -53,7 +53,11 @@ describe("tollgate config check", () => {
     parents: { corp: { url: "http://10.0.0.8:3128", username: "gw", passwordFile: "secrets/corp" } },
     blockPage: { template: "block.html" },
     reverse: { pools: { site: { backends: ["http://10.0.1.1:8080"] } }, routes: [{ id: "site", hosts: ["www.test"], pool: "site" }] },
-    policy: { defaultAction: "deny", rules: [{ id: "corp", hosts: ["*.corp.test"], action: "allow", parent: "corp" }] },
+    policy: {
+      defaultAction: "deny",
+      hostLists: { feed: { file: "lists/feed.txt", format: "domains" } },
+      rules: [{ id: "threats", hostLists: ["feed"], action: "deny" }, { id: "corp", hosts: ["*.corp.test"], action: "allow", parent: "corp" }],
+    },
   };
 
   before(async () => {
@@ -69,6 +73,7 @@ describe("tollgate config check", () => {
       "/etc/tg/certs/www.key": www.keyPem,
       "/etc/tg/secrets/corp": "s3cret\n",
       "/etc/tg/block.html": "<p>{{host}} blocked: {{reason}}</p>",
+      "/etc/tg/lists/feed.txt": "# feed\nevil.test\n",
     };
   });
 
@@ -76,7 +81,7 @@ describe("tollgate config check", () => {
     const r = await run(["check", "/etc/tg/gw.json"], files);
     assert.equal(r.err, "");
     assert.equal(r.code, 0);
-    assert.equal(r.out, "OK: /etc/tg/gw.json (2 listeners, 1 rule, 0 url rules, default deny; 6 files read and checked)\n");
+    assert.equal(r.out, "OK: /etc/tg/gw.json (2 listeners, 2 rules, 0 url rules, default deny; 7 files read and checked)\n");
     // --config and TOLLGATE_CONFIG name the file too
     assert.equal((await run(["check", "--config", "/etc/tg/gw.json"], files)).out, r.out);
     assert.equal((await run(["check", "--config=/etc/tg/gw.json"], files)).out, r.out);
@@ -84,18 +89,24 @@ describe("tollgate config check", () => {
   });
 
   it("names every problem with its setting and file, not just the first: exit 1", async () => {
-    const broken: Record<string, string> = { ...files, "/etc/tg/certs/www.key": otherKey, "/etc/tg/block.html": "<p>{{hots}}</p>" };
+    const broken: Record<string, string> = {
+      ...files,
+      "/etc/tg/certs/www.key": otherKey,
+      "/etc/tg/block.html": "<p>{{hots}}</p>",
+      "/etc/tg/lists/feed.txt": "evil.test\nevil test\n",
+    };
     delete broken["/etc/tg/ca/ca.key"];
     delete broken["/etc/tg/secrets/corp"];
     const r = await run(["check", "/etc/tg/gw.json"], broken);
     assert.equal(r.code, 1);
     assert.equal(r.out, "");
     const lines = r.err.split("\n");
-    assert.equal(lines[0], 'Invalid config "/etc/tg/gw.json" (4 problems)');
+    assert.equal(lines[0], 'Invalid config "/etc/tg/gw.json" (5 problems)');
     assert.match(lines[1]!, /^ {2}cannot read ca\.key "ca\/ca\.key": ENOENT$/);
-    assert.match(lines[2]!, /^ {2}cannot read parents\.corp\.passwordFile "secrets\/corp": ENOENT$/);
-    assert.match(lines[3]!, /^ {2}blockPage\.template "block\.html": unknown placeholder \{\{hots\}\}/);
-    assert.match(lines[4]!, /^ {2}listeners "web" tls\.certificates\[0\]\.key "certs\/www\.key" does not go with .*: the private key does not belong to the certificate/);
+    assert.equal(lines[2], '  policy.hostLists.feed: "lists/feed.txt" line 2: expected one host pattern per line, got "evil test"');
+    assert.match(lines[3]!, /^ {2}cannot read parents\.corp\.passwordFile "secrets\/corp": ENOENT$/);
+    assert.match(lines[4]!, /^ {2}blockPage\.template "block\.html": unknown placeholder \{\{hots\}\}/);
+    assert.match(lines[5]!, /^ {2}listeners "web" tls\.certificates\[0\]\.key "certs\/www\.key" does not go with .*: the private key does not belong to the certificate/);
   });
 
   it("warns of a certificate that expires within 14 days, and still passes", async () => {
@@ -135,6 +146,6 @@ describe("tollgate config check", () => {
         resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, out: String(stdout), err: String(stderr) })));
     assert.equal(result.err, "");
     assert.equal(result.code, 0);
-    assert.match(result.out, /^OK: .*gw\.json \(2 listeners, .*6 files read and checked\)\n$/);
+    assert.match(result.out, /^OK: .*gw\.json \(2 listeners, .*7 files read and checked\)\n$/);
   });
 });

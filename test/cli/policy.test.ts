@@ -90,6 +90,21 @@ describe("tollgate policy check", () => {
     assert.match(missing.err, /blockPage\.template: cannot read "gone\.html": .*ENOENT/);
   });
 
+  it("reads and parses the host lists a config or a bare policy names, and names every one that fails", async () => {
+    const policy = { hostLists: { ads: { file: "lists/ads.txt" }, bad: { file: "bad.hosts", format: "hosts" } }, rules: [{ id: "b", hostLists: ["ads", "bad"], action: "deny" }] };
+    const config = JSON.stringify({ ...JSON.parse(CONFIG), policy });
+    const files = { "/etc/tg/gw.json": config, "/etc/tg/lists/ads.txt": ".ads.example\n", "/etc/tg/bad.hosts": "0.0.0.0 a.example\n" };
+    const ok = await run(["check", "/etc/tg/gw.json"], files);
+    assert.equal(ok.code, 0, ok.err);
+    const { "/etc/tg/bad.hosts": _, ...withoutBad } = files;
+    const broken = await run(["check", "/etc/tg/gw.json"], { ...withoutBad, "/etc/tg/lists/ads.txt": ".ads.example\nads example\n" });
+    assert.equal(broken.code, 1);
+    assert.match(broken.err, /^Invalid config "\/etc\/tg\/gw\.json" \(2 problems\)\n {2}policy\.hostLists\.ads: "lists\/ads\.txt" line 2: expected one host pattern per line, got "ads example"\n {2}policy\.hostLists\.bad: cannot read "bad\.hosts": .*ENOENT/);
+    const bare = await run(["check", "/p/policy.json"], { "/p/policy.json": JSON.stringify(policy), "/p/lists/ads.txt": "*\n", "/p/bad.hosts": "0.0.0.0 a.example\n" });
+    assert.equal(bare.code, 1);
+    assert.match(bare.err, /^Invalid policy "\/p\/policy\.json" \(1 problem\)\n {2}policy\.hostLists\.ads: "lists\/ads\.txt" line 1: "\*" would match every host/);
+  });
+
   it("reports JSON syntax errors with line and column, and unreadable files; exit 1", async () => {
     const syntax = await run(["check", "p.json"], { "p.json": '{\n  "rules": [,]\n}' });
     assert.equal(syntax.code, 1);
@@ -165,6 +180,18 @@ describe("tollgate policy explain", () => {
     assert.match(via.out, /; decryption exception; via parent proxy "corp"\n/);
     const direct = await run(["explain", "x.corp.example:80", "--config", "gw.json"], { "gw.json": config });
     assert.match(direct.out, /; decryption exception; direct\n/);
+  });
+
+  it("reads the host lists of the config, beside it", async () => {
+    const config = JSON.stringify({
+      policy: { defaultAction: "allow", hostLists: { feed: { file: "feed.txt", format: "domains" } }, rules: [{ id: "threats", hostLists: ["feed"], action: "deny" }] },
+    });
+    const r = await run(["explain", "https://cdn.evil.example/x", "--config", "/etc/tg/gw.json"], { "/etc/tg/gw.json": config, "/etc/tg/feed.txt": "evil.example\n" });
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^https:\/\/cdn\.evil\.example\/x: DENY by rule "threats"\n {2}rule "threats" matched host pattern "\.evil\.example" in host list "feed"\n/);
+    const gone = await run(["explain", "a.example", "--config", "/etc/tg/gw.json"], { "/etc/tg/gw.json": config });
+    assert.equal(gone.code, 78);
+    assert.match(gone.err, /^tollgate: policy\.hostLists\.feed: cannot read "feed\.txt": /);
   });
 
   it("uses TOLLGATE_CONFIG, else the embedded default", async () => {
