@@ -16,6 +16,7 @@ import { Registry } from "./metrics/registry.ts";
 import { createGatewayMetrics, type GatewayMetrics, observeConfigReload, observeRecord } from "./metrics/gateway-metrics.ts";
 import { Drain } from "./flows/drain.ts";
 import { registerProcessMetrics } from "./metrics/process-metrics.ts";
+import { registerHostListMetrics } from "./metrics/host-list-metrics.ts";
 import { measuredResolver } from "./metrics/measured-resolver.ts";
 import { FlowFeed } from "./admin/flow-feed.ts";
 import { startReverse } from "./reverse/service.ts";
@@ -194,6 +195,9 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   });
   metrics.setBackendPoolSource(() => reverse.backendPools());
   metrics.setParentSource(() => parentReport(live.parents));
+  registerHostListMetrics(registry, () =>
+    [...hostLists].map(([name, list]) => ({ list, file: live.config.policy.hostLists?.[name]?.file ?? "" }))
+  );
   metrics.setCertificateSource(() => [
     ...(ic && live.config.ca ? [{ use: "ca" as const, listener: "", file: live.config.ca.cert, notAfter: ic.caNotAfter }] : []),
     ...reverse.certificates().map((c) => ({ use: "reverse" as const, ...c })),

@@ -6,6 +6,7 @@ import type { ParentReport } from "../parent/report.ts";
 import type { PoolReport } from "../reverse/report.ts";
 import { mergeExpositions } from "../metrics/merge.ts";
 import { explainQuery } from "./explain.ts";
+import { HOST_LIST_METRIC_NAMES } from "../metrics/host-list-metrics.ts";
 import type { AdminState, ExplainQuery, ExplainResult, PacData, PolicyIssue, Readiness } from "./state.ts";
 
 /**
@@ -29,6 +30,7 @@ const PRIMARY_ONLY = new Set([
   "tollgate_config_last_reload_success",
   "tollgate_config_last_reload_timestamp_seconds",
   "tollgate_certificate_not_after_timestamp_seconds", // every process serves the same files: a sum would mean nothing
+  ...HOST_LIST_METRIC_NAMES, // every process reads the same lists
 ]);
 
 /**

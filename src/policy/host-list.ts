@@ -48,14 +48,17 @@ export class HostList {
   readonly format: HostListFormat;
   /** Patterns read (a pattern listed twice counts twice). */
   readonly size: number;
-  /** A digest of the text and format it was parsed from (a reload that reads the same reuses the list). */
+  /** A digest of the text it was parsed from (a reload that reads the same text in the same format reuses the list). */
   readonly digest: string;
+  /** When it was parsed (epoch ms). */
+  readonly parsedAt: number;
   readonly #index: HostIndex;
   /** After {@link matches} returned true: the pattern that matched, as a rule's `hosts` would write it. */
   matchText = "";
 
-  constructor(name: string, format: HostListFormat, size: number, index: HostIndex, digest: string) {
+  constructor(name: string, format: HostListFormat, size: number, index: HostIndex, digest: string, parsedAt: number) {
     this.name = name;
+    this.parsedAt = parsedAt;
     this.format = format;
     this.size = size;
     this.#index = index;
@@ -132,9 +135,9 @@ export class HostListBuilder {
     return at >= text.length ? -1 : at;
   }
 
-  /** The list read so far. */
-  finish(digest = ""): HostList {
-    return new HostList(this.name, this.format, this.#size, this.#index, digest);
+  /** The list read so far (`digest` of its text, see {@link HostList.digest}; parsed at `now`). */
+  finish(digest = "", now = Date.now()): HostList {
+    return new HostList(this.name, this.format, this.#size, this.#index, digest, now);
   }
 
   #fail(message: string): never {

@@ -34,6 +34,11 @@ describe("host lists (real gateway)", { timeout: 60_000 }, () => {
     assert.equal(r.code, 0, r.stderr);
     return Number(r.stdout);
   };
+  /** The `tollgate_host_list_*` samples of the admin API's /metrics, as "name value" lines. */
+  const listMetrics = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${gw.ports.get("admin")}/metrics`)).text();
+    return text.split("\n").filter((l) => l.startsWith("tollgate_host_list_"));
+  };
   /** Waits for the gateway's verdict on the `n`th change of the feed file; returns it. */
   const verdict = async (n: number) => {
     const said = () => gw.stderr.join("").split("\n").filter((l) => l.startsWith(`tollgate: host list file ${JSON.stringify(feed)} changed:`));
@@ -50,6 +55,7 @@ describe("host lists (real gateway)", { timeout: 60_000 }, () => {
     gw = await startGateway({
       listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
       addressGuard: { allow: ["127.0.0.0/8"] },
+      admin: { listen: "127.0.0.1:0" },
       dns: { hosts: { "a.test": ["127.0.0.1"], "b.test": ["127.0.0.1"], "www.b.test": ["127.0.0.1"] } },
       policy: {
         defaultAction: "allow",
@@ -70,17 +76,22 @@ describe("host lists (real gateway)", { timeout: 60_000 }, () => {
     const denied = await gw.waitForFlow((f) => f.host === "a.test" && f.decision === "deny");
     assert.equal(denied.rule, "threats");
     assert.equal(denied.reason, 'rule "threats" matched host pattern ".a.test" in host list "feed"');
+    const [entries, parsed] = await listMetrics();
+    assert.equal(entries, `tollgate_host_list_entries{list="feed",file=${JSON.stringify(feed)}} 1`);
+    const at = Number(parsed?.split(" ")[1]);
+    assert.ok(Math.abs(at - Date.now() / 1000) < 60, String(parsed));
   });
 
   it("a new version of the file is put in force without a signal; an open tunnel it now lists is closed", async () => {
     const tunnel = await openTunnel(gw.port, "www.b.test", port);
-    publish("b.test\n");
+    publish("b.test\nunused.test\n");
     assert.match(await verdict(1), /config reloaded \(generation 2\)/);
     await tunnel.closed;
     const revoked = await gw.waitForFlow((f) => f.host === "www.b.test" && f.end === "revoked");
     assert.equal(revoked.error, 'the policy denies it now: rule "threats" matched host pattern ".b.test" in host list "feed"');
     assert.equal(await status("www.b.test"), 403);
     assert.equal(await status("a.test"), 200, "a name the new version dropped");
+    assert.equal((await listMetrics())[0], `tollgate_host_list_entries{list="feed",file=${JSON.stringify(feed)}} 2`);
   });
 
   it("a file with a bad line is refused, naming the line; the list in force stays", async () => {
@@ -91,5 +102,6 @@ describe("host lists (real gateway)", { timeout: 60_000 }, () => {
     assert.match(detail, /policy\.hostLists\.feed: ".*feed\.txt" line 2: expected one host pattern per line, got "not a name"/);
     assert.equal(await status("b.test"), 403);
     assert.equal(await status("a.test"), 200);
+    assert.equal((await listMetrics())[0], `tollgate_host_list_entries{list="feed",file=${JSON.stringify(feed)}} 2`, "the list in force");
   });
 });
