@@ -172,7 +172,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     users: gatewayUsers(config),
     blockPage: blockPageFromConfig(config.blockPage, options.readText),
     policy: compilePolicy(config.policy, { hostLists }),
-    urlPolicy: compileUrlRules(config.policy.urlRules),
+    urlPolicy: compileUrlRules(config.policy.urlRules, { hostLists }),
     generation: 1,
     lastReload: { at: new Date().toISOString(), ok: true, generation: 1 },
     metrics,
@@ -291,7 +291,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const reload = async (next: Config, reloadOptions: ReloadOptions): Promise<ReloadResult> => {
     const nextHostLists = await loadHostLists(next.policy.hostLists, options.readText, hostLists);
     const policy = compilePolicy(next.policy, { hostLists: nextHostLists });
-    const urlPolicy = compileUrlRules(next.policy.urlRules);
+    const urlPolicy = compileUrlRules(next.policy.urlRules, { hostLists: nextHostLists });
     const parents = parentTable(next, options.readText, live.parents);
     const users = gatewayUsers(next);
     const blockPage = blockPageFromConfig(next.blockPage, options.readText);

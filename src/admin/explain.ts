@@ -144,7 +144,7 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
  */
 export function explainConfig(config: Config, query: ExplainQuery, hostLists: HostLists = new Map()): ExplainResult {
   return explainQuery(
-    { policy: compilePolicy(config.policy, { hostLists }), urlPolicy: compileUrlRules(config.policy.urlRules), listeners: config.listeners },
+    { policy: compilePolicy(config.policy, { hostLists }), urlPolicy: compileUrlRules(config.policy.urlRules, { hostLists }), listeners: config.listeners },
     query,
   );
 }

@@ -98,6 +98,7 @@ function toDomain(wire: ConfigOutput): Config {
       urlRules: policy.urlRules.map((rule): UrlRuleDefinition => ({
         id: rule.id,
         ...(rule.hosts === undefined ? {} : { hosts: [...rule.hosts] }),
+        ...(rule.hostLists === undefined ? {} : { hostLists: [...rule.hostLists] }),
         ...(rule.paths === undefined ? {} : { paths: [...rule.paths] }),
         ...(rule.methods === undefined ? {} : { methods: [...rule.methods] }),
         ...(rule.users === undefined ? {} : { users: [...rule.users] }),

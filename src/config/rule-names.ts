@@ -92,9 +92,9 @@ export function ruleUsersExist<T>() {
   });
 }
 
-/** Report `policy.rules[i].hostLists[j]` items that name no `policy.hostLists` entry. */
+/** Report `policy.rules[i].hostLists[j]` and `policy.urlRules[i].hostLists[j]` items that name no `policy.hostLists` entry. */
 export function ruleHostListsExist<T>() {
-  return ruleNamesCheck<T>(["rules"], "hostLists", (config) => {
+  return ruleNamesCheck<T>(["rules", "urlRules"], "hostLists", (config) => {
     const policy = config["policy"];
     const lists = isPlainObject(policy) && isPlainObject(policy["hostLists"]) ? policy["hostLists"] : {};
     const names = Object.keys(lists);

@@ -114,6 +114,8 @@ const addressGuardSchema = object({
 const urlRuleSchema = v.pipe(object({
   id: ruleId,
   hosts: v.optional(hostsSchema),
+  /** Names of `policy.hostLists`, as for connection rules. */
+  hostLists: v.optional(v.array(v.string(expected("a host list name")), expected("an array of host list names"))),
   paths: v.optional(v.array(checkedString('a path starting with "/"', pathPatternError), expected("an array of path patterns"))),
   methods: v.optional(v.array(checkedString('an uppercase HTTP method like "GET"', methodError), expected("an array of HTTP methods"))),
   /** Authenticated proxy users (each must be a proxyAuth user). */

@@ -88,6 +88,18 @@ export class HostList {
   }
 }
 
+/**
+ * The list `name` of `lists`, for a rule's `hostLists` item.
+ *
+ * @throws {TypeError} `no host list named "x" (the policy has "a", "b")`
+ */
+export function hostListNamed(lists: ReadonlyMap<string, HostList>, name: unknown): HostList {
+  const list = typeof name === "string" ? lists.get(name) : undefined;
+  if (list !== undefined) return list;
+  const known = [...lists.keys()].map((n) => JSON.stringify(n)).join(", ");
+  throw new TypeError(`no host list named ${JSON.stringify(name) ?? String(name)} (${known === "" ? "the policy has no hostLists" : `the policy has ${known}`})`);
+}
+
 function isLocalName(name: string): boolean {
   return !name.includes(".") || name === "localhost.localdomain";
 }

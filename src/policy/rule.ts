@@ -9,7 +9,7 @@
 
 import type { Cidr } from "../core/ip.ts";
 import type { HostIndex } from "./host-index.ts";
-import type { HostList } from "./host-list.ts";
+import { type HostList, hostListNamed } from "./host-list.ts";
 import { type HostPattern, parseClientCidr, parseHostPattern } from "./host-pattern.ts";
 import { compileHostRegex } from "./host-regex.ts";
 import { parsePortSpec } from "./ports.ts";
@@ -244,14 +244,7 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
     } else patterns = _each(hostList, index, "hosts", parseHostPattern);
   }
   const regexes = regexList === undefined ? undefined : _each(regexList, index, "hostRegex", compileHostRegex);
-  const hostLists = listNames === undefined ? undefined : _each(listNames, index, "hostLists", (name: string) => {
-    const list = typeof name === "string" ? lists.get(name) : undefined;
-    if (list === undefined) {
-      const known = [...lists.keys()].map((n) => JSON.stringify(n)).join(", ");
-      throw new TypeError(`no host list named ${_show(name)} (${known === "" ? "the policy has no hostLists" : `the policy has ${known}`})`);
-    }
-    return list;
-  });
+  const hostLists = listNames === undefined ? undefined : _each(listNames, index, "hostLists", (name: string) => hostListNamed(lists, name));
   const ports = portList === undefined ? undefined : _ports(portList, index);
   const clients = clientList === undefined ? undefined : _each(clientList, index, "clients", parseClientCidr);
   const scope = listenerList === undefined && modeList === undefined && userList === undefined ? undefined : makeScope(

@@ -167,6 +167,8 @@ export interface UrlRuleDefinition {
   readonly id: string;
   /** Host patterns, same syntax as {@link RuleDefinition.hosts}. */
   readonly hosts?: readonly string[];
+  /** Host lists, as {@link RuleDefinition.hostLists}. */
+  readonly hostLists?: readonly string[];
   /** Path patterns: `"/admin"` (that path and everything below it), `"/files/*.pdf"` (one segment), `"/files/**"` (any depth). */
   readonly paths?: readonly string[];
   /** Request methods, uppercase (`"GET"`, `"POST"`). */

@@ -3,7 +3,8 @@
  * plain HTTP ones).
  *
  * Semantics: the FIRST rule (in definition order) whose host AND path AND method (AND user,
- * AND schedule) conditions all match decides; an absent or empty condition matches anything. No match
+ * AND schedule) conditions all match decides; an absent or empty condition matches anything
+ * (a host condition is `hosts` and `hostLists` together: either may match). No match
  * allows (ruleId "default", not logged). Hosts use the policy host-pattern syntax; paths are
  * matched against the normalised path (see `url-path.ts`: unreserved escapes decoded,
  * dot-segments resolved, query ignored, case kept, `//` and `%2F` kept). The request
@@ -27,6 +28,9 @@
  */
 
 import { hostText } from "../core/host.ts";
+import { parseIp } from "../core/ip.ts";
+import type { CompileOptions } from "./compile.ts";
+import { type HostList, hostListNamed } from "./host-list.ts";
 import { editableHeaderError, type HeaderEditsConfig, headerValueError, isNoop } from "../protocol/header-edits.ts";
 import { type HostPattern, hostPatternMatches, hostPatternText, parseHostPattern } from "./host-pattern.ts";
 import { fieldError, MAX_RULE_ID } from "./rule.ts";
@@ -52,6 +56,7 @@ interface CompiledUrlRule {
   readonly action: Action;
   readonly log: boolean;
   readonly hosts: readonly HostPattern[] | undefined;
+  readonly hostLists: readonly HostList[] | undefined;
   readonly paths: readonly PathPattern[] | undefined;
   readonly methods: readonly string[] | undefined;
   readonly users: readonly string[] | undefined;
@@ -83,7 +88,7 @@ function _list<T>(r: Record<string, unknown>, key: string, at: string, parse: (i
   return out.length === 0 ? undefined : out;
 }
 
-function _compile(def: unknown, index: number): CompiledUrlRule {
+function _compile(def: unknown, index: number, lists: ReadonlyMap<string, HostList>): CompiledUrlRule {
   const at = `urlRules[${index}]`;
   if (typeof def !== "object" || def === null || Array.isArray(def)) fieldError(at, `expected a url rule object, got ${_show(def)}`);
   const r = def as Record<string, unknown>;
@@ -106,6 +111,7 @@ function _compile(def: unknown, index: number): CompiledUrlRule {
     action,
     log: log === true,
     hosts: _list(r, "hosts", at, parseHostPattern),
+    hostLists: _list(r, "hostLists", at, (name) => hostListNamed(lists, name)),
     paths: _list(r, "paths", at, parsePathPattern),
     methods: _list(r, "methods", at, (m) => {
       const error = methodError(m);
@@ -157,11 +163,19 @@ function _inSchedule(rule: CompiledUrlRule, now: number): boolean {
   return rule.schedule === undefined || scheduleMatches(rule.schedule, now);
 }
 
-/** What a rule's host condition matched: its pattern text, null without one, undefined when it did not. */
-function _hostMatch(rule: CompiledUrlRule, host: Host): string | null | undefined {
-  if (rule.hosts === undefined) return null;
-  const hit = rule.hosts.find((p) => hostPatternMatches(p, host));
-  return hit === undefined ? undefined : hostPatternText(hit);
+/**
+ * What a rule's host condition matched: its pattern text (and the host list it is in), null
+ * without one, undefined when it did not.
+ */
+function _hostMatch(rule: CompiledUrlRule, host: Host): { readonly pattern: string; readonly list?: string } | null | undefined {
+  if (rule.hosts === undefined && rule.hostLists === undefined) return null;
+  const hit = rule.hosts?.find((p) => hostPatternMatches(p, host));
+  if (hit !== undefined) return { pattern: hostPatternText(hit) };
+  if (rule.hostLists !== undefined) {
+    const ip = host.kind === "dns" ? undefined : parseIp(host.address);
+    for (const list of rule.hostLists) if (list.matches(host, ip)) return { pattern: list.matchText, list: list.name };
+  }
+  return undefined;
 }
 
 function _joinParts(parts: readonly string[]): string {
@@ -193,7 +207,11 @@ function _decideRule(rule: CompiledUrlRule, host: Host, path: string, method: st
     if (pathHit === undefined) return undefined;
   }
   const parts: string[] = [];
-  if (hostHit !== null) parts.push(_quotedWithPattern("host", hostText(host), hostHit));
+  if (hostHit !== null) {
+    parts.push(hostHit.list === undefined
+      ? _quotedWithPattern("host", hostText(host), hostHit.pattern)
+      : `host ${JSON.stringify(hostText(host))} (pattern ${JSON.stringify(hostHit.pattern)} in host list ${JSON.stringify(hostHit.list)})`);
+  }
   if (pathHit !== undefined) parts.push(_quotedWithPattern("path", path, pathHit.source));
   if (rule.methods !== undefined) parts.push(`method ${method}`);
   if (rule.users !== undefined) parts.push(`user ${JSON.stringify(user)}`);
@@ -275,17 +293,18 @@ class CompiledUrlRules implements UrlPolicy {
 const DEFAULT: UrlDecision = Object.freeze({ action: "allow", ruleId: "default", reason: "no url rule matched; default allow", log: false });
 
 /**
- * Validate and compile url rules.
+ * Validate and compile url rules; `options.hostLists` are the lists their `hostLists` may name.
  *
  * @throws {TypeError} naming the field, e.g. `urlRules[1].paths[0]: expected a path starting with "/", got "admin"`
  * or `urlRules[2].id: duplicate url rule id "x" (first at urlRules[0])`
  */
-export function compileUrlRules(defs: readonly UrlRuleDefinition[]): UrlPolicy {
+export function compileUrlRules(defs: readonly UrlRuleDefinition[], options: CompileOptions = {}): UrlPolicy {
   if (!Array.isArray(defs)) fieldError("urlRules", `expected an array, got ${_show(defs)}`);
   const rules: CompiledUrlRule[] = [];
   const seen = new Map<string, number>();
+  const lists = options.hostLists ?? new Map<string, HostList>();
   for (let i = 0; i < defs.length; i++) {
-    const rule = _compile(defs[i], i);
+    const rule = _compile(defs[i], i, lists);
     const first = seen.get(rule.id);
     if (first !== undefined) fieldError(`urlRules[${i}].id`, `duplicate url rule id ${JSON.stringify(rule.id)} (first at urlRules[${first}])`);
     seen.set(rule.id, i);

@@ -35,6 +35,13 @@ describe("config: policy.hostLists", () => {
       'policy.rules[0].hostLists[0]: no host list named "ads" (the policy has no hostLists)',
     ]);
   });
+  it("url rules name lists too, checked the same way", () => {
+    const config = parseConfig({ policy: { hostLists: { sharing: { file: "s.txt" } }, urlRules: [{ id: "u", hostLists: ["sharing"], methods: ["POST"], action: "deny" }] } });
+    assert.deepEqual(config.policy.urlRules[0]?.hostLists, ["sharing"]);
+    assert.deepEqual(problems({ policy: { urlRules: [{ id: "u", hostLists: ["sharing"], action: "deny" }] } }), [
+      'policy.urlRules[0].hostLists[0]: no host list named "sharing" (the policy has no hostLists)',
+    ]);
+  });
   it("a bare policy (PUT /policy, policy check) carries its lists", () => {
     const r = checkPolicy({ hostLists: { ads: { file: "a.txt" } }, rules: [{ hostLists: ["ads"], action: "deny" }] });
     assert.ok(r.ok);

@@ -28,16 +28,16 @@ describe("host lists (real gateway)", { timeout: 60_000 }, () => {
     writeFileSync(`${feed}.part`, text);
     renameSync(`${feed}.part`, feed);
   };
-  /** The status of GET http://`host`/ through the proxy. */
-  const status = async (host: string) => {
-    const r = await curl(["-sS", "-o", "/dev/null", "-x", `http://127.0.0.1:${gw.port}`, `http://${host}:${port}/`, "-w", "%{http_code}"]);
+  /** The status of GET (or `method`) http://`host`/ through the proxy. */
+  const status = async (host: string, method = "GET") => {
+    const r = await curl(["-sS", "-o", "/dev/null", "-X", method, "-x", `http://127.0.0.1:${gw.port}`, `http://${host}:${port}/`, "-w", "%{http_code}"]);
     assert.equal(r.code, 0, r.stderr);
     return Number(r.stdout);
   };
-  /** The `tollgate_host_list_*` samples of the admin API's /metrics, as "name value" lines. */
+  /** The `tollgate_host_list_*` samples of list "feed" on the admin API's /metrics, as lines. */
   const listMetrics = async () => {
     const text = await (await fetch(`http://127.0.0.1:${gw.ports.get("admin")}/metrics`)).text();
-    return text.split("\n").filter((l) => l.startsWith("tollgate_host_list_"));
+    return text.split("\n").filter((l) => l.startsWith("tollgate_host_list_") && l.includes('list="feed"'));
   };
   /** Waits for the gateway's verdict on the `n`th change of the feed file; returns it. */
   const verdict = async (n: number) => {
@@ -50,17 +50,21 @@ describe("host lists (real gateway)", { timeout: 60_000 }, () => {
     origin = http.createServer((_req, res) => res.end("origin"));
     await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
     port = (origin.address() as AddressInfo).port;
-    feed = join(tempDir("tollgate-host-lists-"), "feed.txt");
+    const dir = tempDir("tollgate-host-lists-");
+    feed = join(dir, "feed.txt");
     publish("# feed\na.test\n");
+    const sharing = join(dir, "sharing.txt");
+    writeFileSync(sharing, "up.test\n");
     gw = await startGateway({
       listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
       addressGuard: { allow: ["127.0.0.0/8"] },
       admin: { listen: "127.0.0.1:0" },
-      dns: { hosts: { "a.test": ["127.0.0.1"], "b.test": ["127.0.0.1"], "www.b.test": ["127.0.0.1"] } },
+      dns: { hosts: { "a.test": ["127.0.0.1"], "b.test": ["127.0.0.1"], "www.b.test": ["127.0.0.1"], "up.test": ["127.0.0.1"] } },
       policy: {
         defaultAction: "allow",
-        hostLists: { feed: { file: feed, format: "domains" } },
+        hostLists: { feed: { file: feed, format: "domains" }, sharing: { file: sharing } },
         rules: [{ id: "threats", hostLists: ["feed"], action: "deny" }],
+        urlRules: [{ id: "no-uploads", hostLists: ["sharing"], methods: ["POST"], action: "deny" }],
       },
     });
   });
@@ -80,6 +84,13 @@ describe("host lists (real gateway)", { timeout: 60_000 }, () => {
     assert.equal(entries, `tollgate_host_list_entries{list="feed",file=${JSON.stringify(feed)}} 1`);
     const at = Number(parsed?.split(" ")[1]);
     assert.ok(Math.abs(at - Date.now() / 1000) < 60, String(parsed));
+  });
+
+  it("a url rule naming a list denies a request to its names by method", async () => {
+    assert.equal(await status("up.test", "POST"), 403);
+    assert.equal(await status("up.test", "GET"), 200);
+    const denied = await gw.waitForFlow((f) => f.host === "up.test" && f.status === 403);
+    assert.match(String(denied.reason), /url rule "no-uploads" matched host "up\.test" \(pattern "up\.test" in host list "sharing"\) and method POST/);
   });
 
   it("a new version of the file is put in force without a signal; an open tunnel it now lists is closed", async () => {

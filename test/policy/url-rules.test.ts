@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { normalizeHost } from "../../src/core/host.ts";
 import type { UrlPolicy, UrlRuleDefinition } from "../../src/policy/types.ts";
 import { compileUrlRules, methodError } from "../../src/policy/url-rules.ts";
+import { parseHostList } from "../../src/policy/host-list.ts";
 
 const ask = (rules: UrlPolicy, path: string, method = "GET", host = "app.example") =>
   rules.decide({ host: normalizeHost(host), path, method });
@@ -228,5 +229,28 @@ describe("compileUrlRules: rules scoped to users", () => {
   });
   it("validate the names", () => {
     assert.throws(() => compileUrlRules([{ id: "u", users: [""], action: "deny" }]), /^TypeError: urlRules\[0\]\.users\[0\]: expected a user name/);
+  });
+});
+
+describe("compileUrlRules: host lists", () => {
+  const sharing = parseHostList("sharing", ".files.example\n198.51.100.0/24\n", "patterns");
+  const lists = new Map([["sharing", sharing]]);
+  it("a rule's host condition is its hosts and its lists: either may match; the reason names the list", () => {
+    const rules = compileUrlRules([
+      { id: "no-uploads", hosts: ["paste.example"], hostLists: ["sharing"], methods: ["POST", "PUT"], action: "deny" },
+    ], { hostLists: lists });
+    assert.equal(ask(rules, "/up", "POST", "eu.files.example").reason, 'url rule "no-uploads" matched host "eu.files.example" (pattern ".files.example" in host list "sharing") and method POST');
+    assert.equal(ask(rules, "/up", "PUT", "198.51.100.9").reason, 'url rule "no-uploads" matched host "198.51.100.9" (pattern "198.51.100.0/24" in host list "sharing") and method PUT');
+    assert.equal(ask(rules, "/up", "POST", "paste.example").reason, 'url rule "no-uploads" matched host "paste.example" and method POST');
+    assert.equal(id(rules, "/up", "GET", "eu.files.example"), "default");
+    assert.equal(id(rules, "/up", "POST", "other.example"), "default");
+  });
+  it("a path that cannot be normalised is denied by a deny rule whose list matches the host", () => {
+    const rules = compileUrlRules([{ id: "no-sharing", hostLists: ["sharing"], paths: ["/upload"], action: "deny" }], { hostLists: lists });
+    assert.equal(id(rules, "/%zz", "GET", "files.example"), "no-sharing");
+    assert.equal(id(rules, "/%zz", "GET", "app.example"), "default");
+  });
+  it("refuses a list it was not given", () => {
+    assert.throws(() => compileUrlRules([{ id: "a", hostLists: ["sharing"], action: "deny" }]), /^TypeError: urlRules\[0\]\.hostLists\[0\]: no host list named "sharing" \(the policy has no hostLists\)$/);
   });
 });
