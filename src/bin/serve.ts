@@ -18,6 +18,7 @@ import { parseJson } from "../config/json.ts";
 import { parseConfig, parseConfigText } from "../config/parse.ts";
 import { isLoopbackHost } from "../core/host.ts";
 import type { Listener, Runtime } from "../core/runtime.ts";
+import { checkConfigFiles } from "../config-check.ts";
 import { startGateway } from "../gateway.ts";
 import { formatAddress } from "../log/flow-record.ts";
 import { type LogFile, openLogFile } from "./log-file.ts";
@@ -83,11 +84,12 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
     say(`admin API: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
+  const readText = (path: string) => readFileSync(resolve(base, path), "utf8");
   const logFiles = new Set<LogFile>();
   let gateway;
   try {
     gateway = await startGateway(config, runtime, {
-      readText: (path) => readFileSync(resolve(base, path), "utf8"),
+      readText,
       localAddresses: Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)),
       alsoSelf: admin ? [admin.address] : [],
       write: (stream, line) => (stream === "stdout" ? process.stdout : process.stderr).write(line),
@@ -164,8 +166,9 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
   };
   const reload = async (why: string) => {
     if (!file) return say(`${why}: no config file to reload (embedded default)`);
+    let next: Loaded | undefined;
     try {
-      const next = load(file);
+      next = load(file);
       const r = await state.reloadConfig(next.raw, next.config);
       const listening = [...r.listening].map(([n, a]) => `${n}=${formatAddress(a.address, a.port)}`);
       say(`${why}: config reloaded (generation ${r.generation})` +
@@ -174,7 +177,13 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
         (r.restartNeeded.length ? `; restart needed for: ${r.restartNeeded.join(", ")}` : ""));
       watchHostLists(gateway.live.config);
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
+      let message = e instanceof Error ? e.message : String(e);
+      if (next !== undefined) {
+        // the reload stops at its first bad file; name every one, as `config check` does
+        const { problems } = await checkConfigFiles(next.config, { runtime, readText });
+        const more = problems.filter((p) => p !== message);
+        if (more.length > 0) message = [message, ...more].join("\n");
+      }
       state.reloadFailed(message);
       say(`${why}: reload refused, the running config stays in force:\n${message}`);
     }

@@ -7,7 +7,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { renameSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -114,5 +114,18 @@ describe("host lists (real gateway)", { timeout: 60_000 }, () => {
     assert.equal(await status("b.test"), 403);
     assert.equal(await status("a.test"), 200);
     assert.equal((await listMetrics())[0], `tollgate_host_list_entries{list="feed",file=${JSON.stringify(feed)}} 2`, "the list in force");
+  });
+
+  it("a refused reload names every file it cannot use, not just the first", async () => {
+    // the feed still has the bad line of the test before; the config now names a missing page too
+    const config = JSON.parse(readFileSync(gw.configFile!, "utf8"));
+    writeFileSync(gw.configFile!, JSON.stringify({ ...config, blockPage: { template: "missing.html" } }));
+    const all = () => gw.stderr.join("");
+    await waitFor("the verdict on the changed config", () => all().includes("tollgate: config file changed: reload refused"), 10_000);
+    await waitFor("its reasons", () => /blockPage\.template/.test(all().slice(all().indexOf("config file changed: reload refused"))), 2_000);
+    const said = all().slice(all().indexOf("config file changed: reload refused"));
+    assert.match(said, /\npolicy\.hostLists\.feed: ".*feed\.txt" line 2: expected one host pattern per line, got "not a name"\n/);
+    assert.match(said, /\nblockPage\.template: cannot read "missing\.html": /);
+    assert.equal(await status("b.test"), 403, "the list in force stays");
   });
 });
