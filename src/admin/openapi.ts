@@ -183,7 +183,13 @@ export function openApiDocument(version: string): Json {
         Policy: {
           type: "object",
           description: "The `policy` section of the config file (see `tollgate config schema`)",
-          properties: { defaultAction: { enum: ["allow", "deny"] }, defaultLog: { type: "boolean" }, rules: { type: "array" }, urlRules: { type: "array" } },
+          properties: {
+            defaultAction: { enum: ["allow", "deny"] },
+            defaultLog: { type: "boolean" },
+            hostLists: { type: "object", description: "Host list files by name; paths relative to the config file's directory" },
+            rules: { type: "array" },
+            urlRules: { type: "array" },
+          },
         },
         ExplainQuery: {
           type: "object",
