@@ -180,7 +180,7 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
       let message = e instanceof Error ? e.message : String(e);
       if (next !== undefined) {
         // the reload stops at its first bad file; name every one, as `config check` does
-        const { problems } = await checkConfigFiles(next.config, { runtime, readText });
+        const { problems } = await checkConfigFiles(next.config, { runtime, readText }).catch(() => ({ problems: [] as string[] }));
         const more = problems.filter((p) => p !== message);
         if (more.length > 0) message = [message, ...more].join("\n");
       }

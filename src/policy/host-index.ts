@@ -62,10 +62,9 @@ export class HostIndex {
   readonly #regexes: RegexEntry[] = [];
   readonly #listRules: ListEntry[] = [];
   readonly #lists: HostList[] = [];
-  // per lookup: whether list k matched (valid while #listSeen[k] === #lookup) and with what
+  // per lookup: whether list k matched (valid while #listSeen[k] === #lookup; the list keeps what)
   readonly #listSeen: number[] = [];
   readonly #listHit: boolean[] = [];
-  readonly #listText: string[] = [];
   #lookup = 0;
   /** How the last successful `find` matched. */
   matchKind: HostMatchKind = "any";
@@ -115,7 +114,6 @@ export class HostIndex {
       this.#lists.push(list);
       this.#listSeen.push(0);
       this.#listHit.push(false);
-      this.#listText.push("");
       return this.#lists.length - 1;
     });
     if (ids.length > 0) this.#listRules.push({ rule, lists: ids });
@@ -124,11 +122,9 @@ export class HostIndex {
   /** Whether list `k` matches this lookup's host (matched once per lookup). */
   #listMatches(k: number, host: Host, ip: Uint8Array | undefined): boolean {
     if (this.#listSeen[k] === this.#lookup) return this.#listHit[k] === true;
-    const list = this.#lists[k] as HostList;
-    const hit = (host.kind === "dns" || ip !== undefined) && list.matches(host, ip);
+    const hit = (this.#lists[k] as HostList).matches(host, ip);
     this.#listSeen[k] = this.#lookup;
     this.#listHit[k] = hit;
-    if (hit) this.#listText[k] = list.matchText;
     return hit;
   }
 
@@ -261,9 +257,10 @@ export class HostIndex {
         }
       }
       if (list >= 0) {
+        const l = this.#lists[list] as HostList;
         kind = "list";
-        text = this.#listText[list] as string;
-        this.matchList = (this.#lists[list] as HostList).name;
+        text = l.matchText; // set by its match in this lookup
+        this.matchList = l.name;
       }
     }
     r = _firstInList(this.#any, best, ok);
