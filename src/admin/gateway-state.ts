@@ -44,6 +44,8 @@ export class GatewayAdminState implements AdminState {
   readonly #peers: Peers | undefined;
   #raw: Record<string, unknown>;
   #ready = true;
+  /** Config changes run one at a time: each builds on what the last one left in force. */
+  #turn: Promise<unknown> = Promise.resolve();
 
   constructor(gateway: Gateway, raw: unknown, peers?: Peers) {
     this.#gateway = gateway;
@@ -66,11 +68,26 @@ export class GatewayAdminState implements AdminState {
   }
 
   /** Applies a whole new config (hot reload from file or SIGHUP); workers follow once the primary has. */
-  async reloadConfig(raw: unknown, config: Config): Promise<ReloadResult> {
+  reloadConfig(raw: unknown, config: Config): Promise<ReloadResult> {
+    return this.#inTurn(() => this.#apply(raw, config));
+  }
+
+  async #apply(raw: unknown, config: Config): Promise<ReloadResult> {
     const r = await this.#gateway.reload(config);
     this.#raw = isObject(raw) ? { ...raw } : {};
     this.#peers?.config(this.#raw, this.ports());
     return r;
+  }
+
+  /**
+   * Runs `change` after every change asked before it has finished. A new policy is put into
+   * the config in force when its turn comes, not when it was asked: a `PUT /policy` that
+   * arrives while a reload from the file is under way keeps what the file changed.
+   */
+  #inTurn<T>(change: () => Promise<T>): Promise<T> {
+    const result = this.#turn.then(change);
+    this.#turn = result.catch(() => {});
+    return result;
   }
 
   /** The bound port of every listener, by name (workers bind the same). */
@@ -135,7 +152,11 @@ export class GatewayAdminState implements AdminState {
     }
   }
 
-  async replacePolicy(policy: unknown) {
+  replacePolicy(policy: unknown) {
+    return this.#inTurn(() => this.#replacePolicy(policy));
+  }
+
+  async #replacePolicy(policy: unknown) {
     let config: Config;
     const raw = { ...this.#raw, policy };
     try {
@@ -145,7 +166,7 @@ export class GatewayAdminState implements AdminState {
       return { ok: false as const, issues };
     }
     try {
-      const { generation } = await this.reloadConfig(raw, config);
+      const { generation } = await this.#apply(raw, config);
       return { ok: true as const, generation };
     } catch (e) {
       // a file the config names (a parent's password, a certificate) could not be read: nothing changed
