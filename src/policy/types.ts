@@ -192,6 +192,37 @@ export interface UrlRuleDefinition {
   readonly message?: string;
   /** When the rule applies, as for connection rules; absent = always. */
   readonly schedule?: ScheduleDefinition;
+  /**
+   * Media ranges of the response (`"video/*"`, `"application/x-msdownload"`): the rule is
+   * decided when the origin's response head arrives, by its Content-Type. Such a rule takes
+   * no header edits.
+   */
+  readonly responseTypes?: readonly string[];
+}
+
+/** A media range of a url rule's `responseTypes`, lowercase: `type/subtype`, `type/*`, or `*` over `*` (any type). */
+export interface MediaRange {
+  readonly type: string;
+  /** `"*"`: any subtype. */
+  readonly subtype: string;
+}
+
+/**
+ * A url rule with `responseTypes` whose request conditions matched a request the url rules
+ * allowed, ahead of the rule that decided it: the response's type decides whether it applies.
+ */
+export interface PendingResponseRule {
+  readonly id: string;
+  readonly action: Action;
+  readonly log: boolean;
+  readonly message?: string;
+  readonly types: readonly MediaRange[];
+  /** What of the request it matched, for the reason (`host "a.example" and method GET`), empty for nothing. */
+  readonly matched: readonly string[];
+  /** ` during … (now …)` for a rule with a schedule, else empty. */
+  readonly during: string;
+  /** A note on how the request was read (`(path … read leniently)`), else empty. */
+  readonly note: string;
 }
 
 /** One decrypted request: its destination host, request-target path (query allowed, ignored) and method. */
@@ -219,6 +250,17 @@ export interface UrlDecision {
   readonly responseHeaders?: HeaderEditsConfig;
   /** The deciding rule's `message` for the user, if it has one. */
   readonly message?: string;
+  /**
+   * With an allow: rules with `responseTypes` ahead of the deciding rule that matched the
+   * request, in rule order; the first whose types match the response decides it instead
+   * (see `decideResponse`).
+   */
+  readonly byResponse?: readonly PendingResponseRule[];
+  /**
+   * The same for the lenient reading of a path with `%2F`, `\`, `;`: when the response would
+   * be denied under it, it is denied (as a request would be).
+   */
+  readonly byResponseLenient?: readonly PendingResponseRule[];
 }
 
 /** Compiled url rules. */

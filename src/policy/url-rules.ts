@@ -37,7 +37,8 @@ import { fieldError, MAX_RULE_ID } from "./rule.ts";
 import { messageError } from "./message.ts";
 import { localText, parseSchedule, type Schedule, scheduleErrorField, scheduleMatches, scheduleText } from "./schedule.ts";
 import { parseUserName } from "./scope.ts";
-import type { Action, Host, UrlDecision, UrlPolicy, UrlQuery, UrlRuleDefinition } from "./types.ts";
+import { parseMediaRange } from "./response-types.ts";
+import type { Action, Host, MediaRange, PendingResponseRule, UrlDecision, UrlPolicy, UrlQuery, UrlRuleDefinition } from "./types.ts";
 import { type NormalizedPath, normalizeUrlPath, type PathPattern, parsePathPattern, pathPatternMatches } from "./url-path.ts";
 
 /** HTTP method tokens as url rules accept them: uppercase tchars, 1-32 characters. */
@@ -67,6 +68,8 @@ interface CompiledUrlRule {
   readonly message: string | undefined;
   /** When the rule applies; undefined = always. */
   readonly schedule: Schedule | undefined;
+  /** Decided by the response's type (see `response-types.ts`); undefined = by the request. */
+  readonly responseTypes: readonly MediaRange[] | undefined;
 }
 
 function _show(v: unknown): string {
@@ -106,6 +109,12 @@ function _compile(def: unknown, index: number, lists: ReadonlyMap<string, HostLi
     const why = messageError(message);
     if (why !== undefined) fieldError(`${at}.message`, why);
   }
+  const responseTypes = _list(r, "responseTypes", at, parseMediaRange);
+  const requestHeaders = _edits(r["requestHeaders"], `${at}.requestHeaders`, action);
+  const responseHeaders = _edits(r["responseHeaders"], `${at}.responseHeaders`, action);
+  if (responseTypes !== undefined && (requestHeaders !== undefined || responseHeaders !== undefined)) {
+    fieldError(`${at}.responseTypes`, "a rule decided by the response takes no requestHeaders or responseHeaders (the request went out before it applies)");
+  }
   return {
     id,
     action,
@@ -119,10 +128,11 @@ function _compile(def: unknown, index: number, lists: ReadonlyMap<string, HostLi
       return m;
     }),
     users: _list(r, "users", at, parseUserName),
-    requestHeaders: _edits(r["requestHeaders"], `${at}.requestHeaders`, action),
-    responseHeaders: _edits(r["responseHeaders"], `${at}.responseHeaders`, action),
+    requestHeaders,
+    responseHeaders,
     message: message as string | undefined,
     schedule: _schedule(r["schedule"], at),
+    responseTypes,
   };
 }
 
@@ -194,8 +204,14 @@ function _userMatches(rule: CompiledUrlRule, user: string | undefined): boolean 
   return rule.users === undefined || (user !== undefined && rule.users.includes(user));
 }
 
-/** The decision of `rule` when it matches the query (`path` is normalised), else undefined. */
-function _decideRule(rule: CompiledUrlRule, host: Host, path: string, method: string, user: string | undefined, now: number): UrlDecision | undefined {
+/** What of a request a rule matched, for its reason. */
+interface RequestMatch {
+  readonly parts: readonly string[];
+  readonly during: string;
+}
+
+/** What of the query `rule`'s request conditions matched (`path` is normalised), undefined when one did not. */
+function _matchRequest(rule: CompiledUrlRule, host: Host, path: string, method: string, user: string | undefined, now: number): RequestMatch | undefined {
   if (rule.methods !== undefined && !rule.methods.includes(method)) return undefined;
   if (!_inSchedule(rule, now)) return undefined;
   if (!_userMatches(rule, user)) return undefined;
@@ -215,8 +231,30 @@ function _decideRule(rule: CompiledUrlRule, host: Host, path: string, method: st
   if (pathHit !== undefined) parts.push(_quotedWithPattern("path", path, pathHit.source));
   if (rule.methods !== undefined) parts.push(`method ${method}`);
   if (rule.users !== undefined) parts.push(`user ${JSON.stringify(user)}`);
-  const during = rule.schedule === undefined ? "" : ` during ${scheduleText(rule.schedule)} (now ${localText(rule.schedule, now)})`;
-  const reason = `url rule ${JSON.stringify(rule.id)} matched ${_joinParts(parts)}${during}`;
+  return { parts, during: _during(rule, now) };
+}
+
+function _during(rule: CompiledUrlRule, now: number): string {
+  return rule.schedule === undefined ? "" : ` during ${scheduleText(rule.schedule)} (now ${localText(rule.schedule, now)})`;
+}
+
+/** A rule with `responseTypes` that matched a request, waiting for the response. */
+function _pending(rule: CompiledUrlRule, match: RequestMatch, note = ""): PendingResponseRule {
+  return {
+    id: rule.id,
+    action: rule.action,
+    log: rule.log,
+    ...(rule.message !== undefined ? { message: rule.message } : {}),
+    types: rule.responseTypes ?? [],
+    matched: match.parts,
+    during: match.during,
+    note,
+  };
+}
+
+/** The decision of a request rule that matched. */
+function _decision(rule: CompiledUrlRule, match: RequestMatch): UrlDecision {
+  const reason = `url rule ${JSON.stringify(rule.id)} matched ${_joinParts(match.parts)}${match.during}`;
   return {
     action: rule.action,
     ruleId: rule.id,
@@ -238,28 +276,44 @@ class CompiledUrlRules implements UrlPolicy {
     this.#timed = rules.some((r) => r.schedule !== undefined);
   }
 
-  #first(host: Host, path: string, method: string, user: string | undefined, now: number): UrlDecision | undefined {
+  /** The first request rule that matches (undefined: none), and the response rules that matched ahead of it. */
+  #first(host: Host, path: string, method: string, user: string | undefined, now: number): { decided: UrlDecision | undefined; pending: PendingResponseRule[] } {
+    const pending: PendingResponseRule[] = [];
     for (const rule of this.#rules) {
-      const decided = _decideRule(rule, host, path, method, user, now);
-      if (decided !== undefined) return decided;
+      const match = _matchRequest(rule, host, path, method, user, now);
+      if (match === undefined) continue;
+      if (rule.responseTypes !== undefined) pending.push(_pending(rule, match));
+      else return { decided: _decision(rule, match), pending };
     }
-    return undefined;
+    return { decided: undefined, pending };
   }
 
   /** Decision for a path that cannot be normalised (see the module doc). */
   #unreadable(host: Host, target: string, method: string, user: string | undefined, why: string, now: number): UrlDecision {
     const shown = JSON.stringify(target.length > 64 ? `${target.slice(0, 64)}…` : target);
+    const pending: PendingResponseRule[] = [];
     for (const rule of this.#rules) {
       if (rule.paths === undefined) {
-        const decided = _decideRule(rule, host, "", method, user, now);
-        if (decided !== undefined) return { ...decided, reason: `${decided.reason} (path ${shown} cannot be normalised: ${why})` };
-        continue;
+        const match = _matchRequest(rule, host, "", method, user, now);
+        if (match === undefined) continue;
+        const note = ` (path ${shown} cannot be normalised: ${why})`;
+        if (rule.responseTypes !== undefined) {
+          pending.push(_pending(rule, match, note));
+          continue;
+        }
+        const decided = _decision(rule, match);
+        return _withPending({ ...decided, reason: decided.reason + note }, pending);
       }
       if (rule.action !== "deny") continue;
       if (rule.methods !== undefined && !rule.methods.includes(method)) continue;
       if (!_inSchedule(rule, now)) continue;
       if (!_userMatches(rule, user)) continue;
       if (_hostMatch(rule, host) === undefined) continue;
+      if (rule.responseTypes !== undefined) {
+        // its paths cannot be ruled out: it denies the response if the type matches
+        pending.push(_pending(rule, { parts: [], during: _during(rule, now) }, ` (it may match path ${shown}, which cannot be normalised: ${why})`));
+        continue;
+      }
       return {
         action: "deny",
         ruleId: rule.id,
@@ -267,7 +321,7 @@ class CompiledUrlRules implements UrlPolicy {
         log: rule.log,
       };
     }
-    return { action: "allow", ruleId: "default", reason: `no url rule can match path ${shown} (${why}); default allow`, log: false };
+    return _withPending({ action: "allow", ruleId: "default", reason: `no url rule can match path ${shown} (${why}); default allow`, log: false }, pending);
   }
 
   decide(query: UrlQuery): UrlDecision {
@@ -280,14 +334,20 @@ class CompiledUrlRules implements UrlPolicy {
       return this.#unreadable(query.host, query.path, method, query.user, (e as Error).message, now);
     }
     const strict = this.#first(query.host, normal.path, method, query.user, now);
-    if (normal.lenient !== undefined && strict?.action !== "deny") {
-      const lenient = this.#first(query.host, normal.lenient, method, query.user, now);
-      if (lenient?.action === "deny") {
-        return { ...lenient, reason: `${lenient.reason} (path ${JSON.stringify(normal.path)} read leniently)` };
-      }
-    }
-    return strict ?? DEFAULT;
+    const decided = _withPending(strict.decided ?? DEFAULT, strict.pending);
+    if (normal.lenient === undefined || decided.action === "deny") return decided;
+    const lenient = this.#first(query.host, normal.lenient, method, query.user, now);
+    const leniently = ` (path ${JSON.stringify(normal.path)} read leniently)`;
+    if (lenient.decided?.action === "deny") return { ...lenient.decided, reason: lenient.decided.reason + leniently };
+    // a response the lenient reading denies is denied (see `decideResponse`)
+    if (!lenient.pending.some((p) => p.action === "deny")) return decided;
+    return { ...decided, byResponseLenient: lenient.pending.map((p) => ({ ...p, note: p.note + leniently })) };
   }
+}
+
+/** `d` with the response rules that matched ahead of it, when it allows (a denied request goes nowhere). */
+function _withPending(d: UrlDecision, pending: readonly PendingResponseRule[]): UrlDecision {
+  return d.action === "allow" && pending.length > 0 ? { ...d, byResponse: pending } : d;
 }
 
 const DEFAULT: UrlDecision = Object.freeze({ action: "allow", ruleId: "default", reason: "no url rule matched; default allow", log: false });
