@@ -16,7 +16,7 @@ import { errorText, type FlowState } from "./flow-state.ts";
 import { exchange, ExchangeAbortedError, UpstreamClosedError } from "./http-exchange.ts";
 import { nextRequest } from "./next-request.ts";
 import { requestRecord } from "./request-record.ts";
-import { decideUrl, headerEditOptions } from "./url-verdict.ts";
+import { decideUrl, ResponseDeniedError, urlExchangeOptions } from "./url-verdict.ts";
 import { UpstreamError } from "./upstream.ts";
 import { connectionBoundAuth } from "../protocol/connection-auth.ts";
 import { isIdempotent } from "../protocol/idempotent.ts";
@@ -119,17 +119,24 @@ export async function relayDecryptedHttp(
     }
     const decision: UrlDecision = decideUrl(ctx, host, path, head.method, r.user);
     // a URL rule that matched says whether to log; otherwise the connection's rule does
-    const log = decision.ruleId === "default" ? connectionLog : decision.log;
-    req.decision = decision.action;
-    req.rule = decision.ruleId;
-    req.reason = decision.reason;
-    if (decision.action === "deny") {
-      const answer = blockPageOf(ctx).answer(blockInfo(flow, host, port, req.url, decision), { method: head.method, accept: head.headers.get("accept") ?? undefined });
+    let log = decision.ruleId === "default" ? connectionLog : decision.log;
+    const decided = (d: UrlDecision) => {
+      log = d.ruleId === "default" ? connectionLog : d.log;
+      req.decision = d.action;
+      req.rule = d.ruleId;
+      req.reason = d.reason;
+    };
+    /** Answers with the block page (the request was denied, or its response) and ends the session. */
+    const deny = async (d: UrlDecision) => {
+      decided(d);
+      const answer = blockPageOf(ctx).answer(blockInfo(flow, host, port, req.url, d), { method: head.method, accept: head.headers.get("accept") ?? undefined });
       req.status = answer.status;
       logRequest(log);
       await sendAndClose(client, cR, answer.bytes);
       return done("denied");
-    }
+    };
+    decided(decision);
+    if (decision.action === "deny") return await deny(decision);
     let framing;
     try {
       framing = requestBodyFraming(head);
@@ -143,7 +150,7 @@ export async function relayDecryptedHttp(
     // naming another server must not reach the origin: that would be domain fronting)
     const hostHeader = head.form === "absolute" && head.url ? head.url.host : (head.headers.get("host") ?? hostText(host));
     if (connectionBoundAuth(head.headers)) pinned = true;
-    const options = headerEditOptions(decision);
+    const options = urlExchangeOptions(decision, decided);
     let result;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -162,6 +169,10 @@ export async function relayDecryptedHttp(
         up?.close();
         up = undefined;
         uR = undefined;
+        if (e instanceof ResponseDeniedError) {
+          req.headerMs = Date.now() - started;
+          return await deny(e.decision);
+        }
         // A kept-alive upstream may have closed (FIN) or been reset (RST) just as we reused it:
         // retry once on a fresh connection, but only for a request without a body (nothing of
         // it was consumed), and after a reset only an idempotent one (it may have arrived).

@@ -47,6 +47,12 @@ export interface ExchangeOptions {
    * hop-by-hop fields were removed and `Via` added, before framing fields are re-added.
    */
   readonly responseHeaders?: (headers: HeaderList, status: number) => HeaderList;
+  /**
+   * Looks at the final response's head (not a 101 that switches protocols) before any of it
+   * reaches the client: an error it returns is thrown as it is, with the upstream connection
+   * closed (its body unread), so the caller can answer instead.
+   */
+  readonly checkResponse?: (head: ResponseHead, framing: BodyFraming) => Error | undefined;
 }
 
 /** Largest body (request or response) sent in one write with its head when it is already buffered. */
@@ -187,6 +193,11 @@ export async function exchange(
     headerAt = finalAt;
     const resFraming = responseBodyFraming(res, head.method);
     const tunnel = resFraming.kind === "tunnel" && upgrade !== undefined;
+    const refused = tunnel ? undefined : options.checkResponse?.(res, resFraming);
+    if (refused !== undefined) {
+      hop.upstream.close();
+      throw refused;
+    }
     // RFC 9112 §7.1: no chunked framing towards an HTTP/1.0 client; decode and delimit by close
     const dechunk = resFraming.kind === "chunked" && head.version === "HTTP/1.0";
     // a draining gateway answers this request and closes (RFC 9112 §9.6: Connection: close)

@@ -6,7 +6,7 @@ import type { RequestHead } from "../protocol/http-request-head.ts";
 import type { Host } from "../policy/types.ts";
 import { answerError, lingerClose } from "./answers.ts";
 import { blockInfo, denyRequest } from "./blocked.ts";
-import { decideUrl, headerEditOptions } from "./url-verdict.ts";
+import { decideUrl, ResponseDeniedError, urlExchangeOptions } from "./url-verdict.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
@@ -79,7 +79,8 @@ export async function forwardHttp(
     return { next: "stop" };
   }
   watchFlow(ctx, flow, client, query, decision);
-  const edits = headerEditOptions(verdict);
+  // a rule with responseTypes that allows the response names itself in the flow line
+  const edits = urlExchangeOptions(verdict, (d) => flow.urlDecided(d));
   let reqFraming: BodyFraming;
   try {
     reqFraming = requestBodyFraming(head);
@@ -163,6 +164,12 @@ export async function forwardHttp(
       return { next: "continue", upstream: result.keepUpstream ? up : undefined };
     } catch (e) {
       up.conn.close();
+      if (e instanceof ResponseDeniedError) {
+        flow.urlDecided(e.decision);
+        r.headerMs = Date.now() - started;
+        await denyRequest(client, src, head, ctx, flow, blockInfo(flow, host, authority.port, url, e.decision));
+        return { next: "stop" };
+      }
       if (retry && (e instanceof UpstreamClosedError || !(e instanceof FlowTimeoutError || e instanceof HttpParseError || e instanceof ExchangeAbortedError))) {
         retry = false;
         up = await dial();

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { basicAuthorization } from "../../src/parent/tunnel.ts";
 import { testParent } from "../helpers/parent-proxy.ts";
 import type { UrlRuleDefinition } from "../../src/policy/types.ts";
-import { dec, type HarnessOptions, okResponse, type ParsedHead, type Peer, readResponse, withHarness, within } from "../helpers/flow-harness.ts";
+import { type HarnessOptions, okResponse, type ParsedHead, readResponse, refusal, withHarness } from "../helpers/flow-harness.ts";
 
 /** Url rules as a user would write them for decrypted traffic — and now for plain HTTP too. */
 const URL_RULES: UrlRuleDefinition[] = [
@@ -21,15 +21,6 @@ const URL_RULES: UrlRuleDefinition[] = [
 ];
 
 const OPTIONS: HarnessOptions = { urlRules: URL_RULES };
-
-/** Reads the whole answer to a refused request and the end of the connection. */
-async function refusal(c: Peer): Promise<{ status: number; body: string }> {
-  const head = await within(c.readHead(), 1500, "answer");
-  const body = dec.decode(await c.readBytes(Number(head.get("content-length"))));
-  await c.end().catch(() => {});
-  await within(c.readToEndOrReset(), 3000, "end");
-  return { status: head.status, body };
-}
 
 /** An origin at 10.0.0.1:80 that answers one request with `response`, keeping its head in `seen`. */
 function originOnce(h: Parameters<Parameters<typeof withHarness>[1]>[0], seen: ParsedHead[], response = okResponse("ok")): void {

@@ -664,6 +664,15 @@ export class Peer {
 }
 
 /** A minimal origin response with a Content-Length body. */
+/** Reads a refusal the gateway answers and closes with: its status, its body (Content-Length), then the end of the connection. */
+export async function refusal(c: Peer): Promise<{ status: number; body: string }> {
+  const head = await within(c.readHead(), 1500, "answer");
+  const body = dec.decode(await c.readBytes(Number(head.get("content-length"))));
+  await c.end().catch(() => {});
+  await within(c.readToEndOrReset(), 3000, "end");
+  return { status: head.status, body };
+}
+
 export function okResponse(body: string, extra = ""): string {
   return `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n${extra}\r\n${body}`;
 }
