@@ -13,6 +13,8 @@ import type { HostLists } from "../policy/load-host-lists.ts";
 import { MAX_USER_NAME, POLICY_MODES } from "../policy/scope.ts";
 import type { Explanation, Host, Policy, PolicyQuery, UrlPolicy } from "../policy/types.ts";
 import { compileUrlRules, methodError } from "../policy/url-rules.ts";
+import { decideResponse, mediaRangeError, mediaRangeText } from "../policy/response-types.ts";
+import { declaredMediaTypes } from "../protocol/media-type.ts";
 import type { ExplainQuery, ExplainResult } from "./state.ts";
 
 /** What an explanation is computed from: the compiled policies and the listeners. */
@@ -123,7 +125,14 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
   // url rules see decrypted requests and plain HTTP ones
   if (path !== undefined && d.action === "allow" && (plain || d.decryption === "decrypt") && source.urlPolicy !== undefined) {
     const u = source.urlPolicy.decide({ host, path, method, ...(user === undefined ? {} : { user }), ...(now === undefined ? {} : { now }) });
-    url = { action: u.action, ruleId: u.ruleId, reason: u.reason };
+    if (query.responseType !== undefined) {
+      const r = decideResponse(u, responseTypes(query.responseType)) ?? u;
+      url = { action: r.action, ruleId: r.ruleId, reason: r.reason };
+    } else {
+      const pending = [...(u.byResponse ?? []), ...(u.byResponseLenient ?? []).filter((p) => p.action === "deny" && !u.byResponse?.some((q) => q.id === p.id))];
+      const byResponse = pending.map((p) => ({ ruleId: p.id, action: p.action, types: p.types.map(mediaRangeText) }));
+      url = { action: u.action, ruleId: u.ruleId, reason: u.reason, ...(byResponse.length > 0 ? { byResponse } : {}) };
+    }
   }
   return {
     host: hostText(host),
@@ -149,6 +158,16 @@ export function explainConfig(config: Config, query: ExplainQuery, hostLists: Ho
   );
 }
 
+/** A Content-Type value as a query gives it (`"video/mp4"`, parameters allowed), as the gateway reads it. */
+function responseTypes(text: string): string[] {
+  const semi = text.indexOf(";");
+  const type = (semi < 0 ? text : text.slice(0, semi)).trim();
+  if (mediaRangeError(type) !== undefined || type.includes("*")) {
+    throw new TypeError(`Invalid response type ${JSON.stringify(text)}: expected a media type like "video/mp4"`);
+  }
+  return declaredMediaTypes([text]);
+}
+
 const QUERY_FIELDS: Readonly<Record<keyof ExplainQuery, "string" | "number">> = {
   url: "string",
   host: "string",
@@ -159,6 +178,7 @@ const QUERY_FIELDS: Readonly<Record<keyof ExplainQuery, "string" | "number">> = 
   listener: "string",
   user: "string",
   at: "string",
+  responseType: "string",
 };
 
 /**

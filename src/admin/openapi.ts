@@ -204,6 +204,7 @@ export function openApiDocument(version: string): Json {
             listener: { type: "string" },
             user: { type: "string", description: "An authenticated proxy user (default: none)" },
             at: { type: "string", format: "date-time", description: "When, for rules with a schedule (default: now)" },
+            responseType: { type: "string", examples: ["video/mp4"], description: "The response's Content-Type, for url rules with responseTypes (default: not known yet)" },
           },
         },
         ExplainResult: {
@@ -219,7 +220,19 @@ export function openApiDocument(version: string): Json {
               type: "array",
               items: { type: "object", properties: { index: { type: "integer" }, ruleId: { type: "string" }, matched: { type: "boolean" }, reason: { type: "string" } } },
             },
-            url: { type: "object", properties: { action: { enum: ["allow", "deny"] }, ruleId: { type: "string" }, reason: { type: "string" } } },
+            url: {
+              type: "object",
+              properties: {
+                action: { enum: ["allow", "deny"] },
+                ruleId: { type: "string" },
+                reason: { type: "string" },
+                byResponse: {
+                  type: "array",
+                  description: "Without responseType: url rules with responseTypes that matched the request ahead of the deciding one (the first whose types match the response decides it)",
+                  items: { type: "object", properties: { ruleId: { type: "string" }, action: { enum: ["allow", "deny"] }, types: { type: "array", items: { type: "string" } } } },
+                },
+              },
+            },
             clientIp: { type: "string" },
             mode: { type: "string" },
             listener: { type: "string" },

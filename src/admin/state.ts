@@ -77,6 +77,8 @@ export interface ExplainQuery {
   readonly user?: string;
   /** When (ISO 8601, e.g. "2026-11-23T12:15:00+01:00"), for rules with a `schedule` (default: now). */
   readonly at?: string;
+  /** The response's Content-Type (`"video/mp4"`), for url rules with `responseTypes` (default: not known yet). */
+  readonly responseType?: string;
 }
 
 export interface ExplainResult {
@@ -93,7 +95,16 @@ export interface ExplainResult {
   /** Every connection rule considered, in order, with why it did or did not match. */
   readonly rules: Explanation["rules"];
   /** With a URL path the gateway reads (a decrypting rule, or plain http/ws): the URL-rule decision. */
-  readonly url?: { readonly action: "allow" | "deny"; readonly ruleId: string; readonly reason: string };
+  readonly url?: {
+    readonly action: "allow" | "deny";
+    readonly ruleId: string;
+    readonly reason: string;
+    /**
+     * Without `responseType`: the url rules with `responseTypes` that matched the request
+     * ahead of the deciding one; the first whose types match the response will decide it.
+     */
+    readonly byResponse?: readonly { readonly ruleId: string; readonly action: "allow" | "deny"; readonly types: readonly string[] }[];
+  };
   /** The client address evaluated (defaults filled in). */
   readonly clientIp?: string;
   /** The mode evaluated. */

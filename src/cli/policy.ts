@@ -43,13 +43,15 @@ export const POLICY_USAGE = `Usage:
       and a config's block page template (read, placeholders checked).
       Prints every problem with its field path; exit 1 when there is one.
   tollgate policy explain URL|HOST[:PORT] [--client IP] [--mode MODE] [--listener NAME]
-                          [--user NAME] [--method METHOD] [--at TIME] [--config FILE]
+                          [--user NAME] [--method METHOD] [--at TIME]
+                          [--response-type TYPE] [--config FILE]
       Show the decision for a connection to URL (or HOST, port 443 by default): the
       matching rule, then every rule with why it did (✓) or did not (✗) match.
       --client defaults to 127.0.0.1, --mode to explicit, --listener to the first
       listener of that mode, --user to none (no proxy authentication), --at (ISO 8601,
-      for rules with a schedule) to now; --config to TOLLGATE_CONFIG, else the
-      embedded default.
+      for rules with a schedule) to now; --response-type (a Content-Type, for url
+      rules with responseTypes) to not known yet; --config to TOLLGATE_CONFIG, else
+      the embedded default.
 `;
 
 const EXIT_INVALID = 1;
@@ -127,7 +129,7 @@ interface ExplainArgs {
   readonly values: Map<string, string>;
 }
 
-const EXPLAIN_OPTIONS = ["--client", "--mode", "--listener", "--user", "--method", "--at", "--config"];
+const EXPLAIN_OPTIONS = ["--client", "--mode", "--listener", "--user", "--method", "--at", "--response-type", "--config"];
 
 function parseExplainArgs(args: readonly string[]): ExplainArgs {
   const values = new Map<string, string>();
@@ -190,6 +192,10 @@ export function formatExplanation(target: string, r: ExplainResult, source: stri
     `  ${where.join(", ")}; decryption ${d.decryption}${d.action === "allow" ? `; ${d.parent ? `via parent proxy "${d.parent}"` : "direct"}` : ""}`,
   ];
   if (r.url !== undefined) lines.push(`  url rules: ${r.url.action.toUpperCase()} by ${r.url.ruleId === "default" ? "the default" : `"${r.url.ruleId}"`}: ${r.url.reason}`);
+  if (r.url?.byResponse !== undefined) {
+    const rules = r.url.byResponse.map((p) => `"${p.ruleId}" (${p.action.toUpperCase()} ${p.types.join(", ")})`);
+    lines.push(`  unless the response's type decides first: ${rules.join(", then ")} (ask with --response-type)`);
+  }
   lines.push("", `Rules in ${source} (the first match decides):`);
   if (r.rules.length === 0) lines.push("  (none)");
   const width = Math.max(0, ...r.rules.map((rule) => rule.ruleId.length));
@@ -226,6 +232,7 @@ async function explain(args: readonly string[], io: PolicyCommandIo): Promise<nu
   const user = values.get("--user");
   const method = values.get("--method");
   const at = values.get("--at");
+  const responseType = values.get("--response-type");
   const query: ExplainQuery = {
     ...targetQuery(target),
     ...(client === undefined ? {} : { clientIp: client }),
@@ -234,6 +241,7 @@ async function explain(args: readonly string[], io: PolicyCommandIo): Promise<nu
     ...(user === undefined ? {} : { user }),
     ...(method === undefined ? {} : { method }),
     ...(at === undefined ? {} : { at }),
+    ...(responseType === undefined ? {} : { responseType }),
   };
   let result: ExplainResult;
   try {

@@ -108,6 +108,7 @@ function toDomain(wire: ConfigOutput): Config {
         ...(rule.responseHeaders === undefined ? {} : { responseHeaders: toEdits(rule.responseHeaders) }),
         ...(rule.message === undefined ? {} : { message: rule.message }),
         ...(rule.schedule === undefined ? {} : { schedule: { ...rule.schedule, ...(rule.schedule.days ? { days: [...rule.schedule.days] } : {}) } }),
+        ...(rule.responseTypes === undefined ? {} : { responseTypes: [...rule.responseTypes] }),
       })),
     },
     ...(wire.ca === undefined ? {} : { ca: toCaConfig(wire.ca) }),

@@ -13,6 +13,7 @@ import { hostNameError, normaliseName } from "../dns/name.ts";
 import { parseDnsServer } from "../dns/server.ts";
 import { cidrError, hostPatternError, portSpecError, regexError } from "../policy/host-pattern.ts";
 import { pathPatternError } from "../policy/url-path.ts";
+import { mediaRangeError } from "../policy/response-types.ts";
 import { methodError } from "../policy/url-rules.ts";
 import { POLICY_MODES } from "../policy/scope.ts";
 import { HOST_LIST_FORMATS } from "../policy/host-list.ts";
@@ -131,9 +132,14 @@ const urlRuleSchema = v.pipe(object({
   message: v.optional(messageSchema),
   /** When the rule applies, as for connection rules. */
   schedule: v.optional(scheduleSchema),
+  /** Media types of the response (`"video/*"`): the rule is decided by the response's Content-Type. */
+  responseTypes: v.optional(v.array(checkedString('a media type like "video/*"', mediaRangeError), expected("an array of media types"))),
 }), v.check(
   (r) => (r.requestHeaders === undefined && r.responseHeaders === undefined) || r.action === "allow",
   'expected "requestHeaders" and "responseHeaders" only on an "allow" rule (a denied request goes nowhere)',
+), v.check(
+  (r) => r.responseTypes === undefined || (r.requestHeaders === undefined && r.responseHeaders === undefined),
+  'a rule with "responseTypes" takes no "requestHeaders" or "responseHeaders" (it is decided after the request went out)',
 ));
 
 /** A host list file: one pattern per line (see `policy/host-list.ts`), read at start and on every reload. */

@@ -21,6 +21,44 @@ const config = parseConfig({
   },
 });
 
+describe("explainConfig: url rules decided by the response's type", () => {
+  const typed = parseConfig({
+    policy: {
+      defaultAction: "allow",
+      urlRules: [
+        { id: "partner-video", hosts: ["tv.partner.example"], responseTypes: ["video/*"], action: "allow" },
+        { id: "no-video", responseTypes: ["video/*"], action: "deny" },
+        { id: "no-exe", responseTypes: ["application/x-msdownload"], action: "deny" },
+      ],
+    },
+  });
+
+  it("without responseType: the request's verdict, and the rules the response's type may still apply", () => {
+    const r = explainConfig(typed, { url: "http://tv.example/watch" });
+    assert.deepEqual(r.url, {
+      action: "allow",
+      ruleId: "default",
+      reason: "no url rule matched; default allow",
+      byResponse: [
+        { ruleId: "no-video", action: "deny", types: ["video/*"] },
+        { ruleId: "no-exe", action: "deny", types: ["application/x-msdownload"] },
+      ],
+    });
+  });
+
+  it("with responseType: the verdict on that response", () => {
+    assert.deepEqual(explainConfig(typed, { url: "http://tv.example/watch", responseType: "video/mp4; codecs=avc1" }).url, {
+      action: "deny",
+      ruleId: "no-video",
+      reason: 'url rule "no-video" matched response type "video/mp4" (pattern "video/*")',
+    });
+    assert.equal(explainConfig(typed, { url: "http://tv.partner.example/", responseType: "video/mp4" }).url?.ruleId, "partner-video");
+    assert.equal(explainConfig(typed, { url: "http://tv.example/", responseType: "text/html" }).url?.ruleId, "default");
+    assert.throws(() => explainConfig(typed, { url: "http://tv.example/", responseType: "video/*" }), /Invalid response type "video\/\*": expected a media type like "video\/mp4"/);
+    assert.deepEqual(parseExplainBody({ url: "http://tv.example/", responseType: "video/mp4" }), { url: "http://tv.example/", responseType: "video/mp4" });
+  });
+});
+
 describe("explainConfig", () => {
   it("takes the port from the URL scheme or the URL, path for url rules of decrypting rules", () => {
     const r = explainConfig(config, { url: "https://git.corp.example/admin/x", method: "post" });

@@ -171,6 +171,20 @@ describe("tollgate policy explain", () => {
     assert.match(bad.err, /Invalid time "noon"/);
   });
 
+  it("--response-type asks about a response for url rules with responseTypes; without it they are listed", async () => {
+    const config = JSON.stringify({
+      policy: { defaultAction: "allow", urlRules: [{ id: "no-video", responseTypes: ["video/*"], action: "deny" }] },
+    });
+    const open = await run(["explain", "http://tv.example/watch", "--config", "gw.json"], { "gw.json": config });
+    assert.match(open.out, /  url rules: ALLOW by the default: no url rule matched; default allow\n  unless the response's type decides first: "no-video" \(DENY video\/\*\) \(ask with --response-type\)\n/);
+    const video = await run(["explain", "http://tv.example/watch", "--response-type", "video/mp4", "--config", "gw.json"], { "gw.json": config });
+    assert.match(video.out, /  url rules: DENY by "no-video": url rule "no-video" matched response type "video\/mp4" \(pattern "video\/\*"\)\n/);
+    assert.doesNotMatch(video.out, /unless the response/);
+    const bad = await run(["explain", "http://tv.example/", "--response-type", "video", "--config", "gw.json"], { "gw.json": config });
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /Invalid response type "video"/);
+  });
+
   it("names the parent proxy an allowed flow goes through", async () => {
     const config = JSON.stringify({
       parents: { corp: { url: "http://10.0.0.8:3128" } },
