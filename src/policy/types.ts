@@ -198,6 +198,16 @@ export interface UrlRuleDefinition {
    * no header edits.
    */
   readonly responseTypes?: readonly string[];
+  /**
+   * An allow rule's limit on the request body (bytes): a request it decides with a larger
+   * body is refused (`413`; a body of unknown length is counted as it goes up).
+   */
+  readonly maxRequestBytes?: number;
+  /**
+   * An allow rule's limit on the response body (bytes): a larger one announced by its
+   * Content-Length is refused (`413`); one of unknown length is cut off at the limit.
+   */
+  readonly maxResponseBytes?: number;
 }
 
 /** A media range of a url rule's `responseTypes`, lowercase: `type/subtype`, `type/*`, or `*` over `*` (any type). */
@@ -250,6 +260,10 @@ export interface UrlDecision {
   readonly responseHeaders?: HeaderEditsConfig;
   /** The deciding rule's `message` for the user, if it has one. */
   readonly message?: string;
+  /** The deciding allow rule's limit on the request body, in bytes. */
+  readonly maxRequestBytes?: number;
+  /** The deciding allow rule's limit on the response body, in bytes. */
+  readonly maxResponseBytes?: number;
   /**
    * With an allow: rules with `responseTypes` ahead of the deciding rule that matched the
    * request, in rule order; the first whose types match the response decides it instead

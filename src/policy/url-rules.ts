@@ -70,6 +70,9 @@ interface CompiledUrlRule {
   readonly schedule: Schedule | undefined;
   /** Decided by the response's type (see `response-types.ts`); undefined = by the request. */
   readonly responseTypes: readonly MediaRange[] | undefined;
+  /** An allow rule's body limits, in bytes. */
+  readonly maxRequestBytes: number | undefined;
+  readonly maxResponseBytes: number | undefined;
 }
 
 function _show(v: unknown): string {
@@ -115,6 +118,8 @@ function _compile(def: unknown, index: number, lists: ReadonlyMap<string, HostLi
   if (responseTypes !== undefined && (requestHeaders !== undefined || responseHeaders !== undefined)) {
     fieldError(`${at}.responseTypes`, "a rule decided by the response takes no requestHeaders or responseHeaders (the request went out before it applies)");
   }
+  const maxRequestBytes = _limit(r, "maxRequestBytes", at, action, responseTypes !== undefined);
+  const maxResponseBytes = _limit(r, "maxResponseBytes", at, action, responseTypes !== undefined);
   return {
     id,
     action,
@@ -133,7 +138,22 @@ function _compile(def: unknown, index: number, lists: ReadonlyMap<string, HostLi
     message: message as string | undefined,
     schedule: _schedule(r["schedule"], at),
     responseTypes,
+    maxRequestBytes,
+    maxResponseBytes,
   };
+}
+
+/** Largest body limit a rule may set: 2^53 - 1 bytes (any body a client can send fits under it). */
+const MAX_LIMIT = Number.MAX_SAFE_INTEGER;
+
+/** A body limit of an allow rule without `responseTypes`, checked. */
+function _limit(r: Record<string, unknown>, key: string, at: string, action: Action, byResponse: boolean): number | undefined {
+  const v = r[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > MAX_LIMIT) fieldError(`${at}.${key}`, `expected a number of bytes (an integer 0 or more), got ${_show(v)}`);
+  if (action !== "allow") fieldError(`${at}.${key}`, 'only an "allow" rule limits bodies (a denied request goes nowhere)');
+  if (byResponse) fieldError(`${at}.${key}`, "a rule decided by the response takes no body limits");
+  return v;
 }
 
 /** A rule's request header edits, checked (the config schema checked them already; a policy may come from elsewhere). */
@@ -263,6 +283,8 @@ function _decision(rule: CompiledUrlRule, match: RequestMatch): UrlDecision {
     ...(rule.requestHeaders ? { requestHeaders: rule.requestHeaders } : {}),
     ...(rule.responseHeaders ? { responseHeaders: rule.responseHeaders } : {}),
     ...(rule.message !== undefined ? { message: rule.message } : {}),
+    ...(rule.maxRequestBytes !== undefined ? { maxRequestBytes: rule.maxRequestBytes } : {}),
+    ...(rule.maxResponseBytes !== undefined ? { maxResponseBytes: rule.maxResponseBytes } : {}),
   };
 }
 

@@ -254,3 +254,26 @@ describe("compileUrlRules: host lists", () => {
     assert.throws(() => compileUrlRules([{ id: "a", hostLists: ["sharing"], action: "deny" }]), /^TypeError: urlRules\[0\]\.hostLists\[0\]: no host list named "sharing" \(the policy has no hostLists\)$/);
   });
 });
+
+describe("compileUrlRules: body limits", () => {
+  it("an allow rule's limits go with its decision, a rule without them has none", () => {
+    const rules = compileUrlRules([
+      { id: "big", hosts: ["files.example"], action: "allow" },
+      { id: "small", action: "allow", maxRequestBytes: 10485760, maxResponseBytes: 0 },
+    ]);
+    const d = ask(rules, "/upload");
+    assert.equal(d.maxRequestBytes, 10485760);
+    assert.equal(d.maxResponseBytes, 0);
+    const big = ask(rules, "/upload", "POST", "files.example");
+    assert.equal(big.maxRequestBytes, undefined);
+    assert.equal(big.maxResponseBytes, undefined);
+  });
+
+  it("refuses them on a deny, on a rule decided by the response, and when not a byte count", () => {
+    assert.throws(() => compileUrlRules([{ id: "x", action: "deny", maxRequestBytes: 5 }]), /urlRules\[0\]\.maxRequestBytes: only an "allow" rule limits bodies/);
+    assert.throws(() => compileUrlRules([{ id: "x", action: "allow", responseTypes: ["video/*"], maxResponseBytes: 5 }]), /urlRules\[0\]\.maxResponseBytes: a rule decided by the response takes no body limits/);
+    for (const bad of [-1, 1.5, "10MB", Number.MAX_SAFE_INTEGER + 2]) {
+      assert.throws(() => compileUrlRules([{ id: "x", action: "allow", maxRequestBytes: bad as number }]), /urlRules\[0\]\.maxRequestBytes: expected a number of bytes/);
+    }
+  });
+});
