@@ -22,6 +22,8 @@ export interface DeniedRequest {
   readonly method: string;
   /** Its `Accept` field, if any. */
   readonly accept: string | undefined;
+  /** The page's status: 403 (default), or 413 for a body over a rule's limit. A redirect is 302 regardless. */
+  readonly status?: 403 | 413;
 }
 
 /** A block answer: the response's bytes and its status. */
@@ -53,10 +55,10 @@ export class BlockPage {
   /** The built-in page, no redirect, no interception of denied TLS. */
   static readonly default: BlockPage = new BlockPage({ interceptDenied: false });
 
-  /** The full response (head and body) for a denied request, and its status (403 or 302). */
+  /** The full response (head and body) for a denied request, and its status (403, 413 or 302). */
   answer(info: BlockInfo, request: DeniedRequest): BlockAnswer {
     const headers: [string, string][] = [];
-    let status = 403;
+    let status: number = request.status ?? 403;
     let body: string;
     let type: string;
     if (this.#redirect) {
@@ -77,7 +79,7 @@ export class BlockPage {
     const head = serializeResponseHead({
       version: "HTTP/1.1",
       status,
-      reason: status === 302 ? "Found" : "Forbidden",
+      reason: status === 302 ? "Found" : status === 413 ? "Content Too Large" : "Forbidden",
       headers: [
         ["Content-Type", type],
         ["Content-Length", String(bytes.byteLength)],

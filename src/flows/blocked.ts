@@ -45,8 +45,8 @@ export function blockInfo(flow: FlowState, host: Host, port: number, url: string
  * Answers a plain-HTTP request the policy denied (page, text or redirect), writes the flow
  * line and closes.
  */
-export async function denyRequest(client: Conn, src: ConnReader, head: RequestHead, ctx: FlowContext, flow: FlowState, info: BlockInfo): Promise<void> {
-  const answer = blockPageOf(ctx).answer(info, { method: head.method, accept: head.headers.get("accept") ?? undefined });
+export async function denyRequest(client: Conn, src: ConnReader, head: RequestHead, ctx: FlowContext, flow: FlowState, info: BlockInfo, status?: 403 | 413): Promise<void> {
+  const answer = blockPageOf(ctx).answer(info, { method: head.method, accept: head.headers.get("accept") ?? undefined, ...(status ? { status } : {}) });
   flow.record.status = answer.status;
   flow.finish("denied");
   await sendAndClose(client, src, answer.bytes);

@@ -15,6 +15,11 @@ export interface RelayExtras {
    * is the upstream's (no 100 yet), so a timeout then stays a FlowTimeoutError, not a 408.
    */
   readonly awaitsContinue?: boolean;
+  /**
+   * At most this many payload bytes (a chunked body's decoded data) go through: the write
+   * that would pass it is not made, and `exceeded()` is thrown instead.
+   */
+  readonly limit?: { readonly bytes: number; readonly exceeded: () => Error };
 }
 
 /**
@@ -50,6 +55,12 @@ async function relayFramed(
   extra: RelayExtras,
 ): Promise<number> {
   let copied = 0;
+  /** Payload bytes so far, against `extra.limit`. */
+  let payload = 0;
+  const count = (n: number) => {
+    payload += n;
+    if (extra.limit !== undefined && payload > extra.limit.bytes) throw extra.limit.exceeded();
+  };
   // whose turn it is: a timeout while reading is the sender's, while writing the receiver's
   let reading = false;
   const read = (): Promise<Uint8Array | undefined> => {
@@ -75,6 +86,7 @@ async function relayFramed(
           const take = chunk.byteLength > remaining ? chunk.subarray(0, remaining) : chunk;
           if (take !== chunk) src.unread(chunk.subarray(remaining));
           remaining -= take.byteLength;
+          count(take.byteLength);
           copied += take.byteLength;
           await write(take);
         }
@@ -88,6 +100,7 @@ async function relayFramed(
           const r = decoder.push(chunk);
           const part = r.consumed === chunk.byteLength ? chunk : chunk.subarray(0, r.consumed);
           if (r.done) src.unread(chunk.subarray(r.consumed));
+          count(r.data.reduce((n, d) => n + d.byteLength, 0));
           for (const out of extra.dechunk ? r.data : [part]) {
             copied += out.byteLength;
             if (out.byteLength > 0) await write(out);
@@ -99,6 +112,7 @@ async function relayFramed(
         for (;;) {
           const chunk = await read();
           if (!chunk) return copied;
+          count(chunk.byteLength);
           copied += chunk.byteLength;
           await write(chunk);
         }

@@ -16,7 +16,7 @@ import { errorText, type FlowState } from "./flow-state.ts";
 import { exchange, ExchangeAbortedError, UpstreamClosedError } from "./http-exchange.ts";
 import { nextRequest } from "./next-request.ts";
 import { requestRecord } from "./request-record.ts";
-import { decideUrl, ResponseDeniedError, urlExchangeOptions } from "./url-verdict.ts";
+import { decideUrl, UrlRefusalError, urlExchangeOptions } from "./url-verdict.ts";
 import { UpstreamError } from "./upstream.ts";
 import { connectionBoundAuth } from "../protocol/connection-auth.ts";
 import { isIdempotent } from "../protocol/idempotent.ts";
@@ -126,10 +126,10 @@ export async function relayDecryptedHttp(
       req.rule = d.ruleId;
       req.reason = d.reason;
     };
-    /** Answers with the block page (the request was denied, or its response) and ends the session. */
-    const deny = async (d: UrlDecision) => {
+    /** Answers with the block page (the request was denied, its response, or a body over a limit: 413) and ends the session. */
+    const deny = async (d: UrlDecision, status?: 403 | 413) => {
       decided(d);
-      const answer = blockPageOf(ctx).answer(blockInfo(flow, host, port, req.url, d), { method: head.method, accept: head.headers.get("accept") ?? undefined });
+      const answer = blockPageOf(ctx).answer(blockInfo(flow, host, port, req.url, d), { method: head.method, accept: head.headers.get("accept") ?? undefined, ...(status ? { status } : {}) });
       req.status = answer.status;
       logRequest(log);
       await sendAndClose(client, cR, answer.bytes);
@@ -169,10 +169,7 @@ export async function relayDecryptedHttp(
         up?.close();
         up = undefined;
         uR = undefined;
-        if (e instanceof ResponseDeniedError) {
-          req.headerMs = Date.now() - started;
-          return await deny(e.decision);
-        }
+        if (e instanceof UrlRefusalError) return await deny(e.decision, e.status);
         // A kept-alive upstream may have closed (FIN) or been reset (RST) just as we reused it:
         // retry once on a fresh connection, but only for a request without a body (nothing of
         // it was consumed), and after a reset only an idempotent one (it may have arrived).
@@ -180,6 +177,7 @@ export async function relayDecryptedHttp(
         if ((e instanceof UpstreamClosedError || lostReused) && attempt === 0 && framing.kind === "none") continue;
         if (e instanceof ExchangeAbortedError) {
           // the client already got the origin's status and some bytes: log those
+          if (e.cause instanceof UrlRefusalError) decided(e.cause.decision); // cut off at a body limit
           req.status = e.sent.status;
           req.headerMs = e.sent.headerAt === null ? null : e.sent.headerAt - started;
           req.bytesUp = e.sent.bytesUp;

@@ -53,6 +53,24 @@ export interface ExchangeOptions {
    * closed (its body unread), so the caller can answer instead.
    */
   readonly checkResponse?: (head: ResponseHead, framing: BodyFraming) => Error | undefined;
+  /**
+   * Limits on the request's and the response's body (payload bytes). A body over one is
+   * refused with the error its `exceeded` makes: when its length is announced, before any of
+   * it (or, for the request, of the request) is sent, the upstream connection closed for a
+   * response; else when the count passes the limit, mid-body.
+   */
+  readonly bodyLimits?: { readonly request?: BodyLimit; readonly response?: BodyLimit };
+}
+
+/** A limit on one body, and the error for a body over it (`length`: the announced one, if any). */
+export interface BodyLimit {
+  readonly bytes: number;
+  exceeded(length: number | undefined): Error;
+}
+
+/** The relay limit of `limit`: the error for a body of unknown length that passed it. */
+function relayLimit(limit: BodyLimit | undefined) {
+  return limit === undefined ? {} : { limit: { bytes: limit.bytes, exceeded: () => limit.exceeded(undefined) } };
 }
 
 /** Largest body (request or response) sent in one write with its head when it is already buffered. */
@@ -121,6 +139,8 @@ export async function exchange(
     hop.client.close();
     hop.upstream.close();
   };
+  const requestLimit = options.bodyLimits?.request;
+  if (requestLimit !== undefined && reqFraming.kind === "length" && reqFraming.length > requestLimit.bytes) throw requestLimit.exceeded(reqFraming.length);
   const upW = hop.upstream.writable.getWriter();
   const cW = hop.client.writable.getWriter();
   let bytesUp = 0;
@@ -162,7 +182,7 @@ export async function exchange(
     // The request body goes up while we wait for the response: a client sending
     // "Expect: 100-continue" waits for the 100 before its body, and an origin may answer early.
     const awaitsContinue = /(^|,)\s*100-continue\s*($|,)/i.test(head.headers.get("expect") ?? "");
-    const body = wholeReq ? Promise.resolve() : relayBody(hop.clientReader, upW, reqFraming, idle, stall, 400, { progress: upProgress, awaitsContinue });
+    const body = wholeReq ? Promise.resolve() : relayBody(hop.clientReader, upW, reqFraming, idle, stall, 400, { progress: upProgress, awaitsContinue, ...relayLimit(requestLimit) });
     upload = body.then(() => {
       uploadDone = true;
       answerWait?.resume();
@@ -193,7 +213,9 @@ export async function exchange(
     headerAt = finalAt;
     const resFraming = responseBodyFraming(res, head.method);
     const tunnel = resFraming.kind === "tunnel" && upgrade !== undefined;
-    const refused = tunnel ? undefined : options.checkResponse?.(res, resFraming);
+    const responseLimit = options.bodyLimits?.response;
+    const tooLong = responseLimit !== undefined && resFraming.kind === "length" && resFraming.length > responseLimit.bytes;
+    const refused = tunnel ? undefined : (options.checkResponse?.(res, resFraming) ?? (tooLong ? responseLimit.exceeded(resFraming.length) : undefined));
     if (refused !== undefined) {
       hop.upstream.close();
       throw refused;
@@ -239,7 +261,7 @@ export async function exchange(
       };
     }
     if (wholeRes) downProgress.bytes = wholeRes.byteLength - resHead.byteLength;
-    else await relayBody(hop.upstreamReader, cW, resFraming, idle, stall, 502, { progress: downProgress, dechunk });
+    else await relayBody(hop.upstreamReader, cW, resFraming, idle, stall, 502, { progress: downProgress, dechunk, ...relayLimit(responseLimit) });
     bytesDown += downProgress.bytes;
     let keepUpstream = resFraming.kind !== "close" && keepAlive(res.version, res.headers);
     if (!uploadDone) {

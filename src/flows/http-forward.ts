@@ -6,7 +6,7 @@ import type { RequestHead } from "../protocol/http-request-head.ts";
 import type { Host } from "../policy/types.ts";
 import { answerError, lingerClose } from "./answers.ts";
 import { blockInfo, denyRequest } from "./blocked.ts";
-import { decideUrl, ResponseDeniedError, urlExchangeOptions } from "./url-verdict.ts";
+import { decideUrl, UrlRefusalError, urlExchangeOptions } from "./url-verdict.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
@@ -164,10 +164,9 @@ export async function forwardHttp(
       return { next: "continue", upstream: result.keepUpstream ? up : undefined };
     } catch (e) {
       up.conn.close();
-      if (e instanceof ResponseDeniedError) {
+      if (e instanceof UrlRefusalError) {
         flow.urlDecided(e.decision);
-        r.headerMs = Date.now() - started;
-        await denyRequest(client, src, head, ctx, flow, blockInfo(flow, host, authority.port, url, e.decision));
+        await denyRequest(client, src, head, ctx, flow, blockInfo(flow, host, authority.port, url, e.decision), e.status);
         return { next: "stop" };
       }
       if (retry && (e instanceof UpstreamClosedError || !(e instanceof FlowTimeoutError || e instanceof HttpParseError || e instanceof ExchangeAbortedError))) {
@@ -177,6 +176,7 @@ export async function forwardHttp(
         continue;
       }
       if (e instanceof ExchangeAbortedError) {
+        if (e.cause instanceof UrlRefusalError) flow.urlDecided(e.cause.decision); // cut off at a body limit
         r.status = e.sent.status;
         r.headerMs = e.sent.headerAt === null ? null : e.sent.headerAt - started;
         r.bytesUp += e.sent.bytesUp;
