@@ -131,7 +131,14 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
     } else {
       const pending = [...(u.byResponse ?? []), ...(u.byResponseLenient ?? []).filter((p) => p.action === "deny" && !u.byResponse?.some((q) => q.id === p.id))];
       const byResponse = pending.map((p) => ({ ruleId: p.id, action: p.action, types: p.types.map(mediaRangeText) }));
-      url = { action: u.action, ruleId: u.ruleId, reason: u.reason, ...(byResponse.length > 0 ? { byResponse } : {}) };
+      url = {
+        action: u.action,
+        ruleId: u.ruleId,
+        reason: u.reason,
+        ...(byResponse.length > 0 ? { byResponse } : {}),
+        ...(u.maxRequestBytes === undefined ? {} : { maxRequestBytes: u.maxRequestBytes }),
+        ...(u.maxResponseBytes === undefined ? {} : { maxResponseBytes: u.maxResponseBytes }),
+      };
     }
   }
   return {

@@ -231,6 +231,8 @@ export function openApiDocument(version: string): Json {
                   description: "Without responseType: url rules with responseTypes that matched the request ahead of the deciding one (the first whose types match the response decides it)",
                   items: { type: "object", properties: { ruleId: { type: "string" }, action: { enum: ["allow", "deny"] }, types: { type: "array", items: { type: "string" } } } },
                 },
+                maxRequestBytes: { type: "integer", description: "The deciding allow rule's limit on request bodies (bytes)" },
+                maxResponseBytes: { type: "integer", description: "The deciding allow rule's limit on response bodies (bytes)" },
               },
             },
             clientIp: { type: "string" },

@@ -104,6 +104,9 @@ export interface ExplainResult {
      * ahead of the deciding one; the first whose types match the response will decide it.
      */
     readonly byResponse?: readonly { readonly ruleId: string; readonly action: "allow" | "deny"; readonly types: readonly string[] }[];
+    /** The deciding allow rule's body limits, in bytes. */
+    readonly maxRequestBytes?: number;
+    readonly maxResponseBytes?: number;
   };
   /** The client address evaluated (defaults filled in). */
   readonly clientIp?: string;

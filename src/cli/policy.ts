@@ -192,6 +192,8 @@ export function formatExplanation(target: string, r: ExplainResult, source: stri
     `  ${where.join(", ")}; decryption ${d.decryption}${d.action === "allow" ? `; ${d.parent ? `via parent proxy "${d.parent}"` : "direct"}` : ""}`,
   ];
   if (r.url !== undefined) lines.push(`  url rules: ${r.url.action.toUpperCase()} by ${r.url.ruleId === "default" ? "the default" : `"${r.url.ruleId}"`}: ${r.url.reason}`);
+  const limits = [r.url?.maxRequestBytes === undefined ? "" : `request bodies up to ${r.url.maxRequestBytes} bytes`, r.url?.maxResponseBytes === undefined ? "" : `response bodies up to ${r.url.maxResponseBytes} bytes`].filter(Boolean);
+  if (limits.length > 0) lines.push(`  with ${limits.join(" and ")}`);
   if (r.url?.byResponse !== undefined) {
     const rules = r.url.byResponse.map((p) => `"${p.ruleId}" (${p.action.toUpperCase()} ${p.types.join(", ")})`);
     lines.push(`  unless the response's type decides first: ${rules.join(", then ")} (ask with --response-type)`);

@@ -109,6 +109,8 @@ function toDomain(wire: ConfigOutput): Config {
         ...(rule.message === undefined ? {} : { message: rule.message }),
         ...(rule.schedule === undefined ? {} : { schedule: { ...rule.schedule, ...(rule.schedule.days ? { days: [...rule.schedule.days] } : {}) } }),
         ...(rule.responseTypes === undefined ? {} : { responseTypes: [...rule.responseTypes] }),
+        ...(rule.maxRequestBytes === undefined ? {} : { maxRequestBytes: rule.maxRequestBytes }),
+        ...(rule.maxResponseBytes === undefined ? {} : { maxResponseBytes: rule.maxResponseBytes }),
       })),
     },
     ...(wire.ca === undefined ? {} : { ca: toCaConfig(wire.ca) }),

@@ -134,12 +134,19 @@ const urlRuleSchema = v.pipe(object({
   schedule: v.optional(scheduleSchema),
   /** Media types of the response (`"video/*"`): the rule is decided by the response's Content-Type. */
   responseTypes: v.optional(v.array(checkedString('a media type like "video/*"', mediaRangeError), expected("an array of media types"))),
+  /** An allow rule's limit on request bodies, in bytes (larger: 413). */
+  maxRequestBytes: v.optional(integer(0, Number.MAX_SAFE_INTEGER)),
+  /** An allow rule's limit on response bodies, in bytes (announced larger: 413; else cut off at the limit). */
+  maxResponseBytes: v.optional(integer(0, Number.MAX_SAFE_INTEGER)),
 }), v.check(
   (r) => (r.requestHeaders === undefined && r.responseHeaders === undefined) || r.action === "allow",
   'expected "requestHeaders" and "responseHeaders" only on an "allow" rule (a denied request goes nowhere)',
 ), v.check(
   (r) => r.responseTypes === undefined || (r.requestHeaders === undefined && r.responseHeaders === undefined),
   'a rule with "responseTypes" takes no "requestHeaders" or "responseHeaders" (it is decided after the request went out)',
+), v.check(
+  (r) => (r.maxRequestBytes === undefined && r.maxResponseBytes === undefined) || (r.action === "allow" && r.responseTypes === undefined),
+  'expected "maxRequestBytes" and "maxResponseBytes" only on an "allow" rule without "responseTypes"',
 ));
 
 /** A host list file: one pattern per line (see `policy/host-list.ts`), read at start and on every reload. */

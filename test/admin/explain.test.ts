@@ -57,6 +57,13 @@ describe("explainConfig: url rules decided by the response's type", () => {
     assert.throws(() => explainConfig(typed, { url: "http://tv.example/", responseType: "video/*" }), /Invalid response type "video\/\*": expected a media type like "video\/mp4"/);
     assert.deepEqual(parseExplainBody({ url: "http://tv.example/", responseType: "video/mp4" }), { url: "http://tv.example/", responseType: "video/mp4" });
   });
+
+  it("names the deciding rule's body limits", () => {
+    const limited = parseConfig({ policy: { defaultAction: "allow", urlRules: [{ id: "small", action: "allow", maxRequestBytes: 1000 }] } });
+    const url = explainConfig(limited, { url: "http://files.example/up", method: "POST" }).url;
+    assert.equal(url?.maxRequestBytes, 1000);
+    assert.equal(url?.maxResponseBytes, undefined);
+  });
 });
 
 describe("explainConfig", () => {

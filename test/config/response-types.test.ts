@@ -20,3 +20,19 @@ describe("config: policy.urlRules[].responseTypes", () => {
     ]);
   });
 });
+
+describe("config: policy.urlRules[].maxRequestBytes and maxResponseBytes", () => {
+  it("keeps them on an allow rule", () => {
+    const config = parseConfig({ policy: { urlRules: [{ id: "u", action: "allow", maxRequestBytes: 1048576, maxResponseBytes: 0 }] } });
+    assert.equal(config.policy.urlRules[0]?.maxRequestBytes, 1048576);
+    assert.equal(config.policy.urlRules[0]?.maxResponseBytes, 0);
+  });
+
+  it("refuses them on a deny or with responseTypes, and a count that is not a whole number of bytes", () => {
+    const only = 'policy.urlRules[0]: expected "maxRequestBytes" and "maxResponseBytes" only on an "allow" rule without "responseTypes"';
+    assert.deepEqual(problems({ policy: { urlRules: [{ id: "u", action: "deny", maxRequestBytes: 10 }] } }), [only]);
+    assert.deepEqual(problems({ policy: { urlRules: [{ id: "u", action: "allow", responseTypes: ["video/*"], maxResponseBytes: 10 }] } }), [only]);
+    assert.equal(problems({ policy: { urlRules: [{ id: "u", action: "allow", maxRequestBytes: "10MB" }] } }).length, 1);
+    assert.equal(problems({ policy: { urlRules: [{ id: "u", action: "allow", maxRequestBytes: -1 }] } }).length, 1);
+  });
+});

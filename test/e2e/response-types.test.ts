@@ -2,8 +2,9 @@
  * Url rules decided by the response's type on a real gateway process, with real curl: a
  * decrypted session and plain HTTP get the block page instead of a video or an executable,
  * other types pass byte for byte, an exception for one host holds, and the admin API's
- * explain answers for a given response type. Only 127.0.0.1: an HTTP and an HTTPS origin,
- * names mapped by `dns.hosts`.
+ * explain answers for a given response type. And a rule's body limits: an upload or a
+ * download over them gets 413. Only 127.0.0.1: an HTTP and an HTTPS origin, names mapped by
+ * `dns.hosts`.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -11,13 +12,17 @@ import { execFileSync } from "node:child_process";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { makeTestPki, type TestPki } from "./support/certs.ts";
 import { curl } from "./support/curl.ts";
 import { cliCommand, type GatewayProcess, startGateway } from "./support/gateway.ts";
 
-/** Routes: `/page` (text/html), `/movie` (64 MiB of video/mp4, written as the client reads), `/tool.exe`, `/blob` (no Content-Type). */
+/**
+ * Routes: `/page` (text/html), `/movie` (64 MiB of video/mp4, written as the client reads),
+ * `/tool.exe`, `/blob` (no Content-Type), `/upload` (answers the body's length).
+ */
 const handler: http.RequestListener = (req, res) => {
   const path = new URL(req.url ?? "/", "http://origin").pathname;
   if (path === "/page") {
@@ -40,6 +45,10 @@ const handler: http.RequestListener = (req, res) => {
   } else if (path === "/tool.exe") {
     res.writeHead(200, { "content-type": "application/x-msdownload" });
     res.end("MZ");
+  } else if (path === "/upload") {
+    let n = 0;
+    req.on("data", (c: Uint8Array) => (n += c.byteLength));
+    req.on("end", () => res.end(String(n)));
   } else if (path === "/blob") {
     res.removeHeader("content-type");
     res.end("??");
@@ -70,7 +79,7 @@ describe("url rules with responseTypes (real gateway, real curl)", { timeout: 90
     plain = http.createServer(handler);
     await new Promise<void>((resolve) => plain.listen(0, "127.0.0.1", resolve));
     plainPort = (plain.address() as AddressInfo).port;
-    pki = makeTestPki(["tv.test", "partner.test"]);
+    pki = makeTestPki(["tv.test", "partner.test", "files.test"]);
     secure = https.createServer({ cert: pki.certPem, key: pki.keyPem }, handler);
     await new Promise<void>((resolve) => secure.listen(0, "127.0.0.1", resolve));
     securePort = (secure.address() as AddressInfo).port;
@@ -84,11 +93,12 @@ describe("url rules with responseTypes (real gateway, real curl)", { timeout: 90
       interception: { upstreamCaFiles: [pki.caFile] },
       addressGuard: { allow: ["127.0.0.0/8"] },
       admin: { listen: "127.0.0.1:0" },
-      dns: { hosts: { "tv.test": ["127.0.0.1"], "partner.test": ["127.0.0.1"] } },
+      dns: { hosts: { "tv.test": ["127.0.0.1"], "partner.test": ["127.0.0.1"], "files.test": ["127.0.0.1"] } },
       policy: {
         defaultAction: "deny",
-        rules: [{ id: "inspect", hosts: ["tv.test", "partner.test"], action: "allow", decryption: "decrypt" }],
+        rules: [{ id: "inspect", hosts: ["tv.test", "partner.test", "files.test"], action: "allow", decryption: "decrypt" }],
         urlRules: [
+          { id: "files", hosts: ["files.test"], action: "allow", maxRequestBytes: 1 << 20, maxResponseBytes: 1 << 20 },
           { id: "partner-video", hosts: ["partner.test"], responseTypes: ["video/*"], action: "allow" },
           { id: "no-video", responseTypes: ["video/*"], action: "deny", message: "No streaming at work." },
           { id: "no-exe", responseTypes: ["application/x-msdownload", "application/octet-stream"], action: "deny" },
@@ -147,5 +157,23 @@ describe("url rules with responseTypes (real gateway, real curl)", { timeout: 90
     const open = await ask({ url: "https://tv.test/movie" });
     assert.deepEqual(open.url?.byResponse?.map((p) => p.ruleId), ["no-video", "no-exe"]);
     assert.equal((await ask({ url: "https://tv.test/movie", responseType: "video/mp4" })).url?.ruleId, "no-video");
+  });
+
+  it("body limits: an upload or a download over 1 MiB gets 413 naming the rule; under it passes", async () => {
+    const work = tempDir("tollgate-body-limits-");
+    const upload = async (size: number) => {
+      const file = join(work, `up-${size}`);
+      writeFileSync(file, new Uint8Array(size));
+      return await get(`https://files.test:${securePort}/upload`, ["--data-binary", `@${file}`, "-H", "Content-Type: application/octet-stream", "-H", "Accept: text/plain"]);
+    };
+    assert.deepEqual(await upload(512 << 10), { status: 200, body: String(512 << 10) });
+    const big = await upload(2 << 20);
+    assert.equal(big.status, 413);
+    assert.match(big.body, /url rule "files" allows request bodies of up to 1 MiB \(1048576 bytes\); this one has 2 MiB \(2097152 bytes\)/);
+    const movie = await get(`https://files.test:${securePort}/movie`, ["-H", "Accept: text/plain"]);
+    assert.equal(movie.status, 413);
+    assert.match(movie.body, /allows response bodies of up to 1 MiB \(1048576 bytes\); this one has 64 MiB/);
+    const line = await gw.waitForFlow((f) => f["type"] === "request" && f["url"] === `https://files.test:${securePort}/movie`);
+    assert.deepEqual([line["decision"], line["rule"], line["status"]], ["deny", "files", 413]);
   });
 });
