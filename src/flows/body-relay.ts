@@ -55,11 +55,12 @@ async function relayFramed(
   extra: RelayExtras,
 ): Promise<number> {
   let copied = 0;
-  /** Payload bytes so far, against `extra.limit`. */
+  /** Payload bytes so far, against `extra.limit` (counted only with one). */
+  const limit = extra.limit;
   let payload = 0;
   const count = (n: number) => {
     payload += n;
-    if (extra.limit !== undefined && payload > extra.limit.bytes) throw extra.limit.exceeded();
+    if (limit !== undefined && payload > limit.bytes) throw limit.exceeded();
   };
   // whose turn it is: a timeout while reading is the sender's, while writing the receiver's
   let reading = false;
@@ -100,7 +101,7 @@ async function relayFramed(
           const r = decoder.push(chunk);
           const part = r.consumed === chunk.byteLength ? chunk : chunk.subarray(0, r.consumed);
           if (r.done) src.unread(chunk.subarray(r.consumed));
-          count(r.data.reduce((n, d) => n + d.byteLength, 0));
+          if (limit !== undefined) for (const d of r.data) count(d.byteLength);
           for (const out of extra.dechunk ? r.data : [part]) {
             copied += out.byteLength;
             if (out.byteLength > 0) await write(out);
