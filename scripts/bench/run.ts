@@ -7,7 +7,7 @@
  *
  *   bun scripts/bench/run.ts [--quick] [--runtimes bun,deno] [--only a,b,c,d,e,f,g,h,i]
  *       [--rounds N] [--size-mib N] [--seconds N] [--ka-seconds N] [--ka-post-bytes N] [--idle N]
- *       [--out FILE | --no-write]
+ *       [--url-rules] [--out FILE | --no-write]
  *
  * Workloads: (a)–(d) one download each of 1 GiB through a CONNECT tunnel, explicit
  * decryption, transparent splice, transparent decryption; (e) new-connection request rate
@@ -15,7 +15,9 @@
  * 50 persistent connections (GET /1k; `--ka-post-bytes N`: POSTs with an N-byte body instead,
  * not written to the docs); (g) RSS per idle tunnel / intercepted connection (1,000);
  * (h) leaf mint cold/warm (scripts/bench/mint.ts); (i) 1,000,000-rule policy (policy.ts).
- * Only 127.0.0.1; all processes are killed at the end, on Ctrl-C and on error. Linux only.
+ * `--url-rules`: the decrypted paths go through url rules a gateway in use has: rules on the
+ * response's type (that do not match the workloads' octet-stream) and body limits above the
+ * workloads' sizes, to compare with a run without them. Only 127.0.0.1; all processes are killed at the end, on Ctrl-C and on error. Linux only.
  *
  * @module
  */
@@ -53,7 +55,7 @@ const opts = {
   idle: num("--idle", 1000),
   mintHosts: num("--mint-hosts", quick ? 100 : 500),
   // the docs' table is the standard workloads; a POST variant is written only where --out says
-  out: process.argv.includes("--no-write") ? undefined : argValue("--out") ?? (quick || num("--ka-post-bytes", 0) > 0 ? undefined : join(ROOT, "docs/performance.md")),
+  out: process.argv.includes("--no-write") ? undefined : argValue("--out") ?? (quick || num("--ka-post-bytes", 0) > 0 || process.argv.includes("--url-rules") ? undefined : join(ROOT, "docs/performance.md")),
 };
 
 const started = performance.now();
@@ -62,6 +64,13 @@ const log = (msg: string): void => void process.stderr.write(`[${elapsed().padSt
 
 /** Rotates `items` by `round` so no workload always runs first (or right after another). */
 const rotate = <T>(items: readonly T[], round: number): T[] => items.map((_, i) => items[(i + round) % items.length]!);
+
+/** With `--url-rules`: every decrypted request meets rules on its response's type and a rule's body limits. */
+const URL_RULES = [
+  { id: "no-video", responseTypes: ["video/*", "application/vnd.apple.mpegurl"], action: "deny" },
+  { id: "no-exe", responseTypes: ["application/x-msdownload", "application/vnd.microsoft.portable-executable"], action: "deny" },
+  { id: "limits", action: "allow", maxRequestBytes: 2 ** 40, maxResponseBytes: 2 ** 40 },
+];
 
 function gatewayConfig(work: string, env: BenchEnv, pkiCa: string): unknown {
   return {
@@ -77,6 +86,7 @@ function gatewayConfig(work: string, env: BenchEnv, pkiCa: string): unknown {
         { id: "tunnel", hosts: ["origin.test"], action: "allow", decryption: "exception" },
         { id: "inspect", hosts: ["inspect.test"], action: "allow", decryption: "decrypt" },
       ],
+      ...(process.argv.includes("--url-rules") ? { urlRules: URL_RULES } : {}),
     },
     dns: { hosts: { "origin.test": ["127.0.0.1"], "inspect.test": ["127.0.0.1"] } },
     // the origin is on loopback, which the SSRF address guard denies by default
@@ -321,7 +331,7 @@ async function main(): Promise<void> {
     ``,
     `Reproduce: \`npm install && npm run bench\` (full, writes this file; about 8–10 minutes on 2 cores) or \`bun scripts/bench/run.ts --quick\` (about 2 minutes, prints only); ` +
     `\`bun scripts/bench/profile.ts --runtime bun|deno --workload newconn-decrypt [--perf]\` profiles one workload. ` +
-    `Options: \`--runtimes bun,deno\`, \`--only a,b,c,d,e,f,g,h,i\`, \`--rounds N\`, \`--size-mib N\`, \`--seconds N\`, \`--ka-seconds N\`, \`--ka-post-bytes N\`, \`--idle N\`, \`--out FILE\`, \`--no-write\`.`,
+    `Options: \`--runtimes bun,deno\`, \`--only a,b,c,d,e,f,g,h,i\`, \`--rounds N\`, \`--size-mib N\`, \`--seconds N\`, \`--ka-seconds N\`, \`--ka-post-bytes N\`, \`--url-rules\`, \`--idle N\`, \`--out FILE\`, \`--no-write\`.`,
   ].join("\n");
   process.stdout.write(`\n${generated}\n`);
   if (opts.out) {
