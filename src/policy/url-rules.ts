@@ -299,12 +299,12 @@ class CompiledUrlRules implements UrlPolicy {
   }
 
   /** The first request rule that matches (undefined: none), and the response rules that matched ahead of it. */
-  #first(host: Host, path: string, method: string, user: string | undefined, now: number): { decided: UrlDecision | undefined; pending: PendingResponseRule[] } {
-    const pending: PendingResponseRule[] = [];
+  #first(host: Host, path: string, method: string, user: string | undefined, now: number): { decided: UrlDecision | undefined; pending: PendingResponseRule[] | undefined } {
+    let pending: PendingResponseRule[] | undefined; // made only when a response rule matches
     for (const rule of this.#rules) {
       const match = _matchRequest(rule, host, path, method, user, now);
       if (match === undefined) continue;
-      if (rule.responseTypes !== undefined) pending.push(_pending(rule, match));
+      if (rule.responseTypes !== undefined) (pending ??= []).push(_pending(rule, match));
       else return { decided: _decision(rule, match), pending };
     }
     return { decided: undefined, pending };
@@ -362,14 +362,14 @@ class CompiledUrlRules implements UrlPolicy {
     const leniently = ` (path ${JSON.stringify(normal.path)} read leniently)`;
     if (lenient.decided?.action === "deny") return { ...lenient.decided, reason: lenient.decided.reason + leniently };
     // a response the lenient reading denies is denied (see `decideResponse`)
-    if (!lenient.pending.some((p) => p.action === "deny")) return decided;
+    if (lenient.pending === undefined || !lenient.pending.some((p) => p.action === "deny")) return decided;
     return { ...decided, byResponseLenient: lenient.pending.map((p) => ({ ...p, note: p.note + leniently })) };
   }
 }
 
 /** `d` with the response rules that matched ahead of it, when it allows (a denied request goes nowhere). */
-function _withPending(d: UrlDecision, pending: readonly PendingResponseRule[]): UrlDecision {
-  return d.action === "allow" && pending.length > 0 ? { ...d, byResponse: pending } : d;
+function _withPending(d: UrlDecision, pending: readonly PendingResponseRule[] | undefined): UrlDecision {
+  return d.action === "allow" && pending !== undefined && pending.length > 0 ? { ...d, byResponse: pending } : d;
 }
 
 const DEFAULT: UrlDecision = Object.freeze({ action: "allow", ruleId: "default", reason: "no url rule matched; default allow", log: false });
