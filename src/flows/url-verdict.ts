@@ -72,9 +72,8 @@ function withoutExtras(d: UrlDecision): UrlDecision {
  * and body limits and, when rules with `responseTypes` matched the request ahead of it, the
  * check of the response's type. A response rule that allows is told to `byResponse` (the
  * request's line names it); one that denies, and a body over a limit, are thrown as
- * {@link UrlRefusalError}. A response without
- * content and without Content-Type (204, 304, an empty redirect, a HEAD answer without one)
- * is not checked.
+ * {@link UrlRefusalError}. A response without content and without Content-Type (204, 304,
+ * an empty redirect, a HEAD answer without one) is not checked.
  */
 export function urlExchangeOptions(decision: UrlDecision, byResponse: (d: UrlDecision) => void): ExchangeOptions {
   const { requestHeaders: up, responseHeaders: down } = decision;

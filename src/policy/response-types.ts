@@ -19,6 +19,7 @@
  * @module
  */
 import type { MediaRange, PendingResponseRule, UrlDecision } from "./types.ts";
+import { urlRuleReason } from "./url-rule-reason.ts";
 
 /** RFC 9110 §5.6.2 token. */
 const TOKEN = "[!#$%&'*+.^_`|~0-9a-z-]+";
@@ -29,7 +30,7 @@ export function mediaRangeError(text: string): string | undefined {
   const got = JSON.stringify(text) ?? String(text);
   if (typeof text !== "string") return `expected a media type like "video/*" or "application/pdf", got ${got}`;
   const m = RANGE_RE.exec(text.toLowerCase());
-  if (m === null || text.includes(";")) {
+  if (m === null) {
     const hint = text.includes(";") ? " (parameters such as charset are not matched: leave them out)" : "";
     return `expected a media type like "video/*" or "application/pdf", got ${got}${hint}`;
   }
@@ -84,7 +85,7 @@ function typeText(types: readonly string[], ranges: readonly MediaRange[]): stri
 
 /**
  * The decision of the first rule of `request.byResponse` that applies to a response of the
- * media types `types` (lowercase `type/subtype`, as `responseMediaTypes` reads them), or
+ * media types `types` (lowercase `type/subtype`, as `declaredMediaTypes` reads them), or
  * undefined when none does and the request's decision stands. A response the lenient
  * reading of the path would deny (`byResponseLenient`) is denied.
  */
@@ -99,12 +100,10 @@ function firstApplying(rules: readonly PendingResponseRule[] | undefined, types:
   for (const rule of rules ?? []) {
     const hits = matchedRanges(rule, types);
     if (hits === undefined) continue;
-    const parts = [...rule.matched, typeText(types, hits)];
-    const joined = parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(", ")} and ${parts[parts.length - 1]}`;
     return {
       action: rule.action,
       ruleId: rule.id,
-      reason: `url rule ${JSON.stringify(rule.id)} matched ${joined}${rule.during}${rule.note}`,
+      reason: urlRuleReason(rule.id, [...rule.matched, typeText(types, hits)], rule.during + rule.note),
       log: rule.log,
       ...(rule.message !== undefined ? { message: rule.message } : {}),
     };

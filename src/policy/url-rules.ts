@@ -38,6 +38,7 @@ import { messageError } from "./message.ts";
 import { localText, parseSchedule, type Schedule, scheduleErrorField, scheduleMatches, scheduleText } from "./schedule.ts";
 import { parseUserName } from "./scope.ts";
 import { parseMediaRange } from "./response-types.ts";
+import { urlRuleReason } from "./url-rule-reason.ts";
 import type { Action, Host, MediaRange, PendingResponseRule, UrlDecision, UrlPolicy, UrlQuery, UrlRuleDefinition } from "./types.ts";
 import { type NormalizedPath, normalizeUrlPath, type PathPattern, parsePathPattern, pathPatternMatches } from "./url-path.ts";
 
@@ -208,12 +209,6 @@ function _hostMatch(rule: CompiledUrlRule, host: Host): { readonly pattern: stri
   return undefined;
 }
 
-function _joinParts(parts: readonly string[]): string {
-  if (parts.length === 0) return "any request";
-  if (parts.length === 1) return parts[0] as string;
-  return `${parts.slice(0, -1).join(", ")} and ${parts[parts.length - 1]}`;
-}
-
 function _quotedWithPattern(what: string, value: string, pattern: string): string {
   const shown = `${what} ${JSON.stringify(value)}`;
   return value === pattern ? shown : `${shown} (pattern ${JSON.stringify(pattern)})`;
@@ -274,7 +269,7 @@ function _pending(rule: CompiledUrlRule, match: RequestMatch, note = ""): Pendin
 
 /** The decision of a request rule that matched. */
 function _decision(rule: CompiledUrlRule, match: RequestMatch): UrlDecision {
-  const reason = `url rule ${JSON.stringify(rule.id)} matched ${_joinParts(match.parts)}${match.during}`;
+  const reason = urlRuleReason(rule.id, match.parts, match.during);
   return {
     action: rule.action,
     ruleId: rule.id,
