@@ -20,6 +20,7 @@ import type {
   RouteConfig,
 } from "../reverse/config-types.ts";
 import { headerEditsSchema, toEdits } from "./schema-header-edits.ts";
+import { passthroughIssues, passthroughSchema, toPassthrough } from "./schema-passthrough.ts";
 import { parsePathPrefix, pathPrefixError, routeHostError } from "../reverse/routes.ts";
 import { parseHostPort } from "../protocol/http-authority.ts";
 import { boolean, checkedString, cidrList, expected, filePath, ID_RE, ID_WHAT, id, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
@@ -128,6 +129,8 @@ const poolSchema = object({
     idleTimeoutMs: v.optional(integer(1, 3_600_000), 4_000),
     clientHoldMs: v.optional(integer(0, 600_000), 1_000),
   }), {}),
+  /** The backends expect a PROXY protocol header (HAProxy's) first on every connection. */
+  proxyProtocol: v.optional(v.picklist(["v1", "v2"], expected('"v1" or "v2"'))),
 });
 
 const denySchema = v.pipe(
@@ -185,13 +188,15 @@ export const reverseSchema = object({
     v.array(routeSchema, expected("an array of routes")),
     unique("id", "route id", (item, index) => ownString(item, "id", `route-${index + 1}`)),
   ),
+  /** TLS connections routed by SNI to a pool without being terminated. */
+  passthrough: v.optional(passthroughSchema, []),
 });
 
 type Issue = { message: string; path: [string | number, unknown][] };
 
 /**
  * Whole-config checks: a reverse listener needs the `reverse` section; routes name existing
- * pools and reverse listeners; `mint` needs a CA.
+ * pools and reverse listeners; `mint` needs a CA; passthrough routes (`passthroughIssues`).
  */
 export function reverseReferences<T>() {
   return v.rawCheck<T>(({ dataset, addIssue }) => {
@@ -241,6 +246,9 @@ export function reverseReferences<T>() {
           });
         }
       });
+    }
+    if (isPlainObject(reverse)) {
+      for (const p of passthroughIssues(config, reverse)) issues.push({ message: p.message, path: [["reverse", reverse], ...p.path] });
     }
     const seen = new Set<string>();
     for (const issue of issues) {
@@ -322,6 +330,7 @@ export function toReverseConfig(wire: WireReverse, defaultConnectTimeoutMs: numb
       ejectMs: p.ejectMs,
       balance: p.balance,
       keepAlive: { ...p.keepAlive },
+      ...(p.proxyProtocol === undefined ? {} : { proxyProtocol: p.proxyProtocol }),
     };
   }
   const routes = wire.routes.map((r, i): RouteConfig => ({
@@ -349,7 +358,7 @@ export function toReverseConfig(wire: WireReverse, defaultConnectTimeoutMs: numb
       : {}),
     log: r.log,
   }));
-  return { pools, routes };
+  return { pools, routes, passthrough: toPassthrough(wire.passthrough) };
 }
 
 function toHostHeader(h: WireHostHeader): HostHeaderConfig {

@@ -25,6 +25,7 @@ import { exchange, ExchangeAbortedError, type ExchangeResult, UpstreamClosedErro
 import { UpstreamError } from "./upstream.ts";
 import { connectionBoundAuth } from "../protocol/connection-auth.ts";
 import { isIdempotent } from "../protocol/idempotent.ts";
+import { proxyHeader, type ProxyProtocolVersion } from "../protocol/proxy-header-write.ts";
 
 /**
  * A backend connection kept open between requests of one client connection; when the client
@@ -125,8 +126,9 @@ function hostFor(req: ReverseRequest, backend: Backend): string {
 
 /**
  * A connection to the pool's next backend in turn, leaving out the backends in `skip`
- * (indexes): an idle one to it when there is one (unless `fresh`), else the first backend
- * that answers a dial; records failures (passive ejection).
+ * (indexes): an idle one to it when there is one (unless `fresh`, or the pool sends PROXY
+ * headers), else the first backend that answers a dial (after the PROXY header naming
+ * `client`); records failures (passive ejection).
  */
 async function connectPool(
   ctx: FlowContext,
@@ -135,18 +137,21 @@ async function connectPool(
   fresh: boolean,
   skip: ReadonlySet<number>,
   clientKey: string | undefined,
+  client: Conn,
 ): Promise<KeptBackend | { readonly status: 502 | 504; readonly message: string; readonly proxyError: string }> {
   const errors: string[] = [];
   let timeouts = 0;
   let certificate = false;
   const candidates = pool.pool.candidates(clientKey).filter((b) => !skip.has(b.index));
+  // a connection that names its client in a PROXY header is that client's alone
+  const preamble = pool.proxyProtocol ? proxyHeaderFor(pool.proxyProtocol, client) : undefined;
   for (const b of candidates) {
-    const idle = fresh ? undefined : pool.idle?.take(idleKey(b));
+    const idle = fresh || preamble ? undefined : pool.idle?.take(idleKey(b));
     if (idle) return { pool, backend: b, conn: idle.conn, reader: idle.reader, address: idle.info.address, served: idle.served, pinned: false };
     try {
-      const { conn, address } = await dialBackend(ctx, b, pool.tls, pool.connectTimeoutMs);
+      const { conn, address } = await dialBackend(ctx, b, pool.tls, pool.connectTimeoutMs, undefined, preamble ? { preamble } : {});
       pool.pool.connected(b);
-      return { pool, backend: b, conn, reader: new ConnReader(conn), address, served: 0, pinned: false };
+      return { pool, backend: b, conn, reader: new ConnReader(conn), address, served: 0, pinned: preamble !== undefined };
     } catch (e) {
       const message = e instanceof TlsValidationError ? `Backend certificate rejected (${e.code}): ${e.message}` : errorText(e);
       if (e instanceof UpstreamError && (e.kind === "timeout" || e.kind === "dns-timeout")) timeouts++;
@@ -164,6 +169,14 @@ async function connectPool(
     message,
     proxyError: all ? "connection_timeout" : certificate ? "tls_certificate_error" : "connection_refused",
   };
+}
+
+/**
+ * The PROXY header naming `client`: its address (the one a load balancer's own PROXY header
+ * named, on a listener with `proxyProtocol`) and the gateway address it connected to.
+ */
+export function proxyHeaderFor(version: ProxyProtocolVersion, client: Conn, authority?: string): Uint8Array {
+  return proxyHeader(version, { command: "proxy", source: client.remote, destination: client.local, ...(authority ? { authority } : {}) });
 }
 
 function ejectSeconds(pool: PoolRuntime): string {
@@ -203,7 +216,7 @@ export async function forwardReverse(
       // a retry takes a new connection (another idle one may be as stale), to a backend that
       // has not lost this request yet while there is one
       const skip = lost.size < req.pool.pool.backends.length ? lost : new Set<number>();
-      const c = await connectPool(ctx, req.pool, log, attempt > 0, skip, req.clientKey);
+      const c = await connectPool(ctx, req.pool, log, attempt > 0, skip, req.clientKey, req.client);
       if (!("conn" in c)) return { kind: "failed", status: c.status, message: c.message, proxyError: c.proxyError };
       up = c;
     }

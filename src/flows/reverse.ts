@@ -1,6 +1,7 @@
 /**
  * One connection on a reverse listener. With TLS: the ClientHello is read without
- * answering, its SNI picks the certificate (configured, minted by the gateway CA, the
+ * answering; a passthrough route for its SNI takes the connection whole, to a backend
+ * (`reverse-passthrough.ts`); else the SNI picks the certificate (configured, minted by the gateway CA, the
  * default, or a refusal with an `unrecognized_name` alert), TLS is terminated with the very
  * same ClientHello bytes, and the decrypted requests are routed to backends. Without TLS the
  * requests are routed directly. One flow line per connection (mode "reverse").
@@ -19,6 +20,7 @@ import type { FlowContext } from "./context.ts";
 import { clientFailure, errorText, FlowState } from "./flow-state.ts";
 import { acceptClientTls } from "./client-tls.ts";
 import { serveReverseHttp } from "./reverse-http.ts";
+import { passThrough } from "./reverse-passthrough.ts";
 
 /**
  * Serves one client connection of a reverse listener. `current` gives the listener's state
@@ -64,6 +66,9 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
   r.ech = hello.ech;
   r.alpn = hello.alpn.length > 0 ? hello.alpn.join(",") : null;
   r.host = hello.sni ?? null;
+  const state = current();
+  const through = state.passthrough?.match(hello.sni, ctx.listenerName);
+  if (through) return passThrough(client, src, raw, hello.sni, through, state, rctx, flow);
   const selection = tls.store.select(hello.sni);
   let chainPem: string;
   let keyPem: string;

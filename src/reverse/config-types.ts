@@ -5,6 +5,7 @@
  * @module
  */
 import type { HeaderEditsConfig } from "../protocol/header-edits.ts";
+import type { ProxyProtocolVersion } from "../protocol/proxy-header-write.ts";
 import type { ListenerBase } from "../config/listener-base.ts";
 
 /** A TLS protocol version floor. */
@@ -119,6 +120,29 @@ export interface PoolConfig {
    * (default 1000) for its own client's next request, then joins the idle ones.
    */
   readonly keepAlive: { readonly maxIdlePerBackend: number; readonly idleTimeoutMs: number; readonly clientHoldMs: number };
+  /**
+   * The backends expect a PROXY protocol header first on every connection: the gateway sends
+   * one naming the original client (LOCAL on health checks). Such a connection stays with
+   * its client connection: it never joins the idle connections other clients take.
+   */
+  readonly proxyProtocol?: ProxyProtocolVersion;
+}
+
+/**
+ * A passthrough route: TLS connections whose SNI it matches are not terminated; the very
+ * same ClientHello and everything after it go to a backend of `pool`, which holds the
+ * certificate itself.
+ */
+export interface PassthroughRouteConfig {
+  readonly id: string;
+  /** Exact names, `*.suffix` (any depth below) or `*` (also a ClientHello without SNI). */
+  readonly hosts: readonly string[];
+  /** Pool name; its backends are `https://` URLs. */
+  readonly pool: string;
+  /** Reverse listeners (with TLS) it applies to; absent = every one. */
+  readonly listeners?: readonly string[];
+  /** Client CIDRs allowed; others get an `access_denied` alert. Absent = everyone. */
+  readonly clients?: readonly string[];
 }
 
 export type { HeaderEditsConfig };
@@ -178,4 +202,6 @@ export interface RouteConfig {
 export interface ReverseConfig {
   readonly pools: Readonly<Record<string, PoolConfig>>;
   readonly routes: readonly RouteConfig[];
+  /** Checked before certificates are chosen: a match is not terminated. */
+  readonly passthrough: readonly PassthroughRouteConfig[];
 }

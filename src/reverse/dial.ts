@@ -33,6 +33,14 @@ export interface DialDeps {
   readonly resolver: Resolver;
 }
 
+/** What is sent or left out when a connection to a backend is opened. */
+export interface DialOptions {
+  /** Written first on the TCP connection, before any TLS (a PROXY protocol header). */
+  readonly preamble?: Uint8Array;
+  /** Only TCP, even to an `https://` backend (passthrough: the client's TLS goes through). */
+  readonly tcpOnly?: boolean;
+}
+
 /** An open connection to a backend (plaintext side for https). */
 export interface BackendConn {
   readonly conn: Conn;
@@ -41,9 +49,10 @@ export interface BackendConn {
 }
 
 /**
- * Opens a connection to `backend`. Rejects with an `UpstreamError` ("dns", "dns-timeout",
- * "connect" or "timeout") or a `TlsValidationError` (the backend's certificate is not
- * trusted for its name; no other address is tried then), or `signal.reason`.
+ * Opens a connection to `backend`, sending `options.preamble` first. Rejects with an
+ * `UpstreamError` ("dns", "dns-timeout", "connect" or "timeout") or a `TlsValidationError`
+ * (the backend's certificate is not trusted for its name; no other address is tried then),
+ * or `signal.reason`.
  */
 export async function dialBackend(
   deps: DialDeps,
@@ -51,6 +60,7 @@ export async function dialBackend(
   tls: BackendTlsSettings | undefined,
   timeoutMs: number,
   signal?: AbortSignal,
+  options: DialOptions = {},
 ): Promise<BackendConn> {
   const budget = AbortSignal.timeout(timeoutMs);
   const deadline = signal ? AbortSignal.any([signal, budget]) : budget;
@@ -72,10 +82,19 @@ export async function dialBackend(
   let last: unknown;
   for (const address of addresses) {
     try {
-      if (backend.scheme === "http" || !tls) {
-        return { conn: await deps.runtime.dial({ address, port: backend.port, signal: deadline }), address };
+      const preamble = options.preamble;
+      if (backend.scheme === "http" || !tls || options.tcpOnly) {
+        const conn = await deps.runtime.dial({ address, port: backend.port, signal: deadline });
+        if (preamble) await writeFirst(conn, preamble);
+        return { conn, address };
+      }
+      let over: Conn | undefined;
+      if (preamble) {
+        over = await deps.runtime.dial({ address, port: backend.port, signal: deadline });
+        await writeFirst(over, preamble);
       }
       const session = await deps.runtime.tls.connect({
+        ...(over ? { over } : {}),
         address,
         port: backend.port,
         servername: tls.serverName ?? (host.kind === "dns" ? host.name : host.address),
@@ -96,6 +115,19 @@ export async function dialBackend(
   }
   if (budget.aborted) throw new UpstreamError("timeout", `Connect to backend ${target} timed out after ${timeoutMs} ms`);
   throw new UpstreamError("connect", `Connect to backend ${target} (${addresses.join(", ")}) failed: ${text(last)}`, { cause: last });
+}
+
+/** Writes `bytes` ahead of anything else on `conn` (closing it when that fails). */
+async function writeFirst(conn: Conn, bytes: Uint8Array): Promise<void> {
+  const w = conn.writable.getWriter();
+  try {
+    await w.write(bytes);
+  } catch (e) {
+    conn.close();
+    throw e;
+  } finally {
+    w.releaseLock();
+  }
 }
 
 function text(e: unknown): string {

@@ -23,6 +23,7 @@ import { UpstreamPool } from "../flows/upstream-pool.ts";
 import { BackendPool } from "./pool.ts";
 import { httpProbe } from "./probe.ts";
 import { RouteTable } from "./routes.ts";
+import { PassthroughTable } from "./passthrough.ts";
 
 /**
  * A pool in force, its health checker, and what decides whether a reload may keep it. Its
@@ -74,8 +75,9 @@ export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed,
   const running = config.listeners.filter((l): l is ReverseListenerConfig => l.mode === "reverse");
   for (const l of config.listeners) if (l.mode === "redirect-https") redirects.set(l.name, l.httpsPort);
   if (running.length === 0) return { states, redirects, pools, limiters: new Map() };
-  const section = config.reverse ?? { pools: {}, routes: [] };
+  const section = config.reverse ?? { pools: {}, routes: [], passthrough: [] };
   const routes = new RouteTable(section.routes);
+  const passthrough = new PassthroughTable(section.passthrough);
   const limiters = routeLimiters(section.routes, previous?.limiters);
   for (const [id, p] of Object.entries(section.pools)) {
     const entry = poolEntry(id, p, deps);
@@ -98,6 +100,7 @@ export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed,
         : null,
       trust: new TrustList(c.trustForwardedFrom),
       routes,
+      passthrough,
       pools: poolRuntimes,
       limiters,
       credentials: deps.credentials,
@@ -130,7 +133,7 @@ function poolEntry(id: string, p: PoolConfig, deps: BuildDeps): PoolEntry {
     : undefined;
   const check = p.healthCheck;
   const checker = check
-    ? new HealthChecker(pool, httpProbe(deps, check, tls), check, {
+    ? new HealthChecker(pool, httpProbe(deps, check, tls, p.proxyProtocol), check, {
       onChange: (b, healthy, detail) => deps.log(`backend ${backendName(b)} of pool "${id}" is ${healthy ? "up" : "down"}: ${detail}`),
     })
     : undefined;
@@ -139,7 +142,7 @@ function poolEntry(id: string, p: PoolConfig, deps: BuildDeps): PoolEntry {
     ? new UpstreamPool<IdleBackend>({ maxIdle: maxIdlePerBackend * pool.backends.length, maxIdlePerKey: maxIdlePerBackend, idleTimeoutMs })
     : undefined;
   return {
-    runtime: { pool, tls, connectTimeoutMs: p.connectTimeoutMs, timeoutMs: p.timeoutMs, idle, clientHoldMs },
+    runtime: { pool, tls, connectTimeoutMs: p.connectTimeoutMs, timeoutMs: p.timeoutMs, idle, clientHoldMs, ...(p.proxyProtocol ? { proxyProtocol: p.proxyProtocol } : {}) },
     checker,
     key: JSON.stringify([p, tls ?? null]),
   };

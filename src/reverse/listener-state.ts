@@ -11,8 +11,10 @@ import type { TrustList } from "./forwarded.ts";
 import type { Backend, BackendPool } from "./pool.ts";
 import type { UpstreamPool } from "../flows/upstream-pool.ts";
 import { RateLimiter } from "../policy/rate-limiter.ts";
+import type { ProxyProtocolVersion } from "../protocol/proxy-header-write.ts";
 import type { RouteConfig } from "./config-types.ts";
 import type { RouteTable } from "./routes.ts";
+import type { PassthroughTable } from "./passthrough.ts";
 
 /** What an idle backend connection carries besides its socket. */
 export interface IdleBackend {
@@ -39,6 +41,11 @@ export interface PoolRuntime {
    * that client's next request, before it joins `idle` (`keepAlive.clientHoldMs`).
    */
   readonly clientHoldMs: number;
+  /**
+   * A PROXY protocol header goes first on every connection to the backends (`proxyProtocol`):
+   * such a connection names one client, so it is never given to another.
+   */
+  readonly proxyProtocol?: ProxyProtocolVersion;
 }
 
 /** The key of a backend's idle connections in {@link PoolRuntime.idle}. */
@@ -86,6 +93,8 @@ export interface ReverseListenerState {
   /** Peers whose forwarding fields are believed. */
   readonly trust: TrustList;
   readonly routes: RouteTable;
+  /** TLS connections that are not terminated (`reverse.passthrough`); absent = none. */
+  readonly passthrough?: PassthroughTable;
   readonly pools: ReadonlyMap<string, PoolRuntime>;
   /** The rate limiters of routes with `rateLimit`, by route id. */
   readonly limiters: ReadonlyMap<string, RouteLimiter>;

@@ -1,20 +1,29 @@
 /**
  * The default health probe: `GET <path>` on a fresh connection to the backend (TLS as the
- * pool's requests use it), healthy on a 2xx or 3xx status. Only the response head is read.
+ * pool's requests use it, after a LOCAL PROXY protocol header when the pool sends those),
+ * healthy on a 2xx or 3xx status. Only the response head is read.
  * @module
  */
 import { ConnReader } from "../flows/conn-reader.ts";
 import { readHead } from "../flows/read-head.ts";
 import { parseResponseHead } from "../protocol/http-response-head.ts";
 import { serializeRequestHead } from "../protocol/http-serialize.ts";
+import { proxyHeader, type ProxyProtocolVersion } from "../protocol/proxy-header-write.ts";
 import type { HealthCheckConfig } from "./config-types.ts";
 import { type BackendTlsSettings, type DialDeps, dialBackend } from "./dial.ts";
 import type { Probe } from "./health.ts";
 
-/** A probe for `check` on a pool with `tls` settings. */
-export function httpProbe(deps: DialDeps, check: Pick<HealthCheckConfig, "path" | "host" | "timeoutMs">, tls: BackendTlsSettings | undefined): Probe {
+/** A probe for `check` on a pool with `tls` settings (and `proxyProtocol`, if any). */
+export function httpProbe(
+  deps: DialDeps,
+  check: Pick<HealthCheckConfig, "path" | "host" | "timeoutMs">,
+  tls: BackendTlsSettings | undefined,
+  proxyProtocol?: ProxyProtocolVersion,
+): Probe {
+  // the check is the gateway's own connection: LOCAL, not a client's addresses
+  const options = proxyProtocol ? { preamble: proxyHeader(proxyProtocol, { command: "local" }) } : {};
   return async (backend, signal) => {
-    const { conn } = await dialBackend(deps, backend, tls, check.timeoutMs, signal);
+    const { conn } = await dialBackend(deps, backend, tls, check.timeoutMs, signal, options);
     const onAbort = () => conn.close();
     signal.addEventListener("abort", onAbort, { once: true });
     try {

@@ -116,7 +116,7 @@ export type RouteResult =
   | { readonly kind: "bad-path"; readonly reason: string };
 
 /** Specificity of a host pattern match: higher is more specific; -1 = no match. */
-function hostScore(p: HostPattern, host: Host | undefined, ip: Uint8Array | undefined): number {
+export function hostScore(p: HostPattern, host: Host | undefined, ip: Uint8Array | undefined): number {
   if (p.kind === "any") return 0;
   if (host === undefined || !hostPatternMatches(p, host, ip)) return -1;
   if (p.kind === "subdomains") return 1 + p.suffix.length;

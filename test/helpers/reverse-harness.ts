@@ -9,7 +9,9 @@ import type { FlowContext } from "../../src/flows/context.ts";
 import { handleReverse } from "../../src/flows/reverse.ts";
 import { parseBackendUrl } from "../../src/reverse/backend.ts";
 import type { CertificateStore } from "../../src/reverse/cert-store.ts";
-import type { RouteConfig } from "../../src/reverse/config-types.ts";
+import type { PassthroughRouteConfig, RouteConfig } from "../../src/reverse/config-types.ts";
+import { PassthroughTable } from "../../src/reverse/passthrough.ts";
+import type { ProxyProtocolVersion } from "../../src/protocol/proxy-header-write.ts";
 import { TrustList } from "../../src/reverse/forwarded.ts";
 import { NO_EDITS } from "../../src/protocol/header-edits.ts";
 import { type PoolRuntime, type ReverseListenerState, routeLimiters } from "../../src/reverse/listener-state.ts";
@@ -34,6 +36,8 @@ export interface PoolSpec {
   readonly idleTimeoutMs?: number;
   /** How long a connection waits for its client's next request before joining the pool (default 0: at once). */
   readonly clientHoldMs?: number;
+  /** The backends expect a PROXY protocol header. */
+  readonly proxyProtocol?: ProxyProtocolVersion;
 }
 
 /** A listener state: `routes`, `pools` by name, listener log lines into `logs`; TLS when `extra.store` is given. */
@@ -41,7 +45,7 @@ export function state(
   routes: RouteConfig[],
   pools: Record<string, PoolSpec>,
   logs: string[] = [],
-  extra: { store?: CertificateStore; trust?: string[]; credentials?: BasicCredentials } = {},
+  extra: { store?: CertificateStore; trust?: string[]; credentials?: BasicCredentials; passthrough?: PassthroughRouteConfig[] } = {},
 ): ReverseListenerState {
   const map = new Map<string, PoolRuntime>();
   for (const [id, p] of Object.entries(pools)) {
@@ -52,12 +56,14 @@ export function state(
       timeoutMs: p.timeoutMs ?? 2000,
       idle: p.maxIdlePerBackend ? new UpstreamPool({ maxIdle: 1000, maxIdlePerKey: p.maxIdlePerBackend, idleTimeoutMs: p.idleTimeoutMs ?? 4000 }) : undefined,
       clientHoldMs: p.clientHoldMs ?? 0,
+      ...(p.proxyProtocol ? { proxyProtocol: p.proxyProtocol } : {}),
     });
   }
   return {
     tls: extra.store ? { store: extra.store, minVersion: "TLSv1.2", maxClientHelloBytes: 16384, maxClientHelloRecords: 16 } : null,
     trust: new TrustList(extra.trust ?? []),
     routes: new RouteTable(routes),
+    ...(extra.passthrough ? { passthrough: new PassthroughTable(extra.passthrough) } : {}),
     pools: map,
     limiters: routeLimiters(routes),
     credentials: () => extra.credentials,

@@ -51,6 +51,7 @@ describe("config: reverse proxy", () => {
         deny: [],
         log: true,
       }],
+      passthrough: [],
     });
     assert.ok(Object.isFrozen(c.reverse?.routes[0]));
   });
