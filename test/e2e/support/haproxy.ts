@@ -1,7 +1,8 @@
 /**
- * A real HAProxy in TCP mode in front of the gateway, for PROXY protocol tests: each
- * frontend on a free loopback port relays to a loopback server line (e.g. with
- * `send-proxy-v2`). Installed by scripts/setup.sh (Debian package haproxy).
+ * A real HAProxy for PROXY protocol tests, installed by scripts/setup.sh (Debian package
+ * haproxy): in TCP mode in front of the gateway, each frontend on a free loopback port
+ * relaying to a loopback server line (e.g. with `send-proxy-v2`); or in HTTP mode behind
+ * it, as a backend that takes PROXY headers (`accept-proxy`) and answers by itself.
  * @module
  */
 import { writeFileSync } from "node:fs";
@@ -42,6 +43,34 @@ export async function startHaproxy(frontends: readonly HaproxyFrontend[]): Promi
       `  server s${i} ${f.server}`,
     ]),
   ];
+  return run(lines, ports);
+}
+
+/** An HTTP-mode frontend that answers requests itself. */
+export interface HaproxyHttpFrontend {
+  /** Options after the bound address, e.g. "accept-proxy ssl crt /tmp/x/combined.pem". */
+  readonly bind: string;
+  /** Its rules, e.g. `http-request return status 200 lf-string "%[src]"`. */
+  readonly rules: readonly string[];
+}
+
+/** Starts HAProxy in HTTP mode with one answering frontend per entry; waits until all accept. */
+export async function startHaproxyHttp(frontends: readonly HaproxyHttpFrontend[]): Promise<Haproxy> {
+  const ports: number[] = [];
+  for (let i = 0; i < frontends.length; i++) ports.push(await closedPort());
+  const lines = [
+    "global",
+    "  maxconn 200",
+    "defaults",
+    "  mode http",
+    "  timeout client 30s",
+    "  timeout http-request 5s",
+    ...frontends.flatMap((f, i) => [`frontend fe${i}`, `  bind 127.0.0.1:${ports[i]} ${f.bind}`, ...f.rules.map((r) => `  ${r}`)]),
+  ];
+  return run(lines, ports);
+}
+
+async function run(lines: readonly string[], ports: number[]): Promise<Haproxy> {
   const file = join(tempDir("tollgate-haproxy-"), "haproxy.cfg");
   writeFileSync(file, lines.join("\n") + "\n");
   const daemon = await startDaemon("haproxy", ["-db", "-f", file], ports);
