@@ -4,9 +4,10 @@
  * their health checkers), hands out the connection handler of each `reverse` and
  * `redirect-https` listener, and on a reload puts the next generation in force.
  *
- * What a reload changes: routes, pools, each running listener's certificates (the files are
- * read again, so a renewed certificate is served from the next handshake on), `unknownSni`,
- * `mint`, `minVersion`, `trustForwardedFrom`, and a redirect's `httpsPort`. A connection's
+ * What a reload changes: routes, passthrough routes, pools, each running listener's
+ * certificates (the files are read again, so a renewed certificate is served from the next
+ * handshake on), `unknownSni`, `mint`, `minVersion`, `trustForwardedFrom`, and a redirect's
+ * `httpsPort`. A connection's
  * TLS handshake uses the generation in force when its ClientHello arrived; each request is
  * routed with the generation in force when it arrives. Listeners themselves (which, where)
  * need a restart. `close()` stops the health checks and closes idle backend connections.
