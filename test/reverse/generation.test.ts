@@ -135,6 +135,20 @@ describe("reverse generation: what a reload builds", () => {
     assert.notEqual(buildReverse(c4, deps(files), FIXED, gen3).pools.get("app"), gen3.pools.get("app"));
   });
 
+  it("a reload puts passthrough routes in force, and a pool whose proxyProtocol changed is a new one", () => {
+    const files = new Map([["a.pem", first.chainPem], ["a.key", first.keyPem]]);
+    const git = { backends: ["https://127.0.0.1:9443"] };
+    const gen1 = buildReverse(config({ pools: { app: APP, git }, routes: ROUTES }), deps(files), FIXED);
+    assert.equal(gen1.states.get("web")?.passthrough?.match("git.test", "web"), undefined);
+    assert.equal(gen1.pools.get("git")?.runtime.proxyProtocol, undefined);
+    const c2 = config({ pools: { app: APP, git: { ...git, proxyProtocol: "v2" } }, routes: ROUTES, passthrough: [{ id: "git", hosts: ["git.test"], pool: "git" }] });
+    const gen2 = buildReverse(c2, deps(files), FIXED, gen1);
+    assert.equal(gen2.states.get("web")?.passthrough?.match("git.test", "web")?.id, "git");
+    assert.notEqual(gen2.pools.get("git"), gen1.pools.get("git"));
+    assert.equal(gen2.pools.get("git")?.runtime.proxyProtocol, "v2");
+    assert.equal(gen2.pools.get("app"), gen1.pools.get("app"));
+  });
+
   it("keeps a route's rate limiter (and its buckets) over a reload while its settings stay", () => {
     const files = new Map([["a.pem", first.chainPem], ["a.key", first.keyPem]]);
     const limited = (rateLimit: Record<string, unknown>) => config({ pools: { app: APP }, routes: [{ id: "api", hosts: ["*"], pool: "app", rateLimit }] });

@@ -39,4 +39,20 @@ describe("reverse health probe (GET over a real dial)", () => {
       await assert.rejects(probe(pool.backends[0]!, new AbortController().signal), /Timed out/);
     });
   });
+
+  it("with a pool's proxyProtocol, a LOCAL header goes first (v1: PROXY UNKNOWN)", async () => {
+    await withHarness({}, async (h) => {
+      const first: string[] = [];
+      h.origin("10.0.0.1", 80, async (o) => {
+        first.push(await o.readUntil("\r\n"));
+        await o.readHead();
+        await o.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        await o.readToEndOrReset();
+      });
+      const pool = new BackendPool("p", [parseBackendUrl("http://10.0.0.1")], { ejectAfterFailures: 1, ejectMs: 1 });
+      const probe = httpProbe(h.ctx, { path: "/", timeoutMs: 500 }, undefined, "v1");
+      assert.equal(await probe(pool.backends[0]!, new AbortController().signal), true);
+      assert.deepEqual(first, ["PROXY UNKNOWN\r\n"]);
+    });
+  });
 });
