@@ -1,10 +1,11 @@
 /**
  * One connection on a reverse listener. With TLS: the ClientHello is read without
  * answering; a passthrough route for its SNI takes the connection whole, to a backend
- * (`reverse-passthrough.ts`); else the SNI picks the certificate (configured, minted by the gateway CA, the
- * default, or a refusal with an `unrecognized_name` alert), TLS is terminated with the very
- * same ClientHello bytes, and the decrypted requests are routed to backends. Without TLS the
- * requests are routed directly. One flow line per connection (mode "reverse").
+ * (`reverse-passthrough.ts`); else the SNI picks the certificate (configured, minted by the
+ * gateway CA, the default, or a refusal with an `unrecognized_name` alert), TLS is
+ * terminated with the very same ClientHello bytes, and the decrypted requests are routed to
+ * backends. Without TLS the requests are routed directly. One flow line per connection
+ * (mode "reverse").
  * @module
  */
 import { concatBytes } from "../core/bytes.ts";
