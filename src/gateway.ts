@@ -1,134 +1,38 @@
-import type { Address } from "./core/conn.ts";
 import type { Runtime } from "./core/runtime.ts";
 import type { Config, ListenerConfig } from "./config/config.ts";
 import { createResolver } from "./dns/resolver.ts";
 import type { FlowContext } from "./flows/context.ts";
 import { compileUrlRules } from "./policy/url-rules.ts";
-import { type GatewayUsers, gatewayUsers } from "./auth/gateway-users.ts";
+import { gatewayUsers } from "./auth/gateway-users.ts";
 import { type AddressGuard, createAddressGuard } from "./policy/address-guard.ts";
 import { listenerFlow } from "./flows/listener-flow.ts";
-import { type FlowLog, type FlowRecord, formatAddress, type RequestRecord, teeFlowLog } from "./log/flow-record.ts";
-import { flowOutput, type FlowOutput, type FlowSinks, nullFlowOutput } from "./log/flow-output.ts";
+import { type FlowLog, formatAddress, teeFlowLog } from "./log/flow-record.ts";
+import { flowOutput, type FlowOutput, nullFlowOutput } from "./log/flow-output.ts";
 import { compilePolicy } from "./policy/compile.ts";
 import { loadHostLists } from "./policy/load-host-lists.ts";
-import type { Policy, UrlPolicy } from "./policy/types.ts";
 import { Registry } from "./metrics/registry.ts";
-import { createGatewayMetrics, type GatewayMetrics, observeConfigReload, observeRecord } from "./metrics/gateway-metrics.ts";
+import { createGatewayMetrics, observeConfigReload, observeRecord } from "./metrics/gateway-metrics.ts";
 import { Drain } from "./flows/drain.ts";
 import { registerProcessMetrics } from "./metrics/process-metrics.ts";
 import { registerHostListMetrics } from "./metrics/host-list-metrics.ts";
 import { measuredResolver } from "./metrics/measured-resolver.ts";
 import { FlowFeed } from "./admin/flow-feed.ts";
 import { startReverse } from "./reverse/service.ts";
-import type { PoolReport } from "./reverse/report.ts";
 import { shareOfLimits } from "./workers/share.ts";
-import type { ParentProxy } from "./parent/tunnel.ts";
 import { parentTable } from "./parent/parent-table.ts";
 import { routeName } from "./parent/route-name.ts";
-import { type ParentReport, parentReport } from "./parent/report.ts";
+import { parentReport } from "./parent/report.ts";
 import { connectProbe, ParentChecker } from "./parent/health-check.ts";
 import { startInterception } from "./interception.ts";
 import { Admission } from "./admission.ts";
 import { restartNeeded } from "./config/restart-needed.ts";
-import type { BlockPage } from "./block/block-page.ts";
 import { blockPageFromConfig } from "./block/from-config.ts";
 import { LiveFlows, untilNextMinute } from "./flows/live-flows.ts";
 import { type Accept, ListenerSet } from "./listener-set.ts";
+import type { Gateway, LiveState, ReloadOptions, ReloadResult, StartOptions } from "./gateway-api.ts";
+import { tunnelSlots } from "./tunnel-slots.ts";
 
-export interface Gateway {
-  /** Bound addresses by listener name (useful with port 0). */
-  readonly addresses: ReadonlyMap<string, Address>;
-  /** The live state: what the admin API reads and changes. */
-  readonly live: LiveState;
-  /**
-   * Applies a new config without dropping connections: every file it names is read again
-   * (host lists too: one whose text did not change is not parsed again) and new and moved
-   * listeners are bound first; then the policy, URL rules, parents, users,
-   * the reverse proxy's routes, pools and certificates, the interception CA and settings, the
-   * DNS resolver (with a new cache), the address guard, the flow-log output (an old file is
-   * closed), the limits and the listeners are swapped in one step; listeners the config
-   * dropped stop accepting (see `ListenerSet`). Open connections keep the decision they got,
-   * unless the new policy denies them, decrypts them otherwise or routes them elsewhere
-   * (`policy.recheckOpenConnections`): those are closed. A change of `workers` needs a
-   * restart: it is named in `restartNeeded`. Reloads run one at a time, in the order asked.
-   *
-   * @throws {Error} when a file the new config names cannot be read or used, or a listener cannot be bound; nothing changed then
-   */
-  reload(config: Config, options?: ReloadOptions): Promise<ReloadResult>;
-  /**
-   * A record from a worker process: to the live feed and the flow-log output, not to this
-   * process's metrics (the worker counts its own flows).
-   */
-  ingest(record: FlowRecord | RequestRecord, quiet: boolean): void;
-  /** The reverse proxy's pools and their backends' state now (empty without reverse listeners). */
-  backends(): PoolReport[];
-  /** The parent proxies and whether each is in service now. */
-  parents(): ParentReport[];
-  /**
-   * Stops accepting and drains: connections waiting for a request close at once, requests in
-   * progress are answered with `Connection: close`, tunnels may run on; after `graceMs` the
-   * rest are closed.
-   */
-  close(graceMs?: number): Promise<void>;
-}
-
-export interface ReloadResult {
-  readonly generation: number;
-  readonly restartNeeded: readonly string[];
-  /** Listeners the reload bound (new, or moved), with their addresses. */
-  readonly listening: ReadonlyMap<string, Address>;
-  /** Listeners that no longer accept under their name (removed, renamed or moved). */
-  readonly closed: readonly string[];
-}
-
-export interface ReloadOptions {
-  /** A worker process binds a new listener at the primary's port (by listener name). */
-  readonly ports?: Readonly<Record<string, number>>;
-}
-
-/** What changes at run time, shared by the flows (through getters) and the admin API. */
-export interface LiveState {
-  config: Config;
-  policy: Policy;
-  urlPolicy: UrlPolicy;
-  generation: number;
-  lastReload: { at: string; ok: boolean; error?: string; generation: number };
-  readonly metrics: GatewayMetrics;
-  readonly feed: FlowFeed;
-  /** Open client connections per listener. */
-  readonly active: Map<string, number>;
-  caCertPem: string | undefined;
-  /** Replaces the shared leaf key and drops cached leaves (undefined without a CA). */
-  rotateLeafKey: (() => Promise<void>) | undefined;
-  /** Parent proxies by name, with their credentials read (swapped with the policy on reload). */
-  parents: ReadonlyMap<string, ParentProxy>;
-  /** `proxyAuth` users (swapped with the policy on reload: rules name them). */
-  users: GatewayUsers | undefined;
-  /** What denied requests are answered with (its template file read again on reload). */
-  blockPage: BlockPage;
-}
-
-/**
- * `write`: where flow-log lines go when the config says "stdout"/"stderr" (and operational
- * messages); `appendTo`: opens a file for appending flow-log lines (`log.flows: {file}`),
- * closed when a reload or shutdown lets go of it.
- */
-export interface StartOptions extends FlowSinks {
-  /** Reads a file named in the config (CA certificate and key, extra upstream CAs). */
-  readonly readText: (path: string) => string;
-  /** This host's interface addresses (a listener on 0.0.0.0/:: is reachable on all of them). */
-  readonly localAddresses?: readonly string[];
-  /** Addresses that must never be dialed by the proxy besides its own listeners (e.g. the admin API). */
-  readonly alsoSelf?: readonly Address[];
-  /**
-   * Set when this is one of several gateway processes sharing the listeners: they bind
-   * with SO_REUSEPORT (a worker at the primary's bound `ports`, by listener name) and each
-   * enforces its share of the concurrency limits.
-   */
-  readonly processes?: { readonly count: number; readonly ports?: Readonly<Record<string, number>> };
-  /** When set, every record (quiet ones too) goes here instead of the config's flow log. */
-  readonly flowSink?: FlowLog;
-}
+export type { Gateway, LiveState, ReloadOptions, ReloadResult, StartOptions } from "./gateway-api.ts";
 
 /** Starts every listener of `config` on `runtime`. */
 export async function startGateway(config: Config, runtime: Runtime, options: StartOptions): Promise<Gateway> {
@@ -205,22 +109,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const listeners = new ListenerSet(runtime, processCount > 1);
   const addresses = listeners.addresses;
   const admission = new Admission({ limits, metrics, active: live.active });
-  let tunnelCount = 0;
-  const tunnels = {
-    acquire: () => {
-      if (tunnelCount >= limits.maxTunnels) {
-        metrics.errors.labels("limit").inc();
-        return false;
-      }
-      tunnelCount++;
-      metrics.activeTunnels.labels("all").set(tunnelCount);
-      return true;
-    },
-    release: () => {
-      tunnelCount--;
-      metrics.activeTunnels.labels("all").set(tunnelCount);
-    },
-  };
+  const tunnels = tunnelSlots(() => limits.maxTunnels, metrics);
   let guard: AddressGuard | undefined;
   const drain = new Drain();
   // open flows re-decided each minute (schedules start and end on minutes) and after a reload
