@@ -16,11 +16,17 @@ export class RelayedConn implements Conn {
   readonly remote: Address;
   /** The TCP peer (the load balancer). */
   readonly peer: Address;
+  /**
+   * The address the client connected to, as the header names it (the balancer's own
+   * address); `local` when the header named none (LOCAL).
+   */
+  readonly destination: Address;
   readonly socket: Conn;
   #early: Uint8Array | undefined;
 
-  constructor(socket: Conn, client: Address, early: Uint8Array | undefined) {
+  constructor(socket: Conn, client: Address, early: Uint8Array | undefined, destination?: Address) {
     this.socket = socket;
+    this.destination = destination ?? socket.local;
     this.readable = socket.readable;
     this.writable = socket.writable;
     this.local = socket.local;

@@ -55,8 +55,9 @@ export async function admitRelayed(conn: Conn, ctx: FlowContext, from: readonly 
       throw new ProxyHeaderError("Connection closed before a complete PROXY protocol header");
     }
     src.release();
-    const client = header.command === "proxy" && header.source ? header.source : conn.remote;
-    return new RelayedConn(conn, client, reader.rest());
+    const relayed = header.command === "proxy" && header.source !== undefined;
+    const client = relayed && header.source ? header.source : conn.remote;
+    return new RelayedConn(conn, client, reader.rest(), relayed ? header.destination : undefined);
   } catch (e) {
     const flow = new FlowState(ctx, conn, ctx.mode);
     flow.record.rule = PROXY_PROTOCOL_RULE;

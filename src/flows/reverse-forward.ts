@@ -5,6 +5,7 @@
  * @module
  */
 import type { Conn } from "../core/conn.ts";
+import { RelayedConn } from "../core/relayed-conn.ts";
 import { TlsValidationError } from "../core/tls.ts";
 import type { BodyFraming } from "../protocol/body-framing.ts";
 import { HttpParseError } from "../protocol/http-errors.ts";
@@ -172,11 +173,13 @@ async function connectPool(
 }
 
 /**
- * The PROXY header naming `client`: its address (the one a load balancer's own PROXY header
- * named, on a listener with `proxyProtocol`) and the gateway address it connected to.
+ * The PROXY header naming `client`: its address and the address it connected to. Behind a
+ * load balancer (a listener with `proxyProtocol`) those are the ones the balancer's own
+ * header named, passed on as HAProxy passes them on.
  */
 export function proxyHeaderFor(version: ProxyProtocolVersion, client: Conn, authority?: string): Uint8Array {
-  return proxyHeader(version, { command: "proxy", source: client.remote, destination: client.local, ...(authority ? { authority } : {}) });
+  const destination = client instanceof RelayedConn ? client.destination : client.local;
+  return proxyHeader(version, { command: "proxy", source: client.remote, destination, ...(authority ? { authority } : {}) });
 }
 
 function ejectSeconds(pool: PoolRuntime): string {

@@ -2,10 +2,13 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { concatBytes, decodeLatin1 } from "../../src/core/bytes.ts";
-import { ProxyHeaderReader } from "../../src/protocol/proxy-header.ts";
+import { memoryConnPair } from "../../src/core/memory-conn.ts";
+import { RelayedConn } from "../../src/core/relayed-conn.ts";
+import { handleReverse } from "../../src/flows/reverse.ts";
+import { type ProxyHeader, ProxyHeaderReader } from "../../src/protocol/proxy-header.ts";
 import { CertificateStore } from "../../src/reverse/cert-store.ts";
 import type { PassthroughRouteConfig } from "../../src/reverse/config-types.ts";
-import { okResponse, type ParsedHead, type Peer, readResponse, within, withHarness } from "../helpers/flow-harness.ts";
+import { okResponse, type ParsedHead, Peer, readResponse, within, withHarness } from "../helpers/flow-harness.ts";
 import { close, open, type PoolSpec, route, state } from "../helpers/reverse-harness.ts";
 
 /** curl's real ClientHello: SNI example.com. */
@@ -111,6 +114,31 @@ describe("reverse flow: passthrough routes (TLS not terminated)", () => {
       });
     });
   }
+
+  it("behind a load balancer, the header passes on the client and the destination the balancer's header named", async () => {
+    await withHarness(opts, async (h) => {
+      const headers: ProxyHeader[] = [];
+      h.origin("10.0.0.1", 443, async (o) => {
+        const reader = new ProxyHeaderReader();
+        let header;
+        while (!(header = reader.push(await o.readBytes(1))));
+        headers.push(header);
+        await backend(o, CURL.byteLength - reader.rest().byteLength, []);
+      });
+      const [proxySide, clientSide] = memoryConnPair({ remote: { address: "10.1.0.5", port: 40001 }, local: { address: "10.1.0.9", port: 8443 } });
+      const relayed = new RelayedConn(proxySide, { address: "198.51.100.7", port: 4444 }, undefined, { address: "203.0.113.10", port: 443 });
+      const s = state([], { tls: { backends: ["https://10.0.0.1"], proxyProtocol: "v1" } }, [], { store: store(), passthrough: [through()] });
+      const done = handleReverse(relayed, { ...h.ctx, mode: "reverse", listenerName: "web" }, () => s);
+      const c = new Peer(clientSide);
+      await c.write(CURL);
+      await c.write("hello");
+      assert.equal(decodeLatin1(await c.readToEnd()), "server bytes: hello");
+      await c.end();
+      await within(done, 3000);
+      assert.deepEqual(headers[0]?.source, { address: "198.51.100.7", port: 4444 });
+      assert.deepEqual(headers[0]?.destination, { address: "203.0.113.10", port: 443 });
+    });
+  });
 
   it("a client outside the route's clients gets an access_denied alert; nothing is dialled", async () => {
     await withHarness(opts, async (h) => {
