@@ -84,20 +84,23 @@ export function open(h: FlowHarness, s: ReverseListenerState | (() => ReverseLis
   return { c: new Peer(clientSide), done: handleReverse(proxySide, ctx, typeof s === "function" ? s : () => s), proxySide };
 }
 
+/** Answers each request on `o` with `answer(head)` until the connection ends, recording the heads in `seen`. */
+export async function answerEach(o: Peer, answer: (head: ParsedHead) => string, seen: ParsedHead[]): Promise<void> {
+  for (;;) {
+    let head;
+    try {
+      head = await o.readHead();
+    } catch {
+      return;
+    }
+    seen.push(head);
+    await o.write(answer(head));
+  }
+}
+
 /** An origin answering each request with its name and recording the heads it saw. */
 export function named(h: FlowHarness, address: string, port: number, name: string, seen: ParsedHead[] = []): ParsedHead[] {
-  h.origin(address, port, async (o) => {
-    for (;;) {
-      let head;
-      try {
-        head = await o.readHead();
-      } catch {
-        return;
-      }
-      seen.push(head);
-      await o.write(okResponse(name, "X-Backend-Secret: 1\r\nServer: origin/1.0\r\n"));
-    }
-  });
+  h.origin(address, port, (o) => answerEach(o, () => okResponse(name, "X-Backend-Secret: 1\r\nServer: origin/1.0\r\n"), seen));
   return seen;
 }
 

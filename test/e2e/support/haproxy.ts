@@ -24,26 +24,14 @@ export interface Haproxy {
 }
 
 /** Starts HAProxy in the foreground with one frontend per entry; waits until all accept. */
-export async function startHaproxy(frontends: readonly HaproxyFrontend[]): Promise<Haproxy> {
-  const ports: number[] = [];
-  for (let i = 0; i < frontends.length; i++) ports.push(await closedPort());
-  const lines = [
-    "global",
-    "  maxconn 200",
-    "defaults",
-    "  mode tcp",
-    "  timeout connect 5s",
-    "  timeout client 30s",
-    "  timeout server 30s",
-    ...frontends.flatMap((f, i) => [
-      `frontend fe${i}`,
-      `  bind 127.0.0.1:${ports[i]}`,
-      `  default_backend be${i}`,
-      `backend be${i}`,
-      `  server s${i} ${f.server}`,
-    ]),
-  ];
-  return run(lines, ports);
+export function startHaproxy(frontends: readonly HaproxyFrontend[]): Promise<Haproxy> {
+  return run(["mode tcp", "timeout connect 5s", "timeout client 30s", "timeout server 30s"], frontends.map((f, i) => (port) => [
+    `frontend fe${i}`,
+    `  bind 127.0.0.1:${port}`,
+    `  default_backend be${i}`,
+    `backend be${i}`,
+    `  server s${i} ${f.server}`,
+  ]));
 }
 
 /** An HTTP-mode frontend that answers requests itself. */
@@ -55,22 +43,19 @@ export interface HaproxyHttpFrontend {
 }
 
 /** Starts HAProxy in HTTP mode with one answering frontend per entry; waits until all accept. */
-export async function startHaproxyHttp(frontends: readonly HaproxyHttpFrontend[]): Promise<Haproxy> {
-  const ports: number[] = [];
-  for (let i = 0; i < frontends.length; i++) ports.push(await closedPort());
-  const lines = [
-    "global",
-    "  maxconn 200",
-    "defaults",
-    "  mode http",
-    "  timeout client 30s",
-    "  timeout http-request 5s",
-    ...frontends.flatMap((f, i) => [`frontend fe${i}`, `  bind 127.0.0.1:${ports[i]} ${f.bind}`, ...f.rules.map((r) => `  ${r}`)]),
-  ];
-  return run(lines, ports);
+export function startHaproxyHttp(frontends: readonly HaproxyHttpFrontend[]): Promise<Haproxy> {
+  return run(["mode http", "timeout client 30s", "timeout http-request 5s"], frontends.map((f, i) => (port) => [
+    `frontend fe${i}`,
+    `  bind 127.0.0.1:${port} ${f.bind}`,
+    ...f.rules.map((r) => `  ${r}`),
+  ]));
 }
 
-async function run(lines: readonly string[], ports: number[]): Promise<Haproxy> {
+/** Writes the config (`defaults` lines, then each section given its free port) and starts HAProxy on it. */
+async function run(defaults: readonly string[], sections: readonly ((port: number) => string[])[]): Promise<Haproxy> {
+  const ports: number[] = [];
+  for (let i = 0; i < sections.length; i++) ports.push(await closedPort());
+  const lines = ["global", "  maxconn 200", "defaults", ...defaults.map((d) => `  ${d}`), ...sections.flatMap((section, i) => section(ports[i]!))];
   const file = join(tempDir("tollgate-haproxy-"), "haproxy.cfg");
   writeFileSync(file, lines.join("\n") + "\n");
   const daemon = await startDaemon("haproxy", ["-db", "-f", file], ports);
