@@ -5,13 +5,13 @@ import type { Decision, Host } from "../policy/types.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import type { FlowContext, InterceptionContext } from "./context.ts";
 import { blockOverTls, blockPageOf } from "./blocked.ts";
-import { answerError, blockedBody, ESTABLISHED } from "./answers.ts";
+import { answerError, blockedBody } from "./answers.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { interceptConnect } from "./intercept.ts";
 import { splice } from "./splice.ts";
 import { connectUpstream, noteUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
 import { watchFlow } from "./live-flows.ts";
-
+import { CONNECT_REPLIES, type TunnelReplies } from "./tunnel-replies.ts";
 
 /**
  * CONNECT with a decryption exception: policy on the CONNECT host, resolve, dial the
@@ -19,42 +19,53 @@ import { watchFlow } from "./live-flows.ts";
  */
 export async function connectTunnel(client: Conn, src: ConnReader, head: RequestHead, ctx: FlowContext, flow: FlowState): Promise<void> {
   const r = flow.record;
-  r.kind = "connect";
   const authority = head.authority!;
   let host;
   try {
     host = normalizeHost(authority.host);
   } catch (e) {
+    r.kind = "connect";
     return answerError(client, src, flow, 400, `Invalid CONNECT host: ${errorText(e)}`);
   }
+  return tunnelTo(client, src, host, authority.port, ctx, flow, CONNECT_REPLIES);
+}
+
+/**
+ * A tunnel to `host:port` that a client asked for (CONNECT, SOCKS5): policy on the host, then
+ * a blind relay (decryption exception) or interception (decrypt); `replies` answer the client
+ * in its protocol.
+ */
+export async function tunnelTo(client: Conn, src: ConnReader, host: Host, port: number, ctx: FlowContext, flow: FlowState, replies: TunnelReplies): Promise<void> {
+  const r = flow.record;
+  r.kind = "connect";
   r.host = host.kind === "dns" ? host.name : host.address;
-  r.port = authority.port;
+  r.port = port;
   const user = flow.record.user ?? undefined;
-  const query = { host, port: authority.port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode, ...(user ? { user } : {}) };
+  const query = { host, port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode, ...(user ? { user } : {}) };
   const decision = ctx.policy().decide(query);
   flow.decided(decision);
   if (decision.action === "deny") {
     const ic = ctx.interception;
-    if (ic && blockPageOf(ctx).interceptDenied) return showBlockPage(client, src, host, authority.port, decision, ctx, ic, flow);
-    return answerError(client, src, flow, 403, blockedBody(decision));
+    if (ic && blockPageOf(ctx).interceptDenied) return showBlockPage(client, src, host, port, decision, ctx, ic, flow, replies);
+    return replies.refuse(client, src, flow, 403, blockedBody(decision));
   }
   watchFlow(ctx, flow, client, query, decision, decision.decryption);
-  if (decision.decryption === "decrypt") return interceptConnect(client, src, host, authority.port, decision, ctx, flow);
+  if (decision.decryption === "decrypt") return interceptConnect(client, src, host, port, decision, ctx, flow, replies);
   if (ctx.tunnels && !ctx.tunnels.acquire()) {
-    return answerError(client, src, flow, 503, "Too many tunnels; try again later", { proxyError: "connection_limit_reached" });
+    return replies.refuse(client, src, flow, 503, "Too many tunnels; try again later", { proxyError: "connection_limit_reached" });
   }
   try {
-    await openTunnel(client, src, host, authority.port, decision, ctx, flow);
+    await openTunnel(client, src, host, port, decision, ctx, flow, replies);
   } finally {
     ctx.tunnels?.release();
   }
 }
 
-/** A denied CONNECT shown the block page (`blockPage.interceptDenied`): 200, then our TLS. */
-async function showBlockPage(client: Conn, src: ConnReader, host: Host, port: number, decision: Decision, ctx: FlowContext, ic: InterceptionContext, flow: FlowState): Promise<void> {
+/** A denied tunnel shown the block page (`blockPage.interceptDenied`): opened, then our TLS. */
+async function showBlockPage(client: Conn, src: ConnReader, host: Host, port: number, decision: Decision, ctx: FlowContext, ic: InterceptionContext, flow: FlowState, replies: TunnelReplies): Promise<void> {
   const w = client.writable.getWriter();
   try {
-    await w.write(ESTABLISHED);
+    await w.write(replies.established);
   } catch (e) {
     client.close();
     return flow.finish("client-closed", errorText(e));
@@ -72,6 +83,7 @@ async function openTunnel(
   decision: Decision,
   ctx: FlowContext,
   flow: FlowState,
+  replies: TunnelReplies,
 ): Promise<void> {
   const r = flow.record;
   let upstream;
@@ -79,15 +91,15 @@ async function openTunnel(
     upstream = await connectUpstream(ctx, host, port, decision);
   } catch (e) {
     noteUpstreamError(flow, e);
-    if (e instanceof UpstreamError) return answerError(client, src, flow, e.status, e.message, { proxyError: e.proxyStatus });
-    return answerError(client, src, flow, 502, errorText(e));
+    if (e instanceof UpstreamError) return replies.refuse(client, src, flow, e.status, e.message, { proxyError: e.proxyStatus });
+    return replies.refuse(client, src, flow, 502, errorText(e));
   }
   noteUpstream(r, upstream);
   flow.watch?.also(upstream.conn);
   const headBytes = upstream.head?.byteLength ?? 0; // the Conn may free the chunk once written
   const w = client.writable.getWriter();
   try {
-    await w.write(ESTABLISHED);
+    await w.write(replies.established);
     // what the destination said first came with the parent's answer: it goes first
     if (upstream.head) await w.write(upstream.head);
   } catch (e) {

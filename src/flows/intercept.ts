@@ -2,7 +2,6 @@ import type { Conn } from "../core/conn.ts";
 import { hostText } from "../core/host.ts";
 import { type TlsClientSession, TlsValidationError } from "../core/tls.ts";
 import type { Decision, Host } from "../policy/types.ts";
-import { answerError, ESTABLISHED } from "./answers.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import type { FlowContext, InterceptionContext, MintedLeaf } from "./context.ts";
 import { relayDecryptedHttp, type UpstreamHandle } from "./decrypted-http.ts";
@@ -10,14 +9,16 @@ import { connectUpstreamTls, tlsName, upstreamHandle } from "./upstream-tls.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { acceptClientTls } from "./client-tls.ts";
 import { noteUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
+import type { TunnelReplies } from "./tunnel-replies.ts";
 
 
 
 /**
- * CONNECT with `decryption: decrypt`: TLS to the real server first (validated), and only
- * then a certificate minted for the host and the client's handshake. If the server's
- * certificate fails validation, the CONNECT itself is answered 502 naming the problem —
- * no certificate is minted, so a bad upstream never looks valid to the client.
+ * A tunnel (CONNECT, SOCKS5) with `decryption: decrypt`: TLS to the real server first
+ * (validated), and only then a certificate minted for the host and the client's handshake.
+ * If the server's certificate fails validation, the tunnel request itself is refused (a
+ * CONNECT gets a 502 naming the problem) — no certificate is minted, so a bad upstream
+ * never looks valid to the client.
  */
 export async function interceptConnect(
   client: Conn,
@@ -27,20 +28,21 @@ export async function interceptConnect(
   decision: Decision,
   ctx: FlowContext,
   flow: FlowState,
+  replies: TunnelReplies,
 ): Promise<void> {
   const r = flow.record;
   const ic = ctx.interception;
-  if (!ic) return answerError(client, src, flow, 501, `Rule "${decision.ruleId}" asks for decryption but no CA is configured`);
+  if (!ic) return replies.refuse(client, src, flow, 501, `Rule "${decision.ruleId}" asks for decryption but no CA is configured`);
   let up: Awaited<ReturnType<typeof connectUpstreamTls>>;
   try {
     up = await connectUpstreamTls(ctx, ic, host, port, decision);
   } catch (e) {
     if (e instanceof TlsValidationError) {
-      return answerError(client, src, flow, 502, `Upstream certificate rejected (${e.code}): ${e.message}`, { proxyError: "tls_certificate_error" });
+      return replies.refuse(client, src, flow, 502, `Upstream certificate rejected (${e.code}): ${e.message}`, { proxyError: "tls_certificate_error" });
     }
     noteUpstreamError(flow, e);
-    if (e instanceof UpstreamError) return answerError(client, src, flow, e.status, e.message, { proxyError: e.proxyStatus });
-    return answerError(client, src, flow, 502, `Upstream TLS handshake with ${hostText(host)}:${port} failed: ${errorText(e)}`, { proxyError: "tls_protocol_error" });
+    if (e instanceof UpstreamError) return replies.refuse(client, src, flow, e.status, e.message, { proxyError: e.proxyStatus });
+    return replies.refuse(client, src, flow, 502, `Upstream TLS handshake with ${hostText(host)}:${port} failed: ${errorText(e)}`, { proxyError: "tls_protocol_error" });
   }
   noteUpstream(r, up);
   const upstream = upstreamHandle(ic, up);
@@ -49,11 +51,11 @@ export async function interceptConnect(
     leaf = await mintLeaf(ic, host, up.session);
   } catch (e) {
     upstream.conn.close();
-    return answerError(client, src, flow, 502, `Could not issue a certificate for ${hostText(host)}: ${errorText(e)}`);
+    return replies.refuse(client, src, flow, 502, `Could not issue a certificate for ${hostText(host)}: ${errorText(e)}`);
   }
   const w = client.writable.getWriter();
   try {
-    await w.write(ESTABLISHED);
+    await w.write(replies.established);
   } catch (e) {
     upstream.conn.close();
     client.close();
