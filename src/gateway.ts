@@ -139,7 +139,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       tunnels,
       drain,
       liveFlows,
-      ...(l.mode === "explicit" ? { proxyAuth: () => live.users?.proxyAuth } : {}),
+      ...(l.mode === "explicit" || l.mode === "socks5" ? { proxyAuth: () => live.users?.proxyAuth } : {}),
       ...(ic ? { interception: ic.context } : {}),
     };
     return admission.acceptor(l, ctx, listenerFlow(l, ctx, () => live.config.limits, reverse));

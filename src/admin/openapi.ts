@@ -200,7 +200,7 @@ export function openApiDocument(version: string): Json {
             port: { type: "integer", minimum: 1, maximum: 65535 },
             clientIp: { type: "string", default: "127.0.0.1" },
             method: { type: "string", default: "GET" },
-            mode: { enum: ["explicit", "transparent", "transparent-http", "reverse"], default: "explicit" },
+            mode: { enum: ["explicit", "socks5", "transparent", "transparent-http", "reverse"], default: "explicit" },
             listener: { type: "string" },
             user: { type: "string", description: "An authenticated proxy user (default: none)" },
             at: { type: "string", format: "date-time", description: "When, for rules with a schedule (default: now)" },

@@ -21,6 +21,15 @@ export interface ExplicitListenerConfig extends ListenerBase {
 }
 
 /**
+ * A SOCKS5 proxy (RFC 1928): clients ask for `host:port` in SOCKS; the tunnel follows the
+ * same policy, decryption and logs as a CONNECT. With `proxyAuth`, clients sign in with
+ * username/password (RFC 1929).
+ */
+export interface Socks5ListenerConfig extends ListenerBase {
+  readonly mode: "socks5";
+}
+
+/**
  * What a transparent listener does with a ClientHello without SNI: `"deny"` (close the
  * connection), or `"allow"` it by splicing to a fixed upstream; the policy is still
  * applied, to that upstream's host and port.
@@ -73,6 +82,7 @@ export interface TransparentHttpListenerConfig extends ListenerBase {
 /** One listening socket; `mode` tells which kind. */
 export type ListenerConfig =
   | ExplicitListenerConfig
+  | Socks5ListenerConfig
   | TransparentListenerConfig
   | TransparentHttpListenerConfig
   | ReverseListenerConfig

@@ -184,6 +184,8 @@ function toListener(listener: WireListener, index: number): ListenerConfig {
   switch (listener.mode) {
     case "explicit":
       return { ...base, mode: "explicit" };
+    case "socks5":
+      return { ...base, mode: "socks5" };
     case "transparent":
       return {
         ...base,

@@ -10,7 +10,7 @@ import { checkedString, cidrList, expected, id, integer, isPlainObject, object, 
 import { REVERSE_FIELD_MODES, reverseListenerFields, reverseListenerRequired } from "./schema-reverse.ts";
 
 /** Listener modes a config may name. */
-export const LISTENER_MODES = ["explicit", "transparent", "transparent-http", "reverse", "redirect-https"] as const;
+export const LISTENER_MODES = ["explicit", "socks5", "transparent", "transparent-http", "reverse", "redirect-https"] as const;
 
 /**
  * `"noSni"` of a transparent listener: `"deny"` (refuse ClientHellos without SNI) or
@@ -54,7 +54,7 @@ function fieldsMatchMode<T>() {
 
 const listenerObject = object({
   name: v.optional(id),
-  mode: v.picklist(LISTENER_MODES, expected('"explicit", "transparent", "transparent-http", "reverse" or "redirect-https"')),
+  mode: v.picklist(LISTENER_MODES, expected('"explicit", "socks5", "transparent", "transparent-http", "reverse" or "redirect-https"')),
   listen: checkedString('"host:port"', listenAddressError),
   /** Client source CIDRs allowed to use this listener (absent = any client). */
   clients: v.optional(cidrList),

@@ -316,7 +316,7 @@ const adminSchema = object({
   pacBypass: v.optional(v.array(checkedString("a host pattern", hostPatternError), expected("an array of host patterns")), []),
 });
 
-/** Proxy authentication (explicit listeners): users with PBKDF2 hashes from `tollgate auth hash`. */
+/** Proxy authentication (explicit and SOCKS5 listeners): users with PBKDF2 hashes from `tollgate auth hash`. */
 const proxyAuthSchema = object({
   realm: v.optional(v.pipe(v.string(expected("a string")), v.regex(/^[\x20-\x7e]{1,64}$/, "expected 1-64 printable ASCII characters")), "tollgate"),
   users: v.pipe(

@@ -30,13 +30,13 @@ export interface FlowContext {
   readonly flowLog: FlowLog;
   readonly listenerName: string;
   /** The listener's mode, for policy scoping and logs. */
-  readonly mode: "explicit" | "transparent" | "transparent-http" | "reverse" | "redirect-https";
+  readonly mode: "explicit" | "socks5" | "transparent" | "transparent-http" | "reverse" | "redirect-https";
   /** Pseudonym used in `Via` headers, e.g. "tollgate". */
   readonly viaName: string;
   /** The SSRF address guard in force (a function: it is completed once listeners are bound). */
   readonly addressGuard?: () => AddressGuard | undefined;
   /**
-   * Proxy authentication for explicit listeners, as in force now (a function: a reload
+   * Proxy authentication for explicit and SOCKS5 listeners, as in force now (a function: a reload
    * swaps the users); undefined when not configured.
    */
   readonly proxyAuth?: () => ProxyAuth | undefined;

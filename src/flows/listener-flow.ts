@@ -7,6 +7,7 @@ import type { Conn } from "../core/conn.ts";
 import type { ReverseService } from "../reverse/service.ts";
 import type { FlowContext } from "./context.ts";
 import { handleExplicit, handleTransparentHttp } from "./explicit.ts";
+import { handleSocks5 } from "./socks5.ts";
 import { handleTransparent, type TransparentSettings } from "./transparent.ts";
 
 /**
@@ -20,6 +21,8 @@ export function listenerFlow(l: ListenerConfig, ctx: FlowContext, limits: () => 
       return reverse.handler(l, ctx);
     case "explicit":
       return (conn) => handleExplicit(conn, ctx);
+    case "socks5":
+      return (conn) => handleSocks5(conn, ctx);
     case "transparent-http":
       return (conn) => handleTransparentHttp(conn, ctx, l.upstreamPort);
     case "transparent": {

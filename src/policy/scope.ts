@@ -9,7 +9,7 @@
 import type { PolicyMode } from "./types.ts";
 
 /** Every {@link PolicyMode}, in documentation order. */
-export const POLICY_MODES: readonly PolicyMode[] = Object.freeze(["explicit", "transparent", "transparent-http", "reverse"]);
+export const POLICY_MODES: readonly PolicyMode[] = Object.freeze(["explicit", "socks5", "transparent", "transparent-http", "reverse"]);
 
 /** Longest listener name a rule may name. */
 export const MAX_LISTENER_NAME = 256;
@@ -48,6 +48,8 @@ export function modeBit(mode: string | undefined): number {
       return 4;
     case "reverse":
       return 8;
+    case "socks5":
+      return 16;
     default:
       return 0;
   }
@@ -60,7 +62,7 @@ function _show(v: unknown): string {
 /**
  * Check one `modes` item.
  *
- * @throws {TypeError} `expected one of "explicit", "transparent", "transparent-http", "reverse", got "x"`
+ * @throws {TypeError} `expected one of "explicit", "socks5", "transparent", "transparent-http", "reverse", got "x"`
  */
 export function parseMode(value: unknown): PolicyMode {
   if (typeof value === "string" && modeBit(value) !== 0) return value as PolicyMode;

@@ -20,7 +20,7 @@ export type UpstreamTls = "verify" | "insecure";
  * (CONNECT / absolute-form), a transparent TLS listener (SNI), a transparent plain-HTTP
  * listener (Host header) or a reverse proxy.
  */
-export type PolicyMode = "explicit" | "transparent" | "transparent-http" | "reverse";
+export type PolicyMode = "explicit" | "socks5" | "transparent" | "transparent-http" | "reverse";
 
 /** A normalised destination host: a DNS name (lowercase, punycode, no trailing dot) or an IP literal. */
 export type Host =

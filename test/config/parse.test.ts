@@ -185,7 +185,7 @@ describe("parseConfig", () => {
     assert.deepEqual(listen("[::g]:3128"), ['listeners[0].listen: expected "host:port" (IPv6 as "[::1]:port"), got "[::g]:3128"']);
     assert.deepEqual(listen("127.1:3128"), ['listeners[0].listen: expected "host:port" (IPv6 as "[::1]:port"), got "127.1:3128"']);
     assert.deepEqual(problems({ listeners: [{ mode: "forward", listen: "127.0.0.1:1" }] }), [
-      'listeners[0].mode: expected "explicit", "transparent", "transparent-http", "reverse" or "redirect-https", got "forward"',
+      'listeners[0].mode: expected "explicit", "socks5", "transparent", "transparent-http", "reverse" or "redirect-https", got "forward"',
     ]);
     assert.deepEqual(problems({ listeners: [] }), ["listeners: expected at least one listener, got an empty array"]);
   });

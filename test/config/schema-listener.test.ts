@@ -10,12 +10,15 @@ const listeners = (...list: Record<string, unknown>[]) => ({ listeners: list });
 const tproxy = (extra: Record<string, unknown> = {}) => ({ name: "tproxy", mode: "transparent", listen: "0.0.0.0:8443", ...extra });
 const thttp = (extra: Record<string, unknown> = {}) => ({ name: "thttp", mode: "transparent-http", listen: "0.0.0.0:8080", ...extra });
 const explicit = (extra: Record<string, unknown> = {}) => ({ name: "explicit", mode: "explicit", listen: "127.0.0.1:3128", ...extra });
+const socks = (extra: Record<string, unknown> = {}) => ({ name: "socks", mode: "socks5", listen: "127.0.0.1:1080", ...extra });
 
 /** What a flow would read from a listener; also checks that the union narrows by `mode`. */
 function describeListener(l: ListenerConfig): string {
   switch (l.mode) {
     case "explicit":
       return `explicit ${l.name}`;
+    case "socks5":
+      return `socks5 ${l.name}`;
     case "transparent":
       return `transparent ${l.name} -> :${l.upstreamPort} noSni=${typeof l.noSni === "string" ? l.noSni : `${l.noSni.hostname}:${l.noSni.port}`} ech=${l.ech}`;
     case "transparent-http":
@@ -29,16 +32,18 @@ function describeListener(l: ListenerConfig): string {
 
 describe("config: listener modes", () => {
   it("gives each mode its fields and defaults", () => {
-    const config = parseConfig(listeners(explicit(), tproxy(), thttp()));
+    const config = parseConfig(listeners(explicit(), tproxy(), thttp(), socks()));
     assert.deepEqual(config.listeners, [
       { name: "explicit", mode: "explicit", hostname: "127.0.0.1", port: 3128 },
       { name: "tproxy", mode: "transparent", hostname: "0.0.0.0", port: 8443, upstreamPort: 443, noSni: "deny", ech: "policy" },
       { name: "thttp", mode: "transparent-http", hostname: "0.0.0.0", port: 8080, upstreamPort: 80 },
+      { name: "socks", mode: "socks5", hostname: "127.0.0.1", port: 1080 },
     ]);
     assert.deepEqual(config.listeners.map(describeListener), [
       "explicit explicit",
       "transparent tproxy -> :443 noSni=deny ech=policy",
       "transparent-http thttp -> :80",
+      "socks5 socks",
     ]);
   });
 
@@ -81,7 +86,7 @@ describe("config: listener modes", () => {
 
   it("reports a bad mode once, without judging the other fields", () => {
     assert.deepEqual(problems(listeners({ mode: "transparant", listen: "127.0.0.1:1", upstreamPort: 443 })), [
-      'listeners[0].mode: expected "explicit", "transparent", "transparent-http", "reverse" or "redirect-https", got "transparant"',
+      'listeners[0].mode: expected "explicit", "socks5", "transparent", "transparent-http", "reverse" or "redirect-https", got "transparant"',
     ]);
   });
 
@@ -163,7 +168,7 @@ describe("config: rules scoped to listeners and modes", () => {
 
   it("reports bad listeners and modes values", () => {
     assert.deepEqual(problems({ policy: { rules: [{ action: "allow" }, { action: "allow" }, { action: "allow" }, { modes: ["explicit", "tproxy"], action: "allow" }] } }), [
-      'policy.rules[3].modes[1]: expected one of "explicit", "transparent", "transparent-http", "reverse", got "tproxy"',
+      'policy.rules[3].modes[1]: expected one of "explicit", "socks5", "transparent", "transparent-http", "reverse", got "tproxy"',
     ]);
     assert.deepEqual(problems({ policy: { rules: [{ modes: "explicit", action: "allow" }] } }), ['policy.rules[0].modes: expected an array of modes, got "explicit"']);
     assert.deepEqual(problems({ policy: { rules: [{ listeners: [1], action: "allow" }] } }), ["policy.rules[0].listeners[0]: expected a listener name, got 1"]);

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { BlockPage } from "../../src/block/block-page.ts";
 import type { PolicyDefinition } from "../../src/policy/types.ts";
+import { bytes, socksRequest } from "../protocol/socks5-builder.ts";
 import { dec, ESTABLISHED, type HarnessOptions, type Peer, withHarness, within } from "../helpers/flow-harness.ts";
 
 /** curl's real ClientHello: SNI example.com (see test/fixtures/client-hello/README.md). */
@@ -175,6 +176,24 @@ describe("block page over TLS (interceptDenied)", () => {
       assert.equal(req?.rule, "no-gambling");
       assert.equal(req?.userAgent, "Firefox");
       assert.equal(req?.status, 403);
+    });
+  });
+
+  it("a denied SOCKS5 request is answered success, then the page over TLS", async () => {
+    await withHarness(options(INTERCEPT_DENIED), async (h) => {
+      const c = h.socksClient();
+      await c.write(bytes(5, 1, 0, socksRequest("evil.test", 443)));
+      assert.deepEqual(Array.from(await within(c.readBytes(12), 1500, "choice and reply")), [5, 0, 5, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+      await c.write(`GET / HTTP/1.1\r\nHost: evil.test\r\nAccept: ${BROWSER_ACCEPT}\r\n\r\n`);
+      const a = await answer(c);
+      await h.finish();
+      assert.equal(a.status, 403);
+      assert.match(a.body, /Access to evil\.test is blocked/);
+      assert.deepEqual(h.dials, [], "no upstream connection");
+      const r = h.record();
+      assert.equal(r.mode, "socks5");
+      assert.equal(r.rule, "no-gambling");
+      assert.equal(h.requestRecords[0]?.url, "https://evil.test/");
     });
   });
 

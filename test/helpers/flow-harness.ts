@@ -15,6 +15,7 @@ import type { ParentProxy } from "../../src/parent/tunnel.ts";
 import { UpstreamPool, type UpstreamPoolOptions } from "../../src/flows/upstream-pool.ts";
 import type { UpstreamTlsInfo } from "../../src/flows/upstream-tls.ts";
 import { handleExplicit, handleTransparentHttp } from "../../src/flows/explicit.ts";
+import { handleSocks5 } from "../../src/flows/socks5.ts";
 import { handleTransparent, type TransparentSettings } from "../../src/flows/transparent.ts";
 import { admitRelayed } from "../../src/flows/proxy-protocol.ts";
 import { parseCidr } from "../../src/core/ip.ts";
@@ -350,6 +351,12 @@ export class FlowHarness {
   /** A new client connection served by `handleExplicit`; returns the client's end. */
   client(): Peer {
     return this.#serve(3128, (conn) => handleExplicit(conn, this.ctx));
+  }
+
+  /** A new client connection served by `handleSocks5` (context mode "socks5", port 1080); returns the client's end. */
+  socksClient(): Peer {
+    const ctx: FlowContext = { ...this.ctx, mode: "socks5" };
+    return this.#serve(1080, (conn) => handleSocks5(conn, ctx));
   }
 
   /**

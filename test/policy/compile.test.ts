@@ -370,12 +370,12 @@ describe("compilePolicy: index agrees with linear evaluation", () => {
     clients: fc.option(fc.array(fc.constantFrom("10.0.0.0/8", "::1", "::/0", "192.0.2.0/24"), { maxLength: 2 }), { nil: undefined }),
     listeners: fc.option(fc.array(fc.constantFrom("a", "b", "c"), { maxLength: 2 }), { nil: undefined }),
     hostLists: fc.option(fc.array(fc.constantFrom("l1", "l2", "l3"), { maxLength: 2 }), { nil: undefined }),
-    modes: fc.option(fc.array(fc.constantFrom<PolicyMode>("explicit", "transparent", "transparent-http", "reverse"), { maxLength: 2 }), { nil: undefined }),
+    modes: fc.option(fc.array(fc.constantFrom<PolicyMode>("explicit", "socks5", "transparent", "transparent-http", "reverse"), { maxLength: 2 }), { nil: undefined }),
     action: fc.constantFrom<"allow" | "deny">("allow", "deny"),
   });
   const scope = fc.record({
     listener: fc.option(fc.constantFrom("a", "b", "z"), { nil: undefined }),
-    mode: fc.option(fc.constantFrom("explicit", "transparent", "reverse", "bogus"), { nil: undefined }),
+    mode: fc.option(fc.constantFrom("explicit", "socks5", "transparent", "reverse", "bogus"), { nil: undefined }),
   });
   const hostLists = new Map<string, HostList>([
     ["l1", parseHostList("l1", "example.com\n.example.net\n10.0.0.0/8\n", "patterns")],

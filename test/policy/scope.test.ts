@@ -29,8 +29,8 @@ const id = (p: Policy, host: string, listener?: string, mode?: string, port?: nu
 describe("scope helpers", () => {
   it("give each mode its own bit and none to unknown modes", () => {
     const bits = POLICY_MODES.map(modeBit);
-    assert.deepEqual(POLICY_MODES, ["explicit", "transparent", "transparent-http", "reverse"]);
-    assert.equal(new Set(bits).size, 4);
+    assert.deepEqual(POLICY_MODES, ["explicit", "socks5", "transparent", "transparent-http", "reverse"]);
+    assert.equal(new Set(bits).size, 5);
     for (const b of bits) assert.equal(b & (b - 1), 0, "a single bit");
     assert.equal(modeBit(undefined), 0);
     assert.equal(modeBit("Transparent"), 0);
@@ -40,7 +40,7 @@ describe("scope helpers", () => {
     assert.equal(parseMode("transparent-http"), "transparent-http");
     assert.throws(() => parseMode("tproxy"), {
       name: "TypeError",
-      message: 'expected one of "explicit", "transparent", "transparent-http", "reverse", got "tproxy"',
+      message: 'expected one of "explicit", "socks5", "transparent", "transparent-http", "reverse", got "tproxy"',
     });
     assert.throws(() => parseMode(1), /got 1$/);
     assert.equal(parseListenerName("tproxy"), "tproxy");
@@ -218,7 +218,7 @@ describe("compilePolicy: invalid scopes", () => {
       },
     );
   it("names the rule and the item", () => {
-    rejects({ modes: ["explicit", "tproxy"] }, 'rules[1].modes[1]: expected one of "explicit", "transparent", "transparent-http", "reverse", got "tproxy"');
+    rejects({ modes: ["explicit", "tproxy"] }, 'rules[1].modes[1]: expected one of "explicit", "socks5", "transparent", "transparent-http", "reverse", got "tproxy"');
     rejects({ modes: "explicit" }, 'rules[1].modes: expected an array, got "explicit"');
     rejects({ listeners: [""] }, 'rules[1].listeners[0]: expected a listener name (a non-empty string of at most 256 characters), got ""');
     rejects({ listeners: ["a", 3] }, "rules[1].listeners[1]: expected a listener name (a non-empty string of at most 256 characters), got 3");

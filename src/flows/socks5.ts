@@ -1,0 +1,193 @@
+/**
+ * One connection on a SOCKS5 listener (RFC 1928, RFC 1929): method negotiation, sign-in with
+ * the gateway's users when `proxyAuth` is configured, then a CONNECT request that becomes a
+ * tunnel exactly as an HTTP CONNECT does (policy, decryption exception or interception,
+ * flow line); refusals are answered with the SOCKS reply code that fits.
+ * @module
+ */
+import type { Conn } from "../core/conn.ts";
+import { normalizeHost } from "../core/host.ts";
+import {
+  credentialsAnswer,
+  methodChoice,
+  parseCredentials,
+  parseGreeting,
+  parseRequest,
+  type Parsed,
+  SocksCommand,
+  SocksError,
+  SocksMessageReader,
+  SocksMethod,
+  SocksReply,
+  type SocksReplyCode,
+  socksReply,
+} from "../protocol/socks5.ts";
+import { lingerClose } from "./answers.ts";
+import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
+import type { FlowContext } from "./context.ts";
+import { tunnelTo } from "./connect-tunnel.ts";
+import { clientFailure, errorText, FlowState } from "./flow-state.ts";
+import { readFirst } from "./read-first.ts";
+import type { TunnelReplies } from "./tunnel-replies.ts";
+
+/** The rule id of sign-in refusals, as on the explicit listener. */
+const AUTH_RULE = "proxy-auth";
+
+/**
+ * The SOCKS reply for a refusal a CONNECT would answer with `status` and RFC 9209 error type
+ * `proxyError`: denials are "not allowed by ruleset"; failures to reach the destination say
+ * which (as Dante does: a timeout is "TTL expired"); anything else is a general failure.
+ */
+export function replyFor(status: number, proxyError: string | undefined): SocksReplyCode {
+  if (status === 403 || status === 429) return SocksReply.notAllowed;
+  switch (proxyError) {
+    case "dns_error":
+    case "dns_timeout":
+    case "destination_unavailable":
+      return SocksReply.hostUnreachable;
+    case "connection_refused":
+      return SocksReply.connectionRefused;
+    case "connection_timeout":
+      return SocksReply.ttlExpired;
+    default:
+      return status === 504 ? SocksReply.ttlExpired : SocksReply.generalFailure;
+  }
+}
+
+/** SOCKS5 answers for {@link tunnelTo}: reply 0 (bound address 0.0.0.0:0), or the code that fits. */
+export const SOCKS5_REPLIES: TunnelReplies = {
+  established: socksReply(SocksReply.succeeded),
+  async refuse(client, src, flow, status, message, options = {}) {
+    flow.record.status = status;
+    const denial = status === 403 || status === 429;
+    flow.finish(denial ? "denied" : "error", denial ? undefined : message);
+    await answerAndClose(client, src, socksReply(replyFor(status, options.proxyError)));
+  },
+};
+
+/** Writes a last message, half-closes and closes after a bounded linger (never throws). */
+async function answerAndClose(client: Conn, src: ConnReader, bytes: Uint8Array): Promise<void> {
+  if (await send(client, bytes)) {
+    const w = client.writable.getWriter();
+    await w.close().catch(() => {});
+    w.releaseLock();
+  }
+  await lingerClose(client, src, 500);
+}
+
+/** Writes `bytes`; false when the client is gone. */
+async function send(client: Conn, bytes: Uint8Array): Promise<boolean> {
+  const w = client.writable.getWriter();
+  try {
+    await w.write(bytes);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    w.releaseLock();
+  }
+}
+
+/** `user:password` as the value of a Basic authorization field, for the gateway's user check. */
+function basicValue(user: string, password: string): string {
+  const bytes = new TextEncoder().encode(`${user}:${password}`);
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return `Basic ${btoa(binary)}`;
+}
+
+const COMMAND_NAMES: Record<number, string> = { [SocksCommand.bind]: "BIND", [SocksCommand.udpAssociate]: "UDP ASSOCIATE" };
+
+/** Serves one SOCKS5 connection: negotiation, sign-in, request, then the tunnel. */
+export async function handleSocks5(client: Conn, ctx: FlowContext): Promise<void> {
+  const flow = new FlowState(ctx, client, ctx.mode);
+  const r = flow.record;
+  const src = new ConnReader(client);
+  /** Reads one client message within the header timeout; undefined when the client hung up. */
+  const read = async <T>(parse: (b: Uint8Array) => Parsed<T>): Promise<T | undefined> => {
+    const reader = new SocksMessageReader(parse);
+    const value = await readFirst(src, (chunk) => reader.push(chunk), { timeoutMs: ctx.limits.headerTimeoutMs, drain: ctx.drain });
+    if (value !== undefined) src.unread(reader.rest());
+    return value;
+  };
+  const fail = (error: string, answer?: Uint8Array): Promise<void> => {
+    flow.finish("error", error);
+    return answer ? answerAndClose(client, src, answer) : (client.close(), Promise.resolve());
+  };
+  let step = "greeting";
+  try {
+    const greeting = await read(parseGreeting);
+    if (!greeting) {
+      client.close();
+      if (src.received) flow.finish("client-closed", "Connection closed during the SOCKS5 greeting");
+      return; // hung up before a byte: a health check or port probe
+    }
+    const auth = ctx.proxyAuth?.();
+    const method = auth ? SocksMethod.userPass : SocksMethod.noAuth;
+    if (!greeting.methods.includes(method)) {
+      r.decision = "deny";
+      r.rule = AUTH_RULE;
+      r.reason = auth
+        ? `the client offers no username/password sign-in (methods ${greeting.methods.join(", ")}); this listener requires one`
+        : `the client offers only methods ${greeting.methods.join(", ")}; this listener takes clients without authentication (method 0)`;
+      flow.finish("denied");
+      return answerAndClose(client, src, methodChoice(SocksMethod.noAcceptable));
+    }
+    if (!(await send(client, methodChoice(method)))) {
+      client.close();
+      return flow.finish("client-closed", "Client gone before the method choice");
+    }
+    if (auth) {
+      step = "sign-in";
+      const credentials = await read(parseCredentials);
+      if (!credentials) {
+        client.close();
+        return flow.finish("client-closed", "Connection closed before the SOCKS5 sign-in");
+      }
+      const result = credentials.user.includes(":")
+        ? { ok: false as const, reason: `bad credentials for user ${JSON.stringify(credentials.user)}` }
+        : await auth.check(basicValue(credentials.user, credentials.password), client.remote.address);
+      if (!result.ok) {
+        r.decision = "deny";
+        r.rule = AUTH_RULE;
+        r.reason = result.reason;
+        flow.finish("denied");
+        return answerAndClose(client, src, credentialsAnswer(false));
+      }
+      r.user = result.user;
+      if (!(await send(client, credentialsAnswer(true)))) {
+        client.close();
+        return flow.finish("client-closed", "Client gone before the sign-in answer");
+      }
+    }
+    step = "request";
+    const request = await read(parseRequest);
+    if (!request) {
+      client.close();
+      return flow.finish("client-closed", "Connection closed before the SOCKS5 request");
+    }
+    r.kind = "connect";
+    r.port = request.port;
+    if (request.command !== SocksCommand.connect) {
+      const name = COMMAND_NAMES[request.command] ?? `command ${request.command}`;
+      return fail(`SOCKS5 ${name} is not supported (only CONNECT)`, socksReply(SocksReply.commandNotSupported));
+    }
+    let host;
+    try {
+      host = normalizeHost(request.host);
+    } catch (e) {
+      return fail(`Invalid SOCKS5 destination: ${errorText(e)}`, socksReply(SocksReply.hostUnreachable));
+    }
+    if (request.port === 0) return fail("SOCKS5 destination port 0", socksReply(SocksReply.hostUnreachable));
+    return await tunnelTo(client, src, host, request.port, ctx, flow, SOCKS5_REPLIES);
+  } catch (e) {
+    if (e instanceof SocksError) {
+      // a malformed greeting may not be SOCKS at all: nothing to answer in a language it speaks
+      const answer = step === "greeting" ? undefined : step === "sign-in" ? credentialsAnswer(false) : socksReply(e.reply);
+      return fail(e.message, answer);
+    }
+    if (e instanceof FlowTimeoutError) return fail(`No complete SOCKS5 ${step} within ${ctx.limits.headerTimeoutMs} ms`);
+    client.close();
+    flow.finish(clientFailure(e), errorText(e));
+  }
+}
