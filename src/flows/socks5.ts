@@ -61,12 +61,12 @@ export const SOCKS5_REPLIES: TunnelReplies = {
     flow.record.status = status;
     const denial = status === 403 || status === 429;
     flow.finish(denial ? "denied" : "error", denial ? undefined : message);
-    await answerAndClose(client, src, socksReply(replyFor(status, options.proxyError)));
+    await replyAndClose(client, src, socksReply(replyFor(status, options.proxyError)));
   },
 };
 
 /** Writes a last message, half-closes and closes after a bounded linger (never throws). */
-async function answerAndClose(client: Conn, src: ConnReader, bytes: Uint8Array): Promise<void> {
+async function replyAndClose(client: Conn, src: ConnReader, bytes: Uint8Array): Promise<void> {
   if (await send(client, bytes)) {
     const w = client.writable.getWriter();
     await w.close().catch(() => {});
@@ -112,7 +112,7 @@ export async function handleSocks5(client: Conn, ctx: FlowContext): Promise<void
   };
   const fail = (error: string, answer?: Uint8Array): Promise<void> => {
     flow.finish("error", error);
-    return answer ? answerAndClose(client, src, answer) : (client.close(), Promise.resolve());
+    return answer ? replyAndClose(client, src, answer) : (client.close(), Promise.resolve());
   };
   let step = "greeting";
   try {
@@ -131,7 +131,7 @@ export async function handleSocks5(client: Conn, ctx: FlowContext): Promise<void
         ? `the client offers no username/password sign-in (methods ${greeting.methods.join(", ")}); this listener requires one`
         : `the client offers only methods ${greeting.methods.join(", ")}; this listener takes clients without authentication (method 0)`;
       flow.finish("denied");
-      return answerAndClose(client, src, methodChoice(SocksMethod.noAcceptable));
+      return replyAndClose(client, src, methodChoice(SocksMethod.noAcceptable));
     }
     if (!(await send(client, methodChoice(method)))) {
       client.close();
@@ -152,7 +152,7 @@ export async function handleSocks5(client: Conn, ctx: FlowContext): Promise<void
         r.rule = AUTH_RULE;
         r.reason = result.reason;
         flow.finish("denied");
-        return answerAndClose(client, src, credentialsAnswer(false));
+        return replyAndClose(client, src, credentialsAnswer(false));
       }
       r.user = result.user;
       if (!(await send(client, credentialsAnswer(true)))) {

@@ -25,10 +25,10 @@ export interface FlowRecord {
    * and decrypted connections, whose request lines carry it).
    */
   userAgent: string | null;
-  /** "explicit" (more modes later). */
+  /** The listener's mode: "explicit", "socks5", "transparent", "transparent-http", "reverse". */
   mode: string;
   /**
-   * "connect": a CONNECT tunnel; "http": a proxied HTTP request (absolute-form, or a
+   * "connect": a tunnel (CONNECT, or a SOCKS5 request); "http": a proxied HTTP request (absolute-form, or a
    * transparent plain-HTTP connection); "tls": a transparent TLS connection; "invalid":
    * no valid request or ClientHello arrived.
    */
@@ -53,7 +53,10 @@ export interface FlowRecord {
   ech: boolean | null;
   /** Transparent TLS: ALPN protocols the client offered, comma-separated. */
   alpn: string | null;
-  /** Status the gateway answered the client with (200 for an established tunnel; the upstream's last status for http). */
+  /**
+   * Status the gateway answered the client with (200 for an established tunnel; the upstream's
+   * last status for http). SOCKS5 has reply codes instead: the status a CONNECT would have got.
+   */
   status: number | null;
   /** Bytes from client to upstream (tunnel payload or request bytes forwarded). */
   bytesUp: number;
