@@ -1,7 +1,7 @@
 /**
  * Sans-IO SOCKS version 5 (RFC 1928) with username/password authentication (RFC 1929): the
- * three messages a client sends (method greeting, credentials, request) and the replies a
- * server writes. Each message has a bounded size by construction (at most 513 bytes);
+ * three messages a client sends (method greeting, credentials, request) and the answers a
+ * server writes, each side's parsers and encoders. Each message has a bounded size by construction (at most 513 bytes);
  * parsers take the bytes received so far and return `undefined` while the message is
  * incomplete, and throw a {@link SocksError} at the first byte that proves it malformed.
  * {@link SocksMessageReader} feeds them chunk by chunk and keeps what follows a message.
@@ -132,11 +132,38 @@ export function parseCredentials(b: Uint8Array): Parsed<SocksCredentials> {
  * ```
  */
 export function parseRequest(b: Uint8Array): Parsed<SocksRequest> {
+  const m = parseAddressed(b, "Request");
+  return m && { value: { command: m.value.code, addressType: m.value.addressType, host: m.value.host, port: m.value.port }, length: m.length };
+}
+
+/** A server's reply: the code (0 = succeeded) and the bound address it names. */
+export interface SocksServerReply {
+  readonly reply: number;
+  readonly addressType: SocksRequest["addressType"];
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * A reply, as a client reads it: VER (5), REP, RSV (0), ATYP, BND.ADDR, BND.PORT.
+ *
+ * @example
+ * ```ts
+ * parseReply(Uint8Array.of(5, 2, 0, 1, 0, 0, 0, 0, 0, 0)); // { value: { reply: 2, addressType: "ipv4", host: "0.0.0.0", port: 0 }, length: 10 }
+ * ```
+ */
+export function parseReply(b: Uint8Array): Parsed<SocksServerReply> {
+  const m = parseAddressed(b, "Reply");
+  return m && { value: { reply: m.value.code, addressType: m.value.addressType, host: m.value.host, port: m.value.port }, length: m.length };
+}
+
+/** The shape requests and replies share: VER (5), a code, RSV (0), an address and a port. */
+function parseAddressed(b: Uint8Array, what: string): Parsed<{ code: number; addressType: SocksRequest["addressType"]; host: string; port: number }> {
   if (b.length < 1) return undefined;
-  if (b[0] !== 0x05) throw new SocksError(`Request version ${b[0]}, expected 5`);
+  if (b[0] !== 0x05) throw new SocksError(`${what} version ${b[0]}, expected 5`);
   if (b.length < 4) return undefined;
-  if (b[2] !== 0x00) throw new SocksError(`Reserved request byte is ${b[2]}, expected 0`);
-  const command = b[1]!;
+  if (b[2] !== 0x00) throw new SocksError(`Reserved ${what.toLowerCase()} byte is ${b[2]}, expected 0`);
+  const code = b[1]!;
   const atyp = b[3]!;
   let addressType: SocksRequest["addressType"];
   let addrEnd: number;
@@ -166,7 +193,57 @@ export function parseRequest(b: Uint8Array): Parsed<SocksRequest> {
     }
   }
   const port = (b[addrEnd]! << 8) | b[addrEnd + 1]!;
-  return { value: { command, addressType, host, port }, length: addrEnd + 2 };
+  return { value: { code, addressType, host, port }, length: addrEnd + 2 };
+}
+
+/**
+ * A client's request for `host:port`: a name (ATYP 3, at most 255 bytes) unless `host` is an
+ * IPv4 or IPv6 address in text.
+ *
+ * @example
+ * ```ts
+ * socksConnectRequest("a.b", 443); // 05 01 00 03 03 61 2e 62 01 bb
+ * ```
+ */
+export function socksConnectRequest(host: string, port: number): Uint8Array {
+  const v4 = parseIPv4(host);
+  const v6 = v4 ? undefined : parseIPv6(host);
+  let addr: Uint8Array;
+  if (v4) addr = Uint8Array.of(0x01, ...v4);
+  else if (v6) addr = Uint8Array.of(0x04, ...v6);
+  else {
+    const name = new TextEncoder().encode(host);
+    if (name.length === 0 || name.length > 255) throw new TypeError(`A SOCKS5 name is 1-255 bytes, got ${name.length}`);
+    addr = Uint8Array.of(0x03, name.length, ...name);
+  }
+  return Uint8Array.of(0x05, SocksCommand.connect, 0x00, ...addr, port >> 8, port & 0xff);
+}
+
+/** A client's greeting offering `methods`. */
+export function socksGreeting(methods: readonly number[]): Uint8Array {
+  return Uint8Array.of(0x05, methods.length, ...methods);
+}
+
+/** A client's RFC 1929 credentials (each at most 255 bytes of UTF-8). */
+export function socksCredentials(user: string, password: string): Uint8Array {
+  const u = new TextEncoder().encode(user);
+  const p = new TextEncoder().encode(password);
+  if (u.length === 0 || u.length > 255 || p.length > 255) throw new TypeError("SOCKS5 user names are 1-255 bytes and passwords up to 255 bytes of UTF-8");
+  return Uint8Array.of(0x01, u.length, ...u, p.length, ...p);
+}
+
+/** The server's answer to credentials, as a client reads it: `true` when accepted. */
+export function parseCredentialsAnswer(b: Uint8Array): Parsed<boolean> {
+  if (b.length < 2) return undefined;
+  if (b[0] !== 0x01) throw new SocksError(`Sign-in answer version ${b[0]}, expected 1`);
+  return { value: b[1] === 0x00, length: 2 };
+}
+
+/** The server's choice of method, as a client reads it. */
+export function parseMethodChoice(b: Uint8Array): Parsed<number> {
+  if (b.length < 2) return undefined;
+  if (b[0] !== 0x05) throw new SocksError(`Method choice version ${b[0]}, expected 5 (is it a SOCKS5 proxy?)`);
+  return { value: b[1]!, length: 2 };
 }
 
 /** The server's choice of method: VER (5), METHOD. */

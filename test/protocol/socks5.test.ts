@@ -4,12 +4,18 @@ import {
   credentialsAnswer,
   methodChoice,
   parseCredentials,
+  parseCredentialsAnswer,
   parseGreeting,
+  parseMethodChoice,
+  parseReply,
   parseRequest,
   type Parsed,
   SocksError,
   SocksMessageReader,
   SocksReply,
+  socksConnectRequest,
+  socksCredentials,
+  socksGreeting,
   socksReply,
 } from "../../src/protocol/socks5.ts";
 import { bytes } from "./socks5-builder.ts";
@@ -130,5 +136,35 @@ describe("SOCKS5 answers", () => {
     const asRequest = Uint8Array.from(reply);
     asRequest[1] = 1;
     assert.deepEqual(parseRequest(asRequest)?.value, { command: 1, addressType: "ipv4", host: "192.0.2.7", port: 443 });
+  });
+});
+
+describe("SOCKS5 client side", () => {
+  it("encodes the greeting, credentials and a request by name, IPv4 or IPv6, as the server side parses them", () => {
+    assert.deepEqual(Array.from(socksGreeting([0, 2])), [5, 2, 0, 2]);
+    assert.deepEqual(parseGreeting(socksGreeting([0]))?.value, { methods: [0] });
+    assert.deepEqual(parseCredentials(socksCredentials("gw", "pä ss"))?.value, { user: "gw", password: "pä ss" });
+    assert.deepEqual(Array.from(socksConnectRequest("a.b", 443)), [5, 1, 0, 3, 3, 0x61, 0x2e, 0x62, 1, 187]);
+    assert.deepEqual(parseRequest(socksConnectRequest("192.0.2.1", 25))?.value, { command: 1, addressType: "ipv4", host: "192.0.2.1", port: 25 });
+    assert.deepEqual(parseRequest(socksConnectRequest("2001:db8::1", 8443))?.value, { command: 1, addressType: "ipv6", host: "2001:db8::1", port: 8443 });
+    assert.throws(() => socksConnectRequest("x".repeat(256), 1), /1-255 bytes, got 256/);
+    assert.throws(() => socksCredentials("", "pw"), TypeError);
+    assert.throws(() => socksCredentials("gw", "p".repeat(256)), TypeError);
+  });
+  it("reads the method choice, the sign-in answer and a reply, incrementally", () => {
+    assert.equal(checkIncremental(parseMethodChoice, bytes(5, 2)), 2);
+    assert.throws(() => parseMethodChoice(bytes(0x48, 0x54)), /Method choice version 72, expected 5 \(is it a SOCKS5 proxy\?\)/);
+    assert.equal(checkIncremental(parseCredentialsAnswer, bytes(1, 0)), true);
+    assert.equal(checkIncremental(parseCredentialsAnswer, bytes(1, 7)), false);
+    assert.throws(() => parseCredentialsAnswer(bytes(5, 0)), /Sign-in answer version 5, expected 1/);
+    assert.deepEqual(checkIncremental(parseReply, socksReply(SocksReply.ttlExpired, { address: "::1", port: 1080 }), bytes(9, 9)), {
+      reply: 6,
+      addressType: "ipv6",
+      host: "::1",
+      port: 1080,
+    });
+    assert.deepEqual(checkIncremental(parseReply, bytes(5, 0, 0, 3, 4, "edge", 0, 80)), { reply: 0, addressType: "domain", host: "edge", port: 80 });
+    assert.throws(() => parseReply(bytes(5, 0, 1, 1)), /Reserved reply byte is 1, expected 0/);
+    assert.throws(() => parseReply(bytes(4, 90)), /Reply version 4, expected 5/);
   });
 });
