@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a machine that starts with only Node and npm:
 # npm dependencies (bun and deno come from npm) and the real peers the end-to-end tests
-# talk to (curl, openssl, haproxy, dnsmasq, and chromium for the dashboard test, driven by playwright-core)
+# talk to (curl, openssl, haproxy, dnsmasq, dante, and chromium for the dashboard test, driven by playwright-core)
 # from Debian's packages. Idempotent; quiet when all is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +22,8 @@ done
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 # dnsmasq (the real DNS server of the dns.servers e2e test): the binary alone, no service
 command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
+# Dante (the real SOCKS5 server of the SOCKS parent e2e test); the tests run their own on loopback
+command -v danted >/dev/null 2>&1 || [ -x /usr/sbin/danted ] || missing+=(dante-server)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} from Debian packages" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

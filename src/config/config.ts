@@ -225,13 +225,15 @@ export interface Config {
 
 /** A parent proxy: the gateway reaches destinations through it (CONNECT, absolute-form HTTP). */
 export interface ParentConfig {
-  /** As written: `http://host:port`. */
+  /** As written: `http://host:port` or `socks5://host:port`. */
   readonly url: string;
+  /** From the URL's scheme: "http" (CONNECT, absolute-form requests) or "socks5". */
+  readonly protocol: "http" | "socks5";
   readonly host: Host;
   readonly port: number;
   /** `host:port` for messages. */
   readonly authority: string;
-  /** Basic credentials for Proxy-Authorization: the user, and the file holding the password. */
+  /** Credentials (Basic in Proxy-Authorization; RFC 1929 for SOCKS5): the user, and the file holding the password. */
   readonly username?: string;
   readonly passwordFile?: string;
   /** The parent a flow goes to instead when this one cannot be reached (a name in `parents`). */

@@ -16,9 +16,9 @@ const parentName = checkedString(ID_WHAT, (t) =>
 
 const parentSchema = v.pipe(
   object({
-    /** `http://host:port` of the parent proxy. */
-    url: checkedString('an "http://host:port" URL', parentUrlError),
-    /** Basic credentials sent in Proxy-Authorization; both or neither. */
+    /** `http://host:port` or `socks5://host:port` of the parent proxy. */
+    url: checkedString('an "http://host:port" or "socks5://host:port" URL', parentUrlError),
+    /** Credentials: Basic in Proxy-Authorization, or a SOCKS5 sign-in; both or neither. */
     username: v.optional(v.pipe(v.string(expected("a user name")), v.regex(USER_NAME_RE, "expected 1-64 characters, no colon or control characters"))),
     /** File holding the password (read at start and on reload; one trailing newline ignored). */
     passwordFile: v.optional(filePath),

@@ -12,7 +12,7 @@ import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { exchange, ExchangeAbortedError, UpstreamClosedError } from "./http-exchange.ts";
 import { connectUpstream, guardLiteral, noteUpstream, noteUpstreamError, parentFor, UpstreamError } from "./upstream.ts";
-import { dialParent, type ParentProxy } from "../parent/tunnel.ts";
+import { dialParent, openParentTunnel, type ParentProxy } from "../parent/tunnel.ts";
 import { throughParents } from "../parent/failover.ts";
 import { watchFlow } from "./live-flows.ts";
 import type { HeaderList } from "../protocol/http-headers.ts";
@@ -28,6 +28,11 @@ export interface KeptUpstream {
   readonly parent?: string;
   /** Our `Proxy-Authorization` for the parent proxy it goes to, if that parent has credentials. */
   readonly authorization?: string;
+  /**
+   * Requests go out in absolute form: the connection is to an HTTP parent proxy (any origin).
+   * A tunnel through a SOCKS5 parent is to one origin and takes origin-form, as a direct one.
+   */
+  readonly absoluteForm?: boolean;
 }
 
 /** What the dispatcher should do after one forwarded request. */
@@ -95,23 +100,29 @@ export async function forwardHttp(
     await answerError(client, src, flow, e instanceof UpstreamError ? e.status : 502, errorText(e), { proxyError: e instanceof UpstreamError ? e.proxyStatus : undefined, method: head.method });
     return { next: "stop" };
   }
-  // through a parent one connection carries requests for any origin, as a client's would
-  const key = parent ? `parent|${parent.name}` : `${hostText(host)}|${authority.port}`;
-  let up = kept && kept.key === key ? kept : undefined;
+  // through an HTTP parent one connection carries requests for any origin, as a client's
+  // would; a SOCKS5 parent's tunnel (also one to a SOCKS fallback) goes to one origin
+  const origin = `${hostText(host)}|${authority.port}`;
+  const keys = parent ? [`parent|${parent.name}`, `parent|${parent.name}|${origin}`] : [origin];
+  let up = kept && keys.includes(kept.key) ? kept : undefined;
   if (kept && !up) kept.conn.close();
   const dial = async (): Promise<KeptUpstream | undefined> => {
     try {
       if (parent) {
         guardLiteral(ctx, host, authority.port, decision);
-        const { value: p, parent: used } = await throughParents(ctx, parent, (candidate) => {
+        const { value: p, parent: used } = await throughParents(ctx, parent, async (candidate): Promise<{ conn: Conn; head?: Uint8Array | undefined }> => {
+          if (candidate.protocol === "socks5") return openParentTunnel(ctx, candidate, host, authority.port);
           const budget = AbortSignal.timeout(ctx.limits.connectTimeoutMs);
           return dialParent(ctx, candidate, budget, budget);
         });
+        const reader = new ConnReader(p.conn);
+        if (p.head) reader.unread(p.head);
+        if (used.protocol === "socks5") return { key: keys[1]!, conn: p.conn, reader, address: null, dnsSource: "parent", parent: used.name };
         const authorization = used.authorization ? { authorization: used.authorization } : {};
-        return { key, conn: p.conn, reader: new ConnReader(p.conn), address: null, dnsSource: "parent", parent: used.name, ...authorization };
+        return { key: keys[0]!, conn: p.conn, reader, address: null, dnsSource: "parent", parent: used.name, absoluteForm: true, ...authorization };
       }
       const u = await connectUpstream(ctx, host, authority.port, decision);
-      return { key, conn: u.conn, reader: new ConnReader(u.conn), address: u.address, dnsSource: u.dnsSource };
+      return { key: keys[0]!, conn: u.conn, reader: new ConnReader(u.conn), address: u.address, dnsSource: u.dnsSource };
     } catch (e) {
       noteUpstreamError(flow, e);
       await answerError(client, src, flow, e instanceof UpstreamError ? e.status : 502, errorText(e), { proxyError: e instanceof UpstreamError ? e.proxyStatus : undefined, method: head.method });
@@ -125,9 +136,9 @@ export async function forwardHttp(
   if (!up) return { next: "stop" };
   r.requests += 1;
   const hostHeader = hostOverride ?? (head.url ? head.url.host : authority.port === 80 ? authority.host : `${authority.host}:${authority.port}`);
-  // a parent proxy takes the absolute form (RFC 9112 §3.2.2), and our credentials
-  const target = parent ? url : path;
   for (;;) {
+    // an HTTP parent proxy takes the absolute form (RFC 9112 §3.2.2), and our credentials
+    const target = up.absoluteForm ? url : path;
     // our credentials for the parent this connection goes to (a fallback has its own)
     const authorization = up.authorization;
     const edit = edits.requestHeaders;

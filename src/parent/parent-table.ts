@@ -11,6 +11,7 @@ export function parentTable(config: Config, readText: (path: string) => string, 
   const table = new Map<string, ParentProxy>();
   for (const [name, p] of Object.entries(config.parents)) {
     let authorization: string | undefined;
+    let credentials: { username: string; password: string } | undefined;
     if (p.username !== undefined && p.passwordFile !== undefined) {
       let password: string;
       try {
@@ -18,7 +19,11 @@ export function parentTable(config: Config, readText: (path: string) => string, 
       } catch (e) {
         throw new Error(`cannot read parents.${name}.passwordFile "${p.passwordFile}": ${(e as { code?: string }).code ?? String(e)}`);
       }
-      authorization = basicAuthorization(p.username, password);
+      if (p.protocol === "socks5" && new TextEncoder().encode(password).length > 255) {
+        throw new Error(`parents.${name}.passwordFile "${p.passwordFile}": a SOCKS5 password is at most 255 bytes`);
+      }
+      if (p.protocol === "socks5") credentials = { username: p.username, password };
+      else authorization = basicAuthorization(p.username, password);
     }
     const before = previous?.get(name);
     const health = before && before.authority === p.authority ? before.health : { downUntil: 0, lastError: null };
@@ -27,7 +32,9 @@ export function parentTable(config: Config, readText: (path: string) => string, 
       host: p.host,
       port: p.port,
       authority: p.authority,
+      protocol: p.protocol,
       ...(authorization ? { authorization } : {}),
+      ...(credentials ? { credentials } : {}),
       ...(p.fallback !== undefined ? { fallback: p.fallback } : {}),
       ejectMs: p.ejectMs,
       health,

@@ -1,6 +1,6 @@
 /**
- * Reaching a destination through a parent proxy: TCP to the parent, `CONNECT host:port`,
- * and the tunnel it answers with. The destination name goes to the parent as it is (the
+ * Reaching a destination through a parent proxy: TCP to the parent, `CONNECT host:port` (or
+ * a SOCKS5 request), and the tunnel it answers with. The destination name goes to the parent as it is (the
  * parent resolves it), so a gateway that cannot resolve outside names can still reach them.
  * @module
  */
@@ -14,6 +14,7 @@ import { dialFirst, failureText, resolveHost, UpstreamError } from "../flows/ups
 import { parseResponseHead } from "../protocol/http-response-head.ts";
 import type { Host } from "../policy/types.ts";
 import type { ParentHealthCheckConfig } from "../config/config.ts";
+import { askSocks } from "./socks-request.ts";
 
 /** A parent proxy as flows use it: where it is and what to send it. */
 export interface ParentProxy {
@@ -23,8 +24,12 @@ export interface ParentProxy {
   readonly port: number;
   /** `host:port`, for messages. */
   readonly authority: string;
-  /** `Basic …` for `Proxy-Authorization`, when credentials are configured. */
+  /** How to ask it for a tunnel: HTTP `CONNECT`, or a SOCKS5 request. */
+  readonly protocol: "http" | "socks5";
+  /** `Basic …` for `Proxy-Authorization`, when credentials are configured (HTTP parents). */
   readonly authorization?: string;
+  /** The credentials themselves, for a SOCKS5 sign-in (RFC 1929), when configured. */
+  readonly credentials?: { readonly username: string; readonly password: string };
   /** The parent to use instead when this one cannot be reached (see `failover.ts`). */
   readonly fallback?: string;
   /** How long this parent is passed over after it could not be reached. */
@@ -97,10 +102,12 @@ export async function dialParent(
 
 /**
  * Opens a tunnel to `host:port` through `parent`, all within the connect timeout: TCP to
- * the parent ({@link dialParent}), `CONNECT` and its answer. A 2xx answer gives the tunnel;
- * any other is an {@link UpstreamError} of kind "parent" naming the parent and its status
- * line: 403 stays 403 (the parent's policy refused), 504 stays 504, everything else is 502
- * (a 407 means our credentials are wrong: "proxy_configuration_error").
+ * the parent ({@link dialParent}), then `CONNECT` and its answer, or the SOCKS5 exchange
+ * (`socks-request.ts`). A 2xx answer (SOCKS reply 0) gives the tunnel; any other is an
+ * {@link UpstreamError} of kind "parent" naming the parent and its answer: 403 stays 403
+ * (the parent's policy refused; SOCKS "not allowed by ruleset" too), 504 stays 504 (SOCKS
+ * "TTL expired"), everything else is 502 (a 407, or credentials a SOCKS parent rejects,
+ * mean ours are wrong: "proxy_configuration_error").
  */
 export async function openParentTunnel(ctx: FlowContext, parent: ParentProxy, host: Host, port: number, signal?: AbortSignal): Promise<ParentTunnel> {
   const budget = AbortSignal.timeout(ctx.limits.connectTimeoutMs);
@@ -109,41 +116,50 @@ export async function openParentTunnel(ctx: FlowContext, parent: ParentProxy, ho
   const via = parentText(parent);
   const { conn, address } = await dialParent(ctx, parent, deadline, budget);
   const dest = target(host, port);
-  const lines = [`CONNECT ${dest} HTTP/1.1`, `Host: ${dest}`];
-  if (parent.authorization) lines.push(`Proxy-Authorization: ${parent.authorization}`);
+  const asked = parent.protocol === "socks5" ? `the SOCKS5 request for ${dest}` : `CONNECT ${dest}`;
   const reader = new ConnReader(conn);
   const onAbort = () => conn.close();
   deadline.addEventListener("abort", onAbort, { once: true });
   try {
-    const w = conn.writable.getWriter();
-    try {
-      await w.write(encodeLatin1(lines.join("\r\n") + "\r\n\r\n"));
-    } finally {
-      w.releaseLock();
-    }
-    const left = Math.max(1, ctx.limits.connectTimeoutMs - (Date.now() - started));
-    const bytes = await readHead(reader, { kind: "response", maxHeadBytes: ctx.limits.maxHeadBytes, headTimeoutMs: left, firstByteTimeoutMs: left });
-    if (!bytes) throw new Error("closed the connection without answering");
-    const res = parseResponseHead(bytes, { maxHeaders: ctx.limits.maxHeaders, maxHeadBytes: ctx.limits.maxHeadBytes });
-    if (res.status < 200 || res.status > 299) {
-      const line = `${res.status}${res.reason ? ` ${res.reason}` : ""}`;
-      throw new UpstreamError("parent", `${via} refused CONNECT ${dest}: ${line}`, {
-        status: res.status === 403 ? 403 : res.status === 504 ? 504 : 502,
-        proxyStatus: res.status === 407 ? "proxy_configuration_error" : res.status === 403 ? "http_request_denied" : res.status === 504 ? "connection_timeout" : "destination_unavailable",
-      });
+    if (parent.protocol === "socks5") {
+      await askSocks(conn, reader, { via, ...(parent.credentials ? { credentials: parent.credentials } : {}) }, host, port, started + ctx.limits.connectTimeoutMs);
+    } else {
+      await askConnect(conn, reader, ctx, parent, dest, Math.max(1, ctx.limits.connectTimeoutMs - (Date.now() - started)));
     }
     const head = reader.release();
     return { conn, address, head: head && head.byteLength > 0 ? head : undefined };
   } catch (e) {
     conn.close();
     if (e instanceof UpstreamError) throw e;
-    // the head's own deadline (the time left) and the budget's timer end at the same moment:
+    // the answer's own deadline (the time left) and the budget's timer end at the same moment:
     // whichever fires first, it is the parent's silence
     if (budget.aborted || e instanceof FlowTimeoutError) {
-      throw new UpstreamError("timeout", `${via}: no answer to CONNECT ${dest} within ${ctx.limits.connectTimeoutMs} ms`);
+      throw new UpstreamError("timeout", `${via}: no answer to ${asked} within ${ctx.limits.connectTimeoutMs} ms`);
     }
-    throw new UpstreamError("connect", `${via}: CONNECT ${dest} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new UpstreamError("connect", `${via}: ${asked} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   } finally {
     deadline.removeEventListener("abort", onAbort);
+  }
+}
+
+/** `CONNECT dest` to an HTTP parent and its answer within `left` ms; a refusal throws an {@link UpstreamError}. */
+async function askConnect(conn: Conn, reader: ConnReader, ctx: FlowContext, parent: ParentProxy, dest: string, left: number): Promise<void> {
+  const lines = [`CONNECT ${dest} HTTP/1.1`, `Host: ${dest}`];
+  if (parent.authorization) lines.push(`Proxy-Authorization: ${parent.authorization}`);
+  const w = conn.writable.getWriter();
+  try {
+    await w.write(encodeLatin1(lines.join("\r\n") + "\r\n\r\n"));
+  } finally {
+    w.releaseLock();
+  }
+  const bytes = await readHead(reader, { kind: "response", maxHeadBytes: ctx.limits.maxHeadBytes, headTimeoutMs: left, firstByteTimeoutMs: left });
+  if (!bytes) throw new Error("closed the connection without answering");
+  const res = parseResponseHead(bytes, { maxHeaders: ctx.limits.maxHeaders, maxHeadBytes: ctx.limits.maxHeadBytes });
+  if (res.status < 200 || res.status > 299) {
+    const line = `${res.status}${res.reason ? ` ${res.reason}` : ""}`;
+    throw new UpstreamError("parent", `${parentText(parent)} refused CONNECT ${dest}: ${line}`, {
+      status: res.status === 403 ? 403 : res.status === 504 ? 504 : 502,
+      proxyStatus: res.status === 407 ? "proxy_configuration_error" : res.status === 403 ? "http_request_denied" : res.status === 504 ? "connection_timeout" : "destination_unavailable",
+    });
   }
 }

@@ -22,6 +22,7 @@ describe("config: parents", () => {
     });
     assert.deepEqual(config.parents["corp"], {
       url: "http://Proxy.Corp.Example:3128",
+      protocol: "http",
       host: { kind: "dns", name: "proxy.corp.example" },
       port: 3128,
       authority: "proxy.corp.example:3128",
@@ -29,7 +30,7 @@ describe("config: parents", () => {
       passwordFile: "/run/secrets/corp",
       ejectMs: 30_000,
     });
-    assert.deepEqual(config.parents["lab"], { url: "http://[2001:db8::8]:8080", host: { kind: "ipv6", address: "2001:db8::8" }, port: 8080, authority: "[2001:db8::8]:8080", ejectMs: 30_000 });
+    assert.deepEqual(config.parents["lab"], { url: "http://[2001:db8::8]:8080", protocol: "http", host: { kind: "ipv6", address: "2001:db8::8" }, port: 8080, authority: "[2001:db8::8]:8080", ejectMs: 30_000 });
     assert.equal(config.policy.defaultParent, "corp");
     const policy = compilePolicy(config.policy);
     const q = (name: string) => ({ host: { kind: "dns" as const, name }, port: 443, clientIp: "10.0.0.1" });
@@ -87,10 +88,10 @@ describe("config: parents", () => {
         },
       }),
       [
-        'parents.a.url: expected an "http://host:port" URL, got "https://10.0.0.8:3128" (TLS to the parent proxy is not supported; use http)',
-        'parents.b.url: expected an "http://host:port" URL, got "http://10.0.0.8" (host:port with a port 1-65535 is required)',
-        'parents.c.url: expected an "http://host:port" URL, got "http://gw:pw@10.0.0.8:3128" (no credentials in the URL: use "username" and "passwordFile")',
-        'parents.d.url: expected an "http://host:port" URL, got "http://10.0.0.8:3128/path" (no path, query or fragment)',
+        'parents.a.url: expected an "http://host:port" or "socks5://host:port" URL, got "https://10.0.0.8:3128" (TLS to the parent proxy is not supported; use http)',
+        'parents.b.url: expected an "http://host:port" or "socks5://host:port" URL, got "http://10.0.0.8" (host:port with a port 1-65535 is required)',
+        'parents.c.url: expected an "http://host:port" or "socks5://host:port" URL, got "http://gw:pw@10.0.0.8:3128" (no credentials in the URL: use "username" and "passwordFile")',
+        'parents.d.url: expected an "http://host:port" or "socks5://host:port" URL, got "http://10.0.0.8:3128/path" (no path, query or fragment)',
         'parents.e: expected "username" and "passwordFile" together',
         'parents.f.proxy: unknown key (expected one of "url", "username", "passwordFile", "fallback", "ejectMs", "healthCheck")',
       ],

@@ -12,6 +12,7 @@ const CORP: ParentProxy = {
   host: { kind: "dns", name: "parent.test" },
   port: 3128,
   authority: "parent.test:3128",
+  protocol: "http",
   authorization: basicAuthorization("gw", "s3cret:ü"),
   ejectMs: 30_000,
   health: { downUntil: 0, lastError: null },
@@ -253,7 +254,7 @@ describe("parent proxy: tunnels", () => {
   });
 
   it("a parent that is one of the gateway's own listeners is never dialled (a loop)", async () => {
-    const self: ParentProxy = { name: "loop", host: { kind: "ipv4", address: "127.0.0.1" }, port: 3128, authority: "127.0.0.1:3128", ejectMs: 30_000, health: { downUntil: 0, lastError: null } };
+    const self: ParentProxy = { name: "loop", host: { kind: "ipv4", address: "127.0.0.1" }, port: 3128, authority: "127.0.0.1:3128", protocol: "http", ejectMs: 30_000, health: { downUntil: 0, lastError: null } };
     const guard = createAddressGuard({ self: ["127.0.0.1:3128"] });
     await withHarness({ policy: { ...POLICY, defaultParent: "loop" }, parents: [self] }, async (h) => {
       const ctx = h.ctx as { addressGuard?: () => typeof guard };

@@ -10,6 +10,7 @@ export function testParent(name: string, extra: Partial<ParentProxy> = {}): Pare
     host: { kind: "dns", name: `${name}.test` },
     port: 3128,
     authority: `${name}.test:3128`,
+    protocol: "http",
     ejectMs: 30_000,
     health: { downUntil: 0, lastError: null },
     ...extra,

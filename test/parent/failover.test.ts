@@ -10,6 +10,7 @@ function table(): Map<string, ParentProxy> {
     name,
     host: { kind: "dns", name: `${name}.test` },
     port: 3128,
+    protocol: "http",
     authority: `${name}.test:3128`,
     ...(fallback ? { fallback } : {}),
     ejectMs: 1000,

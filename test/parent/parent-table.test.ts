@@ -8,6 +8,7 @@ const config = parseConfig({
   parents: {
     corp: { url: "http://proxy.corp.example:3128", username: "gw", passwordFile: "/secrets/corp" },
     open: { url: "http://10.0.0.9:8080" },
+    edge: { url: "socks5://edge.example:1080", username: "gw", passwordFile: "/secrets/edge" },
   },
 });
 
@@ -18,15 +19,27 @@ describe("parentTable", () => {
       read.push(path);
       return "s3cret\n\n";
     });
-    assert.deepEqual(read, ["/secrets/corp"]);
+    assert.deepEqual(read, ["/secrets/corp", "/secrets/edge"]);
     assert.equal(table.get("corp")?.authorization, basicAuthorization("gw", "s3cret\n"));
+    assert.equal(table.get("corp")?.credentials, undefined);
     assert.deepEqual(table.get("open"), {
       name: "open",
       host: { kind: "ipv4", address: "10.0.0.9" },
       port: 8080,
       authority: "10.0.0.9:8080",
+      protocol: "http",
       ejectMs: 30_000,
       health: { downUntil: 0, lastError: null },
+    });
+  });
+
+  it("gives a SOCKS5 parent its credentials as such (RFC 1929), and refuses a password over 255 bytes", () => {
+    const table = parentTable(config, () => "pä ss\n");
+    assert.equal(table.get("edge")?.protocol, "socks5");
+    assert.deepEqual(table.get("edge")?.credentials, { username: "gw", password: "pä ss" });
+    assert.equal(table.get("edge")?.authorization, undefined);
+    assert.throws(() => parentTable(config, (path) => (path === "/secrets/edge" ? "x".repeat(256) : "pw")), {
+      message: 'parents.edge.passwordFile "/secrets/edge": a SOCKS5 password is at most 255 bytes',
     });
   });
 
