@@ -1,8 +1,9 @@
 // Benchmark load generator, in its own process (Node): HTTPS requests to the bench origin,
-// directly, through an explicit proxy (CONNECT) or through a transparent listener (TLS with
-// SNI to the gateway port). Prints one JSON result line on stdout.
+// directly, through an explicit proxy (CONNECT), a SOCKS5 listener (`socks`: no auth,
+// greeting and request sent at once, the name resolved by the gateway) or a transparent
+// listener (TLS with SNI to the gateway port). Prints one JSON result line on stdout.
 //
-//   node scripts/bench/load.mjs <mode> --port P [--via direct|connect|transparent]
+//   node scripts/bench/load.mjs <mode> --port P [--via direct|connect|socks|transparent]
 //        [--authority host:port] [--servername name] [--ca file] [--cpu-pid PID] …
 //
 // Modes:
@@ -34,7 +35,7 @@ const servername = opt("servername", "origin.test");
 const ca = opt("ca") ? readFileSync(opt("ca")) : undefined;
 // the authority the client believes it talks to (the gateway checks Host against the
 // CONNECT target or the SNI): the CONNECT target, else the name and the port dialled
-const hostHeader = via === "connect" ? authority : `${servername}:${port}`;
+const hostHeader = via === "connect" || via === "socks" ? authority : `${servername}:${port}`;
 const cpuPid = opt("cpu-pid") ? Number(opt("cpu-pid")) : undefined;
 const concurrency = Number(opt("concurrency", "50"));
 const seconds = Number(opt("seconds", "10"));
@@ -51,25 +52,29 @@ function cpuTicks() {
   }
 }
 
-/** TCP to the gateway, CONNECT authority, resolve with the socket once `200` arrived. */
-function connectTunnel() {
+/**
+ * TCP to the gateway, `request` written at once; resolves with the paused socket once
+ * `answered(bytes so far)` returns the offset where the tunnel's bytes begin (it returns
+ * undefined while the answer is incomplete, and throws on a refusal).
+ */
+function openTunnel(request, answered) {
   return new Promise((resolve, reject) => {
     const s = net.connect({ port, host: "127.0.0.1", noDelay: true });
-    let head = Buffer.alloc(0);
+    let got = Buffer.alloc(0);
     const onData = (d) => {
-      head = Buffer.concat([head, d]);
-      const end = head.indexOf("\r\n\r\n");
-      if (end < 0) {
-        if (head.length > 8192) fail(new Error("CONNECT answer head too large"));
-        return;
+      got = Buffer.concat([got, d]);
+      let start;
+      try {
+        start = answered(got);
+      } catch (e) {
+        return fail(e);
       }
+      if (start === undefined) return;
       s.off("data", onData);
       s.off("error", fail);
       s.on("error", () => {}); // the TLS socket on top reports failures
-      const status = head.subarray(0, head.indexOf("\r\n")).toString("latin1");
-      if (!/^HTTP\/1\.[01] 200/.test(status)) return fail(new Error(`CONNECT refused: ${status}`));
       s.pause();
-      if (end + 4 < head.length) s.unshift(head.subarray(end + 4));
+      if (start < got.length) s.unshift(got.subarray(start));
       resolve(s);
     };
     const fail = (e) => {
@@ -78,13 +83,40 @@ function connectTunnel() {
     };
     s.on("data", onData);
     s.once("error", fail);
-    s.once("connect", () => s.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+    s.once("connect", () => s.write(request));
   });
 }
 
-/** A TLS connection to the origin (directly, through a CONNECT tunnel, or via a transparent listener). */
+/** CONNECT authority; the tunnel once `200` arrived. */
+function connectTunnel() {
+  return openTunnel(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`, (head) => {
+    const end = head.indexOf("\r\n\r\n");
+    if (end < 0) {
+      if (head.length > 8192) throw new Error("CONNECT answer head too large");
+      return undefined;
+    }
+    const status = head.subarray(0, head.indexOf("\r\n")).toString("latin1");
+    if (!/^HTTP\/1\.[01] 200/.test(status)) throw new Error(`CONNECT refused: ${status}`);
+    return end + 4;
+  });
+}
+
+/** SOCKS5 greeting (no auth) and CONNECT request by name at once; the tunnel after reply 0. */
+function socksTunnel() {
+  const colon = authority.lastIndexOf(":");
+  const name = Buffer.from(authority.slice(0, colon));
+  const destPort = Number(authority.slice(colon + 1));
+  const ask = Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 3, name.length]), name, Buffer.from([destPort >> 8, destPort & 0xff])]);
+  return openTunnel(ask, (got) => {
+    if (got.length < 12) return undefined; // method choice (2) + reply with an IPv4 bound address (10)
+    if (got[1] !== 0 || got[3] !== 0) throw new Error(`SOCKS5 refused: method ${got[1]}, reply ${got[3]}`);
+    return 12;
+  });
+}
+
+/** A TLS connection to the origin (directly, through a CONNECT or SOCKS5 tunnel, or via a transparent listener). */
 async function openTls() {
-  const socket = via === "connect" ? await connectTunnel() : undefined;
+  const socket = via === "connect" ? await connectTunnel() : via === "socks" ? await socksTunnel() : undefined;
   return new Promise((resolve, reject) => {
     const opts = { servername, ca, ALPNProtocols: ["http/1.1"] };
     const t = socket ? tls.connect({ ...opts, socket }) : tls.connect({ ...opts, port, host: "127.0.0.1" });
