@@ -1,7 +1,8 @@
 /**
  * Reaching a destination through a parent proxy: TCP to the parent, `CONNECT host:port` (or
- * a SOCKS5 request), and the tunnel it answers with. The destination name goes to the parent as it is (the
- * parent resolves it), so a gateway that cannot resolve outside names can still reach them.
+ * a SOCKS5 request), and the tunnel it answers with. The destination name goes to the parent
+ * as it is (the parent resolves it), so a gateway that cannot resolve outside names can
+ * still reach them.
  * @module
  */
 import type { Conn } from "../core/conn.ts";
