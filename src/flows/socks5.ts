@@ -22,7 +22,8 @@ import {
   type SocksReplyCode,
   socksReply,
 } from "../protocol/socks5.ts";
-import { lingerClose } from "./answers.ts";
+import { basicAuthorization } from "../parent/tunnel.ts";
+import { sendAndClose } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { tunnelTo } from "./connect-tunnel.ts";
@@ -61,19 +62,9 @@ export const SOCKS5_REPLIES: TunnelReplies = {
     flow.record.status = status;
     const denial = status === 403 || status === 429;
     flow.finish(denial ? "denied" : "error", denial ? undefined : message);
-    await replyAndClose(client, src, socksReply(replyFor(status, options.proxyError)));
+    await sendAndClose(client, src, socksReply(replyFor(status, options.proxyError)));
   },
 };
-
-/** Writes a last message, half-closes and closes after a bounded linger (never throws). */
-async function replyAndClose(client: Conn, src: ConnReader, bytes: Uint8Array): Promise<void> {
-  if (await send(client, bytes)) {
-    const w = client.writable.getWriter();
-    await w.close().catch(() => {});
-    w.releaseLock();
-  }
-  await lingerClose(client, src, 500);
-}
 
 /** Writes `bytes`; false when the client is gone. */
 async function send(client: Conn, bytes: Uint8Array): Promise<boolean> {
@@ -86,14 +77,6 @@ async function send(client: Conn, bytes: Uint8Array): Promise<boolean> {
   } finally {
     w.releaseLock();
   }
-}
-
-/** `user:password` as the value of a Basic authorization field, for the gateway's user check. */
-function basicValue(user: string, password: string): string {
-  const bytes = new TextEncoder().encode(`${user}:${password}`);
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return `Basic ${btoa(binary)}`;
 }
 
 const COMMAND_NAMES: Record<number, string> = { [SocksCommand.bind]: "BIND", [SocksCommand.udpAssociate]: "UDP ASSOCIATE" };
@@ -112,7 +95,7 @@ export async function handleSocks5(client: Conn, ctx: FlowContext): Promise<void
   };
   const fail = (error: string, answer?: Uint8Array): Promise<void> => {
     flow.finish("error", error);
-    return answer ? replyAndClose(client, src, answer) : (client.close(), Promise.resolve());
+    return answer ? sendAndClose(client, src, answer) : (client.close(), Promise.resolve());
   };
   let step = "greeting";
   try {
@@ -131,7 +114,7 @@ export async function handleSocks5(client: Conn, ctx: FlowContext): Promise<void
         ? `the client offers no username/password sign-in (methods ${greeting.methods.join(", ")}); this listener requires one`
         : `the client offers only methods ${greeting.methods.join(", ")}; this listener takes clients without authentication (method 0)`;
       flow.finish("denied");
-      return replyAndClose(client, src, methodChoice(SocksMethod.noAcceptable));
+      return sendAndClose(client, src, methodChoice(SocksMethod.noAcceptable));
     }
     if (!(await send(client, methodChoice(method)))) {
       client.close();
@@ -146,13 +129,13 @@ export async function handleSocks5(client: Conn, ctx: FlowContext): Promise<void
       }
       const result = credentials.user.includes(":")
         ? { ok: false as const, reason: `bad credentials for user ${JSON.stringify(credentials.user)}` }
-        : await auth.check(basicValue(credentials.user, credentials.password), client.remote.address);
+        : await auth.check(basicAuthorization(credentials.user, credentials.password), client.remote.address);
       if (!result.ok) {
         r.decision = "deny";
         r.rule = AUTH_RULE;
         r.reason = result.reason;
         flow.finish("denied");
-        return replyAndClose(client, src, credentialsAnswer(false));
+        return sendAndClose(client, src, credentialsAnswer(false));
       }
       r.user = result.user;
       if (!(await send(client, credentialsAnswer(true)))) {
