@@ -86,10 +86,18 @@ export async function answerError(
   message: string,
   options: AnswerOptions = {},
 ): Promise<void> {
+  finishRefused(flow, status, message);
+  await answerAndClose(client, src, status, message, options);
+}
+
+/**
+ * Writes the flow line of a refusal answered with `status` (in whatever protocol): a 403 or
+ * 429 is a decision ("denied"), anything else an error with `message`.
+ */
+export function finishRefused(flow: FlowState, status: number, message: string): void {
   flow.record.status = status;
   const denial = status === 403 || status === 429; // a decision, not an error
   flow.finish(denial ? "denied" : "error", denial ? undefined : message);
-  await answerAndClose(client, src, status, message, options);
 }
 
 /**

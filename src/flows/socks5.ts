@@ -23,7 +23,7 @@ import {
   socksReply,
 } from "../protocol/socks5.ts";
 import { basicAuthorization } from "../parent/tunnel.ts";
-import { sendAndClose } from "./answers.ts";
+import { finishRefused, sendAndClose } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { tunnelTo } from "./connect-tunnel.ts";
@@ -59,9 +59,7 @@ export function replyFor(status: number, proxyError: string | undefined): SocksR
 export const SOCKS5_REPLIES: TunnelReplies = {
   established: socksReply(SocksReply.succeeded),
   async refuse(client, src, flow, status, message, options = {}) {
-    flow.record.status = status;
-    const denial = status === 403 || status === 429;
-    flow.finish(denial ? "denied" : "error", denial ? undefined : message);
+    finishRefused(flow, status, message);
     await sendAndClose(client, src, socksReply(replyFor(status, options.proxyError)));
   },
 };
