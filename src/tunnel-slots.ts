@@ -1,6 +1,6 @@
 /**
- * The gateway's tunnel slots (`limits.maxTunnels`, this process's share): a CONNECT tunnel
- * takes one while it runs; the metrics show how many are taken, and count a refusal as a
+ * The gateway's tunnel slots (`limits.maxTunnels`, this process's share): a blind tunnel
+ * (CONNECT, SOCKS5, a transparent splice) takes one while it runs; the metrics show how many are taken, and count a refusal as a
  * `limit` error.
  * @module
  */

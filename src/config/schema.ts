@@ -264,7 +264,7 @@ const limitsSchema = object({
   connectionRatePerClient: v.optional(integer(0, 1_000_000), 0),
   /** New connections from one client address at once, on top of the rate. */
   connectionBurstPerClient: v.optional(integer(1, 1_000_000), 200),
-  /** Concurrent tunnels (CONNECT splices and transparent splices); over it → 503 / close. */
+  /** Concurrent blind tunnels (CONNECT, SOCKS5, transparent splices); over it → 503 / TLS alert. */
   maxTunnels: v.optional(integer(1, 1_000_000), 10_000),
   /** Largest ClientHello (handshake message) a transparent listener reads. */
   maxClientHelloBytes: v.optional(integer(1024, 65_536), 16_384),

@@ -114,7 +114,30 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
     r.decryption = "exception";
     r.reason = `${decision.reason}; no SNI: spliced to the noSni upstream without decryption`;
   }
-  // Exception: our own resolution of the SNI, then the very same ClientHello bytes.
+  // Exception: a tunnel slot (limits.maxTunnels), our own resolution of the SNI, then the very same ClientHello bytes.
+  if (ctx.tunnels && !ctx.tunnels.acquire()) {
+    return refuse(TlsAlert.internalError, "error", "Too many tunnels (limits.maxTunnels); try again later");
+  }
+  try {
+    await spliceTo(client, src, raw, host, port, decision, ctx, flow, refuse);
+  } finally {
+    ctx.tunnels?.release();
+  }
+}
+
+/** The exception's splice, holding a tunnel slot: dials the upstream and relays both ways. */
+async function spliceTo(
+  client: Conn,
+  src: ConnReader,
+  raw: Uint8Array,
+  host: Host,
+  port: number,
+  decision: Decision,
+  ctx: FlowContext,
+  flow: FlowState,
+  refuse: (alert: number, end: string, error?: string) => Promise<void>,
+): Promise<void> {
+  const r = flow.record;
   let up;
   try {
     up = await connectUpstream(ctx, host, port, decision);

@@ -45,7 +45,7 @@ export interface GatewayMetrics {
   readonly connectionsRevoked: Counter<readonly ["listener", "mode"]>;
   /** `tollgate_active_connections{listener}`: client connections open now. */
   readonly activeConnections: Gauge<readonly ["listener"]>;
-  /** `tollgate_active_tunnels{listener}`: CONNECT tunnels open now (the slots of `limits.maxTunnels`). */
+  /** `tollgate_active_tunnels{listener}`: blind tunnels open now: CONNECT, SOCKS5, transparent splices (the slots of `limits.maxTunnels`). */
   readonly activeTunnels: Gauge<readonly ["listener"]>;
   /** `tollgate_bytes_total{listener,direction}`: direction "up" (client to upstream) or "down". */
   readonly bytes: Counter<readonly ["listener", "direction"]>;
@@ -232,7 +232,7 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
       labelNames: ["listener", "mode", "decision"],
     }),
     activeConnections: registry.gauge({ name: "tollgate_active_connections", help: "Client connections open now.", labelNames: ["listener"] }),
-    activeTunnels: registry.gauge({ name: "tollgate_active_tunnels", help: "CONNECT tunnels open now (limits.maxTunnels counts these).", labelNames: ["listener"] }),
+    activeTunnels: registry.gauge({ name: "tollgate_active_tunnels", help: "Blind tunnels open now: CONNECT, SOCKS5, transparent splices (limits.maxTunnels counts these).", labelNames: ["listener"] }),
     bytes: registry.counter({
       name: "tollgate_bytes_total",
       help: "Bytes relayed, up (client to upstream) or down.",

@@ -396,6 +396,62 @@ describe("transparent TLS: refusals end with a TLS alert and no dial", () => {
   });
 });
 
+/** Tunnel slots with room for `max`, counting what is taken. */
+function slots(max: number): NonNullable<HarnessOptions["tunnels"]> & { taken: number; refused: number } {
+  return {
+    taken: 0,
+    refused: 0,
+    acquire() {
+      if (this.taken >= max) return (this.refused++, false);
+      this.taken++;
+      return true;
+    },
+    release() {
+      this.taken--;
+    },
+  };
+}
+
+describe("transparent TLS: a splice takes a tunnel slot (limits.maxTunnels)", () => {
+  it("with every slot taken: internal_error alert, nothing dialed, logged; the slot is back when the splice ends", async () => {
+    const tunnels = slots(1);
+    await withHarness({ ...OPTIONS, tunnels }, async (h) => {
+      const got = spliceOrigin(h, "10.0.0.7", 443, CURL);
+      const first = h.transparentClient();
+      await first.write(CURL);
+      await within(got, 1500, "the first ClientHello at the origin");
+      assert.equal(tunnels.taken, 1);
+      const second = h.transparentClient();
+      await second.write(hello("www.example.org"));
+      assert.deepEqual(await readRefusal(second), INTERNAL_ERROR);
+      assert.equal(tunnels.refused, 1);
+      await spliceClient(first);
+      await h.finish();
+      assert.equal(tunnels.taken, 0, "the splice gave its slot back");
+      assert.deepEqual(h.dials, [{ address: "10.0.0.7", port: 443 }]);
+      const refused = h.records.find((r) => r.host === "www.example.org");
+      assert.equal(refused?.decision, "allow");
+      assert.equal(refused?.end, "error");
+      assert.match(String(refused?.error), /Too many tunnels \(limits\.maxTunnels\)/);
+    });
+  });
+
+  it("a splice whose dial fails gives its slot back; a denied connection takes none", async () => {
+    const tunnels = slots(1);
+    await withHarness({ ...OPTIONS, tunnels }, async (h) => {
+      const c = h.transparentClient();
+      await c.write(hello("nxdomain.test"));
+      assert.deepEqual(await readRefusal(c), INTERNAL_ERROR);
+      const d = h.transparentClient();
+      await d.write(hello("evil.test"));
+      assert.deepEqual(await readRefusal(d), ACCESS_DENIED);
+      await h.finish();
+      assert.equal(tunnels.taken, 0);
+      assert.equal(tunnels.refused, 0);
+    });
+  });
+});
+
 describe("transparent TLS: bad or slow ClientHellos are closed and logged", () => {
   it("non-TLS first bytes: closed without an answer, logged as Non-TLS", async () => {
     await withHarness(OPTIONS, async (h) => {

@@ -125,6 +125,8 @@ export interface HarnessOptions {
   readonly urlRules?: readonly UrlRuleDefinition[];
   /** Open flows to watch (the gateway's recheck registry); default none. */
   readonly liveFlows?: LiveFlows;
+  /** Tunnel slots (`limits.maxTunnels`); default none (no limit). */
+  readonly tunnels?: FlowContext["tunnels"];
 }
 
 /** The interception settings of a harness with fake TLS (defaults: TLSv1.2 both sides, no mirroring, no url rules). */
@@ -321,6 +323,7 @@ export class FlowHarness {
       ...(options.blockPage ? { blockPage: () => options.blockPage! } : {}),
       ...(urlRules ? { urlPolicy: () => urlRules } : {}),
       ...(options.liveFlows ? { liveFlows: options.liveFlows } : {}),
+      ...(options.tunnels ? { tunnels: options.tunnels } : {}),
       runtime,
       policy: () => policy,
       resolver,
