@@ -103,6 +103,7 @@ export class Admission {
       }
       this.#perClient.set(ip, fromClient + 1);
       this.open.add(conn);
+      ctx.drain?.hold(conn); // the listener's: closed when a reload dropped it and its grace is over
       gauge.inc();
       active.set(l.name, (active.get(l.name) ?? 0) + 1);
       handler(conn)
@@ -112,6 +113,7 @@ export class Admission {
           if (n > 0) this.#perClient.set(ip, n);
           else this.#perClient.delete(ip);
           this.open.delete(conn);
+          ctx.drain?.release(conn);
           gauge.dec();
           active.set(l.name, (active.get(l.name) ?? 1) - 1);
         });

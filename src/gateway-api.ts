@@ -28,7 +28,8 @@ export interface Gateway {
    * the reverse proxy's routes, pools and certificates, the interception CA and settings, the
    * DNS resolver (with a new cache), the address guard, the flow-log output (an old file is
    * closed), the limits and the listeners are swapped in one step; listeners the config
-   * dropped stop accepting (see `ListenerSet`). Open connections keep the decision they got,
+   * dropped stop accepting and their connections drain as at shutdown, those still open after
+   * `limits.drainTimeoutMs` being closed (see `ListenerSet`). Open connections keep the decision they got,
    * unless the new policy denies them, decrypts them otherwise or routes them elsewhere
    * (`policy.recheckOpenConnections`): those are closed. A change of `workers` needs a
    * restart: it is named in `restartNeeded`. Reloads run one at a time, in the order asked.

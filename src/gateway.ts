@@ -106,12 +106,24 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     ...(ic && live.config.ca ? [{ use: "ca" as const, listener: "", file: live.config.ca.cert, notAfter: ic.caNotAfter }] : []),
     ...reverse.certificates().map((c) => ({ use: "reverse" as const, ...c })),
   ]);
-  const listeners = new ListenerSet(runtime, processCount > 1);
+  const drain = new Drain();
+  const listeners = new ListenerSet(runtime, processCount > 1, drain);
   const addresses = listeners.addresses;
   const admission = new Admission({ limits, metrics, active: live.active });
   const tunnels = tunnelSlots(() => limits.maxTunnels, metrics);
   let guard: AddressGuard | undefined;
-  const drain = new Drain();
+  /** Grace periods of the listeners a reload dropped: what is open after one is closed. */
+  const graceTimers = new Set<ReturnType<typeof setTimeout>>();
+  const closeAfterGrace = (dropped: readonly Drain[]) => {
+    for (const d of dropped) {
+      if (d.open === 0) continue;
+      const timer = setTimeout(() => {
+        graceTimers.delete(timer);
+        d.closeOpen();
+      }, limits.drainTimeoutMs);
+      graceTimers.add(timer);
+    }
+  };
   // open flows re-decided each minute (schedules start and end on minutes) and after a reload
   const liveFlows = new LiveFlows((d) => routeName(d, live.parents));
   let recheckTimer: ReturnType<typeof setTimeout> | undefined;
@@ -119,8 +131,8 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     if (live.config.policy.recheckOpenConnections) liveFlows.recheck(live.policy);
     recheckTimer = setTimeout(recheckEachMinute, untilNextMinute(Date.now()));
   };
-  /** How listener `l` serves a connection (made again by each reload: mode, clients…). */
-  const acceptFor = (l: ListenerConfig): Accept => {
+  /** How listener `l` serves a connection (made again by each reload: mode, clients…); `listenerDrain` is its socket's. */
+  const acceptFor = (l: ListenerConfig, listenerDrain: Drain): Accept => {
     const ctx: FlowContext = {
       runtime,
       policy: () => live.policy,
@@ -137,7 +149,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       blockPage: () => live.blockPage,
       urlPolicy: () => live.urlPolicy,
       tunnels,
-      drain,
+      drain: listenerDrain,
       liveFlows,
       ...(l.mode === "explicit" || l.mode === "socks5" ? { proxyAuth: () => live.users?.proxyAuth } : {}),
       ...(ic ? { interception: ic.context } : {}),
@@ -220,7 +232,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     live.caCertPem = ic?.caCertPem;
     live.rotateLeafKey = ic?.rotateLeafKey;
     commitReverse(); // before the listeners: a new reverse listener's handler needs its state
-    change.commit(acceptFor);
+    closeAfterGrace(change.commit(acceptFor)); // a dropped listener's connections drain
     guard = guardFor(next.addressGuard); // the listeners it keeps the proxy from may have moved
     parentChecks.sync();
     live.generation = generation;
@@ -249,6 +261,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       admission.stop();
       parentChecks.stop();
       clearTimeout(recheckTimer);
+      for (const timer of graceTimers) clearTimeout(timer); // all that is open is closed below
       drain.start(); // idle keep-alive connections close now, the rest after their response
       ic?.close();
       reverse.close();

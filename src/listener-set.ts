@@ -5,23 +5,26 @@
  *   so does a renamed one at the same fixed address;
  * - a new or moved listener is bound first, before anything else changes: a bind that fails
  *   (address in use, no permission) refuses the whole change, naming the listener;
- * - after the swap, sockets the new config no longer uses are closed. The connections they
- *   accepted run on until they end (or the gateway drains).
+ * - after the swap, sockets the new config no longer uses are closed, and the connections
+ *   they accepted drain: each listener's socket has its own {@linkcode Drain} (a child of
+ *   the gateway's), started when the socket is dropped. `commit` returns those drains: the
+ *   caller closes what is still open after its grace period.
  *
  * A connection that arrives on a new socket before the swap waits for it (a few ms).
  *
  * @example
  * ```ts
- * const set = new ListenerSet(runtime, false);
- * (await set.prepare(config.listeners)).commit((l) => acceptFor(l));
+ * const set = new ListenerSet(runtime, false, gatewayDrain);
+ * (await set.prepare(config.listeners)).commit((l, drain) => acceptFor(l, drain));
  * const change = await set.prepare(next.listeners); // throws: nothing changed
- * change.commit((l) => acceptFor(l));
+ * const dropped = change.commit((l, drain) => acceptFor(l, drain)); // started drains
  * ```
  * @module
  */
 import type { ListenerConfig } from "./config/config.ts";
 import type { Address, Conn } from "./core/conn.ts";
 import type { Listener, Runtime } from "./core/runtime.ts";
+import { Drain } from "./flows/drain.ts";
 
 /** What a listener does with a connection it accepted. */
 export type Accept = (conn: Conn) => void;
@@ -32,8 +35,11 @@ export interface ListenerChange {
   readonly bound: ReadonlyMap<string, Address>;
   /** Listeners in force now that the change ends: removed, renamed, or moved (then also in `bound`). */
   readonly closed: readonly string[];
-  /** Puts the new listeners in force, `accept(l)` serving each; closes the sockets no longer used. */
-  commit(accept: (l: ListenerConfig) => Accept): void;
+  /**
+   * Puts the new listeners in force, `accept(l, drain)` serving each with its socket's
+   * drain; closes the sockets no longer used and returns their drains, started.
+   */
+  commit(accept: (l: ListenerConfig, drain: Drain) => Accept): readonly Drain[];
   /** Closes the sockets this change bound; nothing changed. */
   abort(): Promise<void>;
 }
@@ -44,6 +50,8 @@ interface Socket {
   readonly hostname: string;
   readonly port: number;
   accept: Accept;
+  /** The drain of the connections this socket accepted. */
+  readonly drain: Drain;
 }
 
 /** A socket being bound, and the connections it accepted before it was put in force. */
@@ -53,7 +61,12 @@ interface FreshSocket {
   readonly port: number;
   accept: Accept;
   readonly waiting: Conn[];
+  /** Given when the socket is put in force. */
+  drain?: Drain;
 }
+
+/** A fresh socket once bound. */
+type BoundSocket = FreshSocket & { listener: Listener };
 
 /** The listeners of one gateway process (see the module doc). */
 export class ListenerSet {
@@ -61,14 +74,19 @@ export class ListenerSet {
   readonly addresses = new Map<string, Address>();
   readonly #runtime: Pick<Runtime, "listen">;
   readonly #reusePort: boolean;
+  readonly #drain: Drain;
   #sockets = new Map<string, Socket>();
   /** A change is being prepared, or prepared and not yet committed or aborted. */
   #changing = false;
 
-  /** `reusePort`: bind with SO_REUSEPORT (several gateway processes share the listeners). */
-  constructor(runtime: Pick<Runtime, "listen">, reusePort: boolean) {
+  /**
+   * `reusePort`: bind with SO_REUSEPORT (several gateway processes share the listeners);
+   * `drain`: the gateway's, parent of each socket's.
+   */
+  constructor(runtime: Pick<Runtime, "listen">, reusePort: boolean, drain: Drain = new Drain()) {
     this.#runtime = runtime;
     this.#reusePort = reusePort;
+    this.#drain = drain;
   }
 
   /**
@@ -103,7 +121,7 @@ export class ListenerSet {
       const renamed = [...unused].find(([, s]) => sameListen(s, l));
       if (renamed) (kept.set(l.name, renamed[1]), unused.delete(renamed[0]));
     }
-    const fresh = new Map<string, FreshSocket & Socket>();
+    const fresh = new Map<string, BoundSocket>();
     try {
       for (const l of next) {
         if (kept.has(l.name)) continue;
@@ -115,7 +133,7 @@ export class ListenerSet {
         } catch (e) {
           throw new Error(`listeners "${l.name}": cannot listen on ${hostPort(l.hostname, port)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
         }
-        fresh.set(l.name, socket as FreshSocket & Socket);
+        fresh.set(l.name, socket as BoundSocket);
       }
     } catch (e) {
       await Promise.allSettled([...fresh.values()].map((s) => s.listener.close()));
@@ -135,14 +153,15 @@ export class ListenerSet {
         const sockets = new Map<string, Socket>();
         this.addresses.clear();
         for (const l of next) {
-          const s = kept.get(l.name) ?? fresh.get(l.name)!;
-          s.accept = accept(l);
+          const s = kept.get(l.name) ?? this.#inForce(fresh.get(l.name)!);
+          s.accept = accept(l, s.drain);
           sockets.set(l.name, s);
           this.addresses.set(l.name, s.listener.address);
         }
         this.#sockets = sockets;
         for (const s of unused.values()) void s.listener.close().catch(() => {});
         for (const s of fresh.values()) for (const c of s.waiting.splice(0)) s.accept(c);
+        return [...unused.values()].map((s) => (s.drain.start(), s.drain));
       },
       abort: async () => {
         finish();
@@ -150,6 +169,12 @@ export class ListenerSet {
         await Promise.allSettled([...fresh.values()].map((s) => s.listener.close()));
       },
     };
+  }
+
+  /** A fresh socket put in force, with a drain of its own. */
+  #inForce(socket: BoundSocket): Socket {
+    socket.drain = this.#drain.child();
+    return socket as BoundSocket & Socket;
   }
 
   /** Closes every socket (connections already accepted are not closed). */

@@ -4,6 +4,7 @@ import { Admission } from "../src/admission.ts";
 import { parseConfig } from "../src/config/parse.ts";
 import type { Conn } from "../src/core/conn.ts";
 import { memoryConnPair } from "../src/core/memory-conn.ts";
+import { Drain } from "../src/flows/drain.ts";
 import { createGatewayMetrics } from "../src/metrics/gateway-metrics.ts";
 import { Registry } from "../src/metrics/registry.ts";
 import { Peer, withHarness } from "./helpers/flow-harness.ts";
@@ -84,6 +85,34 @@ describe("Admission", () => {
       admission.update({ ...limits, maxConnectionsPerClient: 10, maxConnections: 3, connectionRatePerClient: 0 });
       assert.equal(await connect("192.0.2.9"), "503", "the lower process-wide limit holds the next one");
       for (const done of held) done();
+    });
+  });
+
+  it("holds each served connection in the listener's drain until its flow ends, so a dropped listener can close it", async () => {
+    const drain = new Drain().child();
+    await withHarness({ drain }, async (h) => {
+      const admission = new Admission({
+        limits: { maxConnections: 10, maxConnectionsPerClient: 10, connectionRatePerClient: 0, connectionBurstPerClient: 1 },
+        metrics: createGatewayMetrics(new Registry()),
+        active: new Map(),
+      });
+      const flows: (() => void)[] = [];
+      const accept = admission.acceptor(listener, h.ctx, () => new Promise<void>((done) => flows.push(done)));
+      const raw: Conn[] = [];
+      const clients = [0, 1].map((i) => {
+        const [server, client] = memoryConnPair({ remote: { address: "192.0.2.7", port: 40000 + i } });
+        accept(server);
+        raw.push(client, server);
+        return new Peer(client);
+      });
+      assert.equal(drain.open, 2);
+      flows[0]!();
+      await new Promise((r) => setTimeout(r, 0));
+      assert.equal(drain.open, 1, "the ended flow's connection is let go");
+      drain.closeOpen();
+      assert.equal((await clients[1]!.readToEndOrReset()).data.byteLength, 0, "the one still open is closed");
+      flows[1]!();
+      for (const c of raw) c.close();
     });
   });
 

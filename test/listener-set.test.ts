@@ -5,6 +5,7 @@ import type { ListenerConfig } from "../src/config/config.ts";
 import type { Conn } from "../src/core/conn.ts";
 import { memoryConnPair } from "../src/core/memory-conn.ts";
 import type { ListenOptions, Runtime } from "../src/core/runtime.ts";
+import { Drain } from "../src/flows/drain.ts";
 import { type Accept, ListenerSet } from "../src/listener-set.ts";
 
 /** A runtime whose sockets are records: bound addresses, closed ones, and a way to connect. */
@@ -77,6 +78,27 @@ describe("ListenerSet", () => {
     (await set.prepare(listeners(["a", "127.0.0.1:3128"]))).commit(server(served, 3));
     assert.deepEqual(log.splice(0).sort(), ["close 127.0.0.1:3130", "close 127.0.0.1:40000", "close 127.0.0.2:3129"]);
     assert.deepEqual([...set.addresses.keys()], ["a"]);
+  });
+
+  it("each socket has a drain of its own, a child of the gateway's: a dropped socket's is started and returned", async () => {
+    const { runtime, connect } = fakeRuntime();
+    const gateway = new Drain();
+    const set = new ListenerSet(runtime, false, gateway);
+    const drains = new Map<string, Drain>();
+    const serve = (l: ListenerConfig, drain: Drain): Accept => {
+      drains.set(l.name, drain);
+      return (conn) => conn.close();
+    };
+    assert.deepEqual((await set.prepare(listeners(["a", "127.0.0.1:3128"], ["b", "127.0.0.1:3129"]))).commit(serve), []);
+    const [a, b] = [drains.get("a")!, drains.get("b")!];
+    assert.notEqual(a, b);
+    const dropped = (await set.prepare(listeners(["a", "127.0.0.1:3128"], ["c", "127.0.0.1:3130"]))).commit(serve);
+    assert.deepEqual(dropped, [b]);
+    assert.deepEqual([a.draining, b.draining, gateway.draining], [false, true, false]);
+    assert.equal(drains.get("a"), a, "a kept socket keeps its drain");
+    connect("127.0.0.1:3130");
+    gateway.start();
+    assert.deepEqual([a.draining, drains.get("c")!.draining], [true, true], "the gateway's drain starts every socket's");
   });
 
   it("a renamed listener at the same fixed address keeps its socket", async () => {

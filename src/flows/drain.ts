@@ -5,6 +5,11 @@
  * progress is sent with `Connection: close`.
  * Tunnels are not touched: they run until they end or the grace period does.
  *
+ * A listener's connections have a drain of their own, a {@linkcode Drain.child} of the
+ * gateway's: it starts with the gateway's, or alone when a reload drops the listener, and
+ * holds the listener's open connections so that what is left after the grace period can be
+ * closed.
+ *
  * @module
  */
 
@@ -13,22 +18,68 @@ export interface Interruptible {
   interrupt(): void;
 }
 
+/** A connection a drain can close when its grace period is over. */
+export interface Closable {
+  close(): void;
+}
+
 export class Drain {
   #draining = false;
   /** Readers idle before a request now; each leaves when its wait ends. */
   readonly #idle = new Set<Interruptible>();
+  /** Drains that start with this one (until they start). */
+  readonly #children = new Set<Drain>();
+  #parent: Drain | undefined;
+  /** Connections open now (see {@linkcode Drain.hold}). */
+  readonly #open = new Set<Closable>();
+
+  /** A drain that starts when this one does, or on its own (one listener's connections). */
+  child(): Drain {
+    const child = new Drain();
+    if (this.#draining) child.start();
+    else {
+      this.#children.add(child);
+      child.#parent = this;
+    }
+    return child;
+  }
 
   /** True once the drain started. */
   get draining(): boolean {
     return this.#draining;
   }
 
-  /** Starts the drain (again: no effect): every idle reader is interrupted. */
+  /** Starts the drain (again: no effect): every idle reader is interrupted, every child drain started. */
   start(): void {
     if (this.#draining) return;
     this.#draining = true;
+    if (this.#parent) this.#parent.#children.delete(this);
+    this.#parent = undefined;
     for (const reader of this.#idle) reader.interrupt();
     this.#idle.clear();
+    for (const child of this.#children) child.start();
+  }
+
+  /** `conn` is open: {@linkcode Drain.closeOpen} closes it unless {@linkcode Drain.release}d first. */
+  hold(conn: Closable): void {
+    this.#open.add(conn);
+  }
+
+  /** `conn` ended. */
+  release(conn: Closable): void {
+    this.#open.delete(conn);
+  }
+
+  /** Closes every connection still held (the grace period is over). */
+  closeOpen(): void {
+    const open = [...this.#open];
+    this.#open.clear();
+    for (const conn of open) conn.close();
+  }
+
+  /** Connections held now. */
+  get open(): number {
+    return this.#open.size;
   }
 
   /**

@@ -27,6 +27,24 @@ function listen(host: string, port: number, body: string): Promise<http.Server> 
   });
 }
 
+/** A keep-alive connection to the proxy at 127.0.0.1:`proxyPort` that has had one answer (site.test:`originPort`) and waits for its next request. */
+async function keptAlive(proxyPort: number, originPort: number): Promise<{ closed: boolean }> {
+  const socket = net.connect(proxyPort, "127.0.0.1");
+  const state = { closed: false };
+  socket.on("error", () => {});
+  socket.on("close", () => (state.closed = true));
+  socket.write(`GET http://site.test:${originPort}/ HTTP/1.1\r\nHost: site.test:${originPort}\r\n\r\n`);
+  await new Promise<void>((resolve, reject) => {
+    let got = "";
+    socket.on("data", (b: Buffer) => {
+      got += b.toString("latin1");
+      if (/\r\n\r\n[^]*two$/.test(got)) resolve();
+    });
+    socket.on("close", () => reject(new Error(`closed before the answer: ${JSON.stringify(got)}`)));
+  });
+  return state;
+}
+
 describe("reload: dns, addressGuard, log and limits without a restart (real gateway)", { timeout: 60_000 }, () => {
   const servers: http.Server[] = [];
   let port: number;
@@ -111,9 +129,10 @@ describe("reload: dns, addressGuard, log and limits without a restart (real gate
     await waitFor("the held connection to be let go", async () => (await get()).status === 200);
   });
 
-  it("a listener added by a reload serves at once; once dropped it refuses new connections while its tunnel runs on", async () => {
+  it("a listener added by a reload serves at once; once dropped it refuses new connections and drains: idle ones close, a tunnel runs on until drainTimeoutMs", async () => {
     const extra = { name: "extra", mode: "explicit", listen: "127.0.0.1:0" };
-    const added = await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl", listeners: [EXPLICIT, extra] }));
+    const limits = { drainTimeoutMs: 2000 };
+    const added = await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl", listeners: [EXPLICIT, extra], limits }));
     const bound = /listening extra=127\.0\.0\.1:(\d+)/.exec(added);
     assert.ok(bound, added);
     assert.doesNotMatch(added, /stopped listening|restart needed/);
@@ -122,8 +141,12 @@ describe("reload: dns, addressGuard, log and limits without a restart (real gate
     assert.deepEqual(await get(), { body: "two", status: 200 }, "the listener kept serves on its socket");
 
     const tunnel = await openTunnel(extraPort, "site.test", port);
-    const dropped = await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl" }));
+    const idleTunnel = await openTunnel(extraPort, "site.test", port);
+    const keepAlive = await keptAlive(extraPort, port);
+    const dropped = await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl", limits }));
+    const droppedAt = Date.now();
     assert.match(dropped, /stopped listening extra/);
+    await waitFor("the idle keep-alive connection to be closed", () => keepAlive.closed, 1000);
     const refused = await curl(["-sS", "-x", `http://127.0.0.1:${extraPort}`, `http://site.test:${port}/`]);
     assert.equal(refused.code, 7, `curl: ${refused.stderr}`); // could not connect
     tunnel.socket.write("GET / HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n");
@@ -131,6 +154,11 @@ describe("reload: dns, addressGuard, log and limits without a restart (real gate
     tunnel.socket.on("data", (b: Buffer) => (answer += b.toString("latin1")));
     await tunnel.closed;
     assert.match(answer, /^HTTP\/1\.1 200 [^]*\r\n\r\ntwo$/, "the tunnel opened before the drop still carries its request");
+    assert.ok(idleTunnel.isOpen(), "a tunnel runs on during the grace period");
+    await idleTunnel.closed;
+    const after = Date.now() - droppedAt;
+    assert.ok(after >= 1500 && after < 8000, `the idle tunnel was closed ${after} ms after the drop (drainTimeoutMs 2000)`);
+    await reloadWith(config({ site: "127.0.0.2", log: "b.jsonl" }));
   });
 
   it("a kept listener's new settings hold its next connection; a listener that cannot be bound refuses the reload", async () => {

@@ -35,6 +35,44 @@ describe("Drain", () => {
   });
 });
 
+describe("Drain.child (one listener's connections)", () => {
+  const reader = (log: string[], name: string) => ({ interrupt: () => void log.push(name) });
+
+  it("a child starts with its parent; started alone it leaves the parent and its siblings as they are", () => {
+    const gateway = new Drain();
+    const dropped = gateway.child();
+    const kept = gateway.child();
+    const interrupted: string[] = [];
+    dropped.enter(reader(interrupted, "dropped"));
+    kept.enter(reader(interrupted, "kept"));
+    gateway.enter(reader(interrupted, "gateway"));
+    dropped.start();
+    assert.deepEqual(interrupted, ["dropped"]);
+    assert.deepEqual([gateway.draining, kept.draining], [false, false]);
+    gateway.start();
+    assert.deepEqual(interrupted, ["dropped", "gateway", "kept"]);
+    assert.equal(kept.draining, true);
+    assert.equal(gateway.child().draining, true, "a child of a started drain starts at once");
+  });
+
+  it("holds connections: closeOpen closes those not released, once", () => {
+    const drain = new Drain().child();
+    const closed: string[] = [];
+    const conn = (name: string) => ({ close: () => void closed.push(name) });
+    const a = conn("a");
+    const b = conn("b");
+    drain.hold(a);
+    drain.hold(b);
+    drain.hold(b);
+    assert.equal(drain.open, 2);
+    drain.release(a);
+    drain.closeOpen();
+    drain.closeOpen();
+    assert.deepEqual(closed, ["b"]);
+    assert.equal(drain.open, 0);
+  });
+});
+
 describe("drain: request loops end at the next request boundary", () => {
   it("an idle keep-alive connection is closed as soon as the drain starts", async () => {
     const drain = new Drain();
