@@ -15,6 +15,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Expected } from "../../test/protocol/client-hello-builder.ts";
 import type { ClientHello } from "../../src/protocol/client-hello.ts";
+import type { ProxyHeader } from "../../src/protocol/proxy-header.ts";
 import type { RequestHead } from "../../src/protocol/http-request-head.ts";
 import type { ResponseHead } from "../../src/protocol/http-response-head.ts";
 import { bytewise, cutsArb, mutate, mutationArb, type Seed, split } from "./mutate.ts";
@@ -30,10 +31,12 @@ import {
   responseSeedArb,
   type SeedCase,
 } from "./seeds.ts";
+import { PROXY_CORNERS, type ProxyExpectation, proxySeedArb, SOCKS_CORNERS, type SocksExpectation, socksSeedArb } from "./preamble-seeds.ts";
+import { runProxy, runSocks, type SocksParsed } from "./preamble-targets.ts";
 import { DEFAULT_LIMITS, type Limits, OracleError, type Outcome, runChunked, runHello, runRequest, runResponse, SMALL_LIMITS } from "./targets.ts";
 
 /** The parsers fuzzed, in run order. */
-export const PARSER_NAMES = ["request", "response", "chunked", "hello"] as const;
+export const PARSER_NAMES = ["request", "response", "chunked", "hello", "socks", "proxy"] as const;
 export type ParserName = (typeof PARSER_NAMES)[number];
 
 /** One generated input. */
@@ -112,6 +115,28 @@ const TARGETS: { readonly [K in ParserName]: Target } = {
       assert.ok(o.first !== undefined, `valid seed not parsed: ${o.key}`);
       const h = o.first as ClientHello;
       assert.deepEqual({ ...h, greaseValues: [...h.greaseValues].sort((a, b) => a - b) }, e as Expected);
+    },
+  },
+  socks: {
+    seeds: socksSeedArb,
+    corners: SOCKS_CORNERS,
+    run: runSocks,
+    check: (o, expected) => {
+      const e = expected as SocksExpectation;
+      const side = (o.first as SocksParsed | undefined)?.[e.side];
+      assert.ok(side !== undefined, `valid ${e.side} messages not parsed: ${o.key}`);
+      assert.deepEqual(side, { values: e.values, end: e.end });
+    },
+  },
+  proxy: {
+    seeds: proxySeedArb,
+    corners: PROXY_CORNERS,
+    run: runProxy,
+    check: (o, expected) => {
+      const e = expected as ProxyExpectation;
+      assert.ok(o.first !== undefined, `valid header not parsed: ${o.key}`);
+      const h = o.first as ProxyHeader;
+      assert.deepEqual({ version: h.version, source: h.source, length: h.length }, e);
     },
   },
 };

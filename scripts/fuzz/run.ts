@@ -1,11 +1,12 @@
 /**
  * `npm run fuzz`: property-based fuzzing of every parser (HTTP request heads, response heads,
- * chunked framing, TLS ClientHello) with fast-check — generated valid inputs, mutated seeds
+ * chunked framing, TLS ClientHello, the SOCKS5 exchange on both sides, PROXY protocol
+ * headers) with fast-check — generated valid inputs, mutated seeds
  * and random bytes, each delivered whole, split at random points and byte by byte (see
  * `property.ts` for the oracle). One worker per parser, `--jobs` at a time; a watchdog
  * stops a worker whose current input has not finished within `--hang-ms` and prints that input.
  *
- *   bun scripts/fuzz/run.ts [--inputs 1000000] [--parsers request,response,chunked,hello]
+ *   bun scripts/fuzz/run.ts [--inputs 1000000] [--parsers request,response,chunked,hello,socks,proxy]
  *                           [--seed N] [--jobs 2] [--guard-ms 1000] [--hang-ms 15000]
  *   deno run -A scripts/fuzz/run.ts [same options]
  *

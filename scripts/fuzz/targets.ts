@@ -25,12 +25,13 @@ export interface Limits {
   readonly maxTrailerBytes: number;
   readonly maxHelloBytes: number;
   readonly maxHelloRecords: number;
+  readonly maxProxyV2Bytes: number;
 }
 
 /** Defaults of the gateway config (src/config/schema.ts). */
-export const DEFAULT_LIMITS: Limits = { maxHeadBytes: 65536, maxHeaders: 100, maxLineBytes: 4096, maxTrailerBytes: 16384, maxHelloBytes: 16384, maxHelloRecords: 16 };
+export const DEFAULT_LIMITS: Limits = { maxHeadBytes: 65536, maxHeaders: 100, maxLineBytes: 4096, maxTrailerBytes: 16384, maxHelloBytes: 16384, maxHelloRecords: 16, maxProxyV2Bytes: 4096 };
 /** Small limits, so limit edges are hit often. */
-export const SMALL_LIMITS: Limits = { maxHeadBytes: 1024, maxHeaders: 5, maxLineBytes: 16, maxTrailerBytes: 64, maxHelloBytes: 1024, maxHelloRecords: 2 };
+export const SMALL_LIMITS: Limits = { maxHeadBytes: 1024, maxHeaders: 5, maxLineBytes: 16, maxTrailerBytes: 64, maxHelloBytes: 1024, maxHelloRecords: 2, maxProxyV2Bytes: 64 };
 
 /** What one run produced: `key` is compared across splits; `parsed` is for the seed oracle. */
 export interface Outcome {
