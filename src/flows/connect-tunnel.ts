@@ -65,7 +65,7 @@ export async function tunnelTo(client: Conn, src: ConnReader, host: Host, port: 
 async function showBlockPage(client: Conn, src: ConnReader, host: Host, port: number, decision: Decision, ctx: FlowContext, ic: InterceptionContext, flow: FlowState, replies: TunnelReplies): Promise<void> {
   const w = client.writable.getWriter();
   try {
-    await w.write(replies.established);
+    await w.write(replies.established());
   } catch (e) {
     client.close();
     return flow.finish("client-closed", errorText(e));
@@ -99,7 +99,7 @@ async function openTunnel(
   const headBytes = upstream.head?.byteLength ?? 0; // the Conn may free the chunk once written
   const w = client.writable.getWriter();
   try {
-    await w.write(replies.established);
+    await w.write(replies.established(upstream.conn.local));
     // what the destination said first came with the parent's answer: it goes first
     if (upstream.head) await w.write(upstream.head);
   } catch (e) {

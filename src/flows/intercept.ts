@@ -55,7 +55,7 @@ export async function interceptConnect(
   }
   const w = client.writable.getWriter();
   try {
-    await w.write(replies.established);
+    await w.write(replies.established(upstream.conn.local));
   } catch (e) {
     upstream.conn.close();
     client.close();

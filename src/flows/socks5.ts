@@ -55,9 +55,19 @@ export function replyFor(status: number, proxyError: string | undefined): SocksR
   }
 }
 
-/** SOCKS5 answers for {@link tunnelTo}: reply 0 (bound address 0.0.0.0:0), or the code that fits. */
+/**
+ * SOCKS5 answers for {@link tunnelTo}: reply 0 naming the address the gateway connected from
+ * (RFC 1928 §6: BND.ADDR and BND.PORT; 0.0.0.0:0 when there is none, as for a block page),
+ * or the code that fits.
+ */
 export const SOCKS5_REPLIES: TunnelReplies = {
-  established: socksReply(SocksReply.succeeded),
+  established: (bound) => {
+    try {
+      return socksReply(SocksReply.succeeded, bound);
+    } catch {
+      return socksReply(SocksReply.succeeded); // a runtime that reports no IP address for the socket
+    }
+  },
   async refuse(client, src, flow, status, message, options = {}) {
     finishRefused(flow, status, message);
     await sendAndClose(client, src, socksReply(replyFor(status, options.proxyError)));

@@ -8,11 +8,13 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import net from "node:net";
 import { join } from "node:path";
 import { makeTestPki, type TestPki } from "./support/certs.ts";
 import { curl } from "./support/curl.ts";
 import { cliCommand, type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { type Origin, startOrigin } from "./support/origin.ts";
+import { waitFor } from "./support/wait.ts";
 
 describe("SOCKS5 listener end to end (real curl)", { timeout: 120_000 }, () => {
   let work: string;
@@ -91,6 +93,33 @@ describe("SOCKS5 listener end to end (real curl)", { timeout: 120_000 }, () => {
     assert.equal(q.status, 403);
     const f = await gw.waitForFlow((f) => f.type === "flow" && f.mode === "socks5" && f.decryption === "decrypt" && f.requests === 1);
     assert.equal(f.rule, "inspect");
+  });
+
+  it("the success reply names the address and port the gateway connected from (BND.ADDR, BND.PORT)", async () => {
+    let seen: { address: string; port: number } | undefined;
+    const server = net.createServer((s) => {
+      seen = { address: String(s.remoteAddress), port: Number(s.remotePort) };
+      s.end("x");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    const target = (server.address() as net.AddressInfo).port;
+    const client = net.connect(gw.port, "127.0.0.1");
+    try {
+      const got: Buffer[] = [];
+      const have = (n: number) => waitFor(`${n} bytes from the gateway`, () => Buffer.concat(got).length >= n);
+      client.on("data", (b: Buffer) => got.push(b));
+      client.write(Uint8Array.of(5, 1, 0));
+      await have(2);
+      client.write(Uint8Array.of(5, 1, 0, 1, 127, 0, 0, 1, target >> 8, target & 0xff));
+      await have(2 + 10 + 1);
+      const reply = Buffer.concat(got).subarray(2);
+      assert.deepEqual([...reply.subarray(0, 4)], [5, 0, 0, 1]);
+      assert.deepEqual({ address: [...reply.subarray(4, 8)].join("."), port: reply.readUInt16BE(8) }, seen);
+      assert.equal(reply.subarray(10).toString(), "x");
+    } finally {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it("a denied name gets reply 2 (not allowed by ruleset) and is never dialed", async () => {

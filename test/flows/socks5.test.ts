@@ -13,7 +13,11 @@ import { bytes, socksCredentials as credentials, socksRequest as request } from 
 import { dec, DECRYPT_POLICY, type Peer, readResponse, serveRequests, withHarness, within } from "../helpers/flow-harness.ts";
 
 const GREETING = Uint8Array.of(5, 1, 0);
-const SUCCESS = [5, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+/**
+ * Reply 0 naming the address the gateway connected from (BND.ADDR/BND.PORT): the harness's
+ * `dial`th connection is from 10.255.0.1, port 40000 + dial.
+ */
+const success = (dial = 1) => [5, 0, 0, 1, 10, 255, 0, 1, (40000 + dial) >> 8, (40000 + dial) & 0xff];
 const reply = (code: number) => [5, code, 0, 1, 0, 0, 0, 0, 0, 0];
 
 /** Reads a final reply and the end of the connection. */
@@ -33,7 +37,7 @@ async function ask(c: Peer, host: string, port: number): Promise<void> {
 }
 
 describe("SOCKS5: tunnels", () => {
-  it("negotiates byte by byte, answers success and relays both ways; the line is a CONNECT's", async () => {
+  it("negotiates byte by byte, answers success naming the address it connected from, relays both ways; the line is a CONNECT's", async () => {
     await withHarness({}, async (h) => {
       h.origin("10.0.0.1", 443, async (o) => {
         assert.equal(dec.decode(await o.readBytes(5)), "hello");
@@ -45,7 +49,7 @@ describe("SOCKS5: tunnels", () => {
       await c.writeSplit(bytes(5, 2, 0x80, 0), [1]);
       assert.deepEqual(Array.from(await c.readBytes(2)), [5, 0]);
       await c.writeSplit(request("Origin.Test", 443), [1]);
-      assert.deepEqual(Array.from(await within(c.readBytes(10), 1500, "reply")), SUCCESS);
+      assert.deepEqual(Array.from(await within(c.readBytes(10), 1500, "reply")), success());
       await c.write("hello");
       assert.equal(await c.readText(5), "world");
       await c.end();
@@ -75,7 +79,7 @@ describe("SOCKS5: tunnels", () => {
       });
       const c = h.socksClient();
       await c.write(bytes(GREETING, request("other.test", 8443), "early-bytes"));
-      assert.deepEqual(Array.from(await within(c.readBytes(12), 1500, "choice and reply")), [5, 0, ...SUCCESS]);
+      assert.deepEqual(Array.from(await within(c.readBytes(12), 1500, "choice and reply")), [5, 0, ...success()]);
       await c.end();
       await c.readToEnd();
       await h.finish();
@@ -94,12 +98,12 @@ describe("SOCKS5: tunnels", () => {
       }
       const v4 = h.socksClient();
       await v4.write(bytes(GREETING, 5, 1, 0, 1, 127, 0, 0, 1, 0x23, 0x28));
-      assert.deepEqual(Array.from(await within(v4.readBytes(13), 1500, "v4")), [5, 0, ...SUCCESS, 0x78]);
+      assert.deepEqual(Array.from(await within(v4.readBytes(13), 1500, "v4")), [5, 0, ...success(1), 0x78]);
       await v4.end();
       await v4.readToEnd();
       const v6 = h.socksClient();
       await v6.write(bytes(GREETING, 5, 1, 0, 4, ...new Array<number>(15).fill(0), 1, 0x23, 0x28));
-      assert.deepEqual(Array.from(await within(v6.readBytes(13), 1500, "v6")), [5, 0, ...SUCCESS, 0x78]);
+      assert.deepEqual(Array.from(await within(v6.readBytes(13), 1500, "v6")), [5, 0, ...success(2), 0x78]);
       await v6.end();
       await v6.readToEnd();
       await h.finish();
@@ -112,7 +116,7 @@ describe("SOCKS5: tunnels", () => {
       serveRequests(h, "10.0.0.1", 443, ["inspected"]);
       const c = h.socksClient();
       await ask(c, "origin.test", 443);
-      assert.deepEqual(Array.from(await within(c.readBytes(10), 1500, "reply")), SUCCESS);
+      assert.deepEqual(Array.from(await within(c.readBytes(10), 1500, "reply")), success());
       await c.write("GET /x HTTP/1.1\r\nHost: origin.test\r\n\r\n");
       const res = await readResponse(c);
       assert.equal(res.body, "inspected");
@@ -248,7 +252,7 @@ describe("SOCKS5: sign-in with the gateway's users (RFC 1929)", () => {
       await c.write(credentials("alice", "pw"));
       assert.deepEqual(Array.from(await within(c.readBytes(2), 3000, "sign-in")), [1, 0]);
       await c.write(request("origin.test", 443));
-      assert.deepEqual(Array.from(await within(c.readBytes(10), 1500, "reply")), SUCCESS);
+      assert.deepEqual(Array.from(await within(c.readBytes(10), 1500, "reply")), success());
       await c.end();
       await c.readToEnd();
       await h.finish();
