@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { concatBytes } from "../../src/core/bytes.ts";
 import { formatIp } from "../../src/core/ip.ts";
 import { v1, v2 } from "../../test/protocol/proxy-header-builder.ts";
-import { bytes, socksCredentials, socksRequest } from "../../test/protocol/socks5-builder.ts";
+import { bytes, socksCredentials, socksRequestArb } from "../../test/protocol/socks5-builder.ts";
 import type { Seed } from "./mutate.ts";
 import type { SeedCase } from "./seeds.ts";
 
@@ -24,14 +24,6 @@ export interface SocksExpectation {
   readonly end: number;
 }
 
-const socksRequestArb = fc.oneof(
-  fc.tuple(utf8Text(40), port, fc.integer({ min: 1, max: 3 })).map(([host, p, cmd]) => ({
-    wire: socksRequest(host, p, cmd),
-    value: { command: cmd, addressType: "domain", host, port: p },
-  })),
-  fc.tuple(fc.uint8Array({ minLength: 4, maxLength: 4 }), port).map(([a, p]) => ({ wire: bytes(5, 1, 0, 1, a, p >> 8, p & 0xff), value: { command: 1, addressType: "ipv4", host: formatIp(a), port: p } })),
-  fc.tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), port).map(([a, p]) => ({ wire: bytes(5, 1, 0, 4, a, p >> 8, p & 0xff), value: { command: 1, addressType: "ipv6", host: formatIp(a), port: p } })),
-);
 
 /** A client's whole opening: greeting (with or without method 2), credentials when offered, request, then its first bytes. */
 const openingArb: fc.Arbitrary<SeedCase<SocksExpectation>> = fc

@@ -2,10 +2,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import fc from "fast-check";
-import { formatIp } from "../../src/core/ip.ts";
 import { parseCredentials, parseGreeting, parseRequest, type Parsed, SocksError, SocksMessageReader } from "../../src/protocol/socks5.ts";
 import { chunks } from "./client-hello-builder.ts";
-import { bytes, socksCredentials, socksRequest } from "./socks5-builder.ts";
+import { bytes, socksCredentials, socksRequestArb, socksTextArb } from "./socks5-builder.ts";
 
 /** Runs per property; `FUZZ_RUNS=100000 bun test test/protocol/socks5-property.test.ts` to scale up. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300) || 300;
@@ -30,21 +29,10 @@ function run<T>(parse: (b: Uint8Array) => Parsed<T>, pieces: readonly Uint8Array
 }
 
 const PARSERS = { greeting: parseGreeting, credentials: parseCredentials, request: parseRequest } as const;
-const text = fc.string({ minLength: 1, maxLength: 40, unit: "grapheme" }).filter((s) => new TextEncoder().encode(s).length <= 255);
-const port = fc.integer({ min: 0, max: 65535 });
+const text = socksTextArb;
 const cuts = fc.array(fc.nat(), { maxLength: 8 });
 
-const requests = fc.oneof(
-  fc.tuple(text, port, fc.integer({ min: 1, max: 3 })).map(([host, p, cmd]) => ({ wire: socksRequest(host, p, cmd), value: { command: cmd, addressType: "domain", host, port: p } })),
-  fc.tuple(fc.uint8Array({ minLength: 4, maxLength: 4 }), port).map(([a, p]) => ({
-    wire: bytes(5, 1, 0, 1, a, p >> 8, p & 0xff),
-    value: { command: 1, addressType: "ipv4", host: formatIp(a), port: p },
-  })),
-  fc.tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), port).map(([a, p]) => ({
-    wire: bytes(5, 1, 0, 4, a, p >> 8, p & 0xff),
-    value: { command: 1, addressType: "ipv6", host: formatIp(a), port: p },
-  })),
-);
+const requests = socksRequestArb;
 
 describe("SOCKS5 parsers: properties", () => {
   it("valid messages parse to what was written, however they are split, keeping what follows", () => {
