@@ -15,6 +15,7 @@ import type { PoolReport } from "./reverse/report.ts";
 import type { ParentProxy } from "./parent/tunnel.ts";
 import type { ParentReport } from "./parent/report.ts";
 import type { BlockPage } from "./block/block-page.ts";
+import type { OpenFlow } from "./flows/live-flows.ts";
 
 export interface Gateway {
   /** Bound addresses by listener name (useful with port 0). */
@@ -42,6 +43,18 @@ export interface Gateway {
    * process's metrics (the worker counts its own flows).
    */
   ingest(record: FlowRecord | RequestRecord, quiet: boolean): void;
+  /**
+   * This process's open flows, oldest first: CONNECT and SOCKS5 tunnels, decrypted sessions,
+   * transparent connections and plain-HTTP requests in progress, once the policy allowed
+   * them (not reverse-proxy connections). Blind relays count their bytes as they move; a
+   * decrypted session counts the requests it finished.
+   */
+  connections(): OpenFlow[];
+  /**
+   * Closes this process's open flow `id` (client and upstream connections): its flow line ends
+   * `"revoked"` with `reason`. False when no open flow has that id.
+   */
+  closeConnection(id: string, reason: string): boolean;
   /** The reverse proxy's pools and their backends' state now (empty without reverse listeners). */
   backends(): PoolReport[];
   /** The parent proxies and whether each is in service now. */
@@ -107,7 +120,12 @@ export interface StartOptions extends FlowSinks {
    * with SO_REUSEPORT (a worker at the primary's bound `ports`, by listener name) and each
    * enforces its share of the concurrency limits.
    */
-  readonly processes?: { readonly count: number; readonly ports?: Readonly<Record<string, number>> };
+  readonly processes?: {
+    readonly count: number;
+    readonly ports?: Readonly<Record<string, number>>;
+    /** This process's number: 0 the primary (the default), 1… the workers. It prefixes open-flow ids. */
+    readonly index?: number;
+  };
   /** When set, every record (quiet ones too) goes here instead of the config's flow log. */
   readonly flowSink?: FlowLog;
 }

@@ -125,7 +125,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     }
   };
   // open flows re-decided each minute (schedules start and end on minutes) and after a reload
-  const liveFlows = new LiveFlows((d) => routeName(d, live.parents));
+  const liveFlows = new LiveFlows((d) => routeName(d, live.parents), options.processes?.index ?? 0);
   let recheckTimer: ReturnType<typeof setTimeout> | undefined;
   const recheckEachMinute = () => {
     if (live.config.policy.recheckOpenConnections) liveFlows.recheck(live.policy);
@@ -250,6 +250,8 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       reloading = result.catch(() => {});
       return result;
     },
+    connections: () => liveFlows.list(),
+    closeConnection: (id, reason) => liveFlows.close(id, reason),
     backends: () => reverse.report(),
     parents: () => parentReport(live.parents),
     ingest(record, quiet) {

@@ -57,6 +57,14 @@ export interface SpliceOptions {
   readonly signal?: AbortSignal;
   /** Names of the two sides for `end` (default ["a", "b"]), e.g. ["client", "upstream"]. */
   readonly names?: readonly [string, string];
+  /** Counted into as bytes are read, for readers of a relay in progress (the admin API's open connections). */
+  readonly progress?: SpliceProgress;
+}
+
+/** Bytes a relay has read so far from each side (`headA` included), updated as they move. */
+export interface SpliceProgress {
+  bytesAtoB: number;
+  bytesBtoA: number;
 }
 
 export interface SpliceResult {

@@ -112,7 +112,9 @@ async function openTunnel(
   }
   r.status = 200;
   const headA = src.release();
-  const options = { headA, idleTimeoutMs: ctx.limits.idleTimeoutMs, names: ["client", "upstream"] as const };
+  const progress = { bytesAtoB: 0, bytesBtoA: 0 };
+  flow.relaying(progress, headBytes);
+  const options = { headA, idleTimeoutMs: ctx.limits.idleTimeoutMs, names: ["client", "upstream"] as const, progress };
   const result = await splice(ctx.runtime, client, upstream.conn, options);
   r.bytesUp = result.bytesAtoB;
   r.bytesDown = result.bytesBtoA + headBytes;

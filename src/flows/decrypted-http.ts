@@ -208,6 +208,9 @@ export async function relayDecryptedHttp(
     req.bytesDown = result.bytesDown;
     bytesUp += result.bytesUp;
     bytesDown += result.bytesDown;
+    // the session's counts so far, for the open-connections view (its line takes the totals)
+    r.bytesUp = bytesUp;
+    r.bytesDown = bytesDown;
     logRequest(log);
     if (result.upgradedEnd !== undefined) return done(result.upgradedEnd);
     if (!result.keepUpstream) {

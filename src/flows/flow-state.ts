@@ -1,12 +1,13 @@
 import type { Conn } from "../core/conn.ts";
 import { RelayedConn } from "../core/relayed-conn.ts";
+import type { SpliceProgress } from "../core/runtime.ts";
 import { type FlowRecord, formatAddress } from "../log/flow-record.ts";
 import type { Decision, UrlDecision } from "../policy/types.ts";
 import type { FlowContext } from "./context.ts";
-import type { FlowWatch } from "./live-flows.ts";
+import type { FlowWatch, LiveRecord, WatchedFlow } from "./live-flows.ts";
 
 /** The facts of one flow as they are learnt; `finish()` writes the canonical line once. */
-export class FlowState {
+export class FlowState implements WatchedFlow {
   readonly record: FlowRecord;
   /** The client's IP address (after a PROXY header, the one it names). */
   readonly clientIp: string;
@@ -15,6 +16,8 @@ export class FlowState {
   #written = false;
   #log = true;
   #revoked: string | undefined;
+  /** A relay in progress: its live counts, and bytes sent down before it began. */
+  #relay: { readonly progress: SpliceProgress; readonly downBefore: number } | undefined;
   /** Set while the flow is open and the gateway rechecks its decision (see `live-flows.ts`). */
   watch: FlowWatch | undefined;
 
@@ -89,6 +92,26 @@ export class FlowState {
    */
   revoke(reason: string): void {
     this.#revoked = reason;
+  }
+
+  /**
+   * The flow relays blind from now on, counting into `progress` (client → upstream is A→B);
+   * `downBefore` bytes already went to the client (a parent's early bytes). Open-flow views
+   * show those counts as they grow.
+   */
+  relaying(progress: SpliceProgress, downBefore = 0): void {
+    this.#relay = { progress, downBefore };
+  }
+
+  /** The record as it stands: the bytes so far, the duration so far, no end yet. */
+  snapshot(): LiveRecord {
+    const now = Date.now();
+    const view = { ...this.record, time: new Date(now).toISOString(), since: new Date(this.#started).toISOString(), durationMs: now - this.#started };
+    if (this.#relay) {
+      view.bytesUp = this.#relay.progress.bytesAtoB;
+      view.bytesDown = this.#relay.progress.bytesBtoA + this.#relay.downBefore;
+    }
+    return view;
   }
 
   /**

@@ -11,12 +11,34 @@
  * address changed, or direct instead of through one), so the client's next connection gets
  * what the policy says; its line ends `"revoked"` too.
  *
+ * The registry is also what the admin API lists as open connections (`GET /connections`)
+ * and closes one of on request (`DELETE /connections/{id}`): every watched flow has an id.
+ *
  * @module
  */
 import type { Conn } from "../core/conn.ts";
+import type { FlowRecord } from "../log/flow-record.ts";
 import type { Decision, Decryption, Policy, PolicyQuery } from "../policy/types.ts";
 import type { FlowContext } from "./context.ts";
 import type { FlowState } from "./flow-state.ts";
+
+/** A flow as the registry watches it (a `FlowState`). */
+export interface WatchedFlow {
+  /** The policy (or an administrator) ended it: its connections are closed next. */
+  revoke(reason: string): void;
+  /** Its record as it stands now, for the list of open flows. */
+  snapshot?(): LiveRecord;
+}
+
+/** A flow record in progress: `since` is when the flow began, `time` when this view was taken. */
+export interface LiveRecord extends FlowRecord {
+  readonly since: string;
+}
+
+/** An open flow as `list` gives it: its record so far, and the id that `close` takes. */
+export interface OpenFlow extends LiveRecord {
+  readonly id: string;
+}
 
 /** What the registry knows of one open flow. */
 export interface FlowWatch {
@@ -29,13 +51,14 @@ export interface FlowWatch {
 }
 
 interface Entry {
+  readonly id: string;
   readonly query: PolicyQuery;
   /** The way the flow's upstream goes (see `LiveFlows`'s `route`), when that is watched. */
   readonly route: string | undefined;
   /** The decryption the flow runs with, when a change of it closes the flow (TLS flows). */
   readonly decryption: Decryption | undefined;
   readonly conns: Set<Conn>;
-  readonly onRevoke: (reason: string) => void;
+  readonly flow: WatchedFlow;
 }
 
 /**
@@ -44,23 +67,28 @@ interface Entry {
  * @example
  * ```ts
  * const live = new LiveFlows();
- * const watch = live.watch(query, decision, client, (reason) => flow.revoke(reason));
+ * const watch = live.watch(query, decision, client, flow);
  * watch.also(upstream);
  * live.recheck(policy); // closes client and upstream if policy.decide(query) denies now
  * watch.end();
  * ```
  */
 export class LiveFlows {
-  readonly #entries = new Set<Entry>();
+  /** By id, in the order they were watched. */
+  readonly #entries = new Map<string, Entry>();
   readonly #route: ((d: Decision) => string) | undefined;
+  readonly #process: number;
+  #next = 0;
 
   /**
    * `route` names the way a decision sends a flow's upstream (e.g. `direct`, or a parent
    * proxy and its address, as in force now); a flow whose name changes is revoked. Without
-   * it, routes are not watched.
+   * it, routes are not watched. `process` is this gateway process's number (0 for the
+   * primary, 1… for workers): flow ids are `<process>-<n>`, so they name the process too.
    */
-  constructor(route?: (d: Decision) => string) {
+  constructor(route?: (d: Decision) => string, process = 0) {
     this.#route = route;
+    this.#process = process;
   }
 
   /** Open flows being watched. */
@@ -69,19 +97,41 @@ export class LiveFlows {
   }
 
   /**
-   * Watches a flow `decision` allowed for `query`; revoking it calls `onRevoke(reason)` and
+   * Watches a flow `decision` allowed for `query`; revoking it calls `flow.revoke(reason)` and
    * then closes `client` and every connection passed to `also`. With `decryption` (the mode a
    * TLS flow runs with), a decision for the other mode revokes it too. A denied decision is
    * not watched (the flow ends at once anyway).
    */
-  watch(query: PolicyQuery, decision: Decision, client: Conn, onRevoke: (reason: string) => void, decryption?: Decryption): FlowWatch {
-    const entry: Entry = { query, route: this.#route?.(decision), decryption, conns: new Set([client]), onRevoke };
-    if (decision.action === "allow") this.#entries.add(entry);
+  watch(query: PolicyQuery, decision: Decision, client: Conn, flow: WatchedFlow, decryption?: Decryption): FlowWatch {
+    const id = `${this.#process}-${++this.#next}`;
+    const entry: Entry = { id, query, route: this.#route?.(decision), decryption, conns: new Set([client]), flow };
+    if (decision.action === "allow") this.#entries.set(id, entry);
     return {
       also: (conn) => void entry.conns.add(conn),
       release: (conn) => void entry.conns.delete(conn),
-      end: () => void this.#entries.delete(entry),
+      end: () => void (this.#entries.get(id) === entry && this.#entries.delete(id)),
     };
+  }
+
+  /** The open flows that can describe themselves, oldest first. */
+  list(): OpenFlow[] {
+    const out: OpenFlow[] = [];
+    for (const entry of this.#entries.values()) {
+      const record = entry.flow.snapshot?.();
+      if (record) out.push({ id: entry.id, ...record });
+    }
+    return out;
+  }
+
+  /**
+   * Closes the open flow `id` as a revocation for `reason` (its line ends `"revoked"`).
+   * False when no open flow has that id.
+   */
+  close(id: string, reason: string): boolean {
+    const entry = this.#entries.get(id);
+    if (!entry) return false;
+    this.#revoke(entry, reason);
+    return true;
   }
 
   /**
@@ -92,7 +142,7 @@ export class LiveFlows {
    */
   recheck(policy: Policy, now: number = Date.now()): number {
     let revoked = 0;
-    for (const entry of [...this.#entries]) {
+    for (const entry of [...this.#entries.values()]) {
       let d: Decision;
       try {
         d = policy.decide({ ...entry.query, now });
@@ -101,18 +151,22 @@ export class LiveFlows {
       }
       const why = revocation(d, entry.decryption) ?? this.#rerouted(d, entry.route);
       if (why === undefined) continue;
-      this.#entries.delete(entry);
       revoked++;
-      entry.onRevoke(why);
-      for (const conn of entry.conns) {
-        try {
-          conn.close();
-        } catch {
-          // already closed
-        }
-      }
+      this.#revoke(entry, why);
     }
     return revoked;
+  }
+
+  #revoke(entry: Entry, reason: string): void {
+    this.#entries.delete(entry.id);
+    entry.flow.revoke(reason);
+    for (const conn of entry.conns) {
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    }
   }
 
   /** Why a flow that went `route` may not go on under `d`, which sends it another way; or undefined. */
@@ -138,7 +192,7 @@ function revocation(d: Decision, decryption: Decryption | undefined): string | u
 export function watchFlow(ctx: FlowContext, flow: FlowState, client: Conn, query: PolicyQuery, decision: Decision, decryption?: Decryption): void {
   if (!ctx.liveFlows) return;
   flow.watch?.end();
-  flow.watch = ctx.liveFlows.watch(query, decision, client, (reason) => flow.revoke(reason), decryption);
+  flow.watch = ctx.liveFlows.watch(query, decision, client, flow, decryption);
 }
 
 /** Milliseconds from `now` to just after the next whole minute (schedules change on minutes). */

@@ -18,8 +18,7 @@ export function splice(runtime: Pick<Runtime, "splice">, a: Conn, b: Conn, optio
  * - An error in either direction, the idle timeout or the abort signal tears down both.
  */
 export async function spliceStreams(a: Conn, b: Conn, options: SpliceOptions): Promise<SpliceResult> {
-  let atob = 0;
-  let btoa = 0;
+  const bytes = options.progress ?? { bytesAtoB: 0, bytesBtoA: 0 };
   let end = "eof";
   let error: string | undefined;
   let torn = false;
@@ -69,14 +68,15 @@ export async function spliceStreams(a: Conn, b: Conn, options: SpliceOptions): P
 
   try {
     await Promise.all([
-      pump(a, b, options.headA, (n) => (atob += n), [nameA, nameB]),
-      pump(b, a, undefined, (n) => (btoa += n), [nameB, nameA]),
+      pump(a, b, options.headA, (n) => (bytes.bytesAtoB += n), [nameA, nameB]),
+      pump(b, a, undefined, (n) => (bytes.bytesBtoA += n), [nameB, nameA]),
     ]);
   } finally {
     idle.stop();
     options.signal?.removeEventListener("abort", onAbort);
   }
-  return error === undefined ? { bytesAtoB: atob, bytesBtoA: btoa, end } : { bytesAtoB: atob, bytesBtoA: btoa, end, error };
+  const counts = { bytesAtoB: bytes.bytesAtoB, bytesBtoA: bytes.bytesBtoA };
+  return error === undefined ? { ...counts, end } : { ...counts, end, error };
 }
 
 /**

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { memoryConnPair } from "../../src/core/memory-conn.ts";
 import { normalizeHost } from "../../src/core/host.ts";
-import { LiveFlows, untilNextMinute } from "../../src/flows/live-flows.ts";
+import { type LiveRecord, LiveFlows, untilNextMinute, type WatchedFlow } from "../../src/flows/live-flows.ts";
 import { routeName } from "../../src/parent/route-name.ts";
 import type { ParentProxy } from "../../src/parent/tunnel.ts";
 import { compilePolicy } from "../../src/policy/compile.ts";
@@ -30,6 +30,11 @@ async function seesClose(c: Peer): Promise<void> {
   await within(c.readToEndOrReset(), 1000, "the gateway closing the client");
 }
 
+/** A watched flow whose revocation calls `f`. */
+function revoking(f: (reason: string) => unknown): WatchedFlow {
+  return { revoke: (reason) => void f(reason) };
+}
+
 const ALLOWED: Decision = { action: "allow", ruleId: "r", reason: "rule r", log: true, decryption: "exception" } as Decision;
 
 describe("LiveFlows", () => {
@@ -40,18 +45,18 @@ describe("LiveFlows", () => {
     const [upstream] = memoryConnPair();
     const [pooled] = memoryConnPair();
     const reasons: string[] = [];
-    const watch = live.watch(query, ALLOWED, client, (r) => reasons.push(r));
+    const watch = live.watch(query, ALLOWED, client, revoking((r) => reasons.push(r)));
     watch.also(upstream);
     watch.also(pooled);
     watch.release(pooled);
-    live.watch(query, { ...ALLOWED, action: "deny" }, memoryConnPair()[0], () => reasons.push("denied flow revoked"));
+    live.watch(query, { ...ALLOWED, action: "deny" }, memoryConnPair()[0], revoking(() => reasons.push("denied flow revoked")));
     assert.equal(live.size, 1, "a denied flow is not watched");
     assert.equal(live.recheck(ALLOW_ALL), 0);
     assert.equal(live.recheck(DENY_ALL), 1);
     assert.deepEqual(reasons, ["the policy denies it now: no rule matched; default deny"]);
     assert.equal(live.size, 0);
     assert.equal(live.recheck(DENY_ALL), 0, "revoked once");
-    const ended = live.watch(query, ALLOWED, memoryConnPair()[0], () => reasons.push("ended flow revoked"));
+    const ended = live.watch(query, ALLOWED, memoryConnPair()[0], revoking(() => reasons.push("ended flow revoked")));
     ended.end();
     ended.end();
     assert.equal(live.recheck(DENY_ALL), 0);
@@ -63,9 +68,9 @@ describe("LiveFlows", () => {
     const query = { host: normalizeHost("a.test"), port: 443, clientIp: "10.0.0.1" };
     const decrypting = compilePolicy({ defaultAction: "deny", rules: [{ id: "inspect", hosts: ["a.test"], action: "allow", decryption: "decrypt" }] });
     const reasons: string[] = [];
-    live.watch(query, ALLOWED, memoryConnPair()[0], (r) => reasons.push(`blind: ${r}`), "exception");
-    live.watch(query, ALLOWED, memoryConnPair()[0], (r) => reasons.push(`plain: ${r}`));
-    live.watch(query, { ...ALLOWED, decryption: "decrypt" }, memoryConnPair()[0], (r) => reasons.push(`decrypted: ${r}`), "decrypt");
+    live.watch(query, ALLOWED, memoryConnPair()[0], revoking((r) => reasons.push(`blind: ${r}`)), "exception");
+    live.watch(query, ALLOWED, memoryConnPair()[0], revoking((r) => reasons.push(`plain: ${r}`)));
+    live.watch(query, { ...ALLOWED, decryption: "decrypt" }, memoryConnPair()[0], revoking((r) => reasons.push(`decrypted: ${r}`)), "decrypt");
     assert.equal(live.recheck(decrypting), 1);
     assert.deepEqual(reasons, ['blind: the policy decrypts it now: rule "inspect" matched host pattern "a.test"']);
     assert.equal(live.recheck(ALLOW_ALL), 1);
@@ -80,7 +85,7 @@ describe("LiveFlows", () => {
     const query = { host: normalizeHost("a.test"), port: 443, clientIp: "10.0.0.1" };
     const via = (name: string | undefined) => compilePolicy({ defaultAction: "allow", ...(name ? { defaultParent: name } : {}), rules: [] });
     const reasons: string[] = [];
-    const watchVia = (name: string | undefined) => live.watch(query, via(name).decide(query), memoryConnPair()[0], (r) => reasons.push(r));
+    const watchVia = (name: string | undefined) => live.watch(query, via(name).decide(query), memoryConnPair()[0], revoking((r) => reasons.push(r)));
     watchVia("corp");
     assert.equal(live.recheck(via("corp")), 0, "the same way");
     assert.equal(live.recheck(via("lab")), 1);
@@ -95,7 +100,7 @@ describe("LiveFlows", () => {
     watchVia(undefined);
     assert.equal(live.recheck(via(undefined)), 0);
     const unrouted = new LiveFlows();
-    unrouted.watch(query, via("corp").decide(query), memoryConnPair()[0], (r) => reasons.push(r));
+    unrouted.watch(query, via("corp").decide(query), memoryConnPair()[0], revoking((r) => reasons.push(r)));
     assert.equal(unrouted.recheck(via("lab")), 0, "without a route function, routes are not watched");
   });
 
@@ -274,6 +279,101 @@ describe("open flows the policy no longer allows", () => {
       await within(upstreamClosed, 1000, "the upstream closed");
       await h.finish();
       assert.equal(h.record().end, "revoked");
+    });
+  });
+});
+
+describe("open flows as the admin API lists and closes them", () => {
+  it("ids name the process; only flows that describe themselves are listed; close revokes once", () => {
+    const live = new LiveFlows(undefined, 3);
+    const query = { host: normalizeHost("a.test"), port: 443, clientIp: "10.0.0.1" };
+    const record = { type: "flow", host: "a.test", since: "2026-11-23T10:00:00.000Z" } as unknown as LiveRecord;
+    const reasons: string[] = [];
+    const [client, clientEnd] = memoryConnPair();
+    const [upstream, upstreamEnd] = memoryConnPair();
+    const watch = live.watch(query, ALLOWED, client, { revoke: (r) => reasons.push(r), snapshot: () => record });
+    watch.also(upstream);
+    live.watch(query, ALLOWED, memoryConnPair()[0], revoking(() => reasons.push("undescribed")));
+    live.watch(query, { ...ALLOWED, action: "deny" }, memoryConnPair()[0], { revoke: () => {}, snapshot: () => record });
+    assert.deepEqual(live.list().map((f) => [f.id, f.host]), [["3-1", "a.test"]], "the undescribed and the denied flow are not listed");
+    assert.equal(live.close("3-9", "admin"), false, "no such flow");
+    assert.equal(live.close("3-1", "closed by an administrator"), true);
+    assert.deepEqual(reasons, ["closed by an administrator"]);
+    assert.equal(live.close("3-1", "again"), false, "closed once");
+    assert.deepEqual(live.list(), []);
+    watch.end(); // the flow's own end afterwards changes nothing
+    assert.equal(live.size, 1, "the undescribed flow is still watched");
+    // a closed in-memory connection ends (or resets) its other end
+    const ends = (c: typeof clientEnd) => c.readable.getReader().read().then((r) => r.done, () => true);
+    return Promise.all([ends(clientEnd), ends(upstreamEnd)]).then(([a, b]) => {
+      assert.ok(a && b, "client and upstream closed");
+    });
+  });
+
+  it("a CONNECT tunnel is listed with its bytes as they move, then closed: its line ends revoked", async () => {
+    const live = new LiveFlows(undefined, 2);
+    await withHarness({ liveFlows: live }, async (h) => {
+      let upstreamClosed!: () => void;
+      const closed = new Promise<void>((r) => (upstreamClosed = r));
+      h.origin("10.0.0.1", 443, async (o) => {
+        assert.equal(await o.readText(5), "hello");
+        await o.write("welcome");
+        await o.readToEndOrReset();
+        upstreamClosed();
+      });
+      const c = h.client();
+      await c.write(CONNECT);
+      assert.equal(await c.readText(ESTABLISHED.length), ESTABLISHED);
+      await c.write("hello");
+      assert.equal(await c.readText(7), "welcome");
+      const [open] = live.list();
+      assert.ok(open, "the tunnel is listed");
+      assert.equal(open.id, "2-1");
+      assert.equal(open.kind, "connect");
+      assert.equal(open.host, "origin.test");
+      assert.equal(open.port, 443);
+      assert.equal(open.rule, "allow-test");
+      assert.equal(open.end, null);
+      assert.equal(open.bytesUp, 5, "what the client sent through so far");
+      assert.equal(open.bytesDown, 7, "what the origin sent back so far");
+      assert.ok(Date.parse(open.since) <= Date.parse(open.time), "since: when it began; time: now");
+      assert.ok(open.durationMs >= 0);
+      assert.equal(live.close("2-1", "closed by an administrator (DELETE /connections/2-1)"), true);
+      await seesClose(c);
+      await within(closed, 1000, "the upstream closed");
+      await h.finish();
+      const r = h.record();
+      assert.equal(r.end, "revoked");
+      assert.equal(r.error, "closed by an administrator (DELETE /connections/2-1)");
+      assert.equal(r.bytesUp, 5);
+      assert.equal(r.bytesDown, 7);
+      assert.deepEqual(live.list(), []);
+    });
+  });
+
+  it("a decrypted session shows the requests and bytes it has finished", async () => {
+    const live = new LiveFlows();
+    await withHarness({ liveFlows: live, policy: DECRYPT_POLICY, interception: {} }, async (h) => {
+      serveRequests(h, "10.0.0.1", 443, ["first", "second"]);
+      const c = h.client();
+      await c.write(CONNECT);
+      assert.equal(await c.readText(ESTABLISHED.length), ESTABLISHED);
+      await c.write("GET /a HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+      const first = await readResponse(c);
+      let [open] = live.list();
+      assert.equal(open?.decryption, "decrypt");
+      assert.equal(open?.requests, 1);
+      assert.equal(open?.bytesDown, first.bytes);
+      await c.write("GET /b HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+      const second = await readResponse(c);
+      [open] = live.list();
+      assert.equal(open?.requests, 2);
+      assert.equal(open?.bytesDown, first.bytes + second.bytes);
+      assert.ok(open!.bytesUp > 0);
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+      assert.deepEqual(live.list(), [], "an ended session is no longer listed");
     });
   });
 });

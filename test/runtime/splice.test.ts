@@ -14,6 +14,11 @@ type Splice = (a: Conn, b: Conn, options: SpliceOptions) => Promise<SpliceResult
 const text = (s: string) => new TextEncoder().encode(s);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits (up to 5 s) until `fn` holds. */
+async function until(fn: () => boolean, what = "condition"): Promise<void> {
+  for (const end = Date.now() + 5000; !fn(); await sleep(5)) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+}
+
 /** A node:net client, so that a test can reset (RST) its connection on every runtime. */
 function netClient(port: number): Promise<NetSocket> {
   return new Promise((resolve, reject) => {
@@ -100,6 +105,30 @@ for (const which of ["portable spliceStreams", "the runtime's splice"] as const)
       const r = await relay.results[0]!;
       assert.deepEqual(r, { bytesAtoB: upload.byteLength, bytesBtoA: payload.byteLength, end: "eof" });
       assert.equal(originGot, await sha(upload));
+    });
+
+    it("counts into `progress` as bytes move, the head included, before the relay ends", async (t) => {
+      const run = need(t);
+      if (!run) return;
+      let accepted!: (c: Conn) => void;
+      const originConn = new Promise<Conn>((r) => (accepted = r));
+      const origin = await listen((conn) => accepted(conn));
+      const progress = { bytesAtoB: 0, bytesBtoA: 0 };
+      const relay = await relayTo(origin, run, { progress }, () => Promise.resolve(text("head:")));
+      const c = await rt.dial({ address: "127.0.0.1", port: relay.port });
+      const w = c.writable.getWriter();
+      await w.write(text("12345"));
+      await until(() => progress.bytesAtoB === 10, "the client's bytes and the head counted");
+      const ow = (await originConn).writable.getWriter();
+      await ow.write(text("abcdefg"));
+      const reader = c.readable.getReader();
+      let got = "";
+      while (got.length < 7) got += new TextDecoder().decode((await reader.read()).value);
+      assert.equal(got, "abcdefg");
+      assert.deepEqual(progress, { bytesAtoB: 10, bytesBtoA: 7 }, "counted while the relay runs");
+      await ow.close();
+      await w.close();
+      assert.deepEqual(await relay.results[0]!, { bytesAtoB: 10, bytesBtoA: 7, end: "eof" });
     });
 
     it("applies backpressure: a client that does not read stalls the origin", async (t) => {

@@ -17,7 +17,7 @@
 import type { Conn } from "../../core/conn.ts";
 import { socketOf } from "../../core/relayed-conn.ts";
 import { markReceived, releaseWritten } from "../../core/received-chunk.ts";
-import type { SpliceOptions, SpliceResult } from "../../core/runtime.ts";
+import type { SpliceOptions, SpliceProgress, SpliceResult } from "../../core/runtime.ts";
 import { watchIdle } from "../../flows/idle-watch.ts";
 import { sideFailure, spliceStreams } from "../../flows/splice.ts";
 import { BunSocketConn } from "./socket-conn.ts";
@@ -38,7 +38,8 @@ interface Direction {
   /** Received, not yet fully written to `dst`; the first one from `offset`. */
   readonly queue: Uint8Array[];
   offset: number;
-  bytes: number;
+  /** The count of `progress` this direction adds to. */
+  readonly counter: keyof SpliceProgress;
   /** `src` sent FIN (or closed). */
   ended: boolean;
   /** FIN passed on to `dst`. */
@@ -71,9 +72,10 @@ export function bunSplice(connA: Conn, connB: Conn, options: SpliceOptions): Pro
   const [nameA, nameB] = options.names ?? ["a", "b"];
   const sideA: Side = { name: nameA, taken: undefined, dead: false };
   const sideB: Side = { name: nameB, taken: undefined, dead: false };
-  const direction = (src: Side, dst: Side): Direction => ({ src, dst, queue: [], offset: 0, bytes: 0, ended: false, shut: false, paused: false });
-  const ab = direction(sideA, sideB);
-  const ba = direction(sideB, sideA);
+  const progress = options.progress ?? { bytesAtoB: 0, bytesBtoA: 0 };
+  const direction = (src: Side, dst: Side, counter: keyof SpliceProgress): Direction => ({ src, dst, queue: [], offset: 0, counter, ended: false, shut: false, paused: false });
+  const ab = direction(sideA, sideB, "bytesAtoB");
+  const ba = direction(sideB, sideA, "bytesBtoA");
 
   let started = false;
   let done = false;
@@ -94,7 +96,7 @@ export function bunSplice(connA: Conn, connB: Conn, options: SpliceOptions): Pro
       a.close();
       b.close();
     }
-    const base = { bytesAtoB: ab.bytes, bytesBtoA: ba.bytes, end };
+    const base = { bytesAtoB: progress.bytesAtoB, bytesBtoA: progress.bytesBtoA, end };
     resolve(error === undefined ? base : { ...base, error });
   };
   const failed = (side: Side, e: unknown) => {
@@ -141,12 +143,12 @@ export function bunSplice(connA: Conn, connB: Conn, options: SpliceOptions): Pro
   const received = (d: Direction, data: Uint8Array) => {
     if (done || d.ended) return;
     idle.touch();
-    d.bytes += data.byteLength;
+    progress[d.counter] += data.byteLength;
     d.queue.push(data);
     flush(d);
   };
   const before = (d: Direction, chunks: readonly Uint8Array[]) => {
-    for (const c of chunks) d.bytes += c.byteLength;
+    for (const c of chunks) progress[d.counter] += c.byteLength;
     d.queue.unshift(...chunks);
   };
   const ended = (d: Direction) => {
