@@ -1,6 +1,6 @@
 /**
  * The admin API (hono): health, readiness, metrics, config and policy, explain, flows (JSON
- * and Server-Sent Events), the CA certificate and its trust page, the PAC file, an OpenAPI
+ * and Server-Sent Events), open connections (listed, closed), the CA certificate and its trust page, the PAC file, an OpenAPI
  * description and the dashboard. It only reads and calls an {@linkcode AdminState}, so the
  * gateway serves it on any runtime's HTTP server and tests call `app.request()`.
  *
@@ -22,6 +22,7 @@ import { type FlowFilter, type FlowFilterParam, parseFlowFilter } from "./flow-f
 import { cspNonce, htmlResponse } from "./html.ts";
 import { DEFAULT_MAX_BODY_BYTES, HttpError, jsonError, jsonResponse, readJsonBody } from "./http.ts";
 import { openApiDocument } from "./openapi.ts";
+import { parseConnectionQuery, processOf } from "./open-connections.ts";
 import { PAC_CONTENT_TYPE, pacScript } from "./pac.ts";
 import type { AdminState } from "./state.ts";
 import { dashboardPage } from "./ui-page.ts";
@@ -154,6 +155,25 @@ export function createAdminApp(state: AdminState, options: AdminAppOptions = {})
     const filter = flowFilter((name) => c.req.query(name));
     const body = sseStream(state.flows, c.req.raw.signal, { replay, filter, ...(options.keepaliveMs ? { keepaliveMs: options.keepaliveMs } : {}) });
     return new Response(body, { headers: { ...SSE_HEADERS, "x-accel-buffering": "no" } });
+  });
+
+  app.get("/connections", async (c) => {
+    let query;
+    try {
+      query = parseConnectionQuery((name) => c.req.query(name));
+    } catch (e) {
+      throw new HttpError(400, (e as Error).message);
+    }
+    return jsonResponse(200, await state.connections(query));
+  });
+
+  app.delete("/connections/:id", async (c) => {
+    const id = c.req.param("id");
+    if (processOf(id) === undefined) throw new HttpError(400, `not a connection id: ${JSON.stringify(id.slice(0, 40))} (expected "<process>-<n>", as GET /connections lists them)`);
+    const outcome = await state.closeConnection(id);
+    if (outcome === "not-found") return jsonError(404, `no open connection ${id} (it may have ended)`);
+    if (outcome === "no-answer") return jsonError(504, `the worker process running connection ${id} did not answer`);
+    return jsonResponse(200, { closed: true, id });
   });
 
   app.post("/pki/rotate-leaf-key", async () => {

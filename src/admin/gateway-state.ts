@@ -7,7 +7,8 @@ import type { PoolReport } from "../reverse/report.ts";
 import { mergeExpositions } from "../metrics/merge.ts";
 import { explainQuery } from "./explain.ts";
 import { HOST_LIST_METRIC_NAMES } from "../metrics/host-list-metrics.ts";
-import type { AdminState, ExplainQuery, ExplainResult, PacData, PolicyIssue, Readiness } from "./state.ts";
+import { type ConnectionQuery, mergeOpen, type OpenSelection, processOf, selectOpen } from "./open-connections.ts";
+import type { AdminState, ConnectionList, ExplainQuery, ExplainResult, PacData, PolicyIssue, Readiness } from "./state.ts";
 
 /**
  * The other gateway processes (workers sharing the listeners), as the primary's admin API
@@ -19,6 +20,13 @@ export interface Peers {
   rotateLeafKey(): void;
   /** Each running worker's latest metrics exposition. */
   metricsTexts(): readonly string[];
+  /** Each serving worker's open connections for `query`: undefined for one that did not answer in time. */
+  connections(query: ConnectionQuery): Promise<readonly { readonly index: number; readonly selection: OpenSelection | undefined }[]>;
+  /**
+   * Asks worker `index` to close its open flow `id`: whether it had it; undefined when it
+   * did not answer in time (or does not serve).
+   */
+  closeConnection(index: number, id: string, reason: string): Promise<boolean | undefined>;
   /** Workers configured and those serving now. */
   status(): { readonly total: number; readonly ready: number; readonly pids: readonly (number | undefined)[] };
 }
@@ -177,6 +185,24 @@ export class GatewayAdminState implements AdminState {
   explain(query: ExplainQuery): ExplainResult {
     const live = this.#gateway.live;
     return explainQuery({ policy: live.policy, urlPolicy: live.urlPolicy, listeners: live.config.listeners }, query);
+  }
+
+  async connections(query: ConnectionQuery): Promise<ConnectionList> {
+    const own = selectOpen(this.#gateway.connections(), query);
+    if (!this.#peers) return { ...own, unanswered: [] };
+    const answers = await this.#peers.connections(query);
+    const parts = [own, ...answers.flatMap((a) => (a.selection ? [a.selection] : []))];
+    return { ...mergeOpen(parts, query), unanswered: answers.filter((a) => !a.selection).map((a) => a.index) };
+  }
+
+  async closeConnection(id: string): Promise<"closed" | "not-found" | "no-answer"> {
+    const owner = processOf(id);
+    if (owner === undefined) return "not-found";
+    const reason = `closed by an administrator (DELETE /connections/${id})`;
+    if (owner === 0) return this.#gateway.closeConnection(id, reason) ? "closed" : "not-found";
+    if (!this.#peers || owner > this.#peers.status().total) return "not-found";
+    const closed = await this.#peers.closeConnection(owner, id, reason);
+    return closed === undefined ? "no-answer" : closed ? "closed" : "not-found";
   }
 
   async rotateLeafKey(): Promise<boolean> {

@@ -19,6 +19,7 @@ const ERROR_TEXT: Record<number, string> = {
   401: "Missing or wrong bearer token",
   404: "Not available",
   413: "Request body too large",
+  504: "A worker process did not answer in time",
 };
 
 /** Query parameters narrowing `GET /flows` and `/flows/stream` (see flow-filter.ts); all must match. */
@@ -107,6 +108,35 @@ export function openApiDocument(version: string): Json {
           summary: "Server-Sent Events: `flow` events (one record each) as flows end, `dropped` events when the client fell behind",
           parameters: [{ name: "replay", in: "query", schema: { type: "integer", minimum: 0, maximum: 1000, default: 0 } }, ...FLOW_FILTERS],
           responses: { 200: text("Event stream", "text/event-stream"), ...errors(400, 401) },
+        },
+      },
+      "/connections": {
+        get: {
+          summary:
+            "Open connections of every gateway process: CONNECT and SOCKS5 tunnels, decrypted sessions, transparent connections and plain-HTTP requests in progress, once allowed; each with its record so far (bytes moved, durationMs so far, since = when it began)",
+          parameters: [
+            { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 10_000, default: 1000 } },
+            { name: "sort", in: "query", schema: { enum: ["age", "bytes"], default: "age" }, description: "age: the longest open first; bytes: the most bytes moved first" },
+            ...FLOW_FILTERS,
+          ],
+          responses: {
+            200: answer("Open connections", {
+              type: "object",
+              properties: {
+                connections: { type: "array", items: { type: "object", description: "A flow record so far, with id and since" } },
+                total: { type: "integer", description: "How many matched, beyond limit too" },
+                unanswered: { type: "array", items: { type: "integer" }, description: "Worker processes that did not answer in time: their connections are missing" },
+              },
+            }),
+            ...errors(400, 401),
+          },
+        },
+      },
+      "/connections/{id}": {
+        delete: {
+          summary: "Closes an open connection (client and upstream); its flow line ends revoked, naming this request",
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string", pattern: "^\\d{1,4}-\\d{1,15}$" } }],
+          responses: { 200: answer("Closed", { type: "object", properties: { closed: { const: true }, id: { type: "string" } } }), ...errors(400, 401, 404, 504) },
         },
       },
       "/backends": {

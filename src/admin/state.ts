@@ -2,6 +2,7 @@ import type { FlowFeed } from "./flow-feed.ts";
 import type { Explanation } from "../policy/types.ts";
 import type { ParentReport } from "../parent/report.ts";
 import type { PoolReport } from "../reverse/report.ts";
+import type { ConnectionQuery, OpenSelection } from "./open-connections.ts";
 
 /**
  * What the admin API needs from the running gateway. The gateway implements it; the hono
@@ -38,6 +39,16 @@ export interface AdminState {
   explain(query: ExplainQuery): ExplainResult;
   /** Recent flow and request records, and live subscription (SSE). */
   readonly flows: FlowFeed;
+  /**
+   * The open connections of every gateway process that `query` selects (see
+   * `open-connections.ts`). A worker that did not answer in time is named in `unanswered`.
+   */
+  connections(query: ConnectionQuery): Promise<ConnectionList>;
+  /**
+   * Closes open connection `id` in the process that runs it; its flow line ends `"revoked"`,
+   * naming the administrator's request. `"no-answer"`: its worker did not answer in time.
+   */
+  closeConnection(id: string): Promise<"closed" | "not-found" | "no-answer">;
   /** Replaces the shared leaf key (new leaves are minted with it); false when no CA is configured. */
   rotateLeafKey?(): Promise<boolean>;
   /** The interception CA certificate (PEM), or undefined when no CA is configured. */
@@ -48,6 +59,11 @@ export interface AdminState {
   backends(): readonly PoolReport[];
   /** The parent proxies and whether each is in service (this process's view). */
   parents(): readonly ParentReport[];
+}
+
+export interface ConnectionList extends OpenSelection {
+  /** Worker processes (by number) whose connections are missing: they did not answer in time. */
+  readonly unanswered: readonly number[];
 }
 
 export interface Readiness {

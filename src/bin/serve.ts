@@ -42,6 +42,8 @@ function load(file: string | undefined): Loaded {
 }
 
 const say = (line: string) => process.stderr.write(`tollgate: ${line}\n`);
+/** How long the admin API waits for a worker's answer (its open connections, a close). */
+const WORKER_ANSWER_MS = 2000;
 
 /**
  * Serves until SIGTERM/SIGINT; resolves to the exit code. `self` (how to start this
@@ -127,6 +129,16 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
       config: (raw, ports) => workers.broadcast({ t: "config", raw, ports }),
       rotateLeafKey: () => workers.broadcast({ t: "rotate-leaf-key" }),
       metricsTexts: () => workers.metricsTexts(),
+      connections: (query) =>
+        // a worker not serving (being restarted) has no connections to list
+        Promise.all(workers.status().filter((w) => w.ready).map(async (w) => {
+          const answer = await workers.ask(w.index, { t: "connections", query }, WORKER_ANSWER_MS);
+          return { index: w.index, selection: answer?.t === "connections" ? answer : undefined };
+        })),
+      closeConnection: async (index, id, reason) => {
+        const answer = await workers.ask(index, { t: "close-connection", id, reason }, WORKER_ANSWER_MS);
+        return answer?.t === "closed" ? answer.closed : undefined;
+      },
       status: () => {
         const all = workers.status();
         return { total: all.length, ready: all.filter((w) => w.ready).length, pids: all.map((w) => w.pid) };

@@ -44,7 +44,16 @@ interface Slot {
   delayMs: number;
   metrics: string;
   timer?: ReturnType<typeof setTimeout>;
+  /** Questions sent to this worker, waiting for its answer (by `req`). */
+  readonly asked: Map<number, (answer: Answer | undefined) => void>;
 }
+
+/** A worker's answer to a question (a message with a `req`). */
+type Answer = Extract<FromWorker, { readonly req: number }>;
+/** A question to a worker. */
+type Question = Extract<ToWorker, { readonly req: number }>;
+/** A question as asked: `req` is filled in by `ask`. */
+type Unnumbered<Q> = Q extends unknown ? Omit<Q, "req"> : never;
 
 /** A died-young worker (less than this after its start) has its restart delay doubled. */
 const YOUNG_MS = 10_000;
@@ -55,11 +64,12 @@ export class WorkerPool {
   readonly #options: WorkerPoolOptions;
   readonly #slots: Slot[];
   #closing = false;
+  #req = 0;
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
     const delayMs = options.restartDelayMs ?? 1000;
-    this.#slots = Array.from({ length: options.count }, (_, i) => ({ index: i + 1, ready: false, restarts: 0, startedAt: 0, delayMs, metrics: "" }));
+    this.#slots = Array.from({ length: options.count }, (_, i) => ({ index: i + 1, ready: false, restarts: 0, startedAt: 0, delayMs, metrics: "", asked: new Map() }));
   }
 
   /** Starts every worker; resolves when all serve, rejects if one exits first. */
@@ -75,6 +85,27 @@ export class WorkerPool {
   /** The latest metrics exposition of each worker that sent one. */
   metricsTexts(): string[] {
     return this.#slots.filter((s) => s.ready && s.metrics !== "").map((s) => s.metrics);
+  }
+
+  /**
+   * Asks worker `index` `question` (its `req` filled in) and resolves to the answer; to
+   * undefined when the worker is not serving, or did not answer within `timeoutMs` or before
+   * it exited.
+   */
+  ask(index: number, question: Unnumbered<Question>, timeoutMs: number): Promise<Answer | undefined> {
+    const slot = this.#slots[index - 1];
+    if (!slot?.ready) return Promise.resolve(undefined);
+    const req = ++this.#req;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => answered(undefined), timeoutMs);
+      const answered = (answer: Answer | undefined) => {
+        clearTimeout(timer);
+        slot.asked.delete(req);
+        resolve(answer);
+      };
+      slot.asked.set(req, answered);
+      this.#send(slot, { ...question, req } as Question);
+    });
   }
 
   status(): WorkerStatus[] {
@@ -147,6 +178,8 @@ export class WorkerPool {
             this.#options.onRecord(message.record, message.quiet);
           } else if (message.t === "metrics") {
             slot.metrics = message.text;
+          } else if (message.t === "connections" || message.t === "closed") {
+            slot.asked.get(message.req)?.(message);
           } else if (message.error !== undefined) {
             this.#options.say(`${name}: reload refused: ${message.error}`);
           }
@@ -156,6 +189,7 @@ export class WorkerPool {
       child.once("exit", (code, signal) => {
         slot.ready = false;
         slot.child = undefined;
+        for (const answered of [...slot.asked.values()]) answered(undefined);
         const how = signal ? `signal ${signal}` : `code ${code}`;
         if (!settled) {
           settled = true;

@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 import process from "node:process";
+import { selectOpen } from "../admin/open-connections.ts";
 import { parseConfig } from "../config/parse.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { type Gateway, startGateway } from "../gateway.ts";
@@ -72,7 +73,7 @@ export async function worker(runtime: Runtime): Promise<number> {
       write: (_stream, line) => process.stderr.write(line),
       appendTo: () => ({ write: () => {}, close: () => {} }),
       flowSink: { write: (record, quiet) => send({ t: "flow", record, quiet: quiet ?? false }) },
-      processes: { count: start.count, ports: start.ports },
+      processes: { count: start.count, ports: start.ports, index: start.index },
     });
   } catch (e) {
     say(`worker ${start.index}: ${e instanceof Error ? e.message : String(e)}`);
@@ -93,6 +94,14 @@ export async function worker(runtime: Runtime): Promise<number> {
     }
     if (message.t === "rotate-leaf-key") {
       await gateway.live.rotateLeafKey?.();
+      continue;
+    }
+    if (message.t === "connections") {
+      send({ t: "connections", req: message.req, ...selectOpen(gateway.connections(), message.query) });
+      continue;
+    }
+    if (message.t === "close-connection") {
+      send({ t: "closed", req: message.req, closed: gateway.closeConnection(message.id, message.reason) });
       continue;
     }
     try {

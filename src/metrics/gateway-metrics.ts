@@ -41,7 +41,7 @@ export interface GatewayMetrics {
   readonly registry: Registry;
   /** `tollgate_connections_total{listener,mode,decision}`: flows ended; decision "allow", "deny" or "none" (no decision was reached). */
   readonly connections: Counter<readonly ["listener", "mode", "decision"]>;
-  /** `tollgate_connections_revoked_total{listener,mode}`: open flows closed because the policy denies them now (a schedule ended, a reload). */
+  /** `tollgate_connections_revoked_total{listener,mode}`: open flows closed because the policy denies them now (a schedule ended, a reload), or by an administrator (`DELETE /connections/{id}`). */
   readonly connectionsRevoked: Counter<readonly ["listener", "mode"]>;
   /** `tollgate_active_connections{listener}`: client connections open now. */
   readonly activeConnections: Gauge<readonly ["listener"]>;
@@ -223,7 +223,7 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
     registry,
     connectionsRevoked: registry.counter({
       name: "tollgate_connections_revoked_total",
-      help: "Open flows closed because the policy denies them now (a rule's schedule ended, a reload or PUT /policy).",
+      help: "Open flows closed because the policy denies them now (a rule's schedule ended, a reload or PUT /policy), or by an administrator (DELETE /connections/{id}).",
       labelNames: ["listener", "mode"],
     }),
     connections: registry.counter({

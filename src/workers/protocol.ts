@@ -9,6 +9,9 @@
 import * as v from "valibot";
 import type { Address } from "../core/conn.ts";
 import type { FlowRecord, RequestRecord } from "../log/flow-record.ts";
+import type { OpenFlow } from "../flows/live-flows.ts";
+import { CONNECTION_SORTS, type ConnectionQuery, MAX_CONNECTIONS_LIMIT } from "../admin/open-connections.ts";
+import { FLOW_FILTER_PARAMS } from "../admin/flow-filter.ts";
 
 /** Primary → worker. */
 export type ToWorker =
@@ -31,6 +34,10 @@ export type ToWorker =
    */
   | { readonly t: "config"; readonly raw: unknown; readonly ports: Readonly<Record<string, number>> }
   | { readonly t: "rotate-leaf-key" }
+  /** The admin API lists open connections: the worker answers `connections` with the same `req`. */
+  | { readonly t: "connections"; readonly req: number; readonly query: ConnectionQuery }
+  /** The admin API closes one of the worker's open flows: the worker answers `closed` with the same `req`. */
+  | { readonly t: "close-connection"; readonly req: number; readonly id: string; readonly reason: string }
   /** Stop accepting, drain for up to `graceMs`, exit. */
   | { readonly t: "drain"; readonly graceMs: number };
 
@@ -43,12 +50,22 @@ export type FromWorker =
   /** The worker's metrics in the Prometheus text format, sent periodically. */
   | { readonly t: "metrics"; readonly text: string }
   /** Outcome of a `config` message. */
-  | { readonly t: "reloaded"; readonly generation: number; readonly error?: string };
+  | { readonly t: "reloaded"; readonly generation: number; readonly error?: string }
+  /** Answer to `connections`: the worker's open flows the query selects, and how many matched. */
+  | { readonly t: "connections"; readonly req: number; readonly connections: readonly OpenFlow[]; readonly total: number }
+  /** Answer to `close-connection`: whether the worker had that open flow (now closed). */
+  | { readonly t: "closed"; readonly req: number; readonly closed: boolean };
 
 /** Longest line either side accepts (a metrics snapshot is the largest message). */
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
 
 const address = v.object({ address: v.string(), port: v.number() });
+const req = v.pipe(v.number(), v.integer(), v.minValue(0));
+const connectionQuery = v.object({
+  filter: v.record(v.picklist(FLOW_FILTER_PARAMS), v.string()),
+  sort: v.picklist(CONNECTION_SORTS),
+  limit: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_CONNECTIONS_LIMIT)),
+});
 const ports = v.record(v.string(), v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65_535)));
 const toWorkerSchema = v.variant("t", [
   v.object({
@@ -62,17 +79,25 @@ const toWorkerSchema = v.variant("t", [
   }),
   v.object({ t: v.literal("config"), raw: v.unknown(), ports }),
   v.object({ t: v.literal("rotate-leaf-key") }),
+  v.object({ t: v.literal("connections"), req, query: connectionQuery }),
+  v.object({ t: v.literal("close-connection"), req, id: v.string(), reason: v.string() }),
   v.object({ t: v.literal("drain"), graceMs: v.pipe(v.number(), v.minValue(0)) }),
 ]);
 const record = v.custom<FlowRecord | RequestRecord>(
   (x) => typeof x === "object" && x !== null && ((x as { type?: unknown }).type === "flow" || (x as { type?: unknown }).type === "request"),
   "expected a flow or request record",
 );
+const openFlow = v.custom<OpenFlow>(
+  (x) => typeof x === "object" && x !== null && (x as { type?: unknown }).type === "flow" && typeof (x as { id?: unknown }).id === "string",
+  "expected an open flow record",
+);
 const fromWorkerSchema = v.variant("t", [
   v.object({ t: v.literal("ready"), pid: v.pipe(v.number(), v.integer()) }),
   v.object({ t: v.literal("flow"), record, quiet: v.boolean() }),
   v.object({ t: v.literal("metrics"), text: v.string() }),
   v.object({ t: v.literal("reloaded"), generation: v.number(), error: v.optional(v.string()) }),
+  v.object({ t: v.literal("connections"), req, connections: v.array(openFlow), total: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
+  v.object({ t: v.literal("closed"), req, closed: v.boolean() }),
 ]);
 
 function parseLine<S extends v.GenericSchema>(schema: S, line: string, who: string): v.InferOutput<S> {

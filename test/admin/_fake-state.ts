@@ -9,6 +9,8 @@ import type { Config } from "../../src/config/config.ts";
 import { explainConfig } from "../../src/admin/explain.ts";
 import { FlowFeed } from "../../src/admin/flow-feed.ts";
 import { checkPolicy } from "../../src/admin/policy-check.ts";
+import { selectOpen } from "../../src/admin/open-connections.ts";
+import type { OpenFlow } from "../../src/flows/live-flows.ts";
 import type { AdminState, PacData, Readiness } from "../../src/admin/state.ts";
 import type { FlowRecord } from "../../src/log/flow-record.ts";
 import { encodePem } from "../../src/pki/pem.ts";
@@ -31,6 +33,11 @@ export const TEST_CONFIG = {
     ],
   },
 };
+
+/** An open flow (as `GET /connections` lists it) with the given fields over plausible defaults. */
+export function openFlow(id: string, fields: Partial<OpenFlow> = {}): OpenFlow {
+  return { ...flowRecord({ end: null, status: 200 }), id, since: new Date(Date.now() - 60_000).toISOString(), ...fields };
+}
 
 /** A flow record with the given fields over plausible defaults. */
 export function flowRecord(fields: Partial<FlowRecord> = {}): FlowRecord {
@@ -77,6 +84,11 @@ export interface FakeState extends AdminState {
   parentList: ParentReport[];
   metrics: string;
   calls: string[];
+  /** The open connections `connections()` selects from and `closeConnection()` removes. */
+  open: OpenFlow[];
+  /** Workers `connections()` reports as not answering; ids whose close gets no answer. */
+  unanswered: number[];
+  silent: string[];
 }
 
 /** A fake AdminState; `overrides` replace fields after construction. */
@@ -92,7 +104,22 @@ export function fakeState(overrides: Partial<FakeState> = {}): FakeState {
     parentList: [],
     metrics: '# HELP tollgate_connections_total Connections.\n# TYPE tollgate_connections_total counter\ntollgate_connections_total{listener="explicit"} 3\n',
     calls: [],
+    open: [],
+    unanswered: [],
+    silent: [],
     flows: new FlowFeed({ capacity: 2000 }),
+    connections(query) {
+      this.calls.push("connections");
+      return Promise.resolve({ ...selectOpen(this.open, query), unanswered: this.unanswered });
+    },
+    closeConnection(id) {
+      this.calls.push(`closeConnection ${id}`);
+      if (this.silent.includes(id)) return Promise.resolve("no-answer" as const);
+      const i = this.open.findIndex((f) => f.id === id);
+      if (i < 0) return Promise.resolve("not-found" as const);
+      this.open.splice(i, 1);
+      return Promise.resolve("closed" as const);
+    },
     readiness(): Readiness {
       this.calls.push("readiness");
       return {

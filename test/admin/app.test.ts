@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createAdminApp, DEFAULT_FLOWS_LIMIT, MAX_FLOWS_LIMIT } from "../../src/admin/app.ts";
 import { pemFingerprint } from "../../src/admin/ca-page.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../../src/metrics/registry.ts";
-import { fakeState, flowRecord, TEST_CA_PEM } from "./_fake-state.ts";
+import { fakeState, flowRecord, openFlow, TEST_CA_PEM } from "./_fake-state.ts";
 
 const TOKEN = "test-token-0123456789";
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -18,7 +18,7 @@ async function json(res: Response): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>;
 }
 
-const PROTECTED = ["/readyz", "/metrics", "/config", "/policy", "/flows", "/backends", "/parents", "/ca.pem", "/ca", "/proxy.pac", "/openapi.json"];
+const PROTECTED = ["/readyz", "/metrics", "/config", "/policy", "/flows", "/connections", "/backends", "/parents", "/ca.pem", "/ca", "/proxy.pac", "/openapi.json"];
 
 describe("admin app: bearer token", () => {
   const { app } = appWith();
@@ -403,6 +403,56 @@ describe("admin app: flows", () => {
   });
 });
 
+describe("admin app: open connections", () => {
+  const open = () => [
+    openFlow("0-1", { host: "a.example.com", since: "2026-11-23T10:00:00.000Z", bytesUp: 1, bytesDown: 1, user: "alice" }),
+    openFlow("1-7", { host: "b.example.com", since: "2026-11-23T10:01:00.000Z", bytesUp: 0, bytesDown: 9000 }),
+    openFlow("0-2", { host: "other.test", since: "2026-11-23T10:02:00.000Z", bytesUp: 10, bytesDown: 0 }),
+  ];
+
+  it("GET /connections lists them, the longest open first, with the total and the workers that did not answer", async () => {
+    const { app } = appWith({ open: open(), unanswered: [2] });
+    const res = await app.request("/connections", { headers: auth });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("cache-control"), "no-store");
+    const body = await json(res);
+    assert.deepEqual((body["connections"] as { id: string }[]).map((c) => c.id), ["0-1", "1-7", "0-2"]);
+    assert.equal(body["total"], 3);
+    assert.deepEqual(body["unanswered"], [2]);
+  });
+
+  it("GET /connections takes the flow filters, sort and limit; bad values are 400s naming the parameter", async () => {
+    const { app } = appWith({ open: open() });
+    const ids = async (q: string) => ((await json(await app.request(`/connections?${q}`, { headers: auth })))["connections"] as { id: string }[]).map((c) => c.id);
+    assert.deepEqual(await ids("host=*.example.com"), ["0-1", "1-7"]);
+    assert.deepEqual(await ids("user=alice"), ["0-1"]);
+    assert.deepEqual(await ids("sort=bytes&limit=2"), ["1-7", "0-2"]);
+    for (const [q, name] of [["sort=big", "sort"], ["limit=0", "limit"], ["client=x", "client"], ["minDurationMs=-1", "minDurationMs"]] as const) {
+      const res = await app.request(`/connections?${q}`, { headers: auth });
+      assert.equal(res.status, 400, q);
+      assert.match(String((await json(res))["error"]), new RegExp(`query parameter "${name}"`), q);
+    }
+  });
+
+  it("DELETE /connections/{id} closes one: 200, then 404; a malformed id is a 400; a silent worker a 504", async () => {
+    const { app, state } = appWith({ open: open(), silent: ["1-9"] });
+    const res = await app.request("/connections/1-7", { method: "DELETE", headers: auth });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await json(res), { closed: true, id: "1-7" });
+    assert.deepEqual(state.open.map((c) => c.id), ["0-1", "0-2"]);
+    const again = await app.request("/connections/1-7", { method: "DELETE", headers: auth });
+    assert.equal(again.status, 404);
+    assert.match(String((await json(again))["error"]), /no open connection 1-7/);
+    const bad = await app.request("/connections/abc", { method: "DELETE", headers: auth });
+    assert.equal(bad.status, 400);
+    assert.match(String((await json(bad))["error"]), /not a connection id: "abc"/);
+    assert.equal((await app.request("/connections/1-9", { method: "DELETE", headers: auth })).status, 504);
+    assert.equal((await app.request("/connections/0-1", { method: "DELETE" })).status, 401, "the token is needed");
+    assert.equal(state.open.length, 2, "nothing closed without the token");
+    assert.deepEqual(state.calls.filter((c) => c.startsWith("closeConnection")), ["closeConnection 1-7", "closeConnection 1-7", "closeConnection 1-9"]);
+  });
+});
+
 describe("admin app: CA, PAC, OpenAPI, UI", () => {
   it("GET /ca.pem serves the certificate as application/x-pem-file, 404 without a CA", async () => {
     const { app, state } = appWith();
@@ -478,9 +528,10 @@ describe("admin app: CA, PAC, OpenAPI, UI", () => {
     const doc = await json(await appWith().app.request("/openapi.json", { headers: auth }));
     assert.equal(doc["openapi"], "3.1.0");
     const paths = doc["paths"] as Record<string, Record<string, unknown>>;
-    for (const path of ["/healthz", "/readyz", "/metrics", "/config", "/policy", "/policy/validate", "/policy/explain", "/flows", "/flows/stream", "/backends", "/parents", "/ca.pem", "/ca", "/proxy.pac", "/openapi.json", "/ui"]) {
+    for (const path of ["/healthz", "/readyz", "/metrics", "/config", "/policy", "/policy/validate", "/policy/explain", "/flows", "/flows/stream", "/connections", "/connections/{id}", "/backends", "/parents", "/ca.pem", "/ca", "/proxy.pac", "/openapi.json", "/ui"]) {
       assert.ok(paths[path], path);
     }
+    assert.ok(paths["/connections/{id}"]?.["delete"]);
     assert.ok(paths["/policy"]?.["put"] && paths["/policy"]?.["get"]);
     assert.ok(paths["/policy/explain"]?.["post"]);
     assert.deepEqual(doc["security"], [{ bearer: [] }]);

@@ -1,6 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { GatewayAdminState } from "../../src/admin/gateway-state.ts";
+import { GatewayAdminState, type Peers } from "../../src/admin/gateway-state.ts";
+import { parseConnectionQuery, selectOpen } from "../../src/admin/open-connections.ts";
+import type { OpenFlow } from "../../src/flows/live-flows.ts";
+import { openFlow } from "./_fake-state.ts";
 import type { Config } from "../../src/config/config.ts";
 import { parseConfig } from "../../src/config/parse.ts";
 import type { Gateway, ReloadResult } from "../../src/gateway.ts";
@@ -91,5 +94,76 @@ describe("GatewayAdminState: config changes one at a time", () => {
     assert.equal(r.ok, false);
     assert.equal(pending(), 0);
     assert.deepEqual(state.policyJson(), POLICY_A);
+  });
+});
+
+describe("GatewayAdminState: open connections of every process", () => {
+  const query = parseConnectionQuery(() => undefined);
+  const at = (minute: number) => `2026-11-23T10:0${minute}:00.000Z`;
+
+  /** A gateway with open flows `own`, recording what it was asked to close. */
+  function gatewayWith(own: OpenFlow[]) {
+    const closed: string[] = [];
+    const gateway = {
+      connections: () => own,
+      closeConnection: (id: string, reason: string) => {
+        closed.push(`${id}: ${reason}`);
+        return own.some((f) => f.id === id);
+      },
+    };
+    return { gateway: gateway as unknown as Gateway, closed };
+  }
+
+  /** Workers 1 and 2: 1 answers with its flows, 2 never answers; both record the closes asked. */
+  function peers(worker1: OpenFlow[]): { peers: Peers; asked: string[] } {
+    const asked: string[] = [];
+    return {
+      asked,
+      peers: {
+        config: () => {},
+        rotateLeafKey: () => {},
+        metricsTexts: () => [],
+        status: () => ({ total: 2, ready: 2, pids: [101, 102] }),
+        connections: (q) => Promise.resolve([{ index: 1, selection: selectOpen(worker1, q) }, { index: 2, selection: undefined }]),
+        closeConnection: (index, id, reason) => {
+          asked.push(`${index} ${id}: ${reason}`);
+          return Promise.resolve(index === 2 ? undefined : worker1.some((f) => f.id === id));
+        },
+      },
+    };
+  }
+
+  it("lists its own, merged with the workers' in order; a worker that did not answer is named", async () => {
+    const { gateway } = gatewayWith([openFlow("0-1", { since: at(2) })]);
+    const alone = new GatewayAdminState(gateway, {});
+    const own = await alone.connections(query);
+    assert.deepEqual([own.connections.map((f) => f.id), own.total, own.unanswered], [["0-1"], 1, []]);
+    const { peers: p } = peers([openFlow("1-4", { since: at(1) }), openFlow("1-5", { since: at(3) })]);
+    const state = new GatewayAdminState(gateway, {}, p);
+    const list = await state.connections(query);
+    assert.deepEqual(list.connections.map((f) => f.id), ["1-4", "0-1", "1-5"]);
+    assert.equal(list.total, 3);
+    assert.deepEqual(list.unanswered, [2]);
+  });
+
+  it("closes a connection in the process its id names, with a reason naming the request", async () => {
+    const { gateway, closed } = gatewayWith([openFlow("0-1")]);
+    const { peers: p, asked } = peers([openFlow("1-4")]);
+    const state = new GatewayAdminState(gateway, {}, p);
+    assert.equal(await state.closeConnection("0-1"), "closed");
+    assert.deepEqual(closed, ["0-1: closed by an administrator (DELETE /connections/0-1)"]);
+    assert.equal(await state.closeConnection("0-9"), "not-found");
+    assert.equal(await state.closeConnection("1-4"), "closed");
+    assert.equal(await state.closeConnection("1-5"), "not-found");
+    assert.equal(await state.closeConnection("2-1"), "no-answer");
+    assert.equal(await state.closeConnection("3-1"), "not-found", "no such worker");
+    assert.equal(await state.closeConnection("nonsense"), "not-found");
+    assert.deepEqual(asked, [
+      "1 1-4: closed by an administrator (DELETE /connections/1-4)",
+      "1 1-5: closed by an administrator (DELETE /connections/1-5)",
+      "2 2-1: closed by an administrator (DELETE /connections/2-1)",
+    ]);
+    const alone = new GatewayAdminState(gateway, {});
+    assert.equal(await alone.closeConnection("1-4"), "not-found", "no workers: only the primary's ids");
   });
 });

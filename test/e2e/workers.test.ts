@@ -151,6 +151,50 @@ describe("worker processes sharing the listeners (workers: 2)", { timeout: 120_0
       (await metric(/^tollgate_connections_total\{listener="explicit",mode="explicit",decision="allow"\} (\S+)$/m)) >= 40 ? true : undefined);
   });
 
+  it("GET /connections lists both processes' open tunnels; DELETE closes one in either, its line ending revoked", async () => {
+    await until("the worker", workerPid);
+    const tunnels = await Promise.all(Array.from({ length: 20 }, () => connect(gw.port, target)));
+    assert.deepEqual(tunnels.map((t) => t.status), Array(20).fill(200));
+    await Promise.all(tunnels.map((t, i) => echoOnce(t.socket, `ping ${String(i).padStart(2, "0")}\n`)));
+    type Open = { id: string; host: string; port: number; bytesUp: number; bytesDown: number; end: null; since: string };
+    type List = { connections: Open[]; total: number; unanswered: number[] };
+    const list = async (query = "") => (await (await fetch(`${admin}/connections?host=127.0.0.1${query}`)).json()) as List;
+    const all = await list();
+    assert.equal(all.total, 20);
+    assert.deepEqual(all.unanswered, []);
+    const port = Number(target.split(":")[1]);
+    for (const c of all.connections) {
+      assert.equal(c.port, port);
+      assert.equal(c.end, null);
+      assert.deepEqual([c.bytesUp, c.bytesDown], [8, 8], "the echo's bytes, counted while the tunnel is open");
+    }
+    const byProcess = (p: string) => all.connections.filter((c) => c.id.startsWith(`${p}-`));
+    assert.ok(byProcess("0").length > 0 && byProcess("1").length > 0, all.connections.map((c) => c.id).join(" "));
+    assert.equal(byProcess("0").length + byProcess("1").length, 20);
+    const some = await list("&limit=5&sort=bytes");
+    assert.equal(some.connections.length, 5);
+    assert.equal(some.total, 20);
+
+    // which client socket is which connection: the flow's client port
+    const byPort = new Map(tunnels.map((t) => [t.socket.localPort, t.socket]));
+    const clientPort = (id: string) => Number((all.connections.find((c) => c.id === id) as unknown as { client: string }).client.split(":").pop());
+    for (const id of [byProcess("0")[0]!.id, byProcess("1")[0]!.id]) {
+      const socket = byPort.get(clientPort(id))!;
+      const closed = new Promise<void>((r) => socket.once("close", () => r()));
+      socket.on("error", () => {});
+      const res = await fetch(`${admin}/connections/${id}`, { method: "DELETE" });
+      assert.equal(res.status, 200, id);
+      assert.deepEqual(await res.json(), { closed: true, id });
+      await Promise.race([closed, new Promise((_, no) => setTimeout(() => no(new Error(`tunnel ${id} not closed`)), 5000))]);
+      assert.equal((await fetch(`${admin}/connections/${id}`, { method: "DELETE" })).status, 404, "closed once");
+      await until(`the flow line of ${id}`, () =>
+        gw.flows().find((f) => f["end"] === "revoked" && f["error"] === `closed by an administrator (DELETE /connections/${id})`));
+    }
+    assert.equal((await list()).total, 18);
+    for (const t of tunnels) t.socket.destroy();
+    await until("no open tunnels left", async () => ((await list()).total === 0 ? true : undefined));
+  });
+
   it("process metrics cover both processes: resident memory is their sum", async () => {
     const worker = await until("the worker", workerPid);
     const primary = parentOf(worker);

@@ -30,6 +30,8 @@ describe("worker messages", () => {
       { t: "config", raw: { policy: {} }, ports: {} },
       { t: "rotate-leaf-key" },
       { t: "drain", graceMs: 10_000 },
+      { t: "connections", req: 7, query: { filter: { host: "*.example.com", user: "alice" }, sort: "bytes", limit: 50 } },
+      { t: "close-connection", req: 8, id: "2-17", reason: "closed by an administrator" },
     ];
     for (const m of toWorker) assert.deepEqual(parseToWorker(encodeMessage(m).trimEnd()), m);
     const record = flowRecord();
@@ -37,13 +39,17 @@ describe("worker messages", () => {
     assert.deepEqual(parseFromWorker('{"t":"ready","pid":42}'), { t: "ready", pid: 42 });
     assert.deepEqual(parseFromWorker('{"t":"metrics","text":"x 1\\n"}'), { t: "metrics", text: "x 1\n" });
     assert.deepEqual(parseFromWorker('{"t":"reloaded","generation":3,"error":"bad"}'), { t: "reloaded", generation: 3, error: "bad" });
+    const open = { ...flowRecord({ end: null }), id: "2-17", since: "2026-11-23T10:00:00.000Z" };
+    const listed = { t: "connections", req: 7, connections: [open], total: 40 } as const;
+    assert.deepEqual(parseFromWorker(encodeMessage(listed).trimEnd()), listed);
+    assert.deepEqual(parseFromWorker('{"t":"closed","req":8,"closed":false}'), { t: "closed", req: 8, closed: false });
   });
 
   it("rejects what is not a message with SyntaxError", () => {
-    for (const line of ["", "hello", "[]", "{}", '{"t":"nope"}', '{"t":"ready"}', '{"t":"flow","record":{"type":"x"},"quiet":false}', '{"t":"metrics","text":1}']) {
+    for (const line of ["", "hello", "[]", "{}", '{"t":"nope"}', '{"t":"ready"}', '{"t":"flow","record":{"type":"x"},"quiet":false}', '{"t":"metrics","text":1}', '{"t":"connections","req":1,"connections":[{"type":"flow"}],"total":1}', '{"t":"closed","req":-1,"closed":true}', '{"t":"closed","req":1}']) {
       assert.throws(() => parseFromWorker(line), SyntaxError, line);
     }
-    for (const line of ['{"t":"start","index":-1,"count":2,"raw":null,"base":"/","ports":{},"self":[]}', '{"t":"start","index":1,"count":2,"raw":null,"base":"/","ports":{"p":70000},"self":[]}', '{"t":"drain"}', '{"t":"ready","pid":1}']) {
+    for (const line of ['{"t":"start","index":-1,"count":2,"raw":null,"base":"/","ports":{},"self":[]}', '{"t":"start","index":1,"count":2,"raw":null,"base":"/","ports":{"p":70000},"self":[]}', '{"t":"drain"}', '{"t":"ready","pid":1}', '{"t":"connections","req":1,"query":{"filter":{"hostname":"x"},"sort":"age","limit":1}}', '{"t":"connections","req":1,"query":{"filter":{},"sort":"age","limit":0}}', '{"t":"close-connection","req":1,"id":"0-1"}']) {
       assert.throws(() => parseToWorker(line), SyntaxError, line);
     }
   });
