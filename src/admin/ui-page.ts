@@ -16,7 +16,7 @@ header h1{font-size:1.1rem;margin:0}
 .status.live{background:#1a7f37}.status.connecting{background:#9a6700}.status.down,.status.unauthorized{background:#cf222e}
 main{display:grid;grid-template-columns:minmax(0,1fr) 24rem;gap:1rem;padding:1rem}
 section{background:#fff;border:1px solid #d8dee4;border-radius:6px;padding:.8rem;margin-bottom:1rem}
-h2{font-size:1rem;margin:0 0 .6rem}
+h2{font-size:1rem;margin:0 0 .6rem}h2 select,h2 button{font-size:.8rem;font-weight:normal;padding:.1rem .3rem}
 #counts{display:flex;gap:.5rem;flex-wrap:wrap;margin-bottom:.6rem}
 .count{padding:.2rem .6rem;border-radius:4px;background:#eef1f4}
 .count-allow{background:#dafbe1}.count-deny{background:#ffebe9}
@@ -26,7 +26,7 @@ td:nth-child(4){white-space:normal;word-break:break-all}
 th{position:sticky;top:0;background:#fff}
 .num{text-align:right}
 .decision.allow{color:#1a7f37;font-weight:600}.decision.deny{color:#cf222e;font-weight:600}
-.table-wrap{max-height:70vh;overflow:auto}
+.table-wrap{max-height:70vh;overflow:auto}.open-wrap{max-height:40vh}
 pre{font:12px ui-monospace,monospace;background:#f6f8fa;padding:.5rem;overflow:auto;max-height:40vh;margin:0}
 input,select,button{font:inherit;padding:.3rem .4rem}
 form{display:flex;flex-wrap:wrap;gap:.4rem}
@@ -69,6 +69,15 @@ export function dashboardPage(nonce: string): string {
 <th>time</th><th>client</th><th>mode</th><th>host</th><th>decision</th><th>rule</th><th class="num">up</th><th class="num">down</th><th class="num">duration</th>
 </tr></thead><tbody id="flows-body"></tbody></table>
 <p id="empty">No flows yet: they appear here as connections end.</p>
+</div>
+</section>
+<section>
+<h2>Open connections <select id="open-sort" aria-label="order"><option value="age">longest open first</option><option value="bytes">most bytes first</option></select> <button id="open-refresh" type="button">refresh</button></h2>
+<p id="open-summary" class="reason"></p><p id="open-error" class="error"></p>
+<div class="table-wrap open-wrap">
+<table id="open"><thead><tr>
+<th class="num">open for</th><th>client</th><th>mode</th><th>host</th><th>rule</th><th class="num">up</th><th class="num">down</th><th></th>
+</tr></thead><tbody id="open-body"></tbody></table>
 </div>
 </section>
 </div>

@@ -2,11 +2,13 @@
  * The dashboard's client script (plain ES2017, no build step), inlined into `/ui` by
  * `ui-page.ts`. It reads the token from `#token=` (then drops it from the address bar) or
  * asks for it, streams `/flows/stream` with `fetch` + `ReadableStream` (EventSource cannot
- * send an Authorization header), and renders every record field with `textContent` only.
+ * send an Authorization header), lists the open connections (`ui-connections-script.ts`),
+ * and renders every record field with `textContent` only.
  *
  * @module
  */
 import { FLOW_FILTER_PARAMS } from "./flow-filter.ts";
+import { CONNECTIONS_SCRIPT } from "./ui-connections-script.ts";
 
 /** The script text. Written without template literals so it embeds as is. */
 export const DASHBOARD_SCRIPT = String.raw`
@@ -83,6 +85,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     return c;
   }
 
+${CONNECTIONS_SCRIPT}
   function addRecord(r) {
     if (!r || typeof r !== "object") return;
     var decision = r.decision === "allow" || r.decision === "deny" ? r.decision : "none";
@@ -196,6 +199,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     $("filter-error").textContent = "";
     try { filterQuery = filterParams($("filter").value); } catch (e) { $("filter-error").textContent = e.message; return; }
     startStream();
+    filterOpen(filterQuery);
   }
 
   function loadPolicy() {
@@ -212,7 +216,7 @@ export const DASHBOARD_SCRIPT = String.raw`
 
   function connect() {
     $("login").hidden = true;
-    loadPolicy().then(function (ok) { if (ok) startStream(); });
+    loadPolicy().then(function (ok) { if (ok) { startStream(); loadOpen(); } });
   }
 
   function explain(ev) {

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { createAdminApp } from "../../src/admin/app.ts";
 import type { Listener } from "../../src/core/runtime.ts";
-import { fakeState, flowRecord } from "../admin/_fake-state.ts";
+import { fakeState, flowRecord, openFlow } from "../admin/_fake-state.ts";
 import { currentRuntime, runtimeName } from "../helpers/runtime.ts";
 
 const CHROMIUM = process.env["TOLLGATE_CHROMIUM"] || "/usr/bin/chromium";
@@ -168,6 +168,46 @@ describe("dashboard in headless Chromium", { skip: runtimeName === "deno" ? skip
     await waitForText(page, "#status", (t) => t === "live", 10_000);
     await page.waitForSelector('#flows-body tr:has-text("b2.filter.test")', { timeout: 5000 });
     assert.equal(await page.textContent("#filter-error"), "");
+    await page.close();
+  });
+
+  it("lists the open connections with the filter box's filter, and closes one with its button", { skip, timeout: 60_000 }, async () => {
+    state.open = [
+      openFlow("0-1", { host: "long.open.test", user: "alice", client: "10.9.0.1:50001", durationMs: 3_725_000, bytesUp: 2048, bytesDown: 3 * 1024 * 1024, since: "2026-11-23T09:00:00.000Z" }),
+      openFlow("1-2", { host: "<b>bold</b>.open.test", durationMs: 75_000, bytesUp: 0, bytesDown: 10 * 1024 * 1024, since: "2026-11-23T10:00:00.000Z" }),
+    ];
+    state.unanswered = [2];
+    const page = await browser.context!.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`${base}/ui#token=${encodeURIComponent(TOKEN)}`);
+    const first = await page.waitForSelector('#open-body tr[data-id="0-1"]', { timeout: 5000 });
+    assert.deepEqual((await first.$$eval("td", (tds) => tds.map((td) => td.textContent))).slice(0, 7), ["1 h 2 m", "alice @ 10.9.0.1:50001", "explicit", "long.open.test:443", "web", "2.0 KiB", "3.0 MiB"]);
+    assert.equal(await page.locator("#open-body b").count(), 0, "record text is never parsed as HTML");
+    await waitForText(page, "#open-summary", (t) => t === "2 open; no answer from worker 2");
+    assert.deepEqual(await page.locator("#open-body tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-id"))), ["0-1", "1-2"]);
+    const order = () => page.locator("#open-body tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-id")).join(" "));
+    await page.selectOption("#open-sort", "bytes");
+    for (const end = Date.now() + 5000; (await order()) !== "1-2 0-1";) {
+      if (Date.now() > end) throw new Error(`not reordered by bytes: ${await order()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+
+    await page.fill("#filter", "host=long.open.test");
+    await page.click('#filter-form button[type="submit"]');
+    await page.waitForSelector('#open-body tr[data-id="1-2"]', { state: "detached", timeout: 5000 });
+    assert.equal(await page.locator("#open-body tr").count(), 1);
+    await page.screenshot({ path: join(OUTPUT, "dashboard-connections.png"), fullPage: true });
+
+    await page.click('#open-body tr[data-id="0-1"] button.close-conn');
+    await page.waitForSelector('#open-body tr[data-id="0-1"]', { state: "detached", timeout: 5000 });
+    assert.deepEqual(state.open.map((c) => c.id), ["1-2"], "closed through DELETE /connections/0-1");
+    assert.ok(state.calls.includes("closeConnection 0-1"));
+    await waitForText(page, "#open-summary", (t) => t.startsWith("0 open"));
+    assert.equal(await page.textContent("#open-error"), "");
+    assert.deepEqual(errors, []);
+    state.open = [];
+    state.unanswered = [];
     await page.close();
   });
 
