@@ -80,6 +80,21 @@ export function mergeOpen(parts: readonly OpenSelection[], query: ConnectionQuer
   return { connections: all.slice(0, query.limit), total: parts.reduce((n, p) => n + p.total, 0) };
 }
 
+/**
+ * `selection` cut to the flows whose JSON text fits in `maxChars` (a worker's answer must fit
+ * in one protocol line); `total` still counts every match.
+ */
+export function fitOpen(selection: OpenSelection, maxChars: number): OpenSelection {
+  let chars = 0;
+  let n = 0;
+  for (const flow of selection.connections) {
+    chars += JSON.stringify(flow).length + 1;
+    if (chars > maxChars) break;
+    n++;
+  }
+  return n === selection.connections.length ? selection : { connections: selection.connections.slice(0, n), total: selection.total };
+}
+
 /** Syntax of an open flow's id: `<process>-<n>` (see `LiveFlows`). */
 const ID = /^(\d{1,4})-(\d{1,15})$/;
 

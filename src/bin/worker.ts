@@ -12,11 +12,11 @@ import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 import process from "node:process";
-import { selectOpen } from "../admin/open-connections.ts";
+import { fitOpen, selectOpen } from "../admin/open-connections.ts";
 import { parseConfig } from "../config/parse.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { type Gateway, startGateway } from "../gateway.ts";
-import { encodeMessage, type FromWorker, LineSplitter, parseToWorker, type ToWorker } from "../workers/protocol.ts";
+import { encodeMessage, type FromWorker, LineSplitter, MAX_LINE_BYTES, parseToWorker, type ToWorker } from "../workers/protocol.ts";
 
 /** How often the worker sends its metrics to the primary. */
 const METRICS_INTERVAL_MS = 1000;
@@ -97,7 +97,8 @@ export async function worker(runtime: Runtime): Promise<number> {
       continue;
     }
     if (message.t === "connections") {
-      send({ t: "connections", req: message.req, ...selectOpen(gateway.connections(), message.query) });
+      // the answer is one line: at most half the longest line the primary reads
+      send({ t: "connections", req: message.req, ...fitOpen(selectOpen(gateway.connections(), message.query), MAX_LINE_BYTES / 2) });
       continue;
     }
     if (message.t === "close-connection") {

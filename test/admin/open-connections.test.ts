@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   DEFAULT_CONNECTIONS_LIMIT,
+  fitOpen,
   mergeOpen,
   parseConnectionQuery,
   processOf,
@@ -61,6 +62,19 @@ describe("selectOpen and mergeOpen", () => {
     assert.equal(merged.total, 5);
     const byBytes = query({ sort: "bytes", limit: "2" });
     assert.deepEqual(mergeOpen([selectOpen(flows, byBytes), selectOpen(worker, byBytes)], byBytes).connections.map((f) => f.id), ["1-2", "0-2"]);
+  });
+});
+
+describe("fitOpen", () => {
+  it("cuts a selection to what fits in a line's budget, keeping the total", () => {
+    const flows = Array.from({ length: 10 }, (_, i) => openFlow(`1-${i}`, { reason: "x".repeat(1000) }));
+    const one = JSON.stringify(flows[0]).length + 1;
+    const all = { connections: flows, total: 25 };
+    assert.equal(fitOpen(all, one * 10), all, "all fit: the same selection");
+    const cut = fitOpen(all, one * 3 + 5);
+    assert.deepEqual(cut.connections.map((f) => f.id), ["1-0", "1-1", "1-2"]);
+    assert.equal(cut.total, 25);
+    assert.deepEqual(fitOpen(all, 10).connections, []);
   });
 });
 
