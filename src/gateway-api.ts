@@ -46,8 +46,9 @@ export interface Gateway {
   /**
    * This process's open flows, oldest first: CONNECT and SOCKS5 tunnels, decrypted sessions,
    * transparent connections and plain-HTTP requests in progress, once the policy allowed
-   * them (not reverse-proxy connections). Blind relays count their bytes as they move; a
-   * decrypted session counts the requests it finished.
+   * them, and reverse-proxy connections once served (TLS accepted, or passed through).
+   * Blind relays count their bytes as they move; HTTP connections count the requests they
+   * finished.
    */
   connections(): OpenFlow[];
   /**

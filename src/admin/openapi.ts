@@ -113,7 +113,7 @@ export function openApiDocument(version: string): Json {
       "/connections": {
         get: {
           summary:
-            "Open connections of every gateway process: CONNECT and SOCKS5 tunnels, decrypted sessions, transparent connections and plain-HTTP requests in progress, once allowed; each with its record so far (bytes moved, durationMs so far, since = when it began)",
+            "Open connections of every gateway process: CONNECT and SOCKS5 tunnels, decrypted sessions, transparent connections and plain-HTTP requests in progress, once allowed, and reverse-proxy connections once served; each with its record so far (bytes moved, durationMs so far, since = when it began)",
           parameters: [
             { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 10_000, default: 1000 } },
             { name: "sort", in: "query", schema: { enum: ["age", "bytes"], default: "age" }, description: "age: the longest open first; bytes: the most bytes moved first" },

@@ -52,7 +52,8 @@ export interface FlowWatch {
 
 interface Entry {
   readonly id: string;
-  readonly query: PolicyQuery;
+  /** Undefined for a flow no policy decides (a reverse-proxy connection): never rechecked. */
+  readonly query: PolicyQuery | undefined;
   /** The way the flow's upstream goes (see `LiveFlows`'s `route`), when that is watched. */
   readonly route: string | undefined;
   /** The decryption the flow runs with, when a change of it closes the flow (TLS flows). */
@@ -106,10 +107,25 @@ export class LiveFlows {
     const id = `${this.#process}-${++this.#next}`;
     const entry: Entry = { id, query, route: this.#route?.(decision), decryption, conns: new Set([client]), flow };
     if (decision.action === "allow") this.#entries.set(id, entry);
+    return this.#handle(entry);
+  }
+
+  /**
+   * Tracks a flow no policy decides (a reverse-proxy connection): listed and closed on
+   * request like the others, never rechecked.
+   */
+  track(client: Conn, flow: WatchedFlow): FlowWatch {
+    const id = `${this.#process}-${++this.#next}`;
+    const entry: Entry = { id, query: undefined, route: undefined, decryption: undefined, conns: new Set([client]), flow };
+    this.#entries.set(id, entry);
+    return this.#handle(entry);
+  }
+
+  #handle(entry: Entry): FlowWatch {
     return {
       also: (conn) => void entry.conns.add(conn),
       release: (conn) => void entry.conns.delete(conn),
-      end: () => void (this.#entries.get(id) === entry && this.#entries.delete(id)),
+      end: () => void (this.#entries.get(entry.id) === entry && this.#entries.delete(entry.id)),
     };
   }
 
@@ -143,6 +159,7 @@ export class LiveFlows {
   recheck(policy: Policy, now: number = Date.now()): number {
     let revoked = 0;
     for (const entry of [...this.#entries.values()]) {
+      if (!entry.query) continue;
       let d: Decision;
       try {
         d = policy.decide({ ...entry.query, now });
@@ -193,6 +210,17 @@ export function watchFlow(ctx: FlowContext, flow: FlowState, client: Conn, query
   if (!ctx.liveFlows) return;
   flow.watch?.end();
   flow.watch = ctx.liveFlows.watch(query, decision, client, flow, decryption);
+}
+
+/**
+ * Tracks `flow` (no policy decides it: a reverse-proxy connection) in `ctx.liveFlows`, if the
+ * gateway keeps one, so that it is listed and can be closed on request; closing it closes
+ * `client` and what the flow adds with `watch.also`.
+ */
+export function trackFlow(ctx: FlowContext, flow: FlowState, client: Conn): void {
+  if (!ctx.liveFlows) return;
+  flow.watch?.end();
+  flow.watch = ctx.liveFlows.track(client, flow);
 }
 
 /** Milliseconds from `now` to just after the next whole minute (schedules change on minutes). */

@@ -270,6 +270,9 @@ export async function serveReverseHttp(
     req.backend = backendName(backend.backend);
     bytesUp += result.bytesUp;
     bytesDown += result.bytesDown;
+    // the connection's counts so far, for the open-connections view (its line takes the totals)
+    r.bytesUp = bytesUp;
+    r.bytesDown = bytesDown;
     logRequest(route.config.log);
     if (result.upgradedEnd !== undefined) {
       backend.conn.close();

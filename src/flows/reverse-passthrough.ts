@@ -19,6 +19,7 @@ import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { proxyHeaderFor } from "./reverse-forward.ts";
 import { splice } from "./splice.ts";
+import { trackFlow } from "./live-flows.ts";
 import { refuseTls } from "./tls-hello.ts";
 import { UpstreamError } from "./upstream.ts";
 
@@ -76,11 +77,16 @@ export async function passThrough(
     r.reason = `passthrough route "${route.id}" to pool "${pool.pool.id}" (backend ${name})`;
     const rest = src.release();
     pool.pool.began(b); // a passthrough connection counts as a request in flight until it ends
+    const progress = { bytesAtoB: 0, bytesBtoA: 0 };
+    flow.relaying(progress);
+    trackFlow(ctx, flow, client);
+    flow.watch?.also(up.conn);
     try {
       const result = await splice(ctx.runtime, client, up.conn, {
         headA: rest ? concatBytes([raw, rest]) : raw,
         idleTimeoutMs: pool.timeoutMs,
         names: ["client", "backend"],
+        progress,
       });
       r.bytesUp = result.bytesAtoB;
       r.bytesDown = result.bytesBtoA;

@@ -22,6 +22,7 @@ import { clientFailure, errorText, FlowState } from "./flow-state.ts";
 import { acceptClientTls } from "./client-tls.ts";
 import { serveReverseHttp } from "./reverse-http.ts";
 import { passThrough } from "./reverse-passthrough.ts";
+import { trackFlow } from "./live-flows.ts";
 
 /**
  * Serves one client connection of a reverse listener. `current` gives the listener's state
@@ -36,6 +37,7 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
   const tls = current().tls;
   if (!tls) {
     r.kind = "http";
+    trackFlow(rctx, flow, client);
     const result = await serveReverseHttp(client, rctx, current, flow, { proto: "http", sni: null });
     r.bytesUp = result.bytesUp;
     r.bytesDown = result.bytesDown;
@@ -103,6 +105,8 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
   } catch (e) {
     return flow.finish("error", errorText(e));
   }
+  trackFlow(rctx, flow, client);
+  flow.watch?.also(session.conn);
   const result = await serveReverseHttp(session.conn, rctx, current, flow, { proto: "https", sni: hello.sni ?? null });
   r.bytesUp = result.bytesUp;
   r.bytesDown = result.bytesDown;

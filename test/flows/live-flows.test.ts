@@ -9,6 +9,9 @@ import { compilePolicy } from "../../src/policy/compile.ts";
 import type { Decision, PolicyDefinition } from "../../src/policy/types.ts";
 import { DECRYPT_POLICY, ESTABLISHED, type FlowHarness, type Peer, readResponse, serveRequests, until, withHarness, within } from "../helpers/flow-harness.ts";
 import { clientHello, encodeHello, recordize, versionsExt } from "../protocol/client-hello-builder.ts";
+import { named, open, route, state as reverseState } from "../helpers/reverse-harness.ts";
+import { readFileSync } from "node:fs";
+import { CertificateStore } from "../../src/reverse/cert-store.ts";
 
 const CONNECT = "CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\n\r\n";
 const DENY_ALL = compilePolicy({ defaultAction: "deny", rules: [] });
@@ -374,6 +377,60 @@ describe("open flows as the admin API lists and closes them", () => {
       await c.readToEndOrReset();
       await h.finish();
       assert.deepEqual(live.list(), [], "an ended session is no longer listed");
+    });
+  });
+});
+
+describe("reverse-proxy connections in the open-flows registry", () => {
+  it("are listed with the requests and bytes they finished, closed on request, and never rechecked", async () => {
+    const live = new LiveFlows(undefined, 1);
+    await withHarness({ liveFlows: live }, async (h) => {
+      named(h, "10.0.0.1", 80, "from a");
+      const { c, done } = open(h, reverseState([route("a", ["a.test"], "A")], { A: { backends: ["http://10.0.0.1"] } }));
+      await c.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      const answer = await readResponse(c);
+      assert.equal(answer.body, "from a");
+      const [open1] = live.list();
+      assert.equal(open1?.id, "1-1");
+      assert.equal(open1?.mode, "reverse");
+      assert.equal(open1?.requests, 1);
+      assert.equal(open1?.bytesDown, answer.bytes);
+      assert.equal(live.recheck(DENY_ALL), 0, "no policy decides a reverse connection");
+      assert.equal(live.close("1-1", "closed by an administrator"), true);
+      await seesClose(c);
+      await within(done, 1000, "the reverse flow");
+      const r = h.record();
+      assert.equal(r.end, "revoked");
+      assert.equal(r.error, "closed by an administrator");
+      assert.deepEqual(live.list(), []);
+    });
+  });
+
+  it("a passthrough connection is listed with its bytes as they move, and closed with its backend connection", async () => {
+    const live = new LiveFlows();
+    const hello = new Uint8Array(readFileSync(new URL("../fixtures/client-hello/curl-openssl.bin", import.meta.url)));
+    await withHarness({ liveFlows: live, interception: {} }, async (h) => {
+      let backendClosed!: () => void;
+      const closed = new Promise<void>((r) => (backendClosed = r));
+      h.origin("10.0.0.1", 443, async (o) => {
+        await o.readBytes(hello.byteLength);
+        await o.write("server hello");
+        await o.readToEndOrReset();
+        backendClosed();
+      });
+      const store = new CertificateStore([{ chainPem: "CHAIN", keyPem: "KEY", names: ["example.com"], source: "example.pem", notAfter: new Date(0) }], 0, "default");
+      const s = reverseState([route("web", ["*"], "tls")], { tls: { backends: ["https://10.0.0.1"] } }, [], { store, passthrough: [{ id: "pt", hosts: ["example.com"], pool: "tls" }] });
+      const { c, done } = open(h, s);
+      await c.write(hello);
+      assert.equal(await c.readText(12), "server hello");
+      const [pt] = live.list();
+      assert.equal(pt?.host, "example.com");
+      assert.deepEqual([pt?.bytesUp, pt?.bytesDown], [hello.byteLength, 12]);
+      assert.equal(live.close(pt!.id, "closed by an administrator"), true);
+      await seesClose(c);
+      await within(closed, 1000, "the backend connection closed");
+      await within(done, 1000, "the passthrough flow");
+      assert.equal(h.record().end, "revoked");
     });
   });
 });
