@@ -14,6 +14,8 @@ export const CONNECTIONS_SCRIPT = String.raw`
   var OPEN_POLL_MS = 3000;
   var openTimer = null;
   var openQuery = "";
+  /** The latest listing asked for: an older answer arriving late is dropped. */
+  var openSeq = 0;
 
   function age(ms) {
     if (typeof ms !== "number") return "";
@@ -56,10 +58,13 @@ export const CONNECTIONS_SCRIPT = String.raw`
     openTimer = null;
     if (document.hidden) return;
     var sort = $("open-sort").value === "bytes" ? "bytes" : "age";
+    var mine = ++openSeq;
     fetch("/connections?limit=" + OPEN_LIMIT + "&sort=" + sort + openQuery, { headers: headers(), cache: "no-store" })
       .then(function (res) {
+        if (mine !== openSeq) return;
         if (res.status === 401) { needToken("The admin API refused the token."); return; }
         return res.json().then(function (body) {
+          if (mine !== openSeq) return;
           if (res.status !== 200) { $("open-error").textContent = body && body.error ? body.error : "error " + res.status; return; }
           $("open-error").textContent = "";
           renderOpen(body);
@@ -67,6 +72,7 @@ export const CONNECTIONS_SCRIPT = String.raw`
         });
       })
       .catch(function (e) {
+        if (mine !== openSeq) return;
         $("open-error").textContent = "cannot list the open connections: " + e;
         openTimer = setTimeout(loadOpen, OPEN_POLL_MS);
       });
