@@ -1,7 +1,7 @@
 /**
  * The admin API (hono): health, readiness, metrics, config and policy, explain, flows (JSON
- * and Server-Sent Events), open connections (listed, closed), the CA certificate and its trust page, the PAC file, an OpenAPI
- * description and the dashboard. It only reads and calls an {@linkcode AdminState}, so the
+ * and Server-Sent Events), open connections (listed, closed), the CA certificate and its
+ * trust page, the PAC file, an OpenAPI description and the dashboard. It only reads and calls an {@linkcode AdminState}, so the
  * gateway serves it on any runtime's HTTP server and tests call `app.request()`.
  *
  * Access: with a token, every path except `/healthz` and `/ui` (a page without data that
