@@ -112,8 +112,7 @@ async function openTunnel(
   }
   r.status = 200;
   const headA = src.release();
-  const progress = { bytesAtoB: 0, bytesBtoA: 0 };
-  flow.relaying(progress, headBytes);
+  const progress = flow.relaying(headBytes);
   const options = { headA, idleTimeoutMs: ctx.limits.idleTimeoutMs, names: ["client", "upstream"] as const, progress };
   const result = await splice(ctx.runtime, client, upstream.conn, options);
   r.bytesUp = result.bytesAtoB;

@@ -95,12 +95,14 @@ export class FlowState implements WatchedFlow {
   }
 
   /**
-   * The flow relays blind from now on, counting into `progress` (client → upstream is A→B);
-   * `downBefore` bytes already went to the client (a parent's early bytes). Open-flow views
-   * show those counts as they grow.
+   * The flow relays blind from now on: the splice is to count into the progress returned
+   * (client → upstream is A→B); `downBefore` bytes already went to the client (a parent's
+   * early bytes). Open-flow views show those counts as they grow.
    */
-  relaying(progress: SpliceProgress, downBefore = 0): void {
+  relaying(downBefore = 0): SpliceProgress {
+    const progress = { bytesAtoB: 0, bytesBtoA: 0 };
     this.#relay = { progress, downBefore };
+    return progress;
   }
 
   /** The record as it stands: the bytes so far, the duration so far, no end yet. */

@@ -104,7 +104,7 @@ export class LiveFlows {
    * not watched (the flow ends at once anyway).
    */
   watch(query: PolicyQuery, decision: Decision, client: Conn, flow: WatchedFlow, decryption?: Decryption): FlowWatch {
-    const id = `${this.#process}-${++this.#next}`;
+    const id = this.#nextId();
     const entry: Entry = { id, query, route: this.#route?.(decision), decryption, conns: new Set([client]), flow };
     if (decision.action === "allow") this.#entries.set(id, entry);
     return this.#handle(entry);
@@ -115,10 +115,14 @@ export class LiveFlows {
    * request like the others, never rechecked.
    */
   track(client: Conn, flow: WatchedFlow): FlowWatch {
-    const id = `${this.#process}-${++this.#next}`;
+    const id = this.#nextId();
     const entry: Entry = { id, query: undefined, route: undefined, decryption: undefined, conns: new Set([client]), flow };
     this.#entries.set(id, entry);
     return this.#handle(entry);
+  }
+
+  #nextId(): string {
+    return `${this.#process}-${++this.#next}`;
   }
 
   #handle(entry: Entry): FlowWatch {

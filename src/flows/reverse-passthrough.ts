@@ -77,8 +77,7 @@ export async function passThrough(
     r.reason = `passthrough route "${route.id}" to pool "${pool.pool.id}" (backend ${name})`;
     const rest = src.release();
     pool.pool.began(b); // a passthrough connection counts as a request in flight until it ends
-    const progress = { bytesAtoB: 0, bytesBtoA: 0 };
-    flow.relaying(progress);
+    const progress = flow.relaying();
     trackFlow(ctx, flow, client);
     flow.watch?.also(up.conn);
     try {

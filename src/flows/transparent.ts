@@ -155,8 +155,7 @@ async function spliceTo(
     up.conn.close();
     return refuse(TlsAlert.internalError, "error", `parent proxy "${up.parent}": the destination sent data before the ClientHello`);
   }
-  const progress = { bytesAtoB: 0, bytesBtoA: 0 };
-  flow.relaying(progress);
+  const progress = flow.relaying();
   const options = { headA, idleTimeoutMs: ctx.limits.idleTimeoutMs, names: ["client", "upstream"] as const, progress };
   const result = await splice(ctx.runtime, client, up.conn, options);
   r.bytesUp = result.bytesAtoB;
