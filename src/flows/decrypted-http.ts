@@ -150,7 +150,7 @@ export async function relayDecryptedHttp(
     // naming another server must not reach the origin: that would be domain fronting)
     const hostHeader = head.form === "absolute" && head.url ? head.url.host : (head.headers.get("host") ?? hostText(host));
     if (connectionBoundAuth(head.headers)) pinned = true;
-    const options = urlExchangeOptions(decision, decided);
+    const options = { ...urlExchangeOptions(decision, decided), meter: flow.meter() };
     let result;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -208,9 +208,6 @@ export async function relayDecryptedHttp(
     req.bytesDown = result.bytesDown;
     bytesUp += result.bytesUp;
     bytesDown += result.bytesDown;
-    // the session's counts so far, for the open-connections view (its line takes the totals)
-    r.bytesUp = bytesUp;
-    r.bytesDown = bytesDown;
     logRequest(log);
     if (result.upgradedEnd !== undefined) return done(result.upgradedEnd);
     if (!result.keepUpstream) {

@@ -4,6 +4,7 @@ import type { SpliceProgress } from "../core/runtime.ts";
 import { type FlowRecord, formatAddress } from "../log/flow-record.ts";
 import type { Decision, UrlDecision } from "../policy/types.ts";
 import type { FlowContext } from "./context.ts";
+import { ExchangeMeter } from "./exchange-meter.ts";
 import type { FlowWatch, LiveRecord, WatchedFlow } from "./live-flows.ts";
 
 /** The facts of one flow as they are learnt; `finish()` writes the canonical line once. */
@@ -18,6 +19,8 @@ export class FlowState implements WatchedFlow {
   #revoked: string | undefined;
   /** A relay in progress: its live counts, and bytes sent down before it began. */
   #relay: { readonly progress: SpliceProgress; readonly downBefore: number } | undefined;
+  /** The HTTP exchanges' live counts, for a flow that relays requests (see `meter()`). */
+  #meter: ExchangeMeter | undefined;
   /** Set while the flow is open and the gateway rechecks its decision (see `live-flows.ts`). */
   watch: FlowWatch | undefined;
 
@@ -105,6 +108,15 @@ export class FlowState implements WatchedFlow {
     return progress;
   }
 
+  /**
+   * The meter this flow's HTTP exchanges count into: open-flow views show its counts (the
+   * requests that ended and the one in progress) instead of the record's.
+   */
+  meter(): ExchangeMeter {
+    this.#meter ??= new ExchangeMeter();
+    return this.#meter;
+  }
+
   /** The record as it stands: the bytes so far, the duration so far, no end yet. */
   snapshot(): LiveRecord {
     const now = Date.now();
@@ -112,6 +124,10 @@ export class FlowState implements WatchedFlow {
     if (this.#relay) {
       view.bytesUp = this.#relay.progress.bytesAtoB;
       view.bytesDown = this.#relay.progress.bytesBtoA + this.#relay.downBefore;
+    } else if (this.#meter) {
+      const moved = this.#meter.read();
+      view.bytesUp = moved.bytesUp;
+      view.bytesDown = moved.bytesDown;
     }
     return view;
   }

@@ -6,6 +6,7 @@ import type { RequestHead } from "../protocol/http-request-head.ts";
 import { parseResponseHead, type ResponseHead } from "../protocol/http-response-head.ts";
 import { serializeRequestHead, serializeResponseHead } from "../protocol/http-serialize.ts";
 import { relayBody } from "./body-relay.ts";
+import type { ByteCounts, ExchangeMeter } from "./exchange-meter.ts";
 import { IdleDeadline } from "./idle-deadline.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
@@ -60,6 +61,8 @@ export interface ExchangeOptions {
    * response; else when the count passes the limit, mid-body.
    */
   readonly bodyLimits?: { readonly request?: BodyLimit; readonly response?: BodyLimit };
+  /** Shows the bytes moved while the exchange runs, and takes what it counts for at its end. */
+  readonly meter?: ExchangeMeter;
 }
 
 /** A limit on one body, and the error for a body over it (`length`: the announced one, if any). */
@@ -143,12 +146,23 @@ export async function exchange(
   if (requestLimit !== undefined && reqFraming.kind === "length" && reqFraming.length > requestLimit.bytes) throw requestLimit.exceeded(reqFraming.length);
   const upW = hop.upstream.writable.getWriter();
   const cW = hop.client.writable.getWriter();
+  // heads each way; the bodies count into the progress objects as they are relayed, an
+  // upgraded connection into `tunnel`, plus what the upstream sent right after its 101
   let bytesUp = 0;
   let bytesDown = 0;
   let sentStatus: number | null = null;
   let headerAt: number | null = null;
   const upProgress = { bytes: 0 };
   const downProgress = { bytes: 0 };
+  const tunnelled = { bytesAtoB: 0, bytesBtoA: 0 };
+  let restDown = 0;
+  const counts = (): ByteCounts => ({
+    bytesUp: bytesUp + upProgress.bytes + tunnelled.bytesAtoB,
+    bytesDown: bytesDown + downProgress.bytes + tunnelled.bytesBtoA + restDown,
+  });
+  /** What the exchange counts for once over: its result, or what got through before an abort. */
+  let moved: ByteCounts | undefined;
+  options.meter?.began(counts);
   let upload: Promise<void> | undefined;
   let uploadDone = false;
   /** The exchange is over: a late outcome of the client watch below is no longer ours. */
@@ -243,26 +257,26 @@ export async function exchange(
     bytesDown += resHead.byteLength;
     if (tunnel) {
       await upload;
-      bytesUp += upProgress.bytes;
       upW.releaseLock();
       cW.releaseLock();
       const upRest = hop.upstreamReader.release();
       const upRestBytes = upRest?.byteLength ?? 0; // the Conn may free `upRest` once written
       if (upRest) await writeAll(hop.client, upRest);
-      const result = await splice(ctx.runtime, hop.client, hop.upstream, { headA: hop.clientReader.release(), idleTimeoutMs: idle, names: ["client", "upstream"] });
-      return {
-        status: res.status,
-        bytesUp: bytesUp + result.bytesAtoB,
-        bytesDown: bytesDown + result.bytesBtoA + upRestBytes,
-        keepClient: false,
-        keepUpstream: false,
-        upgradedEnd: result.end,
-        headerAt: finalAt,
+      restDown = upRestBytes;
+      const result = await splice(ctx.runtime, hop.client, hop.upstream, {
+        headA: hop.clientReader.release(),
+        idleTimeoutMs: idle,
+        names: ["client", "upstream"],
+        progress: tunnelled,
+      });
+      moved = {
+        bytesUp: bytesUp + upProgress.bytes + result.bytesAtoB,
+        bytesDown: bytesDown + result.bytesBtoA + restDown,
       };
+      return { status: res.status, ...moved, keepClient: false, keepUpstream: false, upgradedEnd: result.end, headerAt: finalAt };
     }
     if (wholeRes) downProgress.bytes = wholeRes.byteLength - resHead.byteLength;
     else await relayBody(hop.upstreamReader, cW, resFraming, idle, stall, 502, { progress: downProgress, dechunk, ...relayLimit(responseLimit) });
-    bytesDown += downProgress.bytes;
     let keepUpstream = resFraming.kind !== "close" && keepAlive(res.version, res.headers);
     if (!uploadDone) {
       // answered before the request body was complete: neither connection is in a known state
@@ -271,18 +285,20 @@ export async function exchange(
     } else {
       await upload;
     }
-    bytesUp += upProgress.bytes;
     if (!keepClient) await cW.close().catch(() => {});
-    return { status: res.status, bytesUp, bytesDown, keepClient, keepUpstream, headerAt: finalAt };
+    moved = counts();
+    return { status: res.status, ...moved, keepClient, keepUpstream, headerAt: finalAt };
   } catch (e) {
     if (sentStatus !== null || clientGone) {
-      const sent = { status: sentStatus, bytesUp: bytesUp + upProgress.bytes, bytesDown: bytesDown + downProgress.bytes, headerAt };
+      moved = counts();
+      const sent = { status: sentStatus, ...moved, headerAt };
       const message = clientGone ? "Client reset the connection before the response was complete" : e instanceof Error ? e.message : String(e);
       throw new ExchangeAbortedError(502, message, sent, { cause: e, clientReset: clientGone });
     }
     throw e;
   } finally {
     settled = true;
+    options.meter?.ended(moved);
     answerWait?.stop();
     releaseQuietly(upW);
     releaseQuietly(cW);

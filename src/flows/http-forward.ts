@@ -85,7 +85,7 @@ export async function forwardHttp(
   }
   watchFlow(ctx, flow, client, query, decision);
   // a rule with responseTypes that allows the response names itself in the flow line
-  const edits = urlExchangeOptions(verdict, (d) => flow.urlDecided(d));
+  const edits = { ...urlExchangeOptions(verdict, (d) => flow.urlDecided(d)), meter: flow.meter() };
   let reqFraming: BodyFraming;
   try {
     reqFraming = requestBodyFraming(head);

@@ -27,6 +27,7 @@ import { UpstreamError } from "./upstream.ts";
 import { connectionBoundAuth } from "../protocol/connection-auth.ts";
 import { isIdempotent } from "../protocol/idempotent.ts";
 import { proxyHeader, type ProxyProtocolVersion } from "../protocol/proxy-header-write.ts";
+import type { ExchangeMeter } from "./exchange-meter.ts";
 
 /**
  * A backend connection kept open between requests of one client connection; when the client
@@ -82,6 +83,8 @@ export interface ReverseRequest {
    * `client-hash` pool (undefined for other pools).
    */
   readonly clientKey: string | undefined;
+  /** Where the exchange shows its bytes as they move (the connection's flow). */
+  readonly meter?: ExchangeMeter;
 }
 
 /** How the request went. */
@@ -202,6 +205,7 @@ export async function forwardReverse(
   const headers = backendRequestHeaders(req.head, req, req.client.remote.address);
   const editResponse = req.route.config.responseHeaders;
   const options = {
+    ...(req.meter ? { meter: req.meter } : {}),
     // the client (and whoever it reports a problem to) gets the id our request line has,
     // unless the backend named its own; the route's edits come after (they may remove it)
     responseHeaders: (h: HeaderList) => {

@@ -233,6 +233,7 @@ export async function serveReverseHttp(
         trusted,
         user: auth ? req.user : null,
         requestId,
+        meter: flow.meter(),
         clientKey: pool.pool.balance === "client-hash" ? clientRateKey(clientIp) : undefined,
       },
       kept,
@@ -270,9 +271,6 @@ export async function serveReverseHttp(
     req.backend = backendName(backend.backend);
     bytesUp += result.bytesUp;
     bytesDown += result.bytesDown;
-    // the connection's counts so far, for the open-connections view (its line takes the totals)
-    r.bytesUp = bytesUp;
-    r.bytesDown = bytesDown;
     logRequest(route.config.log);
     if (result.upgradedEnd !== undefined) {
       backend.conn.close();
