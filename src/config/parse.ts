@@ -90,6 +90,7 @@ function toDomain(wire: ConfigOutput): Config {
         log: rule.log,
         decryption: rule.decryption,
         upstreamTls: rule.upstreamTls,
+        ...(rule.uninspectable === "tunnel" ? { uninspectable: "tunnel" as const } : {}),
         ...(rule.allowAddresses === undefined ? {} : { allowAddresses: [...rule.allowAddresses] }),
         ...(rule.parent === undefined ? {} : { parent: rule.parent }),
         ...(rule.schedule === undefined ? {} : { schedule: { ...rule.schedule, ...(rule.schedule.days ? { days: [...rule.schedule.days] } : {}) } }),

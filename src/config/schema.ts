@@ -86,6 +86,8 @@ const ruleSchema = object({
   decryption: v.optional(v.picklist(["exception", "decrypt"], expected('"exception" or "decrypt"')), "exception"),
   /** Upstream certificate validation for decrypted connections (ignored without decryption). */
   upstreamTls: v.optional(v.picklist(["verify", "insecure"], expected('"verify" or "insecure"')), "verify"),
+  /** With decryption: a client offering (ALPN) only protocols the gateway does not inspect is refused, or tunnelled blind. */
+  uninspectable: v.optional(v.picklist(["refuse", "tunnel"], expected('"refuse" or "tunnel"')), "refuse"),
   /** Internal destination addresses this rule may reach despite the address guard. */
   allowAddresses: v.optional(cidrList),
   /** The parent proxy (a `parents` name) this rule's allowed flows go through, or "direct"; default: the policy's `defaultParent`. */

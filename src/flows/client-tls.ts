@@ -1,6 +1,7 @@
 import type { Conn } from "../core/conn.ts";
 import type { TlsSession, TlsVersion } from "../core/tls.ts";
 import type { FlowContext, MintedLeaf } from "./context.ts";
+import { INSPECTED_ALPN } from "./uninspectable.ts";
 
 /**
  * Completes a client's TLS handshake on `client` with `cert` (HTTP/1.1 by ALPN). The whole
@@ -23,7 +24,7 @@ export async function acceptClientTls(
     return await ctx.runtime.tls.accept(client, {
       certChainPem: cert.chainPem,
       keyPem: cert.keyPem,
-      alpn: ["http/1.1"],
+      alpn: [...INSPECTED_ALPN],
       minVersion,
       signal,
       ...(initialData ? { initialData } : {}),

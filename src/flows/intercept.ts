@@ -1,24 +1,32 @@
 import type { Conn } from "../core/conn.ts";
+import { concatBytes } from "../core/bytes.ts";
 import { hostText } from "../core/host.ts";
-import { type TlsClientSession, TlsValidationError } from "../core/tls.ts";
+import { TlsValidationError } from "../core/tls.ts";
+import { type ClientHello, DEFAULT_MAX_CLIENT_HELLO_BYTES, DEFAULT_MAX_CLIENT_HELLO_RECORDS } from "../protocol/client-hello.ts";
+import { TlsAlert } from "../protocol/tls-alert.ts";
 import type { Decision, Host } from "../policy/types.ts";
-import type { ConnReader } from "./conn-reader.ts";
-import type { FlowContext, InterceptionContext, MintedLeaf } from "./context.ts";
-import { relayDecryptedHttp, type UpstreamHandle } from "./decrypted-http.ts";
-import { connectUpstreamTls, tlsName, upstreamHandle } from "./upstream-tls.ts";
+import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
+import type { FlowContext } from "./context.ts";
+import { acceptAndRelay, decryptAfterHello, mintLeaf } from "./decrypt-session.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
-import { acceptClientTls } from "./client-tls.ts";
-import { noteUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
+import { spliceHello } from "./hello-splice.ts";
+import { peekClientHello, refuseTls } from "./tls-hello.ts";
 import type { TunnelReplies } from "./tunnel-replies.ts";
-
-
+import { uninspectableOffer, uninspectableVerdict } from "./uninspectable.ts";
+import { noteUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
+import { connectUpstreamTls, upstreamHandle } from "./upstream-tls.ts";
 
 /**
  * A tunnel (CONNECT, SOCKS5) with `decryption: decrypt`: TLS to the real server first
  * (validated), and only then a certificate minted for the host and the client's handshake.
  * If the server's certificate fails validation, the tunnel request itself is refused (a
  * CONNECT gets a 502 naming the problem) — no certificate is minted, so a bad upstream
- * never looks valid to the client.
+ * never looks valid to the client. A client whose ClientHello offers only protocols the
+ * decrypted path does not speak (only `h2`) gets a `no_application_protocol` alert.
+ *
+ * A rule with `uninspectable: "tunnel"` looks at the ClientHello first instead (see
+ * {@link lookFirst}): such a client is relayed blind, to a server that may speak nothing
+ * but `h2` and so would refuse the gateway's own HTTP/1.1 handshake.
  */
 export async function interceptConnect(
   client: Conn,
@@ -33,6 +41,7 @@ export async function interceptConnect(
   const r = flow.record;
   const ic = ctx.interception;
   if (!ic) return replies.refuse(client, src, flow, 501, `Rule "${decision.ruleId}" asks for decryption but no CA is configured`);
+  if (decision.uninspectable === "tunnel") return lookFirst(client, src, host, port, decision, ctx, flow, replies);
   let up: Awaited<ReturnType<typeof connectUpstreamTls>>;
   try {
     up = await connectUpstreamTls(ctx, ic, host, port, decision);
@@ -53,66 +62,81 @@ export async function interceptConnect(
     upstream.conn.close();
     return replies.refuse(client, src, flow, 502, `Could not issue a certificate for ${hostText(host)}: ${errorText(e)}`);
   }
-  const w = client.writable.getWriter();
-  try {
-    await w.write(replies.established(upstream.conn.local));
-  } catch (e) {
-    upstream.conn.close();
-    client.close();
-    return flow.finish("client-closed", errorText(e));
-  } finally {
-    w.releaseLock();
+  if (!(await open(client, flow, replies.established(upstream.conn.local)))) return upstream.conn.close();
+  const looked = await tunnelHello(client, src, ctx, flow);
+  if (!looked) return upstream.conn.close();
+  const offer = looked.hello && uninspectableOffer(looked.hello);
+  if (offer !== undefined) {
+    // the validated connection opened for decryption goes to the pool for another session
+    if (upstream.keep) upstream.keep(upstream.reader ?? new ConnReader(upstream.conn), upstream.served ?? 0);
+    else upstream.conn.close();
+    // (a rule that tunnels such clients looked first: this one refuses them)
+    const verdict = uninspectableVerdict(offer, decision);
+    const error = verdict.action === "refuse" ? verdict.error : verdict.reason;
+    return refuseTls(client, TlsAlert.noApplicationProtocol, src).then(() => flow.finish("error", error));
   }
-  r.status = 200;
-  return acceptAndRelay(client, src.release(), leaf, upstream, host, port, decision, ctx, ic, flow, true);
-}
-
-/** A leaf for `host`, with the upstream certificate's names too when mirroring is on. */
-export async function mintLeaf(ic: InterceptionContext, host: Host, session: TlsClientSession): Promise<MintedLeaf> {
-  const sans = ic.mirrorUpstreamSans && ic.certificateNames && session.peerCertificateDer
-    ? await ic.certificateNames(session.peerCertificateDer)
-    : undefined;
-  return ic.leaf(tlsName(host), sans);
+  return acceptAndRelay(client, initialData(looked.raw, src), leaf, upstream, host, port, decision, ctx, ic, flow, true);
 }
 
 /**
- * Completes the client's handshake with the minted leaf (`initialData`: client bytes
- * already read, e.g. the ClientHello) and relays inspected HTTP until the connection ends,
- * then writes the flow line. `portMustMatch`: see `relayDecryptedHttp`.
+ * `uninspectable: "tunnel"`: the tunnel opens first, then the client's ClientHello decides.
+ * Offering only protocols the decrypted path does not speak, it is relayed blind to a new
+ * connection, the ClientHello first, as an exception would be; else decrypted. Failures
+ * after the tunnel opened are TLS alerts (a bad upstream certificate: `handshake_failure`,
+ * nothing minted), as in transparent mode.
  */
-export async function acceptAndRelay(
-  client: Conn,
-  initialData: Uint8Array | undefined,
-  leaf: MintedLeaf,
-  upstream: UpstreamHandle,
-  host: Host,
-  port: number,
-  decision: Decision,
-  ctx: FlowContext,
-  ic: InterceptionContext,
-  flow: FlowState,
-  portMustMatch: boolean,
-): Promise<void> {
-  // a revoked flow closes every upstream connection it uses, but not one it gave to the pool
-  const watched = (h: UpstreamHandle): UpstreamHandle => {
-    const watch = flow.watch;
-    if (!watch) return h;
-    watch.also(h.conn);
-    const keep = h.keep;
-    return keep ? { ...h, keep: (reader, served) => (watch.release(h.conn), keep(reader, served)) } : h;
-  };
-  upstream = watched(upstream);
-  let tlsClient;
+async function lookFirst(client: Conn, src: ConnReader, host: Host, port: number, decision: Decision, ctx: FlowContext, flow: FlowState, replies: TunnelReplies): Promise<void> {
+  if (!(await open(client, flow, replies.established()))) return;
+  const looked = await tunnelHello(client, src, ctx, flow);
+  if (!looked) return;
+  const offer = looked.hello && uninspectableOffer(looked.hello);
+  if (offer === undefined) return decryptAfterHello(client, initialData(looked.raw, src) ?? new Uint8Array(0), host, port, decision, ctx, flow, true);
+  const verdict = uninspectableVerdict(offer, decision);
+  const refuse = (alert: number, end: string, error?: string) => refuseTls(client, alert, src).then(() => flow.finish(end, error));
+  if (verdict.action === "refuse") return refuse(TlsAlert.noApplicationProtocol, "error", verdict.error);
+  flow.watch?.uninspectable();
+  flow.record.decryption = "exception";
+  flow.record.reason = verdict.reason;
+  return spliceHello(client, src, looked.raw, host, port, decision, ctx, flow, refuse);
+}
+
+/** Tells the client its tunnel is open (`reply`); false (flow line written) when it is gone. */
+async function open(client: Conn, flow: FlowState, reply: Uint8Array): Promise<boolean> {
+  const w = client.writable.getWriter();
   try {
-    tlsClient = await acceptClientTls(ctx, client, leaf, ic.clientMinVersion, initialData);
+    await w.write(reply);
   } catch (e) {
-    upstream.conn.close();
-    return flow.finish("error", errorText(e));
+    client.close();
+    flow.finish("client-closed", errorText(e));
+    return false;
+  } finally {
+    w.releaseLock();
   }
-  flow.watch?.also(tlsClient.conn);
-  const reconnect = async () => watched(upstreamHandle(ic, await connectUpstreamTls(ctx, ic, host, port, decision)));
-  const result = await relayDecryptedHttp(tlsClient.conn, upstream, host, port, ctx, flow, reconnect, decision.log, portMustMatch);
-  flow.record.bytesUp = result.bytesUp;
-  flow.record.bytesDown = result.bytesDown;
-  flow.finish(result.end, result.error);
+  flow.record.status = 200;
+  return true;
+}
+
+/**
+ * A look at the ClientHello the client sends into its open tunnel (see `peekClientHello`;
+ * its ALPN offer goes into the flow line). Undefined when none came in time or the client
+ * failed: the client is closed and the flow line written then.
+ */
+async function tunnelHello(client: Conn, src: ConnReader, ctx: FlowContext, flow: FlowState): Promise<{ hello: ClientHello | undefined; raw: Uint8Array } | undefined> {
+  const ms = ctx.limits.headerTimeoutMs;
+  try {
+    const looked = await peekClientHello(src, { maxBytes: DEFAULT_MAX_CLIENT_HELLO_BYTES, maxRecords: DEFAULT_MAX_CLIENT_HELLO_RECORDS, timeoutMs: ms, drain: ctx.drain });
+    if (looked.hello && looked.hello.alpn.length > 0) flow.record.alpn = looked.hello.alpn.join(",");
+    return looked;
+  } catch (e) {
+    client.close();
+    flow.finish("error", e instanceof FlowTimeoutError ? `No complete client TLS handshake within ${ms} ms` : `Client TLS handshake failed: ${errorText(e)}`);
+    return undefined;
+  }
+}
+
+/** The client's bytes for its handshake: those looked at, then any that followed (none: undefined). */
+function initialData(raw: Uint8Array, src: ConnReader): Uint8Array | undefined {
+  const rest = src.release();
+  const all = rest ? concatBytes([raw, rest]) : raw;
+  return all.byteLength > 0 ? all : undefined;
 }

@@ -46,9 +46,19 @@ export interface FlowWatch {
   also(conn: Conn): void;
   /** `conn` left the flow (given to a pool for another session): not closed on revocation. */
   release(conn: Conn): void;
+  /**
+   * A flow decided for decryption runs blind after all: its client offered nothing the
+   * gateway inspects and the rule tunnels such clients (`uninspectable: "tunnel"`). From
+   * now on a decision for either decryption lets it go on, except one that decrypts and
+   * refuses such clients.
+   */
+  uninspectable(): void;
   /** The flow ended: no longer rechecked. Idempotent. */
   end(): void;
 }
+
+/** The decryption a watched flow runs with; `"uninspectable"`: see `FlowWatch.uninspectable`. */
+type WatchedDecryption = Decryption | "uninspectable";
 
 interface Entry {
   readonly id: string;
@@ -57,7 +67,7 @@ interface Entry {
   /** The way the flow's upstream goes (see `LiveFlows`'s `route`), when that is watched. */
   readonly route: string | undefined;
   /** The decryption the flow runs with, when a change of it closes the flow (TLS flows). */
-  readonly decryption: Decryption | undefined;
+  decryption: WatchedDecryption | undefined;
   readonly conns: Set<Conn>;
   readonly flow: WatchedFlow;
 }
@@ -129,6 +139,7 @@ export class LiveFlows {
     return {
       also: (conn) => void entry.conns.add(conn),
       release: (conn) => void entry.conns.delete(conn),
+      uninspectable: () => void (entry.decryption = "uninspectable"),
       end: () => void (this.#entries.get(entry.id) === entry && this.#entries.delete(entry.id)),
     };
   }
@@ -199,8 +210,12 @@ export class LiveFlows {
 }
 
 /** Why a flow running with `decryption` (if that matters) may not go on under decision `d`, or undefined. */
-function revocation(d: Decision, decryption: Decryption | undefined): string | undefined {
+function revocation(d: Decision, decryption: WatchedDecryption | undefined): string | undefined {
   if (d.action === "deny") return `the policy denies it now: ${d.reason}`;
+  if (decryption === "uninspectable") {
+    if (d.decryption === "exception" || d.uninspectable === "tunnel") return undefined;
+    return `the policy refuses clients it cannot inspect now: ${d.reason}`;
+  }
   if (decryption === undefined || d.decryption === decryption) return undefined;
   return d.decryption === "decrypt" ? `the policy decrypts it now: ${d.reason}` : `the policy exempts it from decryption now: ${d.reason}`;
 }

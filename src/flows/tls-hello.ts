@@ -25,6 +25,24 @@ export async function readClientHello(src: ConnReader, limits: ClientHelloLimits
 }
 
 /**
+ * Reads a client's ClientHello, if that is what it sends, for a look before its TLS handshake
+ * (`raw`: every byte read, for the handshake's initial data). `hello` is undefined when the
+ * bytes are no ClientHello (not TLS, malformed, over the limits) or the stream ended first:
+ * the TLS layer then gets `raw` and fails on it as it would have without the look. A
+ * timeout still throws (FlowTimeoutError).
+ */
+export async function peekClientHello(src: ConnReader, limits: ClientHelloLimits): Promise<{ hello: ClientHello | undefined; raw: Uint8Array }> {
+  const reader = new ClientHelloReader({ maxBytes: limits.maxBytes, maxRecords: limits.maxRecords });
+  try {
+    const hello = await readFirst(src, (chunk) => reader.push(chunk), limits);
+    return { hello, raw: reader.bytes() };
+  } catch (e) {
+    if (e instanceof ClientHelloError) return { hello: undefined, raw: reader.bytes() };
+    throw e;
+  }
+}
+
+/**
  * True when `e` (from {@linkcode readClientHello}) means the client hung up, with FIN or
  * RST, before sending a single byte. TCP health checks, port probes and connection pools
  * do that; the TLS listeners let them go without a flow line, as the HTTP listeners do.

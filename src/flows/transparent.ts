@@ -1,20 +1,19 @@
 import { concatBytes } from "../core/bytes.ts";
 import type { Conn } from "../core/conn.ts";
-import { hostText, normalizeHost } from "../core/host.ts";
+import { normalizeHost } from "../core/host.ts";
 import type { ClientHello } from "../protocol/client-hello.ts";
 import { ClientHelloError } from "../protocol/client-hello-error.ts";
 import { TlsAlert } from "../protocol/tls-alert.ts";
 import { hungUpBeforeHello, readClientHello, refuseTls } from "./tls-hello.ts";
-import { TlsValidationError } from "../core/tls.ts";
-import type { Decision, Host } from "../policy/types.ts";
+import type { Host } from "../policy/types.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { clientFailure, errorText, FlowState } from "./flow-state.ts";
-import { acceptAndRelay, mintLeaf } from "./intercept.ts";
+import { decryptAfterHello } from "./decrypt-session.ts";
 import { blockOverTls, blockPageOf } from "./blocked.ts";
-import { connectUpstreamTls, tlsName, upstreamHandle } from "./upstream-tls.ts";
-import { splice } from "./splice.ts";
-import { connectUpstream, noteUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
+import { tlsName } from "./upstream-tls.ts";
+import { spliceHello } from "./hello-splice.ts";
+import { uninspectableOffer, uninspectableVerdict } from "./uninspectable.ts";
 import { watchFlow } from "./live-flows.ts";
 
 /** What a transparent TLS listener needs from its config. */
@@ -103,99 +102,26 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
     const rest = src.release();
     return blockOverTls(client, rest ? concatBytes([raw, rest]) : raw, host, port, decision, ctx, ic, flow);
   }
+  // a client offering only protocols the decrypted path does not speak: as the rule says
+  const offer = decision.decryption === "decrypt" && hello.sni !== undefined ? uninspectableOffer(hello) : undefined;
+  const verdict = offer === undefined ? undefined : uninspectableVerdict(offer, decision);
+  if (verdict?.action === "refuse") return refuse(TlsAlert.noApplicationProtocol, "error", verdict.error);
   // without SNI a connection can only be spliced: a decision to decrypt cannot apply to it
   watchFlow(ctx, flow, client, query, decision, hello.sni === undefined ? undefined : decision.decryption);
-  if (decision.decryption === "decrypt") {
+  if (verdict) {
+    flow.watch?.uninspectable();
+    r.decryption = "exception";
+    r.reason = verdict.reason;
+  } else if (decision.decryption === "decrypt") {
     if (hello.sni !== undefined) {
       const rest = src.release();
-      return decryptTransparent(client, rest ? concatBytes([raw, rest]) : raw, host, port, decision, ctx, flow);
+      // only the Host *name* must match: its port is the client's view of a destination the REDIRECT hides
+      return decryptAfterHello(client, rest ? concatBytes([raw, rest]) : raw, host, port, decision, ctx, flow, false);
     }
     // noSni "allow" always splices (no name the client asked for to mint): say so in the log
     r.decryption = "exception";
     r.reason = `${decision.reason}; no SNI: spliced to the noSni upstream without decryption`;
   }
-  // Exception: a tunnel slot (limits.maxTunnels), our own resolution of the SNI, then the very same ClientHello bytes.
-  if (ctx.tunnels && !ctx.tunnels.acquire()) {
-    return refuse(TlsAlert.internalError, "error", "Too many tunnels (limits.maxTunnels); try again later");
-  }
-  try {
-    await spliceTo(client, src, raw, host, port, decision, ctx, flow, refuse);
-  } finally {
-    ctx.tunnels?.release();
-  }
+  // Exception: our own resolution of the SNI, then the very same ClientHello bytes.
+  return spliceHello(client, src, raw, host, port, decision, ctx, flow, refuse);
 }
-
-/** The exception's splice, holding a tunnel slot: dials the upstream and relays both ways. */
-async function spliceTo(
-  client: Conn,
-  src: ConnReader,
-  raw: Uint8Array,
-  host: Host,
-  port: number,
-  decision: Decision,
-  ctx: FlowContext,
-  flow: FlowState,
-  refuse: (alert: number, end: string, error?: string) => Promise<void>,
-): Promise<void> {
-  const r = flow.record;
-  let up;
-  try {
-    up = await connectUpstream(ctx, host, port, decision);
-  } catch (e) {
-    noteUpstreamError(flow, e);
-    if (e instanceof UpstreamError && e.kind === "address") return refuse(TlsAlert.accessDenied, "denied");
-    return refuse(TlsAlert.internalError, "error", e instanceof UpstreamError ? e.message : errorText(e));
-  }
-  noteUpstream(r, up);
-  flow.watch?.also(up.conn);
-  const rest = src.release();
-  const headA = rest ? concatBytes([raw, rest]) : raw;
-  if (up.head) {
-    // a TLS server does not speak first: bytes with the parent's answer are not from one
-    up.conn.close();
-    return refuse(TlsAlert.internalError, "error", `parent proxy "${up.parent}": the destination sent data before the ClientHello`);
-  }
-  const progress = flow.relaying();
-  const options = { headA, idleTimeoutMs: ctx.limits.idleTimeoutMs, names: ["client", "upstream"] as const, progress };
-  const result = await splice(ctx.runtime, client, up.conn, options);
-  r.bytesUp = result.bytesAtoB;
-  r.bytesDown = result.bytesBtoA;
-  flow.finish(result.end, result.error);
-}
-
-async function decryptTransparent(
-  client: Conn,
-  raw: Uint8Array,
-  host: Host,
-  port: number,
-  decision: Decision,
-  ctx: FlowContext,
-  flow: FlowState,
-): Promise<void> {
-  const r = flow.record;
-  const ic = ctx.interception;
-  const fail = (alert: number, error: string) => refuseTls(client, alert).then(() => flow.finish("error", error));
-  if (!ic) return fail(TlsAlert.internalError, `Rule "${decision.ruleId}" asks for decryption but no CA is configured`);
-  let up;
-  try {
-    up = await connectUpstreamTls(ctx, ic, host, port, decision);
-  } catch (e) {
-    noteUpstreamError(flow, e);
-    // No CONNECT to answer here: the client gets a TLS alert and nothing is minted.
-    if (e instanceof TlsValidationError) return fail(TlsAlert.handshakeFailure, `Upstream certificate rejected (${e.code}): ${e.message}`);
-    return fail(TlsAlert.internalError, e instanceof UpstreamError ? e.message : `Upstream TLS with ${hostText(host)}:${port} failed: ${errorText(e)}`);
-  }
-  noteUpstream(r, up);
-  const upstream = upstreamHandle(ic, up);
-  let leaf;
-  try {
-    leaf = await mintLeaf(ic, host, up.session);
-  } catch (e) {
-    upstream.conn.close();
-    return fail(TlsAlert.internalError, `Could not issue a certificate for ${hostText(host)}: ${errorText(e)}`);
-  }
-  // only the Host *name* must match: its port is the client's view of a destination the REDIRECT hides
-  return acceptAndRelay(client, raw, leaf, upstream, host, port, decision, ctx, ic, flow, false);
-}
-
-

@@ -51,7 +51,7 @@ export interface FlowRecord {
   decryption: string | null;
   /** Transparent TLS: whether the ClientHello offered Encrypted Client Hello (policy saw the outer SNI). */
   ech: boolean | null;
-  /** Transparent TLS: ALPN protocols the client offered, comma-separated. */
+  /** Transparent TLS and decrypted tunnels: ALPN protocols the client offered, comma-separated. */
   alpn: string | null;
   /**
    * Status the gateway answered the client with (200 for an established tunnel; the upstream's

@@ -202,6 +202,7 @@ class CompiledPolicy implements Policy {
     const allowAddresses = this.#defs[i]?.allowAddresses;
     const parent = rule.action === "allow" ? this.#parents[i] : undefined;
     const message = this.#defs[i]?.message;
+    const tunnelUninspectable = rule.action === "allow" && rule.decryption === "decrypt" && this.#defs[i]?.uninspectable === "tunnel";
     const decision: Decision = {
       action: rule.action,
       ruleId: rule.id,
@@ -211,6 +212,7 @@ class CompiledPolicy implements Policy {
       upstreamTls: rule.upstreamTls,
       ...(parent !== undefined ? { parent } : {}),
       ...(message !== undefined ? { message } : {}),
+      ...(tunnelUninspectable ? { uninspectable: "tunnel" as const } : {}),
     };
     return allowAddresses && allowAddresses.length > 0 ? { ...decision, allowAddresses } : decision;
   }

@@ -211,6 +211,10 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
   if (upstreamTls !== undefined && upstreamTls !== "verify" && upstreamTls !== "insecure") {
     _fail(index, ".upstreamTls", `expected "verify" or "insecure", got ${_show(upstreamTls)}`);
   }
+  const uninspectable = r["uninspectable"];
+  if (uninspectable !== undefined && uninspectable !== "refuse" && uninspectable !== "tunnel") {
+    _fail(index, ".uninspectable", `expected "refuse" or "tunnel", got ${_show(uninspectable)}`);
+  }
   const parent = r["parent"];
   if (parent !== undefined && !isParentName(parent)) {
     _fail(index, ".parent", `expected a parent proxy name or "direct", got ${_show(parent)}`);

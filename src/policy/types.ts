@@ -14,6 +14,14 @@ export type Decryption = "exception" | "decrypt";
  * with self-signed certificates). Only meaningful with `decryption: "decrypt"`.
  */
 export type UpstreamTls = "verify" | "insecure";
+/**
+ * What a decrypting rule does with a TLS client whose ALPN offer names no protocol the
+ * gateway inspects (only `h2`, say, as gRPC clients send): `"refuse"` it with a
+ * `no_application_protocol` alert (the default: nothing passes uninspected unless a rule
+ * says so), or `"tunnel"` it blind, as an exception would. Only meaningful with
+ * `decryption: "decrypt"`.
+ */
+export type Uninspectable = "refuse" | "tunnel";
 
 /**
  * The kind of flow a query comes from, as a rule's `modes` names it: an explicit proxy
@@ -57,6 +65,8 @@ export interface RuleDefinition {
   readonly decryption?: Decryption;
   /** Default `"verify"`. */
   readonly upstreamTls?: UpstreamTls;
+  /** Default `"refuse"`. */
+  readonly uninspectable?: Uninspectable;
   /**
    * Destination addresses (CIDRs) this rule may reach although the address guard would
    * deny them (private, loopback…). The gateway's own listeners stay denied.
@@ -126,6 +136,8 @@ export interface Decision {
   readonly decryption: Decryption;
   /** From the matching rule; `"verify"` for the default decision. */
   readonly upstreamTls: UpstreamTls;
+  /** The deciding rule's `uninspectable`, when it is `"tunnel"`; absent = refuse. */
+  readonly uninspectable?: "tunnel";
   /** The deciding rule's `allowAddresses` (same array each time), if any. */
   readonly allowAddresses?: readonly string[];
   /** The parent proxy (a `parents` name) upstream connections go through; absent = direct. */

@@ -9,6 +9,7 @@ export const TlsAlert = {
   accessDenied: 49,
   internalError: 80,
   unrecognizedName: 112,
+  noApplicationProtocol: 120,
 } as const;
 
 /**

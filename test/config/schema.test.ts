@@ -34,6 +34,31 @@ describe("config: rule upstreamTls", () => {
   });
 });
 
+describe("config: rule uninspectable", () => {
+  it("defaults to refuse; tunnel reaches the decision of a rule that decrypts", () => {
+    const config = parseConfig({
+      ca,
+      policy: {
+        rules: [
+          { id: "grpc", hosts: ["*.grpc.test"], action: "allow", decryption: "decrypt", uninspectable: "tunnel" },
+          { id: "web", action: "allow", decryption: "decrypt" },
+        ],
+      },
+    });
+    assert.deepEqual(config.policy.rules.map((r) => r.uninspectable), ["tunnel", undefined]);
+    const policy = compilePolicy(config.policy);
+    const decide = (host: string) => policy.decide({ host: normalizeHost(host), port: 443, clientIp: "127.0.0.1" });
+    assert.equal(decide("api.grpc.test").uninspectable, "tunnel");
+    assert.equal(decide("other.test").uninspectable, undefined);
+  });
+
+  it("reports a bad value", () => {
+    assert.deepEqual(problems({ policy: { rules: [{ action: "allow", uninspectable: "allow" }] } }), [
+      'policy.rules[0].uninspectable: expected "refuse" or "tunnel", got "allow"',
+    ]);
+  });
+});
+
 describe("config: a CA for decrypting rules", () => {
   it("is required when a rule decrypts", () => {
     assert.deepEqual(problems({ policy: { rules: [{ id: "x", action: "allow", decryption: "decrypt" }] } }), [

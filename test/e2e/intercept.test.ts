@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
 import { makeTestPki, type TestPki } from "./support/certs.ts";
 import { curl } from "./support/curl.ts";
 import { cliCommand, type GatewayProcess, startGateway } from "./support/gateway.ts";
@@ -31,6 +32,9 @@ describe("TLS interception end to end (real curl)", { timeout: 240_000 }, () => 
   let wsPort: number;
   let gw: GatewayProcess;
   let gwCa: string;
+  /** A TLS origin that speaks only h2 (ALPN), as a gRPC server does: it answers and closes. */
+  let h2Origin: TlsServer;
+  let h2Port: number;
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), "tollgate-intercept-"));
@@ -41,10 +45,15 @@ describe("TLS interception end to end (real curl)", { timeout: 240_000 }, () => 
     assert.doesNotMatch(out, /PRIVATE KEY/);
     gwCa = join(work, "ca", "ca.pem");
     assert.equal(statSync(join(work, "ca", "ca.key")).mode & 0o777, 0o600);
-    originPki = makeTestPki(["origin.test"]);
+    originPki = makeTestPki(["origin.test", "grpc.test"]);
     untrustedPki = makeTestPki(["untrusted.test", "insecure.test"]);
     origin = await startOrigin({ certPem: originPki.certPem, keyPem: originPki.keyPem });
     untrusted = await startOrigin({ certPem: untrustedPki.certPem, keyPem: untrustedPki.keyPem });
+    h2Origin = createTlsServer({ cert: originPki.certPem, key: originPki.keyPem, ALPNProtocols: ["h2"] }, (s) => {
+      s.on("error", () => {});
+      s.end("h2 origin\n");
+    });
+    h2Port = await new Promise<number>((resolve) => h2Origin.listen(0, "127.0.0.1", () => resolve((h2Origin.address() as { port: number }).port)));
     wsOrigin = spawn("node", [join(support, "ws-origin.mjs"), join(originPki.dir, "server.pem"), join(originPki.dir, "server.key")], { stdio: ["ignore", "pipe", "inherit"] });
     wsPort = await new Promise<number>((resolve, reject) => {
       wsOrigin.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
@@ -60,6 +69,7 @@ describe("TLS interception end to end (real curl)", { timeout: 240_000 }, () => 
         rules: [
           { id: "insecure-opt-in", hosts: ["insecure.test"], action: "allow", decryption: "decrypt", upstreamTls: "insecure" },
           { id: "inspect", hosts: ["origin.test", "untrusted.test", "wrongname.test"], action: "allow", decryption: "decrypt" },
+          { id: "grpc", hosts: ["grpc.test"], action: "allow", decryption: "decrypt", uninspectable: "tunnel" },
         ],
         urlRules: [
           { id: "no-admin", hosts: ["origin.test"], paths: ["/admin"], action: "deny" },
@@ -80,6 +90,7 @@ describe("TLS interception end to end (real curl)", { timeout: 240_000 }, () => 
           "untrusted.test": ["127.0.0.1"],
           "wrongname.test": ["127.0.0.1"],
           "insecure.test": ["127.0.0.1"],
+          "grpc.test": ["127.0.0.1"],
         },
       },
     });
@@ -89,6 +100,7 @@ describe("TLS interception end to end (real curl)", { timeout: 240_000 }, () => 
     const graceful = await gw?.stop();
     await origin?.close();
     await untrusted?.close();
+    await new Promise((resolve) => (h2Origin ? h2Origin.close(resolve) : resolve(undefined)));
     wsOrigin?.kill("SIGTERM");
     if (work) rmSync(work, { recursive: true, force: true });
     assert.equal(graceful, true);
@@ -195,12 +207,33 @@ describe("TLS interception end to end (real curl)", { timeout: 240_000 }, () => 
     assert.equal(r.stdout.trim(), "hello over decrypted websocket");
   });
 
-  it("a client that offers only h2 fails the handshake clearly (ALPN)", async () => {
+  it("a client that offers only h2 gets a no_application_protocol alert and a flow line that says why", async () => {
     const r = await run("openssl", ["s_client", "-proxy", `127.0.0.1:${gw.port}`, "-connect", `origin.test:${origin.port}`, "-servername", "origin.test", "-alpn", "h2", "-CAfile", gwCa], 20_000);
     assert.notEqual(r.code, 0);
-    assert.match(r.stdout + r.stderr, /no application protocol|alert/i);
-    const f = await gw.waitForFlow((f) => f.type === "flow" && /handshake/i.test(String(f.error)));
-    assert.ok(f);
+    assert.match(r.stdout + r.stderr, /no application protocol/i);
+    const f = await gw.waitForFlow((f) => f.type === "flow" && f.host === "origin.test" && /^Cannot inspect/.test(String(f.error)));
+    assert.equal(f.alpn, "h2");
+    assert.match(String(f.error), /Rule "inspect" refuses such clients/);
+  });
+
+  it('with uninspectable: "tunnel" an h2-only client is relayed blind: it sees the origin\'s own certificate', async () => {
+    const r = await run("bash", ["-c", `openssl s_client -proxy 127.0.0.1:${gw.port} -connect grpc.test:${h2Port} -servername grpc.test -alpn h2 -CAfile ${originPki.caFile} -verify_return_error -ign_eof </dev/null 2>&1`], 20_000);
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, /^ALPN protocol: h2$/m, "negotiated with the origin itself");
+    assert.match(r.stdout, /^h2 origin$/m);
+    assert.match(r.stdout, /Verify return code: 0 \(ok\)/, "the origin's chain, not a minted one");
+    assert.match(r.stdout, /^issuer=CN = Tollgate Test Origin CA$/m);
+    assert.doesNotMatch(r.stdout, /Interception CA/);
+    const f = await gw.waitForFlow((f) => f.type === "flow" && f.host === "grpc.test");
+    assert.equal(f.decryption, "exception");
+    assert.equal(f.alpn, "h2");
+    assert.match(String(f.reason), /relayed without decryption \(uninspectable: "tunnel"\)/);
+    // a client offering http/1.1 too is still decrypted under the same rule
+    const c = await curl([...proxy(), "--cacert", gwCa, "--http2", `https://grpc.test:${origin.port}/hello`]);
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(c.stdout, "hello from origin");
+    const d = await gw.waitForFlow((f) => f.type === "flow" && f.host === "grpc.test" && f.decryption === "decrypt");
+    assert.equal(d.alpn, "h2,http/1.1");
   });
 
   it("a later decrypted session reuses the idle upstream connection of an earlier one", async () => {

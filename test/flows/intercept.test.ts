@@ -81,7 +81,9 @@ describe("interception: upstream TLS before the 200", () => {
       ]);
       assert.deepEqual(h.tls.leaves, [{ host: "origin.test", sans: undefined }]);
       assert.deepEqual(h.tls.accepts, [
-        { certChainPem: "FAKE CHAIN for origin.test", keyPem: "FAKE KEY", alpn: ["http/1.1"], minVersion: "TLSv1.3", initialData: "" },
+        // the client's first bytes were read for a look at its ClientHello (here, the fake
+        // TLS's plaintext): the handshake gets them, unchanged
+        { certChainPem: "FAKE CHAIN for origin.test", keyPem: "FAKE KEY", alpn: ["http/1.1"], minVersion: "TLSv1.3", initialData: GET },
       ]);
       const r = h.record();
       assert.equal(r.kind, "connect");

@@ -197,6 +197,20 @@ describe("compilePolicy: decisions", () => {
     assert.equal(decide(p, "plain.example").upstreamTls, "verify");
     assert.equal(decide(p, "other.example").upstreamTls, "verify");
   });
+  it('carries uninspectable: "tunnel" only from an allowing rule that decrypts; rejects a bad value', () => {
+    const p = policy([
+      { id: "grpc", hosts: ["grpc.example"], action: "allow", decryption: "decrypt", uninspectable: "tunnel" },
+      { id: "blind", hosts: ["blind.example"], action: "allow", uninspectable: "tunnel" },
+      { id: "strict", hosts: ["strict.example"], action: "allow", decryption: "decrypt", uninspectable: "refuse" },
+    ]);
+    assert.equal(decide(p, "grpc.example").uninspectable, "tunnel");
+    assert.equal(decide(p, "blind.example").uninspectable, undefined, "nothing to fall back from without decryption");
+    assert.equal(decide(p, "strict.example").uninspectable, undefined);
+    assert.throws(
+      () => policy([{ id: "x", action: "allow", decryption: "decrypt", uninspectable: "yes" as "tunnel" }]),
+      /rules\[0\]\.uninspectable: expected "refuse" or "tunnel", got "yes"/,
+    );
+  });
   it("explain() lists every rule with why it did or did not match", () => {
     const p = policy([
       { id: "web", hosts: ["*.example"], ports: [80, "8000-8100"], action: "allow" },

@@ -1,0 +1,110 @@
+/**
+ * A decrypted session's TLS: the leaf minted for the client, the client's handshake, and the
+ * inspected relay that follows; and the whole of it for a client whose ClientHello is in.
+ * @module
+ */
+import type { Conn } from "../core/conn.ts";
+import { hostText } from "../core/host.ts";
+import { type TlsClientSession, TlsValidationError } from "../core/tls.ts";
+import { TlsAlert } from "../protocol/tls-alert.ts";
+import type { Decision, Host } from "../policy/types.ts";
+import { acceptClientTls } from "./client-tls.ts";
+import type { FlowContext, InterceptionContext, MintedLeaf } from "./context.ts";
+import { relayDecryptedHttp, type UpstreamHandle } from "./decrypted-http.ts";
+import { errorText, type FlowState } from "./flow-state.ts";
+import { refuseTls } from "./tls-hello.ts";
+import { noteUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
+import { connectUpstreamTls, tlsName, upstreamHandle } from "./upstream-tls.ts";
+
+/** A leaf for `host`, with the upstream certificate's names too when mirroring is on. */
+export async function mintLeaf(ic: InterceptionContext, host: Host, session: TlsClientSession): Promise<MintedLeaf> {
+  const sans = ic.mirrorUpstreamSans && ic.certificateNames && session.peerCertificateDer
+    ? await ic.certificateNames(session.peerCertificateDer)
+    : undefined;
+  return ic.leaf(tlsName(host), sans);
+}
+
+/**
+ * Completes the client's handshake with the minted leaf (`initialData`: client bytes
+ * already read, e.g. the ClientHello) and relays inspected HTTP until the connection ends,
+ * then writes the flow line. `portMustMatch`: see `relayDecryptedHttp`.
+ */
+export async function acceptAndRelay(
+  client: Conn,
+  initialData: Uint8Array | undefined,
+  leaf: MintedLeaf,
+  upstream: UpstreamHandle,
+  host: Host,
+  port: number,
+  decision: Decision,
+  ctx: FlowContext,
+  ic: InterceptionContext,
+  flow: FlowState,
+  portMustMatch: boolean,
+): Promise<void> {
+  // a revoked flow closes every upstream connection it uses, but not one it gave to the pool
+  const watched = (h: UpstreamHandle): UpstreamHandle => {
+    const watch = flow.watch;
+    if (!watch) return h;
+    watch.also(h.conn);
+    const keep = h.keep;
+    return keep ? { ...h, keep: (reader, served) => (watch.release(h.conn), keep(reader, served)) } : h;
+  };
+  upstream = watched(upstream);
+  let tlsClient;
+  try {
+    tlsClient = await acceptClientTls(ctx, client, leaf, ic.clientMinVersion, initialData);
+  } catch (e) {
+    upstream.conn.close();
+    return flow.finish("error", errorText(e));
+  }
+  flow.watch?.also(tlsClient.conn);
+  const reconnect = async () => watched(upstreamHandle(ic, await connectUpstreamTls(ctx, ic, host, port, decision)));
+  const result = await relayDecryptedHttp(tlsClient.conn, upstream, host, port, ctx, flow, reconnect, decision.log, portMustMatch);
+  flow.record.bytesUp = result.bytesUp;
+  flow.record.bytesDown = result.bytesDown;
+  flow.finish(result.end, result.error);
+}
+
+/**
+ * Decryption once the client's ClientHello is in (`raw`, handed to the handshake): validated
+ * TLS to the real server, a leaf minted, the client's handshake, then the inspected relay. The
+ * client was told nothing before (a transparent connection) or only that its tunnel is open
+ * (a CONNECT whose rule looks at the ClientHello first), so failures are TLS alerts: an
+ * upstream certificate that fails validation gets `handshake_failure` and nothing is minted.
+ * `portMustMatch`: see `relayDecryptedHttp`.
+ */
+export async function decryptAfterHello(
+  client: Conn,
+  raw: Uint8Array,
+  host: Host,
+  port: number,
+  decision: Decision,
+  ctx: FlowContext,
+  flow: FlowState,
+  portMustMatch: boolean,
+): Promise<void> {
+  const r = flow.record;
+  const ic = ctx.interception;
+  const fail = (alert: number, error: string) => refuseTls(client, alert).then(() => flow.finish("error", error));
+  if (!ic) return fail(TlsAlert.internalError, `Rule "${decision.ruleId}" asks for decryption but no CA is configured`);
+  let up;
+  try {
+    up = await connectUpstreamTls(ctx, ic, host, port, decision);
+  } catch (e) {
+    noteUpstreamError(flow, e);
+    // only a TLS alert can answer now, and nothing is minted
+    if (e instanceof TlsValidationError) return fail(TlsAlert.handshakeFailure, `Upstream certificate rejected (${e.code}): ${e.message}`);
+    return fail(TlsAlert.internalError, e instanceof UpstreamError ? e.message : `Upstream TLS with ${hostText(host)}:${port} failed: ${errorText(e)}`);
+  }
+  noteUpstream(r, up);
+  const upstream = upstreamHandle(ic, up);
+  let leaf;
+  try {
+    leaf = await mintLeaf(ic, host, up.session);
+  } catch (e) {
+    upstream.conn.close();
+    return fail(TlsAlert.internalError, `Could not issue a certificate for ${hostText(host)}: ${errorText(e)}`);
+  }
+  return acceptAndRelay(client, raw, leaf, upstream, host, port, decision, ctx, ic, flow, portMustMatch);
+}
