@@ -18,10 +18,12 @@ import { type DnsAnswer, RCODE_NOERROR, RCODE_NXDOMAIN, TYPE_A, TYPE_AAAA } from
 
 /**
  * What came of one exchange with a server: "answered" (whatever the response code), "truncated"
- * (over UDP, some answer too long: asked again over TCP) or "failed" (unreachable, silent
- * until its share of the timeout, malformed).
+ * (over UDP, some answer too long: asked again over TCP), "case-mismatch" (over UDP, some
+ * answer did not echo the name's random case: asked again over TCP; a server that does not
+ * keep case, or a forgery) or "failed" (unreachable, silent until its share of the timeout,
+ * malformed).
  */
-export type DnsExchangeResult = "answered" | "truncated" | "failed";
+export type DnsExchangeResult = "answered" | "truncated" | "case-mismatch" | "failed";
 
 /** Told of every exchange with a server, e.g. to count them per server and transport. */
 export type DnsExchangeObserver = (server: DnsServer, transport: "udp" | "tcp", result: DnsExchangeResult) => void;
@@ -44,7 +46,7 @@ function why(e: unknown): string {
 }
 
 /** `exchange`, with its result told to `observe`. */
-async function observed<T>(observe: DnsExchangeObserver, server: DnsServer, transport: "udp" | "tcp", exchange: Promise<T>, truncated: (value: T) => boolean = () => false): Promise<T> {
+async function observed<T>(observe: DnsExchangeObserver, server: DnsServer, transport: "udp" | "tcp", exchange: Promise<T>, result: (value: T) => DnsExchangeResult = () => "answered"): Promise<T> {
   let value: T;
   try {
     value = await exchange;
@@ -52,7 +54,7 @@ async function observed<T>(observe: DnsExchangeObserver, server: DnsServer, tran
     observe(server, transport, "failed");
     throw e;
   }
-  observe(server, transport, truncated(value) ? "truncated" : "answered");
+  observe(server, transport, result(value));
   return value;
 }
 
@@ -89,14 +91,17 @@ export class ServerResolver implements Resolver {
     this.#observe = observe;
   }
 
-  /** UDP first, and the queries whose answers came back truncated again over TCP; or TCP only. */
+  /** UDP first, and the queries whose answers came back truncated or recased again over TCP; or TCP only. */
   async #exchange(server: DnsServer, name: string, queries: readonly DnsQuery[], signal: AbortSignal): Promise<Map<number, DnsAnswer>> {
     const overTcp = (asked: readonly DnsQuery[]) => observed(this.#observe, server, "tcp", tcpExchange(this.#dial, server, name, asked, signal));
     if (!this.#udp) return overTcp(queries);
     const udp = udpExchange(this.#udp.open, server, name, queries, signal, this.#udp.retransmitMs);
-    const { answers, truncated } = await observed(this.#observe, server, "udp", udp, (o) => o.truncated.length > 0);
-    if (truncated.length === 0) return answers;
-    for (const [id, answer] of await overTcp(truncated)) answers.set(id, answer);
+    const { answers, truncated, recased } = await observed(this.#observe, server, "udp", udp, (o) =>
+      o.recased.length > 0 ? "case-mismatch" : o.truncated.length > 0 ? "truncated" : "answered"
+    );
+    const again = [...truncated, ...recased];
+    if (again.length === 0) return answers;
+    for (const [id, answer] of await overTcp(again)) answers.set(id, answer);
     return answers;
   }
 

@@ -3,7 +3,11 @@
  * are (RFC 5452): a fresh socket (so a fresh ephemeral port) per exchange, random IDs, and
  * only a datagram from the server's own address and port, with a pending ID and the question
  * echoed, is taken. Anything else is ignored rather than failing the exchange, so a forger
- * cannot make the gateway give up on a good server. Unanswered queries are sent again every
+ * cannot make the gateway give up on a good server. Each question's name is spelled in a
+ * random mix of cases (DNS 0x20, see `mixed-case.ts`); an answer that echoes it in other
+ * cases is not taken, and its question is left for TCP, as a truncated one is: a forger
+ * who guessed port and ID gains nothing, and a server that does not keep the case (rare)
+ * still answers, over TCP. Unanswered queries are sent again every
  * `retransmitMs` (UDP loses packets); a truncated answer (TC) is left for TCP. Queries offer
  * EDNS(0) answers of up to 1232 bytes, so long answers rarely need TCP; a server that does
  * not know EDNS (FORMERR or NOTIMP, RFC 6891 §7) is asked again without it.
@@ -13,6 +17,7 @@
 import type { Datagram, OpenDatagram } from "../core/datagram.ts";
 import { formatAddress } from "../log/flow-record.ts";
 import { parseIpLiteral } from "./ip-literal.ts";
+import { echoesSpelling, mixCase } from "./mixed-case.ts";
 import type { DnsServer } from "./server.ts";
 import type { DnsQuery } from "./tcp-exchange.ts";
 import { type DnsAnswer, decodeResponse, EDNS_UDP_PAYLOAD, encodeQuery, RCODE_FORMERR, RCODE_NOTIMP } from "./wire.ts";
@@ -20,10 +25,14 @@ import { type DnsAnswer, decodeResponse, EDNS_UDP_PAYLOAD, encodeQuery, RCODE_FO
 /** The TC (truncated) bit of the header's flags byte 2. */
 const TC = 0x02;
 
-/** What a UDP exchange got: answers, and queries whose answer was truncated (ask over TCP). */
+/**
+ * What a UDP exchange got: answers, and the queries to ask again over TCP: those whose answer
+ * was truncated, and those answered with the name in other cases than it was asked.
+ */
 export interface UdpOutcome {
   readonly answers: Map<number, DnsAnswer>;
   readonly truncated: readonly DnsQuery[];
+  readonly recased: readonly DnsQuery[];
 }
 
 /**
@@ -68,8 +77,10 @@ export async function udpExchange(
   const socket = await open(server.address, server.port);
   const answers = new Map<number, DnsAnswer>();
   const truncated: DnsQuery[] = [];
-  const pending = () => queries.filter((q) => !answers.has(q.id) && !truncated.includes(q));
-  const messages = new Map(queries.map((q) => [q.id, encodeQuery(q.id, name, q.type, EDNS_UDP_PAYLOAD)]));
+  const recased: DnsQuery[] = [];
+  const pending = () => queries.filter((q) => !answers.has(q.id) && !truncated.includes(q) && !recased.includes(q));
+  const spellings = new Map(queries.map((q) => [q.id, mixCase(name)]));
+  const messages = new Map(queries.map((q) => [q.id, encodeQuery(q.id, spellings.get(q.id)!, q.type, EDNS_UDP_PAYLOAD)]));
   const withoutEdns = new Set<number>();
   const sendPending = () => Promise.all(pending().map((q) => socket.send(messages.get(q.id)!)));
   let ignored = 0;
@@ -115,10 +126,14 @@ export async function udpExchange(
         ignore(e instanceof Error ? e.message : String(e));
         continue;
       }
+      if (!echoesSpelling(value.data, messages.get(id)!)) {
+        recased.push(query);
+        continue;
+      }
       if ((answer.rcode === RCODE_FORMERR || answer.rcode === RCODE_NOTIMP) && !withoutEdns.has(id)) {
         // a server from before EDNS refuses the OPT record: the same question, plain
         withoutEdns.add(id);
-        messages.set(id, encodeQuery(id, name, query.type));
+        messages.set(id, encodeQuery(id, spellings.get(id)!, query.type));
         await socket.send(messages.get(id)!);
         continue;
       }
@@ -128,7 +143,7 @@ export async function udpExchange(
       if (ignored === 0) throw signal.reason;
       throw new IgnoredDatagrams(`ignored ${ignored} datagram${ignored === 1 ? "" : "s"}, the last: ${lastIgnored}`);
     }
-    return { answers, truncated };
+    return { answers, truncated, recased };
   } finally {
     clearInterval(timer);
     signal.removeEventListener("abort", onAbort);

@@ -147,7 +147,7 @@ export async function exchange(
   const upW = hop.upstream.writable.getWriter();
   const cW = hop.client.writable.getWriter();
   // heads each way; the bodies count into the progress objects as they are relayed, an
-  // upgraded connection into `tunnel`, plus what the upstream sent right after its 101
+  // upgraded connection into `tunnelled`, plus what the upstream sent right after its 101
   let bytesUp = 0;
   let bytesDown = 0;
   let sentStatus: number | null = null;
@@ -260,9 +260,8 @@ export async function exchange(
       upW.releaseLock();
       cW.releaseLock();
       const upRest = hop.upstreamReader.release();
-      const upRestBytes = upRest?.byteLength ?? 0; // the Conn may free `upRest` once written
+      restDown = upRest?.byteLength ?? 0; // the Conn may free `upRest` once written
       if (upRest) await writeAll(hop.client, upRest);
-      restDown = upRestBytes;
       const result = await splice(ctx.runtime, hop.client, hop.upstream, {
         headA: hop.clientReader.release(),
         idleTimeoutMs: idle,

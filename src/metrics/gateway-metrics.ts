@@ -76,7 +76,7 @@ export interface GatewayMetrics {
   readonly certMintSeconds: Histogram;
   /** `tollgate_dns_lookups_total{source,result}`: source "static", "system", "dns", "cache", "literal" or "none"; result "ok", "notfound", "timeout" or "error". */
   readonly dnsLookups: Counter<readonly ["source", "result"]>;
-  /** `tollgate_dns_server_exchanges_total{server,transport,result}`: with configured DNS servers, each exchange with one; result "answered", "truncated" or "failed". */
+  /** `tollgate_dns_server_exchanges_total{server,transport,result}`: with configured DNS servers, each exchange with one; result "answered", "truncated", "case-mismatch" or "failed". */
   readonly dnsServerExchanges: Counter<readonly ["server", "transport", "result"]>;
   /** `tollgate_dns_lookup_seconds`. */
   readonly dnsLookupSeconds: Histogram;
@@ -272,7 +272,7 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
     dnsLookups: registry.counter({ name: "tollgate_dns_lookups_total", help: "DNS lookups by source and result.", labelNames: ["source", "result"] }),
     dnsServerExchanges: registry.counter({
       name: "tollgate_dns_server_exchanges_total",
-      help: "Exchanges with configured DNS servers by server, transport (udp, tcp) and result (answered, truncated, failed).",
+      help: "Exchanges with configured DNS servers by server, transport (udp, tcp) and result (answered, truncated, case-mismatch, failed).",
       labelNames: ["server", "transport", "result"],
     }),
     dnsLookupSeconds: registry.histogram({ name: "tollgate_dns_lookup_seconds", help: "Time to resolve an upstream name.", buckets: DNS_LOOKUP_BUCKETS }),

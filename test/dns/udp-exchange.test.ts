@@ -24,10 +24,16 @@ const truncated = (query: Uint8Array): Reply[] => {
   return [{ data }];
 };
 
-/** In-memory UDP: one socket per open, queries handed to the server's behaviour; records what happened. */
+/**
+ * In-memory UDP: one socket per open, queries handed to the server's behaviour (the name
+ * lowercased: servers look names up regardless of case); records what happened.
+ */
 function udpNetwork(servers: Record<string, UdpBehaviour>) {
   const opened: string[] = [];
+  /** `address:port name/type` of each query sent, the name lowercased. */
   const sends: string[] = [];
+  /** Each query's name as it was spelled on the wire. */
+  const spellings: string[] = [];
   /** The UDP payload size each query sent offered with EDNS(0), undefined for a plain query. */
   const offered: (number | undefined)[] = [];
   let openSockets = 0;
@@ -48,7 +54,9 @@ function udpNetwork(servers: Record<string, UdpBehaviour>) {
         controller.close();
       },
       send(data: Uint8Array) {
-        const { name, type } = questionOf(data);
+        const { name: spelled, type } = questionOf(data);
+        const name = spelled.toLowerCase();
+        spellings.push(spelled);
         sends.push(`${key} ${name}/${type}`);
         offered.push(ednsPayloadOf(data));
         const count = sends.filter((s) => s === `${key} ${name}/${type}`).length;
@@ -62,7 +70,7 @@ function udpNetwork(servers: Record<string, UdpBehaviour>) {
       },
     });
   };
-  return { open, opened, sends, offered, openSockets: () => openSockets };
+  return { open, opened, sends, spellings, offered, openSockets: () => openSockets };
 }
 
 /** In-memory TCP DNS servers (for answers truncated over UDP). */
@@ -140,6 +148,40 @@ describe("ServerResolver over UDP", () => {
     assert.equal(got.addresses.at(-1), "2001:db8::10", "AAAA from UDP, A from TCP");
     assert.equal(got.ttlSeconds, 60);
     assert.deepEqual(tcp.connections, ["10.0.0.1:53"]);
+  });
+
+  it("spells each question's name in a random mix of cases (DNS 0x20), the same when it is sent again", async () => {
+    const udp = udpNetwork({ "10.0.0.1:53": (name, type, q, sent) => (type === 1 && sent < 2 ? [] : answer(q, normal(name, type))) });
+    const r = new ServerResolver([S1], noTcp.dial, 2000, { open: udp.open, retransmitMs: 30 });
+    for (let i = 0; i < 4; i++) assert.deepEqual((await r.resolve("www.example.test")).addresses, ["192.0.2.10", "2001:db8::10"]);
+    assert.ok(udp.spellings.every((s) => s.toLowerCase() === "www.example.test"));
+    // 2 of 9 sends (the first A query went twice) being spelled the same by chance: 2^-14 each
+    assert.ok(new Set(udp.spellings).size >= 5, `spellings vary: ${udp.spellings.join(", ")}`);
+    assert.equal(udp.spellings[0], udp.spellings[2], "a query sent again keeps its spelling (its answer may echo either send)");
+  });
+
+  it("an answer that echoes the name in other cases is not taken: the question is asked again over TCP", async () => {
+    // a server that lowercases questions (rare), or a forger who guessed port and ID but not the case
+    const recased = (q: Uint8Array, address: string): Reply[] => {
+      const lower = q.slice();
+      for (let i = 12; lower[i] !== 0; i++) if (lower[i]! >= 0x41 && lower[i]! <= 0x5a) lower[i] = lower[i]! | 0x20;
+      return [{ data: buildResponse(lower, { answers: [A("a.test", address)] }) }];
+    };
+    const udp = udpNetwork({ "10.0.0.1:53": (name, type, q) => (type === 1 ? recased(q, "203.0.113.66") : answer(q, normal(name, type))) });
+    const tcp = tcpNetwork({ "10.0.0.1:53": (name, type) => (type === 1 ? { answers: [A(name, "192.0.2.77")] } : { rcode: 2 }) });
+    const seen: string[] = [];
+    const r = new ServerResolver([S1], tcp.dial, 1000, { open: udp.open, retransmitMs: 500 }, (server, transport, result) => seen.push(`${transport} ${result}`));
+    // the spelling is random: a name whose letters all came out lowercase would match; retry until one did not
+    for (let tries = 0; ; tries++) {
+      assert.ok(tries < 20, "a mixed spelling within 20 lookups");
+      seen.length = 0;
+      const got = await r.resolve("a.test");
+      if (udp.spellings.at(-2) === "a.test") continue;
+      assert.deepEqual(got.addresses, ["192.0.2.77", "2001:db8::10"], "A from TCP, never the recased UDP answer");
+      break;
+    }
+    assert.deepEqual(seen, ["udp case-mismatch", "tcp answered"]);
+    assert.ok(tcp.connections.length >= 1);
   });
 
   it("tells its observer of each exchange: server, transport, and answered, truncated or failed", async () => {

@@ -29,8 +29,12 @@ function truncatedReply(query: Uint8Array): Uint8Array {
  */
 async function startDnsServer(zone: (name: string, type: number) => TestResponse) {
   const asked: string[] = [];
+  /** Each question's name as spelled on the wire (DNS 0x20 mixes its case over UDP). */
+  const spellings: string[] = [];
   const question = (query: Uint8Array, transport: string) => {
-    const { name, type } = questionOf(query);
+    const { name: spelled, type } = questionOf(query);
+    const name = spelled.toLowerCase(); // looked up regardless of case, echoed as asked
+    spellings.push(spelled);
     asked.push(`${name}/${type === 1 ? "A" : "AAAA"} ${transport}`);
     return buildResponse(query, zone(name, type));
   };
@@ -70,6 +74,7 @@ async function startDnsServer(zone: (name: string, type: number) => TestResponse
   return {
     port,
     asked,
+    spellings,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -120,6 +125,9 @@ describe("dns.servers end to end", { timeout: 60_000 }, () => {
     assert.equal(f.resolved, "127.0.0.1");
     assert.equal(f.dnsSource, "dns");
     assert.deepEqual(dns.asked.filter((q) => q.startsWith("origin.test/")).sort(), ["origin.test/A udp", "origin.test/AAAA udp"], "asked once, over UDP: the second request came from the cache");
+    const spelled = dns.spellings.filter((n) => n.toLowerCase() === "origin.test");
+    assert.equal(spelled.length, 2);
+    assert.ok(spelled.some((n) => n !== "origin.test"), `the name went out in mixed case (DNS 0x20): ${spelled.join(", ")}`);
     await gw.waitForFlow((f) => f.kind === "connect" && f.host === "origin.test" && f.dnsSource === "cache");
   });
 
