@@ -76,7 +76,7 @@ export async function acceptAndRelay(
  */
 export async function decryptAfterHello(
   client: Conn,
-  raw: Uint8Array,
+  raw: Uint8Array | undefined,
   host: Host,
   port: number,
   decision: Decision,

@@ -2,7 +2,7 @@ import type { Conn } from "../core/conn.ts";
 import { concatBytes } from "../core/bytes.ts";
 import { hostText } from "../core/host.ts";
 import { TlsValidationError } from "../core/tls.ts";
-import { type ClientHello, DEFAULT_MAX_CLIENT_HELLO_BYTES, DEFAULT_MAX_CLIENT_HELLO_RECORDS } from "../protocol/client-hello.ts";
+import { DEFAULT_MAX_CLIENT_HELLO_BYTES, DEFAULT_MAX_CLIENT_HELLO_RECORDS } from "../protocol/client-hello.ts";
 import { TlsAlert } from "../protocol/tls-alert.ts";
 import type { Decision, Host } from "../policy/types.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
@@ -10,7 +10,7 @@ import type { FlowContext } from "./context.ts";
 import { acceptAndRelay, decryptAfterHello, mintLeaf } from "./decrypt-session.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { spliceHello } from "./hello-splice.ts";
-import { peekClientHello, refuseTls } from "./tls-hello.ts";
+import { type PeekedHello, peekClientHello, refuseTls } from "./tls-hello.ts";
 import type { TunnelReplies } from "./tunnel-replies.ts";
 import { uninspectableOffer, uninspectableVerdict } from "./uninspectable.ts";
 import { noteUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
@@ -89,8 +89,13 @@ async function lookFirst(client: Conn, src: ConnReader, host: Host, port: number
   if (!(await open(client, flow, replies.established()))) return;
   const looked = await tunnelHello(client, src, ctx, flow);
   if (!looked) return;
-  const offer = looked.hello && uninspectableOffer(looked.hello);
-  if (offer === undefined) return decryptAfterHello(client, initialData(looked.raw, src) ?? new Uint8Array(0), host, port, decision, ctx, flow, true);
+  if (!looked.hello) {
+    // no TLS to decrypt (nor to relay as this rule allows): no server is bothered for it
+    client.close();
+    return flow.finish("error", `Client TLS handshake failed: ${looked.problem}`);
+  }
+  const offer = uninspectableOffer(looked.hello);
+  if (offer === undefined) return decryptAfterHello(client, initialData(looked.raw, src), host, port, decision, ctx, flow, true);
   const verdict = uninspectableVerdict(offer, decision);
   const refuse = (alert: number, end: string, error?: string) => refuseTls(client, alert, src).then(() => flow.finish(end, error));
   if (verdict.action === "refuse") return refuse(TlsAlert.noApplicationProtocol, "error", verdict.error);
@@ -121,7 +126,7 @@ async function open(client: Conn, flow: FlowState, reply: Uint8Array): Promise<b
  * its ALPN offer goes into the flow line). Undefined when none came in time or the client
  * failed: the client is closed and the flow line written then.
  */
-async function tunnelHello(client: Conn, src: ConnReader, ctx: FlowContext, flow: FlowState): Promise<{ hello: ClientHello | undefined; raw: Uint8Array } | undefined> {
+async function tunnelHello(client: Conn, src: ConnReader, ctx: FlowContext, flow: FlowState): Promise<PeekedHello | undefined> {
   const ms = ctx.limits.headerTimeoutMs;
   try {
     const looked = await peekClientHello(src, { maxBytes: DEFAULT_MAX_CLIENT_HELLO_BYTES, maxRecords: DEFAULT_MAX_CLIENT_HELLO_RECORDS, timeoutMs: ms, drain: ctx.drain });

@@ -24,20 +24,26 @@ export async function readClientHello(src: ConnReader, limits: ClientHelloLimits
   return { hello, raw: reader.bytes() };
 }
 
+/** What {@linkcode peekClientHello} saw: the ClientHello, or why there is none. */
+export type PeekedHello =
+  | { readonly hello: ClientHello; readonly raw: Uint8Array }
+  | { readonly hello: undefined; readonly raw: Uint8Array; readonly problem: string };
+
 /**
  * Reads a client's ClientHello, if that is what it sends, for a look before its TLS handshake
- * (`raw`: every byte read, for the handshake's initial data). `hello` is undefined when the
- * bytes are no ClientHello (not TLS, malformed, over the limits) or the stream ended first:
- * the TLS layer then gets `raw` and fails on it as it would have without the look. A
- * timeout still throws (FlowTimeoutError).
+ * (`raw`: every byte read, for the handshake's initial data). `hello` is undefined, with the
+ * `problem`, when the bytes are no ClientHello (not TLS, malformed, over the limits) or the
+ * stream ended first: a TLS layer given `raw` would fail on it as it would have without the
+ * look. A timeout still throws (FlowTimeoutError).
  */
-export async function peekClientHello(src: ConnReader, limits: ClientHelloLimits): Promise<{ hello: ClientHello | undefined; raw: Uint8Array }> {
+export async function peekClientHello(src: ConnReader, limits: ClientHelloLimits): Promise<PeekedHello> {
   const reader = new ClientHelloReader({ maxBytes: limits.maxBytes, maxRecords: limits.maxRecords });
   try {
     const hello = await readFirst(src, (chunk) => reader.push(chunk), limits);
-    return { hello, raw: reader.bytes() };
+    if (hello) return { hello, raw: reader.bytes() };
+    return { hello: undefined, raw: reader.bytes(), problem: "the connection ended before a complete ClientHello" };
   } catch (e) {
-    if (e instanceof ClientHelloError) return { hello: undefined, raw: reader.bytes() };
+    if (e instanceof ClientHelloError) return { hello: undefined, raw: reader.bytes(), problem: e.message };
     throw e;
   }
 }

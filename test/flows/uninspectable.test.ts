@@ -141,6 +141,22 @@ describe("a decrypting rule and a client offering only protocols it cannot inspe
     });
   });
 
+  it('CONNECT with uninspectable: "tunnel": a client that sends no TLS after the 200 is closed; no server is bothered', async () => {
+    await withHarness({ policy: policy("origin.test", { uninspectable: "tunnel" }), interception: {} }, async (h) => {
+      const c = h.client();
+      await c.write(CONNECT);
+      assert.equal(await c.readText(ESTABLISHED.length), ESTABLISHED);
+      await c.write("GET / HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+      await within(c.readToEndOrReset(), 1000, "the close");
+      await h.finish();
+      assert.deepEqual(h.dials, []);
+      assert.deepEqual(h.tls.connects, []);
+      const r = h.record();
+      assert.equal(r.end, "error");
+      assert.match(r.error ?? "", /^Client TLS handshake failed: /);
+    });
+  });
+
   it("a tunnelled client stays open while the policy tunnels or exempts it, and is closed once it refuses such clients", async () => {
     const h2 = hello("origin.test", ["h2"]);
     const live = new LiveFlows();
