@@ -22,6 +22,7 @@ import { type FlowFilter, type FlowFilterParam, parseFlowFilter } from "./flow-f
 import { cspNonce, htmlResponse } from "./html.ts";
 import { DEFAULT_MAX_BODY_BYTES, HttpError, jsonError, jsonResponse, readJsonBody } from "./http.ts";
 import { openApiDocument } from "./openapi.ts";
+import { closeMatching, unfiltered } from "./close-matching.ts";
 import { parseConnectionQuery, processOf } from "./open-connections.ts";
 import { PAC_CONTENT_TYPE, pacScript } from "./pac.ts";
 import type { AdminState } from "./state.ts";
@@ -165,6 +166,18 @@ export function createAdminApp(state: AdminState, options: AdminAppOptions = {})
       throw new HttpError(400, (e as Error).message);
     }
     return jsonResponse(200, await state.connections(query));
+  });
+
+  app.delete("/connections", async (c) => {
+    let query;
+    try {
+      query = parseConnectionQuery((name) => c.req.query(name));
+    } catch (e) {
+      throw new HttpError(400, (e as Error).message);
+    }
+    const why = unfiltered(query);
+    if (why !== undefined) throw new HttpError(400, why);
+    return jsonResponse(200, await closeMatching(state, query, c.req.query("limit") !== undefined));
   });
 
   app.delete("/connections/:id", async (c) => {

@@ -195,10 +195,9 @@ export class GatewayAdminState implements AdminState {
     return { ...mergeOpen(parts, query), unanswered: answers.filter((a) => !a.selection).map((a) => a.index) };
   }
 
-  async closeConnection(id: string): Promise<"closed" | "not-found" | "no-answer"> {
+  async closeConnection(id: string, reason = `closed by an administrator (DELETE /connections/${id})`): Promise<"closed" | "not-found" | "no-answer"> {
     const owner = processOf(id);
     if (owner === undefined) return "not-found";
-    const reason = `closed by an administrator (DELETE /connections/${id})`;
     if (owner === 0) return this.#gateway.closeConnection(id, reason) ? "closed" : "not-found";
     if (!this.#peers || owner > this.#peers.status().total) return "not-found";
     const closed = await this.#peers.closeConnection(owner, id, reason);

@@ -131,6 +131,26 @@ export function openApiDocument(version: string): Json {
             ...errors(400, 401),
           },
         },
+        delete: {
+          summary:
+            "Closes every open connection the filters select, in every gateway process (at least one filter is required; minDurationMs=0 selects all); their flow lines end revoked, naming this request",
+          parameters: [
+            { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 10_000, default: 10_000 }, description: "Close at most this many, the longest open first" },
+            ...FLOW_FILTERS,
+          ],
+          responses: {
+            200: answer("Closed", {
+              type: "object",
+              properties: {
+                closed: { type: "array", items: { type: "string" }, description: "Ids of the connections closed" },
+                ended: { type: "integer", description: "Matching connections that ended by themselves before they could be closed" },
+                remaining: { type: "integer", description: "Matching connections beyond limit, still open" },
+                unanswered: { type: "array", items: { type: "integer" }, description: "Worker processes that did not answer: their connections may still be open" },
+              },
+            }),
+            ...errors(400, 401),
+          },
+        },
       },
       "/connections/{id}": {
         delete: {

@@ -45,10 +45,11 @@ export interface AdminState {
    */
   connections(query: ConnectionQuery): Promise<ConnectionList>;
   /**
-   * Closes open connection `id` in the process that runs it; its flow line ends `"revoked"`,
-   * naming the administrator's request. `"no-answer"`: its worker did not answer in time.
+   * Closes open connection `id` in the process that runs it; its flow line ends `"revoked"`
+   * with `reason` (default: naming `DELETE /connections/{id}`). `"no-answer"`: its worker
+   * did not answer in time.
    */
-  closeConnection(id: string): Promise<"closed" | "not-found" | "no-answer">;
+  closeConnection(id: string, reason?: string): Promise<"closed" | "not-found" | "no-answer">;
   /** Replaces the shared leaf key (new leaves are minted with it); false when no CA is configured. */
   rotateLeafKey?(): Promise<boolean>;
   /** The interception CA certificate (PEM), or undefined when no CA is configured. */

@@ -3,7 +3,8 @@
  * dashboard script (`ui-script.ts` inlines it into its function, whose helpers `$`, `el`,
  * `bytes`, `headers` and `needToken` it uses). It polls `GET /connections` every few
  * seconds while the page is visible, with the filter box's parameters, and closes one with
- * `DELETE /connections/{id}`; record text is rendered with `textContent` only.
+ * `DELETE /connections/{id}`, or (asked to confirm) every one the filter selects with
+ * `DELETE /connections?<filter>`; record text is rendered with `textContent` only.
  *
  * @module
  */
@@ -90,13 +91,39 @@ export const CONNECTIONS_SCRIPT = String.raw`
       .catch(function (e) { $("open-error").textContent = "cannot close " + id + ": " + e; button.disabled = false; });
   }
 
+  /** Closes every open connection the filter box selects, once confirmed (none without a filter). */
+  function closeAllOpen() {
+    var filter = openQuery.replace(/^&/, "");
+    var shown = filter;
+    try { shown = decodeURIComponent(filter); } catch (e) { /* show it encoded */ }
+    if (filter === "" || !window.confirm("Close every open connection matching " + shown + "?")) return;
+    var button = $("open-close-all");
+    button.disabled = true;
+    fetch("/connections?" + filter, { method: "DELETE", headers: headers() })
+      .then(function (res) {
+        return res.json().then(function (body) {
+          if (res.status !== 200) { $("open-error").textContent = body && body.error ? body.error : "error " + res.status; return; }
+          var note = "closed " + body.closed.length;
+          if (body.remaining > 0) note += "; " + body.remaining + " more match: close again";
+          if (body.unanswered.length > 0) note += "; no answer from worker " + body.unanswered.join(", ");
+          $("open-error").textContent = "";
+          $("open-closed").textContent = note;
+        });
+      })
+      .catch(function (e) { $("open-error").textContent = "cannot close the connections: " + e; })
+      .then(function () { button.disabled = openQuery === ""; loadOpen(); });
+  }
+
   /** The connections panel follows the filter box (the same parameters). */
   function filterOpen(query) {
     openQuery = query;
+    $("open-close-all").disabled = query === "";
+    $("open-closed").textContent = "";
     loadOpen();
   }
 
   $("open-sort").addEventListener("change", loadOpen);
   $("open-refresh").addEventListener("click", loadOpen);
+  $("open-close-all").addEventListener("click", closeAllOpen);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) loadOpen(); });
 `;

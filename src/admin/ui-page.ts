@@ -72,8 +72,8 @@ export function dashboardPage(nonce: string): string {
 </div>
 </section>
 <section>
-<h2>Open connections <select id="open-sort" aria-label="order"><option value="age">longest open first</option><option value="bytes">most bytes first</option></select> <button id="open-refresh" type="button">refresh</button></h2>
-<p id="open-summary" class="reason"></p><p id="open-error" class="error"></p>
+<h2>Open connections <select id="open-sort" aria-label="order"><option value="age">longest open first</option><option value="bytes">most bytes first</option></select> <button id="open-refresh" type="button">refresh</button> <button id="open-close-all" type="button" disabled title="Set a filter above: every open connection it selects is closed">close all matching</button></h2>
+<p id="open-summary" class="reason"></p><p id="open-closed" class="reason"></p><p id="open-error" class="error"></p>
 <div class="table-wrap open-wrap">
 <table id="open"><thead><tr>
 <th class="num">open for</th><th>client</th><th>mode</th><th>host</th><th>rule</th><th class="num">up</th><th class="num">down</th><th></th>

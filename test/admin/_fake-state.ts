@@ -112,8 +112,8 @@ export function fakeState(overrides: Partial<FakeState> = {}): FakeState {
       this.calls.push("connections");
       return Promise.resolve({ ...selectOpen(this.open, query), unanswered: this.unanswered });
     },
-    closeConnection(id) {
-      this.calls.push(`closeConnection ${id}`);
+    closeConnection(id, reason) {
+      this.calls.push(`closeConnection ${id}${reason === undefined ? "" : `: ${reason}`}`);
       if (this.silent.includes(id)) return Promise.resolve("no-answer" as const);
       const i = this.open.findIndex((f) => f.id === id);
       if (i < 0) return Promise.resolve("not-found" as const);

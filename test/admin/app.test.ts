@@ -451,6 +451,33 @@ describe("admin app: open connections", () => {
     assert.equal(state.open.length, 2, "nothing closed without the token");
     assert.deepEqual(state.calls.filter((c) => c.startsWith("closeConnection")), ["closeConnection 1-7", "closeConnection 1-7", "closeConnection 1-9"]);
   });
+
+  it("DELETE /connections?filter closes every match, naming the filter in their lines; no filter is a 400", async () => {
+    const { app, state } = appWith({ open: open(), unanswered: [3] });
+    const none = await app.request("/connections", { method: "DELETE", headers: auth });
+    assert.equal(none.status, 400);
+    assert.match(String((await json(none))["error"]), /at least one filter/);
+    assert.equal((await app.request("/connections?client=x", { method: "DELETE", headers: auth })).status, 400);
+    assert.equal((await app.request("/connections?host=*.example.com", { method: "DELETE" })).status, 401, "the token is needed");
+    assert.equal(state.open.length, 3, "nothing closed by the refused requests");
+    const res = await app.request("/connections?host=*.example.com", { method: "DELETE", headers: auth });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await json(res), { closed: ["0-1", "1-7"], ended: 0, remaining: 0, unanswered: [3] });
+    assert.deepEqual(state.open.map((c) => c.id), ["0-2"]);
+    assert.deepEqual(state.calls.filter((c) => c.startsWith("closeConnection")), [
+      "closeConnection 0-1: closed by an administrator (DELETE /connections?host=*.example.com)",
+      "closeConnection 1-7: closed by an administrator (DELETE /connections?host=*.example.com)",
+    ]);
+  });
+
+  it("DELETE /connections?filter&limit closes at most limit (the oldest first) and says how many remain", async () => {
+    const { app, state } = appWith({ open: open(), silent: ["0-2"] });
+    const res = await app.request("/connections?minDurationMs=0&limit=1", { method: "DELETE", headers: auth });
+    assert.deepEqual(await json(res), { closed: ["0-1"], ended: 0, remaining: 2, unanswered: [] });
+    const rest = await app.request("/connections?minDurationMs=0", { method: "DELETE", headers: auth });
+    assert.deepEqual(await json(rest), { closed: ["1-7"], ended: 0, remaining: 0, unanswered: [0] }, "the silent process is named");
+    assert.deepEqual(state.open.map((c) => c.id), ["0-2"]);
+  });
 });
 
 describe("admin app: CA, PAC, OpenAPI, UI", () => {

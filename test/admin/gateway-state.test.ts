@@ -165,5 +165,7 @@ describe("GatewayAdminState: open connections of every process", () => {
     ]);
     const alone = new GatewayAdminState(gateway, {});
     assert.equal(await alone.closeConnection("1-4"), "not-found", "no workers: only the primary's ids");
+    assert.equal(await state.closeConnection("1-4", "closed by an administrator (DELETE /connections?user=alice)"), "closed");
+    assert.equal(asked.at(-1), "1 1-4: closed by an administrator (DELETE /connections?user=alice)", "a given reason reaches the worker");
   });
 });

@@ -193,6 +193,7 @@ describe("dashboard in headless Chromium", { skip: runtimeName === "deno" ? skip
       await new Promise((r) => setTimeout(r, 50));
     }
 
+    assert.equal(await page.isDisabled("#open-close-all"), true, "no closing all without a filter");
     await page.fill("#filter", "host=long.open.test");
     await page.click('#filter-form button[type="submit"]');
     await page.waitForSelector('#open-body tr[data-id="1-2"]', { state: "detached", timeout: 5000 });
@@ -205,6 +206,23 @@ describe("dashboard in headless Chromium", { skip: runtimeName === "deno" ? skip
     assert.ok(state.calls.includes("closeConnection 0-1"));
     await waitForText(page, "#open-summary", (t) => t.startsWith("0 open"));
     assert.equal(await page.textContent("#open-error"), "");
+
+    // every connection the filter selects, once confirmed
+    state.open = [openFlow("0-5", { host: "long.open.test" }), openFlow("1-6", { host: "long.open.test" }), openFlow("0-7", { host: "other.test" })];
+    state.unanswered = [];
+    await page.click("#open-refresh");
+    await page.waitForSelector('#open-body tr[data-id="1-6"]', { timeout: 5000 });
+    let asked = "";
+    page.once("dialog", (d) => {
+      asked = d.message();
+      void d.accept();
+    });
+    await page.click("#open-close-all");
+    await waitForText(page, "#open-closed", (t) => t === "closed 2");
+    assert.equal(asked, "Close every open connection matching host=long.open.test?");
+    assert.deepEqual(state.open.map((c) => c.id), ["0-7"]);
+    assert.ok(state.calls.includes("closeConnection 1-6: closed by an administrator (DELETE /connections?host=long.open.test)"), state.calls.join("\n"));
+    await page.waitForSelector('#open-body tr[data-id="1-6"]', { state: "detached", timeout: 5000 });
     assert.deepEqual(errors, []);
     state.open = [];
     state.unanswered = [];

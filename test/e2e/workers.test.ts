@@ -151,7 +151,7 @@ describe("worker processes sharing the listeners (workers: 2)", { timeout: 120_0
       (await metric(/^tollgate_connections_total\{listener="explicit",mode="explicit",decision="allow"\} (\S+)$/m)) >= 40 ? true : undefined);
   });
 
-  it("GET /connections lists both processes' open tunnels; DELETE closes one in either, its line ending revoked", async () => {
+  it("GET /connections lists both processes' open tunnels; DELETE closes one in either, or all that match, their lines ending revoked", async () => {
     await until("the worker", workerPid);
     const tunnels = await Promise.all(Array.from({ length: 20 }, () => connect(gw.port, target)));
     assert.deepEqual(tunnels.map((t) => t.status), Array(20).fill(200));
@@ -191,7 +191,18 @@ describe("worker processes sharing the listeners (workers: 2)", { timeout: 120_0
         gw.flows().find((f) => f["end"] === "revoked" && f["error"] === `closed by an administrator (DELETE /connections/${id})`));
     }
     assert.equal((await list()).total, 18);
-    for (const t of tunnels) t.socket.destroy();
+    // the other 18, in both processes, in one request
+    const allClosed = Promise.all(tunnels.map((t) => (t.socket.destroyed ? Promise.resolve() : new Promise<void>((r) => t.socket.once("close", () => r())))));
+    for (const t of tunnels) t.socket.on("error", () => {});
+    const bulk = await fetch(`${admin}/connections?host=127.0.0.1`, { method: "DELETE" });
+    assert.equal(bulk.status, 200);
+    const done = (await bulk.json()) as { closed: string[]; ended: number; remaining: number; unanswered: number[] };
+    assert.equal(done.closed.length, 18);
+    assert.ok(done.closed.some((id) => id.startsWith("0-")) && done.closed.some((id) => id.startsWith("1-")), done.closed.join(" "));
+    assert.deepEqual([done.ended, done.remaining, done.unanswered], [0, 0, []]);
+    await Promise.race([allClosed, new Promise((_, no) => setTimeout(() => no(new Error("the tunnels were not all closed")), 5000))]);
+    await until("18 flow lines naming the request", () =>
+      gw.flows().filter((f) => f["end"] === "revoked" && f["error"] === "closed by an administrator (DELETE /connections?host=127.0.0.1)").length === 18 || undefined);
     await until("no open tunnels left", async () => ((await list()).total === 0 ? true : undefined));
   });
 
