@@ -158,23 +158,19 @@ export function createAdminApp(state: AdminState, options: AdminAppOptions = {})
     return new Response(body, { headers: { ...SSE_HEADERS, "x-accel-buffering": "no" } });
   });
 
-  app.get("/connections", async (c) => {
-    let query;
+  /** The connections a request's query parameters select; a bad one is a 400 naming it. */
+  const connectionQuery = (param: (name: string) => string | undefined) => {
     try {
-      query = parseConnectionQuery((name) => c.req.query(name));
+      return parseConnectionQuery(param);
     } catch (e) {
       throw new HttpError(400, (e as Error).message);
     }
-    return jsonResponse(200, await state.connections(query));
-  });
+  };
+
+  app.get("/connections", async (c) => jsonResponse(200, await state.connections(connectionQuery((name) => c.req.query(name)))));
 
   app.delete("/connections", async (c) => {
-    let query;
-    try {
-      query = parseConnectionQuery((name) => c.req.query(name));
-    } catch (e) {
-      throw new HttpError(400, (e as Error).message);
-    }
+    const query = connectionQuery((name) => c.req.query(name));
     const why = unfiltered(query);
     if (why !== undefined) throw new HttpError(400, why);
     return jsonResponse(200, await closeMatching(state, query, c.req.query("limit") !== undefined));
