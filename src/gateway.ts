@@ -4,6 +4,7 @@ import { createResolver } from "./dns/resolver.ts";
 import type { FlowContext } from "./flows/context.ts";
 import { compileUrlRules } from "./policy/url-rules.ts";
 import { gatewayUsers } from "./auth/gateway-users.ts";
+import { userChanges } from "./auth/user-changes.ts";
 import { type AddressGuard, createAddressGuard } from "./policy/address-guard.ts";
 import { listenerFlow } from "./flows/listener-flow.ts";
 import { type FlowLog, formatAddress, teeFlowLog } from "./log/flow-record.ts";
@@ -214,6 +215,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     }
     const oldOutput = output;
     const generation = live.generation + 1;
+    const usersChanged = userChanges(live.config.proxyAuth, next.proxyAuth);
     // one synchronous swap: a connection sees either the old or the new policy, never a mix
     live.config = next;
     live.parents = parents;
@@ -239,7 +241,11 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     live.lastReload = { at: new Date().toISOString(), ok: true, generation };
     observeConfigReload(metrics, true, generation);
     if (oldOutput !== output) oldOutput.close();
-    if (next.policy.recheckOpenConnections) liveFlows.recheck(policy);
+    if (next.policy.recheckOpenConnections) {
+      liveFlows.recheck(policy);
+      // a removed user, or one whose password changed, keeps nothing opened with the old credentials
+      if (usersChanged) liveFlows.revokeUsers(usersChanged);
+    }
     return { generation, restartNeeded: restartNeeded(config, next), listening: change.bound, closed: change.closed };
   };
   return {

@@ -189,6 +189,23 @@ export class LiveFlows {
     return revoked;
   }
 
+  /**
+   * Revokes every open flow of a user `why` names a reason for (after a reload removed the
+   * user or changed their password): flows the policy decided (their query's user) and
+   * reverse-proxy connections (the user their `basicAuth` let through). Returns how many.
+   */
+  revokeUsers(why: (user: string) => string | undefined): number {
+    let revoked = 0;
+    for (const entry of [...this.#entries.values()]) {
+      const user = entry.query ? entry.query.user : (entry.flow.snapshot?.().user ?? undefined);
+      const reason = user === undefined ? undefined : why(user);
+      if (reason === undefined) continue;
+      revoked++;
+      this.#revoke(entry, reason);
+    }
+    return revoked;
+  }
+
   #revoke(entry: Entry, reason: string): void {
     this.#entries.delete(entry.id);
     entry.flow.revoke(reason);

@@ -7,6 +7,7 @@ import { makeTestPki, type TestPki } from "./support/certs.ts";
 import { curl } from "./support/curl.ts";
 import { cliCommand, type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { type Origin, startOrigin } from "./support/origin.ts";
+import { openTunnel } from "./support/tunnel.ts";
 
 /** Opens a connection and resolves with what the gateway says first (or "" when it just closes). */
 function firstAnswer(port: number, send?: string, timeoutMs = 5000): Promise<string> {
@@ -175,12 +176,25 @@ describe("access control end to end: listener allowlist, proxy auth, connection 
     }
   });
 
-  it("a reload (SIGHUP) swaps the users: a new one signs in, a removed one gets 407, no restart", async () => {
+  it("a reload (SIGHUP) swaps the users: a removed one's open tunnel is closed and it gets 407, a new one signs in, no restart", async () => {
+    const basic = (user: string) => ({ "Proxy-Authorization": `Basic ${btoa(`${user}:s3cret`)}` });
+    const alice = await openTunnel(gw.port, "origin.test", origin.port, basic("alice"));
+    const bobs = await openTunnel(gw.port, "origin.test", origin.port, basic("bob"));
     const file = gw.configFile!;
     const config = JSON.parse(readFileSync(file, "utf8")) as { proxyAuth: { users: { name: string; passwordHash: string }[] } };
     config.proxyAuth.users = [{ name: "alice", passwordHash: hash }, { name: "carol", passwordHash: hash }];
     writeFileSync(file, JSON.stringify(config));
     assert.match(await gw.reload(), /config reloaded/); // by SIGHUP, or already by the file watcher
+    try {
+      await Promise.race([bobs.closed, new Promise((_, no) => setTimeout(() => no(new Error("bob's tunnel is still open")), 5000))]);
+      const revoked = await gw.waitForFlow((f) => f.user === "bob" && f.end === "revoked");
+      assert.equal(revoked.error, 'user "bob" is no longer a proxy user');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(alice.isOpen(), true, "a user who stays keeps her tunnel");
+    } finally {
+      alice.socket.destroy();
+      bobs.socket.destroy();
+    }
     const proxy = ["-x", `http://127.0.0.1:${gw.port}`, "--cacert", pki.caFile];
     const carol = await curl([...proxy, "-U", "carol:s3cret", url()]);
     assert.equal(carol.code, 0, carol.stderr);

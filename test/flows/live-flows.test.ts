@@ -107,6 +107,24 @@ describe("LiveFlows", () => {
     assert.equal(unrouted.recheck(via("lab")), 0, "without a route function, routes are not watched");
   });
 
+  it("revokeUsers: closes the flows of the users named, policy-decided or reverse (by the user they signed in as)", () => {
+    const live = new LiveFlows();
+    const query = (user?: string) => ({ host: normalizeHost("a.test"), port: 443, clientIp: "10.0.0.1", ...(user ? { user } : {}) });
+    const reasons: string[] = [];
+    live.watch(query("bob"), ALLOWED, memoryConnPair()[0], revoking((r) => reasons.push(`bob's tunnel: ${r}`)));
+    live.watch(query("alice"), ALLOWED, memoryConnPair()[0], revoking((r) => reasons.push(`alice's tunnel: ${r}`)));
+    live.watch(query(), ALLOWED, memoryConnPair()[0], revoking((r) => reasons.push(`anonymous: ${r}`)));
+    const record = (user: string | null) => ({ type: "flow", user, since: "2026-11-23T10:00:00.000Z" }) as unknown as LiveRecord;
+    live.track(memoryConnPair()[0], { revoke: (r) => reasons.push(`bob's reverse connection: ${r}`), snapshot: () => record("bob") });
+    live.track(memoryConnPair()[0], { revoke: (r) => reasons.push(`reverse, no user: ${r}`), snapshot: () => record(null) });
+    const seen: string[] = [];
+    const why = (user: string) => (seen.push(user), user === "bob" ? 'user "bob" is no longer a proxy user' : undefined);
+    assert.equal(live.revokeUsers(why), 2);
+    assert.deepEqual(reasons, ['bob\'s tunnel: user "bob" is no longer a proxy user', 'bob\'s reverse connection: user "bob" is no longer a proxy user']);
+    assert.deepEqual(seen, ["bob", "alice", "bob"], "flows without a user are not asked about");
+    assert.equal(live.size, 3);
+  });
+
   it("untilNextMinute: just past the next whole minute", () => {
     assert.equal(untilNextMinute(Date.parse("2026-11-23T12:00:00.000Z")), 60_005);
     assert.equal(untilNextMinute(Date.parse("2026-11-23T12:59:59.990Z")), 15);

@@ -9,13 +9,17 @@ export interface Tunnel {
   isOpen(): boolean;
 }
 
-/** Opens a CONNECT tunnel to `host:port` through the gateway at 127.0.0.1:`gatewayPort` and waits for its 200. */
-export async function openTunnel(gatewayPort: number, host: string, port: number): Promise<Tunnel> {
+/**
+ * Opens a CONNECT tunnel to `host:port` through the gateway at 127.0.0.1:`gatewayPort` and
+ * waits for its 200; `headers` go into the request (e.g. `Proxy-Authorization`).
+ */
+export async function openTunnel(gatewayPort: number, host: string, port: number, headers: Readonly<Record<string, string>> = {}): Promise<Tunnel> {
   const socket = net.connect(gatewayPort, "127.0.0.1");
   let open = true;
   const closed = new Promise<void>((resolve) => socket.on("close", () => ((open = false), resolve())));
   socket.on("error", () => {});
-  socket.write(`CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`);
+  const fields = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+  socket.write(`CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\n${fields}\r\n`);
   const head = await new Promise<string>((resolve, reject) => {
     let got = "";
     const onData = (b: Buffer) => {

@@ -1,0 +1,32 @@
+/**
+ * What a reload did to the proxy users, for the connections they have open: a user removed
+ * from `proxyAuth.users`, or whose password changed, should not keep a tunnel (or a download)
+ * opened with the old credentials — the usual reason to remove a user or change a password
+ * is that the account or the password may be in the wrong hands.
+ *
+ * @module
+ */
+import type { Config } from "../config/config.ts";
+
+/** Why user `name`'s open connections may not go on (undefined: they may). */
+export type UserRevocation = (name: string) => string | undefined;
+
+/**
+ * How `before`'s users fare under `after`: undefined when nothing is to be checked (no
+ * proxy authentication before, so no connection has a user; or none after, so there is no
+ * list to check against: turning authentication off closes nothing).
+ */
+export function userChanges(before: Config["proxyAuth"], after: Config["proxyAuth"]): UserRevocation | undefined {
+  if (!before || !after) return undefined;
+  const was = new Map(before.users.map((u) => [u.name, u.passwordHash]));
+  const now = new Map(after.users.map((u) => [u.name, u.passwordHash]));
+  let changed = false;
+  for (const [name, hash] of was) if (now.get(name) !== hash) changed = true;
+  if (!changed) return undefined;
+  return (name) => {
+    const hash = now.get(name);
+    if (hash === undefined) return `user ${JSON.stringify(name)} is no longer a proxy user`;
+    const old = was.get(name);
+    return old !== undefined && old !== hash ? `the password of user ${JSON.stringify(name)} changed` : undefined;
+  };
+}
