@@ -2,7 +2,8 @@
  * One connection on a SOCKS5 listener (RFC 1928, RFC 1929): method negotiation, sign-in with
  * the gateway's users when `proxyAuth` is configured, then a CONNECT request that becomes a
  * tunnel exactly as an HTTP CONNECT does (policy, decryption exception or interception,
- * flow line); refusals are answered with the SOCKS reply code that fits.
+ * flow line); refusals are answered with the SOCKS reply code that fits. A connection whose
+ * first byte is 4 speaks SOCKS4(a) instead (see `socks4.ts`).
  * @module
  */
 import type { Conn } from "../core/conn.ts";
@@ -30,6 +31,20 @@ import { tunnelTo } from "./connect-tunnel.ts";
 import { clientFailure, errorText, FlowState } from "./flow-state.ts";
 import { readFirst } from "./read-first.ts";
 import type { TunnelReplies } from "./tunnel-replies.ts";
+import { parseSocks4Request, Socks4Reply, socks4Reply, type Socks4Request } from "../protocol/socks4.ts";
+import { serveSocks4 } from "./socks4.ts";
+
+/** The first message: a SOCKS5 greeting, or (first byte 4) a whole SOCKS4(a) request. */
+type FirstMessage = { readonly version: 5; readonly greeting: { readonly methods: readonly number[] } } | { readonly version: 4; readonly request: Socks4Request };
+
+function parseFirst(b: Uint8Array): Parsed<FirstMessage> {
+  if (b.length > 0 && b[0] === 0x04) {
+    const m = parseSocks4Request(b);
+    return m && { value: { version: 4, request: m.value }, length: m.length };
+  }
+  const m = parseGreeting(b);
+  return m && { value: { version: 5, greeting: m.value }, length: m.length };
+}
 
 /** The rule id of sign-in refusals, as on the explicit listener. */
 const AUTH_RULE = "proxy-auth";
@@ -106,13 +121,20 @@ export async function handleSocks5(client: Conn, ctx: FlowContext): Promise<void
     return answer ? sendAndClose(client, src, answer) : (client.close(), Promise.resolve());
   };
   let step = "greeting";
+  /** The client's first byte was 4: it speaks SOCKS4(a). */
+  let socks4First = false;
   try {
-    const greeting = await read(parseGreeting);
-    if (!greeting) {
+    const first = await read((b) => {
+      if (b.length > 0) socks4First = b[0] === 0x04;
+      return parseFirst(b);
+    });
+    if (!first) {
       client.close();
-      if (src.received) flow.finish("client-closed", "Connection closed during the SOCKS5 greeting");
+      if (src.received) flow.finish("client-closed", "Connection closed during the SOCKS greeting");
       return; // hung up before a byte: a health check or port probe
     }
+    if (first.version === 4) return await serveSocks4(client, src, first.request, ctx, flow);
+    const greeting = first.greeting;
     const auth = ctx.proxyAuth?.();
     const method = auth ? SocksMethod.userPass : SocksMethod.noAuth;
     if (!greeting.methods.includes(method)) {
@@ -172,12 +194,14 @@ export async function handleSocks5(client: Conn, ctx: FlowContext): Promise<void
     if (request.port === 0) return fail("SOCKS5 destination port 0", socksReply(SocksReply.hostUnreachable));
     return await tunnelTo(client, src, host, request.port, ctx, flow, SOCKS5_REPLIES);
   } catch (e) {
+    // what the client began with: a SOCKS4 request is answered (and named) as one
+    const socks4 = step === "greeting" && src.received && socks4First;
     if (e instanceof SocksError) {
       // a malformed greeting may not be SOCKS at all: nothing to answer in a language it speaks
-      const answer = step === "greeting" ? undefined : step === "sign-in" ? credentialsAnswer(false) : socksReply(e.reply);
+      const answer = socks4 ? socks4Reply(Socks4Reply.rejected) : step === "greeting" ? undefined : step === "sign-in" ? credentialsAnswer(false) : socksReply(e.reply);
       return fail(e.message, answer);
     }
-    if (e instanceof FlowTimeoutError) return fail(`No complete SOCKS5 ${step} within ${ctx.limits.headerTimeoutMs} ms`);
+    if (e instanceof FlowTimeoutError) return fail(`No complete ${socks4 ? "SOCKS4 request" : `SOCKS5 ${step}`} within ${ctx.limits.headerTimeoutMs} ms`);
     client.close();
     flow.finish(clientFailure(e), errorText(e));
   }

@@ -280,7 +280,7 @@ export function socksReply(code: SocksReplyCode, bound: { readonly address: stri
 /**
  * Feeds chunks to one parser until its message is complete; {@link rest} then holds the
  * bytes that came after it (a client that sends ahead). Buffering is bounded by the
- * message's own limit (513 bytes at most) plus the chunk being pushed.
+ * message's own limit (513 bytes at most; a SOCKS4 request 520) plus the chunk being pushed.
  */
 export class SocksMessageReader<T> {
   readonly #parse: (b: Uint8Array) => Parsed<T>;

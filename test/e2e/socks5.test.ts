@@ -122,6 +122,23 @@ describe("SOCKS5 listener end to end (real curl)", { timeout: 120_000 }, () => {
     }
   });
 
+  it("socks4a and socks4: curl's SOCKS4 clients tunnel on the same listener; a denied name gets 91", async () => {
+    const before = gw.flows().filter((f) => f.mode === "socks5" && f.host === "origin.test").length;
+    const named = await curl(["-x", `socks4a://127.0.0.1:${gw.port}`, "--cacert", pki.caFile, `https://origin.test:${origin.port}/hello`]);
+    assert.equal(named.code, 0, named.stderr);
+    assert.equal(named.stdout, "hello from origin");
+    const f = await gw.waitForFlow(() => gw.flows().filter((f) => f.mode === "socks5" && f.host === "origin.test").length > before);
+    assert.ok(f);
+    const literal = await curl(["-x", `socks4://127.0.0.1:${gw.port}`, "--cacert", pki.caFile, `https://127.0.0.1:${origin.port}/hello`]);
+    assert.equal(literal.code, 0, literal.stderr);
+    assert.equal(literal.stdout, "hello from origin");
+    const denied = await curl(["-x", `socks4a://127.0.0.1:${gw.port}`, `https://blocked4.test:${origin.port}/hello`]);
+    assert.equal(denied.code, 97, denied.stderr); // CURLE_PROXY
+    assert.match(denied.stderr, /91|rejected|denied/i);
+    const d = await gw.waitForFlow((f) => f.mode === "socks5" && f.host === "blocked4.test");
+    assert.deepEqual([d.decision, d.rule, d.resolved], ["deny", "default", null]);
+  });
+
   it("a denied name gets reply 2 (not allowed by ruleset) and is never dialed", async () => {
     const r = await curl(["-x", `socks5h://127.0.0.1:${gw.port}`, `https://blocked.test:${origin.port}/hello`]);
     assert.equal(r.code, 97, r.stderr); // CURLE_PROXY
@@ -149,6 +166,9 @@ describe("SOCKS5 listener end to end (real curl)", { timeout: 120_000 }, () => {
       assert.equal(none.code, 97, none.stderr);
       const refusals = await authed.waitForFlow((f) => f.rule === "proxy-auth" && /no username\/password/.test(String(f.reason)));
       assert.equal(refusals.decision, "deny");
+      const socks4 = await curl(["-x", `socks4a://alice@127.0.0.1:${authed.port}`, url]);
+      assert.equal(socks4.code, 97, socks4.stderr);
+      await authed.waitForFlow((f) => f.rule === "proxy-auth" && /SOCKS4 has no password sign-in/.test(String(f.reason)));
       assert.ok(authed.flows().some((f) => f.rule === "proxy-auth" && /bad credentials for user "alice"/.test(String(f.reason))));
     } finally {
       assert.equal(await authed.stop(), true);
