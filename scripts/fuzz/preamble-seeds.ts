@@ -72,8 +72,33 @@ const answersArb: fc.Arbitrary<SeedCase<SocksExpectation>> = fc
     return { seed: seed(concatBytes([answers, g.tail])), expected: { side: "client", values, end: answers.length } };
   });
 
-/** SOCKS5 seeds for both sides: a client's opening (what a SOCKS5 listener reads) and a parent's answers. */
-export const socksSeedArb: fc.Arbitrary<SeedCase<SocksExpectation>> = fc.oneof(openingArb, answersArb);
+/** A SOCKS4 or 4a client's request (a name makes it 4a), then its first bytes. */
+const socks4Arb: fc.Arbitrary<SeedCase<SocksExpectation>> = fc
+  .record({
+    command: fc.constantFrom(1, 1, 2),
+    port,
+    ip: fc.tuple(fc.integer({ min: 1, max: 255 }), fc.nat({ max: 255 }), fc.nat({ max: 255 }), fc.nat({ max: 255 })),
+    userId: utf8Text(30, 0).filter((s) => !s.includes("\0")),
+    name: fc.option(utf8Text(40).filter((s) => !s.includes("\0")), { nil: undefined }),
+    tail: fc.uint8Array({ maxLength: 24 }),
+  })
+  .map((g) => {
+    const enc = new TextEncoder();
+    const ip = g.name === undefined ? g.ip : [0, 0, 0, 1];
+    const request = concatBytes([
+      Uint8Array.from([4, g.command, g.port >> 8, g.port & 0xff, ...ip]),
+      enc.encode(g.userId),
+      Uint8Array.of(0),
+      ...(g.name === undefined ? [] : [enc.encode(g.name), Uint8Array.of(0)]),
+    ]);
+    const value = g.name === undefined
+      ? { command: g.command, port: g.port, addressType: "ipv4", host: ip.join("."), userId: g.userId }
+      : { command: g.command, port: g.port, addressType: "domain", host: g.name, userId: g.userId };
+    return { seed: seed(concatBytes([request, g.tail])), expected: { side: "server", values: [value], end: request.length } };
+  });
+
+/** SOCKS seeds for both sides: a client's opening (SOCKS5, or SOCKS4/4a: what a SOCKS listener reads) and a parent's answers. */
+export const socksSeedArb: fc.Arbitrary<SeedCase<SocksExpectation>> = fc.oneof(openingArb, socks4Arb, answersArb);
 
 /** What a PROXY seed parses to (the fields a builder sets). */
 export interface ProxyExpectation {

@@ -17,6 +17,7 @@ import {
   SocksMessageReader,
   SocksReply,
 } from "../../src/protocol/socks5.ts";
+import { parseSocks4Request } from "../../src/protocol/socks4.ts";
 import { MAX_V1_BYTES, type ProxyHeader, ProxyHeaderError, ProxyHeaderReader } from "../../src/protocol/proxy-header.ts";
 import { type Limits, OracleError, type Outcome } from "./targets.ts";
 
@@ -33,11 +34,14 @@ interface Step {
 
 const request: Step = { name: "request", parse: parseRequest, next: () => undefined };
 const credentials: Step = { name: "credentials", parse: parseCredentials, next: () => request };
-/** What a SOCKS5 server reads: greeting, credentials when the client offers them, request. */
+/**
+ * What a SOCKS listener reads: a SOCKS4(a) request when the first byte is 4 (as the listener
+ * tells them apart), else the SOCKS5 greeting, credentials when the client offers them, request.
+ */
 const SERVER: Step = {
   name: "greeting",
-  parse: parseGreeting,
-  next: (g) => ((g as { methods: number[] }).methods.includes(USER_PASS) ? credentials : request),
+  parse: (b) => (b.length > 0 && b[0] === 0x04 ? parseSocks4Request(b) : parseGreeting(b)),
+  next: (g) => ("userId" in (g as object) ? undefined : (g as { methods: number[] }).methods.includes(USER_PASS) ? credentials : request),
 };
 const reply: Step = { name: "reply", parse: parseReply, next: () => undefined };
 const answer: Step = { name: "credentials-answer", parse: parseCredentialsAnswer, next: (ok) => (ok ? reply : undefined) };
