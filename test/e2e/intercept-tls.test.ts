@@ -29,7 +29,11 @@ const MAX_GROWTH_MIB = runtimeName === "deno" ? 96 : 16;
  * allocator for the traffic. Measured: this test, 4 runs each, Deno 1.8-4.4 MiB, Bun
  * 0.8-1.4; floor.ts (256 MiB after a 768 MiB warm-up, 5 runs) Deno 0-10 MiB down, 0-11 up,
  * Bun 1-3. On Deno the cold figure above is mostly the runtime's one-time growth
- * (docs/hardening-measurements.md, "Large bodies: memory").
+ * (docs/hardening-measurements.md, "Large bodies: memory"). Once in a while (one CI run of
+ * many, 2026-11-23: 34.1 MiB from a baseline of 212 MiB, where 146-165 MiB is usual) the
+ * measured body meets one more step of that growth; the next body then costs the usual
+ * few MiB (8 runs at the time: 0.4-5.4). So the test allows a second body when the first
+ * is over the bound: a body held whole, or any cost per body, fails both.
  */
 const MAX_WARM_GROWTH_MIB = 16;
 const BIG = 256 * 1024 * 1024;
@@ -165,7 +169,15 @@ describe("TLS interception: protocol versions, SAN mirroring, memory (real curl)
     rmSync(file);
   });
 
-  it(`after 1 GiB of decrypted traffic, one more 256 MiB download raises the gateway's RSS by < ${MAX_WARM_GROWTH_MIB} MiB`, { timeout: 60_000 }, async () => {
-    await assertRssBounded([`https://tls13.test:${p13}/bytes?size=${BIG}`], "%{size_download}", MAX_WARM_GROWTH_MIB, 4 * BIG);
+  it(`after 1 GiB of decrypted traffic, one more 256 MiB download raises the gateway's RSS by < ${MAX_WARM_GROWTH_MIB} MiB`, { timeout: 90_000 }, async () => {
+    const download = [`https://tls13.test:${p13}/bytes?size=${BIG}`];
+    try {
+      await assertRssBounded(download, "%{size_download}", MAX_WARM_GROWTH_MIB, 4 * BIG);
+    } catch (first) {
+      // a one-time step of the runtime's heap may fall in the first body: the next must be flat
+      await assertRssBounded(download, "%{size_download}", MAX_WARM_GROWTH_MIB, BIG).catch((second: unknown) => {
+        throw new Error(`two bodies in a row over the bound: ${(first as Error).message}; then ${(second as Error).message}`);
+      });
+    }
   });
 });
