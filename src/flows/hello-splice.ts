@@ -33,24 +33,14 @@ export async function spliceHello(
     return refuse(TlsAlert.internalError, "error", "Too many tunnels (limits.maxTunnels); try again later");
   }
   try {
-    await spliceTo(client, src, raw, host, port, decision, ctx, flow, refuse);
+    await relay(client, src, raw, host, port, decision, ctx, flow, refuse);
   } finally {
     ctx.tunnels?.release();
   }
 }
 
-/** The exception's splice, holding a tunnel slot: dials the upstream and relays both ways. */
-async function spliceTo(
-  client: Conn,
-  src: ConnReader,
-  raw: Uint8Array,
-  host: Host,
-  port: number,
-  decision: Decision,
-  ctx: FlowContext,
-  flow: FlowState,
-  refuse: TlsRefusal,
-): Promise<void> {
+/** {@link spliceHello}'s work once it holds its tunnel slot: dials the upstream and relays both ways. */
+const relay: typeof spliceHello = async (client, src, raw, host, port, decision, ctx, flow, refuse) => {
   const r = flow.record;
   let up;
   try {
@@ -75,4 +65,4 @@ async function spliceTo(
   r.bytesUp = result.bytesAtoB;
   r.bytesDown = result.bytesBtoA;
   flow.finish(result.end, result.error);
-}
+};
