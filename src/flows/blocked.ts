@@ -80,7 +80,7 @@ export async function blockOverTls(
   }
   let session;
   try {
-    session = await acceptClientTls(ctx, client, leaf, ic.clientMinVersion, initialData);
+    session = await acceptClientTls(ctx, client, leaf, ic.clientMinVersion, initialData, flow.helloMs);
   } catch (e) {
     return flow.finish("denied", errorText(e));
   }

@@ -7,7 +7,10 @@ import { INSPECTED_ALPN } from "./uninspectable.ts";
  * Completes a client's TLS handshake on `client` with `cert` (HTTP/1.1 by ALPN). The whole
  * handshake must be done within `limits.headerTimeoutMs`, as a request head must: a client
  * that stops half-way (or never starts, after a CONNECT's 200) is closed rather than holding
- * its connection — and an upstream connection opened for it — for ever.
+ * its connection — and an upstream connection opened for it — for ever. `spentMs`: what the
+ * client already took of that to send its ClientHello (read before, in `initialData`), so a
+ * slow ClientHello and a slow rest of the handshake together get one timeout, not two. The
+ * gateway's own time in between (its upstream connection) is not counted.
  *
  * @throws {Error} when the handshake fails or times out (`client` is closed then)
  */
@@ -17,9 +20,10 @@ export async function acceptClientTls(
   cert: MintedLeaf,
   minVersion: TlsVersion,
   initialData?: Uint8Array,
+  spentMs = 0,
 ): Promise<TlsSession> {
   const ms = ctx.limits.headerTimeoutMs;
-  const signal = AbortSignal.timeout(ms);
+  const signal = AbortSignal.timeout(Math.max(1, Math.ceil(ms - spentMs)));
   try {
     return await ctx.runtime.tls.accept(client, {
       certChainPem: cert.chainPem,

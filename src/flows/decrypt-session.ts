@@ -53,7 +53,7 @@ export async function acceptAndRelay(
   upstream = watched(upstream);
   let tlsClient;
   try {
-    tlsClient = await acceptClientTls(ctx, client, leaf, ic.clientMinVersion, initialData);
+    tlsClient = await acceptClientTls(ctx, client, leaf, ic.clientMinVersion, initialData, flow.helloMs);
   } catch (e) {
     upstream.conn.close();
     return flow.finish("error", errorText(e));

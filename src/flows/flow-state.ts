@@ -23,6 +23,11 @@ export class FlowState implements WatchedFlow {
   #meter: ExchangeMeter | undefined;
   /** Set while the flow is open and the gateway rechecks its decision (see `live-flows.ts`). */
   watch: FlowWatch | undefined;
+  /**
+   * How long the client took to send its ClientHello, in ms: the part of its handshake's
+   * `headerTimeoutMs` already spent when the gateway completes the handshake (`acceptClientTls`).
+   */
+  helloMs = 0;
 
   constructor(ctx: FlowContext, client: Conn, mode: string) {
     this.#ctx = ctx;

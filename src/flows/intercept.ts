@@ -128,8 +128,10 @@ async function open(client: Conn, flow: FlowState, reply: Uint8Array): Promise<b
  */
 async function tunnelHello(client: Conn, src: ConnReader, ctx: FlowContext, flow: FlowState): Promise<PeekedHello | undefined> {
   const ms = ctx.limits.headerTimeoutMs;
+  const waiting = performance.now();
   try {
     const looked = await peekClientHello(src, { maxBytes: DEFAULT_MAX_CLIENT_HELLO_BYTES, maxRecords: DEFAULT_MAX_CLIENT_HELLO_RECORDS, timeoutMs: ms, drain: ctx.drain });
+    flow.helloMs = performance.now() - waiting;
     if (looked.hello && looked.hello.alpn.length > 0) flow.record.alpn = looked.hello.alpn.join(",");
     return looked;
   } catch (e) {

@@ -47,6 +47,7 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
   const src = new ConnReader(client);
   let hello: ClientHello;
   let raw: Uint8Array;
+  const waiting = performance.now();
   try {
     ({ hello, raw } = await readClientHello(src, {
       maxBytes: tls.maxClientHelloBytes,
@@ -66,6 +67,7 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
     const why = e instanceof FlowTimeoutError ? `No complete ClientHello within ${ctx.limits.headerTimeoutMs} ms` : errorText(e);
     return flow.finish(e instanceof ClientHelloError || e instanceof FlowTimeoutError ? "error" : clientFailure(e), why);
   }
+  flow.helloMs = performance.now() - waiting;
   r.ech = hello.ech;
   r.alpn = hello.alpn.length > 0 ? hello.alpn.join(",") : null;
   r.host = hello.sni ?? null;
@@ -101,7 +103,7 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
   const rest = src.release();
   let session;
   try {
-    session = await acceptClientTls(ctx, client, { chainPem, keyPem }, tls.minVersion, rest ? concatBytes([raw, rest]) : raw);
+    session = await acceptClientTls(ctx, client, { chainPem, keyPem }, tls.minVersion, rest ? concatBytes([raw, rest]) : raw, flow.helloMs);
   } catch (e) {
     return flow.finish("error", errorText(e));
   }

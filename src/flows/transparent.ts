@@ -42,6 +42,7 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
   const src = new ConnReader(client);
   let hello: ClientHello;
   let raw: Uint8Array;
+  const waiting = performance.now();
   try {
     ({ hello, raw } = await readClientHello(src, {
       maxBytes: settings.maxClientHelloBytes,
@@ -59,6 +60,7 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
       : errorText(e);
     return flow.finish(e instanceof ClientHelloError || e instanceof FlowTimeoutError ? "error" : clientFailure(e), why);
   }
+  flow.helloMs = performance.now() - waiting;
   r.ech = hello.ech;
   r.alpn = hello.alpn.length > 0 ? hello.alpn.join(",") : null;
   const refuse = (alert: number, end: string, error?: string) => refuseTls(client, alert, src).then(() => flow.finish(end, error));

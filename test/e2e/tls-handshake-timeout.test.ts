@@ -51,6 +51,46 @@ function stallAfter(port: number, first: Uint8Array | string, then?: Uint8Array)
 }
 
 /**
+ * Connects, sends `first` if any (a CONNECT: then waits for its 200), then the first bytes of
+ * `hello`, the rest `pauseMs` later, and goes silent; how long from the ClientHello's first
+ * byte until the gateway closed the connection.
+ */
+function slowHelloThenStall(port: number, first: string | undefined, hello: Uint8Array, pauseMs: number): Promise<{ ms: number; client: string }> {
+  return new Promise((resolve, reject) => {
+    let started = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let local = 0;
+    const s = net.connect(port, "127.0.0.1", () => {
+      local = s.localPort!;
+      if (first) s.write(first);
+      else sendHello();
+    });
+    const sendHello = () => {
+      started = Date.now();
+      s.write(hello.subarray(0, 5));
+      timer = setTimeout(() => s.write(hello.subarray(5)), pauseMs);
+    };
+    let got = "";
+    s.on("data", (d: Buffer) => {
+      if (first && started === 0) {
+        got += d.toString("latin1");
+        if (got.includes("\r\n\r\n")) sendHello();
+      }
+    });
+    s.on("error", () => {});
+    s.on("close", () => {
+      clearTimeout(limit);
+      clearTimeout(timer);
+      resolve({ ms: Date.now() - started, client: `127.0.0.1:${local}` });
+    });
+    const limit = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`still open ${pauseMs + HEADER_TIMEOUT_MS + 4000} ms after a stalled handshake`));
+    }, pauseMs + HEADER_TIMEOUT_MS + 4000);
+  });
+}
+
+/**
  * A client that stops in the middle of its TLS handshake with the gateway — after a CONNECT's
  * 200 to a decrypted host, after its ClientHello on a transparent or reverse listener — is
  * closed once `limits.headerTimeoutMs` has passed, as a slow request head is, and the line
@@ -118,5 +158,25 @@ describe("a stalled client TLS handshake is closed after headerTimeoutMs", { tim
   it("on a reverse listener, a client that stops after its ClientHello", async () => {
     const ms = await stallAfter(gw.ports.get("rev")!, hello);
     await expectTimeout(ms, (f) => f.listener === "rev");
+  });
+
+  // A ClientHello that takes most of the timeout leaves only the rest of it to the handshake:
+  // one timeout in all (~600 ms here), where it used to be a second, full one (~1,100 ms).
+  const PAUSE_MS = 500;
+  const expectOneTimeout = async ({ ms, client }: { ms: number; client: string }) => {
+    assert.ok(ms < PAUSE_MS + HEADER_TIMEOUT_MS - 100, `closed ${ms} ms after the ClientHello began: a second timeout after it`);
+    await expectTimeout(ms, (f) => f.client === client);
+  };
+
+  it("after a CONNECT's 200, a slow ClientHello and a stall: one timeout in all", async () => {
+    await expectOneTimeout(await slowHelloThenStall(gw.port, `CONNECT origin.test:${origin.port} HTTP/1.1\r\nHost: origin.test:${origin.port}\r\n\r\n`, hello, PAUSE_MS));
+  });
+
+  it("on a transparent listener, a slow ClientHello and a stall: one timeout in all", async () => {
+    await expectOneTimeout(await slowHelloThenStall(gw.ports.get("tproxy")!, undefined, hello, PAUSE_MS));
+  });
+
+  it("on a reverse listener, a slow ClientHello and a stall: one timeout in all", async () => {
+    await expectOneTimeout(await slowHelloThenStall(gw.ports.get("rev")!, undefined, hello, PAUSE_MS));
   });
 });
