@@ -11,6 +11,7 @@ import { IdleDeadline } from "./idle-deadline.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { readHead } from "./read-head.ts";
+import { ExchangeAbortedError, UpstreamClosedError } from "./exchange-errors.ts";
 import { splice } from "./splice.ts";
 
 /** Both ends of one HTTP/1.1 hop: the client side and the upstream side, each with its reader. */
@@ -78,35 +79,6 @@ function relayLimit(limit: BodyLimit | undefined) {
 
 /** Largest body (request or response) sent in one write with its head when it is already buffered. */
 const COALESCE_MAX_BYTES = 16 * 1024;
-
-/**
- * Thrown for failures after the final response's head went out, and when the client reset
- * its connection: the client cannot get an error page any more. (After only interim 1xx
- * responses it still can: those failures are thrown as they are.)
- */
-export class ExchangeAbortedError extends Error {
-  override name = "ExchangeAbortedError";
-  readonly status: number;
-  /**
-   * What got through before the failure: the final status sent to the client (null when the
-   * client went away before one) and the bytes each way.
-   */
-  readonly sent: {
-    readonly status: number | null;
-    readonly bytesUp: number;
-    readonly bytesDown: number;
-    /** When the final response head arrived from upstream (`Date.now()`), null if none did. */
-    readonly headerAt: number | null;
-  };
-  /** The client reset its connection (the flow ends "client-reset", not "error"). */
-  readonly clientReset: boolean;
-  constructor(status: number, message: string, sent: ExchangeAbortedError["sent"], options?: ErrorOptions & { readonly clientReset?: boolean }) {
-    super(message, options);
-    this.status = status;
-    this.sent = sent;
-    this.clientReset = options?.clientReset ?? false;
-  }
-}
 
 /**
  * Forwards one request and its response over an HTTP/1.1 hop: hop-by-hop fields removed
@@ -302,11 +274,6 @@ export async function exchange(
     releaseQuietly(upW);
     releaseQuietly(cW);
   }
-}
-
-/** The upstream ended the connection without a response (a reused keep-alive connection may do so). */
-export class UpstreamClosedError extends Error {
-  override name = "UpstreamClosedError";
 }
 
 /** Appends our hop to `Via` (RFC 9110 §7.6.3). */

@@ -10,7 +10,8 @@ import { decideUrl, UrlRefusalError, urlExchangeOptions } from "./url-verdict.ts
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
-import { exchange, ExchangeAbortedError, UpstreamClosedError } from "./http-exchange.ts";
+import { ExchangeAbortedError, UpstreamClosedError } from "./exchange-errors.ts";
+import { exchange } from "./http-exchange.ts";
 import { connectUpstream, guardLiteral, noteUpstream, noteUpstreamError, parentFor, UpstreamError } from "./upstream.ts";
 import { dialParent, openParentTunnel, type ParentProxy } from "../parent/tunnel.ts";
 import { throughParents } from "../parent/failover.ts";

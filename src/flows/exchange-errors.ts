@@ -1,0 +1,39 @@
+/**
+ * The failures of one forwarded HTTP exchange (`exchange()` in `http-exchange.ts`) that its
+ * callers answer differently from others.
+ * @module
+ */
+
+/**
+ * Thrown for failures after the final response's head went out, and when the client reset
+ * its connection: the client cannot get an error page any more. (After only interim 1xx
+ * responses it still can: those failures are thrown as they are.)
+ */
+export class ExchangeAbortedError extends Error {
+  override name = "ExchangeAbortedError";
+  readonly status: number;
+  /**
+   * What got through before the failure: the final status sent to the client (null when the
+   * client went away before one) and the bytes each way.
+   */
+  readonly sent: {
+    readonly status: number | null;
+    readonly bytesUp: number;
+    readonly bytesDown: number;
+    /** When the final response head arrived from upstream (`Date.now()`), null if none did. */
+    readonly headerAt: number | null;
+  };
+  /** The client reset its connection (the flow ends "client-reset", not "error"). */
+  readonly clientReset: boolean;
+  constructor(status: number, message: string, sent: ExchangeAbortedError["sent"], options?: ErrorOptions & { readonly clientReset?: boolean }) {
+    super(message, options);
+    this.status = status;
+    this.sent = sent;
+    this.clientReset = options?.clientReset ?? false;
+  }
+}
+
+/** The upstream ended the connection without a response (a reused keep-alive connection may do so). */
+export class UpstreamClosedError extends Error {
+  override name = "UpstreamClosedError";
+}
