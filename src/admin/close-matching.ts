@@ -43,12 +43,13 @@ export function unfiltered(query: ConnectionQuery): string | undefined {
  * Closes what `query` selects (its `limit`; `limitGiven` false: up to the most one listing
  * returns). `query` must have a filter (see {@linkcode unfiltered}).
  */
-export async function closeMatching(state: Pick<AdminState, "connections" | "closeConnection">, query: ConnectionQuery, limitGiven: boolean): Promise<BulkClose> {
+export async function closeMatching(state: Pick<AdminState, "connections" | "closeConnections">, query: ConnectionQuery, limitGiven: boolean): Promise<BulkClose> {
   const text = filterText(query);
   if (text === "") throw new Error("closeMatching needs a filter");
   const list = await state.connections({ ...query, limit: limitGiven ? query.limit : MAX_CONNECTIONS_LIMIT });
   const reason = `closed by an administrator (DELETE /connections?${text})`;
-  const outcomes = await Promise.all(list.connections.map(async (f) => ({ id: f.id, outcome: await state.closeConnection(f.id, reason) })));
+  const ids = list.connections.map((f) => f.id);
+  const outcomes = (await state.closeConnections(ids, reason)).map((outcome, i) => ({ id: ids[i]!, outcome }));
   const silent = outcomes.filter((o) => o.outcome === "no-answer").map((o) => processOf(o.id) ?? 0);
   return {
     closed: outcomes.filter((o) => o.outcome === "closed").map((o) => o.id),

@@ -8,7 +8,7 @@ import { mergeExpositions } from "../metrics/merge.ts";
 import { explainQuery } from "./explain.ts";
 import { HOST_LIST_METRIC_NAMES } from "../metrics/host-list-metrics.ts";
 import { type ConnectionQuery, mergeOpen, type OpenSelection, processOf, selectOpen } from "./open-connections.ts";
-import type { AdminState, ConnectionList, ExplainQuery, ExplainResult, PacData, PolicyIssue, Readiness } from "./state.ts";
+import type { AdminState, CloseOutcome, ConnectionList, ExplainQuery, ExplainResult, PacData, PolicyIssue, Readiness } from "./state.ts";
 
 /**
  * The other gateway processes (workers sharing the listeners), as the primary's admin API
@@ -23,10 +23,10 @@ export interface Peers {
   /** Each serving worker's open connections for `query`: undefined for one that did not answer in time. */
   connections(query: ConnectionQuery): Promise<readonly { readonly index: number; readonly selection: OpenSelection | undefined }[]>;
   /**
-   * Asks worker `index` to close its open flow `id`: whether it had it; undefined when it
-   * did not answer in time (or does not serve).
+   * Asks worker `index`, in one message, to close its open flows `ids`: the ids it had (now
+   * closed); undefined when it did not answer in time (or does not serve).
    */
-  closeConnection(index: number, id: string, reason: string): Promise<boolean | undefined>;
+  closeConnections(index: number, ids: readonly string[], reason: string): Promise<readonly string[] | undefined>;
   /** Workers configured and those serving now. */
   status(): { readonly total: number; readonly ready: number; readonly pids: readonly (number | undefined)[] };
 }
@@ -195,13 +195,33 @@ export class GatewayAdminState implements AdminState {
     return { ...mergeOpen(parts, query), unanswered: answers.filter((a) => !a.selection).map((a) => a.index) };
   }
 
-  async closeConnection(id: string, reason = `closed by an administrator (DELETE /connections/${id})`): Promise<"closed" | "not-found" | "no-answer"> {
-    const owner = processOf(id);
-    if (owner === undefined) return "not-found";
-    if (owner === 0) return this.#gateway.closeConnection(id, reason) ? "closed" : "not-found";
-    if (!this.#peers || owner > this.#peers.status().total) return "not-found";
-    const closed = await this.#peers.closeConnection(owner, id, reason);
-    return closed === undefined ? "no-answer" : closed ? "closed" : "not-found";
+  async closeConnection(id: string, reason = `closed by an administrator (DELETE /connections/${id})`): Promise<CloseOutcome> {
+    const [outcome] = await this.closeConnections([id], reason);
+    return outcome!;
+  }
+
+  async closeConnections(ids: readonly string[], reason: string): Promise<readonly CloseOutcome[]> {
+    const outcomes = ids.map((): CloseOutcome => "not-found");
+    /** Positions in `ids` by the worker that runs them. */
+    const byWorker = new Map<number, number[]>();
+    ids.forEach((id, i) => {
+      const owner = processOf(id);
+      if (owner === 0) outcomes[i] = this.#gateway.closeConnection(id, reason) ? "closed" : "not-found";
+      else if (owner !== undefined && this.#peers && owner <= this.#peers.status().total) {
+        const at = byWorker.get(owner);
+        if (at) at.push(i);
+        else byWorker.set(owner, [i]);
+      }
+    });
+    const peers = this.#peers;
+    if (peers) {
+      await Promise.all([...byWorker].map(async ([index, at]) => {
+        const closed = await peers.closeConnections(index, at.map((i) => ids[i]!), reason);
+        const had = new Set(closed);
+        for (const i of at) outcomes[i] = closed === undefined ? "no-answer" : had.has(ids[i]!) ? "closed" : "not-found";
+      }));
+    }
+    return outcomes;
   }
 
   async rotateLeafKey(): Promise<boolean> {

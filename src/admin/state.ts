@@ -4,6 +4,9 @@ import type { ParentReport } from "../parent/report.ts";
 import type { PoolReport } from "../reverse/report.ts";
 import type { ConnectionQuery, OpenSelection } from "./open-connections.ts";
 
+/** What closing one open connection did: `"no-answer"`, its worker did not answer in time. */
+export type CloseOutcome = "closed" | "not-found" | "no-answer";
+
 /**
  * What the admin API needs from the running gateway. The gateway implements it; the hono
  * app (src/admin/app.ts) only reads and calls it, so the app is tested with a fake.
@@ -49,7 +52,12 @@ export interface AdminState {
    * with `reason` (default: naming `DELETE /connections/{id}`). `"no-answer"`: its worker
    * did not answer in time.
    */
-  closeConnection(id: string, reason?: string): Promise<"closed" | "not-found" | "no-answer">;
+  closeConnection(id: string, reason?: string): Promise<CloseOutcome>;
+  /**
+   * Closes the open connections `ids` as `closeConnection` does, asking each worker once for
+   * all of its own: the outcome of each, in the order of `ids`.
+   */
+  closeConnections(ids: readonly string[], reason: string): Promise<readonly CloseOutcome[]>;
   /** Replaces the shared leaf key (new leaves are minted with it); false when no CA is configured. */
   rotateLeafKey?(): Promise<boolean>;
   /** The interception CA certificate (PEM), or undefined when no CA is configured. */

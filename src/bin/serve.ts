@@ -135,8 +135,8 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
           const answer = await workers.ask(w.index, { t: "connections", query }, WORKER_ANSWER_MS);
           return { index: w.index, selection: answer?.t === "connections" ? answer : undefined };
         })),
-      closeConnection: async (index, id, reason) => {
-        const answer = await workers.ask(index, { t: "close-connection", id, reason }, WORKER_ANSWER_MS);
+      closeConnections: async (index, ids, reason) => {
+        const answer = await workers.ask(index, { t: "close-connections", ids, reason }, WORKER_ANSWER_MS);
         return answer?.t === "closed" ? answer.closed : undefined;
       },
       status: () => {

@@ -101,8 +101,8 @@ export async function worker(runtime: Runtime): Promise<number> {
       send({ t: "connections", req: message.req, ...fitOpen(selectOpen(gateway.connections(), message.query), MAX_LINE_BYTES / 2) });
       continue;
     }
-    if (message.t === "close-connection") {
-      send({ t: "closed", req: message.req, closed: gateway.closeConnection(message.id, message.reason) });
+    if (message.t === "close-connections") {
+      send({ t: "closed", req: message.req, closed: message.ids.filter((id) => gateway.closeConnection(id, message.reason)) });
       continue;
     }
     try {

@@ -36,8 +36,8 @@ export type ToWorker =
   | { readonly t: "rotate-leaf-key" }
   /** The admin API lists open connections: the worker answers `connections` with the same `req`. */
   | { readonly t: "connections"; readonly req: number; readonly query: ConnectionQuery }
-  /** The admin API closes one of the worker's open flows: the worker answers `closed` with the same `req`. */
-  | { readonly t: "close-connection"; readonly req: number; readonly id: string; readonly reason: string }
+  /** The admin API closes some of the worker's open flows: the worker answers `closed` with the same `req`. */
+  | { readonly t: "close-connections"; readonly req: number; readonly ids: readonly string[]; readonly reason: string }
   /** Stop accepting, drain for up to `graceMs`, exit. */
   | { readonly t: "drain"; readonly graceMs: number };
 
@@ -53,8 +53,8 @@ export type FromWorker =
   | { readonly t: "reloaded"; readonly generation: number; readonly error?: string }
   /** Answer to `connections`: the worker's open flows the query selects, and how many matched. */
   | { readonly t: "connections"; readonly req: number; readonly connections: readonly OpenFlow[]; readonly total: number }
-  /** Answer to `close-connection`: whether the worker had that open flow (now closed). */
-  | { readonly t: "closed"; readonly req: number; readonly closed: boolean };
+  /** Answer to `close-connections`: the ids of those the worker had open (now closed). */
+  | { readonly t: "closed"; readonly req: number; readonly closed: readonly string[] };
 
 /** Longest line either side accepts (a metrics snapshot is the largest message). */
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
@@ -80,7 +80,7 @@ const toWorkerSchema = v.variant("t", [
   v.object({ t: v.literal("config"), raw: v.unknown(), ports }),
   v.object({ t: v.literal("rotate-leaf-key") }),
   v.object({ t: v.literal("connections"), req, query: connectionQuery }),
-  v.object({ t: v.literal("close-connection"), req, id: v.string(), reason: v.string() }),
+  v.object({ t: v.literal("close-connections"), req, ids: v.pipe(v.array(v.string()), v.maxLength(MAX_CONNECTIONS_LIMIT)), reason: v.string() }),
   v.object({ t: v.literal("drain"), graceMs: v.pipe(v.number(), v.minValue(0)) }),
 ]);
 const record = v.custom<FlowRecord | RequestRecord>(
@@ -97,7 +97,7 @@ const fromWorkerSchema = v.variant("t", [
   v.object({ t: v.literal("metrics"), text: v.string() }),
   v.object({ t: v.literal("reloaded"), generation: v.number(), error: v.optional(v.string()) }),
   v.object({ t: v.literal("connections"), req, connections: v.array(openFlow), total: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
-  v.object({ t: v.literal("closed"), req, closed: v.boolean() }),
+  v.object({ t: v.literal("closed"), req, closed: v.pipe(v.array(v.string()), v.maxLength(MAX_CONNECTIONS_LIMIT)) }),
 ]);
 
 function parseLine<S extends v.GenericSchema>(schema: S, line: string, who: string): v.InferOutput<S> {

@@ -120,6 +120,9 @@ export function fakeState(overrides: Partial<FakeState> = {}): FakeState {
       this.open.splice(i, 1);
       return Promise.resolve("closed" as const);
     },
+    closeConnections(ids, reason) {
+      return Promise.all(ids.map((id) => this.closeConnection(id, reason)));
+    },
     readiness(): Readiness {
       this.calls.push("readiness");
       return {

@@ -17,23 +17,21 @@ describe("closeMatching", () => {
 
   it("closes what the listing shows: closed, ended meanwhile, silent workers, and what lay beyond the limit", async () => {
     const asked: string[] = [];
-    const state: Pick<AdminState, "connections" | "closeConnection"> = {
+    const state: Pick<AdminState, "connections" | "closeConnections"> = {
       connections: (q) => {
         asked.push(`list limit ${q.limit}`);
         return Promise.resolve({ connections: [openFlow("0-1"), openFlow("1-2"), openFlow("2-3")], total: 5, unanswered: [3] });
       },
-      closeConnection: (id, reason) => {
-        asked.push(`${id}: ${reason}`);
-        return Promise.resolve(id === "0-1" ? "closed" : id === "1-2" ? "not-found" : "no-answer");
+      closeConnections: (ids, reason) => {
+        asked.push(`${ids.join(",")}: ${reason}`);
+        return Promise.resolve(ids.map((id) => (id === "0-1" ? "closed" : id === "1-2" ? "not-found" : "no-answer")));
       },
     };
     const done = await closeMatching(state, query("user=alice"), false);
     assert.deepEqual(done, { closed: ["0-1"], ended: 1, remaining: 2, unanswered: [2, 3] });
     assert.deepEqual(asked, [
       "list limit 10000",
-      "0-1: closed by an administrator (DELETE /connections?user=alice)",
-      "1-2: closed by an administrator (DELETE /connections?user=alice)",
-      "2-3: closed by an administrator (DELETE /connections?user=alice)",
+      "0-1,1-2,2-3: closed by an administrator (DELETE /connections?user=alice)",
     ]);
     asked.length = 0;
     await closeMatching(state, query("user=alice&limit=3"), true);

@@ -125,9 +125,9 @@ describe("GatewayAdminState: open connections of every process", () => {
         metricsTexts: () => [],
         status: () => ({ total: 2, ready: 2, pids: [101, 102] }),
         connections: (q) => Promise.resolve([{ index: 1, selection: selectOpen(worker1, q) }, { index: 2, selection: undefined }]),
-        closeConnection: (index, id, reason) => {
-          asked.push(`${index} ${id}: ${reason}`);
-          return Promise.resolve(index === 2 ? undefined : worker1.some((f) => f.id === id));
+        closeConnections: (index, ids, reason) => {
+          asked.push(`${index} ${ids.join(",")}: ${reason}`);
+          return Promise.resolve(index === 2 ? undefined : ids.filter((id) => worker1.some((f) => f.id === id)));
         },
       },
     };
@@ -167,5 +167,24 @@ describe("GatewayAdminState: open connections of every process", () => {
     assert.equal(await alone.closeConnection("1-4"), "not-found", "no workers: only the primary's ids");
     assert.equal(await state.closeConnection("1-4", "closed by an administrator (DELETE /connections?user=alice)"), "closed");
     assert.equal(asked.at(-1), "1 1-4: closed by an administrator (DELETE /connections?user=alice)", "a given reason reaches the worker");
+  });
+
+  it("closes many with one message to each worker that runs some of them", async () => {
+    const { gateway, closed } = gatewayWith([openFlow("0-1"), openFlow("0-2")]);
+    const { peers: p, asked } = peers([openFlow("1-4"), openFlow("1-6")]);
+    const state = new GatewayAdminState(gateway, {}, p);
+    const ids = ["1-4", "0-1", "2-1", "1-5", "0-9", "3-1", "nonsense", "1-6", "2-2"];
+    const outcomes = await state.closeConnections(ids, "closed by an administrator (DELETE /connections?user=bob)");
+    assert.deepEqual(
+      ids.map((id, i) => `${id} ${outcomes[i]}`),
+      ["1-4 closed", "0-1 closed", "2-1 no-answer", "1-5 not-found", "0-9 not-found", "3-1 not-found", "nonsense not-found", "1-6 closed", "2-2 no-answer"],
+    );
+    assert.deepEqual(asked.sort(), [
+      "1 1-4,1-5,1-6: closed by an administrator (DELETE /connections?user=bob)",
+      "2 2-1,2-2: closed by an administrator (DELETE /connections?user=bob)",
+    ]);
+    assert.deepEqual(closed, ["0-1: closed by an administrator (DELETE /connections?user=bob)", "0-9: closed by an administrator (DELETE /connections?user=bob)"]);
+    assert.deepEqual(await state.closeConnections([], "r"), []);
+    assert.equal(asked.length, 2, "nothing to close: no worker asked");
   });
 });

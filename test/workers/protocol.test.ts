@@ -31,7 +31,7 @@ describe("worker messages", () => {
       { t: "rotate-leaf-key" },
       { t: "drain", graceMs: 10_000 },
       { t: "connections", req: 7, query: { filter: { host: "*.example.com", user: "alice" }, sort: "bytes", limit: 50 } },
-      { t: "close-connection", req: 8, id: "2-17", reason: "closed by an administrator" },
+      { t: "close-connections", req: 8, ids: ["2-17", "2-18"], reason: "closed by an administrator" },
     ];
     for (const m of toWorker) assert.deepEqual(parseToWorker(encodeMessage(m).trimEnd()), m);
     const record = flowRecord();
@@ -42,14 +42,15 @@ describe("worker messages", () => {
     const open = { ...flowRecord({ end: null }), id: "2-17", since: "2026-11-23T10:00:00.000Z" };
     const listed = { t: "connections", req: 7, connections: [open], total: 40 } as const;
     assert.deepEqual(parseFromWorker(encodeMessage(listed).trimEnd()), listed);
-    assert.deepEqual(parseFromWorker('{"t":"closed","req":8,"closed":false}'), { t: "closed", req: 8, closed: false });
+    assert.deepEqual(parseFromWorker('{"t":"closed","req":8,"closed":["2-18"]}'), { t: "closed", req: 8, closed: ["2-18"] });
+    assert.deepEqual(parseFromWorker('{"t":"closed","req":8,"closed":[]}'), { t: "closed", req: 8, closed: [] });
   });
 
   it("rejects what is not a message with SyntaxError", () => {
-    for (const line of ["", "hello", "[]", "{}", '{"t":"nope"}', '{"t":"ready"}', '{"t":"flow","record":{"type":"x"},"quiet":false}', '{"t":"metrics","text":1}', '{"t":"connections","req":1,"connections":[{"type":"flow"}],"total":1}', '{"t":"closed","req":-1,"closed":true}', '{"t":"closed","req":1}']) {
+    for (const line of ["", "hello", "[]", "{}", '{"t":"nope"}', '{"t":"ready"}', '{"t":"flow","record":{"type":"x"},"quiet":false}', '{"t":"metrics","text":1}', '{"t":"connections","req":1,"connections":[{"type":"flow"}],"total":1}', '{"t":"closed","req":-1,"closed":[]}', '{"t":"closed","req":1}', '{"t":"closed","req":1,"closed":true}', '{"t":"closed","req":1,"closed":[1]}']) {
       assert.throws(() => parseFromWorker(line), SyntaxError, line);
     }
-    for (const line of ['{"t":"start","index":-1,"count":2,"raw":null,"base":"/","ports":{},"self":[]}', '{"t":"start","index":1,"count":2,"raw":null,"base":"/","ports":{"p":70000},"self":[]}', '{"t":"drain"}', '{"t":"ready","pid":1}', '{"t":"connections","req":1,"query":{"filter":{"hostname":"x"},"sort":"age","limit":1}}', '{"t":"connections","req":1,"query":{"filter":{},"sort":"age","limit":0}}', '{"t":"close-connection","req":1,"id":"0-1"}']) {
+    for (const line of ['{"t":"start","index":-1,"count":2,"raw":null,"base":"/","ports":{},"self":[]}', '{"t":"start","index":1,"count":2,"raw":null,"base":"/","ports":{"p":70000},"self":[]}', '{"t":"drain"}', '{"t":"ready","pid":1}', '{"t":"connections","req":1,"query":{"filter":{"hostname":"x"},"sort":"age","limit":1}}', '{"t":"connections","req":1,"query":{"filter":{},"sort":"age","limit":0}}', '{"t":"close-connections","req":1,"ids":["0-1"]}', '{"t":"close-connections","req":1,"ids":"0-1","reason":"r"}', `{"t":"close-connections","req":1,"ids":${JSON.stringify(Array.from({ length: 10_001 }, (_, i) => `1-${i}`))},"reason":"r"}`]) {
       assert.throws(() => parseToWorker(line), SyntaxError, line);
     }
   });
