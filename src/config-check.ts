@@ -1,7 +1,7 @@
 /**
  * Everything the gateway checks in a config's files before it serves, without serving: the
  * CA (certificate, key, chain) and the extra upstream CA files, the policy's host lists, the
- * parent proxies' password files, the proxy users, the block page template, and the reverse proxy's certificates,
+ * parent proxies' password files, the proxy users, the block page template, the syslog collector's TLS files, and the reverse proxy's certificates,
  * keys and pool files. The same loaders run here as at start and on reload, so a config
  * this passes is one `serve` (and a reload) accepts, short of binding its listeners.
  *
@@ -22,6 +22,7 @@ import { createGatewayMetrics } from "./metrics/gateway-metrics.ts";
 import { Registry } from "./metrics/registry.ts";
 import { parentTable } from "./parent/parent-table.ts";
 import { hostListProblems } from "./policy/load-host-lists.ts";
+import { readSyslogTls } from "./log/syslog-output.ts";
 import { buildReverse } from "./reverse/generation.ts";
 
 /** What checking needs: the runtime's TLS key checks, and a reader of the config's files. */
@@ -75,6 +76,8 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
   await attempt(() => parentTable(config, deps.readText));
   await attempt(() => gatewayUsers(config));
   await attempt(() => blockPageFromConfig(config.blockPage, deps.readText));
+  const syslog = config.log.syslog;
+  if (syslog) await attempt(() => readSyslogTls(syslog, deps.readText));
   await attempt(() => {
     const generation = buildReverse(config, {
       runtime: deps.runtime,

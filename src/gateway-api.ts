@@ -63,9 +63,10 @@ export interface Gateway {
   /**
    * Stops accepting and drains: connections waiting for a request close at once, requests in
    * progress are answered with `Connection: close`, tunnels may run on; after `graceMs` the
-   * rest are closed.
+   * rest are closed. The flow log's outputs close last, once the closed connections wrote
+   * their lines and `others` (the worker processes' drains, whose lines come here) settled.
    */
-  close(graceMs?: number): Promise<void>;
+  close(graceMs?: number, others?: Promise<unknown>): Promise<void>;
 }
 
 export interface ReloadResult {
@@ -129,4 +130,6 @@ export interface StartOptions extends FlowSinks {
   };
   /** When set, every record (quiet ones too) goes here instead of the config's flow log. */
   readonly flowSink?: FlowLog;
+  /** The machine's host name and this process's id, as syslog messages name them (`log.syslog`). */
+  readonly identity?: { readonly hostname: string; readonly pid: number };
 }

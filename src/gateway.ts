@@ -8,7 +8,10 @@ import { userChanges } from "./auth/user-changes.ts";
 import { type AddressGuard, createAddressGuard } from "./policy/address-guard.ts";
 import { listenerFlow } from "./flows/listener-flow.ts";
 import { type FlowLog, formatAddress, teeFlowLog } from "./log/flow-record.ts";
-import { flowOutput, type FlowOutput, nullFlowOutput } from "./log/flow-output.ts";
+import { flowOutput } from "./log/flow-output.ts";
+import { LogOutputs } from "./log/log-outputs.ts";
+import { syslogOutput } from "./log/syslog-output.ts";
+import { createSyslogMetrics } from "./metrics/syslog-metrics.ts";
 import { compilePolicy } from "./policy/compile.ts";
 import { loadHostLists } from "./policy/load-host-lists.ts";
 import { Registry } from "./metrics/registry.ts";
@@ -63,9 +66,22 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       feed.write(record);
     },
   };
-  // the flow-log output is swapped by a reload that changes `log` (the old file is closed)
-  let output = options.flowSink ? nullFlowOutput : flowOutput(config.log.flows, options);
-  const flowLog = teeFlowLog(options.flowSink ? [observer, options.flowSink] : [observer], { write: (record) => output.write(record) });
+  // the flow log's outputs, swapped part by part by a reload that changes `log` (an old file is closed)
+  const syslogMetrics = createSyslogMetrics(registry);
+  const output = options.flowSink ? undefined : new LogOutputs(config.log, {
+    flows: (target) => flowOutput(target, options),
+    syslog: (c) =>
+      syslogOutput(c, {
+        runtime,
+        resolve: async (host, signal) => (host.kind === "dns" ? (await resolver.resolve(host.name, signal)).addresses : [host.address]),
+        readText: options.readText,
+        hostname: options.identity?.hostname ?? "-",
+        pid: options.identity?.pid ?? 0,
+        say: (line) => options.write("stderr", `tollgate: ${line}\n`),
+        metrics: syslogMetrics,
+      }),
+  });
+  const flowLog = teeFlowLog(options.flowSink ? [observer, options.flowSink] : [observer], { write: (record) => output?.write(record) });
   // the interception side in force (a reload that changes `ca`, `interception` or their files replaces it)
   let ic = config.ca ? await startInterception(config, config.ca, options.readText, metrics, processCount) : undefined;
   ic?.commit();
@@ -205,15 +221,14 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     const nextIc = next.ca ? await startInterception(next, next.ca, options.readText, metrics, processCount, ic) : undefined;
     // binds new and moved listeners; a bind that fails refuses the reload (throws)
     const change = await listeners.prepare(next.listeners, reloadOptions.ports);
-    let nextOutput: FlowOutput;
+    let nextOutput: { commit(): void } | undefined;
     try {
       if (closing) throw new Error("the gateway is shutting down");
-      nextOutput = same("log") || options.flowSink ? output : flowOutput(next.log.flows, options); // opens a new file last
+      nextOutput = output?.prepare(next.log); // opens a new file last
     } catch (e) {
       await change.abort();
       throw e;
     }
-    const oldOutput = output;
     const generation = live.generation + 1;
     const usersChanged = userChanges(live.config.proxyAuth, next.proxyAuth);
     // one synchronous swap: a connection sees either the old or the new policy, never a mix
@@ -225,7 +240,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     hostLists = nextHostLists;
     live.urlPolicy = urlPolicy;
     currentResolver = nextResolver;
-    output = nextOutput;
+    nextOutput?.commit();
     limits = nextLimits;
     admission.update(limits);
     if (ic && !nextIc) ic.close();
@@ -240,7 +255,6 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     live.generation = generation;
     live.lastReload = { at: new Date().toISOString(), ok: true, generation };
     observeConfigReload(metrics, true, generation);
-    if (oldOutput !== output) oldOutput.close();
     if (next.policy.recheckOpenConnections) {
       liveFlows.recheck(policy);
       // a removed user, or one whose password changed, keeps nothing opened with the old credentials
@@ -262,9 +276,9 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     parents: () => parentReport(live.parents),
     ingest(record, quiet) {
       feed.write(record);
-      if (!quiet) output.write(record);
+      if (!quiet) output?.write(record);
     },
-    async close(graceMs = 10_000) {
+    async close(graceMs = 10_000, others) {
       closing = true;
       admission.stop();
       parentChecks.stop();
@@ -277,7 +291,11 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       const until = Date.now() + graceMs;
       while (admission.open.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       for (const c of admission.open) c.close();
-      output.close();
+      // the connections just closed write their flow lines as their handlers end: a moment for them
+      const lines = Date.now() + 1000;
+      while (admission.open.size > 0 && Date.now() < lines) await new Promise((r) => setTimeout(r, 20));
+      await others?.catch(() => {});
+      await output?.close();
     },
   };
 }

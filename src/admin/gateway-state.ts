@@ -143,6 +143,8 @@ export class GatewayAdminState implements AdminState {
     if (admin && "token" in admin) admin["token"] = "[redacted]";
     const ca = c["ca"] as Record<string, unknown> | undefined;
     if (ca && "key" in ca) ca["key"] = "[redacted]";
+    const syslog = (c["log"] as Record<string, unknown> | undefined)?.["syslog"] as Record<string, unknown> | undefined;
+    if (syslog && "keyFile" in syslog) syslog["keyFile"] = "[redacted]";
     return c;
   }
 

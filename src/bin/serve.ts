@@ -5,7 +5,7 @@
  * Entry-point code: it may use `node:` APIs that Bun and Deno both provide.
  */
 import { readFileSync, unwatchFile, watchFile } from "node:fs";
-import { networkInterfaces } from "node:os";
+import { hostname, networkInterfaces } from "node:os";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import pkg from "../../package.json" with { type: "json" };
@@ -94,6 +94,7 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
       readText,
       localAddresses: Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)),
       alsoSelf: admin ? [admin.address] : [],
+      identity: { hostname: hostname(), pid: process.pid },
       write: (stream, line) => (stream === "stdout" ? process.stdout : process.stderr).write(line),
       appendTo: (path) => {
         const log = openLogFile(resolve(base, path), (message) => say(`flow log "${path}": ${message}`));
@@ -245,7 +246,8 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
     clearTimeout(timer);
   }
   say(`shutting down: draining connections for up to ${seconds(drainTimeoutMs)}`);
-  await Promise.all([gateway.close(drainTimeoutMs), pool?.close(drainTimeoutMs)]);
+  const workersDrained = pool?.close(drainTimeoutMs);
+  await gateway.close(drainTimeoutMs, workersDrained); // the flow log closes after the workers' last lines
   // A graceful HTTP server shutdown waits for open responses, and an SSE stream never ends
   // by itself: give the admin API a moment, then exit regardless.
   await Promise.race([admin?.close(), new Promise((r) => setTimeout(r, 1000))]);

@@ -7,6 +7,8 @@ import type { DnsSettings } from "../dns/types.ts";
 import type { Host, PolicyDefinition, UrlRuleDefinition } from "../policy/types.ts";
 import type { ListenerBase } from "./listener-base.ts";
 import type { RedirectHttpsListenerConfig, ReverseConfig, ReverseListenerConfig } from "../reverse/config-types.ts";
+import type { SyslogFacility } from "../log/syslog-message.ts";
+import type { SyslogFraming } from "../log/syslog-stream.ts";
 
 export type * from "../reverse/config-types.ts";
 export type { ListenerBase } from "./listener-base.ts";
@@ -144,6 +146,27 @@ export type FlowLogTarget = "stdout" | "stderr" | "off" | { readonly file: strin
 
 export interface LogConfig {
   readonly flows: FlowLogTarget;
+  /** Every record also to a syslog collector (the primary process sends them all). */
+  readonly syslog?: SyslogConfig;
+}
+
+/** `log.syslog`: the flow log as RFC 5424 messages to a collector (see `log/syslog-output.ts`). */
+export interface SyslogConfig {
+  /** `udp://host:port`, `tcp://host:port` or `tls://host:port` (see `log/syslog-url.ts`). */
+  readonly url: string;
+  readonly facility: SyslogFacility;
+  readonly appName: string;
+  /** HOSTNAME in each message; absent: the machine's host name. */
+  readonly hostname?: string;
+  /** TCP and TLS: how messages are delimited. */
+  readonly framing: SyslogFraming;
+  /** TCP and TLS: most bytes held while the collector is unreachable or slow. */
+  readonly queueBytes: number;
+  /** TLS: CA certificates (PEM file) trusted for the collector, in addition to the system roots. */
+  readonly caFile?: string;
+  /** TLS: a client certificate chain and its key (PEM files), for collectors that ask for one. */
+  readonly certFile?: string;
+  readonly keyFile?: string;
 }
 
 /**

@@ -166,7 +166,10 @@ function toDomain(wire: ConfigOutput): Config {
       deny: [...wire.addressGuard.deny],
       allowClasses: [...wire.addressGuard.allowClasses],
     },
-    log: { flows: typeof flows === "string" ? flows : { file: flows.file } },
+    log: {
+      flows: typeof flows === "string" ? flows : { file: flows.file },
+      ...(wire.log.syslog === undefined ? {} : { syslog: { ...wire.log.syslog } }),
+    },
   };
 }
 

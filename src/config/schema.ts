@@ -26,6 +26,7 @@ import { caSchema, interceptionSchema } from "./schema-tls.ts";
 import { reverseReferences, reverseSchema } from "./schema-reverse.ts";
 import { parentReferences, parentsSchema } from "./schema-parents.ts";
 import { blockPageSchema, interceptDeniedNeedsCa, messageSchema } from "./schema-block-page.ts";
+import { syslogSchema } from "./schema-syslog.ts";
 /** A rule id: an id (see `ID_RE`) other than "default" (the id of default decisions). */
 const ruleId = checkedString(ID_WHAT, (text) => {
   if (!ID_RE.test(text)) return `expected ${ID_WHAT}, got ${JSON.stringify(text)}`;
@@ -286,6 +287,7 @@ const logSchema = object({
     v.lazy((input) => (isPlainObject(input) ? flowsFileSchema : flowsStreamSchema)),
     "stdout",
   ),
+  syslog: v.optional(syslogSchema),
 });
 
 /** Report a decrypting rule when no CA is configured (at `ca`). */

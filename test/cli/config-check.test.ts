@@ -109,6 +109,18 @@ describe("tollgate config check", () => {
     assert.match(lines[5]!, /^ {2}listeners "web" tls\.certificates\[0\]\.key "certs\/www\.key" does not go with .*: the private key does not belong to the certificate/);
   });
 
+  it("reads the syslog collector's TLS files", async () => {
+    const withSyslog = { ...config, log: { syslog: { url: "tls://siem.test", caFile: "siem/ca.pem", certFile: "siem/gw.pem", keyFile: "siem/gw.key" } } };
+    const good: Record<string, string> = { ...files, "/etc/tg/syslog.json": JSON.stringify(withSyslog), "/etc/tg/siem/ca.pem": "ca", "/etc/tg/siem/gw.pem": "cert", "/etc/tg/siem/gw.key": "key" };
+    const ok = await run(["check", "/etc/tg/syslog.json"], good);
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.out, /; 10 files read and checked\)/);
+    delete good["/etc/tg/siem/gw.key"];
+    const r = await run(["check", "/etc/tg/syslog.json"], good);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /^ {2}cannot read log\.syslog\.keyFile "siem\/gw\.key": ENOENT$/m);
+  });
+
   it("warns of a certificate that expires within 14 days, and still passes", async () => {
     const r = await run(["check", "/etc/tg/gw.json"], { ...files, "/etc/tg/certs/www.pem": soon.chainPem, "/etc/tg/certs/www.key": soon.keyPem });
     assert.equal(r.code, 0);

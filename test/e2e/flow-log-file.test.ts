@@ -6,6 +6,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { renameSync } from "node:fs";
+import net from "node:net";
 import { join } from "node:path";
 import { tempDir } from "../helpers/temp-dir.ts";
 import { curl } from "./support/curl.ts";
@@ -28,6 +29,7 @@ describe("flow log to a file, with rotation", { timeout: 60_000 }, () => {
       policy: { defaultAction: "deny", rules: [{ id: "origin", hosts: ["origin.test"], action: "allow" }] },
       dns: { hosts: { "origin.test": ["127.0.0.1"] } },
       log: { flows: { file: log } },
+      limits: { drainTimeoutMs: 500 },
     });
   });
   after(async () => {
@@ -56,5 +58,19 @@ describe("flow log to a file, with rotation", { timeout: 60_000 }, () => {
     assert.equal(jsonLines(log).length, 1);
     // the requests are told apart by their client ports: two connections, one line each
     assert.notEqual(jsonLines(rotated)[0]?.["client"], jsonLines(log)[0]?.["client"]);
+  });
+
+  it("on shutdown, a tunnel the drain closes still gets its line before the file is closed", async () => {
+    const tunnel = net.connect(gw.port, "127.0.0.1");
+    tunnel.on("error", () => {});
+    await new Promise<void>((resolve) => tunnel.once("connect", resolve));
+    tunnel.write(`CONNECT origin.test:${origin.port} HTTP/1.1\r\nHost: origin.test:${origin.port}\r\n\r\n`);
+    await new Promise<void>((resolve) => tunnel.once("data", () => resolve()));
+    const client = `127.0.0.1:${tunnel.localPort}`;
+    assert.equal(await gw.stop(), true);
+    tunnel.destroy();
+    const line = jsonLines(log).find((l) => l["client"] === client);
+    assert.ok(line, `no line for the tunnel ${client} in the file`);
+    assert.equal(line["kind"], "connect");
   });
 });
