@@ -35,6 +35,8 @@ export interface SyslogDeps {
   readonly say: (line: string) => void;
   /** Messages sent or dropped; whether the collector's connection is up (TCP, TLS). */
   readonly metrics: SyslogMetrics;
+  /** How long `close()` may take to send what is queued (default {@link SYSLOG_FLUSH_MS}). */
+  readonly flushMs?: number;
 }
 
 /**
@@ -62,8 +64,16 @@ export function syslogOutput(config: SyslogConfig, deps: SyslogDeps): FlowOutput
   const where = `${address.transport}://${address.authority}`;
   let down = false;
   const count = (result: "sent" | "dropped", n: number) => deps.metrics.messages.labels(where, result).inc(n);
+  // records come only to the output in force: the first one claims the collector's gauge
+  const self = {};
+  let claimed = false;
+  const claim = () => {
+    if (claimed) return;
+    claimed = true;
+    deps.metrics.inForce.set(where, self);
+  };
   const onState = (connected: boolean, error?: string) => {
-    deps.metrics.connected.labels(where).set(connected ? 1 : 0);
+    if (deps.metrics.inForce.get(where) === self) deps.metrics.connected.labels(where).set(connected ? 1 : 0);
     if (connected && down) deps.say(`syslog ${where}: connected again`);
     else if (!connected && !down) deps.say(`syslog ${where}: ${error ?? "lost"}; messages are queued and sent once it is back`);
     down = !connected;
@@ -109,10 +119,17 @@ export function syslogOutput(config: SyslogConfig, deps: SyslogDeps): FlowOutput
   };
   const stream = new SyslogStream({ connect, framing: config.framing, queueBytes: config.queueBytes, onState, onCount: count });
   return {
-    write: (record) => stream.send(syslogMessage(record, origin)),
+    write: (record) => {
+      claim();
+      stream.send(syslogMessage(record, origin));
+    },
     close: async () => {
-      await stream.close(SYSLOG_FLUSH_MS);
-      deps.metrics.connected.remove(where); // a collector no longer in force is neither up nor down
+      if (deps.metrics.inForce.get(where) === self) {
+        // a collector no longer in force is neither up nor down
+        deps.metrics.inForce.delete(where);
+        deps.metrics.connected.remove(where);
+      }
+      await stream.close(deps.flushMs ?? SYSLOG_FLUSH_MS);
     },
   };
 }

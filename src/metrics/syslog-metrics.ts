@@ -11,6 +11,11 @@ export interface SyslogMetrics {
   readonly messages: Counter<readonly ["collector", "result"]>;
   /** `tollgate_syslog_connected{collector}`: 1 while the TCP or TLS connection to the collector in force is up, 0 while it is down. */
   readonly connected: Gauge<readonly ["collector"]>;
+  /**
+   * The output in force for each collector, which alone sets its `connected` series: one a
+   * reload replaced may still be sending what it held to the same collector.
+   */
+  readonly inForce: Map<string, object>;
 }
 
 export function createSyslogMetrics(registry: Registry): SyslogMetrics {
@@ -25,5 +30,6 @@ export function createSyslogMetrics(registry: Registry): SyslogMetrics {
       help: "1 while the TCP or TLS connection to the syslog collector is up.",
       labelNames: ["collector"],
     }),
+    inForce: new Map(),
   };
 }
