@@ -1,8 +1,9 @@
 /**
  * Everything the gateway checks in a config's files before it serves, without serving: the
  * CA (certificate, key, chain) and the extra upstream CA files, the policy's host lists, the
- * parent proxies' password files, the proxy users, the block page template, the syslog collector's TLS files, and the reverse proxy's certificates,
- * keys and pool files. The same loaders run here as at start and on reload, so a config
+ * parent proxies' password files, the proxy users, the block page template, the syslog
+ * collector's TLS files, the reverse and HTTPS proxy listeners' certificates and keys, and
+ * the pools' files. The same loaders run here as at start and on reload, so a config
  * this passes is one `serve` (and a reload) accepts, short of binding its listeners.
  *
  * @example
@@ -87,8 +88,9 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
       log: () => {},
       credentials: () => undefined,
     }, { maxClientHelloBytes: config.limits.maxClientHelloBytes, maxClientHelloRecords: config.limits.maxClientHelloRecords });
-    for (const [listener, state] of generation.states) {
-      for (const c of state.tls?.store.certificates ?? []) expiry(`listeners "${listener}" certificate "${c.source}"`, c.notAfter);
+    const served = [...[...generation.states].map(([listener, state]) => [listener, state.tls] as const), ...generation.proxyTls];
+    for (const [listener, tls] of served) {
+      for (const c of tls?.store.certificates ?? []) expiry(`listeners "${listener}" certificate "${c.source}"`, c.notAfter);
     }
   });
   return { problems, warnings };

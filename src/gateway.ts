@@ -121,7 +121,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   );
   metrics.setCertificateSource(() => [
     ...(ic && live.config.ca ? [{ use: "ca" as const, listener: "", file: live.config.ca.cert, notAfter: ic.caNotAfter }] : []),
-    ...reverse.certificates().map((c) => ({ use: "reverse" as const, ...c })),
+    ...reverse.certificates(),
   ]);
   const drain = new Drain();
   const listeners = new ListenerSet(runtime, processCount > 1, drain);

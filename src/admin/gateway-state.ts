@@ -252,7 +252,7 @@ export class GatewayAdminState implements AdminState {
     const explicit = live.config.listeners.find((l) => l.mode === "explicit");
     const bound = explicit ? this.#gateway.addresses.get(explicit.name) : undefined;
     const proxy = admin?.pacProxy ?? (bound ? `${bound.address.includes(":") ? `[${bound.address}]` : bound.address}:${bound.port}` : undefined);
-    return { proxy, bypass: admin?.pacBypass ?? [] };
+    return { proxy, bypass: admin?.pacBypass ?? [], ...(explicit?.mode === "explicit" && explicit.tls ? { tls: true } : {}) };
   }
 }
 

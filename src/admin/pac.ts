@@ -79,8 +79,8 @@ function literal(value: unknown): string {
 }
 
 /**
- * Generates the PAC script. `data.proxy` is the `host:port` clients should use; without one
- * every host goes `DIRECT`.
+ * Generates the PAC script. `data.proxy` is the `host:port` clients should use (`HTTPS` when
+ * `data.tls`, else `PROXY`); without one every host goes `DIRECT`.
  *
  * @example
  * ```ts
@@ -90,7 +90,7 @@ function literal(value: unknown): string {
  */
 export function pacScript(data: PacData): string {
   const b = sortBypass(data.bypass);
-  const proxy = data.proxy === undefined ? "DIRECT" : `PROXY ${data.proxy}`;
+  const proxy = data.proxy === undefined ? "DIRECT" : `${data.tls ? "HTTPS" : "PROXY"} ${data.proxy}`;
   const lines = [
     "// Tollgate proxy auto-config. Generated; do not edit.",
     `// Bypass (DIRECT): plain host names, loopback and private IP literals${data.bypass.length ? ", " + data.bypass.join(", ").replace(/[\r\n\u2028\u2029]/g, " ") : ""}.`,

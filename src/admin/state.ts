@@ -146,6 +146,8 @@ export interface ExplainResult {
 export interface PacData {
   /** "host:port" of the explicit proxy listener clients should use. */
   readonly proxy: string | undefined;
+  /** That listener is an HTTPS proxy: clients speak TLS to it (PAC `HTTPS host:port`). */
+  readonly tls?: boolean;
   /** Host patterns (policy syntax: "example.com", "*.example.com", ".example.com") sent DIRECT. */
   readonly bypass: readonly string[];
 }

@@ -6,7 +6,7 @@ import type { IpClass } from "../core/ip-class.ts";
 import type { DnsSettings } from "../dns/types.ts";
 import type { Host, PolicyDefinition, UrlRuleDefinition } from "../policy/types.ts";
 import type { ListenerBase } from "./listener-base.ts";
-import type { RedirectHttpsListenerConfig, ReverseConfig, ReverseListenerConfig } from "../reverse/config-types.ts";
+import type { RedirectHttpsListenerConfig, ReverseConfig, ReverseListenerConfig, ReverseTlsConfig } from "../reverse/config-types.ts";
 import type { SyslogFacility } from "../log/syslog-message.ts";
 import type { SyslogFraming } from "../log/syslog-stream.ts";
 
@@ -20,6 +20,11 @@ export { ConfigError, type ConfigIssue } from "./errors.ts";
 /** An explicit forward proxy: clients send CONNECT or absolute-form requests. */
 export interface ExplicitListenerConfig extends ListenerBase {
   readonly mode: "explicit";
+  /**
+   * An HTTPS proxy: clients speak TLS to the listener (certificates chosen by SNI as on a
+   * reverse listener), then HTTP proxy requests inside it. Absent: plain.
+   */
+  readonly tls?: ReverseTlsConfig;
 }
 
 /**

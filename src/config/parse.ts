@@ -14,7 +14,7 @@ import { formatPath } from "./issue-format.ts";
 import { JsonSyntaxError, parseJson } from "./json.ts";
 import { parseListenAddress, parseUpstreamAddress } from "./listen.ts";
 import { type ConfigOutput, configSchema } from "./schema.ts";
-import { toRedirectListener, toReverseConfig, toReverseListener } from "./schema-reverse.ts";
+import { toListenerTls, toRedirectListener, toReverseConfig, toReverseListener } from "./schema-reverse.ts";
 import { toParentsConfig } from "./schema-parents.ts";
 
 /**
@@ -187,7 +187,7 @@ function toListener(listener: WireListener, index: number): ListenerConfig {
   };
   switch (listener.mode) {
     case "explicit":
-      return { ...base, mode: "explicit" };
+      return { ...base, mode: "explicit", ...(listener.tls ? { tls: toListenerTls(listener.tls) } : {}) };
     case "socks5":
       return { ...base, mode: "socks5" };
     case "transparent":

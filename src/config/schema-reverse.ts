@@ -57,7 +57,7 @@ const reverseTlsSchema = v.pipe(
 
 /** Fields of `reverse` and `redirect-https` listeners, spread into the listener object. */
 export const reverseListenerFields = {
-  /** reverse: TLS settings, or false for plain HTTP. Required. */
+  /** reverse: TLS settings, or false for plain HTTP. Required. explicit: TLS to the proxy itself (an HTTPS proxy); absent or false: plain. */
   tls: v.optional(v.lazy((input) => (isPlainObject(input) ? reverseTlsSchema : v.literal(false, expected('{"certificates": […]} or false (plain HTTP)'))))),
   /** reverse: proxies whose X-Forwarded-* / Forwarded fields are believed. */
   trustForwardedFrom: v.optional(cidrList),
@@ -67,7 +67,7 @@ export const reverseListenerFields = {
 
 /** The modes each reverse listener field is valid for (merged into the listener schema's table). */
 export const REVERSE_FIELD_MODES: Readonly<Record<string, readonly string[]>> = {
-  tls: ["reverse"],
+  tls: ["reverse", "explicit"],
   trustForwardedFrom: ["reverse"],
   httpsPort: ["redirect-https"],
 };
@@ -207,14 +207,15 @@ export function reverseReferences<T>() {
     const issues: Issue[] = [];
     const reverseNames = new Set<string>();
     listeners.forEach((l, i) => {
-      if (!isPlainObject(l) || l["mode"] !== "reverse") return;
-      const name = ownString(l, "name", `listener-${i + 1}`);
-      if (name !== undefined) reverseNames.add(name);
-      if (reverse === undefined) issues.push({ message: 'a reverse listener needs a "reverse" section with pools and routes', path: [["reverse", undefined]] });
+      if (!isPlainObject(l) || (l["mode"] !== "reverse" && l["mode"] !== "explicit")) return;
       const tls = l["tls"];
       if (isPlainObject(tls) && Array.isArray(tls["mint"]) && tls["mint"].length > 0 && config["ca"] === undefined) {
         issues.push({ message: 'a CA is required to mint certificates; configure "ca" (run "tollgate ca init")', path: [["ca", undefined]] });
       }
+      if (l["mode"] !== "reverse") return;
+      const name = ownString(l, "name", `listener-${i + 1}`);
+      if (name !== undefined) reverseNames.add(name);
+      if (reverse === undefined) issues.push({ message: 'a reverse listener needs a "reverse" section with pools and routes', path: [["reverse", undefined]] });
     });
     if (isPlainObject(reverse) && Array.isArray(reverse["routes"])) {
       const pools = isPlainObject(reverse["pools"]) ? reverse["pools"] : {};
@@ -288,7 +289,7 @@ export function toReverseListener(
   tls: WireTls | false | undefined,
   trustForwardedFrom: readonly string[] | undefined,
 ): ReverseListenerConfig {
-  return { ...base, mode: "reverse", tls: tls ? toTls(tls) : null, trustForwardedFrom: [...(trustForwardedFrom ?? [])] };
+  return { ...base, mode: "reverse", tls: tls ? toListenerTls(tls) : null, trustForwardedFrom: [...(trustForwardedFrom ?? [])] };
 }
 
 /** The domain form of a `redirect-https` listener. */
@@ -299,7 +300,8 @@ export function toRedirectListener(
   return { ...base, mode: "redirect-https", httpsPort: httpsPort ?? 443 };
 }
 
-function toTls(t: WireTls): ReverseTlsConfig {
+/** The domain form of a listener's `tls` (a reverse listener's, an HTTPS proxy's). */
+export function toListenerTls(t: WireTls): ReverseTlsConfig {
   const marked = t.certificates.findIndex((c) => c.default);
   return {
     certificates: t.certificates.map((c) => ({ cert: c.cert, key: c.key, ...(c.names ? { names: [...c.names] } : {}) })),

@@ -24,13 +24,17 @@ export class RelayedConn implements Conn {
   readonly socket: Conn;
   #early: Uint8Array | undefined;
 
-  constructor(socket: Conn, client: Address, early: Uint8Array | undefined, destination?: Address) {
+  /**
+   * `peer`: the load balancer, when `socket` is not the connection it made (the TLS session
+   * on it, whose addresses are the relayed client's); default `socket.remote`.
+   */
+  constructor(socket: Conn, client: Address, early: Uint8Array | undefined, destination?: Address, peer?: Address) {
     this.socket = socket;
     this.destination = destination ?? socket.local;
     this.readable = socket.readable;
     this.writable = socket.writable;
     this.local = socket.local;
-    this.peer = socket.remote;
+    this.peer = peer ?? socket.remote;
     this.remote = client;
     this.#early = early && early.byteLength > 0 ? early : undefined;
   }

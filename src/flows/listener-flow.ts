@@ -7,6 +7,7 @@ import type { Conn } from "../core/conn.ts";
 import type { ReverseService } from "../reverse/service.ts";
 import type { FlowContext } from "./context.ts";
 import { handleExplicit, handleTransparentHttp } from "./explicit.ts";
+import { handleHttpsProxy } from "./https-proxy.ts";
 import { handleSocks5 } from "./socks5.ts";
 import { handleTransparent, type TransparentSettings } from "./transparent.ts";
 
@@ -20,6 +21,7 @@ export function listenerFlow(l: ListenerConfig, ctx: FlowContext, limits: () => 
     case "redirect-https":
       return reverse.handler(l, ctx);
     case "explicit":
+      if (l.tls) return (conn) => handleHttpsProxy(conn, ctx, () => reverse.proxyTls(l.name));
       return (conn) => handleExplicit(conn, ctx);
     case "socks5":
       return (conn) => handleSocks5(conn, ctx);

@@ -109,9 +109,9 @@ export interface GatewayMetrics {
   setCertificateSource(source: (() => readonly CertificateExpiry[]) | undefined): void;
 }
 
-/** A certificate the gateway serves (`use` "reverse", by listener) or signs leaves with (`use` "ca"). */
+/** A certificate the gateway serves (`use` "reverse" or "proxy", by listener) or signs leaves with (`use` "ca"). */
 export interface CertificateExpiry {
-  readonly use: "reverse" | "ca";
+  readonly use: "reverse" | "proxy" | "ca";
   /** The listener serving it; "" for the CA. */
   readonly listener: string;
   /** The certificate file, as the config names it. */

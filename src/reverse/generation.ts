@@ -14,11 +14,11 @@ import type { Config } from "../config/config.ts";
 import { certificateValidity, decodePem, subjectAltNames } from "../pki/mod.ts";
 import { parseBackendUrl } from "./backend.ts";
 import { CertificateStore, type ServedCertificate } from "./cert-store.ts";
-import type { PoolConfig, ReverseCertificateConfig, ReverseListenerConfig } from "./config-types.ts";
+import type { PoolConfig, ReverseCertificateConfig, ReverseListenerConfig, ReverseTlsConfig } from "./config-types.ts";
 import { backendName, type BackendTlsSettings, type DialDeps } from "./dial.ts";
 import { TrustList } from "./forwarded.ts";
 import { HealthChecker } from "./health.ts";
-import { type IdleBackend, type PoolRuntime, type ReverseListenerState, type RouteLimiter, routeLimiters } from "./listener-state.ts";
+import { type IdleBackend, type PoolRuntime, type ReverseListenerState, type ReverseTlsState, type RouteLimiter, routeLimiters } from "./listener-state.ts";
 import { UpstreamPool } from "../flows/upstream-pool.ts";
 import { BackendPool } from "./pool.ts";
 import { httpProbe } from "./probe.ts";
@@ -42,6 +42,8 @@ export interface ReverseGeneration {
   readonly states: ReadonlyMap<string, ReverseListenerState>;
   /** `httpsPort` by redirect-https listener name. */
   readonly redirects: ReadonlyMap<string, number>;
+  /** The TLS of explicit listeners that are HTTPS proxies, by listener name. */
+  readonly proxyTls: ReadonlyMap<string, ReverseTlsState>;
   readonly pools: ReadonlyMap<string, PoolEntry>;
   /** Routes' rate limiters, by route id. */
   readonly limiters: ReadonlyMap<string, RouteLimiter>;
@@ -63,7 +65,8 @@ export interface BuildFixed {
 }
 
 /**
- * Builds the generation for `config`'s reverse and redirect-https listeners; pools whose
+ * Builds the generation for `config`'s reverse and redirect-https listeners (and the TLS of
+ * its HTTPS proxy listeners, whose certificates load and reload as reverse ones do); pools whose
  * settings are unchanged and routes' rate limiters are carried over from `previous`.
  *
  * @throws {Error} naming the setting and file when a file cannot be read or holds no usable certificate
@@ -72,9 +75,13 @@ export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed,
   const states = new Map<string, ReverseListenerState>();
   const redirects = new Map<string, number>();
   const pools = new Map<string, PoolEntry>();
+  const proxyTls = new Map<string, ReverseTlsState>();
   const running = config.listeners.filter((l): l is ReverseListenerConfig => l.mode === "reverse");
-  for (const l of config.listeners) if (l.mode === "redirect-https") redirects.set(l.name, l.httpsPort);
-  if (running.length === 0) return { states, redirects, pools, limiters: new Map() };
+  for (const l of config.listeners) {
+    if (l.mode === "redirect-https") redirects.set(l.name, l.httpsPort);
+    if (l.mode === "explicit" && l.tls) proxyTls.set(l.name, listenerTls(l.name, l.tls, deps, fixed));
+  }
+  if (running.length === 0) return { states, redirects, proxyTls, pools, limiters: new Map() };
   const section = config.reverse ?? { pools: {}, routes: [], passthrough: [] };
   const routes = new RouteTable(section.routes);
   const passthrough = new PassthroughTable(section.passthrough);
@@ -86,18 +93,8 @@ export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed,
   }
   const poolRuntimes = new Map([...pools].map(([id, e]) => [id, e.runtime]));
   for (const c of running) {
-    const store = c.tls
-      ? new CertificateStore(
-        c.tls.certificates.map((cert, i) => loadCertificate(cert, `listeners "${c.name}" tls.certificates[${i}]`, deps)),
-        c.tls.defaultCertificate,
-        c.tls.unknownSni,
-        c.tls.mint,
-      )
-      : undefined;
     states.set(c.name, {
-      tls: c.tls && store
-        ? { store, minVersion: c.tls.minVersion, maxClientHelloBytes: fixed.maxClientHelloBytes, maxClientHelloRecords: fixed.maxClientHelloRecords }
-        : null,
+      tls: c.tls ? listenerTls(c.name, c.tls, deps, fixed) : null,
       trust: new TrustList(c.trustForwardedFrom),
       routes,
       passthrough,
@@ -107,7 +104,18 @@ export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed,
       log: deps.log,
     });
   }
-  return { states, redirects, pools, limiters };
+  return { states, redirects, proxyTls, pools, limiters };
+}
+
+/** A listener's TLS as in force: its certificates (files read now) and the ClientHello limits. */
+function listenerTls(name: string, tls: ReverseTlsConfig, deps: BuildDeps, fixed: BuildFixed): ReverseTlsState {
+  const store = new CertificateStore(
+    tls.certificates.map((cert, i) => loadCertificate(cert, `listeners "${name}" tls.certificates[${i}]`, deps)),
+    tls.defaultCertificate,
+    tls.unknownSni,
+    tls.mint,
+  );
+  return { store, minVersion: tls.minVersion, maxClientHelloBytes: fixed.maxClientHelloBytes, maxClientHelloRecords: fixed.maxClientHelloRecords };
 }
 
 /** Reads a file for `what`, or throws naming both. */

@@ -23,6 +23,7 @@ import { handleReverse } from "../flows/reverse.ts";
 import { handleRedirectHttps } from "../flows/reverse-redirect.ts";
 import type { RedirectHttpsListenerConfig, ReverseListenerConfig } from "./config-types.ts";
 import { type BuildDeps, type BuildFixed, buildReverse, type ReverseGeneration } from "./generation.ts";
+import type { ReverseTlsState } from "./listener-state.ts";
 import { type PoolReport, poolReport } from "./report.ts";
 
 /** A pool's figures for the metrics. */
@@ -32,8 +33,10 @@ export interface BackendPoolStats {
   readonly backends: readonly { readonly url: string; readonly up: boolean }[];
 }
 
-/** A certificate a reverse listener serves: its listener, its file, when it expires. */
+/** A certificate a reverse (or HTTPS proxy) listener serves: its listener, its file, when it expires. */
 export interface ServedCertificateInfo {
+  /** "reverse": a reverse listener's; "proxy": an HTTPS proxy listener's. */
+  readonly use: "reverse" | "proxy";
   readonly listener: string;
   readonly file: string;
   readonly notAfter: Date;
@@ -55,6 +58,8 @@ export interface ReverseDeps {
 export interface ReverseService {
   /** The connection handler of a reverse or redirect-https listener. */
   handler(listener: ReverseListenerConfig | RedirectHttpsListenerConfig, ctx: FlowContext): (conn: Conn) => Promise<void>;
+  /** The TLS in force of explicit listener `name`, an HTTPS proxy (its certificates reload as a reverse listener's). */
+  proxyTls(name: string): ReverseTlsState;
   /**
    * Builds the state of `next` (reading every file it names again) without putting it in
    * force; the returned function does that. Nothing changes until it is called.
@@ -139,10 +144,17 @@ export function startReverse(config: Config, deps: ReverseDeps): ReverseService 
       const now = Date.now();
       return [...current.pools].map(([id, e]) => poolReport(id, e, now));
     },
+    proxyTls(name) {
+      const tls = current.proxyTls.get(name);
+      if (!tls) throw new Error(`HTTPS proxy listener "${name}" was not prepared`);
+      return tls;
+    },
     certificates() {
-      return [...current.states].flatMap(([listener, state]) =>
-        (state.tls?.store.certificates ?? []).map((c) => ({ listener, file: c.source, notAfter: c.notAfter }))
-      );
+      const served = [
+        ...[...current.states].map(([name, state]) => ["reverse", name, state.tls] as const),
+        ...[...current.proxyTls].map(([name, tls]) => ["proxy", name, tls] as const),
+      ];
+      return served.flatMap(([use, listener, tls]) => (tls?.store.certificates ?? []).map((c) => ({ use, listener, file: c.source, notAfter: c.notAfter })));
     },
     close() {
       if (closed) return;

@@ -96,6 +96,12 @@ describe("proxy.pac", () => {
     assert.match(pacScript({ proxy: "p:1", bypass: ["2001:db8:1::/48"] }), /Not expressible in PAC.*2001:db8:1::\/48/);
   });
 
+  it("names an HTTPS proxy listener as HTTPS, bypass unchanged", () => {
+    const secure = load({ proxy: "proxy.corp.example:3129", bypass: [".corp.example"], tls: true });
+    assert.equal(route(secure, "https://example.com/"), "HTTPS proxy.corp.example:3129");
+    assert.equal(route(secure, "https://wiki.corp.example/"), "DIRECT");
+  });
+
   it("never resolves names (isInNet only on IPv4 literals)", () => {
     for (const url of ["https://a.example/", "https://b.corp.example/", "http://printer/"]) route(find, url);
   });

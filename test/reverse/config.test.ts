@@ -201,11 +201,39 @@ describe("config: reverse proxy", () => {
 
   it("refuses reverse fields on other listener modes, and duplicate route ids", () => {
     const p = problems({
-      listeners: [{ mode: "explicit", listen: "127.0.0.1:3128", tls: false, trustForwardedFrom: [] }],
+      listeners: [{ mode: "socks5", listen: "127.0.0.1:1080", tls: false, trustForwardedFrom: [] }],
       reverse: { pools: { a: { backends: ["http://127.0.0.1:1"] } }, routes: [{ id: "x", hosts: ["*"], pool: "a" }, { id: "x", hosts: ["*"], pool: "a" }] },
     });
-    assert.ok(p.includes('listeners[0].tls: only valid for "reverse" listeners (this one is "explicit")'), p.join("\n"));
-    assert.ok(p.includes('listeners[0].trustForwardedFrom: only valid for "reverse" listeners (this one is "explicit")'), p.join("\n"));
+    assert.ok(p.includes('listeners[0].tls: only valid for "reverse" and "explicit" listeners (this one is "socks5")'), p.join("\n"));
+    assert.ok(p.includes('listeners[0].trustForwardedFrom: only valid for "reverse" listeners (this one is "socks5")'), p.join("\n"));
     assert.ok(p.some((x) => /reverse\.routes\[1\]\.id: duplicate route id "x"/.test(x)), p.join("\n"));
   });
 });
+
+describe("config: HTTPS proxy listeners (explicit with tls)", () => {
+  it("takes the reverse listener's tls, or none; false is plain", () => {
+    const c = parseConfig({
+      listeners: [
+        { name: "p", mode: "explicit", listen: "127.0.0.1:3129", tls: { certificates: [{ cert: "proxy.pem", key: "proxy.key" }], minVersion: "TLSv1.3" } },
+        { name: "q", mode: "explicit", listen: "127.0.0.1:3128" },
+        { name: "r", mode: "explicit", listen: "127.0.0.1:3127", tls: false },
+      ],
+    });
+    const [p, q, r] = c.listeners;
+    assert.deepEqual(p?.mode === "explicit" && p.tls, {
+      certificates: [{ cert: "proxy.pem", key: "proxy.key" }],
+      defaultCertificate: 0,
+      unknownSni: "default",
+      mint: [],
+      minVersion: "TLSv1.3",
+    });
+    assert.equal(q?.mode === "explicit" && q.tls, undefined);
+    assert.equal(r?.mode === "explicit" && r.tls, undefined);
+  });
+
+  it("minting the proxy's certificate needs a CA", () => {
+    const p = problems({ listeners: [{ mode: "explicit", listen: "127.0.0.1:3129", tls: { mint: ["proxy.corp.example"], unknownSni: "refuse" } }] });
+    assert.deepEqual(p, ['ca: a CA is required to mint certificates; configure "ca" (run "tollgate ca init")']);
+  });
+});
+

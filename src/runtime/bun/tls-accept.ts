@@ -23,7 +23,9 @@ export async function bunAcceptTls(conn: Conn, options: TlsAcceptOptions): Promi
   // a client relayed by a load balancer (PROXY protocol): upgrade the socket underneath,
   // the session keeps the relayed client's address
   const socket = socketOf(conn);
-  if (!(socket instanceof BunSocketConn)) return acceptNodeTls(conn, options);
+  // TLS inside TLS (a decrypted tunnel through an HTTPS proxy listener): Bun upgrades only a
+  // plain socket, so the inner session runs in node:tls over the outer one's Conn
+  if (!(socket instanceof BunSocketConn) || socket instanceof BunTlsConn) return acceptNodeTls(conn, options);
   const signal = options.signal;
   if (signal?.aborted) {
     conn.close();

@@ -61,7 +61,8 @@ function trustOptions(options: TlsConnectOptions): Record<string, unknown> {
  */
 export async function bunConnectTls(options: TlsConnectOptions): Promise<TlsClientSession> {
   const over = options.over;
-  if (over && !(over instanceof BunSocketConn)) return connectNodeTls(options, () => Promise.reject(new Error("unreachable")));
+  // Bun upgrades only a plain socket: TLS over a TLS session goes through node:tls
+  if (over && (!(over instanceof BunSocketConn) || over instanceof BunTlsConn)) return connectNodeTls(options, () => Promise.reject(new Error("unreachable")));
   const signal = options.signal;
   if (over && signal?.aborted) {
     over.close();

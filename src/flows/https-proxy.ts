@@ -1,0 +1,42 @@
+/**
+ * One connection on an HTTPS proxy listener (an explicit listener with `tls`): the client's
+ * TLS to the proxy is terminated with the listener's certificate, then its proxy requests
+ * are served as on a plain explicit listener — CONNECT tunnels (TLS inside TLS), decryption,
+ * absolute-form requests, proxy authentication. On the network between client and gateway,
+ * neither the proxy credentials nor the names asked for are in clear.
+ * @module
+ */
+import type { Conn } from "../core/conn.ts";
+import { RelayedConn } from "../core/relayed-conn.ts";
+import type { ReverseTlsState } from "../reverse/listener-state.ts";
+import { ConnReader } from "./conn-reader.ts";
+import type { FlowContext } from "./context.ts";
+import { handleExplicit } from "./explicit.ts";
+import { FlowState } from "./flow-state.ts";
+import { acceptListenerTls, readListenerHello, type TlsListenerWords } from "./tls-listener.ts";
+
+const WORDS: TlsListenerWords = {
+  listener: "HTTPS proxy listener",
+  plainHint: "This proxy port speaks TLS: configure the proxy as https://host:port (curl: --proxy https://…; PAC: HTTPS host:port)",
+};
+
+/**
+ * Serves one connection of an HTTPS proxy listener. `tls` gives the listener's TLS in force
+ * (a reload replaces its certificates), read once for the handshake. Failures before the
+ * handshake completed get one flow line; afterwards each request (or tunnel) gets its own,
+ * as on a plain explicit listener.
+ */
+export async function handleHttpsProxy(client: Conn, ctx: FlowContext, tls: () => ReverseTlsState): Promise<void> {
+  const flow = new FlowState(ctx, client, ctx.mode);
+  flow.record.kind = "tls";
+  const src = new ConnReader(client);
+  const state = tls();
+  const read = await readListenerHello(client, src, state, ctx, flow, WORDS);
+  if (!read) return;
+  flow.record.host = read.hello.sni ?? null;
+  const session = await acceptListenerTls(client, src, read.raw, read.hello.sni, state, ctx, flow);
+  if (!session) return;
+  // the proxy's client is the one the connection came from (a load balancer's relayed one too)
+  const inner = client instanceof RelayedConn ? new RelayedConn(session.conn, client.remote, undefined, client.destination, client.peer) : session.conn;
+  return handleExplicit(inner, ctx);
+}
