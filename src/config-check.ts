@@ -77,6 +77,16 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
   await attempt(() => parentTable(config, deps.readText));
   await attempt(() => gatewayUsers(config));
   await attempt(() => blockPageFromConfig(config.blockPage, deps.readText));
+  const dnsCa = config.dns.transport === "tls" ? config.dns.caFile : undefined;
+  if (dnsCa) {
+    await attempt(() => {
+      try {
+        deps.readText(dnsCa);
+      } catch (e) {
+        throw new Error(`cannot read dns.caFile "${dnsCa}": ${(e as { code?: string }).code ?? String(e)}`);
+      }
+    });
+  }
   const syslog = config.log.syslog;
   if (syslog) await attempt(() => readSyslogTls(syslog, deps.readText));
   await attempt(() => {

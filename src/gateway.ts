@@ -1,6 +1,7 @@
 import type { Runtime } from "./core/runtime.ts";
 import type { Config, ListenerConfig } from "./config/config.ts";
 import { createResolver } from "./dns/resolver.ts";
+import { dnsOverTls } from "./dns/tls-dial.ts";
 import type { FlowContext } from "./flows/context.ts";
 import { compileUrlRules } from "./policy/url-rules.ts";
 import { gatewayUsers } from "./auth/gateway-users.ts";
@@ -49,7 +50,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const feed = new FlowFeed();
   const dnsResolver = (dns: Config["dns"]) =>
     createResolver(dns, (name) => runtime.lookup(name), {
-      dial: (server, signal) => runtime.dial({ address: server.address, port: server.port, signal }),
+      dial: dns.transport === "tls" ? dnsOverTls(runtime, dns.caFile ? [options.readText(dns.caFile)] : []) : (server, signal) => runtime.dial({ address: server.address, port: server.port, signal }),
       ...(runtime.openDatagram ? { openDatagram: runtime.openDatagram } : {}),
       onExchange: (server, transport, result) => metrics.dnsServerExchanges.labels(formatAddress(server.address, server.port), transport, result).inc(),
     });

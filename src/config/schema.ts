@@ -231,7 +231,7 @@ const staticHostsSchema = v.pipe(
   }),
 );
 
-const dnsSchema = object({
+const dnsObject = object({
   hosts: v.optional(staticHostsSchema, {}),
   cacheSize: v.optional(integer(0, 1_000_000), 10_000),
   ttlSeconds: v.optional(integer(0, 86_400), 30),
@@ -245,9 +245,19 @@ const dnsSchema = object({
     ),
     [],
   ),
-  /** How `servers` are asked: "udp" (TCP when an answer is truncated) or "tcp" only. */
-  transport: v.optional(v.picklist(["udp", "tcp"], expected('"udp" or "tcp"')), "udp"),
+  /** How `servers` are asked: "udp" (TCP when an answer is truncated), "tcp" only, or "tls" only (DNS over TLS, port 853). */
+  transport: v.optional(v.picklist(["udp", "tcp", "tls"], expected('"udp", "tcp" or "tls"')), "udp"),
+  /** tls: CA certificates trusted for the servers, besides the system roots. */
+  caFile: v.optional(filePath),
 });
+
+/** `#name` and `caFile` are for DNS over TLS. */
+const dnsSchema = v.pipe(
+  dnsObject,
+  v.check((d) => d.transport === "tls" || !d.servers.some((s) => s.includes("#")), 'a server\'s "#name" is for "transport": "tls"'),
+  v.check((d) => d.transport === "tls" || d.caFile === undefined, '"caFile" is for "transport": "tls"'),
+  v.check((d) => d.transport !== "tls" || d.servers.length > 0, '"transport": "tls" needs "servers" (the system resolver does not speak TLS)'),
+);
 
 const limitsSchema = object({
   maxHeadBytes: v.optional(integer(1024, 1_048_576), 65_536),

@@ -14,7 +14,7 @@ import type { DnsSettings, LookupFunction, Resolution, Resolver } from "./types.
 export interface CreateResolverOptions {
   /** Clock in milliseconds for the cache (tests inject one). Default `Date.now`. */
   readonly now?: () => number;
-  /** Opens TCP to a DNS server; needed when `settings.servers` is not empty. */
+  /** Opens TCP (with transport "tls", TLS) to a DNS server; needed when `settings.servers` is not empty. */
   readonly dial?: DnsDial;
   /** Opens a UDP socket; needed when `settings.servers` is not empty and the transport is "udp". */
   readonly openDatagram?: OpenDatagram;
@@ -81,5 +81,5 @@ function upstreamResolver(settings: DnsSettings, lookup: LookupFunction, options
   const attemptMs = Math.max(500, Math.floor(settings.timeoutMs / settings.servers.length));
   const retransmitMs = Math.min(1000, Math.max(200, Math.floor(attemptMs / 3)));
   const udp = settings.transport === "udp" && openDatagram ? { open: openDatagram, retransmitMs } : undefined;
-  return new ServerResolver(settings.servers, dial, attemptMs, udp, options.onExchange);
+  return new ServerResolver(settings.servers, dial, attemptMs, udp, options.onExchange, settings.transport === "tls" ? "tls" : "tcp");
 }

@@ -1,7 +1,7 @@
 /**
  * A resolver that asks configured DNS servers itself instead of the system's resolver: the
  * A and AAAA queries go out together, over UDP with TCP for truncated answers (or over TCP
- * only), answers carry their TTL (the cache keeps them no longer), and servers are tried in
+ * only, or TLS only: the dial opens TLS then), answers carry their TTL (the cache keeps them no longer), and servers are tried in
  * order when one fails.
  *
  * @module
@@ -26,7 +26,7 @@ import { type DnsAnswer, RCODE_NOERROR, RCODE_NXDOMAIN, TYPE_A, TYPE_AAAA } from
 export type DnsExchangeResult = "answered" | "truncated" | "case-mismatch" | "failed";
 
 /** Told of every exchange with a server, e.g. to count them per server and transport. */
-export type DnsExchangeObserver = (server: DnsServer, transport: "udp" | "tcp", result: DnsExchangeResult) => void;
+export type DnsExchangeObserver = (server: DnsServer, transport: "udp" | "tcp" | "tls", result: DnsExchangeResult) => void;
 
 /** Asking over UDP first: how to open a socket, and how often to send unanswered queries again. */
 export interface UdpTransport {
@@ -46,7 +46,7 @@ function why(e: unknown): string {
 }
 
 /** `exchange`, with its result told to `observe`. */
-async function observed<T>(observe: DnsExchangeObserver, server: DnsServer, transport: "udp" | "tcp", exchange: Promise<T>, result: (value: T) => DnsExchangeResult = () => "answered"): Promise<T> {
+async function observed<T>(observe: DnsExchangeObserver, server: DnsServer, transport: "udp" | "tcp" | "tls", exchange: Promise<T>, result: (value: T) => DnsExchangeResult = () => "answered"): Promise<T> {
   let value: T;
   try {
     value = await exchange;
@@ -79,8 +79,10 @@ export class ServerResolver implements Resolver {
   readonly #attemptTimeoutMs: number;
   readonly #udp: UdpTransport | undefined;
   readonly #observe: DnsExchangeObserver;
+  readonly #stream: "tcp" | "tls";
 
-  constructor(servers: readonly DnsServer[], dial: DnsDial, attemptTimeoutMs: number, udp?: UdpTransport, observe: DnsExchangeObserver = () => {}) {
+  /** `stream`: what `dial` opens, "tls" for DNS over TLS (RFC 7858; no UDP then), as the observer is told. */
+  constructor(servers: readonly DnsServer[], dial: DnsDial, attemptTimeoutMs: number, udp?: UdpTransport, observe: DnsExchangeObserver = () => {}, stream: "tcp" | "tls" = "tcp") {
     if (servers.length === 0) throw new RangeError("at least one DNS server is needed");
     if (!(attemptTimeoutMs > 0)) throw new RangeError(`DNS attempt timeout must be positive, got ${attemptTimeoutMs}`);
     if (udp && !(udp.retransmitMs > 0)) throw new RangeError(`DNS retransmit interval must be positive, got ${udp.retransmitMs}`);
@@ -89,11 +91,12 @@ export class ServerResolver implements Resolver {
     this.#attemptTimeoutMs = attemptTimeoutMs;
     this.#udp = udp;
     this.#observe = observe;
+    this.#stream = stream;
   }
 
   /** UDP first, and the queries whose answers came back truncated or recased again over TCP; or TCP only. */
   async #exchange(server: DnsServer, name: string, queries: readonly DnsQuery[], signal: AbortSignal): Promise<Map<number, DnsAnswer>> {
-    const overTcp = (asked: readonly DnsQuery[]) => observed(this.#observe, server, "tcp", tcpExchange(this.#dial, server, name, asked, signal));
+    const overTcp = (asked: readonly DnsQuery[]) => observed(this.#observe, server, this.#stream, tcpExchange(this.#dial, server, name, asked, signal));
     if (!this.#udp) return overTcp(queries);
     const udp = udpExchange(this.#udp.open, server, name, queries, signal, this.#udp.retransmitMs);
     const { answers, truncated, recased } = await observed(this.#observe, server, "udp", udp, (o) =>

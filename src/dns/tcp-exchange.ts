@@ -9,7 +9,7 @@ import type { Conn } from "../core/conn.ts";
 import type { DnsServer } from "./server.ts";
 import { type DnsAnswer, decodeResponse, encodeQuery, type TYPE_A, type TYPE_AAAA } from "./wire.ts";
 
-/** Opens TCP to a server (the runtime's `dial`). */
+/** Opens TCP to a server (the runtime's `dial`), or TLS for DNS over TLS (RFC 7858: the same framing). */
 export type DnsDial = (server: DnsServer, signal: AbortSignal) => Promise<Conn>;
 
 /** One question sent: its message ID and record type. */

@@ -47,6 +47,8 @@ export interface DnsSettings {
   readonly timeoutMs: number;
   /** DNS servers asked directly instead of the system lookup; empty = the system's. */
   readonly servers: readonly DnsServer[];
-  /** How `servers` are asked: UDP with TCP for truncated answers, or TCP only. */
-  readonly transport: "udp" | "tcp";
+  /** How `servers` are asked: UDP with TCP for truncated answers, TCP only, or TLS only (RFC 7858). */
+  readonly transport: "udp" | "tcp" | "tls";
+  /** TLS: CA certificates (a PEM file) trusted for the servers besides the system roots. */
+  readonly caFile?: string;
 }

@@ -272,7 +272,7 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
     dnsLookups: registry.counter({ name: "tollgate_dns_lookups_total", help: "DNS lookups by source and result.", labelNames: ["source", "result"] }),
     dnsServerExchanges: registry.counter({
       name: "tollgate_dns_server_exchanges_total",
-      help: "Exchanges with configured DNS servers by server, transport (udp, tcp) and result (answered, truncated, case-mismatch, failed).",
+      help: "Exchanges with configured DNS servers by server, transport (udp, tcp, tls) and result (answered, truncated, case-mismatch, failed).",
       labelNames: ["server", "transport", "result"],
     }),
     dnsLookupSeconds: registry.histogram({ name: "tollgate_dns_lookup_seconds", help: "Time to resolve an upstream name.", buckets: DNS_LOOKUP_BUCKETS }),

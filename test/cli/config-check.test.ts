@@ -121,6 +121,17 @@ describe("tollgate config check", () => {
     assert.match(r.err, /^ {2}cannot read log\.syslog\.keyFile "siem\/gw\.key": ENOENT$/m);
   });
 
+  it("reads DNS over TLS's CA file", async () => {
+    const withDot = { ...config, dns: { servers: ["10.0.0.53#dns.corp.test"], transport: "tls", caFile: "dns/ca.pem" } };
+    const good: Record<string, string> = { ...files, "/etc/tg/dot.json": JSON.stringify(withDot), "/etc/tg/dns/ca.pem": "ca" };
+    const ok = await run(["check", "/etc/tg/dot.json"], good);
+    assert.equal(ok.code, 0, ok.err);
+    delete good["/etc/tg/dns/ca.pem"];
+    const r = await run(["check", "/etc/tg/dot.json"], good);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /^ {2}cannot read dns\.caFile "dns\/ca\.pem": ENOENT$/m);
+  });
+
   it("warns of a certificate that expires within 14 days, and still passes", async () => {
     const r = await run(["check", "/etc/tg/gw.json"], { ...files, "/etc/tg/certs/www.pem": soon.chainPem, "/etc/tg/certs/www.key": soon.keyPem });
     assert.equal(r.code, 0);

@@ -115,7 +115,7 @@ describe("parseConfig", () => {
     assert.deepEqual(problems({ dns: { servers: Array(9).fill("10.0.0.53") } }), ["dns.servers: expected at most 8 DNS servers"]);
     assert.equal(parseConfig({ dns: { servers: ["10.0.0.53"], transport: "tcp" } }).dns.transport, "tcp");
     assert.equal(parseConfig({ policy: { recheckOpenConnections: false } }).policy.recheckOpenConnections, false);
-    assert.deepEqual(problems({ dns: { transport: "doh" } }), ['dns.transport: expected "udp" or "tcp", got "doh"']);
+    assert.deepEqual(problems({ dns: { transport: "doh" } }), ['dns.transport: expected "udp", "tcp" or "tls", got "doh"']);
     assert.equal(config.dns.cacheSize, 10000);
     assert.equal(config.limits.idleTimeoutMs, 0);
     assert.equal(config.limits.maxHeaders, 100);
@@ -311,3 +311,26 @@ describe("parseConfigText", () => {
     assert.throws(() => parseConfigText('{ "log": { "flows": 1 } }', "x.json"), /^ConfigError: Invalid config "x\.json"|Invalid config "x\.json"/);
   });
 });
+
+describe("config: DNS over TLS", () => {
+  it("takes servers with the name on their certificate, port 853 by default, and a CA file", () => {
+    const dns = parseConfig({ dns: { servers: ["9.9.9.9#dns.quad9.net", "[2620:fe::fe]:8853#DNS.Quad9.net.", "1.1.1.1"], transport: "tls", caFile: "corp-ca.pem" } }).dns;
+    assert.deepEqual(dns.servers, [
+      { address: "9.9.9.9", port: 853, tlsName: "dns.quad9.net" },
+      { address: "2620:fe::fe", port: 8853, tlsName: "dns.quad9.net" },
+      { address: "1.1.1.1", port: 853 },
+    ]);
+    assert.equal(dns.transport, "tls");
+    assert.equal(dns.caFile, "corp-ca.pem");
+  });
+
+  it("refuses a name or CA file without TLS, TLS without servers, and a bad name", () => {
+    assert.deepEqual(problems({ dns: { servers: ["9.9.9.9#dns.quad9.net"] } }), ['dns: a server\'s "#name" is for "transport": "tls"']);
+    assert.deepEqual(problems({ dns: { servers: ["9.9.9.9"], caFile: "ca.pem" } }), ['dns: "caFile" is for "transport": "tls"']);
+    assert.deepEqual(problems({ dns: { transport: "tls" } }), ['dns: "transport": "tls" needs "servers" (the system resolver does not speak TLS)']);
+    assert.deepEqual(problems({ dns: { servers: ["9.9.9.9#bad name"], transport: "tls" } }), [
+      'dns.servers[0]: expected a host name after "#" (the name on the server\'s certificate), got "bad name"',
+    ]);
+  });
+});
+

@@ -44,6 +44,15 @@ describe("parseDnsServer", () => {
       assert.throws(() => parseDnsServer(bad), /expected an IP address, "ip:port" or "\[ipv6\]:port"/, bad);
     }
   });
+
+  it("takes the name on a DNS-over-TLS server's certificate after #, and a default port", () => {
+    assert.deepEqual(parseDnsServer("9.9.9.9#dns.quad9.net", 853), { address: "9.9.9.9", port: 853, tlsName: "dns.quad9.net" });
+    assert.deepEqual(parseDnsServer("[2620:fe::9]:8853#Dns.Quad9.Net.", 853), { address: "2620:fe::9", port: 8853, tlsName: "dns.quad9.net" });
+    assert.deepEqual(parseDnsServer("1.1.1.1", 853), { address: "1.1.1.1", port: 853 });
+    assert.throws(() => parseDnsServer("9.9.9.9#"), /expected a host name after "#"/);
+    assert.throws(() => parseDnsServer("9.9.9.9#a b"), /expected a host name after "#"/);
+    assert.throws(() => parseDnsServer("dns.quad9.net#dns.quad9.net"), /expected an IP address/);
+  });
 });
 
 describe("ServerResolver", () => {

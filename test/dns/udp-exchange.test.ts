@@ -199,6 +199,10 @@ describe("ServerResolver over UDP", () => {
     seen.length = 0;
     await new ServerResolver([S2], tcp.dial, 1000, undefined, (server, transport, result) => seen.push(`${server.address} ${transport} ${result}`)).resolve("b.test");
     assert.deepEqual(seen, ["10.0.0.2 tcp answered"]);
+    seen.length = 0;
+    // DNS over TLS: the dial opens TLS, the exchange is the same, the observer told "tls"
+    await new ServerResolver([S2], tcp.dial, 1000, undefined, (server, transport, result) => seen.push(`${server.address} ${transport} ${result}`), "tls").resolve("c.test");
+    assert.deepEqual(seen, ["10.0.0.2 tls answered"]);
   });
 
   it("offers EDNS(0) answers of 1232 bytes: a 40-address answer comes over UDP, with no TCP", async () => {

@@ -14,6 +14,8 @@ import { closedPort } from "./ports.ts";
 export interface HaproxyFrontend {
   /** The server line's address and options, e.g. "127.0.0.1:3128 send-proxy-v2". */
   readonly server: string;
+  /** Options after the bound address, e.g. "ssl crt /tmp/x/combined.pem" (TLS terminated here). */
+  readonly bind?: string;
 }
 
 export interface Haproxy {
@@ -27,7 +29,7 @@ export interface Haproxy {
 export function startHaproxy(frontends: readonly HaproxyFrontend[]): Promise<Haproxy> {
   return run(["mode tcp", "timeout connect 5s", "timeout client 30s", "timeout server 30s"], frontends.map((f, i) => (port) => [
     `frontend fe${i}`,
-    `  bind 127.0.0.1:${port}`,
+    `  bind 127.0.0.1:${port}${f.bind ? ` ${f.bind}` : ""}`,
     `  default_backend be${i}`,
     `backend be${i}`,
     `  server s${i} ${f.server}`,
