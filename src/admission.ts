@@ -121,6 +121,7 @@ export class Admission {
     return (socket) => {
       if (!this.#accepting || this.open.size >= this.#limits.maxConnections) {
         metrics.errors.labels("limit").inc();
+        if (ctx.tlsFirst) return socket.close(); // a TLS client could not read the 503
         const w = socket.writable.getWriter();
         w.write(this.#overload).then(() => w.close()).catch(() => {}).finally(() => setTimeout(() => socket.close(), 1000));
         return;

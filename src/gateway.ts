@@ -161,6 +161,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       flowLog,
       listenerName: l.name,
       mode: l.mode,
+      ...(l.mode === "explicit" && l.tls ? { tlsFirst: true } : {}),
       viaName: "tollgate",
       addressGuard: () => guard,
       parents: () => live.parents,

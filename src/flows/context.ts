@@ -31,6 +31,11 @@ export interface FlowContext {
   readonly listenerName: string;
   /** The listener's mode, for policy scoping and logs. */
   readonly mode: "explicit" | "socks5" | "transparent" | "transparent-http" | "reverse" | "redirect-https";
+  /**
+   * Clients speak TLS first (an HTTPS proxy listener): a connection refused before its
+   * handshake is closed, never answered in plain HTTP it could not read.
+   */
+  readonly tlsFirst?: boolean;
   /** Pseudonym used in `Via` headers, e.g. "tollgate". */
   readonly viaName: string;
   /** The SSRF address guard in force (a function: it is completed once listeners are bound). */

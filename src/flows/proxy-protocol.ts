@@ -71,7 +71,7 @@ export async function admitRelayed(conn: Conn, ctx: FlowContext, from: readonly 
       flow.finish(clientFailure(e), errorText(e));
       return undefined;
     }
-    if (HTTP_MODES.has(ctx.mode)) {
+    if (HTTP_MODES.has(ctx.mode) && !ctx.tlsFirst) {
       flow.record.status = 400;
       flow.finish("error", e.message);
       await answerAndClose(conn, src, 400, `This listener expects a PROXY protocol header from its load balancer first: ${e.message}`);

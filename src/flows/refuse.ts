@@ -7,7 +7,7 @@ import { FlowState } from "./flow-state.ts";
 /**
  * Refuses a connection at accept time (client not allowed on this listener, too many
  * connections from one client, or too many new ones), with a flow line naming the rule. HTTP listeners get a
- * short answer (`status`); TLS listeners are just closed (nothing was read yet).
+ * short answer (`status`); TLS listeners (an HTTPS proxy's too) are just closed (nothing was read yet).
  */
 export async function refuseConnection(
   conn: Conn,
@@ -18,7 +18,7 @@ export async function refuseConnection(
   flow.record.decision = "deny";
   flow.record.rule = refusal.rule;
   flow.record.reason = refusal.reason;
-  if (ctx.mode === "explicit" || ctx.mode === "transparent-http") {
+  if ((ctx.mode === "explicit" && !ctx.tlsFirst) || ctx.mode === "transparent-http") {
     const retryAfter: [string, string][] = refusal.retryAfterMs === undefined ? [] : [["Retry-After", String(Math.ceil(refusal.retryAfterMs / 1000))]];
     const proxyStatus = refusal.status === 403 ? "destination_denied" : "connection_limit_reached";
     await answerError(conn, new ConnReader(conn), flow, refusal.status, refusal.reason, { proxyError: proxyStatus, headers: retryAfter });

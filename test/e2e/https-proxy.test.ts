@@ -42,6 +42,8 @@ describe("HTTPS proxy listener", { timeout: 120_000 }, () => {
         // the test PKI's certificate (SAN 127.0.0.1), and one minted by the gateway CA for its name
         { name: "explicit", mode: "explicit", listen: "127.0.0.1:0", tls: { certificates: [{ cert: join(pki.dir, "server.pem"), key: join(pki.dir, "server.key") }] } },
         { name: "minted", mode: "explicit", listen: "127.0.0.1:0", tls: { mint: ["proxy.test"], unknownSni: "refuse" } },
+        // for other clients only: this one is refused before its handshake
+        { name: "lan-only", mode: "explicit", listen: "127.0.0.1:0", clients: ["10.0.0.0/8"], tls: { certificates: [{ cert: join(pki.dir, "server.pem"), key: join(pki.dir, "server.key") }] } },
         // behind a load balancer that sends a PROXY header before the client's TLS
         { name: "relayed", mode: "explicit", listen: "127.0.0.1:0", proxyProtocol: { from: ["127.0.0.0/8"] }, tls: { certificates: [{ cert: join(pki.dir, "server.pem"), key: join(pki.dir, "server.key") }] } },
       ],
@@ -140,6 +142,19 @@ describe("HTTPS proxy listener", { timeout: 120_000 }, () => {
     assert.match(answer, /\r\nhello from origin\r\n/);
     const f = await gw.waitForFlow((f) => f.listener === "relayed" && f.kind === "http");
     assert.deepEqual([f.client, f.peer, f.user], ["192.0.2.7:5555", balancer, "alice"]);
+  });
+
+  it("a client the listener refuses is closed, not answered in plain HTTP it could not read", async () => {
+    const got = await new Promise<string>((resolve) => {
+      const s = tls.connect({ port: gw.ports.get("lan-only")!, host: "127.0.0.1", ca: readFileSync(pki.caFile) });
+      let bytes = "";
+      s.on("data", (d: Buffer) => (bytes += d.toString("latin1")));
+      s.on("error", (e) => resolve(`error: ${e.message}${bytes}`));
+      s.on("close", () => resolve(`closed${bytes}`));
+    });
+    assert.doesNotMatch(got, /wrong version number|HTTP\/1\.1/i, got);
+    const f = await gw.waitForFlow((f) => f.listener === "lan-only");
+    assert.deepEqual([f.rule, f.status, f.end], ["listener-clients", null, "denied"]);
   });
 
   it("closes a client that stops after its ClientHello, and offers HTTPS in the PAC file", async () => {
