@@ -112,17 +112,30 @@ export class WorkerPool {
     return this.#slots.map((s) => ({ index: s.index, pid: s.pid, ready: s.ready, restarts: s.restarts }));
   }
 
-  /** Tells every worker to drain for up to `graceMs`; kills those still running 2 s after that. */
+  /**
+   * Tells every worker to drain for up to `graceMs`; kills those still running 2 s after that.
+   * Resolves once every worker's output is read to its end (its last flow lines delivered),
+   * which comes after its exit.
+   */
   async close(graceMs: number): Promise<void> {
     this.#closing = true;
     const exits = this.#slots.map((slot) => {
       clearTimeout(slot.timer);
       const child = slot.child;
-      if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      if (!child) return Promise.resolve();
+      const out = child.stdout;
+      if (child.exitCode !== null || child.signalCode !== null) {
+        // exited already: what it wrote last may still be in its pipe
+        if (!out || out.readableEnded || out.destroyed) return Promise.resolve();
+        return new Promise<void>((resolve) => {
+          const limit = setTimeout(resolve, 1000);
+          out.once("close", () => (clearTimeout(limit), resolve()));
+        });
+      }
       this.#send(slot, { t: "drain", graceMs });
       return new Promise<void>((resolve) => {
         const kill = setTimeout(() => child.kill("SIGKILL"), graceMs + 2000);
-        child.once("exit", () => {
+        child.once("close", () => {
           clearTimeout(kill);
           resolve();
         });
