@@ -11,7 +11,7 @@ import { listenerFlow } from "./flows/listener-flow.ts";
 import { type FlowLog, formatAddress, teeFlowLog } from "./log/flow-record.ts";
 import { flowOutput } from "./log/flow-output.ts";
 import { LogOutputs } from "./log/log-outputs.ts";
-import { syslogOutput } from "./log/syslog-output.ts";
+import { syslogKey, syslogOutput } from "./log/syslog-output.ts";
 import { createSyslogMetrics } from "./metrics/syslog-metrics.ts";
 import { compilePolicy } from "./policy/compile.ts";
 import { loadHostLists } from "./policy/load-host-lists.ts";
@@ -81,6 +81,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
         say: (line) => options.write("stderr", `tollgate: ${line}\n`),
         metrics: syslogMetrics,
       }),
+    syslogKey: (c) => syslogKey(c, options.readText),
   });
   const flowLog = teeFlowLog(options.flowSink ? [observer, options.flowSink] : [observer], { write: (record) => output?.write(record) });
   // the interception side in force (a reload that changes `ca`, `interception` or their files replaces it)

@@ -12,6 +12,12 @@ import type { FlowLog, FlowRecord, RequestRecord } from "./flow-record.ts";
 export interface OutputOpeners {
   readonly flows: (target: LogConfig["flows"]) => FlowOutput;
   readonly syslog: (config: SyslogConfig) => FlowOutput & { close(): void | Promise<void> };
+  /**
+   * What decides whether a reload keeps the collector's output: its settings and the
+   * contents of the files they name (a renewed client certificate at the same path is a
+   * change). Default: the settings. Throws when a file cannot be read.
+   */
+  readonly syslogKey?: (config: SyslogConfig) => string;
 }
 
 type Closable = FlowLog & { close(): void | Promise<void> };
@@ -21,11 +27,13 @@ export class LogOutputs implements FlowLog {
   #config: LogConfig;
   #flows: Closable;
   #syslog: Closable | undefined;
+  #syslogKey: string;
 
   /** @throws when an output cannot be opened (a TLS file of the collector that cannot be read) */
   constructor(config: LogConfig, open: OutputOpeners) {
     this.#open = open;
     this.#config = config;
+    this.#syslogKey = this.#keyOf(config);
     this.#syslog = config.syslog ? open.syslog(config.syslog) : undefined;
     this.#flows = open.flows(config.flows);
   }
@@ -41,7 +49,8 @@ export class LogOutputs implements FlowLog {
    */
   prepare(next: LogConfig): { commit(): void } {
     const same = <K extends keyof LogConfig>(key: K) => JSON.stringify(this.#config[key]) === JSON.stringify(next[key]);
-    const syslog = same("syslog") ? this.#syslog : next.syslog ? this.#open.syslog(next.syslog) : undefined;
+    const syslogKey = this.#keyOf(next);
+    const syslog = syslogKey === this.#syslogKey ? this.#syslog : next.syslog ? this.#open.syslog(next.syslog) : undefined;
     let flows: Closable;
     try {
       flows = same("flows") ? this.#flows : this.#open.flows(next.flows); // opens a file last
@@ -55,9 +64,15 @@ export class LogOutputs implements FlowLog {
         this.#config = next;
         this.#flows = flows;
         this.#syslog = syslog;
+        this.#syslogKey = syslogKey;
         for (const o of old) void o?.close();
       },
     };
+  }
+
+  #keyOf(config: LogConfig): string {
+    if (!config.syslog) return "";
+    return this.#open.syslogKey?.(config.syslog) ?? JSON.stringify(config.syslog);
   }
 
   /** Closes every output; a collector gets what is queued, for a few seconds at most. */

@@ -1,6 +1,8 @@
 /**
  * Syslog over UDP (RFC 5426) to one collector: one message per datagram, sent as it comes,
  * with no queue and no retry — UDP's own terms, and what most collectors listen for on 514.
+ * A socket whose send fails, or that reports an error (an ICMP "port unreachable"), is
+ * dropped and the next message opens a new one, resolving the collector's name again.
  * @module
  */
 import type { DatagramSocket } from "../core/datagram.ts";
@@ -13,13 +15,21 @@ export interface SyslogDatagramOptions {
   readonly open: () => Promise<DatagramSocket>;
   /** Messages sent, or dropped (no socket, a send that failed). */
   readonly onCount?: (result: "sent" | "dropped", n: number) => void;
-  /** The socket could not be opened (`error`), or was opened after that. */
+  /** The socket could not be opened or failed (`error`; said once until one works again), or works again. */
   readonly onState?: (connected: boolean, error?: string) => void;
-  /** After a failure to open, how long before the next message tries again. */
+  /** After a failure, how long before a message tries a new socket (meanwhile messages are dropped). */
   readonly retryMs?: number;
 }
 
 const encoder = new TextEncoder();
+
+/** `bytes` cut to at most `max`, at a character boundary of UTF-8. */
+export function cutUtf8(bytes: Uint8Array, max: number): Uint8Array {
+  if (bytes.byteLength <= max) return bytes;
+  let end = max;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--; // not inside a character
+  return bytes.subarray(0, end);
+}
 
 export class SyslogDatagram {
   readonly #o: SyslogDatagramOptions;
@@ -43,12 +53,12 @@ export class SyslogDatagram {
   async #send(message: string): Promise<void> {
     const socket = await this.#open();
     if (!socket || this.#closed) return this.#o.onCount?.("dropped", 1);
-    const bytes = encoder.encode(message);
     try {
-      await socket.send(bytes.byteLength > MAX_DATAGRAM_BYTES ? bytes.subarray(0, MAX_DATAGRAM_BYTES) : bytes);
+      await socket.send(cutUtf8(encoder.encode(message), MAX_DATAGRAM_BYTES));
       this.#o.onCount?.("sent", 1);
-    } catch {
+    } catch (e) {
       this.#o.onCount?.("dropped", 1);
+      this.#broken(socket, e);
     }
   }
 
@@ -59,21 +69,34 @@ export class SyslogDatagram {
       (socket) => {
         if (this.#failed) this.#o.onState?.(true);
         this.#failed = false;
-        // a collector that is not listening may be reported (ICMP): nothing to read otherwise
-        void socket.readable.pipeTo(new WritableStream()).catch(() => {});
+        // nothing comes back but errors (an ICMP "port unreachable" where the platform tells)
+        void socket.readable.pipeTo(new WritableStream()).catch((e: unknown) => this.#broken(socket, e));
         if (this.#closed) socket.close();
         return socket;
       },
       (e: unknown) => {
-        this.#failed = true;
-        this.#o.onState?.(false, e instanceof Error ? e.message : String(e));
-        this.#retryAt = Date.now() + (this.#o.retryMs ?? 5000);
-        this.#socket = undefined;
+        this.#fail(e);
         return undefined;
       },
     );
     this.#socket = opening;
     return opening;
+  }
+
+  /** `socket` failed: the next message (after `retryMs`) opens a new one. */
+  #broken(socket: DatagramSocket, e: unknown): void {
+    void this.#socket?.then((current) => {
+      if (current !== socket) return;
+      socket.close();
+      this.#fail(e);
+    });
+  }
+
+  #fail(e: unknown): void {
+    if (!this.#failed && !this.#closed) this.#o.onState?.(false, e instanceof Error ? e.message : String(e));
+    this.#failed = true;
+    this.#retryAt = Date.now() + (this.#o.retryMs ?? 5000);
+    this.#socket = undefined;
   }
 
   /** Lets the sends under way finish, then closes the socket; later messages are dropped. */

@@ -57,6 +57,11 @@ export function readSyslogTls(config: SyslogConfig, readText: (path: string) => 
   };
 }
 
+/** `config` and the contents of its TLS files: equal keys, the same collector output (see `LogOutputs`). */
+export function syslogKey(config: SyslogConfig, readText: (path: string) => string): string {
+  return JSON.stringify([config, /^tls:/i.test(config.url) ? readSyslogTls(config, readText) : null]);
+}
+
 /** A flow output to the collector `config` names. Reads its TLS files now: throws when one cannot be read. */
 export function syslogOutput(config: SyslogConfig, deps: SyslogDeps): FlowOutput & { close(): Promise<void> } {
   const address = parseSyslogUrl(config.url);

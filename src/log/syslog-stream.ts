@@ -18,9 +18,14 @@ export interface SyslogStreamOptions {
   readonly framing: SyslogFraming;
   /** Most bytes of messages held while the collector is unreachable or slow; beyond, they are dropped. */
   readonly queueBytes: number;
-  /** Pause before the first reconnection, doubled after each failure up to `maxRetryMs`. */
+  /**
+   * Pause before the first reconnection, doubled after each failure up to `maxRetryMs`; a
+   * connection that was lost within `stableMs` of opening counts as a failure too (a
+   * collector that accepts and then drops every connection is not hammered).
+   */
   readonly retryMs?: number;
   readonly maxRetryMs?: number;
+  readonly stableMs?: number;
   /** A connection attempt that takes longer fails. */
   readonly connectTimeoutMs?: number;
   /** The connection opened (`error` undefined) or failed / was lost (`error` says why). */
@@ -55,6 +60,8 @@ export class SyslogStream {
   /** Wakes the loop: a message was queued, or the sender is closing. */
   #wake: (() => void) | undefined;
   readonly #stop = new AbortController();
+  /** Resolves once the flush time of `close()` is over. */
+  readonly #stopped = new Promise<void>((resolve) => this.#stop.signal.addEventListener("abort", () => resolve(), { once: true }));
   readonly #done: Promise<void>;
 
   constructor(options: SyslogStreamOptions) {
@@ -63,7 +70,7 @@ export class SyslogStream {
     this.#done = this.#run();
   }
 
-  /** Bytes waiting to be written. */
+  /** Bytes waiting to be written (those of a write under way included). */
   get queuedBytes(): number {
     return this.#queued;
   }
@@ -140,12 +147,15 @@ export class SyslogStream {
         continue;
       }
       this.#o.onState?.(true);
+      const opened = Date.now();
       const error = await this.#writeOn(conn);
       conn.close();
       if (error === undefined) break; // stopped, or closing with nothing left
       this.#o.onState?.(false, error);
-      if (!stop.aborted) await this.#sleep(first); // a connection that worked: try again soon
-      pause = first;
+      // a connection that lasted: try again soon; one dropped at once is a failure like a refusal
+      if (Date.now() - opened >= (this.#o.stableMs ?? 10_000)) pause = first;
+      if (!stop.aborted) await this.#sleep(pause);
+      pause = Math.min(pause * 2, this.#o.maxRetryMs ?? 30_000);
     }
   }
 
@@ -177,8 +187,8 @@ export class SyslogStream {
           if (this.#closing) {
             // all written: end the stream (TLS close_notify, FIN) and let the collector read
             // to its end before the connection is torn down, as a reset could discard the last bytes
-            await writer.close().catch(() => {});
-            await Promise.race([gone, new Promise((resolve) => stop.addEventListener("abort", resolve, { once: true }))]);
+            await Promise.race([writer.close().catch(() => {}), this.#stopped]);
+            await Promise.race([gone, this.#stopped]);
             return undefined;
           }
           await this.#sleep();
@@ -188,9 +198,10 @@ export class SyslogStream {
         try {
           await writeOrStop(writer, batch.bytes, stop);
         } catch (e) {
-          this.#unshift(batch.frames); // not written (or not all): it goes first on the next connection
+          this.#queue.unshift(...batch.frames); // not written (or not all): it goes first on the next connection
           return stop.aborted ? undefined : errorText(e);
         }
+        this.#queued -= batch.bytes.byteLength;
         this.#o.onCount?.("sent", batch.frames.length);
       }
     } finally {
@@ -198,7 +209,7 @@ export class SyslogStream {
     }
   }
 
-  /** Takes queued frames up to {@link BATCH_BYTES} (at least one), joined. */
+  /** Takes queued frames up to {@link BATCH_BYTES} (at least one), joined; they count as queued until written. */
   #take(): { frames: Uint8Array[]; bytes: Uint8Array } {
     const frames: Uint8Array[] = [];
     let size = 0;
@@ -207,7 +218,6 @@ export class SyslogStream {
       frames.push(frame);
       size += frame.byteLength;
     }
-    this.#queued -= size;
     const bytes = new Uint8Array(size);
     let at = 0;
     for (const f of frames) {
@@ -216,14 +226,12 @@ export class SyslogStream {
     }
     return { frames, bytes };
   }
-
-  #unshift(frames: Uint8Array[]): void {
-    this.#queue.unshift(...frames);
-    for (const f of frames) this.#queued += f.byteLength;
-  }
 }
 
-/** Writes `bytes`, or rejects as soon as `stop` fires (a collector that stopped reading). */
+/**
+ * Writes `bytes`, or rejects as soon as `stop` fires (a collector that stopped reading).
+ * The listener is removed after each write: a long-lived sender adds nothing per batch.
+ */
 function writeOrStop(writer: WritableStreamDefaultWriter<Uint8Array>, bytes: Uint8Array, stop: AbortSignal): Promise<void> {
   if (stop.aborted) return Promise.reject(new Error("stopped"));
   return new Promise((resolve, reject) => {

@@ -71,4 +71,16 @@ describe("LogOutputs", () => {
     await outputs.close();
     assert.deepEqual(events.slice(-2), ["close flows stdout", "close syslog tcp://127.0.0.1"]);
   });
+
+  it("reopens the collector's output when a file it names changed, its settings the same", () => {
+    const { events, open } = openers();
+    let certificate = "cert v1";
+    const outputs = new LogOutputs({ flows: "stdout", syslog: syslog("tls://siem.test") }, { ...open, syslogKey: (c) => `${c.url} ${certificate}` });
+    events.length = 0;
+    outputs.prepare({ flows: "stdout", syslog: syslog("tls://siem.test") }).commit();
+    assert.deepEqual(events, [], "nothing changed: nothing reopened");
+    certificate = "cert v2 (renewed)";
+    outputs.prepare({ flows: "stdout", syslog: syslog("tls://siem.test") }).commit();
+    assert.deepEqual(events, ["open syslog tls://siem.test", "close syslog tls://siem.test"]);
+  });
 });

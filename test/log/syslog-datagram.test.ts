@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Datagram, DatagramSocket } from "../../src/core/datagram.ts";
-import { MAX_DATAGRAM_BYTES, SyslogDatagram } from "../../src/log/syslog-datagram.ts";
+import { cutUtf8, MAX_DATAGRAM_BYTES, SyslogDatagram } from "../../src/log/syslog-datagram.ts";
 
 /** A socket that records what it sends (or fails every send). */
 function socket(failSends = false) {
@@ -73,5 +73,38 @@ describe("SyslogDatagram", () => {
     await settle();
     assert.deepEqual(counts, { sent: 0, dropped: 2 });
     await d.close();
+  });
+
+  it("after a send fails, the next message (after retryMs) opens a new socket; the failure is said once", async () => {
+    const first = socket(true);
+    const second = socket();
+    const sockets = [first, second];
+    const states: string[] = [];
+    const counts = { sent: 0, dropped: 0 };
+    const d = new SyslogDatagram({
+      open: () => Promise.resolve(sockets.shift()!.s),
+      onCount: (r, n) => (counts[r] += n),
+      onState: (up, error) => states.push(up ? "up" : `down: ${error}`),
+      retryMs: 20,
+    });
+    d.send("a");
+    d.send("b");
+    await settle();
+    assert.ok(first.closed(), "the failed socket is closed");
+    assert.deepEqual(states, ["down: ECONNREFUSED"], "said once for both failures");
+    await new Promise((r) => setTimeout(r, 30));
+    d.send("c");
+    await settle();
+    assert.deepEqual(second.sent.map((b) => new TextDecoder().decode(b)), ["c"]);
+    assert.deepEqual(states, ["down: ECONNREFUSED", "up"]);
+    assert.deepEqual(counts, { sent: 1, dropped: 2 });
+    await d.close();
+  });
+
+  it("cuts at a character boundary of UTF-8", () => {
+    const bytes = new TextEncoder().encode("aé€"); // 1 + 2 + 3 bytes
+    assert.deepEqual([...cutUtf8(bytes, 6)], [...bytes]);
+    assert.equal(new TextDecoder().decode(cutUtf8(bytes, 5)), "aé");
+    assert.equal(new TextDecoder().decode(cutUtf8(bytes, 2)), "a");
   });
 });

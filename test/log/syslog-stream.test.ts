@@ -168,4 +168,47 @@ describe("SyslogStream", () => {
     assert.equal(events[0], "down: timed out");
     await s.close(10);
   });
+
+  it("backs off from a collector that accepts and drops every connection at once", async () => {
+    let attempts = 0;
+    const events: string[] = [];
+    const s = new SyslogStream({
+      connect: () => {
+        attempts++;
+        const [near, far] = memoryConnPair();
+        setTimeout(() => far.close(), 2); // accepted, then dropped
+        return Promise.resolve(near);
+      },
+      framing: "octet-counting",
+      queueBytes: 1 << 20,
+      retryMs: 20,
+      maxRetryMs: 1000,
+      stableMs: 5000,
+      onState: (up) => events.push(up ? "up" : "down"),
+    });
+    const sending = setInterval(() => s.send("m"), 5);
+    await new Promise((r) => setTimeout(r, 400));
+    clearInterval(sending);
+    // pauses of 20, 40, 80, 160 ms… fit about 4-5 attempts in 400 ms; without backoff ~18
+    assert.ok(attempts <= 7, `${attempts} connections in 400 ms`);
+    await s.close(10);
+  });
+
+  it("close() keeps its flush time even when ending the stream hangs", async () => {
+    const s = new SyslogStream({
+      connect: () => {
+        const [near] = memoryConnPair();
+        // a stream whose end never completes, and a collector that never hangs up
+        const stuck: Conn = { ...near, readable: near.readable, writable: new WritableStream<Uint8Array>({ close: () => new Promise<void>(() => {}) }), remote: near.remote, local: near.local, close: () => near.close() };
+        return Promise.resolve(stuck);
+      },
+      framing: "newline",
+      queueBytes: 1 << 20,
+    });
+    s.send("m");
+    await new Promise((r) => setTimeout(r, 20));
+    const started = Date.now();
+    await s.close(50);
+    assert.ok(Date.now() - started < 1000, `close took ${Date.now() - started} ms`);
+  });
 });
