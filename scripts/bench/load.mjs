@@ -1,9 +1,10 @@
 // Benchmark load generator, in its own process (Node): HTTPS requests to the bench origin,
-// directly, through an explicit proxy (CONNECT), a SOCKS5 listener (`socks`: no auth,
+// directly, through an explicit proxy (CONNECT; `sconnect`: over TLS to an HTTPS proxy
+// listener, trusting --proxy-ca, the proxy's certificate checked for 127.0.0.1), a SOCKS5 listener (`socks`: no auth,
 // greeting and request sent at once, the name resolved by the gateway) or a transparent
 // listener (TLS with SNI to the gateway port). Prints one JSON result line on stdout.
 //
-//   node scripts/bench/load.mjs <mode> --port P [--via direct|connect|socks|transparent]
+//   node scripts/bench/load.mjs <mode> --port P [--via direct|connect|sconnect|socks|transparent] [--proxy-ca file]
 //        [--authority host:port] [--servername name] [--ca file] [--cpu-pid PID] …
 //
 // Modes:
@@ -35,7 +36,8 @@ const servername = opt("servername", "origin.test");
 const ca = opt("ca") ? readFileSync(opt("ca")) : undefined;
 // the authority the client believes it talks to (the gateway checks Host against the
 // CONNECT target or the SNI): the CONNECT target, else the name and the port dialled
-const hostHeader = via === "connect" || via === "socks" ? authority : `${servername}:${port}`;
+const hostHeader = via === "connect" || via === "sconnect" || via === "socks" ? authority : `${servername}:${port}`;
+const proxyCa = opt("proxy-ca") ? readFileSync(opt("proxy-ca")) : undefined;
 const cpuPid = opt("cpu-pid") ? Number(opt("cpu-pid")) : undefined;
 const concurrency = Number(opt("concurrency", "50"));
 const seconds = Number(opt("seconds", "10"));
@@ -59,7 +61,9 @@ function cpuTicks() {
  */
 function openTunnel(request, answered) {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: "127.0.0.1", noDelay: true });
+    const s = via === "sconnect"
+      ? tls.connect({ port, host: "127.0.0.1", ca: proxyCa, ALPNProtocols: ["http/1.1"] })
+      : net.connect({ port, host: "127.0.0.1", noDelay: true });
     let got = Buffer.alloc(0);
     const onData = (d) => {
       got = Buffer.concat([got, d]);
@@ -83,7 +87,7 @@ function openTunnel(request, answered) {
     };
     s.on("data", onData);
     s.once("error", fail);
-    s.once("connect", () => s.write(request));
+    s.once(via === "sconnect" ? "secureConnect" : "connect", () => s.write(request));
   });
 }
 
@@ -116,7 +120,7 @@ function socksTunnel() {
 
 /** A TLS connection to the origin (directly, through a CONNECT or SOCKS5 tunnel, or via a transparent listener). */
 async function openTls() {
-  const socket = via === "connect" ? await connectTunnel() : via === "socks" ? await socksTunnel() : undefined;
+  const socket = via === "connect" || via === "sconnect" ? await connectTunnel() : via === "socks" ? await socksTunnel() : undefined;
   return new Promise((resolve, reject) => {
     const opts = { servername, ca, ALPNProtocols: ["http/1.1"] };
     const t = socket ? tls.connect({ ...opts, socket }) : tls.connect({ ...opts, port, host: "127.0.0.1" });
