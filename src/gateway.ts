@@ -1,6 +1,7 @@
 import type { Runtime } from "./core/runtime.ts";
 import type { Config, ListenerConfig } from "./config/config.ts";
 import { createResolver } from "./dns/resolver.ts";
+import { ResolverInForce } from "./dns/resolver-in-force.ts";
 import { dnsOverTls } from "./dns/tls-dial.ts";
 import type { FlowContext } from "./flows/context.ts";
 import { compileUrlRules } from "./policy/url-rules.ts";
@@ -55,8 +56,8 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       onExchange: (server, transport, result) => metrics.dnsServerExchanges.labels(formatAddress(server.address, server.port), transport, result).inc(),
     });
   // swapped whole by a reload that changes `dns` (a new cache too); lookups under way finish with the old one
-  let currentResolver = dnsResolver(config.dns);
-  const resolver = measuredResolver({ resolve: (name, signal) => currentResolver.resolve(name, signal) }, metrics);
+  const resolverInForce = new ResolverInForce(dnsResolver, config.dns);
+  const resolver = measuredResolver(resolverInForce, metrics);
   const observer: FlowLog = {
     write(record) {
       try {
@@ -218,7 +219,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     const blockPage = blockPageFromConfig(next.blockPage, options.readText);
     const commitReverse = reverse.prepare(next); // reads the certificate files again
     const same = <K extends keyof Config>(key: K) => JSON.stringify(live.config[key]) === JSON.stringify(next[key]);
-    const nextResolver = same("dns") ? currentResolver : dnsResolver(next.dns);
+    const nextResolver = same("dns") ? undefined : resolverInForce.prepare(next.dns);
     const nextLimits = same("limits") ? limits : shareOfLimits(next.limits, processCount);
     // the CA and upstream trust files read again; unchanged parts carry over (nothing in force yet)
     const nextIc = next.ca ? await startInterception(next, next.ca, options.readText, metrics, processCount, ic) : undefined;
@@ -242,7 +243,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     live.policy = policy;
     hostLists = nextHostLists;
     live.urlPolicy = urlPolicy;
-    currentResolver = nextResolver;
+    nextResolver?.commit();
     nextOutput?.commit();
     limits = nextLimits;
     admission.update(limits);
@@ -294,6 +295,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       const until = Date.now() + graceMs;
       while (admission.open.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       for (const c of admission.open) c.close();
+      resolverInForce.close();
       // the connections just closed write their flow lines as their handlers end: a moment for them
       const lines = Date.now() + 1000;
       while (admission.open.size > 0 && Date.now() < lines) await new Promise((r) => setTimeout(r, 20));

@@ -1,7 +1,8 @@
 /**
  * Resolver benchmark: an uncached lookup (A and AAAA) through `dns.servers` over UDP against
- * the same lookup over TCP, against a local DNS server in its own Node process (127.0.0.1).
- * Prints medians and the UDP/TCP ratio, both measured in this run.
+ * the same lookup over TCP, a new connection each time (`tcp-new`) or the connection kept
+ * and shared as the gateway does (`tcp`), against a local DNS server in its own Node
+ * process (127.0.0.1). Prints medians and the ratios, all measured in this run.
  *
  *   bun scripts/bench/dns.ts [--lookups 2000]
  *   deno run -A scripts/bench/dns.ts [--lookups 2000]
@@ -30,8 +31,10 @@ const servers = [{ address: "127.0.0.1", port }];
 const dial = (s: { address: string; port: number }, signal: AbortSignal) => runtime.dial({ address: s.address, port: s.port, signal });
 const resolvers = {
   udp: new ServerResolver(servers, dial, 2000, { open: runtime.openDatagram!, retransmitMs: 1000 }),
-  tcp: new ServerResolver(servers, dial, 2000),
+  tcp: new ServerResolver(servers, dial, 2000, undefined, undefined, { keepAliveMs: 10_000 }),
+  "tcp-new": new ServerResolver(servers, dial, 2000),
 };
+const KINDS = ["udp", "tcp", "tcp-new"] as const;
 
 async function run(kind: keyof typeof resolvers, count: number, round: number): Promise<number[]> {
   const out: number[] = [];
@@ -46,17 +49,17 @@ async function run(kind: keyof typeof resolvers, count: number, round: number): 
 const median = (xs: number[]) => xs[Math.floor(xs.length / 2)]!;
 const p99 = (xs: number[]) => xs[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))]!;
 
-await run("udp", 200, -1); // warm-up
-await run("tcp", 200, -2);
-const rows: Record<string, number[]> = { udp: [], tcp: [] };
+for (const [i, kind] of KINDS.entries()) await run(kind, 200, -1 - i); // warm-up
+const rows: Record<string, number[]> = { udp: [], tcp: [], "tcp-new": [] };
 for (let round = 0; round < 3; round++) {
-  // interleaved rounds, so both see the same machine noise
-  rows.udp!.push(...(await run("udp", Math.ceil(LOOKUPS / 3), round)));
-  rows.tcp!.push(...(await run("tcp", Math.ceil(LOOKUPS / 3), round + 10)));
+  // interleaved rounds, so all see the same machine noise
+  for (const [i, kind] of KINDS.entries()) rows[kind]!.push(...(await run(kind, Math.ceil(LOOKUPS / 3), round + 10 * (i + 1))));
 }
-for (const k of ["udp", "tcp"]) rows[k]!.sort((a, b) => a - b);
+for (const k of KINDS) rows[k]!.sort((a, b) => a - b);
 console.log(`runtime ${name} ${runtime.version}, ${LOOKUPS} uncached lookups each (A + AAAA), server on 127.0.0.1`);
-for (const k of ["udp", "tcp"]) console.log(`${k}: median ${(median(rows[k]!) * 1000).toFixed(0)} µs, p99 ${(p99(rows[k]!) * 1000).toFixed(0)} µs`);
+for (const k of KINDS) console.log(`${k}: median ${(median(rows[k]!) * 1000).toFixed(0)} µs, p99 ${(p99(rows[k]!) * 1000).toFixed(0)} µs`);
 console.log(`udp/tcp median ratio: ${(median(rows.udp!) / median(rows.tcp!)).toFixed(2)}`);
-console.log("(loopback: no network delay. Across a network, TCP adds its handshake, one round trip, to every lookup.)");
+console.log(`tcp (kept)/tcp-new median ratio: ${(median(rows.tcp!) / median(rows["tcp-new"]!)).toFixed(2)}`);
+for (const r of Object.values(resolvers)) r.close();
+console.log("(loopback: no network delay. Across a network, a lookup on a new TCP connection takes the handshake and one round trip; on a kept one, two round trips (its questions one by one) and no handshake.)");
 server.stdin!.end();

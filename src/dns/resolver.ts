@@ -6,7 +6,7 @@ import { StaticResolver } from "./static.ts";
 import type { OpenDatagram } from "../core/datagram.ts";
 import { type DnsExchangeObserver, ServerResolver } from "./server-resolver.ts";
 import { SystemResolver } from "./system.ts";
-import type { DnsDial } from "./tcp-exchange.ts";
+import type { DnsDial } from "./stream-pool.ts";
 import { TimeoutResolver } from "./timeout.ts";
 import type { DnsSettings, LookupFunction, Resolution, Resolver } from "./types.ts";
 
@@ -40,7 +40,8 @@ export function createResolver(
   options: CreateResolverOptions = {},
 ): Resolver {
   const hosts = new StaticResolver(settings.hosts);
-  const system = new TimeoutResolver(upstreamResolver(settings, lookup, options), settings.timeoutMs);
+  const upstream = upstreamResolver(settings, lookup, options);
+  const system = new TimeoutResolver(upstream, settings.timeoutMs);
   const cached = new CachingResolver(system, {
     maxEntries: settings.cacheSize,
     ttlMs: settings.ttlSeconds * 1000,
@@ -65,8 +66,16 @@ export function createResolver(
       if (addresses !== undefined) return Promise.resolve({ addresses, source: "static" });
       return cached.resolve(hostname, signal);
     },
+    close: () => upstream.close?.(),
   };
 }
+
+/**
+ * How long a TCP or TLS connection to a DNS server stays open for the next lookups. Servers
+ * commonly close idle clients after about 10 s (RFC 7766 §6.2.3); one that does is simply
+ * dialled again.
+ */
+const STREAM_KEEPALIVE_MS = 10_000;
 
 /**
  * The configured DNS servers, each given an equal share of the timeout (at least 500 ms) so
@@ -81,5 +90,8 @@ function upstreamResolver(settings: DnsSettings, lookup: LookupFunction, options
   const attemptMs = Math.max(500, Math.floor(settings.timeoutMs / settings.servers.length));
   const retransmitMs = Math.min(1000, Math.max(200, Math.floor(attemptMs / 3)));
   const udp = settings.transport === "udp" && openDatagram ? { open: openDatagram, retransmitMs } : undefined;
-  return new ServerResolver(settings.servers, dial, attemptMs, udp, options.onExchange, settings.transport === "tls" ? "tls" : "tcp");
+  return new ServerResolver(settings.servers, dial, attemptMs, udp, options.onExchange, {
+    stream: settings.transport === "tls" ? "tls" : "tcp",
+    keepAliveMs: STREAM_KEEPALIVE_MS,
+  });
 }

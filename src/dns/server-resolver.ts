@@ -11,7 +11,7 @@ import { formatAddress } from "../log/flow-record.ts";
 import { DnsError } from "./error.ts";
 import { normaliseName } from "./name.ts";
 import type { DnsServer } from "./server.ts";
-import { type DnsDial, type DnsQuery, tcpExchange } from "./tcp-exchange.ts";
+import { type DnsDial, type DnsQuery, DnsStreamPool } from "./stream-pool.ts";
 import type { Resolution, Resolver } from "./types.ts";
 import { IgnoredDatagrams, udpExchange } from "./udp-exchange.ts";
 import { type DnsAnswer, RCODE_NOERROR, RCODE_NXDOMAIN, TYPE_A, TYPE_AAAA } from "./wire.ts";
@@ -75,28 +75,45 @@ async function observed<T>(observe: DnsExchangeObserver, server: DnsServer, tran
  */
 export class ServerResolver implements Resolver {
   readonly #servers: readonly DnsServer[];
-  readonly #dial: DnsDial;
   readonly #attemptTimeoutMs: number;
   readonly #udp: UdpTransport | undefined;
   readonly #observe: DnsExchangeObserver;
   readonly #stream: "tcp" | "tls";
+  readonly #streams: DnsStreamPool;
 
-  /** `stream`: what `dial` opens, "tls" for DNS over TLS (RFC 7858; no UDP then), as the observer is told. */
-  constructor(servers: readonly DnsServer[], dial: DnsDial, attemptTimeoutMs: number, udp?: UdpTransport, observe: DnsExchangeObserver = () => {}, stream: "tcp" | "tls" = "tcp") {
+  /**
+   * `options.stream`: what `dial` opens, "tls" for DNS over TLS (RFC 7858; no UDP then), as
+   * the observer is told. `options.keepAliveMs`: how long a TCP or TLS connection to a
+   * server stays open with nothing in flight, for the next lookups (default 0: closed after
+   * each exchange).
+   */
+  constructor(
+    servers: readonly DnsServer[],
+    dial: DnsDial,
+    attemptTimeoutMs: number,
+    udp?: UdpTransport,
+    observe: DnsExchangeObserver = () => {},
+    options: { readonly stream?: "tcp" | "tls"; readonly keepAliveMs?: number } = {},
+  ) {
     if (servers.length === 0) throw new RangeError("at least one DNS server is needed");
     if (!(attemptTimeoutMs > 0)) throw new RangeError(`DNS attempt timeout must be positive, got ${attemptTimeoutMs}`);
     if (udp && !(udp.retransmitMs > 0)) throw new RangeError(`DNS retransmit interval must be positive, got ${udp.retransmitMs}`);
     this.#servers = servers;
-    this.#dial = dial;
     this.#attemptTimeoutMs = attemptTimeoutMs;
     this.#udp = udp;
     this.#observe = observe;
-    this.#stream = stream;
+    this.#stream = options.stream ?? "tcp";
+    this.#streams = new DnsStreamPool(dial, options.keepAliveMs ?? 0);
+  }
+
+  /** Closes the connections kept open for later lookups. */
+  close(): void {
+    this.#streams.close();
   }
 
   /** UDP first, and the queries whose answers came back truncated or recased again over TCP; or TCP only. */
   async #exchange(server: DnsServer, name: string, queries: readonly DnsQuery[], signal: AbortSignal): Promise<Map<number, DnsAnswer>> {
-    const overTcp = (asked: readonly DnsQuery[]) => observed(this.#observe, server, this.#stream, tcpExchange(this.#dial, server, name, asked, signal));
+    const overTcp = (asked: readonly DnsQuery[]) => observed(this.#observe, server, this.#stream, this.#streams.exchange(server, name, asked, signal));
     if (!this.#udp) return overTcp(queries);
     const udp = udpExchange(this.#udp.open, server, name, queries, signal, this.#udp.retransmitMs);
     const { answers, truncated, recased } = await observed(this.#observe, server, "udp", udp, (o) =>

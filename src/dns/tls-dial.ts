@@ -4,7 +4,7 @@
  * @module
  */
 import type { Runtime } from "../core/runtime.ts";
-import type { DnsDial } from "./tcp-exchange.ts";
+import type { DnsDial } from "./stream-pool.ts";
 
 /**
  * Opens DNS over TLS (RFC 7858) to a server: its certificate validated against the system

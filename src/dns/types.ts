@@ -28,6 +28,8 @@ export interface Resolution {
  */
 export interface Resolver {
   resolve(name: string, signal?: AbortSignal): Promise<Resolution>;
+  /** Lets go of what it keeps open for later lookups (connections to DNS servers), if anything. */
+  close?(): void;
 }
 
 /** A getaddrinfo-like lookup supplied by the runtime adapter (`Runtime.lookup`). */

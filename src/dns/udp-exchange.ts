@@ -19,7 +19,7 @@ import { formatAddress } from "../log/flow-record.ts";
 import { parseIpLiteral } from "./ip-literal.ts";
 import { echoesSpelling, mixCase } from "./mixed-case.ts";
 import type { DnsServer } from "./server.ts";
-import type { DnsQuery } from "./tcp-exchange.ts";
+import type { DnsQuery } from "./stream-pool.ts";
 import { type DnsAnswer, decodeResponse, EDNS_UDP_PAYLOAD, encodeQuery, RCODE_FORMERR, RCODE_NOTIMP } from "./wire.ts";
 
 /** The TC (truncated) bit of the header's flags byte 2. */

@@ -201,7 +201,7 @@ describe("ServerResolver over UDP", () => {
     assert.deepEqual(seen, ["10.0.0.2 tcp answered"]);
     seen.length = 0;
     // DNS over TLS: the dial opens TLS, the exchange is the same, the observer told "tls"
-    await new ServerResolver([S2], tcp.dial, 1000, undefined, (server, transport, result) => seen.push(`${server.address} ${transport} ${result}`), "tls").resolve("c.test");
+    await new ServerResolver([S2], tcp.dial, 1000, undefined, (server, transport, result) => seen.push(`${server.address} ${transport} ${result}`), { stream: "tls" }).resolve("c.test");
     assert.deepEqual(seen, ["10.0.0.2 tls answered"]);
   });
 

@@ -15,6 +15,7 @@ import { type Dnsmasq, startDnsmasq } from "./support/dnsmasq.ts";
 import { type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { type Haproxy, startHaproxy } from "./support/haproxy.ts";
 import { type Origin, startOrigin } from "./support/origin.ts";
+import { socketsOnLocalPort } from "../../scripts/bench/_proc-net.ts";
 
 const TOKEN = "test-token-dns-over-tls-0123456789";
 
@@ -32,7 +33,7 @@ describe("DNS over TLS to dnsmasq behind HAProxy", { timeout: 60_000 }, () => {
     const combined = join(pki.dir, "combined.pem");
     writeFileSync(combined, pki.certPem + readFileSync(join(pki.dir, "server.key"), "utf8"));
     origin = await startOrigin();
-    dns = await startDnsmasq({ hosts: { "origin.test": ["127.0.0.1"], "other.test": ["127.0.0.1"] } });
+    dns = await startDnsmasq({ hosts: { "origin.test": ["127.0.0.1"], "second.test": ["127.0.0.1"], "other.test": ["127.0.0.1"] } });
     tlsFront = await startHaproxy([{ bind: `ssl crt ${combined}`, server: `127.0.0.1:${dns.port}` }]);
     dot = tlsFront.ports[0]!;
     config = {
@@ -62,6 +63,14 @@ describe("DNS over TLS to dnsmasq behind HAProxy", { timeout: 60_000 }, () => {
     const text = await (await fetch(`http://127.0.0.1:${gw.ports.get("admin")}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
     assert.match(text, new RegExp(`^tollgate_dns_server_exchanges_total\\{server="127\\.0\\.0\\.1:${dot}",transport="tls",result="answered"\\} [1-9]`, "m"));
     assert.doesNotMatch(text, /transport="(udp|tcp)"/, "nothing in clear");
+  });
+
+  it("keeps its TLS connection to the server for the next lookups (RFC 7858 §3.4)", async () => {
+    const r = await get("second.test");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^HTTP\/1\.1 200 /);
+    // HAProxy's side: one connection from the gateway, still open, for both lookups
+    assert.equal(socketsOnLocalPort(dot).filter((s) => s.state === "01").length, 1);
   });
 
   it("a server whose certificate does not carry the configured name is not believed", async () => {
