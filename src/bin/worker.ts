@@ -85,6 +85,12 @@ export async function worker(runtime: Runtime): Promise<number> {
 
   // the primary says how long; if it vanished, the config's drain time
   let graceMs = gateway.live.config.limits.drainTimeoutMs;
+  // reloads and key rotations run in turn, while the loop goes on answering the primary's
+  // questions (open connections, closes): a reload reading large files does not make them wait
+  let inTurn: Promise<void> = Promise.resolve();
+  const later = (work: () => Promise<void>) => {
+    inTurn = inTurn.then(work);
+  };
   for (;;) {
     const message = await Promise.race([next(), stop]);
     if (!message || message.t === "start") break;
@@ -93,7 +99,7 @@ export async function worker(runtime: Runtime): Promise<number> {
       break;
     }
     if (message.t === "rotate-leaf-key") {
-      await gateway.live.rotateLeafKey?.();
+      later(async () => void (await gateway.live.rotateLeafKey?.().catch(() => {})));
       continue;
     }
     if (message.t === "connections") {
@@ -105,13 +111,17 @@ export async function worker(runtime: Runtime): Promise<number> {
       send({ t: "closed", req: message.req, closed: message.ids.filter((id) => gateway.closeConnection(id, message.reason)) });
       continue;
     }
-    try {
-      const r = await gateway.reload(parseConfig(message.raw), { ports: message.ports });
-      send({ t: "reloaded", generation: r.generation });
-    } catch (e) {
-      send({ t: "reloaded", generation: gateway.live.generation, error: e instanceof Error ? e.message : String(e) });
-    }
+    const { raw, ports } = message;
+    later(async () => {
+      try {
+        const r = await gateway.reload(parseConfig(raw), { ports });
+        send({ t: "reloaded", generation: r.generation });
+      } catch (e) {
+        send({ t: "reloaded", generation: gateway.live.generation, error: e instanceof Error ? e.message : String(e) });
+      }
+    });
   }
+  await inTurn; // a reload under way finishes before the drain
   clearInterval(metrics);
   await gateway.close(graceMs);
   return 0;
