@@ -57,6 +57,9 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     });
   // swapped whole by a reload that changes `dns` (a new cache too); lookups under way finish with the old one
   const resolverInForce = new ResolverInForce(dnsResolver, config.dns);
+  // the settings and the CA file's contents: a renewed CA at the same path is a change too
+  const dnsKey = (dns: Config["dns"]) => JSON.stringify([dns, dns.transport === "tls" && dns.caFile ? options.readText(dns.caFile) : null]);
+  let dnsInForce = dnsKey(config.dns);
   const resolver = measuredResolver(resolverInForce, metrics);
   const observer: FlowLog = {
     write(record) {
@@ -219,7 +222,8 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     const blockPage = blockPageFromConfig(next.blockPage, options.readText);
     const commitReverse = reverse.prepare(next); // reads the certificate files again
     const same = <K extends keyof Config>(key: K) => JSON.stringify(live.config[key]) === JSON.stringify(next[key]);
-    const nextResolver = same("dns") ? undefined : resolverInForce.prepare(next.dns);
+    const nextDns = dnsKey(next.dns);
+    const nextResolver = nextDns === dnsInForce ? undefined : resolverInForce.prepare(next.dns);
     const nextLimits = same("limits") ? limits : shareOfLimits(next.limits, processCount);
     // the CA and upstream trust files read again; unchanged parts carry over (nothing in force yet)
     const nextIc = next.ca ? await startInterception(next, next.ca, options.readText, metrics, processCount, ic) : undefined;
@@ -244,6 +248,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     hostLists = nextHostLists;
     live.urlPolicy = urlPolicy;
     nextResolver?.commit();
+    dnsInForce = nextDns;
     nextOutput?.commit();
     limits = nextLimits;
     admission.update(limits);

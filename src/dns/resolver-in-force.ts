@@ -2,7 +2,7 @@
  * The gateway's resolver as a reload sees it: the one built for the `dns` settings in force,
  * replaced whole (a new cache too) by a reload that changes them. Lookups under way finish
  * on the old one; it lets go of its connections to DNS servers once they are over (after
- * the new settings' timeout).
+ * its own timeout, the longest any of them can take, and a second more).
  * @module
  */
 import type { DnsSettings, Resolution, Resolver } from "./types.ts";
@@ -10,6 +10,7 @@ import type { DnsSettings, Resolution, Resolver } from "./types.ts";
 export class ResolverInForce implements Resolver {
   readonly #make: (settings: DnsSettings) => Resolver;
   #current: Resolver;
+  #settings: DnsSettings;
   /** Resolvers a reload replaced, each with the timer that closes it. */
   readonly #retired = new Map<Resolver, ReturnType<typeof setTimeout>>();
 
@@ -17,6 +18,7 @@ export class ResolverInForce implements Resolver {
   constructor(make: (settings: DnsSettings) => Resolver, settings: DnsSettings) {
     this.#make = make;
     this.#current = make(settings);
+    this.#settings = settings;
   }
 
   resolve(name: string, signal?: AbortSignal): Promise<Resolution> {
@@ -29,11 +31,13 @@ export class ResolverInForce implements Resolver {
     return {
       commit: () => {
         const old = this.#current;
+        const lookupsOver = this.#settings.timeoutMs + 1000;
         this.#current = resolver;
+        this.#settings = next;
         const timer = setTimeout(() => {
           this.#retired.delete(old);
           old.close?.();
-        }, next.timeoutMs);
+        }, lookupsOver);
         this.#retired.set(old, timer);
       },
     };

@@ -147,6 +147,7 @@ export class DnsStreamPool {
   readonly #idleMs: number;
   /** Open connections by server. */
   readonly #streams = new Map<string, Set<Stream>>();
+  #closed = false;
 
   /** `idleMs`: how long a connection stays open unused for the next lookup (0: closed after each). */
   constructor(dial: DnsDial, idleMs: number) {
@@ -168,6 +169,7 @@ export class DnsStreamPool {
       const { stream, fresh, keep } = await this.#take(server, signal);
       const onAbort = () => stream.close(new Error("no answer in time"), false);
       signal.addEventListener("abort", onAbort, { once: true });
+      if (signal.aborted) onAbort();
       let failure: unknown;
       try {
         const rest = queries.filter((q) => !answers.has(q.id));
@@ -191,13 +193,15 @@ export class DnsStreamPool {
     return answers;
   }
 
-  /** Closes every connection. */
+  /** Closes every connection; lookups under way fail, later ones too (nothing is dialled again). */
   close(): void {
-    for (const set of this.#streams.values()) for (const s of set) s.close(new Error("resolver closed"));
+    this.#closed = true;
+    for (const set of this.#streams.values()) for (const s of set) s.close(new Error("resolver closed"), false);
   }
 
   /** A free kept connection to `server`, or a new one (kept if there is room). */
   async #take(server: DnsServer, signal: AbortSignal): Promise<{ stream: Stream; fresh: boolean; keep: boolean }> {
+    if (this.#closed) throw new Error("resolver closed");
     const key = `${server.address}|${server.port}|${server.tlsName ?? ""}`;
     let set = this.#streams.get(key);
     for (const s of set ?? []) {
@@ -206,6 +210,10 @@ export class DnsStreamPool {
       return { stream: s, fresh: false, keep: true };
     }
     const conn = await this.#dial(server, signal);
+    if (this.#closed) {
+      conn.close();
+      throw new Error("resolver closed");
+    }
     set = this.#streams.get(key) ?? new Set();
     this.#streams.set(key, set);
     const keep = this.#idleMs > 0 && set.size < MAX_KEPT;

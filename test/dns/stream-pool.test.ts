@@ -130,4 +130,17 @@ describe("DnsStreamPool", () => {
     assert.equal(s.ended[0], true);
     pool.close();
   });
+
+  it("close() fails the lookups under way and dials nothing more", async () => {
+    const s = server((name, q) => (name === "slow.test" ? "silent" : buildResponse(q, { answers: [{ name, ttl: 60, address: "192.0.2.1" }] })));
+    const pool = new DnsStreamPool(s.dial, 10_000);
+    await ask(pool, "warm.test");
+    const pending = ask(pool, "slow.test");
+    await new Promise((r) => setTimeout(r, 10));
+    pool.close();
+    await assert.rejects(pending, /resolver closed/);
+    await assert.rejects(ask(pool, "later.test"), /resolver closed/);
+    assert.equal(s.conns.length, 1, "no connection dialled after close");
+    assert.equal(s.ended[0], true);
+  });
 });
