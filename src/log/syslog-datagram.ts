@@ -15,9 +15,15 @@ export interface SyslogDatagramOptions {
   readonly open: () => Promise<DatagramSocket>;
   /** Messages sent, or dropped (no socket, a send that failed). */
   readonly onCount?: (result: "sent" | "dropped", n: number) => void;
-  /** The socket could not be opened or failed (`error`; said once until one works again), or works again. */
+  /**
+   * The socket could not be opened or failed (`error`; said once until one works again), or
+   * works again: a message went out on it after failures.
+   */
   readonly onState?: (connected: boolean, error?: string) => void;
-  /** After a failure, how long before a message tries a new socket (meanwhile messages are dropped). */
+  /**
+   * After a failure, how long before a message tries a new socket (meanwhile messages are
+   * dropped); doubled for each failure of a socket that worked less than a minute, up to a minute.
+   */
   readonly retryMs?: number;
 }
 
@@ -37,6 +43,9 @@ export class SyslogDatagram {
   #retryAt = 0;
   #closed = false;
   #failed = false;
+  /** Failures in a row (of sockets that did not last a minute): the pause doubles with each. */
+  #fails = 0;
+  #openedAt = 0;
   /** Sends under way, which `close()` lets finish. */
   readonly #sending = new Set<Promise<void>>();
 
@@ -56,6 +65,8 @@ export class SyslogDatagram {
     try {
       await socket.send(cutUtf8(encoder.encode(message), MAX_DATAGRAM_BYTES));
       this.#o.onCount?.("sent", 1);
+      if (this.#failed && !this.#closed) this.#o.onState?.(true);
+      this.#failed = false;
     } catch (e) {
       this.#o.onCount?.("dropped", 1);
       this.#broken(socket, e);
@@ -67,8 +78,7 @@ export class SyslogDatagram {
     if (Date.now() < this.#retryAt) return Promise.resolve(undefined);
     const opening = this.#o.open().then(
       (socket) => {
-        if (this.#failed) this.#o.onState?.(true);
-        this.#failed = false;
+        this.#openedAt = Date.now();
         // nothing comes back but errors (an ICMP "port unreachable" where the platform tells)
         void socket.readable.pipeTo(new WritableStream()).catch((e: unknown) => this.#broken(socket, e));
         if (this.#closed) socket.close();
@@ -95,7 +105,10 @@ export class SyslogDatagram {
   #fail(e: unknown): void {
     if (!this.#failed && !this.#closed) this.#o.onState?.(false, e instanceof Error ? e.message : String(e));
     this.#failed = true;
-    this.#retryAt = Date.now() + (this.#o.retryMs ?? 5000);
+    const now = Date.now();
+    this.#fails = this.#openedAt > 0 && now - this.#openedAt >= 60_000 ? 1 : this.#fails + 1;
+    this.#openedAt = 0;
+    this.#retryAt = now + Math.min(60_000, (this.#o.retryMs ?? 5000) * 2 ** (this.#fails - 1));
     this.#socket = undefined;
   }
 

@@ -107,4 +107,21 @@ describe("SyslogDatagram", () => {
     assert.equal(new TextDecoder().decode(cutUtf8(bytes, 5)), "aé");
     assert.equal(new TextDecoder().decode(cutUtf8(bytes, 2)), "a");
   });
+
+  it("a collector whose every socket fails is tried less and less often, and said down once", async () => {
+    let opens = 0;
+    const states: string[] = [];
+    const d = new SyslogDatagram({
+      open: () => (opens++, Promise.resolve(socket(true).s)),
+      onState: (up, error) => states.push(up ? "up" : `down: ${error}`),
+      retryMs: 20,
+    });
+    const sending = setInterval(() => d.send("m"), 5);
+    await new Promise((r) => setTimeout(r, 330));
+    clearInterval(sending);
+    // pauses of 20, 40, 80, 160 ms: about 5 sockets in 330 ms, not 15
+    assert.ok(opens <= 6, `${opens} sockets`);
+    assert.deepEqual(states, ["down: ECONNREFUSED"]);
+    await d.close();
+  });
 });
