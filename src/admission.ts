@@ -12,7 +12,7 @@ import { cidrContains, parseIp } from "./core/ip.ts";
 import { errorAnswer } from "./flows/answers.ts";
 import type { FlowContext } from "./flows/context.ts";
 import { admitRelayed } from "./flows/proxy-protocol.ts";
-import { refuseConnection } from "./flows/refuse.ts";
+import { refusedInHttp, refuseConnection } from "./flows/refuse.ts";
 import type { GatewayMetrics } from "./metrics/gateway-metrics.ts";
 import { parseClientCidr } from "./policy/host-pattern.ts";
 import { clientRateKey, RateLimiter } from "./policy/rate-limiter.ts";
@@ -121,7 +121,7 @@ export class Admission {
     return (socket) => {
       if (!this.#accepting || this.open.size >= this.#limits.maxConnections) {
         metrics.errors.labels("limit").inc();
-        if (ctx.tlsFirst) return socket.close(); // a TLS client could not read the 503
+        if (!refusedInHttp(ctx)) return socket.close(); // a TLS or SOCKS client could not read the 503
         const w = socket.writable.getWriter();
         w.write(this.#overload).then(() => w.close()).catch(() => {}).finally(() => setTimeout(() => socket.close(), 1000));
         return;

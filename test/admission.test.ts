@@ -133,4 +133,32 @@ describe("Admission", () => {
       assert.equal(served, 50);
     });
   });
+
+  it("past maxConnections, an HTTP listener's client gets a 503; a TLS, HTTPS proxy or SOCKS client is closed, not sent HTTP", async () => {
+    await withHarness({}, async (h) => {
+      const admission = new Admission({
+        limits: { maxConnections: 1, maxConnectionsPerClient: 10, connectionRatePerClient: 0, connectionBurstPerClient: 1 },
+        metrics: createGatewayMetrics(new Registry()),
+        active: new Map(),
+      });
+      const held: (() => void)[] = [];
+      const first = admission.acceptor(listener, h.ctx, () => new Promise<void>((done) => held.push(done)));
+      const [server0, client0] = memoryConnPair({ remote: { address: "192.0.2.7", port: 40000 } });
+      first(server0);
+      let port = 40001;
+      const overloaded = async (ctx: typeof h.ctx): Promise<string> => {
+        const accept = admission.acceptor(listener, ctx, () => Promise.resolve());
+        const [server, client] = memoryConnPair({ remote: { address: "192.0.2.8", port: port++ } });
+        accept(server);
+        const got = await new Peer(client).readToEndOrReset();
+        return new TextDecoder().decode(got.data).split("\r\n")[0] ?? "";
+      };
+      assert.match(await overloaded({ ...h.ctx, mode: "explicit" }), /^HTTP\/1\.1 503 /);
+      assert.equal(await overloaded({ ...h.ctx, mode: "explicit", tlsFirst: true }), "");
+      assert.equal(await overloaded({ ...h.ctx, mode: "socks5" }), "");
+      assert.equal(await overloaded({ ...h.ctx, mode: "transparent" }), "");
+      for (const done of held) done();
+      client0.close();
+    });
+  });
 });

@@ -4,6 +4,11 @@ import { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { FlowState } from "./flow-state.ts";
 
+/** Whether a connection refused before anything was read gets an HTTP answer (its client speaks HTTP first), or is closed. */
+export function refusedInHttp(ctx: Pick<FlowContext, "mode" | "tlsFirst">): boolean {
+  return (ctx.mode === "explicit" && !ctx.tlsFirst) || ctx.mode === "transparent-http";
+}
+
 /**
  * Refuses a connection at accept time (client not allowed on this listener, too many
  * connections from one client, or too many new ones), with a flow line naming the rule. HTTP listeners get a
@@ -18,7 +23,7 @@ export async function refuseConnection(
   flow.record.decision = "deny";
   flow.record.rule = refusal.rule;
   flow.record.reason = refusal.reason;
-  if ((ctx.mode === "explicit" && !ctx.tlsFirst) || ctx.mode === "transparent-http") {
+  if (refusedInHttp(ctx)) {
     const retryAfter: [string, string][] = refusal.retryAfterMs === undefined ? [] : [["Retry-After", String(Math.ceil(refusal.retryAfterMs / 1000))]];
     const proxyStatus = refusal.status === 403 ? "destination_denied" : "connection_limit_reached";
     await answerError(conn, new ConnReader(conn), flow, refusal.status, refusal.reason, { proxyError: proxyStatus, headers: retryAfter });
