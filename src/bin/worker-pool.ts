@@ -135,10 +135,15 @@ export class WorkerPool {
       this.#send(slot, { t: "drain", graceMs });
       return new Promise<void>((resolve) => {
         const kill = setTimeout(() => child.kill("SIGKILL"), graceMs + 2000);
-        child.once("close", () => {
+        let late: ReturnType<typeof setTimeout> | undefined;
+        const done = () => {
           clearTimeout(kill);
+          clearTimeout(late);
           resolve();
-        });
+        };
+        child.once("close", done);
+        // its output normally ends with it; a pipe some descendant still holds does not hold the shutdown
+        child.once("exit", () => (late = setTimeout(done, 1000)));
       });
     });
     await Promise.all(exits);
