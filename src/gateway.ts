@@ -10,9 +10,7 @@ import { userChanges } from "./auth/user-changes.ts";
 import { type AddressGuard, createAddressGuard } from "./policy/address-guard.ts";
 import { listenerFlow } from "./flows/listener-flow.ts";
 import { type FlowLog, formatAddress, teeFlowLog } from "./log/flow-record.ts";
-import { flowOutput } from "./log/flow-output.ts";
-import { LogOutputs } from "./log/log-outputs.ts";
-import { syslogKey, syslogOutput } from "./log/syslog-output.ts";
+import { gatewayOpeners, LogOutputs } from "./log/log-outputs.ts";
 import { createSyslogMetrics } from "./metrics/syslog-metrics.ts";
 import { compilePolicy } from "./policy/compile.ts";
 import { loadHostLists } from "./policy/load-host-lists.ts";
@@ -72,21 +70,15 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     },
   };
   // the flow log's outputs, swapped part by part by a reload that changes `log` (an old file is closed)
-  const syslogMetrics = createSyslogMetrics(registry);
-  const output = options.flowSink ? undefined : new LogOutputs(config.log, {
-    flows: (target) => flowOutput(target, options),
-    syslog: (c) =>
-      syslogOutput(c, {
-        runtime,
-        resolve: async (host, signal) => (host.kind === "dns" ? (await resolver.resolve(host.name, signal)).addresses : [host.address]),
-        readText: options.readText,
-        hostname: options.identity?.hostname ?? "-",
-        pid: options.identity?.pid ?? 0,
-        say: (line) => options.write("stderr", `tollgate: ${line}\n`),
-        metrics: syslogMetrics,
-      }),
-    syslogKey: (c) => syslogKey(c, options.readText),
-  });
+  const output = options.flowSink ? undefined : new LogOutputs(config.log, gatewayOpeners(options, {
+    runtime,
+    resolve: async (host, signal) => (host.kind === "dns" ? (await resolver.resolve(host.name, signal)).addresses : [host.address]),
+    readText: options.readText,
+    hostname: options.identity?.hostname ?? "-",
+    pid: options.identity?.pid ?? 0,
+    say: (line) => options.write("stderr", `tollgate: ${line}\n`),
+    metrics: createSyslogMetrics(registry),
+  }));
   const flowLog = teeFlowLog(options.flowSink ? [observer, options.flowSink] : [observer], { write: (record) => output?.write(record) });
   // the interception side in force (a reload that changes `ca`, `interception` or their files replaces it)
   let ic = config.ca ? await startInterception(config, config.ca, options.readText, metrics, processCount) : undefined;

@@ -5,8 +5,9 @@
  * @module
  */
 import type { LogConfig, SyslogConfig } from "../config/config.ts";
-import type { FlowOutput } from "./flow-output.ts";
+import { flowOutput, type FlowOutput, type FlowSinks } from "./flow-output.ts";
 import type { FlowLog, FlowRecord, RequestRecord } from "./flow-record.ts";
+import { type SyslogDeps, syslogKey, syslogOutput } from "./syslog-output.ts";
 
 /** Opens each kind of output. */
 export interface OutputOpeners {
@@ -79,4 +80,13 @@ export class LogOutputs implements FlowLog {
   async close(): Promise<void> {
     await Promise.all([this.#flows.close(), this.#syslog?.close()]);
   }
+}
+
+/** How a gateway opens its outputs: streams and files through `sinks`, a collector with `syslog`. */
+export function gatewayOpeners(sinks: FlowSinks, syslog: SyslogDeps): OutputOpeners {
+  return {
+    flows: (target) => flowOutput(target, sinks),
+    syslog: (c) => syslogOutput(c, syslog),
+    syslogKey: (c) => syslogKey(c, syslog.readText),
+  };
 }
