@@ -268,6 +268,8 @@ export interface ParentConfig {
   readonly fallback?: string;
   /** How long a parent that could not be reached is passed over for its fallback (ms). */
   readonly ejectMs: number;
+  /** HTTP parents: the client's IP address goes to the parent in `X-Forwarded-For` (CONNECT and forwarded requests). */
+  readonly forwardedFor?: boolean;
   /** Active checks (see `parent/health-check.ts`); absent: the parent is judged by the flows only. */
   readonly healthCheck?: ParentHealthCheckConfig;
 }

@@ -8,7 +8,7 @@ import * as v from "valibot";
 import { parentUrlError, parseParentUrl } from "../parent/parent-url.ts";
 import { DIRECT } from "../policy/types.ts";
 import type { ParentConfig } from "./config.ts";
-import { checkedString, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, object, USER_NAME_RE } from "./schema-kit.ts";
+import { boolean, checkedString, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, object, USER_NAME_RE } from "./schema-kit.ts";
 
 const parentName = checkedString(ID_WHAT, (t) =>
   !ID_RE.test(t) ? `expected a parent name (${ID_WHAT}), got ${JSON.stringify(t)}` : t === DIRECT ? `"${DIRECT}" is reserved (a rule's "parent": "direct" means no parent)` : undefined
@@ -26,6 +26,8 @@ const parentSchema = v.pipe(
     fallback: v.optional(parentName),
     /** How long an unreachable parent is passed over for its fallback. */
     ejectMs: v.optional(integer(0, 86_400_000), 30_000),
+    /** HTTP parents: send the client's IP address in X-Forwarded-For (on CONNECT, and on forwarded requests). */
+    forwardedFor: v.optional(boolean),
     /** Active checks: a TCP connect every `intervalMs`; a failed one passes the parent over, a passed one brings it back. */
     healthCheck: v.optional(object({
       intervalMs: v.optional(integer(1_000, 3_600_000), 10_000),
@@ -33,6 +35,7 @@ const parentSchema = v.pipe(
     })),
   }),
   v.check((p) => (p.username === undefined) === (p.passwordFile === undefined), 'expected "username" and "passwordFile" together'),
+  v.check((p) => !p.forwardedFor || /^http:/i.test(p.url), '"forwardedFor" is for an http:// parent (SOCKS5 has no headers)'),
 );
 
 /** Named parent proxies that rules send their flows through (`"parent": "<name>"`). */
@@ -117,6 +120,7 @@ export function toParentsConfig(wire: Readonly<Record<string, v.InferOutput<type
       ...(p.username !== undefined && p.passwordFile !== undefined ? { username: p.username, passwordFile: p.passwordFile } : {}),
       ...(p.fallback !== undefined ? { fallback: p.fallback } : {}),
       ejectMs: p.ejectMs,
+      ...(p.forwardedFor ? { forwardedFor: true } : {}),
       ...(p.healthCheck ? { healthCheck: { intervalMs: p.healthCheck.intervalMs, timeoutMs: p.healthCheck.timeoutMs } } : {}),
     };
   }

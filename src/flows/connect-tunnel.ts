@@ -88,7 +88,7 @@ async function openTunnel(
   const r = flow.record;
   let upstream;
   try {
-    upstream = await connectUpstream(ctx, host, port, decision);
+    upstream = await connectUpstream(ctx, host, port, decision, undefined, flow.clientIp);
   } catch (e) {
     noteUpstreamError(flow, e);
     if (e instanceof UpstreamError) return replies.refuse(client, src, flow, e.status, e.message, { proxyError: e.proxyStatus });

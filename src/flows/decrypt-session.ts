@@ -59,7 +59,7 @@ export async function acceptAndRelay(
     return flow.finish("error", errorText(e));
   }
   flow.watch?.also(tlsClient.conn);
-  const reconnect = async () => watched(upstreamHandle(ic, await connectUpstreamTls(ctx, ic, host, port, decision)));
+  const reconnect = async () => watched(upstreamHandle(ic, await connectUpstreamTls(ctx, ic, host, port, decision, flow.clientIp)));
   const result = await relayDecryptedHttp(tlsClient.conn, upstream, host, port, ctx, flow, reconnect, decision.log, portMustMatch);
   flow.record.bytesUp = result.bytesUp;
   flow.record.bytesDown = result.bytesDown;
@@ -90,7 +90,7 @@ export async function decryptAfterHello(
   if (!ic) return fail(TlsAlert.internalError, `Rule "${decision.ruleId}" asks for decryption but no CA is configured`);
   let up;
   try {
-    up = await connectUpstreamTls(ctx, ic, host, port, decision);
+    up = await connectUpstreamTls(ctx, ic, host, port, decision, flow.clientIp);
   } catch (e) {
     noteUpstreamError(flow, e);
     // only a TLS alert can answer now, and nothing is minted

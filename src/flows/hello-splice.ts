@@ -44,7 +44,7 @@ const relay: typeof spliceHello = async (client, src, raw, host, port, decision,
   const r = flow.record;
   let up;
   try {
-    up = await connectUpstream(ctx, host, port, decision);
+    up = await connectUpstream(ctx, host, port, decision, undefined, flow.clientIp);
   } catch (e) {
     noteUpstreamError(flow, e);
     if (e instanceof UpstreamError && e.kind === "address") return refuse(TlsAlert.accessDenied, "denied");

@@ -29,6 +29,8 @@ export interface KeptUpstream {
   readonly parent?: string;
   /** Our `Proxy-Authorization` for the parent proxy it goes to, if that parent has credentials. */
   readonly authorization?: string;
+  /** That parent takes the client's address in `X-Forwarded-For` (`forwardedFor`). */
+  readonly forwardedFor?: boolean;
   /**
    * Requests go out in absolute form: the connection is to an HTTP parent proxy (any origin).
    * A tunnel through a SOCKS5 parent is to one origin and takes origin-form, as a direct one.
@@ -112,7 +114,7 @@ export async function forwardHttp(
       if (parent) {
         guardLiteral(ctx, host, authority.port, decision);
         const { value: p, parent: used } = await throughParents(ctx, parent, async (candidate): Promise<{ conn: Conn; head?: Uint8Array | undefined }> => {
-          if (candidate.protocol === "socks5") return openParentTunnel(ctx, candidate, host, authority.port);
+          if (candidate.protocol === "socks5") return openParentTunnel(ctx, candidate, host, authority.port, undefined, flow.clientIp);
           const budget = AbortSignal.timeout(ctx.limits.connectTimeoutMs);
           return dialParent(ctx, candidate, budget, budget);
         });
@@ -120,9 +122,10 @@ export async function forwardHttp(
         if (p.head) reader.unread(p.head);
         if (used.protocol === "socks5") return { key: keys[1]!, conn: p.conn, reader, address: null, dnsSource: "parent", parent: used.name };
         const authorization = used.authorization ? { authorization: used.authorization } : {};
-        return { key: keys[0]!, conn: p.conn, reader, address: null, dnsSource: "parent", parent: used.name, absoluteForm: true, ...authorization };
+        const forwardedFor = used.forwardedFor ? { forwardedFor: true } : {};
+        return { key: keys[0]!, conn: p.conn, reader, address: null, dnsSource: "parent", parent: used.name, absoluteForm: true, ...authorization, ...forwardedFor };
       }
-      const u = await connectUpstream(ctx, host, authority.port, decision);
+      const u = await connectUpstream(ctx, host, authority.port, decision, undefined, flow.clientIp);
       return { key: keys[0]!, conn: u.conn, reader: new ConnReader(u.conn), address: u.address, dnsSource: u.dnsSource };
     } catch (e) {
       noteUpstreamError(flow, e);
@@ -142,10 +145,16 @@ export async function forwardHttp(
     const target = up.absoluteForm ? url : path;
     // our credentials for the parent this connection goes to (a fallback has its own)
     const authorization = up.authorization;
+    const forwardedFor = up.forwardedFor ? flow.clientIp : undefined;
     const edit = edits.requestHeaders;
-    const options = authorization
-      ? { ...edits, requestHeaders: (h: HeaderList) => (edit ? edit(h) : h).append("Proxy-Authorization", authorization) }
-      : edits;
+    const forParent = (h: HeaderList) => {
+      let out = edit ? edit(h) : h;
+      if (authorization) out = out.append("Proxy-Authorization", authorization);
+      // appended to any the client sent, as each proxy on the way does
+      if (forwardedFor) out = out.append("X-Forwarded-For", forwardedFor);
+      return out;
+    };
+    const options = authorization || forwardedFor ? { ...edits, requestHeaders: forParent } : edits;
     noteUpstream(r, up);
     flow.watch?.also(up.conn);
     try {

@@ -44,7 +44,7 @@ export async function interceptConnect(
   if (decision.uninspectable === "tunnel") return lookFirst(client, src, host, port, decision, ctx, flow, replies);
   let up: Awaited<ReturnType<typeof connectUpstreamTls>>;
   try {
-    up = await connectUpstreamTls(ctx, ic, host, port, decision);
+    up = await connectUpstreamTls(ctx, ic, host, port, decision, flow.clientIp);
   } catch (e) {
     if (e instanceof TlsValidationError) {
       return replies.refuse(client, src, flow, 502, `Upstream certificate rejected (${e.code}): ${e.message}`, { proxyError: "tls_certificate_error" });

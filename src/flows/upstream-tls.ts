@@ -49,7 +49,8 @@ export function tlsName(host: Host): string {
  * Else a new one: directly, or through the decision's parent proxy (TLS over its tunnel:
  * the gateway still validates the real server's certificate, end to end). Validation
  * failures are final (no other address is tried: a bad certificate is not an address
- * problem).
+ * problem). `client`: the client's address, for parents with `forwardedFor` (a pooled
+ * connection through such a parent then serves that client only).
  */
 export async function connectUpstreamTls(
   ctx: FlowContext,
@@ -57,11 +58,16 @@ export async function connectUpstreamTls(
   host: Host,
   port: number,
   decision: Decision,
+  client?: string,
 ): Promise<OpenedUpstreamTls> {
   const servername = tlsName(host);
   const verify = decision.upstreamTls !== "insecure";
   const parent = parentFor(ctx, decision);
-  const key = `${servername}|${port}|${verify ? "verify" : "insecure"}|${ic.upstreamMinVersion}|${parent ? `${parent.name}@${parent.authority}` : ""}`;
+  // a parent told each tunnel's client (forwardedFor; it or a fallback) must not see one
+  // client's tunnel reused for another
+  const told = parent && [...(ctx.parents?.().values() ?? [])].some((p) => p.forwardedFor);
+  const via = parent ? `${parent.name}@${parent.authority}${told ? `|for ${client ?? ""}` : ""}` : "";
+  const key = `${servername}|${port}|${verify ? "verify" : "insecure"}|${ic.upstreamMinVersion}|${via}`;
   const pooled = ic.upstreamPool?.take(key);
   if (pooled) return { ...pooled.info, key, reader: pooled.reader, served: pooled.served };
   const handshake = (address: string, deadline: AbortSignal, over?: { conn: Conn; port: number }) =>
@@ -78,7 +84,7 @@ export async function connectUpstreamTls(
     });
   if (parent) {
     guardLiteral(ctx, host, port, decision);
-    const { value: t, parent: used } = await throughParents(ctx, parent, (p) => openParentTunnel(ctx, p, host, port));
+    const { value: t, parent: used } = await throughParents(ctx, parent, (p) => openParentTunnel(ctx, p, host, port, undefined, client));
     if (t.head) {
       t.conn.close();
       throw new UpstreamError("connect", `parent proxy "${used.name}": ${hostText(host)}:${port} sent data before the TLS handshake`);

@@ -63,11 +63,11 @@ export interface Upstream {
  * it or, when it cannot be reached, its fallback (see `openParentTunnel`, `throughParents`). Through a parent an IP-literal destination still passes the
  * address guard; a name is the parent's to resolve.
  */
-export async function connectUpstream(ctx: FlowContext, host: Host, port: number, decision?: Decision, signal?: AbortSignal): Promise<Upstream> {
+export async function connectUpstream(ctx: FlowContext, host: Host, port: number, decision?: Decision, signal?: AbortSignal, client?: string): Promise<Upstream> {
   const parent = parentFor(ctx, decision);
   if (parent) {
     guardLiteral(ctx, host, port, decision);
-    const { value: t, parent: used } = await throughParents(ctx, parent, (p) => openParentTunnel(ctx, p, host, port, signal));
+    const { value: t, parent: used } = await throughParents(ctx, parent, (p) => openParentTunnel(ctx, p, host, port, signal, client));
     return { conn: t.conn, address: null, dnsSource: "parent", parent: used.name, ...(t.head ? { head: t.head } : {}) };
   }
   const r = await connectUpstreamWith(ctx, host, port, decision, (address, deadline) => ctx.runtime.dial({ address, port, signal: deadline }), signal);

@@ -37,6 +37,7 @@ export function parentTable(config: Config, readText: (path: string) => string, 
       ...(credentials ? { credentials } : {}),
       ...(p.fallback !== undefined ? { fallback: p.fallback } : {}),
       ejectMs: p.ejectMs,
+      ...(p.forwardedFor ? { forwardedFor: true } : {}),
       health,
       ...(p.healthCheck ? { healthCheck: p.healthCheck } : {}),
     });

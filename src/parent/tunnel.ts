@@ -31,6 +31,8 @@ export interface ParentProxy {
   readonly authorization?: string;
   /** The credentials themselves, for a SOCKS5 sign-in (RFC 1929), when configured. */
   readonly credentials?: { readonly username: string; readonly password: string };
+  /** HTTP parents: the client's IP address is sent in `X-Forwarded-For`. */
+  readonly forwardedFor?: boolean;
   /** The parent to use instead when this one cannot be reached (see `failover.ts`). */
   readonly fallback?: string;
   /** How long this parent is passed over after it could not be reached. */
@@ -110,7 +112,7 @@ export async function dialParent(
  * "TTL expired"), everything else is 502 (a 407, or credentials a SOCKS parent rejects,
  * mean ours are wrong: "proxy_configuration_error").
  */
-export async function openParentTunnel(ctx: FlowContext, parent: ParentProxy, host: Host, port: number, signal?: AbortSignal): Promise<ParentTunnel> {
+export async function openParentTunnel(ctx: FlowContext, parent: ParentProxy, host: Host, port: number, signal?: AbortSignal, client?: string): Promise<ParentTunnel> {
   const budget = AbortSignal.timeout(ctx.limits.connectTimeoutMs);
   const deadline = signal ? AbortSignal.any([signal, budget]) : budget;
   const started = Date.now();
@@ -125,7 +127,7 @@ export async function openParentTunnel(ctx: FlowContext, parent: ParentProxy, ho
     if (parent.protocol === "socks5") {
       await askSocks(conn, reader, { via, ...(parent.credentials ? { credentials: parent.credentials } : {}) }, host, port, started + ctx.limits.connectTimeoutMs);
     } else {
-      await askConnect(conn, reader, ctx, parent, dest, Math.max(1, ctx.limits.connectTimeoutMs - (Date.now() - started)));
+      await askConnect(conn, reader, ctx, parent, dest, Math.max(1, ctx.limits.connectTimeoutMs - (Date.now() - started)), client);
     }
     const head = reader.release();
     return { conn, address, head: head && head.byteLength > 0 ? head : undefined };
@@ -143,10 +145,14 @@ export async function openParentTunnel(ctx: FlowContext, parent: ParentProxy, ho
   }
 }
 
-/** `CONNECT dest` to an HTTP parent and its answer within `left` ms; a refusal throws an {@link UpstreamError}. */
-async function askConnect(conn: Conn, reader: ConnReader, ctx: FlowContext, parent: ParentProxy, dest: string, left: number): Promise<void> {
+/**
+ * `CONNECT dest` to an HTTP parent and its answer within `left` ms; a refusal throws an
+ * {@link UpstreamError}. `client`: the client's address, sent when the parent takes `forwardedFor`.
+ */
+async function askConnect(conn: Conn, reader: ConnReader, ctx: FlowContext, parent: ParentProxy, dest: string, left: number, client?: string): Promise<void> {
   const lines = [`CONNECT ${dest} HTTP/1.1`, `Host: ${dest}`];
   if (parent.authorization) lines.push(`Proxy-Authorization: ${parent.authorization}`);
+  if (parent.forwardedFor && client) lines.push(`X-Forwarded-For: ${client}`);
   const w = conn.writable.getWriter();
   try {
     await w.write(encodeLatin1(lines.join("\r\n") + "\r\n\r\n"));

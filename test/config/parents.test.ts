@@ -93,7 +93,7 @@ describe("config: parents", () => {
         'parents.c.url: expected an "http://host:port" or "socks5://host:port" URL, got "http://gw:pw@10.0.0.8:3128" (no credentials in the URL: use "username" and "passwordFile")',
         'parents.d.url: expected an "http://host:port" or "socks5://host:port" URL, got "http://10.0.0.8:3128/path" (no path, query or fragment)',
         'parents.e: expected "username" and "passwordFile" together',
-        'parents.f.proxy: unknown key (expected one of "url", "username", "passwordFile", "fallback", "ejectMs", "healthCheck")',
+        'parents.f.proxy: unknown key (expected one of "url", "username", "passwordFile", "fallback", "ejectMs", "forwardedFor", "healthCheck")',
       ],
     );
   });
@@ -105,5 +105,12 @@ describe("config: parents", () => {
     const bad = checkPolicy({ rules: [{ action: "allow", parent: "no such" }] });
     assert.ok(!bad.ok);
     assert.match(bad.issues[0]?.message ?? "", /parent/);
+  });
+
+  it("forwardedFor: for HTTP parents only", () => {
+    const config = parseConfig({ parents: { corp: { url: "http://10.0.0.8:3128", forwardedFor: true }, plain: { url: "http://10.0.0.9:3128" } } });
+    assert.equal(config.parents["corp"]?.forwardedFor, true);
+    assert.equal(config.parents["plain"]?.forwardedFor, undefined);
+    assert.deepEqual(problems({ parents: { s: { url: "socks5://10.0.0.8:1080", forwardedFor: true } } }), ['parents.s: "forwardedFor" is for an http:// parent (SOCKS5 has no headers)']);
   });
 });
