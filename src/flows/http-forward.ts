@@ -106,7 +106,9 @@ export async function forwardHttp(
   // through an HTTP parent one connection carries requests for any origin, as a client's
   // would; a SOCKS5 parent's tunnel (also one to a SOCKS fallback) goes to one origin
   const origin = `${hostText(host)}|${authority.port}`;
-  const keys = parent ? [`parent|${parent.name}`, `parent|${parent.name}|${origin}`] : [origin];
+  // (a reload that turns forwardedFor on or off does not reuse a connection opened before)
+  const via = parent ? `parent|${parent.name}${parent.forwardedFor ? "|for" : ""}` : "";
+  const keys = parent ? [via, `${via}|${origin}`] : [origin];
   let up = kept && keys.includes(kept.key) ? kept : undefined;
   if (kept && !up) kept.conn.close();
   const dial = async (): Promise<KeptUpstream | undefined> => {
@@ -150,8 +152,9 @@ export async function forwardHttp(
     const forParent = (h: HeaderList) => {
       let out = edit ? edit(h) : h;
       if (authorization) out = out.append("Proxy-Authorization", authorization);
-      // appended to any the client sent, as each proxy on the way does
-      if (forwardedFor) out = out.append("X-Forwarded-For", forwardedFor);
+      // ours alone: what the client wrote there is its own claim, and a parent reading the
+      // first address would take it for the client's
+      if (forwardedFor) out = out.set("X-Forwarded-For", forwardedFor);
       return out;
     };
     const options = authorization || forwardedFor ? { ...edits, requestHeaders: forParent } : edits;

@@ -7,7 +7,7 @@
 import type { Conn } from "../core/conn.ts";
 import { hostText } from "../core/host.ts";
 import { type TlsClientSession, TlsValidationError } from "../core/tls.ts";
-import { openParentTunnel } from "../parent/tunnel.ts";
+import { openParentTunnel, type ParentProxy } from "../parent/tunnel.ts";
 import { throughParents } from "../parent/failover.ts";
 import type { Decision, Host } from "../policy/types.ts";
 import type { ConnReader } from "./conn-reader.ts";
@@ -65,7 +65,7 @@ export async function connectUpstreamTls(
   const parent = parentFor(ctx, decision);
   // a parent told each tunnel's client (forwardedFor; it or a fallback) must not see one
   // client's tunnel reused for another
-  const told = parent && [...(ctx.parents?.().values() ?? [])].some((p) => p.forwardedFor);
+  const told = parent !== undefined && tellsClient(parent, ctx.parents?.());
   const via = parent ? `${parent.name}@${parent.authority}${told ? `|for ${client ?? ""}` : ""}` : "";
   const key = `${servername}|${port}|${verify ? "verify" : "insecure"}|${ic.upstreamMinVersion}|${via}`;
   const pooled = ic.upstreamPool?.take(key);
@@ -109,4 +109,14 @@ export function upstreamHandle(ic: InterceptionContext, opened: OpenedUpstreamTl
     ...(opened.served !== undefined ? { served: opened.served } : {}),
     ...(pool ? { keep: (reader: ConnReader, served: number) => pool.give(opened.key, { conn, reader, served, info }) } : {}),
   };
+}
+
+/** Whether `parent`, or a fallback it may hand flows to, takes `forwardedFor`. */
+function tellsClient(parent: ParentProxy, parents: ReadonlyMap<string, ParentProxy> | undefined): boolean {
+  const seen = new Set<string>();
+  for (let p: ParentProxy | undefined = parent; p && !seen.has(p.name); p = p.fallback ? parents?.get(p.fallback) : undefined) {
+    if (p.forwardedFor) return true;
+    seen.add(p.name);
+  }
+  return false;
 }
