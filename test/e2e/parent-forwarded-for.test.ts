@@ -8,6 +8,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import { tempDir } from "../helpers/temp-dir.ts";
@@ -68,6 +69,7 @@ describe("X-Forwarded-For to parent proxies (forwardedFor)", { timeout: 90_000 }
   let parent: Awaited<ReturnType<typeof recordingParent>>;
   let gw: GatewayProcess;
   let gatewayCa: string;
+  let config: { parents: Record<string, Record<string, unknown>> } & Record<string, unknown>;
 
   before(async () => {
     const work = tempDir("tollgate-xff-");
@@ -77,7 +79,7 @@ describe("X-Forwarded-For to parent proxies (forwardedFor)", { timeout: 90_000 }
     const [cmd, ...args] = cliCommand();
     execFileSync(cmd!, [...args, "ca", "init", "--out", join(work, "ca")], { encoding: "utf8" });
     gatewayCa = join(work, "ca", "ca.pem");
-    gw = await startGateway({
+    config = {
       listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
       ca: { cert: gatewayCa, key: join(work, "ca", "ca.key") },
       interception: { upstreamCaFiles: [pki.caFile] },
@@ -95,7 +97,8 @@ describe("X-Forwarded-For to parent proxies (forwardedFor)", { timeout: 90_000 }
         ],
       },
       addressGuard: { allow: ["127.0.0.0/8"] },
-    });
+    };
+    gw = await startGateway(config);
   });
 
   after(async () => {
@@ -136,5 +139,29 @@ describe("X-Forwarded-For to parent proxies (forwardedFor)", { timeout: 90_000 }
     }
     const connects = parent.heads.filter((h) => h.startsWith(`CONNECT secure.test:${origin.port} `));
     assert.deepEqual(connects.map((h) => xff(h)[0]), ["127.0.0.1", "127.0.0.2"], "one CONNECT per client, each naming it");
+  });
+
+  it("a reload that turns forwardedFor off holds for a client's connection opened before it", async () => {
+    // one keep-alive connection to the gateway: a request, the reload, another request
+    const sock = net.connect(gw.port, "127.0.0.1");
+    await new Promise<void>((r) => sock.once("connect", r));
+    let got = "";
+    sock.setEncoding("latin1");
+    sock.on("data", (d: string) => (got += d));
+    const ask = async (path: string) => {
+      const before = (got.match(/\r\n\r\nok/g) ?? []).length;
+      sock.write(`GET http://plain.test${path} HTTP/1.1\r\nHost: plain.test\r\n\r\n`);
+      const until = Date.now() + 5000;
+      while ((got.match(/\r\n\r\nok/g) ?? []).length === before && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    };
+    await ask("/before");
+    writeFileSync(gw.configFile!, JSON.stringify({ ...config, parents: { ...config.parents, told: { ...config.parents["told"], forwardedFor: false } } }));
+    assert.match(await gw.reload(), /SIGHUP: config reloaded/);
+    await ask("/after");
+    sock.destroy();
+    assert.deepEqual(xff(parent.heads.find((h) => h.startsWith("GET http://plain.test/before "))!), ["127.0.0.1"]);
+    const after = parent.heads.find((h) => h.startsWith("GET http://plain.test/after "));
+    assert.ok(after, parent.heads.join("\n---\n"));
+    assert.deepEqual(xff(after), [], "not sent once the reload turned it off");
   });
 });
