@@ -27,7 +27,7 @@ import process from "node:process";
 import { makeTestPki } from "../../test/e2e/support/certs.ts";
 import { type BenchGateway, BIN, type GatewayRuntime, ROOT, startBenchGateway, tollgateCommand } from "./_gateway.ts";
 import { cpuTicks, firstLine, installCleanup, runBounded, runScript, spawnTracked, stopProcess, TICKS_PER_SECOND } from "./_procs.ts";
-import { machineFacts } from "./_report.ts";
+import { fmt, machineFacts, median } from "./_report.ts";
 
 const argValue = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
@@ -41,11 +41,6 @@ const LOAD = join(ROOT, "scripts/bench/load.mjs");
 const LISTENERS = ["plain", "secure"] as const;
 type Listener = (typeof LISTENERS)[number];
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "–");
 
 interface Setup {
   readonly originPort: number;
