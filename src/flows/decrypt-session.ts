@@ -66,13 +66,60 @@ export async function acceptAndRelay(
   flow.finish(result.end, result.error);
 }
 
+/** Why a decrypted session could not start: `status` and `proxyError` for a CONNECT's refusal. */
+export type DecryptionFailure = {
+  /** the upstream certificate failed validation: only then does a TLS alert say `handshake_failure` */
+  certificate: boolean;
+  error: string;
+  status: number;
+  proxyError?: string;
+};
+
+/** The upstream side of a decrypted session, ready for the client's handshake. */
+export type DecryptionStart = { upstream: UpstreamHandle; leaf: MintedLeaf };
+
 /**
- * Decryption once the client's ClientHello is in (`raw`, handed to the handshake): validated
- * TLS to the real server, a leaf minted, the client's handshake, then the inspected relay. The
- * client was told nothing before (a transparent connection) or only that its tunnel is open
- * (a CONNECT whose rule looks at the ClientHello first), so failures are TLS alerts: an
- * upstream certificate that fails validation gets `handshake_failure` and nothing is minted.
- * `portMustMatch`: see `relayDecryptedHttp`.
+ * Validated TLS to the real server, then a leaf minted for the client — in that order, so a
+ * bad upstream certificate is never vouched for. A failure is returned (the flow noted), for
+ * the caller to answer as it can: a CONNECT not yet answered with an HTTP refusal, a client
+ * whose ClientHello is in with a TLS alert.
+ */
+export async function startDecryption(
+  ctx: FlowContext,
+  ic: InterceptionContext,
+  host: Host,
+  port: number,
+  decision: Decision,
+  flow: FlowState,
+): Promise<DecryptionStart | DecryptionFailure> {
+  let up;
+  try {
+    up = await connectUpstreamTls(ctx, ic, host, port, decision, flow.clientIp);
+  } catch (e) {
+    noteUpstreamError(flow, e);
+    if (e instanceof TlsValidationError) {
+      return { certificate: true, error: `Upstream certificate rejected (${e.code}): ${e.message}`, status: 502, proxyError: "tls_certificate_error" };
+    }
+    if (e instanceof UpstreamError) return { certificate: false, error: e.message, status: e.status, proxyError: e.proxyStatus };
+    return { certificate: false, error: `Upstream TLS handshake with ${hostText(host)}:${port} failed: ${errorText(e)}`, status: 502, proxyError: "tls_protocol_error" };
+  }
+  noteUpstream(flow.record, up);
+  const upstream = upstreamHandle(ic, up);
+  try {
+    return { upstream, leaf: await mintLeaf(ic, host, up.session) };
+  } catch (e) {
+    upstream.conn.close();
+    return { certificate: false, error: `Could not issue a certificate for ${hostText(host)}: ${errorText(e)}`, status: 502 };
+  }
+}
+
+/**
+ * Decryption once the client's ClientHello is in (`raw`, handed to the handshake): see
+ * {@link startDecryption}, then the client's handshake and the inspected relay. The client
+ * was told nothing before (a transparent connection) or only that its tunnel is open (a
+ * CONNECT whose rule looks at the ClientHello first), so failures are TLS alerts: an
+ * upstream certificate that fails validation gets `handshake_failure`, others
+ * `internal_error`. `portMustMatch`: see `relayDecryptedHttp`.
  */
 export async function decryptAfterHello(
   client: Conn,
@@ -84,27 +131,10 @@ export async function decryptAfterHello(
   flow: FlowState,
   portMustMatch: boolean,
 ): Promise<void> {
-  const r = flow.record;
   const ic = ctx.interception;
   const fail = (alert: number, error: string) => refuseTls(client, alert).then(() => flow.finish("error", error));
   if (!ic) return fail(TlsAlert.internalError, `Rule "${decision.ruleId}" asks for decryption but no CA is configured`);
-  let up;
-  try {
-    up = await connectUpstreamTls(ctx, ic, host, port, decision, flow.clientIp);
-  } catch (e) {
-    noteUpstreamError(flow, e);
-    // only a TLS alert can answer now, and nothing is minted
-    if (e instanceof TlsValidationError) return fail(TlsAlert.handshakeFailure, `Upstream certificate rejected (${e.code}): ${e.message}`);
-    return fail(TlsAlert.internalError, e instanceof UpstreamError ? e.message : `Upstream TLS with ${hostText(host)}:${port} failed: ${errorText(e)}`);
-  }
-  noteUpstream(r, up);
-  const upstream = upstreamHandle(ic, up);
-  let leaf;
-  try {
-    leaf = await mintLeaf(ic, host, up.session);
-  } catch (e) {
-    upstream.conn.close();
-    return fail(TlsAlert.internalError, `Could not issue a certificate for ${hostText(host)}: ${errorText(e)}`);
-  }
-  return acceptAndRelay(client, raw, leaf, upstream, host, port, decision, ctx, ic, flow, portMustMatch);
+  const started = await startDecryption(ctx, ic, host, port, decision, flow);
+  if (!("leaf" in started)) return fail(started.certificate ? TlsAlert.handshakeFailure : TlsAlert.internalError, started.error);
+  return acceptAndRelay(client, raw, started.leaf, started.upstream, host, port, decision, ctx, ic, flow, portMustMatch);
 }

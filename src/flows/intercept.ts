@@ -1,20 +1,16 @@
 import type { Conn } from "../core/conn.ts";
 import { concatBytes } from "../core/bytes.ts";
-import { hostText } from "../core/host.ts";
-import { TlsValidationError } from "../core/tls.ts";
 import { DEFAULT_MAX_CLIENT_HELLO_BYTES, DEFAULT_MAX_CLIENT_HELLO_RECORDS } from "../protocol/client-hello.ts";
 import { TlsAlert } from "../protocol/tls-alert.ts";
 import type { Decision, Host } from "../policy/types.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
-import { acceptAndRelay, decryptAfterHello, mintLeaf } from "./decrypt-session.ts";
+import { acceptAndRelay, decryptAfterHello, startDecryption } from "./decrypt-session.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { spliceHello } from "./hello-splice.ts";
 import { type PeekedHello, peekClientHello, refuseTls } from "./tls-hello.ts";
 import type { TunnelReplies } from "./tunnel-replies.ts";
 import { uninspectableOffer, uninspectableVerdict } from "./uninspectable.ts";
-import { noteUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
-import { connectUpstreamTls, upstreamHandle } from "./upstream-tls.ts";
 
 /**
  * A tunnel (CONNECT, SOCKS5) with `decryption: decrypt`: TLS to the real server first
@@ -38,30 +34,12 @@ export async function interceptConnect(
   flow: FlowState,
   replies: TunnelReplies,
 ): Promise<void> {
-  const r = flow.record;
   const ic = ctx.interception;
   if (!ic) return replies.refuse(client, src, flow, 501, `Rule "${decision.ruleId}" asks for decryption but no CA is configured`);
   if (decision.uninspectable === "tunnel") return lookFirst(client, src, host, port, decision, ctx, flow, replies);
-  let up: Awaited<ReturnType<typeof connectUpstreamTls>>;
-  try {
-    up = await connectUpstreamTls(ctx, ic, host, port, decision, flow.clientIp);
-  } catch (e) {
-    if (e instanceof TlsValidationError) {
-      return replies.refuse(client, src, flow, 502, `Upstream certificate rejected (${e.code}): ${e.message}`, { proxyError: "tls_certificate_error" });
-    }
-    noteUpstreamError(flow, e);
-    if (e instanceof UpstreamError) return replies.refuse(client, src, flow, e.status, e.message, { proxyError: e.proxyStatus });
-    return replies.refuse(client, src, flow, 502, `Upstream TLS handshake with ${hostText(host)}:${port} failed: ${errorText(e)}`, { proxyError: "tls_protocol_error" });
-  }
-  noteUpstream(r, up);
-  const upstream = upstreamHandle(ic, up);
-  let leaf;
-  try {
-    leaf = await mintLeaf(ic, host, up.session);
-  } catch (e) {
-    upstream.conn.close();
-    return replies.refuse(client, src, flow, 502, `Could not issue a certificate for ${hostText(host)}: ${errorText(e)}`);
-  }
+  const started = await startDecryption(ctx, ic, host, port, decision, flow);
+  if (!("leaf" in started)) return replies.refuse(client, src, flow, started.status, started.error, { proxyError: started.proxyError });
+  const { upstream, leaf } = started;
   if (!(await open(client, flow, replies.established(upstream.conn.local)))) return upstream.conn.close();
   const looked = await tunnelHello(client, src, ctx, flow);
   if (!looked) return upstream.conn.close();

@@ -13,7 +13,7 @@ const CASES: Case[] = [
   ["connect", 504, "Connect to example.com:443 timed out after 10000 ms", "timeout"],
   ["connect", 502, "Upstream certificate rejected (expired): certificate has expired", "tls_upstream"],
   ["connect", 502, "Upstream TLS handshake with example.com:443 failed: wrong version number", "tls_upstream"],
-  ["tls", null, "Upstream TLS with example.com:443 failed: socket hang up", "tls_upstream"],
+  ["tls", null, "Upstream TLS handshake with example.com:443 failed: socket hang up", "tls_upstream"],
   ["connect", 200, "Client TLS handshake failed: unknown ca", "tls_client"],
   ["connect", 502, "Could not issue a certificate for example.com: boom", "cert"],
   ["invalid", 408, "Timed out waiting for the request head", "timeout"],
