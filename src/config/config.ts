@@ -25,6 +25,11 @@ export interface ExplicitListenerConfig extends ListenerBase {
    * reverse listener), then HTTP proxy requests inside it. Absent: plain.
    */
   readonly tls?: ReverseTlsConfig;
+  /**
+   * Proxies in front (child proxies) whose `X-Forwarded-For` names the client: a request
+   * from one is decided and logged for the client it names (see `forwardedClient`).
+   */
+  readonly trustForwardedFrom?: readonly string[];
 }
 
 /**

@@ -188,7 +188,12 @@ function toListener(listener: WireListener, index: number): ListenerConfig {
   };
   switch (listener.mode) {
     case "explicit":
-      return { ...base, mode: "explicit", ...(listener.tls ? { tls: toListenerTls(listener.tls) } : {}) };
+      return {
+        ...base,
+        mode: "explicit",
+        ...(listener.tls ? { tls: toListenerTls(listener.tls) } : {}),
+        ...(listener.trustForwardedFrom?.length ? { trustForwardedFrom: [...listener.trustForwardedFrom] } : {}),
+      };
     case "socks5":
       return { ...base, mode: "socks5" };
     case "transparent":

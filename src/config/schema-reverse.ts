@@ -59,7 +59,7 @@ const reverseTlsSchema = v.pipe(
 export const reverseListenerFields = {
   /** reverse: TLS settings, or false for plain HTTP. Required. explicit: TLS to the proxy itself (an HTTPS proxy); absent or false: plain. */
   tls: v.optional(v.lazy((input) => (isPlainObject(input) ? reverseTlsSchema : v.literal(false, expected('{"certificates": […]} or false (plain HTTP)'))))),
-  /** reverse: proxies whose X-Forwarded-* / Forwarded fields are believed. */
+  /** reverse: proxies whose X-Forwarded-* / Forwarded fields are believed. explicit: child proxies whose X-Forwarded-For names the client. */
   trustForwardedFrom: v.optional(cidrList),
   /** redirect-https: the port in the Location URL (default 443). */
   httpsPort: v.optional(integer(1, 65535)),
@@ -68,7 +68,7 @@ export const reverseListenerFields = {
 /** The modes each reverse listener field is valid for (merged into the listener schema's table). */
 export const REVERSE_FIELD_MODES: Readonly<Record<string, readonly string[]>> = {
   tls: ["reverse", "explicit"],
-  trustForwardedFrom: ["reverse"],
+  trustForwardedFrom: ["reverse", "explicit"],
   httpsPort: ["redirect-https"],
 };
 

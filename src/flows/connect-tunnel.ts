@@ -41,7 +41,7 @@ export async function tunnelTo(client: Conn, src: ConnReader, host: Host, port: 
   r.host = host.kind === "dns" ? host.name : host.address;
   r.port = port;
   const user = flow.record.user ?? undefined;
-  const query = { host, port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode, ...(user ? { user } : {}) };
+  const query = { host, port, clientIp: flow.clientIp, listener: ctx.listenerName, mode: ctx.mode, ...(user ? { user } : {}) };
   const decision = ctx.policy().decide(query);
   flow.decided(decision);
   if (decision.action === "deny") {

@@ -10,6 +10,7 @@ import type { ParentProxy } from "../parent/tunnel.ts";
 import type { UpstreamTlsPool } from "./upstream-tls.ts";
 import type { BlockPage } from "../block/block-page.ts";
 import type { LiveFlows } from "./live-flows.ts";
+import type { TrustList } from "../reverse/forwarded.ts";
 
 /** Limits and timeouts a flow obeys (all from the config, with defaults there). */
 export interface FlowLimits {
@@ -36,6 +37,11 @@ export interface FlowContext {
    * handshake is closed, never answered in plain HTTP it could not read.
    */
   readonly tlsFirst?: boolean;
+  /**
+   * Child proxies whose `X-Forwarded-For` names the client (an explicit listener's
+   * `trustForwardedFrom`); absent or empty: the connection's peer is the client.
+   */
+  readonly forwardedFrom?: TrustList;
   /** Pseudonym used in `Via` headers, e.g. "tollgate". */
   readonly viaName: string;
   /** The SSRF address guard in force (a function: it is completed once listeners are bound). */

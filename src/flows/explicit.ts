@@ -11,6 +11,7 @@ import { type ForwardOutcome, forwardHttp, type KeptUpstream } from "./http-forw
 import { parseHostPort } from "../protocol/http-authority.ts";
 import { answerable } from "./next-request.ts";
 import { readRequest } from "./read-head.ts";
+import { clientAddressText, originalClient } from "../reverse/forwarded.ts";
 
 /** Methods never proxied: TRACE would reflect credentials (XST); PRI is an HTTP/2 preface. */
 const REFUSED_METHODS = new Set(["TRACE", "PRI"]);
@@ -68,9 +69,10 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
       if (!first) flow.requestArrived();
       first = false;
       flow.record.userAgent = userAgentOf(head.headers);
+      if (transparentPort === undefined) namedClient(client, head, ctx, flow);
       const proxyAuth = transparentPort === undefined ? ctx.proxyAuth?.() : undefined;
       if (proxyAuth) {
-        const auth = await proxyAuth.check(head.headers.get("proxy-authorization"), client.remote.address);
+        const auth = await proxyAuth.check(head.headers.get("proxy-authorization"), flow.clientIp);
         if (!auth.ok) {
           flow.record.decision = "deny";
           flow.record.rule = "proxy-auth";
@@ -118,6 +120,19 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
   } finally {
     kept?.conn.close();
   }
+}
+
+/**
+ * A child proxy the listener trusts (`trustForwardedFrom`) names its client in
+ * `X-Forwarded-For`: the request is decided, authenticated and logged for that client (the
+ * nearest address not itself trusted, as a reverse listener reads it). From anyone else the
+ * field is the client's own claim and changes nothing.
+ */
+function namedClient(client: Conn, head: RequestHead, ctx: FlowContext, flow: FlowState): void {
+  const trust = ctx.forwardedFrom;
+  if (!trust || !trust.has(client.remote.address)) return;
+  const named = originalClient(head.headers, client.remote.address, trust);
+  if (named !== clientAddressText(client.remote.address)) flow.forwardedClient(named, client);
 }
 
 /** A request on the transparent HTTP listener: destination from `Host` (or an absolute URI), port from the listener. */

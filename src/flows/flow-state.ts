@@ -10,8 +10,8 @@ import type { FlowWatch, LiveRecord, WatchedFlow } from "./live-flows.ts";
 /** The facts of one flow as they are learnt; `finish()` writes the canonical line once. */
 export class FlowState implements WatchedFlow {
   readonly record: FlowRecord;
-  /** The client's IP address (after a PROXY header, the one it names). */
-  readonly clientIp: string;
+  /** The client's IP address (after a PROXY header, the one it names; see also `forwardedClient`). */
+  #clientIp: string;
   #started = Date.now();
   readonly #ctx: FlowContext;
   #written = false;
@@ -31,7 +31,7 @@ export class FlowState implements WatchedFlow {
 
   constructor(ctx: FlowContext, client: Conn, mode: string) {
     this.#ctx = ctx;
-    this.clientIp = client.remote.address;
+    this.#clientIp = client.remote.address;
     this.record = {
       type: "flow",
       time: "",
@@ -62,6 +62,22 @@ export class FlowState implements WatchedFlow {
       end: null,
       error: null,
     };
+  }
+
+  /** The client's IP address: the connection's peer, or the one a PROXY header or a trusted child proxy named. */
+  get clientIp(): string {
+    return this.#clientIp;
+  }
+
+  /**
+   * A child proxy the listener trusts (`trustForwardedFrom`) named `ip` as its client: the
+   * flow is decided and logged for it, with the child as `peer`. The client's port is not
+   * known: the line says 0.
+   */
+  forwardedClient(ip: string, child: Conn): void {
+    this.#clientIp = ip;
+    this.record.client = formatAddress(ip, 0);
+    this.record.peer = formatAddress(child.remote.address, child.remote.port);
   }
 
   /**

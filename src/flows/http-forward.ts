@@ -70,7 +70,7 @@ export async function forwardHttp(
   r.host = host.kind === "dns" ? host.name : host.address; // as CONNECT logs it: no brackets
   r.port = authority.port;
   const user = r.user ?? undefined;
-  const query = { host, port: authority.port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode, ...(user ? { user } : {}) };
+  const query = { host, port: authority.port, clientIp: flow.clientIp, listener: ctx.listenerName, mode: ctx.mode, ...(user ? { user } : {}) };
   const decision = ctx.policy().decide(query);
   flow.decided(decision);
   const path = head.path ?? "/";

@@ -32,6 +32,7 @@ import { compilePolicy } from "../../src/policy/compile.ts";
 import type { PolicyDefinition, UrlRuleDefinition } from "../../src/policy/types.ts";
 import { compileUrlRules } from "../../src/policy/url-rules.ts";
 import type { LiveFlows } from "../../src/flows/live-flows.ts";
+import { TrustList } from "../../src/reverse/forwarded.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -375,6 +376,15 @@ export class FlowHarness {
   transparentHttpClient(upstreamPort = 80): Peer {
     const ctx: FlowContext = { ...this.ctx, mode: "transparent-http" };
     return this.#serve(8080, (conn) => handleTransparentHttp(conn, ctx, upstreamPort));
+  }
+
+  /**
+   * A new client connection from `peer` to an explicit listener whose `trustForwardedFrom`
+   * is `trust` (a child proxy's, when `peer` is in it); returns the client's end.
+   */
+  childProxyClient(peer: string, trust: readonly string[]): Peer {
+    const ctx: FlowContext = { ...this.ctx, forwardedFrom: new TrustList(trust) };
+    return this.#serve(3128, (conn) => handleExplicit(conn, ctx), peer);
   }
 
   /**

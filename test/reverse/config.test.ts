@@ -205,7 +205,7 @@ describe("config: reverse proxy", () => {
       reverse: { pools: { a: { backends: ["http://127.0.0.1:1"] } }, routes: [{ id: "x", hosts: ["*"], pool: "a" }, { id: "x", hosts: ["*"], pool: "a" }] },
     });
     assert.ok(p.includes('listeners[0].tls: only valid for "reverse" and "explicit" listeners (this one is "socks5")'), p.join("\n"));
-    assert.ok(p.includes('listeners[0].trustForwardedFrom: only valid for "reverse" listeners (this one is "socks5")'), p.join("\n"));
+    assert.ok(p.includes('listeners[0].trustForwardedFrom: only valid for "reverse" and "explicit" listeners (this one is "socks5")'), p.join("\n"));
     assert.ok(p.some((x) => /reverse\.routes\[1\]\.id: duplicate route id "x"/.test(x)), p.join("\n"));
   });
 });
@@ -237,3 +237,26 @@ describe("config: HTTPS proxy listeners (explicit with tls)", () => {
   });
 });
 
+describe("config: trustForwardedFrom on explicit listeners", () => {
+  it("names the child proxies believed; absent or empty: none", () => {
+    const c = parseConfig({
+      listeners: [
+        { name: "p", mode: "explicit", listen: "127.0.0.1:3129", trustForwardedFrom: ["10.1.0.0/24", "192.0.2.7"] },
+        { name: "q", mode: "explicit", listen: "127.0.0.1:3128", trustForwardedFrom: [] },
+        { name: "r", mode: "explicit", listen: "127.0.0.1:3127" },
+      ],
+    });
+    assert.deepEqual(c.listeners.map((l) => l.mode === "explicit" ? l.trustForwardedFrom : "?"), [["10.1.0.0/24", "192.0.2.7"], undefined, undefined]);
+  });
+
+  it("refuses what is not an address or CIDR, and the field on transparent listeners", () => {
+    const p = problems({
+      listeners: [
+        { mode: "explicit", listen: "127.0.0.1:3128", trustForwardedFrom: ["10.1.0.0/33"] },
+        { mode: "transparent-http", listen: "127.0.0.1:8080", trustForwardedFrom: ["10.1.0.0/24"] },
+      ],
+    });
+    assert.ok(p.some((x) => /^listeners\[0\]\.trustForwardedFrom\[0\]: expected an IP address or CIDR/.test(x)), p.join("\n"));
+    assert.ok(p.includes('listeners[1].trustForwardedFrom: only valid for "reverse" and "explicit" listeners (this one is "transparent-http")'), p.join("\n"));
+  });
+});
