@@ -22,7 +22,7 @@ import { registerHostListMetrics } from "./metrics/host-list-metrics.ts";
 import { measuredResolver } from "./metrics/measured-resolver.ts";
 import { FlowFeed } from "./admin/flow-feed.ts";
 import { startReverse } from "./reverse/service.ts";
-import { TrustList } from "./reverse/forwarded.ts";
+import { forwardedTrust } from "./forwarded-trust.ts";
 import { shareOfLimits } from "./workers/share.ts";
 import { parentTable } from "./parent/parent-table.ts";
 import { routeName } from "./parent/route-name.ts";
@@ -160,7 +160,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       listenerName: l.name,
       mode: l.mode,
       ...(l.mode === "explicit" && l.tls ? { tlsFirst: true } : {}),
-      ...(l.mode === "explicit" && l.trustForwardedFrom ? { forwardedFrom: new TrustList(l.trustForwardedFrom) } : {}),
+      ...(l.mode === "explicit" ? { forwardedFrom: () => forwardedTrust(live.config, l.name) } : {}),
       viaName: "tollgate",
       addressGuard: () => guard,
       parents: () => live.parents,

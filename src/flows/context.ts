@@ -39,9 +39,10 @@ export interface FlowContext {
   readonly tlsFirst?: boolean;
   /**
    * Child proxies whose `X-Forwarded-For` names the client (an explicit listener's
-   * `trustForwardedFrom`); absent or empty: the connection's peer is the client.
+   * `trustForwardedFrom`), as in force now (a reload holds for open connections' next
+   * request); absent or undefined: the connection's peer is the client.
    */
-  readonly forwardedFrom?: TrustList;
+  readonly forwardedFrom?: () => TrustList | undefined;
   /** Pseudonym used in `Via` headers, e.g. "tollgate". */
   readonly viaName: string;
   /** The SSRF address guard in force (a function: it is completed once listeners are bound). */

@@ -129,7 +129,7 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
  * field is the client's own claim and changes nothing.
  */
 function namedClient(client: Conn, head: RequestHead, ctx: FlowContext, flow: FlowState): void {
-  const trust = ctx.forwardedFrom;
+  const trust = ctx.forwardedFrom?.();
   if (!trust || !trust.has(client.remote.address)) return;
   const named = originalClient(head.headers, client.remote.address, trust);
   if (named !== clientAddressText(client.remote.address)) flow.forwardedClient(named, client);

@@ -152,12 +152,11 @@ export async function forwardHttp(
     const forParent = (h: HeaderList) => {
       let out = edit ? edit(h) : h;
       if (authorization) out = out.append("Proxy-Authorization", authorization);
-      // ours alone: what the client wrote there is its own claim, and a parent reading the
-      // first address would take it for the client's
-      if (forwardedFor) out = out.set("X-Forwarded-For", forwardedFor);
-      return out;
+      // ours alone, or none: what the client wrote there is its own claim, and a parent that
+      // believes this gateway (trustForwardedFrom) would take it for the client's
+      return forwardedFor ? out.set("X-Forwarded-For", forwardedFor) : out.delete("X-Forwarded-For");
     };
-    const options = authorization || forwardedFor ? { ...edits, requestHeaders: forParent } : edits;
+    const options = up.absoluteForm ? { ...edits, requestHeaders: forParent } : edits;
     noteUpstream(r, up);
     flow.watch?.also(up.conn);
     try {

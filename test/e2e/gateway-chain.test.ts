@@ -30,15 +30,23 @@ describe("a branch gateway behind a central one (forwardedFor + trustForwardedFr
       listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0", trustForwardedFrom: ["127.0.0.1"] }],
       policy: {
         defaultAction: "deny",
-        rules: [{ id: "branch-users", hosts: ["origin.test"], clients: [`${ALLOWED}/32`], action: "allow" }],
+        rules: [{ id: "branch-users", hosts: ["origin.test", "quiet.test"], clients: [`${ALLOWED}/32`], action: "allow" }],
       },
-      dns: { hosts: { "origin.test": ["127.0.0.1"] } },
+      dns: { hosts: { "origin.test": ["127.0.0.1"], "quiet.test": ["127.0.0.1"] } },
       addressGuard: { allow: ["127.0.0.0/8"] },
     });
     branch = await startGateway({
       listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
-      parents: { central: { url: `http://127.0.0.1:${central.port}`, forwardedFor: true } },
-      policy: { defaultAction: "deny", defaultParent: "central", rules: [{ id: "all", hosts: [".test"], action: "allow" }] },
+      parents: {
+        central: { url: `http://127.0.0.1:${central.port}`, forwardedFor: true },
+        // the same central gateway, not told who the clients are
+        quiet: { url: `http://127.0.0.1:${central.port}` },
+      },
+      policy: {
+        defaultAction: "deny",
+        defaultParent: "central",
+        rules: [{ id: "quiet", hosts: ["quiet.test"], action: "allow", parent: "quiet" }, { id: "all", hosts: [".test"], action: "allow" }],
+      },
       addressGuard: { allow: ["127.0.0.0/8"] },
     });
   });
@@ -76,6 +84,14 @@ describe("a branch gateway behind a central one (forwardedFor + trustForwardedFr
     const denied = await curl(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--interface", OTHER, "-x", `http://127.0.0.1:${branch.port}`, `http://origin.test:${plainOrigin.port}/hello`]);
     assert.equal(denied.stdout, "403");
     assert.equal((await centralLine(OTHER, "http")).decision, "deny");
+  });
+
+  it("through a parent without forwardedFor, a client's own X-Forwarded-For does not reach the central gateway", async () => {
+    const r = await curl(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--interface", OTHER, "-x", `http://127.0.0.1:${branch.port}`, "-H", `X-Forwarded-For: ${ALLOWED}`, `http://quiet.test:${plainOrigin.port}/hello`]);
+    assert.equal(r.stdout, "403", "decided for the branch, not for the address the client wrote");
+    const line = await central.waitForFlow((f) => f.type === "flow" && f.host === "quiet.test");
+    assert.match(String(line.client), /^127\.0\.0\.1:\d+$/);
+    assert.equal(line.peer, null);
   });
 
   it("a client talking to the central gateway directly cannot name another client", async () => {

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { hashPassword } from "../../src/auth/password-hash.ts";
 import { createBasicCredentials, createProxyAuth, type ProxyAuth } from "../../src/auth/proxy-auth.ts";
 import type { PolicyDefinition } from "../../src/policy/types.ts";
+import { TrustList } from "../../src/reverse/forwarded.ts";
 import { type FlowHarness, type Peer, readResponse, serveRequests, withHarness, within } from "../helpers/flow-harness.ts";
 
 const CHILD = "10.1.0.5";
@@ -95,8 +96,21 @@ describe("trustForwardedFrom on an explicit listener", () => {
       assert.equal((await readResponse(c)).head.status, 403);
       await c.end();
       await c.readToEndOrReset();
+      // (a denied request ends its connection) a kept one: the first request names a client, the next none
+      const k = h.childProxyClient(CHILD, TRUST);
+      await k.write("GET http://secret.test/ HTTP/1.1\r\nHost: secret.test\r\nX-Forwarded-For: 10.9.1.2\r\n\r\n");
+      assert.equal((await readResponse(k)).body, "secret");
+      await k.write("GET http://secret.test/ HTTP/1.1\r\nHost: secret.test\r\n\r\n");
+      assert.equal((await readResponse(k)).head.status, 403, "no field: the child itself, not the client before");
+      await k.end();
+      await k.readToEndOrReset();
       await h.finish();
-      assert.deepEqual(h.records.map((r) => [r.client, r.rule, r.status]), [["10.9.1.1:0", "branch", 200], ["203.0.113.1:0", "default", 403]]);
+      assert.deepEqual(h.records.map((r) => [r.client.replace(/^10\.1\.0\.5:\d+$/, "child"), r.rule, r.status]), [
+        ["10.9.1.1:0", "branch", 200],
+        ["203.0.113.1:0", "default", 403],
+        ["10.9.1.2:0", "branch", 200],
+        ["child", "default", 403],
+      ]);
     });
   });
 
@@ -128,6 +142,24 @@ describe("trustForwardedFrom on an explicit listener", () => {
         assert.equal(await attempt("10.9.0.7", good), 200, "another client behind the same child still signs in");
         await h.finish();
       });
+    });
+  });
+
+  it("the list in force decides each request: a reload that drops the child holds for its open connection", async () => {
+    await withHarness({ policy: POLICY, hosts: HOSTS }, async (h) => {
+      serveRequests(h, "10.0.0.9", 80, ["secret"]);
+      let trust: TrustList | undefined = new TrustList(TRUST);
+      const c = h.childProxyClient(CHILD, () => trust);
+      const ask = async () => {
+        await c.write("GET http://secret.test/ HTTP/1.1\r\nHost: secret.test\r\nX-Forwarded-For: 10.9.1.1\r\n\r\n");
+        return (await readResponse(c)).head.status;
+      };
+      assert.equal(await ask(), 200);
+      trust = undefined;
+      assert.equal(await ask(), 403, "no longer believed");
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
     });
   });
 });

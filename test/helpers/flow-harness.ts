@@ -382,8 +382,9 @@ export class FlowHarness {
    * A new client connection from `peer` to an explicit listener whose `trustForwardedFrom`
    * is `trust` (a child proxy's, when `peer` is in it); returns the client's end.
    */
-  childProxyClient(peer: string, trust: readonly string[]): Peer {
-    const ctx: FlowContext = { ...this.ctx, forwardedFrom: new TrustList(trust) };
+  childProxyClient(peer: string, trust: readonly string[] | (() => TrustList | undefined)): Peer {
+    const list = typeof trust === "function" ? undefined : new TrustList(trust);
+    const ctx: FlowContext = { ...this.ctx, forwardedFrom: typeof trust === "function" ? trust : () => list };
     return this.#serve(3128, (conn) => handleExplicit(conn, ctx), peer);
   }
 
