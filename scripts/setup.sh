@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a machine that starts with only Node and npm:
 # npm dependencies (bun and deno come from npm) and the real peers the end-to-end tests
-# talk to (curl, openssl, haproxy, dnsmasq, dante, rsyslog, and chromium for the dashboard test, driven by playwright-core)
+# talk to (curl, openssl, haproxy, dnsmasq, dante, rsyslog, slapd, and chromium for the dashboard test, driven by playwright-core)
 # from Debian's packages. Idempotent; quiet when all is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +26,8 @@ command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || missing+=(dnsm
 command -v danted >/dev/null 2>&1 || [ -x /usr/sbin/danted ] || missing+=(dante-server)
 # rsyslog and its GnuTLS driver (the real collector of the log.syslog e2e test; no service is started)
 command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ] || missing+=(rsyslog)
+# OpenLDAP's slapd (the real directory of the proxyAuth.ldap e2e test; no service is started)
+command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ] || missing+=(slapd)
 compgen -G "/usr/lib/*/rsyslog/lmnsd_gtls.so" >/dev/null || compgen -G "/usr/lib/rsyslog/lmnsd_gtls.so" >/dev/null || missing+=(rsyslog-gnutls)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} from Debian packages" >&2

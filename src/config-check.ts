@@ -18,6 +18,7 @@ import { blockPageFromConfig } from "./block/from-config.ts";
 import type { Config } from "./config/config.ts";
 import type { Runtime } from "./core/runtime.ts";
 import { DnsError } from "./dns/error.ts";
+import type { Resolver } from "./dns/types.ts";
 import { startInterception } from "./interception.ts";
 import { createGatewayMetrics } from "./metrics/gateway-metrics.ts";
 import { Registry } from "./metrics/registry.ts";
@@ -38,6 +39,9 @@ export interface ConfigCheckResult {
   readonly problems: readonly string[];
   readonly warnings: readonly string[];
 }
+
+/** Checking resolves nothing. */
+const NOT_RESOLVED: Resolver = { resolve: (name) => Promise.reject(new DnsError("notfound", name, "not resolved while checking")) };
 
 /** A certificate this close to its end is warned about. */
 export const EXPIRY_WARNING_DAYS = 14;
@@ -75,7 +79,8 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
   }
   problems.push(...await hostListProblems(config.policy.hostLists, deps.readText));
   await attempt(() => parentTable(config, deps.readText));
-  await attempt(() => gatewayUsers(config));
+  // nothing is dialed: the directory is only reached when someone signs in
+  await attempt(() => gatewayUsers(config, { runtime: deps.runtime, resolver: NOT_RESOLVED, readText: deps.readText }));
   await attempt(() => blockPageFromConfig(config.blockPage, deps.readText));
   const dnsCa = config.dns.transport === "tls" ? config.dns.caFile : undefined;
   if (dnsCa) {
@@ -93,7 +98,7 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
     const generation = buildReverse(config, {
       runtime: deps.runtime,
       // nothing is dialed or resolved: a generation's health checks start only when it is put in force
-      resolver: { resolve: (name) => Promise.reject(new DnsError("notfound", name, "not resolved while checking")) },
+      resolver: NOT_RESOLVED,
       readText: deps.readText,
       log: () => {},
       credentials: () => undefined,

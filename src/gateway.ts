@@ -60,6 +60,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const dnsKey = (dns: Config["dns"]) => JSON.stringify([dns, dns.transport === "tls" && dns.caFile ? options.readText(dns.caFile) : null]);
   let dnsInForce = dnsKey(config.dns);
   const resolver = measuredResolver(resolverInForce, metrics);
+  const directoryDeps = { runtime, resolver, readText: options.readText };
   const observer: FlowLog = {
     write(record) {
       try {
@@ -89,7 +90,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const live: LiveState = {
     config,
     parents: parentTable(config, options.readText),
-    users: gatewayUsers(config),
+    users: gatewayUsers(config, directoryDeps),
     blockPage: blockPageFromConfig(config.blockPage, options.readText),
     policy: compilePolicy(config.policy, { hostLists }),
     urlPolicy: compileUrlRules(config.policy.urlRules, { hostLists }),
@@ -212,7 +213,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     const policy = compilePolicy(next.policy, { hostLists: nextHostLists });
     const urlPolicy = compileUrlRules(next.policy.urlRules, { hostLists: nextHostLists });
     const parents = parentTable(next, options.readText, live.parents);
-    const users = gatewayUsers(next);
+    const users = gatewayUsers(next, directoryDeps);
     const blockPage = blockPageFromConfig(next.blockPage, options.readText);
     const commitReverse = reverse.prepare(next); // reads the certificate files again
     const same = <K extends keyof Config>(key: K) => JSON.stringify(live.config[key]) === JSON.stringify(next[key]);

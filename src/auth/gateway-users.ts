@@ -1,5 +1,10 @@
-import type { Config } from "../config/config.ts";
+import type { Config, LdapConfig } from "../config/config.ts";
+import type { Runtime } from "../core/runtime.ts";
+import type { Resolver } from "../dns/types.ts";
+import { directoryDial, parseDirectoryUrl } from "./ldap/directory-dial.ts";
+import { LdapDirectory } from "./ldap/directory.ts";
 import { type BasicCredentials, createBasicCredentials, createProxyAuth, type ProxyAuth } from "./proxy-auth.ts";
+import { PROCESS_GATE } from "./derivation-gate.ts";
 
 /** The gateway's users: proxy authentication and reverse routes' `basicAuth` share one cache. */
 export interface GatewayUsers {
@@ -7,9 +12,35 @@ export interface GatewayUsers {
   readonly proxyAuth: ProxyAuth;
 }
 
-/** The users of `config.proxyAuth`, ready to check (undefined without a `proxyAuth`). */
-export function gatewayUsers(config: Pick<Config, "proxyAuth">): GatewayUsers | undefined {
-  if (!config.proxyAuth) return undefined;
-  const credentials = createBasicCredentials(config.proxyAuth.users, config.proxyAuth.signInLimit);
-  return { credentials, proxyAuth: createProxyAuth(config.proxyAuth, credentials) };
+/** What reaching a `proxyAuth.ldap` directory takes. */
+export interface DirectoryDeps {
+  readonly runtime: Pick<Runtime, "dial" | "tls">;
+  readonly resolver: Resolver;
+  readonly readText: (path: string) => string;
+}
+
+/**
+ * The users of `config.proxyAuth`, ready to check (undefined without a `proxyAuth`); with
+ * `ldap`, the directory too (its `caFile` read now).
+ * @throws {Error} naming `proxyAuth.ldap.caFile` when it cannot be read
+ */
+export function gatewayUsers(config: Pick<Config, "proxyAuth">, deps: DirectoryDeps): GatewayUsers | undefined {
+  const auth = config.proxyAuth;
+  if (!auth) return undefined;
+  const directory = auth.ldap ? ldapDirectory(auth.ldap, deps) : undefined;
+  const credentials = createBasicCredentials(auth.users, auth.signInLimit, undefined, PROCESS_GATE, directory);
+  return { credentials, proxyAuth: createProxyAuth(auth, credentials) };
+}
+
+function ldapDirectory(ldap: LdapConfig, deps: DirectoryDeps): LdapDirectory {
+  let caPem: string[] = [];
+  if (ldap.caFile) {
+    try {
+      caPem = [deps.readText(ldap.caFile)];
+    } catch (e) {
+      throw new Error(`cannot read proxyAuth.ldap.caFile "${ldap.caFile}": ${(e as { code?: string }).code ?? String(e)}`);
+    }
+  }
+  const dial = directoryDial(parseDirectoryUrl(ldap.url), deps, caPem);
+  return new LdapDirectory({ url: ldap.url, bindName: ldap.bindName, timeoutMs: ldap.timeoutMs }, dial);
 }

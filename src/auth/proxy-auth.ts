@@ -1,6 +1,18 @@
 import { parsePasswordHash, type PasswordHash, verifyPassword } from "./password-hash.ts";
 import { clientRateKey, RateLimiter } from "../policy/rate-limiter.ts";
-import { type DerivationGate, GateFullError, PROCESS_GATE } from "./derivation-gate.ts";
+import { DerivationGate, GateFullError, PROCESS_GATE } from "./derivation-gate.ts";
+import { DirectoryUnavailableError, type DirectoryVerdict } from "./ldap/directory.ts";
+
+/** Where passwords of users not in the local list are checked (an LDAP directory). */
+export interface PasswordDirectory {
+  readonly url: string;
+  /** @throws {DirectoryUnavailableError} when it cannot tell */
+  verify(user: string, password: string): Promise<DirectoryVerdict>;
+}
+
+/** Directory checks under way at once in a process (each one a connection to the directory). */
+const DIRECTORY_GATE_SLOTS = 16;
+const DIRECTORY_GATE_QUEUE = 64;
 
 export interface ProxyUser {
   readonly name: string;
@@ -14,7 +26,7 @@ export type AuthResult =
    * `retryAfterMs`: not checked at all. Either the client made too many failed attempts
    * (answer 429), or, with `busy`, too many checks are under way in the process (answer 503).
    */
-  | { readonly ok: false; readonly reason: string; readonly retryAfterMs?: number; readonly busy?: true };
+  | { readonly ok: false; readonly reason: string; readonly retryAfterMs?: number; readonly busy?: true; readonly unavailable?: true };
 
 export interface ProxyAuth {
   readonly realm: string;
@@ -56,13 +68,19 @@ const CACHE_MAX = 1024;
  * keep-alive client does not pay a PBKDF2 derivation per request. A derivation is only made
  * while the client's failed attempts are within `limit` (a success does not count); beyond
  * it the answer is a refusal with `retryAfterMs`, at no cost.
+ *
+ * With a `directory`, a name not in `list` is checked there (a bind as the user); the local
+ * users come first, so a break-glass account still works while the directory is down. A
+ * directory that cannot tell is not the client's failure: the answer is 503, not counted.
  */
 export function createBasicCredentials(
   list: readonly ProxyUser[],
   limit: SignInLimit = DEFAULT_SIGN_IN_LIMIT,
   now?: () => number,
   gate: DerivationGate = PROCESS_GATE,
+  directory?: PasswordDirectory,
 ): BasicCredentials {
+  const directoryGate = directory ? new DerivationGate(DIRECTORY_GATE_SLOTS, DIRECTORY_GATE_QUEUE) : undefined;
   const users = new Map<string, PasswordHash>();
   for (const u of list) users.set(u.name, parsePasswordHash(u.passwordHash));
   const verified = new Map<string, { user: string; until: number }>();
@@ -93,16 +111,24 @@ export function createBasicCredentials(
         const seconds = Math.ceil(allowed.retryAfterMs / 1000);
         return { ok: false, reason: `too many failed sign-ins from ${key} (limit ${limit.burst}, then ${limit.perMinute} a minute); not checked, retry after ${seconds} s`, retryAfterMs: allowed.retryAfterMs };
       }
-      // unknown users cost a derivation too, so timing does not reveal which names exist
-      let ok: boolean;
+      const password = decoded.slice(colon + 1);
+      let refused: string | undefined;
       try {
-        ok = await gate.run(() => verifyPassword(decoded.slice(colon + 1), stored ?? DUMMY));
+        if (stored || !directory || !directoryGate) {
+          // unknown users cost a derivation too, so timing does not reveal which names exist
+          const ok = await gate.run(() => verifyPassword(password, stored ?? DUMMY));
+          if (!stored || !ok) refused = `bad credentials for user ${JSON.stringify(name)}`;
+        } else {
+          const verdict = await directoryGate.run(() => directory.verify(name, password));
+          if (!verdict.ok) refused = `bad credentials for user ${JSON.stringify(name)}: ${verdict.reason}`;
+        }
       } catch (e) {
-        if (!(e instanceof GateFullError)) throw e;
         failures.refund(key); // not the client's failure
+        if (e instanceof DirectoryUnavailableError) return { ok: false, reason: `not checked: ${e.message}`, retryAfterMs: 5000, busy: true, unavailable: true };
+        if (!(e instanceof GateFullError)) throw e;
         return { ok: false, reason: `not checked: the gateway is busy checking other sign-ins (${e.message})`, retryAfterMs: 1000, busy: true };
       }
-      if (!stored || !ok) return { ok: false, reason: `bad credentials for user ${JSON.stringify(name)}` };
+      if (refused !== undefined) return { ok: false, reason: refused };
       failures.refund(key);
       if (verified.size >= CACHE_MAX) verified.delete(verified.keys().next().value as string);
       verified.set(cacheKey, { user: name, until: Date.now() + CACHE_MS });
@@ -118,6 +144,7 @@ export function createBasicCredentials(
 export function uncheckedAnswer(result: AuthResult): { readonly status: 429 | 503; readonly message: string; readonly retryAfter: string } | undefined {
   if (result.ok || result.retryAfterMs === undefined) return undefined;
   const retryAfter = String(Math.ceil(result.retryAfterMs / 1000));
+  if (result.unavailable) return { status: 503, message: `Sign-ins cannot be checked now; retry after ${retryAfter} s`, retryAfter };
   return result.busy
     ? { status: 503, message: `Too many sign-ins are being checked; retry after ${retryAfter} s`, retryAfter }
     : { status: 429, message: `Too many failed sign-ins from this address; retry after ${retryAfter} s`, retryAfter };

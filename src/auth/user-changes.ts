@@ -20,10 +20,13 @@ export function userChanges(before: Config["proxyAuth"], after: Config["proxyAut
   if (!before || !after) return undefined;
   const was = new Map(before.users.map((u) => [u.name, u.passwordHash]));
   const now = new Map(after.users.map((u) => [u.name, u.passwordHash]));
-  let changed = false;
+  // a user not in the old list signed in through the directory: only losing it matters to them
+  const directoryGone = before.ldap !== undefined && after.ldap === undefined;
+  let changed = directoryGone;
   for (const [name, hash] of was) if (now.get(name) !== hash) changed = true;
   if (!changed) return undefined;
   return (name) => {
+    if (!was.has(name)) return directoryGone && !now.has(name) ? `user ${JSON.stringify(name)} signed in through the directory, which is no longer used` : undefined;
     const hash = now.get(name);
     if (hash === undefined) return `user ${JSON.stringify(name)} is no longer a proxy user`;
     const old = was.get(name);

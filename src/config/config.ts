@@ -247,6 +247,8 @@ export interface Config {
   readonly proxyAuth?: {
     readonly realm: string;
     readonly users: readonly { readonly name: string; readonly passwordHash: string }[];
+    /** Users not in `users` are checked against this directory by a bind as the user; absent = none. */
+    readonly ldap?: LdapConfig;
     /** Failed sign-ins allowed per client address before `429` (see `SignInLimit`). */
     readonly signInLimit: { readonly burst: number; readonly perMinute: number };
   };
@@ -254,6 +256,17 @@ export interface Config {
   readonly workers: number | "auto";
   /** Parent proxies by name (rules send flows through them with `parent`); empty = none. */
   readonly parents: Readonly<Record<string, ParentConfig>>;
+}
+
+/** An LDAP directory checking proxy users' passwords (`proxyAuth.ldap`). */
+export interface LdapConfig {
+  /** As written: `ldaps://host[:port]` or `ldap://host[:port]`. */
+  readonly url: string;
+  /** The name bound as, `{user}` standing for the user name (DN-escaped). */
+  readonly bindName: string;
+  /** Extra CA certificates (PEM file) for the directory's certificate. */
+  readonly caFile?: string;
+  readonly timeoutMs: number;
 }
 
 /** A parent proxy: the gateway reaches destinations through it (CONNECT, absolute-form HTTP). */

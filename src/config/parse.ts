@@ -159,6 +159,7 @@ function toDomain(wire: ConfigOutput): Config {
         proxyAuth: {
           realm: wire.proxyAuth.realm,
           users: wire.proxyAuth.users.map((u) => ({ name: u.name, passwordHash: u.passwordHash })),
+          ...(wire.proxyAuth.ldap ? { ldap: { ...wire.proxyAuth.ldap } } : {}),
           signInLimit: { ...wire.proxyAuth.signInLimit },
         },
       }),

@@ -81,8 +81,10 @@ export function ruleUsersExist<T>() {
     if (isPlainObject(auth) && Array.isArray(auth["users"])) {
       for (const u of auth["users"]) if (isPlainObject(u) && typeof u["name"] === "string") names.add(u["name"]);
     }
+    // with a directory, any name may sign in: only its form is checked
+    const directory = isPlainObject(auth) && auth["ldap"] !== undefined;
     return (name) =>
-      names.has(name)
+      names.has(name) || (directory && USER_NAME_RE.test(name))
         ? undefined
         : !USER_NAME_RE.test(name)
         ? `${JSON.stringify(name)} cannot be a proxyAuth user name (1-64 characters, no colon or control characters)`

@@ -14,11 +14,11 @@ import { mediaRangeError } from "../policy/response-types.ts";
 import { methodError } from "../policy/url-rules.ts";
 import { POLICY_MODES } from "../policy/scope.ts";
 import { HOST_LIST_FORMATS } from "../policy/host-list.ts";
-import { boolean, checkedString, cidrList, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, object, ownString, unique, USER_NAME_RE } from "./schema-kit.ts";
+import { boolean, checkedString, cidrList, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
 import { listenersSchema } from "./schema-listener.ts";
 import { ruleHostListsExist, ruleListenersExist, ruleUsersExist } from "./rule-names.ts";
 import { listenAddressError } from "./listen.ts";
-import { parsePasswordHash } from "../auth/password-hash.ts";
+import { proxyAuthSchema } from "./schema-proxy-auth.ts";
 import { caSchema, interceptionSchema } from "./schema-tls.ts";
 import { reverseReferences, reverseSchema } from "./schema-reverse.ts";
 import { parentReferences, parentsSchema } from "./schema-parents.ts";
@@ -252,33 +252,6 @@ const adminSchema = object({
   pacProxy: v.optional(checkedString('"host:port"', listenAddressError)),
   /** Host patterns sent DIRECT by the PAC file (besides plain host names and private/loopback IPs). */
   pacBypass: v.optional(v.array(checkedString("a host pattern", hostPatternError), expected("an array of host patterns")), []),
-});
-
-/** Proxy authentication (explicit and SOCKS5 listeners): users with PBKDF2 hashes from `tollgate auth hash`. */
-const proxyAuthSchema = object({
-  realm: v.optional(v.pipe(v.string(expected("a string")), v.regex(/^[\x20-\x7e]{1,64}$/, "expected 1-64 printable ASCII characters")), "tollgate"),
-  users: v.pipe(
-    v.array(
-      object({
-        name: v.pipe(v.string(expected("a user name")), v.regex(USER_NAME_RE, "expected 1-64 characters, no colon or control characters")),
-        passwordHash: checkedString('a hash from "tollgate auth hash"', (text) => {
-          try {
-            parsePasswordHash(text);
-            return undefined;
-          } catch (e) {
-            return (e as Error).message;
-          }
-        }),
-      }),
-      expected("an array of users"),
-    ),
-    v.minLength(1, "expected at least one user"),
-  ),
-  /** Failed sign-ins allowed per client address (IPv6: per /64) before 429: `burst` at once, then `perMinute`. */
-  signInLimit: v.optional(object({
-    burst: v.optional(integer(1, 100_000), 10),
-    perMinute: v.optional(integer(1, 1_000_000), 10),
-  }), {}),
 });
 
 const configObject = object({

@@ -5,23 +5,12 @@
  */
 import type { Runtime } from "../core/runtime.ts";
 import type { DnsDial } from "./stream-pool.ts";
+import { connectVerified } from "../core/verified-tls.ts";
 
 /**
  * Opens DNS over TLS (RFC 7858) to a server: its certificate validated against the system
  * roots and `extraCaPem`, for its `#name` (also the SNI) or else its address.
  */
 export function dnsOverTls(runtime: Pick<Runtime, "tls">, extraCaPem: readonly string[]): DnsDial {
-  return async (server, signal) => {
-    const session = await runtime.tls.connect({
-      address: server.address,
-      port: server.port,
-      servername: server.tlsName ?? server.address,
-      verify: true,
-      alpn: [],
-      minVersion: "TLSv1.2",
-      signal,
-      ...(extraCaPem.length > 0 ? { extraCaPem } : {}),
-    });
-    return session.conn;
-  };
+  return (server, signal) => connectVerified(runtime.tls, server.address, server.port, server.tlsName ?? server.address, extraCaPem, signal);
 }

@@ -25,3 +25,20 @@ describe("userChanges", () => {
     assert.equal(userChanges(auth({ alice: "h1" }), undefined), undefined);
   });
 });
+
+describe("userChanges with a directory", () => {
+  const ldap = { url: "ldaps://dc.corp.example", bindName: "{user}@corp.example", timeoutMs: 5000 };
+  it("a directory user keeps going while local users change, and stops when the directory is dropped", () => {
+    const withDir = { ...auth({ alice: "h1" }), ldap };
+    const changedLocal = userChanges(withDir, { ...auth({ alice: "h2" }), ldap });
+    assert.ok(changedLocal);
+    assert.equal(changedLocal("dirk"), undefined, "signed in through the directory: not a local change");
+    assert.equal(changedLocal("alice"), 'the password of user "alice" changed');
+    const dropped = userChanges(withDir, auth({ alice: "h1", erin: "h5" }));
+    assert.ok(dropped);
+    assert.equal(dropped("dirk"), 'user "dirk" signed in through the directory, which is no longer used');
+    assert.equal(dropped("alice"), undefined);
+    assert.equal(dropped("erin"), undefined, "a local user now");
+    assert.equal(userChanges(withDir, { ...auth({ alice: "h1" }), ldap: { ...ldap, timeoutMs: 1000 } }), undefined);
+  });
+});

@@ -132,6 +132,17 @@ describe("tollgate config check", () => {
     assert.match(r.err, /^ {2}cannot read dns\.caFile "dns\/ca\.pem": ENOENT$/m);
   });
 
+  it("reads the LDAP directory's CA file", async () => {
+    const withLdap = { ...config, proxyAuth: { ldap: { url: "ldaps://dc1.corp.test", bindName: "{user}@corp.test", caFile: "ldap/ca.pem" } } };
+    const good: Record<string, string> = { ...files, "/etc/tg/ldap.json": JSON.stringify(withLdap), "/etc/tg/ldap/ca.pem": "ca" };
+    const ok = await run(["check", "/etc/tg/ldap.json"], good);
+    assert.equal(ok.code, 0, ok.err);
+    delete good["/etc/tg/ldap/ca.pem"];
+    const r = await run(["check", "/etc/tg/ldap.json"], good);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /^ {2}cannot read proxyAuth\.ldap\.caFile "ldap\/ca\.pem": ENOENT$/m);
+  });
+
   it("warns of a certificate that expires within 14 days, and still passes", async () => {
     const r = await run(["check", "/etc/tg/gw.json"], { ...files, "/etc/tg/certs/www.pem": soon.chainPem, "/etc/tg/certs/www.key": soon.keyPem });
     assert.equal(r.code, 0);

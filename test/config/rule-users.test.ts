@@ -45,3 +45,26 @@ describe("config: rules scoped to users", () => {
     ]);
   });
 });
+
+describe("config: proxyAuth.ldap", () => {
+  const ldap = { url: "ldaps://dc1.corp.example", bindName: "{user}@corp.example" };
+
+  it("takes a directory with or without local users; rules may name directory users", () => {
+    const c = parseConfig({ proxyAuth: { ldap }, policy: { rules: [{ hosts: ["x.example"], users: ["dirk"], action: "allow" }] } });
+    assert.deepEqual(c.proxyAuth?.ldap, { ...ldap, timeoutMs: 5000 });
+    assert.deepEqual(c.proxyAuth?.users, []);
+    assert.deepEqual(c.policy.rules[0]?.users, ["dirk"]);
+    const both = parseConfig({ proxyAuth: { ...auth.proxyAuth, ldap: { ...ldap, url: "ldap://10.0.0.5:3389", caFile: "dc.pem", timeoutMs: 2000 } } });
+    assert.deepEqual(both.proxyAuth?.ldap, { url: "ldap://10.0.0.5:3389", bindName: ldap.bindName, caFile: "dc.pem", timeoutMs: 2000 });
+  });
+
+  it("names what is wrong: no user and no directory, a URL that is not LDAP, a bind name without {user}", () => {
+    assert.deepEqual(problems({ proxyAuth: { users: [] } }), ['proxyAuth.users: expected at least one user, or "ldap"']);
+    const p = problems({ proxyAuth: { ldap: { url: "https://dc1", bindName: "cn=admin", timeoutMs: 10 } }, policy: { rules: [{ users: ["a:b"], action: "allow" }] } });
+    assert.ok(p.some((x) => /^proxyAuth\.ldap\.url: expected "ldaps:\/\/host\[:port\]" or "ldap:\/\/host\[:port\]", got "https:\/\/dc1"/.test(x)), p.join("\n"));
+    assert.ok(p.some((x) => /^proxyAuth\.ldap\.bindName: expected "\{user\}" in the bind name/.test(x)), p.join("\n"));
+    assert.ok(p.some((x) => /^proxyAuth\.ldap\.timeoutMs: expected an integer 100-60000/.test(x)), p.join("\n"));
+    assert.ok(p.some((x) => /^policy\.rules\[0\]\.users\[0\]: "a:b" cannot be a proxyAuth user name/.test(x)), p.join("\n"));
+    assert.ok(problems({ proxyAuth: { ldap: { ...ldap, url: "ldaps://bad host" } } }).some((x) => /^proxyAuth\.ldap\.url: /.test(x)));
+  });
+});

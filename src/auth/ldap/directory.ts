@@ -1,0 +1,101 @@
+/**
+ * Passwords checked against an LDAP directory (OpenLDAP, Active Directory…) by a simple bind
+ * as the user: `bindName` with `{user}` filled in (`uid={user},ou=people,dc=example,dc=org`,
+ * or `{user}@corp.example` for Active Directory). One connection per check, closed with an
+ * unbind; the caller caches what succeeded.
+ * @module
+ */
+import type { Conn } from "../../core/conn.ts";
+import { concatBytes } from "../../core/bytes.ts";
+import { bindRequest, escapeDnValue, readBindResult, unbindRequest } from "./bind-message.ts";
+
+/** Opens a connection to the directory (TLS already negotiated for `ldaps://`). */
+export type DirectoryDial = (signal: AbortSignal) => Promise<Conn>;
+
+/** The directory did not answer usefully: not the client's failure (503, not counted). */
+export class DirectoryUnavailableError extends Error {
+  override name = "DirectoryUnavailableError";
+}
+
+/** What a bind said about a user's password. */
+export type DirectoryVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/** Result codes that mean the server, not the credentials, is the problem (RFC 4511 Appendix A). */
+const SERVER_TROUBLE = new Set([1 /* operationsError */, 51 /* busy */, 52 /* unavailable */, 80 /* other */]);
+
+export interface DirectorySettings {
+  /** How the directory is named in messages, e.g. `ldaps://dc1.corp.example:636`. */
+  readonly url: string;
+  /** The bind name, `{user}` standing for the (escaped) user name. */
+  readonly bindName: string;
+  /** For the whole check: connection, TLS, bind. */
+  readonly timeoutMs: number;
+}
+
+/** Checks users' passwords against one directory. */
+export class LdapDirectory {
+  readonly #settings: DirectorySettings;
+  readonly #dial: DirectoryDial;
+
+  constructor(settings: DirectorySettings, dial: DirectoryDial) {
+    this.#settings = settings;
+    this.#dial = dial;
+  }
+
+  get url(): string {
+    return this.#settings.url;
+  }
+
+  /**
+   * Binds as `user` with `password`. An empty password is refused without asking: LDAP
+   * takes a name with no password as an *unauthenticated* bind, which many servers accept.
+   * @throws {DirectoryUnavailableError} when the directory cannot be reached or is in trouble
+   */
+  async verify(user: string, password: string): Promise<DirectoryVerdict> {
+    if (password === "") return { ok: false, reason: "an empty password is never sent to the directory" };
+    const name = this.#settings.bindName.replaceAll("{user}", escapeDnValue(user));
+    const signal = AbortSignal.timeout(this.#settings.timeoutMs);
+    let conn: Conn;
+    try {
+      conn = await this.#dial(signal);
+    } catch (e) {
+      throw new DirectoryUnavailableError(`cannot reach the directory ${this.#settings.url}: ${errorText(e, signal)}`);
+    }
+    const onAbort = () => conn.close();
+    signal.addEventListener("abort", onAbort, { once: true });
+    const writer = conn.writable.getWriter();
+    const reader = conn.readable.getReader();
+    try {
+      await writer.write(bindRequest(1, name, password));
+      let got: Uint8Array = new Uint8Array(0);
+      for (;;) {
+        const parsed = readBindResult(got);
+        if (parsed !== "incomplete") {
+          const { resultCode, diagnosticMessage } = parsed.result;
+          if (resultCode === 0) return { ok: true };
+          const said = `result ${resultCode}${diagnosticMessage ? ` (${diagnosticMessage})` : ""}`;
+          if (SERVER_TROUBLE.has(resultCode)) throw new DirectoryUnavailableError(`the directory ${this.#settings.url} could not check the password: ${said}`);
+          return { ok: false, reason: `the directory refused the bind: ${said}` };
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error("the directory closed the connection without an answer");
+        got = got.length === 0 ? value : concatBytes([got, value]);
+      }
+    } catch (e) {
+      if (e instanceof DirectoryUnavailableError) throw e;
+      throw new DirectoryUnavailableError(`the directory ${this.#settings.url} did not answer the bind: ${errorText(e, signal)}`);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      // an unbind, then the end of the connection (RFC 4511 §4.3); nothing waits for it
+      writer.write(unbindRequest(2)).then(() => writer.close()).catch(() => {}).finally(() => {
+        reader.cancel().catch(() => {});
+        conn.close();
+      });
+    }
+  }
+}
+
+function errorText(e: unknown, signal: AbortSignal): string {
+  if (signal.aborted) return "timed out";
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,138 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { Conn } from "../../../src/core/conn.ts";
+import { memoryConnPair } from "../../../src/core/memory-conn.ts";
+import { children, constructed, integer, readTlv, tlv } from "../../../src/auth/ldap/ber.ts";
+import { DirectoryUnavailableError, LdapDirectory } from "../../../src/auth/ldap/directory.ts";
+import { createBasicCredentials, uncheckedAnswer } from "../../../src/auth/proxy-auth.ts";
+import { hashPassword } from "../../../src/auth/password-hash.ts";
+
+const dec = new TextDecoder();
+const enc = new TextEncoder();
+
+interface Seen {
+  binds: { name: string; password: string }[];
+  unbinds: number;
+}
+
+/** A directory on the other end of an in-memory connection: `answer` decides each bind's result code. */
+function fakeDirectory(answer: (name: string, password: string) => number | "silent" | "hang-up", seen: Seen): () => Promise<Conn> {
+  return () => {
+    const [ours, theirs] = memoryConnPair();
+    void (async () => {
+      const reader = theirs.readable.getReader();
+      const writer = theirs.writable.getWriter();
+      let got = new Uint8Array(0);
+      try {
+        for (;;) {
+          const msg = readTlv(got, 65536);
+          if (!msg) {
+            const { value, done } = await reader.read();
+            if (done) return;
+            const next = new Uint8Array(got.length + value.length);
+            next.set(got);
+            next.set(value, got.length);
+            got = next;
+            continue;
+          }
+          got = got.subarray(msg.size);
+          const [id, op] = children(msg.value);
+          if (op!.tag === 0x42) {
+            seen.unbinds++;
+            continue;
+          }
+          const [, name, password] = children(op!.value);
+          const n = dec.decode(name!.value);
+          const p = dec.decode(password!.value);
+          seen.binds.push({ name: n, password: p });
+          const code = answer(n, p);
+          if (code === "silent") continue;
+          if (code === "hang-up") return void theirs.close();
+          await writer.write(constructed(0x30, [tlv(0x02, id!.value), constructed(0x61, [integer(code, 0x0a), tlv(0x04, new Uint8Array(0)), tlv(0x04, enc.encode(code === 0 ? "" : "no"))])]));
+        }
+      } catch {
+        theirs.close();
+      }
+    })();
+    return Promise.resolve(ours);
+  };
+}
+
+const settings = { url: "ldaps://dc.test", bindName: "uid={user},ou=people,dc=test", timeoutMs: 500 };
+const passwords: Record<string, string> = { "uid=alice,ou=people,dc=test": "s3cret" };
+const byPassword = (name: string, password: string) => (passwords[name] === password ? 0 : 49);
+
+describe("LdapDirectory", () => {
+  it("binds as the user: the right password passes, a wrong one does not, and each session ends with an unbind", async () => {
+    const seen: Seen = { binds: [], unbinds: 0 };
+    const dir = new LdapDirectory(settings, fakeDirectory(byPassword, seen));
+    assert.deepEqual(await dir.verify("alice", "s3cret"), { ok: true });
+    const bad = await dir.verify("alice", "guess");
+    assert.equal(bad.ok, false);
+    if (!bad.ok) assert.match(bad.reason, /refused the bind: result 49 \(no\)/);
+    assert.deepEqual(seen.binds.map((b) => b.name), ["uid=alice,ou=people,dc=test", "uid=alice,ou=people,dc=test"]);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(seen.unbinds, 2);
+  });
+
+  it("never sends an empty password (an unauthenticated bind many servers accept)", async () => {
+    const seen: Seen = { binds: [], unbinds: 0 };
+    const dir = new LdapDirectory(settings, fakeDirectory(() => 0, seen));
+    const r = await dir.verify("alice", "");
+    assert.equal(r.ok, false);
+    assert.equal(seen.binds.length, 0);
+  });
+
+  it("a user name cannot change the DN it is put in", async () => {
+    const seen: Seen = { binds: [], unbinds: 0 };
+    const dir = new LdapDirectory(settings, fakeDirectory(byPassword, seen));
+    await dir.verify("alice,ou=people,dc=test", "s3cret");
+    assert.equal(seen.binds[0]?.name, "uid=alice\\,ou\\=people\\,dc\\=test,ou=people,dc=test");
+  });
+
+  it("a directory that is busy, hangs up, never answers or cannot be reached is unavailable, not a wrong password", async () => {
+    const seen: Seen = { binds: [], unbinds: 0 };
+    await assert.rejects(new LdapDirectory(settings, fakeDirectory(() => 51, seen)).verify("alice", "x"), (e) => e instanceof DirectoryUnavailableError && /result 51/.test(e.message));
+    await assert.rejects(new LdapDirectory(settings, fakeDirectory(() => "hang-up", seen)).verify("alice", "x"), (e) => e instanceof DirectoryUnavailableError && /did not answer/.test(e.message));
+    const started = Date.now();
+    await assert.rejects(new LdapDirectory({ ...settings, timeoutMs: 150 }, fakeDirectory(() => "silent", seen)).verify("alice", "x"), (e) => e instanceof DirectoryUnavailableError && /timed out/.test(e.message));
+    assert.ok(Date.now() - started < 2000, "bounded by timeoutMs");
+    await assert.rejects(new LdapDirectory(settings, () => Promise.reject(new Error("ECONNREFUSED"))).verify("alice", "x"), (e) => e instanceof DirectoryUnavailableError && /cannot reach the directory ldaps:\/\/dc.test: ECONNREFUSED/.test(e.message));
+  });
+
+  it("a malformed answer is a clean failure, not a crash", async () => {
+    const dial = () => {
+      const [ours, theirs] = memoryConnPair();
+      void (async () => {
+        const w = theirs.writable.getWriter();
+        await w.write(Uint8Array.from([0x30, 0x80, 0x02, 0x01, 0x01]));
+      })();
+      return Promise.resolve(ours);
+    };
+    await assert.rejects(new LdapDirectory(settings, dial).verify("alice", "x"), (e) => e instanceof DirectoryUnavailableError && /indefinite length/.test(e.message));
+  });
+});
+
+describe("BasicCredentials with a directory", () => {
+  const header = (user: string, password: string) => `Basic ${btoa(`${user}:${password}`)}`;
+
+  it("local users first; others through the directory; its outage is a 503 that costs the client nothing", async () => {
+    const seen: Seen = { binds: [], unbinds: 0 };
+    let down = false;
+    const directory = new LdapDirectory(settings, (signal) => (down ? Promise.reject(new Error("ECONNREFUSED")) : fakeDirectory(byPassword, seen)()));
+    const local = [{ name: "root", passwordHash: await hashPassword("local-pw", 100_000) }];
+    const creds = createBasicCredentials(local, { burst: 2, perMinute: 1 }, undefined, undefined, directory);
+    assert.deepEqual(await creds.check(header("root", "local-pw"), "Proxy-Authorization", "10.0.0.1"), { ok: true, user: "root" });
+    assert.equal((await creds.check(header("root", "s3cret"), "Proxy-Authorization", "10.0.0.1")).ok, false, "a local name is never asked of the directory");
+    assert.deepEqual(await creds.check(header("alice", "s3cret"), "Proxy-Authorization", "10.0.0.2"), { ok: true, user: "alice" });
+    assert.equal(seen.binds.length, 1);
+    down = true;
+    assert.deepEqual(await creds.check(header("alice", "s3cret"), "Proxy-Authorization", "10.0.0.2"), { ok: true, user: "alice" }, "remembered");
+    for (let i = 0; i < 4; i++) {
+      const r = await creds.check(header("bob", "pw"), "Proxy-Authorization", "10.0.0.3");
+      assert.equal(uncheckedAnswer(r)?.status, 503, `attempt ${i}: unavailable, not counted against the client`);
+      assert.match(uncheckedAnswer(r)?.message ?? "", /cannot be checked now/);
+    }
+    assert.deepEqual(await creds.check(header("root", "local-pw"), "Proxy-Authorization", "10.0.0.3"), { ok: true, user: "root" }, "a local account works while the directory is down");
+  });
+});

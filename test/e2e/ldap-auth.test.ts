@@ -1,0 +1,97 @@
+/**
+ * `proxyAuth.ldap`: proxy users sign in with their directory password, checked by a bind
+ * against a real OpenLDAP slapd (ldaps:// by name, validated against the test CA; and
+ * ldap://). Local users come first and keep working while the directory is down; a
+ * directory that cannot tell answers 503, not 407.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { hashPassword } from "../../src/auth/password-hash.ts";
+import { makeTestPki, type TestPki } from "./support/certs.ts";
+import { curl } from "./support/curl.ts";
+import { type GatewayProcess, startGateway } from "./support/gateway.ts";
+import { type Origin, startOrigin } from "./support/origin.ts";
+import { type Slapd, startSlapd } from "./support/slapd.ts";
+
+describe("proxy users from an LDAP directory (proxyAuth.ldap)", { timeout: 90_000 }, () => {
+  let pki: TestPki;
+  let slapd: Slapd;
+  let origin: Origin;
+  let gw: GatewayProcess;
+  let config: Record<string, unknown> & { proxyAuth: Record<string, unknown> & { ldap: Record<string, unknown> } };
+
+  const get = async (user: string) => {
+    const r = await curl(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-x", `http://127.0.0.1:${gw.port}`, "--proxy-user", user, `http://origin.test:${origin.port}/hello`]);
+    return r.stdout;
+  };
+  const lineFor = (pred: (f: Record<string, unknown>) => boolean) => gw.waitForFlow((f) => f.type === "flow" && pred(f));
+
+  before(async () => {
+    pki = makeTestPki(["ldap.test"]);
+    slapd = await startSlapd({ alice: "wonderland", bob: "builder" }, pki);
+    origin = await startOrigin();
+    config = {
+      listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
+      proxyAuth: {
+        users: [{ name: "root", passwordHash: await hashPassword("local-only", 100_000) }],
+        ldap: { url: `ldaps://ldap.test:${slapd.ports.ldaps}`, bindName: slapd.bindName, caFile: pki.caFile, timeoutMs: 3000 },
+      },
+      policy: {
+        defaultAction: "deny",
+        rules: [{ id: "staff", hosts: ["origin.test"], users: ["alice", "root"], action: "allow" }],
+      },
+      dns: { hosts: { "origin.test": ["127.0.0.1"], "ldap.test": ["127.0.0.1"] } },
+      addressGuard: { allow: ["127.0.0.0/8"] },
+    };
+    gw = await startGateway(config);
+  });
+
+  after(async () => {
+    const graceful = await gw?.stop();
+    await slapd?.stop();
+    await origin?.close();
+    assert.equal(graceful, true);
+  });
+
+  it("a directory user signs in over ldaps:// and the policy sees the name", async () => {
+    assert.equal(await get("alice:wonderland"), "200");
+    const line = await lineFor((f) => f.user === "alice");
+    assert.equal(line.rule, "staff");
+  });
+
+  it("a wrong or empty password is a 407; another directory user is signed in but denied", async () => {
+    assert.equal(await get("alice:guess"), "407");
+    assert.match(String((await lineFor((f) => f.status === 407 && /alice/.test(String(f.reason)))).reason), /result 49/);
+    assert.equal(await get("alice:"), "407");
+    assert.equal(await get("bob:builder"), "403");
+    assert.equal((await lineFor((f) => f.user === "bob")).rule, "default");
+  });
+
+  it("a name cannot be stretched into another DN", async () => {
+    assert.equal(await get("alice,ou=people,dc=tollgate,dc=test:wonderland"), "407");
+  });
+
+  it("over ldap:// too, after a reload", async () => {
+    writeFileSync(gw.configFile!, JSON.stringify({ ...config, proxyAuth: { ...config.proxyAuth, ldap: { url: `ldap://127.0.0.1:${slapd.ports.ldap}`, bindName: slapd.bindName } } }));
+    assert.match(await gw.reload(), /SIGHUP: config reloaded/);
+    assert.equal(await get("alice:wonderland"), "200");
+  });
+
+  it("a directory whose certificate does not validate cannot check anyone: 503, and the line says why", async () => {
+    const { caFile: _dropped, ...ldap } = config.proxyAuth.ldap;
+    writeFileSync(gw.configFile!, JSON.stringify({ ...config, proxyAuth: { ...config.proxyAuth, ldap } }));
+    assert.match(await gw.reload(), /SIGHUP: config reloaded/);
+    assert.equal(await get("alice:wonderland"), "503");
+    const line = await lineFor((f) => f.status === 503);
+    assert.match(String(line.reason), /cannot reach the directory ldaps:\/\/ldap\.test:\d+: .*(certificate|issuer)/i);
+  });
+
+  it("with the directory down, directory users get 503 and local users still sign in", async () => {
+    writeFileSync(gw.configFile!, JSON.stringify(config));
+    assert.match(await gw.reload(), /SIGHUP: config reloaded/);
+    await slapd.stop();
+    assert.equal(await get("bob:builder"), "503");
+    assert.equal(await get("root:local-only"), "200");
+  });
+});
