@@ -83,6 +83,8 @@ export function createBasicCredentials(
   const directoryGate = directory ? new DerivationGate(DIRECTORY_GATE_SLOTS, DIRECTORY_GATE_QUEUE) : undefined;
   const users = new Map<string, PasswordHash>();
   for (const u of list) users.set(u.name, parsePasswordHash(u.passwordHash));
+  // directories match names regardless of case: "ROOT" must not reach the directory and come back as local "root"
+  const localFolded = new Set(list.map((u) => u.name.toLowerCase()));
   const verified = new Map<string, { user: string; until: number }>();
   const failures = new RateLimiter({ perSecond: limit.perMinute / 60, burst: limit.burst }, now ? { now } : {});
   return {
@@ -113,14 +115,17 @@ export function createBasicCredentials(
       }
       const password = decoded.slice(colon + 1);
       let refused: string | undefined;
+      // a directory user is named in lower case, as the directory matches names (AD, uid)
+      let user = name;
       try {
-        if (stored || !directory || !directoryGate) {
+        if (stored || !directory || !directoryGate || localFolded.has(name.toLowerCase())) {
           // unknown users cost a derivation too, so timing does not reveal which names exist
           const ok = await gate.run(() => verifyPassword(password, stored ?? DUMMY));
           if (!stored || !ok) refused = `bad credentials for user ${JSON.stringify(name)}`;
         } else {
           const verdict = await directoryGate.run(() => directory.verify(name, password));
           if (!verdict.ok) refused = `bad credentials for user ${JSON.stringify(name)}: ${verdict.reason}`;
+          user = name.toLowerCase();
         }
       } catch (e) {
         failures.refund(key); // not the client's failure
@@ -131,8 +136,8 @@ export function createBasicCredentials(
       if (refused !== undefined) return { ok: false, reason: refused };
       failures.refund(key);
       if (verified.size >= CACHE_MAX) verified.delete(verified.keys().next().value as string);
-      verified.set(cacheKey, { user: name, until: Date.now() + CACHE_MS });
-      return { ok: true, user: name };
+      verified.set(cacheKey, { user, until: Date.now() + CACHE_MS });
+      return { ok: true, user };
     },
   };
 }

@@ -81,16 +81,17 @@ export function ruleUsersExist<T>() {
     if (isPlainObject(auth) && Array.isArray(auth["users"])) {
       for (const u of auth["users"]) if (isPlainObject(u) && typeof u["name"] === "string") names.add(u["name"]);
     }
-    // with a directory, any name may sign in: only its form is checked
+    // with a directory, any other name may sign in, named in lower case (see proxy-auth.ts)
     const directory = isPlainObject(auth) && auth["ldap"] !== undefined;
-    return (name) =>
-      names.has(name) || (directory && USER_NAME_RE.test(name))
-        ? undefined
-        : !USER_NAME_RE.test(name)
-        ? `${JSON.stringify(name)} cannot be a proxyAuth user name (1-64 characters, no colon or control characters)`
-        : isPlainObject(auth)
-        ? `no proxyAuth user named ${JSON.stringify(name)}`
-        : `names user ${JSON.stringify(name)}, but there is no proxyAuth: no flow has a user`;
+    const folded = new Set([...names].map((n) => n.toLowerCase()));
+    return (name) => {
+      if (names.has(name)) return undefined;
+      if (!USER_NAME_RE.test(name)) return `${JSON.stringify(name)} cannot be a proxyAuth user name (1-64 characters, no colon or control characters)`;
+      if (!isPlainObject(auth)) return `names user ${JSON.stringify(name)}, but there is no proxyAuth: no flow has a user`;
+      if (!directory || folded.has(name.toLowerCase())) return `no proxyAuth user named ${JSON.stringify(name)}`;
+      if (name !== name.toLowerCase()) return `${JSON.stringify(name)} is not a local user, and directory users are named in lower case: write ${JSON.stringify(name.toLowerCase())}`;
+      return undefined;
+    };
   });
 }
 

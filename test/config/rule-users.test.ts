@@ -67,4 +67,11 @@ describe("config: proxyAuth.ldap", () => {
     assert.ok(p.some((x) => /^policy\.rules\[0\]\.users\[0\]: "a:b" cannot be a proxyAuth user name/.test(x)), p.join("\n"));
     assert.ok(problems({ proxyAuth: { ldap: { ...ldap, url: "ldaps://bad host" } } }).some((x) => /^proxyAuth\.ldap\.url: /.test(x)));
   });
+
+  it("directory users are named in lower case; a name that folds onto a local user is not one", () => {
+    assert.deepEqual(problems({ proxyAuth: { ...auth.proxyAuth, ldap }, policy: { rules: [{ users: ["Dirk", "ALICE", "alice", "dirk"], action: "allow" }] } }), [
+      'policy.rules[0].users[0]: "Dirk" is not a local user, and directory users are named in lower case: write "dirk"',
+      'policy.rules[0].users[1]: no proxyAuth user named "ALICE"',
+    ]);
+  });
 });

@@ -135,4 +135,14 @@ describe("BasicCredentials with a directory", () => {
     }
     assert.deepEqual(await creds.check(header("root", "local-pw"), "Proxy-Authorization", "10.0.0.3"), { ok: true, user: "root" }, "a local account works while the directory is down");
   });
+
+  it("a directory user is named in lower case; a local name in other case never reaches the directory", async () => {
+    const seen: Seen = { binds: [], unbinds: 0 };
+    const directory = new LdapDirectory(settings, fakeDirectory(() => 0, seen));
+    const local = [{ name: "root", passwordHash: await hashPassword("local-pw", 100_000) }];
+    const creds = createBasicCredentials(local, { burst: 5, perMinute: 1 }, undefined, undefined, directory);
+    assert.deepEqual(await creds.check(header("Alice", "s3cret"), "Proxy-Authorization", "10.0.0.2"), { ok: true, user: "alice" });
+    assert.equal((await creds.check(header("ROOT", "anything"), "Proxy-Authorization", "10.0.0.2")).ok, false, "would come back as local root");
+    assert.deepEqual(seen.binds.map((b) => b.name), ["uid=Alice,ou=people,dc=test"]);
+  });
 });
