@@ -62,6 +62,9 @@ export const DEFAULT_SIGN_IN_LIMIT: SignInLimit = { burst: 10, perMinute: 10 };
 const CACHE_MS = 5 * 60_000;
 const CACHE_MAX = 1024;
 
+/** Directory checks under way at once in this process, across reloads. */
+const DIRECTORY_GATE = new DerivationGate(DIRECTORY_GATE_SLOTS, DIRECTORY_GATE_QUEUE);
+
 /**
  * Basic authentication against hashed passwords. Successful checks are cached by the
  * SHA-256 of the header value (never the password itself) in a small bounded map, so a
@@ -80,7 +83,6 @@ export function createBasicCredentials(
   gate: DerivationGate = PROCESS_GATE,
   directory?: PasswordDirectory,
 ): BasicCredentials {
-  const directoryGate = directory ? new DerivationGate(DIRECTORY_GATE_SLOTS, DIRECTORY_GATE_QUEUE) : undefined;
   const users = new Map<string, PasswordHash>();
   for (const u of list) users.set(u.name, parsePasswordHash(u.passwordHash));
   // directories match names regardless of case: "ROOT" must not reach the directory and come back as local "root"
@@ -118,12 +120,12 @@ export function createBasicCredentials(
       // a directory user is named in lower case, as the directory matches names (AD, uid)
       let user = name;
       try {
-        if (stored || !directory || !directoryGate || localFolded.has(name.toLowerCase())) {
+        if (stored || !directory || localFolded.has(name.toLowerCase())) {
           // unknown users cost a derivation too, so timing does not reveal which names exist
           const ok = await gate.run(() => verifyPassword(password, stored ?? DUMMY));
           if (!stored || !ok) refused = `bad credentials for user ${JSON.stringify(name)}`;
         } else {
-          const verdict = await directoryGate.run(() => directory.verify(name, password));
+          const verdict = await DIRECTORY_GATE.run(() => directory.verify(name, password));
           if (!verdict.ok) refused = `bad credentials for user ${JSON.stringify(name)}: ${verdict.reason}`;
           user = name.toLowerCase();
         }

@@ -20,13 +20,19 @@ export function userChanges(before: Config["proxyAuth"], after: Config["proxyAut
   if (!before || !after) return undefined;
   const was = new Map(before.users.map((u) => [u.name, u.passwordHash]));
   const now = new Map(after.users.map((u) => [u.name, u.passwordHash]));
-  // a user not in the old list signed in through the directory: only losing it matters to them
-  const directoryGone = before.ldap !== undefined && after.ldap === undefined;
-  let changed = directoryGone;
+  // a user not in the old list signed in through the directory: a change to it (another
+  // server, another part of the tree) or a local user of that name now ends their connections
+  const directoryChanged = before.ldap !== undefined && JSON.stringify(before.ldap) !== JSON.stringify(after.ldap);
+  const newLocal = before.ldap !== undefined && [...now.keys()].some((name) => !was.has(name));
+  let changed = directoryChanged || newLocal;
   for (const [name, hash] of was) if (now.get(name) !== hash) changed = true;
   if (!changed) return undefined;
   return (name) => {
-    if (!was.has(name)) return directoryGone && !now.has(name) ? `user ${JSON.stringify(name)} signed in through the directory, which is no longer used` : undefined;
+    if (!was.has(name)) {
+      if (before.ldap && now.has(name)) return `user ${JSON.stringify(name)} is now a local user`;
+      if (!directoryChanged) return undefined;
+      return after.ldap ? `user ${JSON.stringify(name)} signed in through the directory, whose settings changed` : `user ${JSON.stringify(name)} signed in through the directory, which is no longer used`;
+    }
     const hash = now.get(name);
     if (hash === undefined) return `user ${JSON.stringify(name)} is no longer a proxy user`;
     const old = was.get(name);

@@ -8,6 +8,7 @@
  */
 import * as v from "valibot";
 import { isPlainObject, ownString, USER_NAME_RE } from "./schema-kit.ts";
+import { DIRECTORY_NAME_RE } from "../auth/ldap/directory.ts";
 
 /**
  * A check that every `policy.<section>[i].<field>[j]` string passes `judge(config)`: the
@@ -89,6 +90,7 @@ export function ruleUsersExist<T>() {
       if (!USER_NAME_RE.test(name)) return `${JSON.stringify(name)} cannot be a proxyAuth user name (1-64 characters, no colon or control characters)`;
       if (!isPlainObject(auth)) return `names user ${JSON.stringify(name)}, but there is no proxyAuth: no flow has a user`;
       if (!directory || folded.has(name.toLowerCase())) return `no proxyAuth user named ${JSON.stringify(name)}`;
+      if (!DIRECTORY_NAME_RE.test(name)) return `${JSON.stringify(name)} is not a local user, nor a name the directory is asked about (letters, digits and ._@- only)`;
       if (name !== name.toLowerCase()) return `${JSON.stringify(name)} is not a local user, and directory users are named in lower case: write ${JSON.stringify(name.toLowerCase())}`;
       return undefined;
     };

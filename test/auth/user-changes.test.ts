@@ -38,7 +38,11 @@ describe("userChanges with a directory", () => {
     assert.ok(dropped);
     assert.equal(dropped("dirk"), 'user "dirk" signed in through the directory, which is no longer used');
     assert.equal(dropped("alice"), undefined);
-    assert.equal(dropped("erin"), undefined, "a local user now");
-    assert.equal(userChanges(withDir, { ...auth({ alice: "h1" }), ldap: { ...ldap, timeoutMs: 1000 } }), undefined);
+    assert.equal(dropped("erin"), 'user "erin" is now a local user', "signed in through the directory before");
+    const moved = userChanges(withDir, { ...auth({ alice: "h1" }), ldap: { ...ldap, bindName: "{user}@staff.corp.example" } });
+    assert.ok(moved);
+    assert.equal(moved("dirk"), 'user "dirk" signed in through the directory, whose settings changed');
+    assert.equal(moved("alice"), undefined);
+    assert.equal(userChanges(withDir, { ...auth({ alice: "h1" }), ldap }), undefined);
   });
 });

@@ -69,9 +69,10 @@ describe("config: proxyAuth.ldap", () => {
   });
 
   it("directory users are named in lower case; a name that folds onto a local user is not one", () => {
-    assert.deepEqual(problems({ proxyAuth: { ...auth.proxyAuth, ldap }, policy: { rules: [{ users: ["Dirk", "ALICE", "alice", "dirk"], action: "allow" }] } }), [
+    assert.deepEqual(problems({ proxyAuth: { ...auth.proxyAuth, ldap }, policy: { rules: [{ users: ["Dirk", "ALICE", "alice", "dirk", "d irk"], action: "allow" }] } }), [
       'policy.rules[0].users[0]: "Dirk" is not a local user, and directory users are named in lower case: write "dirk"',
       'policy.rules[0].users[1]: no proxyAuth user named "ALICE"',
+      'policy.rules[0].users[4]: "d irk" is not a local user, nor a name the directory is asked about (letters, digits and ._@- only)',
     ]);
   });
 });

@@ -20,6 +20,13 @@ export class DirectoryUnavailableError extends Error {
 /** What a bind said about a user's password. */
 export type DirectoryVerdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
+/**
+ * The names asked of a directory: letters, digits and `._@-`, 1-64 of them. Directories match
+ * names loosely (case, spaces at the ends, Unicode compatibility forms), so any freer form
+ * could reach one account under many policy names.
+ */
+export const DIRECTORY_NAME_RE = /^[A-Za-z0-9._@-]{1,64}$/;
+
 /** Result codes that mean the server, not the credentials, is the problem (RFC 4511 Appendix A). */
 const SERVER_TROUBLE = new Set([1 /* operationsError */, 51 /* busy */, 52 /* unavailable */, 80 /* other */]);
 
@@ -53,7 +60,9 @@ export class LdapDirectory {
    */
   async verify(user: string, password: string): Promise<DirectoryVerdict> {
     if (password === "") return { ok: false, reason: "an empty password is never sent to the directory" };
-    const name = this.#settings.bindName.replaceAll("{user}", escapeDnValue(user));
+    if (!DIRECTORY_NAME_RE.test(user)) return { ok: false, reason: "not a name the directory is asked about (letters, digits and ._@- only)" };
+    // split/join: a replacement string would expand "$&"-like patterns in the name
+    const name = this.#settings.bindName.split("{user}").join(escapeDnValue(user));
     const signal = AbortSignal.timeout(this.#settings.timeoutMs);
     let conn: Conn;
     try {
@@ -63,6 +72,7 @@ export class LdapDirectory {
     }
     const onAbort = () => conn.close();
     signal.addEventListener("abort", onAbort, { once: true });
+    if (signal.aborted) onAbort();
     const writer = conn.writable.getWriter();
     const reader = conn.readable.getReader();
     try {
@@ -71,7 +81,8 @@ export class LdapDirectory {
       for (;;) {
         const parsed = readBindResult(got);
         if (parsed !== "incomplete") {
-          const { resultCode, diagnosticMessage } = parsed.result;
+          const { messageId, resultCode, diagnosticMessage } = parsed.result;
+          if (messageId !== 1) throw new Error(`an answer to message ${messageId}, not to the bind`);
           if (resultCode === 0) return { ok: true };
           const said = `result ${resultCode}${diagnosticMessage ? ` (${diagnosticMessage})` : ""}`;
           if (SERVER_TROUBLE.has(resultCode)) throw new DirectoryUnavailableError(`the directory ${this.#settings.url} could not check the password: ${said}`);

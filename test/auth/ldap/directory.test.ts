@@ -83,11 +83,25 @@ describe("LdapDirectory", () => {
     assert.equal(seen.binds.length, 0);
   });
 
-  it("a user name cannot change the DN it is put in", async () => {
+  it("only plain names are asked about: no second DN, no look-alike of another account", async () => {
     const seen: Seen = { binds: [], unbinds: 0 };
-    const dir = new LdapDirectory(settings, fakeDirectory(byPassword, seen));
-    await dir.verify("alice,ou=people,dc=test", "s3cret");
-    assert.equal(seen.binds[0]?.name, "uid=alice\\,ou\\=people\\,dc\\=test,ou=people,dc=test");
+    const dir = new LdapDirectory({ ...settings, bindName: "uid={user},o=$&" }, fakeDirectory(() => 0, seen));
+    for (const name of ["alice,ou=people,dc=test", " alice", "alice ", "alice\t", "alice\u00a0", "\uff41lice", "ALI\u0130CE", "alice$`", "$'", "", "x".repeat(65)]) {
+      const r = await dir.verify(name, "s3cret");
+      assert.equal(r.ok, false, JSON.stringify(name));
+    }
+    assert.equal(seen.binds.length, 0);
+    assert.deepEqual(await dir.verify("j.doe-2@corp.example", "pw"), { ok: true });
+    assert.equal(seen.binds[0]?.name, "uid=j.doe-2@corp.example,o=$&", "the template as written, the name put in as it is");
+  });
+
+  it("an answer to another message is not the bind's", async () => {
+    const dial = () => {
+      const [ours, theirs] = memoryConnPair();
+      void theirs.writable.getWriter().write(constructed(0x30, [integer(7), constructed(0x61, [integer(0, 0x0a), tlv(0x04, new Uint8Array(0)), tlv(0x04, new Uint8Array(0))])]));
+      return Promise.resolve(ours);
+    };
+    await assert.rejects(new LdapDirectory(settings, dial).verify("alice", "x"), (e) => e instanceof DirectoryUnavailableError && /answer to message 7/.test(e.message));
   });
 
   it("a directory that is busy, hangs up, never answers or cannot be reached is unavailable, not a wrong password", async () => {

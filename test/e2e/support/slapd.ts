@@ -34,6 +34,8 @@ export async function startSlapd(users: Readonly<Record<string, string>>, tls: {
     "include /etc/ldap/schema/inetorgperson.schema",
     "modulepath /usr/lib/ldap",
     "moduleload back_mdb",
+    // an empty password with a name then binds (unauthenticated): the gateway must never send one
+    "allow bind_anon_dn",
     `pidfile ${join(dir, "slapd.pid")}`,
     `TLSCertificateFile ${join(dir, "cert.pem")}`,
     `TLSCertificateKeyFile ${join(dir, "key.pem")}`,
