@@ -5,7 +5,6 @@ import { DirectoryUnavailableError, type DirectoryVerdict } from "./ldap/directo
 
 /** Where passwords of users not in the local list are checked (an LDAP directory). */
 export interface PasswordDirectory {
-  readonly url: string;
   /** @throws {DirectoryUnavailableError} when it cannot tell */
   verify(user: string, password: string): Promise<DirectoryVerdict>;
 }

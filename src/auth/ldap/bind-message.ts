@@ -60,14 +60,19 @@ export function readBindResult(bytes: Uint8Array): { readonly result: BindResult
   const [code, , diagnostic] = fields;
   if (!code || code.tag !== ENUMERATED || !diagnostic || diagnostic.tag !== OCTET_STRING) throw new Error("LDAP: a BindResponse without a result code and message");
   return {
-    result: { messageId, resultCode: readInteger(code.value), diagnosticMessage: new TextDecoder().decode(diagnostic.value).slice(0, 200) },
+    result: { messageId, resultCode: readInteger(code.value), diagnosticMessage: diagnosticText(diagnostic.value) },
     size: message.size,
   };
 }
 
+/** A server's diagnosticMessage, as much as a log line needs. */
+function diagnosticText(value: Uint8Array): string {
+  return new TextDecoder().decode(value).slice(0, 200);
+}
+
 function resultText(fields: readonly { tag: number; value: Uint8Array }[]): string {
   const [code, , diagnostic] = fields;
-  const text = diagnostic ? new TextDecoder().decode(diagnostic.value).slice(0, 200) : "";
+  const text = diagnostic ? diagnosticText(diagnostic.value) : "";
   return `result ${code ? readInteger(code.value) : "?"}${text ? `: ${text}` : ""}`;
 }
 

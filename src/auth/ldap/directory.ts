@@ -49,10 +49,6 @@ export class LdapDirectory {
     this.#dial = dial;
   }
 
-  get url(): string {
-    return this.#settings.url;
-  }
-
   /**
    * Binds as `user` with `password`. An empty password is refused without asking: LDAP
    * takes a name with no password as an *unauthenticated* bind, which many servers accept.
