@@ -42,7 +42,7 @@ import type { HostList } from "./host-list.ts";
 import { NameTable, randomSeed } from "./name-table.ts";
 import { compileRule, fieldError, isParentName, portsMatch, RuleSet } from "./rule.ts";
 import { scheduleMatches } from "./schedule.ts";
-import { modeBit, scopeMatches } from "./scope.ts";
+import { modeBit, scopeMatches, type Who } from "./scope.ts";
 import type {
   Action,
   Decision,
@@ -81,7 +81,7 @@ class CompiledPolicy implements Policy {
   #clientKnown = false;
   #listener: string | undefined;
   #modeBit = 0;
-  #user: string | undefined;
+  #who: Who = {};
   #now = 0;
   readonly #scoped: boolean;
 
@@ -130,7 +130,7 @@ class CompiledPolicy implements Policy {
     // without scoped rules the check is exactly the unscoped one
     const scoped = scopes === undefined ? ok : (i: number): boolean => {
       const s = scopes[i];
-      if (s !== undefined && !scopeMatches(s, this.#listener, this.#modeBit, this.#user)) return false;
+      if (s !== undefined && !scopeMatches(s, this.#listener, this.#modeBit, this.#who)) return false;
       return ok(i);
     };
     // and without schedules, no clock is read
@@ -161,7 +161,7 @@ class CompiledPolicy implements Policy {
     if (this.#scoped) {
       this.#listener = query.listener;
       this.#modeBit = modeBit(query.mode);
-      this.#user = query.user;
+      this.#who = query;
     }
     const host = query.host;
     return host.kind === "dns" ? undefined : parseIp(host.address);
@@ -206,7 +206,7 @@ class CompiledPolicy implements Policy {
     const decision: Decision = {
       action: rule.action,
       ruleId: rule.id,
-      reason: `rule ${JSON.stringify(rule.id)} matched ${how}${conditionsText(rule, query.port, client, query.listener, query.mode, query.user, this.#now)}`,
+      reason: `rule ${JSON.stringify(rule.id)} matched ${how}${conditionsText(rule, query.port, client, query.listener, query.mode, query, this.#now)}`,
       log: rule.log,
       decryption: rule.decryption,
       upstreamTls: rule.upstreamTls,

@@ -12,7 +12,7 @@ import { hostPatternMatches, hostPatternText, parseHostPattern } from "./host-pa
 import { compileHostRegex } from "./host-regex.ts";
 import { portsMatch, type CompiledRule } from "./rule.ts";
 import { localText, scheduleMatches, scheduleText } from "./schedule.ts";
-import { scopeFailures, scopeText } from "./scope.ts";
+import { scopeFailures, scopeText, type Who } from "./scope.ts";
 import type { PolicyQuery, RuleDefinition, RuleExplanation } from "./types.ts";
 
 function _rangesText(ports: readonly number[]): string {
@@ -28,7 +28,7 @@ function _rangesText(ports: readonly number[]): string {
 /**
  * The port, client and scope parts of a reason for a rule whose conditions passed: "" or
  * ` and port 443` / ` and client 10.1.2.3 in 10.0.0.0/8` / ` on listener "tproxy"` /
- * ` in mode "transparent"` / ` for user "alice"`, in that order.
+ * ` in mode "transparent"` / ` for user "alice"` (` in group "eng"`), in that order.
  */
 export function conditionsText(
   rule: CompiledRule,
@@ -36,7 +36,7 @@ export function conditionsText(
   client: Uint8Array | undefined,
   listener?: string,
   mode?: string,
-  user?: string,
+  who: Who = {},
   now?: number,
 ): string {
   let s = "";
@@ -46,7 +46,7 @@ export function conditionsText(
     s += ` and client ${formatIp(client)}`;
     if (hit !== undefined) s += ` in ${formatCidr(hit)}`;
   }
-  s += scopeText(rule.scope, listener, mode, user);
+  s += scopeText(rule.scope, listener, mode, who);
   if (rule.schedule !== undefined && now !== undefined) s += ` during ${scheduleText(rule.schedule)} (now ${localText(rule.schedule, now)})`;
   return s;
 }
@@ -65,7 +65,7 @@ export function explainRule(
   client: Uint8Array | undefined,
   lists: ReadonlyMap<string, HostList> = new Map(),
 ): RuleExplanation {
-  const { host, port, clientIp: clientText, listener, mode, user } = query;
+  const { host, port, clientIp: clientText, listener, mode } = query;
   const now = query.now ?? Date.now();
   let hostPart: string | undefined;
   if (rule.anyHost) hostPart = "any host";
@@ -84,7 +84,7 @@ export function explainRule(
     const list = lists.get(name);
     if (list?.matches(host, hostIp)) hostPart = `host pattern ${JSON.stringify(list.matchText)} in host list ${JSON.stringify(name)}`;
   }
-  const failures = scopeFailures(rule.scope, listener, mode, user);
+  const failures = scopeFailures(rule.scope, listener, mode, query);
   if (hostPart === undefined) {
     const n = (def.hosts?.length ?? 0) + (def.hostRegex?.length ?? 0);
     const names = def.hostLists ?? [];
@@ -105,5 +105,5 @@ export function explainRule(
   if (failures.length > 0 || hostPart === undefined) {
     return { index, ruleId: rule.id, matched: false, reason: failures.join("; ") };
   }
-  return { index, ruleId: rule.id, matched: true, reason: `matched ${hostPart}${conditionsText(rule, port, client, listener, mode, user, now)}` };
+  return { index, ruleId: rule.id, matched: true, reason: `matched ${hostPart}${conditionsText(rule, port, client, listener, mode, query, now)}` };
 }

@@ -15,7 +15,7 @@ import { compileHostRegex } from "./host-regex.ts";
 import { parsePortSpec } from "./ports.ts";
 import { parseSchedule, type Schedule, scheduleErrorField } from "./schedule.ts";
 import { messageError } from "./message.ts";
-import { makeScope, parseListenerName, parseMode, parseUserName, type RuleScope } from "./scope.ts";
+import { makeScope, parseGroupName, parseListenerName, parseMode, parseUserName, type RuleScope } from "./scope.ts";
 import type { Action, Decryption, UpstreamTls } from "./types.ts";
 
 /** One compiled rule, as read back from a {@link RuleSet}. */
@@ -234,6 +234,7 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
   const listenerList = _list(r, "listeners", index);
   const modeList = _list(r, "modes", index);
   const userList = _list(r, "users", index);
+  const groupList = _list(r, "groups", index);
 
   // validate everything before touching the index
   let pattern: HostPattern | undefined;
@@ -251,10 +252,11 @@ export function compileRule(def: unknown, index: number, hosts: HostIndex, rules
   const hostLists = listNames === undefined ? undefined : _each(listNames, index, "hostLists", (name: string) => hostListNamed(lists, name));
   const ports = portList === undefined ? undefined : _ports(portList, index);
   const clients = clientList === undefined ? undefined : _each(clientList, index, "clients", parseClientCidr);
-  const scope = listenerList === undefined && modeList === undefined && userList === undefined ? undefined : makeScope(
+  const scope = listenerList === undefined && modeList === undefined && userList === undefined && groupList === undefined ? undefined : makeScope(
     listenerList === undefined ? undefined : _each(listenerList, index, "listeners", parseListenerName),
     modeList === undefined ? undefined : _each(modeList, index, "modes", parseMode),
     userList === undefined ? undefined : _each(userList, index, "users", parseUserName),
+    groupList === undefined ? undefined : _each(groupList, index, "groups", parseGroupName),
   );
 
   let schedule: Schedule | undefined;

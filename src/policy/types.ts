@@ -60,6 +60,11 @@ export interface RuleDefinition {
    * one of them, so never a flow without one (transparent, reverse). Empty/absent = anyone.
    */
   readonly users?: readonly string[];
+  /**
+   * Groups of authenticated users (local users' `groups`, a directory's `memberOf`), any
+   * case: with `users`, one condition — a user named or a member of a group named.
+   */
+  readonly groups?: readonly string[];
   readonly action: Action;
   readonly log?: boolean;
   readonly decryption?: Decryption;
@@ -119,6 +124,8 @@ export interface PolicyQuery {
   readonly mode?: string;
   /** The authenticated proxy user; only rules scoped with `users` look at it (absent matches none of them). */
   readonly user?: string;
+  /** The user's groups, lower case; only rules with `groups` look at them. */
+  readonly groups?: readonly string[];
   /** When the flow happens (epoch ms); only rules with a `schedule` look at it. Default: now. */
   readonly now?: number;
 }
@@ -187,6 +194,8 @@ export interface UrlRuleDefinition {
   readonly methods?: readonly string[];
   /** Authenticated proxy users (of the CONNECT that opened the session); see {@link RuleDefinition.users}. */
   readonly users?: readonly string[];
+  /** Their groups, as {@link RuleDefinition.groups}. */
+  readonly groups?: readonly string[];
   readonly action: Action;
   /** Log requests this rule decides (default false here; the config file defaults it to true). */
   readonly log?: boolean;
@@ -254,6 +263,8 @@ export interface UrlQuery {
   readonly method: string;
   /** The authenticated proxy user, if any (rules with `users` need one of theirs). */
   readonly user?: string;
+  /** The user's groups, lower case (rules with `groups`). */
+  readonly groups?: readonly string[];
   /** When the request happens (epoch ms); only rules with a `schedule` look at it. Default: now. */
   readonly now?: number;
 }

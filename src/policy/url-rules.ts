@@ -2,8 +2,8 @@
  * Url rules: ordered per-request rules for the requests the gateway reads (decrypted ones,
  * plain HTTP ones).
  *
- * Semantics: the FIRST rule (in definition order) whose host AND path AND method (AND user,
- * AND schedule) conditions all match decides; an absent or empty condition matches anything
+ * Semantics: the FIRST rule (in definition order) whose host AND path AND method (AND who:
+ * a user named or a member of a group named, AND schedule) conditions all match decides; an absent or empty condition matches anything
  * (a host condition is `hosts` and `hostLists` together: either may match). No match
  * allows (ruleId "default", not logged). Hosts use the policy host-pattern syntax; paths are
  * matched against the normalised path (see `url-path.ts`: unreserved escapes decoded,
@@ -36,7 +36,7 @@ import { type HostPattern, hostPatternMatches, hostPatternText, parseHostPattern
 import { fieldError, MAX_RULE_ID } from "./rule.ts";
 import { messageError } from "./message.ts";
 import { localText, parseSchedule, type Schedule, scheduleErrorField, scheduleMatches, scheduleText } from "./schedule.ts";
-import { parseUserName } from "./scope.ts";
+import { parseGroupName, parseUserName, type Who, whoMatches, whoText } from "./scope.ts";
 import { parseMediaRange } from "./response-types.ts";
 import { urlRuleReason } from "./url-rule-reason.ts";
 import type { Action, Host, MediaRange, PendingResponseRule, UrlDecision, UrlPolicy, UrlQuery, UrlRuleDefinition } from "./types.ts";
@@ -62,6 +62,8 @@ interface CompiledUrlRule {
   readonly paths: readonly PathPattern[] | undefined;
   readonly methods: readonly string[] | undefined;
   readonly users: readonly string[] | undefined;
+  /** Lower case; with `users`, one condition (see `scope.ts`). */
+  readonly groups: readonly string[] | undefined;
   /** Request header edits of an allow rule (undefined: none). */
   readonly requestHeaders: HeaderEditsConfig | undefined;
   /** Response header edits of an allow rule (undefined: none). */
@@ -134,6 +136,7 @@ function _compile(def: unknown, index: number, lists: ReadonlyMap<string, HostLi
       return m;
     }),
     users: _list(r, "users", at, parseUserName),
+    groups: _list(r, "groups", at, parseGroupName),
     requestHeaders,
     responseHeaders,
     message: message as string | undefined,
@@ -214,9 +217,9 @@ function _quotedWithPattern(what: string, value: string, pattern: string): strin
   return value === pattern ? shown : `${shown} (pattern ${JSON.stringify(pattern)})`;
 }
 
-/** True when `rule` has no user condition or names `user`. */
-function _userMatches(rule: CompiledUrlRule, user: string | undefined): boolean {
-  return rule.users === undefined || (user !== undefined && rule.users.includes(user));
+/** True when `rule` has no who condition, or `who` passes it. */
+function _userMatches(rule: CompiledUrlRule, who: Who): boolean {
+  return whoMatches(rule.users, rule.groups, who);
 }
 
 /** What of a request a rule matched, for its reason. */
@@ -226,10 +229,10 @@ interface RequestMatch {
 }
 
 /** What of the query `rule`'s request conditions matched (`path` is normalised), undefined when one did not. */
-function _matchRequest(rule: CompiledUrlRule, host: Host, path: string, method: string, user: string | undefined, now: number): RequestMatch | undefined {
+function _matchRequest(rule: CompiledUrlRule, host: Host, path: string, method: string, who: Who, now: number): RequestMatch | undefined {
   if (rule.methods !== undefined && !rule.methods.includes(method)) return undefined;
   if (!_inSchedule(rule, now)) return undefined;
-  if (!_userMatches(rule, user)) return undefined;
+  if (!_userMatches(rule, who)) return undefined;
   const hostHit = _hostMatch(rule, host);
   if (hostHit === undefined) return undefined;
   let pathHit: PathPattern | undefined;
@@ -245,7 +248,7 @@ function _matchRequest(rule: CompiledUrlRule, host: Host, path: string, method: 
   }
   if (pathHit !== undefined) parts.push(_quotedWithPattern("path", path, pathHit.source));
   if (rule.methods !== undefined) parts.push(`method ${method}`);
-  if (rule.users !== undefined) parts.push(`user ${JSON.stringify(user)}`);
+  if (rule.users !== undefined || rule.groups !== undefined) parts.push(whoText(rule.users, rule.groups, who));
   return { parts, during: _during(rule, now) };
 }
 
@@ -294,10 +297,10 @@ class CompiledUrlRules implements UrlPolicy {
   }
 
   /** The first request rule that matches (undefined: none), and the response rules that matched ahead of it. */
-  #first(host: Host, path: string, method: string, user: string | undefined, now: number): { decided: UrlDecision | undefined; pending: PendingResponseRule[] | undefined } {
+  #first(host: Host, path: string, method: string, who: Who, now: number): { decided: UrlDecision | undefined; pending: PendingResponseRule[] | undefined } {
     let pending: PendingResponseRule[] | undefined; // made only when a response rule matches
     for (const rule of this.#rules) {
-      const match = _matchRequest(rule, host, path, method, user, now);
+      const match = _matchRequest(rule, host, path, method, who, now);
       if (match === undefined) continue;
       if (rule.responseTypes !== undefined) (pending ??= []).push(_pending(rule, match));
       else return { decided: _decision(rule, match), pending };
@@ -306,12 +309,12 @@ class CompiledUrlRules implements UrlPolicy {
   }
 
   /** Decision for a path that cannot be normalised (see the module doc). */
-  #unreadable(host: Host, target: string, method: string, user: string | undefined, why: string, now: number): UrlDecision {
+  #unreadable(host: Host, target: string, method: string, who: Who, why: string, now: number): UrlDecision {
     const shown = JSON.stringify(target.length > 64 ? `${target.slice(0, 64)}…` : target);
     const pending: PendingResponseRule[] = [];
     for (const rule of this.#rules) {
       if (rule.paths === undefined) {
-        const match = _matchRequest(rule, host, "", method, user, now);
+        const match = _matchRequest(rule, host, "", method, who, now);
         if (match === undefined) continue;
         const note = ` (path ${shown} cannot be normalised: ${why})`;
         if (rule.responseTypes !== undefined) {
@@ -324,7 +327,7 @@ class CompiledUrlRules implements UrlPolicy {
       if (rule.action !== "deny") continue;
       if (rule.methods !== undefined && !rule.methods.includes(method)) continue;
       if (!_inSchedule(rule, now)) continue;
-      if (!_userMatches(rule, user)) continue;
+      if (!_userMatches(rule, who)) continue;
       if (_hostMatch(rule, host) === undefined) continue;
       if (rule.responseTypes !== undefined) {
         // its paths cannot be ruled out: it denies the response if the type matches
@@ -348,12 +351,12 @@ class CompiledUrlRules implements UrlPolicy {
     try {
       normal = normalizeUrlPath(query.path);
     } catch (e) {
-      return this.#unreadable(query.host, query.path, method, query.user, (e as Error).message, now);
+      return this.#unreadable(query.host, query.path, method, query, (e as Error).message, now);
     }
-    const strict = this.#first(query.host, normal.path, method, query.user, now);
+    const strict = this.#first(query.host, normal.path, method, query, now);
     const decided = _withPending(strict.decided ?? DEFAULT, strict.pending);
     if (normal.lenient === undefined || decided.action === "deny") return decided;
-    const lenient = this.#first(query.host, normal.lenient, method, query.user, now);
+    const lenient = this.#first(query.host, normal.lenient, method, query, now);
     const leniently = ` (path ${JSON.stringify(normal.path)} read leniently)`;
     if (lenient.decided?.action === "deny") return { ...lenient.decided, reason: lenient.decided.reason + leniently };
     // a response the lenient reading denies is denied (see `decideResponse`)

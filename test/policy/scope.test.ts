@@ -6,6 +6,7 @@ import {
   makeScope,
   modeBit,
   parseListenerName,
+  parseGroupName,
   parseMode,
   parseUserName,
   POLICY_MODES,
@@ -52,7 +53,7 @@ describe("scope helpers", () => {
     assert.equal(makeScope(undefined, undefined), undefined);
     assert.equal(makeScope([], []), undefined);
     const s = makeScope(["a"], []);
-    assert.deepEqual(s, { listeners: ["a"], modes: undefined, modeMask: 0, users: undefined });
+    assert.deepEqual(s, { listeners: ["a"], modes: undefined, modeMask: 0, users: undefined, groups: undefined });
     assert.equal(makeScope(undefined, undefined, []), undefined);
     assert.ok(Object.isFrozen(s) && Object.isFrozen(s?.listeners));
   });
@@ -259,6 +260,54 @@ describe("compilePolicy: rules scoped to users", () => {
         const e = p.explain!(as(user, host));
         const first = e.rules.find((r) => r.matched)?.ruleId ?? "default";
         assert.equal(e.decision.ruleId, first, `${user} ${host}`);
+      }
+    }
+  });
+});
+
+describe("compilePolicy: rules scoped to groups", () => {
+  const p = policy([
+    { id: "eng-github", hosts: ["github.example"], groups: ["Engineers"], action: "allow" },
+    { id: "contractors-out", groups: ["contractors"], action: "deny" },
+    { id: "alice-or-ops", hosts: ["console.example"], users: ["alice"], groups: ["ops"], action: "allow" },
+    { id: "rest", hosts: [".example"], action: "deny" },
+  ]);
+  const as = (user: string | undefined, groups: string[], host: string): PolicyQuery => ({
+    ...q(host, "explicit", "explicit"),
+    ...(user === undefined ? {} : { user }),
+    groups,
+  });
+  it("match a member of a group named (compared in lower case); users and groups are one condition", () => {
+    assert.equal(p.decide(as("bob", ["engineers"], "github.example")).ruleId, "eng-github");
+    assert.equal(p.decide(as("bob", ["sales"], "github.example")).ruleId, "rest");
+    assert.equal(p.decide(as("bob", [], "github.example")).ruleId, "rest");
+    assert.equal(p.decide(as("erin", ["engineers", "contractors"], "intranet.example")).ruleId, "contractors-out");
+    assert.equal(p.decide(as("alice", [], "console.example")).ruleId, "alice-or-ops", "named as a user");
+    assert.equal(p.decide(as("dave", ["ops"], "console.example")).ruleId, "alice-or-ops", "a member of a group named");
+    assert.equal(p.decide(as("dave", ["dev"], "console.example")).ruleId, "rest");
+    assert.equal(p.decide(as(undefined, ["engineers"], "github.example")).ruleId, "rest", "groups without a user count for nothing");
+  });
+  it("say which group in the reason, and why not in explain()", () => {
+    assert.equal(p.decide(as("bob", ["engineers"], "github.example")).reason, 'rule "eng-github" matched host pattern "github.example" for user "bob" in group "engineers"');
+    assert.equal(p.decide(as("alice", ["ops"], "console.example")).reason, 'rule "alice-or-ops" matched host pattern "console.example" for user "alice"');
+    const rules = p.explain!(as("dave", ["dev"], "console.example")).rules;
+    assert.equal(rules[0]?.reason, 'user "dave" not a member of ["engineers"] (their groups: ["dev"]); host "console.example" matched none of 1 host condition');
+    assert.equal(rules[2]?.reason, 'user "dave" not in ["alice"] and not a member of ["ops"] (their groups: ["dev"])');
+    assert.equal(p.explain!(as(undefined, [], "console.example")).rules[2]?.reason, 'no authenticated user (rule needs one of ["alice"] or a member of ["ops"])');
+  });
+  it("validate group names", () => {
+    assert.equal(parseGroupName("Proxy Users"), "proxy users");
+    assert.throws(() => parseGroupName(""), /^TypeError: expected a group name \(1-256 characters, no control characters\), got ""$/);
+    assert.throws(() => parseGroupName("a\nb"), TypeError);
+    assert.throws(() => parseGroupName("x".repeat(257)), TypeError);
+    assert.throws(() => policy([{ id: "g", groups: [3 as unknown as string], action: "allow" }]), /^TypeError: rules\[0\]\.groups\[0\]: expected a group name/);
+  });
+  it("the index and the linear explanation agree for every member", () => {
+    for (const [user, groups] of [[undefined, []], ["alice", []], ["bob", ["engineers"]], ["dave", ["ops", "contractors"]], ["x", ["CONTRACTORS"]]] as const) {
+      for (const host of ["github.example", "console.example", "other.test"]) {
+        const e = p.explain!(as(user, [...groups], host));
+        const first = e.rules.find((r) => r.matched)?.ruleId ?? "default";
+        assert.equal(e.decision.ruleId, first, `${user} ${groups} ${host}`);
       }
     }
   });

@@ -232,6 +232,30 @@ describe("compileUrlRules: rules scoped to users", () => {
   });
 });
 
+describe("compileUrlRules: rules scoped to groups", () => {
+  const rules = compileUrlRules([
+    { id: "ops-or-alice", paths: ["/admin"], users: ["alice"], groups: ["Ops"], action: "allow" },
+    { id: "no-admin", paths: ["/admin"], action: "deny" },
+    { id: "contractors-no-upload", methods: ["POST"], groups: ["contractors"], action: "deny" },
+  ]);
+  const as = (user: string | undefined, groups: string[], path: string, method = "GET") =>
+    rules.decide({ host: normalizeHost("app.example"), path, method, ...(user === undefined ? {} : { user }), groups });
+  it("match a member of a group named, or a user named; say which in the reason", () => {
+    assert.equal(as("dave", ["ops"], "/admin/x").reason, 'url rule "ops-or-alice" matched path "/admin/x" (pattern "/admin") and user "dave" in group "ops"');
+    assert.equal(as("alice", [], "/admin/x").ruleId, "ops-or-alice");
+    assert.equal(as("bob", ["dev"], "/admin/x").ruleId, "no-admin");
+    assert.equal(as(undefined, ["ops"], "/admin/x").ruleId, "no-admin", "no user, no match");
+    assert.equal(as("erin", ["contractors"], "/upload", "POST").ruleId, "contractors-no-upload");
+    const noUploads = compileUrlRules([{ id: "c", paths: ["/upload"], groups: ["contractors"], action: "deny" }]);
+    const odd = (groups: string[]) => noUploads.decide({ host: normalizeHost("app.example"), path: "/%zz", method: "POST", user: "erin", groups }).action;
+    assert.equal(odd(["contractors"]), "deny", "a member's deny holds for a path that cannot be normalised");
+    assert.equal(odd(["staff"]), "allow");
+  });
+  it("validate the names", () => {
+    assert.throws(() => compileUrlRules([{ id: "g", groups: [""], action: "deny" }]), /^TypeError: urlRules\[0\]\.groups\[0\]: expected a group name/);
+  });
+});
+
 describe("compileUrlRules: host lists", () => {
   const sharing = parseHostList("sharing", ".files.example\n198.51.100.0/24\n", "patterns");
   const lists = new Map([["sharing", sharing]]);
