@@ -10,7 +10,8 @@ import type { Config } from "../config/config.ts";
 import { hostText, normalizeHost } from "../core/host.ts";
 import { compilePolicy, parseClientIp } from "../policy/compile.ts";
 import type { HostLists } from "../policy/load-host-lists.ts";
-import { MAX_USER_NAME, POLICY_MODES } from "../policy/scope.ts";
+import { MAX_USER_NAME, parseGroupName, POLICY_MODES } from "../policy/scope.ts";
+import { groupList } from "../auth/proxy-auth.ts";
 import type { Explanation, Host, Policy, PolicyQuery, UrlPolicy } from "../policy/types.ts";
 import { compileUrlRules, methodError } from "../policy/url-rules.ts";
 import { decideResponse, mediaRangeError, mediaRangeText } from "../policy/response-types.ts";
@@ -24,6 +25,8 @@ export interface ExplainSource {
   readonly urlPolicy?: UrlPolicy;
   /** Listeners (name and mode), to default `listener` from `mode`. */
   readonly listeners: readonly { readonly name: string; readonly mode: string }[];
+  /** Local users (`proxyAuth.users`), whose groups a query for one of them gets by default. */
+  readonly users?: readonly { readonly name: string; readonly groups?: readonly string[] }[];
 }
 
 /** Client address used when a query names none. */
@@ -105,6 +108,14 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
 
   const user = query.user;
   if (user !== undefined && (user.length === 0 || user.length > MAX_USER_NAME)) throw new TypeError(`Invalid user ${JSON.stringify(user)}: expected 1-${MAX_USER_NAME} characters`);
+  if (query.groups !== undefined && user === undefined) throw new TypeError('"groups" needs a "user": groups count only for a signed-in user');
+  const groups = user === undefined ? undefined : groupList((query.groups ?? source.users?.find((u) => u.name === user)?.groups ?? []).map((g) => {
+    try {
+      return parseGroupName(g);
+    } catch (e) {
+      throw new TypeError(`Invalid group: ${(e as Error).message}`);
+    }
+  }));
   let now: number | undefined;
   if (query.at !== undefined) {
     now = Date.parse(query.at);
@@ -116,7 +127,7 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
     clientIp,
     mode,
     ...(listener === undefined ? {} : { listener }),
-    ...(user === undefined ? {} : { user }),
+    ...(user === undefined ? {} : { user, groups }),
     ...(now === undefined ? {} : { now }),
   };
   const explanation: Explanation = source.policy.explain?.(policyQuery) ?? { decision: source.policy.decide(policyQuery), rules: [] };
@@ -124,7 +135,7 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
   let url: ExplainResult["url"];
   // url rules see decrypted requests and plain HTTP ones
   if (path !== undefined && d.action === "allow" && (plain || d.decryption === "decrypt") && source.urlPolicy !== undefined) {
-    const u = source.urlPolicy.decide({ host, path, method, ...(user === undefined ? {} : { user }), ...(now === undefined ? {} : { now }) });
+    const u = source.urlPolicy.decide({ host, path, method, ...(user === undefined ? {} : { user, groups }), ...(now === undefined ? {} : { now }) });
     if (query.responseType !== undefined) {
       const r = decideResponse(u, responseTypes(query.responseType)) ?? u;
       url = { action: r.action, ruleId: r.ruleId, reason: r.reason };
@@ -150,7 +161,7 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
     clientIp,
     mode,
     ...(listener === undefined ? {} : { listener }),
-    ...(user === undefined ? {} : { user }),
+    ...(user === undefined ? {} : { user, groups }),
   };
 }
 
@@ -160,7 +171,12 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
  */
 export function explainConfig(config: Config, query: ExplainQuery, hostLists: HostLists = new Map()): ExplainResult {
   return explainQuery(
-    { policy: compilePolicy(config.policy, { hostLists }), urlPolicy: compileUrlRules(config.policy.urlRules, { hostLists }), listeners: config.listeners },
+    {
+      policy: compilePolicy(config.policy, { hostLists }),
+      urlPolicy: compileUrlRules(config.policy.urlRules, { hostLists }),
+      listeners: config.listeners,
+      ...(config.proxyAuth ? { users: config.proxyAuth.users } : {}),
+    },
     query,
   );
 }
@@ -175,7 +191,7 @@ function responseTypes(text: string): string[] {
   return declaredMediaTypes([text]);
 }
 
-const QUERY_FIELDS: Readonly<Record<keyof ExplainQuery, "string" | "number">> = {
+const QUERY_FIELDS: Readonly<Record<keyof ExplainQuery, "string" | "number" | "strings">> = {
   url: "string",
   host: "string",
   port: "number",
@@ -184,6 +200,7 @@ const QUERY_FIELDS: Readonly<Record<keyof ExplainQuery, "string" | "number">> = 
   mode: "string",
   listener: "string",
   user: "string",
+  groups: "strings",
   at: "string",
   responseType: "string",
 };
@@ -196,11 +213,16 @@ const QUERY_FIELDS: Readonly<Record<keyof ExplainQuery, "string" | "number">> = 
  */
 export function parseExplainBody(body: unknown): ExplainQuery {
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new TypeError("Expected a JSON object like {\"url\": \"https://example.com/\"}");
-  const query: Record<string, string | number> = {};
+  const query: Record<string, string | number | string[]> = {};
   for (const [key, value] of Object.entries(body)) {
     const type = Object.hasOwn(QUERY_FIELDS, key) ? QUERY_FIELDS[key as keyof ExplainQuery] : undefined;
     if (type === undefined) throw new TypeError(`Unknown field ${JSON.stringify(key)} (expected ${Object.keys(QUERY_FIELDS).join(", ")})`);
     if (value === null || value === undefined) continue;
+    if (type === "strings") {
+      if (!Array.isArray(value) || value.length > 1000 || !value.every((x) => typeof x === "string")) throw new TypeError(`Field ${JSON.stringify(key)} must be an array of strings, got ${JSON.stringify(value)}`);
+      query[key] = value as string[];
+      continue;
+    }
     if (typeof value !== type) throw new TypeError(`Field ${JSON.stringify(key)} must be a ${type}, got ${JSON.stringify(value)}`);
     query[key] = value as string | number;
   }

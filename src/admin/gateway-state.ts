@@ -186,7 +186,8 @@ export class GatewayAdminState implements AdminState {
 
   explain(query: ExplainQuery): ExplainResult {
     const live = this.#gateway.live;
-    return explainQuery({ policy: live.policy, urlPolicy: live.urlPolicy, listeners: live.config.listeners }, query);
+    const users = live.config.proxyAuth?.users;
+    return explainQuery({ policy: live.policy, urlPolicy: live.urlPolicy, listeners: live.config.listeners, ...(users ? { users } : {}) }, query);
   }
 
   async connections(query: ConnectionQuery): Promise<ConnectionList> {

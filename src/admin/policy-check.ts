@@ -9,6 +9,7 @@ import { ConfigError } from "../config/errors.ts";
 import { parseConfig } from "../config/parse.ts";
 import { isPlainObject } from "../config/schema-kit.ts";
 import { ID_RE, USER_NAME_RE } from "../config/schema-kit.ts";
+import { GROUP_NAME_RE } from "../config/schema-proxy-auth.ts";
 import type { PolicyConfig } from "../config/config.ts";
 import { DIRECT } from "../policy/types.ts";
 import type { PolicyIssue } from "./state.ts";
@@ -60,14 +61,15 @@ function listenerNamesOf(policy: unknown): string[] {
   return [...names];
 }
 
-function userNamesOf(policy: Record<string, unknown>): string[] {
+/** The well-formed `users` (or `groups`) items of rules and url rules. */
+function scopeNamesOf(policy: Record<string, unknown>, field: "users" | "groups", re: RegExp): string[] {
   const names = new Set<string>();
   for (const section of ["rules", "urlRules"]) {
     const rules = policy[section];
     if (!Array.isArray(rules)) continue;
     for (const rule of rules as unknown[]) {
-      if (!isPlainObject(rule) || !Array.isArray(rule["users"])) continue;
-      for (const name of rule["users"] as unknown[]) if (typeof name === "string" && USER_NAME_RE.test(name)) names.add(name);
+      if (!isPlainObject(rule) || !Array.isArray(rule[field])) continue;
+      for (const name of rule[field] as unknown[]) if (typeof name === "string" && re.test(name)) names.add(name);
     }
   }
   return [...names];
@@ -115,13 +117,16 @@ export function checkPolicy(policy: unknown, context: PolicyContext = {}): Polic
   const listeners = names.length === 0
     ? [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }]
     : names.map((name) => ({ name, mode: "explicit", listen: "127.0.0.1:0" }));
-  const users = context.users ?? userNamesOf(policy);
+  const named = context.users ?? scopeNamesOf(policy, "users", USER_NAME_RE);
+  // groups rules name are taken to exist: the stand-in users are in all of them
+  const groups = scopeNamesOf(policy, "groups", GROUP_NAME_RE);
+  const users = named.length === 0 && groups.length > 0 ? ["policy-check-user"] : named;
   const parents = context.parents ?? parentNamesOf(policy);
   const config = {
     listeners,
     policy,
     ...(parents.length === 0 ? {} : { parents: Object.fromEntries(parents.map((name) => [name, { url: "http://127.0.0.1:3128" }])) }),
-    ...(users.length === 0 ? {} : { proxyAuth: { users: users.map((name) => ({ name, passwordHash: STAND_IN_HASH })) } }),
+    ...(users.length === 0 ? {} : { proxyAuth: { users: users.map((name) => ({ name, passwordHash: STAND_IN_HASH, groups })) } }),
     ...(context.hasCa === false ? {} : { ca: { cert: "policy-check-ca.pem", key: "policy-check-ca.key" } }),
   };
   try {

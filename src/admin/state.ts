@@ -100,6 +100,8 @@ export interface ExplainQuery {
   readonly listener?: string;
   /** Authenticated proxy user to evaluate as (default: none, as for a flow without proxy auth). */
   readonly user?: string;
+  /** The user's groups (default: a local user's configured groups, else none). */
+  readonly groups?: readonly string[];
   /** When (ISO 8601, e.g. "2026-11-23T12:15:00+01:00"), for rules with a `schedule` (default: now). */
   readonly at?: string;
   /** The response's Content-Type (`"video/mp4"`), for url rules with `responseTypes` (default: not known yet). */
@@ -141,6 +143,8 @@ export interface ExplainResult {
   readonly listener?: string;
   /** The user evaluated, if any. */
   readonly user?: string;
+  /** Their groups, lower case (given, or a local user's). */
+  readonly groups?: readonly string[];
 }
 
 export interface PacData {

@@ -88,6 +88,7 @@ export function dashboardPage(nonce: string): string {
 <input id="explain-target" placeholder="https://example.com/path or host:port" required>
 <input id="explain-client" placeholder="client IP (127.0.0.1)" size="16">
 <input id="explain-user" placeholder="proxy user" size="12">
+<input id="explain-groups" placeholder="groups, comma-separated" size="18">
 <select id="explain-mode"><option>explicit</option><option>socks5</option><option>transparent</option><option>transparent-http</option><option>reverse</option></select>
 <button type="submit">Explain</button>
 </form>

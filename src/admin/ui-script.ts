@@ -234,6 +234,8 @@ ${CONNECTIONS_SCRIPT}
     if (client) query.clientIp = client;
     var user = $("explain-user").value.trim();
     if (user) query.user = user;
+    var groups = $("explain-groups").value.split(",").map(function (g) { return g.trim(); }).filter(Boolean);
+    if (user && groups.length) query.groups = groups;
     query.mode = $("explain-mode").value;
     fetch("/policy/explain", { method: "POST", headers: headers({ "Content-Type": "application/json" }), body: JSON.stringify(query) })
       .then(function (res) { return res.json().then(function (body) { return { status: res.status, body: body }; }); })
@@ -244,7 +246,7 @@ ${CONNECTIONS_SCRIPT}
         var head = el("p", null, "verdict");
         head.appendChild(el("b", x.decision.action.toUpperCase(), "decision " + x.decision.action));
         head.setAttribute("id", "explain-decision");
-        head.appendChild(document.createTextNode(" " + x.host + ":" + x.port + " — rule " + x.decision.ruleId + (x.decision.decryption === "decrypt" ? " (decrypt)" : "") + (x.user ? " — as user " + x.user : "")));
+        head.appendChild(document.createTextNode(" " + x.host + ":" + x.port + " — rule " + x.decision.ruleId + (x.decision.decryption === "decrypt" ? " (decrypt)" : "") + (x.user ? " — as user " + x.user + (x.groups && x.groups.length ? " (groups " + x.groups.join(", ") + ")" : "") : "")));
         out.appendChild(head);
         out.appendChild(el("p", x.decision.reason, "reason"));
         if (x.url) out.appendChild(el("p", "URL rule: " + x.url.action + " — " + x.url.reason, "reason"));

@@ -42,5 +42,5 @@ function ldapDirectory(ldap: LdapConfig, deps: DirectoryDeps): LdapDirectory {
     }
   }
   const dial = directoryDial(parseDirectoryUrl(ldap.url), deps, caPem);
-  return new LdapDirectory({ url: ldap.url, bindName: ldap.bindName, timeoutMs: ldap.timeoutMs }, dial);
+  return new LdapDirectory({ url: ldap.url, bindName: ldap.bindName, timeoutMs: ldap.timeoutMs, ...(ldap.groups ? { groups: ldap.groups } : {}) }, dial);
 }

@@ -17,10 +17,13 @@ export interface ProxyUser {
   readonly name: string;
   /** `pbkdf2-sha256$…` as made by `tollgate auth hash`. */
   readonly passwordHash: string;
+  /** The groups rules may name for this user (any case; compared in lower case). */
+  readonly groups?: readonly string[];
 }
 
 export type AuthResult =
-  | { readonly ok: true; readonly user: string }
+  /** `groups`: the user's groups, lower case and sorted (local ones, or the directory's). */
+  | { readonly ok: true; readonly user: string; readonly groups: readonly string[] }
   /**
    * `retryAfterMs`: not checked at all. Either the client made too many failed attempts
    * (answer 429), or, with `busy`, too many checks are under way in the process (answer 503).
@@ -83,10 +86,14 @@ export function createBasicCredentials(
   directory?: PasswordDirectory,
 ): BasicCredentials {
   const users = new Map<string, PasswordHash>();
-  for (const u of list) users.set(u.name, parsePasswordHash(u.passwordHash));
+  const localGroups = new Map<string, readonly string[]>();
+  for (const u of list) {
+    users.set(u.name, parsePasswordHash(u.passwordHash));
+    localGroups.set(u.name, groupList(u.groups ?? []));
+  }
   // directories match names regardless of case: "ROOT" must not reach the directory and come back as local "root"
   const localFolded = new Set(list.map((u) => u.name.toLowerCase()));
-  const verified = new Map<string, { user: string; until: number }>();
+  const verified = new Map<string, { user: string; groups: readonly string[]; until: number }>();
   const failures = new RateLimiter({ perSecond: limit.perMinute / 60, burst: limit.burst }, now ? { now } : {});
   return {
     async check(header, field, client) {
@@ -95,7 +102,7 @@ export function createBasicCredentials(
       if (!m) return { ok: false, reason: `${field} is not Basic credentials` };
       const cacheKey = await digest(header);
       const hit = verified.get(cacheKey);
-      if (hit && hit.until > Date.now()) return { ok: true, user: hit.user };
+      if (hit && hit.until > Date.now()) return { ok: true, user: hit.user, groups: hit.groups };
       let decoded: string;
       try {
         decoded = new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(atob(m[1] ?? ""), (c) => c.charCodeAt(0)));
@@ -118,6 +125,7 @@ export function createBasicCredentials(
       let refused: string | undefined;
       // a directory user is named in lower case, as the directory matches names (AD, uid)
       let user = name;
+      let groups = localGroups.get(name) ?? [];
       try {
         if (stored || !directory || localFolded.has(name.toLowerCase())) {
           // unknown users cost a derivation too, so timing does not reveal which names exist
@@ -126,6 +134,7 @@ export function createBasicCredentials(
         } else {
           const verdict = await DIRECTORY_GATE.run(() => directory.verify(name, password));
           if (!verdict.ok) refused = `bad credentials for user ${JSON.stringify(name)}: ${verdict.reason}`;
+          else groups = verdict.groups;
           user = name.toLowerCase();
         }
       } catch (e) {
@@ -137,10 +146,15 @@ export function createBasicCredentials(
       if (refused !== undefined) return { ok: false, reason: refused };
       failures.refund(key);
       if (verified.size >= CACHE_MAX) verified.delete(verified.keys().next().value as string);
-      verified.set(cacheKey, { user, until: Date.now() + CACHE_MS });
-      return { ok: true, user };
+      verified.set(cacheKey, { user, groups, until: Date.now() + CACHE_MS });
+      return { ok: true, user, groups };
     },
   };
+}
+
+/** Group names as rules compare them: lower case, each once, sorted. */
+export function groupList(names: readonly string[]): readonly string[] {
+  return Object.freeze([...new Set(names.map((g) => g.toLowerCase()))].sort());
 }
 
 /**

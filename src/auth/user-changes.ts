@@ -2,11 +2,13 @@
  * What a reload did to the proxy users, for the connections they have open: a user removed
  * from `proxyAuth.users`, or whose password changed, should not keep a tunnel (or a download)
  * opened with the old credentials — the usual reason to remove a user or change a password
- * is that the account or the password may be in the wrong hands.
+ * is that the account or the password may be in the wrong hands. A user whose groups changed
+ * goes too: their connections were decided with the old groups.
  *
  * @module
  */
 import type { Config } from "../config/config.ts";
+import { groupList } from "./proxy-auth.ts";
 
 /** Why user `name`'s open connections may not go on (undefined: they may). */
 export type UserRevocation = (name: string) => string | undefined;
@@ -18,14 +20,14 @@ export type UserRevocation = (name: string) => string | undefined;
  */
 export function userChanges(before: Config["proxyAuth"], after: Config["proxyAuth"]): UserRevocation | undefined {
   if (!before || !after) return undefined;
-  const was = new Map(before.users.map((u) => [u.name, u.passwordHash]));
-  const now = new Map(after.users.map((u) => [u.name, u.passwordHash]));
+  const was = new Map(before.users.map((u) => [u.name, u]));
+  const now = new Map(after.users.map((u) => [u.name, u]));
   // a user not in the old list signed in through the directory: a change to it (another
   // server, another part of the tree) or a local user of that name now ends their connections
   const directoryChanged = before.ldap !== undefined && JSON.stringify(before.ldap) !== JSON.stringify(after.ldap);
   const newLocal = before.ldap !== undefined && [...now.keys()].some((name) => !was.has(name));
   let changed = directoryChanged || newLocal;
-  for (const [name, hash] of was) if (now.get(name) !== hash) changed = true;
+  for (const [name, u] of was) if (changeOf(u, now.get(name)) !== undefined) changed = true;
   if (!changed) return undefined;
   return (name) => {
     if (!was.has(name)) {
@@ -33,9 +35,17 @@ export function userChanges(before: Config["proxyAuth"], after: Config["proxyAut
       if (!directoryChanged) return undefined;
       return after.ldap ? `user ${JSON.stringify(name)} signed in through the directory, whose settings changed` : `user ${JSON.stringify(name)} signed in through the directory, which is no longer used`;
     }
-    const hash = now.get(name);
-    if (hash === undefined) return `user ${JSON.stringify(name)} is no longer a proxy user`;
-    const old = was.get(name);
-    return old !== undefined && old !== hash ? `the password of user ${JSON.stringify(name)} changed` : undefined;
+    const change = changeOf(was.get(name)!, now.get(name));
+    if (change === undefined) return undefined;
+    return change === "removed" ? `user ${JSON.stringify(name)} is no longer a proxy user` : `the ${change} of user ${JSON.stringify(name)} changed`;
   };
+}
+
+type LocalUser = NonNullable<Config["proxyAuth"]>["users"][number];
+
+/** What changed of a local user: removed, or the password or groups (as rules compare them). */
+function changeOf(before: LocalUser, after: LocalUser | undefined): "removed" | "password" | "groups" | undefined {
+  if (after === undefined) return "removed";
+  if (after.passwordHash !== before.passwordHash) return "password";
+  return groupList(after.groups ?? []).join("\n") !== groupList(before.groups ?? []).join("\n") ? "groups" : undefined;
 }

@@ -43,12 +43,13 @@ export const POLICY_USAGE = `Usage:
       and a config's block page template (read, placeholders checked).
       Prints every problem with its field path; exit 1 when there is one.
   tollgate policy explain URL|HOST[:PORT] [--client IP] [--mode MODE] [--listener NAME]
-                          [--user NAME] [--method METHOD] [--at TIME]
-                          [--response-type TYPE] [--config FILE]
+                          [--user NAME [--group NAME]…] [--method METHOD]
+                          [--at TIME] [--response-type TYPE] [--config FILE]
       Show the decision for a connection to URL (or HOST, port 443 by default): the
       matching rule, then every rule with why it did (✓) or did not (✗) match.
       --client defaults to 127.0.0.1, --mode to explicit, --listener to the first
-      listener of that mode, --user to none (no proxy authentication), --at (ISO 8601,
+      listener of that mode, --user to none (no proxy authentication), --group (one
+      per group of the user; repeat it) to a local user's groups, --at (ISO 8601,
       for rules with a schedule) to now; --response-type (a Content-Type, for url
       rules with responseTypes) to not known yet; --config to TOLLGATE_CONFIG, else
       the embedded default.
@@ -127,12 +128,15 @@ async function check(args: readonly string[], io: PolicyCommandIo): Promise<numb
 interface ExplainArgs {
   readonly target: string;
   readonly values: Map<string, string>;
+  /** `--group`, which may be given more than once. */
+  readonly groups: readonly string[];
 }
 
-const EXPLAIN_OPTIONS = ["--client", "--mode", "--listener", "--user", "--method", "--at", "--response-type", "--config"];
+const EXPLAIN_OPTIONS = ["--client", "--mode", "--listener", "--user", "--group", "--method", "--at", "--response-type", "--config"];
 
 function parseExplainArgs(args: readonly string[]): ExplainArgs {
   const values = new Map<string, string>();
+  const groups: string[] = [];
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -145,10 +149,11 @@ function parseExplainArgs(args: readonly string[]): ExplainArgs {
     if (!EXPLAIN_OPTIONS.includes(name)) throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
     const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
     if (value === undefined || value === "") throw new UsageError(`option "${name}" needs a value`);
-    values.set(name, value);
+    if (name === "--group") groups.push(value);
+    else values.set(name, value);
   }
   if (positional.length !== 1) throw new UsageError(positional.length === 0 ? "missing URL" : `expected one URL, got ${positional.map((a) => JSON.stringify(a)).join(" ")}`);
-  return { target: positional[0]!, values };
+  return { target: positional[0]!, values, groups };
 }
 
 /** `https://x/…` → url; `host:port` / `[v6]:port` → host and port; anything else → host. */
@@ -185,7 +190,7 @@ export function formatExplanation(target: string, r: ExplainResult, source: stri
   if (r.clientIp !== undefined) where.push(`client ${r.clientIp}`);
   if (r.mode !== undefined) where.push(`mode ${r.mode}`);
   where.push(r.listener === undefined ? "no listener" : `listener "${r.listener}"`);
-  if (r.user !== undefined) where.push(`user "${r.user}"`);
+  if (r.user !== undefined) where.push(`user "${r.user}"${r.groups?.length ? ` (groups ${r.groups.map((g) => JSON.stringify(g)).join(", ")})` : ""}`);
   const lines = [
     `${target}: ${d.action.toUpperCase()} ${by}`,
     `  ${d.reason}`,
@@ -212,7 +217,7 @@ export function formatExplanation(target: string, r: ExplainResult, source: stri
 }
 
 async function explain(args: readonly string[], io: PolicyCommandIo): Promise<number> {
-  const { target, values } = parseExplainArgs(args);
+  const { target, values, groups } = parseExplainArgs(args);
   const file = values.get("--config") ?? (io.configFromEnv || undefined);
   let config: Config;
   let hostLists: HostLists;
@@ -241,6 +246,7 @@ async function explain(args: readonly string[], io: PolicyCommandIo): Promise<nu
     ...(mode === undefined ? {} : { mode }),
     ...(listener === undefined ? {} : { listener }),
     ...(user === undefined ? {} : { user }),
+    ...(groups.length === 0 ? {} : { groups }),
     ...(method === undefined ? {} : { method }),
     ...(at === undefined ? {} : { at }),
     ...(responseType === undefined ? {} : { responseType }),

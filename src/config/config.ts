@@ -246,7 +246,8 @@ export interface Config {
   /** Absent = no proxy authentication. */
   readonly proxyAuth?: {
     readonly realm: string;
-    readonly users: readonly { readonly name: string; readonly passwordHash: string }[];
+    /** `groups`: what rules' `groups` may name for the user (any case; compared in lower case). */
+    readonly users: readonly { readonly name: string; readonly passwordHash: string; readonly groups?: readonly string[] }[];
     /** Users not in `users` are checked against this directory by a bind as the user; absent = none. */
     readonly ldap?: LdapConfig;
     /** Failed sign-ins allowed per client address before `429` (see `SignInLimit`). */
@@ -267,6 +268,19 @@ export interface LdapConfig {
   /** Extra CA certificates (PEM file) for the directory's certificate. */
   readonly caFile?: string;
   readonly timeoutMs: number;
+  /** Read each directory user's groups after the bind; absent = directory users have none. */
+  readonly groups?: LdapGroupsConfig;
+}
+
+/** Where directory users' groups are read (`proxyAuth.ldap.groups`). */
+export interface LdapGroupsConfig {
+  /** Below this DN the entry whose `userAttribute` is the user is read; absent = the bind name's entry. */
+  readonly searchBase?: string;
+  readonly userAttribute: string;
+  /** The entry's attribute listing its groups' DNs (`memberOf`). */
+  readonly memberAttribute: string;
+  /** Only groups below this DN count; absent = all. */
+  readonly within?: string;
 }
 
 /** A parent proxy: the gateway reaches destinations through it (CONNECT, absolute-form HTTP). */

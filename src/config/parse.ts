@@ -86,6 +86,7 @@ function toDomain(wire: ConfigOutput): Config {
         ...(rule.listeners === undefined ? {} : { listeners: [...rule.listeners] }),
         ...(rule.modes === undefined ? {} : { modes: [...rule.modes] }),
         ...(rule.users === undefined ? {} : { users: [...rule.users] }),
+        ...(rule.groups === undefined ? {} : { groups: [...rule.groups] }),
         action: rule.action,
         log: rule.log,
         decryption: rule.decryption,
@@ -103,6 +104,7 @@ function toDomain(wire: ConfigOutput): Config {
         ...(rule.paths === undefined ? {} : { paths: [...rule.paths] }),
         ...(rule.methods === undefined ? {} : { methods: [...rule.methods] }),
         ...(rule.users === undefined ? {} : { users: [...rule.users] }),
+        ...(rule.groups === undefined ? {} : { groups: [...rule.groups] }),
         action: rule.action,
         log: rule.log,
         ...(rule.requestHeaders === undefined ? {} : { requestHeaders: toEdits(rule.requestHeaders) }),
@@ -158,8 +160,10 @@ function toDomain(wire: ConfigOutput): Config {
       : {
         proxyAuth: {
           realm: wire.proxyAuth.realm,
-          users: wire.proxyAuth.users.map((u) => ({ name: u.name, passwordHash: u.passwordHash })),
-          ...(wire.proxyAuth.ldap ? { ldap: { ...wire.proxyAuth.ldap } } : {}),
+          users: wire.proxyAuth.users.map((u) => ({ name: u.name, passwordHash: u.passwordHash, groups: [...u.groups] })),
+          ...(wire.proxyAuth.ldap
+            ? { ldap: { ...wire.proxyAuth.ldap, ...(wire.proxyAuth.ldap.groups ? { groups: { ...wire.proxyAuth.ldap.groups } } : {}) } }
+            : {}),
           signInLimit: { ...wire.proxyAuth.signInLimit },
         },
       }),

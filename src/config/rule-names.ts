@@ -97,6 +97,32 @@ export function ruleUsersExist<T>() {
   });
 }
 
+/**
+ * Report `policy.rules[i].groups[j]` and `policy.urlRules[i].groups[j]` items no user can be
+ * in: without `proxyAuth`, or a group no local user has while the directory's groups are not
+ * read (`proxyAuth.ldap.groups`). Compared in lower case, as sign-ins compare them.
+ */
+export function ruleGroupsExist<T>() {
+  return ruleNamesCheck<T>(["rules", "urlRules"], "groups", (config) => {
+    const auth = config["proxyAuth"];
+    const known = new Set<string>();
+    if (isPlainObject(auth) && Array.isArray(auth["users"])) {
+      for (const u of auth["users"]) {
+        if (isPlainObject(u) && Array.isArray(u["groups"])) for (const g of u["groups"]) if (typeof g === "string") known.add(g.toLowerCase());
+      }
+    }
+    const ldap = isPlainObject(auth) ? auth["ldap"] : undefined;
+    const directoryGroups = isPlainObject(ldap) && ldap["groups"] !== undefined;
+    return (name) => {
+      if (!isPlainObject(auth)) return `names group ${JSON.stringify(name)}, but there is no proxyAuth: no flow has a user`;
+      if (directoryGroups || known.has(name.toLowerCase())) return undefined;
+      const local = known.size === 0 ? "no local user has groups" : `local users' groups: ${[...known].sort().map((g) => JSON.stringify(g)).join(", ")}`;
+      const hint = ldap === undefined ? "" : "; the directory's groups are read only with proxyAuth.ldap.groups";
+      return `no proxyAuth user is in group ${JSON.stringify(name)} (${local}${hint})`;
+    };
+  });
+}
+
 /** Report `policy.rules[i].hostLists[j]` and `policy.urlRules[i].hostLists[j]` items that name no `policy.hostLists` entry. */
 export function ruleHostListsExist<T>() {
   return ruleNamesCheck<T>(["rules", "urlRules"], "hostLists", (config) => {

@@ -6,6 +6,7 @@
 import * as v from "valibot";
 import { parsePasswordHash } from "../auth/password-hash.ts";
 import { parseDirectoryUrl } from "../auth/ldap/directory-dial.ts";
+import { parseDn } from "../auth/ldap/dn.ts";
 import { checkedString, expected, filePath, integer, object, USER_NAME_RE } from "./schema-kit.ts";
 
 const errorOf = (check: (text: string) => unknown) => (text: string) => {
@@ -17,8 +18,43 @@ const errorOf = (check: (text: string) => unknown) => (text: string) => {
   }
 };
 
+/** A group name as rules and users name it: 1-256 characters, no control characters. */
+export const GROUP_NAME_RE = /^[^\x00-\x1f\x7f]{1,256}$/;
+
+const groupName = v.pipe(v.string(expected("a group name")), v.regex(GROUP_NAME_RE, "expected 1-256 characters, no control characters"));
+
+/** A list of group names (a user's, or a rule's). */
+export const groupNamesSchema = v.array(groupName, expected("an array of group names"));
+
+const dn = checkedString('a DN like "ou=groups,dc=example,dc=org"', (text) => {
+  if (text.trim() === "") return 'expected a DN like "ou=groups,dc=example,dc=org", got an empty string';
+  return errorOf(parseDn)(text);
+});
+
+const attribute = v.pipe(v.string(expected("an attribute name")), v.regex(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'expected an attribute name like "memberOf"'));
+
+/** Whether `bindName` with a user put in is a DN (not `{user}@corp.example` or `CORP\{user}`). */
+export function bindNameIsDn(bindName: string): boolean {
+  try {
+    return parseDn(bindName.split("{user}").join("x")).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The user's groups, read from their own entry after the bind (as the user). */
+const groupsSchema = object({
+  /** Search below this DN for the entry whose `userAttribute` is the user; absent = read the entry the bind name names. */
+  searchBase: v.optional(dn),
+  userAttribute: v.optional(attribute, "uid"),
+  /** The entry's attribute listing its groups' DNs. */
+  memberAttribute: v.optional(attribute, "memberOf"),
+  /** Only groups below this DN count (a group's name is its DN's first value, so a same-named group elsewhere must not). */
+  within: v.optional(dn),
+});
+
 /** Users not in `users` sign in with their directory password (a simple bind as the user). */
-const ldapSchema = object({
+const ldapSchema = v.pipe(object({
   /** `ldaps://host[:port]` (or `ldap://`, in clear). */
   url: checkedString('"ldaps://host[:port]"', errorOf(parseDirectoryUrl)),
   /** What is bound as: `uid={user},ou=people,dc=example,dc=org`, or `{user}@corp.example` (Active Directory). */
@@ -26,9 +62,16 @@ const ldapSchema = object({
     text.includes("{user}") ? undefined : `expected "{user}" in the bind name, like "uid={user},ou=people,dc=example,dc=org" or "{user}@corp.example"; got ${JSON.stringify(text)}`),
   /** Extra CA certificates (PEM) for the directory's TLS certificate, besides the system roots. */
   caFile: v.optional(filePath),
-  /** For one check: connection, TLS and bind. */
+  /** For one check: connection, TLS, bind and the search for groups. */
   timeoutMs: v.optional(integer(100, 60_000), 5000),
-});
+  groups: v.optional(groupsSchema),
+}), v.forward(
+  v.check(
+    (l) => l.groups === undefined || l.groups.searchBase !== undefined || bindNameIsDn(l.bindName),
+    'with a bind name that is not a DN (like "{user}@corp.example"), groups needs "searchBase" and "userAttribute" (e.g. "sAMAccountName") to find the user\'s entry',
+  ),
+  ["groups"],
+));
 
 /** Proxy authentication (explicit and SOCKS5 listeners, reverse routes' basicAuth). */
 export const proxyAuthSchema = v.pipe(
@@ -40,6 +83,8 @@ export const proxyAuthSchema = v.pipe(
         object({
           name: v.pipe(v.string(expected("a user name")), v.regex(USER_NAME_RE, "expected 1-64 characters, no colon or control characters")),
           passwordHash: checkedString('a hash from "tollgate auth hash"', errorOf(parsePasswordHash)),
+          /** Groups rules may name (`groups`), compared in lower case. */
+          groups: v.optional(groupNamesSchema, []),
         }),
         expected("an array of users"),
       ),

@@ -16,9 +16,9 @@ import { POLICY_MODES } from "../policy/scope.ts";
 import { HOST_LIST_FORMATS } from "../policy/host-list.ts";
 import { boolean, checkedString, cidrList, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
 import { listenersSchema } from "./schema-listener.ts";
-import { ruleHostListsExist, ruleListenersExist, ruleUsersExist } from "./rule-names.ts";
+import { ruleGroupsExist, ruleHostListsExist, ruleListenersExist, ruleUsersExist } from "./rule-names.ts";
 import { listenAddressError } from "./listen.ts";
-import { proxyAuthSchema } from "./schema-proxy-auth.ts";
+import { groupNamesSchema as groupsSchema, proxyAuthSchema } from "./schema-proxy-auth.ts";
 import { caSchema, interceptionSchema } from "./schema-tls.ts";
 import { reverseReferences, reverseSchema } from "./schema-reverse.ts";
 import { parentReferences, parentsSchema } from "./schema-parents.ts";
@@ -77,6 +77,8 @@ const ruleSchema = object({
   ),
   /** Authenticated proxy users (each must be a proxyAuth user); the rule applies only to their flows. */
   users: v.optional(v.array(v.string(expected("a user name")), expected("an array of user names"))),
+  /** Groups of proxy users (local users' groups, or the directory's); with `users`: a user named or a member. */
+  groups: v.optional(groupsSchema),
   /** When the rule applies: days of the week and a time of day in a time zone. */
   schedule: v.optional(scheduleSchema),
   action,
@@ -122,6 +124,8 @@ const urlRuleSchema = v.pipe(object({
   methods: v.optional(v.array(checkedString('an uppercase HTTP method like "GET"', methodError), expected("an array of HTTP methods"))),
   /** Authenticated proxy users (each must be a proxyAuth user). */
   users: v.optional(v.array(v.string(expected("a user name")), expected("an array of user names"))),
+  /** Groups of proxy users, as for connection rules. */
+  groups: v.optional(groupsSchema),
   action,
   /** Log requests this rule decides (default true). */
   log: v.optional(boolean, true),
@@ -292,6 +296,7 @@ export const configSchema = v.pipe(
   caRequired<v.InferOutput<typeof configObject>>(),
   ruleListenersExist<v.InferOutput<typeof configObject>>(),
   ruleUsersExist<v.InferOutput<typeof configObject>>(),
+  ruleGroupsExist<v.InferOutput<typeof configObject>>(),
   ruleHostListsExist<v.InferOutput<typeof configObject>>(),
   reverseReferences<v.InferOutput<typeof configObject>>(),
   parentReferences<v.InferOutput<typeof configObject>>(),

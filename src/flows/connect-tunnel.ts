@@ -40,8 +40,7 @@ export async function tunnelTo(client: Conn, src: ConnReader, host: Host, port: 
   r.kind = "connect";
   r.host = host.kind === "dns" ? host.name : host.address;
   r.port = port;
-  const user = flow.record.user ?? undefined;
-  const query = { host, port, clientIp: flow.clientIp, listener: ctx.listenerName, mode: ctx.mode, ...(user ? { user } : {}) };
+  const query = { host, port, clientIp: flow.clientIp, listener: ctx.listenerName, mode: ctx.mode, ...flow.who() };
   const decision = ctx.policy().decide(query);
   flow.decided(decision);
   if (decision.action === "deny") {

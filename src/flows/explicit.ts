@@ -85,7 +85,7 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
           await answerError(client, src, flow, 407, "Proxy authentication required", { headers: [["Proxy-Authenticate", proxyAuth.challenge]], method: head.method });
           return;
         }
-        flow.record.user = auth.user;
+        flow.signedIn(auth.user, auth.groups);
       }
       if (REFUSED_METHODS.has(head.method)) {
         await answerError(client, src, flow, 405, `Method "${head.method}" is not proxied`, { method: head.method });

@@ -3,6 +3,7 @@ import { RelayedConn } from "../core/relayed-conn.ts";
 import type { SpliceProgress } from "../core/runtime.ts";
 import { type FlowRecord, formatAddress } from "../log/flow-record.ts";
 import type { Decision, UrlDecision } from "../policy/types.ts";
+import type { Who } from "../policy/scope.ts";
 import type { FlowContext } from "./context.ts";
 import { ExchangeMeter } from "./exchange-meter.ts";
 import type { FlowWatch, LiveRecord, WatchedFlow } from "./live-flows.ts";
@@ -12,6 +13,7 @@ export class FlowState implements WatchedFlow {
   readonly record: FlowRecord;
   /** The client's IP address (after a PROXY header, the one it names; see also `forwardedClient`). */
   #clientIp: string;
+  #groups: readonly string[] = [];
   #started = Date.now();
   readonly #ctx: FlowContext;
   #written = false;
@@ -62,6 +64,18 @@ export class FlowState implements WatchedFlow {
       end: null,
       error: null,
     };
+  }
+
+  /** The signed-in user (also in the record) and their groups, lower case. */
+  signedIn(user: string, groups: readonly string[]): void {
+    this.record.user = user;
+    this.#groups = groups;
+  }
+
+  /** Who the flow is for, as policy queries take it: nothing without a signed-in user. */
+  who(): Who {
+    const user = this.record.user;
+    return user === null ? {} : { user, groups: this.#groups };
   }
 
   /** The client's IP address: the connection's peer, or the one a PROXY header or a trusted child proxy named. */

@@ -69,8 +69,7 @@ export async function forwardHttp(
   }
   r.host = host.kind === "dns" ? host.name : host.address; // as CONNECT logs it: no brackets
   r.port = authority.port;
-  const user = r.user ?? undefined;
-  const query = { host, port: authority.port, clientIp: flow.clientIp, listener: ctx.listenerName, mode: ctx.mode, ...(user ? { user } : {}) };
+  const query = { host, port: authority.port, clientIp: flow.clientIp, listener: ctx.listenerName, mode: ctx.mode, ...flow.who() };
   const decision = ctx.policy().decide(query);
   flow.decided(decision);
   const path = head.path ?? "/";
@@ -80,7 +79,7 @@ export async function forwardHttp(
     return { next: "stop" };
   }
   // url rules see plain HTTP as they see decrypted requests: the path is readable here too
-  const verdict = decideUrl(ctx, host, path, head.method, r.user);
+  const verdict = decideUrl(ctx, host, path, head.method, flow.who());
   flow.urlDecided(verdict);
   if (verdict.action === "deny") {
     await denyRequest(client, src, head, ctx, flow, blockInfo(flow, host, authority.port, url, verdict));

@@ -167,7 +167,7 @@ export async function handleSocks5(client: Conn, ctx: FlowContext): Promise<void
         flow.finish("denied");
         return sendAndClose(client, src, credentialsAnswer(false));
       }
-      r.user = result.user;
+      flow.signedIn(result.user, result.groups);
       if (!(await send(client, credentialsAnswer(true)))) {
         client.close();
         return flow.finish("client-closed", "Client gone before the sign-in answer");

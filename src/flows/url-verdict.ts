@@ -4,6 +4,7 @@
  * check of the response's type by rules with `responseTypes`.
  */
 import type { Host, UrlDecision, UrlPolicy } from "../policy/types.ts";
+import type { Who } from "../policy/scope.ts";
 import { decideResponse } from "../policy/response-types.ts";
 import type { BodyFraming } from "../protocol/body-framing.ts";
 import { applyHeaderEdits } from "../protocol/header-edits.ts";
@@ -16,9 +17,9 @@ import type { BodyLimit, ExchangeOptions } from "./http-exchange.ts";
 
 const NO_URL_RULES: UrlPolicy = compileUrlRules([]);
 
-/** The url rules' verdict on a request (`path` with its query; `user` the connection's). */
-export function decideUrl(ctx: FlowContext, host: Host, path: string, method: string, user: string | null): UrlDecision {
-  return (ctx.urlPolicy?.() ?? NO_URL_RULES).decide({ host, path, method, ...(user ? { user } : {}) });
+/** The url rules' verdict on a request (`path` with its query; `who` the connection's user and groups). */
+export function decideUrl(ctx: FlowContext, host: Host, path: string, method: string, who: Who): UrlDecision {
+  return (ctx.urlPolicy?.() ?? NO_URL_RULES).decide({ host, path, method, ...who });
 }
 
 /**

@@ -150,6 +150,34 @@ describe("explainConfig", () => {
     assert.equal(parseExplainBody({ host: "x.example", user: "alice" }).user, "alice");
   });
 
+  it("evaluates a user's groups: given, or a local user's configured ones", () => {
+    const HASH = `pbkdf2-sha256$100000$${btoa("0123456789abcdef")}$${btoa("0123456789abcdef0123456789abcdef")}`;
+    const withGroups = parseConfig({
+      proxyAuth: { users: [{ name: "alice", passwordHash: HASH, groups: ["Engineers"] }, { name: "bob", passwordHash: HASH, groups: ["sales"] }] },
+      policy: {
+        defaultAction: "deny",
+        rules: [{ id: "eng", hosts: ["x.example"], groups: ["engineers"], action: "allow", decryption: "exception" }],
+        urlRules: [{ id: "sales-no-admin", paths: ["/admin"], groups: ["sales"], action: "deny" }],
+      },
+    });
+    const alice = explainConfig(withGroups, { host: "x.example", user: "alice" });
+    assert.equal(alice.decision.ruleId, "eng");
+    assert.deepEqual(alice.groups, ["engineers"]);
+    assert.match(alice.decision.reason, /for user "alice" in group "engineers"$/);
+    const bob = explainConfig(withGroups, { host: "x.example", user: "bob" });
+    assert.equal(bob.decision.ruleId, "default");
+    assert.equal(bob.rules[0]?.reason, 'user "bob" not a member of ["engineers"] (their groups: ["sales"])');
+    const dirk = explainConfig(withGroups, { host: "x.example", user: "dirk", groups: ["ENGINEERS"] });
+    assert.equal(dirk.decision.ruleId, "eng", "a directory user's groups, as given");
+    const plain = explainConfig(withGroups, { url: "http://x.example/admin/", user: "dirk", groups: ["engineers", "sales"] });
+    assert.equal(plain.url?.ruleId, "sales-no-admin", "url rules see the groups too");
+    assert.throws(() => explainConfig(withGroups, { host: "x.example", groups: ["sales"] }), /"groups" needs a "user"/);
+    assert.throws(() => explainConfig(withGroups, { host: "x.example", user: "dirk", groups: ["a\nb"] }), /Invalid group: expected a group name/);
+    assert.deepEqual(parseExplainBody({ host: "x.example", user: "dirk", groups: ["a", "b"] }).groups, ["a", "b"]);
+    assert.throws(() => parseExplainBody({ host: "x.example", groups: "a" }), /"groups" must be an array of strings/);
+    assert.throws(() => parseExplainBody({ host: "x.example", groups: [1] }), /"groups" must be an array of strings/);
+  });
+
   it("throws TypeError/RangeError on bad queries", () => {
     assert.throws(() => explainConfig(config, {}), TypeError);
     assert.throws(() => explainConfig(config, { host: "a.example", port: 70000 }), RangeError);

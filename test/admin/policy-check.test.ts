@@ -51,6 +51,14 @@ describe("checkPolicy", () => {
     assert.match(bad.issues[0]?.message ?? "", /"a:b" cannot be a proxyAuth user name/);
   });
 
+  it("alone, takes the groups rules name to exist; a malformed one is still an error", () => {
+    assert.ok(checkPolicy({ rules: [{ id: "a", groups: ["Engineers"], action: "allow" }], urlRules: [{ id: "u", groups: ["sales"], action: "deny" }] }).ok);
+    assert.ok(checkPolicy({ rules: [{ id: "a", users: ["alice"], groups: ["ops"], action: "allow" }] }).ok);
+    const bad = checkPolicy({ rules: [{ groups: ["a\u0000"], action: "allow" }] });
+    assert.ok(!bad.ok);
+    assert.match(bad.issues[0]?.message ?? "", /expected 1-256 characters, no control characters/);
+  });
+
   it("reports a listener name that could name no listener", () => {
     const r = checkPolicy({ rules: [{ listeners: ["bad name"], action: "allow" }] });
     assert.ok(!r.ok);

@@ -26,8 +26,8 @@ describe("createProxyAuth", () => {
   it("accepts a known user, refuses others, and challenges with Basic", async () => {
     const auth = createProxyAuth({ realm: "corp", users: [{ name: "alice", passwordHash: await hashPassword("s3cret", 100_000) }] });
     assert.equal(auth.challenge, 'Basic realm="corp", charset="UTF-8"');
-    assert.deepEqual(await auth.check(basic("alice", "s3cret"), "192.0.2.7"), { ok: true, user: "alice" });
-    assert.deepEqual(await auth.check(basic("alice", "s3cret"), "192.0.2.7"), { ok: true, user: "alice" }, "cached");
+    assert.deepEqual(await auth.check(basic("alice", "s3cret"), "192.0.2.7"), { ok: true, user: "alice", groups: [] });
+    assert.deepEqual(await auth.check(basic("alice", "s3cret"), "192.0.2.7"), { ok: true, user: "alice", groups: [] }, "cached");
     assert.equal((await auth.check(basic("alice", "wrong"), "192.0.2.7")).ok, false);
     assert.equal((await auth.check(basic("mallory", "s3cret"), "192.0.2.7")).ok, false);
     assert.equal((await auth.check(undefined, "192.0.2.7")).ok, false);
@@ -41,7 +41,7 @@ describe("createProxyAuth", () => {
     const credentials = createBasicCredentials([{ name: "alice", passwordHash: await hashPassword("s3cret", 100_000) }], { burst: 2, perMinute: 6 }, () => t);
     const check = (user: string, pass: string, client: string) => credentials.check(basic(user, pass), "Authorization", client);
     assert.deepEqual(await check("alice", "guess1", "192.0.2.7"), { ok: false, reason: 'bad credentials for user "alice"' });
-    assert.deepEqual(await check("alice", "s3cret", "192.0.2.7"), { ok: true, user: "alice" }, "a success is free");
+    assert.deepEqual(await check("alice", "s3cret", "192.0.2.7"), { ok: true, user: "alice", groups: [] }, "a success is free");
     assert.equal((await check("mallory", "x", "192.0.2.7")).ok, false);
     const throttled = await check("alice", "guess2", "192.0.2.7");
     assert.equal(throttled.ok, false);
@@ -50,7 +50,7 @@ describe("createProxyAuth", () => {
     // even the right password is not checked now (it cannot be told from a guess without checking)
     assert.equal((await check("alice", "s3cret-other-header", "192.0.2.7")).ok, false);
     // but a credential verified before is still served from the cache
-    assert.deepEqual(await check("alice", "s3cret", "192.0.2.7"), { ok: true, user: "alice" });
+    assert.deepEqual(await check("alice", "s3cret", "192.0.2.7"), { ok: true, user: "alice", groups: [] });
     assert.equal((await check("alice", "guess", "198.51.100.1")).ok, false, "another address has its own allowance");
     assert.equal("retryAfterMs" in (await check("alice", "guess", "198.51.100.1")), false);
     // one /64 is one allowance

@@ -46,3 +46,24 @@ describe("userChanges with a directory", () => {
     assert.equal(userChanges(withDir, { ...auth({ alice: "h1" }), ldap }), undefined);
   });
 });
+
+describe("userChanges: groups", () => {
+  const withGroups = (groups: Record<string, string[]>) => ({
+    realm: "r",
+    users: Object.entries(groups).map(([name, g]) => ({ name, passwordHash: "h", groups: g })),
+    signInLimit: { burst: 10, perMinute: 10 },
+  });
+  it("names a local user whose groups changed (as rules compare them); order and case alone change nothing", () => {
+    const why = userChanges(withGroups({ alice: ["eng", "vpn"], bob: ["Ops"] }), withGroups({ alice: ["eng"], bob: ["ops"] }));
+    assert.ok(why);
+    assert.equal(why("alice"), 'the groups of user "alice" changed');
+    assert.equal(why("bob"), undefined);
+    assert.equal(userChanges(withGroups({ alice: ["vpn", "eng"] }), withGroups({ alice: ["ENG", "vpn"] })), undefined);
+  });
+  it("a change to the directory's groups settings ends directory users' connections", () => {
+    const ldap = { url: "ldaps://dc.test", bindName: "uid={user},dc=test", timeoutMs: 5000 };
+    const before = { ...withGroups({}), ldap };
+    const why = userChanges(before, { ...withGroups({}), ldap: { ...ldap, groups: { userAttribute: "uid", memberAttribute: "memberOf" } } });
+    assert.equal(why?.("dirk"), 'user "dirk" signed in through the directory, whose settings changed');
+  });
+});

@@ -153,6 +153,24 @@ describe("tollgate policy explain", () => {
     assert.match(named.out, /; decryption exception; direct\n/);
   });
 
+  it("--user with --group (repeated) asks as a member of groups", async () => {
+    const HASH = `pbkdf2-sha256$100000$${btoa("0123456789abcdef")}$${btoa("0123456789abcdef0123456789abcdef")}`;
+    const config = JSON.stringify({
+      proxyAuth: { users: [{ name: "alice", passwordHash: HASH, groups: ["ops"] }], ldap: { url: "ldaps://dc.test", bindName: "uid={user},dc=test", groups: {} } },
+      policy: { defaultAction: "deny", rules: [{ id: "ops", hosts: ["console.example"], groups: ["ops", "Domain Admins"], action: "allow" }] },
+    });
+    const files = { "gw.json": config };
+    const dirk = await run(["explain", "console.example", "--user", "dirk", "--group", "staff", "--group=Domain Admins", "--config", "gw.json"], files);
+    assert.equal(dirk.code, 0, dirk.err);
+    assert.match(dirk.out, /^console\.example: ALLOW by rule "ops"\n  rule "ops" matched host pattern "console\.example" for user "dirk" in group "domain admins"\n/);
+    assert.match(dirk.out, /user "dirk" \(groups "domain admins", "staff"\)/);
+    const alice = await run(["explain", "console.example", "--user", "alice", "--config", "gw.json"], files);
+    assert.match(alice.out, /ALLOW by rule "ops"/, "a local user's groups by default");
+    const erin = await run(["explain", "console.example", "--user", "erin", "--config", "gw.json"], files);
+    assert.match(erin.out, /DENY by the default action/);
+    assert.match(erin.out, /not a member of \["ops", "domain admins"\] \(their groups: \[\]\)/);
+  });
+
   it("--at asks about another moment for rules with a schedule", async () => {
     const config = JSON.stringify({
       policy: {

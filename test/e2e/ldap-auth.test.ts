@@ -2,7 +2,8 @@
  * `proxyAuth.ldap`: proxy users sign in with their directory password, checked by a bind
  * against a real OpenLDAP slapd (ldaps:// by name, validated against the test CA; and
  * ldap://). Local users come first and keep working while the directory is down; a
- * directory that cannot tell answers 503, not 407.
+ * directory that cannot tell answers 503, not 407. With `groups`, the users' groups are read
+ * from their entries' memberOf (slapd's memberof overlay) and decide rules by group.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -14,6 +15,12 @@ import { type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { type Origin, startOrigin } from "./support/origin.ts";
 import { type Slapd, startSlapd } from "./support/slapd.ts";
 
+/** The status of a GET through the gateway as `user` (`name:password`). */
+async function signedInGet(gw: GatewayProcess, origin: Origin, user: string): Promise<string> {
+  const r = await curl(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-x", `http://127.0.0.1:${gw.port}`, "--proxy-user", user, `http://origin.test:${origin.port}/hello`]);
+  return r.stdout;
+}
+
 describe("proxy users from an LDAP directory (proxyAuth.ldap)", { timeout: 90_000 }, () => {
   let pki: TestPki;
   let slapd: Slapd;
@@ -21,10 +28,7 @@ describe("proxy users from an LDAP directory (proxyAuth.ldap)", { timeout: 90_00
   let gw: GatewayProcess;
   let config: Record<string, unknown> & { proxyAuth: Record<string, unknown> & { ldap: Record<string, unknown> } };
 
-  const get = async (user: string) => {
-    const r = await curl(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-x", `http://127.0.0.1:${gw.port}`, "--proxy-user", user, `http://origin.test:${origin.port}/hello`]);
-    return r.stdout;
-  };
+  const get = (user: string) => signedInGet(gw, origin, user);
   const lineFor = (pred: (f: Record<string, unknown>) => boolean) => gw.waitForFlow((f) => f.type === "flow" && pred(f));
 
   before(async () => {
@@ -95,5 +99,82 @@ describe("proxy users from an LDAP directory (proxyAuth.ldap)", { timeout: 90_00
     await slapd.stop();
     assert.equal(await get("bob:builder"), "503");
     assert.equal(await get("root:local-only"), "200");
+  });
+});
+
+describe("groups from an LDAP directory (proxyAuth.ldap.groups)", { timeout: 90_000 }, () => {
+  let pki: TestPki;
+  let slapd: Slapd;
+  let origin: Origin;
+  let gw: GatewayProcess;
+  let config: Record<string, unknown> & { proxyAuth: { ldap: Record<string, unknown> } };
+
+  const get = (user: string) => signedInGet(gw, origin, user);
+  const lineFor = (pred: (f: Record<string, unknown>) => boolean) => gw.waitForFlow((f) => f.type === "flow" && pred(f));
+
+  before(async () => {
+    pki = makeTestPki(["ldap.test"]);
+    slapd = await startSlapd({ alice: "wonderland", bob: "builder", carol: "singer" }, pki, [
+      { cn: "Engineers", ou: "proxy", members: ["alice"] },
+      // a group of the same name as one a rule names, outside the part of the tree that counts
+      { cn: "Admins", ou: "teams", members: ["bob"] },
+      { cn: "Admins", ou: "proxy", members: ["carol"] },
+    ]);
+    origin = await startOrigin();
+    config = {
+      listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
+      proxyAuth: {
+        ldap: {
+          url: `ldaps://ldap.test:${slapd.ports.ldaps}`,
+          bindName: slapd.bindName,
+          caFile: pki.caFile,
+          timeoutMs: 3000,
+          groups: { within: "ou=proxy,dc=tollgate,dc=test" },
+        },
+      },
+      policy: {
+        defaultAction: "deny",
+        rules: [
+          { id: "admins", hosts: ["origin.test"], groups: ["admins"], action: "allow" },
+          { id: "engineers", hosts: ["origin.test"], groups: ["Engineers"], action: "allow" },
+        ],
+      },
+      dns: { hosts: { "origin.test": ["127.0.0.1"], "ldap.test": ["127.0.0.1"] } },
+      addressGuard: { allow: ["127.0.0.0/8"] },
+    };
+    gw = await startGateway(config);
+  });
+
+  after(async () => {
+    const graceful = await gw?.stop();
+    await slapd?.stop();
+    await origin?.close();
+    assert.equal(graceful, true);
+  });
+
+  it("a member's rule decides, read from the bound entry's memberOf; a same-named group outside `within` counts for nothing", async () => {
+    assert.equal(await get("alice:wonderland"), "200");
+    const alice = await lineFor((f) => f.user === "alice");
+    assert.equal(alice.rule, "engineers");
+    assert.match(String(alice.reason), /for user "alice" in group "engineers"$/);
+    assert.equal(await get("carol:singer"), "200");
+    assert.equal((await lineFor((f) => f.user === "carol")).rule, "admins");
+    assert.equal(await get("bob:builder"), "403");
+    assert.equal((await lineFor((f) => f.user === "bob")).rule, "default");
+  });
+
+  it("found by searchBase and userAttribute instead (as for Active Directory), after a reload; without `within` every group counts", async () => {
+    const groups = { searchBase: "dc=tollgate,dc=test", userAttribute: "uid" };
+    writeFileSync(gw.configFile!, JSON.stringify({ ...config, proxyAuth: { ldap: { ...config.proxyAuth.ldap, groups } } }));
+    assert.match(await gw.reload(), /SIGHUP: config reloaded/);
+    assert.equal(await get("bob:builder"), "200");
+    assert.equal((await lineFor((f) => f.user === "bob" && f.status === 200)).rule, "admins");
+  });
+
+  it("a search that finds no entry signs no one in without groups: 503, and the line says why", async () => {
+    writeFileSync(gw.configFile!, JSON.stringify({ ...config, proxyAuth: { ldap: { ...config.proxyAuth.ldap, groups: { searchBase: "ou=proxy,dc=tollgate,dc=test", userAttribute: "uid" } } } }));
+    assert.match(await gw.reload(), /SIGHUP: config reloaded/);
+    assert.equal(await get("alice:wonderland"), "503");
+    assert.match(String((await lineFor((f) => f.status === 503)).reason), /could not tell "alice"'s groups: no entry matched/);
   });
 });

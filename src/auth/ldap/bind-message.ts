@@ -3,16 +3,15 @@
  * sans-IO reader of the server's answer.
  * @module
  */
-import { children, constructed, integer, readInteger, readTlv, tlv } from "./ber.ts";
+import { constructed, integer, tlv } from "./ber.ts";
+import { type LdapResult, readLdapMessage, readLdapResult } from "./ldap-message.ts";
 
 const SEQUENCE = 0x30;
 const BIND_REQUEST = 0x60; // [APPLICATION 0] constructed
 const BIND_RESPONSE = 0x61; // [APPLICATION 1] constructed
 const UNBIND_REQUEST = 0x42; // [APPLICATION 2] primitive NULL
-const EXTENDED_RESPONSE = 0x78; // [APPLICATION 24]: messageID 0 is a Notice of Disconnection
 const SIMPLE = 0x80; // [0] simple password
 const OCTET_STRING = 0x04;
-const ENUMERATED = 0x0a;
 
 /** The largest answer read: a bind response is a result code and two short strings. */
 export const MAX_LDAP_MESSAGE_BYTES = 64 * 1024;
@@ -33,10 +32,8 @@ export function unbindRequest(messageId: number): Uint8Array {
 }
 
 /** A server's answer to a bind: `resultCode` 0 is success, 49 invalidCredentials (RFC 4511 Appendix A). */
-export interface BindResult {
+export interface BindResult extends LdapResult {
   readonly messageId: number;
-  readonly resultCode: number;
-  readonly diagnosticMessage: string;
 }
 
 /**
@@ -45,35 +42,11 @@ export interface BindResult {
  * Notice of Disconnection, or anything but a BindResponse
  */
 export function readBindResult(bytes: Uint8Array): { readonly result: BindResult; readonly size: number } | "incomplete" {
-  const message = readTlv(bytes, MAX_LDAP_MESSAGE_BYTES);
-  if (!message) return "incomplete";
-  if (message.tag !== SEQUENCE) throw new Error(`LDAP: expected a message (SEQUENCE), got tag 0x${message.tag.toString(16)}`);
-  const [id, op] = children(message.value);
-  if (!id || id.tag !== 0x02 || !op) throw new Error("LDAP: a message without an ID and an operation");
-  const messageId = readInteger(id.value);
-  if (op.tag === EXTENDED_RESPONSE && messageId === 0) {
-    const fields = children(op.value);
-    throw new Error(`LDAP: the server is closing the connection (${resultText(fields)})`);
-  }
+  const message = readLdapMessage(bytes, MAX_LDAP_MESSAGE_BYTES);
+  if (message === "incomplete") return message;
+  const { messageId, op, size } = message;
   if (op.tag !== BIND_RESPONSE) throw new Error(`LDAP: expected a BindResponse, got tag 0x${op.tag.toString(16)}`);
-  const fields = children(op.value);
-  const [code, , diagnostic] = fields;
-  if (!code || code.tag !== ENUMERATED || !diagnostic || diagnostic.tag !== OCTET_STRING) throw new Error("LDAP: a BindResponse without a result code and message");
-  return {
-    result: { messageId, resultCode: readInteger(code.value), diagnosticMessage: diagnosticText(diagnostic.value) },
-    size: message.size,
-  };
-}
-
-/** A server's diagnosticMessage, as much as a log line needs. */
-function diagnosticText(value: Uint8Array): string {
-  return new TextDecoder().decode(value).slice(0, 200);
-}
-
-function resultText(fields: readonly { tag: number; value: Uint8Array }[]): string {
-  const [code, , diagnostic] = fields;
-  const text = diagnostic ? diagnosticText(diagnostic.value) : "";
-  return `result ${code ? readInteger(code.value) : "?"}${text ? `: ${text}` : ""}`;
+  return { result: { messageId, ...readLdapResult(op.value, "BindResponse") }, size };
 }
 
 /**

@@ -13,10 +13,53 @@ const enc = new TextEncoder();
 interface Seen {
   binds: { name: string; password: string }[];
   unbinds: number;
+  searches?: { base: string; scope: number; sizeLimit: number; filter: string; attributes: string[] }[];
 }
 
-/** A directory on the other end of an in-memory connection: `answer` decides each bind's result code. */
-function fakeDirectory(answer: (name: string, password: string) => number | "silent" | "hang-up", seen: Seen): () => Promise<Conn> {
+/** A search as the fake reads it: the filter as `attr=value` or `(objectClass=*)`. */
+type SearchSeen = NonNullable<Seen["searches"]>[number];
+/** What the fake answers a search with: entries (DN and attributes) then a result code, or raw messages. */
+type SearchReply = { entries: { dn: string; attributes: Record<string, string[]> }[]; code?: number; references?: number } | { raw: Uint8Array[] };
+
+function readSearch(op: Uint8Array): SearchSeen {
+  const [base, scope, , size, , , filter, attrs] = children(op);
+  let f: string;
+  if (filter!.tag === 0x87) f = `(${dec.decode(filter!.value)}=*)`;
+  else {
+    const [a, v] = children(filter!.value);
+    f = `${dec.decode(a!.value)}=${dec.decode(v!.value)}`;
+  }
+  return {
+    base: dec.decode(base!.value),
+    scope: scope!.value[0]!,
+    sizeLimit: size!.value[0]!,
+    filter: f,
+    attributes: children(attrs!.value).map((t) => dec.decode(t.value)),
+  };
+}
+
+function searchAnswers(id: Uint8Array, reply: SearchReply): Uint8Array[] {
+  if ("raw" in reply) return reply.raw;
+  const msg = (op: Uint8Array) => constructed(0x30, [tlv(0x02, id), op]);
+  const out = reply.entries.map((e) =>
+    msg(constructed(0x64, [
+      tlv(0x04, enc.encode(e.dn)),
+      constructed(0x30, Object.entries(e.attributes).map(([type, values]) => constructed(0x30, [tlv(0x04, enc.encode(type)), constructed(0x31, values.map((v) => tlv(0x04, enc.encode(v))))]))),
+    ])));
+  for (let i = 0; i < (reply.references ?? 0); i++) out.unshift(msg(constructed(0x73, [tlv(0x04, enc.encode("ldap://other.test/dc=x"))])));
+  out.push(msg(constructed(0x65, [integer(reply.code ?? 0, 0x0a), tlv(0x04, new Uint8Array(0)), tlv(0x04, new Uint8Array(0))])));
+  return out;
+}
+
+/**
+ * A directory on the other end of an in-memory connection: `answer` decides each bind's
+ * result code, `search` each search's answers.
+ */
+function fakeDirectory(
+  answer: (name: string, password: string) => number | "silent" | "hang-up",
+  seen: Seen,
+  search: (req: SearchSeen) => SearchReply = () => ({ entries: [], code: 32 }),
+): () => Promise<Conn> {
   return () => {
     const [ours, theirs] = memoryConnPair();
     void (async () => {
@@ -39,6 +82,12 @@ function fakeDirectory(answer: (name: string, password: string) => number | "sil
           const [id, op] = children(msg.value);
           if (op!.tag === 0x42) {
             seen.unbinds++;
+            continue;
+          }
+          if (op!.tag === 0x63) {
+            const req = readSearch(op!.value);
+            (seen.searches ??= []).push(req);
+            for (const m of searchAnswers(id!.value, search(req))) await writer.write(m);
             continue;
           }
           const [, name, password] = children(op!.value);
@@ -66,7 +115,7 @@ describe("LdapDirectory", () => {
   it("binds as the user: the right password passes, a wrong one does not, and each session ends with an unbind", async () => {
     const seen: Seen = { binds: [], unbinds: 0 };
     const dir = new LdapDirectory(settings, fakeDirectory(byPassword, seen));
-    assert.deepEqual(await dir.verify("alice", "s3cret"), { ok: true });
+    assert.deepEqual(await dir.verify("alice", "s3cret"), { ok: true, groups: [] });
     const bad = await dir.verify("alice", "guess");
     assert.equal(bad.ok, false);
     if (!bad.ok) assert.match(bad.reason, /refused the bind: result 49 \(no\)/);
@@ -91,7 +140,7 @@ describe("LdapDirectory", () => {
       assert.equal(r.ok, false, JSON.stringify(name));
     }
     assert.equal(seen.binds.length, 0);
-    assert.deepEqual(await dir.verify("j.doe-2@corp.example", "pw"), { ok: true });
+    assert.deepEqual(await dir.verify("j.doe-2@corp.example", "pw"), { ok: true, groups: [] });
     assert.equal(seen.binds[0]?.name, "uid=j.doe-2@corp.example,o=$&", "the template as written, the name put in as it is");
   });
 
@@ -127,6 +176,59 @@ describe("LdapDirectory", () => {
   });
 });
 
+describe("LdapDirectory: groups", () => {
+  const groupsOf = (dn: string) => ({ entries: [{ dn, attributes: { memberOf: ["cn=Engineers,ou=groups,dc=test", "CN=VPN Users,OU=Groups,DC=test", "cn=admins,ou=other,dc=test", "cn=Engineers,ou=groups,dc=test"] } }] });
+
+  it("reads the bound entry's memberOf, as the user, after the bind: names in lower case, sorted, once each", async () => {
+    const seen: Seen = { binds: [], unbinds: 0 };
+    const dir = new LdapDirectory({ ...settings, groups: { userAttribute: "uid", memberAttribute: "memberOf" } }, fakeDirectory(byPassword, seen, (req) => groupsOf(req.base)));
+    assert.deepEqual(await dir.verify("alice", "s3cret"), { ok: true, groups: ["admins", "engineers", "vpn users"] });
+    assert.deepEqual(seen.searches, [{ base: "uid=alice,ou=people,dc=test", scope: 0, sizeLimit: 2, filter: "(objectClass=*)", attributes: ["memberOf"] }]);
+    const bad = await dir.verify("alice", "guess");
+    assert.equal(bad.ok, false);
+    assert.equal(seen.searches?.length, 1, "no search after a refused bind");
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(seen.unbinds, 2);
+  });
+
+  it("with searchBase, finds the user's entry by userAttribute (Active Directory), skipping referrals; within keeps groups below a DN", async () => {
+    const seen: Seen = { binds: [], unbinds: 0 };
+    const ad = { ...settings, bindName: "{user}@corp.test", groups: { searchBase: "dc=test", userAttribute: "sAMAccountName", memberAttribute: "memberOf", within: "ou=Groups, dc=TEST" } };
+    const dir = new LdapDirectory(ad, fakeDirectory(() => 0, seen, () => ({ ...groupsOf("cn=Alice,dc=test"), references: 2 })));
+    assert.deepEqual(await dir.verify("alice", "pw"), { ok: true, groups: ["engineers", "vpn users"] });
+    assert.deepEqual(seen.searches, [{ base: "dc=test", scope: 2, sizeLimit: 2, filter: "sAMAccountName=alice", attributes: ["memberOf"] }]);
+  });
+
+  it("fails closed: a search that finds no entry, two entries, or the list in parts is unavailable, never a sign-in without groups", async () => {
+    const g = { searchBase: "dc=test", userAttribute: "uid", memberAttribute: "memberOf" };
+    const cases: [SearchReply, RegExp][] = [
+      [{ entries: [] }, /could not tell "alice"'s groups: no entry matched/],
+      [{ entries: [{ dn: "uid=alice,ou=a,dc=test", attributes: {} }, { dn: "uid=alice,ou=b,dc=test", attributes: {} }] }, /more than one entry matched/],
+      [{ entries: [{ dn: "uid=alice,ou=a,dc=test", attributes: {} }], code: 4 }, /more than one entry matched/],
+      [{ entries: [], code: 50 }, /result 50/],
+      [{ entries: [{ dn: "cn=a", attributes: { "memberOf;range=0-1499": ["cn=x,dc=test"] } }] }, /memberof;range=0-1499, a part of the list/],
+      [{ entries: [{ dn: "cn=a", attributes: { memberOf: ["not a dn"] } }] }, /not a distinguished name/],
+      [{ raw: [constructed(0x30, [integer(9), constructed(0x65, [integer(0, 0x0a), tlv(0x04, new Uint8Array(0)), tlv(0x04, new Uint8Array(0))])])] }, /answer to message 9, not to the search/],
+      [{ raw: [constructed(0x30, [integer(2), constructed(0x64, [tlv(0x04, enc.encode("cn=a")), constructed(0x30, [constructed(0x30, [tlv(0x04, enc.encode("memberOf")), tlv(0x04, new Uint8Array(0))])])])])] }, /malformed attribute/],
+    ];
+    for (const [reply, error] of cases) {
+      const dir = new LdapDirectory({ ...settings, groups: g }, fakeDirectory(() => 0, { binds: [], unbinds: 0 }, () => reply));
+      await assert.rejects(dir.verify("alice", "pw"), (e) => e instanceof DirectoryUnavailableError && error.test(e.message), String(error));
+    }
+  });
+
+  it("a directory that never finishes the search is bounded by timeoutMs", async () => {
+    const dir = new LdapDirectory({ ...settings, timeoutMs: 150, groups: { userAttribute: "uid", memberAttribute: "memberOf" } }, fakeDirectory(() => 0, { binds: [], unbinds: 0 }, () => ({ raw: [] })));
+    const started = Date.now();
+    await assert.rejects(dir.verify("alice", "pw"), (e) => e instanceof DirectoryUnavailableError && /groups: timed out/.test(e.message));
+    assert.ok(Date.now() - started < 2000);
+  });
+
+  it("within must be a DN", () => {
+    assert.throws(() => new LdapDirectory({ ...settings, groups: { userAttribute: "uid", memberAttribute: "memberOf", within: "groups" } }, fakeDirectory(() => 0, { binds: [], unbinds: 0 })), /not a distinguished name/);
+  });
+});
+
 describe("BasicCredentials with a directory", () => {
   const header = (user: string, password: string) => `Basic ${btoa(`${user}:${password}`)}`;
 
@@ -136,18 +238,18 @@ describe("BasicCredentials with a directory", () => {
     const directory = new LdapDirectory(settings, (signal) => (down ? Promise.reject(new Error("ECONNREFUSED")) : fakeDirectory(byPassword, seen)()));
     const local = [{ name: "root", passwordHash: await hashPassword("local-pw", 100_000) }];
     const creds = createBasicCredentials(local, { burst: 2, perMinute: 1 }, undefined, undefined, directory);
-    assert.deepEqual(await creds.check(header("root", "local-pw"), "Proxy-Authorization", "10.0.0.1"), { ok: true, user: "root" });
+    assert.deepEqual(await creds.check(header("root", "local-pw"), "Proxy-Authorization", "10.0.0.1"), { ok: true, user: "root", groups: [] });
     assert.equal((await creds.check(header("root", "s3cret"), "Proxy-Authorization", "10.0.0.1")).ok, false, "a local name is never asked of the directory");
-    assert.deepEqual(await creds.check(header("alice", "s3cret"), "Proxy-Authorization", "10.0.0.2"), { ok: true, user: "alice" });
+    assert.deepEqual(await creds.check(header("alice", "s3cret"), "Proxy-Authorization", "10.0.0.2"), { ok: true, user: "alice", groups: [] });
     assert.equal(seen.binds.length, 1);
     down = true;
-    assert.deepEqual(await creds.check(header("alice", "s3cret"), "Proxy-Authorization", "10.0.0.2"), { ok: true, user: "alice" }, "remembered");
+    assert.deepEqual(await creds.check(header("alice", "s3cret"), "Proxy-Authorization", "10.0.0.2"), { ok: true, user: "alice", groups: [] }, "remembered");
     for (let i = 0; i < 4; i++) {
       const r = await creds.check(header("bob", "pw"), "Proxy-Authorization", "10.0.0.3");
       assert.equal(uncheckedAnswer(r)?.status, 503, `attempt ${i}: unavailable, not counted against the client`);
       assert.match(uncheckedAnswer(r)?.message ?? "", /cannot be checked now/);
     }
-    assert.deepEqual(await creds.check(header("root", "local-pw"), "Proxy-Authorization", "10.0.0.3"), { ok: true, user: "root" }, "a local account works while the directory is down");
+    assert.deepEqual(await creds.check(header("root", "local-pw"), "Proxy-Authorization", "10.0.0.3"), { ok: true, user: "root", groups: [] }, "a local account works while the directory is down");
   });
 
   it("a directory user is named in lower case; a local name in other case never reaches the directory", async () => {
@@ -155,8 +257,19 @@ describe("BasicCredentials with a directory", () => {
     const directory = new LdapDirectory(settings, fakeDirectory(() => 0, seen));
     const local = [{ name: "root", passwordHash: await hashPassword("local-pw", 100_000) }];
     const creds = createBasicCredentials(local, { burst: 5, perMinute: 1 }, undefined, undefined, directory);
-    assert.deepEqual(await creds.check(header("Alice", "s3cret"), "Proxy-Authorization", "10.0.0.2"), { ok: true, user: "alice" });
+    assert.deepEqual(await creds.check(header("Alice", "s3cret"), "Proxy-Authorization", "10.0.0.2"), { ok: true, user: "alice", groups: [] });
     assert.equal((await creds.check(header("ROOT", "anything"), "Proxy-Authorization", "10.0.0.2")).ok, false, "would come back as local root");
     assert.deepEqual(seen.binds.map((b) => b.name), ["uid=Alice,ou=people,dc=test"]);
+  });
+
+  it("a sign-in carries the user's groups: a local user's from the config, a directory user's from the directory; remembered with them", async () => {
+    const seen: Seen = { binds: [], unbinds: 0 };
+    const dir = new LdapDirectory({ ...settings, groups: { userAttribute: "uid", memberAttribute: "memberOf" } }, fakeDirectory(() => 0, seen, (req) => ({ entries: [{ dn: req.base, attributes: { memberOf: ["cn=Staff,dc=test"] } }] })));
+    const local = [{ name: "root", passwordHash: await hashPassword("local-pw", 100_000), groups: ["Ops", "ops", "Admins"] }];
+    const creds = createBasicCredentials(local, { burst: 5, perMinute: 1 }, undefined, undefined, dir);
+    assert.deepEqual(await creds.check(header("root", "local-pw"), "Proxy-Authorization", "10.0.0.1"), { ok: true, user: "root", groups: ["admins", "ops"] });
+    assert.deepEqual(await creds.check(header("Alice", "pw"), "Proxy-Authorization", "10.0.0.1"), { ok: true, user: "alice", groups: ["staff"] });
+    assert.deepEqual(await creds.check(header("Alice", "pw"), "Proxy-Authorization", "10.0.0.1"), { ok: true, user: "alice", groups: ["staff"] });
+    assert.equal(seen.searches?.length, 1, "the second check came from the cache");
   });
 });

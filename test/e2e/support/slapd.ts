@@ -1,8 +1,9 @@
 /**
  * A real LDAP directory for end-to-end tests: OpenLDAP's slapd in the foreground on free
  * ports of 127.0.0.1 (ldaps:// with the test PKI's certificate, and ldap://), holding
- * `dc=tollgate,dc=test` with the given users under `ou=people`. Loaded with slapadd before it
- * starts. Installed by scripts/setup.sh (Debian package slapd; no service is started).
+ * `dc=tollgate,dc=test` with the given users under `ou=people`, and optionally groups
+ * (`groupOfNames` under the OU given, with the memberof overlay's `memberOf` on their members).
+ * Loaded with slapadd before it starts. Installed by scripts/setup.sh (Debian package slapd; no service is started).
  * @module
  */
 import { execFileSync } from "node:child_process";
@@ -20,8 +21,22 @@ export interface Slapd {
   readonly output: string[];
 }
 
-/** Starts slapd with `users` (name → password) and `tls` (PEM text of its certificate chain and key). */
-export async function startSlapd(users: Readonly<Record<string, string>>, tls: { certPem: string; keyPem: string }): Promise<Slapd> {
+/** A group: its CN, the OU it is in (below the suffix), and its members' user names. */
+export interface SlapdGroup {
+  readonly cn: string;
+  readonly ou: string;
+  readonly members: readonly string[];
+}
+
+const SUFFIX = "dc=tollgate,dc=test";
+
+/** The DN of a group in the test directory. */
+export function groupDn(g: Pick<SlapdGroup, "cn" | "ou">): string {
+  return `cn=${g.cn},ou=${g.ou},${SUFFIX}`;
+}
+
+/** Starts slapd with `users` (name → password), `groups`, and `tls` (PEM text of its certificate chain and key). */
+export async function startSlapd(users: Readonly<Record<string, string>>, tls: { certPem: string; keyPem: string }, groups: readonly SlapdGroup[] = []): Promise<Slapd> {
   const dir = tempDir("tollgate-slapd-");
   const db = join(dir, "db");
   mkdirSync(db);
@@ -34,6 +49,7 @@ export async function startSlapd(users: Readonly<Record<string, string>>, tls: {
     "include /etc/ldap/schema/inetorgperson.schema",
     "modulepath /usr/lib/ldap",
     "moduleload back_mdb",
+    "moduleload memberof",
     // an empty password with a name then binds (unauthenticated): the gateway must never send one
     "allow bind_anon_dn",
     `pidfile ${join(dir, "slapd.pid")}`,
@@ -43,6 +59,7 @@ export async function startSlapd(users: Readonly<Record<string, string>>, tls: {
     'suffix "dc=tollgate,dc=test"',
     `directory ${db}`,
     "maxsize 16777216",
+    "overlay memberof",
     "access to attrs=userPassword by anonymous auth by * none",
     "access to * by * read",
     "",
@@ -50,8 +67,12 @@ export async function startSlapd(users: Readonly<Record<string, string>>, tls: {
   const entries = [
     "dn: dc=tollgate,dc=test\nobjectClass: dcObject\nobjectClass: organization\no: tollgate\ndc: tollgate",
     "dn: ou=people,dc=tollgate,dc=test\nobjectClass: organizationalUnit\nou: people",
+    ...[...new Set(groups.map((g) => g.ou))].map((ou) => `dn: ou=${ou},${SUFFIX}\nobjectClass: organizationalUnit\nou: ${ou}`),
+    // slapadd passes by the overlay: each member's memberOf is written out here
     ...Object.entries(users).map(([name, password]) =>
-      `dn: uid=${name},ou=people,dc=tollgate,dc=test\nobjectClass: inetOrgPerson\nuid: ${name}\ncn: ${name}\nsn: ${name}\nuserPassword: ${password}`),
+      [`dn: uid=${name},ou=people,${SUFFIX}\nobjectClass: inetOrgPerson\nuid: ${name}\ncn: ${name}\nsn: ${name}\nuserPassword: ${password}`,
+        ...groups.filter((g) => g.members.includes(name)).map((g) => `memberOf: ${groupDn(g)}`)].join("\n")),
+    ...groups.map((g) => [`dn: ${groupDn(g)}\nobjectClass: groupOfNames\ncn: ${g.cn}`, ...g.members.map((m) => `member: uid=${m},ou=people,${SUFFIX}`)].join("\n")),
   ];
   const ldif = join(dir, "data.ldif");
   writeFileSync(ldif, entries.join("\n\n") + "\n");

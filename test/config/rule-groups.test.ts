@@ -1,0 +1,64 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { parseConfig } from "../../src/config/parse.ts";
+import { configProblems as problems } from "../helpers/config-problems.ts";
+
+// a syntactically valid hash (`tollgate auth hash` output shape); never checked against a password here
+const HASH = `pbkdf2-sha256$100000$${btoa("0123456789abcdef")}$${btoa("0123456789abcdef0123456789abcdef")}`;
+const users = [{ name: "alice", passwordHash: HASH, groups: ["Engineers", "vpn users"] }, { name: "bob", passwordHash: HASH }];
+const ldap = { url: "ldaps://dc1.corp.example", bindName: "uid={user},ou=people,dc=corp,dc=example" };
+
+describe("config: groups", () => {
+  it("local users may have groups; rules and url rules may name them, in any case", () => {
+    const c = parseConfig({
+      proxyAuth: { users },
+      policy: { rules: [{ hosts: ["x.example"], groups: ["engineers"], action: "allow" }], urlRules: [{ id: "u", groups: ["VPN Users"], action: "deny" }] },
+    });
+    assert.deepEqual(c.proxyAuth?.users.map((u) => u.groups), [["Engineers", "vpn users"], []]);
+    assert.deepEqual(c.policy.rules[0]?.groups, ["engineers"]);
+    assert.deepEqual(c.policy.urlRules[0]?.groups, ["VPN Users"]);
+  });
+
+  it("reports a group no user can be in, at the item (a typo would never match)", () => {
+    assert.deepEqual(problems({ proxyAuth: { users }, policy: { rules: [{ groups: ["engineers", "enginers"], action: "allow" }] } }), [
+      'policy.rules[0].groups[1]: no proxyAuth user is in group "enginers" (local users\' groups: "engineers", "vpn users")',
+    ]);
+    assert.deepEqual(problems({ proxyAuth: { users: [users[1]], ldap }, policy: { urlRules: [{ id: "u", groups: ["staff"], action: "deny" }] } }), [
+      'policy.urlRules[0].groups[0]: no proxyAuth user is in group "staff" (no local user has groups; the directory\'s groups are read only with proxyAuth.ldap.groups)',
+    ]);
+    assert.deepEqual(problems({ policy: { rules: [{ groups: ["staff"], action: "allow" }] } }), [
+      'policy.rules[0].groups[0]: names group "staff", but there is no proxyAuth: no flow has a user',
+    ]);
+  });
+
+  it("with the directory's groups read, rules may name any group", () => {
+    const c = parseConfig({ proxyAuth: { ldap: { ...ldap, groups: {} } }, policy: { rules: [{ groups: ["Domain Admins"], action: "deny" }] } });
+    assert.deepEqual(c.proxyAuth?.ldap?.groups, { userAttribute: "uid", memberAttribute: "memberOf" });
+    assert.deepEqual(c.policy.rules[0]?.groups, ["Domain Admins"]);
+  });
+
+  it("proxyAuth.ldap.groups: searchBase, userAttribute, memberAttribute and within; bad values named", () => {
+    const ad = { url: "ldaps://dc1.corp.example", bindName: "{user}@corp.example", groups: { searchBase: "dc=corp,dc=example", userAttribute: "sAMAccountName", within: "OU=Proxy Groups,DC=corp,DC=example" } };
+    assert.deepEqual(parseConfig({ proxyAuth: { ldap: ad } }).proxyAuth?.ldap?.groups, { ...ad.groups, memberAttribute: "memberOf" });
+    assert.deepEqual(problems({ proxyAuth: { ldap: { ...ad, groups: { userAttribute: "sAMAccountName" } } } }), [
+      'proxyAuth.ldap.groups: with a bind name that is not a DN (like "{user}@corp.example"), groups needs "searchBase" and "userAttribute" (e.g. "sAMAccountName") to find the user\'s entry',
+    ]);
+    const p = problems({ proxyAuth: { ldap: { ...ldap, groups: { searchBase: "", within: "groups", memberAttribute: "member of", extra: 1 } } } });
+    assert.deepEqual(p.sort(), [
+      'proxyAuth.ldap.groups.extra: unknown key (expected one of "searchBase", "userAttribute", "memberAttribute", "within")',
+      'proxyAuth.ldap.groups.memberAttribute: expected an attribute name like "memberOf"',
+      'proxyAuth.ldap.groups.searchBase: expected a DN like "ou=groups,dc=example,dc=org", got an empty string',
+      'proxyAuth.ldap.groups.within: not a distinguished name (an attribute without "="): "groups"',
+    ]);
+  });
+
+  it("reports bad group names of users and rules", () => {
+    assert.deepEqual(problems({ proxyAuth: { users: [{ name: "a", passwordHash: HASH, groups: ["ok", "", "x\ny"] }] } }), [
+      "proxyAuth.users[0].groups[1]: expected 1-256 characters, no control characters",
+      "proxyAuth.users[0].groups[2]: expected 1-256 characters, no control characters",
+    ]);
+    assert.deepEqual(problems({ proxyAuth: { users }, policy: { rules: [{ groups: "engineers", action: "allow" }] } }), [
+      'policy.rules[0].groups: expected an array of group names, got "engineers"',
+    ]);
+  });
+});
