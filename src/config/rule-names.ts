@@ -76,25 +76,32 @@ export function ruleListenersExist<T>() {
  * `proxyAuth` user (or when there is no `proxyAuth`).
  */
 export function ruleUsersExist<T>() {
-  return ruleNamesCheck<T>(["rules", "urlRules"], "users", (config) => {
-    const auth = config["proxyAuth"];
-    const names = new Set<string>();
-    if (isPlainObject(auth) && Array.isArray(auth["users"])) {
-      for (const u of auth["users"]) if (isPlainObject(u) && typeof u["name"] === "string") names.add(u["name"]);
-    }
-    // with a directory, any other name may sign in, named in lower case (see proxy-auth.ts)
-    const directory = isPlainObject(auth) && auth["ldap"] !== undefined;
-    const folded = new Set([...names].map((n) => n.toLowerCase()));
-    return (name) => {
-      if (names.has(name)) return undefined;
-      if (!USER_NAME_RE.test(name)) return `${JSON.stringify(name)} cannot be a proxyAuth user name (1-64 characters, no colon or control characters)`;
-      if (!isPlainObject(auth)) return `names user ${JSON.stringify(name)}, but there is no proxyAuth: no flow has a user`;
-      if (!directory || folded.has(name.toLowerCase())) return `no proxyAuth user named ${JSON.stringify(name)}`;
-      if (!DIRECTORY_NAME_RE.test(name)) return `${JSON.stringify(name)} is not a local user, nor a name the directory is asked about (letters, digits and ._@- only)`;
-      if (name !== name.toLowerCase()) return `${JSON.stringify(name)} is not a local user, and directory users are named in lower case: write ${JSON.stringify(name.toLowerCase())}`;
-      return undefined;
-    };
-  });
+  return ruleNamesCheck<T>(["rules", "urlRules"], "users", userNameProblem);
+}
+
+/**
+ * What is wrong with a user name a rule or route gives, under `config`'s `proxyAuth`
+ * (undefined: nothing). Without a directory it must be a local user; with one, any name the
+ * directory is asked about, in lower case.
+ */
+export function userNameProblem(config: Record<string, unknown>): (name: string) => string | undefined {
+  const auth = config["proxyAuth"];
+  const names = new Set<string>();
+  if (isPlainObject(auth) && Array.isArray(auth["users"])) {
+    for (const u of auth["users"]) if (isPlainObject(u) && typeof u["name"] === "string") names.add(u["name"]);
+  }
+  // with a directory, any other name may sign in, named in lower case (see proxy-auth.ts)
+  const directory = isPlainObject(auth) && auth["ldap"] !== undefined;
+  const folded = new Set([...names].map((n) => n.toLowerCase()));
+  return (name) => {
+    if (names.has(name)) return undefined;
+    if (!USER_NAME_RE.test(name)) return `${JSON.stringify(name)} cannot be a proxyAuth user name (1-64 characters, no colon or control characters)`;
+    if (!isPlainObject(auth)) return `names user ${JSON.stringify(name)}, but there is no proxyAuth: no flow has a user`;
+    if (!directory || folded.has(name.toLowerCase())) return `no proxyAuth user named ${JSON.stringify(name)}`;
+    if (!DIRECTORY_NAME_RE.test(name)) return `${JSON.stringify(name)} is not a local user, nor a name the directory is asked about (letters, digits and ._@- only)`;
+    if (name !== name.toLowerCase()) return `${JSON.stringify(name)} is not a local user, and directory users are named in lower case: write ${JSON.stringify(name.toLowerCase())}`;
+    return undefined;
+  };
 }
 
 /**
@@ -103,24 +110,30 @@ export function ruleUsersExist<T>() {
  * read (`proxyAuth.ldap.groups`). Compared in lower case, as sign-ins compare them.
  */
 export function ruleGroupsExist<T>() {
-  return ruleNamesCheck<T>(["rules", "urlRules"], "groups", (config) => {
-    const auth = config["proxyAuth"];
-    const known = new Set<string>();
-    if (isPlainObject(auth) && Array.isArray(auth["users"])) {
-      for (const u of auth["users"]) {
-        if (isPlainObject(u) && Array.isArray(u["groups"])) for (const g of u["groups"]) if (typeof g === "string") known.add(g.toLowerCase());
-      }
+  return ruleNamesCheck<T>(["rules", "urlRules"], "groups", groupNameProblem);
+}
+
+/**
+ * What is wrong with a group name a rule or route gives, under `config`'s `proxyAuth`
+ * (undefined: nothing): some local user must be in it, unless the directory's groups are read.
+ */
+export function groupNameProblem(config: Record<string, unknown>): (name: string) => string | undefined {
+  const auth = config["proxyAuth"];
+  const known = new Set<string>();
+  if (isPlainObject(auth) && Array.isArray(auth["users"])) {
+    for (const u of auth["users"]) {
+      if (isPlainObject(u) && Array.isArray(u["groups"])) for (const g of u["groups"]) if (typeof g === "string") known.add(g.toLowerCase());
     }
-    const ldap = isPlainObject(auth) ? auth["ldap"] : undefined;
-    const directoryGroups = isPlainObject(ldap) && ldap["groups"] !== undefined;
-    return (name) => {
-      if (!isPlainObject(auth)) return `names group ${JSON.stringify(name)}, but there is no proxyAuth: no flow has a user`;
-      if (directoryGroups || known.has(name.toLowerCase())) return undefined;
-      const local = known.size === 0 ? "no local user has groups" : `local users' groups: ${[...known].sort().map((g) => JSON.stringify(g)).join(", ")}`;
-      const hint = ldap === undefined ? "" : "; the directory's groups are read only with proxyAuth.ldap.groups";
-      return `no proxyAuth user is in group ${JSON.stringify(name)} (${local}${hint})`;
-    };
-  });
+  }
+  const ldap = isPlainObject(auth) ? auth["ldap"] : undefined;
+  const directoryGroups = isPlainObject(ldap) && ldap["groups"] !== undefined;
+  return (name) => {
+    if (!isPlainObject(auth)) return `names group ${JSON.stringify(name)}, but there is no proxyAuth: no flow has a user`;
+    if (directoryGroups || known.has(name.toLowerCase())) return undefined;
+    const local = known.size === 0 ? "no local user has groups" : `local users' groups: ${[...known].sort().map((g) => JSON.stringify(g)).join(", ")}`;
+    const hint = ldap === undefined ? "" : "; the directory's groups are read only with proxyAuth.ldap.groups";
+    return `no proxyAuth user is in group ${JSON.stringify(name)} (${local}${hint})`;
+  };
 }
 
 /** Report `policy.rules[i].hostLists[j]` and `policy.urlRules[i].hostLists[j]` items that name no `policy.hostLists` entry. */

@@ -24,6 +24,8 @@ import { passthroughIssues, passthroughSchema, toPassthrough } from "./schema-pa
 import { parsePathPrefix, pathPrefixError, routeHostError } from "../reverse/routes.ts";
 import { parseHostPort } from "../protocol/http-authority.ts";
 import { boolean, checkedString, cidrList, expected, filePath, ID_RE, ID_WHAT, id, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
+import { groupNamesSchema } from "./schema-proxy-auth.ts";
+import { groupNameProblem, userNameProblem } from "./rule-names.ts";
 
 const tlsVersion = v.picklist(["TLSv1.2", "TLSv1.3"], expected('"TLSv1.2" or "TLSv1.3"'));
 const methods = v.array(checkedString('an uppercase HTTP method like "GET"', methodError), expected("an array of HTTP methods"));
@@ -158,14 +160,12 @@ const routeSchema = object({
   responseHeaders: v.optional(headerEditsSchema, {}),
   deny: v.optional(v.array(denySchema, expected("an array of deny rules")), []),
   clients: v.optional(cidrList),
-  /** HTTP Basic authentication of the route's requests, against `proxyAuth.users`. */
-  basicAuth: v.optional(object({
-    users: v.pipe(
-      v.array(v.string(expected("a user name")), expected("an array of user names")),
-      v.check((u) => u.length > 0, "expected at least one user name (a proxyAuth user)"),
-    ),
+  /** HTTP Basic authentication of the route's requests, against the `proxyAuth` users: these users, or members of these groups. */
+  basicAuth: v.optional(v.pipe(object({
+    users: v.optional(v.array(v.string(expected("a user name")), expected("an array of user names")), []),
+    groups: v.optional(groupNamesSchema, []),
     realm: v.optional(checkedString("a realm (printable text)", (t) => (/^[\x20-\x7e]{1,64}$/.test(t) ? undefined : `expected 1-64 printable ASCII characters, got ${JSON.stringify(t)}`))),
-  })),
+  }), v.check((a) => a.users.length + a.groups.length > 0, 'expected at least one user or group in "users" or "groups"'))),
   /** Token-bucket request rate limit of the route (per client address, or for the whole route). */
   rateLimit: v.optional(object({
     requestsPerSecond: v.pipe(
@@ -227,15 +227,12 @@ export function reverseReferences<T>() {
           issues.push({ message: `no pool named ${JSON.stringify(pool)}`, path: [["reverse", reverse], ["routes", routes], [i, r], ["pool", pool]] });
         }
         const auth = r["basicAuth"];
-        if (isPlainObject(auth) && Array.isArray(auth["users"])) {
-          const known = proxyAuthUsers(config);
-          const users = auth["users"] as unknown[];
-          users.forEach((u, j) => {
-            if (typeof u !== "string" || known.has(u)) return;
-            const message = known.size === 0 && !isPlainObject(config["proxyAuth"])
-              ? `names user ${JSON.stringify(u)}, but there is no proxyAuth: route users are proxyAuth users`
-              : `no proxyAuth user named ${JSON.stringify(u)}`;
-            issues.push({ message, path: [["reverse", reverse], ["routes", routes], [i, r], ["basicAuth", auth], ["users", users], [j, u]] });
+        for (const [field, problemOf] of [["users", userNameProblem(config)], ["groups", groupNameProblem(config)]] as const) {
+          const names = isPlainObject(auth) ? auth[field] : undefined;
+          if (!Array.isArray(names)) continue;
+          names.forEach((name: unknown, j) => {
+            const message = typeof name === "string" ? problemOf(name) : undefined;
+            if (message !== undefined) issues.push({ message, path: [["reverse", reverse], ["routes", routes], [i, r], ["basicAuth", auth], [field, names], [j, name]] });
           });
         }
         const names = r["listeners"];
@@ -267,16 +264,6 @@ export function reverseReferences<T>() {
       if (first) addIssue({ message: issue.message, path: [first, ...rest] });
     }
   });
-}
-
-/** The names of `proxyAuth.users`, as far as they are readable. */
-function proxyAuthUsers(config: Record<string, unknown>): Set<string> {
-  const auth = config["proxyAuth"];
-  const names = new Set<string>();
-  if (isPlainObject(auth) && Array.isArray(auth["users"])) {
-    for (const u of auth["users"]) if (isPlainObject(u) && typeof u["name"] === "string") names.add(u["name"]);
-  }
-  return names;
 }
 
 type WireTls = v.InferOutput<typeof reverseTlsSchema>;
@@ -348,7 +335,7 @@ export function toReverseConfig(wire: WireReverse, defaultConnectTimeoutMs: numb
     responseHeaders: toEdits(r.responseHeaders),
     deny: r.deny.map((d) => ({ ...(d.paths ? { paths: [...d.paths] } : {}), ...(d.methods ? { methods: [...d.methods] } : {}) })),
     ...(r.clients ? { clients: [...r.clients] } : {}),
-    ...(r.basicAuth ? { basicAuth: { users: [...r.basicAuth.users], realm: r.basicAuth.realm ?? r.id ?? `route-${i + 1}` } } : {}),
+    ...(r.basicAuth ? { basicAuth: { users: [...r.basicAuth.users], groups: [...r.basicAuth.groups], realm: r.basicAuth.realm ?? r.id ?? `route-${i + 1}` } } : {}),
     ...(r.rateLimit
       ? {
         rateLimit: {

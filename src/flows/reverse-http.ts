@@ -21,6 +21,7 @@ import { originalClient } from "../reverse/forwarded.ts";
 import type { ReverseListenerState } from "../reverse/listener-state.ts";
 import { clientAllowed } from "../reverse/routes.ts";
 import { clientRateKey } from "../policy/rate-limiter.ts";
+import { whoMatches } from "../policy/scope.ts";
 import { answerAndClose, lingerClose } from "./answers.ts";
 import { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
@@ -203,7 +204,8 @@ export async function serveReverseHttp(
       }
       req.user = checked.user;
       r.user = checked.user;
-      if (!auth.users.includes(checked.user)) {
+      const groups = auth.groups?.map((g) => g.toLowerCase());
+      if (!whoMatches(auth.users, groups?.length ? groups : undefined, checked)) {
         return refuse(403, `User ${JSON.stringify(checked.user)} is not allowed on route "${route.id}"`, "denied", "destination_denied");
       }
     }

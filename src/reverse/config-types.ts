@@ -184,10 +184,11 @@ export interface RouteConfig {
   /** Client CIDRs allowed on this route; absent = everyone. */
   readonly clients?: readonly string[];
   /**
-   * HTTP Basic authentication: only these `proxyAuth` users get through (others: `401`
-   * with a challenge for `realm`, default the route id; a known user not listed: `403`).
+   * HTTP Basic authentication: only these `proxyAuth` users, and members of these groups,
+   * get through (others: `401` with a challenge for `realm`, default the route id; a
+   * signed-in user neither listed nor a member: `403`).
    */
-  readonly basicAuth?: { readonly users: readonly string[]; readonly realm: string };
+  readonly basicAuth?: { readonly users: readonly string[]; readonly groups?: readonly string[]; readonly realm: string };
   /**
    * Request rate limit (token bucket): `requestsPerSecond` sustained, `burst` at once
    * (default: the rate rounded up, at least 1), per original client address or for the whole

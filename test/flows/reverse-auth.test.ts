@@ -75,6 +75,24 @@ describe("reverse routes with basicAuth", () => {
     });
   });
 
+  it("a route's groups let their members through (local users' groups, any case); others get 403", async () => {
+    const hash = await hashPassword("s3cret", 100_000);
+    const grouped = createBasicCredentials([{ name: "carol", passwordHash: hash, groups: ["Ops"] }, { name: "bob", passwordHash: hash, groups: ["dev"] }]);
+    const byGroup = [route("ops", ["app.test"], "app", { basicAuth: { users: [], groups: ["OPS"], realm: "Ops" } })];
+    await withHarness({}, async (h) => {
+      named(h, "10.0.0.1", 80, "ok");
+      const statuses: number[] = [];
+      for (const user of ["carol", "bob"]) {
+        const { c, done } = open(h, state(byGroup, pools, [], { credentials: grouped }));
+        await c.write(`GET / HTTP/1.1\r\nHost: app.test\r\nAuthorization: ${basic(user, "s3cret")}\r\n\r\n`);
+        statuses.push((await readResponse(c)).head.status);
+        await close(c, done);
+      }
+      assert.deepEqual(statuses, [200, 403]);
+      assert.deepEqual(h.requestRecords.map((q) => [q.user, q.status]), [["carol", 200], ["bob", 403]]);
+    });
+  });
+
   it("failed sign-ins past the limit get 429 with Retry-After, counted per original client", async () => {
     const hash = await hashPassword("s3cret", 100_000);
     const limited = createBasicCredentials([{ name: "alice", passwordHash: hash }], { burst: 1, perMinute: 2 });

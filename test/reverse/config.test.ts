@@ -129,19 +129,28 @@ describe("config: reverse proxy", () => {
     ]);
   });
 
-  it("basicAuth: users must be proxyAuth users; the realm defaults to the route id", () => {
+  it("basicAuth: users must be proxyAuth users, groups some user's; the realm defaults to the route id", () => {
     const proxyAuth = { realm: "corp", users: [{ name: "alice", passwordHash: "pbkdf2-sha256$100000$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }] };
     const c = parseConfig({ ...base({}, { routes: [{ id: "admin", hosts: ["*"], pool: "app", basicAuth: { users: ["alice"] } }, { hosts: ["*"], pool: "app", basicAuth: { users: ["alice"], realm: "Ops" } }] }), proxyAuth });
-    assert.deepEqual(c.reverse?.routes.map((r) => r.basicAuth), [{ users: ["alice"], realm: "admin" }, { users: ["alice"], realm: "Ops" }]);
+    assert.deepEqual(c.reverse?.routes.map((r) => r.basicAuth), [{ users: ["alice"], groups: [], realm: "admin" }, { users: ["alice"], groups: [], realm: "Ops" }]);
     assert.equal(parseConfig(base()).reverse?.routes[0]?.basicAuth, undefined);
     assert.deepEqual(problems({ ...base({}, { routes: [{ hosts: ["*"], pool: "app", basicAuth: { users: ["alice", "mallory"] } }] }), proxyAuth }), [
       'reverse.routes[0].basicAuth.users[1]: no proxyAuth user named "mallory"',
     ]);
     assert.deepEqual(problems(base({}, { routes: [{ hosts: ["*"], pool: "app", basicAuth: { users: ["alice"] } }] })), [
-      'reverse.routes[0].basicAuth.users[0]: names user "alice", but there is no proxyAuth: route users are proxyAuth users',
+      'reverse.routes[0].basicAuth.users[0]: names user "alice", but there is no proxyAuth: no flow has a user',
     ]);
     const [empty] = problems({ ...base({}, { routes: [{ hosts: ["*"], pool: "app", basicAuth: { users: [] } }] }), proxyAuth });
-    assert.match(empty ?? "", /^reverse\.routes\[0\]\.basicAuth\.users: expected at least one user name/);
+    assert.match(empty ?? "", /^reverse\.routes\[0\]\.basicAuth: expected at least one user or group in "users" or "groups"/);
+    const withGroups = { ...proxyAuth, users: [{ ...proxyAuth.users[0]!, groups: ["Ops"] }] };
+    const byGroup = parseConfig({ ...base({}, { routes: [{ hosts: ["*"], pool: "app", basicAuth: { groups: ["ops"] } }] }), proxyAuth: withGroups });
+    assert.deepEqual(byGroup.reverse?.routes[0]?.basicAuth, { users: [], groups: ["ops"], realm: "route-1" });
+    assert.deepEqual(problems({ ...base({}, { routes: [{ hosts: ["*"], pool: "app", basicAuth: { groups: ["ops", "dev"] } }] }), proxyAuth: withGroups }), [
+      'reverse.routes[0].basicAuth.groups[1]: no proxyAuth user is in group "dev" (local users\' groups: "ops")',
+    ]);
+    const directory = { ldap: { url: "ldaps://dc.test", bindName: "uid={user},dc=test", groups: {} } };
+    const dirk = parseConfig({ ...base({}, { routes: [{ hosts: ["*"], pool: "app", basicAuth: { users: ["dirk"], groups: ["Domain Admins"] } }] }), proxyAuth: directory });
+    assert.deepEqual(dirk.reverse?.routes[0]?.basicAuth?.groups, ["Domain Admins"], "directory users and groups");
     const [realm] = problems({ ...base({}, { routes: [{ hosts: ["*"], pool: "app", basicAuth: { users: ["alice"], realm: "a\"b\n" } }] }), proxyAuth });
     assert.match(realm ?? "", /^reverse\.routes\[0\]\.basicAuth\.realm: expected 1-64 printable ASCII characters/);
   });
