@@ -36,6 +36,7 @@ import { LiveFlows, untilNextMinute } from "./flows/live-flows.ts";
 import { type Accept, ListenerSet } from "./listener-set.ts";
 import type { Gateway, LiveState, ReloadOptions, ReloadResult, StartOptions } from "./gateway-api.ts";
 import { tunnelSlots } from "./tunnel-slots.ts";
+import { upstreamCaPems } from "./upstream-trust.ts";
 
 export type { Gateway, LiveState, ReloadOptions, ReloadResult, StartOptions } from "./gateway-api.ts";
 
@@ -303,22 +304,4 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       await output?.close();
     },
   };
-}
-
-/**
- * Every extra CA certificate file (PEM text) the config names for upstream TLS: the
- * interception's and the reverse pools'. A pool file that cannot be read is left out here;
- * the reverse proxy reports it.
- */
-function upstreamCaPems(config: Config, interceptionPems: readonly string[], readText: (path: string) => string): string[] {
-  const pems = [...interceptionPems];
-  for (const p of Object.values(config.reverse?.pools ?? {})) {
-    if (!p.tls.caFile) continue;
-    try {
-      pems.push(readText(p.tls.caFile));
-    } catch {
-      // startReverse names the file and fails the start
-    }
-  }
-  return pems;
 }
