@@ -9,7 +9,7 @@ import { ConfigError } from "../config/errors.ts";
 import { parseConfig } from "../config/parse.ts";
 import { isPlainObject } from "../config/schema-kit.ts";
 import { ID_RE, USER_NAME_RE } from "../config/schema-kit.ts";
-import { GROUP_NAME_RE } from "../config/schema-proxy-auth.ts";
+import { groupNameError } from "../policy/scope.ts";
 import type { PolicyConfig } from "../config/config.ts";
 import { DIRECT } from "../policy/types.ts";
 import type { PolicyIssue } from "./state.ts";
@@ -62,14 +62,14 @@ function listenerNamesOf(policy: unknown): string[] {
 }
 
 /** The well-formed `users` (or `groups`) items of rules and url rules. */
-function scopeNamesOf(policy: Record<string, unknown>, field: "users" | "groups", re: RegExp): string[] {
+function scopeNamesOf(policy: Record<string, unknown>, field: "users" | "groups", ok: (name: string) => boolean): string[] {
   const names = new Set<string>();
   for (const section of ["rules", "urlRules"]) {
     const rules = policy[section];
     if (!Array.isArray(rules)) continue;
     for (const rule of rules as unknown[]) {
       if (!isPlainObject(rule) || !Array.isArray(rule[field])) continue;
-      for (const name of rule[field] as unknown[]) if (typeof name === "string" && re.test(name)) names.add(name);
+      for (const name of rule[field] as unknown[]) if (typeof name === "string" && ok(name)) names.add(name);
     }
   }
   return [...names];
@@ -117,9 +117,9 @@ export function checkPolicy(policy: unknown, context: PolicyContext = {}): Polic
   const listeners = names.length === 0
     ? [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }]
     : names.map((name) => ({ name, mode: "explicit", listen: "127.0.0.1:0" }));
-  const named = context.users ?? scopeNamesOf(policy, "users", USER_NAME_RE);
+  const named = context.users ?? scopeNamesOf(policy, "users", (n) => USER_NAME_RE.test(n));
   // groups rules name are taken to exist: the stand-in users are in all of them
-  const groups = scopeNamesOf(policy, "groups", GROUP_NAME_RE);
+  const groups = scopeNamesOf(policy, "groups", (n) => groupNameError(n) === undefined);
   const users = named.length === 0 && groups.length > 0 ? ["policy-check-user"] : named;
   const parents = context.parents ?? parentNamesOf(policy);
   const config = {

@@ -274,7 +274,7 @@ export interface LdapConfig {
 
 /** Where directory users' groups are read (`proxyAuth.ldap.groups`). */
 export interface LdapGroupsConfig {
-  /** Below this DN the entry whose `userAttribute` is the user is read; absent = the bind name's entry. */
+  /** Where an account the directory names `u:DOMAIN\name` (not by a DN) is found by `userAttribute`. */
   readonly searchBase?: string;
   readonly userAttribute: string;
   /** The entry's attribute listing its groups' DNs (`memberOf`). */

@@ -7,6 +7,7 @@ import * as v from "valibot";
 import { parsePasswordHash } from "../auth/password-hash.ts";
 import { parseDirectoryUrl } from "../auth/ldap/directory-dial.ts";
 import { parseDn } from "../auth/ldap/dn.ts";
+import { groupNameError } from "../policy/scope.ts";
 import { checkedString, expected, filePath, integer, object, USER_NAME_RE } from "./schema-kit.ts";
 
 const errorOf = (check: (text: string) => unknown) => (text: string) => {
@@ -18,13 +19,16 @@ const errorOf = (check: (text: string) => unknown) => (text: string) => {
   }
 };
 
-/** A group name as rules and users name it: 1-256 characters, no control characters. */
-export const GROUP_NAME_RE = /^[^\x00-\x1f\x7f]{1,256}$/;
+const groupName = checkedString("a group name", groupNameError);
 
-const groupName = v.pipe(v.string(expected("a group name")), v.regex(GROUP_NAME_RE, "expected 1-256 characters, no control characters"));
-
-/** A list of group names (a user's, or a rule's). */
+/** A list of group names (a user's, a route's). */
 export const groupNamesSchema = v.array(groupName, expected("an array of group names"));
+
+/** A rule's groups: empty is refused, as a rule's condition it would match anyone. */
+export const ruleGroupsSchema = v.pipe(
+  groupNamesSchema,
+  v.check((list) => list.length > 0, 'expected at least one group name (an empty list would match anyone: leave "groups" out)'),
+);
 
 const dn = checkedString('a DN like "ou=groups,dc=example,dc=org"', (text) => {
   if (text.trim() === "") return 'expected a DN like "ou=groups,dc=example,dc=org", got an empty string';
@@ -42,11 +46,16 @@ export function bindNameIsDn(bindName: string): boolean {
   }
 }
 
-/** The user's groups, read from their own entry after the bind (as the user). */
+/**
+ * The user's groups, read after the bind (as the user) from the entry of the account the
+ * directory says it signed in ("Who am I?"): named by its DN (OpenLDAP), or `u:DOMAIN\name`
+ * (Active Directory), found below `searchBase` by `userAttribute`.
+ */
 const groupsSchema = object({
-  /** Search below this DN for the entry whose `userAttribute` is the user; absent = read the entry the bind name names. */
+  /** Where an account the directory names `u:DOMAIN\name` is looked for (the domain's DN). */
   searchBase: v.optional(dn),
-  userAttribute: v.optional(attribute, "uid"),
+  /** The attribute holding that name. */
+  userAttribute: v.optional(attribute, "sAMAccountName"),
   /** The entry's attribute listing its groups' DNs. */
   memberAttribute: v.optional(attribute, "memberOf"),
   /** Only groups below this DN count (a group's name is its DN's first value, so a same-named group elsewhere must not). */
@@ -68,7 +77,7 @@ const ldapSchema = v.pipe(object({
 }), v.forward(
   v.check(
     (l) => l.groups === undefined || l.groups.searchBase !== undefined || bindNameIsDn(l.bindName),
-    'with a bind name that is not a DN (like "{user}@corp.example"), groups needs "searchBase" and "userAttribute" (e.g. "sAMAccountName") to find the user\'s entry',
+    'with a bind name that is not a DN (like "{user}@corp.example", Active Directory), groups needs "searchBase" (the domain\'s DN, like "dc=corp,dc=example"), where the account is found by "userAttribute" (default "sAMAccountName")',
   ),
   ["groups"],
 ));

@@ -18,7 +18,7 @@ import { boolean, checkedString, cidrList, expected, filePath, ID_RE, ID_WHAT, i
 import { listenersSchema } from "./schema-listener.ts";
 import { ruleGroupsExist, ruleHostListsExist, ruleListenersExist, ruleUsersExist } from "./rule-names.ts";
 import { listenAddressError } from "./listen.ts";
-import { groupNamesSchema as groupsSchema, proxyAuthSchema } from "./schema-proxy-auth.ts";
+import { proxyAuthSchema, ruleGroupsSchema as groupsSchema } from "./schema-proxy-auth.ts";
 import { caSchema, interceptionSchema } from "./schema-tls.ts";
 import { reverseReferences, reverseSchema } from "./schema-reverse.ts";
 import { parentReferences, parentsSchema } from "./schema-parents.ts";

@@ -56,7 +56,7 @@ describe("checkPolicy", () => {
     assert.ok(checkPolicy({ rules: [{ id: "a", users: ["alice"], groups: ["ops"], action: "allow" }] }).ok);
     const bad = checkPolicy({ rules: [{ groups: ["a\u0000"], action: "allow" }] });
     assert.ok(!bad.ok);
-    assert.match(bad.issues[0]?.message ?? "", /expected 1-256 characters, no control characters/);
+    assert.match(bad.issues[0]?.message ?? "", /expected a group name \(1-256 characters, no control characters\)/);
   });
 
   it("reports a listener name that could name no listener", () => {

@@ -33,15 +33,15 @@ describe("config: groups", () => {
 
   it("with the directory's groups read, rules may name any group", () => {
     const c = parseConfig({ proxyAuth: { ldap: { ...ldap, groups: {} } }, policy: { rules: [{ groups: ["Domain Admins"], action: "deny" }] } });
-    assert.deepEqual(c.proxyAuth?.ldap?.groups, { userAttribute: "uid", memberAttribute: "memberOf" });
+    assert.deepEqual(c.proxyAuth?.ldap?.groups, { userAttribute: "sAMAccountName", memberAttribute: "memberOf" });
     assert.deepEqual(c.policy.rules[0]?.groups, ["Domain Admins"]);
   });
 
   it("proxyAuth.ldap.groups: searchBase, userAttribute, memberAttribute and within; bad values named", () => {
-    const ad = { url: "ldaps://dc1.corp.example", bindName: "{user}@corp.example", groups: { searchBase: "dc=corp,dc=example", userAttribute: "sAMAccountName", within: "OU=Proxy Groups,DC=corp,DC=example" } };
-    assert.deepEqual(parseConfig({ proxyAuth: { ldap: ad } }).proxyAuth?.ldap?.groups, { ...ad.groups, memberAttribute: "memberOf" });
+    const ad = { url: "ldaps://dc1.corp.example", bindName: "{user}@corp.example", groups: { searchBase: "dc=corp,dc=example", within: "OU=Proxy Groups,DC=corp,DC=example" } };
+    assert.deepEqual(parseConfig({ proxyAuth: { ldap: ad } }).proxyAuth?.ldap?.groups, { ...ad.groups, userAttribute: "sAMAccountName", memberAttribute: "memberOf" });
     assert.deepEqual(problems({ proxyAuth: { ldap: { ...ad, groups: { userAttribute: "sAMAccountName" } } } }), [
-      'proxyAuth.ldap.groups: with a bind name that is not a DN (like "{user}@corp.example"), groups needs "searchBase" and "userAttribute" (e.g. "sAMAccountName") to find the user\'s entry',
+      'proxyAuth.ldap.groups: with a bind name that is not a DN (like "{user}@corp.example", Active Directory), groups needs "searchBase" (the domain\'s DN, like "dc=corp,dc=example"), where the account is found by "userAttribute" (default "sAMAccountName")',
     ]);
     const p = problems({ proxyAuth: { ldap: { ...ldap, groups: { searchBase: "", within: "groups", memberAttribute: "member of", extra: 1 } } } });
     assert.deepEqual(p.sort(), [
@@ -52,11 +52,21 @@ describe("config: groups", () => {
     ]);
   });
 
-  it("reports bad group names of users and rules", () => {
+  it("reports group names no sign-in could carry: empty, control characters, spaces at an end, a DN; and an empty list in a rule", () => {
     assert.deepEqual(problems({ proxyAuth: { users: [{ name: "a", passwordHash: HASH, groups: ["ok", "", "x\ny"] }] } }), [
-      "proxyAuth.users[0].groups[1]: expected 1-256 characters, no control characters",
-      "proxyAuth.users[0].groups[2]: expected 1-256 characters, no control characters",
+      'proxyAuth.users[0].groups[1]: expected a group name (1-256 characters, no control characters), got ""',
+      'proxyAuth.users[0].groups[2]: expected a group name (1-256 characters, no control characters), got "x\\ny"',
     ]);
+    const directory = { ldap: { ...ldap, groups: {} } };
+    assert.deepEqual(problems({ proxyAuth: directory, policy: { rules: [{ groups: [" staff", "CN=Contractors,OU=Groups,DC=corp", "cn = Smith\\, J+ou=x"], action: "deny" }] } }), [
+      'policy.rules[0].groups[0]: group name " staff" has spaces at an end: write "staff"',
+      'policy.rules[0].groups[1]: "CN=Contractors,OU=Groups,DC=corp" is a DN; a group is named by its DN\'s first value: write "Contractors"',
+      'policy.rules[0].groups[2]: "cn = Smith\\\\, J+ou=x" is a DN; a group is named by its DN\'s first value: write "Smith\\\\, J"',
+    ]);
+    assert.deepEqual(problems({ proxyAuth: directory, policy: { urlRules: [{ id: "u", groups: [], action: "allow" }] } }), [
+      'policy.urlRules[0].groups: expected at least one group name (an empty list would match anyone: leave "groups" out)',
+    ]);
+    assert.deepEqual(parseConfig({ proxyAuth: directory, policy: { rules: [{ groups: ["R&D = research", "a, b"], action: "allow" }] } }).policy.rules[0]?.groups, ["R&D = research", "a, b"], "= or , alone do not make a DN");
     assert.deepEqual(problems({ proxyAuth: { users }, policy: { rules: [{ groups: "engineers", action: "allow" }] } }), [
       'policy.rules[0].groups: expected an array of group names, got "engineers"',
     ]);

@@ -2,17 +2,14 @@
  * Passwords checked against an LDAP directory (OpenLDAP, Active Directory…) by a simple bind
  * as the user: `bindName` with `{user}` filled in (`uid={user},ou=people,dc=example,dc=org`,
  * or `{user}@corp.example` for Active Directory). One connection per check, closed with an
- * unbind; the caller caches what succeeded. With `groups`, the bind is followed by a search
- * of the user's own entry for their groups (`memberOf`), as the user.
+ * unbind; the caller caches what succeeded. With `groups`, the bind is followed by the reading
+ * of the signed-in account's groups (`user-groups.ts`), as the user.
  * @module
  */
 import type { Conn } from "../../core/conn.ts";
-import { concatBytes } from "../../core/bytes.ts";
-import { MAX_GROUP_NAME } from "../../policy/scope.ts";
+import { LdapAnswers } from "./answers.ts";
 import { bindRequest, escapeDnValue, readBindResult, unbindRequest } from "./bind-message.ts";
-import { dnWithin, parseDn, type Rdn } from "./dn.ts";
-import { resultText } from "./ldap-message.ts";
-import { type EntrySearch, readSearchAnswer, searchRequest } from "./search-message.ts";
+import { type Ask, type GroupSettings, UserGroups } from "./user-groups.ts";
 
 /** Opens a connection to the directory (TLS already negotiated for `ldaps://`). */
 export type DirectoryDial = (signal: AbortSignal) => Promise<Conn>;
@@ -46,32 +43,17 @@ export interface DirectorySettings {
   readonly groups?: GroupSettings;
 }
 
-/** Where a user's groups are read (see `proxyAuth.ldap.groups`). */
-export interface GroupSettings {
-  /**
-   * Below this DN the entry whose `userAttribute` is the user name is read; absent = the
-   * entry the bind name names (it must then be a DN).
-   */
-  readonly searchBase?: string;
-  readonly userAttribute: string;
-  /** The entry's attribute listing the DNs of its groups. */
-  readonly memberAttribute: string;
-  /** Only groups below this DN count; absent = all. */
-  readonly within?: string;
-}
-
 /** Checks users' passwords against one directory. */
 export class LdapDirectory {
   readonly #settings: DirectorySettings;
   readonly #dial: DirectoryDial;
-  readonly #within: readonly Rdn[] | undefined;
+  readonly #groups: UserGroups | undefined;
 
   /** @throws {Error} when `groups.within` is not a DN */
   constructor(settings: DirectorySettings, dial: DirectoryDial) {
     this.#settings = settings;
     this.#dial = dial;
-    const within = settings.groups?.within;
-    this.#within = within === undefined ? undefined : parseDn(within);
+    this.#groups = settings.groups === undefined ? undefined : new UserGroups(settings.groups, settings.timeoutMs);
   }
 
   /**
@@ -95,11 +77,16 @@ export class LdapDirectory {
     signal.addEventListener("abort", onAbort, { once: true });
     if (signal.aborted) onAbort();
     const writer = conn.writable.getWriter();
-    const answers = new Answers(conn.readable.getReader());
+    const answers = new LdapAnswers(conn.readable.getReader());
     let nextId = 1;
+    const ask: Ask = async (request) => {
+      const id = nextId++;
+      await writer.write(request(id));
+      return id;
+    };
     let step = "did not answer the bind";
     try {
-      await writer.write(bindRequest(nextId++, name, password));
+      await ask((id) => bindRequest(id, name, password));
       const { messageId, ...result } = await answers.next(readBindResult, (p) => p.result);
       if (messageId !== 1) throw new Error(`an answer to message ${messageId}, not to the bind`);
       if (result.resultCode !== 0) {
@@ -107,12 +94,9 @@ export class LdapDirectory {
         if (SERVER_TROUBLE.has(result.resultCode)) throw new DirectoryUnavailableError(`the directory ${this.#settings.url} could not check the password: ${said}`);
         return { ok: false, reason: `the directory refused the bind: ${said}` };
       }
-      const groups = this.#settings.groups;
-      if (groups === undefined) return { ok: true, groups: [] };
+      if (this.#groups === undefined) return { ok: true, groups: [] };
       step = `could not tell ${JSON.stringify(user)}'s groups`;
-      const id = nextId++;
-      await writer.write(searchRequest(id, this.#search(groups, user, name)));
-      return { ok: true, groups: this.#groupNames(groups, await this.#entry(answers, id)) };
+      return { ok: true, groups: await this.#groups.read(ask, answers) };
     } catch (e) {
       if (e instanceof DirectoryUnavailableError) throw e;
       throw new DirectoryUnavailableError(`the directory ${this.#settings.url} ${step}: ${errorText(e, signal)}`);
@@ -124,74 +108,6 @@ export class LdapDirectory {
         conn.close();
       });
     }
-  }
-
-  #search(groups: GroupSettings, user: string, boundAs: string): EntrySearch {
-    const timeLimitSeconds = Math.ceil(this.#settings.timeoutMs / 1000);
-    const want = groups.memberAttribute;
-    if (groups.searchBase === undefined) return { base: boundAs, filter: "any", want, timeLimitSeconds };
-    return { base: groups.searchBase, filter: { attribute: groups.userAttribute, value: user }, want, timeLimitSeconds };
-  }
-
-  /** The one entry message `id` finds. @throws {Error} when it finds none or more than one */
-  async #entry(answers: Answers, id: number): Promise<ReadonlyMap<string, readonly string[]>> {
-    const found: ReadonlyMap<string, readonly string[]>[] = [];
-    for (;;) {
-      const answer = await answers.next(readSearchAnswer, (p) => p.answer);
-      if (answer.messageId !== id) throw new Error(`an answer to message ${answer.messageId}, not to the search`);
-      if (answer.kind === "entry") found.push(answer.attributes);
-      if (answer.kind !== "done") continue;
-      // sizeLimitExceeded: a second entry matched
-      if (answer.result.resultCode === 4 || found.length > 1) throw new Error("more than one entry matched (make userAttribute unique, or searchBase narrower)");
-      if (answer.result.resultCode !== 0) throw new Error(resultText(answer.result));
-      if (found.length === 0) throw new Error("no entry matched (or the user may not read it)");
-      return found[0]!;
-    }
-  }
-
-  /** The names of the groups an entry lists: each DN's first value, lower case, within `within`. */
-  #groupNames(groups: GroupSettings, entry: ReadonlyMap<string, readonly string[]>): string[] {
-    const want = groups.memberAttribute.toLowerCase();
-    for (const key of entry.keys()) {
-      // Active Directory sends a long list in ranges (memberOf;range=0-1499): not read, so refused
-      if (key.startsWith(`${want};`)) throw new Error(`the directory sent ${key}, a part of the list; not read`);
-    }
-    const names = new Set<string>();
-    for (const text of entry.get(want) ?? []) {
-      const dn = parseDn(text);
-      if (this.#within !== undefined && !dnWithin(dn, this.#within)) continue;
-      const name = dn[0]?.[0]?.value.toLowerCase();
-      if (name !== undefined && name.length > 0 && name.length <= MAX_GROUP_NAME) names.add(name);
-    }
-    return [...names].sort();
-  }
-}
-
-/** The directory's answers in order, read from one connection. */
-class Answers {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #got: Uint8Array = new Uint8Array(0);
-
-  constructor(reader: ReadableStreamDefaultReader<Uint8Array>) {
-    this.#reader = reader;
-  }
-
-  /** The next answer `parse` reads, as `pick` takes it. @throws {Error} when the connection ends first */
-  async next<P extends { readonly size: number }, T>(parse: (bytes: Uint8Array) => P | "incomplete", pick: (parsed: P) => T): Promise<T> {
-    for (;;) {
-      const parsed = parse(this.#got);
-      if (parsed !== "incomplete") {
-        this.#got = this.#got.subarray(parsed.size);
-        return pick(parsed);
-      }
-      const { value, done } = await this.#reader.read();
-      if (done) throw new Error("the directory closed the connection without an answer");
-      this.#got = this.#got.length === 0 ? value : concatBytes([this.#got, value]);
-    }
-  }
-
-  cancel(): void {
-    this.#reader.cancel().catch(() => {});
   }
 }
 

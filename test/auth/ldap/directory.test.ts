@@ -59,6 +59,7 @@ function fakeDirectory(
   answer: (name: string, password: string) => number | "silent" | "hang-up",
   seen: Seen,
   search: (req: SearchSeen) => SearchReply = () => ({ entries: [], code: 32 }),
+  whoAmI: (bound: string) => string | number = (bound) => `dn:${bound}`,
 ): () => Promise<Conn> {
   return () => {
     const [ours, theirs] = memoryConnPair();
@@ -82,6 +83,14 @@ function fakeDirectory(
           const [id, op] = children(msg.value);
           if (op!.tag === 0x42) {
             seen.unbinds++;
+            continue;
+          }
+          if (op!.tag === 0x77) {
+            // "Who am I?": the authorization identity of the last bind, or a result code
+            const said = whoAmI(seen.binds.at(-1)?.name ?? "");
+            const code = typeof said === "number" ? said : 0;
+            const value = typeof said === "string" ? [tlv(0x8b, enc.encode(said))] : [];
+            await writer.write(constructed(0x30, [tlv(0x02, id!.value), constructed(0x78, [integer(code, 0x0a), tlv(0x04, new Uint8Array(0)), tlv(0x04, new Uint8Array(0)), ...value])]));
             continue;
           }
           if (op!.tag === 0x63) {
@@ -191,17 +200,34 @@ describe("LdapDirectory: groups", () => {
     assert.equal(seen.unbinds, 2);
   });
 
-  it("with searchBase, finds the user's entry by userAttribute (Active Directory), skipping referrals; within keeps groups below a DN", async () => {
+  it("an account named u:DOMAIN\\name (Active Directory) is found below searchBase by userAttribute, skipping referrals; within keeps groups below a DN", async () => {
     const seen: Seen = { binds: [], unbinds: 0 };
     const ad = { ...settings, bindName: "{user}@corp.test", groups: { searchBase: "dc=test", userAttribute: "sAMAccountName", memberAttribute: "memberOf", within: "ou=Groups, dc=TEST" } };
-    const dir = new LdapDirectory(ad, fakeDirectory(() => 0, seen, () => ({ ...groupsOf("cn=Alice,dc=test"), references: 2 })));
+    const dir = new LdapDirectory(ad, fakeDirectory(() => 0, seen, () => ({ ...groupsOf("cn=Alice,dc=test"), references: 2 }), () => "u:CORP\\alice"));
     assert.deepEqual(await dir.verify("alice", "pw"), { ok: true, groups: ["engineers", "vpn users"] });
     assert.deepEqual(seen.searches, [{ base: "dc=test", scope: 2, sizeLimit: 2, filter: "sAMAccountName=alice", attributes: ["memberOf"] }]);
   });
 
+  it("the groups are those of the account the directory signed in, not of the name typed", async () => {
+    const seen: Seen = { binds: [], unbinds: 0 };
+    // a UPN whose prefix is another account's sAMAccountName: the directory says whom it signed in
+    const ad = { ...settings, bindName: "{user}@corp.test", groups: { searchBase: "dc=test", userAttribute: "sAMAccountName", memberAttribute: "memberOf" } };
+    const dir = new LdapDirectory(ad, fakeDirectory(() => 0, seen, () => groupsOf("cn=Bob,dc=test"), () => "u:CORP\\bob.smith"));
+    await dir.verify("bob", "pw");
+    assert.equal(seen.searches?.[0]?.filter, "sAMAccountName=bob.smith");
+    const ldapSeen: Seen = { binds: [], unbinds: 0 };
+    const openldap = new LdapDirectory({ ...settings, groups: { userAttribute: "uid", memberAttribute: "memberOf" } }, fakeDirectory(() => 0, ldapSeen, () => groupsOf("x"), () => "dn:uid=alice,ou=staff,dc=test"));
+    await openldap.verify("alice", "pw");
+    assert.equal(ldapSeen.searches?.[0]?.base, "uid=alice,ou=staff,dc=test");
+  });
+
   it("fails closed: a search that finds no entry, two entries, or the list in parts is unavailable, never a sign-in without groups", async () => {
     const g = { searchBase: "dc=test", userAttribute: "uid", memberAttribute: "memberOf" };
-    const cases: [SearchReply, RegExp][] = [
+    const cases: [SearchReply, RegExp, ((bound: string) => string | number)?][] = [
+      [{ entries: [] }, /did not say whom it signed in \("Who am I\?", RFC 4532\): result 2/, () => 2],
+      [{ entries: [] }, /names the user anonymous, neither dn: nor u:/, () => ""],
+      [{ entries: [] }, /names the user "u:CORP\\\\alice", not by a DN: set groups.searchBase/, () => "u:CORP\\alice"],
+      [{ entries: [] }, /not a distinguished name/, () => "dn:nonsense"],
       [{ entries: [] }, /could not tell "alice"'s groups: no entry matched/],
       [{ entries: [{ dn: "uid=alice,ou=a,dc=test", attributes: {} }, { dn: "uid=alice,ou=b,dc=test", attributes: {} }] }, /more than one entry matched/],
       [{ entries: [{ dn: "uid=alice,ou=a,dc=test", attributes: {} }], code: 4 }, /more than one entry matched/],
@@ -209,12 +235,19 @@ describe("LdapDirectory: groups", () => {
       [{ entries: [{ dn: "cn=a", attributes: { "memberOf;range=0-1499": ["cn=x,dc=test"] } }] }, /memberof;range=0-1499, a part of the list/],
       [{ entries: [{ dn: "cn=a", attributes: { memberOf: ["not a dn"] } }] }, /not a distinguished name/],
       [{ raw: [constructed(0x30, [integer(9), constructed(0x65, [integer(0, 0x0a), tlv(0x04, new Uint8Array(0)), tlv(0x04, new Uint8Array(0))])])] }, /answer to message 9, not to the search/],
-      [{ raw: [constructed(0x30, [integer(2), constructed(0x64, [tlv(0x04, enc.encode("cn=a")), constructed(0x30, [constructed(0x30, [tlv(0x04, enc.encode("memberOf")), tlv(0x04, new Uint8Array(0))])])])])] }, /malformed attribute/],
+      [{ raw: [constructed(0x30, [integer(3), constructed(0x64, [tlv(0x04, enc.encode("cn=a")), constructed(0x30, [constructed(0x30, [tlv(0x04, enc.encode("memberOf")), tlv(0x04, new Uint8Array(0))])])])])] }, /malformed attribute/],
     ];
-    for (const [reply, error] of cases) {
-      const dir = new LdapDirectory({ ...settings, groups: g }, fakeDirectory(() => 0, { binds: [], unbinds: 0 }, () => reply));
+    for (const [reply, error, whoAmI] of cases) {
+      const groups = whoAmI && /searchBase/.test(String(error)) ? { userAttribute: "uid", memberAttribute: "memberOf" } : g;
+      const dir = new LdapDirectory({ ...settings, groups }, fakeDirectory(() => 0, { binds: [], unbinds: 0 }, () => reply, whoAmI));
       await assert.rejects(dir.verify("alice", "pw"), (e) => e instanceof DirectoryUnavailableError && error.test(e.message), String(error));
     }
+  });
+
+  it("a group's name is its RDN's cn, whatever order a multi-valued RDN comes in; else its first value", async () => {
+    const member = { memberOf: ["businessCategory=admins+cn=Helpdesk,dc=test", "ou=Printers,dc=test"] };
+    const dir = new LdapDirectory({ ...settings, groups: { userAttribute: "uid", memberAttribute: "memberOf" } }, fakeDirectory(() => 0, { binds: [], unbinds: 0 }, (req) => ({ entries: [{ dn: req.base, attributes: member }] })));
+    assert.deepEqual(await dir.verify("alice", "pw"), { ok: true, groups: ["helpdesk", "printers"] });
   });
 
   it("a directory that never finishes the search is bounded by timeoutMs", async () => {

@@ -1,0 +1,116 @@
+/**
+ * A directory user's groups, read right after their bind on the same connection, as them:
+ * "Who am I?" (RFC 4532) says whom the directory signed in, then one search reads that
+ * entry's `memberOf`. The groups are the authenticated account's, whatever name was typed.
+ * @module
+ */
+import { MAX_GROUP_NAME } from "../../policy/scope.ts";
+import type { LdapAnswers } from "./answers.ts";
+import { dnWithin, parseDn, type Rdn } from "./dn.ts";
+import { resultText } from "./ldap-message.ts";
+import { type EntrySearch, readSearchAnswer, searchRequest } from "./search-message.ts";
+import { readWhoAmI, whoAmIRequest } from "./whoami-message.ts";
+
+/** Where a user's groups are read (see `proxyAuth.ldap.groups`). */
+export interface GroupSettings {
+  /**
+   * For a directory that names the user `u:DOMAIN\name` (Active Directory), not by a DN: the
+   * entry below this DN whose `userAttribute` is `name` is read.
+   */
+  readonly searchBase?: string;
+  readonly userAttribute: string;
+  /** The entry's attribute listing the DNs of its groups. */
+  readonly memberAttribute: string;
+  /** Only groups below this DN count; absent = all. */
+  readonly within?: string;
+}
+
+/** One request on the connection: its bytes go out under the next message ID. */
+export type Ask = (request: (messageId: number) => Uint8Array) => Promise<number>;
+
+/** Reads users' groups as `settings` say. */
+export class UserGroups {
+  readonly #settings: GroupSettings;
+  readonly #within: readonly Rdn[] | undefined;
+  readonly #timeLimitSeconds: number;
+
+  /** @throws {Error} when `within` is not a DN */
+  constructor(settings: GroupSettings, timeoutMs: number) {
+    this.#settings = settings;
+    this.#within = settings.within === undefined ? undefined : parseDn(settings.within);
+    this.#timeLimitSeconds = Math.ceil(timeoutMs / 1000);
+  }
+
+  /**
+   * The groups of the user just bound on the connection: lower case, sorted, once each.
+   * @throws {Error} when the directory cannot tell: no identity, no entry or more than one,
+   * a list in parts, a DN that does not parse
+   */
+  async read(ask: Ask, answers: LdapAnswers): Promise<string[]> {
+    const whoId = await ask(whoAmIRequest);
+    const who = await answers.next(readWhoAmI, (p) => p.result);
+    if (who.messageId !== whoId) throw new Error(`an answer to message ${who.messageId}, not to "Who am I?"`);
+    if (who.resultCode !== 0) throw new Error(`the directory did not say whom it signed in ("Who am I?", RFC 4532): ${resultText(who)}`);
+    const search = this.#searchFor(who.authzId);
+    const searchId = await ask((id) => searchRequest(id, search));
+    return this.#names(await entryOf(answers, searchId));
+  }
+
+  /** The search for the entry of authorization identity `authzId` (`dn:…` or `u:…`). */
+  #searchFor(authzId: string): EntrySearch {
+    const want = this.#settings.memberAttribute;
+    const timeLimitSeconds = this.#timeLimitSeconds;
+    if (authzId.startsWith("dn:")) {
+      const dn = authzId.slice(3);
+      parseDn(dn);
+      return { base: dn, filter: "any", want, timeLimitSeconds };
+    }
+    if (authzId.startsWith("u:")) {
+      const base = this.#settings.searchBase;
+      if (base === undefined) throw new Error(`the directory names the user ${JSON.stringify(authzId)}, not by a DN: set groups.searchBase`);
+      // Active Directory: u:CORP\alice, the account name after the domain
+      const name = authzId.slice(2).split("\\").pop()!;
+      if (name === "") throw new Error(`the directory names the user ${JSON.stringify(authzId)}`);
+      return { base, filter: { attribute: this.#settings.userAttribute, value: name }, want, timeLimitSeconds };
+    }
+    throw new Error(`the directory names the user ${authzId === "" ? "anonymous" : JSON.stringify(authzId)}, neither dn: nor u:`);
+  }
+
+  /** The names of the groups an entry lists: each DN's `cn` (else first) value, lower case, within `within`. */
+  #names(entry: ReadonlyMap<string, readonly string[]>): string[] {
+    const want = this.#settings.memberAttribute.toLowerCase();
+    for (const key of entry.keys()) {
+      // Active Directory sends a long list in ranges (memberOf;range=0-1499): not read, so refused
+      if (key.startsWith(`${want};`)) throw new Error(`the directory sent ${key}, a part of the list; not read`);
+    }
+    const names = new Set<string>();
+    for (const text of entry.get(want) ?? []) {
+      const dn = parseDn(text);
+      if (this.#within !== undefined && !dnWithin(dn, this.#within)) continue;
+      const rdn = dn[0];
+      const value = (rdn?.find((a) => a.type === "cn") ?? rdn?.[0])?.value;
+      if (value !== undefined && value.length > 0 && value.length <= MAX_GROUP_NAME) names.add(value.toLowerCase());
+    }
+    return [...names].sort();
+  }
+}
+
+/** The one entry search `id` finds. @throws {Error} when it finds none or more than one */
+async function entryOf(answers: LdapAnswers, id: number): Promise<ReadonlyMap<string, readonly string[]>> {
+  let found: ReadonlyMap<string, readonly string[]> | undefined;
+  const ambiguous = "more than one entry matched (make userAttribute unique, or searchBase narrower)";
+  for (;;) {
+    const answer = await answers.next(readSearchAnswer, (p) => p.answer);
+    if (answer.messageId !== id) throw new Error(`an answer to message ${answer.messageId}, not to the search`);
+    if (answer.kind === "entry") {
+      if (found !== undefined) throw new Error(ambiguous);
+      found = answer.attributes;
+    }
+    if (answer.kind !== "done") continue;
+    // sizeLimitExceeded: a second entry matched
+    if (answer.result.resultCode === 4) throw new Error(ambiguous);
+    if (answer.result.resultCode !== 0) throw new Error(resultText(answer.result));
+    if (found === undefined) throw new Error("no entry matched (or the user may not read it)");
+    return found;
+  }
+}
