@@ -277,6 +277,8 @@ export interface LdapGroupsConfig {
   /** Where an account the directory names `u:DOMAIN\name` (not by a DN) is found by `userAttribute`. */
   readonly searchBase?: string;
   readonly userAttribute: string;
+  /** The domain (NetBIOS name) of the accounts below `searchBase`; identities of others are refused. */
+  readonly domain?: string;
   /** The entry's attribute listing its groups' DNs (`memberOf`). */
   readonly memberAttribute: string;
   /** Only groups below this DN count; absent = all. */

@@ -19,7 +19,28 @@ const errorOf = (check: (text: string) => unknown) => (text: string) => {
   }
 };
 
-const groupName = checkedString("a group name", groupNameError);
+/** Attribute types a group's DN is written with; a name that parses as a DN of them is one. */
+const DN_TYPES = new Set(["cn", "ou", "o", "dc", "uid", "l", "c", "st"]);
+
+/**
+ * A DN given where a group's name is wanted (`CN=Staff,OU=Groups,…`, `cn=staff`): the name
+ * to write instead, its `cn` (else first) value, as sign-ins name groups; else undefined.
+ */
+function dnGroupError(text: string): string | undefined {
+  if (!text.includes("=")) return undefined;
+  let rdns: ReturnType<typeof parseDn>;
+  try {
+    rdns = parseDn(text);
+  } catch {
+    return undefined;
+  }
+  const first = rdns[0];
+  if (first === undefined || (rdns.length === 1 && !first.every((a) => DN_TYPES.has(a.type) || /^\d/.test(a.type)))) return undefined;
+  const name = (first.find((a) => a.type === "cn") ?? first[0])!.value;
+  return `${JSON.stringify(text)} is a DN; a group is named by its DN's first value: write ${JSON.stringify(name)}`;
+}
+
+const groupName = checkedString("a group name", (t) => groupNameError(t) ?? dnGroupError(t));
 
 /** A list of group names (a user's, a route's). */
 export const groupNamesSchema = v.array(groupName, expected("an array of group names"));
@@ -56,6 +77,8 @@ const groupsSchema = object({
   searchBase: v.optional(dn),
   /** The attribute holding that name. */
   userAttribute: v.optional(attribute, "sAMAccountName"),
+  /** The domain (NetBIOS name, `CORP`) whose accounts `searchBase` holds: another domain's are refused. */
+  domain: v.optional(v.pipe(v.string(expected("a domain name")), v.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'expected a domain\'s NetBIOS name like "CORP"'))),
   /** The entry's attribute listing its groups' DNs. */
   memberAttribute: v.optional(attribute, "memberOf"),
   /** Only groups below this DN count (a group's name is its DN's first value, so a same-named group elsewhere must not). */
@@ -76,8 +99,8 @@ const ldapSchema = v.pipe(object({
   groups: v.optional(groupsSchema),
 }), v.forward(
   v.check(
-    (l) => l.groups === undefined || l.groups.searchBase !== undefined || bindNameIsDn(l.bindName),
-    'with a bind name that is not a DN (like "{user}@corp.example", Active Directory), groups needs "searchBase" (the domain\'s DN, like "dc=corp,dc=example"), where the account is found by "userAttribute" (default "sAMAccountName")',
+    (l) => l.groups === undefined || (l.groups.searchBase !== undefined && l.groups.domain !== undefined) || bindNameIsDn(l.bindName),
+    'with a bind name that is not a DN (like "{user}@corp.example", Active Directory), groups needs "searchBase" (the domain\'s DN, like "dc=corp,dc=example"), where the account is found by "userAttribute" (default "sAMAccountName"), and "domain" (its NetBIOS name, like "CORP")',
   ),
   ["groups"],
 ));

@@ -103,16 +103,14 @@ export function parseUserName(value: unknown): string {
 
 /**
  * What is wrong with a `groups` item (undefined: nothing). A name a sign-in could never
- * carry is refused, or a rule denying it would silently never match: spaces at an end, or a
- * DN (a directory group is named by its DN's first value).
+ * carry is refused, or a rule denying it would silently never match: spaces at an end (the
+ * config also refuses a DN: `schema-proxy-auth.ts`).
  */
 export function groupNameError(value: unknown): string | undefined {
   if (typeof value !== "string" || value.length === 0 || value.length > MAX_GROUP_NAME || /[\x00-\x1f\x7f]/.test(value)) {
     return `expected a group name (1-${MAX_GROUP_NAME} characters, no control characters), got ${_show(value)}`;
   }
   if (value.trim() !== value) return `group name ${_show(value)} has spaces at an end: write ${_show(value.trim())}`;
-  const dn = /^[A-Za-z][A-Za-z0-9-]*\s*=\s*((?:\\.|[^,+\\])*)\s*[,+]/.exec(value);
-  if (dn) return `${_show(value)} is a DN; a group is named by its DN's first value: write ${_show(dn[1])}`;
   return undefined;
 }
 

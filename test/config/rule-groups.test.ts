@@ -38,14 +38,14 @@ describe("config: groups", () => {
   });
 
   it("proxyAuth.ldap.groups: searchBase, userAttribute, memberAttribute and within; bad values named", () => {
-    const ad = { url: "ldaps://dc1.corp.example", bindName: "{user}@corp.example", groups: { searchBase: "dc=corp,dc=example", within: "OU=Proxy Groups,DC=corp,DC=example" } };
+    const ad = { url: "ldaps://dc1.corp.example", bindName: "{user}@corp.example", groups: { searchBase: "dc=corp,dc=example", domain: "CORP", within: "OU=Proxy Groups,DC=corp,DC=example" } };
     assert.deepEqual(parseConfig({ proxyAuth: { ldap: ad } }).proxyAuth?.ldap?.groups, { ...ad.groups, userAttribute: "sAMAccountName", memberAttribute: "memberOf" });
     assert.deepEqual(problems({ proxyAuth: { ldap: { ...ad, groups: { userAttribute: "sAMAccountName" } } } }), [
-      'proxyAuth.ldap.groups: with a bind name that is not a DN (like "{user}@corp.example", Active Directory), groups needs "searchBase" (the domain\'s DN, like "dc=corp,dc=example"), where the account is found by "userAttribute" (default "sAMAccountName")',
+      'proxyAuth.ldap.groups: with a bind name that is not a DN (like "{user}@corp.example", Active Directory), groups needs "searchBase" (the domain\'s DN, like "dc=corp,dc=example"), where the account is found by "userAttribute" (default "sAMAccountName"), and "domain" (its NetBIOS name, like "CORP")',
     ]);
     const p = problems({ proxyAuth: { ldap: { ...ldap, groups: { searchBase: "", within: "groups", memberAttribute: "member of", extra: 1 } } } });
     assert.deepEqual(p.sort(), [
-      'proxyAuth.ldap.groups.extra: unknown key (expected one of "searchBase", "userAttribute", "memberAttribute", "within")',
+      'proxyAuth.ldap.groups.extra: unknown key (expected one of "searchBase", "userAttribute", "domain", "memberAttribute", "within")',
       'proxyAuth.ldap.groups.memberAttribute: expected an attribute name like "memberOf"',
       'proxyAuth.ldap.groups.searchBase: expected a DN like "ou=groups,dc=example,dc=org", got an empty string',
       'proxyAuth.ldap.groups.within: not a distinguished name (an attribute without "="): "groups"',
@@ -58,15 +58,17 @@ describe("config: groups", () => {
       'proxyAuth.users[0].groups[2]: expected a group name (1-256 characters, no control characters), got "x\\ny"',
     ]);
     const directory = { ldap: { ...ldap, groups: {} } };
-    assert.deepEqual(problems({ proxyAuth: directory, policy: { rules: [{ groups: [" staff", "CN=Contractors,OU=Groups,DC=corp", "cn = Smith\\, J+ou=x"], action: "deny" }] } }), [
+    assert.deepEqual(problems({ proxyAuth: directory, policy: { rules: [{ groups: [" staff", "CN=Contractors,OU=Groups,DC=corp", "cn = Smith\\, J ,ou=x", "cn=admins", "2.5.4.3=x;dc=y"], action: "deny" }] } }), [
       'policy.rules[0].groups[0]: group name " staff" has spaces at an end: write "staff"',
       'policy.rules[0].groups[1]: "CN=Contractors,OU=Groups,DC=corp" is a DN; a group is named by its DN\'s first value: write "Contractors"',
-      'policy.rules[0].groups[2]: "cn = Smith\\\\, J+ou=x" is a DN; a group is named by its DN\'s first value: write "Smith\\\\, J"',
+      'policy.rules[0].groups[2]: "cn = Smith\\\\, J ,ou=x" is a DN; a group is named by its DN\'s first value: write "Smith, J"',
+      'policy.rules[0].groups[3]: "cn=admins" is a DN; a group is named by its DN\'s first value: write "admins"',
+      'policy.rules[0].groups[4]: "2.5.4.3=x;dc=y" is a DN; a group is named by its DN\'s first value: write "x"',
     ]);
     assert.deepEqual(problems({ proxyAuth: directory, policy: { urlRules: [{ id: "u", groups: [], action: "allow" }] } }), [
       'policy.urlRules[0].groups: expected at least one group name (an empty list would match anyone: leave "groups" out)',
     ]);
-    assert.deepEqual(parseConfig({ proxyAuth: directory, policy: { rules: [{ groups: ["R&D = research", "a, b"], action: "allow" }] } }).policy.rules[0]?.groups, ["R&D = research", "a, b"], "= or , alone do not make a DN");
+    assert.deepEqual(parseConfig({ proxyAuth: directory, policy: { rules: [{ groups: ["R&D = research", "a, b", "x=1+1", "team=sales,emea", "level=3"], action: "allow" }] } }).policy.rules[0]?.groups, ["R&D = research", "a, b", "x=1+1", "team=sales,emea", "level=3"], "= or , alone do not make a DN");
     assert.deepEqual(problems({ proxyAuth: { users }, policy: { rules: [{ groups: "engineers", action: "allow" }] } }), [
       'policy.rules[0].groups: expected an array of group names, got "engineers"',
     ]);

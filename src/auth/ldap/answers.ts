@@ -18,7 +18,8 @@ export class LdapAnswers {
 
   /**
    * The next answer `parse` reads, as `pick` takes it (the readers bound a message's size,
-   * so what is gathered is bounded too).
+   * so what is gathered is bounded too). The bytes `parse` sees are reused afterwards: it
+   * and `pick` must not keep views of them (the readers decode to strings).
    * @throws {Error} when the connection ends first, or what `parse` throws
    */
   async next<P extends { readonly size: number }, T>(parse: (bytes: Uint8Array) => P | "incomplete", pick: (parsed: P) => T): Promise<T> {

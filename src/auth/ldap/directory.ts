@@ -96,7 +96,7 @@ export class LdapDirectory {
       }
       if (this.#groups === undefined) return { ok: true, groups: [] };
       step = `could not tell ${JSON.stringify(user)}'s groups`;
-      return { ok: true, groups: await this.#groups.read(ask, answers) };
+      return { ok: true, groups: await this.#groups.read(ask, answers, name) };
     } catch (e) {
       if (e instanceof DirectoryUnavailableError) throw e;
       throw new DirectoryUnavailableError(`the directory ${this.#settings.url} ${step}: ${errorText(e, signal)}`);

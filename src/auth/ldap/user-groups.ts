@@ -1,7 +1,8 @@
 /**
- * A directory user's groups, read right after their bind on the same connection, as them:
- * "Who am I?" (RFC 4532) says whom the directory signed in, then one search reads that
- * entry's `memberOf`. The groups are the authenticated account's, whatever name was typed.
+ * A directory user's groups, read right after their bind on the same connection, as them,
+ * from the authenticated account's entry, whatever name was typed: a bind name that is a DN
+ * names that entry; otherwise (Active Directory's `alice@corp.example`) "Who am I?" (RFC 4532)
+ * says whom the directory signed in. One search then reads the entry's `memberOf`.
  * @module
  */
 import { MAX_GROUP_NAME } from "../../policy/scope.ts";
@@ -19,6 +20,11 @@ export interface GroupSettings {
    */
   readonly searchBase?: string;
   readonly userAttribute: string;
+  /**
+   * The domain whose accounts `searchBase` holds (`CORP`): an identity of another domain (a
+   * child domain, a trusted one) is refused rather than read as this one's same-named account.
+   */
+  readonly domain?: string;
   /** The entry's attribute listing the DNs of its groups. */
   readonly memberAttribute: string;
   /** Only groups below this DN count; absent = all. */
@@ -42,36 +48,50 @@ export class UserGroups {
   }
 
   /**
-   * The groups of the user just bound on the connection: lower case, sorted, once each.
+   * The groups of the user just bound on the connection as `boundAs`: lower case, sorted,
+   * once each.
    * @throws {Error} when the directory cannot tell: no identity, no entry or more than one,
    * a list in parts, a DN that does not parse
    */
-  async read(ask: Ask, answers: LdapAnswers): Promise<string[]> {
+  async read(ask: Ask, answers: LdapAnswers, boundAs: string): Promise<string[]> {
+    // a simple bind with a DN authenticated exactly that entry
+    const bound = dnOrUndefined(boundAs);
+    const search = bound === undefined ? await this.#whoAmI(ask, answers) : this.#entrySearch(boundAs);
+    const searchId = await ask((id) => searchRequest(id, search));
+    return this.#names(await entryOf(answers, searchId));
+  }
+
+  /** The search for the entry "Who am I?" names. */
+  async #whoAmI(ask: Ask, answers: LdapAnswers): Promise<EntrySearch> {
     const whoId = await ask(whoAmIRequest);
     const who = await answers.next(readWhoAmI, (p) => p.result);
     if (who.messageId !== whoId) throw new Error(`an answer to message ${who.messageId}, not to "Who am I?"`);
     if (who.resultCode !== 0) throw new Error(`the directory did not say whom it signed in ("Who am I?", RFC 4532): ${resultText(who)}`);
-    const search = this.#searchFor(who.authzId);
-    const searchId = await ask((id) => searchRequest(id, search));
-    return this.#names(await entryOf(answers, searchId));
+    return this.#searchFor(who.authzId);
+  }
+
+  #entrySearch(dn: string): EntrySearch {
+    return { base: dn, filter: "any", want: this.#settings.memberAttribute, timeLimitSeconds: this.#timeLimitSeconds };
   }
 
   /** The search for the entry of authorization identity `authzId` (`dn:…` or `u:…`). */
   #searchFor(authzId: string): EntrySearch {
     const want = this.#settings.memberAttribute;
     const timeLimitSeconds = this.#timeLimitSeconds;
+    const shown = JSON.stringify(authzId);
     if (authzId.startsWith("dn:")) {
       const dn = authzId.slice(3);
-      parseDn(dn);
-      return { base: dn, filter: "any", want, timeLimitSeconds };
+      if (parseDn(dn).length === 0) throw new Error(`the directory names the user ${shown}, an empty DN`);
+      return this.#entrySearch(dn);
     }
     if (authzId.startsWith("u:")) {
-      const base = this.#settings.searchBase;
-      if (base === undefined) throw new Error(`the directory names the user ${JSON.stringify(authzId)}, not by a DN: set groups.searchBase`);
-      // Active Directory: u:CORP\alice, the account name after the domain
-      const name = authzId.slice(2).split("\\").pop()!;
-      if (name === "") throw new Error(`the directory names the user ${JSON.stringify(authzId)}`);
-      return { base, filter: { attribute: this.#settings.userAttribute, value: name }, want, timeLimitSeconds };
+      const { searchBase, domain } = this.#settings;
+      if (searchBase === undefined || domain === undefined) throw new Error(`the directory names the user ${shown}, not by a DN: set groups.searchBase and groups.domain`);
+      // Active Directory: u:CORP\alice, an account name within a domain
+      const m = /^u:([^\\]+)\\([^\\]+)$/.exec(authzId);
+      if (!m) throw new Error(`the directory names the user ${shown}, not as DOMAIN\\name`);
+      if (m[1]!.toLowerCase() !== domain.toLowerCase()) throw new Error(`the directory names the user ${shown}, of another domain than groups.domain ${JSON.stringify(domain)}`);
+      return { base: searchBase, filter: { attribute: this.#settings.userAttribute, value: m[2]! }, want, timeLimitSeconds };
     }
     throw new Error(`the directory names the user ${authzId === "" ? "anonymous" : JSON.stringify(authzId)}, neither dn: nor u:`);
   }
@@ -92,6 +112,14 @@ export class UserGroups {
       if (value !== undefined && value.length > 0 && value.length <= MAX_GROUP_NAME) names.add(value.toLowerCase());
     }
     return [...names].sort();
+  }
+}
+
+function dnOrUndefined(text: string): string | undefined {
+  try {
+    return parseDn(text).length > 0 ? text : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -202,23 +202,36 @@ describe("LdapDirectory: groups", () => {
 
   it("an account named u:DOMAIN\\name (Active Directory) is found below searchBase by userAttribute, skipping referrals; within keeps groups below a DN", async () => {
     const seen: Seen = { binds: [], unbinds: 0 };
-    const ad = { ...settings, bindName: "{user}@corp.test", groups: { searchBase: "dc=test", userAttribute: "sAMAccountName", memberAttribute: "memberOf", within: "ou=Groups, dc=TEST" } };
+    const ad = { ...settings, bindName: "{user}@corp.test", groups: { searchBase: "dc=test", userAttribute: "sAMAccountName", domain: "corp", memberAttribute: "memberOf", within: "ou=Groups, dc=TEST" } };
     const dir = new LdapDirectory(ad, fakeDirectory(() => 0, seen, () => ({ ...groupsOf("cn=Alice,dc=test"), references: 2 }), () => "u:CORP\\alice"));
     assert.deepEqual(await dir.verify("alice", "pw"), { ok: true, groups: ["engineers", "vpn users"] });
     assert.deepEqual(seen.searches, [{ base: "dc=test", scope: 2, sizeLimit: 2, filter: "sAMAccountName=alice", attributes: ["memberOf"] }]);
   });
 
   it("the groups are those of the account the directory signed in, not of the name typed", async () => {
-    const seen: Seen = { binds: [], unbinds: 0 };
+    const ad = { ...settings, bindName: "{user}@corp.test", groups: { searchBase: "dc=test", userAttribute: "sAMAccountName", domain: "CORP", memberAttribute: "memberOf" } };
     // a UPN whose prefix is another account's sAMAccountName: the directory says whom it signed in
-    const ad = { ...settings, bindName: "{user}@corp.test", groups: { searchBase: "dc=test", userAttribute: "sAMAccountName", memberAttribute: "memberOf" } };
-    const dir = new LdapDirectory(ad, fakeDirectory(() => 0, seen, () => groupsOf("cn=Bob,dc=test"), () => "u:CORP\\bob.smith"));
-    await dir.verify("bob", "pw");
+    const seen: Seen = { binds: [], unbinds: 0 };
+    await new LdapDirectory(ad, fakeDirectory(() => 0, seen, () => groupsOf("cn=Bob,dc=test"), () => "u:CORP\\bob.smith")).verify("bob", "pw");
     assert.equal(seen.searches?.[0]?.filter, "sAMAccountName=bob.smith");
-    const ldapSeen: Seen = { binds: [], unbinds: 0 };
-    const openldap = new LdapDirectory({ ...settings, groups: { userAttribute: "uid", memberAttribute: "memberOf" } }, fakeDirectory(() => 0, ldapSeen, () => groupsOf("x"), () => "dn:uid=alice,ou=staff,dc=test"));
-    await openldap.verify("alice", "pw");
-    assert.equal(ldapSeen.searches?.[0]?.base, "uid=alice,ou=staff,dc=test");
+    // an account of another domain (a child domain, a trusted one) is not read as this domain's same-named one
+    const other = new LdapDirectory(ad, fakeDirectory(() => 0, { binds: [], unbinds: 0 }, () => groupsOf("x"), () => "u:EMEA\\alice"));
+    await assert.rejects(other.verify("alice", "pw"), (e) => e instanceof DirectoryUnavailableError && /"u:EMEA\\\\alice", of another domain than groups.domain "CORP"/.test(e.message));
+    const dnSeen: Seen = { binds: [], unbinds: 0 };
+    await new LdapDirectory(ad, fakeDirectory(() => 0, dnSeen, () => groupsOf("x"), () => "dn:uid=alice,ou=staff,dc=test")).verify("alice", "pw");
+    assert.equal(dnSeen.searches?.[0]?.base, "uid=alice,ou=staff,dc=test");
+  });
+
+  it("a bind name that is a DN names the entry itself: no \"Who am I?\" (Active Directory would answer u:…)", async () => {
+    const seen: Seen = { binds: [], unbinds: 0 };
+    let asked = 0;
+    const dir = new LdapDirectory({ ...settings, bindName: "cn={user},ou=staff,dc=test", groups: { userAttribute: "sAMAccountName", memberAttribute: "memberOf" } }, fakeDirectory(() => 0, seen, (req) => groupsOf(req.base), () => {
+      asked++;
+      return "u:CORP\\alice";
+    }));
+    assert.deepEqual(await dir.verify("alice", "pw"), { ok: true, groups: ["admins", "engineers", "vpn users"] });
+    assert.equal(asked, 0);
+    assert.equal(seen.searches?.[0]?.base, "cn=alice,ou=staff,dc=test");
   });
 
   it("fails closed: a search that finds no entry, two entries, or the list in parts is unavailable, never a sign-in without groups", async () => {
@@ -226,8 +239,10 @@ describe("LdapDirectory: groups", () => {
     const cases: [SearchReply, RegExp, ((bound: string) => string | number)?][] = [
       [{ entries: [] }, /did not say whom it signed in \("Who am I\?", RFC 4532\): result 2/, () => 2],
       [{ entries: [] }, /names the user anonymous, neither dn: nor u:/, () => ""],
-      [{ entries: [] }, /names the user "u:CORP\\\\alice", not by a DN: set groups.searchBase/, () => "u:CORP\\alice"],
+      [{ entries: [] }, /names the user "u:CORP\\\\alice", not by a DN: set groups.searchBase and groups.domain/, () => "u:CORP\\alice"],
+      [{ entries: [] }, /names the user "u:alice", not as DOMAIN/, () => "u:alice"],
       [{ entries: [] }, /not a distinguished name/, () => "dn:nonsense"],
+      [{ entries: [] }, /names the user "dn:", an empty DN/, () => "dn:"],
       [{ entries: [] }, /could not tell "alice"'s groups: no entry matched/],
       [{ entries: [{ dn: "uid=alice,ou=a,dc=test", attributes: {} }, { dn: "uid=alice,ou=b,dc=test", attributes: {} }] }, /more than one entry matched/],
       [{ entries: [{ dn: "uid=alice,ou=a,dc=test", attributes: {} }], code: 4 }, /more than one entry matched/],
@@ -238,8 +253,10 @@ describe("LdapDirectory: groups", () => {
       [{ raw: [constructed(0x30, [integer(3), constructed(0x64, [tlv(0x04, enc.encode("cn=a")), constructed(0x30, [constructed(0x30, [tlv(0x04, enc.encode("memberOf")), tlv(0x04, new Uint8Array(0))])])])])] }, /malformed attribute/],
     ];
     for (const [reply, error, whoAmI] of cases) {
-      const groups = whoAmI && /searchBase/.test(String(error)) ? { userAttribute: "uid", memberAttribute: "memberOf" } : g;
-      const dir = new LdapDirectory({ ...settings, groups }, fakeDirectory(() => 0, { binds: [], unbinds: 0 }, () => reply, whoAmI));
+      // "Who am I?" is asked only after a bind name that is not a DN
+      const groups = whoAmI && /searchBase/.test(String(error)) ? { userAttribute: "uid", memberAttribute: "memberOf" } : { ...g, domain: "CORP" };
+      const bindName = whoAmI ? "{user}@corp.test" : settings.bindName;
+      const dir = new LdapDirectory({ ...settings, bindName, groups }, fakeDirectory(() => 0, { binds: [], unbinds: 0 }, () => reply, whoAmI));
       await assert.rejects(dir.verify("alice", "pw"), (e) => e instanceof DirectoryUnavailableError && error.test(e.message), String(error));
     }
   });
