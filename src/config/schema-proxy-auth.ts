@@ -6,7 +6,7 @@
 import * as v from "valibot";
 import { parsePasswordHash } from "../auth/password-hash.ts";
 import { parseDirectoryUrl } from "../auth/ldap/directory-dial.ts";
-import { parseDn } from "../auth/ldap/dn.ts";
+import { parseDn, tryParseDn } from "../auth/ldap/dn.ts";
 import { groupNameError } from "../policy/scope.ts";
 import { checkedString, expected, filePath, integer, object, USER_NAME_RE } from "./schema-kit.ts";
 
@@ -27,15 +27,9 @@ const DN_TYPES = new Set(["cn", "ou", "o", "dc", "uid", "l", "c", "st"]);
  * to write instead, its `cn` (else first) value, as sign-ins name groups; else undefined.
  */
 function dnGroupError(text: string): string | undefined {
-  if (!text.includes("=")) return undefined;
-  let rdns: ReturnType<typeof parseDn>;
-  try {
-    rdns = parseDn(text);
-  } catch {
-    return undefined;
-  }
-  const first = rdns[0];
-  if (first === undefined || (rdns.length === 1 && !first.every((a) => DN_TYPES.has(a.type) || /^\d/.test(a.type)))) return undefined;
+  const rdns = text.includes("=") ? tryParseDn(text) : undefined;
+  const first = rdns?.[0];
+  if (rdns === undefined || first === undefined || (rdns.length === 1 && !first.every((a) => DN_TYPES.has(a.type) || /^\d/.test(a.type)))) return undefined;
   const name = (first.find((a) => a.type === "cn") ?? first[0])!.value;
   return `${JSON.stringify(text)} is a DN; a group is named by its DN's first value: write ${JSON.stringify(name)}`;
 }
@@ -60,11 +54,7 @@ const attribute = v.pipe(v.string(expected("an attribute name")), v.regex(/^[A-Z
 
 /** Whether `bindName` with a user put in is a DN (not `{user}@corp.example` or `CORP\{user}`). */
 export function bindNameIsDn(bindName: string): boolean {
-  try {
-    return parseDn(bindName.split("{user}").join("x")).length > 0;
-  } catch {
-    return false;
-  }
+  return tryParseDn(bindName.split("{user}").join("x")) !== undefined;
 }
 
 /**

@@ -76,6 +76,16 @@ export function parseDn(text: string): Rdn[] {
   }
 }
 
+/** The RDNs of `text` when it is a DN with at least one (see {@link parseDn}), else undefined. */
+export function tryParseDn(text: string): Rdn[] | undefined {
+  try {
+    const rdns = parseDn(text);
+    return rdns.length > 0 ? rdns : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The same RDN: the same types with values equal but for case, in any order. */
 function sameRdn(a: Rdn, b: Rdn): boolean {
   if (a.length !== b.length) return false;

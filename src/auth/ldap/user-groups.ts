@@ -7,7 +7,7 @@
  */
 import { MAX_GROUP_NAME } from "../../policy/scope.ts";
 import type { LdapAnswers } from "./answers.ts";
-import { dnWithin, parseDn, type Rdn } from "./dn.ts";
+import { dnWithin, parseDn, type Rdn, tryParseDn } from "./dn.ts";
 import { resultText } from "./ldap-message.ts";
 import { type EntrySearch, readSearchAnswer, searchRequest } from "./search-message.ts";
 import { readWhoAmI, whoAmIRequest } from "./whoami-message.ts";
@@ -55,8 +55,7 @@ export class UserGroups {
    */
   async read(ask: Ask, answers: LdapAnswers, boundAs: string): Promise<string[]> {
     // a simple bind with a DN authenticated exactly that entry
-    const bound = dnOrUndefined(boundAs);
-    const search = bound === undefined ? await this.#whoAmI(ask, answers) : this.#entrySearch(boundAs);
+    const search = tryParseDn(boundAs) === undefined ? await this.#whoAmI(ask, answers) : this.#entrySearch(boundAs);
     const searchId = await ask((id) => searchRequest(id, search));
     return this.#names(await entryOf(answers, searchId));
   }
@@ -112,14 +111,6 @@ export class UserGroups {
       if (value !== undefined && value.length > 0 && value.length <= MAX_GROUP_NAME) names.add(value.toLowerCase());
     }
     return [...names].sort();
-  }
-}
-
-function dnOrUndefined(text: string): string | undefined {
-  try {
-    return parseDn(text).length > 0 ? text : undefined;
-  } catch {
-    return undefined;
   }
 }
 
