@@ -214,7 +214,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     const policy = compilePolicy(next.policy, { hostLists: nextHostLists });
     const urlPolicy = compileUrlRules(next.policy.urlRules, { hostLists: nextHostLists });
     const parents = parentTable(next, options.readText, live.parents);
-    const users = gatewayUsers(next, directoryDeps);
+    const users = gatewayUsers(next, directoryDeps, { config: live.config, users: live.users });
     const blockPage = blockPageFromConfig(next.blockPage, options.readText);
     const commitReverse = reverse.prepare(next); // reads the certificate files again
     const same = <K extends keyof Config>(key: K) => JSON.stringify(live.config[key]) === JSON.stringify(next[key]);

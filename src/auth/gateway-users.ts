@@ -22,13 +22,31 @@ export interface DirectoryDeps {
 /**
  * The users of `config.proxyAuth`, ready to check (undefined without a `proxyAuth`); with
  * `ldap`, the directory too (its `caFile` read now).
+ *
+ * On a reload, `previous` (the config in force and its users) hands on what still holds, so
+ * that a reload for another reason (a host list file that changed) neither makes every user's
+ * password be checked again nor gives password guessers fresh allowances: failures counted
+ * while `signInLimit` is the same, and verified sign-ins while all of `proxyAuth` is.
  * @throws {Error} naming `proxyAuth.ldap.caFile` when it cannot be read
  */
-export function gatewayUsers(config: Pick<Config, "proxyAuth">, deps: DirectoryDeps): GatewayUsers | undefined {
+export function gatewayUsers(
+  config: Pick<Config, "proxyAuth">,
+  deps: DirectoryDeps,
+  previous?: { readonly config: Pick<Config, "proxyAuth">; readonly users: GatewayUsers | undefined },
+): GatewayUsers | undefined {
   const auth = config.proxyAuth;
   if (!auth) return undefined;
   const directory = auth.ldap ? ldapDirectory(auth.ldap, deps) : undefined;
-  const credentials = createBasicCredentials(auth.users, auth.signInLimit, undefined, PROCESS_GATE, directory);
+  const before = previous?.config.proxyAuth;
+  const learnt = previous?.users?.credentials.memory;
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const carried = before && learnt
+    ? {
+      ...(same(before.signInLimit, auth.signInLimit) ? { throttle: learnt.throttle } : {}),
+      ...(same(before, auth) ? { verified: learnt.verified } : {}),
+    }
+    : {};
+  const credentials = createBasicCredentials(auth.users, auth.signInLimit, undefined, PROCESS_GATE, directory, carried);
   return { credentials, proxyAuth: createProxyAuth(auth, credentials) };
 }
 

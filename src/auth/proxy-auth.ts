@@ -1,5 +1,5 @@
 import { parsePasswordHash, type PasswordHash, verifyPassword } from "./password-hash.ts";
-import { clientRateKey, RateLimiter } from "../policy/rate-limiter.ts";
+import { DEFAULT_SIGN_IN_LIMIT, type SignInLimit, SignInThrottle } from "./sign-in-throttle.ts";
 import { DerivationGate, GateFullError, PROCESS_GATE } from "./derivation-gate.ts";
 import { DirectoryUnavailableError, type DirectoryVerdict } from "./ldap/directory.ts";
 
@@ -25,10 +25,18 @@ export type AuthResult =
   /** `groups`: the user's groups, lower case and sorted (local ones, or the directory's). */
   | { readonly ok: true; readonly user: string; readonly groups: readonly string[] }
   /**
-   * `retryAfterMs`: not checked at all. Either the client made too many failed attempts
-   * (answer 429), or, with `busy`, too many checks are under way in the process (answer 503).
+   * `retryAfterMs`: not checked at all. Either too many attempts failed, from the client's
+   * address or (`byUser`) in the name given (answer 429), or, with `busy`, too many checks are
+   * under way in the process (answer 503).
    */
-  | { readonly ok: false; readonly reason: string; readonly retryAfterMs?: number; readonly busy?: true; readonly unavailable?: true };
+  | {
+    readonly ok: false;
+    readonly reason: string;
+    readonly retryAfterMs?: number;
+    readonly byUser?: true;
+    readonly busy?: true;
+    readonly unavailable?: true;
+  };
 
 export interface ProxyAuth {
   readonly realm: string;
@@ -45,20 +53,15 @@ export interface BasicCredentials {
    * by the client at address `client`, whose failed attempts are limited.
    */
   check(header: string | undefined, field: string, client: string): Promise<AuthResult>;
+  /** What it has learnt, for the credentials of a reloaded config to go on with. */
+  readonly memory: SignInMemory;
 }
 
-/**
- * Failed sign-ins allowed per client address (an IPv6 /64): `burst` at once, then
- * `perMinute`. Each failure costs a PBKDF2 derivation (tens of ms of CPU), so without a limit
- * anyone who can reach a listener could keep the gateway's cores busy with made-up passwords.
- */
-export interface SignInLimit {
-  readonly burst: number;
-  readonly perMinute: number;
+/** Sign-ins verified (by the SHA-256 of the header value), and failures counted. */
+export interface SignInMemory {
+  readonly verified: Map<string, { readonly user: string; readonly groups: readonly string[]; readonly until: number }>;
+  readonly throttle: SignInThrottle;
 }
-
-/** Default {@link SignInLimit}: 10 at once, then 10 a minute. */
-export const DEFAULT_SIGN_IN_LIMIT: SignInLimit = { burst: 10, perMinute: 10 };
 
 /** How long a verified credential is remembered (PBKDF2 is deliberately slow). */
 const CACHE_MS = 5 * 60_000;
@@ -71,12 +74,15 @@ const DIRECTORY_GATE = new DerivationGate(DIRECTORY_GATE_SLOTS, DIRECTORY_GATE_Q
  * Basic authentication against hashed passwords. Successful checks are cached by the
  * SHA-256 of the header value (never the password itself) in a small bounded map, so a
  * keep-alive client does not pay a PBKDF2 derivation per request. A derivation is only made
- * while the client's failed attempts are within `limit` (a success does not count); beyond
- * it the answer is a refusal with `retryAfterMs`, at no cost.
+ * while the failed attempts from the client's address, and in the name given, are within
+ * `limit` (see `sign-in-throttle.ts`); beyond it the answer is a refusal with `retryAfterMs`,
+ * at no cost.
  *
  * With a `directory`, a name not in `list` is checked there (a bind as the user); the local
  * users come first, so a break-glass account still works while the directory is down. A
  * directory that cannot tell is not the client's failure: the answer is 503, not counted.
+ *
+ * `carried`: what earlier credentials learnt that still holds (see `gateway-users.ts`).
  */
 export function createBasicCredentials(
   list: readonly ProxyUser[],
@@ -84,6 +90,7 @@ export function createBasicCredentials(
   now?: () => number,
   gate: DerivationGate = PROCESS_GATE,
   directory?: PasswordDirectory,
+  carried: Partial<SignInMemory> = {},
 ): BasicCredentials {
   const users = new Map<string, PasswordHash>();
   const localGroups = new Map<string, readonly string[]>();
@@ -93,9 +100,10 @@ export function createBasicCredentials(
   }
   // directories match names regardless of case: "ROOT" must not reach the directory and come back as local "root"
   const localFolded = new Set(list.map((u) => u.name.toLowerCase()));
-  const verified = new Map<string, { user: string; groups: readonly string[]; until: number }>();
-  const failures = new RateLimiter({ perSecond: limit.perMinute / 60, burst: limit.burst }, now ? { now } : {});
+  const verified: SignInMemory["verified"] = carried.verified ?? new Map();
+  const throttle = carried.throttle ?? new SignInThrottle(limit, now);
   return {
+    memory: { verified, throttle },
     async check(header, field, client) {
       if (header === undefined) return { ok: false, reason: `no ${field}` };
       const m = /^Basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(header);
@@ -113,14 +121,10 @@ export function createBasicCredentials(
       if (colon < 0) return { ok: false, reason: `${field} has no user:password` };
       const name = decoded.slice(0, colon);
       const stored = users.get(name);
-      // the token pays for a failure: taken before the derivation (so concurrent guesses
-      // count too), given back when it succeeds
-      const key = clientRateKey(client);
-      const allowed = failures.take(key);
-      if (!allowed.ok) {
-        const seconds = Math.ceil(allowed.retryAfterMs / 1000);
-        return { ok: false, reason: `too many failed sign-ins from ${key} (limit ${limit.burst}, then ${limit.perMinute} a minute); not checked, retry after ${seconds} s`, retryAfterMs: allowed.retryAfterMs };
-      }
+      // a failure is paid for before the derivation (so concurrent guesses count too), and
+      // given back when it succeeds
+      const attempt = throttle.attempt(name, client);
+      if (!attempt.ok) return { ok: false, reason: attempt.reason, retryAfterMs: attempt.retryAfterMs, ...(attempt.by === "user" ? { byUser: true as const } : {}) };
       const password = decoded.slice(colon + 1);
       let refused: string | undefined;
       // a directory user is named in lower case, as the directory matches names (AD, uid)
@@ -138,13 +142,13 @@ export function createBasicCredentials(
           user = name.toLowerCase();
         }
       } catch (e) {
-        failures.refund(key); // not the client's failure
+        attempt.uncounted(); // not the client's failure
         if (e instanceof DirectoryUnavailableError) return { ok: false, reason: `not checked: ${e.message}`, retryAfterMs: 5000, busy: true, unavailable: true };
         if (!(e instanceof GateFullError)) throw e;
         return { ok: false, reason: `not checked: the gateway is busy checking other sign-ins (${e.message})`, retryAfterMs: 1000, busy: true };
       }
       if (refused !== undefined) return { ok: false, reason: refused };
-      failures.refund(key);
+      attempt.succeeded();
       if (verified.size >= CACHE_MAX) verified.delete(verified.keys().next().value as string);
       verified.set(cacheKey, { user, groups, until: Date.now() + CACHE_MS });
       return { ok: true, user, groups };
@@ -167,7 +171,7 @@ export function uncheckedAnswer(result: AuthResult): { readonly status: 429 | 50
   if (result.unavailable) return { status: 503, message: `Sign-ins cannot be checked now; retry after ${retryAfter} s`, retryAfter };
   return result.busy
     ? { status: 503, message: `Too many sign-ins are being checked; retry after ${retryAfter} s`, retryAfter }
-    : { status: 429, message: `Too many failed sign-ins from this address; retry after ${retryAfter} s`, retryAfter };
+    : { status: 429, message: `Too many failed sign-ins ${result.byUser ? "for this user" : "from this address"}; retry after ${retryAfter} s`, retryAfter };
 }
 
 /** A Basic challenge (`Proxy-Authenticate` / `WWW-Authenticate` value) for `realm`. */

@@ -250,8 +250,12 @@ export interface Config {
     readonly users: readonly { readonly name: string; readonly passwordHash: string; readonly groups?: readonly string[] }[];
     /** Users not in `users` are checked against this directory by a bind as the user; absent = none. */
     readonly ldap?: LdapConfig;
-    /** Failed sign-ins allowed per client address before `429` (see `SignInLimit`). */
-    readonly signInLimit: { readonly burst: number; readonly perMinute: number };
+    /** Failed sign-ins allowed per client address and per user name before `429` (see `SignInLimit`). */
+    readonly signInLimit: {
+      readonly burst: number;
+      readonly perMinute: number;
+      readonly perUser: { readonly burst: number; readonly perHour: number };
+    };
   };
   /** Gateway processes sharing the listeners: a count, or "auto" (one per CPU). */
   readonly workers: number | "auto";

@@ -164,7 +164,7 @@ function toDomain(wire: ConfigOutput): Config {
           ...(wire.proxyAuth.ldap
             ? { ldap: { ...wire.proxyAuth.ldap, ...(wire.proxyAuth.ldap.groups ? { groups: { ...wire.proxyAuth.ldap.groups } } : {}) } }
             : {}),
-          signInLimit: { ...wire.proxyAuth.signInLimit },
+          signInLimit: { ...wire.proxyAuth.signInLimit, perUser: { ...wire.proxyAuth.signInLimit.perUser } },
         },
       }),
     addressGuard: {

@@ -117,6 +117,11 @@ export const proxyAuthSchema = v.pipe(
     signInLimit: v.optional(object({
       burst: v.optional(integer(1, 100_000), 10),
       perMinute: v.optional(integer(1, 1_000_000), 10),
+      /** And per user name, from all addresses together (addresses it signed in from before excepted). */
+      perUser: v.optional(object({
+        burst: v.optional(integer(1, 100_000), 5),
+        perHour: v.optional(integer(1, 1_000_000), 12),
+      }), {}),
     }), {}),
   }),
   v.forward(

@@ -123,15 +123,33 @@ describe("access control end to end: listener allowlist, proxy auth, connection 
     // from 127.0.0.9 (curl --interface): an address of its own, whatever the other cases spent
     const from = ["--interface", "127.0.0.9", "-x", `http://127.0.0.1:${gw.port}`, "-o", "/dev/null", "-w", "%{http_code}"];
     const codes: string[] = [];
-    for (let i = 0; i < 11; i++) codes.push((await curl([...from, "-U", `alice:guess${i}`, `http://origin.test:${plainOrigin.port}/hello`])).stdout);
+    // a name each time: one name has an allowance of its own (5), below
+    for (let i = 0; i < 11; i++) codes.push((await curl([...from, "-U", `guesser${i}:guess`, `http://origin.test:${plainOrigin.port}/hello`])).stdout);
     assert.deepEqual(codes, [...Array(10).fill("407"), "429"]);
-    const limited = await curl(["-i", "--interface", "127.0.0.9", "-x", `http://127.0.0.1:${gw.port}`, "-U", "alice:one-more-guess", `http://origin.test:${plainOrigin.port}/hello`]);
+    const limited = await curl(["-i", "--interface", "127.0.0.9", "-x", `http://127.0.0.1:${gw.port}`, "-U", "guesser11:one-more-guess", `http://origin.test:${plainOrigin.port}/hello`]);
     assert.match(limited.stdout, /^HTTP\/1\.1 429 Too Many Requests\r$/m);
     assert.match(limited.stdout, /^retry-after: \d+\r$/im);
     const f = await gw.waitForFlow((f) => f.status === 429 && f.rule === "proxy-auth");
     assert.match(String(f.reason), /too many failed sign-ins from 127\.0\.0\.9/);
     const other = await curl(["-x", `http://127.0.0.1:${gw.port}`, "-U", "alice:s3cret", "-o", "/dev/null", "-w", "%{http_code}", `http://origin.test:${plainOrigin.port}/hello`]);
     assert.equal(other.stdout, "200", "another address signs in as before");
+  });
+
+  it("failed sign-ins in one name from many addresses (5 per user) get 429 too; the user, from where they signed in before, still can", async () => {
+    const codes: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const from = ["--interface", `127.0.1.${i + 1}`, "-x", `http://127.0.0.1:${gw.port}`, "-o", "/dev/null", "-w", "%{http_code}"];
+      codes.push((await curl([...from, "-U", `bob:guess${i}`, `http://origin.test:${plainOrigin.port}/hello`])).stdout);
+    }
+    assert.deepEqual(codes, [...Array(5).fill("407"), "429"]);
+    const f = await gw.waitForFlow((f) => f.status === 429 && /for user "bob"/.test(String(f.reason)));
+    assert.match(String(f.reason), /too many failed sign-ins for user "bob" \(limit 5, then 12 an hour, from all addresses\)/);
+    const limited = await curl(["-i", "--interface", "127.0.1.9", "-x", `http://127.0.0.1:${gw.port}`, "-U", "bob:right-or-wrong", `http://origin.test:${plainOrigin.port}/hello`]);
+    assert.match(limited.stdout, /^HTTP\/1\.1 429 Too Many Requests\r$/m);
+    assert.match(limited.stdout, /Too many failed sign-ins for this user/);
+    // bob signed in from 127.0.0.1 before: a password typed anew there is still checked
+    const home = await curl(["-x", `http://127.0.0.1:${gw.port}`, "-U", "bob:wrong", "-o", "/dev/null", "-w", "%{http_code}", `http://origin.test:${plainOrigin.port}/hello`]);
+    assert.equal(home.stdout, "407");
   });
 
   it("enforces the tunnel limit (503)", async () => {

@@ -1,0 +1,60 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { hashPassword } from "../../src/auth/password-hash.ts";
+import { type DirectoryDeps, gatewayUsers } from "../../src/auth/gateway-users.ts";
+import type { Config } from "../../src/config/config.ts";
+import { currentRuntime } from "../helpers/runtime.ts";
+
+const basic = (user: string, pass: string) => `Basic ${btoa(`${user}:${pass}`)}`;
+
+async function setup() {
+  const deps: DirectoryDeps = {
+    runtime: await currentRuntime(),
+    resolver: { resolve: () => Promise.reject(new Error("no directory here")) },
+    readText: () => "",
+  };
+  const passwordHash = await hashPassword("s3cret", 100_000);
+  const config = (perUserBurst = 2): Pick<Config, "proxyAuth"> => ({
+    proxyAuth: {
+      realm: "t",
+      users: [{ name: "alice", passwordHash }],
+      signInLimit: { burst: 100, perMinute: 100, perUser: { burst: perUserBurst, perHour: 1 } },
+    },
+  });
+  return { deps, config };
+}
+
+describe("gatewayUsers across reloads", () => {
+  it("a reload that leaves proxyAuth as it was keeps failures counted and sign-ins verified", async () => {
+    const { deps, config } = await setup();
+    const first = gatewayUsers(config(), deps)!;
+    assert.equal((await first.credentials.check(basic("alice", "s3cret"), "Authorization", "192.0.2.1")).ok, true);
+    for (const ip of ["203.0.113.1", "203.0.113.2"]) assert.equal((await first.credentials.check(basic("alice", "guess"), "Authorization", ip)).ok, false);
+    const spent = await first.credentials.check(basic("alice", "guess"), "Authorization", "203.0.113.3");
+    assert.ok(!spent.ok && spent.byUser, JSON.stringify(spent));
+
+    // another part of the config changed (a host list file, say): the same proxyAuth
+    const second = gatewayUsers(config(), deps, { config: config(), users: first })!;
+    const still = await second.credentials.check(basic("alice", "guess"), "Authorization", "203.0.113.4");
+    assert.ok(!still.ok && still.byUser, `the guesser got no fresh allowance: ${JSON.stringify(still)}`);
+    assert.equal(second.credentials.memory.verified, first.credentials.memory.verified, "sign-ins are not checked again");
+    assert.deepEqual(await second.credentials.check(basic("alice", "s3cret"), "Authorization", "203.0.113.5"), { ok: true, user: "alice", groups: [] });
+
+    // new limits start afresh, and so does what was verified under other users
+    const third = gatewayUsers(config(3), deps, { config: config(), users: second })!;
+    assert.notEqual(third.credentials.memory.throttle, second.credentials.memory.throttle);
+    assert.notEqual(third.credentials.memory.verified, second.credentials.memory.verified);
+    const fresh = await third.credentials.check(basic("alice", "guess"), "Authorization", "203.0.113.6");
+    assert.deepEqual(fresh, { ok: false, reason: 'bad credentials for user "alice"' });
+  });
+
+  it("a changed user list keeps the failures counted but checks passwords again", async () => {
+    const { deps, config } = await setup();
+    const first = gatewayUsers(config(), deps)!;
+    const before = config();
+    const next: Pick<Config, "proxyAuth"> = { proxyAuth: { ...before.proxyAuth!, users: [...before.proxyAuth!.users, { name: "bob", passwordHash: before.proxyAuth!.users[0]!.passwordHash }] } };
+    const second = gatewayUsers(next, deps, { config: before, users: first })!;
+    assert.equal(second.credentials.memory.throttle, first.credentials.memory.throttle);
+    assert.notEqual(second.credentials.memory.verified, first.credentials.memory.verified);
+  });
+});
