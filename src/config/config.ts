@@ -287,6 +287,8 @@ export interface LdapGroupsConfig {
   readonly memberAttribute: string;
   /** Only groups below this DN count; absent = all. */
   readonly within?: string;
+  /** A user shown in no group (below `within`) cannot sign in. */
+  readonly required: boolean;
 }
 
 /** A parent proxy: the gateway reaches destinations through it (CONNECT, absolute-form HTTP). */

@@ -8,7 +8,7 @@ import { parsePasswordHash } from "../auth/password-hash.ts";
 import { parseDirectoryUrl } from "../auth/ldap/directory-dial.ts";
 import { parseDn, tryParseDn } from "../auth/ldap/dn.ts";
 import { groupNameError } from "../policy/scope.ts";
-import { checkedString, expected, filePath, integer, object, USER_NAME_RE } from "./schema-kit.ts";
+import { boolean, checkedString, expected, filePath, integer, object, USER_NAME_RE } from "./schema-kit.ts";
 
 const errorOf = (check: (text: string) => unknown) => (text: string) => {
   try {
@@ -73,6 +73,8 @@ const groupsSchema = object({
   memberAttribute: v.optional(attribute, "memberOf"),
   /** Only groups below this DN count (a group's name is its DN's first value, so a same-named group elsewhere must not). */
   within: v.optional(dn),
+  /** A user shown in no group (below `within`) cannot sign in: the directory hiding the memberships then refuses, never lets through. */
+  required: v.optional(boolean, false),
 });
 
 /** Users not in `users` sign in with their directory password (a simple bind as the user). */

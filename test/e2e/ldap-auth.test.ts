@@ -178,4 +178,15 @@ describe("groups from an LDAP directory (proxyAuth.ldap.groups)", { timeout: 90_
     assert.match(await gw.reload(), /groups needs "searchBase"/);
     assert.equal(await get("alice:wonderland"), "200", "the running config stays");
   });
+
+  it("with `required`, a user the directory shows in no group within `within` cannot sign in; a reload's new settings apply to signed-in users too", async () => {
+    assert.equal(await get("bob:builder"), "200", "signed in, in teams' Admins, while every group counts");
+    const groups = { within: "ou=proxy,dc=tollgate,dc=test", required: true };
+    writeFileSync(gw.configFile!, JSON.stringify({ ...config, proxyAuth: { ldap: { ...config.proxyAuth.ldap, groups } } }));
+    assert.match(await gw.reload(), /SIGHUP: config reloaded/);
+    assert.equal(await get("bob:builder"), "407");
+    const bob = await lineFor((f) => f.rule === "proxy-auth" && f.status === 407 && /"bob"/.test(String(f.reason)));
+    assert.match(String(bob.reason), /the directory shows "bob" in no group within "ou=proxy,dc=tollgate,dc=test", and groups.required is set/);
+    assert.equal(await get("alice:wonderland"), "200");
+  });
 });

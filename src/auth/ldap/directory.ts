@@ -96,7 +96,12 @@ export class LdapDirectory {
       }
       if (this.#groups === undefined) return { ok: true, groups: [] };
       step = `could not tell ${JSON.stringify(user)}'s groups`;
-      return { ok: true, groups: await this.#groups.read(ask, answers, name) };
+      const groups = await this.#groups.read(ask, answers, name);
+      const { required, within } = this.#settings.groups ?? {};
+      if (required && groups.length === 0) {
+        return { ok: false, reason: `the directory shows ${JSON.stringify(user)} in no group${within === undefined ? "" : ` within ${JSON.stringify(within)}`}, and groups.required is set` };
+      }
+      return { ok: true, groups };
     } catch (e) {
       if (e instanceof DirectoryUnavailableError) throw e;
       throw new DirectoryUnavailableError(`the directory ${this.#settings.url} ${step}: ${errorText(e, signal)}`);

@@ -29,6 +29,11 @@ export interface GroupSettings {
   readonly memberAttribute: string;
   /** Only groups below this DN count; absent = all. */
   readonly within?: string;
+  /**
+   * A user the directory shows in no group (below `within`) cannot sign in: missing
+   * memberships then refuse, where a rule denying a group would let them through.
+   */
+  readonly required?: boolean;
 }
 
 /** One request on the connection: its bytes go out under the next message ID. */

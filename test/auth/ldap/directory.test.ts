@@ -274,6 +274,19 @@ describe("LdapDirectory: groups", () => {
     assert.ok(Date.now() - started < 2000);
   });
 
+  it("with required, a user the directory shows in no group (below within) cannot sign in; with one, they can", async () => {
+    const g = { userAttribute: "uid", memberAttribute: "memberOf", within: "ou=groups,dc=test", required: true };
+    const member = (memberOf: string[]) => new LdapDirectory({ ...settings, groups: g }, fakeDirectory(() => 0, { binds: [], unbinds: 0 }, (req) => ({ entries: [{ dn: req.base, attributes: { memberOf } }] })));
+    assert.deepEqual(await member(["cn=admins,ou=other,dc=test"]).verify("alice", "pw"), {
+      ok: false,
+      reason: 'the directory shows "alice" in no group within "ou=groups,dc=test", and groups.required is set',
+    });
+    assert.equal((await member([]).verify("alice", "pw")).ok, false, "memberOf hidden or empty");
+    assert.deepEqual(await member(["cn=Staff,ou=groups,dc=test"]).verify("alice", "pw"), { ok: true, groups: ["staff"] });
+    const notRequired = new LdapDirectory({ ...settings, groups: { ...g, required: false } }, fakeDirectory(() => 0, { binds: [], unbinds: 0 }, (req) => ({ entries: [{ dn: req.base, attributes: {} }] })));
+    assert.deepEqual(await notRequired.verify("alice", "pw"), { ok: true, groups: [] });
+  });
+
   it("within must be a DN", () => {
     assert.throws(() => new LdapDirectory({ ...settings, groups: { userAttribute: "uid", memberAttribute: "memberOf", within: "groups" } }, fakeDirectory(() => 0, { binds: [], unbinds: 0 })), /not a distinguished name/);
   });
