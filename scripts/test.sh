@@ -14,6 +14,9 @@ echo "== type check (tsc: core + Bun adapter; deno check: core + Deno adapter)"
 tsc -p . --noEmit || status=1
 deno check src/bin/deno.ts || status=1
 
+echo "== lint (deno lint: src, test and scripts)"
+deno lint --quiet || status=1
+
 echo "== binary (bun build --compile), used by the binary smoke test"
 bash scripts/build-binary.sh >/dev/null || status=1
 

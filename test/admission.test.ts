@@ -117,7 +117,7 @@ describe("Admission", () => {
   });
 
   it("a rate of 0 is no limit", async () => {
-    await withHarness({}, async (h) => {
+    await withHarness({}, (h) => {
       const admission = new Admission({
         limits: { maxConnections: 1000, maxConnectionsPerClient: 1000, connectionRatePerClient: 0, connectionBurstPerClient: 1 },
         metrics: createGatewayMetrics(new Registry()),
@@ -131,6 +131,7 @@ describe("Admission", () => {
         client.close();
       }
       assert.equal(served, 50);
+      return Promise.resolve();
     });
   });
 

@@ -223,7 +223,7 @@ export function parseExplainBody(body: unknown): ExplainQuery {
       query[key] = value as string[];
       continue;
     }
-    if (typeof value !== type) throw new TypeError(`Field ${JSON.stringify(key)} must be a ${type}, got ${JSON.stringify(value)}`);
+    if (type === "string" ? typeof value !== "string" : typeof value !== "number") throw new TypeError(`Field ${JSON.stringify(key)} must be a ${type}, got ${JSON.stringify(value)}`);
     query[key] = value as string | number;
   }
   if (query["url"] === undefined && query["host"] === undefined) throw new TypeError('Expected "url" or "host"');

@@ -146,7 +146,7 @@ async function init(args: readonly string[], io: CaCommandIo): Promise<number> {
   return 0;
 }
 
-async function exportCert(args: readonly string[], io: CaCommandIo): Promise<number> {
+function exportCert(args: readonly string[], io: CaCommandIo): number {
   const { values } = parseArgs(args, ["--config"], []);
   const configFile = values.get("--config") ?? io.configFromEnv;
   if (configFile === undefined || configFile === "") {
@@ -203,7 +203,7 @@ export async function caCommand(args: readonly string[], io: CaCommandIo): Promi
       case "init":
         return await init(rest, io);
       case "export":
-        return await exportCert(rest, io);
+        return exportCert(rest, io);
       default:
         throw new UsageError(sub === undefined ? "missing subcommand" : `unknown subcommand ${JSON.stringify(sub)}`);
     }

@@ -25,6 +25,7 @@ export function expected(what: string): Message {
 }
 
 /** A `proxyAuth` user name (Basic credentials cannot carry a colon in it). */
+// deno-lint-ignore no-control-regex -- refusing control characters is the point
 export const USER_NAME_RE = /^[^:\x00-\x1f]{1,64}$/;
 
 /** True for `{}`-like objects (not arrays, not class instances). */

@@ -25,9 +25,9 @@ export async function connectTunnel(client: Conn, src: ConnReader, head: Request
     host = normalizeHost(authority.host);
   } catch (e) {
     r.kind = "connect";
-    return answerError(client, src, flow, 400, `Invalid CONNECT host: ${errorText(e)}`);
+    return await answerError(client, src, flow, 400, `Invalid CONNECT host: ${errorText(e)}`);
   }
-  return tunnelTo(client, src, host, authority.port, ctx, flow, CONNECT_REPLIES);
+  return await tunnelTo(client, src, host, authority.port, ctx, flow, CONNECT_REPLIES);
 }
 
 /**

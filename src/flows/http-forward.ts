@@ -115,9 +115,9 @@ export async function forwardHttp(
       if (parent) {
         guardLiteral(ctx, host, authority.port, decision);
         const { value: p, parent: used } = await throughParents(ctx, parent, async (candidate): Promise<{ conn: Conn; head?: Uint8Array | undefined }> => {
-          if (candidate.protocol === "socks5") return openParentTunnel(ctx, candidate, host, authority.port, undefined, flow.clientIp);
+          if (candidate.protocol === "socks5") return await openParentTunnel(ctx, candidate, host, authority.port, undefined, flow.clientIp);
           const budget = AbortSignal.timeout(ctx.limits.connectTimeoutMs);
-          return dialParent(ctx, candidate, budget, budget);
+          return await dialParent(ctx, candidate, budget, budget);
         });
         const reader = new ConnReader(p.conn);
         if (p.head) reader.unread(p.head);

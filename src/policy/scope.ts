@@ -107,6 +107,7 @@ export function parseUserName(value: unknown): string {
  * config also refuses a DN: `schema-proxy-auth.ts`).
  */
 export function groupNameError(value: unknown): string | undefined {
+  // deno-lint-ignore no-control-regex -- refusing control characters is the point
   if (typeof value !== "string" || value.length === 0 || value.length > MAX_GROUP_NAME || /[\x00-\x1f\x7f]/.test(value)) {
     return `expected a group name (1-${MAX_GROUP_NAME} characters, no control characters), got ${_show(value)}`;
   }

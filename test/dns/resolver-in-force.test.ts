@@ -38,7 +38,7 @@ describe("ResolverInForce", () => {
   it("a resolver that cannot be built refuses the reload and leaves the old one", async () => {
     let fail = false;
     const m = maker();
-    const r = new ResolverInForce((s) => {
+    const r = new ResolverInForce(() => {
       if (fail) throw new Error("cannot read dns.caFile");
       return m.make();
     }, settings(1000, "a"));

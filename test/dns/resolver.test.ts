@@ -25,7 +25,7 @@ function countingLookup(answer: (name: string) => Promise<string[]>) {
 
 describe("createResolver", () => {
   it("answers the static map first, without a lookup", async () => {
-    const { lookup, asked } = countingLookup(async () => ["192.0.2.1"]);
+    const { lookup, asked } = countingLookup(() => Promise.resolve(["192.0.2.1"]));
     const resolver = createResolver(settings, lookup);
     assert.deepEqual(await resolver.resolve("Origin.Test."), { addresses: ["127.0.0.1"], source: "static" });
     assert.deepEqual(asked, []);
@@ -33,7 +33,7 @@ describe("createResolver", () => {
 
   it("looks other names up once, then answers from the cache until the TTL ends", async () => {
     const time = { now: 0 };
-    const { lookup, asked } = countingLookup(async () => ["192.0.2.1"]);
+    const { lookup, asked } = countingLookup(() => Promise.resolve(["192.0.2.1"]));
     const resolver = createResolver(settings, lookup, { now: () => time.now });
     assert.deepEqual(await resolver.resolve("example.com"), { addresses: ["192.0.2.1"], source: "system" });
     assert.deepEqual(await resolver.resolve("EXAMPLE.com"), { addresses: ["192.0.2.1"], source: "cache" });
@@ -78,7 +78,7 @@ describe("createResolver", () => {
   });
 
   it("returns IP literals as they are", async () => {
-    const { lookup, asked } = countingLookup(async () => ["192.0.2.1"]);
+    const { lookup, asked } = countingLookup(() => Promise.resolve(["192.0.2.1"]));
     const resolver = createResolver(settings, lookup);
     assert.deepEqual(await resolver.resolve("192.0.2.44"), { addresses: ["192.0.2.44"], source: "literal" });
     assert.deepEqual(await resolver.resolve("[::1]"), { addresses: ["::1"], source: "literal" });
@@ -88,7 +88,7 @@ describe("createResolver", () => {
   });
 
   it("rejects invalid names without a lookup", async () => {
-    const { lookup, asked } = countingLookup(async () => ["192.0.2.1"]);
+    const { lookup, asked } = countingLookup(() => Promise.resolve(["192.0.2.1"]));
     const resolver = createResolver(settings, lookup);
     await assert.rejects(resolver.resolve("exa mple.com"), { code: "notfound", message: 'Invalid host name "exa mple.com"' });
     await assert.rejects(resolver.resolve(""), { code: "notfound" });
@@ -96,7 +96,7 @@ describe("createResolver", () => {
   });
 
   it("honours an aborted signal", async () => {
-    const { lookup } = countingLookup(async () => ["192.0.2.1"]);
+    const { lookup } = countingLookup(() => Promise.resolve(["192.0.2.1"]));
     const resolver = createResolver(settings, lookup);
     await assert.rejects(resolver.resolve("origin.test", AbortSignal.abort(new Error("gone"))), /gone/);
   });

@@ -13,6 +13,8 @@ type Behaviour = ((name: string, type: number, query: Uint8Array) => TestRespons
 /** A dial that connects to in-memory DNS servers keyed by "address:port", and counts connections. */
 function network(servers: Record<string, Behaviour>) {
   const connections: string[] = [];
+  // async: a refusal is a rejected promise, as from a real dial
+  // deno-lint-ignore require-await
   const dial = async (server: DnsServer, signal: AbortSignal): Promise<Conn> => {
     signal.throwIfAborted();
     const key = `${server.address}:${server.port}`;

@@ -11,9 +11,9 @@ function codeOf(error: unknown): string {
 describe("SystemResolver", () => {
   it("wraps the lookup function with a normalised name", async () => {
     const asked: string[] = [];
-    const system = new SystemResolver(async (name) => {
+    const system = new SystemResolver((name) => {
       asked.push(name);
-      return ["192.0.2.1", "2001:db8::1"];
+      return Promise.resolve(["192.0.2.1", "2001:db8::1"]);
     });
     const result = await system.resolve("Example.COM.");
     assert.deepEqual(result, { addresses: ["192.0.2.1", "2001:db8::1"], source: "system" });
@@ -34,7 +34,7 @@ describe("SystemResolver", () => {
     });
     const own = new DnsError("timeout", "x.test");
     await assert.rejects(failing(own).resolve("x.test"), (e) => e === own);
-    await assert.rejects(new SystemResolver(async () => []).resolve("x.test"), (e) => codeOf(e) === "notfound");
+    await assert.rejects(new SystemResolver(() => Promise.resolve([])).resolve("x.test"), (e) => codeOf(e) === "notfound");
   });
 
   it("stops waiting when aborted", async () => {

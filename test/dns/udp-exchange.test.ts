@@ -170,7 +170,7 @@ describe("ServerResolver over UDP", () => {
     const udp = udpNetwork({ "10.0.0.1:53": (name, type, q) => (type === 1 ? recased(q, "203.0.113.66") : answer(q, normal(name, type))) });
     const tcp = tcpNetwork({ "10.0.0.1:53": (name, type) => (type === 1 ? { answers: [A(name, "192.0.2.77")] } : { rcode: 2 }) });
     const seen: string[] = [];
-    const r = new ServerResolver([S1], tcp.dial, 1000, { open: udp.open, retransmitMs: 500 }, (server, transport, result) => seen.push(`${transport} ${result}`));
+    const r = new ServerResolver([S1], tcp.dial, 1000, { open: udp.open, retransmitMs: 500 }, (_server, transport, result) => seen.push(`${transport} ${result}`));
     // the spelling is random: a name whose letters all came out lowercase would match; retry until one did not
     for (let tries = 0; ; tries++) {
       assert.ok(tries < 20, "a mixed spelling within 20 lookups");

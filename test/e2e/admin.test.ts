@@ -10,7 +10,7 @@ import { type Origin, startOrigin } from "./support/origin.ts";
 
 const TOKEN = "test-token-0123456789abcdef";
 
-function config(originPort: number, allowOrigin: boolean): Record<string, unknown> {
+function config(allowOrigin: boolean): Record<string, unknown> {
   return {
     listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
     admin: { listen: "127.0.0.1:0", token: TOKEN },
@@ -41,7 +41,7 @@ describe("admin API and lifecycle end to end", { timeout: 120_000 }, () => {
     echo = net.createServer((c) => c.pipe(c));
     await new Promise<void>((r) => echo.listen(0, "127.0.0.1", () => r()));
     echoPort = (echo.address() as net.AddressInfo).port;
-    gw = await startGateway(config(origin.port, true));
+    gw = await startGateway(config(true));
     admin = `http://127.0.0.1:${gw.ports.get("admin")}`;
   });
   after(async () => {
@@ -106,7 +106,7 @@ describe("admin API and lifecycle end to end", { timeout: 120_000 }, () => {
     assert.equal(bad.status, 400);
     assert.equal((await viaProxy()).code, 0, "an invalid policy changed nothing");
 
-    const next = config(origin.port, false)["policy"];
+    const next = config(false)["policy"];
     const ok = await fetch(`${admin}/policy`, { method: "PUT", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify(next) });
     assert.equal(ok.status, 200);
     const denied = await viaProxy();
@@ -128,7 +128,7 @@ describe("admin API and lifecycle end to end", { timeout: 120_000 }, () => {
   });
 
   it("hot reload: a valid file change applies, an invalid one is refused and visible in /readyz and /metrics", async () => {
-    writeFileSync(gw.configFile!, JSON.stringify(config(origin.port, true)));
+    writeFileSync(gw.configFile!, JSON.stringify(config(true)));
     gw.signal("SIGHUP");
     for (let i = 0; i < 50 && (await viaProxy()).code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal((await viaProxy()).code, 0, "reloaded policy allows the origin again");

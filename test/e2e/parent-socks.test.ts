@@ -20,7 +20,7 @@ import { type Origin, startOrigin } from "./support/origin.ts";
 import { closedPort } from "./support/ports.ts";
 
 /** Dante in the foreground on `port`: no authentication, CONNECT to loopback only. */
-async function startDante(work: string, port: number): Promise<Daemon> {
+function startDante(work: string, port: number): Promise<Daemon> {
   const file = join(work, "danted.conf");
   writeFileSync(file, [
     "logoutput: stderr",

@@ -172,9 +172,8 @@ describe("reverse flow: backend connections shared across clients", () => {
 
   it("a connection to a backend that went out of service while it answered is not kept; an idle one to it is not taken", async () => {
     await withHarness({}, async (h) => {
-      let s: ReverseListenerState | undefined;
       const outOfService = (i: number) => {
-        const pool = s!.pools.get("p")!;
+        const pool = s.pools.get("p")!; // called once s exists
         pool.pool.state(pool.pool.backends[i]!).healthy = false; // as a health check would decide
       };
       let firstAnswer = true;
@@ -189,7 +188,7 @@ describe("reverse flow: backend connections shared across clients", () => {
           await o.write(okResponse(`${name} conn ${n} request ${i}`));
         }
       });
-      s = state([route("a", ["a.test"], "p")], { p: { backends: ["http://10.0.0.1", "http://10.0.0.2"], maxIdlePerBackend: 4 } });
+      const s = state([route("a", ["a.test"], "p")], { p: { backends: ["http://10.0.0.1", "http://10.0.0.2"], maxIdlePerBackend: 4 } });
       const pool = s.pools.get("p")!;
       assert.equal(await visit(h, s), "one conn 1 request 1");
       assert.equal(pool.idle?.stats().idle, 0, "closed, not pooled");

@@ -475,6 +475,8 @@ export class FlowHarness {
       local: { address: "10.255.0.1", port: 40000 + this.dials.length },
     });
     this.#conns.push(proxySide, originSide);
+    // async: a handler that throws at once is a rejection like a later one
+    // deno-lint-ignore require-await
     const run = (async () => target.handler(new Peer(originSide)))().catch((e: unknown) => {
       this.originErrors.push(e);
       originSide.close();

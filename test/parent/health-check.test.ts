@@ -40,7 +40,7 @@ describe("parent active health checks", () => {
     const table = new Map([["a", parent("a")], ["b", parent("b", { healthCheck: undefined })]]);
     const timers = new ManualTimers();
     const probed: string[] = [];
-    const checker = new ParentChecker(() => table, async (p) => void probed.push(p.name), { timers, now: () => NOW });
+    const checker = new ParentChecker(() => table, (p) => (probed.push(p.name), Promise.resolve()), { timers, now: () => NOW });
     checker.sync();
     assert.deepEqual(checker.checking, ["a"]);
     assert.deepEqual(timers.delays, [0]);
@@ -56,9 +56,7 @@ describe("parent active health checks", () => {
     const a = table.get("a")!;
     let up = false;
     const changes: string[] = [];
-    const checker = new ParentChecker(() => table, async () => {
-      if (!up) throw new Error("connect failed: ECONNREFUSED");
-    }, { now: () => NOW, timers: new ManualTimers(), onChange: (p, inService, detail) => changes.push(`${p.name} ${inService} ${detail}`) });
+    const checker = new ParentChecker(() => table, () => up ? Promise.resolve() : Promise.reject(new Error("connect failed: ECONNREFUSED")), { now: () => NOW, timers: new ManualTimers(), onChange: (p, inService, detail) => changes.push(`${p.name} ${inService} ${detail}`) });
     assert.equal(await checker.runOnce("a"), false);
     assert.equal(a.health.downUntil, NOW + 10_000 + 500, "until the next check can say otherwise");
     assert.equal(a.health.lastError, "health check: connect failed: ECONNREFUSED");

@@ -123,10 +123,9 @@ export class DefaultTrust {
  * error, null when the chain verified (the name is not checked).
  */
 export function verifyInMemory(chainPem: string, keyPem: string, servername: string, ca: string[] | undefined): Promise<string | null> {
-  let toServer!: Duplex;
-  let toClient!: Duplex;
-  toServer = new Duplex({ read() {}, write: (c: Uint8Array, _e, cb) => (toClient.push(c), cb()) });
-  toClient = new Duplex({ read() {}, write: (c: Uint8Array, _e, cb) => (toServer.push(c), cb()) });
+  // each pushes what the other writes: declared together, each used only once both exist
+  const toServer: Duplex = new Duplex({ read() {}, write: (c: Uint8Array, _e, cb) => (toClient.push(c), cb()) });
+  const toClient: Duplex = new Duplex({ read() {}, write: (c: Uint8Array, _e, cb) => (toServer.push(c), cb()) });
   const server = new TLSSocket(toServer, { isServer: true, secureContext: createSecureContext({ cert: chainPem, key: keyPem }) });
   const client = connect({ socket: toClient, servername, ca, rejectUnauthorized: false, checkServerIdentity: () => undefined });
   const done = () => {

@@ -298,7 +298,7 @@ describe("BasicCredentials with a directory", () => {
   it("local users first; others through the directory; its outage is a 503 that costs the client nothing", async () => {
     const seen: Seen = { binds: [], unbinds: 0 };
     let down = false;
-    const directory = new LdapDirectory(settings, (signal) => (down ? Promise.reject(new Error("ECONNREFUSED")) : fakeDirectory(byPassword, seen)()));
+    const directory = new LdapDirectory(settings, () => (down ? Promise.reject(new Error("ECONNREFUSED")) : fakeDirectory(byPassword, seen)()));
     const local = [{ name: "root", passwordHash: await hashPassword("local-pw", 100_000) }];
     const creds = createBasicCredentials(local, { burst: 2, perMinute: 1 }, undefined, undefined, directory);
     assert.deepEqual(await creds.check(header("root", "local-pw"), "Proxy-Authorization", "10.0.0.1"), { ok: true, user: "root", groups: [] });

@@ -8,7 +8,7 @@ import https from "node:https";
 import { frame, readFrame } from "./ws-wire.mjs";
 
 const [cert, key] = process.argv.slice(2);
-const refuse = (req, res) => {
+const refuse = (_req, res) => {
   res.writeHead(426, { "content-type": "text/plain" });
   res.end("websocket only");
 };

@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { makeTestPki, type TestPki } from "../../e2e/support/certs.ts";
 import { runtimeName } from "../../helpers/runtime.ts";
