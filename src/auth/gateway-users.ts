@@ -5,6 +5,7 @@ import { directoryDial, parseDirectoryUrl } from "./ldap/directory-dial.ts";
 import { LdapDirectory } from "./ldap/directory.ts";
 import { type BasicCredentials, createBasicCredentials, createProxyAuth, type ProxyAuth } from "./proxy-auth.ts";
 import { PROCESS_GATE } from "./derivation-gate.ts";
+import { userChanges } from "./user-changes.ts";
 
 /** The gateway's users: proxy authentication and reverse routes' `basicAuth` share one cache. */
 export interface GatewayUsers {
@@ -26,7 +27,8 @@ export interface DirectoryDeps {
  * On a reload, `previous` (the config in force and its users) hands on what still holds, so
  * that a reload for another reason (a host list file that changed) neither makes every user's
  * password be checked again nor gives password guessers fresh allowances: failures counted
- * while `signInLimit` is the same, and verified sign-ins while all of `proxyAuth` is.
+ * while `signInLimit` is the same (the addresses users signed in from only while the users
+ * are), and verified sign-ins while all of `proxyAuth` is.
  * @throws {Error} naming `proxyAuth.ldap.caFile` when it cannot be read
  */
 export function gatewayUsers(
@@ -46,6 +48,8 @@ export function gatewayUsers(
       ...(same(before, auth) ? { verified: learnt.verified } : {}),
     }
     : {};
+  // a user removed or with a new password (perhaps in the wrong hands) keeps no familiar address
+  if (carried.throttle && userChanges(before, auth) !== undefined) carried.throttle.forgetFamiliar();
   const credentials = createBasicCredentials(auth.users, auth.signInLimit, undefined, PROCESS_GATE, directory, carried);
   return { credentials, proxyAuth: createProxyAuth(auth, credentials) };
 }

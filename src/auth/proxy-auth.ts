@@ -108,7 +108,8 @@ export function createBasicCredentials(
       if (header === undefined) return { ok: false, reason: `no ${field}` };
       const m = /^Basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(header);
       if (!m) return { ok: false, reason: `${field} is not Basic credentials` };
-      const cacheKey = await digest(header);
+      // the credentials, not the header's spelling ("basic", spaces): one entry per sign-in
+      const cacheKey = await digest(m[1] ?? "");
       const hit = verified.get(cacheKey);
       if (hit && hit.until > Date.now()) return { ok: true, user: hit.user, groups: hit.groups };
       let decoded: string;
@@ -147,7 +148,10 @@ export function createBasicCredentials(
         if (!(e instanceof GateFullError)) throw e;
         return { ok: false, reason: `not checked: the gateway is busy checking other sign-ins (${e.message})`, retryAfterMs: 1000, busy: true };
       }
-      if (refused !== undefined) return { ok: false, reason: refused };
+      if (refused !== undefined) {
+        attempt.failed();
+        return { ok: false, reason: refused };
+      }
       attempt.succeeded();
       if (verified.size >= CACHE_MAX) verified.delete(verified.keys().next().value as string);
       verified.set(cacheKey, { user, groups, until: Date.now() + CACHE_MS });

@@ -1,62 +1,57 @@
 /**
- * Whose password may be checked now. Failed sign-ins are limited twice:
+ * Whose password may be checked now. Failed sign-ins are limited
  * - **per client address** (an IPv6 /64): each check costs a PBKDF2 derivation or a directory
  *   bind, so one address must not keep the gateway's cores (or the directory) busy;
- * - **per user name**, from all addresses together: many addresses (a botnet) guessing one
- *   account's password are held to the name's allowance, below a directory's lockout
- *   threshold if it is set so, instead of locking the account out everywhere.
+ * - optionally **per user name**, from all addresses together (`name-failures.ts`): many
+ *   addresses (a botnet) guessing one account's password get the name's allowance between
+ *   them, which can be set to keep a directory's lockout from ever being reached.
  *
- * A per-name limit would let anyone keep a user from signing in by failing in their name, so
- * an address the name signed in from before (a *familiar* one) is held only by its own
- * address allowance. Successes and checks that could not be made do not count.
+ * A per-name limit lets anyone keep a user from signing in by failing in their name, so an
+ * address the name signed in from before (a *familiar* one, for 30 days) is held only by its
+ * own address allowance. Successes and checks that could not be made do not count.
  *
  * @example
  * ```ts
- * const throttle = new SignInThrottle({ burst: 10, perMinute: 10, perUser: { burst: 5, perHour: 12 } });
+ * const throttle = new SignInThrottle({ burst: 10, perMinute: 10, perUser: { failures: 4, resetMinutes: 15 } });
  * const attempt = throttle.attempt("alice", "192.0.2.7");
  * if (!attempt.ok) return answer429(attempt.retryAfterMs);
- * // … check the password, then attempt.succeeded() or attempt.uncounted(); a failure keeps its cost
+ * // … check the password, then attempt.succeeded(), attempt.failed() or attempt.uncounted()
  * ```
  * @module
  */
 import { clientRateKey, RateLimiter } from "../policy/rate-limiter.ts";
+import { NameFailures, type PerUserLimit } from "./name-failures.ts";
 
-/** Failed sign-ins allowed per client address (`burst` at once, then `perMinute`) and per user name. */
+export type { PerUserLimit };
+
+/** Failed sign-ins allowed per client address (`burst` at once, then `perMinute`), and per user name. */
 export interface SignInLimit {
   readonly burst: number;
   readonly perMinute: number;
-  /**
-   * Per user name, any case, from all addresses together: `burst` at once, then `perHour`
-   * (directories' lockout thresholds count a few failures in minutes; default {@link DEFAULT_PER_USER}).
-   */
+  /** Per user name, any case, from all addresses together; absent = no such limit. */
   readonly perUser?: PerUserLimit;
 }
 
-/** Failed sign-ins allowed in one name: `burst` at once, then `perHour`. */
-export interface PerUserLimit {
-  readonly burst: number;
-  readonly perHour: number;
-}
-
-/** Default per-name allowance: 5 at once, then 12 an hour (one every 5 minutes). */
-export const DEFAULT_PER_USER: PerUserLimit = { burst: 5, perHour: 12 };
-
-/** Default {@link SignInLimit}: per address 10 at once, then 10 a minute; per name 5, then 12 an hour. */
-export const DEFAULT_SIGN_IN_LIMIT: SignInLimit = { burst: 10, perMinute: 10, perUser: DEFAULT_PER_USER };
+/** Default {@link SignInLimit}: per address 10 at once, then 10 a minute; no limit per name. */
+export const DEFAULT_SIGN_IN_LIMIT: SignInLimit = { burst: 10, perMinute: 10 };
 
 /** Longer names are no one's (local and directory names have at most 64 characters). */
 const MAX_NAME = 64;
 
-/** How long an address stays familiar to a name after a sign-in, and how many pairs are kept. */
+/** How long an address stays familiar to a name after a sign-in; how many are kept. */
 const FAMILIAR_MS = 30 * 24 * 3600_000;
-const FAMILIAR_MAX = 10_000;
+const FAMILIAR_NAMES = 10_000;
+/** Per name: one account holder must not push everyone else's familiar addresses out. */
+const FAMILIAR_PER_NAME = 16;
 
-/** A check that may go ahead: say how it ended unless it failed (a failure keeps its cost). */
+/** A check that may go ahead: say how it ended. */
 export interface SignInAttempt {
   readonly ok: true;
-  /** The password was right: its cost is given back, and the address is familiar to the name. */
+  /** The password was right: nothing counts, and the address is familiar to the name. */
   succeeded(): void;
-  /** The check could not be made (directory down, gateway busy): its cost is given back. */
+  /** The password was wrong: a failure for the address and the name. */
+  failed(): void;
+  /** The check could not be made (directory down, gateway busy): nothing counts. */
   uncounted(): void;
 }
 
@@ -70,19 +65,18 @@ export interface SignInThrottled {
 
 /** The allowances of one set of users (see the module doc). */
 export class SignInThrottle {
-  readonly #limit: SignInLimit & { readonly perUser: PerUserLimit };
+  readonly #limit: SignInLimit;
   readonly #addresses: RateLimiter;
-  readonly #names: RateLimiter;
-  /** `name\0address` → until when the address is familiar to the name; least recent first. */
-  readonly #familiar = new Map<string, number>();
+  readonly #names: NameFailures | undefined;
+  /** name → address → until when it is familiar; least recent first at both levels. */
+  readonly #familiar = new Map<string, Map<string, number>>();
   readonly #now: () => number;
 
   constructor(limit: SignInLimit, now: () => number = () => performance.now()) {
-    const perUser = limit.perUser ?? DEFAULT_PER_USER;
-    this.#limit = { ...limit, perUser };
+    this.#limit = limit;
     this.#now = now;
     this.#addresses = new RateLimiter({ perSecond: limit.perMinute / 60, burst: limit.burst }, { now });
-    this.#names = new RateLimiter({ perSecond: perUser.perHour / 3600, burst: perUser.burst }, { now });
+    this.#names = limit.perUser ? new NameFailures(limit.perUser, now) : undefined;
   }
 
   /** Takes a failure's worth of `client`'s allowance and `name`'s, or says which is spent. */
@@ -94,40 +88,48 @@ export class SignInThrottle {
       return throttled("address", `from ${address}`, `${burst}, then ${perMinute} a minute`, byAddress.retryAfterMs);
     }
     const folded = name.length <= MAX_NAME ? name.toLowerCase() : undefined;
-    const pair = `${folded}\0${address}`;
-    let nameTaken = false;
-    if (folded !== undefined) {
-      const byName = this.#names.take(folded);
-      nameTaken = byName.ok;
-      if (!byName.ok && !this.#isFamiliar(pair)) {
+    let counted: string | undefined; // the name whose failures this check counts in
+    if (this.#names && folded !== undefined) {
+      const byName = this.#names.begin(folded);
+      if (byName.ok) counted = folded;
+      else if (!this.#isFamiliar(folded, address)) {
         this.#addresses.refund(address); // not checked: it cost nothing
-        const { burst, perHour } = this.#limit.perUser;
-        return throttled("user", `for user ${JSON.stringify(name)}`, `${burst}, then ${perHour} an hour, from all addresses`, byName.retryAfterMs);
+        const { failures, resetMinutes } = this.#names.limit;
+        return throttled("user", `for user ${JSON.stringify(name)}`, `${failures}, then none until ${resetMinutes} minutes pass without one`, byName.retryAfterMs);
       }
     }
-    const giveBack = () => {
-      this.#addresses.refund(address);
-      if (nameTaken && folded !== undefined) this.#names.refund(folded);
+    let ended = false;
+    const end = (outcome: "succeeded" | "failed" | "uncounted") => {
+      if (ended) return;
+      ended = true;
+      if (outcome !== "failed") this.#addresses.refund(address);
+      if (counted !== undefined) this.#names?.end(counted, outcome === "failed");
+      if (outcome === "succeeded" && folded !== undefined && this.#names) this.#remember(folded, address);
     };
-    return {
-      ok: true,
-      succeeded: () => {
-        giveBack();
-        if (folded === undefined) return;
-        this.#familiar.delete(pair);
-        if (this.#familiar.size >= FAMILIAR_MAX) this.#familiar.delete(this.#familiar.keys().next().value!);
-        this.#familiar.set(pair, this.#now() + FAMILIAR_MS);
-      },
-      uncounted: giveBack,
-    };
+    return { ok: true, succeeded: () => end("succeeded"), failed: () => end("failed"), uncounted: () => end("uncounted") };
   }
 
-  #isFamiliar(pair: string): boolean {
-    const until = this.#familiar.get(pair);
-    if (until === undefined) return false;
-    if (until > this.#now()) return true;
-    this.#familiar.delete(pair);
-    return false;
+  /** Forgets every familiar address (a reload changed users: a password in the wrong hands must not keep one). */
+  forgetFamiliar(): void {
+    this.#familiar.clear();
+  }
+
+  #isFamiliar(name: string, address: string): boolean {
+    const until = this.#familiar.get(name)?.get(address);
+    return until !== undefined && until > this.#now();
+  }
+
+  #remember(name: string, address: string): void {
+    let addresses = this.#familiar.get(name);
+    this.#familiar.delete(name); // re-inserted: the most recent last
+    if (!addresses) {
+      addresses = new Map();
+      if (this.#familiar.size >= FAMILIAR_NAMES) this.#familiar.delete(this.#familiar.keys().next().value!);
+    }
+    this.#familiar.set(name, addresses);
+    addresses.delete(address);
+    if (addresses.size >= FAMILIAR_PER_NAME) addresses.delete(addresses.keys().next().value!);
+    addresses.set(address, this.#now() + FAMILIAR_MS);
   }
 }
 

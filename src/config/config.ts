@@ -254,7 +254,8 @@ export interface Config {
     readonly signInLimit: {
       readonly burst: number;
       readonly perMinute: number;
-      readonly perUser: { readonly burst: number; readonly perHour: number };
+      /** Absent = no limit per name. */
+      readonly perUser?: { readonly failures: number; readonly resetMinutes: number };
     };
   };
   /** Gateway processes sharing the listeners: a count, or "auto" (one per CPU). */

@@ -164,7 +164,11 @@ function toDomain(wire: ConfigOutput): Config {
           ...(wire.proxyAuth.ldap
             ? { ldap: { ...wire.proxyAuth.ldap, ...(wire.proxyAuth.ldap.groups ? { groups: { ...wire.proxyAuth.ldap.groups } } : {}) } }
             : {}),
-          signInLimit: { ...wire.proxyAuth.signInLimit, perUser: { ...wire.proxyAuth.signInLimit.perUser } },
+          signInLimit: {
+            burst: wire.proxyAuth.signInLimit.burst,
+            perMinute: wire.proxyAuth.signInLimit.perMinute,
+            ...(wire.proxyAuth.signInLimit.perUser ? { perUser: { ...wire.proxyAuth.signInLimit.perUser } } : {}),
+          },
         },
       }),
     addressGuard: {

@@ -119,11 +119,14 @@ export const proxyAuthSchema = v.pipe(
     signInLimit: v.optional(object({
       burst: v.optional(integer(1, 100_000), 10),
       perMinute: v.optional(integer(1, 1_000_000), 10),
-      /** And per user name, from all addresses together (addresses it signed in from before excepted). */
+      /**
+       * And per user name, from all addresses together (addresses it signed in from before
+       * excepted): `failures`, then none until `resetMinutes` pass without one. Absent = none.
+       */
       perUser: v.optional(object({
-        burst: v.optional(integer(1, 100_000), 5),
-        perHour: v.optional(integer(1, 1_000_000), 12),
-      }), {}),
+        failures: integer(1, 1000),
+        resetMinutes: integer(1, 1440),
+      })),
     }), {}),
   }),
   v.forward(

@@ -14,11 +14,11 @@ async function setup() {
     readText: () => "",
   };
   const passwordHash = await hashPassword("s3cret", 100_000);
-  const config = (perUserBurst = 2): Pick<Config, "proxyAuth"> => ({
+  const config = (failures = 2): Pick<Config, "proxyAuth"> => ({
     proxyAuth: {
       realm: "t",
       users: [{ name: "alice", passwordHash }],
-      signInLimit: { burst: 100, perMinute: 100, perUser: { burst: perUserBurst, perHour: 1 } },
+      signInLimit: { burst: 100, perMinute: 100, perUser: { failures, resetMinutes: 15 } },
     },
   });
   return { deps, config };
@@ -48,13 +48,24 @@ describe("gatewayUsers across reloads", () => {
     assert.deepEqual(fresh, { ok: false, reason: 'bad credentials for user "alice"' });
   });
 
-  it("a changed user list keeps the failures counted but checks passwords again", async () => {
+  it("a changed user list keeps the failures counted but checks passwords again; a changed password forgets where users signed in from", async () => {
     const { deps, config } = await setup();
     const first = gatewayUsers(config(), deps)!;
+    assert.equal((await first.credentials.check(basic("alice", "s3cret"), "Authorization", "192.0.2.1")).ok, true);
     const before = config();
-    const next: Pick<Config, "proxyAuth"> = { proxyAuth: { ...before.proxyAuth!, users: [...before.proxyAuth!.users, { name: "bob", passwordHash: before.proxyAuth!.users[0]!.passwordHash }] } };
-    const second = gatewayUsers(next, deps, { config: before, users: first })!;
+    const auth = before.proxyAuth!;
+    const withBob: Pick<Config, "proxyAuth"> = { proxyAuth: { ...auth, users: [...auth.users, { name: "bob", passwordHash: auth.users[0]!.passwordHash }] } };
+    const second = gatewayUsers(withBob, deps, { config: before, users: first })!;
     assert.equal(second.credentials.memory.throttle, first.credentials.memory.throttle);
     assert.notEqual(second.credentials.memory.verified, first.credentials.memory.verified);
+    for (const ip of ["203.0.113.1", "203.0.113.2"]) assert.equal((await second.credentials.check(basic("alice", "guess"), "Authorization", ip)).ok, false);
+    assert.deepEqual(await second.credentials.check(basic("alice", "typo"), "Authorization", "192.0.2.1"), { ok: false, reason: 'bad credentials for user "alice"' }, "familiar: checked");
+
+    // alice's password is changed (the old one may be in the wrong hands): 192.0.2.1 is familiar no more
+    const newHash = await hashPassword("n3w", 100_000);
+    const changed: Pick<Config, "proxyAuth"> = { proxyAuth: { ...withBob.proxyAuth!, users: withBob.proxyAuth!.users.map((u) => (u.name === "alice" ? { ...u, passwordHash: newHash } : u)) } };
+    const third = gatewayUsers(changed, deps, { config: withBob, users: second })!;
+    const held = await third.credentials.check(basic("alice", "s3cret"), "Authorization", "192.0.2.1");
+    assert.ok(!held.ok && held.byUser, JSON.stringify(held));
   });
 });

@@ -5,7 +5,7 @@ import { userChanges } from "../../src/auth/user-changes.ts";
 const auth = (users: Record<string, string>) => ({
   realm: "r",
   users: Object.entries(users).map(([name, passwordHash]) => ({ name, passwordHash })),
-  signInLimit: { burst: 10, perMinute: 10, perUser: { burst: 5, perHour: 12 } },
+  signInLimit: { burst: 10, perMinute: 10 },
 });
 
 describe("userChanges", () => {
@@ -51,7 +51,7 @@ describe("userChanges: groups", () => {
   const withGroups = (groups: Record<string, string[]>) => ({
     realm: "r",
     users: Object.entries(groups).map(([name, g]) => ({ name, passwordHash: "h", groups: g })),
-    signInLimit: { burst: 10, perMinute: 10, perUser: { burst: 5, perHour: 12 } },
+    signInLimit: { burst: 10, perMinute: 10 },
   });
   it("names a local user whose groups changed (as rules compare them); order and case alone change nothing", () => {
     const why = userChanges(withGroups({ alice: ["eng", "vpn"], bob: ["Ops"] }), withGroups({ alice: ["eng"], bob: ["ops"] }));

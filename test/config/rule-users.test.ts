@@ -13,20 +13,19 @@ describe("config: rules scoped to users", () => {
     assert.deepEqual(config.policy.rules[0]?.users, ["alice", "bob"]);
   });
 
-  it("proxyAuth.signInLimit: per address 10 failed sign-ins at once, then 10 a minute; per user 5, then 12 an hour; unless set; bad values named", () => {
-    const perUser = { burst: 5, perHour: 12 };
-    assert.deepEqual(parseConfig(auth).proxyAuth?.signInLimit, { burst: 10, perMinute: 10, perUser });
-    assert.deepEqual(parseConfig({ proxyAuth: { ...auth.proxyAuth, signInLimit: { perMinute: 3 } } }).proxyAuth?.signInLimit, { burst: 10, perMinute: 3, perUser });
+  it("proxyAuth.signInLimit: per address 10 failed sign-ins at once, then 10 a minute, unless set; per user only when set; bad values named", () => {
+    assert.deepEqual(parseConfig(auth).proxyAuth?.signInLimit, { burst: 10, perMinute: 10 });
+    assert.deepEqual(parseConfig({ proxyAuth: { ...auth.proxyAuth, signInLimit: { perMinute: 3 } } }).proxyAuth?.signInLimit, { burst: 10, perMinute: 3 });
     assert.deepEqual(
-      parseConfig({ proxyAuth: { ...auth.proxyAuth, signInLimit: { perUser: { perHour: 4 } } } }).proxyAuth?.signInLimit,
-      { burst: 10, perMinute: 10, perUser: { burst: 5, perHour: 4 } },
+      parseConfig({ proxyAuth: { ...auth.proxyAuth, signInLimit: { perUser: { failures: 4, resetMinutes: 15 } } } }).proxyAuth?.signInLimit,
+      { burst: 10, perMinute: 10, perUser: { failures: 4, resetMinutes: 15 } },
     );
     assert.deepEqual(problems({ proxyAuth: { ...auth.proxyAuth, signInLimit: { burst: 0 } } }), ["proxyAuth.signInLimit.burst: expected an integer 1-100000, got 0"]);
-    assert.deepEqual(problems({ proxyAuth: { ...auth.proxyAuth, signInLimit: { perUser: { burst: 1, perHour: 0.5 } } } }), [
-      "proxyAuth.signInLimit.perUser.perHour: expected an integer 1-1000000, got 0.5",
+    assert.deepEqual(problems({ proxyAuth: { ...auth.proxyAuth, signInLimit: { perUser: { failures: 4, resetMinutes: 0.5 } } } }), [
+      "proxyAuth.signInLimit.perUser.resetMinutes: expected an integer 1-1440, got 0.5",
     ]);
-    assert.deepEqual(problems({ proxyAuth: { ...auth.proxyAuth, signInLimit: { perUser: { perMinute: 1 } } } }), [
-      'proxyAuth.signInLimit.perUser.perMinute: unknown key (expected one of "burst", "perHour")',
+    assert.deepEqual(problems({ proxyAuth: { ...auth.proxyAuth, signInLimit: { perUser: { failures: 4 } } } }), [
+      "proxyAuth.signInLimit.perUser.resetMinutes: required key is missing",
     ]);
   });
 

@@ -48,7 +48,11 @@ describe("access control end to end: listener allowlist, proxy auth, connection 
         { name: "explicit", mode: "explicit", listen: "127.0.0.1:0" },
         { name: "lan-only", mode: "explicit", listen: "127.0.0.1:0", clients: ["10.0.0.0/8"] },
       ],
-      proxyAuth: { realm: "tollgate test", users: [{ name: "alice", passwordHash: hash }, { name: "bob", passwordHash: hash }] },
+      proxyAuth: {
+        realm: "tollgate test",
+        users: [{ name: "alice", passwordHash: hash }, { name: "bob", passwordHash: hash }, { name: "erin", passwordHash: hash }],
+        signInLimit: { perUser: { failures: 5, resetMinutes: 15 } },
+      },
       addressGuard: { allow: ["127.0.0.0/8"] }, // the test origin is on loopback
       policy: {
         defaultAction: "deny",
@@ -135,20 +139,22 @@ describe("access control end to end: listener allowlist, proxy auth, connection 
     assert.equal(other.stdout, "200", "another address signs in as before");
   });
 
-  it("failed sign-ins in one name from many addresses (5 per user) get 429 too; the user, from where they signed in before, still can", async () => {
+  it("failed sign-ins in one name from many addresses (perUser: 5) get 429 too; the user, from where they signed in before, still can", async () => {
+    const signedIn = await curl(["-x", `http://127.0.0.1:${gw.port}`, "-U", "erin:s3cret", "-o", "/dev/null", "-w", "%{http_code}", `http://origin.test:${plainOrigin.port}/hello`]);
+    assert.equal(signedIn.stdout, "200");
     const codes: string[] = [];
     for (let i = 0; i < 6; i++) {
       const from = ["--interface", `127.0.1.${i + 1}`, "-x", `http://127.0.0.1:${gw.port}`, "-o", "/dev/null", "-w", "%{http_code}"];
-      codes.push((await curl([...from, "-U", `bob:guess${i}`, `http://origin.test:${plainOrigin.port}/hello`])).stdout);
+      codes.push((await curl([...from, "-U", `erin:guess${i}`, `http://origin.test:${plainOrigin.port}/hello`])).stdout);
     }
     assert.deepEqual(codes, [...Array(5).fill("407"), "429"]);
-    const f = await gw.waitForFlow((f) => f.status === 429 && /for user "bob"/.test(String(f.reason)));
-    assert.match(String(f.reason), /too many failed sign-ins for user "bob" \(limit 5, then 12 an hour, from all addresses\)/);
-    const limited = await curl(["-i", "--interface", "127.0.1.9", "-x", `http://127.0.0.1:${gw.port}`, "-U", "bob:right-or-wrong", `http://origin.test:${plainOrigin.port}/hello`]);
+    const f = await gw.waitForFlow((f) => f.status === 429 && /for user "erin"/.test(String(f.reason)));
+    assert.match(String(f.reason), /too many failed sign-ins for user "erin" \(limit 5, then none until 15 minutes pass without one\)/);
+    const limited = await curl(["-i", "--interface", "127.0.1.9", "-x", `http://127.0.0.1:${gw.port}`, "-U", "erin:right-or-wrong", `http://origin.test:${plainOrigin.port}/hello`]);
     assert.match(limited.stdout, /^HTTP\/1\.1 429 Too Many Requests\r$/m);
     assert.match(limited.stdout, /Too many failed sign-ins for this user/);
-    // bob signed in from 127.0.0.1 before: a password typed anew there is still checked
-    const home = await curl(["-x", `http://127.0.0.1:${gw.port}`, "-U", "bob:wrong", "-o", "/dev/null", "-w", "%{http_code}", `http://origin.test:${plainOrigin.port}/hello`]);
+    // erin signed in from 127.0.0.1 just now: a password typed anew there is still checked
+    const home = await curl(["-x", `http://127.0.0.1:${gw.port}`, "-U", "erin:wrong", "-o", "/dev/null", "-w", "%{http_code}", `http://origin.test:${plainOrigin.port}/hello`]);
     assert.equal(home.stdout, "407");
   });
 
