@@ -10,8 +10,9 @@
  * A name has an entry only while it has failures or checks under way, so names that never
  * failed cost nothing; at most `maxNames` entries are kept. When the table is full, the one
  * dropped is an expired one among the oldest, else the one of them with the fewest failures,
- * so flooding it with one failure in each of many names does not hand a spent name a fresh
- * count. Sans-IO: the clock is injected.
+ * never a spent one; with none to drop, a new name's check is refused. So flooding the table
+ * with other names' failures never hands a spent name a fresh count. Sans-IO: the clock is
+ * injected.
  * @module
  */
 
@@ -52,20 +53,35 @@ export class NameFailures {
   /** Starts a check in `name`, or says in how many ms one may be made. */
   begin(name: string): { readonly ok: true } | { readonly ok: false; readonly retryAfterMs: number } {
     const now = this.#now();
-    let entry = this.#entries.get(name);
+    const entry = this.#entries.get(name);
     if (entry && entry.inFlight === 0 && this.#expired(entry, now)) entry.failures = 0;
     if (entry && entry.failures + entry.inFlight >= this.limit.failures) {
       // spent by checks under way: they may yet succeed; ask again in a second
       const retryAfterMs = entry.failures >= this.limit.failures ? entry.last + this.#resetMs - now : 1000;
       return { ok: false, retryAfterMs: Math.max(1, Math.ceil(retryAfterMs)) };
     }
+    if (!entry && !this.#makeRoom(now)) return { ok: false, retryAfterMs: 1000 };
+    this.#count(name, entry, now);
+    return { ok: true };
+  }
+
+  /**
+   * Starts a check in `name` whatever its count (an address the name signed in from): its
+   * failure still counts, so the count and its window follow what the directory saw.
+   */
+  beginAnyway(name: string): void {
+    const now = this.#now();
+    const entry = this.#entries.get(name);
+    if (!entry && !this.#makeRoom(now)) this.#dropOldest();
+    this.#count(name, entry, now);
+  }
+
+  #count(name: string, entry: Entry | undefined, now: number): void {
     if (!entry) {
-      if (this.#entries.size >= this.#maxNames) this.#dropOne(now);
       entry = { failures: 0, inFlight: 0, last: now };
       this.#entries.set(name, entry);
     }
     entry.inFlight++;
-    return { ok: true };
   }
 
   /** Ends a check `begin` allowed: a failure is counted; otherwise nothing is. */
@@ -91,18 +107,32 @@ export class NameFailures {
     return now - entry.last >= this.#resetMs;
   }
 
-  /** Drops an expired entry among the oldest, else the one of them with the fewest failures. */
-  #dropOne(now: number): void {
+  /**
+   * Room for one more entry: drops an expired one among the oldest, else the one of them with
+   * the fewest failures, never one that is spent or has checks under way; false when there
+   * is none (a new name's check waits: failing closed, never handing a spent name a fresh count).
+   */
+  #makeRoom(now: number): boolean {
+    if (this.#entries.size < this.#maxNames) return true;
     let scanned = 0;
     let least: [string, Entry] | undefined;
     for (const [name, entry] of this.#entries) {
-      if (entry.inFlight === 0 && this.#expired(entry, now)) {
-        this.#entries.delete(name);
-        return;
+      if (entry.inFlight === 0) {
+        if (this.#expired(entry, now)) {
+          this.#entries.delete(name);
+          return true;
+        }
+        if (entry.failures < this.limit.failures && (!least || entry.failures < least[1].failures)) least = [name, entry];
       }
-      if (!least || entry.failures < least[1].failures) least = [name, entry];
       if (++scanned >= SCAN) break;
     }
     if (least) this.#entries.delete(least[0]);
+    return least !== undefined;
+  }
+
+  /** Drops the oldest entry (only for a check that must go ahead with every entry in use). */
+  #dropOldest(): void {
+    const oldest = this.#entries.keys().next();
+    if (!oldest.done) this.#entries.delete(oldest.value);
   }
 }

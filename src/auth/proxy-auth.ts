@@ -128,6 +128,7 @@ export function createBasicCredentials(
       if (!attempt.ok) return { ok: false, reason: attempt.reason, retryAfterMs: attempt.retryAfterMs, ...(attempt.by === "user" ? { byUser: true as const } : {}) };
       const password = decoded.slice(colon + 1);
       let refused: string | undefined;
+      let unasked = false; // refused before the directory was asked: the name is not charged
       // a directory user is named in lower case, as the directory matches names (AD, uid)
       let user = name;
       let groups = localGroups.get(name) ?? [];
@@ -138,7 +139,10 @@ export function createBasicCredentials(
           if (!stored || !ok) refused = `bad credentials for user ${JSON.stringify(name)}`;
         } else {
           const verdict = await DIRECTORY_GATE.run(() => directory.verify(name, password));
-          if (!verdict.ok) refused = `bad credentials for user ${JSON.stringify(name)}: ${verdict.reason}`;
+          if (!verdict.ok) {
+            refused = `bad credentials for user ${JSON.stringify(name)}: ${verdict.reason}`;
+            unasked = verdict.unasked === true;
+          }
           else groups = verdict.groups;
           user = name.toLowerCase();
         }
@@ -149,7 +153,7 @@ export function createBasicCredentials(
         return { ok: false, reason: `not checked: the gateway is busy checking other sign-ins (${e.message})`, retryAfterMs: 1000, busy: true };
       }
       if (refused !== undefined) {
-        attempt.failed();
+        attempt.failed({ unasked });
         return { ok: false, reason: refused };
       }
       attempt.succeeded();

@@ -8,7 +8,8 @@
  *
  * A per-name limit lets anyone keep a user from signing in by failing in their name, so an
  * address the name signed in from before (a *familiar* one, for 30 days) is held only by its
- * own address allowance. Successes and checks that could not be made do not count.
+ * own address allowance; its failures still count in the name. Successes and checks that
+ * could not be made do not count.
  *
  * @example
  * ```ts
@@ -49,8 +50,12 @@ export interface SignInAttempt {
   readonly ok: true;
   /** The password was right: nothing counts, and the address is familiar to the name. */
   succeeded(): void;
-  /** The password was wrong: a failure for the address and the name. */
-  failed(): void;
+  /**
+   * The password was wrong: a failure for the address and the name; with `unasked`, one the
+   * directory was never asked about (an empty password, a name it is not asked about), for
+   * the address only.
+   */
+  failed(options?: { readonly unasked?: boolean }): void;
   /** The check could not be made (directory down, gateway busy): nothing counts. */
   uncounted(): void;
 }
@@ -91,22 +96,30 @@ export class SignInThrottle {
     let counted: string | undefined; // the name whose failures this check counts in
     if (this.#names && folded !== undefined) {
       const byName = this.#names.begin(folded);
-      if (byName.ok) counted = folded;
-      else if (!this.#isFamiliar(folded, address)) {
-        this.#addresses.refund(address); // not checked: it cost nothing
-        const { failures, resetMinutes } = this.#names.limit;
-        return throttled("user", `for user ${JSON.stringify(name)}`, `${failures}, then none until ${resetMinutes} minutes pass without one`, byName.retryAfterMs);
+      if (!byName.ok) {
+        if (!this.#isFamiliar(folded, address)) {
+          this.#addresses.refund(address); // not checked: it cost nothing
+          const { failures, resetMinutes } = this.#names.limit;
+          return throttled("user", `for user ${JSON.stringify(name)}`, `${failures}, then none until ${resetMinutes} minutes pass without one`, byName.retryAfterMs);
+        }
+        this.#names.beginAnyway(folded); // not refused, but counted: the directory counts it too
       }
+      counted = folded;
     }
     let ended = false;
-    const end = (outcome: "succeeded" | "failed" | "uncounted") => {
+    const end = (outcome: "succeeded" | "failed" | "unasked" | "uncounted") => {
       if (ended) return;
       ended = true;
-      if (outcome !== "failed") this.#addresses.refund(address);
+      if (outcome === "succeeded" || outcome === "uncounted") this.#addresses.refund(address);
       if (counted !== undefined) this.#names?.end(counted, outcome === "failed");
       if (outcome === "succeeded" && folded !== undefined && this.#names) this.#remember(folded, address);
     };
-    return { ok: true, succeeded: () => end("succeeded"), failed: () => end("failed"), uncounted: () => end("uncounted") };
+    return {
+      ok: true,
+      succeeded: () => end("succeeded"),
+      failed: (options) => end(options?.unasked ? "unasked" : "failed"),
+      uncounted: () => end("uncounted"),
+    };
   }
 
   /** Forgets every familiar address (a reload changed users: a password in the wrong hands must not keep one). */

@@ -56,6 +56,31 @@ describe("NameFailures", () => {
     assert.equal(f.size, 0);
   });
 
+  it("a full table of spent names refuses a new name's check rather than drop one; entries with checks under way stay", () => {
+    const t = 0;
+    const f = new NameFailures({ failures: 2, resetMinutes: 15 }, () => t, 3);
+    fail(f, "alice", 2);
+    fail(f, "junk1", 2);
+    assert.equal(f.begin("busy").ok, true); // under way, no failure yet
+    assert.deepEqual(f.begin("junk2"), { ok: false, retryAfterMs: 1000 });
+    assert.equal(f.begin("alice").ok, false, "alice is still spent");
+    f.end("busy", true);
+    assert.equal(f.size, 3);
+  });
+
+  it("beginAnyway (a familiar address) goes past the limit but counts, keeping the window open as the directory's", () => {
+    let t = 0;
+    const f = new NameFailures({ failures: 2, resetMinutes: 15 }, () => t);
+    fail(f, "alice", 2);
+    t += 10 * MIN;
+    f.beginAnyway("alice");
+    f.end("alice", true);
+    t += 5 * MIN; // 15 minutes after the first failures, 5 after the last
+    assert.deepEqual(f.begin("alice"), { ok: false, retryAfterMs: 10 * MIN });
+    t += 10 * MIN;
+    assert.equal(f.begin("alice").ok, true);
+  });
+
   it("bounded: a full table drops an expired entry, else the fewest failures among the oldest, never a spent name for one-failure junk", () => {
     let t = 0;
     const f = new NameFailures({ failures: 3, resetMinutes: 15 }, () => t, 100);

@@ -65,6 +65,30 @@ describe("SignInThrottle", () => {
     assert.equal(refused(throttle.attempt("bob", "192.0.2.7")).by, "user");
   });
 
+  it("a familiar address's failures still count in the name: the name stays spent as long as the directory's count runs", () => {
+    let t = 0;
+    const throttle = new SignInThrottle({ burst: 100, perMinute: 100, perUser: { failures: 2, resetMinutes: 15 } }, () => t);
+    const ok = throttle.attempt("alice", "192.0.2.7");
+    assert.ok(ok.ok);
+    ok.succeeded();
+    failed(throttle, "alice", "203.0.113.1");
+    failed(throttle, "alice", "203.0.113.2");
+    t += 10 * MIN;
+    failed(throttle, "alice", "192.0.2.7"); // alice's typo: not refused, but counted
+    t += 5 * MIN;
+    assert.equal(refused(throttle.attempt("alice", "203.0.113.3")).retryAfterMs, 10 * MIN);
+  });
+
+  it("a failure the directory was never asked about charges the address, not the name", () => {
+    const throttle = new SignInThrottle({ burst: 1, perMinute: 1, perUser: { failures: 1, resetMinutes: 15 } }, () => 0);
+    const a = throttle.attempt("alice", "192.0.2.7");
+    assert.ok(a.ok);
+    a.failed({ unasked: true });
+    assert.equal(refused(throttle.attempt("bob", "192.0.2.7")).by, "address");
+    failed(throttle, "alice", "192.0.2.8"); // alice's one failure is still to be had
+    assert.equal(refused(throttle.attempt("alice", "192.0.2.9")).by, "user");
+  });
+
   it("an address stays familiar for 30 days after the last sign-in, by its IPv6 /64", () => {
     let t = 0;
     const throttle = new SignInThrottle({ burst: 1000, perMinute: 1000, perUser: { failures: 1, resetMinutes: 60 * 24 * 60 } }, () => t);

@@ -20,7 +20,10 @@ export class DirectoryUnavailableError extends Error {
 }
 
 /** What a bind said about a user's password; with it, the user's groups (lower case, sorted). */
-export type DirectoryVerdict = { readonly ok: true; readonly groups: readonly string[] } | { readonly ok: false; readonly reason: string };
+export type DirectoryVerdict =
+  | { readonly ok: true; readonly groups: readonly string[] }
+  /** `unasked`: refused without asking the directory (which then counted nothing). */
+  | { readonly ok: false; readonly reason: string; readonly unasked?: true };
 
 /**
  * The names asked of a directory: letters, digits and `._@-`, 1-64 of them. Directories match
@@ -62,8 +65,8 @@ export class LdapDirectory {
    * @throws {DirectoryUnavailableError} when the directory cannot be reached or is in trouble
    */
   async verify(user: string, password: string): Promise<DirectoryVerdict> {
-    if (password === "") return { ok: false, reason: "an empty password is never sent to the directory" };
-    if (!DIRECTORY_NAME_RE.test(user)) return { ok: false, reason: "not a name the directory is asked about (letters, digits and ._@- only)" };
+    if (password === "") return { ok: false, reason: "an empty password is never sent to the directory", unasked: true };
+    if (!DIRECTORY_NAME_RE.test(user)) return { ok: false, reason: "not a name the directory is asked about (letters, digits and ._@- only)", unasked: true };
     // split/join: a replacement string would expand "$&"-like patterns in the name
     const name = this.#settings.bindName.split("{user}").join(escapeDnValue(user));
     const signal = AbortSignal.timeout(this.#settings.timeoutMs);
