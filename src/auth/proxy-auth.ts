@@ -57,7 +57,7 @@ export interface BasicCredentials {
   readonly memory: SignInMemory;
 }
 
-/** Sign-ins verified (by the SHA-256 of the header value), and failures counted. */
+/** Sign-ins verified (by the SHA-256 of the credentials' base64), and failures counted. */
 export interface SignInMemory {
   readonly verified: Map<string, { readonly user: string; readonly groups: readonly string[]; readonly until: number }>;
   readonly throttle: SignInThrottle;
@@ -72,7 +72,7 @@ const DIRECTORY_GATE = new DerivationGate(DIRECTORY_GATE_SLOTS, DIRECTORY_GATE_Q
 
 /**
  * Basic authentication against hashed passwords. Successful checks are cached by the
- * SHA-256 of the header value (never the password itself) in a small bounded map, so a
+ * SHA-256 of the credentials (never the password itself) in a small bounded map, so a
  * keep-alive client does not pay a PBKDF2 derivation per request. A derivation is only made
  * while the failed attempts from the client's address, and in the name given, are within
  * `limit` (see `sign-in-throttle.ts`); beyond it the answer is a refusal with `retryAfterMs`,
