@@ -6,6 +6,7 @@
 import type { Address } from "./core/conn.ts";
 import type { Config } from "./config/config.ts";
 import type { GatewayUsers } from "./auth/gateway-users.ts";
+import type { SignInCounts } from "./auth/sign-in-throttle.ts";
 import type { FlowLog, FlowRecord, RequestRecord } from "./log/flow-record.ts";
 import type { FlowSinks } from "./log/flow-output.ts";
 import type { Policy, UrlPolicy } from "./policy/types.ts";
@@ -128,6 +129,11 @@ export interface StartOptions extends FlowSinks {
     /** This process's number: 0 the primary (the default), 1… the workers. It prefixes open-flow ids. */
     readonly index?: number;
   };
+  /**
+   * Where failed sign-ins are counted, when not in this process: a worker's are the
+   * primary's, so that the processes share every sign-in allowance.
+   */
+  readonly signIns?: SignInCounts;
   /** When set, every record (quiet ones too) goes here instead of the config's flow log. */
   readonly flowSink?: FlowLog;
   /** The machine's host name and this process's id, as syslog messages name them (`log.syslog`). */

@@ -61,7 +61,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const dnsKey = (dns: Config["dns"]) => JSON.stringify([dns, dns.transport === "tls" && dns.caFile ? options.readText(dns.caFile) : null]);
   let dnsInForce = dnsKey(config.dns);
   const resolver = measuredResolver(resolverInForce, metrics);
-  const directoryDeps = { runtime, resolver, readText: options.readText };
+  const directoryDeps = { runtime, resolver, readText: options.readText, ...(options.signIns ? { signIns: options.signIns } : {}) };
   const observer: FlowLog = {
     write(record) {
       try {

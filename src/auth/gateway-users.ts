@@ -6,6 +6,7 @@ import { LdapDirectory } from "./ldap/directory.ts";
 import { type BasicCredentials, createBasicCredentials, createProxyAuth, type ProxyAuth } from "./proxy-auth.ts";
 import { PROCESS_GATE } from "./derivation-gate.ts";
 import { userChanges } from "./user-changes.ts";
+import type { SignInCounts } from "./sign-in-throttle.ts";
 
 /** The gateway's users: proxy authentication and reverse routes' `basicAuth` share one cache. */
 export interface GatewayUsers {
@@ -18,6 +19,12 @@ export interface DirectoryDeps {
   readonly runtime: Pick<Runtime, "dial" | "tls">;
   readonly resolver: Resolver;
   readonly readText: (path: string) => string;
+}
+
+/** What making the users takes: reaching a directory, and where sign-ins are counted. */
+export interface UsersDeps extends DirectoryDeps {
+  /** Counts kept elsewhere (a worker's: the primary's), used whatever the config; default: this process's. */
+  readonly signIns?: SignInCounts;
 }
 
 /**
@@ -33,7 +40,7 @@ export interface DirectoryDeps {
  */
 export function gatewayUsers(
   config: Pick<Config, "proxyAuth">,
-  deps: DirectoryDeps,
+  deps: UsersDeps,
   previous?: { readonly config: Pick<Config, "proxyAuth">; readonly users: GatewayUsers | undefined },
 ): GatewayUsers | undefined {
   const auth = config.proxyAuth;
@@ -50,7 +57,8 @@ export function gatewayUsers(
     : {};
   // a user removed or with a new password (perhaps in the wrong hands) keeps no familiar address
   if (carried.throttle && userChanges(before, auth) !== undefined) carried.throttle.forgetFamiliar();
-  const credentials = createBasicCredentials(auth.users, auth.signInLimit, undefined, PROCESS_GATE, directory, carried);
+  // counted elsewhere: the primary carries (or forgets) them by its own reload
+  const credentials = createBasicCredentials(auth.users, auth.signInLimit, undefined, PROCESS_GATE, directory, deps.signIns ? { ...carried, throttle: deps.signIns } : carried);
   return { credentials, proxyAuth: createProxyAuth(auth, credentials) };
 }
 

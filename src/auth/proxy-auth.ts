@@ -1,5 +1,5 @@
 import { parsePasswordHash, type PasswordHash, verifyPassword } from "./password-hash.ts";
-import { DEFAULT_SIGN_IN_LIMIT, type SignInLimit, SignInThrottle } from "./sign-in-throttle.ts";
+import { DEFAULT_SIGN_IN_LIMIT, type SignInCounts, type SignInLimit, SignInThrottle } from "./sign-in-throttle.ts";
 import { DerivationGate, GateFullError, PROCESS_GATE } from "./derivation-gate.ts";
 import { DirectoryUnavailableError, type DirectoryVerdict } from "./ldap/directory.ts";
 
@@ -60,7 +60,7 @@ export interface BasicCredentials {
 /** Sign-ins verified (by the SHA-256 of the credentials' base64), and failures counted. */
 export interface SignInMemory {
   readonly verified: Map<string, { readonly user: string; readonly groups: readonly string[]; readonly until: number }>;
-  readonly throttle: SignInThrottle;
+  readonly throttle: SignInCounts;
 }
 
 /** How long a verified credential is remembered (PBKDF2 is deliberately slow). */
@@ -124,8 +124,12 @@ export function createBasicCredentials(
       const stored = users.get(name);
       // a failure is paid for before the derivation (so concurrent guesses count too), and
       // given back when it succeeds
-      const attempt = throttle.attempt(name, client);
-      if (!attempt.ok) return { ok: false, reason: attempt.reason, retryAfterMs: attempt.retryAfterMs, ...(attempt.by === "user" ? { byUser: true as const } : {}) };
+      const attempt = await throttle.attempt(name, client);
+      if (!attempt.ok) {
+        const { reason, retryAfterMs } = attempt;
+        if (attempt.by === "unavailable") return { ok: false, reason, retryAfterMs, busy: true, unavailable: true };
+        return { ok: false, reason, retryAfterMs, ...(attempt.by === "user" ? { byUser: true as const } : {}) };
+      }
       const password = decoded.slice(colon + 1);
       let refused: string | undefined;
       let unasked = false; // refused before the directory was asked: the name is not charged

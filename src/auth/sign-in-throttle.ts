@@ -36,8 +36,8 @@ export interface SignInLimit {
 /** Default {@link SignInLimit}: per address 10 at once, then 10 a minute; no limit per name. */
 export const DEFAULT_SIGN_IN_LIMIT: SignInLimit = { burst: 10, perMinute: 10 };
 
-/** Longer names are no one's (local and directory names have at most 64 characters). */
-const MAX_NAME = 64;
+/** Longer names are no one's (local and directory names have at most 64 characters): not counted. */
+export const MAX_COUNTED_NAME = 64;
 
 /** How long an address stays familiar to a name after a sign-in; how many are kept. */
 const FAMILIAR_MS = 30 * 24 * 3600_000;
@@ -60,16 +60,31 @@ export interface SignInAttempt {
   uncounted(): void;
 }
 
-/** A check refused unmade: `by` says which allowance is spent. */
+/**
+ * A check refused unmade: `by` says which allowance is spent, or (`unavailable`) that the
+ * counts could not be asked (a worker whose primary process did not answer).
+ */
 export interface SignInThrottled {
   readonly ok: false;
-  readonly by: "address" | "user";
+  readonly by: "address" | "user" | "unavailable";
   readonly reason: string;
   readonly retryAfterMs: number;
 }
 
+/**
+ * Where failed sign-ins are counted: this process's {@link SignInThrottle}, or, in a worker
+ * process, the primary's (`workers/sign-ins-via-primary.ts`), so that every process draws on
+ * one allowance per address and per name.
+ */
+export interface SignInCounts {
+  /** Takes a failure's worth of `client`'s allowance and `name`'s, or says which is spent. */
+  attempt(name: string, client: string): SignInAttempt | SignInThrottled | Promise<SignInAttempt | SignInThrottled>;
+  /** Forgets every familiar address (a reload changed users: a password in the wrong hands must not keep one). */
+  forgetFamiliar(): void;
+}
+
 /** The allowances of one set of users (see the module doc). */
-export class SignInThrottle {
+export class SignInThrottle implements SignInCounts {
   readonly #limit: SignInLimit;
   readonly #addresses: RateLimiter;
   readonly #names: NameFailures | undefined;
@@ -92,7 +107,7 @@ export class SignInThrottle {
       const { burst, perMinute } = this.#limit;
       return throttled("address", `from ${address}`, `${burst}, then ${perMinute} a minute`, byAddress.retryAfterMs);
     }
-    const folded = name.length <= MAX_NAME ? name.toLowerCase() : undefined;
+    const folded = name.length <= MAX_COUNTED_NAME ? name.toLowerCase() : undefined;
     let counted: string | undefined; // the name whose failures this check counts in
     if (this.#names && folded !== undefined) {
       const byName = this.#names.begin(folded);

@@ -23,6 +23,7 @@ import { startGateway } from "../gateway.ts";
 import { formatAddress } from "../log/flow-record.ts";
 import { type LogFile, openLogFile } from "./log-file.ts";
 import { WorkerPool } from "./worker-pool.ts";
+import { SignInBroker } from "../workers/sign-in-broker.ts";
 
 interface Loaded {
   readonly config: Config;
@@ -125,6 +126,8 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
       startMessage: (index) => ({ t: "start", index, count: processes, raw: state.rawConfig, base, ports: state.ports(), self: admin ? [admin.address] : [] }),
       onRecord: (record, quiet) => started.ingest(record, quiet),
       say,
+      // every process draws on the primary's sign-in allowances
+      signIns: new SignInBroker(() => started.live.users?.credentials.memory.throttle),
     });
     state = new GatewayAdminState(gateway, loaded.raw, {
       config: (raw, ports) => workers.broadcast({ t: "config", raw, ports }),

@@ -9,6 +9,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { FlowRecord, RequestRecord } from "../log/flow-record.ts";
 import { encodeMessage, type FromWorker, LineSplitter, parseFromWorker, type ToWorker } from "../workers/protocol.ts";
+import type { SignInBroker } from "../workers/sign-in-broker.ts";
 
 /** Options of {@linkcode WorkerPool}. */
 export interface WorkerPoolOptions {
@@ -22,6 +23,8 @@ export interface WorkerPoolOptions {
   readonly onRecord: (record: FlowRecord | RequestRecord, quiet: boolean) => void;
   /** Diagnostics (one line, no newline). */
   readonly say: (line: string) => void;
+  /** Answers the workers' sign-in questions from the primary's counts (without it, every check may go ahead). */
+  readonly signIns?: SignInBroker;
   /** Delay before the first restart of a worker that died; doubles up to 30 s while it keeps dying young. */
   readonly restartDelayMs?: number;
 }
@@ -48,10 +51,10 @@ interface Slot {
   readonly asked: Map<number, (answer: Answer | undefined) => void>;
 }
 
-/** A worker's answer to a question (a message with a `req`). */
-type Answer = Extract<FromWorker, { readonly req: number }>;
+/** A worker's answer to a question. */
+type Answer = Extract<FromWorker, { readonly t: "connections" | "closed" }>;
 /** A question to a worker. */
-type Question = Extract<ToWorker, { readonly req: number }>;
+type Question = Extract<ToWorker, { readonly t: "connections" | "close-connections" }>;
 /** A question as asked: `req` is filled in by `ask`. */
 type Unnumbered<Q> = Q extends unknown ? Omit<Q, "req"> : never;
 
@@ -198,6 +201,13 @@ export class WorkerPool {
             slot.metrics = message.text;
           } else if (message.t === "connections" || message.t === "closed") {
             slot.asked.get(message.req)?.(message);
+          } else if (message.t === "sign-in") {
+            const { req } = message;
+            const asked = this.#options.signIns?.attempt(slot.index, req, message.name, message.client) ?? Promise.resolve({ ok: true } as const);
+            // to this worker only if it is still the one that asked
+            void asked.then((verdict) => slot.child === child && this.#send(slot, { t: "sign-in", req, verdict }));
+          } else if (message.t === "sign-in-end") {
+            this.#options.signIns?.end(slot.index, message.req, message.outcome);
           } else if (message.error !== undefined) {
             this.#options.say(`${name}: reload refused: ${message.error}`);
           }
@@ -208,6 +218,7 @@ export class WorkerPool {
         slot.ready = false;
         slot.child = undefined;
         for (const answered of [...slot.asked.values()]) answered(undefined);
+        this.#options.signIns?.gone(slot.index);
         const how = signal ? `signal ${signal}` : `code ${code}`;
         if (!settled) {
           settled = true;

@@ -17,6 +17,7 @@ import { parseConfig } from "../config/parse.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { type Gateway, startGateway } from "../gateway.ts";
 import { encodeMessage, type FromWorker, LineSplitter, MAX_LINE_BYTES, parseToWorker, type ToWorker } from "../workers/protocol.ts";
+import { SignInsViaPrimary } from "../workers/sign-ins-via-primary.ts";
 
 /** How often the worker sends its metrics to the primary. */
 const METRICS_INTERVAL_MS = 1000;
@@ -27,12 +28,19 @@ const send = (message: FromWorker) => process.stdout.write(encodeMessage(message
 /** Runs the worker until it has drained; resolves to the exit code. */
 export async function worker(runtime: Runtime): Promise<number> {
   const lines = new LineSplitter();
-  const inbox: ToWorker[] = [];
+  type Queued = Exclude<ToWorker, { readonly t: "sign-in" }>;
+  const inbox: Queued[] = [];
   let wake: (() => void) | undefined;
   let ended = false;
+  // counted by the primary; its answers are taken here, at once, whatever the loop below is doing
+  const signIns = new SignInsViaPrimary(send);
   process.stdin.on("data", (chunk: Uint8Array) => {
     try {
-      for (const line of lines.push(chunk)) inbox.push(parseToWorker(line));
+      for (const line of lines.push(chunk)) {
+        const message = parseToWorker(line);
+        if (message.t === "sign-in") signIns.answer(message.req, message.verdict);
+        else inbox.push(message);
+      }
     } catch (e) {
       say((e as Error).message);
       ended = true;
@@ -47,7 +55,7 @@ export async function worker(runtime: Runtime): Promise<number> {
     ended = true;
     wake?.();
   });
-  const next = async (): Promise<ToWorker | undefined> => {
+  const next = async (): Promise<Queued | undefined> => {
     while (inbox.length === 0 && !ended) await new Promise<void>((r) => (wake = r));
     return inbox.shift();
   };
@@ -74,6 +82,7 @@ export async function worker(runtime: Runtime): Promise<number> {
       appendTo: () => ({ write: () => {}, close: () => {} }),
       flowSink: { write: (record, quiet) => send({ t: "flow", record, quiet: quiet ?? false }) },
       processes: { count: start.count, ports: start.ports, index: start.index },
+      signIns,
     });
   } catch (e) {
     say(`worker ${start.index}: ${e instanceof Error ? e.message : String(e)}`);

@@ -13,6 +13,17 @@ import type { OpenFlow } from "../flows/live-flows.ts";
 import { CONNECTION_SORTS, type ConnectionQuery, MAX_CONNECTIONS_LIMIT } from "../admin/open-connections.ts";
 import { FLOW_FILTER_PARAMS } from "../admin/flow-filter.ts";
 
+/** The primary's answer to a worker's `sign-in`: go ahead (and say how it ended), or refused unchecked. */
+export type SignInVerdict =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly by: "address" | "user" | "unavailable"; readonly reason: string; readonly retryAfterMs: number };
+
+/** How a sign-in check the primary let go ahead ended (see `SignInAttempt`). */
+export type SignInOutcome = "succeeded" | "failed" | "unasked" | "uncounted";
+
+/** Longest user name and client address a `sign-in` message carries (longer names are not counted anyway). */
+export const MAX_SIGN_IN_FIELD = 256;
+
 /** Primary → worker. */
 export type ToWorker =
   /** First message: what to run. `ports` are the primary's bound ports by listener name. */
@@ -38,6 +49,8 @@ export type ToWorker =
   | { readonly t: "connections"; readonly req: number; readonly query: ConnectionQuery }
   /** The admin API closes some of the worker's open flows: the worker answers `closed` with the same `req`. */
   | { readonly t: "close-connections"; readonly req: number; readonly ids: readonly string[]; readonly reason: string }
+  /** Answer to the worker's `sign-in` with the same `req`. */
+  | { readonly t: "sign-in"; readonly req: number; readonly verdict: SignInVerdict }
   /** Stop accepting, drain for up to `graceMs`, exit. */
   | { readonly t: "drain"; readonly graceMs: number };
 
@@ -54,7 +67,14 @@ export type FromWorker =
   /** Answer to `connections`: the worker's open flows the query selects, and how many matched. */
   | { readonly t: "connections"; readonly req: number; readonly connections: readonly OpenFlow[]; readonly total: number }
   /** Answer to `close-connections`: the ids of those the worker had open (now closed). */
-  | { readonly t: "closed"; readonly req: number; readonly closed: readonly string[] };
+  | { readonly t: "closed"; readonly req: number; readonly closed: readonly string[] }
+  /**
+   * A password check is about to be made for `name` from `client`: may it, by the primary's
+   * sign-in counts (which all processes share)? The primary answers `sign-in` with the same `req`.
+   */
+  | { readonly t: "sign-in"; readonly req: number; readonly name: string; readonly client: string }
+  /** How the check the primary let go ahead (`sign-in` `req`) ended. */
+  | { readonly t: "sign-in-end"; readonly req: number; readonly outcome: SignInOutcome };
 
 /** Longest line either side accepts (a metrics snapshot is the largest message). */
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
@@ -81,8 +101,17 @@ const toWorkerSchema = v.variant("t", [
   v.object({ t: v.literal("rotate-leaf-key") }),
   v.object({ t: v.literal("connections"), req, query: connectionQuery }),
   v.object({ t: v.literal("close-connections"), req, ids: v.pipe(v.array(v.string()), v.maxLength(MAX_CONNECTIONS_LIMIT)), reason: v.string() }),
+  v.object({
+    t: v.literal("sign-in"),
+    req,
+    verdict: v.variant("ok", [
+      v.object({ ok: v.literal(true) }),
+      v.object({ ok: v.literal(false), by: v.picklist(["address", "user", "unavailable"]), reason: v.string(), retryAfterMs: v.pipe(v.number(), v.minValue(0)) }),
+    ]),
+  }),
   v.object({ t: v.literal("drain"), graceMs: v.pipe(v.number(), v.minValue(0)) }),
 ]);
+const signInField = v.pipe(v.string(), v.maxLength(MAX_SIGN_IN_FIELD));
 const record = v.custom<FlowRecord | RequestRecord>(
   (x) => typeof x === "object" && x !== null && ((x as { type?: unknown }).type === "flow" || (x as { type?: unknown }).type === "request"),
   "expected a flow or request record",
@@ -98,6 +127,8 @@ const fromWorkerSchema = v.variant("t", [
   v.object({ t: v.literal("reloaded"), generation: v.number(), error: v.optional(v.string()) }),
   v.object({ t: v.literal("connections"), req, connections: v.array(openFlow), total: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
   v.object({ t: v.literal("closed"), req, closed: v.pipe(v.array(v.string()), v.maxLength(MAX_CONNECTIONS_LIMIT)) }),
+  v.object({ t: v.literal("sign-in"), req, name: signInField, client: signInField }),
+  v.object({ t: v.literal("sign-in-end"), req, outcome: v.picklist(["succeeded", "failed", "unasked", "uncounted"]) }),
 ]);
 
 function parseLine<S extends v.GenericSchema>(schema: S, line: string, who: string): v.InferOutput<S> {

@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { hashPassword } from "../../src/auth/password-hash.ts";
 import { type DirectoryDeps, gatewayUsers } from "../../src/auth/gateway-users.ts";
+import { SignInThrottle } from "../../src/auth/sign-in-throttle.ts";
 import type { Config } from "../../src/config/config.ts";
 import { currentRuntime } from "../helpers/runtime.ts";
 
@@ -67,5 +68,17 @@ describe("gatewayUsers across reloads", () => {
     const third = gatewayUsers(changed, deps, { config: withBob, users: second })!;
     const held = await third.credentials.check(basic("alice", "s3cret"), "Authorization", "192.0.2.1");
     assert.ok(!held.ok && held.byUser, JSON.stringify(held));
+  });
+
+  it("counts kept elsewhere (a worker's: the primary's) are used whatever the config, and carried by no reload", async () => {
+    const { deps, config } = await setup();
+    const elsewhere = new SignInThrottle({ burst: 1, perMinute: 1 }, () => 0);
+    const first = gatewayUsers(config(), { ...deps, signIns: elsewhere })!;
+    assert.equal(first.credentials.memory.throttle, elsewhere);
+    assert.equal((await first.credentials.check(basic("alice", "guess"), "Authorization", "203.0.113.1")).ok, false);
+    const spent = await first.credentials.check(basic("alice", "guess"), "Authorization", "203.0.113.1");
+    assert.ok(!spent.ok && spent.retryAfterMs !== undefined, "the one failure allowed by the counts elsewhere, not the config's 100");
+    const second = gatewayUsers(config(3), { ...deps, signIns: elsewhere }, { config: config(), users: first })!;
+    assert.equal(second.credentials.memory.throttle, elsewhere);
   });
 });

@@ -32,6 +32,8 @@ describe("worker messages", () => {
       { t: "drain", graceMs: 10_000 },
       { t: "connections", req: 7, query: { filter: { host: "*.example.com", user: "alice" }, sort: "bytes", limit: 50 } },
       { t: "close-connections", req: 8, ids: ["2-17", "2-18"], reason: "closed by an administrator" },
+      { t: "sign-in", req: 9, verdict: { ok: true } },
+      { t: "sign-in", req: 10, verdict: { ok: false, by: "user", reason: 'too many failed sign-ins for user "alice"', retryAfterMs: 900_000 } },
     ];
     for (const m of toWorker) assert.deepEqual(parseToWorker(encodeMessage(m).trimEnd()), m);
     const record = flowRecord();
@@ -44,13 +46,17 @@ describe("worker messages", () => {
     assert.deepEqual(parseFromWorker(encodeMessage(listed).trimEnd()), listed);
     assert.deepEqual(parseFromWorker('{"t":"closed","req":8,"closed":["2-18"]}'), { t: "closed", req: 8, closed: ["2-18"] });
     assert.deepEqual(parseFromWorker('{"t":"closed","req":8,"closed":[]}'), { t: "closed", req: 8, closed: [] });
+    assert.deepEqual(parseFromWorker('{"t":"sign-in","req":3,"name":"alice","client":"2001:db8::1"}'), { t: "sign-in", req: 3, name: "alice", client: "2001:db8::1" });
+    for (const outcome of ["succeeded", "failed", "unasked", "uncounted"] as const) {
+      assert.deepEqual(parseFromWorker(`{"t":"sign-in-end","req":3,"outcome":"${outcome}"}`), { t: "sign-in-end", req: 3, outcome });
+    }
   });
 
   it("rejects what is not a message with SyntaxError", () => {
-    for (const line of ["", "hello", "[]", "{}", '{"t":"nope"}', '{"t":"ready"}', '{"t":"flow","record":{"type":"x"},"quiet":false}', '{"t":"metrics","text":1}', '{"t":"connections","req":1,"connections":[{"type":"flow"}],"total":1}', '{"t":"closed","req":-1,"closed":[]}', '{"t":"closed","req":1}', '{"t":"closed","req":1,"closed":true}', '{"t":"closed","req":1,"closed":[1]}']) {
+    for (const line of ["", "hello", "[]", "{}", '{"t":"nope"}', '{"t":"ready"}', '{"t":"flow","record":{"type":"x"},"quiet":false}', '{"t":"metrics","text":1}', '{"t":"connections","req":1,"connections":[{"type":"flow"}],"total":1}', '{"t":"closed","req":-1,"closed":[]}', '{"t":"closed","req":1}', '{"t":"closed","req":1,"closed":true}', '{"t":"closed","req":1,"closed":[1]}', '{"t":"sign-in","req":1,"name":"a"}', `{"t":"sign-in","req":1,"name":"${"a".repeat(257)}","client":"192.0.2.1"}`, '{"t":"sign-in-end","req":1,"outcome":"maybe"}']) {
       assert.throws(() => parseFromWorker(line), SyntaxError, line);
     }
-    for (const line of ['{"t":"start","index":-1,"count":2,"raw":null,"base":"/","ports":{},"self":[]}', '{"t":"start","index":1,"count":2,"raw":null,"base":"/","ports":{"p":70000},"self":[]}', '{"t":"drain"}', '{"t":"ready","pid":1}', '{"t":"connections","req":1,"query":{"filter":{"hostname":"x"},"sort":"age","limit":1}}', '{"t":"connections","req":1,"query":{"filter":{},"sort":"age","limit":0}}', '{"t":"close-connections","req":1,"ids":["0-1"]}', '{"t":"close-connections","req":1,"ids":"0-1","reason":"r"}', `{"t":"close-connections","req":1,"ids":${JSON.stringify(Array.from({ length: 10_001 }, (_, i) => `1-${i}`))},"reason":"r"}`]) {
+    for (const line of ['{"t":"start","index":-1,"count":2,"raw":null,"base":"/","ports":{},"self":[]}', '{"t":"start","index":1,"count":2,"raw":null,"base":"/","ports":{"p":70000},"self":[]}', '{"t":"drain"}', '{"t":"ready","pid":1}', '{"t":"connections","req":1,"query":{"filter":{"hostname":"x"},"sort":"age","limit":1}}', '{"t":"connections","req":1,"query":{"filter":{},"sort":"age","limit":0}}', '{"t":"close-connections","req":1,"ids":["0-1"]}', '{"t":"close-connections","req":1,"ids":"0-1","reason":"r"}', `{"t":"close-connections","req":1,"ids":${JSON.stringify(Array.from({ length: 10_001 }, (_, i) => `1-${i}`))},"reason":"r"}`, '{"t":"sign-in","req":1,"verdict":{"ok":false,"by":"user"}}', '{"t":"sign-in","req":1,"verdict":{"ok":false,"by":"mood","reason":"r","retryAfterMs":1}}']) {
       assert.throws(() => parseToWorker(line), SyntaxError, line);
     }
   });
