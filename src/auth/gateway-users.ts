@@ -5,8 +5,8 @@ import { directoryDial, parseDirectoryUrl } from "./ldap/directory-dial.ts";
 import { LdapDirectory } from "./ldap/directory.ts";
 import { type BasicCredentials, createBasicCredentials, createProxyAuth, type ProxyAuth } from "./proxy-auth.ts";
 import { PROCESS_GATE } from "./derivation-gate.ts";
-import { userChanges } from "./user-changes.ts";
-import type { SignInCounts } from "./sign-in-throttle.ts";
+import { familiarToForget } from "./user-changes.ts";
+import { type SignInCounts, SignInThrottle } from "./sign-in-throttle.ts";
 
 /** The gateway's users: proxy authentication and reverse routes' `basicAuth` share one cache. */
 export interface GatewayUsers {
@@ -34,8 +34,8 @@ export interface UsersDeps extends DirectoryDeps {
  * On a reload, `previous` (the config in force and its users) hands on what still holds, so
  * that a reload for another reason (a host list file that changed) neither makes every user's
  * password be checked again nor gives password guessers fresh allowances: failures counted
- * while `signInLimit` is the same (the addresses users signed in from only while the users
- * are), and verified sign-ins while all of `proxyAuth` is.
+ * while `signInLimit` is the same (per name while `perUser` is; the addresses users signed in
+ * from while those users are), and verified sign-ins while all of `proxyAuth` is.
  * @throws {Error} naming `proxyAuth.ldap.caFile` when it cannot be read
  */
 export function gatewayUsers(
@@ -49,14 +49,21 @@ export function gatewayUsers(
   const before = previous?.config.proxyAuth;
   const learnt = previous?.users?.credentials.memory;
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  const carried = before && learnt
-    ? {
-      ...(same(before.signInLimit, auth.signInLimit) ? { throttle: learnt.throttle } : {}),
-      ...(same(before, auth) ? { verified: learnt.verified } : {}),
-    }
-    : {};
+  // new limits: the addresses' counts start afresh, the names' go on while perUser is the same
+  const throttle = !before || !learnt
+    ? undefined
+    : same(before.signInLimit, auth.signInLimit)
+    ? learnt.throttle
+    : learnt.throttle instanceof SignInThrottle
+    ? learnt.throttle.withLimit(auth.signInLimit)
+    : undefined;
+  const carried = {
+    ...(throttle ? { throttle } : {}),
+    ...(before && learnt && same(before, auth) ? { verified: learnt.verified } : {}),
+  };
   // a user removed or with a new password (perhaps in the wrong hands) keeps no familiar address
-  if (carried.throttle && userChanges(before, auth) !== undefined) carried.throttle.forgetFamiliar();
+  const forget = familiarToForget(before, auth);
+  if (throttle && forget) throttle.forgetFamiliar(forget);
   // counted elsewhere: the primary carries (or forgets) them by its own reload
   const credentials = createBasicCredentials(auth.users, auth.signInLimit, undefined, PROCESS_GATE, directory, deps.signIns ? { ...carried, throttle: deps.signIns } : carried);
   return { credentials, proxyAuth: createProxyAuth(auth, credentials) };

@@ -79,8 +79,11 @@ export interface SignInThrottled {
 export interface SignInCounts {
   /** Takes a failure's worth of `client`'s allowance and `name`'s, or says which is spent. */
   attempt(name: string, client: string): SignInAttempt | SignInThrottled | Promise<SignInAttempt | SignInThrottled>;
-  /** Forgets every familiar address (a reload changed users: a password in the wrong hands must not keep one). */
-  forgetFamiliar(): void;
+  /**
+   * Forgets the familiar addresses of the names `which` selects (lower case), or of every
+   * name: a reload changed those users, and a password in the wrong hands must not keep one.
+   */
+  forgetFamiliar(which?: (name: string) => boolean): void;
 }
 
 /** The allowances of one set of users (see the module doc). */
@@ -89,14 +92,26 @@ export class SignInThrottle implements SignInCounts {
   readonly #addresses: RateLimiter;
   readonly #names: NameFailures | undefined;
   /** name → address → until when it is familiar; least recent first at both levels. */
-  readonly #familiar = new Map<string, Map<string, number>>();
+  readonly #familiar: Map<string, Map<string, number>>;
   readonly #now: () => number;
 
-  constructor(limit: SignInLimit, now: () => number = () => performance.now()) {
+  constructor(limit: SignInLimit, now: () => number = () => performance.now(), from?: SignInThrottle) {
     this.#limit = limit;
     this.#now = now;
     this.#addresses = new RateLimiter({ perSecond: limit.perMinute / 60, burst: limit.burst }, { now });
-    this.#names = limit.perUser ? new NameFailures(limit.perUser, now) : undefined;
+    const was = from ? from.#limit.perUser : undefined;
+    const same = was !== undefined && limit.perUser !== undefined && was.failures === limit.perUser.failures && was.resetMinutes === limit.perUser.resetMinutes;
+    this.#names = same && from ? from.#names : limit.perUser ? new NameFailures(limit.perUser, now) : undefined;
+    this.#familiar = from ? from.#familiar : new Map(); // shared: checks the old one let go ahead still add to it
+  }
+
+  /**
+   * This throttle's counts under another `limit` (a reload changed it): the addresses' start
+   * afresh, the names' go on while `perUser` is the same (checks under way included), and
+   * familiar addresses are kept.
+   */
+  withLimit(limit: SignInLimit): SignInThrottle {
+    return new SignInThrottle(limit, this.#now, this);
   }
 
   /** Takes a failure's worth of `client`'s allowance and `name`'s, or says which is spent. */
@@ -137,9 +152,9 @@ export class SignInThrottle implements SignInCounts {
     };
   }
 
-  /** Forgets every familiar address (a reload changed users: a password in the wrong hands must not keep one). */
-  forgetFamiliar(): void {
-    this.#familiar.clear();
+  forgetFamiliar(which?: (name: string) => boolean): void {
+    if (!which) return this.#familiar.clear();
+    for (const name of [...this.#familiar.keys()]) if (which(name)) this.#familiar.delete(name);
   }
 
   #isFamiliar(name: string, address: string): boolean {

@@ -41,6 +41,32 @@ export function userChanges(before: Config["proxyAuth"], after: Config["proxyAut
   };
 }
 
+/**
+ * Whose familiar sign-in addresses a reload from `before` to `after` must forget (names in
+ * lower case, as sign-ins are counted): a local user removed, added (one may take a name
+ * from the directory) or with a new password, or, when the directory changed, its users.
+ * The others keep theirs. Undefined: nobody's.
+ */
+export function familiarToForget(before: Config["proxyAuth"], after: Config["proxyAuth"]): ((name: string) => boolean) | undefined {
+  const revoked = userChanges(before, after);
+  if (!revoked || !before || !after) return undefined;
+  const was = new Map(before.users.map((u) => [u.name, u]));
+  const now = new Map(after.users.map((u) => [u.name, u]));
+  const local = new Map<string, string[]>(); // lower case → the names in either list
+  for (const name of new Set([...was.keys(), ...now.keys()])) local.set(name.toLowerCase(), [...(local.get(name.toLowerCase()) ?? []), name]);
+  return (name) => {
+    const names = local.get(name);
+    if (!names) return revoked(name) !== undefined; // the directory's user: its settings changed
+    // new groups are no reason to doubt where a user signed in from
+    return names.some((n) => {
+      const before = was.get(n);
+      if (!before) return true;
+      const change = changeOf(before, now.get(n));
+      return change === "removed" || change === "password";
+    });
+  };
+}
+
 type LocalUser = NonNullable<Config["proxyAuth"]>["users"][number];
 
 /** What changed of a local user: removed, or the password or groups (as rules compare them). */

@@ -81,4 +81,27 @@ describe("gatewayUsers across reloads", () => {
     const second = gatewayUsers(config(3), { ...deps, signIns: elsewhere }, { config: config(), users: first })!;
     assert.equal(second.credentials.memory.throttle, elsewhere);
   });
+
+  it("new address limits keep the names' counts; a password change forgets only that user's familiar addresses", async () => {
+    const { deps, config } = await setup();
+    const base = config().proxyAuth!;
+    const two = (perMinute: number, aliceHash = base.users[0]!.passwordHash): Pick<Config, "proxyAuth"> => ({
+      proxyAuth: { ...base, users: [{ name: "alice", passwordHash: aliceHash }, { name: "bob", passwordHash: base.users[0]!.passwordHash }], signInLimit: { ...base.signInLimit, perMinute } },
+    });
+    const first = gatewayUsers(two(100), deps)!;
+    for (const name of ["alice", "bob"]) assert.equal((await first.credentials.check(basic(name, "s3cret"), "Authorization", `192.0.2.${name.length}`)).ok, true);
+    for (const name of ["alice", "bob"]) {
+      for (const ip of ["203.0.113.1", "203.0.113.2"]) assert.equal((await first.credentials.check(basic(name, "guess"), "Authorization", ip)).ok, false);
+    }
+    // perMinute changed: the names are still spent
+    const second = gatewayUsers(two(50), deps, { config: two(100), users: first })!;
+    assert.notEqual(second.credentials.memory.throttle, first.credentials.memory.throttle);
+    const spent = await second.credentials.check(basic("alice", "guess"), "Authorization", "203.0.113.3");
+    assert.ok(!spent.ok && spent.byUser, JSON.stringify(spent));
+    // alice's password changes: her familiar address is forgotten, bob's is not
+    const third = gatewayUsers(two(50, await hashPassword("n3w", 100_000)), deps, { config: two(50), users: second })!;
+    const alice = await third.credentials.check(basic("alice", "n3w"), "Authorization", "192.0.2.5");
+    assert.ok(!alice.ok && alice.byUser, JSON.stringify(alice));
+    assert.deepEqual(await third.credentials.check(basic("bob", "typo"), "Authorization", "192.0.2.3"), { ok: false, reason: 'bad credentials for user "bob"' }, "bob's address is still familiar");
+  });
 });

@@ -142,4 +142,44 @@ describe("SignInThrottle", () => {
     failed(throttle, "x".repeat(64), "192.0.2.9");
     assert.equal(refused(throttle.attempt("x".repeat(64), "192.0.2.10")).by, "user");
   });
+
+  it("withLimit: the addresses' counts start afresh, the names' go on while perUser is the same, familiar addresses stay", () => {
+    const perUser = { failures: 2, resetMinutes: 15 };
+    const first = new SignInThrottle({ burst: 2, perMinute: 1, perUser }, () => 0);
+    const home = first.attempt("alice", "192.0.2.1");
+    assert.ok(home.ok);
+    home.succeeded();
+    failed(first, "alice", "192.0.2.7");
+    failed(first, "alice", "192.0.2.7");
+    assert.equal(refused(first.attempt("bob", "192.0.2.7")).by, "address");
+    assert.equal(refused(first.attempt("alice", "198.51.100.1")).by, "user");
+
+    const second = first.withLimit({ burst: 5, perMinute: 1, perUser });
+    failed(second, "bob", "192.0.2.7"); // the address's new allowance
+    assert.equal(refused(second.attempt("alice", "198.51.100.1")).by, "user", "the name is still spent");
+    const still = second.attempt("alice", "192.0.2.1");
+    assert.ok(still.ok, "familiar still");
+    still.uncounted();
+
+    const third = second.withLimit({ burst: 5, perMinute: 1, perUser: { failures: 3, resetMinutes: 15 } });
+    failed(third, "alice", "198.51.100.1"); // another perUser: counted afresh
+    assert.equal(third.withLimit({ burst: 5, perMinute: 1 }).attempt("alice", "198.51.100.2").ok, true, "no perUser: no name limit");
+  });
+
+  it("forgetFamiliar forgets the names selected, or all", () => {
+    const throttle = new SignInThrottle({ burst: 100, perMinute: 100, perUser: { failures: 1, resetMinutes: 15 } }, () => 0);
+    for (const name of ["alice", "bob"]) {
+      const a = throttle.attempt(name, "192.0.2.1");
+      assert.ok(a.ok);
+      a.succeeded();
+      failed(throttle, name, "203.0.113.9"); // spent
+    }
+    throttle.forgetFamiliar((name) => name === "alice");
+    assert.equal(refused(throttle.attempt("alice", "192.0.2.1")).by, "user");
+    const bob = throttle.attempt("bob", "192.0.2.1");
+    assert.ok(bob.ok, "bob's kept");
+    bob.uncounted();
+    throttle.forgetFamiliar();
+    assert.equal(refused(throttle.attempt("bob", "192.0.2.1")).by, "user");
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { userChanges } from "../../src/auth/user-changes.ts";
+import { familiarToForget, userChanges } from "../../src/auth/user-changes.ts";
 
 const auth = (users: Record<string, string>) => ({
   realm: "r",
@@ -65,5 +65,31 @@ describe("userChanges: groups", () => {
     const before = { ...withGroups({}), ldap };
     const why = userChanges(before, { ...withGroups({}), ldap: { ...ldap, groups: { userAttribute: "uid", memberAttribute: "memberOf", required: false } } });
     assert.equal(why?.("dirk"), 'user "dirk" signed in through the directory, whose settings changed');
+  });
+});
+
+describe("familiarToForget", () => {
+  const ldap = { url: "ldaps://dc.corp.example", bindName: "{user}@corp.example", timeoutMs: 5000 };
+  it("the names of local users removed, added or with a new password, in lower case; not others, nor new groups", () => {
+    const before = { ...auth({ Alice: "h1", bob: "h2", carol: "h3" }), users: [...auth({ Alice: "h1", bob: "h2", carol: "h3" }).users] };
+    const after = { ...before, users: [{ name: "Alice", passwordHash: "h9" }, { name: "bob", passwordHash: "h2", groups: ["ops"] }, { name: "dave", passwordHash: "h4" }] };
+    const forget = familiarToForget(before, after);
+    assert.ok(forget);
+    assert.deepEqual(["alice", "bob", "carol", "dave", "dirk"].filter(forget), ["alice", "carol", "dave"]);
+    assert.equal(familiarToForget(before, before), undefined);
+    assert.equal(familiarToForget(before, { ...before, users: [...before.users, { name: "erin", passwordHash: "h5" }] }), undefined, "only added, without a directory: no one");
+  });
+
+  it("directory users' only when the directory changed; a new local user takes over a directory name", () => {
+    const withDir = { ...auth({ alice: "h1", bob: "h2" }), ldap };
+    const localChange = familiarToForget(withDir, { ...auth({ alice: "h9", bob: "h2" }), ldap });
+    assert.ok(localChange);
+    assert.deepEqual(["alice", "bob", "dirk"].filter(localChange), ["alice"]);
+    const newLocal = familiarToForget(withDir, { ...auth({ alice: "h1", bob: "h2", Erin: "h5" }), ldap });
+    assert.ok(newLocal);
+    assert.deepEqual(["alice", "bob", "dirk", "erin"].filter(newLocal), ["erin"]);
+    const moved = familiarToForget(withDir, { ...auth({ alice: "h1", bob: "h2" }), ldap: { ...ldap, url: "ldaps://dc2.corp.example" } });
+    assert.ok(moved);
+    assert.deepEqual(["alice", "bob", "dirk"].filter(moved), ["dirk"]);
   });
 });
