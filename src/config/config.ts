@@ -290,6 +290,8 @@ export interface LdapGroupsConfig {
   readonly within?: string;
   /** A user shown in no group (below `within`) cannot sign in. */
   readonly required: boolean;
+  /** Groups of the user's groups count too, through any depth. */
+  readonly nested: boolean;
 }
 
 /** A parent proxy: the gateway reaches destinations through it (CONNECT, absolute-form HTTP). */

@@ -75,6 +75,8 @@ const groupsSchema = object({
   within: v.optional(dn),
   /** A user shown in no group (below `within`) cannot sign in: the directory hiding the memberships then refuses, never lets through. */
   required: v.optional(boolean, false),
+  /** Groups in the user's groups count too (each group's own `memberAttribute`, through any depth); `within` still picks the names. */
+  nested: v.optional(boolean, false),
 });
 
 /** Users not in `users` sign in with their directory password (a simple bind as the user). */

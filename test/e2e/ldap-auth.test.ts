@@ -116,7 +116,8 @@ describe("groups from an LDAP directory (proxyAuth.ldap.groups)", { timeout: 90_
   before(async () => {
     pki = makeTestPki(["ldap.test"]);
     slapd = await startSlapd({ alice: "wonderland", bob: "builder", carol: "singer" }, pki, [
-      { cn: "Engineers", ou: "proxy", members: ["alice"] },
+      // teams' Admins (bob) is in proxy's Engineers: a member through nesting
+      { cn: "Engineers", ou: "proxy", members: ["alice"], memberGroups: [{ cn: "Admins", ou: "teams" }] },
       // a group of the same name as one a rule names, outside the part of the tree that counts
       { cn: "Admins", ou: "teams", members: ["bob"] },
       { cn: "Admins", ou: "proxy", members: ["carol"] },
@@ -188,5 +189,15 @@ describe("groups from an LDAP directory (proxyAuth.ldap.groups)", { timeout: 90_
     const bob = await lineFor((f) => f.rule === "proxy-auth" && f.status === 407 && /"bob"/.test(String(f.reason)));
     assert.match(String(bob.reason), /the directory shows "bob" in no group within "ou=proxy,dc=tollgate,dc=test", and groups.required is set/);
     assert.equal(await get("alice:wonderland"), "200");
+  });
+
+  it("with `nested`, a group's groups count too: bob, in teams' Admins, is in proxy's Engineers through it", async () => {
+    const groups = { within: "ou=proxy,dc=tollgate,dc=test", required: true, nested: true };
+    writeFileSync(gw.configFile!, JSON.stringify({ ...config, proxyAuth: { ldap: { ...config.proxyAuth.ldap, groups } } }));
+    assert.match(await gw.reload(), /SIGHUP: config reloaded/);
+    assert.equal(await get("bob:builder"), "200");
+    const bob = await lineFor((f) => f.user === "bob" && f.status === 200 && f.rule === "engineers");
+    assert.match(String(bob.reason), /for user "bob" in group "engineers"$/);
+    assert.equal(await get("carol:singer"), "200", "direct memberships still count");
   });
 });

@@ -2,7 +2,8 @@
  * A directory user's groups, read right after their bind on the same connection, as them,
  * from the authenticated account's entry, whatever name was typed: a bind name that is a DN
  * names that entry; otherwise (Active Directory's `alice@corp.example`) "Who am I?" (RFC 4532)
- * says whom the directory signed in. One search then reads the entry's `memberOf`.
+ * says whom the directory signed in. One search then reads the entry's `memberOf`; with
+ * `nested`, one more per level of groups in groups (that level's groups read at once).
  * @module
  */
 import { MAX_GROUP_NAME } from "../../policy/scope.ts";
@@ -34,7 +35,17 @@ export interface GroupSettings {
    * memberships then refuse, where a rule denying a group would let them through.
    */
   readonly required?: boolean;
+  /**
+   * Groups of groups count too: each group's own `memberAttribute` is read (wherever it is;
+   * `within` then picks the names), level by level, until no new group turns up.
+   */
+  readonly nested?: boolean;
 }
+
+/** The most groups one sign-in follows through nesting; past it the directory "cannot tell" (fail closed). */
+export const MAX_NESTED_GROUPS = 1000;
+/** Group entries asked for at once. */
+const BATCH = 32;
 
 /** One request on the connection: its bytes go out under the next message ID. */
 export type Ask = (request: (messageId: number) => Uint8Array) => Promise<number>;
@@ -62,7 +73,40 @@ export class UserGroups {
     // a simple bind with a DN authenticated exactly that entry
     const search = tryParseDn(boundAs) === undefined ? await this.#whoAmI(ask, answers) : this.#entrySearch(boundAs);
     const searchId = await ask((id) => searchRequest(id, search));
-    return this.#names(await entryOf(answers, searchId));
+    const direct = this.#listed(await entryOf(answers, searchId));
+    return this.#names(this.#settings.nested ? await this.#follow(ask, answers, direct) : direct);
+  }
+
+  /**
+   * `direct` and every group they are in, through any depth: a round trip per level (per
+   * 32 groups of it, asked at once), each group read once (cycles end), at most
+   * {@link MAX_NESTED_GROUPS}.
+   */
+  async #follow(ask: Ask, answers: LdapAnswers, direct: readonly string[]): Promise<string[]> {
+    const seen = new Set<string>();
+    const all: string[] = [];
+    let level: string[] = [];
+    const add = (dn: string) => {
+      const key = dnKey(dn);
+      if (seen.has(key)) return;
+      if (seen.size >= MAX_NESTED_GROUPS) throw new Error(`more than ${MAX_NESTED_GROUPS} groups through nesting; not read`);
+      seen.add(key);
+      all.push(dn);
+      level.push(dn);
+    };
+    for (const dn of direct) add(dn);
+    while (level.length > 0) {
+      const reading = level;
+      level = [];
+      // a few at a time: requests written while no answer is read must not fill both ways' buffers
+      for (let i = 0; i < reading.length; i += BATCH) {
+        const asked = new Map<number, string>(); // message ID → the group's DN
+        for (const dn of reading.slice(i, i + BATCH)) asked.set(await ask((id) => searchRequest(id, this.#entrySearch(dn))), dn);
+        const entries = await entriesOf(answers, asked);
+        for (const id of asked.keys()) for (const dn of this.#listed(entries.get(id)!)) add(dn);
+      }
+    }
+    return all;
   }
 
   /** The search for the entry "Who am I?" names. */
@@ -100,15 +144,20 @@ export class UserGroups {
     throw new Error(`the directory names the user ${authzId === "" ? "anonymous" : JSON.stringify(authzId)}, neither dn: nor u:`);
   }
 
-  /** The names of the groups an entry lists: each DN's `cn` (else first) value, lower case, within `within`. */
-  #names(entry: ReadonlyMap<string, readonly string[]>): string[] {
+  /** The DNs of the groups an entry lists. */
+  #listed(entry: ReadonlyMap<string, readonly string[]>): readonly string[] {
     const want = this.#settings.memberAttribute.toLowerCase();
     for (const key of entry.keys()) {
       // Active Directory sends a long list in ranges (memberOf;range=0-1499): not read, so refused
       if (key.startsWith(`${want};`)) throw new Error(`the directory sent ${key}, a part of the list; not read`);
     }
+    return entry.get(want) ?? [];
+  }
+
+  /** The names of groups `dns`: each DN's `cn` (else first) value, lower case, within `within`. */
+  #names(dns: readonly string[]): string[] {
     const names = new Set<string>();
-    for (const text of entry.get(want) ?? []) {
+    for (const text of dns) {
       const dn = parseDn(text);
       if (this.#within !== undefined && !dnWithin(dn, this.#within)) continue;
       const rdn = dn[0];
@@ -117,6 +166,32 @@ export class UserGroups {
     }
     return [...names].sort();
   }
+}
+
+/** A DN as compared: types and values in lower case, a multi-valued RDN's parts in order. */
+function dnKey(text: string): string {
+  return JSON.stringify(parseDn(text).map((rdn) => rdn.map((a) => `${a.type}=${a.value.toLowerCase()}`).sort()));
+}
+
+/**
+ * The entries base searches `ids` (asked together) find, by search: answers may come in any
+ * order. @throws {Error} when one finds none, or fails
+ */
+async function entriesOf(answers: LdapAnswers, asked: ReadonlyMap<number, string>): Promise<Map<number, ReadonlyMap<string, readonly string[]>>> {
+  const found = new Map<number, ReadonlyMap<string, readonly string[]>>();
+  const open = new Set(asked.keys());
+  while (open.size > 0) {
+    const answer = await answers.next(readSearchAnswer, (p) => p.answer);
+    const { messageId } = answer;
+    if (!open.has(messageId)) throw new Error(`an answer to message ${messageId}, not to a search for a group`);
+    if (answer.kind === "entry") found.set(messageId, answer.attributes);
+    if (answer.kind !== "done") continue;
+    open.delete(messageId);
+    const group = JSON.stringify(asked.get(messageId));
+    if (answer.result.resultCode !== 0) throw new Error(`reading group ${group}: ${resultText(answer.result)}`);
+    if (!found.has(messageId)) throw new Error(`group ${group} was not found (or the user may not read it)`);
+  }
+  return found;
 }
 
 /** The one entry search `id` finds. @throws {Error} when it finds none or more than one */

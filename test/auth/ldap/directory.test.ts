@@ -4,6 +4,7 @@ import type { Conn } from "../../../src/core/conn.ts";
 import { memoryConnPair } from "../../../src/core/memory-conn.ts";
 import { children, constructed, integer, readTlv, tlv } from "../../../src/auth/ldap/ber.ts";
 import { DirectoryUnavailableError, LdapDirectory } from "../../../src/auth/ldap/directory.ts";
+import { MAX_NESTED_GROUPS } from "../../../src/auth/ldap/user-groups.ts";
 import { createBasicCredentials, uncheckedAnswer } from "../../../src/auth/proxy-auth.ts";
 import { hashPassword } from "../../../src/auth/password-hash.ts";
 
@@ -285,6 +286,61 @@ describe("LdapDirectory: groups", () => {
     assert.deepEqual(await member(["cn=Staff,ou=groups,dc=test"]).verify("alice", "pw"), { ok: true, groups: ["staff"] });
     const notRequired = new LdapDirectory({ ...settings, groups: { ...g, required: false } }, fakeDirectory(() => 0, { binds: [], unbinds: 0 }, (req) => ({ entries: [{ dn: req.base, attributes: {} }] })));
     assert.deepEqual(await notRequired.verify("alice", "pw"), { ok: true, groups: [] });
+  });
+
+  describe("nested", () => {
+    const tree: Record<string, string[]> = {
+      "uid=alice,ou=people,dc=test": ["cn=Backend,ou=dept,dc=test"],
+      "cn=backend,ou=dept,dc=test": ["CN=Staff,OU=groups,DC=test", "cn=Engineering,ou=dept,dc=test"],
+      "cn=engineering,ou=dept,dc=test": ["cn=Staff,ou=groups,dc=test"],
+      "cn=staff,ou=groups,dc=test": ["cn=Everyone,ou=groups,dc=test"],
+      "cn=everyone,ou=groups,dc=test": ["cn=Backend,ou=dept,dc=test"], // a cycle
+    };
+    const directory = (seen: Seen, g: Record<string, unknown> = {}, entries = tree) =>
+      new LdapDirectory(
+        { ...settings, groups: { userAttribute: "uid", memberAttribute: "memberOf", nested: true, ...g } },
+        fakeDirectory(() => 0, seen, (req) => {
+          const memberOf = entries[req.base.toLowerCase()];
+          return memberOf ? { entries: [{ dn: req.base, attributes: { memberOf } }] } : { entries: [], code: 32 };
+        }),
+      );
+
+    it("groups of groups count, through any depth, each read once (a cycle ends); within picks the names", async () => {
+      const seen: Seen = { binds: [], unbinds: 0 };
+      assert.deepEqual(await directory(seen).verify("alice", "pw"), { ok: true, groups: ["backend", "engineering", "everyone", "staff"] });
+      assert.deepEqual(seen.searches?.map((q) => q.base), [
+        "uid=alice,ou=people,dc=test",
+        "cn=Backend,ou=dept,dc=test",
+        "CN=Staff,OU=groups,DC=test",
+        "cn=Engineering,ou=dept,dc=test",
+        "cn=Everyone,ou=groups,dc=test",
+      ]);
+      assert.ok(seen.searches?.every((q) => q.scope === 0 && q.attributes.join() === "memberOf"));
+      assert.deepEqual(await directory({ binds: [], unbinds: 0 }, { within: "ou=groups,dc=test", required: true }).verify("alice", "pw"), { ok: true, groups: ["everyone", "staff"] }, "found through groups outside within");
+      const flat = new LdapDirectory({ ...settings, groups: { userAttribute: "uid", memberAttribute: "memberOf" } }, fakeDirectory(() => 0, { binds: [], unbinds: 0 }, (req) => ({ entries: [{ dn: req.base, attributes: { memberOf: tree[req.base.toLowerCase()] ?? [] } }] })));
+      assert.deepEqual(await flat.verify("alice", "pw"), { ok: true, groups: ["backend"] }, "without nested: direct ones only");
+    });
+
+    it("fails closed: a group that cannot be read, a list in parts, too many groups", async () => {
+      const missing = Object.fromEntries(Object.entries(tree).filter(([dn]) => dn !== "cn=engineering,ou=dept,dc=test"));
+      await assert.rejects(directory({ binds: [], unbinds: 0 }, {}, missing).verify("alice", "pw"), (e) =>
+        e instanceof DirectoryUnavailableError && /could not tell "alice"'s groups: reading group "cn=Engineering,ou=dept,dc=test": result 32/.test(e.message));
+      const parts = new LdapDirectory({ ...settings, groups: { userAttribute: "uid", memberAttribute: "memberOf", nested: true } }, fakeDirectory(() => 0, { binds: [], unbinds: 0 }, (req) =>
+        ({ entries: [{ dn: req.base, attributes: req.base.startsWith("uid=") ? { memberOf: ["cn=big,dc=test"] } : { "memberOf;range=0-1499": ["cn=x,dc=test"] } as Record<string, string[]> }] })));
+      await assert.rejects(parts.verify("alice", "pw"), (e) => e instanceof DirectoryUnavailableError && /memberof;range=0-1499, a part of the list/.test(e.message));
+      // a chain of groups longer than the limit: each level one more
+      const chain: Record<string, string[]> = { "uid=alice,ou=people,dc=test": ["cn=g0,dc=test"] };
+      for (let i = 0; i <= MAX_NESTED_GROUPS; i++) chain[`cn=g${i},dc=test`] = [`cn=g${i + 1},dc=test`];
+      const seen: Seen = { binds: [], unbinds: 0 };
+      await assert.rejects(directory(seen, {}, chain).verify("alice", "pw"), (e) => e instanceof DirectoryUnavailableError && /more than 1000 groups through nesting/.test(e.message));
+      assert.equal(seen.searches?.length, MAX_NESTED_GROUPS + 1, "the user's entry and 1000 groups, then it stops");
+      // many at one level: asked in batches, answered in full
+      const wide: Record<string, string[]> = { "uid=alice,ou=people,dc=test": Array.from({ length: 200 }, (_, i) => `cn=w${i},dc=test`) };
+      for (let i = 0; i < 200; i++) wide[`cn=w${i},dc=test`] = [];
+      const many = await directory({ binds: [], unbinds: 0 }, {}, wide).verify("alice", "pw");
+      assert.ok(many.ok);
+      assert.equal(many.groups.length, 200);
+    });
   });
 
   it("within must be a DN", () => {

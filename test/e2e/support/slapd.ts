@@ -2,7 +2,8 @@
  * A real LDAP directory for end-to-end tests: OpenLDAP's slapd in the foreground on free
  * ports of 127.0.0.1 (ldaps:// with the test PKI's certificate, and ldap://), holding
  * `dc=tollgate,dc=test` with the given users under `ou=people`, and optionally groups
- * (`groupOfNames` under the OU given, with the memberof overlay's `memberOf` on their members).
+ * (`groupOfNames` under the OU given, groups in groups too, with the memberof overlay's
+ * `memberOf` on their members).
  * Loaded with slapadd before it starts. Installed by scripts/setup.sh (Debian package slapd; no service is started).
  * @module
  */
@@ -21,11 +22,12 @@ export interface Slapd {
   readonly output: string[];
 }
 
-/** A group: its CN, the OU it is in (below the suffix), and its members' user names. */
+/** A group: its CN, the OU it is in (below the suffix), its members' user names, and groups that are members. */
 export interface SlapdGroup {
   readonly cn: string;
   readonly ou: string;
   readonly members: readonly string[];
+  readonly memberGroups?: readonly Pick<SlapdGroup, "cn" | "ou">[];
 }
 
 const SUFFIX = "dc=tollgate,dc=test";
@@ -72,7 +74,15 @@ export async function startSlapd(users: Readonly<Record<string, string>>, tls: {
     ...Object.entries(users).map(([name, password]) =>
       [`dn: uid=${name},ou=people,${SUFFIX}\nobjectClass: inetOrgPerson\nuid: ${name}\ncn: ${name}\nsn: ${name}\nuserPassword: ${password}`,
         ...groups.filter((g) => g.members.includes(name)).map((g) => `memberOf: ${groupDn(g)}`)].join("\n")),
-    ...groups.map((g) => [`dn: ${groupDn(g)}\nobjectClass: groupOfNames\ncn: ${g.cn}`, ...g.members.map((m) => `member: uid=${m},ou=people,${SUFFIX}`)].join("\n")),
+    ...groups.map((g) =>
+      [
+        `dn: ${groupDn(g)}\nobjectClass: groupOfNames\ncn: ${g.cn}`,
+        ...g.members.map((m) => `member: uid=${m},ou=people,${SUFFIX}`),
+        ...(g.memberGroups ?? []).map((m) => `member: ${groupDn(m)}`),
+        // a group in a group has the overlay's memberOf too
+        ...groups.filter((outer) => outer.memberGroups?.some((m) => groupDn(m) === groupDn(g))).map((outer) => `memberOf: ${groupDn(outer)}`),
+      ].join("\n")
+    ),
   ];
   const ldif = join(dir, "data.ldif");
   writeFileSync(ldif, entries.join("\n\n") + "\n");
