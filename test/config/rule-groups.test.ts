@@ -33,21 +33,23 @@ describe("config: groups", () => {
 
   it("with the directory's groups read, rules may name any group", () => {
     const c = parseConfig({ proxyAuth: { ldap: { ...ldap, groups: {} } }, policy: { rules: [{ groups: ["Domain Admins"], action: "deny" }] } });
-    assert.deepEqual(c.proxyAuth?.ldap?.groups, { userAttribute: "sAMAccountName", memberAttribute: "memberOf", required: false });
+    assert.deepEqual(c.proxyAuth?.ldap?.groups, { userAttribute: "sAMAccountName", memberAttribute: "memberOf", required: false, nested: false });
     assert.deepEqual(c.policy.rules[0]?.groups, ["Domain Admins"]);
   });
 
-  it("proxyAuth.ldap.groups: searchBase, userAttribute, memberAttribute, within and required; bad values named", () => {
+  it("proxyAuth.ldap.groups: searchBase, userAttribute, memberAttribute, within, required and nested; bad values named", () => {
     const ad = { url: "ldaps://dc1.corp.example", bindName: "{user}@corp.example", groups: { searchBase: "dc=corp,dc=example", domain: "CORP", within: "OU=Proxy Groups,DC=corp,DC=example" } };
-    assert.deepEqual(parseConfig({ proxyAuth: { ldap: ad } }).proxyAuth?.ldap?.groups, { ...ad.groups, userAttribute: "sAMAccountName", memberAttribute: "memberOf", required: false });
+    assert.deepEqual(parseConfig({ proxyAuth: { ldap: ad } }).proxyAuth?.ldap?.groups, { ...ad.groups, userAttribute: "sAMAccountName", memberAttribute: "memberOf", required: false, nested: false });
     assert.equal(parseConfig({ proxyAuth: { ldap: { ...ad, groups: { ...ad.groups, required: true } } } }).proxyAuth?.ldap?.groups?.required, true);
+    assert.equal(parseConfig({ proxyAuth: { ldap: { ...ad, groups: { ...ad.groups, nested: true } } } }).proxyAuth?.ldap?.groups?.nested, true);
     assert.deepEqual(problems({ proxyAuth: { ldap: { ...ad, groups: { userAttribute: "sAMAccountName" } } } }), [
       'proxyAuth.ldap.groups: with a bind name that is not a DN (like "{user}@corp.example", Active Directory), groups needs "searchBase" (the domain\'s DN, like "dc=corp,dc=example"), where the account is found by "userAttribute" (default "sAMAccountName"), and "domain" (its NetBIOS name, like "CORP")',
     ]);
-    const p = problems({ proxyAuth: { ldap: { ...ldap, groups: { searchBase: "", within: "groups", memberAttribute: "member of", required: "yes", extra: 1 } } } });
+    const p = problems({ proxyAuth: { ldap: { ...ldap, groups: { searchBase: "", within: "groups", memberAttribute: "member of", required: "yes", nested: 1, extra: 1 } } } });
     assert.deepEqual(p.sort(), [
-      'proxyAuth.ldap.groups.extra: unknown key (expected one of "searchBase", "userAttribute", "domain", "memberAttribute", "within", "required")',
+      'proxyAuth.ldap.groups.extra: unknown key (expected one of "searchBase", "userAttribute", "domain", "memberAttribute", "within", "required", "nested")',
       'proxyAuth.ldap.groups.memberAttribute: expected an attribute name like "memberOf"',
+      'proxyAuth.ldap.groups.nested: expected true or false, got 1',
       'proxyAuth.ldap.groups.required: expected true or false, got "yes"',
       'proxyAuth.ldap.groups.searchBase: expected a DN like "ou=groups,dc=example,dc=org", got an empty string',
       'proxyAuth.ldap.groups.within: not a distinguished name (an attribute without "="): "groups"',
