@@ -201,13 +201,18 @@ export class WorkerPool {
             slot.metrics = message.text;
           } else if (message.t === "connections" || message.t === "closed") {
             slot.asked.get(message.req)?.(message);
-          } else if (message.t === "sign-in") {
+          } else if (message.t === "sign-in" || message.t === "sign-in-end") {
+            // from a worker that has exited (a descendant may still hold its output): nothing
+            // would end a check begun now, and its numbers are the next worker's
+            if (slot.child !== child) continue;
+            if (message.t === "sign-in-end") {
+              this.#options.signIns?.end(slot.index, message.req, message.outcome);
+              continue;
+            }
             const { req } = message;
             const asked = this.#options.signIns?.attempt(slot.index, req, message.name, message.client) ?? Promise.resolve({ ok: true } as const);
             // to this worker only if it is still the one that asked
             void asked.then((verdict) => slot.child === child && this.#send(slot, { t: "sign-in", req, verdict }));
-          } else if (message.t === "sign-in-end") {
-            this.#options.signIns?.end(slot.index, message.req, message.outcome);
           } else if (message.error !== undefined) {
             this.#options.say(`${name}: reload refused: ${message.error}`);
           }

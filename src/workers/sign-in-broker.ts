@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { SignInAttempt, SignInCounts } from "../auth/sign-in-throttle.ts";
+import { DEFAULT_SIGN_IN_LIMIT, type SignInAttempt, type SignInCounts, SignInThrottle } from "../auth/sign-in-throttle.ts";
 import type { SignInOutcome, SignInVerdict } from "./protocol.ts";
 
 /** Checks one worker may have under way (each holds a password derivation or a directory bind, so far more than its gates let run). */
@@ -16,20 +16,22 @@ const GO: SignInVerdict = { ok: true };
 /** Shares the primary's sign-in counts with its workers. */
 export class SignInBroker {
   readonly #counts: () => SignInCounts | undefined;
+  /** For a worker that still checks passwords while the primary has no users (a reload it has not followed yet, or refused). */
+  #fallback: SignInThrottle | undefined;
   /** worker → req → the check under way. */
   readonly #open = new Map<number, Map<number, SignInAttempt>>();
   /** worker → how many times it has gone (a check approved after its worker went is ended at once). */
   readonly #gone = new Map<number, number>();
 
-  /** `counts`: the primary's, in force now (undefined while it has no users: nothing to count). */
+  /** `counts`: the primary's, in force now (undefined while it has no users: the default limits then hold). */
   constructor(counts: () => SignInCounts | undefined) {
     this.#counts = counts;
   }
 
   /** Worker `worker` asks whether `name` may be checked from `client` (its check `req`). */
   async attempt(worker: number, req: number, name: string, client: string): Promise<SignInVerdict> {
-    const counts = this.#counts();
-    if (!counts) return GO; // a reload removed proxyAuth; the worker's config follows
+    // a reload removed proxyAuth here, and a worker still checks: not without limits
+    const counts = this.#counts() ?? (this.#fallback ??= new SignInThrottle(DEFAULT_SIGN_IN_LIMIT));
     let open = this.#open.get(worker);
     if (open?.has(req)) return { ok: false, by: "unavailable", reason: `not checked: sign-in ${req} of worker ${worker} is under way already`, retryAfterMs: 1000 };
     if (open && open.size >= MAX_OPEN_PER_WORKER) {

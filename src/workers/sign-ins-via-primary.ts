@@ -15,8 +15,8 @@ import { type FromWorker, MAX_SIGN_IN_FIELD, type SignInOutcome, type SignInVerd
 
 /** How long a check waits for the primary's answer before it is refused (503, unchecked). */
 export const PRIMARY_ANSWER_MS = 5000;
-/** How long an answer is still expected after that (one that comes is ended at once, uncounted). */
-const LATE_MS = 60_000;
+/** Checks given up on whose answer is still awaited (one that comes is ended at once, uncounted): the latest so many. */
+const MAX_LATE = 4096;
 
 type Send = (message: Extract<FromWorker, { readonly t: "sign-in" | "sign-in-end" }>) => void;
 
@@ -26,6 +26,8 @@ export class SignInsViaPrimary implements SignInCounts {
   readonly #timeoutMs: number;
   /** Checks waiting for the primary's verdict, by `req`. */
   readonly #waiting = new Map<number, (verdict: SignInVerdict) => void>();
+  /** Checks given up on, oldest first. */
+  readonly #late = new Set<number>();
   #req = 0;
 
   constructor(send: Send, timeoutMs = PRIMARY_ANSWER_MS) {
@@ -38,11 +40,9 @@ export class SignInsViaPrimary implements SignInCounts {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         // too late for this check; an approval that still comes is handed back at once
-        const forget = setTimeout(() => this.#waiting.delete(req), LATE_MS);
-        this.#waiting.set(req, (verdict) => {
-          clearTimeout(forget);
-          if (verdict.ok) this.#send({ t: "sign-in-end", req, outcome: "uncounted" });
-        });
+        this.#waiting.delete(req);
+        this.#late.add(req);
+        if (this.#late.size > MAX_LATE) this.#late.delete(this.#late.values().next().value!);
         resolve({
           ok: false,
           by: "unavailable",
@@ -64,15 +64,16 @@ export class SignInsViaPrimary implements SignInCounts {
   answer(req: number, verdict: SignInVerdict): void {
     const waiting = this.#waiting.get(req);
     this.#waiting.delete(req);
-    waiting?.(verdict);
+    if (waiting) return waiting(verdict);
+    if (this.#late.delete(req) && verdict.ok) this.#send({ t: "sign-in-end", req, outcome: "uncounted" });
   }
 
   /** The primary forgets familiar addresses by its own reload. */
   forgetFamiliar(): void {}
 
-  /** Checks waiting for an answer (or a late one), for tests. */
+  /** Checks waiting for an answer (or given up on, awaiting a late one), for tests. */
   get waiting(): number {
-    return this.#waiting.size;
+    return this.#waiting.size + this.#late.size;
   }
 
   #ticket(req: number): SignInAttempt {

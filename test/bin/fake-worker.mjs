@@ -2,12 +2,26 @@
 // src/workers/protocol.ts on stdin/stdout. It answers `connections` unless the limit is 1
 // (then it stays silent), and `close-connections`: of the ids it names, "1-1" and "1-2"
 // are closed, others not found; with "1-99" among them it exits without answering.
+// A start message's `raw.signIns` ([{name, client, outcome}]) are asked of the primary at
+// once, each ended with its outcome when approved; with `raw.lateSignIns` the worker exits
+// right after it is ready while a descendant holding its stdout asks three more, later.
+import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 
 const send = (m) => process.stdout.write(JSON.stringify(m) + "\n");
 for await (const line of createInterface({ input: process.stdin })) {
   const m = JSON.parse(line);
-  if (m.t === "start") send({ t: "ready", pid: process.pid });
+  if (m.t === "start") {
+    send({ t: "ready", pid: process.pid });
+    const signIns = m.raw?.signIns ?? [];
+    signIns.forEach((s, i) => send({ t: "sign-in", req: i + 1, name: s.name, client: s.client }));
+    globalThis.outcomes = signIns.map((s) => s.outcome);
+    if (m.raw?.lateSignIns) {
+      const lines = [1, 2, 3].map((req) => JSON.stringify({ t: "sign-in", req, name: "alice", client: `192.0.2.${req}` })).join("\n") + "\n";
+      spawn("sh", ["-c", `sleep 0.3; printf '%s' '${lines}'`], { stdio: ["ignore", "inherit", "inherit"], detached: true }).unref();
+      process.exit(4);
+    }
+  } else if (m.t === "sign-in" && m.verdict.ok) send({ t: "sign-in-end", req: m.req, outcome: globalThis.outcomes[m.req - 1] });
   else if (m.t === "connections" && m.query.limit !== 1) send({ t: "connections", req: m.req, connections: [], total: m.query.limit });
   else if (m.t === "close-connections" && m.ids.includes("1-99")) process.exit(3);
   else if (m.t === "close-connections") send({ t: "closed", req: m.req, closed: m.ids.filter((id) => id === "1-1" || id === "1-2") });

@@ -2,6 +2,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { WorkerPool } from "../../src/bin/worker-pool.ts";
+import { type SignInCounts, SignInThrottle } from "../../src/auth/sign-in-throttle.ts";
+import { SignInBroker } from "../../src/workers/sign-in-broker.ts";
 
 const fakeWorker = fileURLToPath(new URL("./fake-worker.mjs", import.meta.url));
 const query = (limit: number) => ({ filter: {}, sort: "age" as const, limit });
@@ -36,3 +38,68 @@ describe("WorkerPool: questions to a worker", { timeout: 30_000 }, () => {
     }
   });
 });
+
+describe("WorkerPool: sign-ins counted by the primary", { timeout: 30_000 }, () => {
+  const poolWith = (raw: unknown, broker: SignInBroker) =>
+    new WorkerPool({
+      count: 1,
+      command: ["node", fakeWorker],
+      startMessage: (index) => ({ t: "start", index, count: 2, raw, base: "/", ports: {}, self: [] }),
+      onRecord: () => {},
+      say: () => {},
+      signIns: broker,
+      restartDelayMs: 60_000,
+    });
+  const until = async (what: string, done: () => boolean) => {
+    for (const end = Date.now() + 5000; !done(); await new Promise((r) => setTimeout(r, 20))) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+  };
+
+  it("a worker's checks are answered from the primary's counts and ended as the worker says", async () => {
+    const throttle = new SignInThrottle({ burst: 10, perMinute: 10, perUser: { failures: 2, resetMinutes: 15 } }, () => 0);
+    const ended: string[] = [];
+    const counted: SignInCounts = {
+      attempt(name, client) {
+        const a = throttle.attempt(name, client);
+        if (!a.ok) return a;
+        return {
+          ok: true,
+          succeeded: () => (ended.push("succeeded"), a.succeeded()),
+          failed: (o) => (ended.push("failed"), a.failed(o)),
+          uncounted: () => (ended.push("uncounted"), a.uncounted()),
+        };
+      },
+      forgetFamiliar: () => {},
+    };
+    const broker = new SignInBroker(() => counted);
+    const signIns = [
+      { name: "alice", client: "192.0.2.1", outcome: "failed" },
+      { name: "alice", client: "192.0.2.2", outcome: "failed" },
+      { name: "bob", client: "192.0.2.3", outcome: "uncounted" },
+    ];
+    const pool = poolWith({ signIns }, broker);
+    await pool.start();
+    try {
+      await until("the checks to end", () => ended.length === 3);
+      assert.deepEqual(ended.sort(), ["failed", "failed", "uncounted"]);
+      assert.equal(broker.open, 0);
+      const alice = throttle.attempt("alice", "198.51.100.1");
+      assert.ok(!alice.ok && alice.by === "user", "two failures through the worker spent alice's allowance");
+      const bob = throttle.attempt("bob", "198.51.100.1");
+      assert.ok(bob.ok, "bob's check was uncounted");
+    } finally {
+      await pool.close(0);
+    }
+  });
+
+  it("lines from a worker that has exited (a descendant holding its output) start no check", async () => {
+    const throttle = new SignInThrottle({ burst: 10, perMinute: 10, perUser: { failures: 3, resetMinutes: 15 } }, () => 0);
+    const broker = new SignInBroker(() => throttle);
+    const pool = poolWith({ lateSignIns: true }, broker);
+    await pool.start();
+    await new Promise((r) => setTimeout(r, 800)); // the descendant wrote after the exit
+    await pool.close(0);
+    assert.equal(broker.open, 0);
+    assert.ok(throttle.attempt("alice", "198.51.100.1").ok, "alice is not held by checks no one will end");
+  });
+});
+

@@ -34,9 +34,9 @@ function get(port: number, from: string, user: string, password: string, url: st
 
 /**
  * The kernel spreads new connections over the processes by a hash of their addresses, so
- * guesses on many connections reach both. Counted in each process, the allowances below
- * would be doubled (for 24 connections, unless one process got fewer than 3 of them: about
- * 1 in 28,000); counted in the primary, they hold for the gateway.
+ * guesses on many connections reach both. Counted in each process, more than the allowances
+ * below would be checked unless all 24 connections landed on one process (about 1 in 8
+ * million); counted in the primary, they hold for the gateway.
  */
 describe("workers share the sign-in allowances (workers: 2)", { timeout: 120_000 }, () => {
   let gw: GatewayProcess;
