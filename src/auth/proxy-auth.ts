@@ -102,6 +102,9 @@ export function createBasicCredentials(
   const localFolded = new Set(list.map((u) => u.name.toLowerCase()));
   const verified: SignInMemory["verified"] = carried.verified ?? new Map();
   const throttle = carried.throttle ?? new SignInThrottle(limit, now);
+  // the users' credentials are current from here: a check made with them after a later
+  // reload forgot a user's familiar addresses must not make one familiar again
+  const since = throttle.epoch;
   return {
     memory: { verified, throttle },
     async check(header, field, client) {
@@ -124,7 +127,7 @@ export function createBasicCredentials(
       const stored = users.get(name);
       // a failure is paid for before the derivation (so concurrent guesses count too), and
       // given back when it succeeds
-      const attempt = await throttle.attempt(name, client);
+      const attempt = await throttle.attempt(name, client, since);
       if (!attempt.ok) {
         const { reason, retryAfterMs } = attempt;
         if (attempt.by === "unavailable") return { ok: false, reason, retryAfterMs, busy: true, unavailable: true };

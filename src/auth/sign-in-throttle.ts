@@ -22,6 +22,7 @@
  */
 import { clientRateKey, RateLimiter } from "../policy/rate-limiter.ts";
 import { NameFailures, type PerUserLimit } from "./name-failures.ts";
+import { FamiliarAddresses } from "./familiar-addresses.ts";
 
 export type { PerUserLimit };
 
@@ -39,11 +40,6 @@ export const DEFAULT_SIGN_IN_LIMIT: SignInLimit = { burst: 10, perMinute: 10 };
 /** Longer names are no one's (local and directory names have at most 64 characters): not counted. */
 export const MAX_COUNTED_NAME = 64;
 
-/** How long an address stays familiar to a name after a sign-in; how many are kept. */
-const FAMILIAR_MS = 30 * 24 * 3600_000;
-const FAMILIAR_NAMES = 10_000;
-/** Per name: one account holder must not push everyone else's familiar addresses out. */
-const FAMILIAR_PER_NAME = 16;
 
 /** A check that may go ahead: say how it ended. */
 export interface SignInAttempt {
@@ -77,13 +73,19 @@ export interface SignInThrottled {
  * one allowance per address and per name.
  */
 export interface SignInCounts {
-  /** Takes a failure's worth of `client`'s allowance and `name`'s, or says which is spent. */
-  attempt(name: string, client: string): SignInAttempt | SignInThrottled | Promise<SignInAttempt | SignInThrottled>;
+  /**
+   * Takes a failure's worth of `client`'s allowance and `name`'s, or says which is spent.
+   * `since` (-1: credentials that may predate every reload, as a worker's that has not
+   * followed the last one): see {@linkcode SignInThrottle.attempt}.
+   */
+  attempt(name: string, client: string, since?: number): SignInAttempt | SignInThrottled | Promise<SignInAttempt | SignInThrottled>;
   /**
    * Forgets the familiar addresses of the names `which` selects (lower case), or of every
    * name: a reload changed those users, and a password in the wrong hands must not keep one.
    */
   forgetFamiliar(which?: (name: string) => boolean): void;
+  /** Where forgetting has got to, for `since` (counts kept elsewhere have none). */
+  readonly epoch?: number;
 }
 
 /** The allowances of one set of users (see the module doc). */
@@ -91,8 +93,7 @@ export class SignInThrottle implements SignInCounts {
   readonly #limit: SignInLimit;
   readonly #addresses: RateLimiter;
   readonly #names: NameFailures | undefined;
-  /** name → address → until when it is familiar; least recent first at both levels. */
-  readonly #familiar: Map<string, Map<string, number>>;
+  readonly #familiar: FamiliarAddresses;
   readonly #now: () => number;
 
   constructor(limit: SignInLimit, now: () => number = () => performance.now(), from?: SignInThrottle) {
@@ -102,7 +103,7 @@ export class SignInThrottle implements SignInCounts {
     const was = from ? from.#limit.perUser : undefined;
     const same = was !== undefined && limit.perUser !== undefined && was.failures === limit.perUser.failures && was.resetMinutes === limit.perUser.resetMinutes;
     this.#names = same && from ? from.#names : limit.perUser ? new NameFailures(limit.perUser, now) : undefined;
-    this.#familiar = from ? from.#familiar : new Map(); // shared: checks the old one let go ahead still add to it
+    this.#familiar = from ? from.#familiar : new FamiliarAddresses(now); // shared: checks the old one let go ahead still add to it
   }
 
   /**
@@ -114,8 +115,12 @@ export class SignInThrottle implements SignInCounts {
     return new SignInThrottle(limit, this.#now, this);
   }
 
-  /** Takes a failure's worth of `client`'s allowance and `name`'s, or says which is spent. */
-  attempt(name: string, client: string): SignInAttempt | SignInThrottled {
+  /**
+   * Takes a failure's worth of `client`'s allowance and `name`'s, or says which is spent.
+   * `since`: the {@linkcode epoch} the credentials being checked were current in (default:
+   * now); a success is not made familiar for a name forgotten after it.
+   */
+  attempt(name: string, client: string, since = this.#familiar.epoch): SignInAttempt | SignInThrottled {
     const address = clientRateKey(client);
     const byAddress = this.#addresses.take(address);
     if (!byAddress.ok) {
@@ -127,7 +132,7 @@ export class SignInThrottle implements SignInCounts {
     if (this.#names && folded !== undefined) {
       const byName = this.#names.begin(folded);
       if (!byName.ok) {
-        if (!this.#isFamiliar(folded, address)) {
+        if (!this.#familiar.has(folded, address)) {
           this.#addresses.refund(address); // not checked: it cost nothing
           const { failures, resetMinutes } = this.#names.limit;
           return throttled("user", `for user ${JSON.stringify(name)}`, `${failures}, then none until ${resetMinutes} minutes pass without one`, byName.retryAfterMs);
@@ -142,7 +147,7 @@ export class SignInThrottle implements SignInCounts {
       ended = true;
       if (outcome === "succeeded" || outcome === "uncounted") this.#addresses.refund(address);
       if (counted !== undefined) this.#names?.end(counted, outcome === "failed");
-      if (outcome === "succeeded" && folded !== undefined && this.#names) this.#remember(folded, address);
+      if (outcome === "succeeded" && folded !== undefined && this.#names) this.#familiar.remember(folded, address, since);
     };
     return {
       ok: true,
@@ -153,26 +158,12 @@ export class SignInThrottle implements SignInCounts {
   }
 
   forgetFamiliar(which?: (name: string) => boolean): void {
-    if (!which) return this.#familiar.clear();
-    for (const name of [...this.#familiar.keys()]) if (which(name)) this.#familiar.delete(name);
+    this.#familiar.forget(which);
   }
 
-  #isFamiliar(name: string, address: string): boolean {
-    const until = this.#familiar.get(name)?.get(address);
-    return until !== undefined && until > this.#now();
-  }
-
-  #remember(name: string, address: string): void {
-    let addresses = this.#familiar.get(name);
-    this.#familiar.delete(name); // re-inserted: the most recent last
-    if (!addresses) {
-      addresses = new Map();
-      if (this.#familiar.size >= FAMILIAR_NAMES) this.#familiar.delete(this.#familiar.keys().next().value!);
-    }
-    this.#familiar.set(name, addresses);
-    addresses.delete(address);
-    if (addresses.size >= FAMILIAR_PER_NAME) addresses.delete(addresses.keys().next().value!);
-    addresses.set(address, this.#now() + FAMILIAR_MS);
+  /** Where forgetting has got to: a check of credentials current now is begun in this epoch. */
+  get epoch(): number {
+    return this.#familiar.epoch;
   }
 }
 

@@ -43,28 +43,27 @@ export function userChanges(before: Config["proxyAuth"], after: Config["proxyAut
 
 /**
  * Whose familiar sign-in addresses a reload from `before` to `after` must forget (names in
- * lower case, as sign-ins are counted): a local user removed, added (one may take a name
- * from the directory) or with a new password, or, when the directory changed, its users.
- * The others keep theirs. Undefined: nobody's.
+ * lower case, as sign-ins are counted): a local user removed, added (the name may have been
+ * another's: a directory user's, a local user's in other case) or with a new password; and
+ * the directory's users when the directory itself may be another (its `url`, `bindName` or
+ * `caFile` changed, or it is gone). New groups or timeouts are no reason to doubt where a
+ * user signed in from. Undefined: nobody's.
  */
 export function familiarToForget(before: Config["proxyAuth"], after: Config["proxyAuth"]): ((name: string) => boolean) | undefined {
-  const revoked = userChanges(before, after);
-  if (!revoked || !before || !after) return undefined;
+  if (!before || !after) return undefined;
   const was = new Map(before.users.map((u) => [u.name, u]));
   const now = new Map(after.users.map((u) => [u.name, u]));
-  const local = new Map<string, string[]>(); // lower case → the names in either list
-  for (const name of new Set([...was.keys(), ...now.keys()])) local.set(name.toLowerCase(), [...(local.get(name.toLowerCase()) ?? []), name]);
-  return (name) => {
-    const names = local.get(name);
-    if (!names) return revoked(name) !== undefined; // the directory's user: its settings changed
-    // new groups are no reason to doubt where a user signed in from
-    return names.some((n) => {
-      const before = was.get(n);
-      if (!before) return true;
-      const change = changeOf(before, now.get(n));
-      return change === "removed" || change === "password";
-    });
-  };
+  const changed = new Set<string>();
+  for (const [name, u] of was) {
+    const change = changeOf(u, now.get(name));
+    if (change === "removed" || change === "password") changed.add(name.toLowerCase());
+  }
+  for (const name of now.keys()) if (!was.has(name)) changed.add(name.toLowerCase());
+  const dir = before.ldap;
+  const directoryMoved = dir !== undefined && (after.ldap === undefined || after.ldap.url !== dir.url || after.ldap.bindName !== dir.bindName || after.ldap.caFile !== dir.caFile);
+  if (changed.size === 0 && !directoryMoved) return undefined;
+  const local = new Set([...was.keys(), ...now.keys()].map((name) => name.toLowerCase()));
+  return (name) => changed.has(name) || (directoryMoved && !local.has(name));
 }
 
 type LocalUser = NonNullable<Config["proxyAuth"]>["users"][number];

@@ -47,6 +47,10 @@ interface Slot {
   delayMs: number;
   metrics: string;
   timer?: ReturnType<typeof setTimeout>;
+  /** Configs sent to the running worker, and answered (`reloaded`); whether the last answer refused it. */
+  configsSent: number;
+  configsAnswered: number;
+  refusedConfig: boolean;
   /** Questions sent to this worker, waiting for its answer (by `req`). */
   readonly asked: Map<number, (answer: Answer | undefined) => void>;
 }
@@ -72,7 +76,7 @@ export class WorkerPool {
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
     const delayMs = options.restartDelayMs ?? 1000;
-    this.#slots = Array.from({ length: options.count }, (_, i) => ({ index: i + 1, ready: false, restarts: 0, startedAt: 0, delayMs, metrics: "", asked: new Map() }));
+    this.#slots = Array.from({ length: options.count }, (_, i) => ({ index: i + 1, ready: false, restarts: 0, startedAt: 0, delayMs, metrics: "", configsSent: 0, configsAnswered: 0, refusedConfig: false, asked: new Map() }));
   }
 
   /** Starts every worker; resolves when all serve, rejects if one exits first. */
@@ -82,7 +86,11 @@ export class WorkerPool {
 
   /** Sends `message` to every running worker. */
   broadcast(message: ToWorker): void {
-    for (const slot of this.#slots) if (slot.ready) this.#send(slot, message);
+    for (const slot of this.#slots) {
+      if (!slot.ready) continue;
+      if (message.t === "config") slot.configsSent++;
+      this.#send(slot, message);
+    }
   }
 
   /** The latest metrics exposition of each worker that sent one. */
@@ -166,6 +174,9 @@ export class WorkerPool {
     slot.ready = false;
     slot.metrics = "";
     slot.startedAt = Date.now();
+    // started with the config in force now
+    slot.configsSent = slot.configsAnswered = 0;
+    slot.refusedConfig = false;
     const name = `worker ${slot.index}`;
     // a failed write (the worker just died) is reported by "exit"
     child.stdin!.on("error", () => {});
@@ -210,11 +221,14 @@ export class WorkerPool {
               continue;
             }
             const { req } = message;
-            const asked = this.#options.signIns?.attempt(slot.index, req, message.name, message.client) ?? Promise.resolve({ ok: true } as const);
+            const behind = slot.configsAnswered < slot.configsSent || slot.refusedConfig;
+            const asked = this.#options.signIns?.attempt(slot.index, req, message.name, message.client, behind) ?? Promise.resolve({ ok: true } as const);
             // to this worker only if it is still the one that asked
             void asked.then((verdict) => slot.child === child && this.#send(slot, { t: "sign-in", req, verdict }));
-          } else if (message.error !== undefined) {
-            this.#options.say(`${name}: reload refused: ${message.error}`);
+          } else {
+            slot.configsAnswered++;
+            slot.refusedConfig = message.error !== undefined;
+            if (message.error !== undefined) this.#options.say(`${name}: reload refused: ${message.error}`);
           }
         }
       });

@@ -28,8 +28,13 @@ export class SignInBroker {
     this.#counts = counts;
   }
 
-  /** Worker `worker` asks whether `name` may be checked from `client` (its check `req`). */
-  async attempt(worker: number, req: number, name: string, client: string): Promise<SignInVerdict> {
+  /**
+   * Worker `worker` asks whether `name` may be checked from `client` (its check `req`).
+   * `behind`: the worker has not (or not successfully) applied the primary's latest config,
+   * so it may be checking a password the primary's reload replaced: a success then makes no
+   * address familiar to a name whose familiar addresses a reload forgot.
+   */
+  async attempt(worker: number, req: number, name: string, client: string, behind = false): Promise<SignInVerdict> {
     // a reload removed proxyAuth here, and a worker still checks: not without limits
     const counts = this.#counts() ?? (this.#fallback ??= new SignInThrottle(DEFAULT_SIGN_IN_LIMIT));
     let open = this.#open.get(worker);
@@ -38,7 +43,7 @@ export class SignInBroker {
       return { ok: false, by: "unavailable", reason: `not checked: worker ${worker} has ${open.size} sign-ins under way`, retryAfterMs: 1000 };
     }
     const incarnation = this.#gone.get(worker) ?? 0;
-    const attempt = await counts.attempt(name, client);
+    const attempt = await counts.attempt(name, client, behind ? -1 : undefined);
     if (!attempt.ok) return { ok: false, by: attempt.by, reason: attempt.reason, retryAfterMs: attempt.retryAfterMs };
     if ((this.#gone.get(worker) ?? 0) !== incarnation) {
       attempt.uncounted(); // the worker went meanwhile: no one will end it

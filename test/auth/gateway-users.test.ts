@@ -104,4 +104,18 @@ describe("gatewayUsers across reloads", () => {
     assert.ok(!alice.ok && alice.byUser, JSON.stringify(alice));
     assert.deepEqual(await third.credentials.check(basic("bob", "typo"), "Authorization", "192.0.2.3"), { ok: false, reason: 'bad credentials for user "bob"' }, "bob's address is still familiar");
   });
+
+  it("a sign-in with the old password under way during the reload that changed it makes nothing familiar", async () => {
+    const { deps, config } = await setup();
+    const before = config(1);
+    const first = gatewayUsers(before, deps)!;
+    const changed: Pick<Config, "proxyAuth"> = { proxyAuth: { ...before.proxyAuth!, users: [{ name: "alice", passwordHash: await hashPassword("n3w", 100_000) }] } };
+    const checking = first.credentials.check(basic("alice", "s3cret"), "Authorization", "192.0.2.1"); // with the old users
+    const second = gatewayUsers(changed, deps, { config: before, users: first })!;
+    assert.equal((await checking).ok, true, "the old password, checked against the old list");
+    assert.equal((await second.credentials.check(basic("alice", "guess"), "Authorization", "203.0.113.1")).ok, false); // spends alice
+    const held = await second.credentials.check(basic("alice", "s3cret"), "Authorization", "192.0.2.1");
+    assert.ok(!held.ok && held.byUser, `192.0.2.1 is not familiar: ${JSON.stringify(held)}`);
+  });
 });
+

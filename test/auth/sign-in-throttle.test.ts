@@ -182,4 +182,65 @@ describe("SignInThrottle", () => {
     throttle.forgetFamiliar();
     assert.equal(refused(throttle.attempt("bob", "192.0.2.1")).by, "user");
   });
+
+  it("a check begun before its name was forgotten (the old password) makes no address familiar when it succeeds", () => {
+    const throttle = new SignInThrottle({ burst: 100, perMinute: 100, perUser: { failures: 1, resetMinutes: 15 } }, () => 0);
+    const spend = (name: string) => {
+      failed(throttle, name, "203.0.113.9");
+      assert.equal(refused(throttle.attempt(name, "203.0.113.10")).by, "user");
+    };
+    const signIn = (name: string, client: string, since?: number) => {
+      const a = throttle.attempt(name, client, since);
+      assert.ok(a.ok);
+      return a;
+    };
+    const familiar = (name: string, client: string) => {
+      const a = throttle.attempt(name, client);
+      if (a.ok) a.uncounted();
+      return a.ok;
+    };
+    const old = signIn("alice", "192.0.2.1");
+    throttle.forgetFamiliar((name) => name === "alice"); // a reload changed alice's password
+    old.succeeded();
+    signIn("bob", "192.0.2.2").succeeded(); // bob was not forgotten
+    spend("alice");
+    spend("bob");
+    assert.equal(familiar("alice", "192.0.2.1"), false, "the old password's success made nothing familiar");
+    assert.equal(familiar("bob", "192.0.2.2"), true);
+    // a check begun after the forget is remembered
+    const after = new SignInThrottle({ burst: 100, perMinute: 100, perUser: { failures: 1, resetMinutes: 15 } }, () => 0);
+    after.forgetFamiliar((name) => name === "carol");
+    const carol = after.attempt("carol", "192.0.2.3");
+    assert.ok(carol.ok);
+    carol.succeeded();
+    failed(after, "carol", "203.0.113.9");
+    const back = after.attempt("carol", "192.0.2.3");
+    assert.ok(back.ok, "familiar: begun after the forget");
+    back.uncounted();
+    // since -1 (a worker behind the primary's reload): not for a name forgotten, for others yes
+    after.forgetFamiliar((name) => name === "frank");
+    const behind = after.attempt("frank", "192.0.2.4", -1);
+    assert.ok(behind.ok);
+    behind.succeeded();
+    failed(after, "frank", "203.0.113.9");
+    assert.equal(after.attempt("frank", "192.0.2.4").ok, false, "not made familiar");
+    const dave = after.attempt("dave", "192.0.2.5", -1);
+    assert.ok(dave.ok);
+    dave.succeeded();
+    failed(after, "dave", "203.0.113.9");
+    const daveBack = after.attempt("dave", "192.0.2.5");
+    assert.ok(daveBack.ok, "dave was never forgotten");
+    daveBack.uncounted();
+  });
+
+  it("a check older than the forgets kept counts as forgotten", () => {
+    const throttle = new SignInThrottle({ burst: 100, perMinute: 100, perUser: { failures: 1, resetMinutes: 15 } }, () => 0);
+    const old = throttle.attempt("erin", "192.0.2.1");
+    assert.ok(old.ok);
+    for (let i = 0; i < 17; i++) throttle.forgetFamiliar((name) => name === `other${i}`);
+    old.succeeded();
+    failed(throttle, "erin", "203.0.113.9");
+    assert.equal(throttle.attempt("erin", "192.0.2.1").ok, false);
+  });
 });
+

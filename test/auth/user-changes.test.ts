@@ -77,7 +77,9 @@ describe("familiarToForget", () => {
     assert.ok(forget);
     assert.deepEqual(["alice", "bob", "carol", "dave", "dirk"].filter(forget), ["alice", "carol", "dave"]);
     assert.equal(familiarToForget(before, before), undefined);
-    assert.equal(familiarToForget(before, { ...before, users: [...before.users, { name: "erin", passwordHash: "h5" }] }), undefined, "only added, without a directory: no one");
+    const added = familiarToForget(before, { ...before, users: [...before.users, { name: "erin", passwordHash: "h5" }, { name: "BOB", passwordHash: "h6" }] });
+    assert.ok(added);
+    assert.deepEqual(["alice", "bob", "carol", "erin"].filter(added), ["bob", "erin"], "an added name may have been another's (bob's, in other case)");
   });
 
   it("directory users' only when the directory changed; a new local user takes over a directory name", () => {
@@ -91,5 +93,11 @@ describe("familiarToForget", () => {
     const moved = familiarToForget(withDir, { ...auth({ alice: "h1", bob: "h2" }), ldap: { ...ldap, url: "ldaps://dc2.corp.example" } });
     assert.ok(moved);
     assert.deepEqual(["alice", "bob", "dirk"].filter(moved), ["dirk"]);
+    const gone = familiarToForget(withDir, auth({ alice: "h1", bob: "h2" }));
+    assert.ok(gone);
+    assert.deepEqual(["alice", "bob", "dirk"].filter(gone), ["dirk"]);
+    // the same directory, read otherwise: nobody's
+    const groups = { userAttribute: "uid", memberAttribute: "memberOf", required: false, nested: true };
+    assert.equal(familiarToForget(withDir, { ...auth({ alice: "h1", bob: "h2" }), ldap: { ...ldap, timeoutMs: 9000, groups } }), undefined);
   });
 });

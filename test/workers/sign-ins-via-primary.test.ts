@@ -35,6 +35,12 @@ function processes(counts: () => SignInCounts | undefined, count: number, timeou
   return { broker, workers, sent, silence: () => (silent = true) };
 }
 
+function failed(throttle: SignInThrottle, name: string): void {
+  const a = throttle.attempt(name, "203.0.113.9");
+  assert.ok(a.ok);
+  a.failed();
+}
+
 async function fail(counts: SignInCounts, name: string, client: string): Promise<void> {
   const a = await counts.attempt(name, client);
   assert.ok(a.ok, `${name} from ${client} should be checked: ${JSON.stringify(a)}`);
@@ -135,6 +141,19 @@ describe("sign-in counts shared with worker processes", () => {
     primary.counts = new SignInThrottle({ burst: 1, perMinute: 1 }, () => 0); // a reload added users
     await fail(w1!, "x", "192.0.2.1");
     assert.equal((await refused(w1!, "y", "192.0.2.1")).by, "address");
+  });
+
+  it("a worker behind the primary's reload makes no address familiar to a name the reload forgot", async () => {
+    const throttle = new SignInThrottle({ burst: 100, perMinute: 100, perUser: { failures: 1, resetMinutes: 15 } }, () => 0);
+    const broker = new SignInBroker(() => throttle);
+    throttle.forgetFamiliar((name) => name === "alice"); // the primary's reload changed alice's password
+    for (const [req, name] of [[1, "alice"], [2, "bob"]] as const) {
+      assert.deepEqual(await broker.attempt(1, req, name, "192.0.2.1", true), { ok: true });
+      broker.end(1, req, "succeeded"); // checked by the worker against the old list
+      failed(throttle, name);
+    }
+    assert.equal(throttle.attempt("alice", "192.0.2.1").ok, false, "alice: not familiar");
+    assert.equal(throttle.attempt("bob", "192.0.2.1").ok, true, "bob: not forgotten, familiar");
   });
 
   it("refuses a repeated request number and more checks under way than a worker can have", async () => {

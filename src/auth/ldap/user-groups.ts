@@ -184,7 +184,10 @@ async function entriesOf(answers: LdapAnswers, asked: ReadonlyMap<number, string
     const answer = await answers.next(readSearchAnswer, (p) => p.answer);
     const { messageId } = answer;
     if (!open.has(messageId)) throw new Error(`an answer to message ${messageId}, not to a search for a group`);
-    if (answer.kind === "entry") found.set(messageId, answer.attributes);
+    if (answer.kind === "entry") {
+      if (found.has(messageId)) throw new Error(`more than one entry for group ${JSON.stringify(asked.get(messageId))}`);
+      found.set(messageId, answer.attributes);
+    }
     if (answer.kind !== "done") continue;
     open.delete(messageId);
     const group = JSON.stringify(asked.get(messageId));

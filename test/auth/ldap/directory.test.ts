@@ -61,6 +61,8 @@ function fakeDirectory(
   seen: Seen,
   search: (req: SearchSeen) => SearchReply = () => ({ entries: [], code: 32 }),
   whoAmI: (bound: string) => string | number = (bound) => `dn:${bound}`,
+  /** Searches of groups (`cn=…`) are answered this many at a time, the last asked first. */
+  reverseBatch = 0,
 ): () => Promise<Conn> {
   return () => {
     const [ours, theirs] = memoryConnPair();
@@ -68,6 +70,7 @@ function fakeDirectory(
       const reader = theirs.readable.getReader();
       const writer = theirs.writable.getWriter();
       let got = new Uint8Array(0);
+      let held: Uint8Array[][] = [];
       try {
         for (;;) {
           const msg = readTlv(got, 65536);
@@ -97,7 +100,15 @@ function fakeDirectory(
           if (op!.tag === 0x63) {
             const req = readSearch(op!.value);
             (seen.searches ??= []).push(req);
-            for (const m of searchAnswers(id!.value, search(req))) await writer.write(m);
+            const answers = searchAnswers(id!.value, search(req));
+            if (reverseBatch > 0 && req.base.startsWith("cn=")) {
+              held.push(answers);
+              if (held.length < reverseBatch) continue;
+              for (const one of held.reverse()) for (const m of one) await writer.write(m);
+              held = [];
+              continue;
+            }
+            for (const m of answers) await writer.write(m);
             continue;
           }
           const [, name, password] = children(op!.value);
@@ -319,6 +330,25 @@ describe("LdapDirectory: groups", () => {
       assert.deepEqual(await directory({ binds: [], unbinds: 0 }, { within: "ou=groups,dc=test", required: true }).verify("alice", "pw"), { ok: true, groups: ["everyone", "staff"] }, "found through groups outside within");
       const flat = new LdapDirectory({ ...settings, groups: { userAttribute: "uid", memberAttribute: "memberOf" } }, fakeDirectory(() => 0, { binds: [], unbinds: 0 }, (req) => ({ entries: [{ dn: req.base, attributes: { memberOf: tree[req.base.toLowerCase()] ?? [] } }] })));
       assert.deepEqual(await flat.verify("alice", "pw"), { ok: true, groups: ["backend"] }, "without nested: direct ones only");
+    });
+
+    it("answers to a level's searches may come in any order: each is matched to its group", async () => {
+      const entries: Record<string, string[]> = { "uid=alice,ou=people,dc=test": ["cn=A,dc=test", "cn=B,dc=test"], "cn=a,dc=test": ["cn=PA,dc=test"], "cn=b,dc=test": ["cn=PB,dc=test"], "cn=pa,dc=test": [], "cn=pb,dc=test": [] };
+      const reply = (e: Record<string, string[]>) => (req: SearchSeen): SearchReply => {
+        const memberOf = e[req.base.toLowerCase()];
+        return memberOf ? { entries: [{ dn: req.base, attributes: { memberOf } }] } : { entries: [], code: 32 };
+      };
+      const g = { userAttribute: "uid", memberAttribute: "memberOf", nested: true };
+      const dir = new LdapDirectory({ ...settings, groups: g }, fakeDirectory(() => 0, { binds: [], unbinds: 0 }, reply(entries), undefined, 2));
+      assert.deepEqual(await dir.verify("alice", "pw"), { ok: true, groups: ["a", "b", "pa", "pb"] });
+      // B cannot be read; its answer comes first: the error names B
+      const { ["cn=b,dc=test"]: _b, ...withoutB } = entries;
+      const broken = new LdapDirectory({ ...settings, groups: g }, fakeDirectory(() => 0, { binds: [], unbinds: 0 }, reply(withoutB), undefined, 2));
+      await assert.rejects(broken.verify("alice", "pw"), (e) => e instanceof DirectoryUnavailableError && /reading group "cn=B,dc=test": result 32/.test(e.message));
+      // a second entry for one group's search is not quietly taken over the first
+      const twice = new LdapDirectory({ ...settings, groups: g }, fakeDirectory(() => 0, { binds: [], unbinds: 0 }, (req) =>
+        req.base.startsWith("cn=") ? { entries: [{ dn: req.base, attributes: {} }, { dn: req.base, attributes: {} }] } : reply(entries)(req)));
+      await assert.rejects(twice.verify("alice", "pw"), (e) => e instanceof DirectoryUnavailableError && /more than one entry for group "cn=A,dc=test"/.test(e.message));
     });
 
     it("fails closed: a group that cannot be read, a list in parts, too many groups", async () => {
