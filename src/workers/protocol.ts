@@ -12,14 +12,15 @@ import type { FlowRecord, RequestRecord } from "../log/flow-record.ts";
 import type { OpenFlow } from "../flows/live-flows.ts";
 import { CONNECTION_SORTS, type ConnectionQuery, MAX_CONNECTIONS_LIMIT } from "../admin/open-connections.ts";
 import { FLOW_FILTER_PARAMS } from "../admin/flow-filter.ts";
+import type { SignInThrottled } from "../auth/sign-in-throttle.ts";
 
 /** The primary's answer to a worker's `sign-in`: go ahead (and say how it ended), or refused unchecked. */
-export type SignInVerdict =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly by: "address" | "user" | "unavailable"; readonly reason: string; readonly retryAfterMs: number };
+export type SignInVerdict = { readonly ok: true } | SignInThrottled;
 
-/** How a sign-in check the primary let go ahead ended (see `SignInAttempt`). */
-export type SignInOutcome = "succeeded" | "failed" | "unasked" | "uncounted";
+/** How a sign-in check the primary let go ahead may end (see `SignInAttempt`). */
+const SIGN_IN_OUTCOMES = ["succeeded", "failed", "unasked", "uncounted"] as const;
+export type SignInOutcome = typeof SIGN_IN_OUTCOMES[number];
+const SIGN_IN_REFUSALS = ["address", "user", "unavailable"] as const satisfies readonly SignInThrottled["by"][];
 
 /** Longest user name and client address a `sign-in` message carries (longer names are not counted anyway). */
 export const MAX_SIGN_IN_FIELD = 256;
@@ -106,7 +107,7 @@ const toWorkerSchema = v.variant("t", [
     req,
     verdict: v.variant("ok", [
       v.object({ ok: v.literal(true) }),
-      v.object({ ok: v.literal(false), by: v.picklist(["address", "user", "unavailable"]), reason: v.string(), retryAfterMs: v.pipe(v.number(), v.minValue(0)) }),
+      v.object({ ok: v.literal(false), by: v.picklist(SIGN_IN_REFUSALS), reason: v.string(), retryAfterMs: v.pipe(v.number(), v.minValue(0)) }),
     ]),
   }),
   v.object({ t: v.literal("drain"), graceMs: v.pipe(v.number(), v.minValue(0)) }),
@@ -128,7 +129,7 @@ const fromWorkerSchema = v.variant("t", [
   v.object({ t: v.literal("connections"), req, connections: v.array(openFlow), total: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
   v.object({ t: v.literal("closed"), req, closed: v.pipe(v.array(v.string()), v.maxLength(MAX_CONNECTIONS_LIMIT)) }),
   v.object({ t: v.literal("sign-in"), req, name: signInField, client: signInField }),
-  v.object({ t: v.literal("sign-in-end"), req, outcome: v.picklist(["succeeded", "failed", "unasked", "uncounted"]) }),
+  v.object({ t: v.literal("sign-in-end"), req, outcome: v.picklist(SIGN_IN_OUTCOMES) }),
 ]);
 
 function parseLine<S extends v.GenericSchema>(schema: S, line: string, who: string): v.InferOutput<S> {

@@ -44,7 +44,7 @@ export class SignInBroker {
     }
     const incarnation = this.#gone.get(worker) ?? 0;
     const attempt = await counts.attempt(name, client, behind ? -1 : undefined);
-    if (!attempt.ok) return { ok: false, by: attempt.by, reason: attempt.reason, retryAfterMs: attempt.retryAfterMs };
+    if (!attempt.ok) return attempt;
     if ((this.#gone.get(worker) ?? 0) !== incarnation) {
       attempt.uncounted(); // the worker went meanwhile: no one will end it
       return { ok: false, by: "unavailable", reason: `not checked: worker ${worker} exited`, retryAfterMs: 1000 };
