@@ -43,6 +43,14 @@ export interface TlsAcceptOptions {
   readonly minVersion: TlsVersion;
   readonly initialData?: Uint8Array;
   readonly signal?: AbortSignal;
+  /**
+   * Ask the client for a certificate (mutual TLS), naming these CAs (PEM) as acceptable. The
+   * handshake does not depend on the answer: a client sending none, or one that does not
+   * chain to them, completes it too. Only that the client holds the key of the certificate
+   * it sent is checked here (its CertificateVerify); the certificate is the caller's to
+   * verify (`TlsSession.peerCertificateDer`).
+   */
+  readonly requestClientCertificate?: { readonly caPem: readonly string[] };
 }
 
 export interface TlsConnectOptions {
@@ -78,10 +86,16 @@ export interface TlsSession {
   readonly version: string;
   /** SNI the client sent (server side), or null. */
   readonly servername: string | null;
+  /**
+   * The peer's leaf certificate (DER), if any. Server side only when
+   * `requestClientCertificate` was given: the client's own certificate, null when it sent
+   * none. Only the leaf: Bun's sockets do not report the rest of a client's chain, so neither
+   * runtime's adapter does.
+   */
+  readonly peerCertificateDer?: Uint8Array | null;
 }
 
 export interface TlsClientSession extends TlsSession {
-  /** The peer's leaf certificate (DER), if any. */
   readonly peerCertificateDer: Uint8Array | null;
 }
 

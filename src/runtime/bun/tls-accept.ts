@@ -4,7 +4,7 @@ import { concatBytes } from "../../core/bytes.ts";
 import type { Conn } from "../../core/conn.ts";
 import { socketOf } from "../../core/relayed-conn.ts";
 import type { TlsAcceptOptions, TlsSession } from "../../core/tls.ts";
-import { acceptNodeTls } from "../node-tls/accept.ts";
+import { acceptNodeTls, leafDer } from "../node-tls/accept.ts";
 import { alpnWire, handshakeFailure, secureOptionsFor } from "../node-tls/verify.ts";
 import { BunSocketConn } from "./socket-conn.ts";
 import { BunTlsConn, tlsHandlers } from "./tls-conn.ts";
@@ -45,6 +45,10 @@ export async function bunAcceptTls(conn: Conn, options: TlsAcceptOptions): Promi
           key: options.keyPem,
           ALPNProtocols: alpnWire(options.alpn),
           secureOptions: secureOptionsFor(options.minVersion),
+          // the acceptable CA names of the CertificateRequest; the handshake completes with any
+          // certificate or none (BoringSSL still checks the client holds its key), the caller
+          // verifies the chain
+          ...(options.requestClientCertificate ? { ca: [...options.requestClientCertificate.caPem], requestCert: true, rejectUnauthorized: false } : {}),
         },
         socket: {
           ...tlsHandlers,
@@ -79,6 +83,7 @@ export async function bunAcceptTls(conn: Conn, options: TlsAcceptOptions): Promi
       alpn: typeof alpn === "string" && alpn !== "" ? alpn : null,
       version: h.socket.getTLSVersion(),
       servername: typeof sni === "string" && sni !== "" ? sni : null,
+      ...(options.requestClientCertificate ? { peerCertificateDer: leafDer(h.socket.getPeerCertificate()) } : {}),
     };
   } catch (e) {
     tlsConn.close();

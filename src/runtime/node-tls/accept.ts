@@ -51,6 +51,8 @@ export function acceptNodeTls(conn: Conn, options: TlsAcceptOptions, buffers: Co
       cert: options.certChainPem,
       key: options.keyPem,
       minVersion: options.minVersion,
+      // the acceptable CA names of the CertificateRequest (the chain is verified by the caller)
+      ...(options.requestClientCertificate ? { ca: [...options.requestClientCertificate.caPem] } : {}),
     });
   } catch (e) {
     conn.close(); // bad certificate or key: nothing to answer the client with
@@ -61,6 +63,9 @@ export function acceptNodeTls(conn: Conn, options: TlsAcceptOptions, buffers: Co
     isServer: true,
     secureContext,
     ALPNProtocols: options.alpn.length > 0 ? [...options.alpn] : undefined,
+    // never refused here: a client without a certificate, or with one not from these CAs, gets
+    // an answer that says so (Deno's node:tls 2.9 would not check the chain anyway)
+    ...(options.requestClientCertificate ? { requestCert: true, rejectUnauthorized: false } : {}),
   });
   transport.freeConsumed();
   return completeHandshake(socket, conn, transport, {
@@ -85,7 +90,13 @@ export function acceptNodeTls(conn: Conn, options: TlsAcceptOptions, buffers: Co
         alpn: typeof alpn === "string" && alpn !== "" ? alpn : null,
         version: socket.getProtocol() ?? "",
         servername: typeof sni === "string" && sni !== "" ? sni : null,
+        ...(options.requestClientCertificate ? { peerCertificateDer: leafDer(socket.getPeerCertificate()) } : {}),
       };
     },
   });
+}
+
+/** The DER of a peer certificate from `getPeerCertificate()` (a copy), null for none (`{}`). */
+export function leafDer(peer: { readonly raw?: Uint8Array } | undefined | null): Uint8Array | null {
+  return peer?.raw && peer.raw.byteLength > 0 ? new Uint8Array(peer.raw) : null;
 }
