@@ -32,3 +32,15 @@ export function subjectAltNames(der: Uint8Array): string[] {
 export function certificateNames(der: Uint8Array): Promise<string[]> {
   return Promise.resolve(subjectAltNames(der));
 }
+
+/**
+ * A certificate's subject as text (`CN=Corp Client CA, O=Corp`), for messages; "" when `der`
+ * is not a certificate.
+ */
+export function certificateSubject(der: Uint8Array): string {
+  try {
+    return new x509.X509Certificate(der as Uint8Array<ArrayBuffer>).subject;
+  } catch {
+    return "";
+  }
+}

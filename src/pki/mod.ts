@@ -30,5 +30,5 @@ export {
   MAX_SANS_INPUT,
 } from "./leaf_cache.ts";
 export { decodePem, encodePem, type PemBlock } from "./pem.ts";
-export { certificateNames, subjectAltNames } from "./cert-names.ts";
+export { certificateNames, certificateSubject, subjectAltNames } from "./cert-names.ts";
 export { certificateValidity } from "./cert-validity.ts";

@@ -39,7 +39,8 @@ const BLOCK = /-----BEGIN ([A-Z0-9 ]{1,64})-----\r?\n([A-Za-z0-9+/=\r\n\t ]*?)--
 /**
  * Decodes every PEM block in `text` (text outside blocks, such as `openssl` comments, is
  * ignored). Throws `SyntaxError` on a mismatched label or invalid base64, `RangeError` when
- * `text` is longer than {@linkcode MAX_PEM_LENGTH}.
+ * `text` is longer than `maxLength` ({@linkcode MAX_PEM_LENGTH} unless a caller reads larger
+ * files, such as CRLs).
  *
  * @example
  * ```ts
@@ -47,9 +48,9 @@ const BLOCK = /-----BEGIN ([A-Z0-9 ]{1,64})-----\r?\n([A-Za-z0-9+/=\r\n\t ]*?)--
  * block?.label; // "CERTIFICATE"
  * ```
  */
-export function decodePem(text: string): PemBlock[] {
-  if (text.length > MAX_PEM_LENGTH) {
-    throw new RangeError(`PEM text is longer than "${MAX_PEM_LENGTH}" characters`);
+export function decodePem(text: string, maxLength: number = MAX_PEM_LENGTH): PemBlock[] {
+  if (text.length > maxLength) {
+    throw new RangeError(`PEM text is longer than "${maxLength}" characters`);
   }
   const blocks: PemBlock[] = [];
   for (const match of text.matchAll(BLOCK)) {
