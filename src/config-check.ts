@@ -26,6 +26,8 @@ import { parentTable } from "./parent/parent-table.ts";
 import { hostListProblems } from "./policy/load-host-lists.ts";
 import { readSyslogTls } from "./log/syslog-output.ts";
 import { buildReverse } from "./reverse/generation.ts";
+import { loadClientTrusts } from "./reverse/client-trusts.ts";
+import { certificateSubject, certificateValidity, decodePem } from "./pki/mod.ts";
 
 /** What checking needs: the runtime's TLS key checks, and a reader of the config's files. */
 export interface ConfigCheckDeps {
@@ -94,6 +96,23 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
   }
   const syslog = config.log.syslog;
   if (syslog) await attempt(() => readSyslogTls(syslog, deps.readText));
+  // the client CAs and CRLs of HTTPS proxy listeners; a listener whose files fail is built on
+  const clientTrusts = await loadClientTrusts(config, deps.readText, undefined, (e) => problems.push(e.message));
+  for (const [listener, loaded] of clientTrusts) {
+    const c = config.listeners.find((l) => l.name === listener);
+    const files = c?.mode === "explicit" ? c.tls?.clientCertificates : undefined;
+    if (!files) continue;
+    for (const pem of loaded.policy.trust.caPem) {
+      const der = decodePem(pem)[0]?.der;
+      if (der) expiry(`listeners "${listener}" tls.clientCertificates.caFile "${files.caFile}" certificate "${certificateSubject(der)}"`, certificateValidity(der).notAfter);
+    }
+    const crlUntil = loaded.policy.trust.crlNextUpdate;
+    if (crlUntil && crlUntil.getTime() <= now) {
+      warnings.push(`listeners "${listener}" tls.clientCertificates.crlFile "${files.crlFile}" is out of date since ${crlUntil.toISOString()}: every client certificate is refused until a newer CRL is loaded`);
+    } else if (crlUntil && crlUntil.getTime() - now < DAY_MS) {
+      warnings.push(`listeners "${listener}" tls.clientCertificates.crlFile "${files.crlFile}" is out of date on ${crlUntil.toISOString()}, in less than a day: load a newer CRL before then`);
+    }
+  }
   await attempt(() => {
     const generation = buildReverse(config, {
       runtime: deps.runtime,
@@ -102,7 +121,7 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
       readText: deps.readText,
       log: () => {},
       credentials: () => undefined,
-    }, { maxClientHelloBytes: config.limits.maxClientHelloBytes, maxClientHelloRecords: config.limits.maxClientHelloRecords });
+    }, { maxClientHelloBytes: config.limits.maxClientHelloBytes, maxClientHelloRecords: config.limits.maxClientHelloRecords }, undefined, clientTrusts);
     const served = [...[...generation.states].map(([listener, state]) => [listener, state.tls] as const), ...generation.proxyTls];
     for (const [listener, tls] of served) {
       for (const c of tls?.store.certificates ?? []) expiry(`listeners "${listener}" certificate "${c.source}"`, c.notAfter);

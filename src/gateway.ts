@@ -37,6 +37,8 @@ import { type Accept, ListenerSet } from "./listener-set.ts";
 import type { Gateway, LiveState, ReloadOptions, ReloadResult, StartOptions } from "./gateway-api.ts";
 import { tunnelSlots } from "./tunnel-slots.ts";
 import { upstreamCaPems } from "./upstream-trust.ts";
+import { clientTrustExpiry, loadClientTrusts } from "./reverse/client-trusts.ts";
+import { localUserGroups } from "./auth/certificate-sign-in.ts";
 
 export type { Gateway, LiveState, ReloadOptions, ReloadResult, StartOptions } from "./gateway-api.ts";
 
@@ -108,13 +110,14 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   // every extra CA the config names into the runtime's default trust: connections given
   // exactly these use it, any other set (one of several, a reload's) is given in full
   await runtime.tls.prepareTrust?.(upstreamCaPems(config, ic?.context.extraCaPem ?? [], options.readText));
+  let clientTrusts = await loadClientTrusts(config, options.readText);
   const reverse = startReverse(config, {
     runtime,
     resolver,
     readText: options.readText,
     log: (line) => options.write("stderr", `tollgate: ${line}\n`),
     credentials: () => live.users?.credentials,
-  });
+  }, clientTrusts);
   metrics.setBackendPoolSource(() => reverse.backendPools());
   metrics.setParentSource(() => parentReport(live.parents));
   registerHostListMetrics(registry, () =>
@@ -123,7 +126,9 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   metrics.setCertificateSource(() => [
     ...(ic && live.config.ca ? [{ use: "ca" as const, listener: "", file: live.config.ca.cert, notAfter: ic.caNotAfter }] : []),
     ...reverse.certificates(),
+    ...clientTrustExpiry(live.config, clientTrusts).cas,
   ]);
+  metrics.setClientCrlSource(() => clientTrustExpiry(live.config, clientTrusts).crls);
   const drain = new Drain();
   const listeners = new ListenerSet(runtime, processCount > 1, drain);
   const addresses = listeners.addresses;
@@ -172,6 +177,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       drain: listenerDrain,
       liveFlows,
       ...(l.mode === "explicit" || l.mode === "socks5" ? { proxyAuth: () => live.users?.proxyAuth } : {}),
+      ...(l.mode === "explicit" && l.tls && l.tls.clientCertificates ? { userGroups: (user: string) => localUserGroups(live.config.proxyAuth?.users ?? []).get(user) ?? [] } : {}),
       ...(ic ? { interception: ic.context } : {}),
     };
     return admission.acceptor(l, ctx, listenerFlow(l, ctx, () => live.config.limits, reverse));
@@ -216,7 +222,8 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     const parents = parentTable(next, options.readText, live.parents);
     const users = gatewayUsers(next, directoryDeps, { config: live.config, users: live.users });
     const blockPage = blockPageFromConfig(next.blockPage, options.readText);
-    const commitReverse = reverse.prepare(next); // reads the certificate files again
+    const nextClientTrusts = await loadClientTrusts(next, options.readText, clientTrusts);
+    const commitReverse = reverse.prepare(next, nextClientTrusts); // reads the certificate files again
     const same = <K extends keyof Config>(key: K) => JSON.stringify(live.config[key]) === JSON.stringify(next[key]);
     const nextDns = dnsKey(next.dns);
     const nextResolver = nextDns === dnsInForce ? undefined : resolverInForce.prepare(next.dns);
@@ -254,6 +261,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     live.caCertPem = ic?.caCertPem;
     live.rotateLeafKey = ic?.rotateLeafKey;
     commitReverse(); // before the listeners: a new reverse listener's handler needs its state
+    clientTrusts = nextClientTrusts;
     closeAfterGrace(change.commit(acceptFor)); // a dropped listener's connections drain
     guard = guardFor(next.addressGuard); // the listeners it keeps the proxy from may have moved
     parentChecks.sync();

@@ -76,15 +76,16 @@ export function ruleListenersExist<T>() {
  * `proxyAuth` user (or when there is no `proxyAuth`).
  */
 export function ruleUsersExist<T>() {
-  return ruleNamesCheck<T>(["rules", "urlRules"], "users", userNameProblem);
+  return ruleNamesCheck<T>(["rules", "urlRules"], "users", (config) => userNameProblem(config, true));
 }
 
 /**
  * What is wrong with a user name a rule or route gives, under `config`'s `proxyAuth`
  * (undefined: nothing). Without a directory it must be a local user; with one, any name the
- * directory is asked about, in lower case.
+ * directory is asked about, in lower case; in a proxy rule (`proxyRule`) with a listener
+ * taking client certificates, any user name.
  */
-export function userNameProblem(config: Record<string, unknown>): (name: string) => string | undefined {
+export function userNameProblem(config: Record<string, unknown>, proxyRule = false): (name: string) => string | undefined {
   const auth = config["proxyAuth"];
   const names = new Set<string>();
   if (isPlainObject(auth) && Array.isArray(auth["users"])) {
@@ -92,10 +93,16 @@ export function userNameProblem(config: Record<string, unknown>): (name: string)
   }
   // with a directory, any other name may sign in, named in lower case (see proxy-auth.ts)
   const directory = isPlainObject(auth) && auth["ldap"] !== undefined;
+  // so may any name a client certificate carries, on an HTTPS proxy listener that takes them
+  // (proxy rules only: reverse routes ask for passwords)
+  const certificates = proxyRule && Array.isArray(config["listeners"]) && config["listeners"].some((l: unknown) =>
+    isPlainObject(l) && l["mode"] === "explicit" && isPlainObject(l["tls"]) && l["tls"]["clientCertificates"] !== undefined
+  );
   const folded = new Set([...names].map((n) => n.toLowerCase()));
   return (name) => {
     if (names.has(name)) return undefined;
     if (!USER_NAME_RE.test(name)) return `${JSON.stringify(name)} cannot be a proxyAuth user name (1-64 characters, no colon or control characters)`;
+    if (certificates) return undefined;
     if (!isPlainObject(auth)) return `names user ${JSON.stringify(name)}, but there is no proxyAuth: no flow has a user`;
     if (!directory || folded.has(name.toLowerCase())) return `no proxyAuth user named ${JSON.stringify(name)}`;
     if (!DIRECTORY_NAME_RE.test(name)) return `${JSON.stringify(name)} is not a local user, nor a name the directory is asked about (letters, digits and ._@- only)`;

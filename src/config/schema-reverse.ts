@@ -42,6 +42,21 @@ const certificateSchema = v.pipe(
   v.check((c) => c.cert !== c.key, 'expected "key" to be a file other than "cert"'),
 );
 
+/**
+ * An HTTPS proxy listener's `tls.clientCertificates`: clients sign in with a certificate
+ * from `caFile` (mutual TLS), checked against `crlFile` when given.
+ */
+const clientCertificatesSchema = object({
+  /** PEM: the CA certificates that issue client certificates (an intermediate must be here itself). */
+  caFile: filePath,
+  /** PEM: CRLs of those CAs; with it, every client certificate is checked against its issuer's. */
+  crlFile: v.optional(filePath),
+  /** false: a client without a certificate goes on to `proxyAuth` (or none); one with a bad certificate is still refused. */
+  required: v.optional(boolean, true),
+  /** Where the user name is taken from: the subject's CN, its e-mail address, or its Microsoft UPN. */
+  user: v.optional(v.picklist(["cn", "email", "upn"], expected('"cn", "email" or "upn"')), "cn"),
+});
+
 /** A reverse listener's `tls`: certificates and what to do with unknown names. */
 const reverseTlsSchema = v.pipe(
   object({
@@ -49,6 +64,7 @@ const reverseTlsSchema = v.pipe(
     unknownSni: v.optional(v.picklist(["default", "refuse"], expected('"default" or "refuse"')), "default"),
     mint: v.optional(v.array(checkedString('a host name or "*.suffix"', mintPatternError), expected("an array of host patterns")), []),
     minVersion: v.optional(tlsVersion, "TLSv1.2"),
+    clientCertificates: v.optional(clientCertificatesSchema),
   }),
   v.check((t) => t.certificates.filter((c) => c.default).length <= 1, "expected at most one certificate marked \"default\""),
   v.check(
@@ -74,11 +90,25 @@ export const REVERSE_FIELD_MODES: Readonly<Record<string, readonly string[]>> = 
   httpsPort: ["redirect-https"],
 };
 
-/** Reports a `reverse` listener without `tls` (at `tls`). */
+/**
+ * Reports a `reverse` listener without `tls` (at `tls`), and `tls.clientCertificates` on any
+ * listener but an HTTPS proxy (explicit) one.
+ */
 export function reverseListenerRequired<T>() {
   return v.rawCheck<T>(({ dataset, addIssue }) => {
     const listener: unknown = dataset.value;
-    if (!isPlainObject(listener) || listener["mode"] !== "reverse" || listener["tls"] !== undefined) return;
+    if (!isPlainObject(listener)) return;
+    const tls = listener["tls"];
+    if (listener["mode"] === "reverse" && isPlainObject(tls) && tls["clientCertificates"] !== undefined) {
+      addIssue({
+        message: 'client certificates are taken by HTTPS proxy listeners ("mode": "explicit") only, not yet by reverse listeners',
+        path: [
+          { type: "object", origin: "value", input: listener, key: "tls", value: tls },
+          { type: "object", origin: "value", input: tls, key: "clientCertificates", value: tls["clientCertificates"] },
+        ],
+      });
+    }
+    if (listener["mode"] !== "reverse" || tls !== undefined) return;
     addIssue({
       message: 'required for reverse listeners: {"certificates": [{"cert": "…", "key": "…"}]}, or false for plain HTTP',
       path: [{ type: "object", origin: "value", input: listener, key: "tls", value: undefined }],
@@ -296,6 +326,7 @@ export function toListenerTls(t: WireTls): ReverseTlsConfig {
     unknownSni: t.unknownSni,
     mint: [...t.mint],
     minVersion: t.minVersion,
+    ...(t.clientCertificates ? { clientCertificates: { ...t.clientCertificates } } : {}),
   };
 }
 

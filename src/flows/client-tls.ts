@@ -11,6 +11,8 @@ import { INSPECTED_ALPN } from "./uninspectable.ts";
  * client already took of that to send its ClientHello (read before, in `initialData`), so a
  * slow ClientHello and a slow rest of the handshake together get one timeout, not two. The
  * gateway's own time in between (its upstream connection) is not counted.
+ * `requestClientCertificate`: ask the client for a certificate from these CAs (an HTTPS proxy
+ * listener's `clientCertificates`); the session then carries what it sent.
  *
  * @throws {Error} when the handshake fails or times out (`client` is closed then)
  */
@@ -21,6 +23,7 @@ export async function acceptClientTls(
   minVersion: TlsVersion,
   initialData?: Uint8Array,
   spentMs = 0,
+  requestClientCertificate?: { readonly caPem: readonly string[] },
 ): Promise<TlsSession> {
   const ms = ctx.limits.headerTimeoutMs;
   const signal = AbortSignal.timeout(Math.max(1, Math.ceil(ms - spentMs)));
@@ -32,6 +35,7 @@ export async function acceptClientTls(
       minVersion,
       signal,
       ...(initialData ? { initialData } : {}),
+      ...(requestClientCertificate ? { requestClientCertificate } : {}),
     });
   } catch (e) {
     client.close();

@@ -52,6 +52,11 @@ export interface FlowContext {
    * swaps the users); undefined when not configured.
    */
   readonly proxyAuth?: () => ProxyAuth | undefined;
+  /**
+   * The groups of a user a client certificate names (the `proxyAuth` user of that name's, lower
+   * case), as configured now; absent = none.
+   */
+  readonly userGroups?: (user: string) => readonly string[];
   /** Tunnel slots (limits.maxTunnels): `acquire` returns false when all are taken. */
   readonly tunnels?: { acquire(): boolean; release(): void };
   /** Present when a CA is configured: what decrypting flows need. */

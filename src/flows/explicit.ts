@@ -12,6 +12,10 @@ import { parseHostPort } from "../protocol/http-authority.ts";
 import { answerable } from "./next-request.ts";
 import { readRequest } from "./read-head.ts";
 import { clientAddressText, originalClient } from "../reverse/forwarded.ts";
+import { CERTIFICATE_RULE, type CertificateSignIn } from "../auth/certificate-sign-in.ts";
+
+/** What the client's certificate makes of the next request (an HTTPS proxy listener's `clientCertificates`). */
+export type CertificateCheck = () => Promise<CertificateSignIn>;
 
 /** Methods never proxied: TRACE would reflect credentials (XST); PRI is an HTTP/2 preface. */
 const REFUSED_METHODS = new Set(["TRACE", "PRI"]);
@@ -25,6 +29,11 @@ export function handleExplicit(client: Conn, ctx: FlowContext): Promise<void> {
   return serveHttp(client, ctx, undefined);
 }
 
+/** As {@link handleExplicit}, with each request signed in by the client's certificate first (`certificate`). */
+export function serveExplicit(client: Conn, ctx: FlowContext, certificate: CertificateCheck): Promise<void> {
+  return serveHttp(client, ctx, undefined, certificate);
+}
+
 /**
  * One connection on a transparent plain-HTTP listener (port 80 redirected to us): the
  * client sends ordinary origin-form requests; the `Host` field names the destination and
@@ -34,7 +43,7 @@ export function handleTransparentHttp(client: Conn, ctx: FlowContext, upstreamPo
   return serveHttp(client, ctx, upstreamPort);
 }
 
-async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number | undefined): Promise<void> {
+async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number | undefined, certificate?: CertificateCheck): Promise<void> {
   const src = new ConnReader(client);
   let kept: KeptUpstream | undefined;
   let first = true;
@@ -70,7 +79,17 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
       first = false;
       flow.record.userAgent = userAgentOf(head.headers);
       if (transparentPort === undefined) namedClient(client, head, ctx, flow);
-      const proxyAuth = transparentPort === undefined ? ctx.proxyAuth?.() : undefined;
+      const byCertificate = await certificate?.();
+      if (byCertificate?.kind === "refused") {
+        flow.record.decision = "deny";
+        flow.record.rule = CERTIFICATE_RULE;
+        flow.record.reason = byCertificate.reason;
+        await answerError(client, src, flow, 403, `A valid client certificate is required: ${byCertificate.reason}`, { method: head.method });
+        return;
+      }
+      // a certificate that signed the client in stands for its password
+      if (byCertificate?.kind === "user") flow.signedIn(byCertificate.user, byCertificate.groups);
+      const proxyAuth = transparentPort === undefined && byCertificate?.kind !== "user" ? ctx.proxyAuth?.() : undefined;
       if (proxyAuth) {
         const auth = await proxyAuth.check(head.headers.get("proxy-authorization"), flow.clientIp);
         if (!auth.ok) {

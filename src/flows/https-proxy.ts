@@ -11,7 +11,8 @@ import { RelayedConn } from "../core/relayed-conn.ts";
 import type { ReverseTlsState } from "../reverse/listener-state.ts";
 import { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
-import { handleExplicit } from "./explicit.ts";
+import { type CertificateCheck, serveExplicit } from "./explicit.ts";
+import { certificateSignIn } from "../auth/certificate-sign-in.ts";
 import { FlowState } from "./flow-state.ts";
 import { acceptListenerTls, readListenerHello, type TlsListenerWords } from "./tls-listener.ts";
 
@@ -25,6 +26,10 @@ const WORDS: TlsListenerWords = {
  * (a reload replaces its certificates), read once for the handshake. Failures before the
  * handshake completed get one flow line; afterwards each request (or tunnel) gets its own,
  * as on a plain explicit listener.
+ *
+ * With `clientCertificates`, the client's certificate signs in each of its requests. It is
+ * checked for every request against the CAs and CRLs in force then (a cached verdict, mostly),
+ * so a reload with a new CRL holds from an open connection's next request.
  */
 export async function handleHttpsProxy(client: Conn, ctx: FlowContext, tls: () => ReverseTlsState): Promise<void> {
   const flow = new FlowState(ctx, client, ctx.mode);
@@ -38,5 +43,19 @@ export async function handleHttpsProxy(client: Conn, ctx: FlowContext, tls: () =
   if (!session) return;
   // the proxy's client is the one the connection came from (a load balancer's relayed one too)
   const inner = client instanceof RelayedConn ? new RelayedConn(session.conn, client.remote, undefined, client.destination, client.peer) : session.conn;
-  return handleExplicit(inner, ctx);
+  const der = session.peerCertificateDer ?? null;
+  const check: CertificateCheck = () => {
+    const policy = inForce(tls)?.clientCertificates;
+    return policy ? certificateSignIn(der, policy, ctx.userGroups ?? (() => [])) : Promise.resolve({ kind: "none" });
+  };
+  return serveExplicit(inner, ctx, check);
+}
+
+/** The listener's TLS in force, undefined once a reload made it another kind of listener. */
+function inForce(tls: () => ReverseTlsState): ReverseTlsState | undefined {
+  try {
+    return tls();
+  } catch {
+    return undefined;
+  }
 }

@@ -92,7 +92,8 @@ export async function acceptListenerTls(client: Conn, src: ConnReader, raw: Uint
   }
   const rest = src.release();
   try {
-    return await acceptClientTls(ctx, client, cert, tls.minVersion, rest ? concatBytes([raw, rest]) : raw, flow.helloMs);
+    const clientCerts = tls.clientCertificates;
+    return await acceptClientTls(ctx, client, cert, tls.minVersion, rest ? concatBytes([raw, rest]) : raw, flow.helloMs, clientCerts ? { caPem: clientCerts.trust.caPem } : undefined);
   } catch (e) {
     flow.finish("error", errorText(e));
     return undefined;

@@ -107,11 +107,25 @@ export interface GatewayMetrics {
   setParentSource(source: (() => readonly { readonly name: string; readonly inService: boolean }[]) | undefined): void;
   /** `tollgate_certificate_not_after_timestamp_seconds`: the certificates the gateway serves or signs with, read at scrape time. */
   setCertificateSource(source: (() => readonly CertificateExpiry[]) | undefined): void;
+  /** `tollgate_client_crl_next_update_timestamp_seconds`: the client-certificate CRLs in force, read at scrape time. */
+  setClientCrlSource(source: (() => readonly ClientCrlUpdate[]) | undefined): void;
 }
 
-/** A certificate the gateway serves (`use` "reverse" or "proxy", by listener) or signs leaves with (`use` "ca"). */
+/** When the CRLs of an HTTPS proxy listener's `clientCertificates.crlFile` must be replaced. */
+export interface ClientCrlUpdate {
+  readonly listener: string;
+  readonly file: string;
+  /** The earliest `nextUpdate` of the file's CRLs. */
+  readonly nextUpdate: Date;
+}
+
+/**
+ * A certificate the gateway serves (`use` "reverse" or "proxy", by listener) or signs leaves
+ * with (`use` "ca"); or, for an HTTPS proxy listener taking client certificates, the first of
+ * its client CAs to expire ("client-ca").
+ */
 export interface CertificateExpiry {
-  readonly use: "reverse" | "proxy" | "ca";
+  readonly use: "reverse" | "proxy" | "ca" | "client-ca";
   /** The listener serving it; "" for the CA. */
   readonly listener: string;
   /** The certificate file, as the config names it. */
@@ -196,12 +210,23 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
   let certificateSource: (() => readonly CertificateExpiry[]) | undefined;
   registry.gauge({
     name: "tollgate_certificate_not_after_timestamp_seconds",
-    help: "When a certificate the gateway serves (reverse listeners) or signs leaves with (the CA) expires, Unix seconds. Alert on it minus time().",
+    help: "When a certificate the gateway serves (reverse and HTTPS proxy listeners), signs leaves with (the CA) or takes client certificates from (client-ca) expires, Unix seconds. Alert on it minus time().",
     labelNames: ["use", "listener", "file"],
     collect: (g) => {
       if (!certificateSource) return;
       g.reset();
       for (const c of certificateSource()) g.labels(c.use, c.listener, c.file).set(Math.floor(c.notAfter.getTime() / 1000));
+    },
+  });
+  let clientCrlSource: (() => readonly ClientCrlUpdate[]) | undefined;
+  registry.gauge({
+    name: "tollgate_client_crl_next_update_timestamp_seconds",
+    help: "When the client-certificate CRLs of an HTTPS proxy listener must be replaced (their earliest nextUpdate), Unix seconds; past it every client certificate is refused.",
+    labelNames: ["listener", "file"],
+    collect: (g) => {
+      if (!clientCrlSource) return;
+      g.reset();
+      for (const c of clientCrlSource()) g.labels(c.listener, c.file).set(Math.floor(c.nextUpdate.getTime() / 1000));
     },
   });
   const certCacheHits = registry.counter({ name: "tollgate_cert_cache_hits_total", help: "Leaf certificate cache hits." });
@@ -295,6 +320,9 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
     },
     setParentSource(source) {
       parentSource = source;
+    },
+    setClientCrlSource(source) {
+      clientCrlSource = source;
     },
     setCertificateSource(source) {
       certificateSource = source;

@@ -46,7 +46,24 @@ export interface ReverseTlsConfig {
   readonly mint: readonly string[];
   /** Oldest TLS version accepted from clients (default "TLSv1.2"). */
   readonly minVersion: ReverseTlsVersion;
+  /** HTTPS proxy listeners only: clients sign in with certificates (mutual TLS). */
+  readonly clientCertificates?: ClientCertificatesConfig;
 }
+
+/** `tls.clientCertificates` of an HTTPS proxy listener. */
+export interface ClientCertificatesConfig {
+  /** PEM file of the CAs whose certificates are accepted (each one a trust anchor). */
+  readonly caFile: string;
+  /** PEM file of their CRLs; when given, every certificate is checked against its issuer's. */
+  readonly crlFile?: string;
+  /** true: a client without a valid certificate is refused; false: one without any goes on to `proxyAuth`. */
+  readonly required: boolean;
+  /** The certificate field the user name is taken from. */
+  readonly user: ClientCertificateUserField;
+}
+
+/** `cn`: the subject's common name; `email`: its e-mail address (SAN, else subject); `upn`: its Microsoft UPN (SAN otherName). */
+export type ClientCertificateUserField = "cn" | "email" | "upn";
 
 /** A reverse proxy listener: terminates TLS (unless `tls` is null) and routes requests to backend pools. */
 export interface ReverseListenerConfig extends ListenerBase {

@@ -24,6 +24,7 @@ import { BackendPool } from "./pool.ts";
 import { httpProbe } from "./probe.ts";
 import { RouteTable } from "./routes.ts";
 import { PassthroughTable } from "./passthrough.ts";
+import type { ClientTrusts } from "./client-trusts.ts";
 
 /**
  * A pool in force, its health checker, and what decides whether a reload may keep it. Its
@@ -68,10 +69,12 @@ export interface BuildFixed {
  * Builds the generation for `config`'s reverse and redirect-https listeners (and the TLS of
  * its HTTPS proxy listeners, whose certificates load and reload as reverse ones do); pools whose
  * settings are unchanged and routes' rate limiters are carried over from `previous`.
+ * `clientTrusts`: the HTTPS proxy listeners' client-certificate settings, loaded before
+ * (`loadClientTrusts`).
  *
  * @throws {Error} naming the setting and file when a file cannot be read or holds no usable certificate
  */
-export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed, previous?: ReverseGeneration): ReverseGeneration {
+export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed, previous?: ReverseGeneration, clientTrusts: ClientTrusts = new Map()): ReverseGeneration {
   const states = new Map<string, ReverseListenerState>();
   const redirects = new Map<string, number>();
   const pools = new Map<string, PoolEntry>();
@@ -79,7 +82,10 @@ export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed,
   const running = config.listeners.filter((l): l is ReverseListenerConfig => l.mode === "reverse");
   for (const l of config.listeners) {
     if (l.mode === "redirect-https") redirects.set(l.name, l.httpsPort);
-    if (l.mode === "explicit" && l.tls) proxyTls.set(l.name, listenerTls(l.name, l.tls, deps, fixed));
+    if (l.mode !== "explicit" || !l.tls) continue;
+    const clients = clientTrusts.get(l.name)?.policy;
+    if (l.tls.clientCertificates && !clients) throw new Error(`listeners "${l.name}" tls.clientCertificates: not loaded`);
+    proxyTls.set(l.name, { ...listenerTls(l.name, l.tls, deps, fixed), ...(clients ? { clientCertificates: clients } : {}) });
   }
   if (running.length === 0) return { states, redirects, proxyTls, pools, limiters: new Map() };
   const section = config.reverse ?? { pools: {}, routes: [], passthrough: [] };

@@ -4,6 +4,7 @@
  * @module
  */
 import type { BasicCredentials } from "../auth/proxy-auth.ts";
+import type { ClientCertificatePolicy } from "../auth/certificate-sign-in.ts";
 import type { TlsVersion } from "../core/tls.ts";
 import type { CertificateStore } from "./cert-store.ts";
 import type { BackendTlsSettings } from "./dial.ts";
@@ -84,6 +85,8 @@ export interface ReverseTlsState {
   readonly minVersion: TlsVersion;
   readonly maxClientHelloBytes: number;
   readonly maxClientHelloRecords: number;
+  /** HTTPS proxy listeners: clients are asked for certificates, which sign them in. */
+  readonly clientCertificates?: ClientCertificatePolicy;
 }
 
 /** One reverse listener's run-time state. */

@@ -23,6 +23,7 @@ import { handleReverse } from "../flows/reverse.ts";
 import { handleRedirectHttps } from "../flows/reverse-redirect.ts";
 import type { RedirectHttpsListenerConfig, ReverseListenerConfig } from "./config-types.ts";
 import { type BuildDeps, type BuildFixed, buildReverse, type ReverseGeneration } from "./generation.ts";
+import type { ClientTrusts } from "./client-trusts.ts";
 import type { ReverseTlsState } from "./listener-state.ts";
 import { type PoolReport, poolReport } from "./report.ts";
 
@@ -66,7 +67,7 @@ export interface ReverseService {
    *
    * @throws {Error} naming the setting and file when a file cannot be read or holds no usable certificate
    */
-  prepare(next: Config): () => void;
+  prepare(next: Config, clientTrusts?: ClientTrusts): () => void;
   /**
    * Idle backend connections now, those handed to a later request since start (pools a
    * reload dropped keep their count, with no idle connections and no backends), and whether
@@ -86,14 +87,14 @@ export interface ReverseService {
  *
  * @throws {Error} naming the file or setting when a file cannot be read or holds no usable certificate
  */
-export function startReverse(config: Config, deps: ReverseDeps): ReverseService {
+export function startReverse(config: Config, deps: ReverseDeps, clientTrusts?: ClientTrusts): ReverseService {
   const buildDeps: BuildDeps = deps;
   // the ClientHello limits in force (a reload may change them)
   const fixed = (c: Config): BuildFixed => ({
     maxClientHelloBytes: c.limits.maxClientHelloBytes,
     maxClientHelloRecords: c.limits.maxClientHelloRecords,
   });
-  let current: ReverseGeneration = buildReverse(config, buildDeps, fixed(config));
+  let current: ReverseGeneration = buildReverse(config, buildDeps, fixed(config), undefined, clientTrusts);
   let closed = false;
   /** Reuse counts of pools a reload replaced, by name (the metric counts on across reloads). */
   const retired = new Map<string, number>();
@@ -112,9 +113,9 @@ export function startReverse(config: Config, deps: ReverseDeps): ReverseService 
       stateOf(name);
       return (conn) => handleReverse(conn, ctx, () => stateOf(name));
     },
-    prepare(next) {
+    prepare(next, nextClientTrusts) {
       const previous = current;
-      const built = buildReverse(next, buildDeps, fixed(next), previous);
+      const built = buildReverse(next, buildDeps, fixed(next), previous, nextClientTrusts);
       return () => {
         if (current !== previous) throw new Error("Another reverse generation was put in force since this one was prepared");
         current = built;

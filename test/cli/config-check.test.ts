@@ -4,7 +4,11 @@ import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { configCommand } from "../../src/cli/config.ts";
-import { createLeafIssuer, generateCa, loadCa } from "../../src/pki/mod.ts";
+import { createLeafIssuer, decodePem, encodePem, generateCa, loadCa } from "../../src/pki/mod.ts";
+import { x509 } from "../../src/pki/_x509.ts";
+
+/** The served (non-CA) certificate of `files`: what a client CA file must not hold. */
+const www = (files: Record<string, string>) => files["/etc/tg/certs/www.pem"]!;
 import { keyPairError } from "../../src/runtime/node-tls/key-pair.ts";
 import { cliCommand } from "../e2e/support/gateway.ts";
 import { tempDir } from "../helpers/temp-dir.ts";
@@ -148,6 +152,38 @@ describe("tollgate config check", () => {
     assert.equal(r.code, 0);
     assert.match(r.err, /^warning: listeners "web" certificate "certs\/www\.pem" expires in [23] days, on \d{4}-\d\d-\d\dT[\d:.]+Z\n$/);
     assert.match(r.out, /^OK: /);
+  });
+
+  it("reads an HTTPS proxy listener's client CA and CRL files: warns of a CRL out of date, names a file it cannot use", async () => {
+    const clientCa = await generateCa({ commonName: "Check client CA", validityDays: 365 });
+    const caKey = await crypto.subtle.importKey("pkcs8", decodePem(clientCa.keyPem)[0]!.der as Uint8Array<ArrayBuffer>, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+    const crl = await x509.X509CrlGenerator.create({
+      issuer: new x509.X509Certificate(clientCa.certPem).subject,
+      thisUpdate: new Date(Date.now() - 3 * 86_400_000),
+      nextUpdate: new Date(Date.now() - 86_400_000),
+      entries: [],
+      signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
+      signingKey: caKey,
+    });
+    const listener = {
+      name: "secure",
+      mode: "explicit",
+      listen: "127.0.0.1:3129",
+      tls: { certificates: [{ cert: "certs/www.pem", key: "certs/www.key" }], clientCertificates: { caFile: "clients/ca.pem", crlFile: "clients/ca.crl" } },
+    };
+    const withClients = { ...config, listeners: [...config.listeners, listener] };
+    const good: Record<string, string> = {
+      ...files,
+      "/etc/tg/mtls.json": JSON.stringify(withClients),
+      "/etc/tg/clients/ca.pem": clientCa.certPem,
+      "/etc/tg/clients/ca.crl": encodePem(new Uint8Array(crl.rawData), "X509 CRL"),
+    };
+    const stale = await run(["check", "/etc/tg/mtls.json"], good);
+    assert.equal(stale.code, 0, stale.err);
+    assert.match(stale.err, /^warning: listeners "secure" tls\.clientCertificates\.crlFile "clients\/ca\.crl" is out of date since \S+: every client certificate is refused until a newer CRL is loaded$/m);
+    const bad = await run(["check", "/etc/tg/mtls.json"], { ...good, "/etc/tg/clients/ca.pem": www(files) });
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /^ {2}listeners "secure" tls\.clientCertificates: .*not a CA/m);
   });
 
   it("reports an invalid config as serve does, and an unreadable file; exit 1", async () => {

@@ -27,6 +27,7 @@ const NAMES = [
   "tollgate_cert_cache_size",
   "tollgate_cert_mint_seconds",
   "tollgate_certificate_not_after_timestamp_seconds",
+  "tollgate_client_crl_next_update_timestamp_seconds",
   "tollgate_config_generation",
   "tollgate_config_last_reload_success",
   "tollgate_config_last_reload_timestamp_seconds",
@@ -226,6 +227,15 @@ describe("tollgate_parent_up", () => {
     assert.match(text, /^tollgate_certificate_not_after_timestamp_seconds\{use="reverse",listener="web",file="certs\/www\.pem"\} 1801483200$/m);
     certificates = certificates.slice(0, 1);
     assert.doesNotMatch(m.registry.expose(), /certs\/www\.pem/);
+  });
+
+  it("shows when each listener's client-certificate CRLs must be replaced, read at scrape time", () => {
+    const m = createGatewayMetrics(new Registry());
+    let crls = [{ listener: "secure", file: "clients.crl", nextUpdate: new Date("2026-12-01T00:00:00Z") }];
+    m.setClientCrlSource(() => crls);
+    assert.match(m.registry.expose(), /^tollgate_client_crl_next_update_timestamp_seconds\{listener="secure",file="clients\.crl"\} 1796083200$/m);
+    crls = [];
+    assert.doesNotMatch(m.registry.expose(), /clients\.crl/);
   });
 });
 

@@ -1,0 +1,96 @@
+/**
+ * Signing in with a client certificate (mutual TLS on an HTTPS proxy listener): the
+ * certificate the client presented in its handshake is verified against the listener's CAs
+ * (and CRLs), and names the user.
+ * @module
+ */
+import type { ClientCertificateUserField } from "../reverse/config-types.ts";
+import type { ClientCertificateTrust, VerifiedClientCertificate } from "../pki/client-cert-trust.ts";
+import { USER_NAME_RE } from "../config/schema-kit.ts";
+import { groupList } from "./proxy-auth.ts";
+
+/** A listener's `tls.clientCertificates` as in force. */
+export interface ClientCertificatePolicy {
+  readonly trust: ClientCertificateTrust;
+  /** true: no valid certificate, no service; false: a client without one goes on to `proxyAuth`. */
+  readonly required: boolean;
+  readonly user: ClientCertificateUserField;
+}
+
+/** What a connection's certificate makes of its requests. */
+export type CertificateSignIn =
+  /** No certificate, and none required: `proxyAuth` (if any) decides. */
+  | { readonly kind: "none" }
+  | { readonly kind: "user"; readonly user: string; readonly groups: readonly string[]; readonly certificate: VerifiedClientCertificate }
+  /** Refused: no certificate where one is required, or one that does not verify or names no user. */
+  | { readonly kind: "refused"; readonly reason: string };
+
+/** The flow rule of a refusal, in flow lines and block pages. */
+export const CERTIFICATE_RULE = "client-certificate";
+
+/**
+ * What `der` (the client's certificate, null for none) makes of a request under `policy`.
+ * A certificate that is presented but not valid is refused even where none is required: a
+ * client sending a revoked or foreign certificate does not fall back to a password.
+ * `groupsOf`: the groups of a user of that name (the local `proxyAuth` user's), lower case.
+ *
+ * @example
+ * ```ts
+ * const signIn = await certificateSignIn(session.peerCertificateDer ?? null, policy, () => []);
+ * if (signIn.kind === "user") flow.signedIn(signIn.user, signIn.groups);
+ * ```
+ */
+export async function certificateSignIn(
+  der: Uint8Array | null,
+  policy: ClientCertificatePolicy,
+  groupsOf: (user: string) => readonly string[],
+): Promise<CertificateSignIn> {
+  if (!der) return policy.required ? { kind: "refused", reason: "no client certificate" } : { kind: "none" };
+  const verdict = await policy.trust.verify([der]);
+  if (!verdict.ok) return { kind: "refused", reason: verdict.reason };
+  const named = certificateUser(verdict.certificate, policy.user);
+  if (!named.ok) return { kind: "refused", reason: named.reason };
+  return { kind: "user", user: named.user, groups: groupsOf(named.user), certificate: verdict.certificate };
+}
+
+/**
+ * The user a verified certificate names by `field`: the subject's CN as written, or its
+ * e-mail address / UPN in lower case (the first one, when it has several). It must be a
+ * name a user can have (1–64 characters, no colon or control characters).
+ */
+export function certificateUser(
+  cert: VerifiedClientCertificate,
+  field: ClientCertificateUserField,
+): { readonly ok: true; readonly user: string } | { readonly ok: false; readonly reason: string } {
+  const subject = JSON.stringify(cert.subject);
+  const value = field === "cn" ? cert.commonName : field === "email" ? cert.emails[0]?.toLowerCase() : cert.upns[0]?.toLowerCase();
+  if (value === undefined || value === null || value === "") {
+    const what = field === "cn" ? "common name (CN)" : field === "email" ? "e-mail address" : "user principal name (UPN)";
+    return { ok: false, reason: `the client certificate ${subject} has no ${what} to take the user name from` };
+  }
+  if (!USER_NAME_RE.test(value)) {
+    return { ok: false, reason: `the client certificate ${subject} names user ${JSON.stringify(value.slice(0, 80))}, which cannot be a user name (1-64 characters, no colon or control characters)` };
+  }
+  return { ok: true, user: value };
+}
+
+const GROUPS_OF = new WeakMap<readonly ProxyUserGroups[], ReadonlyMap<string, readonly string[]>>();
+
+/** A local user's name and configured groups. */
+export interface ProxyUserGroups {
+  readonly name: string;
+  readonly groups?: readonly string[];
+}
+
+/**
+ * The groups of each of `users` (`proxyAuth.users`) by name, lower case, made once per list:
+ * what a user a certificate names is in.
+ */
+export function localUserGroups(users: readonly ProxyUserGroups[]): ReadonlyMap<string, readonly string[]> {
+  let map = GROUPS_OF.get(users);
+  if (!map) {
+    map = new Map(users.map((u) => [u.name, groupList(u.groups ?? [])]));
+    GROUPS_OF.set(users, map);
+  }
+  return map;
+}
