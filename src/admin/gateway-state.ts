@@ -38,6 +38,7 @@ const PRIMARY_ONLY = new Set([
   "tollgate_config_last_reload_success",
   "tollgate_config_last_reload_timestamp_seconds",
   "tollgate_certificate_not_after_timestamp_seconds", // every process serves the same files: a sum would mean nothing
+  "tollgate_client_crl_next_update_timestamp_seconds", // the same CRL files in every process
   ...HOST_LIST_METRIC_NAMES, // every process reads the same lists
 ]);
 

@@ -54,16 +54,18 @@ export async function certificateSignIn(
 }
 
 /**
- * The user a verified certificate names by `field`: the subject's CN as written, or its
- * e-mail address / UPN in lower case (the first one, when it has several). It must be a
- * name a user can have (1–64 characters, no colon or control characters).
+ * The user a verified certificate names by `field`: the subject's CN, its e-mail address or
+ * its UPN (the first one, when it has several), as written. It must be a name a user can
+ * have (1–64 characters, no colon or control characters).
  */
 export function certificateUser(
   cert: VerifiedClientCertificate,
   field: ClientCertificateUserField,
 ): { readonly ok: true; readonly user: string } | { readonly ok: false; readonly reason: string } {
   const subject = JSON.stringify(cert.subject);
-  const value = field === "cn" ? cert.commonName : field === "email" ? cert.emails[0]?.toLowerCase() : cert.upns[0]?.toLowerCase();
+  // as written, never case-folded: rules and local users are compared exactly, and folding
+  // could turn a look-alike (the Kelvin sign in "\u212Aate") into someone else's name
+  const value = field === "cn" ? cert.commonName : field === "email" ? cert.emails[0] : cert.upns[0];
   if (value === undefined || value === null || value === "") {
     const what = field === "cn" ? "common name (CN)" : field === "email" ? "e-mail address" : "user principal name (UPN)";
     return { ok: false, reason: `the client certificate ${subject} has no ${what} to take the user name from` };

@@ -53,7 +53,7 @@ const clientCertificatesSchema = object({
   crlFile: v.optional(filePath),
   /** false: a client without a certificate goes on to `proxyAuth` (or none); one with a bad certificate is still refused. */
   required: v.optional(boolean, true),
-  /** Where the user name is taken from: the subject's CN, its e-mail address, or its Microsoft UPN. */
+  /** Where the user name is taken from (as written): the subject's CN, its e-mail address, or its Microsoft UPN. */
   user: v.optional(v.picklist(["cn", "email", "upn"], expected('"cn", "email" or "upn"')), "cn"),
 });
 

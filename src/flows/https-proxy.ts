@@ -44,9 +44,15 @@ export async function handleHttpsProxy(client: Conn, ctx: FlowContext, tls: () =
   // the proxy's client is the one the connection came from (a load balancer's relayed one too)
   const inner = client instanceof RelayedConn ? new RelayedConn(session.conn, client.remote, undefined, client.destination, client.peer) : session.conn;
   const der = session.peerCertificateDer ?? null;
+  const asked = state.clientCertificates !== undefined;
   const check: CertificateCheck = () => {
     const policy = inForce(tls)?.clientCertificates;
-    return policy ? certificateSignIn(der, policy, ctx.userGroups ?? (() => [])) : Promise.resolve({ kind: "none" });
+    if (policy) return certificateSignIn(der, policy, ctx.userGroups ?? (() => []));
+    // the listener took certificates when this connection came, and its name no longer leads to
+    // settings that do (renamed, or made another kind by a reload): refused rather than let on
+    // without one; a new connection gets what the listener is now
+    if (asked) return Promise.resolve({ kind: "refused", reason: "the listener's client certificate settings changed since this connection was made; connect again" });
+    return Promise.resolve({ kind: "none" });
   };
   return serveExplicit(inner, ctx, check);
 }

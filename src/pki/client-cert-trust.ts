@@ -11,6 +11,7 @@ import {
   caProblem,
   type Crl,
   describeClientCertificate,
+  extensionProblem,
   findPaths,
   hex,
   leafProblem,
@@ -21,7 +22,6 @@ import {
   sameBytes,
   serialHex,
 } from "./client-cert-path.ts";
-import { readChildren, readTlv, TAG } from "./_der.ts";
 import { decodePem, encodePem, type PemBlock } from "./pem.ts";
 
 /** Input of {@linkcode loadClientCertificateTrust}. */
@@ -131,8 +131,11 @@ async function loadCrls(crlPem: string, anchors: readonly X509Certificate[], fai
     const from = `${which} (from ${quote(crl.issuer)})`;
     for (const ext of crl.extensions) {
       if (ext.type === DELTA_CRL_INDICATOR) fail(`${from} is a delta CRL, which is not supported`);
-      if (ext.type === ISSUING_DISTRIBUTION_POINT && !coversAllKinds(new Uint8Array(ext.value))) {
-        fail(`${from} covers only part of its issuer's certificates (issuingDistributionPoint), which is not supported`);
+      // a distribution point in it makes the CRL one partition of its issuer's list: which
+      // certificates it covers would have to be matched with theirs, so it is refused rather
+      // than taken as the whole list (passing what another partition revoked)
+      if (ext.type === ISSUING_DISTRIBUTION_POINT) {
+        fail(`${from} covers only part of its issuer's certificates (issuingDistributionPoint), which is not supported: give the CA's full CRL`);
       }
       if (ext.critical && ext.type !== ISSUING_DISTRIBUTION_POINT) fail(`${from} has an unknown critical extension ${ext.type}`);
     }
@@ -170,24 +173,10 @@ async function loadCrls(crlPem: string, anchors: readonly X509Certificate[], fai
 }
 
 /**
- * Whether an issuingDistributionPoint value (DER) leaves the CRL about every kind of certificate
- * and reason: none of onlyContainsUserCerts, onlyContainsCACerts, onlySomeReasons, indirectCRL,
- * onlyContainsAttributeCerts ([1]..[5]). A distributionPoint ([0]) alone is allowed: it says
- * where the CRL is published.
- */
-function coversAllKinds(value: Uint8Array<ArrayBuffer>): boolean {
-  try {
-    const idp = readTlv(value, 0);
-    return idp.tag === TAG.sequence && idp.end === value.length && readChildren(value, idp).every((field) => field.tag === 0xa0);
-  } catch {
-    return false;
-  }
-}
-
-/**
  * Reads and checks a listener's client-certificate CAs and CRLs. Throws
  * {@linkcode ClientCertificateTrustError} (naming `source`) when a CA certificate is not a CA
- * or has expired, or a CRL is not from one of the CAs or does not verify. A CRL past its
+ * (or one it could never verify against), all of them have expired, a CRL is not from one of
+ * the CAs or does not verify, or a CRL file holds no CRL. A CRL past its
  * nextUpdate still loads: certificates it covers are refused until it is replaced.
  *
  * @example
@@ -218,12 +207,16 @@ export async function loadClientCertificateTrust(
     } catch (cause) {
       return fail(`${which} is not a valid X.509 certificate (${cause instanceof Error ? cause.message : String(cause)})`);
     }
-    const problem = caProblem(cert);
+    // an expired CA in the file (a leftover in a bundle) is no reason to refuse the others:
+    // certificates from it are refused, and `config check` and the metrics show it
+    const problem = caProblem(cert) ?? extensionProblem(cert, true);
     if (problem !== null) fail(`${which}: ${problem}`);
-    if (at > cert.notAfter.getTime()) fail(`${which} ${quote(cert.subject)} expired at ${cert.notAfter.toISOString()}`);
     return cert;
   });
+  if (anchors.every((a) => at > a.notAfter.getTime())) fail(`every CA certificate of the file has expired (the last at ${new Date(Math.max(...anchors.map((a) => a.notAfter.getTime()))).toISOString()})`);
   const crls = options.crlPem === undefined ? new Map<X509Certificate, Crl>() : await loadCrls(options.crlPem, anchors, fail);
+  // a CRL file that yields no CRL (DER, or emptied by a failed refresh) must not turn revocation off
+  if (options.crlPem !== undefined && crls.size === 0) fail("the CRL file holds no PEM CRL (convert a DER one: openssl crl -inform DER -in ca.crl -out ca.crl.pem)");
   const nextUpdates = [...crls.values()].flatMap((c) => (c.nextUpdate === null ? [] : [c.nextUpdate.getTime()]));
   const crlNextUpdate = nextUpdates.length === 0 ? null : new Date(Math.min(...nextUpdates));
   // Each loaded CRL belongs to at least one anchor, so an empty map means no CRL at all.
@@ -298,7 +291,7 @@ export async function loadClientCertificateTrust(
 
   /** Why a complete path is not valid at `t` (times, extensions, revocation), or `null`. */
   const pathProblem = (path: readonly X509Certificate[], t: number, until: (ms: number) => void): string | null =>
-    pathCertificatesProblem(path, t, until) ?? (checkRevocation ? revocationProblem(path, crls, t, until) : null);
+    pathCertificatesProblem(path, t, until) ?? (checkRevocation ? revocationProblem(path, crls, t) : null);
 
   return { caPem: anchorDers.map((der) => encodePem(der, "CERTIFICATE")), crlNextUpdate, verify };
 }

@@ -27,10 +27,12 @@ const policy = (t: ClientCertificateTrust, over: Partial<ClientCertificatePolicy
 const der = new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x01]);
 
 describe("certificateUser", () => {
-  it("takes the CN as written, the first e-mail address or UPN in lower case", () => {
+  it("takes the CN, the first e-mail address or UPN, as written (never case-folded)", () => {
     assert.deepEqual(certificateUser(verified(), "cn"), { ok: true, user: "Alice Smith" });
-    assert.deepEqual(certificateUser(verified(), "email"), { ok: true, user: "alice@corp.example" });
-    assert.deepEqual(certificateUser(verified(), "upn"), { ok: true, user: "asmith@corp.example" });
+    assert.deepEqual(certificateUser(verified(), "email"), { ok: true, user: "Alice@Corp.Example" });
+    assert.deepEqual(certificateUser(verified(), "upn"), { ok: true, user: "ASmith@CORP.example" });
+    // folding would make the Kelvin sign a "K": this one is no one else
+    assert.deepEqual(certificateUser(verified({ upns: ["\u212Aate@corp.example"] }), "upn"), { ok: true, user: "\u212Aate@corp.example" });
   });
 
   it("refuses a certificate without the field, or with a value no user can have", () => {
@@ -47,7 +49,7 @@ describe("certificateUser", () => {
 
 describe("certificateSignIn", () => {
   it("signs in the user a verified certificate names, with that user's groups", async () => {
-    const t = trust({ ok: true, certificate: verified() });
+    const t = trust({ ok: true, certificate: verified({ emails: ["alice@corp.example"] }) });
     const r = await certificateSignIn(der, policy(t, { user: "email" }), (u) => (u === "alice@corp.example" ? ["staff"] : []));
     assert.equal(r.kind, "user");
     assert.equal(r.kind === "user" && r.user, "alice@corp.example");
