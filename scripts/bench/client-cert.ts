@@ -9,28 +9,10 @@
  *
  * @module
  */
-import process from "node:process";
+import { argValue, runtimeName } from "./_cli.ts";
 import { x509 } from "../../src/pki/_x509.ts";
 import { encodePem } from "../../src/pki/pem.ts";
 import { loadClientCertificateTrust } from "../../src/pki/client-cert-trust.ts";
-
-interface RuntimeGlobals {
-  Bun?: { version: string };
-  Deno?: { version: { deno: string } };
-}
-
-function runtimeName(): string {
-  const g = globalThis as RuntimeGlobals;
-  if (g.Bun !== undefined) return `bun ${g.Bun.version}`;
-  if (g.Deno !== undefined) return `deno ${g.Deno.version.deno}`;
-  return `node ${process.version}`;
-}
-
-function argValue(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-}
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 

@@ -8,27 +8,10 @@
  * @module
  */
 import process from "node:process";
+import { argValue, runtimeName } from "./_cli.ts";
 import { x509 } from "../../src/pki/_x509.ts";
 import { createLeafCache, createLeafIssuer, generateCa, loadCa } from "../../src/pki/mod.ts";
 import type { CertificateAuthority, LeafIssuer } from "../../src/pki/mod.ts";
-
-interface RuntimeGlobals {
-  Bun?: { version: string };
-  Deno?: { version: { deno: string } };
-}
-
-function runtimeName(): string {
-  const g = globalThis as RuntimeGlobals;
-  if (g.Bun !== undefined) return `bun ${g.Bun.version}`;
-  if (g.Deno !== undefined) return `deno ${g.Deno.version.deno}`;
-  return `node ${process.version}`;
-}
-
-function argValue(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-}
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;

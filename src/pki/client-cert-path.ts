@@ -169,8 +169,6 @@ export async function describeClientCertificate(leaf: X509Certificate, der: Uint
 /** A CRL as verification uses it: revoked serials (see {@linkcode serialHex}) and when each was revoked. */
 export interface Crl {
   readonly issuer: string;
-  /** The issuingDistributionPoint value as hex, `""` without one: which part of the issuer's certificates it covers. */
-  readonly scope: string;
   readonly thisUpdate: Date;
   readonly nextUpdate: Date | null;
   readonly revoked: ReadonlyMap<string, Date>;

@@ -156,16 +156,12 @@ async function loadCrls(crlPem: string, anchors: readonly X509Certificate[], fai
       if (critical !== undefined) fail(`${from} has an entry with an unknown critical extension ${critical.type}`);
       revoked.set(serialHex(entry.serialNumber), entry.revocationDate);
     }
-    const idp = crl.getExtension(ISSUING_DISTRIBUTION_POINT);
-    const scope = idp === null ? "" : hex(idp.value);
-    const loaded: Crl = { issuer: crl.issuer, scope, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate ?? null, revoked };
+    const loaded: Crl = { issuer: crl.issuer, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate ?? null, revoked };
     for (const anchor of signers) {
       const usage = anchor.getExtension(x509.KeyUsagesExtension);
       if (usage !== null && (usage.usages & KEY_CRL_SIGN) === 0) fail(`${from}: the CA's keyUsage lacks cRLSign`);
+      // partitioned CRLs are refused above, so two of one issuer are versions of its whole list
       const kept = byAnchor.get(anchor);
-      // Two CRLs of one issuer for different distribution points are partitions of its list;
-      // keeping one would silently drop the other's revocations.
-      if (kept !== undefined && kept.scope !== scope) fail(`${from} and another CRL of that CA cover different distribution points, which is not supported`);
       if (kept === undefined || kept.thisUpdate < loaded.thisUpdate) byAnchor.set(anchor, loaded);
     }
   }
