@@ -5,8 +5,8 @@
  * A client's own values are believed only when the connection comes from a trusted proxy
  * (`trustForwardedFrom`): then ours are appended to theirs (`X-Forwarded-For: a, b, peer`,
  * `Forwarded: …, for=peer;…`) and their `X-Forwarded-Proto` / `X-Forwarded-Host` are kept.
- * From anyone else every such field (and `X-Real-IP`) is removed first, so a backend never
- * sees a client-chosen address.
+ * From anyone else every such field (and `X-Real-IP`, and look-alikes with `_` for `-`) is
+ * removed first, so a backend never sees a client-chosen address.
  *
  * @example
  * ```ts
@@ -30,6 +30,40 @@ export const FORWARDING_FIELDS: readonly string[] = Object.freeze([
   "x-real-ip",
   "forwarded",
 ]);
+
+/**
+ * Fields that say who the client is, set by the gateway (or a trusted proxy before it) and
+ * removed from anyone else's request: the user signed in, and the client certificate (RFC 9440).
+ */
+export const IDENTITY_FIELDS: readonly string[] = Object.freeze(["x-forwarded-user", "client-cert", "client-cert-chain"]);
+
+/**
+ * `headers` without the fields `names` (lower case), nor their look-alikes with `_` for `-`
+ * (`X_Forwarded_For`), which CGI-style backends take for the same field.
+ */
+export function withoutFields(headers: HeaderList, names: readonly string[]): HeaderList {
+  const h = headers.delete(...names);
+  if (!h.entries.some(([name]) => name.includes("_"))) return h;
+  return h.filter(([name]) => !names.includes(name.toLowerCase().replaceAll("_", "-")));
+}
+
+const UTF8 = new TextEncoder();
+
+/**
+ * A user name as an `X-Forwarded-User` value: printable ASCII as it is, and `%`, any other
+ * character (as its UTF-8 bytes) and a space at either end percent-encoded — `José` is
+ * `Jos%C3%A9`, `50%` is `50%25`. A field value can carry any name this way, and each name has
+ * its own value (a backend percent-decodes it to get the name back).
+ */
+export function forwardedUserValue(name: string): string {
+  const chars = [...name]; // by code point: a surrogate pair is one character
+  return chars.map((ch, i) => {
+    const code = ch.codePointAt(0) ?? 0;
+    if (code > 0x20 && code < 0x7f && ch !== "%") return ch;
+    if (code === 0x20 && i !== 0 && i !== chars.length - 1) return ch;
+    return [...UTF8.encode(ch)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join("");
+  }).join("");
+}
 
 /** A set of CIDRs (bare addresses are /32 or /128); IPv4-mapped IPv6 addresses match IPv4 blocks. */
 export class TrustList {
@@ -100,7 +134,7 @@ export function forwardedHeaders(headers: HeaderList, info: ForwardingInfo): Hea
     const fwd = h.getAll("forwarded").map((v) => v.trim()).filter((v) => v !== "");
     return h.delete("forwarded").append("Forwarded", [...fwd, element].join(", "));
   }
-  h = h.delete(...FORWARDING_FIELDS).append("X-Forwarded-For", peer).append("X-Forwarded-Proto", info.proto);
+  h = withoutFields(h, FORWARDING_FIELDS).append("X-Forwarded-For", peer).append("X-Forwarded-Proto", info.proto);
   if (info.host !== undefined && info.host !== "") h = h.append("X-Forwarded-Host", info.host);
   return h.append("Forwarded", element);
 }

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { HeaderList } from "../../src/protocol/http-headers.ts";
-import { clientAddressText, forwardedHeaders, originalClient, TrustList } from "../../src/reverse/forwarded.ts";
+import { clientAddressText, forwardedHeaders, forwardedUserValue, IDENTITY_FIELDS, originalClient, TrustList, withoutFields } from "../../src/reverse/forwarded.ts";
 
 const SPOOFED = new HeaderList([
   ["Accept", "*/*"],
@@ -24,6 +24,21 @@ describe("reverse forwarding fields", () => {
     assert.equal(h.has("x-real-ip"), false);
     assert.equal(h.has("x-forwarded-port"), false);
     assert.equal(h.get("accept"), "*/*");
+  });
+
+  it("from an untrusted peer: look-alikes with _ for - go too (CGI-style backends read them as the same field)", () => {
+    const lookalikes = new HeaderList([["X_Forwarded_For", "6.6.6.6"], ["x-real_ip", "6.6.6.6"], ["X_Request_Thing", "kept"]]);
+    const h = forwardedHeaders(lookalikes, { peer: "192.0.2.7", proto: "https", host: "app.test", trusted: false });
+    assert.deepEqual(h.entries.map(([n]) => n), ["X_Request_Thing", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "Forwarded"]);
+    assert.deepEqual(withoutFields(new HeaderList([["Client_Cert", ":AA:"], ["x_forwarded_USER", "root"], ["Accept", "*/*"]]), IDENTITY_FIELDS).entries, [["Accept", "*/*"]]);
+  });
+
+  it("a user name as X-Forwarded-User: printable ASCII as it is, the rest percent-encoded UTF-8, one value per name", () => {
+    const names = ["alice", "Carol Smith", "José", "Łukasz Nowak", "50%", " alice", "alice ", "a\x7fb", "\u{1D49C}x", "alice%20"];
+    const values = names.map(forwardedUserValue);
+    assert.deepEqual(values, ["alice", "Carol Smith", "Jos%C3%A9", "%C5%81ukasz Nowak", "50%25", "%20alice", "alice%20", "a%7Fb", "%F0%9D%92%9Cx", "alice%2520"]);
+    assert.deepEqual(values.map(decodeURIComponent), names);
+    assert.ok(values.every((v) => /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(v)), "a valid field value");
   });
 
   it("from a trusted peer: ours are appended, their proto and host kept", () => {
