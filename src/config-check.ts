@@ -26,7 +26,7 @@ import { parentTable } from "./parent/parent-table.ts";
 import { hostListProblems } from "./policy/load-host-lists.ts";
 import { readSyslogTls } from "./log/syslog-output.ts";
 import { buildReverse } from "./reverse/generation.ts";
-import { loadClientTrusts } from "./reverse/client-trusts.ts";
+import { listenerClientCertificates, loadClientTrusts } from "./reverse/client-trusts.ts";
 import { certificateSubject, certificateValidity, decodePem } from "./pki/mod.ts";
 
 /** What checking needs: the runtime's TLS key checks, and a reader of the config's files. */
@@ -96,11 +96,11 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
   }
   const syslog = config.log.syslog;
   if (syslog) await attempt(() => readSyslogTls(syslog, deps.readText));
-  // the client CAs and CRLs of HTTPS proxy listeners; a listener whose files fail is built on
+  // the client CAs and CRLs of HTTPS proxy and reverse listeners; a listener whose files fail is built on
   const clientTrusts = await loadClientTrusts(config, deps.readText, undefined, (e) => problems.push(e.message));
   for (const [listener, loaded] of clientTrusts) {
     const c = config.listeners.find((l) => l.name === listener);
-    const files = c?.mode === "explicit" ? c.tls?.clientCertificates : undefined;
+    const files = c ? listenerClientCertificates(c) : undefined;
     if (!files) continue;
     for (const pem of loaded.policy.trust.caPem) {
       const der = decodePem(pem)[0]?.der;
@@ -113,6 +113,7 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
       warnings.push(`listeners "${listener}" tls.clientCertificates.crlFile "${files.crlFile}" is out of date on ${crlUntil.toISOString()}, in less than a day: load a newer CRL before then`);
     }
   }
+  warnings.push(...uncertifiedRoutes(config));
   await attempt(() => {
     const generation = buildReverse(config, {
       runtime: deps.runtime,
@@ -128,4 +129,25 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
     }
   });
   return { problems, warnings };
+}
+
+/**
+ * Routes that apply both to a reverse listener requiring client certificates and to one that
+ * takes none (a route without `listeners` applies to every reverse listener): the app is
+ * reachable without a certificate on the second, which may not be meant.
+ */
+export function uncertifiedRoutes(config: Config): string[] {
+  const reverse = config.listeners.filter((l) => l.mode === "reverse");
+  const out: string[] = [];
+  for (const route of config.reverse?.routes ?? []) {
+    const on = reverse.filter((l) => !route.listeners || route.listeners.includes(l.name));
+    const required = on.filter((l) => l.tls?.clientCertificates?.required === true).map((l) => JSON.stringify(l.name));
+    const none = on.filter((l) => !l.tls?.clientCertificates).map((l) => JSON.stringify(l.name));
+    if (required.length === 0 || none.length === 0) continue;
+    out.push(
+      `reverse.routes "${route.id}" applies to listeners ${required.join(", ")}, which require client certificates, and to ${none.join(", ")}, which take none: ` +
+        `there its backends are reachable without a certificate; if that is not meant, name the listeners in the route's "listeners"`,
+    );
+  }
+  return out;
 }

@@ -177,7 +177,8 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       drain: listenerDrain,
       liveFlows,
       ...(l.mode === "explicit" || l.mode === "socks5" ? { proxyAuth: () => live.users?.proxyAuth } : {}),
-      ...(l.mode === "explicit" && l.tls && l.tls.clientCertificates ? { userGroups: (user: string) => localUserGroups(live.config.proxyAuth?.users ?? []).get(user) ?? [] } : {}),
+      // for a client certificate's user; for any HTTPS proxy or reverse listener, since a reload may add them
+      ...(l.mode === "explicit" || l.mode === "reverse" ? { userGroups: (user: string) => localUserGroups(live.config.proxyAuth?.users ?? []).get(user) ?? [] } : {}),
       ...(ic ? { interception: ic.context } : {}),
     };
     return admission.acceptor(l, ctx, listenerFlow(l, ctx, () => live.config.limits, reverse));

@@ -1,5 +1,5 @@
 /**
- * Signing in with a client certificate (mutual TLS on an HTTPS proxy listener): the
+ * Signing in with a client certificate (mutual TLS on an HTTPS proxy or reverse listener): the
  * certificate the client presented in its handshake is verified against the listener's CAs
  * (and CRLs), and names the user.
  * @module
@@ -15,6 +15,8 @@ export interface ClientCertificatePolicy {
   /** true: no valid certificate, no service; false: a client without one goes on to `proxyAuth`. */
   readonly required: boolean;
   readonly user: ClientCertificateUserField;
+  /** Reverse listeners: backends get the verified certificate (`Client-Cert`, RFC 9440). */
+  readonly forwardCertificate?: boolean;
 }
 
 /** What a connection's certificate makes of its requests. */
@@ -54,6 +56,26 @@ export async function certificateSignIn(
 }
 
 /**
+ * What a connection's certificate makes of its next request under the listener's settings in
+ * force now (`policy`; undefined: it takes no certificates now). `asked`: the listener took
+ * certificates when the connection was made. A connection asked for a certificate whose
+ * listener's name no longer leads to settings that take them (renamed, or made another kind
+ * by a reload) is refused rather than let on without one: a new connection gets what the
+ * listener is now. One made before the listener took certificates has none, and is refused
+ * where they are required.
+ */
+export function connectionSignIn(
+  der: Uint8Array | null,
+  asked: boolean,
+  policy: ClientCertificatePolicy | undefined,
+  groupsOf: (user: string) => readonly string[],
+): Promise<CertificateSignIn> {
+  if (policy) return certificateSignIn(der, policy, groupsOf);
+  if (asked) return Promise.resolve({ kind: "refused", reason: "the listener's client certificate settings changed since this connection was made; connect again" });
+  return Promise.resolve({ kind: "none" });
+}
+
+/**
  * The user a verified certificate names by `field`: the subject's CN, its e-mail address or
  * its UPN (the first one, when it has several), as written. It must be a name a user can
  * have (1–64 characters, no colon or control characters).
@@ -70,8 +92,8 @@ export function certificateUser(
     const what = field === "cn" ? "common name (CN)" : field === "email" ? "e-mail address" : "user principal name (UPN)";
     return { ok: false, reason: `the client certificate ${subject} has no ${what} to take the user name from` };
   }
-  if (!USER_NAME_RE.test(value)) {
-    return { ok: false, reason: `the client certificate ${subject} names user ${JSON.stringify(value.slice(0, 80))}, which cannot be a user name (1-64 characters, no colon or control characters)` };
+  if (!USER_NAME_RE.test(value) || /\p{Cs}/u.test(value)) {
+    return { ok: false, reason: `the client certificate ${subject} names user ${JSON.stringify(value.slice(0, 80))}, which cannot be a user name (1-64 characters, no colon, control characters or broken Unicode)` };
   }
   return { ok: true, user: value };
 }

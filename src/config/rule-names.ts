@@ -76,16 +76,17 @@ export function ruleListenersExist<T>() {
  * `proxyAuth` user (or when there is no `proxyAuth`).
  */
 export function ruleUsersExist<T>() {
-  return ruleNamesCheck<T>(["rules", "urlRules"], "users", (config) => userNameProblem(config, true));
+  return ruleNamesCheck<T>(["rules", "urlRules"], "users", (config) => userNameProblem(config, "explicit"));
 }
 
 /**
  * What is wrong with a user name a rule or route gives, under `config`'s `proxyAuth`
  * (undefined: nothing). Without a directory it must be a local user; with one, any name the
- * directory is asked about, in lower case; in a proxy rule (`proxyRule`) with a listener
- * taking client certificates, any user name.
+ * directory is asked about, in lower case; with a listener of kind `signedInOn` (proxy rules:
+ * `explicit`; reverse routes: `reverse`) taking client certificates, any user name — for a
+ * reverse route, one of the listeners it applies to (`routeListeners`; absent: all).
  */
-export function userNameProblem(config: Record<string, unknown>, proxyRule = false): (name: string) => string | undefined {
+export function userNameProblem(config: Record<string, unknown>, signedInOn: "explicit" | "reverse", routeListeners?: unknown): (name: string) => string | undefined {
   const auth = config["proxyAuth"];
   const names = new Set<string>();
   if (isPlainObject(auth) && Array.isArray(auth["users"])) {
@@ -93,10 +94,10 @@ export function userNameProblem(config: Record<string, unknown>, proxyRule = fal
   }
   // with a directory, any other name may sign in, named in lower case (see proxy-auth.ts)
   const directory = isPlainObject(auth) && auth["ldap"] !== undefined;
-  // so may any name a client certificate carries, on an HTTPS proxy listener that takes them
-  // (proxy rules only: reverse routes ask for passwords)
-  const certificates = proxyRule && Array.isArray(config["listeners"]) && config["listeners"].some((l: unknown) =>
-    isPlainObject(l) && l["mode"] === "explicit" && isPlainObject(l["tls"]) && l["tls"]["clientCertificates"] !== undefined
+  // so may any name a client certificate carries, on a listener of that kind that takes them
+  const applies = (l: Record<string, unknown>) => !Array.isArray(routeListeners) || routeListeners.includes(l["name"]);
+  const certificates = Array.isArray(config["listeners"]) && config["listeners"].some((l: unknown) =>
+    isPlainObject(l) && l["mode"] === signedInOn && isPlainObject(l["tls"]) && l["tls"]["clientCertificates"] !== undefined && applies(l)
   );
   const folded = new Set([...names].map((n) => n.toLowerCase()));
   return (name) => {

@@ -40,7 +40,9 @@ export interface PassthroughIssue {
 /**
  * Cross-checks of `reverse.passthrough` against the rest of the config: the pool exists and
  * all its backends are `https://` (they terminate the TLS); named listeners are reverse
- * listeners with TLS; no id is also a route's (logs name either by id).
+ * listeners with TLS; no id is also a route's (logs name either by id); none applies to a
+ * listener that requires client certificates (a connection passed through is not terminated,
+ * so no certificate could be checked).
  */
 export function passthroughIssues(config: Record<string, unknown>, reverse: Record<string, unknown>): PassthroughIssue[] {
   const list = reverse["passthrough"];
@@ -49,12 +51,19 @@ export function passthroughIssues(config: Record<string, unknown>, reverse: Reco
   const routes = Array.isArray(reverse["routes"]) ? (reverse["routes"] as unknown[]) : [];
   const routeIds = new Set(routes.map((r, i) => (isPlainObject(r) ? ownString(r, "id", `route-${i + 1}`) : undefined)));
   const tlsListeners = new Map<string, boolean>();
+  /** Reverse listeners whose clients must present a certificate. */
+  const certified = new Set<string>();
   const listeners = Array.isArray(config["listeners"]) ? (config["listeners"] as unknown[]) : [];
   listeners.forEach((l, i) => {
     if (!isPlainObject(l) || l["mode"] !== "reverse") return;
     const name = ownString(l, "name", `listener-${i + 1}`);
-    if (name !== undefined) tlsListeners.set(name, l["tls"] !== false);
+    if (name === undefined) return;
+    tlsListeners.set(name, l["tls"] !== false);
+    const certs = isPlainObject(l["tls"]) ? l["tls"]["clientCertificates"] : undefined;
+    if (isPlainObject(certs) && certs["required"] !== false) certified.add(name);
   });
+  const unchecked = (name: string) =>
+    `listener ${JSON.stringify(name)} requires client certificates, and a passed-through connection is not terminated, so none could be checked: leave it out of this route's "listeners"`;
   const issues: PassthroughIssue[] = [];
   list.forEach((r: unknown, i) => {
     if (!isPlainObject(r)) return;
@@ -84,6 +93,13 @@ export function passthroughIssues(config: Record<string, unknown>, reverse: Reco
         const tls = tlsListeners.get(n);
         if (tls === undefined) issues.push({ message: `no reverse listener named ${JSON.stringify(n)}`, path: [...at, ["listeners", names], [j, n]] });
         else if (!tls) issues.push({ message: `listener ${JSON.stringify(n)} is plain HTTP ("tls": false): passthrough needs a TLS reverse listener`, path: [...at, ["listeners", names], [j, n]] });
+        else if (certified.has(n)) issues.push({ message: unchecked(n), path: [...at, ["listeners", names], [j, n]] });
+      });
+    } else if (names === undefined && certified.size > 0) {
+      const named = [...certified].map((n) => JSON.stringify(n)).join(", ");
+      issues.push({
+        message: `applies to every reverse listener (no "listeners"), among them ones that require client certificates (${named}), which a passed-through connection is not checked for (it is not terminated): name the listeners it applies to in "listeners"`,
+        path: [...at, ["listeners", undefined]],
       });
     }
   });

@@ -43,8 +43,8 @@ const certificateSchema = v.pipe(
 );
 
 /**
- * An HTTPS proxy listener's `tls.clientCertificates`: clients sign in with a certificate
- * from `caFile` (mutual TLS), checked against `crlFile` when given.
+ * `tls.clientCertificates` of an HTTPS proxy or reverse listener: clients sign in with a
+ * certificate from `caFile` (mutual TLS), checked against `crlFile` when given.
  */
 const clientCertificatesSchema = object({
   /** PEM: the CA certificates that issue client certificates (an intermediate must be here itself). */
@@ -55,6 +55,8 @@ const clientCertificatesSchema = object({
   required: v.optional(boolean, true),
   /** Where the user name is taken from (as written): the subject's CN, its e-mail address, or its Microsoft UPN. */
   user: v.optional(v.picklist(["cn", "email", "upn"], expected('"cn", "email" or "upn"')), "cn"),
+  /** Reverse listeners: the backend gets the verified certificate in `Client-Cert` (RFC 9440). */
+  forwardCertificate: v.optional(boolean, false),
 });
 
 /** A reverse listener's `tls`: certificates and what to do with unknown names. */
@@ -90,28 +92,33 @@ export const REVERSE_FIELD_MODES: Readonly<Record<string, readonly string[]>> = 
   httpsPort: ["redirect-https"],
 };
 
-/**
- * Reports a `reverse` listener without `tls` (at `tls`), and `tls.clientCertificates` on any
- * listener but an HTTPS proxy (explicit) one.
- */
+/** Reports a `reverse` listener without `tls` (at `tls`). */
 export function reverseListenerRequired<T>() {
   return v.rawCheck<T>(({ dataset, addIssue }) => {
     const listener: unknown = dataset.value;
-    if (!isPlainObject(listener)) return;
-    const tls = listener["tls"];
-    if (listener["mode"] === "reverse" && isPlainObject(tls) && tls["clientCertificates"] !== undefined) {
-      addIssue({
-        message: 'client certificates are taken by HTTPS proxy listeners ("mode": "explicit") only, not yet by reverse listeners',
-        path: [
-          { type: "object", origin: "value", input: listener, key: "tls", value: tls },
-          { type: "object", origin: "value", input: tls, key: "clientCertificates", value: tls["clientCertificates"] },
-        ],
-      });
-    }
-    if (listener["mode"] !== "reverse" || tls !== undefined) return;
+    if (!isPlainObject(listener) || listener["mode"] !== "reverse" || listener["tls"] !== undefined) return;
     addIssue({
       message: 'required for reverse listeners: {"certificates": [{"cert": "…", "key": "…"}]}, or false for plain HTTP',
       path: [{ type: "object", origin: "value", input: listener, key: "tls", value: undefined }],
+    });
+  });
+}
+
+/** Reports `tls.clientCertificates.forwardCertificate` on an HTTPS proxy listener: it has no backend to give it to. */
+export function forwardCertificateReverseOnly<T>() {
+  return v.rawCheck<T>(({ dataset, addIssue }) => {
+    const listener: unknown = dataset.value;
+    if (!isPlainObject(listener) || listener["mode"] !== "explicit") return;
+    const tls = listener["tls"];
+    const certs = isPlainObject(tls) ? tls["clientCertificates"] : undefined;
+    if (!isPlainObject(tls) || !isPlainObject(certs) || certs["forwardCertificate"] !== true) return;
+    addIssue({
+      message: "forwardCertificate is for reverse listeners, which have backends to give the certificate to; an HTTPS proxy listener signs the user in with it",
+      path: [
+        { type: "object", origin: "value", input: listener, key: "tls", value: tls },
+        { type: "object", origin: "value", input: tls, key: "clientCertificates", value: certs },
+        { type: "object", origin: "value", input: certs, key: "forwardCertificate", value: true },
+      ],
     });
   });
 }
@@ -257,7 +264,7 @@ export function reverseReferences<T>() {
           issues.push({ message: `no pool named ${JSON.stringify(pool)}`, path: [["reverse", reverse], ["routes", routes], [i, r], ["pool", pool]] });
         }
         const auth = r["basicAuth"];
-        for (const [field, problemOf] of [["users", userNameProblem(config)], ["groups", groupNameProblem(config)]] as const) {
+        for (const [field, problemOf] of [["users", userNameProblem(config, "reverse", r["listeners"])], ["groups", groupNameProblem(config)]] as const) {
           const names = isPlainObject(auth) ? auth[field] : undefined;
           if (!Array.isArray(names)) continue;
           names.forEach((name: unknown, j) => {

@@ -12,7 +12,7 @@ import type { ReverseTlsState } from "../reverse/listener-state.ts";
 import { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { type CertificateCheck, serveExplicit } from "./explicit.ts";
-import { certificateSignIn } from "../auth/certificate-sign-in.ts";
+import { connectionSignIn } from "../auth/certificate-sign-in.ts";
 import { FlowState } from "./flow-state.ts";
 import { acceptListenerTls, readListenerHello, type TlsListenerWords } from "./tls-listener.ts";
 
@@ -45,15 +45,7 @@ export async function handleHttpsProxy(client: Conn, ctx: FlowContext, tls: () =
   const inner = client instanceof RelayedConn ? new RelayedConn(session.conn, client.remote, undefined, client.destination, client.peer) : session.conn;
   const der = session.peerCertificateDer ?? null;
   const asked = state.clientCertificates !== undefined;
-  const check: CertificateCheck = () => {
-    const policy = inForce(tls)?.clientCertificates;
-    if (policy) return certificateSignIn(der, policy, ctx.userGroups ?? (() => []));
-    // the listener took certificates when this connection came, and its name no longer leads to
-    // settings that do (renamed, or made another kind by a reload): refused rather than let on
-    // without one; a new connection gets what the listener is now
-    if (asked) return Promise.resolve({ kind: "refused", reason: "the listener's client certificate settings changed since this connection was made; connect again" });
-    return Promise.resolve({ kind: "none" });
-  };
+  const check: CertificateCheck = () => connectionSignIn(der, asked, inForce(tls)?.clientCertificates, ctx.userGroups ?? (() => []));
   return serveExplicit(inner, ctx, check);
 }
 

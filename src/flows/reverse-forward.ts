@@ -13,7 +13,7 @@ import type { HeaderList } from "../protocol/http-headers.ts";
 import { connectionOptions, stripHopByHop } from "../protocol/hop-by-hop.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
 import { backendName, dialBackend } from "../reverse/dial.ts";
-import { forwardedHeaders } from "../reverse/forwarded.ts";
+import { forwardedHeaders, forwardedUserValue, IDENTITY_FIELDS, withoutFields } from "../reverse/forwarded.ts";
 import { REQUEST_ID_FIELD } from "../reverse/request-id.ts";
 import { applyHeaderEdits, isNoop } from "../protocol/header-edits.ts";
 import { idleKey, type PoolRuntime } from "../reverse/listener-state.ts";
@@ -75,8 +75,12 @@ export interface ReverseRequest {
   readonly pool: PoolRuntime;
   readonly proto: "http" | "https";
   readonly trusted: boolean;
-  /** The user the route's `basicAuth` let through, or null (a route without it). */
+  /** The user signed in: by the client's certificate, or the password of the route's `basicAuth`; else null. */
   readonly user: string | null;
+  /** The listener takes client certificates (`tls.clientCertificates`): the gateway says who the client is. */
+  readonly certificates: boolean;
+  /** The verified certificate (DER) the backend gets in `Client-Cert` (`forwardCertificate`), else null. */
+  readonly forwardCertificate: Uint8Array | null;
   /** The request's `X-Request-Id` (see `reverse/request-id.ts`). */
   readonly requestId: string;
   /**
@@ -99,10 +103,14 @@ export type ForwardResult =
 /**
  * Request fields for the backend: hop-by-hop fields removed (and the fields a client's
  * `Connection` named — so `Connection: X-Forwarded-For` cannot drop ours), keeping only the
- * `close` / `keep-alive` / `upgrade` options the framer acts on; then the forwarding fields
- * and the route's edits.
+ * `close` / `keep-alive` / `upgrade` options the framer acts on; then the forwarding fields,
+ * who the client is (`X-Forwarded-User`, `Client-Cert`) and the route's edits.
  */
-export function backendRequestHeaders(head: RequestHead, req: Pick<ReverseRequest, "hostField" | "proto" | "trusted" | "route" | "user" | "requestId">, peer: string): HeaderList {
+export function backendRequestHeaders(
+  head: RequestHead,
+  req: Pick<ReverseRequest, "hostField" | "proto" | "trusted" | "route" | "user" | "requestId" | "certificates" | "forwardCertificate">,
+  peer: string,
+): HeaderList {
   const options = connectionOptions(head.headers);
   const upgrade = head.headers.get("upgrade");
   let h = stripHopByHop(head.headers);
@@ -111,14 +119,23 @@ export function backendRequestHeaders(head: RequestHead, req: Pick<ReverseReques
   if (kept.includes("upgrade") && upgrade !== undefined) h = h.append("Upgrade", upgrade);
   h = forwardedHeaders(h, { peer, proto: req.proto, host: req.hostField, trusted: req.trusted });
   h = h.delete("x-request-id").append(REQUEST_ID_FIELD, req.requestId);
-  if (req.route.config.basicAuth) {
-    // the gateway checked the password: the backend gets who, never the password, and no
-    // X-Forwarded-User a client made up
-    h = h.delete("authorization", "x-forwarded-user");
-    if (req.user !== null) h = h.append("X-Forwarded-User", req.user);
-  }
+  // who the client is comes from the gateway, or a trusted proxy before it when the gateway
+  // signs no one in here; never from the client (nor a look-alike `X_Forwarded_User`), and the
+  // password the gateway checked stays with it
+  const basicAuth = req.route.config.basicAuth !== undefined;
+  if (basicAuth) h = h.delete("authorization");
+  if (!req.trusted || basicAuth || req.certificates) h = withoutFields(h, IDENTITY_FIELDS);
+  if (req.user !== null) h = h.append("X-Forwarded-User", forwardedUserValue(req.user));
+  if (req.forwardCertificate) h = h.append("Client-Cert", clientCertField(req.forwardCertificate));
   const edits = req.route.config.requestHeaders;
   return isNoop(edits) ? h : applyHeaderEdits(h, edits);
+}
+
+/** A `Client-Cert` value (RFC 9440 §2.2): the DER as a structured-field byte sequence, `:base64:`. */
+export function clientCertField(der: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < der.length; i += 0x8000) binary += String.fromCharCode(...der.subarray(i, i + 0x8000));
+  return `:${btoa(binary)}:`;
 }
 
 /** The Host the backend gets (see `RouteConfig.hostHeader`). */

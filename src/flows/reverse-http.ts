@@ -4,9 +4,14 @@
  * then it goes to a backend of the route's pool (see `reverse-forward.ts`). One request
  * line per request goes to the flow log (`rule` = the route id). Errors get a short answer:
  * no route 404, refused 403, backend unreachable 502, backend silent 504.
+ *
+ * On a listener with `tls.clientCertificates`, each request is first signed in by the
+ * connection's certificate, checked against the CAs and CRLs in force when it arrives: without
+ * a valid one where one is required (or with a bad one at all), `403` saying why (rule
+ * `client-certificate`). The certificate's user is the request's: a route's `basicAuth` takes
+ * it in place of a password, and the backend gets it in `X-Forwarded-User`.
  * @module
  */
-import { basicChallenge, uncheckedAnswer } from "../auth/proxy-auth.ts";
 import type { Conn } from "../core/conn.ts";
 import { hostText, tryNormalizeHost } from "../core/host.ts";
 import type { RequestRecord } from "../log/flow-record.ts";
@@ -21,7 +26,6 @@ import { originalClient } from "../reverse/forwarded.ts";
 import type { ReverseListenerState } from "../reverse/listener-state.ts";
 import { clientAllowed } from "../reverse/routes.ts";
 import { clientRateKey } from "../policy/rate-limiter.ts";
-import { whoMatches } from "../policy/scope.ts";
 import { answerAndClose, lingerClose } from "./answers.ts";
 import { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
@@ -30,12 +34,13 @@ import { forwardReverse, type KeptBackend, releaseBackend } from "./reverse-forw
 import { nextRequest } from "./next-request.ts";
 import { requestRecord } from "./request-record.ts";
 import { REQUEST_ID_FIELD, requestIdFor } from "../reverse/request-id.ts";
+import { type ConnectionCertificate, requestCertificate, routeUser, type SignInRefusal } from "./reverse-sign-in.ts";
 
 /** Methods never forwarded: CONNECT (not a proxy here), TRACE (would reflect credentials), PRI (HTTP/2 preface). */
 const REFUSED_METHODS = new Set(["CONNECT", "TRACE", "PRI"]);
 
-/** How the client reached the listener. */
-export interface ReverseConnInfo {
+/** How the client reached the listener, and the certificate it presented. */
+export interface ReverseConnInfo extends ConnectionCertificate {
   readonly proto: "http" | "https";
   /** The SNI of a TLS connection, lowercase; null without one. */
   readonly sni: string | null;
@@ -154,8 +159,25 @@ export async function serveReverseHttp(
       return done(end, refusal ? undefined : reason);
     };
 
+    /** Answers a sign-in refusal. */
+    const refuseFor = (no: SignInRefusal): Promise<ReverseHttpResult> => {
+      if (no.rule !== undefined) req.rule = no.rule;
+      if (no.user !== undefined) {
+        req.user = no.user;
+        r.user = no.user;
+      }
+      return refuse(no.status, no.message, no.end, no.proxyError, { ...(no.headers ? { headers: no.headers } : {}), ...(no.logReason === undefined ? {} : { logReason: no.logReason }) });
+    };
     if (REFUSED_METHODS.has(head.method)) return refuse(405, `Method "${head.method}" is not accepted here`, "error");
     if (hostField !== undefined && !host) return refuse(400, `Invalid Host ${JSON.stringify(hostField)}`, "error");
+    const checked = await requestCertificate(info, state, ctx);
+    if ("refused" in checked) return refuseFor(checked.refused);
+    /** Signed in by the certificate: the request's user, whatever the route. */
+    const certified = checked.certified;
+    if (certified) {
+      req.user = certified.user;
+      r.user = certified.user;
+    }
     const found = state.routes.resolve({ host, target, method: head.method, listener: r.listener });
     if (found.kind === "bad-path") return refuse(400, found.reason, "error");
     if (found.kind === "none") {
@@ -187,28 +209,10 @@ export async function serveReverseHttp(
         headers: [["Retry-After", String(seconds)]],
       });
     }
-    const auth = route.config.basicAuth;
-    if (auth) {
-      const credentials = state.credentials();
-      const checked = credentials
-        ? await credentials.check(head.headers.get("authorization"), "Authorization", clientIp)
-        : { ok: false as const, reason: "no proxyAuth users" };
-      const unchecked = uncheckedAnswer(checked);
-      if (unchecked && !checked.ok) {
-        const more = { headers: [["Retry-After", unchecked.retryAfter]] as const, logReason: checked.reason };
-        return refuse(unchecked.status, unchecked.message, unchecked.status === 503 ? "error" : "denied", undefined, more);
-      }
-      if (!checked.ok) {
-        const challenge: [string, string] = ["WWW-Authenticate", basicChallenge(auth.realm)];
-        return refuse(401, `Route "${route.id}" needs a user name and password`, "denied", undefined, { headers: [challenge], logReason: checked.reason });
-      }
-      req.user = checked.user;
-      r.user = checked.user;
-      const groups = auth.groups?.map((g) => g.toLowerCase());
-      if (!whoMatches(auth.users, groups?.length ? groups : undefined, checked)) {
-        return refuse(403, `User ${JSON.stringify(checked.user)} is not allowed on route "${route.id}"`, "denied", "destination_denied");
-      }
-    }
+    const signedIn = await routeUser(route, certified, state, head.headers, clientIp);
+    if ("refused" in signedIn) return refuseFor(signedIn.refused);
+    req.user = signedIn.user;
+    r.user = signedIn.user ?? r.user;
     const pool = state.pools.get(route.config.pool);
     if (!pool) return refuse(502, `Route "${route.id}" names no known pool`, "error");
     let framing;
@@ -233,7 +237,9 @@ export async function serveReverseHttp(
         pool,
         proto: info.proto,
         trusted,
-        user: auth ? req.user : null,
+        user: req.user,
+        certificates: state.tls?.clientCertificates !== undefined,
+        forwardCertificate: certified && state.tls?.clientCertificates?.forwardCertificate ? info.certificate : null,
         requestId,
         meter: flow.meter(),
         clientKey: pool.pool.balance === "client-hash" ? clientRateKey(clientIp) : undefined,

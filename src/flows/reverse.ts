@@ -4,8 +4,9 @@
  * (`reverse-passthrough.ts`); else the SNI picks the certificate (configured, minted by the
  * gateway CA, the default, or a refusal with an `unrecognized_name` alert), TLS is
  * terminated with the very same ClientHello bytes, and the decrypted requests are routed to
- * backends. Without TLS the requests are routed directly. One flow line per connection
- * (mode "reverse").
+ * backends. Without TLS the requests are routed directly. With `tls.clientCertificates` the
+ * client is asked for a certificate in the handshake, which signs in each of its requests
+ * (`reverse-http.ts`). One flow line per connection (mode "reverse").
  * @module
  */
 import type { Conn } from "../core/conn.ts";
@@ -35,7 +36,7 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
   if (!tls) {
     r.kind = "http";
     trackFlow(rctx, flow, client);
-    const result = await serveReverseHttp(client, rctx, current, flow, { proto: "http", sni: null });
+    const result = await serveReverseHttp(client, rctx, current, flow, { proto: "http", sni: null, certificate: null, askedCertificate: false });
     r.bytesUp = result.bytesUp;
     r.bytesDown = result.bytesDown;
     return flow.finish(result.end, result.error);
@@ -53,7 +54,12 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
   if (!session) return;
   trackFlow(rctx, flow, client);
   flow.watch?.also(session.conn);
-  const result = await serveReverseHttp(session.conn, rctx, current, flow, { proto: "https", sni: hello.sni ?? null });
+  const result = await serveReverseHttp(session.conn, rctx, current, flow, {
+    proto: "https",
+    sni: hello.sni ?? null,
+    certificate: session.peerCertificateDer ?? null,
+    askedCertificate: tls.clientCertificates !== undefined,
+  });
   r.bytesUp = result.bytesUp;
   r.bytesDown = result.bytesDown;
   flow.finish(result.end, result.error);

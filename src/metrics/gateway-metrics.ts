@@ -111,7 +111,7 @@ export interface GatewayMetrics {
   setClientCrlSource(source: (() => readonly ClientCrlUpdate[]) | undefined): void;
 }
 
-/** When the CRLs of an HTTPS proxy listener's `clientCertificates.crlFile` must be replaced. */
+/** When the CRLs of an HTTPS proxy or reverse listener's `clientCertificates.crlFile` must be replaced. */
 export interface ClientCrlUpdate {
   readonly listener: string;
   readonly file: string;
@@ -121,8 +121,8 @@ export interface ClientCrlUpdate {
 
 /**
  * A certificate the gateway serves (`use` "reverse" or "proxy", by listener) or signs leaves
- * with (`use` "ca"); or, for an HTTPS proxy listener taking client certificates, the first of
- * its client CAs to expire ("client-ca").
+ * with (`use` "ca"); or, for an HTTPS proxy or reverse listener taking client certificates, the
+ * first of its client CAs to expire ("client-ca").
  */
 export interface CertificateExpiry {
   readonly use: "reverse" | "proxy" | "ca" | "client-ca";
@@ -221,7 +221,7 @@ export function createGatewayMetrics(registry: Registry, options: GatewayMetrics
   let clientCrlSource: (() => readonly ClientCrlUpdate[]) | undefined;
   registry.gauge({
     name: "tollgate_client_crl_next_update_timestamp_seconds",
-    help: "When the client-certificate CRLs of an HTTPS proxy listener must be replaced (their earliest nextUpdate), Unix seconds; past it every client certificate is refused.",
+    help: "When the client-certificate CRLs of an HTTPS proxy or reverse listener must be replaced (their earliest nextUpdate), Unix seconds; past it every client certificate is refused.",
     labelNames: ["listener", "file"],
     collect: (g) => {
       if (!clientCrlSource) return;

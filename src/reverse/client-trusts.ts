@@ -1,5 +1,5 @@
 /**
- * The client-certificate CAs and CRLs of the HTTPS proxy listeners (`tls.clientCertificates`),
+ * The client-certificate CAs and CRLs of the HTTPS proxy and reverse listeners (`tls.clientCertificates`),
  * read and checked before a generation is built (verifying a CRL's signature is async, a
  * generation is built at once).
  * @module
@@ -11,7 +11,7 @@ import type { ClientCertificatesConfig } from "./config-types.ts";
 import type { CertificateExpiry, ClientCrlUpdate } from "../metrics/gateway-metrics.ts";
 import { certificateValidity, decodePem } from "../pki/mod.ts";
 
-/** Each HTTPS proxy listener's `clientCertificates` in force, by listener name. */
+/** Each HTTPS proxy or reverse listener's `clientCertificates` in force, by listener name. */
 export type ClientTrusts = ReadonlyMap<string, LoadedClientTrust>;
 
 /** A listener's policy, and the file contents it was made from (equal contents carry it over). */
@@ -23,7 +23,7 @@ export interface LoadedClientTrust {
 }
 
 /**
- * Reads `caFile` and `crlFile` of every explicit listener with `tls.clientCertificates` and
+ * Reads `caFile` and `crlFile` of every listener with `tls.clientCertificates` and
  * checks them. A listener whose files and settings are as in `previous` keeps what it had,
  * with its cache of verdicts. With `onError`, a listener whose files cannot be used is
  * reported there and gets a policy that refuses every certificate, and the others are loaded
@@ -39,14 +39,14 @@ export async function loadClientTrusts(
 ): Promise<Map<string, LoadedClientTrust>> {
   const out = new Map<string, LoadedClientTrust>();
   for (const l of config.listeners) {
-    if (l.mode !== "explicit" || !l.tls || !l.tls.clientCertificates) continue;
-    const c = l.tls.clientCertificates;
+    const c = listenerClientCertificates(l);
+    if (!c) continue;
     try {
       out.set(l.name, await loadOne(l.name, c, readText, previous?.get(l.name)));
     } catch (e) {
       if (!onError || !(e instanceof Error)) throw e;
       onError(e);
-      out.set(l.name, { policy: { trust: refusing(e.message), required: true, user: c.user }, key: "", caNotAfter: null });
+      out.set(l.name, { policy: { trust: refusing(e.message), required: true, user: c.user, forwardCertificate: false }, key: "", caNotAfter: null });
     }
   }
   return out;
@@ -64,7 +64,7 @@ async function loadOne(name: string, c: ClientCertificatesConfig, readText: (pat
   };
   const caPem = read("caFile", c.caFile);
   const crlPem = c.crlFile === undefined ? undefined : read("crlFile", c.crlFile);
-  const key = JSON.stringify([c.required, c.user, caPem, crlPem ?? null]);
+  const key = JSON.stringify([c.required, c.user, c.forwardCertificate, caPem, crlPem ?? null]);
   if (old && old.key === key) return old;
   try {
     const trust = await loadClientCertificateTrust({
@@ -72,10 +72,15 @@ async function loadOne(name: string, c: ClientCertificatesConfig, readText: (pat
       ...(crlPem === undefined ? {} : { crlPem }),
       source: c.crlFile === undefined ? `"${c.caFile}"` : `"${c.caFile}" and "${c.crlFile}"`,
     });
-    return { policy: { trust, required: c.required, user: c.user }, key, caNotAfter: earliestNotAfter(trust.caPem) };
+    return { policy: { trust, required: c.required, user: c.user, forwardCertificate: c.forwardCertificate }, key, caNotAfter: earliestNotAfter(trust.caPem) };
   } catch (e) {
     throw new Error(`${where}: ${e instanceof Error ? e.message : String(e)}`);
   }
+}
+
+/** A listener's `tls.clientCertificates`: HTTPS proxy and reverse listeners may have them. */
+export function listenerClientCertificates(l: Config["listeners"][number]): ClientCertificatesConfig | undefined {
+  return l.mode === "explicit" || l.mode === "reverse" ? l.tls?.clientCertificates ?? undefined : undefined;
 }
 
 /** Trust that refuses every certificate, saying why. */
@@ -105,7 +110,7 @@ export function clientTrustExpiry(config: Config, trusts: ClientTrusts): { reado
   const cas: CertificateExpiry[] = [];
   const crls: ClientCrlUpdate[] = [];
   for (const l of config.listeners) {
-    const c = l.mode === "explicit" ? l.tls?.clientCertificates : undefined;
+    const c = listenerClientCertificates(l);
     const loaded = trusts.get(l.name);
     if (!c || !loaded) continue;
     if (loaded.caNotAfter) cas.push({ use: "client-ca", listener: l.name, file: c.caFile, notAfter: loaded.caNotAfter });

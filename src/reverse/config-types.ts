@@ -46,11 +46,11 @@ export interface ReverseTlsConfig {
   readonly mint: readonly string[];
   /** Oldest TLS version accepted from clients (default "TLSv1.2"). */
   readonly minVersion: ReverseTlsVersion;
-  /** HTTPS proxy listeners only: clients sign in with certificates (mutual TLS). */
+  /** Clients sign in with certificates (mutual TLS). */
   readonly clientCertificates?: ClientCertificatesConfig;
 }
 
-/** `tls.clientCertificates` of an HTTPS proxy listener. */
+/** `tls.clientCertificates` of an HTTPS proxy or reverse listener. */
 export interface ClientCertificatesConfig {
   /** PEM file of the CAs whose certificates are accepted (each one a trust anchor). */
   readonly caFile: string;
@@ -60,6 +60,8 @@ export interface ClientCertificatesConfig {
   readonly required: boolean;
   /** The certificate field the user name is taken from. */
   readonly user: ClientCertificateUserField;
+  /** Reverse listeners: backends get the verified certificate in `Client-Cert` (RFC 9440). */
+  readonly forwardCertificate: boolean;
 }
 
 /** `cn`: the subject's common name; `email`: its e-mail address (SAN, else subject); `upn`: its Microsoft UPN (SAN otherName). */

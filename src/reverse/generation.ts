@@ -69,7 +69,7 @@ export interface BuildFixed {
  * Builds the generation for `config`'s reverse and redirect-https listeners (and the TLS of
  * its HTTPS proxy listeners, whose certificates load and reload as reverse ones do); pools whose
  * settings are unchanged and routes' rate limiters are carried over from `previous`.
- * `clientTrusts`: the HTTPS proxy listeners' client-certificate settings, loaded before
+ * `clientTrusts`: the HTTPS proxy and reverse listeners' client-certificate settings, loaded before
  * (`loadClientTrusts`).
  *
  * @throws {Error} naming the setting and file when a file cannot be read or holds no usable certificate
@@ -99,8 +99,10 @@ export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed,
   }
   const poolRuntimes = new Map([...pools].map(([id, e]) => [id, e.runtime]));
   for (const c of running) {
+    const clients = clientTrusts.get(c.name)?.policy;
+    if (c.tls?.clientCertificates && !clients) throw new Error(`listeners "${c.name}" tls.clientCertificates: not loaded`);
     states.set(c.name, {
-      tls: c.tls ? listenerTls(c.name, c.tls, deps, fixed) : null,
+      tls: c.tls ? { ...listenerTls(c.name, c.tls, deps, fixed), ...(clients ? { clientCertificates: clients } : {}) } : null,
       trust: new TrustList(c.trustForwardedFrom),
       routes,
       passthrough,

@@ -85,7 +85,7 @@ export interface ReverseTlsState {
   readonly minVersion: TlsVersion;
   readonly maxClientHelloBytes: number;
   readonly maxClientHelloRecords: number;
-  /** HTTPS proxy listeners: clients are asked for certificates, which sign them in. */
+  /** Clients are asked for certificates, which sign them in (`tls.clientCertificates`). */
   readonly clientCertificates?: ClientCertificatePolicy;
 }
 

@@ -154,7 +154,7 @@ describe("tollgate config check", () => {
     assert.match(r.out, /^OK: /);
   });
 
-  it("reads an HTTPS proxy listener's client CA and CRL files: warns of a CRL out of date, names a file it cannot use", async () => {
+  it("reads an HTTPS proxy or reverse listener's client CA and CRL files: warns of a CRL out of date, names a file it cannot use", async () => {
     const clientCa = await generateCa({ commonName: "Check client CA", validityDays: 365 });
     const caKey = await crypto.subtle.importKey("pkcs8", decodePem(clientCa.keyPem)[0]!.der as Uint8Array<ArrayBuffer>, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
     const crl = await x509.X509CrlGenerator.create({
@@ -184,6 +184,11 @@ describe("tollgate config check", () => {
     const bad = await run(["check", "/etc/tg/mtls.json"], { ...good, "/etc/tg/clients/ca.pem": www(files) });
     assert.equal(bad.code, 1);
     assert.match(bad.err, /^ {2}listeners "secure" tls\.clientCertificates: .*not a CA/m);
+    // a reverse listener's are read the same way
+    const web = { ...config.listeners[1]!, tls: { ...config.listeners[1]!.tls!, clientCertificates: listener.tls.clientCertificates } };
+    const reverse = await run(["check", "/etc/tg/mtls.json"], { ...good, "/etc/tg/mtls.json": JSON.stringify({ ...config, listeners: [config.listeners[0], web] }) });
+    assert.equal(reverse.code, 0, reverse.err);
+    assert.match(reverse.err, /^warning: listeners "web" tls\.clientCertificates\.crlFile "clients\/ca\.crl" is out of date since /m);
   });
 
   it("reports an invalid config as serve does, and an unreadable file; exit 1", async () => {

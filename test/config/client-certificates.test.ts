@@ -8,13 +8,13 @@ const httpsProxy = (clientCertificates: unknown, mode = "explicit") => ({
   listeners: [{ name: "secure", mode, listen: "127.0.0.1:3129", tls: { certificates, clientCertificates } }],
 });
 
-describe("config: tls.clientCertificates of an HTTPS proxy listener", () => {
+describe("config: tls.clientCertificates of an HTTPS proxy or reverse listener", () => {
   it("takes a CA file, and defaults to a required certificate naming the user by its CN", () => {
     const l = parseConfig(httpsProxy({ caFile: "clients-ca.pem" })).listeners[0];
     assert.equal(l?.mode, "explicit");
-    assert.deepEqual(l?.mode === "explicit" ? l.tls?.clientCertificates : undefined, { caFile: "clients-ca.pem", required: true, user: "cn" });
+    assert.deepEqual(l?.mode === "explicit" ? l.tls?.clientCertificates : undefined, { caFile: "clients-ca.pem", required: true, user: "cn", forwardCertificate: false });
     const all = parseConfig(httpsProxy({ caFile: "ca.pem", crlFile: "ca.crl", required: false, user: "email" })).listeners[0];
-    assert.deepEqual(all?.mode === "explicit" ? all.tls?.clientCertificates : undefined, { caFile: "ca.pem", crlFile: "ca.crl", required: false, user: "email" });
+    assert.deepEqual(all?.mode === "explicit" ? all.tls?.clientCertificates : undefined, { caFile: "ca.pem", crlFile: "ca.crl", required: false, user: "email", forwardCertificate: false });
   });
 
   it("names what is wrong", () => {
@@ -25,13 +25,61 @@ describe("config: tls.clientCertificates of an HTTPS proxy listener", () => {
     assert.deepEqual(problems(httpsProxy({ caFile: "ca.pem", required: "yes" })), ['listeners[0].tls.clientCertificates.required: expected true or false, got "yes"']);
   });
 
-  it("is not taken by reverse listeners yet", () => {
-    assert.deepEqual(problems({ ...httpsProxy({ caFile: "ca.pem" }, "reverse"), reverse: { pools: { p: { backends: ["http://127.0.0.1:8080"] } }, routes: [{ id: "r", hosts: ["*"], pool: "p" }] } }), [
-      'listeners[0].tls.clientCertificates: client certificates are taken by HTTPS proxy listeners ("mode": "explicit") only, not yet by reverse listeners',
+  const reverseSection = (more: Record<string, unknown> = {}) => ({
+    reverse: { pools: { p: { backends: ["http://127.0.0.1:8080"] }, tls: { backends: ["https://127.0.0.1:8443"] } }, routes: [{ id: "r", hosts: ["*"], pool: "p" }], ...more },
+  });
+
+  it("is taken by reverse listeners too, which may forward the certificate to their backends", () => {
+    const l = parseConfig({ ...httpsProxy({ caFile: "ca.pem", forwardCertificate: true }, "reverse"), ...reverseSection() }).listeners[0];
+    assert.deepEqual(l?.mode === "reverse" ? l.tls?.clientCertificates : undefined, { caFile: "ca.pem", required: true, user: "cn", forwardCertificate: true });
+    assert.deepEqual(problems(httpsProxy({ caFile: "ca.pem", forwardCertificate: true })), [
+      "listeners[0].tls.clientCertificates.forwardCertificate: forwardCertificate is for reverse listeners, which have backends to give the certificate to; an HTTPS proxy listener signs the user in with it",
     ]);
   });
 
-  it("lets proxy rules name any user, as a certificate may name anyone its CA vouches for; reverse routes still need proxyAuth users", () => {
+  it("refuses passthrough routes on a reverse listener that requires certificates: nothing would check them", () => {
+    const through = (listeners?: string[]) => ({ passthrough: [{ id: "t", hosts: ["db.test"], pool: "tls", ...(listeners ? { listeners } : {}) }] });
+    const config = (required: boolean, listeners?: string[]) => ({
+      listeners: [
+        { name: "secure", mode: "reverse", listen: "127.0.0.1:8443", tls: { certificates, clientCertificates: { caFile: "ca.pem", required } } },
+        { name: "open", mode: "reverse", listen: "127.0.0.1:9443", tls: { certificates } },
+      ],
+      ...reverseSection(through(listeners)),
+    });
+    assert.deepEqual(problems(config(true, ["open", "secure"])), [
+      'reverse.passthrough[0].listeners[1]: listener "secure" requires client certificates, and a passed-through connection is not terminated, so none could be checked: leave it out of this route\'s "listeners"',
+    ]);
+    assert.deepEqual(problems(config(true)), [
+      'reverse.passthrough[0].listeners: applies to every reverse listener (no "listeners"), among them ones that require client certificates ("secure"), which a passed-through connection is not checked for (it is not terminated): name the listeners it applies to in "listeners"',
+    ]);
+    assert.doesNotThrow(() => parseConfig(config(true, ["open"])));
+    assert.doesNotThrow(() => parseConfig(config(false)));
+  });
+
+  it("lets reverse routes' basicAuth name any user when a reverse listener takes certificates", () => {
+    const routes = [{ id: "r", hosts: ["*"], pool: "p", basicAuth: { users: ["carol@corp.example"] } }];
+    assert.doesNotThrow(() => parseConfig({ ...httpsProxy({ caFile: "ca.pem" }, "reverse"), ...reverseSection({ routes }) }));
+    // nor on a route of another reverse listener only: there a name is a typo or a password user
+    const both = (listeners: string[]) => ({
+      listeners: [
+        { name: "partners", mode: "reverse", listen: "127.0.0.1:8443", tls: { certificates, clientCertificates: { caFile: "ca.pem" } } },
+        { name: "web", mode: "reverse", listen: "127.0.0.1:9443", tls: { certificates } },
+      ],
+      ...reverseSection({ routes: [{ ...routes[0], listeners }] }),
+    });
+    assert.doesNotThrow(() => parseConfig(both(["partners"])));
+    assert.deepEqual(problems(both(["web"])), ['reverse.routes[0].basicAuth.users[0]: names user "carol@corp.example", but there is no proxyAuth: no flow has a user']);
+    // an HTTPS proxy listener's certificates sign no one in on a reverse route
+    assert.deepEqual(problems({
+      listeners: [
+        { name: "secure", mode: "explicit", listen: "127.0.0.1:3129", tls: { certificates, clientCertificates: { caFile: "ca.pem" } } },
+        { name: "web", mode: "reverse", listen: "127.0.0.1:8443", tls: { certificates } },
+      ],
+      ...reverseSection({ routes }),
+    }), ['reverse.routes[0].basicAuth.users[0]: names user "carol@corp.example", but there is no proxyAuth: no flow has a user']);
+  });
+
+  it("lets proxy rules name any user, as a certificate may name anyone its CA vouches for", () => {
     const rules = { policy: { rules: [{ hosts: ["x.example"], users: ["carol@corp.example", "Carol Smith"], action: "allow" }] } };
     const config = parseConfig({ ...httpsProxy({ caFile: "ca.pem" }), ...rules });
     assert.deepEqual(config.policy.rules[0]?.users, ["carol@corp.example", "Carol Smith"]);

@@ -171,6 +171,8 @@ export class FakeTls implements TlsCapability {
    * to fail the handshake, or await to hold it.
    */
   beforeConnect: ((options: TlsConnectOptions) => void | Promise<void>) | undefined;
+  /** The certificate (DER) a client "presents" when `accept()` asks for one; null: none. */
+  clientCertificateDer: Uint8Array | null = null;
   readonly #dial: (o: DialOptions) => Promise<Conn>;
 
   constructor(dial: (o: DialOptions) => Promise<Conn>) {
@@ -208,7 +210,14 @@ export class FakeTls implements TlsCapability {
     this.acceptedBytes.push(data.slice());
     this.events.push("accept");
     const plaintext = data.subarray(handshakeRecordsLength(data));
-    return Promise.resolve({ conn: new PrefixedConn(conn, plaintext), alpn: "http/1.1", version: "TLSv1.3", servername: null });
+    const asked = options.requestClientCertificate !== undefined;
+    return Promise.resolve({
+      conn: new PrefixedConn(conn, plaintext),
+      alpn: "http/1.1",
+      version: "TLSv1.3",
+      servername: null,
+      ...(asked ? { peerCertificateDer: this.clientCertificateDer } : {}),
+    });
   }
 }
 

@@ -3,6 +3,7 @@
  * with pools of in-memory backends, and client connections served by `handleReverse`.
  */
 import type { BasicCredentials } from "../../src/auth/proxy-auth.ts";
+import type { ClientCertificatePolicy } from "../../src/auth/certificate-sign-in.ts";
 import type { Conn } from "../../src/core/conn.ts";
 import { memoryConnPair } from "../../src/core/memory-conn.ts";
 import type { FlowContext } from "../../src/flows/context.ts";
@@ -45,7 +46,14 @@ export function state(
   routes: RouteConfig[],
   pools: Record<string, PoolSpec>,
   logs: string[] = [],
-  extra: { store?: CertificateStore; trust?: string[]; credentials?: BasicCredentials; passthrough?: PassthroughRouteConfig[] } = {},
+  extra: {
+    store?: CertificateStore;
+    trust?: string[];
+    credentials?: BasicCredentials;
+    passthrough?: PassthroughRouteConfig[];
+    /** With `store`: clients are asked for certificates (`tls.clientCertificates`). */
+    clientCertificates?: ClientCertificatePolicy;
+  } = {},
 ): ReverseListenerState {
   const map = new Map<string, PoolRuntime>();
   for (const [id, p] of Object.entries(pools)) {
@@ -60,7 +68,15 @@ export function state(
     });
   }
   return {
-    tls: extra.store ? { store: extra.store, minVersion: "TLSv1.2", maxClientHelloBytes: 16384, maxClientHelloRecords: 16 } : null,
+    tls: extra.store
+      ? {
+        store: extra.store,
+        minVersion: "TLSv1.2",
+        maxClientHelloBytes: 16384,
+        maxClientHelloRecords: 16,
+        ...(extra.clientCertificates ? { clientCertificates: extra.clientCertificates } : {}),
+      }
+      : null,
     trust: new TrustList(extra.trust ?? []),
     routes: new RouteTable(routes),
     ...(extra.passthrough ? { passthrough: new PassthroughTable(extra.passthrough) } : {}),
@@ -76,11 +92,16 @@ let nextPort = 51000;
 /**
  * A client connection to a reverse listener on port 8443 (plain HTTP unless the state has
  * TLS): the client's end, the flow's promise, and the listener's end (to reset it). A
- * function for `s` is asked for the state in force each time, as after a reload.
+ * function for `s` is asked for the state in force each time, as after a reload. `extra`
+ * goes over the harness's context.
  */
-export function open(h: FlowHarness, s: ReverseListenerState | (() => ReverseListenerState)): { c: Peer; done: Promise<void>; proxySide: Conn } {
+export function open(
+  h: FlowHarness,
+  s: ReverseListenerState | (() => ReverseListenerState),
+  extra: Partial<FlowContext> = {},
+): { c: Peer; done: Promise<void>; proxySide: Conn } {
   const [proxySide, clientSide] = memoryConnPair({ remote: { address: "127.0.0.1", port: nextPort++ }, local: { address: "127.0.0.1", port: 8443 } });
-  const ctx: FlowContext = { ...h.ctx, mode: "reverse", listenerName: "web" };
+  const ctx: FlowContext = { ...h.ctx, mode: "reverse", listenerName: "web", ...extra };
   return { c: new Peer(clientSide), done: handleReverse(proxySide, ctx, typeof s === "function" ? s : () => s), proxySide };
 }
 

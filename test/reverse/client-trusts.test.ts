@@ -40,6 +40,20 @@ describe("loadClientTrusts", () => {
     assert.notEqual((await loadClientTrusts(c, read, first)).get("secure"), loaded);
   });
 
+  it("loads a reverse listener's too, with forwardCertificate in the policy (a change of it is a new one)", async () => {
+    const ca = await generateCa({ commonName: "App Client CA", validityDays: 30 });
+    const web = (forwardCertificate: boolean) =>
+      parseConfig({
+        listeners: [{ name: "web", mode: "reverse", listen: "127.0.0.1:8443", tls: { certificates, clientCertificates: { caFile: "ca.pem", forwardCertificate } } }],
+        reverse: { pools: { p: { backends: ["http://127.0.0.1:8080"] } }, routes: [{ id: "r", hosts: ["*"], pool: "p" }] },
+      });
+    const first = await loadClientTrusts(web(false), () => ca.certPem);
+    assert.equal(first.get("web")?.policy.forwardCertificate, false);
+    const next = await loadClientTrusts(web(true), () => ca.certPem, first);
+    assert.equal(next.get("web")?.policy.forwardCertificate, true);
+    assert.deepEqual(clientTrustExpiry(web(true), next).cas.map((e) => [e.use, e.listener, e.file]), [["client-ca", "web", "ca.pem"]]);
+  });
+
   it("names the listener, the setting and the file of a problem", async () => {
     await assert.rejects(loadClientTrusts(config({ caFile: "missing.pem" }), () => {
       throw Object.assign(new Error("no such file"), { code: "ENOENT" });

@@ -1,0 +1,33 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { parseConfig } from "../src/config/parse.ts";
+import { uncertifiedRoutes } from "../src/config-check.ts";
+
+const certificates = [{ cert: "app.pem", key: "app.key" }];
+const config = (routeListeners: string[] | undefined, required = true) =>
+  parseConfig({
+    listeners: [
+      { name: "partners", mode: "reverse", listen: "127.0.0.1:8443", tls: { certificates, clientCertificates: { caFile: "ca.pem", required } } },
+      { name: "web", mode: "reverse", listen: "127.0.0.1:9443", tls: { certificates } },
+      { name: "plain", mode: "reverse", listen: "127.0.0.1:9080", tls: false },
+    ],
+    reverse: {
+      pools: { app: { backends: ["http://127.0.0.1:8080"] } },
+      routes: [{ id: "app", hosts: ["app.test"], pool: "app", ...(routeListeners ? { listeners: routeListeners } : {}) }],
+    },
+  });
+
+describe("uncertifiedRoutes", () => {
+  it("warns of a route on a listener that requires certificates and on one that takes none", () => {
+    assert.deepEqual(uncertifiedRoutes(config(undefined)), [
+      'reverse.routes "app" applies to listeners "partners", which require client certificates, and to "web", "plain", which take none: there its backends are reachable without a certificate; if that is not meant, name the listeners in the route\'s "listeners"',
+    ]);
+    assert.equal(uncertifiedRoutes(config(["partners", "plain"])).length, 1);
+  });
+
+  it("says nothing of routes on one kind of listener only, or where certificates are not required", () => {
+    assert.deepEqual(uncertifiedRoutes(config(["partners"])), []);
+    assert.deepEqual(uncertifiedRoutes(config(["web", "plain"])), []);
+    assert.deepEqual(uncertifiedRoutes(config(undefined, false)), []);
+  });
+});

@@ -1,0 +1,249 @@
+import { before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { type BasicCredentials, createBasicCredentials } from "../../src/auth/proxy-auth.ts";
+import type { ClientCertificatePolicy } from "../../src/auth/certificate-sign-in.ts";
+import { hashPassword } from "../../src/auth/password-hash.ts";
+import type { ClientCertificateTrust, ClientCertificateVerdict } from "../../src/pki/client-cert-trust.ts";
+import { CertificateStore } from "../../src/reverse/cert-store.ts";
+import type { ReverseListenerState } from "../../src/reverse/listener-state.ts";
+import { enc, type FlowHarness, type ParsedHead, readResponse, withHarness } from "../helpers/flow-harness.ts";
+import { close, named, open, route, state } from "../helpers/reverse-harness.ts";
+
+const CURL = new Uint8Array(readFileSync(new URL("../fixtures/client-hello/curl-openssl.bin", import.meta.url)));
+const basic = (user: string, password: string) => `Basic ${btoa(`${user}:${password}`)}`;
+
+/**
+ * Trust that takes a "certificate" whose bytes are `cert:<name>` for user <name>, unless the
+ * name is in `revoked`; anything else is not from its CA. Counts its checks.
+ */
+function fakeTrust(revoked: Set<string> = new Set()): ClientCertificateTrust & { checks: number } {
+  const trust = {
+    checks: 0,
+    caPem: ["FAKE CLIENT CA"],
+    crlNextUpdate: null,
+    verify([der]: readonly Uint8Array[]): Promise<ClientCertificateVerdict> {
+      trust.checks += 1;
+      const text = new TextDecoder().decode(der);
+      const name = text.startsWith("cert:") ? text.slice(5) : undefined;
+      if (name === undefined) return Promise.resolve({ ok: false, reason: "the client certificate \"CN=x\" is not issued by a CA of the client CA file" });
+      if (revoked.has(name)) return Promise.resolve({ ok: false, reason: `the client certificate "CN=${name}" (serial 1003) was revoked` });
+      return Promise.resolve({
+        ok: true,
+        certificate: { subject: `CN=${name}`, issuer: "CN=Clients", serial: "1003", sha256: "00", notAfter: new Date(Date.now() + 86_400_000), commonName: name, emails: [], upns: [] },
+      });
+    },
+  };
+  return trust;
+}
+
+const policy = (trust: ClientCertificateTrust, more: Partial<ClientCertificatePolicy> = {}): ClientCertificatePolicy => ({ trust, required: true, user: "cn", ...more });
+const store = () => new CertificateStore([{ chainPem: "CHAIN app", keyPem: "KEY app", names: ["app.test"], source: "app.pem", notAfter: new Date(0) }], 0, "default");
+const pools = { app: { backends: ["http://10.0.0.1"] } };
+const GROUPS: Record<string, readonly string[]> = { dave: ["ops"] };
+const withGroups = { userGroups: (user: string) => GROUPS[user] ?? [] };
+const opts = { interception: {} };
+
+/** One TLS connection presenting `cert` (none: null), each of `requests` on it; the responses. */
+async function connection(h: FlowHarness, s: ReverseListenerState | (() => ReverseListenerState), cert: string | null, requests: string[]) {
+  h.tls.clientCertificateDer = cert === null ? null : enc.encode(cert);
+  const { c, done } = open(h, s, withGroups);
+  await c.write(CURL);
+  const out: { status: number; body: string }[] = [];
+  for (const r of requests) {
+    await c.write(r);
+    const res = await readResponse(c);
+    out.push({ status: res.head.status, body: res.body });
+    if (res.head.get("connection") === "close") break;
+  }
+  await close(c, done);
+  return out;
+}
+
+const get = (path: string, extra = "") => `GET ${path} HTTP/1.1\r\nHost: app.test\r\n${extra}\r\n`;
+
+describe("reverse listener with client certificates", () => {
+  let credentials: BasicCredentials;
+  before(async () => {
+    credentials = createBasicCredentials([{ name: "erin", passwordHash: await hashPassword("s3cret", 100_000) }]);
+  });
+  const routes = () => [
+    route("admin", ["app.test"], "app", { pathPrefix: "/admin", basicAuth: { users: ["alice"], groups: ["ops"], realm: "Admin" } }),
+    route("public", ["app.test"], "app"),
+  ];
+
+  it("asks for a certificate in the handshake; without one, or a bad one, each request gets 403 saying why", async () => {
+    await withHarness(opts, async (h) => {
+      const seen: ParsedHead[] = [];
+      named(h, "10.0.0.1", 80, "ok", seen);
+      const s = state(routes(), pools, [], { store: store(), clientCertificates: policy(fakeTrust(new Set(["carol"]))) });
+      for (const cert of [null, "junk", "cert:carol"]) {
+        const [res] = await connection(h, s, cert, [get("/")]);
+        assert.equal(res?.status, 403);
+      }
+      assert.deepEqual(h.tls.accepts.map((a) => a.requestClientCertificate), [{ caPem: ["FAKE CLIENT CA"] }, { caPem: ["FAKE CLIENT CA"] }, { caPem: ["FAKE CLIENT CA"] }]);
+      assert.equal(seen.length, 0);
+      assert.deepEqual(h.requestRecords.map((q) => [q.status, q.decision, q.rule, q.reason, q.error]), [
+        [403, "deny", "client-certificate", "A valid client certificate is required: no client certificate", null],
+        [403, "deny", "client-certificate", 'A valid client certificate is required: the client certificate "CN=x" is not issued by a CA of the client CA file', null],
+        [403, "deny", "client-certificate", 'A valid client certificate is required: the client certificate "CN=carol" (serial 1003) was revoked', null],
+      ]);
+      assert.ok(h.records.every((r) => r.end === "denied"));
+    });
+  });
+
+  it("signs the user in: the backend gets X-Forwarded-User, never one the client made up, nor its Client-Cert", async () => {
+    await withHarness(opts, async (h) => {
+      const seen: ParsedHead[] = [];
+      named(h, "10.0.0.1", 80, "ok", seen);
+      const s = state(routes(), pools, [], { store: store(), clientCertificates: policy(fakeTrust()) });
+      const res = await connection(h, s, "cert:bob", [get("/", "X-Forwarded-User: root\r\nClient-Cert: :AAAA:\r\nClient-Cert-Chain: :AAAA:\r\n"), get("/again")]);
+      assert.deepEqual(res.map((r) => r.status), [200, 200]);
+      assert.deepEqual(seen.map((q) => q.all("x-forwarded-user")), [["bob"], ["bob"]]);
+      assert.deepEqual(seen.map((q) => [q.get("client-cert"), q.get("client-cert-chain")]), [[undefined, undefined], [undefined, undefined]]);
+      assert.deepEqual(h.requestRecords.map((q) => [q.rule, q.user]), [["public", "bob"], ["public", "bob"]]);
+      assert.equal(h.record().user, "bob");
+    });
+  });
+
+  it("a user name that is not printable ASCII reaches the backend percent-encoded, not as a 502 that ejects it", async () => {
+    await withHarness(opts, async (h) => {
+      const seen: ParsedHead[] = [];
+      named(h, "10.0.0.1", 80, "ok", seen);
+      const s = state(routes(), pools, [], { store: store(), clientCertificates: policy(fakeTrust()) });
+      const res = await connection(h, s, "cert:Łukasz Nowak", [get("/")]);
+      assert.deepEqual(res.map((r) => r.status), [200]);
+      assert.deepEqual(seen[0]?.all("x-forwarded-user"), ["%C5%81ukasz Nowak"]);
+      assert.equal(h.requestRecords[0]?.user, "Łukasz Nowak");
+    });
+  });
+
+  it("forwardCertificate: the backend gets the verified certificate in Client-Cert (RFC 9440)", async () => {
+    await withHarness(opts, async (h) => {
+      const seen: ParsedHead[] = [];
+      named(h, "10.0.0.1", 80, "ok", seen);
+      const s = state(routes(), pools, [], { store: store(), clientCertificates: policy(fakeTrust(), { forwardCertificate: true }) });
+      await connection(h, s, "cert:bob", [get("/", "Client-Cert: :AAAA:\r\n")]);
+      assert.deepEqual(seen[0]?.all("client-cert"), [`:${btoa("cert:bob")}:`]);
+    });
+  });
+
+  it("a route's basicAuth takes the certificate's user in place of a password: listed users and groups through, others 403", async () => {
+    await withHarness(opts, async (h) => {
+      const seen: ParsedHead[] = [];
+      named(h, "10.0.0.1", 80, "ok", seen);
+      const s = state(routes(), pools, [], { store: store(), credentials, clientCertificates: policy(fakeTrust()) });
+      const statuses = [];
+      for (const cert of ["cert:alice", "cert:dave", "cert:bob"]) {
+        const [res] = await connection(h, s, cert, [get("/admin/x", `Authorization: ${basic("erin", "s3cret")}\r\n`)]);
+        statuses.push(res?.status);
+      }
+      assert.deepEqual(statuses, [200, 200, 403]);
+      assert.deepEqual(seen.map((q) => [q.all("x-forwarded-user"), q.get("authorization")]), [[["alice"], undefined], [["dave"], undefined]]);
+      assert.match(h.requestRecords[2]?.reason ?? "", /User "bob" is not allowed on route "admin"/);
+    });
+  });
+
+  it("required: false: a client without a certificate goes on to the route's password; one with a bad certificate is refused", async () => {
+    await withHarness(opts, async (h) => {
+      const seen: ParsedHead[] = [];
+      named(h, "10.0.0.1", 80, "ok", seen);
+      const routesErin = [route("admin", ["app.test"], "app", { pathPrefix: "/admin", basicAuth: { users: ["alice", "erin"], realm: "Admin" } }), route("public", ["app.test"], "app")];
+      const s = state(routesErin, pools, [], { store: store(), credentials, clientCertificates: policy(fakeTrust(), { required: false }) });
+      const none = await connection(h, s, null, [get("/", "X-Forwarded-User: root\r\n"), get("/admin"), get("/admin", `Authorization: ${basic("erin", "s3cret")}\r\n`)]);
+      assert.deepEqual(none.map((r) => r.status), [200, 401]);
+      const again = await connection(h, s, null, [get("/admin", `Authorization: ${basic("erin", "s3cret")}\r\n`)]);
+      assert.deepEqual(again.map((r) => r.status), [200]);
+      const bad = await connection(h, s, "junk", [get("/")]);
+      assert.deepEqual(bad.map((r) => r.status), [403]);
+      // the client's own X-Forwarded-User never reaches the backend on such a listener
+      assert.deepEqual(seen.map((q) => q.all("x-forwarded-user")), [[], ["erin"]]);
+    });
+  });
+
+  it("each request is checked against the settings in force: a revocation holds from the open connection's next request", async () => {
+    await withHarness(opts, async (h) => {
+      named(h, "10.0.0.1", 80, "ok");
+      const revoked = new Set<string>();
+      const trust = fakeTrust(revoked);
+      const s = state(routes(), pools, [], { store: store(), clientCertificates: policy(trust) });
+      h.tls.clientCertificateDer = enc.encode("cert:bob");
+      const { c, done } = open(h, s, withGroups);
+      await c.write(CURL);
+      await c.write(get("/"));
+      assert.equal((await readResponse(c)).head.status, 200);
+      revoked.add("bob");
+      await c.write(get("/"));
+      const res = await readResponse(c);
+      assert.equal(res.head.status, 403);
+      assert.match(res.body, /was revoked/);
+      await close(c, done);
+      assert.equal(trust.checks, 2);
+    });
+  });
+
+  it("after a reload: a connection asked for a certificate is refused once the listener takes none; one never asked is refused once it requires one", async () => {
+    await withHarness(opts, async (h) => {
+      named(h, "10.0.0.1", 80, "ok");
+      const withCerts = state(routes(), pools, [], { store: store(), clientCertificates: policy(fakeTrust()) });
+      const without = state(routes(), pools, [], { store: store() });
+      let now = withCerts;
+      h.tls.clientCertificateDer = enc.encode("cert:bob");
+      const first = open(h, () => now, withGroups);
+      await first.c.write(CURL);
+      await first.c.write(get("/"));
+      assert.equal((await readResponse(first.c)).head.status, 200);
+      now = without;
+      await first.c.write(get("/"));
+      const refused = await readResponse(first.c);
+      assert.equal(refused.head.status, 403);
+      assert.match(refused.body, /client certificate settings changed since this connection was made; connect again/);
+      await close(first.c, first.done);
+      now = without;
+      h.tls.clientCertificateDer = enc.encode("cert:bob");
+      const { c, done } = open(h, () => now, withGroups);
+      await c.write(CURL);
+      await c.write(get("/"));
+      assert.equal((await readResponse(c)).head.status, 200);
+      assert.equal(h.tls.accepts.at(-1)?.requestClientCertificate, undefined);
+      now = withCerts;
+      await c.write(get("/"));
+      const res = await readResponse(c);
+      assert.equal(res.head.status, 403);
+      assert.match(res.body, /no client certificate/);
+      await close(c, done);
+    });
+  });
+
+  it("a plain-HTTP connection is refused when a reload makes its listener require certificates", async () => {
+    await withHarness({}, async (h) => {
+      named(h, "10.0.0.1", 80, "ok");
+      const plain = state(routes(), pools);
+      let now: ReverseListenerState = plain;
+      const { c, done } = open(h, () => now);
+      await c.write(get("/"));
+      assert.equal((await readResponse(c)).head.status, 200);
+      now = { ...plain, tls: { store: store(), minVersion: "TLSv1.2", maxClientHelloBytes: 16384, maxClientHelloRecords: 16, clientCertificates: policy(fakeTrust()) } };
+      await c.write(get("/"));
+      assert.equal((await readResponse(c)).head.status, 403);
+      await close(c, done);
+    });
+  });
+
+  it("on a listener without certificates: who the client is comes from no untrusted client, look-alikes included; a trusted proxy's stands", async () => {
+    await withHarness({}, async (h) => {
+      const seen: ParsedHead[] = [];
+      named(h, "10.0.0.1", 80, "ok", seen);
+      const spoof = "X-Forwarded-User: alice\r\nX_Forwarded_User: alice\r\nClient-Cert: :AAAA:\r\nClient-Cert-Chain: :AAAA:\r\n";
+      for (const trust of [[], ["127.0.0.1"]]) {
+        const { c, done } = open(h, state(routes(), pools, [], { trust }));
+        await c.write(get("/", spoof));
+        assert.equal((await readResponse(c)).head.status, 200);
+        await close(c, done);
+      }
+      const identity = (q: ParsedHead | undefined) => ["x-forwarded-user", "x_forwarded_user", "client-cert", "client-cert-chain"].map((n) => q?.all(n));
+      assert.deepEqual(identity(seen[0]), [[], [], [], []]);
+      assert.deepEqual(identity(seen[1]), [["alice"], ["alice"], [":AAAA:"], [":AAAA:"]]);
+    });
+  });
+});
