@@ -4,9 +4,8 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import tls from "node:tls";
 import { join } from "node:path";
-import { tempDir } from "../helpers/temp-dir.ts";
 import { makeTestPki, type TestPki } from "./support/certs.ts";
-import { type ClientCert, type ClientPki, makeClientPki } from "./support/client-pki.ts";
+import { type ClientCert, type ClientPki, makeClientCast } from "./support/client-pki.ts";
 import { curl } from "./support/curl.ts";
 import { cliCommand, type GatewayProcess, startGateway } from "./support/gateway.ts";
 import { type Origin, startOrigin } from "./support/origin.ts";
@@ -22,7 +21,6 @@ import { x509 } from "../../src/pki/_x509.ts";
 describe("HTTPS proxy listener with client certificates", { timeout: 120_000 }, () => {
   let pki: TestPki;
   let clients: ClientPki;
-  let foreign: ClientPki;
   let alice: ClientCert;
   let bob: ClientCert;
   let dave: ClientCert;
@@ -34,15 +32,7 @@ describe("HTTPS proxy listener with client certificates", { timeout: 120_000 }, 
 
   before(async () => {
     pki = makeTestPki(["origin.test", "127.0.0.1"]);
-    clients = makeClientPki();
-    foreign = makeClientPki("Someone Else's CA");
-    alice = clients.issue("alice", "/CN=alice", "alice@corp.test");
-    bob = clients.issue("bob", "/CN=bob");
-    dave = clients.issue("dave", "/CN=dave");
-    carol = clients.issue("carol", "/CN=carol");
-    crlFile = join(tempDir("tollgate-crl-"), "clients.crl");
-    writeFileSync(crlFile, readFileSync(clients.revoke(carol.cert)));
-    mallory = foreign.issue("alice", "/CN=alice"); // the right name, the wrong CA
+    ({ clients, alice, bob, dave, carol, mallory, crlFile } = makeClientCast());
     const [cmd, ...args] = cliCommand();
     const hash = execFileSync(cmd!, [...args, "auth", "hash", "--iterations", "100000"], { input: "s3cret\n", encoding: "utf8" }).trim();
     origin = await startOrigin();

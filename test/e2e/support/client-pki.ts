@@ -68,3 +68,40 @@ export function makeClientPki(name = "Tollgate Test Client CA"): ClientPki {
     crl,
   };
 }
+
+/** The people of the client-certificate tests, and the CRL file the gateway reads. */
+export interface ClientCast {
+  readonly clients: ClientPki;
+  /** Another CA, which no listener trusts. */
+  readonly foreign: ClientPki;
+  /** CN=alice, with e-mail alice@corp.test. */
+  readonly alice: ClientCert;
+  readonly bob: ClientCert;
+  readonly dave: ClientCert;
+  /** Revoked in `crlFile`. */
+  readonly carol: ClientCert;
+  /** CN=alice from the foreign CA: the right name, the wrong CA. */
+  readonly mallory: ClientCert;
+  /** A copy of the clients CA's CRL, in a directory of its own (rewrite it to revoke more). */
+  readonly crlFile: string;
+}
+
+/** Makes a client CA, a foreign one, and the certificates of {@link ClientCast}. */
+export function makeClientCast(): ClientCast {
+  const clients = makeClientPki();
+  const foreign = makeClientPki("Someone Else's CA");
+  const carol = clients.issue("carol", "/CN=carol");
+  const crlFile = join(tempDir("tollgate-crl-"), "clients.crl");
+  const cast = {
+    clients,
+    foreign,
+    alice: clients.issue("alice", "/CN=alice", "alice@corp.test"),
+    bob: clients.issue("bob", "/CN=bob"),
+    dave: clients.issue("dave", "/CN=dave"),
+    carol,
+    mallory: foreign.issue("alice", "/CN=alice"),
+    crlFile,
+  };
+  writeFileSync(crlFile, readFileSync(clients.revoke(carol.cert)));
+  return cast;
+}
