@@ -1,5 +1,6 @@
 import type { BodyFraming } from "../protocol/body-framing.ts";
-import { ChunkedDecoder } from "../protocol/chunked.ts";
+import { ChunkedDecoder, encodeChunk, encodeLastChunk } from "../protocol/chunked.ts";
+import type { HeaderList } from "../protocol/http-headers.ts";
 import { HttpParseError } from "../protocol/http-errors.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import { FlowTimeoutError, IdleDeadline } from "./idle-deadline.ts";
@@ -20,6 +21,11 @@ export interface RelayExtras {
    * that would pass it is not made, and `exceeded()` is thrown instead.
    */
   readonly limit?: { readonly bytes: number; readonly exceeded: () => Error };
+  /**
+   * A chunked body is framed anew, its trailer section passed through this (e.g. to drop
+   * fields the receiver must only believe from us): each chunk is written as it was decoded.
+   */
+  readonly trailers?: (trailers: HeaderList) => HeaderList;
 }
 
 /**
@@ -102,7 +108,10 @@ async function relayFramed(
           const part = r.consumed === chunk.byteLength ? chunk : chunk.subarray(0, r.consumed);
           if (r.done) src.unread(chunk.subarray(r.consumed));
           if (limit !== undefined) for (const d of r.data) count(d.byteLength);
-          for (const out of extra.dechunk ? r.data : [part]) {
+          const reframe = extra.trailers;
+          const outs = reframe ? r.data.filter((d) => d.byteLength > 0).map(encodeChunk) : extra.dechunk ? r.data : [part];
+          if (reframe && r.done) outs.push(encodeLastChunk(reframe(decoder.trailers)));
+          for (const out of outs) {
             copied += out.byteLength;
             if (out.byteLength > 0) await write(out);
           }

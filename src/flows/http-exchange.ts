@@ -64,6 +64,8 @@ export interface ExchangeOptions {
   readonly bodyLimits?: { readonly request?: BodyLimit; readonly response?: BodyLimit };
   /** Shows the bytes moved while the exchange runs, and takes what it counts for at its end. */
   readonly meter?: ExchangeMeter;
+  /** What of a chunked request body's trailer section goes upstream (absent: all of it, as sent). */
+  readonly requestTrailers?: (trailers: HeaderList) => HeaderList;
 }
 
 /** A limit on one body, and the error for a body over it (`length`: the announced one, if any). */
@@ -168,7 +170,12 @@ export async function exchange(
     // The request body goes up while we wait for the response: a client sending
     // "Expect: 100-continue" waits for the 100 before its body, and an origin may answer early.
     const awaitsContinue = /(^|,)\s*100-continue\s*($|,)/i.test(head.headers.get("expect") ?? "");
-    const body = wholeReq ? Promise.resolve() : relayBody(hop.clientReader, upW, reqFraming, idle, stall, 400, { progress: upProgress, awaitsContinue, ...relayLimit(requestLimit) });
+    const body = wholeReq ? Promise.resolve() : relayBody(hop.clientReader, upW, reqFraming, idle, stall, 400, {
+      progress: upProgress,
+      awaitsContinue,
+      ...relayLimit(requestLimit),
+      ...(options.requestTrailers ? { trailers: options.requestTrailers } : {}),
+    });
     upload = body.then(() => {
       uploadDone = true;
       answerWait?.resume();

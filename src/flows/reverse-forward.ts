@@ -13,7 +13,7 @@ import type { HeaderList } from "../protocol/http-headers.ts";
 import { connectionOptions, stripHopByHop } from "../protocol/hop-by-hop.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
 import { backendName, dialBackend } from "../reverse/dial.ts";
-import { forwardedHeaders, forwardedUserValue, IDENTITY_FIELDS, withoutFields } from "../reverse/forwarded.ts";
+import { FORWARDING_FIELDS, forwardedHeaders, forwardedUserValue, IDENTITY_FIELDS, withoutFields, withoutLookalikes } from "../reverse/forwarded.ts";
 import { REQUEST_ID_FIELD } from "../reverse/request-id.ts";
 import { applyHeaderEdits, isNoop } from "../protocol/header-edits.ts";
 import { idleKey, type PoolRuntime } from "../reverse/listener-state.ts";
@@ -124,12 +124,15 @@ export function backendRequestHeaders(
   // password the gateway checked stays with it
   const basicAuth = req.route.config.basicAuth !== undefined;
   if (basicAuth) h = h.delete("authorization");
-  if (!req.trusted || basicAuth || req.certificates) h = withoutFields(h, IDENTITY_FIELDS);
+  h = !req.trusted || basicAuth || req.certificates ? withoutFields(h, IDENTITY_FIELDS) : withoutLookalikes(h, IDENTITY_FIELDS);
   if (req.user !== null) h = h.append("X-Forwarded-User", forwardedUserValue(req.user));
   if (req.forwardCertificate) h = h.append("Client-Cert", clientCertField(req.forwardCertificate));
   const edits = req.route.config.requestHeaders;
   return isNoop(edits) ? h : applyHeaderEdits(h, edits);
 }
+
+/** Trailer fields never passed to a backend. */
+const TRAILER_DROPPED: readonly string[] = [...FORWARDING_FIELDS, ...IDENTITY_FIELDS];
 
 /** A `Client-Cert` value (RFC 9440 §2.2): the DER as a structured-field byte sequence, `:base64:`. */
 export function clientCertField(der: Uint8Array): string {
@@ -224,6 +227,9 @@ export async function forwardReverse(
   const editResponse = req.route.config.responseHeaders;
   const options = {
     ...(req.meter ? { meter: req.meter } : {}),
+    // no one sends where a request came from or who sent it in trailers: a backend (or its
+    // framework) that merges them into the fields must not find a client's own there
+    requestTrailers: (t: HeaderList) => withoutFields(t, TRAILER_DROPPED),
     // the client (and whoever it reports a problem to) gets the id our request line has,
     // unless the backend named its own; the route's edits come after (they may remove it)
     responseHeaders: (h: HeaderList) => {

@@ -37,14 +37,19 @@ export const FORWARDING_FIELDS: readonly string[] = Object.freeze([
  */
 export const IDENTITY_FIELDS: readonly string[] = Object.freeze(["x-forwarded-user", "client-cert", "client-cert-chain"]);
 
-/**
- * `headers` without the fields `names` (lower case), nor their look-alikes with `_` for `-`
- * (`X_Forwarded_For`), which CGI-style backends take for the same field.
- */
+/** `headers` without the fields `names` (lower case), nor their {@link withoutLookalikes look-alikes}. */
 export function withoutFields(headers: HeaderList, names: readonly string[]): HeaderList {
-  const h = headers.delete(...names);
-  if (!h.entries.some(([name]) => name.includes("_"))) return h;
-  return h.filter(([name]) => !names.includes(name.toLowerCase().replaceAll("_", "-")));
+  return withoutLookalikes(headers.delete(...names), names);
+}
+
+/**
+ * `headers` without look-alikes of the fields `names` (lower case) with `_` for `-`
+ * (`X_Forwarded_For`), which CGI-style backends take for the same field. No proxy sends
+ * those: they go from anyone, also where the fields themselves are kept.
+ */
+export function withoutLookalikes(headers: HeaderList, names: readonly string[]): HeaderList {
+  if (!headers.entries.some(([name]) => name.includes("_"))) return headers;
+  return headers.filter(([name]) => !(name.includes("_") && names.includes(name.toLowerCase().replaceAll("_", "-"))));
 }
 
 const UTF8 = new TextEncoder();
@@ -127,6 +132,7 @@ export function forwardedHeaders(headers: HeaderList, info: ForwardingInfo): Hea
   if (info.host !== undefined && info.host !== "") element += `;host=${forwardedValue(info.host)}`;
   element += `;proto=${info.proto}`;
   if (info.trusted) {
+    h = withoutLookalikes(h, FORWARDING_FIELDS);
     const xff = h.getAll("x-forwarded-for").map((v) => v.trim()).filter((v) => v !== "");
     h = h.delete("x-forwarded-for").append("X-Forwarded-For", [...xff, peer].join(", "));
     if (!h.has("x-forwarded-proto")) h = h.append("X-Forwarded-Proto", info.proto);

@@ -7,7 +7,7 @@ import { hashPassword } from "../../src/auth/password-hash.ts";
 import type { ClientCertificateTrust, ClientCertificateVerdict } from "../../src/pki/client-cert-trust.ts";
 import { CertificateStore } from "../../src/reverse/cert-store.ts";
 import type { ReverseListenerState } from "../../src/reverse/listener-state.ts";
-import { enc, type FlowHarness, type ParsedHead, readResponse, withHarness } from "../helpers/flow-harness.ts";
+import { enc, type FlowHarness, okResponse, type ParsedHead, readResponse, withHarness } from "../helpers/flow-harness.ts";
 import { close, named, open, route, state } from "../helpers/reverse-harness.ts";
 
 const CURL = new Uint8Array(readFileSync(new URL("../fixtures/client-hello/curl-openssl.bin", import.meta.url)));
@@ -243,7 +243,26 @@ describe("reverse listener with client certificates", () => {
       }
       const identity = (q: ParsedHead | undefined) => ["x-forwarded-user", "x_forwarded_user", "client-cert", "client-cert-chain"].map((n) => q?.all(n));
       assert.deepEqual(identity(seen[0]), [[], [], [], []]);
-      assert.deepEqual(identity(seen[1]), [["alice"], ["alice"], [":AAAA:"], [":AAAA:"]]);
+      // a trusted proxy's own fields stand; look-alikes with _ come from no one
+      assert.deepEqual(identity(seen[1]), [["alice"], [], [":AAAA:"], [":AAAA:"]]);
+    });
+  });
+
+  it("a chunked request's trailers reach the backend without forwarding or identity fields, look-alikes included", async () => {
+    await withHarness({}, async (h) => {
+      let raw = "";
+      h.origin("10.0.0.1", 80, async (o) => {
+        await o.readHead();
+        raw = await o.readUntil("\r\n0\r\n");
+        raw += await o.readUntil("\r\n\r\n");
+        await o.write(okResponse("ok"));
+      });
+      const { c, done } = open(h, state(routes(), pools));
+      await c.write("POST /upload HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n");
+      await c.write("5\r\nhello\r\n6\r\n world\r\n0\r\nX-Checksum: abc\r\nX-Forwarded-User: root\r\nClient-Cert: :AAAA:\r\nX-Forwarded-For: 6.6.6.6\r\nx_forwarded_user: root\r\n\r\n");
+      assert.equal((await readResponse(c)).head.status, 200);
+      await close(c, done);
+      assert.equal(raw, "5\r\nhello\r\n6\r\n world\r\n0\r\nX-Checksum: abc\r\n\r\n");
     });
   });
 });
