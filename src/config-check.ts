@@ -133,8 +133,9 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
 
 /**
  * Routes that apply both to a reverse listener requiring client certificates and to one that
- * takes none (a route without `listeners` applies to every reverse listener): the app is
- * reachable without a certificate on the second, which may not be meant.
+ * does not (takes none, or `required: false`; a route without `listeners` applies to every
+ * reverse listener): the app is reachable without a certificate on the second, which may not
+ * be meant.
  */
 export function uncertifiedRoutes(config: Config): string[] {
   const reverse = config.listeners.filter((l) => l.mode === "reverse");
@@ -142,10 +143,10 @@ export function uncertifiedRoutes(config: Config): string[] {
   for (const route of config.reverse?.routes ?? []) {
     const on = reverse.filter((l) => !route.listeners || route.listeners.includes(l.name));
     const required = on.filter((l) => l.tls?.clientCertificates?.required === true).map((l) => JSON.stringify(l.name));
-    const none = on.filter((l) => !l.tls?.clientCertificates).map((l) => JSON.stringify(l.name));
-    if (required.length === 0 || none.length === 0) continue;
+    const optional = on.filter((l) => l.tls?.clientCertificates?.required !== true).map((l) => JSON.stringify(l.name));
+    if (required.length === 0 || optional.length === 0) continue;
     out.push(
-      `reverse.routes "${route.id}" applies to listeners ${required.join(", ")}, which require client certificates, and to ${none.join(", ")}, which take none: ` +
+      `reverse.routes "${route.id}" applies to listeners ${required.join(", ")}, which require client certificates, and to ${optional.join(", ")}, which do not: ` +
         `there its backends are reachable without a certificate; if that is not meant, name the listeners in the route's "listeners"`,
     );
   }

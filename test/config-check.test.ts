@@ -20,12 +20,18 @@ const config = (routeListeners: string[] | undefined, required = true) =>
 describe("uncertifiedRoutes", () => {
   it("warns of a route on a listener that requires certificates and on one that takes none", () => {
     assert.deepEqual(uncertifiedRoutes(config(undefined)), [
-      'reverse.routes "app" applies to listeners "partners", which require client certificates, and to "web", "plain", which take none: there its backends are reachable without a certificate; if that is not meant, name the listeners in the route\'s "listeners"',
+      'reverse.routes "app" applies to listeners "partners", which require client certificates, and to "web", "plain", which do not: there its backends are reachable without a certificate; if that is not meant, name the listeners in the route\'s "listeners"',
     ]);
     assert.equal(uncertifiedRoutes(config(["partners", "plain"])).length, 1);
   });
 
-  it("says nothing of routes on one kind of listener only, or where certificates are not required", () => {
+  it("counts a listener where certificates are optional among those that do not require them", () => {
+    assert.equal(uncertifiedRoutes(config(["partners", "web"])).length, 1);
+    const optional = config(undefined, false);
+    assert.deepEqual(uncertifiedRoutes({ ...optional, listeners: [optional.listeners[0]!, { ...config(undefined).listeners[0]!, name: "strict" }] }).length, 1);
+  });
+
+  it("says nothing of routes on listeners that all require certificates, or none", () => {
     assert.deepEqual(uncertifiedRoutes(config(["partners"])), []);
     assert.deepEqual(uncertifiedRoutes(config(["web", "plain"])), []);
     assert.deepEqual(uncertifiedRoutes(config(undefined, false)), []);

@@ -92,8 +92,8 @@ export function certificateUser(
     const what = field === "cn" ? "common name (CN)" : field === "email" ? "e-mail address" : "user principal name (UPN)";
     return { ok: false, reason: `the client certificate ${subject} has no ${what} to take the user name from` };
   }
-  if (!USER_NAME_RE.test(value) || /\p{Cs}/u.test(value)) {
-    return { ok: false, reason: `the client certificate ${subject} names user ${JSON.stringify(value.slice(0, 80))}, which cannot be a user name (1-64 characters, no colon, control characters or broken Unicode)` };
+  if (!USER_NAME_RE.test(value)) {
+    return { ok: false, reason: `the client certificate ${subject} names user ${JSON.stringify(value.slice(0, 80))}, which cannot be a user name (1-64 characters, no colon or control characters)` };
   }
   return { ok: true, user: value };
 }

@@ -104,7 +104,11 @@ export function userNameProblem(config: Record<string, unknown>, signedInOn: "ex
     if (names.has(name)) return undefined;
     if (!USER_NAME_RE.test(name)) return `${JSON.stringify(name)} cannot be a proxyAuth user name (1-64 characters, no colon or control characters)`;
     if (certificates) return undefined;
-    if (!isPlainObject(auth)) return `names user ${JSON.stringify(name)}, but there is no proxyAuth: no flow has a user`;
+    if (!isPlainObject(auth)) {
+      return signedInOn === "reverse"
+        ? `names user ${JSON.stringify(name)}, but there is no proxyAuth, and no listener of the route takes client certificates: no request of it has a user`
+        : `names user ${JSON.stringify(name)}, but there is no proxyAuth: no flow has a user`;
+    }
     if (!directory || folded.has(name.toLowerCase())) return `no proxyAuth user named ${JSON.stringify(name)}`;
     if (!DIRECTORY_NAME_RE.test(name)) return `${JSON.stringify(name)} is not a local user, nor a name the directory is asked about (letters, digits and ._@- only)`;
     if (name !== name.toLowerCase()) return `${JSON.stringify(name)} is not a local user, and directory users are named in lower case: write ${JSON.stringify(name.toLowerCase())}`;

@@ -24,9 +24,12 @@ export function expected(what: string): Message {
   return (issue) => `expected ${what}, got ${describeValue(issue.input)}`;
 }
 
-/** A `proxyAuth` user name (Basic credentials cannot carry a colon in it). */
+/**
+ * A user name: 1-64 characters, no colon (Basic credentials cannot carry one), no control
+ * characters (C0, DEL, C1: names go into log lines), and well-formed (no lone surrogate).
+ */
 // deno-lint-ignore no-control-regex -- refusing control characters is the point
-export const USER_NAME_RE = /^[^:\x00-\x1f]{1,64}$/;
+export const USER_NAME_RE = /^[^:\x00-\x1f\x7f-\x9f\p{Cs}]{1,64}$/u;
 
 /** True for `{}`-like objects (not arrays, not class instances). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -68,7 +68,8 @@ describe("config: tls.clientCertificates of an HTTPS proxy or reverse listener",
       ...reverseSection({ routes: [{ ...routes[0], listeners }] }),
     });
     assert.doesNotThrow(() => parseConfig(both(["partners"])));
-    assert.deepEqual(problems(both(["web"])), ['reverse.routes[0].basicAuth.users[0]: names user "carol@corp.example", but there is no proxyAuth: no flow has a user']);
+    const noUser = 'reverse.routes[0].basicAuth.users[0]: names user "carol@corp.example", but there is no proxyAuth, and no listener of the route takes client certificates: no request of it has a user';
+    assert.deepEqual(problems(both(["web"])), [noUser]);
     // an HTTPS proxy listener's certificates sign no one in on a reverse route
     assert.deepEqual(problems({
       listeners: [
@@ -76,7 +77,7 @@ describe("config: tls.clientCertificates of an HTTPS proxy or reverse listener",
         { name: "web", mode: "reverse", listen: "127.0.0.1:8443", tls: { certificates } },
       ],
       ...reverseSection({ routes }),
-    }), ['reverse.routes[0].basicAuth.users[0]: names user "carol@corp.example", but there is no proxyAuth: no flow has a user']);
+    }), [noUser]);
   });
 
   it("lets proxy rules name any user, as a certificate may name anyone its CA vouches for", () => {

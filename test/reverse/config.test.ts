@@ -138,7 +138,7 @@ describe("config: reverse proxy", () => {
       'reverse.routes[0].basicAuth.users[1]: no proxyAuth user named "mallory"',
     ]);
     assert.deepEqual(problems(base({}, { routes: [{ hosts: ["*"], pool: "app", basicAuth: { users: ["alice"] } }] })), [
-      'reverse.routes[0].basicAuth.users[0]: names user "alice", but there is no proxyAuth: no flow has a user',
+      'reverse.routes[0].basicAuth.users[0]: names user "alice", but there is no proxyAuth, and no listener of the route takes client certificates: no request of it has a user',
     ]);
     const [empty] = problems({ ...base({}, { routes: [{ hosts: ["*"], pool: "app", basicAuth: { users: [] } }] }), proxyAuth });
     assert.match(empty ?? "", /^reverse\.routes\[0\]\.basicAuth: expected at least one user or group in "users" or "groups"/);
