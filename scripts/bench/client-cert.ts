@@ -1,8 +1,9 @@
 /**
- * Client-certificate verification benchmark (HTTPS proxy listeners' `clientCertificates`):
- * what checking a client's certificate costs a new connection, cold and from the verdict
- * cache, with and without a large CRL, against the one thing it cannot avoid (a bare
- * ECDSA P-256 signature check with WebCrypto, measured in the same run).
+ * Client-certificate verification benchmark (`clientCertificates` of HTTPS proxy and reverse
+ * listeners): what checking a client's certificate costs a new connection, cold and from the
+ * verdict cache, with and without a large CRL, and each further request on a connection,
+ * against the one thing it cannot avoid (a bare ECDSA P-256 signature check with WebCrypto,
+ * measured in the same run).
  *
  *   bun scripts/bench/client-cert.ts [--certs 300] [--revoked 2000]
  *   deno run -A scripts/bench/client-cert.ts [--certs 300] [--revoked 2000]
@@ -75,13 +76,17 @@ await timeEach(50, (i) => plain.verify([leaves[certs * 2 + i] as Uint8Array])); 
 const baseline = median(await timeEach(certs, bare));
 const cold = median(await timeEach(certs, (i) => plain.verify([leaves[i] as Uint8Array])));
 const cached = median(await timeEach(certs, (i) => plain.verify([leaves[i] as Uint8Array])));
+// a new connection with a known certificate: the same bytes in a new array, hashed for the cache
+const copies = leaves.slice(0, certs).map((der) => Uint8Array.from(der));
+const cachedNew = median(await timeEach(certs, (i) => plain.verify([copies[i] as Uint8Array])));
 const coldCrl = median(await timeEach(certs, (i) => withCrl.verify([leaves[certs + i] as Uint8Array])));
 
 const rows: [string, number][] = [
   ["baseline: one ECDSA P-256 signature check", baseline],
   ["verify, cold (no CRL)", cold],
   [`verify, cold (CRL of ${revoked} entries)`, coldCrl],
-  ["verify, cached verdict", cached],
+  ["verify, cached verdict, new connection", cachedNew],
+  ["verify, cached verdict, same connection", cached],
 ];
 console.log(`client certificate verification — ${runtimeName()}, ${certs} certificates, medians`);
 for (const [what, ms] of rows) console.log(`${what.padEnd(46)} ${(ms * 1000).toFixed(1).padStart(9)} µs  ${(ms / baseline).toFixed(2).padStart(6)}× baseline`);

@@ -45,7 +45,11 @@ export interface ClientCertificateTrust {
   readonly caPem: readonly string[];
   /** The earliest nextUpdate of the CRLs (null without CRLs or when none has nextUpdate). */
   readonly crlNextUpdate: Date | null;
-  /** Verifies the chain a client presented: leaf first, then whatever else it sent (possibly including anchors, possibly in any order, possibly unrelated certificates). */
+  /**
+   * Verifies the chain a client presented: leaf first, then whatever else it sent (possibly
+   * including anchors, possibly in any order, possibly unrelated certificates). An array passed
+   * must keep its bytes: a lone certificate's array is remembered, for the next call with it.
+   */
   verify(chainDer: readonly Uint8Array[]): Promise<ClientCertificateVerdict>;
 }
 
@@ -219,10 +223,18 @@ export async function loadClientCertificateTrust(
   const checkRevocation = crls.size > 0;
 
   const cache = new Map<string, { readonly verdict: Promise<ClientCertificateVerdict>; until: number }>();
+  // A connection's requests present the very same certificate array: its key is kept with it,
+  // so they skip hashing it (the array is the caller's copy, never changed after the handshake).
+  const keys = new WeakMap<Uint8Array, string>();
   const verify = async (chain: readonly Uint8Array[]): Promise<ClientCertificateVerdict> => {
     const ders = chain.slice(0, MAX_PRESENTED).map((der) => der.slice());
     if (ders.length === 0) return { ok: false, reason: "no client certificate" };
-    const key = hex(await crypto.subtle.digest("SHA-256", lengthPrefixed(ders)));
+    const single = chain.length === 1 ? chain[0] : undefined;
+    let key = single && keys.get(single);
+    if (!key) {
+      key = hex(await crypto.subtle.digest("SHA-256", lengthPrefixed(ders)));
+      if (single) keys.set(single, key);
+    }
     const t = now();
     const hit = cache.get(key);
     if (hit !== undefined && t < hit.until) return hit.verdict;
