@@ -1,5 +1,5 @@
 import type { BodyFraming } from "../protocol/body-framing.ts";
-import { ChunkedDecoder, encodeChunk, encodeLastChunk } from "../protocol/chunked.ts";
+import { ChunkedDecoder, encodeTrailerSection } from "../protocol/chunked.ts";
 import type { HeaderList } from "../protocol/http-headers.ts";
 import { HttpParseError } from "../protocol/http-errors.ts";
 import type { ConnReader } from "./conn-reader.ts";
@@ -22,8 +22,8 @@ export interface RelayExtras {
    */
   readonly limit?: { readonly bytes: number; readonly exceeded: () => Error };
   /**
-   * A chunked body is framed anew, its trailer section passed through this (e.g. to drop
-   * fields the receiver must only believe from us): each chunk is written as it was decoded.
+   * A chunked body's trailer section is written anew, passed through this (e.g. to drop
+   * fields the receiver must only believe from us); its chunks pass as they came.
    */
   readonly trailers?: (trailers: HeaderList) => HeaderList;
 }
@@ -101,6 +101,8 @@ async function relayFramed(
       }
       case "chunked": {
         const decoder = new ChunkedDecoder();
+        /** Past the last chunk's size line: with `extra.trailers`, held back until the end. */
+        let inTrailer = false;
         for (;;) {
           const chunk = await read();
           if (!chunk) throw new HttpParseError(status, "Connection closed in the middle of a chunked body");
@@ -108,9 +110,13 @@ async function relayFramed(
           const part = r.consumed === chunk.byteLength ? chunk : chunk.subarray(0, r.consumed);
           if (r.done) src.unread(chunk.subarray(r.consumed));
           if (limit !== undefined) for (const d of r.data) count(d.byteLength);
-          const reframe = extra.trailers;
-          const outs = reframe ? r.data.filter((d) => d.byteLength > 0).map(encodeChunk) : extra.dechunk ? r.data : [part];
-          if (reframe && r.done) outs.push(encodeLastChunk(reframe(decoder.trailers)));
+          let outs = extra.dechunk ? r.data : [part];
+          const trailers = extra.trailers;
+          if (trailers) {
+            outs = [inTrailer ? new Uint8Array(0) : r.trailerAt === undefined ? part : part.subarray(0, r.trailerAt)];
+            inTrailer ||= r.trailerAt !== undefined;
+            if (r.done) outs.push(encodeTrailerSection(trailers(decoder.trailers)));
+          }
           for (const out of outs) {
             copied += out.byteLength;
             if (out.byteLength > 0) await write(out);

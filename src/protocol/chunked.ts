@@ -23,6 +23,11 @@ export interface ChunkedPushResult {
   readonly data: Uint8Array[];
   /** True once the last chunk and the trailer section have been read. */
   readonly done: boolean;
+  /**
+   * Where in the input the trailer section begins (right after the last chunk's size line),
+   * when it began in this push.
+   */
+  readonly trailerAt?: number;
 }
 
 const CR = 0x0d;
@@ -91,6 +96,7 @@ export class ChunkedDecoder {
     const data: Uint8Array[] = [];
     const n = chunk.length;
     let i = 0;
+    let trailerAt: number | undefined;
     while (i < n && this.#state !== DONE) {
       switch (this.#state) {
         case DATA: {
@@ -110,11 +116,15 @@ export class ChunkedDecoder {
           i++;
           this.#state = this.#state === DATA_CR ? DATA_LF : SIZE;
           break;
-        default:
+        default: {
+          const before = this.#state;
           i = this.#readLine(chunk, i);
+          if (before === SIZE && this.#state === TRAILER) trailerAt = i;
+        }
       }
     }
-    return { consumed: i, data, done: this.#state === DONE };
+    const done = this.#state === DONE;
+    return trailerAt === undefined ? { consumed: i, data, done } : { consumed: i, data, done, trailerAt };
   }
 
   /** Read line bytes from `chunk[i..]`; returns the index after what was used. */
@@ -221,4 +231,13 @@ export function encodeChunk(data: Uint8Array): Uint8Array {
  */
 export function encodeLastChunk(trailers: Iterable<readonly [string, string]> = []): Uint8Array {
   return encodeLatin1(`0\r\n${formatFieldLines(trailers)}\r\n`);
+}
+
+/**
+ * Encode a trailer section: `*(field-line CRLF) CRLF` (what follows the last chunk's size line).
+ *
+ * @throws {TypeError} for an invalid trailer field name or value.
+ */
+export function encodeTrailerSection(trailers: Iterable<readonly [string, string]>): Uint8Array {
+  return encodeLatin1(`${formatFieldLines(trailers)}\r\n`);
 }

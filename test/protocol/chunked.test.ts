@@ -113,6 +113,25 @@ describe("ChunkedDecoder", () => {
     );
   });
 
+  it("says where the trailer section begins, once, for any split of the input", () => {
+    const wire = encodeLatin1("3;x=1\r\nabc\r\n00;ext\r\nX-A: 1\r\n\r\nNEXT");
+    const at = "3;x=1\r\nabc\r\n00;ext\r\n".length;
+    for (let cut = 0; cut <= wire.length; cut++) {
+      const d = new ChunkedDecoder();
+      const parts = [wire.subarray(0, cut), wire.subarray(cut)];
+      const found: number[] = [];
+      let offset = 0;
+      for (const part of parts) {
+        const r = d.push(part);
+        if (r.trailerAt !== undefined) found.push(offset + r.trailerAt);
+        offset += part.length;
+        if (r.done) break;
+      }
+      assert.deepEqual(found, [at], `cut at ${cut}`);
+    }
+    assert.equal(new ChunkedDecoder().push(encodeLatin1("3\r\nabc\r\n")).trailerAt, undefined);
+  });
+
   it("returns nothing after done", () => {
     const d = new ChunkedDecoder();
     assert.equal(d.push(encodeLatin1("0\r\n\r\n")).done, true);
