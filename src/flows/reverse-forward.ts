@@ -134,6 +134,15 @@ export function backendRequestHeaders(
 /** Trailer fields never passed to a backend. */
 const TRAILER_DROPPED: readonly string[] = [...FORWARDING_FIELDS, ...IDENTITY_FIELDS];
 
+/**
+ * A request's trailer fields for the backend. No one sends where a request came from or who
+ * sent it in trailers: a backend (or its framework) that merges them into the fields must not
+ * find a client's own there.
+ */
+function backendTrailers(trailers: HeaderList): HeaderList {
+  return withoutFields(trailers, TRAILER_DROPPED);
+}
+
 /** A `Client-Cert` value (RFC 9440 §2.2): the DER as a structured-field byte sequence, `:base64:`. */
 export function clientCertField(der: Uint8Array): string {
   let binary = "";
@@ -227,9 +236,7 @@ export async function forwardReverse(
   const editResponse = req.route.config.responseHeaders;
   const options = {
     ...(req.meter ? { meter: req.meter } : {}),
-    // no one sends where a request came from or who sent it in trailers: a backend (or its
-    // framework) that merges them into the fields must not find a client's own there
-    requestTrailers: (t: HeaderList) => withoutFields(t, TRAILER_DROPPED),
+    requestTrailers: backendTrailers,
     // the client (and whoever it reports a problem to) gets the id our request line has,
     // unless the backend named its own; the route's edits come after (they may remove it)
     responseHeaders: (h: HeaderList) => {
