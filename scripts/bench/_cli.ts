@@ -1,6 +1,6 @@
 /**
  * What the focused benchmarks (`mint.ts`, `client-cert.ts`) share: the runtime's name for the
- * report's title, and numeric arguments.
+ * report's title, numeric arguments, and timing one call after another.
  * @module
  */
 import process from "node:process";
@@ -23,4 +23,15 @@ export function argValue(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
   const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
   return Number.isFinite(v) && v > 0 ? v : fallback;
+}
+
+/** The time of each of `n` calls of `fn` (awaited one after another), in ms, ascending. */
+export async function timeEach(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = performance.now();
+    await fn(i);
+    out.push(performance.now() - start);
+  }
+  return out.sort((a, b) => a - b);
 }

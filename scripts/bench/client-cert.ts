@@ -10,22 +10,11 @@
  *
  * @module
  */
-import { argValue, runtimeName } from "./_cli.ts";
+import { argValue, runtimeName, timeEach } from "./_cli.ts";
+import { median } from "./_report.ts";
 import { x509 } from "../../src/pki/_x509.ts";
 import { encodePem } from "../../src/pki/pem.ts";
 import { loadClientCertificateTrust } from "../../src/pki/client-cert-trust.ts";
-
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-
-async function timeEach(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const start = performance.now();
-    await fn(i);
-    out.push(performance.now() - start);
-  }
-  return out;
-}
 
 const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
 const certs = argValue("--certs", 300);

@@ -8,23 +8,13 @@
  * @module
  */
 import process from "node:process";
-import { argValue, runtimeName } from "./_cli.ts";
+import { argValue, runtimeName, timeEach } from "./_cli.ts";
 import { x509 } from "../../src/pki/_x509.ts";
 import { createLeafCache, createLeafIssuer, generateCa, loadCa } from "../../src/pki/mod.ts";
 import type { CertificateAuthority, LeafIssuer } from "../../src/pki/mod.ts";
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
-}
-
-async function timeEach(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const start = performance.now();
-    await fn(i);
-    out.push(performance.now() - start);
-  }
-  return out.sort((a, b) => a - b);
 }
 
 const rows: string[][] = [];
