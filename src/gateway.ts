@@ -273,6 +273,8 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       liveFlows.recheck(policy);
       // a removed user, or one whose password changed, keeps nothing opened with the old credentials
       if (usersChanged) liveFlows.revokeUsers(usersChanged);
+      // a certificate the new CRL revokes keeps no tunnel open (checked in the background)
+      void liveFlows.recheckHolders();
     }
     return { generation, restartNeeded: restartNeeded(config, next), listening: change.bound, closed: change.closed };
   };

@@ -56,26 +56,6 @@ export async function certificateSignIn(
 }
 
 /**
- * What a connection's certificate makes of its next request under the listener's settings in
- * force now (`policy`; undefined: it takes no certificates now). `asked`: the listener took
- * certificates when the connection was made. A connection asked for a certificate whose
- * listener's name no longer leads to settings that take them (renamed, or made another kind
- * by a reload) is refused rather than let on without one: a new connection gets what the
- * listener is now. One made before the listener took certificates has none, and is refused
- * where they are required.
- */
-export function connectionSignIn(
-  der: Uint8Array | null,
-  asked: boolean,
-  policy: ClientCertificatePolicy | undefined,
-  groupsOf: (user: string) => readonly string[],
-): Promise<CertificateSignIn> {
-  if (policy) return certificateSignIn(der, policy, groupsOf);
-  if (asked) return Promise.resolve({ kind: "refused", reason: "the listener's client certificate settings changed since this connection was made; connect again" });
-  return Promise.resolve({ kind: "none" });
-}
-
-/**
  * The user a verified certificate names by `field`: the subject's CN, its e-mail address or
  * its UPN (the first one, when it has several), as written. It must be a name a user can
  * have (1–64 characters, no colon or control characters).

@@ -12,10 +12,8 @@ import { parseHostPort } from "../protocol/http-authority.ts";
 import { answerable } from "./next-request.ts";
 import { readRequest } from "./read-head.ts";
 import { clientAddressText, originalClient } from "../reverse/forwarded.ts";
-import { CERTIFICATE_RULE, type CertificateSignIn } from "../auth/certificate-sign-in.ts";
-
-/** What the client's certificate makes of the next request (an HTTPS proxy listener's `clientCertificates`). */
-export type CertificateCheck = () => Promise<CertificateSignIn>;
+import { CERTIFICATE_RULE } from "../auth/certificate-sign-in.ts";
+import type { ConnectionCertificate } from "../auth/connection-certificate.ts";
 
 /** Methods never proxied: TRACE would reflect credentials (XST); PRI is an HTTP/2 preface. */
 const REFUSED_METHODS = new Set(["TRACE", "PRI"]);
@@ -30,7 +28,7 @@ export function handleExplicit(client: Conn, ctx: FlowContext): Promise<void> {
 }
 
 /** As {@link handleExplicit}, with each request signed in by the client's certificate first (`certificate`). */
-export function serveExplicit(client: Conn, ctx: FlowContext, certificate: CertificateCheck): Promise<void> {
+export function serveExplicit(client: Conn, ctx: FlowContext, certificate: ConnectionCertificate): Promise<void> {
   return serveHttp(client, ctx, undefined, certificate);
 }
 
@@ -43,7 +41,7 @@ export function handleTransparentHttp(client: Conn, ctx: FlowContext, upstreamPo
   return serveHttp(client, ctx, upstreamPort);
 }
 
-async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number | undefined, certificate?: CertificateCheck): Promise<void> {
+async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number | undefined, certificate?: ConnectionCertificate): Promise<void> {
   const src = new ConnReader(client);
   let kept: KeptUpstream | undefined;
   let first = true;
@@ -79,7 +77,7 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
       first = false;
       flow.record.userAgent = userAgentOf(head.headers);
       if (transparentPort === undefined) namedClient(client, head, ctx, flow);
-      const byCertificate = await certificate?.();
+      const byCertificate = await certificate?.signIn();
       if (byCertificate?.kind === "refused") {
         flow.record.decision = "deny";
         flow.record.rule = CERTIFICATE_RULE;
@@ -89,6 +87,8 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
       }
       // a certificate that signed the client in stands for its password
       if (byCertificate?.kind === "user") flow.signedIn(byCertificate.user, byCertificate.groups);
+      // a reload that refuses the certificate closes what this request opens (a tunnel)
+      if (certificate) flow.recheck = () => certificate.revocation();
       const proxyAuth = transparentPort === undefined && byCertificate?.kind !== "user" ? ctx.proxyAuth?.() : undefined;
       if (proxyAuth) {
         const auth = await proxyAuth.check(head.headers.get("proxy-authorization"), flow.clientIp);

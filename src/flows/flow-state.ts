@@ -26,6 +26,11 @@ export class FlowState implements WatchedFlow {
   /** Set while the flow is open and the gateway rechecks its decision (see `live-flows.ts`). */
   watch: FlowWatch | undefined;
   /**
+   * Why the flow may not go on after a reload, beyond the policy (its connection's client
+   * certificate refused now), or undefined; see `WatchedFlow.recheck`.
+   */
+  recheck: (() => Promise<string | undefined>) | undefined;
+  /**
    * How long the client took to send its ClientHello, in ms: the part of its handshake's
    * `headerTimeoutMs` already spent when the gateway completes the handshake (`acceptClientTls`).
    */

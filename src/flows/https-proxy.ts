@@ -11,8 +11,8 @@ import { RelayedConn } from "../core/relayed-conn.ts";
 import type { ReverseTlsState } from "../reverse/listener-state.ts";
 import { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
-import { type CertificateCheck, serveExplicit } from "./explicit.ts";
-import { connectionSignIn } from "../auth/certificate-sign-in.ts";
+import { serveExplicit } from "./explicit.ts";
+import { ConnectionCertificate } from "../auth/connection-certificate.ts";
 import { FlowState } from "./flow-state.ts";
 import { acceptListenerTls, readListenerHello, type TlsListenerWords } from "./tls-listener.ts";
 
@@ -29,7 +29,8 @@ const WORDS: TlsListenerWords = {
  *
  * With `clientCertificates`, the client's certificate signs in each of its requests. It is
  * checked for every request against the CAs and CRLs in force then (a cached verdict, mostly),
- * so a reload with a new CRL holds from an open connection's next request.
+ * so a reload with a new CRL holds from an open connection's next request; and for a tunnel
+ * still open, at once (it is closed).
  */
 export async function handleHttpsProxy(client: Conn, ctx: FlowContext, tls: () => ReverseTlsState): Promise<void> {
   const flow = new FlowState(ctx, client, ctx.mode);
@@ -43,10 +44,9 @@ export async function handleHttpsProxy(client: Conn, ctx: FlowContext, tls: () =
   if (!session) return;
   // the proxy's client is the one the connection came from (a load balancer's relayed one too)
   const inner = client instanceof RelayedConn ? new RelayedConn(session.conn, client.remote, undefined, client.destination, client.peer) : session.conn;
-  const der = session.peerCertificateDer ?? null;
   const asked = state.clientCertificates !== undefined;
-  const check: CertificateCheck = () => connectionSignIn(der, asked, inForce(tls)?.clientCertificates, ctx.userGroups ?? (() => []));
-  return serveExplicit(inner, ctx, check);
+  const certificate = new ConnectionCertificate(session.peerCertificateDer ?? null, asked, () => inForce(tls)?.clientCertificates, ctx.userGroups ?? (() => []));
+  return serveExplicit(inner, ctx, certificate);
 }
 
 /** The listener's TLS in force, undefined once a reload made it another kind of listener. */

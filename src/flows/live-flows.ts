@@ -9,7 +9,8 @@
  * tunnel to a site now decrypted, or a decrypted session with a site now exempted), and any
  * flow when the policy now sends it another way (another parent proxy, a parent whose
  * address changed, or direct instead of through one), so the client's next connection gets
- * what the policy says; its line ends `"revoked"` too.
+ * what the policy says; its line ends `"revoked"` too. After a reload, a flow whose client
+ * certificate the listener's new CAs or CRL refuse is closed as well.
  *
  * The registry is also what the admin API lists as open connections (`GET /connections`)
  * and closes one of on request (`DELETE /connections/{id}`): every watched flow has an id.
@@ -28,6 +29,11 @@ export interface WatchedFlow {
   revoke(reason: string): void;
   /** Its record as it stands now, for the list of open flows. */
   snapshot?(): LiveRecord;
+  /**
+   * After a reload: why the flow may not go on for what it holds beyond the policy (the
+   * client certificate of its connection, refused now), or undefined. See `recheckHolders`.
+   */
+  readonly recheck?: (() => Promise<string | undefined>) | undefined;
 }
 
 /** A flow record in progress: `since` is when the flow began, `time` when this view was taken. */
@@ -202,6 +208,31 @@ export class LiveFlows {
       if (reason === undefined) continue;
       revoked++;
       this.#revoke(entry, reason);
+    }
+    return revoked;
+  }
+
+  /**
+   * Asks every open flow that can tell (`WatchedFlow.recheck`) whether it may go on, one
+   * after the other, and revokes those that say why not. The policy's flows and the reverse
+   * proxy's connections alike: a tunnel or upgraded connection a client certificate opened
+   * is closed when a reload's CRL revokes the certificate. Resolves to how many were revoked.
+   */
+  async recheckHolders(): Promise<number> {
+    let revoked = 0;
+    for (const entry of [...this.#entries.values()]) {
+      const recheck = entry.flow.recheck;
+      if (!recheck || this.#entries.get(entry.id) !== entry) continue;
+      let why: string | undefined;
+      try {
+        why = await recheck();
+      } catch {
+        continue; // a check that fails closes nothing
+      }
+      // it may have ended, or been revoked otherwise, while it was checked
+      if (why === undefined || this.#entries.get(entry.id) !== entry) continue;
+      revoked++;
+      this.#revoke(entry, why);
     }
     return revoked;
   }

@@ -34,16 +34,19 @@ import { forwardReverse, type KeptBackend, releaseBackend } from "./reverse-forw
 import { nextRequest } from "./next-request.ts";
 import { requestRecord } from "./request-record.ts";
 import { REQUEST_ID_FIELD, requestIdFor } from "../reverse/request-id.ts";
-import { type ConnectionCertificate, requestCertificate, routeUser, type SignInRefusal } from "./reverse-sign-in.ts";
+import { requestCertificate, routeUser, type SignInRefusal } from "./reverse-sign-in.ts";
+import type { ConnectionCertificate } from "../auth/connection-certificate.ts";
 
 /** Methods never forwarded: CONNECT (not a proxy here), TRACE (would reflect credentials), PRI (HTTP/2 preface). */
 const REFUSED_METHODS = new Set(["CONNECT", "TRACE", "PRI"]);
 
 /** How the client reached the listener, and the certificate it presented. */
-export interface ReverseConnInfo extends ConnectionCertificate {
+export interface ReverseConnInfo {
   readonly proto: "http" | "https";
   /** The SNI of a TLS connection, lowercase; null without one. */
   readonly sni: string | null;
+  /** The client certificate it presented (`der` null: none, or not asked for one). */
+  readonly certificate: ConnectionCertificate;
 }
 
 /** Totals of one client connection. */
@@ -170,7 +173,7 @@ export async function serveReverseHttp(
     };
     if (REFUSED_METHODS.has(head.method)) return refuse(405, `Method "${head.method}" is not accepted here`, "error");
     if (hostField !== undefined && !host) return refuse(400, `Invalid Host ${JSON.stringify(hostField)}`, "error");
-    const checked = await requestCertificate(info, state, ctx);
+    const checked = await requestCertificate(info.certificate);
     if ("refused" in checked) return refuseFor(checked.refused);
     /** Signed in by the certificate: the request's user, whatever the route. */
     const certified = checked.certified;
@@ -239,7 +242,7 @@ export async function serveReverseHttp(
         trusted,
         user: req.user,
         certificates: state.tls?.clientCertificates !== undefined,
-        forwardCertificate: certified && state.tls?.clientCertificates?.forwardCertificate ? info.certificate : null,
+        forwardCertificate: certified && state.tls?.clientCertificates?.forwardCertificate ? info.certificate.der : null,
         requestId,
         meter: flow.meter(),
         clientKey: pool.pool.balance === "client-hash" ? clientRateKey(clientIp) : undefined,

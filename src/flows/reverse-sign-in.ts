@@ -4,13 +4,13 @@
  * route with `basicAuth`, that user or the password's, held to the route's users and groups.
  * @module
  */
-import { CERTIFICATE_RULE, type CertificateSignIn, connectionSignIn } from "../auth/certificate-sign-in.ts";
+import { CERTIFICATE_RULE } from "../auth/certificate-sign-in.ts";
+import type { ConnectionCertificate } from "../auth/connection-certificate.ts";
 import { basicChallenge, uncheckedAnswer } from "../auth/proxy-auth.ts";
 import type { HeaderList } from "../protocol/http-headers.ts";
 import type { ReverseListenerState } from "../reverse/listener-state.ts";
 import type { CompiledRoute } from "../reverse/routes.ts";
 import { whoMatches } from "../policy/scope.ts";
-import type { FlowContext } from "./context.ts";
 
 /** A request not let through: what to answer and log. */
 export interface SignInRefusal {
@@ -35,27 +35,13 @@ export interface CertifiedUser {
 /** What the connection's certificate makes of a request. */
 export type CertificateOutcome = { readonly certified: CertifiedUser | undefined } | { readonly refused: SignInRefusal };
 
-/** A listener that takes no certificates, nor did when the connection was made. */
-const NO_CERTIFICATE: CertificateSignIn = { kind: "none" };
-
-/** The connection's facts the certificate check needs. */
-export interface ConnectionCertificate {
-  /** The certificate (DER) the client presented in its handshake; null: none (or not asked). */
-  readonly certificate: Uint8Array | null;
-  /** The listener asked for client certificates when the connection was made. */
-  readonly askedCertificate: boolean;
-}
-
 /**
- * The connection's certificate checked against the listener's settings in force (`state`):
- * refused without a valid one where one is required, or with a bad one at all (`403`, rule
+ * The connection's certificate checked against the listener's settings in force: refused
+ * without a valid one where one is required, or with a bad one at all (`403`, rule
  * `client-certificate`).
  */
-export async function requestCertificate(conn: ConnectionCertificate, state: ReverseListenerState, ctx: FlowContext): Promise<CertificateOutcome> {
-  const policy = state.tls?.clientCertificates;
-  const signIn = policy || conn.askedCertificate
-    ? await connectionSignIn(conn.certificate, conn.askedCertificate, policy, ctx.userGroups ?? (() => []))
-    : NO_CERTIFICATE;
+export async function requestCertificate(certificate: ConnectionCertificate): Promise<CertificateOutcome> {
+  const signIn = await certificate.signIn();
   if (signIn.kind === "refused") {
     const message = `A valid client certificate is required: ${signIn.reason}`;
     return { refused: { status: 403, message, end: "denied", rule: CERTIFICATE_RULE, proxyError: "destination_denied" } };

@@ -17,6 +17,7 @@ import { FlowState } from "./flow-state.ts";
 import { serveReverseHttp } from "./reverse-http.ts";
 import { passThrough } from "./reverse-passthrough.ts";
 import { trackFlow } from "./live-flows.ts";
+import { ConnectionCertificate } from "../auth/connection-certificate.ts";
 import { acceptListenerTls, readListenerHello, type TlsListenerWords } from "./tls-listener.ts";
 
 /** Plain HTTP sent to the HTTPS port, most likely: said in plain HTTP. */
@@ -35,8 +36,10 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
   const tls = current().tls;
   if (!tls) {
     r.kind = "http";
+    const certificate = connectionCertificate(null, false, current, rctx);
     trackFlow(rctx, flow, client);
-    const result = await serveReverseHttp(client, rctx, current, flow, { proto: "http", sni: null, certificate: null, askedCertificate: false });
+    flow.recheck = () => certificate.revocation();
+    const result = await serveReverseHttp(client, rctx, current, flow, { proto: "http", sni: null, certificate });
     r.bytesUp = result.bytesUp;
     r.bytesDown = result.bytesDown;
     return flow.finish(result.end, result.error);
@@ -52,17 +55,18 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
   if (through) return passThrough(client, src, raw, hello.sni, through, state, rctx, flow);
   const session = await acceptListenerTls(client, src, raw, hello.sni, tls, rctx, flow);
   if (!session) return;
+  const certificate = connectionCertificate(session.peerCertificateDer ?? null, tls.clientCertificates !== undefined, current, rctx);
   trackFlow(rctx, flow, client);
   flow.watch?.also(session.conn);
-  const result = await serveReverseHttp(session.conn, rctx, current, flow, {
-    proto: "https",
-    sni: hello.sni ?? null,
-    certificate: session.peerCertificateDer ?? null,
-    askedCertificate: tls.clientCertificates !== undefined,
-  });
+  // a reload whose CRL revokes the certificate closes the connection, upgraded or not
+  flow.recheck = () => certificate.revocation();
+  const result = await serveReverseHttp(session.conn, rctx, current, flow, { proto: "https", sni: hello.sni ?? null, certificate });
   r.bytesUp = result.bytesUp;
   r.bytesDown = result.bytesDown;
   flow.finish(result.end, result.error);
 }
 
-
+/** The connection's certificate, checked against the listener's `clientCertificates` in force. */
+function connectionCertificate(der: Uint8Array | null, asked: boolean, current: () => ReverseListenerState, ctx: FlowContext): ConnectionCertificate {
+  return new ConnectionCertificate(der, asked, () => current().tls?.clientCertificates, ctx.userGroups ?? (() => []));
+}

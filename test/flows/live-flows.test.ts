@@ -125,6 +125,52 @@ describe("LiveFlows", () => {
     assert.equal(live.size, 3);
   });
 
+  it("recheckHolders: asks the flows that can tell, one at a time, and revokes those that say why not", async () => {
+    const live = new LiveFlows();
+    const query = { host: normalizeHost("a.test"), port: 443, clientIp: "10.0.0.1" };
+    const reasons: string[] = [];
+    const order: string[] = [];
+    let running = 0;
+    const asking = (name: string, why: string | undefined | Error) => async () => {
+      running++;
+      assert.equal(running, 1, "one check at a time: a reload with thousands of open tunnels does not verify them all at once");
+      order.push(name);
+      await new Promise((r) => setTimeout(r, 1));
+      running--;
+      if (why instanceof Error) throw why;
+      return why;
+    };
+    live.watch(query, ALLOWED, memoryConnPair()[0], { revoke: (r) => reasons.push(`alice's tunnel: ${r}`), recheck: asking("alice", "its client certificate is refused now: revoked") });
+    live.watch(query, ALLOWED, memoryConnPair()[0], { revoke: (r) => reasons.push(`bob's tunnel: ${r}`), recheck: asking("bob", undefined) });
+    live.watch(query, ALLOWED, memoryConnPair()[0], revoking((r) => reasons.push(`password user's tunnel: ${r}`)));
+    live.track(memoryConnPair()[0], { revoke: (r) => reasons.push(`carol's reverse connection: ${r}`), recheck: asking("carol", "its client certificate is refused now: expired") });
+    live.track(memoryConnPair()[0], { revoke: (r) => reasons.push(`failing check: ${r}`), recheck: asking("failing", new Error("boom")) });
+    assert.equal(await live.recheckHolders(), 2);
+    assert.deepEqual(order, ["alice", "bob", "carol", "failing"]);
+    assert.deepEqual(reasons, [
+      "alice's tunnel: its client certificate is refused now: revoked",
+      "carol's reverse connection: its client certificate is refused now: expired",
+    ]);
+    assert.equal(live.size, 3, "a check that fails closes nothing");
+  });
+
+  it("recheckHolders: a flow that ends, or is revoked otherwise, while it is checked is not revoked again", async () => {
+    const live = new LiveFlows();
+    const query = { host: normalizeHost("a.test"), port: 443, clientIp: "10.0.0.1" };
+    const reasons: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const watch = live.watch(query, ALLOWED, memoryConnPair()[0], {
+      revoke: (r) => reasons.push(r),
+      recheck: async () => (await held, "its client certificate is refused now: revoked"),
+    });
+    const checking = live.recheckHolders();
+    watch.end();
+    release();
+    assert.equal(await checking, 0);
+    assert.deepEqual(reasons, []);
+  });
+
   it("untilNextMinute: just past the next whole minute", () => {
     assert.equal(untilNextMinute(Date.parse("2026-11-23T12:00:00.000Z")), 60_005);
     assert.equal(untilNextMinute(Date.parse("2026-11-23T12:59:59.990Z")), 15);

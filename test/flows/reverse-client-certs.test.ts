@@ -7,7 +7,8 @@ import { hashPassword } from "../../src/auth/password-hash.ts";
 import type { ClientCertificateTrust, ClientCertificateVerdict } from "../../src/pki/client-cert-trust.ts";
 import { CertificateStore } from "../../src/reverse/cert-store.ts";
 import type { ReverseListenerState } from "../../src/reverse/listener-state.ts";
-import { enc, type FlowHarness, okResponse, type ParsedHead, readResponse, withHarness } from "../helpers/flow-harness.ts";
+import { enc, type FlowHarness, okResponse, type ParsedHead, readResponse, withHarness, within } from "../helpers/flow-harness.ts";
+import { LiveFlows } from "../../src/flows/live-flows.ts";
 import { close, named, open, route, state } from "../helpers/reverse-harness.ts";
 
 const CURL = new Uint8Array(readFileSync(new URL("../fixtures/client-hello/curl-openssl.bin", import.meta.url)));
@@ -179,6 +180,34 @@ describe("reverse listener with client certificates", () => {
       assert.match(res.body, /was revoked/);
       await close(c, done);
       assert.equal(trust.checks, 2);
+    });
+  });
+
+  it("a reload whose CRL revokes the certificate closes the open connection at once; one that keeps the settings closes nothing", async () => {
+    const live = new LiveFlows();
+    await withHarness({ ...opts, liveFlows: live }, async (h) => {
+      named(h, "10.0.0.1", 80, "ok");
+      const trust = fakeTrust();
+      const first = state(routes(), pools, [], { store: store(), clientCertificates: policy(trust) });
+      let now = first;
+      h.tls.clientCertificateDer = enc.encode("cert:bob");
+      const { c, done } = open(h, () => now, withGroups);
+      await c.write(CURL);
+      await c.write(get("/"));
+      assert.equal((await readResponse(c)).head.status, 200);
+      // a reload that left the files alone keeps the very settings: nothing verified again
+      now = { ...first };
+      assert.equal(await live.recheckHolders(), 0);
+      assert.equal(trust.checks, 1);
+      // the new CRL revokes bob: the connection (kept alive, or upgraded) does not wait for a request
+      now = state(routes(), pools, [], { store: store(), clientCertificates: policy(fakeTrust(new Set(["bob"]))) });
+      assert.equal(await live.recheckHolders(), 1);
+      await within(c.readToEndOrReset(), 1000, "the gateway closing the client");
+      await within(done, 3000, "the reverse flow");
+      const r = h.record();
+      assert.equal(r.end, "revoked");
+      assert.equal(r.user, "bob");
+      assert.match(String(r.error), /^its client certificate is refused now: the client certificate "CN=bob" \(serial 1003\) was revoked/);
     });
   });
 
