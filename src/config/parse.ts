@@ -216,7 +216,7 @@ function toListener(listener: WireListener, index: number): ListenerConfig {
     case "transparent-http":
       return { ...base, mode: "transparent-http", upstreamPort: listener.upstreamPort ?? 80 };
     case "reverse":
-      return toReverseListener(base, listener.tls, listener.trustForwardedFrom);
+      return toReverseListener(base, listener.tls, listener.trustForwardedFrom, listener.trustIdentityFrom);
     case "redirect-https":
       return toRedirectListener(base, listener.httpsPort);
   }

@@ -81,6 +81,8 @@ export const reverseListenerFields = {
   tls: v.optional(v.lazy((input) => (isPlainObject(input) ? reverseTlsSchema : v.literal(false, expected('{"certificates": […]} or false (plain HTTP)'))))),
   /** reverse: proxies whose X-Forwarded-* / Forwarded fields are believed. explicit: child proxies whose X-Forwarded-For names the client. */
   trustForwardedFrom: v.optional(cidrList),
+  /** reverse: proxies whose X-Forwarded-User / Client-Cert fields reach backends (where the gateway signs no one in). */
+  trustIdentityFrom: v.optional(cidrList),
   /** redirect-https: the port in the Location URL (default 443). */
   httpsPort: v.optional(integer(1, 65535)),
 };
@@ -89,6 +91,7 @@ export const reverseListenerFields = {
 export const REVERSE_FIELD_MODES: Readonly<Record<string, readonly string[]>> = {
   tls: ["reverse", "explicit"],
   trustForwardedFrom: ["reverse", "explicit"],
+  trustIdentityFrom: ["reverse"],
   httpsPort: ["redirect-https"],
 };
 
@@ -312,8 +315,15 @@ export function toReverseListener(
   base: ListenerBase,
   tls: WireTls | false | undefined,
   trustForwardedFrom: readonly string[] | undefined,
+  trustIdentityFrom: readonly string[] | undefined,
 ): ReverseListenerConfig {
-  return { ...base, mode: "reverse", tls: tls ? toListenerTls(tls) : null, trustForwardedFrom: [...(trustForwardedFrom ?? [])] };
+  return {
+    ...base,
+    mode: "reverse",
+    tls: tls ? toListenerTls(tls) : null,
+    trustForwardedFrom: [...(trustForwardedFrom ?? [])],
+    trustIdentityFrom: [...(trustIdentityFrom ?? [])],
+  };
 }
 
 /** The domain form of a `redirect-https` listener. */

@@ -75,6 +75,8 @@ export interface ReverseRequest {
   readonly pool: PoolRuntime;
   readonly proto: "http" | "https";
   readonly trusted: boolean;
+  /** The peer is a proxy in `trustIdentityFrom`: its `X-Forwarded-User` / `Client-Cert` stand where the gateway signs no one in. */
+  readonly identityTrusted: boolean;
   /** The user signed in: by the client's certificate, or the password of the route's `basicAuth`; else null. */
   readonly user: string | null;
   /** The listener takes client certificates (`tls.clientCertificates`): the gateway says who the client is. */
@@ -108,7 +110,7 @@ export type ForwardResult =
  */
 export function backendRequestHeaders(
   head: RequestHead,
-  req: Pick<ReverseRequest, "hostField" | "proto" | "trusted" | "route" | "user" | "requestId" | "certificates" | "forwardCertificate">,
+  req: Pick<ReverseRequest, "hostField" | "proto" | "trusted" | "identityTrusted" | "route" | "user" | "requestId" | "certificates" | "forwardCertificate">,
   peer: string,
 ): HeaderList {
   const options = connectionOptions(head.headers);
@@ -119,12 +121,12 @@ export function backendRequestHeaders(
   if (kept.includes("upgrade") && upgrade !== undefined) h = h.append("Upgrade", upgrade);
   h = forwardedHeaders(h, { peer, proto: req.proto, host: req.hostField, trusted: req.trusted });
   h = h.delete("x-request-id").append(REQUEST_ID_FIELD, req.requestId);
-  // who the client is comes from the gateway, or a trusted proxy before it when the gateway
-  // signs no one in here; never from the client (nor a look-alike `X_Forwarded_User`), and the
-  // password the gateway checked stays with it
+  // who the client is comes from the gateway, or a proxy trusted to say it (`trustIdentityFrom`)
+  // when the gateway signs no one in here; never from the client (nor a look-alike
+  // `X_Forwarded_User`), and the password the gateway checked stays with it
   const basicAuth = req.route.config.basicAuth !== undefined;
   if (basicAuth) h = h.delete("authorization");
-  h = !req.trusted || basicAuth || req.certificates ? withoutFields(h, IDENTITY_FIELDS) : withoutLookalikes(h, IDENTITY_FIELDS);
+  h = !req.identityTrusted || basicAuth || req.certificates ? withoutFields(h, IDENTITY_FIELDS) : withoutLookalikes(h, IDENTITY_FIELDS);
   if (req.user !== null) h = h.append("X-Forwarded-User", forwardedUserValue(req.user));
   if (req.forwardCertificate) h = h.append("Client-Cert", clientCertField(req.forwardCertificate));
   const edits = req.route.config.requestHeaders;

@@ -240,6 +240,7 @@ export async function serveReverseHttp(
         pool,
         proto: info.proto,
         trusted,
+        identityTrusted: state.identityTrust.has(client.remote.address),
         user: req.user,
         certificates: state.tls?.clientCertificates !== undefined,
         forwardCertificate: certified && state.tls?.clientCertificates?.forwardCertificate ? info.certificate.der : null,

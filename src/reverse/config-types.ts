@@ -77,6 +77,12 @@ export interface ReverseListenerConfig extends ListenerBase {
    * from anyone else those fields are removed and replaced. Default: none.
    */
   readonly trustForwardedFrom: readonly string[];
+  /**
+   * Client CIDRs whose `X-Forwarded-User`, `Client-Cert` and `Client-Cert-Chain` reach
+   * backends, on routes where the gateway signs no one in itself; from anyone else (and
+   * where it does) they are removed. Default: none.
+   */
+  readonly trustIdentityFrom: readonly string[];
 }
 
 /** A plain-HTTP listener that answers every request with `308` to the same URL on https. */

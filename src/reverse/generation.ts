@@ -104,6 +104,7 @@ export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed,
     states.set(c.name, {
       tls: c.tls ? { ...listenerTls(c.name, c.tls, deps, fixed), ...(clients ? { clientCertificates: clients } : {}) } : null,
       trust: new TrustList(c.trustForwardedFrom),
+      identityTrust: new TrustList(c.trustIdentityFrom),
       routes,
       passthrough,
       pools: poolRuntimes,

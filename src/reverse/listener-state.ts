@@ -95,6 +95,8 @@ export interface ReverseListenerState {
   readonly tls: ReverseTlsState | null;
   /** Peers whose forwarding fields are believed. */
   readonly trust: TrustList;
+  /** Peers whose identity fields (`X-Forwarded-User`, `Client-Cert`) are believed. */
+  readonly identityTrust: TrustList;
   readonly routes: RouteTable;
   /** TLS connections that are not terminated (`reverse.passthrough`); absent = none. */
   readonly passthrough?: PassthroughTable;

@@ -259,21 +259,25 @@ describe("reverse listener with client certificates", () => {
     });
   });
 
-  it("on a listener without certificates: who the client is comes from no untrusted client, look-alikes included; a trusted proxy's stands", async () => {
+  it("on a listener without certificates: who the client is comes only from a proxy in trustIdentityFrom, never from one trusted for forwarding alone; look-alikes from no one", async () => {
     await withHarness({}, async (h) => {
       const seen: ParsedHead[] = [];
       named(h, "10.0.0.1", 80, "ok", seen);
       const spoof = "X-Forwarded-User: alice\r\nX_Forwarded_User: alice\r\nClient-Cert: :AAAA:\r\nClient-Cert-Chain: :AAAA:\r\n";
-      for (const trust of [[], ["127.0.0.1"]]) {
-        const { c, done } = open(h, state(routes(), pools, [], { trust }));
+      const trusts = [{}, { trust: ["127.0.0.1"] }, { identityTrust: ["127.0.0.1"] }, { trust: ["127.0.0.1"], identityTrust: ["10.0.0.0/8"] }];
+      for (const trust of trusts) {
+        const { c, done } = open(h, state(routes(), pools, [], trust));
         await c.write(get("/", spoof));
         assert.equal((await readResponse(c)).head.status, 200);
         await close(c, done);
       }
       const identity = (q: ParsedHead | undefined) => ["x-forwarded-user", "x_forwarded_user", "client-cert", "client-cert-chain"].map((n) => q?.all(n));
       assert.deepEqual(identity(seen[0]), [[], [], [], []]);
-      // a trusted proxy's own fields stand; look-alikes with _ come from no one
-      assert.deepEqual(identity(seen[1]), [["alice"], [], [":AAAA:"], [":AAAA:"]]);
+      // a load balancer trusted for the client's address passes on what its clients sent: not believed
+      assert.deepEqual(identity(seen[1]), [[], [], [], []]);
+      // a proxy trusted to say who the client is: its own fields stand; look-alikes with _ come from no one
+      assert.deepEqual(identity(seen[2]), [["alice"], [], [":AAAA:"], [":AAAA:"]]);
+      assert.deepEqual(identity(seen[3]), [[], [], [], []], "another address's trust is not this one's");
     });
   });
 

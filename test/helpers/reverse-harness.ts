@@ -49,6 +49,8 @@ export function state(
   extra: {
     store?: CertificateStore;
     trust?: string[];
+    /** `trustIdentityFrom`. */
+    identityTrust?: string[];
     credentials?: BasicCredentials;
     passthrough?: PassthroughRouteConfig[];
     /** With `store`: clients are asked for certificates (`tls.clientCertificates`). */
@@ -78,6 +80,7 @@ export function state(
       }
       : null,
     trust: new TrustList(extra.trust ?? []),
+    identityTrust: new TrustList(extra.identityTrust ?? []),
     routes: new RouteTable(routes),
     ...(extra.passthrough ? { passthrough: new PassthroughTable(extra.passthrough) } : {}),
     pools: map,

@@ -24,6 +24,7 @@ describe("config: reverse proxy", () => {
         port: 8443,
         tls: { certificates: [{ cert: "a.pem", key: "a.key" }], defaultCertificate: 0, unknownSni: "default", mint: [], minVersion: "TLSv1.2" },
         trustForwardedFrom: [],
+        trustIdentityFrom: [],
       },
       { name: "http", mode: "redirect-https", hostname: "127.0.0.1", port: 8080, httpsPort: 443 },
     ]);
@@ -71,7 +72,7 @@ describe("config: reverse proxy", () => {
 
   it("converts header edits, host header settings, the default certificate and pool timeouts", () => {
     const c = parseConfig(base(
-      { tls: { certificates: [CERT, { cert: "b.pem", key: "b.key", names: ["*.b.test"], default: true }], unknownSni: "refuse" }, trustForwardedFrom: ["10.0.0.0/8"] },
+      { tls: { certificates: [CERT, { cert: "b.pem", key: "b.key", names: ["*.b.test"], default: true }], unknownSni: "refuse" }, trustForwardedFrom: ["10.0.0.0/8"], trustIdentityFrom: ["10.1.2.3"] },
       {
         pools: { app: { backends: ["https://app.internal:8443"], tls: { caFile: "ca.pem", serverName: "App.Internal", clientCert: "c.pem", clientKey: "c.key" }, connectTimeoutMs: 500, healthCheck: { path: "/healthz" } } },
         routes: [{
@@ -96,6 +97,7 @@ describe("config: reverse proxy", () => {
     assert.equal(web.tls.defaultCertificate, 1);
     assert.equal(web.tls.unknownSni, "refuse");
     assert.deepEqual(web.trustForwardedFrom, ["10.0.0.0/8"]);
+    assert.deepEqual(web.trustIdentityFrom, ["10.1.2.3"]);
     const pool = c.reverse?.pools["app"];
     assert.equal(pool?.connectTimeoutMs, 500);
     assert.equal(pool?.tls.serverName, "app.internal");
@@ -210,11 +212,12 @@ describe("config: reverse proxy", () => {
 
   it("refuses reverse fields on other listener modes, and duplicate route ids", () => {
     const p = problems({
-      listeners: [{ mode: "socks5", listen: "127.0.0.1:1080", tls: false, trustForwardedFrom: [] }],
+      listeners: [{ mode: "socks5", listen: "127.0.0.1:1080", tls: false, trustForwardedFrom: [] }, { mode: "explicit", listen: "127.0.0.1:3128", trustIdentityFrom: ["10.0.0.1"] }],
       reverse: { pools: { a: { backends: ["http://127.0.0.1:1"] } }, routes: [{ id: "x", hosts: ["*"], pool: "a" }, { id: "x", hosts: ["*"], pool: "a" }] },
     });
     assert.ok(p.includes('listeners[0].tls: only valid for "reverse" and "explicit" listeners (this one is "socks5")'), p.join("\n"));
     assert.ok(p.includes('listeners[0].trustForwardedFrom: only valid for "reverse" and "explicit" listeners (this one is "socks5")'), p.join("\n"));
+    assert.ok(p.includes('listeners[1].trustIdentityFrom: only valid for "reverse" listeners (this one is "explicit")'), p.join("\n"));
     assert.ok(p.some((x) => /reverse\.routes\[1\]\.id: duplicate route id "x"/.test(x)), p.join("\n"));
   });
 });
