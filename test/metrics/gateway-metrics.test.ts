@@ -2,15 +2,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { FlowRecord, RequestRecord } from "../../src/log/flow-record.ts";
 import { FLOW_ERROR_KINDS } from "../../src/metrics/flow-error-kind.ts";
-import {
-  type CertificateExpiry,
-  createGatewayMetrics,
-  metricsFlowLog,
-  observeConfigReload,
-  observeFlow,
-  observeRecord,
-  statusClass,
-} from "../../src/metrics/gateway-metrics.ts";
+import { type CertificateExpiry, createGatewayMetrics } from "../../src/metrics/gateway-metrics.ts";
+import { metricsFlowLog, observeConfigReload, observeFlow, observeRecord, statusClass } from "../../src/metrics/observe.ts";
 import { Registry } from "../../src/metrics/registry.ts";
 import { parsePrometheusText } from "./_prom-text.ts";
 import { flowRecord, requestRecord } from "./_record.ts";

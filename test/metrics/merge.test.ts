@@ -1,7 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mergeExpositions } from "../../src/metrics/merge.ts";
-import { createGatewayMetrics, observeRecord } from "../../src/metrics/gateway-metrics.ts";
+import { createGatewayMetrics } from "../../src/metrics/gateway-metrics.ts";
+import { observeRecord } from "../../src/metrics/observe.ts";
 import { Registry } from "../../src/metrics/registry.ts";
 import { parsePrometheusText } from "./_prom-text.ts";
 import { flowRecord } from "./_record.ts";
