@@ -152,7 +152,10 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const liveFlows = new LiveFlows((d) => routeName(d, live.parents), options.processes?.index ?? 0);
   let recheckTimer: ReturnType<typeof setTimeout> | undefined;
   const recheckEachMinute = () => {
-    if (live.config.policy.recheckOpenConnections) liveFlows.recheck(live.policy);
+    if (live.config.policy.recheckOpenConnections) {
+      liveFlows.recheck(live.policy);
+      void liveFlows.recheckHolders(); // a client certificate that expired keeps nothing open
+    }
     recheckTimer = setTimeout(recheckEachMinute, untilNextMinute(Date.now()));
   };
   /** How listener `l` serves a connection (made again by each reload: mode, clients…); `listenerDrain` is its socket's. */

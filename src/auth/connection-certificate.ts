@@ -59,12 +59,17 @@ export class ConnectionCertificate {
    * Why what the last sign-in let through may not go on under the settings in force now, or
    * undefined: the certificate is refused now (revoked by a new CRL, its CA removed, no
    * longer taken), or it names another user now. Settings that are the very ones of the last
-   * sign-in (a reload that left the listener's files alone) are not checked again.
+   * sign-in (a reload that left the listener's files alone) are not checked again; then only
+   * the certificate's expiry (at `at`) is.
    */
-  async revocation(): Promise<string | undefined> {
+  async revocation(at: number = Date.now()): Promise<string | undefined> {
     const last = this.#last;
     const policy = this.#inForce();
-    if (!last || last.signIn.kind === "refused" || policy === last.policy) return undefined;
+    if (!last || last.signIn.kind === "refused") return undefined;
+    if (policy === last.policy) {
+      const notAfter = last.signIn.kind === "user" ? last.signIn.certificate.notAfter : undefined;
+      return notAfter && at > notAfter.getTime() ? `its client certificate expired at ${notAfter.toISOString()}` : undefined;
+    }
     const now = await this.#judge(policy);
     this.#last = { policy, signIn: now };
     if (now.kind === "refused") return `its client certificate is refused now: ${now.reason}`;

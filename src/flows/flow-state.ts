@@ -26,8 +26,8 @@ export class FlowState implements WatchedFlow {
   /** Set while the flow is open and the gateway rechecks its decision (see `live-flows.ts`). */
   watch: FlowWatch | undefined;
   /**
-   * Why the flow may not go on after a reload, beyond the policy (its connection's client
-   * certificate refused now), or undefined; see `WatchedFlow.recheck`.
+   * Why the flow may not go on after a reload or at a minute, beyond the policy (its
+   * connection's client certificate refused or expired now), or undefined; see `WatchedFlow.recheck`.
    */
   recheck: (() => Promise<string | undefined>) | undefined;
   /**

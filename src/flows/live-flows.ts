@@ -10,7 +10,8 @@
  * flow when the policy now sends it another way (another parent proxy, a parent whose
  * address changed, or direct instead of through one), so the client's next connection gets
  * what the policy says; its line ends `"revoked"` too. After a reload, a flow whose client
- * certificate the listener's new CAs or CRL refuse is closed as well.
+ * certificate the listener's new CAs or CRL refuse is closed as well, and at each minute
+ * one whose certificate has expired.
  *
  * The registry is also what the admin API lists as open connections (`GET /connections`)
  * and closes one of on request (`DELETE /connections/{id}`): every watched flow has an id.
@@ -30,8 +31,9 @@ export interface WatchedFlow {
   /** Its record as it stands now, for the list of open flows. */
   snapshot?(): LiveRecord;
   /**
-   * After a reload: why the flow may not go on for what it holds beyond the policy (the
-   * client certificate of its connection, refused now), or undefined. See `recheckHolders`.
+   * After a reload, and at each minute: why the flow may not go on for what it holds beyond
+   * the policy (the client certificate of its connection, refused or expired now), or
+   * undefined. See `recheckHolders`.
    */
   readonly recheck?: (() => Promise<string | undefined>) | undefined;
 }
@@ -216,7 +218,8 @@ export class LiveFlows {
    * Asks every open flow that can tell (`WatchedFlow.recheck`) whether it may go on, one
    * after the other, and revokes those that say why not. The policy's flows and the reverse
    * proxy's connections alike: a tunnel or upgraded connection a client certificate opened
-   * is closed when a reload's CRL revokes the certificate. Resolves to how many were revoked.
+   * is closed when a reload's CRL revokes the certificate, or once it has expired. Resolves
+   * to how many were revoked.
    */
   async recheckHolders(): Promise<number> {
     let revoked = 0;

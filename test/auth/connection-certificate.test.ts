@@ -60,6 +60,16 @@ describe("ConnectionCertificate", () => {
     assert.equal(same.asked(), 1, "nothing verified again");
   });
 
+  it("under the same settings, only the expiry is looked at: past the certificate's notAfter, it keeps nothing open", async () => {
+    const same = settings(alice);
+    const { cert } = connection(same);
+    await cert.signIn();
+    const notAfter = Date.parse("2027-01-01T00:00:00Z");
+    assert.equal(await cert.revocation(notAfter), undefined, "valid through its last second");
+    assert.equal(await cert.revocation(notAfter + 1), "its client certificate expired at 2027-01-01T00:00:00.000Z");
+    assert.equal(same.asked(), 1, "no signature checked for it");
+  });
+
   it("new settings that still take the certificate let it go on, and are not checked twice", async () => {
     const { cert, inForce } = connection(settings(alice));
     await cert.signIn();
