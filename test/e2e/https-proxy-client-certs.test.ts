@@ -2,6 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import tls from "node:tls";
 import { join } from "node:path";
 import { makeTestPki, type TestPki } from "./support/certs.ts";
@@ -157,6 +158,72 @@ describe("HTTPS proxy listener with client certificates", { timeout: 120_000 }, 
       assert.match(second, /revoked/);
     } finally {
       socket.destroy();
+    }
+  });
+
+  it("closes an open CONNECT tunnel once a reload's new CRL revokes the certificate that opened it, not on a reload that changes nothing", async () => {
+    // a certificate of its own (CN=alice, so the policy lets it through): revoking it leaves
+    // alice's for the other tests, whatever their order
+    const tunnelCert = clients.issue("alice-tunnel", "/CN=alice");
+    // the tunnel's far end: an echo server that never closes an idle connection itself (the
+    // origin's keep-alive timeout would end the tunnel by "eof")
+    const held = new Set<net.Socket>();
+    const echo = net.createServer((s) => {
+      held.add(s);
+      s.on("data", (d) => s.write(d));
+      s.on("end", () => s.end());
+      s.on("error", () => {});
+      s.on("close", () => held.delete(s));
+    });
+    await new Promise<void>((resolve) => echo.listen(0, "127.0.0.1", resolve));
+    const echoPort = (echo.address() as net.AddressInfo).port;
+    const socket = tls.connect({ host: "127.0.0.1", port: gw.ports.get("explicit")!, ca: readFileSync(pki.caFile), cert: tunnelCert.certPem, key: tunnelCert.keyPem, servername: "origin.test" });
+    let got = "";
+    let closed = false;
+    socket.setEncoding("latin1");
+    socket.on("data", (d: string) => (got += d));
+    socket.on("error", () => {}); // a reset once the gateway closed it: the close says enough
+    const whenClosed = new Promise<void>((resolve) => socket.once("close", () => ((closed = true), resolve())));
+    /** Writes `text` and resolves with what came back since, once it ends with `until` (or closed, or 10 s). */
+    const say = async (text: string, until: string) => {
+      const from = got.length;
+      socket.write(text);
+      for (const end = Date.now() + 10_000; !got.slice(from).endsWith(until) && !closed && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+      return got.slice(from);
+    };
+    const isOurs = (f: Record<string, unknown>) => f.kind === "connect" && f.port === echoPort;
+    try {
+      await new Promise<void>((resolve, reject) => (socket.once("secureConnect", resolve), socket.once("error", reject)));
+      assert.match(await say(`CONNECT origin.test:${echoPort} HTTP/1.1\r\nHost: origin.test:${echoPort}\r\n\r\n`, "\r\n\r\n"), /^HTTP\/1\.1 200 /);
+      assert.equal(await say("ping 1\n", "ping 1\n"), "ping 1\n");
+
+      // the CA and CRL files as they were: the listener keeps its settings, nothing is checked again
+      assert.match(await gw.reload(), /SIGHUP: config reloaded/);
+      await new Promise((r) => setTimeout(r, 500)); // the recheck runs in the background
+      assert.equal(closed, false, "a reload that changed nothing left the tunnel open");
+      assert.equal(await say("ping 2\n", "ping 2\n"), "ping 2\n", "the tunnel still carries bytes");
+      assert.equal(gw.flows().find(isOurs), undefined, "no flow line: the tunnel is still open");
+
+      writeFileSync(crlFile, readFileSync(clients.revoke(tunnelCert.cert)));
+      assert.match(await gw.reload(), /SIGHUP: config reloaded/);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([whenClosed, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("the revoked certificate's tunnel is still open")), 10_000)))])
+        .finally(() => clearTimeout(timer));
+      const f = await gw.waitForFlow(isOurs);
+      assert.equal(f.end, "revoked", JSON.stringify(f));
+      assert.equal(f.user, "alice");
+      assert.equal(f.host, "origin.test");
+      assert.equal(f.rule, "alice-origin");
+      assert.equal(f.decision, "allow");
+      assert.match(String(f.error), /^its client certificate is refused now: .*revoked/);
+      assert.equal(f.bytesUp, 14, "both pings went through");
+      // and the gateway closed its side to the echo server too
+      for (const end = Date.now() + 5000; held.size > 0 && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(held.size, 0, "the upstream connection is closed");
+    } finally {
+      socket.destroy();
+      for (const s of held) s.destroy();
+      await new Promise<void>((resolve) => echo.close(() => resolve()));
     }
   });
 });

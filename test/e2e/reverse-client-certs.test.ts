@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import tls from "node:tls";
 import { join } from "node:path";
@@ -34,8 +35,9 @@ interface Answer {
  * curl and openssl and openssl-made certificates. The certificate's CN is the request's user
  * (the backend gets it in X-Forwarded-User, and a route's basicAuth takes it in place of a
  * password); without a valid certificate where one is required, or with a bad one at all, each
- * request gets a 403 that says why. Revocation is re-read on reload and holds from the next
- * request of a connection that is already open.
+ * request gets a 403 that says why. Revocation is re-read on reload: a connection already open
+ * (kept alive, or upgraded to a WebSocket) whose certificate the new CRL revokes is closed, and
+ * a reload that leaves the files alone closes nothing.
  */
 describe("reverse listener with client certificates", { timeout: 120_000 }, () => {
   let pki: TestPki;
@@ -240,49 +242,127 @@ describe("reverse listener with client certificates", { timeout: 120_000 }, () =
     assert.match(second.stdout, /"x-forwarded-user":"alice"/);
   });
 
-  it("holds a new CRL from an open connection's next request after a reload", async () => {
-    const port = gw.ports.get("mtls")!;
-    const socket = tls.connect({ host: "127.0.0.1", port, ca: readFileSync(pki.caFile), cert: bob.certPem, key: bob.keyPem, servername: "app.test" });
+  /** A TLS connection to the "mtls" listener with `cert`, what it received, and whether it closed. */
+  const connect = async (cert: ClientCert) => {
+    const socket = tls.connect({ host: "127.0.0.1", port: gw.ports.get("mtls")!, ca: readFileSync(pki.caFile), cert: cert.certPem, key: cert.keyPem, servername: "app.test" });
+    const conn = { socket, got: Buffer.alloc(0), closed: false, whenClosed: Promise.resolve() };
+    socket.on("data", (d: Buffer) => (conn.got = Buffer.concat([conn.got, d])));
+    socket.on("error", () => {}); // a reset once the gateway closed it: the close says enough
+    conn.whenClosed = new Promise<void>((resolve) => socket.once("close", () => ((conn.closed = true), resolve())));
     await new Promise<void>((resolve, reject) => (socket.once("secureConnect", resolve), socket.once("error", reject)));
-    let answer = "";
-    let closed = false;
-    socket.setEncoding("latin1");
-    socket.on("data", (d: string) => (answer += d));
-    socket.on("close", () => (closed = true));
-    socket.on("error", () => {});
-    /** One request on the open connection; its whole answer (head, and a Content-Length or chunked body). */
-    const ask = async () => {
-      const from = answer.length;
-      socket.write("GET /hello HTTP/1.1\r\nHost: app.test\r\n\r\n");
-      const end = Date.now() + 10_000;
-      for (;;) {
-        const got = answer.slice(from);
-        const cut = got.indexOf("\r\n\r\n");
-        if (cut >= 0) {
-          const head = got.slice(0, cut);
-          const length = /^content-length: *(\d+)\r?$/im.exec(head)?.[1];
-          if (length !== undefined && got.length >= cut + 4 + Number(length)) return got;
-          if (/^transfer-encoding: *chunked\r?$/im.test(head) && /\r\n0\r\n\r\n$/.test(got)) return got;
-        }
-        if (closed || Date.now() > end) return got;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+    return conn;
+  };
+  type Connection = Awaited<ReturnType<typeof connect>>;
+  /** Writes `bytes` and resolves with what came back since, once `done` says it is whole (or the socket closed, or 10 s passed). */
+  const exchange = async (conn: Connection, bytes: string | Buffer, done: (got: Buffer) => boolean) => {
+    const from = conn.got.length;
+    conn.socket.write(bytes);
+    for (const end = Date.now() + 10_000; !done(conn.got.subarray(from)) && !conn.closed && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+    return conn.got.subarray(from);
+  };
+  /** An HTTP answer is whole: its head, and its Content-Length or chunked body. */
+  const wholeAnswer = (got: Buffer) => {
+    const text = got.toString("latin1");
+    const cut = text.indexOf("\r\n\r\n");
+    if (cut < 0) return false;
+    const head = text.slice(0, cut);
+    const length = /^content-length: *(\d+)\r?$/im.exec(head)?.[1];
+    if (length !== undefined) return text.length >= cut + 4 + Number(length);
+    return /^transfer-encoding: *chunked\r?$/im.test(head) ? text.endsWith("\r\n0\r\n\r\n") : true;
+  };
+  /** One request on the open connection; its whole answer. */
+  const ask = async (conn: Connection) => (await exchange(conn, "GET /hello HTTP/1.1\r\nHost: app.test\r\n\r\n", wholeAnswer)).toString("latin1");
+  /** Resolves once the gateway closed `conn`; rejects after 10 s. */
+  const closedByGateway = async (conn: Connection, what: string) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([conn.whenClosed, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} is still open`)), 10_000)))]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  /** The CRL file, rewritten with `cert` revoked too; and a reload that reads it. */
+  const revokeAndReload = async (cert: ClientCert) => {
+    writeFileSync(crlFile, readFileSync(clients.revoke(cert.cert)));
+    assert.match(await gw.reload(), /SIGHUP: config reloaded/);
+  };
+  /** A reload with the CA and CRL files as they were: the listener keeps its settings, nothing is checked again. */
+  const reloadUnchanged = async () => {
+    assert.match(await gw.reload(), /SIGHUP: config reloaded/);
+    await new Promise((r) => setTimeout(r, 500)); // a recheck would run in the background
+  };
+  /**
+   * `conn`, signed in by `cert` (user `name`), survives a reload that changes nothing (and
+   * `stillWorks` after it), then is closed by one whose CRL revokes `cert`: its flow line.
+   */
+  const closedOnRevocation = async (conn: Connection, cert: ClientCert, name: string, what: string, stillWorks: () => Promise<void>) => {
+    const ours = (f: Record<string, unknown>) => f.type === "flow" && f.listener === "mtls" && f.user === name;
+    await reloadUnchanged();
+    assert.equal(conn.closed, false, `a reload that changed nothing left the ${what} open`);
+    assert.equal(gw.flows().find(ours), undefined, "no flow line: it has not ended");
+    await stillWorks();
+    await revokeAndReload(cert);
+    await closedByGateway(conn, `the revoked certificate's ${what}`);
+    const f = await gw.waitForFlow(ours);
+    assert.equal(f.end, "revoked", JSON.stringify(f));
+    assert.match(String(f.error), new RegExp(`^its client certificate is refused now: .*${name}.*revoked`));
+    return f;
+  };
+
+  it("closes an open kept-alive connection once a reload's new CRL revokes its certificate, not on a reload that changes nothing", async () => {
+    // a certificate of its own: revoking it leaves the others' for the other tests, whatever their order
+    const erin = clients.issue("erin", "/CN=erin");
+    const conn = await connect(erin);
+    try {
+      assert.match(await ask(conn), /^HTTP\/1\.1 200 [^]*"x-forwarded-user":"erin"/);
+      assert.match(await ask(conn), /^HTTP\/1\.1 200 /, "the connection is kept alive");
+      const f = await closedOnRevocation(conn, erin, "erin", "connection", async () => {
+        assert.match(await ask(conn), /^HTTP\/1\.1 200 /, "and it still takes requests");
+      });
+      assert.equal(f.requests, 3);
+    } finally {
+      conn.socket.destroy();
+    }
+    // a new connection with it is refused from its first request, and told why
+    const again = await connect(erin);
+    try {
+      const refused = await ask(again);
+      assert.match(refused, /^HTTP\/1\.1 403 /);
+      assert.match(refused, /A valid client certificate is required: .*erin.*was revoked/);
+    } finally {
+      again.socket.destroy();
+    }
+  });
+
+  it("closes an upgraded WebSocket connection once a reload's new CRL revokes its certificate, not on a reload that changes nothing", async () => {
+    const frank = clients.issue("frank", "/CN=frank");
+    const conn = await connect(frank);
+    /** Sends `text` in a masked text frame; resolves with the payload of the frame echoed (or what came). */
+    const echo = async (text: string) => {
+      const got = await exchange(conn, wsFrame(text), (b) => b.length >= 2 && b.length >= 2 + (b[1]! & 0x7f));
+      return got.subarray(2).toString("utf8");
     };
     try {
-      assert.match(await ask(), /^HTTP\/1\.1 200 /);
-      assert.match(await ask(), /^HTTP\/1\.1 200 /, "the connection is kept alive");
-      writeFileSync(crlFile, readFileSync(clients.revoke(bob.cert)));
-      const verdict = await gw.reload();
-      assert.match(verdict, /SIGHUP: config reloaded/);
-      assert.equal(closed, false, "the reload left the connection open");
-      const refused = await ask();
-      assert.match(refused, /^HTTP\/1\.1 403 /);
-      assert.match(refused, /A valid client certificate is required: .*bob.*was revoked/);
+      const key = randomBytes(16).toString("base64");
+      const upgraded = (await exchange(conn, `GET /ws HTTP/1.1\r\nHost: app.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`, (b) => b.includes("\r\n\r\n"))).toString("latin1");
+      assert.match(upgraded, /^HTTP\/1\.1 101 /);
+      assert.equal(await echo("one"), "one");
+      const f = await closedOnRevocation(conn, frank, "frank", "WebSocket", async () => {
+        assert.equal(await echo("two"), "two", "and it still carries frames");
+      });
+      assert.equal(f.status, 101);
     } finally {
-      socket.destroy();
+      conn.socket.destroy();
     }
   });
 });
+
+/** A final, masked WebSocket text frame (RFC 6455) carrying `text` (under 126 bytes). */
+function wsFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const mask = randomBytes(4);
+  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, Buffer.from(payload.map((b, i) => b ^ mask[i & 3]!))]);
+}
 
 /** Runs openssl with `input` on stdin; SIGKILLs it after `timeoutMs`. Resolves even when it fails. */
 function openssl(args: string[], input: string, timeoutMs = 10_000): Promise<{ code: number; stdout: string; stderr: string }> {
