@@ -49,8 +49,14 @@ export class ConnectionCertificate {
    * refused where they are required.
    */
   async signIn(): Promise<CertificateSignIn> {
-    const policy = this.#inForce();
-    const signIn = await this.#judge(policy);
+    let policy = this.#inForce();
+    let signIn = await this.#judge(policy);
+    // a reload while it was checked (a cold check takes about a millisecond): its recheck
+    // found nothing signed in yet, so the settings it put in force are the ones that count
+    for (let again = this.#inForce(); again !== policy; again = this.#inForce()) {
+      policy = again;
+      signIn = await this.#judge(policy);
+    }
     this.#last = { policy, signIn };
     return signIn;
   }

@@ -98,6 +98,9 @@ export class LiveFlows {
   readonly #route: ((d: Decision) => string) | undefined;
   readonly #process: number;
   #next = 0;
+  /** The `recheckHolders` pass under way, and the one queued after it. */
+  #runningPass: Promise<number> | undefined;
+  #queuedPass: Promise<number> | undefined;
 
   /**
    * `route` names the way a decision sends a flow's upstream (e.g. `direct`, or a parent
@@ -124,7 +127,12 @@ export class LiveFlows {
   watch(query: PolicyQuery, decision: Decision, client: Conn, flow: WatchedFlow, decryption?: Decryption): FlowWatch {
     const id = this.#nextId();
     const entry: Entry = { id, query, route: this.#route?.(decision), decryption, conns: new Set([client]), flow };
-    if (decision.action === "allow") this.#entries.set(id, entry);
+    if (decision.action === "allow") {
+      this.#entries.set(id, entry);
+      // signed in under settings a reload replaced while the flow was being opened (after
+      // that reload's recheck): checked now, a plain comparison when nothing changed
+      if (flow.recheck) void this.#recheckOne(entry, flow.recheck);
+    }
     return this.#handle(entry);
   }
 
@@ -218,26 +226,53 @@ export class LiveFlows {
    * Asks every open flow that can tell (`WatchedFlow.recheck`) whether it may go on, one
    * after the other, and revokes those that say why not. The policy's flows and the reverse
    * proxy's connections alike: a tunnel or upgraded connection a client certificate opened
-   * is closed when a reload's CRL revokes the certificate, or once it has expired. Resolves
-   * to how many were revoked.
+   * is closed when a reload's CRL revokes the certificate, or once it has expired. One pass
+   * runs at a time; calls during a pass share the next one. Resolves to how many that pass
+   * revoked.
    */
-  async recheckHolders(): Promise<number> {
+  recheckHolders(): Promise<number> {
+    // one pass at a time (a pass's checks would overwrite the next one's); reloads that come
+    // during a pass share the one pass queued after it
+    if (this.#queuedPass) return this.#queuedPass;
+    if (!this.#runningPass) return this.#startPass();
+    const queued = this.#runningPass.then(() => {
+      this.#queuedPass = undefined;
+      return this.#startPass();
+    });
+    this.#queuedPass = queued;
+    return queued;
+  }
+
+  #startPass(): Promise<number> {
+    const pass = this.#pass().finally(() => {
+      if (this.#runningPass === pass) this.#runningPass = undefined;
+    });
+    this.#runningPass = pass;
+    return pass;
+  }
+
+  async #pass(): Promise<number> {
     let revoked = 0;
     for (const entry of [...this.#entries.values()]) {
       const recheck = entry.flow.recheck;
-      if (!recheck || this.#entries.get(entry.id) !== entry) continue;
-      let why: string | undefined;
-      try {
-        why = await recheck();
-      } catch {
-        continue; // a check that fails closes nothing
-      }
-      // it may have ended, or been revoked otherwise, while it was checked
-      if (why === undefined || this.#entries.get(entry.id) !== entry) continue;
-      revoked++;
-      this.#revoke(entry, why);
+      if (recheck && await this.#recheckOne(entry, recheck)) revoked++;
     }
     return revoked;
+  }
+
+  /** Asks `entry`'s flow with `recheck` and revokes it if it says why not; true if it did. */
+  async #recheckOne(entry: Entry, recheck: () => Promise<string | undefined>): Promise<boolean> {
+    if (this.#entries.get(entry.id) !== entry) return false;
+    let why: string | undefined;
+    try {
+      why = await recheck();
+    } catch {
+      return false; // a check that fails closes nothing
+    }
+    // it may have ended, or been revoked otherwise, while it was checked
+    if (why === undefined || this.#entries.get(entry.id) !== entry) return false;
+    this.#revoke(entry, why);
+    return true;
   }
 
   #revoke(entry: Entry, reason: string): void {

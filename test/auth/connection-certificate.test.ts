@@ -111,6 +111,22 @@ describe("ConnectionCertificate", () => {
     assert.equal(await plain.cert.revocation(), "its client certificate is refused now: no client certificate");
   });
 
+  it("a reload while a request is being checked: the settings it put in force decide (its recheck found nothing signed in yet)", async () => {
+    let release!: () => void;
+    const slow: ClientCertificatePolicy = {
+      trust: { caPem: [], crlNextUpdate: null, verify: async () => (await new Promise<void>((r) => (release = r)), alice) },
+      required: true,
+      user: "cn",
+    };
+    const { cert, inForce } = connection(slow);
+    const signingIn = cert.signIn();
+    await new Promise((r) => setTimeout(r, 1));
+    inForce.now = settings(revoked); // the reload, while the old CRL's check is under way
+    release();
+    assert.equal((await signingIn).kind, "refused");
+    assert.equal(await cert.revocation(), undefined, "signed in (refused) under the settings in force: nothing left to recheck");
+  });
+
   it("nothing to say before a first request, or after one that was refused (that connection is closed anyway)", async () => {
     const { cert, inForce } = connection(settings(revoked));
     inForce.now = settings(alice);

@@ -131,7 +131,9 @@ describe("LiveFlows", () => {
     const reasons: string[] = [];
     const order: string[] = [];
     let running = 0;
+    let reloaded = false; // before: the checks at watch time find nothing changed
     const asking = (name: string, why: string | undefined | Error) => async () => {
+      if (!reloaded) return undefined;
       running++;
       assert.equal(running, 1, "one check at a time: a reload with thousands of open tunnels does not verify them all at once");
       order.push(name);
@@ -145,6 +147,8 @@ describe("LiveFlows", () => {
     live.watch(query, ALLOWED, memoryConnPair()[0], revoking((r) => reasons.push(`password user's tunnel: ${r}`)));
     live.track(memoryConnPair()[0], { revoke: (r) => reasons.push(`carol's reverse connection: ${r}`), recheck: asking("carol", "its client certificate is refused now: expired") });
     live.track(memoryConnPair()[0], { revoke: (r) => reasons.push(`failing check: ${r}`), recheck: asking("failing", new Error("boom")) });
+    await new Promise((r) => setTimeout(r, 1));
+    reloaded = true;
     assert.equal(await live.recheckHolders(), 2);
     assert.deepEqual(order, ["alice", "bob", "carol", "failing"]);
     assert.deepEqual(reasons, [
@@ -169,6 +173,46 @@ describe("LiveFlows", () => {
     release();
     assert.equal(await checking, 0);
     assert.deepEqual(reasons, []);
+  });
+
+  it("a flow watched with a recheck is asked at once: one signed in under settings a reload replaced while it opened", async () => {
+    const live = new LiveFlows();
+    const query = { host: normalizeHost("a.test"), port: 443, clientIp: "10.0.0.1" };
+    const reasons: string[] = [];
+    live.watch(query, ALLOWED, memoryConnPair()[0], { revoke: (r) => reasons.push(`stale: ${r}`), recheck: () => Promise.resolve("its client certificate is refused now: revoked") });
+    live.watch(query, ALLOWED, memoryConnPair()[0], { revoke: (r) => reasons.push(`current: ${r}`), recheck: () => Promise.resolve(undefined) });
+    await new Promise((r) => setTimeout(r, 1));
+    assert.deepEqual(reasons, ["stale: its client certificate is refused now: revoked"]);
+    assert.equal(live.size, 1);
+  });
+
+  it("recheckHolders: one pass at a time; calls during a pass share the one after it", async () => {
+    const live = new LiveFlows();
+    const query = { host: normalizeHost("a.test"), port: 443, clientIp: "10.0.0.1" };
+    let running = 0;
+    let most = 0;
+    let asked = 0;
+    const recheck = async () => {
+      running++;
+      most = Math.max(most, running);
+      asked++;
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+      return undefined;
+    };
+    live.watch(query, ALLOWED, memoryConnPair()[0], { revoke: () => {}, recheck });
+    await new Promise((r) => setTimeout(r, 10)); // the check at watch time
+    asked = 0;
+    const first = live.recheckHolders();
+    const second = live.recheckHolders();
+    const third = live.recheckHolders();
+    assert.equal(second, third, "the queued pass is shared");
+    assert.notEqual(first, second);
+    await Promise.all([first, second, third]);
+    assert.equal(asked, 2, "two passes, not three");
+    assert.equal(most, 1, "never two checks at once");
+    await live.recheckHolders();
+    assert.equal(asked, 3, "a pass after the others is a pass of its own");
   });
 
   it("untilNextMinute: just past the next whole minute", () => {
