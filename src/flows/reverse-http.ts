@@ -40,6 +40,18 @@ import type { ConnectionCertificate } from "../auth/connection-certificate.ts";
 /** Methods never forwarded: CONNECT (not a proxy here), TRACE (would reflect credentials), PRI (HTTP/2 preface). */
 const REFUSED_METHODS = new Set(["CONNECT", "TRACE", "PRI"]);
 
+/** Said to a request whose connection's listener a reload renamed, removed or made another kind. */
+const RENAMED = "The listener this connection was made to was changed by a reload; connect again";
+
+/** The listener's state in force, undefined once a reload renamed or removed it (`current` throws). */
+export function inForce(current: () => ReverseListenerState): ReverseListenerState | undefined {
+  try {
+    return current();
+  } catch {
+    return undefined;
+  }
+}
+
 /** How the client reached the listener, and the certificate it presented. */
 export interface ReverseConnInfo {
   readonly proto: "http" | "https";
@@ -125,7 +137,15 @@ export async function serveReverseHttp(
     let host: Host | undefined = authority ? tryNormalizeHost(authority.host) : undefined;
     if (hostField === undefined && info.sni) host = tryNormalizeHost(info.sni);
     const shownHost = hostField ?? (host ? hostText(host) : "");
-    const state = current();
+    const state = inForce(current);
+    if (!state) {
+      // a reload renamed or removed the listener (or made it another kind) under this
+      // connection: 421 tells the client to send the request again on a new connection,
+      // which gets what the listener is now
+      r.status = 421;
+      await answerAndClose(client, cR, 421, RENAMED, { method: head.method });
+      return done("error", RENAMED);
+    }
     const trusted = state.trust.has(client.remote.address);
     const requestId = requestIdFor(head.headers, trusted);
     const req: RequestRecord = {

@@ -14,7 +14,7 @@ import type { ReverseListenerState } from "../reverse/listener-state.ts";
 import { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { FlowState } from "./flow-state.ts";
-import { serveReverseHttp } from "./reverse-http.ts";
+import { inForce, serveReverseHttp } from "./reverse-http.ts";
 import { passThrough } from "./reverse-passthrough.ts";
 import { trackFlow } from "./live-flows.ts";
 import { ConnectionCertificate } from "../auth/connection-certificate.ts";
@@ -50,7 +50,12 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
   if (!read) return;
   const { hello, raw } = read;
   r.host = hello.sni ?? null;
-  const state = current();
+  const state = inForce(current);
+  if (!state) {
+    // a reload renamed or removed the listener while the ClientHello came
+    client.close();
+    return flow.finish("error", "the listener was changed by a reload during the handshake; connect again");
+  }
   const through = state.passthrough?.match(hello.sni, ctx.listenerName);
   if (through) return passThrough(client, src, raw, hello.sni, through, state, rctx, flow);
   const session = await acceptListenerTls(client, src, raw, hello.sni, tls, rctx, flow);
@@ -68,5 +73,6 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
 
 /** The connection's certificate, checked against the listener's `clientCertificates` in force. */
 function connectionCertificate(der: Uint8Array | null, asked: boolean, current: () => ReverseListenerState, ctx: FlowContext): ConnectionCertificate {
-  return new ConnectionCertificate(der, asked, () => current().tls?.clientCertificates, ctx.userGroups ?? (() => []));
+  // a listener a reload renamed or removed takes no certificates: one asked for is refused
+  return new ConnectionCertificate(der, asked, () => inForce(current)?.tls?.clientCertificates, ctx.userGroups ?? (() => []));
 }

@@ -9,6 +9,7 @@ import { CertificateStore } from "../../src/reverse/cert-store.ts";
 import type { ReverseListenerState } from "../../src/reverse/listener-state.ts";
 import { enc, type FlowHarness, okResponse, type ParsedHead, readResponse, withHarness, within } from "../helpers/flow-harness.ts";
 import { LiveFlows } from "../../src/flows/live-flows.ts";
+import type { FlowRecord } from "../../src/log/flow-record.ts";
 import { close, named, open, route, state } from "../helpers/reverse-harness.ts";
 
 const CURL = new Uint8Array(readFileSync(new URL("../fixtures/client-hello/curl-openssl.bin", import.meta.url)));
@@ -208,6 +209,50 @@ describe("reverse listener with client certificates", () => {
       assert.equal(r.end, "revoked");
       assert.equal(r.user, "bob");
       assert.match(String(r.error), /^its client certificate is refused now: the client certificate "CN=bob" \(serial 1003\) was revoked/);
+    });
+  });
+
+  it("a reload that renames the listener: the reload's recheck closes a certificate's connection; a plain one's next request gets 421", async () => {
+    const live = new LiveFlows();
+    await withHarness({ ...opts, liveFlows: live }, async (h) => {
+      named(h, "10.0.0.1", 80, "ok");
+      const withCerts = state(routes(), pools, [], { store: store(), clientCertificates: policy(fakeTrust()) });
+      let renamed = false;
+      const current = () => {
+        if (renamed) throw new Error('Reverse listener "web" was not prepared');
+        return withCerts;
+      };
+      h.tls.clientCertificateDer = enc.encode("cert:bob");
+      const { c, done } = open(h, current, withGroups);
+      await c.write(CURL);
+      await c.write(get("/"));
+      assert.equal((await readResponse(c)).head.status, 200);
+      renamed = true;
+      assert.equal(await live.recheckHolders(), 1);
+      await within(c.readToEndOrReset(), 1000, "the gateway closing the client");
+      await within(done, 3000, "the reverse flow");
+      assert.match(String(h.record().error), /^its client certificate is refused now: the listener's client certificate settings changed/);
+
+      const plain = state(routes(), pools);
+      renamed = false;
+      const second = open(h, () => {
+        if (renamed) throw new Error('Reverse listener "web" was not prepared');
+        return plain;
+      });
+      await second.c.write(get("/"));
+      assert.equal((await readResponse(second.c)).head.status, 200);
+      renamed = true;
+      assert.equal(await live.recheckHolders(), 0, "nothing to recheck on a plain connection");
+      await second.c.write(get("/"));
+      const res = await readResponse(second.c);
+      assert.equal(res.head.status, 421);
+      assert.match(res.body, /changed by a reload; connect again/);
+      await close(second.c, second.done);
+      const r = h.records.at(-1) as FlowRecord;
+      assert.equal(r.type, "flow");
+      assert.equal(r.end, "error");
+      assert.equal(r.status, 421);
+      assert.equal(live.size, 0, "no flow left behind");
     });
   });
 
