@@ -113,7 +113,7 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
       warnings.push(`listeners "${listener}" tls.clientCertificates.crlFile "${files.crlFile}" is out of date on ${crlUntil.toISOString()}, in less than a day: load a newer CRL before then`);
     }
   }
-  warnings.push(...uncertifiedRoutes(config));
+  warnings.push(...uncertifiedRoutes(config), ...idleIdentityTrust(config));
   await attempt(() => {
     const generation = buildReverse(config, {
       runtime: deps.runtime,
@@ -151,4 +151,16 @@ export function uncertifiedRoutes(config: Config): string[] {
     );
   }
   return out;
+}
+
+/**
+ * Reverse listeners with client certificates that list `trustIdentityFrom`: there the gateway
+ * says who the client is itself, so no proxy's identity fields reach a backend and the list
+ * does nothing (a proxy meant to pass on its own clients' certificates should not be asked
+ * for one).
+ */
+export function idleIdentityTrust(config: Config): string[] {
+  return config.listeners
+    .filter((l) => l.mode === "reverse" && l.trustIdentityFrom.length > 0 && l.tls?.clientCertificates)
+    .map((l) => `listeners "${l.name}" trustIdentityFrom has no effect: the listener takes client certificates, so the gateway says who each client is and removes X-Forwarded-User and Client-Cert from everyone's requests`);
 }

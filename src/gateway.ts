@@ -16,7 +16,7 @@ import { compilePolicy } from "./policy/compile.ts";
 import { loadHostLists } from "./policy/load-host-lists.ts";
 import { Registry } from "./metrics/registry.ts";
 import { createGatewayMetrics } from "./metrics/gateway-metrics.ts";
-import { observeConfigReload, observeRecord } from "./metrics/observe.ts";
+import { metricsFlowLog, observeConfigReload } from "./metrics/observe.ts";
 import { Drain } from "./flows/drain.ts";
 import { registerProcessMetrics } from "./metrics/process-metrics.ts";
 import { registerHostListMetrics } from "./metrics/host-list-metrics.ts";
@@ -65,16 +65,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   let dnsInForce = dnsKey(config.dns);
   const resolver = measuredResolver(resolverInForce, metrics);
   const directoryDeps = { runtime, resolver, readText: options.readText, ...(options.signIns ? { signIns: options.signIns } : {}) };
-  const observer: FlowLog = {
-    write(record) {
-      try {
-        observeRecord(metrics, record);
-      } catch {
-        // metrics are best effort; the record matters more
-      }
-      feed.write(record);
-    },
-  };
+  const observer: FlowLog = metricsFlowLog(metrics, feed);
   // the flow log's outputs, swapped part by part by a reload that changes `log` (an old file is closed)
   const output = options.flowSink ? undefined : new LogOutputs(config.log, gatewayOpeners(options, {
     runtime,

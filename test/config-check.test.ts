@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfig } from "../src/config/parse.ts";
-import { uncertifiedRoutes } from "../src/config-check.ts";
+import { idleIdentityTrust, uncertifiedRoutes } from "../src/config-check.ts";
 
 const certificates = [{ cert: "app.pem", key: "app.key" }];
 const config = (routeListeners: string[] | undefined, required = true) =>
@@ -35,5 +35,16 @@ describe("uncertifiedRoutes", () => {
     assert.deepEqual(uncertifiedRoutes(config(["partners"])), []);
     assert.deepEqual(uncertifiedRoutes(config(["web", "plain"])), []);
     assert.deepEqual(uncertifiedRoutes(config(undefined, false)), []);
+  });
+});
+
+describe("idleIdentityTrust", () => {
+  it("warns of trustIdentityFrom on a listener that takes client certificates, where it does nothing", () => {
+    const c = config(undefined);
+    const listeners = c.listeners.map((l) => (l.mode === "reverse" ? { ...l, trustIdentityFrom: ["10.0.0.1"] } : l));
+    assert.deepEqual(idleIdentityTrust({ ...c, listeners }), [
+      'listeners "partners" trustIdentityFrom has no effect: the listener takes client certificates, so the gateway says who each client is and removes X-Forwarded-User and Client-Cert from everyone\'s requests',
+    ]);
+    assert.deepEqual(idleIdentityTrust(c), []);
   });
 });

@@ -32,8 +32,9 @@ export const FORWARDING_FIELDS: readonly string[] = Object.freeze([
 ]);
 
 /**
- * Fields that say who the client is, set by the gateway (or a trusted proxy before it) and
- * removed from anyone else's request: the user signed in, and the client certificate (RFC 9440).
+ * Fields that say who the client is, set by the gateway (or a proxy before it in the
+ * listener's `trustIdentityFrom`) and removed from anyone else's request: the user signed
+ * in, and the client certificate (RFC 9440).
  */
 export const IDENTITY_FIELDS: readonly string[] = Object.freeze(["x-forwarded-user", "client-cert", "client-cert-chain"]);
 

@@ -7,8 +7,8 @@
  * What a reload changes: routes, passthrough routes, pools, each running listener's
  * certificates (the files are read again, so a renewed certificate is served from the next
  * handshake on), `unknownSni`, `mint`, `minVersion`, `clientCertificates` (CAs and CRLs read
- * again; each request is checked against those in force), `trustForwardedFrom`, and a redirect's
- * `httpsPort`. A connection's
+ * again; each request is checked against those in force), `trustForwardedFrom`,
+ * `trustIdentityFrom`, and a redirect's `httpsPort`. A connection's
  * TLS handshake uses the generation in force when its ClientHello arrived; each request is
  * routed with the generation in force when it arrives. Listeners themselves (which, where)
  * need a restart. `close()` stops the health checks and closes idle backend connections.
