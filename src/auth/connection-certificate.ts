@@ -77,7 +77,8 @@ export class ConnectionCertificate {
       return notAfter && at > notAfter.getTime() ? `its client certificate expired at ${notAfter.toISOString()}` : undefined;
     }
     const now = await this.#judge(policy);
-    this.#last = { policy, signIn: now };
+    // a request signed in meanwhile (under settings at least as new) has the last word
+    if (this.#last === last) this.#last = { policy, signIn: now };
     if (now.kind === "refused") return `its client certificate is refused now: ${now.reason}`;
     if (last.signIn.kind === "user" && (now.kind !== "user" || now.user !== last.signIn.user)) {
       return `its client certificate ${now.kind === "user" ? `names user ${JSON.stringify(now.user)}` : "signs no one in"} now, not ${JSON.stringify(last.signIn.user)}`;

@@ -244,7 +244,7 @@ export class LiveFlows {
   }
 
   #startPass(): Promise<number> {
-    const pass = this.#pass().finally(() => {
+    const pass = this.#pass().catch(() => 0).finally(() => {
       if (this.#runningPass === pass) this.#runningPass = undefined;
     });
     this.#runningPass = pass;
@@ -277,7 +277,11 @@ export class LiveFlows {
 
   #revoke(entry: Entry, reason: string): void {
     this.#entries.delete(entry.id);
-    entry.flow.revoke(reason);
+    try {
+      entry.flow.revoke(reason);
+    } catch {
+      // its connections are closed all the same
+    }
     for (const conn of entry.conns) {
       try {
         conn.close();

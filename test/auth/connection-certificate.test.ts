@@ -127,6 +127,26 @@ describe("ConnectionCertificate", () => {
     assert.equal(await cert.revocation(), undefined, "signed in (refused) under the settings in force: nothing left to recheck");
   });
 
+  it("a recheck that ends after a newer request signed in does not overwrite it (a later revocation is still seen)", async () => {
+    const { cert, inForce } = connection(settings(alice));
+    await cert.signIn();
+    let release!: () => void;
+    const slowRefusal: ClientCertificatePolicy = {
+      trust: { caPem: [], crlNextUpdate: null, verify: async () => (await new Promise<void>((r) => (release = r)), revoked) },
+      required: true,
+      user: "cn",
+    };
+    inForce.now = slowRefusal; // a reload revoking it
+    const checking = cert.revocation();
+    await new Promise((r) => setTimeout(r, 1));
+    inForce.now = settings(alice); // a second reload takes it back; a new request signs in under it
+    assert.equal((await cert.signIn()).kind, "user");
+    release();
+    await checking;
+    inForce.now = settings(revoked); // a third reload revokes it for good
+    assert.equal(await cert.revocation(), `its client certificate is refused now: ${revoked.ok ? "" : revoked.reason}`);
+  });
+
   it("nothing to say before a first request, or after one that was refused (that connection is closed anyway)", async () => {
     const { cert, inForce } = connection(settings(revoked));
     inForce.now = settings(alice);

@@ -215,6 +215,29 @@ describe("LiveFlows", () => {
     assert.equal(asked, 3, "a pass after the others is a pass of its own");
   });
 
+  it("recheckHolders: a flow that throws on revocation is closed all the same, and later passes still run", async () => {
+    const live = new LiveFlows();
+    const query = { host: normalizeHost("a.test"), port: 443, clientIp: "10.0.0.1" };
+    const [client, peer] = memoryConnPair();
+    let reloaded = false;
+    let asked = 0;
+    const recheck = () => (asked++, Promise.resolve(reloaded ? "its client certificate is refused now: revoked" : undefined));
+    live.watch(query, ALLOWED, client, { revoke: () => { throw new Error("boom"); }, recheck });
+    await new Promise((r) => setTimeout(r, 1));
+    reloaded = true;
+    const pass = live.recheckHolders();
+    const queued = live.recheckHolders();
+    assert.equal(await pass, 1);
+    assert.equal(await queued, 0);
+    const end = await within(peer.readable.getReader().read().then(() => "end", () => "reset"), 1000, "the client connection closed");
+    assert.equal(end, "reset", "closed by the revocation");
+    live.watch(query, ALLOWED, memoryConnPair()[0], { revoke: () => {}, recheck: () => (asked++, Promise.resolve(undefined)) });
+    await new Promise((r) => setTimeout(r, 1));
+    const before = asked;
+    assert.equal(await live.recheckHolders(), 0);
+    assert.equal(asked, before + 1, "the queue is not stuck");
+  });
+
   it("untilNextMinute: just past the next whole minute", () => {
     assert.equal(untilNextMinute(Date.parse("2026-11-23T12:00:00.000Z")), 60_005);
     assert.equal(untilNextMinute(Date.parse("2026-11-23T12:59:59.990Z")), 15);
