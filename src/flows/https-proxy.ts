@@ -36,7 +36,12 @@ export async function handleHttpsProxy(client: Conn, ctx: FlowContext, tls: () =
   const flow = new FlowState(ctx, client, ctx.mode);
   flow.record.kind = "tls";
   const src = new ConnReader(client);
-  const state = tls();
+  const state = inForce(tls);
+  if (!state) {
+    // renamed or removed by a reload since the connection came (behind a slow PROXY header)
+    client.close();
+    return flow.finish("error", "the listener was changed by a reload before the handshake; connect again");
+  }
   const read = await readListenerHello(client, src, state, ctx, flow, WORDS);
   if (!read) return;
   flow.record.host = read.hello.sni ?? null;

@@ -138,15 +138,7 @@ export async function serveReverseHttp(
     if (hostField === undefined && info.sni) host = tryNormalizeHost(info.sni);
     const shownHost = hostField ?? (host ? hostText(host) : "");
     const state = inForce(current);
-    if (!state) {
-      // a reload renamed or removed the listener (or made it another kind) under this
-      // connection: 421 tells the client to send the request again on a new connection,
-      // which gets what the listener is now
-      r.status = 421;
-      await answerAndClose(client, cR, 421, RENAMED, { method: head.method });
-      return done("error", RENAMED);
-    }
-    const trusted = state.trust.has(client.remote.address);
+    const trusted = state?.trust.has(client.remote.address) ?? false;
     const requestId = requestIdFor(head.headers, trusted);
     const req: RequestRecord = {
       ...requestRecord(r, head, host ? hostText(host) : shownHost, localPort, `${info.proto}://${shownHost}${target}`),
@@ -181,6 +173,13 @@ export async function serveReverseHttp(
       await answerAndClose(client, cR, status, reason, { proxyError, headers: [...(more.headers ?? []), [REQUEST_ID_FIELD, requestId]], method: head.method });
       return done(end, refusal ? undefined : reason);
     };
+
+    if (!state) {
+      // a reload renamed or removed the listener (or made it another kind) under this
+      // connection: 421 tells the client to send the request again on a new connection,
+      // which gets what the listener is now
+      return refuse(421, RENAMED, "error");
+    }
 
     /** Answers a sign-in refusal. */
     const refuseFor = (no: SignInRefusal): Promise<ReverseHttpResult> => {

@@ -33,7 +33,9 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
   const flow = new FlowState(rctx, client, "reverse");
   const r = flow.record;
   r.port = client.local.port;
-  const tls = current().tls;
+  const first = inForce(current);
+  if (!first) return renamed(client, flow); // behind a PROXY header that took a while to come
+  const tls = first.tls;
   if (!tls) {
     r.kind = "http";
     const certificate = connectionCertificate(null, false, current, rctx);
@@ -51,11 +53,7 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
   const { hello, raw } = read;
   r.host = hello.sni ?? null;
   const state = inForce(current);
-  if (!state) {
-    // a reload renamed or removed the listener while the ClientHello came
-    client.close();
-    return flow.finish("error", "the listener was changed by a reload during the handshake; connect again");
-  }
+  if (!state) return renamed(client, flow); // while the ClientHello came
   const through = state.passthrough?.match(hello.sni, ctx.listenerName);
   if (through) return passThrough(client, src, raw, hello.sni, through, state, rctx, flow);
   const session = await acceptListenerTls(client, src, raw, hello.sni, tls, rctx, flow);
@@ -75,4 +73,10 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
 function connectionCertificate(der: Uint8Array | null, asked: boolean, current: () => ReverseListenerState, ctx: FlowContext): ConnectionCertificate {
   // a listener a reload renamed or removed takes no certificates: one asked for is refused
   return new ConnectionCertificate(der, asked, () => inForce(current)?.tls?.clientCertificates, ctx.userGroups ?? (() => []));
+}
+
+/** A connection whose listener a reload renamed or removed before its first request: closed, and logged. */
+function renamed(client: Conn, flow: FlowState): void {
+  client.close();
+  flow.finish("error", "the listener was changed by a reload before the connection's first request; connect again");
 }

@@ -247,12 +247,27 @@ describe("reverse listener with client certificates", () => {
       const res = await readResponse(second.c);
       assert.equal(res.head.status, 421);
       assert.match(res.body, /changed by a reload; connect again/);
+      assert.match(res.head.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/, "an id to quote, as on every refusal");
       await close(second.c, second.done);
       const r = h.records.at(-1) as FlowRecord;
       assert.equal(r.type, "flow");
       assert.equal(r.end, "error");
       assert.equal(r.status, 421);
+      assert.equal(r.rule, "none", "not the previous request's rule");
+      const line = h.requestRecords.find((x) => x.status === 421);
+      assert.ok(line, "a request line, as for every refusal");
       assert.equal(live.size, 0, "no flow left behind");
+
+      // renamed while the ClientHello came: closed and logged, not a handler that throws
+      let calls = 0;
+      const third = open(h, () => {
+        if (++calls > 1) throw new Error('Reverse listener "web" was not prepared');
+        return state(routes(), pools, [], { store: store() });
+      });
+      await third.c.write(CURL);
+      await within(third.c.readToEndOrReset(), 1000, "the gateway closing the client");
+      await within(third.done, 3000, "the flow");
+      assert.match(String((h.records.at(-1) as FlowRecord).error), /changed by a reload before the connection's first request/);
     });
   });
 
