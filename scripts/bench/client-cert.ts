@@ -1,8 +1,9 @@
 /**
  * Client-certificate verification benchmark (`clientCertificates` of HTTPS proxy and reverse
  * listeners): what checking a client's certificate costs a new connection, cold and from the
- * verdict cache, with and without a large CRL, and each further request on a connection,
- * against the one thing it cannot avoid (a bare ECDSA P-256 signature check with WebCrypto,
+ * verdict cache, with and without a large CRL, each further request on a connection, and a
+ * reload's recheck of each open connection (files unchanged, and a new CRL), against the one
+ * thing it cannot avoid (a bare ECDSA P-256 signature check with WebCrypto,
  * measured in the same run).
  *
  *   bun scripts/bench/client-cert.ts [--certs 300] [--revoked 2000]
@@ -14,7 +15,9 @@ import { argValue, runtimeName, timeEach } from "./_cli.ts";
 import { median } from "./_report.ts";
 import { x509 } from "../../src/pki/_x509.ts";
 import { encodePem } from "../../src/pki/pem.ts";
-import { loadClientCertificateTrust } from "../../src/pki/client-cert-trust.ts";
+import { type ClientCertificateTrust, loadClientCertificateTrust } from "../../src/pki/client-cert-trust.ts";
+import type { ClientCertificatePolicy } from "../../src/auth/certificate-sign-in.ts";
+import { ConnectionCertificate } from "../../src/auth/connection-certificate.ts";
 
 const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
 const certs = argValue("--certs", 300);
@@ -70,12 +73,24 @@ const copies = leaves.slice(0, certs).map((der) => Uint8Array.from(der));
 const cachedNew = median(await timeEach(certs, (i) => plain.verify([copies[i] as Uint8Array])));
 const coldCrl = median(await timeEach(certs, (i) => withCrl.verify([leaves[certs + i] as Uint8Array])));
 
+// a reload's recheck of each open connection: settings left alone (a comparison and the
+// expiry), and a new CRL (a new trust, its cache empty: each certificate verified anew)
+const settings = (trust: ClientCertificateTrust): ClientCertificatePolicy => ({ trust, required: true, user: "cn" });
+let inForce = settings(plain);
+const open = leaves.slice(0, certs).map((der) => new ConnectionCertificate(der, true, () => inForce, () => []));
+for (const c of open) await c.signIn();
+const recheckSame = median(await timeEach(certs, (i) => (open[i] as ConnectionCertificate).revocation()));
+inForce = settings(await loadClientCertificateTrust({ caPem, crlPem: encodePem(new Uint8Array(crl.rawData), "X509 CRL") }));
+const recheckNew = median(await timeEach(certs, (i) => (open[i] as ConnectionCertificate).revocation()));
+
 const rows: [string, number][] = [
   ["baseline: one ECDSA P-256 signature check", baseline],
   ["verify, cold (no CRL)", cold],
   [`verify, cold (CRL of ${revoked} entries)`, coldCrl],
   ["verify, cached verdict, new connection", cachedNew],
   ["verify, cached verdict, same connection", cached],
+  ["reload recheck per open connection, unchanged", recheckSame],
+  ["reload recheck per open connection, new CRL", recheckNew],
 ];
 console.log(`client certificate verification — ${runtimeName()}, ${certs} certificates, medians`);
 for (const [what, ms] of rows) console.log(`${what.padEnd(46)} ${(ms * 1000).toFixed(1).padStart(9)} µs  ${(ms / baseline).toFixed(2).padStart(6)}× baseline`);
