@@ -14,7 +14,8 @@ import { formatPath } from "./issue-format.ts";
 import { JsonSyntaxError, parseJson } from "./json.ts";
 import { parseListenAddress, parseUpstreamAddress } from "./listen.ts";
 import { type ConfigOutput, configSchema } from "./schema.ts";
-import { toListenerTls, toRedirectListener, toReverseConfig, toReverseListener } from "./schema-reverse.ts";
+import { toReverseConfig } from "./schema-reverse.ts";
+import { toListenerTls, toRedirectListener, toReverseListener } from "./schema-reverse-listener.ts";
 import { toParentsConfig } from "./schema-parents.ts";
 
 /**

@@ -7,7 +7,7 @@
 import * as v from "valibot";
 import { listenAddressError, parseListenAddress, upstreamAddressError } from "./listen.ts";
 import { checkedString, cidrList, expected, id, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
-import { forwardCertificateReverseOnly, REVERSE_FIELD_MODES, reverseListenerFields, reverseListenerRequired } from "./schema-reverse.ts";
+import { forwardCertificateReverseOnly, REVERSE_FIELD_MODES, reverseListenerFields, reverseListenerRequired } from "./schema-reverse-listener.ts";
 
 /** Listener modes a config may name. */
 export const LISTENER_MODES = ["explicit", "socks5", "transparent", "transparent-http", "reverse", "redirect-https"] as const;
