@@ -71,7 +71,7 @@ const listenerObject = object({
   noSni: v.optional(noSniSchema),
   /** transparent: "policy" (default) or "block" ClientHellos offering encrypted_client_hello. */
   ech: v.optional(v.picklist(["policy", "block"], expected('"policy" or "block"'))),
-  /** reverse: tls, trustForwardedFrom, trustIdentityFrom; explicit: tls, trustForwardedFrom; redirect-https: httpsPort (see schema-reverse.ts). */
+  /** reverse: tls, trustForwardedFrom, trustIdentityFrom; explicit: tls, trustForwardedFrom; redirect-https: httpsPort (see schema-reverse-listener.ts). */
   ...reverseListenerFields,
 });
 
