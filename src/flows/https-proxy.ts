@@ -8,7 +8,7 @@
  */
 import type { Conn } from "../core/conn.ts";
 import { RelayedConn } from "../core/relayed-conn.ts";
-import type { ReverseTlsState } from "../reverse/listener-state.ts";
+import { inForce, type ReverseTlsState } from "../reverse/listener-state.ts";
 import { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { serveExplicit } from "./explicit.ts";
@@ -52,13 +52,4 @@ export async function handleHttpsProxy(client: Conn, ctx: FlowContext, tls: () =
   const asked = state.clientCertificates !== undefined;
   const certificate = new ConnectionCertificate(session.peerCertificateDer ?? null, asked, () => inForce(tls)?.clientCertificates, ctx.userGroups ?? (() => []));
   return serveExplicit(inner, ctx, certificate);
-}
-
-/** The listener's TLS in force, undefined once a reload made it another kind of listener. */
-function inForce(tls: () => ReverseTlsState): ReverseTlsState | undefined {
-  try {
-    return tls();
-  } catch {
-    return undefined;
-  }
 }

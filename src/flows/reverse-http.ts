@@ -23,7 +23,7 @@ import type { RequestHead } from "../protocol/http-request-head.ts";
 import { backendTarget } from "../reverse/backend-path.ts";
 import { backendName } from "../reverse/dial.ts";
 import { originalClient } from "../reverse/forwarded.ts";
-import type { ReverseListenerState } from "../reverse/listener-state.ts";
+import { inForce, type ReverseListenerState } from "../reverse/listener-state.ts";
 import { clientAllowed } from "../reverse/routes.ts";
 import { clientRateKey } from "../policy/rate-limiter.ts";
 import { answerAndClose, lingerClose } from "./answers.ts";
@@ -42,15 +42,6 @@ const REFUSED_METHODS = new Set(["CONNECT", "TRACE", "PRI"]);
 
 /** Said to a request whose connection's listener a reload renamed, removed or made another kind. */
 const RENAMED = "The listener this connection was made to was changed by a reload; connect again";
-
-/** The listener's state in force, undefined once a reload renamed or removed it (`current` throws). */
-export function inForce(current: () => ReverseListenerState): ReverseListenerState | undefined {
-  try {
-    return current();
-  } catch {
-    return undefined;
-  }
-}
 
 /** How the client reached the listener, and the certificate it presented. */
 export interface ReverseConnInfo {

@@ -10,11 +10,11 @@
  * @module
  */
 import type { Conn } from "../core/conn.ts";
-import type { ReverseListenerState } from "../reverse/listener-state.ts";
+import { inForce, type ReverseListenerState } from "../reverse/listener-state.ts";
 import { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { FlowState } from "./flow-state.ts";
-import { inForce, serveReverseHttp } from "./reverse-http.ts";
+import { serveReverseHttp } from "./reverse-http.ts";
 import { passThrough } from "./reverse-passthrough.ts";
 import { trackFlow } from "./live-flows.ts";
 import { ConnectionCertificate } from "../auth/connection-certificate.ts";
@@ -38,9 +38,8 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
   const tls = first.tls;
   if (!tls) {
     r.kind = "http";
-    const certificate = connectionCertificate(null, false, current, rctx);
+    const certificate = connectionCertificate(flow, null, false, current, rctx);
     trackFlow(rctx, flow, client);
-    flow.recheck = () => certificate.revocation();
     const result = await serveReverseHttp(client, rctx, current, flow, { proto: "http", sni: null, certificate });
     r.bytesUp = result.bytesUp;
     r.bytesDown = result.bytesDown;
@@ -58,21 +57,24 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
   if (through) return passThrough(client, src, raw, hello.sni, through, state, rctx, flow);
   const session = await acceptListenerTls(client, src, raw, hello.sni, tls, rctx, flow);
   if (!session) return;
-  const certificate = connectionCertificate(session.peerCertificateDer ?? null, tls.clientCertificates !== undefined, current, rctx);
+  const certificate = connectionCertificate(flow, session.peerCertificateDer ?? null, tls.clientCertificates !== undefined, current, rctx);
   trackFlow(rctx, flow, client);
   flow.watch?.also(session.conn);
-  // a reload whose CRL revokes the certificate closes the connection, upgraded or not
-  flow.recheck = () => certificate.revocation();
   const result = await serveReverseHttp(session.conn, rctx, current, flow, { proto: "https", sni: hello.sni ?? null, certificate });
   r.bytesUp = result.bytesUp;
   r.bytesDown = result.bytesDown;
   flow.finish(result.end, result.error);
 }
 
-/** The connection's certificate, checked against the listener's `clientCertificates` in force. */
-function connectionCertificate(der: Uint8Array | null, asked: boolean, current: () => ReverseListenerState, ctx: FlowContext): ConnectionCertificate {
+/**
+ * The connection's certificate, checked against the listener's `clientCertificates` in force;
+ * a reload that refuses it now closes the connection (`flow.recheck`), upgraded or not.
+ */
+function connectionCertificate(flow: FlowState, der: Uint8Array | null, asked: boolean, current: () => ReverseListenerState, ctx: FlowContext): ConnectionCertificate {
   // a listener a reload renamed or removed takes no certificates: one asked for is refused
-  return new ConnectionCertificate(der, asked, () => inForce(current)?.tls?.clientCertificates, ctx.userGroups ?? (() => []));
+  const certificate = new ConnectionCertificate(der, asked, () => inForce(current)?.tls?.clientCertificates, ctx.userGroups ?? (() => []));
+  flow.recheck = () => certificate.revocation();
+  return certificate;
 }
 
 /** A connection whose listener a reload renamed or removed before its first request: closed, and logged. */

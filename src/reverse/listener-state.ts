@@ -111,3 +111,15 @@ export interface ReverseListenerState {
   /** Operational messages (backend ejected, …), one line each. */
   readonly log: (message: string) => void;
 }
+
+/**
+ * What `get` gives of a listener's settings in force, undefined once a reload renamed or
+ * removed the listener, or made it another kind (`get` throws then).
+ */
+export function inForce<T>(get: () => T): T | undefined {
+  try {
+    return get();
+  } catch {
+    return undefined;
+  }
+}
