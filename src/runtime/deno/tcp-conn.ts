@@ -11,6 +11,32 @@ import { markReceived, releaseWritten } from "../../core/received-chunk.ts";
 const MIN_READ = 2 * 1024;
 const MAX_READ = 64 * 1024;
 
+const sockets = new WeakMap<Conn, Deno.TcpConn>();
+
+/**
+ * The Deno socket under `conn` when it is a plain {@linkcode DenoTcpConn} whose readable has
+ * nothing read ahead (it never has: reads are pulled one at a time), for code in this adapter
+ * that relays it with its own read loop. The caller must not use `conn`'s streams afterwards.
+ */
+export function tcpSocketOf(conn: Conn): Deno.TcpConn | undefined {
+  return sockets.get(conn);
+}
+
+/** How a conn that is not the client's own socket presents itself (a TLS conn behind a hop). */
+export interface ConnAs {
+  readonly remote: Address;
+  readonly local: Address;
+  /** One read size instead of the adaptive one (a TLS conn reads one record at a time). */
+  readonly readSize?: number;
+  /**
+   * Called once when the conn is closed: `flush` true when its write half had ended (both
+   * halves in order, or `close()` after the last write): what was written must still reach
+   * the peer, as the bytes in a closed socket's send buffer do; false when `close()` tears it
+   * down mid-write.
+   */
+  readonly onClose?: (flush: boolean) => void;
+}
+
 /**
  * A `Deno.TcpConn` seen as a `Conn`. Deno's own `conn.readable` closes the resource at EOF,
  * which would also kill our write side; these streams keep the halves independent:
@@ -23,18 +49,26 @@ export class DenoTcpConn implements Conn {
   readonly writable: WritableStream<Uint8Array>;
   readonly remote: Address;
   readonly local: Address;
-  #conn: Deno.TcpConn;
+  #conn: Deno.TcpConn | Deno.TlsConn;
+  #onClose: ((flush: boolean) => void) | undefined;
   #readSize = MIN_READ;
+  readonly #minRead: number;
+  readonly #maxRead: number;
   #readDone = false;
   #writeDone = false;
   #closed = false;
 
-  constructor(conn: Deno.TcpConn) {
+  constructor(conn: Deno.TcpConn | Deno.TlsConn, seen?: ConnAs) {
     this.#conn = conn;
+    if (!seen) sockets.set(this, conn as Deno.TcpConn);
+    this.#onClose = seen?.onClose;
+    this.#minRead = seen?.readSize ?? MIN_READ;
+    this.#maxRead = seen?.readSize ?? MAX_READ;
+    this.#readSize = this.#minRead;
     const r = conn.remoteAddr;
     const l = conn.localAddr;
-    this.remote = { address: stripMapped(r.hostname), port: r.port };
-    this.local = { address: stripMapped(l.hostname), port: l.port };
+    this.remote = seen?.remote ?? { address: stripMapped(r.hostname), port: r.port };
+    this.local = seen?.local ?? { address: stripMapped(l.hostname), port: l.port };
     this.readable = new ReadableStream<Uint8Array>(
       {
         pull: async (controller) => {
@@ -55,8 +89,8 @@ export class DenoTcpConn implements Conn {
             return;
           }
           // grow while reads fill the buffer, shrink back when they come in small
-          if (n === buf.byteLength) this.#readSize = Math.min(MAX_READ, this.#readSize * 2);
-          else if (n < this.#readSize / 4) this.#readSize = MIN_READ;
+          if (n === buf.byteLength) this.#readSize = Math.min(this.#maxRead, this.#readSize * 2);
+          else if (n < this.#readSize / 4) this.#readSize = this.#minRead;
           // freed once written (releaseWritten), not left to V8's external-memory GC trigger
           controller.enqueue(markReceived(buf.subarray(0, n)));
         },
@@ -92,6 +126,11 @@ export class DenoTcpConn implements Conn {
 
   close(): void {
     if (this.#closed) return;
+    this.#shut();
+    this.#onClose?.(this.#writeDone);
+  }
+
+  #shut(): void {
     this.#closed = true;
     try {
       this.#conn.close();
@@ -101,7 +140,10 @@ export class DenoTcpConn implements Conn {
   }
 
   #release(): void {
-    if (this.#readDone && this.#writeDone) this.close();
+    if (!this.#readDone || !this.#writeDone || this.#closed) return;
+    this.#shut();
+    // both halves ended in order: what sits behind (a hop) delivers what is left, then ends
+    this.#onClose?.(true);
   }
 }
 
