@@ -76,6 +76,11 @@ export interface TlsConnectOptions {
   readonly clientCertPem?: string;
   /** Private key (PEM) of `clientCertPem`. */
   readonly clientKeyPem?: string;
+  /**
+   * The caller needs the server's certificate (`TlsClientSession.peerCertificateDer`); without
+   * it an adapter may leave that null (Deno's own TLS does not report it).
+   */
+  readonly peerCertificate?: boolean;
 }
 
 export interface TlsSession {
@@ -83,6 +88,7 @@ export interface TlsSession {
   readonly conn: Conn;
   /** Negotiated ALPN protocol, or null. */
   readonly alpn: string | null;
+  /** "TLSv1.3", "TLSv1.2"; "TLSv1.2+" where the runtime does not say which (Deno's own TLS, client side). */
   readonly version: string;
   /** SNI the client sent (server side), or null. */
   readonly servername: string | null;
@@ -96,6 +102,7 @@ export interface TlsSession {
 }
 
 export interface TlsClientSession extends TlsSession {
+  /** The server's leaf certificate (DER); may be null unless `TlsConnectOptions.peerCertificate` asked for it. */
   readonly peerCertificateDer: Uint8Array | null;
 }
 

@@ -44,8 +44,9 @@ export function tlsName(host: Host): string {
 
 /**
  * Validated TLS to the real server for `host:port`. An idle pooled connection is reused
- * when one was opened for the same name, port, validation, minimum version and parent
- * proxy (it was validated when it was opened; its certificate is still the one mirrored).
+ * when one was opened for the same name, port, validation, minimum version, need of the
+ * server's certificate (`mirrorUpstreamSans`) and parent proxy (it was validated when it was
+ * opened; its certificate is still the one mirrored).
  * Else a new one: directly, or through the decision's parent proxy (TLS over its tunnel:
  * the gateway still validates the real server's certificate, end to end). Validation
  * failures are final (no other address is tried: a bad certificate is not an address
@@ -67,7 +68,8 @@ export async function connectUpstreamTls(
   // client's tunnel reused for another
   const told = parent !== undefined && tellsClient(parent, ctx.parents?.());
   const via = parent ? `${parent.name}@${parent.authority}${told ? `|for ${client ?? ""}` : ""}` : "";
-  const key = `${servername}|${port}|${verify ? "verify" : "insecure"}|${ic.upstreamMinVersion}|${via}`;
+  // mirrored SANs need the upstream's certificate, which a runtime may leave out unless asked
+  const key = `${servername}|${port}|${verify ? "verify" : "insecure"}|${ic.upstreamMinVersion}|${ic.mirrorUpstreamSans ? "cert" : ""}|${via}`;
   const pooled = ic.upstreamPool?.take(key);
   if (pooled) return { ...pooled.info, key, reader: pooled.reader, served: pooled.served };
   const handshake = (address: string, deadline: AbortSignal, over?: { conn: Conn; port: number }) =>
@@ -80,6 +82,7 @@ export async function connectUpstreamTls(
       alpn: ["http/1.1"],
       minVersion: ic.upstreamMinVersion,
       signal: deadline,
+      ...(ic.mirrorUpstreamSans ? { peerCertificate: true } : {}),
       ...(over ? { over: over.conn } : {}),
     });
   if (parent) {

@@ -116,9 +116,10 @@ describe("runtime adapter TLS accept + connect", { timeout: 60_000 }, () => {
     const c = await connectTo(srv.port);
     assert.equal(c.alpn, "http/1.1");
     assert.equal(c.servername, "origin.test");
-    assert.match(c.version, /^TLSv1\.[23]$/);
-    assert.ok(c.peerCertificateDer && c.peerCertificateDer.byteLength > 100);
-    assert.equal(c.peerCertificateDer[0], 0x30);
+    // "TLSv1.2+" where the runtime does not say (Deno's own TLS)
+    assert.match(c.version, /^TLSv1\.[23]\+?$/);
+    // the peer certificate only when asked for (an adapter may leave it out otherwise)
+    assert.ok(c.peerCertificateDer === null || c.peerCertificateDer[0] === 0x30);
     const sending = writeAll(c.conn, upload);
     const got = await readAll(c.conn);
     await sending;
@@ -130,6 +131,14 @@ describe("runtime adapter TLS accept + connect", { timeout: 60_000 }, () => {
     assert.equal(a.session.alpn, "http/1.1");
     assert.equal(a.session.servername, "origin.test");
     assert.equal(a.session.conn.remote.address, "127.0.0.1");
+  });
+
+  it("gives the peer certificate when asked for it", async () => {
+    const srv = await tlsServer(sayOk);
+    const c = await connectTo(srv.port, { peerCertificate: true });
+    assert.ok(c.peerCertificateDer && c.peerCertificateDer.byteLength > 100);
+    assert.equal(c.peerCertificateDer[0], 0x30);
+    await readOk(c);
   });
 
   it("connects over an open connection (a tunnel), native or not, byte-identical", async () => {
@@ -325,7 +334,7 @@ describe("runtime adapter TLS accept + connect", { timeout: 60_000 }, () => {
       const extraCaPem = [caPem];
       await assert.rejects(connectTo(port, { minVersion: "TLSv1.3", extraCaPem }));
       const ok = await connectTo(port, { minVersion: "TLSv1.2", extraCaPem });
-      assert.equal(ok.version, "TLSv1.2");
+      assert.match(ok.version, /^TLSv1\.2\+?$/);
       ok.conn.close();
       await assert.rejects(connectTo(port, { minVersion: "TLSv1.3", extraCaPem }));
     } finally {
@@ -439,14 +448,16 @@ describe("runtime adapter TLS accept + connect", { timeout: 60_000 }, () => {
 
   it("applies backpressure through TLS: a client that does not read stalls the server", async () => {
     let written = 0;
-    const total = 64 * 1024 * 1024;
+    // what stalls is the socket buffers in the path: ~8.5 MiB with node:tls on Deno, ~17 MiB
+    // through Deno's own TLS (each side adds a loopback hop's two sockets, loopback-hop.ts)
+    const total = 128 * 1024 * 1024;
     const srv = await tlsServer((s) => flood(s.conn, total, (n) => (written = n)));
     const c = await connectTo(srv.port);
     const reader = c.conn.readable.getReader();
     const first = await reader.read();
     assert.ok(!first.done);
     await sleep(500);
-    assert.ok(written < 24 * 1024 * 1024, `server wrote ${written} bytes to a client that does not read`);
+    assert.ok(written < 40 * 1024 * 1024, `server wrote ${written} bytes to a client that does not read`);
     let n = first.value.byteLength;
     for (;;) {
       const { done, value } = await reader.read();

@@ -35,6 +35,9 @@ function certificates(pem: string): string[] {
   return decodePem(pem).filter((b) => b.label === "CERTIFICATE").map((b) => encodePem(b.der, "CERTIFICATE"));
 }
 
+/** Whether a bundle of configured CAs may have gone into this process's default store (it is one per process). */
+let offered = false;
+
 /** What `prepare` found; `covered` are the certificates (canonical PEM) the default store holds. */
 export type TrustState =
   | { readonly kind: "unprepared" }
@@ -47,6 +50,8 @@ export class DefaultTrust {
   #preparing: Promise<void> | undefined;
   /** Per extra-CA list (the config's arrays, the same for every connection): covered or not. */
   #covers = new WeakMap<readonly string[], boolean>();
+  /** Per extra-CA list: whether the default store holds no configured CA outside it. */
+  #within = new WeakMap<readonly string[], boolean>();
 
   get state(): TrustState {
     return this.#state;
@@ -61,6 +66,31 @@ export class DefaultTrust {
     const extra = extraCaPem ?? [];
     if (this.#state.kind !== "prepared") return caList(extra);
     return this.#isPrepared(extra) ? undefined : [...rootCertificates, ...extra];
+  }
+
+  /**
+   * Whether a handshake on Deno's default store with `extraCaPem` added (Deno's own TLS, whose
+   * `caCerts` add to that store) trusts the system roots plus `extraCaPem` and no other CA the
+   * config named: true when no bundle was offered to the store, or the one it holds is within
+   * `extraCaPem`. False, for instance, after a reload dropped a CA that the store was given at
+   * start (the store keeps it for the process's life).
+   */
+  storeWithin(extraCaPem: readonly string[] | undefined): boolean {
+    if (!offered) return true;
+    const state = this.#state;
+    if (state.kind !== "prepared") return false;
+    const extra = extraCaPem ?? [];
+    let within = this.#within.get(extra);
+    if (within === undefined) {
+      try {
+        const certs = new Set(extra.flatMap(certificates));
+        within = [...state.covered].every((c) => certs.has(c));
+      } catch {
+        within = false;
+      }
+      this.#within.set(extra, within);
+    }
+    return within;
   }
 
   /** True when `extraCaPem` holds just the certificates the default store was given. */
@@ -102,6 +132,7 @@ export class DefaultTrust {
     const bundle = await Deno.makeTempFile({ prefix: "tollgate-trust-", suffix: ".pem" });
     try {
       await Deno.writeTextFile(bundle, [inherited, ...extraCaPem, probeCa.certPem].join("\n"));
+      offered = true;
       Deno.env.set("NODE_EXTRA_CA_CERTS", bundle);
       const error = await verifyInMemory(probeLeaf.chainPem, probeLeaf.keyPem, PROBE_NAME, undefined);
       if (error !== null) {

@@ -48,6 +48,18 @@ describe("Deno upstream trust: configured CAs in the default store (default-trus
     assert.deepEqual(bundles(), bundlesBefore, "the temporary bundle is removed");
   });
 
+  it("Deno's own TLS sees the prepared CA too, so it is used only where the store holds no CA the connection was not given", () => {
+    const r = scenario("fresh", pki, other);
+    assert.equal(r["nativeExtraWithNone"], null, "Deno.startTls trusts the prepared CA with no caCerts: the store is shared");
+    assert.equal(r["nativeOtherWithItsCa"], null, "caCerts add to the store");
+    assert.equal(r["withinBefore"], true, "nothing offered to the store yet");
+    assert.equal(r["withinExtra"], true);
+    assert.equal(r["withinExtraAndOther"], true, "more CAs than the store holds: caCerts add them");
+    assert.equal(r["withinNone"], false, "a set without the prepared CA (a reload dropped it) goes to node:tls");
+    assert.equal(r["withinOther"], false);
+    assert.equal(r["withinAnotherTrust"], false, "the store is the process's, not one DefaultTrust's");
+  });
+
   it("a store already built without them: prepare says so and every set falls back to the full list", () => {
     const r = scenario("late", pki, other);
     assert.notEqual(r["early"], null, "the early handshake did not trust the CA");

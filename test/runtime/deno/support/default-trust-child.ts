@@ -13,11 +13,30 @@ import { DefaultTrust, verifyInMemory } from "../../../../src/runtime/deno/defau
 const handshake = (dir: string, ca: string[] | undefined) =>
   verifyInMemory(readFileSync(`${dir}/server.pem`, "utf8"), readFileSync(`${dir}/server.key`, "utf8"), "origin.test", ca);
 
+/** The same with Deno's own TLS (`Deno.startTls`), `caCerts` added to the default store: the error message or null. */
+async function nativeHandshake(dir: string, caCerts: string[]): Promise<string | null> {
+  const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert: readFileSync(`${dir}/server.pem`, "utf8"), key: readFileSync(`${dir}/server.key`, "utf8") });
+  const serving = listener.accept().then((c) => c.handshake().finally(() => c.close())).catch(() => {});
+  const tcp = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const tls = await Deno.startTls(tcp, { hostname: "origin.test", caCerts });
+  try {
+    await tls.handshake();
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  } finally {
+    tls.close();
+    await serving;
+    listener.close();
+  }
+}
+
 const [scenario, dir, otherDir] = Deno.args as [string, string, string];
 const extra = readFileSync(`${dir}/ca.pem`, "utf8");
 const other = readFileSync(`${otherDir}/ca.pem`, "utf8");
 const envBefore = Deno.env.get("NODE_EXTRA_CA_CERTS") ?? null;
 const trust = new DefaultTrust();
+const withinBefore = trust.storeWithin([]);
 // "late": something builds the default store before prepare() can put the extras in it
 const early = scenario === "late" ? await handshake(dir, undefined) : null;
 await trust.prepare([extra]);
@@ -35,5 +54,13 @@ console.log(JSON.stringify({
   otherWithDefaultStore: await handshake(otherDir, undefined),
   otherWithItsCa: await handshake(otherDir, trust.caFor([other])),
   extraWithNone: await handshake(dir, trust.caFor([])),
+  withinBefore,
+  withinExtra: trust.storeWithin([extra]),
+  withinNone: trust.storeWithin([]),
+  withinOther: trust.storeWithin([other]),
+  withinExtraAndOther: trust.storeWithin([extra, other]),
+  withinAnotherTrust: new DefaultTrust().storeWithin([]),
+  nativeExtraWithNone: await nativeHandshake(dir, []),
+  nativeOtherWithItsCa: await nativeHandshake(otherDir, [other]),
 }));
 Deno.exit(0);
