@@ -102,6 +102,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   // every extra CA the config names into the runtime's default trust: connections given
   // exactly these use it, any other set (one of several, a reload's) is given in full
   await runtime.tls.prepareTrust?.(upstreamCaPems(config, ic?.context.extraCaPem ?? [], options.readText));
+  runtime.tls.preferOwnTls?.(config.deno.ownTls);
   let clientTrusts = await loadClientTrusts(config, options.readText);
   const reverse = startReverse(config, {
     runtime,
@@ -256,6 +257,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
     ic?.commit();
     live.caCertPem = ic?.caCertPem;
     live.rotateLeafKey = ic?.rotateLeafKey;
+    runtime.tls.preferOwnTls?.(next.deno.ownTls); // for the handshakes from now on
     commitReverse(); // before the listeners: a new reverse listener's handler needs its state
     clientTrusts = nextClientTrusts;
     closeAfterGrace(change.commit(acceptFor)); // a dropped listener's connections drain

@@ -260,6 +260,11 @@ export interface Config {
   };
   /** Gateway processes sharing the listeners: a count, or "auto" (one per CPU). */
   readonly workers: number | "auto";
+  /** Settings only the Deno build reads. */
+  readonly deno: {
+    /** Plain TLS handshakes on Deno's own TLS (through loopback hops) instead of `node:tls`. */
+    readonly ownTls: boolean;
+  };
   /** Parent proxies by name (rules send flows through them with `parent`); empty = none. */
   readonly parents: Readonly<Record<string, ParentConfig>>;
 }

@@ -144,6 +144,7 @@ function toDomain(wire: ConfigOutput): Config {
     limits: { ...wire.limits },
     blockPage: { ...wire.blockPage },
     workers: wire.workers,
+    deno: { ownTls: wire.deno.ownTls },
     parents: toParentsConfig(wire.parents),
     ...(wire.reverse === undefined ? {} : { reverse: toReverseConfig(wire.reverse, wire.limits.connectTimeoutMs) }),
     ...(wire.admin === undefined

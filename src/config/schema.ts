@@ -284,6 +284,17 @@ const configObject = object({
     v.union([integer(1, 64), v.literal("auto")], expected('an integer from 1 to 64 or "auto"')),
     1,
   ),
+  /** Settings only the Deno build reads (Bun ignores them). */
+  deno: v.optional(
+    object({
+      /**
+       * Plain TLS handshakes on Deno's own TLS through loopback hops instead of `node:tls`:
+       * less memory for large bodies, more per idle connection and CPU per byte (README).
+       */
+      ownTls: v.optional(boolean, false),
+    }),
+    {},
+  ),
 });
 
 /**

@@ -25,6 +25,12 @@ export interface TlsCapability {
    */
   prepareTrust?(extraCaPem: readonly string[]): Promise<void>;
   /**
+   * Optional: whether the handshakes that follow may run on a second TLS implementation the
+   * runtime has (Deno's own, config `deno.ownTls`) where it fits; off until told. Called at
+   * start and by each reload.
+   */
+  preferOwnTls?(on: boolean): void;
+  /**
    * Optional: why `keyPem` is not the private key of the certificate `certDer` (it cannot
    * be read, or it is another key), undefined when it is. Lets a configured pair be refused
    * when it is loaded, rather than fail every handshake later.

@@ -63,6 +63,16 @@ describe("parseConfig", () => {
     }
   });
 
+  it("takes deno.ownTls as true or false, off unless set", () => {
+    assert.deepEqual(parseConfig({}).deno, { ownTls: false });
+    assert.deepEqual(parseConfig({ deno: { ownTls: true } }).deno, { ownTls: true });
+    for (const bad of ["yes", 1, null]) {
+      assert.throws(() => parseConfig({ deno: { ownTls: bad } }), (e: unknown) =>
+        e instanceof ConfigError && e.issues.some((i) => i.path === "deno.ownTls" && /true or false/.test(i.message)), String(bad));
+    }
+    assert.throws(() => parseConfig({ deno: { ownTLS: true } }), (e: unknown) => e instanceof ConfigError && e.issues.some((i) => i.path.startsWith("deno")), "an unknown key");
+  });
+
   it("reads the example config", () => {
     const url = new URL("../../examples/explicit.json", import.meta.url);
     const config = parseConfigText(readFileSync(url, "utf8"), "explicit.json");
@@ -169,7 +179,7 @@ describe("parseConfig", () => {
     ]);
     assert.deepEqual(problems({ polcy: {} }), ['polcy: unknown key (did you mean "policy"?)']);
     assert.deepEqual(problems({ zzz: 1 }), [
-      'zzz: unknown key (expected one of "$schema", "listeners", "policy", "ca", "interception", "dns", "limits", "log", "reverse", "addressGuard", "admin", "proxyAuth", "parents", "blockPage", "workers")',
+      'zzz: unknown key (expected one of "$schema", "listeners", "policy", "ca", "interception", "dns", "limits", "log", "reverse", "addressGuard", "admin", "proxyAuth", "parents", "blockPage", "workers", "deno")',
     ]);
   });
 

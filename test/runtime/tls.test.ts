@@ -12,7 +12,7 @@ import type { TlsAcceptOptions, TlsSession } from "../../src/core/tls.ts";
 import { connToDuplex } from "../../src/runtime/node-tls/conn-duplex.ts";
 import { makeTestPki } from "../e2e/support/certs.ts";
 import type { TestPki } from "../e2e/support/certs.ts";
-import { currentRuntime } from "../helpers/runtime.ts";
+import { currentRuntime, runtimeName } from "../helpers/runtime.ts";
 import { flood, pattern, readAll, sha } from "../helpers/bytes.ts";
 
 
@@ -31,7 +31,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** What one accepted connection came to: the session, or the reason accept rejected. */
 type Accepted = { session: TlsSession } | { error: Error };
 
-describe("runtime adapter TLS accept + connect", { timeout: 60_000 }, () => {
+/** The suite, for one choice of `preferOwnTls` (Deno: `node:tls`, or its own TLS through loopback hops). */
+const suite = (ownTls: boolean) => () => {
   let rt: Runtime;
   let pki: TestPki;
   let caPem: string;
@@ -39,10 +40,12 @@ describe("runtime adapter TLS accept + connect", { timeout: 60_000 }, () => {
 
   before(async () => {
     rt = await currentRuntime();
+    rt.tls.preferOwnTls?.(ownTls);
     pki = makeTestPki();
     caPem = readFileSync(pki.caFile, "utf8");
   });
   after(async () => {
+    rt.tls.preferOwnTls?.(false);
     for (const l of listeners) await l.close();
   });
 
@@ -493,4 +496,9 @@ describe("runtime adapter TLS accept + connect", { timeout: 60_000 }, () => {
     const refused = await sClient(srv.port, "h2");
     assert.match(refused, /alert no application protocol/);
   });
-});
+};
+
+// on Deno both ways a handshake can go; elsewhere preferOwnTls does not exist
+for (const ownTls of runtimeName === "deno" ? [false, true] : [false]) {
+  describe(`runtime adapter TLS accept + connect${ownTls ? " (Deno's own TLS)" : ""}`, { timeout: 60_000 }, suite(ownTls));
+}

@@ -18,13 +18,16 @@ import { keyPairError } from "../node-tls/key-pair.ts";
 const BUFFERS: ConnDuplexOptions = { freeBuffers: true };
 
 /**
- * TLS on Deno. Plain handshakes run on Deno's own TLS (rustls, no JavaScript TLS layer), each
- * through a loopback hop: the server side for a client whose ClientHello it can answer as
- * `node:tls` would (loopback-tls.ts), the client side for a validated upstream dialled
- * directly (native-connect.ts). Everything else runs `node:tls` over the adapter's own TCP
- * conns wrapped as Duplexes whose reads we gate (`node:tls` on its own `node:net` sockets
- * ignores `pause()` for reads: no backpressure). Deno's `node:tls` makes garbage per record:
- * ~55 MiB of RSS on a first 1 GiB decrypted body, against ~20 on its own TLS
+ * TLS on Deno: `node:tls` over the adapter's own TCP conns wrapped as Duplexes whose reads we
+ * gate (`node:tls` on its own `node:net` sockets ignores `pause()` for reads: no backpressure).
+ *
+ * With `preferOwnTls(true)` (config `deno.ownTls`), plain handshakes run on Deno's own TLS
+ * (rustls, no JavaScript TLS layer) instead, each through a loopback hop: the server side for
+ * a client whose ClientHello it can answer as `node:tls` would (loopback-tls.ts), the client
+ * side for a validated upstream dialled directly (native-connect.ts). Deno's `node:tls`
+ * makes garbage per record: ~55 MiB of RSS on a first 1 GiB decrypted body, ~25 this way;
+ * but the hops cost ~90 KiB more per idle decrypted connection, ~20% more CPU per byte and
+ * per request, and four more descriptors per decrypted connection, hence not the default
  * (docs/hardening-measurements.md).
  *
  * @example
@@ -34,15 +37,19 @@ const BUFFERS: ConnDuplexOptions = { freeBuffers: true };
  * ```
  */
 export function denoTls(dial: (options: DialOptions) => Promise<Conn>, trust: DefaultTrust = new DefaultTrust()): TlsCapability {
+  // off by default: Deno's own TLS costs more per idle connection and per byte (module comment)
+  let own = false;
   return {
+    preferOwnTls: (on) => void (own = on),
     accept: async (conn, options) => {
+      if (!own) return acceptNodeTls(conn, options, BUFFERS);
       const loopback = await acceptLoopbackTls(conn, options);
       return loopback.session ?? acceptNodeTls(conn, { ...options, initialData: loopback.initialData }, BUFFERS);
     },
     connect: async (options) => {
       const node = (o: TlsConnectOptions) => connectNodeTls(o, dial, BUFFERS, (extra) => trust.caFor(extra));
       // Deno's own TLS adds its CAs to the default store, which may hold a CA a reload dropped
-      if (!nativeConnectFits(options) || !trust.storeWithin(options.extraCaPem) || refusedLately(options)) return node(options);
+      if (!own || !nativeConnectFits(options) || !trust.storeWithin(options.extraCaPem) || refusedLately(options)) return node(options);
       options.signal?.throwIfAborted();
       const conn = await dial({ address: options.address, port: options.port, signal: options.signal });
       const native = await connectNativeTls(conn, options);

@@ -28,7 +28,7 @@ function socketHeld(local: number, remote: number): boolean {
  * adapter's interface with real sockets: what the generic suite (test/runtime/tls.test.ts)
  * cannot tell apart from `node:tls`.
  */
-describe("Deno's own TLS for plain handshakes (loopback-tls.ts, native-connect.ts)", { skip: runtimeName === "deno" ? undefined : "Deno only", timeout: 60_000 }, () => {
+describe("Deno's own TLS for plain handshakes, deno.ownTls (loopback-tls.ts, native-connect.ts)", { skip: runtimeName === "deno" ? undefined : "Deno only", timeout: 60_000 }, () => {
   let rt: Runtime;
   let first: TestPki;
   let second: TestPki;
@@ -36,10 +36,12 @@ describe("Deno's own TLS for plain handshakes (loopback-tls.ts, native-connect.t
 
   before(async () => {
     rt = await currentRuntime();
+    rt.tls.preferOwnTls?.(true);
     first = makeTestPki(["rotate.test"]);
     second = makeTestPki(["rotate.test"]);
   });
   after(async () => {
+    rt.tls.preferOwnTls?.(false);
     for (const l of listeners) await l.close();
     for (const p of [first, second]) rmSync(p.dir, { recursive: true, force: true });
   });
