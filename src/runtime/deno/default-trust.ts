@@ -35,6 +35,9 @@ function certificates(pem: string): string[] {
   return decodePem(pem).filter((b) => b.label === "CERTIFICATE").map((b) => encodePem(b.der, "CERTIFICATE"));
 }
 
+/** No extra CA (one array, so the per-list caches hit). */
+const NONE: readonly string[] = [];
+
 /** Whether a bundle of configured CAs may have gone into this process's default store (it is one per process). */
 let offered = false;
 
@@ -79,7 +82,7 @@ export class DefaultTrust {
     if (!offered) return true;
     const state = this.#state;
     if (state.kind !== "prepared") return false;
-    const extra = extraCaPem ?? [];
+    const extra = extraCaPem ?? NONE;
     let within = this.#within.get(extra);
     if (within === undefined) {
       try {

@@ -14,15 +14,24 @@
  * stray asks for.
  *
  * Each hop costs two descriptors and a relay of 4–128 KiB for as long as its connection lasts.
+ * A relay whose TLS end closes after its last write keeps passing on what is left while the
+ * far end takes it ({@linkcode Splice.flush}); the process exiting cuts that short, as it
+ * would not for a kernel socket's send buffer.
  *
  * @module
  */
 
 /** How long an accepted conn waits for its dialler before it is taken for a stray and closed. */
 export const STRAY_MS = 1_000;
+/** How long a dialler waits for the listener to hand over its conn (microseconds, normally). */
+const WAIT_MS = 5_000;
 /** Unclaimed accepted conns held at most; past it the oldest is closed. */
 const MAX_ARRIVED = 256;
-/** Relay buffer per direction: starts small (an idle relay holds little), grows while reads fill it. */
+/**
+ * Relay buffer per direction: starts small, grows while reads fill it, back to small after a
+ * read that used a quarter of it or less (an idle relay may keep up to 64 KiB per direction
+ * when its last read was large).
+ */
 const MIN_RELAY = 2 * 1024;
 const MAX_RELAY = 64 * 1024;
 
@@ -33,6 +42,12 @@ export interface Hop<C extends Deno.Conn> {
   readonly accepted: Promise<C>;
   /** The dialler gives up: the accepted end is closed, now or when it comes. Idempotent. */
   forget(): void;
+}
+
+/** A dialler waiting for its accepted conn. */
+interface Waiter<C> {
+  deliver(conn: C): void;
+  fail(reason: Error): void;
 }
 
 /** An accepted conn no dialler has claimed yet. */
@@ -48,7 +63,7 @@ export class HopListener<C extends Deno.Conn> {
   readonly port: number;
   readonly #listener: Deno.Listener<C>;
   /** Diallers whose accepted conn has not come yet, by their local port. */
-  readonly #waiting = new Map<number, (conn: C) => void>();
+  readonly #waiting = new Map<number, Waiter<C>>();
   /** Accepted conns no dialler has claimed yet, by peer port, oldest first. */
   readonly #arrived = new Map<number, Arrival<C>>();
   readonly #strayMs: number;
@@ -80,10 +95,12 @@ export class HopListener<C extends Deno.Conn> {
         quietClose(conn);
         continue;
       }
-      const claim = this.#waiting.get(peer.port);
-      if (claim) {
+      // no Nagle on the hop (a TLS conn has no such setting; Deno's TLS writes whole records)
+      (conn as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+      const waiter = this.#waiting.get(peer.port);
+      if (waiter) {
         this.#waiting.delete(peer.port);
-        claim(conn);
+        waiter.deliver(conn);
         continue;
       }
       // a conn from the same port still unclaimed is dead (its 4-tuple is taken by this one)
@@ -116,22 +133,35 @@ export class HopListener<C extends Deno.Conn> {
     const port = (dialled.localAddr as Deno.NetAddr).port;
     let forgotten = false;
     let got: C | undefined;
-    const accepted = new Promise<C>((resolve) => {
-      const deliver = (conn: C) => {
-        if (forgotten) return quietClose(conn);
-        got = conn;
-        resolve(conn);
-      };
+    const accepted = new Promise<C>((resolve, reject) => {
       const arrival = this.#arrived.get(port);
       if (arrival && arrival.seq > after) {
         this.#arrived.delete(port);
         clearTimeout(arrival.timer);
-        deliver(arrival.conn);
-      } else {
-        this.#drop(port);
-        this.#waiting.set(port, deliver);
+        got = arrival.conn;
+        return resolve(arrival.conn);
       }
+      this.#drop(port);
+      // our own conn was closed before it was claimed (evicted, a stalled loop): give up
+      const timer = setTimeout(() => fail(new Error("loopback hop: the listener never handed over the connection")), WAIT_MS);
+      Deno.unrefTimer(timer);
+      const fail = (reason: Error) => {
+        clearTimeout(timer);
+        if (this.#waiting.get(port) === waiter) this.#waiting.delete(port);
+        reject(reason);
+      };
+      const waiter: Waiter<C> = {
+        deliver: (conn) => {
+          clearTimeout(timer);
+          if (forgotten) return quietClose(conn);
+          got = conn;
+          resolve(conn);
+        },
+        fail,
+      };
+      this.#waiting.set(port, waiter);
     });
+    accepted.catch(() => {}); // a dialler that forgot it does not wait for it
     return {
       dialled,
       accepted,
@@ -139,6 +169,7 @@ export class HopListener<C extends Deno.Conn> {
         if (forgotten) return;
         forgotten = true;
         quietClose(got);
+        this.#waiting.get(port)?.fail(new Error("loopback hop given up"));
       },
     };
   }
@@ -146,7 +177,7 @@ export class HopListener<C extends Deno.Conn> {
   close(): void {
     quietClose(this.#listener);
     for (const port of [...this.#arrived.keys()]) this.#drop(port);
-    this.#waiting.clear();
+    for (const waiter of [...this.#waiting.values()]) waiter.fail(new Error("loopback hop listener closed"));
   }
 }
 
@@ -159,9 +190,12 @@ export function quietClose(closable: { close(): void } | undefined): void {
   }
 }
 
-/** Writes all of `bytes` to `to`. */
-export async function writeAll(to: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let off = 0; off < bytes.byteLength; ) off += await to.write(bytes.subarray(off));
+/** Writes all of `bytes` to `to`; `moved` after each partial write. */
+export async function writeAll(to: Deno.Conn, bytes: Uint8Array, moved?: () => void): Promise<void> {
+  for (let off = 0; off < bytes.byteLength; ) {
+    off += await to.write(bytes.subarray(off));
+    moved?.();
+  }
 }
 
 /** One direction: a reused buffer (grown while reads fill it, shrunk when they come small), the half-close passed on. */
@@ -170,8 +204,7 @@ async function pump(from: Deno.Conn, to: Deno.Conn, moved?: () => void): Promise
   for (;;) {
     const n = await from.read(buf);
     if (n === null) break;
-    await writeAll(to, buf.subarray(0, n));
-    moved?.();
+    await writeAll(to, buf.subarray(0, n), moved);
     if (n === buf.byteLength && n < MAX_RELAY) buf = new Uint8Array(n * 2);
     else if (n < buf.byteLength / 4 && buf.byteLength > MIN_RELAY) buf = new Uint8Array(MIN_RELAY);
   }
@@ -179,7 +212,7 @@ async function pump(from: Deno.Conn, to: Deno.Conn, moved?: () => void): Promise
 }
 
 /** How long a closing spliced pair may go without passing anything on before it is ended. */
-export const FLUSH_MS = 10_000;
+export const FLUSH_MS = 60_000;
 
 /** A running {@linkcode splice}. */
 export interface Splice {
@@ -214,7 +247,13 @@ export function splice(a: Deno.Conn, b: Deno.Conn, flushMs = FLUSH_MS): Splice {
     delivered = true;
     if (flushing) end();
   });
-  void Promise.all([pump(a, b), back]).then(end, end);
+  // once flushing, `b`'s conn is closed: what `a` still sends fails there, which must not
+  // cut off what `b` still has for `a`
+  const forward = pump(a, b).catch((e: unknown) => {
+    if (!flushing) throw e;
+    return new Promise<void>(() => {}); // `back` or the watch ends the pair
+  });
+  void Promise.all([forward, back]).then(end, end);
   return {
     abort: end,
     flush: () => {

@@ -3,19 +3,22 @@
  * connection that is already open: the client's bytes go through a loopback TCP hop into a
  * `Deno.listenTls` listener whose certificate is chosen per server name.
  *
- * Why: Deno's `node:tls` (the default path, `accept.ts`) makes garbage per TLS record that
- * raises RSS by ~60 MiB on a first large decrypted body (docs/hardening-measurements.md);
- * Deno's own TLS holds ~8 MiB for the same transfer. Deno's TLS has no server side for an
- * open connection, hence the hop. The certificate comes from the listener's server-name
- * resolver (Deno's internal `Symbol.for("unstableSniResolver")` option, which Deno calls
- * once per name and caches): a listener is used only while every name it has served keeps
- * the certificate it was given, and for a bounded number of names; after that a new one
- * takes over and the old one closes when its last handshake is done.
+ * Why (config `deno.ownTls`, off by default): Deno's `node:tls` (`accept.ts`) makes garbage
+ * per TLS record that raises RSS by ~55 MiB on a first 1 GiB decrypted body; with both sides
+ * on Deno's own TLS it is ~25 (docs/hardening-measurements.md). Deno's TLS has no server
+ * side for an open connection, hence the hop. The certificate comes from the listener's
+ * server-name resolver (Deno's internal `Symbol.for("unstableSniResolver")` option, which
+ * Deno calls once per name and caches, a refusal included): a listener serves a name only
+ * while the name keeps the certificate it was given and was not refused there first, up to
+ * 4 listeners per ALPN list; a listener that has answered 512 names retires, and so does
+ * the oldest when a fifth is needed. A retired listener closes when its last handshake is
+ * done (its sessions go on).
  *
  * Only the plain case takes this path: a ClientHello with a server name, TLS 1.3 offered
  * when 1.3 is the minimum, an ALPN offer we can meet, no client certificate asked for.
- * Everything else (and a Deno without the resolver) returns `undefined`, and the caller
- * uses `node:tls`, which answers the odd cases as before (alerts, errors).
+ * Everything else (and a Deno without the resolver, or a hop that cannot be made) resolves
+ * with the bytes read, and the caller uses `node:tls`, which answers the odd cases as before
+ * (alerts, errors).
  *
  * @module
  */
@@ -63,7 +66,9 @@ class Generation {
         const name = asked.toLowerCase();
         const pair = this.names.get(name);
         if (pair) return pair;
-        if (this.missed.size < NAMES_PER_LISTENER) this.missed.add(name);
+        this.missed.add(name);
+        // Deno keeps an entry for every name asked for: a listener asked for too many retires
+        if (this.names.size + this.missed.size >= NAMES_PER_LISTENER) this.retire();
         throw new Error(`no certificate for "${asked}"`);
       },
     };
@@ -198,14 +203,29 @@ export async function acceptLoopbackTls(conn: Conn, options: TlsAcceptOptions): 
   }
   generation.inFlight++;
   const signal = options.signal;
-  let hop: Hop<Deno.TlsConn> | undefined;
+  let made: Hop<Deno.TlsConn> | undefined;
+  try {
+    made = await generation.hop.dial(signal);
+    await writeAll(made.dialled, bytes);
+  } catch (e) {
+    // nothing reached the client yet: node:tls answers it; the listener may be broken, so
+    // the next handshake gets a new one
+    quietClose(made?.dialled);
+    made?.forget();
+    generation.retire();
+    generation.done();
+    if (!signal?.aborted) return { initialData: bytes };
+    conn.close();
+    throw e;
+  }
+  const hop = made;
   let tls: Deno.TlsConn | undefined;
   let stop: (reason: unknown) => void = () => {};
-  // closing a conn does not end a pending handshake: the abort ends the wait
+  // the abort ends the wait at once, whatever Deno does with the pending handshake
   const stopped = new Promise<never>((_, reject) => (stop = reject));
   stopped.catch(() => {});
   const teardown = () => {
-    quietClose(hop?.dialled);
+    quietClose(hop.dialled);
     quietClose(tls);
     conn.close();
   };
@@ -215,10 +235,8 @@ export async function acceptLoopbackTls(conn: Conn, options: TlsAcceptOptions): 
   };
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    hop = await generation.hop.dial(signal);
-    const dialled = hop.dialled;
-    await writeAll(dialled, bytes);
-    const relay = splice(socket, dialled);
+    signal?.throwIfAborted();
+    const relay = splice(socket, hop.dialled);
     tls = await Promise.race([hop.accepted, stopped]);
     const handshake = await Promise.race([tls.handshake(), stopped]);
     supported = true;
@@ -228,7 +246,7 @@ export async function acceptLoopbackTls(conn: Conn, options: TlsAcceptOptions): 
     return { session: { conn: plainConn, alpn: handshake.alpnProtocol ?? null, version, servername: name } };
   } catch (e) {
     teardown();
-    hop?.forget();
+    hop.forget();
     if (signal?.aborted) throw signal.reason;
     throw new Error(`TLS handshake with client ${conn.remote.address} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   } finally {

@@ -77,10 +77,15 @@ export class DenoTcpConn implements Conn {
           try {
             n = await this.#conn.read(buf);
           } catch (e) {
-            this.#readDone = true;
-            controller.error(this.#closed ? new Error("Connection closed") : e);
-            this.#release();
-            return;
+            // a TLS peer that closes TCP without close_notify: the end of the stream, as
+            // node:tls (the default path) takes it, not an error
+            if (seen && e instanceof Deno.errors.UnexpectedEof) n = null;
+            else {
+              this.#readDone = true;
+              controller.error(this.#closed ? new Error("Connection closed") : e);
+              this.#release();
+              return;
+            }
           }
           if (n === null) {
             this.#readDone = true;

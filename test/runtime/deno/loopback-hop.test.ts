@@ -117,6 +117,46 @@ describe("Deno loopback hop (loopback-hop.ts)", { skip: runtimeName === "deno" ?
     }
   });
 
+  it("flush: a slow reader gets every byte however long it takes; one that stops reading is cut off", async () => {
+    const hops = new HopListener(Deno.listen({ hostname: "127.0.0.1", port: 0 }));
+    try {
+      for (const reader of ["slow", "stuck"] as const) {
+        const client = await hops.dial();
+        const tlsSide = await hops.dial();
+        const relay = splice(await client.accepted, await tlsSide.accepted, 200);
+        // the TLS side writes what the sockets between take (more than they hold at once
+        // for the slow reader) and closes: the relay is told to flush
+        let written = 0;
+        const chunk = new Uint8Array(64 * 1024).fill(1);
+        const writing = (async () => {
+          for (; written < (reader === "slow" ? 16 << 20 : 64 << 20); ) written += await tlsSide.dialled.write(chunk);
+        })().catch(() => {});
+        if (reader === "slow") {
+          // the reader starts, slowly, and the writer finishes meanwhile
+          void writing.then(() => (tlsSide.dialled.close(), relay.flush()));
+        } else {
+          await sleep(300);
+          tlsSide.dialled.close();
+          relay.flush();
+          await sleep(1_000); // five flush periods without reading
+        }
+        let got = 0;
+        const buf = new Uint8Array(256 * 1024);
+        for (;;) {
+          const n = await client.dialled.read(buf).catch(() => null);
+          if (n === null) break;
+          got += n;
+          if (reader === "slow") await sleep(20); // ~10 MB/s, >1 s in all: many flush periods
+        }
+        client.dialled.close();
+        if (reader === "slow") assert.equal(got, written, "every byte written");
+        else assert.ok(got < written, `a reader that stopped got ${got} of the ${written} bytes written, then the end`);
+      }
+    } finally {
+      hops.close();
+    }
+  });
+
   it("a close on one side ends the other", async () => {
     const hops = new HopListener(Deno.listen({ hostname: "127.0.0.1", port: 0 }));
     try {

@@ -199,6 +199,49 @@ describe("Deno's own TLS for plain handshakes, deno.ownTls (loopback-tls.ts, nat
     }
   });
 
+  it("a server that closes its TCP without close_notify ends the stream, as node:tls takes it", async () => {
+    const server = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert: first.certPem, key: first.keyPem });
+    const middle = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      void (async () => {
+        const s = await server.accept();
+        await s.handshake();
+        await s.write(text("hello, then a cut"));
+        await sleep(1_000); // its close_notify would come later: the middle cuts before
+        s.close();
+      })().catch(() => {});
+      // the middle passes the handshake and the data on, then closes the client's TCP
+      void (async () => {
+        const c = await middle.accept();
+        const s = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+        void (async () => {
+          const b = new Uint8Array(65536);
+          for (;;) {
+            const n = await c.read(b).catch(() => null);
+            if (n === null) break;
+            await s.write(b.subarray(0, n)).catch(() => {});
+          }
+        })();
+        const b = new Uint8Array(65536);
+        for (;;) {
+          const n = await Promise.race([s.read(b).catch(() => null), sleep(300).then(() => null)]);
+          if (n === null) break;
+          await c.write(b.subarray(0, n));
+        }
+        c.close();
+        s.close();
+      })().catch(() => {});
+      versions.length = 0;
+      const c = await rt.tls.connect({ address: "127.0.0.1", port: middle.addr.port, servername: "rotate.test", verify: true, extraCaPem: [readFileSync(first.caFile, "utf8")], alpn: [], minVersion: "TLSv1.2" });
+      assert.equal(c.version, "TLSv1.2+", "on Deno's own TLS");
+      assert.equal(new TextDecoder().decode(await readAll(c.conn)), "hello, then a cut");
+      c.conn.close();
+    } finally {
+      server.close();
+      middle.close();
+    }
+  });
+
   it("leaves no descriptor behind: sessions, refused handshakes, aborted connects", async () => {
     const port = await server(() => ({ certChainPem: first.certPem, keyPem: first.keyPem }));
     const held: Conn[] = [];
