@@ -25,6 +25,7 @@
 
 import type { Conn } from "../../core/conn.ts";
 import type { TlsAcceptOptions, TlsSession } from "../../core/tls.ts";
+import { raceSignal } from "../../dns/abort.ts";
 import { type ClientHello, ClientHelloError, ClientHelloReader } from "../../protocol/client-hello.ts";
 import { type Hop, HopListener, quietClose, splice, writeAll } from "./loopback-hop.ts";
 import { DenoTcpConn, tcpSocketOf } from "./tcp-conn.ts";
@@ -98,8 +99,8 @@ class Generation {
   }
 }
 
-/** False once `Deno.listenTls` refused the server-name resolver option (a Deno without it). */
-let supported: boolean | undefined;
+/** Once `Deno.listenTls` refused the server-name resolver option (a Deno without it). */
+let unsupported = false;
 
 /** The listeners in use per ALPN list, oldest first. */
 const current = new Map<string, Generation[]>();
@@ -126,7 +127,7 @@ function generationFor(alpn: readonly string[], name: string, pair: KeyPair): Ge
 
 /** Whether the plain path can answer this ClientHello as `node:tls` would. */
 function plain(hello: ClientHello, options: TlsAcceptOptions): boolean {
-  if (options.requestClientCertificate || hello.sni === undefined || hello.sniIsIp || hello.ech) return false;
+  if (hello.sni === undefined || hello.sniIsIp || hello.ech) return false;
   const versions = hello.supportedVersions.length > 0 ? hello.supportedVersions : [hello.legacyVersion];
   if (!versions.includes(TLS13) && (options.minVersion === "TLSv1.3" || !versions.includes(TLS12))) return false;
   if (hello.alpn.length > 0 && !options.alpn.some((p) => hello.alpn.includes(p))) return false;
@@ -178,7 +179,7 @@ export interface LoopbackAccept {
  */
 export async function acceptLoopbackTls(conn: Conn, options: TlsAcceptOptions): Promise<LoopbackAccept> {
   const socket = tcpSocketOf(conn);
-  if (!socket || supported === false || options.requestClientCertificate) return { initialData: options.initialData };
+  if (!socket || unsupported || options.requestClientCertificate) return { initialData: options.initialData };
   let read: { hello: ClientHello | undefined; bytes: Uint8Array };
   try {
     read = await readHello(conn, options.initialData, options.signal);
@@ -198,7 +199,7 @@ export async function acceptLoopbackTls(conn: Conn, options: TlsAcceptOptions): 
     // a Deno without the resolver option wants a certificate of its own and says so with a
     // TypeError (2.9.6: "A key and certificate are required"); anything else (out of
     // descriptors) is this connection's problem only
-    if (e instanceof TypeError) supported = false;
+    if (e instanceof TypeError) unsupported = true;
     return { initialData: bytes };
   }
   generation.inFlight++;
@@ -220,26 +221,18 @@ export async function acceptLoopbackTls(conn: Conn, options: TlsAcceptOptions): 
   }
   const hop = made;
   let tls: Deno.TlsConn | undefined;
-  let stop: (reason: unknown) => void = () => {};
-  // the abort ends the wait at once, whatever Deno does with the pending handshake
-  const stopped = new Promise<never>((_, reject) => (stop = reject));
-  stopped.catch(() => {});
   const teardown = () => {
     quietClose(hop.dialled);
     quietClose(tls);
     conn.close();
   };
-  const onAbort = () => {
-    teardown();
-    stop(signal?.reason);
-  };
-  signal?.addEventListener("abort", onAbort, { once: true });
+  // the abort ends the waits at once (raceSignal) and closes what is open
+  signal?.addEventListener("abort", teardown, { once: true });
   try {
     signal?.throwIfAborted();
     const relay = splice(socket, hop.dialled);
-    tls = await Promise.race([hop.accepted, stopped]);
-    const handshake = await Promise.race([tls.handshake(), stopped]);
-    supported = true;
+    tls = await raceSignal(hop.accepted, signal);
+    const handshake = await raceSignal(tls.handshake(), signal);
     // rustls answers 1.3 to a client that offers it
     const version = hello.supportedVersions.includes(TLS13) ? "TLSv1.3" : "TLSv1.2";
     const plainConn = new DenoTcpConn(tls, { remote: conn.remote, local: conn.local, readSize: RECORD, onClose: (flush) => (flush ? relay.flush() : relay.abort()) });
@@ -250,7 +243,7 @@ export async function acceptLoopbackTls(conn: Conn, options: TlsAcceptOptions): 
     if (signal?.aborted) throw signal.reason;
     throw new Error(`TLS handshake with client ${conn.remote.address} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   } finally {
-    signal?.removeEventListener("abort", onAbort);
+    signal?.removeEventListener("abort", teardown);
     generation.done();
   }
 }

@@ -22,6 +22,7 @@
 
 import type { Conn } from "../../core/conn.ts";
 import type { TlsClientSession, TlsConnectOptions } from "../../core/tls.ts";
+import { raceSignal } from "../../dns/abort.ts";
 import { isIpLiteral } from "../node-tls/verify.ts";
 import { type Hop, HopListener, quietClose, splice } from "./loopback-hop.ts";
 import { DenoTcpConn, tcpSocketOf } from "./tcp-conn.ts";
@@ -57,24 +58,17 @@ export async function connectNativeTls(conn: Conn, options: TlsConnectOptions): 
   }
   let accepted: Deno.TcpConn | undefined;
   let tls: Deno.TlsConn | undefined;
-  let stop: (reason: unknown) => void = () => {};
-  // the abort ends the wait at once, whatever Deno does with the pending handshake
-  const stopped = new Promise<never>((_, reject) => (stop = reject));
-  stopped.catch(() => {});
   // closing the gateway's ends (the socket and the hop's accepted end) is what ends a
   // handshake still pending in Deno: its conn then reads EOF (module comment)
   const teardown = () => {
     for (const c of [tls, hop.dialled, accepted, socket]) quietClose(c);
   };
-  const onAbort = () => {
-    teardown();
-    stop(signal?.reason);
-  };
-  signal?.addEventListener("abort", onAbort, { once: true });
+  // the abort ends the waits at once (raceSignal) and closes what is open
+  signal?.addEventListener("abort", teardown, { once: true });
   let refusal = false;
   try {
     signal?.throwIfAborted();
-    const far = await Promise.race([hop.accepted, stopped]);
+    const far = await raceSignal(hop.accepted, signal);
     accepted = far;
     const relay = splice(socket, far);
     refusal = true; // from here on a failure is the handshake's
@@ -84,7 +78,7 @@ export async function connectNativeTls(conn: Conn, options: TlsConnectOptions): 
       alpnProtocols: [...options.alpn],
     });
     signal?.throwIfAborted();
-    const { alpnProtocol } = await Promise.race([tls.handshake(), stopped]);
+    const { alpnProtocol } = await raceSignal(tls.handshake(), signal);
     return {
       conn: new DenoTcpConn(tls, { remote: conn.remote, local: conn.local, readSize: RECORD, onClose: (flush) => (flush ? relay.flush() : relay.abort()) }),
       alpn: alpnProtocol ?? null,
@@ -100,7 +94,7 @@ export async function connectNativeTls(conn: Conn, options: TlsConnectOptions): 
     if (refusal) noteRefused(options);
     return "failed";
   } finally {
-    signal?.removeEventListener("abort", onAbort);
+    signal?.removeEventListener("abort", teardown);
   }
 }
 
