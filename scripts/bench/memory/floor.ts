@@ -4,7 +4,7 @@
  * and RssFile (/proc/PID/status) every 50 ms; optionally (`--trace DIR`) also the relay's
  * own `process.memoryUsage()` / `bun:jsc` figures (trace.ts). Fresh relay process per run.
  *
- *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,bun-plain,deno-relay,deno-relay-loop,deno-tls-native,deno-tls-loopback,deno-tls-node,deno-tunnel,deno-decrypt,deno-plain [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--parallel N] [--pieces N] [--warm-pieces N] [--settle-ms N] [--deno-v8-flags F]
+ *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,bun-plain,deno-relay,deno-relay-loop,deno-tls-native,deno-tls-loopback,deno-tls-node,deno-tunnel,deno-decrypt,deno-plain [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--parallel N] [--pieces N] [--warm-pieces N] [--settle-ms N] [--deno-v8-flags F] [--own-tls]
  *
  * Relays: `bun-relay` / `deno-relay` / `deno-relay-loop` are minimal TCP relays with no
  * Tollgate code (the runtime's floor; curl reaches the origin through them with --connect-to);
@@ -20,7 +20,8 @@
  * tell growth with a body's size from growth with the bytes a process has moved;
  * `--warm-pieces N` does the same for the warm-up. `--settle-ms N` then leaves the relay idle
  * for N ms and adds what it still holds above the baseline (V8 returns memory only after
- * ~25 s of low allocation).
+ * ~25 s of low allocation). `--own-tls` runs the gateways with `deno: { ownTls: true }`
+ * (Deno's own TLS behind loopback hops; Bun ignores it).
  *
  * @module
  */
@@ -141,6 +142,7 @@ async function main(): Promise<void> {
         dns: { hosts: { "origin.test": ["127.0.0.1"] } },
         addressGuard: { allow: ["127.0.0.1/32"] },
         log: { flows: "off" },
+        ...(process.argv.includes("--own-tls") ? { deno: { ownTls: true } } : {}),
       }));
       return f;
     };
