@@ -7,7 +7,7 @@
  *
  *   bun scripts/bench/run.ts [--quick] [--runtimes bun,deno] [--only a,b,c,d,e,f,g,h,i]
  *       [--rounds N] [--size-mib N] [--seconds N] [--ka-seconds N] [--ka-post-bytes N] [--idle N]
- *       [--url-rules] [--out FILE | --no-write]
+ *       [--url-rules] [--own-tls] [--out FILE | --no-write]
  *
  * Workloads: (a)–(d) one download each of 1 GiB through a CONNECT tunnel, explicit
  * decryption, transparent splice, transparent decryption; (e) new-connection request rate
@@ -17,7 +17,8 @@
  * (h) leaf mint cold/warm (scripts/bench/mint.ts); (i) 1,000,000-rule policy (policy.ts).
  * `--url-rules`: the decrypted paths go through url rules a gateway in use has: rules on the
  * response's type (that do not match the workloads' octet-stream) and body limits above the
- * workloads' sizes, to compare with a run without them. Only 127.0.0.1; all processes are killed at the end, on Ctrl-C and on error. Linux only.
+ * workloads' sizes, to compare with a run without them. `--own-tls`: the gateways run with
+ * `deno: { ownTls: true }` (Deno's own TLS behind loopback hops; Bun ignores it). Only 127.0.0.1; all processes are killed at the end, on Ctrl-C and on error. Linux only.
  *
  * @module
  */
@@ -55,7 +56,7 @@ const opts = {
   idle: num("--idle", 1000),
   mintHosts: num("--mint-hosts", quick ? 100 : 500),
   // the docs' table is the standard workloads; a POST variant is written only where --out says
-  out: process.argv.includes("--no-write") ? undefined : argValue("--out") ?? (quick || num("--ka-post-bytes", 0) > 0 || process.argv.includes("--url-rules") ? undefined : join(ROOT, "docs/performance.md")),
+  out: process.argv.includes("--no-write") ? undefined : argValue("--out") ?? (quick || num("--ka-post-bytes", 0) > 0 || process.argv.includes("--url-rules") || process.argv.includes("--own-tls") ? undefined : join(ROOT, "docs/performance.md")),
 };
 
 const started = performance.now();
@@ -95,6 +96,7 @@ function gatewayConfig(work: string, env: BenchEnv, pkiCa: string): unknown {
     log: { flows: "off" },
     // on loopback without a token: the runs read the upstream-reuse counter from /metrics
     admin: { listen: "127.0.0.1:0" },
+    ...(process.argv.includes("--own-tls") ? { deno: { ownTls: true } } : {}),
   };
 }
 
