@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { readConn } from "./conn-read.ts";
 
 /** How long an accepted conn waits for its dialler before it is taken for a stray and closed. */
 export const STRAY_MS = 1_000;
@@ -202,7 +203,7 @@ export async function writeAll(to: Deno.Conn, bytes: Uint8Array, moved?: () => v
 async function pump(from: Deno.Conn, to: Deno.Conn, moved?: () => void): Promise<void> {
   let buf = new Uint8Array(MIN_RELAY);
   for (;;) {
-    const n = await from.read(buf);
+    const n = await readConn(from, buf);
     if (n === null) break;
     await writeAll(to, buf.subarray(0, n), moved);
     if (n === buf.byteLength && n < MAX_RELAY) buf = new Uint8Array(n * 2);

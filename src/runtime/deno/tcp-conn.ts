@@ -1,5 +1,6 @@
 import type { Address, Conn } from "../../core/conn.ts";
 import { markReceived, releaseWritten } from "../../core/received-chunk.ts";
+import { readConn } from "./conn-read.ts";
 
 /**
  * Read buffer sizes: a pending read holds its buffer, so an idle connection should hold a
@@ -75,7 +76,7 @@ export class DenoTcpConn implements Conn {
           const buf = new Uint8Array(this.#readSize);
           let n: number | null;
           try {
-            n = await this.#conn.read(buf);
+            n = await readConn(this.#conn, buf);
           } catch (e) {
             // a TLS peer that closes TCP without close_notify: the end of the stream, as
             // node:tls (the default path) takes it, not an error
