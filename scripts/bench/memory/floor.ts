@@ -4,7 +4,7 @@
  * and RssFile (/proc/PID/status) every 50 ms; optionally (`--trace DIR`) also the relay's
  * own `process.memoryUsage()` / `bun:jsc` figures (trace.ts). Fresh relay process per run.
  *
- *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,bun-plain,deno-relay,deno-relay-loop,deno-tls-native,deno-tls-loopback,deno-tls-node,deno-tunnel,deno-decrypt,deno-plain [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--parallel N] [--pieces N] [--warm-pieces N] [--settle-ms N] [--deno-v8-flags F] [--own-tls]
+ *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,bun-plain,deno-relay,deno-relay-loop,deno-tls-native,deno-tls-loopback,deno-tls-node,deno-tunnel,deno-decrypt,deno-plain [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--parallel N] [--pieces N] [--warm-pieces N] [--settle-ms N] [--deno-v8-flags F] [--own-tls] [--heap-profile FILE]
  *
  * Relays: `bun-relay` / `deno-relay` / `deno-relay-loop` are minimal TCP relays with no
  * Tollgate code (the runtime's floor; curl reaches the origin through them with --connect-to);
@@ -21,16 +21,21 @@
  * `--warm-pieces N` does the same for the warm-up. `--settle-ms N` then leaves the relay idle
  * for N ms and adds what it still holds above the baseline (V8 returns memory only after
  * ~25 s of low allocation). `--own-tls` runs the gateways with `deno: { ownTls: true }`
- * (Deno's own TLS behind loopback hops; Bun ignores it).
+ * (Deno's own TLS behind loopback hops; Bun ignores it). `--heap-profile FILE` (Deno targets) samples
+ * the measured transfer's allocations that outlive a minor collection (heap-sampler.ts), prints
+ * the top sites and writes V8's profile to FILE (FILE-RUN.json with several runs); the
+ * inspector costs some throughput and memory, so compare growth without it.
  *
  * @module
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
 import { startTlsOrigins } from "../decrypt-memory.ts";
+import { type HeapSampler, startHeapSampling, topSites } from "./heap-sampler.ts";
 
 const root = new URL("../../../", import.meta.url).pathname;
 const here = new URL("./", import.meta.url).pathname;
@@ -53,6 +58,18 @@ function status(pid: number): Status | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A TCP port free on 127.0.0.1 right now (for the inspector, which cannot report the one it took). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 interface Relay {
@@ -147,7 +164,9 @@ async function main(): Promise<void> {
       return f;
     };
     const v8Flags = arg("--deno-v8-flags");
-    const denoRun = [join(bin, "deno"), "run", "-A", ...(v8Flags ? [`--v8-flags=${v8Flags}`] : [])];
+    const heapProfile = arg("--heap-profile");
+    const inspectPort = heapProfile ? await freePort() : 0;
+    const denoRun = [join(bin, "deno"), "run", "-A", ...(heapProfile ? [`--inspect=127.0.0.1:${inspectPort}`] : []), ...(v8Flags ? [`--v8-flags=${v8Flags}`] : [])];
     const gwPort = /explicit=[^ ]*:(\d+)/;
     const relayPort = /port=(\d+)/;
     const sparse = join(work, "upload.bin");
@@ -197,6 +216,7 @@ async function main(): Promise<void> {
             peak.anon = Math.max(peak.anon, s.anon);
             peak.file = Math.max(peak.file, s.file);
           };
+          const sampler: HeapSampler | undefined = heapProfile && target.startsWith("deno-") ? await startHeapSampling(inspectPort) : undefined;
           const timer = setInterval(sample, 50);
           const t0 = performance.now();
           const one = async () =>
@@ -213,6 +233,13 @@ async function main(): Promise<void> {
           const secs = (performance.now() - t0) / 1000;
           clearInterval(timer);
           sample();
+          if (sampler) {
+            const profile = await sampler.stop();
+            writeFileSync(runs > 1 ? heapProfile!.replace(/(\.json)?$/, `-${run}.json`) : heapProfile!, JSON.stringify(profile));
+            const { total, sites } = topSites(profile);
+            console.log(`${target} run ${run}: ${(total / 2 ** 20).toFixed(1)} MiB sampled that outlived a minor GC; top sites:`);
+            for (const { bytes, site } of sites) console.log(`${(bytes / 1024).toFixed(0).padStart(8)} KiB  ${site}`);
+          }
           for (const g of got) if (Number(g) !== size) throw new Error(`moved ${g} of ${size}`);
           if (settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
           const settled = settleMs > 0 ? (status(relay.pid)!.rss - base.rss) / 1024 : Number.NaN;
