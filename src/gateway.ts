@@ -308,6 +308,8 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       // the connections just closed write their flow lines as their handlers end: a moment for them
       const lines = Date.now() + 1000;
       while (admission.open.size > 0 && Date.now() < lines) await new Promise((r) => setTimeout(r, 20));
+      // the last bytes of responses that ended in order, still on their way (at least 1 s)
+      await runtime.settle?.(Math.max(until, Date.now() + 1000));
       await others?.catch(() => {});
       await output?.close();
     },

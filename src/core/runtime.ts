@@ -22,6 +22,13 @@ export interface Runtime {
   splice?(a: Conn, b: Conn, options: SpliceOptions): Promise<SpliceResult>;
   /** TLS server-on-accepted-connection and validating client. */
   readonly tls: TlsCapability;
+  /**
+   * Optional: resolves once the bytes of closed connections that the adapter still passes on
+   * itself (rather than leaving them to the kernel, as a closed socket's send buffer is) have
+   * gone on, giving up at `until` (epoch ms) and dropping what is left. The last step of a
+   * shutdown, so that the process does not exit in the middle of a response's last bytes.
+   */
+  settle?(until: number): Promise<void>;
   /** The process's own resources, for metrics (absent where the runtime cannot tell). */
   readonly process?: ProcessStats;
   /** A plain HTTP server for a fetch-style handler (the admin API). Streams responses (SSE). */

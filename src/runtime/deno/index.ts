@@ -5,6 +5,7 @@ import { openNodeDatagram } from "../node-dgram/datagram-socket.ts";
 import { processStats } from "../process-stats.ts";
 import { DenoTcpConn } from "./tcp-conn.ts";
 import { denoTls } from "./tls.ts";
+import { settleFlushes } from "./loopback-hop.ts";
 
 /** TCP to an IP address, as a `Conn`. */
 async function dial(options: DialOptions): Promise<Conn> {
@@ -33,6 +34,8 @@ export const denoRuntime: Runtime = {
   name: "deno",
   version: Deno.version.deno,
   tls: denoTls(dial),
+  // the loopback hops of Deno's own TLS (deno.ownTls) still passing on closed sessions' last bytes
+  settle: settleFlushes,
   process: processStats,
   openDatagram: openNodeDatagram,
 

@@ -15,8 +15,9 @@
  *
  * Each hop costs two descriptors and a relay of 4–128 KiB for as long as its connection lasts.
  * A relay whose TLS end closes after its last write keeps passing on what is left while the
- * far end takes it ({@linkcode Splice.flush}); the process exiting cuts that short, as it
- * would not for a kernel socket's send buffer.
+ * far end takes it ({@linkcode Splice.flush}); the process exiting would cut that short, as it
+ * would not for a kernel socket's send buffer, so a shutdown waits for them
+ * ({@linkcode settleFlushes}).
  *
  * @module
  */
@@ -215,6 +216,24 @@ async function pump(from: Deno.Conn, to: Deno.Conn, moved?: () => void): Promise
 /** How long a closing spliced pair may go without passing anything on before it is ended. */
 export const FLUSH_MS = 60_000;
 
+/** The splices passing on what a closed TLS conn left, each by its `end`. */
+const flushingSet = new Set<() => void>();
+
+/**
+ * Resolves once every splice that is flushing now (or starts to before it is done) has passed
+ * on what it holds, or at `until` (epoch ms), when those still at it are ended: a shutdown's
+ * last step, so that the process does not exit in the middle of a response's last bytes.
+ */
+export async function settleFlushes(until: number): Promise<void> {
+  while (flushingSet.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  for (const end of [...flushingSet]) end();
+}
+
+/** How many splices are flushing (for tests). */
+export function flushingCount(): number {
+  return flushingSet.size;
+}
+
 /** A running {@linkcode splice}. */
 export interface Splice {
   /** Closes both ends now. */
@@ -240,6 +259,7 @@ export function splice(a: Deno.Conn, b: Deno.Conn, flushMs = FLUSH_MS): Splice {
   let watch: ReturnType<typeof setInterval> | undefined;
   const end = () => {
     ended = true;
+    flushingSet.delete(end);
     clearInterval(watch);
     quietClose(a);
     quietClose(b);
@@ -261,6 +281,7 @@ export function splice(a: Deno.Conn, b: Deno.Conn, flushMs = FLUSH_MS): Splice {
       if (ended || flushing) return;
       flushing = true;
       if (delivered) return end();
+      flushingSet.add(end);
       let seen = moves;
       watch = setInterval(() => {
         if (moves === seen) end();

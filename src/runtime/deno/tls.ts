@@ -25,8 +25,8 @@ const BUFFERS: ConnDuplexOptions = { freeBuffers: true };
  * (rustls, no JavaScript TLS layer) instead, each through a loopback hop: the server side for
  * a client whose ClientHello it can answer as `node:tls` would (loopback-tls.ts), the client
  * side for a validated upstream dialled directly (native-connect.ts). Deno's `node:tls`
- * makes garbage per record: ~55 MiB of RSS on a first 1 GiB decrypted body, ~25 this way;
- * but the hops cost ~90 KiB more per idle decrypted connection, ~20% more CPU per byte and
+ * makes garbage per record: ~55 MiB of RSS on a first 1 GiB decrypted body, ~14 this way;
+ * but the hops cost ~90 KiB more per idle decrypted connection, 15–40% more CPU per byte and
  * per request, and four more descriptors per decrypted connection, hence not the default
  * (docs/hardening-measurements.md).
  *

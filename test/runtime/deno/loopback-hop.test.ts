@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
-import { HopListener, splice } from "../../../src/runtime/deno/loopback-hop.ts";
+import { flushingCount, HopListener, settleFlushes, splice } from "../../../src/runtime/deno/loopback-hop.ts";
 import { runtimeName } from "../../helpers/runtime.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -151,6 +151,60 @@ describe("Deno loopback hop (loopback-hop.ts)", { skip: runtimeName === "deno" ?
         client.dialled.close();
         if (reader === "slow") assert.equal(got, written, "every byte written");
         else assert.ok(got < written, `a reader that stopped got ${got} of the ${written} bytes written, then the end`);
+      }
+    } finally {
+      hops.close();
+    }
+  });
+
+  it("settleFlushes (a shutdown) waits until flushing splices have passed everything on, and ends the ones still at it when time is up", async () => {
+    const hops = new HopListener(Deno.listen({ hostname: "127.0.0.1", port: 0 }));
+    try {
+      for (const reader of ["slow", "stuck"] as const) {
+        const client = await hops.dial();
+        const tlsSide = await hops.dial();
+        const relay = splice(await client.accepted, await tlsSide.accepted);
+        let written = 0;
+        const chunk = new Uint8Array(64 * 1024).fill(1);
+        // what the sockets between take without a reader: several MiB
+        const writing = (async () => {
+          for (;;) {
+            const n = await Promise.race([tlsSide.dialled.write(chunk), sleep(300).then(() => null)]);
+            if (n === null) return;
+            written += n;
+          }
+        })();
+        await writing;
+        tlsSide.dialled.close();
+        relay.flush();
+        assert.equal(flushingCount(), 1);
+        const started = Date.now();
+        let got = 0;
+        let gotBySettle = -1;
+        const settled = settleFlushes(started + (reader === "slow" ? 20_000 : 300)).then(() => {
+          gotBySettle = got;
+          return Date.now();
+        });
+        if (reader === "stuck") await settled;
+        const buf = new Uint8Array(64 * 1024);
+        for (;;) {
+          const n = await client.dialled.read(buf).catch(() => null);
+          if (n === null) break;
+          got += n;
+          if (reader === "slow") await sleep(5); // a few hundred ms in all
+        }
+        client.dialled.close();
+        const settledAt = await settled;
+        assert.equal(flushingCount(), 0);
+        if (reader === "slow") {
+          assert.equal(got, written, "every byte written");
+          // done once the relay has written the last bytes to the reader's socket: the reader
+          // had to take most of them first
+          assert.ok(gotBySettle > 0, "waited for the reader");
+        } else {
+          assert.ok(settledAt - started < 2_000, "gave up at its time");
+          assert.ok(got < written, `the stuck reader got ${got} of ${written} bytes, then the end`);
+        }
       }
     } finally {
       hops.close();
