@@ -14,7 +14,13 @@ export interface Conn {
   readonly writable: WritableStream<Uint8Array>;
   readonly remote: Address;
   readonly local: Address;
-  /** Abort both directions now (RST-like); idempotent. */
+  /**
+   * Tear both directions down now; idempotent. Reading stops at once. Bytes the connection
+   * already took when no write is under way still go out, as a closed socket's send buffer
+   * does (a response followed by `close()` reaches a slow client whole; adapters that pass
+   * such bytes on themselves bound it and let a shutdown wait for them: `Runtime.settle`);
+   * a write under way is cut off.
+   */
   close(): void;
 }
 

@@ -2,7 +2,8 @@
  * `deno: { ownTls: true }` on a real gateway with real curl: decrypted CONNECT works the same
  * with Deno's own TLS on both sides (loopback hops, src/runtime/deno/loopback-*.ts) — bodies
  * byte-identical both ways, URL rules, a refused origin certificate as a 502 that names the
- * reason, trust that a reload drops, and a reload switching the setting. On Bun the setting
+ * reason, trust that a reload drops, a reload switching the setting, and a shutdown that lets
+ * the last bytes of a response reach a slow client. On Bun the setting
  * is ignored and the same checks hold. Only 127.0.0.1.
  */
 import { after, before, describe, it } from "node:test";
@@ -125,5 +126,19 @@ describe("deno.ownTls: decrypted CONNECT on Deno's own TLS (real gateway)", { ti
     assert.equal((await through(origin.port, "/hello")).stdout, "hello from origin\n200");
     await reloadWith(config(true, [pki.caFile]));
     assert.equal((await through(origin.port, "/hello")).stdout, "hello from origin\n200");
+  });
+
+  it("a shutdown lets a slow client take all of a response the gateway already sent (last: it stops the gateway)", async () => {
+    // 16 MiB at 4 MB/s: SIGTERM comes while the gateway still sends; the response ends in
+    // order and the gateway exits once its last bytes, several MiB in the hops' sockets,
+    // have gone on to the client
+    const file = join(work, "slow.bin");
+    const download = through(origin.port, `/bytes?size=${16 * MIB}`, ["-o", file, "--limit-rate", "4M"]);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const stopped = gw.stop();
+    const r = await download;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(file).byteLength, 16 * MIB);
+    assert.equal(await stopped, true, "shut down gracefully");
   });
 });

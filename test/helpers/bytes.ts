@@ -47,3 +47,20 @@ export async function flood(conn: Conn, total: number, sent: (bytes: number) => 
     // the reader went away
   }
 }
+
+/**
+ * Reads `conn` to its end pausing `pauseMs` after each chunk (a slow client); resolves to the
+ * bytes read and when the last chunk came (`performance.now()`).
+ */
+export async function readSlowly(conn: Conn, pauseMs: number): Promise<{ got: number; lastAt: number }> {
+  const reader = conn.readable.getReader();
+  let got = 0;
+  let lastAt = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { got, lastAt };
+    got += value.byteLength;
+    lastAt = performance.now();
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+}

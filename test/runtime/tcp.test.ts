@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Listener, Runtime } from "../../src/core/runtime.ts";
 import { currentRuntime } from "../helpers/runtime.ts";
-import { pattern, readAll, sha } from "../helpers/bytes.ts";
+import { pattern, readAll, readSlowly, sha } from "../helpers/bytes.ts";
 
 describe("runtime adapter TCP", { timeout: 60_000 }, () => {
   let rt: Runtime;
@@ -31,6 +31,28 @@ describe("runtime adapter TCP", { timeout: 60_000 }, () => {
     await w.close(); // half-close: we can still read the answer
     const reply = new TextDecoder().decode(await readAll(c));
     assert.equal(reply, "got 1000 bytes");
+  });
+
+  it("close() between writes still delivers what was written to a slow reader, then ends it", async () => {
+    const size = 8 << 20;
+    let closedAt = 0;
+    const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, (conn) => {
+      void (async () => {
+        const w = conn.writable.getWriter();
+        const data = pattern(size);
+        for (let o = 0; o < size; o += 1 << 20) await w.write(data.slice(o, o + (1 << 20)));
+        w.releaseLock(); // all taken, the writable left open
+        conn.close(); // a keep-alive connection a drain or an idle timeout closes
+        closedAt = performance.now();
+      })();
+    });
+    listeners.push(l);
+    const c = await rt.dial({ address: "127.0.0.1", port: l.address.port });
+    // the server is done writing long before this client has read it all
+    const { got, lastAt } = await readSlowly(c, 2);
+    c.close();
+    assert.ok(closedAt > 0 && lastAt > closedAt, "the server closed while the client was still reading");
+    assert.equal(got, size);
   });
 
   it("refuses a dial to a closed port with an error", async () => {

@@ -13,7 +13,7 @@ import { connToDuplex } from "../../src/runtime/node-tls/conn-duplex.ts";
 import { makeTestPki } from "../e2e/support/certs.ts";
 import type { TestPki } from "../e2e/support/certs.ts";
 import { currentRuntime, runtimeName } from "../helpers/runtime.ts";
-import { flood, pattern, readAll, sha } from "../helpers/bytes.ts";
+import { flood, pattern, readAll, readSlowly, sha } from "../helpers/bytes.ts";
 
 
 
@@ -447,6 +447,22 @@ const suite = (ownTls: boolean) => () => {
       if (x.done) break;
     }
     c.close();
+  });
+
+  it("a session closed between writes still delivers what it wrote to a slow client, then ends it", async () => {
+    const size = 8 << 20;
+    let closedAt = 0;
+    const { port } = await tlsServer(async (s) => {
+      await writeAll(s.conn, pattern(size), false); // all taken, the writable left open
+      s.conn.close(); // a keep-alive connection a drain or an idle timeout closes
+      closedAt = performance.now();
+    });
+    const c = await connectTo(port);
+    // the server is done writing long before this client has read it all
+    const { got, lastAt } = await readSlowly(c.conn, 2);
+    c.conn.close();
+    assert.ok(closedAt > 0 && lastAt > closedAt, "the server closed while the client was still reading");
+    assert.equal(got, size);
   });
 
   it("applies backpressure through TLS: a client that does not read stalls the server", async () => {
