@@ -7,14 +7,15 @@
  * table that a delete leaves empty by allocating a new one in the generation of the old one:
  * about 120 bytes of old-generation garbage per read, freed only by a full collection. A relay
  * makes ~65,000 reads per GiB on a TLS conn (one 16 KiB record each) and more on its loopback
- * hops: `deno.ownTls` grew by ~12 MiB per GiB from this alone (1 GiB decrypted download, RSS
- * growth 25 → 15 MiB without it; `scripts/bench/memory/floor.ts --own-tls`).
+ * hops: about 10 MiB of `deno.ownTls`'s RSS growth for a 1 GiB decrypted body (23 → 14 MiB
+ * without it; `scripts/bench/memory/floor.ts --own-tls`).
  *
  * The `Set` exists only so that `conn.ref()`/`conn.unref()` can re-reference pending reads.
  * This module calls the same op `Deno.Conn.read` calls (Deno's internal `core.read` with the
- * conn's resource id), which is what `read` does minus the `Set`; callers must therefore not
- * `unref()` a conn they read this way. Where the internals are not there (another Deno), it
- * falls back to `conn.read`: the same bytes, the garbage back.
+ * conn's resource id), which is what `read` does minus the `Set` and minus un-referencing the
+ * read of an `unref()`ed conn: a pending read here always keeps the process alive (nothing
+ * here unrefs a conn it reads). Where the internals are not there (another Deno), it falls
+ * back to `conn.read`: the same bytes, the garbage back.
  *
  * @module
  */
@@ -44,7 +45,7 @@ export const readsDirect: boolean = core !== undefined;
 
 /**
  * Reads into `buffer` like `conn.read(buffer)`: resolves to the number of bytes read, or null
- * at the end of the stream; rejects as `conn.read` does (a closed conn, a reset).
+ * at the end of the stream; rejects as `conn.read` does (a closed conn, for one).
  *
  * @example
  * ```ts
