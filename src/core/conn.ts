@@ -15,11 +15,13 @@ export interface Conn {
   readonly remote: Address;
   readonly local: Address;
   /**
-   * Tear both directions down now; idempotent. Reading stops at once. Bytes the connection
-   * already took when no write is under way still go out, as a closed socket's send buffer
-   * does (a response followed by `close()` reaches a slow client whole; adapters that pass
-   * such bytes on themselves bound it and let a shutdown wait for them: `Runtime.settle`);
-   * a write under way is cut off.
+   * Tear both directions down now; idempotent. Reading stops at once. After `writable` was
+   * closed (FIN in order), what the connection already took still goes out, as a closed
+   * socket's send buffer does: `writable.close()` then `close()` ends a connection in order,
+   * and a slow client still gets the whole answer (adapters that pass such bytes on
+   * themselves bound it and let a shutdown wait for them: `Runtime.settle`). Otherwise it
+   * is an abort, a reset where the runtime allows it: the peer must not take a cut-off
+   * answer for a whole one.
    */
   close(): void;
 }

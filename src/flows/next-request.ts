@@ -15,6 +15,20 @@ export type NextRequest =
   | { readonly end: "client-reset" | "client-error"; readonly error: string };
 
 /**
+ * Ends a connection between requests in order: FIN after what was written, then `close()`
+ * (conn.ts), so that a slow client still reading the last answer gets all of it (a drain or an
+ * idle timeout closes such a connection). Never throws.
+ */
+async function closeInOrder(client: Conn): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // a TLS close_notify to a client that reads nothing may never be written: wait 1 s at most
+  const bound = new Promise<void>((r) => (timer = setTimeout(r, 1_000)));
+  await Promise.race([client.writable.close().catch(() => {}), bound]); // gone already, or held: closed below
+  clearTimeout(timer);
+  client.close();
+}
+
+/**
  * True when reading a request head failed because of the input (answered with an error
  * status), false when the connection failed under it (a reset: there is nobody to answer).
  */
@@ -24,7 +38,8 @@ export function answerable(e: unknown): e is FlowTimeoutError | HttpParseError {
 
 /**
  * Reads the next request head of a request loop. A clean end of stream, an idle
- * keep-alive connection, or a drain that starts before the next request begins just closes; a malformed or too-slow head is answered (400/431/408…)
+ * keep-alive connection, or a drain that starts before the next request begins just closes
+ * (in order); a malformed or too-slow head is answered (400/431/408…)
  * and the connection closed, so the caller only has to record how it ended. A connection
  * that fails under the read (reset) is closed without an answer: no status is claimed.
  */
@@ -38,11 +53,11 @@ export async function nextRequest(
   try {
     const head = await readRequest(src, limits, first, drain);
     if (head) return { head };
-    client.close();
+    await closeInOrder(client);
     return { end: "eof" };
   } catch (e) {
     if (e instanceof FlowTimeoutError && !first) {
-      client.close();
+      await closeInOrder(client);
       return { end: "idle" };
     }
     if (!answerable(e)) {

@@ -5,7 +5,7 @@ import type { Conn } from "../../core/conn.ts";
 import type { DialOptions, Listener, ListenOptions, Runtime } from "../../core/runtime.ts";
 import { openNodeDatagram } from "../node-dgram/datagram-socket.ts";
 import { processStats } from "../process-stats.ts";
-import { BunSocketConn, handlers, lingering } from "./socket-conn.ts";
+import { BunSocketConn, handlers } from "./socket-conn.ts";
 import { bunSplice } from "./splice.ts";
 import { bunTls } from "./tls.ts";
 
@@ -15,8 +15,6 @@ export const bunRuntime: Runtime = {
   version: Bun.version,
   tls: bunTls,
   splice: bunSplice,
-  // sockets closed between writes, still sending what they took (socket-conn.ts)
-  settle: (until) => lingering.settle(until),
   process: processStats,
   openDatagram: openNodeDatagram,
 

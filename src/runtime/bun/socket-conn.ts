@@ -1,21 +1,10 @@
 /// <reference types="bun-types" />
 import type { Socket } from "bun";
 import type { Address, Conn } from "../../core/conn.ts";
-import { Lingering } from "../../core/lingering.ts";
 import { markReceived, releaseWritten } from "../../core/received-chunk.ts";
 
 /** Bytes buffered in the readable side before the socket is paused (TCP backpressure to the peer). */
 const READ_HIGH_WATER = 256 * 1024;
-
-/**
- * How long a socket closed between writes may take to send what it took and see the peer
- * close, before it is torn down (a peer that stopped reading): as long as a loopback hop of
- * Deno's own TLS gets to flush without progress.
- */
-export const LINGER_MS = 60_000;
-
-/** Sockets closed between writes that are still sending what they took (see `close()`). */
-export const lingering = new Lingering();
 
 /** Receives a socket's events once {@link BunSocketConn.takeOver} gave the socket away. */
 export interface SocketSink {
@@ -64,8 +53,6 @@ export class BunSocketConn implements Conn {
   #stashEnded = false;
   /** Set by `takeOver`: the socket's events go here. */
   #sink: SocketSink | undefined;
-  /** Set while closed between writes and still sending: forget the linger (the socket closed). */
-  #lingerEnd: (() => void) | undefined;
 
   constructor(socket: Socket<BunSocketConn>, local: Address, remote?: Address) {
     this.#socket = socket;
@@ -101,18 +88,18 @@ export class BunSocketConn implements Conn {
   }
 
   /**
-   * Tears the connection down: reading stops at once. Between writes, what the socket already
-   * took still goes out, then FIN, as from a closed kernel socket's send buffer (Bun's
-   * `terminate()` resets and drops it: a response ended with `Connection: close` reached a
-   * slow client cut off); the socket is reset if the peer has not closed within
-   * {@linkcode LINGER_MS}, or on a shutdown's deadline (`Runtime.settle`). During a write,
-   * or once handed to a TLS layer or a splice, it is reset at once.
+   * Tears the connection down: reading stops at once. After the writable was closed (FIN
+   * sent in order) the socket is ended, not reset, so what it already took still goes out,
+   * as from a closed kernel socket's send buffer: `terminate()` (SO_LINGER 0) dropped it, and
+   * a slow client of a response ended with `Connection: close` got it cut off. Otherwise (a
+   * failure mid-stream, a socket handed to a TLS layer or a splice) it is reset at once, so
+   * that the peer does not take a cut-off answer for a whole one.
    */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#pending || this.#handedOver || this.#sink) this.#socket.terminate();
-    else this.#linger();
+    if (this.#writeDone && !this.#pending && !this.#handedOver && !this.#sink) this.#socket.end();
+    else this.#socket.terminate();
     // Bun's close handler will find us closed already: a relay driving the socket (native
     // splice) must hear of it from here, or it would wait for the other side forever
     if (this.#sink) this.#sink.close(new Error("Connection closed"));
@@ -261,31 +248,11 @@ export class BunSocketConn implements Conn {
     }
   }
 
-  /** Sends what the socket took and FIN; resets it after {@linkcode LINGER_MS} unless it closes first. */
-  #linger(): void {
-    const socket = this.#socket;
-    const end = () => {
-      clearTimeout(timer);
-      lingering.done(end);
-      socket.terminate();
-    };
-    const timer = setTimeout(end, LINGER_MS);
-    (timer as { unref?: () => void }).unref?.();
-    this.#lingerEnd = () => {
-      clearTimeout(timer);
-      lingering.done(end);
-    };
-    lingering.add(end);
-    socket.end();
-  }
-
   /**
    * Bun `close`/`error` handlers. Bun reports a clean end (FIN after both halves) as `close`
    * without an error: that is end-of-stream for the reader, not a failure.
    */
   onClose(error?: Error): void {
-    this.#lingerEnd?.();
-    this.#lingerEnd = undefined;
     if (this.#closed) return;
     this.#closed = true;
     if (this.#sink) this.#sink.close(error);

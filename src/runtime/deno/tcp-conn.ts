@@ -30,10 +30,11 @@ export interface ConnAs {
   /** One read size instead of the adaptive one (a TLS conn reads one record at a time). */
   readonly readSize?: number;
   /**
-   * Called once when the conn is closed: `flush` true when no write was under way (both
-   * halves ended in order, or `close()` between writes: a keep-alive connection a drain or
-   * an idle timeout closes): what was written must still reach the peer, as the bytes in a
-   * closed socket's send buffer do; false when `close()` tears it down mid-write.
+   * Called once when the conn is closed: `flush` true when its write half had ended first
+   * (both halves in order, or `close()` after closing the writable: the way the flows end a
+   * connection in order): what was written must still reach the peer, as the bytes in a
+   * closed socket's send buffer do; false when `close()` tears it down otherwise (a failure:
+   * the peer must not take a cut-off answer for a whole one).
    */
   readonly onClose?: (flush: boolean) => void;
 }
@@ -57,8 +58,6 @@ export class DenoTcpConn implements Conn {
   readonly #maxRead: number;
   #readDone = false;
   #writeDone = false;
-  /** A write is under way (the writable runs one at a time). */
-  #writing = false;
   #closed = false;
 
   constructor(conn: Deno.TcpConn | Deno.TlsConn, seen?: ConnAs) {
@@ -111,12 +110,10 @@ export class DenoTcpConn implements Conn {
     );
     this.writable = new WritableStream<Uint8Array>({
       write: async (chunk) => {
-        this.#writing = true;
         let off = 0;
         while (off < chunk.byteLength) {
           off += await this.#conn.write(chunk.subarray(off));
         }
-        this.#writing = false;
         releaseWritten(chunk);
       },
       close: async () => {
@@ -137,7 +134,7 @@ export class DenoTcpConn implements Conn {
   close(): void {
     if (this.#closed) return;
     this.#shut();
-    this.#onClose?.(!this.#writing);
+    this.#onClose?.(this.#writeDone);
   }
 
   #shut(): void {
