@@ -21,7 +21,6 @@
  *
  * @module
  */
-import { Lingering } from "../../core/lingering.ts";
 import { readConn } from "./conn-read.ts";
 
 /** How long an accepted conn waits for its dialler before it is taken for a stray and closed. */
@@ -218,15 +217,16 @@ async function pump(from: Deno.Conn, to: Deno.Conn, moved?: () => void): Promise
 export const FLUSH_MS = 60_000;
 
 /** The splices passing on what a closed TLS conn left, each by its `end`. */
-const flushingSet = new Lingering();
+const flushingSet = new Set<() => void>();
 
 /**
  * Resolves once every splice that is flushing now (or starts to before it is done) has passed
  * on what it holds, or at `until` (epoch ms), when those still at it are ended: a shutdown's
  * last step, so that the process does not exit in the middle of a response's last bytes.
  */
-export function settleFlushes(until: number): Promise<void> {
-  return flushingSet.settle(until);
+export async function settleFlushes(until: number): Promise<void> {
+  while (flushingSet.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  for (const end of [...flushingSet]) end();
 }
 
 /** How many splices are flushing (for tests). */
@@ -259,7 +259,7 @@ export function splice(a: Deno.Conn, b: Deno.Conn, flushMs = FLUSH_MS): Splice {
   let watch: ReturnType<typeof setInterval> | undefined;
   const end = () => {
     ended = true;
-    flushingSet.done(end);
+    flushingSet.delete(end);
     clearInterval(watch);
     quietClose(a);
     quietClose(b);
