@@ -7,15 +7,18 @@ import { acceptNodeTls } from "../node-tls/accept.ts";
 import type { ConnDuplexOptions } from "../node-tls/conn-duplex.ts";
 import { connectNodeTls } from "../node-tls/connect.ts";
 import { DefaultTrust } from "./default-trust.ts";
+import { shareEncryptedOutput } from "./enc-out.ts";
 import { keyPairError } from "../node-tls/key-pair.ts";
 
 /**
  * Deno's `node:tls` (a Rust TLSWrap over JS streams) copies in and out: every encrypted chunk
  * we feed it is copied by `readBuffer()`, every decrypted read and every encrypted write comes
  * in a fresh ArrayBuffer. So all three are freed once passed on instead of piling up for the
- * GC (~3 GiB of dead buffers for a 1 GiB decrypted download).
+ * GC (~3 GiB of dead buffers for a 1 GiB decrypted download). Its encrypted writes are copies
+ * of fresh buffers, which then waited for the GC in turn: enc-out.ts has it write the buffers
+ * themselves.
  */
-const BUFFERS: ConnDuplexOptions = { freeBuffers: true };
+const BUFFERS: ConnDuplexOptions = { freeBuffers: true, sendOwnBuffers: shareEncryptedOutput };
 
 /**
  * TLS on Deno: `node:tls` over the adapter's own TCP conns wrapped as Duplexes whose reads we

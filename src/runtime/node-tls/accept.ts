@@ -67,7 +67,7 @@ export function acceptNodeTls(conn: Conn, options: TlsAcceptOptions, buffers: Co
     // an answer that says so (Deno's node:tls 2.9 would not check the chain anyway)
     ...(options.requestClientCertificate ? { requestCert: true, rejectUnauthorized: false } : {}),
   });
-  transport.freeConsumed();
+  transport.freeConsumed(socket);
   return completeHandshake(socket, conn, transport, {
     event: "secure",
     signal: options.signal,

@@ -41,10 +41,11 @@ export interface ConnDuplex {
   sendAlertIfSilent(description: number): void;
   /**
    * With `freeBuffers`: from now on, free each chunk read from the Conn once the Duplex's
-   * earlier `data` listeners (the TLS layer's) have had it. Call right after the TLS socket
-   * is built on the Duplex, so that its listener comes first. Does nothing otherwise.
+   * earlier `data` listeners (the TLS layer's) have had it, and pass `tlsSocket` to
+   * `sendOwnBuffers`. Call right after the TLS socket is built on the Duplex, so that its
+   * listener comes first. Does nothing otherwise.
    */
-  freeConsumed(): void;
+  freeConsumed(tlsSocket: object): void;
 }
 
 /** How the TLS layer on top treats the buffers it exchanges with the Duplex. */
@@ -57,6 +58,13 @@ export interface ConnDuplexOptions {
    * as soon as they are passed on. Default false: nothing is freed early.
    */
   readonly freeBuffers?: boolean;
+  /**
+   * With `freeBuffers`: called with the TLS socket built on the Duplex, to make a TLS layer that
+   * writes copies of its encrypted chunks write the chunks themselves (Deno: `enc-out.ts`), so
+   * that the one buffer is freed once sent. Only for a layer that then still hands each buffer
+   * out once and never touches it again.
+   */
+  readonly sendOwnBuffers?: (tlsSocket: object) => void;
 }
 
 /** How long a failing TLS layer may wait for its last bytes (an alert) to be written. */
@@ -166,8 +174,9 @@ export function connToDuplex(conn: Conn, head?: Uint8Array, options: ConnDuplexO
       }
     },
     closeAfterFlush,
-    freeConsumed: () => {
+    freeConsumed: (tlsSocket) => {
       if (!free) return;
+      options.sendOwnBuffers?.(tlsSocket);
       const held = head?.buffer; // the caller's bytes: not ours to free
       duplex.on("data", (chunk: Uint8Array) => {
         if (chunk.buffer !== held) releaseWritten(chunk);

@@ -62,7 +62,7 @@ export async function connectNodeTls(
     ...(options.clientCertPem && options.clientKeyPem ? { cert: options.clientCertPem, key: options.clientKeyPem } : {}),
     // half-open: the Duplex's allowHalfOpen (true) carries over to the TLS socket
   });
-  transport.freeConsumed();
+  transport.freeConsumed(socket);
   const side = `"${servername}" (${options.address}:${options.port})`;
   return completeHandshake(socket, conn, transport, {
     event: "secureConnect",

@@ -1,6 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, rmSync } from "node:fs";
+import { Duplex } from "node:stream";
+import { TLSSocket } from "node:tls";
 import type { Conn } from "../../../src/core/conn.ts";
 import { markReceived } from "../../../src/core/received-chunk.ts";
 import type { DialOptions } from "../../../src/core/runtime.ts";
@@ -32,6 +34,19 @@ function spy(conn: Conn): { conn: Conn; read: Uint8Array[]; written: Uint8Array[
     abort: (e) => writer.abort(e),
   });
   return { conn: { readable, writable, remote: conn.remote, local: conn.local, close: () => conn.close() }, read, written };
+}
+
+/** A validating client session to `origin.test` on `listener`. */
+function connectTo(tls: ReturnType<typeof denoTls>, listener: Deno.Listener, caFile: string) {
+  return tls.connect({
+    address: "127.0.0.1",
+    port: (listener.addr as Deno.NetAddr).port,
+    servername: "origin.test",
+    extraCaPem: [readFileSync(caFile, "utf8")],
+    verify: true,
+    alpn: [],
+    minVersion: "TLSv1.2",
+  });
 }
 
 const freed = (chunks: Uint8Array[]) => chunks.filter((c) => c.byteLength === 0).length;
@@ -66,15 +81,7 @@ describe("Deno TLS (node:tls over Deno.TcpConn)", { skip: runtimeName === "deno"
         }
         await w.close();
       })();
-      const client = await tls.connect({
-        address: "127.0.0.1",
-        port: (listener.addr as Deno.NetAddr).port,
-        servername: "origin.test",
-        extraCaPem: [readFileSync(pki.caFile, "utf8")],
-        verify: true,
-        alpn: [],
-        minVersion: "TLSv1.2",
-      });
+      const client = await connectTo(tls, listener, pki.caFile);
       const payload = pattern(4 * 1024 * 1024 + 5);
       const sent: Uint8Array[] = [];
       const sending = (async () => {
@@ -108,6 +115,55 @@ describe("Deno TLS (node:tls over Deno.TcpConn)", { skip: runtimeName === "deno"
       rmSync(pki.dir, { recursive: true, force: true });
     } finally {
       listener.close();
+    }
+  });
+
+  it("sends the TLS layer's own encrypted buffers, not copies of them (enc-out.ts)", async () => {
+    // the TLSWrap prototype, from a socket that never runs; a spy records what drainEncOut
+    // hands out (inside or outside the adapter's wrapper, whichever comes first)
+    const probe = new TLSSocket(new Duplex({ read() {}, write: (_c, _e, cb) => cb() }), { isServer: true });
+    const proto = Object.getPrototypeOf((probe as unknown as { _handle: object })._handle) as Record<string, unknown>;
+    probe.destroy();
+    const before = proto["drainEncOut"];
+    assert.equal(typeof before, "function", "Deno's TLSWrap has drainEncOut (else recheck enc-out.ts)");
+    const drained = new WeakSet<ArrayBufferLike>();
+    const spyDrain = function (this: unknown): unknown {
+      const r = (before as (this: unknown) => unknown).call(this);
+      if (r instanceof ArrayBuffer) drained.add(r);
+      else if (r instanceof Uint8Array) drained.add(r.buffer);
+      return r;
+    };
+    proto["drainEncOut"] = spyDrain;
+    const pki = makeTestPki(["origin.test"]);
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      let serverSide: ReturnType<typeof spy> | undefined;
+      const tls = denoTls(async (o: DialOptions) => new DenoTcpConn(await Deno.connect({ hostname: o.address, port: o.port })));
+      const payload = pattern(2 * 1024 * 1024 + 3);
+      // the server sends the payload: its encrypted writes are what is checked
+      const server = (async () => {
+        const s = spy(new DenoTcpConn((await listener.accept()) as Deno.TcpConn));
+        serverSide = s;
+        const session = await tls.accept(s.conn, { certChainPem: pki.certPem, keyPem: pki.keyPem, alpn: [], minVersion: "TLSv1.2" });
+        const w = session.conn.writable.getWriter();
+        for (let o = 0; o < payload.byteLength; o += 65536) await w.write(markReceived(payload.slice(o, o + 65536)));
+        await w.close();
+      })();
+      const client = await connectTo(tls, listener, pki.caFile);
+      const got = await readAll(client.conn);
+      await server;
+      assert.equal(await sha(got), await sha(payload));
+      const written = serverSide!.written;
+      assert.ok(written.length > 20);
+      const copies = written.filter((c) => !drained.has(c.buffer)).length;
+      assert.equal(copies, 0, `${copies} of ${written.length} encrypted chunks were copies of what the TLS layer drained`);
+      assert.equal(freed(written), written.length, "and each was freed once sent");
+      client.conn.close();
+    } finally {
+      listener.close();
+      rmSync(pki.dir, { recursive: true, force: true });
+      // the adapter's wrapper may sit around the spy now: then the spy stays (it only records)
+      if (proto["drainEncOut"] === spyDrain) proto["drainEncOut"] = before;
     }
   });
 });
