@@ -4,7 +4,7 @@
  * and RssFile (/proc/PID/status) every 50 ms; optionally (`--trace DIR`) also the relay's
  * own `process.memoryUsage()` / `bun:jsc` figures (trace.ts). Fresh relay process per run.
  *
- *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,bun-plain,deno-relay,deno-relay-loop,deno-tls-native,deno-tls-loopback,deno-tls-node,deno-tunnel,deno-decrypt,deno-plain [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--parallel N] [--pieces N] [--warm-pieces N] [--settle-ms N] [--deno-v8-flags F] [--own-tls] [--heap-profile FILE]
+ *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,bun-plain,deno-relay,deno-relay-loop,deno-tls-native,deno-tls-loopback,deno-tls-node,deno-tunnel,deno-decrypt,deno-plain [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--parallel N] [--pieces N] [--warm-pieces N] [--settle-ms N] [--deno-v8-flags F] [--own-tls] [--heap-profile FILE] [--malloc-census FILE]
  *
  * Relays: `bun-relay` / `deno-relay` / `deno-relay-loop` are minimal TCP relays with no
  * Tollgate code (the runtime's floor; curl reaches the origin through them with --connect-to);
@@ -25,6 +25,10 @@
  * the measured transfer's allocations that outlive a minor collection (heap-sampler.ts), prints
  * the top sites and writes V8's profile to FILE (FILE-RUN.json with several runs); the
  * inspector costs some throughput and memory, so compare growth without it.
+ * `--malloc-census FILE` (Deno targets; needs a C compiler) runs the relay with
+ * malloc-census.c preloaded, which counts glibc heap blocks by size every 200 ms into FILE
+ * (FILE-TARGET-RUN with several targets or runs): for memory outside V8's heap, such as
+ * buffers the runtime's Rust code allocated that wait for a collection.
  *
  * @module
  */
@@ -166,6 +170,9 @@ async function main(): Promise<void> {
     const v8Flags = arg("--deno-v8-flags");
     const heapProfile = arg("--heap-profile");
     const inspectPort = heapProfile ? await freePort() : 0;
+    const census = arg("--malloc-census");
+    const censusLib = join(work, "malloc-census.so");
+    if (census) execFileSync("cc", ["-O2", "-shared", "-fPIC", "-o", censusLib, join(here, "malloc-census.c"), "-lpthread"], { stdio: "inherit" });
     const denoRun = [join(bin, "deno"), "run", "-A", ...(heapProfile ? [`--inspect=127.0.0.1:${inspectPort}`] : []), ...(v8Flags ? [`--v8-flags=${v8Flags}`] : [])];
     const gwPort = /explicit=[^ ]*:(\d+)/;
     const relayPort = /port=(\d+)/;
@@ -181,6 +188,11 @@ async function main(): Promise<void> {
       for (let run = 0; run < runs; run++) {
         const env: Record<string, string> = traceDir ? { MEMTRACE_FILE: join(traceDir, `${target}-${run}.jsonl`), MEMTRACE_MS: "100" } : {};
         if (traceDir) rmSync(env["MEMTRACE_FILE"]!, { force: true });
+        if (census && target.startsWith("deno-")) {
+          env["LD_PRELOAD"] = censusLib;
+          env["MALLOC_CENSUS_FILE"] = runs > 1 || targets.length > 1 ? `${census}-${target}-${run}` : census;
+          rmSync(env["MALLOC_CENSUS_FILE"], { force: true });
+        }
         const trace = join(here, "trace.ts");
         let relay: Relay;
         const viaRelay = target.endsWith("relay") || target.endsWith("relay-loop") || target.startsWith("deno-tls-");
