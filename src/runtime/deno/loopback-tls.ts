@@ -3,9 +3,10 @@
  * connection that is already open: the client's bytes go through a loopback TCP hop into a
  * `Deno.listenTls` listener whose certificate is chosen per server name.
  *
- * Why (config `deno.ownTls`, off by default): Deno's `node:tls` (`accept.ts`) makes garbage
- * per TLS record that raises RSS by ~55 MiB on a first 1 GiB decrypted body; with both sides
- * on Deno's own TLS it is ~25 (docs/hardening-measurements.md). Deno's TLS has no server
+ * Why (config `deno.ownTls`, off by default): Deno's `node:tls` (`accept.ts`) made garbage
+ * per TLS record that raised RSS by ~55 MiB on a first 1 GiB decrypted body; with both sides
+ * on Deno's own TLS it was ~25, later ~14. Since enc-out.ts, `node:tls` is at ~14 as well
+ * (docs/hardening-measurements.md). Deno's TLS has no server
  * side for an open connection, hence the hop. The certificate comes from the listener's
  * server-name resolver (Deno's internal `Symbol.for("unstableSniResolver")` option, which
  * Deno calls once per name and caches, a refusal included): a listener serves a name only

@@ -27,11 +27,11 @@ const BUFFERS: ConnDuplexOptions = { freeBuffers: true, sendOwnBuffers: shareEnc
  * With `preferOwnTls(true)` (config `deno.ownTls`), plain handshakes run on Deno's own TLS
  * (rustls, no JavaScript TLS layer) instead, each through a loopback hop: the server side for
  * a client whose ClientHello it can answer as `node:tls` would (loopback-tls.ts), the client
- * side for a validated upstream dialled directly (native-connect.ts). Deno's `node:tls`
- * makes garbage per record: ~55 MiB of RSS on a first 1 GiB decrypted body, ~14 this way;
- * but the hops cost ~90 KiB more per idle decrypted connection, 15–40% more CPU per byte and
- * per request, and four more descriptors per decrypted connection, hence not the default
- * (docs/hardening-measurements.md).
+ * side for a validated upstream dialled directly (native-connect.ts). It was built when
+ * Deno's `node:tls` raised RSS by ~55 MiB on a first 1 GiB decrypted body (~14 this way).
+ * Since enc-out.ts removed the cause, `node:tls` is at ~14 too, so the hops now only cost:
+ * ~90 KiB more per idle decrypted connection, more CPU per byte and per request, and four
+ * more descriptors per decrypted connection (docs/hardening-measurements.md).
  *
  * @example
  * ```ts
