@@ -6,7 +6,8 @@
  * Every 200 ms it appends two lines to $MALLOC_CENSUS_FILE:
  *   "<seconds> live <usable size> x<count> ..."  block sizes (malloc_usable_size, 4 KiB up to
  *                                                 140,000 bytes) with more than 64 blocks live;
- *   "<seconds> new <requested size> x<count> ..." the 12 sizes malloc'd most in the last period.
+ *   "<seconds> new <requested size> x<count> ..." the 12 sizes requested most in the last
+ *                                                 period (malloc, calloc, realloc, memalign).
  * A size that is allocated steadily and also stays live by the hundreds is memory that waits
  * for something (a collection) to be freed. That is how Deno's node:tls was found to keep its
  * encrypted output until a GC (src/runtime/deno/enc-out.ts): 16,408- and 49,224-byte
@@ -17,7 +18,9 @@
  *   MALLOC_CENSUS_FILE=/tmp/census.txt LD_PRELOAD=/tmp/malloc-census.so deno run ...
  *
  * Linux with glibc only (it calls glibc's __libc_* entry points). Counting costs a few atomic
- * adds per malloc and free; the figures are for finding, not for measuring throughput.
+ * adds per malloc and free; the figures are for finding, not for measuring throughput. Blocks
+ * from valloc/pvalloc are not counted (a free of one then undercounts its size); child
+ * processes inherit the preload and append to the same file.
  */
 #define _GNU_SOURCE
 #include <malloc.h>
@@ -53,38 +56,33 @@ static void uncounted(void *p) {
   if (s < HI) __atomic_sub_fetch(&live[s], 1, __ATOMIC_RELAXED);
 }
 
-void *malloc(size_t n) {
-  void *p = __libc_malloc(n);
+static void *asked(void *p, size_t n) {
   counted(p);
   if (p && n >= LO && n < HI) __atomic_add_fetch(&requested[n], 1, __ATOMIC_RELAXED);
   return p;
 }
+
+void *malloc(size_t n) { return asked(__libc_malloc(n), n); }
 void free(void *p) {
   uncounted(p);
   __libc_free(p);
 }
-void *calloc(size_t a, size_t b) {
-  void *p = __libc_calloc(a, b);
-  counted(p);
-  return p;
-}
+/* zero-filled: how V8 allocates most ArrayBuffer backing stores */
+void *calloc(size_t a, size_t b) { return asked(__libc_calloc(a, b), a * b); }
 void *realloc(void *q, size_t n) {
   uncounted(q);
   void *p = __libc_realloc(q, n);
-  if (p) counted(p);
+  if (p) asked(p, n);
   else if (q && n) counted(q); /* failed: q is still there */
   return p;
 }
-void *memalign(size_t a, size_t n) {
-  void *p = __libc_memalign(a, n);
-  counted(p);
-  return p;
-}
+void *memalign(size_t a, size_t n) { return asked(__libc_memalign(a, n), n); }
 void *aligned_alloc(size_t a, size_t n) { return memalign(a, n); }
 int posix_memalign(void **out, size_t a, size_t n) {
+  if (a < sizeof(void *) || (a & (a - 1)) != 0) return 22; /* EINVAL */
   void *p = __libc_memalign(a, n);
   if (!p) return 12; /* ENOMEM */
-  counted(p);
+  asked(p, n);
   *out = p;
   return 0;
 }

@@ -5,8 +5,8 @@
  * `MEMTRACE_GC=1` (Deno, with `--v8-flags=--expose-gc`) runs a full collection after every
  * sample, to tell live memory from garbage awaiting collection. On Deno each line also has
  * V8's space sizes (`space_new_space`, `space_old_space`, …, from `node:v8`) and, where FFI is
- * allowed and libc is glibc, `mallinfo2()`: `mallocArena` (bytes the main arena holds from
- * the OS), `mallocInUse` and `mallocFree` — so that memory the allocator keeps in use (live
+ * allowed and libc is glibc, `mallinfo2()`: `mallocArena` (bytes all arenas hold from the
+ * OS, mmapped blocks aside), `mallocInUse` and `mallocFree` — so that memory the allocator keeps in use (live
  * or waiting for a collection) can be told from memory it holds free.
  *
  * @module

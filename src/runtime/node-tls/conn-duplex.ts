@@ -53,7 +53,7 @@ export interface ConnDuplexOptions {
   /**
    * The TLS layer writes each encrypted chunk in a buffer of its own that it never touches
    * again, and copies each chunk it reads before its `data` listener returns — as Deno's
-   * `node:tls` does (its TLSWrap: `drainEncOut()` returns a fresh ArrayBuffer per call;
+   * `node:tls` does (its TLSWrap: `drainEncOut()` returns a fresh buffer per call;
    * `readBuffer(chunk)` appends the bytes to its own input buffer). Then both kinds are freed
    * as soon as they are passed on. Default false: nothing is freed early.
    */
