@@ -5,7 +5,7 @@
  * its Rust `TLSWrap` for what it encrypted (`drainEncOut()`, a fresh `Uint8Array` per call) and
  * writes `new Uint8Array(thatChunk)` to the Duplex — a copy (ext/node/polyfills/internal_binding/
  * tls_wrap.ts, Deno 2.9.6). The Duplex frees the copy once it is sent (received-chunk.ts); the
- * original, one or three 16 KiB records allocated outside V8's heap, waits for a garbage
+ * original, one or more 16 KiB records allocated outside V8's heap, waits for a garbage
  * collection. During a bulk decrypted download that is 20–40 MB of dead buffers at any moment,
  * most of the 55–62 MiB of RSS a first 1 GiB body added on Deno (14 MiB with this module;
  * `scripts/bench/memory/floor.ts --targets deno-decrypt`).
