@@ -33,7 +33,7 @@
  * @module
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
@@ -138,6 +138,7 @@ async function main(): Promise<void> {
   const warm = Number(arg("--warm-mib") ?? "0") * 2 ** 20;
   const runs = Number(arg("--runs") ?? "3");
   const traceDir = arg("--trace");
+  if (traceDir) mkdirSync(traceDir, { recursive: true });
   const targets = (arg("--targets") ?? "bun-relay,bun-tunnel,bun-decrypt").split(",");
   const direction = arg("--direction") ?? "download";
   const parallel = Number(arg("--parallel") ?? "1");
