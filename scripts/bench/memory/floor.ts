@@ -4,7 +4,7 @@
  * and RssFile (/proc/PID/status) every 50 ms; optionally (`--trace DIR`) also the relay's
  * own `process.memoryUsage()` / `bun:jsc` figures (trace.ts). Fresh relay process per run.
  *
- *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,bun-plain,deno-relay,deno-relay-loop,deno-tls-native,deno-tls-loopback,deno-tls-node,deno-tunnel,deno-decrypt,deno-plain [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--parallel N] [--pieces N] [--warm-pieces N] [--settle-ms N] [--deno-v8-flags F] [--own-tls] [--heap-profile FILE] [--malloc-census FILE]
+ *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,bun-plain,deno-relay,deno-relay-loop,deno-tls-native,deno-tls-loopback,deno-tls-node,deno-tunnel,deno-decrypt,deno-plain [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--parallel N] [--pieces N] [--warm-pieces N] [--settle-ms N] [--deno-v8-flags F] [--own-tls] [--heap-profile FILE] [--malloc-census FILE] [--relay-stdout FILE]
  *
  * Relays: `bun-relay` / `deno-relay` / `deno-relay-loop` are minimal TCP relays with no
  * Tollgate code (the runtime's floor; curl reaches the origin through them with --connect-to);
@@ -29,11 +29,13 @@
  * malloc-census.c preloaded, which counts glibc heap blocks by size every 200 ms into FILE
  * (FILE-TARGET-RUN with several targets or runs): for memory outside V8's heap, such as
  * buffers the runtime's Rust code allocated that wait for a collection.
+ * `--relay-stdout FILE` writes the relay's standard output to FILE (FILE-TARGET-RUN with several
+ * targets or runs), e.g. V8's `--trace-gc` lines with `--deno-v8-flags --trace-gc`.
  *
  * @module
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
@@ -82,8 +84,10 @@ interface Relay {
   stop(): Promise<void>;
 }
 
-function startRelay(cmd: string[], env: Record<string, string>, portPattern: RegExp): Promise<Relay> {
-  const child: ChildProcess = spawn(cmd[0]!, cmd.slice(1), { stdio: ["ignore", "ignore", "pipe"], cwd: root, env: { ...process.env, TOLLGATE_CONFIG: "", ...env } });
+function startRelay(cmd: string[], env: Record<string, string>, portPattern: RegExp, stdoutFile?: string): Promise<Relay> {
+  const out = stdoutFile === undefined ? "ignore" : openSync(stdoutFile, "w");
+  const child: ChildProcess = spawn(cmd[0]!, cmd.slice(1), { stdio: ["ignore", out, "pipe"], cwd: root, env: { ...process.env, TOLLGATE_CONFIG: "", ...env } });
+  if (typeof out === "number") closeSync(out);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return new Promise<Relay>((resolve, reject) => {
     let err = "";
@@ -169,6 +173,7 @@ async function main(): Promise<void> {
       return f;
     };
     const v8Flags = arg("--deno-v8-flags");
+    const relayStdout = arg("--relay-stdout");
     const heapProfile = arg("--heap-profile");
     const inspectPort = heapProfile ? await freePort() : 0;
     const census = arg("--malloc-census");
@@ -194,18 +199,19 @@ async function main(): Promise<void> {
           env["MALLOC_CENSUS_FILE"] = runs > 1 || targets.length > 1 ? `${census}-${target}-${run}` : census;
           rmSync(env["MALLOC_CENSUS_FILE"], { force: true });
         }
+        const relayOut = relayStdout === undefined ? undefined : runs > 1 || targets.length > 1 ? `${relayStdout}-${target}-${run}` : relayStdout;
         const trace = join(here, "trace.ts");
         let relay: Relay;
         const viaRelay = target.endsWith("relay") || target.endsWith("relay-loop") || target.startsWith("deno-tls-");
-        if (target === "bun-relay") relay = await startRelay([join(bin, "bun"), "--preload", trace, join(here, "bun-relay.ts"), String(oport)], env, relayPort);
-        else if (target === "deno-relay") relay = await startRelay([...denoRun, join(here, "deno-relay.ts"), String(oport), "pipe"], env, relayPort);
-        else if (target === "deno-relay-loop") relay = await startRelay([...denoRun, join(here, "deno-relay.ts"), String(oport), "loop"], env, relayPort);
-        else if (target === "deno-tls-native" || target === "deno-tls-loopback" || target === "deno-tls-node") relay = await startRelay([...denoRun, join(here, "deno-tls-relay.ts"), String(oport), pki.dir, target.slice(9)], env, relayPort);
+        if (target === "bun-relay") relay = await startRelay([join(bin, "bun"), "--preload", trace, join(here, "bun-relay.ts"), String(oport)], env, relayPort, relayOut);
+        else if (target === "deno-relay") relay = await startRelay([...denoRun, join(here, "deno-relay.ts"), String(oport), "pipe"], env, relayPort, relayOut);
+        else if (target === "deno-relay-loop") relay = await startRelay([...denoRun, join(here, "deno-relay.ts"), String(oport), "loop"], env, relayPort, relayOut);
+        else if (target === "deno-tls-native" || target === "deno-tls-loopback" || target === "deno-tls-node") relay = await startRelay([...denoRun, join(here, "deno-tls-relay.ts"), String(oport), pki.dir, target.slice(9)], env, relayPort, relayOut);
         else {
           const [rt, path] = target.split("-") as ["bun" | "deno", "tunnel" | "decrypt" | "plain"];
           const cfg = ["serve", "--config", config(path === "decrypt")];
           const cmd = rt === "bun" ? [join(bin, "bun"), "--preload", trace, join(root, "src/bin/bun.ts"), ...cfg] : [...denoRun, join(here, "deno-gateway.ts"), ...cfg];
-          relay = await startRelay(cmd, env, gwPort);
+          relay = await startRelay(cmd, env, gwPort, relayOut);
         }
         try {
           const through = viaRelay
