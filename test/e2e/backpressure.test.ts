@@ -22,7 +22,7 @@ import { type Origin, startOrigin } from "./support/origin.ts";
  * Largest RSS growth allowed while a 1 MiB/s reader drains a fast origin, on either runtime.
  * Measured 2026-11-24 (this test, 2 vCPU; 4 runs each, then 3 more on Deno with a busy core):
  * Bun at most 1.7 MiB in any flow; Deno at most 2.6 MiB through a tunnel and 5.5 on the
- * decrypted path (28.6 before runtime/deno/enc-out.ts; with it disabled, 16.7-22.3 in 3 runs,
+ * decrypted path (it was 28.6; with runtime/deno/enc-out.ts disabled, 16.7-22.3 in 3 runs,
  * so the bound catches it coming back). 12 MiB is 2.2x Deno's worst, and far below what a
  * relay without backpressure would hold: the origin outruns the reader by ~1 GB/s here.
  */
