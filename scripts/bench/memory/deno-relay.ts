@@ -1,5 +1,7 @@
 /** The floor: a minimal Deno TCP relay (no Tollgate code). `deno run -A deno-relay.ts TARGET_PORT [pipe|loop]`; prints `port=N`. */
 import "./trace.ts";
+// exit, not die, on SIGTERM (floor.ts stops relays so): buffered stdout, e.g. --trace-gc lines, is written out
+Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
 const target = Number(Deno.args[0]);
 const mode = Deno.args[1] ?? "pipe";
 const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -12,6 +12,8 @@ import "./trace.ts";
 import net from "node:net";
 import tls from "node:tls";
 import { readFileSync } from "node:fs";
+// exit, not die, on SIGTERM (floor.ts stops relays so): buffered stdout, e.g. --trace-gc lines, is written out
+Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
 const target = Number(Deno.args[0]);
 const dir = Deno.args[1]!;
 const mode = Deno.args[2] ?? "native";

@@ -38,7 +38,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { type AddressInfo, createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import { startTlsOrigins } from "../decrypt-memory.ts";
 import { type HeapSampler, startHeapSampling, topSites } from "./heap-sampler.ts";
@@ -85,9 +85,14 @@ interface Relay {
 }
 
 function startRelay(cmd: string[], env: Record<string, string>, portPattern: RegExp, stdoutFile?: string): Promise<Relay> {
+  if (stdoutFile !== undefined) mkdirSync(dirname(stdoutFile), { recursive: true });
   const out = stdoutFile === undefined ? "ignore" : openSync(stdoutFile, "w");
-  const child: ChildProcess = spawn(cmd[0]!, cmd.slice(1), { stdio: ["ignore", out, "pipe"], cwd: root, env: { ...process.env, TOLLGATE_CONFIG: "", ...env } });
-  if (typeof out === "number") closeSync(out);
+  let child: ChildProcess;
+  try {
+    child = spawn(cmd[0]!, cmd.slice(1), { stdio: ["ignore", out, "pipe"], cwd: root, env: { ...process.env, TOLLGATE_CONFIG: "", ...env } });
+  } finally {
+    if (typeof out === "number") closeSync(out);
+  }
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return new Promise<Relay>((resolve, reject) => {
     let err = "";
