@@ -1,40 +1,17 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
-import type { Conn } from "../../../src/core/conn.ts";
 import { markReceived } from "../../../src/core/received-chunk.ts";
 import type { DialOptions } from "../../../src/core/runtime.ts";
 import { DenoTcpConn } from "../../../src/runtime/deno/tcp-conn.ts";
 import { denoTls } from "../../../src/runtime/deno/tls.ts";
 import { makeTestPki } from "../../e2e/support/certs.ts";
+import { spy } from "./support/conn-spy.ts";
 import { pattern, readAll, sha } from "../../helpers/bytes.ts";
 import { runtimeName } from "../../helpers/runtime.ts";
-
-/** A Conn passing chunks on unchanged (same objects) while remembering them. */
-function spy(conn: Conn): { conn: Conn; read: Uint8Array[]; written: Uint8Array[] } {
-  const read: Uint8Array[] = [];
-  const written: Uint8Array[] = [];
-  const writer = conn.writable.getWriter();
-  const readable = conn.readable.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        read.push(chunk);
-        controller.enqueue(chunk);
-      },
-    }),
-  );
-  const writable = new WritableStream<Uint8Array>({
-    write(chunk) {
-      written.push(chunk);
-      return writer.write(chunk);
-    },
-    close: () => writer.close(),
-    abort: (e) => writer.abort(e),
-  });
-  return { conn: { readable, writable, remote: conn.remote, local: conn.local, close: () => conn.close() }, read, written };
-}
 
 /** A validating client session to `origin.test` on `listener`. */
 function connectTo(tls: ReturnType<typeof denoTls>, listener: Deno.Listener, caFile: string) {
@@ -49,6 +26,7 @@ function connectTo(tls: ReturnType<typeof denoTls>, listener: Deno.Listener, caF
   });
 }
 
+const deno = new URL("../../../node_modules/.bin/deno", import.meta.url).pathname;
 const freed = (chunks: Uint8Array[]) => chunks.filter((c) => c.byteLength === 0).length;
 
 describe("Deno TLS (node:tls over Deno.TcpConn)", { skip: runtimeName === "deno" ? undefined : "Deno's node:tls only", timeout: 60_000 }, () => {
@@ -166,4 +144,25 @@ describe("Deno TLS (node:tls over Deno.TcpConn)", { skip: runtimeName === "deno"
       if (proto["drainEncOut"] === spyDrain) proto["drainEncOut"] = before;
     }
   });
+
+  // the case above passes once either call site wrapped drainEncOut (one prototype per
+  // process), so each site runs alone in a fresh process against a plain node:tls peer
+  for (const side of ["accept", "connect"] as const) {
+    it(`${side} alone makes the TLS layer send its own encrypted buffers (fresh process)`, async () => {
+      const pki = makeTestPki(["origin.test"]);
+      try {
+        const child = new URL("./support/enc-out-child.ts", import.meta.url).pathname;
+        const out = await new Promise<string>((resolve, reject) =>
+          execFile(deno, ["run", "-A", child, side, pki.dir], { encoding: "utf8", timeout: 60_000 }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout)))
+        );
+        const r = JSON.parse(out.trim().split("\n").pop()!) as { written: number; copies: number; freed: number; intact: boolean };
+        assert.equal(r.intact, true, "the peer received every byte");
+        assert.ok(r.written > 20, `only ${r.written} encrypted chunks written`);
+        assert.equal(r.copies, 0, `${r.copies} of ${r.written} encrypted chunks were copies of what the TLS layer drained`);
+        assert.equal(r.freed, r.written, "and each was freed once sent");
+      } finally {
+        rmSync(pki.dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
