@@ -2,14 +2,13 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
-import { Duplex } from "node:stream";
-import { TLSSocket } from "node:tls";
 import { markReceived } from "../../../src/core/received-chunk.ts";
 import type { DialOptions } from "../../../src/core/runtime.ts";
 import { DenoTcpConn } from "../../../src/runtime/deno/tcp-conn.ts";
 import { denoTls } from "../../../src/runtime/deno/tls.ts";
 import { makeTestPki } from "../../e2e/support/certs.ts";
 import { spy } from "./support/conn-spy.ts";
+import { spyOnDrainEncOut } from "./support/drain-spy.ts";
 import { pattern, readAll, sha } from "../../helpers/bytes.ts";
 import { runtimeName } from "../../helpers/runtime.ts";
 
@@ -26,7 +25,6 @@ function connectTo(tls: ReturnType<typeof denoTls>, listener: Deno.Listener, caF
   });
 }
 
-const deno = new URL("../../../node_modules/.bin/deno", import.meta.url).pathname;
 const freed = (chunks: Uint8Array[]) => chunks.filter((c) => c.byteLength === 0).length;
 
 describe("Deno TLS (node:tls over Deno.TcpConn)", { skip: runtimeName === "deno" ? undefined : "Deno's node:tls only", timeout: 60_000 }, () => {
@@ -97,21 +95,7 @@ describe("Deno TLS (node:tls over Deno.TcpConn)", { skip: runtimeName === "deno"
   });
 
   it("sends the TLS layer's own encrypted buffers, not copies of them (enc-out.ts)", async () => {
-    // the TLSWrap prototype, from a socket that never runs; a spy records what drainEncOut
-    // hands out (inside or outside the adapter's wrapper, whichever comes first)
-    const probe = new TLSSocket(new Duplex({ read() {}, write: (_c, _e, cb) => cb() }), { isServer: true });
-    const proto = Object.getPrototypeOf((probe as unknown as { _handle: object })._handle) as Record<string, unknown>;
-    probe.destroy();
-    const before = proto["drainEncOut"];
-    assert.equal(typeof before, "function", "Deno's TLSWrap has drainEncOut (else recheck enc-out.ts)");
-    const drained = new WeakSet<ArrayBufferLike>();
-    const spyDrain = function (this: unknown): unknown {
-      const r = (before as (this: unknown) => unknown).call(this);
-      if (r instanceof ArrayBuffer) drained.add(r);
-      else if (r instanceof Uint8Array) drained.add(r.buffer);
-      return r;
-    };
-    proto["drainEncOut"] = spyDrain;
+    const { drained, restore } = spyOnDrainEncOut();
     const pki = makeTestPki(["origin.test"]);
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     try {
@@ -140,8 +124,7 @@ describe("Deno TLS (node:tls over Deno.TcpConn)", { skip: runtimeName === "deno"
     } finally {
       listener.close();
       rmSync(pki.dir, { recursive: true, force: true });
-      // the adapter's wrapper may sit around the spy now: then the spy stays (it only records)
-      if (proto["drainEncOut"] === spyDrain) proto["drainEncOut"] = before;
+      restore(); // unless the adapter's wrapper sits around the spy now (it only records)
     }
   });
 
@@ -152,10 +135,17 @@ describe("Deno TLS (node:tls over Deno.TcpConn)", { skip: runtimeName === "deno"
       const pki = makeTestPki(["origin.test"]);
       try {
         const child = new URL("./support/enc-out-child.ts", import.meta.url).pathname;
+        // --check: nothing else type-checks the child; the child exits by itself within 15 s
         const out = await new Promise<string>((resolve, reject) =>
-          execFile(deno, ["run", "-A", child, side, pki.dir], { encoding: "utf8", timeout: 60_000 }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout)))
+          execFile(Deno.execPath(), ["run", "--check", "-A", child, side, pki.dir], { encoding: "utf8", timeout: 40_000 }, (e, stdout, stderr) =>
+            e ? reject(new Error(`child ${e.killed ? `killed (${e.signal})` : `failed (${e.code})`}:\n${stdout}\n${stderr}`)) : resolve(stdout))
         );
-        const r = JSON.parse(out.trim().split("\n").pop()!) as { written: number; copies: number; freed: number; intact: boolean };
+        let r: { written: number; copies: number; freed: number; intact: boolean };
+        try {
+          r = JSON.parse(out.trim().split("\n").pop()!);
+        } catch {
+          throw new Error(`the child printed no result:\n${out}`);
+        }
         assert.equal(r.intact, true, "the peer received every byte");
         assert.ok(r.written > 20, `only ${r.written} encrypted chunks written`);
         assert.equal(r.copies, 0, `${r.copies} of ${r.written} encrypted chunks were copies of what the TLS layer drained`);

@@ -11,13 +11,13 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { Duplex } from "node:stream";
-import { connect, createServer, TLSSocket } from "node:tls";
+import { connect, createServer } from "node:tls";
 import type { Conn } from "../../../../src/core/conn.ts";
 import { markReceived } from "../../../../src/core/received-chunk.ts";
 import { DenoTcpConn } from "../../../../src/runtime/deno/tcp-conn.ts";
 import { denoTls } from "../../../../src/runtime/deno/tls.ts";
 import { spy } from "./conn-spy.ts";
+import { spyOnDrainEncOut } from "./drain-spy.ts";
 
 const [side, dir] = Deno.args;
 if ((side !== "accept" && side !== "connect") || !dir) throw new Error("usage: enc-out-child.ts accept|connect <pki dir>");
@@ -27,18 +27,12 @@ const ca = readFileSync(`${dir}/ca.pem`, "utf8");
 const SIZE = 2 * 1024 * 1024 + 3;
 
 // record every buffer the TLS layer drains, before anything can wrap drainEncOut
-const probe = new TLSSocket(new Duplex({ read() {}, write: (_c, _e, cb) => cb() }), { isServer: true });
-const proto = Object.getPrototypeOf((probe as unknown as { _handle: object })._handle) as Record<string, unknown>;
-probe.destroy();
-const drain = proto["drainEncOut"] as (this: unknown) => unknown;
-if (typeof drain !== "function") throw new Error("Deno's TLSWrap has no drainEncOut (recheck enc-out.ts)");
-const drained = new WeakSet<ArrayBufferLike>();
-proto["drainEncOut"] = function (this: unknown): unknown {
-  const r = drain.call(this);
-  if (r instanceof ArrayBuffer) drained.add(r);
-  else if (r instanceof Uint8Array) drained.add(r.buffer);
-  return r;
-};
+const { drained } = spyOnDrainEncOut();
+// a hung transfer must not hang the test: give up with an error after 15 s
+const watchdog = setTimeout(() => {
+  console.error("enc-out-child: no result after 15 s");
+  Deno.exit(2);
+}, 15_000);
 
 /** Writes SIZE bytes to `conn` in 64 KiB chunks marked as received (as a Conn hands them out), then closes it. */
 async function send(conn: Conn): Promise<void> {
@@ -85,9 +79,11 @@ if (side === "accept") {
   session.conn.close();
   await new Promise<void>((r) => server.close(() => r()));
 }
+clearTimeout(watchdog);
 console.log(JSON.stringify({
   written: written.length,
   copies: written.filter((c) => !drained.has(c.buffer)).length,
   freed: written.filter((c) => c.byteLength === 0).length,
   intact: received === SIZE,
 }));
+Deno.exit(0); // the result is out: a handle left open must not keep the test waiting
