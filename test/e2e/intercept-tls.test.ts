@@ -17,7 +17,7 @@ import { run } from "./support/run.ts";
  * buffers are freed as soon as they are sent (core/received-chunk.ts; before, dead 512 KiB
  * receive buffers waiting for the GC made a 33-56 MiB plateau, and uploads 21-29 MiB from
  * the ciphertext copies Bun still hands the upgraded raw socket, so 16 catches either coming
- * back); Deno 13.5-14 MiB since node:tls's buffers are freed once passed on
+ * back); Deno 13.5-15.4 MiB since node:tls's buffers are freed once passed on
  * (runtime/deno/tls.ts; before, 133-157 MiB) and its encrypted output is no longer copied
  * (runtime/deno/enc-out.ts; before, 46-68 MiB, a plateau from 256 MiB to 4 GiB). This test on
  * Deno, 2026-11-24, cold download: 10.2-19.7 MiB over 17 runs (6.6-9.9 under CPU load);
