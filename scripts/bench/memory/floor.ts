@@ -4,7 +4,7 @@
  * and RssFile (/proc/PID/status) every 50 ms; optionally (`--trace DIR`) also the relay's
  * own `process.memoryUsage()` / `bun:jsc` figures (trace.ts). Fresh relay process per run.
  *
- *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,bun-plain,deno-relay,deno-relay-loop,deno-tls-native,deno-tls-loopback,deno-tls-node,deno-tunnel,deno-decrypt,deno-plain [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--parallel N] [--pieces N] [--warm-pieces N] [--settle-ms N] [--deno-v8-flags F] [--own-tls] [--heap-profile FILE] [--malloc-census FILE] [--relay-stdout FILE]
+ *   bun scripts/bench/memory/floor.ts --targets bun-relay,bun-tunnel,bun-decrypt,bun-plain,deno-relay,deno-relay-loop,deno-tls-native,deno-tls-loopback,deno-tls-node,deno-tunnel,deno-decrypt,deno-plain [--size-mib 1024] [--warm-mib 64] [--runs 3] [--trace DIR] [--direction download|upload|upload-chunked] [--parallel N] [--pieces N] [--warm-pieces N] [--settle-ms N] [--idle-ms N] [--deno-v8-flags F] [--own-tls] [--heap-profile FILE] [--malloc-census FILE] [--relay-stdout FILE]
  *
  * Relays: `bun-relay` / `deno-relay` / `deno-relay-loop` are minimal TCP relays with no
  * Tollgate code (the runtime's floor; curl reaches the origin through them with --connect-to);
@@ -18,7 +18,11 @@
  * the total; the warm-up too is then N at once), to tell a per-process cost from a per-body
  * one; `--pieces N` (downloads) moves the same bytes as N sequential requests of 1/N each, to
  * tell growth with a body's size from growth with the bytes a process has moved;
- * `--warm-pieces N` does the same for the warm-up. `--settle-ms N` then leaves the relay idle
+ * `--warm-pieces N` does the same for the warm-up. `--idle-ms N` (default 500) is how long the
+ * relay sits idle after the warm-up, before the baseline: a gateway that has idled ~10 s or
+ * more lets V8 shrink its young generation at the transfer's first minor collection (its
+ * allocation rate since the last one is then low), as a long-running gateway's first large
+ * body would. `--settle-ms N` then leaves the relay idle
  * for N ms and adds what it still holds above the baseline (V8 returns memory only after
  * ~25 s of low allocation). `--own-tls` runs the gateways with `deno: { ownTls: true }`
  * (Deno's own TLS behind loopback hops; Bun ignores it). `--heap-profile FILE` (Deno targets) samples
@@ -154,6 +158,7 @@ async function main(): Promise<void> {
   const pieces = Number(arg("--pieces") ?? "1");
   const warmPieces = Number(arg("--warm-pieces") ?? "1");
   const settleMs = Number(arg("--settle-ms") ?? "0");
+  const idleMs = Number(arg("--idle-ms") ?? "500");
   const upload = direction.startsWith("upload");
   const { makeTestPki } = await import("../../../test/e2e/support/certs.ts");
   const work = mkdtempSync(join(tmpdir(), "tollgate-floor-"));
@@ -230,7 +235,7 @@ async function main(): Promise<void> {
             for (let i = 0; i < warmPieces; i++) await curl([...through, "-o", "/dev/null", url(warm / warmPieces)]);
           };
           if (warm > 0) await Promise.all(Array.from({ length: parallel }, warmUp));
-          await new Promise((r) => setTimeout(r, 500));
+          await new Promise((r) => setTimeout(r, idleMs));
           const base = status(relay.pid)!;
           const peak = { ...base };
           const sample = () => {
