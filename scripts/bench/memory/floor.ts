@@ -19,12 +19,12 @@
  * one; `--pieces N` (downloads) moves the same bytes as N sequential requests of 1/N each, to
  * tell growth with a body's size from growth with the bytes a process has moved;
  * `--warm-pieces N` does the same for the warm-up. `--idle-ms N` (default 500) is how long the
- * relay sits idle after the warm-up, before the baseline: a gateway that has idled ~10 s or
- * more lets V8 shrink its young generation at the transfer's first minor collection (its
- * allocation rate since the last one is then low), as a long-running gateway's first large
- * body would. `--settle-ms N` then leaves the relay idle
- * for N ms and adds what it still holds above the baseline (V8 returns memory only after
- * ~25 s of low allocation). `--own-tls` runs the gateways with `deno: { ownTls: true }`
+ * relay sits idle after its first 1 MiB request and any warm-up, before the baseline: after
+ * ~10 s idle V8 shrinks its young generation at the transfer's first minor collection (the
+ * allocation rate it measures is then low), and at ~30 s its memory reducer runs, as before
+ * a long-running gateway's first large body. `--settle-ms N` leaves the relay idle after
+ * the transfer for N ms and adds what it still holds above the baseline (V8 returns memory
+ * only after ~30 s of low allocation). `--own-tls` runs the gateways with `deno: { ownTls: true }`
  * (Deno's own TLS behind loopback hops; Bun ignores it). `--heap-profile FILE` (Deno targets) samples
  * the measured transfer's allocations that outlive a minor collection (heap-sampler.ts), prints
  * the top sites and writes V8's profile to FILE (FILE-RUN.json with several runs); the
@@ -159,6 +159,7 @@ async function main(): Promise<void> {
   const warmPieces = Number(arg("--warm-pieces") ?? "1");
   const settleMs = Number(arg("--settle-ms") ?? "0");
   const idleMs = Number(arg("--idle-ms") ?? "500");
+  if (!Number.isFinite(idleMs) || idleMs < 0) throw new Error(`--idle-ms: expected milliseconds, got ${arg("--idle-ms")}`);
   const upload = direction.startsWith("upload");
   const { makeTestPki } = await import("../../../test/e2e/support/certs.ts");
   const work = mkdtempSync(join(tmpdir(), "tollgate-floor-"));
@@ -197,7 +198,7 @@ async function main(): Promise<void> {
       writeFileSync(sparse, "");
       truncateSync(sparse, size);
     }
-    console.log(`${direction} ${size / 2 ** 20} MiB${pieces > 1 ? ` in ${pieces} requests` : ""}${parallel > 1 ? ` × ${parallel} at once` : ""}, warm-up ${warm / 2 ** 20} MiB${warmPieces > 1 ? ` in ${warmPieces} requests` : ""}, ${runs} runs; MiB: growth = peak - baseline (median of runs) [each run]`);
+    console.log(`${direction} ${size / 2 ** 20} MiB${pieces > 1 ? ` in ${pieces} requests` : ""}${parallel > 1 ? ` × ${parallel} at once` : ""}, warm-up ${warm / 2 ** 20} MiB${warmPieces > 1 ? ` in ${warmPieces} requests` : ""}, idle ${idleMs} ms, ${runs} runs; MiB: growth = peak - baseline (median of runs) [each run]`);
     console.log(`target            base   rss-growth             anon-growth            file-growth   MB/s${settleMs > 0 ? `  rss-growth ${settleMs / 1000} s later` : ""}`);
     for (const target of targets) {
       const rows: { base: number; rss: number; anon: number; file: number; mbs: number; settled: number }[] = [];
