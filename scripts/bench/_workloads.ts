@@ -124,26 +124,32 @@ export async function requestRate(
   return r.firstError ? { ...result, firstError: r.firstError } : result;
 }
 
-/** Opens `count` idle connections (held by load.mjs), resolves with their count once all are up. */
-async function holdIdle(env: BenchEnv, path: Path, gw: BenchGateway, count: number, settleMs: number, measure: () => void): Promise<{ ready: number; errors: number; firstError?: string }> {
+/** Opens `count` idle connections on `path` (load.mjs idle); they stay open until `close()`. */
+async function openIdle(env: BenchEnv, path: Path, gw: BenchGateway, count: number): Promise<{ ready: number; errors: number; firstError?: string; close(): Promise<void> }> {
   const child = spawnTracked("node", [LOAD, "idle", ...loadArgs(env, path, gw), "--count", String(count), "--concurrency", "50"], { stdin: "pipe" });
   try {
     const line = await firstLine(child, 180_000, `load.mjs idle ${path}`);
     const r = JSON.parse(line) as { ready: number; errors: number; firstError?: string };
-    await sleep(settleMs);
-    measure();
-    return r;
-  } finally {
+    return { ...r, close: () => endInputAndWait(child) };
+  } catch (e) {
     await endInputAndWait(child);
+    throw e;
   }
 }
 
 export interface IdleRss {
   /** (RSS with the idle connections − RSS before) ÷ connections, KiB. */
   readonly kibPerConn: number;
+  /**
+   * The same for a second batch of as many, opened while the first stays open: the cost of
+   * one more connection, without what the first batch paid once (heap and allocator sizing).
+   */
+  readonly kibPerConnNext: number;
   readonly beforeKiB: number;
   readonly afterKiB: number;
+  readonly afterNextKiB: number;
   readonly ready: number;
+  readonly readyNext: number;
   readonly errors: number;
   readonly firstError?: string;
 }
@@ -151,15 +157,39 @@ export interface IdleRss {
 /**
  * RSS per idle connection on `path` (a fresh gateway is best): a warm-up of 50 connections
  * (code paths, leaf) opened and closed, then `count` connections opened, each one TLS
- * handshake plus one request, then left idle; RSS sampled after `settleMs`.
+ * handshake plus one request, then left idle; RSS sampled 2 s later. Then a second batch
+ * of `count`, with the first still open, sampled the same way.
  */
 export async function idleRss(env: BenchEnv, path: Path, gw: BenchGateway, count: number): Promise<IdleRss> {
-  await holdIdle(env, path, gw, 50, 0, () => {});
+  const warm = await openIdle(env, path, gw, 50);
+  await warm.close();
   await sleep(1500);
   const beforeKiB = rssKiB(gw.pid) ?? NaN;
-  let afterKiB = NaN;
-  const r = await holdIdle(env, path, gw, count, 2000, () => (afterKiB = rssKiB(gw.pid) ?? NaN));
-  if (r.ready === 0) throw new Error(`idle ${path}: no connection opened (${r.firstError ?? "?"})`);
-  const result = { kibPerConn: (afterKiB - beforeKiB) / r.ready, beforeKiB, afterKiB, ready: r.ready, errors: r.errors };
-  return r.firstError ? { ...result, firstError: r.firstError } : result;
+  const first = await openIdle(env, path, gw, count);
+  try {
+    if (first.ready === 0) throw new Error(`idle ${path}: no connection opened (${first.firstError ?? "?"})`);
+    await sleep(2000);
+    const afterKiB = rssKiB(gw.pid) ?? NaN;
+    const next = await openIdle(env, path, gw, count);
+    try {
+      await sleep(2000);
+      const afterNextKiB = rssKiB(gw.pid) ?? NaN;
+      const result = {
+        kibPerConn: (afterKiB - beforeKiB) / first.ready,
+        kibPerConnNext: next.ready > 0 ? (afterNextKiB - afterKiB) / next.ready : NaN,
+        beforeKiB,
+        afterKiB,
+        afterNextKiB,
+        ready: first.ready,
+        readyNext: next.ready,
+        errors: first.errors + next.errors,
+      };
+      const firstError = first.firstError ?? next.firstError;
+      return firstError ? { ...result, firstError } : result;
+    } finally {
+      await next.close();
+    }
+  } finally {
+    await first.close();
+  }
 }

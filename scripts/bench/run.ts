@@ -13,7 +13,8 @@
  * decryption, transparent splice, transparent decryption; (e) new-connection request rate
  * (fresh TCP + CONNECT + TLS per request, 50 concurrent); (f) keep-alive request rate over
  * 50 persistent connections (GET /1k; `--ka-post-bytes N`: POSTs with an N-byte body instead,
- * not written to the docs); (g) RSS per idle tunnel / intercepted connection (1,000);
+ * not written to the docs); (g) RSS per idle tunnel / intercepted connection (1,000, then
+ * the next 1,000 with the first still open: one more connection's cost without the one-time part);
  * (h) leaf mint cold/warm (scripts/bench/mint.ts); (i) 1,000,000-rule policy (policy.ts).
  * `--url-rules`: the decrypted paths go through url rules a gateway in use has: rules on the
  * response's type (that do not match the workloads' octet-stream) and body limits above the
@@ -183,8 +184,9 @@ async function idleRounds(rt: GatewayRuntime, env: BenchEnv, work: string, pkiCa
       try {
         const r = await idleRss(env, path, gw, opts.idle);
         res.idle[path].push(r.kibPerConn);
-        if (r.errors > 0) failures.push(`${rt} (g) idle ${path}: ${r.errors} of ${opts.idle} connections failed (${r.firstError ?? "?"})`);
-        log(`${rt} (g) idle ${path} round ${round + 1}: ${r.ready} connections (${r.errors} errors), RSS ${(r.beforeKiB / 1024).toFixed(1)} → ${(r.afterKiB / 1024).toFixed(1)} MiB, ${r.kibPerConn.toFixed(1)} KiB each`);
+        res.idleNext[path].push(r.kibPerConnNext);
+        if (r.errors > 0) failures.push(`${rt} (g) idle ${path}: ${r.errors} of ${2 * opts.idle} connections failed (${r.firstError ?? "?"})`);
+        log(`${rt} (g) idle ${path} round ${round + 1}: ${r.ready} + ${r.readyNext} connections (${r.errors} errors), RSS ${(r.beforeKiB / 1024).toFixed(1)} → ${(r.afterKiB / 1024).toFixed(1)} → ${(r.afterNextKiB / 1024).toFixed(1)} MiB, ${r.kibPerConn.toFixed(1)} KiB each, the next ${r.kibPerConnNext.toFixed(1)}`);
       } finally {
         await gw.stop();
       }
