@@ -113,7 +113,7 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
       warnings.push(`listeners "${listener}" tls.clientCertificates.crlFile "${files.crlFile}" is out of date on ${crlUntil.toISOString()}, in less than a day: load a newer CRL before then`);
     }
   }
-  warnings.push(...uncertifiedRoutes(config), ...idleIdentityTrust(config));
+  warnings.push(...uncertifiedRoutes(config), ...idleIdentityTrust(config), ...idleCertificateReader(config));
   await attempt(() => {
     const generation = buildReverse(config, {
       runtime: deps.runtime,
@@ -163,4 +163,14 @@ export function idleIdentityTrust(config: Config): string[] {
   return config.listeners
     .filter((l) => l.mode === "reverse" && l.trustIdentityFrom.length > 0 && l.tls?.clientCertificates)
     .map((l) => `listeners "${l.name}" trustIdentityFrom has no effect: the listener takes client certificates, so the gateway says who each client is and removes X-Forwarded-User and Client-Cert from everyone's requests`);
+}
+
+/**
+ * `proxyAuth.ldap.certificateUsers` without a listener that takes client certificates: the
+ * account it names is never used (a listener forgotten, or its `clientCertificates` left out).
+ */
+export function idleCertificateReader(config: Config): string[] {
+  if (!config.proxyAuth?.ldap?.certificateUsers) return [];
+  if (config.listeners.some((l) => listenerClientCertificates(l) !== undefined)) return [];
+  return ["proxyAuth.ldap.certificateUsers has no effect: no listener takes client certificates (tls.clientCertificates), so no user signs in with one"];
 }

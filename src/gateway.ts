@@ -39,7 +39,6 @@ import type { Gateway, LiveState, ReloadOptions, ReloadResult, StartOptions } fr
 import { tunnelSlots } from "./tunnel-slots.ts";
 import { upstreamCaPems } from "./upstream-trust.ts";
 import { clientTrustExpiry, loadClientTrusts } from "./reverse/client-trusts.ts";
-import { localUserGroups } from "./auth/certificate-sign-in.ts";
 
 export type { Gateway, LiveState, ReloadOptions, ReloadResult, StartOptions } from "./gateway-api.ts";
 
@@ -174,7 +173,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
       liveFlows,
       ...(l.mode === "explicit" || l.mode === "socks5" ? { proxyAuth: () => live.users?.proxyAuth } : {}),
       // for a client certificate's user; for any HTTPS proxy or reverse listener, since a reload may add them
-      ...(l.mode === "explicit" || l.mode === "reverse" ? { userGroups: (user: string) => localUserGroups(live.config.proxyAuth?.users ?? []).get(user) ?? [] } : {}),
+      ...(l.mode === "explicit" || l.mode === "reverse" ? { userGroups: (user: string) => live.users?.certificateGroups(user) ?? [] } : {}),
       ...(ic ? { interception: ic.context } : {}),
     };
     return admission.acceptor(l, ctx, listenerFlow(l, ctx, () => live.config.limits, reverse));

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfig } from "../src/config/parse.ts";
-import { idleIdentityTrust, uncertifiedRoutes } from "../src/config-check.ts";
+import { idleCertificateReader, idleIdentityTrust, uncertifiedRoutes } from "../src/config-check.ts";
 
 const certificates = [{ cert: "app.pem", key: "app.key" }];
 const config = (routeListeners: string[] | undefined, required = true) =>
@@ -46,5 +46,19 @@ describe("idleIdentityTrust", () => {
       'listeners "partners" trustIdentityFrom has no effect: the listener takes client certificates, so the gateway says who each client is and removes X-Forwarded-User and Client-Cert from everyone\'s requests',
     ]);
     assert.deepEqual(idleIdentityTrust(c), []);
+  });
+});
+
+describe("idleCertificateReader", () => {
+  it("warns of proxyAuth.ldap.certificateUsers where no listener takes client certificates", () => {
+    const certificateUsers = { bindName: "cn=reader,dc=test", passwordFile: "reader.pass", searchBase: "dc=test", userAttribute: "uid" };
+    const proxyAuth = { ldap: { url: "ldaps://dc.test", bindName: "uid={user},dc=test", groups: {}, certificateUsers } };
+    const c = { ...config(undefined), proxyAuth: parseConfig({ proxyAuth }).proxyAuth };
+    assert.deepEqual(idleCertificateReader(c), []);
+    const without = { ...c, listeners: c.listeners.filter((l) => l.name !== "partners") };
+    assert.deepEqual(idleCertificateReader(without), [
+      "proxyAuth.ldap.certificateUsers has no effect: no listener takes client certificates (tls.clientCertificates), so no user signs in with one",
+    ]);
+    assert.deepEqual(idleCertificateReader({ ...without, proxyAuth: parseConfig({ proxyAuth: { ldap: { ...proxyAuth.ldap, certificateUsers: undefined } } }).proxyAuth }), []);
   });
 });

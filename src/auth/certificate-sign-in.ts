@@ -7,7 +7,8 @@
 import type { ClientCertificateUserField } from "../reverse/config-types.ts";
 import type { ClientCertificateTrust, VerifiedClientCertificate } from "../pki/client-cert-trust.ts";
 import { USER_NAME_RE } from "../config/schema-kit.ts";
-import { groupList } from "./proxy-auth.ts";
+import type { CertificateGroupsOf } from "./certificate-groups.ts";
+import { DirectoryUnavailableError } from "./ldap/directory-session.ts";
 
 /** A listener's `tls.clientCertificates` as in force. */
 export interface ClientCertificatePolicy {
@@ -25,16 +26,22 @@ export type CertificateSignIn =
   | { readonly kind: "none" }
   | { readonly kind: "user"; readonly user: string; readonly groups: readonly string[]; readonly certificate: VerifiedClientCertificate }
   /** Refused: no certificate where one is required, or one that does not verify or names no user. */
-  | { readonly kind: "refused"; readonly reason: string };
+  | { readonly kind: "refused"; readonly reason: string }
+  /** Not checked: the directory that tells the user's groups cannot tell now (503, retry later). */
+  | { readonly kind: "unchecked"; readonly reason: string };
 
 /** The flow rule of a refusal, in flow lines and block pages. */
 export const CERTIFICATE_RULE = "client-certificate";
+
+/** `Retry-After` (seconds) when the directory could not tell a certificate user's groups, as for a password. */
+export const CERTIFICATE_RETRY_AFTER_S = 5;
 
 /**
  * What `der` (the client's certificate, null for none) makes of a request under `policy`.
  * A certificate that is presented but not valid is refused even where none is required: a
  * client sending a revoked or foreign certificate does not fall back to a password.
- * `groupsOf`: the groups of a user of that name (the local `proxyAuth` user's), lower case.
+ * `groupsOf`: the groups of a user of that name (the local `proxyAuth` user's, or the
+ * directory's), lower case; it may refuse the user (`groups.required`).
  *
  * @example
  * ```ts
@@ -45,14 +52,22 @@ export const CERTIFICATE_RULE = "client-certificate";
 export async function certificateSignIn(
   der: Uint8Array | null,
   policy: ClientCertificatePolicy,
-  groupsOf: (user: string) => readonly string[],
+  groupsOf: CertificateGroupsOf,
 ): Promise<CertificateSignIn> {
   if (!der) return policy.required ? { kind: "refused", reason: "no client certificate" } : { kind: "none" };
   const verdict = await policy.trust.verify([der]);
   if (!verdict.ok) return { kind: "refused", reason: verdict.reason };
   const named = certificateUser(verdict.certificate, policy.user);
   if (!named.ok) return { kind: "refused", reason: named.reason };
-  return { kind: "user", user: named.user, groups: groupsOf(named.user), certificate: verdict.certificate };
+  let groups;
+  try {
+    groups = await groupsOf(named.user);
+  } catch (e) {
+    if (e instanceof DirectoryUnavailableError) return { kind: "unchecked", reason: `not checked: ${e.message}` };
+    throw e;
+  }
+  if ("refused" in groups) return { kind: "refused", reason: groups.refused };
+  return { kind: "user", user: named.user, groups, certificate: verdict.certificate };
 }
 
 /**
@@ -76,25 +91,4 @@ export function certificateUser(
     return { ok: false, reason: `the client certificate ${subject} names user ${JSON.stringify(value.slice(0, 80))}, which cannot be a user name (1-64 characters, no colon or control characters)` };
   }
   return { ok: true, user: value };
-}
-
-const GROUPS_OF = new WeakMap<readonly ProxyUserGroups[], ReadonlyMap<string, readonly string[]>>();
-
-/** A local user's name and configured groups. */
-export interface ProxyUserGroups {
-  readonly name: string;
-  readonly groups?: readonly string[];
-}
-
-/**
- * The groups of each of `users` (`proxyAuth.users`) by name, lower case, made once per list:
- * what a user a certificate names is in.
- */
-export function localUserGroups(users: readonly ProxyUserGroups[]): ReadonlyMap<string, readonly string[]> {
-  let map = GROUPS_OF.get(users);
-  if (!map) {
-    map = new Map(users.map((u) => [u.name, groupList(u.groups ?? [])]));
-    GROUPS_OF.set(users, map);
-  }
-  return map;
 }

@@ -5,6 +5,7 @@
  * connection): a certificate the new CRL revokes does not keep its tunnels.
  * @module
  */
+import type { CertificateGroupsOf } from "./certificate-groups.ts";
 import { type CertificateSignIn, certificateSignIn, type ClientCertificatePolicy } from "./certificate-sign-in.ts";
 
 /** What a connection refused since it was made says (the listener changed under it). */
@@ -26,7 +27,7 @@ export class ConnectionCertificate {
   /** The listener asked for client certificates when the connection was made. */
   readonly asked: boolean;
   readonly #inForce: () => ClientCertificatePolicy | undefined;
-  readonly #groupsOf: (user: string) => readonly string[];
+  readonly #groupsOf: CertificateGroupsOf;
   /** The settings the last sign-in was made under, and what it made. */
   #last: { readonly policy: ClientCertificatePolicy | undefined; readonly signIn: CertificateSignIn } | undefined;
 
@@ -34,7 +35,7 @@ export class ConnectionCertificate {
    * `inForce`: the listener's `clientCertificates` as in force now (undefined: it takes none
    * now, or is no longer that kind of listener). `groupsOf`: a user's groups by name.
    */
-  constructor(der: Uint8Array | null, asked: boolean, inForce: () => ClientCertificatePolicy | undefined, groupsOf: (user: string) => readonly string[]) {
+  constructor(der: Uint8Array | null, asked: boolean, inForce: () => ClientCertificatePolicy | undefined, groupsOf: CertificateGroupsOf) {
     this.der = der;
     this.asked = asked;
     this.#inForce = inForce;
@@ -71,12 +72,14 @@ export class ConnectionCertificate {
   async revocation(at: number = Date.now()): Promise<string | undefined> {
     const last = this.#last;
     const policy = this.#inForce();
-    if (!last || last.signIn.kind === "refused") return undefined;
+    if (!last || last.signIn.kind === "refused" || last.signIn.kind === "unchecked") return undefined;
     if (policy === last.policy) {
       const notAfter = last.signIn.kind === "user" ? last.signIn.certificate.notAfter : undefined;
       return notAfter && at > notAfter.getTime() ? `its client certificate expired at ${notAfter.toISOString()}` : undefined;
     }
     const now = await this.#judge(policy);
+    // a directory that cannot tell the user's groups now is no reason to close what is open
+    if (now.kind === "unchecked") return undefined;
     // a request signed in meanwhile (under settings at least as new) has the last word
     if (this.#last === last) this.#last = { policy, signIn: now };
     if (now.kind === "refused") return `its client certificate is refused now: ${now.reason}`;

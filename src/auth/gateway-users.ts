@@ -2,7 +2,8 @@ import type { Config, LdapConfig } from "../config/config.ts";
 import type { Runtime } from "../core/runtime.ts";
 import type { Resolver } from "../dns/types.ts";
 import { directoryDial, parseDirectoryUrl } from "./ldap/directory-dial.ts";
-import { LdapDirectory } from "./ldap/directory.ts";
+import { type DirectoryDial, LdapDirectory } from "./ldap/directory.ts";
+import { certificateGroupsOf, type CertificateGroupsOf, DirectoryCertificateGroups } from "./certificate-groups.ts";
 import { type BasicCredentials, createBasicCredentials, createProxyAuth, type ProxyAuth } from "./proxy-auth.ts";
 import { PROCESS_GATE } from "./derivation-gate.ts";
 import { familiarToForget } from "./user-changes.ts";
@@ -12,6 +13,8 @@ import { type SignInCounts, SignInThrottle } from "./sign-in-throttle.ts";
 export interface GatewayUsers {
   readonly credentials: BasicCredentials;
   readonly proxyAuth: ProxyAuth;
+  /** The groups of a user a client certificate names: the local user's, or the directory's (`ldap.certificateUsers`). */
+  readonly certificateGroups: CertificateGroupsOf;
 }
 
 /** What reaching a `proxyAuth.ldap` directory takes. */
@@ -29,14 +32,14 @@ export interface UsersDeps extends DirectoryDeps {
 
 /**
  * The users of `config.proxyAuth`, ready to check (undefined without a `proxyAuth`); with
- * `ldap`, the directory too (its `caFile` read now).
+ * `ldap`, the directory too (its `caFile`, and `certificateUsers.passwordFile`, read now).
  *
  * On a reload, `previous` (the config in force and its users) hands on what still holds, so
  * that a reload for another reason (a host list file that changed) neither makes every user's
  * password be checked again nor gives password guessers fresh allowances: failures counted
  * while `signInLimit` is the same (per name while `perUser` is; the addresses users signed in
  * from while those users are), and verified sign-ins while all of `proxyAuth` is.
- * @throws {Error} naming `proxyAuth.ldap.caFile` when it cannot be read
+ * @throws {Error} naming `proxyAuth.ldap.caFile` or `certificateUsers.passwordFile` when it cannot be read
  */
 export function gatewayUsers(
   config: Pick<Config, "proxyAuth">,
@@ -45,7 +48,9 @@ export function gatewayUsers(
 ): GatewayUsers | undefined {
   const auth = config.proxyAuth;
   if (!auth) return undefined;
-  const directory = auth.ldap ? ldapDirectory(auth.ldap, deps) : undefined;
+  const dial = auth.ldap ? ldapDial(auth.ldap, deps) : undefined;
+  const directory = auth.ldap && dial ? ldapDirectory(auth.ldap, dial) : undefined;
+  const forCertificates = auth.ldap && dial ? certificateDirectory(auth.ldap, dial, deps) : undefined;
   const before = previous?.config.proxyAuth;
   const learnt = previous?.users?.credentials.memory;
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -66,10 +71,32 @@ export function gatewayUsers(
   if (throttle && forget) throttle.forgetFamiliar(forget);
   // counted elsewhere: the primary carries (or forgets) them by its own reload
   const credentials = createBasicCredentials(auth.users, auth.signInLimit, undefined, PROCESS_GATE, directory, deps.signIns ? { ...carried, throttle: deps.signIns } : carried);
-  return { credentials, proxyAuth: createProxyAuth(auth, credentials) };
+  return { credentials, proxyAuth: createProxyAuth(auth, credentials), certificateGroups: certificateGroupsOf(auth.users, forCertificates) };
 }
 
-function ldapDirectory(ldap: LdapConfig, deps: DirectoryDeps): LdapDirectory {
+function ldapDirectory(ldap: LdapConfig, dial: DirectoryDial): LdapDirectory {
+  return new LdapDirectory({ url: ldap.url, bindName: ldap.bindName, timeoutMs: ldap.timeoutMs, ...(ldap.groups ? { groups: ldap.groups } : {}) }, dial);
+}
+
+/** With `certificateUsers` (and `groups`, which the schema requires with it): its password file read now. */
+function certificateDirectory(ldap: LdapConfig, dial: DirectoryDial, deps: DirectoryDeps): DirectoryCertificateGroups | undefined {
+  const c = ldap.certificateUsers;
+  if (!c || !ldap.groups) return undefined;
+  let password: string;
+  try {
+    password = deps.readText(c.passwordFile).replace(/\r?\n$/, "");
+  } catch (e) {
+    throw new Error(`cannot read proxyAuth.ldap.certificateUsers.passwordFile "${c.passwordFile}": ${(e as { code?: string }).code ?? String(e)}`);
+  }
+  // an empty password would make the bind an unauthenticated one, which many servers accept
+  if (password === "") throw new Error(`proxyAuth.ldap.certificateUsers.passwordFile "${c.passwordFile}" is empty: the gateway never binds without a password`);
+  return new DirectoryCertificateGroups(
+    { url: ldap.url, timeoutMs: ldap.timeoutMs, bindName: c.bindName, password, searchBase: c.searchBase, userAttribute: c.userAttribute, groups: ldap.groups },
+    dial,
+  );
+}
+
+function ldapDial(ldap: LdapConfig, deps: DirectoryDeps): DirectoryDial {
   let caPem: string[] = [];
   if (ldap.caFile) {
     try {
@@ -78,6 +105,5 @@ function ldapDirectory(ldap: LdapConfig, deps: DirectoryDeps): LdapDirectory {
       throw new Error(`cannot read proxyAuth.ldap.caFile "${ldap.caFile}": ${(e as { code?: string }).code ?? String(e)}`);
     }
   }
-  const dial = directoryDial(parseDirectoryUrl(ldap.url), deps, caPem);
-  return new LdapDirectory({ url: ldap.url, bindName: ldap.bindName, timeoutMs: ldap.timeoutMs, ...(ldap.groups ? { groups: ldap.groups } : {}) }, dial);
+  return directoryDial(parseDirectoryUrl(ldap.url), deps, caPem);
 }

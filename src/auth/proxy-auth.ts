@@ -67,8 +67,8 @@ export interface SignInMemory {
 const CACHE_MS = 5 * 60_000;
 const CACHE_MAX = 1024;
 
-/** Directory checks under way at once in this process, across reloads. */
-const DIRECTORY_GATE = new DerivationGate(DIRECTORY_GATE_SLOTS, DIRECTORY_GATE_QUEUE);
+/** Directory checks under way at once in this process, across reloads (password binds, certificate users' groups). */
+export const DIRECTORY_GATE = new DerivationGate(DIRECTORY_GATE_SLOTS, DIRECTORY_GATE_QUEUE);
 
 /**
  * Basic authentication against hashed passwords. Successful checks are cached by the

@@ -280,6 +280,19 @@ export interface LdapConfig {
   readonly timeoutMs: number;
   /** Read each directory user's groups after the bind; absent = directory users have none. */
   readonly groups?: LdapGroupsConfig;
+  /** Read the groups of users client certificates sign in, as the gateway's own account (needs `groups`). */
+  readonly certificateUsers?: LdapCertificateUsersConfig;
+}
+
+/** How the groups of client certificates' users are read (`proxyAuth.ldap.certificateUsers`). */
+export interface LdapCertificateUsersConfig {
+  /** The gateway's own account. */
+  readonly bindName: string;
+  /** A file holding its password. */
+  readonly passwordFile: string;
+  /** Where users' entries are looked for, by `userAttribute` equal to the certificate's user name. */
+  readonly searchBase: string;
+  readonly userAttribute: string;
 }
 
 /** Where directory users' groups are read (`proxyAuth.ldap.groups`). */

@@ -164,7 +164,13 @@ function toDomain(wire: ConfigOutput): Config {
           realm: wire.proxyAuth.realm,
           users: wire.proxyAuth.users.map((u) => ({ name: u.name, passwordHash: u.passwordHash, groups: [...u.groups] })),
           ...(wire.proxyAuth.ldap
-            ? { ldap: { ...wire.proxyAuth.ldap, ...(wire.proxyAuth.ldap.groups ? { groups: { ...wire.proxyAuth.ldap.groups } } : {}) } }
+            ? {
+              ldap: {
+                ...wire.proxyAuth.ldap,
+                ...(wire.proxyAuth.ldap.groups ? { groups: { ...wire.proxyAuth.ldap.groups } } : {}),
+                ...(wire.proxyAuth.ldap.certificateUsers ? { certificateUsers: { ...wire.proxyAuth.ldap.certificateUsers } } : {}),
+              },
+            }
             : {}),
           signInLimit: {
             burst: wire.proxyAuth.signInLimit.burst,

@@ -79,6 +79,22 @@ const groupsSchema = object({
   nested: v.optional(boolean, false),
 });
 
+/**
+ * The groups of users a client certificate signs in (`tls.clientCertificates`), read by the
+ * gateway's own account: they have given no password to bind with.
+ */
+const certificateUsersSchema = object({
+  /** The gateway's account (a DN, or `tollgate@corp.example`): it reads the users' entries and groups. */
+  bindName: checkedString("the gateway's bind name", (text) =>
+    text.trim() === "" ? "expected the name of an account the gateway binds as, like \"cn=tollgate,ou=services,dc=example,dc=org\"" : text.includes("{user}") ? 'this is the gateway\'s own account: no "{user}" in it' : undefined),
+  /** A file holding its password (one trailing newline ignored). */
+  passwordFile: filePath,
+  /** Where users' entries are looked for. */
+  searchBase: dn,
+  /** The attribute holding the name the certificate gives (`userPrincipalName`, `mail`, `uid`). */
+  userAttribute: attribute,
+});
+
 /** Users not in `users` sign in with their directory password (a simple bind as the user). */
 const ldapSchema = v.pipe(object({
   /** `ldaps://host[:port]` (or `ldap://`, in clear). */
@@ -91,7 +107,14 @@ const ldapSchema = v.pipe(object({
   /** For one check: connection, TLS, bind and the search for groups. */
   timeoutMs: v.optional(integer(100, 60_000), 5000),
   groups: v.optional(groupsSchema),
+  certificateUsers: v.optional(certificateUsersSchema),
 }), v.forward(
+  v.check(
+    (l) => l.certificateUsers === undefined || l.groups !== undefined,
+    'certificateUsers reads groups as "groups" says (memberAttribute, within, nested, required): set "groups" too',
+  ),
+  ["certificateUsers"],
+), v.forward(
   v.check(
     (l) => l.groups === undefined || (l.groups.searchBase !== undefined && l.groups.domain !== undefined) || bindNameIsDn(l.bindName),
     'with a bind name that is not a DN (like "{user}@corp.example", Active Directory), groups needs "searchBase" (the domain\'s DN, like "dc=corp,dc=example"), where the account is found by "userAttribute" (default "sAMAccountName"), and "domain" (its NetBIOS name, like "CORP")',

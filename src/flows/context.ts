@@ -4,6 +4,7 @@ import type { Resolver } from "../dns/types.ts";
 import type { FlowLog } from "../log/flow-record.ts";
 import type { AddressGuard } from "../policy/address-guard.ts";
 import type { ProxyAuth } from "../auth/proxy-auth.ts";
+import type { CertificateGroupsOf } from "../auth/certificate-groups.ts";
 import type { Policy, UrlPolicy } from "../policy/types.ts";
 import type { Drain } from "./drain.ts";
 import type { ParentProxy } from "../parent/tunnel.ts";
@@ -53,10 +54,11 @@ export interface FlowContext {
    */
   readonly proxyAuth?: () => ProxyAuth | undefined;
   /**
-   * The groups of a user a client certificate names (the `proxyAuth` user of that name's, lower
-   * case), as configured now; absent = none.
+   * The groups of a user a client certificate names (the `proxyAuth` user of that name's, or
+   * with `proxyAuth.ldap.certificateUsers` the directory's; lower case), as configured now;
+   * absent = none.
    */
-  readonly userGroups?: (user: string) => readonly string[];
+  readonly userGroups?: CertificateGroupsOf;
   /** Tunnel slots (limits.maxTunnels): `acquire` returns false when all are taken. */
   readonly tunnels?: { acquire(): boolean; release(): void };
   /** Present when a CA is configured: what decrypting flows need. */

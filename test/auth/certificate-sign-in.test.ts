@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { certificateSignIn, certificateUser, type ClientCertificatePolicy, localUserGroups } from "../../src/auth/certificate-sign-in.ts";
+import { certificateSignIn, certificateUser, type ClientCertificatePolicy } from "../../src/auth/certificate-sign-in.ts";
+import { DirectoryUnavailableError } from "../../src/auth/ldap/directory.ts";
 import type { ClientCertificateTrust, ClientCertificateVerdict, VerifiedClientCertificate } from "../../src/pki/client-cert-trust.ts";
 
 function verified(overrides: Partial<VerifiedClientCertificate> = {}): VerifiedClientCertificate {
@@ -77,15 +78,15 @@ describe("certificateSignIn", () => {
     const r = await certificateSignIn(der, policy(trust({ ok: false, reason: "not issued by a CA of the listener" }), { required: false }), () => []);
     assert.deepEqual(r, { kind: "refused", reason: "not issued by a CA of the listener" });
   });
-});
 
-describe("localUserGroups", () => {
-  it("maps each local user to their groups in lower case, once per list", () => {
-    const users = [{ name: "dave", groups: ["Staff", "ops", "staff"] }, { name: "erin" }];
-    const map = localUserGroups(users);
-    assert.deepEqual(map.get("dave"), ["ops", "staff"]);
-    assert.deepEqual(map.get("erin"), []);
-    assert.equal(map.get("Dave"), undefined, "names are compared as written, as sign-ins compare local users");
-    assert.equal(localUserGroups(users), map);
+  it("waits for groups the directory reads; a refusal by them refuses, and a directory that cannot tell leaves the request unchecked", async () => {
+    const t = trust({ ok: true, certificate: verified() });
+    const r = await certificateSignIn(der, policy(t), () => Promise.resolve(["remote"]));
+    assert.deepEqual(r.kind === "user" && r.groups, ["remote"]);
+    const refused = await certificateSignIn(der, policy(t), () => Promise.resolve({ refused: "the directory shows \"Alice Smith\" in no group, and groups.required is set" }));
+    assert.deepEqual(refused, { kind: "refused", reason: "the directory shows \"Alice Smith\" in no group, and groups.required is set" });
+    const unchecked = await certificateSignIn(der, policy(t), () => Promise.reject(new DirectoryUnavailableError("cannot reach the directory ldaps://dc.test: timed out")));
+    assert.deepEqual(unchecked, { kind: "unchecked", reason: "not checked: cannot reach the directory ldaps://dc.test: timed out" });
+    await assert.rejects(certificateSignIn(der, policy(t), () => Promise.reject(new TypeError("a bug"))), TypeError, "anything else is not hidden");
   });
 });

@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { ClientCertificatePolicy } from "../../src/auth/certificate-sign-in.ts";
 import { ConnectionCertificate } from "../../src/auth/connection-certificate.ts";
+import { DirectoryUnavailableError } from "../../src/auth/ldap/directory.ts";
 import type { ClientCertificateTrust, ClientCertificateVerdict, VerifiedClientCertificate } from "../../src/pki/client-cert-trust.ts";
 
 function verified(commonName: string): VerifiedClientCertificate {
@@ -155,5 +156,20 @@ describe("ConnectionCertificate", () => {
     assert.equal((await cert.signIn()).kind, "refused");
     inForce.now = settings(revoked);
     assert.equal(await cert.revocation(), undefined);
+  });
+
+  it("a directory that cannot tell the groups after a reload closes nothing, and leaves the last sign-in in place", async () => {
+    const inForce = { now: settings(alice) as ClientCertificatePolicy };
+    let directoryUp = true;
+    const cert = new ConnectionCertificate(der, true, () => inForce.now, () => (directoryUp ? ["staff"] : Promise.reject(new DirectoryUnavailableError("cannot reach the directory ldaps://dc.test: timed out"))));
+    assert.equal((await cert.signIn()).kind, "user");
+    directoryUp = false;
+    inForce.now = settings(alice);
+    assert.equal(await cert.revocation(), undefined);
+    inForce.now = settings(revoked);
+    assert.match(String(await cert.revocation()), /refused now: .*revoked/, "a later reload that does refuse still closes");
+    assert.deepEqual(await cert.signIn(), { kind: "refused", reason: revoked.ok ? "" : revoked.reason });
+    inForce.now = settings(alice);
+    assert.deepEqual(await cert.signIn(), { kind: "unchecked", reason: "not checked: cannot reach the directory ldaps://dc.test: timed out" });
   });
 });

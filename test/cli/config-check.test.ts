@@ -147,6 +147,22 @@ describe("tollgate config check", () => {
     assert.match(r.err, /^ {2}cannot read proxyAuth\.ldap\.caFile "ldap\/ca\.pem": ENOENT$/m);
   });
 
+  it("reads the password file of the account that reads certificate users' groups; an empty one is an error", async () => {
+    const certificateUsers = { bindName: "cn=tollgate,ou=services,dc=corp,dc=test", passwordFile: "ldap/reader.pass", searchBase: "dc=corp,dc=test", userAttribute: "userPrincipalName" };
+    const ldap = { url: "ldaps://dc1.corp.test", bindName: "uid={user},ou=people,dc=corp,dc=test", groups: {}, certificateUsers };
+    const good: Record<string, string> = { ...files, "/etc/tg/ldap.json": JSON.stringify({ ...config, proxyAuth: { ldap } }), "/etc/tg/ldap/reader.pass": "pw\n" };
+    const ok = await run(["check", "/etc/tg/ldap.json"], good);
+    assert.equal(ok.code, 0, ok.err);
+    const empty = await run(["check", "/etc/tg/ldap.json"], { ...good, "/etc/tg/ldap/reader.pass": "\n" });
+    assert.equal(empty.code, 1);
+    assert.match(empty.err, /^ {2}proxyAuth\.ldap\.certificateUsers\.passwordFile "ldap\/reader\.pass" is empty: the gateway never binds without a password$/m);
+    assert.match(ok.out + ok.err, /proxyAuth\.ldap\.certificateUsers has no effect: no listener takes client certificates/, "the config's listeners take none");
+    delete good["/etc/tg/ldap/reader.pass"];
+    const r = await run(["check", "/etc/tg/ldap.json"], good);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /^ {2}cannot read proxyAuth\.ldap\.certificateUsers\.passwordFile "ldap\/reader\.pass": ENOENT$/m);
+  });
+
   it("warns of a certificate that expires within 14 days, and still passes", async () => {
     const r = await run(["check", "/etc/tg/gw.json"], { ...files, "/etc/tg/certs/www.pem": soon.chainPem, "/etc/tg/certs/www.key": soon.keyPem });
     assert.equal(r.code, 0);

@@ -56,6 +56,21 @@ describe("config: groups", () => {
     ]);
   });
 
+  it("proxyAuth.ldap.certificateUsers: the gateway's own account reads certificate users' groups; it needs groups; bad values named", () => {
+    const certificateUsers = { bindName: "cn=tollgate,ou=services,dc=corp,dc=example", passwordFile: "/etc/tollgate/ldap-reader", searchBase: "dc=corp,dc=example", userAttribute: "userPrincipalName" };
+    assert.deepEqual(parseConfig({ proxyAuth: { ldap: { ...ldap, groups: {}, certificateUsers } } }).proxyAuth?.ldap?.certificateUsers, certificateUsers);
+    assert.deepEqual(problems({ proxyAuth: { ldap: { ...ldap, certificateUsers } } }), [
+      'proxyAuth.ldap.certificateUsers: certificateUsers reads groups as "groups" says (memberAttribute, within, nested, required): set "groups" too',
+    ]);
+    const p = problems({ proxyAuth: { ldap: { ...ldap, groups: {}, certificateUsers: { bindName: "uid={user},dc=x", searchBase: "", userAttribute: "user principal" } } } });
+    assert.deepEqual(p.sort(), [
+      'proxyAuth.ldap.certificateUsers.bindName: this is the gateway\'s own account: no "{user}" in it',
+      'proxyAuth.ldap.certificateUsers.passwordFile: required key is missing',
+      'proxyAuth.ldap.certificateUsers.searchBase: expected a DN like "ou=groups,dc=example,dc=org", got an empty string',
+      'proxyAuth.ldap.certificateUsers.userAttribute: expected an attribute name like "memberOf"',
+    ]);
+  });
+
   it("reports group names no sign-in could carry: empty, control characters, spaces at an end, a DN; and an empty list in a rule", () => {
     assert.deepEqual(problems({ proxyAuth: { users: [{ name: "a", passwordHash: HASH, groups: ["ok", "", "x\ny"] }] } }), [
       'proxyAuth.users[0].groups[1]: expected a group name (1-256 characters, no control characters), got ""',

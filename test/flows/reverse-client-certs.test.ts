@@ -9,6 +9,8 @@ import { CertificateStore } from "../../src/reverse/cert-store.ts";
 import type { ReverseListenerState } from "../../src/reverse/listener-state.ts";
 import { enc, type FlowHarness, okResponse, type ParsedHead, readResponse, withHarness, within } from "../helpers/flow-harness.ts";
 import { LiveFlows } from "../../src/flows/live-flows.ts";
+import type { FlowContext } from "../../src/flows/context.ts";
+import { DirectoryUnavailableError } from "../../src/auth/ldap/directory.ts";
 import type { FlowRecord } from "../../src/log/flow-record.ts";
 import { close, named, open, route, state } from "../helpers/reverse-harness.ts";
 
@@ -47,15 +49,15 @@ const withGroups = { userGroups: (user: string) => GROUPS[user] ?? [] };
 const opts = { interception: {} };
 
 /** One TLS connection presenting `cert` (none: null), each of `requests` on it; the responses. */
-async function connection(h: FlowHarness, s: ReverseListenerState | (() => ReverseListenerState), cert: string | null, requests: string[]) {
+async function connection(h: FlowHarness, s: ReverseListenerState | (() => ReverseListenerState), cert: string | null, requests: string[], extra: Partial<FlowContext> = withGroups) {
   h.tls.clientCertificateDer = cert === null ? null : enc.encode(cert);
-  const { c, done } = open(h, s, withGroups);
+  const { c, done } = open(h, s, extra);
   await c.write(CURL);
-  const out: { status: number; body: string }[] = [];
+  const out: { status: number; body: string; retryAfter?: string | undefined }[] = [];
   for (const r of requests) {
     await c.write(r);
     const res = await readResponse(c);
-    out.push({ status: res.head.status, body: res.body });
+    out.push({ status: res.head.status, body: res.body, retryAfter: res.head.get("retry-after") });
     if (res.head.get("connection") === "close") break;
   }
   await close(c, done);
@@ -105,6 +107,26 @@ describe("reverse listener with client certificates", () => {
       assert.deepEqual(seen.map((q) => [q.get("client-cert"), q.get("client-cert-chain")]), [[undefined, undefined], [undefined, undefined]]);
       assert.deepEqual(h.requestRecords.map((q) => [q.rule, q.user]), [["public", "bob"], ["public", "bob"]]);
       assert.equal(h.record().user, "bob");
+    });
+  });
+
+  it("groups a directory reads: waited for; when it cannot tell, 503 with Retry-After and nothing reaches a backend", async () => {
+    await withHarness(opts, async (h) => {
+      const seen: ParsedHead[] = [];
+      named(h, "10.0.0.1", 80, "ok", seen);
+      const s = state(routes(), pools, [], { store: store(), clientCertificates: policy(fakeTrust()) });
+      const directory: Partial<FlowContext> = {
+        userGroups: (user) => user === "zoe" ? Promise.reject(new DirectoryUnavailableError("cannot reach the directory ldaps://dc.test: timed out")) : Promise.resolve(user === "dave" ? ["ops"] : []),
+      };
+      assert.deepEqual((await connection(h, s, "cert:dave", [get("/admin/x")], directory)).map((r) => r.status), [200], "a member of ops, by the directory");
+      assert.deepEqual((await connection(h, s, "cert:bob", [get("/admin/x")], directory)).map((r) => r.status), [403]);
+      const [down] = await connection(h, s, "cert:zoe", [get("/")], directory);
+      assert.equal(down?.status, 503);
+      assert.match(down?.body ?? "", /Sign-ins cannot be checked now; retry after 5 s/);
+      assert.equal(down?.retryAfter, "5");
+      assert.equal(seen.length, 1, "only dave's request reached the backend");
+      const last = h.requestRecords.at(-1);
+      assert.deepEqual([last?.status, last?.rule, last?.reason], [503, "client-certificate", "not checked: cannot reach the directory ldaps://dc.test: timed out"]);
     });
   });
 

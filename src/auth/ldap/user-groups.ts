@@ -73,7 +73,27 @@ export class UserGroups {
     // a simple bind with a DN authenticated exactly that entry
     const search = tryParseDn(boundAs) === undefined ? await this.#whoAmI(ask, answers) : this.#entrySearch(boundAs);
     const searchId = await ask((id) => searchRequest(id, search));
-    const direct = this.#listed(await entryOf(answers, searchId));
+    const entry = await entryOf(answers, searchId);
+    if (entry === undefined) throw new Error("no entry matched (or the user may not read it)");
+    return this.#groupsOf(ask, answers, entry);
+  }
+
+  /**
+   * The groups of the one entry below `base` whose `attribute` equals `value`, on a
+   * connection bound as an account that may read it (the gateway's own): lower case, sorted,
+   * once each; undefined when no entry matches (or the account may not see it).
+   * @throws {Error} when the directory cannot tell: more than one entry, a list in parts, a
+   * group that cannot be read (with `nested`)
+   */
+  async readFound(ask: Ask, answers: LdapAnswers, base: string, attribute: string, value: string): Promise<string[] | undefined> {
+    const search: EntrySearch = { base, filter: { attribute, value }, want: this.#settings.memberAttribute, timeLimitSeconds: this.#timeLimitSeconds };
+    const searchId = await ask((id) => searchRequest(id, search));
+    const entry = await entryOf(answers, searchId);
+    return entry === undefined ? undefined : this.#groupsOf(ask, answers, entry);
+  }
+
+  async #groupsOf(ask: Ask, answers: LdapAnswers, entry: ReadonlyMap<string, readonly string[]>): Promise<string[]> {
+    const direct = this.#listed(entry);
     return this.#names(this.#settings.nested ? await this.#follow(ask, answers, direct) : direct);
   }
 
@@ -197,8 +217,8 @@ async function entriesOf(answers: LdapAnswers, asked: ReadonlyMap<number, string
   return found;
 }
 
-/** The one entry search `id` finds. @throws {Error} when it finds none or more than one */
-async function entryOf(answers: LdapAnswers, id: number): Promise<ReadonlyMap<string, readonly string[]>> {
+/** The one entry search `id` finds, undefined for none. @throws {Error} when it finds more than one, or fails */
+async function entryOf(answers: LdapAnswers, id: number): Promise<ReadonlyMap<string, readonly string[]> | undefined> {
   let found: ReadonlyMap<string, readonly string[]> | undefined;
   const ambiguous = "more than one entry matched (make userAttribute unique, or searchBase narrower)";
   for (;;) {
@@ -212,7 +232,6 @@ async function entryOf(answers: LdapAnswers, id: number): Promise<ReadonlyMap<st
     // sizeLimitExceeded: a second entry matched
     if (answer.result.resultCode === 4) throw new Error(ambiguous);
     if (answer.result.resultCode !== 0) throw new Error(resultText(answer.result));
-    if (found === undefined) throw new Error("no entry matched (or the user may not read it)");
     return found;
   }
 }
