@@ -146,6 +146,9 @@ export class GatewayAdminState implements AdminState {
     if (ca && "key" in ca) ca["key"] = "[redacted]";
     const syslog = (c["log"] as Record<string, unknown> | undefined)?.["syslog"] as Record<string, unknown> | undefined;
     if (syslog && "keyFile" in syslog) syslog["keyFile"] = "[redacted]";
+    // a hash is all a guesser needs to try passwords offline
+    const users = (c["proxyAuth"] as Record<string, unknown> | undefined)?.["users"];
+    if (Array.isArray(users)) for (const u of users as Record<string, unknown>[]) if ("passwordHash" in u) u["passwordHash"] = "[redacted]";
     return c;
   }
 

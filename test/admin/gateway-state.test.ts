@@ -188,3 +188,21 @@ describe("GatewayAdminState: open connections of every process", () => {
     assert.equal(asked.length, 2, "nothing to close: no worker asked");
   });
 });
+
+describe("GatewayAdminState: the config it shows", () => {
+  it("redacts the admin token, the CA key path and proxy users' password hashes", () => {
+    const hash = `pbkdf2-sha256$100000$${btoa("0123456789abcdef")}$${btoa("0123456789abcdef0123456789abcdef")}`;
+    const config = parseConfig({
+      listeners: LISTENERS_A,
+      admin: { listen: "127.0.0.1:9090", token: "t0ken-secret-value" },
+      proxyAuth: { users: [{ name: "alice", passwordHash: hash, groups: ["ops"] }] },
+    });
+    const state = new GatewayAdminState({ live: { config } } as unknown as Gateway, {});
+    const shown = JSON.stringify(state.redactedConfig());
+    assert.ok(!shown.includes(hash), "no hash");
+    assert.ok(!shown.includes("t0ken-secret-value"), "no token");
+    const users = (state.redactedConfig() as { proxyAuth: { users: { name: string; passwordHash: string; groups: string[] }[] } }).proxyAuth.users;
+    assert.deepEqual(users, [{ name: "alice", passwordHash: "[redacted]", groups: ["ops"] }]);
+    assert.equal(config.proxyAuth?.users[0]?.passwordHash, hash, "the config in force is untouched");
+  });
+});
