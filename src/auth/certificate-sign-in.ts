@@ -25,10 +25,14 @@ export type CertificateSignIn =
   /** No certificate, and none required: `proxyAuth` (if any) decides. */
   | { readonly kind: "none" }
   | { readonly kind: "user"; readonly user: string; readonly groups: readonly string[]; readonly certificate: VerifiedClientCertificate }
-  /** Refused: no certificate where one is required, or one that does not verify or names no user. */
-  | { readonly kind: "refused"; readonly reason: string }
-  /** Not checked: the directory that tells the user's groups cannot tell now (503, retry later). */
-  | { readonly kind: "unchecked"; readonly reason: string };
+  /**
+   * Refused: no certificate where one is required, or one that does not verify or names no
+   * user; or (`said`: what the client is told instead of the reason, which names the
+   * directory's tree) a user `groups.required` refuses.
+   */
+  | { readonly kind: "refused"; readonly reason: string; readonly said?: string }
+  /** Not checked: the directory that tells `user`'s groups cannot tell now (503, retry later). */
+  | { readonly kind: "unchecked"; readonly user: string; readonly reason: string };
 
 /** The flow rule of a refusal, in flow lines and block pages. */
 export const CERTIFICATE_RULE = "client-certificate";
@@ -63,10 +67,10 @@ export async function certificateSignIn(
   try {
     groups = await groupsOf(named.user);
   } catch (e) {
-    if (e instanceof DirectoryUnavailableError) return { kind: "unchecked", reason: `not checked: ${e.message}` };
+    if (e instanceof DirectoryUnavailableError) return { kind: "unchecked", user: named.user, reason: `not checked: ${e.message}` };
     throw e;
   }
-  if ("refused" in groups) return { kind: "refused", reason: groups.refused };
+  if ("refused" in groups) return { kind: "refused", reason: groups.refused, said: `user ${JSON.stringify(named.user)} is in no group that may sign in` };
   return { kind: "user", user: named.user, groups, certificate: verdict.certificate };
 }
 

@@ -78,14 +78,16 @@ export class ConnectionCertificate {
       return notAfter && at > notAfter.getTime() ? `its client certificate expired at ${notAfter.toISOString()}` : undefined;
     }
     const now = await this.#judge(policy);
-    // a directory that cannot tell the user's groups now is no reason to close what is open
-    if (now.kind === "unchecked") return undefined;
-    // a request signed in meanwhile (under settings at least as new) has the last word
-    if (this.#last === last) this.#last = { policy, signIn: now };
+    // a request signed in meanwhile (under settings at least as new) has the last word; an
+    // unchecked one is no sign-in to remember
+    if (this.#last === last && now.kind !== "unchecked") this.#last = { policy, signIn: now };
     if (now.kind === "refused") return `its client certificate is refused now: ${now.reason}`;
-    if (last.signIn.kind === "user" && (now.kind !== "user" || now.user !== last.signIn.user)) {
-      return `its client certificate ${now.kind === "user" ? `names user ${JSON.stringify(now.user)}` : "signs no one in"} now, not ${JSON.stringify(last.signIn.user)}`;
+    // the user it names now, even while the directory cannot tell their groups
+    const named = now.kind === "user" || now.kind === "unchecked" ? now.user : undefined;
+    if (last.signIn.kind === "user" && named !== last.signIn.user) {
+      return `its client certificate ${named === undefined ? "signs no one in" : `names user ${JSON.stringify(named)}`} now, not ${JSON.stringify(last.signIn.user)}`;
     }
+    // the same user, whose groups the directory may not be able to tell now: nothing to close for that
     return undefined;
   }
 

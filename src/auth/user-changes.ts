@@ -14,25 +14,30 @@ import { groupList } from "./proxy-auth.ts";
 export type UserRevocation = (name: string) => string | undefined;
 
 /**
- * How `before`'s users fare under `after`: undefined when nothing is to be checked (no
- * proxy authentication before, so no connection has a user; or none after, so there is no
- * list to check against: turning authentication off closes nothing).
+ * How `before`'s users fare under `after`: undefined when nothing is to be checked. Turning
+ * authentication off (no `after`) closes nothing. Without a `proxyAuth` before, the only
+ * users were those client certificates signed in, with no groups: they are checked against
+ * the groups `after` gives them.
  */
 export function userChanges(before: Config["proxyAuth"], after: Config["proxyAuth"]): UserRevocation | undefined {
-  if (!before || !after) return undefined;
-  const was = new Map(before.users.map((u) => [u.name, u]));
+  if (!after) return undefined;
+  const was = new Map((before?.users ?? []).map((u) => [u.name, u]));
   const now = new Map(after.users.map((u) => [u.name, u]));
-  // a user not in the old list signed in through the directory: a change to it (another
-  // server, another part of the tree) or a local user of that name now ends their connections
-  const directoryChanged = before.ldap !== undefined && JSON.stringify(before.ldap) !== JSON.stringify(after.ldap);
-  const newLocal = before.ldap !== undefined && [...now.keys()].some((name) => !was.has(name));
-  let changed = directoryChanged || newLocal;
+  const dirBefore = before?.ldap;
+  // a user not in the old list signed in through the directory (a password, or a client
+  // certificate whose groups it told): a change to it (another server, another part of the
+  // tree) ends their connections; so does one that starts telling certificate users' groups
+  const directoryChanged = JSON.stringify(dirBefore) !== JSON.stringify(after.ldap) && (dirBefore !== undefined || after.ldap?.certificateUsers !== undefined);
+  // a new local user of a name takes it over from the directory, or gives a certificate user groups
+  const takenOver = (name: string) => !was.has(name) && now.has(name) && (dirBefore !== undefined || (now.get(name)!.groups?.length ?? 0) > 0);
+  let changed = directoryChanged || [...now.keys()].some(takenOver);
   for (const [name, u] of was) if (changeOf(u, now.get(name)) !== undefined) changed = true;
   if (!changed) return undefined;
   return (name) => {
     if (!was.has(name)) {
-      if (before.ldap && now.has(name)) return `user ${JSON.stringify(name)} is now a local user`;
+      if (now.has(name)) return takenOver(name) ? `user ${JSON.stringify(name)} is now a local user` : undefined;
       if (!directoryChanged) return undefined;
+      if (dirBefore === undefined) return `the groups of user ${JSON.stringify(name)} are read from the directory now`;
       return after.ldap ? `user ${JSON.stringify(name)} signed in through the directory, whose settings changed` : `user ${JSON.stringify(name)} signed in through the directory, which is no longer used`;
     }
     const change = changeOf(was.get(name)!, now.get(name));

@@ -82,7 +82,7 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
         flow.record.decision = "deny";
         flow.record.rule = CERTIFICATE_RULE;
         flow.record.reason = byCertificate.reason;
-        await answerError(client, src, flow, 403, `A valid client certificate is required: ${byCertificate.reason}`, { method: head.method });
+        await answerError(client, src, flow, 403, byCertificate.said ?? `A valid client certificate is required: ${byCertificate.reason}`, { method: head.method });
         return;
       }
       if (byCertificate?.kind === "unchecked") {

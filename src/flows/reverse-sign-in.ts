@@ -43,8 +43,8 @@ export type CertificateOutcome = { readonly certified: CertifiedUser | undefined
 export async function requestCertificate(certificate: ConnectionCertificate): Promise<CertificateOutcome> {
   const signIn = await certificate.signIn();
   if (signIn.kind === "refused") {
-    const message = `A valid client certificate is required: ${signIn.reason}`;
-    return { refused: { status: 403, message, end: "denied", rule: CERTIFICATE_RULE, proxyError: "destination_denied" } };
+    const message = signIn.said ?? `A valid client certificate is required: ${signIn.reason}`;
+    return { refused: { status: 403, message, end: "denied", rule: CERTIFICATE_RULE, proxyError: "destination_denied", ...(signIn.said ? { logReason: signIn.reason } : {}) } };
   }
   if (signIn.kind === "unchecked") {
     const retryAfter = String(CERTIFICATE_RETRY_AFTER_S);

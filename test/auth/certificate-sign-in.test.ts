@@ -84,9 +84,9 @@ describe("certificateSignIn", () => {
     const r = await certificateSignIn(der, policy(t), () => Promise.resolve(["remote"]));
     assert.deepEqual(r.kind === "user" && r.groups, ["remote"]);
     const refused = await certificateSignIn(der, policy(t), () => Promise.resolve({ refused: "the directory shows \"Alice Smith\" in no group, and groups.required is set" }));
-    assert.deepEqual(refused, { kind: "refused", reason: "the directory shows \"Alice Smith\" in no group, and groups.required is set" });
+    assert.deepEqual(refused, { kind: "refused", reason: "the directory shows \"Alice Smith\" in no group, and groups.required is set", said: 'user "Alice Smith" is in no group that may sign in' });
     const unchecked = await certificateSignIn(der, policy(t), () => Promise.reject(new DirectoryUnavailableError("cannot reach the directory ldaps://dc.test: timed out")));
-    assert.deepEqual(unchecked, { kind: "unchecked", reason: "not checked: cannot reach the directory ldaps://dc.test: timed out" });
+    assert.deepEqual(unchecked, { kind: "unchecked", user: "Alice Smith", reason: "not checked: cannot reach the directory ldaps://dc.test: timed out" });
     await assert.rejects(certificateSignIn(der, policy(t), () => Promise.reject(new TypeError("a bug"))), TypeError, "anything else is not hidden");
   });
 });

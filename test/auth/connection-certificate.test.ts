@@ -170,6 +170,16 @@ describe("ConnectionCertificate", () => {
     assert.match(String(await cert.revocation()), /refused now: .*revoked/, "a later reload that does refuse still closes");
     assert.deepEqual(await cert.signIn(), { kind: "refused", reason: revoked.ok ? "" : revoked.reason });
     inForce.now = settings(alice);
-    assert.deepEqual(await cert.signIn(), { kind: "unchecked", reason: "not checked: cannot reach the directory ldaps://dc.test: timed out" });
+    assert.deepEqual(await cert.signIn(), { kind: "unchecked", user: "alice", reason: "not checked: cannot reach the directory ldaps://dc.test: timed out" });
+  });
+
+  it("a certificate that names another user after a reload is closed even while the directory cannot tell that user's groups", async () => {
+    const inForce = { now: settings(alice) as ClientCertificatePolicy };
+    let directoryUp = true;
+    const cert = new ConnectionCertificate(der, true, () => inForce.now, () => (directoryUp ? ["staff"] : Promise.reject(new DirectoryUnavailableError("timed out"))));
+    assert.equal((await cert.signIn()).kind, "user");
+    directoryUp = false;
+    inForce.now = settings(alice, { user: "email" });
+    assert.equal(await cert.revocation(), 'its client certificate names user "alice@corp.example" now, not "alice"');
   });
 });

@@ -47,6 +47,34 @@ describe("userChanges with a directory", () => {
   });
 });
 
+describe("userChanges: certificate users", () => {
+  const ldap = { url: "ldaps://dc.corp.example", bindName: "{user}@corp.example", timeoutMs: 5000 };
+  const certificateUsers = { bindName: "cn=reader,dc=corp,dc=example", passwordFile: "reader.pass", searchBase: "dc=corp,dc=example", userAttribute: "userPrincipalName" };
+  const groups = { userAttribute: "sAMAccountName", memberAttribute: "memberOf", required: false, nested: false };
+  const local = (name: string, g: string[]) => ({ realm: "r", users: [{ name, passwordHash: "h", groups: g }], signInLimit: { burst: 10, perMinute: 10 } });
+
+  it("a directory that starts telling certificate users' groups ends their connections, not local users'", () => {
+    const why = userChanges(auth({ alice: "h1" }), { ...auth({ alice: "h1" }), ldap: { ...ldap, groups, certificateUsers } });
+    assert.ok(why);
+    assert.equal(why("zoe@corp.example"), 'the groups of user "zoe@corp.example" are read from the directory now');
+    assert.equal(why("alice"), undefined);
+    const fromNothing = userChanges(undefined, { ...auth({}), ldap: { ...ldap, groups, certificateUsers } });
+    assert.equal(fromNothing?.("zoe@corp.example"), 'the groups of user "zoe@corp.example" are read from the directory now', "no proxyAuth before");
+    assert.equal(userChanges(auth({ alice: "h1" }), { ...auth({ alice: "h1" }), ldap }), undefined, "a directory for passwords only gives certificate users nothing");
+    const dropped = userChanges({ ...auth({}), ldap: { ...ldap, groups, certificateUsers } }, { ...auth({}), ldap: { ...ldap, groups } });
+    assert.equal(dropped?.("zoe@corp.example"), 'user "zoe@corp.example" signed in through the directory, whose settings changed');
+  });
+
+  it("without proxyAuth before, a local user with groups gives a certificate user of that name groups: their connections end", () => {
+    const why = userChanges(undefined, local("dave", ["ops"]));
+    assert.ok(why);
+    assert.equal(why("dave"), 'user "dave" is now a local user');
+    assert.equal(why("erin"), undefined);
+    assert.equal(userChanges(undefined, local("dave", [])), undefined, "no groups: nothing changes for dave");
+    assert.equal(userChanges(auth({ alice: "h1" }), { ...local("dave", ["ops"]), users: [{ name: "alice", passwordHash: "h1" }, { name: "dave", passwordHash: "h", groups: ["ops"] }] })?.("dave"), 'user "dave" is now a local user');
+  });
+});
+
 describe("userChanges: groups", () => {
   const withGroups = (groups: Record<string, string[]>) => ({
     realm: "r",

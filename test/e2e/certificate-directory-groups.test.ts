@@ -72,10 +72,10 @@ describe("certificate users' groups from an LDAP directory (proxyAuth.ldap.certi
     assert.equal(graceful, true);
   });
 
-  const get = async (who: keyof Pick<ClientCast, "alice" | "bob" | "dave">, headers = false) => {
+  const get = async (who: keyof Pick<ClientCast, "alice" | "bob" | "dave">, headers = false, body = false) => {
     const cert = cast[who];
     const r = await curl([
-      "-sS", "-o", "/dev/null", ...(headers ? ["-D", "-"] : []), "-w", "%{http_code}",
+      "-sS", ...(body ? [] : ["-o", "/dev/null"]), ...(headers ? ["-D", "-"] : []), "-w", "%{http_code}",
       "--proxy", `https://127.0.0.1:${gw.port}`, "--proxy-cacert", pki.caFile, "--proxy-cert", cert.cert, "--proxy-key", cert.key,
       `http://origin.test:${origin.port}/hello`,
     ]);
@@ -101,7 +101,10 @@ describe("certificate users' groups from an LDAP directory (proxyAuth.ldap.certi
     const required = { ...config, proxyAuth: { ldap: { ...config.proxyAuth.ldap, groups: { within: "ou=proxy,dc=tollgate,dc=test", required: true } } } };
     writeFileSync(gw.configFile!, JSON.stringify(required));
     assert.match(await gw.reload(), /SIGHUP: config reloaded/);
-    assert.equal(await get("alice"), "403");
+    const refused = await get("alice", false, true);
+    assert.ok(refused.endsWith("403"), refused);
+    assert.match(refused, /user "alice" is in no group that may sign in/);
+    assert.ok(!refused.includes("ou=people"), "the client is not shown the directory's tree");
     const line = await lineFor((f) => f.rule === "client-certificate" && /alice/.test(String(f.reason)));
     assert.match(String(line.reason), /the directory shows "alice" in no group within "ou=proxy,dc=tollgate,dc=test", and groups.required is set/);
     assert.equal(await get("bob"), "200");
