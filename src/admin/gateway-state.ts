@@ -139,17 +139,7 @@ export class GatewayAdminState implements AdminState {
   }
 
   redactedConfig(): unknown {
-    const c = structuredClone(this.#gateway.live.config) as unknown as Record<string, unknown>;
-    const admin = c["admin"] as Record<string, unknown> | undefined;
-    if (admin && "token" in admin) admin["token"] = "[redacted]";
-    const ca = c["ca"] as Record<string, unknown> | undefined;
-    if (ca && "key" in ca) ca["key"] = "[redacted]";
-    const syslog = (c["log"] as Record<string, unknown> | undefined)?.["syslog"] as Record<string, unknown> | undefined;
-    if (syslog && "keyFile" in syslog) syslog["keyFile"] = "[redacted]";
-    // a hash is all a guesser needs to try passwords offline
-    const users = (c["proxyAuth"] as Record<string, unknown> | undefined)?.["users"];
-    if (Array.isArray(users)) for (const u of users as Record<string, unknown>[]) if ("passwordHash" in u) u["passwordHash"] = "[redacted]";
-    return c;
+    return redacted(structuredClone(this.#gateway.live.config));
   }
 
   policyJson(): unknown {
@@ -263,4 +253,29 @@ export class GatewayAdminState implements AdminState {
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+/** Fields shown as "[redacted]" wherever they are: the admin token, key files, password hashes. */
+const SECRET_FIELDS = new Set(["token", "key", "keyFile", "clientKey", "passwordHash"]);
+/** Header fields a route sets or adds whose values are credentials (`Authorization: Bearer …`). */
+const SECRET_HEADERS = /authorization|cookie|token|secret|password|api-?key/i;
+
+/**
+ * `value` (a copy of the config) with secrets replaced, in place: the {@link SECRET_FIELDS}
+ * anywhere, and the values of credential headers in routes' `set`/`add` edits (pairs).
+ */
+function redacted(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    for (const item of value) redacted(item);
+    return value;
+  }
+  if (typeof value !== "object" || value === null) return value;
+  const o = value as Record<string, unknown>;
+  for (const [name, field] of Object.entries(o)) {
+    if (SECRET_FIELDS.has(name) && (typeof field === "string" || typeof field === "number")) o[name] = "[redacted]";
+    else if ((name === "set" || name === "add") && Array.isArray(field)) {
+      for (const pair of field) if (Array.isArray(pair) && typeof pair[0] === "string" && SECRET_HEADERS.test(pair[0])) pair[1] = "[redacted]";
+    } else redacted(field);
+  }
+  return o;
 }

@@ -190,17 +190,25 @@ describe("GatewayAdminState: open connections of every process", () => {
 });
 
 describe("GatewayAdminState: the config it shows", () => {
-  it("redacts the admin token, the CA key path and proxy users' password hashes", () => {
+  it("redacts the admin token, key paths, proxy users' password hashes and credential headers a rule sets", () => {
     const hash = `pbkdf2-sha256$100000$${btoa("0123456789abcdef")}$${btoa("0123456789abcdef0123456789abcdef")}`;
     const config = parseConfig({
-      listeners: LISTENERS_A,
+      listeners: [...LISTENERS_A, { name: "web", mode: "reverse", listen: "127.0.0.1:8443", tls: { certificates: [{ cert: "app.pem", key: "/etc/tg/app-key.pem" }] } }],
       admin: { listen: "127.0.0.1:9090", token: "t0ken-secret-value" },
       proxyAuth: { users: [{ name: "alice", passwordHash: hash, groups: ["ops"] }] },
+      reverse: {
+        pools: { app: { backends: ["http://127.0.0.1:8080"] } },
+        routes: [{ id: "app", hosts: ["app.test"], pool: "app", requestHeaders: { set: { Authorization: "Bearer s3cr3t-bearer", "X-Env": "prod" } } }],
+      },
     });
     const state = new GatewayAdminState({ live: { config } } as unknown as Gateway, {});
     const shown = JSON.stringify(state.redactedConfig());
     assert.ok(!shown.includes(hash), "no hash");
     assert.ok(!shown.includes("t0ken-secret-value"), "no token");
+    assert.ok(!shown.includes("app-key.pem"), "no key path");
+    assert.ok(!shown.includes("s3cr3t-bearer"), "no credential a route sets");
+    assert.ok(shown.includes('["X-Env","prod"]'), "other headers are shown");
+    assert.ok(shown.includes("app.pem"), "certificate paths are shown");
     const users = (state.redactedConfig() as { proxyAuth: { users: { name: string; passwordHash: string; groups: string[] }[] } }).proxyAuth.users;
     assert.deepEqual(users, [{ name: "alice", passwordHash: "[redacted]", groups: ["ops"] }]);
     assert.equal(config.proxyAuth?.users[0]?.passwordHash, hash, "the config in force is untouched");
