@@ -28,14 +28,25 @@ export function userChanges(before: Config["proxyAuth"], after: Config["proxyAut
   // certificate whose groups it told): a change to it (another server, another part of the
   // tree) ends their connections; so does one that starts telling certificate users' groups
   const directoryChanged = JSON.stringify(dirBefore) !== JSON.stringify(after.ldap) && (dirBefore !== undefined || after.ldap?.certificateUsers !== undefined);
-  // a new local user of a name takes it over from the directory, or gives a certificate user groups
-  const takenOver = (name: string) => !was.has(name) && now.has(name) && (dirBefore !== undefined || (now.get(name)!.groups?.length ?? 0) > 0);
-  let changed = directoryChanged || [...now.keys()].some(takenOver);
+  // A new local user takes a name over. With a directory before, the name in any case: it
+  // is asked of the directory no more (password users, and certificate users' groups).
+  // Without one, the same name, when the local user gives a certificate user groups.
+  const wasFolded = new Set([...was.keys()].map((n) => n.toLowerCase()));
+  const newFolded = new Map([...now.keys()].filter((n) => !wasFolded.has(n.toLowerCase())).map((n) => [n.toLowerCase(), n]));
+  const takenOver = (name: string): string | undefined => {
+    if (was.has(name)) return undefined;
+    if (dirBefore !== undefined) return newFolded.get(name.toLowerCase());
+    return (now.get(name)?.groups?.length ?? 0) > 0 ? name : undefined;
+  };
+  const newLocal = dirBefore !== undefined ? newFolded.size > 0 : [...now.keys()].some((n) => takenOver(n) !== undefined);
+  let changed = directoryChanged || newLocal;
   for (const [name, u] of was) if (changeOf(u, now.get(name)) !== undefined) changed = true;
   if (!changed) return undefined;
   return (name) => {
     if (!was.has(name)) {
-      if (now.has(name)) return takenOver(name) ? `user ${JSON.stringify(name)} is now a local user` : undefined;
+      const local = takenOver(name);
+      if (local !== undefined) return local === name ? `user ${JSON.stringify(name)} is now a local user` : `user ${JSON.stringify(name)} is now local user ${JSON.stringify(local)}'s name`;
+      if (now.has(name)) return undefined;
       if (!directoryChanged) return undefined;
       if (dirBefore === undefined) return `the groups of user ${JSON.stringify(name)} are read from the directory now`;
       return after.ldap ? `user ${JSON.stringify(name)} signed in through the directory, whose settings changed` : `user ${JSON.stringify(name)} signed in through the directory, which is no longer used`;

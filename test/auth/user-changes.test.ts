@@ -61,7 +61,12 @@ describe("userChanges: certificate users", () => {
     const fromNothing = userChanges(undefined, { ...auth({}), ldap: { ...ldap, groups, certificateUsers } });
     assert.equal(fromNothing?.("zoe@corp.example"), 'the groups of user "zoe@corp.example" are read from the directory now', "no proxyAuth before");
     assert.equal(userChanges(auth({ alice: "h1" }), { ...auth({ alice: "h1" }), ldap }), undefined, "a directory for passwords only gives certificate users nothing");
-    const dropped = userChanges({ ...auth({}), ldap: { ...ldap, groups, certificateUsers } }, { ...auth({}), ldap: { ...ldap, groups } });
+    const withReader = { ...auth({}), ldap: { ...ldap, groups, certificateUsers } };
+    const daveLocal = userChanges(withReader, { ...auth({ dave: "h" }), ldap: { ...ldap, groups, certificateUsers } });
+    assert.equal(daveLocal?.("Dave"), 'user "Dave" is now local user "dave"\'s name', "the directory is asked about Dave no more");
+    assert.equal(daveLocal?.("dave"), 'user "dave" is now a local user');
+    assert.equal(daveLocal?.("erin"), undefined);
+    const dropped = userChanges(withReader, { ...auth({}), ldap: { ...ldap, groups } });
     assert.equal(dropped?.("zoe@corp.example"), 'user "zoe@corp.example" signed in through the directory, whose settings changed');
   });
 

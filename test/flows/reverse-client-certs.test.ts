@@ -116,7 +116,12 @@ describe("reverse listener with client certificates", () => {
       named(h, "10.0.0.1", 80, "ok", seen);
       const s = state(routes(), pools, [], { store: store(), clientCertificates: policy(fakeTrust()) });
       const directory: Partial<FlowContext> = {
-        userGroups: (user) => user === "zoe" ? Promise.reject(new DirectoryUnavailableError("cannot reach the directory ldaps://dc.test: timed out")) : Promise.resolve(user === "dave" ? ["ops"] : []),
+        userGroups: (user) =>
+          user === "zoe"
+            ? Promise.reject(new DirectoryUnavailableError("cannot reach the directory ldaps://dc.test: timed out"))
+            : user === "amy"
+            ? Promise.resolve({ refused: 'the directory has no entry with uid "amy" below "ou=people,dc=test", and groups.required is set' })
+            : Promise.resolve(user === "dave" ? ["ops"] : []),
       };
       assert.deepEqual((await connection(h, s, "cert:dave", [get("/admin/x")], directory)).map((r) => r.status), [200], "a member of ops, by the directory");
       assert.deepEqual((await connection(h, s, "cert:bob", [get("/admin/x")], directory)).map((r) => r.status), [403]);
@@ -124,8 +129,14 @@ describe("reverse listener with client certificates", () => {
       assert.equal(down?.status, 503);
       assert.match(down?.body ?? "", /Sign-ins cannot be checked now; retry after 5 s/);
       assert.equal(down?.retryAfter, "5");
+      const [amy] = await connection(h, s, "cert:amy", [get("/")], directory);
+      assert.equal(amy?.status, 403);
+      assert.match(amy?.body ?? "", /user "amy" is in no group that may sign in/);
+      assert.ok(!amy?.body.includes("ou=people"), "the client is not shown the directory's tree");
+      const amyLine = h.requestRecords.at(-1);
+      assert.deepEqual([amyLine?.rule, amyLine?.reason], ["client-certificate", 'the directory has no entry with uid "amy" below "ou=people,dc=test", and groups.required is set']);
       assert.equal(seen.length, 1, "only dave's request reached the backend");
-      const last = h.requestRecords.at(-1);
+      const last = h.requestRecords.find((q) => q.status === 503);
       assert.deepEqual([last?.status, last?.rule, last?.reason], [503, "client-certificate", "not checked: cannot reach the directory ldaps://dc.test: timed out"]);
     });
   });
