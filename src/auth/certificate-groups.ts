@@ -8,13 +8,11 @@
  * under way at once are one.
  * @module
  */
-import type { GroupSettings } from "./ldap/user-groups.ts";
-import { UserGroups } from "./ldap/user-groups.ts";
+import { type GroupSettings, UserGroups } from "./ldap/user-groups.ts";
 import { DIRECTORY_NAME_RE } from "./ldap/directory.ts";
 import { bindResultText, type DirectoryDial, DirectoryUnavailableError, errorText, inDirectorySession } from "./ldap/directory-session.ts";
-import { GateFullError } from "./derivation-gate.ts";
+import { type DerivationGate, GateFullError } from "./derivation-gate.ts";
 import { DIRECTORY_GATE, groupList } from "./proxy-auth.ts";
-import type { DerivationGate } from "./derivation-gate.ts";
 
 /** A certificate user's groups (lower case, sorted), or why they may not sign in. */
 export type CertificateGroupsVerdict = readonly string[] | { readonly refused: string };
@@ -69,7 +67,7 @@ export class DirectoryCertificateGroups {
   groupsOf(user: string): CertificateGroupsVerdict | Promise<CertificateGroupsVerdict> {
     const known = this.#known.get(user);
     if (known && known.until > this.#now()) return known.verdict;
-    if (!DIRECTORY_NAME_RE.test(user)) return this.#judge(user, [], "is not a name the directory is asked about (letters, digits and ._@- only)");
+    if (!DIRECTORY_NAME_RE.test(user)) return this.#judge(user, [], `${JSON.stringify(user)} is not a name the directory is asked about (letters, digits and ._@- only)`);
     let asking = this.#asking.get(user);
     if (!asking) {
       asking = this.#ask(user).then((verdict) => {
@@ -103,7 +101,7 @@ export class DirectoryCertificateGroups {
         }
         step = `could not tell ${JSON.stringify(user)}'s groups`;
         const groups = await this.#reader.readFound(ask, answers, searchBase, userAttribute, user);
-        if (groups === undefined) return this.#judge(user, [], `has no entry with ${userAttribute} ${JSON.stringify(user)} below ${JSON.stringify(searchBase)}`);
+        if (groups === undefined) return this.#judge(user, [], `the directory has no entry with ${userAttribute} ${JSON.stringify(user)} below ${JSON.stringify(searchBase)}`);
         return this.#judge(user, groups);
       } catch (e) {
         if (e instanceof DirectoryUnavailableError) throw e;
@@ -112,13 +110,15 @@ export class DirectoryCertificateGroups {
     });
   }
 
-  /** `groups`, unless `groups.required` refuses a user in none. `why`: why there are none. */
-  #judge(user: string, groups: readonly string[], why?: string): CertificateGroupsVerdict {
+  /**
+   * `groups`, unless `groups.required` refuses a user in none. `none`: why there are none,
+   * when it is not that the entry lists none (within `within`).
+   */
+  #judge(user: string, groups: readonly string[], none?: string): CertificateGroupsVerdict {
     if (groups.length > 0 || !this.#settings.groups.required) return groups;
     const { within } = this.#settings.groups;
-    const shown = JSON.stringify(user);
-    const none = why === undefined ? `the directory shows ${shown} in no group${within === undefined ? "" : ` within ${JSON.stringify(within)}`}` : why.startsWith("is ") ? `${shown} ${why}` : `the directory ${why}`;
-    return { refused: `${none}, and groups.required is set` };
+    const why = none ?? `the directory shows ${JSON.stringify(user)} in no group${within === undefined ? "" : ` within ${JSON.stringify(within)}`}`;
+    return { refused: `${why}, and groups.required is set` };
   }
 }
 
