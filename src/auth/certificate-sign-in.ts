@@ -9,6 +9,7 @@ import type { ClientCertificateTrust, VerifiedClientCertificate } from "../pki/c
 import { USER_NAME_RE } from "../config/schema-kit.ts";
 import type { CertificateGroupsOf } from "./certificate-groups.ts";
 import { DirectoryUnavailableError } from "./ldap/directory-session.ts";
+import { DIRECTORY_RETRY_AFTER_MS, uncheckedAnswer } from "./proxy-auth.ts";
 
 /** A listener's `tls.clientCertificates` as in force. */
 export interface ClientCertificatePolicy {
@@ -37,8 +38,13 @@ export type CertificateSignIn =
 /** The flow rule of a refusal, in flow lines and block pages. */
 export const CERTIFICATE_RULE = "client-certificate";
 
-/** `Retry-After` (seconds) when the directory could not tell a certificate user's groups, as for a password. */
-export const CERTIFICATE_RETRY_AFTER_S = 5;
+/**
+ * The answer to a request whose certificate user's groups the directory could not tell:
+ * `503` with `Retry-After`, as for a password it could not check.
+ */
+export function uncheckedCertificateAnswer(signIn: { readonly reason: string }): { readonly status: 429 | 503; readonly message: string; readonly retryAfter: string } {
+  return uncheckedAnswer({ ok: false, reason: signIn.reason, retryAfterMs: DIRECTORY_RETRY_AFTER_MS, busy: true, unavailable: true })!;
+}
 
 /**
  * What `der` (the client's certificate, null for none) makes of a request under `policy`.

@@ -6,6 +6,7 @@ import { type DirectoryDial, LdapDirectory } from "./ldap/directory.ts";
 import { certificateGroupsOf, type CertificateGroupsOf, DirectoryCertificateGroups } from "./certificate-groups.ts";
 import { type BasicCredentials, createBasicCredentials, createProxyAuth, type ProxyAuth } from "./proxy-auth.ts";
 import { PROCESS_GATE } from "./derivation-gate.ts";
+import { readPasswordFile } from "../config/password-file.ts";
 import { familiarToForget } from "./user-changes.ts";
 import { type SignInCounts, SignInThrottle } from "./sign-in-throttle.ts";
 
@@ -82,12 +83,7 @@ function ldapDirectory(ldap: LdapConfig, dial: DirectoryDial): LdapDirectory {
 function certificateDirectory(ldap: LdapConfig, dial: DirectoryDial, deps: DirectoryDeps): DirectoryCertificateGroups | undefined {
   const c = ldap.certificateUsers;
   if (!c || !ldap.groups) return undefined;
-  let password: string;
-  try {
-    password = deps.readText(c.passwordFile).replace(/\r?\n$/, "");
-  } catch (e) {
-    throw new Error(`cannot read proxyAuth.ldap.certificateUsers.passwordFile "${c.passwordFile}": ${(e as { code?: string }).code ?? String(e)}`);
-  }
+  const password = readPasswordFile(deps.readText, "proxyAuth.ldap.certificateUsers.passwordFile", c.passwordFile);
   // an empty password would make the bind an unauthenticated one, which many servers accept
   if (password === "") throw new Error(`proxyAuth.ldap.certificateUsers.passwordFile "${c.passwordFile}" is empty: the gateway never binds without a password`);
   return new DirectoryCertificateGroups(

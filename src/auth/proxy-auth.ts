@@ -64,6 +64,9 @@ export interface SignInMemory {
 }
 
 /** How long a verified credential is remembered (PBKDF2 is deliberately slow). */
+/** How long a client is told to wait when the directory cannot tell (`Retry-After`). */
+export const DIRECTORY_RETRY_AFTER_MS = 5000;
+
 const CACHE_MS = 5 * 60_000;
 const CACHE_MAX = 1024;
 
@@ -155,7 +158,7 @@ export function createBasicCredentials(
         }
       } catch (e) {
         attempt.uncounted(); // not the client's failure
-        if (e instanceof DirectoryUnavailableError) return { ok: false, reason: `not checked: ${e.message}`, retryAfterMs: 5000, busy: true, unavailable: true };
+        if (e instanceof DirectoryUnavailableError) return { ok: false, reason: `not checked: ${e.message}`, retryAfterMs: DIRECTORY_RETRY_AFTER_MS, busy: true, unavailable: true };
         if (!(e instanceof GateFullError)) throw e;
         return { ok: false, reason: `not checked: the gateway is busy checking other sign-ins (${e.message})`, retryAfterMs: 1000, busy: true };
       }

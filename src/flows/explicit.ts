@@ -12,7 +12,7 @@ import { parseHostPort } from "../protocol/http-authority.ts";
 import { answerable } from "./next-request.ts";
 import { readRequest } from "./read-head.ts";
 import { clientAddressText, originalClient } from "../reverse/forwarded.ts";
-import { CERTIFICATE_RETRY_AFTER_S, CERTIFICATE_RULE } from "../auth/certificate-sign-in.ts";
+import { CERTIFICATE_RULE, uncheckedCertificateAnswer } from "../auth/certificate-sign-in.ts";
 import type { ConnectionCertificate } from "../auth/connection-certificate.ts";
 
 /** Methods never proxied: TRACE would reflect credentials (XST); PRI is an HTTP/2 preface. */
@@ -78,20 +78,17 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
       flow.record.userAgent = userAgentOf(head.headers);
       if (transparentPort === undefined) namedClient(client, head, ctx, flow);
       const byCertificate = await certificate?.signIn();
-      if (byCertificate?.kind === "refused") {
+      if (byCertificate?.kind === "refused" || byCertificate?.kind === "unchecked") {
         flow.record.decision = "deny";
         flow.record.rule = CERTIFICATE_RULE;
         flow.record.reason = byCertificate.reason;
-        await answerError(client, src, flow, 403, byCertificate.said ?? `A valid client certificate is required: ${byCertificate.reason}`, { method: head.method });
-        return;
-      }
-      if (byCertificate?.kind === "unchecked") {
-        // the directory cannot tell the certificate user's groups: not the client's failure
-        flow.record.decision = "deny";
-        flow.record.rule = CERTIFICATE_RULE;
-        flow.record.reason = byCertificate.reason;
-        const retryAfter = String(CERTIFICATE_RETRY_AFTER_S);
-        await answerError(client, src, flow, 503, `Sign-ins cannot be checked now; retry after ${retryAfter} s`, { headers: [["Retry-After", retryAfter]], method: head.method });
+        if (byCertificate.kind === "refused") {
+          await answerError(client, src, flow, 403, byCertificate.said ?? `A valid client certificate is required: ${byCertificate.reason}`, { method: head.method });
+        } else {
+          // the directory cannot tell the certificate user's groups: not the client's failure
+          const unchecked = uncheckedCertificateAnswer(byCertificate);
+          await answerError(client, src, flow, unchecked.status, unchecked.message, { headers: [["Retry-After", unchecked.retryAfter]], method: head.method });
+        }
         return;
       }
       // a certificate that signed the client in stands for its password

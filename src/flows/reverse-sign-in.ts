@@ -4,7 +4,7 @@
  * route with `basicAuth`, that user or the password's, held to the route's users and groups.
  * @module
  */
-import { CERTIFICATE_RETRY_AFTER_S, CERTIFICATE_RULE } from "../auth/certificate-sign-in.ts";
+import { CERTIFICATE_RULE, uncheckedCertificateAnswer } from "../auth/certificate-sign-in.ts";
 import type { ConnectionCertificate } from "../auth/connection-certificate.ts";
 import { basicChallenge, uncheckedAnswer } from "../auth/proxy-auth.ts";
 import type { HeaderList } from "../protocol/http-headers.ts";
@@ -47,9 +47,8 @@ export async function requestCertificate(certificate: ConnectionCertificate): Pr
     return { refused: { status: 403, message, end: "denied", rule: CERTIFICATE_RULE, proxyError: "destination_denied", ...(signIn.said ? { logReason: signIn.reason } : {}) } };
   }
   if (signIn.kind === "unchecked") {
-    const retryAfter = String(CERTIFICATE_RETRY_AFTER_S);
-    const message = `Sign-ins cannot be checked now; retry after ${retryAfter} s`;
-    return { refused: { status: 503, message, end: "error", rule: CERTIFICATE_RULE, headers: [["Retry-After", retryAfter]], logReason: signIn.reason } };
+    const { status, message, retryAfter } = uncheckedCertificateAnswer(signIn);
+    return { refused: { status, message, end: "error", rule: CERTIFICATE_RULE, headers: [["Retry-After", retryAfter]], logReason: signIn.reason } };
   }
   return { certified: signIn.kind === "user" ? { user: signIn.user, groups: signIn.groups } : undefined };
 }

@@ -1,4 +1,5 @@
 import type { Config } from "../config/config.ts";
+import { readPasswordFile } from "../config/password-file.ts";
 import { basicAuthorization, type ParentProxy } from "./tunnel.ts";
 
 /**
@@ -13,12 +14,7 @@ export function parentTable(config: Config, readText: (path: string) => string, 
     let authorization: string | undefined;
     let credentials: { username: string; password: string } | undefined;
     if (p.username !== undefined && p.passwordFile !== undefined) {
-      let password: string;
-      try {
-        password = readText(p.passwordFile).replace(/\r?\n$/, "");
-      } catch (e) {
-        throw new Error(`cannot read parents.${name}.passwordFile "${p.passwordFile}": ${(e as { code?: string }).code ?? String(e)}`);
-      }
+      const password = readPasswordFile(readText, `parents.${name}.passwordFile`, p.passwordFile);
       if (p.protocol === "socks5" && new TextEncoder().encode(password).length > 255) {
         throw new Error(`parents.${name}.passwordFile "${p.passwordFile}": a SOCKS5 password is at most 255 bytes`);
       }
