@@ -5,12 +5,7 @@
  * @module
  */
 
-const ESCAPES: Readonly<Record<string, string>> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
-}
+export { escapeHtml } from "../block/page-template.ts";
 
 /** A random nonce for a `Content-Security-Policy` (128 bits, base64). */
 export function cspNonce(): string {

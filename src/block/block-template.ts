@@ -4,6 +4,9 @@
  * block portal) percent-encodes it. An unknown placeholder is an error at compile time, so
  * a typo shows when the config is loaded, not as a hole in the page.
  */
+import { compilePageTemplate, fillPageTemplate, type PageTemplate } from "./page-template.ts";
+
+export { escapeHtml } from "./page-template.ts";
 
 /** What a block page may say about a denied request. */
 export interface BlockInfo {
@@ -31,44 +34,20 @@ export interface BlockInfo {
 export const PLACEHOLDERS = ["host", "port", "url", "rule", "reason", "message", "client", "user", "listener", "time"] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
-/** Largest template accepted (a block page is small; a huge one is a mistake). */
-export const MAX_TEMPLATE_BYTES = 256 * 1024;
-
 /** What `{{message}}` says when the rule has no message of its own. */
 export const DEFAULT_MESSAGE = "This address is blocked by your organisation's web gateway policy.";
 
-const SLOT_RE = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
-
-/** A compiled template: literal text with slots between. */
-export interface BlockTemplate {
-  /** `literals.length === slots.length + 1`. */
-  readonly literals: readonly string[];
-  readonly slots: readonly Placeholder[];
-}
+/** A compiled block page template (or block portal URL). */
+export type BlockTemplate = PageTemplate<Placeholder>;
 
 /**
  * Splits `text` into literals and placeholders.
  *
  * @throws {Error} on an unknown placeholder (naming it and the known ones) or a template
- * over {@link MAX_TEMPLATE_BYTES}.
+ * over 256 KiB (`MAX_TEMPLATE_BYTES`).
  */
 export function compileBlockTemplate(text: string): BlockTemplate {
-  if (text.length > MAX_TEMPLATE_BYTES) throw new Error(`block page template is ${text.length} characters; at most ${MAX_TEMPLATE_BYTES}`);
-  const literals: string[] = [];
-  const slots: Placeholder[] = [];
-  let last = 0;
-  for (const m of text.matchAll(SLOT_RE)) {
-    const name = m[1] as string;
-    if (!(PLACEHOLDERS as readonly string[]).includes(name)) {
-      const line = text.slice(0, m.index).split("\n").length;
-      throw new Error(`unknown placeholder {{${name}}} at line ${line}; known: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(" ")}`);
-    }
-    literals.push(text.slice(last, m.index));
-    slots.push(name as Placeholder);
-    last = m.index + m[0].length;
-  }
-  literals.push(text.slice(last));
-  return { literals, slots };
+  return compilePageTemplate(text, PLACEHOLDERS);
 }
 
 /** The text a placeholder stands for (before escaping). */
@@ -87,16 +66,5 @@ export function placeholderValue(info: BlockInfo, name: Placeholder): string {
 
 /** Fills `template`, passing each value through `escape`. */
 export function fillBlockTemplate(template: BlockTemplate, info: BlockInfo, escape: (text: string) => string): string {
-  let out = template.literals[0] as string;
-  for (let i = 0; i < template.slots.length; i++) {
-    out += escape(placeholderValue(info, template.slots[i] as Placeholder)) + (template.literals[i + 1] as string);
-  }
-  return out;
+  return fillPageTemplate(template, (name) => placeholderValue(info, name), escape);
 }
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c] as string);
-}
-
-const HTML_ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type BlockInfo, compileBlockTemplate, DEFAULT_MESSAGE, escapeHtml, fillBlockTemplate, MAX_TEMPLATE_BYTES, PLACEHOLDERS } from "../../src/block/block-template.ts";
+import { type BlockInfo, compileBlockTemplate, DEFAULT_MESSAGE, escapeHtml, fillBlockTemplate, PLACEHOLDERS } from "../../src/block/block-template.ts";
+import { MAX_TEMPLATE_BYTES } from "../../src/block/page-template.ts";
 
 const INFO: BlockInfo = {
   host: "ads.example",

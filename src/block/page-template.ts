@@ -1,0 +1,60 @@
+/**
+ * Page templates: text with `{{name}}` placeholders from a fixed set, compiled once and
+ * filled per answer. The block page and the reverse proxy's error page are such templates,
+ * each with its own names. An unknown placeholder is an error at compile time, so a typo
+ * shows when the config is loaded, not as a hole in the page.
+ * @module
+ */
+
+/** Largest template accepted (a page is small; a huge one is a mistake). */
+export const MAX_TEMPLATE_BYTES = 256 * 1024;
+
+const SLOT_RE = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
+
+/** A compiled template: literal text with slots between. */
+export interface PageTemplate<N extends string> {
+  /** `literals.length === slots.length + 1`. */
+  readonly literals: readonly string[];
+  readonly slots: readonly N[];
+}
+
+/**
+ * Splits `text` into literals and placeholders, each one of `names`.
+ *
+ * @throws {Error} on an unknown placeholder (naming it, its line and the known ones) or a
+ * template over {@link MAX_TEMPLATE_BYTES}
+ */
+export function compilePageTemplate<N extends string>(text: string, names: readonly N[]): PageTemplate<N> {
+  if (text.length > MAX_TEMPLATE_BYTES) throw new Error(`the template is ${text.length} characters; at most ${MAX_TEMPLATE_BYTES}`);
+  const literals: string[] = [];
+  const slots: N[] = [];
+  let last = 0;
+  for (const m of text.matchAll(SLOT_RE)) {
+    const name = m[1] as string;
+    if (!(names as readonly string[]).includes(name)) {
+      const line = text.slice(0, m.index).split("\n").length;
+      throw new Error(`unknown placeholder {{${name}}} at line ${line}; known: ${names.map((p) => `{{${p}}}`).join(" ")}`);
+    }
+    literals.push(text.slice(last, m.index));
+    slots.push(name as N);
+    last = m.index + m[0].length;
+  }
+  literals.push(text.slice(last));
+  return { literals, slots };
+}
+
+/** Fills `template` with `value(name)` for each placeholder, passed through `escape`. */
+export function fillPageTemplate<N extends string>(template: PageTemplate<N>, value: (name: N) => string, escape: (text: string) => string): string {
+  let out = template.literals[0] as string;
+  for (let i = 0; i < template.slots.length; i++) {
+    out += escape(value(template.slots[i] as N)) + (template.literals[i + 1] as string);
+  }
+  return out;
+}
+
+const HTML_ENTITIES: Readonly<Record<string, string>> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+/** Escapes text for HTML element content and quoted attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c] ?? c);
+}
