@@ -25,7 +25,7 @@ import { Registry } from "./metrics/registry.ts";
 import { parentTable } from "./parent/parent-table.ts";
 import { hostListProblems } from "./policy/load-host-lists.ts";
 import { readSyslogTls } from "./log/syslog-output.ts";
-import { buildReverse } from "./reverse/generation.ts";
+import { buildReverse, reverseErrorPages } from "./reverse/generation.ts";
 import { listenerClientCertificates, loadClientTrusts } from "./reverse/client-trusts.ts";
 import { certificateSubject, certificateValidity, decodePem } from "./pki/mod.ts";
 
@@ -62,7 +62,8 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
     try {
       await part();
     } catch (e) {
-      problems.push(e instanceof Error ? e.message : String(e));
+      const message = e instanceof Error ? e.message : String(e);
+      if (!problems.includes(message)) problems.push(message); // a file two parts read is named once
     }
   };
   const expiry = (what: string, notAfter: Date) => {
@@ -114,6 +115,9 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
     }
   }
   warnings.push(...uncertifiedRoutes(config), ...idleIdentityTrust(config), ...idleCertificateReader(config));
+  // on its own: building the reverse proxy stops at its first problem
+  const errorPages = config.reverse?.errorPages;
+  if (errorPages) await attempt(() => reverseErrorPages(errorPages, deps.readText));
   await attempt(() => {
     const generation = buildReverse(config, {
       runtime: deps.runtime,

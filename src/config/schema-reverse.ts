@@ -125,6 +125,11 @@ export const reverseSchema = object({
   ),
   /** TLS connections routed by SNI to a pool without being terminated. */
   passthrough: v.optional(passthroughSchema, []),
+  /** What visitors see of the gateway's own error answers (`reverse/error-pages.ts`). */
+  errorPages: v.optional(object({
+    template: v.optional(filePath),
+    detailsFor: v.optional(cidrList, []),
+  }), {}),
 });
 
 type Issue = { message: string; path: [string | number, unknown][] };
@@ -252,7 +257,13 @@ export function toReverseConfig(wire: WireReverse, defaultConnectTimeoutMs: numb
       : {}),
     log: r.log,
   }));
-  return { pools, routes, passthrough: toPassthrough(wire.passthrough) };
+  const { template, detailsFor } = wire.errorPages;
+  return {
+    pools,
+    routes,
+    passthrough: toPassthrough(wire.passthrough),
+    errorPages: { ...(template === undefined ? {} : { template }), detailsFor: [...detailsFor] },
+  };
 }
 
 function toHostHeader(h: WireHostHeader): HostHeaderConfig {

@@ -36,15 +36,23 @@ export interface AnswerOptions {
   readonly headers?: readonly (readonly [string, string])[] | undefined;
   /** The method of the request answered, when known: a `HEAD` gets the head alone (RFC 9110 §9.3.2). */
   readonly method?: string | undefined;
+  /** The body instead of the message and a line break (an HTML page), and its `Content-Type`. */
+  readonly body?: { readonly text: string; readonly type: string } | undefined;
+}
+
+/** The reason phrase of `status` ("Error" for one the gateway does not answer with). */
+export function reasonPhrase(status: number): string {
+  return REASONS[status] ?? "Error";
 }
 
 /** Bytes of a short error response with an RFC 9209 Proxy-Status field. */
 export function errorAnswer(status: number, message: string, options: AnswerOptions = {}): Uint8Array {
   const headers: (readonly [string, string])[] = [
+    ...(options.body ? [["Content-Type", options.body.type] as const] : []),
     ...(options.headers ?? []),
     ["Proxy-Status", `tollgate; error=${options.proxyError ?? proxyStatusError(status)}; details=${JSON.stringify(message.replace(/[^\x20-\x7e]/g, "?"))}`],
   ];
-  return errorResponse(status, REASONS[status] ?? "Error", message + "\n", headers, { omitBody: options.method === "HEAD" });
+  return errorResponse(status, reasonPhrase(status), options.body?.text ?? message + "\n", headers, { omitBody: options.method === "HEAD" });
 }
 
 /** The answer to a successful CONNECT. */

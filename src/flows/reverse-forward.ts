@@ -304,8 +304,9 @@ export async function forwardReverse(
         return { kind: "failed", status: 504, message: `Backend ${name} did not answer within ${req.pool.timeoutMs} ms`, proxyError: "connection_timeout", backend: name };
       }
       const status = e instanceof HttpParseError ? e.status : 502;
-      // 408: the client's request body stopped arriving; nothing the backend did
-      const message = status === 408 ? errorText(e) : `Backend ${name}: ${errorText(e)}`;
+      // a 4xx is the client's request body at fault (malformed, or it stopped arriving:
+      // the backend's answer fails with 502): nothing the backend did, nor a name to show it
+      const message = status < 500 ? errorText(e) : `Backend ${name}: ${errorText(e)}`;
       return { kind: "failed", status, message, backend: name };
     } finally {
       req.pool.pool.ended(inFlight);

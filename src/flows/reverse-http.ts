@@ -26,7 +26,8 @@ import { originalClient } from "../reverse/forwarded.ts";
 import { inForce, type ReverseListenerState } from "../reverse/listener-state.ts";
 import { clientAllowed } from "../reverse/routes.ts";
 import { clientRateKey } from "../policy/rate-limiter.ts";
-import { answerAndClose, lingerClose } from "./answers.ts";
+import { ReverseErrorPages } from "../reverse/error-pages.ts";
+import { lingerClose, sendAndClose } from "./answers.ts";
 import { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
@@ -130,6 +131,7 @@ export async function serveReverseHttp(
     const shownHost = hostField ?? (host ? hostText(host) : "");
     const state = inForce(current);
     const trusted = state?.trust.has(client.remote.address) ?? false;
+    const clientIp = state ? originalClient(head.headers, client.remote.address, state.trust) : client.remote.address;
     const requestId = requestIdFor(head.headers, trusted);
     const req: RequestRecord = {
       ...requestRecord(r, head, host ? hostText(host) : shownHost, localPort, `${info.proto}://${shownHost}${target}`),
@@ -155,13 +157,31 @@ export async function serveReverseHttp(
       reason: string,
       end: string,
       proxyError?: string,
-      more: { readonly headers?: readonly (readonly [string, string])[]; readonly logReason?: string } = {},
+      more: {
+        readonly headers?: readonly (readonly [string, string])[];
+        readonly logReason?: string;
+        /** The reason names the gateway's inside: only `errorPages.detailsFor` clients are shown it (default: a 5xx's). */
+        readonly internal?: boolean;
+      } = {},
     ): Promise<ReverseHttpResult> => {
       const refusal = status === 401 || status === 403 || status === 404 || status === 429; // a decision, not an error
       req.status = status;
       req.reason = more.logReason ?? reason;
       logRequest(true, refusal ? undefined : reason);
-      await answerAndClose(client, cR, status, reason, { proxyError, headers: [...(more.headers ?? []), [REQUEST_ID_FIELD, requestId]], method: head.method });
+      const answer = (state?.errorPages ?? ReverseErrorPages.default).answer({
+        status,
+        message: reason,
+        ...(more.internal === undefined ? {} : { internal: more.internal }),
+        client: clientIp,
+        requestId,
+        method: head.method,
+        accept: head.headers.get("accept"),
+        host: req.host,
+        url: req.url,
+        proxyError,
+        headers: [...(more.headers ?? []), [REQUEST_ID_FIELD, requestId]],
+      });
+      await sendAndClose(client, cR, answer);
       return done(end, refusal ? undefined : reason);
     };
 
@@ -179,7 +199,12 @@ export async function serveReverseHttp(
         req.user = no.user;
         r.user = no.user;
       }
-      return refuse(no.status, no.message, no.end, no.proxyError, { ...(no.headers ? { headers: no.headers } : {}), ...(no.logReason === undefined ? {} : { logReason: no.logReason }) });
+      // written for the user, and saying nothing of the inside (the log has the rest): to everyone
+      return refuse(no.status, no.message, no.end, no.proxyError, {
+        ...(no.headers ? { headers: no.headers } : {}),
+        ...(no.logReason === undefined ? {} : { logReason: no.logReason }),
+        internal: false,
+      });
     };
     if (REFUSED_METHODS.has(head.method)) return refuse(405, `Method "${head.method}" is not accepted here`, "error");
     if (hostField !== undefined && !host) return refuse(400, `Invalid Host ${JSON.stringify(hostField)}`, "error");
@@ -199,15 +224,14 @@ export async function serveReverseHttp(
     }
     const route = found.route;
     req.rule = route.id;
-    const clientIp = originalClient(head.headers, client.remote.address, state.trust);
     if (route.clients && !clientAllowed(route.clients, clientIp)) {
-      return refuse(403, `Client ${clientIp} is not allowed on route "${route.id}"`, "denied", "destination_denied");
+      return refuse(403, `Client ${clientIp} is not allowed on route "${route.id}"`, "denied", "destination_denied", { internal: true });
     }
     if (route.deny) {
       const d = route.deny.decide({ host: host ?? { kind: "ipv4", address: "0.0.0.0" }, path: target, method: head.method });
       if (d.action === "deny") {
         req.rule = d.ruleId;
-        return refuse(403, `Blocked by route "${route.id}": ${d.reason}`, "denied", "destination_denied");
+        return refuse(403, `Blocked by route "${route.id}": ${d.reason}`, "denied", "destination_denied", { internal: true });
       }
     }
     const limit = route.config.rateLimit;
@@ -220,6 +244,7 @@ export async function serveReverseHttp(
       const whose = limit.per === "client" ? `client ${bucket}` : "all clients together";
       return refuse(429, `Too many requests on route "${route.id}": ${whose} over ${limit.requestsPerSecond} requests/s (burst ${limit.burst}); retry after ${seconds} s`, "denied", undefined, {
         headers: [["Retry-After", String(seconds)]],
+        internal: true,
       });
     }
     const signedIn = await routeUser(route, certified, state, head.headers, clientIp);

@@ -69,7 +69,14 @@ export async function routeUser(
   const auth = route.config.basicAuth;
   if (!auth) return { user: certified?.user ?? null };
   const groups = auth.groups?.map((g) => g.toLowerCase());
-  const notListed = (user: string): SignInRefusal => ({ status: 403, message: `User ${JSON.stringify(user)} is not allowed on route "${route.id}"`, end: "denied", proxyError: "destination_denied" });
+  // the client is not told the route's id (an inside name, see reverse/error-pages.ts); the log is
+  const notListed = (user: string): SignInRefusal => ({
+    status: 403,
+    message: `User ${JSON.stringify(user)} is not allowed here`,
+    logReason: `User ${JSON.stringify(user)} is not allowed on route "${route.id}"`,
+    end: "denied",
+    proxyError: "destination_denied",
+  });
   if (certified) {
     // the certificate signed the user in: no password asked, the route's users and groups decide
     return whoMatches(auth.users, groups?.length ? groups : undefined, certified) ? { user: certified.user } : { refused: notListed(certified.user) };
@@ -82,7 +89,7 @@ export async function routeUser(
   }
   if (!checked.ok) {
     const challenge: [string, string] = ["WWW-Authenticate", basicChallenge(auth.realm)];
-    return { refused: { status: 401, message: `Route "${route.id}" needs a user name and password`, end: "denied", headers: [challenge], logReason: checked.reason } };
+    return { refused: { status: 401, message: "A user name and password are needed here", end: "denied", headers: [challenge], logReason: checked.reason } };
   }
   if (!whoMatches(auth.users, groups?.length ? groups : undefined, checked)) return { refused: { ...notListed(checked.user), user: checked.user } };
   return { user: checked.user };

@@ -230,4 +230,13 @@ export interface ReverseConfig {
   readonly routes: readonly RouteConfig[];
   /** Checked before certificates are chosen: a match is not terminated. */
   readonly passthrough: readonly PassthroughRouteConfig[];
+  /** The gateway's own error answers: a page for browsers, and who is shown the full reason. */
+  readonly errorPages: ErrorPagesConfig;
+}
+
+/** `reverse.errorPages`: `template` is a file path here; it is read at start and on every reload. */
+export interface ErrorPagesConfig {
+  readonly template?: string;
+  /** Clients (IP addresses, CIDRs) shown the full reason of a refusal or a 5xx. */
+  readonly detailsFor: readonly string[];
 }

@@ -14,7 +14,7 @@ import type { Config } from "../config/config.ts";
 import { certificateValidity, decodePem, subjectAltNames } from "../pki/mod.ts";
 import { parseBackendUrl } from "./backend.ts";
 import { CertificateStore, type ServedCertificate } from "./cert-store.ts";
-import type { PoolConfig, ReverseCertificateConfig, ReverseListenerConfig, ReverseTlsConfig } from "./config-types.ts";
+import type { ErrorPagesConfig, PoolConfig, ReverseCertificateConfig, ReverseListenerConfig, ReverseTlsConfig } from "./config-types.ts";
 import { backendName, type BackendTlsSettings, type DialDeps } from "./dial.ts";
 import { TrustList } from "./forwarded.ts";
 import { HealthChecker } from "./health.ts";
@@ -25,6 +25,7 @@ import { httpProbe } from "./probe.ts";
 import { RouteTable } from "./routes.ts";
 import { PassthroughTable } from "./passthrough.ts";
 import type { ClientTrusts } from "./client-trusts.ts";
+import { ReverseErrorPages } from "./error-pages.ts";
 
 /**
  * A pool in force, its health checker, and what decides whether a reload may keep it. Its
@@ -88,7 +89,7 @@ export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed,
     proxyTls.set(l.name, { ...listenerTls(l.name, l.tls, deps, fixed), ...(clients ? { clientCertificates: clients } : {}) });
   }
   if (running.length === 0) return { states, redirects, proxyTls, pools, limiters: new Map() };
-  const section = config.reverse ?? { pools: {}, routes: [], passthrough: [] };
+  const section = config.reverse ?? { pools: {}, routes: [], passthrough: [], errorPages: { detailsFor: [] } };
   const routes = new RouteTable(section.routes);
   const passthrough = new PassthroughTable(section.passthrough);
   const limiters = routeLimiters(section.routes, previous?.limiters);
@@ -98,17 +99,24 @@ export function buildReverse(config: Config, deps: BuildDeps, fixed: BuildFixed,
     pools.set(id, old && old.key === entry.key ? old : entry);
   }
   const poolRuntimes = new Map([...pools].map(([id, e]) => [id, e.runtime]));
-  for (const c of running) {
+  const tlsStates = running.map((c): ReverseTlsState | null => {
     const clients = clientTrusts.get(c.name)?.policy;
     if (c.tls?.clientCertificates && !clients) throw new Error(`listeners "${c.name}" tls.clientCertificates: not loaded`);
+    return c.tls ? { ...listenerTls(c.name, c.tls, deps, fixed), ...(clients ? { clientCertificates: clients } : {}) } : null;
+  });
+  // after every other file: `config check` reads the template on its own too, and so still
+  // hears of a bad certificate when the template is bad as well
+  const errorPages = reverseErrorPages(section.errorPages, deps.readText);
+  for (const [i, c] of running.entries()) {
     states.set(c.name, {
-      tls: c.tls ? { ...listenerTls(c.name, c.tls, deps, fixed), ...(clients ? { clientCertificates: clients } : {}) } : null,
+      tls: tlsStates[i] ?? null,
       trust: new TrustList(c.trustForwardedFrom),
       identityTrust: new TrustList(c.trustIdentityFrom),
       routes,
       passthrough,
       pools: poolRuntimes,
       limiters,
+      errorPages,
       credentials: deps.credentials,
       log: deps.log,
     });
@@ -125,6 +133,22 @@ function listenerTls(name: string, tls: ReverseTlsConfig, deps: BuildDeps, fixed
     tls.mint,
   );
   return { store, minVersion: tls.minVersion, maxClientHelloBytes: fixed.maxClientHelloBytes, maxClientHelloRecords: fixed.maxClientHelloRecords };
+}
+
+/**
+ * `reverse.errorPages` with its template file read (again).
+ *
+ * @throws {Error} naming the setting and file when it cannot be read or has an unknown placeholder
+ */
+export function reverseErrorPages(config: ErrorPagesConfig, readText: (path: string) => string): ReverseErrorPages {
+  const { template, detailsFor } = config;
+  if (template === undefined) return new ReverseErrorPages({ detailsFor });
+  const text = readFor(readText, "reverse.errorPages.template", template);
+  try {
+    return new ReverseErrorPages({ template: text, detailsFor });
+  } catch (e) {
+    throw new Error(`reverse.errorPages.template "${template}": ${(e as Error).message}`);
+  }
 }
 
 /** Reads a file for `what`, or throws naming both. */

@@ -16,6 +16,7 @@ import type { ProxyProtocolVersion } from "../protocol/proxy-header-write.ts";
 import type { RouteConfig } from "./config-types.ts";
 import type { RouteTable } from "./routes.ts";
 import type { PassthroughTable } from "./passthrough.ts";
+import type { ReverseErrorPages } from "./error-pages.ts";
 
 /** What an idle backend connection carries besides its socket. */
 export interface IdleBackend {
@@ -103,6 +104,8 @@ export interface ReverseListenerState {
   readonly pools: ReadonlyMap<string, PoolRuntime>;
   /** The rate limiters of routes with `rateLimit`, by route id. */
   readonly limiters: ReadonlyMap<string, RouteLimiter>;
+  /** The gateway's own error answers (`reverse.errorPages`). */
+  readonly errorPages: ReverseErrorPages;
   /**
    * The gateway's users (`proxyAuth.users`) for routes with `basicAuth`, as in force now (a
    * reload swaps them); undefined without any.

@@ -125,6 +125,30 @@ describe("tollgate config check", () => {
     assert.match(r.err, /^ {2}cannot read log\.syslog\.keyFile "siem\/gw\.key": ENOENT$/m);
   });
 
+  it("reads the reverse error page template and checks its placeholders", async () => {
+    const withPages = { ...config, reverse: { ...config.reverse, errorPages: { template: "pages/error.html", detailsFor: ["10.0.0.0/8"] } } };
+    const good: Record<string, string> = { ...files, "/etc/tg/pages.json": JSON.stringify(withPages), "/etc/tg/pages/error.html": "<h1>{{status}}</h1>{{message}}" };
+    const ok = await run(["check", "/etc/tg/pages.json"], good);
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.out, /; 8 files read and checked\)/);
+    good["/etc/tg/pages/error.html"] = "<h1>{{status}}</h1>\n{{backend}}";
+    const unknown = await run(["check", "/etc/tg/pages.json"], good);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.err, /^ {2}reverse\.errorPages\.template "pages\/error\.html": unknown placeholder \{\{backend\}\} at line 2; known: /m);
+    // named once, and a bad certificate beside it is still named
+    delete good["/etc/tg/certs/www.pem"];
+    const both = await run(["check", "/etc/tg/pages.json"], good);
+    assert.equal(both.code, 1);
+    assert.deepEqual(both.err.split("\n").filter((l) => l.startsWith("  ")).map((l) => l.replace(/: known: .*|certs\/www\.pem.*/, "")), [
+      '  reverse.errorPages.template "pages/error.html": unknown placeholder {{backend}} at line 2; known: {{status}} {{title}} {{message}} {{requestId}} {{host}} {{url}} {{client}} {{time}}',
+      '  cannot read listeners "web" tls.certificates[0].cert "',
+    ]);
+    delete good["/etc/tg/pages/error.html"];
+    const missing = await run(["check", "/etc/tg/pages.json"], good);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /^ {2}cannot read reverse\.errorPages\.template "pages\/error\.html": ENOENT$/m);
+  });
+
   it("reads DNS over TLS's CA file", async () => {
     const withDot = { ...config, dns: { servers: ["10.0.0.53#dns.corp.test"], transport: "tls", caFile: "dns/ca.pem" } };
     const good: Record<string, string> = { ...files, "/etc/tg/dot.json": JSON.stringify(withDot), "/etc/tg/dns/ca.pem": "ca" };

@@ -129,6 +129,27 @@ describe("reverse proxy reload end to end (certificate renewal, routes, pools)",
     assert.equal(backendOf(await get("a.test", newCa)), "two");
   });
 
+  it("an edited error page shows after a reload; a broken one refuses the reload and the page in force stays", async () => {
+    const page = join(work, "error.html");
+    const browse = () =>
+      curl(["--resolve", `a.test:${gw.port}:127.0.0.1`, "--cacert", newCa, "-H", "Host: nowhere.test", "-H", "Accept: text/html", `https://a.test:${gw.port}/x`]);
+    writeFileSync(page, "<p>v1 {{status}}: {{message}}</p>");
+    const config = JSON.parse(readFileSync(gw.configFile!, "utf8")) as { reverse: Record<string, unknown> };
+    config.reverse["errorPages"] = { template: page };
+    writeFileSync(gw.configFile!, JSON.stringify(config));
+    await reload("config reloaded");
+    assert.equal((await browse()).stdout, "<p>v1 404: No route for nowhere.test/x</p>");
+    writeFileSync(page, "<p>v2 {{status}}</p>");
+    await reload("config reloaded");
+    assert.equal((await browse()).stdout, "<p>v2 404</p>", "the file is read again");
+    writeFileSync(page, "<p>v3 {{status}} {{backend}}</p>");
+    const verdict = await reload("reload refused");
+    assert.match(verdict, /reverse\.errorPages\.template ".*error\.html": unknown placeholder \{\{backend\}\} at line 1/);
+    assert.equal((await browse()).stdout, "<p>v2 404</p>", "the page in force stays");
+    writeFileSync(page, "<p>v4</p>");
+    await reload("config reloaded");
+  });
+
   it("a reverse listener and a redirect added by a reload serve at once", async () => {
     const config = JSON.parse(readFileSync(gw.configFile!, "utf8")) as { listeners: unknown[] };
     config.listeners.push(

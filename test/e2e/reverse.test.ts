@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Backend, startBackend, stopBackend } from "./support/backend.ts";
@@ -53,6 +53,8 @@ describe("reverse proxy end to end (real curl, openssl, Node backends)", { timeo
     backends.set("secure", await startBackend("secure", [server.cert, server.key, inner.caFile]));
     const port = (n: string) => backends.get(n)!.port;
     const down = await closedPort();
+    // the page browsers get for the gateway's own errors
+    writeFileSync(join(work, "errors.html"), "<!doctype html><title>{{status}} {{title}}</title><h1>{{title}}</h1><p>{{message}}</p><p>Quote {{requestId}}</p>\n");
 
     // a user for the route with basicAuth; the hash from the real CLI, password on stdin
     const [cli, ...cliArgs] = cliCommand();
@@ -109,6 +111,7 @@ describe("reverse proxy end to end (real curl, openssl, Node backends)", { timeo
           { id: "wild", hosts: ["*.w.test", "*.internal.test"], pool: "a" },
           { id: "hc", hosts: ["hc.test"], pool: "hc" },
         ],
+        errorPages: { template: join(work, "errors.html"), detailsFor: ["203.0.113.0/24"] },
       },
     }, { listener: "rev" });
     rev = gw.ports.get("rev")!;
@@ -194,9 +197,10 @@ describe("reverse proxy end to end (real curl, openssl, Node backends)", { timeo
     const limited = await get("a.test", "/limited/x", ["-i"]);
     assert.match(limited.stdout, /^HTTP\/1\.1 429 Too Many Requests\r$/m);
     assert.match(limited.stdout, /^retry-after: 100\r$/im);
-    assert.match(limited.stdout, /client 127\.0\.0\.1 over 0\.01 requests\/s \(burst 2\)/);
+    assert.match(limited.stdout, /\r\n\r\nToo many requests \(request id [\w-]+\)\n$/);
     const q = await gw.waitForFlow((f) => f.type === "request" && f.rule === "a-limited.rate-limit");
     assert.equal(q.status, 429);
+    assert.match(String(q.reason), /client 127\.0\.0\.1 over 0\.01 requests\/s \(burst 2\)/);
     assert.equal(q.decision, "deny");
   });
 
@@ -231,7 +235,9 @@ describe("reverse proxy end to end (real curl, openssl, Node backends)", { timeo
     assert.equal(body.headers["x-forwarded-proto"], "https");
     const denied = await get("a.test", "/admin", ["-i"]);
     assert.match(denied.stdout, /^HTTP\/1\.1 403 /);
-    assert.match(denied.stdout, /Client 127\.0\.0\.1 is not allowed on route "a-admin"/);
+    assert.match(denied.stdout, /\r\n\r\nAccess denied \(request id [\w-]+\)\n$/, "the route is not named to a client outside errorPages.detailsFor");
+    const line = await gw.waitForFlow((f) => f.type === "request" && f.rule === "a-admin" && f.status === 403);
+    assert.equal(line.reason, 'Client 127.0.0.1 is not allowed on route "a-admin"');
     const allowed = await curl(["-H", "Host: a.test", "-H", "X-Forwarded-For: 10.1.2.3", "-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${plain}/admin`]);
     assert.equal(allowed.stdout, "200");
     const deleteDenied = await get("a.test", "/private/x", ["-X", "DELETE", "-o", "/dev/null", "-w", "%{http_code}"]);
@@ -272,14 +278,26 @@ describe("reverse proxy end to end (real curl, openssl, Node backends)", { timeo
     assert.match(none.stdout, /No route for nohost\.test\//);
     const down = await get("down.test", "/", ["-i"]);
     assert.match(down.stdout, /^HTTP\/1\.1 502 /);
-    assert.match(down.stdout, /No backend of pool "down" could be reached/);
+    const id = /^x-request-id: (\S+)\r$/im.exec(down.stdout)?.[1];
+    assert.ok(id, down.stdout);
+    assert.ok(down.stdout.endsWith(`\r\n\r\nThe service could not be reached (request id ${id})\n`), down.stdout);
+    assert.doesNotMatch(down.stdout, /pool|127\.0\.0\.1/, "neither the pool nor the backend is shown");
+    // through the listener that believes 127.0.0.1's X-Forwarded-For: a client in detailsFor
+    const told = await curl(["-i", "-H", "Host: down.test", "-H", "X-Forwarded-For: 203.0.113.5", `http://127.0.0.1:${plain}/`]);
+    assert.match(told.stdout, /^HTTP\/1\.1 502 [^]*No backend of pool "down" could be reached: Connect to backend http:\/\/127\.0\.0\.1:\d+/);
+    // a browser gets the page
+    const page = await get("down.test", "/", ["-i", "-H", "Accept: text/html,application/xhtml+xml,*/*;q=0.8"]);
+    assert.match(page.stdout, /^content-type: text\/html; charset=utf-8\r$/im);
+    assert.match(page.stdout, /\r\n\r\n<!doctype html><title>502 Bad Gateway<\/title><h1>Bad Gateway<\/h1><p>The service could not be reached \(request id ([\w-]+)\)<\/p><p>Quote \1<\/p>\n$/);
     const t0 = Date.now();
     const slow = await get("a.test", "/slow", ["-i"]);
     assert.match(slow.stdout, /^HTTP\/1\.1 504 /);
-    assert.match(slow.stdout, /did not answer within 1500 ms/);
+    assert.match(slow.stdout, /The service did not answer in time \(request id/);
     assert.ok(Date.now() - t0 < 10_000);
     assert.equal((await gw.waitForFlow((f) => f.type === "request" && f.rule === "no-route")).status, 404);
-    assert.equal((await gw.waitForFlow((f) => f.type === "request" && f.rule === "down")).status, 502);
+    const downLine = await gw.waitForFlow((f) => f.type === "request" && f.rule === "down" && f.requestId === id);
+    assert.equal(downLine.status, 502);
+    assert.match(String(downLine.error), /^No backend of pool "down" could be reached: Connect to backend http:\/\/127\.0\.0\.1:\d+/);
     const q = await gw.waitForFlow((f) => f.type === "request" && f.rule === "a-slow");
     assert.equal(q.status, 504);
     assert.match(String(q.error), /did not answer/);

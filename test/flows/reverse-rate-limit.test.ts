@@ -4,6 +4,7 @@ import { createBasicCredentials } from "../../src/auth/proxy-auth.ts";
 import { type ParsedHead, readResponse, withHarness } from "../helpers/flow-harness.ts";
 import { close, named, open, route, state } from "../helpers/reverse-harness.ts";
 import type { ReverseListenerState } from "../../src/reverse/listener-state.ts";
+import { ReverseErrorPages } from "../../src/reverse/error-pages.ts";
 import type { FlowHarness } from "../helpers/flow-harness.ts";
 
 /** A rate that never refills within a test: only the burst gets through. */
@@ -36,7 +37,8 @@ describe("reverse routes with rateLimit", () => {
       assert.equal(refused.head.status, 429);
       assert.equal(refused.head.startLine, "HTTP/1.1 429 Too Many Requests");
       assert.equal(refused.head.get("retry-after"), "1000");
-      assert.match(refused.body, /Too many requests on route "api": client 192\.0\.2\.7 over 0\.001 requests\/s \(burst 2\)/);
+      assert.equal(refused.body, `Too many requests (request id ${refused.head.get("x-request-id")})\n`, "the route's settings are not shown to the client");
+      assert.match(h.requestRecords.at(-1)?.reason ?? "", /^Too many requests on route "api": client 192\.0\.2\.7 over 0\.001 requests\/s \(burst 2\)/);
       assert.equal((await get(h, s, "/api/x", "192.0.2.8")).head.status, 200, "another client has its own bucket");
       assert.equal((await get(h, s, "/other", "192.0.2.7")).head.status, 200, "another route is not limited");
       assert.equal(seen.length, 4);
@@ -48,11 +50,14 @@ describe("reverse routes with rateLimit", () => {
   it("per route: all clients share one bucket", async () => {
     await withHarness({}, async (h) => {
       named(h, "10.0.0.1", 80, "ok");
-      const s = state([route("api", ["app.test"], "app", { rateLimit: { requestsPerSecond: SLOW, burst: 1, per: "route" } })], pools, [], { trust: ["127.0.0.1"] });
+      const s = state([route("api", ["app.test"], "app", { rateLimit: { requestsPerSecond: SLOW, burst: 1, per: "route" } })], pools, [], {
+        trust: ["127.0.0.1"],
+        errorPages: new ReverseErrorPages({ detailsFor: ["192.0.2.8"] }),
+      });
       assert.equal((await get(h, s, "/", "192.0.2.7")).head.status, 200);
       const other = await get(h, s, "/", "192.0.2.8");
       assert.equal(other.head.status, 429);
-      assert.match(other.body, /all clients together over/);
+      assert.match(other.body, /all clients together over/, "a client in detailsFor is shown the reason");
     });
   });
 

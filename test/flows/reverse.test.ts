@@ -4,6 +4,10 @@ import { readFileSync } from "node:fs";
 import { CertificateStore } from "../../src/reverse/cert-store.ts";
 import { okResponse, type ParsedHead, readResponse, within, withHarness } from "../helpers/flow-harness.ts";
 import { close, named, open, route, state } from "../helpers/reverse-harness.ts";
+import { ReverseErrorPages } from "../../src/reverse/error-pages.ts";
+
+/** Every client is shown the full reason (the tests here check it; `reverse-error-pages.test.ts` the default). */
+const DETAILS = new ReverseErrorPages({ detailsFor: ["0.0.0.0/0", "::/0"] });
 
 /** curl's real ClientHello: SNI example.com, ALPN h2,http/1.1. */
 const CURL = new Uint8Array(readFileSync(new URL("../fixtures/client-hello/curl-openssl.bin", import.meta.url)));
@@ -159,7 +163,7 @@ describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
   it("trusts forwarding fields from trustForwardedFrom peers and uses the original client for allow lists", async () => {
     await withHarness({}, async (h) => {
       const seen = named(h, "10.0.0.1", 80, "ok");
-      const s = state([route("inner", ["*"], "A", { clients: ["10.0.0.0/8"] })], { A: { backends: ["http://10.0.0.1"] } }, [], { trust: ["127.0.0.1"] });
+      const s = state([route("inner", ["*"], "A", { clients: ["10.0.0.0/8"] })], { A: { backends: ["http://10.0.0.1"] } }, [], { trust: ["127.0.0.1"], errorPages: DETAILS });
       const { c, done } = open(h, s);
       await c.write("GET / HTTP/1.1\r\nHost: a.test\r\nX-Forwarded-For: 10.1.2.3\r\nX-Forwarded-Proto: https\r\n\r\n");
       assert.equal((await readResponse(c)).head.status, 200);
@@ -208,7 +212,7 @@ describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
   it("per-route deny rules answer 403 naming the rule; other methods pass", async () => {
     await withHarness({}, async (h) => {
       named(h, "10.0.0.1", 80, "ok");
-      const s = state([route("api", ["*"], "A", { deny: [{ paths: ["/admin"], methods: ["DELETE"] }] })], { A: { backends: ["http://10.0.0.1"] } });
+      const s = state([route("api", ["*"], "A", { deny: [{ paths: ["/admin"], methods: ["DELETE"] }] })], { A: { backends: ["http://10.0.0.1"] } }, [], { errorPages: DETAILS });
       const ok = open(h, s);
       await ok.c.write("GET /admin/users HTTP/1.1\r\nHost: a.test\r\n\r\n");
       assert.equal((await readResponse(ok.c)).head.status, 200);
@@ -243,7 +247,7 @@ describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
 
   it("every backend down: 502 naming the pool and each failure", async () => {
     await withHarness({}, async (h) => {
-      const s = state([route("r", ["*"], "P")], { P: { backends: ["http://10.0.0.1", "http://10.0.0.3:81"] } });
+      const s = state([route("r", ["*"], "P")], { P: { backends: ["http://10.0.0.1", "http://10.0.0.3:81"] } }, [], { errorPages: DETAILS });
       const { c, done } = open(h, s);
       await c.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
       const res = await readResponse(c);
@@ -266,7 +270,7 @@ describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
       const s = state([route("slow", ["slow.test"], "S"), route("hang", ["hang.test"], "H")], {
         S: { backends: ["http://10.0.0.1"], timeoutMs: 100 },
         H: { backends: ["http://10.0.0.9"], connectTimeoutMs: 100 },
-      });
+      }, [], { errorPages: DETAILS });
       const slow = open(h, s);
       await slow.c.write("GET / HTTP/1.1\r\nHost: slow.test\r\n\r\n");
       const a = await readResponse(slow.c);

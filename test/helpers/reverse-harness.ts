@@ -19,6 +19,7 @@ import { type PoolRuntime, type ReverseListenerState, routeLimiters } from "../.
 import { type Balance, BackendPool } from "../../src/reverse/pool.ts";
 import { UpstreamPool } from "../../src/flows/upstream-pool.ts";
 import { RouteTable } from "../../src/reverse/routes.ts";
+import { ReverseErrorPages } from "../../src/reverse/error-pages.ts";
 import { type FlowHarness, okResponse, type ParsedHead, Peer, within } from "./flow-harness.ts";
 
 /** A route for `hosts` (path prefix "/") to `pool`, logged, without header edits or deny rules unless `extra` says. */
@@ -55,6 +56,8 @@ export function state(
     passthrough?: PassthroughRouteConfig[];
     /** With `store`: clients are asked for certificates (`tls.clientCertificates`). */
     clientCertificates?: ClientCertificatePolicy;
+    /** `reverse.errorPages` (default: text, no details to anyone). */
+    errorPages?: ReverseErrorPages;
   } = {},
 ): ReverseListenerState {
   const map = new Map<string, PoolRuntime>();
@@ -85,6 +88,7 @@ export function state(
     ...(extra.passthrough ? { passthrough: new PassthroughTable(extra.passthrough) } : {}),
     pools: map,
     limiters: routeLimiters(routes),
+    errorPages: extra.errorPages ?? ReverseErrorPages.default,
     credentials: () => extra.credentials,
     log: (m) => logs.push(m),
   };

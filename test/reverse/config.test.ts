@@ -53,8 +53,20 @@ describe("config: reverse proxy", () => {
         log: true,
       }],
       passthrough: [],
+      errorPages: { detailsFor: [] },
     });
     assert.ok(Object.isFrozen(c.reverse?.routes[0]));
+  });
+
+  it("errorPages: a template file and the clients shown full reasons; bad values are named", () => {
+    const c = parseConfig(base({}, { errorPages: { template: "errors.html", detailsFor: ["10.0.0.0/8", "2001:db8::1"] } }));
+    assert.deepEqual(c.reverse?.errorPages, { template: "errors.html", detailsFor: ["10.0.0.0/8", "2001:db8::1"] });
+    assert.deepEqual(problems(base({}, { errorPages: { template: "", detailsFor: ["10.0.0.0/33", 7], details: true } })), [
+      "reverse.errorPages.template: expected a file path, got an empty string",
+      'reverse.errorPages.detailsFor[0]: expected an IP address or CIDR, got "10.0.0.0/33" (Invalid prefix length in CIDR "10.0.0.0/33": expected 0-32)',
+      "reverse.errorPages.detailsFor[1]: expected an IP address or CIDR, got 7",
+      'reverse.errorPages.details: unknown key (expected one of "template", "detailsFor")',
+    ]);
   });
 
   it("reads every field of a full config (examples/reverse.json)", () => {
@@ -68,6 +80,7 @@ describe("config: reverse proxy", () => {
     assert.ok(api);
     assert.equal(api.pathPrefix, "/api");
     assert.ok(api.requestHeaders.set.length + api.responseHeaders.add.length + api.responseHeaders.remove.length > 0);
+    assert.deepEqual(c.reverse.errorPages, { detailsFor: ["10.0.0.0/8"] });
   });
 
   it("converts header edits, host header settings, the default certificate and pool timeouts", () => {

@@ -113,6 +113,23 @@ describe("reverse generation: what a reload builds", () => {
     assert.equal(buildReverse(mtls, deps(files), FIXED).pools.get("app")?.runtime.tls?.clientKeyPem, other.keyPem);
   });
 
+  it("reads the error page template at every build (an edited page shows after a reload); a missing file or unknown placeholder is named", () => {
+    const files = new Map([["a.pem", first.chainPem], ["a.key", first.keyPem], ["errors.html", "<h1>{{status}} v1</h1>"]]);
+    const c = config({ pools: { app: APP }, routes: ROUTES, errorPages: { template: "errors.html" } });
+    const page = (gen: ReturnType<typeof buildReverse>) => {
+      const bytes = gen.states.get("web")?.errorPages.answer({ status: 404, message: "No route", client: "192.0.2.1", requestId: "r1", method: "GET", accept: "text/html", host: "a.test", url: "https://a.test/" });
+      return new TextDecoder().decode(bytes).split("\r\n\r\n")[1];
+    };
+    const gen1 = buildReverse(c, deps(files), FIXED);
+    assert.equal(page(gen1), "<h1>404 v1</h1>");
+    files.set("errors.html", "<h1>{{status}} v2</h1>");
+    assert.equal(page(buildReverse(c, deps(files), FIXED, gen1)), "<h1>404 v2</h1>");
+    files.set("errors.html", "<p>{{reason}}</p>");
+    assert.throws(() => buildReverse(c, deps(files), FIXED, gen1), /^Error: reverse\.errorPages\.template "errors\.html": unknown placeholder \{\{reason\}\} at line 1; known: \{\{status\}\}/);
+    files.delete("errors.html");
+    assert.throws(() => buildReverse(c, deps(files), FIXED, gen1), /cannot read reverse\.errorPages\.template "errors\.html": ENOENT/);
+  });
+
   it("carries over a pool whose settings and files are unchanged (its health and ejections with it); a changed one is new", () => {
     const files = new Map([["a.pem", first.chainPem], ["a.key", first.keyPem], ["ca.pem", other.chainPem]]);
     const secure = { backends: ["https://127.0.0.1:9443"], tls: { caFile: "ca.pem" } };
