@@ -6,6 +6,7 @@ import type { RequestHead } from "../protocol/http-request-head.ts";
 import { parseResponseHead, type ResponseHead } from "../protocol/http-response-head.ts";
 import { serializeRequestHead, serializeResponseHead } from "../protocol/http-serialize.ts";
 import { relayBody } from "./body-relay.ts";
+import { HttpParseError } from "../protocol/http-errors.ts";
 import type { ByteCounts, ExchangeMeter } from "./exchange-meter.ts";
 import { IdleDeadline } from "./idle-deadline.ts";
 import type { ConnReader } from "./conn-reader.ts";
@@ -198,10 +199,22 @@ export async function exchange(
       if (!bytes) throw new UpstreamClosedError("Upstream closed the connection before answering");
       res = parseResponseHead(bytes, { maxHeaders: ctx.limits.maxHeaders, maxHeadBytes: ctx.limits.maxHeadBytes });
       if (res.status >= 200 || res.status === 101) break;
+      // RFC 9110 §15.2: no interim response to an HTTP/1.0 client
+      if (head.version === "HTTP/1.0") continue;
       const info = serializeResponseHead({ version: "HTTP/1.1", status: res.status, reason: res.reason, headers: stripHopByHop(res.headers) });
       await cW.write(info);
       bytesDown += info.byteLength;
     }
+    if (res.status === 101 && upgrade === undefined) {
+      // switched to a protocol no one asked for: what follows on it is not HTTP/1.1 any more
+      hop.upstream.close();
+      throw new HttpParseError(502, "Upstream answered 101 Switching Protocols to a request without Upgrade");
+    }
+    // Answered before the whole request body went up: the upstream may never read the rest,
+    // or read it as its next request. Neither connection is in a known state after this
+    // exchange, also when the upload ends while the answer is relayed (a client can pace
+    // that): both close, and the client is told so in the head.
+    const answeredEarly = !uploadDone;
     const finalAt = Date.now();
     headerAt = finalAt;
     const resFraming = responseBodyFraming(res, head.method);
@@ -216,7 +229,7 @@ export async function exchange(
     // RFC 9112 §7.1: no chunked framing towards an HTTP/1.0 client; decode and delimit by close
     const dechunk = resFraming.kind === "chunked" && head.version === "HTTP/1.0";
     // a draining gateway answers this request and closes (RFC 9112 §9.6: Connection: close)
-    let keepClient = !tunnel && !dechunk && keepAlive(head.version, head.headers) && resFraming.kind !== "close" && !ctx.drain?.draining;
+    let keepClient = !tunnel && !dechunk && !answeredEarly && keepAlive(head.version, head.headers) && resFraming.kind !== "close" && !ctx.drain?.draining;
     let resHeaders = addVia(stripHopByHop(res.headers), res.version, ctx.viaName);
     if (options.responseHeaders) resHeaders = options.responseHeaders(resHeaders, res.status);
     if (resFraming.kind === "chunked" && !dechunk) resHeaders = resHeaders.append("Transfer-Encoding", "chunked");
@@ -256,7 +269,7 @@ export async function exchange(
     if (wholeRes) downProgress.bytes = wholeRes.byteLength - resHead.byteLength;
     else await relayBody(hop.upstreamReader, cW, resFraming, idle, stall, 502, { progress: downProgress, dechunk, ...relayLimit(responseLimit) });
     let keepUpstream = resFraming.kind !== "close" && keepAlive(res.version, res.headers);
-    if (!uploadDone) {
+    if (answeredEarly || !uploadDone) {
       // answered before the request body was complete: neither connection is in a known state
       keepClient = false;
       keepUpstream = false;

@@ -1,0 +1,127 @@
+/**
+ * Connections that must not be used again after an exchange, because what comes next on them
+ * is no longer the next request's answer: an upstream that answered before the request body
+ * was all sent (it may take the rest for a request), and one that switched protocols no one
+ * asked for. Over the explicit proxy and through a reverse pool shared by clients.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { okResponse, type ParsedHead, type Peer, readResponse, within, withHarness } from "../helpers/flow-harness.ts";
+import { close, open, route, state } from "../helpers/reverse-harness.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A backend that answers 401 after the request head, without reading the body, sends the
+ * rest of its answer once `later` settles, then takes whatever comes next as requests,
+ * answering each `answer to <path>`.
+ */
+function answersEarly(seen: string[], later: Promise<void>) {
+  return async (o: Peer) => {
+    seen.push((await o.readHead()).startLine);
+    await o.write("HTTP/1.1 401 Unauthorized\r\nContent-Length: 10\r\n\r\n12345");
+    await later;
+    await o.write("67890");
+    for (;;) {
+      let head: ParsedHead;
+      try {
+        head = await o.readHead();
+      } catch {
+        return;
+      }
+      seen.push(head.startLine);
+      await o.write(okResponse(`answer to ${head.startLine.split(" ")[1]}`)).catch(() => {});
+    }
+  };
+}
+
+/** Answers each request `answer to <path>` until the connection ends. */
+async function answerEach(o: Peer): Promise<void> {
+  for (;;) {
+    let head: ParsedHead;
+    try {
+      head = await o.readHead();
+    } catch {
+      return;
+    }
+    await o.write(okResponse(`answer to ${head.startLine.split(" ")[1]}`)).catch(() => {});
+  }
+}
+
+describe("exchanges that leave a connection in an unknown state", () => {
+  it("an answer before the upload ended closes both connections, even when the upload ends while the answer is relayed", async () => {
+    await withHarness({}, async (h) => {
+      // the body is a request of its own: a backend that never read it takes it for the next one
+      const smuggled = "GET /smuggled HTTP/1.1\r\nHost: a.test\r\n\r\n";
+      let release!: () => void;
+      const later = new Promise<void>((r) => (release = r));
+      const seen: string[] = [];
+      let connections = 0;
+      h.origin("10.0.0.1", 80, (o) => (++connections === 1 ? answersEarly(seen, later)(o) : answerEach(o)));
+      const s = state([route("a", ["a.test"], "A")], { A: { backends: ["http://10.0.0.1"], maxIdlePerBackend: 4, idleTimeoutMs: 300 } });
+      const first = open(h, s);
+      await first.c.write(`POST /login HTTP/1.1\r\nHost: a.test\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled.slice(0, 5)}`);
+      const early = await within(first.c.readHead(), 2000, "the early answer's head");
+      assert.equal(early.status, 401);
+      assert.equal(early.get("connection"), "close", "the client is told the connection ends");
+      await first.c.write(smuggled.slice(5)); // the upload completes while the answer is still under way
+      await sleep(50);
+      release();
+      assert.equal(await first.c.readText(10), "1234567890");
+      await close(first.c, first.done);
+      const second = open(h, s);
+      await second.c.write("GET /account HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      const res = await within(readResponse(second.c), 2000, "the next client's answer");
+      await close(second.c, second.done);
+      assert.equal(res.body, "answer to /account", "another client never gets the answer to what the body smuggled");
+      assert.deepEqual(h.dials.map((d) => d.address), ["10.0.0.1", "10.0.0.1"], "the backend connection was not pooled");
+    });
+  });
+
+  it("a 101 to a request that asked for no upgrade is a 502, and the upstream connection is closed, not used again", async () => {
+    await withHarness({}, async (h) => {
+      const seen: string[] = [];
+      h.origin("10.0.0.1", 80, async (o) => {
+        seen.push((await o.readHead()).startLine);
+        await o.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n");
+        const next = await o.readChunk().catch(() => undefined);
+        if (next) seen.push(`bytes after the 101: ${new TextDecoder().decode(next)}`);
+      });
+      const c = h.client();
+      await c.write("GET http://origin.test/1 HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+      const res = await within(readResponse(c), 2000, "the answer");
+      assert.equal(res.head.status, 502);
+      assert.match(res.body, /101 Switching Protocols to a request without Upgrade/);
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+      assert.deepEqual(seen, ["GET /1 HTTP/1.1"]);
+    });
+  });
+
+  it("interim 1xx answers go to HTTP/1.1 clients, not to HTTP/1.0 ones (RFC 9110 §15.2)", async () => {
+    await withHarness({}, async (h) => {
+      h.origin("10.0.0.1", 80, async (o) => {
+        for (;;) {
+          try {
+            await o.readHead();
+          } catch {
+            return;
+          }
+          await o.write("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n");
+          await o.write(okResponse("final"));
+        }
+      });
+      const first = async (version: string) => {
+        const c = h.client();
+        await c.write(`GET http://origin.test/ ${version}\r\nHost: origin.test\r\n\r\n`);
+        const head = await within(c.readHead(), 2000, "the first head");
+        await c.end();
+        await c.readToEndOrReset();
+        return head.startLine;
+      };
+      assert.equal(await first("HTTP/1.1"), "HTTP/1.1 103 Early Hints");
+      assert.equal(await first("HTTP/1.0"), "HTTP/1.1 200 OK");
+    });
+  });
+});
