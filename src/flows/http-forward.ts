@@ -2,6 +2,7 @@ import type { Conn } from "../core/conn.ts";
 import { hostText, normalizeHost } from "../core/host.ts";
 import { requestBodyFraming, type BodyFraming } from "../protocol/body-framing.ts";
 import { HttpParseError } from "../protocol/http-errors.ts";
+import { isIdempotent } from "../protocol/idempotent.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
 import type { Host } from "../policy/types.ts";
 import { answerError, lingerClose } from "./answers.ts";
@@ -135,7 +136,8 @@ export async function forwardHttp(
     }
   };
   // A kept connection the origin closed while idle fails before any answer; a request without
-  // a body can be sent again on a fresh connection (RFC 9112 §9.3.1).
+  // a body can be sent again on a fresh connection (RFC 9112 §9.3.1): after a close, or after
+  // a reset only an idempotent one (it may have arrived), as on the other paths.
   let retry = up !== undefined && reqFraming.kind === "none";
   up ??= await dial();
   if (!up) return { next: "stop" };
@@ -191,7 +193,8 @@ export async function forwardHttp(
         await denyRequest(client, src, head, ctx, flow, blockInfo(flow, host, authority.port, url, e.decision), e.status);
         return { next: "stop" };
       }
-      if (retry && (e instanceof UpstreamClosedError || !(e instanceof FlowTimeoutError || e instanceof HttpParseError || e instanceof ExchangeAbortedError))) {
+      const lost = !(e instanceof FlowTimeoutError || e instanceof HttpParseError || e instanceof ExchangeAbortedError);
+      if (retry && (e instanceof UpstreamClosedError || (lost && isIdempotent(head.method)))) {
         retry = false;
         up = await dial();
         if (!up) return { next: "stop" };

@@ -31,6 +31,35 @@ describe("explicit proxy bugs", () => {
     });
   });
 
+  it("B1b after a reset of the reused upstream, only an idempotent request is sent again (a POST may have arrived)", async () => {
+    for (const [method, want] of [["GET", [200, 2]], ["POST", [502, 1]]] as const) {
+      await withHarness({}, async (h) => {
+        const seen: string[] = [];
+        h.origin("10.0.0.1", 80, async (o) => {
+          seen.push((await o.readHead()).startLine);
+          if (seen.length === 1) {
+            await o.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            seen.push((await o.readHead()).startLine); // arrives, may be acted on, then a reset before the answer
+            o.conn.close();
+            return;
+          }
+          await o.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+          await o.readToEndOrReset();
+        });
+        const c = h.client();
+        await c.write("GET http://origin.test/ HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+        await c.readHead();
+        await c.write(`${method} http://origin.test/transfer HTTP/1.1\r\nHost: origin.test\r\n\r\n`);
+        const second = await within(c.readHead(), 2000, "the answer");
+        await c.end();
+        await c.readToEndOrReset();
+        await h.finish();
+        assert.deepEqual([second.status, h.dials.length], want, method);
+        assert.equal(seen.filter((l) => l.startsWith(method) && l.includes("/transfer")).length, method === "GET" ? 2 : 1);
+      });
+    }
+  });
+
   it("B2 logs status and bytes of an exchange aborted after the head was sent", async () => {
     await withHarness({}, async (h) => {
       let reqLen = 0;
