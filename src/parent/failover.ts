@@ -1,10 +1,13 @@
 /**
  * Parent proxy failover. A parent with a `fallback` hands the flow to that parent when it
- * cannot be reached: its name does not resolve, every address refuses or fails, or it does
- * not answer within the connect timeout. Never when it answered: a `403` is its policy, a
- * `407` our credentials, a `502` its own trouble reaching the destination; trying another
- * parent would second-guess it. The chain follows `fallback` links (the config refuses
- * loops).
+ * cannot be reached: its name does not resolve, every address refuses or fails, it does not
+ * take the connection within the connect timeout, or (SOCKS5) it fails the greeting, before
+ * it knows the destination. Never once it knew the destination: a `403` is its policy, a
+ * `407` our credentials, a `502` its own trouble reaching the destination, and silence, a
+ * close or a garbled answer are about that destination too (an HTTP parent answers CONNECT
+ * only once it reached it). Trying another parent would second-guess it, and a client
+ * naming a destination that never answers could put the parent out of service for
+ * everyone. The chain follows `fallback` links (the config refuses loops).
  *
  * A parent that could not be reached is passed over for its `ejectMs`, so later flows do not
  * each wait for a parent that is down; when every parent of the chain is passed over, all

@@ -61,9 +61,18 @@ export interface SocksParent {
  * the parent answered success; the tunnel's bytes follow in `reader`. A refusal (no
  * acceptable method, credentials rejected, a reply other than 0) is an {@link UpstreamError}
  * of kind "parent" naming the parent and why; a closed connection or a malformed answer
- * throws as is (the caller names the parent).
+ * throws as is (the caller names the parent). `progress.named` turns true once the request
+ * naming the destination is sent.
  */
-export async function askSocks(conn: Conn, reader: ConnReader, parent: SocksParent, host: Host, port: number, until: number): Promise<void> {
+export async function askSocks(
+  conn: Conn,
+  reader: ConnReader,
+  parent: SocksParent,
+  host: Host,
+  port: number,
+  until: number,
+  progress: { named: boolean } = { named: false },
+): Promise<void> {
   const write = async (bytes: Uint8Array) => {
     const w = conn.writable.getWriter();
     try {
@@ -100,6 +109,7 @@ export async function askSocks(conn: Conn, reader: ConnReader, parent: SocksPare
     throw new UpstreamError("parent", `${parent.via} ${why}`, { status: 502, proxyStatus: "proxy_configuration_error" });
   }
   await write(socksConnectRequest(host.kind === "dns" ? host.name : host.address, port));
+  progress.named = true;
   const answer = await read(parseReply);
   if (answer.reply !== SocksReply.succeeded) {
     const text = REPLY_TEXT[answer.reply] ?? `reply ${answer.reply}`;

@@ -123,23 +123,39 @@ export async function openParentTunnel(ctx: FlowContext, parent: ParentProxy, ho
   const reader = new ConnReader(conn);
   const onAbort = () => conn.close();
   deadline.addEventListener("abort", onAbort, { once: true });
+  /** Whether the parent was told the destination (the CONNECT, or the SOCKS5 request, went out). */
+  const progress = { named: false };
   try {
     if (parent.protocol === "socks5") {
-      await askSocks(conn, reader, { via, ...(parent.credentials ? { credentials: parent.credentials } : {}) }, host, port, started + ctx.limits.connectTimeoutMs);
+      await askSocks(conn, reader, { via, ...(parent.credentials ? { credentials: parent.credentials } : {}) }, host, port, started + ctx.limits.connectTimeoutMs, progress);
     } else {
-      await askConnect(conn, reader, ctx, parent, dest, Math.max(1, ctx.limits.connectTimeoutMs - (Date.now() - started)), client);
+      await askConnect(conn, reader, ctx, parent, dest, Math.max(1, ctx.limits.connectTimeoutMs - (Date.now() - started)), client, progress);
     }
     const head = reader.release();
     return { conn, address, head: head && head.byteLength > 0 ? head : undefined };
   } catch (e) {
     conn.close();
     if (e instanceof UpstreamError) throw e;
+    if (signal?.aborted) throw signal.reason; // the flow ended: nothing to say of the parent
     // the answer's own deadline (the time left) and the budget's timer end at the same moment:
     // whichever fires first, it is the parent's silence
-    if (budget.aborted || e instanceof FlowTimeoutError) {
-      throw new UpstreamError("timeout", `${via}: no answer to ${asked} within ${ctx.limits.connectTimeoutMs} ms`);
+    const silent = budget.aborted || e instanceof FlowTimeoutError;
+    const text = e instanceof Error ? e.message : String(e);
+    if (!progress.named) {
+      // it failed before it knew where to: no flow can use it (its fallback takes them)
+      const greeting = "the SOCKS5 greeting";
+      if (silent) throw new UpstreamError("timeout", `${via}: no answer to ${greeting} within ${ctx.limits.connectTimeoutMs} ms`);
+      throw new UpstreamError("connect", `${via}: ${parent.protocol === "socks5" ? greeting : asked} failed: ${text}`, { cause: e });
     }
-    throw new UpstreamError("connect", `${via}: ${asked} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    // It knew the destination: silence, a close or a garbled answer is about that
+    // destination (an HTTP parent answers CONNECT once it reached it, or gave up), not a
+    // sign the parent is down. Its fallback does not second-guess it, and no destination a
+    // client names can put the parent out of service for everyone.
+    if (silent) {
+      throw new UpstreamError("parent", `${via}: no answer to ${asked} within ${ctx.limits.connectTimeoutMs} ms`, { status: 504, proxyStatus: "connection_timeout" });
+    }
+    const closed = /closed the connection/.test(text);
+    throw new UpstreamError("parent", `${via}: ${asked} failed: ${text}`, { cause: e, status: 502, proxyStatus: closed ? "connection_terminated" : "http_protocol_error" });
   } finally {
     deadline.removeEventListener("abort", onAbort);
   }
@@ -149,7 +165,16 @@ export async function openParentTunnel(ctx: FlowContext, parent: ParentProxy, ho
  * `CONNECT dest` to an HTTP parent and its answer within `left` ms; a refusal throws an
  * {@link UpstreamError}. `client`: the client's address, sent when the parent takes `forwardedFor`.
  */
-async function askConnect(conn: Conn, reader: ConnReader, ctx: FlowContext, parent: ParentProxy, dest: string, left: number, client?: string): Promise<void> {
+async function askConnect(
+  conn: Conn,
+  reader: ConnReader,
+  ctx: FlowContext,
+  parent: ParentProxy,
+  dest: string,
+  left: number,
+  client: string | undefined,
+  progress: { named: boolean },
+): Promise<void> {
   const lines = [`CONNECT ${dest} HTTP/1.1`, `Host: ${dest}`];
   if (parent.authorization) lines.push(`Proxy-Authorization: ${parent.authorization}`);
   if (parent.forwardedFor && client) lines.push(`X-Forwarded-For: ${client}`);
@@ -159,6 +184,7 @@ async function askConnect(conn: Conn, reader: ConnReader, ctx: FlowContext, pare
   } finally {
     w.releaseLock();
   }
+  progress.named = true;
   const bytes = await readHead(reader, { kind: "response", maxHeadBytes: ctx.limits.maxHeadBytes, headTimeoutMs: left, firstByteTimeoutMs: left });
   if (!bytes) throw new Error("closed the connection without answering");
   const res = parseResponseHead(bytes, { maxHeaders: ctx.limits.maxHeaders, maxHeadBytes: ctx.limits.maxHeadBytes });

@@ -155,27 +155,33 @@ describe("SOCKS5 parent proxy: tunnels", () => {
       const http = h.client();
       const b = await tunnelAnswer(http, "far.test:443");
       assert.equal(b.status, 502);
-      assert.match(b.body, /the SOCKS5 request for far\.test:443 failed: Method choice version 72, expected 5 \(is it a SOCKS5 proxy\?\)/);
+      assert.match(b.body, /the SOCKS5 greeting failed: Method choice version 72, expected 5 \(is it a SOCKS5 proxy\?\)/);
       await http.end();
       await http.readToEndOrReset();
       await h.finish();
     });
   });
 
-  it("a parent that stays silent: 504 within the connect timeout", async () => {
-    await withHarness({ ...options(), limits: { connectTimeoutMs: 200 } }, async (h) => {
-      h.origin(PARENT_IP, 1080, async (p) => {
-        await p.readBytes(3);
-        await p.readToEndOrReset();
+  it("a parent that stays silent: 504 within the connect timeout, saying whether it knew the destination", async () => {
+    for (const named of [false, true]) {
+      await withHarness({ ...options(), limits: { connectTimeoutMs: 200 } }, async (h) => {
+        h.origin(PARENT_IP, 1080, async (p) => {
+          await p.readBytes(3);
+          if (named) {
+            await p.write(Uint8Array.of(5, 0));
+            await p.readBytes(socksRequest("far.test", 443).length);
+          }
+          await p.readToEndOrReset();
+        });
+        const c = h.client();
+        const a = await tunnelAnswer(c, "far.test:443");
+        assert.equal(a.status, 504);
+        assert.match(a.body, named ? /no answer to the SOCKS5 request for far\.test:443 within 200 ms/ : /no answer to the SOCKS5 greeting within 200 ms/);
+        await c.end();
+        await c.readToEndOrReset();
+        await h.finish();
       });
-      const c = h.client();
-      const a = await tunnelAnswer(c, "far.test:443");
-      assert.equal(a.status, 504);
-      assert.match(a.body, /no answer to the SOCKS5 request for far\.test:443 within 200 ms/);
-      await c.end();
-      await c.readToEndOrReset();
-      await h.finish();
-    });
+    }
   });
 });
 

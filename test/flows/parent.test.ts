@@ -477,6 +477,44 @@ describe("parent proxy: failover to a fallback parent", () => {
     });
   });
 
+  it("a parent that knew the destination and stayed silent, closed or garbled its answer: no fallback, and still in service", async () => {
+    const answers = [
+      ["silent", async (p: Peer) => void await p.readToEndOrReset(), 504, /no answer to CONNECT blackhole\.test:443 within 200 ms/, "connection_timeout"],
+      ["closes", async (p: Peer) => void await p.end(), 502, /CONNECT blackhole\.test:443 failed: closed the connection without answering/, "connection_terminated"],
+      ["garbles", async (p: Peer) => void await p.write("SSH-2.0-OpenSSH\r\n\r\n"), 502, /CONNECT blackhole\.test:443 failed: .*status line/i, "http_protocol_error"],
+    ] as const;
+    for (const [what, answer, status, body, proxyStatus] of answers) {
+      await withHarness({ ...options(), limits: { connectTimeoutMs: 200 } }, async (h) => {
+        const seen: string[] = [];
+        serveTunnels(h, BACKUP_IP, seen);
+        let first = true;
+        h.origin(PARENT_IP, 3128, async (p) => {
+          const head = await p.readHead();
+          if (first) {
+            first = false;
+            await answer(p); // the destination a client named: whatever corp does about it stands
+          } else {
+            assert.equal(head.startLine, "CONNECT bank.test:443 HTTP/1.1");
+            await p.write("HTTP/1.1 200 Connection established\r\n\r\n");
+            await p.end();
+          }
+          await p.readToEndOrReset();
+        });
+        const c = h.client();
+        await connect(c, "blackhole.test:443");
+        const res = await readResponse(c);
+        await c.end();
+        await c.readToEndOrReset();
+        assert.deepEqual([res.head.status, res.head.get("proxy-status")?.match(/error=(\w+)/)?.[1]], [status, proxyStatus], what);
+        assert.match(res.body, body, what);
+        assert.equal(await tunnel(h.client(), "bank.test:443"), ESTABLISHED, `${what}: the next client's tunnel still goes through corp`);
+        await h.finish();
+        assert.deepEqual(seen, [], `${what}: the fallback was never asked`);
+        assert.deepEqual(h.records.map((r) => r.parent), ["corp", "corp"], what);
+      });
+    }
+  });
+
   it("when no parent of the chain can be reached: 502 naming each", async () => {
     await withHarness(options(), async (h) => {
       const c = h.client();
