@@ -31,7 +31,7 @@ export function parentReport(table: ReadonlyMap<string, ParentProxy>, now: numbe
       name: p.name,
       address: p.authority,
       fallback: p.fallback ?? null,
-      credentials: p.authorization !== undefined,
+      credentials: p.authorization !== undefined || p.credentials !== undefined, // HTTP or SOCKS5 sign-in
       inService: !down,
       downUntil: down ? new Date(p.health.downUntil).toISOString() : null,
       lastError: p.health.lastError,
