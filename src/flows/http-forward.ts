@@ -28,6 +28,12 @@ export interface KeptUpstream {
   readonly address: string | null;
   readonly dnsSource: string;
   readonly parent?: string;
+  /**
+   * The parent proxy it goes to, as the table in force when it was opened had it: a reload
+   * makes new ones, so a connection to a parent whose address or secret a reload changed is
+   * not used again.
+   */
+  readonly via?: ParentProxy;
   /** Our `Proxy-Authorization` for the parent proxy it goes to, if that parent has credentials. */
   readonly authorization?: string;
   /** That parent takes the client's address in `X-Forwarded-For` (`forwardedFor`). */
@@ -109,7 +115,8 @@ export async function forwardHttp(
   // (a reload that turns forwardedFor on or off does not reuse a connection opened before)
   const via = parent ? `parent|${parent.name}${parent.forwardedFor ? "|for" : ""}` : "";
   const keys = parent ? [via, `${via}|${origin}`] : [origin];
-  let up = kept && keys.includes(kept.key) ? kept : undefined;
+  const current = (k: KeptUpstream) => k.via === undefined || ctx.parents?.().get(k.via.name) === k.via;
+  let up = kept && keys.includes(kept.key) && current(kept) ? kept : undefined;
   if (kept && !up) kept.conn.close();
   const dial = async (): Promise<KeptUpstream | undefined> => {
     try {
@@ -122,10 +129,10 @@ export async function forwardHttp(
         });
         const reader = new ConnReader(p.conn);
         if (p.head) reader.unread(p.head);
-        if (used.protocol === "socks5") return { key: keys[1]!, conn: p.conn, reader, address: null, dnsSource: "parent", parent: used.name };
+        if (used.protocol === "socks5") return { key: keys[1]!, conn: p.conn, reader, address: null, dnsSource: "parent", parent: used.name, via: used };
         const authorization = used.authorization ? { authorization: used.authorization } : {};
         const forwardedFor = used.forwardedFor ? { forwardedFor: true } : {};
-        return { key: keys[0]!, conn: p.conn, reader, address: null, dnsSource: "parent", parent: used.name, absoluteForm: true, ...authorization, ...forwardedFor };
+        return { key: keys[0]!, conn: p.conn, reader, address: null, dnsSource: "parent", parent: used.name, via: used, absoluteForm: true, ...authorization, ...forwardedFor };
       }
       const u = await connectUpstream(ctx, host, authority.port, decision, undefined, flow.clientIp);
       return { key: keys[0]!, conn: u.conn, reader: new ConnReader(u.conn), address: u.address, dnsSource: u.dnsSource };

@@ -364,6 +364,44 @@ describe("parent proxy: plain HTTP", () => {
   });
 });
 
+describe("parent proxy: a reload under a kept connection", () => {
+  it("a parent a reload moved or gave a new password gets the next request on a new connection, with the new credentials", async () => {
+    const moved: ParentProxy = { ...CORP, host: { kind: "dns", name: "newparent.test" }, authority: "newparent.test:3128", authorization: basicAuthorization("gw", "new") };
+    for (const next of [moved, { ...CORP, authorization: basicAuthorization("gw", "rotated") }, CORP]) {
+      await withHarness({ ...OPTIONS, hosts: { ...OPTIONS.hosts, "newparent.test": ["10.9.0.5"] } }, async (h) => {
+        let table = new Map([["corp", CORP]]);
+        (h.ctx as { parents?: () => ReadonlyMap<string, ParentProxy> }).parents = () => table;
+        const seen: string[] = [];
+        for (const address of [PARENT_IP, "10.9.0.5"]) {
+          h.origin(address, 3128, async (p) => {
+            for (;;) {
+              const head = await p.readHead().catch(() => undefined);
+              if (!head) return;
+              seen.push(`${address} ${head.startLine} ${head.get("proxy-authorization")}`);
+              await p.write(okResponse("ok"));
+            }
+          });
+        }
+        const c = h.client();
+        await c.write("GET http://a.test/1 HTTP/1.1\r\nHost: a.test\r\n\r\n");
+        await readResponse(c);
+        table = new Map([["corp", next]]); // the reload
+        await c.write("GET http://b.test/2 HTTP/1.1\r\nHost: b.test\r\n\r\n");
+        await readResponse(c);
+        await c.end();
+        await c.readToEndOrReset();
+        await h.finish();
+        const address = next.authority === CORP.authority ? PARENT_IP : "10.9.0.5";
+        assert.deepEqual(seen, [
+          `${PARENT_IP} GET http://a.test/1 HTTP/1.1 ${CORP.authorization}`,
+          `${address} GET http://b.test/2 HTTP/1.1 ${next.authorization}`,
+        ]);
+        assert.equal(h.dials.length, next === CORP ? 1 : 2, "unchanged: the kept connection serves on");
+      });
+    }
+  });
+});
+
 describe("parent proxy: transparent plain HTTP", () => {
   it("the Host header's destination is asked of the parent in absolute form; the client's Host is kept", async () => {
     await withHarness(OPTIONS, async (h) => {
