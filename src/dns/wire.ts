@@ -180,7 +180,8 @@ function recordAt(msg: Uint8Array, view: DataView, at: number): { owner: string;
 function readRecord(msg: Uint8Array, view: DataView, at: number, type: number, set: RecordSet): number {
   const { owner, fixed, type: rtype, end } = recordAt(msg, view, at);
   const rclass = view.getUint16(fixed + 2);
-  const ttl = view.getUint32(fixed + 4) & 0x7fffffff; // RFC 2181 §8: the top bit set means 0
+  const raw = view.getUint32(fixed + 4);
+  const ttl = raw > 0x7fffffff ? 0 : raw; // RFC 2181 §8: a TTL with the top bit set is read as 0
   const rdata = fixed + 10;
   const rdlength = end - rdata;
   if (rclass !== 1) return end;

@@ -70,8 +70,12 @@ describe("decodeResponse", () => {
 
   it("reads a TTL with the top bit set as 0 (RFC 2181)", () => {
     const q = query("a.test");
-    const r = buildResponse(q, { answers: [{ name: "a.test", ttl: 0x80000010, address: "192.0.2.1" }] });
-    assert.equal(decodeResponse(r, 0x1234, "a.test", TYPE_A).ttlSeconds, 16);
+    for (const ttl of [0x80000010, 0xffffffff, 0x80000000]) {
+      const r = buildResponse(q, { answers: [{ name: "a.test", ttl, address: "192.0.2.1" }] });
+      assert.equal(decodeResponse(r, 0x1234, "a.test", TYPE_A).ttlSeconds, 0, ttl.toString(16));
+    }
+    const top = buildResponse(q, { answers: [{ name: "a.test", ttl: 0x7fffffff, address: "192.0.2.1" }] });
+    assert.equal(decodeResponse(top, 0x1234, "a.test", TYPE_A).ttlSeconds, 0x7fffffff);
   });
 
   it("refuses a response to another ID or question, and a query", () => {
