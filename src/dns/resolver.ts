@@ -41,7 +41,9 @@ export function createResolver(
 ): Resolver {
   const hosts = new StaticResolver(settings.hosts);
   const upstream = upstreamResolver(settings, lookup, options);
-  const system = new TimeoutResolver(upstream, settings.timeoutMs);
+  // with servers, the resolver keeps to timeoutMs itself and names each server in its error;
+  // the bound here is a backstop
+  const system = new TimeoutResolver(upstream, settings.timeoutMs + (settings.servers.length > 0 ? BACKSTOP_MS : 0));
   const cached = new CachingResolver(system, {
     maxEntries: settings.cacheSize,
     ttlMs: settings.ttlSeconds * 1000,
@@ -77,6 +79,9 @@ export function createResolver(
  */
 const STREAM_KEEPALIVE_MS = 10_000;
 
+/** How far past `timeoutMs` the outer bound of a lookup through servers lies: theirs ends first. */
+const BACKSTOP_MS = 250;
+
 /**
  * The configured DNS servers, each given an equal share of the timeout (at least 500 ms) so
  * a silent first server leaves time for the next; else the system lookup. Over UDP, a
@@ -93,5 +98,6 @@ function upstreamResolver(settings: DnsSettings, lookup: LookupFunction, options
   return new ServerResolver(settings.servers, dial, attemptMs, udp, options.onExchange, {
     stream: settings.transport === "tls" ? "tls" : "tcp",
     keepAliveMs: STREAM_KEEPALIVE_MS,
+    deadlineMs: settings.timeoutMs,
   });
 }

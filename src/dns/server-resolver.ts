@@ -34,6 +34,13 @@ export interface UdpTransport {
   readonly retransmitMs: number;
 }
 
+/**
+ * Once the A or the AAAA question is answered with addresses, how much longer the other is
+ * waited for before the lookup goes on without it: enough for a slower recursion of the
+ * other family, far less than a server's share of the timeout.
+ */
+export const ONE_FAMILY_GRACE_MS = 500;
+
 function randomIds(): [number, number] {
   const ids = crypto.getRandomValues(new Uint16Array(2));
   if (ids[0] === ids[1]) ids[1] = ids[0]! ^ 1;
@@ -62,9 +69,12 @@ async function observed<T>(observe: DnsExchangeObserver, server: DnsServer, tran
  * Resolves by asking `servers` in order, each within `attemptTimeoutMs`. An answer (the
  * addresses, or "no such name" / "no address") ends the walk; a server that cannot be
  * reached, times out, sends a malformed answer, or fails (SERVFAIL, REFUSED…) both questions
- * or one with no address from the other, passes the name on to the next. IPv4 addresses
- * come first. The resolution's `ttlSeconds` is the smallest TTL of the records used.
- * Without `udp`, every question goes over TCP.
+ * or one with no address from the other, passes the name on to the next. One question's
+ * addresses are an answer when the other fails or is still unanswered
+ * `oneFamilyGraceMs` later. IPv4 addresses come first. The resolution's `ttlSeconds` is
+ * the smallest TTL of the records used. When no server answers: a DnsError "timeout" if
+ * every one was silent, else "error", naming each and why. Without `udp`, every question
+ * goes over TCP.
  *
  * @example
  * ```ts
@@ -80,12 +90,18 @@ export class ServerResolver implements Resolver {
   readonly #observe: DnsExchangeObserver;
   readonly #stream: "tcp" | "tls";
   readonly #streams: DnsStreamPool;
+  readonly #deadlineMs: number | undefined;
+  readonly #oneFamilyGraceMs: number;
 
   /**
    * `options.stream`: what `dial` opens, "tls" for DNS over TLS (RFC 7858; no UDP then), as
    * the observer is told. `options.keepAliveMs`: how long a TCP or TLS connection to a
    * server stays open with nothing in flight, for the next lookups (default 0: closed after
-   * each exchange).
+   * each exchange). `options.deadlineMs`: the whole walk's time; a server's attempt gets
+   * what is left of it if that is less than `attemptTimeoutMs`, and servers not reached in
+   * it are named as not asked (default: no bound but the attempts'). `options.oneFamilyGraceMs`:
+   * once one question's answer has addresses, how much longer the other one is waited for
+   * (default {@link ONE_FAMILY_GRACE_MS}).
    */
   constructor(
     servers: readonly DnsServer[],
@@ -93,7 +109,7 @@ export class ServerResolver implements Resolver {
     attemptTimeoutMs: number,
     udp?: UdpTransport,
     observe: DnsExchangeObserver = () => {},
-    options: { readonly stream?: "tcp" | "tls"; readonly keepAliveMs?: number } = {},
+    options: { readonly stream?: "tcp" | "tls"; readonly keepAliveMs?: number; readonly deadlineMs?: number; readonly oneFamilyGraceMs?: number } = {},
   ) {
     if (servers.length === 0) throw new RangeError("at least one DNS server is needed");
     if (!(attemptTimeoutMs > 0)) throw new RangeError(`DNS attempt timeout must be positive, got ${attemptTimeoutMs}`);
@@ -104,6 +120,8 @@ export class ServerResolver implements Resolver {
     this.#observe = observe;
     this.#stream = options.stream ?? "tcp";
     this.#streams = new DnsStreamPool(dial, options.keepAliveMs ?? 0);
+    this.#deadlineMs = options.deadlineMs;
+    this.#oneFamilyGraceMs = options.oneFamilyGraceMs ?? ONE_FAMILY_GRACE_MS;
   }
 
   /** Closes the connections kept open for later lookups. */
@@ -111,52 +129,85 @@ export class ServerResolver implements Resolver {
     this.#streams.close();
   }
 
-  /** UDP first, and the queries whose answers came back truncated or recased again over TCP; or TCP only. */
-  async #exchange(server: DnsServer, name: string, queries: readonly DnsQuery[], signal: AbortSignal): Promise<Map<number, DnsAnswer>> {
-    const overTcp = (asked: readonly DnsQuery[]) => observed(this.#observe, server, this.#stream, this.#streams.exchange(server, name, asked, signal));
-    if (!this.#udp) return overTcp(queries);
-    const udp = udpExchange(this.#udp.open, server, name, queries, signal, this.#udp.retransmitMs);
-    const { answers, truncated, recased } = await observed(this.#observe, server, "udp", udp, (o) =>
+  /**
+   * UDP first, and the queries whose answers came back truncated or recased again over TCP; or
+   * TCP only. `heard` is told of each answer as it comes (also when a later step fails).
+   */
+  async #exchange(server: DnsServer, name: string, queries: readonly DnsQuery[], signal: AbortSignal, heard: (q: DnsQuery, a: DnsAnswer) => void): Promise<void> {
+    const overTcp = (asked: readonly DnsQuery[]) => observed(this.#observe, server, this.#stream, this.#streams.exchange(server, name, asked, signal, heard));
+    if (!this.#udp) {
+      await overTcp(queries);
+      return;
+    }
+    const udp = udpExchange(this.#udp.open, server, name, queries, signal, this.#udp.retransmitMs, heard);
+    const { truncated, recased } = await observed(this.#observe, server, "udp", udp, (o) =>
       o.recased.length > 0 ? "case-mismatch" : o.truncated.length > 0 ? "truncated" : "answered"
     );
     const again = [...truncated, ...recased];
-    if (again.length === 0) return answers;
-    for (const [id, answer] of await overTcp(again)) answers.set(id, answer);
-    return answers;
+    if (again.length > 0) await overTcp(again);
   }
 
   async resolve(name: string, signal?: AbortSignal): Promise<Resolution> {
     signal?.throwIfAborted();
     const hostname = normaliseName(name);
     const failures: string[] = [];
-    for (const server of this.#servers) {
-      const attempt = AbortSignal.timeout(this.#attemptTimeoutMs);
-      const bounded = signal ? AbortSignal.any([signal, attempt]) : attempt;
+    const until = this.#deadlineMs === undefined ? Infinity : Date.now() + this.#deadlineMs;
+    let silentOnly = true;
+    for (const [i, server] of this.#servers.entries()) {
+      const where = formatAddress(server.address, server.port);
+      const left = until - Date.now();
+      if (left <= 0) {
+        failures.push(...this.#servers.slice(i).map((s) => `${formatAddress(s.address, s.port)}: not asked, no time left`));
+        break;
+      }
+      const share = Math.min(this.#attemptTimeoutMs, left);
+      const attempt = AbortSignal.timeout(share);
+      // one family's addresses in hand, the other question gets a little longer only: a
+      // server (or a firewall before it) that drops AAAA questions must not cost every
+      // lookup its whole share, nor fail it
       const [idA, idAAAA] = randomIds();
       const queries: DnsQuery[] = [{ id: idA, type: TYPE_A }, { id: idAAAA, type: TYPE_AAAA }];
-      let answers: Map<number, DnsAnswer>;
+      const enough = new AbortController();
+      let grace: ReturnType<typeof setTimeout> | undefined;
+      const got = new Map<number, DnsAnswer>();
+      const heard = (q: DnsQuery, answer: DnsAnswer) => {
+        got.set(q.id, answer);
+        if (grace === undefined && answer.addresses.length > 0 && got.size < queries.length) {
+          grace = setTimeout(() => enough.abort(new Error("the other family's answer is late")), this.#oneFamilyGraceMs);
+        }
+      };
+      const bounded = AbortSignal.any([...(signal ? [signal] : []), attempt, enough.signal]);
       try {
-        answers = await this.#exchange(server, hostname, queries, bounded);
+        await this.#exchange(server, hostname, queries, bounded, heard);
       } catch (e) {
         if (signal?.aborted) throw signal.reason;
-        const silent = `no answer within ${this.#attemptTimeoutMs} ms`;
-        failures.push(`${formatAddress(server.address, server.port)}: ${attempt.aborted ? (e instanceof IgnoredDatagrams ? `${silent} (${e.message})` : silent) : why(e)}`);
-        continue;
+        if (![...got.values()].some((a) => a.addresses.length > 0)) {
+          const silent = `no answer within ${share} ms`;
+          const timedOut = attempt.aborted || enough.signal.aborted;
+          if (!timedOut) silentOnly = false;
+          failures.push(`${where}: ${timedOut ? (e instanceof IgnoredDatagrams ? `${silent} (${e.message})` : silent) : why(e)}`);
+          continue;
+        }
+        // the other question failed or went unanswered: the addresses in hand are the answer
+      } finally {
+        clearTimeout(grace);
       }
-      const a = answers.get(idA)!;
-      const aaaa = answers.get(idAAAA)!;
-      const addresses = [...a.addresses, ...aaaa.addresses];
+      const answered = [got.get(idA), got.get(idAAAA)].filter((x) => x !== undefined);
+      const addresses = answered.flatMap((x) => x.addresses);
       // addresses of one family are an answer even when the other question failed (as
       // getaddrinfo has it): a server authoritative for its names alone may refuse AAAA
-      const failed = [a, aaaa].find((x) => x.rcode !== RCODE_NOERROR && x.rcode !== RCODE_NXDOMAIN);
+      const failed = answered.find((x) => x.rcode !== RCODE_NOERROR && x.rcode !== RCODE_NXDOMAIN);
       if (failed && addresses.length === 0) {
-        failures.push(`${formatAddress(server.address, server.port)}: response code ${failed.rcode}`);
+        silentOnly = false;
+        failures.push(`${where}: response code ${failed.rcode}`);
         continue;
       }
       if (addresses.length === 0) throw new DnsError("notfound", hostname);
-      const ttls = [a.ttlSeconds, aaaa.ttlSeconds].filter((t) => t !== undefined);
+      const ttls = answered.map((x) => x.ttlSeconds).filter((t) => t !== undefined);
       return { addresses: Object.freeze(addresses), source: "dns", ttlSeconds: Math.min(...ttls) };
     }
-    throw new DnsError("error", hostname, `Lookup of ${JSON.stringify(hostname)} failed: ${failures.join("; ")}`);
+    // every server silent: a timeout (504), naming each; else a failure (502)
+    const code = silentOnly ? "timeout" : "error";
+    throw new DnsError(code, hostname, `Lookup of ${JSON.stringify(hostname)} ${silentOnly ? "timed out" : "failed"}: ${failures.join("; ")}`);
   }
 }

@@ -160,9 +160,16 @@ export class DnsStreamPool {
    * new one. A kept connection that closes before every answer came is replaced once for
    * the rest (the server closed one it had used); a new one that fails at once fails the
    * exchange. Anything malformed closes the connection and fails the exchange; an abort
-   * closes it too (the server did not answer in time).
+   * closes it too (the server did not answer in time). `heard` is told of each answer as it
+   * comes, also of those before a failure.
    */
-  async exchange(server: DnsServer, name: string, queries: readonly DnsQuery[], signal: AbortSignal): Promise<Map<number, DnsAnswer>> {
+  async exchange(
+    server: DnsServer,
+    name: string,
+    queries: readonly DnsQuery[],
+    signal: AbortSignal,
+    heard: (query: DnsQuery, answer: DnsAnswer) => void = () => {},
+  ): Promise<Map<number, DnsAnswer>> {
     const answers = new Map<number, DnsAnswer>();
     for (let attempt = 0; attempt < 2 && answers.size < queries.length; attempt++) {
       signal.throwIfAborted();
@@ -176,7 +183,12 @@ export class DnsStreamPool {
         // together on a new connection; on a kept one, each after the answer before it (see the module's note)
         const rounds = fresh ? [rest] : rest.map((q) => [q]);
         for (const round of rounds) {
-          await Promise.all(stream.ask(name, round).map((p, i) => p.then((answer) => void answers.set(round[i]!.id, answer))));
+          await Promise.all(stream.ask(name, round).map((p, i) =>
+            p.then((answer) => {
+              answers.set(round[i]!.id, answer);
+              heard(round[i]!, answer);
+            })
+          ));
         }
       } catch (e) {
         failure = e;

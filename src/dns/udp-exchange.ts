@@ -24,6 +24,29 @@ import { type DnsAnswer, decodeResponse, EDNS_UDP_PAYLOAD, encodeQuery, RCODE_FO
 
 /** The TC (truncated) bit of the header's flags byte 2. */
 const TC = 0x02;
+/** The QR (response) bit of the same byte. */
+const QR = 0x80;
+
+/** A random message ID no query in `used` has. */
+function freshId(used: ReadonlyMap<number, unknown>): number {
+  for (;;) {
+    const id = crypto.getRandomValues(new Uint16Array(1))[0]!;
+    if (!used.has(id)) return id;
+  }
+}
+
+/**
+ * Whether the response `msg` repeats the question of `query` (name as spelled, type and class)
+ * byte for byte: both carry it uncompressed from byte 12, with one question.
+ */
+function echoesQuestion(msg: Uint8Array, query: Uint8Array): boolean {
+  let end = 12;
+  while (end < query.length && query[end] !== 0) end += 1 + query[end]!;
+  end += 5; // the root label, type and class
+  if (msg.length < end || msg[4] !== 0 || msg[5] !== 1) return false;
+  for (let i = 12; i < end; i++) if (msg[i] !== query[i]) return false;
+  return true;
+}
 
 /**
  * What a UDP exchange got: answers, and the queries to ask again over TCP: those whose answer
@@ -63,7 +86,9 @@ function unusable(d: Datagram, server: DnsServer): string | undefined {
 /**
  * Sends `queries` for `name` to `server` over UDP and collects their answers until each has
  * an answer or a truncation, or `signal` aborts (then throws its reason, or
- * `IgnoredDatagrams` when something other than answers arrived).
+ * `IgnoredDatagrams` when something other than answers arrived). `heard` is told of each
+ * answer as it comes, also of those before an abort. Answers are keyed by the queries' IDs,
+ * though a query asked again without EDNS goes out with an ID of its own.
  */
 export async function udpExchange(
   open: OpenDatagram,
@@ -72,6 +97,7 @@ export async function udpExchange(
   queries: readonly DnsQuery[],
   signal: AbortSignal,
   retransmitMs: number,
+  heard: (query: DnsQuery, answer: DnsAnswer) => void = () => {},
 ): Promise<UdpOutcome> {
   signal.throwIfAborted();
   const socket = await open(server.address, server.port);
@@ -81,6 +107,8 @@ export async function udpExchange(
   const pending = () => queries.filter((q) => !answers.has(q.id) && !truncated.includes(q) && !recased.includes(q));
   const spellings = new Map(queries.map((q) => [q.id, mixCase(name)]));
   const messages = new Map(queries.map((q) => [q.id, encodeQuery(q.id, spellings.get(q.id)!, q.type, EDNS_UDP_PAYLOAD)]));
+  /** The query each ID on the wire asks. */
+  const onWire = new Map(queries.map((q) => [q.id, q]));
   const withoutEdns = new Set<number>();
   const sendPending = () => Promise.all(pending().map((q) => socket.send(messages.get(q.id)!)));
   let ignored = 0;
@@ -110,12 +138,19 @@ export async function udpExchange(
         continue;
       }
       const id = (value.data[0]! << 8) | value.data[1]!;
-      const query = pending().find((q) => q.id === id);
-      if (!query) {
+      const query = onWire.get(id);
+      if (!query || !pending().includes(query)) {
         ignore(`an answer to no pending query (ID ${id})`);
         continue;
       }
+      const message = messages.get(query.id)!;
       if (value.data[2]! & TC) {
+        // only a response that repeats the question, as asked, sends it to TCP: a forger who
+        // guessed port and ID must not be able to move a server's questions off UDP
+        if (!(value.data[2]! & QR) || !echoesQuestion(value.data, message)) {
+          ignore("a truncated datagram that does not repeat the question");
+          continue;
+        }
         truncated.push(query);
         continue;
       }
@@ -126,18 +161,24 @@ export async function udpExchange(
         ignore(e instanceof Error ? e.message : String(e));
         continue;
       }
-      if (!echoesSpelling(value.data, messages.get(id)!)) {
+      if (!echoesSpelling(value.data, message)) {
         recased.push(query);
         continue;
       }
-      if ((answer.rcode === RCODE_FORMERR || answer.rcode === RCODE_NOTIMP) && !withoutEdns.has(id)) {
-        // a server from before EDNS refuses the OPT record: the same question, plain
-        withoutEdns.add(id);
-        messages.set(id, encodeQuery(id, spellings.get(id)!, query.type));
-        await socket.send(messages.get(id)!);
+      if ((answer.rcode === RCODE_FORMERR || answer.rcode === RCODE_NOTIMP) && !withoutEdns.has(query.id)) {
+        // A server from before EDNS refuses the OPT record: the same question, plain, under a
+        // new ID, so the refusal of a resend of the EDNS query, still on its way, is not
+        // taken for the answer to this one.
+        withoutEdns.add(query.id);
+        onWire.delete(id);
+        const plainId = freshId(onWire);
+        onWire.set(plainId, query);
+        messages.set(query.id, encodeQuery(plainId, spellings.get(query.id)!, query.type));
+        await socket.send(messages.get(query.id)!);
         continue;
       }
-      answers.set(id, answer);
+      answers.set(query.id, answer);
+      heard(query, answer);
     }
     if (signal.aborted) {
       if (ignored === 0) throw signal.reason;

@@ -271,7 +271,7 @@ describe("ServerResolver over UDP", () => {
     });
     const r = new ServerResolver([S1, S2], noTcp.dial, 150, { open: udp.open, retransmitMs: 50 });
     await assert.rejects(r.resolve("a.test"), (e: unknown) => {
-      assert.ok(e instanceof DnsError && e.code === "error");
+      assert.ok(e instanceof DnsError && e.code === "timeout", "every server silent: a timeout");
       assert.match(e.message, /10\.0\.0\.1:53: no answer within 150 ms \(ignored 2 datagrams, the last: a datagram from 10\.0\.0\.9:53, not the server\); 10\.0\.0\.2:53: no answer within 150 ms$/);
       return true;
     });
@@ -310,5 +310,60 @@ describe("ServerResolver over UDP", () => {
     await createResolver({ ...base, transport: "tcp" }, noLookup, { dial: tcp.dial, openDatagram: udp.open }).resolve("a.test");
     assert.deepEqual([udp.opened.length, tcp.connections.length], [1, 1]);
     assert.throws(() => createResolver({ ...base, transport: "udp" }, noLookup, { dial: tcp.dial }), /no UDP/);
+  });
+
+  it("a server that drops AAAA questions: the A answer is taken a grace period later, not failed", async () => {
+    const udp = udpNetwork({ "10.0.0.1:53": (name, type, q) => (type === 28 ? [] : answer(q, normal(name, type))) });
+    const r = new ServerResolver([S1], noTcp.dial, 2000, { open: udp.open, retransmitMs: 500 }, undefined, { oneFamilyGraceMs: 100 });
+    const started = Date.now();
+    assert.deepEqual(await r.resolve("a.test"), { addresses: ["192.0.2.10"], source: "dns", ttlSeconds: 120 });
+    const took = Date.now() - started;
+    assert.ok(took >= 90 && took < 1000, `the grace, not the attempt's 2000 ms (took ${took} ms)`);
+    assert.equal(udp.openSockets(), 0);
+  });
+
+  it("an AAAA answer truncated while TCP is refused: the A answer over UDP stands", async () => {
+    const udp = udpNetwork({ "10.0.0.1:53": (name, type, q) => (type === 28 ? truncated(q) : answer(q, normal(name, type))) });
+    const r = new ServerResolver([S1], noTcp.dial, 1000, { open: udp.open, retransmitMs: 500 });
+    assert.deepEqual((await r.resolve("a.test")).addresses, ["192.0.2.10"]);
+  });
+
+  it("a refusal of EDNS that arrives twice (for the query and its resend) does not fail the plain question asked after the first", async () => {
+    const udp = udpNetwork({
+      "10.0.0.1:53": (name, type, q) =>
+        ednsPayloadOf(q) === undefined
+          ? answer(q, normal(name, type))
+          : [...answer(q, { rcode: 1, edns: false }), ...answer(q, { rcode: 1, edns: false })], // the second: to a resend
+    });
+    const r = new ServerResolver([S1], noTcp.dial, 1000, { open: udp.open, retransmitMs: 500 });
+    assert.deepEqual((await r.resolve("old.test")).addresses, ["192.0.2.10", "2001:db8::10"]);
+    assert.deepEqual(udp.offered, [1232, 1232, undefined, undefined]);
+  });
+
+  it("a truncation flag on a datagram that does not repeat the question moves nothing to TCP", async () => {
+    const forged = (q: Uint8Array) => {
+      const data = new Uint8Array(12);
+      data.set(q.subarray(0, 2)); // the ID, guessed
+      data[2] = 0x02; // TC, and not even marked a response
+      return { data };
+    };
+    const udp = udpNetwork({ "10.0.0.1:53": (name, type, q, sent) => (sent === 1 ? [forged(q), ...answer(q, normal(name, type))] : []) });
+    const tcp = tcpNetwork({ "10.0.0.1:53": normal });
+    const r = new ServerResolver([S1], tcp.dial, 1000, { open: udp.open, retransmitMs: 500 });
+    assert.deepEqual((await r.resolve("a.test")).addresses, ["192.0.2.10", "2001:db8::10"]);
+    assert.deepEqual(tcp.connections, [], "the forged flag was ignored");
+  });
+
+  it("createResolver: a silent server fails within timeoutMs with a timeout naming it, not a bare one", async () => {
+    const base = { hosts: {}, cacheSize: 0, ttlSeconds: 30, negativeTtlSeconds: 5, timeoutMs: 600, servers: [S1, S2], transport: "udp" } as const;
+    const udp = udpNetwork({ "10.0.0.1:53": () => [], "10.0.0.2:53": () => [] });
+    const resolver = createResolver(base, () => Promise.reject(new Error("no system lookup")), { dial: noTcp.dial, openDatagram: udp.open });
+    const started = Date.now();
+    await assert.rejects(resolver.resolve("a.test"), (e: unknown) => {
+      assert.ok(e instanceof DnsError && e.code === "timeout");
+      assert.match(e.message, /^Lookup of "a\.test" timed out: 10\.0\.0\.1:53: no answer within 500 ms; 10\.0\.0\.2:53: no answer within \d+ ms$/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 900, "within timeoutMs, not past it");
   });
 });
