@@ -1,5 +1,5 @@
 import type { Conn } from "../core/conn.ts";
-import { responseBodyFraming, type BodyFraming } from "../protocol/body-framing.ts";
+import { readFramingFields, responseBodyFraming, type BodyFraming } from "../protocol/body-framing.ts";
 import type { HeaderList } from "../protocol/http-headers.ts";
 import { connectionOptions, keepAlive, stripHopByHop } from "../protocol/hop-by-hop.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
@@ -109,9 +109,12 @@ export async function exchange(
   const upgrade =
     head.version === "HTTP/1.1" && connectionOptions(head.headers).has("upgrade") ? head.headers.get("upgrade") : undefined;
   let headers = stripHopByHop(head.headers).delete("host").set("Host", hostHeader);
+  // RFC 9110 §8.6: one valid value, as a next hop cannot misread it ("8, 8", "010", two fields)
+  if (reqFraming.kind === "length") headers = headers.set("Content-Length", String(reqFraming.length));
   headers = addVia(headers, head.version, ctx.viaName);
   if (options.requestHeaders) headers = options.requestHeaders(headers);
-  if (reqFraming.kind === "chunked") headers = headers.append("Transfer-Encoding", "chunked");
+  // the codings as sent (a compressing one before chunked stays: the body is still coded)
+  if (reqFraming.kind === "chunked") headers = headers.append("Transfer-Encoding", (readFramingFields(head.headers, head.version, "request").transferCodings ?? ["chunked"]).join(", "));
   if (upgrade !== undefined) headers = headers.append("Connection", "upgrade").append("Upgrade", upgrade);
   const stall = () => {
     hop.client.close();
@@ -228,11 +231,21 @@ export async function exchange(
     }
     // RFC 9112 §7.1: no chunked framing towards an HTTP/1.0 client; decode and delimit by close
     const dechunk = resFraming.kind === "chunked" && head.version === "HTTP/1.0";
+    // Transfer codings besides chunked (gzip…) are passed on with the body they code; an
+    // HTTP/1.0 client cannot be told of them, and would take the coded bytes for the content.
+    const codings = resFraming.kind === "chunked" || resFraming.kind === "close" ? readFramingFields(res.headers, res.version, "response").transferCodings ?? [] : [];
+    const coded = codings.filter((c) => c !== "chunked");
+    if (coded.length > 0 && head.version === "HTTP/1.0") {
+      hop.upstream.close();
+      throw new HttpParseError(502, `Upstream answered with transfer coding ${coded.join(", ")}, which an HTTP/1.0 client cannot take`);
+    }
     // a draining gateway answers this request and closes (RFC 9112 §9.6: Connection: close)
     let keepClient = !tunnel && !dechunk && !answeredEarly && keepAlive(head.version, head.headers) && resFraming.kind !== "close" && !ctx.drain?.draining;
     let resHeaders = addVia(stripHopByHop(res.headers), res.version, ctx.viaName);
+    if (resFraming.kind === "length") resHeaders = resHeaders.set("Content-Length", String(resFraming.length));
     if (options.responseHeaders) resHeaders = options.responseHeaders(resHeaders, res.status);
-    if (resFraming.kind === "chunked" && !dechunk) resHeaders = resHeaders.append("Transfer-Encoding", "chunked");
+    if (resFraming.kind === "chunked" && !dechunk) resHeaders = resHeaders.append("Transfer-Encoding", codings.join(", "));
+    else if (coded.length > 0) resHeaders = resHeaders.append("Transfer-Encoding", coded.join(", ")); // delimited by close
     if (tunnel) {
       resHeaders = resHeaders.append("Connection", "upgrade").append("Upgrade", res.headers.get("upgrade") ?? upgrade);
     } else if (!keepClient) {

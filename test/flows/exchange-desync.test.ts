@@ -125,3 +125,78 @@ describe("exchanges that leave a connection in an unknown state", () => {
     });
   });
 });
+
+describe("framing fields as the next hop gets them", () => {
+  it("one plain Content-Length, whatever form the client or the origin sent it in", async () => {
+    await withHarness({}, async (h) => {
+      const got: (string[] | undefined)[] = [];
+      h.origin("10.0.0.1", 80, async (o) => {
+        for (;;) {
+          let head: ParsedHead;
+          try {
+            head = await o.readHead();
+          } catch {
+            return;
+          }
+          got.push(head.all("content-length"));
+          await o.readBytes(8);
+          await o.write("HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nContent-Length: 02\r\n\r\nok");
+        }
+      });
+      const c = h.client();
+      const answers: string[][] = [];
+      for (const fields of ["Content-Length: 008", "Content-Length: 8, 8", "Content-Length: 8\r\nContent-Length: 8"]) {
+        await c.write(`POST http://origin.test/ HTTP/1.1\r\nHost: origin.test\r\n${fields}\r\n\r\n12345678`);
+        const res = await readResponse(c);
+        answers.push(res.head.all("content-length"));
+        assert.equal(res.body, "ok");
+      }
+      await c.end();
+      await c.readToEndOrReset();
+      assert.deepEqual(got, [["8"], ["8"], ["8"]]);
+      assert.deepEqual(answers, [["2"], ["2"], ["2"]]);
+    });
+  });
+
+  it("transfer codings besides chunked go on with the body they code, both ways; an HTTP/1.0 client cannot take them: 502", async () => {
+    await withHarness({}, async (h) => {
+      const got: string[] = [];
+      h.origin("10.0.0.1", 80, async (o) => {
+        const head = await o.readHead();
+        got.push(head.get("transfer-encoding") ?? "none");
+        await o.readUntil("0\r\n\r\n");
+        await o.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nGZ!\r\n0\r\n\r\n");
+        await o.readToEndOrReset();
+      });
+      const c = h.client();
+      await c.write("POST http://origin.test/ HTTP/1.1\r\nHost: origin.test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nGZ?\r\n0\r\n\r\n");
+      const head = await within(c.readHead(), 2000, "the answer");
+      assert.equal(head.get("transfer-encoding"), "gzip, chunked", "the client is told the body is gzip-coded");
+      assert.equal(await c.readUntil("0\r\n\r\n"), "3\r\nGZ!\r\n0\r\n\r\n");
+      await c.end();
+      await c.readToEndOrReset();
+      assert.deepEqual(got, ["gzip, chunked"], "so is the origin");
+    });
+    await withHarness({}, async (h) => {
+      h.origin("10.0.0.1", 80, async (o) => {
+        await o.readHead();
+        await o.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nGZ!");
+        await o.end();
+        await o.readToEndOrReset();
+      });
+      for (const version of ["HTTP/1.1", "HTTP/1.0"]) {
+        const c = h.client();
+        await c.write(`GET http://origin.test/ ${version}\r\nHost: origin.test\r\n\r\n`);
+        const head = await within(c.readHead(), 2000, "the answer");
+        const rest = new TextDecoder().decode((await c.readToEndOrReset()).data);
+        await c.end();
+        if (version === "HTTP/1.1") {
+          assert.deepEqual([head.status, head.get("transfer-encoding"), rest], [200, "gzip", "GZ!"], "delimited by the close");
+        } else {
+          assert.equal(head.status, 502);
+          assert.match(rest, /transfer coding gzip, which an HTTP\/1\.0 client cannot take/);
+        }
+      }
+    });
+  });
+});
