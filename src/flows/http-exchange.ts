@@ -6,6 +6,7 @@ import type { RequestHead } from "../protocol/http-request-head.ts";
 import { parseResponseHead, type ResponseHead } from "../protocol/http-response-head.ts";
 import { serializeRequestHead, serializeResponseHead } from "../protocol/http-serialize.ts";
 import { relayBody } from "./body-relay.ts";
+import { allowedTrailers } from "../protocol/trailer-fields.ts";
 import { HttpParseError } from "../protocol/http-errors.ts";
 import type { ByteCounts, ExchangeMeter } from "./exchange-meter.ts";
 import { IdleDeadline } from "./idle-deadline.ts";
@@ -178,7 +179,8 @@ export async function exchange(
       progress: upProgress,
       awaitsContinue,
       ...relayLimit(requestLimit),
-      ...(options.requestTrailers ? { trailers: options.requestTrailers } : {}),
+      // never a field that frames, routes or authenticates in trailers (a server may merge them)
+      trailers: (t: HeaderList) => (options.requestTrailers ? options.requestTrailers(allowedTrailers(t)) : allowedTrailers(t)),
     });
     upload = body.then(() => {
       uploadDone = true;

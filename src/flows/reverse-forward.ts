@@ -15,7 +15,7 @@ import type { RequestHead } from "../protocol/http-request-head.ts";
 import { backendName, dialBackend } from "../reverse/dial.ts";
 import { FORWARDING_FIELDS, forwardedHeaders, forwardedUserValue, IDENTITY_FIELDS, withoutFields, withoutLookalikes } from "../reverse/forwarded.ts";
 import { REQUEST_ID_FIELD } from "../reverse/request-id.ts";
-import { applyHeaderEdits, isNoop } from "../protocol/header-edits.ts";
+import { applyHeaderEdits, type HeaderEditsConfig, isNoop } from "../protocol/header-edits.ts";
 import { idleKey, type PoolRuntime } from "../reverse/listener-state.ts";
 import type { Backend } from "../reverse/pool.ts";
 import type { CompiledRoute } from "../reverse/routes.ts";
@@ -138,11 +138,13 @@ const TRAILER_DROPPED: readonly string[] = [...FORWARDING_FIELDS, ...IDENTITY_FI
 
 /**
  * A request's trailer fields for the backend. No one sends where a request came from or who
- * sent it in trailers: a backend (or its framework) that merges them into the fields must not
- * find a client's own there.
+ * sent it in trailers, nor a field the route's `requestHeaders` edit: a backend (or its
+ * framework) that merges them into the fields must not find a client's own there, nor one
+ * the route removed or set. (The exchange has dropped those no trailer may carry.)
  */
-function backendTrailers(trailers: HeaderList): HeaderList {
-  return withoutFields(trailers, TRAILER_DROPPED);
+function backendTrailers(trailers: HeaderList, edits: HeaderEditsConfig): HeaderList {
+  const edited = [...edits.remove, ...edits.set.map(([n]) => n), ...edits.add.map(([n]) => n)].map((n) => n.toLowerCase());
+  return withoutFields(trailers, edited.length === 0 ? TRAILER_DROPPED : [...TRAILER_DROPPED, ...edited]);
 }
 
 /** A `Client-Cert` value (RFC 9440 §2.2): the DER as a structured-field byte sequence, `:base64:`. */
@@ -238,7 +240,7 @@ export async function forwardReverse(
   const editResponse = req.route.config.responseHeaders;
   const options = {
     ...(req.meter ? { meter: req.meter } : {}),
-    requestTrailers: backendTrailers,
+    requestTrailers: (t: HeaderList) => backendTrailers(t, req.route.config.requestHeaders),
     // the client (and whoever it reports a problem to) gets the id our request line has,
     // unless the backend named its own; the route's edits come after (they may remove it)
     responseHeaders: (h: HeaderList) => {
