@@ -7,7 +7,7 @@ import { hashPassword } from "../../src/auth/password-hash.ts";
 import type { ClientCertificateTrust, ClientCertificateVerdict } from "../../src/pki/client-cert-trust.ts";
 import { CertificateStore } from "../../src/reverse/cert-store.ts";
 import type { ReverseListenerState } from "../../src/reverse/listener-state.ts";
-import { enc, type FlowHarness, okResponse, type ParsedHead, readResponse, withHarness, within } from "../helpers/flow-harness.ts";
+import { chunkedUploadOrigin, enc, type FlowHarness, type ParsedHead, readResponse, withHarness, within } from "../helpers/flow-harness.ts";
 import { LiveFlows } from "../../src/flows/live-flows.ts";
 import type { FlowContext } from "../../src/flows/context.ts";
 import { DirectoryUnavailableError } from "../../src/auth/ldap/directory.ts";
@@ -376,13 +376,7 @@ describe("reverse listener with client certificates", () => {
 
   it("a chunked request's trailers reach the backend without forwarding or identity fields, look-alikes included", async () => {
     await withHarness({}, async (h) => {
-      let raw = "";
-      h.origin("10.0.0.1", 80, async (o) => {
-        await o.readHead();
-        raw = await o.readUntil("\r\n0\r\n");
-        raw += await o.readUntil("\r\n\r\n");
-        await o.write(okResponse("ok"));
-      });
+      const origin = chunkedUploadOrigin(h, "10.0.0.1", 80);
       const { c, done } = open(h, state(routes(), pools));
       await c.write("POST /upload HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n");
       // byte by byte: the trailer section is found wherever the reads split it
@@ -390,26 +384,20 @@ describe("reverse listener with client certificates", () => {
       await c.writeSplit(body, Array.from({ length: body.length }, () => 1));
       assert.equal((await readResponse(c)).head.status, 200);
       await close(c, done);
-      assert.equal(raw, "5\r\nhello\r\n6\r\n world\r\n0\r\nX-Checksum: abc\r\n\r\n");
+      assert.equal(origin.body(), "5\r\nhello\r\n6\r\n world\r\n0\r\nX-Checksum: abc\r\n\r\n");
     });
   });
 
   it("trailers carry no field the route's requestHeaders edit, nor one no trailer may carry", async () => {
     await withHarness({}, async (h) => {
-      let raw = "";
-      h.origin("10.0.0.1", 80, async (o) => {
-        await o.readHead();
-        raw = await o.readUntil("\r\n0\r\n");
-        raw += await o.readUntil("\r\n\r\n");
-        await o.write(okResponse("ok"));
-      });
+      const origin = chunkedUploadOrigin(h, "10.0.0.1", 80);
       const edits = { remove: ["Remote-User"], set: [["X-Env", "prod"]] as [string, string][], add: [["X-Via-Gw", "1"]] as [string, string][] };
       const { c, done } = open(h, state([route("app", ["app.test"], "app", { requestHeaders: edits })], pools));
       await c.write("POST /upload HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n");
       await c.write("3\r\nabc\r\n0\r\nX-Checksum: abc\r\nremote-user: admin\r\nX-Env: dev\r\nX-Via-Gw: 0\r\nAuthorization: Basic YTpi\r\nHost: evil.test\r\nContent-Length: 99\r\n\r\n");
       assert.equal((await readResponse(c)).head.status, 200);
       await close(c, done);
-      assert.equal(raw, "3\r\nabc\r\n0\r\nX-Checksum: abc\r\n\r\n");
+      assert.equal(origin.body(), "3\r\nabc\r\n0\r\nX-Checksum: abc\r\n\r\n");
     });
   });
 });

@@ -709,6 +709,22 @@ export function okResponse(body: string, extra = ""): string {
   return `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n${extra}\r\n${body}`;
 }
 
+/**
+ * An origin at `address:port` that takes one chunked request, keeps its body as it arrived
+ * (chunks and trailer section), and answers 200 "ok". `body()` gives what it got.
+ */
+export function chunkedUploadOrigin(h: FlowHarness, address: string, port: number): { body: () => string } {
+  let raw = "";
+  h.origin(address, port, async (o) => {
+    await o.readHead();
+    raw = await o.readUntil("\r\n0\r\n");
+    raw += await o.readUntil("\r\n\r\n");
+    await o.write(okResponse("ok"));
+    await o.readToEndOrReset();
+  });
+  return { body: () => raw };
+}
+
 /** Reads one response with a Content-Length body: the head, the body and the bytes received. */
 export async function readResponse(c: Peer, method = "GET"): Promise<{ head: ParsedHead; body: string; bytes: number }> {
   const head = await within(c.readHead(), 1500, "response head");
