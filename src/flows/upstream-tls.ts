@@ -46,7 +46,8 @@ export function tlsName(host: Host): string {
  * Validated TLS to the real server for `host:port`. An idle pooled connection is reused
  * when one was opened for the same name, port, validation, minimum version, need of the
  * server's certificate (`mirrorUpstreamSans`) and parent proxy (it was validated when it was
- * opened; its certificate is still the one mirrored).
+ * opened; its certificate is still the one mirrored), and the address guard admits its
+ * address for this decision.
  * Else a new one: directly, or through the decision's parent proxy (TLS over its tunnel:
  * the gateway still validates the real server's certificate, end to end). Validation
  * failures are final (no other address is tried: a bad certificate is not an address
@@ -70,8 +71,18 @@ export async function connectUpstreamTls(
   const via = parent ? `${parent.name}@${parent.authority}${told ? `|for ${client ?? ""}` : ""}` : "";
   // mirrored SANs need the upstream's certificate, which a runtime may leave out unless asked
   const key = `${servername}|${port}|${verify ? "verify" : "insecure"}|${ic.upstreamMinVersion}|${ic.mirrorUpstreamSans ? "cert" : ""}|${via}`;
+  // through a parent only an IP-literal destination is ours to check (it resolves names)
+  if (parent) guardLiteral(ctx, host, port, decision);
   const pooled = ic.upstreamPool?.take(key);
-  if (pooled) return { ...pooled.info, key, reader: pooled.reader, served: pooled.served };
+  if (pooled) {
+    // Its address was admitted for the decision that opened it, maybe another rule's (its
+    // `allowAddresses`), or under a guard a reload has tightened since: admitted again for
+    // this one, or left in the pool and a new connection opened, which the guard decides on.
+    const address = pooled.info.address;
+    const verdict = address === null ? undefined : ctx.addressGuard?.()?.check(address, port, decision.allowAddresses);
+    if (verdict === undefined || verdict.allowed) return { ...pooled.info, key, reader: pooled.reader, served: pooled.served };
+    ic.upstreamPool?.give(key, pooled);
+  }
   const handshake = (address: string, deadline: AbortSignal, over?: { conn: Conn; port: number }) =>
     ctx.runtime.tls.connect({
       address,
@@ -86,7 +97,6 @@ export async function connectUpstreamTls(
       ...(over ? { over: over.conn } : {}),
     });
   if (parent) {
-    guardLiteral(ctx, host, port, decision);
     const { value: t, parent: used } = await throughParents(ctx, parent, (p) => openParentTunnel(ctx, p, host, port, undefined, client));
     if (t.head) {
       t.conn.close();

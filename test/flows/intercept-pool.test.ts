@@ -11,7 +11,10 @@ import {
   until,
   withHarness,
   within,
+  refusal,
 } from "../helpers/flow-harness.ts";
+import { createAddressGuard } from "../../src/policy/address-guard.ts";
+import type { PolicyDefinition } from "../../src/policy/types.ts";
 
 const POOL = { maxIdle: 16, maxIdlePerKey: 4, idleTimeoutMs: 5000 };
 const OPTIONS = { policy: DECRYPT_POLICY, interception: { upstreamPool: POOL, mirrorUpstreamSans: true, upstreamSans: ["origin.test", "alt.origin.test"] } };
@@ -167,6 +170,39 @@ describe("interception: upstream connection reuse", () => {
       assert.equal(await session(h, "/", "other.test"), "conn 2");
       h.ctx.interception?.upstreamPool?.close();
       await h.finish();
+    });
+  });
+
+  it("a pooled connection serves only a decision the address guard admits it for: another rule's allowAddresses do not carry over", async () => {
+    const policy: PolicyDefinition = {
+      defaultAction: "deny",
+      defaultLog: true,
+      rules: [
+        // admins may reach the internal origin (10.0.0.1), which the address guard otherwise refuses
+        { id: "admins-internal", clients: ["10.9.0.0/16"], hosts: ["origin.test"], action: "allow", decryption: "decrypt", allowAddresses: ["10.0.0.0/8"], log: true },
+        { id: "everyone", hosts: [".test"], action: "allow", decryption: "decrypt", log: true },
+      ],
+    };
+    await withHarness({ policy, interception: { upstreamPool: POOL } }, async (h) => {
+      const guard = createAddressGuard();
+      (h.ctx as { addressGuard?: () => typeof guard }).addressGuard = () => guard;
+      keepAliveOrigin(h, () => "internal secret");
+      const admin = h.childProxyClient("10.9.0.5", []);
+      await admin.write("CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\n\r\n");
+      assert.equal(await within(admin.readText(ESTABLISHED.length), 1500, "200"), ESTABLISHED);
+      await admin.write("GET / HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+      assert.equal((await readResponse(admin)).body, "internal secret");
+      await admin.end();
+      await admin.readToEndOrReset();
+      await until(() => h.records.length >= 1, 1000, "the admin's flow line");
+      const user = h.client(); // 127.0.0.1: not an admin, while the admin's connection waits in the pool
+      await user.write("CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\n\r\n");
+      const answer = await refusal(user);
+      assert.equal(answer.status, 403);
+      assert.match(answer.body, /refused by the address guard: 10\.0\.0\.1/);
+      h.ctx.interception?.upstreamPool?.close();
+      await h.finish();
+      assert.deepEqual(h.records.map((r) => [r.rule, r.status]), [["admins-internal", 200], ["address-guard", 403]]);
     });
   });
 });
