@@ -8,11 +8,12 @@
  * 3. dot-segments are resolved as in RFC 3986 §5.2.4 (`/a/../b` → `/b`, `/a/%2e%2e/b` → `/b`);
  * 4. nothing else changes: case is kept, `//` is not collapsed, `%2F` stays literal.
  *
- * Because origins differ in what they do with an encoded slash, a backslash or `;params`,
- * a path containing `%2F`, `%5C`, `\` or `;` also gets a *lenient* reading in which those
- * act as `/` (and `;…` is cut from each segment), dot-segments resolved again. Url rules
- * deny a request when either reading is denied, so `/public/..%2Fadmin` and
- * `/public/..;/admin` cannot slip past a deny on `/admin`.
+ * Because origins differ in what they do with an encoded slash, a backslash, `;params` or
+ * a run of slashes, a path containing `%2F`, `%5C`, `\`, `;` or `//` also gets a *lenient*
+ * reading in which those act as `/` (a run of slashes as one, and `;…` is cut from each
+ * segment), dot-segments resolved again. Url rules deny a request when either reading is
+ * denied, so `/public/..%2Fadmin`, `/public/..;/admin` and `//admin` cannot slip past a
+ * deny on `/admin`.
  *
  * Patterns ({@link parsePathPattern}) start with `/` and are normalised the same way:
  * - without `*`: the path itself or anything below it at a segment boundary
@@ -34,6 +35,11 @@ export interface NormalizedPath {
   readonly path: string;
   /** The lenient reading, when it differs from {@link path}. */
   readonly lenient?: string;
+  /**
+   * True when the target had dot-segments (`.`, `..`, also `%2E`-encoded) that resolving
+   * removed: a server that takes the target as sent may read it as another place.
+   */
+  readonly dotSegments?: true;
 }
 
 /** A parsed path pattern. */
@@ -98,7 +104,7 @@ export function removeDotSegments(path: string): string {
   return `/${out.join("/")}`;
 }
 
-const LENIENT_RE = /%2f|%5c|\\|;/i;
+const LENIENT_RE = /%2f|%5c|\\|;|\/\//i;
 
 function _lenient(path: string): string {
   const slashed = path.replace(/%2f|%5c|\\/gi, "/");
@@ -106,7 +112,8 @@ function _lenient(path: string): string {
     const semi = segment.indexOf(";");
     return semi < 0 ? segment : segment.slice(0, semi);
   });
-  return removeDotSegments(cut.join("/"));
+  // runs of slashes as one, as nginx (merge_slashes), Apache and Tomcat read them
+  return removeDotSegments(cut.join("/").replace(/\/{2,}/g, "/"));
 }
 
 /**
@@ -129,10 +136,13 @@ export function normalizeUrlPath(target: string): NormalizedPath {
   if (raw.charCodeAt(0) !== SLASH) {
     throw new SyntaxError(`expected a path starting with "/", got ${JSON.stringify(raw.slice(0, 64))}`);
   }
-  const path = removeDotSegments(_decodeUnreserved(raw));
-  if (!LENIENT_RE.test(path)) return { path };
-  const lenient = _lenient(path);
-  return lenient === path ? { path } : { path, lenient };
+  const decoded = _decodeUnreserved(raw);
+  const path = removeDotSegments(decoded);
+  const dots = path === decoded ? {} : { dotSegments: true as const };
+  if (!LENIENT_RE.test(decoded)) return { path, ...dots };
+  // from before the dot-segments: a ".." after "//" goes up a segment where slashes merge
+  const lenient = _lenient(decoded);
+  return lenient === path ? { path, ...dots } : { path, lenient, ...dots };
 }
 
 /**

@@ -365,6 +365,25 @@ describe("interception: the decrypted HTTP/1.1 loop", () => {
     });
   });
 
+  it("a URL rule deny holds for paths an origin reads as the same one: merged slashes, ;params, encoded slashes", async () => {
+    const urlRules = [{ id: "no-admin", hosts: ["origin.test"], paths: ["/admin"], action: "deny" as const, log: true }];
+    for (const path of ["//admin", "/.//admin", "/;x/admin", "/%2fadmin", "/public//..//admin/x"]) {
+      await withHarness(decrypting({ urlRules }), async (h) => {
+        let reached = "";
+        h.origin("10.0.0.1", 443, async (o) => void (reached = dec.decode((await o.readToEndOrReset()).data)));
+        const c = h.client();
+        await establish(c);
+        await c.write(`GET ${path} HTTP/1.1\r\nHost: origin.test\r\n\r\n`);
+        const head = await within(c.readHead(), 1500, "403");
+        assert.equal(head.status, 403, path);
+        await c.end();
+        await c.readToEndOrReset();
+        await h.finish();
+        assert.equal(reached, "", `${path}: nothing reached the origin`);
+      });
+    }
+  });
+
   it("the origin closing a kept-alive connection between requests: the next one reconnects", async () => {
     for (const how of ["FIN", "Connection: close"] as const) {
       await withHarness(decrypting(), async (h) => {

@@ -41,12 +41,18 @@ describe("normalizeUrlPath", () => {
     assert.deepEqual(normalizeUrlPath("/%2561dmin"), { path: "/%2561dmin" });
   });
   it("resolves dot-segments, also encoded ones", () => {
-    assert.deepEqual(normalizeUrlPath("/public/../admin"), { path: "/admin" });
-    assert.deepEqual(normalizeUrlPath("/public/%2e%2e/admin"), { path: "/admin" });
-    assert.deepEqual(normalizeUrlPath("/public/%2E./%2e/admin/"), { path: "/admin/" });
+    assert.deepEqual(normalizeUrlPath("/public/../admin"), { path: "/admin", dotSegments: true });
+    assert.deepEqual(normalizeUrlPath("/public/%2e%2e/admin"), { path: "/admin", dotSegments: true });
+    assert.deepEqual(normalizeUrlPath("/public/%2E./%2e/admin/"), { path: "/admin/", dotSegments: true });
+    assert.deepEqual(normalizeUrlPath("/a/..b/.c"), { path: "/a/..b/.c" }, "names that start with dots are no dot-segments");
   });
-  it("keeps case and double slashes", () => {
-    assert.deepEqual(normalizeUrlPath("/Admin//x"), { path: "/Admin//x" });
+  it("keeps case and double slashes, with a lenient reading that merges runs of slashes (as nginx does)", () => {
+    assert.deepEqual(normalizeUrlPath("/Admin//x"), { path: "/Admin//x", lenient: "/Admin/x" });
+    assert.deepEqual(normalizeUrlPath("//admin"), { path: "//admin", lenient: "/admin" });
+    assert.deepEqual(normalizeUrlPath("/.//admin"), { path: "//admin", lenient: "/admin", dotSegments: true });
+    assert.deepEqual(normalizeUrlPath("/public///..//admin"), { path: "/public///admin", lenient: "/admin", dotSegments: true });
+    assert.deepEqual(normalizeUrlPath("/;x/admin"), { path: "/;x/admin", lenient: "/admin" });
+    assert.deepEqual(normalizeUrlPath("/%2fadmin"), { path: "/%2Fadmin", lenient: "/admin" });
   });
   it("keeps an encoded slash literal and adds a lenient reading", () => {
     assert.deepEqual(normalizeUrlPath("/public/..%2fadmin"), { path: "/public/..%2Fadmin", lenient: "/admin" });
