@@ -206,7 +206,7 @@ export async function serveReverseHttp(
         internal: false,
       });
     };
-    if (REFUSED_METHODS.has(head.method)) return refuse(405, `Method "${head.method}" is not accepted here`, "error");
+    if (REFUSED_METHODS.has(head.method.toUpperCase())) return refuse(405, `Method "${head.method}" is not accepted here`, "error");
     if (hostField !== undefined && !host) return refuse(400, `Invalid Host ${JSON.stringify(hostField)}`, "error");
     const checked = await requestCertificate(info.certificate);
     if ("refused" in checked) return refuseFor(checked.refused);
@@ -224,6 +224,11 @@ export async function serveReverseHttp(
     }
     const route = found.route;
     req.rule = route.id;
+    if (found.dotSegments && route.config.backendPrefix === undefined) {
+      // the target goes on as sent, and a backend that does not resolve "." and ".." (or
+      // decodes "%2E" first) would read another place than the one the route was chosen by
+      return refuse(400, `Dot-segments ("." or "..") in the request path are not accepted: ${JSON.stringify(target.split("?")[0])}`, "error");
+    }
     if (route.clients && !clientAllowed(route.clients, clientIp)) {
       return refuse(403, `Client ${clientIp} is not allowed on route "${route.id}"`, "denied", "destination_denied", { internal: true });
     }

@@ -111,7 +111,13 @@ export interface RouteQuery {
 
 /** The outcome of {@link RouteTable.resolve}. */
 export type RouteResult =
-  | { readonly kind: "route"; readonly route: CompiledRoute; readonly path: string }
+  | {
+    readonly kind: "route";
+    readonly route: CompiledRoute;
+    readonly path: string;
+    /** The target had dot-segments, which `path` has resolved (see `NormalizedPath.dotSegments`). */
+    readonly dotSegments?: true;
+  }
   | { readonly kind: "none"; readonly path: string }
   | { readonly kind: "bad-path"; readonly reason: string };
 
@@ -163,9 +169,10 @@ export class RouteTable {
     const method = q.method.toUpperCase();
     const route = this.match(q.host, normal.path, method, q.listener);
     if (normal.lenient !== undefined && this.match(q.host, normal.lenient, method, q.listener) !== route) {
-      return { kind: "bad-path", reason: `Ambiguous request path ${JSON.stringify(normal.path)}: read with "%2F", "\\" or ";" as separators it takes another route` };
+      return { kind: "bad-path", reason: `Ambiguous request path ${JSON.stringify(normal.path)}: read with "%2F", "\\" or ";" as separators, or "//" as "/", it takes another route` };
     }
-    return route ? { kind: "route", route, path: normal.path } : { kind: "none", path: normal.path };
+    if (!route) return { kind: "none", path: normal.path };
+    return normal.dotSegments ? { kind: "route", route, path: normal.path, dotSegments: true } : { kind: "route", route, path: normal.path };
   }
 }
 

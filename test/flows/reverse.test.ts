@@ -218,7 +218,7 @@ describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
       assert.equal((await readResponse(ok.c)).head.status, 200);
       await close(ok.c, ok.done);
       const denied = open(h, s);
-      await denied.c.write("DELETE /x/../admin/users HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      await denied.c.write("DELETE /%61dmin/users HTTP/1.1\r\nHost: a.test\r\n\r\n");
       const res = await readResponse(denied.c);
       assert.equal(res.head.status, 403);
       assert.match(res.body, /Blocked by route "api": url rule "api\.deny-1" matched path "\/admin\/users"/);
@@ -339,24 +339,33 @@ describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
         route("site", ["a.test"], "P"),
       ], { P: { backends: ["http://10.0.0.1:8080"] } });
       const { c, done } = open(h, s);
-      for (const target of ["/api/users?page=2", "/api", "/api/../api/%75sers/%2Fx", "/old/a/b?c", "/./site/..//x?y"]) {
+      for (const target of ["/api/users?page=2", "/api", "/api/../api/%75sers/%2Fx", "/old/a/b?c", "/site//x%7e?y"]) {
         await c.write(`GET ${target} HTTP/1.1\r\nHost: a.test\r\n\r\n`);
         assert.equal((await readResponse(c)).head.status, 200, target);
       }
       await close(c, done);
+      // a route without backendPrefix forwards the path as sent, so one with dot-segments,
+      // which a backend could read as another place, is refused
+      const dots = open(h, s);
+      await dots.c.write("GET /./site/..//x?y HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      const refused = await readResponse(dots.c);
+      await close(dots.c, dots.done);
+      assert.equal(refused.head.status, 400);
+      assert.match(refused.body, /^Dot-segments \("\." or "\.\."\) in the request path are not accepted: "\/\.\/site\/\.\.\/\/x"/);
       assert.deepEqual(seen.map((x) => x.startLine), [
         "GET /users?page=2 HTTP/1.1",
         "GET / HTTP/1.1",
         "GET /users/%2Fx HTTP/1.1",
         "GET /v2/new/a/b?c HTTP/1.1",
-        "GET /./site/..//x?y HTTP/1.1", // a route without backendPrefix forwards the path as sent
+        "GET /site//x%7e?y HTTP/1.1", // as sent
       ]);
-      assert.deepEqual(h.requestRecords.map((q) => [q.rule, q.url]), [
-        ["api", "http://a.test/api/users?page=2"],
-        ["api", "http://a.test/api"],
-        ["api", "http://a.test/api/../api/%75sers/%2Fx"],
-        ["moved", "http://a.test/old/a/b?c"],
-        ["site", "http://a.test/./site/..//x?y"],
+      assert.deepEqual(h.requestRecords.map((q) => [q.rule, q.url, q.status]), [
+        ["api", "http://a.test/api/users?page=2", 200],
+        ["api", "http://a.test/api", 200],
+        ["api", "http://a.test/api/../api/%75sers/%2Fx", 200],
+        ["moved", "http://a.test/old/a/b?c", 200],
+        ["site", "http://a.test/site//x%7e?y", 200],
+        ["site", "http://a.test/./site/..//x?y", 400],
       ]);
     });
   });
@@ -387,14 +396,35 @@ describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
     });
   });
 
-  it("refuses CONNECT and TRACE, and an invalid path", async () => {
+  it("refuses CONNECT and TRACE (in any case), and an invalid path", async () => {
     await withHarness({}, async (h) => {
       const s = state([route("r", ["*"], "P")], { P: { backends: ["http://10.0.0.1"] } });
-      for (const [line, status] of [["TRACE / HTTP/1.1", 405], ["CONNECT a.test:443 HTTP/1.1", 405], ["GET /a%zz HTTP/1.1", 400]] as const) {
+      for (const [line, status] of [["TRACE / HTTP/1.1", 405], ["trace / HTTP/1.1", 405], ["CONNECT a.test:443 HTTP/1.1", 405], ["GET /a%zz HTTP/1.1", 400]] as const) {
         const { c, done } = open(h, s);
         await c.write(`${line}\r\nHost: a.test\r\n\r\n`);
         assert.equal((await readResponse(c)).head.status, status, line);
         await close(c, done);
+      }
+      assert.deepEqual(h.dials, []);
+    });
+  });
+});
+
+describe("reverse flow: paths a backend could read as another route's", () => {
+  it("a path with dot-segments, or whose slashes merge into another route's, is refused: nothing reaches a backend", async () => {
+    await withHarness({}, async (h) => {
+      const s = state([
+        route("admin", ["a.test"], "P", { pathPrefix: "/admin", clients: ["10.0.0.0/8"] }),
+        route("site", ["a.test"], "P"),
+      ], { P: { backends: ["http://10.0.0.1"] } });
+      const paths = ["/admin/graphql/../../x", "/admin/graphql/%2e%2e/%2E%2E/x", "/x/./y", "//admin/x", "/.//admin/x", "/;p/admin/x"];
+      for (const path of paths) {
+        const { c, done } = open(h, s);
+        await c.write(`GET ${path} HTTP/1.1\r\nHost: a.test\r\n\r\n`);
+        const res = await readResponse(c);
+        await close(c, done);
+        assert.equal(res.head.status, 400, path);
+        assert.match(res.body, /^(Dot-segments|Ambiguous request path)/, path);
       }
       assert.deepEqual(h.dials, []);
     });
