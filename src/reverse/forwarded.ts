@@ -147,17 +147,38 @@ export function forwardedHeaders(headers: HeaderList, info: ForwardingInfo): Hea
 }
 
 /**
+ * What {@link originalClient} gives when a trusted proxy named its client with something
+ * that is not an address (`unknown`, a name): no `clients` list, `detailsFor` or trust list
+ * contains it, so such a client is let through nowhere a proxy's own address would be.
+ */
+export const UNKNOWN_CLIENT = "unknown";
+
+/**
+ * The address of an `X-Forwarded-For` entry: an IP address, also with a port as some
+ * proxies write it (`192.0.2.1:4711`, `[2001:db8::1]`, `[2001:db8::1]:443`); undefined for
+ * anything else.
+ */
+function entryAddress(entry: string): string | undefined {
+  const m = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(entry) ?? /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(entry);
+  if (m && m[2] !== undefined && Number(m[2]) > 65535) return undefined;
+  const address = m?.[1] ?? entry;
+  return parseIp(address) === undefined ? undefined : address;
+}
+
+/**
  * The original client's address: the TCP peer, unless the peer is trusted; then the
  * `X-Forwarded-For` list is walked from the right past trusted addresses, and the first
- * untrusted (or the leftmost) valid address is the client. Invalid entries stop the walk.
+ * untrusted (or the leftmost) address is the client. An entry on the way that is no
+ * address makes the client {@link UNKNOWN_CLIENT}: the proxy vouched for someone it did not
+ * name, and that is not the proxy itself.
  */
 export function originalClient(headers: HeaderList, peer: string, trust: TrustList): string {
   if (!trust.has(peer)) return clientAddressText(peer);
   const list = headers.getAll("x-forwarded-for").flatMap((v) => v.split(",")).map((s) => s.trim()).filter((s) => s !== "");
   let client = clientAddressText(peer);
   for (let i = list.length - 1; i >= 0; i--) {
-    const candidate = list[i] ?? "";
-    if (parseIp(candidate) === undefined) break;
+    const candidate = entryAddress(list[i] ?? "");
+    if (candidate === undefined) return UNKNOWN_CLIENT;
     client = clientAddressText(candidate);
     if (!trust.has(candidate)) break;
   }

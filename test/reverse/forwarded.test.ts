@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { HeaderList } from "../../src/protocol/http-headers.ts";
-import { clientAddressText, forwardedHeaders, forwardedUserValue, IDENTITY_FIELDS, originalClient, TrustList, withoutFields } from "../../src/reverse/forwarded.ts";
+import { clientAddressText, forwardedHeaders, forwardedUserValue, IDENTITY_FIELDS, originalClient, TrustList, UNKNOWN_CLIENT, withoutFields } from "../../src/reverse/forwarded.ts";
 
 const SPOOFED = new HeaderList([
   ["Accept", "*/*"],
@@ -74,7 +74,15 @@ describe("reverse forwarding fields", () => {
     assert.equal(originalClient(xff("1.1.1.1, 2.2.2.2"), "10.0.0.5", trust), "2.2.2.2");
     assert.equal(originalClient(xff("1.1.1.1, 10.9.9.9"), "::ffff:10.0.0.5", trust), "1.1.1.1");
     assert.equal(originalClient(xff("10.1.1.1"), "10.0.0.5", trust), "10.1.1.1");
-    assert.equal(originalClient(xff("garbage, 10.1.1.1"), "10.0.0.5", trust), "10.1.1.1");
+    assert.equal(originalClient(xff("garbage, 10.1.1.1"), "10.0.0.5", trust), UNKNOWN_CLIENT, "a trusted proxy's client it did not name");
+    assert.equal(originalClient(xff("1.1.1.1, garbage"), "10.0.0.5", trust), UNKNOWN_CLIENT, "not the proxy itself");
+    assert.equal(originalClient(xff("unknown"), "10.0.0.5", trust), UNKNOWN_CLIENT);
+    assert.equal(originalClient(xff("garbage, 2.2.2.2"), "10.0.0.5", trust), "2.2.2.2", "left of the client: not read");
+    // with a port, or in brackets, as some proxies write it
+    assert.equal(originalClient(xff("203.0.113.5:4711"), "10.0.0.5", trust), "203.0.113.5");
+    assert.equal(originalClient(xff("[2001:db8::1]"), "10.0.0.5", trust), "2001:db8::1");
+    assert.equal(originalClient(xff("[2001:db8::1]:443, 10.1.1.1:80"), "10.0.0.5", trust), "2001:db8::1");
+    assert.equal(originalClient(xff("203.0.113.5:99999"), "10.0.0.5", trust), UNKNOWN_CLIENT);
     assert.equal(originalClient(new HeaderList([]), "::1", trust), "::1");
     assert.equal(trust.has("10.255.0.1"), true);
     assert.equal(trust.has("11.0.0.1"), false);
