@@ -81,6 +81,9 @@ function relayLimit(limit: BodyLimit | undefined) {
   return limit === undefined ? {} : { limit: { bytes: limit.bytes, exceeded: () => limit.exceeded(undefined) } };
 }
 
+/** An `Upgrade` field that offers WebSocket (RFC 6455), alone or among other protocols. */
+const WEBSOCKET_RE = /(^|,)[ \t]*websocket[ \t]*(,|$)/i;
+
 /** Largest body (request or response) sent in one write with its head when it is already buffered. */
 const COALESCE_MAX_BYTES = 16 * 1024;
 
@@ -106,9 +109,12 @@ export async function exchange(
   options: ExchangeOptions = {},
 ): Promise<ExchangeResult> {
   const idle = ctx.limits.idleTimeoutMs;
-  // RFC 9110 §7.8: Upgrade only counts when named in Connection; ignored in HTTP/1.0
-  const upgrade =
-    head.version === "HTTP/1.1" && connectionOptions(head.headers).has("upgrade") ? head.headers.get("upgrade") : undefined;
+  // RFC 9110 §7.8: Upgrade only counts when named in Connection; ignored in HTTP/1.0. Only to
+  // WebSocket: after a 101 the connection is a byte relay no per-request rule sees, so an
+  // upgrade to HTTP/2 (h2c) or anything else would carry requests past them; such a request
+  // goes on as a plain one.
+  const offered = head.version === "HTTP/1.1" && connectionOptions(head.headers).has("upgrade") ? head.headers.get("upgrade") : undefined;
+  const upgrade = offered !== undefined && WEBSOCKET_RE.test(offered) ? "websocket" : undefined;
   let headers = stripHopByHop(head.headers).delete("host").set("Host", hostHeader);
   // RFC 9110 §8.6: one valid value, as a next hop cannot misread it ("8, 8", "010", two fields)
   if (reqFraming.kind === "length") headers = headers.set("Content-Length", String(reqFraming.length));
@@ -214,6 +220,11 @@ export async function exchange(
       // switched to a protocol no one asked for: what follows on it is not HTTP/1.1 any more
       hop.upstream.close();
       throw new HttpParseError(502, "Upstream answered 101 Switching Protocols to a request without Upgrade");
+    }
+    const switchedTo = res.headers.get("upgrade");
+    if (res.status === 101 && switchedTo !== undefined && !WEBSOCKET_RE.test(switchedTo)) {
+      hop.upstream.close();
+      throw new HttpParseError(502, `Upstream switched to ${JSON.stringify(switchedTo.slice(0, 64))}, not the WebSocket asked for`);
     }
     // Answered before the whole request body went up: the upstream may never read the rest,
     // or read it as its next request. Neither connection is in a known state after this

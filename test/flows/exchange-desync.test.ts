@@ -99,6 +99,32 @@ describe("exchanges that leave a connection in an unknown state", () => {
     });
   });
 
+  it("only a WebSocket upgrade is passed on: h2c goes as a plain request, and a switch to anything else is a 502", async () => {
+    await withHarness({}, async (h) => {
+      const seen: ParsedHead[] = [];
+      h.origin("10.0.0.1", 80, async (o) => {
+        const head = await o.readHead();
+        seen.push(head);
+        if (head.get("upgrade") === "websocket") await o.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: upgrade\r\n\r\n");
+        else await o.write(okResponse("plain"));
+        await o.readToEndOrReset();
+      });
+      const plain = h.client();
+      await plain.write("GET http://origin.test/ HTTP/1.1\r\nHost: origin.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n");
+      assert.equal((await readResponse(plain)).body, "plain");
+      await plain.end();
+      await plain.readToEndOrReset();
+      const both = h.client();
+      await both.write("GET http://origin.test/ws HTTP/1.1\r\nHost: origin.test\r\nConnection: Upgrade\r\nUpgrade: h2c, websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+      const res = await readResponse(both);
+      assert.equal(res.head.status, 502);
+      assert.match(res.body, /switched to "h2c", not the WebSocket asked for/);
+      await both.end();
+      await both.readToEndOrReset();
+      assert.deepEqual(seen.map((q) => [q.get("upgrade"), q.get("connection")]), [[undefined, undefined], ["websocket", "upgrade"]]);
+    });
+  });
+
   it("interim 1xx answers go to HTTP/1.1 clients, not to HTTP/1.0 ones (RFC 9110 §15.2)", async () => {
     await withHarness({}, async (h) => {
       h.origin("10.0.0.1", 80, async (o) => {
