@@ -13,7 +13,7 @@ import type { HeaderList } from "../protocol/http-headers.ts";
 import { connectionOptions, stripHopByHop } from "../protocol/hop-by-hop.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
 import { backendName, dialBackend } from "../reverse/dial.ts";
-import { FORWARDING_FIELDS, forwardedHeaders, forwardedUserValue, IDENTITY_FIELDS, withoutFields, withoutLookalikes } from "../reverse/forwarded.ts";
+import { FORWARDING_FIELDS, forwardedHeaders, forwardedUserValue, IDENTITY_FIELDS, OVERRIDE_FIELDS, withoutFields, withoutLookalikes } from "../reverse/forwarded.ts";
 import { REQUEST_ID_FIELD } from "../reverse/request-id.ts";
 import { applyHeaderEdits, type HeaderEditsConfig, isNoop } from "../protocol/header-edits.ts";
 import { idleKey, type PoolRuntime } from "../reverse/listener-state.ts";
@@ -120,6 +120,7 @@ export function backendRequestHeaders(
   if (kept.length > 0) h = h.append("Connection", kept.join(", "));
   if (kept.includes("upgrade") && upgrade !== undefined) h = h.append("Upgrade", upgrade);
   h = forwardedHeaders(h, { peer, proto: req.proto, host: req.hostField, trusted: req.trusted });
+  if (!req.trusted) h = withoutFields(h, OVERRIDE_FIELDS);
   h = h.delete("x-request-id").append(REQUEST_ID_FIELD, req.requestId);
   // who the client is comes from the gateway, or a proxy trusted to say it (`trustIdentityFrom`)
   // when the gateway signs no one in here; never from the client (nor a look-alike

@@ -32,6 +32,19 @@ export const FORWARDING_FIELDS: readonly string[] = Object.freeze([
 ]);
 
 /**
+ * Fields some servers and frameworks take as the request's real path or method (IIS and
+ * Symfony's `X-Original-URL`, method-override middleware): removed from an untrusted
+ * client's request, since a route's rules judged the path and method of the request line.
+ */
+export const OVERRIDE_FIELDS: readonly string[] = Object.freeze([
+  "x-original-url",
+  "x-rewrite-url",
+  "x-http-method-override",
+  "x-http-method",
+  "x-method-override",
+]);
+
+/**
  * Fields that say who the client is, set by the gateway (or a proxy before it in the
  * listener's `trustIdentityFrom`) and removed from anyone else's request: the user signed
  * in, and the client certificate (RFC 9440).

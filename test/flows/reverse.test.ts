@@ -410,6 +410,25 @@ describe("reverse flow: routing and forwarding (plain HTTP listener)", () => {
   });
 });
 
+describe("reverse flow: fields a backend could take for another path or method", () => {
+  it("X-Original-URL, X-Rewrite-URL and method overrides are dropped from an untrusted client, kept from a trusted proxy", async () => {
+    await withHarness({}, async (h) => {
+      const seen = named(h, "10.0.0.1", 80, "ok");
+      const routes = [route("r", ["*"], "P")];
+      const pools = { P: { backends: ["http://10.0.0.1"] } };
+      const fields = "X-Original-URL: /admin/x\r\nX-Rewrite-URL: /admin/x\r\nX-HTTP-Method-Override: DELETE\r\nX-HTTP-Method: DELETE\r\nX-Method-Override: DELETE\r\n";
+      for (const trust of [[], ["127.0.0.1"]]) {
+        const { c, done } = open(h, state(routes, pools, [], { trust }));
+        await c.write(`POST /public HTTP/1.1\r\nHost: a.test\r\nContent-Length: 0\r\n${fields}\r\n`);
+        assert.equal((await readResponse(c)).head.status, 200);
+        await close(c, done);
+      }
+      const names = ["x-original-url", "x-rewrite-url", "x-http-method-override", "x-http-method", "x-method-override"];
+      assert.deepEqual(seen.map((q) => names.filter((n) => q.get(n) !== undefined).length), [0, 5]);
+    });
+  });
+});
+
 describe("reverse flow: paths a backend could read as another route's", () => {
   it("a path with dot-segments, or whose slashes merge into another route's, is refused: nothing reaches a backend", async () => {
     await withHarness({}, async (h) => {
