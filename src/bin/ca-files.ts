@@ -2,7 +2,8 @@
  * The `node:fs` implementation of {@link CaFiles} (Bun and Deno both provide `node:fs`).
  * @module
  */
-import { closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { readTextFile } from "./read-text.ts";
 import type { CaFiles } from "../cli/ca.ts";
 
 /** Create `path` exclusively (O_CREAT|O_EXCL, so no existing file or symlink is followed) with `mode`, write, sync. */
@@ -60,6 +61,6 @@ export const nodeCaFiles: CaFiles = {
     }
   },
   readText(path) {
-    return readFileSync(path, "utf8");
+    return readTextFile(path);
   },
 };

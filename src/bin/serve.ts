@@ -4,7 +4,11 @@
  * drains on SIGTERM/SIGINT.
  * Entry-point code: it may use `node:` APIs that Bun and Deno both provide.
  */
-import { readFileSync, unwatchFile, watchFile } from "node:fs";
+import { unwatchFile, watchFile } from "node:fs";
+import { readTextFile } from "./read-text.ts";
+
+/** The shortest admin token taken, from the config or TOLLGATE_ADMIN_TOKEN. */
+const MIN_ADMIN_TOKEN = 16;
 import { hostname, networkInterfaces } from "node:os";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
@@ -34,7 +38,7 @@ function load(file: string | undefined): Loaded {
   if (!file) return { config: parseConfig(defaultConfig), raw: defaultConfig };
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readTextFile(file);
   } catch (e) {
     throw new Error(`cannot read config file "${file}": ${(e as { code?: string }).code ?? String(e)}`);
   }
@@ -60,6 +64,11 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
   }
   const { config } = loaded;
   const token = config.admin?.token ?? (process.env.TOLLGATE_ADMIN_TOKEN || undefined);
+  if (config.admin && token !== undefined && token.length < MIN_ADMIN_TOKEN) {
+    // as admin.token must be: a short one is guessed
+    say(`TOLLGATE_ADMIN_TOKEN has ${token.length} characters; at least ${MIN_ADMIN_TOKEN} are needed`);
+    return 78;
+  }
   if (config.admin && !token && !isLoopbackHost(config.admin.hostname)) {
     say(`refusing to bind the admin API to ${config.admin.hostname} without a token (admin.token or TOLLGATE_ADMIN_TOKEN)`);
     return 78;
@@ -87,7 +96,7 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
     say(`admin API: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
-  const readText = (path: string) => readFileSync(resolve(base, path), "utf8");
+  const readText = (path: string) => readTextFile(resolve(base, path));
   const logFiles = new Set<LogFile>();
   let gateway;
   try {

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
+import { readTextFile } from "./read-text.ts";
 import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 import process from "node:process";
@@ -75,7 +75,7 @@ export async function worker(runtime: Runtime): Promise<number> {
   let gateway: Gateway;
   try {
     gateway = await startGateway(parseConfig(start.raw), runtime, {
-      readText: (path) => readFileSync(resolve(start.base, path), "utf8"),
+      readText: (path) => readTextFile(resolve(start.base, path)),
       localAddresses: Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)),
       alsoSelf: start.self,
       write: (_stream, line) => process.stderr.write(line),
