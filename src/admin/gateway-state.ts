@@ -143,13 +143,13 @@ export class GatewayAdminState implements AdminState {
   }
 
   policyJson(): unknown {
-    return this.#raw["policy"] ?? this.#gateway.live.config.policy;
+    // redacted as GET /config is: a URL rule's header edits may carry credentials
+    return redacted(structuredClone(this.#raw["policy"] ?? this.#gateway.live.config.policy));
   }
 
   validatePolicy(policy: unknown): readonly PolicyIssue[] {
     try {
-      parseConfig({ ...this.#raw, policy });
-      return [];
+      return foreignHostLists(parseConfig({ ...this.#raw, policy }), this.#raw);
     } catch (e) {
       if (e instanceof ConfigError) return e.issues.map((i) => ({ path: i.path, message: i.message }));
       return [{ path: "policy", message: e instanceof Error ? e.message : String(e) }];
@@ -169,6 +169,8 @@ export class GatewayAdminState implements AdminState {
       const issues = e instanceof ConfigError ? e.issues.map((i) => ({ path: i.path, message: i.message })) : [{ path: "policy", message: String(e) }];
       return { ok: false as const, issues };
     }
+    const foreign = foreignHostLists(config, this.#raw);
+    if (foreign.length > 0) return { ok: false as const, issues: foreign };
     try {
       const { generation } = await this.#apply(raw, config);
       return { ok: true as const, generation };
@@ -261,8 +263,9 @@ const SECRET_FIELDS = new Set(["token", "key", "keyFile", "clientKey", "password
 const SECRET_HEADERS = /authorization|cookie|token|secret|password|api-?key/i;
 
 /**
- * `value` (a copy of the config) with secrets replaced, in place: the {@link SECRET_FIELDS}
- * anywhere, and the values of credential headers in routes' `set`/`add` edits (pairs).
+ * `value` (a copy of the config, parsed or as written) with secrets replaced, in place: the
+ * {@link SECRET_FIELDS} anywhere, and the values of credential headers in `set`/`add` edits
+ * (pairs, or an object as written).
  */
 function redacted(value: unknown): unknown {
   if (Array.isArray(value)) {
@@ -275,7 +278,28 @@ function redacted(value: unknown): unknown {
     if (SECRET_FIELDS.has(name) && (typeof field === "string" || typeof field === "number")) o[name] = "[redacted]";
     else if ((name === "set" || name === "add") && Array.isArray(field)) {
       for (const pair of field) if (Array.isArray(pair) && typeof pair[0] === "string" && SECRET_HEADERS.test(pair[0])) pair[1] = "[redacted]";
+    } else if ((name === "set" || name === "add") && isObject(field)) {
+      // as written in a config file or a PUT: {"Authorization": "Bearer …"}
+      for (const header of Object.keys(field)) if (SECRET_HEADERS.test(header) && typeof field[header] === "string") field[header] = "[redacted]";
     } else redacted(field);
   }
   return o;
+}
+
+/**
+ * The host lists of `next`'s policy that the config in force does not name with the same
+ * file: the admin API may use the lists the config file names, never make the gateway read
+ * another file (whose first lines a parse error would show the caller).
+ */
+function foreignHostLists(next: Config, inForce: Readonly<Record<string, unknown>>): PolicyIssue[] {
+  const policy = inForce["policy"];
+  const lists = typeof policy === "object" && policy !== null ? (policy as { hostLists?: unknown }).hostLists : undefined;
+  const known = (typeof lists === "object" && lists !== null ? lists : {}) as Readonly<Record<string, { readonly file?: unknown }>>;
+  const names = Object.keys(known).map((n) => JSON.stringify(n)).join(", ") || "none";
+  return Object.entries(next.policy.hostLists ?? {})
+    .filter(([name, list]) => known[name]?.file !== list.file)
+    .map(([name]) => ({
+      path: `policy.hostLists.${name}.file`,
+      message: `a host list's file is named in the config file only; the admin API may use the lists it names (${names}) as they are named there`,
+    }));
 }

@@ -38,6 +38,34 @@ function slowGateway() {
   return { gateway: gateway as unknown as Gateway, applied, finish, pending: () => waiting.length };
 }
 
+describe("GatewayAdminState: what the policy endpoints may read and show", () => {
+  it("PUT /policy uses only the host lists the config file names, with their files: it never makes the gateway read another file", async () => {
+    const { gateway, applied, finish } = slowGateway();
+    const hostLists = { ads: { file: "lists/ads.txt", format: "domains" } };
+    const state = new GatewayAdminState(gateway, { listeners: LISTENERS_A, policy: { ...POLICY_A, hostLists } });
+    const using = (lists: Record<string, unknown>) => ({ defaultAction: "deny", hostLists: lists, rules: [{ id: "r", hostLists: Object.keys(lists), action: "deny" }] });
+    for (const lists of [{ ads: { file: "/etc/passwd", format: "domains" } }, { other: { file: "lists/ads.txt" } }]) {
+      const r = await state.replacePolicy(using(lists));
+      assert.equal(r.ok, false);
+      assert.ok(!r.ok && r.issues.length === 1 && /is named in the config file only.*\("ads"\)/.test(r.issues[0]!.message), JSON.stringify(r));
+      assert.deepEqual(state.validatePolicy(using(lists)).map((i) => i.path), [`policy.hostLists.${Object.keys(lists)[0]}.file`]);
+    }
+    assert.equal(applied.length, 0, "nothing was read or applied");
+    const same = state.replacePolicy(using({ ads: { file: "lists/ads.txt", format: "patterns" } }));
+    await finish();
+    assert.equal((await same).ok, true, "a list of the config, in another format");
+  });
+
+  it("GET /policy hides the credentials a URL rule's header edits set, as GET /config does", () => {
+    const { gateway } = slowGateway();
+    const urlRules = [{ id: "api", hosts: ["api.test"], action: "allow", requestHeaders: { set: { Authorization: "Bearer SECRET", "X-Team": "web" } } }];
+    const state = new GatewayAdminState(gateway, { listeners: LISTENERS_A, policy: { ...POLICY_A, urlRules } });
+    const shown = JSON.stringify(state.policyJson());
+    assert.ok(!shown.includes("SECRET"), shown);
+    assert.match(shown, /"X-Team":"web"/);
+  });
+});
+
 describe("GatewayAdminState: config changes one at a time", () => {
   it("a PUT /policy asked while a file reload is under way builds on the reloaded config", async () => {
     const { gateway, applied, finish } = slowGateway();
