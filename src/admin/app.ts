@@ -14,7 +14,7 @@
 import { Hono } from "hono";
 import pkg from "../../package.json" with { type: "json" };
 import { PROMETHEUS_CONTENT_TYPE } from "../metrics/registry.ts";
-import { bearerAuth, hostGuard } from "./auth.ts";
+import { bearerAuth, crossSiteGuard, hostGuard } from "./auth.ts";
 import { caPage } from "./ca-page.ts";
 import { parseExplainBody } from "./explain.ts";
 import { SSE_HEADERS, sseStream } from "./flow-feed.ts";
@@ -97,6 +97,7 @@ export function createAdminApp(state: AdminState, options: AdminAppOptions = {})
   });
   app.notFound((c) => jsonError(404, `no such endpoint: ${c.req.method} ${c.req.path}`));
 
+  app.use("*", crossSiteGuard());
   if (token === undefined) {
     const guard = hostGuard(options.allowedHosts ?? []);
     app.use("*", async (c, next) => (c.req.path === "/healthz" ? await next() : await guard(c, next)));

@@ -97,6 +97,24 @@ describe("admin app: without a token (loopback)", () => {
     assert.equal((await app.request("http://127.0.0.1:9090/config")).status, 200);
   });
 
+  it("refuses a write a page on another site sent (no CORS preflight needed for a simple POST): 403, nothing done", async () => {
+    const { app, state } = appWith({}, {});
+    const post = (headers: Record<string, string>) => app.request("http://127.0.0.1:9090/policy/validate", { method: "POST", headers: { host: "127.0.0.1:9090", "content-type": "text/plain", ...headers }, body: "{}" });
+    const foreign: Record<string, string>[] = [{ origin: "https://evil.example" }, { "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "same-site" }, { origin: "null" }];
+    for (const headers of foreign) {
+      const res = await post(headers);
+      assert.equal(res.status, 403, JSON.stringify(headers));
+      assert.match(String((await json(res))["error"]), /from another site/);
+    }
+    assert.deepEqual(state.calls, [], "nothing reached the state");
+    // the dashboard's own requests, and tools that send neither field
+    const own: Record<string, string>[] = [{ origin: "http://127.0.0.1:9090", "sec-fetch-site": "same-origin" }, {}];
+    for (const headers of own) {
+      assert.notEqual((await post(headers)).status, 403, JSON.stringify(headers));
+    }
+    assert.equal((await app.request("/config", { headers: { host: "127.0.0.1:9090", origin: "https://evil.example" } })).status, 200, "reads are not affected");
+  });
+
   it("refuses other Host names (DNS rebinding) with 403, except /healthz", async () => {
     const res = await app.request("/config", { headers: { host: "attacker.example:9090" } });
     assert.equal(res.status, 403);
