@@ -9,6 +9,9 @@ import { BunSocketConn, handlers } from "./socket-conn.ts";
 import { bunSplice } from "./splice.ts";
 import { bunTls } from "./tls.ts";
 
+/** Seconds an admin API connection may stay idle (no request, or one that stopped arriving). */
+const HTTP_IDLE_SECONDS = 30;
+
 /** The Bun adapter: native `Bun.listen` / `Bun.connect` sockets behind the core's `Conn`. */
 export const bunRuntime: Runtime = {
   name: "bun",
@@ -86,8 +89,19 @@ export const bunRuntime: Runtime = {
   },
 
   serveHttp(options, fetch): Promise<Listener> {
-    // idleTimeout 0: Server-Sent Event streams stay open as long as the client reads
-    const server = Bun.serve({ hostname: options.hostname, port: options.port, idleTimeout: 0, fetch });
+    // A connection idle this long is closed (a client that never finishes its request, or
+    // keeps a connection it does not use, holds no descriptor for good); a Server-Sent
+    // Event stream stays open as long as the client reads it.
+    const server = Bun.serve({
+      hostname: options.hostname,
+      port: options.port,
+      idleTimeout: HTTP_IDLE_SECONDS,
+      async fetch(request, self) {
+        const response = await fetch(request);
+        if (response.headers.get("content-type")?.startsWith("text/event-stream")) self.timeout(request, 0);
+        return response;
+      },
+    });
     return Promise.resolve({
       address: { address: server.hostname ?? options.hostname, port: server.port ?? options.port },
       close: async () => {

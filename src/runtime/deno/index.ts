@@ -6,6 +6,7 @@ import { processStats } from "../process-stats.ts";
 import { DenoTcpConn } from "./tcp-conn.ts";
 import { denoTls } from "./tls.ts";
 import { settleFlushes } from "./loopback-hop.ts";
+import { serveHttpDeno } from "./serve-http.ts";
 
 /** TCP to an IP address, as a `Conn`. */
 async function dial(options: DialOptions): Promise<Conn> {
@@ -77,17 +78,7 @@ export const denoRuntime: Runtime = {
   dial,
 
   serveHttp(options, fetch): Promise<Listener> {
-    return new Promise((resolve) => {
-      const server = Deno.serve(
-        {
-          hostname: options.hostname,
-          port: options.port,
-          onListen: ({ hostname, port }) =>
-            resolve({ address: { address: hostname, port }, close: () => server.shutdown() }),
-        },
-        fetch,
-      );
-    });
+    return serveHttpDeno(options, fetch);
   },
 
   async lookup(name: string): Promise<string[]> {
