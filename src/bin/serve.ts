@@ -170,7 +170,7 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
   } else {
     state = new GatewayAdminState(gateway, loaded.raw);
   }
-  if (admin) adminFetch = createAdminApp(state, token ? { token } : {}).fetch;
+  if (admin) adminFetch = createAdminApp(state, token ? { token, openBootstrap: config.admin?.openBootstrap ?? false } : {}).fetch;
 
   // a host list file that changes is reloaded like the config file (a feed updated by cron)
   const watchedLists = new Set<string>();

@@ -349,6 +349,8 @@ export interface AdminConfig {
   readonly token?: string;
   readonly pacProxy?: string;
   readonly pacBypass: readonly string[];
+  /** `/proxy.pac`, `/ca` and `/ca.pem` are served without the token. */
+  readonly openBootstrap: boolean;
 }
 
 /**

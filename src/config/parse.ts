@@ -155,6 +155,7 @@ function toDomain(wire: ConfigOutput): Config {
           ...(wire.admin.token === undefined ? {} : { token: wire.admin.token }),
           ...(wire.admin.pacProxy === undefined ? {} : { pacProxy: wire.admin.pacProxy }),
           pacBypass: [...wire.admin.pacBypass],
+          openBootstrap: wire.admin.openBootstrap,
         },
       }),
     ...(wire.proxyAuth === undefined

@@ -7,7 +7,8 @@ import type { Config } from "./config.ts";
 
 /**
  * Settings whose change only takes effect after a restart: `workers`, and the admin API's
- * listener and token (it is bound and its app built once; its PAC settings are read live).
+ * listener, token and `openBootstrap` (it is bound and its app built once; its PAC settings
+ * are read live).
  * A token rotated in the file, say after a leak, must not look revoked while the old one
  * still works.
  */
@@ -19,6 +20,7 @@ export function restartNeeded(old: Config, next: Config): string[] {
   else if (a && b) {
     if (a.hostname !== b.hostname || a.port !== b.port) out.push("admin.listen");
     if (a.token !== b.token) out.push("admin.token");
+    if (a.openBootstrap !== b.openBootstrap) out.push("admin.openBootstrap");
   }
   return out;
 }

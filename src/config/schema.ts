@@ -256,6 +256,8 @@ const adminSchema = object({
   pacProxy: v.optional(checkedString('"host:port"', listenAddressError)),
   /** Host patterns sent DIRECT by the PAC file (besides plain host names and private/loopback IPs). */
   pacBypass: v.optional(v.array(checkedString("a host pattern", hostPatternError), expected("an array of host patterns")), []),
+  /** Serve /proxy.pac, /ca and /ca.pem without the token: browsers fetch a PAC file without credentials. */
+  openBootstrap: v.optional(boolean, false),
 });
 
 const configObject = object({

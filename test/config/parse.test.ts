@@ -15,7 +15,7 @@ describe("parseConfig", () => {
     // every section but `admin` is taken from the default: the admin API is opt-in in a file
     const { admin, ...rest } = parseConfig(defaultConfig);
     assert.deepEqual(config, rest);
-    assert.deepEqual(admin, { hostname: "127.0.0.1", port: 9090, pacBypass: [] });
+    assert.deepEqual(admin, { hostname: "127.0.0.1", port: 9090, pacBypass: [], openBootstrap: false });
     assert.equal(config.admin, undefined);
     assert.deepEqual(config.listeners, [{ name: "explicit", mode: "explicit", hostname: "127.0.0.1", port: 3128 }]);
     assert.equal(config.policy.defaultAction, "deny");

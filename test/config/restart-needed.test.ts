@@ -14,6 +14,7 @@ describe("restartNeeded", () => {
     assert.deepEqual(restartNeeded(base, config({ admin: { ...admin, token: "another-token-16-chars" } })), ["admin.token"]);
     assert.deepEqual(restartNeeded(base, config({ admin: { ...admin, listen: "127.0.0.1:9091" } })), ["admin.listen"]);
     assert.deepEqual(restartNeeded(base, config({})), ["admin"]);
+    assert.deepEqual(restartNeeded(base, config({ admin: { ...admin, openBootstrap: true } })), ["admin.openBootstrap"]);
     assert.deepEqual(restartNeeded(base, config({ admin: { ...admin, pacBypass: [".corp.test"], pacProxy: "proxy.corp.test:3128" } })), []);
     assert.deepEqual(restartNeeded(base, config({ admin })), []);
   });

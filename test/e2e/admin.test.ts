@@ -13,7 +13,7 @@ const TOKEN = "test-token-0123456789abcdef";
 function config(allowOrigin: boolean): Record<string, unknown> {
   return {
     listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:0" }],
-    admin: { listen: "127.0.0.1:0", token: TOKEN },
+    admin: { listen: "127.0.0.1:0", token: TOKEN, openBootstrap: true },
     addressGuard: { allow: ["127.0.0.0/8"] }, // the test origin is on loopback
     policy: {
       defaultAction: "deny",
@@ -59,6 +59,11 @@ describe("admin API and lifecycle end to end", { timeout: 120_000 }, () => {
     assert.equal(denied.status, 401);
     assert.match(denied.headers.get("www-authenticate") ?? "", /Bearer/);
     assert.equal((await fetch(`${admin}/readyz`, { headers: { authorization: "Bearer wrong-token-xxxxxxxxxx" } })).status, 401);
+    // what every proxy client needs, browsers fetching without credentials (openBootstrap)
+    const pac = await fetch(`${admin}/proxy.pac`);
+    assert.equal(pac.status, 200);
+    assert.match(await pac.text(), /function FindProxyForURL/);
+    assert.equal((await fetch(`${admin}/config`)).status, 401, "and nothing else");
     const ready = await fetch(`${admin}/readyz`, { headers: auth });
     assert.equal(ready.status, 200);
     assert.equal(((await ready.json()) as { ready: boolean }).ready, true);
