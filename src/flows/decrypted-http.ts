@@ -108,6 +108,19 @@ export async function relayDecryptedHttp(
       ctx.flowLog.write(req, !(log || error !== undefined));
     };
 
+    if (head.method.toUpperCase() === "CONNECT" || (head.form !== "origin" && head.form !== "absolute")) {
+      // a CONNECT inside the decrypted session (authority-form, never checked against the
+      // session's host) would reach an origin that is itself a proxy, and with an upgrade
+      // become a relay nothing inspects; OPTIONS * has no path a URL rule can judge
+      const why = `${head.method} ${head.target} is not accepted inside a decrypted connection`;
+      req.status = 405;
+      req.decision = "deny";
+      req.rule = "method";
+      req.reason = why;
+      logRequest(true);
+      await answerAndClose(client, cR, 405, why, { method: head.method });
+      return done("denied", why);
+    }
     const misdirected = checkHost(head, host, portMustMatch ? port : undefined);
     if (misdirected) {
       req.status = 421;

@@ -384,6 +384,25 @@ describe("interception: the decrypted HTTP/1.1 loop", () => {
     }
   });
 
+  it("a CONNECT (or OPTIONS *) inside the decrypted connection: 405, nothing reaches the origin", async () => {
+    for (const line of ["CONNECT evil.test:443 HTTP/1.1\r\nHost: origin.test", "OPTIONS * HTTP/1.1\r\nHost: origin.test"]) {
+      await withHarness(decrypting(), async (h) => {
+        let reached = "";
+        h.origin("10.0.0.1", 443, async (o) => void (reached = dec.decode((await o.readToEndOrReset()).data)));
+        const c = h.client();
+        await establish(c);
+        await c.write(`${line}\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\ntunnelled!`);
+        const head = await within(c.readHead(), 1500, "405");
+        assert.equal(head.status, 405, line);
+        await c.end();
+        await c.readToEndOrReset();
+        await h.finish();
+        assert.equal(reached, "", line);
+        assert.deepEqual(h.requestRecords.map((q) => [q.status, q.rule]), [[405, "method"]]);
+      });
+    }
+  });
+
   it("the origin closing a kept-alive connection between requests: the next one reconnects", async () => {
     for (const how of ["FIN", "Connection: close"] as const) {
       await withHarness(decrypting(), async (h) => {
