@@ -16,9 +16,13 @@ import { refuseTls } from "./tls-hello.ts";
 import { noteUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
 import { connectUpstreamTls, tlsName, upstreamHandle } from "./upstream-tls.ts";
 
-/** A leaf for `host`, with the upstream certificate's names too when mirroring is on. */
-export async function mintLeaf(ic: InterceptionContext, host: Host, session: TlsClientSession): Promise<MintedLeaf> {
-  const sans = ic.mirrorUpstreamSans && ic.certificateNames && session.peerCertificateDer
+/**
+ * A leaf for `host`, with the upstream certificate's names too when mirroring is on and that
+ * certificate was validated (`validated`): the names of one that was not (`upstreamTls:
+ * "insecure"`) are nobody's word, and go into no leaf the gateway's CA signs.
+ */
+export async function mintLeaf(ic: InterceptionContext, host: Host, session: TlsClientSession, validated: boolean): Promise<MintedLeaf> {
+  const sans = validated && ic.mirrorUpstreamSans && ic.certificateNames && session.peerCertificateDer
     ? await ic.certificateNames(session.peerCertificateDer)
     : undefined;
   return ic.leaf(tlsName(host), sans);
@@ -106,7 +110,7 @@ export async function startDecryption(
   noteUpstream(flow.record, up);
   const upstream = upstreamHandle(ic, up);
   try {
-    return { upstream, leaf: await mintLeaf(ic, host, up.session) };
+    return { upstream, leaf: await mintLeaf(ic, host, up.session, decision.upstreamTls !== "insecure") };
   } catch (e) {
     upstream.conn.close();
     return { certificate: false, error: `Could not issue a certificate for ${hostText(host)}: ${errorText(e)}`, status: 502 };

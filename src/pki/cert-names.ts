@@ -1,4 +1,6 @@
 import { x509 } from "./_x509.ts";
+import { parseSubjectName } from "./_names.ts";
+import { MAX_SANS_INPUT } from "./leaf_cache.ts";
 
 /**
  * The DNS names and IP addresses in a certificate's subjectAltName (DER in), lowercase and
@@ -21,8 +23,11 @@ export function subjectAltNames(der: Uint8Array): string[] {
 }
 
 /**
- * {@link subjectAltNames} behind a promise: the shape the interception context takes, e.g. to
- * mirror an upstream certificate's names into a minted leaf.
+ * {@link subjectAltNames} behind a promise, as far as a minted leaf can carry them: the shape
+ * the interception context takes, to mirror an upstream certificate's names into a minted
+ * leaf. A name the issuer would refuse (a label with a hyphen at an end, `010.1.2.3`) is
+ * left out, as are names past {@link MAX_SANS_INPUT}: one odd name in a real certificate
+ * must not make its host unmintable.
  *
  * @example
  * ```ts
@@ -30,7 +35,15 @@ export function subjectAltNames(der: Uint8Array): string[] {
  * ```
  */
 export function certificateNames(der: Uint8Array): Promise<string[]> {
-  return Promise.resolve(subjectAltNames(der));
+  const mintable = subjectAltNames(der).filter((name) => {
+    try {
+      parseSubjectName(name);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return Promise.resolve(mintable.slice(0, MAX_SANS_INPUT));
 }
 
 /**

@@ -183,6 +183,18 @@ describe("interception: upstream TLS before the 200", () => {
     }
   });
 
+  it("mirrors no names from a certificate it did not validate (upstreamTls \"insecure\")", async () => {
+    await withHarness(decrypting({ mirrorUpstreamSans: true, upstreamSans: ["other.test", "bank.example", "*.google.com"] }), async (h) => {
+      serveRequests(h, "10.0.0.2", 443, []);
+      const c = h.client();
+      await establish(c, "CONNECT other.test:443 HTTP/1.1\r\nHost: other.test:443\r\n\r\n");
+      await hangUp(c);
+      await h.finish();
+      assert.equal(h.tls.connects[0]?.verify, false);
+      assert.deepEqual(h.tls.leaves, [{ host: "other.test", sans: undefined }]);
+    });
+  });
+
   it("an IPv6 destination: SNI and leaf name without brackets, Host with them", async () => {
     await withHarness(decrypting(), async (h) => {
       serveRequests(h, "::1", 443, ["v6"]);
