@@ -149,6 +149,8 @@ export class GatewayAdminState implements AdminState {
 
   validatePolicy(policy: unknown): readonly PolicyIssue[] {
     try {
+      const placeholders = redactedLeftIn(policy);
+      if (placeholders.length > 0) return placeholders;
       return foreignHostLists(parseConfig({ ...this.#raw, policy }), this.#raw);
     } catch (e) {
       if (e instanceof ConfigError) return e.issues.map((i) => ({ path: i.path, message: i.message }));
@@ -161,6 +163,8 @@ export class GatewayAdminState implements AdminState {
   }
 
   async #replacePolicy(policy: unknown) {
+    const placeholders = redactedLeftIn(policy);
+    if (placeholders.length > 0) return { ok: false as const, issues: placeholders };
     let config: Config;
     const raw = { ...this.#raw, policy };
     try {
@@ -257,6 +261,9 @@ function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null && !Array.isArray(x);
 }
 
+/** What {@link redacted} puts in place of a secret. */
+const REDACTED = "[redacted]";
+
 /** Fields shown as "[redacted]" wherever they are: the admin token, key files, password hashes. */
 const SECRET_FIELDS = new Set(["token", "key", "keyFile", "clientKey", "passwordHash"]);
 /** Header fields a route sets or adds whose values are credentials (`Authorization: Bearer …`). */
@@ -275,12 +282,12 @@ function redacted(value: unknown): unknown {
   if (typeof value !== "object" || value === null) return value;
   const o = value as Record<string, unknown>;
   for (const [name, field] of Object.entries(o)) {
-    if (SECRET_FIELDS.has(name) && (typeof field === "string" || typeof field === "number")) o[name] = "[redacted]";
+    if (SECRET_FIELDS.has(name) && (typeof field === "string" || typeof field === "number")) o[name] = REDACTED;
     else if ((name === "set" || name === "add") && Array.isArray(field)) {
-      for (const pair of field) if (Array.isArray(pair) && typeof pair[0] === "string" && SECRET_HEADERS.test(pair[0])) pair[1] = "[redacted]";
+      for (const pair of field) if (Array.isArray(pair) && typeof pair[0] === "string" && SECRET_HEADERS.test(pair[0])) pair[1] = REDACTED;
     } else if ((name === "set" || name === "add") && isObject(field)) {
       // as written in a config file or a PUT: {"Authorization": "Bearer …"}
-      for (const header of Object.keys(field)) if (SECRET_HEADERS.test(header) && typeof field[header] === "string") field[header] = "[redacted]";
+      for (const header of Object.keys(field)) if (SECRET_HEADERS.test(header) && typeof field[header] === "string") field[header] = REDACTED;
     } else redacted(field);
   }
   return o;
@@ -302,4 +309,16 @@ function foreignHostLists(next: Config, inForce: Readonly<Record<string, unknown
       path: `policy.hostLists.${name}.file`,
       message: `a host list's file is named in the config file only; the admin API may use the lists it names (${names}) as they are named there`,
     }));
+}
+
+/**
+ * Where a policy sent back holds {@link REDACTED}: one read with GET /policy and put back
+ * with PUT would otherwise send `Authorization: [redacted]` to the origin, where nothing
+ * shows it.
+ */
+function redactedLeftIn(value: unknown, path = "policy"): PolicyIssue[] {
+  if (value === REDACTED) return [{ path, message: `"${REDACTED}" stands for a secret GET /policy does not show: send the value itself` }];
+  if (Array.isArray(value)) return value.flatMap((item, i) => redactedLeftIn(item, `${path}[${i}]`));
+  if (!isObject(value)) return [];
+  return Object.entries(value).flatMap(([key, item]) => redactedLeftIn(item, `${path}.${key}`));
 }

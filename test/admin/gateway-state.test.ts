@@ -64,6 +64,18 @@ describe("GatewayAdminState: what the policy endpoints may read and show", () =>
     assert.ok(!shown.includes("SECRET"), shown);
     assert.match(shown, /"X-Team":"web"/);
   });
+
+  it("a policy read with GET /policy and put back as it is, [redacted] and all, is refused: the secret is not replaced by the placeholder", async () => {
+    const { gateway, applied } = slowGateway();
+    const urlRules = [{ id: "api", hosts: ["api.test"], action: "allow", requestHeaders: { set: { Authorization: "Bearer SECRET" } } }];
+    const state = new GatewayAdminState(gateway, { listeners: LISTENERS_A, policy: { ...POLICY_A, urlRules } });
+    const readBack = JSON.parse(JSON.stringify(state.policyJson()));
+    const r = await state.replacePolicy(readBack);
+    assert.equal(r.ok, false);
+    assert.deepEqual(!r.ok && r.issues.map((i) => i.path), ["policy.urlRules[0].requestHeaders.set.Authorization"]);
+    assert.deepEqual(state.validatePolicy(readBack).map((i) => i.path), ["policy.urlRules[0].requestHeaders.set.Authorization"]);
+    assert.equal(applied.length, 0);
+  });
 });
 
 describe("GatewayAdminState: config changes one at a time", () => {
