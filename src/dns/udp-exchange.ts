@@ -36,15 +36,17 @@ function freshId(used: ReadonlyMap<number, unknown>): number {
 }
 
 /**
- * Whether the response `msg` repeats the question of `query` (name as spelled, type and class)
- * byte for byte: both carry it uncompressed from byte 12, with one question.
+ * Whether the response `msg` repeats the question of `query`: one question, the name in any
+ * case (a server that does not keep it is asked over TCP anyway), type and class. Both carry
+ * it uncompressed from byte 12.
  */
 function echoesQuestion(msg: Uint8Array, query: Uint8Array): boolean {
   let end = 12;
   while (end < query.length && query[end] !== 0) end += 1 + query[end]!;
   end += 5; // the root label, type and class
   if (msg.length < end || msg[4] !== 0 || msg[5] !== 1) return false;
-  for (let i = 12; i < end; i++) if (msg[i] !== query[i]) return false;
+  const fold = (c: number) => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+  for (let i = 12; i < end; i++) if (fold(msg[i]!) !== fold(query[i]!)) return false;
   return true;
 }
 
@@ -145,8 +147,8 @@ export async function udpExchange(
       }
       const message = messages.get(query.id)!;
       if (value.data[2]! & TC) {
-        // only a response that repeats the question, as asked, sends it to TCP: a forger who
-        // guessed port and ID must not be able to move a server's questions off UDP
+        // only a response that repeats the question sends it to TCP: not a bare header with
+        // a guessed ID (a forger moving questions off UDP must at least echo the question)
         if (!(value.data[2]! & QR) || !echoesQuestion(value.data, message)) {
           ignore("a truncated datagram that does not repeat the question");
           continue;

@@ -340,6 +340,19 @@ describe("ServerResolver over UDP", () => {
     assert.deepEqual(udp.offered, [1232, 1232, undefined, undefined]);
   });
 
+  it("a truncated answer with the name in other cases (a server that does not keep case) goes to TCP, as an untruncated one does", async () => {
+    const lowered = (q: Uint8Array) => {
+      const reply = truncated(q);
+      for (const r of reply) for (let i = 12; i < r.data.length && r.data[i] !== 0; i++) if (r.data[i]! >= 0x41 && r.data[i]! <= 0x5a) r.data[i]! |= 0x20;
+      return reply;
+    };
+    const udp = udpNetwork({ "10.0.0.1:53": (_name, _type, q) => lowered(q) });
+    const tcp = tcpNetwork({ "10.0.0.1:53": normal });
+    const r = new ServerResolver([S1], tcp.dial, 1000, { open: udp.open, retransmitMs: 500 });
+    assert.deepEqual((await r.resolve("a.test")).addresses, ["192.0.2.10", "2001:db8::10"]);
+    assert.deepEqual(tcp.connections, ["10.0.0.1:53"]);
+  });
+
   it("a truncation flag on a datagram that does not repeat the question moves nothing to TCP", async () => {
     const forged = (q: Uint8Array) => {
       const data = new Uint8Array(12);
