@@ -116,7 +116,21 @@ export async function forwardHttp(
   const via = parent ? `parent|${parent.name}${parent.forwardedFor ? "|for" : ""}` : "";
   const keys = parent ? [via, `${via}|${origin}`] : [origin];
   const current = (k: KeptUpstream) => k.via === undefined || ctx.parents?.().get(k.via.name) === k.via;
-  let up = kept && keys.includes(kept.key) && current(kept) ? kept : undefined;
+  /**
+   * Whether this request's decision admits the kept connection's destination, as a new dial
+   * would be checked: a connection a trusted child proxy's other client opened under a rule
+   * whose `allowAddresses` admitted an internal address must not serve this one.
+   */
+  const admitted = (k: KeptUpstream): boolean => {
+    if (k.address !== null) return ctx.addressGuard?.()?.check(k.address, authority.port, decision.allowAddresses).allowed ?? true;
+    try {
+      guardLiteral(ctx, host, authority.port, decision); // through a parent: an IP-literal destination
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let up = kept && keys.includes(kept.key) && current(kept) && admitted(kept) ? kept : undefined;
   if (kept && !up) kept.conn.close();
   const dial = async (): Promise<KeptUpstream | undefined> => {
     try {

@@ -9,6 +9,7 @@ import { hashPassword } from "../../src/auth/password-hash.ts";
 import { createBasicCredentials, createProxyAuth, type ProxyAuth } from "../../src/auth/proxy-auth.ts";
 import type { PolicyDefinition } from "../../src/policy/types.ts";
 import { TrustList } from "../../src/reverse/forwarded.ts";
+import { createAddressGuard } from "../../src/policy/address-guard.ts";
 import { type FlowHarness, type Peer, readResponse, serveRequests, withHarness, within } from "../helpers/flow-harness.ts";
 
 const CHILD = "10.1.0.5";
@@ -111,6 +112,34 @@ describe("trustForwardedFrom on an explicit listener", () => {
         ["10.9.1.2:0", "branch", 200],
         ["child", "default", 403],
       ]);
+    });
+  });
+
+  it("plain http:// through a kept connection: the next client's request is held to the address guard its own rule gets", async () => {
+    const policy: PolicyDefinition = {
+      defaultAction: "deny",
+      defaultLog: true,
+      rules: [
+        // admins may reach secret.test's internal address, which the guard refuses to others
+        { id: "admins", hosts: ["secret.test"], clients: ["10.9.0.0/16"], action: "allow", allowAddresses: ["10.0.0.0/8"], log: true },
+        { id: "everyone", hosts: ["secret.test"], action: "allow", log: true },
+      ],
+    };
+    await withHarness({ policy, hosts: HOSTS }, async (h) => {
+      const guard = createAddressGuard();
+      (h.ctx as { addressGuard?: () => typeof guard }).addressGuard = () => guard;
+      serveRequests(h, "10.0.0.9", 80, ["internal secret"]);
+      const c = h.childProxyClient(CHILD, TRUST);
+      await c.write("GET http://secret.test/ HTTP/1.1\r\nHost: secret.test\r\nX-Forwarded-For: 10.9.1.1\r\n\r\n");
+      assert.equal((await readResponse(c)).body, "internal secret");
+      await c.write("GET http://secret.test/ HTTP/1.1\r\nHost: secret.test\r\nX-Forwarded-For: 192.0.2.7\r\n\r\n");
+      const res = await readResponse(c);
+      assert.equal(res.head.status, 403);
+      assert.match(res.body, /refused by the address guard/);
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+      assert.deepEqual(h.records.map((r) => [r.client, r.rule, r.status]), [["10.9.1.1:0", "admins", 200], ["192.0.2.7:0", "address-guard", 403]]);
     });
   });
 
