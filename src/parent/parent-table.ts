@@ -6,7 +6,8 @@ import { basicAuthorization, type ParentProxy } from "./tunnel.ts";
  * The config's parent proxies as flows use them, with each password file read now (at start
  * and at every reload, so a rotated secret takes effect on reload). One trailing newline is
  * not part of the password. A parent `previous` had at the same address keeps its health
- * (a reload does not bring an unreachable parent back early).
+ * (a reload does not bring an unreachable parent back early), and one that did not change at
+ * all is `previous`'s very object.
  */
 export function parentTable(config: Config, readText: (path: string) => string, previous?: ReadonlyMap<string, ParentProxy>): Map<string, ParentProxy> {
   const table = new Map<string, ParentProxy>();
@@ -23,7 +24,7 @@ export function parentTable(config: Config, readText: (path: string) => string, 
     }
     const before = previous?.get(name);
     const health = before && before.authority === p.authority ? before.health : { downUntil: 0, lastError: null };
-    table.set(name, {
+    const next: ParentProxy = {
       name,
       host: p.host,
       port: p.port,
@@ -36,7 +37,17 @@ export function parentTable(config: Config, readText: (path: string) => string, 
       ...(p.forwardedFor ? { forwardedFor: true } : {}),
       health,
       ...(p.healthCheck ? { healthCheck: p.healthCheck } : {}),
-    });
+    };
+    // the same object while nothing of it changed: connections kept to a parent are used again
+    // only while their parent is the one in force (`http-forward.ts`), and a reload that
+    // leaves it alone must not end them
+    table.set(name, before && settingsOf(before) === settingsOf(next) ? before : next);
   }
   return table;
+}
+
+/** Everything of a parent but its health, as text to compare. */
+function settingsOf(p: ParentProxy): string {
+  const { health: _, ...settings } = p;
+  return JSON.stringify(settings);
 }

@@ -43,6 +43,17 @@ describe("parentTable", () => {
     });
   });
 
+  it("a reload that changes nothing of a parent gives the same object; a new password, address or setting a new one", () => {
+    const first = parentTable(config, () => "pw");
+    const same = parentTable(config, () => "pw", first);
+    for (const name of ["corp", "open", "edge"]) assert.equal(same.get(name), first.get(name), name);
+    const rotated = parentTable(config, () => "new", first);
+    assert.notEqual(rotated.get("corp"), first.get("corp"));
+    assert.equal(rotated.get("open"), first.get("open"), "a parent without a password file is untouched");
+    const slower = parseConfig({ parents: { open: { url: "http://10.0.0.9:8080", ejectMs: 5000 } } });
+    assert.notEqual(parentTable(slower, () => "pw", first).get("open"), first.get("open"));
+  });
+
   it("keeps a parent's health over a reload while its address stays", () => {
     const first = parentTable(config, () => "pw");
     first.get("corp")!.health.downUntil = 123;
