@@ -117,8 +117,10 @@ export function crossSiteGuard(): MiddlewareHandler {
     const site = c.req.header("sec-fetch-site")?.toLowerCase();
     const origin = c.req.header("origin");
     const host = c.req.header("host") ?? new URL(c.req.url).host;
+    // a browser that says where the request came from is believed (a proxy in front may
+    // rewrite Host, so Origin would not match it); Origin is compared only without it
     let foreign = site !== undefined && site !== "same-origin" && site !== "none";
-    if (!foreign && origin !== undefined) {
+    if (site === undefined && origin !== undefined) {
       try {
         foreign = new URL(origin).host.toLowerCase() !== host.toLowerCase();
       } catch {

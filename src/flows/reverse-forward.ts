@@ -139,13 +139,15 @@ const TRAILER_DROPPED: readonly string[] = [...FORWARDING_FIELDS, ...IDENTITY_FI
 
 /**
  * A request's trailer fields for the backend. No one sends where a request came from or who
- * sent it in trailers, nor a field the route's `requestHeaders` edit: a backend (or its
+ * sent it in trailers, nor a path or method override from an untrusted client, nor a field
+ * the route's `requestHeaders` edit: a backend (or its
  * framework) that merges them into the fields must not find a client's own there, nor one
  * the route removed or set. (The exchange has dropped those no trailer may carry.)
  */
-function backendTrailers(trailers: HeaderList, edits: HeaderEditsConfig): HeaderList {
+function backendTrailers(trailers: HeaderList, edits: HeaderEditsConfig, trusted: boolean): HeaderList {
   const edited = [...edits.remove, ...edits.set.map(([n]) => n), ...edits.add.map(([n]) => n)].map((n) => n.toLowerCase());
-  return withoutFields(trailers, edited.length === 0 ? TRAILER_DROPPED : [...TRAILER_DROPPED, ...edited]);
+  const dropped = [...TRAILER_DROPPED, ...(trusted ? [] : OVERRIDE_FIELDS), ...edited];
+  return withoutFields(trailers, dropped);
 }
 
 /** A `Client-Cert` value (RFC 9440 §2.2): the DER as a structured-field byte sequence, `:base64:`. */
@@ -241,7 +243,7 @@ export async function forwardReverse(
   const editResponse = req.route.config.responseHeaders;
   const options = {
     ...(req.meter ? { meter: req.meter } : {}),
-    requestTrailers: (t: HeaderList) => backendTrailers(t, req.route.config.requestHeaders),
+    requestTrailers: (t: HeaderList) => backendTrailers(t, req.route.config.requestHeaders, req.trusted),
     // the client (and whoever it reports a problem to) gets the id our request line has,
     // unless the backend named its own; the route's edits come after (they may remove it)
     responseHeaders: (h: HeaderList) => {

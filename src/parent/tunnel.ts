@@ -143,9 +143,9 @@ export async function openParentTunnel(ctx: FlowContext, parent: ParentProxy, ho
     const text = e instanceof Error ? e.message : String(e);
     if (!progress.named) {
       // it failed before it knew where to: no flow can use it (its fallback takes them)
-      const greeting = "the SOCKS5 greeting";
-      if (silent) throw new UpstreamError("timeout", `${via}: no answer to ${greeting} within ${ctx.limits.connectTimeoutMs} ms`);
-      throw new UpstreamError("connect", `${via}: ${parent.protocol === "socks5" ? greeting : asked} failed: ${text}`, { cause: e });
+      const first = parent.protocol === "socks5" ? "the SOCKS5 greeting" : asked;
+      if (silent) throw new UpstreamError("timeout", `${via}: no answer to ${first} within ${ctx.limits.connectTimeoutMs} ms`);
+      throw new UpstreamError("connect", `${via}: ${first} failed: ${text}`, { cause: e });
     }
     // It knew the destination: silence, a close or a garbled answer is about that
     // destination (an HTTP parent answers CONNECT once it reached it, or gave up), not a

@@ -108,7 +108,11 @@ describe("admin app: without a token (loopback)", () => {
     }
     assert.deepEqual(state.calls, [], "nothing reached the state");
     // the dashboard's own requests, and tools that send neither field
-    const own: Record<string, string>[] = [{ origin: "http://127.0.0.1:9090", "sec-fetch-site": "same-origin" }, {}];
+    const own: Record<string, string>[] = [
+      { origin: "http://127.0.0.1:9090", "sec-fetch-site": "same-origin" },
+      { origin: "https://admin.corp.example", "sec-fetch-site": "same-origin" }, // behind a proxy that rewrites Host
+      {},
+    ];
     for (const headers of own) {
       assert.notEqual((await post(headers)).status, 403, JSON.stringify(headers));
     }

@@ -90,15 +90,17 @@ export const bunRuntime: Runtime = {
 
   serveHttp(options, fetch): Promise<Listener> {
     // A connection idle this long is closed (a client that never finishes its request, or
-    // keeps a connection it does not use, holds no descriptor for good); a Server-Sent
-    // Event stream stays open as long as the client reads it.
+    // keeps a connection it does not use, holds no descriptor for good); not while its
+    // request is being answered, and a Server-Sent Event stream stays open as long as the
+    // client reads it.
     const server = Bun.serve({
       hostname: options.hostname,
       port: options.port,
       idleTimeout: HTTP_IDLE_SECONDS,
       async fetch(request, self) {
+        self.timeout(request, 0); // an answer may take long (a PUT /policy waiting for a reload)
         const response = await fetch(request);
-        if (response.headers.get("content-type")?.startsWith("text/event-stream")) self.timeout(request, 0);
+        if (!response.headers.get("content-type")?.startsWith("text/event-stream")) self.timeout(request, HTTP_IDLE_SECONDS);
         return response;
       },
     });
