@@ -11,32 +11,8 @@ import { close, open, route, state } from "../helpers/reverse-harness.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * A backend that answers 401 after the request head, without reading the body, sends the
- * rest of its answer once `later` settles, then takes whatever comes next as requests,
- * answering each `answer to <path>`.
- */
-function answersEarly(seen: string[], later: Promise<void>) {
-  return async (o: Peer) => {
-    seen.push((await o.readHead()).startLine);
-    await o.write("HTTP/1.1 401 Unauthorized\r\nContent-Length: 10\r\n\r\n12345");
-    await later;
-    await o.write("67890");
-    for (;;) {
-      let head: ParsedHead;
-      try {
-        head = await o.readHead();
-      } catch {
-        return;
-      }
-      seen.push(head.startLine);
-      await o.write(okResponse(`answer to ${head.startLine.split(" ")[1]}`)).catch(() => {});
-    }
-  };
-}
-
-/** Answers each request `answer to <path>` until the connection ends. */
-async function answerEach(o: Peer): Promise<void> {
+/** Answers each request `answer to <path>` until the connection ends, noting its start line in `seen`. */
+async function answerEach(o: Peer, seen: string[] = []): Promise<void> {
   for (;;) {
     let head: ParsedHead;
     try {
@@ -44,8 +20,23 @@ async function answerEach(o: Peer): Promise<void> {
     } catch {
       return;
     }
+    seen.push(head.startLine);
     await o.write(okResponse(`answer to ${head.startLine.split(" ")[1]}`)).catch(() => {});
   }
+}
+
+/**
+ * A backend that answers 401 after the request head, without reading the body, sends the
+ * rest of its answer once `later` settles, then takes whatever comes next as requests.
+ */
+function answersEarly(seen: string[], later: Promise<void>) {
+  return async (o: Peer) => {
+    seen.push((await o.readHead()).startLine);
+    await o.write("HTTP/1.1 401 Unauthorized\r\nContent-Length: 10\r\n\r\n12345");
+    await later;
+    await o.write("67890");
+    await answerEach(o, seen);
+  };
 }
 
 describe("exchanges that leave a connection in an unknown state", () => {
