@@ -11,8 +11,8 @@ import { close, open, route, state } from "../helpers/reverse-harness.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Answers each request `answer to <path>` until the connection ends, noting its start line in `seen`. */
-async function answerEach(o: Peer, seen: string[] = []): Promise<void> {
+/** Calls `serve` with each request head on `o` until the connection ends. */
+async function eachRequest(o: Peer, serve: (head: ParsedHead) => Promise<void>): Promise<void> {
   for (;;) {
     let head: ParsedHead;
     try {
@@ -20,9 +20,16 @@ async function answerEach(o: Peer, seen: string[] = []): Promise<void> {
     } catch {
       return;
     }
+    await serve(head);
+  }
+}
+
+/** Answers each request `answer to <path>` until the connection ends, noting its start line in `seen`. */
+function answerEach(o: Peer, seen: string[] = []): Promise<void> {
+  return eachRequest(o, async (head) => {
     seen.push(head.startLine);
     await o.write(okResponse(`answer to ${head.startLine.split(" ")[1]}`)).catch(() => {});
-  }
+  });
 }
 
 /**
@@ -118,17 +125,11 @@ describe("exchanges that leave a connection in an unknown state", () => {
 
   it("interim 1xx answers go to HTTP/1.1 clients, not to HTTP/1.0 ones (RFC 9110 §15.2)", async () => {
     await withHarness({}, async (h) => {
-      h.origin("10.0.0.1", 80, async (o) => {
-        for (;;) {
-          try {
-            await o.readHead();
-          } catch {
-            return;
-          }
+      h.origin("10.0.0.1", 80, (o) =>
+        eachRequest(o, async () => {
           await o.write("HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n");
           await o.write(okResponse("final"));
-        }
-      });
+        }));
       const first = async (version: string) => {
         const c = h.client();
         await c.write(`GET http://origin.test/ ${version}\r\nHost: origin.test\r\n\r\n`);
@@ -147,19 +148,12 @@ describe("framing fields as the next hop gets them", () => {
   it("one plain Content-Length, whatever form the client or the origin sent it in", async () => {
     await withHarness({}, async (h) => {
       const got: (string[] | undefined)[] = [];
-      h.origin("10.0.0.1", 80, async (o) => {
-        for (;;) {
-          let head: ParsedHead;
-          try {
-            head = await o.readHead();
-          } catch {
-            return;
-          }
+      h.origin("10.0.0.1", 80, (o) =>
+        eachRequest(o, async (head) => {
           got.push(head.all("content-length"));
           await o.readBytes(8);
           await o.write("HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nContent-Length: 02\r\n\r\nok");
-        }
-      });
+        }));
       const c = h.client();
       const answers: string[][] = [];
       for (const fields of ["Content-Length: 008", "Content-Length: 8, 8", "Content-Length: 8\r\nContent-Length: 8"]) {
