@@ -103,6 +103,7 @@ function toDomain(wire: ConfigOutput): Config {
         ...(rule.hosts === undefined ? {} : { hosts: [...rule.hosts] }),
         ...(rule.hostLists === undefined ? {} : { hostLists: [...rule.hostLists] }),
         ...(rule.paths === undefined ? {} : { paths: [...rule.paths] }),
+        ...(rule.caseSensitive === undefined ? {} : { caseSensitive: rule.caseSensitive }),
         ...(rule.methods === undefined ? {} : { methods: [...rule.methods] }),
         ...(rule.users === undefined ? {} : { users: [...rule.users] }),
         ...(rule.groups === undefined ? {} : { groups: [...rule.groups] }),

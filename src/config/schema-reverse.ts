@@ -87,6 +87,8 @@ const routeSchema = object({
   pathPrefix: v.optional(checkedString('a path prefix starting with "/"', pathPrefixError), "/"),
   /** Replaces `pathPrefix` in the path the backend gets. */
   backendPrefix: v.optional(checkedString('a path prefix starting with "/"', pathPrefixError)),
+  /** False: `pathPrefix` and deny `paths` match without regard to ASCII case (backends such as IIS). */
+  caseSensitive: v.optional(boolean, true),
   methods: v.optional(methods),
   listeners: v.optional(v.array(v.string(expected("a listener name")), expected("an array of listener names"))),
   pool: checkedString(ID_WHAT, (t) => (ID_RE.test(t) ? undefined : `expected ${ID_WHAT}, got ${JSON.stringify(t)}`)),
@@ -237,6 +239,7 @@ export function toReverseConfig(wire: WireReverse, defaultConnectTimeoutMs: numb
     hosts: [...r.hosts],
     pathPrefix: r.pathPrefix,
     ...(r.backendPrefix !== undefined ? { backendPrefix: parsePathPrefix(r.backendPrefix) } : {}),
+    ...(r.caseSensitive ? {} : { caseSensitive: false }),
     ...(r.methods ? { methods: [...r.methods] } : {}),
     ...(r.listeners ? { listeners: [...r.listeners] } : {}),
     pool: r.pool,

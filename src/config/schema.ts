@@ -121,6 +121,8 @@ const urlRuleSchema = v.pipe(object({
   /** Names of `policy.hostLists`, as for connection rules. */
   hostLists: v.optional(v.array(v.string(expected("a host list name")), expected("an array of host list names"))),
   paths: v.optional(v.array(checkedString('a path starting with "/"', pathPatternError), expected("an array of path patterns"))),
+  /** False: `paths` match without regard to ASCII case (for origins such as IIS). */
+  caseSensitive: v.optional(boolean),
   methods: v.optional(v.array(checkedString('an uppercase HTTP method like "GET"', methodError), expected("an array of HTTP methods"))),
   /** Authenticated proxy users (each must be a proxyAuth user). */
   users: v.optional(v.array(v.string(expected("a user name")), expected("an array of user names"))),
@@ -144,6 +146,9 @@ const urlRuleSchema = v.pipe(object({
   /** An allow rule's limit on response bodies, in bytes (announced larger: 413; else cut off at the limit). */
   maxResponseBytes: v.optional(integer(0, Number.MAX_SAFE_INTEGER)),
 }), v.check(
+  (r) => r.caseSensitive === undefined || r.paths !== undefined,
+  'expected "caseSensitive" only on a rule with "paths" (it says how they match)',
+), v.check(
   (r) => (r.requestHeaders === undefined && r.responseHeaders === undefined) || r.action === "allow",
   'expected "requestHeaders" and "responseHeaders" only on an "allow" rule (a denied request goes nowhere)',
 ), v.check(

@@ -190,6 +190,11 @@ export interface UrlRuleDefinition {
   readonly hostLists?: readonly string[];
   /** Path patterns: `"/admin"` (that path and everything below it), `"/files/*.pdf"` (one segment), `"/files/**"` (any depth). */
   readonly paths?: readonly string[];
+  /**
+   * False: `paths` match without regard to ASCII case (`/admin` also matches `/ADMIN/x`),
+   * for origins that do not tell them apart. Default true; needs `paths`.
+   */
+  readonly caseSensitive?: boolean;
   /** Request methods, uppercase (`"GET"`, `"POST"`). */
   readonly methods?: readonly string[];
   /** Authenticated proxy users (of the CONNECT that opened the session); see {@link RuleDefinition.users}. */

@@ -8,6 +8,11 @@
  * 3. dot-segments are resolved as in RFC 3986 §5.2.4 (`/a/../b` → `/b`, `/a/%2e%2e/b` → `/b`);
  * 4. nothing else changes: case is kept, `//` is not collapsed, `%2F` stays literal.
  *
+ * Rules and routes for origins that do not tell `/Admin` from `/admin` (IIS, most Windows
+ * and macOS file servers) match with `caseSensitive: false`: the normalised path and the
+ * pattern are then both read with ASCII letters in lower case ({@link foldPathCase}),
+ * escapes left alone (`%2F` stays `%2F`, so it is never read as `%2f` or `/`).
+ *
  * Because origins differ in what they do with an encoded slash, a backslash, `;params` or
  * a run of slashes, a path containing `%2F`, `%5C`, `\`, `;` or `//` also gets a *lenient*
  * reading in which those act as `/` (a run of slashes as one, and `;…` is cut from each
@@ -146,7 +151,30 @@ export function normalizeUrlPath(target: string): NormalizedPath {
 }
 
 /**
- * Parse a path pattern (see the module doc).
+ * A normalised path (or pattern text) with its ASCII letters in lower case, except the hex
+ * digits of `%XX` escapes, which normalisation keeps in upper case on both sides.
+ *
+ * @example
+ * ```ts
+ * foldPathCase("/Admin/%C3%A9"); // "/admin/%C3%A9"
+ * ```
+ */
+export function foldPathCase(path: string): string {
+  if (!/[A-Z]/.test(path)) return path;
+  let out = "";
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 37) {
+      out += path.slice(i, i + 3);
+      i += 2;
+    } else out += c >= 65 && c <= 90 ? String.fromCharCode(c + 32) : path[i];
+  }
+  return out;
+}
+
+/**
+ * Parse a path pattern (see the module doc); with `foldCase` it matches paths read by
+ * {@link foldPathCase} (its `source` stays as written).
  *
  * @throws {SyntaxError} naming the pattern, e.g. `expected a path starting with "/", got "admin"`
  *
@@ -157,7 +185,7 @@ export function normalizeUrlPath(target: string): NormalizedPath {
  * pathPatternMatches(p, "/api/v1/x/private"); // false
  * ```
  */
-export function parsePathPattern(source: string): PathPattern {
+export function parsePathPattern(source: string, foldCase = false): PathPattern {
   const got = JSON.stringify(source) ?? String(source);
   if (typeof source !== "string" || source.charCodeAt(0) !== SLASH) {
     throw new SyntaxError(`expected a path starting with "/", got ${got}`);
@@ -170,6 +198,7 @@ export function parsePathPattern(source: string): PathPattern {
   } catch (e) {
     throw new SyntaxError(`expected a path pattern, got ${got} (${(e as Error).message})`);
   }
+  if (foldCase) text = foldPathCase(text);
   const segments = text.slice(1).split("/");
   for (const segment of segments) {
     if (segment === "." || segment === "..") throw new SyntaxError(`expected a path pattern without "." or ".." segments, got ${got}`);

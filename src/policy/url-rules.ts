@@ -40,7 +40,7 @@ import { parseGroupName, parseUserName, type Who, whoMatches, whoText } from "./
 import { parseMediaRange } from "./response-types.ts";
 import { urlRuleReason } from "./url-rule-reason.ts";
 import type { Action, Host, MediaRange, PendingResponseRule, UrlDecision, UrlPolicy, UrlQuery, UrlRuleDefinition } from "./types.ts";
-import { type NormalizedPath, normalizeUrlPath, type PathPattern, parsePathPattern, pathPatternMatches } from "./url-path.ts";
+import { foldPathCase, type NormalizedPath, normalizeUrlPath, type PathPattern, parsePathPattern, pathPatternMatches } from "./url-path.ts";
 
 /** HTTP method tokens as url rules accept them: uppercase tchars, 1-32 characters. */
 const METHOD_RE = /^[A-Z0-9!#$%&'*+.^_`|~-]{1,32}$/;
@@ -60,6 +60,8 @@ interface CompiledUrlRule {
   readonly hosts: readonly HostPattern[] | undefined;
   readonly hostLists: readonly HostList[] | undefined;
   readonly paths: readonly PathPattern[] | undefined;
+  /** `caseSensitive: false`: `paths` were folded and match the path read by `foldPathCase`. */
+  readonly foldCase: boolean;
   readonly methods: readonly string[] | undefined;
   readonly users: readonly string[] | undefined;
   /** Lower case; with `users`, one condition (see `scope.ts`). */
@@ -115,6 +117,11 @@ function _compile(def: unknown, index: number, lists: ReadonlyMap<string, HostLi
     const why = messageError(message);
     if (why !== undefined) fieldError(`${at}.message`, why);
   }
+  const caseSensitive = r["caseSensitive"];
+  if (caseSensitive !== undefined && typeof caseSensitive !== "boolean") fieldError(`${at}.caseSensitive`, `expected a boolean, got ${_show(caseSensitive)}`);
+  const foldCase = caseSensitive === false;
+  const paths = _list(r, "paths", at, (p) => parsePathPattern(p, foldCase));
+  if (foldCase && paths === undefined) fieldError(`${at}.caseSensitive`, 'applies to "paths", and the rule has none');
   const responseTypes = _list(r, "responseTypes", at, parseMediaRange);
   const requestHeaders = _edits(r["requestHeaders"], `${at}.requestHeaders`, action);
   const responseHeaders = _edits(r["responseHeaders"], `${at}.responseHeaders`, action);
@@ -129,7 +136,8 @@ function _compile(def: unknown, index: number, lists: ReadonlyMap<string, HostLi
     log: log === true,
     hosts: _list(r, "hosts", at, parseHostPattern),
     hostLists: _list(r, "hostLists", at, (name) => hostListNamed(lists, name)),
-    paths: _list(r, "paths", at, parsePathPattern),
+    paths,
+    foldCase,
     methods: _list(r, "methods", at, (m) => {
       const error = methodError(m);
       if (error !== undefined) throw new TypeError(error);
@@ -237,7 +245,8 @@ function _matchRequest(rule: CompiledUrlRule, host: Host, path: string, method: 
   if (hostHit === undefined) return undefined;
   let pathHit: PathPattern | undefined;
   if (rule.paths !== undefined) {
-    pathHit = rule.paths.find((p) => pathPatternMatches(p, path));
+    const read = rule.foldCase ? foldPathCase(path) : path;
+    pathHit = rule.paths.find((p) => pathPatternMatches(p, read));
     if (pathHit === undefined) return undefined;
   }
   const parts: string[] = [];

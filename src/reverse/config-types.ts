@@ -196,6 +196,11 @@ export interface RouteConfig {
    * forwarded as the client sent it.
    */
   readonly backendPrefix?: string;
+  /**
+   * False: `pathPrefix` and the deny rules' `paths` match without regard to ASCII case (for
+   * backends such as IIS that do not tell `/Admin` from `/admin`). Default true.
+   */
+  readonly caseSensitive?: boolean;
   /** Uppercase methods; absent = any. */
   readonly methods?: readonly string[];
   /** Reverse listener names; absent = every reverse listener. */

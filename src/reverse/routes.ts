@@ -6,7 +6,10 @@
  * `*.suffix` with the longer suffix first, then `*`), then the longest path prefix, then a
  * route that lists methods over one that does not, then definition order. Prefixes match at
  * segment boundaries: `/api` matches `/api`, `/api/` and `/api/v1`, never `/apix`; a
- * trailing `/` in a prefix is ignored.
+ * trailing `/` in a prefix is ignored. A route with `caseSensitive: false` takes its prefix (and
+ * its deny rules' paths) without regard to ASCII case, for backends that do not tell `/Admin`
+ * from `/admin`: then `/ADMIN/x` takes the `/admin` route, with its client list and deny rules,
+ * rather than a broader one.
  *
  * Paths are matched normalised (`url-path.ts`: dot-segments resolved, unreserved escapes
  * decoded). When the lenient reading of a path (`%2F`, `\`, `;` read as separators) would
@@ -24,7 +27,7 @@
 import { type Cidr, cidrContains, parseIp } from "../core/ip.ts";
 import { type HostPattern, hostPatternMatches, parseClientCidr, parseHostPattern } from "../policy/host-pattern.ts";
 import type { Host, UrlPolicy } from "../policy/types.ts";
-import { normalizeUrlPath, parsePathPattern } from "../policy/url-path.ts";
+import { foldPathCase, normalizeUrlPath, parsePathPattern } from "../policy/url-path.ts";
 import { compileUrlRules } from "../policy/url-rules.ts";
 import type { RouteConfig } from "./config-types.ts";
 
@@ -58,9 +61,9 @@ export function routeHostError(pattern: string): string | undefined {
  *
  * @throws {SyntaxError} naming the prefix
  */
-export function parsePathPrefix(text: string): string {
+export function parsePathPrefix(text: string, foldCase = false): string {
   if (typeof text === "string" && text.includes("*")) throw new SyntaxError(`expected a path prefix without "*", got ${JSON.stringify(text)}`);
-  const p = parsePathPattern(text);
+  const p = parsePathPattern(text, foldCase);
   if (p.kind !== "prefix") throw new SyntaxError(`expected a path prefix, got ${JSON.stringify(text)}`);
   const prefix = p.prefix.replace(/\/+$/, "");
   return prefix === "" ? "/" : prefix;
@@ -88,8 +91,10 @@ export interface CompiledRoute {
   readonly id: string;
   readonly config: RouteConfig;
   readonly hosts: readonly HostPattern[];
-  /** Normalised prefix (see {@link parsePathPrefix}). */
+  /** Normalised prefix (see {@link parsePathPrefix}); in lower case when {@link foldCase}. */
   readonly prefix: string;
+  /** `caseSensitive: false`: the prefix matches the path read by `foldPathCase`. */
+  readonly foldCase: boolean;
   readonly methods: ReadonlySet<string> | undefined;
   readonly listeners: ReadonlySet<string> | undefined;
   /** The route's deny rules as url rules (ids `<route>.deny-<n>`); undefined without any. */
@@ -142,10 +147,11 @@ export class RouteTable {
     const ip = host && host.kind !== "dns" ? parseIp(host.address) : undefined;
     let best: CompiledRoute | undefined;
     let bestKey: readonly number[] = [];
+    let folded: string | undefined;
     for (const r of this.routes) {
       if (r.listeners && !r.listeners.has(listener)) continue;
       if (r.methods && !r.methods.has(method)) continue;
-      if (!pathHasPrefix(path, r.prefix)) continue;
+      if (!pathHasPrefix(r.foldCase ? (folded ??= foldPathCase(path)) : path, r.prefix)) continue;
       let hs = -1;
       for (const p of r.hosts) hs = Math.max(hs, hostScore(p, host, ip));
       if (hs < 0) continue;
@@ -190,7 +196,7 @@ function compileRoute(r: RouteConfig, index: number): CompiledRoute {
     ? undefined
     : compileUrlRules(r.deny.map((d, i) => ({
       id: `${r.id}.deny-${i + 1}`,
-      ...(d.paths ? { paths: d.paths } : {}),
+      ...(d.paths ? { paths: d.paths, ...(r.caseSensitive === false ? { caseSensitive: false } : {}) } : {}),
       ...(d.methods ? { methods: d.methods } : {}),
       action: "deny" as const,
       log: true,
@@ -199,7 +205,8 @@ function compileRoute(r: RouteConfig, index: number): CompiledRoute {
     id: r.id,
     config: r,
     hosts: r.hosts.map(parseRouteHost),
-    prefix: parsePathPrefix(r.pathPrefix),
+    prefix: parsePathPrefix(r.pathPrefix, r.caseSensitive === false),
+    foldCase: r.caseSensitive === false,
     methods: r.methods ? new Set(r.methods) : undefined,
     listeners: r.listeners ? new Set(r.listeners) : undefined,
     deny,

@@ -450,6 +450,35 @@ describe("reverse flow: paths a backend could read as another route's", () => {
   });
 });
 
+describe("reverse flow: a route that does not tell case (caseSensitive: false)", () => {
+  it("takes /ADMIN with its client list, so a broader route cannot; and it rewrites the path after its prefix", async () => {
+    await withHarness({}, async (h) => {
+      const seen = named(h, "10.0.0.1", 80, "ok");
+      const s = state([
+        route("admin", ["a.test"], "P", { pathPrefix: "/admin", caseSensitive: false, clients: ["10.0.0.0/8"] }),
+        route("app", ["a.test"], "P", { pathPrefix: "/App", caseSensitive: false, backendPrefix: "/" }),
+        route("site", ["a.test"], "P"),
+      ], { P: { backends: ["http://10.0.0.1"] } });
+      for (const path of ["/ADMIN/x", "/Admin", "/%41dmin/y"]) {
+        const { c, done } = open(h, s);
+        await c.write(`GET ${path} HTTP/1.1\r\nHost: a.test\r\n\r\n`);
+        const res = await readResponse(c);
+        await close(c, done);
+        assert.equal(res.head.status, 403, path);
+      }
+      assert.deepEqual(h.dials, []);
+      const { c, done } = open(h, s);
+      for (const path of ["/APP/Users?id=1", "/administrator"]) {
+        await c.write(`GET ${path} HTTP/1.1\r\nHost: a.test\r\n\r\n`);
+        assert.equal((await readResponse(c)).head.status, 200, path);
+      }
+      await close(c, done);
+      assert.deepEqual(seen.map((x) => x.startLine), ["GET /Users?id=1 HTTP/1.1", "GET /administrator HTTP/1.1"]);
+      assert.deepEqual(h.requestRecords.map((q) => q.rule), ["admin", "admin", "admin", "app", "site"]);
+    });
+  });
+});
+
 describe("reverse flow: TLS termination", () => {
   const store = (unknownSni: "default" | "refuse", mint: string[] = []) =>
     new CertificateStore([{ chainPem: "CHAIN example", keyPem: "KEY example", names: ["example.com"], source: "example.pem", notAfter: new Date(0) }], 0, unknownSni, mint);

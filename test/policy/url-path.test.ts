@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  foldPathCase,
   MAX_PATH_PATTERN,
   normalizeUrlPath,
   parsePathPattern,
@@ -151,5 +152,30 @@ describe("pathPatternMatches", () => {
     const t0 = performance.now();
     assert.equal(pathPatternMatches(p, path), false);
     assert.ok(performance.now() - t0 < 2000);
+  });
+});
+
+describe("case-folded reading (caseSensitive: false)", () => {
+  const folded = (pattern: string, path: string) => pathPatternMatches(parsePathPattern(pattern, true), foldPathCase(normalizeUrlPath(path).path));
+  it("lowers ASCII letters and leaves escapes' hex digits alone", () => {
+    assert.equal(foldPathCase("/Admin/X"), "/admin/x");
+    assert.equal(foldPathCase("/A%2FB/%C3%A9"), "/a%2Fb/%C3%A9");
+    assert.equal(foldPathCase("/plain"), "/plain");
+  });
+  it("matches prefixes and globs whatever the case, still at segment boundaries", () => {
+    assert.ok(folded("/Admin", "/ADMIN/users"));
+    assert.ok(folded("/admin", "/aDmIn"));
+    assert.ok(!folded("/admin", "/ADMINISTRATOR"));
+    assert.ok(folded("/files/*.PDF", "/FILES/report.pdf"));
+    assert.ok(!folded("/files/*.pdf", "/files/a/b.pdf"));
+    // decoded escapes of letters are letters: %41 is A
+    assert.ok(folded("/admin", "/%41dmin"));
+    // an encoded slash stays one in either spelling of its hex digits
+    assert.ok(folded("/a%2Fb", "/A%2fB"));
+    assert.ok(!folded("/a/b", "/a%2Fb"));
+  });
+  it("changes nothing without it", () => {
+    assert.ok(!matches("/admin", "/ADMIN"));
+    assert.equal(parsePathPattern("/Admin", true).source, "/Admin");
   });
 });

@@ -106,6 +106,29 @@ describe("compileUrlRules: decisions", () => {
     assert.equal(ask(rules, "/public/a%2Fb").reason, 'url rule "public" matched path "/public/a%2Fb" (pattern "/public/**")');
   });
 
+  it("with caseSensitive: false, a path in any case is the same path (origins such as IIS)", () => {
+    const rules = compileUrlRules([
+      { id: "no-admin", paths: ["/Admin"], caseSensitive: false, action: "deny" },
+      { id: "public", paths: ["/public/**"], action: "allow" },
+    ]);
+    for (const path of ["/admin", "/ADMIN/users", "/aDmIn?x=1", "/%41dmin", "/public/../ADMIN"]) assert.equal(id(rules, path), "no-admin", path);
+    // the lenient reading is folded too
+    const d = ask(rules, "/public/..%2FADMIN");
+    assert.equal(d.ruleId, "no-admin");
+    assert.match(d.reason, /read leniently\)$/);
+    // the reason shows the path as sent (normalised) and the pattern as written
+    assert.equal(ask(rules, "/ADMIN/x").reason, 'url rule "no-admin" matched path "/ADMIN/x" (pattern "/Admin")');
+    // still at segment boundaries; and a case-sensitive rule stays so
+    assert.equal(id(rules, "/ADMINISTRATOR"), "default");
+    assert.equal(id(rules, "/PUBLIC/x"), "default");
+    assert.equal(id(compileUrlRules([{ id: "no-admin", paths: ["/admin"], action: "deny" }]), "/ADMIN"), "default");
+  });
+
+  it("refuses caseSensitive that is not a boolean or has no paths to apply to", () => {
+    assert.throws(() => compileUrlRules([{ id: "x", paths: ["/a"], caseSensitive: "no", action: "deny" } as unknown as UrlRuleDefinition]), /urlRules\[0\]\.caseSensitive: expected a boolean/);
+    assert.throws(() => compileUrlRules([{ id: "x", methods: ["POST"], caseSensitive: false, action: "deny" }]), /urlRules\[0\]\.caseSensitive: applies to "paths"/);
+  });
+
   it("fails closed on paths that cannot be normalised", () => {
     const rules = compileUrlRules([
       { id: "docs", paths: ["/docs"], action: "allow" },

@@ -60,6 +60,28 @@ describe("reverse routes: path prefixes", () => {
     assert.equal(pick(t, "a.test", "/files/a%2Fb"), "site");
   });
 
+  it("with caseSensitive: false a route takes its prefix in any case, so a broader route cannot take /ADMIN", () => {
+    const t = new RouteTable([
+      route("site", ["a.test"]),
+      route("admin", ["a.test"], "/Admin", { caseSensitive: false, clients: ["10.0.0.0/8"], deny: [{ paths: ["/admin/Config"] }] }),
+      route("api", ["a.test"], "/api"),
+    ]);
+    for (const target of ["/admin", "/ADMIN/x", "/aDmIn?q", "/%41dmin", "/public/../ADMIN"]) assert.equal(pick(t, "a.test", target), "admin", target);
+    assert.equal(pick(t, "a.test", "/ADMINISTRATOR"), "site");
+    // other routes keep their case
+    assert.equal(pick(t, "a.test", "/API"), "site");
+    // the lenient reading is folded too: still the same route, so not ambiguous
+    assert.equal(pick(t, "a.test", "/ADMIN/a%2Fb"), "admin");
+    assert.equal(pick(t, "a.test", "/ADMIN%2Fx"), "bad-path");
+    assert.equal(pick(t, "a.test", "/public/..%2FADMIN"), "bad-path");
+    // its deny rules follow the route
+    const admin = t.routes[1]!;
+    assert.equal(admin.deny?.decide({ host: normalizeHost("a.test"), path: "/ADMIN/CONFIG", method: "GET" }).action, "deny");
+    // the rewritten backend path keeps the client's spelling after the prefix
+    const r = t.resolve({ host: normalizeHost("a.test"), target: "/ADMIN/Users", method: "GET", listener: "web" });
+    assert.equal(r.kind === "route" ? r.path.slice(admin.prefix.length) : "", "/Users");
+  });
+
   it("refuses a malformed path", () => {
     const t = new RouteTable([route("site", ["*"])]);
     const r = t.resolve({ host: undefined, target: "/bad%zz", method: "GET", listener: "web" });
