@@ -140,7 +140,7 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
       const r = decideResponse(u, responseTypes(query.responseType)) ?? u;
       url = { action: r.action, ruleId: r.ruleId, reason: r.reason };
     } else {
-      const pending = [...(u.byResponse ?? []), ...(u.byResponseLenient ?? []).filter((p) => p.action === "deny" && !u.byResponse?.some((q) => q.id === p.id))];
+      const pending = [...(u.byResponse ?? []), ...(u.byResponseOther ?? []).flat().filter((p, i, all) => p.action === "deny" && !u.byResponse?.some((q) => q.id === p.id) && all.findIndex((q) => q.id === p.id) === i)];
       const byResponse = pending.map((p) => ({ ruleId: p.id, action: p.action, types: p.types.map(mediaRangeText) }));
       url = {
         action: u.action,

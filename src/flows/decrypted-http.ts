@@ -131,7 +131,7 @@ export async function relayDecryptedHttp(
       await answerAndClose(client, cR, 421, misdirected, { proxyError: "destination_denied", method: head.method });
       return done("denied", misdirected);
     }
-    const decision: UrlDecision = decideUrl(ctx, host, path, head.method, flow.who());
+    const decision: UrlDecision = decideUrl(ctx, host, path, head, flow.who());
     // a URL rule that matched says whether to log; otherwise the connection's rule does
     let log = decision.ruleId === "default" ? connectionLog : decision.log;
     const decided = (d: UrlDecision) => {

@@ -86,7 +86,7 @@ export async function forwardHttp(
     return { next: "stop" };
   }
   // url rules see plain HTTP as they see decrypted requests: the path is readable here too
-  const verdict = decideUrl(ctx, host, path, head.method, flow.who());
+  const verdict = decideUrl(ctx, host, path, head, flow.who());
   flow.urlDecided(verdict);
   if (verdict.action === "deny") {
     await denyRequest(client, src, head, ctx, flow, blockInfo(flow, host, authority.port, url, verdict));

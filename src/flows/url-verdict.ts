@@ -9,6 +9,7 @@ import { decideResponse } from "../policy/response-types.ts";
 import type { BodyFraming } from "../protocol/body-framing.ts";
 import { applyHeaderEdits } from "../protocol/header-edits.ts";
 import type { HeaderList } from "../protocol/http-headers.ts";
+import { requestOverrides } from "../protocol/request-overrides.ts";
 import type { ResponseHead } from "../protocol/http-response-head.ts";
 import { declaredMediaTypes } from "../protocol/media-type.ts";
 import { compileUrlRules } from "../policy/url-rules.ts";
@@ -17,9 +18,14 @@ import type { BodyLimit, ExchangeOptions } from "./http-exchange.ts";
 
 const NO_URL_RULES: UrlPolicy = compileUrlRules([]);
 
-/** The url rules' verdict on a request (`path` with its query; `who` the connection's user and groups). */
-export function decideUrl(ctx: FlowContext, host: Host, path: string, method: string, who: Who): UrlDecision {
-  return (ctx.urlPolicy?.() ?? NO_URL_RULES).decide({ host, path, method, ...who });
+/**
+ * The url rules' verdict on a request (`path` with its query; `who` the connection's user
+ * and groups). The methods and paths its override fields name are judged too: an origin
+ * may take `X-HTTP-Method-Override: DELETE` or `X-Original-URL: /admin` as the request.
+ */
+export function decideUrl(ctx: FlowContext, host: Host, path: string, head: { readonly method: string; readonly headers: HeaderList }, who: Who): UrlDecision {
+  const overrides = requestOverrides(head.headers, head.method, path);
+  return (ctx.urlPolicy?.() ?? NO_URL_RULES).decide({ host, path, method: head.method, ...who, overrides });
 }
 
 /**
@@ -78,7 +84,7 @@ function withoutExtras(d: UrlDecision): UrlDecision {
  */
 export function urlExchangeOptions(decision: UrlDecision, byResponse: (d: UrlDecision) => void): ExchangeOptions {
   const { requestHeaders: up, responseHeaders: down } = decision;
-  const checked = decision.byResponse !== undefined || decision.byResponseLenient !== undefined;
+  const checked = decision.byResponse !== undefined || decision.byResponseOther !== undefined;
   const limits = bodyLimits(decision);
   return {
     ...(limits ? { bodyLimits: limits } : {}),

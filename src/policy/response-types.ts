@@ -86,14 +86,18 @@ function typeText(types: readonly string[], ranges: readonly MediaRange[]): stri
 /**
  * The decision of the first rule of `request.byResponse` that applies to a response of the
  * media types `types` (lowercase `type/subtype`, as `declaredMediaTypes` reads them), or
- * undefined when none does and the request's decision stands. A response the lenient
- * reading of the path would deny (`byResponseLenient`) is denied.
+ * undefined when none does and the request's decision stands. A response another reading
+ * of the request would deny (`byResponseOther`: the lenient reading of the path, override
+ * fields) is denied.
  */
 export function decideResponse(request: UrlDecision, types: readonly string[]): UrlDecision | undefined {
   const decided = firstApplying(request.byResponse, types);
-  if (decided?.action === "deny" || request.byResponseLenient === undefined) return decided;
-  const lenient = firstApplying(request.byResponseLenient, types);
-  return lenient?.action === "deny" ? lenient : decided;
+  if (decided?.action === "deny") return decided;
+  for (const other of request.byResponseOther ?? []) {
+    const d = firstApplying(other, types);
+    if (d?.action === "deny") return d;
+  }
+  return decided;
 }
 
 function firstApplying(rules: readonly PendingResponseRule[] | undefined, types: readonly string[]): UrlDecision | undefined {

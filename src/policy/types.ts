@@ -2,6 +2,7 @@
  * Policy domain types. Rule definitions are plain data (serialisable); `compilePolicy`
  * turns them into a matcher. A decision always carries the rule id and a reason.
  */
+import type { RequestOverrides } from "../protocol/request-overrides.ts";
 import type { HeaderEditsConfig } from "../protocol/header-edits.ts";
 import type { HostListFormat } from "./host-list.ts";
 import type { ScheduleDefinition } from "./schedule.ts";
@@ -272,6 +273,12 @@ export interface UrlQuery {
   readonly groups?: readonly string[];
   /** When the request happens (epoch ms); only rules with a `schedule` look at it. Default: now. */
   readonly now?: number;
+  /**
+   * The methods and paths the request's override fields name (`X-HTTP-Method-Override`,
+   * `X-Original-URL`; see `request-overrides.ts`): each reading is judged too, and the
+   * request is denied when any is.
+   */
+  readonly overrides?: RequestOverrides;
 }
 
 /** The verdict on one request. */
@@ -299,10 +306,12 @@ export interface UrlDecision {
    */
   readonly byResponse?: readonly PendingResponseRule[];
   /**
-   * The same for the lenient reading of a path with `%2F`, `\`, `;`: when the response would
-   * be denied under it, it is denied (as a request would be).
+   * The same for each other reading of the request (the lenient reading of a path with
+   * `%2F`, `\`, `;`, and the readings of its override fields), one list per reading that
+   * could deny: when the response would be denied under one, it is denied (as a request
+   * would be).
    */
-  readonly byResponseLenient?: readonly PendingResponseRule[];
+  readonly byResponseOther?: readonly (readonly PendingResponseRule[])[];
 }
 
 /** Compiled url rules. */

@@ -32,6 +32,7 @@ import { parseIp } from "../core/ip.ts";
 import type { CompileOptions } from "./compile.ts";
 import { type HostList, hostListNamed } from "./host-list.ts";
 import { editableHeaderError, type HeaderEditsConfig, headerValueError, isNoop } from "../protocol/header-edits.ts";
+import { MAX_OVERRIDES, type RequestOverride } from "../protocol/request-overrides.ts";
 import { type HostPattern, hostPatternMatches, hostPatternText, parseHostPattern } from "./host-pattern.ts";
 import { fieldError, MAX_RULE_ID } from "./rule.ts";
 import { messageError } from "./message.ts";
@@ -353,14 +354,13 @@ class CompiledUrlRules implements UrlPolicy {
     return _withPending({ action: "allow", ruleId: "default", reason: `no url rule can match path ${shown} (${why}); default allow`, log: false }, pending);
   }
 
-  decide(query: UrlQuery): UrlDecision {
-    const method = query.method.toUpperCase();
-    const now = this.#timed ? (query.now ?? Date.now()) : 0;
+  /** The decision for one reading of a request: its path normalised, and read leniently too. */
+  #reading(query: UrlQuery, target: string, method: string, now: number): UrlDecision {
     let normal: NormalizedPath;
     try {
-      normal = normalizeUrlPath(query.path);
+      normal = normalizeUrlPath(target);
     } catch (e) {
-      return this.#unreadable(query.host, query.path, method, query, (e as Error).message, now);
+      return this.#unreadable(query.host, target, method, query, (e as Error).message, now);
     }
     const strict = this.#first(query.host, normal.path, method, query, now);
     const decided = _withPending(strict.decided ?? DEFAULT, strict.pending);
@@ -370,7 +370,41 @@ class CompiledUrlRules implements UrlPolicy {
     if (lenient.decided?.action === "deny") return { ...lenient.decided, reason: lenient.decided.reason + leniently };
     // a response the lenient reading denies is denied (see `decideResponse`)
     if (lenient.pending === undefined || !lenient.pending.some((p) => p.action === "deny")) return decided;
-    return { ...decided, byResponseLenient: lenient.pending.map((p) => ({ ...p, note: p.note + leniently })) };
+    return { ...decided, byResponseOther: [lenient.pending.map((p) => ({ ...p, note: p.note + leniently }))] };
+  }
+
+  decide(query: UrlQuery): UrlDecision {
+    const method = query.method.toUpperCase();
+    const now = this.#timed ? (query.now ?? Date.now()) : 0;
+    const decided = this.#reading(query, query.path, method, now);
+    const o = query.overrides;
+    if (o === undefined || decided.action === "deny" || this.#rules.length === 0 || (o.methods.length === 0 && o.paths.length === 0)) return decided;
+    if (o.tooMany !== undefined) {
+      const fields = o.tooMany.what === "methods" ? "X-HTTP-Method-Override and the like" : "X-Original-URL and the like";
+      return {
+        action: "deny",
+        ruleId: OVERRIDES_RULE,
+        reason: `the request names ${o.tooMany.count} ${o.tooMany.what} in override fields (${fields}), more than the ${MAX_OVERRIDES} url rules judge; denied`,
+        log: true,
+      };
+    }
+    const readings: { method: string; path: string; how: string }[] = [];
+    const show = (x: RequestOverride) => `${x.field}: ${JSON.stringify(x.value)}`;
+    for (const m of o.methods) readings.push({ method: m.value, path: query.path, how: show(m) });
+    for (const p of o.paths) {
+      readings.push({ method, path: p.value, how: show(p) });
+      for (const m of o.methods) readings.push({ method: m.value, path: p.value, how: `${show(p)} and ${show(m)}` });
+    }
+    let others = decided.byResponseOther === undefined ? undefined : [...decided.byResponseOther];
+    for (const r of readings) {
+      const d = this.#reading(query, r.path, r.method, now);
+      const note = ` (the request read with ${r.how})`;
+      if (d.action === "deny") return { ...d, reason: d.reason + note };
+      for (const list of [d.byResponse ?? [], ...(d.byResponseOther ?? [])]) {
+        if (list.some((p) => p.action === "deny")) (others ??= []).push(list.map((p) => ({ ...p, note: p.note + note })));
+      }
+    }
+    return others === undefined ? decided : { ...decided, byResponseOther: others };
   }
 }
 
@@ -378,6 +412,9 @@ class CompiledUrlRules implements UrlPolicy {
 function _withPending(d: UrlDecision, pending: readonly PendingResponseRule[] | undefined): UrlDecision {
   return d.action === "allow" && pending !== undefined && pending.length > 0 ? { ...d, byResponse: pending } : d;
 }
+
+/** The rule id of a request denied for naming too many methods or paths in override fields. */
+export const OVERRIDES_RULE = "override-fields";
 
 const DEFAULT: UrlDecision = Object.freeze({ action: "allow", ruleId: "default", reason: "no url rule matched; default allow", log: false });
 

@@ -17,6 +17,7 @@
  * ```
  * @module
  */
+import { METHOD_OVERRIDE_FIELDS, PATH_OVERRIDE_FIELDS } from "../protocol/request-overrides.ts";
 import { type Cidr, cidrContains, formatIp, isIPv4Mapped, parseIp } from "../core/ip.ts";
 import { parseClientCidr } from "../policy/host-pattern.ts";
 import type { HeaderList } from "../protocol/http-headers.ts";
@@ -36,13 +37,7 @@ export const FORWARDING_FIELDS: readonly string[] = Object.freeze([
  * Symfony's `X-Original-URL`, method-override middleware): removed from an untrusted
  * client's request, since a route's rules judged the path and method of the request line.
  */
-export const OVERRIDE_FIELDS: readonly string[] = Object.freeze([
-  "x-original-url",
-  "x-rewrite-url",
-  "x-http-method-override",
-  "x-http-method",
-  "x-method-override",
-]);
+export const OVERRIDE_FIELDS: readonly string[] = Object.freeze([...PATH_OVERRIDE_FIELDS, ...METHOD_OVERRIDE_FIELDS]);
 
 /**
  * Fields that say who the client is, set by the gateway (or a proxy before it in the

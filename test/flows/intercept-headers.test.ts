@@ -1,6 +1,20 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { DECRYPT_POLICY, ESTABLISHED, okResponse, type ParsedHead, readResponse, withHarness, within } from "../helpers/flow-harness.ts";
+import { DECRYPT_POLICY, ESTABLISHED, type FlowHarness, okResponse, type ParsedHead, readResponse, withHarness, within } from "../helpers/flow-harness.ts";
+
+/** An origin on 10.0.0.1:443 answering every request with `response`; the heads it read. */
+function answeringOrigin(h: FlowHarness, response: string): ParsedHead[] {
+  const seen: ParsedHead[] = [];
+  h.origin("10.0.0.1", 443, async (o) => {
+    for (;;) {
+      const head = await o.readHead().catch(() => undefined);
+      if (!head) return;
+      seen.push(head);
+      await o.write(response);
+    }
+  });
+  return seen;
+}
 
 describe("interception: a url rule's requestHeaders and responseHeaders", () => {
   it("the origin gets the rule's fields (the client's same-named ones replaced, removed ones gone), the client its response edits; other requests go as sent", async () => {
@@ -14,15 +28,7 @@ describe("interception: a url rule's requestHeaders and responseHeaders", () => 
       responseHeaders: { remove: ["Alt-Svc"], set: [], add: [] },
     }];
     await withHarness({ policy: DECRYPT_POLICY, interception: { urlRules } }, async (h) => {
-      const seen: ParsedHead[] = [];
-      h.origin("10.0.0.1", 443, async (o) => {
-        for (;;) {
-          const head = await o.readHead().catch(() => undefined);
-          if (!head) return;
-          seen.push(head);
-          await o.write(okResponse("ok", 'Alt-Svc: h3=":443"; ma=86400\r\n'));
-        }
-      });
+      const seen = answeringOrigin(h, okResponse("ok", 'Alt-Svc: h3=":443"; ma=86400\r\n'));
       const c = h.client();
       await c.write("CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\n\r\n");
       assert.equal(await within(c.readText(ESTABLISHED.length), 1500, "200 to the CONNECT"), ESTABLISHED);
@@ -42,6 +48,27 @@ describe("interception: a url rule's requestHeaders and responseHeaders", () => 
       assert.deepEqual(other?.all("restrict-access-to-tenants"), ["evil.example", "also.evil"], "no rule matched: as sent");
       assert.deepEqual(other?.all("x-internal"), ["1"]);
       assert.deepEqual(h.requestRecords.map((q) => q.rule), ["tenants", "default"]);
+    });
+  });
+});
+
+describe("interception: override fields are judged by the url rules", () => {
+  it("X-HTTP-Method-Override: DELETE on a decrypted POST is denied by a rule on DELETE; the session ends with the block page", async () => {
+    const urlRules = [{ id: "no-delete", hosts: ["origin.test"], methods: ["DELETE"], action: "deny" as const, log: true }];
+    await withHarness({ policy: DECRYPT_POLICY, interception: { urlRules } }, async (h) => {
+      const seen = answeringOrigin(h, okResponse("ok"));
+      const c = h.client();
+      await c.write("CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\n\r\n");
+      assert.equal(await within(c.readText(ESTABLISHED.length), 1500, "200 to the CONNECT"), ESTABLISHED);
+      await c.write("POST /items/1 HTTP/1.1\r\nHost: origin.test\r\nContent-Length: 0\r\nX-HTTP-Method-Override: GET\r\n\r\n");
+      assert.equal((await readResponse(c)).head.status, 200);
+      await c.write("POST /items/1 HTTP/1.1\r\nHost: origin.test\r\nContent-Length: 0\r\nX-HTTP-Method-Override: DELETE\r\n\r\n");
+      assert.equal((await readResponse(c)).head.status, 403);
+      await c.readToEndOrReset();
+      await h.finish();
+      assert.equal(seen.length, 1);
+      assert.deepEqual(h.requestRecords.map((q) => [q.rule, q.status]), [["default", 200], ["no-delete", 403]]);
+      assert.equal(h.requestRecords[1]?.reason, 'url rule "no-delete" matched host "origin.test" and method DELETE (the request read with X-HTTP-Method-Override: "DELETE")');
     });
   });
 });

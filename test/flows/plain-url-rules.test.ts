@@ -49,6 +49,29 @@ describe("url rules on plain HTTP (explicit and transparent)", () => {
     });
   });
 
+  it("a path or method named in an override field is judged too: X-Original-URL and X-HTTP-Method-Override cannot walk past a rule", async () => {
+    await withHarness(OPTIONS, async (h) => {
+      const seen: ParsedHead[] = [];
+      originOnce(h, seen);
+      const c = h.client();
+      await c.write("GET http://origin.test/public HTTP/1.1\r\nHost: origin.test\r\nX-Original-URL: /admin/users\r\n\r\n");
+      const a = await refusal(c);
+      assert.equal(a.status, 403);
+      const d = h.client();
+      await d.write("GET http://origin.test/upload/a HTTP/1.1\r\nHost: origin.test\r\nX-HTTP-Method-Override: put\r\n\r\n");
+      assert.equal((await refusal(d)).status, 403);
+      const e = h.client();
+      await e.write("GET http://origin.test/upload/a HTTP/1.1\r\nHost: origin.test\r\nX-HTTP-Method-Override: PATCH\r\n\r\n");
+      assert.equal((await readResponse(e)).head.status, 200);
+      await h.finish();
+      assert.deepEqual(h.records.map((r) => [r.decision, r.rule, r.status]), [["deny", "no-admin", 403], ["deny", "no-uploads", 403], ["allow", "allow-test", 200]]);
+      assert.match(h.records[0]?.reason ?? "", /\(the request read with X-Original-URL: "\/admin\/users"\)$/);
+      assert.match(h.records[1]?.reason ?? "", /\(the request read with X-HTTP-Method-Override: "PUT"\)$/);
+      assert.equal(seen.length, 1, "only the allowed request reached the origin");
+      assert.deepEqual(seen[0]?.all("x-http-method-override"), ["PATCH"], "an allowed request's fields go as sent");
+    });
+  });
+
   it("paths are normalised before matching, as for decrypted requests", async () => {
     await withHarness(OPTIONS, async (h) => {
       const c = h.client();

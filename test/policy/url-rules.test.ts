@@ -2,7 +2,10 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { normalizeHost } from "../../src/core/host.ts";
 import type { UrlPolicy, UrlRuleDefinition } from "../../src/policy/types.ts";
-import { compileUrlRules, methodError } from "../../src/policy/url-rules.ts";
+import { compileUrlRules, methodError, OVERRIDES_RULE } from "../../src/policy/url-rules.ts";
+import { HeaderList } from "../../src/protocol/http-headers.ts";
+import { requestOverrides } from "../../src/protocol/request-overrides.ts";
+import { decideResponse } from "../../src/policy/response-types.ts";
 import { parseHostList } from "../../src/policy/host-list.ts";
 
 const ask = (rules: UrlPolicy, path: string, method = "GET", host = "app.example") =>
@@ -322,5 +325,55 @@ describe("compileUrlRules: body limits", () => {
     for (const bad of [-1, 1.5, "10MB", Number.MAX_SAFE_INTEGER + 2]) {
       assert.throws(() => compileUrlRules([{ id: "x", action: "allow", maxRequestBytes: bad as number }]), /urlRules\[0\]\.maxRequestBytes: expected a number of bytes/);
     }
+  });
+});
+
+describe("compileUrlRules: override fields", () => {
+  const rules = compileUrlRules([
+    { id: "no-delete", methods: ["DELETE"], action: "deny" },
+    { id: "no-admin", paths: ["/admin"], action: "deny" },
+    { id: "admin-writes", paths: ["/reports"], methods: ["PUT"], action: "deny" },
+    { id: "no-video", paths: ["/media"], responseTypes: ["video/*"], action: "deny" },
+  ]);
+  const withFields = (path: string, method: string, fields: [string, string][]) =>
+    rules.decide({ host: normalizeHost("app.example"), path, method, overrides: requestOverrides(new HeaderList(fields), method, path) });
+
+  it("a method or path named in an override field is judged as if on the request line", () => {
+    const m = withFields("/items/1", "POST", [["X-HTTP-Method-Override", "delete"]]);
+    assert.equal(m.action, "deny");
+    assert.equal(m.reason, 'url rule "no-delete" matched method DELETE (the request read with X-HTTP-Method-Override: "DELETE")');
+    const p = withFields("/public", "GET", [["X-Original-URL", "/admin/users"]]);
+    assert.equal(p.ruleId, "no-admin");
+    assert.match(p.reason, /\(the request read with X-Original-URL: "\/admin\/users"\)$/);
+    // both at once: the path of one field with the method of the other
+    const both = withFields("/public", "POST", [["X-Rewrite-URL", "/reports/q3"], ["X-HTTP-Method", "PUT"]]);
+    assert.equal(both.ruleId, "admin-writes");
+    assert.match(both.reason, /X-Rewrite-URL: "\/reports\/q3" and X-HTTP-Method: "PUT"\)$/);
+    // an override path is normalised and read leniently as any path is
+    assert.equal(withFields("/public", "GET", [["X-Original-URL", "/x/..%2Fadmin"]]).ruleId, "no-admin");
+  });
+
+  it("allows when every reading is allowed, with the request line's decision", () => {
+    const d = withFields("/public", "POST", [["X-HTTP-Method-Override", "PATCH"], ["X-Original-URL", "/public/x"]]);
+    assert.deepEqual(d, { action: "allow", ruleId: "default", reason: "no url rule matched; default allow", log: false });
+  });
+
+  it("a response another reading's rule denies by type is denied", () => {
+    const d = withFields("/public", "GET", [["X-Original-URL", "/media/clip"]]);
+    assert.equal(d.action, "allow");
+    const r = decideResponse(d, ["video/mp4"]);
+    assert.equal(r?.ruleId, "no-video");
+    assert.match(r?.reason ?? "", /X-Original-URL: "\/media\/clip"\)$/);
+    assert.equal(decideResponse(d, ["text/html"]), undefined);
+  });
+
+  it("a request naming more methods than are judged is denied; one without url rules never is", () => {
+    const fields = ["A", "B", "C", "D", "E"].map((m): [string, string] => ["X-HTTP-Method-Override", m]);
+    const d = withFields("/x", "POST", fields);
+    assert.equal(d.action, "deny");
+    assert.equal(d.ruleId, OVERRIDES_RULE);
+    assert.match(d.reason, /names 5 methods in override fields/);
+    const none = compileUrlRules([]).decide({ host: normalizeHost("a.test"), path: "/x", method: "POST", overrides: requestOverrides(new HeaderList(fields), "POST", "/x") });
+    assert.equal(none.action, "allow");
   });
 });

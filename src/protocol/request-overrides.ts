@@ -1,0 +1,83 @@
+/**
+ * Fields some servers and frameworks take as a request's real method or path, in place of
+ * the request line's: method-override middleware (`X-HTTP-Method-Override`, `X-HTTP-Method`,
+ * `X-Method-Override`: Express, Symfony, ASP.NET, Google APIs) and IIS / Symfony's
+ * `X-Original-URL` and `X-Rewrite-URL`. Also their look-alikes with `_` for `-`
+ * (`X_Original_URL`), which CGI-style servers read as the same field.
+ *
+ * A gateway that judges only the request line can be walked past: `POST /upload` with
+ * `X-HTTP-Method-Override: DELETE`, or `GET /public` with `X-Original-URL: /admin`. The url
+ * rules therefore judge each {@link requestOverrides other reading} too.
+ * @module
+ */
+import { isToken, splitList } from "./http-head.ts";
+import type { HeaderList } from "./http-headers.ts";
+
+/** Fields that name another method (lower case). */
+export const METHOD_OVERRIDE_FIELDS: readonly string[] = Object.freeze(["x-http-method-override", "x-http-method", "x-method-override"]);
+
+/** Fields that name another path (lower case). */
+export const PATH_OVERRIDE_FIELDS: readonly string[] = Object.freeze(["x-original-url", "x-rewrite-url"]);
+
+/** Most distinct methods, and most distinct paths, one request may name in override fields. */
+export const MAX_OVERRIDES = 4;
+
+/** One value of an override field. */
+export interface RequestOverride {
+  /** The field as the client spelled its name. */
+  readonly field: string;
+  readonly value: string;
+}
+
+/** The other methods and paths a request names, each once; `tooMany` when it names more than {@link MAX_OVERRIDES} of either. */
+export interface RequestOverrides {
+  /** Uppercase method tokens other than the request line's. */
+  readonly methods: readonly RequestOverride[];
+  /** Values other than the request line's target, as sent. */
+  readonly paths: readonly RequestOverride[];
+  readonly tooMany?: { readonly what: "methods" | "paths"; readonly count: number };
+}
+
+const NONE: RequestOverrides = Object.freeze({ methods: [], paths: [] });
+
+function kind(name: string): "method" | "path" | undefined {
+  const n = name.toLowerCase().replaceAll("_", "-");
+  if (METHOD_OVERRIDE_FIELDS.includes(n)) return "method";
+  if (PATH_OVERRIDE_FIELDS.includes(n)) return "path";
+  return undefined;
+}
+
+/**
+ * The override fields of a request with the request line's `method` and `target`. A method
+ * value that is not a token is left out (no server can take it as a method); a list
+ * (`DELETE, PUT`) gives each. Path values are taken whole.
+ *
+ * @example
+ * ```ts
+ * requestOverrides(new HeaderList([["X-HTTP-Method-Override", "delete"]]), "POST", "/a");
+ * // { methods: [{ field: "X-HTTP-Method-Override", value: "DELETE" }], paths: [] }
+ * ```
+ */
+export function requestOverrides(headers: HeaderList, method: string, target: string): RequestOverrides {
+  let methods: RequestOverride[] | undefined;
+  let paths: RequestOverride[] | undefined;
+  for (const [field, value] of headers.entries) {
+    const k = field.length >= 13 && (field.charCodeAt(0) | 0x20) === 0x78 ? kind(field) : undefined; // all start with x, the shortest has 13 characters
+    if (k === "method") {
+      for (const item of splitList(value)) {
+        const m = item.toUpperCase();
+        if (!isToken(m) || m === method.toUpperCase()) continue;
+        methods ??= [];
+        if (!methods.some((o) => o.value === m)) methods.push({ field, value: m });
+      }
+    } else if (k === "path" && value !== target) {
+      paths ??= [];
+      if (!paths.some((o) => o.value === value)) paths.push({ field, value });
+    }
+  }
+  if (methods === undefined && paths === undefined) return NONE;
+  const out = { methods: methods ?? [], paths: paths ?? [] };
+  if (out.methods.length > MAX_OVERRIDES) return { ...out, tooMany: { what: "methods", count: out.methods.length } };
+  if (out.paths.length > MAX_OVERRIDES) return { ...out, tooMany: { what: "paths", count: out.paths.length } };
+  return out;
+}
