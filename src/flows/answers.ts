@@ -99,12 +99,13 @@ export async function answerError(
 }
 
 /**
- * Writes the flow line of a refusal answered with `status` (in whatever protocol): a 403 or
- * 429 is a decision ("denied"), anything else an error with `message`.
+ * Writes the flow line of a refusal answered with `status` (in whatever protocol): a 403, 407
+ * (no or wrong credentials) or 429 is a decision ("denied"), anything else an error with
+ * `message`.
  */
 export function finishRefused(flow: FlowState, status: number, message: string): void {
   flow.record.status = status;
-  const denial = status === 403 || status === 429; // a decision, not an error
+  const denial = status === 403 || status === 407 || status === 429; // a decision, not an error
   flow.finish(denial ? "denied" : "error", denial ? undefined : message);
 }
 

@@ -24,6 +24,7 @@ import {
   socksReply,
 } from "../protocol/socks5.ts";
 import { basicAuthorization } from "../parent/tunnel.ts";
+import { uncheckedAnswer } from "../auth/proxy-auth.ts";
 import { finishRefused, sendAndClose } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
@@ -143,7 +144,8 @@ export async function handleSocks5(client: Conn, ctx: FlowContext): Promise<void
       r.reason = auth
         ? `the client offers no username/password sign-in (methods ${greeting.methods.join(", ")}); this listener requires one`
         : `the client offers only methods ${greeting.methods.join(", ")}; this listener takes clients without authentication (method 0)`;
-      flow.finish("denied");
+      if (auth) finishRefused(flow, 407, "Proxy authentication required"); // a CONNECT without credentials
+      else flow.finish("denied");
       return sendAndClose(client, src, methodChoice(SocksMethod.noAcceptable));
     }
     if (!(await send(client, methodChoice(method)))) {
@@ -164,7 +166,9 @@ export async function handleSocks5(client: Conn, ctx: FlowContext): Promise<void
         r.decision = "deny";
         r.rule = AUTH_RULE;
         r.reason = result.reason;
-        flow.finish("denied");
+        // logged as a CONNECT's refusal: 407, or 429 / 503 for a sign-in not checked (throttled, directory down)
+        const unchecked = uncheckedAnswer(result);
+        finishRefused(flow, unchecked?.status ?? 407, unchecked?.message ?? "Proxy authentication required");
         return sendAndClose(client, src, credentialsAnswer(false));
       }
       flow.signedIn(result.user, result.groups);

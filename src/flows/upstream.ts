@@ -23,12 +23,16 @@ export class UpstreamError extends Error {
     super(message, options);
     this.kind = kind;
     this.status = options?.status ?? (kind === "address" ? 403 : kind === "timeout" || kind === "dns-timeout" ? 504 : 502);
-    this.proxyStatus = options?.proxyStatus ?? proxyStatusFor(kind, message);
+    this.proxyStatus = options?.proxyStatus ?? proxyStatusFor(kind, options?.cause);
   }
 }
 
-/** RFC 9209 §2.3 error types: what a client (or an operator reading the field) can act on. */
-function proxyStatusFor(kind: UpstreamError["kind"], message: string): string {
+/**
+ * RFC 9209 §2.3 error types: what a client (or an operator reading the field) can act on.
+ * A refusal is told by the dial error's code, never by the message, which names the
+ * destination (a host named `refused.example` is not refused for it).
+ */
+function proxyStatusFor(kind: UpstreamError["kind"], cause: unknown): string {
   switch (kind) {
     case "dns":
       return "dns_error";
@@ -39,7 +43,7 @@ function proxyStatusFor(kind: UpstreamError["kind"], message: string): string {
     case "address":
       return "destination_ip_prohibited";
     case "connect":
-      return /ECONNREFUSED|refused/i.test(message) ? "connection_refused" : "destination_unavailable";
+      return (cause as { code?: unknown } | undefined)?.code === "ECONNREFUSED" ? "connection_refused" : "destination_unavailable";
     case "parent":
       return "destination_unavailable";
   }

@@ -27,11 +27,16 @@ export interface Socks4Request {
   /** "ipv4": `host` is DSTIP in text; "domain" (4a): the name as sent. */
   readonly addressType: "ipv4" | "domain";
   readonly host: string;
-  /** The USERID field (an identity the client claims, not a credential). */
+  /**
+   * The USERID field (an identity the client claims, not a credential; nothing uses it).
+   * Bytes that are not UTF-8 read as U+FFFD: Java clients send the local user's name in
+   * ISO-8859-1, and a request is not refused for a field that is ignored.
+   */
   readonly userId: string;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+const lenientUtf8 = new TextDecoder("utf-8");
 
 /** The NUL-terminated string at `from`: its end (the NUL's index), or undefined while incomplete. */
 function nulTerminated(b: Uint8Array, from: number, what: string): number | undefined {
@@ -67,7 +72,7 @@ export function parseSocks4Request(b: Uint8Array): Parsed<Socks4Request> {
   const ip = b.subarray(4, 8);
   const userEnd = nulTerminated(b, 8, "USERID");
   if (userEnd === undefined) return undefined;
-  const userId = text(b.subarray(8, userEnd), "USERID");
+  const userId = lenientUtf8.decode(b.subarray(8, userEnd));
   // 4a: 0.0.0.x with x ≠ 0 is no address, it says a name follows
   const named = ip[0] === 0 && ip[1] === 0 && ip[2] === 0 && ip[3] !== 0;
   if (!named) return { value: { command, port, addressType: "ipv4", host: formatIPv4(ip), userId }, length: userEnd + 1 };

@@ -91,11 +91,12 @@ describe("SOCKS4 and 4a on a SOCKS listener", () => {
     });
     await withHarness({ proxyAuth: auth }, async (h) => {
       const c = h.socksClient();
-      await c.write(request("origin.test", 443, 1, "alice"));
+      await c.write(request("Origin.TEST.", 443, 1, "alice"));
       assert.deepEqual(await finalReply(c), REJECTED);
       await h.finish();
       const r = h.record();
-      assert.deepEqual([r.decision, r.rule, r.end, r.user], ["deny", "proxy-auth", "denied", null]);
+      assert.equal(r.host, "origin.test", "normalised, as every line names it");
+      assert.deepEqual([r.decision, r.rule, r.end, r.user, r.status], ["deny", "proxy-auth", "denied", null, 407]);
       assert.match(r.reason ?? "", /SOCKS4 has no password sign-in/);
       assert.deepEqual(h.dials, []);
     });

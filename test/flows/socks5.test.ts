@@ -186,6 +186,20 @@ describe("SOCKS5: refusals", () => {
     });
   });
 
+  it("a refusal is told by the dial error's code, not by the name asked for: refused.test unreachable is unreachable", async () => {
+    await withHarness({ hosts: { "refused.test": ["10.0.0.7"], "fine.test": ["10.0.0.8"] } }, async (h) => {
+      h.ctx.runtime.dial = () => Promise.reject(Object.assign(new Error("connect EHOSTUNREACH"), { code: "EHOSTUNREACH" }));
+      const got: number[][] = [];
+      for (const host of ["fine.test", "refused.test"]) {
+        const c = h.socksClient();
+        await c.write(bytes(GREETING, request(host, 443)));
+        got.push(await finalReply(c, 12));
+      }
+      await h.finish();
+      assert.deepEqual(got, [[5, 0, ...reply(SocksReply.hostUnreachable)], [5, 0, ...reply(SocksReply.hostUnreachable)]]);
+    });
+  });
+
   it("refuses BIND, UDP ASSOCIATE and unknown address types with their codes", async () => {
     await withHarness({}, async (h) => {
       const cases: [Uint8Array, number, RegExp][] = [
@@ -276,11 +290,29 @@ describe("SOCKS5: sign-in with the gateway's users (RFC 1929)", () => {
       assert.deepEqual(await finalReply(colon, 4), [5, 2, 1, 1]);
       await h.finish();
       assert.deepEqual(h.dials, []);
-      assert.deepEqual(h.records.map((r) => [r.decision, r.rule, r.end]), [["deny", "proxy-auth", "denied"], ["deny", "proxy-auth", "denied"], ["deny", "proxy-auth", "denied"]]);
+      // the status a CONNECT without (or with wrong) credentials gets
+      assert.deepEqual(h.records.map((r) => [r.decision, r.rule, r.end, r.status]), [["deny", "proxy-auth", "denied", 407], ["deny", "proxy-auth", "denied", 407], ["deny", "proxy-auth", "denied", 407]]);
       assert.match(h.records[0]?.reason ?? "", /offers no username\/password sign-in \(methods 0\)/);
       assert.match(h.records[1]?.reason ?? "", /bad credentials for user "alice"/);
       assert.match(h.records[2]?.reason ?? "", /bad credentials for user "al:ice"/);
     });
+  });
+
+  it("a sign-in not checked is logged as a CONNECT's: 429 when throttled, 503 and an error when the directory is down", async () => {
+    const cases: [Awaited<ReturnType<ProxyAuth["check"]>>, number, string][] = [
+      [{ ok: false, reason: "too many failed sign-ins from 127.0.0.1; not checked, retry after 60 s", retryAfterMs: 60_000 }, 429, "denied"],
+      [{ ok: false, reason: "not checked: the directory could not be reached", retryAfterMs: 5000, busy: true, unavailable: true }, 503, "error"],
+    ];
+    for (const [result, status, end] of cases) {
+      const fixed: ProxyAuth = { realm: "t", challenge: 'Basic realm="t"', check: () => Promise.resolve(result) };
+      await withHarness({ proxyAuth: fixed }, async (h) => {
+        const c = h.socksClient();
+        await c.write(bytes(5, 1, 2, credentials("alice", "pw")));
+        assert.deepEqual(await finalReply(c, 4), [5, 2, 1, 1]);
+        await h.finish();
+        assert.deepEqual([h.record().rule, h.record().status, h.record().end], ["proxy-auth", status, end]);
+      });
+    }
   });
 
   it("without users, a client that offers only username/password is refused", async () => {

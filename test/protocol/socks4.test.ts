@@ -34,6 +34,11 @@ describe("SOCKS4 and 4a requests", () => {
     assert.equal(byteAtATime(request(1, 80, [0, 0, 0, 0], "u"))?.value.host, "0.0.0.0", "0.0.0.0 is an address, not 4a");
   });
 
+  it("a USERID that is not UTF-8 (Java sends ISO-8859-1) does not refuse the request: it is read with U+FFFD", () => {
+    const got = parseSocks4Request(Uint8Array.from([4, 1, 1, 187, 0, 0, 0, 1, 0x4a, 0x6f, 0x73, 0xe9, 0, ...ascii("a.test"), 0]));
+    assert.deepEqual(got?.value, { command: 1, port: 443, addressType: "domain", host: "a.test", userId: "Jos\ufffd" });
+  });
+
   it("any command parses (BIND is refused by the flow)", () => {
     assert.equal(byteAtATime(request(2, 21, [10, 0, 0, 1], ""))?.value.command, 2);
   });
