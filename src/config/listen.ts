@@ -1,5 +1,6 @@
 import { IPV4_STRICT_RE, parseIpLiteral } from "../dns/ip-literal.ts";
 import { hostNameError } from "../dns/name.ts";
+import { normalizeHost } from "../core/host.ts";
 
 /** A parsed listen address. `hostname` is an IP address (IPv6 without brackets) or a host name. */
 export interface ListenAddress {
@@ -84,6 +85,13 @@ export function parseUpstreamAddress(text: string): ListenAddress {
     throw error;
   }
   if (address.port === 0) throw portError();
+  // the gateway dials it as a flow's host: what normalizeHost refuses (an all-numeric last
+  // label, "0x7f", a malformed "xn--" label) would fail every flow sent there
+  try {
+    normalizeHost(address.hostname);
+  } catch (error) {
+    throw new SyntaxError(`expected "host:port" with a host the gateway can dial, got ${JSON.stringify(text)} (${error instanceof Error ? error.message : String(error)})`);
+  }
   return address;
 }
 

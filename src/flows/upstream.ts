@@ -218,6 +218,7 @@ export function noteUpstreamError(flow: FlowState, e: unknown): void {
     flow.record.decision = "deny";
     flow.record.rule = "address-guard";
     flow.record.reason = e.message;
+    flow.record.decryption = null; // as on every deny line: nothing was relayed, blind or decrypted
   } else if (e instanceof UpstreamError && e.kind === "parent" && e.status === 403) {
     flow.record.reason = flow.record.reason ? `${flow.record.reason}; ${e.message}` : e.message;
   }

@@ -39,4 +39,11 @@ describe("parseUpstreamAddress", () => {
     assert.throws(() => parseUpstreamAddress("x:0"), SyntaxError);
     assert.equal(upstreamAddressError("a.test:80"), undefined);
   });
+
+  it("rejects a host no flow could be sent to (the transparent noSni upstream is dialled as a flow's host)", () => {
+    for (const text of ["foo.123:443", "a.0x7f:443", "xn--a.example:443"]) {
+      assert.match(upstreamAddressError(text) ?? "", /^expected "host:port" with a host the gateway can dial, got /, text);
+    }
+    assert.equal(upstreamAddressError("xn--bcher-kva.example:443"), undefined);
+  });
 });

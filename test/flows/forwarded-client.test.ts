@@ -125,9 +125,7 @@ describe("trustForwardedFrom on an explicit listener", () => {
         { id: "everyone", hosts: ["secret.test"], action: "allow", log: true },
       ],
     };
-    await withHarness({ policy, hosts: HOSTS }, async (h) => {
-      const guard = createAddressGuard();
-      (h.ctx as { addressGuard?: () => typeof guard }).addressGuard = () => guard;
+    await withHarness({ policy, hosts: HOSTS, addressGuard: createAddressGuard() }, async (h) => {
       serveRequests(h, "10.0.0.9", 80, ["internal secret"]);
       const c = h.childProxyClient(CHILD, TRUST);
       await c.write("GET http://secret.test/ HTTP/1.1\r\nHost: secret.test\r\nX-Forwarded-For: 10.9.1.1\r\n\r\n");

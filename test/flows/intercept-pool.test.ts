@@ -183,9 +183,7 @@ describe("interception: upstream connection reuse", () => {
         { id: "everyone", hosts: [".test"], action: "allow", decryption: "decrypt", log: true },
       ],
     };
-    await withHarness({ policy, interception: { upstreamPool: POOL } }, async (h) => {
-      const guard = createAddressGuard();
-      (h.ctx as { addressGuard?: () => typeof guard }).addressGuard = () => guard;
+    await withHarness({ policy, interception: { upstreamPool: POOL }, addressGuard: createAddressGuard() }, async (h) => {
       keepAliveOrigin(h, () => "internal secret");
       const admin = h.childProxyClient("10.9.0.5", []);
       await admin.write("CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\n\r\n");

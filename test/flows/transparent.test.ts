@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import type { PolicyDefinition } from "../../src/policy/types.ts";
+import { createAddressGuard } from "../../src/policy/address-guard.ts";
 import { type FlowHarness, type HarnessOptions, type Peer, withHarness, within } from "../helpers/flow-harness.ts";
 import { alpnExt, echExt, encodeHello, type ExtSpec, recordize, sniExt, versionsExt } from "../protocol/client-hello-builder.ts";
 
@@ -251,6 +252,18 @@ describe("transparent TLS: refusals end with a TLS alert and no dial", () => {
       assert.equal(r.end, "denied");
       assert.equal(r.resolved, null);
       assert.equal(r.alpn, "http/1.1");
+    });
+  });
+
+  it("an SNI resolving to loopback: access_denied by the address guard, logged as a deny without a decryption mode", async () => {
+    await withHarness({ ...OPTIONS, hosts: { "internal.test": ["127.0.0.1"] }, addressGuard: createAddressGuard() }, async (h) => {
+      const c = h.transparentClient();
+      await c.write(hello("internal.test"));
+      assert.deepEqual(await readRefusal(c), ACCESS_DENIED);
+      await h.finish();
+      assert.deepEqual(h.dials, []);
+      const r = h.record();
+      assert.deepEqual([r.decision, r.rule, r.decryption, r.end], ["deny", "address-guard", null, "denied"]);
     });
   });
 

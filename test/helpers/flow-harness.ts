@@ -30,6 +30,7 @@ import type {
 import type { FlowRecord, RequestRecord } from "../../src/log/flow-record.ts";
 import { compilePolicy } from "../../src/policy/compile.ts";
 import type { PolicyDefinition, UrlRuleDefinition } from "../../src/policy/types.ts";
+import type { AddressGuard } from "../../src/policy/address-guard.ts";
 import { compileUrlRules } from "../../src/policy/url-rules.ts";
 import type { LiveFlows } from "../../src/flows/live-flows.ts";
 import { TrustList } from "../../src/reverse/forwarded.ts";
@@ -128,6 +129,8 @@ export interface HarnessOptions {
   readonly liveFlows?: LiveFlows;
   /** Tunnel slots (`limits.maxTunnels`); default none (no limit). */
   readonly tunnels?: FlowContext["tunnels"];
+  /** The address guard (`createAddressGuard()`); default none (every address may be dialled). */
+  readonly addressGuard?: AddressGuard;
 }
 
 /** The interception settings of a harness with fake TLS (defaults: TLSv1.2 both sides, no mirroring, no url rules). */
@@ -334,6 +337,7 @@ export class FlowHarness {
       ...(urlRules ? { urlPolicy: () => urlRules } : {}),
       ...(options.liveFlows ? { liveFlows: options.liveFlows } : {}),
       ...(options.tunnels ? { tunnels: options.tunnels } : {}),
+      ...(options.addressGuard ? { addressGuard: () => options.addressGuard! } : {}),
       runtime,
       policy: () => policy,
       resolver,
