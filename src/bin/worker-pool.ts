@@ -53,6 +53,8 @@ interface Slot {
   refusedConfig: boolean;
   /** Questions sent to this worker, waiting for its answer (by `req`). */
   readonly asked: Map<number, (answer: Answer | undefined) => void>;
+  /** How many configs had been broadcast when this worker was started (see `#configs`). */
+  startedWith: number;
 }
 
 /** A worker's answer to a question. */
@@ -72,20 +74,30 @@ export class WorkerPool {
   readonly #slots: Slot[];
   #closing = false;
   #req = 0;
+  /** Configs broadcast so far, and the last one: a worker that was starting then gets it once ready. */
+  #configs = 0;
+  #lastConfig: Extract<ToWorker, { readonly t: "config" }> | undefined;
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
     const delayMs = options.restartDelayMs ?? 1000;
-    this.#slots = Array.from({ length: options.count }, (_, i) => ({ index: i + 1, ready: false, restarts: 0, startedAt: 0, delayMs, metrics: "", configsSent: 0, configsAnswered: 0, refusedConfig: false, asked: new Map() }));
+    this.#slots = Array.from({ length: options.count }, (_, i) => ({ index: i + 1, ready: false, restarts: 0, startedAt: 0, delayMs, metrics: "", configsSent: 0, configsAnswered: 0, refusedConfig: false, asked: new Map(), startedWith: 0 }));
   }
 
   /** Starts every worker; resolves when all serve, rejects if one exits first. */
   async start(): Promise<void> {
-    await Promise.all(this.#slots.map((slot) => this.#spawn(slot)));
+    await Promise.all(this.#slots.map((slot) => this.#spawn(slot, true)));
   }
 
-  /** Sends `message` to every running worker. */
+  /**
+   * Sends `message` to every running worker. A config also reaches a worker that is starting
+   * (being restarted) when it says it is ready, if it was started with an older one.
+   */
   broadcast(message: ToWorker): void {
+    if (message.t === "config") {
+      this.#configs++;
+      this.#lastConfig = message;
+    }
     for (const slot of this.#slots) {
       if (!slot.ready) continue;
       if (message.t === "config") slot.configsSent++;
@@ -166,7 +178,12 @@ export class WorkerPool {
     stdin.write(encodeMessage(message));
   }
 
-  #spawn(slot: Slot): Promise<void> {
+  /**
+   * Starts `slot`'s worker; resolves once it is ready, rejects if it exits first. A worker
+   * that exits (before it was ready or after) is started again after its delay, unless this
+   * is the `initial` start (`start()` reports it) or the pool is closing.
+   */
+  #spawn(slot: Slot, initial = false): Promise<void> {
     const [command, ...args] = this.#options.command;
     const child = spawn(command!, [...args, "__worker"], { stdio: ["pipe", "pipe", "inherit"] });
     slot.child = child;
@@ -177,6 +194,7 @@ export class WorkerPool {
     // started with the config in force now
     slot.configsSent = slot.configsAnswered = 0;
     slot.refusedConfig = false;
+    slot.startedWith = this.#configs;
     const name = `worker ${slot.index}`;
     // a failed write (the worker just died) is reported by "exit"
     child.stdin!.on("error", () => {});
@@ -204,6 +222,12 @@ export class WorkerPool {
           if (message.t === "ready") {
             slot.ready = true;
             slot.pid = message.pid;
+            // a reload broadcast while it was starting skipped it: the config in force now
+            if (slot.startedWith < this.#configs && this.#lastConfig) {
+              slot.startedWith = this.#configs;
+              slot.configsSent++;
+              this.#send(slot, this.#lastConfig);
+            }
             if (!settled) resolve();
             settled = true;
           } else if (message.t === "flow") {
@@ -239,18 +263,20 @@ export class WorkerPool {
         for (const answered of [...slot.asked.values()]) answered(undefined);
         this.#options.signIns?.gone(slot.index);
         const how = signal ? `signal ${signal}` : `code ${code}`;
-        if (!settled) {
+        const early = !settled;
+        if (early) {
           settled = true;
           reject(new Error(`${name} exited with ${how} before it was ready`));
-          return;
         }
-        if (this.#closing) return;
+        // the first start's failure is start()'s to report; a restart that fails is tried again
+        if (this.#closing || (early && initial)) return;
         slot.delayMs = Date.now() - slot.startedAt < YOUNG_MS ? Math.min(slot.delayMs * 2, MAX_DELAY_MS) : this.#options.restartDelayMs ?? 1000;
-        this.#options.say(`${name} (pid ${slot.pid}) exited with ${how}; restarting it in ${slot.delayMs} ms`);
+        this.#options.say(`${name} (pid ${slot.pid}) exited with ${how}${early ? " before it was ready" : ""}; restarting it in ${slot.delayMs} ms`);
         slot.timer = setTimeout(() => {
           if (this.#closing) return;
           slot.restarts++;
-          this.#spawn(slot).catch((e: Error) => this.#options.say(e.message));
+          // its failure was said by the exit handler, which schedules the next try
+          this.#spawn(slot).catch(() => {});
         }, slot.delayMs);
       });
     });

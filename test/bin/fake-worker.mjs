@@ -5,6 +5,10 @@
 // A start message's `raw.signIns` ([{name, client, outcome}]) are asked of the primary at
 // once, each ended with its outcome when approved; with `raw.lateSignIns` the worker exits
 // right after it is ready while a descendant holding its stdout asks three more, later.
+// Starts and restarts: `raw.exitBeforeReady` exits with code 5 without saying ready (a
+// failed start), `raw.readyDelayMs` waits that long first (a slow start), `raw.exitAfterMs`
+// exits with code 7 that long after ready. A `config` message is echoed as a flow record
+// whose `rule` is JSON of its `raw`, so a test sees which configs the worker got.
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 
@@ -12,7 +16,10 @@ const send = (m) => process.stdout.write(JSON.stringify(m) + "\n");
 for await (const line of createInterface({ input: process.stdin })) {
   const m = JSON.parse(line);
   if (m.t === "start") {
+    if (m.raw?.exitBeforeReady) process.exit(5);
+    await new Promise((r) => setTimeout(r, m.raw?.readyDelayMs ?? 0));
     send({ t: "ready", pid: process.pid });
+    if (m.raw?.exitAfterMs !== undefined) setTimeout(() => process.exit(7), m.raw.exitAfterMs);
     const signIns = m.raw?.signIns ?? [];
     signIns.forEach((s, i) => send({ t: "sign-in", req: i + 1, name: s.name, client: s.client }));
     globalThis.outcomes = signIns.map((s) => s.outcome);
@@ -25,5 +32,8 @@ for await (const line of createInterface({ input: process.stdin })) {
   else if (m.t === "connections" && m.query.limit !== 1) send({ t: "connections", req: m.req, connections: [], total: m.query.limit });
   else if (m.t === "close-connections" && m.ids.includes("1-99")) process.exit(3);
   else if (m.t === "close-connections") send({ t: "closed", req: m.req, closed: m.ids.filter((id) => id === "1-1" || id === "1-2") });
-  else if (m.t === "drain") process.exit(0);
+  else if (m.t === "config") {
+    send({ t: "flow", record: { type: "flow", rule: JSON.stringify(m.raw) }, quiet: false });
+    send({ t: "reloaded", generation: 2 });
+  } else if (m.t === "drain") process.exit(0);
 }
