@@ -107,26 +107,31 @@ describe("WorkerPool: sign-ins counted by the primary", { timeout: 30_000 }, () 
 });
 
 
+/**
+ * A pool of one fake worker restarted after `restartDelayMs`, whose nth start (from 1) gets
+ * `rawFor(n)`; `spawns()` says how many starts there were.
+ */
+function restartingPool(rawFor: (n: number) => Record<string, unknown>, options: { say?: (line: string) => void; onRecord?: (rule: string) => void; restartDelayMs?: number } = {}) {
+  let spawns = 0;
+  const pool = new WorkerPool({
+    count: 1,
+    command: ["node", fakeWorker],
+    startMessage: (index) => ({ t: "start", index, count: 2, raw: rawFor(++spawns), base: "/", ports: {}, self: [] }),
+    onRecord: (record) => options.onRecord?.(String(record.rule)),
+    say: options.say ?? (() => {}),
+    restartDelayMs: options.restartDelayMs ?? 50,
+  });
+  return { pool, spawns: () => spawns };
+}
+
 describe("WorkerPool: restarts", { timeout: 30_000 }, () => {
   it("a restart that fails before the worker is ready is tried again, later each time", async () => {
     const said: string[] = [];
-    let spawns = 0;
-    const pool = new WorkerPool({
-      count: 1,
-      command: ["node", fakeWorker],
-      // 1st run serves, then dies; the 2nd dies while starting (a file briefly unreadable); the 3rd serves
-      startMessage: (index) => {
-        spawns++;
-        const raw = spawns === 1 ? { exitAfterMs: 100 } : spawns === 2 ? { exitBeforeReady: true } : {};
-        return { t: "start", index, count: 2, raw, base: "/", ports: {}, self: [] };
-      },
-      onRecord: () => {},
-      say: (line) => said.push(line),
-      restartDelayMs: 50,
-    });
+    // the 1st run serves, then dies; the 2nd dies while starting (a file briefly unreadable); the 3rd serves
+    const { pool, spawns } = restartingPool((n) => (n === 1 ? { exitAfterMs: 100 } : n === 2 ? { exitBeforeReady: true } : {}), { say: (line) => said.push(line) });
     await pool.start();
     try {
-      await until("a third start that serves", () => spawns >= 3 && pool.status()[0]!.ready);
+      await until("a third start that serves", () => spawns() >= 3 && pool.status()[0]!.ready);
       assert.equal(pool.status()[0]?.restarts, 2);
       assert.match(said.join("\n"), /worker 1 \(pid \d+\) exited with code 5 before it was ready; restarting it in 200 ms/);
     } finally {
@@ -135,42 +140,22 @@ describe("WorkerPool: restarts", { timeout: 30_000 }, () => {
   });
 
   it("the first start's failure is start()'s to report, and nothing is restarted", async () => {
-    let spawns = 0;
-    const pool = new WorkerPool({
-      count: 1,
-      command: ["node", fakeWorker],
-      startMessage: (index) => (spawns++, { t: "start", index, count: 2, raw: { exitBeforeReady: true }, base: "/", ports: {}, self: [] }),
-      onRecord: () => {},
-      say: () => {},
-      restartDelayMs: 20,
-    });
+    const { pool, spawns } = restartingPool(() => ({ exitBeforeReady: true }), { restartDelayMs: 20 });
     await assert.rejects(pool.start(), /worker 1 exited with code 5 before it was ready/);
     await new Promise((r) => setTimeout(r, 300));
-    assert.equal(spawns, 1);
+    assert.equal(spawns(), 1);
     await pool.close(0);
   });
 
   it("a worker being restarted when a reload is broadcast gets the new config once it is ready", async () => {
     const rules: string[] = [];
     let config: Record<string, unknown> = { generation: 1 };
-    let spawns = 0;
-    const pool = new WorkerPool({
-      count: 1,
-      command: ["node", fakeWorker],
-      // as serve.ts does: the start message carries the config in force at the spawn.
-      // The 1st run serves, then dies; the restart takes 800 ms to be ready.
-      startMessage: (index) => {
-        spawns++;
-        const raw = { ...config, ...(spawns === 1 ? { exitAfterMs: 100 } : { readyDelayMs: 800 }) };
-        return { t: "start", index, count: 2, raw, base: "/", ports: {}, self: [] };
-      },
-      onRecord: (record) => rules.push(String(record.rule)),
-      say: () => {},
-      restartDelayMs: 50,
-    });
+    // as serve.ts does: the start message carries the config in force at the spawn.
+    // The 1st run serves, then dies; the restart takes 800 ms to be ready.
+    const { pool, spawns } = restartingPool((n) => ({ ...config, ...(n === 1 ? { exitAfterMs: 100 } : { readyDelayMs: 800 }) }), { onRecord: (rule) => rules.push(rule) });
     await pool.start();
     try {
-      await until("the restart to be spawned", () => spawns === 2);
+      await until("the restart to be spawned", () => spawns() === 2);
       await new Promise((r) => setTimeout(r, 100)); // still starting
       config = { generation: 2 };
       pool.broadcast({ t: "config", raw: config, ports: {} });
