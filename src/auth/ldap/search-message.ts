@@ -98,7 +98,10 @@ export function readSearchAnswer(bytes: Uint8Array): { readonly answer: SearchAn
           return dec.decode(v.value);
         });
         const key = dec.decode(type.value).toLowerCase();
-        attributes.set(key, [...(attributes.get(key) ?? []), ...values]);
+        // added in place: a copy per repeat would cost the square of the repeats (28,000 in one message)
+        const known = attributes.get(key);
+        if (known) for (const v of values) known.push(v);
+        else attributes.set(key, values);
       }
       return { answer: { kind: "entry", messageId, dn: dec.decode(name.value), attributes }, size };
     }

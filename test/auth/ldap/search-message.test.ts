@@ -32,6 +32,19 @@ describe("LDAP search messages", () => {
     assert.deepEqual(done.answer, { kind: "done", messageId: 2, result: { resultCode: 32, diagnosticMessage: "nop" } });
   });
 
+  it("gathers an attribute that comes several times (in any case) into one list, in order, even when a message is all repeats", () => {
+    const attr = (type: string, ...values: string[]) => constructed(0x30, [tlv(0x04, enc.encode(type)), constructed(0x31, values.map((v) => tlv(0x04, enc.encode(v))))]);
+    const entry = (attrs: Uint8Array[]) => constructed(0x30, [integer(2), constructed(0x64, [tlv(0x04, enc.encode("uid=a")), constructed(0x30, attrs)])]);
+    const got = readSearchAnswer(entry([attr("memberOf", "g1"), attr("cn", "a"), attr("MEMBEROF", "g2", "g3"), attr("memberof")]));
+    assert.ok(got !== "incomplete" && got.answer.kind === "entry");
+    assert.deepEqual([...got.answer.attributes], [["memberof", ["g1", "g2", "g3"]], ["cn", ["a"]]]);
+    // a hostile directory's 28,000 repeats in one message (read in time linear in them)
+    const repeats = Array.from({ length: 28_000 }, () => attr("x", ""));
+    const many = readSearchAnswer(entry(repeats));
+    assert.ok(many !== "incomplete" && many.answer.kind === "entry");
+    assert.equal(many.answer.attributes.get("x")?.length, 28_000);
+  });
+
   it("throws on what is not a search answer, malformed entries, bytes that are not UTF-8, and messages past the limit", () => {
     assert.throws(() => readSearchAnswer(hex("300c 020102 6107 0a0100 0400 0400")), /expected a search answer, got tag 0x61/);
     assert.throws(() => readSearchAnswer(hex("3007 020102 6402 0400")), /without a name and attributes/);
