@@ -4,7 +4,7 @@ import type { Resolver } from "../dns/types.ts";
 import { directoryDial, parseDirectoryUrl } from "./ldap/directory-dial.ts";
 import { type DirectoryDial, LdapDirectory } from "./ldap/directory.ts";
 import { certificateGroupsOf, type CertificateGroupsOf, DirectoryCertificateGroups } from "./certificate-groups.ts";
-import { type BasicCredentials, createBasicCredentials, createProxyAuth, type ProxyAuth } from "./proxy-auth.ts";
+import { type BasicCredentials, createBasicCredentials, createProxyAuth, type ProxyAuth, type SignInMemory } from "./proxy-auth.ts";
 import { PROCESS_GATE } from "./derivation-gate.ts";
 import { readPasswordFile } from "../config/password-file.ts";
 import { familiarToForget } from "./user-changes.ts";
@@ -39,7 +39,8 @@ export interface UsersDeps extends DirectoryDeps {
  * that a reload for another reason (a host list file that changed) neither makes every user's
  * password be checked again nor gives password guessers fresh allowances: failures counted
  * while `signInLimit` is the same (per name while `perUser` is; the addresses users signed in
- * from while those users are), and verified sign-ins while all of `proxyAuth` is.
+ * from while those users are), and local users' verified sign-ins while all of `proxyAuth`
+ * is. Directory users' are forgotten by every reload: the directory is asked again.
  * @throws {Error} naming `proxyAuth.ldap.caFile` or `certificateUsers.passwordFile` when it cannot be read
  */
 export function gatewayUsers(
@@ -65,7 +66,7 @@ export function gatewayUsers(
     : undefined;
   const carried = {
     ...(throttle ? { throttle } : {}),
-    ...(before && learnt && same(before, auth) ? { verified: learnt.verified } : {}),
+    ...(before && learnt && same(before, auth) ? { verified: auth.ldap ? localOnly(learnt.verified, auth.users) : learnt.verified } : {}),
   };
   // a user removed or with a new password (perhaps in the wrong hands) keeps no familiar address
   const forget = familiarToForget(before, auth);
@@ -73,6 +74,16 @@ export function gatewayUsers(
   // counted elsewhere: the primary carries (or forgets) them by its own reload
   const credentials = createBasicCredentials(auth.users, auth.signInLimit, undefined, PROCESS_GATE, directory, deps.signIns ? { ...carried, throttle: deps.signIns } : carried);
   return { credentials, proxyAuth: createProxyAuth(auth, credentials), certificateGroups: certificateGroupsOf(auth.users, forCertificates) };
+}
+
+/**
+ * The verified sign-ins of local users, in a new map: a reload forgets directory users'
+ * (an account disabled or a password changed in the directory is asked about again, and a
+ * check under way during the reload does not land in what is kept).
+ */
+function localOnly(verified: SignInMemory["verified"], users: readonly { readonly name: string }[]): SignInMemory["verified"] {
+  const local = new Set(users.map((u) => u.name));
+  return new Map([...verified].filter(([, v]) => local.has(v.user)));
 }
 
 function ldapDirectory(ldap: LdapConfig, dial: DirectoryDial): LdapDirectory {

@@ -5,6 +5,7 @@ import { type DirectoryDeps, gatewayUsers } from "../../src/auth/gateway-users.t
 import { SignInThrottle } from "../../src/auth/sign-in-throttle.ts";
 import type { Config } from "../../src/config/config.ts";
 import { currentRuntime } from "../helpers/runtime.ts";
+import { fakeDirectory, type Seen } from "./ldap/fake-directory.ts";
 
 const basic = (user: string, pass: string) => `Basic ${btoa(`${user}:${pass}`)}`;
 
@@ -47,6 +48,38 @@ describe("gatewayUsers across reloads", () => {
     assert.notEqual(third.credentials.memory.verified, second.credentials.memory.verified);
     const fresh = await third.credentials.check(basic("alice", "guess"), "Authorization", "203.0.113.6");
     assert.deepEqual(fresh, { ok: false, reason: 'bad credentials for user "alice"' });
+  });
+
+  it("any reload forgets directory users' sign-ins (the directory is asked again), and keeps local users'", async () => {
+    let enabled = true;
+    const seen: Seen = { binds: [], unbinds: 0 };
+    const directory = fakeDirectory((name, password) => (enabled && name === "uid=bob,ou=people,dc=test" && password === "old-pw" ? 0 : 49), seen);
+    const deps: DirectoryDeps = {
+      runtime: { dial: () => directory(), tls: undefined as never },
+      resolver: { resolve: () => Promise.resolve({ addresses: ["127.0.0.1"] } as never) },
+      readText: () => "",
+    };
+    const passwordHash = await hashPassword("s3cret", 100_000);
+    const config = (): Pick<Config, "proxyAuth"> => ({
+      proxyAuth: {
+        realm: "t",
+        users: [{ name: "alice", passwordHash }],
+        ldap: { url: "ldap://dc.test", bindName: "uid={user},ou=people,dc=test", timeoutMs: 1000 },
+        signInLimit: { burst: 100, perMinute: 100 },
+      } as never,
+    });
+    const first = gatewayUsers(config(), deps)!;
+    assert.equal((await first.credentials.check(basic("bob", "old-pw"), "Authorization", "192.0.2.1")).ok, true);
+    assert.equal((await first.credentials.check(basic("alice", "s3cret"), "Authorization", "192.0.2.1")).ok, true);
+    assert.equal((await first.credentials.check(basic("bob", "old-pw"), "Authorization", "192.0.2.1")).ok, true, "remembered");
+    assert.equal(seen.binds.length, 1);
+    // bob's account is disabled in the directory, and the operator reloads
+    enabled = false;
+    const second = gatewayUsers(config(), deps, { config: config(), users: first })!;
+    assert.deepEqual([...second.credentials.memory.verified.values()].map((v) => v.user), ["alice"]);
+    assert.equal((await second.credentials.check(basic("bob", "old-pw"), "Authorization", "192.0.2.1")).ok, false);
+    assert.equal(seen.binds.length, 2, "the directory was asked again");
+    assert.equal((await second.credentials.check(basic("alice", "s3cret"), "Authorization", "192.0.2.1")).ok, true);
   });
 
   it("a changed user list keeps the failures counted but checks passwords again; a changed password forgets where users signed in from", async () => {
