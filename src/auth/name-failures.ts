@@ -10,7 +10,8 @@
  * A name has an entry only while it has failures or checks under way, so names that never
  * failed cost nothing; at most `maxNames` entries are kept. When the table is full, the one
  * dropped is an expired one among the oldest, else the one of them with the fewest failures,
- * never a spent one; with none to drop, a new name's check is refused. So flooding the table
+ * never a spent one; with none to drop, a new name's check is refused (one from an address
+ * the name signed in from goes ahead, the table briefly past its size). So flooding the table
  * with other names' failures never hands a spent name a fresh count. Sans-IO: the clock is
  * injected.
  * @module
@@ -67,12 +68,15 @@ export class NameFailures {
 
   /**
    * Starts a check in `name` whatever its count (an address the name signed in from): its
-   * failure still counts, so the count and its window follow what the directory saw.
+   * failure still counts, so the count and its window follow what the directory saw. With
+   * no entry to drop, the table goes past `maxNames` rather than drop a spent name's count:
+   * only names with a familiar address get here (each a user who signed in), so that is
+   * bounded by the users, not by what a flood can send.
    */
   beginAnyway(name: string): void {
     const now = this.#now();
     const entry = this.#entries.get(name);
-    if (!entry && !this.#makeRoom(now)) this.#dropOldest();
+    if (!entry) this.#makeRoom(now);
     this.#count(name, entry, now);
   }
 
@@ -128,11 +132,5 @@ export class NameFailures {
     }
     if (least) this.#entries.delete(least[0]);
     return least !== undefined;
-  }
-
-  /** Drops the oldest entry (only for a check that must go ahead with every entry in use). */
-  #dropOldest(): void {
-    const oldest = this.#entries.keys().next();
-    if (!oldest.done) this.#entries.delete(oldest.value);
   }
 }

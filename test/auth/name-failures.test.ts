@@ -81,6 +81,19 @@ describe("NameFailures", () => {
     assert.equal(f.begin("alice").ok, true);
   });
 
+  it("beginAnyway in a new name with a table full of spent names goes past the size rather than free a spent name", () => {
+    const f = new NameFailures({ failures: 2, resetMinutes: 15 }, () => 0, 2);
+    fail(f, "victim", 2); // spent, the oldest entry
+    fail(f, "junk", 2); // spent: the table is full of spent names
+    assert.deepEqual(f.begin("mallory"), { ok: false, retryAfterMs: 1000 });
+    // mallory's own address, familiar: the check goes ahead and its failure counts
+    f.beginAnyway("mallory");
+    f.end("mallory", true);
+    assert.equal(f.size, 3);
+    assert.equal(f.begin("victim").ok, false, "victim is still spent");
+    assert.equal(f.begin("junk").ok, false);
+  });
+
   it("bounded: a full table drops an expired entry, else the fewest failures among the oldest, never a spent name for one-failure junk", () => {
     let t = 0;
     const f = new NameFailures({ failures: 3, resetMinutes: 15 }, () => t, 100);
