@@ -42,6 +42,9 @@ const PRIMARY_ONLY = new Set([
   ...HOST_LIST_METRIC_NAMES, // every process reads the same lists
 ]);
 
+/** 1-or-0 families of each process's own health state: 0 in any process is 0 for the gateway. */
+const LOWEST = new Set(["tollgate_parent_up", "tollgate_backend_up"]);
+
 /**
  * The running gateway as the admin API sees it. `raw` is the config as written (JSON value),
  * so a new policy is validated in the context of the real listeners and CA, with the very
@@ -135,7 +138,7 @@ export class GatewayAdminState implements AdminState {
   metricsText(): string {
     const own = this.#gateway.live.metrics.registry.expose();
     if (!this.#peers) return own;
-    return mergeExpositions([own, ...this.#peers.metricsTexts()], { primaryOnly: PRIMARY_ONLY });
+    return mergeExpositions([own, ...this.#peers.metricsTexts()], { primaryOnly: PRIMARY_ONLY, lowest: LOWEST });
   }
 
   redactedConfig(): unknown {

@@ -5,7 +5,10 @@
  * Every sample with the same name and labels is summed across processes: right for
  * counters, for gauges that count things (open connections, tunnels, cached leaves) and for
  * histogram buckets, sums and counts. Families named in `primaryOnly` describe one process
- * (start time, config generation) and are taken from the first exposition only.
+ * (start time, config generation) and are taken from the first exposition only. Families
+ * named in `lowest` say whether something holds (`tollgate_parent_up`: 1 or 0) in each
+ * process, which keeps its own health state: the lowest value stands, so 0 in any process
+ * is 0 for the gateway, and 1 in all is 1, not the number of processes.
  *
  * @module
  */
@@ -21,6 +24,8 @@ interface Family {
 export interface MergeOptions {
   /** Families whose samples come from the first exposition only. */
   readonly primaryOnly?: ReadonlySet<string>;
+  /** Families whose equal samples are merged by their lowest value, not summed. */
+  readonly lowest?: ReadonlySet<string>;
 }
 
 /**
@@ -31,6 +36,7 @@ export interface MergeOptions {
 export function mergeExpositions(texts: readonly string[], options: MergeOptions = {}): string {
   const families = new Map<string, Family>();
   const primaryOnly = options.primaryOnly ?? new Set<string>();
+  const lowest = options.lowest ?? new Set<string>();
   texts.forEach((text, index) => {
     let current: { name: string; family: Family } | undefined;
     for (const line of text.split("\n")) {
@@ -56,7 +62,8 @@ export function mergeExpositions(texts: readonly string[], options: MergeOptions
       let family = owner?.family ?? families.get(familyName);
       if (!family) families.set(familyName, family = { head: [], samples: new Map() });
       if (index > 0 && primaryOnly.has(familyName)) continue;
-      family.samples.set(key, (family.samples.get(key) ?? 0) + value);
+      const before = family.samples.get(key);
+      family.samples.set(key, before === undefined ? value : lowest.has(familyName) ? Math.min(before, value) : before + value);
     }
   });
   const out: string[] = [];

@@ -7,6 +7,8 @@ import { openFlow } from "./_fake-state.ts";
 import type { Config } from "../../src/config/config.ts";
 import { parseConfig } from "../../src/config/parse.ts";
 import type { Gateway, ReloadResult } from "../../src/gateway.ts";
+import { createGatewayMetrics } from "../../src/metrics/gateway-metrics.ts";
+import { Registry } from "../../src/metrics/registry.ts";
 
 const LISTENERS_A = [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:3128" }];
 const LISTENERS_B = [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:3128" }, { name: "second", mode: "explicit", listen: "127.0.0.1:3129" }];
@@ -252,5 +254,37 @@ describe("GatewayAdminState: the config it shows", () => {
     const users = (state.redactedConfig() as { proxyAuth: { users: { name: string; passwordHash: string; groups: string[] }[] } }).proxyAuth.users;
     assert.deepEqual(users, [{ name: "alice", passwordHash: "[redacted]", groups: ["ops"] }]);
     assert.equal(config.proxyAuth?.users[0]?.passwordHash, hash, "the config in force is untouched");
+  });
+});
+
+describe("GatewayAdminState: /metrics of every process", () => {
+  /** A process's metrics text with parent "corp" in service or passed over, and backend "a" up or not. */
+  const processWith = (parentUp: boolean, backendUp: boolean) => {
+    const registry = new Registry();
+    const metrics = createGatewayMetrics(registry);
+    metrics.setParentSource(() => [{ name: "corp", inService: parentUp }]);
+    metrics.setBackendPoolSource(() => new Map([["app", { idle: 0, reused: 0, backends: [{ url: "http://a", up: backendUp }] }]]));
+    return registry;
+  };
+  const stateWith = (primary: Registry, workers: Registry[]) => {
+    const peers: Peers = {
+      config: () => {},
+      rotateLeafKey: () => {},
+      metricsTexts: () => workers.map((w) => w.expose()),
+      connections: () => Promise.resolve([]),
+      closeConnections: () => Promise.resolve(undefined),
+      status: () => ({ total: workers.length, ready: workers.length, pids: workers.map((_, i) => i + 2) }),
+    };
+    return new GatewayAdminState({ live: { metrics: { registry: primary } } } as unknown as Gateway, {}, peers);
+  };
+  const line = (text: string, name: string) => text.split("\n").find((l) => l.startsWith(`${name}{`));
+
+  it("parent_up and backend_up stay 1 or 0: 1 when every process has it in service, 0 when one passes it over", () => {
+    const all = stateWith(processWith(true, true), [processWith(true, true), processWith(true, true)]).metricsText();
+    assert.equal(line(all, "tollgate_parent_up"), 'tollgate_parent_up{parent="corp"} 1');
+    assert.match(line(all, "tollgate_backend_up") ?? "", / 1$/);
+    const one = stateWith(processWith(true, true), [processWith(false, false), processWith(true, true)]).metricsText();
+    assert.equal(line(one, "tollgate_parent_up"), 'tollgate_parent_up{parent="corp"} 0');
+    assert.match(line(one, "tollgate_backend_up") ?? "", / 0$/);
   });
 });

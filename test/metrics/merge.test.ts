@@ -41,6 +41,13 @@ describe("mergeExpositions", () => {
     assert.equal(value(merged, "tollgate_config_generation", "tollgate_config_generation"), 5);
   });
 
+  it("merges 'whether' gauges named lowest by their lowest value: 0 in any process is 0", () => {
+    const up = (corp: number, branch: number) => `# TYPE p_up gauge\np_up{parent="corp"} ${corp}\np_up{parent="branch"} ${branch}\n`;
+    const merged = mergeExpositions([up(1, 1), up(1, 0), up(1, 1)], { lowest: new Set(["p_up"]) });
+    assert.equal(merged, '# TYPE p_up gauge\np_up{parent="corp"} 1\np_up{parent="branch"} 0\n');
+    assert.equal(mergeExpositions([up(1, 1), up(1, 0)]), '# TYPE p_up gauge\np_up{parent="corp"} 2\np_up{parent="branch"} 1\n', "summed without it");
+  });
+
   it("keeps one HELP and TYPE per family and samples only some processes have", () => {
     const a = "# HELP x_total X.\n# TYPE x_total counter\nx_total{k=\"a\"} 1\n";
     const b = "# HELP x_total X.\n# TYPE x_total counter\nx_total{k=\"b\"} 2\nx_total{k=\"a\"} 3\n# HELP y Y.\n# TYPE y gauge\ny 4\n";
