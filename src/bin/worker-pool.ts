@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import type { FlowRecord, RequestRecord } from "../log/flow-record.ts";
 import { encodeMessage, type FromWorker, LineSplitter, parseFromWorker, type ToWorker } from "../workers/protocol.ts";
 import type { SignInBroker } from "../workers/sign-in-broker.ts";
+import { countersOnly, mergeExpositions } from "../metrics/merge.ts";
 
 /** Options of {@linkcode WorkerPool}. */
 export interface WorkerPoolOptions {
@@ -77,6 +78,8 @@ export class WorkerPool {
   /** Configs broadcast so far, and the last one: a worker that was starting then gets it once ready. */
   #configs = 0;
   #lastConfig: Extract<ToWorker, { readonly t: "config" }> | undefined;
+  /** The counters and histograms of workers that exited, as they last reported them (summed). */
+  #retired = "";
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
@@ -105,9 +108,14 @@ export class WorkerPool {
     }
   }
 
-  /** The latest metrics exposition of each worker that sent one. */
+  /**
+   * The latest metrics exposition of each worker that sent one, and what workers that
+   * exited had counted (counters and histograms only), so the gateway's totals never go
+   * down when one dies and its restart counts from zero.
+   */
   metricsTexts(): string[] {
-    return this.#slots.filter((s) => s.ready && s.metrics !== "").map((s) => s.metrics);
+    const live = this.#slots.filter((s) => s.ready && s.metrics !== "").map((s) => s.metrics);
+    return this.#retired === "" ? live : [...live, this.#retired];
   }
 
   /**
@@ -260,6 +268,14 @@ export class WorkerPool {
       child.once("exit", (code, signal) => {
         slot.ready = false;
         slot.child = undefined;
+        if (slot.metrics !== "") {
+          try {
+            this.#retired = mergeExpositions([this.#retired, countersOnly(slot.metrics)]);
+          } catch (e) {
+            this.#options.say(`${name}: its last metrics cannot be kept: ${(e as Error).message}`);
+          }
+          slot.metrics = "";
+        }
         for (const answered of [...slot.asked.values()]) answered(undefined);
         this.#options.signIns?.gone(slot.index);
         const how = signal ? `signal ${signal}` : `code ${code}`;

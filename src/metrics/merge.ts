@@ -74,6 +74,32 @@ export function mergeExpositions(texts: readonly string[], options: MergeOptions
   return out.length === 0 ? "" : out.join("\n") + "\n";
 }
 
+/**
+ * The counter and histogram families of an exposition (`# HELP`, `# TYPE` and samples),
+ * without its gauges: what a process that has exited still contributes to the gateway's
+ * totals, so they never go down when a worker dies and starts again from zero.
+ */
+export function countersOnly(text: string): string {
+  const out: string[] = [];
+  let block: { name: string; lines: string[]; keep: boolean } | undefined;
+  const flush = () => {
+    if (block?.keep) out.push(...block.lines);
+  };
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const comment = /^# (HELP|TYPE) (\S+)(?: (\S+))?/.exec(line);
+    if (comment && comment[2] !== block?.name) {
+      flush();
+      block = { name: comment[2]!, lines: [], keep: false };
+    }
+    if (!block) continue;
+    if (comment?.[1] === "TYPE") block.keep = comment[3] === "counter" || comment[3] === "histogram";
+    block.lines.push(line);
+  }
+  flush();
+  return out.length === 0 ? "" : out.join("\n") + "\n";
+}
+
 function parseValue(text: string): number {
   if (text === "+Inf") return Infinity;
   if (text === "-Inf") return -Infinity;

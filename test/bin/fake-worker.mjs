@@ -7,7 +7,8 @@
 // right after it is ready while a descendant holding its stdout asks three more, later.
 // Starts and restarts: `raw.exitBeforeReady` exits with code 5 without saying ready (a
 // failed start), `raw.readyDelayMs` waits that long first (a slow start), `raw.exitAfterMs`
-// exits with code 7 that long after ready. A `config` message is echoed as a flow record
+// exits with code 7 that long after ready; `raw.metrics` is sent as its metrics right before
+// ready. A `config` message is echoed as a flow record
 // whose `rule` is JSON of its `raw`, so a test sees which configs the worker got.
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -18,6 +19,7 @@ for await (const line of createInterface({ input: process.stdin })) {
   if (m.t === "start") {
     if (m.raw?.exitBeforeReady) process.exit(5);
     await new Promise((r) => setTimeout(r, m.raw?.readyDelayMs ?? 0));
+    if (m.raw?.metrics) send({ t: "metrics", text: m.raw.metrics });
     send({ t: "ready", pid: process.pid });
     if (m.raw?.exitAfterMs !== undefined) setTimeout(() => process.exit(7), m.raw.exitAfterMs);
     const signIns = m.raw?.signIns ?? [];

@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { WorkerPool } from "../../src/bin/worker-pool.ts";
+import { mergeExpositions } from "../../src/metrics/merge.ts";
 import { type SignInCounts, SignInThrottle } from "../../src/auth/sign-in-throttle.ts";
 import { SignInBroker } from "../../src/workers/sign-in-broker.ts";
 
@@ -164,6 +165,27 @@ describe("WorkerPool: restarts", { timeout: 30_000 }, () => {
       // a worker started with the config in force gets nothing more
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(rules.length, 1);
+    } finally {
+      await pool.close(0);
+    }
+  });
+
+  it("what a worker counted before it died stays in the totals: a counter never goes down, its gauges go", async () => {
+    const counted = "# TYPE x_total counter\nx_total 1000\n# TYPE open gauge\nopen 5\n";
+    const fresh = "# TYPE x_total counter\nx_total 3\n# TYPE open gauge\nopen 1\n";
+    const { pool, spawns } = restartingPool((n) => (n === 1 ? { metrics: counted, exitAfterMs: 200 } : { metrics: fresh }), { restartDelayMs: 100 });
+    await pool.start();
+    try {
+      const total = (name: string) => Number(/^(\S+) (\S+)$/m.exec(mergeExpositions(pool.metricsTexts()).split("\n").find((l) => l.startsWith(`${name} `)) ?? "")?.[2] ?? NaN);
+      assert.equal(total("x_total"), 1000);
+      const seen = new Set<number>();
+      await until("the restarted worker's metrics", () => {
+        seen.add(total("x_total"));
+        return spawns() === 2 && pool.status()[0]!.ready;
+      });
+      assert.equal(total("x_total"), 1003);
+      assert.equal(total("open"), 1, "the dead worker's gauges are gone");
+      assert.ok([...seen].every((v) => v >= 1000), `never below 1000: ${[...seen].join(", ")}`);
     } finally {
       await pool.close(0);
     }

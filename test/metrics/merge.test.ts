@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mergeExpositions } from "../../src/metrics/merge.ts";
+import { countersOnly, mergeExpositions } from "../../src/metrics/merge.ts";
 import { createGatewayMetrics } from "../../src/metrics/gateway-metrics.ts";
 import { observeRecord } from "../../src/metrics/observe.ts";
 import { Registry } from "../../src/metrics/registry.ts";
@@ -46,6 +46,19 @@ describe("mergeExpositions", () => {
     const merged = mergeExpositions([up(1, 1), up(1, 0), up(1, 1)], { lowest: new Set(["p_up"]) });
     assert.equal(merged, '# TYPE p_up gauge\np_up{parent="corp"} 1\np_up{parent="branch"} 0\n');
     assert.equal(mergeExpositions([up(1, 1), up(1, 0)]), '# TYPE p_up gauge\np_up{parent="corp"} 2\np_up{parent="branch"} 1\n', "summed without it");
+  });
+
+  it("countersOnly keeps counters and histograms with their HELP and TYPE, and drops gauges", () => {
+    const text = processText(3, 5);
+    const kept = countersOnly(text);
+    const families = parsePrometheusText(kept);
+    assert.ok(families.has("tollgate_connections_total"));
+    assert.ok(families.has("tollgate_cert_mint_seconds"));
+    assert.ok(!families.has("tollgate_active_tunnels"));
+    assert.ok(!families.has("tollgate_config_generation"));
+    assert.ok([...families.values()].every((f) => f.type === "counter" || f.type === "histogram"));
+    assert.equal(value(kept, "tollgate_connections_total", "tollgate_connections_total", { decision: "allow" }), 3);
+    assert.equal(countersOnly(""), "");
   });
 
   it("keeps one HELP and TYPE per family and samples only some processes have", () => {
