@@ -13,28 +13,54 @@ export interface LogFile {
   close(): void;
 }
 
-/** Opens `path` for appending; write errors go to `onError` (the file stays the target). */
-export function openLogFile(path: string, onError: (message: string) => void): LogFile {
+/** How long after a failure lines are dropped before the file is opened again. */
+export const LOG_RETRY_MS = 1000;
+
+/**
+ * Opens `path` for appending; errors go to `onError`. A file that cannot be opened or
+ * written (its directory not there yet, a full disk) is opened again on the first line
+ * after {@link LOG_RETRY_MS}: the lines in between are dropped, and counted in the message
+ * of the retry, so a passing failure costs those lines, not the rest of the log.
+ */
+export function openLogFile(path: string, onError: (message: string) => void, now: () => number = Date.now): LogFile {
+  let out: WriteStream | undefined;
+  let failedAt = 0;
+  let dropped = 0;
   const open = (): WriteStream => {
-    const out = createWriteStream(path, { flags: "a" });
-    out.on("error", (e) => onError(e.message));
-    return out;
+    const stream = createWriteStream(path, { flags: "a" });
+    stream.on("error", (e) => {
+      if (out !== stream) return; // an old file's late error
+      out = undefined;
+      failedAt = now();
+      onError(`${e.message}; lines are dropped, and the file opened again ${LOG_RETRY_MS / 1000} s from now at the next line`);
+    });
+    return stream;
   };
-  let out = open();
+  out = open();
   let closed = false;
   return {
     write: (line) => {
-      if (!closed) out.write(line);
+      if (closed) return;
+      if (!out) {
+        if (now() - failedAt < LOG_RETRY_MS) {
+          dropped++;
+          return;
+        }
+        if (dropped > 0) onError(`${dropped} line${dropped === 1 ? "" : "s"} dropped since the last failure; opening the file again`);
+        dropped = 0;
+        out = open();
+      }
+      out.write(line);
     },
     reopen() {
       if (closed) return;
       const old = out;
       out = open();
-      old.end();
+      old?.end();
     },
     close() {
       closed = true;
-      out.end();
+      out?.end();
     },
   };
 }
