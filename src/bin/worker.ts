@@ -23,7 +23,11 @@ import { SignInsViaPrimary } from "../workers/sign-ins-via-primary.ts";
 const METRICS_INTERVAL_MS = 1000;
 
 const say = (line: string) => process.stderr.write(`tollgate worker: ${line}\n`);
-const send = (message: FromWorker) => process.stdout.write(encodeMessage(message));
+/** The primary stopped reading (it is gone): what the worker would send is dropped. */
+let primaryGone = false;
+const send = (message: FromWorker) => {
+  if (!primaryGone) process.stdout.write(encodeMessage(message));
+};
 
 /** Runs the worker until it has drained; resolves to the exit code. */
 export async function worker(runtime: Runtime): Promise<number> {
@@ -52,6 +56,13 @@ export async function worker(runtime: Runtime): Promise<number> {
     wake?.();
   });
   process.stdin.on("error", () => {
+    ended = true;
+    wake?.();
+  });
+  // a write to a primary that is gone fails (EPIPE; uncaught, Deno would end the worker and
+  // cut every tunnel it holds): drop what follows and drain, as when stdin ends
+  process.stdout.on("error", () => {
+    primaryGone = true;
     ended = true;
     wake?.();
   });
