@@ -241,7 +241,8 @@ export class WorkerPool {
           } else if (message.t === "flow") {
             this.#options.onRecord(message.record, message.quiet);
           } else if (message.t === "metrics") {
-            slot.metrics = message.text;
+            // from a worker that has exited, its counts are in #retired already
+            if (slot.child === child) slot.metrics = message.text;
           } else if (message.t === "connections" || message.t === "closed") {
             slot.asked.get(message.req)?.(message);
           } else if (message.t === "sign-in" || message.t === "sign-in-end") {

@@ -4,7 +4,8 @@
 // are closed, others not found; with "1-99" among them it exits without answering.
 // A start message's `raw.signIns` ([{name, client, outcome}]) are asked of the primary at
 // once, each ended with its outcome when approved; with `raw.lateSignIns` the worker exits
-// right after it is ready while a descendant holding its stdout asks three more, later.
+// right after it is ready while a descendant holding its stdout asks three more, later
+// (and, with `raw.lateMetrics`, sends those as its metrics).
 // Starts and restarts: `raw.exitBeforeReady` exits with code 5 without saying ready (a
 // failed start), `raw.readyDelayMs` waits that long first (a slow start), `raw.exitAfterMs`
 // exits with code 7 that long after ready; `raw.metrics` is sent as its metrics right before
@@ -26,7 +27,9 @@ for await (const line of createInterface({ input: process.stdin })) {
     signIns.forEach((s, i) => send({ t: "sign-in", req: i + 1, name: s.name, client: s.client }));
     globalThis.outcomes = signIns.map((s) => s.outcome);
     if (m.raw?.lateSignIns) {
-      const lines = [1, 2, 3].map((req) => JSON.stringify({ t: "sign-in", req, name: "alice", client: `192.0.2.${req}` })).join("\n") + "\n";
+      const late = [1, 2, 3].map((req) => ({ t: "sign-in", req, name: "alice", client: `192.0.2.${req}` }));
+      if (m.raw.lateMetrics) late.push({ t: "metrics", text: m.raw.lateMetrics });
+      const lines = late.map((x) => JSON.stringify(x)).join("\n") + "\n";
       spawn("sh", ["-c", `sleep 0.3; printf '%s' '${lines}'`], { stdio: ["ignore", "inherit", "inherit"], detached: true }).unref();
       process.exit(4);
     }

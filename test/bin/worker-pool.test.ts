@@ -107,7 +107,6 @@ describe("WorkerPool: sign-ins counted by the primary", { timeout: 30_000 }, () 
   });
 });
 
-
 /**
  * A pool of one fake worker restarted after `restartDelayMs`, whose nth start (from 1) gets
  * `rawFor(n)`; `spawns()` says how many starts there were.
@@ -186,6 +185,18 @@ describe("WorkerPool: restarts", { timeout: 30_000 }, () => {
       assert.equal(total("x_total"), 1003);
       assert.equal(total("open"), 1, "the dead worker's gauges are gone");
       assert.ok([...seen].every((v) => v >= 1000), `never below 1000: ${[...seen].join(", ")}`);
+    } finally {
+      await pool.close(0);
+    }
+  });
+
+  it("metrics an exited worker's descendant sends late are not taken for its restart's", async () => {
+    const { pool, spawns } = restartingPool((n) => (n === 1 ? { lateSignIns: true, lateMetrics: "# TYPE x_total counter\nx_total 5\n" } : { metrics: "# TYPE x_total counter\nx_total 1\n" }));
+    await pool.start();
+    try {
+      await until("the restart to serve", () => spawns() === 2 && pool.status()[0]!.ready);
+      await new Promise((r) => setTimeout(r, 600)); // the old worker's descendant writes at 300 ms
+      assert.deepEqual(pool.metricsTexts(), ["# TYPE x_total counter\nx_total 1\n"]);
     } finally {
       await pool.close(0);
     }
