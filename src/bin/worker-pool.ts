@@ -153,7 +153,7 @@ export class WorkerPool {
     const exits = this.#slots.map((slot) => {
       clearTimeout(slot.timer);
       const child = slot.child;
-      if (!child) return Promise.resolve();
+      if (!child || child.pid === undefined) return Promise.resolve(); // none, or one that could not be started
       const out = child.stdout;
       if (child.exitCode !== null || child.signalCode !== null) {
         // exited already: what it wrote last may still be in its pipe
@@ -265,8 +265,11 @@ export class WorkerPool {
           }
         }
       });
-      child.once("error", (e) => this.#options.say(`${name}: ${e.message}`));
-      child.once("exit", (code, signal) => {
+      let gone = false;
+      /** The worker ended (`what`: "exited with code 3", "could not be started: …"): restart it, unless… */
+      const ended = (what: string) => {
+        if (gone) return;
+        gone = true;
         slot.ready = false;
         slot.child = undefined;
         if (slot.metrics !== "") {
@@ -279,23 +282,29 @@ export class WorkerPool {
         }
         for (const answered of [...slot.asked.values()]) answered(undefined);
         this.#options.signIns?.gone(slot.index);
-        const how = signal ? `signal ${signal}` : `code ${code}`;
         const early = !settled;
         if (early) {
           settled = true;
-          reject(new Error(`${name} exited with ${how} before it was ready`));
+          reject(new Error(`${name} ${what} before it was ready`));
         }
         // the first start's failure is start()'s to report; a restart that fails is tried again
         if (this.#closing || (early && initial)) return;
         slot.delayMs = Date.now() - slot.startedAt < YOUNG_MS ? Math.min(slot.delayMs * 2, MAX_DELAY_MS) : this.#options.restartDelayMs ?? 1000;
-        this.#options.say(`${name} (pid ${slot.pid}) exited with ${how}${early ? " before it was ready" : ""}; restarting it in ${slot.delayMs} ms`);
+        const who = slot.pid === undefined ? name : `${name} (pid ${slot.pid})`;
+        this.#options.say(`${who} ${what}${early ? " before it was ready" : ""}; restarting it in ${slot.delayMs} ms`);
         slot.timer = setTimeout(() => {
           if (this.#closing) return;
           slot.restarts++;
-          // its failure was said by the exit handler, which schedules the next try
+          // its failure was said by ended(), which schedules the next try
           this.#spawn(slot).catch(() => {});
         }, slot.delayMs);
+      };
+      child.once("error", (e) => {
+        // a program that could not be started (ENOENT, EACCES, EMFILE) has no pid and never emits "exit"
+        if (child.pid === undefined) ended(`could not be started: ${e.message}`);
+        else this.#options.say(`${name}: ${e.message}`);
       });
+      child.once("exit", (code, signal) => ended(`exited with ${signal ? `signal ${signal}` : `code ${code}`}`));
     });
   }
 }

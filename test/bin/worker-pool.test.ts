@@ -201,4 +201,40 @@ describe("WorkerPool: restarts", { timeout: 30_000 }, () => {
       await pool.close(0);
     }
   });
+
+  it("a restart whose program cannot be started (missing during an upgrade) is tried again, and close() still ends", async () => {
+    const said: string[] = [];
+    const command = ["node", fakeWorker];
+    let spawns = 0;
+    const pool = new WorkerPool({
+      count: 1,
+      command,
+      startMessage: (index) => ({ t: "start", index, count: 2, raw: ++spawns === 1 ? { exitAfterMs: 100 } : {}, base: "/", ports: {}, self: [] }),
+      onRecord: () => {},
+      say: (line) => said.push(line),
+      restartDelayMs: 50,
+    });
+    await pool.start();
+    try {
+      command[0] = "/nonexistent/tollgate-test"; // the next start fails with ENOENT
+      await until("the failed start", () => said.some((l) => /^worker 1 could not be started: .*ENOENT.*restarting it in \d+ ms$/.test(l)));
+      command[0] = "node";
+      await until("a worker that serves again", () => pool.status()[0]!.ready);
+    } finally {
+      const closed = await Promise.race([pool.close(0).then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))]);
+      assert.equal(closed, true, "close() ended");
+    }
+  });
+
+  it("a first start whose program cannot be started rejects start()", async () => {
+    const pool = new WorkerPool({
+      count: 1,
+      command: ["/nonexistent/tollgate-test"],
+      startMessage: (index) => ({ t: "start", index, count: 2, raw: {}, base: "/", ports: {}, self: [] }),
+      onRecord: () => {},
+      say: () => {},
+    });
+    await assert.rejects(pool.start(), /worker 1 could not be started: .*ENOENT/);
+    await pool.close(0);
+  });
 });
