@@ -300,10 +300,15 @@ class CompiledUrlRules implements UrlPolicy {
   readonly #rules: readonly CompiledUrlRule[];
   /** Some rule has a schedule: only then is the clock read. */
   readonly #timed: boolean;
+  /** Some rule has methods, or paths: only then can another method, or path, decide otherwise. */
+  readonly #byMethod: boolean;
+  readonly #byPath: boolean;
 
   constructor(rules: readonly CompiledUrlRule[]) {
     this.#rules = rules;
     this.#timed = rules.some((r) => r.schedule !== undefined);
+    this.#byMethod = rules.some((r) => r.methods !== undefined);
+    this.#byPath = rules.some((r) => r.paths !== undefined);
   }
 
   /** The first request rule that matches (undefined: none), and the response rules that matched ahead of it. */
@@ -380,20 +385,24 @@ class CompiledUrlRules implements UrlPolicy {
     const o = query.overrides;
     if (o === undefined || decided.action === "deny" || this.#rules.length === 0 || (o.methods.length === 0 && o.paths.length === 0)) return decided;
     if (o.tooMany !== undefined) {
-      const fields = o.tooMany.what === "methods" ? "X-HTTP-Method-Override and the like" : "X-Original-URL and the like";
+      const fields = o.tooMany === "methods" ? "X-HTTP-Method-Override and the like" : "X-Original-URL and the like";
       return {
         action: "deny",
         ruleId: OVERRIDES_RULE,
-        reason: `the request names ${o.tooMany.count} ${o.tooMany.what} in override fields (${fields}), more than the ${MAX_OVERRIDES} url rules judge; denied`,
+        reason: `the request names more than ${MAX_OVERRIDES} ${o.tooMany} in override fields (${fields}), more than url rules judge; denied`,
         log: true,
       };
     }
+    // a reading can decide otherwise only in what some rule looks at: with no rule on
+    // methods, another method decides as the request line's; likewise paths
+    const methods = this.#byMethod ? o.methods : [];
+    const paths = this.#byPath ? o.paths : [];
     const readings: { method: string; path: string; how: string }[] = [];
     const show = (x: RequestOverride) => `${x.field}: ${JSON.stringify(x.value)}`;
-    for (const m of o.methods) readings.push({ method: m.value, path: query.path, how: show(m) });
-    for (const p of o.paths) {
+    for (const m of methods) readings.push({ method: m.value, path: query.path, how: show(m) });
+    for (const p of paths) {
       readings.push({ method, path: p.value, how: show(p) });
-      for (const m of o.methods) readings.push({ method: m.value, path: p.value, how: `${show(p)} and ${show(m)}` });
+      for (const m of methods) readings.push({ method: m.value, path: p.value, how: `${show(p)} and ${show(m)}` });
     }
     let others = decided.byResponseOther === undefined ? undefined : [...decided.byResponseOther];
     for (const r of readings) {

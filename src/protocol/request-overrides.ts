@@ -19,8 +19,11 @@ export const METHOD_OVERRIDE_FIELDS: readonly string[] = Object.freeze(["x-http-
 /** Fields that name another path (lower case). */
 export const PATH_OVERRIDE_FIELDS: readonly string[] = Object.freeze(["x-original-url", "x-rewrite-url"]);
 
-/** Most distinct methods, and most distinct paths, one request may name in override fields. */
-export const MAX_OVERRIDES = 4;
+/**
+ * Most distinct methods, and most distinct paths, one request may name in override fields:
+ * a client names one; each more multiplies what the url rules judge.
+ */
+export const MAX_OVERRIDES = 2;
 
 /** One value of an override field. */
 export interface RequestOverride {
@@ -31,11 +34,12 @@ export interface RequestOverride {
 
 /** The other methods and paths a request names, each once; `tooMany` when it names more than {@link MAX_OVERRIDES} of either. */
 export interface RequestOverrides {
-  /** Uppercase method tokens other than the request line's. */
+  /** Uppercase method tokens other than the request line's (at most {@link MAX_OVERRIDES}). */
   readonly methods: readonly RequestOverride[];
-  /** Values other than the request line's target, as sent. */
+  /** Values other than the request line's target, as sent (at most {@link MAX_OVERRIDES}). */
   readonly paths: readonly RequestOverride[];
-  readonly tooMany?: { readonly what: "methods" | "paths"; readonly count: number };
+  /** Set when the request names more methods or paths than that (reading stopped there). */
+  readonly tooMany?: "methods" | "paths";
 }
 
 const NONE: RequestOverrides = Object.freeze({ methods: [], paths: [] });
@@ -50,7 +54,8 @@ function kind(name: string): "method" | "path" | undefined {
 /**
  * The override fields of a request with the request line's `method` and `target`. A method
  * value that is not a token is left out (no server can take it as a method); a list
- * (`DELETE, PUT`) gives each. Path values are taken whole.
+ * (`DELETE, PUT`) gives each. Path values are taken whole. Reading stops at the first value
+ * past {@link MAX_OVERRIDES}, so its cost is bounded by the head's size, not its square.
  *
  * @example
  * ```ts
@@ -61,23 +66,20 @@ function kind(name: string): "method" | "path" | undefined {
 export function requestOverrides(headers: HeaderList, method: string, target: string): RequestOverrides {
   let methods: RequestOverride[] | undefined;
   let paths: RequestOverride[] | undefined;
+  const own = method.toUpperCase();
   for (const [field, value] of headers.entries) {
     const k = field.length >= 13 && (field.charCodeAt(0) | 0x20) === 0x78 ? kind(field) : undefined; // all start with x, the shortest has 13 characters
     if (k === "method") {
       for (const item of splitList(value)) {
         const m = item.toUpperCase();
-        if (!isToken(m) || m === method.toUpperCase()) continue;
-        methods ??= [];
-        if (!methods.some((o) => o.value === m)) methods.push({ field, value: m });
+        if (m === own || !isToken(m) || methods?.some((o) => o.value === m)) continue;
+        (methods ??= []).push({ field, value: m });
+        if (methods.length > MAX_OVERRIDES) return { methods: methods.slice(0, MAX_OVERRIDES), paths: paths ?? [], tooMany: "methods" };
       }
-    } else if (k === "path" && value !== target) {
-      paths ??= [];
-      if (!paths.some((o) => o.value === value)) paths.push({ field, value });
+    } else if (k === "path" && value !== target && !paths?.some((o) => o.value === value)) {
+      (paths ??= []).push({ field, value });
+      if (paths.length > MAX_OVERRIDES) return { methods: methods ?? [], paths: paths.slice(0, MAX_OVERRIDES), tooMany: "paths" };
     }
   }
-  if (methods === undefined && paths === undefined) return NONE;
-  const out = { methods: methods ?? [], paths: paths ?? [] };
-  if (out.methods.length > MAX_OVERRIDES) return { ...out, tooMany: { what: "methods", count: out.methods.length } };
-  if (out.paths.length > MAX_OVERRIDES) return { ...out, tooMany: { what: "paths", count: out.paths.length } };
-  return out;
+  return methods === undefined && paths === undefined ? NONE : { methods: methods ?? [], paths: paths ?? [] };
 }
