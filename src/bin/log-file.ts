@@ -19,10 +19,11 @@ export const LOG_RETRY_MS = 1000;
 /**
  * Opens `path` for appending; errors go to `onError`. A file that cannot be opened or
  * written (its directory not there yet, a full disk) is opened again on the first line
- * after {@link LOG_RETRY_MS}: the lines in between are dropped, and counted in the message
- * of the retry, so a passing failure costs those lines, not the rest of the log.
+ * after {@link LOG_RETRY_MS} (a monotonic clock: a wall clock stepped back would hold it):
+ * the lines in between, and those the failed file did not take, are dropped and counted
+ * in the message of the retry, so a passing failure costs those lines, not the rest of the log.
  */
-export function openLogFile(path: string, onError: (message: string) => void, now: () => number = Date.now): LogFile {
+export function openLogFile(path: string, onError: (message: string) => void, now: () => number = () => performance.now()): LogFile {
   let out: WriteStream | undefined;
   let failedAt = 0;
   let dropped = 0;
@@ -36,6 +37,10 @@ export function openLogFile(path: string, onError: (message: string) => void, no
     });
     return stream;
   };
+  /** A line the file did not take (written while it was being opened, or in flight). */
+  const countFailure = (e?: Error | null) => {
+    if (e) dropped++;
+  };
   out = open();
   let closed = false;
   return {
@@ -46,11 +51,11 @@ export function openLogFile(path: string, onError: (message: string) => void, no
           dropped++;
           return;
         }
-        if (dropped > 0) onError(`${dropped} line${dropped === 1 ? "" : "s"} dropped since the last failure; opening the file again`);
+        if (dropped > 0) onError(`${dropped} line${dropped === 1 ? "" : "s"} dropped since the file failed; opening it again`);
         dropped = 0;
         out = open();
       }
-      out.write(line);
+      out.write(line, countFailure);
     },
     reopen() {
       if (closed) return;
