@@ -170,6 +170,14 @@ export function tryNormalizeHost(input: string): Host | undefined {
 }
 
 /**
+ * The name or the address of a host, IPv6 without brackets: as SNI, a minted certificate,
+ * a SOCKS request and the flow line's `host` take it.
+ */
+export function bareHost(host: Host): string {
+  return host.kind === "dns" ? host.name : host.address;
+}
+
+/**
  * Text of a host as it appears in a URL authority or Host header: the name, the IPv4
  * address, or the IPv6 address in brackets.
  */

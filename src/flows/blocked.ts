@@ -7,7 +7,7 @@
 import { BlockPage } from "../block/block-page.ts";
 import type { BlockInfo } from "../block/block-template.ts";
 import type { Conn } from "../core/conn.ts";
-import { hostText } from "../core/host.ts";
+import { bareHost, hostText } from "../core/host.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
 import type { Decision, Host, UrlDecision } from "../policy/types.ts";
 import { sendAndClose } from "./answers.ts";
@@ -17,7 +17,6 @@ import { errorText, type FlowState } from "./flow-state.ts";
 import { nextRequest } from "./next-request.ts";
 import { requestRecord } from "./request-record.ts";
 import { acceptClientTls } from "./client-tls.ts";
-import { tlsName } from "./upstream-tls.ts";
 
 /** The block page in force on this flow's listener. */
 export function blockPageOf(ctx: FlowContext): BlockPage {
@@ -73,7 +72,7 @@ export async function blockOverTls(
   r.reason = `${decision.reason}; block page shown over TLS`;
   let leaf;
   try {
-    leaf = await ic.leaf(tlsName(host));
+    leaf = await ic.leaf(bareHost(host));
   } catch (e) {
     client.close();
     return flow.finish("denied", `Could not issue a certificate for ${hostText(host)} to show the block page: ${errorText(e)}`);

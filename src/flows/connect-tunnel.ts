@@ -1,5 +1,5 @@
 import type { Conn } from "../core/conn.ts";
-import { normalizeHost } from "../core/host.ts";
+import { bareHost, normalizeHost } from "../core/host.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
 import type { Decision, Host } from "../policy/types.ts";
 import type { ConnReader } from "./conn-reader.ts";
@@ -38,7 +38,7 @@ export async function connectTunnel(client: Conn, src: ConnReader, head: Request
 export async function tunnelTo(client: Conn, src: ConnReader, host: Host, port: number, ctx: FlowContext, flow: FlowState, replies: TunnelReplies): Promise<void> {
   const r = flow.record;
   r.kind = "connect";
-  r.host = host.kind === "dns" ? host.name : host.address;
+  r.host = bareHost(host);
   r.port = port;
   const query = { host, port, clientIp: flow.clientIp, listener: ctx.listenerName, mode: ctx.mode, ...flow.who() };
   const decision = ctx.policy().decide(query);

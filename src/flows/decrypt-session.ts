@@ -4,7 +4,7 @@
  * @module
  */
 import type { Conn } from "../core/conn.ts";
-import { hostText } from "../core/host.ts";
+import { bareHost, hostText } from "../core/host.ts";
 import { type TlsClientSession, TlsValidationError } from "../core/tls.ts";
 import { TlsAlert } from "../protocol/tls-alert.ts";
 import type { Decision, Host } from "../policy/types.ts";
@@ -14,7 +14,7 @@ import { relayDecryptedHttp, type UpstreamHandle } from "./decrypted-http.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
 import { refuseTls } from "./tls-hello.ts";
 import { noteUpstream, noteUpstreamError, UpstreamError } from "./upstream.ts";
-import { connectUpstreamTls, tlsName, upstreamHandle } from "./upstream-tls.ts";
+import { connectUpstreamTls, upstreamHandle } from "./upstream-tls.ts";
 
 /**
  * A leaf for `host`, with the upstream certificate's names too when mirroring is on and that
@@ -25,7 +25,7 @@ export async function mintLeaf(ic: InterceptionContext, host: Host, session: Tls
   const sans = validated && ic.mirrorUpstreamSans && ic.certificateNames && session.peerCertificateDer
     ? await ic.certificateNames(session.peerCertificateDer)
     : undefined;
-  return ic.leaf(tlsName(host), sans);
+  return ic.leaf(bareHost(host), sans);
 }
 
 /**

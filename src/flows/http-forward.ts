@@ -1,5 +1,5 @@
 import type { Conn } from "../core/conn.ts";
-import { hostText, normalizeHost } from "../core/host.ts";
+import { bareHost, hostText, normalizeHost } from "../core/host.ts";
 import { requestBodyFraming, type BodyFraming } from "../protocol/body-framing.ts";
 import { HttpParseError } from "../protocol/http-errors.ts";
 import { isIdempotent } from "../protocol/idempotent.ts";
@@ -74,7 +74,7 @@ export async function forwardHttp(
     await answerError(client, src, flow, 400, `Invalid host: ${errorText(e)}`, { method: head.method });
     return { next: "stop" };
   }
-  r.host = host.kind === "dns" ? host.name : host.address; // as CONNECT logs it: no brackets
+  r.host = bareHost(host); // as CONNECT logs it: no brackets
   r.port = authority.port;
   const query = { host, port: authority.port, clientIp: flow.clientIp, listener: ctx.listenerName, mode: ctx.mode, ...flow.who() };
   const decision = ctx.policy().decide(query);

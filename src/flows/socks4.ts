@@ -7,7 +7,7 @@
  * @module
  */
 import type { Conn } from "../core/conn.ts";
-import { normalizeHost, tryNormalizeHost } from "../core/host.ts";
+import { bareHost, normalizeHost, tryNormalizeHost } from "../core/host.ts";
 import { Socks4Command, Socks4Reply, socks4Reply, type Socks4Request } from "../protocol/socks4.ts";
 import { finishRefused, sendAndClose } from "./answers.ts";
 import type { ConnReader } from "./conn-reader.ts";
@@ -37,7 +37,7 @@ export function serveSocks4(client: Conn, src: ConnReader, request: Socks4Reques
   };
   if (ctx.proxyAuth?.()) {
     const named = tryNormalizeHost(request.host);
-    r.host = named === undefined ? null : named.kind === "dns" ? named.name : named.address; // as a tunnel's line names it
+    r.host = named === undefined ? null : bareHost(named); // as a tunnel's line names it
     r.decision = "deny";
     r.rule = "proxy-auth"; // as for a failed sign-in on the explicit and SOCKS5 listeners
     r.reason = "SOCKS4 has no password sign-in and this listener requires one (proxyAuth): use SOCKS5";

@@ -1,6 +1,6 @@
 import { concatBytes } from "../core/bytes.ts";
 import type { Conn } from "../core/conn.ts";
-import { normalizeHost } from "../core/host.ts";
+import { bareHost, normalizeHost } from "../core/host.ts";
 import type { ClientHello } from "../protocol/client-hello.ts";
 import { ClientHelloError } from "../protocol/client-hello-error.ts";
 import { TlsAlert } from "../protocol/tls-alert.ts";
@@ -11,7 +11,6 @@ import type { FlowContext } from "./context.ts";
 import { clientFailure, errorText, FlowState } from "./flow-state.ts";
 import { decryptAfterHello } from "./decrypt-session.ts";
 import { blockOverTls, blockPageOf } from "./blocked.ts";
-import { tlsName } from "./upstream-tls.ts";
 import { spliceHello } from "./hello-splice.ts";
 import { uninspectableOffer, uninspectableVerdict } from "./uninspectable.ts";
 import { watchFlow } from "./live-flows.ts";
@@ -93,7 +92,7 @@ export async function handleTransparent(client: Conn, ctx: FlowContext, settings
       return refuse(TlsAlert.unrecognizedName, "error", `Invalid SNI: ${errorText(e)}`);
     }
   }
-  r.host = tlsName(host);
+  r.host = bareHost(host);
   r.port = port;
   const query = { host, port, clientIp: client.remote.address, listener: ctx.listenerName, mode: ctx.mode };
   const decision = ctx.policy().decide(query);

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Conn } from "../core/conn.ts";
-import { hostText } from "../core/host.ts";
+import { bareHost, hostText } from "../core/host.ts";
 import { type TlsClientSession, TlsValidationError } from "../core/tls.ts";
 import { openParentTunnel, type ParentProxy } from "../parent/tunnel.ts";
 import { throughParents } from "../parent/failover.ts";
@@ -37,11 +37,6 @@ export interface OpenedUpstreamTls extends UpstreamTlsInfo {
 /** The pool decrypted sessions share. */
 export type UpstreamTlsPool = UpstreamPool<UpstreamTlsInfo>;
 
-/** Name as it goes into SNI and the minted certificate: no brackets for IPv6. */
-export function tlsName(host: Host): string {
-  return host.kind === "dns" ? host.name : host.address;
-}
-
 /**
  * Validated TLS to the real server for `host:port`. An idle pooled connection is reused
  * when one was opened for the same name, port, validation, minimum version, need of the
@@ -62,7 +57,7 @@ export async function connectUpstreamTls(
   decision: Decision,
   client?: string,
 ): Promise<OpenedUpstreamTls> {
-  const servername = tlsName(host);
+  const servername = bareHost(host);
   const verify = decision.upstreamTls !== "insecure";
   const parent = parentFor(ctx, decision);
   // a parent told each tunnel's client (forwardedFor; it or a fallback) must not see one

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Conn } from "../core/conn.ts";
-import { hostText } from "../core/host.ts";
+import { bareHost, hostText } from "../core/host.ts";
 import type { ConnReader } from "../flows/conn-reader.ts";
 import { UpstreamError } from "../flows/upstream.ts";
 import type { Host } from "../policy/types.ts";
@@ -108,7 +108,7 @@ export async function askSocks(
       : `chose sign-in method ${method}, which was not offered`;
     throw new UpstreamError("parent", `${parent.via} ${why}`, { status: 502, proxyStatus: "proxy_configuration_error" });
   }
-  await write(socksConnectRequest(host.kind === "dns" ? host.name : host.address, port));
+  await write(socksConnectRequest(bareHost(host), port));
   progress.named = true;
   const answer = await read(parseReply);
   if (answer.reply !== SocksReply.succeeded) {

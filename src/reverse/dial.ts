@@ -8,7 +8,7 @@
  * @module
  */
 import type { Conn } from "../core/conn.ts";
-import { hostText } from "../core/host.ts";
+import { bareHost, hostText } from "../core/host.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { TlsValidationError, type TlsVersion } from "../core/tls.ts";
 import { DnsError } from "../dns/error.ts";
@@ -97,7 +97,7 @@ export async function dialBackend(
         ...(over ? { over } : {}),
         address,
         port: backend.port,
-        servername: tls.serverName ?? (host.kind === "dns" ? host.name : host.address),
+        servername: tls.serverName ?? bareHost(host),
         extraCaPem: tls.extraCaPem,
         verify: true,
         alpn: ["http/1.1"],
