@@ -79,8 +79,11 @@ interface RequestMatch {
   readonly during: string;
 }
 
-/** What of the query `rule`'s request conditions matched (`path` is normalised), undefined when one did not. */
-function _matchRequest(rule: CompiledUrlRule, host: Host, path: string, method: string, who: Who, now: number): RequestMatch | undefined {
+/**
+ * What of the query `rule`'s request conditions matched (`path` is normalised; `folded` the
+ * same read by `foldPathCase`, for rules with `caseSensitive: false`), undefined when one did not.
+ */
+function _matchRequest(rule: CompiledUrlRule, host: Host, path: string, folded: string, method: string, who: Who, now: number): RequestMatch | undefined {
   if (rule.methods !== undefined && !rule.methods.includes(method)) return undefined;
   if (!_inSchedule(rule, now)) return undefined;
   if (!_userMatches(rule, who)) return undefined;
@@ -88,7 +91,7 @@ function _matchRequest(rule: CompiledUrlRule, host: Host, path: string, method: 
   if (hostHit === undefined) return undefined;
   let pathHit: PathPattern | undefined;
   if (rule.paths !== undefined) {
-    const read = rule.foldCase ? foldPathCase(path) : path;
+    const read = rule.foldCase ? folded : path;
     pathHit = rule.paths.find((p) => pathPatternMatches(p, read));
     if (pathHit === undefined) return undefined;
   }
@@ -145,19 +148,23 @@ class CompiledUrlRules implements UrlPolicy {
   /** Some rule has methods, or paths: only then can another method, or path, decide otherwise. */
   readonly #byMethod: boolean;
   readonly #byPath: boolean;
+  /** Some rule has `caseSensitive: false`: only then is a path folded, once per reading. */
+  readonly #folds: boolean;
 
   constructor(rules: readonly CompiledUrlRule[]) {
     this.#rules = rules;
     this.#timed = rules.some((r) => r.schedule !== undefined);
     this.#byMethod = rules.some((r) => r.methods !== undefined);
     this.#byPath = rules.some((r) => r.paths !== undefined);
+    this.#folds = rules.some((r) => r.foldCase);
   }
 
   /** The first request rule that matches (undefined: none), and the response rules that matched ahead of it. */
   #first(host: Host, path: string, method: string, who: Who, now: number): { decided: UrlDecision | undefined; pending: PendingResponseRule[] | undefined } {
     let pending: PendingResponseRule[] | undefined; // made only when a response rule matches
+    const folded = this.#folds ? foldPathCase(path) : path;
     for (const rule of this.#rules) {
-      const match = _matchRequest(rule, host, path, method, who, now);
+      const match = _matchRequest(rule, host, path, folded, method, who, now);
       if (match === undefined) continue;
       if (rule.responseTypes !== undefined) (pending ??= []).push(_pending(rule, match));
       else return { decided: _decision(rule, match), pending };
@@ -171,7 +178,7 @@ class CompiledUrlRules implements UrlPolicy {
     const pending: PendingResponseRule[] = [];
     for (const rule of this.#rules) {
       if (rule.paths === undefined) {
-        const match = _matchRequest(rule, host, "", method, who, now);
+        const match = _matchRequest(rule, host, "", "", method, who, now);
         if (match === undefined) continue;
         const note = ` (path ${shown} cannot be normalised: ${why})`;
         if (rule.responseTypes !== undefined) {
