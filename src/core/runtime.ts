@@ -88,10 +88,11 @@ export interface SpliceResult {
 /** Readings of the running process, taken when called (at each metrics scrape). */
 export interface ProcessStats {
   /**
-   * Resident set size, and the JavaScript heap in use as the engine counts it (the engines
-   * differ: JavaScriptCore's count includes memory it was told about outside its heap).
+   * Resident set size; the JavaScript heap in use as the engine counts it (the engines
+   * differ: JavaScriptCore's count includes memory it was told about outside its heap); and
+   * the heap's size, used and free, as the engine holds it from the system.
    */
-  memory(): { readonly rssBytes: number; readonly heapUsedBytes: number };
+  memory(): { readonly rssBytes: number; readonly heapUsedBytes: number; readonly heapSizeBytes: number };
   /** User plus system CPU time since the process started, seconds. */
   cpuSeconds(): number;
   /** Open file descriptors; undefined where the platform does not tell. */

@@ -15,10 +15,11 @@ export const PROCESS_METRIC_NAMES = [
   "process_open_fds",
   "process_max_fds",
   "tollgate_js_heap_used_bytes",
+  "tollgate_js_heap_size_bytes",
 ] as const;
 
 /**
- * Registers CPU time, resident memory, descriptors and the JavaScript heap in use. The descriptor
+ * Registers CPU time, resident memory, descriptors and the JavaScript heap (in use, and held). The descriptor
  * families are registered only where the platform gives them (Linux's `/proc`).
  *
  * @example
@@ -40,6 +41,11 @@ export function registerProcessMetrics(registry: Registry, stats: ProcessStats):
     name: "tollgate_js_heap_used_bytes",
     help: "JavaScript heap in use as the engine counts it (V8 on Deno; JavaScriptCore, with its extra memory, on Bun), bytes.",
     collect: (g) => g.set(stats.memory().heapUsedBytes),
+  });
+  registry.gauge({
+    name: "tollgate_js_heap_size_bytes",
+    help: "JavaScript heap the engine holds from the system, used and free, bytes. It grows in steps as the engine sizes its heap for the load; resident memory less this is memory outside the heap.",
+    collect: (g) => g.set(stats.memory().heapSizeBytes),
   });
   const optional = (name: string, help: string, read: () => number | undefined) => {
     if (read() === undefined) return;

@@ -30,7 +30,7 @@ function maxFds(): number | undefined {
 export const processStats: ProcessStats = {
   memory() {
     const m = process.memoryUsage();
-    return { rssBytes: m.rss, heapUsedBytes: m.heapUsed };
+    return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapSizeBytes: m.heapTotal };
   },
   cpuSeconds() {
     const c = process.cpuUsage();

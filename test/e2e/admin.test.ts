@@ -84,6 +84,7 @@ describe("admin API and lifecycle end to end", { timeout: 120_000 }, () => {
     assert.ok(sample("process_resident_memory_bytes") > 16 * 2 ** 20, "rss");
     assert.ok(sample("process_cpu_seconds_total") > 0, "cpu");
     assert.ok(sample("tollgate_js_heap_used_bytes") > 0, "heap");
+    assert.ok(sample("tollgate_js_heap_size_bytes") > 0, "heap size");
     if (runtimeName === "deno") {
       // Deno lets only --allow-all read /proc/self; without it there is no count, and no family
       assert.doesNotMatch(text, /^process_open_fds /m);

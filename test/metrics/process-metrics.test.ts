@@ -6,10 +6,10 @@ import { Registry } from "../../src/metrics/registry.ts";
 import { parsePrometheusText } from "./_prom-text.ts";
 
 /** Stats whose readings the test sets. */
-function fakeStats(init: { rss: number; used: number; cpu: number; fds?: number; max?: number }) {
+function fakeStats(init: { rss: number; used: number; size?: number; cpu: number; fds?: number; max?: number }) {
   const now = { ...init };
   const stats: ProcessStats = {
-    memory: () => ({ rssBytes: now.rss, heapUsedBytes: now.used }),
+    memory: () => ({ rssBytes: now.rss, heapUsedBytes: now.used, heapSizeBytes: now.size ?? now.used }),
     cpuSeconds: () => now.cpu,
     openFds: () => now.fds,
     maxFds: () => now.max,
@@ -25,7 +25,7 @@ function values(registry: Registry): Map<string, { type: string | undefined; val
 
 describe("registerProcessMetrics", () => {
   it("exposes the readings taken at scrape time, with Prometheus' usual names and types", () => {
-    const { stats, now } = fakeStats({ rss: 50e6, used: 8e6, cpu: 1.25, fds: 23, max: 20000 });
+    const { stats, now } = fakeStats({ rss: 50e6, used: 8e6, size: 12e6, cpu: 1.25, fds: 23, max: 20000 });
     const registry = new Registry();
     registerProcessMetrics(registry, stats);
     let v = values(registry);
@@ -33,13 +33,15 @@ describe("registerProcessMetrics", () => {
     assert.deepEqual(v.get("process_cpu_seconds_total"), { type: "counter", value: 1.25 });
     assert.deepEqual(v.get("process_resident_memory_bytes"), { type: "gauge", value: 50e6 });
     assert.deepEqual(v.get("tollgate_js_heap_used_bytes"), { type: "gauge", value: 8e6 });
+    assert.deepEqual(v.get("tollgate_js_heap_size_bytes"), { type: "gauge", value: 12e6 });
     assert.deepEqual(v.get("process_open_fds"), { type: "gauge", value: 23 });
     assert.deepEqual(v.get("process_max_fds"), { type: "gauge", value: 20000 });
 
-    Object.assign(now, { rss: 70e6, used: 9e6, cpu: 2.5, fds: 1023 });
+    Object.assign(now, { rss: 70e6, used: 9e6, size: 20e6, cpu: 2.5, fds: 1023 });
     v = values(registry);
     assert.equal(v.get("process_resident_memory_bytes")?.value, 70e6);
     assert.equal(v.get("tollgate_js_heap_used_bytes")?.value, 9e6);
+    assert.equal(v.get("tollgate_js_heap_size_bytes")?.value, 20e6);
     assert.equal(v.get("process_cpu_seconds_total")?.value, 2.5);
     assert.equal(v.get("process_open_fds")?.value, 1023);
   });

@@ -6,10 +6,11 @@ import { processStats } from "../../src/runtime/process-stats.ts";
 const linux = existsSync("/proc/self/fd");
 
 describe("processStats (the adapters' process readings)", () => {
-  it("reads resident memory and the JavaScript heap in use", () => {
+  it("reads resident memory and the JavaScript heap, in use and held", () => {
     const m = processStats.memory();
     assert.ok(m.rssBytes > 4 * 2 ** 20, `rss ${m.rssBytes}`);
     assert.ok(m.heapUsedBytes > 0 && m.heapUsedBytes < m.rssBytes, JSON.stringify(m));
+    assert.ok(m.heapSizeBytes > 0 && m.heapSizeBytes < m.rssBytes, JSON.stringify(m));
   });
 
   it("CPU time grows while the process works", () => {
