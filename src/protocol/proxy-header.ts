@@ -175,9 +175,12 @@ function parseV2(buf: Uint8Array, maxBytes: number): ProxyHeader | undefined {
   const bodyLength = (buf[14]! << 8) | buf[15]!;
   const length = 16 + bodyLength;
   if (length > maxBytes) fail(`PROXY v2 header of ${length} bytes is over the ${maxBytes}-byte limit`);
-  if (bodyLength < addressBytes) fail(`PROXY v2 header: ${bodyLength} bytes cannot hold the ${addressBytes}-byte address block`);
+  // LOCAL (a balancer's own health check): the block is discarded, family and all (spec 2.2)
+  const local = command === 0;
+  if (bodyLength < addressBytes && !local) fail(`PROXY v2 header: ${bodyLength} bytes cannot hold the ${addressBytes}-byte address block`);
   if (buf.byteLength < length) return undefined;
   const header = buf.subarray(0, length);
+  if (local && bodyLength < addressBytes) return { version: 2, command: "local", tlvs: [], length };
   const tlvs = parseTlvs(header, 16 + addressBytes);
   if (command === 0 || family === 0 || family === 3) return { version: 2, command: "local", tlvs, length };
   if (transport !== 1) fail(`PROXY v2 header: ${transport === 2 ? "datagram" : "unspecified"} transport on a stream connection`);

@@ -146,6 +146,12 @@ describe("PROXY protocol v2", () => {
     assert.equal(parse(v2({ command: 0, familyByte: 0x00, addressBlock: new Uint8Array(0) })).header.command, "local");
     assert.equal(parse(v2({ familyByte: 0x00, addressBlock: new Uint8Array(0) })).header.command, "local");
     assert.equal(parse(v2({ familyByte: 0x31, addressBlock: new Uint8Array(216) })).header.command, "local");
+    // LOCAL discards the block, family and all: a family with no address block is still LOCAL
+    for (const familyByte of [0x11, 0x21, 0x31]) {
+      const h = parse(v2({ command: 0, familyByte, addressBlock: new Uint8Array(0) })).header;
+      assert.deepEqual(h, { version: 2, command: "local", tlvs: [], length: 16 }, `family 0x${familyByte.toString(16)}`);
+    }
+    assert.throws(() => parse(v2({ familyByte: 0x11, addressBlock: new Uint8Array(0) })), /cannot hold the 12-byte address block/, "PROXY still needs its addresses");
   });
 
   it("TLVs come back in order; a correct CRC-32C passes", () => {
