@@ -66,3 +66,12 @@ export function socketOf(conn: Conn): Conn {
   if (conn.hasEarly) throw new Error("Bytes after the PROXY protocol header were not read (read a relayed Conn through a ConnReader)");
   return socketOf(conn.socket);
 }
+
+/**
+ * `inner` (a TLS session on `outer`) as seen from `outer`: when `outer` is relayed by a load
+ * balancer, the session is too, with the client, the address the client connected to and the
+ * balancer the PROXY header named; otherwise `inner` itself.
+ */
+export function relayedLike(inner: Conn, outer: Conn): Conn {
+  return outer instanceof RelayedConn ? new RelayedConn(inner, outer.remote, undefined, outer.destination, outer.peer) : inner;
+}

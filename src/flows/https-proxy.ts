@@ -7,7 +7,7 @@
  * @module
  */
 import type { Conn } from "../core/conn.ts";
-import { RelayedConn } from "../core/relayed-conn.ts";
+import { relayedLike } from "../core/relayed-conn.ts";
 import { inForce, type ReverseTlsState } from "../reverse/listener-state.ts";
 import { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
@@ -48,7 +48,7 @@ export async function handleHttpsProxy(client: Conn, ctx: FlowContext, tls: () =
   const session = await acceptListenerTls(client, src, read.raw, read.hello.sni, state, ctx, flow);
   if (!session) return;
   // the proxy's client is the one the connection came from (a load balancer's relayed one too)
-  const inner = client instanceof RelayedConn ? new RelayedConn(session.conn, client.remote, undefined, client.destination, client.peer) : session.conn;
+  const inner = relayedLike(session.conn, client);
   const asked = state.clientCertificates !== undefined;
   const certificate = new ConnectionCertificate(session.peerCertificateDer ?? null, asked, () => inForce(tls)?.clientCertificates, ctx.userGroups ?? (() => []));
   return serveExplicit(inner, ctx, certificate);

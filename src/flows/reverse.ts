@@ -10,6 +10,7 @@
  * @module
  */
 import type { Conn } from "../core/conn.ts";
+import { relayedLike } from "../core/relayed-conn.ts";
 import { inForce, type ReverseListenerState } from "../reverse/listener-state.ts";
 import { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
@@ -60,7 +61,8 @@ export async function handleReverse(client: Conn, ctx: FlowContext, current: () 
   const certificate = connectionCertificate(flow, session.peerCertificateDer ?? null, tls.clientCertificates !== undefined, current, rctx);
   trackFlow(rctx, flow, client);
   flow.watch?.also(session.conn);
-  const result = await serveReverseHttp(session.conn, rctx, current, flow, { proto: "https", sni: hello.sni ?? null, certificate });
+  // behind a load balancer, backends' PROXY headers name the client and the address it reached
+  const result = await serveReverseHttp(relayedLike(session.conn, client), rctx, current, flow, { proto: "https", sni: hello.sni ?? null, certificate });
   r.bytesUp = result.bytesUp;
   r.bytesDown = result.bytesDown;
   flow.finish(result.end, result.error);
