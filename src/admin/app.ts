@@ -97,6 +97,12 @@ export function createAdminApp(state: AdminState, options: AdminAppOptions = {})
   });
   app.notFound((c) => jsonError(404, `no such endpoint: ${c.req.method} ${c.req.path}`));
 
+  // hono answers HEAD with what GET answers, dropping the body without cancelling it: a stream
+  // (the live flow feed) would stay subscribed, with its timer, for good. Cancelled here.
+  app.use("*", async (c, next) => {
+    await next();
+    if (c.req.method === "HEAD") await c.res.body?.cancel().catch(() => {});
+  });
   app.use("*", crossSiteGuard());
   if (token === undefined) {
     const guard = hostGuard(options.allowedHosts ?? []);

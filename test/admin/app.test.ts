@@ -378,6 +378,19 @@ describe("admin app: flows", () => {
     assert.equal(state.flows.stats().subscribers, 0);
   });
 
+  it("HEAD /flows/stream answers the headers and leaves no subscriber behind (a monitoring probe's HEAD)", async () => {
+    const state = fakeState();
+    const app = createAdminApp(state, { token: TOKEN });
+    for (let i = 0; i < 10; i++) {
+      const res = await app.request("/flows/stream", { method: "HEAD", headers: auth });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
+      assert.equal(res.body, null);
+    }
+    state.flows.write(flowRecord());
+    assert.equal(state.flows.stats().subscribers, 0);
+  });
+
   it("GET /flows and /flows/stream narrow by the filter parameters; a bad one is a 400", async () => {
     const { app, state } = appWith();
     for (let i = 0; i < 300; i++) {
