@@ -202,7 +202,7 @@ export function createAdminApp(state: AdminState, options: AdminAppOptions = {})
     const pem = state.caCertificatePem();
     if (pem === undefined) return jsonError(404, "no interception CA is configured");
     return new Response(pem.endsWith("\n") ? pem : pem + "\n", {
-      headers: { "content-type": "application/x-pem-file", "content-disposition": 'attachment; filename="tollgate-ca.pem"', "cache-control": "no-cache" },
+      headers: { "content-type": "application/x-pem-file", "content-disposition": 'attachment; filename="tollgate-ca.pem"', "cache-control": "no-cache", "x-content-type-options": "nosniff" },
     });
   });
 
@@ -217,7 +217,9 @@ export function createAdminApp(state: AdminState, options: AdminAppOptions = {})
   app.get("/proxy.pac", () => {
     const data = state.pac();
     if (data.proxy === undefined) return jsonError(404, "no explicit proxy listener to point clients at");
-    return new Response(pacScript(data), { headers: { "content-type": PAC_CONTENT_TYPE, "cache-control": "no-cache" } });
+    // nosniff: PAC fetchers ignore it; browsers then refuse to run the file as another page's
+    // <script> (which would read the bypass list off an admin without a token)
+    return new Response(pacScript(data), { headers: { "content-type": PAC_CONTENT_TYPE, "cache-control": "no-cache", "x-content-type-options": "nosniff" } });
   });
 
   app.get("/backends", () => jsonResponse(200, { pools: state.backends() }));

@@ -269,8 +269,12 @@ const REDACTED = "[redacted]";
 
 /** Fields shown as "[redacted]" wherever they are: the admin token, key files, password hashes. */
 const SECRET_FIELDS = new Set(["token", "key", "keyFile", "clientKey", "passwordHash"]);
-/** Header fields a route sets or adds whose values are credentials (`Authorization: Bearer …`). */
-const SECRET_HEADERS = /authorization|cookie|token|secret|password|api-?key/i;
+/**
+ * Header fields a route sets or adds whose values are credentials (`Authorization: Bearer …`,
+ * `Ocp-Apim-Subscription-Key`, `X-Auth-Key`, `X-API_KEY`): broad, since a shown secret is worse
+ * than a hidden `Keep-Alive`.
+ */
+const SECRET_HEADERS = /auth|cookie|token|secret|passw|key|signature|credential|session/i;
 
 /**
  * `value` (a copy of the config, parsed or as written) with secrets replaced, in place: the

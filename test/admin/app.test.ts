@@ -521,6 +521,7 @@ describe("admin app: CA, PAC, OpenAPI, UI", () => {
     const res = await app.request("/ca.pem", { headers: auth });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("content-type"), "application/x-pem-file");
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
     assert.match(res.headers.get("content-disposition") ?? "", /filename="tollgate-ca.pem"/);
     assert.equal(await res.text(), TEST_CA_PEM);
     state.caPem = undefined;
@@ -552,6 +553,7 @@ describe("admin app: CA, PAC, OpenAPI, UI", () => {
     const { app, state } = appWith();
     const res = await app.request("/proxy.pac", { headers: auth });
     assert.equal(res.headers.get("content-type"), "application/x-ns-proxy-autoconfig");
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff", "no other page may run it as a script");
     const pac = await res.text();
     assert.match(pac, /function FindProxyForURL\(url, host\)/);
     assert.ok(pac.includes('"PROXY 127.0.0.1:3128"'));

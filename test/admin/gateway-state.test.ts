@@ -240,7 +240,7 @@ describe("GatewayAdminState: the config it shows", () => {
       proxyAuth: { users: [{ name: "alice", passwordHash: hash, groups: ["ops"] }] },
       reverse: {
         pools: { app: { backends: ["http://127.0.0.1:8080"] } },
-        routes: [{ id: "app", hosts: ["app.test"], pool: "app", requestHeaders: { set: { Authorization: "Bearer s3cr3t-bearer", "X-Env": "prod" } } }],
+        routes: [{ id: "app", hosts: ["app.test"], pool: "app", requestHeaders: { set: { Authorization: "Bearer s3cr3t-bearer", "X-Env": "prod", "Ocp-Apim-Subscription-Key": "s3cr3t-azure", "X-Auth-Key": "s3cr3t-cf", "X-API_KEY": "s3cr3t-underscore" } } }],
       },
     });
     const state = new GatewayAdminState({ live: { config } } as unknown as Gateway, {});
@@ -248,7 +248,7 @@ describe("GatewayAdminState: the config it shows", () => {
     assert.ok(!shown.includes(hash), "no hash");
     assert.ok(!shown.includes("t0ken-secret-value"), "no token");
     assert.ok(!shown.includes("app-key.pem"), "no key path");
-    assert.ok(!shown.includes("s3cr3t-bearer"), "no credential a route sets");
+    for (const secret of ["s3cr3t-bearer", "s3cr3t-azure", "s3cr3t-cf", "s3cr3t-underscore"]) assert.ok(!shown.includes(secret), `no credential a route sets: ${secret}`);
     assert.ok(shown.includes('["X-Env","prod"]'), "other headers are shown");
     assert.ok(shown.includes("app.pem"), "certificate paths are shown");
     const users = (state.redactedConfig() as { proxyAuth: { users: { name: string; passwordHash: string; groups: string[] }[] } }).proxyAuth.users;
