@@ -75,10 +75,11 @@ function destination(query: ExplainQuery): Destination {
 
 /**
  * Explains the decision for `query` (defaults: client {@linkcode DEFAULT_EXPLAIN_CLIENT},
- * mode `"explicit"`, the first listener of that mode, method `GET`, port 443 for a bare host
+ * mode the named listener's or `"explicit"`, the first listener of that mode, method `GET`, port 443 for a bare host
  * or the URL scheme's port).
  *
- * @throws {TypeError} on an invalid URL, host, client address, mode, method or an unknown listener
+ * @throws {TypeError} on an invalid URL, host, client address, mode, method, an unknown listener or one
+ *   that carries flows of another mode
  * @throws {RangeError} on a port outside 1-65535
  *
  * @example
@@ -90,14 +91,20 @@ function destination(query: ExplainQuery): Destination {
  */
 export function explainQuery(source: ExplainSource, query: ExplainQuery): ExplainResult {
   const { host, port, path, plain } = destination(query);
-  const mode = query.mode ?? "explicit";
+  let listener = query.listener;
+  const named = listener === undefined ? undefined : source.listeners.find((l) => l.name === listener);
+  if (listener !== undefined && named === undefined) {
+    const known = source.listeners.map((l) => JSON.stringify(l.name)).join(", ");
+    throw new TypeError(`No listener named ${JSON.stringify(listener)} (listeners: ${known || "none"})`);
+  }
+  // a listener carries flows of its own mode only (a redirect listener's are reverse flows)
+  const carried = named === undefined ? undefined : named.mode === "redirect-https" ? "reverse" : named.mode;
+  const mode = query.mode ?? carried ?? "explicit";
   if (!(POLICY_MODES as readonly string[]).includes(mode)) {
     throw new TypeError(`Invalid mode ${JSON.stringify(mode)}: expected one of ${POLICY_MODES.map((m) => JSON.stringify(m)).join(", ")}`);
   }
-  let listener = query.listener;
-  if (listener !== undefined && !source.listeners.some((l) => l.name === listener)) {
-    const known = source.listeners.map((l) => JSON.stringify(l.name)).join(", ");
-    throw new TypeError(`No listener named ${JSON.stringify(listener)} (listeners: ${known || "none"})`);
+  if (carried !== undefined && mode !== carried) {
+    throw new TypeError(`Listener ${JSON.stringify(listener)} carries ${JSON.stringify(carried)} flows, not ${JSON.stringify(mode)}: leave out "mode" or name another listener`);
   }
   listener ??= source.listeners.find((l) => l.mode === mode)?.name;
   const clientIp = query.clientIp ?? DEFAULT_EXPLAIN_CLIENT;

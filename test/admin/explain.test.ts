@@ -106,7 +106,10 @@ describe("explainConfig", () => {
     const transparent = explainConfig(config, { host: "t.example", mode: "transparent" });
     assert.equal(transparent.listener, "tproxy");
     assert.equal(transparent.decision.ruleId, "t-only");
-    assert.equal(explainConfig(config, { host: "t.example", listener: "tproxy" }).decision.ruleId, "t-only");
+    const named = explainConfig(config, { host: "t.example", listener: "tproxy" });
+    assert.equal(named.decision.ruleId, "t-only");
+    assert.equal(named.mode, "transparent", "a listener's flows are of its mode");
+    assert.throws(() => explainConfig(config, { host: "t.example", listener: "tproxy", mode: "socks5" }), /Listener "tproxy" carries "transparent" flows, not "socks5"/);
     assert.equal(explainConfig(config, { host: "t.example", mode: "reverse" }).listener, undefined);
   });
 
