@@ -214,12 +214,12 @@ export function createAdminApp(state: AdminState, options: AdminAppOptions = {})
     return htmlResponse(pem === undefined ? 404 : 200, html, nonce);
   });
 
-  app.get("/proxy.pac", () => {
-    const data = state.pac();
+  app.get("/proxy.pac", (c) => {
+    const data = state.pac(new URL(c.req.url).hostname);
     if (data.proxy === undefined) return jsonError(404, "no explicit proxy listener to point clients at");
     // nosniff: PAC fetchers ignore it; browsers then refuse to run the file as another page's
     // <script> (which would read the bypass list off an admin without a token)
-    return new Response(pacScript(data), { headers: { "content-type": PAC_CONTENT_TYPE, "cache-control": "no-cache", "x-content-type-options": "nosniff" } });
+    return new Response(pacScript(data), { headers: { "content-type": PAC_CONTENT_TYPE, "cache-control": "no-cache", "x-content-type-options": "nosniff", vary: "host" } });
   });
 
   app.get("/backends", () => jsonResponse(200, { pools: state.backends() }));

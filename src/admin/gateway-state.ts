@@ -250,12 +250,15 @@ export class GatewayAdminState implements AdminState {
     return this.#gateway.parents();
   }
 
-  pac(): PacData {
+  pac(requestHost?: string): PacData {
     const live = this.#gateway.live;
     const admin = live.config.admin;
     const explicit = live.config.listeners.find((l) => l.mode === "explicit");
     const bound = explicit ? this.#gateway.addresses.get(explicit.name) : undefined;
-    const proxy = admin?.pacProxy ?? (bound ? `${bound.address.includes(":") ? `[${bound.address}]` : bound.address}:${bound.port}` : undefined);
+    // a listener on every address (0.0.0.0, ::) is reached at the name the client reached us by
+    const any = bound !== undefined && (bound.address === "0.0.0.0" || bound.address === "::");
+    const host = !bound ? undefined : any ? requestHost : bound.address.includes(":") ? `[${bound.address}]` : bound.address;
+    const proxy = admin?.pacProxy ?? (bound && host ? `${host}:${bound.port}` : undefined);
     return { proxy, bypass: admin?.pacBypass ?? [], ...(explicit?.mode === "explicit" && explicit.tls ? { tls: true } : {}) };
   }
 }

@@ -62,8 +62,12 @@ export interface AdminState {
   rotateLeafKey?(): Promise<boolean>;
   /** The interception CA certificate (PEM), or undefined when no CA is configured. */
   caCertificatePem(): string | undefined;
-  /** Data for the PAC file: the proxy address clients should use, and hosts that bypass it. */
-  pac(): PacData;
+  /**
+   * Data for the PAC file: the proxy address clients should use, and hosts that bypass it.
+   * `requestHost`: the host the PAC request came to (the proxy's host when its listener is
+   * bound to every address).
+   */
+  pac(requestHost?: string): PacData;
   /** The reverse proxy's pools and their backends' state (this process's view). */
   backends(): readonly PoolReport[];
   /** The parent proxies and whether each is in service (this process's view). */

@@ -80,6 +80,8 @@ export interface FakeState extends AdminState {
   ready: boolean;
   caPem: string | undefined;
   pacData: PacData;
+  /** The host the last PAC request came to. */
+  pacHost?: string | undefined;
   pools: PoolReport[];
   parentList: ParentReport[];
   metrics: string;
@@ -162,7 +164,8 @@ export function fakeState(overrides: Partial<FakeState> = {}): FakeState {
     caCertificatePem() {
       return this.caPem;
     },
-    pac() {
+    pac(requestHost) {
+      this.pacHost = requestHost;
       return this.pacData;
     },
     backends() {

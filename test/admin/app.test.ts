@@ -554,6 +554,9 @@ describe("admin app: CA, PAC, OpenAPI, UI", () => {
     const res = await app.request("/proxy.pac", { headers: auth });
     assert.equal(res.headers.get("content-type"), "application/x-ns-proxy-autoconfig");
     assert.equal(res.headers.get("x-content-type-options"), "nosniff", "no other page may run it as a script");
+    assert.equal(res.headers.get("vary"), "host", "the proxy named may be the host asked");
+    await app.request("http://gw.corp.example:9090/proxy.pac", { headers: auth });
+    assert.equal(state.pacHost, "gw.corp.example");
     const pac = await res.text();
     assert.match(pac, /function FindProxyForURL\(url, host\)/);
     assert.ok(pac.includes('"PROXY 127.0.0.1:3128"'));

@@ -257,6 +257,23 @@ describe("GatewayAdminState: the config it shows", () => {
   });
 });
 
+describe("GatewayAdminState: the PAC file's proxy", () => {
+  const stateFor = (address: string, pacProxy?: string) => {
+    const config = parseConfig({ listeners: [{ name: "explicit", mode: "explicit", listen: `${address.includes(":") ? `[${address}]` : address}:3128` }], admin: { listen: "127.0.0.1:9090", ...(pacProxy ? { pacProxy } : {}) } });
+    const gateway = { live: { config }, addresses: new Map([["explicit", { address, port: 3128 }]]) } as unknown as Gateway;
+    return new GatewayAdminState(gateway, {});
+  };
+
+  it("is the explicit listener's address; on every address (0.0.0.0, ::), the host the PAC was fetched from", () => {
+    assert.equal(stateFor("10.1.0.9").pac("gw.corp.example").proxy, "10.1.0.9:3128");
+    assert.equal(stateFor("::1").pac("gw.corp.example").proxy, "[::1]:3128");
+    assert.equal(stateFor("0.0.0.0").pac("gw.corp.example").proxy, "gw.corp.example:3128", "never PROXY 0.0.0.0, which no client can use");
+    assert.equal(stateFor("::").pac("[fd00::9]").proxy, "[fd00::9]:3128");
+    assert.equal(stateFor("0.0.0.0").pac().proxy, undefined, "no host to name: none (the API answers 404)");
+    assert.equal(stateFor("0.0.0.0", "proxy.corp.example:8080").pac("gw.corp.example").proxy, "proxy.corp.example:8080", "admin.pacProxy wins");
+  });
+});
+
 describe("GatewayAdminState: /metrics of every process", () => {
   /** A process's metrics text with parent "corp" in service or passed over, and backend "a" up or not. */
   const processWith = (parentUp: boolean, backendUp: boolean) => {
