@@ -88,11 +88,11 @@ export async function serveReverseHttp(
   const hold = (b: KeptBackend) => {
     const { idle, clientHoldMs } = b.pool;
     if (b.pinned || !idle) {
-      kept = b;
+      keep(b);
     } else if (clientHoldMs <= 0) {
       releaseBackend(b);
     } else {
-      kept = b;
+      keep(b);
       holdTimer = setTimeout(() => {
         holdTimer = undefined;
         if (kept !== b) return;
@@ -101,12 +101,31 @@ export async function serveReverseHttp(
       }, clientHoldMs);
     }
   };
+  /**
+   * Keeps `b` for this client's next request, watched as the pool watches its idle ones:
+   * whatever arrives while it waits (the backend's FIN after its keep-alive timeout, a reset,
+   * stray bytes) ends it, so the next request gets a fresh connection. (One with a body could
+   * not be sent again after finding the kept one dead.)
+   */
+  const keep = (b: KeptBackend) => {
+    kept = b;
+    const gone = () => {
+      if (kept !== b) return; // taken or handed on meanwhile: what arrived is its new owner's
+      kept = undefined;
+      clearTimeout(holdTimer);
+      holdTimer = undefined;
+      b.conn.close();
+    };
+    b.reader.wait().then(gone, gone);
+  };
   let bytesUp = 0;
   let bytesDown = 0;
   let first = true;
   const done = (end: string, error?: string): ReverseHttpResult => {
     clearTimeout(holdTimer);
-    if (kept) releaseBackend(kept); // between responses: any client's next request may take it
+    const last = kept;
+    kept = undefined;
+    if (last) releaseBackend(last); // between responses: any client's next request may take it
     return error === undefined ? { bytesUp, bytesDown, end } : { bytesUp, bytesDown, end, error };
   };
   const localPort = client.local.port;
@@ -267,6 +286,8 @@ export async function serveReverseHttp(
     req.decision = "allow";
     req.reason = `route "${route.id}" to pool "${route.config.pool}"`;
     const bp = route.config.backendPrefix;
+    const reuse = kept; // this request's now: its watch leaves what arrives to the request
+    kept = undefined;
     const outcome = await forwardReverse(
       ctx,
       {
@@ -288,10 +309,9 @@ export async function serveReverseHttp(
         meter: flow.meter(),
         clientKey: pool.pool.balance === "client-hash" ? clientRateKey(clientIp) : undefined,
       },
-      kept,
+      reuse,
       state.log,
     );
-    kept = undefined;
     if (outcome.kind === "failed") {
       if (outcome.backend) {
         req.reason += ` (backend ${outcome.backend})`;
