@@ -134,8 +134,8 @@ export function backendRequestHeaders(
   return isNoop(edits) ? h : applyHeaderEdits(h, edits);
 }
 
-/** Trailer fields never passed to a backend. */
-const TRAILER_DROPPED: readonly string[] = [...FORWARDING_FIELDS, ...IDENTITY_FIELDS];
+/** Trailer fields never passed to a backend (the request id is the gateway's, in the fields). */
+const TRAILER_DROPPED: readonly string[] = [...FORWARDING_FIELDS, ...IDENTITY_FIELDS, REQUEST_ID_FIELD.toLowerCase()];
 
 /**
  * A request's trailer fields for the backend. No one sends where a request came from or who

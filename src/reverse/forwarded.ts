@@ -22,7 +22,13 @@ import { type Cidr, cidrContains, formatIp, isIPv4Mapped, parseIp } from "../cor
 import { parseClientCidr } from "../policy/host-pattern.ts";
 import type { HeaderList } from "../protocol/http-headers.ts";
 
-/** Fields removed from an untrusted client's request. */
+/**
+ * Fields removed from an untrusted client's request: the standard ones, and those other
+ * proxies and CDNs set that backends and their libraries read as the client's address
+ * (request-ip reads `X-Client-IP` first, Rails `Client-IP`), its scheme (Rack's
+ * `X-Forwarded-Scheme` and `X-Forwarded-Ssl`) or the path prefix it asked for (Spring's
+ * `X-Forwarded-Prefix`).
+ */
 export const FORWARDING_FIELDS: readonly string[] = Object.freeze([
   "x-forwarded-for",
   "x-forwarded-proto",
@@ -30,6 +36,21 @@ export const FORWARDING_FIELDS: readonly string[] = Object.freeze([
   "x-forwarded-port",
   "x-real-ip",
   "forwarded",
+  "x-forwarded",
+  "forwarded-for",
+  "x-forwarded-scheme",
+  "x-forwarded-ssl",
+  "x-forwarded-prefix",
+  "x-forwarded-server",
+  "front-end-https",
+  "x-url-scheme",
+  "x-client-ip",
+  "client-ip",
+  "true-client-ip",
+  "cf-connecting-ip",
+  "fastly-client-ip",
+  "x-cluster-client-ip",
+  "x-original-forwarded-for",
 ]);
 
 /**

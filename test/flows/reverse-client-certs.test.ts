@@ -374,13 +374,13 @@ describe("reverse listener with client certificates", () => {
     });
   });
 
-  it("a chunked request's trailers reach the backend without forwarding or identity fields, look-alikes included", async () => {
+  it("a chunked request's trailers reach the backend without forwarding or identity fields or a request id, look-alikes included", async () => {
     await withHarness({}, async (h) => {
       const origin = chunkedUploadOrigin(h, "10.0.0.1", 80);
       const { c, done } = open(h, state(routes(), pools));
       await c.write("POST /upload HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n");
       // byte by byte: the trailer section is found wherever the reads split it
-      const body = "5\r\nhello\r\n6\r\n world\r\n0\r\nX-Checksum: abc\r\nX-Forwarded-User: root\r\nClient-Cert: :AAAA:\r\nX-Forwarded-For: 6.6.6.6\r\nx_forwarded_user: root\r\n\r\n";
+      const body = "5\r\nhello\r\n6\r\n world\r\n0\r\nX-Checksum: abc\r\nX-Forwarded-User: root\r\nClient-Cert: :AAAA:\r\nX-Forwarded-For: 6.6.6.6\r\nx_forwarded_user: root\r\nX-Request-Id: forged\r\nTrue-Client-IP: 6.6.6.6\r\n\r\n";
       await c.writeSplit(body, Array.from({ length: body.length }, () => 1));
       assert.equal((await readResponse(c)).head.status, 200);
       await close(c, done);

@@ -26,6 +26,16 @@ describe("reverse forwarding fields", () => {
     assert.equal(h.get("accept"), "*/*");
   });
 
+  it("from an untrusted peer: other proxies' and CDNs' client address, scheme and prefix fields go too", () => {
+    const fields = ["X-Client-IP", "Client-IP", "True-Client-IP", "CF-Connecting-IP", "Fastly-Client-IP", "X-Cluster-Client-IP", "X-Forwarded", "Forwarded-For", "X-Forwarded-Scheme", "X-Forwarded-Ssl", "X-Forwarded-Prefix", "X-Forwarded-Server", "Front-End-Https", "X-Url-Scheme", "X-Original-Forwarded-For"];
+    const spoofed = new HeaderList([["Accept", "*/*"], ...fields.map((n): [string, string] => [n, "6.6.6.6"])]);
+    const h = forwardedHeaders(spoofed, { peer: "192.0.2.7", proto: "https", host: "app.test", trusted: false });
+    assert.deepEqual(h.entries.map(([n]) => n), ["Accept", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "Forwarded"]);
+    // a trusted proxy's own are its to set
+    const trusted = forwardedHeaders(spoofed, { peer: "192.0.2.7", proto: "https", host: "app.test", trusted: true });
+    assert.equal(trusted.get("true-client-ip"), "6.6.6.6");
+  });
+
   it("from an untrusted peer: look-alikes with _ for - go too (CGI-style backends read them as the same field)", () => {
     const lookalikes = new HeaderList([["X_Forwarded_For", "6.6.6.6"], ["x-real_ip", "6.6.6.6"], ["X_Request_Thing", "kept"]]);
     const h = forwardedHeaders(lookalikes, { peer: "192.0.2.7", proto: "https", host: "app.test", trusted: false });
