@@ -52,13 +52,24 @@ function why(e: unknown): string {
   return String(e);
 }
 
-/** `exchange`, with its result told to `observe`. */
-async function observed<T>(observe: DnsExchangeObserver, server: DnsServer, transport: "udp" | "tcp" | "tls", exchange: Promise<T>, result: (value: T) => DnsExchangeResult = () => "answered"): Promise<T> {
+/**
+ * `exchange`, with its result told to `observe`. `settled`: whether the lookup had its answer
+ * when the exchange was cut short (one family's, the other given up on after the grace): then
+ * it answered.
+ */
+async function observed<T>(
+  observe: DnsExchangeObserver,
+  server: DnsServer,
+  transport: "udp" | "tcp" | "tls",
+  exchange: Promise<T>,
+  settled: () => boolean,
+  result: (value: T) => DnsExchangeResult = () => "answered",
+): Promise<T> {
   let value: T;
   try {
     value = await exchange;
   } catch (e) {
-    observe(server, transport, "failed");
+    observe(server, transport, settled() ? "answered" : "failed");
     throw e;
   }
   observe(server, transport, result(value));
@@ -70,8 +81,8 @@ async function observed<T>(observe: DnsExchangeObserver, server: DnsServer, tran
  * addresses, or "no such name" / "no address") ends the walk; a server that cannot be
  * reached, times out, sends a malformed answer, or fails (SERVFAIL, REFUSED…) both questions
  * or one with no address from the other, passes the name on to the next. One question's
- * addresses are an answer when the other fails or is still unanswered
- * `oneFamilyGraceMs` later. IPv4 addresses come first. The resolution's `ttlSeconds` is
+ * addresses, or its "no such name", are an answer when the other fails or is still
+ * unanswered `oneFamilyGraceMs` later (and the exchange counts as answered). IPv4 addresses come first. The resolution's `ttlSeconds` is
  * the smallest TTL of the records used. When no server answers: a DnsError "timeout" if
  * every one was silent, else "error", naming each and why. Without `udp`, every question
  * goes over TCP.
@@ -133,14 +144,14 @@ export class ServerResolver implements Resolver {
    * UDP first, and the queries whose answers came back truncated or recased again over TCP; or
    * TCP only. `heard` is told of each answer as it comes (also when a later step fails).
    */
-  async #exchange(server: DnsServer, name: string, queries: readonly DnsQuery[], signal: AbortSignal, heard: (q: DnsQuery, a: DnsAnswer) => void): Promise<void> {
-    const overTcp = (asked: readonly DnsQuery[]) => observed(this.#observe, server, this.#stream, this.#streams.exchange(server, name, asked, signal, heard));
+  async #exchange(server: DnsServer, name: string, queries: readonly DnsQuery[], signal: AbortSignal, heard: (q: DnsQuery, a: DnsAnswer) => void, settled: () => boolean): Promise<void> {
+    const overTcp = (asked: readonly DnsQuery[]) => observed(this.#observe, server, this.#stream, this.#streams.exchange(server, name, asked, signal, heard), settled);
     if (!this.#udp) {
       await overTcp(queries);
       return;
     }
     const udp = udpExchange(this.#udp.open, server, name, queries, signal, this.#udp.retransmitMs, heard);
-    const { truncated, recased } = await observed(this.#observe, server, "udp", udp, (o) =>
+    const { truncated, recased } = await observed(this.#observe, server, "udp", udp, settled, (o) =>
       o.recased.length > 0 ? "case-mismatch" : o.truncated.length > 0 ? "truncated" : "answered"
     );
     const again = [...truncated, ...recased];
@@ -170,25 +181,31 @@ export class ServerResolver implements Resolver {
       const enough = new AbortController();
       let grace: ReturnType<typeof setTimeout> | undefined;
       const got = new Map<number, DnsAnswer>();
+      // an answer that settles the lookup: addresses, or no such name (which is so for every type)
+      const settles = (a: DnsAnswer) => a.addresses.length > 0 || a.rcode === RCODE_NXDOMAIN;
       const heard = (q: DnsQuery, answer: DnsAnswer) => {
         got.set(q.id, answer);
-        if (grace === undefined && answer.addresses.length > 0 && got.size < queries.length) {
+        if (grace === undefined && settles(answer) && got.size < queries.length) {
           grace = setTimeout(() => enough.abort(new Error("the other family's answer is late")), this.#oneFamilyGraceMs);
         }
       };
       const bounded = AbortSignal.any([...(signal ? [signal] : []), attempt, enough.signal]);
       try {
-        await this.#exchange(server, hostname, queries, bounded, heard);
+        await this.#exchange(server, hostname, queries, bounded, heard, () => enough.signal.aborted);
       } catch (e) {
         if (signal?.aborted) throw signal.reason;
-        if (![...got.values()].some((a) => a.addresses.length > 0)) {
+        const answers = [...got.values()];
+        if (!answers.some(settles)) {
+          // a question answered with a failure (SERVFAIL, REFUSED) while the other went unanswered
+          const refused = answers.find((a) => a.rcode !== RCODE_NOERROR);
           const silent = `no answer within ${share} ms`;
           const timedOut = attempt.aborted || enough.signal.aborted;
-          if (!timedOut) silentOnly = false;
-          failures.push(`${where}: ${timedOut ? (e instanceof IgnoredDatagrams ? `${silent} (${e.message})` : silent) : why(e)}`);
+          if (!timedOut || refused) silentOnly = false;
+          const reason = refused ? `response code ${refused.rcode}` : timedOut ? (e instanceof IgnoredDatagrams ? `${silent} (${e.message})` : silent) : why(e);
+          failures.push(`${where}: ${reason}`);
           continue;
         }
-        // the other question failed or went unanswered: the addresses in hand are the answer
+        // the other question failed or went unanswered: the addresses (or no such name) in hand are the answer
       } finally {
         clearTimeout(grace);
       }

@@ -108,6 +108,29 @@ describe("ServerResolver", () => {
     assert.deepEqual((await r2.resolve("a.test")).addresses, ["192.0.2.10", "2001:db8::10"], "no address and a failure: the next server");
   });
 
+  it("a server that drops AAAA: its A answer, or its no such name, stands after the grace and counts as answered", async () => {
+    const net = network({
+      // A answered (with addresses, or no such name); AAAA questions dropped
+      "10.0.0.1:53": (name, type) => (type !== 1 ? "silent" : name === "gone.test" ? { rcode: 3 } : { answers: [A(name, "192.0.2.4")] }),
+      "10.0.0.2:53": normal,
+    });
+    const seen: string[] = [];
+    const servers = [{ address: "10.0.0.1", port: 53 }, { address: "10.0.0.2", port: 53 }];
+    const r = new ServerResolver(servers, net.dial, 2000, undefined, (s, t, result) => seen.push(`${s.address} ${t} ${result}`), { oneFamilyGraceMs: 50 });
+    assert.deepEqual((await r.resolve("v4.test")).addresses, ["192.0.2.4"]);
+    const started = performance.now();
+    await assert.rejects(r.resolve("gone.test"), (e: unknown) => e instanceof DnsError && e.code === "notfound");
+    assert.ok(performance.now() - started < 1000, "within the grace, not the server's whole share");
+    assert.deepEqual(net.connections, ["10.0.0.1:53", "10.0.0.1:53"], "no such name is an answer: the next server is not asked");
+    assert.deepEqual(seen, ["10.0.0.1 tcp answered", "10.0.0.1 tcp answered"], "not failed: alerts on a server's failed rate stay quiet");
+  });
+
+  it("a failure (SERVFAIL) for one question while the other goes unanswered is named by its response code", async () => {
+    const net = network({ "10.0.0.1:53": (_name, type) => (type === 1 ? { rcode: 2 } : "silent") });
+    const r = new ServerResolver([{ address: "10.0.0.1", port: 53 }], net.dial, 100);
+    await assert.rejects(r.resolve("a.test"), (e: unknown) => e instanceof DnsError && e.code === "error" && /10\.0\.0\.1:53: response code 2$/.test(e.message));
+  });
+
   it("a frame too short to be a DNS message is a failure of that server", async () => {
     const net = network({ "10.0.0.1:53": () => new Uint8Array([1, 2, 3]), "10.0.0.2:53": normal });
     const r = new ServerResolver([{ address: "10.0.0.1", port: 53 }, { address: "10.0.0.2", port: 53 }], net.dial, 1000);
