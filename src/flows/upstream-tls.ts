@@ -63,7 +63,7 @@ export async function connectUpstreamTls(
   // a parent told each tunnel's client (forwardedFor; it or a fallback) must not see one
   // client's tunnel reused for another
   const told = parent !== undefined && tellsClient(parent, ctx.parents?.());
-  const via = parent ? `${parent.name}@${parent.authority}${told ? `|for ${client ?? ""}` : ""}` : "";
+  const via = parent ? `${parent.name}@${parent.protocol}://${parent.authority}${told ? `|for ${client ?? ""}` : ""}` : "";
   // mirrored SANs need the upstream's certificate, which a runtime may leave out unless asked
   const key = `${servername}|${port}|${verify ? "verify" : "insecure"}|${ic.upstreamMinVersion}|${ic.mirrorUpstreamSans ? "cert" : ""}|${via}`;
   // through a parent only an IP-literal destination is ours to check (it resolves names)

@@ -10,11 +10,13 @@ import type { ParentProxy } from "./tunnel.ts";
 /**
  * @example
  * ```ts
- * routeName(decision, parents); // 'through parent "corp" (proxy.corp.example:3128)', or "direct"
+ * routeName(decision, parents); // 'through parent "corp" (proxy.corp.example:3128)', '… (socks5://socks.corp.example:1080)', or "direct"
  * ```
  */
 export function routeName(decision: Pick<Decision, "parent">, parents: ReadonlyMap<string, ParentProxy>): string {
   if (decision.parent === undefined) return "direct";
   const parent = parents.get(decision.parent);
-  return `through parent "${decision.parent}"${parent ? ` (${parent.authority})` : " (not configured)"}`;
+  // a SOCKS5 parent is named so: http://p:1080 becoming socks5://p:1080 is another route
+  const where = parent ? (parent.protocol === "socks5" ? `socks5://${parent.authority}` : parent.authority) : undefined;
+  return `through parent "${decision.parent}"${where ? ` (${where})` : " (not configured)"}`;
 }
