@@ -75,8 +75,8 @@ function destination(query: ExplainQuery): Destination {
 
 /**
  * Explains the decision for `query` (defaults: client {@linkcode DEFAULT_EXPLAIN_CLIENT},
- * mode the named listener's or `"explicit"`, the first listener of that mode, method `GET`, port 443 for a bare host
- * or the URL scheme's port).
+ * mode the named listener's or `"explicit"`, the first listener of that mode, method `GET`,
+ * port 443 for a bare host or the URL scheme's port).
  *
  * @throws {TypeError} on an invalid URL, host, client address, mode, method, an unknown listener or one
  *   that carries flows of another mode

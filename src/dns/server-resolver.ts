@@ -82,8 +82,8 @@ async function observed<T>(
  * reached, times out, sends a malformed answer, or fails (SERVFAIL, REFUSED…) both questions
  * or one with no address from the other, passes the name on to the next. One question's
  * addresses, or its "no such name", are an answer when the other fails or is still
- * unanswered `oneFamilyGraceMs` later (and the exchange counts as answered). IPv4 addresses come first. The resolution's `ttlSeconds` is
- * the smallest TTL of the records used. When no server answers: a DnsError "timeout" if
+ * unanswered `oneFamilyGraceMs` later (and the exchange counts as answered). IPv4
+ * addresses come first. The resolution's `ttlSeconds` is the smallest TTL of the records used. When no server answers: a DnsError "timeout" if
  * every one was silent, else "error", naming each and why. Without `udp`, every question
  * goes over TCP.
  *
