@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pidListeningOn, RssSampler, rssKiB, startTlsOrigins, type TlsOrigins } from "../../scripts/bench/decrypt-memory.ts";
 import { runtimeName } from "../helpers/runtime.ts";
+import { parsePrometheusText } from "../metrics/_prom-text.ts";
 import { makeTestPki, type TestPki } from "./support/certs.ts";
 import { curl } from "./support/curl.ts";
 import { cliCommand, type GatewayProcess, startGateway } from "./support/gateway.ts";
@@ -27,7 +28,7 @@ import { run } from "./support/run.ts";
  * falling inside the measured body). So on Deno the two parts are bounded apart, from the
  * gateway's `process_resident_memory_bytes` and `tollgate_js_heap_size_bytes` read together:
  * memory outside the JavaScript heap, where bodies and TLS records live (with enc-out.ts,
- * 2.6-8.7 MiB over 9 runs; without it 53.6-61.3 over 3, a body held whole 256), and the heap
+ * 2.6-8.7 MiB over 9 runs; without it 53.6-64.3 over 4, a body held whole 256), and the heap
  * itself (6.0-13.0 MiB; 48 is V8's young generation at its largest plus the old space's
  * first growth, far below a body held in the heap).
  */
@@ -55,11 +56,10 @@ type MemoryReading = { readonly rss: number; readonly heap: number };
 
 /** Samples a gateway's resident memory and JavaScript heap size together, from its `/metrics`, until stopped. */
 class HeapSampler {
+  readonly #url: string;
   readonly #samples: MemoryReading[] = [];
   readonly #done: Promise<void>;
   #stopped = false;
-
-  readonly #url: string;
 
   constructor(metricsUrl: string, intervalMs = 100) {
     this.#url = metricsUrl;
@@ -73,8 +73,8 @@ class HeapSampler {
 
   /** One reading: resident memory and heap size, MiB. */
   async sample(): Promise<MemoryReading> {
-    const text = await (await fetch(this.#url, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
-    const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]) / 2 ** 20;
+    const families = parsePrometheusText(await (await fetch(this.#url, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text());
+    const read = (name: string) => (families.get(name)?.samples[0]?.value ?? Number.NaN) / 2 ** 20;
     return { rss: read("process_resident_memory_bytes"), heap: read("tollgate_js_heap_size_bytes") };
   }
 
