@@ -186,9 +186,11 @@ export async function relayDecryptedHttp(
         if (e instanceof UrlRefusalError) return await deny(e.decision, e.status);
         // A kept-alive upstream may have closed (FIN) or been reset (RST) just as we reused it:
         // retry once on a fresh connection, but only for a request without a body (nothing of
-        // it was consumed), and after a reset only an idempotent one (it may have arrived).
-        const lostReused = reused && isConnectionError(e) && isIdempotent(head.method);
-        if ((e instanceof UpstreamClosedError || lostReused) && attempt === 0 && framing.kind === "none") continue;
+        // it was consumed), and after a reset only an idempotent one (it may have arrived). A
+        // connection opened for this request is no such race: the origin saw it and went away,
+        // and a proxy must not send it again (RFC 9110 §9.2.2).
+        const lostReused = reused && (e instanceof UpstreamClosedError || (isConnectionError(e) && isIdempotent(head.method)));
+        if (lostReused && attempt === 0 && framing.kind === "none") continue;
         if (e instanceof ExchangeAbortedError) {
           // the client already got the origin's status and some bytes: log those
           if (e.cause instanceof UrlRefusalError) decided(e.cause.decision); // cut off at a body limit

@@ -287,8 +287,11 @@ export async function forwardReverse(
       up.conn.close();
       up = undefined;
       if (e instanceof ExchangeAbortedError) return { kind: "aborted", error: e, backend: name };
-      // Lost before any answer, a request without a body may be sent again: after the backend
-      // closed without a word (it took nothing), or for an idempotent method after a reset.
+      // Lost before any answer, a request without a body may be sent again: on a kept-alive
+      // connection after the backend closed it without a word (the race of reuse: it took
+      // nothing), or for an idempotent method after a reset. A fresh connection lost is no
+      // such race: the backend may have acted on the request, so only an idempotent one goes
+      // to another backend (RFC 9110 §9.2.2).
       const beforeAnswer = !(e instanceof HttpParseError || e instanceof FlowTimeoutError);
       const resendable = beforeAnswer && req.framing.kind === "none" && (e instanceof UpstreamClosedError || isIdempotent(req.head.method));
       if (resendable && reused && !retriedStale) {
@@ -298,12 +301,13 @@ export async function forwardReverse(
       }
       if (resendable && !reused) {
         // a fresh connection lost: the backend is failing (it counts toward its ejection);
-        // the request goes to another backend, each at most once (a pool of one: once more)
+        // an idempotent request goes to another backend, each at most once (a pool of one:
+        // once more)
         if (req.pool.pool.connectFailed(backend, errorText(e))) {
           log(`backend ${name} of pool "${req.pool.pool.id}" ejected for ${ejectSeconds(req.pool)} s: ${errorText(e)}`);
         }
         lost.add(backend.index);
-        if (lost.size < req.pool.pool.backends.length || attempt === 0) continue;
+        if (isIdempotent(req.head.method) && (lost.size < req.pool.pool.backends.length || attempt === 0)) continue;
       }
       if (e instanceof FlowTimeoutError) {
         return { kind: "failed", status: 504, message: `Backend ${name} did not answer within ${req.pool.timeoutMs} ms`, proxyError: "connection_timeout", backend: name };

@@ -249,6 +249,27 @@ describe("reverse flow: backend connections shared across clients", () => {
     });
   });
 
+  it("a body-less POST a backend reads and closes on without a word (fresh connection): 502, no other backend sees it; the backend still counts a failure", async () => {
+    await withHarness({}, async (h) => {
+      const seen: string[] = [];
+      for (const address of ["10.0.0.1", "10.0.0.2"]) {
+        h.origin(address, 80, async (o) => {
+          seen.push(`${address} ${(await o.readHead()).startLine}`);
+          await o.end(); // acted on it, then went away: not the race of a reused connection
+          await o.readToEndOrReset();
+        });
+      }
+      const logs: string[] = [];
+      const s = state([route("a", ["a.test"], "p")], { p: { backends: ["http://10.0.0.1", "http://10.0.0.2"], ejectAfterFailures: 1 } }, logs);
+      const { c, done } = open(h, s);
+      await c.write("POST /pay?to=bob HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      assert.equal((await readResponse(c)).head.status, 502);
+      await close(c, done);
+      assert.equal(seen.length, 1, `sent once, got ${JSON.stringify(seen)}`);
+      assert.match(logs.join("\n"), /ejected for 60 s: /);
+    });
+  });
+
   it("client-hash: each original client (behind a trusted proxy too) always reaches its own backend", async () => {
     await withHarness({}, async (h) => {
       numberedBackends(h);
