@@ -15,7 +15,7 @@ import type { RequestHead } from "../protocol/http-request-head.ts";
 import { backendName, dialBackend } from "../reverse/dial.ts";
 import { FORWARDING_FIELDS, forwardedHeaders, forwardedUserValue, IDENTITY_FIELDS, OVERRIDE_FIELDS, withoutFields, withoutLookalikes } from "../reverse/forwarded.ts";
 import { REQUEST_ID_FIELD } from "../reverse/request-id.ts";
-import { applyHeaderEdits, type HeaderEditsConfig, isNoop } from "../protocol/header-edits.ts";
+import { applyHeaderEdits, editedNames, type HeaderEditsConfig, isNoop } from "../protocol/header-edits.ts";
 import { idleKey, type PoolRuntime } from "../reverse/listener-state.ts";
 import type { Backend } from "../reverse/pool.ts";
 import type { CompiledRoute } from "../reverse/routes.ts";
@@ -145,8 +145,7 @@ const TRAILER_DROPPED: readonly string[] = [...FORWARDING_FIELDS, ...IDENTITY_FI
  * the route removed or set. (The exchange has dropped those no trailer may carry.)
  */
 function backendTrailers(trailers: HeaderList, edits: HeaderEditsConfig, trusted: boolean): HeaderList {
-  const edited = [...edits.remove, ...edits.set.map(([n]) => n), ...edits.add.map(([n]) => n)].map((n) => n.toLowerCase());
-  const dropped = [...TRAILER_DROPPED, ...(trusted ? [] : OVERRIDE_FIELDS), ...edited];
+  const dropped = [...TRAILER_DROPPED, ...(trusted ? [] : OVERRIDE_FIELDS), ...editedNames(edits)];
   return withoutFields(trailers, dropped);
 }
 

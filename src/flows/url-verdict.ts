@@ -7,11 +7,12 @@ import type { Host, UrlDecision, UrlPolicy } from "../policy/types.ts";
 import type { Who } from "../policy/scope.ts";
 import { decideResponse } from "../policy/response-types.ts";
 import type { BodyFraming } from "../protocol/body-framing.ts";
-import { applyHeaderEdits } from "../protocol/header-edits.ts";
+import { applyHeaderEdits, editedNames, NO_EDITS } from "../protocol/header-edits.ts";
 import type { HeaderList } from "../protocol/http-headers.ts";
 import { requestOverrides } from "../protocol/request-overrides.ts";
 import type { ResponseHead } from "../protocol/http-response-head.ts";
 import { declaredMediaTypes } from "../protocol/media-type.ts";
+import { OVERRIDE_FIELDS, withoutFields } from "../reverse/forwarded.ts";
 import { compileUrlRules } from "../policy/url-rules.ts";
 import type { FlowContext } from "./context.ts";
 import type { BodyLimit, ExchangeOptions } from "./http-exchange.ts";
@@ -76,8 +77,9 @@ function withoutExtras(d: UrlDecision): UrlDecision {
 
 /**
  * The exchange options for a request the url rules allowed: the deciding rule's header edits
- * and body limits and, when rules with `responseTypes` matched the request ahead of it, the
- * check of the response's type. A response rule that allows is told to `byResponse` (the
+ * (applied to the fields; the names it edits dropped from trailers, with the override
+ * fields) and body limits and, when rules with `responseTypes` matched the request ahead of
+ * it, the check of the response's type. A response rule that allows is told to `byResponse` (the
  * request's line names it); one that denies, and a body over a limit, are thrown as
  * {@link UrlRefusalError}. A response without content and without Content-Type (204, 304,
  * an empty redirect, a HEAD answer without one) is not checked.
@@ -86,7 +88,12 @@ export function urlExchangeOptions(decision: UrlDecision, byResponse: (d: UrlDec
   const { requestHeaders: up, responseHeaders: down } = decision;
   const checked = decision.byResponse !== undefined || decision.byResponseOther !== undefined;
   const limits = bodyLimits(decision);
+  // the trailers of a chunked request go on after the head was judged and edited: none may
+  // name a method or path, nor bring the client's own value of a field the rule edits (an
+  // origin that merges trailers into the fields would take them for the request's own)
+  const dropped = [...OVERRIDE_FIELDS, ...editedNames(up ?? NO_EDITS)];
   return {
+    requestTrailers: (t: HeaderList) => withoutFields(t, dropped),
     ...(limits ? { bodyLimits: limits } : {}),
     ...(up ? { requestHeaders: (h: HeaderList) => applyHeaderEdits(h, up) } : {}),
     ...(down ? { responseHeaders: (h: HeaderList) => applyHeaderEdits(h, down) } : {}),

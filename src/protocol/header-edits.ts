@@ -56,6 +56,11 @@ export function isNoop(edits: HeaderEditsConfig): boolean {
   return edits.remove.length === 0 && edits.set.length === 0 && edits.add.length === 0;
 }
 
+/** The field names `edits` removes, sets or adds (lower case): a client's own must not reach the peer in trailers either. */
+export function editedNames(edits: HeaderEditsConfig): string[] {
+  return [...edits.remove, ...edits.set.map(([n]) => n), ...edits.add.map(([n]) => n)].map((n) => n.toLowerCase());
+}
+
 /**
  * Applies `edits` to `headers`: every `remove` name is deleted, each `set` replaces all lines
  * of its name with one, each `add` appends a line.
