@@ -13,7 +13,7 @@ import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { UrlDecision } from "../policy/types.ts";
 import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
-import { ExchangeAbortedError, UpstreamClosedError } from "./exchange-errors.ts";
+import { ExchangeAbortedError, sentBefore, UpstreamClosedError } from "./exchange-errors.ts";
 import { exchange } from "./http-exchange.ts";
 import { nextRequest } from "./next-request.ts";
 import { requestRecord } from "./request-record.ts";
@@ -183,6 +183,12 @@ export async function relayDecryptedHttp(
         up?.close();
         up = undefined;
         uR = undefined;
+        // what went up before the failure (a body the origin took) is logged all the same
+        const sent = sentBefore(e);
+        req.bytesUp += sent.bytesUp;
+        req.bytesDown += sent.bytesDown;
+        bytesUp += sent.bytesUp;
+        bytesDown += sent.bytesDown;
         if (e instanceof UrlRefusalError) return await deny(e.decision, e.status);
         // A kept-alive upstream may have closed (FIN) or been reset (RST) just as we reused it:
         // retry once on a fresh connection, but only for a request without a body (nothing of
@@ -196,8 +202,8 @@ export async function relayDecryptedHttp(
           if (e.cause instanceof UrlRefusalError) decided(e.cause.decision); // cut off at a body limit
           req.status = e.sent.status;
           req.headerMs = e.sent.headerAt === null ? null : e.sent.headerAt - started;
-          req.bytesUp = e.sent.bytesUp;
-          req.bytesDown = e.sent.bytesDown;
+          req.bytesUp += e.sent.bytesUp;
+          req.bytesDown += e.sent.bytesDown;
           bytesUp += e.sent.bytesUp;
           bytesDown += e.sent.bytesDown;
           logRequest(true, errorText(e));
@@ -220,8 +226,8 @@ export async function relayDecryptedHttp(
     }
     req.status = result.status;
     req.headerMs = result.headerAt - started;
-    req.bytesUp = result.bytesUp;
-    req.bytesDown = result.bytesDown;
+    req.bytesUp += result.bytesUp;
+    req.bytesDown += result.bytesDown;
     bytesUp += result.bytesUp;
     bytesDown += result.bytesDown;
     logRequest(log);

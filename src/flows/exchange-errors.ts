@@ -1,8 +1,9 @@
 /**
  * The failures of one forwarded HTTP exchange (`exchange()` in `http-exchange.ts`) that its
- * callers answer differently from others.
+ * callers answer differently from others, and what a failed attempt had sent.
  * @module
  */
+import type { ByteCounts } from "./exchange-meter.ts";
 
 /**
  * Thrown for failures after the final response's head went out, and when the client reset
@@ -36,4 +37,22 @@ export class ExchangeAbortedError extends Error {
 /** The upstream ended the connection without a response (a reused keep-alive connection may do so). */
 export class UpstreamClosedError extends Error {
   override name = "UpstreamClosedError";
+}
+
+const NOTHING: ByteCounts = Object.freeze({ bytesUp: 0, bytesDown: 0 });
+const sentBy = new WeakMap<object, ByteCounts>();
+
+/** Records what the exchange attempt that throws `e` before any final answer had sent. */
+export function noteSent(e: unknown, sent: ByteCounts): void {
+  if (typeof e === "object" && e !== null) sentBy.set(e, sent);
+}
+
+/**
+ * What the exchange attempt that threw `e` before a final answer had sent: its request head
+ * and whatever of the body reached the upstream, and any interim answers to the client. It
+ * counts in the logs (a body an origin took is an upload, also when its answer then failed).
+ * Nothing for an error not thrown by an exchange.
+ */
+export function sentBefore(e: unknown): ByteCounts {
+  return (typeof e === "object" && e !== null ? sentBy.get(e) : undefined) ?? NOTHING;
 }

@@ -10,10 +10,10 @@ export interface ByteCounts {
  * move. The open-connections view reads it, so a long download or a WebSocket shows its
  * bytes while it runs, not only once it is over.
  *
- * An exchange counts in only what its caller logs: its result, or the part an
- * ExchangeAbortedError says got through; an attempt that failed before any answer
- * (and is retried or answered with an error page) counts nothing. So the view never
- * shows more than the flow line then says.
+ * An exchange counts in what its caller logs: its result, the part an ExchangeAbortedError
+ * says got through, or what an attempt that failed before any answer (and is retried or
+ * answered with an error page) had sent (`sentBefore`). So the view never shows more than
+ * the flow line then says.
  */
 export class ExchangeMeter {
   #bytesUp = 0;
@@ -25,7 +25,7 @@ export class ExchangeMeter {
     this.#current = counts;
   }
 
-  /** The exchange ended; `moved` is what it counts for (none when it failed before an answer). */
+  /** The exchange ended; `moved` is what it counts for. */
   ended(moved?: ByteCounts): void {
     this.#current = undefined;
     if (moved === undefined) return;

@@ -13,7 +13,7 @@ import { IdleDeadline } from "./idle-deadline.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { readHead } from "./read-head.ts";
-import { ExchangeAbortedError, UpstreamClosedError } from "./exchange-errors.ts";
+import { ExchangeAbortedError, noteSent, UpstreamClosedError } from "./exchange-errors.ts";
 import { splice } from "./splice.ts";
 
 /** Both ends of one HTTP/1.1 hop: the client side and the upstream side, each with its reader. */
@@ -97,7 +97,7 @@ const COALESCE_MAX_BYTES = 16 * 1024;
  * Errors before the final response's head reached the client are thrown as they are: the
  * caller can still answer, also after interim 1xx responses (RFC 9110 §15.2), so a client
  * that got a 100 Continue and then lost its origin gets a 502, not a dropped connection.
- * Later ones are thrown as ExchangeAbortedError.
+ * What the attempt had sent is `sentBefore(e)`. Later ones are thrown as ExchangeAbortedError.
  */
 export async function exchange(
   hop: HttpHop,
@@ -312,6 +312,9 @@ export async function exchange(
       const message = clientGone ? "Client reset the connection before the response was complete" : e instanceof Error ? e.message : String(e);
       throw new ExchangeAbortedError(502, message, sent, { cause: e, clientReset: clientGone });
     }
+    // the caller can still answer; what went up (a body the upstream took) counts all the same
+    moved = counts();
+    noteSent(e, moved);
     throw e;
   } finally {
     settled = true;

@@ -11,7 +11,7 @@ import { decideUrl, UrlRefusalError, urlExchangeOptions } from "./url-verdict.ts
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { errorText, type FlowState } from "./flow-state.ts";
-import { ExchangeAbortedError, UpstreamClosedError } from "./exchange-errors.ts";
+import { ExchangeAbortedError, sentBefore, UpstreamClosedError } from "./exchange-errors.ts";
 import { exchange } from "./http-exchange.ts";
 import { connectUpstream, guardLiteral, noteUpstream, noteUpstreamError, parentFor, UpstreamError } from "./upstream.ts";
 import { dialParent, openParentTunnel, type ParentProxy } from "../parent/tunnel.ts";
@@ -209,6 +209,10 @@ export async function forwardHttp(
       return { next: "continue", upstream: result.keepUpstream ? up : undefined };
     } catch (e) {
       up.conn.close();
+      // what went up before the failure (a body the origin took) is logged all the same
+      const sent = sentBefore(e);
+      r.bytesUp += sent.bytesUp;
+      r.bytesDown += sent.bytesDown;
       if (e instanceof UrlRefusalError) {
         flow.urlDecided(e.decision);
         await denyRequest(client, src, head, ctx, flow, blockInfo(flow, host, authority.port, url, e.decision), e.status);

@@ -22,13 +22,13 @@ import type { CompiledRoute } from "../reverse/routes.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { errorText } from "./flow-state.ts";
-import { ExchangeAbortedError, UpstreamClosedError } from "./exchange-errors.ts";
+import { ExchangeAbortedError, sentBefore, UpstreamClosedError } from "./exchange-errors.ts";
 import { exchange, type ExchangeResult } from "./http-exchange.ts";
 import { UpstreamError } from "./upstream.ts";
 import { connectionBoundAuth } from "../protocol/connection-auth.ts";
 import { isIdempotent } from "../protocol/idempotent.ts";
 import { proxyHeader, type ProxyProtocolVersion } from "../protocol/proxy-header-write.ts";
-import type { ExchangeMeter } from "./exchange-meter.ts";
+import type { ByteCounts, ExchangeMeter } from "./exchange-meter.ts";
 
 /**
  * A backend connection kept open between requests of one client connection; when the client
@@ -94,13 +94,17 @@ export interface ReverseRequest {
   readonly meter?: ExchangeMeter;
 }
 
-/** How the request went. */
-export type ForwardResult =
+/**
+ * How the request went; `earlier` is what attempts that failed before an answer had sent
+ * (their heads, a body a backend took), logged with the request.
+ */
+export type ForwardResult = { readonly earlier: ByteCounts } & (
   | { readonly kind: "done"; readonly result: ExchangeResult; readonly backend: KeptBackend }
   /** Nothing was sent to the client yet: answer `status` with `message`. */
   | { readonly kind: "failed"; readonly status: number; readonly message: string; readonly proxyError?: string; readonly backend?: string }
   /** The response had started: the client connection must be closed. */
-  | { readonly kind: "aborted"; readonly error: ExchangeAbortedError; readonly backend: string };
+  | { readonly kind: "aborted"; readonly error: ExchangeAbortedError; readonly backend: string }
+);
 
 /**
  * Request fields for the backend: hop-by-hop fields removed (and the fields a client's
@@ -255,13 +259,14 @@ export async function forwardReverse(
   /** Backends (indexes) that lost this request on a fresh connection: the next try goes elsewhere. */
   const lost = new Set<number>();
   let retriedStale = false;
+  const earlier = { bytesUp: 0, bytesDown: 0 };
   for (let attempt = 0; ; attempt++) {
     if (!up) {
       // a retry takes a new connection (another idle one may be as stale), to a backend that
       // has not lost this request yet while there is one
       const skip = lost.size < req.pool.pool.backends.length ? lost : new Set<number>();
       const c = await connectPool(ctx, req.pool, log, attempt > 0, skip, req.clientKey, req.client);
-      if (!("conn" in c)) return { kind: "failed", status: c.status, message: c.message, proxyError: c.proxyError };
+      if (!("conn" in c)) return { kind: "failed", status: c.status, message: c.message, proxyError: c.proxyError, earlier };
       up = c;
     }
     if (bound) up.pinned = true;
@@ -279,13 +284,15 @@ export async function forwardReverse(
         options,
       );
       up.served += 1;
-      return { kind: "done", result, backend: up };
+      return { kind: "done", result, backend: up, earlier };
     } catch (e) {
       const reused = up.served > 0;
       const backend = up.backend;
       up.conn.close();
       up = undefined;
-      if (e instanceof ExchangeAbortedError) return { kind: "aborted", error: e, backend: name };
+      if (e instanceof ExchangeAbortedError) return { kind: "aborted", error: e, backend: name, earlier };
+      earlier.bytesUp += sentBefore(e).bytesUp;
+      earlier.bytesDown += sentBefore(e).bytesDown;
       // Lost before any answer, a request without a body may be sent again: on a kept-alive
       // connection after the backend closed it without a word (the race of reuse: it took
       // nothing), or for an idempotent method after a reset. A fresh connection lost is no
@@ -309,13 +316,13 @@ export async function forwardReverse(
         if (isIdempotent(req.head.method) && (lost.size < req.pool.pool.backends.length || attempt === 0)) continue;
       }
       if (e instanceof FlowTimeoutError) {
-        return { kind: "failed", status: 504, message: `Backend ${name} did not answer within ${req.pool.timeoutMs} ms`, proxyError: "connection_timeout", backend: name };
+        return { kind: "failed", status: 504, message: `Backend ${name} did not answer within ${req.pool.timeoutMs} ms`, proxyError: "connection_timeout", backend: name, earlier };
       }
       const status = e instanceof HttpParseError ? e.status : 502;
       // a 4xx is the client's request body at fault (malformed, or it stopped arriving:
       // the backend's answer fails with 502): nothing the backend did, nor a name to show it
       const message = status < 500 ? errorText(e) : `Backend ${name}: ${errorText(e)}`;
-      return { kind: "failed", status, message, backend: name };
+      return { kind: "failed", status, message, backend: name, earlier };
     } finally {
       req.pool.pool.ended(inFlight);
     }

@@ -312,6 +312,11 @@ export async function serveReverseHttp(
       reuse,
       state.log,
     );
+    // what attempts that failed before an answer sent (a body a backend took) is logged too
+    req.bytesUp += outcome.earlier.bytesUp;
+    req.bytesDown += outcome.earlier.bytesDown;
+    bytesUp += outcome.earlier.bytesUp;
+    bytesDown += outcome.earlier.bytesDown;
     if (outcome.kind === "failed") {
       if (outcome.backend) {
         req.reason += ` (backend ${outcome.backend})`;
@@ -323,8 +328,8 @@ export async function serveReverseHttp(
       const e = outcome.error;
       req.status = e.sent.status;
       req.headerMs = e.sent.headerAt === null ? null : e.sent.headerAt - started;
-      req.bytesUp = e.sent.bytesUp;
-      req.bytesDown = e.sent.bytesDown;
+      req.bytesUp += e.sent.bytesUp;
+      req.bytesDown += e.sent.bytesDown;
       req.reason += ` (backend ${outcome.backend})`;
       req.backend = outcome.backend;
       bytesUp += e.sent.bytesUp;
@@ -337,8 +342,8 @@ export async function serveReverseHttp(
     r.resolved = backend.address;
     req.status = result.status;
     req.headerMs = result.headerAt - started;
-    req.bytesUp = result.bytesUp;
-    req.bytesDown = result.bytesDown;
+    req.bytesUp += result.bytesUp;
+    req.bytesDown += result.bytesDown;
     req.reason += ` (backend ${backend.backend.url})`;
     req.backend = backendName(backend.backend);
     bytesUp += result.bytesUp;
