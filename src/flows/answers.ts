@@ -8,6 +8,8 @@ import type { FlowState } from "./flow-state.ts";
 /** How long, and how much, we keep reading a client after answering an error before closing. */
 const LINGER_MS = 2000;
 const LINGER_BYTES = 1 << 20;
+/** How long a client may take to accept an error answer or block page before it is cut off. */
+const ANSWER_WRITE_MS = 10_000;
 
 const REASONS: Record<number, string> = {
   400: "Bad Request",
@@ -68,15 +70,31 @@ export async function answerAndClose(client: Conn, src: ConnReader, status: numb
   await sendAndClose(client, src, errorAnswer(status, message, options));
 }
 
-/** Writes a complete answer, half-closes, and closes after a bounded linger. Never throws. */
-export async function sendAndClose(client: Conn, src: ConnReader, answer: Uint8Array): Promise<void> {
+/**
+ * Writes a complete answer, half-closes, and closes after a bounded linger. Never throws. A
+ * client that does not take the answer within `writeMs` (it stopped reading: a block page
+ * too big for what its buffers still hold) is cut off then.
+ */
+export async function sendAndClose(client: Conn, src: ConnReader, answer: Uint8Array, writeMs: number = ANSWER_WRITE_MS): Promise<void> {
   const w = client.writable.getWriter();
-  try {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      client.close();
+      resolve();
+    }, writeMs);
+  });
+  const sent = (async () => {
     await w.write(answer);
     await w.close();
+  })();
+  sent.catch(() => {}); // client already gone (or cut off above)
+  try {
+    await Promise.race([sent, stalled]);
   } catch {
     // client already gone
   } finally {
+    clearTimeout(timer);
     w.releaseLock();
   }
   await lingerClose(client, src);

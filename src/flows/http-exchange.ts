@@ -9,7 +9,7 @@ import { relayBody } from "./body-relay.ts";
 import { allowedTrailers } from "../protocol/trailer-fields.ts";
 import { HttpParseError } from "../protocol/http-errors.ts";
 import type { ByteCounts, ExchangeMeter } from "./exchange-meter.ts";
-import { IdleDeadline } from "./idle-deadline.ts";
+import { deadline, IdleDeadline } from "./idle-deadline.ts";
 import type { ConnReader } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
 import { readHead } from "./read-head.ts";
@@ -127,6 +127,12 @@ export async function exchange(
     hop.client.close();
     hop.upstream.close();
   };
+  // Every write has the body relays' idle bound: a peer that stops reading (a client that
+  // pipelines requests and never reads the answers) must not hold both connections forever.
+  // A stalled write towards the client ends both; one towards the upstream ends the upstream
+  // (the client can still be told: 504).
+  const toClient = <T>(p: Promise<T>): Promise<T> => (idle > 0 ? deadline(p, idle, stall) : p);
+  const toUpstream = <T>(p: Promise<T>): Promise<T> => (idle > 0 ? deadline(p, idle, () => hop.upstream.close()) : p);
   const requestLimit = options.bodyLimits?.request;
   if (requestLimit !== undefined && reqFraming.kind === "length" && reqFraming.length > requestLimit.bytes) throw requestLimit.exceeded(reqFraming.length);
   const upW = hop.upstream.writable.getWriter();
@@ -175,7 +181,7 @@ export async function exchange(
     const wholeReq = reqFraming.kind === "length" && reqFraming.length > 0 && reqFraming.length <= COALESCE_MAX_BYTES
       ? hop.clientReader.takeBuffered(reqFraming.length, out)
       : undefined;
-    await upW.write(wholeReq ?? out);
+    await toUpstream(upW.write(wholeReq ?? out));
     bytesUp += out.byteLength;
     if (wholeReq) upProgress.bytes = wholeReq.byteLength - out.byteLength;
     // The request body goes up while we wait for the response: a client sending
@@ -213,7 +219,7 @@ export async function exchange(
       // RFC 9110 §15.2: no interim response to an HTTP/1.0 client
       if (head.version === "HTTP/1.0") continue;
       const info = serializeResponseHead({ version: "HTTP/1.1", status: res.status, reason: res.reason, headers: stripHopByHop(res.headers) });
-      await cW.write(info);
+      await toClient(cW.write(info));
       bytesDown += info.byteLength;
     }
     if (res.status === 101 && upgrade === undefined) {
@@ -271,7 +277,7 @@ export async function exchange(
     const wholeRes = !tunnel && resFraming.kind === "length" && resFraming.length <= COALESCE_MAX_BYTES
       ? hop.upstreamReader.takeBuffered(resFraming.length, resHead)
       : undefined;
-    await cW.write(wholeRes ?? resHead);
+    await toClient(cW.write(wholeRes ?? resHead));
     bytesDown += resHead.byteLength;
     if (tunnel) {
       await upload;
@@ -279,7 +285,7 @@ export async function exchange(
       cW.releaseLock();
       const upRest = hop.upstreamReader.release();
       restDown = upRest?.byteLength ?? 0; // the Conn may free `upRest` once written
-      if (upRest) await writeAll(hop.client, upRest);
+      if (upRest) await toClient(writeAll(hop.client, upRest));
       const result = await splice(ctx.runtime, hop.client, hop.upstream, {
         headA: hop.clientReader.release(),
         idleTimeoutMs: idle,
@@ -302,7 +308,7 @@ export async function exchange(
     } else {
       await upload;
     }
-    if (!keepClient) await cW.close().catch(() => {});
+    if (!keepClient) await toClient(cW.close()).catch(() => {});
     moved = counts();
     return { status: res.status, ...moved, keepClient, keepUpstream, headerAt: finalAt };
   } catch (e) {
