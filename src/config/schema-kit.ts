@@ -99,6 +99,15 @@ export const id = checkedString(ID_WHAT, (text) => (ID_RE.test(text) ? undefined
 /** Client addresses: IP addresses or CIDRs ("10.0.0.0/8", "2001:db8::/32", "192.0.2.7"). */
 export const cidrList = v.array(checkedString("an IP address or CIDR", cidrError), expected("an array of CIDRs"));
 
+/**
+ * `schema` (an array of a rule's conditions) refusing an empty list: a condition list that
+ * names nothing must not be read as no condition (matching anyone), nor silently match no
+ * one. `field` is the key, for the message.
+ */
+export function nonEmpty<const TSchema extends v.GenericSchema<unknown, readonly unknown[]>>(schema: TSchema, field: string) {
+  return v.pipe(schema, v.check((list) => list.length > 0, `expected at least one entry (an empty list names no one and nothing: leave "${field}" out to match any)`));
+}
+
 /** `true` or `false`. */
 export const boolean = v.boolean(expected("true or false"));
 

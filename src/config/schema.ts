@@ -14,7 +14,7 @@ import { mediaRangeError } from "../policy/response-types.ts";
 import { methodError } from "../policy/url-rules.ts";
 import { POLICY_MODES } from "../policy/scope.ts";
 import { HOST_LIST_FORMATS } from "../policy/host-list.ts";
-import { boolean, checkedString, cidrList, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
+import { boolean, checkedString, cidrList, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, nonEmpty, object, ownString, unique } from "./schema-kit.ts";
 import { listenersSchema } from "./schema-listener.ts";
 import { ruleGroupsExist, ruleHostListsExist, ruleListenersExist, ruleUsersExist } from "./rule-names.ts";
 import { listenAddressError } from "./listen.ts";
@@ -52,11 +52,11 @@ const scheduleSchema = v.pipe(
 
 const ruleSchema = object({
   id: v.optional(ruleId),
-  hosts: v.optional(hostsSchema),
-  hostRegex: v.optional(v.array(checkedString("a regular expression", regexError), expected("an array of regular expressions"))),
+  hosts: v.optional(nonEmpty(hostsSchema, "hosts")),
+  hostRegex: v.optional(nonEmpty(v.array(checkedString("a regular expression", regexError), expected("an array of regular expressions")), "hostRegex")),
   /** Names of `policy.hostLists`: the rule also matches a host a pattern of one of them matches. */
-  hostLists: v.optional(v.array(v.string(expected("a host list name")), expected("an array of host list names"))),
-  ports: v.optional(
+  hostLists: v.optional(nonEmpty(v.array(v.string(expected("a host list name")), expected("an array of host list names")), "hostLists")),
+  ports: v.optional(nonEmpty(
     v.array(
       v.pipe(
         v.custom<number | string>((x) => typeof x === "number" || typeof x === "string", expected('a port 1-65535 or a range "lo-hi"')),
@@ -64,19 +64,21 @@ const ruleSchema = object({
       ),
       expected("an array of ports"),
     ),
-  ),
-  clients: v.optional(cidrList),
+    "ports",
+  )),
+  clients: v.optional(nonEmpty(cidrList, "clients")),
   /** Listener names (each must name a listener); the rule applies only to connections on them. */
-  listeners: v.optional(v.array(v.string(expected("a listener name")), expected("an array of listener names"))),
+  listeners: v.optional(nonEmpty(v.array(v.string(expected("a listener name")), expected("an array of listener names")), "listeners")),
   /** Flow modes; the rule applies only to connections in them. */
-  modes: v.optional(
+  modes: v.optional(nonEmpty(
     v.array(
       v.picklist(POLICY_MODES, expected(`one of ${POLICY_MODES.map((m) => JSON.stringify(m)).join(", ")}`)),
       expected("an array of modes"),
     ),
-  ),
+    "modes",
+  )),
   /** Authenticated proxy users (each must be a proxyAuth user); the rule applies only to their flows. */
-  users: v.optional(v.array(v.string(expected("a user name")), expected("an array of user names"))),
+  users: v.optional(nonEmpty(v.array(v.string(expected("a user name")), expected("an array of user names")), "users")),
   /** Groups of proxy users (local users' groups, or the directory's); with `users`: a user named or a member. */
   groups: v.optional(groupsSchema),
   /** When the rule applies: days of the week and a time of day in a time zone. */
@@ -117,15 +119,15 @@ const addressGuardSchema = object({
 /** A per-request rule for decrypted traffic (see `compileUrlRules`). */
 const urlRuleSchema = v.pipe(object({
   id: ruleId,
-  hosts: v.optional(hostsSchema),
+  hosts: v.optional(nonEmpty(hostsSchema, "hosts")),
   /** Names of `policy.hostLists`, as for connection rules. */
-  hostLists: v.optional(v.array(v.string(expected("a host list name")), expected("an array of host list names"))),
-  paths: v.optional(v.array(checkedString('a path starting with "/"', pathPatternError), expected("an array of path patterns"))),
+  hostLists: v.optional(nonEmpty(v.array(v.string(expected("a host list name")), expected("an array of host list names")), "hostLists")),
+  paths: v.optional(nonEmpty(v.array(checkedString('a path starting with "/"', pathPatternError), expected("an array of path patterns")), "paths")),
   /** False: `paths` match without regard to ASCII case (for origins such as IIS). */
   caseSensitive: v.optional(boolean),
-  methods: v.optional(v.array(checkedString('an uppercase HTTP method like "GET"', methodError), expected("an array of HTTP methods"))),
+  methods: v.optional(nonEmpty(v.array(checkedString('an uppercase HTTP method like "GET"', methodError), expected("an array of HTTP methods")), "methods")),
   /** Authenticated proxy users (each must be a proxyAuth user). */
-  users: v.optional(v.array(v.string(expected("a user name")), expected("an array of user names"))),
+  users: v.optional(nonEmpty(v.array(v.string(expected("a user name")), expected("an array of user names")), "users")),
   /** Groups of proxy users, as for connection rules. */
   groups: v.optional(groupsSchema),
   action,
@@ -140,7 +142,7 @@ const urlRuleSchema = v.pipe(object({
   /** When the rule applies, as for connection rules. */
   schedule: v.optional(scheduleSchema),
   /** Media types of the response (`"video/*"`): the rule is decided by the response's Content-Type. */
-  responseTypes: v.optional(v.array(checkedString('a media type like "video/*"', mediaRangeError), expected("an array of media types"))),
+  responseTypes: v.optional(nonEmpty(v.array(checkedString('a media type like "video/*"', mediaRangeError), expected("an array of media types")), "responseTypes")),
   /** An allow rule's limit on request bodies, in bytes (larger: 413). */
   maxRequestBytes: v.optional(integer(0, Number.MAX_SAFE_INTEGER)),
   /** An allow rule's limit on response bodies, in bytes (announced larger: 413; else cut off at the limit). */

@@ -149,7 +149,9 @@ function _list(rule: Record<string, unknown>, key: string, index: number): reado
   const v = rule[key];
   if (v === undefined) return undefined;
   if (!Array.isArray(v)) _fail(index, `.${key}`, `expected an array, got ${_show(v)}`);
-  return v.length === 0 ? undefined : v;
+  // an empty list names no one: never read as no condition (which would match anyone)
+  if (v.length === 0) _fail(index, `.${key}`, `expected at least one entry (leave "${key}" out to match any)`);
+  return v;
 }
 
 function _each<T>(list: readonly unknown[], index: number, key: string, parse: (item: string & number) => T): T[] {

@@ -71,7 +71,9 @@ function _list<T>(r: Record<string, unknown>, key: string, at: string, parse: (i
       fieldError(`${at}.${key}[${i}]`, (e as Error).message);
     }
   }
-  return out.length === 0 ? undefined : out;
+  // an empty list names nothing: never read as no condition (which would match any)
+  if (out.length === 0) fieldError(`${at}.${key}`, `expected at least one entry (leave "${key}" out to match any)`);
+  return out;
 }
 
 /**

@@ -378,13 +378,13 @@ describe("compilePolicy: index agrees with linear evaluation", () => {
   ];
   const hosts = [...names, "10.1.2.3", "10.9.9.9", "[::1]", "[::ffff:10.1.2.3]", "192.0.2.55", "127.1"];
   const rule = fc.record({
-    hosts: fc.option(fc.array(fc.constantFrom(...patterns), { maxLength: 3 }), { nil: undefined }),
-    hostRegex: fc.option(fc.array(fc.constantFrom("example\\.com", "[a-z]\\.example\\.com", ".*\\.net", "x\\..*"), { maxLength: 2 }), { nil: undefined }),
-    ports: fc.option(fc.array(fc.constantFrom<number | string>(80, 443, "8000-8100", "1-1000"), { maxLength: 2 }), { nil: undefined }),
-    clients: fc.option(fc.array(fc.constantFrom("10.0.0.0/8", "::1", "::/0", "192.0.2.0/24"), { maxLength: 2 }), { nil: undefined }),
-    listeners: fc.option(fc.array(fc.constantFrom("a", "b", "c"), { maxLength: 2 }), { nil: undefined }),
-    hostLists: fc.option(fc.array(fc.constantFrom("l1", "l2", "l3"), { maxLength: 2 }), { nil: undefined }),
-    modes: fc.option(fc.array(fc.constantFrom<PolicyMode>("explicit", "socks5", "transparent", "transparent-http", "reverse"), { maxLength: 2 }), { nil: undefined }),
+    hosts: fc.option(fc.array(fc.constantFrom(...patterns), { minLength: 1, maxLength: 3 }), { nil: undefined }),
+    hostRegex: fc.option(fc.array(fc.constantFrom("example\\.com", "[a-z]\\.example\\.com", ".*\\.net", "x\\..*"), { minLength: 1, maxLength: 2 }), { nil: undefined }),
+    ports: fc.option(fc.array(fc.constantFrom<number | string>(80, 443, "8000-8100", "1-1000"), { minLength: 1, maxLength: 2 }), { nil: undefined }),
+    clients: fc.option(fc.array(fc.constantFrom("10.0.0.0/8", "::1", "::/0", "192.0.2.0/24"), { minLength: 1, maxLength: 2 }), { nil: undefined }),
+    listeners: fc.option(fc.array(fc.constantFrom("a", "b", "c"), { minLength: 1, maxLength: 2 }), { nil: undefined }),
+    hostLists: fc.option(fc.array(fc.constantFrom("l1", "l2", "l3"), { minLength: 1, maxLength: 2 }), { nil: undefined }),
+    modes: fc.option(fc.array(fc.constantFrom<PolicyMode>("explicit", "socks5", "transparent", "transparent-http", "reverse"), { minLength: 1, maxLength: 2 }), { nil: undefined }),
     action: fc.constantFrom<"allow" | "deny">("allow", "deny"),
   });
   const scope = fc.record({

@@ -176,9 +176,9 @@ describe("compilePolicy: first match with scoped rules", () => {
     assert.equal(id(p, "x.example", "anything", "bogus"), "x");
     assert.equal(p.decide(q("x.example", "l", "transparent")).reason, 'rule "x" matched host pattern "x.example"');
   });
-  it("empty lists scope nothing", () => {
-    const p = policy([{ id: "x", hosts: ["x.example"], listeners: [], modes: [], action: "allow" }]);
-    assert.equal(id(p, "x.example"), "x");
+  it("an empty list is refused: it names no listener or mode, and must not match every one", () => {
+    assert.throws(() => policy([{ id: "x", hosts: ["x.example"], listeners: [], action: "allow" }]), /rules\[0\]\.listeners: expected at least one entry/);
+    assert.throws(() => policy([{ id: "x", hosts: ["x.example"], modes: [], action: "allow" }]), /rules\[0\]\.modes: expected at least one entry/);
   });
 });
 
