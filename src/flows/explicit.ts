@@ -3,6 +3,7 @@ import type { RequestHead } from "../protocol/http-request-head.ts";
 import { answerError } from "./answers.ts";
 import { userAgentOf } from "../log/user-agent.ts";
 import { uncheckedAnswer } from "../auth/proxy-auth.ts";
+import { checkedInForce } from "../auth/checked-in-force.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import { connectTunnel } from "./connect-tunnel.ts";
 import type { FlowContext } from "./context.ts";
@@ -97,7 +98,7 @@ async function serveHttp(client: Conn, ctx: FlowContext, transparentPort: number
       if (certificate) flow.recheck = () => certificate.revocation();
       const proxyAuth = transparentPort === undefined && byCertificate?.kind !== "user" ? ctx.proxyAuth?.() : undefined;
       if (proxyAuth) {
-        const auth = await proxyAuth.check(head.headers.get("proxy-authorization"), flow.clientIp);
+        const auth = await checkedInForce(proxyAuth, () => ctx.proxyAuth?.(), (a) => a.check(head.headers.get("proxy-authorization"), flow.clientIp));
         if (!auth.ok) {
           flow.record.decision = "deny";
           flow.record.rule = "proxy-auth";

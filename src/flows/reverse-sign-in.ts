@@ -7,6 +7,7 @@
 import { CERTIFICATE_RULE, uncheckedCertificateAnswer } from "../auth/certificate-sign-in.ts";
 import type { ConnectionCertificate } from "../auth/connection-certificate.ts";
 import { basicChallenge, uncheckedAnswer } from "../auth/proxy-auth.ts";
+import { checkedInForce } from "../auth/checked-in-force.ts";
 import type { HeaderList } from "../protocol/http-headers.ts";
 import type { ReverseListenerState } from "../reverse/listener-state.ts";
 import type { CompiledRoute } from "../reverse/routes.ts";
@@ -82,7 +83,9 @@ export async function routeUser(
     return whoMatches(auth.users, groups?.length ? groups : undefined, certified) ? { user: certified.user } : { refused: notListed(certified.user) };
   }
   const credentials = state.credentials();
-  const checked = credentials ? await credentials.check(headers.get("authorization"), "Authorization", clientIp) : { ok: false as const, reason: "no proxyAuth users" };
+  const checked = credentials
+    ? await checkedInForce(credentials, state.credentials, (c) => c.check(headers.get("authorization"), "Authorization", clientIp))
+    : { ok: false as const, reason: "no proxyAuth users" };
   const unchecked = uncheckedAnswer(checked);
   if (unchecked && !checked.ok) {
     return { refused: { status: unchecked.status, message: unchecked.message, end: unchecked.status === 503 ? "error" : "denied", headers: [["Retry-After", unchecked.retryAfter]], logReason: checked.reason } };

@@ -25,6 +25,7 @@ import {
 } from "../protocol/socks5.ts";
 import { basicAuthorization } from "../parent/tunnel.ts";
 import { uncheckedAnswer } from "../auth/proxy-auth.ts";
+import { checkedInForce } from "../auth/checked-in-force.ts";
 import { finishRefused, sendAndClose } from "./answers.ts";
 import { ConnReader, FlowTimeoutError } from "./conn-reader.ts";
 import type { FlowContext } from "./context.ts";
@@ -161,7 +162,7 @@ export async function handleSocks5(client: Conn, ctx: FlowContext): Promise<void
       }
       const result = credentials.user.includes(":")
         ? { ok: false as const, reason: `bad credentials for user ${JSON.stringify(credentials.user)}` }
-        : await auth.check(basicAuthorization(credentials.user, credentials.password), client.remote.address);
+        : await checkedInForce(auth, () => ctx.proxyAuth?.(), (a) => a.check(basicAuthorization(credentials.user, credentials.password), client.remote.address));
       if (!result.ok) {
         r.decision = "deny";
         r.rule = AUTH_RULE;
