@@ -114,6 +114,11 @@ export interface LiveState {
 export interface StartOptions extends FlowSinks {
   /** Reads a file named in the config (CA certificate and key, extra upstream CAs). */
   readonly readText: (path: string) => string;
+  /**
+   * The system's hosts file, answered before the system lookup (see `dns/hosts-file.ts`);
+   * default `/etc/hosts`, `null` for none (tests that must not depend on the machine's).
+   */
+  readonly hostsFile?: string | null;
   /** This host's interface addresses (a listener on 0.0.0.0/:: is reachable on all of them). */
   readonly localAddresses?: readonly string[];
   /** Addresses that must never be dialed by the proxy besides its own listeners (e.g. the admin API). */

@@ -38,6 +38,7 @@ import { type Accept, ListenerSet } from "./listener-set.ts";
 import type { Gateway, LiveState, ReloadOptions, ReloadResult, StartOptions } from "./gateway-api.ts";
 import { tunnelSlots } from "./tunnel-slots.ts";
 import { upstreamCaPems } from "./upstream-trust.ts";
+import { parseHostsFile } from "./dns/hosts-file.ts";
 import { clientTrustExpiry, loadClientTrusts } from "./reverse/client-trusts.ts";
 
 export type { Gateway, LiveState, ReloadOptions, ReloadResult, StartOptions } from "./gateway-api.ts";
@@ -51,8 +52,18 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const metrics = createGatewayMetrics(registry);
   if (runtime.process) registerProcessMetrics(registry, runtime.process);
   const feed = new FlowFeed();
+  /** The system's hosts file, read at start and by each reload (none, or unreadable: empty). */
+  const systemHostsText = () => {
+    if (options.hostsFile === null) return "";
+    try {
+      return options.readText(options.hostsFile ?? "/etc/hosts");
+    } catch {
+      return "";
+    }
+  };
   const dnsResolver = (dns: Config["dns"]) =>
     createResolver(dns, (name) => runtime.lookup(name), {
+      ...(dns.servers.length === 0 ? { hostsFile: parseHostsFile(systemHostsText()) } : {}),
       dial: dns.transport === "tls" ? dnsOverTls(runtime, dns.caFile ? [options.readText(dns.caFile)] : []) : (server, signal) => runtime.dial({ address: server.address, port: server.port, signal }),
       ...(runtime.openDatagram ? { openDatagram: runtime.openDatagram } : {}),
       onExchange: (server, transport, result) => metrics.dnsServerExchanges.labels(formatAddress(server.address, server.port), transport, result).inc(),
@@ -60,7 +71,7 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   // swapped whole by a reload that changes `dns` (a new cache too); lookups under way finish with the old one
   const resolverInForce = new ResolverInForce(dnsResolver, config.dns);
   // the settings and the CA file's contents: a renewed CA at the same path is a change too
-  const dnsKey = (dns: Config["dns"]) => JSON.stringify([dns, dns.transport === "tls" && dns.caFile ? options.readText(dns.caFile) : null]);
+  const dnsKey = (dns: Config["dns"]) => JSON.stringify([dns, dns.transport === "tls" && dns.caFile ? options.readText(dns.caFile) : null, dns.servers.length === 0 ? systemHostsText() : null]);
   let dnsInForce = dnsKey(config.dns);
   const resolver = measuredResolver(resolverInForce, metrics);
   const directoryDeps = { runtime, resolver, readText: options.readText, ...(options.signIns ? { signIns: options.signIns } : {}) };

@@ -20,6 +20,8 @@ export interface CreateResolverOptions {
   readonly openDatagram?: OpenDatagram;
   /** Told of every exchange with a configured DNS server (e.g. for metrics). */
   readonly onExchange?: DnsExchangeObserver;
+  /** The system's hosts file (`parseHostsFile`), answered before the system lookup (not with `servers`). */
+  readonly hostsFile?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
@@ -88,7 +90,7 @@ const BACKSTOP_MS = 250;
  * query still unanswered is sent again every third of that share (200 ms to 1 s).
  */
 function upstreamResolver(settings: DnsSettings, lookup: LookupFunction, options: CreateResolverOptions): Resolver {
-  if (settings.servers.length === 0) return new SystemResolver(lookup);
+  if (settings.servers.length === 0) return new SystemResolver(lookup, options.hostsFile);
   const { dial, openDatagram } = options;
   if (!dial) throw new TypeError("DNS servers are configured but no dial function was given");
   if (settings.transport === "udp" && !openDatagram) throw new TypeError("DNS over UDP is configured but this runtime has no UDP");

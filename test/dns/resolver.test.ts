@@ -39,7 +39,7 @@ describe("createResolver", () => {
     assert.deepEqual(await resolver.resolve("EXAMPLE.com"), { addresses: ["192.0.2.1"], source: "cache" });
     time.now += 30_000;
     assert.equal((await resolver.resolve("example.com")).source, "system");
-    assert.deepEqual(asked, ["example.com", "example.com"]);
+    assert.deepEqual(asked, ["example.com.", "example.com."]);
   });
 
   it("caches not-found answers for the negative TTL", async () => {

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DnsError } from "../../src/dns/error.ts";
+import { parseHostsFile } from "../../src/dns/hosts-file.ts";
 import { SystemResolver } from "../../src/dns/system.ts";
 
 function codeOf(error: unknown): string {
@@ -9,7 +10,7 @@ function codeOf(error: unknown): string {
 }
 
 describe("SystemResolver", () => {
-  it("wraps the lookup function with a normalised name", async () => {
+  it("wraps the lookup function with the normalised name made absolute", async () => {
     const asked: string[] = [];
     const system = new SystemResolver((name) => {
       asked.push(name);
@@ -18,7 +19,30 @@ describe("SystemResolver", () => {
     const result = await system.resolve("Example.COM.");
     assert.deepEqual(result, { addresses: ["192.0.2.1", "2001:db8::1"], source: "system" });
     assert.ok(Object.isFrozen(result.addresses));
-    assert.deepEqual(asked, ["example.com"]);
+    assert.deepEqual(asked, ["example.com."]);
+  });
+
+  it("never asks for a relative name: the search list cannot make another name of it", async () => {
+    const asked: string[] = [];
+    const system = new SystemResolver((name) => {
+      asked.push(name);
+      return Promise.resolve(["192.0.2.1"]);
+    });
+    for (const name of ["secret", "secret.", "payroll.hr"]) await system.resolve(name);
+    assert.deepEqual(asked, ["secret.", "secret.", "payroll.hr."]);
+  });
+
+  it("answers the hosts file's names itself (getaddrinfo does not match an absolute name there)", async () => {
+    const asked: string[] = [];
+    const system = new SystemResolver((name) => {
+      asked.push(name);
+      return Promise.resolve(["192.0.2.1"]);
+    }, parseHostsFile("10.1.2.3 Build-Box build-box.lan\n"));
+    assert.deepEqual(await system.resolve("build-box"), { addresses: ["10.1.2.3"], source: "system" });
+    assert.deepEqual(await system.resolve("BUILD-BOX.LAN."), { addresses: ["10.1.2.3"], source: "system" });
+    assert.deepEqual(asked, []);
+    await system.resolve("other");
+    assert.deepEqual(asked, ["other."]);
   });
 
   it("maps failures to DnsError codes", async () => {
