@@ -52,7 +52,11 @@ export interface LeafCache {
    */
   get(host: string, sans?: readonly string[]): Promise<Leaf>;
   stats(): LeafCacheStats;
-  /** Drops every cached leaf (mints under way still complete and are cached). */
+  /**
+   * Drops every cached leaf. Mints under way still complete for their callers, but are not
+   * cached nor shared with later calls: after a leaf-key rotation no later handshake gets a
+   * leaf made for the old key.
+   */
   clear(): void;
 }
 
@@ -93,6 +97,8 @@ export function createLeafCache(issuer: LeafSource, options: LeafCacheOptions = 
   // Map iteration order is insertion order: the first key is the least recently used.
   const entries = new Map<string, Entry>();
   const inflight = new Map<string, Promise<Leaf>>();
+  /** Counts `clear()`s: a mint that began before one stores nothing. */
+  let generation = 0;
   let hits = 0;
   let misses = 0;
   let mintCount = 0;
@@ -116,6 +122,7 @@ export function createLeafCache(issuer: LeafSource, options: LeafCacheOptions = 
   function mint(key: string, names: readonly string[]): Promise<Leaf> {
     mintCount++;
     const started = performance.now();
+    const begun = generation;
     const pending = (async () => {
       // Yield once so `pending` is registered in `inflight` before `finally` can remove it,
       // even when `issue` throws synchronously.
@@ -123,13 +130,14 @@ export function createLeafCache(issuer: LeafSource, options: LeafCacheOptions = 
       try {
         const leaf = await issuer.issue(names);
         lastMintMs = performance.now() - started;
-        store(key, leaf);
+        if (begun === generation) store(key, leaf);
         return leaf;
       } catch (error) {
         mintFailures++;
         throw error;
       } finally {
-        inflight.delete(key);
+        // after a clear() the entry under `key`, if any, is a later mint's
+        if (begun === generation) inflight.delete(key);
       }
     })();
     inflight.set(key, pending);
@@ -178,7 +186,9 @@ export function createLeafCache(issuer: LeafSource, options: LeafCacheOptions = 
       return { hits, misses, size: entries.size, inflight: inflight.size, mintCount, mintFailures, lastMintMs };
     },
     clear(): void {
+      generation++;
       entries.clear();
+      inflight.clear();
     },
   };
 }

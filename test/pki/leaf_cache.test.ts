@@ -223,6 +223,30 @@ describe("createLeafCache", () => {
     assert.throws(() => createLeafCache(fake.source, { maxSans: -1 }), RangeError);
   });
 
+  it("clear() during a mint (a leaf-key rotation): the mint's leaf goes to its callers only, never to a later get", async () => {
+    const clock = { t: 0 };
+    const fake = fakeIssuer(clock);
+    const cache = createLeafCache(fake.source, { now: () => clock.t });
+    fake.hold(true);
+    const before = cache.get("busy.example"); // under way with the old key
+    await Promise.resolve();
+    await Promise.resolve();
+    assert.equal(fake.held.length, 1);
+    cache.clear(); // the rotation
+    const after = cache.get("busy.example"); // not joined to the old mint: a mint of its own
+    await Promise.resolve();
+    await Promise.resolve();
+    assert.equal(fake.held.length, 2);
+    assert.equal(cache.stats().inflight, 1);
+    fake.held[0]!.release();
+    const old = await before;
+    fake.held[1]!.release();
+    const fresh = await after;
+    assert.notEqual(fresh, old);
+    assert.equal(await cache.get("busy.example"), fresh, "the cache holds the mint begun after clear()");
+    assert.equal(cache.stats().inflight, 0);
+  });
+
   it("works in front of a real issuer", async () => {
     const ca = await loadCa(await generateCa());
     const cache = createLeafCache(createLeafIssuer(ca), { maxEntries: 10 });
