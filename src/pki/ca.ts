@@ -39,6 +39,8 @@ export interface CertificateAuthority {
   readonly keyIdentifier: Uint8Array<ArrayBuffer>;
   /** Key type, e.g. `"ECDSA P-256"` or `"RSA"`. */
   readonly keyDescription: string;
+  /** The CA, or a certificate of its chain, carries name constraints (RFC 5280 §4.2.1.10). */
+  readonly nameConstrained: boolean;
   /** DER `AlgorithmIdentifier` of the signatures {@linkcode signTbs} makes. */
   readonly signatureAlgorithmDer: Uint8Array<ArrayBuffer>;
   /** Signs a DER `TBSCertificate`; resolves to the signature as an X.509 BIT STRING carries it. */
@@ -119,6 +121,8 @@ function parseCertificate(der: Uint8Array<ArrayBuffer>, what: string): X509Certi
   }
 }
 
+const OID_NAME_CONSTRAINTS = "2.5.29.30";
+
 /**
  * Loads a CA from PEM text and checks it: the certificate is a CA (`basicConstraints CA:TRUE`,
  * `keyUsage keyCertSign` when key usage is present), is currently valid, uses a supported key
@@ -137,7 +141,8 @@ export async function loadCa(options: LoadCaOptions): Promise<CertificateAuthori
   if (certDer === undefined) throw new CaError("CA certificate PEM has no certificate");
   const chainDers = [...bundled, ...certificateBlocks(options.chainPem ?? "", "CA chain PEM")];
   const certificate = parseCertificate(certDer, "CA certificate");
-  chainDers.forEach((der, i) => parseCertificate(der, `CA chain certificate "${i + 1}"`));
+  const chain = chainDers.map((der, i) => parseCertificate(der, `CA chain certificate "${i + 1}"`));
+  const nameConstrained = [certificate, ...chain].some((c) => c.extensions.some((e) => e.type === OID_NAME_CONSTRAINTS));
 
   const basic = certificate.getExtension(x509.BasicConstraintsExtension);
   if (basic === null || !basic.ca) {
@@ -219,6 +224,7 @@ export async function loadCa(options: LoadCaOptions): Promise<CertificateAuthori
     subjectDer: parts.subject,
     keyIdentifier,
     keyDescription: certKeyText,
+    nameConstrained,
     signatureAlgorithmDer: profile.signatureAlgorithmDer,
     async signTbs(tbs: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
       const signature = new Uint8Array(await crypto.subtle.sign(profile.signAlgorithm, privateKey, tbs));

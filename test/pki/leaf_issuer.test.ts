@@ -165,6 +165,25 @@ describe("createLeafIssuer: IP leaves", () => {
   });
 });
 
+describe("createLeafIssuer: a CA with DNS name constraints", () => {
+  it("an IP leaf verifies: DNS subtrees do not bind addresses (RFC 5280 §4.2.1.10), so its address is in the SAN only", async () => {
+    const constrained = await generateCa({ nameConstraints: { permitted: ["corp.example"] } });
+    const leaf = await createLeafIssuer(await loadCa(constrained)).issue(["10.0.0.1"]);
+    assert.equal(new x509.X509Certificate(leaf.certPem).subject, "");
+    assert.match(openssl("x509", "-noout", "-text", "-in", file(leaf.certPem)), /Subject Alternative Name: critical\n\s+IP Address:10\.0\.0\.1\n/);
+    const out = (() => {
+      try {
+        return openssl("verify", "-purpose", "sslserver", "-CAfile", file(constrained.certPem), "-verify_ip", "10.0.0.1", file(leaf.certPem));
+      } catch (e) {
+        return String((e as { stderr?: string }).stderr ?? e);
+      }
+    })();
+    assert.match(out, /: OK\s*$/, out);
+    const named = await createLeafIssuer(await loadCa(constrained)).issue(["www.corp.example"]);
+    assert.match(openssl("verify", "-purpose", "sslserver", "-CAfile", file(constrained.certPem), "-verify_hostname", "www.corp.example", file(named.certPem)), /: OK\s*$/);
+  });
+});
+
 describe("createLeafIssuer: validity and input checks", () => {
   it("uses the injected clock, custom validity and backdate", async () => {
     const now = Date.UTC(2030, 5, 1, 12, 0, 0, 500);
