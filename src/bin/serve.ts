@@ -4,7 +4,7 @@
  * drains on SIGTERM/SIGINT.
  * Entry-point code: it may use `node:` APIs that Bun and Deno both provide.
  */
-import { unwatchFile, watchFile } from "node:fs";
+import { statSync, unwatchFile, watchFile } from "node:fs";
 import { readTextFile } from "./read-text.ts";
 
 /** The shortest admin token taken, from the config or TOLLGATE_ADMIN_TOKEN. */
@@ -47,6 +47,15 @@ function load(file: string | undefined): Loaded {
 }
 
 const say = (line: string) => process.stderr.write(`tollgate: ${line}\n`);
+
+/** When `file` was last modified (undefined when it cannot be read). */
+function mtimeOf(file: string): number | undefined {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
 /** How long the admin API waits for a worker's answer (its open connections, a close). */
 const WORKER_ANSWER_MS = 2000;
 
@@ -55,23 +64,37 @@ const WORKER_ANSWER_MS = 2000;
  * program, argv) is needed to run worker processes (`workers` > 1).
  */
 export async function serve(file: string | undefined, runtime: Runtime, self?: readonly string[]): Promise<number> {
+  // A SIGHUP before the gateway is up (logrotate, a certificate deploy hook, `systemctl
+  // reload`) must not kill it, as the default action would: it is remembered, and answered
+  // with a reload once the gateway serves.
+  let hupWhileStarting = false;
+  const onEarlyHup = () => {
+    hupWhileStarting = true;
+  };
+  process.on("SIGHUP", onEarlyHup);
+  const startFailed = (code: number) => {
+    process.off("SIGHUP", onEarlyHup);
+    return code;
+  };
+  // the file as read: an edit made while the gateway starts is picked up once it serves
+  const readMtime = file ? mtimeOf(file) : undefined;
   let loaded: Loaded;
   try {
     loaded = load(file);
   } catch (e) {
     say(e instanceof Error ? e.message : String(e));
-    return e instanceof ConfigError ? 78 : 1;
+    return startFailed(e instanceof ConfigError ? 78 : 1);
   }
   const { config } = loaded;
   const token = config.admin?.token ?? (process.env.TOLLGATE_ADMIN_TOKEN || undefined);
   if (config.admin && token !== undefined && token.length < MIN_ADMIN_TOKEN) {
     // as admin.token must be: a short one is guessed
     say(`TOLLGATE_ADMIN_TOKEN has ${token.length} characters; at least ${MIN_ADMIN_TOKEN} are needed`);
-    return 78;
+    return startFailed(78);
   }
   if (config.admin && !token && !isLoopbackHost(config.admin.hostname)) {
     say(`refusing to bind the admin API to ${config.admin.hostname} without a token (admin.token or TOLLGATE_ADMIN_TOKEN)`);
-    return 78;
+    return startFailed(78);
   }
   // Paths in the config (CA files…) are relative to the config file's directory.
   const base = file ? dirname(resolve(file)) : process.cwd();
@@ -79,7 +102,7 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
   if (processes > 1 && !self) {
     say(`workers: ${processes} needs permission to start worker processes` +
       (runtime.name === "deno" ? ` (Deno: --allow-run=<the deno executable>, as "deno task serve:workers" grants)` : ""));
-    return 78;
+    return startFailed(78);
   }
 
   // The admin API is bound first so the proxy's address guard knows it as "self":
@@ -94,7 +117,7 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
     }
   } catch (e) {
     say(`admin API: ${e instanceof Error ? e.message : String(e)}`);
-    return 1;
+    return startFailed(1);
   }
   const readText = (path: string) => readTextFile(resolve(base, path));
   const logFiles = new Set<LogFile>();
@@ -122,7 +145,7 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
   } catch (e) {
     await admin?.close();
     say(e instanceof Error ? e.message : String(e));
-    return 1;
+    return startFailed(1);
   }
   let pool: WorkerPool | undefined;
   let state: GatewayAdminState;
@@ -164,7 +187,7 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
       await workers.close(0);
       await gateway.close(0);
       await admin?.close();
-      return 1;
+      return startFailed(1);
     }
     pool = workers;
   } else {
@@ -213,16 +236,20 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
       say(`${why}: reload refused, the running config stays in force:\n${message}`);
     }
   };
-  process.on("SIGHUP", () => {
+  const onHup = () => {
     // after logrotate renamed the flow log: write to a new file at its path
     for (const log of logFiles) log.reopen();
     void reload("SIGHUP");
-  });
+  };
+  process.off("SIGHUP", onEarlyHup);
+  process.on("SIGHUP", onHup);
+  if (hupWhileStarting) onHup();
   if (file) {
     watchFile(file, { interval: 1000 }, (now, prev) => {
       if (now.mtimeMs !== prev.mtimeMs) void reload("config file changed");
     });
     watchHostLists(config);
+    if (!hupWhileStarting && mtimeOf(file) !== readMtime) void reload("config file changed while the gateway started");
   }
 
   // SIGTERM/SIGINT are counted from before the "listening" line: a supervisor (or a test)
