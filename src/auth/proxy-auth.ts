@@ -101,6 +101,11 @@ export function createBasicCredentials(
     users.set(u.name, parsePasswordHash(u.passwordHash));
     localGroups.set(u.name, groupList(u.groups ?? []));
   }
+  // an unknown name costs what a known one does: a derivation at a cost the users' hashes
+  // have (one of them, picked by the name, when they differ), not a fixed one of its own
+  const costs = [...new Set([...users.values()].map((h) => h.iterations))].sort((a, b) => a - b);
+  const dummies = (costs.length > 0 ? costs : [600_000]).map((iterations): PasswordHash => ({ iterations, salt: new Uint8Array(16), hash: new Uint8Array(32) }));
+  const dummyFor = (name: string) => dummies[nameNumber(name) % dummies.length]!;
   // directories match names regardless of case: "ROOT" must not reach the directory and come back as local "root"
   const localFolded = new Set(list.map((u) => u.name.toLowerCase()));
   const verified: SignInMemory["verified"] = carried.verified ?? new Map();
@@ -145,7 +150,7 @@ export function createBasicCredentials(
       try {
         if (stored || !directory || localFolded.has(name.toLowerCase())) {
           // unknown users cost a derivation too, so timing does not reveal which names exist
-          const ok = await gate.run(() => verifyPassword(password, stored ?? DUMMY));
+          const ok = await gate.run(() => verifyPassword(password, stored ?? dummyFor(name)));
           if (!stored || !ok) refused = `bad credentials for user ${JSON.stringify(name)}`;
         } else {
           const verdict = await DIRECTORY_GATE.run(() => directory.verify(name, password));
@@ -212,11 +217,12 @@ export function createProxyAuth(
   };
 }
 
-const DUMMY: PasswordHash = {
-  iterations: 600_000,
-  salt: new Uint8Array(16),
-  hash: new Uint8Array(32),
-};
+/** A number of `name` (FNV-1a over its UTF-16 code units): the same name, the same number. */
+function nameNumber(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
 
 async function digest(text: string): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));

@@ -1,4 +1,4 @@
-import { DEFAULT_ITERATIONS, hashPassword } from "../auth/password-hash.ts";
+import { DEFAULT_ITERATIONS, hashPassword, MAX_ITERATIONS, MIN_ITERATIONS } from "../auth/password-hash.ts";
 
 export const AUTH_USAGE = `Usage: tollgate auth hash [--iterations N] < password
   Reads a password from standard input (first line) and prints its hash for
@@ -19,8 +19,9 @@ export async function authCommand(
   const i = args.indexOf("--iterations");
   if (i >= 0) {
     iterations = Number(args[i + 1]);
-    if (!Number.isInteger(iterations) || iterations < 100_000) {
-      io.stderr("tollgate auth hash: --iterations must be an integer of at least 100000\n");
+    if (!Number.isInteger(iterations) || iterations < MIN_ITERATIONS || iterations > MAX_ITERATIONS) {
+      // the gateway takes no hash outside these bounds: refuse it here, not at the next reload
+      io.stderr(`tollgate auth hash: --iterations must be an integer from ${MIN_ITERATIONS} to ${MAX_ITERATIONS}\n`);
       return 2;
     }
   }
