@@ -8,7 +8,7 @@ import { parsePasswordHash } from "../auth/password-hash.ts";
 import { parseDirectoryUrl } from "../auth/ldap/directory-dial.ts";
 import { parseDn, tryParseDn } from "../auth/ldap/dn.ts";
 import { groupNameError } from "../policy/scope.ts";
-import { boolean, checkedString, expected, filePath, integer, object, USER_NAME_RE } from "./schema-kit.ts";
+import { boolean, checkedString, expected, filePath, integer, object, ownString, unique, USER_NAME_RE } from "./schema-kit.ts";
 
 const errorOf = (check: (text: string) => unknown) => (text: string) => {
   try {
@@ -128,14 +128,19 @@ export const proxyAuthSchema = v.pipe(
     realm: v.optional(v.pipe(v.string(expected("a string")), v.regex(/^[\x20-\x7e]{1,64}$/, "expected 1-64 printable ASCII characters")), "tollgate"),
     /** Local users, with hashes from `tollgate auth hash`; they come before the directory. */
     users: v.optional(
-      v.array(
-        object({
-          name: v.pipe(v.string(expected("a user name")), v.regex(USER_NAME_RE, "expected 1-64 characters, no colon or control characters")),
-          passwordHash: checkedString('a hash from "tollgate auth hash"', errorOf(parsePasswordHash)),
-          /** Groups rules may name (`groups`), compared in lower case. */
-          groups: v.optional(groupNamesSchema, []),
-        }),
-        expected("an array of users"),
+      v.pipe(
+        v.array(
+          object({
+            name: v.pipe(v.string(expected("a user name")), v.regex(USER_NAME_RE, "expected 1-64 characters, no colon or control characters")),
+            passwordHash: checkedString('a hash from "tollgate auth hash"', errorOf(parsePasswordHash)),
+            /** Groups rules may name (`groups`), compared in lower case. */
+            groups: v.optional(groupNamesSchema, []),
+          }),
+          expected("an array of users"),
+        ),
+        // one entry per user: with two, the last one's password silently won, and removing
+        // the first (a leaked password) changed nothing
+        unique("name", "user name", (item) => ownString(item, "name", "")),
       ),
       [],
     ),

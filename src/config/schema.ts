@@ -17,7 +17,7 @@ import { HOST_LIST_FORMATS } from "../policy/host-list.ts";
 import { boolean, checkedString, cidrList, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, nonEmpty, object, ownString, unique } from "./schema-kit.ts";
 import { listenersSchema } from "./schema-listener.ts";
 import { ruleGroupsExist, ruleHostListsExist, ruleListenersExist, ruleUsersExist } from "./rule-names.ts";
-import { listenAddressError } from "./listen.ts";
+import { listenAddressError, upstreamAddressError } from "./listen.ts";
 import { proxyAuthSchema, ruleGroupsSchema as groupsSchema } from "./schema-proxy-auth.ts";
 import { caSchema, interceptionSchema } from "./schema-tls.ts";
 import { reverseReferences, reverseSchema } from "./schema-reverse.ts";
@@ -260,7 +260,7 @@ const adminSchema = object({
   listen: v.optional(checkedString('"host:port"', listenAddressError), "127.0.0.1:9090"),
   token: v.optional(v.pipe(v.string(expected("a string")), v.minLength(16, "expected a token of at least 16 characters"))),
   /** What the PAC file tells clients to use, e.g. "proxy.corp.example:3128" (default: the first explicit listener). */
-  pacProxy: v.optional(checkedString('"host:port"', listenAddressError)),
+  pacProxy: v.optional(checkedString('"host:port"', upstreamAddressError)),
   /** Host patterns sent DIRECT by the PAC file (besides plain host names and private/loopback IPs). */
   pacBypass: v.optional(v.array(checkedString("a host pattern", hostPatternError), expected("an array of host patterns")), []),
   /** Serve /proxy.pac, /ca and /ca.pem without the token: browsers fetch a PAC file without credentials. */

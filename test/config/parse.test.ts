@@ -344,3 +344,10 @@ describe("config: DNS over TLS", () => {
   });
 });
 
+
+describe("config: admin.pacProxy", () => {
+  it("is a proxy clients can reach: a host and a port 1-65535 (not a listen address's 0)", () => {
+    assert.equal(parseConfig({ admin: { listen: "127.0.0.1:9090", pacProxy: "proxy.corp.example:3128" } }).admin?.pacProxy, "proxy.corp.example:3128");
+    assert.throws(() => parseConfig({ admin: { listen: "127.0.0.1:9090", pacProxy: "proxy.corp.example:0" } }), /admin\.pacProxy: expected a port 1-65535/);
+  });
+});

@@ -68,6 +68,12 @@ describe("config: proxyAuth.ldap", () => {
     assert.deepEqual(both.proxyAuth?.ldap, { url: "ldap://10.0.0.5:3389", bindName: ldap.bindName, caFile: "dc.pem", timeoutMs: 2000 });
   });
 
+  it("refuses a user listed twice (the last entry would silently win)", () => {
+    const entry = auth.proxyAuth.users[0]!;
+    const p = problems({ proxyAuth: { users: [entry, { ...entry, groups: ["ops"] }] } });
+    assert.deepEqual(p, [`proxyAuth.users[1].name: duplicate user name ${JSON.stringify(entry.name)}, first at index 0`]);
+  });
+
   it("names what is wrong: no user and no directory, a URL that is not LDAP, a bind name without {user}", () => {
     assert.deepEqual(problems({ proxyAuth: { users: [] } }), ['proxyAuth.users: expected at least one user, or "ldap"']);
     const p = problems({ proxyAuth: { ldap: { url: "https://dc1", bindName: "cn=admin", timeoutMs: 10 } }, policy: { rules: [{ users: ["a:b"], action: "allow" }] } });
