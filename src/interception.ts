@@ -155,7 +155,8 @@ function upstreamCaPems(ic: Pick<InterceptionConfig, "upstreamCaFiles">, readTex
   return ic.upstreamCaFiles.map((f) => readSetting(readText, "interception.upstreamCaFiles", f));
 }
 
-function readSetting(readText: (path: string) => string, what: string, path: string): string {
+/** The text of the file `path` a setting names; an error names the setting and the path. */
+export function readSetting(readText: (path: string) => string, what: string, path: string): string {
   try {
     return readText(path);
   } catch (e) {
