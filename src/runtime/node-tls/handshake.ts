@@ -28,9 +28,9 @@ export interface HandshakeSide<T> {
 }
 
 /**
- * Resolves with `side.done()` when `socket` completes its handshake; on error, close or abort
- * destroys the socket and closes `conn` — after the bytes already written (an alert) reached
- * the peer, unless aborted — and rejects.
+ * Resolves with `side.done()` when `socket` completes its handshake; on error, close, the
+ * peer's end (FIN) or abort destroys the socket and closes `conn` — after the bytes already
+ * written (an alert) reached the peer, unless aborted — and rejects.
  */
 export function completeHandshake<T>(socket: TLSSocket, conn: Conn, transport: ConnDuplex, side: HandshakeSide<T>): Promise<T> {
   const { signal } = side;
@@ -39,6 +39,7 @@ export function completeHandshake<T>(socket: TLSSocket, conn: Conn, transport: C
       socket.off(side.event, onSecure);
       socket.off("error", onError);
       socket.off("close", onClose);
+      socket.off("end", onClose);
       signal?.removeEventListener("abort", onAbort);
     };
     const fail = (e: unknown, abort = false) => {
@@ -66,6 +67,8 @@ export function completeHandshake<T>(socket: TLSSocket, conn: Conn, transport: C
     socket.once(side.event, onSecure);
     socket.once("error", onError);
     socket.once("close", onClose);
+    // a peer that ends its side mid-handshake (FIN) gets only "end": no handshake can follow
+    socket.once("end", onClose);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

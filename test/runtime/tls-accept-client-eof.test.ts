@@ -1,0 +1,92 @@
+/**
+ * Server-side TLS on `node:tls` (`acceptNodeTls`, the Deno adapter's default path and Bun's
+ * fallback for Conns that are not native sockets) settles at once when the client ends its
+ * connection (FIN) before the handshake completes. The TLS socket emits only `end` then (no
+ * `error`, no `close`); before, the accept waited for the caller's signal (the gateway's
+ * `headerTimeoutMs`, 10 s by default), holding the client's socket (and, when decrypting,
+ * the upstream connection), and the flow reported a timeout instead of the client leaving.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Duplex } from "node:stream";
+import { connect as tlsConnect } from "node:tls";
+import { readFileSync } from "node:fs";
+import type { Conn } from "../../src/core/conn.ts";
+import { memoryConnPair } from "../../src/core/memory-conn.ts";
+import type { Listener, Runtime } from "../../src/core/runtime.ts";
+import type { TlsSession } from "../../src/core/tls.ts";
+import { makeTestPki, type TestPki } from "../e2e/support/certs.ts";
+import { currentRuntime } from "../helpers/runtime.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** "rejected" or "resolved" once `p` settles, "pending" after `ms`. */
+function outcome(p: Promise<unknown>, ms: number): Promise<string> {
+  return Promise.race([p.then(() => "resolved", () => "rejected"), sleep(ms).then(() => "pending")]);
+}
+
+/** A real ClientHello, made by node:tls over an in-memory Duplex. */
+function clientHello(caPem: string): Promise<Uint8Array> {
+  return new Promise((resolve) => {
+    const d = new Duplex({
+      read() {},
+      write(c: Uint8Array, _e, cb) {
+        resolve(new Uint8Array(c));
+        cb();
+      },
+    });
+    const cli = tlsConnect({ socket: d, servername: "origin.test", ca: caPem });
+    cli.on("error", () => {});
+    setTimeout(() => cli.destroy(), 50);
+  });
+}
+
+describe("TLS accept when the client ends before the handshake is done", { timeout: 30_000 }, () => {
+  let rt: Runtime;
+  let pki: TestPki;
+  let hello: Uint8Array;
+  const listeners: Listener[] = [];
+  before(async () => {
+    rt = await currentRuntime();
+    rt.tls.preferOwnTls?.(false);
+    pki = makeTestPki();
+    hello = await clientHello(readFileSync(pki.caFile, "utf8"));
+  });
+  after(async () => {
+    for (const l of listeners) await l.close();
+  });
+
+  const accept = (conn: Conn): Promise<TlsSession> => {
+    // no signal: the adapter alone must notice that the client is gone
+    const p = rt.tls.accept(conn, { certChainPem: pki.certPem, keyPem: pki.keyPem, alpn: ["http/1.1"], minVersion: "TLSv1.2" });
+    p.catch(() => {});
+    return p;
+  };
+
+  for (const sent of ["nothing", "a ClientHello"] as const) {
+    it(`over TCP: rejects when the client sends ${sent} and then FIN`, async () => {
+      const accepted: Promise<TlsSession>[] = [];
+      const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, (conn) => void accepted.push(accept(conn)));
+      listeners.push(l);
+      const c = await rt.dial({ address: "127.0.0.1", port: l.address.port });
+      const w = c.writable.getWriter();
+      if (sent !== "nothing") await w.write(hello.slice());
+      await w.close();
+      for (let i = 0; i < 100 && accepted.length === 0; i++) await sleep(10);
+      assert.equal(accepted.length, 1);
+      const result = await outcome(accepted[0]!, 2000);
+      c.close();
+      assert.equal(result, "rejected", "accept must reject once the client has gone, not wait for the caller's timeout");
+    });
+  }
+
+  it("over a Conn that is not a socket (node:tls on every runtime): rejects when the client sends FIN", async () => {
+    const [client, server] = memoryConnPair();
+    const p = accept(server);
+    await client.writable.close();
+    const result = await outcome(p, 2000);
+    client.close();
+    server.close();
+    assert.equal(result, "rejected", "accept must reject once the client has gone, not wait for the caller's timeout");
+  });
+});
