@@ -179,7 +179,9 @@ export class HostListBuilder {
     if (line.length === 0) return;
     const tokens = line.split(/\s+/);
     if (this.format === "hosts") {
-      if (tokens.length < 2 || parseIp(tokens[0] as string) === undefined) {
+      // the address is not used; a link-local one may carry a zone id (`fe80::1%lo0 localhost`,
+      // in published lists' headers and macOS's /etc/hosts)
+      if (tokens.length < 2 || parseIp((tokens[0] as string).replace(/%[^%]+$/, "")) === undefined) {
         this.#fail(`expected an address and names ("0.0.0.0 ads.example"), got ${JSON.stringify(line)}`);
       }
       for (let i = 1; i < tokens.length; i++) {

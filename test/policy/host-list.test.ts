@@ -137,3 +137,22 @@ describe("host lists: the index agrees with the patterns", () => {
     );
   });
 });
+
+describe("host lists: the hosts format, as published", () => {
+  it("takes a link-local address with a zone id in the address column (StevenBlack's header, macOS's /etc/hosts)", () => {
+    const header = [
+      "127.0.0.1 localhost",
+      "127.0.0.1 localhost.localdomain",
+      "255.255.255.255 broadcasthost",
+      "::1 localhost",
+      "::1 ip6-localhost ip6-loopback",
+      "fe80::1%lo0 localhost",
+      "ff00::0 ip6-localnet",
+      "0.0.0.0 0.0.0.0",
+      "0.0.0.0 ads.example.com",
+      "0.0.0.0 tracker.example.net",
+    ].join("\n");
+    const list = parseHostList("steven", header, "hosts");
+    assert.equal(list.size, 2);
+  });
+});

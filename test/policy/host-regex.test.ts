@@ -20,3 +20,10 @@ describe("compileHostRegex", () => {
     assert.throws(() => compileHostRegex("[a-"), /invalid regular expression/);
   });
 });
+
+describe("compileHostRegex: non-ASCII", () => {
+  it("is refused, pointing at the punycode form the names are matched in", () => {
+    assert.throws(() => compileHostRegex("(.+\\.)?bücher\\.de"), /expected an ASCII regular expression .*xn--bcher-kva\\\.de/);
+    assert.ok(compileHostRegex("(.+\\.)?xn--bcher-kva\\.de").test("www.xn--bcher-kva.de"));
+  });
+});
