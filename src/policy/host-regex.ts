@@ -29,7 +29,7 @@ export function compileHostRegex(source: string): RegExp {
     throw new TypeError(`regular expression longer than ${MAX_REGEX_SOURCE} characters`);
   }
   // the names it is matched against are ASCII (IDNA's punycode form): a Unicode one never would
-  if (/[^\x00-\x7f]/.test(source)) {
+  if (/[\u0080-\u{10ffff}]/u.test(source)) {
     throw new TypeError(`expected an ASCII regular expression (host names are matched in their punycode form: write bücher.de as xn--bcher-kva\\.de), got ${JSON.stringify(source)}`);
   }
   try {
