@@ -291,8 +291,9 @@ export async function forwardReverse(
       up.conn.close();
       up = undefined;
       if (e instanceof ExchangeAbortedError) return { kind: "aborted", error: e, backend: name, earlier };
-      earlier.bytesUp += sentBefore(e).bytesUp;
-      earlier.bytesDown += sentBefore(e).bytesDown;
+      const sent = sentBefore(e);
+      earlier.bytesUp += sent.bytesUp;
+      earlier.bytesDown += sent.bytesDown;
       // Lost before any answer, a request without a body may be sent again: on a kept-alive
       // connection after the backend closed it without a word (the race of reuse: it took
       // nothing), or for an idempotent method after a reset. A fresh connection lost is no
