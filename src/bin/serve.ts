@@ -158,6 +158,8 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
       startMessage: (index) => ({ t: "start", index, count: processes, raw: state.rawConfig, base, ports: state.ports(), self: admin ? [admin.address] : [] }),
       onRecord: (record, quiet) => started.ingest(record, quiet),
       say,
+      // a worker that refused a reload drains as a shutdown would, while its replacement serves
+      drainMs: () => started.live.config.limits.drainTimeoutMs,
       // every process draws on the primary's sign-in allowances
       signIns: new SignInBroker(() => started.live.users?.credentials.memory.throttle),
     });

@@ -11,6 +11,7 @@ import type { FlowRecord, RequestRecord } from "../log/flow-record.ts";
 import { encodeMessage, type FromWorker, LineSplitter, parseFromWorker, type ToWorker } from "../workers/protocol.ts";
 import type { SignInBroker } from "../workers/sign-in-broker.ts";
 import { countersOnly, mergeExpositions } from "../metrics/merge.ts";
+import { exited } from "./child-exit.ts";
 
 /** Options of {@linkcode WorkerPool}. */
 export interface WorkerPoolOptions {
@@ -28,6 +29,11 @@ export interface WorkerPoolOptions {
   readonly signIns?: SignInBroker;
   /** Delay before the first restart of a worker that died; doubles up to 30 s while it keeps dying young. */
   readonly restartDelayMs?: number;
+  /**
+   * How long a worker being replaced (it refused a config the primary took) may drain its
+   * connections; 30 s without it.
+   */
+  readonly drainMs?: () => number;
 }
 
 /** One worker as the admin API shows it. */
@@ -80,6 +86,8 @@ export class WorkerPool {
   #lastConfig: Extract<ToWorker, { readonly t: "config" }> | undefined;
   /** The counters and histograms of workers that exited, as they last reported them (summed). */
   #retired = "";
+  /** Workers replaced while they drain (they refused a config), each with its latest metrics. */
+  readonly #retiring = new Map<ChildProcess, { metrics: string }>();
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
@@ -115,6 +123,7 @@ export class WorkerPool {
    */
   metricsTexts(): string[] {
     const live = this.#slots.filter((s) => s.ready && s.metrics !== "").map((s) => s.metrics);
+    for (const { metrics } of this.#retiring.values()) if (metrics !== "") live.push(metrics);
     return this.#retired === "" ? live : [...live, this.#retired];
   }
 
@@ -154,30 +163,43 @@ export class WorkerPool {
       clearTimeout(slot.timer);
       const child = slot.child;
       if (!child || child.pid === undefined) return Promise.resolve(); // none, or one that could not be started
-      const out = child.stdout;
-      if (child.exitCode !== null || child.signalCode !== null) {
-        // exited already: what it wrote last may still be in its pipe
-        if (!out || out.readableEnded || out.destroyed) return Promise.resolve();
-        return new Promise<void>((resolve) => {
-          const limit = setTimeout(resolve, 1000);
-          out.once("close", () => (clearTimeout(limit), resolve()));
-        });
-      }
       this.#send(slot, { t: "drain", graceMs });
-      return new Promise<void>((resolve) => {
-        const kill = setTimeout(() => child.kill("SIGKILL"), graceMs + 2000);
-        let late: ReturnType<typeof setTimeout> | undefined;
-        const done = () => {
-          clearTimeout(kill);
-          clearTimeout(late);
-          resolve();
-        };
-        child.once("close", done);
-        // its output normally ends with it; a pipe some descendant still holds does not hold the shutdown
-        child.once("exit", () => (late = setTimeout(done, 1000)));
-      });
+      return exited(child, graceMs);
     });
+    // those being replaced drain already: they end within their own time
+    for (const child of this.#retiring.keys()) exits.push(exited(child, graceMs));
     await Promise.all(exits);
+  }
+
+  /**
+   * Worker `slot` refused a config the primary runs: it drains its connections (its listeners
+   * close at once, so new ones go to the others) and a new worker takes its place with the
+   * config in force, rather than half the gateway serving another policy.
+   */
+  #replace(slot: Slot): void {
+    const old = slot.child;
+    if (!old || this.#closing) return;
+    const graceMs = this.#options.drainMs?.() ?? 30_000;
+    this.#send(slot, { t: "drain", graceMs });
+    this.#retiring.set(old, { metrics: slot.metrics });
+    const kill = setTimeout(() => old.kill("SIGKILL"), graceMs + 2000);
+    old.once("exit", () => clearTimeout(kill));
+    // its questions and sign-ins under way get no answer from it now
+    for (const answered of [...slot.asked.values()]) answered(undefined);
+    this.#options.signIns?.gone(slot.index);
+    slot.restarts++;
+    // a replacement that cannot start is tried again by the usual restarts
+    this.#spawn(slot).catch(() => {});
+  }
+
+  /** Adds the counters and histograms of `metrics`, the last of worker `name` that ended, to #retired. */
+  #keepCounts(name: string, metrics: string): void {
+    if (metrics === "") return;
+    try {
+      this.#retired = mergeExpositions([this.#retired, countersOnly(metrics)]);
+    } catch (e) {
+      this.#options.say(`${name}: its last metrics cannot be kept: ${(e as Error).message}`);
+    }
   }
 
   #send(slot: Slot, message: ToWorker): void {
@@ -243,12 +265,23 @@ export class WorkerPool {
           } else if (message.t === "metrics") {
             // from a worker that has exited, its counts are in #retired already
             if (slot.child === child) slot.metrics = message.text;
+            else {
+              const retiring = gone ? undefined : this.#retiring.get(child);
+              if (retiring) retiring.metrics = message.text;
+            }
           } else if (message.t === "connections" || message.t === "closed") {
             slot.asked.get(message.req)?.(message);
           } else if (message.t === "sign-in" || message.t === "sign-in-end") {
             // from a worker that has exited (a descendant may still hold its output): nothing
-            // would end a check begun now, and its numbers are the next worker's
-            if (slot.child !== child) continue;
+            // would end a check begun now, and its numbers are the next worker's; one being
+            // replaced is told no (its sign-ins would be judged by a config it refused)
+            if (slot.child !== child) {
+              if (message.t === "sign-in" && !gone && this.#retiring.has(child)) {
+                const verdict = { ok: false, by: "unavailable", reason: `not checked: ${name} is being replaced`, retryAfterMs: 1000 } as const;
+                child.stdin?.write(encodeMessage({ t: "sign-in", req: message.req, verdict }));
+              }
+              continue;
+            }
             if (message.t === "sign-in-end") {
               this.#options.signIns?.end(slot.index, message.req, message.outcome);
               continue;
@@ -258,10 +291,12 @@ export class WorkerPool {
             const asked = this.#options.signIns?.attempt(slot.index, req, message.name, message.client, behind) ?? Promise.resolve({ ok: true } as const);
             // to this worker only if it is still the one that asked
             void asked.then((verdict) => slot.child === child && this.#send(slot, { t: "sign-in", req, verdict }));
-          } else {
+          } else if (slot.child === child) {
             slot.configsAnswered++;
             slot.refusedConfig = message.error !== undefined;
-            if (message.error !== undefined) this.#options.say(`${name}: reload refused: ${message.error}`);
+            if (message.error === undefined) continue;
+            this.#options.say(`${name}: reload refused: ${message.error}; replacing it with a worker on the config in force`);
+            this.#replace(slot);
           }
         }
       });
@@ -270,16 +305,17 @@ export class WorkerPool {
       const ended = (what: string) => {
         if (gone) return;
         gone = true;
+        const retiring = this.#retiring.get(child);
+        if (retiring) {
+          // replaced: its slot has a newer worker
+          this.#retiring.delete(child);
+          this.#keepCounts(name, retiring.metrics);
+          return;
+        }
         slot.ready = false;
         slot.child = undefined;
-        if (slot.metrics !== "") {
-          try {
-            this.#retired = mergeExpositions([this.#retired, countersOnly(slot.metrics)]);
-          } catch (e) {
-            this.#options.say(`${name}: its last metrics cannot be kept: ${(e as Error).message}`);
-          }
-          slot.metrics = "";
-        }
+        this.#keepCounts(name, slot.metrics);
+        slot.metrics = "";
         for (const answered of [...slot.asked.values()]) answered(undefined);
         this.#options.signIns?.gone(slot.index);
         const early = !settled;

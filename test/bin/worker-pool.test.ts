@@ -111,7 +111,7 @@ describe("WorkerPool: sign-ins counted by the primary", { timeout: 30_000 }, () 
  * A pool of one fake worker restarted after `restartDelayMs`, whose nth start (from 1) gets
  * `rawFor(n)`; `spawns()` says how many starts there were.
  */
-function restartingPool(rawFor: (n: number) => Record<string, unknown>, options: { say?: (line: string) => void; onRecord?: (rule: string) => void; restartDelayMs?: number } = {}) {
+function restartingPool(rawFor: (n: number) => Record<string, unknown>, options: { say?: (line: string) => void; onRecord?: (rule: string) => void; restartDelayMs?: number; drainMs?: number } = {}) {
   let spawns = 0;
   const pool = new WorkerPool({
     count: 1,
@@ -120,6 +120,7 @@ function restartingPool(rawFor: (n: number) => Record<string, unknown>, options:
     onRecord: (record) => options.onRecord?.(String(record.rule)),
     say: options.say ?? (() => {}),
     restartDelayMs: options.restartDelayMs ?? 50,
+    ...(options.drainMs === undefined ? {} : { drainMs: () => options.drainMs! }),
   });
   return { pool, spawns: () => spawns };
 }
@@ -167,6 +168,68 @@ describe("WorkerPool: restarts", { timeout: 30_000 }, () => {
     } finally {
       await pool.close(0);
     }
+  });
+
+  it("a worker that refuses a config the primary took is replaced by one started with it, while it drains", async () => {
+    const said: string[] = [];
+    const rules: string[] = [];
+    let config: Record<string, unknown> = { generation: 1 };
+    const counted = "# TYPE x_total counter\nx_total 1000\n";
+    const fresh = "# TYPE x_total counter\nx_total 3\n";
+    // the 1st worker drains for 800 ms when told to
+    const { pool, spawns } = restartingPool((n) => ({ ...config, ...(n === 1 ? { metrics: counted, drainMs: 800 } : { metrics: fresh }) }), {
+      say: (line) => said.push(line),
+      onRecord: (rule) => rules.push(rule),
+      drainMs: 5000,
+    });
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const total = () => Number(/^x_total (\S+)$/m.exec(mergeExpositions(pool.metricsTexts()))?.[1] ?? NaN);
+    await pool.start();
+    try {
+      const first = pool.status()[0]!.pid!;
+      config = { generation: 2, refuse: "block.html: not found" };
+      pool.broadcast({ t: "config", raw: config, ports: {} });
+      await until("a replacement that serves", () => spawns() === 2 && pool.status()[0]!.ready);
+      assert.match(said.join("\n"), /worker 1: reload refused: block\.html: not found; replacing it with a worker on the config in force/);
+      const { pid, restarts } = pool.status()[0]!;
+      assert.notEqual(pid, first);
+      assert.equal(restarts, 1);
+      assert.ok(alive(first), "the refusing worker drains its connections");
+      assert.equal(total(), 1003, "both workers' counts while the old one drains");
+      await until("the draining worker's sign-in to be answered", () => rules.some((r) => r.startsWith("sign-in 99")));
+      assert.ok(rules.includes("sign-in 99: not checked: worker 1 is being replaced"), rules.join("\n"));
+      await until("the draining worker to exit", () => !alive(first));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(total(), 1003, "its counts stay in the totals");
+      assert.equal(spawns(), 2, "its exit starts nothing");
+      assert.doesNotMatch(said.join("\n"), /restarting it/);
+      assert.equal(pool.status()[0]!.pid, pid);
+      assert.ok(pool.status()[0]!.ready);
+    } finally {
+      await pool.close(0);
+    }
+  });
+
+  it("close() also waits for a worker being replaced", async () => {
+    let config: Record<string, unknown> = { generation: 1 };
+    const { pool, spawns } = restartingPool((n) => ({ ...config, ...(n === 1 ? { drainMs: 600 } : {}) }), { drainMs: 5000 });
+    await pool.start();
+    const first = pool.status()[0]!.pid!;
+    config = { refuse: "no" };
+    pool.broadcast({ t: "config", raw: config, ports: {} });
+    await until("the replacement", () => spawns() === 2 && pool.status()[0]!.ready);
+    const second = pool.status()[0]!.pid!;
+    const began = Date.now();
+    await pool.close(0);
+    assert.ok(Date.now() - began >= 300, "closed before the draining worker exited");
+    for (const pid of [first, second]) assert.throws(() => process.kill(pid, 0), /ESRCH/);
   });
 
   it("what a worker counted before it died stays in the totals: a counter never goes down, its gauges go", async () => {
