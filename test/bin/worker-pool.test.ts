@@ -5,6 +5,7 @@ import { WorkerPool } from "../../src/bin/worker-pool.ts";
 import { mergeExpositions } from "../../src/metrics/merge.ts";
 import { type SignInCounts, SignInThrottle } from "../../src/auth/sign-in-throttle.ts";
 import { SignInBroker } from "../../src/workers/sign-in-broker.ts";
+import { alive } from "../helpers/process-alive.ts";
 
 const fakeWorker = fileURLToPath(new URL("./fake-worker.mjs", import.meta.url));
 const query = (limit: number) => ({ filter: {}, sort: "age" as const, limit });
@@ -182,14 +183,6 @@ describe("WorkerPool: restarts", { timeout: 30_000 }, () => {
       onRecord: (rule) => rules.push(rule),
       drainMs: 5000,
     });
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     const total = () => Number(/^x_total (\S+)$/m.exec(mergeExpositions(pool.metricsTexts()))?.[1] ?? NaN);
     await pool.start();
     try {

@@ -13,20 +13,13 @@ import { runtimeName } from "../helpers/runtime.ts";
 import { cliCommand } from "./support/gateway.ts";
 import { closedPort } from "./support/ports.ts";
 import { openTunnel } from "./support/tunnel.ts";
+import { alive } from "../helpers/process-alive.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 /** The worker's command line as the primary has it (on Deno, reusePort is an unstable option). */
 const [runtime = "", ...rest] = cliCommand();
 const workerCommand = runtimeName === "deno" ? [runtime, "run", "--unstable-net", ...rest.slice(1)] : [runtime, ...rest];
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe("a worker whose primary is gone", { timeout: 60_000 }, () => {
   it("drains, keeping its other tunnels, instead of dying on the first flow line it cannot send", async () => {
