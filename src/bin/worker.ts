@@ -16,7 +16,7 @@ import { fitOpen, selectOpen } from "../admin/open-connections.ts";
 import { parseConfig } from "../config/parse.ts";
 import type { Runtime } from "../core/runtime.ts";
 import { type Gateway, startGateway } from "../gateway.ts";
-import { encodeMessage, type FromWorker, LineSplitter, MAX_LINE_BYTES, parseToWorker, type ToWorker } from "../workers/protocol.ts";
+import { encodeMessage, type FromWorker, LineSplitter, MAX_LINE_BYTES, MAX_TO_WORKER_LINE, parseToWorker, type ToWorker } from "../workers/protocol.ts";
 import { SignInsViaPrimary } from "../workers/sign-ins-via-primary.ts";
 
 /** How often the worker sends its metrics to the primary. */
@@ -31,7 +31,8 @@ const send = (message: FromWorker) => {
 
 /** Runs the worker until it has drained; resolves to the exit code. */
 export async function worker(runtime: Runtime): Promise<number> {
-  const lines = new LineSplitter();
+  // a start or config message is as long as the config
+  const lines = new LineSplitter(MAX_TO_WORKER_LINE);
   type Queued = Exclude<ToWorker, { readonly t: "sign-in" }>;
   const inbox: Queued[] = [];
   let wake: (() => void) | undefined;

@@ -4,6 +4,9 @@
  * duplicate keys (the last one would silently win), and bounds size and nesting.
  */
 
+/** The longest text `parseJson` takes by default (UTF-16 code units): a config file's limit. */
+export const MAX_JSON_LENGTH = 16 * 1024 * 1024;
+
 /** Limits for `parseJson`. */
 export interface JsonLimits {
   /** Maximum text length in UTF-16 code units. Default 16 MiB. */
@@ -47,7 +50,7 @@ const WS_RE = /[ \t\n\r]*/y;
  * ```
  */
 export function parseJson(text: string, limits: JsonLimits = {}): unknown {
-  const maxLength = limits.maxLength ?? 16 * 1024 * 1024;
+  const maxLength = limits.maxLength ?? MAX_JSON_LENGTH;
   if (text.length > maxLength) throw new JsonSyntaxError(`text is longer than ${maxLength} characters`, text, 0);
   const parser = new Parser(text, limits.maxDepth ?? 64);
   const start = text.charCodeAt(0) === 0xfeff ? 1 : 0;

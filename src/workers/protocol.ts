@@ -13,6 +13,7 @@ import type { OpenFlow } from "../flows/live-flows.ts";
 import { CONNECTION_SORTS, type ConnectionQuery, MAX_CONNECTIONS_LIMIT } from "../admin/open-connections.ts";
 import { FLOW_FILTER_PARAMS } from "../admin/flow-filter.ts";
 import type { SignInThrottled } from "../auth/sign-in-throttle.ts";
+import { MAX_JSON_LENGTH } from "../config/json.ts";
 
 /** The primary's answer to a worker's `sign-in`: go ahead (and say how it ended), or refused unchecked. */
 export type SignInVerdict = { readonly ok: true } | SignInThrottled;
@@ -79,6 +80,13 @@ export type FromWorker =
 
 /** Longest line either side accepts (a metrics snapshot is the largest message). */
 export const MAX_LINE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Longest line a worker takes from its primary: a `start` or `config` message carries the
+ * whole config in force, whose file may be as long as the config parser takes (its JSON
+ * again is no longer, escapes aside) and a policy the admin API replaced besides.
+ */
+export const MAX_TO_WORKER_LINE = 2 * MAX_JSON_LENGTH;
 
 const address = v.object({ address: v.string(), port: v.number() });
 const req = v.pipe(v.number(), v.integer(), v.minValue(0));

@@ -283,6 +283,24 @@ describe("worker processes sharing the listeners (workers: 2)", { timeout: 120_0
     assert.ok(after.primary > 0 && after.worker > 0, JSON.stringify(after));
   });
 
+  it("a config over 8 MiB (longer than any other message) reaches the worker", async () => {
+    const worker = await until("the worker", workerPid);
+    // 400,000 listed names, and the echo server's address last
+    const hosts = [...Array.from({ length: 400_000 }, (_, i) => `h${i}.ads.example`), "127.0.0.1"];
+    const big = JSON.stringify({ ...config, policy: { defaultAction: "allow", rules: [{ id: "ads", hosts, action: "deny" }] } });
+    assert.ok(big.length > 8 * 1024 * 1024, String(big.length));
+    writeFileSync(gw.configFile!, big);
+    assert.match(await gw.reload(30_000), /config reloaded/);
+    // both processes deny, the worker with the same process as before (not restarted for it)
+    await until("every tunnel denied", async () => {
+      const tunnels = await Promise.all(Array.from({ length: 30 }, () => connect(gw.port, target)));
+      for (const t of tunnels) t.socket.destroy();
+      return tunnels.every((t) => t.status === 403) ? true : undefined;
+    }, 30_000);
+    assert.equal(await workerPid(), worker);
+    assert.doesNotMatch(gw.stderr.join(""), /Line longer/);
+  });
+
   it("SIGTERM drains and stops the primary and its workers", async () => {
     const worker = await until("the worker", workerPid);
     const primary = parentOf(worker);

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { encodeMessage, LineSplitter, parseFromWorker, parseToWorker, type ToWorker } from "../../src/workers/protocol.ts";
+import { encodeMessage, LineSplitter, MAX_TO_WORKER_LINE, parseFromWorker, parseToWorker, type ToWorker } from "../../src/workers/protocol.ts";
+import { MAX_JSON_LENGTH, parseJson } from "../../src/config/json.ts";
 import { flowRecord } from "../metrics/_record.ts";
 
 describe("LineSplitter", () => {
@@ -20,6 +21,26 @@ describe("LineSplitter", () => {
     assert.throws(() => new LineSplitter(16).push("x".repeat(17)), RangeError);
     assert.throws(() => new LineSplitter(16).push("x".repeat(17) + "\nok\n"), RangeError);
     assert.deepEqual(new LineSplitter(16).push("x".repeat(16) + "\n"), ["x".repeat(16)]);
+  });
+});
+
+describe("a worker's channel from its primary", () => {
+  it("carries a start message with the longest config the parser takes", () => {
+    // one deny rule listing hosts, the text just under the parser's limit (over 8 MiB)
+    const head = '{"workers": 2, "policy": {"rules": [{"id": "ads", "action": "deny", "hosts": [';
+    const entry = (i: number) => `"h${String(i).padStart(7, "0")}.ads.example", `;
+    const count = Math.floor((MAX_JSON_LENGTH - head.length - 20) / entry(0).length);
+    const text = head + Array.from({ length: count }, (_, i) => entry(i)).join("") + '"last.example"]}]}}';
+    assert.ok(text.length > MAX_JSON_LENGTH - 64 && text.length <= MAX_JSON_LENGTH, String(text.length));
+    const raw = parseJson(text);
+    const bytes = new TextEncoder().encode(encodeMessage({ t: "start", index: 1, count: 2, raw, base: "/", ports: {}, self: [] }));
+    const splitter = new LineSplitter(MAX_TO_WORKER_LINE);
+    const lines: string[] = [];
+    for (let at = 0; at < bytes.length; at += 65_536) lines.push(...splitter.push(bytes.subarray(at, at + 65_536)));
+    assert.equal(lines.length, 1);
+    const start = parseToWorker(lines[0]!);
+    assert.equal(start.t, "start");
+    assert.deepEqual(start.t === "start" && start.raw, raw);
   });
 });
 
