@@ -28,6 +28,7 @@ import { readSyslogTls } from "./log/syslog-output.ts";
 import { buildReverse, reverseErrorPages } from "./reverse/generation.ts";
 import { listenerClientCertificates, loadClientTrusts } from "./reverse/client-trusts.ts";
 import { certificateSubject, certificateValidity, decodePem } from "./pki/mod.ts";
+import { readCaBundle } from "./config/setting-file.ts";
 
 /** What checking needs: the runtime's TLS key checks, and a reader of the config's files. */
 export interface ConfigCheckDeps {
@@ -87,13 +88,7 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
   await attempt(() => blockPageFromConfig(config.blockPage, deps.readText));
   const dnsCa = config.dns.transport === "tls" ? config.dns.caFile : undefined;
   if (dnsCa) {
-    await attempt(() => {
-      try {
-        deps.readText(dnsCa);
-      } catch (e) {
-        throw new Error(`cannot read dns.caFile "${dnsCa}": ${(e as { code?: string }).code ?? String(e)}`);
-      }
-    });
+    await attempt(() => readCaBundle(deps.readText, "dns.caFile", dnsCa));
   }
   const syslog = config.log.syslog;
   if (syslog) await attempt(() => readSyslogTls(syslog, deps.readText));

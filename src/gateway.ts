@@ -29,7 +29,8 @@ import { parentTable } from "./parent/parent-table.ts";
 import { routeName } from "./parent/route-name.ts";
 import { parentReport } from "./parent/report.ts";
 import { connectProbe, ParentChecker } from "./parent/health-check.ts";
-import { readSetting, startInterception } from "./interception.ts";
+import { startInterception } from "./interception.ts";
+import { readCaBundle } from "./config/setting-file.ts";
 import { Admission } from "./admission.ts";
 import { restartNeeded } from "./config/restart-needed.ts";
 import { blockPageFromConfig } from "./block/from-config.ts";
@@ -64,14 +65,14 @@ export async function startGateway(config: Config, runtime: Runtime, options: St
   const dnsResolver = (dns: Config["dns"]) =>
     createResolver(dns, (name) => runtime.lookup(name), {
       ...(dns.servers.length === 0 ? { hostsFile: parseHostsFile(systemHostsText()) } : {}),
-      dial: dns.transport === "tls" ? dnsOverTls(runtime, dns.caFile ? [readSetting(options.readText, "dns.caFile", dns.caFile)] : []) : (server, signal) => runtime.dial({ address: server.address, port: server.port, signal }),
+      dial: dns.transport === "tls" ? dnsOverTls(runtime, dns.caFile ? [readCaBundle(options.readText, "dns.caFile", dns.caFile)] : []) : (server, signal) => runtime.dial({ address: server.address, port: server.port, signal }),
       ...(runtime.openDatagram ? { openDatagram: runtime.openDatagram } : {}),
       onExchange: (server, transport, result) => metrics.dnsServerExchanges.labels(formatAddress(server.address, server.port), transport, result).inc(),
     });
   // swapped whole by a reload that changes `dns` (a new cache too); lookups under way finish with the old one
   const resolverInForce = new ResolverInForce(dnsResolver, config.dns);
   // the settings and the CA file's contents: a renewed CA at the same path is a change too
-  const dnsKey = (dns: Config["dns"]) => JSON.stringify([dns, dns.transport === "tls" && dns.caFile ? readSetting(options.readText, "dns.caFile", dns.caFile) : null, dns.servers.length === 0 ? systemHostsText() : null]);
+  const dnsKey = (dns: Config["dns"]) => JSON.stringify([dns, dns.transport === "tls" && dns.caFile ? readCaBundle(options.readText, "dns.caFile", dns.caFile) : null, dns.servers.length === 0 ? systemHostsText() : null]);
   let dnsInForce = dnsKey(config.dns);
   const resolver = measuredResolver(resolverInForce, metrics);
   const directoryDeps = { runtime, resolver, readText: options.readText, ...(options.signIns ? { signIns: options.signIns } : {}) };

@@ -11,6 +11,7 @@ import type { InterceptionContext } from "./flows/context.ts";
 import { UpstreamPool } from "./flows/upstream-pool.ts";
 import type { UpstreamTlsInfo } from "./flows/upstream-tls.ts";
 import type { GatewayMetrics } from "./metrics/gateway-metrics.ts";
+import { readCaBundle, readSetting } from "./config/setting-file.ts";
 import { certificateNames, type CertificateAuthority, createLeafCache, createLeafIssuer, type LeafCache, type LeafIssuer, loadCa } from "./pki/mod.ts";
 
 /** The interception side of a gateway, as of one config (see the module doc). */
@@ -150,16 +151,8 @@ export async function startInterception(
   return built;
 }
 
-/** The PEM text of every `interception.upstreamCaFiles` file. @throws {Error} naming a file that cannot be read */
+/** The PEM text of every `interception.upstreamCaFiles` file. @throws {Error} naming a file that cannot be read or holds no certificate */
 function upstreamCaPems(ic: Pick<InterceptionConfig, "upstreamCaFiles">, readText: (path: string) => string): string[] {
-  return ic.upstreamCaFiles.map((f) => readSetting(readText, "interception.upstreamCaFiles", f));
+  return ic.upstreamCaFiles.map((f) => readCaBundle(readText, "interception.upstreamCaFiles", f));
 }
 
-/** The text of the file `path` a setting names; an error names the setting and the path. */
-export function readSetting(readText: (path: string) => string, what: string, path: string): string {
-  try {
-    return readText(path);
-  } catch (e) {
-    throw new Error(`cannot read ${what} "${path}": ${(e as { code?: string }).code ?? String(e)}`);
-  }
-}

@@ -9,6 +9,7 @@ import { PROCESS_GATE } from "./derivation-gate.ts";
 import { readPasswordFile } from "../config/password-file.ts";
 import { familiarToForget } from "./user-changes.ts";
 import { type SignInCounts, SignInThrottle } from "./sign-in-throttle.ts";
+import { readCaBundle } from "../config/setting-file.ts";
 
 /** The gateway's users: proxy authentication and reverse routes' `basicAuth` share one cache. */
 export interface GatewayUsers {
@@ -104,13 +105,6 @@ function certificateDirectory(ldap: LdapConfig, dial: DirectoryDial, deps: Direc
 }
 
 function ldapDial(ldap: LdapConfig, deps: DirectoryDeps): DirectoryDial {
-  let caPem: string[] = [];
-  if (ldap.caFile) {
-    try {
-      caPem = [deps.readText(ldap.caFile)];
-    } catch (e) {
-      throw new Error(`cannot read proxyAuth.ldap.caFile "${ldap.caFile}": ${(e as { code?: string }).code ?? String(e)}`);
-    }
-  }
+  const caPem = ldap.caFile ? [readCaBundle(deps.readText, "proxyAuth.ldap.caFile", ldap.caFile)] : [];
   return directoryDial(parseDirectoryUrl(ldap.url), deps, caPem);
 }

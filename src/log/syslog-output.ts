@@ -18,6 +18,7 @@ import { syslogMessage, type SyslogOrigin } from "./syslog-message.ts";
 import { SyslogDatagram } from "./syslog-datagram.ts";
 import { SyslogStream } from "./syslog-stream.ts";
 import { parseSyslogUrl } from "./syslog-url.ts";
+import { readCaBundle, readSetting } from "../config/setting-file.ts";
 
 /** How long a closing output (a reload that changes it, the gateway's shutdown) may take to send what is queued. */
 export const SYSLOG_FLUSH_MS = 3000;
@@ -41,18 +42,13 @@ export interface SyslogDeps {
 
 /**
  * The TLS files of `config` (PEM text), read now.
- * @throws {Error} naming the file that cannot be read: `cannot read log.syslog.caFile "ca.pem": ENOENT`
+ * @throws {Error} naming the file that cannot be read (`cannot read log.syslog.caFile "ca.pem": ENOENT`),
+ * or a `caFile` that holds no certificate
  */
 export function readSyslogTls(config: SyslogConfig, readText: (path: string) => string): { extraCaPem: string[]; clientCertPem?: string; clientKeyPem?: string } {
-  const read = (field: "caFile" | "certFile" | "keyFile", path: string) => {
-    try {
-      return readText(path);
-    } catch (e) {
-      throw new Error(`cannot read log.syslog.${field} ${JSON.stringify(path)}: ${(e as { code?: string }).code ?? String(e)}`);
-    }
-  };
+  const read = (field: "certFile" | "keyFile", path: string) => readSetting(readText, `log.syslog.${field}`, path);
   return {
-    extraCaPem: config.caFile ? [read("caFile", config.caFile)] : [],
+    extraCaPem: config.caFile ? [readCaBundle(readText, "log.syslog.caFile", config.caFile)] : [],
     ...(config.certFile && config.keyFile ? { clientCertPem: read("certFile", config.certFile), clientKeyPem: read("keyFile", config.keyFile) } : {}),
   };
 }

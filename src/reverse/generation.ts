@@ -26,6 +26,7 @@ import { RouteTable } from "./routes.ts";
 import { PassthroughTable } from "./passthrough.ts";
 import type { ClientTrusts } from "./client-trusts.ts";
 import { ReverseErrorPages } from "./error-pages.ts";
+import { readCaBundle, readSetting } from "../config/setting-file.ts";
 
 /**
  * A pool in force, its health checker, and what decides whether a reload may keep it. Its
@@ -143,7 +144,7 @@ function listenerTls(name: string, tls: ReverseTlsConfig, deps: BuildDeps, fixed
 export function reverseErrorPages(config: ErrorPagesConfig, readText: (path: string) => string): ReverseErrorPages {
   const { template, detailsFor } = config;
   if (template === undefined) return new ReverseErrorPages({ detailsFor });
-  const text = readFor(readText, "reverse.errorPages.template", template);
+  const text = readSetting(readText, "reverse.errorPages.template", template);
   try {
     return new ReverseErrorPages({ template: text, detailsFor });
   } catch (e) {
@@ -151,22 +152,13 @@ export function reverseErrorPages(config: ErrorPagesConfig, readText: (path: str
   }
 }
 
-/** Reads a file for `what`, or throws naming both. */
-function readFor(readText: (path: string) => string, what: string, path: string): string {
-  try {
-    return readText(path);
-  } catch (e) {
-    throw new Error(`cannot read ${what} "${path}": ${(e as { code?: string }).code ?? String(e)}`);
-  }
-}
 
 /** A new pool (not started) with its TLS files read, and its key. */
 function poolEntry(id: string, p: PoolConfig, deps: BuildDeps): PoolEntry {
   const pool = new BackendPool(id, p.backends.map(parseBackendUrl), { ejectAfterFailures: p.ejectAfterFailures, ejectMs: p.ejectMs, balance: p.balance });
-  const read = (what: string, path: string) => readFor(deps.readText, `reverse.pools.${id}.tls.${what}`, path);
   const tls: BackendTlsSettings | undefined = pool.backends.some((b) => b.scheme === "https")
     ? {
-      extraCaPem: p.tls.caFile ? [read("caFile", p.tls.caFile)] : [],
+      extraCaPem: p.tls.caFile ? [readCaBundle(deps.readText, `reverse.pools.${id}.tls.caFile`, p.tls.caFile)] : [],
       minVersion: p.tls.minVersion,
       ...(p.tls.serverName ? { serverName: p.tls.serverName } : {}),
       ...(p.tls.clientCert && p.tls.clientKey ? clientCertificate(id, p.tls.clientCert, p.tls.clientKey, deps) : {}),
@@ -216,15 +208,15 @@ function certificatePair(
 /** A pool's client certificate for mutual TLS: both files read and checked to go together. */
 function clientCertificate(id: string, cert: string, key: string, deps: BuildDeps): { clientCertPem: string; clientKeyPem: string } {
   const where = { cert: `reverse.pools.${id}.tls.clientCert`, key: `reverse.pools.${id}.tls.clientKey` };
-  const pems = { chainPem: readFor(deps.readText, where.cert, cert), keyPem: readFor(deps.readText, where.key, key) };
+  const pems = { chainPem: readSetting(deps.readText, where.cert, cert), keyPem: readSetting(deps.readText, where.key, key) };
   certificatePair({ cert, key }, pems, where, deps);
   return { clientCertPem: pems.chainPem, clientKeyPem: pems.keyPem };
 }
 
 /** Reads one certificate's chain and key; its names default to the certificate's subjectAltName. */
 function loadCertificate(c: ReverseCertificateConfig, where: string, deps: BuildDeps): ServedCertificate {
-  const chainPem = readFor(deps.readText, `${where}.cert`, c.cert);
-  const keyPem = readFor(deps.readText, `${where}.key`, c.key);
+  const chainPem = readSetting(deps.readText, `${where}.cert`, c.cert);
+  const keyPem = readSetting(deps.readText, `${where}.key`, c.key);
   const leafDer = certificatePair(c, { chainPem, keyPem }, { cert: `${where}.cert`, key: `${where}.key` }, deps);
   const names = c.names ? [...c.names] : subjectAltNames(leafDer).filter((n) => !n.includes(":") && !/^[\d.]+$/.test(n));
   if (names.length === 0) throw new Error(`${where}: the certificate "${c.cert}" has no DNS names in its subjectAltName; give "names"`);

@@ -64,6 +64,8 @@ describe("tollgate config check", () => {
     },
   };
 
+  const caPem = () => files["/etc/tg/ca/ca.pem"]!;
+
   before(async () => {
     const ca = await generateCa({ commonName: "Check test CA", validityDays: 365 });
     const www = await createLeafIssuer(await loadCa(ca), { validityDays: 30 }).issue(["www.test"]);
@@ -115,10 +117,13 @@ describe("tollgate config check", () => {
 
   it("reads the syslog collector's TLS files", async () => {
     const withSyslog = { ...config, log: { syslog: { url: "tls://siem.test", caFile: "siem/ca.pem", certFile: "siem/gw.pem", keyFile: "siem/gw.key" } } };
-    const good: Record<string, string> = { ...files, "/etc/tg/syslog.json": JSON.stringify(withSyslog), "/etc/tg/siem/ca.pem": "ca", "/etc/tg/siem/gw.pem": "cert", "/etc/tg/siem/gw.key": "key" };
+    const good: Record<string, string> = { ...files, "/etc/tg/syslog.json": JSON.stringify(withSyslog), "/etc/tg/siem/ca.pem": caPem(), "/etc/tg/siem/gw.pem": "cert", "/etc/tg/siem/gw.key": "key" };
     const ok = await run(["check", "/etc/tg/syslog.json"], good);
     assert.equal(ok.code, 0, ok.err);
     assert.match(ok.out, /; 10 files read and checked\)/);
+    const notCa = await run(["check", "/etc/tg/syslog.json"], { ...good, "/etc/tg/siem/ca.pem": "<html>404 Not Found</html>" });
+    assert.equal(notCa.code, 1);
+    assert.match(notCa.err, /^ {2}log\.syslog\.caFile "siem\/ca\.pem": expected PEM CA certificates \(-----BEGIN CERTIFICATE-----\), found no PEM block$/m);
     delete good["/etc/tg/siem/gw.key"];
     const r = await run(["check", "/etc/tg/syslog.json"], good);
     assert.equal(r.code, 1);
@@ -149,11 +154,35 @@ describe("tollgate config check", () => {
     assert.match(missing.err, /^ {2}cannot read reverse\.errorPages\.template "pages\/error\.html": ENOENT$/m);
   });
 
+  it("names a CA bundle that holds no certificate: interception's upstream CAs, a reverse pool's", async () => {
+    const withBundles = {
+      ...config,
+      interception: { upstreamCaFiles: ["cas/corp.pem", "cas/partner.pem"] },
+      reverse: { ...config.reverse, pools: { site: { backends: ["https://10.0.1.1:8443"], tls: { caFile: "cas/backend.pem" } } } },
+    };
+    const good: Record<string, string> = {
+      ...files,
+      "/etc/tg/bundles.json": JSON.stringify(withBundles),
+      "/etc/tg/cas/corp.pem": caPem(),
+      "/etc/tg/cas/partner.pem": `# a partner's CA\n${caPem()}`,
+      "/etc/tg/cas/backend.pem": caPem(),
+    };
+    const ok = await run(["check", "/etc/tg/bundles.json"], good);
+    assert.equal(ok.code, 0, ok.err);
+    const r = await run(["check", "/etc/tg/bundles.json"], { ...good, "/etc/tg/cas/partner.pem": "<html><h1>404 Not Found</h1></html>\n", "/etc/tg/cas/backend.pem": "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n" });
+    assert.equal(r.code, 1);
+    assert.match(r.err, /^ {2}interception\.upstreamCaFiles "cas\/partner\.pem": expected PEM CA certificates \(-----BEGIN CERTIFICATE-----\), found no PEM block$/m);
+    assert.match(r.err, /^ {2}reverse\.pools\.site\.tls\.caFile "cas\/backend\.pem": PEM block "CERTIFICATE" has invalid base64$/m);
+  });
+
   it("reads DNS over TLS's CA file", async () => {
     const withDot = { ...config, dns: { servers: ["10.0.0.53#dns.corp.test"], transport: "tls", caFile: "dns/ca.pem" } };
-    const good: Record<string, string> = { ...files, "/etc/tg/dot.json": JSON.stringify(withDot), "/etc/tg/dns/ca.pem": "ca" };
+    const good: Record<string, string> = { ...files, "/etc/tg/dot.json": JSON.stringify(withDot), "/etc/tg/dns/ca.pem": caPem() };
     const ok = await run(["check", "/etc/tg/dot.json"], good);
     assert.equal(ok.code, 0, ok.err);
+    const key = await run(["check", "/etc/tg/dot.json"], { ...good, "/etc/tg/dns/ca.pem": files["/etc/tg/ca/ca.key"]! });
+    assert.equal(key.code, 1);
+    assert.match(key.err, /^ {2}dns\.caFile "dns\/ca\.pem": expected PEM CA certificates \(-----BEGIN CERTIFICATE-----\), found only PRIVATE KEY$/m);
     delete good["/etc/tg/dns/ca.pem"];
     const r = await run(["check", "/etc/tg/dot.json"], good);
     assert.equal(r.code, 1);
@@ -162,7 +191,7 @@ describe("tollgate config check", () => {
 
   it("reads the LDAP directory's CA file", async () => {
     const withLdap = { ...config, proxyAuth: { ldap: { url: "ldaps://dc1.corp.test", bindName: "{user}@corp.test", caFile: "ldap/ca.pem" } } };
-    const good: Record<string, string> = { ...files, "/etc/tg/ldap.json": JSON.stringify(withLdap), "/etc/tg/ldap/ca.pem": "ca" };
+    const good: Record<string, string> = { ...files, "/etc/tg/ldap.json": JSON.stringify(withLdap), "/etc/tg/ldap/ca.pem": caPem() };
     const ok = await run(["check", "/etc/tg/ldap.json"], good);
     assert.equal(ok.code, 0, ok.err);
     delete good["/etc/tg/ldap/ca.pem"];

@@ -55,6 +55,9 @@ function deps(files: Record<string, string> = {}) {
   return { d, far, asked, said, datagrams, read, exposed: () => registry.expose() };
 }
 
+/** Stands for a CA bundle: one CERTIFICATE block (the transport here is a fake). */
+const CA_PEM = "-----BEGIN CERTIFICATE-----\nQ0E=\n-----END CERTIFICATE-----\n";
+
 describe("syslogOutput", () => {
   it("udp: one datagram per record, to the collector's address", async () => {
     const t = deps();
@@ -68,11 +71,11 @@ describe("syslogOutput", () => {
   });
 
   it("tls: to the resolved address, the name in the URL as SNI and for validation, with the configured files", async () => {
-    const t = deps({ "ca.pem": "CA", "gw.pem": "CERT", "gw.key": "KEY" });
+    const t = deps({ "ca.pem": CA_PEM, "gw.pem": "CERT", "gw.key": "KEY" });
     const out = syslogOutput(config("tls://siem.test", { caFile: "ca.pem", certFile: "gw.pem", keyFile: "gw.key" }), t.d);
     out.write(flowRecord());
     await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(t.asked, ["tls 192.0.2.9:6514 siem.test verify=true ca=CA cert=CERT key=KEY"]);
+    assert.deepEqual(t.asked, [`tls 192.0.2.9:6514 siem.test verify=true ca=${CA_PEM} cert=CERT key=KEY`]);
     assert.match(await t.read(t.far[0]!), /^<134>1 .* flow - \{.*\}\n$/);
     assert.match(t.exposed(), /^tollgate_syslog_connected\{collector="tls:\/\/siem\.test:6514"\} 1$/m);
     const closing = out.close();
