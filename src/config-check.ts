@@ -29,12 +29,15 @@ import { buildReverse, reverseErrorPages } from "./reverse/generation.ts";
 import { listenerClientCertificates, loadClientTrusts } from "./reverse/client-trusts.ts";
 import { certificateSubject, certificateValidity, decodePem } from "./pki/mod.ts";
 import { readCaBundle } from "./config/setting-file.ts";
+import { adminTokenProblem } from "./admin/token-rules.ts";
 
 /** What checking needs: the runtime's TLS key checks, and a reader of the config's files. */
 export interface ConfigCheckDeps {
   readonly runtime: Pick<Runtime, "dial" | "tls">;
   /** Reads a file the config names (relative paths resolved as `serve` resolves them). */
   readonly readText: (path: string) => string;
+  /** `TOLLGATE_ADMIN_TOKEN` as `serve` would see it: the admin API's token rules apply to it. */
+  readonly adminTokenFromEnv?: string | undefined;
 }
 
 /** What checking found: problems stop the gateway; warnings (certificates near their end) do not. */
@@ -81,6 +84,8 @@ export async function checkConfigFiles(config: Config, deps: ConfigCheckDeps, no
       expiry(`ca.cert "${files.cert}"`, ic.caNotAfter);
     });
   }
+  const tokenProblem = adminTokenProblem(config.admin, deps.adminTokenFromEnv);
+  if (tokenProblem) problems.push(tokenProblem);
   problems.push(...await hostListProblems(config.policy.hostLists, deps.readText));
   await attempt(() => parentTable(config, deps.readText));
   // nothing is dialed: the directory is only reached when someone signs in

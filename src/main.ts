@@ -89,6 +89,7 @@ export async function main(argv: readonly string[], runtime: Runtime, self?: rea
         stdout: (text) => void process.stdout.write(text),
         stderr: (text) => void process.stderr.write(text),
         configFromEnv: process.env.TOLLGATE_CONFIG,
+        adminTokenFromEnv: process.env.TOLLGATE_ADMIN_TOKEN,
       });
     default:
       process.stderr.write(`tollgate: unknown command "${command}"\n\n${HELP}`);

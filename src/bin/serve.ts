@@ -6,9 +6,6 @@
  */
 import { statSync, unwatchFile, watchFile } from "node:fs";
 import { readTextFile } from "./read-text.ts";
-
-/** The shortest admin token taken, from the config or TOLLGATE_ADMIN_TOKEN. */
-const MIN_ADMIN_TOKEN = 16;
 import { hostname, networkInterfaces } from "node:os";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
@@ -20,7 +17,7 @@ import { defaultConfig } from "../config/default.ts";
 import { ConfigError } from "../config/errors.ts";
 import { parseJson } from "../config/json.ts";
 import { parseConfig, parseConfigText } from "../config/parse.ts";
-import { isLoopbackHost } from "../core/host.ts";
+import { adminToken, adminTokenProblem } from "../admin/token-rules.ts";
 import type { Listener, Runtime } from "../core/runtime.ts";
 import { checkConfigFiles } from "../config-check.ts";
 import { startGateway } from "../gateway.ts";
@@ -86,16 +83,12 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
     return startFailed(e instanceof ConfigError ? 78 : 1);
   }
   const { config } = loaded;
-  const token = config.admin?.token ?? (process.env.TOLLGATE_ADMIN_TOKEN || undefined);
-  if (config.admin && token !== undefined && token.length < MIN_ADMIN_TOKEN) {
-    // as admin.token must be: a short one is guessed
-    say(`TOLLGATE_ADMIN_TOKEN has ${token.length} characters; at least ${MIN_ADMIN_TOKEN} are needed`);
+  const tokenProblem = adminTokenProblem(config.admin, process.env.TOLLGATE_ADMIN_TOKEN);
+  if (tokenProblem) {
+    say(tokenProblem);
     return startFailed(78);
   }
-  if (config.admin && !token && !isLoopbackHost(config.admin.hostname)) {
-    say(`refusing to bind the admin API to ${config.admin.hostname} without a token (admin.token or TOLLGATE_ADMIN_TOKEN)`);
-    return startFailed(78);
-  }
+  const token = config.admin ? adminToken(config.admin, process.env.TOLLGATE_ADMIN_TOKEN) : undefined;
   // Paths in the config (CA files…) are relative to the config file's directory.
   const base = file ? dirname(resolve(file)) : process.cwd();
   const processes = config.workers === "auto" ? Math.max(1, navigator.hardwareConcurrency || 1) : config.workers;
@@ -230,7 +223,7 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
       let message = e instanceof Error ? e.message : String(e);
       if (next !== undefined) {
         // the reload stops at its first bad file; name every one, as `config check` does
-        const { problems } = await checkConfigFiles(next.config, { runtime, readText }).catch(() => ({ problems: [] as string[] }));
+        const { problems } = await checkConfigFiles(next.config, { runtime, readText, adminTokenFromEnv: process.env.TOLLGATE_ADMIN_TOKEN }).catch(() => ({ problems: [] as string[] }));
         const more = problems.filter((p) => p !== message);
         if (more.length > 0) message = [message, ...more].join("\n");
       }

@@ -27,6 +27,8 @@ export interface ConfigCheckIo {
   stderr(text: string): void;
   /** The config file from the environment (`TOLLGATE_CONFIG`), used when no FILE is given. */
   readonly configFromEnv?: string | undefined;
+  /** `TOLLGATE_ADMIN_TOKEN`: the admin API is checked with it, as `serve` would bind it. */
+  readonly adminTokenFromEnv?: string | undefined;
 }
 
 const EXIT_INVALID = 1;
@@ -46,6 +48,7 @@ export async function checkConfigFile(file: string, io: ConfigCheckIo): Promise<
   const read = new Set<string>();
   const { problems, warnings } = await checkConfigFiles(config, {
     runtime: io.runtime,
+    adminTokenFromEnv: io.adminTokenFromEnv,
     readText: (path) => {
       const text = io.readText(pathFromConfig(file, path));
       read.add(path);

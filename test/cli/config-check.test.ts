@@ -20,7 +20,7 @@ interface Run {
 }
 
 /** `tollgate config ARGS` over the files of `files` (by path); nothing is dialed. */
-async function run(args: string[], files: Record<string, string>, configFromEnv?: string): Promise<Run> {
+async function run(args: string[], files: Record<string, string>, configFromEnv?: string, adminTokenFromEnv?: string): Promise<Run> {
   let out = "";
   let err = "";
   const code = await configCommand(args, {
@@ -40,6 +40,7 @@ async function run(args: string[], files: Record<string, string>, configFromEnv?
     stdout: (t) => void (out += t),
     stderr: (t) => void (err += t),
     configFromEnv,
+    adminTokenFromEnv,
   });
   return { code, out, err };
 }
@@ -173,6 +174,22 @@ describe("tollgate config check", () => {
     assert.equal(r.code, 1);
     assert.match(r.err, /^ {2}interception\.upstreamCaFiles "cas\/partner\.pem": expected PEM CA certificates \(-----BEGIN CERTIFICATE-----\), found no PEM block$/m);
     assert.match(r.err, /^ {2}reverse\.pools\.site\.tls\.caFile "cas\/backend\.pem": PEM block "CERTIFICATE" has invalid base64$/m);
+  });
+
+  it("holds the admin API to serve's token rules, TOLLGATE_ADMIN_TOKEN included", async () => {
+    const withAdmin = (admin: Record<string, unknown>) => ({ ...files, "/etc/tg/admin.json": JSON.stringify({ ...config, admin }) });
+    const open = await run(["check", "/etc/tg/admin.json"], withAdmin({ listen: "0.0.0.0:9090" }));
+    assert.equal(open.code, 1);
+    assert.match(open.err, /^ {2}refusing to bind the admin API to 0\.0\.0\.0 without a token \(admin\.token or TOLLGATE_ADMIN_TOKEN\)$/m);
+    const short = await run(["check", "/etc/tg/admin.json"], withAdmin({ listen: "0.0.0.0:9090" }), undefined, "short-token");
+    assert.equal(short.code, 1);
+    assert.match(short.err, /^ {2}TOLLGATE_ADMIN_TOKEN has 11 characters; at least 16 are needed$/m);
+    assert.equal((await run(["check", "/etc/tg/admin.json"], withAdmin({ listen: "0.0.0.0:9090" }), undefined, "a-token-of-24-characters")).code, 0);
+    assert.equal((await run(["check", "/etc/tg/admin.json"], withAdmin({ listen: "0.0.0.0:9090", token: "a-token-of-24-characters" }))).code, 0);
+    assert.equal((await run(["check", "/etc/tg/admin.json"], withAdmin({ listen: "127.0.0.1:9090" }))).code, 0, "loopback needs none");
+    // as serve: an empty variable is no token, and admin.token wins over a short variable
+    assert.equal((await run(["check", "/etc/tg/admin.json"], withAdmin({ listen: "0.0.0.0:9090" }), undefined, "")).code, 1);
+    assert.equal((await run(["check", "/etc/tg/admin.json"], withAdmin({ listen: "[::]:9090", token: "a-token-of-24-characters" }), undefined, "short")).code, 0);
   });
 
   it("reads DNS over TLS's CA file", async () => {
