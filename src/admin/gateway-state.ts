@@ -84,6 +84,16 @@ export class GatewayAdminState implements AdminState {
     return this.#inTurn(() => this.#apply(raw, config));
   }
 
+  /**
+   * A whole reload attempt from the file, in its turn: `attempt` reads the file, applies what
+   * it got with `apply` and, when that is refused, explains it and calls `reloadFailed`,
+   * before any later reload or policy change begins: the status left is the latest
+   * attempt's, however long an explanation takes.
+   */
+  reloadFromFile<T>(attempt: (apply: (raw: unknown, config: Config) => Promise<ReloadResult>) => Promise<T>): Promise<T> {
+    return this.#inTurn(() => attempt((raw, config) => this.#apply(raw, config)));
+  }
+
   async #apply(raw: unknown, config: Config): Promise<ReloadResult> {
     const r = await this.#gateway.reload(config);
     this.#raw = isObject(raw) ? { ...raw } : {};

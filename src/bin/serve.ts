@@ -20,7 +20,7 @@ import { parseConfig, parseConfigText } from "../config/parse.ts";
 import { adminToken, adminTokenProblem } from "../admin/token-rules.ts";
 import type { Listener, Runtime } from "../core/runtime.ts";
 import { checkConfigFiles } from "../config-check.ts";
-import { startGateway } from "../gateway.ts";
+import { type ReloadResult, startGateway } from "../gateway.ts";
 import { formatAddress } from "../log/flow-record.ts";
 import { type LogFile, openLogFile } from "./log-file.ts";
 import { WorkerPool } from "./worker-pool.ts";
@@ -207,12 +207,16 @@ export async function serve(file: string | undefined, runtime: Runtime, self?: r
       });
     }
   };
-  const reload = async (why: string) => {
+  // the whole attempt in its turn: a refusal is explained and recorded before a later reload begins
+  const reload = (why: string) => {
     if (!file) return say(`${why}: no config file to reload (embedded default)`);
+    return state.reloadFromFile((apply) => reloadAttempt(why, file, apply));
+  };
+  const reloadAttempt = async (why: string, file: string, apply: (raw: unknown, config: Config) => Promise<ReloadResult>) => {
     let next: Loaded | undefined;
     try {
       next = load(file);
-      const r = await state.reloadConfig(next.raw, next.config);
+      const r = await apply(next.raw, next.config);
       const listening = [...r.listening].map(([n, a]) => `${n}=${formatAddress(a.address, a.port)}`);
       say(`${why}: config reloaded (generation ${r.generation})` +
         (listening.length ? `; listening ${listening.join(" ")}` : "") +

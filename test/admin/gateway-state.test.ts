@@ -129,6 +129,40 @@ describe("GatewayAdminState: config changes one at a time", () => {
     assert.deepEqual(state.rawConfig, { listeners: LISTENERS_A, policy: POLICY_B });
   });
 
+  it("a reload from the file is one turn, its refusal recorded in it: the status left is the latest attempt's", async () => {
+    const { gateway, finish, pending } = slowGateway();
+    const live = { lastReload: { at: "", ok: true, generation: 1 }, generation: 1, metrics: { configLastReloadSuccess: { set() {} }, configLastReloadTimestamp: { set() {} } } };
+    Object.assign(gateway, { live });
+    const state = new GatewayAdminState(gateway, { listeners: LISTENERS_A, policy: POLICY_A });
+    const refusedRaw = { listeners: LISTENERS_A, policy: { defaultAction: "deny", rules: [{ id: "refused", action: "allow" }] } };
+    const goodRaw = { listeners: LISTENERS_A, policy: POLICY_B };
+    const order: string[] = [];
+    // the refused one explains itself slowly (serve re-reads every file the config names)
+    const first = state.reloadFromFile(async (apply) => {
+      try {
+        await apply(refusedRaw, parseConfig(refusedRaw));
+      } catch (e) {
+        await new Promise((r) => setTimeout(r, 50));
+        state.reloadFailed((e as Error).message);
+        order.push("refused");
+      }
+    });
+    const second = state.reloadFromFile(async (apply) => {
+      const r = await apply(goodRaw, parseConfig(goodRaw));
+      live.lastReload = { at: "", ok: true, generation: r.generation };
+      order.push("reloaded");
+    });
+    await finish();
+    await new Promise((r) => setTimeout(r, 10)); // the refused one is explaining itself
+    if (pending() > 0) await finish(); // the second was let in meanwhile
+    await first;
+    await finish();
+    await second;
+    assert.deepEqual(order, ["refused", "reloaded"]);
+    assert.equal(live.lastReload.ok, true);
+    assert.deepEqual(state.policyJson(), POLICY_B);
+  });
+
   it("an invalid policy is refused and never reaches the gateway", async () => {
     const { gateway, pending } = slowGateway();
     const state = new GatewayAdminState(gateway, { listeners: LISTENERS_A, policy: POLICY_A });
