@@ -8,7 +8,7 @@ import { IPV4_STRICT_RE, parseIpLiteral } from "../dns/ip-literal.ts";
 import { hostNameError, normaliseName } from "../dns/name.ts";
 import { parseDnsServer } from "../dns/server.ts";
 import { cidrError } from "../policy/host-pattern.ts";
-import { checkedString, expected, filePath, integer, isPlainObject, object } from "./schema-kit.ts";
+import { checkedString, expected, filePath, integer, isPlainObject, object, record } from "./schema-kit.ts";
 
 function ipAddressError(text: string): string | undefined {
   const bad = `expected an IP address, got ${JSON.stringify(text)}`;
@@ -31,13 +31,13 @@ function dnsServerError(text: string): string | undefined {
 }
 
 const staticHostsSchema = v.pipe(
-  v.custom<Record<string, unknown>>(isPlainObject, expected('an object like {"host.example": ["192.0.2.1"]}')),
-  v.record(
+  record(
     checkedString("a host name", (name) => (hostNameError(normaliseName(name)) === undefined ? undefined : `expected a host name, got ${JSON.stringify(name)}`)),
     v.pipe(
       v.array(checkedString("an IP address", ipAddressError), expected("an array of IP addresses")),
       v.check((list) => list.length > 0, "expected at least one IP address, got an empty array"),
     ),
+    'an object like {"host.example": ["192.0.2.1"]}',
   ),
   v.rawCheck<Record<string, string[]>>(({ dataset, addIssue }) => {
     const hosts: unknown = dataset.value;

@@ -5,12 +5,9 @@
  */
 import * as v from "valibot";
 import { editableHeaderError, type HeaderEditsConfig, headerValueError } from "../protocol/header-edits.ts";
-import { checkedString, expected, isPlainObject, object } from "./schema-kit.ts";
+import { checkedString, expected, object, record } from "./schema-kit.ts";
 
-const headerMap = v.pipe(
-  v.custom<Record<string, string>>(isPlainObject, expected('an object like {"X-Name": "value"}')),
-  v.record(checkedString("a header name", editableHeaderError), checkedString("a header value", headerValueError)),
-);
+const headerMap = record(checkedString("a header name", editableHeaderError), checkedString("a header value", headerValueError), 'an object like {"X-Name": "value"}');
 
 /** `remove` (names), then `set` (replace), then `add` (append); framing, connection and Host fields refused. */
 export const headerEditsSchema = object({

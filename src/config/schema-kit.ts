@@ -57,6 +57,36 @@ export function object<const TEntries extends v.ObjectEntries>(entries: TEntries
   return v.pipe(v.custom<v.InferInput<typeof schema>>(isPlainObject, expected(what)), schema);
 }
 
+/** Keys valibot's `record` skips without a word (they name `Object.prototype`'s own). */
+const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
+/**
+ * An object of named entries (`v.record`) that refuses, at the key, the three names
+ * valibot's record would otherwise drop silently: `__proto__`, `constructor`, `prototype`.
+ *
+ * @example
+ * ```ts
+ * const parents = record(id, parentSchema, "an object of named parent proxies");
+ * ```
+ */
+export function record<const TKey extends v.GenericSchema<string, string>, const TValue extends v.GenericSchema>(key: TKey, value: TValue, what: string) {
+  return v.pipe(
+    v.custom<Record<string, unknown>>(isPlainObject, expected(what)),
+    v.rawCheck<Record<string, unknown>>(({ dataset, addIssue }) => {
+      const entries: unknown = dataset.value;
+      if (!isPlainObject(entries)) return;
+      for (const name of Object.keys(entries)) {
+        if (!RESERVED_KEYS.has(name)) continue;
+        addIssue({
+          message: `${JSON.stringify(name)} is a name JavaScript objects reserve; choose another`,
+          path: [{ type: "object", origin: "key", input: entries, key: name, value: entries[name] }],
+        });
+      }
+    }),
+    v.record(key, value),
+  );
+}
+
 /**
  * A string checked by a validator that returns the message.
  *

@@ -8,7 +8,7 @@ import * as v from "valibot";
 import { parentUrlError, parseParentUrl } from "../parent/parent-url.ts";
 import { DIRECT } from "../policy/types.ts";
 import type { ParentConfig } from "./config.ts";
-import { boolean, checkedString, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, object, USER_NAME_RE } from "./schema-kit.ts";
+import { boolean, checkedString, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, object, record, USER_NAME_RE } from "./schema-kit.ts";
 
 const parentName = checkedString(ID_WHAT, (t) =>
   !ID_RE.test(t) ? `expected a parent name (${ID_WHAT}), got ${JSON.stringify(t)}` : t === DIRECT ? `"${DIRECT}" is reserved (a rule's "parent": "direct" means no parent)` : undefined
@@ -39,7 +39,7 @@ const parentSchema = v.pipe(
 );
 
 /** Named parent proxies that rules send their flows through (`"parent": "<name>"`). */
-export const parentsSchema = v.record(parentName, parentSchema, expected("an object of named parent proxies"));
+export const parentsSchema = record(parentName, parentSchema, "an object of named parent proxies");
 
 /** Reports a rule's `parent` or the policy's `defaultParent` that names no parent. */
 export function parentReferences<T>() {

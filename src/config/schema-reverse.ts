@@ -14,7 +14,7 @@ import { headerEditsSchema, toEdits } from "./schema-header-edits.ts";
 import { passthroughIssues, passthroughSchema, toPassthrough } from "./schema-passthrough.ts";
 import { parsePathPrefix, pathPrefixError, routeHostError } from "../reverse/routes.ts";
 import { parseHostPort } from "../protocol/http-authority.ts";
-import { boolean, checkedString, cidrList, expected, filePath, ID_RE, ID_WHAT, id, integer, isPlainObject, object, ownString, unique } from "./schema-kit.ts";
+import { boolean, checkedString, cidrList, expected, filePath, ID_RE, ID_WHAT, id, integer, isPlainObject, object, ownString, record, unique } from "./schema-kit.ts";
 import { groupNamesSchema } from "./schema-proxy-auth.ts";
 import { groupNameProblem, userNameProblem } from "./rule-names.ts";
 import { tlsVersion } from "./schema-reverse-listener.ts";
@@ -117,9 +117,10 @@ const routeSchema = object({
 
 /** The top-level `reverse` section: named backend pools and the routes to them. */
 export const reverseSchema = object({
-  pools: v.pipe(
-    v.custom<Record<string, unknown>>(isPlainObject, expected('an object like {"app": {"backends": ["http://127.0.0.1:8080"]}}')),
-    v.record(checkedString(ID_WHAT, (t) => (ID_RE.test(t) ? undefined : `expected a pool name (${ID_WHAT}), got ${JSON.stringify(t)}`)), poolSchema),
+  pools: record(
+    checkedString(ID_WHAT, (t) => (ID_RE.test(t) ? undefined : `expected a pool name (${ID_WHAT}), got ${JSON.stringify(t)}`)),
+    poolSchema,
+    'an object like {"app": {"backends": ["http://127.0.0.1:8080"]}}',
   ),
   routes: v.pipe(
     v.array(routeSchema, expected("an array of routes")),

@@ -14,7 +14,7 @@ import { mediaRangeError } from "../policy/response-types.ts";
 import { methodError } from "../policy/url-rules.ts";
 import { POLICY_MODES } from "../policy/scope.ts";
 import { HOST_LIST_FORMATS } from "../policy/host-list.ts";
-import { boolean, checkedString, cidrList, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, nonEmpty, object, ownString, unique } from "./schema-kit.ts";
+import { boolean, checkedString, cidrList, expected, filePath, ID_RE, ID_WHAT, integer, isPlainObject, nonEmpty, object, ownString, record, unique } from "./schema-kit.ts";
 import { listenersSchema } from "./schema-listener.ts";
 import { ruleGroupsExist, ruleHostListsExist, ruleListenersExist, ruleUsersExist } from "./rule-names.ts";
 import { listenAddressError, upstreamAddressError } from "./listen.ts";
@@ -176,7 +176,7 @@ const policySchema = object({
   defaultParent: v.optional(v.string(expected("a parent name or \"direct\""))),
   /** Host list files by name, for rules' `hostLists`. */
   hostLists: v.optional(
-    v.record(checkedString(ID_WHAT, (t) => (ID_RE.test(t) ? undefined : `expected a host list name (${ID_WHAT}), got ${JSON.stringify(t)}`)), hostListSchema, expected('an object like {"ads": {"file": "ads.txt"}}')),
+    record(checkedString(ID_WHAT, (t) => (ID_RE.test(t) ? undefined : `expected a host list name (${ID_WHAT}), got ${JSON.stringify(t)}`)), hostListSchema, 'an object like {"ads": {"file": "ads.txt"}}'),
   ),
   rules: v.optional(
     v.pipe(
