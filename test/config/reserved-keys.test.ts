@@ -35,7 +35,7 @@ describe("names JavaScript objects reserve, as keys of named entries", () => {
         const found = problems(text);
         const at = found.filter((p) => p.includes(key));
         assert.equal(at.length, 1, found.join("\n"));
-        assert.ok(at[0]!.startsWith(path), at[0]);
+        assert.ok(at[0]!.startsWith(path), at[0]!);
         assert.match(at[0]!, new RegExp(`: "${key}" is a name JavaScript objects reserve; choose another$`));
       });
     }
