@@ -39,6 +39,17 @@ export const DEFAULT_SIGN_IN_LIMIT: SignInLimit = { burst: 10, perMinute: 10 };
 
 /** Longer names are no one's (local and directory names have at most 64 characters): not counted. */
 export const MAX_COUNTED_NAME = 64;
+/** UTF-16 units past which a name surely has more than {@link MAX_COUNTED_NAME} characters (code points). */
+export const MAX_COUNTED_NAME_UNITS = 2 * MAX_COUNTED_NAME;
+
+/** Whether `name` may be someone's: at most 64 characters, counted as `USER_NAME_RE` counts them (code points). */
+function countable(name: string): boolean {
+  if (name.length <= MAX_COUNTED_NAME) return true;
+  if (name.length > MAX_COUNTED_NAME_UNITS) return false;
+  let characters = 0;
+  for (const _ of name) if (++characters > MAX_COUNTED_NAME) return false;
+  return true;
+}
 
 
 /** A check that may go ahead: say how it ended. */
@@ -127,7 +138,7 @@ export class SignInThrottle implements SignInCounts {
       const { burst, perMinute } = this.#limit;
       return throttled("address", `from ${address}`, `${burst}, then ${perMinute} a minute`, byAddress.retryAfterMs);
     }
-    const folded = name.length <= MAX_COUNTED_NAME ? name.toLowerCase() : undefined;
+    const folded = countable(name) ? name.toLowerCase() : undefined;
     let counted: string | undefined; // the name whose failures this check counts in
     if (this.#names && folded !== undefined) {
       const byName = this.#names.begin(folded);

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { MAX_COUNTED_NAME, type SignInAttempt, type SignInCounts, type SignInThrottled } from "../auth/sign-in-throttle.ts";
+import { MAX_COUNTED_NAME_UNITS, type SignInAttempt, type SignInCounts, type SignInThrottled } from "../auth/sign-in-throttle.ts";
 import { type FromWorker, MAX_SIGN_IN_FIELD, type SignInOutcome, type SignInVerdict } from "./protocol.ts";
 
 /** How long a check waits for the primary's answer before it is refused (503, unchecked). */
@@ -56,7 +56,7 @@ export class SignInsViaPrimary implements SignInCounts {
       });
       // a longer name is not counted (the throttle sees it is too long), so its end is not needed
       const cut = (text: string, max: number) => (text.length > max ? text.slice(0, max) : text);
-      this.#send({ t: "sign-in", req, name: cut(name, MAX_COUNTED_NAME + 1), client: cut(client, MAX_SIGN_IN_FIELD) });
+      this.#send({ t: "sign-in", req, name: cut(name, MAX_COUNTED_NAME_UNITS + 1), client: cut(client, MAX_SIGN_IN_FIELD) });
     });
   }
 

@@ -143,6 +143,20 @@ describe("SignInThrottle", () => {
     assert.equal(refused(throttle.attempt("x".repeat(64), "192.0.2.10")).by, "user");
   });
 
+  it("characters are counted as a user name's are (code points): 64 outside the BMP are someone's, 65 are not", () => {
+    const throttle = new SignInThrottle({ burst: 10, perMinute: 10, perUser: { failures: 2, resetMinutes: 15 } }, () => 0);
+    const script = "\u{1D4B6}".repeat(64); // 128 UTF-16 units, a name the config takes
+    failed(throttle, script, "192.0.2.1");
+    failed(throttle, script, "192.0.2.2");
+    assert.equal(refused(throttle.attempt(script, "192.0.2.3")).by, "user");
+    const longer = "\u{1D4B6}".repeat(65);
+    for (let i = 4; i <= 7; i++) failed(throttle, longer, `192.0.2.${i}`);
+    const mixed = "a" + "\u{1D4B6}".repeat(63); // 127 units, 64 characters
+    failed(throttle, mixed, "192.0.2.8");
+    failed(throttle, mixed, "192.0.2.9");
+    assert.equal(refused(throttle.attempt(mixed, "192.0.2.10")).by, "user");
+  });
+
   it("withLimit: the addresses' counts start afresh, the names' go on while perUser is the same, familiar addresses stay", () => {
     const perUser = { failures: 2, resetMinutes: 15 };
     const first = new SignInThrottle({ burst: 2, perMinute: 1, perUser }, () => 0);

@@ -176,9 +176,13 @@ describe("sign-in counts shared with worker processes", () => {
     const long = "n".repeat(10_000);
     for (let i = 0; i < 3; i++) await fail(w1!, long, `192.0.2.${i + 1}`);
     const asked = sent.filter((m) => m.t === "sign-in");
-    assert.ok(asked.every((m) => m.t === "sign-in" && m.name.length === 65));
+    assert.ok(asked.every((m) => m.t === "sign-in" && m.name.length === 129));
     await fail(w1!, "n".repeat(64), "192.0.2.9");
     assert.equal((await refused(w1!, "N".repeat(64), "192.0.2.10")).by, "user", "64 characters are counted");
+    // 64 characters outside the BMP (128 UTF-16 units) reach the primary whole, and are counted
+    const script = "\u{1D4B6}".repeat(64);
+    await fail(w1!, script, "192.0.2.11");
+    assert.equal((await refused(w1!, script, "192.0.2.12")).by, "user");
   });
 
   it("credentials of a worker: a refusal for want of an answer is a 503, not a failure", async () => {
