@@ -4,6 +4,7 @@ import type { Socket } from "bun";
 import type { Conn } from "../../core/conn.ts";
 import type { DialOptions, Listener, ListenOptions, Runtime } from "../../core/runtime.ts";
 import { openNodeDatagram } from "../node-dgram/datagram-socket.ts";
+import { settleFlushes } from "../flushing.ts";
 import { processStats } from "../process-stats.ts";
 import { BunSocketConn, handlers } from "./socket-conn.ts";
 import { bunSplice } from "./splice.ts";
@@ -18,6 +19,8 @@ export const bunRuntime: Runtime = {
   version: Bun.version,
   tls: bunTls,
   splice: bunSplice,
+  // node:tls sessions (TLS inside TLS) ended in order, still handing on their last bytes
+  settle: settleFlushes,
   process: processStats,
   openDatagram: openNodeDatagram,
 

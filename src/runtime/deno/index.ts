@@ -2,10 +2,10 @@ import { lookup as dnsLookup } from "node:dns/promises";
 import type { Conn } from "../../core/conn.ts";
 import type { DialOptions, Listener, ListenOptions, Runtime } from "../../core/runtime.ts";
 import { openNodeDatagram } from "../node-dgram/datagram-socket.ts";
+import { settleFlushes } from "../flushing.ts";
 import { processStats } from "../process-stats.ts";
 import { DenoTcpConn } from "./tcp-conn.ts";
 import { denoTls } from "./tls.ts";
-import { settleFlushes } from "./loopback-hop.ts";
 import { serveHttpDeno } from "./serve-http.ts";
 
 /** TCP to an IP address, as a `Conn`. */
@@ -35,7 +35,8 @@ export const denoRuntime: Runtime = {
   name: "deno",
   version: Deno.version.deno,
   tls: denoTls(dial),
-  // the loopback hops of Deno's own TLS (deno.ownTls) still passing on closed sessions' last bytes
+  // closed sessions' last bytes still on their way: through the loopback hops of Deno's own
+  // TLS (deno.ownTls), or out of node:tls sessions ended in order
   settle: settleFlushes,
   process: processStats,
   openDatagram: openNodeDatagram,

@@ -21,7 +21,12 @@
  *
  * @module
  */
+import { flushingCount, settleFlushes, trackFlush } from "../flushing.ts";
 import { readConn } from "./conn-read.ts";
+
+// a shutdown waits for the splices passing on what a closed TLS conn left (with any other
+// connection flushing in this process)
+export { flushingCount, settleFlushes };
 
 /** How long an accepted conn waits for its dialler before it is taken for a stray and closed. */
 export const STRAY_MS = 1_000;
@@ -216,24 +221,6 @@ async function pump(from: Deno.Conn, to: Deno.Conn, moved?: () => void): Promise
 /** How long a closing spliced pair may go without passing anything on before it is ended. */
 export const FLUSH_MS = 60_000;
 
-/** The splices passing on what a closed TLS conn left, each by its `end`. */
-const flushingSet = new Set<() => void>();
-
-/**
- * Resolves once every splice that is flushing now (or starts to before it is done) has passed
- * on what it holds, or at `until` (epoch ms), when those still at it are ended: a shutdown's
- * last step, so that the process does not exit in the middle of a response's last bytes.
- */
-export async function settleFlushes(until: number): Promise<void> {
-  while (flushingSet.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-  for (const end of [...flushingSet]) end();
-}
-
-/** How many splices are flushing (for tests). */
-export function flushingCount(): number {
-  return flushingSet.size;
-}
-
 /** A running {@linkcode splice}. */
 export interface Splice {
   /** Closes both ends now. */
@@ -257,9 +244,10 @@ export function splice(a: Deno.Conn, b: Deno.Conn, flushMs = FLUSH_MS): Splice {
   let flushing = false;
   let moves = 0;
   let watch: ReturnType<typeof setInterval> | undefined;
+  let untrack: (() => void) | undefined;
   const end = () => {
     ended = true;
-    flushingSet.delete(end);
+    untrack?.();
     clearInterval(watch);
     quietClose(a);
     quietClose(b);
@@ -281,7 +269,7 @@ export function splice(a: Deno.Conn, b: Deno.Conn, flushMs = FLUSH_MS): Splice {
       if (ended || flushing) return;
       flushing = true;
       if (delivered) return end();
-      flushingSet.add(end);
+      untrack = trackFlush(end);
       let seen = moves;
       watch = setInterval(() => {
         if (moves === seen) end();

@@ -9,11 +9,20 @@
  */
 
 import type { Duplex } from "node:stream";
+import { clearInterval, setInterval } from "node:timers";
 import type { Address, Conn } from "../../core/conn.ts";
 import { markWhole, releaseWritten } from "../../core/received-chunk.ts";
+import { trackFlush } from "../flushing.ts";
 
 /** Bytes buffered in the readable side before the socket is paused. */
 const READ_HIGH_WATER = 256 * 1024;
+
+/**
+ * How long a socket whose writable side was ended may go without handing its transport
+ * anything before it is destroyed (a peer that stopped reading), as a kernel gives up a
+ * closed socket's unsent bytes after a while; the same as Deno's loopback hops.
+ */
+export const FLUSH_MS = 60_000;
 
 /** Extra controls for a {@linkcode NodeSocketConn}. */
 export interface NodeSocketConnOptions {
@@ -31,6 +40,8 @@ export interface NodeSocketConnOptions {
    * sends them on frees them, and chunks written here are freed after their callback.
    */
   readonly freeBuffers?: boolean;
+  /** How long a closing socket may hand its transport nothing (default {@linkcode FLUSH_MS}; for tests). */
+  readonly flushMs?: number;
 }
 
 /**
@@ -49,10 +60,13 @@ export class NodeSocketConn implements Conn {
   #readDone = false;
   #writeDone = false;
   #closed = false;
+  /** `#flush` was called: the socket is destroyed once it has handed its transport everything. */
+  #flushing = false;
   #pending: { resolve: () => void; reject: (e: Error) => void } | undefined;
   #onClose: ((error: Error | undefined) => void) | undefined;
   #transport: { pause(): void; resume(): void } | undefined;
   #free: boolean;
+  #flushMs: number;
 
   constructor(socket: Duplex, remote: Address, local: Address, options: NodeSocketConnOptions = {}) {
     this.#socket = socket;
@@ -61,6 +75,7 @@ export class NodeSocketConn implements Conn {
     this.#onClose = options.onClose;
     this.#transport = options.transport;
     this.#free = options.freeBuffers === true;
+    this.#flushMs = options.flushMs ?? FLUSH_MS;
     this.readable = new ReadableStream<Uint8Array>(
       {
         start: (c) => {
@@ -98,9 +113,21 @@ export class NodeSocketConn implements Conn {
     socket.on("close", () => this.#finish(undefined));
   }
 
-  /** Abort both directions now; idempotent. */
+  /**
+   * Tears the connection down; idempotent. Reading stops at once. After the writable was
+   * closed (close_notify and FIN on their way), the socket is ended in order: what it still
+   * holds goes on to the transport, which is then ended, not closed (no reset). Otherwise both
+   * directions are aborted now.
+   */
   close(): void {
     if (this.#closed) return;
+    if (this.#writeDone && !this.#pending) {
+      // keep consuming (and dropping) what the peer sends, so that it is not held up
+      if (this.#paused) this.#resume();
+      this.#flush();
+      this.#finish(new Error("Connection closed"), true);
+      return;
+    }
     this.#socket.destroy();
     this.#finish(new Error("Connection closed"));
   }
@@ -135,7 +162,12 @@ export class NodeSocketConn implements Conn {
     this.#release();
   }
 
-  #finish(error: Error | undefined): void {
+  /**
+   * The Conn is done: a pending write and the reader get `error` (the reader an end instead
+   * when there is none). The socket is destroyed now, unless `flushing` (`#flush` sees to it),
+   * and `onClose` hears of `error` unless `flushing`, so that the transport is ended in order.
+   */
+  #finish(error: Error | undefined, flushing = false): void {
     if (this.#closed) return;
     this.#closed = true;
     const p = this.#pending;
@@ -150,10 +182,10 @@ export class NodeSocketConn implements Conn {
         // already closed
       }
     }
-    if (!this.#socket.destroyed) this.#socket.destroy();
+    if (!flushing && !this.#socket.destroyed) this.#socket.destroy();
     const onClose = this.#onClose;
     this.#onClose = undefined;
-    onClose?.(error);
+    onClose?.(flushing ? undefined : error);
   }
 
   #write(chunk: Uint8Array): Promise<void> | void {
@@ -168,8 +200,37 @@ export class NodeSocketConn implements Conn {
   /** Both halves done: let the socket flush what it holds, then drop it. */
   #release(): void {
     if (!this.#readDone || !this.#writeDone || this.#closed) return;
+    this.#flush();
+  }
+
+  /**
+   * Destroys the socket (its writable side ended) once it has handed everything to its
+   * transport (`finish`), or once it has handed nothing on for {@linkcode FLUSH_MS}, or when
+   * a shutdown gives up on it (`Runtime.settle`).
+   */
+  #flush(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
     const s = this.#socket;
-    if (s.writableFinished) s.destroy();
-    else s.once("finish", () => s.destroy());
+    if (s.writableFinished || s.destroyed) {
+      s.destroy();
+      return;
+    }
+    let seen = s.writableLength;
+    const watch = setInterval(() => {
+      if (s.writableLength === seen) end();
+      seen = s.writableLength;
+    }, this.#flushMs);
+    watch.unref();
+    const end = () => {
+      clearInterval(watch);
+      untrack();
+      s.off("finish", end);
+      s.off("close", end);
+      s.destroy();
+    };
+    const untrack = trackFlush(end);
+    s.once("finish", end);
+    s.once("close", end); // destroyed otherwise (an error)
   }
 }
