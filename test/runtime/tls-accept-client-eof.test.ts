@@ -8,8 +8,6 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Duplex } from "node:stream";
-import { connect as tlsConnect } from "node:tls";
 import { readFileSync } from "node:fs";
 import type { Conn } from "../../src/core/conn.ts";
 import { memoryConnPair } from "../../src/core/memory-conn.ts";
@@ -17,29 +15,9 @@ import type { Listener, Runtime } from "../../src/core/runtime.ts";
 import type { TlsSession } from "../../src/core/tls.ts";
 import { makeTestPki, type TestPki } from "../e2e/support/certs.ts";
 import { currentRuntime } from "../helpers/runtime.ts";
+import { clientHello, outcome } from "../helpers/tls-probe.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** "rejected" or "resolved" once `p` settles, "pending" after `ms`. */
-function outcome(p: Promise<unknown>, ms: number): Promise<string> {
-  return Promise.race([p.then(() => "resolved", () => "rejected"), sleep(ms).then(() => "pending")]);
-}
-
-/** A real ClientHello, made by node:tls over an in-memory Duplex. */
-function clientHello(caPem: string): Promise<Uint8Array> {
-  return new Promise((resolve) => {
-    const d = new Duplex({
-      read() {},
-      write(c: Uint8Array, _e, cb) {
-        resolve(new Uint8Array(c));
-        cb();
-      },
-    });
-    const cli = tlsConnect({ socket: d, servername: "origin.test", ca: caPem });
-    cli.on("error", () => {});
-    setTimeout(() => cli.destroy(), 50);
-  });
-}
 
 describe("TLS accept when the client ends before the handshake is done", { timeout: 30_000 }, () => {
   let rt: Runtime;

@@ -49,6 +49,8 @@ export class BunSocketConn implements Conn {
   #stash: Uint8Array[] | undefined;
   /** The socket belongs to someone else now (a TLS layer): ignore its events, write nothing. */
   #handedOver = false;
+  /** Set by `passOn`: the Conn on the socket that took over the handed-over one; `close()` closes it. */
+  #heir: { close(): void } | undefined;
   /** FIN came while stashing for a takeover. */
   #stashEnded = false;
   /** Set by `takeOver`: the socket's events go here. */
@@ -98,7 +100,9 @@ export class BunSocketConn implements Conn {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#writeDone && !this.#pending && !this.#handedOver && !this.#sink) this.#socket.end();
+    // the connection is the upgraded socket's now: `terminate()` of this one would not reach it
+    if (this.#heir) this.#heir.close();
+    else if (this.#writeDone && !this.#pending && !this.#handedOver && !this.#sink) this.#socket.end();
     else this.#socket.terminate();
     // Bun's close handler will find us closed already: a relay driving the socket (native
     // splice) must hear of it from here, or it would wait for the other side forever
@@ -110,12 +114,23 @@ export class BunSocketConn implements Conn {
    * Gives the socket to `take` (e.g. for `upgradeTLS`) with every byte received but not yet
    * read from `readable` (which then ends; the streams must be unlocked). Waits for a write
    * in flight first. From then on this Conn ignores the socket's events and refuses writes;
-   * `close()` still tears the socket down.
+   * `close()` still tears the socket down (through the Conn `take` names with `passOn`, for a
+   * socket that `take` upgrades).
    */
   async handOver<T>(take: (socket: Socket<BunSocketConn>, unread: Uint8Array[]) => T): Promise<T> {
     const { unread } = await this.#detach();
     this.#handedOver = true;
     return take(this.#socket, unread);
+  }
+
+  /**
+   * Names the Conn of the socket that took over the handed-over one (`upgradeTLS` gives a new
+   * socket object, which owns the connection from then on: `terminate()` of the old one does
+   * not reach it), so that `close()` tears the connection down through it.
+   */
+  passOn(heir: { close(): void }): void {
+    this.#heir = heir;
+    if (this.#closed) heir.close();
   }
 
   /**

@@ -57,6 +57,7 @@ export async function bunAcceptTls(conn: Conn, options: TlsAcceptOptions): Promi
           open(upgraded: Socket<BunSocketConn>) {
             created = new BunTlsConn(upgraded, conn.local, conn.remote);
             upgraded.data = created;
+            socket.passOn(created); // closing the client's Conn (a revoked flow) closes the session
           },
         },
       } as Parameters<typeof native.upgradeTLS<BunSocketConn>>[0]);

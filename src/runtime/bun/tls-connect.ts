@@ -153,6 +153,7 @@ async function upgrade(
         ...tlsHandlers,
         open(upgraded: Socket<BunSocketConn>) {
           opened(upgraded, over.local);
+          over.passOn(upgraded.data); // closing `over` closes the session
         },
       },
     } as Parameters<typeof socket.upgradeTLS<BunSocketConn>>[0]);

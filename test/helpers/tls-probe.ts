@@ -1,0 +1,31 @@
+/**
+ * Small probes for TLS handshake tests: a real ClientHello to send by hand, and how a
+ * promise came out within a time limit.
+ *
+ * @module
+ */
+import { Duplex } from "node:stream";
+import { connect as tlsConnect } from "node:tls";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** "rejected" or "resolved" once `p` settles, "pending" after `ms`. */
+export function outcome(p: Promise<unknown>, ms: number): Promise<"rejected" | "resolved" | "pending"> {
+  return Promise.race([p.then(() => "resolved" as const, () => "rejected" as const), sleep(ms).then(() => "pending" as const)]);
+}
+
+/** A real ClientHello (SNI origin.test), made by node:tls over an in-memory Duplex. */
+export function clientHello(caPem: string): Promise<Uint8Array> {
+  return new Promise((resolve) => {
+    const d = new Duplex({
+      read() {},
+      write(c: Uint8Array, _e, cb) {
+        resolve(new Uint8Array(c));
+        cb();
+      },
+    });
+    const cli = tlsConnect({ socket: d, servername: "origin.test", ca: caPem });
+    cli.on("error", () => {});
+    setTimeout(() => cli.destroy(), 50);
+  });
+}
