@@ -1,11 +1,12 @@
 /**
- * Small probes for TLS handshake tests: a real ClientHello to send by hand, and how a
- * promise came out within a time limit.
+ * Small probes for TLS handshake tests: a real ClientHello to send by hand, how a promise
+ * came out within a time limit, and whether a connection ended.
  *
  * @module
  */
 import { Duplex } from "node:stream";
 import { connect as tlsConnect } from "node:tls";
+import type { Conn } from "../../src/core/conn.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -28,4 +29,17 @@ export function clientHello(caPem: string): Promise<Uint8Array> {
     cli.on("error", () => {});
     setTimeout(() => cli.destroy(), 50);
   });
+}
+
+/** Whether `conn`'s readable ends (EOF or error) within `ms`, dropping what it reads. */
+export async function ends(conn: Conn, ms: number): Promise<boolean> {
+  const r = conn.readable.getReader();
+  const until = Date.now() + ms;
+  for (;;) {
+    const left = until - Date.now();
+    if (left <= 0) return false;
+    const x = await Promise.race([r.read().catch(() => ({ done: true as const, value: undefined })), sleep(left).then(() => undefined)]);
+    if (x === undefined) return false;
+    if (x.done) return true;
+  }
 }

@@ -14,22 +14,9 @@ import type { Listener, Runtime } from "../../src/core/runtime.ts";
 import type { TlsClientSession, TlsSession } from "../../src/core/tls.ts";
 import { makeTestPki, type TestPki } from "../e2e/support/certs.ts";
 import { currentRuntime } from "../helpers/runtime.ts";
-import { clientHello, outcome } from "../helpers/tls-probe.ts";
+import { clientHello, ends, outcome } from "../helpers/tls-probe.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Whether `conn`'s readable ends (EOF or error) within `ms`, dropping what it reads. */
-async function ends(conn: Conn, ms: number): Promise<boolean> {
-  const r = conn.readable.getReader();
-  const until = Date.now() + ms;
-  for (;;) {
-    const left = until - Date.now();
-    if (left <= 0) return false;
-    const x = await Promise.race([r.read().catch(() => ({ done: true as const, value: undefined })), sleep(left).then(() => undefined)]);
-    if (x === undefined) return false;
-    if (x.done) return true;
-  }
-}
 
 describe("close() of a Conn handed over to TLS", { timeout: 30_000 }, () => {
   let rt: Runtime;

@@ -71,12 +71,18 @@ export async function bunConnectTls(options: TlsConnectOptions): Promise<TlsClie
   signal?.throwIfAborted();
   const { servername } = options;
   const sni = isIpLiteral(servername) ? "" : servername;
-  const tls = {
-    serverName: sni,
-    rejectUnauthorized: false,
-    ALPNProtocols: alpnWire(options.alpn),
-    ...trustOptions(options),
-  };
+  let tls: Record<string, unknown>;
+  try {
+    tls = {
+      serverName: sni,
+      rejectUnauthorized: false,
+      ALPNProtocols: alpnWire(options.alpn),
+      ...trustOptions(options),
+    };
+  } catch (e) {
+    over?.close(); // an ALPN name, key or CA refused: `over` is ours to close all the same
+    throw e;
+  }
   let conn: BunTlsConn | undefined;
   const opened = (socket: Socket<BunSocketConn>, local: Address) => {
     conn = new BunTlsConn(socket, local, { address: options.address, port: options.port });

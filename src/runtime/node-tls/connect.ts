@@ -49,19 +49,26 @@ export async function connectNodeTls(
     throw signal.reason;
   }
   const transport = connToDuplex(conn, undefined, buffers);
-  const socket: TLSSocket = connect({
-    socket: transport.duplex,
-    host: options.address,
-    servername: isIpLiteral(servername) ? undefined : servername,
-    ca: caFor(options.extraCaPem),
-    // we decide below, with the peer certificate in hand, the same way on every runtime
-    rejectUnauthorized: false,
-    checkServerIdentity: () => undefined,
-    ALPNProtocols: options.alpn.length > 0 ? [...options.alpn] : undefined,
-    minVersion: options.minVersion,
-    ...(options.clientCertPem && options.clientKeyPem ? { cert: options.clientCertPem, key: options.clientKeyPem } : {}),
-    // half-open: the Duplex's allowHalfOpen (true) carries over to the TLS socket
-  });
+  let socket: TLSSocket;
+  try {
+    socket = connect({
+      socket: transport.duplex,
+      host: options.address,
+      servername: isIpLiteral(servername) ? undefined : servername,
+      ca: caFor(options.extraCaPem),
+      // we decide below, with the peer certificate in hand, the same way on every runtime
+      rejectUnauthorized: false,
+      checkServerIdentity: () => undefined,
+      ALPNProtocols: options.alpn.length > 0 ? [...options.alpn] : undefined,
+      minVersion: options.minVersion,
+      ...(options.clientCertPem && options.clientKeyPem ? { cert: options.clientCertPem, key: options.clientKeyPem } : {}),
+      // half-open: the Duplex's allowHalfOpen (true) carries over to the TLS socket
+    });
+  } catch (e) {
+    // options refused at once (Bun: a key that cannot be read, an ALPN name over 255 bytes)
+    conn.close();
+    throw e;
+  }
   transport.freeConsumed(socket);
   const side = `"${servername}" (${options.address}:${options.port})`;
   return completeHandshake(socket, conn, transport, {
