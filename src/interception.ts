@@ -122,7 +122,8 @@ export async function startInterception(
     clientMinVersion: ic.minTlsVersion.client,
     upstreamMinVersion: ic.minTlsVersion.upstream,
     mirrorUpstreamSans: ic.mirrorUpstreamSans,
-    certificateNames,
+    // names the CA may not certify are left out: one would make clients reject the leaf
+    certificateNames: (der) => certificateNames(der, (name) => ca.nameConstraintViolation(name) === undefined),
     ...(pool ? { upstreamPool: pool } : {}),
   };
   const built: Built = {

@@ -7,7 +7,9 @@
 import type { X509Certificate } from "@peculiar/x509";
 import { ecdsaSignatureToDer, readChildren, readTlv, TAG } from "./_der.ts";
 import { describeKeyKind, inspectSpki, type KeyKind, pkcs8KeyKind, signingProfile } from "./_keys.ts";
+import type { SubjectName } from "./_names.ts";
 import { x509 } from "./_x509.ts";
+import { constraintViolation, type NameConstraints, parseNameConstraints } from "./name-constraints.ts";
 import { decodePem, encodePem } from "./pem.ts";
 
 /** A CA that failed to load: message says what is wrong, never includes key material. */
@@ -41,6 +43,12 @@ export interface CertificateAuthority {
   readonly keyDescription: string;
   /** The CA, or a certificate of its chain, carries name constraints (RFC 5280 §4.2.1.10). */
   readonly nameConstrained: boolean;
+  /**
+   * Why the name constraints of the CA or its chain forbid a leaf naming `name` (their DNS
+   * and IP subtrees; a client rejects the whole leaf for one such name), naming the
+   * certificate and its subtrees; `undefined` when they allow it, as always without constraints.
+   */
+  nameConstraintViolation(name: SubjectName): string | undefined;
   /** DER `AlgorithmIdentifier` of the signatures {@linkcode signTbs} makes. */
   readonly signatureAlgorithmDer: Uint8Array<ArrayBuffer>;
   /** Signs a DER `TBSCertificate`; resolves to the signature as an X.509 BIT STRING carries it. */
@@ -126,8 +134,9 @@ const OID_NAME_CONSTRAINTS = "2.5.29.30";
 /**
  * Loads a CA from PEM text and checks it: the certificate is a CA (`basicConstraints CA:TRUE`,
  * `keyUsage keyCertSign` when key usage is present), is currently valid, uses a supported key
- * (ECDSA P-256/P-384 or RSA), and the private key matches its public key. Throws
- * {@linkcode CaError} otherwise.
+ * (ECDSA P-256/P-384 or RSA), the private key matches its public key, and name constraints
+ * of the CA and its chain are well-formed (they are read once, for
+ * {@linkcode CertificateAuthority.nameConstraintViolation}). Throws {@linkcode CaError} otherwise.
  *
  * @example
  * ```ts
@@ -142,7 +151,15 @@ export async function loadCa(options: LoadCaOptions): Promise<CertificateAuthori
   const chainDers = [...bundled, ...certificateBlocks(options.chainPem ?? "", "CA chain PEM")];
   const certificate = parseCertificate(certDer, "CA certificate");
   const chain = chainDers.map((der, i) => parseCertificate(der, `CA chain certificate "${i + 1}"`));
-  const nameConstrained = [certificate, ...chain].some((c) => c.extensions.some((e) => e.type === OID_NAME_CONSTRAINTS));
+  const constrainedBy = [certificate, ...chain].flatMap((cert) => {
+    const extension = cert.extensions.find((e) => e.type === OID_NAME_CONSTRAINTS);
+    if (extension === undefined) return [];
+    try {
+      return [{ subject: cert.subject, constraints: parseNameConstraints(new Uint8Array(extension.value)) }];
+    } catch (cause) {
+      throw new CaError(`Certificate "${cert.subject}" has a malformed nameConstraints extension`, { cause });
+    }
+  });
 
   const basic = certificate.getExtension(x509.BasicConstraintsExtension);
   if (basic === null || !basic.ca) {
@@ -224,13 +241,22 @@ export async function loadCa(options: LoadCaOptions): Promise<CertificateAuthori
     subjectDer: parts.subject,
     keyIdentifier,
     keyDescription: certKeyText,
-    nameConstrained,
+    nameConstrained: constrainedBy.length > 0,
+    nameConstraintViolation: (name) => firstViolation(constrainedBy, name),
     signatureAlgorithmDer: profile.signatureAlgorithmDer,
     async signTbs(tbs: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
       const signature = new Uint8Array(await crypto.subtle.sign(profile.signAlgorithm, privateKey, tbs));
       return profile.ecdsa ? ecdsaSignatureToDer(signature) : signature;
     },
   };
+}
+
+function firstViolation(constrainedBy: readonly { subject: string; constraints: NameConstraints }[], name: SubjectName): string | undefined {
+  for (const { subject, constraints } of constrainedBy) {
+    const why = constraintViolation(constraints, name);
+    if (why !== undefined) return `The name constraints of "${subject}" do not allow "${name.value}": ${why}`;
+  }
+  return undefined;
 }
 
 function bytesEqual(a: Uint8Array<ArrayBuffer>, b: Uint8Array<ArrayBuffer>): boolean {

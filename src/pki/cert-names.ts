@@ -1,5 +1,5 @@
 import { x509 } from "./_x509.ts";
-import { parseSubjectName } from "./_names.ts";
+import { parseSubjectName, type SubjectName } from "./_names.ts";
 import { MAX_SANS_INPUT } from "./leaf_cache.ts";
 
 /**
@@ -26,19 +26,20 @@ export function subjectAltNames(der: Uint8Array): string[] {
  * {@link subjectAltNames} behind a promise, as far as a minted leaf can carry them: the shape
  * the interception context takes, to mirror an upstream certificate's names into a minted
  * leaf. A name the issuer would refuse (a label with a hyphen at an end, `010.1.2.3`) is
- * left out, as are names past {@link MAX_SANS_INPUT}: one odd name in a real certificate
- * must not make its host unmintable.
+ * left out, as is one `allowed` says no to (one outside the CA's name constraints), and
+ * names past {@link MAX_SANS_INPUT}: one odd name in a real certificate must not make its
+ * host unmintable.
  *
  * @example
  * ```ts
  * const names = await certificateNames(peerDer); // ["example.com", "www.example.com"]
+ * const mine = await certificateNames(peerDer, (n) => ca.nameConstraintViolation(n) === undefined);
  * ```
  */
-export function certificateNames(der: Uint8Array): Promise<string[]> {
+export function certificateNames(der: Uint8Array, allowed: (name: SubjectName) => boolean = () => true): Promise<string[]> {
   const mintable = subjectAltNames(der).filter((name) => {
     try {
-      parseSubjectName(name);
-      return true;
+      return allowed(parseSubjectName(name));
     } catch {
       return false;
     }

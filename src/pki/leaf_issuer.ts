@@ -47,8 +47,10 @@ export interface LeafIssuer {
   readonly ca: CertificateAuthority;
   /**
    * Mints a leaf for `names` (first = CN; each a DNS name, possibly `*.`-wildcard, or an
-   * IPv4/IPv6 literal; duplicates are dropped). Throws `TypeError` for an invalid name,
-   * `RangeError` for no names or more than {@linkcode MAX_LEAF_NAMES}.
+   * IPv4/IPv6 literal; duplicates are dropped). Throws `TypeError` for an invalid name or
+   * one the CA's name constraints do not allow (see
+   * {@linkcode CertificateAuthority.nameConstraintViolation}), `RangeError` for no names or
+   * more than {@linkcode MAX_LEAF_NAMES}.
    */
   issue(names: readonly string[]): Promise<Leaf>;
   /** Replaces the shared leaf key; leaves minted afterwards use the new key. */
@@ -173,6 +175,11 @@ export function createLeafIssuer(ca: CertificateAuthority, options: LeafIssuerOp
     }
     if (names.length > MAX_LEAF_NAMES) {
       throw new RangeError(`A leaf may carry at most ${MAX_LEAF_NAMES} names, got "${names.length}"`);
+    }
+    // a client rejects the whole leaf for one name outside the CA's constraints: mint none
+    for (const name of names) {
+      const why = ca.nameConstraintViolation(name);
+      if (why !== undefined) throw new TypeError(why);
     }
     const first = names[0] as SubjectName;
     const leafKey = await (key ?? newKey());

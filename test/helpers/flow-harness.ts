@@ -144,6 +144,8 @@ export interface FakeInterceptionOptions {
   readonly upstreamPool?: UpstreamPoolOptions;
   /** What the fake `certificateNames` finds in any upstream certificate (default none). */
   readonly upstreamSans?: readonly string[];
+  /** Mints the leaves instead of the fake (e.g. a real leaf cache); calls are still recorded. */
+  readonly leaf?: NonNullable<FlowContext["interception"]>["leaf"];
 }
 
 /** What an origin handler gets: the origin's end of the dialed connection. */
@@ -241,6 +243,7 @@ function fakeInterception(tls: FakeTls, o: FakeInterceptionOptions): NonNullable
     leaf: (host, sans) => {
       tls.leaves.push({ host, sans: sans === undefined ? undefined : [...sans] });
       tls.events.push(`leaf ${host}`);
+      if (o.leaf) return o.leaf(host, sans);
       return Promise.resolve({ chainPem: `FAKE CHAIN for ${host}`, keyPem: "FAKE KEY" });
     },
     extraCaPem: o.extraCaPem ?? [],

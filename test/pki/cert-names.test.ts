@@ -26,6 +26,12 @@ describe("certificateNames (the names a minted leaf mirrors)", () => {
     assert.deepEqual(await certificateNames(der), ["ok.example", "192.0.2.7", "www.ok.example"]);
   });
 
+  it("leaves out names the given predicate refuses (those outside the CA's name constraints) before counting", async () => {
+    const der = await certificateWith(["www.corp.example", "static.cdn.example", "10.0.0.1", ...Array.from({ length: 1000 }, (_, i) => `n${i}.cdn.example`), "api.corp.example"]);
+    const got = await certificateNames(der, (name) => name.kind === "ip" || name.value.endsWith(".corp.example"));
+    assert.deepEqual(got, ["www.corp.example", "10.0.0.1", "api.corp.example"]);
+  });
+
   it("at most 1000 names, the first ones", async () => {
     const names = Array.from({ length: 1005 }, (_, i) => `n${i}.example`);
     const got = await certificateNames(await certificateWith(names));

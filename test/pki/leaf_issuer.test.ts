@@ -182,6 +182,17 @@ describe("createLeafIssuer: a CA with DNS name constraints", () => {
     const named = await createLeafIssuer(await loadCa(constrained)).issue(["www.corp.example"]);
     assert.match(openssl("verify", "-purpose", "sslserver", "-CAfile", file(constrained.certPem), "-verify_hostname", "www.corp.example", file(named.certPem)), /: OK\s*$/);
   });
+
+  it("refuses a leaf with a name outside the constraints, first or not, with a TypeError naming them", async () => {
+    const constrained = await generateCa({ nameConstraints: { permitted: ["corp.example"], excluded: ["hr.corp.example"] } });
+    const nc = createLeafIssuer(await loadCa(constrained));
+    const refused = (name: string, why: string) => (e: unknown) =>
+      e instanceof TypeError && e.message.startsWith(`The name constraints of "CN=Tollgate Interception CA `) &&
+      e.message.endsWith(`do not allow "${name}": ${why}`);
+    await assert.rejects(nc.issue(["outside.example"]), refused("outside.example", `not within the permitted DNS names "corp.example"`));
+    await assert.rejects(nc.issue(["www.corp.example", "HR.corp.example"]), refused("hr.corp.example", `within the excluded DNS names "hr.corp.example"`));
+    assert.deepEqual((await nc.issue(["www.corp.example", "10.0.0.1"])).names, ["www.corp.example", "10.0.0.1"]);
+  });
 });
 
 describe("createLeafIssuer: validity and input checks", () => {
