@@ -6,6 +6,7 @@
  */
 import type { X509Certificate } from "@peculiar/x509";
 import { ecdsaSignatureToDer, readChildren, readTlv, TAG } from "./_der.ts";
+import { chainProblem, serverAuthProblem } from "./ca-checks.ts";
 import { describeKeyKind, inspectSpki, type KeyKind, pkcs8KeyKind, signingProfile } from "./_keys.ts";
 import type { SubjectName } from "./_names.ts";
 import { x509 } from "./_x509.ts";
@@ -134,7 +135,9 @@ const OID_NAME_CONSTRAINTS = "2.5.29.30";
 /**
  * Loads a CA from PEM text and checks it: the certificate is a CA (`basicConstraints CA:TRUE`,
  * `keyUsage keyCertSign` when key usage is present), is currently valid, uses a supported key
- * (ECDSA P-256/P-384 or RSA), the private key matches its public key, and name constraints
+ * (ECDSA P-256/P-384 or RSA), the private key matches its public key, neither it nor a
+ * certificate of its chain has an extendedKeyUsage without serverAuth, each chain certificate
+ * issued the one before it (the first one the CA), and name constraints
  * of the CA and its chain are well-formed (they are read once, for
  * {@linkcode CertificateAuthority.nameConstraintViolation}). Throws {@linkcode CaError} otherwise.
  *
@@ -169,6 +172,10 @@ export async function loadCa(options: LoadCaOptions): Promise<CertificateAuthori
   if (usage !== null && (usage.usages & KEY_CERT_SIGN) === 0) {
     throw new CaError(`Certificate "${certificate.subject}" is not a CA: keyUsage lacks keyCertSign`);
   }
+  const usageProblem = [certificate, ...chain]
+    .map((cert, i) => serverAuthProblem(cert, i === 0 ? "CA certificate" : `CA chain certificate "${i}"`))
+    .find((problem) => problem !== undefined);
+  if (usageProblem !== undefined) throw new CaError(usageProblem);
   const at = now();
   if (at > certificate.notAfter.getTime()) {
     throw new CaError(`CA certificate "${certificate.subject}" expired on "${certificate.notAfter.toISOString()}"`);
@@ -222,6 +229,9 @@ export async function loadCa(options: LoadCaOptions): Promise<CertificateAuthori
   if (!(await crypto.subtle.verify(profile.signAlgorithm, publicKey, proof, challenge))) {
     throw new CaError("CA private key does not match the certificate's public key");
   }
+
+  const pathProblem = await chainProblem(certificate, chain);
+  if (pathProblem !== undefined) throw new CaError(pathProblem);
 
   const ski = certificate.getExtension(x509.SubjectKeyIdentifierExtension);
   const keyIdentifier = ski !== null
