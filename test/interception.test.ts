@@ -71,3 +71,11 @@ describe("startInterception under a name-constrained CA", () => {
     assert.equal(verify(constrained.certPem, leaf.chainPem, "-verify_ip", "10.0.0.1"), "OK");
   });
 });
+
+describe("startInterception: interception.leafCacheSize", () => {
+  it("bounds the cached leaves only: with 2, three first handshakes to three new hosts at once all get a leaf", async () => {
+    const small = await interceptionFor(await generateCa(), { leafCacheSize: 2 });
+    const results = await Promise.allSettled(["a.example", "b.example", "c.example"].map((h) => small.context.leaf(h)));
+    assert.deepEqual(results.map((r) => (r.status === "fulfilled" ? r.value.chainPem.startsWith("-----BEGIN CERTIFICATE-----") : String(r.reason))), [true, true, true]);
+  });
+});

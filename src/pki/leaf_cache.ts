@@ -16,7 +16,10 @@ export interface LeafSource {
 export interface LeafCacheOptions {
   /** Most cached leaves; the least recently used is evicted beyond it. Default 10000. */
   readonly maxEntries?: number;
-  /** Most mints in flight at once; a `get` beyond it fails with `RangeError`. Default `maxEntries`. */
+  /**
+   * Most mints running at once; a mint beyond it waits for one to end (first come, first
+   * served), so the cache's size never decides whether a `get` succeeds. Default 256.
+   */
   readonly maxInflight?: number;
   /** Most extra SANs per leaf (after sorting and de-duplication); the rest are dropped. Default 99. */
   readonly maxSans?: number;
@@ -34,7 +37,7 @@ export interface LeafCacheStats {
   readonly misses: number;
   /** Cached leaves. */
   readonly size: number;
-  /** Mints under way. */
+  /** Mints under way, running or waiting for a slot. */
   readonly inflight: number;
   /** Mints started. */
   readonly mintCount: number;
@@ -85,7 +88,7 @@ function positiveInteger(value: number, what: string): number {
  */
 export function createLeafCache(issuer: LeafSource, options: LeafCacheOptions = {}): LeafCache {
   const maxEntries = positiveInteger(options.maxEntries ?? 10_000, "Leaf cache maxEntries");
-  const maxInflight = positiveInteger(options.maxInflight ?? maxEntries, "Leaf cache maxInflight");
+  const maxInflight = positiveInteger(options.maxInflight ?? 256, "Leaf cache maxInflight");
   const maxSans = options.maxSans ?? 99;
   if (!Number.isInteger(maxSans) || maxSans < 0) throw new RangeError(`Leaf cache maxSans must be a non-negative integer, got "${maxSans}"`);
   const renewBeforeMs = (options.renewBeforeSeconds ?? 86_400) * 1000;
@@ -99,6 +102,9 @@ export function createLeafCache(issuer: LeafSource, options: LeafCacheOptions = 
   const inflight = new Map<string, Promise<Leaf>>();
   /** Counts `clear()`s: a mint that began before one stores nothing. */
   let generation = 0;
+  /** Mints holding a slot (a `clear()` does not end them), and those waiting for one. */
+  let running = 0;
+  const waiting: (() => void)[] = [];
   let hits = 0;
   let misses = 0;
   let mintCount = 0;
@@ -119,14 +125,30 @@ export function createLeafCache(issuer: LeafSource, options: LeafCacheOptions = 
     }
   }
 
+  async function slot(): Promise<void> {
+    if (running < maxInflight) {
+      running++;
+      return;
+    }
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  }
+
+  /** Hands the slot to the first waiting mint, if any. */
+  function release(): void {
+    const next = waiting.shift();
+    if (next === undefined) running--;
+    else next();
+  }
+
   function mint(key: string, names: readonly string[]): Promise<Leaf> {
     mintCount++;
-    const started = performance.now();
     const begun = generation;
     const pending = (async () => {
       // Yield once so `pending` is registered in `inflight` before `finally` can remove it,
       // even when `issue` throws synchronously.
       await undefined;
+      await slot();
+      const started = performance.now();
       try {
         const leaf = await issuer.issue(names);
         lastMintMs = performance.now() - started;
@@ -136,6 +158,7 @@ export function createLeafCache(issuer: LeafSource, options: LeafCacheOptions = 
         mintFailures++;
         throw error;
       } finally {
+        release();
         // after a clear() the entry under `key`, if any, is a later mint's
         if (begun === generation) inflight.delete(key);
       }
@@ -177,9 +200,6 @@ export function createLeafCache(issuer: LeafSource, options: LeafCacheOptions = 
       misses++;
       const shared = inflight.get(key);
       if (shared !== undefined) return shared;
-      if (inflight.size >= maxInflight) {
-        return Promise.reject(new RangeError(`Too many certificates being minted at once (limit "${maxInflight}")`));
-      }
       return mint(key, names);
     },
     stats(): LeafCacheStats {

@@ -189,24 +189,49 @@ describe("createLeafCache", () => {
     assert.equal(cache.stats().inflight, 0);
   });
 
-  it("bounds mints in flight", async () => {
+  it("bounds mints running at once: a further one waits for a slot, first come first served", async () => {
     const clock = { t: Date.UTC(2030, 0, 1) };
     const fake = fakeIssuer(clock);
     const cache = createLeafCache(fake.source, { now: () => clock.t, maxEntries: 100, maxInflight: 2 });
     fake.hold(true);
     const a = cache.get("a.test");
     const b = cache.get("b.test");
-    await assert.rejects(cache.get("c.test"), (e: unknown) => e instanceof RangeError && /limit "2"/.test(e.message));
+    const c = cache.get("c.test");
+    const d = cache.get("d.test");
     const a2 = cache.get("a.test"); // joins the existing mint
-    await Promise.resolve();
-    await Promise.resolve();
-    for (const h of fake.held) h.release();
-    assert.equal(await a2, await a);
-    await b;
+    const settle = async () => {
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+    };
+    await settle();
+    assert.deepEqual(fake.calls, [["a.test"], ["b.test"]], "two running, c and d wait");
+    assert.equal(cache.stats().inflight, 4);
+    fake.held[1]!.release(); // b ends: c takes its slot
+    await settle();
+    assert.deepEqual(fake.calls.map(([n]) => n), ["a.test", "b.test", "c.test"]);
+    fake.held[0]!.fail(new Error("boom")); // a failed mint frees its slot too: d starts
+    await settle();
+    assert.deepEqual(fake.calls.map(([n]) => n), ["a.test", "b.test", "c.test", "d.test"]);
+    await assert.rejects(a, /boom/);
+    await assert.rejects(a2, /boom/);
+    fake.held[2]!.release();
+    fake.held[3]!.release();
+    assert.deepEqual((await Promise.all([b, c, d])).map((l) => l.names[0]), ["b.test", "c.test", "d.test"]);
     assert.equal(cache.stats().inflight, 0);
     fake.hold(false);
-    await cache.get("c.test");
-    assert.equal(cache.stats().size, 3);
+    assert.equal((await cache.get("e.test")).names[0], "e.test", "every slot was given back");
+  });
+
+  it("the number of cached leaves does not limit concurrent mints", async () => {
+    const clock = { t: Date.UTC(2030, 0, 1) };
+    const fake = fakeIssuer(clock);
+    const cache = createLeafCache(fake.source, { now: () => clock.t, maxEntries: 2 });
+    fake.hold(true);
+    const gets = ["a.test", "b.test", "c.test"].map((h) => cache.get(h));
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    assert.equal(fake.calls.length, 3);
+    for (const h of fake.held) h.release();
+    assert.deepEqual((await Promise.all(gets)).map((l) => l.names[0]), ["a.test", "b.test", "c.test"]);
+    assert.equal(cache.stats().size, 2, "the cache still keeps at most maxEntries");
   });
 
   it("rejects invalid hosts and options without minting", async () => {
