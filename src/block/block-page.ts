@@ -5,7 +5,7 @@
  */
 import { serializeResponseHead } from "../protocol/http-serialize.ts";
 import { DEFAULT_BLOCK_PAGE } from "./default-page.ts";
-import { type BlockInfo, type BlockTemplate, compileBlockTemplate, escapeHtml, fillBlockTemplate } from "./block-template.ts";
+import { type BlockInfo, type BlockTemplate, compileBlockTemplate, escapeHtml, escapeUrlComponent, fillBlockTemplate } from "./block-template.ts";
 
 /** The config's `blockPage`, with the template file's text read. */
 export interface BlockPageSettings {
@@ -63,7 +63,8 @@ export class BlockPage {
     let type: string;
     if (this.#redirect) {
       status = 302;
-      const location = fillBlockTemplate(this.#redirect, info, encodeURIComponent);
+      // a lone surrogate (a rule message's cut emoji, a client certificate's BMPString name) must not throw here
+      const location = fillBlockTemplate(this.#redirect, info, escapeUrlComponent);
       headers.push(["Location", location]);
       body = `Blocked by Tollgate policy: see ${location}\n`;
       type = "text/plain; charset=utf-8";
@@ -125,7 +126,7 @@ export function compileRedirect(text: string): BlockTemplate {
   const sample = fillBlockTemplate(template, {
     host: "blocked.example", port: 443, url: "https://blocked.example/a?b=c", rule: "r", reason: "why", message: "m",
     client: "192.0.2.1", user: "u", listener: "l", time: new Date(0).toISOString(),
-  }, encodeURIComponent);
+  }, escapeUrlComponent);
   let url: URL;
   try {
     url = new URL(sample);

@@ -6,7 +6,7 @@
  */
 import { compilePageTemplate, fillPageTemplate, type PageTemplate } from "./page-template.ts";
 
-export { escapeHtml } from "./page-template.ts";
+export { escapeHtml, escapeUrlComponent } from "./page-template.ts";
 
 /** What a block page may say about a denied request. */
 export interface BlockInfo {

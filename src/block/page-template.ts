@@ -54,7 +54,23 @@ export function fillPageTemplate<N extends string>(template: PageTemplate<N>, va
 
 const HTML_ENTITIES: Readonly<Record<string, string>> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
-/** Escapes text for HTML element content and quoted attribute values. */
+/**
+ * `text` with each lone UTF-16 surrogate (half an emoji, say) replaced by U+FFFD, as
+ * `String.prototype.toWellFormed` does: no encoder then fails on it or writes it differently.
+ */
+export function wellFormed(text: string): string {
+  return text.replace(/\p{Surrogate}/gu, "\ufffd");
+}
+
+/** Escapes text for HTML element content and quoted attribute values; the result is well-formed. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => HTML_ENTITIES[c] ?? c);
+  return wellFormed(text).replace(/[&<>"']/g, (c) => HTML_ENTITIES[c] ?? c);
+}
+
+/**
+ * Percent-encodes text for a URL (as `encodeURIComponent`), a lone surrogate as U+FFFD
+ * (`%EF%BF%BD`) instead of throwing `URIError`.
+ */
+export function escapeUrlComponent(text: string): string {
+  return encodeURIComponent(wellFormed(text));
 }

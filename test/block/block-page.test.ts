@@ -58,6 +58,15 @@ describe("BlockPage.answer", () => {
     assert.equal(parse(a.bytes).headers.get("location"), "https://portal.example/blocked");
   });
 
+  it("a redirect carries a lone surrogate in a value (half an emoji) as U+FFFD instead of failing", () => {
+    const page = new BlockPage({ redirect: "https://portal.example/blocked?m={{message}}&u={{user}}", interceptDenied: false });
+    const a = page.answer({ ...INFO, message: "Blocked \ud83d - ask", user: "\udc00bob\ud83d\ude00" }, { method: "GET", accept: "text/html" });
+    assert.equal(a.status, 302);
+    assert.equal(parse(a.bytes).headers.get("location"), "https://portal.example/blocked?m=Blocked%20%EF%BF%BD%20-%20ask&u=%EF%BF%BDbob%F0%9F%98%80");
+    const html = parse(BlockPage.default.answer({ ...INFO, message: "Blocked \ud83d" }, { method: "GET", accept: "text/html" }).bytes);
+    assert.match(html.body, /Blocked \ufffd/);
+  });
+
   it("refuses a template with an unknown placeholder and a redirect that is no http(s) URL", () => {
     assert.throws(() => new BlockPage({ template: "{{nope}}", interceptDenied: false }), /unknown placeholder \{\{nope\}\}/);
     assert.throws(() => new BlockPage({ redirect: "mailto:it@corp.example", interceptDenied: false }), /expected an http or https URL/);

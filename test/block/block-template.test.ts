@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type BlockInfo, compileBlockTemplate, DEFAULT_MESSAGE, escapeHtml, fillBlockTemplate, PLACEHOLDERS } from "../../src/block/block-template.ts";
+import { type BlockInfo, compileBlockTemplate, DEFAULT_MESSAGE, escapeHtml, escapeUrlComponent, fillBlockTemplate, PLACEHOLDERS } from "../../src/block/block-template.ts";
 import { MAX_TEMPLATE_BYTES } from "../../src/block/page-template.ts";
 
 const INFO: BlockInfo = {
@@ -34,6 +34,11 @@ describe("block templates", () => {
       fillBlockTemplate(t, INFO, escapeHtml),
       '<a title="rule &quot;no-ads&quot; matched host pattern &quot;*.example&quot;">https://ads.example/a?b=&lt;c&gt;&amp;d=&#39;e&#39;</a>',
     );
+  });
+
+  it("escapes to well-formed text: a lone surrogate becomes U+FFFD, a whole emoji stays", () => {
+    assert.equal(escapeHtml("a\ud83d<b\ude00 \ud83d\ude00"), "a\ufffd&lt;b\ufffd \ud83d\ude00");
+    assert.equal(escapeUrlComponent("a\ud83d b\ud83d\ude00"), "a%EF%BF%BD%20b%F0%9F%98%80");
   });
 
   it("leaves text that is not a placeholder alone", () => {

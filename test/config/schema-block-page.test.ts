@@ -63,6 +63,18 @@ describe("config: rule messages", () => {
     ]);
   });
 
+  it("reports a lone surrogate (an emoji cut in half), which no block-portal URL could carry; whole emoji are fine", () => {
+    // JSON "\ud83d" in the config file: the text a redirect's {{message}} would fail to encode
+    assert.deepEqual(problems({ policy: { rules: [{ action: "deny", message: "Blocked \ud83d - ask the help desk" }] } }), [
+      "policy.rules[0].message: expected a message of whole characters, got half of one (a lone surrogate) at character 9",
+    ]);
+    assert.deepEqual(problems({ policy: { urlRules: [{ id: "u", action: "deny", message: "\ude00 x" }] } }), [
+      "policy.urlRules[0].message: expected a message of whole characters, got half of one (a lone surrogate) at character 1",
+    ]);
+    assert.equal(parseConfig({ policy: { rules: [{ action: "deny", message: "Blocked \ud83d\ude00" }] } }).policy.rules[0]?.message, "Blocked \u{1f600}");
+    assert.throws(() => compileUrlRules([{ id: "a", action: "deny", message: "x\ud800" }]), /urlRules\[0\]\.message: expected a message of whole characters/);
+  });
+
   it("are checked by the policy compilers too (a policy may come from elsewhere)", () => {
     assert.throws(() => compilePolicy({ defaultAction: "deny", rules: [{ id: "a", action: "deny", message: 5 as unknown as string }] }), /rules\[0\]\.message: expected a message \(a string\), got 5/);
     assert.throws(() => compileUrlRules([{ id: "a", action: "deny", message: "\u0000" }]), /urlRules\[0\]\.message: expected a message without control characters/);
