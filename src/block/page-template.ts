@@ -1,15 +1,20 @@
 /**
  * Page templates: text with `{{name}}` placeholders from a fixed set, compiled once and
  * filled per answer. The block page and the reverse proxy's error page are such templates,
- * each with its own names. An unknown placeholder is an error at compile time, so a typo
- * shows when the config is loaded, not as a hole in the page.
+ * each with its own names. An unknown placeholder (anything in `{{ }}` that is not a known
+ * name) is an error at compile time, so a typo shows when the config is loaded, not as a
+ * hole in the page.
  * @module
  */
 
 /** Largest template accepted (a page is small; a huge one is a mistake). */
 export const MAX_TEMPLATE_BYTES = 256 * 1024;
 
-const SLOT_RE = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
+/**
+ * A placeholder, known or not: whatever stands between `{{` and `}}` (no braces, at most 64
+ * characters), so that `{{client_ip}}` or `{{host1}}` is reported rather than shown as it is.
+ */
+const SLOT_RE = /\{\{([^{}]{0,64})\}\}/g;
 
 /** A compiled template: literal text with slots between. */
 export interface PageTemplate<N extends string> {
@@ -30,10 +35,11 @@ export function compilePageTemplate<N extends string>(text: string, names: reado
   const slots: N[] = [];
   let last = 0;
   for (const m of text.matchAll(SLOT_RE)) {
-    const name = m[1] as string;
+    const name = (m[1] as string).trim();
     if (!(names as readonly string[]).includes(name)) {
       const line = text.slice(0, m.index).split("\n").length;
-      throw new Error(`unknown placeholder {{${name}}} at line ${line}; known: ${names.map((p) => `{{${p}}}`).join(" ")}`);
+      const shown = name.replace(/\s+/g, " ");
+      throw new Error(`unknown placeholder {{${shown}}} at line ${line}; known: ${names.map((p) => `{{${p}}}`).join(" ")}`);
     }
     literals.push(text.slice(last, m.index));
     slots.push(name as N);

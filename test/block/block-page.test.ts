@@ -98,5 +98,9 @@ describe("blockPageFromConfig", () => {
     assert.equal(parse(page.answer(INFO, { method: "GET", accept: "text/html" }).bytes).body, "<b>ads.example</b>");
     assert.throws(() => blockPageFromConfig({ template: "missing.html", interceptDenied: false }, read), /^Error: blockPage\.template: cannot read "missing\.html": ENOENT/);
     assert.throws(() => blockPageFromConfig({ template: "typo.html", interceptDenied: false }, read), /^Error: blockPage\.template "typo\.html": unknown placeholder \{\{hots\}\}/);
+    for (const typo of ["{{client_ip}}", "{{rule-id}}", "{{user.name}}", "{{host1}}"]) {
+      assert.throws(() => blockPageFromConfig({ template: "t.html", interceptDenied: false }, () => `<p>Blocked for ${typo}</p>`), /unknown placeholder/, typo);
+    }
+    assert.throws(() => blockPageFromConfig({ redirect: "https://portal.example/?c={{client_ip}}", interceptDenied: false }, read), /unknown placeholder \{\{client_ip\}\}/);
   });
 });

@@ -41,9 +41,18 @@ describe("block templates", () => {
     assert.equal(escapeUrlComponent("a\ud83d b\ud83d\ude00"), "a%EF%BF%BD%20b%F0%9F%98%80");
   });
 
-  it("leaves text that is not a placeholder alone", () => {
-    const text = "{ {host} } {{}} {{1}} {host}";
+  it("leaves text that is not a placeholder alone: single or spaced braces, an unclosed pair, more than 64 characters between", () => {
+    const text = `{ {host} } {host} { {1} } {{ unclosed } {{${"x".repeat(65)}}} {{a{b}}`;
     assert.equal(fillBlockTemplate(compileBlockTemplate(text), INFO, escapeHtml), text);
+  });
+
+  it("refuses anything else between {{ and }} that is not a placeholder, not only letters", () => {
+    for (const typo of ["client_ip", "rule-id", "user.name", "host1", "", " ", "1", "Host", "host name", "x".repeat(64)]) {
+      assert.throws(() => compileBlockTemplate(`<p>{{${typo}}}</p>`), (e: unknown) =>
+        e instanceof Error && e.message.startsWith(`unknown placeholder {{${typo.trim()}}} at line 1; known: {{host}}`) && e.message.endsWith("{{time}}"), JSON.stringify(typo));
+    }
+    assert.throws(() => compileBlockTemplate("a\n{{ user\n name }}"), /^Error: unknown placeholder \{\{user name\}\} at line 2;/);
+    assert.equal(fillBlockTemplate(compileBlockTemplate("{{\n host\t}}{{{host}}}"), INFO, escapeHtml), "ads.example{ads.example}", "spaces and line breaks around a name are fine");
   });
 
   it("refuses an unknown placeholder, naming its line and the known ones", () => {
