@@ -94,14 +94,16 @@ export class Admission {
         });
         return;
       }
-      const fromClient = this.#perClient.get(ip) ?? 0;
+      // counted as the rate is: an IPv6 client by its /64, whichever of its addresses it uses
+      const client = clientRateKey(ip);
+      const fromClient = this.#perClient.get(client) ?? 0;
       const { maxConnectionsPerClient } = this.#limits;
       if (fromClient >= maxConnectionsPerClient) {
         metrics.errors.labels("limit").inc();
-        void refuseConnection(conn, ctx, { rule: "limit", reason: `too many connections from ${ip} (limit ${maxConnectionsPerClient})`, status: 503 });
+        void refuseConnection(conn, ctx, { rule: "limit", reason: `too many connections from ${client} (limit ${maxConnectionsPerClient})`, status: 503 });
         return;
       }
-      this.#perClient.set(ip, fromClient + 1);
+      this.#perClient.set(client, fromClient + 1);
       this.open.add(conn);
       ctx.drain?.hold(conn); // the listener's: closed when a reload dropped it and its grace is over
       gauge.inc();
@@ -109,9 +111,9 @@ export class Admission {
       handler(conn)
         .catch(() => conn.close())
         .finally(() => {
-          const n = (this.#perClient.get(ip) ?? 1) - 1;
-          if (n > 0) this.#perClient.set(ip, n);
-          else this.#perClient.delete(ip);
+          const n = (this.#perClient.get(client) ?? 1) - 1;
+          if (n > 0) this.#perClient.set(client, n);
+          else this.#perClient.delete(client);
           this.open.delete(conn);
           ctx.drain?.release(conn);
           gauge.dec();

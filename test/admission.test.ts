@@ -11,6 +11,28 @@ import { Peer, withHarness } from "./helpers/flow-harness.ts";
 
 const listener = parseConfig({ listeners: [{ name: "explicit", mode: "explicit", listen: "127.0.0.1:3128" }] }).listeners[0]!;
 
+/**
+ * An acceptor with `limits` whose served connections are held until the test lets them go
+ * (`held`); `connect(address)` says "served" or the status of the refusal it got.
+ */
+function heldAcceptor(h: { ctx: Parameters<Admission["acceptor"]>[1] }, limits: ConstructorParameters<typeof Admission>[0]["limits"]) {
+  const admission = new Admission({ limits, metrics: createGatewayMetrics(new Registry()), active: new Map() });
+  const held: (() => void)[] = [];
+  const accept = admission.acceptor(listener, h.ctx, () => new Promise<void>((done) => held.push(done)));
+  let port = 40000;
+  const connect = async (address: string): Promise<string> => {
+    const [server, client] = memoryConnPair({ remote: { address, port: port++ } });
+    const before = held.length;
+    accept(server);
+    if (held.length > before) return "served";
+    const peer = new Peer(client);
+    const head = await peer.readHead();
+    await peer.readToEndOrReset();
+    return String(head.status);
+  };
+  return { admission, held, connect };
+}
+
 describe("Admission", () => {
   it("holds each client address (IPv6: its /64) to its rate of new connections: 429 with Retry-After past the burst, logged", async () => {
     await withHarness({}, async (h) => {
@@ -55,20 +77,7 @@ describe("Admission", () => {
   it("update() holds the next connections to new limits; open connections stay, unchanged rate buckets stay", async () => {
     await withHarness({}, async (h) => {
       const limits = { maxConnections: 100, maxConnectionsPerClient: 3, connectionRatePerClient: 1, connectionBurstPerClient: 3 };
-      const admission = new Admission({ limits, metrics: createGatewayMetrics(new Registry()), active: new Map() });
-      const held: (() => void)[] = [];
-      const accept = admission.acceptor(listener, h.ctx, () => new Promise<void>((done) => held.push(done)));
-      let port = 40000;
-      const connect = async (address: string): Promise<string> => {
-        const [server, client] = memoryConnPair({ remote: { address, port: port++ } });
-        const before = held.length;
-        accept(server);
-        if (held.length > before) return "served";
-        const peer = new Peer(client);
-        const head = await peer.readHead();
-        await peer.readToEndOrReset();
-        return String(head.status);
-      };
+      const { admission, held, connect } = heldAcceptor(h, limits);
       assert.deepEqual([await connect("192.0.2.7"), await connect("192.0.2.7")], ["served", "served"]);
 
       admission.update({ ...limits, maxConnectionsPerClient: 1 });
@@ -113,6 +122,25 @@ describe("Admission", () => {
       assert.equal((await clients[1]!.readToEndOrReset()).data.byteLength, 0, "the one still open is closed");
       flows[1]!();
       for (const c of raw) c.close();
+    });
+  });
+
+  it("holds each client to maxConnectionsPerClient, an IPv6 client across the addresses of its /64; a closed one frees its place", async () => {
+    await withHarness({}, async (h) => {
+      const limits = { maxConnections: 100, maxConnectionsPerClient: 2, connectionRatePerClient: 0, connectionBurstPerClient: 200 };
+      const { held, connect } = heldAcceptor(h, limits);
+      try {
+        const answers: string[] = [];
+        for (let i = 1; i <= 3; i++) answers.push(await connect(`2001:db8:1:2::${i}`));
+        answers.push(await connect("2001:db8:1:3::1"), await connect("192.0.2.1"), await connect("192.0.2.2"));
+        assert.deepEqual(answers, ["served", "served", "503", "served", "served", "served"], "another /64, other IPv4 addresses are served");
+        assert.match(h.records.at(-1)?.reason ?? "", /too many connections from 2001:db8:1:2::\/64 \(limit 2\)/);
+        held.shift()!(); // the first from 2001:db8:1:2::/64 ends
+        await new Promise((r) => setTimeout(r, 10));
+        assert.equal(await connect("2001:db8:1:2::9"), "served");
+      } finally {
+        for (const done of held) done();
+      }
     });
   });
 
