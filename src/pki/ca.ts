@@ -45,6 +45,11 @@ export interface CertificateAuthority {
   /** The CA, or a certificate of its chain, carries name constraints (RFC 5280 §4.2.1.10). */
   readonly nameConstrained: boolean;
   /**
+   * The CA or its chain constrains directory names: a leaf's subject (`CN=host`) would be
+   * outside a permitted one, so leaves carry an empty subject and their names in a critical SAN.
+   */
+  readonly subjectConstrained: boolean;
+  /**
    * Why the name constraints of the CA or its chain forbid a leaf naming `name` (their DNS
    * and IP subtrees; a client rejects the whole leaf for one such name), naming the
    * certificate and its subtrees; `undefined` when they allow it, as always without constraints.
@@ -252,6 +257,7 @@ export async function loadCa(options: LoadCaOptions): Promise<CertificateAuthori
     keyIdentifier,
     keyDescription: certKeyText,
     nameConstrained: constrainedBy.length > 0,
+    subjectConstrained: constrainedBy.some((c) => c.constraints.directoryNames),
     nameConstraintViolation: (name) => firstViolation(constrainedBy, name),
     signatureAlgorithmDer: profile.signatureAlgorithmDer,
     async signTbs(tbs: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {

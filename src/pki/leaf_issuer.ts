@@ -101,13 +101,14 @@ async function generateLeafKey(): Promise<LeafKey> {
   };
 }
 
-function subjectFor(first: SubjectName, nameConstrained: boolean): Uint8Array<ArrayBuffer> {
+function subjectFor(first: SubjectName, ca: Pick<CertificateAuthority, "nameConstrained" | "subjectConstrained">): Uint8Array<ArrayBuffer> {
   // ub-common-name is 64: a longer first name goes in the SAN only, with an empty subject.
   // So does an IP address under a name-constrained CA: OpenSSL checks a CN that looks like a
   // host name against the DNS constraints when the leaf has no DNS SAN, and would refuse
   // 10.0.0.1 under "permitted: corp.example", though DNS subtrees do not bind addresses
-  // (RFC 5280 §4.2.1.10).
-  if (first.value.length > 64 || (nameConstrained && first.kind !== "dns")) return sequence();
+  // (RFC 5280 §4.2.1.10). And every leaf under directoryName constraints: OpenSSL checks a
+  // subject with entries against them (a permitted "O=Corp" refuses "CN=host"), not an empty one.
+  if (first.value.length > 64 || (ca.nameConstrained && first.kind !== "dns") || ca.subjectConstrained) return sequence();
   return commonNameDer(first.value);
 }
 
@@ -191,7 +192,7 @@ export function createLeafIssuer(ca: CertificateAuthority, options: LeafIssuerOp
     const notBefore = new Date(Math.floor(notBeforeMs / 1000) * 1000);
     const notAfter = new Date(Math.floor(notAfterMs / 1000) * 1000);
     const serial = randomSerial();
-    const subject = subjectFor(first, ca.nameConstrained);
+    const subject = subjectFor(first, ca);
 
     const tbs = sequence(
       VERSION_3,

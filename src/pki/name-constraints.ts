@@ -22,12 +22,18 @@ export interface NameConstraints {
   readonly excludedDns: readonly string[];
   readonly permittedIp: readonly IpSubtree[];
   readonly excludedIp: readonly IpSubtree[];
+  /**
+   * It has directoryName subtrees (permitted or excluded): they bind a leaf's subject, which
+   * a leaf therefore leaves empty (its names are in the SAN; clients check no empty subject).
+   */
+  readonly directoryNames: boolean;
 }
 
 const TAG_PERMITTED = 0xa0;
 const TAG_EXCLUDED = 0xa1;
 const TAG_DNS = 0x82;
 const TAG_IP = 0x87;
+const TAG_DIRECTORY = 0xa4;
 
 /**
  * Parses the DER value of a NameConstraints extension (the bytes inside its OCTET STRING).
@@ -37,7 +43,7 @@ const TAG_IP = 0x87;
 export function parseNameConstraints(der: Uint8Array<ArrayBuffer>): NameConstraints {
   const top = readTlv(der, 0);
   if (top.tag !== 0x30 || top.end !== der.length) throw new SyntaxError("Malformed NameConstraints");
-  const out = { permittedDns: [] as string[], excludedDns: [] as string[], permittedIp: [] as IpSubtree[], excludedIp: [] as IpSubtree[] };
+  const out = { permittedDns: [] as string[], excludedDns: [] as string[], permittedIp: [] as IpSubtree[], excludedIp: [] as IpSubtree[], directoryNames: false };
   for (const subtrees of readChildren(der, top)) {
     if (subtrees.tag !== TAG_PERMITTED && subtrees.tag !== TAG_EXCLUDED) throw new SyntaxError("Malformed NameConstraints");
     const permitted = subtrees.tag === TAG_PERMITTED;
@@ -51,6 +57,8 @@ export function parseNameConstraints(der: Uint8Array<ArrayBuffer>): NameConstrai
         (permitted ? out.permittedDns : out.excludedDns).push(text.toLowerCase());
       } else if (base.tag === TAG_IP) {
         (permitted ? out.permittedIp : out.excludedIp).push({ bytes: value, text: ipSubtreeText(value) });
+      } else if (base.tag === TAG_DIRECTORY) {
+        out.directoryNames = true;
       }
     }
   }

@@ -8,6 +8,7 @@ import { sequence, tlv } from "../../src/pki/_der.ts";
 import { parseSubjectName } from "../../src/pki/_names.ts";
 import { x509 } from "../../src/pki/_x509.ts";
 import { CaError, loadCa } from "../../src/pki/ca.ts";
+import { createLeafIssuer } from "../../src/pki/leaf_issuer.ts";
 import { constraintViolation, parseNameConstraints } from "../../src/pki/name-constraints.ts";
 import { decodePem } from "../../src/pki/pem.ts";
 
@@ -15,6 +16,8 @@ const dir = mkdtempSync(join(tmpdir(), "tollgate-pki-nc-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const openssl = (...args: string[]): string => execFileSync("openssl", args, { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 const enc = new TextEncoder();
+/** Writes `text` to `name` in the test's directory; returns the name. */
+const writeConfig = (name: string, text: string): string => (writeFileSync(join(dir, name), text), name);
 
 /** A NameConstraints value from [tag, bytes] bases: 0x82 dNSName, 0x87 iPAddress, 0x81 rfc822Name. */
 function constraintsDer(permitted: readonly [number, Uint8Array<ArrayBuffer>][], excluded: readonly [number, Uint8Array<ArrayBuffer>][] = []): Uint8Array<ArrayBuffer> {
@@ -114,5 +117,26 @@ describe("name constraints of a loaded CA agree with openssl", () => {
     const ours = Object.fromEntries(names.map((name) => [name, ca.nameConstraintViolation(parseSubjectName(name)) === undefined]));
     assert.deepEqual(ours, verdicts);
     assert.deepEqual(names.filter((n) => verdicts[n]), ["corp.example", "www.corp.example", "a.b.corp.example", "api.svc.example", "*.svc.example", "10.1.2.3", "fd00::1"]);
+  });
+
+  it("under a directoryName constraint, leaves have an empty subject (names in a critical SAN) and verify", async () => {
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "dn-ca.key", "-out", "dn-ca.pem", "-days", "3", "-subj", "/O=Corp/CN=Corp Interception CA",
+      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
+      "-addext", "nameConstraints=critical,permitted;dirName:dn_sect,permitted;DNS:corp.example,permitted;IP:10.0.0.0/255.0.0.0",
+      "-config", writeConfig("dn.cnf", "[req]\ndistinguished_name=dn\n[dn]\n[dn_sect]\nO=Corp\n"));
+    const ca = await loadCa({ certPem: readFileSync(join(dir, "dn-ca.pem"), "utf8"), keyPem: readFileSync(join(dir, "dn-ca.key"), "utf8") });
+    assert.equal(ca.subjectConstrained, true);
+    const issuer = createLeafIssuer(ca, { validityDays: 1 });
+    for (const name of ["www.corp.example", "10.1.2.3"]) {
+      const leaf = await issuer.issue([name]);
+      const cert = new x509.X509Certificate(leaf.certPem);
+      assert.equal(cert.subject, "", name);
+      assert.equal(cert.getExtension(x509.SubjectAlternativeNameExtension)?.critical, true, name);
+      writeFileSync(join(dir, "dn-leaf.pem"), leaf.chainPem);
+      const flag = name.startsWith("10.") ? "-verify_ip" : "-verify_hostname";
+      assert.match(openssl("verify", "-CAfile", "dn-ca.pem", flag, name, "dn-leaf.pem"), /: OK\s*$/, name);
+    }
+    const plain = await loadCa({ certPem: readFileSync(join(dir, "ca.pem"), "utf8"), keyPem: readFileSync(join(dir, "ca.key"), "utf8") });
+    assert.equal(plain.subjectConstrained, false, "DNS and IP subtrees alone leave the CN in place");
   });
 });
