@@ -4,6 +4,11 @@
  * matches IP destinations (use IP/CIDR host patterns for those). Anchoring means
  * `example\.com` matches exactly "example.com", never "example.com.evil.net". Escape dots.
  *
+ * Host regexes run on names clients choose, on the runtimes' backtracking engines, so a
+ * source that could take exponential or high-polynomial time is refused (`regex-cost.ts`):
+ * nested quantifiers such as `([a-z0-9-]+\.?)*example\.com`, whose safe form is
+ * `(?:[a-z0-9-]+\.)*example\.com`.
+ *
  * @example
  * ```ts
  * compileHostRegex("(www|api)\\.example\\.com").test("api.example.com"); // true
@@ -12,6 +17,8 @@
  * @module
  */
 
+import { regexCostProblem } from "./regex-cost.ts";
+
 /** Longest regex source accepted. */
 export const MAX_REGEX_SOURCE = 1024;
 
@@ -19,7 +26,9 @@ export const MAX_REGEX_SOURCE = 1024;
  * Compile an anchored host regex. The source must be valid on its own, so an unbalanced
  * group such as `x)|(.*` cannot escape the anchors.
  *
- * @throws {TypeError} when the source is not a valid regular expression
+ * @throws {TypeError} when the source is not a valid regular expression, or could backtrack
+ * for exponential or high-polynomial time (nested quantifiers, overlapping alternatives in a
+ * repetition)
  */
 export function compileHostRegex(source: string): RegExp {
   if (typeof source !== "string" || source.length === 0) {
@@ -32,12 +41,17 @@ export function compileHostRegex(source: string): RegExp {
   if (/[\u0080-\u{10ffff}]/u.test(source)) {
     throw new TypeError(`expected an ASCII regular expression (host names are matched in their punycode form: write bücher.de as xn--bcher-kva\\.de), got ${JSON.stringify(source)}`);
   }
+  let re: RegExp;
   try {
     new RegExp(source, "i");
-    return new RegExp(`^(?:${source})$`, "i");
+    re = new RegExp(`^(?:${source})$`, "i");
   } catch (e) {
     throw new TypeError(`invalid regular expression ${JSON.stringify(source)}: ${(e as Error).message}`);
   }
+  // it runs on names clients choose, on a backtracking engine: refuse what could stall it
+  const problem = regexCostProblem(source);
+  if (problem !== undefined) throw new TypeError(`regular expression ${JSON.stringify(source)} ${problem}`);
+  return re;
 }
 
 /**

@@ -211,6 +211,7 @@ describe("parseConfig", () => {
       'policy.rules[0].ports[0]: expected a port 1-65535 or a range "lo-hi", got true',
     ]);
     assert.match(problems({ policy: { rules: [rule({ hostRegex: ["(unclosed"] })] } })[0] ?? "", /^policy\.rules\[0\]\.hostRegex\[0\]: /);
+    assert.match(problems({ policy: { rules: [rule({ hostRegex: ["(\\w+\\.?)+example\\.com"] })] } })[0] ?? "", /^policy\.rules\[0\]\.hostRegex\[0\]: regular expression .* can take exponential time: /);
     assert.deepEqual(problems({ policy: { rules: [rule({ decryption: "maybe" })] } }), [
       'policy.rules[0].decryption: expected "exception" or "decrypt", got "maybe"',
     ]);

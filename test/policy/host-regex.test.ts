@@ -1,6 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { compileHostRegex } from "../../src/policy/host-regex.ts";
+import { normalizeHost } from "../../src/core/host.ts";
+import { compilePolicy } from "../../src/policy/compile.ts";
+import { compileHostRegex, regexError } from "../../src/policy/host-regex.ts";
 
 describe("compileHostRegex", () => {
   it("anchors the whole name", () => {
@@ -25,5 +27,27 @@ describe("compileHostRegex: non-ASCII", () => {
   it("is refused, pointing at the punycode form the names are matched in", () => {
     assert.throws(() => compileHostRegex("(.+\\.)?bücher\\.de"), /expected an ASCII regular expression .*xn--bcher-kva\\\.de/);
     assert.ok(compileHostRegex("(.+\\.)?xn--bcher-kva\\.de").test("www.xn--bcher-kva.de"));
+  });
+});
+
+describe("compileHostRegex: backtracking cost", () => {
+  it("refuses a regex that could backtrack for exponential time on a client's name, naming the safe form", () => {
+    // review 43: "a".repeat(26) + ".example.co" took 0.4 s (Bun) and 3.6 s (Deno) with this source
+    assert.throws(
+      () => compilePolicy({ defaultAction: "allow", rules: [{ id: "corp", hostRegex: ["([a-z0-9-]+\\.?)*example\\.com"], action: "deny" }] }),
+      /^TypeError: rules\[0\]\.hostRegex\[0\]: regular expression "\(\[a-z0-9-\]\+\\\\\.\?\)\*example\\\\\.com" can take exponential time: .* e\.g\. "\(\?:\[a-z0-9-\]\+\\\\\.\)\*example\\\\\.com" for example\.com and its subdomains$/,
+    );
+    for (const source of ["(\\w+\\.?)+example\\.com", "(.*\\.)*example\\.com", "(a|aa)+", ".*a.*a.*b"]) {
+      assert.throws(() => compileHostRegex(source), /^TypeError: regular expression ".*" can take (exponential|polynomial) time/, source);
+      assert.match(regexError(source) ?? "", /can take/);
+    }
+  });
+  it("accepts the safe form, which matches the same names", () => {
+    const policy = compilePolicy({ defaultAction: "allow", rules: [{ id: "corp", hostRegex: ["(?:[a-z0-9-]+\\.)*example\\.com"], action: "deny" }] });
+    const decide = (name: string) => policy.decide({ host: normalizeHost(name), port: 443, clientIp: "10.0.0.1" }).ruleId;
+    for (const name of ["example.com", "www.example.com", "a.b-c.example.com", "WWW.Example.COM."]) assert.equal(decide(name), "corp", name);
+    for (const name of ["evilexample.com", "example.com.evil.net", "example.co", `${"a".repeat(26)}.example.co`, `${"a.".repeat(100)}example.co`]) {
+      assert.equal(decide(name), "default", name);
+    }
   });
 });
