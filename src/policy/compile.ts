@@ -9,8 +9,9 @@
  * when any of its `hosts` patterns or `hostRegex` expressions does.
  *
  * Cost: compiling is linear in the number of patterns. A lookup probes one Map per label
- * of the host name and scans the `*`, CIDR and regex lists only below the best rule
- * found so far, so exact and suffix rules cost the same at 10 or 10^6 rules. Listener and
+ * of the host name (an IP: its exact-address table and one CIDR table per prefix length
+ * present) and scans the `*` and regex lists only below the best rule found so far, so
+ * exact, suffix, IP and CIDR rules cost the same at 10 or 10^6 rules. Listener and
  * mode scopes are checked with the other non-host conditions; a policy without scoped
  * rules does not look at them at all.
  *
@@ -35,7 +36,7 @@
  * @module
  */
 
-import { type Cidr, cidrContains, formatCidr, parseIp } from "../core/ip.ts";
+import { type Cidr, cidrContains, parseIp } from "../core/ip.ts";
 import { conditionsText, explainRule } from "./explain.ts";
 import { HostIndex } from "./host-index.ts";
 import type { HostList } from "./host-list.ts";
@@ -190,11 +191,9 @@ class CompiledPolicy implements Policy {
       case "domain":
         how = `host pattern ".${index.matchText}"`;
         break;
-      case "cidr": {
-        const c = index.cidrMatch;
-        how = `host pattern "${c === undefined ? "?" : formatCidr(c)}"`;
+      case "cidr":
+        how = `host pattern "${index.cidrMatchText}"`;
         break;
-      }
       default:
         how = `host pattern "${index.matchText}"`;
     }

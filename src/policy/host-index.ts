@@ -4,14 +4,17 @@
  *
  * Exact names and `.suffix`/`*.suffix` patterns live in hash tables ({@link NameTable});
  * a lookup hashes the host's suffixes in one right-to-left pass and probes the tables at
- * each label boundary, so its cost depends on the host, not on the number of rules. `*` (and rules without host conditions), IP/CIDR and regex
- * rules are kept in ascending lists and only scanned below the best index found so far.
+ * each label boundary, so its cost depends on the host, not on the number of rules. Exact
+ * IPs are hashed the same way, and CIDR blocks sit in one hash table per prefix length
+ * ({@link CidrTable}), so an IP destination costs one probe per prefix length present. `*`
+ * (and rules without host conditions) and regex rules are kept in ascending lists and only
+ * scanned below the best index found so far.
  * Rules that name host lists ({@link HostList}) are scanned the same way; each list is
  * matched at most once per lookup, however many rules name it.
  * @module
  */
 
-import { cidrContains, type Cidr } from "../core/ip.ts";
+import { CidrTable } from "./cidr-table.ts";
 import type { HostList } from "./host-list.ts";
 import type { HostPattern } from "./host-pattern.ts";
 import { ipKey } from "./host-pattern.ts";
@@ -20,11 +23,6 @@ import type { Host } from "./types.ts";
 
 /** How the winning rule's host condition matched. */
 export type HostMatchKind = "exact" | "subdomains" | "domain" | "any" | "ip" | "cidr" | "regex" | "list";
-
-interface CidrEntry {
-  readonly rule: number;
-  readonly cidr: Cidr;
-}
 
 interface ListEntry {
   readonly rule: number;
@@ -58,7 +56,7 @@ export class HostIndex {
   readonly #domain = new NameTable(this.#seed);
   readonly #ip = new NameTable(this.#seed);
   readonly #any: number[] = [];
-  readonly #cidrs: CidrEntry[] = [];
+  readonly #cidrs = new CidrTable(this.#seed);
   readonly #regexes: RegexEntry[] = [];
   readonly #listRules: ListEntry[] = [];
   readonly #lists: HostList[] = [];
@@ -75,7 +73,6 @@ export class HostIndex {
   matchText = "";
   /** After a `list` match: the list's name. */
   matchList = "";
-  #cidrMatch: Cidr | undefined;
 
   /** Index a parsed host pattern of `rule`. */
   addPattern(p: HostPattern, rule: number): void {
@@ -96,7 +93,7 @@ export class HostIndex {
         this.#ip.add(p.key, rule);
         return;
       case "cidr":
-        this.#cidrs.push({ rule, cidr: p.cidr });
+        this.#cidrs.add(p.cidr, rule);
         return;
     }
   }
@@ -133,9 +130,9 @@ export class HostIndex {
     this.addPattern({ kind: "any" }, rule);
   }
 
-  /** The matched CIDR after a `cidr` match. */
-  get cidrMatch(): Cidr | undefined {
-    return this.#cidrMatch;
+  /** After a `cidr` match: the block, as text (`"10.0.0.0/8"`). */
+  get cidrMatchText(): string {
+    return this.#cidrs.matchText;
   }
 
   /**
@@ -222,16 +219,12 @@ export class HostIndex {
           }
         }
       }
-      const cidrs = this.#cidrs;
-      for (let i = 0; i < cidrs.length; i++) {
-        const e = cidrs[i];
-        if (e === undefined || e.rule >= best) break;
-        if (cidrContains(e.cidr, ip) && ok(e.rule)) {
-          best = e.rule;
+      if (this.#cidrs.size > 0) {
+        r = this.#cidrs.find(ip, best, ok);
+        if (r >= 0) {
+          best = r;
           kind = "cidr";
           text = "";
-          this.#cidrMatch = e.cidr;
-          break;
         }
       }
     }

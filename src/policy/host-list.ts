@@ -2,7 +2,8 @@
  * Host lists: files of host patterns that policy rules name (`policy.hostLists`), such as a
  * threat feed or an ad list with a million names. A list is parsed once into its own
  * {@link HostIndex}, however many rules name it, and matched in one pass over the host's
- * labels, so its size does not change the cost of a decision.
+ * labels (an IP destination: one probe per CIDR prefix length present), so its size does
+ * not change the cost of a decision.
  *
  * Three line formats, each with `#` comments and blank lines:
  *
@@ -25,7 +26,7 @@
  * @module
  */
 
-import { formatCidr, parseIp } from "../core/ip.ts";
+import { parseIp } from "../core/ip.ts";
 import { HostIndex } from "./host-index.ts";
 import { type HostPattern, parseHostPattern } from "./host-pattern.ts";
 import type { Host } from "./types.ts";
@@ -76,11 +77,9 @@ export class HostList {
       case "domain":
         this.matchText = `.${index.matchText}`;
         break;
-      case "cidr": {
-        const c = index.cidrMatch;
-        this.matchText = c === undefined ? "?" : formatCidr(c);
+      case "cidr":
+        this.matchText = index.cidrMatchText;
         break;
-      }
       default:
         this.matchText = index.matchText;
     }
