@@ -6,6 +6,8 @@
  * IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), IPv4-translated
  * (`::ffff:0:a.b.c.d`), NAT64 (`64:ff9b::/96`, local-use `64:ff9b:1::/48`), 6to4
  * (`2002::/16`) and Teredo (`2001::/32`, server and XOR-ed client; the worse one wins).
+ * {@link translatedIPv4} reads the IPv4 address of the forms that designate it by translation
+ * (not 6to4 and Teredo, which tunnel to it), for policy rules written on IPv4 addresses.
  *
  * Decisions for a security gateway (conservative: when in doubt, not public):
  * - Documentation (192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32, 3fff::/20),
@@ -362,4 +364,33 @@ export function embeddedIPv4s(bytes: Uint8Array): readonly EmbeddedIPv4[] {
     return [_embedded("teredo-server", _u32(bytes, 4)), _embedded("teredo-client", _teredoClient(bytes))];
   }
   return [_embedded(VIA[kind] ?? "ipv4-mapped", _u32(bytes, _embeddedOffset(kind)))];
+}
+
+/**
+ * The IPv4 address an IPv6 address designates through translation, as a view of its last 4
+ * bytes: IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), IPv4-translated
+ * (`::ffff:0:a.b.c.d`), NAT64 (`64:ff9b::/96`) and local-use NAT64 in the /96 layout
+ * (`64:ff9b:1::/96`). `undefined` for IPv4, other IPv6 addresses, 6to4 and Teredo (their IPv4
+ * address is a tunnel's end, not the host reached) and local-use NAT64 with bits 48-95 set
+ * (its layout cannot be known). Policy rules on IPv4 addresses match these forms too.
+ *
+ * @example
+ * ```ts
+ * formatIp(translatedIPv4(parseIp("64:ff9b::5db8:d822")!)!); // "93.184.216.34"
+ * translatedIPv4(parseIp("2002:5db8:d822::1")!);             // undefined (6to4)
+ * ```
+ */
+export function translatedIPv4(bytes: Uint8Array): Uint8Array | undefined {
+  if (bytes.length !== 16) return undefined;
+  switch (_embedding(bytes)) {
+    case E_MAPPED:
+    case E_COMPAT:
+    case E_TRANSLATED:
+    case E_NAT64:
+      return bytes.subarray(12);
+    case E_NAT64_LOCAL:
+      return _zero(bytes, 6, 12) ? bytes.subarray(12) : undefined;
+    default:
+      return undefined;
+  }
 }

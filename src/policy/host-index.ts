@@ -6,7 +6,9 @@
  * a lookup hashes the host's suffixes in one right-to-left pass and probes the tables at
  * each label boundary, so its cost depends on the host, not on the number of rules. Exact
  * IPs are hashed the same way, and CIDR blocks sit in one hash table per prefix length
- * ({@link CidrTable}), so an IP destination costs one probe per prefix length present. `*`
+ * ({@link CidrTable}), so an IP destination costs one probe per prefix length present. An
+ * IPv6 destination that designates an IPv4 address (NAT64, IPv4-translated, …: see
+ * {@link translatedIPv4}) is looked up as both addresses, the smaller rule winning. `*`
  * (and rules without host conditions) and regex rules are kept in ascending lists and only
  * scanned below the best index found so far.
  * Rules that name host lists ({@link HostList}) are scanned the same way; each list is
@@ -14,6 +16,8 @@
  * @module
  */
 
+import { translatedIPv4 } from "../core/ip-class.ts";
+import { isIPv4Mapped } from "../core/ip.ts";
 import { CidrTable } from "./cidr-table.ts";
 import type { HostList } from "./host-list.ts";
 import type { HostPattern } from "./host-pattern.ts";
@@ -73,6 +77,9 @@ export class HostIndex {
   matchText = "";
   /** After a `list` match: the list's name. */
   matchList = "";
+  // what #findIp matched
+  #ipKind: HostMatchKind = "ip";
+  #ipText = "";
 
   /** Index a parsed host pattern of `rule`. */
   addPattern(p: HostPattern, rule: number): void {
@@ -133,6 +140,37 @@ export class HostIndex {
   /** After a `cidr` match: the block, as text (`"10.0.0.0/8"`). */
   get cidrMatchText(): string {
     return this.#cidrs.matchText;
+  }
+
+  /**
+   * Smallest rule below `limit` whose IP or CIDR pattern holds `ip` and passes `ok`, or -1;
+   * on a match `#ipKind` and `#ipText` say how.
+   */
+  #findIp(ip: Uint8Array, limit: number, ok: (rule: number) => boolean): number {
+    let best = -1;
+    let bound = limit;
+    const ipTable = this.#ip;
+    if (ipTable.size > 0) {
+      const key = ipKey(ip);
+      const k = ipTable.indexOf(key, hashString(key, this.#seed));
+      if (k >= 0) {
+        best = ipTable.firstPassing(k, bound, ok);
+        if (best >= 0) {
+          bound = best;
+          this.#ipKind = "ip";
+          this.#ipText = key;
+        }
+      }
+    }
+    if (this.#cidrs.size > 0) {
+      const r = this.#cidrs.find(ip, bound, ok);
+      if (r >= 0) {
+        best = r;
+        this.#ipKind = "cidr";
+        this.#ipText = "";
+      }
+    }
+    return best;
   }
 
   /**
@@ -206,26 +244,18 @@ export class HostIndex {
         }
       }
     } else if (ip !== undefined) {
-      const ipTable = this.#ip;
-      if (ipTable.size > 0) {
-        const key = ipKey(ip);
-        const k = ipTable.indexOf(key, hashString(key, this.#seed));
-        if (k >= 0) {
-          r = ipTable.firstPassing(k, best, ok);
-          if (r >= 0) {
-            best = r;
-            kind = "ip";
-            text = key;
-          }
-        }
+      r = this.#findIp(ip, best, ok);
+      // an IPv6 form of an IPv4 address (NAT64, translated, …) is that address too
+      const v4 = ip.length === 16 && !isIPv4Mapped(ip) ? translatedIPv4(ip) : undefined;
+      if (v4 !== undefined) {
+        const r4 = this.#findIp(v4, r >= 0 ? r : best, ok);
+        if (r4 >= 0) r = r4;
       }
-      if (this.#cidrs.size > 0) {
-        r = this.#cidrs.find(ip, best, ok);
-        if (r >= 0) {
-          best = r;
-          kind = "cidr";
-          text = "";
-        }
+      if (r >= 0) {
+        // #ipKind and #ipText are the last match's, which is the winner
+        best = r;
+        kind = this.#ipKind;
+        text = this.#ipText;
       }
     }
     const listRules = this.#listRules;

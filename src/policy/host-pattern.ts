@@ -7,7 +7,7 @@
  * | `*.example.com`  | strict subdomains at a label boundary (not example.com itself) |
  * | `.example.com`   | example.com and all its subdomains                             |
  * | `*`              | any host, names and IPs                                        |
- * | `192.0.2.1`, `[::1]`, `10.0.0.0/8` | IP destinations only (IPv4-mapped IPv6 = IPv4) |
+ * | `192.0.2.1`, `[::1]`, `10.0.0.0/8` | IP destinations only (an IPv4-mapped, NAT64… form counts as its IPv4) |
  *
  * Patterns are normalised like hosts (case, one trailing dot, IDNA, `127.1` is an IP).
  *
@@ -22,6 +22,7 @@
 
 import { normalizeHost } from "../core/host.ts";
 import { type Cidr, cidrContains, formatCidr, formatIp, isIPv4Mapped, parseCidr, parseIp } from "../core/ip.ts";
+import { translatedIPv4 } from "../core/ip-class.ts";
 import type { Host } from "./types.ts";
 
 export { portSpecError } from "./ports.ts";
@@ -119,7 +120,9 @@ export function hostPatternText(p: HostPattern): string {
 
 /**
  * Reference matcher (linear, used by `explain` and tests; the compiled policy uses an
- * index). `ip` may pass the already parsed address of an IP host.
+ * index). `ip` may pass the already parsed address of an IP host. An IP or CIDR pattern
+ * matches an IPv6 host that designates an IPv4 address in it (NAT64, IPv4-translated, …:
+ * see `translatedIPv4`) as well as the IPv6 address itself.
  */
 export function hostPatternMatches(p: HostPattern, host: Host, ip?: Uint8Array): boolean {
   if (p.kind === "any") return true;
@@ -139,6 +142,13 @@ export function hostPatternMatches(p: HostPattern, host: Host, ip?: Uint8Array):
   }
   const bytes = ip ?? parseIp(host.address);
   if (bytes === undefined) return false;
+  if (_ipMatches(p, bytes)) return true;
+  // an IPv6 form of an IPv4 address (NAT64, translated, …) is that address too
+  const v4 = bytes.length === 16 && !isIPv4Mapped(bytes) ? translatedIPv4(bytes) : undefined;
+  return v4 !== undefined && _ipMatches(p, v4);
+}
+
+function _ipMatches(p: HostPattern, bytes: Uint8Array): boolean {
   if (p.kind === "ip") return ipKey(bytes) === p.key;
   if (p.kind === "cidr") return cidrContains(p.cidr, bytes);
   return false;

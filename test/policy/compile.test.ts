@@ -81,6 +81,30 @@ describe("compilePolicy: host patterns", () => {
     assert.equal(decide(p, "[fd12::1]").ruleId, "net");
     assert.equal(decide(p, "192.0.2.2").ruleId, "default");
   });
+  it("IP and CIDR patterns match the NAT64 and other translated forms of an IPv4 address", () => {
+    // review 43: the guard lets [64:ff9b::5db8:d822] reach 93.184.216.34; the rule must see it too
+    const net = compilePolicy({ defaultAction: "allow", rules: [{ id: "blocked-net", hosts: ["93.184.216.0/24"], action: "deny" }] });
+    for (const host of ["93.184.216.34", "[::ffff:93.184.216.34]", "[64:ff9b::5db8:d822]", "[64:ff9b:1::5db8:d822]", "[::ffff:0:5db8:d822]", "[::5db8:d822]"]) {
+      const d = decide(net, host);
+      assert.equal(d.ruleId, "blocked-net", host);
+      assert.equal(d.reason, 'rule "blocked-net" matched host pattern "93.184.216.0/24"', host);
+    }
+    assert.equal(decide(net, "[2002:5db8:d822::1]").ruleId, "default", "6to4 names a tunnel's end");
+    assert.equal(decide(p, "[64:ff9b::c000:201]").reason, 'rule "ip" matched host pattern "192.0.2.1"');
+    assert.equal(decide(p, "[64:ff9b::a09:909]").ruleId, "net");
+    assert.equal(decide(p, "[64:ff9b::c000:202]").ruleId, "default");
+  });
+  it("the first rule wins whether it names the IPv6 address or the IPv4 address it stands for", () => {
+    const rules: RuleDefinition[] = [
+      { id: "v4", hosts: ["93.184.216.34"], action: "deny" },
+      { id: "nat64", hosts: ["64:ff9b::/96"], action: "allow" },
+    ];
+    assert.equal(decide(policy(rules), "[64:ff9b::5db8:d822]").ruleId, "v4");
+    assert.equal(decide(policy(rules.toReversed()), "[64:ff9b::5db8:d822]").ruleId, "nat64");
+    const ported = policy([{ id: "v4", hosts: ["93.184.216.0/24"], ports: [80], action: "deny" }, ...rules.slice(1)]);
+    assert.equal(decide(ported, "[64:ff9b::5db8:d822]", 443).ruleId, "nat64", "other conditions still apply");
+    assert.equal(decide(ported, "[64:ff9b::5db8:d822]", 80).ruleId, "v4");
+  });
 });
 
 describe("compilePolicy: ports and clients", () => {
@@ -338,6 +362,12 @@ describe("compilePolicy: host lists", () => {
     assert.equal(decide(p, "a.evil.example").ruleId, "default");
     assert.equal(decide(p, "example.com").ruleId, "default");
   });
+  it("a list's IP and CIDR entries match the NAT64 form of an address in them, in decide and explain", () => {
+    const p = withLists([{ id: "block", hostLists: ["ads"], action: "deny" }]);
+    const d = decide(p, "[64:ff9b::c633:6409]"); // 198.51.100.9
+    assert.deepEqual([d.ruleId, d.reason], ["block", 'rule "block" matched host pattern "198.51.100.0/24" in host list "ads"']);
+    assert.equal(p.explain?.(q("[64:ff9b::c633:6409]"))?.rules[0]?.reason, 'matched host pattern "198.51.100.0/24" in host list "ads"');
+  });
   it("keeps rule order: an earlier rule wins over a list, a list over a later rule", () => {
     const p = withLists([
       { id: "exempt", hosts: ["good.ads.example"], action: "allow" },
@@ -374,9 +404,13 @@ describe("compilePolicy: index agrees with linear evaluation", () => {
   const names = ["example.com", "a.example.com", "b.a.example.com", "example.net", "evilexample.com", "com", "x.y", "bücher.de"];
   const patterns = [
     "example.com", "*.example.com", ".example.com", "a.example.com", "*.a.example.com", ".com", "*.com", "*", "evilexample.com",
-    "x.y", ".y", "bücher.de", "10.0.0.0/8", "10.1.2.3", "::1", "::ffff:10.0.0.0/104", "192.0.2.0/24",
+    "x.y", ".y", "bücher.de", "10.0.0.0/8", "10.1.2.3", "::1", "::ffff:10.0.0.0/104", "192.0.2.0/24", "64:ff9b::/96",
+    "64:ff9b::a01:203",
   ];
-  const hosts = [...names, "10.1.2.3", "10.9.9.9", "[::1]", "[::ffff:10.1.2.3]", "192.0.2.55", "127.1"];
+  const hosts = [
+    ...names, "10.1.2.3", "10.9.9.9", "[::1]", "[::ffff:10.1.2.3]", "192.0.2.55", "127.1", "[64:ff9b::a01:203]", "[::ffff:0:a09:909]",
+    "[2002:a01:203::1]",
+  ];
   const rule = fc.record({
     hosts: fc.option(fc.array(fc.constantFrom(...patterns), { minLength: 1, maxLength: 3 }), { nil: undefined }),
     hostRegex: fc.option(fc.array(fc.constantFrom("example\\.com", "[a-z]\\.example\\.com", ".*\\.net", "x\\..*"), { minLength: 1, maxLength: 2 }), { nil: undefined }),

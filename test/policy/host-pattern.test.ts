@@ -43,6 +43,22 @@ describe("parseHostPattern", () => {
 });
 
 describe("hostPatternMatches", () => {
+  it("IP and CIDR patterns match the IPv6 forms that designate an IPv4 address in them", () => {
+    // review 43: the address guard reads 93.184.216.34 in these, the rules did not
+    for (const host of ["[64:ff9b::5db8:d822]", "[64:ff9b:1::5db8:d822]", "[::ffff:0:5db8:d822]", "[::5db8:d822]", "[::ffff:93.184.216.34]"]) {
+      assert.equal(matches("93.184.216.0/24", host), true, host);
+      assert.equal(matches("93.184.216.34", host), true, host);
+      assert.equal(matches("93.184.216.35", host), false, host);
+      assert.equal(matches("10.0.0.0/8", host), false, host);
+    }
+    assert.equal(matches("64:ff9b::/96", "[64:ff9b::5db8:d822]"), true, "the IPv6 address itself still matches");
+    assert.equal(matches("64:ff9b::5db8:d822", "[64:ff9b::5db8:d822]"), true);
+    assert.equal(matches("64:ff9b::/96", "93.184.216.34"), false, "an IPv4 address is not its NAT64 form");
+    // tunnels: the IPv4 address is the tunnel's end, not the host
+    assert.equal(matches("93.184.216.0/24", "[2002:5db8:d822::1]"), false, "6to4");
+    assert.equal(matches("93.184.216.0/24", "[2001:0:5db8:d822::1]"), false, "Teredo server");
+    assert.equal(matches("93.184.216.0/24", "[64:ff9b:1:1::5db8:d822]"), false, "local-use NAT64 of unknown layout");
+  });
   it("exact names match only themselves", () => {
     assert.equal(matches("example.com", "example.com"), true);
     assert.equal(matches("example.com", "EXAMPLE.COM."), true);

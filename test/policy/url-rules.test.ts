@@ -13,6 +13,13 @@ const ask = (rules: UrlPolicy, path: string, method = "GET", host = "app.example
 const id = (rules: UrlPolicy, path: string, method = "GET", host = "app.example") => ask(rules, path, method, host).ruleId;
 
 describe("compileUrlRules: decisions", () => {
+  it("an IP or CIDR host matches the NAT64 form of an address in it", () => {
+    const rules = compileUrlRules([{ id: "net", hosts: ["93.184.216.0/24"], action: "deny" }]);
+    assert.equal(id(rules, "/", "GET", "93.184.216.34"), "net");
+    assert.equal(id(rules, "/", "GET", "[64:ff9b::5db8:d822]"), "net");
+    assert.equal(ask(rules, "/", "GET", "[64:ff9b::5db8:d822]").reason, 'url rule "net" matched host "[64:ff9b::5db8:d822]" (pattern "93.184.216.0/24")');
+    assert.equal(id(rules, "/", "GET", "[2002:5db8:d822::1]"), "default");
+  });
   it("allows by default when nothing matches", () => {
     assert.deepEqual(ask(compileUrlRules([]), "/anything"), {
       action: "allow",
