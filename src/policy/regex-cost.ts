@@ -28,6 +28,21 @@ import { type CharSet, END, type RegexNode, regexPositions } from "./regex-posit
 /** Most retries an unpinned part may multiply to (about two `.*`, times 64). */
 export const MAX_TRIES = 254 * 254 * 64;
 
+/** Most steps the check takes on one source, so a pathological one cannot stall a config load; past it, it refuses. */
+const MAX_STEPS = 5_000_000;
+
+/** What the check may still spend on a source. */
+interface Budget {
+  steps: number;
+}
+
+class TooComplex extends Error {}
+
+function _spend(budget: Budget, n: number): void {
+  budget.steps -= n;
+  if (budget.steps < 0) throw new TooComplex();
+}
+
 function _varies(n: RegexNode): boolean {
   return (n.kind === "rep" && n.min !== n.max) || (n.kind === "alt" && n.nullable);
 }
@@ -37,7 +52,7 @@ function _varies(n: RegexNode): boolean {
  * to a character `n` cannot match, can match the last character of `n`. An unpinned part is
  * retried at every length on a failing name while the parts after it go on matching.
  */
-function _pinned(n: RegexNode, sets: readonly CharSet[], follow: readonly (readonly number[])[]): boolean {
+function _pinned(n: RegexNode, sets: readonly CharSet[], follow: readonly (readonly number[])[], budget: Budget): boolean {
   const seen = new Set<number>();
   const queue = [...n.after];
   while (queue.length > 0) {
@@ -46,24 +61,31 @@ function _pinned(n: RegexNode, sets: readonly CharSet[], follow: readonly (reado
     seen.add(q);
     const c = sets[q] ?? 0n;
     if ((c & n.lastChars) !== 0n) return false;
-    if ((c & n.chars) !== 0n) queue.push(...(follow[q] ?? []));
+    if ((c & n.chars) === 0n) continue;
+    const next = follow[q] ?? [];
+    _spend(budget, next.length);
+    queue.push(...next);
   }
   return true;
 }
-
-/** Most pairs of runs {@link _rejoins} follows before it calls a choice ambiguous. */
-const MAX_PAIRS = 100_000;
 
 /**
  * Whether two runs that part at a choice, one going on to a position of `left` and the other
  * to one of `right` on the same character, can reach the same position again after reading
  * the same text (or both end there): then one text has two matches through that choice.
  */
-function _rejoins(left: readonly number[], right: readonly number[], sets: readonly CharSet[], follow: readonly (readonly number[])[]): boolean {
+function _rejoins(
+  left: readonly number[],
+  right: readonly number[],
+  sets: readonly CharSet[],
+  follow: readonly (readonly number[])[],
+  budget: Budget,
+): boolean {
   const n = sets.length;
   const seen = new Set<number>();
   const queue: number[] = [];
   const visit = (us: readonly number[], vs: readonly number[]): boolean => {
+    _spend(budget, us.length * vs.length);
     for (const u of us) {
       for (const v of vs) {
         if (u === END || v === END) {
@@ -80,7 +102,6 @@ function _rejoins(left: readonly number[], right: readonly number[], sets: reado
   };
   if (visit(left, right)) return true;
   while (queue.length > 0) {
-    if (seen.size > MAX_PAIRS) return true; // too large to follow: assume the worst
     const v = queue.pop() as number;
     const u = queue.pop() as number;
     if (visit(follow[u] ?? [], follow[v] ?? [])) return true;
@@ -93,10 +114,19 @@ function _rejoins(left: readonly number[], right: readonly number[], sets: reado
  * when it runs in bounded time. The text says why and how to fix it.
  */
 export function regexCostProblem(source: string): string | undefined {
+  try {
+    return _problem(source, { steps: MAX_STEPS });
+  } catch (e) {
+    if (!(e instanceof TooComplex)) throw e;
+    return `is too complex to check for backtracking cost (more than ${MAX_STEPS} steps); split it into several simpler regexes, or use host patterns`;
+  }
+}
+
+function _problem(source: string, budget: Budget): string | undefined {
   const { roots, nodes, sets, follow } = regexPositions(source);
   const q = (n: RegexNode) => JSON.stringify(source.slice(n.start, n.end));
   // a choice between going on in `n` and leaving it
-  const ambiguous = (n: RegexNode) => _rejoins(n.after, n.first, sets, follow);
+  const ambiguous = (n: RegexNode) => _rejoins(n.after, n.first, sets, follow, budget);
   for (let r = 0; r < roots.length; r++) {
     const root = roots[r] as RegexNode;
     for (const n of nodes[r] ?? []) {
@@ -106,7 +136,7 @@ export function regexCostProblem(source: string): string | undefined {
         const alts = n.items;
         for (let a = 0; a < alts.length; a++) {
           for (let b = a + 1; b < alts.length; b++) {
-            if (_rejoins((alts[a] as RegexNode).first, (alts[b] as RegexNode).first, sets, follow)) {
+            if (_rejoins((alts[a] as RegexNode).first, (alts[b] as RegexNode).first, sets, follow, budget)) {
               return `can take exponential time: the alternatives ${q(alts[a] as RegexNode)} and ${q(alts[b] as RegexNode)} inside the repeated ${q(rep)} can match the same text, so a name splits between them in exponentially many ways; make the alternatives exclusive (start them differently, or merge them into one character class)`;
             }
           }
@@ -123,13 +153,14 @@ export function regexCostProblem(source: string): string | undefined {
       const inner = n.items.map(tries);
       if (n.kind === "seq") return inner.reduce((a, b) => a * b, 1);
       if (n.kind === "alt") return n.rep === undefined ? inner.reduce((a, b) => a + b, 0) : Math.max(...inner);
-      if (!_varies(n) || n.rep !== undefined || _pinned(n, sets, follow)) return inner[0] ?? 1;
-      if (n.max >= 2) culprits.push(n);
+      if (!_varies(n) || n.rep !== undefined || _pinned(n, sets, follow, budget)) return inner[0] ?? 1;
+      culprits.push(n);
       return (Math.min(n.max - n.min, 253) + 1) * (inner[0] ?? 1);
     };
     const total = tries(root);
     if (total > MAX_TRIES) {
-      return `can take polynomial time on a name it does not match: ${culprits.map(q).join(", ")} can each match the same characters in turn (about ${total.toPrecision(2)} ways to try); make them exclusive, e.g. "[^.]*" or "[a-z0-9-]+" (one label) instead of ".*"`;
+      const named = culprits.slice(0, 4).map(q).join(", ") + (culprits.length > 4 ? ", …" : "");
+      return `can take polynomial time on a name it does not match: ${named} can each match the same characters in turn (about ${total.toPrecision(2)} ways to try); make them exclusive, e.g. "[^.]*" or "[a-z0-9-]+" (one label) instead of ".*"`;
     }
   }
   return undefined;

@@ -42,6 +42,7 @@ describe("regexCostProblem: parts that retry each other", () => {
     refused(".*a.*a.*b", /^can take polynomial time on a name it does not match: ".\*", ".\*", ".\*" can each match the same characters in turn \(about 1\.6e\+7 ways to try\); make them exclusive, e\.g\. "\[\^\.\]\*"/);
     refused(".*.*.*x", /polynomial/);
     refused("[a-z]*[a-z]*[a-z]*[a-z]*\\.x", /polynomial/);
+    refused(`(?:${".?".repeat(30)})x`, /^can take polynomial time on a name it does not match: "\.\?", "\.\?", "\.\?", "\.\?", … can each match the same characters in turn \(about 1\.1e\+9 ways to try\)/);
   });
   it("accepts two, or parts that a following character pins", () => {
     for (const source of [".*\\.net", "x\\..*", ".*", ".*foo.*bar.*", ".*\\..*\\.net", "[a-z]+[0-9]*[a-z]+\\.example\\.com", "(.+\\.)?xn--bcher-kva\\.de", "(.*\\.)?example\\.com"]) {
