@@ -230,6 +230,11 @@ export class WorkerPool {
     child.stdin!.on("error", () => {});
     this.#send(slot, this.#options.startMessage(slot.index));
     const lines = new LineSplitter();
+    /** Answers check `req` of this worker, being replaced, with a refusal (it runs a config the primary left). */
+    const refuseSignIn = (req: number) => {
+      const verdict = { ok: false, by: "unavailable", reason: `not checked: ${name} is being replaced`, retryAfterMs: 1000 } as const;
+      if (!child.stdin?.destroyed) child.stdin?.write(encodeMessage({ t: "sign-in", req, verdict }));
+    };
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       child.stdout!.on("data", (chunk: Uint8Array) => {
@@ -276,10 +281,7 @@ export class WorkerPool {
             // would end a check begun now, and its numbers are the next worker's; one being
             // replaced is told no (its sign-ins would be judged by a config it refused)
             if (slot.child !== child) {
-              if (message.t === "sign-in" && !gone && this.#retiring.has(child)) {
-                const verdict = { ok: false, by: "unavailable", reason: `not checked: ${name} is being replaced`, retryAfterMs: 1000 } as const;
-                child.stdin?.write(encodeMessage({ t: "sign-in", req: message.req, verdict }));
-              }
+              if (message.t === "sign-in" && !gone && this.#retiring.has(child)) refuseSignIn(message.req);
               continue;
             }
             if (message.t === "sign-in-end") {
@@ -289,8 +291,11 @@ export class WorkerPool {
             const { req } = message;
             const behind = slot.configsAnswered < slot.configsSent || slot.refusedConfig;
             const asked = this.#options.signIns?.attempt(slot.index, req, message.name, message.client, behind) ?? Promise.resolve({ ok: true } as const);
-            // to this worker only if it is still the one that asked
-            void asked.then((verdict) => slot.child === child && this.#send(slot, { t: "sign-in", req, verdict }));
+            // to this worker only if it is still the one that asked; one replaced meanwhile is told no
+            void asked.then((verdict) => {
+              if (slot.child === child) this.#send(slot, { t: "sign-in", req, verdict });
+              else if (!gone && this.#retiring.has(child)) refuseSignIn(req);
+            });
           } else if (slot.child === child) {
             slot.configsAnswered++;
             slot.refusedConfig = message.error !== undefined;
