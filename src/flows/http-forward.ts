@@ -175,7 +175,9 @@ export async function forwardHttp(
       let out = edit ? edit(h) : h;
       if (authorization) out = out.append("Proxy-Authorization", authorization);
       // ours alone, or none: what the client wrote there is its own claim, and a parent that
-      // believes this gateway (trustForwardedFrom) would take it for the client's
+      // believes this gateway (trustForwardedFrom) would take it for the client's; so are the
+      // other fields that name a client, which a parent may read instead
+      out = out.delete("Forwarded", "X-Real-IP");
       return forwardedFor ? out.set("X-Forwarded-For", forwardedFor) : out.delete("X-Forwarded-For");
     };
     const options = up.absoluteForm ? { ...edits, requestHeaders: forParent } : edits;

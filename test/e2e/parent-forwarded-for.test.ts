@@ -121,12 +121,14 @@ describe("X-Forwarded-For to parent proxies (forwardedFor)", { timeout: 90_000 }
   });
 
   it("a forwarded http:// request carries the client's address, not the one it claimed", async () => {
-    const r = await curl(["-sS", "-x", `http://127.0.0.1:${gw.port}`, "-H", "X-Forwarded-For: 198.51.100.7", "http://plain.test/x"]);
+    const claims = ["X-Forwarded-For: 198.51.100.7", "Forwarded: for=198.51.100.7", "X-Real-IP: 198.51.100.7"].flatMap((h) => ["-H", h]);
+    const r = await curl(["-sS", "-x", `http://127.0.0.1:${gw.port}`, ...claims, "http://plain.test/x"]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "ok");
     const get = parent.heads.find((h) => h.startsWith("GET http://plain.test/x "));
     assert.ok(get, parent.heads.join("\n---\n"));
     assert.deepEqual(xff(get), ["127.0.0.1"], "the client's own X-Forwarded-For is not passed on");
+    assert.doesNotMatch(get, /198\.51\.100\.7/, "nor any other field in which it named an address");
   });
 
   it("a decrypted session's upstream connection is not reused for another client", async () => {
