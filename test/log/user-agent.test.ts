@@ -17,4 +17,21 @@ describe("userAgentOf", () => {
     const exact = "y".repeat(USER_AGENT_MAX);
     assert.equal(userAgentOf(new HeaderList([["User-Agent", exact]])), exact);
   });
+
+  it("shows a UTF-8 name as its text, not double-encoded; bytes that are not UTF-8 as they came", () => {
+    // the field as the HTTP parser gives it: one character per byte (latin1)
+    const latin1 = (text: string) => String.fromCharCode(...new TextEncoder().encode(text));
+    assert.equal(userAgentOf(new HeaderList([["User-Agent", latin1("Navegación/1.0 (日本)")]])), "Navegación/1.0 (日本)");
+    assert.equal(userAgentOf(new HeaderList([["User-Agent", "Caf\u00e9/1.0"]])), "Caf\u00e9/1.0", "a lone latin1 byte is not UTF-8");
+    assert.equal(userAgentOf(new HeaderList([["User-Agent", "plain/1.0"]])), "plain/1.0");
+  });
+
+  it("a long name is cut at a character: no half of a pair outside the BMP", () => {
+    const latin1 = (text: string) => String.fromCharCode(...new TextEncoder().encode(text));
+    const kept = userAgentOf(new HeaderList([["User-Agent", latin1("a" + "\u{1F600}".repeat(300))]]))!;
+    assert.ok(kept.length <= USER_AGENT_MAX && kept.endsWith("…"), String(kept.length));
+    assert.equal(kept, "a" + "\u{1F600}".repeat(127) + "…");
+    const odd = userAgentOf(new HeaderList([["User-Agent", latin1("\u{1F600}".repeat(300))]]))!;
+    assert.equal(odd, "\u{1F600}".repeat(127) + "…", "254 units kept, not 255 (half a pair)");
+  });
 });
