@@ -49,6 +49,12 @@ export interface AdminAppOptions {
 
 /** Most records `GET /flows` returns, and most `GET /flows/stream?replay=` replays. */
 export const MAX_FLOWS_LIMIT = 1000;
+/**
+ * Most `GET /flows/stream` streams open at once (dashboards, `curl -N`): each is handed every
+ * finished flow, so without a bound a token holder's stray loop would make every flow cost
+ * more. Beyond it the answer is `503` with `Retry-After`.
+ */
+export const MAX_LIVE_STREAMS = 64;
 /** Records `GET /flows` returns without `limit`. */
 export const DEFAULT_FLOWS_LIMIT = 100;
 
@@ -161,6 +167,9 @@ export function createAdminApp(state: AdminState, options: AdminAppOptions = {})
   app.get("/flows/stream", (c) => {
     const replay = intParam(c.req.query("replay"), "replay", 0, MAX_FLOWS_LIMIT, 0);
     const filter = flowFilter((name) => c.req.query(name));
+    if (c.req.method !== "HEAD" && state.flows.stats().subscribers >= MAX_LIVE_STREAMS) {
+      return jsonError(503, `${MAX_LIVE_STREAMS} live flow streams are open already; close one (or retry later)`, { "retry-after": "5" });
+    }
     const body = sseStream(state.flows, c.req.raw.signal, { replay, filter, ...(options.keepaliveMs ? { keepaliveMs: options.keepaliveMs } : {}) });
     return new Response(body, { headers: { ...SSE_HEADERS, "x-accel-buffering": "no" } });
   });

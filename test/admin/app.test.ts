@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createAdminApp, DEFAULT_FLOWS_LIMIT, MAX_FLOWS_LIMIT } from "../../src/admin/app.ts";
+import { createAdminApp, DEFAULT_FLOWS_LIMIT, MAX_FLOWS_LIMIT, MAX_LIVE_STREAMS } from "../../src/admin/app.ts";
 import { pemFingerprint } from "../../src/admin/ca-page.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../../src/metrics/registry.ts";
 import { fakeState, flowRecord, openFlow, TEST_CA_PEM } from "./_fake-state.ts";
@@ -376,6 +376,27 @@ describe("admin app: flows", () => {
     ]);
     assert.equal(end, "ended");
     assert.equal(state.flows.stats().subscribers, 0);
+  });
+
+  it("GET /flows/stream: at most 64 live streams at once, then 503 with Retry-After until one closes", async () => {
+    const { app, state } = appWith();
+    const aborts = Array.from({ length: MAX_LIVE_STREAMS }, () => new AbortController());
+    const open = await Promise.all(aborts.map((a) => app.request("/flows/stream", { headers: auth, signal: a.signal })));
+    assert.deepEqual(new Set(open.map((r) => r.status)), new Set([200]));
+    assert.equal(state.flows.stats().subscribers, MAX_LIVE_STREAMS);
+    const refused = await app.request("/flows/stream", { headers: auth });
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get("retry-after"), "5");
+    assert.match(((await refused.json()) as { error: string }).error, /64 live flow streams are open already/);
+    assert.equal(state.flows.stats().subscribers, MAX_LIVE_STREAMS);
+    aborts[0]!.abort();
+    await open[0]!.body!.cancel().catch(() => {});
+    for (let i = 0; i < 100 && state.flows.stats().subscribers >= MAX_LIVE_STREAMS; i++) await new Promise((r) => setTimeout(r, 10));
+    const again = new AbortController();
+    const next = await app.request("/flows/stream", { headers: auth, signal: again.signal });
+    assert.equal(next.status, 200);
+    for (const a of [...aborts, again]) a.abort();
+    await Promise.all([...open.slice(1), next].map((r) => r.body!.cancel().catch(() => {})));
   });
 
   it("HEAD /flows/stream answers the headers and leaves no subscriber behind (a monitoring probe's HEAD)", async () => {
