@@ -6,37 +6,26 @@
  * `headerTimeoutMs`, 10 s by default), holding the client's socket (and, when decrypting,
  * the upstream connection), and the flow reported a timeout instead of the client leaving.
  */
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import type { Conn } from "../../src/core/conn.ts";
 import { memoryConnPair } from "../../src/core/memory-conn.ts";
-import type { Listener, Runtime } from "../../src/core/runtime.ts";
 import type { TlsSession } from "../../src/core/tls.ts";
-import { makeTestPki, type TestPki } from "../e2e/support/certs.ts";
-import { currentRuntime } from "../helpers/runtime.ts";
+import { tlsSuite } from "../helpers/tls-suite.ts";
 import { clientHello, outcome } from "../helpers/tls-probe.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("TLS accept when the client ends before the handshake is done", { timeout: 30_000 }, () => {
-  let rt: Runtime;
-  let pki: TestPki;
+  const t = tlsSuite();
   let hello: Uint8Array;
-  const listeners: Listener[] = [];
   before(async () => {
-    rt = await currentRuntime();
-    rt.tls.preferOwnTls?.(false);
-    pki = makeTestPki();
-    hello = await clientHello(readFileSync(pki.caFile, "utf8"));
-  });
-  after(async () => {
-    for (const l of listeners) await l.close();
+    hello = await clientHello(t.caPem);
   });
 
   const accept = (conn: Conn): Promise<TlsSession> => {
     // no signal: the adapter alone must notice that the client is gone
-    const p = rt.tls.accept(conn, { certChainPem: pki.certPem, keyPem: pki.keyPem, alpn: ["http/1.1"], minVersion: "TLSv1.2" });
+    const p = t.rt.tls.accept(conn, { certChainPem: t.pki.certPem, keyPem: t.pki.keyPem, alpn: ["http/1.1"], minVersion: "TLSv1.2" });
     p.catch(() => {});
     return p;
   };
@@ -44,9 +33,9 @@ describe("TLS accept when the client ends before the handshake is done", { timeo
   for (const sent of ["nothing", "a ClientHello"] as const) {
     it(`over TCP: rejects when the client sends ${sent} and then FIN`, async () => {
       const accepted: Promise<TlsSession>[] = [];
-      const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, (conn) => void accepted.push(accept(conn)));
-      listeners.push(l);
-      const c = await rt.dial({ address: "127.0.0.1", port: l.address.port });
+      const l = await t.rt.listen({ hostname: "127.0.0.1", port: 0 }, (conn) => void accepted.push(accept(conn)));
+      t.listeners.push(l);
+      const c = await t.rt.dial({ address: "127.0.0.1", port: l.address.port });
       const w = c.writable.getWriter();
       if (sent !== "nothing") await w.write(hello.slice());
       await w.close();

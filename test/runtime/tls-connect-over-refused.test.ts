@@ -8,43 +8,26 @@
  * proxy, per attempt, until the peer closed it. Both kinds of `over` are tried: a native
  * socket (Bun: `upgradeTLS`) and a Conn that is not one (`node:tls` on every runtime).
  */
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import type { Conn } from "../../src/core/conn.ts";
 import { memoryConnPair } from "../../src/core/memory-conn.ts";
-import type { Listener, Runtime } from "../../src/core/runtime.ts";
 import type { TlsConnectOptions } from "../../src/core/tls.ts";
-import { makeTestPki, type TestPki } from "../e2e/support/certs.ts";
-import { currentRuntime } from "../helpers/runtime.ts";
+import { tlsSuite } from "../helpers/tls-suite.ts";
 import { ends } from "../helpers/tls-probe.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("TLS connect over an open Conn, refused before the handshake", { timeout: 30_000 }, () => {
-  let rt: Runtime;
-  let pki: TestPki;
-  let caPem: string;
-  const listeners: Listener[] = [];
-  const held: Conn[] = [];
-  before(async () => {
-    rt = await currentRuntime();
-    rt.tls.preferOwnTls?.(false);
-    pki = makeTestPki();
-    caPem = readFileSync(pki.caFile, "utf8");
-  });
-  after(async () => {
-    for (const c of held) c.close();
-    for (const l of listeners) await l.close();
-  });
+  const t = tlsSuite();
 
   /** `over` and its far end (which never answers, never closes: a tunnel, say). */
   const overs = {
     "a native socket": async (): Promise<[Conn, Conn]> => {
       const accepted: Conn[] = [];
-      const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, (c) => void accepted.push(c));
-      listeners.push(l);
-      const over = await rt.dial({ address: "127.0.0.1", port: l.address.port });
+      const l = await t.rt.listen({ hostname: "127.0.0.1", port: 0 }, (c) => void accepted.push(c));
+      t.listeners.push(l);
+      const over = await t.rt.dial({ address: "127.0.0.1", port: l.address.port });
       for (let i = 0; i < 100 && accepted.length === 0; i++) await sleep(10);
       assert.equal(accepted.length, 1);
       return [over, accepted[0]!];
@@ -52,7 +35,7 @@ describe("TLS connect over an open Conn, refused before the handshake", { timeou
     "a Conn that is not a socket": (): Promise<[Conn, Conn]> => Promise.resolve(memoryConnPair()),
   };
   const refused: Record<string, () => Partial<TlsConnectOptions>> = {
-    "a client key that cannot be read": () => ({ clientCertPem: pki.certPem, clientKeyPem: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n" }),
+    "a client key that cannot be read": () => ({ clientCertPem: t.pki.certPem, clientKeyPem: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n" }),
     "an empty ALPN name": () => ({ alpn: [""] }),
     "an ALPN name of 256 bytes": () => ({ alpn: ["x".repeat(256)] }),
   };
@@ -60,12 +43,12 @@ describe("TLS connect over an open Conn, refused before the handshake", { timeou
     for (const [name, extra] of Object.entries(refused)) {
       it(`over ${overName}: closes it when the connect rejects for ${name}`, async () => {
         const [over, far] = await makeOver();
-        held.push(over, far);
-        await assert.rejects(rt.tls.connect({
+        t.held.push(over, far);
+        await assert.rejects(t.rt.tls.connect({
           address: "127.0.0.1",
           port: 443,
           servername: "origin.test",
-          extraCaPem: [caPem],
+          extraCaPem: [t.caPem],
           verify: true,
           alpn: ["http/1.1"],
           minVersion: "TLSv1.2",

@@ -6,48 +6,27 @@
  * `terminate()` the old one, which did nothing: the handshake went on (no signal: forever),
  * and so did a session. Deno closed the socket in every case; the test holds it to that too.
  */
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import type { Conn } from "../../src/core/conn.ts";
-import type { Listener, Runtime } from "../../src/core/runtime.ts";
 import type { TlsClientSession, TlsSession } from "../../src/core/tls.ts";
-import { makeTestPki, type TestPki } from "../e2e/support/certs.ts";
-import { currentRuntime } from "../helpers/runtime.ts";
+import { tlsSuite } from "../helpers/tls-suite.ts";
 import { clientHello, ends, outcome } from "../helpers/tls-probe.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("close() of a Conn handed over to TLS", { timeout: 30_000 }, () => {
-  let rt: Runtime;
-  let pki: TestPki;
-  let caPem: string;
+  const t = tlsSuite();
   let hello: Uint8Array;
-  const listeners: Listener[] = [];
-  const held: Conn[] = [];
   before(async () => {
-    rt = await currentRuntime();
-    rt.tls.preferOwnTls?.(false);
-    pki = makeTestPki();
-    caPem = readFileSync(pki.caFile, "utf8");
-    hello = await clientHello(caPem);
-  });
-  after(async () => {
-    for (const c of held) c.close();
-    for (const l of listeners) await l.close();
+    hello = await clientHello(t.caPem);
   });
 
-  /** A listener whose accepted Conns go to `onConn`. */
-  const listen = async (onConn: (conn: Conn) => void) => {
-    const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onConn);
-    listeners.push(l);
-    return l.address.port;
-  };
   /** A listener that TLS-accepts (no signal: only close() can end a handshake) and hands out the raw Conn with it. */
   const acceptingServer = async () => {
     const got: { raw: Conn; session: Promise<TlsSession> }[] = [];
-    const port = await listen((raw) => {
-      const session = rt.tls.accept(raw, { certChainPem: pki.certPem, keyPem: pki.keyPem, alpn: ["http/1.1"], minVersion: "TLSv1.2" });
+    const port = await t.listen((raw) => {
+      const session = t.rt.tls.accept(raw, { certChainPem: t.pki.certPem, keyPem: t.pki.keyPem, alpn: ["http/1.1"], minVersion: "TLSv1.2" });
       session.catch(() => {});
       got.push({ raw, session });
     });
@@ -60,11 +39,11 @@ describe("close() of a Conn handed over to TLS", { timeout: 30_000 }, () => {
     return { port, next };
   };
   const connect = (port: number, over?: Conn): Promise<TlsClientSession> =>
-    rt.tls.connect({ address: "127.0.0.1", port, servername: "origin.test", extraCaPem: [caPem], verify: true, alpn: ["http/1.1"], minVersion: "TLSv1.2", ...(over ? { over } : {}) });
+    t.rt.tls.connect({ address: "127.0.0.1", port, servername: "origin.test", extraCaPem: [t.caPem], verify: true, alpn: ["http/1.1"], minVersion: "TLSv1.2", ...(over ? { over } : {}) });
 
   it("accept: closing the client's Conn mid-handshake fails the handshake and closes the connection", async () => {
     const srv = await acceptingServer();
-    const c = await rt.dial({ address: "127.0.0.1", port: srv.port });
+    const c = await t.rt.dial({ address: "127.0.0.1", port: srv.port });
     const w = c.writable.getWriter();
     await w.write(hello.slice(0, 40)); // half a ClientHello: the handshake is under way
     w.releaseLock();
@@ -93,8 +72,8 @@ describe("close() of a Conn handed over to TLS", { timeout: 30_000 }, () => {
   });
 
   it("connect over an open Conn: closing that Conn mid-handshake fails the handshake", async () => {
-    const port = await listen((conn) => void held.push(conn)); // never answers
-    const over = await rt.dial({ address: "127.0.0.1", port });
+    const port = await t.listen((conn) => void t.held.push(conn)); // never answers
+    const over = await t.rt.dial({ address: "127.0.0.1", port });
     const connecting = connect(port, over);
     connecting.catch(() => {});
     await sleep(100);
@@ -104,7 +83,7 @@ describe("close() of a Conn handed over to TLS", { timeout: 30_000 }, () => {
 
   it("connect over an open Conn: closing that Conn after the handshake ends the session", async () => {
     const srv = await acceptingServer();
-    const over = await rt.dial({ address: "127.0.0.1", port: srv.port });
+    const over = await t.rt.dial({ address: "127.0.0.1", port: srv.port });
     const c = await connect(srv.port, over);
     const s = await (await srv.next()).session;
     over.close();

@@ -7,16 +7,13 @@
  * the connection's end cut off silently), and a bulk transfer lost its last ~13 KiB; on Bun,
  * TLS inside TLS got the bytes and then a reset.
  */
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { concatBytes } from "../../src/core/bytes.ts";
 import type { Conn } from "../../src/core/conn.ts";
-import type { Listener, Runtime } from "../../src/core/runtime.ts";
 import type { TlsSession } from "../../src/core/tls.ts";
-import { makeTestPki, type TestPki } from "../e2e/support/certs.ts";
 import { pattern } from "../helpers/bytes.ts";
-import { currentRuntime } from "../helpers/runtime.ts";
+import { tlsSuite } from "../helpers/tls-suite.ts";
 
 const answer = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nno Content-Length: the end of the connection ends this body";
 
@@ -44,33 +41,16 @@ async function endInOrder(conn: Conn, data: Uint8Array, size = data.byteLength):
 }
 
 describe("node:tls sessions ended in order (writable.close() then close())", { timeout: 60_000 }, () => {
-  let rt: Runtime;
-  let pki: TestPki;
-  let caPem: string;
-  const listeners: Listener[] = [];
-  before(async () => {
-    rt = await currentRuntime();
-    rt.tls.preferOwnTls?.(false);
-    pki = makeTestPki();
-    caPem = readFileSync(pki.caFile, "utf8");
-  });
-  after(async () => {
-    for (const l of listeners) await l.close();
-  });
+  const t = tlsSuite();
 
   const accept = (conn: Conn): Promise<TlsSession> =>
-    rt.tls.accept(conn, { certChainPem: pki.certPem, keyPem: pki.keyPem, alpn: ["http/1.1"], minVersion: "TLSv1.2" });
+    t.rt.tls.accept(conn, { certChainPem: t.pki.certPem, keyPem: t.pki.keyPem, alpn: ["http/1.1"], minVersion: "TLSv1.2" });
   const connect = (port: number, over?: Conn) =>
-    rt.tls.connect({ address: "127.0.0.1", port, servername: "origin.test", extraCaPem: [caPem], verify: true, alpn: ["http/1.1"], minVersion: "TLSv1.2", ...(over ? { over } : {}) });
-  const listen = async (onConn: (conn: Conn) => void) => {
-    const l = await rt.listen({ hostname: "127.0.0.1", port: 0 }, onConn);
-    listeners.push(l);
-    return l.address.port;
-  };
+    t.rt.tls.connect({ address: "127.0.0.1", port, servername: "origin.test", extraCaPem: [t.caPem], verify: true, alpn: ["http/1.1"], minVersion: "TLSv1.2", ...(over ? { over } : {}) });
   const text = (s: string) => new TextEncoder().encode(s);
 
   it("the server's short answer reaches the client whole, and ends without an error", async () => {
-    const port = await listen((conn) => void accept(conn).then((s) => endInOrder(s.conn, text(answer)), () => {}));
+    const port = await t.listen((conn) => void accept(conn).then((s) => endInOrder(s.conn, text(answer)), () => {}));
     const c = await connect(port);
     const got = await readToEnd(c.conn);
     c.conn.close();
@@ -78,7 +58,7 @@ describe("node:tls sessions ended in order (writable.close() then close())", { t
   });
 
   it("TLS inside TLS: the inner server's short answer reaches the client whole, with no reset", async () => {
-    const port = await listen((conn) => {
+    const port = await t.listen((conn) => {
       void accept(conn).then((outer) => accept(outer.conn)).then((inner) => endInOrder(inner.conn, text(answer)), () => {});
     });
     const outer = await connect(port);
@@ -89,9 +69,9 @@ describe("node:tls sessions ended in order (writable.close() then close())", { t
     assert.deepEqual({ text: new TextDecoder().decode(got.bytes), error: got.error }, { text: answer, error: undefined });
   });
 
-  it("a transfer in small writes keeps its tail (what the TLS socket still held)", async () => {
+  it("a transfer in small writes keeps its tail (what the TLS socket still t.held)", async () => {
     const data = pattern(1 << 20);
-    const port = await listen((conn) => void accept(conn).then((s) => endInOrder(s.conn, data, 100), () => {}));
+    const port = await t.listen((conn) => void accept(conn).then((s) => endInOrder(s.conn, data, 100), () => {}));
     const c = await connect(port);
     const got = await readToEnd(c.conn);
     c.conn.close();
@@ -102,7 +82,7 @@ describe("node:tls sessions ended in order (writable.close() then close())", { t
 
   it("the client's last bytes reach the server too", async () => {
     let received: Promise<{ bytes: Uint8Array; error?: string }> | undefined;
-    const port = await listen((conn) => {
+    const port = await t.listen((conn) => {
       received = accept(conn).then(async (s) => {
         const got = await readToEnd(s.conn);
         s.conn.close();
