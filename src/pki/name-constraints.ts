@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { formatIp } from "../core/ip.ts";
 import { readChildren, readTlv, type Tlv } from "./_der.ts";
 import type { SubjectName } from "./_names.ts";
 
@@ -124,18 +125,12 @@ function ipWithin(bytes: Uint8Array<ArrayBuffer>, subtree: Uint8Array<ArrayBuffe
   return true;
 }
 
-/** `10.0.0.0/8`, `fd00:0:0:0:0:0:0:0/8`, or the mask in full when it is not a prefix. */
+/** `10.0.0.0/8`, `fd00::/8`, or the mask in full when it is not a prefix. */
 function ipSubtreeText(bytes: Uint8Array<ArrayBuffer>): string {
   const half = bytes.length / 2;
   if (half !== 4 && half !== 16) return `(${bytes.length} bytes)`;
-  const format = (part: Uint8Array<ArrayBuffer>): string => {
-    if (half === 4) return part.join(".");
-    const groups: string[] = [];
-    for (let i = 0; i < 16; i += 2) groups.push((((part[i] ?? 0) << 8) | (part[i + 1] ?? 0)).toString(16));
-    return groups.join(":");
-  };
-  const mask = bytes.slice(half);
+  const mask = bytes.subarray(half);
   const bits = [...mask].map((b) => b.toString(2).padStart(8, "0")).join("");
-  const prefix = /^1*0*$/.test(bits) ? String(bits.indexOf("0") === -1 ? bits.length : bits.indexOf("0")) : format(mask);
-  return `${format(bytes.slice(0, half))}/${prefix}`;
+  const prefix = /^1*0*$/.test(bits) ? String(bits.indexOf("0") === -1 ? bits.length : bits.indexOf("0")) : formatIp(mask);
+  return `${formatIp(bytes.subarray(0, half))}/${prefix}`;
 }

@@ -66,6 +66,8 @@ describe("name constraints (RFC 5280 §4.2.1.10)", () => {
     assert.equal(constraintViolation(nc, parseSubjectName("secret.corp.example")), `within the excluded DNS names "secret.corp.example"`);
     assert.equal(constraintViolation(nc, parseSubjectName("10.9.0.1")), `within the excluded IP addresses "10.9.0.0/16"`);
     assert.equal(constraintViolation(nc, parseSubjectName("192.0.2.1")), `not within the permitted IP addresses "10.0.0.0/8"`);
+    const v6 = constraintsDer([ip(0xfd, 0, ...new Array<number>(14).fill(0), 0xff, ...new Array<number>(15).fill(0))]);
+    assert.equal(constraintViolation(parseNameConstraints(v6), parseSubjectName("2001:db8::1")), `not within the permitted IP addresses "fd00::/8"`);
   });
 
   it("a malformed extension is a SyntaxError, and loadCa refuses its CA", async () => {
