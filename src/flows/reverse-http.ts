@@ -20,6 +20,8 @@ import { requestBodyFraming } from "../protocol/body-framing.ts";
 import { parseHostPort } from "../protocol/http-authority.ts";
 import { HttpParseError } from "../protocol/http-errors.ts";
 import type { RequestHead } from "../protocol/http-request-head.ts";
+import { HeaderList } from "../protocol/http-headers.ts";
+import { requestOverrides } from "../protocol/request-overrides.ts";
 import { backendTarget } from "../reverse/backend-path.ts";
 import { backendName } from "../reverse/dial.ts";
 import { originalClient } from "../reverse/forwarded.ts";
@@ -37,6 +39,9 @@ import { requestRecord } from "./request-record.ts";
 import { REQUEST_ID_FIELD, requestIdFor } from "../reverse/request-id.ts";
 import { requestCertificate, routeUser, type SignInRefusal } from "./reverse-sign-in.ts";
 import type { ConnectionCertificate } from "../auth/connection-certificate.ts";
+
+/** No fields: an untrusted client's override fields do not reach the backend. */
+const NO_FIELDS = new HeaderList();
 
 /** Methods never forwarded: CONNECT (not a proxy here), TRACE (would reflect credentials), PRI (HTTP/2 preface). */
 const REFUSED_METHODS = new Set(["CONNECT", "TRACE", "PRI"]);
@@ -252,7 +257,10 @@ export async function serveReverseHttp(
       return refuse(403, `Client ${clientIp} is not allowed on route "${route.id}"`, "denied", "destination_denied", { internal: true });
     }
     if (route.deny) {
-      const d = route.deny.decide({ host: host ?? { kind: "ipv4", address: "0.0.0.0" }, path: target, method: head.method });
+      // what reaches the backend is judged: the query's `_method`, and override fields a
+      // trusted proxy passes on (an untrusted client's are removed)
+      const overrides = requestOverrides(trusted ? head.headers : NO_FIELDS, head.method, target);
+      const d = route.deny.decide({ host: host ?? { kind: "ipv4", address: "0.0.0.0" }, path: target, method: head.method, overrides });
       if (d.action === "deny") {
         req.rule = d.ruleId;
         return refuse(403, `Blocked by route "${route.id}": ${d.reason}`, "denied", "destination_denied", { internal: true });

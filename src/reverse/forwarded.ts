@@ -56,7 +56,8 @@ export const FORWARDING_FIELDS: readonly string[] = Object.freeze([
 /**
  * Fields some servers and frameworks take as the request's real path or method (IIS and
  * Symfony's `X-Original-URL`, method-override middleware): removed from an untrusted
- * client's request, since a route's rules judged the path and method of the request line.
+ * client's request, since a route's rules judged the path and method of the request line
+ * (a trusted proxy's go on, and the deny rules judge them too).
  */
 export const OVERRIDE_FIELDS: readonly string[] = Object.freeze([...PATH_OVERRIDE_FIELDS, ...METHOD_OVERRIDE_FIELDS]);
 

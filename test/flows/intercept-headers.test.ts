@@ -53,22 +53,29 @@ describe("interception: a url rule's requestHeaders and responseHeaders", () => 
 });
 
 describe("interception: override fields are judged by the url rules", () => {
-  it("X-HTTP-Method-Override: DELETE on a decrypted POST is denied by a rule on DELETE; the session ends with the block page", async () => {
-    const urlRules = [{ id: "no-delete", hosts: ["origin.test"], methods: ["DELETE"], action: "deny" as const, log: true }];
-    await withHarness({ policy: DECRYPT_POLICY, interception: { urlRules } }, async (h) => {
-      const seen = answeringOrigin(h, okResponse("ok"));
-      const c = h.client();
-      await c.write("CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\n\r\n");
-      assert.equal(await within(c.readText(ESTABLISHED.length), 1500, "200 to the CONNECT"), ESTABLISHED);
-      await c.write("POST /items/1 HTTP/1.1\r\nHost: origin.test\r\nContent-Length: 0\r\nX-HTTP-Method-Override: GET\r\n\r\n");
-      assert.equal((await readResponse(c)).head.status, 200);
-      await c.write("POST /items/1 HTTP/1.1\r\nHost: origin.test\r\nContent-Length: 0\r\nX-HTTP-Method-Override: DELETE\r\n\r\n");
-      assert.equal((await readResponse(c)).head.status, 403);
-      await c.readToEndOrReset();
-      await h.finish();
-      assert.equal(seen.length, 1);
-      assert.deepEqual(h.requestRecords.map((q) => [q.rule, q.status]), [["default", 200], ["no-delete", 403]]);
-      assert.equal(h.requestRecords[1]?.reason, 'url rule "no-delete" matched host "origin.test" and method DELETE (the request read with X-HTTP-Method-Override: "DELETE")');
+  const cases = [
+    // [what names the method, request line and fields allowed, then denied, as the reason says it]
+    ["X-HTTP-Method-Override", "POST /items/1 HTTP/1.1\r\nX-HTTP-Method-Override: GET", "POST /items/1 HTTP/1.1\r\nX-HTTP-Method-Override: DELETE", 'X-HTTP-Method-Override: "DELETE"'],
+    ["a _method query parameter", "POST /items/1?_method=PATCH HTTP/1.1", "POST /items/1?x=1&_method=delete HTTP/1.1", '?_method: "DELETE"'],
+  ] as const;
+  for (const [how, allowed, denied, shown] of cases) {
+    it(`${how} naming DELETE on a decrypted POST is denied by a rule on DELETE; the session ends with the block page`, async () => {
+      const urlRules = [{ id: "no-delete", hosts: ["origin.test"], methods: ["DELETE"], action: "deny" as const, log: true }];
+      await withHarness({ policy: DECRYPT_POLICY, interception: { urlRules } }, async (h) => {
+        const seen = answeringOrigin(h, okResponse("ok"));
+        const c = h.client();
+        await c.write("CONNECT origin.test:443 HTTP/1.1\r\nHost: origin.test:443\r\n\r\n");
+        assert.equal(await within(c.readText(ESTABLISHED.length), 1500, "200 to the CONNECT"), ESTABLISHED);
+        await c.write(`${allowed}\r\nHost: origin.test\r\nContent-Length: 0\r\n\r\n`);
+        assert.equal((await readResponse(c)).head.status, 200);
+        await c.write(`${denied}\r\nHost: origin.test\r\nContent-Length: 0\r\n\r\n`);
+        assert.equal((await readResponse(c)).head.status, 403);
+        await c.readToEndOrReset();
+        await h.finish();
+        assert.equal(seen.length, 1);
+        assert.deepEqual(h.requestRecords.map((q) => [q.rule, q.status]), [["default", 200], ["no-delete", 403]]);
+        assert.equal(h.requestRecords[1]?.reason, `url rule "no-delete" matched host "origin.test" and method DELETE (the request read with ${shown})`);
+      });
     });
-  });
+  }
 });

@@ -427,6 +427,30 @@ describe("reverse flow: fields a backend could take for another path or method",
       assert.deepEqual(seen.map((q) => names.filter((n) => q.get(n) !== undefined).length), [0, 5]);
     });
   });
+
+  it("deny rules judge the method a _method query names, and the override fields a trusted proxy passes on", async () => {
+    await withHarness({}, async (h) => {
+      const seen = named(h, "10.0.0.1", 80, "ok");
+      const routes = [route("api", ["*"], "A", { deny: [{ paths: ["/admin"], methods: ["DELETE"] }] })];
+      const pools = { A: { backends: ["http://10.0.0.1"] } };
+      const cases = [
+        // [trusted, request, status]: an untrusted client's override field never reaches the backend
+        [false, "POST /admin/users?_method=delete HTTP/1.1\r\nContent-Length: 0", 403],
+        [true, "POST /admin/users?_method=DELETE HTTP/1.1\r\nContent-Length: 0", 403],
+        [false, "POST /admin/users HTTP/1.1\r\nContent-Length: 0\r\nX-HTTP-Method-Override: DELETE", 200],
+        [true, "POST /admin/users HTTP/1.1\r\nContent-Length: 0\r\nX-HTTP-Method-Override: DELETE", 403],
+        [true, "POST /admin/users?_method=PATCH HTTP/1.1\r\nContent-Length: 0", 200],
+      ] as const;
+      for (const [trusted, request, status] of cases) {
+        const { c, done } = open(h, state(routes, pools, [], { trust: trusted ? ["127.0.0.1"] : [] }));
+        await c.write(`${request}\r\nHost: a.test\r\n\r\n`);
+        assert.equal((await readResponse(c)).head.status, status, request);
+        await close(c, done);
+      }
+      assert.equal(seen.length, 2);
+      assert.deepEqual(h.requestRecords.map((q) => q.rule), ["api.deny-1", "api.deny-1", "api", "api.deny-1", "api"]);
+    });
+  });
 });
 
 describe("reverse flow: paths a backend could read as another route's", () => {

@@ -356,6 +356,10 @@ describe("compileUrlRules: override fields", () => {
     const both = withFields("/public", "POST", [["X-Rewrite-URL", "/reports/q3"], ["X-HTTP-Method", "PUT"]]);
     assert.equal(both.ruleId, "admin-writes");
     assert.match(both.reason, /X-Rewrite-URL: "\/reports\/q3" and X-HTTP-Method: "PUT"\)$/);
+    // a _method query parameter names a method as the fields do
+    const q = withFields("/items/1?_method=delete", "POST", []);
+    assert.equal(q.ruleId, "no-delete");
+    assert.equal(q.reason, 'url rule "no-delete" matched method DELETE (the request read with ?_method: "DELETE")');
     // an override path is normalised and read leniently as any path is
     assert.equal(withFields("/public", "GET", [["X-Original-URL", "/x/..%2Fadmin"]]).ruleId, "no-admin");
   });

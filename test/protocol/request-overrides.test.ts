@@ -34,4 +34,36 @@ describe("requestOverrides", () => {
     // the same method over and over is one method, however long the list
     assert.deepEqual(read([["X-HTTP-Method", Array(20_000).fill("DELETE").join(",")]]).methods, [{ field: "X-HTTP-Method", value: "DELETE" }]);
   });
+
+  it("reads the _method query parameter, decoded, as a method the request names", () => {
+    assert.deepEqual(read([], "POST", "/items/1?_method=delete"), { methods: [{ field: "?_method", value: "DELETE" }], paths: [] });
+    assert.deepEqual(read([], "POST", "/a?x=1&%5Fmethod=%44ELETE#f").methods, [{ field: "?%5Fmethod", value: "DELETE" }]);
+    assert.deepEqual(read([], "POST", "/a?x=1;_method=PUT").methods, [{ field: "?_method", value: "PUT" }]);
+    // whatever the request line's method: some frameworks can be told to read it from any
+    assert.deepEqual(read([], "GET", "/a?_method=DELETE").methods, [{ field: "?_method", value: "DELETE" }]);
+  });
+
+  it("reads _method keys as PHP and qs read them: arrays, leading spaces, dots and spaces for underscores", () => {
+    for (const key of ["_method[]", "_method%5B0%5D", "%20_method", ".method", "+.method", "[method"]) {
+      assert.deepEqual(read([], "POST", `/a?${key}=DELETE`).methods, [{ field: `?${key}`, value: "DELETE" }], key);
+    }
+    for (const key of ["method", "+method", "_methods", "x_method", "_Method", "_method]"]) {
+      assert.deepEqual(read([], "POST", `/a?${key}=DELETE`).methods, [], key);
+    }
+  });
+
+  it("leaves out _method values that are not methods, the request's own, a fragment's and a path's", () => {
+    assert.deepEqual(read([], "POST", "/a?_method=DEL+ETE&_method=post&_method=&_method=%FF").methods, []);
+    assert.deepEqual(read([], "POST", "/a#?_method=DELETE").methods, []);
+    assert.deepEqual(read([], "POST", "/_method=DELETE").methods, []);
+    // a malformed escape stays as sent: another method, not DELETE
+    assert.deepEqual(read([], "POST", "/a?_method=DEL%zzETE").methods, [{ field: "?_method", value: "DEL%ZZETE" }]);
+  });
+
+  it("counts _method parameters with the fields towards the most methods judged", () => {
+    const o = read([["X-HTTP-Method-Override", "PUT"]], "POST", "/a?_method=DELETE&_method=PATCH");
+    assert.equal(o.tooMany, "methods");
+    assert.deepEqual(o.methods, [{ field: "?_method", value: "DELETE" }, { field: "?_method", value: "PATCH" }]);
+    assert.deepEqual(read([["X-HTTP-Method-Override", "DELETE"]], "POST", "/a?_method=delete").methods, [{ field: "?_method", value: "DELETE" }]);
+  });
 });
