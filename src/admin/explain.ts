@@ -16,6 +16,9 @@ import type { Explanation, Host, Policy, PolicyQuery, UrlPolicy } from "../polic
 import { compileUrlRules, methodError } from "../policy/url-rules.ts";
 import { decideResponse, mediaRangeError, mediaRangeText } from "../policy/response-types.ts";
 import { declaredMediaTypes } from "../protocol/media-type.ts";
+import { isFieldValue, isToken, trimOws } from "../protocol/http-head.ts";
+import { HeaderList } from "../protocol/http-headers.ts";
+import { requestOverrides } from "../protocol/request-overrides.ts";
 import type { ExplainQuery, ExplainResult } from "./state.ts";
 
 /** What an explanation is computed from: the compiled policies and the listeners. */
@@ -123,6 +126,7 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
       throw new TypeError(`Invalid group: ${(e as Error).message}`);
     }
   }));
+  const fields = requestFields(query.headers ?? []);
   let now: number | undefined;
   if (query.at !== undefined) {
     now = Date.parse(query.at);
@@ -142,7 +146,8 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
   let url: ExplainResult["url"];
   // url rules see decrypted requests and plain HTTP ones
   if (path !== undefined && d.action === "allow" && (plain || d.decryption === "decrypt") && source.urlPolicy !== undefined) {
-    const u = source.urlPolicy.decide({ host, path, method, ...(user === undefined ? {} : { user, groups }), ...(now === undefined ? {} : { now }) });
+    const overrides = requestOverrides(fields, method, path);
+    const u = source.urlPolicy.decide({ host, path, method, overrides, ...(user === undefined ? {} : { user, groups }), ...(now === undefined ? {} : { now }) });
     if (query.responseType !== undefined) {
       const r = decideResponse(u, responseTypes(query.responseType)) ?? u;
       url = { action: r.action, ruleId: r.ruleId, reason: r.reason };
@@ -188,6 +193,25 @@ export function explainConfig(config: Config, query: ExplainQuery, hostLists: Ho
   );
 }
 
+/** Most request fields a query may give. */
+const MAX_EXPLAIN_FIELDS = 100;
+
+/**
+ * `["X-HTTP-Method-Override: DELETE"]` as a request's fields.
+ *
+ * @throws {TypeError} naming a line that is not `Name: value`
+ */
+function requestFields(lines: readonly string[]): HeaderList {
+  if (lines.length > MAX_EXPLAIN_FIELDS) throw new TypeError(`Too many headers: at most ${MAX_EXPLAIN_FIELDS}`);
+  return new HeaderList(lines.map((line): [string, string] => {
+    const colon = line.indexOf(":");
+    const name = line.slice(0, Math.max(colon, 0));
+    const value = trimOws(line.slice(colon + 1));
+    if (!isToken(name) || !isFieldValue(value)) throw new TypeError(`Invalid header ${JSON.stringify(line)}: expected "Name: value" like "X-HTTP-Method-Override: DELETE"`);
+    return [name, value];
+  }));
+}
+
 /** A Content-Type value as a query gives it (`"video/mp4"`, parameters allowed), as the gateway reads it. */
 function responseTypes(text: string): string[] {
   const semi = text.indexOf(";");
@@ -210,6 +234,7 @@ const QUERY_FIELDS: Readonly<Record<keyof ExplainQuery, "string" | "number" | "s
   groups: "strings",
   at: "string",
   responseType: "string",
+  headers: "strings",
 };
 
 /**

@@ -263,6 +263,7 @@ export function openApiDocument(version: string): Json {
             groups: { type: "array", items: { type: "string" }, description: "The user's groups (needs user; default: a local user's configured groups)" },
             at: { type: "string", format: "date-time", description: "When, for rules with a schedule (default: now)" },
             responseType: { type: "string", examples: ["video/mp4"], description: "The response's Content-Type, for url rules with responseTypes (default: not known yet)" },
+            headers: { type: "array", maxItems: 100, items: { type: "string" }, examples: [["X-HTTP-Method-Override: DELETE"]], description: "Request fields as \"Name: value\": the methods and paths override fields name are judged by url rules as the gateway judges them (default: none)" },
           },
         },
         ExplainResult: {

@@ -110,6 +110,11 @@ export interface ExplainQuery {
   readonly at?: string;
   /** The response's Content-Type (`"video/mp4"`), for url rules with `responseTypes` (default: not known yet). */
   readonly responseType?: string;
+  /**
+   * Request fields as `"Name: value"`, for the override fields url rules judge
+   * (`"X-HTTP-Method-Override: DELETE"`, `"X-Original-URL: /admin"`; default: none).
+   */
+  readonly headers?: readonly string[];
 }
 
 export interface ExplainResult {

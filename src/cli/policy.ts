@@ -44,15 +44,18 @@ export const POLICY_USAGE = `Usage:
       Prints every problem with its field path; exit 1 when there is one.
   tollgate policy explain URL|HOST[:PORT] [--client IP] [--mode MODE] [--listener NAME]
                           [--user NAME [--group NAME]…] [--method METHOD]
-                          [--at TIME] [--response-type TYPE] [--config FILE]
+                          [--header "NAME: VALUE"]… [--at TIME]
+                          [--response-type TYPE] [--config FILE]
       Show the decision for a connection to URL (or HOST, port 443 by default): the
       matching rule, then every rule with why it did (✓) or did not (✗) match.
       --client defaults to 127.0.0.1, --mode to explicit, --listener to the first
       listener of that mode, --user to none (no proxy authentication), --group (one
       per group of the user; repeat it) to a local user's groups, --at (ISO 8601,
       for rules with a schedule) to now; --response-type (a Content-Type, for url
-      rules with responseTypes) to not known yet; --config to TOLLGATE_CONFIG, else
-      the embedded default.
+      rules with responseTypes) to not known yet; --header (repeat it) to none: the
+      methods and paths override fields (X-HTTP-Method-Override, X-Original-URL)
+      name are judged by url rules, as is a _method in the URL's query; --config to
+      TOLLGATE_CONFIG, else the embedded default.
 `;
 
 const EXIT_INVALID = 1;
@@ -130,13 +133,16 @@ interface ExplainArgs {
   readonly values: Map<string, string>;
   /** `--group`, which may be given more than once. */
   readonly groups: readonly string[];
+  /** `--header`, which may be given more than once. */
+  readonly headers: readonly string[];
 }
 
-const EXPLAIN_OPTIONS = ["--client", "--mode", "--listener", "--user", "--group", "--method", "--at", "--response-type", "--config"];
+const EXPLAIN_OPTIONS = ["--client", "--mode", "--listener", "--user", "--group", "--method", "--header", "--at", "--response-type", "--config"];
 
 function parseExplainArgs(args: readonly string[]): ExplainArgs {
   const values = new Map<string, string>();
   const groups: string[] = [];
+  const headers: string[] = [];
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -150,10 +156,11 @@ function parseExplainArgs(args: readonly string[]): ExplainArgs {
     const value = eq > 0 ? arg.slice(eq + 1) : args[++i];
     if (value === undefined || value === "") throw new UsageError(`option "${name}" needs a value`);
     if (name === "--group") groups.push(value);
+    else if (name === "--header") headers.push(value);
     else values.set(name, value);
   }
   if (positional.length !== 1) throw new UsageError(positional.length === 0 ? "missing URL" : `expected one URL, got ${positional.map((a) => JSON.stringify(a)).join(" ")}`);
-  return { target: positional[0]!, values, groups };
+  return { target: positional[0]!, values, groups, headers };
 }
 
 /** `https://x/…` → url; `host:port` / `[v6]:port` → host and port; anything else → host. */
@@ -217,7 +224,7 @@ export function formatExplanation(target: string, r: ExplainResult, source: stri
 }
 
 async function explain(args: readonly string[], io: PolicyCommandIo): Promise<number> {
-  const { target, values, groups } = parseExplainArgs(args);
+  const { target, values, groups, headers } = parseExplainArgs(args);
   const file = values.get("--config") ?? (io.configFromEnv || undefined);
   let config: Config;
   let hostLists: HostLists;
@@ -248,6 +255,7 @@ async function explain(args: readonly string[], io: PolicyCommandIo): Promise<nu
     ...(user === undefined ? {} : { user }),
     ...(groups.length === 0 ? {} : { groups }),
     ...(method === undefined ? {} : { method }),
+    ...(headers.length === 0 ? {} : { headers }),
     ...(at === undefined ? {} : { at }),
     ...(responseType === undefined ? {} : { responseType }),
   };

@@ -197,6 +197,39 @@ describe("explainConfig", () => {
   });
 });
 
+describe("explainConfig: override fields", () => {
+  const overridden = parseConfig({
+    policy: {
+      defaultAction: "allow",
+      urlRules: [
+        { id: "no-delete", methods: ["DELETE"], action: "deny" },
+        { id: "no-admin", paths: ["/admin"], action: "deny" },
+      ],
+    },
+  });
+
+  it("judges the methods and paths the given fields and the URL's _method name, as the gateway does", () => {
+    const url = "http://app.example/public";
+    assert.equal(explainConfig(overridden, { url, method: "POST" }).url?.ruleId, "default");
+    const method = explainConfig(overridden, { url, method: "POST", headers: ["X-HTTP-Method-Override:  delete "] }).url;
+    assert.equal(method?.reason, 'url rule "no-delete" matched method DELETE (the request read with X-HTTP-Method-Override: "DELETE")');
+    const path = explainConfig(overridden, { url, headers: ["Accept: */*", "X-Original-URL: /admin/users"] }).url;
+    assert.equal(path?.ruleId, "no-admin");
+    assert.equal(explainConfig(overridden, { url: `${url}?_method=DELETE`, method: "POST" }).url?.ruleId, "no-delete");
+    const many = explainConfig(overridden, { url, method: "POST", headers: ["X-HTTP-Method: PUT, PATCH, DELETE"] }).url;
+    assert.equal(many?.ruleId, "override-fields");
+  });
+
+  it("refuses a field that is not \"Name: value\", and too many fields", () => {
+    for (const line of ["X-HTTP-Method-Override DELETE", ": DELETE", "Bad Name: x", "X-A: a\r\nX-B: b"]) {
+      assert.throws(() => explainConfig(overridden, { url: "http://a.example/", headers: [line] }), { name: "TypeError", message: /^Invalid header/ }, line);
+    }
+    assert.throws(() => explainConfig(overridden, { url: "http://a.example/", headers: Array(101).fill("X-A: 1") }), /Too many headers: at most 100/);
+    assert.deepEqual(parseExplainBody({ url: "http://a.example/", headers: ["X-Original-URL: /admin"] }), { url: "http://a.example/", headers: ["X-Original-URL: /admin"] });
+    assert.throws(() => parseExplainBody({ url: "http://a.example/", headers: { "X-Original-URL": "/admin" } }), /"headers" must be an array of strings/);
+  });
+});
+
 describe("parseExplainBody", () => {
   it("keeps known fields, drops nulls, refuses the rest", () => {
     assert.deepEqual(parseExplainBody({ host: "a", port: 1, clientIp: null }), { host: "a", port: 1 });

@@ -203,6 +203,21 @@ describe("tollgate policy explain", () => {
     assert.match(bad.err, /Invalid response type "video"/);
   });
 
+  it("--header gives override fields url rules judge; a _method in the URL's query is judged too", async () => {
+    const config = JSON.stringify({
+      policy: { defaultAction: "allow", urlRules: [{ id: "no-delete", methods: ["DELETE"], action: "deny" }] },
+    });
+    const plain = await run(["explain", "http://app.example/items/1", "--method", "POST", "--config", "gw.json"], { "gw.json": config });
+    assert.match(plain.out, / {2}url rules: ALLOW by the default/);
+    const field = await run(["explain", "http://app.example/items/1", "--method", "POST", "--header", "X-HTTP-Method-Override: delete", "--config", "gw.json"], { "gw.json": config });
+    assert.match(field.out, / {2}url rules: DENY by "no-delete": url rule "no-delete" matched method DELETE \(the request read with X-HTTP-Method-Override: "DELETE"\)\n/);
+    const query = await run(["explain", "http://app.example/items/1?_method=DELETE", "--method", "POST", "--config", "gw.json"], { "gw.json": config });
+    assert.match(query.out, /url rule "no-delete" matched method DELETE \(the request read with \?_method: "DELETE"\)/);
+    const bad = await run(["explain", "http://app.example/", "--header", "X-HTTP-Method-Override DELETE", "--config", "gw.json"], { "gw.json": config });
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /Invalid header "X-HTTP-Method-Override DELETE": expected "Name: value"/);
+  });
+
   it("names the parent proxy an allowed flow goes through", async () => {
     const config = JSON.stringify({
       parents: { corp: { url: "http://10.0.0.8:3128" } },
