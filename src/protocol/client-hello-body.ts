@@ -10,7 +10,12 @@ const EXT_ALPN = 16;
 const EXT_PRE_SHARED_KEY = 41;
 const EXT_SUPPORTED_VERSIONS = 43;
 const EXT_KEY_SHARE = 51;
-const EXT_ECH = 0xfe0d;
+/**
+ * Extensions that hide the real server name: `encrypted_client_hello` (0xfe0d since
+ * draft-13 and in the RFC; 0xfe08-0xfe0c in drafts 8-12, which NSS and early clients
+ * shipped) and the older `encrypted_server_name` (ESNI, 0xffce; Firefox 64-84).
+ */
+const EXT_HIDDEN_NAME = new Set([0xfe08, 0xfe09, 0xfe0a, 0xfe0b, 0xfe0c, 0xfe0d, 0xffce]);
 
 /** Walker stages, each waiting for `#need` bytes at `#pos`. */
 const ST_VERSION_RANDOM = 0;
@@ -181,7 +186,7 @@ export class ClientHelloBodyParser {
         this.#extensionTypes.push(type);
         this.#noteGrease(type);
         if (type === EXT_PRE_SHARED_KEY) this.#pskSeen = true;
-        if (type === EXT_ECH) this.#ech = true;
+        if (EXT_HIDDEN_NAME.has(type)) this.#ech = true;
         this.#extType = type;
         this.#to(ST_EXT_BODY, this.#u16(p + 2));
         return;

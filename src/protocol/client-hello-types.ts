@@ -41,7 +41,10 @@ export interface ClientHello {
   readonly keyShareGroups: readonly number[];
   readonly signatureAlgorithms: readonly number[];
   readonly ecPointFormats: readonly number[];
-  /** True when encrypted_client_hello (0xfe0d) is present: `sni` is then the public (outer) name. */
+  /**
+   * True when encrypted_client_hello (0xfe0d, or a draft's 0xfe08-0xfe0c) or ESNI (0xffce) is
+   * present: `sni`, if any, is then the public (outer) name.
+   */
   readonly ech: boolean;
   /** Distinct GREASE values in cipher suites, extensions, versions, groups, key shares, signature algorithms. */
   readonly greaseValues: readonly number[];

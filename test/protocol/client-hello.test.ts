@@ -156,6 +156,15 @@ describe("ClientHelloReader: parsing", () => {
     assert.deepEqual(h.extensionTypes, [0, 0x4469, 0xfe0d, 0xffff]);
   });
 
+  it("reports the drafts' encrypted_client_hello code points and ESNI as hidden names; neighbours are not", () => {
+    for (const type of [0xfe08, 0xfe09, 0xfe0a, 0xfe0b, 0xfe0c, 0xffce]) {
+      assert.equal(parse(withExts([sniExt("public.example"), ext(type, [0, 1, 2])])).ech, true, type.toString(16));
+    }
+    for (const type of [0xfe07, 0xfe0e, 0xffcd, 0xffcf]) {
+      assert.equal(parse(withExts([sniExt("public.example"), ext(type, [0, 1, 2])])).ech, false, type.toString(16));
+    }
+  });
+
   it("accepts pre_shared_key as the last extension", () => {
     assert.deepEqual(parse(withExts([sniExt("a.b"), pskExt()])).extensionTypes, [0, 41]);
   });
