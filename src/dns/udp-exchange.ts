@@ -10,7 +10,7 @@
  * still answers, over TCP. Unanswered queries are sent again every
  * `retransmitMs` (UDP loses packets); a truncated answer (TC) is left for TCP. Queries offer
  * EDNS(0) answers of up to 1232 bytes, so long answers rarely need TCP; a server that does
- * not know EDNS (FORMERR or NOTIMP, RFC 6891 §7) is asked again without it.
+ * not know EDNS (FORMERR or NOTIMP, RFC 6891 §7, the question echoed or not) is asked again without it.
  *
  * @module
  */
@@ -74,6 +74,11 @@ function canonical(address: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A response with no question and no records: a header alone (`QDCOUNT` … `ARCOUNT` all 0). */
+function isBareHeader(data: Uint8Array): boolean {
+  return (data[2]! & QR) !== 0 && data.subarray(4, 12).every((b) => b === 0);
 }
 
 /** Why `d` is not an answer to one of `pending` from `server`, or undefined when it is. */
@@ -156,6 +161,26 @@ export async function udpExchange(
         truncated.push(query);
         continue;
       }
+      /**
+       * A server from before EDNS refuses the OPT record: the same question, plain, under a
+       * new ID, so the refusal of a resend of the EDNS query, still on its way, is not taken
+       * for the answer to this one.
+       */
+      const askPlainly = async () => {
+        withoutEdns.add(query.id);
+        onWire.delete(id);
+        const plainId = freshId(onWire);
+        onWire.set(plainId, query);
+        messages.set(query.id, encodeQuery(plainId, spellings.get(query.id)!, query.type));
+        await socket.send(messages.get(query.id)!);
+      };
+      const refusesEdns = (rcode: number) => (rcode === RCODE_FORMERR || rcode === RCODE_NOTIMP) && !withoutEdns.has(query.id);
+      if (isBareHeader(value.data) && refusesEdns(value.data[3]! & 0x0f)) {
+        // some servers refuse what they cannot parse with a header alone, the question left
+        // out: asking again plainly is all a forger with the right ID could get from it
+        await askPlainly();
+        continue;
+      }
       let answer: DnsAnswer;
       try {
         answer = decodeResponse(value.data, id, name, query.type);
@@ -167,16 +192,8 @@ export async function udpExchange(
         recased.push(query);
         continue;
       }
-      if ((answer.rcode === RCODE_FORMERR || answer.rcode === RCODE_NOTIMP) && !withoutEdns.has(query.id)) {
-        // A server from before EDNS refuses the OPT record: the same question, plain, under a
-        // new ID, so the refusal of a resend of the EDNS query, still on its way, is not
-        // taken for the answer to this one.
-        withoutEdns.add(query.id);
-        onWire.delete(id);
-        const plainId = freshId(onWire);
-        onWire.set(plainId, query);
-        messages.set(query.id, encodeQuery(plainId, spellings.get(query.id)!, query.type));
-        await socket.send(messages.get(query.id)!);
+      if (refusesEdns(answer.rcode)) {
+        await askPlainly();
         continue;
       }
       answers.set(query.id, answer);

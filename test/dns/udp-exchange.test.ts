@@ -234,6 +234,32 @@ describe("ServerResolver over UDP", () => {
     }
   });
 
+  it("a bare FORMERR or NOTIMP (a header with no question) to an EDNS query asks again without EDNS, once", async () => {
+    const bare = (q: Uint8Array, rcode: number): Reply[] => {
+      const data = new Uint8Array(12);
+      data.set(q.subarray(0, 2));
+      data[2] = 0x80;
+      data[3] = rcode;
+      return [{ data }];
+    };
+    for (const rcode of [1, 4]) {
+      const udp = udpNetwork({
+        "10.0.0.1:53": (name, type, q) => (ednsPayloadOf(q) === undefined ? answer(q, normal(name, type)) : bare(q, rcode)),
+      });
+      const r = new ServerResolver([S1], noTcp.dial, 1000, { open: udp.open, retransmitMs: 500 });
+      assert.deepEqual((await r.resolve("old.test")).addresses, ["192.0.2.10", "2001:db8::10"]);
+      assert.deepEqual(udp.offered, [1232, 1232, undefined, undefined]);
+    }
+    // asked plainly, a bare FORMERR again is no answer: the server is passed over
+    const udp = udpNetwork({
+      "10.0.0.1:53": (_name, _type, q) => bare(q, 1),
+      "10.0.0.2:53": (name, type, q) => answer(q, normal(name, type)),
+    });
+    const r = new ServerResolver([S1, S2], noTcp.dial, 300, { open: udp.open, retransmitMs: 1000 });
+    assert.deepEqual((await r.resolve("a.test")).addresses, ["192.0.2.10", "2001:db8::10"]);
+    assert.deepEqual(udp.sends.filter((q) => q.startsWith("10.0.0.1:53 a.test/1")).length, 2, "with EDNS, then without");
+  });
+
   it("a server that answers FORMERR without EDNS too is passed over, once asked plainly", async () => {
     const udp = udpNetwork({
       "10.0.0.1:53": (_name, _type, q) => answer(q, { rcode: 1, edns: false }),
