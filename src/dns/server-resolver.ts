@@ -47,6 +47,11 @@ function randomIds(): [number, number] {
   return [ids[0]!, ids[1]!];
 }
 
+/** Why an answer without addresses is no answer: its response code, or that it is a referral. */
+function refusal(a: DnsAnswer): string {
+  return a.referral ? "a referral, not an answer (the server does not recurse)" : `response code ${a.rcode}`;
+}
+
 function why(e: unknown): string {
   if (e instanceof Error) return (e as Error & { code?: string }).code ?? e.message;
   return String(e);
@@ -197,11 +202,11 @@ export class ServerResolver implements Resolver {
         const answers = [...got.values()];
         if (!answers.some(settles)) {
           // a question answered with a failure (SERVFAIL, REFUSED) while the other went unanswered
-          const refused = answers.find((a) => a.rcode !== RCODE_NOERROR);
+          const refused = answers.find((a) => a.rcode !== RCODE_NOERROR || a.referral);
           const silent = `no answer within ${share} ms`;
           const timedOut = attempt.aborted || enough.signal.aborted;
           if (!timedOut || refused) silentOnly = false;
-          const reason = refused ? `response code ${refused.rcode}` : timedOut ? (e instanceof IgnoredDatagrams ? `${silent} (${e.message})` : silent) : why(e);
+          const reason = refused ? refusal(refused) : timedOut ? (e instanceof IgnoredDatagrams ? `${silent} (${e.message})` : silent) : why(e);
           failures.push(`${where}: ${reason}`);
           continue;
         }
@@ -213,10 +218,10 @@ export class ServerResolver implements Resolver {
       const addresses = answered.flatMap((x) => x.addresses);
       // addresses of one family are an answer even when the other question failed (as
       // getaddrinfo has it): a server authoritative for its names alone may refuse AAAA
-      const failed = answered.find((x) => x.rcode !== RCODE_NOERROR && x.rcode !== RCODE_NXDOMAIN);
+      const failed = answered.find((x) => (x.rcode !== RCODE_NOERROR && x.rcode !== RCODE_NXDOMAIN) || x.referral);
       if (failed && addresses.length === 0) {
         silentOnly = false;
-        failures.push(`${where}: response code ${failed.rcode}`);
+        failures.push(`${where}: ${refusal(failed)}`);
         continue;
       }
       if (addresses.length === 0) throw new DnsError("notfound", hostname);

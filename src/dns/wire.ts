@@ -18,6 +18,9 @@ export const TYPE_OPT = 41;
 /** Response codes the resolver tells apart. */
 export const RCODE_NOERROR = 0;
 export const RCODE_FORMERR = 1;
+/** Header flags: authoritative answer, recursion available. */
+const FLAG_AA = 0x0400;
+const FLAG_RA = 0x0080;
 export const RCODE_NXDOMAIN = 3;
 export const RCODE_NOTIMP = 4;
 
@@ -47,6 +50,11 @@ export interface DnsAnswer {
   readonly addresses: readonly string[];
   /** The smallest TTL of the records used (CNAMEs and addresses); undefined when none. */
   readonly ttlSeconds: number | undefined;
+  /**
+   * No error and no addresses from a server that neither recurses (RA) nor is authoritative
+   * (AA): a referral or a lame answer, which says nothing about the name.
+   */
+  readonly referral?: true;
 }
 
 /**
@@ -160,7 +168,7 @@ export function decodeResponse(msg: Uint8Array, id: number, name: string, type: 
     const found = set.addresses.get(owner);
     if (found) return { rcode, addresses: found.text, ttlSeconds: Math.min(ttl ?? found.ttl, found.ttl) };
     const alias = set.cnames.get(owner);
-    if (!alias) return { rcode, addresses: [], ttlSeconds: undefined };
+    if (!alias) return (flags & (FLAG_AA | FLAG_RA)) === 0 ? { rcode, addresses: [], ttlSeconds: undefined, referral: true } : { rcode, addresses: [], ttlSeconds: undefined };
     if (hops >= MAX_CNAME_HOPS) throw new DnsWireError(`more than ${MAX_CNAME_HOPS} CNAMEs from ${JSON.stringify(name)}`);
     ttl = Math.min(ttl ?? alias.ttl, alias.ttl);
     owner = alias.target;

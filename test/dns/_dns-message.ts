@@ -17,6 +17,8 @@ export interface TestResponse {
   readonly edns?: boolean;
   /** Records for the authority section (never to be taken as answers). */
   readonly authority?: readonly TestRecord[];
+  /** Header flags after QR and the opcode (default RD + RA: a recursive server's). */
+  readonly flags?: { readonly aa?: boolean; readonly rd?: boolean; readonly ra?: boolean };
 }
 
 function ipv6Bytes(text: string): number[] {
@@ -46,9 +48,10 @@ export function buildResponse(query: Uint8Array, response: TestResponse): Uint8A
   };
   const edns = response.edns ?? ednsPayloadOf(query) !== undefined;
   const rcode = response.rcode ?? 0;
-  // header: ID, QR + RD + RA + rcode, 1 question, N answers, M authority records, the OPT
+  // header: ID, QR + flags + rcode, 1 question, N answers, M authority records, the OPT
   out.push(query[0]!, query[1]!);
-  u16(0x8180 | (rcode & 0xf));
+  const f = { rd: true, ra: true, aa: false, ...response.flags };
+  u16(0x8000 | (f.aa ? 0x400 : 0) | (f.rd ? 0x100 : 0) | (f.ra ? 0x80 : 0) | (rcode & 0xf));
   u16(1);
   u16(response.answers?.length ?? 0);
   u16(response.authority?.length ?? 0);

@@ -260,6 +260,23 @@ describe("ServerResolver over UDP", () => {
     assert.deepEqual(udp.sends.filter((q) => q.startsWith("10.0.0.1:53 a.test/1")).length, 2, "with EDNS, then without");
   });
 
+  it("a referral from a server that does not recurse is no answer: the next server is asked", async () => {
+    const referral: TestResponse = { flags: { ra: false }, authority: [{ name: "test", ttl: 3600, cname: "ns.test" }] };
+    const udp = udpNetwork({
+      "10.0.0.1:53": (_name, _type, q) => answer(q, referral),
+      "10.0.0.2:53": (name, type, q) => answer(q, normal(name, type)),
+    });
+    const r = new ServerResolver([S1, S2], noTcp.dial, 1000, { open: udp.open, retransmitMs: 500 });
+    assert.deepEqual((await r.resolve("a.test")).addresses, ["192.0.2.10", "2001:db8::10"]);
+    assert.deepEqual(udp.opened, ["10.0.0.1:53", "10.0.0.2:53"]);
+    const alone = new ServerResolver([S1], noTcp.dial, 1000, { open: udp.open, retransmitMs: 500 });
+    await assert.rejects(alone.resolve("a.test"), (e: unknown) => {
+      assert.ok(e instanceof DnsError && e.code === "error", "a failure, not no such name");
+      assert.match(e.message, /10\.0\.0\.1:53: a referral, not an answer \(the server does not recurse\)$/);
+      return true;
+    });
+  });
+
   it("a server that answers FORMERR without EDNS too is passed over, once asked plainly", async () => {
     const udp = udpNetwork({
       "10.0.0.1:53": (_name, _type, q) => answer(q, { rcode: 1, edns: false }),

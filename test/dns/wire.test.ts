@@ -58,6 +58,20 @@ describe("decodeResponse", () => {
     assert.equal(decodeResponse(buildResponse(q, { rcode: 2 }), 0x1234, "gone.test", TYPE_A).rcode, 2);
   });
 
+  it("tells a referral (no data from a server neither recursive nor authoritative) from no data", () => {
+    const q = query("a.test");
+    const ns = { name: "test", ttl: 3600, cname: "ns.test" }; // any authority record: it is not read for addresses
+    const referral = buildResponse(q, { flags: { ra: false }, authority: [ns] });
+    assert.deepEqual(decodeResponse(referral, 0x1234, "a.test", TYPE_A), { rcode: 0, addresses: [], ttlSeconds: undefined, referral: true });
+    // authoritative no data, or a recursive server's, is an answer
+    assert.equal(decodeResponse(buildResponse(q, { flags: { ra: false, aa: true } }), 0x1234, "a.test", TYPE_A).referral, undefined);
+    assert.equal(decodeResponse(buildResponse(q, { flags: { ra: true } }), 0x1234, "a.test", TYPE_A).referral, undefined);
+    // addresses, or no such name, from a server that does not recurse are still what they say
+    const withAddress = buildResponse(q, { flags: { ra: false }, answers: [{ name: "a.test", ttl: 60, address: "192.0.2.1" }] });
+    assert.deepEqual(decodeResponse(withAddress, 0x1234, "a.test", TYPE_A), { rcode: 0, addresses: ["192.0.2.1"], ttlSeconds: 60 });
+    assert.deepEqual(decodeResponse(buildResponse(q, { flags: { ra: false }, rcode: 3 }), 0x1234, "a.test", TYPE_A), { rcode: 3, addresses: [], ttlSeconds: undefined });
+  });
+
   it("reads the OPT record's upper response code bits, and takes no address from the other sections", () => {
     const q = encodeQuery(0x1234, "a.test", TYPE_A, EDNS_UDP_PAYLOAD);
     const withOpt = buildResponse(q, { answers: [{ name: "a.test", ttl: 60, address: "192.0.2.1" }] });
