@@ -15,44 +15,14 @@
  * ```
  * @module
  */
+import { GateFullError, TaskGate } from "../core/task-gate.ts";
 
-/** Thrown by {@link DerivationGate.run} when `concurrency` checks run and `queue` more wait. */
-export class GateFullError extends Error {
-  override name = "GateFullError";
-}
+export { GateFullError };
 
-/** A counting semaphore with a bounded wait queue (see the module doc). */
-export class DerivationGate {
-  readonly concurrency: number;
-  readonly queue: number;
-  #running = 0;
-  readonly #waiting: (() => void)[] = [];
-
+/** A {@linkcode TaskGate} for password checks (see the module doc). */
+export class DerivationGate extends TaskGate {
   constructor(concurrency: number, queue: number) {
-    this.concurrency = Math.max(1, Math.floor(concurrency));
-    this.queue = Math.max(0, Math.floor(queue));
-  }
-
-  /** Checks running now, and waiting. */
-  get load(): { readonly running: number; readonly waiting: number } {
-    return { running: this.#running, waiting: this.#waiting.length };
-  }
-
-  /** Runs `task` when a slot is free; rejects with {@link GateFullError} when the queue is full. */
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.#running >= this.concurrency) {
-      if (this.#waiting.length >= this.queue) throw new GateFullError(`${this.#running} password checks running and ${this.#waiting.length} waiting`);
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    } else {
-      this.#running++;
-    }
-    try {
-      return await task();
-    } finally {
-      const next = this.#waiting.shift();
-      if (next) next(); // the slot passes on: `running` stays
-      else this.#running--;
-    }
+    super(concurrency, queue, "password checks");
   }
 }
 
