@@ -2,52 +2,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { loadCa } from "../../src/pki/ca.ts";
 import { generateCa } from "../../src/pki/ca_generate.ts";
-import { createLeafCache, type LeafSource, MAX_SANS_INPUT } from "../../src/pki/leaf_cache.ts";
+import { createLeafCache, MAX_SANS_INPUT } from "../../src/pki/leaf_cache.ts";
 import { createLeafIssuer, type Leaf } from "../../src/pki/leaf_issuer.ts";
-
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-
-/** A fake issuer: counts calls, records names, lets a test hold mints open or make them fail. */
-function fakeIssuer(clock: { t: number }, lifetimeMs = 7 * DAY) {
-  const calls: string[][] = [];
-  const held: Array<{ release: () => void; fail: (e: Error) => void }> = [];
-  let hold = false;
-  let failNext: Error | null = null;
-  let serial = 0;
-  const source: LeafSource = {
-    issue(names: readonly string[]): Promise<Leaf> {
-      calls.push([...names]);
-      const leaf: Leaf = {
-        certPem: `cert-${++serial}`,
-        keyPem: "key",
-        chainPem: `cert-${serial}`,
-        notBefore: new Date(clock.t - HOUR),
-        notAfter: new Date(clock.t + lifetimeMs),
-        names: [...names],
-        serialNumber: String(serial),
-      };
-      if (failNext !== null) {
-        const error = failNext;
-        failNext = null;
-        return Promise.reject(error);
-      }
-      if (!hold) return Promise.resolve(leaf);
-      return new Promise((resolve, reject) => held.push({ release: () => resolve(leaf), fail: reject }));
-    },
-  };
-  return {
-    source,
-    calls,
-    held,
-    hold(on: boolean) {
-      hold = on;
-    },
-    failNext(error: Error) {
-      failNext = error;
-    },
-  };
-}
+import { DAY, fakeIssuer, HOUR } from "./support/fake-issuer.ts";
 
 describe("createLeafCache", () => {
   it("counts hits and misses and normalises the host", async () => {
@@ -61,7 +18,7 @@ describe("createLeafCache", () => {
     assert.notEqual(b, a);
     const stats = cache.stats();
     assert.deepEqual({ ...stats, lastMintMs: 0 }, {
-      hits: 2, misses: 2, size: 2, inflight: 0, mintCount: 2, mintFailures: 0, lastMintMs: 0,
+      hits: 2, misses: 2, size: 2, inflight: 0, mintCount: 2, mintFailures: 0, mintsRefused: 0, lastMintMs: 0,
     });
     assert.ok(stats.lastMintMs >= 0);
     assert.deepEqual(fake.calls, [["example.com"], ["other.example"]]);
