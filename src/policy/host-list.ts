@@ -99,6 +99,20 @@ export function hostListNamed(lists: ReadonlyMap<string, HostList>, name: unknow
   throw new TypeError(`no host list named ${JSON.stringify(name) ?? String(name)} (${known === "" ? "the policy has no hostLists" : `the policy has ${known}`})`);
 }
 
+/** Matches the empty string: see {@link forgetLastMatch}. */
+const EMPTY = /(?:)/;
+
+/**
+ * Points the legacy RegExp statics (`RegExp.input`, `RegExp.lastMatch`, …) at the empty
+ * string. V8 (Deno) and JavaScriptCore (Bun) both keep the subject of the last successful
+ * match there, and a parsed line is a slice of the list's whole text: without this, a text
+ * of up to {@link MAX_HOST_LIST_CHARS} characters stays alive after its list is gone, until
+ * some other regex happens to match (a hosts-format list matches on every line).
+ */
+function forgetLastMatch(): void {
+  EMPTY.exec("");
+}
+
 function isLocalName(name: string): boolean {
   return !name.includes(".") || name === "localhost.localdomain";
 }
@@ -135,13 +149,17 @@ export class HostListBuilder {
   add(text: string, from: number, maxLines = Infinity): number {
     if (text.length > MAX_HOST_LIST_CHARS) throw new TypeError(`longer than ${MAX_HOST_LIST_CHARS} characters`);
     let at = from;
-    for (let n = 0; n < maxLines; n++) {
-      if (at >= text.length) return -1;
-      let end = text.indexOf("\n", at);
-      if (end < 0) end = text.length;
-      this.#line++;
-      this.#addLine(text.slice(at, end));
-      at = end + 1;
+    try {
+      for (let n = 0; n < maxLines; n++) {
+        if (at >= text.length) return -1;
+        let end = text.indexOf("\n", at);
+        if (end < 0) end = text.length;
+        this.#line++;
+        this.#addLine(text.slice(at, end));
+        at = end + 1;
+      }
+    } finally {
+      forgetLastMatch();
     }
     return at >= text.length ? -1 : at;
   }

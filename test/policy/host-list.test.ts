@@ -156,3 +156,31 @@ describe("host lists: the hosts format, as published", () => {
     assert.equal(list.size, 2);
   });
 });
+
+describe("host lists: the legacy RegExp statics", () => {
+  /** `RegExp.input` and `RegExp.lastMatch` (Annex B): the last successful match, on both runtimes. */
+  const statics = RegExp as unknown as { readonly input: string; readonly lastMatch: string };
+
+  it("do not hold a line of the text once a slice is read: the line would keep the whole text alive", () => {
+    "kept until the next match".split(/\s+/);
+    assert.equal(statics.input, "kept until the next match", "the runtime keeps the last subject");
+    const text = "0.0.0.0 ads.example tracker.example\n0.0.0.0 last.example\n";
+    const b = new HostListBuilder("ads", "hosts");
+    assert.equal(b.add(text, 0, 1), text.indexOf("\n") + 1);
+    assert.deepEqual([statics.input, statics.lastMatch], ["", ""], "after a slice");
+    assert.equal(b.add(text, text.indexOf("\n") + 1), -1);
+    assert.deepEqual([statics.input, statics.lastMatch], ["", ""], "at the end");
+    assert.equal(b.finish().size, 3);
+  });
+
+  it("nor after a malformed line", () => {
+    let error: unknown;
+    try {
+      parseHostList("ads", "0.0.0.0 ads.example\nads.example tracker.example\n", "hosts");
+    } catch (e) {
+      error = e;
+    }
+    assert.ok(error instanceof TypeError && error.message.startsWith("line 2: "), String(error)); // no regex here: it would set the statics
+    assert.deepEqual([statics.input, statics.lastMatch], ["", ""]);
+  });
+});
