@@ -44,7 +44,12 @@ export interface TlsAcceptOptions {
   /** Leaf certificate followed by intermediates. */
   readonly certChainPem: string;
   readonly keyPem: string;
-  /** ALPN protocols we accept, in preference order (e.g. ["http/1.1"]). A client offering ALPN with none of these gets a no_application_protocol alert. */
+  /**
+   * ALPN protocols we accept, in preference order (e.g. ["http/1.1"]). A client offering ALPN
+   * with none of these gets a no_application_protocol alert. Each 1 to 255 bytes of UTF-8 and
+   * the list within the extension's 65535 bytes, else `accept` rejects at once with a
+   * TypeError (core/alpn.ts).
+   */
   readonly alpn: readonly string[];
   readonly minVersion: TlsVersion;
   readonly initialData?: Uint8Array;
@@ -75,6 +80,7 @@ export interface TlsConnectOptions {
   readonly extraCaPem?: readonly string[];
   /** false = do not validate (explicit per-rule opt-in only). */
   readonly verify: boolean;
+  /** ALPN protocols offered, in preference order; refused as in `TlsAcceptOptions.alpn`. */
   readonly alpn: readonly string[];
   readonly minVersion: TlsVersion;
   readonly signal?: AbortSignal;

@@ -1,6 +1,7 @@
 /// <reference types="bun-types" />
 import { lookup as dnsLookup } from "node:dns/promises";
 import type { Socket } from "bun";
+import { refusingInvalidAlpn } from "../../core/alpn.ts";
 import type { Conn } from "../../core/conn.ts";
 import type { DialOptions, Listener, ListenOptions, Runtime } from "../../core/runtime.ts";
 import { openNodeDatagram } from "../node-dgram/datagram-socket.ts";
@@ -17,7 +18,7 @@ const HTTP_IDLE_SECONDS = 30;
 export const bunRuntime: Runtime = {
   name: "bun",
   version: Bun.version,
-  tls: bunTls,
+  tls: refusingInvalidAlpn(bunTls),
   splice: bunSplice,
   // node:tls sessions (TLS inside TLS) ended in order, still handing on their last bytes
   settle: settleFlushes,

@@ -1,11 +1,12 @@
 /// <reference types="bun-types" />
 import type { Socket } from "bun";
+import { alpnWire } from "../../core/alpn.ts";
 import { concatBytes } from "../../core/bytes.ts";
 import type { Conn } from "../../core/conn.ts";
 import { socketOf } from "../../core/relayed-conn.ts";
 import type { TlsAcceptOptions, TlsSession } from "../../core/tls.ts";
 import { acceptNodeTls, leafDer } from "../node-tls/accept.ts";
-import { alpnWire, handshakeFailure, secureOptionsFor } from "../node-tls/verify.ts";
+import { handshakeFailure, secureOptionsFor } from "../node-tls/verify.ts";
 import { BunSocketConn } from "./socket-conn.ts";
 import { BunTlsConn, tlsHandlers } from "./tls-conn.ts";
 

@@ -1,10 +1,10 @@
 /// <reference types="bun-types" />
 import type { Socket } from "bun";
+import { alpnWire } from "../../core/alpn.ts";
 import type { Address } from "../../core/conn.ts";
 import type { TlsClientSession, TlsConnectOptions } from "../../core/tls.ts";
 import { connectNodeTls } from "../node-tls/connect.ts";
 import {
-  alpnWire,
   caList,
   errorCode,
   handshakeFailure,

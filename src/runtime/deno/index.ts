@@ -1,4 +1,5 @@
 import { lookup as dnsLookup } from "node:dns/promises";
+import { refusingInvalidAlpn } from "../../core/alpn.ts";
 import type { Conn } from "../../core/conn.ts";
 import type { DialOptions, Listener, ListenOptions, Runtime } from "../../core/runtime.ts";
 import { openNodeDatagram } from "../node-dgram/datagram-socket.ts";
@@ -34,7 +35,7 @@ function listenTcp(options: ListenOptions): Deno.TcpListener {
 export const denoRuntime: Runtime = {
   name: "deno",
   version: Deno.version.deno,
-  tls: denoTls(dial),
+  tls: refusingInvalidAlpn(denoTls(dial)),
   // closed sessions' last bytes still on their way: through the loopback hops of Deno's own
   // TLS (deno.ownTls), or out of node:tls sessions ended in order
   settle: settleFlushes,

@@ -65,7 +65,7 @@ export async function connectNodeTls(
       // half-open: the Duplex's allowHalfOpen (true) carries over to the TLS socket
     });
   } catch (e) {
-    // options refused at once (Bun: a key that cannot be read, an ALPN name over 255 bytes)
+    // options refused at once (Bun: a key that cannot be read)
     conn.close();
     throw e;
   }

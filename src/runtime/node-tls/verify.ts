@@ -116,25 +116,6 @@ export function secureOptionsFor(minVersion: TlsVersion): number {
   return minVersion === "TLSv1.3" ? base | NO_TLSV1_2 : base;
 }
 
-/** ALPN protocol names in wire format (each prefixed by its length), as Bun's native TLS wants them. */
-export function alpnWire(protocols: readonly string[]): Uint8Array | undefined {
-  if (protocols.length === 0) return undefined;
-  const enc = new TextEncoder();
-  const parts = protocols.map((p) => {
-    const b = enc.encode(p);
-    if (b.byteLength === 0 || b.byteLength > 255) throw new RangeError(`ALPN protocol "${p}" must be 1 to 255 bytes`);
-    return b;
-  });
-  const out = new Uint8Array(parts.reduce((n, p) => n + 1 + p.byteLength, 0));
-  let o = 0;
-  for (const p of parts) {
-    out[o++] = p.byteLength;
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
-}
-
 /** How the TLS libraries word "no ALPN protocol in common" (BoringSSL, OpenSSL, rustls). */
 export const ALPN_FAILURE = /NO_APPLICATION_PROTOCOL|NoApplicationProtocol|no.application.protocol|known protocol/i;
 
