@@ -16,7 +16,7 @@
  * @module
  */
 
-import { translatedIPv4 } from "../core/ip-class.ts";
+import { translatedIPv4 } from "../core/translated-ipv4.ts";
 import { isIPv4Mapped } from "../core/ip.ts";
 import { CidrTable } from "./cidr-table.ts";
 import type { HostList } from "./host-list.ts";

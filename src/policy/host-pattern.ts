@@ -22,7 +22,7 @@
 
 import { normalizeHost } from "../core/host.ts";
 import { type Cidr, cidrContains, formatCidr, formatIp, isIPv4Mapped, parseCidr, parseIp } from "../core/ip.ts";
-import { translatedIPv4 } from "../core/ip-class.ts";
+import { translatedIPv4 } from "../core/translated-ipv4.ts";
 import type { Host } from "./types.ts";
 
 export { portSpecError } from "./ports.ts";
