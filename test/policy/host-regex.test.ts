@@ -2,7 +2,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { normalizeHost } from "../../src/core/host.ts";
 import { compilePolicy } from "../../src/policy/compile.ts";
-import { compileHostRegex, regexError } from "../../src/policy/host-regex.ts";
+import { compileHostRegex, MAX_REGEX_SOURCE, regexError } from "../../src/policy/host-regex.ts";
+import { TOO_COSTLY } from "../helpers/costly-regex.ts";
 
 describe("compileHostRegex", () => {
   it("anchors the whole name", () => {
@@ -41,6 +42,16 @@ describe("compileHostRegex: backtracking cost", () => {
       assert.throws(() => compileHostRegex(source), /^TypeError: regular expression ".*" can take (exponential|polynomial) time/, source);
       assert.match(regexError(source) ?? "", /can take/);
     }
+  });
+  it("refuses a regex too complex to check, in a config's words", () => {
+    assert.ok(TOO_COSTLY.length <= MAX_REGEX_SOURCE);
+    assert.throws(
+      () => compilePolicy({ defaultAction: "allow", rules: [{ id: "corp", hostRegex: ["example\\.com", TOO_COSTLY], action: "deny" }] }),
+      {
+        name: "TypeError",
+        message: `rules[0].hostRegex[1]: regular expression ${JSON.stringify(TOO_COSTLY)} is too complex to check for backtracking cost (more than 5000000 steps); split it into several simpler regexes, or use host patterns`,
+      },
+    );
   });
   it("accepts the safe form, which matches the same names", () => {
     const policy = compilePolicy({ defaultAction: "allow", rules: [{ id: "corp", hostRegex: ["(?:[a-z0-9-]+\\.)*example\\.com"], action: "deny" }] });

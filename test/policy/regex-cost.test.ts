@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { regexCostProblem } from "../../src/policy/regex-cost.ts";
+import { TOO_COSTLY } from "../helpers/costly-regex.ts";
 
 const accepted = (source: string) => assert.equal(regexCostProblem(source), undefined, source);
 const refused = (source: string, why: RegExp) => assert.match(regexCostProblem(source) ?? "(accepted)", why, source);
@@ -48,6 +49,15 @@ describe("regexCostProblem: parts that retry each other", () => {
     for (const source of [".*\\.net", "x\\..*", ".*", ".*foo.*bar.*", ".*\\..*\\.net", "[a-z]+[0-9]*[a-z]+\\.example\\.com", "(.+\\.)?xn--bcher-kva\\.de", "(.*\\.)?example\\.com"]) {
       accepted(source);
     }
+  });
+});
+
+describe("regexCostProblem: sources too costly to check", () => {
+  it("refuses a source whose check would take more than its budget of steps, saying so", () => {
+    assert.equal(
+      regexCostProblem(TOO_COSTLY),
+      "is too complex to check for backtracking cost (more than 5000000 steps); split it into several simpler regexes, or use host patterns",
+    );
   });
 });
 
