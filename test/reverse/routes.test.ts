@@ -120,6 +120,19 @@ describe("reverse routes: hosts, methods, listeners", () => {
     assert.equal(pick(t, "WWW.Example.Test.", "/"), "exact");
   });
 
+  it("an IPv4 route takes that address's IPv6 forms too, as exactly as the address (host patterns, translatedIPv4)", () => {
+    const v4 = new RouteTable([route("any", ["*"]), route("v4", ["10.0.0.1"]), route("nat64", ["[64:ff9b::a00:2]"])]);
+    // NAT64 (well-known and local-use), IPv4-translated, IPv4-compatible, IPv4-mapped
+    for (const form of ["10.0.0.1", "[64:ff9b::a00:1]", "[64:ff9b::10.0.0.1]", "[64:ff9b:1::a00:1]", "[::ffff:0:a00:1]", "[::a00:1]", "[::ffff:10.0.0.1]"]) {
+      assert.equal(pick(v4, form, "/"), "v4", form);
+    }
+    // 6to4 and Teredo tunnel to an address rather than name it; a NAT64 prefix of unknown layout
+    for (const form of ["[2002:a00:1::1]", "[2001:0:a00:1::f5ff:fffe]", "[64:ff9b:1:1::a00:1]", "[::1:a00:1]"]) assert.equal(pick(v4, form, "/"), "any", form);
+    // not the other way round: a route for an IPv6 form does not take the IPv4 address
+    assert.equal(pick(v4, "[64:ff9b::a00:2]", "/"), "nat64");
+    assert.equal(pick(v4, "10.0.0.2", "/"), "any");
+  });
+
   it("no route at all gives none", () => {
     const only = new RouteTable([route("a", ["a.test"], "/app")]);
     assert.equal(pick(only, "a.test", "/other"), "none");
