@@ -52,7 +52,7 @@ describe("TLS connect over an open Conn, refused before the handshake", { timeou
           verify: true,
           alpn: ["http/1.1"],
           minVersion: "TLSv1.2",
-          signal: AbortSignal.timeout(500), // where the TLS layer takes such options after all (Deno)
+          signal: AbortSignal.timeout(500), // where the TLS layer takes such options after all (Deno: a client key)
           over,
           ...extra(),
         }));
