@@ -117,6 +117,21 @@ export async function udpExchange(
   /** The query each ID on the wire asks. */
   const onWire = new Map(queries.map((q) => [q.id, q]));
   const withoutEdns = new Set<number>();
+  /** Whether `rcode` to `query` says its server does not know EDNS (and it was asked with it). */
+  const refusesEdns = (query: DnsQuery, rcode: number) => (rcode === RCODE_FORMERR || rcode === RCODE_NOTIMP) && !withoutEdns.has(query.id);
+  /**
+   * A server from before EDNS refuses the OPT record: the same question, plain, under a new
+   * ID (replacing `id`), so the refusal of a resend of the EDNS query, still on its way, is
+   * not taken for the answer to this one.
+   */
+  const askPlainly = async (query: DnsQuery, id: number) => {
+    withoutEdns.add(query.id);
+    onWire.delete(id);
+    const plainId = freshId(onWire);
+    onWire.set(plainId, query);
+    messages.set(query.id, encodeQuery(plainId, spellings.get(query.id)!, query.type));
+    await socket.send(messages.get(query.id)!);
+  };
   const sendPending = () => Promise.all(pending().map((q) => socket.send(messages.get(q.id)!)));
   let ignored = 0;
   let lastIgnored = "";
@@ -161,24 +176,10 @@ export async function udpExchange(
         truncated.push(query);
         continue;
       }
-      /**
-       * A server from before EDNS refuses the OPT record: the same question, plain, under a
-       * new ID, so the refusal of a resend of the EDNS query, still on its way, is not taken
-       * for the answer to this one.
-       */
-      const askPlainly = async () => {
-        withoutEdns.add(query.id);
-        onWire.delete(id);
-        const plainId = freshId(onWire);
-        onWire.set(plainId, query);
-        messages.set(query.id, encodeQuery(plainId, spellings.get(query.id)!, query.type));
-        await socket.send(messages.get(query.id)!);
-      };
-      const refusesEdns = (rcode: number) => (rcode === RCODE_FORMERR || rcode === RCODE_NOTIMP) && !withoutEdns.has(query.id);
-      if (isBareHeader(value.data) && refusesEdns(value.data[3]! & 0x0f)) {
+      if (isBareHeader(value.data) && refusesEdns(query, value.data[3]! & 0x0f)) {
         // some servers refuse what they cannot parse with a header alone, the question left
         // out: asking again plainly is all a forger with the right ID could get from it
-        await askPlainly();
+        await askPlainly(query, id);
         continue;
       }
       let answer: DnsAnswer;
@@ -192,8 +193,8 @@ export async function udpExchange(
         recased.push(query);
         continue;
       }
-      if (refusesEdns(answer.rcode)) {
-        await askPlainly();
+      if (refusesEdns(query, answer.rcode)) {
+        await askPlainly(query, id);
         continue;
       }
       answers.set(query.id, answer);

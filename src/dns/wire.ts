@@ -18,11 +18,12 @@ export const TYPE_OPT = 41;
 /** Response codes the resolver tells apart. */
 export const RCODE_NOERROR = 0;
 export const RCODE_FORMERR = 1;
+export const RCODE_NXDOMAIN = 3;
+export const RCODE_NOTIMP = 4;
+
 /** Header flags: authoritative answer, recursion available. */
 const FLAG_AA = 0x0400;
 const FLAG_RA = 0x0080;
-export const RCODE_NXDOMAIN = 3;
-export const RCODE_NOTIMP = 4;
 
 /**
  * The UDP payload size offered with EDNS(0): 1232 bytes fits the IPv6 minimum MTU without
