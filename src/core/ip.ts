@@ -59,15 +59,23 @@ function _parseIPv4Into(text: string, start: number, end: number, out: Uint8Arra
   return part === 4;
 }
 
+function _checkInto(into: Uint8Array, length: number): Uint8Array {
+  if (into.length !== length) throw new RangeError(`Expected a ${length}-byte buffer, got ${into.length} bytes`);
+  return into;
+}
+
 /**
  * Parse strict dotted-quad IPv4 text ("192.0.2.1"). Leading zeros, shorthand ("127.1")
  * and hex/octal forms are rejected.
  *
- * @returns 4 bytes, or `undefined` when `text` is not a strict IPv4 address.
+ * @param into where to write the address (4 bytes; default: a new array). On failure its
+ * contents are unspecified.
+ * @returns 4 bytes (`into` when given), or `undefined` when `text` is not a strict IPv4 address.
+ * @throws {RangeError} when `into` is not 4 bytes long
  */
-export function parseIPv4(text: string): Uint8Array | undefined {
+export function parseIPv4(text: string, into?: Uint8Array): Uint8Array | undefined {
   if (text.length < 7 || text.length > 15) return undefined;
-  const out = new Uint8Array(4);
+  const out = into === undefined ? new Uint8Array(4) : _checkInto(into, 4);
   return _parseIPv4Into(text, 0, text.length, out, 0) ? out : undefined;
 }
 
@@ -75,12 +83,15 @@ export function parseIPv4(text: string): Uint8Array | undefined {
  * Parse IPv6 text in any RFC 4291 form: full, `::`-compressed, or with an embedded IPv4
  * tail (`::ffff:192.0.2.1`). Zone ids (`fe80::1%eth0`) and brackets are rejected.
  *
- * @returns 16 bytes, or `undefined` when `text` is not an IPv6 address.
+ * @param into where to write the address (16 bytes; default: a new array). On failure its
+ * contents are unspecified.
+ * @returns 16 bytes (`into` when given), or `undefined` when `text` is not an IPv6 address.
+ * @throws {RangeError} when `into` is not 16 bytes long
  */
-export function parseIPv6(text: string): Uint8Array | undefined {
+export function parseIPv6(text: string, into?: Uint8Array): Uint8Array | undefined {
   const n = text.length;
   if (n < 2 || n > 45) return undefined;
-  const out = new Uint8Array(16);
+  const out = into === undefined ? new Uint8Array(16) : _checkInto(into, 16);
   let group = 0; // groups written so far
   let gap = -1; // group index where "::" occurred
   let i = 0;
@@ -88,7 +99,7 @@ export function parseIPv6(text: string): Uint8Array | undefined {
     if (text.charCodeAt(1) !== 58) return undefined;
     gap = 0;
     i = 2;
-    if (n === 2) return out;
+    if (n === 2) return out.fill(0);
   }
   while (i < n) {
     if (group >= 8) return undefined;
@@ -139,6 +150,39 @@ export function parseIPv6(text: string): Uint8Array | undefined {
 export function parseIp(text: string): Uint8Array | undefined {
   if (text.length > MAX_IP_TEXT) return undefined;
   return text.includes(":") ? parseIPv6(text) : parseIPv4(text);
+}
+
+/**
+ * {@link parseIp} into buffers it owns, for hot paths: on Deno every new typed array costs
+ * ~0.6 µs whatever its size (docs/performance.md), as much as the rest of a policy decision.
+ * `parse` returns one of its two buffers (4 bytes for IPv4, 16 for IPv6), which its next
+ * `parse` overwrites: use the result at once and never keep it (`slice()` it to keep it).
+ *
+ * @example
+ * ```ts
+ * const scratch = new IpScratch();
+ * const ip = scratch.parse("10.1.2.3");
+ * cidrContains(parseCidr("10.0.0.0/8"), ip!); // true
+ * scratch.parse("10.9.9.9"); // ip now holds 10.9.9.9 too
+ * ```
+ */
+export class IpScratch {
+  readonly #v4 = new Uint8Array(4);
+  readonly #v6 = new Uint8Array(16);
+
+  /** Like {@link parseIp}, but the result is one of this scratch's buffers. */
+  parse(text: string): Uint8Array | undefined {
+    if (text.length > MAX_IP_TEXT) return undefined;
+    return text.includes(":") ? parseIPv6(text, this.#v6) : parseIPv4(text, this.#v4);
+  }
+}
+
+// for results that never leave this module (booleans, text)
+const _scratch = new IpScratch();
+
+/** True when `text` is an IP address ({@link parseIp} would parse it), without allocating. */
+export function isIp(text: string): boolean {
+  return _scratch.parse(text) !== undefined;
 }
 
 /** True when a 16-byte address is IPv4-mapped (`::ffff:0:0/96`). */
@@ -198,7 +242,7 @@ export function formatIp(bytes: Uint8Array): string {
 
 /** Canonical text of an IP address given as text; `undefined` when `text` is not an IP. */
 export function canonicalIp(text: string): string | undefined {
-  const bytes = parseIp(text);
+  const bytes = _scratch.parse(text);
   return bytes === undefined ? undefined : formatIp(bytes);
 }
 
@@ -264,6 +308,23 @@ export function cidrContains(cidr: Cidr, ip: Uint8Array): boolean {
   if (rest === 0) return true;
   const mask = (0xff << (8 - rest)) & 0xff;
   return ((net[full] ?? 0) & mask) === (_byte16(ip, full) & mask);
+}
+
+/**
+ * True when `text` is an IP address ({@link parseIp}) in one of `cidrs`, parsed once and
+ * without allocating. For the address of a connection against an allowlist.
+ *
+ * @example
+ * ```ts
+ * anyCidrContains([parseCidr("10.0.0.0/8")], "::ffff:10.1.2.3"); // true
+ * ```
+ */
+export function anyCidrContains(cidrs: readonly Cidr[], text: string): boolean {
+  if (cidrs.length === 0) return false;
+  const ip = _scratch.parse(text);
+  if (ip === undefined) return false;
+  for (let i = 0; i < cidrs.length; i++) if (cidrContains(cidrs[i] as Cidr, ip)) return true;
+  return false;
 }
 
 function _prefixEqual(a: Uint8Array, ao: number, b: Uint8Array, bo: number, prefix: number): boolean {

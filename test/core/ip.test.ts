@@ -2,11 +2,14 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  anyCidrContains,
   canonicalIp,
   cidrContains,
   formatCidr,
   formatIp,
   formatIPv6,
+  isIp,
+  IpScratch,
   isIPv4Mapped,
   parseCidr,
   parseIp,
@@ -195,5 +198,82 @@ describe("cidrContains", () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe("parsing into reused buffers", () => {
+  const texts = [
+    "::", "::1", "1::", "ffff::", "1:2:3:4:5:6:7:8", "::ffff:1.2.3.4", "1:2:3:4:5:6:1.2.3.4", "2001:db8::8:800:200c:417a",
+    "10.0.0.1", "255.255.255.255", "0.0.0.0", "not an address", "1.2.3", "::1::", "1:2:3:4:5:6:7:8:9",
+  ];
+
+  it("parseIPv4 and parseIPv6 write into the buffer given, whatever it held", () => {
+    const v4 = new Uint8Array(4).fill(0xee);
+    assert.equal(parseIPv4("192.0.2.1", v4), v4);
+    assert.deepEqual(v4, bytes(192, 0, 2, 1));
+    for (const text of texts.filter((t) => t.includes(":"))) {
+      const v6 = new Uint8Array(16).fill(0xee);
+      const got = parseIPv6(text, v6);
+      assert.deepEqual(got, parseIPv6(text), text);
+      if (got !== undefined) assert.equal(got, v6, text);
+    }
+  });
+
+  it("refuses a buffer of the wrong size", () => {
+    assert.throws(() => parseIPv4("10.0.0.1", new Uint8Array(16)), RangeError);
+    assert.throws(() => parseIPv6("::1", new Uint8Array(4)), RangeError);
+  });
+
+  it("IpScratch parses as parseIp does, one parse after another", () => {
+    const scratch = new IpScratch();
+    for (const order of [texts, [...texts].reverse()]) {
+      for (const text of order) assert.deepEqual(scratch.parse(text), parseIp(text), text);
+    }
+  });
+
+  it("IpScratch reuses its buffers: a result is overwritten by the next parse of its family", () => {
+    const scratch = new IpScratch();
+    const a = scratch.parse("10.0.0.1");
+    const b = scratch.parse("::1");
+    assert.equal(scratch.parse("10.0.0.2"), a);
+    assert.deepEqual(a, bytes(10, 0, 0, 2));
+    assert.deepEqual(b, parseIp("::1")); // the other family's buffer is untouched
+  });
+
+  it("parseIp and parseCidr return new arrays that later parses leave alone", () => {
+    const a = parseIp("10.0.0.1");
+    const b = parseIp("10.0.0.2");
+    const c = parseCidr("10.0.0.0/8");
+    canonicalIp("10.9.9.9");
+    isIp("10.8.8.8");
+    anyCidrContains([c], "10.7.7.7");
+    assert.notEqual(a, b);
+    assert.deepEqual(a, bytes(10, 0, 0, 1));
+    assert.deepEqual(b, bytes(10, 0, 0, 2));
+    assert.deepEqual(c.bytes, bytes(10, 0, 0, 0));
+  });
+
+  it("isIp and canonicalIp agree with parseIp", () => {
+    for (const text of texts) {
+      assert.equal(isIp(text), parseIp(text) !== undefined, text);
+      const b = parseIp(text);
+      assert.equal(canonicalIp(text), b === undefined ? undefined : formatIp(b), text);
+    }
+  });
+});
+
+describe("anyCidrContains", () => {
+  const cidrs = [parseCidr("10.0.0.0/8"), parseCidr("2001:db8::/32")];
+  it("finds the address in any of the blocks, IPv4-mapped forms included", () => {
+    assert.equal(anyCidrContains(cidrs, "10.1.2.3"), true);
+    assert.equal(anyCidrContains(cidrs, "::ffff:10.1.2.3"), true);
+    assert.equal(anyCidrContains(cidrs, "2001:db8::1"), true);
+    assert.equal(anyCidrContains(cidrs, "192.0.2.1"), false);
+    assert.equal(anyCidrContains(cidrs, "2001:db9::1"), false);
+  });
+  it("is false for text that is not an address, and for no blocks", () => {
+    assert.equal(anyCidrContains(cidrs, "example.com"), false);
+    assert.equal(anyCidrContains(cidrs, "[2001:db8::1]"), false);
+    assert.equal(anyCidrContains([], "10.1.2.3"), false);
   });
 });
