@@ -36,7 +36,7 @@
  * @module
  */
 
-import { type Cidr, cidrContains, parseIp } from "../core/ip.ts";
+import { type Cidr, cidrContains, IpScratch, parseIp } from "../core/ip.ts";
 import { conditionsText, explainRule } from "./explain.ts";
 import { HostIndex } from "./host-index.ts";
 import type { HostList } from "./host-list.ts";
@@ -58,14 +58,15 @@ import { DIRECT } from "./types.ts";
 
 /**
  * Parse a client address as runtimes report it: plain, bracketed, or with a zone id
- * (`fe80::1%eth0`, the zone is ignored). `undefined` when it is not an IP address.
+ * (`fe80::1%eth0`, the zone is ignored). `undefined` when it is not an IP address. With a
+ * `scratch`, the result is one of its buffers (see {@link IpScratch}).
  */
-export function parseClientIp(text: string): Uint8Array | undefined {
+export function parseClientIp(text: string, scratch?: IpScratch): Uint8Array | undefined {
   let t = text;
   if (t.charCodeAt(0) === 91 && t.charCodeAt(t.length - 1) === 93) t = t.slice(1, -1);
   const zone = t.indexOf("%");
   if (zone >= 0 && t.includes(":")) t = t.slice(0, zone);
-  return parseIp(t);
+  return scratch === undefined ? parseIp(t) : scratch.parse(t);
 }
 
 class CompiledPolicy implements Policy {
@@ -75,7 +76,10 @@ class CompiledPolicy implements Policy {
   readonly #index: HostIndex;
   readonly #default: Decision;
   readonly #ok: (rule: number) => boolean;
-  // per-query scratch (decide is synchronous)
+  // per-query scratch (decide is synchronous); the addresses are parsed into buffers reused
+  // from query to query, which nothing keeps past the query (the client's until its text changes)
+  readonly #hostScratch = new IpScratch();
+  readonly #clientScratch = new IpScratch();
   #port = 0;
   #clientText = "";
   #clientBytes: Uint8Array | undefined;
@@ -146,7 +150,7 @@ class CompiledPolicy implements Policy {
 
   #client(): Uint8Array | undefined {
     if (!this.#clientKnown) {
-      this.#clientBytes = parseClientIp(this.#clientText);
+      this.#clientBytes = parseClientIp(this.#clientText, this.#clientScratch);
       this.#clientKnown = true;
     }
     return this.#clientBytes;
@@ -165,7 +169,7 @@ class CompiledPolicy implements Policy {
       this.#who = query;
     }
     const host = query.host;
-    return host.kind === "dns" ? undefined : parseIp(host.address);
+    return host.kind === "dns" ? undefined : this.#hostScratch.parse(host.address);
   }
 
   decide(query: PolicyQuery): Decision {

@@ -138,6 +138,27 @@ describe("compilePolicy: ports and clients", () => {
     assert.equal(parseClientIp("10.0.0.1%x"), undefined);
     assert.equal(parseClientIp(""), undefined);
   });
+  it("decides each query on its own addresses, one after another (host and client in reused buffers)", () => {
+    const def: PolicyDefinition = {
+      defaultAction: "allow",
+      rules: [
+        { id: "office-v6", hosts: ["2001:db8::/32"], clients: ["fd00::/8"], action: "deny" },
+        { id: "lan", hosts: ["10.0.0.0/8", "192.0.2.1"], clients: ["10.0.0.0/8"], action: "deny" },
+        { id: "nat64", hosts: ["198.51.100.0/24"], action: "deny" },
+        { id: "name", hosts: ["x.example"], clients: ["::ffff:10.0.0.0/104"], action: "deny" },
+      ],
+    };
+    const hosts = ["10.1.2.3", "[2001:db8::1]", "192.0.2.1", "[64:ff9b::c633:6405]", "x.example", "[::ffff:10.9.9.9]", "192.0.2.2"];
+    const clients = ["10.0.0.1", "fd00::1", "[::ffff:10.2.3.4]", "192.0.2.9", "fd00::1", "10.0.0.1", "not-an-ip"];
+    const shared = compilePolicy(def);
+    for (let i = 0; i < 60; i++) {
+      const query = q(hosts[i % hosts.length] as string, 443, clients[(i * 3) % clients.length] as string);
+      const fresh = compilePolicy(def).decide(query);
+      const got = shared.decide(query);
+      assert.equal(got.reason, fresh.reason, `query ${i}: ${JSON.stringify(query)}`);
+      assert.equal(shared.explain?.(query).decision.reason, fresh.reason);
+    }
+  });
 });
 
 describe("compilePolicy: regex rules", () => {
