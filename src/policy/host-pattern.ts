@@ -140,6 +140,7 @@ export function hostPatternMatches(p: HostPattern, host: Host, ip?: Uint8Array):
         return false;
     }
   }
+  if (p.kind !== "ip" && p.kind !== "cidr") return false;
   const bytes = ip ?? parseIp(host.address);
   if (bytes === undefined) return false;
   if (_ipMatches(p, bytes)) return true;

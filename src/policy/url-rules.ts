@@ -28,7 +28,7 @@
  */
 
 import { hostText } from "../core/host.ts";
-import { parseIp } from "../core/ip.ts";
+import { IpScratch } from "../core/ip.ts";
 import type { CompileOptions } from "./compile.ts";
 import type { HostList } from "./host-list.ts";
 import { MAX_OVERRIDES, type RequestOverride } from "../protocol/request-overrides.ts";
@@ -50,14 +50,13 @@ function _inSchedule(rule: CompiledUrlRule, now: number): boolean {
 
 /**
  * What a rule's host condition matched: its pattern text (and the host list it is in), null
- * without one, undefined when it did not.
+ * without one, undefined when it did not. `ip` is the parsed address of an IP host.
  */
-function _hostMatch(rule: CompiledUrlRule, host: Host): { readonly pattern: string; readonly list?: string } | null | undefined {
+function _hostMatch(rule: CompiledUrlRule, host: Host, ip: Uint8Array | undefined): { readonly pattern: string; readonly list?: string } | null | undefined {
   if (rule.hosts === undefined && rule.hostLists === undefined) return null;
-  const hit = rule.hosts?.find((p) => hostPatternMatches(p, host));
+  const hit = rule.hosts?.find((p) => hostPatternMatches(p, host, ip));
   if (hit !== undefined) return { pattern: hostPatternText(hit) };
   if (rule.hostLists !== undefined) {
-    const ip = host.kind === "dns" ? undefined : parseIp(host.address);
     for (const list of rule.hostLists) if (list.matches(host, ip)) return { pattern: list.matchText, list: list.name };
   }
   return undefined;
@@ -83,11 +82,11 @@ interface RequestMatch {
  * What of the query `rule`'s request conditions matched (`path` is normalised; `folded` the
  * same read by `foldPathCase`, for rules with `caseSensitive: false`), undefined when one did not.
  */
-function _matchRequest(rule: CompiledUrlRule, host: Host, path: string, folded: string, method: string, who: Who, now: number): RequestMatch | undefined {
+function _matchRequest(rule: CompiledUrlRule, host: Host, ip: Uint8Array | undefined, path: string, folded: string, method: string, who: Who, now: number): RequestMatch | undefined {
   if (rule.methods !== undefined && !rule.methods.includes(method)) return undefined;
   if (!_inSchedule(rule, now)) return undefined;
   if (!_userMatches(rule, who)) return undefined;
-  const hostHit = _hostMatch(rule, host);
+  const hostHit = _hostMatch(rule, host, ip);
   if (hostHit === undefined) return undefined;
   let pathHit: PathPattern | undefined;
   if (rule.paths !== undefined) {
@@ -150,6 +149,7 @@ class CompiledUrlRules implements UrlPolicy {
   readonly #byPath: boolean;
   /** Some rule has `caseSensitive: false`: only then is a path folded, once per reading. */
   readonly #folds: boolean;
+  readonly #scratch = new IpScratch();
 
   constructor(rules: readonly CompiledUrlRule[]) {
     this.#rules = rules;
@@ -159,12 +159,18 @@ class CompiledUrlRules implements UrlPolicy {
     this.#folds = rules.some((r) => r.foldCase);
   }
 
+  /** The address of an IP host, parsed once per walk over the rules; valid until the next walk. */
+  #ip(host: Host): Uint8Array | undefined {
+    return host.kind === "dns" ? undefined : this.#scratch.parse(host.address);
+  }
+
   /** The first request rule that matches (undefined: none), and the response rules that matched ahead of it. */
   #first(host: Host, path: string, method: string, who: Who, now: number): { decided: UrlDecision | undefined; pending: PendingResponseRule[] | undefined } {
     let pending: PendingResponseRule[] | undefined; // made only when a response rule matches
     const folded = this.#folds ? foldPathCase(path) : path;
+    const ip = this.#ip(host);
     for (const rule of this.#rules) {
-      const match = _matchRequest(rule, host, path, folded, method, who, now);
+      const match = _matchRequest(rule, host, ip, path, folded, method, who, now);
       if (match === undefined) continue;
       if (rule.responseTypes !== undefined) (pending ??= []).push(_pending(rule, match));
       else return { decided: _decision(rule, match), pending };
@@ -176,9 +182,10 @@ class CompiledUrlRules implements UrlPolicy {
   #unreadable(host: Host, target: string, method: string, who: Who, why: string, now: number): UrlDecision {
     const shown = JSON.stringify(target.length > 64 ? `${target.slice(0, 64)}…` : target);
     const pending: PendingResponseRule[] = [];
+    const ip = this.#ip(host);
     for (const rule of this.#rules) {
       if (rule.paths === undefined) {
-        const match = _matchRequest(rule, host, "", "", method, who, now);
+        const match = _matchRequest(rule, host, ip, "", "", method, who, now);
         if (match === undefined) continue;
         const note = ` (path ${shown} cannot be normalised: ${why})`;
         if (rule.responseTypes !== undefined) {
@@ -192,7 +199,7 @@ class CompiledUrlRules implements UrlPolicy {
       if (rule.methods !== undefined && !rule.methods.includes(method)) continue;
       if (!_inSchedule(rule, now)) continue;
       if (!_userMatches(rule, who)) continue;
-      if (_hostMatch(rule, host) === undefined) continue;
+      if (_hostMatch(rule, host, ip) === undefined) continue;
       if (rule.responseTypes !== undefined) {
         // its paths cannot be ruled out: it denies the response if the type matches
         pending.push(_pending(rule, { parts: [], during: _during(rule, now) }, ` (it may match path ${shown}, which cannot be normalised: ${why})`));

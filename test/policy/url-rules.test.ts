@@ -198,6 +198,29 @@ describe("compileUrlRules: decisions", () => {
     assert.equal(id(rules, "/", "GET", "11.1.2.3"), "default");
   });
 
+  it("judges IP hosts one after another, by every pattern and list of a rule", () => {
+    const list = parseHostList("nets", "192.0.2.0/24\n2001:db8::/32\n", "patterns");
+    const rules = compileUrlRules([
+      { id: "names", hosts: ["app.example", ".corp.example", "10.1.2.3.example"], action: "deny" },
+      { id: "lists", hostLists: ["nets"], paths: ["/x"], action: "deny" },
+      { id: "ip", hosts: ["app.example", "10.0.0.0/8", "[fd00::1]"], action: "deny" },
+    ], { hostLists: new Map([["nets", list]]) });
+    const cases: [string, string, string][] = [
+      ["10.1.2.3", "/", "ip"],
+      ["[2001:db8::7]", "/x", "lists"],
+      ["[fd00::1]", "/", "ip"],
+      ["192.0.2.1", "/x", "lists"],
+      ["192.0.2.1", "/y", "default"],
+      ["[::ffff:10.9.9.9]", "/", "ip"],
+      ["[fd00::2]", "/", "default"],
+      ["10.1.2.3", "/%zz", "ip"], // a path that cannot be normalised walks the rules another way
+      ["11.1.2.3", "/", "default"],
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const [host, path, rule] of cases) assert.equal(id(rules, path, "GET", host), rule, `${host} ${path}`);
+    }
+  });
+
   it("treats the asterisk-form as a path no pattern matches", () => {
     const rules = compileUrlRules([
       { id: "no-root", paths: ["/"], action: "deny" },
