@@ -25,6 +25,9 @@ import { formatIPv6, parseIPv4, parseIPv6 } from "./ip.ts";
 const MAX_INPUT = 1024;
 const MAX_NAME = 253;
 const MAX_LABEL = 63;
+// what addresses are parsed into: only checked or formatted here, never returned
+const V4 = new Uint8Array(4);
+const V6 = new Uint8Array(16);
 
 function _fail(input: string, why: string): never {
   throw new TypeError(`Invalid host ${JSON.stringify(input)}: ${why}`);
@@ -87,12 +90,12 @@ export function normalizeHost(input: string): Host {
   // IPv6 literal, bracketed or not
   if (input.charCodeAt(0) === 91) {
     if (input.charCodeAt(input.length - 1) !== 93) _fail(input, "unterminated \"[\" or port after IPv6 literal");
-    const bytes = parseIPv6(input.slice(1, -1));
+    const bytes = parseIPv6(input.slice(1, -1), V6);
     if (bytes === undefined) _fail(input, "invalid IPv6 address");
     return { kind: "ipv6", address: formatIPv6(bytes) };
   }
   if (input.includes(":")) {
-    const bytes = parseIPv6(input);
+    const bytes = parseIPv6(input, V6);
     if (bytes !== undefined) return { kind: "ipv6", address: formatIPv6(bytes) };
     if (input.includes("%")) _fail(input, "zone ids and percent-encoding are not allowed");
     _fail(input, "ports are not allowed (or invalid IPv6 address)");
@@ -130,7 +133,7 @@ export function normalizeHost(input: string): Host {
     if (upper) name = name.toLowerCase();
     if (badLabel || end > MAX_NAME) _fail(input, _nameError(name) ?? "invalid name");
     if (!_isNumber(name, lastLabel) && !name.includes("xn--")) return { kind: "dns", name };
-    if (parseIPv4(name) !== undefined) return { kind: "ipv4", address: name };
+    if (parseIPv4(name, V4) !== undefined) return { kind: "ipv4", address: name };
   }
   // IDNA, punycode validation and WHATWG IPv4 shorthand
   if (name.startsWith(".") || name.endsWith(".") || name.includes("..")) _fail(input, "empty label");
@@ -140,7 +143,7 @@ export function normalizeHost(input: string): Host {
   } catch {
     _fail(input, ascii ? "not a valid host name or IPv4 address" : "IDNA conversion failed");
   }
-  if (parseIPv4(hostname) !== undefined) {
+  if (parseIPv4(hostname, V4) !== undefined) {
     // "0177.0.0.1" is 127.0.0.1 to WHATWG and inet_aton but 177.0.0.1 to others: refuse
     const parts = (ascii ? name : name.normalize("NFKC")).split(/[.\u3002\uff0e\uff61]/);
     if (parts.some((p) => /^0\d/.test(p))) _fail(input, "IPv4 components with leading zeros are ambiguous");
@@ -148,7 +151,7 @@ export function normalizeHost(input: string): Host {
   }
   if (hostname.charCodeAt(0) === 91) {
     // defensive: a Unicode form that maps to an IPv6 literal
-    const bytes = parseIPv6(hostname.slice(1, -1));
+    const bytes = parseIPv6(hostname.slice(1, -1), V6);
     if (bytes !== undefined) return { kind: "ipv6", address: formatIPv6(bytes) };
   }
   // IDNA maps Unicode full stops ("。") to ".": strip a trailing one unless one went already
