@@ -13,7 +13,10 @@ export interface HeadReaderOptions {
 
 /** A complete head and the bytes after it (a view of the last pushed chunk). */
 export interface HeadReadResult {
-  /** The head bytes including the terminating CRLF CRLF; leading empty lines are not included. */
+  /**
+   * The head bytes including the terminating CRLF CRLF; leading empty lines are not included.
+   * A view of the last pushed chunk when the head came whole in it, else a new array.
+   */
   readonly head: Uint8Array;
   /** Bytes after the head in the chunk that completed it: body or a pipelined message. */
   readonly rest: Uint8Array;
@@ -21,6 +24,8 @@ export interface HeadReadResult {
 
 const CR = 0x0d;
 const LF = 0x0a;
+/** Shared by every reader holding nothing: a new typed array costs ~0.6 µs on Deno, even empty. */
+const EMPTY = new Uint8Array(0);
 
 /**
  * Incremental finder for the end of an HTTP/1.x head (CRLF CRLF). Sans-IO: push bytes as
@@ -44,7 +49,7 @@ export class HeadReader {
   readonly #request: boolean;
   readonly #status: number;
   readonly #what: string;
-  #buf: Uint8Array = new Uint8Array(0);
+  #buf: Uint8Array = EMPTY;
   #len = 0;
   /** 0: in a line; 1: CR; 2: CRLF; 3: CRLF CR. */
   #state = 0;
@@ -133,10 +138,13 @@ export class HeadReader {
 
   #finish(chunk: Uint8Array, start: number, end: number): HeadReadResult {
     const tail = chunk.subarray(start, end);
-    const head = new Uint8Array(this.#len + tail.length);
-    head.set(this.#buf.subarray(0, this.#len), 0);
-    head.set(tail, this.#len);
-    this.#buf = new Uint8Array(0);
+    let head = tail;
+    if (this.#len > 0) {
+      head = new Uint8Array(this.#len + tail.length);
+      head.set(this.#buf.subarray(0, this.#len), 0);
+      head.set(tail, this.#len);
+    }
+    this.#buf = EMPTY;
     this.#len = 0;
     this.#state = 0;
     this.#leading = this.#request;

@@ -157,6 +157,19 @@ describe("HeadReader", () => {
     assert.ok(elapsed < 1500, `took ${elapsed} ms`);
   });
 
+  it("reads a head split over chunks after one that came whole", () => {
+    const reader = new HeadReader();
+    const whole = reader.push(encodeLatin1(`${HEAD}`));
+    assert.equal(decodeLatin1((whole as HeadReadResult).head), HEAD);
+    const other = new HeadReader();
+    assert.equal(reader.push(encodeLatin1("GET /b HTTP/1.1\r\n")), undefined);
+    assert.equal(other.push(encodeLatin1("GET /c HTTP/1.1\r\n")), undefined);
+    const r = reader.push(encodeLatin1("Host: b\r\n\r\n"));
+    assert.equal(decodeLatin1((r as HeadReadResult).head), "GET /b HTTP/1.1\r\nHost: b\r\n\r\n");
+    const r2 = other.push(encodeLatin1("Host: c\r\n\r\n"));
+    assert.equal(decodeLatin1((r2 as HeadReadResult).head), "GET /c HTTP/1.1\r\nHost: c\r\n\r\n");
+  });
+
   it("copies the bytes it keeps", () => {
     const reader = new HeadReader();
     const buf = encodeLatin1("GET / HTTP/1.1\r\n");
