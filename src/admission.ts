@@ -8,7 +8,7 @@
  */
 import type { LimitsConfig, ListenerConfig } from "./config/config.ts";
 import type { Conn } from "./core/conn.ts";
-import { cidrContains, parseIp } from "./core/ip.ts";
+import { anyCidrContains } from "./core/ip.ts";
 import { errorAnswer } from "./flows/answers.ts";
 import type { FlowContext } from "./flows/context.ts";
 import { admitRelayed } from "./flows/proxy-protocol.ts";
@@ -77,7 +77,7 @@ export class Admission {
     /** Serves a connection whose client is known (for a PROXY protocol listener: after the header). */
     const serve = (conn: Conn) => {
       const ip = conn.remote.address;
-      if (allowed && !allowed.some((c) => clientInCidr(c, ip))) {
+      if (allowed && !anyCidrContains(allowed, ip)) {
         metrics.errors.labels("limit").inc();
         void refuseConnection(conn, ctx, { rule: "listener-clients", reason: `client ${ip} is not in this listener's clients`, status: 403 });
         return;
@@ -142,8 +142,4 @@ export class Admission {
   }
 }
 
-/** True when the client address (as the runtime reports it) lies in `cidr`. */
-function clientInCidr(cidr: ReturnType<typeof parseClientCidr>, ip: string): boolean {
-  const bytes = parseIp(ip);
-  return bytes !== undefined && cidrContains(cidr, bytes);
-}
+

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Conn } from "../core/conn.ts";
-import { cidrContains, type Cidr, parseIp } from "../core/ip.ts";
+import { anyCidrContains, type Cidr } from "../core/ip.ts";
 import { RelayedConn } from "../core/relayed-conn.ts";
 import { ProxyHeaderError, ProxyHeaderReader } from "../protocol/proxy-header.ts";
 import { formatAddress } from "../log/flow-record.ts";
@@ -34,8 +34,7 @@ const HTTP_MODES = new Set(["explicit", "transparent-http", "redirect-https"]);
  * a byte (a TCP health check).
  */
 export async function admitRelayed(conn: Conn, ctx: FlowContext, from: readonly Cidr[]): Promise<Conn | undefined> {
-  const peer = parseIp(conn.remote.address);
-  if (!peer || !from.some((c) => cidrContains(c, peer))) {
+  if (!anyCidrContains(from, conn.remote.address)) {
     await refuseConnection(conn, ctx, {
       rule: PROXY_PROTOCOL_RULE,
       reason: `peer ${conn.remote.address} is not a load balancer this listener trusts (proxyProtocol.from); connect through one`,

@@ -18,8 +18,8 @@
  * @module
  */
 import { METHOD_OVERRIDE_FIELDS, PATH_OVERRIDE_FIELDS } from "../protocol/request-overrides.ts";
-import { type Cidr, cidrContains, formatIp, isIPv4Mapped, parseIp } from "../core/ip.ts";
-import { parseClientCidr } from "../policy/host-pattern.ts";
+import { anyCidrContains, type Cidr, IpScratch, isIp } from "../core/ip.ts";
+import { ipKey, parseClientCidr } from "../policy/host-pattern.ts";
 import type { HeaderList } from "../protocol/http-headers.ts";
 
 /**
@@ -112,9 +112,7 @@ export class TrustList {
 
   /** True when `ip` (text) is in the list. */
   has(ip: string): boolean {
-    if (this.#cidrs.length === 0) return false;
-    const bytes = parseIp(ip);
-    return bytes !== undefined && this.#cidrs.some((c) => cidrContains(c, bytes));
+    return anyCidrContains(this.#cidrs, ip);
   }
 
   get empty(): boolean {
@@ -134,11 +132,12 @@ export interface ForwardingInfo {
   readonly trusted: boolean;
 }
 
+const scratch = new IpScratch(); // for clientAddressText, which keeps only text
+
 /** An address as the forwarding fields show it: IPv4-mapped IPv6 as plain IPv4. */
 export function clientAddressText(ip: string): string {
-  const bytes = parseIp(ip);
-  if (!bytes) return ip;
-  return bytes.length === 16 && isIPv4Mapped(bytes) ? formatIp(bytes.subarray(12)) : formatIp(bytes);
+  const bytes = scratch.parse(ip);
+  return bytes === undefined ? ip : ipKey(bytes);
 }
 
 /** A `Forwarded` value: a token when it is one, else a quoted-string (RFC 7239 §4, RFC 9110 §5.6.4). */
@@ -192,7 +191,7 @@ function entryAddress(entry: string): string | undefined {
   const m = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(entry) ?? /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(entry);
   if (m && m[2] !== undefined && Number(m[2]) > 65535) return undefined;
   const address = m?.[1] ?? entry;
-  return parseIp(address) === undefined ? undefined : address;
+  return isIp(address) ? address : undefined;
 }
 
 /**

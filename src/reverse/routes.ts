@@ -24,7 +24,7 @@
  * ```
  * @module
  */
-import { type Cidr, cidrContains, parseIp } from "../core/ip.ts";
+import { anyCidrContains, type Cidr, IpScratch } from "../core/ip.ts";
 import { type HostPattern, hostPatternMatches, parseClientCidr, parseHostPattern } from "../policy/host-pattern.ts";
 import type { Host, UrlPolicy } from "../policy/types.ts";
 import { foldPathCase, normalizeUrlPath, parsePathPattern } from "../policy/url-path.ts";
@@ -137,6 +137,7 @@ export function hostScore(p: HostPattern, host: Host | undefined, ip: Uint8Array
 /** The compiled routes of a `reverse` section. */
 export class RouteTable {
   readonly routes: readonly CompiledRoute[];
+  readonly #scratch = new IpScratch(); // the host's address, for one match() at a time
 
   constructor(routes: readonly RouteConfig[]) {
     this.routes = routes.map((r, index) => compileRoute(r, index));
@@ -144,7 +145,7 @@ export class RouteTable {
 
   /** The most specific route for a normalised path, or undefined. */
   match(host: Host | undefined, path: string, method: string, listener: string): CompiledRoute | undefined {
-    const ip = host && host.kind !== "dns" ? parseIp(host.address) : undefined;
+    const ip = host && host.kind !== "dns" ? this.#scratch.parse(host.address) : undefined;
     let best: CompiledRoute | undefined;
     let bestKey: readonly number[] = [];
     let folded: string | undefined;
@@ -217,6 +218,5 @@ function compileRoute(r: RouteConfig, index: number): CompiledRoute {
 
 /** True when `ip` (text) is in one of `cidrs`. */
 export function clientAllowed(cidrs: readonly Cidr[], ip: string): boolean {
-  const bytes = parseIp(ip);
-  return bytes !== undefined && cidrs.some((c) => cidrContains(c, bytes));
+  return anyCidrContains(cidrs, ip);
 }
