@@ -26,7 +26,7 @@
  * @module
  */
 
-import { parseIp } from "../core/ip.ts";
+import { isIp } from "../core/ip.ts";
 import { HostIndex } from "./host-index.ts";
 import { type HostPattern, parseHostPattern } from "./host-pattern.ts";
 import type { Host } from "./types.ts";
@@ -198,12 +198,12 @@ export class HostListBuilder {
     if (this.format === "hosts") {
       // the address is not used; a link-local one may carry a zone id (`fe80::1%lo0 localhost`,
       // in published lists' headers and macOS's /etc/hosts)
-      if (tokens.length < 2 || parseIp((tokens[0] as string).replace(/%[^%]+$/, "")) === undefined) {
+      if (tokens.length < 2 || !isIp((tokens[0] as string).replace(/%[^%]+$/, ""))) {
         this.#fail(`expected an address and names ("0.0.0.0 ads.example"), got ${JSON.stringify(line)}`);
       }
       for (let i = 1; i < tokens.length; i++) {
         const token = tokens[i] as string;
-        if (parseIp(token) !== undefined) continue;
+        if (isIp(token)) continue;
         const p = this.#pattern(token);
         if (p.kind !== "exact") this.#fail(`expected a host name, got ${JSON.stringify(token)}`);
         if (!isLocalName(p.name)) this.#put(p);

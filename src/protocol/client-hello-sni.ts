@@ -1,4 +1,4 @@
-import { parseIp } from "../core/ip.ts";
+import { isIp } from "../core/ip.ts";
 
 /** A validated SNI host name. */
 export interface SniHostName {
@@ -39,7 +39,7 @@ export function parseSniHostName(bytes: Uint8Array): SniHostName | string {
     name += String.fromCharCode(c);
   }
   if (hasColon) {
-    if (!ipv6Chars || parseIp(name) === undefined) return `SNI "${printable(name)}" is not a host name`;
+    if (!ipv6Chars || !isIp(name)) return `SNI "${printable(name)}" is not a host name`;
     return { name, isIp: true };
   }
   let labelStart = 0;
@@ -53,7 +53,7 @@ export function parseSniHostName(bytes: Uint8Array): SniHostName | string {
       return `SNI "${printable(name)}" contains byte 0x${c.toString(16).padStart(2, "0")}`;
     }
   }
-  return { name, isIp: parseIp(name) !== undefined || /(?:^|\.)(?:[0-9]+|0x[0-9a-f]*)$/.test(name) };
+  return { name, isIp: isIp(name) || /(?:^|\.)(?:[0-9]+|0x[0-9a-f]*)$/.test(name) };
 }
 
 /** Non-printable characters escaped, for error messages. */
