@@ -51,6 +51,13 @@ describe("latin1", () => {
     const big = new Uint8Array(100_000).fill(0x41);
     assert.equal(decodeLatin1(big), "A".repeat(100_000));
   });
+  it("decodes a view from its own offset, across decoding steps", () => {
+    const all = Uint8Array.from({ length: 20_003 }, (_, i) => (i * 7) & 0xff);
+    const view = all.subarray(3);
+    let expected = "";
+    for (const b of view) expected += String.fromCharCode(b);
+    assert.equal(decodeLatin1(view), expected);
+  });
   it("refuses characters above 0xFF", () => {
     assert.throws(() => encodeLatin1("caf\u00e9 \u20ac"), RangeError);
   });
