@@ -3,13 +3,7 @@ import assert from "node:assert/strict";
 import { hashPassword } from "../../src/auth/password-hash.ts";
 import { DerivationGate, GateFullError } from "../../src/auth/derivation-gate.ts";
 import { createBasicCredentials } from "../../src/auth/proxy-auth.ts";
-
-/** A task that finishes when the test says so. */
-function held<T>(value: T) {
-  let release!: () => void;
-  const done = new Promise<void>((r) => (release = r));
-  return { task: async () => (await done, value), release };
-}
+import { held } from "../helpers/held-task.ts";
 
 describe("DerivationGate", () => {
   it("runs at most `concurrency` tasks at once, queues `queue` more, refuses the rest at once", async () => {

@@ -1,14 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { GateFullError, TaskGate } from "../../src/core/task-gate.ts";
-
-/** A task that finishes when the test says so, and tells whether it began. */
-function held<T>(value: T) {
-  let release!: () => void;
-  const done = new Promise<void>((r) => (release = r));
-  const state = { began: false };
-  return { task: async () => (state.began = true, await done, value), release, state };
-}
+import { held } from "../helpers/held-task.ts";
 
 describe("TaskGate", () => {
   it("names the tasks and the bound in its refusal", async () => {
