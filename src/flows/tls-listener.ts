@@ -84,7 +84,7 @@ export async function acceptListenerTls(client: Conn, src: ConnReader, raw: Uint
       cert = await ic.leaf(selection.name);
     } catch (e) {
       await refuseTls(client, TlsAlert.internalError, src);
-      flow.finish("error", `Could not mint a certificate for "${selection.name}": ${errorText(e)}`);
+      flow.finish("error", `Could not issue a certificate for "${selection.name}": ${errorText(e)}`);
       return undefined;
     }
   } else {

@@ -30,7 +30,8 @@ export const FLOW_ERROR_KINDS = [
 /**
  * Why a flow failed:
  * - "dns": the upstream name did not resolve;
- * - "connect": no upstream address accepted the TCP connection;
+ * - "connect": no upstream address accepted the TCP connection (nor any backend of a pool, or
+ *   parent proxy);
  * - "timeout": a connect, DNS, request-head, ClientHello or client-handshake deadline passed (408/504);
  * - "idle": a tunnel or kept-alive connection was closed for inactivity;
  * - "tls_upstream": the upstream TLS handshake or certificate validation failed;
@@ -62,10 +63,10 @@ export function flowErrorKind(record: Pick<FlowRecord, "kind" | "status" | "erro
   if (error.startsWith("Upstream certificate rejected") || error.startsWith("Upstream TLS")) return "tls_upstream";
   if (error.startsWith("Could not issue a certificate")) return "cert";
   if (status === 408 || status === 504 || /timed out|timeout|^No complete .* within/i.test(error)) return "timeout";
-  if (error.startsWith("Connect to ")) return "connect";
+  if (error.startsWith("Connect to ") || /^No (backend of pool "[^"]*"|parent proxy) could be reached/.test(error)) return "connect";
   if (error === "idle") return "idle";
   if (status === 413 || status === 431 || /too large|too many|limit/i.test(error)) return "limit";
-  if (status === 501 || /no CA is configured/.test(error)) return "config";
+  if (status === 501 || /no CA is configured/i.test(error)) return "config";
   // a client reset before its first request was whole: nothing was parsed, nothing answered
   if (status === null && /ECONNRESET|reset by peer/i.test(error)) return "reset";
   if (record.kind === "invalid" || (status !== null && status >= 400 && status < 500)) return "parse";

@@ -6,6 +6,7 @@ import { memoryConnPair } from "../../src/core/memory-conn.ts";
 import { RelayedConn } from "../../src/core/relayed-conn.ts";
 import { handleReverse } from "../../src/flows/reverse.ts";
 import { type ProxyHeader, ProxyHeaderReader } from "../../src/protocol/proxy-header.ts";
+import { flowErrorKind } from "../../src/metrics/flow-error-kind.ts";
 import { CertificateStore } from "../../src/reverse/cert-store.ts";
 import type { PassthroughRouteConfig } from "../../src/reverse/config-types.ts";
 import { type FlowHarness, okResponse, type ParsedHead, Peer, readResponse, within, withHarness } from "../helpers/flow-harness.ts";
@@ -186,6 +187,7 @@ describe("reverse flow: passthrough routes (TLS not terminated)", () => {
       const r = h.record();
       assert.equal(r.end, "error");
       assert.match(r.error ?? "", /No backend of pool "tls" could be reached: .*ECONNREFUSED/);
+      assert.equal(flowErrorKind(r), "connect");
     });
   });
 

@@ -5,6 +5,7 @@ import { CertificateStore } from "../../src/reverse/cert-store.ts";
 import { okResponse, type ParsedHead, readResponse, within, withHarness } from "../helpers/flow-harness.ts";
 import { close, named, open, route, state } from "../helpers/reverse-harness.ts";
 import { ReverseErrorPages } from "../../src/reverse/error-pages.ts";
+import { flowErrorKind } from "../../src/metrics/flow-error-kind.ts";
 
 /** Every client is shown the full reason (the tests here check it; `reverse-error-pages.test.ts` the default). */
 const DETAILS = new ReverseErrorPages({ detailsFor: ["0.0.0.0/0", "::/0"] });
@@ -562,6 +563,39 @@ describe("reverse flow: TLS termination", () => {
       await close(c, done);
       assert.deepEqual(h.tls.leaves, [{ host: "example.com", sans: undefined }]);
       assert.equal(h.tls.accepts[0]?.certChainPem, "FAKE CHAIN for example.com");
+    });
+  });
+
+  it("a mint that fails: internal_error alert, and the flow counts as a certificate error", async () => {
+    await withHarness({ interception: { leaf: () => Promise.reject(new Error("The name constraints do not allow it")) } }, async (h) => {
+      const s = state([route("r", ["*"], "P")], { P: { backends: ["http://10.0.0.1"] } }, [], {
+        store: new CertificateStore([{ chainPem: "C", keyPem: "K", names: ["other.test"], source: "o", notAfter: new Date(0) }], 0, "refuse", ["example.com"]),
+      });
+      const { c, done } = open(h, s);
+      await c.write(CURL);
+      const { data } = await c.readToEndOrReset();
+      assert.deepEqual([...data], [21, 3, 3, 0, 2, 2, 80]);
+      await within(done, 3000);
+      assert.equal(h.tls.accepts.length, 0);
+      const r = h.record();
+      assert.equal(r.error, 'Could not issue a certificate for "example.com": The name constraints do not allow it');
+      assert.equal(flowErrorKind(r), "cert");
+    });
+  });
+
+  it("a mint pattern without a CA: internal_error alert, and the flow counts as a configuration error", async () => {
+    await withHarness({}, async (h) => {
+      const s = state([route("r", ["*"], "P")], { P: { backends: ["http://10.0.0.1"] } }, [], {
+        store: new CertificateStore([{ chainPem: "C", keyPem: "K", names: ["other.test"], source: "o", notAfter: new Date(0) }], 0, "refuse", ["example.com"]),
+      });
+      const { c, done } = open(h, s);
+      await c.write(CURL);
+      const { data } = await c.readToEndOrReset();
+      assert.deepEqual([...data], [21, 3, 3, 0, 2, 2, 80]);
+      await within(done, 3000);
+      const r = h.record();
+      assert.match(r.error ?? "", /No CA is configured to mint a certificate for "example\.com"/);
+      assert.equal(flowErrorKind(r), "config");
     });
   });
 
