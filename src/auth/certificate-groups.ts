@@ -11,7 +11,7 @@
 import { type GroupSettings, UserGroups } from "./ldap/user-groups.ts";
 import { DIRECTORY_NAME_RE } from "./ldap/directory.ts";
 import { bindResultText, type DirectoryDial, DirectoryUnavailableError, errorText, inDirectorySession } from "./ldap/directory-session.ts";
-import { type DerivationGate, GateFullError } from "./derivation-gate.ts";
+import { GateFullError, type TaskGate } from "../core/task-gate.ts";
 import { DIRECTORY_GATE, groupList } from "./proxy-auth.ts";
 
 /** A certificate user's groups (lower case, sorted), or why they may not sign in. */
@@ -44,14 +44,14 @@ const CACHE_MAX = 1024;
 export class DirectoryCertificateGroups {
   readonly #settings: CertificateGroupsSettings;
   readonly #dial: DirectoryDial;
-  readonly #gate: DerivationGate;
+  readonly #gate: TaskGate;
   readonly #now: () => number;
   readonly #reader: UserGroups;
   readonly #known = new Map<string, { readonly verdict: CertificateGroupsVerdict; readonly until: number }>();
   readonly #asking = new Map<string, Promise<CertificateGroupsVerdict>>();
 
   /** @throws {Error} when `groups.within` is not a DN */
-  constructor(settings: CertificateGroupsSettings, dial: DirectoryDial, options: { readonly gate?: DerivationGate; readonly now?: () => number } = {}) {
+  constructor(settings: CertificateGroupsSettings, dial: DirectoryDial, options: { readonly gate?: TaskGate; readonly now?: () => number } = {}) {
     this.#settings = settings;
     this.#dial = dial;
     this.#gate = options.gate ?? DIRECTORY_GATE;

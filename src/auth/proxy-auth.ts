@@ -1,6 +1,7 @@
 import { parsePasswordHash, type PasswordHash, verifyPassword } from "./password-hash.ts";
 import { DEFAULT_SIGN_IN_LIMIT, type SignInCounts, type SignInLimit, SignInThrottle } from "./sign-in-throttle.ts";
 import { DerivationGate, GateFullError, PROCESS_GATE } from "./derivation-gate.ts";
+import { TaskGate } from "../core/task-gate.ts";
 import { DirectoryUnavailableError, type DirectoryVerdict } from "./ldap/directory.ts";
 
 /** Where passwords of users not in the local list are checked (an LDAP directory). */
@@ -71,7 +72,7 @@ const CACHE_MS = 5 * 60_000;
 const CACHE_MAX = 1024;
 
 /** Directory checks under way at once in this process, across reloads (password binds, certificate users' groups). */
-export const DIRECTORY_GATE = new DerivationGate(DIRECTORY_GATE_SLOTS, DIRECTORY_GATE_QUEUE);
+export const DIRECTORY_GATE = new TaskGate(DIRECTORY_GATE_SLOTS, DIRECTORY_GATE_QUEUE, "directory checks");
 
 /**
  * Basic authentication against hashed passwords. Successful checks are cached by the

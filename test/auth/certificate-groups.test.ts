@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { certificateGroupsOf, DirectoryCertificateGroups, type CertificateGroupsSettings } from "../../src/auth/certificate-groups.ts";
 import { DirectoryUnavailableError } from "../../src/auth/ldap/directory.ts";
-import { DerivationGate } from "../../src/auth/derivation-gate.ts";
+import { TaskGate } from "../../src/core/task-gate.ts";
 import { fakeDirectory, type SearchReply, type SearchSeen, type Seen } from "./ldap/fake-directory.ts";
 
 const SERVICE = "cn=tollgate,ou=services,dc=test";
@@ -124,7 +124,7 @@ describe("DirectoryCertificateGroups", () => {
   });
 
   it("a full gate is the directory being unavailable, not a refusal", async () => {
-    const gate = new DerivationGate(1, 0);
+    const gate = new TaskGate(1, 0, "directory checks");
     const dir = new DirectoryCertificateGroups(base, fakeDirectory(serviceOnly, fresh(), byMail), { gate });
     const first = dir.groupsOf("alice@corp.test");
     await assert.rejects(Promise.resolve(dir.groupsOf("bob@corp.test")), (e) => e instanceof DirectoryUnavailableError && /busy with other directory checks/.test(e.message));

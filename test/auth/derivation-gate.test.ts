@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { hashPassword } from "../../src/auth/password-hash.ts";
 import { DerivationGate, GateFullError } from "../../src/auth/derivation-gate.ts";
-import { createBasicCredentials } from "../../src/auth/proxy-auth.ts";
+import { createBasicCredentials, DIRECTORY_GATE } from "../../src/auth/proxy-auth.ts";
 import { held } from "../helpers/held-task.ts";
 
 describe("DerivationGate", () => {
@@ -47,5 +47,24 @@ describe("DerivationGate", () => {
     assert.deepEqual(first, { ok: false, reason: 'bad credentials for user "alice"' });
     assert.ok(!second.ok && second.busy === true && second.retryAfterMs === 1000, JSON.stringify(second));
     assert.deepEqual(await credentials.check(header("s3cret"), "Authorization", "192.0.2.2"), { ok: true, user: "alice", groups: [] }, "its one allowed failure is still there; a success anyway");
+  });
+});
+
+describe("the directory gate", () => {
+  it("a refusal names directory checks, not password checks", async () => {
+    const { concurrency, queue } = DIRECTORY_GATE;
+    const tasks = Array.from({ length: concurrency + queue }, () => held(true));
+    const runs = tasks.map((t) => DIRECTORY_GATE.run(t.task));
+    try {
+      await assert.rejects(DIRECTORY_GATE.run(() => Promise.resolve(true)), (e: unknown) => {
+        assert.ok(e instanceof GateFullError);
+        assert.equal(e.message, `${concurrency} directory checks running and ${queue} waiting, as many as may wait`);
+        return true;
+      });
+    } finally {
+      for (const t of tasks) t.release();
+      await Promise.all(runs);
+    }
+    assert.deepEqual(DIRECTORY_GATE.load, { running: 0, waiting: 0 });
   });
 });
