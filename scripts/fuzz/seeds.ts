@@ -121,7 +121,8 @@ export interface ChunkedExpectation {
   readonly end: number;
 }
 
-const extArb = fc.constantFrom("", ";a", ";a=b", ' ;q="x y"', ";k=v;flag", '; e = "\\"q\\""', "\t;x");
+// no BWS: the decoder refuses it in a size line it passes on as it came (chunked.ts)
+const extArb = fc.constantFrom("", ";a", ";a=b", ';q="x y"', ";k=v;flag", ';e="\\"q\\""', ";x");
 /** Valid chunked bodies: sizes in either case with leading zeros, extensions, trailers, and the next message after. */
 export const chunkedSeedArb: fc.Arbitrary<SeedCase<ChunkedExpectation>> = fc
   .record({

@@ -39,8 +39,13 @@ const DATA_LF = 3;
 const TRAILER = 4;
 const DONE = 5;
 
-/** `*( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )` (RFC 9112 §7.1.1). */
-const EXTENSIONS = /^(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"))?)*$/;
+/**
+ * `*( ";" name [ "=" ( token / quoted-string ) ] )`: RFC 9112 §7.1.1 without its BWS. Size
+ * lines are passed on as they came (body-relay.ts), and a sender must not generate BWS
+ * (RFC 9110 §5.6.3): strict parsers such as llhttp refuse "5 ;a", and a next hop that took it
+ * some other way would split the body elsewhere.
+ */
+const EXTENSIONS = /^(?:;[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:=(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"))?)*$/;
 
 /**
  * Incremental decoder for a chunked body. Gives the same result for any split of the input.

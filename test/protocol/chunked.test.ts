@@ -52,7 +52,7 @@ describe("ChunkedDecoder", () => {
   });
 
   it("ignores valid chunk extensions", () => {
-    const msg = '5;name=value;flag\r\nhello\r\n3 ; q = "a\\"b;c" ;x=1\r\nabc\r\n0;last\r\n\r\n';
+    const msg = '5;name=value;flag\r\nhello\r\n3;q="a\\"b;c";x=1\r\nabc\r\n0;last\r\n\r\n';
     assert.deepEqual(decode([encodeLatin1(msg)]), { body: "helloabc", consumed: msg.length, done: true, trailers: [] });
   });
 
@@ -80,7 +80,7 @@ describe("ChunkedDecoder", () => {
   });
 
   it("any random split gives the same result (fast-check)", () => {
-    const ext = fc.constantFrom("", ";a", ";a=b", ' ;q="x y"', ";k=v;flag");
+    const ext = fc.constantFrom("", ";a", ";a=b", ';q="x y"', ";k=v;flag");
     const field = fc.tuple(fc.constantFrom("X-A", "Digest", "t"), fc.stringMatching(/^(?:[a-z0-9](?:[a-z0-9 =]{0,6}[a-z0-9])?)?$/));
     fc.assert(
       fc.property(
@@ -153,6 +153,14 @@ describe("ChunkedDecoder: malformed input (400)", () => {
   it("chunk size syntax", () => {
     for (const line of ["", " 5", "+5", "-5", "g", ";a", "\t5"]) fail(`${line}\r\nhello\r\n0\r\n\r\n`, /Invalid chunk size line/);
     for (const line of ["0x5", "5 ", "5;", "5;a=", '5;a="x', "5;a b", "5,a", "5=a", "5;a=b=c", "5\t"]) fail(`${line}\r\nhello\r\n0\r\n\r\n`, /Invalid chunk extension/);
+  });
+  it("whitespace (BWS) anywhere in a chunk size line", () => {
+    // Chunk size lines are passed on as they came (body-relay.ts): one a strict next hop reads
+    // differently, or refuses, must not get through. llhttp refuses every one of these.
+    for (const line of ["5 ;a", "5\t;a", "5; a", "5;a =b", "5;a= b", "5;a=b ;c", '3 ; q = "a\\"b;c" ;x=1']) {
+      fail(`${line}\r\nhello\r\n0\r\n\r\n`, /Invalid chunk extension/);
+    }
+    fail("0 ;a\r\n\r\n", /Invalid chunk extension/);
   });
   it("chunk size overflow", () => {
     fail("20000000000000\r\n", /Chunk size "20000000000000" is too large/);
