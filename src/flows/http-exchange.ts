@@ -313,7 +313,9 @@ export async function exchange(
       return { status: res.status, ...moved, keepClient: false, keepUpstream: false, upgradedEnd: result.end, headerAt: finalAt };
     }
     if (wholeRes) downProgress.bytes = wholeRes.byteLength - resHead.byteLength;
-    else await relayBody(hop.upstreamReader, cW, resFraming, idle, stall, 502, { progress: downProgress, dechunk, ...relayLimit(responseLimit) });
+    // the client may merge trailers into the head too: none that frames, authenticates or
+    // says how to read the content (a late Content-Type the response checks never saw)
+    else await relayBody(hop.upstreamReader, cW, resFraming, idle, stall, 502, { progress: downProgress, dechunk, ...(dechunk ? {} : { trailers: allowedTrailers }), ...relayLimit(responseLimit) });
     let keepUpstream = resFraming.kind !== "close" && keepAlive(res.version, res.headers);
     if (answeredEarly || !uploadDone) {
       // answered before the request body was complete: neither connection is in a known state

@@ -223,4 +223,25 @@ describe("framing fields as the next hop gets them", () => {
       assert.equal(origin.body(), "3\r\nabc\r\n0\r\nX-Checksum: abc\r\n\r\n");
     });
   });
+
+  it("response trailers pass on without fields that frame, authenticate or say how to read the content", async () => {
+    await withHarness({}, async (h) => {
+      h.origin("10.0.0.1", 80, async (o) => {
+        await o.readHead();
+        await o.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n");
+        await o.write("X-Checksum: abc\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\nSet-Cookie: s=1\r\nWWW-Authenticate: Basic\r\nContent-Type: text/html\r\nLocation: http://evil.test/\r\n\r\n");
+        await o.readToEndOrReset();
+      });
+      const c = h.client();
+      await c.write("GET http://origin.test/ HTTP/1.1\r\nHost: origin.test\r\n\r\n");
+      const head = await c.readHead();
+      assert.equal(head.status, 200);
+      const body = "3\r\nabc\r\n0\r\nX-Checksum: abc\r\n\r\n";
+      assert.equal(await c.readText(body.length), body);
+      await c.end();
+      await c.readToEndOrReset();
+      await h.finish();
+      assert.equal(h.records[0]?.bytesDown, head.raw.length + body.length);
+    });
+  });
 });
