@@ -7,7 +7,8 @@
  * Each workload is timed beside a baseline from the same run, in alternating rounds, and
  * printed as medians with the ratio to its baseline:
  * - `decide()` for IPv4 / IPv6 literals (exact addresses and CIDR blocks) vs host names, on
- *   one policy of name, suffix, IP and CIDR rules;
+ *   one policy of name, suffix, IP and CIDR rules; IPv6 literals that hit an exact IPv6 rule,
+ *   and NAT64 forms that hit an exact IPv4 rule;
  * - `decide()` with a client condition looked at (a new client address on every query) vs
  *   the same names without one;
  * - url-rule `decide()` for an IP literal vs a host name, on rules naming hosts;
@@ -40,6 +41,7 @@ const rules: RuleDefinition[] = [
   { id: "ips", hosts: ["192.0.2.10", "198.51.100.20", "[2001:db8::10]"], action: "deny" },
   { id: "v4", hosts: ["10.0.0.0/8", "172.16.0.0/12", "203.0.113.0/24"], action: "deny", ports: [443] },
   { id: "v6", hosts: ["2001:db8:100::/48", "fd00::/8"], action: "deny" },
+  { id: "ips6", hosts: cycle(16, (i) => `[2001:db8:0:${i.toString(16)}::${(i + 1).toString(16)}]`), action: "deny" },
 ];
 const policy = compilePolicy({ defaultAction: "allow", rules });
 const withClients = compilePolicy({ defaultAction: "allow", rules: [{ id: "office", hosts: ["*"], clients: ["192.168.0.0/16", "fd12::/16"], action: "deny" }, ...rules] });
@@ -48,11 +50,16 @@ const N = 1024;
 const names = cycle(N, (i) => normalizeHost(i % 2 === 0 ? `app${i % 20}.example` : `x${i}.tenant${i % 30}.example`));
 const v4 = cycle(N, (i) => normalizeHost(i % 2 === 0 ? `10.${i & 255}.${(i >> 3) & 255}.${i % 200}` : `93.184.${i & 255}.${(i * 7) & 255}`));
 const v6 = cycle(N, (i) => normalizeHost(i % 2 === 0 ? `[2001:db8:100::${i.toString(16)}]` : `[2606:4700:${i.toString(16)}::1111]`));
+// every one hits an exact rule: IPv6 ones, and the NAT64 forms of the IPv4 ones
+const v6Exact = cycle(N, (i) => normalizeHost(`[2001:db8:0:${(i % 16).toString(16)}::${(i % 16 + 1).toString(16)}]`));
+const nat64Exact = cycle(N, (i) => normalizeHost(i % 2 === 0 ? "[64:ff9b::c000:20a]" : "[64:ff9b::c633:6414]"));
 const clients = cycle(N, (i) => `10.${(i >> 8) & 255}.${i & 255}.${(i * 13) & 255}`);
 const q = (host: PolicyQuery["host"], i: number): PolicyQuery => ({ host, port: 443, clientIp: clients[i] as string });
 const nameQ = names.map(q);
 const v4Q = v4.map(q);
 const v6Q = v6.map(q);
+const v6ExactQ = v6Exact.map(q);
+const nat64ExactQ = nat64Exact.map(q);
 
 const decide = (p: Policy, qs: readonly PolicyQuery[]) => () => {
   let deny = 0;
@@ -108,6 +115,8 @@ interface Pair {
 const pairs: Pair[] = [
   { what: "decide(), IPv4 literal", run: decide(policy, v4Q), baseline: "decide(), host name", base: decide(policy, nameQ) },
   { what: "decide(), IPv6 literal", run: decide(policy, v6Q), baseline: "decide(), host name", base: decide(policy, nameQ) },
+  { what: "decide(), IPv6 exact rule", run: decide(policy, v6ExactQ), baseline: "decide(), host name", base: decide(policy, nameQ) },
+  { what: "decide(), NAT64 of exact IPv4", run: decide(policy, nat64ExactQ), baseline: "decide(), host name", base: decide(policy, nameQ) },
   { what: "decide(), name + client rule", run: decide(withClients, nameQ), baseline: "decide(), host name", base: decide(policy, nameQ) },
   { what: "decide(), IPv4 + client rule", run: decide(withClients, v4Q), baseline: "decide(), host name", base: decide(policy, nameQ) },
   { what: "url decide(), IPv4 literal", run: urlDecide(urlV4), baseline: "url decide(), host name", base: urlDecide(urlNames) },
