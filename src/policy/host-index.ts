@@ -5,8 +5,9 @@
  * Exact names and `.suffix`/`*.suffix` patterns live in hash tables ({@link NameTable});
  * a lookup hashes the host's suffixes in one right-to-left pass and probes the tables at
  * each label boundary, so its cost depends on the host, not on the number of rules. Exact
- * IPs are hashed the same way, and CIDR blocks sit in one hash table per prefix length
- * ({@link CidrTable}), so an IP destination costs one probe per prefix length present. An
+ * IPs sit in a hash table keyed by their bytes ({@link IpTable}), and CIDR blocks in one hash
+ * table per prefix length ({@link CidrTable}), so an IP destination costs one probe per
+ * prefix length present, plus one, and is never formatted as text. An
  * IPv6 destination that designates an IPv4 address (NAT64, IPv4-translated, …: see
  * {@link translatedIPv4}) is looked up as both addresses, the smaller rule winning. `*`
  * (and rules without host conditions) and regex rules are kept in ascending lists and only
@@ -21,8 +22,8 @@ import { isIPv4Mapped } from "../core/ip.ts";
 import { CidrTable } from "./cidr-table.ts";
 import type { HostList } from "./host-list.ts";
 import type { HostPattern } from "./host-pattern.ts";
-import { ipKey } from "./host-pattern.ts";
-import { hashStep, hashString, NameTable, randomSeed } from "./name-table.ts";
+import { IpTable } from "./ip-table.ts";
+import { hashStep, NameTable, randomSeed } from "./name-table.ts";
 import type { Host } from "./types.ts";
 
 /** How the winning rule's host condition matched. */
@@ -58,7 +59,7 @@ export class HostIndex {
   readonly #exact = new NameTable(this.#seed);
   readonly #subdomains = new NameTable(this.#seed);
   readonly #domain = new NameTable(this.#seed);
-  readonly #ip = new NameTable(this.#seed);
+  readonly #ip = new IpTable(this.#seed);
   readonly #any: number[] = [];
   readonly #cidrs = new CidrTable(this.#seed);
   readonly #regexes: RegexEntry[] = [];
@@ -151,15 +152,11 @@ export class HostIndex {
     let bound = limit;
     const ipTable = this.#ip;
     if (ipTable.size > 0) {
-      const key = ipKey(ip);
-      const k = ipTable.indexOf(key, hashString(key, this.#seed));
-      if (k >= 0) {
-        best = ipTable.firstPassing(k, bound, ok);
-        if (best >= 0) {
-          bound = best;
-          this.#ipKind = "ip";
-          this.#ipText = key;
-        }
+      best = ipTable.find(ip, bound, ok);
+      if (best >= 0) {
+        bound = best;
+        this.#ipKind = "ip";
+        this.#ipText = ipTable.matchText;
       }
     }
     if (this.#cidrs.size > 0) {

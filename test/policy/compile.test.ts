@@ -105,6 +105,35 @@ describe("compilePolicy: host patterns", () => {
     assert.equal(decide(ported, "[64:ff9b::5db8:d822]", 443).ruleId, "nat64", "other conditions still apply");
     assert.equal(decide(ported, "[64:ff9b::5db8:d822]", 80).ruleId, "v4");
   });
+  it("an exact IPv6 rule matches its address in any written form, and reports it in canonical form", () => {
+    const v6 = policy([
+      { id: "web", hosts: ["*.example"], action: "allow" },
+      { id: "v6", hosts: ["[2001:DB8:0:0::A]", "fe80::1"], ports: [443], action: "allow" },
+      { id: "nat64", hosts: ["64:ff9b::192.0.2.1"], action: "allow" },
+      { id: "v4", hosts: ["192.0.2.1", "::ffff:198.51.100.7"], action: "deny" },
+    ]);
+    for (const host of ["[2001:db8::a]", "[2001:DB8::A]", "[2001:0db8:0000:0000:0000:0000:0000:000a]", "2001:db8:0::0:a"]) {
+      assert.equal(decide(v6, host).reason, 'rule "v6" matched host pattern "2001:db8::a" and port 443', host);
+    }
+    assert.equal(decide(v6, "[2001:db8::a]", 80).ruleId, "default", "other conditions still apply");
+    assert.equal(decide(v6, "[2001:db8::b]").ruleId, "default");
+    assert.equal(decide(v6, "[2001:db8:1::a]").ruleId, "default");
+    assert.equal(decide(v6, "[FE80::1]").reason, 'rule "v6" matched host pattern "fe80::1" and port 443');
+    // the NAT64 address is its own rule's first, then stands for 192.0.2.1
+    assert.equal(decide(v6, "[64:ff9b::c000:201]").reason, 'rule "nat64" matched host pattern "64:ff9b::c000:201"');
+    assert.equal(decide(v6, "192.0.2.1").ruleId, "v4");
+    assert.equal(decide(v6, "[::ffff:c000:201]").reason, 'rule "v4" matched host pattern "192.0.2.1"');
+    assert.equal(decide(v6, "198.51.100.7").reason, 'rule "v4" matched host pattern "198.51.100.7"');
+    assert.equal(decide(v6, "[::ffff:198.51.100.7]").ruleId, "v4");
+    assert.equal(decide(v6, "[64:ff9b::c633:6407]").reason, 'rule "v4" matched host pattern "198.51.100.7"');
+  });
+  it("refuses an exact IPv6 pattern with a zone id, and a zone id never reaches a lookup", () => {
+    assert.throws(() => policy([{ id: "z", hosts: ["fe80::1%eth0"], action: "deny" }]), /^TypeError: rules\[0\]\.hosts\[0\]: .*zone ids/);
+    assert.throws(() => policy([{ id: "z", hosts: ["[fe80::1%25eth0]"], action: "deny" }]), /^TypeError: rules\[0\]\.hosts\[0\]: .*invalid IPv6/);
+    const p6 = policy([{ id: "ll", hosts: ["fe80::1"], action: "deny" }], "allow");
+    assert.equal(p6.decide({ host: { kind: "ipv6", address: "fe80::1%eth0" }, port: 443, clientIp: "10.0.0.1" }).ruleId, "default");
+    assert.equal(p6.decide({ host: { kind: "ipv6", address: "fe80::1" }, port: 443, clientIp: "10.0.0.1" }).ruleId, "ll");
+  });
 });
 
 describe("compilePolicy: ports and clients", () => {
@@ -426,11 +455,11 @@ describe("compilePolicy: index agrees with linear evaluation", () => {
   const patterns = [
     "example.com", "*.example.com", ".example.com", "a.example.com", "*.a.example.com", ".com", "*.com", "*", "evilexample.com",
     "x.y", ".y", "bücher.de", "10.0.0.0/8", "10.1.2.3", "::1", "::ffff:10.0.0.0/104", "192.0.2.0/24", "64:ff9b::/96",
-    "64:ff9b::a01:203",
+    "64:ff9b::a01:203", "2001:db8::1", "::ffff:192.0.2.55",
   ];
   const hosts = [
     ...names, "10.1.2.3", "10.9.9.9", "[::1]", "[::ffff:10.1.2.3]", "192.0.2.55", "127.1", "[64:ff9b::a01:203]", "[::ffff:0:a09:909]",
-    "[2002:a01:203::1]",
+    "[2002:a01:203::1]", "[2001:DB8:0::1]", "[2001:db8::1:0]", "[64:ff9b::c000:237]",
   ];
   const rule = fc.record({
     hosts: fc.option(fc.array(fc.constantFrom(...patterns), { minLength: 1, maxLength: 3 }), { nil: undefined }),
