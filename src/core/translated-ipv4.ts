@@ -21,16 +21,24 @@ import { allZero, E_COMPAT, E_MAPPED, E_NAT64, E_NAT64_LOCAL, E_TRANSLATED, embe
  * ```
  */
 export function translatedIPv4(bytes: Uint8Array): Uint8Array | undefined {
-  if (bytes.length !== 16) return undefined;
+  return designatesIPv4(bytes) ? bytes.subarray(12) : undefined;
+}
+
+/**
+ * Whether {@link translatedIPv4} finds an IPv4 address in `bytes` (then its last 4 bytes),
+ * without making the view: for lookups that copy the 4 bytes into a buffer they reuse.
+ */
+export function designatesIPv4(bytes: Uint8Array): boolean {
+  if (bytes.length !== 16) return false;
   switch (embeddingOf(bytes)) {
     case E_MAPPED:
     case E_COMPAT:
     case E_TRANSLATED:
     case E_NAT64:
-      return bytes.subarray(12);
+      return true;
     case E_NAT64_LOCAL:
-      return allZero(bytes, 6, 12) ? bytes.subarray(12) : undefined;
+      return allZero(bytes, 6, 12);
     default:
-      return undefined;
+      return false;
   }
 }

@@ -9,7 +9,7 @@
  * table per prefix length ({@link CidrTable}), so an IP destination costs one probe per
  * prefix length present, plus one, and is never formatted as text. An
  * IPv6 destination that designates an IPv4 address (NAT64, IPv4-translated, …: see
- * {@link translatedIPv4}) is looked up as both addresses, the smaller rule winning. `*`
+ * `translatedIPv4`) is looked up as both addresses, the smaller rule winning. `*`
  * (and rules without host conditions) and regex rules are kept in ascending lists and only
  * scanned below the best index found so far.
  * Rules that name host lists ({@link HostList}) are scanned the same way; each list is
@@ -17,7 +17,7 @@
  * @module
  */
 
-import { translatedIPv4 } from "../core/translated-ipv4.ts";
+import { designatesIPv4 } from "../core/translated-ipv4.ts";
 import { isIPv4Mapped } from "../core/ip.ts";
 import { CidrTable } from "./cidr-table.ts";
 import type { HostList } from "./host-list.ts";
@@ -81,6 +81,7 @@ export class HostIndex {
   // what #findIp matched
   #ipKind: HostMatchKind = "ip";
   #ipText = "";
+  readonly #v4 = new Uint8Array(4); // the IPv4 address an IPv6 destination designates
 
   /** Index a parsed host pattern of `rule`. */
   addPattern(p: HostPattern, rule: number): void {
@@ -243,8 +244,9 @@ export class HostIndex {
     } else if (ip !== undefined) {
       r = this.#findIp(ip, best, ok);
       // an IPv6 form of an IPv4 address (NAT64, translated, …) is that address too
-      const v4 = ip.length === 16 && !isIPv4Mapped(ip) ? translatedIPv4(ip) : undefined;
-      if (v4 !== undefined) {
+      if (ip.length === 16 && !isIPv4Mapped(ip) && designatesIPv4(ip)) {
+        const v4 = this.#v4; // its last 4 bytes, copied: a view would be a new object per lookup
+        for (let i = 0; i < 4; i++) v4[i] = ip[12 + i] as number;
         const r4 = this.#findIp(v4, r >= 0 ? r : best, ok);
         if (r4 >= 0) r = r4;
       }
