@@ -198,6 +198,23 @@ export function formatIPv4(bytes: Uint8Array): string {
   return `${bytes[o]}.${bytes[o + 1]}.${bytes[o + 2]}.${bytes[o + 3]}`;
 }
 
+// hex text of a byte, without and with its leading zero: a group is one or two lookups
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16));
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+function _group(bytes: Uint8Array, g: number): string {
+  const hi = bytes[g * 2] ?? 0;
+  const lo = bytes[g * 2 + 1] ?? 0;
+  return hi === 0 ? HEX[lo] as string : (HEX[hi] as string) + (HEX2[lo] as string);
+}
+
+/** The groups `from` to `to` (exclusive) of a 16-byte address, joined by ":". */
+function _groups(bytes: Uint8Array, from: number, to: number): string {
+  let s = "";
+  for (let g = from; g < to; g++) s = g === from ? _group(bytes, g) : `${s}:${_group(bytes, g)}`;
+  return s;
+}
+
 /**
  * RFC 5952 canonical text of a 16-byte IPv6 address: lowercase, no leading zeros, the
  * longest run (first on a tie) of two or more zero groups as `::`, and IPv4-mapped
@@ -220,17 +237,8 @@ export function formatIPv6(bytes: Uint8Array): string {
       runStart = -1;
     }
   }
-  let s = "";
-  for (let g = 0; g < 8; g++) {
-    if (g === bestStart) {
-      s += "::";
-      g += bestLen - 1;
-      continue;
-    }
-    if (s !== "" && !s.endsWith(":")) s += ":";
-    s += (((bytes[g * 2] ?? 0) << 8) | (bytes[g * 2 + 1] ?? 0)).toString(16);
-  }
-  return s;
+  if (bestStart < 0) return _groups(bytes, 0, 8);
+  return `${_groups(bytes, 0, bestStart)}::${_groups(bytes, bestStart + bestLen, 8)}`;
 }
 
 /** Canonical text of a 4- or 16-byte address. */
