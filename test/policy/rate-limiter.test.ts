@@ -82,6 +82,24 @@ describe("RateLimiter (token buckets)", () => {
     assert.equal(clientRateKey("::ffff:192.0.2.7"), "192.0.2.7");
     assert.equal(clientRateKey("not an address"), "not an address");
   });
+  it("clientRateKey: other IPv6 forms, and text it does not parse, keep their keys", () => {
+    assert.equal(clientRateKey("::FFFF:c000:207"), "192.0.2.7");
+    assert.equal(clientRateKey("::192.0.2.7"), "::/64", "IPv4-compatible is IPv6 here");
+    assert.equal(clientRateKey("64:ff9b::c000:207"), "64:ff9b::/64");
+    assert.equal(clientRateKey("::1"), "::/64");
+    assert.equal(clientRateKey("2001:db8:0:0:1::"), "2001:db8::/64");
+    assert.equal(clientRateKey("2001:db8:1:ffff:ffff::"), "2001:db8:1:ffff::/64", "the host half is cleared, not read as mapped");
+    // brackets and zone ids are not stripped: such text is its own key, as ever
+    assert.equal(clientRateKey("[2001:db8::1]"), "[2001:db8::1]");
+    assert.equal(clientRateKey("fe80::1%eth0"), "fe80::1%eth0");
+    assert.equal(clientRateKey("010.0.0.1"), "010.0.0.1");
+  });
+  it("clientRateKey: a key does not depend on the address before it", () => {
+    const texts = ["2001:db8:1:2::1", "192.0.2.7", "::ffff:10.0.0.1", "2001:db8:9::1", "fe80::1%eth0", "2001:db8:1:2::ffff"];
+    const once = texts.map(clientRateKey);
+    assert.deepEqual([...texts].reverse().map(clientRateKey).reverse(), once);
+    assert.deepEqual(once, ["2001:db8:1:2::/64", "192.0.2.7", "10.0.0.1", "2001:db8:9::/64", "fe80::1%eth0", "2001:db8:1:2::/64"]);
+  });
 
   it("refuses a rate or burst out of range", () => {
     assert.throws(() => new RateLimiter({ perSecond: 0, burst: 1 }), RangeError);
