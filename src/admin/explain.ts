@@ -8,7 +8,8 @@
  */
 import type { Config } from "../config/config.ts";
 import { hostText, normalizeHost } from "../core/host.ts";
-import { compilePolicy, parseClientIp } from "../policy/compile.ts";
+import { parseReportedIp } from "../core/ip.ts";
+import { compilePolicy } from "../policy/compile.ts";
 import type { HostLists } from "../policy/load-host-lists.ts";
 import { MAX_USER_NAME, parseGroupName, POLICY_MODES } from "../policy/scope.ts";
 import { groupList } from "../auth/proxy-auth.ts";
@@ -111,7 +112,7 @@ export function explainQuery(source: ExplainSource, query: ExplainQuery): Explai
   }
   listener ??= source.listeners.find((l) => l.mode === mode)?.name;
   const clientIp = query.clientIp ?? DEFAULT_EXPLAIN_CLIENT;
-  if (parseClientIp(clientIp) === undefined) throw new TypeError(`Invalid client address ${JSON.stringify(clientIp)}: expected an IP address`);
+  if (parseReportedIp(clientIp) === undefined) throw new TypeError(`Invalid client address ${JSON.stringify(clientIp)}: expected an IP address`);
   const method = (query.method ?? "GET").toUpperCase();
   const badMethod = methodError(method);
   if (badMethod !== undefined) throw new TypeError(`Invalid method: ${badMethod}`);

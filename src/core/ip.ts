@@ -185,6 +185,26 @@ export function isIp(text: string): boolean {
   return _scratch.parse(text) !== undefined;
 }
 
+/**
+ * Parse an address as runtimes report it (a peer, a resolved address): plain, bracketed
+ * (`[::1]`), or with a zone id (`fe80::1%eth0`, the zone is ignored; IPv6 only).
+ * `undefined` when it is not an IP address. With a `scratch`, the result is one of its
+ * buffers (see {@link IpScratch}); without, a new array.
+ *
+ * @example
+ * ```ts
+ * parseReportedIp("[fe80::1%25en0]"); // the bytes of fe80::1
+ * parseReportedIp("10.0.0.1%x");      // undefined
+ * ```
+ */
+export function parseReportedIp(text: string, scratch?: IpScratch): Uint8Array | undefined {
+  let t = text;
+  if (t.charCodeAt(0) === 91 && t.charCodeAt(t.length - 1) === 93) t = t.slice(1, -1);
+  const zone = t.indexOf("%");
+  if (zone >= 0 && t.includes(":")) t = t.slice(0, zone);
+  return scratch === undefined ? parseIp(t) : scratch.parse(t);
+}
+
 /** True when a 16-byte address is IPv4-mapped (`::ffff:0:0/96`). */
 export function isIPv4Mapped(bytes: Uint8Array): boolean {
   if (bytes.length !== 16) return false;

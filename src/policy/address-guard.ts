@@ -42,7 +42,7 @@ import {
   ipClassSeverity,
   type IPv4Embedding,
 } from "../core/ip-class.ts";
-import { type Cidr, cidrContains, formatCidr, formatIp, isIPv4Mapped, parseCidr, parseIp } from "../core/ip.ts";
+import { type Cidr, cidrContains, formatCidr, formatIp, IpScratch, isIPv4Mapped, parseCidr, parseReportedIp } from "../core/ip.ts";
 
 /** Options of {@link createAddressGuard}. */
 export interface AddressGuardOptions {
@@ -117,13 +117,12 @@ const VIA_TEXT: Readonly<Record<IPv4Embedding, string>> = {
   "teredo-client": "Teredo client",
 };
 
-/** Parse address text as runtimes print it; brackets and a zone id are tolerated. */
-function _parseAddress(text: string): Uint8Array {
-  let t = text;
-  if (t.startsWith("[") && t.endsWith("]")) t = t.slice(1, -1);
-  const zone = t.indexOf("%");
-  if (zone >= 0 && t.includes(":")) t = t.slice(0, zone);
-  const bytes = parseIp(t);
+/**
+ * Parse address text as runtimes print it; brackets and a zone id are tolerated. The result
+ * is one of `scratch`'s buffers when given, else a new array (to keep).
+ */
+function _parseAddress(text: string, scratch?: IpScratch): Uint8Array {
+  const bytes = parseReportedIp(text, scratch);
   if (bytes === undefined) throw new SyntaxError(`Invalid IP address "${text}"`);
   return bytes;
 }
@@ -214,6 +213,8 @@ export function createAddressGuard(options: AddressGuardOptions = {}): AddressGu
     openClasses.add(cls);
   }
   const ruleCache = new WeakMap<readonly string[], readonly Cidr[]>();
+  // check() parses into it: the verdict keeps only text, and a dial should not pay for an array
+  const scratch = new IpScratch();
 
   const ruleCidrs = (list: readonly string[] | undefined): readonly Cidr[] => {
     if (list === undefined || list.length === 0) return [];
@@ -313,7 +314,7 @@ export function createAddressGuard(options: AddressGuardOptions = {}): AddressGu
   };
 
   return {
-    check: (address, port, ruleAllows) => checkIp(_parseAddress(address), port, ruleAllows),
+    check: (address, port, ruleAllows) => checkIp(_parseAddress(address, scratch), port, ruleAllows),
     checkIp: (bytes, port, ruleAllows) => {
       if (bytes.length !== 4 && bytes.length !== 16) {
         throw new RangeError(`Expected 4 or 16 address bytes, got ${bytes.length}`);

@@ -36,7 +36,7 @@
  * @module
  */
 
-import { type Cidr, cidrContains, IpScratch, parseIp } from "../core/ip.ts";
+import { type Cidr, cidrContains, IpScratch, parseReportedIp } from "../core/ip.ts";
 import { conditionsText, explainRule } from "./explain.ts";
 import { HostIndex } from "./host-index.ts";
 import type { HostList } from "./host-list.ts";
@@ -55,19 +55,6 @@ import type {
   RuleExplanation,
 } from "./types.ts";
 import { DIRECT } from "./types.ts";
-
-/**
- * Parse a client address as runtimes report it: plain, bracketed, or with a zone id
- * (`fe80::1%eth0`, the zone is ignored). `undefined` when it is not an IP address. With a
- * `scratch`, the result is one of its buffers (see {@link IpScratch}).
- */
-export function parseClientIp(text: string, scratch?: IpScratch): Uint8Array | undefined {
-  let t = text;
-  if (t.charCodeAt(0) === 91 && t.charCodeAt(t.length - 1) === 93) t = t.slice(1, -1);
-  const zone = t.indexOf("%");
-  if (zone >= 0 && t.includes(":")) t = t.slice(0, zone);
-  return scratch === undefined ? parseIp(t) : scratch.parse(t);
-}
 
 class CompiledPolicy implements Policy {
   readonly #defs: readonly RuleDefinition[];
@@ -150,7 +137,7 @@ class CompiledPolicy implements Policy {
 
   #client(): Uint8Array | undefined {
     if (!this.#clientKnown) {
-      this.#clientBytes = parseClientIp(this.#clientText, this.#clientScratch);
+      this.#clientBytes = parseReportedIp(this.#clientText, this.#clientScratch);
       this.#clientKnown = true;
     }
     return this.#clientBytes;

@@ -15,6 +15,7 @@ import {
   parseIp,
   parseIPv4,
   parseIPv6,
+  parseReportedIp,
 } from "../../src/core/ip.ts";
 
 const bytes = (...b: number[]) => new Uint8Array(b);
@@ -259,6 +260,32 @@ describe("parsing into reused buffers", () => {
       const b = parseIp(text);
       assert.equal(canonicalIp(text), b === undefined ? undefined : formatIp(b), text);
     }
+  });
+});
+
+describe("parseReportedIp", () => {
+  it("takes the forms runtimes report: plain, bracketed, with an IPv6 zone id", () => {
+    const cases: [string, string | undefined][] = [
+      ["10.0.0.1", "10.0.0.1"], ["[10.0.0.1]", "10.0.0.1"], ["::1", "::1"], ["[::1]", "::1"],
+      ["fe80::1%eth0", "fe80::1"], ["fe80::1%25en0", "fe80::1"], ["[fe80::1%eth0]", "fe80::1"], ["fe80::1%", "fe80::1"],
+      ["::ffff:10.0.0.1%x", "::ffff:10.0.0.1"],
+      ["10.0.0.1%x", undefined], ["%eth0", undefined], ["[::1", undefined], ["::1]", undefined], ["[[::1]]", undefined],
+      ["[]", undefined], ["", undefined], ["[", undefined], ["localhost", undefined], ["1.2.3.4:80", undefined],
+    ];
+    const scratch = new IpScratch();
+    for (const [text, want] of cases) {
+      const b = parseReportedIp(text);
+      assert.equal(b === undefined ? undefined : formatIp(b), want, text);
+      assert.deepEqual(parseReportedIp(text, scratch), b, `${text} into a scratch`);
+    }
+  });
+  it("returns a new array without a scratch, and the scratch's buffer with one", () => {
+    const scratch = new IpScratch();
+    const a = parseReportedIp("[::1]");
+    assert.notEqual(parseReportedIp("[::1]"), a);
+    const s = parseReportedIp("[::1]", scratch);
+    assert.equal(parseReportedIp("fe80::2%eth0", scratch), s);
+    assert.deepEqual(a, parseIp("::1"));
   });
 });
 

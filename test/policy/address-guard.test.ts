@@ -249,8 +249,25 @@ describe("input checks", () => {
   const guard = createAddressGuard();
 
   it("rejects text that is not an IP address", () => {
-    for (const a of ["localhost", "", "127.1", "1.2.3.4:80", "::g", "10.0.0.0/8"]) {
+    for (const a of ["localhost", "", "127.1", "1.2.3.4:80", "::g", "10.0.0.0/8", "10.0.0.1%eth0", "[::1", "[[::1]]"]) {
       assert.throws(() => guard.check(a, 80), SyntaxError, a);
+    }
+    assert.throws(() => guard.check("[fe80::x%eth0]", 80), /^SyntaxError: Invalid IP address "\[fe80::x%eth0\]"$/);
+  });
+
+  it("takes brackets and IPv6 zone ids, and judges each address on its own, one after another", () => {
+    const cases: [string, string][] = [
+      ["[fe80::1%eth0]", "fe80::1 is a link-local address; not in any allowed CIDR"],
+      ["[10.0.0.1]", "10.0.0.1 is a private address; not in any allowed CIDR"],
+      ["fe80::1%25en0", "fe80::1 is a link-local address; not in any allowed CIDR"],
+      ["[64:ff9b::a00:1]", "64:ff9b::a00:1 embeds 10.0.0.1 (NAT64), a private address; not in any allowed CIDR"],
+      ["::ffff:127.0.0.1", "::ffff:127.0.0.1 is a loopback address; not in any allowed CIDR"],
+    ];
+    for (const order of [cases, [...cases].reverse()]) {
+      for (const [a, reason] of order) {
+        assert.equal(denied(guard.check(a, 80)).reason, reason, a);
+        assert.deepEqual(guard.check("[2606:4700::1]", 80), { allowed: true });
+      }
     }
   });
 

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { normalizeHost } from "../../src/core/host.ts";
-import { compilePolicy, parseClientIp } from "../../src/policy/compile.ts";
+import { compilePolicy } from "../../src/policy/compile.ts";
 import { type HostList, parseHostList } from "../../src/policy/host-list.ts";
 import type { Policy, PolicyDefinition, PolicyMode, PolicyQuery, RuleDefinition } from "../../src/policy/types.ts";
 
@@ -161,11 +161,14 @@ describe("compilePolicy: ports and clients", () => {
     assert.equal(decide(p, "db.internal", 5432, "::ffff:11.0.0.1").ruleId, "v6", "::/0 covers IPv4 clients");
     assert.equal(decide(p, "db.internal", 5432, "not-an-ip").ruleId, "default", "an unparseable client matches no client condition");
   });
-  it("parseClientIp accepts runtime forms", () => {
-    assert.deepEqual(parseClientIp("[::1]"), parseClientIp("::1"));
-    assert.deepEqual(parseClientIp("fe80::1%25en0"), parseClientIp("fe80::1"));
-    assert.equal(parseClientIp("10.0.0.1%x"), undefined);
-    assert.equal(parseClientIp(""), undefined);
+  it("takes client addresses in the forms runtimes report (brackets, zone ids)", () => {
+    const v6 = policy([{ id: "ll", hosts: ["*.internal"], clients: ["fe80::/64"], action: "allow" }]);
+    for (const client of ["fe80::1", "[fe80::1]", "fe80::1%25en0", "[fe80::1%eth0]"]) {
+      assert.equal(decide(v6, "db.internal", 443, client).ruleId, "ll", client);
+    }
+    assert.equal(decide(p, "db.internal", 443, "10.0.0.1%x").ruleId, "default", "an IPv4 address has no zone: not an address");
+    assert.equal(decide(p, "db.internal", 443, "[10.1.2.3]").ruleId, "lan");
+    assert.equal(decide(p, "db.internal", 443, "").ruleId, "default");
   });
   it("decides each query on its own addresses, one after another (host and client in reused buffers)", () => {
     const def: PolicyDefinition = {
