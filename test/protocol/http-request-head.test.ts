@@ -134,6 +134,46 @@ describe("parseRequestHead: malformed heads", () => {
   });
 });
 
+describe("parseRequestHead: pinned details of the head checks", () => {
+  const raw = (text: string, limits?: { maxHeadBytes?: number; maxHeaders?: number }) => parseRequestHead(encodeLatin1(text), limits);
+  it("keeps obs-text in values byte for byte (0x80-0xFF as U+0080-U+00FF)", () => {
+    const h = req("GET / HTTP/1.1", "Host: a", "X-Obs: caf\u00e9 \u0080\u009f\u00ff", "X-Tab:\t a\tb \t");
+    assert.equal(h.headers.get("x-obs"), "caf\u00e9 \u0080\u009f\u00ff");
+    assert.equal(h.headers.get("x-tab"), "a\tb");
+    bad(400, "GET / HTTP/1.1", ["Host: a", "X-\u00e9: v"], /Invalid field name/);
+    bad(400, "\u00ef\u00bb\u00bfGET / HTTP/1.1", ["Host: a"], /Invalid method/);
+  });
+  it("field lines: empty name, empty line, DEL and tab before the colon", () => {
+    bad(400, "GET / HTTP/1.1", ["Host: a", ": v"], /Empty field name/);
+    bad(400, "GET / HTTP/1.1", ["Host: a", "X-A: b\x7f"], /Invalid character/);
+    bad(400, "GET / HTTP/1.1", ["Host\t: a"], /Whitespace between field name "Host" and colon/);
+    bad(400, "GET / HTTP/1.1", ["Host: a", "X\x01Y: b"], /Invalid field name/);
+    throwsStatus(() => raw("GET / HTTP/1.1\r\nHost: a\r\n\r\nX: b\r\n\r\n"), 400, /^Empty line inside header section$/);
+  });
+  it("line endings are checked first, at the first bad offset", () => {
+    throwsStatus(() => raw("G(T / HTTP/1.1\r\nX: a\rb\r\n\r\n"), 400, /^Request head contains a bare CR at offset 20$/);
+    throwsStatus(() => raw("GET / HTTP/1.1\r\nX: a\nb\rc\r\n\r\n"), 400, /^Request head contains a bare LF at offset 20$/);
+    throwsStatus(() => raw("GET / HTTP/1.1\r\nHost: a\r\n\r\r\n"), 400, /bare CR at offset 25/);
+    throwsStatus(() => raw("G(T / HTTP/1.1\r\nHost: a\r\n"), 400, /^Request head does not end with an empty line$/);
+  });
+  it("the request line is checked before the fields, the field count before any field", () => {
+    throwsStatus(() => raw("G(T / HTTP/1.1\r\n folded\r\n\r\n"), 400, /Invalid method/);
+    throwsStatus(() => raw("GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", { maxHeaders: 1 }), 431, /^Too many header fields \(2, limit 1\)$/);
+    throwsStatus(() => raw("GET / HTTP/1.1\r\nX : a\r\nHost: a\r\n\r\n"), 400, /Whitespace/);
+  });
+  it("a head exactly at the byte limit is accepted", () => {
+    const text = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    assert.equal(raw(text, { maxHeadBytes: text.length }).headers.size, 1);
+    throwsStatus(() => raw(text, { maxHeadBytes: text.length - 1 }), 431);
+  });
+  it("reports the offending line in messages", () => {
+    throwsStatus(() => raw("GET / HTTP/1.1\r\nHost: a\r\n\tfolded: x\r\n\r\n"), 400, /^Obsolete line folding is not allowed: "\\tfolded: x"$/);
+    throwsStatus(() => raw("GET / HTTP/1.1\r\nHost: a\r\nno colon\r\n\r\n"), 400, /^Header line "no colon" has no colon$/);
+    throwsStatus(() => raw("GET / HTTP/1.1\r\nHost: a\r\nX(1): v\r\n\r\n"), 400, /^Invalid field name "X\(1\)"$/);
+    throwsStatus(() => raw("GET / HTTP/1.1\r\nHost: a\r\nX-A: \u0000\r\n\r\n"), 400, /^Invalid character in value of field "X-A"$/);
+  });
+});
+
 describe("parseRequestHead: Host", () => {
   it("HTTP/1.1 needs exactly one Host", () => {
     bad(400, "GET / HTTP/1.1", [], /Missing Host/);

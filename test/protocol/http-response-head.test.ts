@@ -57,6 +57,20 @@ describe("parseResponseHead", () => {
     bad("HTTP/1.0 200 OK", ["Transfer-Encoding: chunked"], /HTTP\/1.0 response/);
     throwsStatus(() => parseResponseHead(encodeLatin1("HTTP/1.1 200 OK\nX: a\r\n\r\n")), 502, /bare LF/);
   });
+  it("pins line endings, obs-text, field order and limits of the head checks", () => {
+    throwsStatus(() => parseResponseHead(encodeLatin1("HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n")), 502, /^Response head contains a bare CR at offset 21$/);
+    throwsStatus(() => parseResponseHead(encodeLatin1("HTTP/1.1 200 OK\r\nX: a\r\n")), 502, /^Response head does not end with an empty line$/);
+    throwsStatus(() => parseResponseHead(encodeLatin1("HTTP/1.1 200 OK\r\nX: a\r\n\r\nY: b\r\n\r\n")), 502, /^Empty line inside header section$/);
+    throwsStatus(() => parseResponseHead(encodeLatin1("HTTP/1.1 200 OK\r\nX: a\r\n folded\r\n\r\n"), { maxHeaders: 1 }), 502, /Too many header fields/);
+    bad("HTTP/1.1 200 OK", ["X: a", "Bad(Name): b"], /Invalid field name/);
+    bad("HTTP/1.1 200 OK", ["X: a", "no colon"], /no colon/);
+    bad("HTTP/1.1 200 OK", ["X\t: a"], /Whitespace/);
+    const h = res("HTTP/1.1 200 \u0080K", "X-Obs: \t caf\u00e9\u0085 ", "Content-Length: 0");
+    assert.equal(h.reason, "\u0080K");
+    assert.deepEqual([...h.headers], [["X-Obs", "caf\u00e9\u0085"], ["Content-Length", "0"]]);
+    const text = "HTTP/1.1 204 No Content\r\n\r\n";
+    assert.equal(parseResponseHead(encodeLatin1(text), { maxHeadBytes: text.length }).status, 204);
+  });
   it("allows a close-delimited coding in a response", () => {
     assert.equal(res("HTTP/1.1 200 OK", "Transfer-Encoding: gzip").headers.get("transfer-encoding"), "gzip");
   });
