@@ -58,6 +58,22 @@ describe("latin1", () => {
     for (const b of view) expected += String.fromCharCode(b);
     assert.equal(decodeLatin1(view), expected);
   });
+  it("decodes ASCII and a single high byte alike at every length and position", () => {
+    const base = Uint8Array.from({ length: 70 }, (_, i) => 0x20 + ((i * 11) % 0x5f));
+    for (let n = 0; n <= 64; n++) {
+      const view = base.subarray(3, 3 + n);
+      assert.equal(decodeLatin1(view), String.fromCharCode(...view));
+      for (const at of n === 0 ? [] : [0, n >> 1, n - 1]) {
+        for (const high of [0x80, 0x9f, 0xc3, 0xef, 0xff]) {
+          const bytes = view.slice();
+          bytes[at] = high;
+          assert.equal(decodeLatin1(bytes), String.fromCharCode(...bytes), `${n} ${at} ${high}`);
+        }
+      }
+    }
+    const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...new Uint8Array(20).fill(0x41)]);
+    assert.equal(decodeLatin1(bom), `\u00ef\u00bb\u00bf${"A".repeat(20)}`);
+  });
   it("refuses characters above 0xFF", () => {
     assert.throws(() => encodeLatin1("caf\u00e9 \u20ac"), RangeError);
   });
