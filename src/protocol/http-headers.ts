@@ -14,6 +14,14 @@ function entry(name: string, value: string): HeaderEntry {
 }
 
 /**
+ * A list of `entries` as they are, without copying each one: for a parser that made the
+ * array and keeps no reference to it.
+ */
+export function adoptHeaderEntries(entries: HeaderEntry[]): HeaderList {
+  return new HeaderList(entries, ADOPT);
+}
+
+/**
  * An immutable, ordered list of header fields that keeps the original name case and
  * order (needed to forward messages faithfully). Lookups are case-insensitive. Methods
  * that "change" the list return a new one. Immutable by its types (`readonly` all the

@@ -6,11 +6,11 @@ import { HttpParseError } from "./http-errors.ts";
 import {
   DEFAULT_MAX_HEAD_BYTES,
   DEFAULT_MAX_HEADERS,
+  countHeadLines,
   isToken,
   isVisibleAscii,
-  parseFieldLines,
+  parseHeadFields,
   quote,
-  splitHeadLines,
   type HeadLimits,
   type HttpVersion,
 } from "./http-head.ts";
@@ -61,8 +61,9 @@ const ABSOLUTE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/;
 export function parseRequestHead(bytes: Uint8Array, limits: HeadLimits = {}): RequestHead {
   const maxBytes = limits.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
   if (bytes.length > maxBytes) throw new HttpParseError(431, `Request head exceeds ${maxBytes} bytes`);
-  const lines = splitHeadLines(decodeLatin1(bytes), 400, "Request head");
-  const requestLine = lines[0] ?? "";
+  const text = decodeLatin1(bytes);
+  const lines = countHeadLines(text, 400, "Request head");
+  const requestLine = text.slice(0, text.indexOf("\r"));
   const parts = requestLine.split(" ");
   const [method = "", target = "", versionText = ""] = parts;
   if (parts.length !== 3 || method === "" || target === "" || versionText === "") {
@@ -71,7 +72,7 @@ export function parseRequestHead(bytes: Uint8Array, limits: HeadLimits = {}): Re
   if (!isToken(method)) throw new HttpParseError(400, `Invalid method ${quote(method)}`);
   if (!isVisibleAscii(target)) throw new HttpParseError(400, `Invalid request target ${quote(target)}`);
   const version = parseVersion(versionText);
-  const headers = parseFieldLines(lines, 1, limits.maxHeaders ?? DEFAULT_MAX_HEADERS, 400, 431);
+  const headers = parseHeadFields(text, lines, limits.maxHeaders ?? DEFAULT_MAX_HEADERS, 400, 431);
 
   const hosts = headers.getAll("host");
   if (hosts.length > 1) throw new HttpParseError(400, "Multiple Host header fields");

@@ -5,10 +5,10 @@ import { HttpParseError } from "./http-errors.ts";
 import {
   DEFAULT_MAX_HEAD_BYTES,
   DEFAULT_MAX_HEADERS,
+  countHeadLines,
   isFieldValue,
-  parseFieldLines,
+  parseHeadFields,
   quote,
-  splitHeadLines,
   type HeadLimits,
   type HttpVersion,
 } from "./http-head.ts";
@@ -39,8 +39,9 @@ const STATUS_LINE = /^(HTTP\/1\.[01]) ([0-9]{3})(?: (.*))?$/;
 export function parseResponseHead(bytes: Uint8Array, limits: HeadLimits = {}): ResponseHead {
   const maxBytes = limits.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
   if (bytes.length > maxBytes) throw new HttpParseError(502, `Response head exceeds ${maxBytes} bytes`);
-  const lines = splitHeadLines(decodeLatin1(bytes), 502, "Response head");
-  const statusLine = lines[0] ?? "";
+  const text = decodeLatin1(bytes);
+  const lines = countHeadLines(text, 502, "Response head");
+  const statusLine = text.slice(0, text.indexOf("\r"));
   const m = STATUS_LINE.exec(statusLine);
   if (m === null) {
     if (/^HTTP\/[0-9]\.[0-9] /.test(statusLine) && !/^HTTP\/1\.[01] /.test(statusLine)) {
@@ -53,7 +54,7 @@ export function parseResponseHead(bytes: Uint8Array, limits: HeadLimits = {}): R
   const reason = m[3] ?? "";
   if (status < 100 || status > 599) throw new HttpParseError(502, `Invalid status code ${quote(m[2] ?? "")}`);
   if (!isFieldValue(reason)) throw new HttpParseError(502, `Invalid character in reason phrase ${quote(reason)}`);
-  const headers = parseFieldLines(lines, 1, limits.maxHeaders ?? DEFAULT_MAX_HEADERS, 502, 502);
+  const headers = parseHeadFields(text, lines, limits.maxHeaders ?? DEFAULT_MAX_HEADERS, 502, 502);
   readFramingFields(headers, version, "response");
   return { version, status, reason, headers };
 }
