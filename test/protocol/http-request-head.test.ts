@@ -143,6 +143,12 @@ describe("parseRequestHead: pinned details of the head checks", () => {
     bad(400, "GET / HTTP/1.1", ["Host: a", "X-\u00e9: v"], /Invalid field name/);
     bad(400, "\u00ef\u00bb\u00bfGET / HTTP/1.1", ["Host: a"], /Invalid method/);
   });
+  it("looks up names case-insensitively after upper-case Latin-1 values", () => {
+    const h = req("GET /a HTTP/1.0", "X-Up: \u00c0\u00c9\u00de\u00d7", "Content-Length: 0", "HOST: a");
+    assert.equal(h.headers.get("x-up"), "\u00c0\u00c9\u00de\u00d7");
+    assert.equal(h.headers.get("host"), "a");
+    assert.equal(h.headers.get("Content-length"), "0");
+  });
   it("field lines: empty name, empty line, DEL and tab before the colon", () => {
     bad(400, "GET / HTTP/1.1", ["Host: a", ": v"], /Empty field name/);
     bad(400, "GET / HTTP/1.1", ["Host: a", "X-A: b\x7f"], /Invalid character/);
