@@ -63,12 +63,17 @@ export function parseRequestHead(bytes: Uint8Array, limits: HeadLimits = {}): Re
   if (bytes.length > maxBytes) throw new HttpParseError(431, `Request head exceeds ${maxBytes} bytes`);
   const text = decodeLatin1(bytes);
   const lines = countHeadLines(text, 400, "Request head");
-  const requestLine = text.slice(0, text.indexOf("\r"));
-  const parts = requestLine.split(" ");
-  const [method = "", target = "", versionText = ""] = parts;
-  if (parts.length !== 3 || method === "" || target === "" || versionText === "") {
-    throw new HttpParseError(400, `Malformed request line ${quote(requestLine)}`);
+  // the request line is three non-empty parts between two single spaces
+  const end = text.indexOf("\r");
+  const sp1 = text.indexOf(" ");
+  const sp2 = text.indexOf(" ", sp1 + 1);
+  const sp3 = text.indexOf(" ", sp2 + 1);
+  if (sp1 <= 0 || sp2 <= sp1 + 1 || sp2 + 1 >= end || (sp3 !== -1 && sp3 < end)) {
+    throw new HttpParseError(400, `Malformed request line ${quote(text.slice(0, end))}`);
   }
+  const method = text.slice(0, sp1);
+  const target = text.slice(sp1 + 1, sp2);
+  const versionText = text.slice(sp2 + 1, end);
   if (!isToken(method)) throw new HttpParseError(400, `Invalid method ${quote(method)}`);
   if (!isVisibleAscii(target)) throw new HttpParseError(400, `Invalid request target ${quote(target)}`);
   const version = parseVersion(versionText);
