@@ -87,7 +87,7 @@ export function parseRequestHead(bytes: Uint8Array, limits: HeadLimits = {}): Re
     throw new HttpParseError(400, `Invalid Host header ${quote(host)}`);
   }
   readFramingFields(headers, version, "request");
-  return { method, target, version, headers, ...parseTarget(method, target) };
+  return parseTarget(method, target, version, headers);
 }
 
 function parseVersion(text: string): HttpVersion {
@@ -96,22 +96,21 @@ function parseVersion(text: string): HttpVersion {
   throw new HttpParseError(400, `Invalid HTTP version ${quote(text)}`);
 }
 
-type TargetParts = Pick<RequestHead, "form" | "authority" | "url" | "scheme" | "path">;
-
-function parseTarget(method: string, target: string): TargetParts {
+/** The head with what its target says (built whole: spreading the parts into it cost ~70 ns). */
+function parseTarget(method: string, target: string, version: HttpVersion, headers: HeaderList): RequestHead {
   if (target.includes("#")) throw new HttpParseError(400, `Request target ${quote(target)} contains a fragment`);
   if (method === "CONNECT") {
     const authority = parseHostPort(target);
     if (authority === undefined) {
       throw new HttpParseError(400, `CONNECT target ${quote(target)} is not host:port with a port 1-65535`);
     }
-    return { form: "authority", authority };
+    return { method, target, version, headers, form: "authority", authority };
   }
   if (target === "*") {
     if (method !== "OPTIONS") throw new HttpParseError(400, `Asterisk-form target is only allowed with OPTIONS, not ${quote(method)}`);
-    return { form: "asterisk", path: "*" };
+    return { method, target, version, headers, form: "asterisk", path: "*" };
   }
-  if (target.startsWith("/")) return { form: "origin", path: target };
+  if (target.startsWith("/")) return { method, target, version, headers, form: "origin", path: target };
   const m = ABSOLUTE.exec(target);
   if (m === null) {
     throw new HttpParseError(400, `Request target ${quote(target)} is not origin-form or absolute-form`);
@@ -134,5 +133,6 @@ function parseTarget(method: string, target: string): TargetParts {
   if (!authority.host.includes(":") && url.hostname !== authority.host.toLowerCase()) {
     throw new HttpParseError(400, `Ambiguous host ${quote(authority.host)} in request target`);
   }
-  return { form: "absolute", authority, url, scheme, path: `${url.pathname}${url.search}` };
+  const path = `${url.pathname}${url.search}`;
+  return { method, target, version, headers, form: "absolute", authority, url, scheme, path };
 }
