@@ -42,7 +42,7 @@ export interface RequestHead {
 }
 
 const VERSION_SHAPE = /^HTTP\/[0-9]\.[0-9]$/;
-const ABSOLUTE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/;
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/;
 
 /**
  * Parse and validate a complete request head (as returned by `HeadReader`, ending with
@@ -111,12 +111,14 @@ function parseTarget(method: string, target: string, version: HttpVersion, heade
     return { method, target, version, headers, form: "asterisk", path: "*" };
   }
   if (target.startsWith("/")) return { method, target, version, headers, form: "origin", path: target };
-  const m = ABSOLUTE.exec(target);
-  if (m === null) {
+  // scheme "://" authority, the authority up to "/", "?" or the end ("#" is refused above)
+  const colon = target.indexOf(":");
+  const rawScheme = target.slice(0, colon);
+  if (colon === -1 || !SCHEME.test(rawScheme) || !target.startsWith("//", colon + 1)) {
     throw new HttpParseError(400, `Request target ${quote(target)} is not origin-form or absolute-form`);
   }
-  const scheme = (m[1] ?? "").toLowerCase();
-  const rawAuthority = m[2] ?? "";
+  const scheme = rawScheme.toLowerCase();
+  const rawAuthority = target.slice(colon + 3, authorityEnd(target, colon + 3));
   if (scheme !== "http" && scheme !== "https") {
     throw new HttpParseError(400, `Unsupported scheme ${quote(scheme)} in request target`);
   }
@@ -135,4 +137,11 @@ function parseTarget(method: string, target: string, version: HttpVersion, heade
   }
   const path = `${url.pathname}${url.search}`;
   return { method, target, version, headers, form: "absolute", authority, url, scheme, path };
+}
+
+function authorityEnd(target: string, from: number): number {
+  const slash = target.indexOf("/", from);
+  const query = target.indexOf("?", from);
+  if (slash === -1) return query === -1 ? target.length : query;
+  return query === -1 || slash < query ? slash : query;
 }
