@@ -73,6 +73,11 @@ describe("latin1", () => {
     }
     const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...new Uint8Array(20).fill(0x41)]);
     assert.equal(decodeLatin1(bom), `\u00ef\u00bb\u00bf${"A".repeat(20)}`);
+    // valid UTF-8 (é, U+FFFD itself, an astral character) still decodes byte by byte
+    for (const seq of [[0xc3, 0xa9], [0xef, 0xbf, 0xbd], [0xf0, 0x9f, 0x98, 0x80], [0xc3, 0xa9, 0x80]]) {
+      const bytes = new Uint8Array([...new Uint8Array(20).fill(0x42), ...seq, 0x43]);
+      assert.equal(decodeLatin1(bytes), String.fromCharCode(...bytes), seq.join(" "));
+    }
   });
   it("refuses characters above 0xFF", () => {
     assert.throws(() => encodeLatin1("caf\u00e9 \u20ac"), RangeError);
