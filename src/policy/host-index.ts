@@ -107,6 +107,13 @@ export class HostIndex {
     }
   }
 
+  /** Names added since the last call get storage of their own (see {@link NameTable.ownNewKeys}; addresses are formatted text already). */
+  ownNewKeys(): void {
+    this.#exact.ownNewKeys();
+    this.#subdomains.ownNewKeys();
+    this.#domain.ownNewKeys();
+  }
+
   /** Index an anchored regex of `rule` (matched against DNS names only). */
   addRegex(re: RegExp, source: string, rule: number): void {
     this.#regexes.push({ rule, re, source });

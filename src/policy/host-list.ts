@@ -159,6 +159,7 @@ export class HostListBuilder {
         at = end + 1;
       }
     } finally {
+      this.#index.ownNewKeys(); // so the list does not keep `text` alive
       forgetLastMatch();
     }
     return at >= text.length ? -1 : at;

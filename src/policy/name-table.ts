@@ -46,6 +46,8 @@ export class NameTable {
   readonly #keys: string[] = [];
   readonly #first: number[] = [];
   readonly #more = new Map<number, number[]>();
+  /** Keys below this index were copied by {@link NameTable.ownNewKeys}. */
+  #owned = 0;
 
   constructor(seed: number) {
     this.seed = seed;
@@ -130,6 +132,20 @@ export class NameTable {
     while (this.#slots[s] !== 0) s = (s + 1) & mask;
     this.#slots[s] = k + 1;
     return k;
+  }
+
+  /**
+   * Gives the keys added since the last call storage of their own. A key read from a host
+   * list is a slice of the file's whole text, and both engines keep a slice as a view of its
+   * parent (V8 from 13 characters, JavaScriptCore too): a table of such keys would keep the
+   * whole text alive as long as the policy. A JSON round trip is the copy measured to come
+   * out flat on both, and the smallest: `toLowerCase()` and `(" " + key).slice(1)` still
+   * share on Bun, and a join and split of many keys leaves each a view of the joined text.
+   */
+  ownNewKeys(): void {
+    const keys = this.#keys;
+    for (let i = this.#owned; i < keys.length; i++) keys[i] = JSON.parse(JSON.stringify(keys[i])) as string;
+    this.#owned = keys.length;
   }
 
   /** The smallest rule stored under key index `k`. */
