@@ -21,6 +21,8 @@ export interface ParsedMessage {
   readonly method: string;
   /** Request target ("" for responses). */
   readonly target: string;
+  /** The origin-form target the gateway forwards a request with (Tollgate's side only). */
+  readonly path?: string;
   /** Status code (0 for requests). */
   readonly status: number;
   readonly version: string;
@@ -93,7 +95,7 @@ export function tollgateRequests(bytes: Uint8Array): Outcome {
       rest = body.rest;
       const upgrade = head.method === "CONNECT" || upgrades(head.version, head.headers);
       const { method, target, version } = head;
-      messages.push({ method, target, status: 0, version, headers: head.headers.entries, body: body.body, trailers: body.trailers, keepAlive: keepAlive(version, head.headers), upgrade });
+      messages.push({ method, target, ...(head.path === undefined ? {} : { path: head.path }), status: 0, version, headers: head.headers.entries, body: body.body, trailers: body.trailers, keepAlive: keepAlive(version, head.headers), upgrade });
       if (upgrade) return { messages, end: "upgrade" };
     }
   } catch (e) {

@@ -26,38 +26,19 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
-import { spawn } from "node:child_process";
 import process from "node:process";
 import { decodeLatin1, encodeLatin1 } from "../../src/core/bytes.ts";
 import { ChunkedDecoder } from "../../src/protocol/chunked.ts";
 import { FORBIDDEN_TRAILER_FIELDS } from "../../src/protocol/trailer-fields.ts";
-import { type FramingCase, genCase } from "./http-framing-gen.ts";
+import { genCase } from "./http-framing-gen.ts";
 import { type Outcome, type ParsedMessage, tollgateRequests, tollgateResponses } from "./http-framing-tollgate.ts";
+import { reference } from "./llhttp-batch.ts";
 
-const REFERENCE = new URL("./llhttp-reference.mjs", import.meta.url).pathname;
 const BATCH = 4000;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-}
-
-/** Runs a batch of cases through llhttp in one `node` process. */
-function reference(cases: readonly FramingCase[]): Promise<Outcome[]> {
-  const child = spawn("node", ["--no-deprecation", REFERENCE], { stdio: ["pipe", "pipe", "inherit"] });
-  const out: Uint8Array[] = [];
-  child.stdout.on("data", (b: Uint8Array) => out.push(b));
-  const input = cases.map((c) => JSON.stringify({ kind: c.kind, methods: c.methods, data: btoa(c.text) })).join("\n");
-  child.stdin.end(`${input}\n`);
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => {
-      const lines = Buffer.concat(out).toString("utf8").split("\n").filter((l) => l !== "");
-      if (code !== 0 || lines.length !== cases.length) reject(new Error(`llhttp reference exited ${code} with ${lines.length} of ${cases.length} results`));
-      else resolve(lines.map((l) => JSON.parse(l) as Outcome));
-    });
-  });
 }
 
 /** A disagreement: its class, a key to group like ones by, and a note. */
