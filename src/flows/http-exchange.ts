@@ -232,7 +232,7 @@ export async function exchange(
       if (res.status >= 200 || res.status === 101) break;
       // RFC 9110 §15.2: no interim response to an HTTP/1.0 client
       if (head.version === "HTTP/1.0") continue;
-      const info = serializeResponseHead({ version: "HTTP/1.1", status: res.status, reason: res.reason, headers: stripHopByHop(res.headers) });
+      const info = serializeResponseHead({ version: "HTTP/1.1", status: res.status, reason: res.reason, headers: oneContentLength(stripHopByHop(res.headers), res) });
       await toClient(cW.write(info));
       bytesDown += info.byteLength;
     }
@@ -274,8 +274,7 @@ export async function exchange(
     }
     // a draining gateway answers this request and closes (RFC 9112 §9.6: Connection: close)
     let keepClient = !tunnel && !dechunk && !answeredEarly && keepAlive(head.version, head.headers) && resFraming.kind !== "close" && !ctx.drain?.draining;
-    let resHeaders = addVia(stripHopByHop(res.headers), res.version, ctx.viaName);
-    if (resFraming.kind === "length") resHeaders = resHeaders.set("Content-Length", String(resFraming.length));
+    let resHeaders = addVia(oneContentLength(stripHopByHop(res.headers), res), res.version, ctx.viaName);
     if (options.responseHeaders) resHeaders = options.responseHeaders(resHeaders, res.status);
     if (resFraming.kind === "chunked" && !dechunk) resHeaders = resHeaders.append("Transfer-Encoding", codings.join(", "));
     else if (coded.length > 0) resHeaders = resHeaders.append("Transfer-Encoding", coded.join(", ")); // delimited by close
@@ -346,6 +345,16 @@ export async function exchange(
     releaseQuietly(upW);
     releaseQuietly(cW);
   }
+}
+
+/**
+ * `headers` with the response's Content-Length as one plain number (RFC 9110 §8.6: "8, 8",
+ * "008" or two fields of one value become "8"), also where it frames no body (HEAD, 204, 304,
+ * 1xx): a client's parser reads it all the same, and a strict one (llhttp) refuses a list.
+ */
+function oneContentLength(headers: HeaderList, res: ResponseHead): HeaderList {
+  const length = readFramingFields(res.headers, res.version, "response").contentLength;
+  return length === undefined ? headers : headers.set("Content-Length", String(length));
 }
 
 /** Appends our hop to `Via` (RFC 9110 §7.6.3). */
