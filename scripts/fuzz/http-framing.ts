@@ -32,14 +32,10 @@ import { ChunkedDecoder } from "../../src/protocol/chunked.ts";
 import { FORBIDDEN_TRAILER_FIELDS } from "../../src/protocol/trailer-fields.ts";
 import { genCase } from "./http-framing-gen.ts";
 import { type Outcome, type ParsedMessage, tollgateRequests, tollgateResponses } from "./http-framing-tollgate.ts";
+import { fuzzOptions } from "./_fuzz-options.ts";
 import { reference } from "./llhttp-batch.ts";
 
 const BATCH = 4000;
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-}
 
 /** A disagreement: its class, a key to group like ones by, and a note. */
 interface Finding {
@@ -149,11 +145,7 @@ interface Group {
 }
 
 async function main(): Promise<void> {
-  const count = Number(arg("--count", "20000"));
-  const seed = Number(arg("--seed", "1"));
-  const sides = arg("--side", "request,response").split(",") as ("request" | "response")[];
-  const keep = Number(arg("--examples", "2"));
-  const mutate = Number(arg("--mutate", "0.25"));
+  const { count, seed, sides, keep, mutate } = fuzzOptions();
   const groups = new Map<string, Group>();
   const explained = new Map<string, number>();
   let agreed = 0;

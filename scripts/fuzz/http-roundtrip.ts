@@ -37,15 +37,11 @@ import { genRequest, genResponse, mutateBytes, Rng } from "./http-framing-gen.ts
 import { genForwardableRequest, genForwardableResponse } from "./http-roundtrip-gen.ts";
 import { type Outcome, type ParsedMessage, tollgateRequests, tollgateResponses } from "./http-framing-tollgate.ts";
 import { type GatewayRun, requestsThroughGateway, responsesThroughGateway } from "./http-roundtrip-gateway.ts";
+import { fuzzOptions } from "./_fuzz-options.ts";
 import { reference, type ReferenceInput } from "./llhttp-batch.ts";
 
 const BATCH = 2000;
 const PARALLEL = 32;
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-}
 
 /** One case: the input stream, where it is cut into writes, and for responses the requests they answer. */
 interface RoundTripCase {
@@ -236,11 +232,7 @@ interface Group {
 }
 
 async function main(): Promise<void> {
-  const count = Number(arg("--count", "20000"));
-  const seed = Number(arg("--seed", "1"));
-  const sides = arg("--side", "request,response").split(",") as ("request" | "response")[];
-  const keep = Number(arg("--examples", "2"));
-  const mutate = Number(arg("--mutate", "0.25"));
+  const { count, seed, sides, keep, mutate } = fuzzOptions();
   const groups = new Map<string, Group>();
   const explained = new Map<string, number>();
   let passed = 0;
