@@ -508,6 +508,8 @@ describe("reverse flow: TLS termination", () => {
   const store = (unknownSni: "default" | "refuse", mint: string[] = []) =>
     new CertificateStore([{ chainPem: "CHAIN example", keyPem: "KEY example", names: ["example.com"], source: "example.pem", notAfter: new Date(0) }], 0, unknownSni, mint);
   const opts = { interception: {} };
+  /** A store that serves only "other.test" and mints for example.com. */
+  const minting = () => new CertificateStore([{ chainPem: "C", keyPem: "K", names: ["other.test"], source: "o", notAfter: new Date(0) }], 0, "refuse", ["example.com"]);
 
   it("accepts with the certificate the SNI selects and the exact ClientHello, then serves https requests", async () => {
     await withHarness(opts, async (h) => {
@@ -554,7 +556,7 @@ describe("reverse flow: TLS termination", () => {
     await withHarness(opts, async (h) => {
       named(h, "10.0.0.1", 80, "minted");
       const s = state([route("r", ["*"], "P")], { P: { backends: ["http://10.0.0.1"] } }, [], {
-        store: new CertificateStore([{ chainPem: "C", keyPem: "K", names: ["other.test"], source: "o", notAfter: new Date(0) }], 0, "refuse", ["example.com"]),
+        store: minting(),
       });
       const { c, done } = open(h, s);
       await c.write(CURL);
@@ -566,38 +568,36 @@ describe("reverse flow: TLS termination", () => {
     });
   });
 
-  it("a mint that fails: internal_error alert, and the flow counts as a certificate error", async () => {
-    await withHarness({ interception: { leaf: () => Promise.reject(new Error("The name constraints do not allow it")) } }, async (h) => {
-      const s = state([route("r", ["*"], "P")], { P: { backends: ["http://10.0.0.1"] } }, [], {
-        store: new CertificateStore([{ chainPem: "C", keyPem: "K", names: ["other.test"], source: "o", notAfter: new Date(0) }], 0, "refuse", ["example.com"]),
+  const mintFailures = [
+    {
+      what: "a mint that fails: internal_error alert, and the flow counts as a certificate error",
+      options: { interception: { leaf: () => Promise.reject(new Error("The name constraints do not allow it")) } },
+      error: /^Could not issue a certificate for "example\.com": The name constraints do not allow it$/,
+      kind: "cert",
+    },
+    {
+      what: "a mint pattern without a CA: internal_error alert, and the flow counts as a configuration error",
+      options: {},
+      error: /^No CA is configured to mint a certificate for "example\.com"$/,
+      kind: "config",
+    },
+  ] as const;
+  for (const { what, options, error, kind } of mintFailures) {
+    it(what, async () => {
+      await withHarness(options, async (h) => {
+        const s = state([route("r", ["*"], "P")], { P: { backends: ["http://10.0.0.1"] } }, [], { store: minting() });
+        const { c, done } = open(h, s);
+        await c.write(CURL);
+        const { data } = await c.readToEndOrReset();
+        assert.deepEqual([...data], [21, 3, 3, 0, 2, 2, 80]);
+        await within(done, 3000);
+        assert.equal(h.tls.accepts.length, 0);
+        const r = h.record();
+        assert.match(r.error ?? "", error);
+        assert.equal(flowErrorKind(r), kind);
       });
-      const { c, done } = open(h, s);
-      await c.write(CURL);
-      const { data } = await c.readToEndOrReset();
-      assert.deepEqual([...data], [21, 3, 3, 0, 2, 2, 80]);
-      await within(done, 3000);
-      assert.equal(h.tls.accepts.length, 0);
-      const r = h.record();
-      assert.equal(r.error, 'Could not issue a certificate for "example.com": The name constraints do not allow it');
-      assert.equal(flowErrorKind(r), "cert");
     });
-  });
-
-  it("a mint pattern without a CA: internal_error alert, and the flow counts as a configuration error", async () => {
-    await withHarness({}, async (h) => {
-      const s = state([route("r", ["*"], "P")], { P: { backends: ["http://10.0.0.1"] } }, [], {
-        store: new CertificateStore([{ chainPem: "C", keyPem: "K", names: ["other.test"], source: "o", notAfter: new Date(0) }], 0, "refuse", ["example.com"]),
-      });
-      const { c, done } = open(h, s);
-      await c.write(CURL);
-      const { data } = await c.readToEndOrReset();
-      assert.deepEqual([...data], [21, 3, 3, 0, 2, 2, 80]);
-      await within(done, 3000);
-      const r = h.record();
-      assert.match(r.error ?? "", /No CA is configured to mint a certificate for "example\.com"/);
-      assert.equal(flowErrorKind(r), "config");
-    });
-  });
+  }
 
   it("plain HTTP sent to the TLS listener gets a plain 400 saying to use https", async () => {
     await withHarness(opts, async (h) => {
