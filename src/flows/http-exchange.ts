@@ -232,7 +232,7 @@ export async function exchange(
       if (res.status >= 200 || res.status === 101) break;
       // RFC 9110 §15.2: no interim response to an HTTP/1.0 client
       if (head.version === "HTTP/1.0") continue;
-      const info = serializeResponseHead({ version: "HTTP/1.1", status: res.status, reason: res.reason, headers: oneContentLength(stripHopByHop(res.headers), res) });
+      const info = serializeResponseHead({ version: "HTTP/1.1", status: res.status, reason: res.reason, headers: oneContentLength(stripHopByHop(res.headers), readFramingFields(res.headers, res.version, "response").contentLength) });
       await toClient(cW.write(info));
       bytesDown += info.byteLength;
     }
@@ -266,7 +266,8 @@ export async function exchange(
     const dechunk = resFraming.kind === "chunked" && head.version === "HTTP/1.0";
     // Transfer codings besides chunked (gzip…) are passed on with the body they code; an
     // HTTP/1.0 client cannot be told of them, and would take the coded bytes for the content.
-    const codings = resFraming.kind === "chunked" || resFraming.kind === "close" ? readFramingFields(res.headers, res.version, "response").transferCodings ?? [] : [];
+    const resFields = readFramingFields(res.headers, res.version, "response");
+    const codings = resFraming.kind === "chunked" || resFraming.kind === "close" ? resFields.transferCodings ?? [] : [];
     const coded = codings.filter((c) => c !== "chunked");
     if (coded.length > 0 && head.version === "HTTP/1.0") {
       hop.upstream.close();
@@ -274,7 +275,7 @@ export async function exchange(
     }
     // a draining gateway answers this request and closes (RFC 9112 §9.6: Connection: close)
     let keepClient = !tunnel && !dechunk && !answeredEarly && keepAlive(head.version, head.headers) && resFraming.kind !== "close" && !ctx.drain?.draining;
-    let resHeaders = addVia(oneContentLength(stripHopByHop(res.headers), res), res.version, ctx.viaName);
+    let resHeaders = addVia(oneContentLength(stripHopByHop(res.headers), resFields.contentLength), res.version, ctx.viaName);
     if (options.responseHeaders) resHeaders = options.responseHeaders(resHeaders, res.status);
     if (resFraming.kind === "chunked" && !dechunk) resHeaders = resHeaders.append("Transfer-Encoding", codings.join(", "));
     else if (coded.length > 0) resHeaders = resHeaders.append("Transfer-Encoding", coded.join(", ")); // delimited by close
@@ -352,8 +353,7 @@ export async function exchange(
  * "008" or two fields of one value become "8"), also where it frames no body (HEAD, 204, 304,
  * 1xx): a client's parser reads it all the same, and a strict one (llhttp) refuses a list.
  */
-function oneContentLength(headers: HeaderList, res: ResponseHead): HeaderList {
-  const length = readFramingFields(res.headers, res.version, "response").contentLength;
+function oneContentLength(headers: HeaderList, length: number | undefined): HeaderList {
   return length === undefined ? headers : headers.set("Content-Length", String(length));
 }
 
